@@ -1,0 +1,85 @@
+/* Simulator knob lists: the world, behaviour and output sections of a scenario.
+ * Owns: the knob lists (the one place each default lives) and the structs they expand to.
+ * Borrows: the X-macro convention of flywheel/knob.h.  Never touches: parsing (scenario.c).
+ * Defaults come from ../shared/calibration.md where a figure exists; see the comments in
+ * scenarios/default.yaml for the anchor of each. */
+#ifndef FLYWHEEL_SIM_KNOBS_H
+#define FLYWHEEL_SIM_KNOBS_H
+
+#include "flywheel/knob.h"
+
+/* name, seed, days: top level of the scenario. */
+#define FW_TOP_KNOBS(X)                                                                    \
+    X(STR, name, "default", 0, 0, "", "scenario name; the result file is NAME.h5")         \
+    X(U64, seed, 20261127, 0, UINT64_MAX, "", "master seed of every random stream")        \
+    X(U32, days, 7, 1, 3650, "days", "simulated days to run")
+
+/* world.*: who exists and how they are made (shared by every arm). */
+#define FW_WORLD_KNOBS(X)                                                                             \
+    X(U32, n_users, 50000, 10, 50000000, "users", "population (monthly users)")                       \
+    X(U32, n_notes, 100000, 10, 50000000, "notes", "notes published before day 0")                    \
+    X(U32, n_topics, 32, 2, 1024, "topics", "content topics (interests, niches, categories)")        \
+    X(U32, embed_dim, 16, 2, 128, "", "dimension of latent taste and note embeddings")                \
+    X(U32, ticks_per_day, 96, 1, 1440, "ticks", "ticks per simulated day (96 = 15 minutes)")          \
+    X(F64, topic_zipf, 0.8, 0.0, 4.0, "", "Zipf exponent of topic popularity")                       \
+    X(F64, interest_concentration, 0.35, 0.001, 100.0, "",                                            \
+      "Dirichlet concentration of a user's interest mix (small = few interests)")                    \
+    X(F64, activity_a, 0.3, 0.001, 100.0, "", "Beta(a,b) of a user's daily active probability")       \
+    X(F64, activity_b, 0.75, 0.001, 100.0, "", "Beta(a,b) of a user's daily active probability")      \
+    X(F64, sessions_mean, 16.0, 0.1, 200.0, "sessions", "mean app opens per active user per day")     \
+    X(F64, sessions_shape, 2.0, 0.05, 100.0, "", "Gamma shape of users' session rates (small = heavy tail)") \
+    X(F64, video_share, 0.45, 0.0, 1.0, "", "share of new notes that are video")                      \
+    X(F64, creator_share, 0.25, 0.0, 1.0, "", "share of users who post (creators)")                   \
+    X(F64, notes_per_dau, 0.08, 0.0, 100.0, "notes", "new notes per daily active user per day")       \
+    X(F64, creator_rate_sigma, 1.5, 0.0, 5.0, "", "lognormal sigma of creators' posting rates")       \
+    X(F64, creator_skill_sigma, 0.5, 0.0, 5.0, "", "sd of creators' skill (log-quality)")             \
+    X(F64, note_quality_sigma, 0.4, 0.0, 5.0, "", "sd of a note's quality around its creator's skill") \
+    X(F64, niche_focus, 0.8, 0.0, 1.0, "", "probability a creator's note is in the creator's niche")  \
+    X(F64, follows_mean, 20.0, 0.0, 10000.0, "follows", "mean creators a user follows at day 0")      \
+    X(F64, follow_uniform, 0.2, 0.0, 1.0, "", "share of initial follows picked uniformly, not by attachment") \
+    X(U32, follow_choices, 4, 1, 64, "", "candidates compared per follow for taste homophily")         \
+    X(U32, n_brands, 500, 1, 10000000, "brands", "brands")                                             \
+    X(U32, n_products, 20000, 1, 50000000, "products", "products")                                     \
+    X(F64, price_median_cents, 15000.0, 1.0, 1.0e9, "cents", "median product price")                   \
+    X(F64, price_sigma, 0.9, 0.0, 5.0, "", "lognormal sigma of product prices")                        \
+    X(F64, stock_mean, 200.0, 0.0, 1.0e9, "units", "mean initial stock per product")                   \
+    X(F64, product_note_share, 0.15, 0.0, 1.0, "", "share of notes that mention a product")            \
+    X(F64, history_days, 30.0, 0.0, 3650.0, "days", "initial notes are spread over this many days before day 0")
+
+/* behaviour.*: how people choose (an arm may change these). */
+#define FW_BEHAVIOUR_KNOBS(X)                                                                         \
+    X(F64, open_rate, 0.08, 0.0001, 0.9, "", "target cover click-through rate of an average note")    \
+    X(F64, open_affinity, 1.2, 0.0, 20.0, "", "logit weight of the user's true affinity to the note")  \
+    X(F64, open_quality, 0.8, 0.0, 20.0, "", "logit weight of the note's true quality")                \
+    X(F64, format_weight, 0.5, 0.0, 20.0, "", "logit weight of the user's image/video preference")     \
+    X(F64, interact_rate, 0.08, 0.0, 1.0, "", "likes + saves + comments per open, on average")          \
+    X(F64, like_share, 0.6, 0.0, 1.0, "", "share of interactions that are likes")                     \
+    X(F64, save_share, 0.3, 0.0, 1.0, "", "share of interactions that are saves")                     \
+    X(F64, follow_rate, 0.003, 0.0, 1.0, "", "follows of the creator per open, on average")            \
+    X(F64, stop_base, 0.06, 0.0, 1.0, "", "probability of ending the session after each note")         \
+    X(F64, fatigue, 0.004, 0.0, 1.0, "", "added stop probability per note already seen this session")  \
+    X(F64, satisfaction_weight, 0.6, 0.0, 10.0, "", "how much a satisfying note lowers the stop probability") \
+    X(F64, max_notes, 200.0, 1.0, 100000.0, "notes", "hard cap of notes examined in one session")      \
+    X(F64, drift, 0.01, 0.0, 1.0, "", "interest drift towards the topic of each opened note")          \
+    X(F64, memory, 0.8, 0.0, 1.0, "", "day-to-day persistence of a user's satisfaction")               \
+    X(F64, churn_sensitivity, 1.5, 0.0, 100.0, "", "how strongly low satisfaction lowers coming back")
+
+/* output.* */
+#define FW_OUTPUT_KNOBS(X)                                                                         \
+    X(STR, dir, "results", 0, 0, "", "directory of the result file (created if missing)")          \
+    X(STR, file, "", 0, 0, "", "result file path; empty = DIR/NAME.h5 (-o overrides)")             \
+    X(U32, compression, 4, 0, 9, "", "deflate level of result datasets (0 = none)")
+
+typedef struct fw_world_cfg {
+    FW_WORLD_KNOBS(FW_KNOB_FIELD)
+} fw_world_cfg;
+
+typedef struct fw_behaviour_cfg {
+    FW_BEHAVIOUR_KNOBS(FW_KNOB_FIELD)
+} fw_behaviour_cfg;
+
+typedef struct fw_output_cfg {
+    FW_OUTPUT_KNOBS(FW_KNOB_FIELD)
+} fw_output_cfg;
+
+#endif

@@ -1,0 +1,76 @@
+/* Scenarios: loading, validating and overriding the knobs of a run.
+ * Owns: every string and array inside an fw_scenario it fills (free with fw_scenario_fini).
+ * Borrows: the knob lists of flywheel/engine_cfg.h and knobs.h.
+ * Never touches: the world or the engine; it only produces configuration.
+ *
+ * A scenario is a YAML file loaded with libcyaml against a schema expanded from the knob
+ * lists; libyaml's event stream is used a second time only to learn the line of each key,
+ * so that every error names FILE:LINE, the key path and what was expected. */
+#ifndef FLYWHEEL_SCENARIO_H
+#define FLYWHEEL_SCENARIO_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "flywheel/engine_cfg.h"
+#include "flywheel/err.h"
+#include "knobs.h"
+
+#define FW_MAX_ARMS 16
+
+/* One experiment arm: the base configuration with the arm's own overrides applied. */
+typedef struct fw_arm {
+    char *name;
+    double weight;             /* > 0; share of units = weight / sum of weights */
+    char **set;                /* the arm's overrides as written, "key.path=value" */
+    uint32_t n_set;
+    fw_behaviour_cfg behaviour;
+    fw_engine_cfg engine;
+} fw_arm;
+
+typedef struct fw_scenario {
+    FW_TOP_KNOBS(FW_KNOB_FIELD)
+    fw_world_cfg world;
+    fw_behaviour_cfg behaviour;
+    fw_engine_cfg engine;
+    fw_output_cfg output;
+    uint64_t experiment_salt;  /* experiment.salt: salts the assignment hash */
+    fw_arm *arms;              /* after fw_scenario_finish: n_arms >= 1 */
+    uint32_t n_arms;
+    char *source_path;         /* the file loaded, or NULL for pure defaults */
+    char *source_text;         /* its bytes, kept for provenance */
+    char **overrides;          /* --set assignments applied, in order */
+    uint32_t n_overrides;
+} fw_scenario;
+
+/* Where an error message is written: one line, "FILE:LINE: key.path: what was wrong;
+ * what was expected". */
+typedef struct fw_diag {
+    char msg[1024];
+} fw_diag;
+
+/* Fills s with every knob's default, one arm "all" of weight 1. */
+fw_err fw_scenario_defaults(fw_scenario *s);
+
+/* Loads path into s (defaults for absent keys). Errors (missing or unreadable file,
+ * malformed YAML, unknown key with the nearest valid one, wrong type, out of range) return
+ * FW_ERR_IO / FW_ERR_PARSE / FW_ERR_RANGE with diag filled; s is then left empty. */
+fw_err fw_scenario_load(const char *path, fw_scenario *s, fw_diag *diag);
+
+/* Applies "key.path=value" (as --set does) to the base configuration; experiment arms
+ * inherit it. Same checks and messages as the file, with "--set" in place of FILE:LINE. */
+fw_err fw_scenario_set(fw_scenario *s, const char *assignment, fw_diag *diag);
+
+/* Resolves arms (base + each arm's overrides), checks cross-knob rules (like_share +
+ * save_share <= 1, unique arm names, arm overrides only of behaviour.* and engine.*).
+ * Must be called once after loading and --set, before the scenario is used. */
+fw_err fw_scenario_finish(fw_scenario *s, fw_diag *diag);
+
+/* Writes the effective scenario as YAML, every knob, with its description as a comment
+ * when comments is nonzero. Output parses back to the same scenario. */
+fw_err fw_scenario_write_yaml(const fw_scenario *s, FILE *f, int comments);
+
+/* Frees what s owns and zeroes it; accepts a zeroed s. */
+void fw_scenario_fini(fw_scenario *s);
+
+#endif
