@@ -27,6 +27,7 @@ typedef enum fw_rng_purpose {
     FW_RNG_SESSION = 9,    /* choices inside a user's sessions (entity user, day = tick) */
     FW_RNG_POSTING = 10,   /* a creator's new notes on a day */
     FW_RNG_ASSIGN = 11,    /* experiment assignment */
+    FW_RNG_CALIBRATE = 12, /* Monte Carlo calibration of behaviour intercepts */
     FW_RNG_TEST = 1000     /* tests only */
 } fw_rng_purpose;
 

@@ -15,7 +15,8 @@
  * whose width is at most v * 10^-sigfigs, so percentiles carry that relative error. Values
  * outside the range are clamped to it (and counted in n_clamped). Layout: bucket b covers
  * [2^(b + unit) * half, 2^(b + unit + 1) * half) in sub_count/2 equal bins, bucket 0 also
- * covers [0, half) -- so recording is O(1) bit arithmetic and merging is adding arrays. */
+ * covers [0, 2^unit * half) -- so recording is O(1) bit arithmetic and merging is adding
+ * arrays. */
 typedef struct fw_hist {
     int64_t lowest;          /* smallest value resolvable (>= 1) */
     int64_t highest;         /* largest value trackable */
@@ -33,7 +34,8 @@ typedef struct fw_hist {
 } fw_hist;
 
 /* Initialises h for values in [lowest, highest] with sigfigs significant digits (1..5).
- * Allocates counts; returns FW_ERR_INVAL for a bad range or precision, FW_ERR_NOMEM.
+ * Allocates counts; returns FW_ERR_INVAL for a bad range (lowest < 1, highest < 2 * lowest,
+ * highest > INT64_MAX / 2) or precision, FW_ERR_NOMEM.
  * On failure h is left safe to pass to fw_hist_fini. */
 fw_err fw_hist_init(fw_hist *h, int64_t lowest, int64_t highest, int sigfigs);
 
@@ -53,7 +55,9 @@ fw_err fw_hist_merge(fw_hist *dst, const fw_hist *src);
 
 /* The value at percentile pct (0..100): the highest value equivalent to the bin that holds
  * the ceil(pct/100 * total)-th smallest recorded value (HdrHistogram's rule), capped at max.
- * 0 when the histogram is empty. */
+ * 0 when the histogram is empty. pct is clamped to [0, 100]; pct 0 (or NaN) returns the
+ * lowest value equivalent to min's bin (HdrHistogram's rule again), so it may sit below min
+ * by up to the histogram's precision. Deterministic; O(n_counts). */
 int64_t fw_hist_percentile(const fw_hist *h, double pct);
 
 /* Mean of recorded values, 0 when empty. */
