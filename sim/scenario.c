@@ -1,0 +1,1756 @@
+/* Scenarios: the knob table, loading (libyaml index + libcyaml schema), --set, arms, and the
+ * YAML writer.
+ *
+ * Invariants:
+ * - knobs[] (path, type, offsets, default, range, unit, description) and the libcyaml schema
+ *   are both expanded from the knob lists; nothing here repeats a knob's name or default.
+ *   Adding an entry to a list needs no edit in this file.
+ * - A file is read twice: libyaml's event stream builds an index (key path -> line, column,
+ *   scalar text) that rejects syntax errors, unknown or duplicate keys and misplaced
+ *   sections before libcyaml sees the bytes; libcyaml then loads them against the schema.
+ *   Only keys present in the index are copied from libcyaml's result, so absent keys keep
+ *   their defaults.
+ * - A value reaches a scenario only after its text passed check_text(), the same parser that
+ *   --set and arm overrides use, so a file and the command line accept the same spellings
+ *   (decimal integers without sign or leading zero, finite numbers, true/false, enum names).
+ * - Every string a scenario points to is its own heap copy; arms share no pointer with the
+ *   base or with each other, so fw_scenario_fini frees each exactly once.
+ * - Every failure is written by fail(): one breakpoint catches them all. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cyaml/cyaml.h>
+#include <yaml.h>
+
+#include "scenario.h"
+#include "scenario_int.h"
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PRINTF_LIKE(f, a)
+#endif
+
+/* experiment.* other than the arms; fw_scenario stores each as experiment_<name>. */
+#define EXPERIMENT_KNOBS(X)                                                                  \
+    X(U64, salt, 1, 0, UINT64_MAX, "", "salt of the arm assignment hash (change it to re-draw arms)")
+
+/* ---------------------------------------------------------------------------------------
+ * What libcyaml loads into: the file's shape, every section as the struct it configures. */
+
+typedef struct doc_arm {
+    char *name;
+    double weight;
+    char **set;
+    uint32_t n_set;
+} doc_arm;
+
+typedef struct doc_experiment {
+    EXPERIMENT_KNOBS(FW_KNOB_FIELD)
+    doc_arm *arms;
+    uint32_t n_arms;
+} doc_experiment;
+
+typedef struct scenario_doc {
+    FW_TOP_KNOBS(FW_KNOB_FIELD)
+    fw_world_cfg world;
+    fw_behaviour_cfg behaviour;
+    fw_engine_cfg engine;
+    doc_experiment experiment;
+    fw_output_cfg output;
+} scenario_doc;
+
+/* ---------------------------------------------------------------------------------------
+ * Sections and the knob table. */
+
+typedef enum section {
+    SEC_TOP,
+    SEC_WORLD,
+    SEC_BEHAVIOUR,
+    SEC_ENGINE,
+    SEC_FEED,
+    SEC_EXPERIMENT,
+    SEC_OUTPUT,
+    SEC__COUNT
+} section;
+
+typedef struct section_info {
+    const char *path;  /* "" for the top level; "engine.feed" */
+    const char *doc;   /* comment written above the section */
+    bool arm_ok;       /* may an experiment arm override it? */
+    size_t arm_from;   /* offset in fw_scenario of the struct an arm copies (if arm_ok) */
+    size_t arm_to;     /* offset of that struct in fw_arm */
+} section_info;
+
+/* In writing order; a sub-section follows its parent. */
+static const section_info sections[SEC__COUNT] = {
+    [SEC_TOP] = { "", "", false, 0, 0 },
+    [SEC_WORLD] = { "world", "who exists and how they are made (shared by every arm)", false, 0, 0 },
+    [SEC_BEHAVIOUR] = { "behaviour", "how people choose (an experiment arm may override these)", true,
+                        offsetof(fw_scenario, behaviour), offsetof(fw_arm, behaviour) },
+    [SEC_ENGINE] = { "engine", "the platform's research knobs (an experiment arm may override these)",
+                     true, offsetof(fw_scenario, engine), offsetof(fw_arm, engine) },
+    [SEC_FEED] = { "engine.feed", "the feed: recall, score, re-rank", true, offsetof(fw_scenario, engine),
+                   offsetof(fw_arm, engine) },
+    [SEC_EXPERIMENT] = { "experiment", "A/B arms: each arm is the base scenario plus its own overrides",
+                         false, 0, 0 },
+    [SEC_OUTPUT] = { "output", "where the result file goes", false, 0, 0 },
+};
+
+typedef enum knob_type { KNOB_U32, KNOB_U64, KNOB_F64, KNOB_BOOL, KNOB_STR, KNOB_ENUM } knob_type;
+
+typedef struct knob {
+    const char *path;        /* "world.n_users" */
+    const char *name;        /* "n_users" */
+    const char *unit;
+    const char *doc;
+    knob_type type;
+    section sec;
+    size_t offset;           /* of the value in fw_scenario */
+    size_t doc_offset;       /* of the value in scenario_doc */
+    uint64_t def_u, min_u, max_u;   /* U32, U64, BOOL, ENUM */
+    double def_f, min_f, max_f;     /* F64 */
+    const char *def_s;              /* STR */
+    const cyaml_strval_t *names;    /* ENUM: yaml name -> constant */
+    uint32_t n_names;
+} knob;
+
+#define KNOB_STRVAL(constant, yaml) { yaml, constant },
+#define KNOB_PLUS1(constant, yaml) +1
+
+#define KNOB_DEF_U32(d) .def_u = (d)
+#define KNOB_DEF_U64(d) .def_u = (d)
+#define KNOB_DEF_F64(d) .def_f = (d)
+#define KNOB_DEF_BOOL(d) .def_u = (d)
+#define KNOB_DEF_STR(d) .def_s = (d)
+#define KNOB_DEF_ENUM(d) .def_u = (uint64_t)(d)
+
+#define KNOB_LIM_U32(lo, hi) .min_u = (lo), .max_u = (hi)
+#define KNOB_LIM_U64(lo, hi) .min_u = (lo), .max_u = (hi)
+#define KNOB_LIM_F64(lo, hi) .min_f = (lo), .max_f = (hi)
+#define KNOB_LIM_BOOL(lo, hi) .min_u = 0, .max_u = 1
+#define KNOB_LIM_STR(lo, hi) .n_names = 0
+#define KNOB_LIM_ENUM(lo, hi) .names = ((const cyaml_strval_t[]){ lo(KNOB_STRVAL) }), .n_names = 0 lo(KNOB_PLUS1)
+
+#define KNOB_ROW(sec_, prefix_, field_, dfield_, type_, name_, def_, lo_, hi_, unit_, doc_)      \
+    { .path = prefix_ #name_, .name = #name_, .unit = unit_, .doc = doc_, .type = KNOB_##type_,  \
+      .sec = sec_, .offset = offsetof(fw_scenario, field_),                                     \
+      .doc_offset = offsetof(scenario_doc, dfield_), KNOB_DEF_##type_(def_),                     \
+      KNOB_LIM_##type_(lo_, hi_) },
+
+#define ROW_TOP(t, n, d, lo, hi, u, doc_) KNOB_ROW(SEC_TOP, "", n, n, t, n, d, lo, hi, u, doc_)
+#define ROW_WORLD(t, n, d, lo, hi, u, doc_) \
+    KNOB_ROW(SEC_WORLD, "world.", world.n, world.n, t, n, d, lo, hi, u, doc_)
+#define ROW_BEHAVIOUR(t, n, d, lo, hi, u, doc_) \
+    KNOB_ROW(SEC_BEHAVIOUR, "behaviour.", behaviour.n, behaviour.n, t, n, d, lo, hi, u, doc_)
+#define ROW_ENGINE(t, n, d, lo, hi, u, doc_) \
+    KNOB_ROW(SEC_ENGINE, "engine.", engine.n, engine.n, t, n, d, lo, hi, u, doc_)
+#define ROW_FEED(t, n, d, lo, hi, u, doc_) \
+    KNOB_ROW(SEC_FEED, "engine.feed.", engine.feed.n, engine.feed.n, t, n, d, lo, hi, u, doc_)
+#define ROW_EXPERIMENT(t, n, d, lo, hi, u, doc_) \
+    KNOB_ROW(SEC_EXPERIMENT, "experiment.", experiment_##n, experiment.n, t, n, d, lo, hi, u, doc_)
+#define ROW_OUTPUT(t, n, d, lo, hi, u, doc_) \
+    KNOB_ROW(SEC_OUTPUT, "output.", output.n, output.n, t, n, d, lo, hi, u, doc_)
+
+/* In section order, each section's knobs in list order. */
+static const knob knobs[] = {
+    FW_TOP_KNOBS(ROW_TOP)
+    FW_WORLD_KNOBS(ROW_WORLD)
+    FW_BEHAVIOUR_KNOBS(ROW_BEHAVIOUR)
+    FW_ENGINE_KNOBS(ROW_ENGINE)
+    FW_FEED_KNOBS(ROW_FEED)
+    EXPERIMENT_KNOBS(ROW_EXPERIMENT)
+    FW_OUTPUT_KNOBS(ROW_OUTPUT)
+};
+#define N_KNOBS (sizeof knobs / sizeof knobs[0])
+
+/* ---------------------------------------------------------------------------------------
+ * The libcyaml schema, expanded from the same lists. */
+
+#define CY_U32(st, n, lo) CYAML_FIELD_UINT(#n, CYAML_FLAG_OPTIONAL, st, n),
+#define CY_U64(st, n, lo) CYAML_FIELD_UINT(#n, CYAML_FLAG_OPTIONAL, st, n),
+#define CY_F64(st, n, lo) CYAML_FIELD_FLOAT(#n, CYAML_FLAG_OPTIONAL, st, n),
+#define CY_BOOL(st, n, lo) CYAML_FIELD_BOOL(#n, CYAML_FLAG_OPTIONAL, st, n),
+#define CY_STR(st, n, lo) CYAML_FIELD_STRING_PTR(#n, CYAML_FLAG_OPTIONAL, st, n, 0, CYAML_UNLIMITED),
+#define CY_ENUM(st, n, lo)                                                                     \
+    CYAML_FIELD_ENUM(#n, CYAML_FLAG_OPTIONAL | CYAML_FLAG_STRICT, st, n,                       \
+                     ((const cyaml_strval_t[]){ lo(KNOB_STRVAL) }), 0 lo(KNOB_PLUS1)),
+
+#define CY_TOP(t, n, d, lo, hi, u, doc_) CY_##t(scenario_doc, n, lo)
+#define CY_WORLD(t, n, d, lo, hi, u, doc_) CY_##t(fw_world_cfg, n, lo)
+#define CY_BEHAVIOUR(t, n, d, lo, hi, u, doc_) CY_##t(fw_behaviour_cfg, n, lo)
+#define CY_ENGINE(t, n, d, lo, hi, u, doc_) CY_##t(fw_engine_cfg, n, lo)
+#define CY_FEED(t, n, d, lo, hi, u, doc_) CY_##t(fw_feed_cfg, n, lo)
+#define CY_EXPERIMENT(t, n, d, lo, hi, u, doc_) CY_##t(doc_experiment, n, lo)
+#define CY_OUTPUT(t, n, d, lo, hi, u, doc_) CY_##t(fw_output_cfg, n, lo)
+
+static const cyaml_schema_field_t world_fields[] = { FW_WORLD_KNOBS(CY_WORLD) CYAML_FIELD_END };
+static const cyaml_schema_field_t behaviour_fields[] = { FW_BEHAVIOUR_KNOBS(CY_BEHAVIOUR)
+                                                             CYAML_FIELD_END };
+static const cyaml_schema_field_t feed_fields[] = { FW_FEED_KNOBS(CY_FEED) CYAML_FIELD_END };
+static const cyaml_schema_field_t engine_fields[] = {
+    FW_ENGINE_KNOBS(CY_ENGINE)
+    CYAML_FIELD_MAPPING("feed", CYAML_FLAG_OPTIONAL, fw_engine_cfg, feed, feed_fields),
+    CYAML_FIELD_END
+};
+static const cyaml_schema_field_t output_fields[] = { FW_OUTPUT_KNOBS(CY_OUTPUT) CYAML_FIELD_END };
+
+static const cyaml_schema_value_t set_entry_schema = {
+    CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
+};
+static const cyaml_schema_field_t arm_fields[] = {
+    CYAML_FIELD_STRING_PTR("name", CYAML_FLAG_OPTIONAL, doc_arm, name, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_FLOAT("weight", CYAML_FLAG_OPTIONAL, doc_arm, weight),
+    CYAML_FIELD_SEQUENCE_COUNT("set", CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER, doc_arm, set, n_set,
+                               &set_entry_schema, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_END
+};
+static const cyaml_schema_value_t arm_schema = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, doc_arm, arm_fields),
+};
+static const cyaml_schema_field_t experiment_fields[] = {
+    EXPERIMENT_KNOBS(CY_EXPERIMENT)
+    CYAML_FIELD_SEQUENCE_COUNT("arms", CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER, doc_experiment, arms,
+                               n_arms, &arm_schema, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_END
+};
+
+static const cyaml_schema_field_t doc_fields[] = {
+    FW_TOP_KNOBS(CY_TOP)
+    CYAML_FIELD_MAPPING("world", CYAML_FLAG_OPTIONAL, scenario_doc, world, world_fields),
+    CYAML_FIELD_MAPPING("behaviour", CYAML_FLAG_OPTIONAL, scenario_doc, behaviour, behaviour_fields),
+    CYAML_FIELD_MAPPING("engine", CYAML_FLAG_OPTIONAL, scenario_doc, engine, engine_fields),
+    CYAML_FIELD_MAPPING("experiment", CYAML_FLAG_OPTIONAL, scenario_doc, experiment, experiment_fields),
+    CYAML_FIELD_MAPPING("output", CYAML_FLAG_OPTIONAL, scenario_doc, output, output_fields),
+    CYAML_FIELD_END
+};
+static const cyaml_schema_value_t doc_schema = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, scenario_doc, doc_fields),
+};
+
+/* The experiment.arms part of the file's shape (sections and knobs give the rest). Paths are
+ * canonical: sequence indexes written as []. */
+typedef enum node_kind { NODE_NONE, NODE_SCALAR, NODE_MAPPING, NODE_SEQUENCE } node_kind;
+
+static const struct {
+    const char *path;
+    node_kind kind;
+    const char *expect;
+} arm_shapes[] = {
+    { "experiment.arms", NODE_SEQUENCE, "a list of arms (- name: NAME)" },
+    { "experiment.arms[]", NODE_MAPPING, "an arm: a mapping of name, weight and set" },
+    { "experiment.arms[].name", NODE_SCALAR, "a non-empty arm name without '/'" },
+    { "experiment.arms[].weight", NODE_SCALAR, "a finite number > 0" },
+    { "experiment.arms[].set", NODE_SEQUENCE, "a list of \"key.path=value\" strings" },
+    { "experiment.arms[].set[]", NODE_SCALAR, "a \"key.path=value\" string" },
+};
+#define N_ARM_SHAPES (sizeof arm_shapes / sizeof arm_shapes[0])
+
+/* ---------------------------------------------------------------------------------------
+ * Reporting. */
+
+/* The one place a failure is written. diag may be NULL. */
+PRINTF_LIKE(3, 4)
+static fw_err fail(fw_diag *diag, fw_err code, const char *fmt, ...)
+{
+    if (diag != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(diag->msg, sizeof diag->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* Copies text for a message: control characters as '?', at most 60 bytes then "...". */
+static void clean_text(char *buf, size_t n, const char *text)
+{
+    size_t i = 0;
+    const size_t max = n > 64 ? 60 : n - 4;
+    assert(n > 4);
+    for (; text[i] != '\0' && i < max; i++)
+        buf[i] = ((unsigned char)text[i] < 0x20 || text[i] == 0x7f) ? '?' : text[i];
+    if (text[i] != '\0') {
+        memcpy(buf + i, "...", 3);
+        i += 3;
+    }
+    buf[i] = '\0';
+}
+
+/* Shortest decimal that reads back as exactly v; whole numbers as "16.0", never "1.6e+01". */
+static void fmt_double(char buf[40], double v)
+{
+    if (v > -1e15 && v < 1e15 && v == (double)(int64_t)v) {
+        snprintf(buf, 40, "%.1f", v);
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, 40, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+/* "an integer in [10, 50000000]" etc.: what a knob's value must look like. */
+static void describe(const knob *k, char *buf, size_t n)
+{
+    char lo[40], hi[40];
+    switch (k->type) {
+    case KNOB_U32:
+    case KNOB_U64:
+        snprintf(buf, n, "an integer in [%" PRIu64 ", %" PRIu64 "]", k->min_u, k->max_u);
+        break;
+    case KNOB_F64:
+        fmt_double(lo, k->min_f);
+        fmt_double(hi, k->max_f);
+        snprintf(buf, n, "a number in [%s, %s]", lo, hi);
+        break;
+    case KNOB_BOOL:
+        snprintf(buf, n, "true or false");
+        break;
+    case KNOB_STR:
+        snprintf(buf, n, "a string");
+        break;
+    case KNOB_ENUM: {
+        size_t used = (size_t)snprintf(buf, n, "one of:");
+        for (uint32_t i = 0; i < k->n_names && used < n; i++)
+            used += (size_t)snprintf(buf + used, n - used, "%s %s", i ? "," : "", k->names[i].str);
+        break;
+    }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Values: parsing text, reading and writing struct fields. */
+
+typedef struct knob_value {
+    uint64_t u;
+    double f;
+    const char *s;  /* STR: borrowed from the text */
+} knob_value;
+
+int fw_scenario_parse_bool(const char *text, bool *out)
+{
+    if (strcmp(text, "true") == 0) {
+        *out = true;
+        return 1;
+    }
+    if (strcmp(text, "false") == 0) {
+        *out = false;
+        return 1;
+    }
+    return 0;
+}
+
+/* Decimal digits only, no sign, no leading zero: 0 ok, 1 not an integer, 2 too large. */
+static int parse_u64(const char *text, uint64_t *out)
+{
+    if (!isdigit((unsigned char)text[0]) || (text[0] == '0' && text[1] != '\0'))
+        return 1;
+    for (const char *p = text; *p != '\0'; p++)
+        if (!isdigit((unsigned char)*p))
+            return 1;
+    errno = 0;
+    unsigned long long v = strtoull(text, NULL, 10);
+    if (errno == ERANGE)
+        return 2;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+/* A finite decimal or hex float, fully consumed: 0 ok, 1 not a number, 2 overflows. */
+static int parse_f64(const char *text, double *out)
+{
+    char *end;
+    if (text[0] == '\0' || isspace((unsigned char)text[0]))
+        return 1;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (*end != '\0')
+        return 1;
+    if (errno == ERANGE && isinf(v))
+        return 2;
+    if (!isfinite(v))
+        return 1;  /* "nan", "inf" spelt out */
+    *out = v;
+    return 0;
+}
+
+/* Checks text as a value of k. On success fills *v (STR borrows text); otherwise writes
+ * "expected ..., got ..." into why and returns FW_ERR_PARSE (not a value of the type) or
+ * FW_ERR_RANGE (a value of the type outside the knob's range). */
+static fw_err check_text(const knob *k, const char *text, knob_value *v, char *why, size_t n)
+{
+    char expect[512], shown[80];
+    int rc;
+    describe(k, expect, sizeof expect);
+    clean_text(shown, sizeof shown, text);
+    memset(v, 0, sizeof *v);
+    switch (k->type) {
+    case KNOB_U32:
+    case KNOB_U64:
+        rc = parse_u64(text, &v->u);
+        if (rc == 1 && text[0] == '-' && parse_u64(text + 1, &v->u) != 1)
+            rc = 2;  /* a negative integer: the right type, outside the range */
+        if (rc == 0 && (v->u < k->min_u || v->u > k->max_u))
+            rc = 2;
+        break;
+    case KNOB_F64:
+        rc = parse_f64(text, &v->f);
+        if (rc == 0 && !(v->f >= k->min_f && v->f <= k->max_f))
+            rc = 2;
+        break;
+    case KNOB_BOOL: {
+        bool b = false;
+        rc = fw_scenario_parse_bool(text, &b) ? 0 : 1;
+        v->u = b;
+        break;
+    }
+    case KNOB_STR:
+        v->s = text;
+        rc = 0;
+        break;
+    case KNOB_ENUM:
+        rc = 1;
+        for (uint32_t i = 0; i < k->n_names; i++) {
+            if (strcmp(text, k->names[i].str) == 0) {
+                v->u = (uint64_t)k->names[i].val;
+                rc = 0;
+            }
+        }
+        break;
+    default:
+        rc = 1;
+        assert(0);
+    }
+    if (rc == 1) {
+        snprintf(why, n, "expected %s, got '%s'", expect, shown);
+        return FW_ERR_PARSE;
+    }
+    if (rc == 2) {
+        snprintf(why, n, "expected %s, got %s", expect, shown);
+        return FW_ERR_RANGE;
+    }
+    return FW_OK;
+}
+
+static void *field_in(const knob *k, fw_scenario *s)
+{
+    return (char *)s + k->offset;
+}
+
+/* Where an arm keeps k, or NULL if an arm may not override k. */
+static void *field_in_arm(const knob *k, fw_arm *a)
+{
+    const section_info *si = &sections[k->sec];
+    if (!si->arm_ok)
+        return NULL;
+    return (char *)a + si->arm_to + (k->offset - si->arm_from);
+}
+
+/* Stores v (from check_text) into the field; STR values are duplicated. */
+static fw_err put_value(const knob *k, void *field, const knob_value *v)
+{
+    switch (k->type) {
+    case KNOB_U32:
+        *(uint32_t *)field = (uint32_t)v->u;
+        break;
+    case KNOB_U64:
+        *(uint64_t *)field = v->u;
+        break;
+    case KNOB_F64:
+        *(double *)field = v->f;
+        break;
+    case KNOB_BOOL:
+        *(bool *)field = v->u != 0;
+        break;
+    case KNOB_ENUM:
+        *(int *)field = (int)v->u;
+        break;
+    case KNOB_STR: {
+        char *dup = strdup(v->s != NULL ? v->s : "");
+        if (dup == NULL)
+            return FW_ERR_NOMEM;
+        free(*(char **)field);
+        *(char **)field = dup;
+        break;
+    }
+    }
+    return FW_OK;
+}
+
+/* Reads a field back as a knob_value (STR borrows the field's string). */
+static knob_value get_value(const knob *k, const void *field)
+{
+    knob_value v = { 0, 0.0, NULL };
+    switch (k->type) {
+    case KNOB_U32:
+        v.u = *(const uint32_t *)field;
+        break;
+    case KNOB_U64:
+        v.u = *(const uint64_t *)field;
+        break;
+    case KNOB_F64:
+        v.f = *(const double *)field;
+        break;
+    case KNOB_BOOL:
+        v.u = *(const bool *)field;
+        break;
+    case KNOB_ENUM:
+        v.u = (uint64_t)(int64_t)*(const int *)field;
+        break;
+    case KNOB_STR:
+        v.s = *(char *const *)field;
+        break;
+    }
+    return v;
+}
+
+static const char *enum_name(const knob *k, uint64_t u)
+{
+    for (uint32_t i = 0; i < k->n_names; i++)
+        if ((uint64_t)k->names[i].val == u)
+            return k->names[i].str;
+    return NULL;
+}
+
+/* The value as YAML writes it (STR unquoted: the writer quotes it itself). */
+static void fmt_value(const knob *k, const knob_value *v, char *buf, size_t n)
+{
+    char d[40];
+    const char *name;
+    switch (k->type) {
+    case KNOB_U32:
+    case KNOB_U64:
+        snprintf(buf, n, "%" PRIu64, v->u);
+        break;
+    case KNOB_F64:
+        fmt_double(d, v->f);
+        snprintf(buf, n, "%s", d);
+        break;
+    case KNOB_BOOL:
+        snprintf(buf, n, "%s", v->u ? "true" : "false");
+        break;
+    case KNOB_ENUM:
+        name = enum_name(k, v->u);
+        if (name != NULL)
+            snprintf(buf, n, "%s", name);
+        else
+            snprintf(buf, n, "%" PRId64, (int64_t)v->u);
+        break;
+    case KNOB_STR:
+        snprintf(buf, n, "%s", v->s != NULL ? v->s : "(null)");
+        break;
+    }
+}
+
+/* Checks a stored value against its knob (catches programs that filled fields by hand). */
+static fw_err check_stored(const knob *k, const knob_value *v, char *why, size_t n)
+{
+    char expect[512], got[80];
+    bool ok = true;
+    switch (k->type) {
+    case KNOB_U32:
+    case KNOB_U64:
+        ok = v->u >= k->min_u && v->u <= k->max_u;
+        break;
+    case KNOB_F64:
+        ok = v->f >= k->min_f && v->f <= k->max_f;
+        break;
+    case KNOB_BOOL:
+        ok = v->u <= 1;
+        break;
+    case KNOB_STR:
+        ok = v->s != NULL;
+        break;
+    case KNOB_ENUM:
+        ok = enum_name(k, v->u) != NULL;
+        break;
+    }
+    if (ok)
+        return FW_OK;
+    describe(k, expect, sizeof expect);
+    fmt_value(k, v, got, sizeof got);
+    snprintf(why, n, "expected %s, got %s", expect, got);
+    return FW_ERR_RANGE;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Known paths and the nearest one to a misspelt key. */
+
+static const knob *find_knob(const char *path, size_t len)
+{
+    for (size_t i = 0; i < N_KNOBS; i++)
+        if (strlen(knobs[i].path) == len && memcmp(knobs[i].path, path, len) == 0)
+            return &knobs[i];
+    return NULL;
+}
+
+/* Every valid key path, canonical: top-level knobs, sections, other knobs, arm keys. */
+static size_t n_known(void)
+{
+    return N_KNOBS + (SEC__COUNT - 1) + N_ARM_SHAPES;
+}
+
+static const char *known_path(size_t i)
+{
+    if (i < N_KNOBS)
+        return knobs[i].path;
+    i -= N_KNOBS;
+    if (i < SEC__COUNT - 1)
+        return sections[i + 1].path;
+    i -= SEC__COUNT - 1;
+    assert(i < N_ARM_SHAPES);
+    return arm_shapes[i].path;
+}
+
+/* What the file may hold at canonical path; fills expect with what a value there must be. */
+static node_kind expected_kind(const char *canon, char *expect, size_t n)
+{
+    const knob *k = find_knob(canon, strlen(canon));
+    if (k != NULL) {
+        describe(k, expect, n);
+        return NODE_SCALAR;
+    }
+    for (int s = 1; s < SEC__COUNT; s++) {
+        if (strcmp(canon, sections[s].path) == 0) {
+            snprintf(expect, n, "a mapping of %s.* keys", canon);
+            return NODE_MAPPING;
+        }
+    }
+    for (size_t i = 0; i < N_ARM_SHAPES; i++) {
+        if (strcmp(canon, arm_shapes[i].path) == 0) {
+            snprintf(expect, n, "%s", arm_shapes[i].expect);
+            return arm_shapes[i].kind;
+        }
+    }
+    return NODE_NONE;
+}
+
+/* Length of the parent part of a canonical path ("world.n_users" -> 5, "days" -> 0). */
+static size_t parent_len(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot != NULL ? (size_t)(dot - path) : 0;
+}
+
+static const char *last_part(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot != NULL ? dot + 1 : path;
+}
+
+/* Optimal string alignment distance (edits, including swapping two neighbours). */
+static size_t edit_distance(const char *a, const char *b)
+{
+    enum { MAXLEN = 96 };
+    size_t la = strlen(a), lb = strlen(b);
+    size_t rows[3][MAXLEN + 1];
+    if (la > MAXLEN || lb > MAXLEN)
+        return SIZE_MAX / 2;
+    for (size_t j = 0; j <= lb; j++)
+        rows[0][j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t *cur = rows[i % 3], *prev = rows[(i - 1) % 3], *prev2 = rows[(i + 1) % 3];
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t best = prev[j - 1] + cost;
+            if (prev[j] + 1 < best)
+                best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < best)
+                best = prev2[j - 2] + 1;
+            cur[j] = best;
+        }
+    }
+    return rows[la % 3][lb];
+}
+
+/* Writes "; did you mean 'world.n_users'?" for the known key nearest to key in the mapping
+ * at parent (comparing the whole path, and the key alone so that a key in the wrong section
+ * is found too), or "; valid keys here: a, b, c" when nothing is near. parent is canonical
+ * ("experiment.arms[]"), shown is the parent as written ("experiment.arms[1]"); knobs_only
+ * restricts the candidates to knobs (for --set). */
+static void suggest(const char *parent, const char *shown, const char *key, bool knobs_only, char *buf,
+                    size_t n)
+{
+    size_t plen = strlen(parent), klen = strlen(key);
+    char full[512];
+    size_t best_d = SIZE_MAX, best = 0;
+    size_t count = knobs_only ? N_KNOBS : n_known();
+
+    snprintf(full, sizeof full, "%s%s%s", parent, plen ? "." : "", key);
+    for (size_t i = 0; i < count; i++) {
+        const char *p = known_path(i);
+        bool sibling = parent_len(p) == plen && strncmp(p, parent, plen) == 0;
+        size_t d = edit_distance(full, p);
+        size_t d2 = edit_distance(key, last_part(p)) + (sibling ? 0 : 1);
+        if (d2 < d)
+            d = d2;
+        if (d < best_d) {
+            best_d = d;
+            best = i;
+        }
+    }
+    if (best_d <= 2 + klen / 4 && best_d < klen) {
+        const char *p = known_path(best);
+        if (plen > 0 && parent_len(p) == plen && strncmp(p, parent, plen) == 0)
+            snprintf(buf, n, "; did you mean '%s.%s'?", shown, last_part(p));
+        else
+            snprintf(buf, n, "; did you mean '%s'?", p);
+        return;
+    }
+    size_t used = (size_t)snprintf(buf, n, "; valid keys here:");
+    bool first = true;
+    for (size_t i = 0; i < count && used < n; i++) {
+        const char *p = known_path(i);
+        if (parent_len(p) != plen || strncmp(p, parent, plen) != 0 || (plen > 0 && p[plen] != '.'))
+            continue;
+        used += (size_t)snprintf(buf + used, n - used, "%s %s", first ? "" : ",", last_part(p));
+        first = false;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The libyaml index: key path -> line, column and scalar text, in document order. */
+
+typedef struct yentry {
+    char *path;     /* "experiment.arms[1].set[0]" */
+    char *canon;    /* "experiment.arms[].set[]" */
+    size_t line;    /* 1-based line and column of the key (of the item, in a sequence) */
+    size_t col;
+    size_t vline;   /* 1-based line and column of the value */
+    size_t vcol;
+    node_kind kind;
+    char *text;     /* the scalar value; NULL for a mapping or sequence */
+} yentry;
+
+typedef struct yindex {
+    yentry *v;
+    size_t n, cap;
+} yindex;
+
+static void index_free(yindex *ix)
+{
+    for (size_t i = 0; i < ix->n; i++) {
+        free(ix->v[i].path);
+        free(ix->v[i].canon);
+        free(ix->v[i].text);
+    }
+    free(ix->v);
+    memset(ix, 0, sizeof *ix);
+}
+
+static const yentry *index_find(const yindex *ix, const char *path)
+{
+    if (ix == NULL)
+        return NULL;
+    for (size_t i = 0; i < ix->n; i++)
+        if (strcmp(ix->v[i].path, path) == 0)
+            return &ix->v[i];
+    return NULL;
+}
+
+static char *join(const char *a, const char *sep, const char *b)
+{
+    size_t la = strlen(a), ls = strlen(sep), lb = strlen(b);
+    char *r = malloc(la + ls + lb + 1);
+    if (r == NULL)
+        return NULL;
+    memcpy(r, a, la);
+    memcpy(r + la, sep, ls);
+    memcpy(r + la + ls, b, lb + 1);
+    return r;
+}
+
+static const char *node_name(const yaml_event_t *ev)
+{
+    switch (ev->type) {
+    case YAML_MAPPING_START_EVENT:
+        return "a mapping";
+    case YAML_SEQUENCE_START_EVENT:
+        return "a sequence";
+    default:
+        return "a scalar";
+    }
+}
+
+typedef struct frame {
+    node_kind kind;
+    size_t entry;        /* index entry of this container; SIZE_MAX for the root */
+    bool want_key;       /* mapping: the next node is a key */
+    uint32_t next_item;  /* sequence: index of the next item */
+} frame;
+
+enum { MAX_DEPTH = 16 };
+
+typedef struct ybuild {
+    const char *file;
+    yindex *ix;
+    frame stack[MAX_DEPTH];
+    int depth;
+    fw_diag *diag;
+} ybuild;
+
+static fw_err add_entry(ybuild *b, char *path, char *canon, const yaml_mark_t *m, size_t *out)
+{
+    if (path == NULL || canon == NULL) {
+        free(path);
+        free(canon);
+        return fail(b->diag, FW_ERR_NOMEM, "%s: out of memory", b->file);
+    }
+    if (b->ix->n == b->ix->cap) {
+        size_t cap = b->ix->cap ? 2 * b->ix->cap : 64;
+        yentry *v = realloc(b->ix->v, cap * sizeof *v);
+        if (v == NULL) {
+            free(path);
+            free(canon);
+            return fail(b->diag, FW_ERR_NOMEM, "%s: out of memory", b->file);
+        }
+        b->ix->v = v;
+        b->ix->cap = cap;
+    }
+    yentry *e = &b->ix->v[b->ix->n];
+    memset(e, 0, sizeof *e);
+    e->path = path;
+    e->canon = canon;
+    e->line = m->line + 1;
+    e->col = m->column + 1;
+    *out = b->ix->n++;
+    return FW_OK;
+}
+
+/* A mapping key: checks that the key is known here and not a duplicate, and adds it. */
+static fw_err on_key(ybuild *b, const yaml_event_t *ev, size_t *out)
+{
+    frame *top = &b->stack[b->depth - 1];
+    const char *ppath = top->entry == SIZE_MAX ? "" : b->ix->v[top->entry].path;
+    const char *pcanon = top->entry == SIZE_MAX ? "" : b->ix->v[top->entry].canon;
+    const char *sep = top->entry == SIZE_MAX ? "" : ".";
+    size_t line = ev->start_mark.line + 1;
+    char shown[80], hint[600], expect[512];
+
+    if (ev->type != YAML_SCALAR_EVENT)
+        return fail(b->diag, FW_ERR_PARSE, "%s:%zu: %s%s: expected a key, got %s", b->file, line, ppath,
+                    *ppath ? "" : "(top level)", node_name(ev));
+    const char *key = (const char *)ev->data.scalar.value;
+    char *path = join(ppath, sep, key), *canon = join(pcanon, sep, key);
+    size_t idx;
+    fw_err err = add_entry(b, path, canon, &ev->start_mark, &idx);
+    if (err != FW_OK)
+        return err;
+    const yentry *e = &b->ix->v[idx];
+    clean_text(shown, sizeof shown, e->path);
+    if (strpbrk(key, ".[]") != NULL || expected_kind(e->canon, expect, sizeof expect) == NODE_NONE) {
+        suggest(pcanon, ppath, key, false, hint, sizeof hint);
+        return fail(b->diag, FW_ERR_PARSE, "%s:%zu: %s: unknown key%s", b->file, line, shown, hint);
+    }
+    for (size_t i = 0; i < idx; i++)
+        if (strcmp(b->ix->v[i].path, e->path) == 0)
+            return fail(b->diag, FW_ERR_PARSE, "%s:%zu: %s: duplicate key (first at line %zu)", b->file,
+                        line, shown, b->ix->v[i].line);
+    *out = idx;
+    return FW_OK;
+}
+
+/* A value node (scalar, mapping or sequence start) for entry idx: checks its kind. */
+static fw_err on_value(ybuild *b, const yaml_event_t *ev, size_t idx)
+{
+    yentry *e = &b->ix->v[idx];
+    char expect[512], shown[80];
+    node_kind want = expected_kind(e->canon, expect, sizeof expect);
+    node_kind got = ev->type == YAML_SCALAR_EVENT        ? NODE_SCALAR
+                    : ev->type == YAML_MAPPING_START_EVENT ? NODE_MAPPING
+                                                           : NODE_SEQUENCE;
+    e->vline = ev->start_mark.line + 1;
+    e->vcol = ev->start_mark.column + 1;
+    e->kind = got;
+    if (got == NODE_SCALAR) {
+        e->text = strdup((const char *)ev->data.scalar.value);
+        if (e->text == NULL)
+            return fail(b->diag, FW_ERR_NOMEM, "%s: out of memory", b->file);
+    }
+    assert(want != NODE_NONE);
+    if (want == got)
+        return FW_OK;
+    if (got == NODE_SCALAR && e->text[0] == '\0' && ev->data.scalar.plain_implicit)
+        snprintf(shown, sizeof shown, "an empty value");
+    else if (got == NODE_SCALAR) {
+        char t[72];
+        clean_text(t, sizeof t, e->text);
+        snprintf(shown, sizeof shown, "'%s'", t);
+    } else
+        snprintf(shown, sizeof shown, "%s", node_name(ev));
+    return fail(b->diag, FW_ERR_PARSE, "%s:%zu: %s: expected %s, got %s", b->file, e->line, e->path, expect,
+                shown);
+}
+
+static fw_err push(ybuild *b, node_kind kind, size_t entry, size_t line)
+{
+    if (b->depth == MAX_DEPTH)
+        return fail(b->diag, FW_ERR_PARSE, "%s:%zu: nesting deeper than %d levels", b->file, line,
+                    MAX_DEPTH);
+    b->stack[b->depth++] = (frame){ kind, entry, kind == NODE_MAPPING, 0 };
+    return FW_OK;
+}
+
+/* One node event below the root. */
+static fw_err on_node(ybuild *b, const yaml_event_t *ev)
+{
+    frame *top = &b->stack[b->depth - 1];
+    size_t idx;
+    fw_err err;
+
+    if (top->kind == NODE_MAPPING && top->want_key) {
+        if ((err = on_key(b, ev, &idx)) != FW_OK)
+            return err;
+        top->want_key = false;
+        return FW_OK;
+    }
+    if (top->kind == NODE_MAPPING) {
+        idx = b->ix->n - 1;  /* the key just added */
+        top->want_key = true;
+    } else {
+        char item[32];
+        const yentry *parent = &b->ix->v[top->entry];
+        snprintf(item, sizeof item, "[%" PRIu32 "]", top->next_item++);
+        err = add_entry(b, join(parent->path, "", item), join(parent->canon, "", "[]"), &ev->start_mark,
+                        &idx);
+        if (err != FW_OK)
+            return err;
+    }
+    if ((err = on_value(b, ev, idx)) != FW_OK)
+        return err;
+    if (ev->type == YAML_MAPPING_START_EVENT)
+        return push(b, NODE_MAPPING, idx, ev->start_mark.line + 1);
+    if (ev->type == YAML_SEQUENCE_START_EVENT)
+        return push(b, NODE_SEQUENCE, idx, ev->start_mark.line + 1);
+    return FW_OK;
+}
+
+static size_t line_of_offset(const unsigned char *buf, size_t len, size_t offset)
+{
+    size_t line = 1;
+    for (size_t i = 0; i < offset && i < len; i++)
+        line += buf[i] == '\n';
+    return line;
+}
+
+/* Runs libyaml over the file's bytes and fills ix. An empty document gives an empty index. */
+static fw_err index_build(const char *file, const unsigned char *buf, size_t len, yindex *ix, fw_diag *diag)
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    ybuild b = { .file = file, .ix = ix, .depth = 0, .diag = diag };
+    int n_docs = 0;
+    bool done = false;
+    fw_err err = FW_OK;
+
+    if (!yaml_parser_initialize(&parser))
+        return fail(diag, FW_ERR_NOMEM, "%s: cannot start the YAML parser", file);
+    yaml_parser_set_input_string(&parser, buf, len);
+    while (!done && err == FW_OK) {
+        if (!yaml_parser_parse(&parser, &ev)) {
+            size_t line = parser.error == YAML_READER_ERROR
+                              ? line_of_offset(buf, len, parser.problem_offset)
+                              : parser.problem_mark.line + 1;
+            const char *problem = parser.problem != NULL ? parser.problem : "syntax error";
+            if (parser.context != NULL)
+                err = fail(diag, FW_ERR_PARSE, "%s:%zu: malformed YAML: %s (%s at line %zu)", file, line,
+                           problem, parser.context, parser.context_mark.line + 1);
+            else
+                err = fail(diag, FW_ERR_PARSE, "%s:%zu: malformed YAML: %s", file, line, problem);
+            break;
+        }
+        size_t line = ev.start_mark.line + 1;
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT:
+            done = true;
+            break;
+        case YAML_DOCUMENT_START_EVENT:
+            if (++n_docs > 1)
+                err = fail(diag, FW_ERR_PARSE,
+                           "%s:%zu: a second YAML document; a scenario is one document", file, line);
+            break;
+        case YAML_ALIAS_EVENT:
+            err = fail(diag, FW_ERR_PARSE, "%s:%zu: alias *%s: anchors and aliases are not supported",
+                       file, line, (const char *)ev.data.alias.anchor);
+            break;
+        case YAML_SCALAR_EVENT:
+        case YAML_MAPPING_START_EVENT:
+        case YAML_SEQUENCE_START_EVENT:
+            if (b.depth > 0) {
+                err = on_node(&b, &ev);
+            } else if (ev.type == YAML_MAPPING_START_EVENT) {
+                err = push(&b, NODE_MAPPING, SIZE_MAX, line);
+            } else if (!(ev.type == YAML_SCALAR_EVENT && ev.data.scalar.length == 0 &&
+                         ev.data.scalar.plain_implicit)) {
+                err = fail(diag, FW_ERR_PARSE,
+                           "%s:%zu: expected a mapping of scenario keys at the top level, got %s", file,
+                           line, node_name(&ev));
+            }
+            break;
+        case YAML_MAPPING_END_EVENT:
+        case YAML_SEQUENCE_END_EVENT:
+            b.depth--;
+            break;
+        default:
+            break;
+        }
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return err;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Reading the file and running libcyaml. */
+
+static fw_err read_file(const char *path, unsigned char **out, size_t *out_len, fw_diag *diag)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    unsigned char *buf = NULL;
+    size_t len = 0, cap = 0;
+
+    if (f == NULL)
+        return fail(diag, FW_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return fail(diag, FW_ERR_IO, "%s: cannot read: %s", path, strerror(EISDIR));
+    }
+    for (;;) {
+        if (cap - len < 4096) {
+            cap = cap ? 2 * cap : 16384;
+            unsigned char *nb = realloc(buf, cap + 1);
+            if (nb == NULL) {
+                free(buf);
+                fclose(f);
+                return fail(diag, FW_ERR_NOMEM, "%s: out of memory", path);
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        int e = errno;
+        free(buf);
+        fclose(f);
+        return fail(diag, FW_ERR_IO, "%s: cannot read: %s", path, strerror(e));
+    }
+    fclose(f);
+    buf[len] = '\0';
+    *out = buf;
+    *out_len = len;
+    return FW_OK;
+}
+
+typedef struct cyaml_log_buf {
+    char text[4096];
+    size_t len;
+} cyaml_log_buf;
+
+/* Keeps libcyaml's error log (the message and its backtrace) instead of printing it. */
+PRINTF_LIKE(3, 0)
+static void capture_log(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
+{
+    cyaml_log_buf *lb = ctx;
+    if (level < CYAML_LOG_ERROR || lb->len + 1 >= sizeof lb->text)
+        return;
+    int w = vsnprintf(lb->text + lb->len, sizeof lb->text - lb->len, fmt, args);
+    if (w > 0)
+        lb->len += (size_t)w < sizeof lb->text - lb->len ? (size_t)w : sizeof lb->text - 1 - lb->len;
+}
+
+/* Turns libcyaml's log into the key it choked on. Its backtrace lists, innermost first,
+ * "  in mapping field 'KEY' (line: L, column: C)" and "  in sequence entry 'I' (...)". */
+static void cyaml_log_path(const char *log, char *path, size_t n, char *msg, size_t msg_n, size_t *line,
+                           size_t *col)
+{
+    char parts[MAX_DEPTH][128];
+    int n_parts = 0;
+    *line = *col = 0;
+    path[0] = msg[0] = '\0';
+    for (const char *p = log; *p != '\0';) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+        char l[256];
+        snprintf(l, sizeof l, "%.*s", (int)(len < sizeof l ? len : sizeof l - 1), p);
+        p += len + (eol != NULL);
+
+        char name[128];
+        size_t ln, cn;
+        unsigned idx;
+        bool is_part = false;
+        if (sscanf(l, "  in mapping field '%127[^']' (line: %zu, column: %zu)", name, &ln, &cn) == 3) {
+            is_part = true;
+        } else if (sscanf(l, "  in sequence entry '%u' (line: %zu, column: %zu)", &idx, &ln, &cn) == 3) {
+            snprintf(name, sizeof name, "[%u]", idx > 0 ? idx - 1 : 0);  /* it counts from 1 */
+            is_part = true;
+        } else if (msg[0] == '\0' && strncmp(l, "Load: ", 6) == 0 && strcmp(l, "Load: Backtrace:") != 0) {
+            snprintf(msg, msg_n, "%s", l + 6);
+        }
+        if (is_part && n_parts < MAX_DEPTH) {
+            if (n_parts == 0) {
+                *line = ln;
+                *col = cn;
+            }
+            snprintf(parts[n_parts++], sizeof parts[0], "%s", name);
+        }
+    }
+    size_t used = 0;
+    for (int i = n_parts - 1; i >= 0 && used < n; i--) {
+        const char *sep = (used == 0 || parts[i][0] == '[') ? "" : ".";
+        used += (size_t)snprintf(path + used, n - used, "%s%s", sep, parts[i]);
+    }
+}
+
+/* Checks an arm weight's text: a finite number (its sign is checked with the arm rules). */
+static fw_err check_weight_text(const char *text, char *why, size_t n)
+{
+    double w;
+    char shown[80];
+    if (parse_f64(text, &w) == 1) {
+        clean_text(shown, sizeof shown, text);
+        snprintf(why, n, "expected a finite number > 0, got '%s'", shown);
+        return FW_ERR_PARSE;
+    }
+    return FW_OK;
+}
+
+/* Explains a libcyaml failure as FILE:LINE: key: expected ..., got ... */
+static fw_err explain_cyaml(const char *file, const yindex *ix, cyaml_err_t ce, const cyaml_log_buf *lb,
+                            fw_diag *diag)
+{
+    char path[512], msg[256], why[768];
+    size_t line, col;
+    const yentry *e;
+    knob_value v;
+
+    /* The innermost frame's position is the failing value's: match it first, the path second. */
+    cyaml_log_path(lb->text, path, sizeof path, msg, sizeof msg, &line, &col);
+    e = NULL;
+    for (size_t i = ix->n; e == NULL && line != 0 && i > 0; i--)
+        if (ix->v[i - 1].vline == line && ix->v[i - 1].vcol == col)
+            e = &ix->v[i - 1];
+    if (e == NULL)
+        e = index_find(ix, path);
+    if (e == NULL)
+        return fail(diag, FW_ERR_PARSE, "%s: cannot load (%s): %s", file, cyaml_strerror(ce),
+                    msg[0] ? msg : "no detail");
+    if (e->text != NULL) {
+        const knob *k = find_knob(e->canon, strlen(e->canon));
+        fw_err err = FW_OK;
+        if (k != NULL)
+            err = check_text(k, e->text, &v, why, sizeof why);
+        else if (strcmp(e->canon, "experiment.arms[].weight") == 0)
+            err = check_weight_text(e->text, why, sizeof why);
+        if (err != FW_OK)
+            return fail(diag, err, "%s:%zu: %s: %s", file, e->line, e->path, why);
+    }
+    return fail(diag, FW_ERR_PARSE, "%s:%zu: %s: rejected by the schema: %s", file, e->line, e->path,
+                msg[0] ? msg : cyaml_strerror(ce));
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Arms and cross-knob rules. */
+
+/* Where messages say a problem is: "FILE:LINE" when the index knows the path (or an enclosing
+ * one), else "FILE". */
+typedef struct where {
+    const char *file;
+    const yindex *ix;
+} where;
+
+static size_t where_line(const where *w, const char *path)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s", path);
+    while (w->ix != NULL && p[0] != '\0') {
+        const yentry *e = index_find(w->ix, p);
+        if (e != NULL)
+            return e->line;
+        char *cut = strrchr(p, '.');
+        char *br = strrchr(p, '[');
+        if (br != NULL && (cut == NULL || br > cut))
+            cut = br;
+        if (cut == NULL)
+            break;
+        *cut = '\0';
+    }
+    return 0;
+}
+
+static void where_fmt(const where *w, const char *path, char *buf, size_t n)
+{
+    size_t line = where_line(w, path);
+    if (line > 0)
+        snprintf(buf, n, "%s:%zu", w->file, line);
+    else
+        snprintf(buf, n, "%s", w->file);
+}
+
+/* Parses "key.path=value" into its knob and value (borrowing the text); arm restricts the
+ * keys to those an experiment arm may override. */
+static fw_err parse_assignment(const char *a, bool arm, const knob **kout, knob_value *v, char *why,
+                               size_t n)
+{
+    const char *eq = strchr(a, '=');
+    char hint[600], key[256];
+    if (eq == NULL || eq == a) {
+        snprintf(why, n, "expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
+        return FW_ERR_PARSE;
+    }
+    const knob *k = find_knob(a, (size_t)(eq - a));
+    if (k == NULL) {
+        snprintf(key, sizeof key, "%.*s", (int)((size_t)(eq - a) < sizeof key ? eq - a : 255), a);
+        char *dot = strrchr(key, '.');
+        if (dot != NULL)
+            *dot = '\0';
+        suggest(dot != NULL ? key : "", dot != NULL ? key : "", dot != NULL ? dot + 1 : key, true, hint,
+                sizeof hint);
+        snprintf(why, n, "unknown key%s", hint);
+        return FW_ERR_PARSE;
+    }
+    if (arm && !sections[k->sec].arm_ok) {
+        snprintf(why, n, "an arm may only set behaviour.* and engine.* keys");
+        return FW_ERR_PARSE;
+    }
+    *kout = k;
+    return check_text(k, eq + 1, v, why, n);
+}
+
+static void arm_free_knob_strings(fw_arm *a)
+{
+    for (size_t i = 0; i < N_KNOBS; i++) {
+        char **p = knobs[i].type == KNOB_STR ? field_in_arm(&knobs[i], a) : NULL;
+        if (p != NULL) {
+            free(*p);
+            *p = NULL;
+        }
+    }
+}
+
+/* Arm i = the base's behaviour and engine, then the arm's set list in order. */
+static fw_err resolve_arm(fw_scenario *s, uint32_t i, const where *w, fw_diag *diag)
+{
+    fw_arm *a = &s->arms[i];
+    char why[768], at[600], path[64];
+
+    arm_free_knob_strings(a);
+    a->behaviour = s->behaviour;
+    a->engine = s->engine;
+    for (size_t j = 0; j < N_KNOBS; j++) {  /* the copies must own their strings */
+        char **p = knobs[j].type == KNOB_STR ? field_in_arm(&knobs[j], a) : NULL;
+        if (p != NULL)
+            *p = NULL;
+    }
+    for (size_t j = 0; j < N_KNOBS; j++) {
+        void *p = field_in_arm(&knobs[j], a);
+        if (p != NULL && knobs[j].type == KNOB_STR) {
+            knob_value v = get_value(&knobs[j], field_in(&knobs[j], s));
+            if (put_value(&knobs[j], p, &v) != FW_OK)
+                return fail(diag, FW_ERR_NOMEM, "%s: out of memory", w->file);
+        }
+    }
+    for (uint32_t j = 0; j < a->n_set; j++) {
+        const knob *k = NULL;
+        knob_value v;
+        char shown[80];
+        snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].set[%" PRIu32 "]", i, j);
+        fw_err err = parse_assignment(a->set[j], true, &k, &v, why, sizeof why);
+        if (err != FW_OK) {
+            where_fmt(w, path, at, sizeof at);
+            clean_text(shown, sizeof shown, a->set[j]);
+            return fail(diag, err, "%s: %s: %s: %s", at, path, shown, why);
+        }
+        if (put_value(k, field_in_arm(k, a), &v) != FW_OK)
+            return fail(diag, FW_ERR_NOMEM, "%s: out of memory", w->file);
+    }
+    return FW_OK;
+}
+
+/* like_share + save_share <= 1: a share of interactions is left for comments. */
+static fw_err check_shares(const fw_behaviour_cfg *b, const char *at, const char *what, fw_diag *diag)
+{
+    if (b->like_share + b->save_share <= 1.0)
+        return FW_OK;
+    return fail(diag, FW_ERR_RANGE,
+                "%s: %sbehaviour.like_share + behaviour.save_share: expected a sum <= 1, got %.6g + %.6g = %.6g",
+                at, what, b->like_share, b->save_share, b->like_share + b->save_share);
+}
+
+/* Every rule a finished scenario obeys: stored values in range, arm count, names and weights,
+ * arm overrides, like_share + save_share <= 1. Resolves the arms on the way. */
+static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
+{
+    char at[600], why[768], path[64], shown[80];
+    fw_err err;
+
+    for (size_t i = 0; i < N_KNOBS; i++) {
+        knob_value v = get_value(&knobs[i], field_in(&knobs[i], s));
+        if ((err = check_stored(&knobs[i], &v, why, sizeof why)) != FW_OK) {
+            where_fmt(w, knobs[i].path, at, sizeof at);
+            return fail(diag, err, "%s: %s: %s", at, knobs[i].path, why);
+        }
+    }
+    {
+        size_t ll = where_line(w, "behaviour.like_share"), ls = where_line(w, "behaviour.save_share");
+        const char *key = (index_find(w->ix, "behaviour.save_share") != NULL && ls > ll)
+                              ? "behaviour.save_share"
+                              : "behaviour.like_share";
+        where_fmt(w, key, at, sizeof at);
+        if ((err = check_shares(&s->behaviour, at, "", diag)) != FW_OK)
+            return err;
+    }
+    if (s->n_arms < 1 || s->n_arms > FW_MAX_ARMS || s->arms == NULL) {
+        where_fmt(w, "experiment.arms", at, sizeof at);
+        return fail(diag, FW_ERR_RANGE, "%s: experiment.arms: expected 1 to %d arms, got %" PRIu32, at,
+                    FW_MAX_ARMS, s->n_arms);
+    }
+    for (uint32_t i = 0; i < s->n_arms; i++) {
+        const fw_arm *a = &s->arms[i];
+        snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].name", i);
+        where_fmt(w, path, at, sizeof at);
+        if (a->name == NULL || a->name[0] == '\0')
+            return fail(diag, FW_ERR_PARSE, "%s: %s: expected a non-empty arm name, got none", at, path);
+        clean_text(shown, sizeof shown, a->name);
+        if (strchr(a->name, '/') != NULL)
+            return fail(diag, FW_ERR_PARSE,
+                        "%s: %s: expected an arm name without '/' (it names result groups), got '%s'", at,
+                        path, shown);
+        for (uint32_t j = 0; j < i; j++) {
+            if (strcmp(s->arms[j].name, a->name) == 0) {
+                char first[64];
+                snprintf(first, sizeof first, "experiment.arms[%" PRIu32 "].name", j);
+                size_t fl = where_line(w, first);
+                if (fl > 0)
+                    return fail(diag, FW_ERR_PARSE, "%s: %s: duplicate arm name '%s' (first at line %zu)",
+                                at, path, shown, fl);
+                return fail(diag, FW_ERR_PARSE, "%s: %s: duplicate arm name '%s' (also arm %" PRIu32 ")",
+                            at, path, shown, j);
+            }
+        }
+        if (!(isfinite(a->weight) && a->weight > 0)) {
+            char d[40];
+            snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].weight", i);
+            where_fmt(w, path, at, sizeof at);
+            fmt_double(d, a->weight);
+            return fail(diag, FW_ERR_RANGE, "%s: %s: expected a finite number > 0, got %s", at, path, d);
+        }
+    }
+    for (uint32_t i = 0; i < s->n_arms; i++) {
+        if ((err = resolve_arm(s, i, w, diag)) != FW_OK)
+            return err;
+        char what[160];
+        clean_text(shown, sizeof shown, s->arms[i].name);
+        snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "]", i);
+        snprintf(what, sizeof what, "%s (arm '%s'): ", path, shown);
+        where_fmt(w, path, at, sizeof at);
+        if ((err = check_shares(&s->arms[i].behaviour, at, what, diag)) != FW_OK)
+            return err;
+    }
+    return FW_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The public calls. */
+
+static void arms_free(fw_arm *arms, uint32_t n)
+{
+    for (uint32_t i = 0; arms != NULL && i < n; i++) {
+        free(arms[i].name);
+        for (uint32_t j = 0; j < arms[i].n_set; j++)
+            free(arms[i].set[j]);
+        free(arms[i].set);
+        arm_free_knob_strings(&arms[i]);
+    }
+    free(arms);
+}
+
+void fw_scenario_fini(fw_scenario *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < N_KNOBS; i++)
+        if (knobs[i].type == KNOB_STR)
+            free(*(char **)field_in(&knobs[i], s));
+    arms_free(s->arms, s->n_arms);
+    free(s->source_path);
+    free(s->source_text);
+    for (uint32_t i = 0; s->overrides != NULL && i < s->n_overrides; i++)
+        free(s->overrides[i]);
+    free(s->overrides);
+    memset(s, 0, sizeof *s);
+}
+
+fw_err fw_scenario_defaults(fw_scenario *s)
+{
+    static const where nowhere = { "scenario", NULL };
+    assert(s != NULL);
+    memset(s, 0, sizeof *s);
+    for (size_t i = 0; i < N_KNOBS; i++) {
+        const knob *k = &knobs[i];
+        knob_value v = { k->def_u, k->def_f, k->def_s };
+        if (put_value(k, field_in(k, s), &v) != FW_OK)
+            goto nomem;
+    }
+    s->arms = calloc(1, sizeof *s->arms);
+    if (s->arms == NULL)
+        goto nomem;
+    s->n_arms = 1;
+    s->arms[0].weight = 1.0;
+    s->arms[0].name = strdup("all");
+    if (s->arms[0].name == NULL || resolve_arm(s, 0, &nowhere, NULL) != FW_OK)
+        goto nomem;
+    return FW_OK;
+nomem:
+    fw_scenario_fini(s);
+    return fail(NULL, FW_ERR_NOMEM, "out of memory");
+}
+
+/* Copies the knobs present in the file from libcyaml's result, after checking their text, and
+ * replaces the arms when experiment.arms is present. */
+static fw_err apply_doc(const char *file, const yindex *ix, const scenario_doc *doc, fw_scenario *s,
+                        fw_diag *diag)
+{
+    char why[768];
+    fw_err err;
+
+    for (size_t i = 0; i < ix->n; i++) {
+        const yentry *e = &ix->v[i];
+        const knob *k = find_knob(e->canon, strlen(e->canon));
+        knob_value v;
+        if (e->kind != NODE_SCALAR)
+            continue;
+        if (k != NULL) {
+            if ((err = check_text(k, e->text, &v, why, sizeof why)) != FW_OK)
+                return fail(diag, err, "%s:%zu: %s: %s", file, e->line, e->path, why);
+            v = get_value(k, (const char *)doc + k->doc_offset);
+            if (put_value(k, field_in(k, s), &v) != FW_OK)
+                return fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
+        } else if (strcmp(e->canon, "experiment.arms[].weight") == 0) {
+            if ((err = check_weight_text(e->text, why, sizeof why)) != FW_OK)
+                return fail(diag, err, "%s:%zu: %s: %s", file, e->line, e->path, why);
+        }
+    }
+    if (index_find(ix, "experiment.arms") == NULL)
+        return FW_OK;
+
+    uint32_t n = doc->experiment.n_arms;
+    arms_free(s->arms, s->n_arms);
+    s->arms = NULL;
+    s->n_arms = 0;
+    if (n < 1 || n > FW_MAX_ARMS) {
+        const yentry *e = index_find(ix, "experiment.arms");
+        return fail(diag, FW_ERR_RANGE, "%s:%zu: experiment.arms: expected 1 to %d arms, got %" PRIu32, file,
+                    e->line, FW_MAX_ARMS, n);
+    }
+    s->arms = calloc(n, sizeof *s->arms);
+    if (s->arms == NULL)
+        return fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
+    s->n_arms = n;
+    for (uint32_t i = 0; i < n; i++) {
+        const doc_arm *da = &doc->experiment.arms[i];
+        fw_arm *a = &s->arms[i];
+        char path[64];
+        snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].weight", i);
+        a->weight = index_find(ix, path) != NULL ? da->weight : 1.0;
+        a->name = strdup(da->name != NULL ? da->name : "");
+        if (a->name == NULL)
+            return fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
+        if (da->n_set > 0) {
+            a->set = calloc(da->n_set, sizeof *a->set);
+            if (a->set == NULL)
+                return fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
+        }
+        for (uint32_t j = 0; j < da->n_set; j++) {
+            a->set[j] = strdup(da->set[j] != NULL ? da->set[j] : "");
+            if (a->set[j] == NULL)
+                return fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
+            a->n_set = j + 1;
+        }
+    }
+    return FW_OK;
+}
+
+fw_err fw_scenario_load(const char *path, fw_scenario *s, fw_diag *diag)
+{
+    fw_scenario tmp;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    yindex ix = { NULL, 0, 0 };
+    scenario_doc *doc = NULL;
+    cyaml_log_buf lb = { .len = 0 };
+    const cyaml_config_t cfg = {
+        .log_fn = capture_log,
+        .log_ctx = &lb,
+        .mem_fn = cyaml_mem,
+        .mem_ctx = NULL,
+        .log_level = CYAML_LOG_ERROR,
+        .flags = CYAML_CFG_NO_ALIAS,
+    };
+    fw_err err;
+
+    assert(path != NULL && s != NULL);
+    lb.text[0] = '\0';
+    memset(&tmp, 0, sizeof tmp);
+    if ((err = read_file(path, &buf, &len, diag)) != FW_OK)
+        goto cleanup;
+    if ((err = index_build(path, buf, len, &ix, diag)) != FW_OK)
+        goto cleanup;
+    if ((err = fw_scenario_defaults(&tmp)) != FW_OK) {
+        err = fail(diag, err, "%s: out of memory", path);
+        goto cleanup;
+    }
+    if (ix.n > 0) {
+        cyaml_err_t ce = cyaml_load_data(buf, len, &cfg, &doc_schema, (cyaml_data_t **)&doc, NULL);
+        if (ce != CYAML_OK) {
+            doc = NULL;
+            err = ce == CYAML_ERR_OOM ? fail(diag, FW_ERR_NOMEM, "%s: out of memory", path)
+                                      : explain_cyaml(path, &ix, ce, &lb, diag);
+            goto cleanup;
+        }
+        if (doc == NULL) {
+            err = fail(diag, FW_ERR_INTERNAL, "%s: libcyaml returned no data", path);
+            goto cleanup;
+        }
+        if ((err = apply_doc(path, &ix, doc, &tmp, diag)) != FW_OK)
+            goto cleanup;
+    }
+    {
+        const where w = { path, &ix };
+        if ((err = check_rules(&tmp, &w, diag)) != FW_OK)
+            goto cleanup;
+    }
+    tmp.source_path = strdup(path);
+    if (tmp.source_path == NULL) {
+        err = fail(diag, FW_ERR_NOMEM, "%s: out of memory", path);
+        goto cleanup;
+    }
+    tmp.source_text = (char *)buf;
+    buf = NULL;
+    *s = tmp;
+    memset(&tmp, 0, sizeof tmp);
+
+cleanup:
+    if (doc != NULL)
+        cyaml_free(&cfg, &doc_schema, doc, 0);
+    index_free(&ix);
+    free(buf);
+    if (err != FW_OK) {
+        fw_scenario_fini(&tmp);
+        memset(s, 0, sizeof *s);
+    }
+    return err;
+}
+
+fw_err fw_scenario_set(fw_scenario *s, const char *assignment, fw_diag *diag)
+{
+    const knob *k = NULL;
+    knob_value v;
+    char why[768];
+    fw_err err;
+
+    assert(s != NULL && assignment != NULL);
+    err = parse_assignment(assignment, false, &k, &v, why, sizeof why);
+    if (err != FW_OK)
+        return fail(diag, err, "--set %s: %s", assignment, why);
+    char **o = realloc(s->overrides, (s->n_overrides + 1) * sizeof *o);
+    if (o == NULL)
+        return fail(diag, FW_ERR_NOMEM, "--set %s: out of memory", assignment);
+    s->overrides = o;
+    char *dup = strdup(assignment);
+    if (dup == NULL || put_value(k, field_in(k, s), &v) != FW_OK) {
+        free(dup);
+        return fail(diag, FW_ERR_NOMEM, "--set %s: out of memory", assignment);
+    }
+    s->overrides[s->n_overrides++] = dup;
+    return FW_OK;
+}
+
+fw_err fw_scenario_finish(fw_scenario *s, fw_diag *diag)
+{
+    assert(s != NULL);
+    const where w = { s->source_path != NULL ? s->source_path : "scenario", NULL };
+    return check_rules(s, &w, diag);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Writing YAML. */
+
+/* A double-quoted YAML scalar: always reads back as the same string. */
+static void put_quoted(FILE *f, const char *str)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)(str != NULL ? str : ""); *p != '\0'; p++) {
+        switch (*p) {
+        case '"':
+            fputs("\\\"", f);
+            break;
+        case '\\':
+            fputs("\\\\", f);
+            break;
+        case '\n':
+            fputs("\\n", f);
+            break;
+        case '\t':
+            fputs("\\t", f);
+            break;
+        case '\r':
+            fputs("\\r", f);
+            break;
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                fprintf(f, "\\x%02x", *p);
+            else
+                fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}
+
+/* A comment line: control characters become spaces so it stays one line. */
+static void put_comment(FILE *f, int indent, const char *text)
+{
+    fprintf(f, "%*s# ", indent, "");
+    for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++)
+        fputc(*p < 0x20 ? ' ' : *p, f);
+    fputc('\n', f);
+}
+
+static void put_knob_comment(FILE *f, int indent, const knob *k)
+{
+    char text[1024], def[256], range[600];
+    knob_value v = { k->def_u, k->def_f, k->def_s };
+    fmt_value(k, &v, def, sizeof def);
+    switch (k->type) {
+    case KNOB_U32:
+    case KNOB_U64:
+    case KNOB_F64:
+        describe(k, range, sizeof range);
+        snprintf(text, sizeof text, "%s%s%s%s (default %s, range %s)", k->doc, k->unit[0] ? " [" : "", k->unit,
+                 k->unit[0] ? "]" : "", def, strchr(range, '['));
+        break;
+    case KNOB_STR:
+        snprintf(text, sizeof text, "%s (default \"%s\")", k->doc, def);
+        break;
+    default:
+        describe(k, range, sizeof range);
+        snprintf(text, sizeof text, "%s (default %s; %s)", k->doc, def, range);
+        break;
+    }
+    put_comment(f, indent, text);
+}
+
+/* Does section sec hold anything to write (its knobs or a sub-section's)? */
+static bool section_has_content(int sec)
+{
+    size_t plen = strlen(sections[sec].path);
+    if (sec == SEC_EXPERIMENT)
+        return true;
+    for (size_t i = 0; i < N_KNOBS; i++) {
+        const char *p = sections[knobs[i].sec].path;
+        if ((int)knobs[i].sec == sec || (strncmp(p, sections[sec].path, plen) == 0 && p[plen] == '.'))
+            return true;
+    }
+    return false;
+}
+
+static void write_arms(const fw_scenario *s, FILE *f, int comments)
+{
+    if (comments) {
+        put_comment(f, 2, "arms: each unit is assigned to one arm with probability weight / sum of weights;");
+        put_comment(f, 2, "set overrides behaviour.* and engine.* keys of the base for that arm, in order");
+    }
+    fprintf(f, "  arms:\n");
+    for (uint32_t i = 0; i < s->n_arms; i++) {
+        const fw_arm *a = &s->arms[i];
+        char w[40];
+        fmt_double(w, a->weight);
+        fprintf(f, "    - name: ");
+        put_quoted(f, a->name);
+        fprintf(f, "\n      weight: %s\n", w);
+        if (a->n_set == 0)
+            continue;
+        fprintf(f, "      set: [");
+        for (uint32_t j = 0; j < a->n_set; j++) {
+            if (j > 0)
+                fputs(", ", f);
+            put_quoted(f, a->set[j]);
+        }
+        fprintf(f, "]\n");
+    }
+}
+
+fw_err fw_scenario_write_yaml(const fw_scenario *s, FILE *f, int comments)
+{
+    assert(s != NULL && f != NULL);
+    if (comments) {
+        put_comment(f, 0, "Flywheel scenario. Every key is optional: an absent key takes the default shown");
+        put_comment(f, 0, "in its comment. Override any knob for one run with --set key.path=value.");
+        if (s->source_path != NULL) {
+            char line[1100];
+            snprintf(line, sizeof line, "loaded from %s", s->source_path);
+            put_comment(f, 0, line);
+        }
+        for (uint32_t i = 0; i < s->n_overrides; i++) {
+            char line[1100];
+            snprintf(line, sizeof line, "--set %s", s->overrides[i]);
+            put_comment(f, 0, line);
+        }
+        fputc('\n', f);
+    }
+    for (int sec = 0; sec < SEC__COUNT; sec++) {
+        const char *p = sections[sec].path;
+        int depth = 0;
+        if (p[0] != '\0') {
+            depth = 1;
+            for (const char *c = p; *c != '\0'; c++)
+                depth += *c == '.';
+            if (comments && depth == 1)
+                fputc('\n', f);
+            if (comments)
+                put_comment(f, 2 * (depth - 1), sections[sec].doc);
+            fprintf(f, "%*s%s:%s\n", 2 * (depth - 1), "", last_part(p), section_has_content(sec) ? "" : " {}");
+        }
+        for (size_t i = 0; i < N_KNOBS; i++) {
+            const knob *k = &knobs[i];
+            char val[1024];
+            if ((int)k->sec != sec)
+                continue;
+            if (comments)
+                put_knob_comment(f, 2 * depth, k);
+            knob_value v = get_value(k, (const char *)s + k->offset);
+            fprintf(f, "%*s%s: ", 2 * depth, "", k->name);
+            if (k->type == KNOB_STR) {
+                put_quoted(f, v.s);
+            } else {
+                fmt_value(k, &v, val, sizeof val);
+                fputs(val, f);
+            }
+            fputc('\n', f);
+        }
+        if (sec == SEC_EXPERIMENT)
+            write_arms(s, f, comments);
+    }
+    if (fflush(f) != 0 || ferror(f))
+        return fail(NULL, FW_ERR_IO, "cannot write the scenario: %s", strerror(errno));
+    return FW_OK;
+}
