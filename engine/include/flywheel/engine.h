@@ -1,0 +1,130 @@
+/* The seam between the simulated world and the platform: everything sim/ may call.
+ * Owns: the engine's own view of the platform -- note metadata as published, logged
+ * engagement, follow lists, feed pools, what each user has been served -- and the
+ * latency histograms of every call.
+ * Borrows: the fw_catalog passed to fw_engine_create only during that call (copied).
+ * Never touches: the world's hidden truth (interests, true quality), files, threads, or
+ * randomness. Given the same sequence of calls it returns the same results.
+ *
+ * Threading contract (the engine has no locks and no OpenMP): between barrier calls
+ * (fw_engine_log, fw_engine_publish, fw_engine_end_tick, fw_engine_end_day) any number of
+ * threads may call fw_feed_request concurrently, each with its own fw_engine_ctx, as long
+ * as no two concurrent requests are for the same user. A request writes only state that
+ * belongs to its user (what that user has been served). Barrier calls must run alone. */
+#ifndef FLYWHEEL_ENGINE_H
+#define FLYWHEEL_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flywheel/engine_cfg.h"
+#include "flywheel/err.h"
+#include "flywheel/latency.h"
+
+#define FW_NONE UINT32_MAX
+
+typedef enum fw_format { FW_FORMAT_IMAGE = 0, FW_FORMAT_VIDEO = 1 } fw_format;
+
+/* What the platform can see of a note when it is published. */
+typedef struct fw_note_info {
+    uint32_t creator;       /* user id of the author */
+    uint16_t topic;         /* the note's topic tag */
+    uint8_t format;         /* fw_format */
+    int32_t created_tick;   /* absolute tick (day * ticks_per_day + tick); < 0 before day 0 */
+} fw_note_info;
+
+/* What the platform knows when it starts: users, creators' notes, who follows whom. */
+typedef struct fw_catalog {
+    uint32_t n_users;
+    uint32_t n_topics;
+    uint32_t ticks_per_day;
+    uint32_t n_notes;
+    const fw_note_info *notes;       /* [n_notes], in publication order */
+    const uint32_t *follow_offsets;  /* [n_users + 1]: CSR offsets into follows */
+    const uint32_t *follows;         /* creators (user ids) each user follows */
+} fw_catalog;
+
+/* Engine stages whose latency is measured. X(ENUM, "name", "what is timed"). */
+#define FW_STAGES(X)                                                               \
+    X(FEED, "feed", "a whole feed request")                                        \
+    X(FEED_RECALL, "feed_recall", "candidate generation of a feed request")       \
+    X(FEED_RANK, "feed_rank", "scoring, de-duplication and top-k of a feed request") \
+    X(LOG, "log", "applying one tick's event log")                                 \
+    X(PUBLISH, "publish", "publishing one note")                                   \
+    X(END_TICK, "end_tick", "refreshing the feed pools at a tick's end")           \
+    X(END_DAY, "end_day", "end-of-day maintenance")
+
+typedef enum fw_stage {
+#define FW_STAGE_ENUM(e, name, doc) FW_STAGE_##e,
+    FW_STAGES(FW_STAGE_ENUM)
+#undef FW_STAGE_ENUM
+    FW_STAGE__COUNT
+} fw_stage;
+
+const char *fw_stage_name(fw_stage s);
+const char *fw_stage_doc(fw_stage s);
+
+/* Logged events, in the order the platform would receive them. */
+typedef enum fw_event_type {
+    FW_EV_IMPRESSION = 0,   /* the note was on screen */
+    FW_EV_OPEN,             /* cover clicked: the note was read */
+    FW_EV_LIKE,
+    FW_EV_SAVE,
+    FW_EV_COMMENT,
+    FW_EV_FOLLOW,           /* user followed the note's creator */
+    FW_EV__COUNT
+} fw_event_type;
+
+typedef struct fw_event {
+    uint32_t user;
+    uint32_t note;
+    int32_t tick;
+    uint32_t type;          /* fw_event_type */
+} fw_event;
+
+typedef struct fw_feed_req {
+    uint32_t user;
+    uint32_t arm;           /* which engine configuration serves this user */
+    int32_t tick;           /* absolute tick of the request */
+} fw_feed_req;
+
+typedef struct fw_engine fw_engine;
+typedef struct fw_engine_ctx fw_engine_ctx;
+
+/* Creates an engine from the catalog (copied) with one configuration per experiment arm
+ * (cfgs[0..n_arms), copied). Returns NULL and sets *err (FW_ERR_NOMEM, FW_ERR_INVAL) on
+ * failure. */
+fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_arms,
+                            fw_err *err);
+void fw_engine_destroy(fw_engine *e);
+
+/* A per-thread workspace: scratch memory for requests and one latency histogram per
+ * stage. Create one per calling thread; NULL when out of memory. */
+fw_engine_ctx *fw_engine_ctx_create(const fw_engine *e);
+void fw_engine_ctx_destroy(fw_engine_ctx *ctx);
+
+/* The latency histogram of a stage (nanoseconds) recorded through ctx since its last
+ * reset; and the reset. */
+const fw_hist *fw_engine_ctx_latency(const fw_engine_ctx *ctx, fw_stage s);
+void fw_engine_ctx_reset_latency(fw_engine_ctx *ctx);
+
+/* Serves a feed page: writes up to cap note ids to out (best first) and returns how many.
+ * Notes served are remembered as seen by the user. Deterministic given the engine state. */
+uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *ctx, const fw_feed_req *req,
+                         uint32_t *out, uint32_t cap);
+
+/* Barrier calls. fw_engine_log applies events (engagement counters, trending scores,
+ * follows) in the order given. fw_engine_publish appends a note and writes its id (ids are
+ * dense, in publication order). fw_engine_end_tick refreshes the feed pools as of tick.
+ * fw_engine_end_day runs end-of-day maintenance for day. */
+fw_err fw_engine_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_t n);
+fw_err fw_engine_publish(fw_engine *e, fw_engine_ctx *ctx, const fw_note_info *note,
+                         uint32_t *id);
+void fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick);
+void fw_engine_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day);
+
+/* Read-only accessors for reports and tests. */
+uint32_t fw_engine_n_notes(const fw_engine *e);
+uint64_t fw_engine_note_count(const fw_engine *e, uint32_t note, fw_event_type type);
+
+#endif

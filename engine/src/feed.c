@@ -1,0 +1,266 @@
+/* The baseline feed: recall from followed creators, the trending pool and the fresh pool;
+ * score by follow bonus + log decayed engagement + freshness, times a recency decay;
+ * de-duplicate against what the user was served recently; top-k with ties broken on
+ * (score desc, id asc). It learns only from logged events.
+ *
+ * Invariants: a request reads only state frozen between barriers, plus its own user's seen
+ * filters; ctx's id set is valid only for entries whose stamp equals ctx->stamp. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+double fw_feed_factor(fw_feed_state *st, int32_t tick)
+{
+    if (tick != st->factor_tick) {
+        st->factor = fw_feed_factor_at(st, tick);
+        st->factor_tick = tick;
+    }
+    return st->factor;
+}
+
+/* True when a ranks before b: higher score first, then lower id. */
+static inline int better(double sa, uint32_t ia, double sb, uint32_t ib)
+{
+    return sa > sb || (sa == sb && ia < ib);
+}
+
+/* Keeps the k best of a stream in a min-heap (worst on top). */
+typedef struct topk {
+    uint32_t *id;
+    double *score;
+    uint32_t n, k;
+} topk;
+
+static void topk_sift_down(topk *t, uint32_t i)
+{
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < t->n && better(t->score[w], t->id[w], t->score[l], t->id[l]))
+            w = l;
+        if (r < t->n && better(t->score[w], t->id[w], t->score[r], t->id[r]))
+            w = r;
+        if (w == i)
+            return;
+        uint32_t ti = t->id[i]; t->id[i] = t->id[w]; t->id[w] = ti;
+        double ts = t->score[i]; t->score[i] = t->score[w]; t->score[w] = ts;
+        i = w;
+    }
+}
+
+static void topk_offer(topk *t, uint32_t id, double score)
+{
+    if (t->k == 0)
+        return;
+    if (t->n < t->k) {
+        uint32_t i = t->n++;
+        t->id[i] = id;
+        t->score[i] = score;
+        while (i > 0) {   /* sift up: parent must be worse than child */
+            uint32_t p = (i - 1) / 2;
+            if (!better(t->score[p], t->id[p], t->score[i], t->id[i]))
+                break;
+            uint32_t ti = t->id[i]; t->id[i] = t->id[p]; t->id[p] = ti;
+            double ts = t->score[i]; t->score[i] = t->score[p]; t->score[p] = ts;
+            i = p;
+        }
+        return;
+    }
+    if (better(score, id, t->score[0], t->id[0])) {
+        t->id[0] = id;
+        t->score[0] = score;
+        topk_sift_down(t, 0);
+    }
+}
+
+/* Pops the heap into best-first order in place. */
+static void topk_sort(topk *t)
+{
+    uint32_t n = t->n;
+    while (t->n > 1) {
+        uint32_t last = --t->n;
+        uint32_t ti = t->id[0]; t->id[0] = t->id[last]; t->id[last] = ti;
+        double ts = t->score[0]; t->score[0] = t->score[last]; t->score[last] = ts;
+        topk_sift_down(t, 0);
+    }
+    t->n = n;
+}
+
+void fw_feed_refresh_pool(fw_engine *e, fw_feed_state *st, int32_t tick)
+{
+    (void)tick;
+    topk t = {.id = st->pool, .score = st->pool_score, .n = 0, .k = st->cfg.feed.n_trending};
+    for (uint32_t n = 0; n < e->n_notes; n++)
+        if (st->trend[n] > 0.0)
+            topk_offer(&t, n, st->trend[n]);
+    topk_sort(&t);
+    st->n_pool = t.n;
+}
+
+static inline uint32_t hash_id(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    x ^= x >> 16;
+    return x;
+}
+
+/* Inserts id into ctx's set; returns 1 when it was already there. */
+static inline int set_insert(fw_engine_ctx *c, uint32_t id)
+{
+    uint32_t i = hash_id(id) & c->set_mask;
+    while (c->set_stamp[i] == c->stamp) {
+        if (c->set_key[i] == id)
+            return 1;
+        i = (i + 1) & c->set_mask;
+    }
+    c->set_stamp[i] = c->stamp;
+    c->set_key[i] = id;
+    return 0;
+}
+
+static void set_clear(fw_engine_ctx *c)
+{
+    if (++c->stamp == 0) {  /* wrapped: really clear once every 2^32 requests */
+        memset(c->set_stamp, 0, ((size_t)c->set_mask + 1) * sizeof *c->set_stamp);
+        c->stamp = 1;
+    }
+}
+
+enum { SEEN_PROBES = 5 };
+
+static inline int bloom_has(const uint64_t *g, uint32_t words, uint64_t h)
+{
+    uint64_t mask = (uint64_t)words * 64 - 1, h2 = (h >> 32) | 1;
+    for (int i = 0; i < SEEN_PROBES; i++, h += h2)
+        if (!(g[(h & mask) >> 6] >> (h & 63) & 1))
+            return 0;
+    return 1;
+}
+
+static inline void bloom_add(uint64_t *g, uint32_t words, uint64_t h)
+{
+    uint64_t mask = (uint64_t)words * 64 - 1, h2 = (h >> 32) | 1;
+    for (int i = 0; i < SEEN_PROBES; i++, h += h2)
+        g[(h & mask) >> 6] |= UINT64_C(1) << (h & 63);
+}
+
+static inline uint64_t note_hash(uint32_t id)
+{
+    uint64_t x = id + UINT64_C(0x9e3779b97f4a7c15);
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+static inline int seen_has(const fw_engine *e, const fw_feed_state *st, uint32_t u, uint32_t id)
+{
+    const uint64_t *s = e->seen[u];
+    if (!s)
+        return 0;
+    uint64_t h = note_hash(id);
+    return bloom_has(s, st->seen_words, h) || bloom_has(s + st->seen_words, st->seen_words, h);
+}
+
+/* Remembers id as served to u; FW_ERR_NOMEM when the filters cannot be allocated. */
+static fw_err seen_add(fw_engine *e, const fw_feed_state *st, uint32_t u, uint32_t id)
+{
+    uint32_t words = st->seen_words;
+    if (!e->seen[u] && !(e->seen[u] = calloc(2 * (size_t)words, sizeof(uint64_t))))
+        return FW_ERR_NOMEM;
+    uint32_t cur = e->seen_fill[u] >> 31, fill = e->seen_fill[u] & 0x7fffffffu;
+    if (fill >= st->seen_half) {   /* rotate: forget the older generation */
+        cur ^= 1;
+        memset(e->seen[u] + (size_t)cur * words, 0, words * sizeof(uint64_t));
+        fill = 0;
+    }
+    bloom_add(e->seen[u] + (size_t)cur * words, words, note_hash(id));
+    e->seen_fill[u] = cur << 31 | (fill + 1);
+    return FW_OK;
+}
+
+uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
+                         uint32_t *out, uint32_t cap)
+{
+    int64_t t_start = fw_now_ns();
+    if (req->user >= e->n_users || req->arm >= e->n_arms)
+        return 0;
+    fw_feed_state *st = &e->arm[req->arm];
+    const fw_feed_cfg *f = &st->cfg.feed;
+    uint32_t u = req->user;
+
+    /* Recall. */
+    set_clear(c);
+
+    uint32_t n = 0;
+    const fw_u32vec *fl = &e->follows[u];
+    uint32_t n_creators = fl->n < f->follow_max_creators ? fl->n : f->follow_max_creators;
+    for (uint32_t k = 0; k < n_creators; k++) {
+        uint32_t cr = fl->v[fl->n - 1 - k];
+        uint32_t have = e->recent_total[cr] < e->recent_cap ? e->recent_total[cr] : e->recent_cap;
+        if (have > f->follow_recent)
+            have = f->follow_recent;
+        for (uint32_t j = 0; j < have; j++) {
+            uint32_t id = e->recent[(size_t)cr * e->recent_cap +
+                                    (e->recent_total[cr] - 1 - j) % e->recent_cap];
+            if (!set_insert(c, id) && !seen_has(e, st, u, id)) {
+                c->cand[n] = id;
+                c->cand_follow[n++] = 1;
+            }
+        }
+    }
+    uint32_t taken = 0;
+    for (uint32_t k = 0; k < st->n_pool && taken < f->sample_trending; k++)
+        if (!set_insert(c, st->pool[k]) && !seen_has(e, st, u, st->pool[k])) {
+            c->cand[n] = st->pool[k];
+            c->cand_follow[n++] = 0;
+            taken++;
+        }
+    uint32_t fresh_have = e->fresh_total < e->fresh_cap ? (uint32_t)e->fresh_total : e->fresh_cap;
+    if (fresh_have > f->n_fresh)
+        fresh_have = f->n_fresh;
+    taken = 0;
+    for (uint32_t k = 0; k < fresh_have && taken < f->sample_fresh; k++) {
+        uint32_t id = e->fresh[(e->fresh_total - 1 - k) % e->fresh_cap];
+        if (!set_insert(c, id) && !seen_has(e, st, u, id)) {
+            c->cand[n] = id;
+            c->cand_follow[n++] = 0;
+            taken++;
+        }
+    }
+    int64_t t_recall = fw_now_ns();
+
+    /* Rank. The decayed engagement of every note shares one factor per tick. */
+    double decay = 1.0 / fw_feed_factor_at(st, req->tick);
+    topk t = {.id = out, .score = c->cand_score, .n = 0, .k = cap < f->page_size ? cap : f->page_size};
+    /* cand_score doubles as the heap's score storage: scores are computed on the fly. */
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t id = c->cand[k];
+        double age = (double)(req->tick - e->notes[id].created_tick);
+        if (age < 0.0)
+            age = 0.0;
+        double s = f->w_trending * log1p(st->trend[id] * decay);
+        if (c->cand_follow[k])
+            s += f->w_follow;
+        if (age < st->fresh_age_ticks)
+            s += f->w_fresh;
+        s *= exp2(-age / st->recency_half_life_ticks);
+        topk_offer(&t, id, s);
+    }
+    topk_sort(&t);
+
+    /* Remember what was served; if that is impossible, serve nothing rather than repeat. */
+    for (uint32_t k = 0; k < t.n; k++)
+        if (seen_add(e, st, u, out[k]) != FW_OK) {
+            t.n = 0;
+            break;
+        }
+    int64_t t_end = fw_now_ns();
+    fw_hist_record(&c->lat[FW_STAGE_FEED_RECALL], t_recall - t_start);
+    fw_hist_record(&c->lat[FW_STAGE_FEED_RANK], t_end - t_recall);
+    fw_hist_record(&c->lat[FW_STAGE_FEED], t_end - t_start);
+    return t.n;
+}
