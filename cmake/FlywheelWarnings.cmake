@@ -2,7 +2,9 @@
 add_library(fw_warnings INTERFACE)
 target_compile_options(fw_warnings INTERFACE
   -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-  -Wpointer-arith -Wformat=2 -Wvla)
+  -Wpointer-arith -Wformat=2 -Wvla
+  # `#pragma omp simd` in hot kernels vectorises with or without OpenMP threads.
+  -fopenmp-simd)
 if(FW_WERROR)
   target_compile_options(fw_warnings INTERFACE -Werror)
 endif()

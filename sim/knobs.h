@@ -60,7 +60,7 @@
     X(F64, fatigue, 0.004, 0.0, 1.0, "", "added stop probability per note already seen this session")  \
     X(F64, satisfaction_weight, 0.6, 0.0, 10.0, "", "how much a satisfying note lowers the stop probability") \
     X(F64, max_notes, 200.0, 1.0, 100000.0, "notes", "hard cap of notes examined in one session")      \
-    X(F64, drift, 0.01, 0.0, 1.0, "", "interest drift towards the topic of each opened note")          \
+    X(F64, drift, 0.001, 0.0, 1.0, "", "interest drift towards the topic of each opened note")          \
     X(F64, memory, 0.8, 0.0, 1.0, "", "day-to-day persistence of a user's satisfaction")               \
     X(F64, churn_sensitivity, 1.5, 0.0, 100.0, "", "how strongly low satisfaction lowers coming back")
 

@@ -1,0 +1,320 @@
+/* The behaviour model.
+ *
+ * Affinity of user u to note n (hidden): x = log(T * interest[u][topic] + 0.1)
+ *   + taste[u] . emb[n] / dim; format match f = +/- video_pref[u].
+ * Open (cover click) on examination: sigmoid(b_open + open_affinity * x
+ *   + open_quality * quality + format_weight * f).
+ * After opening: interaction intensity pi = sigmoid(b_interact + x + quality), split into
+ *   like / save / comment by like_share, save_share and the rest; follow with
+ *   sigmoid(b_follow + x + quality).
+ * Session end: after each note, stop with (stop_base + fatigue * k) *
+ *   exp(-satisfaction_weight * (s / open_rate - 1)), s an EWMA of per-note reward
+ *   (0 not opened, 1 + interactions opened). Reading drifts interest to the note's topic.
+ * Coming back: active tomorrow with p_active[u] * S^churn_sensitivity (capped at 0.99),
+ *   S the day-level satisfaction (EWMA of today's CTR / open_rate; drifts back to 1 on days
+ *   away), so a feed that pleases brings people back and one that bores loses them. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_randist.h>
+
+#include "behaviour.h"
+#include "metrics.h"
+#include "rng.h"
+
+static inline double sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
+
+static inline double affinity(const fw_world *w, uint32_t u, uint32_t n)
+{
+    uint32_t T = w->n_topics, D = w->dim;
+    const fw_note_info *ni = &w->note_info[n];
+    double x = log(T * (double)w->interest[(size_t)u * T + ni->topic] + 0.1);
+    const float *a = &w->taste[(size_t)u * D], *b = &w->note_emb[(size_t)n * D];
+    float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+    for (uint32_t d = 0; d < D; d++)
+        dot += a[d] * b[d];
+    return x + (double)dot / D;
+}
+
+static inline double format_match(const fw_world *w, uint32_t u, uint32_t n)
+{
+    return w->note_info[n].format == FW_FORMAT_VIDEO ? w->video_pref[u] : -w->video_pref[u];
+}
+
+/* Solves mean_i(weight_i * sigmoid(b + z_i)) / mean_i(weight_i) = target for b. */
+static double solve_intercept(const double *z, const double *weight, size_t n, double target)
+{
+    double lo = -40.0, hi = 40.0, wsum = 0.0;
+    for (size_t i = 0; i < n; i++)
+        wsum += weight ? weight[i] : 1.0;
+    for (int it = 0; it < 80; it++) {
+        double mid = 0.5 * (lo + hi), acc = 0.0;
+        for (size_t i = 0; i < n; i++)
+            acc += (weight ? weight[i] : 1.0) * sigmoid(mid + z[i]);
+        if (acc / wsum < target)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+/* Notes grouped by topic, for drawing "a note on topic t". */
+typedef struct topic_index {
+    uint32_t *off, *notes;
+} topic_index;
+
+static int topic_index_build(topic_index *ix, const fw_world *w)
+{
+    ix->off = calloc((size_t)w->n_topics + 1, sizeof *ix->off);
+    ix->notes = malloc((size_t)w->n_notes * sizeof *ix->notes);
+    uint32_t *fill = malloc(((size_t)w->n_topics + 1) * sizeof *fill);
+    if (!ix->off || !ix->notes || !fill) {
+        free(fill);
+        return -1;
+    }
+    for (uint32_t n = 0; n < w->n_notes; n++)
+        ix->off[w->note_info[n].topic + 1]++;
+    for (uint32_t t = 0; t < w->n_topics; t++)
+        ix->off[t + 1] += ix->off[t];
+    memcpy(fill, ix->off, ((size_t)w->n_topics + 1) * sizeof *fill);
+    for (uint32_t n = 0; n < w->n_notes; n++)
+        ix->notes[fill[w->note_info[n].topic]++] = n;
+    free(fill);
+    return 0;
+}
+
+/* The calibration exposure: a random user shown a random note on a topic drawn from the
+ * user's own interest mix -- what a feed that knows its user roughly serves. Random
+ * (user, note) pairs would anchor the rates on notes no feed would show. */
+static uint32_t exposure_note(const fw_world *w, const topic_index *ix, gsl_rng *r, uint32_t u)
+{
+    const float *row = &w->interest[(size_t)u * w->n_topics];
+    for (int attempt = 0; attempt < 8; attempt++) {
+        double x = gsl_rng_uniform(r), acc = 0.0;
+        uint32_t t = 0;
+        for (; t + 1 < w->n_topics; t++)
+            if (x < (acc += row[t]))
+                break;
+        uint32_t lo = ix->off[t], hi = ix->off[t + 1];
+        if (hi > lo)
+            return ix->notes[lo + gsl_rng_uniform_int(r, hi - lo)];
+    }
+    return (uint32_t)gsl_rng_uniform_int(r, w->n_notes);
+}
+
+void fw_behaviour_calibrate(fw_behaviour_model *m, const fw_behaviour_cfg *cfg, const fw_world *w,
+                            uint64_t seed)
+{
+    enum { N = 20000 };
+    m->cfg = *cfg;
+    m->b_open = m->b_interact = m->b_follow = 0.0;
+    if (w->n_notes == 0 || w->n_users == 0)
+        return;
+    double *z_open = malloc(N * sizeof *z_open), *z_post = malloc(N * sizeof *z_post);
+    double *p_open = malloc(N * sizeof *p_open);
+    gsl_rng *r = fw_rng_create(seed, FW_RNG_CALIBRATE, 0, 0);
+    topic_index ix = {0};
+    if (!z_open || !z_post || !p_open || !r || topic_index_build(&ix, w))
+        goto out;   /* intercepts stay 0: calibration is an improvement, not a requirement */
+    for (size_t i = 0; i < N; i++) {
+        uint32_t u = (uint32_t)gsl_rng_uniform_int(r, w->n_users);
+        uint32_t n = exposure_note(w, &ix, r, u);
+        double x = affinity(w, u, n), q = w->note_quality[n];
+        z_open[i] = cfg->open_affinity * x + cfg->open_quality * q + cfg->format_weight * format_match(w, u, n);
+        z_post[i] = x + q;
+    }
+    m->b_open = solve_intercept(z_open, NULL, N, cfg->open_rate);
+    for (size_t i = 0; i < N; i++)
+        p_open[i] = sigmoid(m->b_open + z_open[i]);
+    /* Interaction and follow rates are per read: weight pairs by their chance of a read. */
+    m->b_interact = solve_intercept(z_post, p_open, N, cfg->interact_rate);
+    m->b_follow = solve_intercept(z_post, p_open, N, cfg->follow_rate);
+out:
+    free(ix.off);
+    free(ix.notes);
+    free(z_open);
+    free(z_post);
+    free(p_open);
+    gsl_rng_free(r);
+}
+
+int fw_evbuf_push(fw_evbuf *b, uint32_t user, uint32_t note, int32_t tick, uint32_t type)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 4096;
+        fw_event *v = realloc(b->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        b->v = v;
+        b->cap = cap;
+    }
+    b->v[b->n++] = (fw_event){.user = user, .note = note, .tick = tick, .type = type};
+    return 0;
+}
+
+int fw_u32list_push(fw_u32list *l, uint32_t x)
+{
+    if (l->n == l->cap) {
+        uint32_t cap = l->cap ? 2 * l->cap : 4;
+        uint32_t *v = realloc(l->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = x;
+    return 0;
+}
+
+fw_err fw_users_state_init(fw_users_state *s, uint32_t n)
+{
+    memset(s, 0, sizeof *s);
+    s->satisfaction = malloc((size_t)n * sizeof *s->satisfaction);
+    s->day_impressions = calloc(n, sizeof *s->day_impressions);
+    s->day_opens = calloc(n, sizeof *s->day_opens);
+    s->active_prev = calloc(n, 1);
+    s->active_today = calloc(n, 1);
+    s->new_follows = calloc(n, sizeof *s->new_follows);
+    if (!s->satisfaction || !s->day_impressions || !s->day_opens || !s->active_prev ||
+        !s->active_today || !s->new_follows) {
+        fw_users_state_fini(s, 0);
+        return FW_ERR_NOMEM;
+    }
+    for (uint32_t u = 0; u < n; u++)
+        s->satisfaction[u] = 1.0f;
+    return FW_OK;
+}
+
+void fw_users_state_fini(fw_users_state *s, uint32_t n)
+{
+    if (s->new_follows)
+        for (uint32_t u = 0; u < n; u++)
+            free(s->new_follows[u].v);
+    free(s->new_follows);
+    free(s->satisfaction);
+    free(s->day_impressions);
+    free(s->day_opens);
+    free(s->active_prev);
+    free(s->active_today);
+    memset(s, 0, sizeof *s);
+}
+
+int fw_users_follows(const fw_world *w, const fw_users_state *s, uint32_t u, uint32_t cu)
+{
+    for (uint32_t k = w->follow_off[u]; k < w->follow_off[u + 1]; k++)
+        if (w->follow_dst[k] == cu)
+            return 1;
+    const fw_u32list *l = &s->new_follows[u];
+    for (uint32_t k = 0; k < l->n; k++)
+        if (l->v[k] == cu)
+            return 1;
+    return 0;
+}
+
+static int followed_this_tick(const fw_world *w, const fw_evbuf *ev, size_t begin, uint32_t cu)
+{
+    for (size_t k = begin; k < ev->n; k++)
+        if (ev->v[k].type == FW_EV_FOLLOW && w->note_info[ev->v[k].note].creator == cu)
+            return 1;
+    return 0;
+}
+
+int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_state *s,
+                         uint32_t u, uint32_t arm, int32_t tick, size_t ev_begin,
+                         fw_session_io *io)
+{
+    const fw_behaviour_cfg *c = &m->cfg;
+    gsl_rng *r = io->rng;
+    uint64_t *cnt = io->counters;
+    uint32_t T = w->n_topics;
+    float *interest = &w->interest[(size_t)u * T];
+    double sat = c->open_rate;
+    double comment_share = 1.0 - c->like_share - c->save_share;
+    if (comment_share < 0.0)
+        comment_share = 0.0;
+    uint32_t seen = 0;
+    fw_feed_req req = {.user = u, .arm = arm, .tick = tick};
+
+    cnt[FW_DC_sessions]++;
+    for (;;) {
+        uint32_t n = fw_feed_request(io->engine, io->ctx, &req, io->page, io->page_cap);
+        cnt[FW_DC_feed_requests]++;
+        if (n == 0)
+            return 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t note = io->page[i];
+            if (fw_evbuf_push(io->events, u, note, tick, FW_EV_IMPRESSION))
+                return -1;
+            cnt[FW_DC_impressions]++;
+            s->day_impressions[u]++;
+            double x = affinity(w, u, note), q = w->note_quality[note];
+            double p_open = sigmoid(m->b_open + c->open_affinity * x + c->open_quality * q +
+                                    c->format_weight * format_match(w, u, note));
+            double reward = 0.0;
+            if (gsl_rng_uniform(r) < p_open) {
+                if (fw_evbuf_push(io->events, u, note, tick, FW_EV_OPEN))
+                    return -1;
+                cnt[FW_DC_opens]++;
+                s->day_opens[u]++;
+                reward = 1.0;
+                double pi = sigmoid(m->b_interact + x + q);
+                static const uint32_t kinds[3] = {FW_EV_LIKE, FW_EV_SAVE, FW_EV_COMMENT};
+                static const fw_day_counter counters[3] = {FW_DC_likes, FW_DC_saves, FW_DC_comments};
+                double share[3] = {c->like_share, c->save_share, comment_share};
+                for (int k = 0; k < 3; k++)
+                    if (gsl_rng_uniform(r) < pi * share[k]) {
+                        if (fw_evbuf_push(io->events, u, note, tick, kinds[k]))
+                            return -1;
+                        cnt[counters[k]]++;
+                        cnt[FW_DC_interactions]++;
+                        reward += 1.0;
+                    }
+                if (gsl_rng_uniform(r) < sigmoid(m->b_follow + x + q)) {
+                    uint32_t cu = w->note_info[note].creator;
+                    if (cu != u && !fw_users_follows(w, s, u, cu) &&
+                        !followed_this_tick(w, io->events, ev_begin, cu)) {
+                        if (fw_evbuf_push(io->events, u, note, tick, FW_EV_FOLLOW))
+                            return -1;
+                        cnt[FW_DC_follows]++;
+                    }
+                }
+                /* Interests drift towards what the user reads (the row stays normalised). */
+                if (c->drift > 0.0) {
+                    for (uint32_t t = 0; t < T; t++)
+                        interest[t] *= (float)(1.0 - c->drift);
+                    interest[w->note_info[note].topic] += (float)c->drift;
+                }
+            }
+            sat = 0.8 * sat + 0.2 * reward;
+            seen++;
+            double p_stop = (c->stop_base + c->fatigue * seen) *
+                            exp(-c->satisfaction_weight * (sat / c->open_rate - 1.0));
+            if (seen >= c->max_notes || gsl_rng_uniform(r) < p_stop)
+                return 0;
+        }
+    }
+}
+
+void fw_behaviour_end_day(const fw_behaviour_model *m, const fw_world *w, fw_users_state *s,
+                          uint32_t u)
+{
+    (void)w;
+    double today = 1.0;
+    if (s->active_today[u] && s->day_impressions[u] > 0)
+        today = (double)s->day_opens[u] / s->day_impressions[u] / m->cfg.open_rate;
+    s->satisfaction[u] = (float)(m->cfg.memory * s->satisfaction[u] + (1.0 - m->cfg.memory) * today);
+    s->day_impressions[u] = s->day_opens[u] = 0;
+    s->active_prev[u] = s->active_today[u];
+    s->active_today[u] = 0;
+}
+
+double fw_behaviour_p_active(const fw_behaviour_model *m, const fw_world *w,
+                             const fw_users_state *s, uint32_t u)
+{
+    double p = w->p_active[u] * pow(s->satisfaction[u] > 0.0f ? s->satisfaction[u] : 1e-3,
+                                    m->cfg.churn_sensitivity);
+    return p > 0.99 ? 0.99 : p;
+}

@@ -1,0 +1,87 @@
+/* How people behave: opening notes, interacting, following, ending sessions, coming back.
+ * Owns: the calibrated per-arm choice models and the users' behavioural state
+ * (satisfaction, today's counts, follows made during the run).
+ * Borrows: the world (reads hidden truth; a session writes only its own user's interest
+ * row), the engine (feed requests through the caller's ctx).
+ * Never touches: shared state during a session -- everything shared is emitted as events
+ * into the caller's per-thread buffer and applied at the tick barrier. */
+#ifndef FLYWHEEL_BEHAVIOUR_H
+#define FLYWHEEL_BEHAVIOUR_H
+
+#include <stdint.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "flywheel/engine.h"
+#include "knobs.h"
+#include "world.h"
+
+/* One arm's choice model: knobs plus intercepts calibrated so that a random (user, note)
+ * pair opens with probability open_rate, and opened notes get interact_rate interactions
+ * and follow_rate follows on average. */
+typedef struct fw_behaviour_model {
+    fw_behaviour_cfg cfg;
+    double b_open, b_interact, b_follow;
+} fw_behaviour_model;
+
+/* Calibrates m for cfg on world w with Monte Carlo pairs from the CALIBRATE stream.
+ * Deterministic. */
+void fw_behaviour_calibrate(fw_behaviour_model *m, const fw_behaviour_cfg *cfg, const fw_world *w,
+                            uint64_t seed);
+
+typedef struct fw_evbuf {
+    fw_event *v;
+    size_t n, cap;
+} fw_evbuf;
+
+int fw_evbuf_push(fw_evbuf *b, uint32_t user, uint32_t note, int32_t tick, uint32_t type);
+
+typedef struct fw_u32list {
+    uint32_t *v;
+    uint32_t n, cap;
+} fw_u32list;
+
+int fw_u32list_push(fw_u32list *l, uint32_t x);
+
+/* Users' behavioural state, indexed by user id. */
+typedef struct fw_users_state {
+    float *satisfaction;    /* day-level, 1 = neutral */
+    uint32_t *day_impressions, *day_opens;
+    uint8_t *active_prev, *active_today;
+    fw_u32list *new_follows; /* creators followed during the run (applied at barriers) */
+} fw_users_state;
+
+fw_err fw_users_state_init(fw_users_state *s, uint32_t n_users);
+void fw_users_state_fini(fw_users_state *s, uint32_t n_users);
+
+/* True when u already follows creator cu (initial graph or during the run). */
+int fw_users_follows(const fw_world *w, const fw_users_state *s, uint32_t u, uint32_t cu);
+
+/* What one session needs and where it writes. counters points at the arm's
+ * FW_DC__COUNT counters of the calling thread. */
+typedef struct fw_session_io {
+    fw_engine *engine;
+    fw_engine_ctx *ctx;
+    gsl_rng *rng;
+    uint32_t *page;          /* [page_cap] scratch for feed pages */
+    uint32_t page_cap;
+    fw_evbuf *events;
+    uint64_t *counters;
+} fw_session_io;
+
+/* Runs one session of user u (in arm) at absolute tick: requests feed pages, examines,
+ * opens, interacts, follows, and decides when to stop. ev_begin is where this user's
+ * events of this tick start in io->events (to avoid following a creator twice before the
+ * barrier). Returns 0, or -1 when out of memory. Deterministic given the rng's key. */
+int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_state *s,
+                         uint32_t u, uint32_t arm, int32_t tick, size_t ev_begin,
+                         fw_session_io *io);
+
+/* Day-end update of u's satisfaction from today's counts (or the drift back to neutral
+ * when u was inactive), and the probability that u is active tomorrow. */
+void fw_behaviour_end_day(const fw_behaviour_model *m, const fw_world *w, fw_users_state *s,
+                          uint32_t u);
+double fw_behaviour_p_active(const fw_behaviour_model *m, const fw_world *w,
+                             const fw_users_state *s, uint32_t u);
+
+#endif

@@ -1,0 +1,341 @@
+/* The flywheel program: argument parsing, signals, exit codes. The only place that reads
+ * the environment or installs signal handlers.
+ * Exit codes: 0 ok, 1 run failed or was interrupted, 2 bad input. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "run.h"
+#include "scenario.h"
+
+#ifndef FW_VERSION
+#define FW_VERSION "0"
+#endif
+#ifndef FW_GIT_REVISION
+#define FW_GIT_REVISION "unknown"
+#endif
+
+enum { EXIT_RUN_FAILED = 1, EXIT_BAD_INPUT = 2 };
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    static const char msg[] = "\nflywheel: stopping after the current tick; finished days are "
+                              "kept in the .partial file (signal again to abort)\n";
+    if (stop_requested) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    stop_requested = 1;
+    ssize_t rc = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)rc;
+}
+
+static const char usage_main[] =
+    "usage: flywheel COMMAND [options]\n"
+    "\n"
+    "Flywheel simulates a content-commerce platform (feed, search, ads, shop) driven by a\n"
+    "synthetic world of users, creators, brands and notes, and records what happened to HDF5.\n"
+    "\n"
+    "commands:\n"
+    "  run SCENARIO       run a scenario and write results/NAME.h5\n"
+    "  validate SCENARIO  check a scenario file without running it\n"
+    "  defaults           print every knob with its default, as a commented scenario\n"
+    "  generate SCENARIO  generate the world only; report its size, time and memory\n"
+    "\n"
+    "options:\n"
+    "  -h, --help         this help (also: flywheel COMMAND --help)\n"
+    "  -V, --version      version and git revision\n"
+    "\n"
+    "examples:\n"
+    "  flywheel run scenarios/default.yaml\n"
+    "  flywheel run scenarios/default.yaml --days 2 --set world.n_users=5000 -o /tmp/small.h5\n"
+    "  flywheel validate my.yaml && flywheel run my.yaml --threads 2\n"
+    "\n"
+    "exit codes: 0 ok, 1 run failed or interrupted, 2 bad input\n";
+
+static const char usage_run[] =
+    "usage: flywheel run SCENARIO [options]\n"
+    "\n"
+    "Runs SCENARIO (YAML; every key optional, see `flywheel defaults`) for its days and\n"
+    "writes one HDF5 file: while running it is FILE.partial, rewritten whole at each day's\n"
+    "end, and renamed to FILE when the run completes. Ctrl-C (SIGINT) or SIGTERM finish the\n"
+    "current tick and keep FILE.partial with every finished day.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE  result file (default: output.file, else output.dir/NAME.h5)\n"
+    "  -t, --threads N    OpenMP threads (default: OMP_NUM_THREADS, else all cores);\n"
+    "                     results are identical for any N\n"
+    "  -s, --seed S       master seed (same as --set seed=S)\n"
+    "  -d, --days D       days to simulate (same as --set days=D)\n"
+    "      --set K=V      override a knob, e.g. --set world.n_users=5000; repeatable\n"
+    "  -q, --quiet        no progress line and no summary\n"
+    "      --progress     draw the progress line even when stderr is not a terminal\n"
+    "  -h, --help         this help\n";
+
+static const char usage_validate[] =
+    "usage: flywheel validate SCENARIO [--set K=V]... [--print]\n"
+    "\n"
+    "Checks SCENARIO (and any --set overrides) like `run` would, without running it.\n"
+    "Prints 'ok' and exits 0, or prints each problem as FILE:LINE: key: message and exits 2.\n"
+    "  --print   also print the effective scenario (every knob) as YAML\n";
+
+static const char usage_generate[] =
+    "usage: flywheel generate SCENARIO [--set K=V]...\n"
+    "\n"
+    "Generates the scenario's world and reports its size, generation time, peak memory and\n"
+    "the concentration of follows and notes. Writes no file.\n";
+
+/* Loads the scenario, applies overrides and resolves arms; prints the problem and returns
+ * nonzero on bad input. */
+static int load_scenario(const char *path, char **sets, int n_sets, fw_scenario *sc)
+{
+    fw_diag diag = {{0}};
+    if (fw_scenario_load(path, sc, &diag) != FW_OK) {
+        fprintf(stderr, "flywheel: %s\n", diag.msg);
+        return -1;
+    }
+    for (int i = 0; i < n_sets; i++)
+        if (fw_scenario_set(sc, sets[i], &diag) != FW_OK) {
+            fprintf(stderr, "flywheel: %s\n", diag.msg);
+            fw_scenario_fini(sc);
+            return -1;
+        }
+    if (fw_scenario_finish(sc, &diag) != FW_OK) {
+        fprintf(stderr, "flywheel: %s\n", diag.msg);
+        fw_scenario_fini(sc);
+        return -1;
+    }
+    return 0;
+}
+
+static int mkdir_p(const char *dir)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+        return -1;
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0777) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Chooses the output path and makes sure its directory exists and is writable. */
+static int output_path(const fw_scenario *sc, const char *opt, char *out, size_t n)
+{
+    int w;
+    if (opt)
+        w = snprintf(out, n, "%s", opt);
+    else if (sc->output.file && sc->output.file[0])
+        w = snprintf(out, n, "%s", sc->output.file);
+    else
+        w = snprintf(out, n, "%s/%s.h5", sc->output.dir, sc->name);
+    if (w < 0 || (size_t)w >= n) {
+        fprintf(stderr, "flywheel: output path too long\n");
+        return -1;
+    }
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", out);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = 0;
+        if (dir[0] && mkdir_p(dir) < 0) {
+            fprintf(stderr, "flywheel: cannot create output directory %s: %s\n", dir, strerror(errno));
+            return -1;
+        }
+    } else {
+        strcpy(dir, ".");
+    }
+    if (access(dir[0] ? dir : "/", W_OK) < 0) {
+        fprintf(stderr, "flywheel: output directory %s is not writable: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "flywheel: output path %s is a directory; give a file name with -o\n", out);
+        return -1;
+    }
+    return 0;
+}
+
+/* Collects --set values (and -s/-d as sets) into a list owned by the caller. */
+typedef struct setlist {
+    char **v;
+    int n;
+} setlist;
+
+static int setlist_add(setlist *l, const char *prefix, const char *value)
+{
+    char **v = realloc(l->v, (size_t)(l->n + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    l->v = v;
+    size_t len = strlen(prefix) + strlen(value) + 1;
+    if (!(l->v[l->n] = malloc(len)))
+        return -1;
+    snprintf(l->v[l->n], len, "%s%s", prefix, value);
+    l->n++;
+    return 0;
+}
+
+static void setlist_free(setlist *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, 0, 'o'}, {"threads", required_argument, 0, 't'},
+        {"seed", required_argument, 0, 's'},   {"days", required_argument, 0, 'd'},
+        {"set", required_argument, 0, 'S'},    {"quiet", no_argument, 0, 'q'},
+        {"progress", no_argument, 0, 'P'},     {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *out_opt = NULL;
+    int threads = 0, quiet = 0, force_progress = 0, c, rc = EXIT_BAD_INPUT;
+    setlist sets = {0};
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:t:s:d:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out_opt = optarg; break;
+        case 't': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 4096) {
+                fprintf(stderr, "flywheel run: --threads: expected an integer in [1, 4096], got '%s'\n", optarg);
+                goto done;
+            }
+            threads = (int)v;
+            break;
+        }
+        case 's': if (setlist_add(&sets, "seed=", optarg)) goto done; break;
+        case 'd': if (setlist_add(&sets, "days=", optarg)) goto done; break;
+        case 'S': if (setlist_add(&sets, "", optarg)) goto done; break;
+        case 'q': quiet = 1; break;
+        case 'P': force_progress = 1; break;
+        case 'h': fputs(usage_run, stdout); rc = 0; goto done;
+        default: fputs(usage_run, stderr); goto done;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "flywheel run: expected one SCENARIO file\n\n%s", usage_run);
+        goto done;
+    }
+    fw_scenario sc;
+    if (load_scenario(argv[optind], sets.v, sets.n, &sc))
+        goto done;
+    char path[PATH_MAX];
+    if (output_path(&sc, out_opt, path, sizeof path)) {
+        fw_scenario_fini(&sc);
+        goto done;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    fw_run_opts o = {.output_path = path, .threads = threads,
+                     .progress = !quiet && (force_progress || isatty(STDERR_FILENO)),
+                     .stop = &stop_requested, .out = quiet ? NULL : stdout};
+    fw_run_report rep;
+    fw_err e = fw_run(&sc, &o, &rep);
+    if (e == FW_ERR_INTERRUPT)
+        fprintf(stderr, "flywheel: interrupted after %u finished day%s; partial result kept at %s\n",
+                rep.days_done, rep.days_done == 1 ? "" : "s", rep.result_path);
+    rc = e == FW_OK ? 0 : EXIT_RUN_FAILED;
+    fw_scenario_fini(&sc);
+done:
+    setlist_free(&sets);
+    return rc;
+}
+
+static int cmd_validate(int argc, char **argv, int generate)
+{
+    static const struct option opts[] = {
+        {"set", required_argument, 0, 'S'}, {"print", no_argument, 0, 'p'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c, print = 0, rc = EXIT_BAD_INPUT;
+    const char *usage = generate ? usage_generate : usage_validate;
+    setlist sets = {0};
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'S': if (setlist_add(&sets, "", optarg)) goto done; break;
+        case 'p': print = 1; break;
+        case 'h': fputs(usage, stdout); rc = 0; goto done;
+        default: fputs(usage, stderr); goto done;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "flywheel: expected one SCENARIO file\n\n%s", usage);
+        goto done;
+    }
+    fw_scenario sc;
+    if (load_scenario(argv[optind], sets.v, sets.n, &sc))
+        goto done;
+    if (generate) {
+        rc = fw_run_generate_only(&sc, stdout) == FW_OK ? 0 : EXIT_RUN_FAILED;
+    } else {
+        if (print)
+            fw_scenario_write_yaml(&sc, stdout, 1);
+        printf("%s: ok (%u days, %u users, %u arm%s)\n", argv[optind], sc.days, sc.world.n_users,
+               sc.n_arms, sc.n_arms == 1 ? "" : "s");
+        rc = 0;
+    }
+    fw_scenario_fini(&sc);
+done:
+    setlist_free(&sets);
+    return rc;
+}
+
+static int cmd_defaults(void)
+{
+    fw_scenario sc;
+    if (fw_scenario_defaults(&sc) != FW_OK)
+        return EXIT_RUN_FAILED;
+    fw_scenario_write_yaml(&sc, stdout, 1);
+    fw_scenario_fini(&sc);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return EXIT_BAD_INPUT;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+        printf("flywheel %s (%s)\n", FW_VERSION, FW_GIT_REVISION);
+        return 0;
+    }
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "validate"))
+        return cmd_validate(argc - 1, argv + 1, 0);
+    if (!strcmp(cmd, "generate"))
+        return cmd_validate(argc - 1, argv + 1, 1);
+    if (!strcmp(cmd, "defaults"))
+        return cmd_defaults();
+    fprintf(stderr, "flywheel: unknown command '%s'\n\n%s", cmd, usage_main);
+    return EXIT_BAD_INPUT;
+}

@@ -1,0 +1,457 @@
+/* The HDF5 writer: the only file in Flywheel that includes hdf5.h.
+ *
+ * Layout (DESIGN.md "Results"):
+ *   /                       provenance attributes
+ *   /days/day               int32 [days], dimension scale of every per-day dataset
+ *   /days/<arm>/<metric>    uint64 counters and float64 rates [days], units + description
+ *   /arms                   attributes per arm: weights and users assigned
+ *   /world                  attributes summarising the generated world
+ *   /latency/bin_lower_ns, /latency/bin_upper_ns   int64 [bins], the histogram layout
+ *   /latency/<stage>/counts uint64 [days, bins]; p50 p90 p99 p999 max mean count [days]
+ * Every dataset is chunked, deflated and extendible along days, with dimension labels. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+#include "recorder.h"
+
+static const double pcts[] = {50.0, 90.0, 99.0, 99.9};
+static const char *const pct_names[] = {"p50", "p90", "p99", "p999"};
+#define N_PCTS 4
+
+struct fw_recorder {
+    fw_rec_info info;
+    char *path, *partial, *tmp;
+    char start_time[64];
+    uint32_t n_days, cap_days;
+    uint64_t *counters;     /* [cap_days * n_arms * FW_DC__COUNT] */
+    int32_t n_bins;
+    int64_t *bin_lower, *bin_upper;
+    uint64_t *lat_counts;   /* [cap_days * FW_STAGE__COUNT * n_bins] */
+    double *lat_stats;      /* [cap_days * FW_STAGE__COUNT * (N_PCTS + 3)] p.., max, mean, count */
+};
+
+#define N_STATS (N_PCTS + 3)
+
+static char *dup_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    return s;
+}
+
+static void iso_now(char *buf, size_t n)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+fw_recorder *fw_recorder_create(const char *path, const fw_rec_info *info)
+{
+    fw_recorder *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->info = *info;
+    r->path = strdup(path);
+    r->partial = dup_printf("%s.partial", path);
+    r->tmp = dup_printf("%s.partial.tmp", path);
+    if (!r->path || !r->partial || !r->tmp) {
+        fw_recorder_destroy(r);
+        return NULL;
+    }
+    iso_now(r->start_time, sizeof r->start_time);
+    return r;
+}
+
+void fw_recorder_destroy(fw_recorder *r)
+{
+    if (!r)
+        return;
+    free(r->path);
+    free(r->partial);
+    free(r->tmp);
+    free(r->counters);
+    free(r->bin_lower);
+    free(r->bin_upper);
+    free(r->lat_counts);
+    free(r->lat_stats);
+    free(r);
+}
+
+const char *fw_recorder_path(const fw_recorder *r) { return r->path; }
+const char *fw_recorder_partial_path(const fw_recorder *r) { return r->partial; }
+
+fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hist *lat)
+{
+    size_t per_day = (size_t)r->info.n_arms * FW_DC__COUNT;
+    if (r->n_bins == 0) {
+        r->n_bins = lat[0].n_counts;
+        r->bin_lower = malloc((size_t)r->n_bins * sizeof *r->bin_lower);
+        r->bin_upper = malloc((size_t)r->n_bins * sizeof *r->bin_upper);
+        if (!r->bin_lower || !r->bin_upper)
+            return FW_ERR_NOMEM;
+        for (int32_t i = 0; i < r->n_bins; i++) {
+            r->bin_lower[i] = fw_hist_bin_lower(&lat[0], i);
+            r->bin_upper[i] = fw_hist_bin_upper(&lat[0], i);
+        }
+    }
+    for (int s = 0; s < FW_STAGE__COUNT; s++)
+        if (lat[s].n_counts != r->n_bins)
+            return FW_ERR_INVAL;
+    if (r->n_days == r->cap_days) {
+        uint32_t cap = r->cap_days ? 2 * r->cap_days : 16;
+        uint64_t *c = realloc(r->counters, (size_t)cap * per_day * sizeof *c);
+        if (!c)
+            return FW_ERR_NOMEM;
+        r->counters = c;
+        uint64_t *lc = realloc(r->lat_counts, (size_t)cap * FW_STAGE__COUNT * r->n_bins * sizeof *lc);
+        if (!lc)
+            return FW_ERR_NOMEM;
+        r->lat_counts = lc;
+        double *ls = realloc(r->lat_stats, (size_t)cap * FW_STAGE__COUNT * N_STATS * sizeof *ls);
+        if (!ls)
+            return FW_ERR_NOMEM;
+        r->lat_stats = ls;
+        r->cap_days = cap;
+    }
+    uint32_t d = r->n_days;
+    memcpy(&r->counters[d * per_day], counters, per_day * sizeof *counters);
+    for (int s = 0; s < FW_STAGE__COUNT; s++) {
+        memcpy(&r->lat_counts[((size_t)d * FW_STAGE__COUNT + s) * r->n_bins], lat[s].counts,
+               (size_t)r->n_bins * sizeof(uint64_t));
+        double *st = &r->lat_stats[((size_t)d * FW_STAGE__COUNT + s) * N_STATS];
+        for (int p = 0; p < N_PCTS; p++)
+            st[p] = (double)fw_hist_percentile(&lat[s], pcts[p]);
+        st[N_PCTS] = lat[s].total ? (double)lat[s].max : 0.0;
+        st[N_PCTS + 1] = fw_hist_mean(&lat[s]);
+        st[N_PCTS + 2] = (double)lat[s].total;
+    }
+    r->n_days++;
+    return FW_OK;
+}
+
+/* ---- HDF5 helpers: each returns < 0 on failure, HDF5 handles closed on every path ---- */
+
+static herr_t attr_str(hid_t obj, const char *name, const char *value)
+{
+    hid_t t = H5Tcopy(H5T_C_S1), sp = -1, a = -1;
+    herr_t rc = -1;
+    if (t < 0 || H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0)
+        goto done;
+    if ((sp = H5Screate(H5S_SCALAR)) < 0)
+        goto done;
+    if ((a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        goto done;
+    rc = H5Awrite(a, t, &value);
+done:
+    if (a >= 0)
+        H5Aclose(a);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (t >= 0)
+        H5Tclose(t);
+    return rc;
+}
+
+static herr_t attr_num(hid_t obj, const char *name, hid_t type, const void *v, hsize_t n)
+{
+    hid_t sp = n == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, NULL);
+    if (sp < 0)
+        return -1;
+    hid_t a = H5Acreate2(obj, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = a < 0 ? -1 : H5Awrite(a, type, v);
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(sp);
+    return rc;
+}
+
+static herr_t attr_f64(hid_t o, const char *n, double v) { return attr_num(o, n, H5T_NATIVE_DOUBLE, &v, 0); }
+static herr_t attr_u64(hid_t o, const char *n, uint64_t v) { return attr_num(o, n, H5T_NATIVE_UINT64, &v, 0); }
+static herr_t attr_i64(hid_t o, const char *n, int64_t v) { return attr_num(o, n, H5T_NATIVE_INT64, &v, 0); }
+
+/* Creates a chunked, deflated dataset extendible along its first dimension, writes data
+ * (may be NULL when dims[0] == 0) and labels its dimensions. Returns the open dataset. */
+static hid_t dataset(hid_t parent, const char *name, hid_t file_type, hid_t mem_type, int rank,
+                     const hsize_t *dims, const hsize_t *chunk, unsigned deflate, const void *data,
+                     const char *unit, const char *doc, const char *const *labels)
+{
+    hsize_t maxdims[2] = {H5S_UNLIMITED, rank > 1 ? dims[1] : 0};
+    hid_t sp = H5Screate_simple(rank, dims, maxdims), pl = -1, ds = -1;
+    if (sp < 0)
+        return -1;
+    if ((pl = H5Pcreate(H5P_DATASET_CREATE)) < 0 || H5Pset_chunk(pl, rank, chunk) < 0 ||
+        (deflate && (H5Pset_shuffle(pl) < 0 || H5Pset_deflate(pl, deflate) < 0)))
+        goto fail;
+    if ((ds = H5Dcreate2(parent, name, file_type, sp, H5P_DEFAULT, pl, H5P_DEFAULT)) < 0)
+        goto fail;
+    if (dims[0] > 0 && data && H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        goto fail;
+    if ((unit && attr_str(ds, "units", unit) < 0) || (doc && attr_str(ds, "description", doc) < 0))
+        goto fail;
+    for (int i = 0; i < rank && labels; i++)
+        if (H5DSset_label(ds, (unsigned)i, labels[i]) < 0)
+            goto fail;
+    H5Pclose(pl);
+    H5Sclose(sp);
+    return ds;
+fail:
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (pl >= 0)
+        H5Pclose(pl);
+    H5Sclose(sp);
+    return -1;
+}
+
+static int write_1d(hid_t parent, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
+                    const void *data, unsigned deflate, const char *unit, const char *doc,
+                    hid_t scale, const char *label)
+{
+    hsize_t chunk = n > 0 && n < 256 ? n : 256;
+    const char *labels[1] = {label};
+    hid_t ds = dataset(parent, name, ftype, mtype, 1, &n, &chunk, deflate, data, unit, doc, labels);
+    if (ds < 0)
+        return -1;
+    int rc = scale >= 0 && H5DSattach_scale(ds, scale, 0) < 0 ? -1 : 0;
+    H5Dclose(ds);
+    return rc;
+}
+
+static int write_file(fw_recorder *r, const char *status, double wall_s, double rss_mb)
+{
+    const fw_rec_info *in = &r->info;
+    uint32_t D = r->n_days, A = in->n_arms;
+    unsigned z = in->compression;
+    size_t per_day = (size_t)A * FW_DC__COUNT;
+    hid_t f = -1, g = -1, ga = -1, day_ds = -1, bin_ds = -1, gs = -1;
+    int rc = -1;
+    char end_time[64];
+    double *col = malloc(((size_t)D + 1) * sizeof *col);
+    uint64_t *ucol = malloc(((size_t)D + 1) * sizeof *ucol);
+    int32_t *days = malloc(((size_t)D + 1) * sizeof *days);
+    if (!col || !ucol || !days)
+        goto done;
+
+    if ((f = H5Fcreate(r->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        goto done;
+    /* /world */
+    if ((g = H5Gcreate2(f, "world", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        attr_u64(g, "n_users", in->n_users) < 0 || attr_u64(g, "n_creators", in->n_creators) < 0 ||
+        attr_u64(g, "n_notes_initial", in->n_notes_initial) < 0 ||
+        attr_u64(g, "n_follow_edges", in->n_follow_edges) < 0 ||
+        attr_u64(g, "n_brands", in->n_brands) < 0 || attr_u64(g, "n_products", in->n_products) < 0 ||
+        attr_f64(g, "expected_dau_mau", in->expected_dau_mau) < 0 ||
+        attr_f64(g, "follower_gini", in->follower_gini) < 0 ||
+        attr_f64(g, "top1pct_creator_follower_share", in->top1pct_follower_share) < 0 ||
+        attr_f64(g, "top10pct_creator_note_share", in->top10pct_creator_note_share) < 0)
+        goto done;
+    H5Gclose(g);
+    g = -1;
+
+    /* /arms */
+    if ((g = H5Gcreate2(f, "arms", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        goto done;
+    for (uint32_t a = 0; a < A; a++) {
+        if ((ga = H5Gcreate2(g, in->arm_names[a], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+            attr_f64(ga, "weight", in->arm_weights[a]) < 0 ||
+            attr_u64(ga, "users", in->arm_users[a]) < 0)
+            goto done;
+        H5Gclose(ga);
+        ga = -1;
+    }
+    H5Gclose(g);
+    g = -1;
+
+    /* /days */
+    if ((g = H5Gcreate2(f, "days", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        goto done;
+    for (uint32_t d = 0; d < D; d++)
+        days[d] = (int32_t)d;
+    if (write_1d(g, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, D, days, z, "day",
+                 "simulated day index (0 = first simulated day)", -1, "day") < 0)
+        goto done;
+    if ((day_ds = H5Dopen2(g, "day", H5P_DEFAULT)) < 0 || H5DSset_scale(day_ds, "day") < 0)
+        goto done;
+    for (uint32_t a = 0; a < A; a++) {
+        if ((ga = H5Gcreate2(g, in->arm_names[a], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+            goto done;
+        for (int c = 0; c < FW_DC__COUNT; c++) {
+            for (uint32_t d = 0; d < D; d++)
+                ucol[d] = r->counters[d * per_day + (size_t)a * FW_DC__COUNT + c];
+            if (write_1d(ga, fw_day_counter_name[c], H5T_STD_U64LE, H5T_NATIVE_UINT64, D, ucol, z,
+                         fw_day_counter_unit[c], fw_day_counter_doc[c], day_ds, "day") < 0)
+                goto done;
+        }
+        for (int k = 0; k < FW_DR__COUNT; k++) {
+            for (uint32_t d = 0; d < D; d++) {
+                double rates[FW_DR__COUNT];
+                fw_metrics_rates(&r->counters[d * per_day + (size_t)a * FW_DC__COUNT], rates);
+                col[d] = rates[k];
+            }
+            if (write_1d(ga, fw_day_rate_name[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, D, col, z,
+                         fw_day_rate_unit[k], fw_day_rate_doc[k], day_ds, "day") < 0)
+                goto done;
+        }
+        H5Gclose(ga);
+        ga = -1;
+    }
+
+    /* /latency */
+    if ((gs = H5Gcreate2(f, "latency", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        goto done;
+    if (attr_str(gs, "description",
+                 "measured engine latency (CLOCK_MONOTONIC) per stage and day; log-linear "
+                 "histograms, not deterministic") < 0)
+        goto done;
+    /* Its own day scale: attaching /days/day here would put references to these measured,
+     * run-dependent datasets into the deterministic part of the file. */
+    H5Dclose(day_ds);
+    day_ds = -1;
+    if (write_1d(gs, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, D, days, z, "day",
+                 "simulated day index", -1, "day") < 0 ||
+        (day_ds = H5Dopen2(gs, "day", H5P_DEFAULT)) < 0 || H5DSset_scale(day_ds, "day") < 0)
+        goto done;
+    if (r->n_bins > 0) {
+        hsize_t nb = (hsize_t)r->n_bins;
+        hsize_t chunk = nb;
+        const char *bl[1] = {"bin"};
+        hid_t ds = dataset(gs, "bin_lower_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &nb, &chunk, z,
+                           r->bin_lower, "ns", "inclusive lower edge of each histogram bin", bl);
+        if (ds < 0 || H5DSset_scale(ds, "bin_lower_ns") < 0) {
+            if (ds >= 0)
+                H5Dclose(ds);
+            goto done;
+        }
+        bin_ds = ds;
+        if (write_1d(gs, "bin_upper_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, nb, r->bin_upper, z, "ns",
+                     "exclusive upper edge of each histogram bin", -1, "bin") < 0)
+            goto done;
+    }
+    for (int s = 0; s < FW_STAGE__COUNT; s++) {
+        if ((ga = H5Gcreate2(gs, fw_stage_name(s), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+            attr_str(ga, "description", fw_stage_doc(s)) < 0)
+            goto done;
+        if (r->n_bins > 0) {
+            uint64_t *counts = malloc(((size_t)D + 1) * r->n_bins * sizeof *counts);
+            if (!counts)
+                goto done;
+            for (uint32_t d = 0; d < D; d++)
+                memcpy(&counts[(size_t)d * r->n_bins],
+                       &r->lat_counts[((size_t)d * FW_STAGE__COUNT + s) * r->n_bins],
+                       (size_t)r->n_bins * sizeof *counts);
+            hsize_t dims[2] = {D, (hsize_t)r->n_bins}, chunk[2] = {1, (hsize_t)r->n_bins};
+            const char *labels[2] = {"day", "bin"};
+            hid_t ds = dataset(ga, "counts", H5T_STD_U64LE, H5T_NATIVE_UINT64, 2, dims, chunk,
+                               z ? z : 1, counts, "calls", "calls per latency bin per day", labels);
+            free(counts);
+            if (ds < 0)
+                goto done;
+            herr_t e1 = D > 0 ? H5DSattach_scale(ds, day_ds, 0) : 0;
+            herr_t e2 = H5DSattach_scale(ds, bin_ds, 1);
+            H5Dclose(ds);
+            if (e1 < 0 || e2 < 0)
+                goto done;
+        }
+        static const char *const stat_names[N_STATS] = {"p50", "p90", "p99", "p999", "max", "mean", "count"};
+        static const char *const stat_docs[N_STATS] = {
+            "median latency", "90th percentile latency", "99th percentile latency",
+            "99.9th percentile latency", "largest latency", "mean latency", "calls timed"};
+        (void)pct_names;
+        for (int k = 0; k < N_STATS; k++) {
+            for (uint32_t d = 0; d < D; d++)
+                col[d] = r->lat_stats[((size_t)d * FW_STAGE__COUNT + s) * N_STATS + k];
+            if (write_1d(ga, stat_names[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, D, col, z,
+                         k == N_STATS - 1 ? "calls" : "ns", stat_docs[k], day_ds, "day") < 0)
+                goto done;
+        }
+        H5Gclose(ga);
+        ga = -1;
+    }
+    /* Provenance last: measured values (times, threads) vary between runs, and writing them
+     * after every dataset keeps the deterministic datasets' layout identical. */
+    iso_now(end_time, sizeof end_time);
+    if (attr_str(f, "flywheel_version", in->version) < 0 ||
+        attr_str(f, "git_revision", in->git_revision) < 0 ||
+        attr_str(f, "scenario_name", in->scenario_name) < 0 ||
+        attr_str(f, "scenario_path", in->scenario_path) < 0 ||
+        attr_str(f, "scenario_text", in->scenario_text) < 0 ||
+        attr_str(f, "scenario_resolved", in->scenario_resolved) < 0 ||
+        attr_str(f, "overrides", in->overrides) < 0 || attr_u64(f, "seed", in->seed) < 0 ||
+        attr_i64(f, "threads", in->threads) < 0 || attr_str(f, "start_time", r->start_time) < 0 ||
+        attr_str(f, "end_time", end_time) < 0 || attr_str(f, "status", status) < 0 ||
+        attr_i64(f, "days_planned", in->days_planned) < 0 ||
+        attr_i64(f, "days_completed", D) < 0 || attr_i64(f, "ticks_per_day", in->ticks_per_day) < 0 ||
+        attr_f64(f, "wall_seconds", wall_s) < 0 || attr_f64(f, "peak_rss_mib", rss_mb) < 0 ||
+        attr_f64(f, "generation_seconds", in->generation_s) < 0 ||
+        attr_f64(f, "generation_peak_rss_mib", in->generation_peak_rss_mb) < 0)
+        goto done;
+
+    rc = 0;
+done:
+    if (bin_ds >= 0)
+        H5Dclose(bin_ds);
+    if (day_ds >= 0)
+        H5Dclose(day_ds);
+    if (ga >= 0)
+        H5Gclose(ga);
+    if (g >= 0)
+        H5Gclose(g);
+    if (gs >= 0)
+        H5Gclose(gs);
+    if (f >= 0 && H5Fclose(f) < 0)
+        rc = -1;
+    free(col);
+    free(ucol);
+    free(days);
+    return rc;
+}
+
+static int sync_file(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+fw_err fw_recorder_write(fw_recorder *r, const char *status, double wall_s, double peak_rss_mb,
+                         char *errbuf, size_t errlen)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);  /* we report failures ourselves, with the path */
+    int complete = strcmp(status, "complete") == 0;
+    if (write_file(r, status, wall_s, peak_rss_mb) < 0) {
+        int e = errno;
+        unlink(r->tmp);
+        snprintf(errbuf, errlen, "cannot write result file %s: %s", r->tmp,
+                 e ? strerror(e) : "HDF5 error");
+        return FW_ERR_IO;
+    }
+    if (sync_file(r->tmp) < 0 || rename(r->tmp, r->partial) < 0) {
+        snprintf(errbuf, errlen, "cannot move %s to %s: %s", r->tmp, r->partial, strerror(errno));
+        unlink(r->tmp);
+        return FW_ERR_IO;
+    }
+    if (complete && rename(r->partial, r->path) < 0) {
+        snprintf(errbuf, errlen, "cannot move %s to %s: %s", r->partial, r->path, strerror(errno));
+        return FW_ERR_IO;
+    }
+    return FW_OK;
+}

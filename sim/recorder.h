@@ -1,0 +1,57 @@
+/* The result file: one HDF5 file per run, self-describing, readable by h5py without Flywheel.
+ * Owns: the run's recorded days (kept in memory; a few kilobytes per day) and the files it
+ * writes.  Borrows: the strings in fw_rec_info until fw_recorder_destroy.
+ * Never touches: the world or the engine; it is handed finished numbers.
+ *
+ * Crash safety: at every day's end the whole file is written to PATH.partial.tmp, synced,
+ * and renamed over PATH.partial, so PATH.partial is always a complete, readable file of the
+ * days finished so far, whatever kills the process. On success PATH.partial is renamed to
+ * PATH; nothing is ever written at PATH itself before the run is complete. */
+#ifndef FLYWHEEL_RECORDER_H
+#define FLYWHEEL_RECORDER_H
+
+#include <stdint.h>
+
+#include "flywheel/engine.h"
+#include "metrics.h"
+
+typedef struct fw_rec_info {
+    const char *version, *git_revision;
+    const char *scenario_name, *scenario_path, *scenario_text, *scenario_resolved, *overrides;
+    uint64_t seed;
+    int threads;
+    uint32_t days_planned, ticks_per_day, n_arms;
+    const char *const *arm_names;
+    const double *arm_weights;
+    const uint64_t *arm_users;       /* users assigned to each arm */
+    unsigned compression;            /* deflate level 0..9 */
+    /* World summary (deterministic). */
+    uint64_t n_users, n_creators, n_notes_initial, n_follow_edges, n_brands, n_products;
+    double expected_dau_mau, follower_gini, top1pct_follower_share, top10pct_creator_note_share;
+    /* Measured (not deterministic). */
+    double generation_s;
+    double generation_peak_rss_mb;
+} fw_rec_info;
+
+typedef struct fw_recorder fw_recorder;
+
+/* Prepares a recorder writing to path (PATH.partial while running). Writes nothing yet.
+ * NULL when out of memory. */
+fw_recorder *fw_recorder_create(const char *path, const fw_rec_info *info);
+void fw_recorder_destroy(fw_recorder *r);
+
+/* Adds one finished day: counters[n_arms * FW_DC__COUNT] and one latency histogram per
+ * engine stage (all with the same layout). */
+fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hist *lat);
+
+/* Writes the file with what has been recorded: status is "running", "complete" or
+ * "interrupted"; complete renames to the final path, the others to PATH.partial.
+ * wall_s and peak_rss_mb are stored as measured attributes. On failure errbuf says why. */
+fw_err fw_recorder_write(fw_recorder *r, const char *status, double wall_s, double peak_rss_mb,
+                         char *errbuf, size_t errlen);
+
+/* The paths in use. */
+const char *fw_recorder_path(const fw_recorder *r);
+const char *fw_recorder_partial_path(const fw_recorder *r);
+
+#endif

@@ -1,0 +1,726 @@
+/* The day and tick loop.
+ *
+ * Invariants that make results independent of the thread count:
+ *  - every draw comes from a stream keyed by (seed, purpose, entity, day or tick);
+ *  - inside a tick, user i's work runs on one thread, reads state frozen since the last
+ *    barrier plus u's own rows, and writes only u's own rows and the calling thread's
+ *    buffers (events, counters, latency);
+ *  - at the barrier, events are applied in the order of the tick's user list (user id
+ *    ascending, then the user's own order), notes are published in (tick, creator, draw)
+ *    order, and counters are integers summed over threads;
+ *  - per-user day-end updates touch only that user's rows. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gsl/gsl_randist.h>
+
+#include "behaviour.h"
+#include "clock.h"
+#include "metrics.h"
+#include "recorder.h"
+#include "rng.h"
+#include "run.h"
+#include "world.h"
+
+#ifndef FW_VERSION
+#define FW_VERSION "0"
+#endif
+#ifndef FW_GIT_REVISION
+#define FW_GIT_REVISION "unknown"
+#endif
+
+/* Relative session starts by hour of day for a mobile content app: quiet at night, a
+ * lunch peak and a larger evening peak. An assumption of ours (no published XHS curve);
+ * only its shape matters, the daily volume comes from sessions_mean. */
+static const double hourly_weight[24] = {
+    0.9, 0.5, 0.3, 0.2, 0.2, 0.3, 0.7, 1.3, 1.9, 2.0, 2.1, 2.4,
+    3.0, 2.8, 2.2, 2.0, 2.1, 2.3, 2.7, 3.2, 3.7, 3.9, 3.4, 1.9};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+/* Per-thread buffers. */
+typedef struct tbuf {
+    fw_engine_ctx *ctx;
+    gsl_rng *rng;
+    uint32_t *page;
+    fw_evbuf ev;
+    uint64_t *counters;    /* [n_arms * FW_DC__COUNT] */
+    int oom;
+} tbuf;
+
+typedef struct pending_note {
+    int32_t tick;          /* tick of the day */
+    uint32_t creator;      /* creator index */
+    uint32_t seq;
+    fw_new_note note;
+    size_t emb_at;
+} pending_note;
+
+typedef struct sim {
+    const fw_scenario *sc;
+    fw_world w;
+    fw_users_state us;
+    fw_behaviour_model *model;   /* [n_arms] */
+    uint8_t *arm_of;             /* [n_users] */
+    fw_engine *engine;
+    int n_threads;
+    tbuf *tb;
+    uint32_t n_arms, tpd, day;
+    gsl_ran_discrete_t *tick_pick;
+    /* Day schedule. */
+    uint32_t *sess_n;            /* [n_users] sessions today */
+    uint64_t *sess_off;          /* [n_users + 1] */
+    uint16_t *sess_tick;         /* [total] */
+    size_t sess_cap;
+    uint64_t *tick_off;          /* [tpd + 1] */
+    uint32_t *tick_user;         /* [total] */
+    /* The current tick's distinct users and where their events landed. */
+    uint32_t *run_user, *run_count, *ev_slot;
+    size_t *ev_lo, *ev_hi;
+    size_t run_cap;
+    int32_t abs_tick;
+    fw_evbuf merged;
+    /* Notes to publish today. */
+    pending_note *pend;
+    float *pend_emb;
+    size_t n_pend, pend_cap, pend_emb_cap;
+} sim;
+
+static fw_err tbufs_create(sim *S)
+{
+    S->tb = calloc((size_t)S->n_threads, sizeof *S->tb);
+    if (!S->tb)
+        return FW_ERR_NOMEM;
+    uint32_t page_cap = 1;
+    for (uint32_t a = 0; a < S->n_arms; a++)
+        if (S->sc->arms[a].engine.feed.page_size > page_cap)
+            page_cap = S->sc->arms[a].engine.feed.page_size;
+    for (int t = 0; t < S->n_threads; t++) {
+        tbuf *b = &S->tb[t];
+        b->ctx = fw_engine_ctx_create(S->engine);
+        b->rng = fw_rng_create(S->sc->seed, 0, 0, 0);
+        b->page = calloc(page_cap, sizeof *b->page);
+        b->counters = calloc((size_t)S->n_arms * FW_DC__COUNT, sizeof *b->counters);
+        if (!b->ctx || !b->rng || !b->page || !b->counters)
+            return FW_ERR_NOMEM;
+    }
+    return FW_OK;
+}
+
+static void sim_fini(sim *S)
+{
+    if (S->tb)
+        for (int t = 0; t < S->n_threads; t++) {
+            fw_engine_ctx_destroy(S->tb[t].ctx);
+            gsl_rng_free(S->tb[t].rng);
+            free(S->tb[t].page);
+            free(S->tb[t].ev.v);
+            free(S->tb[t].counters);
+        }
+    free(S->tb);
+    fw_engine_destroy(S->engine);
+    fw_users_state_fini(&S->us, S->w.n_users);
+    fw_world_fini(&S->w);
+    free(S->model);
+    free(S->arm_of);
+    gsl_ran_discrete_free(S->tick_pick);
+    free(S->sess_n);
+    free(S->sess_off);
+    free(S->sess_tick);
+    free(S->tick_off);
+    free(S->tick_user);
+    free(S->run_user);
+    free(S->run_count);
+    free(S->ev_slot);
+    free(S->ev_lo);
+    free(S->ev_hi);
+    free(S->merged.v);
+    free(S->pend);
+    free(S->pend_emb);
+}
+
+/* Assignment: hash (salt, user) to a uniform number and cut it by cumulative weights.
+ * Depends on nothing but the salt, the user id and the weights. */
+static void assign_arms(sim *S)
+{
+    const fw_scenario *sc = S->sc;
+    double total = 0.0;
+    for (uint32_t a = 0; a < S->n_arms; a++)
+        total += sc->arms[a].weight;
+    for (uint32_t u = 0; u < S->w.n_users; u++) {
+        uint64_t h = fw_hash64(fw_hash64(sc->experiment_salt) ^ (uint64_t)u);
+        double x = (double)(h >> 11) * 0x1.0p-53 * total, acc = 0.0;
+        uint32_t a = 0;
+        while (a + 1 < S->n_arms && x >= (acc += sc->arms[a].weight))
+            a++;
+        S->arm_of[u] = (uint8_t)a;
+    }
+}
+
+/* ---- day schedule ------------------------------------------------------------------- */
+
+static uint32_t draw_sessions(sim *S, gsl_rng *r, uint32_t u)
+{
+    const fw_behaviour_model *m = &S->model[S->arm_of[u]];
+    fw_rng_seek(r, S->sc->seed, FW_RNG_ACTIVITY, u, S->day);
+    if (gsl_rng_uniform(r) >= fw_behaviour_p_active(m, &S->w, &S->us, u))
+        return 0;
+    double extra = S->w.session_rate[u] - 1.0;
+    uint32_t n = 1 + (extra > 0.0 ? gsl_ran_poisson(r, extra) : 0);
+    return n > 4096 ? 4096 : n;
+}
+
+static void k_activity(void *arg, size_t b, size_t e, int slot)
+{
+    sim *S = arg;
+    tbuf *tb = &S->tb[slot];
+    for (size_t u = b; u < e; u++) {
+        uint32_t n = draw_sessions(S, tb->rng, (uint32_t)u);
+        S->sess_n[u] = n;
+        uint64_t *c = &tb->counters[(size_t)S->arm_of[u] * FW_DC__COUNT];
+        S->us.active_today[u] = n > 0;
+        c[FW_DC_active_users] += n > 0;
+        c[FW_DC_prev_active_users] += S->us.active_prev[u];
+        c[FW_DC_retained_users] += n > 0 && S->us.active_prev[u];
+    }
+}
+
+static void k_session_ticks(void *arg, size_t b, size_t e, int slot)
+{
+    sim *S = arg;
+    gsl_rng *r = S->tb[slot].rng;
+    for (size_t u = b; u < e; u++) {
+        if (!S->sess_n[u])
+            continue;
+        uint32_t n = draw_sessions(S, r, (uint32_t)u); /* same stream: same n, then ticks */
+        for (uint32_t k = 0; k < n; k++)
+            S->sess_tick[S->sess_off[u] + k] = (uint16_t)gsl_ran_discrete(r, S->tick_pick);
+    }
+}
+
+static fw_err build_schedule(sim *S)
+{
+    uint32_t n = S->w.n_users;
+    fw_par_for(n, 1024, k_activity, S);
+    S->sess_off[0] = 0;
+    for (uint32_t u = 0; u < n; u++)
+        S->sess_off[u + 1] = S->sess_off[u] + S->sess_n[u];
+    size_t total = S->sess_off[n];
+    if (total > S->sess_cap) {
+        size_t cap = total + total / 4 + 1024;
+        uint16_t *t = realloc(S->sess_tick, cap * sizeof *t);
+        uint32_t *tu = realloc(S->tick_user, cap * sizeof *tu);
+        if (t)
+            S->sess_tick = t;
+        if (tu)
+            S->tick_user = tu;
+        if (!t || !tu)
+            return FW_ERR_NOMEM;
+        S->sess_cap = cap;
+    }
+    fw_par_for(n, 1024, k_session_ticks, S);
+    /* Counting sort by tick, users ascending within a tick. */
+    memset(S->tick_off, 0, (S->tpd + 1) * sizeof *S->tick_off);
+    for (size_t k = 0; k < total; k++)
+        S->tick_off[S->sess_tick[k] + 1]++;
+    for (uint32_t t = 0; t < S->tpd; t++)
+        S->tick_off[t + 1] += S->tick_off[t];
+    uint64_t *fill = malloc((S->tpd + 1) * sizeof *fill);
+    if (!fill)
+        return FW_ERR_NOMEM;
+    memcpy(fill, S->tick_off, (S->tpd + 1) * sizeof *fill);
+    for (uint32_t u = 0; u < n; u++)
+        for (uint64_t k = S->sess_off[u]; k < S->sess_off[u + 1]; k++)
+            S->tick_user[fill[S->sess_tick[k]]++] = u;
+    free(fill);
+    return FW_OK;
+}
+
+static int cmp_pending(const void *a, const void *b)
+{
+    const pending_note *x = a, *y = b;
+    if (x->tick != y->tick)
+        return x->tick < y->tick ? -1 : 1;
+    if (x->creator != y->creator)
+        return x->creator < y->creator ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Today's new notes: each creator posts Poisson(rate) notes at uniform ticks. */
+static fw_err build_postings(sim *S, gsl_rng *r)
+{
+    fw_world *w = &S->w;
+    const fw_world_cfg *cfg = &S->sc->world;
+    S->n_pend = 0;
+    size_t n_emb = 0;
+    for (uint32_t c = 0; c < w->n_creators; c++) {
+        fw_rng_seek(r, S->sc->seed, FW_RNG_POSTING, w->creator_user[c], S->day);
+        unsigned k = gsl_ran_poisson(r, w->creator_rate[c]);
+        for (unsigned j = 0; j < k; j++) {
+            if (S->n_pend == S->pend_cap) {
+                size_t cap = S->pend_cap ? 2 * S->pend_cap : 1024;
+                pending_note *p = realloc(S->pend, cap * sizeof *p);
+                float *e = realloc(S->pend_emb, cap * w->dim * sizeof *e);
+                if (p)
+                    S->pend = p;
+                if (e)
+                    S->pend_emb = e;
+                if (!p || !e)
+                    return FW_ERR_NOMEM;
+                S->pend_cap = cap;
+            }
+            pending_note *p = &S->pend[S->n_pend++];
+            p->tick = (int32_t)gsl_rng_uniform_int(r, S->tpd);
+            p->creator = c;
+            p->seq = j;
+            p->emb_at = n_emb;
+            fw_world_draw_note(w, cfg, r, c, (int32_t)(S->day * S->tpd) + p->tick, &p->note,
+                               &S->pend_emb[n_emb]);
+            n_emb += w->dim;
+        }
+    }
+    qsort(S->pend, S->n_pend, sizeof *S->pend, cmp_pending);
+    return FW_OK;
+}
+
+/* ---- a tick ------------------------------------------------------------------------- */
+
+static void k_sessions(void *arg, size_t b, size_t e, int slot)
+{
+    sim *S = arg;
+    tbuf *tb = &S->tb[slot];
+    fw_session_io io = {.engine = S->engine, .ctx = tb->ctx, .rng = tb->rng, .page = tb->page,
+                        .page_cap = 0, .events = &tb->ev};
+    for (size_t i = b; i < e; i++) {
+        uint32_t u = S->run_user[i], arm = S->arm_of[u];
+        io.counters = &tb->counters[(size_t)arm * FW_DC__COUNT];
+        io.page_cap = S->sc->arms[arm].engine.feed.page_size;
+        S->ev_slot[i] = (uint32_t)slot;
+        S->ev_lo[i] = tb->ev.n;
+        fw_rng_seek(tb->rng, S->sc->seed, FW_RNG_SESSION, u, (uint32_t)S->abs_tick);
+        for (uint32_t k = 0; k < S->run_count[i] && !tb->oom; k++)
+            if (fw_behaviour_session(&S->model[arm], &S->w, &S->us, u, arm, S->abs_tick,
+                                     S->ev_lo[i], &io))
+                tb->oom = 1;
+        S->ev_hi[i] = tb->ev.n;
+    }
+}
+
+static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
+{
+    S->abs_tick = (int32_t)(S->day * S->tpd + t);
+    /* Distinct users of the tick, with their session counts. */
+    size_t n_runs = 0;
+    for (uint64_t k = S->tick_off[t]; k < S->tick_off[t + 1]; k++) {
+        uint32_t u = S->tick_user[k];
+        if (n_runs && S->run_user[n_runs - 1] == u) {
+            S->run_count[n_runs - 1]++;
+        } else {
+            S->run_user[n_runs] = u;
+            S->run_count[n_runs++] = 1;
+        }
+    }
+    fw_par_for(n_runs, 16, k_sessions, S);
+    for (int s = 0; s < S->n_threads; s++)
+        if (S->tb[s].oom)
+            return FW_ERR_NOMEM;
+
+    /* Barrier: events in user order. */
+    S->merged.n = 0;
+    for (size_t i = 0; i < n_runs; i++) {
+        const fw_evbuf *src = &S->tb[S->ev_slot[i]].ev;
+        for (size_t k = S->ev_lo[i]; k < S->ev_hi[i]; k++) {
+            const fw_event *x = &src->v[k];
+            if (fw_evbuf_push(&S->merged, x->user, x->note, x->tick, x->type))
+                return FW_ERR_NOMEM;
+            if (x->type == FW_EV_FOLLOW) {
+                uint32_t cu = S->w.note_info[x->note].creator;
+                if (fw_u32list_push(&S->us.new_follows[x->user], cu))
+                    return FW_ERR_NOMEM;
+                S->w.n_followers[cu]++;
+            }
+        }
+    }
+    for (int s = 0; s < S->n_threads; s++)
+        S->tb[s].ev.n = 0;
+    fw_engine_ctx *ctx0 = S->tb[0].ctx;
+    fw_err rc = fw_engine_log(S->engine, ctx0, S->merged.v, S->merged.n);
+    if (rc != FW_OK)
+        return rc;
+
+    /* Notes written during this tick go live at its end. */
+    while (*pend_at < S->n_pend && S->pend[*pend_at].tick == (int32_t)t) {
+        const pending_note *p = &S->pend[(*pend_at)++];
+        uint32_t wid, eid;
+        if ((rc = fw_world_add_note(&S->w, &p->note, &S->pend_emb[p->emb_at], &wid)) != FW_OK ||
+            (rc = fw_engine_publish(S->engine, ctx0, &p->note.info, &eid)) != FW_OK)
+            return rc;
+        if (wid != eid)
+            return FW_ERR_INTERNAL;
+        uint32_t arm = S->arm_of[p->note.info.creator];
+        S->tb[0].counters[(size_t)arm * FW_DC__COUNT + FW_DC_new_notes]++;
+    }
+    fw_engine_end_tick(S->engine, ctx0, S->abs_tick);
+    return FW_OK;
+}
+
+static void k_end_day(void *arg, size_t b, size_t e, int slot)
+{
+    sim *S = arg;
+    (void)slot;
+    for (size_t u = b; u < e; u++)
+        fw_behaviour_end_day(&S->model[S->arm_of[u]], &S->w, &S->us, (uint32_t)u);
+}
+
+/* ---- world summary ---------------------------------------------------------------- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Gini coefficient and the share held by the top `top` fraction of a sorted sample. */
+static void concentration(uint32_t *v, size_t n, double top, double *gini, double *share)
+{
+    *gini = *share = 0.0;
+    if (n == 0)
+        return;
+    qsort(v, n, sizeof *v, cmp_u32);
+    double sum = 0.0, weighted = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        sum += v[i];
+        weighted += (double)(i + 1) * v[i];
+    }
+    if (sum <= 0.0)
+        return;
+    *gini = (2.0 * weighted) / (n * sum) - (n + 1.0) / n;
+    size_t k = (size_t)ceil(top * n), i0 = n - (k ? k : 1);
+    double s = 0.0;
+    for (size_t i = i0; i < n; i++)
+        s += v[i];
+    *share = s / sum;
+}
+
+static fw_err world_summary(const fw_world *w, fw_rec_info *info)
+{
+    uint32_t nc = w->n_creators;
+    uint32_t *v = malloc(((size_t)nc + 1) * sizeof *v);
+    uint32_t *notes = calloc((size_t)nc + 1, sizeof *notes);
+    if (!v || !notes) {
+        free(v);
+        free(notes);
+        return FW_ERR_NOMEM;
+    }
+    for (uint32_t c = 0; c < nc; c++)
+        v[c] = w->n_followers[w->creator_user[c]];
+    double g;
+    concentration(v, nc, 0.01, &info->follower_gini, &info->top1pct_follower_share);
+    for (uint32_t n = 0; n < w->n_notes; n++)
+        notes[w->creator_of[w->note_info[n].creator]]++;
+    concentration(notes, nc, 0.10, &g, &info->top10pct_creator_note_share);
+    free(v);
+    free(notes);
+    info->n_users = w->n_users;
+    info->n_creators = nc;
+    info->n_notes_initial = w->n_notes;
+    info->n_follow_edges = w->n_follow_edges;
+    info->n_brands = w->n_brands;
+    info->n_products = w->n_products;
+    info->expected_dau_mau = fw_world_expected_dau_mau(w);
+    return FW_OK;
+}
+
+/* ---- the run ------------------------------------------------------------------------ */
+
+static void progress(const fw_run_opts *o, uint32_t day, uint32_t days, double t0,
+                     uint64_t users_done)
+{
+    if (!o->progress)
+        return;
+    double el = now_s() - t0, per_day = el / (day + 1), eta = per_day * (days - day - 1);
+    fprintf(stderr, "\r\033[Kday %u/%u  %.0f active users/s  %.1f s/day  ETA %.0f s", day + 1,
+            days, el > 0 ? users_done / el : 0.0, per_day, eta);
+    fflush(stderr);
+}
+
+static void summary(const fw_scenario *sc, const sim *S, const uint64_t *totals,
+                    const fw_run_report *rep, FILE *out)
+{
+    if (!out)
+        return;
+    fprintf(out, "flywheel: %s '%s': %u of %u days, %u users, %d thread%s, %.1f s "
+                 "(world %.1f s), peak memory %.0f MiB\n",
+            rep->interrupted ? "INTERRUPTED" : "ran", sc->name, rep->days_done, sc->days,
+            S->w.n_users, S->n_threads, S->n_threads == 1 ? "" : "s", rep->wall_s,
+            rep->generation_s, rep->peak_rss_mb);
+    fprintf(out, "  %-12s %9s %9s %8s %8s %8s %8s %9s\n", "arm", "DAU", "sessions", "CTR",
+            "int/read", "fol/read", "retain", "new notes");
+    for (uint32_t a = 0; a < S->n_arms; a++) {
+        const uint64_t *c = &totals[(size_t)a * FW_DC__COUNT];
+        double r[FW_DR__COUNT];
+        fw_metrics_rates(c, r);
+        double days = rep->days_done ? rep->days_done : 1;
+        fprintf(out, "  %-12s %9.0f %9.0f %7.2f%% %7.2f%% %7.3f%% %8.3f %9.0f\n",
+                sc->arms[a].name, c[FW_DC_active_users] / days, c[FW_DC_sessions] / days,
+                100 * r[FW_DR_ctr], 100 * r[FW_DR_interactions_per_read],
+                100 * r[FW_DR_follows_per_read], r[FW_DR_retention], c[FW_DC_new_notes] / days);
+    }
+    fprintf(out, "  (per-day means; rates over all days)\n");
+    fprintf(out, "  throughput: %.0f user-sessions/s\n",
+            rep->sim_s > 0 ? rep->sessions / rep->sim_s : 0.0);
+    fprintf(out, "  result: %s\n", rep->result_path);
+}
+
+fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
+{
+    double t_start = now_s();
+    sim S_ = {0}, *S = &S_;
+    fw_recorder *rec = NULL;
+    fw_hist day_lat[FW_STAGE__COUNT];
+    uint64_t *day_counters = NULL, *totals = NULL;
+    char *resolved = NULL, *overrides = NULL;
+    size_t resolved_len = 0;
+    char errbuf[512];
+    fw_err rc = FW_ERR_NOMEM;
+    memset(day_lat, 0, sizeof day_lat);
+    memset(rep, 0, sizeof *rep);
+
+    S->sc = sc;
+    S->n_arms = sc->n_arms;
+    S->tpd = sc->world.ticks_per_day;
+    fw_par_set_threads(o->threads);
+    S->n_threads = fw_par_threads();
+
+    /* The world. */
+    if ((rc = fw_world_generate(&sc->world, sc->seed, &S->w)) != FW_OK) {
+        fprintf(stderr, "flywheel: generating the world failed: %s\n", fw_err_str(rc));
+        goto out;
+    }
+    rep->generation_s = now_s() - t_start;
+    double gen_rss = peak_rss_mb();
+    rc = FW_ERR_NOMEM;
+    if (fw_users_state_init(&S->us, S->w.n_users) != FW_OK)
+        goto oom;
+    if (!(S->model = calloc(S->n_arms, sizeof *S->model)) ||
+        !(S->arm_of = calloc(S->w.n_users, 1)))
+        goto oom;
+    for (uint32_t a = 0; a < S->n_arms; a++)
+        fw_behaviour_calibrate(&S->model[a], &sc->arms[a].behaviour, &S->w, sc->seed);
+    assign_arms(S);
+
+    /* The engine sees the catalog: notes as published and who follows whom. */
+    fw_catalog cat = {.n_users = S->w.n_users, .n_topics = S->w.n_topics, .ticks_per_day = S->tpd,
+                      .n_notes = S->w.n_notes, .notes = S->w.note_info,
+                      .follow_offsets = S->w.follow_off, .follows = S->w.follow_dst};
+    fw_engine_cfg *cfgs = calloc(S->n_arms, sizeof *cfgs);
+    if (!cfgs)
+        goto oom;
+    for (uint32_t a = 0; a < S->n_arms; a++)
+        cfgs[a] = sc->arms[a].engine;
+    S->engine = fw_engine_create(&cat, cfgs, S->n_arms, &rc);
+    free(cfgs);
+    if (!S->engine)
+        goto oom;
+    rc = FW_ERR_NOMEM;
+    if (tbufs_create(S) != FW_OK)
+        goto oom;
+
+    double tick_w[1440];
+    for (uint32_t t = 0; t < S->tpd; t++)
+        tick_w[t] = hourly_weight[(t * 24) / S->tpd];
+    if (!(S->tick_pick = gsl_ran_discrete_preproc(S->tpd, tick_w)))
+        goto oom;
+    if (!(S->sess_n = calloc(S->w.n_users, sizeof *S->sess_n)) ||
+        !(S->sess_off = calloc((size_t)S->w.n_users + 1, sizeof *S->sess_off)) ||
+        !(S->tick_off = calloc((size_t)S->tpd + 1, sizeof *S->tick_off)))
+        goto oom;
+    S->run_cap = S->w.n_users;
+    if (!(S->run_user = malloc(S->run_cap * sizeof *S->run_user)) ||
+        !(S->run_count = malloc(S->run_cap * sizeof *S->run_count)) ||
+        !(S->ev_slot = malloc(S->run_cap * sizeof *S->ev_slot)) ||
+        !(S->ev_lo = malloc(S->run_cap * sizeof *S->ev_lo)) ||
+        !(S->ev_hi = malloc(S->run_cap * sizeof *S->ev_hi)))
+        goto oom;
+    for (int s = 0; s < FW_STAGE__COUNT; s++)
+        if (fw_hist_init(&day_lat[s], fw_engine_ctx_latency(S->tb[0].ctx, s)->lowest,
+                         fw_engine_ctx_latency(S->tb[0].ctx, s)->highest,
+                         fw_engine_ctx_latency(S->tb[0].ctx, s)->sigfigs) != FW_OK)
+            goto oom;
+    if (!(day_counters = calloc((size_t)S->n_arms * FW_DC__COUNT, sizeof *day_counters)) ||
+        !(totals = calloc((size_t)S->n_arms * FW_DC__COUNT, sizeof *totals)))
+        goto oom;
+
+    /* Provenance. */
+    FILE *mem = open_memstream(&resolved, &resolved_len);
+    if (!mem)
+        goto oom;
+    fw_scenario_write_yaml(sc, mem, 0);
+    fclose(mem);
+    size_t ov_len = 1;
+    for (uint32_t k = 0; k < sc->n_overrides; k++)
+        ov_len += strlen(sc->overrides[k]) + 1;
+    overrides = calloc(ov_len, 1);
+    const char *arm_names[FW_MAX_ARMS];
+    double arm_weights[FW_MAX_ARMS];
+    uint64_t arm_users[FW_MAX_ARMS] = {0};
+    if (!overrides)
+        goto oom;
+    for (uint32_t k = 0; k < sc->n_overrides; k++) {
+        strcat(overrides, sc->overrides[k]);
+        strcat(overrides, "\n");
+    }
+    for (uint32_t a = 0; a < S->n_arms; a++) {
+        arm_names[a] = sc->arms[a].name;
+        arm_weights[a] = sc->arms[a].weight;
+    }
+    for (uint32_t u = 0; u < S->w.n_users; u++)
+        arm_users[S->arm_of[u]]++;
+    fw_rec_info info = {
+        .version = FW_VERSION, .git_revision = FW_GIT_REVISION, .scenario_name = sc->name,
+        .scenario_path = sc->source_path ? sc->source_path : "",
+        .scenario_text = sc->source_text ? sc->source_text : "", .scenario_resolved = resolved,
+        .overrides = overrides, .seed = sc->seed, .threads = S->n_threads,
+        .days_planned = sc->days, .ticks_per_day = S->tpd, .n_arms = S->n_arms,
+        .arm_names = arm_names, .arm_weights = arm_weights, .arm_users = arm_users,
+        .compression = sc->output.compression, .generation_s = rep->generation_s,
+        .generation_peak_rss_mb = gen_rss};
+    if (world_summary(&S->w, &info) != FW_OK || !(rec = fw_recorder_create(o->output_path, &info)))
+        goto oom;
+    /* An empty but valid partial file exists from the start. */
+    if ((rc = fw_recorder_write(rec, "running", now_s() - t_start, peak_rss_mb(), errbuf,
+                                sizeof errbuf)) != FW_OK) {
+        fprintf(stderr, "flywheel: %s\n", errbuf);
+        goto out;
+    }
+
+    double t_sim = now_s();
+    uint64_t users_done = 0;
+    int stopped = 0;
+    for (S->day = 0; S->day < sc->days && !stopped; S->day++) {
+        for (int s = 0; s < S->n_threads; s++) {
+            memset(S->tb[s].counters, 0, (size_t)S->n_arms * FW_DC__COUNT * sizeof(uint64_t));
+            fw_engine_ctx_reset_latency(S->tb[s].ctx);
+        }
+        if ((rc = build_schedule(S)) != FW_OK || (rc = build_postings(S, S->tb[0].rng)) != FW_OK)
+            break;
+        size_t pend_at = 0;
+        for (uint32_t t = 0; t < S->tpd; t++) {
+            if ((rc = run_tick(S, t, &pend_at)) != FW_OK)
+                break;
+            if (o->stop && *o->stop) {
+                stopped = 1;
+                break;
+            }
+        }
+        if (rc != FW_OK || stopped)
+            break;
+        fw_par_for(S->w.n_users, 4096, k_end_day, S);
+        fw_engine_end_day(S->engine, S->tb[0].ctx, S->day);
+
+        memset(day_counters, 0, (size_t)S->n_arms * FW_DC__COUNT * sizeof *day_counters);
+        for (int s = 0; s < S->n_threads; s++)
+            for (size_t k = 0; k < (size_t)S->n_arms * FW_DC__COUNT; k++)
+                day_counters[k] += S->tb[s].counters[k];
+        for (size_t k = 0; k < (size_t)S->n_arms * FW_DC__COUNT; k++)
+            totals[k] += day_counters[k];
+        for (int st = 0; st < FW_STAGE__COUNT; st++) {
+            fw_hist_reset(&day_lat[st]);
+            for (int s = 0; s < S->n_threads; s++)
+                fw_hist_merge(&day_lat[st], fw_engine_ctx_latency(S->tb[s].ctx, st));
+        }
+        for (uint32_t a = 0; a < S->n_arms; a++) {
+            users_done += day_counters[(size_t)a * FW_DC__COUNT + FW_DC_active_users];
+            rep->sessions += day_counters[(size_t)a * FW_DC__COUNT + FW_DC_sessions];
+        }
+        if ((rc = fw_recorder_add_day(rec, day_counters, day_lat)) != FW_OK ||
+            (rc = fw_recorder_write(rec, "running", now_s() - t_start, peak_rss_mb(), errbuf,
+                                    sizeof errbuf)) != FW_OK) {
+            fprintf(stderr, "\nflywheel: %s\n", errbuf);
+            break;
+        }
+        rep->days_done = S->day + 1;
+        progress(o, S->day, sc->days, t_sim, users_done);
+    }
+    if (o->progress)
+        fputc('\n', stderr);
+    rep->sim_s = now_s() - t_sim;
+    rep->active_user_days = users_done;
+    if (rc != FW_OK) {
+        if (rc == FW_ERR_NOMEM)
+            fprintf(stderr, "flywheel: out of memory on day %u\n", S->day);
+        else
+            fprintf(stderr, "flywheel: day %u failed: %s\n", S->day, fw_err_str(rc));
+        /* Keep what finished readable, marked as failed. */
+        fw_recorder_write(rec, "failed", now_s() - t_start, peak_rss_mb(), errbuf, sizeof errbuf);
+        goto out;
+    }
+    rep->interrupted = stopped;
+    rep->wall_s = now_s() - t_start;
+    rep->peak_rss_mb = peak_rss_mb();
+    if ((rc = fw_recorder_write(rec, stopped ? "interrupted" : "complete", rep->wall_s,
+                                rep->peak_rss_mb, errbuf, sizeof errbuf)) != FW_OK) {
+        fprintf(stderr, "flywheel: %s\n", errbuf);
+        goto out;
+    }
+    snprintf(rep->result_path, sizeof rep->result_path, "%s",
+             stopped ? fw_recorder_partial_path(rec) : fw_recorder_path(rec));
+    summary(sc, S, totals, rep, o->out);
+    rc = stopped ? FW_ERR_INTERRUPT : FW_OK;
+    goto out;
+oom:
+    rc = FW_ERR_NOMEM;
+    fprintf(stderr, "flywheel: out of memory while setting up the run\n");
+out:
+    for (int s = 0; s < FW_STAGE__COUNT; s++)
+        fw_hist_fini(&day_lat[s]);
+    free(day_counters);
+    free(totals);
+    free(resolved);
+    free(overrides);
+    fw_recorder_destroy(rec);
+    sim_fini(S);
+    return rc;
+}
+
+fw_err fw_run_generate_only(const fw_scenario *sc, FILE *out)
+{
+    double t0 = now_s();
+    fw_world w;
+    fw_err rc = fw_world_generate(&sc->world, sc->seed, &w);
+    if (rc != FW_OK) {
+        fprintf(stderr, "flywheel: generating the world failed: %s\n", fw_err_str(rc));
+        return rc;
+    }
+    double el = now_s() - t0;
+    fw_rec_info info = {0};
+    rc = world_summary(&w, &info);
+    if (rc == FW_OK)
+        fprintf(out,
+                "flywheel: generated %u users (%u creators), %u notes, %llu follows, %u brands, "
+                "%u products in %.2f s; peak memory %.0f MiB\n"
+                "  expected DAU/MAU %.3f; follower Gini %.3f, top 1%% of creators hold %.1f%% of "
+                "follows; top 10%% write %.1f%% of notes\n",
+                w.n_users, w.n_creators, w.n_notes, (unsigned long long)w.n_follow_edges,
+                w.n_brands, w.n_products, el, peak_rss_mb(), info.expected_dau_mau,
+                info.follower_gini, 100 * info.top1pct_follower_share,
+                100 * info.top10pct_creator_note_share);
+    fw_world_fini(&w);
+    return rc;
+}

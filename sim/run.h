@@ -1,0 +1,37 @@
+/* A simulation run: world, engine, behaviour and recorder driven through days of ticks.
+ * Owns: everything it creates during fw_run.  Borrows: the scenario and options.
+ * Never touches: command-line parsing or signals (main does), except reading *stop. */
+#ifndef FLYWHEEL_RUN_H
+#define FLYWHEEL_RUN_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "scenario.h"
+
+typedef struct fw_run_opts {
+    const char *output_path;            /* final result path */
+    int threads;                        /* < 1: OpenMP's default */
+    int progress;                       /* draw a progress line on stderr */
+    volatile sig_atomic_t *stop;        /* set asynchronously to stop after the current tick */
+    FILE *out;                          /* where the summary goes (stdout) */
+} fw_run_opts;
+
+typedef struct fw_run_report {
+    uint32_t days_done;
+    int interrupted;
+    double wall_s, generation_s, sim_s;
+    double peak_rss_mb;
+    uint64_t sessions, active_user_days;
+    char result_path[4096];
+} fw_run_report;
+
+/* Runs scenario s. Returns FW_OK when every day ran and the result is at its final path;
+ * FW_ERR_INTERRUPT when *stop ended it early (the partial file holds finished days);
+ * another code (with a message on stderr) when it failed. */
+fw_err fw_run(const fw_scenario *s, const fw_run_opts *o, fw_run_report *rep);
+
+/* Generates the world only and reports time and peak memory (for `flywheel generate`). */
+fw_err fw_run_generate_only(const fw_scenario *s, FILE *out);
+
+#endif

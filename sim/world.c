@@ -1,0 +1,433 @@
+/* World generation. Heavy tails come from mechanisms, not histograms: creators' posting
+ * rates are lognormal (a few write most notes), the initial corpus is allocated by those
+ * rates, and follows grow by preferential attachment (Price's urn) tempered by taste
+ * homophily (the best of a few urn draws by the follower's interest in the creator's niche).
+ *
+ * Invariants: every array has n_* (or cap_*) entries; interest rows sum to 1; notes are in
+ * publication order (created tick ascending, ties by draw index); follow lists hold no
+ * self-follows and no duplicates. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_randist.h>
+
+#include "rng.h"
+#include "world.h"
+
+/* calloc that never asks for 0 bytes, so an empty array is still a valid pointer. */
+static void *alloc0(size_t n, size_t size) { return calloc(n ? n : 1, size); }
+#define ALLOC(p, n) ((p) = alloc0((size_t)(n), sizeof *(p)))
+
+static uint32_t sample_cdf(const double *w, uint32_t n, double u)
+{
+    /* w holds weights summing to ~1; a linear walk is fine for a few dozen topics. */
+    double acc = 0.0;
+    for (uint32_t i = 0; i < n; i++) {
+        acc += w[i];
+        if (u < acc)
+            return i;
+    }
+    return n - 1;
+}
+
+static uint32_t sample_cdf_f(const float *w, uint32_t n, double u)
+{
+    double acc = 0.0;
+    for (uint32_t i = 0; i < n; i++) {
+        acc += w[i];
+        if (u < acc)
+            return i;
+    }
+    return n - 1;
+}
+
+static double beta_safe(gsl_rng *r, double mean, double conc)
+{
+    if (mean <= 0.0)
+        return 0.0;
+    if (mean >= 1.0)
+        return 1.0;
+    return gsl_ran_beta(r, mean * conc, (1.0 - mean) * conc);
+}
+
+void fw_world_draw_note(const fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint32_t c,
+                        int32_t tick, fw_new_note *out, float *emb)
+{
+    uint32_t topic = w->creator_niche[c];
+    if (gsl_rng_uniform(r) >= cfg->niche_focus)
+        topic = sample_cdf(w->topic_pop, w->n_topics, gsl_rng_uniform(r));
+    out->info.creator = w->creator_user[c];
+    out->info.topic = (uint16_t)topic;
+    out->info.format = gsl_rng_uniform(r) < w->creator_video[c] ? FW_FORMAT_VIDEO : FW_FORMAT_IMAGE;
+    out->info.created_tick = tick;
+    out->quality = (float)(w->creator_skill[c] + gsl_ran_gaussian(r, cfg->note_quality_sigma));
+    out->product = FW_NONE;
+    uint32_t lo = w->category_off[topic], hi = w->category_off[topic + 1];
+    if (hi > lo && gsl_rng_uniform(r) < cfg->product_note_share)
+        out->product = w->category_products[lo + gsl_rng_uniform_int(r, hi - lo)];
+    for (uint32_t d = 0; d < w->dim; d++)
+        emb[d] = w->topic_centroid[(size_t)topic * w->dim + d] + (float)gsl_ran_gaussian(r, 0.6);
+}
+
+static fw_err grow_notes(fw_world *w, uint32_t need)
+{
+    if (need <= w->cap_notes)
+        return FW_OK;
+    uint32_t cap = need > w->cap_notes + w->cap_notes / 2 ? need : w->cap_notes + w->cap_notes / 2;
+    fw_note_info *info = realloc(w->note_info, (size_t)cap * sizeof *info);
+    if (!info)
+        return FW_ERR_NOMEM;
+    w->note_info = info;
+    float *q = realloc(w->note_quality, (size_t)cap * sizeof *q);
+    if (!q)
+        return FW_ERR_NOMEM;
+    w->note_quality = q;
+    float *emb = realloc(w->note_emb, (size_t)cap * w->dim * sizeof *emb);
+    if (!emb)
+        return FW_ERR_NOMEM;
+    w->note_emb = emb;
+    uint32_t *p = realloc(w->note_product, (size_t)cap * sizeof *p);
+    if (!p)
+        return FW_ERR_NOMEM;
+    w->note_product = p;
+    w->cap_notes = cap;
+    return FW_OK;
+}
+
+fw_err fw_world_add_note(fw_world *w, const fw_new_note *n, const float *emb, uint32_t *id)
+{
+    fw_err rc = grow_notes(w, w->n_notes + 1);
+    if (rc != FW_OK)
+        return rc;
+    uint32_t k = w->n_notes++;
+    w->note_info[k] = n->info;
+    w->note_quality[k] = n->quality;
+    w->note_product[k] = n->product;
+    memcpy(&w->note_emb[(size_t)k * w->dim], emb, w->dim * sizeof *emb);
+    *id = k;
+    return FW_OK;
+}
+
+static fw_err gen_topics(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed)
+{
+    if (!ALLOC(w->topic_pop, w->n_topics) || !ALLOC(w->topic_centroid, (size_t)w->n_topics * w->dim))
+        return FW_ERR_NOMEM;
+    fw_rng_seek(r, seed, FW_RNG_TOPICS, 0, 0);
+    double sum = 0.0;
+    for (uint32_t t = 0; t < w->n_topics; t++)
+        sum += w->topic_pop[t] = pow(t + 1.0, -cfg->topic_zipf);
+    for (uint32_t t = 0; t < w->n_topics; t++)
+        w->topic_pop[t] /= sum;
+    for (size_t i = 0; i < (size_t)w->n_topics * w->dim; i++)
+        w->topic_centroid[i] = (float)gsl_ran_gaussian(r, 1.0);
+    return FW_OK;
+}
+
+static fw_err gen_users(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed)
+{
+    uint32_t n = w->n_users, T = w->n_topics, D = w->dim;
+    if (!ALLOC(w->interest, (size_t)n * T) || !ALLOC(w->taste, (size_t)n * D) ||
+        !ALLOC(w->p_active, n) || !ALLOC(w->session_rate, n) || !ALLOC(w->video_pref, n) ||
+        !ALLOC(w->search_prop, n) || !ALLOC(w->purchase_prop, n) || !ALLOC(w->price_sens, n) ||
+        !ALLOC(w->budget_cents, n) || !ALLOC(w->creator_of, n))
+        return FW_ERR_NOMEM;
+    double *alpha = malloc(T * sizeof *alpha), *theta = malloc(T * sizeof *theta);
+    if (!alpha || !theta) {
+        free(alpha);
+        free(theta);
+        return FW_ERR_NOMEM;
+    }
+    for (uint32_t t = 0; t < T; t++)
+        alpha[t] = cfg->interest_concentration * T * w->topic_pop[t];
+    uint32_t n_creators = 0;
+    for (uint32_t u = 0; u < n; u++) {
+        fw_rng_seek(r, seed, FW_RNG_USER, u, 0);
+        gsl_ran_dirichlet(r, T, alpha, theta);
+        float *row = &w->interest[(size_t)u * T];
+        double s = 0.0;
+        for (uint32_t t = 0; t < T; t++)
+            s += theta[t];
+        for (uint32_t t = 0; t < T; t++)
+            row[t] = (float)(s > 0.0 ? theta[t] / s : 1.0 / T);
+        for (uint32_t d = 0; d < D; d++) {
+            double x = 0.0;
+            for (uint32_t t = 0; t < T; t++)
+                x += row[t] * w->topic_centroid[(size_t)t * D + d];
+            w->taste[(size_t)u * D + d] = (float)(x + gsl_ran_gaussian(r, 0.5));
+        }
+        double p = gsl_ran_beta(r, cfg->activity_a, cfg->activity_b);
+        w->p_active[u] = (float)(p > 0.98 ? 0.98 : p);
+        double rate = gsl_ran_gamma(r, cfg->sessions_shape, cfg->sessions_mean / cfg->sessions_shape);
+        w->session_rate[u] = (float)(rate < 1.0 ? 1.0 : rate);
+        w->video_pref[u] = (float)(2.0 * gsl_ran_beta(r, 2.0, 2.0) - 1.0);
+        w->search_prop[u] = (float)gsl_ran_beta(r, 2.0, 2.0);
+        w->purchase_prop[u] = (float)gsl_ran_beta(r, 1.0, 30.0);
+        w->price_sens[u] = (float)gsl_ran_lognormal(r, 0.0, 0.5);
+        w->budget_cents[u] = (int64_t)llround(gsl_ran_lognormal(r, log(50000.0), 1.0));
+        w->creator_of[u] = gsl_rng_uniform(r) < cfg->creator_share ? (int32_t)n_creators++ : -1;
+    }
+    free(alpha);
+    free(theta);
+    w->n_creators = n_creators;
+    return FW_OK;
+}
+
+static fw_err gen_creators(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed)
+{
+    uint32_t nc = w->n_creators, T = w->n_topics;
+    if (!ALLOC(w->creator_user, nc) || !ALLOC(w->creator_niche, nc) || !ALLOC(w->creator_rate, nc) ||
+        !ALLOC(w->creator_skill, nc) || !ALLOC(w->creator_video, nc))
+        return FW_ERR_NOMEM;
+    double mean_active = 0.0;
+    for (uint32_t u = 0; u < w->n_users; u++)
+        mean_active += w->p_active[u];
+    /* Expected new notes per day = notes_per_dau * E[DAU], shared by lognormal rates. */
+    double total = cfg->notes_per_dau * mean_active;
+    double mean_rate = nc ? total / nc : 0.0;
+    double sigma = cfg->creator_rate_sigma;
+    double mu = mean_rate > 0.0 ? log(mean_rate) - 0.5 * sigma * sigma : 0.0;
+    for (uint32_t u = 0; u < w->n_users; u++) {
+        int32_t c = w->creator_of[u];
+        if (c < 0)
+            continue;
+        fw_rng_seek(r, seed, FW_RNG_CREATOR, u, 0);
+        w->creator_user[c] = u;
+        w->creator_niche[c] = (uint16_t)sample_cdf_f(&w->interest[(size_t)u * T], T, gsl_rng_uniform(r));
+        w->creator_rate[c] = mean_rate > 0.0 ? (float)gsl_ran_lognormal(r, mu, sigma) : 0.0f;
+        w->creator_skill[c] = (float)gsl_ran_gaussian(r, cfg->creator_skill_sigma);
+        w->creator_video[c] = (float)beta_safe(r, cfg->video_share, 4.0);
+    }
+    return FW_OK;
+}
+
+static fw_err gen_commerce(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed)
+{
+    uint32_t nb = w->n_brands, np = w->n_products, T = w->n_topics;
+    if (!ALLOC(w->brand_category, nb) || !ALLOC(w->brand_budget_cents, nb) ||
+        !ALLOC(w->product_brand, np) || !ALLOC(w->product_category, np) ||
+        !ALLOC(w->product_price_cents, np) || !ALLOC(w->product_stock, np) ||
+        !ALLOC(w->product_appeal, np) || !ALLOC(w->category_off, T + 1) ||
+        !ALLOC(w->category_products, np))
+        return FW_ERR_NOMEM;
+    for (uint32_t b = 0; b < nb; b++) {
+        fw_rng_seek(r, seed, FW_RNG_BRAND, b, 0);
+        w->brand_category[b] = (uint16_t)sample_cdf(w->topic_pop, T, gsl_rng_uniform(r));
+        w->brand_budget_cents[b] = (int64_t)llround(gsl_ran_lognormal(r, log(1.0e7), 1.0));
+    }
+    double stock_sigma = 1.0, stock_mu = log(cfg->stock_mean > 0 ? cfg->stock_mean : 1.0) - 0.5;
+    for (uint32_t p = 0; p < np; p++) {
+        fw_rng_seek(r, seed, FW_RNG_PRODUCT, p, 0);
+        uint32_t b = (uint32_t)gsl_rng_uniform_int(r, nb);
+        w->product_brand[p] = b;
+        w->product_category[p] = w->brand_category[b];
+        double price = gsl_ran_lognormal(r, log(cfg->price_median_cents), cfg->price_sigma);
+        w->product_price_cents[p] = price < 1.0 ? 1 : (int64_t)llround(price);
+        w->product_stock[p] = cfg->stock_mean > 0
+                                  ? (uint32_t)llround(gsl_ran_lognormal(r, stock_mu, stock_sigma))
+                                  : 0;
+        w->product_appeal[p] = (float)gsl_ran_gaussian(r, 1.0);
+        w->category_off[w->product_category[p] + 1]++;
+    }
+    for (uint32_t t = 0; t < T; t++)
+        w->category_off[t + 1] += w->category_off[t];
+    uint32_t *fill = malloc((T + 1) * sizeof *fill);
+    if (!fill)
+        return FW_ERR_NOMEM;
+    memcpy(fill, w->category_off, (T + 1) * sizeof *fill);
+    for (uint32_t p = 0; p < np; p++)
+        w->category_products[fill[w->product_category[p]]++] = p;
+    free(fill);
+    return FW_OK;
+}
+
+typedef struct note_order {
+    int32_t tick;
+    uint32_t index;
+} note_order;
+
+static int cmp_note_order(const void *a, const void *b)
+{
+    const note_order *x = a, *y = b;
+    if (x->tick != y->tick)
+        return x->tick < y->tick ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static fw_err gen_notes(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed)
+{
+    uint32_t n = cfg->n_notes, D = w->dim;
+    fw_err rc = FW_ERR_NOMEM;
+    if (grow_notes(w, n) != FW_OK)
+        return FW_ERR_NOMEM;
+    if (w->n_creators == 0)
+        return FW_OK;
+    double *rates = malloc((size_t)w->n_creators * sizeof *rates);
+    note_order *order = malloc((size_t)n * sizeof *order);
+    fw_new_note *tmp = malloc((size_t)n * sizeof *tmp);
+    float *emb = malloc((size_t)n * D * sizeof *emb);
+    gsl_ran_discrete_t *pick = NULL;
+    if (!rates || !order || !tmp || !emb)
+        goto out;
+    double total = 0.0;
+    for (uint32_t c = 0; c < w->n_creators; c++)
+        total += rates[c] = w->creator_rate[c];
+    if (total <= 0.0)
+        for (uint32_t c = 0; c < w->n_creators; c++)
+            rates[c] = 1.0;
+    if (!(pick = gsl_ran_discrete_preproc(w->n_creators, rates)))
+        goto out;
+    double span = cfg->history_days * w->ticks_per_day;
+    for (uint32_t i = 0; i < n; i++) {
+        fw_rng_seek(r, seed, FW_RNG_NOTE, i, 0);
+        uint32_t c = (uint32_t)gsl_ran_discrete(r, pick);
+        int32_t tick = -1 - (int32_t)floor(gsl_rng_uniform(r) * span);
+        fw_world_draw_note(w, cfg, r, c, tick, &tmp[i], &emb[(size_t)i * D]);
+        order[i].tick = tick;
+        order[i].index = i;
+    }
+    qsort(order, n, sizeof *order, cmp_note_order);
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t id;
+        (void)fw_world_add_note(w, &tmp[order[k].index], &emb[(size_t)order[k].index * D], &id);
+    }
+    rc = FW_OK;
+out:
+    gsl_ran_discrete_free(pick);
+    free(rates);
+    free(order);
+    free(tmp);
+    free(emb);
+    return rc;
+}
+
+static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed)
+{
+    uint32_t n = w->n_users, nc = w->n_creators, T = w->n_topics;
+    if (!ALLOC(w->follow_off, (size_t)n + 1) || !ALLOC(w->n_followers, n))
+        return FW_ERR_NOMEM;
+    /* Pass 1: how many creators each user follows (heavy-tailed: Poisson-Gamma). */
+    uint64_t total = 0;
+    for (uint32_t u = 0; u < n; u++) {
+        fw_rng_seek(r, seed, FW_RNG_FOLLOW, u, 0);
+        uint32_t k = 0;
+        if (nc > 1 && cfg->follows_mean > 0.0) {
+            double g = gsl_ran_gamma(r, 0.7, cfg->follows_mean / 0.7);
+            k = gsl_ran_poisson(r, g);
+            uint32_t most = w->creator_of[u] >= 0 ? nc - 1 : nc;
+            if (k > most)
+                k = most;
+            if (k > 5000)
+                k = 5000;
+        }
+        w->follow_off[u + 1] = k;
+        total += k;
+    }
+    for (uint32_t u = 0; u < n; u++)
+        w->follow_off[u + 1] += w->follow_off[u];
+    w->n_follow_edges = total;
+    if (!ALLOC(w->follow_dst, total))
+        return FW_ERR_NOMEM;
+    /* Pass 2: Price's urn. The urn holds each creator once plus once per follower, so a
+     * uniform urn draw picks creators in proportion to followers + 1. */
+    uint32_t *urn = malloc(((size_t)nc + total) * sizeof *urn);
+    if (!urn)
+        return FW_ERR_NOMEM;
+    size_t urn_n = 0;
+    for (uint32_t c = 0; c < nc; c++)
+        urn[urn_n++] = c;
+    for (uint32_t u = 0; u < n; u++) {
+        uint32_t lo = w->follow_off[u], hi = w->follow_off[u + 1], filled = lo;
+        if (lo == hi)
+            continue;
+        fw_rng_seek(r, seed, FW_RNG_FOLLOW, u, 1);
+        const float *row = &w->interest[(size_t)u * T];
+        for (uint32_t k = lo; k < hi; k++) {
+            for (int attempt = 0; attempt < 16; attempt++) {
+                uint32_t best = 0;
+                float best_aff = -1.0f;
+                for (uint32_t j = 0; j < cfg->follow_choices; j++) {
+                    uint32_t c = gsl_rng_uniform(r) < cfg->follow_uniform
+                                     ? (uint32_t)gsl_rng_uniform_int(r, nc)
+                                     : urn[gsl_rng_uniform_int(r, urn_n)];
+                    float aff = row[w->creator_niche[c]];
+                    if (aff > best_aff) {
+                        best_aff = aff;
+                        best = c;
+                    }
+                }
+                uint32_t cu = w->creator_user[best];
+                int dup = cu == u;
+                for (uint32_t j = lo; j < filled && !dup; j++)
+                    dup = w->follow_dst[j] == cu;
+                if (dup)
+                    continue;
+                w->follow_dst[filled++] = cu;
+                w->n_followers[cu]++;
+                urn[urn_n++] = best;
+                break;
+            }
+        }
+        /* Rare: no fresh creator found in 16 attempts. Compact so CSR stays dense. */
+        if (filled < hi) {
+            uint32_t missing = hi - filled;
+            memmove(&w->follow_dst[filled], &w->follow_dst[hi],
+                    (size_t)(w->follow_off[n] - hi) * sizeof *w->follow_dst);
+            for (uint32_t v = u + 1; v <= n; v++)
+                w->follow_off[v] -= missing;
+            w->n_follow_edges -= missing;
+        }
+    }
+    free(urn);
+    return FW_OK;
+}
+
+fw_err fw_world_generate(const fw_world_cfg *cfg, uint64_t seed, fw_world *w)
+{
+    memset(w, 0, sizeof *w);
+    w->n_users = cfg->n_users;
+    w->n_topics = cfg->n_topics;
+    w->dim = cfg->embed_dim;
+    w->ticks_per_day = cfg->ticks_per_day;
+    w->n_brands = cfg->n_brands;
+    w->n_products = cfg->n_products;
+    gsl_rng *r = fw_rng_create(seed, 0, 0, 0);
+    fw_err rc = FW_ERR_NOMEM;
+    if (!r)
+        goto fail;
+    if ((rc = gen_topics(w, cfg, r, seed)) || (rc = gen_users(w, cfg, r, seed)) ||
+        (rc = gen_creators(w, cfg, r, seed)) || (rc = gen_commerce(w, cfg, r, seed)) ||
+        (rc = gen_notes(w, cfg, r, seed)) || (rc = gen_follows(w, cfg, r, seed)))
+        goto fail;
+    gsl_rng_free(r);
+    return FW_OK;
+fail:
+    gsl_rng_free(r);
+    fw_world_fini(w);
+    return rc;
+}
+
+void fw_world_fini(fw_world *w)
+{
+    void *p[] = {w->topic_pop, w->topic_centroid, w->interest, w->taste, w->p_active,
+                 w->session_rate, w->video_pref, w->search_prop, w->purchase_prop, w->price_sens,
+                 w->budget_cents, w->creator_of, w->creator_user, w->creator_niche,
+                 w->creator_rate, w->creator_skill, w->creator_video, w->follow_off,
+                 w->follow_dst, w->n_followers, w->brand_category, w->brand_budget_cents,
+                 w->product_brand, w->product_category, w->product_price_cents,
+                 w->product_stock, w->product_appeal, w->category_off, w->category_products,
+                 w->note_info, w->note_quality, w->note_emb, w->note_product};
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
+        free(p[i]);
+    memset(w, 0, sizeof *w);
+}
+
+double fw_world_expected_dau_mau(const fw_world *w)
+{
+    double dau = 0.0, mau = 0.0;
+    for (uint32_t u = 0; u < w->n_users; u++) {
+        dau += w->p_active[u];
+        mau += 1.0 - pow(1.0 - w->p_active[u], 30.0);
+    }
+    return mau > 0.0 ? dau / mau : 0.0;
+}

@@ -1,0 +1,95 @@
+/* The synthetic world: users, creators, brands, products, notes and the follow graph,
+ * with the hidden truth the engine never sees (interests, taste, true quality, appeal).
+ * Owns: every array in fw_world (struct-of-arrays indexed by id); free with fw_world_fini.
+ * Borrows: the scenario's world knobs during generation only.
+ * Never touches: the engine, files, threads. Generation is serial and deterministic: every
+ * draw comes from a stream keyed by (seed, purpose, entity id). */
+#ifndef FLYWHEEL_WORLD_H
+#define FLYWHEEL_WORLD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "flywheel/engine.h"
+#include "knobs.h"
+
+typedef struct fw_world {
+    uint32_t n_users, n_topics, dim, ticks_per_day;
+
+    /* Topics: popularity (sums to 1) and a centroid in taste space. */
+    double *topic_pop;       /* [n_topics] */
+    float *topic_centroid;   /* [n_topics * dim] */
+
+    /* Users (hidden). interest rows sum to 1 and drift during the run. */
+    float *interest;         /* [n_users * n_topics] */
+    float *taste;            /* [n_users * dim] */
+    float *p_active;         /* base probability of being active on a day */
+    float *session_rate;     /* mean sessions on an active day */
+    float *video_pref;       /* in [-1, 1]: -1 only images, +1 only video */
+    float *search_prop;      /* probability of searching on an active day */
+    float *purchase_prop;    /* propensity to buy what a note plants */
+    float *price_sens;       /* price sensitivity (>0; 1 = average) */
+    int64_t *budget_cents;   /* monthly shopping budget */
+    int32_t *creator_of;     /* [n_users] index into creator arrays, or -1 */
+
+    /* Creators: a subset of users. */
+    uint32_t n_creators;
+    uint32_t *creator_user;  /* [n_creators] user id */
+    uint16_t *creator_niche; /* topic */
+    float *creator_rate;     /* expected new notes per day */
+    float *creator_skill;    /* mean true quality (log scale) */
+    float *creator_video;    /* share of the creator's notes that are video */
+
+    /* Follow graph at day 0, CSR by follower; and follower counts (kept current). */
+    uint32_t *follow_off;    /* [n_users + 1] */
+    uint32_t *follow_dst;    /* [n_follow_edges] creator user ids */
+    uint64_t n_follow_edges;
+    uint32_t *n_followers;   /* [n_users] */
+
+    /* Brands and products. */
+    uint32_t n_brands, n_products;
+    uint16_t *brand_category;
+    int64_t *brand_budget_cents;
+    uint32_t *product_brand;
+    uint16_t *product_category;
+    int64_t *product_price_cents;
+    uint32_t *product_stock;
+    float *product_appeal;
+    uint32_t *category_off;  /* [n_topics + 1]: products sorted by category */
+    uint32_t *category_products;
+
+    /* Notes (grow as creators post). Visible part mirrors what the engine was told. */
+    uint32_t n_notes, cap_notes;
+    fw_note_info *note_info; /* visible: creator, topic, format, created tick */
+    float *note_quality;     /* hidden true quality */
+    float *note_emb;         /* [cap_notes * dim] hidden content embedding */
+    uint32_t *note_product;  /* true product mention or FW_NONE */
+} fw_world;
+
+/* Generates the world for cfg and seed into w. FW_ERR_NOMEM on failure (w left empty). */
+fw_err fw_world_generate(const fw_world_cfg *cfg, uint64_t seed, fw_world *w);
+
+void fw_world_fini(fw_world *w);
+
+/* A new note's hidden and visible attributes, drawn by the caller. */
+typedef struct fw_new_note {
+    fw_note_info info;
+    float quality;
+    uint32_t product;
+} fw_new_note;
+
+/* Appends a note with embedding emb[dim]; writes its id. Called at tick barriers only. */
+fw_err fw_world_add_note(fw_world *w, const fw_new_note *n, const float *emb, uint32_t *id);
+
+/* Draws a note of creator c (index into creator arrays) created at tick: topic, format,
+ * quality, product mention and embedding (into emb[dim]). Deterministic given r. */
+void fw_world_draw_note(const fw_world *w, const fw_world_cfg *cfg, gsl_rng *r,
+                        uint32_t c, int32_t tick, fw_new_note *out, float *emb);
+
+/* Expected share of monthly users active on a day (DAU/MAU) implied by the activity
+ * distribution over a 30-day month, before satisfaction effects. */
+double fw_world_expected_dau_mau(const fw_world *w);
+
+#endif
