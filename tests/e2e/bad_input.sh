@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Bad input: exit code 2, a message naming file, line, key and what was expected, and
+# nothing created under results/.
+. "$(dirname "$0")/lib.sh"
+cd "$TMP"
+
+# expect_bad NAME "needle1|needle2|..." flywheel-args...
+expect_bad() {
+  local name=$1 needles=$2
+  shift 2
+  "$FLYWHEEL" "$@" >out.txt 2>err.txt
+  local rc=$?
+  if [ $rc -ne 2 ]; then fail "$name: exit $rc, expected 2 ($(cat err.txt))"; return; fi
+  local IFS='|'
+  for n in $needles; do
+    if ! grep -qF -- "$n" err.txt; then fail "$name: message lacks '$n': $(cat err.txt)"; return; fi
+  done
+  pass "$name: $(head -1 err.txt)"
+}
+
+printf 'name: t\nworld:\n  n_userz: 100\n' >unknown.yaml
+expect_bad "unknown key" "unknown.yaml:3|world.n_userz|world.n_users" run unknown.yaml
+printf 'name: t\nbehavior:\n  open_rate: 0.1\n' >section.yaml
+expect_bad "misspelt section" "section.yaml:2|behavior|behaviour" run section.yaml
+printf 'name: t\nbehaviour:\n  stop_base: 0.1\n  open_rate: abc\n' >type.yaml
+expect_bad "wrong type" "type.yaml:4|behaviour.open_rate|expected" run type.yaml
+printf 'world:\n  n_topics: 8\n  n_users: 5\n' >range.yaml
+expect_bad "out of range" "range.yaml:3|world.n_users|10" run range.yaml
+printf 'days: -3\n' >neg.yaml
+expect_bad "negative unsigned" "neg.yaml:1|days" run neg.yaml
+printf 'engine:\n  feed:\n    algorithm: magic\n' >enum.yaml
+expect_bad "bad enum" "enum.yaml:3|engine.feed.algorithm|baseline" run enum.yaml
+printf 'world: [1, 2\n' >malformed.yaml
+expect_bad "malformed YAML" "malformed.yaml" run malformed.yaml
+expect_bad "missing file" "nope.yaml" run nope.yaml
+mkdir adir.yaml
+expect_bad "directory as scenario" "adir.yaml" run adir.yaml
+expect_bad "--set unknown key" "--set|world.n_user|world.n_users" run "$SRC/tests/data/tiny.yaml" --set world.n_user=5
+expect_bad "--set bad value" "--set|world.n_users|abc" run "$SRC/tests/data/tiny.yaml" --set world.n_users=abc
+expect_bad "--days out of range" "days" run "$SRC/tests/data/tiny.yaml" --days 0
+expect_bad "--threads 0" "--threads" run "$SRC/tests/data/tiny.yaml" --threads 0
+expect_bad "unwritable output" "/proc/flywheel-nope" run "$SRC/tests/data/tiny.yaml" -o /proc/flywheel-nope/x.h5
+expect_bad "validate bad file" "unknown.yaml:3" validate unknown.yaml
+expect_bad "unknown command" "unknown command" frobnicate
+
+if [ -e results ]; then fail "bad input created results/: $(ls -R results)"; else pass "nothing created under results/"; fi
+if "$FLYWHEEL" validate "$SRC/scenarios/default.yaml" >out.txt 2>&1; then pass "validate default.yaml"; else fail "validate default.yaml: $(cat out.txt)"; fi
+if "$FLYWHEEL" --help | grep -q "usage: flywheel" && "$FLYWHEEL" run --help | grep -q -- "--set"; then pass "--help"; else fail "--help"; fi
+"$FLYWHEEL" --version | grep -q "^flywheel " && pass "--version" || fail "--version"
+finish
