@@ -9,10 +9,13 @@
  *   sigmoid(b_follow + x + quality).
  * Session end: after each note, stop with (stop_base + fatigue * k) *
  *   exp(-satisfaction_weight * (s / open_rate - 1)), s an EWMA of per-note reward
- *   (0 not opened, 1 + interactions opened). Reading drifts interest to the note's topic.
+ *   (0 not opened, 1 + interactions opened). Reading drifts interest to the note's topic,
+ *   and each day's end pulls it back towards the user's own by drift_reversion, so tastes
+ *   wander with what is read without collapsing onto it.
  * Coming back: active tomorrow with p_active[u] * S^churn_sensitivity (capped at 0.99),
- *   S the day-level satisfaction (EWMA of today's CTR / open_rate; drifts back to 1 on days
- *   away), so a feed that pleases brings people back and one that bores loses them. */
+ *   S the day-level satisfaction (EWMA of today's CTR / the expected CTR; drifts back to 1
+ *   on days away), so a feed that pleases more than users expect brings them back and one
+ *   that bores loses them. The expectation is the population's CTR, adapting slowly. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,13 +301,19 @@ int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_stat
     }
 }
 
-void fw_behaviour_end_day(const fw_behaviour_model *m, const fw_world *w, fw_users_state *s,
+void fw_behaviour_end_day(const fw_behaviour_model *m, fw_world *w, fw_users_state *s,
                           uint32_t u)
 {
-    (void)w;
+    double rev = m->cfg.drift_reversion;
+    if (rev > 0.0) {
+        float *row = &w->interest[(size_t)u * w->n_topics];
+        const float *own = &w->interest0[(size_t)u * w->n_topics];
+        for (uint32_t t = 0; t < w->n_topics; t++)
+            row[t] = (float)((1.0 - rev) * row[t] + rev * own[t]);
+    }
     double today = 1.0;
-    if (s->active_today[u] && s->day_impressions[u] > 0)
-        today = (double)s->day_opens[u] / s->day_impressions[u] / m->cfg.open_rate;
+    if (s->active_today[u] && s->day_impressions[u] > 0 && s->expected_ctr > 0.0)
+        today = (double)s->day_opens[u] / s->day_impressions[u] / s->expected_ctr;
     s->satisfaction[u] = (float)(m->cfg.memory * s->satisfaction[u] + (1.0 - m->cfg.memory) * today);
     s->day_impressions[u] = s->day_opens[u] = 0;
     s->active_prev[u] = s->active_today[u];

@@ -45,7 +45,9 @@ int fw_u32list_push(fw_u32list *l, uint32_t x);
 
 /* Users' behavioural state, indexed by user id. */
 typedef struct fw_users_state {
-    float *satisfaction;    /* day-level, 1 = neutral */
+    double expected_ctr;    /* what users expect of the feed: the population's CTR, adapting
+                               at world.expectation_adaptation per day; 0 before day 0 ends */
+    float *satisfaction;    /* day-level, 1 = as expected */
     uint32_t *day_impressions, *day_opens;
     uint8_t *active_prev, *active_today;
     fw_u32list *new_follows; /* creators followed during the run (applied at barriers) */
@@ -77,9 +79,12 @@ int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_stat
                          uint32_t u, uint32_t arm, int32_t tick, size_t ev_begin,
                          fw_session_io *io);
 
-/* Day-end update of u's satisfaction from today's counts (or the drift back to neutral
- * when u was inactive), and the probability that u is active tomorrow. */
-void fw_behaviour_end_day(const fw_behaviour_model *m, const fw_world *w, fw_users_state *s,
+/* Day-end update of u's interests (pulled back towards their own) and satisfaction from today's CTR relative to s->expected_ctr (or the
+ * drift back to neutral when u was inactive), and the probability that u is active
+ * tomorrow. Satisfaction is relative to an adapting population norm so that the world is
+ * stationary under a steady feed, while an arm that serves better than the norm keeps its
+ * users coming back more (hedonic adaptation). */
+void fw_behaviour_end_day(const fw_behaviour_model *m, fw_world *w, fw_users_state *s,
                           uint32_t u);
 double fw_behaviour_p_active(const fw_behaviour_model *m, const fw_world *w,
                              const fw_users_state *s, uint32_t u);

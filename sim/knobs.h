@@ -44,25 +44,29 @@
     X(F64, price_sigma, 0.9, 0.0, 5.0, "", "lognormal sigma of product prices")                        \
     X(F64, stock_mean, 200.0, 0.0, 1.0e9, "units", "mean initial stock per product")                   \
     X(F64, product_note_share, 0.15, 0.0, 1.0, "", "share of notes that mention a product")            \
-    X(F64, history_days, 30.0, 0.0, 3650.0, "days", "initial notes are spread over this many days before day 0")
+    X(F64, history_days, 30.0, 0.0, 3650.0, "days", "initial notes are spread over this many days before day 0") \
+    X(F64, expectation_adaptation, 0.1, 0.0, 1.0, "",                                                \
+      "daily rate at which users' expected CTR follows the population's (0 = fixed at day 0)")
 
 /* behaviour.*: how people choose (an arm may change these). */
 #define FW_BEHAVIOUR_KNOBS(X)                                                                         \
-    X(F64, open_rate, 0.08, 0.0001, 0.9, "", "target cover click-through rate of an average note")    \
+    X(F64, open_rate, 0.05, 0.0001, 0.9, "",                                                        \
+      "cover click-through rate of an on-interest note of average quality")    \
     X(F64, open_affinity, 1.2, 0.0, 20.0, "", "logit weight of the user's true affinity to the note")  \
     X(F64, open_quality, 0.8, 0.0, 20.0, "", "logit weight of the note's true quality")                \
     X(F64, format_weight, 0.5, 0.0, 20.0, "", "logit weight of the user's image/video preference")     \
-    X(F64, interact_rate, 0.08, 0.0, 1.0, "", "likes + saves + comments per open, on average")          \
+    X(F64, interact_rate, 0.045, 0.0, 1.0, "", "likes + saves + comments per read of an on-interest note")          \
     X(F64, like_share, 0.6, 0.0, 1.0, "", "share of interactions that are likes")                     \
     X(F64, save_share, 0.3, 0.0, 1.0, "", "share of interactions that are saves")                     \
-    X(F64, follow_rate, 0.003, 0.0, 1.0, "", "follows of the creator per open, on average")            \
+    X(F64, follow_rate, 0.0015, 0.0, 1.0, "", "follows of the creator per read of an on-interest note")            \
     X(F64, stop_base, 0.06, 0.0, 1.0, "", "probability of ending the session after each note")         \
     X(F64, fatigue, 0.004, 0.0, 1.0, "", "added stop probability per note already seen this session")  \
     X(F64, satisfaction_weight, 0.6, 0.0, 10.0, "", "how much a satisfying note lowers the stop probability") \
     X(F64, max_notes, 200.0, 1.0, 100000.0, "notes", "hard cap of notes examined in one session")      \
     X(F64, drift, 0.001, 0.0, 1.0, "", "interest drift towards the topic of each opened note")          \
+    X(F64, drift_reversion, 0.1, 0.0, 1.0, "", "daily pull of drifted interests back to the user's own")  \
     X(F64, memory, 0.8, 0.0, 1.0, "", "day-to-day persistence of a user's satisfaction")               \
-    X(F64, churn_sensitivity, 1.5, 0.0, 100.0, "", "how strongly low satisfaction lowers coming back")
+    X(F64, churn_sensitivity, 1.5, 0.0, 100.0, "", "elasticity of coming back to satisfaction (CTR relative to expectation)")
 
 /* output.* */
 #define FW_OUTPUT_KNOBS(X)                                                                         \

@@ -388,6 +388,25 @@ static void k_end_day(void *arg, size_t b, size_t e, int slot)
         fw_behaviour_end_day(&S->model[S->arm_of[u]], &S->w, &S->us, (uint32_t)u);
 }
 
+/* Users judge today's feed against what they have come to expect: the population's CTR.
+ * Day 0 sets the expectation; later days move it by expectation_adaptation. Computed from
+ * integer totals, so it is the same for any thread count. */
+static void update_expectation(sim *S, const uint64_t *day_counters)
+{
+    uint64_t opens = 0, impressions = 0;
+    for (uint32_t a = 0; a < S->n_arms; a++) {
+        opens += day_counters[(size_t)a * FW_DC__COUNT + FW_DC_opens];
+        impressions += day_counters[(size_t)a * FW_DC__COUNT + FW_DC_impressions];
+    }
+    if (impressions == 0)
+        return;
+    double ctr = (double)opens / (double)impressions;
+    if (S->us.expected_ctr <= 0.0)
+        S->us.expected_ctr = ctr;
+    else
+        S->us.expected_ctr += S->sc->world.expectation_adaptation * (ctr - S->us.expected_ctr);
+}
+
 /* ---- world summary ---------------------------------------------------------------- */
 
 static int cmp_u32(const void *a, const void *b)
@@ -631,13 +650,13 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
         }
         if (rc != FW_OK || stopped)
             break;
-        fw_par_for(S->w.n_users, 4096, k_end_day, S);
-        fw_engine_end_day(S->engine, S->tb[0].ctx, S->day);
-
         memset(day_counters, 0, (size_t)S->n_arms * FW_DC__COUNT * sizeof *day_counters);
         for (int s = 0; s < S->n_threads; s++)
             for (size_t k = 0; k < (size_t)S->n_arms * FW_DC__COUNT; k++)
                 day_counters[k] += S->tb[s].counters[k];
+        update_expectation(S, day_counters);
+        fw_par_for(S->w.n_users, 4096, k_end_day, S);
+        fw_engine_end_day(S->engine, S->tb[0].ctx, S->day);
         for (size_t k = 0; k < (size_t)S->n_arms * FW_DC__COUNT; k++)
             totals[k] += day_counters[k];
         for (int st = 0; st < FW_STAGE__COUNT; st++) {

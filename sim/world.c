@@ -127,7 +127,8 @@ static fw_err gen_topics(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint6
 static fw_err gen_users(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed)
 {
     uint32_t n = w->n_users, T = w->n_topics, D = w->dim;
-    if (!ALLOC(w->interest, (size_t)n * T) || !ALLOC(w->taste, (size_t)n * D) ||
+    if (!ALLOC(w->interest, (size_t)n * T) || !ALLOC(w->interest0, (size_t)n * T) ||
+        !ALLOC(w->taste, (size_t)n * D) ||
         !ALLOC(w->p_active, n) || !ALLOC(w->session_rate, n) || !ALLOC(w->video_pref, n) ||
         !ALLOC(w->search_prop, n) || !ALLOC(w->purchase_prop, n) || !ALLOC(w->price_sens, n) ||
         !ALLOC(w->budget_cents, n) || !ALLOC(w->creator_of, n))
@@ -169,6 +170,7 @@ static fw_err gen_users(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64
     }
     free(alpha);
     free(theta);
+    memcpy(w->interest0, w->interest, (size_t)n * T * sizeof *w->interest0);
     w->n_creators = n_creators;
     return FW_OK;
 }
@@ -409,7 +411,7 @@ fail:
 
 void fw_world_fini(fw_world *w)
 {
-    void *p[] = {w->topic_pop, w->topic_centroid, w->interest, w->taste, w->p_active,
+    void *p[] = {w->topic_pop, w->topic_centroid, w->interest, w->interest0, w->taste, w->p_active,
                  w->session_rate, w->video_pref, w->search_prop, w->purchase_prop, w->price_sens,
                  w->budget_cents, w->creator_of, w->creator_user, w->creator_niche,
                  w->creator_rate, w->creator_skill, w->creator_video, w->follow_off,

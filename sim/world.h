@@ -24,6 +24,7 @@ typedef struct fw_world {
 
     /* Users (hidden). interest rows sum to 1 and drift during the run. */
     float *interest;         /* [n_users * n_topics] */
+    float *interest0;        /* [n_users * n_topics] the user's own interests at day 0 */
     float *taste;            /* [n_users * dim] */
     float *p_active;         /* base probability of being active on a day */
     float *session_rate;     /* mean sessions on an active day */

@@ -657,8 +657,8 @@ static void test_write_yaml_round_trip(void **state)
     char *text = slurp(out);
     assert_contains(text, "  # population (monthly users) [users] (default 50000, range [10, 50000000])\n"
                           "  n_users: 50000\n");
-    assert_contains(text, "  # target cover click-through rate of an average note (default 0.08, range "
-                          "[0.0001, 0.9])\n  open_rate: 0.08\n");
+    assert_contains(text, "  # cover click-through rate of an on-interest note of average quality "
+                          "(default 0.05, range [0.0001, 0.9])\n  open_rate: 0.05\n");
     assert_contains(text, "\nengine:\n");
     assert_contains(text, "\n  feed:\n");
     assert_contains(text, "    algorithm: baseline\n");
