@@ -468,14 +468,18 @@ static fw_err world_summary(const fw_world *w, fw_rec_info *info)
 
 /* ---- the run ------------------------------------------------------------------------ */
 
-static void progress(const fw_run_opts *o, uint32_t day, uint32_t days, double t0,
-                     uint64_t users_done)
+/* The progress line: redrawn at most twice a second, from tick ends. */
+static void progress(const fw_run_opts *o, uint32_t day, uint32_t tick, uint32_t tpd,
+                     uint32_t days, double t0, uint64_t sessions_done, double *last)
 {
-    if (!o->progress)
+    double now = now_s();
+    if (!o->progress || (now - *last < 0.5 && tick + 1 < tpd))
         return;
-    double el = now_s() - t0, per_day = el / (day + 1), eta = per_day * (days - day - 1);
-    fprintf(stderr, "\r\033[Kday %u/%u  %.0f active users/s  %.1f s/day  ETA %.0f s", day + 1,
-            days, el > 0 ? users_done / el : 0.0, per_day, eta);
+    *last = now;
+    double el = now - t0, done = day + (tick + 1.0) / tpd;
+    double eta = done > 0 ? el / done * (days - done) : 0.0;
+    fprintf(stderr, "\r\033[Kday %u/%u tick %u/%u  %.0f sessions/s  ETA %.0f s", day + 1, days,
+            tick + 1, tpd, el > 0 ? sessions_done / el : 0.0, eta);
     fflush(stderr);
 }
 
@@ -629,7 +633,7 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
         goto out;
     }
 
-    double t_sim = now_s();
+    double t_sim = now_s(), last_progress = 0.0;
     uint64_t users_done = 0;
     int stopped = 0;
     for (S->day = 0; S->day < sc->days && !stopped; S->day++) {
@@ -643,6 +647,13 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
         for (uint32_t t = 0; t < S->tpd; t++) {
             if ((rc = run_tick(S, t, &pend_at)) != FW_OK)
                 break;
+            if (o->progress) {
+                uint64_t sessions = rep->sessions;
+                for (int s = 0; s < S->n_threads; s++)
+                    for (uint32_t a = 0; a < S->n_arms; a++)
+                        sessions += S->tb[s].counters[(size_t)a * FW_DC__COUNT + FW_DC_sessions];
+                progress(o, S->day, t, S->tpd, sc->days, t_sim, sessions, &last_progress);
+            }
             if (o->stop && *o->stop) {
                 stopped = 1;
                 break;
@@ -675,7 +686,6 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
             break;
         }
         rep->days_done = S->day + 1;
-        progress(o, S->day, sc->days, t_sim, users_done);
     }
     if (o->progress)
         fputc('\n', stderr);
