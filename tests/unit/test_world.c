@@ -1,0 +1,542 @@
+/* Unit tests for sim/world: determinism of generation, the invariants world.c promises
+ * (normalised interests, publication order, a clean follow graph, a consistent category
+ * index), the heavy tails its mechanisms are meant to produce, the calibration targets the
+ * knobs name (creator share, follows, video share, median price, DAU/MAU), and growing the
+ * note arrays.
+ *
+ * The world is the default one scaled down (5000 users, 10000 notes, 2000 products, 100
+ * brands), generated once for the group. Every statistical tolerance is several standard
+ * errors wide, and the seed is fixed, so the checks are deterministic, not flaky. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+
+#include "rng.h"
+#include "world.h"
+
+#define SEED UINT64_C(20261127)
+
+static fw_world_cfg small_cfg(void)
+{
+    fw_world_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+#define D(type, name, def, lo, hi, unit, doc) cfg.name = def;
+    FW_WORLD_KNOBS(D)
+#undef D
+    cfg.n_users = 5000;
+    cfg.n_notes = 10000;
+    cfg.n_products = 2000;
+    cfg.n_brands = 100;
+    return cfg;
+}
+
+typedef struct fixture {
+    fw_world_cfg cfg;
+    fw_world w;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    f->cfg = small_cfg();
+    if (fw_world_generate(&f->cfg, SEED, &f->w) != FW_OK) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    fw_world_fini(&f->w);
+    free(f);
+    return 0;
+}
+
+static int cmp_u32_desc(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x > y ? -1 : x < y;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- determinism ------------------------------------------------------------------- */
+
+/* Compares n elements of two arrays byte for byte; returns 1 when they are identical. */
+#define SAME(a, b, field, n) \
+    (memcmp((a)->field, (b)->field, (size_t)(n) * sizeof *(a)->field) == 0)
+
+/* Every array of a and b, byte for byte (note_info field by field: it has padding). */
+static int worlds_equal(const fw_world *a, const fw_world *b)
+{
+    if (a->n_users != b->n_users || a->n_topics != b->n_topics || a->dim != b->dim ||
+        a->ticks_per_day != b->ticks_per_day || a->n_creators != b->n_creators ||
+        a->n_follow_edges != b->n_follow_edges || a->n_brands != b->n_brands ||
+        a->n_products != b->n_products || a->n_notes != b->n_notes)
+        return 0;
+    size_t U = a->n_users, T = a->n_topics, D = a->dim, C = a->n_creators, N = a->n_notes;
+    size_t P = a->n_products, B = a->n_brands;
+    int same = SAME(a, b, topic_pop, T) && SAME(a, b, topic_centroid, T * D) &&
+               SAME(a, b, interest, U * T) && SAME(a, b, interest0, U * T) &&
+               SAME(a, b, taste, U * D) && SAME(a, b, p_active, U) &&
+               SAME(a, b, session_rate, U) && SAME(a, b, video_pref, U) &&
+               SAME(a, b, search_prop, U) && SAME(a, b, purchase_prop, U) &&
+               SAME(a, b, price_sens, U) && SAME(a, b, budget_cents, U) &&
+               SAME(a, b, creator_of, U) && SAME(a, b, creator_user, C) &&
+               SAME(a, b, creator_niche, C) && SAME(a, b, creator_rate, C) &&
+               SAME(a, b, creator_skill, C) && SAME(a, b, creator_video, C) &&
+               SAME(a, b, follow_off, U + 1) && SAME(a, b, follow_dst, a->n_follow_edges) &&
+               SAME(a, b, n_followers, U) && SAME(a, b, brand_category, B) &&
+               SAME(a, b, brand_budget_cents, B) && SAME(a, b, product_brand, P) &&
+               SAME(a, b, product_category, P) && SAME(a, b, product_price_cents, P) &&
+               SAME(a, b, product_stock, P) && SAME(a, b, product_appeal, P) &&
+               SAME(a, b, category_off, T + 1) && SAME(a, b, category_products, P) &&
+               SAME(a, b, note_quality, N) && SAME(a, b, note_emb, N * D) &&
+               SAME(a, b, note_product, N);
+    for (size_t i = 0; same && i < N; i++) {
+        const fw_note_info *x = &a->note_info[i], *y = &b->note_info[i];
+        same = x->creator == y->creator && x->topic == y->topic && x->format == y->format &&
+               x->created_tick == y->created_tick;
+    }
+    return same;
+}
+
+static void test_determinism(void **state)
+{
+    fixture *f = *state;
+    fw_world b, c;
+    assert_int_equal(fw_world_generate(&f->cfg, SEED, &b), FW_OK);
+    assert_true(worlds_equal(&f->w, &b));
+    assert_int_equal(fw_world_generate(&f->cfg, SEED + 1, &c), FW_OK);
+    assert_false(worlds_equal(&f->w, &c));
+    /* Not just somewhere: the users, the notes and the follow graph all differ. */
+    size_t UT = (size_t)f->w.n_users * f->w.n_topics;
+    assert_memory_not_equal(f->w.interest, c.interest, UT * sizeof *c.interest);
+    assert_memory_not_equal(f->w.note_quality, c.note_quality,
+                            (f->w.n_notes < c.n_notes ? f->w.n_notes : c.n_notes) *
+                                sizeof *c.note_quality);
+    uint64_t edges = f->w.n_follow_edges < c.n_follow_edges ? f->w.n_follow_edges
+                                                            : c.n_follow_edges;
+    assert_memory_not_equal(f->w.follow_dst, c.follow_dst, edges * sizeof *c.follow_dst);
+    fw_world_fini(&b);
+    fw_world_fini(&c);
+    /* fini leaves an empty world; a second fini is harmless. */
+    assert_null(c.interest);
+    assert_int_equal(c.n_users, 0);
+    fw_world_fini(&c);
+}
+
+/* ---- users ------------------------------------------------------------------------- */
+
+static void test_users(void **state)
+{
+    fixture *f = *state;
+    const fw_world *w = &f->w;
+    assert_int_equal(w->n_users, 5000);
+    assert_int_equal(w->n_topics, f->cfg.n_topics);
+    assert_int_equal(w->dim, f->cfg.embed_dim);
+    double pop = 0.0;
+    for (uint32_t t = 0; t < w->n_topics; t++) {
+        pop += w->topic_pop[t];
+        if (t > 0)   /* Zipf: popularity falls with rank */
+            assert_true(w->topic_pop[t] < w->topic_pop[t - 1]);
+    }
+    assert_true(fabs(pop - 1.0) < 1e-9);
+    double mean_video = 0.0;
+    for (uint32_t u = 0; u < w->n_users; u++) {
+        const float *row = &w->interest[(size_t)u * w->n_topics];
+        double s = 0.0;
+        for (uint32_t t = 0; t < w->n_topics; t++) {
+            assert_true(row[t] >= 0.0f);
+            assert_true(row[t] == w->interest0[(size_t)u * w->n_topics + t]);
+            s += row[t];
+        }
+        assert_true(fabs(s - 1.0) < 1e-4);
+        assert_true(w->p_active[u] >= 0.0f && w->p_active[u] <= 0.98f);
+        assert_true(w->session_rate[u] >= 1.0f);
+        assert_true(w->video_pref[u] >= -1.0f && w->video_pref[u] <= 1.0f);
+        assert_true(w->search_prop[u] >= 0.0f && w->search_prop[u] <= 1.0f);
+        assert_true(w->purchase_prop[u] >= 0.0f && w->purchase_prop[u] <= 1.0f);
+        assert_true(w->price_sens[u] > 0.0f);
+        assert_true(w->budget_cents[u] >= 0);
+        mean_video += w->video_pref[u];
+    }
+    /* video_pref = 2 Beta(2, 2) - 1: mean 0, sd 0.45, so the mean of 5000 is within 0.03. */
+    assert_true(fabs(mean_video / w->n_users) < 0.03);
+    /* Interests are concentrated (Dirichlet, concentration 0.35): the average user's top
+     * topic holds far more than the uniform 1/T. */
+    double top = 0.0;
+    for (uint32_t u = 0; u < w->n_users; u++) {
+        float best = 0.0f;
+        for (uint32_t t = 0; t < w->n_topics; t++)
+            if (w->interest[(size_t)u * w->n_topics + t] > best)
+                best = w->interest[(size_t)u * w->n_topics + t];
+        top += best;
+    }
+    assert_true(top / w->n_users > 4.0 / w->n_topics);
+}
+
+static void test_creators(void **state)
+{
+    fixture *f = *state;
+    const fw_world *w = &f->w;
+    /* Binomial(5000, 0.25): sd 30.6; allow 5 sd. */
+    double want = f->cfg.creator_share * w->n_users;
+    double sd = sqrt(w->n_users * f->cfg.creator_share * (1.0 - f->cfg.creator_share));
+    assert_true(fabs(w->n_creators - want) < 5.0 * sd);
+    uint32_t seen = 0;
+    for (uint32_t u = 0; u < w->n_users; u++) {
+        int32_t c = w->creator_of[u];
+        if (c < 0)
+            continue;
+        assert_int_equal((uint32_t)c, seen);   /* creator indexes are dense, in user order */
+        assert_int_equal(w->creator_user[c], u);
+        seen++;
+    }
+    assert_int_equal(seen, w->n_creators);
+    double mean_video = 0.0;
+    for (uint32_t c = 0; c < w->n_creators; c++) {
+        assert_true(w->creator_niche[c] < w->n_topics);
+        assert_true(w->creator_rate[c] > 0.0f);
+        assert_true(w->creator_video[c] >= 0.0f && w->creator_video[c] <= 1.0f);
+        mean_video += w->creator_video[c];
+    }
+    /* Beta(mean 0.45, concentration 4): sd 0.22, so the mean of ~1250 is within 0.03. */
+    assert_true(fabs(mean_video / w->n_creators - f->cfg.video_share) < 0.03);
+}
+
+/* ---- notes ------------------------------------------------------------------------- */
+
+static void test_notes(void **state)
+{
+    fixture *f = *state;
+    const fw_world *w = &f->w;
+    assert_int_equal(w->n_notes, f->cfg.n_notes);
+    assert_true(w->cap_notes >= w->n_notes);
+    int32_t oldest = -(int32_t)(f->cfg.history_days * w->ticks_per_day);
+    uint32_t video = 0;
+    for (uint32_t n = 0; n < w->n_notes; n++) {
+        const fw_note_info *ni = &w->note_info[n];
+        assert_true(ni->created_tick < 0);
+        assert_true(ni->created_tick >= oldest);
+        if (n > 0)
+            assert_true(ni->created_tick >= w->note_info[n - 1].created_tick);
+        assert_true(ni->creator < w->n_users);
+        assert_true(w->creator_of[ni->creator] >= 0);
+        assert_true(ni->topic < w->n_topics);
+        assert_true(ni->format == FW_FORMAT_IMAGE || ni->format == FW_FORMAT_VIDEO);
+        video += ni->format == FW_FORMAT_VIDEO;
+        assert_true(isfinite(w->note_quality[n]));
+    }
+    /* Notes span the whole history, not a corner of it. */
+    assert_true(w->note_info[0].created_tick < oldest + (int32_t)w->ticks_per_day);
+    assert_true(w->note_info[w->n_notes - 1].created_tick > -(int32_t)w->ticks_per_day);
+    /* Video share: notes cluster on heavy posters (~130 effective creators, each with a
+     * Beta(.45, conc 4) share), so the standard error is ~0.02; allow 0.08. */
+    double share = (double)video / w->n_notes;
+    assert_true(fabs(share - f->cfg.video_share) < 0.08);
+    /* Niche focus 0.8: well over half the notes are in their creator's niche. */
+    uint32_t in_niche = 0;
+    for (uint32_t n = 0; n < w->n_notes; n++) {
+        const fw_note_info *ni = &w->note_info[n];
+        in_niche += ni->topic == w->creator_niche[w->creator_of[ni->creator]];
+    }
+    assert_true(in_niche > 0.75 * w->n_notes);
+}
+
+/* The top 10% of creators by notes write more than 30% of the notes (lognormal rates). */
+static void test_notes_heavy_tail(void **state)
+{
+    fixture *f = *state;
+    const fw_world *w = &f->w;
+    uint32_t *per = calloc(w->n_creators, sizeof *per);
+    assert_non_null(per);
+    for (uint32_t n = 0; n < w->n_notes; n++)
+        per[w->creator_of[w->note_info[n].creator]]++;
+    qsort(per, w->n_creators, sizeof *per, cmp_u32_desc);
+    uint32_t top = (w->n_creators + 9) / 10;
+    uint64_t held = 0;
+    for (uint32_t k = 0; k < top; k++)
+        held += per[k];
+    assert_true(held > 0.30 * w->n_notes);
+    /* And many creators have written little or nothing. */
+    assert_true(per[w->n_creators / 2] < per[0] / 10);
+    free(per);
+}
+
+/* ---- follows ----------------------------------------------------------------------- */
+
+static void test_follow_graph(void **state)
+{
+    fixture *f = *state;
+    const fw_world *w = &f->w;
+    assert_int_equal(w->follow_off[0], 0);
+    assert_int_equal(w->follow_off[w->n_users], w->n_follow_edges);
+    uint32_t *count = calloc(w->n_users, sizeof *count);
+    uint32_t *tmp = malloc(w->n_users * sizeof *tmp);
+    assert_non_null(count);
+    assert_non_null(tmp);
+    for (uint32_t u = 0; u < w->n_users; u++) {
+        uint32_t lo = w->follow_off[u], hi = w->follow_off[u + 1];
+        assert_true(lo <= hi);
+        assert_true(hi - lo <= w->n_creators);
+        for (uint32_t k = lo; k < hi; k++) {
+            uint32_t v = w->follow_dst[k];
+            assert_true(v < w->n_users);
+            assert_int_not_equal(v, u);               /* no self-follow */
+            assert_true(w->creator_of[v] >= 0);       /* only creators are followed */
+            tmp[k - lo] = v;
+            count[v]++;
+        }
+        qsort(tmp, hi - lo, sizeof *tmp, cmp_u32);
+        for (uint32_t k = 1; k < hi - lo; k++)
+            assert_int_not_equal(tmp[k], tmp[k - 1]);   /* no duplicates */
+    }
+    for (uint32_t u = 0; u < w->n_users; u++)
+        assert_int_equal(w->n_followers[u], count[u]);
+    /* Poisson-Gamma(0.7) follows: per-user sd ~24, so the mean of 5000 has sd ~0.35. */
+    double mean = (double)w->n_follow_edges / w->n_users;
+    assert_true(fabs(mean - f->cfg.follows_mean) < 0.1 * f->cfg.follows_mean);
+    free(count);
+    free(tmp);
+}
+
+/* Preferential attachment: the top 1% of creators by followers hold far more than 1% of
+ * the follows (> 5%), and most creators have few followers. */
+static void test_follow_heavy_tail(void **state)
+{
+    fixture *f = *state;
+    const fw_world *w = &f->w;
+    uint32_t *fol = malloc(w->n_creators * sizeof *fol);
+    assert_non_null(fol);
+    for (uint32_t c = 0; c < w->n_creators; c++)
+        fol[c] = w->n_followers[w->creator_user[c]];
+    qsort(fol, w->n_creators, sizeof *fol, cmp_u32_desc);
+    uint32_t top = (w->n_creators + 99) / 100;
+    uint64_t held = 0;
+    for (uint32_t k = 0; k < top; k++)
+        held += fol[k];
+    assert_true(held > 0.05 * w->n_follow_edges);
+    assert_true(fol[0] > 10 * fol[w->n_creators / 2]);
+    free(fol);
+}
+
+/* ---- commerce ---------------------------------------------------------------------- */
+
+static void test_products(void **state)
+{
+    fixture *f = *state;
+    const fw_world *w = &f->w;
+    uint32_t T = w->n_topics, P = w->n_products;
+    assert_int_equal(P, 2000);
+    assert_int_equal(w->n_brands, 100);
+    /* The category index is a permutation of the products grouped by category. */
+    assert_int_equal(w->category_off[0], 0);
+    assert_int_equal(w->category_off[T], P);
+    uint8_t *hit = calloc(P, 1);
+    assert_non_null(hit);
+    for (uint32_t t = 0; t < T; t++) {
+        assert_true(w->category_off[t] <= w->category_off[t + 1]);
+        for (uint32_t k = w->category_off[t]; k < w->category_off[t + 1]; k++) {
+            uint32_t p = w->category_products[k];
+            assert_true(p < P);
+            assert_int_equal(hit[p], 0);
+            hit[p] = 1;
+            assert_int_equal(w->product_category[p], t);
+        }
+    }
+    for (uint32_t p = 0; p < P; p++)
+        assert_int_equal(hit[p], 1);
+    free(hit);
+    /* Products inherit their brand's category; prices are positive, median near the knob. */
+    int64_t *price = malloc(P * sizeof *price);
+    assert_non_null(price);
+    for (uint32_t p = 0; p < P; p++) {
+        assert_true(w->product_brand[p] < w->n_brands);
+        assert_int_equal(w->product_category[p], w->brand_category[w->product_brand[p]]);
+        assert_true(w->product_price_cents[p] > 0);
+        price[p] = w->product_price_cents[p];
+    }
+    for (uint32_t b = 0; b < w->n_brands; b++)
+        assert_true(w->brand_category[b] < T);
+    /* The median is in [0.85, 1.15] x the knob iff fewer than half the prices lie below the
+     * band and more than half below its top. */
+    double median_lo = 0.85 * f->cfg.price_median_cents, median_hi = 1.15 * f->cfg.price_median_cents;
+    uint32_t below_lo = 0, below_hi = 0;
+    for (uint32_t p = 0; p < P; p++) {
+        below_lo += price[p] < median_lo;
+        below_hi += price[p] < median_hi;
+    }
+    assert_true(below_lo < P / 2);
+    assert_true(below_hi > P / 2);
+    free(price);
+}
+
+/* Product mentions point into the note's topic category, in about product_note_share of the
+ * notes whose topic has products at all. */
+static void test_note_products(void **state)
+{
+    fixture *f = *state;
+    const fw_world *w = &f->w;
+    uint32_t eligible = 0, mentions = 0;
+    for (uint32_t n = 0; n < w->n_notes; n++) {
+        uint16_t t = w->note_info[n].topic;
+        int has = w->category_off[t + 1] > w->category_off[t];
+        eligible += has;
+        uint32_t p = w->note_product[n];
+        if (p == FW_NONE)
+            continue;
+        assert_true(has);
+        assert_true(p < w->n_products);
+        assert_int_equal(w->product_category[p], t);
+        mentions++;
+    }
+    assert_true(eligible > w->n_notes / 2);
+    double share = (double)mentions / eligible;   /* binomial sd < 0.005 */
+    assert_true(fabs(share - f->cfg.product_note_share) < 0.025);
+}
+
+/* ---- derived figures and growth ------------------------------------------------------ */
+
+static void test_expected_dau_mau(void **state)
+{
+    fixture *f = *state;
+    const fw_world *w = &f->w;
+    double r = fw_world_expected_dau_mau(w);
+    assert_true(r > 0.35 && r < 0.45);
+    double dau = 0.0, mau = 0.0;
+    for (uint32_t u = 0; u < w->n_users; u++) {
+        dau += w->p_active[u];
+        mau += 1.0 - pow(1.0 - w->p_active[u], 30.0);
+    }
+    assert_true(fabs(r - dau / mau) < 1e-9);
+    fw_world empty;
+    memset(&empty, 0, sizeof empty);
+    assert_true(fw_world_expected_dau_mau(&empty) == 0.0);
+}
+
+/* Drawing notes is deterministic given the stream, stays in the creator's niche when
+ * niche_focus is 1, and mentions only products of the note's topic. */
+static void test_draw_note(void **state)
+{
+    fixture *f = *state;
+    const fw_world *w = &f->w;
+    fw_world_cfg cfg = f->cfg;
+    gsl_rng *r = fw_rng_create(SEED, FW_RNG_TEST, 1, 0);
+    assert_non_null(r);
+    float emb_a[128], emb_b[128];
+    for (uint32_t c = 0; c < 200; c++) {
+        fw_new_note a, b;
+        fw_rng_seek(r, SEED, FW_RNG_TEST, c, 0);
+        fw_world_draw_note(w, &cfg, r, c, 42, &a, emb_a);
+        fw_rng_seek(r, SEED, FW_RNG_TEST, c, 0);
+        fw_world_draw_note(w, &cfg, r, c, 42, &b, emb_b);
+        assert_int_equal(a.info.creator, b.info.creator);
+        assert_int_equal(a.info.topic, b.info.topic);
+        assert_int_equal(a.info.format, b.info.format);
+        assert_true(a.quality == b.quality);
+        assert_int_equal(a.product, b.product);
+        assert_memory_equal(emb_a, emb_b, w->dim * sizeof *emb_a);
+        assert_int_equal(a.info.creator, w->creator_user[c]);
+        assert_int_equal(a.info.created_tick, 42);
+        if (a.product != FW_NONE)
+            assert_int_equal(w->product_category[a.product], a.info.topic);
+    }
+    cfg.niche_focus = 1.0;
+    for (uint32_t c = 0; c < 200; c++) {
+        fw_new_note a;
+        fw_world_draw_note(w, &cfg, r, c, 0, &a, emb_a);
+        assert_int_equal(a.info.topic, w->creator_niche[c]);
+    }
+    gsl_rng_free(r);
+}
+
+/* fw_world_add_note appends at the next dense id, copies everything in, and keeps the
+ * notes already there intact while the arrays grow several times. */
+static void test_add_note(void **state)
+{
+    (void)state;
+    fw_world_cfg cfg = small_cfg();
+    cfg.n_users = 200;
+    cfg.n_notes = 10;
+    cfg.n_products = 50;
+    cfg.n_brands = 10;
+    fw_world w;
+    assert_int_equal(fw_world_generate(&cfg, SEED, &w), FW_OK);
+    assert_int_equal(w.n_notes, 10);
+    uint32_t n0 = w.n_notes, cap0 = w.cap_notes, D = w.dim;
+    fw_note_info first = w.note_info[0];
+    float q0 = w.note_quality[0];
+    float *emb0 = malloc(D * sizeof *emb0);
+    assert_non_null(emb0);
+    memcpy(emb0, w.note_emb, D * sizeof *emb0);
+
+    float emb[128];
+    for (uint32_t k = 0; k < 1000; k++) {
+        fw_new_note nn = {.info = {.creator = w.creator_user[k % w.n_creators],
+                                   .topic = (uint16_t)(k % w.n_topics),
+                                   .format = (uint8_t)(k % 2), .created_tick = (int32_t)k},
+                          .quality = (float)k * 0.5f,
+                          .product = k % 3 ? FW_NONE : k % w.n_products};
+        for (uint32_t d = 0; d < D; d++)
+            emb[d] = (float)(k * 100 + d);
+        uint32_t id = FW_NONE;
+        assert_int_equal(fw_world_add_note(&w, &nn, emb, &id), FW_OK);
+        assert_int_equal(id, n0 + k);
+        assert_int_equal(w.n_notes, n0 + k + 1);
+        assert_true(w.cap_notes >= w.n_notes);
+    }
+    assert_true(w.cap_notes > cap0);
+    for (uint32_t k = 0; k < 1000; k++) {
+        uint32_t id = n0 + k;
+        assert_int_equal(w.note_info[id].creator, w.creator_user[k % w.n_creators]);
+        assert_int_equal(w.note_info[id].topic, k % w.n_topics);
+        assert_int_equal(w.note_info[id].format, k % 2);
+        assert_int_equal(w.note_info[id].created_tick, (int32_t)k);
+        assert_true(w.note_quality[id] == (float)k * 0.5f);
+        assert_int_equal(w.note_product[id], k % 3 ? FW_NONE : k % w.n_products);
+        for (uint32_t d = 0; d < D; d++)
+            assert_true(w.note_emb[(size_t)id * D + d] == (float)(k * 100 + d));
+    }
+    assert_int_equal(w.note_info[0].creator, first.creator);
+    assert_int_equal(w.note_info[0].created_tick, first.created_tick);
+    assert_true(w.note_quality[0] == q0);
+    assert_memory_equal(w.note_emb, emb0, D * sizeof *emb0);
+    free(emb0);
+    fw_world_fini(&w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_users),
+        cmocka_unit_test(test_creators),
+        cmocka_unit_test(test_notes),
+        cmocka_unit_test(test_notes_heavy_tail),
+        cmocka_unit_test(test_follow_graph),
+        cmocka_unit_test(test_follow_heavy_tail),
+        cmocka_unit_test(test_products),
+        cmocka_unit_test(test_note_products),
+        cmocka_unit_test(test_expected_dau_mau),
+        cmocka_unit_test(test_draw_note),
+        cmocka_unit_test(test_add_note),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
