@@ -123,8 +123,9 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
             goto fail;
         fresh_cap = max_u32(fresh_cap, f->n_fresh);
         e->recent_cap = max_u32(e->recent_cap, f->follow_recent);
-        /* 8 bits per remembered id with 5 probes: about 2% false positives when full. */
-        st->seen_half = (f->seen_window + 1) / 2;
+        /* Each generation holds seen_window ids, so at least the last seen_window served
+         * notes are remembered. 8 bits per id with 5 probes: about 2% false positives. */
+        st->seen_half = f->seen_window;
         st->seen_words = 1;
         while ((uint64_t)st->seen_words * 64 < (uint64_t)st->seen_half * 8)
             st->seen_words *= 2;
@@ -163,9 +164,15 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
     rc = FW_ERR_NOMEM;
     if (cat->follow_offsets) {
         for (uint32_t u = 0; u < e->n_users; u++)
-            for (uint32_t k = cat->follow_offsets[u]; k < cat->follow_offsets[u + 1]; k++)
-                if (vec_push(&e->follows[u], cat->follows[k]))
+            for (uint32_t k = cat->follow_offsets[u]; k < cat->follow_offsets[u + 1]; k++) {
+                uint32_t c = cat->follows[k];
+                if (c >= e->n_users) {
+                    rc = FW_ERR_INVAL;
                     goto fail;
+                }
+                if (c != u && vec_push(&e->follows[u], c))
+                    goto fail;   /* rc is FW_ERR_NOMEM */
+            }
     }
     /* Pools as of the first tick: the fresh ring is already filled; trending is empty until
      * events arrive, so rank by nothing yet. */
@@ -293,7 +300,7 @@ fw_err fw_engine_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_
             fw_feed_state *st = &e->arm[a];
             double w = event_weight(&st->cfg.feed, x->type);
             if (w > 0.0)
-                st->trend[x->note] += w * fw_feed_factor(st, x->tick);
+                st->trend[x->note] += w * fw_feed_factor(e, st, x->tick);
         }
     }
     fw_hist_record(&ctx->lat[FW_STAGE_LOG], fw_now_ns() - t0);
@@ -320,8 +327,13 @@ fw_err fw_engine_publish(fw_engine *e, fw_engine_ctx *ctx, const fw_note_info *n
 void fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick)
 {
     int64_t t0 = fw_now_ns();
-    for (uint32_t a = 0; a < e->n_arms; a++)
-        fw_feed_refresh_pool(e, &e->arm[a], tick);
+    for (uint32_t a = 0; a < e->n_arms; a++) {
+        fw_feed_state *st = &e->arm[a];
+        /* Keep the next tick's requests' decay meaningful at short half-lives. */
+        if ((double)(tick + 1 - st->t0) / st->half_life_ticks > FW_FEED_MAX_EXPONENT)
+            fw_feed_rebase(e, st, tick + 1);
+        fw_feed_refresh_pool(e, st, tick);
+    }
     fw_hist_record(&ctx->lat[FW_STAGE_END_TICK], fw_now_ns() - t0);
 }
 
@@ -329,16 +341,10 @@ void fw_engine_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day)
 {
     int64_t t0 = fw_now_ns();
     int32_t now = (int32_t)((day + 1) * e->ticks_per_day);
-    for (uint32_t a = 0; a < e->n_arms; a++) {
-        /* Move the reference time to now so S stays far from overflow; ranking and decayed
-         * values are unchanged by construction. */
-        fw_feed_state *st = &e->arm[a];
-        double scale = exp2(-(double)(now - st->t0) / st->half_life_ticks);
-        for (uint32_t n = 0; n < e->n_notes; n++)
-            st->trend[n] *= scale;
-        st->t0 = now;
-        st->factor_tick = INT32_MIN;
-    }
+    /* Move the reference time to the day's end so scores stay far from overflow; ranking
+     * and decayed values are unchanged by construction. */
+    for (uint32_t a = 0; a < e->n_arms; a++)
+        fw_feed_rebase(e, &e->arm[a], now);
     fw_hist_record(&ctx->lat[FW_STAGE_END_DAY], fw_now_ns() - t0);
 }
 

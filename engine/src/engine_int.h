@@ -26,7 +26,7 @@ typedef struct fw_feed_state {
     double fresh_age_ticks;
     int32_t factor_tick;    /* tick for which factor is cached */
     double factor;          /* 2^((factor_tick - t0) / half_life) */
-    uint32_t seen_half;     /* served ids per seen generation (users stay in one arm) */
+    uint32_t seen_half;     /* served ids per seen generation = seen_window (users stay in one arm) */
     uint32_t seen_words;    /* 64-bit words per generation (a power of two) */
     uint32_t *pool;         /* trending pool, best first */
     double *pool_score;     /* scratch of the pool refresh */
@@ -53,9 +53,9 @@ struct fw_engine {
 
     /* What each user has been served: two Bloom filters ("generations") per user,
      * allocated on the user's first request. New ids go into the current generation;
-     * when it holds seen_half ids the older one is cleared and becomes current, so the
-     * last seen_half..2*seen_half served notes are remembered (false positives, ~2%, only
-     * skip a note). Platforms dedupe feeds this way; a ring of ids would forget within a
+     * when it holds seen_window ids the older one is cleared and becomes current, so the
+     * last seen_window..2*seen_window served notes are remembered (false positives, ~2%,
+     * only skip a note). Platforms dedupe feeds this way; a ring of ids would forget within a
      * day of heavy scrolling and re-serve the same trending notes. */
     uint64_t **seen;        /* [n_users] -> [2 * seen_words] */
     uint32_t *seen_fill;    /* [n_users]: ids in the current generation; bit 31 = which */
@@ -82,12 +82,18 @@ static inline int64_t fw_now_ns(void)
 
 /* Feed internals (feed.c). */
 void fw_feed_refresh_pool(fw_engine *e, fw_feed_state *st, int32_t tick);
-/* 2^((tick - t0) / half_life): pure, safe in concurrent requests. */
-static inline double fw_feed_factor_at(const fw_feed_state *st, int32_t tick)
+/* 2^(-(tick - t0) / half_life): the decay from reference time to tick. Pure, safe in
+ * concurrent requests; underflows to 0 rather than overflowing. */
+static inline double fw_feed_decay_at(const fw_feed_state *st, int32_t tick)
 {
-    return exp2((double)(tick - st->t0) / st->half_life_ticks);
+    return exp2(-(double)(tick - st->t0) / st->half_life_ticks);
 }
-/* The same, cached in st for runs of events at one tick: barrier calls only. */
-double fw_feed_factor(fw_feed_state *st, int32_t tick);
+/* 2^((tick - t0) / half_life) for logging an event at tick, cached for runs of events at
+ * one tick. Moves the reference time to tick first when the exponent would exceed
+ * FW_FEED_MAX_EXPONENT, so scores stay finite at any half-life. Barrier calls only. */
+double fw_feed_factor(fw_engine *e, fw_feed_state *st, int32_t tick);
+/* Moves st's reference time to tick, rescaling every score. Barrier calls only. */
+void fw_feed_rebase(fw_engine *e, fw_feed_state *st, int32_t tick);
+#define FW_FEED_MAX_EXPONENT 64.0
 
 #endif

@@ -11,10 +11,21 @@
 
 #include "engine_int.h"
 
-double fw_feed_factor(fw_feed_state *st, int32_t tick)
+void fw_feed_rebase(fw_engine *e, fw_feed_state *st, int32_t tick)
+{
+    double scale = fw_feed_decay_at(st, tick);
+    for (uint32_t n = 0; n < e->n_notes; n++)
+        st->trend[n] *= scale;
+    st->t0 = tick;
+    st->factor_tick = INT32_MIN;
+}
+
+double fw_feed_factor(fw_engine *e, fw_feed_state *st, int32_t tick)
 {
     if (tick != st->factor_tick) {
-        st->factor = fw_feed_factor_at(st, tick);
+        if ((double)(tick - st->t0) / st->half_life_ticks > FW_FEED_MAX_EXPONENT)
+            fw_feed_rebase(e, st, tick);
+        st->factor = exp2((double)(tick - st->t0) / st->half_life_ticks);
         st->factor_tick = tick;
     }
     return st->factor;
@@ -234,7 +245,7 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
     int64_t t_recall = fw_now_ns();
 
     /* Rank. The decayed engagement of every note shares one factor per tick. */
-    double decay = 1.0 / fw_feed_factor_at(st, req->tick);
+    double decay = fw_feed_decay_at(st, req->tick);
     topk t = {.id = out, .score = c->cand_score, .n = 0, .k = cap < f->page_size ? cap : f->page_size};
     /* cand_score doubles as the heap's score storage: scores are computed on the fly. */
     for (uint32_t k = 0; k < n; k++) {

@@ -34,8 +34,8 @@ typedef enum fw_feed_algorithm { FW_FEED_ALGORITHMS(FW_KNOB_ENUM_CONST) FW_FEED_
     X(F64, w_like, 2.0, 0.0, 1000.0, "", "engagement weight of a like")                           \
     X(F64, w_save, 4.0, 0.0, 1000.0, "", "engagement weight of a save")                           \
     X(F64, w_comment, 4.0, 0.0, 1000.0, "", "engagement weight of a comment")                     \
-    X(U32, seen_window, 2000, 16, 1000000, "notes",                                               \
-      "served notes remembered per user and never shown again (Bloom filter; ~2% false positives)")
+    X(U32, seen_window, 1000, 16, 1000000, "notes",                                               \
+      "a user is never served again any of their last seen_window notes (Bloom filters)")
 
 /* engine.* (other than sub-sections) */
 #define FW_ENGINE_KNOBS(X) \
