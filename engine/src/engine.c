@@ -64,6 +64,11 @@ static fw_err grow_notes(fw_engine *e, uint32_t need)
     e->counts = counts;
     memset(counts + (size_t)e->cap_notes * FW_EV__COUNT, 0,
            (size_t)(cap - e->cap_notes) * FW_EV__COUNT * sizeof *counts);
+    uint32_t *te = realloc(e->touched_epoch, (size_t)cap * sizeof *te);
+    if (!te)
+        return FW_ERR_NOMEM;
+    e->touched_epoch = te;
+    memset(te + e->cap_notes, 0, (size_t)(cap - e->cap_notes) * sizeof *te);
     for (uint32_t a = 0; a < e->n_arms; a++) {
         double *t = realloc(e->arm[a].trend, (size_t)cap * sizeof *t);
         if (!t)
@@ -118,8 +123,9 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
         st->fresh_age_ticks = f->fresh_age_h / hours_per_tick;
         st->factor_tick = INT32_MIN;
         st->pool = calloc(max_u32(f->n_trending, 1), sizeof *st->pool);
+        st->pool_prev = calloc(max_u32(f->n_trending, 1), sizeof *st->pool_prev);
         st->pool_score = calloc(max_u32(f->n_trending, 1), sizeof *st->pool_score);
-        if (!st->pool || !st->pool_score)
+        if (!st->pool || !st->pool_prev || !st->pool_score)
             goto fail;
         fresh_cap = max_u32(fresh_cap, f->n_fresh);
         e->recent_cap = max_u32(e->recent_cap, f->follow_recent);
@@ -176,8 +182,9 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
     }
     /* Pools as of the first tick: the fresh ring is already filled; trending is empty until
      * events arrive, so rank by nothing yet. */
+    e->epoch = 1;
     for (uint32_t a = 0; a < n_arms; a++)
-        fw_feed_refresh_pool(e, &e->arm[a], 0);
+        fw_feed_rebuild_pool(e, &e->arm[a]);
     return e;
 fail:
     fw_engine_destroy(e);
@@ -193,11 +200,14 @@ void fw_engine_destroy(fw_engine *e)
         for (uint32_t a = 0; a < e->n_arms; a++) {
             free(e->arm[a].trend);
             free(e->arm[a].pool);
+            free(e->arm[a].pool_prev);
             free(e->arm[a].pool_score);
         }
     free(e->arm);
     free(e->notes);
     free(e->counts);
+    free(e->touched);
+    free(e->touched_epoch);
     free(e->fresh);
     free(e->recent);
     free(e->recent_total);
@@ -296,11 +306,25 @@ fw_err fw_engine_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_
                 return FW_ERR_NOMEM;
             continue;
         }
+        if (x->type == FW_EV_IMPRESSION)
+            continue;
         for (uint32_t a = 0; a < e->n_arms; a++) {
             fw_feed_state *st = &e->arm[a];
             double w = event_weight(&st->cfg.feed, x->type);
             if (w > 0.0)
                 st->trend[x->note] += w * fw_feed_factor(e, st, x->tick);
+        }
+        if (e->touched_epoch[x->note] != e->epoch) {
+            if (e->n_touched == e->cap_touched) {
+                uint32_t cap = e->cap_touched ? 2 * e->cap_touched : 1024;
+                uint32_t *t = realloc(e->touched, (size_t)cap * sizeof *t);
+                if (!t)
+                    return FW_ERR_NOMEM;
+                e->touched = t;
+                e->cap_touched = cap;
+            }
+            e->touched_epoch[x->note] = e->epoch;
+            e->touched[e->n_touched++] = x->note;
         }
     }
     fw_hist_record(&ctx->lat[FW_STAGE_LOG], fw_now_ns() - t0);
@@ -332,7 +356,12 @@ void fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick)
         /* Keep the next tick's requests' decay meaningful at short half-lives. */
         if ((double)(tick + 1 - st->t0) / st->half_life_ticks > FW_FEED_MAX_EXPONENT)
             fw_feed_rebase(e, st, tick + 1);
-        fw_feed_refresh_pool(e, st, tick);
+        fw_feed_refresh_pool(e, st);
+    }
+    e->n_touched = 0;
+    if (++e->epoch == 0) {   /* wrapped after 2^32 ticks: clear the marks once */
+        memset(e->touched_epoch, 0, (size_t)e->cap_notes * sizeof *e->touched_epoch);
+        e->epoch = 1;
     }
     fw_hist_record(&ctx->lat[FW_STAGE_END_TICK], fw_now_ns() - t0);
 }

@@ -29,6 +29,7 @@ typedef struct fw_feed_state {
     uint32_t seen_half;     /* served ids per seen generation = seen_window (users stay in one arm) */
     uint32_t seen_words;    /* 64-bit words per generation (a power of two) */
     uint32_t *pool;         /* trending pool, best first */
+    uint32_t *pool_prev;    /* scratch: the pool before a refresh */
     double *pool_score;     /* scratch of the pool refresh */
     uint32_t n_pool;
 } fw_feed_state;
@@ -40,6 +41,12 @@ struct fw_engine {
     uint32_t n_notes, cap_notes;
     fw_note_info *notes;    /* [cap_notes] */
     uint32_t *counts;       /* [cap_notes * FW_EV__COUNT] logged events per note */
+
+    /* Notes whose trend changed since the last pool refresh, each once: touched[k] for
+     * k < n_touched, and touched_epoch[note] == epoch marks membership. */
+    uint32_t *touched, n_touched, cap_touched;
+    uint32_t *touched_epoch;   /* [cap_notes] */
+    uint32_t epoch;            /* >= 1 */
 
     uint32_t *fresh;        /* ring of the most recently published notes */
     uint32_t fresh_cap;
@@ -80,8 +87,12 @@ static inline int64_t fw_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Feed internals (feed.c). */
-void fw_feed_refresh_pool(fw_engine *e, fw_feed_state *st, int32_t tick);
+/* Feed internals (feed.c). The pool is rebuilt from every note at creation; afterwards it
+ * is refreshed from the old pool and the notes touched since, which gives the same pool
+ * because an untouched note keeps its score (rebasing scales all alike) and was not above
+ * the old pool's last entry. */
+void fw_feed_rebuild_pool(fw_engine *e, fw_feed_state *st);
+void fw_feed_refresh_pool(fw_engine *e, fw_feed_state *st);
 /* 2^(-(tick - t0) / half_life): the decay from reference time to tick. Pure, safe in
  * concurrent requests; underflows to 0 rather than overflowing. */
 static inline double fw_feed_decay_at(const fw_feed_state *st, int32_t tick)

@@ -98,13 +98,31 @@ static void topk_sort(topk *t)
     t->n = n;
 }
 
-void fw_feed_refresh_pool(fw_engine *e, fw_feed_state *st, int32_t tick)
+void fw_feed_rebuild_pool(fw_engine *e, fw_feed_state *st)
 {
-    (void)tick;
     topk t = {.id = st->pool, .score = st->pool_score, .n = 0, .k = st->cfg.feed.n_trending};
     for (uint32_t n = 0; n < e->n_notes; n++)
         if (st->trend[n] > 0.0)
             topk_offer(&t, n, st->trend[n]);
+    topk_sort(&t);
+    st->n_pool = t.n;
+}
+
+void fw_feed_refresh_pool(fw_engine *e, fw_feed_state *st)
+{
+    uint32_t n_prev = st->n_pool;
+    memcpy(st->pool_prev, st->pool, (size_t)n_prev * sizeof *st->pool);
+    topk t = {.id = st->pool, .score = st->pool_score, .n = 0, .k = st->cfg.feed.n_trending};
+    for (uint32_t k = 0; k < e->n_touched; k++) {
+        uint32_t n = e->touched[k];
+        if (st->trend[n] > 0.0)
+            topk_offer(&t, n, st->trend[n]);
+    }
+    for (uint32_t k = 0; k < n_prev; k++) {
+        uint32_t n = st->pool_prev[k];
+        if (e->touched_epoch[n] != e->epoch && st->trend[n] > 0.0)
+            topk_offer(&t, n, st->trend[n]);
+    }
     topk_sort(&t);
     st->n_pool = t.n;
 }
