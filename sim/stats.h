@@ -1,0 +1,98 @@
+/* Statistics for A/B experiments: two-arm tests, multiple-testing corrections, sample ratio
+ * mismatch and an always-valid sequential p-value.
+ * Owns: nothing; every function is a pure computation on the sufficient statistics it is given.
+ * Borrows: the caller's arrays, only for the duration of a call.  Never touches: files,
+ * allocation, global state or randomness; the same inputs always give the same outputs.
+ *
+ * Conventions (details and the reasons for them at the top of stats.c): per-unit sample
+ * variance (sum_sq - sum^2/n)/(n-1); a proportion's variance p(1-p) with no n-1 correction;
+ * Welch's t with Welch-Satterthwaite degrees of freedom for the CI and the two-sided p-value,
+ * also for relative lifts, whose standard error comes from the delta method. Sums of squares
+ * lose precision when the mean is large against the spread: centre the data first if so. */
+#ifndef FLYWHEEL_STATS_H
+#define FLYWHEEL_STATS_H
+
+#include <stddef.h>
+
+#include "flywheel/err.h"
+
+/* Sufficient statistics of per-unit values y: n units, sum y, sum y^2. */
+typedef struct fw_stat_moments {
+    double n, sum, sum_sq;
+} fw_stat_moments;
+
+/* Per-unit numerator y and denominator x of a ratio-of-sums metric (metric = sum y / sum x),
+ * e.g. CTR with y = a user's opens and x = that user's impressions. */
+typedef struct fw_stat_ratio_moments {
+    double n, sum_y, sum_x, sum_yy, sum_xx, sum_xy;
+} fw_stat_ratio_moments;
+
+/* Per-unit outcome y and pre-period covariate x (CUPED). */
+typedef struct fw_stat_cuped_moments {
+    double n, sum_y, sum_x, sum_yy, sum_xx, sum_xy;
+} fw_stat_cuped_moments;
+
+typedef struct fw_stat_result {
+    double control, treatment;  /* the two estimates (means, proportions or ratios) */
+    double delta;               /* treatment - control, or (treatment/control - 1) when relative */
+    double se, ci_lo, ci_hi;    /* of delta; CI at 1 - alpha, symmetric: delta -/+ t * se */
+    double p;                   /* two-sided */
+    double df;                  /* Welch-Satterthwaite degrees of freedom used */
+} fw_stat_result;
+
+/* Welch's two-sample t test of treatment t against control c on per-unit means; with relative
+ * != 0, delta is the lift t/c - 1 with a delta-method se. FW_ERR_INVAL on NULL, alpha outside
+ * (0, 1) or impossible moments (negative n, non-finite, sum_sq < sum^2/n); FW_ERR_RANGE when
+ * an arm has n < 2, both arms have zero variance (se 0), or relative and the control mean is
+ * 0. out is written only on FW_OK. Deterministic. */
+fw_err fw_stat_welch(const fw_stat_moments *c, const fw_stat_moments *t, int relative,
+                     double alpha, fw_stat_result *out);
+
+/* Two proportions x_c/n_c (control) and x_t/n_t, per-unit variance p(1-p) (no n-1), then as
+ * fw_stat_welch (t with Welch-Satterthwaite df). FW_ERR_INVAL unless 0 <= x <= n and alpha in
+ * (0, 1); FW_ERR_RANGE when n < 2 in an arm, both proportions are 0 or 1 (zero variance), or
+ * relative and x_c = 0. out is written only on FW_OK. Deterministic. */
+fw_err fw_stat_proportion(double x_c, double n_c, double x_t, double n_t, int relative,
+                          double alpha, fw_stat_result *out);
+
+/* Ratio-of-sums metric per arm (sum y / sum x) compared by the delta method: the ratio's
+ * variance is (var_y - 2 R cov_xy + R^2 var_x) / (n mean_x^2), then Welch as above. With
+ * every x = 1 it equals fw_stat_welch on y. FW_ERR_RANGE when n < 2, an arm's sum x is 0, both
+ * linearised variances are 0, or relative and the control ratio is 0; FW_ERR_INVAL on NULL,
+ * bad alpha or inconsistent moments. out is written only on FW_OK. Deterministic. */
+fw_err fw_stat_ratio(const fw_stat_ratio_moments *c, const fw_stat_ratio_moments *t,
+                     int relative, double alpha, fw_stat_result *out);
+
+/* CUPED: theta = cov(y, x) / var(x) on the pooled data of both arms, y' = y - theta (x -
+ * pooled mean x), then Welch on y' (control/treatment are the adjusted means). When the
+ * pooled variance of x is 0 (no pre-period signal) theta is 0 and the result is plain Welch.
+ * Errors as fw_stat_welch, plus FW_ERR_INVAL when |cov(x, y)| exceeds sd_x sd_y in an arm.
+ * out and *theta_out (theta_out may be NULL) are written only on FW_OK. Deterministic. */
+fw_err fw_stat_cuped(const fw_stat_cuped_moments *c, const fw_stat_cuped_moments *t,
+                     int relative, double alpha, fw_stat_result *out, double *theta_out);
+
+/* Sample ratio mismatch: Pearson chi-square goodness of fit of the k observed counts against
+ * the expected shares weights / sum(weights), df k - 1; *chi2 and *p written only on FW_OK.
+ * FW_ERR_INVAL for NULL, k < 2, a negative or non-finite count, or a weight <= 0;
+ * FW_ERR_RANGE when the counts sum to 0. Deterministic. */
+fw_err fw_stat_srm(const double *observed, const double *weights, size_t k, double *chi2,
+                   double *p);
+
+/* Holm's step-down adjusted p-values, adjusted[i] for p[i] (input order kept), each in
+ * [p[i], 1]. adjusted must not alias p. Needs no memory: O(n^2) time, meant for the tens to
+ * hundreds of hypotheses of an experiment readout. If any p[i] is NaN or outside [0, 1],
+ * every adjusted value is NaN. Deterministic; ties get equal adjusted values. */
+void fw_stat_holm(const double *restrict p, size_t n, double *restrict adjusted);
+
+/* Benjamini-Hochberg (false discovery rate) adjusted p-values in input order, with the same
+ * contract as fw_stat_holm: no aliasing, O(n^2) time and no memory, NaN for all on bad input. */
+void fw_stat_bh(const double *restrict p, size_t n, double *restrict adjusted);
+
+/* Always-valid p-value of one look of the mixture SPRT (normal mixing distribution
+ * N(0, tau^2), Johari et al. 2017): with V = se^2, Lambda = sqrt(V/(V+tau^2))
+ * exp(tau^2 delta^2 / (2 V (V+tau^2))) and p = min(1, 1/Lambda); 1 at delta = 0. The caller
+ * keeps the running minimum over looks, which is the sequence's always-valid p-value. NaN
+ * when se or tau is not finite and > 0, or delta is not finite. Deterministic. */
+double fw_stat_msprt_p(double delta, double se, double tau);
+
+#endif

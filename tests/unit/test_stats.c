@@ -1,0 +1,674 @@
+/* Unit tests for sim/stats: every A/B case of ../shared/vectors/README.md to the digits given,
+ * then properties a formula test cannot show (identical and swapped arms, ratio = Welch when
+ * every denominator is 1, CUPED never widening the interval, the mSPRT staying at alpha under
+ * daily peeking while a peeked z-test does not), then each documented error. Simulations use
+ * gsl_rng_mt19937 with fixed seeds, so every threshold is deterministic, not flaky. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#include "stats.h"
+
+/* A vector value given to `decimals` places matches when the relative error is <= 1e-4, or
+ * when the computed value rounds to the digits given (0.0291 is printed from 0.029096). */
+static int near_digits(double got, double want, int decimals)
+{
+    double err = fabs(got - want);
+    return err <= 1e-4 * fabs(want) || err <= 0.5 * pow(10.0, -decimals) * (1 + 1e-9);
+}
+
+#define assert_digits(got, want, decimals)                                                 \
+    do {                                                                                   \
+        double got_ = (got);                                                               \
+        if (!near_digits(got_, (want), (decimals)))                                        \
+            fail_msg("%s = %.9g, want %.*f", #got, got_, (decimals), (double)(want));     \
+    } while (0)
+
+#define assert_close(a, b, rel)                                                            \
+    do {                                                                                   \
+        double a_ = (a), b_ = (b);                                                         \
+        if (!(fabs(a_ - b_) <= (rel) * fmax(fabs(a_), fabs(b_)) + 1e-300))                 \
+            fail_msg("%s = %.17g vs %s = %.17g", #a, a_, #b, b_);                          \
+    } while (0)
+
+static const fw_stat_moments vec_c = { 3407, 1396.87, 52377.9767 };
+static const fw_stat_moments vec_t = { 3461, 2422.7, 134698.29 };
+
+/* ---- the published vectors ------------------------------------------------------------- */
+
+static void test_vector_welch_relative(void **state)
+{
+    (void)state;
+    fw_stat_result r;
+    assert_int_equal(fw_stat_welch(&vec_c, &vec_t, 1, 0.05, &r), FW_OK);
+    assert_digits(r.control, 0.41, 2);
+    assert_digits(r.treatment, 0.7, 1);
+    assert_digits(r.delta, 0.70732, 5);
+    assert_digits(r.se, 0.37879, 5);
+    assert_digits(r.ci_lo, -0.03526, 5);
+    assert_digits(r.ci_hi, 1.44989, 5);
+    assert_digits(r.p, 0.06191, 5);
+}
+
+static void test_vector_welch_absolute(void **state)
+{
+    (void)state;
+    fw_stat_result r;
+    assert_int_equal(fw_stat_welch(&vec_c, &vec_t, 0, 0.05, &r), FW_OK);
+    assert_digits(r.delta, 0.29, 2);
+    assert_digits(r.se, 0.12478, 5);
+    assert_digits(r.ci_lo, 0.04538, 5);
+    assert_digits(r.ci_hi, 0.53462, 5);
+    assert_digits(r.p, 0.02016, 5);
+    /* Welch-Satterthwaite df, the same for the relative case. */
+    fw_stat_result rel;
+    assert_int_equal(fw_stat_welch(&vec_c, &vec_t, 1, 0.05, &rel), FW_OK);
+    assert_true(r.df == rel.df);
+    assert_true(r.df > 5841 && r.df < 5842);
+}
+
+/* 14/28 vs 16/30: the CI is t(df = 55.7)-based, wider than +/-1.96 se. */
+static void test_vector_proportion_relative(void **state)
+{
+    (void)state;
+    fw_stat_result r;
+    assert_int_equal(fw_stat_proportion(14, 28, 16, 30, 1, 0.05, &r), FW_OK);
+    assert_digits(r.control, 0.5, 1);
+    assert_digits(r.delta, 0.06667, 5);
+    assert_digits(r.se, 0.2717, 4);
+    assert_digits(r.ci_lo, -0.47767, 5);
+    assert_digits(r.ci_hi, 0.61101, 5);
+    assert_digits(r.p, 0.80707, 5);
+    assert_true(r.df > 55 && r.df < 56);
+    assert_true(r.ci_hi - r.delta > 1.96 * r.se * 1.02);
+}
+
+static void test_vector_holm(void **state)
+{
+    (void)state;
+    const double p[] = { 0.01, 0.04, 0.03, 0.005, 0.55, 0.6 };
+    const double want[] = { 0.05, 0.12, 0.12, 0.03, 1, 1 };
+    double adj[6];
+    fw_stat_holm(p, 6, adj);
+    for (int i = 0; i < 6; i++)
+        assert_digits(adj[i], want[i], 2);
+}
+
+static void test_vector_bh(void **state)
+{
+    (void)state;
+    const double p[] = { 0.898, 0.138, 0.007, 0.964, 0.538, 0.006, 0.138 };
+    const double want[] = { 0.964, 0.2415, 0.0245, 0.964, 0.7532, 0.0245, 0.2415 };
+    double adj[7];
+    fw_stat_bh(p, 7, adj);
+    for (int i = 0; i < 7; i++)
+        assert_digits(adj[i], want[i], 4);
+}
+
+static void test_vector_srm(void **state)
+{
+    (void)state;
+    const double w[] = { 1, 1, 1 };
+    struct {
+        double obs[3];
+        size_t k;
+        double chi2, p;
+        int chi2_dec, p_dec;
+    } cases[] = {
+        { { 5000, 5000 }, 2, 0, 1, 4, 4 },
+        { { 5100, 4900 }, 2, 4.0, 0.0455, 1, 4 },
+        { { 1000, 1100 }, 2, 4.7619, 0.0291, 4, 4 },
+        { { 3000, 3200, 3100 }, 3, 6.4516, 0.0397, 4, 4 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double chi2 = -1, p = -1;
+        assert_int_equal(fw_stat_srm(cases[i].obs, w, cases[i].k, &chi2, &p), FW_OK);
+        assert_digits(chi2, cases[i].chi2, cases[i].chi2_dec);
+        assert_digits(p, cases[i].p, cases[i].p_dec);
+    }
+    /* Only the shares of the weights matter. */
+    const double obs[] = { 5100, 4900 }, w2[] = { 0.5, 0.5 }, w3[] = { 51, 49 };
+    double chi2, p;
+    assert_int_equal(fw_stat_srm(obs, w2, 2, &chi2, &p), FW_OK);
+    assert_digits(chi2, 4.0, 1);
+    assert_int_equal(fw_stat_srm(obs, w3, 2, &chi2, &p), FW_OK);
+    assert_true(chi2 < 1e-20 && p == 1);
+}
+
+/* ---- helpers for simulated data -------------------------------------------------------- */
+
+static gsl_rng *rng_new(unsigned long seed)
+{
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    assert_non_null(r);
+    gsl_rng_set(r, seed);
+    return r;
+}
+
+static void add_y(fw_stat_moments *m, double y)
+{
+    m->n += 1;
+    m->sum += y;
+    m->sum_sq += y * y;
+}
+
+static void add_yx(fw_stat_cuped_moments *m, double y, double x)
+{
+    m->n += 1;
+    m->sum_y += y;
+    m->sum_x += x;
+    m->sum_yy += y * y;
+    m->sum_xx += x * x;
+    m->sum_xy += x * y;
+}
+
+static fw_stat_moments y_only(const fw_stat_cuped_moments *m)
+{
+    return (fw_stat_moments){ m->n, m->sum_y, m->sum_yy };
+}
+
+/* ---- properties ------------------------------------------------------------------------ */
+
+static void test_identical_arms(void **state)
+{
+    (void)state;
+    fw_stat_result r;
+    for (int rel = 0; rel <= 1; rel++) {
+        assert_int_equal(fw_stat_welch(&vec_c, &vec_c, rel, 0.05, &r), FW_OK);
+        assert_true(r.delta == 0 && r.p == 1);
+        assert_true(r.ci_lo < 0 && r.ci_hi > 0 && r.ci_lo == -r.ci_hi);
+        assert_int_equal(fw_stat_proportion(30, 100, 30, 100, rel, 0.05, &r), FW_OK);
+        assert_true(r.delta == 0 && r.p == 1);
+        const fw_stat_ratio_moments q = { 100, 40, 400, 50, 2000, 250 };
+        assert_int_equal(fw_stat_ratio(&q, &q, rel, 0.05, &r), FW_OK);
+        assert_true(r.delta == 0 && r.p == 1);
+        const fw_stat_cuped_moments cm = { 100, 40, 30, 50, 40, 20 };
+        assert_int_equal(fw_stat_cuped(&cm, &cm, rel, 0.05, &r, NULL), FW_OK);
+        assert_true(fabs(r.delta) < 1e-15 && r.p > 1 - 1e-12);
+    }
+}
+
+static void test_swap_negates_absolute_delta(void **state)
+{
+    (void)state;
+    fw_stat_result ab, ba;
+    assert_int_equal(fw_stat_welch(&vec_c, &vec_t, 0, 0.05, &ab), FW_OK);
+    assert_int_equal(fw_stat_welch(&vec_t, &vec_c, 0, 0.05, &ba), FW_OK);
+    assert_true(ab.delta == -ba.delta && ab.se == ba.se && ab.p == ba.p && ab.df == ba.df);
+    assert_true(ab.ci_lo == -ba.ci_hi && ab.ci_hi == -ba.ci_lo);
+    assert_int_equal(fw_stat_proportion(14, 28, 16, 30, 0, 0.1, &ab), FW_OK);
+    assert_int_equal(fw_stat_proportion(16, 30, 14, 28, 0, 0.1, &ba), FW_OK);
+    assert_true(ab.delta == -ba.delta && ab.se == ba.se && ab.p == ba.p);
+}
+
+/* Narrower alpha gives a narrower CI; the CI excludes 0 exactly when p < alpha. */
+static void test_ci_agrees_with_p(void **state)
+{
+    (void)state;
+    fw_stat_result r90, r95, r99;
+    assert_int_equal(fw_stat_welch(&vec_c, &vec_t, 0, 0.10, &r90), FW_OK);
+    assert_int_equal(fw_stat_welch(&vec_c, &vec_t, 0, 0.05, &r95), FW_OK);
+    assert_int_equal(fw_stat_welch(&vec_c, &vec_t, 0, 0.01, &r99), FW_OK);
+    assert_true(r90.ci_hi - r90.ci_lo < r95.ci_hi - r95.ci_lo);
+    assert_true(r95.ci_hi - r95.ci_lo < r99.ci_hi - r99.ci_lo);
+    assert_true(r95.p < 0.05 && r95.ci_lo > 0);  /* p = 0.020 */
+    assert_true(r99.p > 0.01 && r99.ci_lo < 0);
+    /* At alpha = p the CI touches 0. */
+    fw_stat_result edge;
+    assert_int_equal(fw_stat_welch(&vec_c, &vec_t, 0, r95.p, &edge), FW_OK);
+    assert_true(fabs(edge.ci_lo) < 1e-9);
+}
+
+/* Every unit with x = 1: the ratio of sums is the mean of y and the delta method is Welch. */
+static void test_ratio_unit_denominator_is_welch(void **state)
+{
+    (void)state;
+    gsl_rng *g = rng_new(11);
+    fw_stat_moments c = { 0 }, t = { 0 };
+    fw_stat_ratio_moments rc = { 0 }, rt = { 0 };
+    for (int i = 0; i < 700; i++) {
+        double y = gsl_ran_poisson(g, 3.0);
+        add_y(&c, y);
+        rc = (fw_stat_ratio_moments){ rc.n + 1, rc.sum_y + y, rc.sum_x + 1, rc.sum_yy + y * y,
+                                      rc.sum_xx + 1, rc.sum_xy + y };
+    }
+    for (int i = 0; i < 650; i++) {
+        double y = gsl_ran_poisson(g, 3.3);
+        add_y(&t, y);
+        rt = (fw_stat_ratio_moments){ rt.n + 1, rt.sum_y + y, rt.sum_x + 1, rt.sum_yy + y * y,
+                                      rt.sum_xx + 1, rt.sum_xy + y };
+    }
+    gsl_rng_free(g);
+    for (int rel = 0; rel <= 1; rel++) {
+        fw_stat_result a, b;
+        assert_int_equal(fw_stat_welch(&c, &t, rel, 0.05, &a), FW_OK);
+        assert_int_equal(fw_stat_ratio(&rc, &rt, rel, 0.05, &b), FW_OK);
+        assert_close(a.control, b.control, 1e-12);
+        assert_close(a.treatment, b.treatment, 1e-12);
+        assert_close(a.delta, b.delta, 1e-12);
+        assert_close(a.se, b.se, 1e-12);
+        assert_close(a.ci_lo, b.ci_lo, 1e-12);
+        assert_close(a.ci_hi, b.ci_hi, 1e-12);
+        assert_close(a.p, b.p, 1e-12);
+        assert_close(a.df, b.df, 1e-12);
+    }
+}
+
+/* A CTR-like ratio checked against the delta method done the long way: keep every unit, form
+ * the linearised values (y - R x) / mean_x and take their two-pass sample variance. */
+static void test_ratio_matches_linearisation(void **state)
+{
+    (void)state;
+    enum { N = 400 };
+    static double y[2][N], x[2][N];
+    gsl_rng *g = rng_new(12);
+    fw_stat_ratio_moments m[2];
+    memset(m, 0, sizeof m);
+    for (int a = 0; a < 2; a++) {
+        for (int i = 0; i < N; i++) {
+            x[a][i] = 1 + gsl_ran_poisson(g, 20.0);              /* impressions */
+            y[a][i] = gsl_ran_binomial(g, a ? 0.11 : 0.10, (unsigned)x[a][i]);  /* opens */
+            m[a].n += 1;
+            m[a].sum_y += y[a][i];
+            m[a].sum_x += x[a][i];
+            m[a].sum_yy += y[a][i] * y[a][i];
+            m[a].sum_xx += x[a][i] * x[a][i];
+            m[a].sum_xy += x[a][i] * y[a][i];
+        }
+    }
+    gsl_rng_free(g);
+    double r[2], v[2];
+    for (int a = 0; a < 2; a++) {
+        r[a] = m[a].sum_y / m[a].sum_x;
+        double mx = m[a].sum_x / N, mean_u = 0, ss = 0;
+        for (int i = 0; i < N; i++)
+            mean_u += (y[a][i] - r[a] * x[a][i]) / mx / N;
+        for (int i = 0; i < N; i++) {
+            double d = (y[a][i] - r[a] * x[a][i]) / mx - mean_u;
+            ss += d * d;
+        }
+        v[a] = ss / (N - 1) / N;  /* var(R) */
+    }
+    fw_stat_result res;
+    assert_int_equal(fw_stat_ratio(&m[0], &m[1], 0, 0.05, &res), FW_OK);
+    assert_close(res.control, r[0], 1e-12);
+    assert_close(res.treatment, r[1], 1e-12);
+    assert_close(res.se, sqrt(v[0] + v[1]), 1e-8);
+    assert_int_equal(fw_stat_ratio(&m[0], &m[1], 1, 0.05, &res), FW_OK);
+    assert_close(res.delta, r[1] / r[0] - 1, 1e-12);
+    double q = r[1] / r[0];
+    assert_close(res.se, sqrt(v[1] + q * q * v[0]) / r[0], 1e-8);
+}
+
+/* Draws n_c + n_t units with x ~ N(0, 1) and y = beta x + N(0, 1) (+ effect in treatment). */
+static void draw_cuped(gsl_rng *g, int n_c, int n_t, double beta, double effect,
+                       fw_stat_cuped_moments *c, fw_stat_cuped_moments *t)
+{
+    *c = (fw_stat_cuped_moments){ 0 };
+    *t = (fw_stat_cuped_moments){ 0 };
+    for (int i = 0; i < n_c + n_t; i++) {
+        double x = 5 + gsl_ran_gaussian_ziggurat(g, 1.0);
+        double y = 10 + beta * (x - 5) + gsl_ran_gaussian_ziggurat(g, 1.0);
+        if (i < n_c)
+            add_yx(c, y, x);
+        else
+            add_yx(t, y + effect, x);
+    }
+}
+
+static void test_cuped_independent_covariate(void **state)
+{
+    (void)state;
+    gsl_rng *g = rng_new(21);
+    fw_stat_cuped_moments c, t;
+    draw_cuped(g, 2000, 2000, 0.0, 0.1, &c, &t);
+    gsl_rng_free(g);
+    fw_stat_moments yc = y_only(&c), yt = y_only(&t);
+    fw_stat_result w, cu;
+    double theta = NAN;
+    assert_int_equal(fw_stat_welch(&yc, &yt, 0, 0.05, &w), FW_OK);
+    assert_int_equal(fw_stat_cuped(&c, &t, 0, 0.05, &cu, &theta), FW_OK);
+    assert_true(fabs(theta) < 0.05);  /* sd of theta-hat ~ 1/sqrt(4000) = 0.016 */
+    assert_true(fabs(cu.delta - w.delta) < 0.01);
+    assert_true(fabs(cu.se / w.se - 1) < 0.005);
+    assert_true(fabs(cu.p - w.p) < 0.05);
+}
+
+static void test_cuped_correlated_covariate(void **state)
+{
+    (void)state;
+    gsl_rng *g = rng_new(22);
+    fw_stat_cuped_moments c, t;
+    draw_cuped(g, 1000, 1200, 3.0, 0.1, &c, &t);  /* corr(x, y) = 3/sqrt(10) = 0.95 */
+    gsl_rng_free(g);
+    fw_stat_moments yc = y_only(&c), yt = y_only(&t);
+    fw_stat_result w, cu;
+    double theta = NAN;
+    assert_int_equal(fw_stat_welch(&yc, &yt, 0, 0.05, &w), FW_OK);
+    assert_int_equal(fw_stat_cuped(&c, &t, 0, 0.05, &cu, &theta), FW_OK);
+    assert_true(fabs(theta - 3.0) < 0.1);
+    /* Residual sd 1 instead of sqrt(10): the CI shrinks about 3.2 times. */
+    assert_true(cu.ci_hi - cu.ci_lo < 0.4 * (w.ci_hi - w.ci_lo));
+    assert_true(fabs(cu.delta - 0.1) < 4 * cu.se);
+    assert_true(cu.ci_lo > 0);
+    /* Relative lift on the adjusted means. */
+    fw_stat_result rel;
+    assert_int_equal(fw_stat_cuped(&c, &t, 1, 0.05, &rel, NULL), FW_OK);
+    assert_close(rel.delta, cu.treatment / cu.control - 1, 1e-12);
+}
+
+/* With theta estimated on the pooled data the CUPED interval is never wider than Welch's when
+ * x carries signal (checked on 300 draws, unequal arms, correlations 0.2 to 0.95). With no
+ * signal at all theta-hat is pure noise and may cost a hair of width, O(1/n): bounded here. */
+static void test_cuped_never_wider(void **state)
+{
+    (void)state;
+    gsl_rng *g = rng_new(23);
+    const double betas[] = { 0.2, 0.5, 1.0, 3.0 };
+    double worst_null = 0;
+    for (int draw = 0; draw < 300; draw++) {
+        fw_stat_cuped_moments c, t;
+        double beta = draw < 60 ? 0.0 : betas[draw % 4];
+        draw_cuped(g, 300 + draw % 7 * 50, 300 + draw % 5 * 80, beta, 0.05, &c, &t);
+        fw_stat_moments yc = y_only(&c), yt = y_only(&t);
+        fw_stat_result w, cu;
+        assert_int_equal(fw_stat_welch(&yc, &yt, draw & 1, 0.05, &w), FW_OK);
+        assert_int_equal(fw_stat_cuped(&c, &t, draw & 1, 0.05, &cu, NULL), FW_OK);
+        double ratio = (cu.ci_hi - cu.ci_lo) / (w.ci_hi - w.ci_lo);
+        if (beta > 0)
+            assert_true(ratio <= 1.0);
+        else if (ratio - 1 > worst_null)
+            worst_null = ratio - 1;
+    }
+    gsl_rng_free(g);
+    assert_true(worst_null < 0.01);
+}
+
+static void test_cuped_constant_covariate(void **state)
+{
+    (void)state;
+    /* No pre-period data: x = 0 for everyone. theta = 0 and the result is plain Welch. */
+    const fw_stat_cuped_moments c = { 100, 40, 0, 50, 0, 0 }, t = { 120, 60, 0, 70, 0, 0 };
+    const fw_stat_moments yc = { 100, 40, 50 }, yt = { 120, 60, 70 };
+    fw_stat_result a, b;
+    double theta = NAN;
+    assert_int_equal(fw_stat_cuped(&c, &t, 0, 0.05, &a, &theta), FW_OK);
+    assert_int_equal(fw_stat_welch(&yc, &yt, 0, 0.05, &b), FW_OK);
+    assert_true(theta == 0);
+    assert_true(a.delta == b.delta && a.se == b.se && a.p == b.p);
+}
+
+static void test_msprt_shape(void **state)
+{
+    (void)state;
+    assert_true(fw_stat_msprt_p(0.0, 0.1, 0.05) == 1.0);
+    assert_true(fw_stat_msprt_p(0.0, 1e-3, 10.0) == 1.0);
+    /* Non-increasing in |delta|/se, strictly once below 1, symmetric in delta. */
+    double prev = 1.0;
+    for (int i = 1; i <= 80; i++) {
+        double z = 0.1 * i;
+        double p = fw_stat_msprt_p(z * 0.02, 0.02, 0.05);
+        assert_true(p <= prev);
+        assert_true(p == 1.0 || p < prev);
+        assert_true(p == fw_stat_msprt_p(-z * 0.02, 0.02, 0.05));
+        prev = p;
+    }
+    assert_true(prev < 1e-10);
+    /* The formula, at one point: V = 0.01, tau^2 = 0.04, delta = 0.5. */
+    double lambda = sqrt(0.01 / 0.05) * exp(0.04 * 0.25 / (2 * 0.01 * 0.05));
+    assert_close(fw_stat_msprt_p(0.5, 0.1, 0.2), 1 / lambda, 1e-12);
+    /* More conservative than the fixed-horizon test at the same z. */
+    assert_true(fw_stat_msprt_p(2.0 * 0.02, 0.02, 0.05) > 2 * gsl_cdf_ugaussian_Q(2.0));
+    /* Extreme scales stay finite and in [0, 1]. */
+    double p = fw_stat_msprt_p(1e-200, 1e-202, 1e100);
+    assert_true(p >= 0 && p <= 1);
+    p = fw_stat_msprt_p(1e300, 1e-300, 1.0);
+    assert_true(p == 0);
+    assert_true(isnan(fw_stat_msprt_p(0.1, 0.0, 0.1)));
+    assert_true(isnan(fw_stat_msprt_p(0.1, 0.1, 0.0)));
+    assert_true(isnan(fw_stat_msprt_p(NAN, 0.1, 0.1)));
+    assert_true(isnan(fw_stat_msprt_p(0.1, INFINITY, 0.1)));
+}
+
+/* A/A: 2000 sequences of 20 daily looks, 50 new N(0, 1) units per arm per day. Peeking at a
+ * fixed-horizon z-test every day rejects far more than alpha; the running minimum of the
+ * mSPRT p-value stays at or below alpha; the z-test at the final look alone is near alpha.
+ * The same design with a true effect shows the mSPRT still has power. */
+static void run_sequences(gsl_rng *g, int n_seq, double effect, double tau, double *peek_rate,
+                          double *msprt_rate, double *final_rate)
+{
+    enum { LOOKS = 20, PER_DAY = 50 };
+    int peek = 0, msprt = 0, final = 0;
+    for (int s = 0; s < n_seq; s++) {
+        fw_stat_moments c = { 0 }, t = { 0 };
+        double run_min = 1.0;
+        int peek_hit = 0;
+        for (int day = 0; day < LOOKS; day++) {
+            for (int i = 0; i < PER_DAY; i++) {
+                add_y(&c, gsl_ran_gaussian_ziggurat(g, 1.0));
+                add_y(&t, effect + gsl_ran_gaussian_ziggurat(g, 1.0));
+            }
+            fw_stat_result r;
+            assert_int_equal(fw_stat_welch(&c, &t, 0, 0.05, &r), FW_OK);
+            double z_p = 2 * gsl_cdf_ugaussian_Q(fabs(r.delta) / r.se);
+            peek_hit |= z_p < 0.05;
+            run_min = fmin(run_min, fw_stat_msprt_p(r.delta, r.se, tau));
+            if (day == LOOKS - 1)
+                final += z_p < 0.05;
+        }
+        peek += peek_hit;
+        msprt += run_min <= 0.05;
+    }
+    *peek_rate = (double)peek / n_seq;
+    *msprt_rate = (double)msprt / n_seq;
+    *final_rate = (double)final / n_seq;
+}
+
+static void test_msprt_aa_simulation(void **state)
+{
+    (void)state;
+    gsl_rng *g = rng_new(31);
+    double peek, msprt, final;
+    run_sequences(g, 2000, 0.0, 0.1, &peek, &msprt, &final);
+    print_message("A/A, 2000 x 20 looks: peeked z-test %.4f, mSPRT %.4f, final-look z %.4f\n",
+                  peek, msprt, final);
+    assert_true(peek > 0.10);
+    assert_true(msprt <= 0.05);
+    assert_true(final > 0.035 && final < 0.065);
+
+    run_sequences(g, 300, 0.2, 0.1, &peek, &msprt, &final);
+    print_message("effect 0.2 sd, 300 x 20 looks: mSPRT power %.4f\n", msprt);
+    assert_true(msprt > 0.8);
+    gsl_rng_free(g);
+}
+
+/* With the right split the SRM p-value is uniform: about 5% of 2000 draws fall below 0.05. */
+static void test_srm_uniform_under_null(void **state)
+{
+    (void)state;
+    gsl_rng *g = rng_new(41);
+    const double w[] = { 1, 1, 2 };
+    int below05 = 0, below50 = 0;
+    for (int i = 0; i < 2000; i++) {
+        unsigned counts[3];
+        const double probs[] = { 0.25, 0.25, 0.5 };
+        gsl_ran_multinomial(g, 3, 20000, probs, counts);
+        const double obs[] = { counts[0], counts[1], counts[2] };
+        double chi2, p;
+        assert_int_equal(fw_stat_srm(obs, w, 3, &chi2, &p), FW_OK);
+        below05 += p < 0.05;
+        below50 += p < 0.5;
+    }
+    gsl_rng_free(g);
+    assert_true(below05 > 70 && below05 < 130);
+    assert_true(below50 > 900 && below50 < 1100);
+}
+
+static void test_multiple_testing_properties(void **state)
+{
+    (void)state;
+    /* Empty and single inputs. */
+    fw_stat_holm(NULL, 0, NULL);
+    fw_stat_bh(NULL, 0, NULL);
+    double one = 0.03, adj1 = -1;
+    fw_stat_holm(&one, 1, &adj1);
+    assert_true(adj1 == 0.03);
+    fw_stat_bh(&one, 1, &adj1);
+    assert_true(adj1 == 0.03);
+
+    /* Ties share one adjusted value; adjusted >= p; order of p is kept; BH <= Holm. */
+    const double p[] = { 0.02, 0.01, 0.02, 0.5, 0.02, 0.001, 1.0, 0.0 };
+    enum { N = sizeof p / sizeof p[0] };
+    double holm[N], bh[N];
+    fw_stat_holm(p, N, holm);
+    fw_stat_bh(p, N, bh);
+    for (int i = 0; i < N; i++) {
+        assert_true(holm[i] >= p[i] && holm[i] <= 1);
+        assert_true(bh[i] >= p[i] && bh[i] <= 1);
+        assert_true(bh[i] <= holm[i]);
+        for (int j = 0; j < N; j++) {
+            if (p[i] <= p[j]) {
+                assert_true(holm[i] <= holm[j]);
+                assert_true(bh[i] <= bh[j]);
+            }
+        }
+    }
+    assert_true(holm[0] == holm[2] && holm[0] == holm[4]);
+    assert_true(bh[0] == bh[2] && bh[0] == bh[4]);
+    /* Sorted: 0, .001, .01, .02 x3, .5, 1. Holm: .02 at rank 4 of 8 -> 5 * .02 = 0.1. */
+    assert_close(holm[0], 0.1, 1e-12);
+    /* BH: .02 at highest tied rank 6 -> 8 * .02 / 6. */
+    assert_close(bh[0], 8 * 0.02 / 6, 1e-12);
+    assert_true(holm[7] == 0 && bh[7] == 0);
+
+    /* A p-value outside [0, 1] or NaN makes every adjusted value NaN. */
+    const double bad[] = { 0.1, NAN, 0.2 }, bad2[] = { 0.1, 1.5 };
+    double out[3];
+    fw_stat_holm(bad, 3, out);
+    for (int i = 0; i < 3; i++)
+        assert_true(isnan(out[i]));
+    fw_stat_bh(bad2, 2, out);
+    assert_true(isnan(out[0]) && isnan(out[1]));
+}
+
+/* ---- documented errors ----------------------------------------------------------------- */
+
+static int untouched(const fw_stat_result *r)
+{
+    static const unsigned char sentinel[sizeof *r] = { 0 };
+    return memcmp(r, sentinel, sizeof *r) == 0;
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    fw_stat_result r = { 0 };
+    const fw_stat_moments one = { 1, 2, 4 }, zero_mean = { 10, 0, 5 };
+    const fw_stat_moments flat_a = { 10, 20, 40 }, flat_b = { 12, 36, 108 };
+
+    /* n < 2 */
+    assert_int_equal(fw_stat_welch(&one, &vec_t, 0, 0.05, &r), FW_ERR_RANGE);
+    assert_int_equal(fw_stat_welch(&vec_c, &one, 0, 0.05, &r), FW_ERR_RANGE);
+    assert_int_equal(fw_stat_proportion(1, 1, 3, 10, 0, 0.05, &r), FW_ERR_RANGE);
+    /* zero control mean, relative only */
+    assert_int_equal(fw_stat_welch(&zero_mean, &vec_t, 1, 0.05, &r), FW_ERR_RANGE);
+    assert_int_equal(fw_stat_proportion(0, 50, 3, 50, 1, 0.05, &r), FW_ERR_RANGE);
+    assert_true(untouched(&r));
+    assert_int_equal(fw_stat_welch(&zero_mean, &vec_t, 0, 0.05, &r), FW_OK);
+    r = (fw_stat_result){ 0 };
+    /* zero variance in both arms (constant 2 vs constant 3; 0% vs 100%) */
+    assert_int_equal(fw_stat_welch(&flat_a, &flat_b, 0, 0.05, &r), FW_ERR_RANGE);
+    assert_int_equal(fw_stat_proportion(0, 50, 50, 50, 0, 0.05, &r), FW_ERR_RANGE);
+    /* ... one arm with zero variance is fine: df is the other arm's n - 1 */
+    fw_stat_result ok;
+    assert_int_equal(fw_stat_welch(&flat_a, &vec_t, 0, 0.05, &ok), FW_OK);
+    assert_close(ok.df, vec_t.n - 1, 1e-12);
+    /* relative with se 0: treatment all 0 gives lift -1 with a delta-method se of 0 */
+    const fw_stat_moments zeros = { 10, 0, 0 };
+    assert_int_equal(fw_stat_welch(&vec_c, &zeros, 1, 0.05, &r), FW_ERR_RANGE);
+
+    /* invalid arguments */
+    assert_int_equal(fw_stat_welch(NULL, &vec_t, 0, 0.05, &r), FW_ERR_INVAL);
+    assert_int_equal(fw_stat_welch(&vec_c, &vec_t, 0, 0.05, NULL), FW_ERR_INVAL);
+    assert_int_equal(fw_stat_welch(&vec_c, &vec_t, 0, 0.0, &r), FW_ERR_INVAL);
+    assert_int_equal(fw_stat_welch(&vec_c, &vec_t, 0, 1.0, &r), FW_ERR_INVAL);
+    assert_int_equal(fw_stat_welch(&vec_c, &vec_t, 0, NAN, &r), FW_ERR_INVAL);
+    const fw_stat_moments impossible = { 10, 10, 1 }, negative = { -3, 1, 1 };
+    const fw_stat_moments nan_sum = { 10, NAN, 1 };
+    assert_int_equal(fw_stat_welch(&impossible, &vec_t, 0, 0.05, &r), FW_ERR_INVAL);
+    assert_int_equal(fw_stat_welch(&negative, &vec_t, 0, 0.05, &r), FW_ERR_INVAL);
+    assert_int_equal(fw_stat_welch(&nan_sum, &vec_t, 0, 0.05, &r), FW_ERR_INVAL);
+    assert_int_equal(fw_stat_proportion(11, 10, 3, 10, 0, 0.05, &r), FW_ERR_INVAL);
+    assert_int_equal(fw_stat_proportion(-1, 10, 3, 10, 0, 0.05, &r), FW_ERR_INVAL);
+    assert_true(untouched(&r));
+
+    /* ratio: zero denominators, impossible covariance, n < 2 */
+    const fw_stat_ratio_moments q = { 100, 40, 400, 50, 2000, 250 };
+    const fw_stat_ratio_moments no_x = { 100, 0, 0, 0, 0, 0 };
+    const fw_stat_ratio_moments bad_cov = { 100, 40, 400, 50, 2000, 5000 };
+    const fw_stat_ratio_moments q1 = { 1, 1, 5, 1, 25, 5 };
+    const fw_stat_ratio_moments zero_y = { 100, 0, 400, 0, 2000, 0 };
+    assert_int_equal(fw_stat_ratio(&no_x, &q, 0, 0.05, &r), FW_ERR_RANGE);
+    assert_int_equal(fw_stat_ratio(&bad_cov, &q, 0, 0.05, &r), FW_ERR_INVAL);
+    assert_int_equal(fw_stat_ratio(&q1, &q, 0, 0.05, &r), FW_ERR_RANGE);
+    assert_int_equal(fw_stat_ratio(&zero_y, &q, 1, 0.05, &r), FW_ERR_RANGE);
+    assert_int_equal(fw_stat_ratio(&q, NULL, 0, 0.05, &r), FW_ERR_INVAL);
+
+    /* CUPED: as Welch, and theta_out untouched on failure */
+    const fw_stat_cuped_moments cm = { 100, 40, 30, 50, 40, 20 }, cm1 = { 1, 1, 1, 1, 1, 1 };
+    const fw_stat_cuped_moments cm0 = { 100, 0, 30, 0, 40, 0 };
+    double theta = 42;
+    assert_int_equal(fw_stat_cuped(&cm1, &cm, 0, 0.05, &r, &theta), FW_ERR_RANGE);
+    assert_int_equal(fw_stat_cuped(&cm, &cm, 0, 2.0, &r, &theta), FW_ERR_INVAL);
+    assert_int_equal(fw_stat_cuped(&cm0, &cm0, 0, 0.05, &r, &theta), FW_ERR_RANGE);
+    assert_true(theta == 42);
+    assert_true(untouched(&r));
+
+    /* SRM */
+    const double obs[] = { 10, 20 }, w[] = { 1, 1 }, w_bad[] = { 1, 0 };
+    const double obs_neg[] = { 10, -1 }, obs_zero[] = { 0, 0 };
+    double chi2 = 7, p = 7;
+    assert_int_equal(fw_stat_srm(obs, w, 1, &chi2, &p), FW_ERR_INVAL);
+    assert_int_equal(fw_stat_srm(obs, w_bad, 2, &chi2, &p), FW_ERR_INVAL);
+    assert_int_equal(fw_stat_srm(obs_neg, w, 2, &chi2, &p), FW_ERR_INVAL);
+    assert_int_equal(fw_stat_srm(obs, NULL, 2, &chi2, &p), FW_ERR_INVAL);
+    assert_int_equal(fw_stat_srm(obs_zero, w, 2, &chi2, &p), FW_ERR_RANGE);
+    assert_true(chi2 == 7 && p == 7);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vector_welch_relative),
+        cmocka_unit_test(test_vector_welch_absolute),
+        cmocka_unit_test(test_vector_proportion_relative),
+        cmocka_unit_test(test_vector_holm),
+        cmocka_unit_test(test_vector_bh),
+        cmocka_unit_test(test_vector_srm),
+        cmocka_unit_test(test_identical_arms),
+        cmocka_unit_test(test_swap_negates_absolute_delta),
+        cmocka_unit_test(test_ci_agrees_with_p),
+        cmocka_unit_test(test_ratio_unit_denominator_is_welch),
+        cmocka_unit_test(test_ratio_matches_linearisation),
+        cmocka_unit_test(test_cuped_independent_covariate),
+        cmocka_unit_test(test_cuped_correlated_covariate),
+        cmocka_unit_test(test_cuped_never_wider),
+        cmocka_unit_test(test_cuped_constant_covariate),
+        cmocka_unit_test(test_msprt_shape),
+        cmocka_unit_test(test_msprt_aa_simulation),
+        cmocka_unit_test(test_srm_uniform_under_null),
+        cmocka_unit_test(test_multiple_testing_properties),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
