@@ -23,6 +23,7 @@
 #include <gsl/gsl_randist.h>
 
 #include "behaviour.h"
+#include "experiment.h"
 #include "metrics.h"
 #include "rng.h"
 
@@ -241,7 +242,9 @@ int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_stat
     uint32_t seen = 0;
     fw_feed_req req = {.user = u, .arm = arm, .tick = tick};
 
+    uint32_t *const *uc = io->user_counts;
     cnt[FW_DC_sessions]++;
+    uc[FW_UM_sessions][u]++;
     for (;;) {
         uint32_t n = fw_feed_request(io->engine, io->ctx, &req, io->page, io->page_cap);
         cnt[FW_DC_feed_requests]++;
@@ -252,6 +255,7 @@ int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_stat
             if (fw_evbuf_push(io->events, u, note, tick, FW_EV_IMPRESSION))
                 return -1;
             cnt[FW_DC_impressions]++;
+            uc[FW_UM_impressions][u]++;
             s->day_impressions[u]++;
             double x = affinity(w, u, note), q = w->note_quality[note];
             double p_open = sigmoid(m->b_open + c->open_affinity * x + c->open_quality * q +
@@ -261,11 +265,13 @@ int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_stat
                 if (fw_evbuf_push(io->events, u, note, tick, FW_EV_OPEN))
                     return -1;
                 cnt[FW_DC_opens]++;
+                uc[FW_UM_opens][u]++;
                 s->day_opens[u]++;
                 reward = 1.0;
                 double pi = sigmoid(m->b_interact + x + q);
                 static const uint32_t kinds[3] = {FW_EV_LIKE, FW_EV_SAVE, FW_EV_COMMENT};
                 static const fw_day_counter counters[3] = {FW_DC_likes, FW_DC_saves, FW_DC_comments};
+                static const fw_user_metric user_metrics[3] = {FW_UM_likes, FW_UM_saves, FW_UM_comments};
                 double share[3] = {c->like_share, c->save_share, comment_share};
                 for (int k = 0; k < 3; k++)
                     if (gsl_rng_uniform(r) < pi * share[k]) {
@@ -273,6 +279,8 @@ int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_stat
                             return -1;
                         cnt[counters[k]]++;
                         cnt[FW_DC_interactions]++;
+                        uc[user_metrics[k]][u]++;
+                        uc[FW_UM_interactions][u]++;
                         reward += 1.0;
                     }
                 if (gsl_rng_uniform(r) < sigmoid(m->b_follow + x + q)) {
@@ -282,6 +290,7 @@ int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_stat
                         if (fw_evbuf_push(io->events, u, note, tick, FW_EV_FOLLOW))
                             return -1;
                         cnt[FW_DC_follows]++;
+                        uc[FW_UM_follows][u]++;
                     }
                 }
                 /* Interests drift towards what the user reads (the row stays normalised). */

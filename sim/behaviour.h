@@ -60,7 +60,8 @@ void fw_users_state_fini(fw_users_state *s, uint32_t n_users);
 int fw_users_follows(const fw_world *w, const fw_users_state *s, uint32_t u, uint32_t cu);
 
 /* What one session needs and where it writes. counters points at the arm's
- * FW_DC__COUNT counters of the calling thread. */
+ * FW_DC__COUNT counters of the calling thread; user_counts at the per-user arrays
+ * (experiment.h FW_USER_METRICS) of which the session writes only its own user's entry. */
 typedef struct fw_session_io {
     fw_engine *engine;
     fw_engine_ctx *ctx;
@@ -69,6 +70,7 @@ typedef struct fw_session_io {
     uint32_t page_cap;
     fw_evbuf *events;
     uint64_t *counters;
+    uint32_t *const *user_counts; /* [FW_UM__COUNT] per-user counts of the current period */
 } fw_session_io;
 
 /* Runs one session of user u (in arm) at absolute tick: requests feed pages, examines,

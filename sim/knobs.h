@@ -68,6 +68,26 @@
     X(F64, memory, 0.8, 0.0, 1.0, "", "day-to-day persistence of a user's satisfaction")               \
     X(F64, churn_sensitivity, 1.5, 0.0, 100.0, "", "elasticity of coming back to satisfaction (CTR relative to expectation)")
 
+/* experiment.* (besides the arms). The first arm is the control every other arm is
+ * compared with. */
+#define FW_EXPERIMENT_UNITS(V)                                                                   \
+    V(FW_UNIT_USER, "user")                                                                      \
+    V(FW_UNIT_CLUSTER, "cluster")
+
+typedef enum fw_experiment_unit {
+    FW_EXPERIMENT_UNITS(FW_KNOB_ENUM_CONST) FW_UNIT__COUNT
+} fw_experiment_unit;
+
+#define FW_EXPERIMENT_KNOBS(X)                                                                   \
+    X(U64, salt, 1, 0, UINT64_MAX, "", "salt of the arm assignment hash (change it to re-draw arms)") \
+    X(ENUM, unit, FW_UNIT_USER, FW_EXPERIMENT_UNITS, 0, "",                                       \
+      "randomisation unit: user, or cluster (a user with everyone who follows the same top creator)") \
+    X(U32, pre_days, 0, 0, 3650, "days",                                                          \
+      "days before the arms differ (all run the first arm); their metrics feed CUPED")            \
+    X(F64, alpha, 0.05, 0.0001, 0.5, "", "significance level of tests and 1 - confidence of intervals") \
+    X(F64, msprt_tau, 0.1, 0.000001, 100.0, "",                                                   \
+      "sd of the relative effects the always-valid (mSPRT) test is tuned to")
+
 /* output.* */
 #define FW_OUTPUT_KNOBS(X)                                                                         \
     X(STR, dir, "results", 0, 0, "", "directory of the result file (created if missing)")          \

@@ -8,6 +8,8 @@
  *   /world                  attributes summarising the generated world
  *   /latency/bin_lower_ns, /latency/bin_upper_ns   int64 [bins], the histogram layout
  *   /latency/<stage>/counts uint64 [days, bins]; p50 p90 p99 p999 max mean count [days]
+ *   /users/<arm>/{user_id, unit_id}, /users/<arm>/{pre,exp}/<metric>   per-user counts
+ *   /experiment/metric, /experiment/<arm>/<field>[metric]   tests against the first arm
  * Every dataset is chunked, deflated and extendible along days, with dimension labels. */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +40,13 @@ struct fw_recorder {
     int64_t *bin_lower, *bin_upper;
     uint64_t *lat_counts;   /* [cap_days * FW_STAGE__COUNT * n_bins] */
     double *lat_stats;      /* [cap_days * FW_STAGE__COUNT * (N_PCTS + 3)] p.., max, mean, count */
+    const fw_assignment *asg;   /* borrowed */
+    const fw_user_aggs *aggs;   /* borrowed */
+    uint32_t pre_days;
+    int have_exp;
+    fw_exp_table exp;
+    const char *exp_unit;
+    double exp_alpha;
 };
 
 #define N_STATS (N_PCTS + 3)
@@ -91,6 +100,23 @@ void fw_recorder_destroy(fw_recorder *r)
     free(r->lat_counts);
     free(r->lat_stats);
     free(r);
+}
+
+void fw_recorder_set_users(fw_recorder *r, const fw_assignment *a, const fw_user_aggs *g,
+                           uint32_t pre_days)
+{
+    r->asg = a;
+    r->aggs = g;
+    r->pre_days = pre_days;
+}
+
+void fw_recorder_set_experiment(fw_recorder *r, const fw_exp_table *t, const char *unit,
+                                double alpha)
+{
+    r->exp = *t;
+    r->have_exp = 1;
+    r->exp_unit = unit;
+    r->exp_alpha = alpha;
 }
 
 const char *fw_recorder_path(const fw_recorder *r) { return r->path; }
@@ -233,6 +259,159 @@ static int write_1d(hid_t parent, const char *name, hid_t ftype, hid_t mtype, hs
     return rc;
 }
 
+static hid_t group(hid_t parent, const char *name, const char *doc)
+{
+    hid_t g = H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g >= 0 && doc && attr_str(g, "description", doc) < 0) {
+        H5Gclose(g);
+        return -1;
+    }
+    return g;
+}
+
+/* /users/<arm>/: the users of each arm, their units, and their counts per period. */
+static int write_users(fw_recorder *r, hid_t f)
+{
+    const fw_assignment *a = r->asg;
+    const fw_user_aggs *g = r->aggs;
+    unsigned z = r->info.compression;
+    int rc = -1;
+    hid_t gu = -1, ga = -1, gp = -1;
+    uint32_t *ids = malloc(((size_t)a->n_users + 1) * sizeof *ids);
+    uint32_t *col = malloc(((size_t)a->n_users + 1) * sizeof *col);
+    if (!ids || !col)
+        goto done;
+    if ((gu = group(f, "users", "per-user counts of the pre-period (pre/) and the experiment "
+                                "period (exp/), by arm: the raw material of /experiment")) < 0 ||
+        attr_i64(gu, "pre_days", r->pre_days) < 0)
+        goto done;
+    for (uint32_t arm = 0; arm < a->n_arms; arm++) {
+        hsize_t n = 0;
+        for (uint32_t u = 0; u < a->n_users; u++)
+            if (a->arm_of_user[u] == arm)
+                ids[n++] = u;
+        if ((ga = group(gu, r->info.arm_names[arm], NULL)) < 0)
+            goto done;
+        if (write_1d(ga, "user_id", H5T_STD_U32LE, H5T_NATIVE_UINT32, n, ids, z, "1", "user id", -1,
+                     "user") < 0)
+            goto done;
+        for (hsize_t k = 0; k < n; k++)
+            col[k] = a->unit_id[a->unit_of_user[ids[k]]];
+        if (write_1d(ga, "unit_id", H5T_STD_U32LE, H5T_NATIVE_UINT32, n, col, z, "1",
+                     "randomisation unit (the user, or the top creator of the user's cluster)", -1,
+                     "user") < 0)
+            goto done;
+        static const char *const periods[2] = {"pre", "exp"};
+        for (int p = 0; p < 2; p++) {
+            if ((gp = group(ga, periods[p], p ? "experiment period" : "pre-period")) < 0)
+                goto done;
+            for (int m = 0; m < FW_UM__COUNT; m++) {
+                for (hsize_t k = 0; k < n; k++)
+                    col[k] = g->v[p][m][ids[k]];
+                if (write_1d(gp, fw_user_metric_name[m], H5T_STD_U32LE, H5T_NATIVE_UINT32, n, col, z,
+                             fw_user_metric_unit[m], fw_user_metric_doc[m], -1, "user") < 0)
+                    goto done;
+            }
+            H5Gclose(gp);
+            gp = -1;
+        }
+        H5Gclose(ga);
+        ga = -1;
+    }
+    rc = 0;
+done:
+    if (gp >= 0)
+        H5Gclose(gp);
+    if (ga >= 0)
+        H5Gclose(ga);
+    if (gu >= 0)
+        H5Gclose(gu);
+    free(ids);
+    free(col);
+    return rc;
+}
+
+/* /experiment: one dataset per field and treatment arm, indexed by /experiment/metric. */
+static int write_experiment(fw_recorder *r, hid_t f)
+{
+    const fw_exp_table *t = &r->exp;
+    unsigned z = r->info.compression;
+    hsize_t n = FW_EM__COUNT;
+    int rc = -1;
+    hid_t ge = -1, ga = -1, ds = -1, sp = -1, st = -1;
+    if ((ge = group(f, "experiment", "each treatment arm against the first arm, per metric; "
+                                     "relative lifts by the delta method, Welch df")) < 0 ||
+        attr_str(ge, "unit", r->exp_unit) < 0 || attr_f64(ge, "alpha", r->exp_alpha) < 0 ||
+        attr_f64(ge, "srm_chi2", t->srm_chi2) < 0 || attr_f64(ge, "srm_p", t->srm_p) < 0 ||
+        attr_i64(ge, "days", t->days) < 0 || attr_i64(ge, "cuped", t->have_pre) < 0)
+        goto done;
+    /* The metric names, a dimension scale of every field. */
+    if ((st = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(st, H5T_VARIABLE) < 0 ||
+        H5Tset_cset(st, H5T_CSET_UTF8) < 0 || (sp = H5Screate_simple(1, &n, NULL)) < 0 ||
+        (ds = H5Dcreate2(ge, "metric", st, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        H5Dwrite(ds, st, H5S_ALL, H5S_ALL, H5P_DEFAULT, fw_experiment_metric_name) < 0 ||
+        H5DSset_scale(ds, "metric") < 0)
+        goto done;
+    enum { N_FIELDS = 22 };
+    static const char *const fields[N_FIELDS] = {
+        "control", "treatment", "lift", "lift_se", "lift_ci_lo", "lift_ci_hi", "lift_p",
+        "delta", "delta_se", "delta_ci_lo", "delta_ci_hi", "delta_p", "cuped", "cuped_lift",
+        "cuped_ci_lo", "cuped_ci_hi", "cuped_p", "cuped_theta", "p", "p_holm", "p_bh", "p_msprt"};
+    static const char *const docs[N_FIELDS] = {
+        "control estimate (mean per user or ratio of sums)", "treatment estimate",
+        "relative lift treatment / control - 1", "standard error of the lift",
+        "lower CI bound of the lift", "upper CI bound of the lift", "two-sided p of the lift",
+        "absolute difference treatment - control", "standard error of the difference",
+        "lower CI bound of the difference", "upper CI bound of the difference",
+        "two-sided p of the difference", "1 when CUPED was applied (pre-period covariate)",
+        "CUPED-adjusted relative lift", "lower CI bound of the CUPED lift",
+        "upper CI bound of the CUPED lift", "two-sided p of the CUPED lift",
+        "CUPED coefficient theta (pooled)", "primary p: CUPED's when applied, else lift_p",
+        "p Holm-adjusted over the arm's metrics", "p Benjamini-Hochberg-adjusted",
+        "always-valid p (mSPRT running minimum over daily looks)"};
+    double col[FW_EM__COUNT];
+    for (uint32_t arm = 1; arm < t->n_arms; arm++) {
+        if ((ga = group(ge, r->info.arm_names[arm], NULL)) < 0)
+            goto done;
+        for (int k = 0; k < N_FIELDS; k++) {
+            for (int m = 0; m < FW_EM__COUNT; m++) {
+                const fw_exp_row *w = &t->row[arm][m];
+                const fw_stat_result *c = &w->cuped_rel;
+                double v[N_FIELDS] = {
+                    w->rel.control, w->rel.treatment, w->rel.delta, w->rel.se, w->rel.ci_lo,
+                    w->rel.ci_hi, w->rel.p, w->abs.delta, w->abs.se, w->abs.ci_lo, w->abs.ci_hi,
+                    w->abs.p, w->cuped, w->cuped ? c->delta : NAN, w->cuped ? c->ci_lo : NAN,
+                    w->cuped ? c->ci_hi : NAN, w->cuped ? c->p : NAN, w->cuped ? w->theta : NAN,
+                    w->p, w->p_holm, w->p_bh, w->p_msprt};
+                col[m] = w->ok || k == 12 ? v[k] : NAN;
+            }
+            hid_t d = dataset(ga, fields[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &n, &n, z, col,
+                              "1", docs[k], (const char *const[]){"metric"});
+            if (d < 0)
+                goto done;
+            herr_t e = H5DSattach_scale(d, ds, 0);
+            H5Dclose(d);
+            if (e < 0)
+                goto done;
+        }
+        H5Gclose(ga);
+        ga = -1;
+    }
+    rc = 0;
+done:
+    if (ga >= 0)
+        H5Gclose(ga);
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (st >= 0)
+        H5Tclose(st);
+    if (ge >= 0)
+        H5Gclose(ge);
+    return rc;
+}
+
 static int write_file(fw_recorder *r, const char *status, double wall_s, double rss_mb)
 {
     const fw_rec_info *in = &r->info;
@@ -311,6 +490,11 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
         H5Gclose(ga);
         ga = -1;
     }
+
+    /* Deterministic groups before /latency, whose compressed sizes vary from run to run and
+     * would move these datasets (and the object references of their dimension scales). */
+    if ((r->asg && write_users(r, f) < 0) || (r->have_exp && write_experiment(r, f) < 0))
+        goto done;
 
     /* /latency */
     if ((gs = H5Gcreate2(f, "latency", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)

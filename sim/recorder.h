@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "flywheel/engine.h"
+#include "experiment.h"
 #include "metrics.h"
 
 typedef struct fw_rec_info {
@@ -43,6 +44,15 @@ void fw_recorder_destroy(fw_recorder *r);
 /* Adds one finished day: counters[n_arms * FW_DC__COUNT] and one latency histogram per
  * engine stage (all with the same layout). */
 fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hist *lat);
+
+/* Per-user aggregates and the assignment (borrowed: read at every write, so they must
+ * outlive the recorder), written under /users/<arm>/. */
+void fw_recorder_set_users(fw_recorder *r, const fw_assignment *a, const fw_user_aggs *g,
+                           uint32_t pre_days);
+
+/* The latest experiment analysis (copied), written under /experiment. */
+void fw_recorder_set_experiment(fw_recorder *r, const fw_exp_table *t, const char *unit,
+                                double alpha);
 
 /* Writes the file with what has been recorded: status is "running", "complete" or
  * "interrupted"; complete renames to the final path, the others to PATH.partial.

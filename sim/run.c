@@ -20,6 +20,7 @@
 
 #include "behaviour.h"
 #include "clock.h"
+#include "experiment.h"
 #include "metrics.h"
 #include "recorder.h"
 #include "rng.h"
@@ -77,7 +78,11 @@ typedef struct sim {
     fw_world w;
     fw_users_state us;
     fw_behaviour_model *model;   /* [n_arms] */
-    uint8_t *arm_of;             /* [n_users] */
+    fw_assignment asg;           /* units and arms */
+    const uint8_t *arm_of;       /* = asg.arm_of_user: the arm a user's metrics count in */
+    fw_user_aggs aggs;           /* per-user counts, pre-period and experiment period */
+    fw_exp_table exp;            /* the latest analysis */
+    int exp_ready;
     fw_engine *engine;
     int n_threads;
     tbuf *tb;
@@ -138,7 +143,8 @@ static void sim_fini(sim *S)
     fw_users_state_fini(&S->us, S->w.n_users);
     fw_world_fini(&S->w);
     free(S->model);
-    free(S->arm_of);
+    fw_assignment_fini(&S->asg);
+    fw_user_aggs_fini(&S->aggs);
     gsl_ran_discrete_free(S->tick_pick);
     free(S->sess_n);
     free(S->sess_off);
@@ -155,29 +161,28 @@ static void sim_fini(sim *S)
     free(S->pend_emb);
 }
 
-/* Assignment: hash (salt, user) to a uniform number and cut it by cumulative weights.
- * Depends on nothing but the salt, the user id and the weights. */
-static void assign_arms(sim *S)
+static const char *const unit_names[] = {
+#define UNIT_NAME(constant, yaml) yaml,
+    FW_EXPERIMENT_UNITS(UNIT_NAME)
+#undef UNIT_NAME
+};
+
+/* The arm whose configuration serves u today: the first arm during the pre-period. */
+static inline uint32_t live_arm(const sim *S, uint32_t u)
 {
-    const fw_scenario *sc = S->sc;
-    double total = 0.0;
-    for (uint32_t a = 0; a < S->n_arms; a++)
-        total += sc->arms[a].weight;
-    for (uint32_t u = 0; u < S->w.n_users; u++) {
-        uint64_t h = fw_hash64(fw_hash64(sc->experiment_salt) ^ (uint64_t)u);
-        double x = (double)(h >> 11) * 0x1.0p-53 * total, acc = 0.0;
-        uint32_t a = 0;
-        while (a + 1 < S->n_arms && x >= (acc += sc->arms[a].weight))
-            a++;
-        S->arm_of[u] = (uint8_t)a;
-    }
+    return S->day < S->sc->experiment_pre_days ? 0 : S->arm_of[u];
+}
+
+static inline int period(const sim *S)
+{
+    return S->day < S->sc->experiment_pre_days ? 0 : 1;
 }
 
 /* ---- day schedule ------------------------------------------------------------------- */
 
 static uint32_t draw_sessions(sim *S, gsl_rng *r, uint32_t u)
 {
-    const fw_behaviour_model *m = &S->model[S->arm_of[u]];
+    const fw_behaviour_model *m = &S->model[live_arm(S, u)];
     fw_rng_seek(r, S->sc->seed, FW_RNG_ACTIVITY, u, S->day);
     if (gsl_rng_uniform(r) >= fw_behaviour_p_active(m, &S->w, &S->us, u))
         return 0;
@@ -198,6 +203,7 @@ static void k_activity(void *arg, size_t b, size_t e, int slot)
         c[FW_DC_active_users] += n > 0;
         c[FW_DC_prev_active_users] += S->us.active_prev[u];
         c[FW_DC_retained_users] += n > 0 && S->us.active_prev[u];
+        S->aggs.v[period(S)][FW_UM_active_days][u] += n > 0;
     }
 }
 
@@ -306,10 +312,10 @@ static void k_sessions(void *arg, size_t b, size_t e, int slot)
     sim *S = arg;
     tbuf *tb = &S->tb[slot];
     fw_session_io io = {.engine = S->engine, .ctx = tb->ctx, .rng = tb->rng, .page = tb->page,
-                        .page_cap = 0, .events = &tb->ev};
+                        .page_cap = 0, .events = &tb->ev, .user_counts = S->aggs.v[period(S)]};
     for (size_t i = b; i < e; i++) {
-        uint32_t u = S->run_user[i], arm = S->arm_of[u];
-        io.counters = &tb->counters[(size_t)arm * FW_DC__COUNT];
+        uint32_t u = S->run_user[i], arm = live_arm(S, u);
+        io.counters = &tb->counters[(size_t)S->arm_of[u] * FW_DC__COUNT];
         io.page_cap = S->sc->arms[arm].engine.feed.page_size;
         S->ev_slot[i] = (uint32_t)slot;
         S->ev_lo[i] = tb->ev.n;
@@ -385,7 +391,7 @@ static void k_end_day(void *arg, size_t b, size_t e, int slot)
     sim *S = arg;
     (void)slot;
     for (size_t u = b; u < e; u++)
-        fw_behaviour_end_day(&S->model[S->arm_of[u]], &S->w, &S->us, (uint32_t)u);
+        fw_behaviour_end_day(&S->model[live_arm(S, (uint32_t)u)], &S->w, &S->us, (uint32_t)u);
 }
 
 /* Users judge today's feed against what they have come to expect: the population's CTR.
@@ -542,11 +548,12 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
     if (fw_users_state_init(&S->us, S->w.n_users) != FW_OK)
         goto oom;
     if (!(S->model = calloc(S->n_arms, sizeof *S->model)) ||
-        !(S->arm_of = calloc(S->w.n_users, 1)))
+        fw_assignment_init(&S->asg, sc, &S->w) != FW_OK ||
+        fw_user_aggs_init(&S->aggs, S->w.n_users) != FW_OK)
         goto oom;
+    S->arm_of = S->asg.arm_of_user;
     for (uint32_t a = 0; a < S->n_arms; a++)
         fw_behaviour_calibrate(&S->model[a], &sc->arms[a].behaviour, &S->w, sc->seed);
-    assign_arms(S);
 
     /* The engine sees the catalog: notes as published and who follows whom. */
     fw_catalog cat = {.n_users = S->w.n_users, .n_topics = S->w.n_topics, .ticks_per_day = S->tpd,
@@ -602,7 +609,7 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
     overrides = calloc(ov_len, 1);
     const char *arm_names[FW_MAX_ARMS];
     double arm_weights[FW_MAX_ARMS];
-    uint64_t arm_users[FW_MAX_ARMS] = {0};
+    const uint64_t *arm_users = S->asg.users;
     if (!overrides)
         goto oom;
     for (uint32_t k = 0; k < sc->n_overrides; k++) {
@@ -613,8 +620,6 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
         arm_names[a] = sc->arms[a].name;
         arm_weights[a] = sc->arms[a].weight;
     }
-    for (uint32_t u = 0; u < S->w.n_users; u++)
-        arm_users[S->arm_of[u]]++;
     fw_rec_info info = {
         .version = FW_VERSION, .git_revision = FW_GIT_REVISION, .scenario_name = sc->name,
         .scenario_path = sc->source_path ? sc->source_path : "",
@@ -626,6 +631,7 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
         .generation_peak_rss_mb = gen_rss};
     if (world_summary(&S->w, &info) != FW_OK || !(rec = fw_recorder_create(o->output_path, &info)))
         goto oom;
+    fw_recorder_set_users(rec, &S->asg, &S->aggs, sc->experiment_pre_days);
     /* An empty but valid partial file exists from the start. */
     if ((rc = fw_recorder_write(rec, "running", now_s() - t_start, peak_rss_mb(), errbuf,
                                 sizeof errbuf)) != FW_OK) {
@@ -668,6 +674,16 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
         update_expectation(S, day_counters);
         fw_par_for(S->w.n_users, 4096, k_end_day, S);
         fw_engine_end_day(S->engine, S->tb[0].ctx, S->day);
+        if (S->n_arms > 1 && S->day >= sc->experiment_pre_days) {
+            /* A daily look: the always-valid p-values keep their running minimum. */
+            if ((rc = fw_experiment_analyse(sc, &S->asg, &S->aggs, sc->experiment_pre_days > 0,
+                                            S->day + 1 - sc->experiment_pre_days,
+                                            S->exp_ready ? &S->exp : NULL, &S->exp)) != FW_OK)
+                break;
+            S->exp_ready = 1;
+            fw_recorder_set_experiment(rec, &S->exp, unit_names[sc->experiment_unit],
+                                       sc->experiment_alpha);
+        }
         for (size_t k = 0; k < (size_t)S->n_arms * FW_DC__COUNT; k++)
             totals[k] += day_counters[k];
         for (int st = 0; st < FW_STAGE__COUNT; st++) {
@@ -711,6 +727,8 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
     snprintf(rep->result_path, sizeof rep->result_path, "%s",
              stopped ? fw_recorder_partial_path(rec) : fw_recorder_path(rec));
     summary(sc, S, totals, rep, o->out);
+    if (S->exp_ready)
+        fw_experiment_print(sc, &S->asg, &S->exp, o->out);
     rc = stopped ? FW_ERR_INTERRUPT : FW_OK;
     goto out;
 oom:

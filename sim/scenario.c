@@ -42,9 +42,8 @@
 #define PRINTF_LIKE(f, a)
 #endif
 
-/* experiment.* other than the arms; fw_scenario stores each as experiment_<name>. */
-#define EXPERIMENT_KNOBS(X)                                                                  \
-    X(U64, salt, 1, 0, UINT64_MAX, "", "salt of the arm assignment hash (change it to re-draw arms)")
+/* experiment.* other than the arms (knobs.h); fw_scenario stores each as experiment_<name>. */
+#define EXPERIMENT_KNOBS(X) FW_EXPERIMENT_KNOBS(X)
 
 /* ---------------------------------------------------------------------------------------
  * What libcyaml loads into: the file's shape, every section as the struct it configures. */
@@ -1318,6 +1317,12 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
         where_fmt(w, key, at, sizeof at);
         if ((err = check_shares(&s->behaviour, at, "", diag)) != FW_OK)
             return err;
+    }
+    if (s->experiment_pre_days >= s->days) {
+        where_fmt(w, "experiment.pre_days", at, sizeof at);
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: experiment.pre_days: expected fewer than days (%" PRIu32 ") so the arms run "
+                    "for at least one day, got %" PRIu32, at, s->days, s->experiment_pre_days);
     }
     if (s->n_arms < 1 || s->n_arms > FW_MAX_ARMS || s->arms == NULL) {
         where_fmt(w, "experiment.arms", at, sizeof at);

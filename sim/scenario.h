@@ -34,7 +34,10 @@ typedef struct fw_scenario {
     fw_behaviour_cfg behaviour;
     fw_engine_cfg engine;
     fw_output_cfg output;
-    uint64_t experiment_salt;  /* experiment.salt: salts the assignment hash */
+#define FW_SCENARIO_EXPERIMENT_FIELD(type, name, def, lo, hi, unit, doc) \
+    FW_KNOB_CTYPE_##type experiment_##name;
+    FW_EXPERIMENT_KNOBS(FW_SCENARIO_EXPERIMENT_FIELD) /* experiment.<name> */
+#undef FW_SCENARIO_EXPERIMENT_FIELD
     fw_arm *arms;              /* after fw_scenario_finish: n_arms >= 1 */
     uint32_t n_arms;
     char *source_path;         /* the file loaded, or NULL for pure defaults */

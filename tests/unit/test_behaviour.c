@@ -20,6 +20,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "behaviour.h"
+#include "experiment.h"
 #include "metrics.h"
 #include "rng.h"
 #include "world.h"
@@ -236,6 +237,7 @@ typedef struct harness {
     uint32_t *page;
     fw_evbuf ev;
     uint64_t counters[FW_DC__COUNT];
+    fw_user_aggs aggs;              /* per-user counts; sessions write period 1 */
     uint64_t tally[FW_EV__COUNT];   /* events emitted, by type */
     uint64_t digest;                /* FNV-1a over every event emitted, in order */
     uint64_t sessions;
@@ -253,6 +255,7 @@ static void harness_init(harness *h, const fw_behaviour_cfg *bcfg)
     assert_int_equal(fw_world_generate(&h->wcfg, SEED, &h->w), FW_OK);
     fw_behaviour_calibrate(&h->m, bcfg, &h->w, SEED);
     assert_int_equal(fw_users_state_init(&h->us, h->w.n_users), FW_OK);
+    assert_int_equal(fw_user_aggs_init(&h->aggs, h->w.n_users), FW_OK);
     h->ecfg = engine_cfg();
     fw_catalog cat = {.n_users = h->w.n_users, .n_topics = h->w.n_topics,
                       .ticks_per_day = h->w.ticks_per_day, .n_notes = h->w.n_notes,
@@ -277,6 +280,7 @@ static void harness_fini(harness *h)
     fw_engine_ctx_destroy(h->ctx);
     fw_engine_destroy(h->e);
     fw_users_state_fini(&h->us, h->w.n_users);
+    fw_user_aggs_fini(&h->aggs);
     fw_world_fini(&h->w);
 }
 
@@ -318,7 +322,7 @@ static void run_ticks(harness *h, uint32_t t0, uint32_t ticks, uint32_t per_tick
 {
     fw_session_io io = {.engine = h->e, .ctx = h->ctx, .rng = h->rng, .page = h->page,
                         .page_cap = h->ecfg.feed.page_size, .events = &h->ev,
-                        .counters = h->counters};
+                        .counters = h->counters, .user_counts = h->aggs.v[1]};
     for (uint32_t t = t0; t < t0 + ticks; t++) {
         int32_t tick = (int32_t)t;
         h->ev.n = 0;
@@ -521,7 +525,8 @@ static void test_session_empty_feed(void **state)
     harness h;
     harness_init(&h, &cfg);
     fw_session_io io = {.engine = h.e, .ctx = h.ctx, .rng = h.rng, .page = h.page,
-                        .page_cap = 0, .events = &h.ev, .counters = h.counters};
+                        .page_cap = 0, .events = &h.ev, .counters = h.counters,
+                        .user_counts = h.aggs.v[1]};
     /* page_cap 0: the engine returns nothing. */
     assert_int_equal(fw_behaviour_session(&h.m, &h.w, &h.us, 3, 0, 0, 0, &io), 0);
     assert_int_equal(h.ev.n, 0);

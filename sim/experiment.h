@@ -1,0 +1,126 @@
+/* A/B experiments: who is in which arm, what each user did, and the statistics.
+ * Owns: the assignment (units and arms), per-user aggregates for the pre-period and the
+ * experiment period, and analysis tables.
+ * Borrows: the scenario and the world (read-only) while assigning.
+ * Never touches: the engine, files (the recorder writes what this module computes).
+ *
+ * Assignment hashes a unit id with the experiment's salt, so it is deterministic and
+ * independent of thread count. A unit is a user, or a cluster of the follow graph (every
+ * user who follows the same top creator -- the most followed creator they follow -- shares
+ * an arm, which bounds interference through that creator's feed). Every metric is analysed
+ * as a ratio of sums over units (per-user means are sum / users), so the standard errors
+ * are right for either unit. */
+#ifndef FLYWHEEL_EXPERIMENT_H
+#define FLYWHEEL_EXPERIMENT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "scenario.h"
+#include "stats.h"
+#include "world.h"
+
+/* Per-user counts, kept for the pre-period and the experiment period.
+ * X(name, unit, description). */
+#define FW_USER_METRICS(X)                                                        \
+    X(active_days, "days", "days with at least one session")                      \
+    X(sessions, "sessions", "sessions (app opens)")                               \
+    X(impressions, "notes", "feed impressions")                                   \
+    X(opens, "notes", "notes opened")                                             \
+    X(likes, "events", "likes")                                                   \
+    X(saves, "events", "saves")                                                   \
+    X(comments, "events", "comments")                                             \
+    X(interactions, "events", "likes + saves + comments")                         \
+    X(follows, "events", "creators followed")
+
+typedef enum fw_user_metric {
+#define FW_UM_ENUM(name, unit, doc) FW_UM_##name,
+    FW_USER_METRICS(FW_UM_ENUM)
+#undef FW_UM_ENUM
+    FW_UM__COUNT,
+    FW_UM_USERS = FW_UM__COUNT /* as a denominator: the number of users */
+} fw_user_metric;
+
+extern const char *const fw_user_metric_name[FW_UM__COUNT];
+extern const char *const fw_user_metric_unit[FW_UM__COUNT];
+extern const char *const fw_user_metric_doc[FW_UM__COUNT];
+
+/* The metrics every treatment arm is tested on, against the first arm.
+ * X(name, numerator, denominator, description). Per-user means have denominator USERS;
+ * CUPED (with the same metric in the pre-period) applies to those when there is a
+ * pre-period and the unit is the user. */
+#define FW_EXPERIMENT_METRICS(X)                                                       \
+    X(active_days_per_user, active_days, USERS, "days active per user")               \
+    X(sessions_per_user, sessions, USERS, "sessions per user")                        \
+    X(impressions_per_user, impressions, USERS, "feed impressions per user")          \
+    X(opens_per_user, opens, USERS, "notes read per user")                            \
+    X(interactions_per_user, interactions, USERS, "likes + saves + comments per user") \
+    X(follows_per_user, follows, USERS, "follows per user")                           \
+    X(ctr, opens, impressions, "cover click-through rate (opens / impressions)")      \
+    X(interactions_per_read, interactions, opens, "(likes + saves + comments) / opens") \
+    X(saves_per_read, saves, opens, "saves / opens")
+
+typedef enum fw_experiment_metric {
+#define FW_EM_ENUM(name, num, den, doc) FW_EM_##name,
+    FW_EXPERIMENT_METRICS(FW_EM_ENUM)
+#undef FW_EM_ENUM
+    FW_EM__COUNT
+} fw_experiment_metric;
+
+extern const char *const fw_experiment_metric_name[FW_EM__COUNT];
+extern const char *const fw_experiment_metric_doc[FW_EM__COUNT];
+
+typedef struct fw_assignment {
+    uint32_t n_users, n_units, n_arms;
+    uint32_t *unit_of_user;  /* [n_users] dense unit index */
+    uint32_t *unit_id;       /* [n_units] user id naming the unit (the user, or the top creator) */
+    uint8_t *arm_of_unit;    /* [n_units] */
+    uint8_t *arm_of_user;    /* [n_users] */
+    uint64_t units[FW_MAX_ARMS], users[FW_MAX_ARMS];
+} fw_assignment;
+
+/* Assigns every user of w to an arm of s (by unit). FW_ERR_NOMEM on failure. */
+fw_err fw_assignment_init(fw_assignment *a, const fw_scenario *s, const fw_world *w);
+void fw_assignment_fini(fw_assignment *a);
+
+/* Period 0 is the pre-period, 1 the experiment period. */
+typedef struct fw_user_aggs {
+    uint32_t n_users;
+    uint32_t *v[2][FW_UM__COUNT];  /* [period][metric][user] */
+} fw_user_aggs;
+
+fw_err fw_user_aggs_init(fw_user_aggs *g, uint32_t n_users);
+void fw_user_aggs_fini(fw_user_aggs *g);
+
+/* One metric of one treatment arm against the control arm. */
+typedef struct fw_exp_row {
+    int ok;                   /* 0 when the test is undefined (no variance, no control) */
+    fw_stat_result rel;       /* relative lift: treatment / control - 1 */
+    fw_stat_result abs;       /* absolute difference */
+    int cuped;                /* 1 when cuped holds a CUPED-adjusted relative lift */
+    fw_stat_result cuped_rel;
+    double theta;             /* CUPED coefficient */
+    double p;                 /* the primary p-value: CUPED's when applied, else rel's */
+    double p_holm, p_bh;      /* adjusted over the arm's metrics */
+    double p_msprt;           /* always-valid p-value: running minimum over daily looks */
+} fw_exp_row;
+
+typedef struct fw_exp_table {
+    uint32_t n_arms;
+    int have_pre;             /* CUPED applied: a pre-period exists and the unit is the user */
+    uint32_t days;            /* experiment-period days analysed */
+    double srm_chi2, srm_p;   /* units per arm against the weights */
+    fw_exp_row row[FW_MAX_ARMS][FW_EM__COUNT];   /* row[0] unused: arm 0 is the control */
+} fw_exp_table;
+
+/* Analyses the aggregates so far. prev (may be NULL, may alias out) carries the running
+ * minimum of the always-valid p-values from the previous look. Deterministic. */
+fw_err fw_experiment_analyse(const fw_scenario *s, const fw_assignment *a, const fw_user_aggs *g,
+                             int have_pre, uint32_t days, const fw_exp_table *prev,
+                             fw_exp_table *out);
+
+/* Prints the table researchers read at the end of a run. */
+void fw_experiment_print(const fw_scenario *s, const fw_assignment *a, const fw_exp_table *t,
+                         FILE *f);
+
+#endif
