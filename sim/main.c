@@ -77,6 +77,8 @@ static const char usage_run[] =
     "  -s, --seed S       master seed (same as --set seed=S)\n"
     "  -d, --days D       days to simulate (same as --set days=D)\n"
     "      --set K=V      override a knob, e.g. --set world.n_users=5000; repeatable\n"
+    "      --replicates K rerun the world with seeds S+1..S+K-1 first (several at once) and\n"
+    "                     store every replicate's tests under /replicates (default 1)\n"
     "  -q, --quiet        no progress line and no summary\n"
     "      --progress     draw the progress line even when stderr is not a terminal\n"
     "  -h, --help         this help\n";
@@ -204,9 +206,10 @@ static int cmd_run(int argc, char **argv)
         {"seed", required_argument, 0, 's'},   {"days", required_argument, 0, 'd'},
         {"set", required_argument, 0, 'S'},    {"quiet", no_argument, 0, 'q'},
         {"progress", no_argument, 0, 'P'},     {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"replicates", required_argument, 0, 'R'}, {0, 0, 0, 0}};
     const char *out_opt = NULL;
     int threads = 0, quiet = 0, force_progress = 0, c, rc = EXIT_BAD_INPUT;
+    uint32_t replicates = 1;
     setlist sets = {0};
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:t:s:d:qh", opts, NULL)) != -1) {
@@ -220,6 +223,16 @@ static int cmd_run(int argc, char **argv)
                 goto done;
             }
             threads = (int)v;
+            break;
+        }
+        case 'R': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 100000) {
+                fprintf(stderr, "flywheel run: --replicates: expected an integer in [1, 100000], got '%s'\n", optarg);
+                goto done;
+            }
+            replicates = (uint32_t)v;
             break;
         }
         case 's': if (setlist_add(&sets, "seed=", optarg)) goto done; break;
@@ -251,7 +264,8 @@ static int cmd_run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     fw_run_opts o = {.output_path = path, .threads = threads,
                      .progress = !quiet && (force_progress || isatty(STDERR_FILENO)),
-                     .stop = &stop_requested, .out = quiet ? NULL : stdout};
+                     .stop = &stop_requested, .out = quiet ? NULL : stdout,
+                     .replicates = replicates};
     fw_run_report rep;
     fw_err e = fw_run(&sc, &o, &rep);
     if (e == FW_ERR_INTERRUPT)

@@ -47,6 +47,9 @@ struct fw_recorder {
     fw_exp_table exp;
     const char *exp_unit;
     double exp_alpha;
+    uint32_t n_reps;            /* replicates, borrowed */
+    const uint64_t *rep_seeds;
+    const fw_exp_table *reps;
 };
 
 #define N_STATS (N_PCTS + 3)
@@ -117,6 +120,14 @@ void fw_recorder_set_experiment(fw_recorder *r, const fw_exp_table *t, const cha
     r->have_exp = 1;
     r->exp_unit = unit;
     r->exp_alpha = alpha;
+}
+
+void fw_recorder_set_replicates(fw_recorder *r, uint32_t k, const uint64_t *seeds,
+                                const fw_exp_table *tables)
+{
+    r->n_reps = k;
+    r->rep_seeds = seeds;
+    r->reps = tables;
 }
 
 const char *fw_recorder_path(const fw_recorder *r) { return r->path; }
@@ -412,6 +423,69 @@ done:
     return rc;
 }
 
+/* /replicates: each replicate's tests, [replicate, metric] per field and treatment arm. */
+static int write_replicates(fw_recorder *r, hid_t f)
+{
+    uint32_t K = r->n_reps, A = r->info.n_arms;
+    unsigned z = r->info.compression;
+    int rc = -1;
+    hid_t gr = -1, ga = -1;
+    enum { N_FIELDS = 9 };
+    static const char *const fields[N_FIELDS] = {"lift", "lift_se", "lift_ci_lo", "lift_ci_hi",
+                                                 "cuped_lift", "cuped_ci_lo", "cuped_ci_hi", "p",
+                                                 "p_msprt"};
+    static const char *const docs[N_FIELDS] = {
+        "relative lift", "standard error of the lift", "lower CI bound of the lift",
+        "upper CI bound of the lift", "CUPED-adjusted lift (NaN without CUPED)",
+        "lower CI bound of the CUPED lift", "upper CI bound of the CUPED lift",
+        "primary p (CUPED's when applied)", "always-valid p (mSPRT, daily looks)"};
+    double *buf = malloc(((size_t)K * FW_EM__COUNT + 1) * sizeof *buf);
+    if (!buf)
+        return -1;
+    if ((gr = group(f, "replicates", "the experiment rerun with other seeds: per replicate and "
+                                     "metric, the tests of /experiment (replicate 0 is this file's run)")) < 0 ||
+        write_1d(gr, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, K, r->rep_seeds, z, "1",
+                 "seed of each replicate", -1, "replicate") < 0)
+        goto done;
+    for (uint32_t k = 0; k < K; k++)
+        buf[k] = r->reps[k].srm_p;
+    if (write_1d(gr, "srm_p", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, K, buf, z, "1",
+                 "sample ratio mismatch p of each replicate", -1, "replicate") < 0)
+        goto done;
+    for (uint32_t arm = 1; arm < A; arm++) {
+        if ((ga = group(gr, r->info.arm_names[arm], NULL)) < 0)
+            goto done;
+        for (int fi = 0; fi < N_FIELDS; fi++) {
+            for (uint32_t k = 0; k < K; k++)
+                for (int m = 0; m < FW_EM__COUNT; m++) {
+                    const fw_exp_row *w = &r->reps[k].row[arm][m];
+                    const fw_stat_result *c = &w->cuped_rel;
+                    double v[N_FIELDS] = {w->rel.delta, w->rel.se, w->rel.ci_lo, w->rel.ci_hi,
+                                          w->cuped ? c->delta : NAN, w->cuped ? c->ci_lo : NAN,
+                                          w->cuped ? c->ci_hi : NAN, w->p, w->p_msprt};
+                    buf[(size_t)k * FW_EM__COUNT + m] = w->ok ? v[fi] : NAN;
+                }
+            hsize_t dims[2] = {K, FW_EM__COUNT};
+            const char *labels[2] = {"replicate", "metric"};
+            hid_t d = dataset(ga, fields[fi], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dims, dims, z,
+                              buf, "1", docs[fi], labels);
+            if (d < 0)
+                goto done;
+            H5Dclose(d);
+        }
+        H5Gclose(ga);
+        ga = -1;
+    }
+    rc = 0;
+done:
+    if (ga >= 0)
+        H5Gclose(ga);
+    if (gr >= 0)
+        H5Gclose(gr);
+    free(buf);
+    return rc;
+}
+
 static int write_file(fw_recorder *r, const char *status, double wall_s, double rss_mb)
 {
     const fw_rec_info *in = &r->info;
@@ -493,7 +567,8 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
 
     /* Deterministic groups before /latency, whose compressed sizes vary from run to run and
      * would move these datasets (and the object references of their dimension scales). */
-    if ((r->asg && write_users(r, f) < 0) || (r->have_exp && write_experiment(r, f) < 0))
+    if ((r->asg && write_users(r, f) < 0) || (r->have_exp && write_experiment(r, f) < 0) ||
+        (r->n_reps > 1 && write_replicates(r, f) < 0))
         goto done;
 
     /* /latency */

@@ -54,6 +54,11 @@ void fw_recorder_set_users(fw_recorder *r, const fw_assignment *a, const fw_user
 void fw_recorder_set_experiment(fw_recorder *r, const fw_exp_table *t, const char *unit,
                                 double alpha);
 
+/* Replicates: tables[0..k) (borrowed, read at every write) for seeds[0..k); tables[0] is
+ * the recorded run's own. Written under /replicates. */
+void fw_recorder_set_replicates(fw_recorder *r, uint32_t k, const uint64_t *seeds,
+                                const fw_exp_table *tables);
+
 /* Writes the file with what has been recorded: status is "running", "complete" or
  * "interrupted"; complete renames to the final path, the others to PATH.partial.
  * wall_s and peak_rss_mb are stored as measured attributes. On failure errbuf says why. */

@@ -517,7 +517,12 @@ static void summary(const fw_scenario *sc, const sim *S, const uint64_t *totals,
     fprintf(out, "  result: %s\n", rep->result_path);
 }
 
-fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
+/* One simulation. It records to o->output_path when that is set (with the replicates'
+ * tables reps[0..n_reps), whose slot 0 is this run's own, kept current in *exp_out), and
+ * otherwise only leaves its final experiment table in *exp_out. */
+static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep,
+                      fw_exp_table *exp_out, uint32_t n_reps, const uint64_t *rep_seeds,
+                      const fw_exp_table *reps)
 {
     double t_start = now_s();
     sim S_ = {0}, *S = &S_;
@@ -629,14 +634,20 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
         .arm_names = arm_names, .arm_weights = arm_weights, .arm_users = arm_users,
         .compression = sc->output.compression, .generation_s = rep->generation_s,
         .generation_peak_rss_mb = gen_rss};
-    if (world_summary(&S->w, &info) != FW_OK || !(rec = fw_recorder_create(o->output_path, &info)))
+    if (world_summary(&S->w, &info) != FW_OK)
         goto oom;
-    fw_recorder_set_users(rec, &S->asg, &S->aggs, sc->experiment_pre_days);
-    /* An empty but valid partial file exists from the start. */
-    if ((rc = fw_recorder_write(rec, "running", now_s() - t_start, peak_rss_mb(), errbuf,
-                                sizeof errbuf)) != FW_OK) {
-        fprintf(stderr, "flywheel: %s\n", errbuf);
-        goto out;
+    if (o->output_path) {
+        if (!(rec = fw_recorder_create(o->output_path, &info)))
+            goto oom;
+        fw_recorder_set_users(rec, &S->asg, &S->aggs, sc->experiment_pre_days);
+        if (n_reps > 1)
+            fw_recorder_set_replicates(rec, n_reps, rep_seeds, reps);
+        /* An empty but valid partial file exists from the start. */
+        if ((rc = fw_recorder_write(rec, "running", now_s() - t_start, peak_rss_mb(), errbuf,
+                                    sizeof errbuf)) != FW_OK) {
+            fprintf(stderr, "flywheel: %s\n", errbuf);
+            goto out;
+        }
     }
 
     double t_sim = now_s(), last_progress = 0.0;
@@ -681,8 +692,11 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
                                             S->exp_ready ? &S->exp : NULL, &S->exp)) != FW_OK)
                 break;
             S->exp_ready = 1;
-            fw_recorder_set_experiment(rec, &S->exp, unit_names[sc->experiment_unit],
-                                       sc->experiment_alpha);
+            if (exp_out)
+                *exp_out = S->exp;
+            if (rec)
+                fw_recorder_set_experiment(rec, &S->exp, unit_names[sc->experiment_unit],
+                                           sc->experiment_alpha);
         }
         for (size_t k = 0; k < (size_t)S->n_arms * FW_DC__COUNT; k++)
             totals[k] += day_counters[k];
@@ -695,9 +709,9 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
             users_done += day_counters[(size_t)a * FW_DC__COUNT + FW_DC_active_users];
             rep->sessions += day_counters[(size_t)a * FW_DC__COUNT + FW_DC_sessions];
         }
-        if ((rc = fw_recorder_add_day(rec, day_counters, day_lat)) != FW_OK ||
-            (rc = fw_recorder_write(rec, "running", now_s() - t_start, peak_rss_mb(), errbuf,
-                                    sizeof errbuf)) != FW_OK) {
+        if (rec && ((rc = fw_recorder_add_day(rec, day_counters, day_lat)) != FW_OK ||
+                    (rc = fw_recorder_write(rec, "running", now_s() - t_start, peak_rss_mb(),
+                                            errbuf, sizeof errbuf)) != FW_OK)) {
             fprintf(stderr, "\nflywheel: %s\n", errbuf);
             break;
         }
@@ -713,22 +727,25 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
         else
             fprintf(stderr, "flywheel: day %u failed: %s\n", S->day, fw_err_str(rc));
         /* Keep what finished readable, marked as failed. */
-        fw_recorder_write(rec, "failed", now_s() - t_start, peak_rss_mb(), errbuf, sizeof errbuf);
+        if (rec)
+            fw_recorder_write(rec, "failed", now_s() - t_start, peak_rss_mb(), errbuf, sizeof errbuf);
         goto out;
     }
     rep->interrupted = stopped;
     rep->wall_s = now_s() - t_start;
     rep->peak_rss_mb = peak_rss_mb();
-    if ((rc = fw_recorder_write(rec, stopped ? "interrupted" : "complete", rep->wall_s,
-                                rep->peak_rss_mb, errbuf, sizeof errbuf)) != FW_OK) {
-        fprintf(stderr, "flywheel: %s\n", errbuf);
-        goto out;
+    if (rec) {
+        if ((rc = fw_recorder_write(rec, stopped ? "interrupted" : "complete", rep->wall_s,
+                                    rep->peak_rss_mb, errbuf, sizeof errbuf)) != FW_OK) {
+            fprintf(stderr, "flywheel: %s\n", errbuf);
+            goto out;
+        }
+        snprintf(rep->result_path, sizeof rep->result_path, "%s",
+                 stopped ? fw_recorder_partial_path(rec) : fw_recorder_path(rec));
+        summary(sc, S, totals, rep, o->out);
+        if (S->exp_ready)
+            fw_experiment_print(sc, &S->asg, &S->exp, o->out);
     }
-    snprintf(rep->result_path, sizeof rep->result_path, "%s",
-             stopped ? fw_recorder_partial_path(rec) : fw_recorder_path(rec));
-    summary(sc, S, totals, rep, o->out);
-    if (S->exp_ready)
-        fw_experiment_print(sc, &S->asg, &S->exp, o->out);
     rc = stopped ? FW_ERR_INTERRUPT : FW_OK;
     goto out;
 oom:
@@ -743,6 +760,107 @@ out:
     free(overrides);
     fw_recorder_destroy(rec);
     sim_fini(S);
+    return rc;
+}
+
+/* ---- replicates ------------------------------------------------------------------- */
+
+typedef struct replicate_job {
+    const fw_scenario *sc;
+    const fw_run_opts *o;
+    fw_exp_table *tables;   /* [K] */
+    fw_err *status;         /* [K] */
+} replicate_job;
+
+/* Replicates 1 + [b, e): the scenario with seed + replicate, unrecorded, one thread each
+ * (the nested parallel loops inside run on the calling thread). */
+static void k_replicate(void *arg, size_t b, size_t e, int slot)
+{
+    replicate_job *j = arg;
+    (void)slot;
+    for (size_t i = b; i < e; i++) {
+        size_t k = i + 1;
+        if (j->o->stop && *j->o->stop) {
+            j->status[k] = FW_ERR_INTERRUPT;
+            continue;
+        }
+        fw_scenario copy = *j->sc;   /* shallow: read-only, never finalised */
+        copy.seed = j->sc->seed + k;
+        fw_run_opts q = {.stop = j->o->stop};
+        fw_run_report r;
+        j->status[k] = run_one(&copy, &q, &r, &j->tables[k], 0, NULL, NULL);
+    }
+}
+
+/* Share of replicates whose primary p is below alpha, and the mean and sd of the lift. */
+static void print_replicates(const fw_scenario *sc, uint32_t K, const fw_exp_table *t, FILE *f)
+{
+    if (!f || sc->n_arms < 2)
+        return;
+    fprintf(f, "\nreplicates: %u seeds (%llu..%llu); per metric over replicates:\n", K,
+            (unsigned long long)sc->seed, (unsigned long long)(sc->seed + K - 1));
+    for (uint32_t arm = 1; arm < sc->n_arms; arm++) {
+        fprintf(f, "  %s vs %s\n  %-22s %10s %10s %12s %12s\n", sc->arms[arm].name,
+                sc->arms[0].name, "metric", "mean lift", "sd lift", "p < alpha", "p_seq < alpha");
+        for (int m = 0; m < FW_EM__COUNT; m++) {
+            double sum = 0, sum2 = 0;
+            unsigned n = 0, sig = 0, seq = 0;
+            for (uint32_t k = 0; k < K; k++) {
+                const fw_exp_row *r = &t[k].row[arm][m];
+                if (!r->ok)
+                    continue;
+                double l = r->cuped ? r->cuped_rel.delta : r->rel.delta;
+                sum += l;
+                sum2 += l * l;
+                n++;
+                sig += r->p < sc->experiment_alpha;
+                seq += r->p_msprt < sc->experiment_alpha;
+            }
+            double mean = n ? sum / n : NAN, sd = n > 1 ? sqrt((sum2 - sum * sum / n) / (n - 1)) : NAN;
+            fprintf(f, "  %-22s %+9.2f%% %9.2f%% %11.1f%% %12.1f%%\n", fw_experiment_metric_name[m],
+                    100 * mean, 100 * sd, n ? 100.0 * sig / n : NAN, n ? 100.0 * seq / n : NAN);
+        }
+    }
+}
+
+fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
+{
+    uint32_t K = o->replicates > 1 ? o->replicates : 1;
+    if (K == 1)
+        return run_one(sc, o, rep, NULL, 0, NULL, NULL);
+    fw_exp_table *tables = calloc(K, sizeof *tables);
+    uint64_t *seeds = calloc(K, sizeof *seeds);
+    fw_err *status = calloc(K, sizeof *status);
+    fw_err rc = FW_ERR_NOMEM;
+    if (!tables || !seeds || !status) {
+        fprintf(stderr, "flywheel: out of memory for %u replicates\n", K);
+        goto out;
+    }
+    for (uint32_t k = 0; k < K; k++)
+        seeds[k] = sc->seed + k;
+    if (o->progress)
+        fprintf(stderr, "flywheel: running replicates 2..%u (seeds %llu..%llu), several at once\n",
+                K, (unsigned long long)seeds[1], (unsigned long long)seeds[K - 1]);
+    fw_par_set_threads(o->threads);
+    /* Replicate 0 is the recorded run below; the others run first, one per thread. */
+    replicate_job job = {.sc = sc, .o = o, .tables = tables, .status = status};
+    fw_par_for(K - 1, 1, k_replicate, &job);
+    rc = FW_OK;
+    for (uint32_t k = 1; k < K && rc == FW_OK; k++)
+        if (status[k] != FW_OK)
+            rc = status[k];
+    if (rc != FW_OK) {
+        if (rc != FW_ERR_INTERRUPT)
+            fprintf(stderr, "flywheel: a replicate failed: %s\n", fw_err_str(rc));
+        goto out;
+    }
+    rc = run_one(sc, o, rep, &tables[0], K, seeds, tables);
+    if (rc == FW_OK)
+        print_replicates(sc, K, tables, o->out);
+out:
+    free(tables);
+    free(seeds);
+    free(status);
     return rc;
 }
 

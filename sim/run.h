@@ -15,6 +15,7 @@ typedef struct fw_run_opts {
     int progress;                       /* draw a progress line on stderr */
     volatile sig_atomic_t *stop;        /* set asynchronously to stop after the current tick */
     FILE *out;                          /* where the summary goes (stdout) */
+    uint32_t replicates;                /* > 1: also rerun with seeds seed+1 .. seed+K-1 */
 } fw_run_opts;
 
 typedef struct fw_run_report {
@@ -28,7 +29,11 @@ typedef struct fw_run_report {
 
 /* Runs scenario s. Returns FW_OK when every day ran and the result is at its final path;
  * FW_ERR_INTERRUPT when *stop ended it early (the partial file holds finished days);
- * another code (with a message on stderr) when it failed. */
+ * another code (with a message on stderr) when it failed. With o->replicates = K > 1 the
+ * world is first rerun with seeds seed+1 .. seed+K-1 (several at once, one thread each,
+ * as many as there are threads), keeping only their experiment tables; then the run with
+ * the scenario's own seed is recorded as usual, with every replicate's tests under
+ * /replicates, so simulation noise can be told from treatment effects. */
 fw_err fw_run(const fw_scenario *s, const fw_run_opts *o, fw_run_report *rep);
 
 /* Generates the world only and reports time and peak memory (for `flywheel generate`). */
