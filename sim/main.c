@@ -77,8 +77,9 @@ static const char usage_run[] =
     "  -s, --seed S       master seed (same as --set seed=S)\n"
     "  -d, --days D       days to simulate (same as --set days=D)\n"
     "      --set K=V      override a knob, e.g. --set world.n_users=5000; repeatable\n"
-    "      --replicates K rerun the world with seeds S+1..S+K-1 first (several at once) and\n"
-    "                     store every replicate's tests under /replicates (default 1)\n"
+    "      --replicates K also rerun with seeds S+1..S+K-1 and assignment salts salt+1..\n"
+    "                     (several at once) and store every replicate's tests under\n"
+    "                     /replicates: simulation noise beside the effect (default 1)\n"
     "  -q, --quiet        no progress line and no summary\n"
     "      --progress     draw the progress line even when stderr is not a terminal\n"
     "  -h, --help         this help\n";

@@ -786,6 +786,7 @@ static void k_replicate(void *arg, size_t b, size_t e, int slot)
         }
         fw_scenario copy = *j->sc;   /* shallow: read-only, never finalised */
         copy.seed = j->sc->seed + k;
+        copy.experiment_salt = j->sc->experiment_salt + k;   /* a fresh assignment too */
         fw_run_opts q = {.stop = j->o->stop};
         fw_run_report r;
         j->status[k] = run_one(&copy, &q, &r, &j->tables[k], 0, NULL, NULL);

@@ -30,7 +30,8 @@ typedef struct fw_run_report {
 /* Runs scenario s. Returns FW_OK when every day ran and the result is at its final path;
  * FW_ERR_INTERRUPT when *stop ended it early (the partial file holds finished days);
  * another code (with a message on stderr) when it failed. With o->replicates = K > 1 the
- * world is first rerun with seeds seed+1 .. seed+K-1 (several at once, one thread each,
+ * world is first rerun with seeds seed+1 .. seed+K-1 and assignment salts salt+1 ..
+ * salt+K-1 (several at once, one thread each,
  * as many as there are threads), keeping only their experiment tables; then the run with
  * the scenario's own seed is recorded as usual, with every replicate's tests under
  * /replicates, so simulation noise can be told from treatment effects. */
