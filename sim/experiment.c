@@ -46,31 +46,69 @@ static uint32_t top_creator(const fw_world *w, uint32_t u)
     return best;
 }
 
-static uint32_t arm_by_hash(const fw_scenario *s, uint32_t unit_id)
+/* Position of unit_id among the layer's arms, by the layer's salted hash and the arms'
+ * weights (relative within the layer). */
+static uint32_t position_by_hash(const fw_scenario *s, const fw_layer *L, uint64_t salt,
+                                 uint32_t unit_id)
 {
     double total = 0.0;
-    for (uint32_t a = 0; a < s->n_arms; a++)
-        total += s->arms[a].weight;
-    uint64_t h = fw_hash64(fw_hash64(s->experiment_salt) ^ (uint64_t)unit_id);
+    for (uint32_t i = 0; i < L->n_arms; i++)
+        total += s->arms[L->arm[i]].weight;
+    uint64_t h = fw_hash64(fw_hash64(salt) ^ (uint64_t)unit_id);
     double x = (double)(h >> 11) * 0x1.0p-53 * total, acc = 0.0;
-    uint32_t a = 0;
-    while (a + 1 < s->n_arms && x >= (acc += s->arms[a].weight))
-        a++;
-    return a;
+    uint32_t i = 0;
+    while (i + 1 < L->n_arms && x >= (acc += s->arms[L->arm[i]].weight))
+        i++;
+    return i;
+}
+
+/* The first layer hashes with the experiment's salt; every other layer with the salt mixed
+ * with its name (FNV-1a), so layers split units independently of each other. */
+static uint64_t layer_salt(const fw_scenario *s, uint32_t l)
+{
+    if (l == 0)
+        return s->experiment_salt;
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (const unsigned char *p = (const unsigned char *)s->layers[l].name; *p; p++)
+        h = (h ^ *p) * UINT64_C(0x100000001b3);
+    return s->experiment_salt ^ h;
 }
 
 fw_err fw_assignment_init(fw_assignment *a, const fw_scenario *s, const fw_world *w)
 {
     memset(a, 0, sizeof *a);
-    uint32_t n = w->n_users;
+    uint32_t n = w->n_users, L = s->n_layers;
     a->n_users = n;
     a->n_arms = s->n_arms;
+    a->n_layers = L;
+    a->n_cells = 1;
+    for (uint32_t l = 0; l < L; l++)
+        a->n_cells *= s->layers[l].n_arms;
+    if (L == 0 || a->n_cells > FW_MAX_CELLS)
+        return FW_ERR_INVAL;
+    for (uint32_t c = 0; c < a->n_cells; c++) {
+        uint32_t rest = c;
+        for (uint32_t l = 0; l < L; l++) {
+            a->cell_arm[c][l] = (uint8_t)s->layers[l].arm[rest % s->layers[l].n_arms];
+            rest /= s->layers[l].n_arms;
+        }
+    }
+    for (uint32_t l = 0; l < L; l++)
+        for (uint32_t i = 0; i < s->layers[l].n_arms; i++) {
+            a->layer_of_arm[s->layers[l].arm[i]] = (uint8_t)l;
+            a->control_of_arm[s->layers[l].arm[i]] = (uint8_t)s->layers[l].arm[0];
+        }
     a->unit_of_user = malloc((size_t)n * sizeof *a->unit_of_user);
-    a->arm_of_user = malloc(n ? n : 1);
-    uint32_t *index = malloc((size_t)n * sizeof *index);   /* unit id (a user id) -> dense */
     a->unit_id = malloc((size_t)n * sizeof *a->unit_id);
-    a->arm_of_unit = malloc(n ? n : 1);
-    if (!a->unit_of_user || !a->arm_of_user || !index || !a->unit_id || !a->arm_of_unit) {
+    a->cell_of_user = malloc(n ? n : 1);
+    uint32_t *index = malloc((size_t)n * sizeof *index);   /* unit id (a user id) -> dense */
+    int ok = a->unit_of_user && a->unit_id && a->cell_of_user && index;
+    for (uint32_t l = 0; l < L && ok; l++) {
+        a->arm_of_unit[l] = malloc(n ? n : 1);
+        a->arm_of_user[l] = malloc(n ? n : 1);
+        ok = a->arm_of_unit[l] && a->arm_of_user[l];
+    }
+    if (!ok) {
         free(index);
         fw_assignment_fini(a);
         return FW_ERR_NOMEM;
@@ -80,15 +118,28 @@ fw_err fw_assignment_init(fw_assignment *a, const fw_scenario *s, const fw_world
     for (uint32_t u = 0; u < n; u++) {
         uint32_t id = s->experiment_unit == FW_UNIT_CLUSTER ? top_creator(w, u) : u;
         if (index[id] == UINT32_MAX) {
-            index[id] = a->n_units;
-            a->unit_id[a->n_units] = id;
-            a->arm_of_unit[a->n_units] = (uint8_t)arm_by_hash(s, id);
-            a->units[a->arm_of_unit[a->n_units]]++;
-            a->n_units++;
+            uint32_t k = a->n_units++;
+            index[id] = k;
+            a->unit_id[k] = id;
+            for (uint32_t l = 0; l < L; l++) {
+                const fw_layer *ly = &s->layers[l];
+                uint32_t arm = ly->arm[position_by_hash(s, ly, layer_salt(s, l), id)];
+                a->arm_of_unit[l][k] = (uint8_t)arm;
+                a->units[arm]++;
+            }
         }
-        a->unit_of_user[u] = index[id];
-        a->arm_of_user[u] = a->arm_of_unit[index[id]];
-        a->users[a->arm_of_user[u]]++;
+        uint32_t k = index[id], cell = 0, radix = 1;
+        a->unit_of_user[u] = k;
+        for (uint32_t l = 0; l < L; l++) {
+            uint32_t arm = a->arm_of_unit[l][k], pos = 0;
+            while (s->layers[l].arm[pos] != arm)
+                pos++;
+            a->arm_of_user[l][u] = (uint8_t)arm;
+            a->users[arm]++;
+            cell += pos * radix;
+            radix *= s->layers[l].n_arms;
+        }
+        a->cell_of_user[u] = (uint8_t)cell;
     }
     free(index);
     return FW_OK;
@@ -98,8 +149,11 @@ void fw_assignment_fini(fw_assignment *a)
 {
     free(a->unit_of_user);
     free(a->unit_id);
-    free(a->arm_of_unit);
-    free(a->arm_of_user);
+    free(a->cell_of_user);
+    for (uint32_t l = 0; l < FW_MAX_ARMS; l++) {
+        free(a->arm_of_unit[l]);
+        free(a->arm_of_user[l]);
+    }
     memset(a, 0, sizeof *a);
 }
 
@@ -136,6 +190,7 @@ static double user_value(const fw_user_aggs *g, int period, fw_user_metric m, ui
 static void ratio_moments(const fw_assignment *a, const fw_user_aggs *g, int em, double *y,
                           double *x, fw_stat_ratio_moments *mom)
 {
+    /* Units are shared by every layer: sum once, then split by each layer's arms. */
     memset(y, 0, (size_t)a->n_units * sizeof *y);
     memset(x, 0, (size_t)a->n_units * sizeof *x);
     for (uint32_t u = 0; u < a->n_users; u++) {
@@ -144,15 +199,16 @@ static void ratio_moments(const fw_assignment *a, const fw_user_aggs *g, int em,
         x[k] += user_value(g, 1, metric_den[em], u);
     }
     memset(mom, 0, FW_MAX_ARMS * sizeof *mom);
-    for (uint32_t k = 0; k < a->n_units; k++) {
-        fw_stat_ratio_moments *m = &mom[a->arm_of_unit[k]];
-        m->n += 1.0;
-        m->sum_y += y[k];
-        m->sum_x += x[k];
-        m->sum_yy += y[k] * y[k];
-        m->sum_xx += x[k] * x[k];
-        m->sum_xy += x[k] * y[k];
-    }
+    for (uint32_t l = 0; l < a->n_layers; l++)
+        for (uint32_t k = 0; k < a->n_units; k++) {
+            fw_stat_ratio_moments *m = &mom[a->arm_of_unit[l][k]];
+            m->n += 1.0;
+            m->sum_y += y[k];
+            m->sum_x += x[k];
+            m->sum_yy += y[k] * y[k];
+            m->sum_xx += x[k] * x[k];
+            m->sum_xy += x[k] * y[k];
+        }
 }
 
 static void cuped_moments(const fw_assignment *a, const fw_user_aggs *g, int em,
@@ -160,14 +216,16 @@ static void cuped_moments(const fw_assignment *a, const fw_user_aggs *g, int em,
 {
     memset(mom, 0, FW_MAX_ARMS * sizeof *mom);
     for (uint32_t u = 0; u < a->n_users; u++) {
-        fw_stat_cuped_moments *m = &mom[a->arm_of_user[u]];
         double y = user_value(g, 1, metric_num[em], u), x = user_value(g, 0, metric_num[em], u);
-        m->n += 1.0;
-        m->sum_y += y;
-        m->sum_x += x;
-        m->sum_yy += y * y;
-        m->sum_xx += x * x;
-        m->sum_xy += x * y;
+        for (uint32_t l = 0; l < a->n_layers; l++) {
+            fw_stat_cuped_moments *m = &mom[a->arm_of_user[l][u]];
+            m->n += 1.0;
+            m->sum_y += y;
+            m->sum_x += x;
+            m->sum_yy += y * y;
+            m->sum_xx += x * x;
+            m->sum_xy += x * y;
+        }
     }
 }
 
@@ -201,18 +259,21 @@ fw_err fw_experiment_analyse(const fw_scenario *s, const fw_assignment *a, const
         int cuped_here = can_cuped && metric_den[m] == FW_UM_USERS;
         if (cuped_here)
             cuped_moments(a, g, m, cm);
-        for (uint32_t arm = 1; arm < a->n_arms; arm++) {
+        for (uint32_t arm = 0; arm < a->n_arms; arm++) {
+            uint32_t ctl = a->control_of_arm[arm];
+            if (arm == ctl)
+                continue;
             fw_exp_row *r = &t.row[arm][m];
             r->p_msprt = prev_msprt[arm][m];
-            r->ok = fw_stat_ratio(&rm[0], &rm[arm], 1, alpha, &r->rel) == FW_OK &&
-                    fw_stat_ratio(&rm[0], &rm[arm], 0, alpha, &r->abs) == FW_OK;
+            r->ok = fw_stat_ratio(&rm[ctl], &rm[arm], 1, alpha, &r->rel) == FW_OK &&
+                    fw_stat_ratio(&rm[ctl], &rm[arm], 0, alpha, &r->abs) == FW_OK;
             if (!r->ok) {
                 r->p = r->p_holm = r->p_bh = NAN;
                 continue;
             }
             r->p = r->rel.p;
             if (cuped_here &&
-                fw_stat_cuped(&cm[0], &cm[arm], 1, alpha, &r->cuped_rel, &r->theta) == FW_OK) {
+                fw_stat_cuped(&cm[ctl], &cm[arm], 1, alpha, &r->cuped_rel, &r->theta) == FW_OK) {
                 r->cuped = 1;
                 r->p = r->cuped_rel.p;
             }
@@ -224,7 +285,9 @@ fw_err fw_experiment_analyse(const fw_scenario *s, const fw_assignment *a, const
         }
     }
     /* Multiple comparisons across an arm's metrics, over the tests that are defined. */
-    for (uint32_t arm = 1; arm < a->n_arms; arm++) {
+    for (uint32_t arm = 0; arm < a->n_arms; arm++) {
+        if (arm == a->control_of_arm[arm])
+            continue;
         double p[FW_EM__COUNT], adj[FW_EM__COUNT];
         int idx[FW_EM__COUNT], k = 0;
         for (int m = 0; m < FW_EM__COUNT; m++)
@@ -239,14 +302,18 @@ fw_err fw_experiment_analyse(const fw_scenario *s, const fw_assignment *a, const
         for (int i = 0; i < k; i++)
             t.row[arm][idx[i]].p_bh = adj[i];
     }
-    double obs[FW_MAX_ARMS], wts[FW_MAX_ARMS];
-    for (uint32_t arm = 0; arm < a->n_arms; arm++) {
-        obs[arm] = (double)a->units[arm];
-        wts[arm] = s->arms[arm].weight;
+    for (uint32_t l = 0; l < FW_MAX_ARMS; l++)
+        t.srm_chi2[l] = t.srm_p[l] = NAN;
+    for (uint32_t l = 0; l < a->n_layers; l++) {
+        const fw_layer *ly = &s->layers[l];
+        double obs[FW_MAX_ARMS], wts[FW_MAX_ARMS];
+        for (uint32_t i = 0; i < ly->n_arms; i++) {
+            obs[i] = (double)a->units[ly->arm[i]];
+            wts[i] = s->arms[ly->arm[i]].weight;
+        }
+        if (ly->n_arms > 1)
+            fw_stat_srm(obs, wts, ly->n_arms, &t.srm_chi2[l], &t.srm_p[l]);
     }
-    t.srm_chi2 = t.srm_p = NAN;
-    if (a->n_arms > 1)
-        fw_stat_srm(obs, wts, a->n_arms, &t.srm_chi2, &t.srm_p);
     free(y);
     free(x);
     *out = t;
@@ -267,13 +334,21 @@ void fw_experiment_print(const fw_scenario *s, const fw_assignment *a, const fw_
     if (!f || t->n_arms < 2)
         return;
     static const char *const unit_names[] = {"user", "cluster"};
-    fprintf(f, "\nexperiment: unit %s, %u units, alpha %g, %s; SRM chi2 %.3f p %.4f%s\n",
-            unit_names[s->experiment_unit], a->n_units, s->experiment_alpha,
-            t->have_pre ? "CUPED on the pre-period" : "no CUPED", t->srm_chi2, t->srm_p,
-            t->srm_p < 0.001 ? "  ** SAMPLE RATIO MISMATCH: do not trust these results **" : "");
-    for (uint32_t arm = 1; arm < t->n_arms; arm++) {
-        fprintf(f, "  %s vs %s (%llu vs %llu users, %u days)\n", s->arms[arm].name, s->arms[0].name,
-                (unsigned long long)a->users[arm], (unsigned long long)a->users[0], t->days);
+    fprintf(f, "\nexperiment: unit %s, %u units, alpha %g, %s\n", unit_names[s->experiment_unit],
+            a->n_units, s->experiment_alpha, t->have_pre ? "CUPED on the pre-period" : "no CUPED");
+    for (uint32_t l = 0; l < a->n_layers; l++)
+        if (s->layers[l].n_arms > 1)
+            fprintf(f, "  layer %s: SRM chi2 %.3f p %.4f%s\n", s->layers[l].name, t->srm_chi2[l],
+                    t->srm_p[l],
+                    t->srm_p[l] < 0.001 ? "  ** SAMPLE RATIO MISMATCH: do not trust these results **"
+                                        : "");
+    for (uint32_t arm = 0; arm < t->n_arms; arm++) {
+        uint32_t ctl = a->control_of_arm[arm];
+        if (arm == ctl)
+            continue;
+        fprintf(f, "  %s vs %s (layer %s; %llu vs %llu users, %u days)\n", s->arms[arm].name,
+                s->arms[ctl].name, s->layers[a->layer_of_arm[arm]].name,
+                (unsigned long long)a->users[arm], (unsigned long long)a->users[ctl], t->days);
         fprintf(f, "  %-22s %10s %10s %9s %21s %8s %8s %8s  %s\n", "metric", "control", "treatment",
                 "lift", "CI", "p", "p_holm", "p_seq", "flags");
         for (int m = 0; m < FW_EM__COUNT; m++) {

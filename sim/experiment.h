@@ -70,13 +70,20 @@ typedef enum fw_experiment_metric {
 extern const char *const fw_experiment_metric_name[FW_EM__COUNT];
 extern const char *const fw_experiment_metric_doc[FW_EM__COUNT];
 
+/* Arms are indexed as in fw_scenario.arms (all layers); a cell is one arm per layer, and
+ * its index is mixed-radix over the layers' arm positions, so cell 0 is every layer's
+ * control. */
 typedef struct fw_assignment {
-    uint32_t n_users, n_units, n_arms;
-    uint32_t *unit_of_user;  /* [n_users] dense unit index */
-    uint32_t *unit_id;       /* [n_units] user id naming the unit (the user, or the top creator) */
-    uint8_t *arm_of_unit;    /* [n_units] */
-    uint8_t *arm_of_user;    /* [n_users] */
-    uint64_t units[FW_MAX_ARMS], users[FW_MAX_ARMS];
+    uint32_t n_users, n_units, n_arms, n_layers, n_cells;
+    uint32_t *unit_of_user;              /* [n_users] dense unit index */
+    uint32_t *unit_id;                   /* [n_units] user id naming the unit */
+    uint8_t *arm_of_unit[FW_MAX_ARMS];   /* per layer: [n_units] arm of each unit */
+    uint8_t *arm_of_user[FW_MAX_ARMS];   /* per layer: [n_users] arm of each user */
+    uint8_t *cell_of_user;               /* [n_users] */
+    uint8_t cell_arm[FW_MAX_CELLS][FW_MAX_ARMS];   /* [cell][layer] -> arm */
+    uint8_t layer_of_arm[FW_MAX_ARMS];
+    uint8_t control_of_arm[FW_MAX_ARMS]; /* the first arm of the arm's layer */
+    uint64_t units[FW_MAX_ARMS], users[FW_MAX_ARMS];   /* per arm */
 } fw_assignment;
 
 /* Assigns every user of w to an arm of s (by unit). FW_ERR_NOMEM on failure. */
@@ -109,11 +116,11 @@ typedef struct fw_exp_table {
     uint32_t n_arms;
     int have_pre;             /* CUPED applied: a pre-period exists and the unit is the user */
     uint32_t days;            /* experiment-period days analysed */
-    double srm_chi2, srm_p;   /* units per arm against the weights */
-    fw_exp_row row[FW_MAX_ARMS][FW_EM__COUNT];   /* row[0] unused: arm 0 is the control */
+    double srm_chi2[FW_MAX_ARMS], srm_p[FW_MAX_ARMS];  /* per layer: units per arm vs weights */
+    fw_exp_row row[FW_MAX_ARMS][FW_EM__COUNT];   /* by arm; a layer's control row is unused */
 } fw_exp_table;
 
-/* Analyses the aggregates so far. prev (may be NULL, may alias out) carries the running
+/* Analyses the aggregates so far: every arm against its layer's control. prev (may be NULL, may alias out) carries the running
  * minimum of the always-valid p-values from the previous look. Deterministic. */
 fw_err fw_experiment_analyse(const fw_scenario *s, const fw_assignment *a, const fw_user_aggs *g,
                              int have_pre, uint32_t days, const fw_exp_table *prev,

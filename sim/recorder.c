@@ -298,8 +298,9 @@ static int write_users(fw_recorder *r, hid_t f)
         goto done;
     for (uint32_t arm = 0; arm < a->n_arms; arm++) {
         hsize_t n = 0;
+        const uint8_t *arm_of = a->arm_of_user[a->layer_of_arm[arm]];
         for (uint32_t u = 0; u < a->n_users; u++)
-            if (a->arm_of_user[u] == arm)
+            if (arm_of[u] == arm)
                 ids[n++] = u;
         if ((ga = group(gu, r->info.arm_names[arm], NULL)) < 0)
             goto done;
@@ -353,7 +354,7 @@ static int write_experiment(fw_recorder *r, hid_t f)
     if ((ge = group(f, "experiment", "each treatment arm against the first arm, per metric; "
                                      "relative lifts by the delta method, Welch df")) < 0 ||
         attr_str(ge, "unit", r->exp_unit) < 0 || attr_f64(ge, "alpha", r->exp_alpha) < 0 ||
-        attr_f64(ge, "srm_chi2", t->srm_chi2) < 0 || attr_f64(ge, "srm_p", t->srm_p) < 0 ||
+        attr_f64(ge, "srm_chi2", t->srm_chi2[0]) < 0 || attr_f64(ge, "srm_p", t->srm_p[0]) < 0 ||
         attr_i64(ge, "days", t->days) < 0 || attr_i64(ge, "cuped", t->have_pre) < 0)
         goto done;
     /* The metric names, a dimension scale of every field. */
@@ -381,8 +382,15 @@ static int write_experiment(fw_recorder *r, hid_t f)
         "p Holm-adjusted over the arm's metrics", "p Benjamini-Hochberg-adjusted",
         "always-valid p (mSPRT running minimum over daily looks)"};
     double col[FW_EM__COUNT];
-    for (uint32_t arm = 1; arm < t->n_arms; arm++) {
-        if ((ga = group(ge, r->info.arm_names[arm], NULL)) < 0)
+    for (uint32_t arm = 0; arm < t->n_arms; arm++) {
+        uint32_t ctl = r->asg->control_of_arm[arm];
+        if (arm == ctl)
+            continue;
+        if ((ga = group(ge, r->info.arm_names[arm], NULL)) < 0 ||
+            attr_str(ga, "control", r->info.arm_names[ctl]) < 0 ||
+            attr_str(ga, "layer", r->info.arm_layers[arm]) < 0 ||
+            attr_f64(ga, "srm_chi2", t->srm_chi2[r->asg->layer_of_arm[arm]]) < 0 ||
+            attr_f64(ga, "srm_p", t->srm_p[r->asg->layer_of_arm[arm]]) < 0)
             goto done;
         for (int k = 0; k < N_FIELDS; k++) {
             for (int m = 0; m < FW_EM__COUNT; m++) {
@@ -448,12 +456,16 @@ static int write_replicates(fw_recorder *r, hid_t f)
                  "seed of each replicate", -1, "replicate") < 0)
         goto done;
     for (uint32_t k = 0; k < K; k++)
-        buf[k] = r->reps[k].srm_p;
+        buf[k] = r->reps[k].srm_p[0];
     if (write_1d(gr, "srm_p", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, K, buf, z, "1",
-                 "sample ratio mismatch p of each replicate", -1, "replicate") < 0)
+                 "sample ratio mismatch p of each replicate (first layer)", -1, "replicate") < 0)
         goto done;
-    for (uint32_t arm = 1; arm < A; arm++) {
-        if ((ga = group(gr, r->info.arm_names[arm], NULL)) < 0)
+    for (uint32_t arm = 0; arm < A; arm++) {
+        uint32_t ctl = r->asg->control_of_arm[arm];
+        if (arm == ctl)
+            continue;
+        if ((ga = group(gr, r->info.arm_names[arm], NULL)) < 0 ||
+            attr_str(ga, "control", r->info.arm_names[ctl]) < 0)
             goto done;
         for (int fi = 0; fi < N_FIELDS; fi++) {
             for (uint32_t k = 0; k < K; k++)
@@ -523,6 +535,7 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
     for (uint32_t a = 0; a < A; a++) {
         if ((ga = H5Gcreate2(g, in->arm_names[a], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
             attr_f64(ga, "weight", in->arm_weights[a]) < 0 ||
+            attr_str(ga, "layer", in->arm_layers[a]) < 0 ||
             attr_u64(ga, "users", in->arm_users[a]) < 0)
             goto done;
         H5Gclose(ga);
@@ -567,8 +580,8 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
 
     /* Deterministic groups before /latency, whose compressed sizes vary from run to run and
      * would move these datasets (and the object references of their dimension scales). */
-    if ((r->asg && write_users(r, f) < 0) || (r->have_exp && write_experiment(r, f) < 0) ||
-        (r->n_reps > 1 && write_replicates(r, f) < 0))
+    if ((r->asg && write_users(r, f) < 0) || (r->asg && r->have_exp && write_experiment(r, f) < 0) ||
+        (r->asg && r->n_reps > 1 && write_replicates(r, f) < 0))
         goto done;
 
     /* /latency */

@@ -24,6 +24,7 @@ typedef struct fw_rec_info {
     uint32_t days_planned, ticks_per_day, n_arms;
     const char *const *arm_names;
     const double *arm_weights;
+    const char *const *arm_layers;   /* each arm's experiment layer */
     const uint64_t *arm_users;       /* users assigned to each arm */
     unsigned compression;            /* deflate level 0..9 */
     /* World summary (deterministic). */

@@ -61,7 +61,7 @@ typedef struct tbuf {
     gsl_rng *rng;
     uint32_t *page;
     fw_evbuf ev;
-    uint64_t *counters;    /* [n_arms * FW_DC__COUNT] */
+    uint64_t *counters;    /* [n_cells * FW_DC__COUNT] */
     int oom;
 } tbuf;
 
@@ -77,16 +77,17 @@ typedef struct sim {
     const fw_scenario *sc;
     fw_world w;
     fw_users_state us;
-    fw_behaviour_model *model;   /* [n_arms] */
-    fw_assignment asg;           /* units and arms */
-    const uint8_t *arm_of;       /* = asg.arm_of_user: the arm a user's metrics count in */
+    fw_behaviour_model *model;   /* [n_cells]: a cell is one arm of every layer */
+    fw_engine_cfg *cell_engine;  /* [n_cells] */
+    fw_assignment asg;           /* units, arms and cells */
+    const uint8_t *cell_of;      /* = asg.cell_of_user */
     fw_user_aggs aggs;           /* per-user counts, pre-period and experiment period */
     fw_exp_table exp;            /* the latest analysis */
     int exp_ready;
     fw_engine *engine;
     int n_threads;
     tbuf *tb;
-    uint32_t n_arms, tpd, day;
+    uint32_t n_arms, n_cells, tpd, day;
     gsl_ran_discrete_t *tick_pick;
     /* Day schedule. */
     uint32_t *sess_n;            /* [n_users] sessions today */
@@ -113,15 +114,15 @@ static fw_err tbufs_create(sim *S)
     if (!S->tb)
         return FW_ERR_NOMEM;
     uint32_t page_cap = 1;
-    for (uint32_t a = 0; a < S->n_arms; a++)
-        if (S->sc->arms[a].engine.feed.page_size > page_cap)
-            page_cap = S->sc->arms[a].engine.feed.page_size;
+    for (uint32_t c = 0; c < S->n_cells; c++)
+        if (S->cell_engine[c].feed.page_size > page_cap)
+            page_cap = S->cell_engine[c].feed.page_size;
     for (int t = 0; t < S->n_threads; t++) {
         tbuf *b = &S->tb[t];
         b->ctx = fw_engine_ctx_create(S->engine);
         b->rng = fw_rng_create(S->sc->seed, 0, 0, 0);
         b->page = calloc(page_cap, sizeof *b->page);
-        b->counters = calloc((size_t)S->n_arms * FW_DC__COUNT, sizeof *b->counters);
+        b->counters = calloc((size_t)S->n_cells * FW_DC__COUNT, sizeof *b->counters);
         if (!b->ctx || !b->rng || !b->page || !b->counters)
             return FW_ERR_NOMEM;
     }
@@ -143,6 +144,7 @@ static void sim_fini(sim *S)
     fw_users_state_fini(&S->us, S->w.n_users);
     fw_world_fini(&S->w);
     free(S->model);
+    free(S->cell_engine);
     fw_assignment_fini(&S->asg);
     fw_user_aggs_fini(&S->aggs);
     gsl_ran_discrete_free(S->tick_pick);
@@ -167,10 +169,11 @@ static const char *const unit_names[] = {
 #undef UNIT_NAME
 };
 
-/* The arm whose configuration serves u today: the first arm during the pre-period. */
-static inline uint32_t live_arm(const sim *S, uint32_t u)
+/* The cell whose configuration serves u today: every layer's control (cell 0) during the
+ * pre-period. Counters are kept by the user's assigned cell regardless. */
+static inline uint32_t live_cell(const sim *S, uint32_t u)
 {
-    return S->day < S->sc->experiment_pre_days ? 0 : S->arm_of[u];
+    return S->day < S->sc->experiment_pre_days ? 0 : S->cell_of[u];
 }
 
 static inline int period(const sim *S)
@@ -182,7 +185,7 @@ static inline int period(const sim *S)
 
 static uint32_t draw_sessions(sim *S, gsl_rng *r, uint32_t u)
 {
-    const fw_behaviour_model *m = &S->model[live_arm(S, u)];
+    const fw_behaviour_model *m = &S->model[live_cell(S, u)];
     fw_rng_seek(r, S->sc->seed, FW_RNG_ACTIVITY, u, S->day);
     if (gsl_rng_uniform(r) >= fw_behaviour_p_active(m, &S->w, &S->us, u))
         return 0;
@@ -198,7 +201,7 @@ static void k_activity(void *arg, size_t b, size_t e, int slot)
     for (size_t u = b; u < e; u++) {
         uint32_t n = draw_sessions(S, tb->rng, (uint32_t)u);
         S->sess_n[u] = n;
-        uint64_t *c = &tb->counters[(size_t)S->arm_of[u] * FW_DC__COUNT];
+        uint64_t *c = &tb->counters[(size_t)S->cell_of[u] * FW_DC__COUNT];
         S->us.active_today[u] = n > 0;
         c[FW_DC_active_users] += n > 0;
         c[FW_DC_prev_active_users] += S->us.active_prev[u];
@@ -314,14 +317,14 @@ static void k_sessions(void *arg, size_t b, size_t e, int slot)
     fw_session_io io = {.engine = S->engine, .ctx = tb->ctx, .rng = tb->rng, .page = tb->page,
                         .page_cap = 0, .events = &tb->ev, .user_counts = S->aggs.v[period(S)]};
     for (size_t i = b; i < e; i++) {
-        uint32_t u = S->run_user[i], arm = live_arm(S, u);
-        io.counters = &tb->counters[(size_t)S->arm_of[u] * FW_DC__COUNT];
-        io.page_cap = S->sc->arms[arm].engine.feed.page_size;
+        uint32_t u = S->run_user[i], cell = live_cell(S, u);
+        io.counters = &tb->counters[(size_t)S->cell_of[u] * FW_DC__COUNT];
+        io.page_cap = S->cell_engine[cell].feed.page_size;
         S->ev_slot[i] = (uint32_t)slot;
         S->ev_lo[i] = tb->ev.n;
         fw_rng_seek(tb->rng, S->sc->seed, FW_RNG_SESSION, u, (uint32_t)S->abs_tick);
         for (uint32_t k = 0; k < S->run_count[i] && !tb->oom; k++)
-            if (fw_behaviour_session(&S->model[arm], &S->w, &S->us, u, arm, S->abs_tick,
+            if (fw_behaviour_session(&S->model[cell], &S->w, &S->us, u, cell, S->abs_tick,
                                      S->ev_lo[i], &io))
                 tb->oom = 1;
         S->ev_hi[i] = tb->ev.n;
@@ -379,8 +382,8 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
             return rc;
         if (wid != eid)
             return FW_ERR_INTERNAL;
-        uint32_t arm = S->arm_of[p->note.info.creator];
-        S->tb[0].counters[(size_t)arm * FW_DC__COUNT + FW_DC_new_notes]++;
+        uint32_t cell = S->cell_of[p->note.info.creator];
+        S->tb[0].counters[(size_t)cell * FW_DC__COUNT + FW_DC_new_notes]++;
     }
     fw_engine_end_tick(S->engine, ctx0, S->abs_tick);
     return FW_OK;
@@ -391,18 +394,18 @@ static void k_end_day(void *arg, size_t b, size_t e, int slot)
     sim *S = arg;
     (void)slot;
     for (size_t u = b; u < e; u++)
-        fw_behaviour_end_day(&S->model[live_arm(S, (uint32_t)u)], &S->w, &S->us, (uint32_t)u);
+        fw_behaviour_end_day(&S->model[live_cell(S, (uint32_t)u)], &S->w, &S->us, (uint32_t)u);
 }
 
 /* Users judge today's feed against what they have come to expect: the population's CTR.
  * Day 0 sets the expectation; later days move it by expectation_adaptation. Computed from
  * integer totals, so it is the same for any thread count. */
-static void update_expectation(sim *S, const uint64_t *day_counters)
+static void update_expectation(sim *S, const uint64_t *cell_counters)
 {
     uint64_t opens = 0, impressions = 0;
-    for (uint32_t a = 0; a < S->n_arms; a++) {
-        opens += day_counters[(size_t)a * FW_DC__COUNT + FW_DC_opens];
-        impressions += day_counters[(size_t)a * FW_DC__COUNT + FW_DC_impressions];
+    for (uint32_t c = 0; c < S->n_cells; c++) {
+        opens += cell_counters[(size_t)c * FW_DC__COUNT + FW_DC_opens];
+        impressions += cell_counters[(size_t)c * FW_DC__COUNT + FW_DC_impressions];
     }
     if (impressions == 0)
         return;
@@ -528,7 +531,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     sim S_ = {0}, *S = &S_;
     fw_recorder *rec = NULL;
     fw_hist day_lat[FW_STAGE__COUNT];
-    uint64_t *day_counters = NULL, *totals = NULL;
+    uint64_t *day_counters = NULL, *cell_counters = NULL, *totals = NULL;
     char *resolved = NULL, *overrides = NULL;
     size_t resolved_len = 0;
     char errbuf[512];
@@ -552,25 +555,40 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     rc = FW_ERR_NOMEM;
     if (fw_users_state_init(&S->us, S->w.n_users) != FW_OK)
         goto oom;
-    if (!(S->model = calloc(S->n_arms, sizeof *S->model)) ||
-        fw_assignment_init(&S->asg, sc, &S->w) != FW_OK ||
+    if ((rc = fw_assignment_init(&S->asg, sc, &S->w)) != FW_OK) {
+        fprintf(stderr, "flywheel: assigning arms failed: %s\n", fw_err_str(rc));
+        goto out;
+    }
+    rc = FW_ERR_NOMEM;
+    S->n_cells = S->asg.n_cells;
+    S->cell_of = S->asg.cell_of_user;
+    if (!(S->model = calloc(S->n_cells, sizeof *S->model)) ||
+        !(S->cell_engine = calloc(S->n_cells, sizeof *S->cell_engine)) ||
         fw_user_aggs_init(&S->aggs, S->w.n_users) != FW_OK)
         goto oom;
-    S->arm_of = S->asg.arm_of_user;
-    for (uint32_t a = 0; a < S->n_arms; a++)
-        fw_behaviour_calibrate(&S->model[a], &sc->arms[a].behaviour, &S->w, sc->seed);
+    /* A cell's configuration: the base plus the overrides of its arm in every layer (the
+     * layers set disjoint keys, so their order does not matter). */
+    for (uint32_t c = 0; c < S->n_cells; c++) {
+        fw_behaviour_cfg b = sc->behaviour;
+        fw_engine_cfg e = sc->engine;
+        fw_diag diag;
+        for (uint32_t l = 0; l < S->asg.n_layers; l++) {
+            const fw_arm *arm = &sc->arms[S->asg.cell_arm[c][l]];
+            if ((rc = fw_scenario_apply(arm->set, arm->n_set, &b, &e, &diag)) != FW_OK) {
+                fprintf(stderr, "flywheel: %s\n", diag.msg);
+                goto out;
+            }
+        }
+        S->cell_engine[c] = e;
+        fw_behaviour_calibrate(&S->model[c], &b, &S->w, sc->seed);
+    }
+    rc = FW_ERR_NOMEM;
 
     /* The engine sees the catalog: notes as published and who follows whom. */
     fw_catalog cat = {.n_users = S->w.n_users, .n_topics = S->w.n_topics, .ticks_per_day = S->tpd,
                       .n_notes = S->w.n_notes, .notes = S->w.note_info,
                       .follow_offsets = S->w.follow_off, .follows = S->w.follow_dst};
-    fw_engine_cfg *cfgs = calloc(S->n_arms, sizeof *cfgs);
-    if (!cfgs)
-        goto oom;
-    for (uint32_t a = 0; a < S->n_arms; a++)
-        cfgs[a] = sc->arms[a].engine;
-    S->engine = fw_engine_create(&cat, cfgs, S->n_arms, &rc);
-    free(cfgs);
+    S->engine = fw_engine_create(&cat, S->cell_engine, S->n_cells, &rc);
     if (!S->engine)
         goto oom;
     rc = FW_ERR_NOMEM;
@@ -599,6 +617,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
                          fw_engine_ctx_latency(S->tb[0].ctx, s)->sigfigs) != FW_OK)
             goto oom;
     if (!(day_counters = calloc((size_t)S->n_arms * FW_DC__COUNT, sizeof *day_counters)) ||
+        !(cell_counters = calloc((size_t)S->n_cells * FW_DC__COUNT, sizeof *cell_counters)) ||
         !(totals = calloc((size_t)S->n_arms * FW_DC__COUNT, sizeof *totals)))
         goto oom;
 
@@ -612,7 +631,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     for (uint32_t k = 0; k < sc->n_overrides; k++)
         ov_len += strlen(sc->overrides[k]) + 1;
     overrides = calloc(ov_len, 1);
-    const char *arm_names[FW_MAX_ARMS];
+    const char *arm_names[FW_MAX_ARMS], *arm_layers[FW_MAX_ARMS];
     double arm_weights[FW_MAX_ARMS];
     const uint64_t *arm_users = S->asg.users;
     if (!overrides)
@@ -623,6 +642,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     }
     for (uint32_t a = 0; a < S->n_arms; a++) {
         arm_names[a] = sc->arms[a].name;
+        arm_layers[a] = sc->arms[a].layer ? sc->arms[a].layer : "main";
         arm_weights[a] = sc->arms[a].weight;
     }
     fw_rec_info info = {
@@ -631,7 +651,8 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         .scenario_text = sc->source_text ? sc->source_text : "", .scenario_resolved = resolved,
         .overrides = overrides, .seed = sc->seed, .threads = S->n_threads,
         .days_planned = sc->days, .ticks_per_day = S->tpd, .n_arms = S->n_arms,
-        .arm_names = arm_names, .arm_weights = arm_weights, .arm_users = arm_users,
+        .arm_names = arm_names, .arm_weights = arm_weights, .arm_layers = arm_layers,
+        .arm_users = arm_users,
         .compression = sc->output.compression, .generation_s = rep->generation_s,
         .generation_peak_rss_mb = gen_rss};
     if (world_summary(&S->w, &info) != FW_OK)
@@ -655,7 +676,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     int stopped = 0;
     for (S->day = 0; S->day < sc->days && !stopped; S->day++) {
         for (int s = 0; s < S->n_threads; s++) {
-            memset(S->tb[s].counters, 0, (size_t)S->n_arms * FW_DC__COUNT * sizeof(uint64_t));
+            memset(S->tb[s].counters, 0, (size_t)S->n_cells * FW_DC__COUNT * sizeof(uint64_t));
             fw_engine_ctx_reset_latency(S->tb[s].ctx);
         }
         if ((rc = build_schedule(S)) != FW_OK || (rc = build_postings(S, S->tb[0].rng)) != FW_OK)
@@ -667,8 +688,8 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
             if (o->progress) {
                 uint64_t sessions = rep->sessions;
                 for (int s = 0; s < S->n_threads; s++)
-                    for (uint32_t a = 0; a < S->n_arms; a++)
-                        sessions += S->tb[s].counters[(size_t)a * FW_DC__COUNT + FW_DC_sessions];
+                    for (uint32_t c = 0; c < S->n_cells; c++)
+                        sessions += S->tb[s].counters[(size_t)c * FW_DC__COUNT + FW_DC_sessions];
                 progress(o, S->day, t, S->tpd, sc->days, t_sim, sessions, &last_progress);
             }
             if (o->stop && *o->stop) {
@@ -678,11 +699,18 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         }
         if (rc != FW_OK || stopped)
             break;
-        memset(day_counters, 0, (size_t)S->n_arms * FW_DC__COUNT * sizeof *day_counters);
+        memset(cell_counters, 0, (size_t)S->n_cells * FW_DC__COUNT * sizeof *cell_counters);
         for (int s = 0; s < S->n_threads; s++)
-            for (size_t k = 0; k < (size_t)S->n_arms * FW_DC__COUNT; k++)
-                day_counters[k] += S->tb[s].counters[k];
-        update_expectation(S, day_counters);
+            for (size_t k = 0; k < (size_t)S->n_cells * FW_DC__COUNT; k++)
+                cell_counters[k] += S->tb[s].counters[k];
+        /* Each arm counts the cells it is part of: every user once per layer. */
+        memset(day_counters, 0, (size_t)S->n_arms * FW_DC__COUNT * sizeof *day_counters);
+        for (uint32_t c = 0; c < S->n_cells; c++)
+            for (uint32_t l = 0; l < S->asg.n_layers; l++)
+                for (int k = 0; k < FW_DC__COUNT; k++)
+                    day_counters[(size_t)S->asg.cell_arm[c][l] * FW_DC__COUNT + k] +=
+                        cell_counters[(size_t)c * FW_DC__COUNT + k];
+        update_expectation(S, cell_counters);
         fw_par_for(S->w.n_users, 4096, k_end_day, S);
         fw_engine_end_day(S->engine, S->tb[0].ctx, S->day);
         if (S->n_arms > 1 && S->day >= sc->experiment_pre_days) {
@@ -705,9 +733,9 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
             for (int s = 0; s < S->n_threads; s++)
                 fw_hist_merge(&day_lat[st], fw_engine_ctx_latency(S->tb[s].ctx, st));
         }
-        for (uint32_t a = 0; a < S->n_arms; a++) {
-            users_done += day_counters[(size_t)a * FW_DC__COUNT + FW_DC_active_users];
-            rep->sessions += day_counters[(size_t)a * FW_DC__COUNT + FW_DC_sessions];
+        for (uint32_t c = 0; c < S->n_cells; c++) {
+            users_done += cell_counters[(size_t)c * FW_DC__COUNT + FW_DC_active_users];
+            rep->sessions += cell_counters[(size_t)c * FW_DC__COUNT + FW_DC_sessions];
         }
         if (rec && ((rc = fw_recorder_add_day(rec, day_counters, day_lat)) != FW_OK ||
                     (rc = fw_recorder_write(rec, "running", now_s() - t_start, peak_rss_mb(),
@@ -755,6 +783,7 @@ out:
     for (int s = 0; s < FW_STAGE__COUNT; s++)
         fw_hist_fini(&day_lat[s]);
     free(day_counters);
+    free(cell_counters);
     free(totals);
     free(resolved);
     free(overrides);
@@ -796,13 +825,20 @@ static void k_replicate(void *arg, size_t b, size_t e, int slot)
 /* Share of replicates whose primary p is below alpha, and the mean and sd of the lift. */
 static void print_replicates(const fw_scenario *sc, uint32_t K, const fw_exp_table *t, FILE *f)
 {
+    uint32_t ctl_of[FW_MAX_ARMS];
+    for (uint32_t l = 0; l < sc->n_layers; l++)
+        for (uint32_t i = 0; i < sc->layers[l].n_arms; i++)
+            ctl_of[sc->layers[l].arm[i]] = sc->layers[l].arm[0];
     if (!f || sc->n_arms < 2)
         return;
     fprintf(f, "\nreplicates: %u seeds (%llu..%llu); per metric over replicates:\n", K,
             (unsigned long long)sc->seed, (unsigned long long)(sc->seed + K - 1));
-    for (uint32_t arm = 1; arm < sc->n_arms; arm++) {
+    for (uint32_t arm = 0; arm < sc->n_arms; arm++) {
+        uint32_t ctl = ctl_of[arm];
+        if (arm == ctl)
+            continue;
         fprintf(f, "  %s vs %s\n  %-22s %10s %10s %12s %12s\n", sc->arms[arm].name,
-                sc->arms[0].name, "metric", "mean lift", "sd lift", "p < alpha", "p_seq < alpha");
+                sc->arms[ctl].name, "metric", "mean lift", "sd lift", "p < alpha", "p_seq < alpha");
         for (int m = 0; m < FW_EM__COUNT; m++) {
             double sum = 0, sum2 = 0;
             unsigned n = 0, sig = 0, seq = 0;

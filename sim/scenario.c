@@ -14,7 +14,10 @@
  *   --set and arm overrides use, so a file and the command line accept the same spellings
  *   (decimal integers without sign or leading zero, finite numbers, true/false, enum names).
  * - Every string a scenario points to is its own heap copy; arms share no pointer with the
- *   base or with each other, so fw_scenario_fini frees each exactly once.
+ *   base or with each other, so fw_scenario_fini frees each exactly once. The one borrowed
+ *   pointer is fw_layer.name, into its first arm's layer string.
+ * - Arm overrides reach a configuration only through apply_sets(): arm resolution, the check
+ *   of every combination of arms across layers and fw_scenario_apply() share it.
  * - Every failure is written by fail(): one breakpoint catches them all. */
 #define _POSIX_C_SOURCE 200809L
 
@@ -45,11 +48,15 @@
 /* experiment.* other than the arms (knobs.h); fw_scenario stores each as experiment_<name>. */
 #define EXPERIMENT_KNOBS(X) FW_EXPERIMENT_KNOBS(X)
 
+/* The layer of an arm whose file names none; the writer omits it. */
+#define DEFAULT_LAYER "main"
+
 /* ---------------------------------------------------------------------------------------
  * What libcyaml loads into: the file's shape, every section as the struct it configures. */
 
 typedef struct doc_arm {
     char *name;
+    char *layer;
     double weight;
     char **set;
     uint32_t n_set;
@@ -84,27 +91,27 @@ typedef enum section {
     SEC__COUNT
 } section;
 
+/* Which configuration an experiment arm may override a section of. */
+typedef enum arm_part { PART_NONE, PART_BEHAVIOUR, PART_ENGINE } arm_part;
+
 typedef struct section_info {
     const char *path;  /* "" for the top level; "engine.feed" */
     const char *doc;   /* comment written above the section */
-    bool arm_ok;       /* may an experiment arm override it? */
-    size_t arm_from;   /* offset in fw_scenario of the struct an arm copies (if arm_ok) */
-    size_t arm_to;     /* offset of that struct in fw_arm */
+    arm_part part;     /* the struct an arm override of it lands in; PART_NONE: no overrides */
 } section_info;
 
 /* In writing order; a sub-section follows its parent. */
 static const section_info sections[SEC__COUNT] = {
-    [SEC_TOP] = { "", "", false, 0, 0 },
-    [SEC_WORLD] = { "world", "who exists and how they are made (shared by every arm)", false, 0, 0 },
-    [SEC_BEHAVIOUR] = { "behaviour", "how people choose (an experiment arm may override these)", true,
-                        offsetof(fw_scenario, behaviour), offsetof(fw_arm, behaviour) },
+    [SEC_TOP] = { "", "", PART_NONE },
+    [SEC_WORLD] = { "world", "who exists and how they are made (shared by every arm)", PART_NONE },
+    [SEC_BEHAVIOUR] = { "behaviour", "how people choose (an experiment arm may override these)",
+                        PART_BEHAVIOUR },
     [SEC_ENGINE] = { "engine", "the platform's research knobs (an experiment arm may override these)",
-                     true, offsetof(fw_scenario, engine), offsetof(fw_arm, engine) },
-    [SEC_FEED] = { "engine.feed", "the feed: recall, score, re-rank", true, offsetof(fw_scenario, engine),
-                   offsetof(fw_arm, engine) },
+                     PART_ENGINE },
+    [SEC_FEED] = { "engine.feed", "the feed: recall, score, re-rank", PART_ENGINE },
     [SEC_EXPERIMENT] = { "experiment", "A/B arms: each arm is the base scenario plus its own overrides",
-                         false, 0, 0 },
-    [SEC_OUTPUT] = { "output", "where the result file goes", false, 0, 0 },
+                         PART_NONE },
+    [SEC_OUTPUT] = { "output", "where the result file goes", PART_NONE },
 };
 
 typedef enum knob_type { KNOB_U32, KNOB_U64, KNOB_F64, KNOB_BOOL, KNOB_STR, KNOB_ENUM } knob_type;
@@ -210,6 +217,7 @@ static const cyaml_schema_value_t set_entry_schema = {
 };
 static const cyaml_schema_field_t arm_fields[] = {
     CYAML_FIELD_STRING_PTR("name", CYAML_FLAG_OPTIONAL, doc_arm, name, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("layer", CYAML_FLAG_OPTIONAL, doc_arm, layer, 0, CYAML_UNLIMITED),
     CYAML_FIELD_FLOAT("weight", CYAML_FLAG_OPTIONAL, doc_arm, weight),
     CYAML_FIELD_SEQUENCE_COUNT("set", CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER, doc_arm, set, n_set,
                                &set_entry_schema, 0, CYAML_UNLIMITED),
@@ -248,8 +256,9 @@ static const struct {
     const char *expect;
 } arm_shapes[] = {
     { "experiment.arms", NODE_SEQUENCE, "a list of arms (- name: NAME)" },
-    { "experiment.arms[]", NODE_MAPPING, "an arm: a mapping of name, weight and set" },
+    { "experiment.arms[]", NODE_MAPPING, "an arm: a mapping of name, layer, weight and set" },
     { "experiment.arms[].name", NODE_SCALAR, "a non-empty arm name without '/'" },
+    { "experiment.arms[].layer", NODE_SCALAR, "a layer name: letters, digits, '_' or '-'" },
     { "experiment.arms[].weight", NODE_SCALAR, "a finite number > 0" },
     { "experiment.arms[].set", NODE_SEQUENCE, "a list of \"key.path=value\" strings" },
     { "experiment.arms[].set[]", NODE_SCALAR, "a \"key.path=value\" string" },
@@ -449,13 +458,18 @@ static void *field_in(const knob *k, fw_scenario *s)
     return (char *)s + k->offset;
 }
 
-/* Where an arm keeps k, or NULL if an arm may not override k. */
-static void *field_in_arm(const knob *k, fw_arm *a)
+/* Where the configurations b and e keep k, or NULL if an arm may not override k. */
+static void *field_in_cfg(const knob *k, fw_behaviour_cfg *b, fw_engine_cfg *e)
 {
-    const section_info *si = &sections[k->sec];
-    if (!si->arm_ok)
-        return NULL;
-    return (char *)a + si->arm_to + (k->offset - si->arm_from);
+    switch (sections[k->sec].part) {
+    case PART_BEHAVIOUR:
+        return (char *)b + (k->offset - offsetof(fw_scenario, behaviour));
+    case PART_ENGINE:
+        return (char *)e + (k->offset - offsetof(fw_scenario, engine));
+    case PART_NONE:
+        break;
+    }
+    return NULL;
 }
 
 /* Stores v (from check_text) into the field; STR values are duplicated. */
@@ -1227,7 +1241,7 @@ static fw_err parse_assignment(const char *a, bool arm, const knob **kout, knob_
         snprintf(why, n, "unknown key%s", hint);
         return FW_ERR_PARSE;
     }
-    if (arm && !sections[k->sec].arm_ok) {
+    if (arm && sections[k->sec].part == PART_NONE) {
         snprintf(why, n, "an arm may only set behaviour.* and engine.* keys");
         return FW_ERR_PARSE;
     }
@@ -1235,10 +1249,20 @@ static fw_err parse_assignment(const char *a, bool arm, const knob **kout, knob_
     return check_text(k, eq + 1, v, why, n);
 }
 
-static void arm_free_knob_strings(fw_arm *a)
+/* The knob an assignment that passed parse_assignment names. */
+static const knob *assignment_knob(const char *a)
+{
+    const char *eq = strchr(a, '=');
+    const knob *k = eq != NULL ? find_knob(a, (size_t)(eq - a)) : NULL;
+    assert(k != NULL);
+    return k;
+}
+
+/* Frees the STR knobs of a behaviour and engine configuration (an arm's, a combination's). */
+static void cfg_free_strings(fw_behaviour_cfg *b, fw_engine_cfg *e)
 {
     for (size_t i = 0; i < N_KNOBS; i++) {
-        char **p = knobs[i].type == KNOB_STR ? field_in_arm(&knobs[i], a) : NULL;
+        char **p = knobs[i].type == KNOB_STR ? field_in_cfg(&knobs[i], b, e) : NULL;
         if (p != NULL) {
             free(*p);
             *p = NULL;
@@ -1246,41 +1270,78 @@ static void arm_free_knob_strings(fw_arm *a)
     }
 }
 
+/* Makes b and e a copy of the base's behaviour and engine that owns its strings. b and e hold
+ * no string of their own on entry; on failure they hold none either. */
+static fw_err cfg_copy_base(const fw_scenario *s, fw_behaviour_cfg *b, fw_engine_cfg *e)
+{
+    *b = s->behaviour;
+    *e = s->engine;
+    for (size_t i = 0; i < N_KNOBS; i++) {
+        char **p = knobs[i].type == KNOB_STR ? field_in_cfg(&knobs[i], b, e) : NULL;
+        if (p != NULL)
+            *p = NULL;  /* the base's, not ours: never freed here */
+    }
+    for (size_t i = 0; i < N_KNOBS; i++) {
+        void *p = knobs[i].type == KNOB_STR ? field_in_cfg(&knobs[i], b, e) : NULL;
+        if (p == NULL)
+            continue;
+        knob_value v = get_value(&knobs[i], (const char *)s + knobs[i].offset);
+        if (put_value(&knobs[i], p, &v) != FW_OK) {
+            cfg_free_strings(b, e);
+            return FW_ERR_NOMEM;
+        }
+    }
+    return FW_OK;
+}
+
+/* The one code path of arm overrides: applies sets[0..n) to b and e in order. Every
+ * assignment is checked before any is stored, so a bad one changes nothing; its check's code
+ * comes back with *bad its index and why filled. FW_ERR_NOMEM may leave some applied. */
+static fw_err apply_sets(char *const *sets, uint32_t n, fw_behaviour_cfg *b, fw_engine_cfg *e, uint32_t *bad,
+                         char *why, size_t wn)
+{
+    const knob *k = NULL;
+    knob_value v;
+    for (uint32_t j = 0; j < n; j++) {
+        assert(sets[j] != NULL);
+        fw_err err = parse_assignment(sets[j], true, &k, &v, why, wn);
+        if (err != FW_OK) {
+            *bad = j;
+            return err;
+        }
+    }
+    for (uint32_t j = 0; j < n; j++) {
+        fw_err err = parse_assignment(sets[j], true, &k, &v, why, wn);
+        assert(err == FW_OK);
+        (void)err;
+        if (put_value(k, field_in_cfg(k, b, e), &v) != FW_OK) {
+            *bad = j;
+            snprintf(why, wn, "out of memory");
+            return FW_ERR_NOMEM;
+        }
+    }
+    return FW_OK;
+}
+
 /* Arm i = the base's behaviour and engine, then the arm's set list in order. */
 static fw_err resolve_arm(fw_scenario *s, uint32_t i, const where *w, fw_diag *diag)
 {
     fw_arm *a = &s->arms[i];
-    char why[768], at[600], path[64];
+    char why[768], at[600], path[64], shown[80];
+    uint32_t bad = 0;
+    fw_err err;
 
-    arm_free_knob_strings(a);
-    a->behaviour = s->behaviour;
-    a->engine = s->engine;
-    for (size_t j = 0; j < N_KNOBS; j++) {  /* the copies must own their strings */
-        char **p = knobs[j].type == KNOB_STR ? field_in_arm(&knobs[j], a) : NULL;
-        if (p != NULL)
-            *p = NULL;
-    }
-    for (size_t j = 0; j < N_KNOBS; j++) {
-        void *p = field_in_arm(&knobs[j], a);
-        if (p != NULL && knobs[j].type == KNOB_STR) {
-            knob_value v = get_value(&knobs[j], field_in(&knobs[j], s));
-            if (put_value(&knobs[j], p, &v) != FW_OK)
-                return fail(diag, FW_ERR_NOMEM, "%s: out of memory", w->file);
-        }
-    }
-    for (uint32_t j = 0; j < a->n_set; j++) {
-        const knob *k = NULL;
-        knob_value v;
-        char shown[80];
-        snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].set[%" PRIu32 "]", i, j);
-        fw_err err = parse_assignment(a->set[j], true, &k, &v, why, sizeof why);
-        if (err != FW_OK) {
-            where_fmt(w, path, at, sizeof at);
-            clean_text(shown, sizeof shown, a->set[j]);
-            return fail(diag, err, "%s: %s: %s: %s", at, path, shown, why);
-        }
-        if (put_value(k, field_in_arm(k, a), &v) != FW_OK)
-            return fail(diag, FW_ERR_NOMEM, "%s: out of memory", w->file);
+    cfg_free_strings(&a->behaviour, &a->engine);
+    if (cfg_copy_base(s, &a->behaviour, &a->engine) != FW_OK)
+        return fail(diag, FW_ERR_NOMEM, "%s: out of memory", w->file);
+    err = apply_sets(a->set, a->n_set, &a->behaviour, &a->engine, &bad, why, sizeof why);
+    if (err == FW_ERR_NOMEM)
+        return fail(diag, FW_ERR_NOMEM, "%s: out of memory", w->file);
+    if (err != FW_OK) {
+        snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].set[%" PRIu32 "]", i, bad);
+        where_fmt(w, path, at, sizeof at);
+        clean_text(shown, sizeof shown, a->set[bad]);
+        return fail(diag, err, "%s: %s: %s: %s", at, path, shown, why);
     }
     return FW_OK;
 }
@@ -1295,13 +1356,130 @@ static fw_err check_shares(const fw_behaviour_cfg *b, const char *at, const char
                 at, what, b->like_share, b->save_share, b->like_share + b->save_share);
 }
 
-/* Every rule a finished scenario obeys: stored values in range, arm count, names and weights,
- * arm overrides, like_share + save_share <= 1. Resolves the arms on the way. */
+/* A layer name becomes an HDF5 group and a salt: ASCII letters, digits, '_' and '-' only. */
+static bool layer_name_ok(const char *name)
+{
+    if (name == NULL || name[0] == '\0')
+        return false;
+    for (const char *p = name; *p != '\0'; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '-'))
+            return false;
+    }
+    return true;
+}
+
+/* Groups the arms into layers: in order of first appearance, each with its arms in file order.
+ * Returns the number of combinations of one arm per layer (at most 16^16: no overflow). */
+static uint64_t group_layers(const fw_scenario *s, fw_layer layers[FW_MAX_ARMS], uint32_t *n_layers)
+{
+    uint64_t cells = 1;
+    *n_layers = 0;
+    for (uint32_t i = 0; i < s->n_arms; i++) {
+        uint32_t l = 0;
+        while (l < *n_layers && strcmp(layers[l].name, s->arms[i].layer) != 0)
+            l++;
+        if (l == *n_layers) {
+            assert(l < FW_MAX_ARMS);
+            layers[l].name = s->arms[i].layer;
+            layers[l].n_arms = 0;
+            (*n_layers)++;
+        }
+        layers[l].arm[layers[l].n_arms++] = i;
+    }
+    for (uint32_t l = 0; l < *n_layers; l++)
+        cells *= layers[l].n_arms;
+    return cells;
+}
+
+/* Arms of different layers override disjoint keys: a unit's configuration is then the same
+ * whatever order its arms' overrides are applied in. */
+static fw_err check_disjoint(const fw_scenario *s, const where *w, fw_diag *diag)
+{
+    char at[600], path[64], name[80], layer[80];
+    for (uint32_t i = 0; i < s->n_arms; i++) {
+        const fw_arm *a = &s->arms[i];
+        for (uint32_t j = 0; j < a->n_set; j++) {
+            const knob *k = assignment_knob(a->set[j]);
+            for (uint32_t i2 = 0; i2 < i; i2++) {
+                const fw_arm *o = &s->arms[i2];
+                if (strcmp(o->layer, a->layer) == 0)
+                    continue;
+                for (uint32_t j2 = 0; j2 < o->n_set; j2++) {
+                    if (assignment_knob(o->set[j2]) != k)
+                        continue;
+                    snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].set[%" PRIu32 "]", i, j);
+                    where_fmt(w, path, at, sizeof at);
+                    clean_text(name, sizeof name, o->name);
+                    clean_text(layer, sizeof layer, o->layer);
+                    return fail(diag, FW_ERR_PARSE,
+                                "%s: %s: %s is also set by arm '%s' in layer '%s'; layers must set "
+                                "disjoint keys",
+                                at, path, k->path, name, layer);
+                }
+            }
+        }
+    }
+    return FW_OK;
+}
+
+/* Every combination of one arm per layer obeys the cross-knob rules too: two layers may each
+ * raise one share of a sum. Cell c takes arm layers[l].arm[(c / prod of earlier sizes) % size]. */
+static fw_err check_cells(const fw_scenario *s, const fw_layer *layers, uint32_t n_layers, uint64_t cells,
+                          const where *w, fw_diag *diag)
+{
+    char at[600], why[768], what[900], shown[80];
+    fw_behaviour_cfg b;
+    fw_engine_cfg e;
+    uint32_t bad = 0;
+    fw_err err = FW_OK;
+
+    if (n_layers < 2)
+        return FW_OK;  /* the combinations are the arms, already checked */
+    for (uint64_t c = 0; c < cells && err == FW_OK; c++) {
+        uint64_t rest = c;
+        if (cfg_copy_base(s, &b, &e) != FW_OK)
+            return fail(diag, FW_ERR_NOMEM, "%s: out of memory", w->file);
+        size_t used = (size_t)snprintf(what, sizeof what, "experiment.arms (arms");
+        for (uint32_t l = 0; l < n_layers && err == FW_OK; l++) {
+            const fw_arm *a = &s->arms[layers[l].arm[rest % layers[l].n_arms]];
+            rest /= layers[l].n_arms;
+            err = apply_sets(a->set, a->n_set, &b, &e, &bad, why, sizeof why);
+            assert(err == FW_OK || err == FW_ERR_NOMEM);  /* each arm resolved already */
+            if (err != FW_OK)
+                err = fail(diag, FW_ERR_NOMEM, "%s: out of memory", w->file);
+            clean_text(shown, sizeof shown, a->name);
+            if (used < sizeof what)
+                used += (size_t)snprintf(what + used, sizeof what - used, "%s '%s' in layer '%s'",
+                                         l > 0 ? "," : "", shown, layers[l].name);
+        }
+        if (used < sizeof what)
+            snprintf(what + used, sizeof what - used, " together): ");
+        if (err == FW_OK) {
+            where_fmt(w, "experiment.arms", at, sizeof at);
+            err = check_shares(&b, at, what, diag);
+        }
+        cfg_free_strings(&b, &e);
+    }
+    return err;
+}
+
+/* Every rule a finished scenario obeys: stored values in range, arm count, names, layers and
+ * weights, arm overrides (and disjoint across layers), like_share + save_share <= 1 in the base,
+ * each arm and each combination of arms. Resolves the arms on the way and fills s->layers on
+ * success (n_layers is 0 after a failure); an arm a program left without a layer is put in
+ * DEFAULT_LAYER. */
 static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
 {
     char at[600], why[768], path[64], shown[80];
+    fw_layer layers[FW_MAX_ARMS];
+    uint32_t n_layers = 0;
+    uint64_t cells;
     fw_err err;
 
+    memset(s->layers, 0, sizeof s->layers);  /* filled again only when every rule holds */
+    s->n_layers = 0;
     for (size_t i = 0; i < N_KNOBS; i++) {
         knob_value v = get_value(&knobs[i], field_in(&knobs[i], s));
         if ((err = check_stored(&knobs[i], &v, why, sizeof why)) != FW_OK) {
@@ -1330,7 +1508,7 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
                     FW_MAX_ARMS, s->n_arms);
     }
     for (uint32_t i = 0; i < s->n_arms; i++) {
-        const fw_arm *a = &s->arms[i];
+        fw_arm *a = &s->arms[i];
         snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].name", i);
         where_fmt(w, path, at, sizeof at);
         if (a->name == NULL || a->name[0] == '\0')
@@ -1352,6 +1530,17 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
                             at, path, shown, j);
             }
         }
+        if (a->layer == NULL && (a->layer = strdup(DEFAULT_LAYER)) == NULL)
+            return fail(diag, FW_ERR_NOMEM, "%s: out of memory", w->file);
+        if (!layer_name_ok(a->layer)) {
+            snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].layer", i);
+            where_fmt(w, path, at, sizeof at);
+            clean_text(shown, sizeof shown, a->layer);
+            return fail(diag, FW_ERR_PARSE,
+                        "%s: %s: expected a layer name: letters, digits, '_' or '-' (it names result "
+                        "groups), got '%s'",
+                        at, path, shown);
+        }
         if (!(isfinite(a->weight) && a->weight > 0)) {
             char d[40];
             snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].weight", i);
@@ -1359,6 +1548,14 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
             fmt_double(d, a->weight);
             return fail(diag, FW_ERR_RANGE, "%s: %s: expected a finite number > 0, got %s", at, path, d);
         }
+    }
+    cells = group_layers(s, layers, &n_layers);
+    if (cells > FW_MAX_CELLS) {
+        where_fmt(w, "experiment.arms", at, sizeof at);
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: experiment.arms: the layers give %" PRIu64 " combinations of arms; expected at "
+                    "most %d",
+                    at, cells, FW_MAX_CELLS);
     }
     for (uint32_t i = 0; i < s->n_arms; i++) {
         if ((err = resolve_arm(s, i, w, diag)) != FW_OK)
@@ -1371,6 +1568,12 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
         if ((err = check_shares(&s->arms[i].behaviour, at, what, diag)) != FW_OK)
             return err;
     }
+    if ((err = check_disjoint(s, w, diag)) != FW_OK)
+        return err;
+    if ((err = check_cells(s, layers, n_layers, cells, w, diag)) != FW_OK)
+        return err;
+    memcpy(s->layers, layers, sizeof layers);
+    s->n_layers = n_layers;
     return FW_OK;
 }
 
@@ -1381,10 +1584,11 @@ static void arms_free(fw_arm *arms, uint32_t n)
 {
     for (uint32_t i = 0; arms != NULL && i < n; i++) {
         free(arms[i].name);
+        free(arms[i].layer);
         for (uint32_t j = 0; j < arms[i].n_set; j++)
             free(arms[i].set[j]);
         free(arms[i].set);
-        arm_free_knob_strings(&arms[i]);
+        cfg_free_strings(&arms[i].behaviour, &arms[i].engine);
     }
     free(arms);
 }
@@ -1422,8 +1626,11 @@ fw_err fw_scenario_defaults(fw_scenario *s)
     s->n_arms = 1;
     s->arms[0].weight = 1.0;
     s->arms[0].name = strdup("all");
-    if (s->arms[0].name == NULL || resolve_arm(s, 0, &nowhere, NULL) != FW_OK)
+    s->arms[0].layer = strdup(DEFAULT_LAYER);
+    if (s->arms[0].name == NULL || s->arms[0].layer == NULL || resolve_arm(s, 0, &nowhere, NULL) != FW_OK)
         goto nomem;
+    s->layers[0] = (fw_layer){ .name = s->arms[0].layer, .n_arms = 1, .arm = { 0 } };
+    s->n_layers = 1;
     return FW_OK;
 nomem:
     fw_scenario_fini(s);
@@ -1478,7 +1685,8 @@ static fw_err apply_doc(const char *file, const yindex *ix, const scenario_doc *
         snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].weight", i);
         a->weight = index_find(ix, path) != NULL ? da->weight : 1.0;
         a->name = strdup(da->name != NULL ? da->name : "");
-        if (a->name == NULL)
+        a->layer = strdup(da->layer != NULL ? da->layer : DEFAULT_LAYER);
+        if (a->name == NULL || a->layer == NULL)
             return fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
         if (da->n_set > 0) {
             a->set = calloc(da->n_set, sizeof *a->set);
@@ -1597,6 +1805,28 @@ fw_err fw_scenario_finish(fw_scenario *s, fw_diag *diag)
     return check_rules(s, &w, diag);
 }
 
+/* The arms' own code path (apply_sets), with "arm override KEY=VALUE" in place of FILE:LINE.
+ * A STR knob's old string is freed and replaced by a copy, as in an arm, so b and e must own
+ * their strings; behaviour.* and engine.* hold no STR knob today, so a plain struct copy of an
+ * arm's or the base's configuration is a valid b and e. */
+fw_err fw_scenario_apply(char *const *sets, uint32_t n, fw_behaviour_cfg *b, fw_engine_cfg *e,
+                         fw_diag *diag)
+{
+    char why[768], shown[80];
+    uint32_t bad = 0;
+    fw_err err;
+
+    assert((sets != NULL || n == 0) && b != NULL && e != NULL);
+    err = apply_sets(sets, n, b, e, &bad, why, sizeof why);
+    if (err == FW_ERR_NOMEM)
+        return fail(diag, FW_ERR_NOMEM, "out of memory");
+    if (err != FW_OK) {
+        clean_text(shown, sizeof shown, sets[bad]);
+        return fail(diag, FW_ERR_INVAL, "arm override %s: %s", shown, why);
+    }
+    return FW_OK;
+}
+
 /* ---------------------------------------------------------------------------------------
  * Writing YAML. */
 
@@ -1682,7 +1912,10 @@ static void write_arms(const fw_scenario *s, FILE *f, int comments)
 {
     if (comments) {
         put_comment(f, 2, "arms: each unit is assigned to one arm with probability weight / sum of weights;");
-        put_comment(f, 2, "set overrides behaviour.* and engine.* keys of the base for that arm, in order");
+        put_comment(f, 2, "set overrides behaviour.* and engine.* keys of the base for that arm, in order;");
+        put_comment(f, 2, "layer (default " DEFAULT_LAYER "): each layer splits the units among its own arms");
+        put_comment(f, 2, "independently of the others (weights are relative within it; its first arm is");
+        put_comment(f, 2, "its control), and arms of different layers must set different keys");
     }
     fprintf(f, "  arms:\n");
     for (uint32_t i = 0; i < s->n_arms; i++) {
@@ -1691,6 +1924,10 @@ static void write_arms(const fw_scenario *s, FILE *f, int comments)
         fmt_double(w, a->weight);
         fprintf(f, "    - name: ");
         put_quoted(f, a->name);
+        if (a->layer != NULL && strcmp(a->layer, DEFAULT_LAYER) != 0) {
+            fprintf(f, "\n      layer: ");
+            put_quoted(f, a->layer);
+        }
         fprintf(f, "\n      weight: %s\n", w);
         if (a->n_set == 0)
             continue;

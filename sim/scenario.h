@@ -17,16 +17,28 @@
 #include "knobs.h"
 
 #define FW_MAX_ARMS 16
+#define FW_MAX_CELLS 64   /* combinations of one arm per layer */
 
 /* One experiment arm: the base configuration with the arm's own overrides applied. */
 typedef struct fw_arm {
     char *name;
+    char *layer;               /* its experiment layer; "main" when the file names none */
     double weight;             /* > 0; share of units = weight / sum of weights */
     char **set;                /* the arm's overrides as written, "key.path=value" */
     uint32_t n_set;
     fw_behaviour_cfg behaviour;
     fw_engine_cfg engine;
 } fw_arm;
+
+/* An experiment layer: arms that split the units among themselves, independently of every
+ * other layer (each layer hashes units with its own salt). Its first arm is its control.
+ * Arms of different layers must set disjoint keys, so a unit's configuration -- the base
+ * plus the overrides of its arm in every layer -- does not depend on the order of layers. */
+typedef struct fw_layer {
+    const char *name;          /* points into arms[arm[0]].layer */
+    uint32_t n_arms;
+    uint32_t arm[FW_MAX_ARMS]; /* indices into fw_scenario.arms, in file order */
+} fw_layer;
 
 typedef struct fw_scenario {
     FW_TOP_KNOBS(FW_KNOB_FIELD)
@@ -40,6 +52,8 @@ typedef struct fw_scenario {
 #undef FW_SCENARIO_EXPERIMENT_FIELD
     fw_arm *arms;              /* after fw_scenario_finish: n_arms >= 1 */
     uint32_t n_arms;
+    fw_layer layers[FW_MAX_ARMS]; /* after fw_scenario_finish: n_layers >= 1, in order of */
+    uint32_t n_layers;            /* first appearance; the product of their sizes <= FW_MAX_CELLS */
     char *source_path;         /* the file loaded, or NULL for pure defaults */
     char *source_text;         /* its bytes, kept for provenance */
     char **overrides;          /* --set assignments applied, in order */
@@ -68,6 +82,12 @@ fw_err fw_scenario_set(fw_scenario *s, const char *assignment, fw_diag *diag);
  * save_share <= 1, unique arm names, arm overrides only of behaviour.* and engine.*).
  * Must be called once after loading and --set, before the scenario is used. */
 fw_err fw_scenario_finish(fw_scenario *s, fw_diag *diag);
+
+/* Applies n validated "key.path=value" assignments (arm overrides) to b and e, in order.
+ * FW_ERR_INVAL (diag filled) if one does not parse or names a key outside behaviour.* and
+ * engine.*. Used to build the configuration of a combination of arms across layers. */
+fw_err fw_scenario_apply(char *const *sets, uint32_t n, fw_behaviour_cfg *b, fw_engine_cfg *e,
+                         fw_diag *diag);
 
 /* Writes the effective scenario as YAML, every knob, with its description as a comment
  * when comments is nonzero. Output parses back to the same scenario. */

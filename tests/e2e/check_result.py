@@ -75,7 +75,10 @@ with h5py.File(a.file, "r") as f:
             check(np.all(g["counts"][:].sum(axis=1) == g["count"][:]), f"latency/{stage} counts sum")
             check(np.all(g["p50"][:] <= g["p99"][:]), f"latency/{stage} p50 > p99")
     if D:
-        reqs = sum(f["days"][arm]["feed_requests"][:] for arm in arms)
+        # Every user is in one arm of each layer: count requests over one layer's arms.
+        first = f["arms"][arms[0]].attrs["layer"]
+        reqs = sum(f["days"][arm]["feed_requests"][:] for arm in arms
+                   if f["arms"][arm].attrs["layer"] == first)
         check(np.all(lat["feed"]["count"][:] == reqs), "feed latency count != feed requests")
     w = f["world"].attrs
     check(w["n_users"] > 0 and w["n_creators"] > 0, "world summary")

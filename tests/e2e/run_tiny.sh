@@ -23,4 +23,30 @@ assert "world.n_users=1000" in f.attrs["overrides"]
 assert f["world"].attrs["n_users"] == 1000
 assert "n_users: 1000" in f.attrs["scenario_resolved"]
 PY
+# Two layers: every user is in one arm of each layer, so each layer's arms add up to the
+# same totals; both layers' treatment arms are tested against their own control.
+if "$FLYWHEEL" run "$SRC/tests/data/tiny_layers.yaml" -o layers.h5 >out.txt 2>err.txt; then pass "layers run"; else fail "layers run ($(cat err.txt))"; fi
+grep -q "pages_5 vs pages_10 (layer pages" out.txt && grep -q "fresh_boost vs control (layer main" out.txt && pass "layers table" || fail "layers table: $(cat out.txt)"
+"$PY" "$SRC/tests/e2e/check_result.py" layers.h5 --min-days 3 --arms control,fresh_boost,pages_10,pages_5 >/dev/null && pass "layers h5py checks" || fail "layers h5py checks"
+"$PY" - <<'PY' && pass "layers add up" || fail "layers do not add up"
+import h5py, numpy as np
+f = h5py.File("layers.h5", "r")
+d = f["days"]
+for k in ["impressions", "opens", "sessions", "active_users"]:
+    a = d["control"][k][:] + d["fresh_boost"][k][:]
+    b = d["pages_10"][k][:] + d["pages_5"][k][:]
+    assert np.array_equal(a, b), (k, a, b)
+n = f["world"].attrs["n_users"]
+assert f["arms/control"].attrs["users"] + f["arms/fresh_boost"].attrs["users"] == n
+assert f["arms/pages_10"].attrs["users"] + f["arms/pages_5"].attrs["users"] == n
+assert len(f["users/pages_5/user_id"]) == f["arms/pages_5"].attrs["users"]
+e = f["experiment"]
+assert set(e.keys()) == {"metric", "fresh_boost", "pages_5"}, list(e.keys())
+assert e["pages_5"].attrs["control"] == "pages_10" and e["pages_5"].attrs["layer"] == "pages"
+assert e.attrs["unit"] == "cluster"
+# Smaller pages mean more feed requests per impression in pages_5.
+r5 = d["pages_5"]["feed_requests"][1:].sum() / d["pages_5"]["impressions"][1:].sum()
+r10 = d["pages_10"]["feed_requests"][1:].sum() / d["pages_10"]["impressions"][1:].sum()
+assert r5 > 1.3 * r10, (r5, r10)   # sessions end mid-page, so not quite 2x
+PY
 finish

@@ -1,5 +1,6 @@
 /* Unit tests for sim/scenario: defaults against the knob lists, scenarios/default.yaml, --set of
- * each knob type, arms, the YAML writer's round trip, and every bad-file message (code, file,
+ * each knob type, arms and layers, fw_scenario_apply, the YAML writer's round trip, and every
+ * bad-file message (code, file,
  * line, key path, what was expected and, for a misspelt key, the suggestion). Bad files are
  * written to a fresh mkdtemp directory per test and removed afterwards. */
 #define _POSIX_C_SOURCE 200809L
@@ -130,12 +131,20 @@ static void assert_scenario_equal(const fw_scenario *x, const fw_scenario *y)
     for (uint32_t i = 0; i < x->n_arms; i++) {
         const fw_arm *a = &x->arms[i], *b = &y->arms[i];
         assert_string_equal(a->name, b->name);
+        assert_string_equal(a->layer, b->layer);
         SAME_F64(a->weight, b->weight, "weight");
         assert_int_equal(a->n_set, b->n_set);
         for (uint32_t j = 0; j < a->n_set; j++)
             assert_string_equal(a->set[j], b->set[j]);
         assert_behaviour_equal(&a->behaviour, &b->behaviour);
         assert_engine_equal(&a->engine, &b->engine);
+    }
+    assert_int_equal(x->n_layers, y->n_layers);
+    for (uint32_t l = 0; l < x->n_layers; l++) {
+        assert_string_equal(x->layers[l].name, y->layers[l].name);
+        assert_int_equal(x->layers[l].n_arms, y->layers[l].n_arms);
+        for (uint32_t i = 0; i < x->layers[l].n_arms; i++)
+            assert_int_equal(x->layers[l].arm[i], y->layers[l].arm[i]);
     }
 }
 
@@ -180,8 +189,14 @@ static void test_defaults_match_lists(void **state)
     assert_int_equal(fw_scenario_defaults(&s), FW_OK);
     assert_int_equal(s.n_arms, 1);
     assert_string_equal(s.arms[0].name, "all");
+    assert_string_equal(s.arms[0].layer, "main");
     assert_true(s.arms[0].weight == 1.0);
     assert_int_equal(s.arms[0].n_set, 0);
+    assert_int_equal(s.n_layers, 1);
+    assert_string_equal(s.layers[0].name, "main");
+    assert_ptr_equal(s.layers[0].name, s.arms[0].layer);
+    assert_int_equal(s.layers[0].n_arms, 1);
+    assert_int_equal(s.layers[0].arm[0], 0);
     FW_TOP_KNOBS(DEF_TOP)
     FW_WORLD_KNOBS(DEF_WORLD)
     FW_BEHAVIOUR_KNOBS(DEF_BEHAVIOUR)
@@ -194,6 +209,8 @@ static void test_defaults_match_lists(void **state)
 
     fw_diag d = { { 0 } };
     assert_int_equal(fw_scenario_finish(&s, &d), FW_OK);
+    assert_int_equal(s.n_layers, 1);
+    assert_string_equal(s.layers[0].name, "main");
     fw_scenario_fini(&s);
     assert_zeroed(&s);
     fw_scenario_fini(&s);  /* a zeroed scenario is fine too */
@@ -508,6 +525,12 @@ static void test_arms_inherit_set(void **state)
     assert_true(c->weight == 1.0);
     assert_string_equal(fb->name, "fresh_boost");
     assert_true(fb->weight == 3.0);
+    assert_string_equal(c->layer, "main");
+    assert_string_equal(fb->layer, "main");
+    assert_int_equal(s.n_layers, 1);
+    assert_int_equal(s.layers[0].n_arms, 2);
+    assert_int_equal(s.layers[0].arm[0], 0);
+    assert_int_equal(s.layers[0].arm[1], 1);
     assert_int_equal(fb->n_set, 2);
     assert_string_equal(fb->set[0], "engine.feed.w_fresh=2.0");
 
@@ -574,6 +597,22 @@ static void test_finish_rules(void **state)
     assert_int_equal(fw_scenario_finish(&s, &d), FW_ERR_RANGE);
     assert_contains(d.msg, "experiment.arms: expected 1 to 16 arms, got 17");
     s.n_arms = n;
+
+    /* an arm a program built without a layer is put in "main"; a bad layer name is caught */
+    free(s.arms[0].layer);
+    s.arms[0].layer = NULL;
+    assert_int_equal(fw_scenario_finish(&s, &d), FW_OK);
+    assert_string_equal(s.arms[0].layer, "main");
+    assert_ptr_equal(s.layers[0].name, s.arms[0].layer);
+    free(s.arms[0].layer);
+    s.arms[0].layer = strdup("a.b");
+    assert_int_equal(fw_scenario_finish(&s, &d), FW_ERR_PARSE);
+    assert_string_equal(d.msg, "scenario: experiment.arms[0].layer: expected a layer name: letters, digits, "
+                               "'_' or '-' (it names result groups), got 'a.b'");
+    free(s.arms[0].layer);
+    s.arms[0].layer = strdup("Layer_2-b");
+    assert_int_equal(fw_scenario_finish(&s, &d), FW_OK);
+    assert_string_equal(s.layers[0].name, "Layer_2-b");
 
     assert_int_equal(fw_scenario_finish(&s, &d), FW_OK);
     fw_scenario_fini(&s);
@@ -670,6 +709,350 @@ static void test_write_yaml_round_trip(void **state)
 }
 
 /* ---------------------------------------------------------------------------------------
+ * Layers. */
+
+/* Three layers, their arms interleaved: main = {control, fresh_boost}, ads = {no_ads,
+ * more_ads}, ui-v2 = {big_page} (a layer of one arm gives every unit that arm). */
+static const char layers_yaml[] = "name: layered\n"
+                                  "experiment:\n"
+                                  "  arms:\n"
+                                  "    - name: control\n"
+                                  "    - name: no_ads\n"
+                                  "      layer: ads\n"
+                                  "      set: [\"behaviour.stop_base=0.05\"]\n"
+                                  "    - name: fresh_boost\n"
+                                  "      layer: main\n"
+                                  "      weight: 3\n"
+                                  "      set: [\"engine.feed.w_fresh=2.0\"]\n"
+                                  "    - name: more_ads\n"
+                                  "      layer: ads\n"
+                                  "      weight: 2\n"
+                                  "      set: [\"behaviour.stop_base=0.07\", \"engine.feed.page_size=20\"]\n"
+                                  "    - name: big_page\n"
+                                  "      layer: ui-v2\n"
+                                  "      set: [\"engine.feed.n_fresh=300\"]\n";
+
+static void test_layers(void **state)
+{
+    (void)state;
+    tmpdir t;
+    fw_scenario s, def;
+    fw_diag d = { { 0 } };
+    tmp_open(&t);
+    load_ok(tmp_write(&t, "layers.yaml", layers_yaml), &s);
+    assert_int_equal(fw_scenario_defaults(&def), FW_OK);
+
+    assert_int_equal(s.n_arms, 5);
+    static const char *const layer_of[] = { "main", "ads", "main", "ads", "ui-v2" };
+    for (uint32_t i = 0; i < 5; i++)
+        assert_string_equal(s.arms[i].layer, layer_of[i]);
+    assert_int_equal(s.n_layers, 3);
+    static const char *const names[] = { "main", "ads", "ui-v2" };
+    static const uint32_t sizes[] = { 2, 2, 1 }, arms[][2] = { { 0, 2 }, { 1, 3 }, { 4, 0 } };
+    for (uint32_t l = 0; l < 3; l++) {
+        assert_string_equal(s.layers[l].name, names[l]);
+        assert_ptr_equal(s.layers[l].name, s.arms[s.layers[l].arm[0]].layer);
+        assert_int_equal(s.layers[l].n_arms, sizes[l]);
+        for (uint32_t i = 0; i < sizes[l]; i++)
+            assert_int_equal(s.layers[l].arm[i], arms[l][i]);
+    }
+    assert_true(s.arms[2].weight == 3.0);
+    assert_true(s.arms[3].weight == 2.0);
+
+    /* each arm is the base plus its own overrides only, never another layer's */
+    const fw_arm *control = &s.arms[0], *no_ads = &s.arms[1], *fresh = &s.arms[2], *more = &s.arms[3],
+                 *big = &s.arms[4];
+    assert_behaviour_equal(&control->behaviour, &def.behaviour);
+    assert_engine_equal(&control->engine, &def.engine);
+
+    fw_behaviour_cfg b = def.behaviour;
+    fw_engine_cfg e = def.engine;
+    b.stop_base = 0.05;
+    assert_behaviour_equal(&no_ads->behaviour, &b);
+    assert_engine_equal(&no_ads->engine, &e);
+
+    b = def.behaviour;
+    e.feed.w_fresh = 2.0;
+    assert_behaviour_equal(&fresh->behaviour, &b);
+    assert_engine_equal(&fresh->engine, &e);
+
+    e = def.engine;
+    b.stop_base = 0.07;
+    e.feed.page_size = 20;
+    assert_behaviour_equal(&more->behaviour, &b);
+    assert_engine_equal(&more->engine, &e);
+
+    b = def.behaviour;
+    e = def.engine;
+    e.feed.n_fresh = 300;
+    assert_behaviour_equal(&big->behaviour, &b);
+    assert_engine_equal(&big->engine, &e);
+
+    /* a combination: the base plus the overrides of its arm in each layer, in any order */
+    fw_behaviour_cfg cb = s.behaviour, cb2 = s.behaviour;
+    fw_engine_cfg ce = s.engine, ce2 = s.engine;
+    assert_int_equal(fw_scenario_apply(fresh->set, fresh->n_set, &cb, &ce, &d), FW_OK);
+    assert_int_equal(fw_scenario_apply(more->set, more->n_set, &cb, &ce, &d), FW_OK);
+    assert_int_equal(fw_scenario_apply(big->set, big->n_set, &cb, &ce, &d), FW_OK);
+    assert_int_equal(fw_scenario_apply(big->set, big->n_set, &cb2, &ce2, &d), FW_OK);
+    assert_int_equal(fw_scenario_apply(more->set, more->n_set, &cb2, &ce2, &d), FW_OK);
+    assert_int_equal(fw_scenario_apply(fresh->set, fresh->n_set, &cb2, &ce2, &d), FW_OK);
+    b = def.behaviour;
+    e = def.engine;
+    b.stop_base = 0.07;
+    e.feed.w_fresh = 2.0;
+    e.feed.page_size = 20;
+    e.feed.n_fresh = 300;
+    assert_behaviour_equal(&cb, &b);
+    assert_engine_equal(&ce, &e);
+    assert_behaviour_equal(&cb2, &b);
+    assert_engine_equal(&ce2, &e);
+
+    /* --set reaches every arm of every layer; finishing again rebuilds the same layers */
+    set_ok(&s, "behaviour.fatigue=0.01");
+    assert_int_equal(fw_scenario_finish(&s, &d), FW_OK);
+    for (uint32_t i = 0; i < 5; i++)
+        assert_true(s.arms[i].behaviour.fatigue == 0.01);
+    assert_int_equal(s.n_layers, 3);
+    assert_int_equal(s.layers[1].arm[1], 3);
+
+    /* arm names stay unique across layers */
+    free(s.arms[4].name);
+    s.arms[4].name = strdup("more_ads");
+    assert_int_equal(fw_scenario_finish(&s, &d), FW_ERR_PARSE);
+    assert_contains(d.msg, "experiment.arms[4].name: duplicate arm name 'more_ads'");
+    assert_int_equal(s.n_layers, 0);  /* a failed finish leaves no layers behind */
+
+    fw_scenario_fini(&s);
+    fw_scenario_fini(&def);
+    tmp_close(&t);
+}
+
+static void test_layers_round_trip(void **state)
+{
+    (void)state;
+    tmpdir t;
+    fw_scenario s, back;
+    tmp_open(&t);
+    load_ok(tmp_write(&t, "layers.yaml", layers_yaml), &s);
+    for (int comments = 0; comments <= 1; comments++) {
+        char name[32];
+        snprintf(name, sizeof name, "out%d.yaml", comments);
+        const char *out = tmp_write(&t, name, "");
+        write_to(&s, out, comments);
+        load_ok(out, &back);
+        assert_scenario_equal(&back, &s);
+        char *text = slurp(out);
+        /* "main" is left implicit, every other layer written */
+        assert_contains(text, "    - name: \"control\"\n      weight: 1.0\n");
+        assert_contains(text, "    - name: \"fresh_boost\"\n      weight: 3.0\n");
+        assert_contains(text, "    - name: \"no_ads\"\n      layer: \"ads\"\n      weight: 1.0\n");
+        assert_contains(text, "    - name: \"big_page\"\n      layer: \"ui-v2\"\n");
+        if (strstr(text, "layer: \"main\"") != NULL)
+            fail_msg("the default layer was written: %s", text);
+        if (comments)
+            assert_contains(text, "# layer (default main): each layer splits the units");
+        free(text);
+        fw_scenario_fini(&back);
+    }
+    fw_scenario_fini(&s);
+    tmp_close(&t);
+}
+
+/* The layer messages, whole. */
+static void test_layer_errors(void **state)
+{
+    (void)state;
+    tmpdir t;
+    fw_scenario s;
+    fw_diag d = { { 0 } };
+    char want[1024];
+    tmp_open(&t);
+
+    /* a bad layer name: it names result groups */
+    const char *p = tmp_write(&t, "name.yaml",
+                              "experiment:\n  arms:\n    - name: control\n    - name: b\n"
+                              "      weight: 2\n      layer: \"my layer\"\n");
+    assert_int_equal(fw_scenario_load(p, &s, &d), FW_ERR_PARSE);
+    assert_zeroed(&s);
+    snprintf(want, sizeof want,
+             "%s:6: experiment.arms[1].layer: expected a layer name: letters, digits, '_' or '-' (it names "
+             "result groups), got 'my layer'",
+             p);
+    assert_string_equal(d.msg, want);
+
+    p = tmp_write(&t, "empty.yaml", "experiment:\n  arms:\n    - name: control\n      layer:\n");
+    assert_int_equal(fw_scenario_load(p, &s, &d), FW_ERR_PARSE);
+    snprintf(want, sizeof want,
+             "%s:4: experiment.arms[0].layer: expected a layer name: letters, digits, '_' or '-' (it names "
+             "result groups), got ''",
+             p);
+    assert_string_equal(d.msg, want);
+
+    /* two layers setting one key: the order of layers would matter */
+    p = tmp_write(&t, "x.yaml",
+                  "experiment:\n"
+                  "  arms:\n"
+                  "    - name: control\n"
+                  "    - name: fresh_boost\n"
+                  "      set: [\"behaviour.stop_base=0.05\", \"engine.feed.w_fresh=2.0\"]\n"
+                  "    - name: ads_off\n"
+                  "      layer: ads\n"
+                  "    - name: ads_fresh\n"
+                  "      set: [\"engine.feed.w_fresh=1.0\"]\n"
+                  "      layer: ads\n");
+    assert_int_equal(fw_scenario_load(p, &s, &d), FW_ERR_PARSE);
+    assert_zeroed(&s);
+    snprintf(want, sizeof want,
+             "%s:9: experiment.arms[3].set[0]: engine.feed.w_fresh is also set by arm 'fresh_boost' in "
+             "layer 'main'; layers must set disjoint keys",
+             p);
+    assert_string_equal(d.msg, want);
+
+    /* arms of one layer may set the same key: they are alternatives */
+    p = tmp_write(&t, "same.yaml",
+                  "experiment:\n  arms:\n    - name: a\n      set: [engine.feed.w_fresh=1.0]\n"
+                  "    - name: b\n      set: [engine.feed.w_fresh=3.0]\n");
+    load_ok(p, &s);
+    fw_scenario_fini(&s);
+
+    /* 3 layers of 5 arms: 125 combinations */
+    p = tmp_write(&t, "cells.yaml",
+                  "days: 3\n"
+                  "experiment:\n"
+                  "  arms: [{name: a1}, {name: a2}, {name: a3}, {name: a4}, {name: a5},\n"
+                  "    {name: b1, layer: b}, {name: b2, layer: b}, {name: b3, layer: b}, {name: b4, layer: b},\n"
+                  "    {name: b5, layer: b}, {name: c1, layer: c}, {name: c2, layer: c}, {name: c3, layer: c},\n"
+                  "    {name: c4, layer: c}, {name: c5, layer: c}]\n");
+    assert_int_equal(fw_scenario_load(p, &s, &d), FW_ERR_RANGE);
+    assert_zeroed(&s);
+    snprintf(want, sizeof want,
+             "%s:3: experiment.arms: the layers give 125 combinations of arms; expected at most 64", p);
+    assert_string_equal(d.msg, want);
+
+    /* 4 x 4 x 4 = 64 is the limit, allowed */
+    p = tmp_write(&t, "cells64.yaml",
+                  "experiment:\n"
+                  "  arms: [{name: a1}, {name: a2}, {name: a3}, {name: a4},\n"
+                  "    {name: b1, layer: b}, {name: b2, layer: b}, {name: b3, layer: b}, {name: b4, layer: b},\n"
+                  "    {name: c1, layer: c}, {name: c2, layer: c}, {name: c3, layer: c}, {name: c4, layer: c}]\n");
+    load_ok(p, &s);
+    assert_int_equal(s.n_layers, 3);
+    fw_scenario_fini(&s);
+
+    /* each arm keeps like_share + save_share <= 1, but two layers together break it */
+    p = tmp_write(&t, "cross.yaml",
+                  "experiment:\n"
+                  "  arms:\n"
+                  "    - name: control\n"
+                  "    - name: likes\n"
+                  "      set: [behaviour.like_share=0.65]\n"
+                  "    - name: plain\n"
+                  "      layer: ui\n"
+                  "    - name: saves\n"
+                  "      layer: ui\n"
+                  "      set: [behaviour.save_share=0.4]\n");
+    assert_int_equal(fw_scenario_load(p, &s, &d), FW_ERR_RANGE);
+    assert_zeroed(&s);
+    snprintf(want, sizeof want,
+             "%s:2: experiment.arms (arms 'likes' in layer 'main', 'saves' in layer 'ui' together): "
+             "behaviour.like_share + behaviour.save_share: expected a sum <= 1, got 0.65 + 0.4 = 1.05",
+             p);
+    assert_string_equal(d.msg, want);
+
+    /* the same rules hold for arms a program built, without lines */
+    assert_int_equal(fw_scenario_defaults(&s), FW_OK);
+    fw_arm *arms = calloc(2, sizeof *arms);
+    assert_non_null(arms);
+    free(s.arms[0].name);
+    free(s.arms[0].layer);
+    free(s.arms);
+    s.arms = arms;
+    s.n_arms = 2;
+    arms[0].name = strdup("x");
+    arms[0].weight = 1.0;
+    arms[0].set = calloc(1, sizeof *arms[0].set);
+    arms[0].set[0] = strdup("engine.latency_sigfigs=3");
+    arms[0].n_set = 1;
+    arms[1].name = strdup("y");
+    arms[1].layer = strdup("other");
+    arms[1].weight = 1.0;
+    arms[1].set = calloc(1, sizeof *arms[1].set);
+    arms[1].set[0] = strdup("engine.latency_sigfigs=1");
+    arms[1].n_set = 1;
+    assert_int_equal(fw_scenario_finish(&s, &d), FW_ERR_PARSE);
+    assert_string_equal(d.msg, "scenario: experiment.arms[1].set[0]: engine.latency_sigfigs is also set by "
+                               "arm 'x' in layer 'main'; layers must set disjoint keys");
+    free(arms[1].set[0]);
+    arms[1].set[0] = strdup("engine.feed.page_size=5");
+    assert_int_equal(fw_scenario_finish(&s, &d), FW_OK);
+    assert_int_equal(s.n_layers, 2);
+    assert_string_equal(s.layers[0].name, "main");
+    assert_string_equal(s.layers[1].name, "other");
+    assert_int_equal(s.arms[0].engine.latency_sigfigs, 3);
+    assert_int_equal(s.arms[0].engine.feed.page_size, 10);
+    assert_int_equal(s.arms[1].engine.latency_sigfigs, 2);
+    assert_int_equal(s.arms[1].engine.feed.page_size, 5);
+    fw_scenario_fini(&s);
+    tmp_close(&t);
+}
+
+static void apply_fails(char *const *sets, uint32_t n, const char *msg)
+{
+    fw_scenario def;
+    fw_diag d = { { 0 } };
+    assert_int_equal(fw_scenario_defaults(&def), FW_OK);
+    fw_behaviour_cfg b = def.behaviour;
+    fw_engine_cfg e = def.engine;
+    fw_err err = fw_scenario_apply(sets, n, &b, &e, &d);
+    if (err != FW_ERR_INVAL)
+        fail_msg("apply %s: got %s (%s), expected INVAL", sets[n - 1], fw_err_name(err), d.msg);
+    assert_string_equal(d.msg, msg);
+    /* a failure changes nothing, also the assignments before the bad one */
+    assert_behaviour_equal(&b, &def.behaviour);
+    assert_engine_equal(&e, &def.engine);
+    fw_scenario_fini(&def);
+}
+
+static void test_apply(void **state)
+{
+    (void)state;
+    fw_scenario def;
+    fw_diag d = { { 0 } };
+    assert_int_equal(fw_scenario_defaults(&def), FW_OK);
+    fw_behaviour_cfg b = def.behaviour;
+    fw_engine_cfg e = def.engine;
+
+    char *ok[] = { "behaviour.open_rate=0.1", "engine.latency_sigfigs=3", "engine.feed.w_fresh=1e-2",
+                   "engine.feed.algorithm=baseline", "engine.feed.page_size=20", "behaviour.open_rate=0.2" };
+    assert_int_equal(fw_scenario_apply(ok, 6, &b, &e, &d), FW_OK);
+    assert_true(b.open_rate == 0.2);  /* in order: the later one wins */
+    assert_int_equal(e.latency_sigfigs, 3);
+    assert_true(e.feed.w_fresh == 0.01);
+    assert_int_equal(e.feed.algorithm, FW_FEED_BASELINE);
+    assert_int_equal(e.feed.page_size, 20);
+    assert_true(b.stop_base == def.behaviour.stop_base);
+    assert_int_equal(fw_scenario_apply(NULL, 0, &b, &e, &d), FW_OK);
+    assert_int_equal(e.feed.page_size, 20);
+
+    char *world[] = { "behaviour.open_rate=0.1", "world.n_users=100" };
+    apply_fails(world, 2, "arm override world.n_users=100: an arm may only set behaviour.* and engine.* keys");
+    char *top[] = { "days=3" };
+    apply_fails(top, 1, "arm override days=3: an arm may only set behaviour.* and engine.* keys");
+    char *out[] = { "output.dir=x" };
+    apply_fails(out, 1, "arm override output.dir=x: an arm may only set behaviour.* and engine.* keys");
+    char *range[] = { "engine.feed.w_fresh=3", "behaviour.stop_base=2" };
+    apply_fails(range, 2, "arm override behaviour.stop_base=2: expected a number in [0.0, 1.0], got 2");
+    char *type[] = { "engine.feed.page_size=many" };
+    apply_fails(type, 1, "arm override engine.feed.page_size=many: expected an integer in [1, 100], got 'many'");
+    char *unknown[] = { "engine.feed.w_frsh=2" };
+    apply_fails(unknown, 1, "arm override engine.feed.w_frsh=2: unknown key; did you mean 'engine.feed.w_fresh'?");
+    char *noeq[] = { "behaviour.stop_base" };
+    apply_fails(noeq, 1, "arm override behaviour.stop_base: expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
+    fw_scenario_fini(&def);
+}
+
+/* ---------------------------------------------------------------------------------------
  * Bad scenario files: code, FILE:LINE, key path, what was expected. */
 
 typedef struct bad_case {
@@ -694,6 +1077,15 @@ static const bad_case bad_cases[] = {
       "unknown key", "did you mean 'behaviour.open_rate'?" },
     { "unknown key in an arm", "experiment:\n  arms:\n    - name: a\n      wieght: 2\n", FW_ERR_PARSE, 4,
       "experiment.arms[0].wieght", "unknown key", "did you mean 'experiment.arms[0].weight'?" },
+    { "misspelt layer", "experiment:\n  arms:\n    - name: a\n      lyaer: ads\n", FW_ERR_PARSE, 4,
+      "experiment.arms[0].lyaer", "unknown key", "did you mean 'experiment.arms[0].layer'?" },
+    { "layer not a scalar", "experiment:\n  arms:\n    - name: a\n      layer: [ads]\n", FW_ERR_PARSE, 4,
+      "experiment.arms[0].layer", "expected a layer name: letters, digits, '_' or '-', got a sequence", NULL },
+    { "layer with a slash", "experiment:\n  arms:\n    - name: a\n    - name: b\n      layer: x/y\n",
+      FW_ERR_PARSE, 5, "experiment.arms[1].layer", "(it names result groups), got 'x/y'", NULL },
+    { "duplicate arm names across layers",
+      "experiment:\n  arms:\n    - name: a\n    - name: b\n      layer: ads\n    - name: a\n      layer: ads\n",
+      FW_ERR_PARSE, 6, "experiment.arms[2].name", "duplicate arm name 'a' (first at line 3)", NULL },
     { "wrong type (number)", "behaviour:\n  stop_base: 0.05\n  open_rate: abc\n", FW_ERR_PARSE, 3,
       "behaviour.open_rate", "expected a number in [0.0001, 0.9], got 'abc'", NULL },
     { "wrong type (integer)", "seed: 1\ndays: seven\n", FW_ERR_PARSE, 2, "days",
@@ -875,6 +1267,10 @@ int main(void)
         cmocka_unit_test(test_bool_spelling),
         cmocka_unit_test(test_arms_inherit_set),
         cmocka_unit_test(test_finish_rules),
+        cmocka_unit_test(test_layers),
+        cmocka_unit_test(test_layers_round_trip),
+        cmocka_unit_test(test_layer_errors),
+        cmocka_unit_test(test_apply),
         cmocka_unit_test(test_write_yaml_round_trip),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_exact_messages),
