@@ -18,15 +18,33 @@
 const char *const fw_user_metric_name[FW_UM__COUNT] = {FW_USER_METRICS(NAME)};
 const char *const fw_user_metric_unit[FW_UM__COUNT] = {FW_USER_METRICS(UNIT3)};
 const char *const fw_user_metric_doc[FW_UM__COUNT] = {FW_USER_METRICS(DOC3)};
-#define DOC4(name, num, den, doc) doc,
+#define DOC4(name, num, den, side, doc) doc,
 const char *const fw_experiment_metric_name[FW_EM__COUNT] = {FW_EXPERIMENT_METRICS(NAME)};
 const char *const fw_experiment_metric_doc[FW_EM__COUNT] = {FW_EXPERIMENT_METRICS(DOC4)};
 #undef NAME
 
-#define NUM(name, num, den, doc) FW_UM_##num,
-#define DEN(name, num, den, doc) FW_UM_##den,
+#define NUM(name, num, den, side, doc) FW_UM_##num,
+#define DEN(name, num, den, side, doc) FW_UM_##den,
+#define SIDE(name, num, den, side, doc) #side[0] == 'C',
 static const fw_user_metric metric_num[FW_EM__COUNT] = {FW_EXPERIMENT_METRICS(NUM)};
 static const fw_user_metric metric_den[FW_EM__COUNT] = {FW_EXPERIMENT_METRICS(DEN)};
+static const int metric_creator_side[FW_EM__COUNT] = {FW_EXPERIMENT_METRICS(SIDE)};
+
+static const char *const unit_names[FW_UNIT__COUNT] = {
+#define UNIT_NAME(constant, yaml) yaml,
+    FW_EXPERIMENT_UNITS(UNIT_NAME)
+#undef UNIT_NAME
+};
+
+const char *fw_experiment_unit_name(int unit)
+{
+    return unit >= 0 && unit < FW_UNIT__COUNT ? unit_names[unit] : "unknown";
+}
+
+int fw_experiment_metric_applies(const fw_scenario *s, int metric)
+{
+    return metric_creator_side[metric] == (s->experiment_unit == FW_UNIT_CREATOR);
+}
 
 /* ---- assignment --------------------------------------------------------------------- */
 
@@ -116,6 +134,16 @@ fw_err fw_assignment_init(fw_assignment *a, const fw_scenario *s, const fw_world
     for (uint32_t u = 0; u < n; u++)
         index[u] = UINT32_MAX;
     for (uint32_t u = 0; u < n; u++) {
+        if (s->experiment_unit == FW_UNIT_CREATOR && w->creator_of[u] < 0) {
+            /* Not a unit: views under every layer's control, counts in no test. */
+            a->unit_of_user[u] = FW_NONE;
+            for (uint32_t l = 0; l < L; l++) {
+                a->arm_of_user[l][u] = (uint8_t)s->layers[l].arm[0];
+                a->users[s->layers[l].arm[0]]++;
+            }
+            a->cell_of_user[u] = 0;
+            continue;
+        }
         uint32_t id = s->experiment_unit == FW_UNIT_CLUSTER ? top_creator(w, u) : u;
         if (index[id] == UINT32_MAX) {
             uint32_t k = a->n_units++;
@@ -195,6 +223,8 @@ static void ratio_moments(const fw_assignment *a, const fw_user_aggs *g, int em,
     memset(x, 0, (size_t)a->n_units * sizeof *x);
     for (uint32_t u = 0; u < a->n_users; u++) {
         uint32_t k = a->unit_of_user[u];
+        if (k == FW_NONE)
+            continue;
         y[k] += user_value(g, 1, metric_num[em], u);
         x[k] += user_value(g, 1, metric_den[em], u);
     }
@@ -216,6 +246,8 @@ static void cuped_moments(const fw_assignment *a, const fw_user_aggs *g, int em,
 {
     memset(mom, 0, FW_MAX_ARMS * sizeof *mom);
     for (uint32_t u = 0; u < a->n_users; u++) {
+        if (a->unit_of_user[u] == FW_NONE)
+            continue;
         double y = user_value(g, 1, metric_num[em], u), x = user_value(g, 0, metric_num[em], u);
         for (uint32_t l = 0; l < a->n_layers; l++) {
             fw_stat_cuped_moments *m = &mom[a->arm_of_user[l][u]];
@@ -248,11 +280,18 @@ fw_err fw_experiment_analyse(const fw_scenario *s, const fw_assignment *a, const
     memset(&t, 0, sizeof t);
     t.n_arms = a->n_arms;
     double alpha = s->experiment_alpha;
-    int can_cuped = have_pre && s->experiment_unit == FW_UNIT_USER;
+    int can_cuped = have_pre && s->experiment_unit != FW_UNIT_CLUSTER;   /* one person per unit */
     t.have_pre = can_cuped;
     t.days = days;
 
     for (int m = 0; m < FW_EM__COUNT; m++) {
+        if (!fw_experiment_metric_applies(s, m)) {
+            for (uint32_t arm = 0; arm < a->n_arms; arm++) {
+                t.row[arm][m].p = t.row[arm][m].p_holm = t.row[arm][m].p_bh = NAN;
+                t.row[arm][m].p_msprt = NAN;
+            }
+            continue;
+        }
         fw_stat_ratio_moments rm[FW_MAX_ARMS];
         fw_stat_cuped_moments cm[FW_MAX_ARMS];
         ratio_moments(a, g, m, y, x, rm);
@@ -333,8 +372,7 @@ void fw_experiment_print(const fw_scenario *s, const fw_assignment *a, const fw_
 {
     if (!f || t->n_arms < 2)
         return;
-    static const char *const unit_names[] = {"user", "cluster"};
-    fprintf(f, "\nexperiment: unit %s, %u units, alpha %g, %s\n", unit_names[s->experiment_unit],
+    fprintf(f, "\nexperiment: unit %s, %u units, alpha %g, %s\n", fw_experiment_unit_name(s->experiment_unit),
             a->n_units, s->experiment_alpha, t->have_pre ? "CUPED on the pre-period" : "no CUPED");
     for (uint32_t l = 0; l < a->n_layers; l++)
         if (s->layers[l].n_arms > 1)
@@ -346,13 +384,18 @@ void fw_experiment_print(const fw_scenario *s, const fw_assignment *a, const fw_
         uint32_t ctl = a->control_of_arm[arm];
         if (arm == ctl)
             continue;
-        fprintf(f, "  %s vs %s (layer %s; %llu vs %llu users, %u days)\n", s->arms[arm].name,
+        int creators = s->experiment_unit == FW_UNIT_CREATOR;
+        fprintf(f, "  %s vs %s (layer %s; %llu vs %llu %s, %u days)\n", s->arms[arm].name,
                 s->arms[ctl].name, s->layers[a->layer_of_arm[arm]].name,
-                (unsigned long long)a->users[arm], (unsigned long long)a->users[ctl], t->days);
+                (unsigned long long)(creators ? a->units[arm] : a->users[arm]),
+                (unsigned long long)(creators ? a->units[ctl] : a->users[ctl]),
+                creators ? "creators" : "users", t->days);
         fprintf(f, "  %-22s %10s %10s %9s %21s %8s %8s %8s  %s\n", "metric", "control", "treatment",
                 "lift", "CI", "p", "p_holm", "p_seq", "flags");
         for (int m = 0; m < FW_EM__COUNT; m++) {
             const fw_exp_row *r = &t->row[arm][m];
+            if (!fw_experiment_metric_applies(s, m))
+                continue;
             if (!r->ok) {
                 fprintf(f, "  %-22s %10s\n", fw_experiment_metric_name[m], "n/a (no variance)");
                 continue;

@@ -31,7 +31,12 @@
     X(saves, "events", "saves")                                                   \
     X(comments, "events", "comments")                                             \
     X(interactions, "events", "likes + saves + comments")                         \
-    X(follows, "events", "creators followed")
+    X(follows, "events", "creators followed")                                     \
+    X(notes_published, "notes", "notes the user published (as a creator)")       \
+    X(impressions_received, "notes", "impressions of the user's notes")           \
+    X(opens_received, "notes", "reads of the user's notes")                       \
+    X(interactions_received, "events", "likes + saves + comments on the user's notes") \
+    X(follows_received, "events", "new followers of the user")
 
 typedef enum fw_user_metric {
 #define FW_UM_ENUM(name, unit, doc) FW_UM_##name,
@@ -45,23 +50,30 @@ extern const char *const fw_user_metric_name[FW_UM__COUNT];
 extern const char *const fw_user_metric_unit[FW_UM__COUNT];
 extern const char *const fw_user_metric_doc[FW_UM__COUNT];
 
-/* The metrics every treatment arm is tested on, against the first arm.
- * X(name, numerator, denominator, description). Per-user means have denominator USERS;
- * CUPED (with the same metric in the pre-period) applies to those when there is a
- * pre-period and the unit is the user. */
-#define FW_EXPERIMENT_METRICS(X)                                                       \
-    X(active_days_per_user, active_days, USERS, "days active per user")               \
-    X(sessions_per_user, sessions, USERS, "sessions per user")                        \
-    X(impressions_per_user, impressions, USERS, "feed impressions per user")          \
-    X(opens_per_user, opens, USERS, "notes read per user")                            \
-    X(interactions_per_user, interactions, USERS, "likes + saves + comments per user") \
-    X(follows_per_user, follows, USERS, "follows per user")                           \
-    X(ctr, opens, impressions, "cover click-through rate (opens / impressions)")      \
-    X(interactions_per_read, interactions, opens, "(likes + saves + comments) / opens") \
-    X(saves_per_read, saves, opens, "saves / opens")
+/* The metrics every treatment arm is tested on, against its layer's control.
+ * X(name, numerator, denominator, side, description). Per-unit means have denominator
+ * USERS. side U metrics are tested with user and cluster units, side C (what creators
+ * receive) with creator units. CUPED (with the same metric in the pre-period) applies to
+ * per-unit means when there is a pre-period and each unit is one person. */
+#define FW_EXPERIMENT_METRICS(X)                                                          \
+    X(active_days_per_user, active_days, USERS, U, "days active per user")               \
+    X(sessions_per_user, sessions, USERS, U, "sessions per user")                        \
+    X(impressions_per_user, impressions, USERS, U, "feed impressions per user")          \
+    X(opens_per_user, opens, USERS, U, "notes read per user")                            \
+    X(interactions_per_user, interactions, USERS, U, "likes + saves + comments per user") \
+    X(follows_per_user, follows, USERS, U, "follows per user")                           \
+    X(ctr, opens, impressions, U, "cover click-through rate (opens / impressions)")      \
+    X(interactions_per_read, interactions, opens, U, "(likes + saves + comments) / opens") \
+    X(saves_per_read, saves, opens, U, "saves / opens")                                  \
+    X(impressions_received, impressions_received, USERS, C, "impressions per creator")   \
+    X(opens_received, opens_received, USERS, C, "reads per creator")                     \
+    X(interactions_received, interactions_received, USERS, C, "interactions per creator") \
+    X(follows_received, follows_received, USERS, C, "new followers per creator")         \
+    X(received_ctr, opens_received, impressions_received, C, "CTR of creators' notes")   \
+    X(notes_published, notes_published, USERS, C, "notes published per creator")
 
 typedef enum fw_experiment_metric {
-#define FW_EM_ENUM(name, num, den, doc) FW_EM_##name,
+#define FW_EM_ENUM(name, num, den, side, doc) FW_EM_##name,
     FW_EXPERIMENT_METRICS(FW_EM_ENUM)
 #undef FW_EM_ENUM
     FW_EM__COUNT
@@ -75,7 +87,8 @@ extern const char *const fw_experiment_metric_doc[FW_EM__COUNT];
  * control. */
 typedef struct fw_assignment {
     uint32_t n_users, n_units, n_arms, n_layers, n_cells;
-    uint32_t *unit_of_user;              /* [n_users] dense unit index */
+    uint32_t *unit_of_user;              /* [n_users] dense unit index; FW_NONE for users who
+                                            are no unit (non-creators with creator units) */
     uint32_t *unit_id;                   /* [n_units] user id naming the unit */
     uint8_t *arm_of_unit[FW_MAX_ARMS];   /* per layer: [n_units] arm of each unit */
     uint8_t *arm_of_user[FW_MAX_ARMS];   /* per layer: [n_users] arm of each user */
@@ -125,6 +138,13 @@ typedef struct fw_exp_table {
 fw_err fw_experiment_analyse(const fw_scenario *s, const fw_assignment *a, const fw_user_aggs *g,
                              int have_pre, uint32_t days, const fw_exp_table *prev,
                              fw_exp_table *out);
+
+/* "user", "cluster" or "creator". */
+const char *fw_experiment_unit_name(int unit);
+
+/* 1 when metric is tested for s's unit (user-side metrics for user and cluster units,
+ * creator-side ones for creator units). */
+int fw_experiment_metric_applies(const fw_scenario *s, int metric);
 
 /* Prints the table researchers read at the end of a run. */
 void fw_experiment_print(const fw_scenario *s, const fw_assignment *a, const fw_exp_table *t,

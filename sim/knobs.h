@@ -72,7 +72,8 @@
  * compared with. */
 #define FW_EXPERIMENT_UNITS(V)                                                                   \
     V(FW_UNIT_USER, "user")                                                                      \
-    V(FW_UNIT_CLUSTER, "cluster")
+    V(FW_UNIT_CLUSTER, "cluster")                                                                \
+    V(FW_UNIT_CREATOR, "creator")
 
 typedef enum fw_experiment_unit {
     FW_EXPERIMENT_UNITS(FW_KNOB_ENUM_CONST) FW_UNIT__COUNT
@@ -81,7 +82,8 @@ typedef enum fw_experiment_unit {
 #define FW_EXPERIMENT_KNOBS(X)                                                                   \
     X(U64, salt, 1, 0, UINT64_MAX, "", "salt of the arm assignment hash (change it to re-draw arms)") \
     X(ENUM, unit, FW_UNIT_USER, FW_EXPERIMENT_UNITS, 0, "",                                       \
-      "randomisation unit: user, or cluster (a user with everyone who follows the same top creator)") \
+      "randomisation unit: user; cluster (everyone who follows the same top creator); or creator " \
+      "(producer-side: a creator's arm scores their notes for every viewer)")                     \
     X(U32, pre_days, 0, 0, 3650, "days",                                                          \
       "days before the arms differ (all run the first arm); their metrics feed CUPED")            \
     X(F64, alpha, 0.05, 0.0001, 0.5, "", "significance level of tests and 1 - confidence of intervals") \

@@ -307,11 +307,14 @@ static int write_users(fw_recorder *r, hid_t f)
         if (write_1d(ga, "user_id", H5T_STD_U32LE, H5T_NATIVE_UINT32, n, ids, z, "1", "user id", -1,
                      "user") < 0)
             goto done;
-        for (hsize_t k = 0; k < n; k++)
-            col[k] = a->unit_id[a->unit_of_user[ids[k]]];
+        for (hsize_t k = 0; k < n; k++) {
+            uint32_t unit = a->unit_of_user[ids[k]];
+            col[k] = unit == FW_NONE ? FW_NONE : a->unit_id[unit];
+        }
         if (write_1d(ga, "unit_id", H5T_STD_U32LE, H5T_NATIVE_UINT32, n, col, z, "1",
-                     "randomisation unit (the user, or the top creator of the user's cluster)", -1,
-                     "user") < 0)
+                     "randomisation unit (the user, the top creator of the user's cluster, or "
+                     "4294967295 for users who are no unit: non-creators in creator experiments)",
+                     -1, "user") < 0)
             goto done;
         static const char *const periods[2] = {"pre", "exp"};
         for (int p = 0; p < 2; p++) {

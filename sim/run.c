@@ -163,17 +163,14 @@ static void sim_fini(sim *S)
     free(S->pend_emb);
 }
 
-static const char *const unit_names[] = {
-#define UNIT_NAME(constant, yaml) yaml,
-    FW_EXPERIMENT_UNITS(UNIT_NAME)
-#undef UNIT_NAME
-};
-
-/* The cell whose configuration serves u today: every layer's control (cell 0) during the
- * pre-period. Counters are kept by the user's assigned cell regardless. */
+/* The cell whose configuration serves u today as a viewer: every layer's control (cell 0)
+ * during the pre-period, and always in producer-side (creator unit) experiments, where
+ * arms apply to notes by their creator instead. Counters are kept by the assigned cell. */
 static inline uint32_t live_cell(const sim *S, uint32_t u)
 {
-    return S->day < S->sc->experiment_pre_days ? 0 : S->cell_of[u];
+    return S->day < S->sc->experiment_pre_days || S->sc->experiment_unit == FW_UNIT_CREATOR
+               ? 0
+               : S->cell_of[u];
 }
 
 static inline int period(const sim *S)
@@ -358,8 +355,15 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
             const fw_event *x = &src->v[k];
             if (fw_evbuf_push(&S->merged, x->user, x->note, x->tick, x->type))
                 return FW_ERR_NOMEM;
+            uint32_t *const *got = S->aggs.v[period(S)];
+            uint32_t cu = S->w.note_info[x->note].creator;
+            switch (x->type) {
+            case FW_EV_IMPRESSION: got[FW_UM_impressions_received][cu]++; break;
+            case FW_EV_OPEN: got[FW_UM_opens_received][cu]++; break;
+            case FW_EV_FOLLOW: got[FW_UM_follows_received][cu]++; break;
+            default: got[FW_UM_interactions_received][cu]++; break;
+            }
             if (x->type == FW_EV_FOLLOW) {
-                uint32_t cu = S->w.note_info[x->note].creator;
                 if (fw_u32list_push(&S->us.new_follows[x->user], cu))
                     return FW_ERR_NOMEM;
                 S->w.n_followers[cu]++;
@@ -384,6 +388,7 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
             return FW_ERR_INTERNAL;
         uint32_t cell = S->cell_of[p->note.info.creator];
         S->tb[0].counters[(size_t)cell * FW_DC__COUNT + FW_DC_new_notes]++;
+        S->aggs.v[period(S)][FW_UM_notes_published][p->note.info.creator]++;
     }
     fw_engine_end_tick(S->engine, ctx0, S->abs_tick);
     return FW_OK;
@@ -588,7 +593,16 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     fw_catalog cat = {.n_users = S->w.n_users, .n_topics = S->w.n_topics, .ticks_per_day = S->tpd,
                       .n_notes = S->w.n_notes, .notes = S->w.note_info,
                       .follow_offsets = S->w.follow_off, .follows = S->w.follow_dst};
+    /* Producer-side: notes are scored under their creator's cell once the pre-period ends;
+     * until then under the control cell (the engine starts with every creator in cell 0). */
+    uint8_t *producer0 = NULL;
+    if (sc->experiment_unit == FW_UNIT_CREATOR) {
+        if (!(producer0 = calloc(S->w.n_users, 1)))
+            goto oom;
+        cat.producer_arm = sc->experiment_pre_days > 0 ? producer0 : S->cell_of;
+    }
     S->engine = fw_engine_create(&cat, S->cell_engine, S->n_cells, &rc);
+    free(producer0);
     if (!S->engine)
         goto oom;
     rc = FW_ERR_NOMEM;
@@ -679,6 +693,10 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
             memset(S->tb[s].counters, 0, (size_t)S->n_cells * FW_DC__COUNT * sizeof(uint64_t));
             fw_engine_ctx_reset_latency(S->tb[s].ctx);
         }
+        if (sc->experiment_unit == FW_UNIT_CREATOR && sc->experiment_pre_days > 0 &&
+            S->day == sc->experiment_pre_days &&
+            (rc = fw_engine_set_producer_arms(S->engine, S->cell_of)) != FW_OK)
+            break;
         if ((rc = build_schedule(S)) != FW_OK || (rc = build_postings(S, S->tb[0].rng)) != FW_OK)
             break;
         size_t pend_at = 0;
@@ -723,7 +741,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
             if (exp_out)
                 *exp_out = S->exp;
             if (rec)
-                fw_recorder_set_experiment(rec, &S->exp, unit_names[sc->experiment_unit],
+                fw_recorder_set_experiment(rec, &S->exp, fw_experiment_unit_name(sc->experiment_unit),
                                            sc->experiment_alpha);
         }
         for (size_t k = 0; k < (size_t)S->n_arms * FW_DC__COUNT; k++)

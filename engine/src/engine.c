@@ -98,7 +98,8 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
                             fw_err *err)
 {
     fw_err rc = FW_ERR_NOMEM;
-    if (!cat || !cfgs || n_arms == 0 || cat->n_users == 0 || cat->ticks_per_day == 0) {
+    if (!cat || !cfgs || n_arms == 0 || n_arms > FW_MAX_ENGINE_ARMS || cat->n_users == 0 ||
+        cat->ticks_per_day == 0) {
         *err = FW_ERR_INVAL;
         return NULL;
     }
@@ -151,6 +152,16 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
         goto fail;
     if (!(e->follows = calloc(e->n_users, sizeof *e->follows)))
         goto fail;
+    if (cat->producer_arm) {
+        if (!(e->producer_arm = malloc(e->n_users)))
+            goto fail;
+        memcpy(e->producer_arm, cat->producer_arm, e->n_users);
+        rc = FW_ERR_INVAL;
+        for (uint32_t u = 0; u < e->n_users; u++)
+            if (e->producer_arm[u] >= n_arms)
+                goto fail;
+        rc = FW_ERR_NOMEM;
+    }
     if (!(e->seen = calloc(e->n_users, sizeof *e->seen)))
         goto fail;
     if (!(e->seen_fill = calloc(e->n_users, sizeof *e->seen_fill)))
@@ -215,6 +226,7 @@ void fw_engine_destroy(fw_engine *e)
         for (uint32_t u = 0; u < e->n_users; u++)
             free(e->follows[u].v);
     free(e->follows);
+    free(e->producer_arm);
     if (e->seen)
         for (uint32_t u = 0; u < e->n_users; u++)
             free(e->seen[u]);
@@ -375,6 +387,17 @@ void fw_engine_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day)
     for (uint32_t a = 0; a < e->n_arms; a++)
         fw_feed_rebase(e, &e->arm[a], now);
     fw_hist_record(&ctx->lat[FW_STAGE_END_DAY], fw_now_ns() - t0);
+}
+
+fw_err fw_engine_set_producer_arms(fw_engine *e, const uint8_t *producer_arm)
+{
+    if (!e->producer_arm || !producer_arm)
+        return FW_ERR_INVAL;
+    for (uint32_t u = 0; u < e->n_users; u++)
+        if (producer_arm[u] >= e->n_arms)
+            return FW_ERR_INVAL;
+    memcpy(e->producer_arm, producer_arm, e->n_users);
+    return FW_OK;
 }
 
 uint32_t fw_engine_n_notes(const fw_engine *e)

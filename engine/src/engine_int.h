@@ -7,6 +7,9 @@
 
 #include "flywheel/engine.h"
 
+/* Most configurations (arms) one engine serves. */
+#define FW_MAX_ENGINE_ARMS 256
+
 typedef struct fw_u32vec {
     uint32_t *v;
     uint32_t n, cap;
@@ -57,6 +60,7 @@ struct fw_engine {
     uint32_t *recent_total; /* [n_users] notes ever pushed per creator */
 
     fw_u32vec *follows;     /* [n_users] creators followed, in follow order */
+    uint8_t *producer_arm;  /* [n_users] or NULL: see fw_catalog */
 
     /* What each user has been served: two Bloom filters ("generations") per user,
      * allocated on the user's first request. New ids go into the current generation;

@@ -262,21 +262,28 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
     }
     int64_t t_recall = fw_now_ns();
 
-    /* Rank. The decayed engagement of every note shares one factor per tick. */
-    double decay = fw_feed_decay_at(st, req->tick);
+    /* Rank. The decayed engagement of every note shares one factor per tick and arm. In a
+     * producer-side experiment each note is scored under its creator's arm. */
+    double decay[FW_MAX_ENGINE_ARMS];
+    int producer = e->producer_arm != NULL;
+    for (uint32_t a = 0; a < (producer ? e->n_arms : 1); a++)
+        decay[a] = fw_feed_decay_at(producer ? &e->arm[a] : st, req->tick);
     topk t = {.id = out, .score = c->cand_score, .n = 0, .k = cap < f->page_size ? cap : f->page_size};
     /* cand_score doubles as the heap's score storage: scores are computed on the fly. */
     for (uint32_t k = 0; k < n; k++) {
         uint32_t id = c->cand[k];
+        uint32_t pa = producer ? e->producer_arm[e->notes[id].creator] : 0;
+        const fw_feed_state *ps = producer ? &e->arm[pa] : st;
+        const fw_feed_cfg *pf = &ps->cfg.feed;
         double age = (double)(req->tick - e->notes[id].created_tick);
         if (age < 0.0)
             age = 0.0;
-        double s = f->w_trending * log1p(st->trend[id] * decay);
+        double s = pf->w_trending * log1p(ps->trend[id] * decay[pa]);
         if (c->cand_follow[k])
-            s += f->w_follow;
-        if (age < st->fresh_age_ticks)
-            s += f->w_fresh;
-        s *= exp2(-age / st->recency_half_life_ticks);
+            s += pf->w_follow;
+        if (age < ps->fresh_age_ticks)
+            s += pf->w_fresh;
+        s *= exp2(-age / ps->recency_half_life_ticks);
         topk_offer(&t, id, s);
     }
     topk_sort(&t);

@@ -38,4 +38,25 @@ assert e["p"][m] < 0.05 and e["lift"][m] > 0, "the recorded run should detect it
 assert np.all(lift > 0), "every replicate should see the right sign"
 assert cover >= 0.8, f"coverage {cover:.2f} < 0.8"
 PY
+# Producer-side: creator units, the treatment boosts its creators' notes for every viewer.
+# Every replicate must see its creators receive more impressions, and user-side metrics are
+# not tested (NaN) when the unit is the creator.
+if "$FLYWHEEL" run "$SRC/tests/data/creator_ab.yaml" -q -o creator.h5 --replicates 8 2>err.txt; then
+  pass "creator-unit run"
+else
+  fail "creator-unit run ($(cat err.txt))"
+fi
+"$PY" - <<'PY' && pass "producer-side effect detected" || fail "producer-side effect"
+import h5py, numpy as np
+f = h5py.File("creator.h5", "r")
+metrics = list(f["experiment/metric"].asstr()[:])
+i = metrics.index("impressions_received")
+r = f["replicates/boosted"]
+lift = np.where(np.isnan(r["cuped_lift"][:, i]), r["lift"][:, i], r["cuped_lift"][:, i])
+print("impressions received per creator, lift by replicate:", np.round(lift, 3))
+assert np.all(lift > 0) and lift.mean() > 0.2, lift
+assert f["experiment"].attrs["unit"] == "creator"
+assert np.isnan(f["experiment/boosted/lift"][metrics.index("ctr")])
+assert not np.isnan(f["experiment/boosted/lift"][i])
+PY
 finish

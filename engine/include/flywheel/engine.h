@@ -42,6 +42,10 @@ typedef struct fw_catalog {
     const fw_note_info *notes;       /* [n_notes], in publication order */
     const uint32_t *follow_offsets;  /* [n_users + 1]: CSR offsets into follows */
     const uint32_t *follows;         /* creators (user ids) each user follows */
+    /* Producer-side experiments: when not NULL, [n_users] the configuration (arm) under
+     * which each creator's notes are scored, whoever views them; recall still follows the
+     * viewer's arm. NULL: every note is scored under the viewer's arm. */
+    const uint8_t *producer_arm;
 } fw_catalog;
 
 /* Engine stages whose latency is measured. X(ENUM, "name", "what is timed"). */
@@ -92,8 +96,8 @@ typedef struct fw_engine fw_engine;
 typedef struct fw_engine_ctx fw_engine_ctx;
 
 /* Creates an engine from the catalog (copied) with one configuration per experiment arm
- * (cfgs[0..n_arms), copied). Returns NULL and sets *err (FW_ERR_NOMEM, FW_ERR_INVAL) on
- * failure. */
+ * (cfgs[0..n_arms), copied; 1 <= n_arms <= 256). Returns NULL and sets *err (FW_ERR_NOMEM,
+ * FW_ERR_INVAL) on failure. */
 fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_arms,
                             fw_err *err);
 void fw_engine_destroy(fw_engine *e);
@@ -122,6 +126,11 @@ fw_err fw_engine_publish(fw_engine *e, fw_engine_ctx *ctx, const fw_note_info *n
                          uint32_t *id);
 void fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick);
 void fw_engine_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day);
+
+/* Replaces the producer arms ([n_users], as in fw_catalog; the engine must have been
+ * created with producer arms). A barrier call, e.g. when an experiment's pre-period ends.
+ * FW_ERR_INVAL when the engine has none or an arm is out of range (nothing changed). */
+fw_err fw_engine_set_producer_arms(fw_engine *e, const uint8_t *producer_arm);
 
 /* Read-only accessors for reports and tests. */
 uint32_t fw_engine_n_notes(const fw_engine *e);
