@@ -14,13 +14,6 @@
 #include "run.h"
 #include "scenario.h"
 
-#ifndef FW_VERSION
-#define FW_VERSION "0"
-#endif
-#ifndef FW_GIT_REVISION
-#define FW_GIT_REVISION "unknown"
-#endif
-
 enum { EXIT_RUN_FAILED = 1, EXIT_BAD_INPUT = 2 };
 
 static volatile sig_atomic_t stop_requested;

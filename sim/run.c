@@ -27,13 +27,6 @@
 #include "run.h"
 #include "world.h"
 
-#ifndef FW_VERSION
-#define FW_VERSION "0"
-#endif
-#ifndef FW_GIT_REVISION
-#define FW_GIT_REVISION "unknown"
-#endif
-
 /* Relative session starts by hour of day for a mobile content app: quiet at night, a
  * lunch peak and a larger evening peak. An assumption of ours (no published XHS curve);
  * only its shape matters, the daily volume comes from sessions_mean. */
