@@ -47,6 +47,8 @@ struct fw_recorder {
     fw_exp_table exp;
     const char *exp_unit;
     double exp_alpha;
+    uint32_t n_creators;        /* borrowed: creators and follower counts */
+    const uint32_t *creator_user, *n_followers;
     uint32_t n_reps;            /* replicates, borrowed */
     const uint64_t *rep_seeds;
     const fw_exp_table *reps;
@@ -120,6 +122,14 @@ void fw_recorder_set_experiment(fw_recorder *r, const fw_exp_table *t, const cha
     r->have_exp = 1;
     r->exp_unit = unit;
     r->exp_alpha = alpha;
+}
+
+void fw_recorder_set_followers(fw_recorder *r, uint32_t n, const uint32_t *creator_user,
+                               const uint32_t *n_followers)
+{
+    r->n_creators = n;
+    r->creator_user = creator_user;
+    r->n_followers = n_followers;
 }
 
 void fw_recorder_set_replicates(fw_recorder *r, uint32_t k, const uint64_t *seeds,
@@ -529,6 +539,19 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
         attr_f64(g, "top1pct_creator_follower_share", in->top1pct_follower_share) < 0 ||
         attr_f64(g, "top10pct_creator_note_share", in->top10pct_creator_note_share) < 0)
         goto done;
+    if (r->creator_user) {
+        uint32_t *fol = malloc(((size_t)r->n_creators + 1) * sizeof *fol);
+        if (!fol)
+            goto done;
+        for (uint32_t c = 0; c < r->n_creators; c++)
+            fol[c] = r->n_followers[r->creator_user[c]];
+        int e = write_1d(g, "creator_followers", H5T_STD_U32LE, H5T_NATIVE_UINT32, r->n_creators,
+                         fol, z, "users", "followers of each creator as of the last finished day",
+                         -1, "creator");
+        free(fol);
+        if (e < 0)
+            goto done;
+    }
     H5Gclose(g);
     g = -1;
 

@@ -55,6 +55,11 @@ void fw_recorder_set_users(fw_recorder *r, const fw_assignment *a, const fw_user
 void fw_recorder_set_experiment(fw_recorder *r, const fw_exp_table *t, const char *unit,
                                 double alpha);
 
+/* The creators (user ids, [n]) and everyone's current follower counts ([n_users]), both
+ * borrowed and read at every write: /world/creator_followers. */
+void fw_recorder_set_followers(fw_recorder *r, uint32_t n, const uint32_t *creator_user,
+                               const uint32_t *n_followers);
+
 /* Replicates: tables[0..k) (borrowed, read at every write) for seeds[0..k); tables[0] is
  * the recorded run's own. Written under /replicates. */
 void fw_recorder_set_replicates(fw_recorder *r, uint32_t k, const uint64_t *seeds,

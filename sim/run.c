@@ -668,6 +668,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         if (!(rec = fw_recorder_create(o->output_path, &info)))
             goto oom;
         fw_recorder_set_users(rec, &S->asg, &S->aggs, sc->experiment_pre_days);
+        fw_recorder_set_followers(rec, S->w.n_creators, S->w.creator_user, S->w.n_followers);
         if (n_reps > 1)
             fw_recorder_set_replicates(rec, n_reps, rep_seeds, reps);
         /* An empty but valid partial file exists from the start. */
