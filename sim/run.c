@@ -596,8 +596,10 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     }
     S->engine = fw_engine_create(&cat, S->cell_engine, S->n_cells, &rc);
     free(producer0);
-    if (!S->engine)
-        goto oom;
+    if (!S->engine) {
+        fprintf(stderr, "flywheel: creating the engine failed: %s\n", fw_err_str(rc));
+        goto out;
+    }
     rc = FW_ERR_NOMEM;
     if (tbufs_create(S) != FW_OK)
         goto oom;
