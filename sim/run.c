@@ -877,6 +877,7 @@ static void print_replicates(const fw_scenario *sc, uint32_t K, const fw_exp_tab
 fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
 {
     uint32_t K = o->replicates > 1 ? o->replicates : 1;
+    memset(rep, 0, sizeof *rep);
     if (K == 1)
         return run_one(sc, o, rep, NULL, 0, NULL, NULL);
     fw_exp_table *tables = calloc(K, sizeof *tables);
