@@ -26,8 +26,8 @@
 
 #include "recorder.h"
 
+/* Percentiles stored per stage and day, in the order of stat_names in write_file. */
 static const double pcts[] = {50.0, 90.0, 99.0, 99.9};
-static const char *const pct_names[] = {"p50", "p90", "p99", "p999"};
 #define N_PCTS 4
 
 struct fw_recorder {
@@ -670,7 +670,6 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
         static const char *const stat_docs[N_STATS] = {
             "median latency", "90th percentile latency", "99th percentile latency",
             "99.9th percentile latency", "largest latency", "mean latency", "calls timed"};
-        (void)pct_names;
         for (int k = 0; k < N_STATS; k++) {
             for (uint32_t d = 0; d < D; d++)
                 col[d] = r->lat_stats[((size_t)d * FW_STAGE__COUNT + s) * N_STATS + k];

@@ -290,7 +290,7 @@ static fw_err gen_notes(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64
     }
     qsort(order, n, sizeof *order, cmp_note_order);
     for (uint32_t k = 0; k < n; k++) {
-        uint32_t id;
+        uint32_t id;   /* cannot fail: capacity for n notes was reserved above */
         (void)fw_world_add_note(w, &tmp[order[k].index], &emb[(size_t)order[k].index * D], &id);
     }
     rc = FW_OK;
