@@ -11,6 +11,7 @@ pkgs=(
   libcmocka-dev         # unit tests
   gnuplot-nox           # plotted reports
   python3 python3-h5py python3-numpy  # tests read results back the way users do
+  chromium              # e2e: headless browser loads the HTML report
 )
 
 missing=()

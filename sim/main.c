@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "report.h"
+#include "results.h"
 #include "run.h"
 #include "scenario.h"
 
@@ -43,6 +45,8 @@ static const char usage_main[] =
     "  validate SCENARIO  check a scenario file without running it\n"
     "  defaults           print every knob with its default, as a commented scenario\n"
     "  generate SCENARIO  generate the world only; report its size, time and memory\n"
+    "  report RESULT.h5 [RESULT2.h5]\n"
+    "                     figures (gnuplot) and index.html for a result, or two compared\n"
     "\n"
     "options:\n"
     "  -h, --help         this help (also: flywheel COMMAND --help)\n"
@@ -52,8 +56,10 @@ static const char usage_main[] =
     "  flywheel run scenarios/default.yaml\n"
     "  flywheel run scenarios/default.yaml --days 2 --set world.n_users=5000 -o /tmp/small.h5\n"
     "  flywheel validate my.yaml && flywheel run my.yaml --threads 2\n"
+    "  flywheel run scenarios/default.yaml --report  # results/default_report/index.html\n"
+    "  flywheel report results/a.h5 results/b.h5 -o /tmp/a_vs_b\n"
     "\n"
-    "exit codes: 0 ok, 1 run failed or interrupted, 2 bad input\n";
+    "exit codes: 0 ok, 1 run failed or interrupted or a report figure failed, 2 bad input\n";
 
 static const char usage_run[] =
     "usage: flywheel run SCENARIO [options]\n"
@@ -75,6 +81,8 @@ static const char usage_run[] =
     "                     /replicates: simulation noise beside the effect (default 1)\n"
     "  -q, --quiet        no progress line and no summary\n"
     "      --progress     draw the progress line even when stderr is not a terminal\n"
+    "      --report       after a successful run, also build its report (`flywheel report\n"
+    "                     --help`) into FILE without .h5, plus _report/\n"
     "  -h, --help         this help\n";
 
 static const char usage_validate[] =
@@ -89,6 +97,36 @@ static const char usage_generate[] =
     "\n"
     "Generates the scenario's world and reports its size, generation time, peak memory and\n"
     "the concentration of follows and notes. Writes no file.\n";
+
+static const char usage_report[] =
+    "usage: flywheel report RESULT.h5 [RESULT2.h5] [-o DIR]\n"
+    "\n"
+    "Builds a self-contained report folder from a result file. Open DIR/index.html in a\n"
+    "browser; it needs nothing outside the folder. In the folder:\n"
+    "  index.html        provenance, daily totals per arm, the A/B table (runs with 2+ arms)\n"
+    "                    and every figure with a caption saying how to read it\n"
+    "  figures/NAME.png  960x540, linked to figures/NAME.svg\n"
+    "  figures/NAME.gp   the gnuplot script: restyle it, then `cd DIR/figures && gnuplot NAME.gp`\n"
+    "  data/*.dat        the numbers behind each figure, whitespace-separated columns\n"
+    "\n"
+    "Figures, each drawn when the result has its data: engagement (CTR with a binomial 95%\n"
+    "band; interactions per read), activity (daily active users; sessions per user),\n"
+    "retention, funnel, latency_percentiles, latency_distribution, followers, lorenz, and\n"
+    "forest (A/B lifts with intervals). An arm has the same colour in every figure.\n"
+    "\n"
+    "With RESULT2.h5 the runs are compared: the engagement, activity and latency_percentiles\n"
+    "figures overlay both (series labelled scenario + arm, the second run dashed) and the\n"
+    "page shows both runs' provenance; the other figures are of the first run.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output DIR   the report folder (default: RESULT without .h5, plus _report,\n"
+    "                     e.g. results/default.h5 -> results/default_report)\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "Needs gnuplot on PATH. A figure gnuplot cannot draw is named on stderr with the reason\n"
+    "and noted in index.html; the rest of the report is still written.\n"
+    "exit codes: 0 ok, 1 a figure could not be drawn, 2 bad input (a result that cannot be\n"
+    "read or is not a Flywheel result, a folder that cannot be created)\n";
 
 /* Loads the scenario, applies overrides and resolves arms; prints the problem and returns
  * nonzero on bad input. */
@@ -193,6 +231,82 @@ static void setlist_free(setlist *l)
     free(l->v);
 }
 
+/* The default report folder: path without a trailing .h5, plus _report. */
+static int report_dir(const char *path, char *out, size_t n)
+{
+    size_t len = strlen(path);
+    if (len > 3 && !strcmp(path + len - 3, ".h5"))
+        len -= 3;
+    int w = snprintf(out, n, "%.*s_report", (int)len, path);
+    return w < 0 || (size_t)w >= n ? -1 : 0;
+}
+
+/* Loads paths[0..n), builds their report into dir_opt (NULL: the first path's default)
+ * and returns the exit code: 0, 1 when a figure failed or a file could not be written, 2
+ * for bad input. */
+static int build_report(const char *const *paths, int n, const char *dir_opt)
+{
+    fw_results *runs[2] = {NULL, NULL};
+    char dir[PATH_MAX], sub[PATH_MAX + 16], err[1024];
+    int rc = EXIT_BAD_INPUT;
+    for (int i = 0; i < n; i++)
+        if (fw_results_load(paths[i], &runs[i], err, sizeof err) != FW_OK) {
+            fprintf(stderr, "flywheel report: %s\n", err);
+            goto done;
+        }
+    if (dir_opt ? snprintf(dir, sizeof dir, "%s", dir_opt) >= (int)sizeof dir
+                : report_dir(paths[0], dir, sizeof dir) < 0) {
+        fprintf(stderr, "flywheel report: report folder name too long\n");
+        goto done;
+    }
+    static const char *const subdirs[] = {"", "/figures", "/data"};
+    for (size_t k = 0; k < sizeof subdirs / sizeof *subdirs; k++) {
+        snprintf(sub, sizeof sub, "%s%s", dir, subdirs[k]);
+        if (mkdir_p(sub) < 0) {
+            fprintf(stderr, "flywheel report: cannot create folder %s: %s\n", sub, strerror(errno));
+            goto done;
+        }
+    }
+    fw_report_opts o = {.dir = dir, .gnuplot = NULL, .err = stderr};
+    fw_report_summary sum;
+    if (fw_report_build((const fw_results *const *)runs, n, &o, &sum) != FW_OK) {
+        rc = EXIT_RUN_FAILED;
+        goto done;
+    }
+    if (sum.n_failed)
+        fprintf(stderr, "flywheel report: %d of %d figures could not be drawn; the rest is in %s/\n",
+                sum.n_failed, sum.n_figures, dir);
+    printf("report: %s/index.html (%d figure%s)\n", dir, sum.n_figures - sum.n_failed,
+           sum.n_figures - sum.n_failed == 1 ? "" : "s");
+    rc = sum.n_failed ? EXIT_RUN_FAILED : 0;
+done:
+    for (int i = 0; i < n; i++)
+        fw_results_destroy(runs[i]);
+    return rc;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *dir = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': dir = optarg; break;
+        case 'h': fputs(usage_report, stdout); return 0;
+        default: fputs(usage_report, stderr); return EXIT_BAD_INPUT;
+        }
+    }
+    int n = argc - optind;
+    if (n < 1 || n > 2) {
+        fprintf(stderr, "flywheel report: expected one or two RESULT.h5 files\n\n%s", usage_report);
+        return EXIT_BAD_INPUT;
+    }
+    return build_report((const char *const *)argv + optind, n, dir);
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -200,9 +314,10 @@ static int cmd_run(int argc, char **argv)
         {"seed", required_argument, 0, 's'},   {"days", required_argument, 0, 'd'},
         {"set", required_argument, 0, 'S'},    {"quiet", no_argument, 0, 'q'},
         {"progress", no_argument, 0, 'P'},     {"help", no_argument, 0, 'h'},
-        {"replicates", required_argument, 0, 'R'}, {0, 0, 0, 0}};
+        {"replicates", required_argument, 0, 'R'}, {"report", no_argument, 0, 'r'},
+        {0, 0, 0, 0}};
     const char *out_opt = NULL;
-    int threads = 0, quiet = 0, force_progress = 0, c, rc = EXIT_BAD_INPUT;
+    int threads = 0, quiet = 0, force_progress = 0, report = 0, c, rc = EXIT_BAD_INPUT;
     uint32_t replicates = 1;
     setlist sets = {0};
     optind = 1;
@@ -234,6 +349,7 @@ static int cmd_run(int argc, char **argv)
         case 'S': if (setlist_add(&sets, "", optarg)) goto done; break;
         case 'q': quiet = 1; break;
         case 'P': force_progress = 1; break;
+        case 'r': report = 1; break;
         case 'h': fputs(usage_run, stdout); rc = 0; goto done;
         default: fputs(usage_run, stderr); goto done;
         }
@@ -262,11 +378,17 @@ static int cmd_run(int argc, char **argv)
                      .replicates = replicates};
     fw_run_report rep;
     fw_err e = fw_run(&sc, &o, &rep);
-    if (e == FW_ERR_INTERRUPT)
+    if (e == FW_ERR_INTERRUPT && rep.result_path[0])
         fprintf(stderr, "flywheel: interrupted after %u finished day%s; partial result kept at %s\n",
                 rep.days_done, rep.days_done == 1 ? "" : "s", rep.result_path);
+    else if (e == FW_ERR_INTERRUPT)
+        fprintf(stderr, "flywheel: interrupted while running replicates; nothing was recorded\n");
     rc = e == FW_OK ? 0 : EXIT_RUN_FAILED;
     fw_scenario_fini(&sc);
+    if (rc == 0 && report) {
+        const char *one[] = {rep.result_path};
+        rc = build_report(one, 1, NULL);
+    }
 done:
     setlist_free(&sets);
     return rc;
@@ -342,6 +464,8 @@ int main(int argc, char **argv)
         return cmd_validate(argc - 1, argv + 1, 0);
     if (!strcmp(cmd, "generate"))
         return cmd_validate(argc - 1, argv + 1, 1);
+    if (!strcmp(cmd, "report"))
+        return cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "defaults"))
         return cmd_defaults();
     fprintf(stderr, "flywheel: unknown command '%s'\n\n%s", cmd, usage_main);

@@ -1,0 +1,100 @@
+/* Reading a result file back: everything `flywheel run` wrote that a report needs, loaded
+ * into plain C arrays so that nothing downstream includes hdf5.h.
+ * Owns: the fw_results it returns, with every string and array in it.
+ * Borrows: nothing; the file is opened read-only and closed before fw_results_load returns.
+ * Never touches: the result file's contents (read-only), gnuplot, HTML, the simulation.
+ *
+ * Everything is read by name, so files from older or newer Flywheels load too: a group the
+ * file lacks is simply absent (count 0, NULL pointer), and a dataset the reader does not know
+ * is kept under its own name. Per-user data (/users) and /replicates are not read. */
+#ifndef FLYWHEEL_RESULTS_H
+#define FLYWHEEL_RESULTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flywheel/err.h"
+
+/* One attribute: text always set ("%.6g" for floats, decimal for integers); num is its
+ * value for numbers and NaN for strings. */
+typedef struct fw_results_value {
+    char *name, *text;
+    double num;
+    int is_text;
+} fw_results_value;
+
+typedef struct fw_results_attrs {
+    uint32_t n;
+    fw_results_value *v;
+} fw_results_attrs;
+
+/* A named column of doubles (integers converted), n long where n is fixed by the owner. */
+typedef struct fw_results_series {
+    char *name, *units;   /* units "" when the file gives none */
+    double *v;
+} fw_results_series;
+
+typedef struct fw_results_cols {
+    uint32_t n;
+    fw_results_series *col;
+} fw_results_cols;
+
+typedef struct fw_results_arm {
+    char *name;
+    fw_results_attrs attrs;   /* /arms/<arm>: weight, users, layer (empty when absent) */
+    fw_results_cols days;     /* /days/<arm>/<counter or rate>, each n_days long */
+} fw_results_arm;
+
+typedef struct fw_results_stage {
+    char *name;
+    uint64_t *counts;         /* [n_lat_days * n_bins], NULL when absent */
+    fw_results_cols stats;    /* p50 p90 p99 p999 max mean count, ns, each n_lat_days long */
+} fw_results_stage;
+
+typedef struct fw_results_test {
+    char *arm;
+    fw_results_attrs attrs;   /* control, layer, srm_p */
+    fw_results_cols fields;   /* control, treatment, lift, lift_ci_lo, ..., each n_metrics long */
+} fw_results_test;
+
+typedef struct fw_results {
+    char *path;
+    fw_results_attrs root;    /* provenance: flywheel_version, scenario_name, seed, status, ... */
+    uint32_t n_days;
+    int32_t *day;             /* /days/day */
+    uint32_t n_arms;
+    fw_results_arm *arms;     /* in the file's (name) order */
+    int has_world;
+    fw_results_attrs world;
+    uint32_t n_creators;
+    uint32_t *creator_followers;   /* NULL when absent */
+    uint32_t n_lat_days, n_bins, n_stages;
+    int64_t *bin_lower_ns, *bin_upper_ns;   /* NULL when /latency is absent */
+    fw_results_stage *stages;
+    int has_experiment;
+    fw_results_attrs experiment;
+    uint32_t n_metrics, n_tests;
+    char **metric;
+    fw_results_test *tests;   /* one per treatment arm */
+} fw_results;
+
+/* Loads the result file at path. On success *out is a new fw_results (free it with
+ * fw_results_destroy) and FW_OK is returned. On failure *out is untouched and errbuf says
+ * why, naming the file: FW_ERR_NOTFOUND when it cannot be opened, FW_ERR_PARSE when it is
+ * not HDF5 or not a Flywheel result (no flywheel_version attribute or no /days), FW_ERR_IO
+ * when a present object cannot be read, FW_ERR_NOMEM. Deterministic given the file. */
+fw_err fw_results_load(const char *path, fw_results **out, char *errbuf, size_t errlen);
+
+/* Frees r and everything in it; accepts NULL. */
+void fw_results_destroy(fw_results *r);
+
+/* The attribute called name, or NULL. */
+const fw_results_value *fw_results_attr(const fw_results_attrs *a, const char *name);
+
+/* The column called name, or NULL. */
+const double *fw_results_col(const fw_results_cols *c, const char *name);
+
+/* The arm called name, or NULL. */
+const fw_results_arm *fw_results_find_arm(const fw_results *r, const char *name);
+
+#endif
