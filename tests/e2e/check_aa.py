@@ -20,7 +20,8 @@ with h5py.File(a.file, "r") as f:
     K = p.shape[0]
     ok = ~np.isnan(p)
     fpr = np.mean(p[ok] < alpha)
-    per_metric = {m: np.nanmean(p[:, i] < alpha) for i, m in enumerate(metrics)}
+    per_metric = {m: np.mean(p[~np.isnan(p[:, i]), i] < alpha)
+                  for i, m in enumerate(metrics) if not np.isnan(p[:, i]).all()}
     print(f"{K} replicates x {len(metrics)} metrics: false-positive rate {fpr:.4f} at alpha {alpha}")
     for m, v in per_metric.items():
         print(f"  {m:24s} {v:.3f}")
