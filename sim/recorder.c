@@ -375,7 +375,8 @@ static int write_experiment(fw_recorder *r, hid_t f)
         H5Tset_cset(st, H5T_CSET_UTF8) < 0 || (sp = H5Screate_simple(1, &n, NULL)) < 0 ||
         (ds = H5Dcreate2(ge, "metric", st, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
         H5Dwrite(ds, st, H5S_ALL, H5S_ALL, H5P_DEFAULT, fw_experiment_metric_name) < 0 ||
-        H5DSset_scale(ds, "metric") < 0)
+        H5DSset_scale(ds, "metric") < 0 ||
+        attr_str(ds, "description", "the metrics tested, in the order of every field's rows") < 0)
         goto done;
     enum { N_FIELDS = 22 };
     static const char *const fields[N_FIELDS] = {

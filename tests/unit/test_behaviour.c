@@ -20,6 +20,8 @@
 #include <gsl/gsl_rng.h>
 
 #include "behaviour.h"
+#include "fixture_engine.h"
+#include "fixture_world.h"
 #include "experiment.h"
 #include "metrics.h"
 #include "rng.h"
@@ -29,67 +31,18 @@
 
 static fw_world_cfg world_cfg(void)
 {
-    fw_world_cfg cfg;
-    memset(&cfg, 0, sizeof cfg);
-#define D(type, name, def, lo, hi, unit, doc) cfg.name = def;
-    FW_WORLD_KNOBS(D)
-#undef D
-    cfg.n_users = 2000;
-    cfg.n_notes = 6000;
-    cfg.n_products = 500;
-    cfg.n_brands = 50;
-    return cfg;
+    return fixture_world_cfg(2000, 6000, 500, 50);
 }
 
-static fw_behaviour_cfg behaviour_cfg(void)
-{
-    fw_behaviour_cfg cfg;
-    memset(&cfg, 0, sizeof cfg);
-#define D(type, name, def, lo, hi, unit, doc) cfg.name = def;
-    FW_BEHAVIOUR_KNOBS(D)
-#undef D
-    return cfg;
-}
-
-static fw_engine_cfg engine_cfg(void)
-{
-    fw_engine_cfg cfg;
-    memset(&cfg, 0, sizeof cfg);
-#define D(type, name, def, lo, hi, unit, doc) cfg.name = def;
-    FW_ENGINE_KNOBS(D)
-#undef D
-#define D(type, name, def, lo, hi, unit, doc) cfg.feed.name = def;
-    FW_FEED_KNOBS(D)
-#undef D
-    return cfg;
-}
-
-typedef struct fixture {
-    fw_world_cfg cfg;
-    fw_world w;
-} fixture;
+#define behaviour_cfg fixture_behaviour_cfg
+#define engine_cfg fixture_engine_cfg
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    f->cfg = world_cfg();
-    if (fw_world_generate(&f->cfg, SEED, &f->w) != FW_OK) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return fixture_world_setup(state, world_cfg(), SEED);
 }
 
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    fw_world_fini(&f->w);
-    free(f);
-    return 0;
-}
+#define teardown fixture_world_teardown
 
 static double sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
 

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "flywheel/engine.h"
+#include "fixture_engine.h"
 
 #define TPD 24u          /* ticks per day: one tick = one hour */
 #define OLD (-1000)      /* created_tick of notes older than any freshness window */
@@ -27,19 +28,8 @@
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
-/* Every knob at its default, expanded from the knob lists (the one place defaults live). */
-static fw_engine_cfg default_cfg(void)
-{
-    fw_engine_cfg cfg;
-    memset(&cfg, 0, sizeof cfg);
-#define D(type, name, def, lo, hi, unit, doc) cfg.name = def;
-    FW_ENGINE_KNOBS(D)
-#undef D
-#define D(type, name, def, lo, hi, unit, doc) cfg.feed.name = def;
-    FW_FEED_KNOBS(D)
-#undef D
-    return cfg;
-}
+/* Every knob at its default. */
+#define default_cfg fixture_engine_cfg
 
 /* A hand-built catalog: notes in publication order and follow edges (src follows dst). */
 typedef struct spec {

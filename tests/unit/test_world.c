@@ -20,49 +20,21 @@
 
 #include "rng.h"
 #include "world.h"
+#include "fixture_world.h"
 
 #define SEED UINT64_C(20261127)
 
 static fw_world_cfg small_cfg(void)
 {
-    fw_world_cfg cfg;
-    memset(&cfg, 0, sizeof cfg);
-#define D(type, name, def, lo, hi, unit, doc) cfg.name = def;
-    FW_WORLD_KNOBS(D)
-#undef D
-    cfg.n_users = 5000;
-    cfg.n_notes = 10000;
-    cfg.n_products = 2000;
-    cfg.n_brands = 100;
-    return cfg;
+    return fixture_world_cfg(5000, 10000, 2000, 100);
 }
-
-typedef struct fixture {
-    fw_world_cfg cfg;
-    fw_world w;
-} fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    f->cfg = small_cfg();
-    if (fw_world_generate(&f->cfg, SEED, &f->w) != FW_OK) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return fixture_world_setup(state, small_cfg(), SEED);
 }
 
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    fw_world_fini(&f->w);
-    free(f);
-    return 0;
-}
+#define teardown fixture_world_teardown
 
 static int cmp_u32_desc(const void *a, const void *b)
 {

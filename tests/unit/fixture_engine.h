@@ -1,0 +1,23 @@
+/* Test fixture: an engine configuration with every knob at its default, expanded from the
+ * knob lists (the one place defaults live). Header-only, for the unit-test binaries. */
+#ifndef FLYWHEEL_TEST_FIXTURE_ENGINE_H
+#define FLYWHEEL_TEST_FIXTURE_ENGINE_H
+
+#include <string.h>
+
+#include "flywheel/engine_cfg.h"
+
+static inline fw_engine_cfg fixture_engine_cfg(void)
+{
+    fw_engine_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+#define D(type, name, def, lo, hi, unit, doc) cfg.name = def;
+    FW_ENGINE_KNOBS(D)
+#undef D
+#define D(type, name, def, lo, hi, unit, doc) cfg.feed.name = def;
+    FW_FEED_KNOBS(D)
+#undef D
+    return cfg;
+}
+
+#endif
