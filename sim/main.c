@@ -13,6 +13,7 @@
 
 #include "report.h"
 #include "results.h"
+#include "fw_version.h"
 #include "run.h"
 #include "scenario.h"
 

@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "recorder.h"
 #include "rng.h"
+#include "fw_version.h"
 #include "run.h"
 #include "world.h"
 
