@@ -31,10 +31,11 @@ typedef struct fw_run_report {
  * FW_ERR_INTERRUPT when *stop ended it early (the partial file holds finished days);
  * another code (with a message on stderr) when it failed. With o->replicates = K > 1 the
  * world is first rerun with seeds seed+1 .. seed+K-1 and assignment salts salt+1 ..
- * salt+K-1 (several at once, one thread each,
- * as many as there are threads), keeping only their experiment tables; then the run with
- * the scenario's own seed is recorded as usual, with every replicate's tests under
- * /replicates, so simulation noise can be told from treatment effects. */
+ * salt+K-1 (one thread each, as many at once as there are threads and as half the
+ * available memory holds by an estimate of a world's size), keeping only their experiment
+ * tables; then the run with the scenario's own seed is recorded as usual, with every
+ * replicate's tests under /replicates, so simulation noise can be told from treatment
+ * effects. */
 fw_err fw_run(const fw_scenario *s, const fw_run_opts *o, fw_run_report *rep);
 
 /* Generates the world only and reports time and peak memory (for `flywheel generate`). */
