@@ -1,0 +1,704 @@
+/* Unit tests for sim/results against sim/recorder: a small run written by the recorder (two
+ * arms in one layer, ten users assigned by hand, three days of counters, one latency
+ * histogram per engine stage and day, an experiment table with known values, follower
+ * counts) is read back by fw_results_load, and every number and string is compared with what
+ * was handed to the recorder: provenance, /days counters and the rates derived from them,
+ * /arms, /world, /latency (bins, counts, percentiles recomputed with fw_hist_percentile) and
+ * /experiment. Then the recorder's file-level promise (PATH.partial while running, PATH only
+ * once complete) and each documented load error, with its message naming the file.
+ *
+ * Each test gets its own mkdtemp directory, removed by its teardown. Everything written is
+ * fixed data, so the checks are exact (doubles compared bit for bit where they were copied,
+ * not computed). The one use of hdf5.h here builds the "HDF5 but not a Flywheel result"
+ * files the reader must refuse; nothing else in the test touches HDF5 directly. */
+#include <dirent.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <hdf5.h>
+
+#include "experiment.h"
+#include "metrics.h"
+#include "recorder.h"
+#include "results.h"
+
+#define N_USERS 10
+#define N_ARMS 2
+#define N_DAYS 3
+#define N_CREATORS 3
+#define SEED UINT64_C(18446744073709551557)   /* above 2^63: read back as unsigned */
+
+static const char *const arm_names[N_ARMS] = {"control", "treatment"};
+static const double arm_weights[N_ARMS] = {0.25, 0.75};
+static const char *const arm_layers[N_ARMS] = {"main", "main"};
+static const uint64_t arm_users[N_ARMS] = {5, 5};
+static const uint32_t creator_user[N_CREATORS] = {2, 5, 7};
+static const char scenario_text[] = "name: tiny\nworld:\n  users: 10  # caf\xc3\xa9\n";
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];          /* dir/run.h5 */
+    fw_rec_info info;
+    /* The assignment, by hand: user u is unit u, in arm u % 2 (cell u % 2). */
+    fw_assignment asg;
+    uint32_t unit_of_user[N_USERS], unit_id[N_USERS];
+    uint8_t arm_of[N_USERS], cell_of[N_USERS];
+    fw_user_aggs aggs;
+    fw_exp_table exp;
+    uint32_t n_followers[N_USERS];
+    uint64_t counters[N_DAYS][N_ARMS * FW_DC__COUNT];
+    fw_hist lat[N_DAYS][FW_STAGE__COUNT];
+} fixture;
+
+/* ---- building the run ------------------------------------------------------------------- */
+
+static void fill_info(fw_rec_info *in)
+{
+    memset(in, 0, sizeof *in);
+    in->version = "9.8.7-test";
+    in->git_revision = "0123456789abcdef";
+    in->scenario_name = "tiny";
+    in->scenario_path = "/nowhere/tiny.yaml";
+    in->scenario_text = scenario_text;
+    in->scenario_resolved = "{\"name\": \"tiny\"}";
+    in->overrides = "world.users=10";
+    in->seed = SEED;
+    in->threads = 3;
+    in->days_planned = 5;
+    in->ticks_per_day = 24;
+    in->n_arms = N_ARMS;
+    in->arm_names = arm_names;
+    in->arm_weights = arm_weights;
+    in->arm_layers = arm_layers;
+    in->arm_users = arm_users;
+    in->compression = 4;
+    in->n_users = N_USERS;
+    in->n_creators = N_CREATORS;
+    in->n_notes_initial = 123;
+    in->n_follow_edges = 45;
+    in->n_brands = 6;
+    in->n_products = 78;
+    in->expected_dau_mau = 0.3125;
+    in->follower_gini = 0.6180339887498949;
+    in->top1pct_follower_share = 0.1;
+    in->top10pct_creator_note_share = 0.4375;
+    in->generation_s = 1.5;
+    in->generation_peak_rss_mb = 12.25;
+}
+
+static void fill_assignment(fixture *fx)
+{
+    fw_assignment *a = &fx->asg;
+    memset(a, 0, sizeof *a);
+    a->n_users = a->n_units = N_USERS;
+    a->n_arms = N_ARMS;
+    a->n_layers = 1;
+    a->n_cells = 2;
+    for (uint32_t u = 0; u < N_USERS; u++) {
+        fx->unit_of_user[u] = fx->unit_id[u] = u;
+        fx->arm_of[u] = fx->cell_of[u] = (uint8_t)(u % 2);
+    }
+    a->unit_of_user = fx->unit_of_user;
+    a->unit_id = fx->unit_id;
+    a->arm_of_unit[0] = fx->arm_of;
+    a->arm_of_user[0] = fx->arm_of;
+    a->cell_of_user = fx->cell_of;
+    a->cell_arm[0][0] = 0;
+    a->cell_arm[1][0] = 1;
+    a->layer_of_arm[0] = a->layer_of_arm[1] = 0;
+    a->control_of_arm[0] = a->control_of_arm[1] = 0;
+    a->units[0] = a->units[1] = a->users[0] = a->users[1] = 5;
+}
+
+/* Metric m of the treatment arm: ok except every fifth metric, CUPED on every third. */
+static void fill_experiment(fw_exp_table *t)
+{
+    memset(t, 0, sizeof *t);
+    t->n_arms = N_ARMS;
+    t->have_pre = 1;
+    t->days = N_DAYS;
+    t->srm_chi2[0] = 0.375;
+    t->srm_p[0] = 0.5403;
+    for (int m = 0; m < FW_EM__COUNT; m++) {
+        fw_exp_row *w = &t->row[1][m];
+        double x = m + 1;
+        w->ok = m % 5 != 4;
+        w->rel = (fw_stat_result){10 * x, 11 * x, 0.1, 0.01 * x, 0.1 - 0.02 * x, 0.1 + 0.02 * x,
+                                  0.001 * x, 99};
+        w->abs = (fw_stat_result){10 * x, 11 * x, x, 0.5 * x, 0.25 * x, 1.75 * x, 0.002 * x, 98};
+        w->cuped = m % 3 == 0;
+        w->cuped_rel = (fw_stat_result){0, 0, 0.09, 0.005 * x, 0.09 - 0.01 * x, 0.09 + 0.01 * x,
+                                        0.0005 * x, 97};
+        w->theta = 0.8 + 0.001 * x;
+        w->p = w->cuped ? w->cuped_rel.p : w->rel.p;
+        w->p_holm = fmin(1.0, 3 * w->p);
+        w->p_bh = fmin(1.0, 2 * w->p);
+        w->p_msprt = 0.03 * x;
+    }
+}
+
+/* Counters of arm a on day d; impressions are 0 for the control arm on day 1, so its ctr
+ * and impressions_per_session must read back as NaN. */
+static void fill_counters(fixture *fx)
+{
+    for (int d = 0; d < N_DAYS; d++)
+        for (int a = 0; a < N_ARMS; a++) {
+            uint64_t *c = &fx->counters[d][a * FW_DC__COUNT];
+            for (int k = 0; k < FW_DC__COUNT; k++)
+                c[k] = (uint64_t)(1000 * (d + 1) + 100 * a + 7 * k);
+            c[FW_DC_impressions] = (d == 1 && a == 0) ? 0 : (uint64_t)(5000 + 300 * d + 50 * a);
+            c[FW_DC_opens] = (uint64_t)(400 + 30 * d + 5 * a);
+            c[FW_DC_prev_active_users] = (uint64_t)(900 + d);
+            c[FW_DC_retained_users] = (uint64_t)(600 + 10 * d + a);
+        }
+}
+
+/* Stage s on day d: a few values spread over three decades; the feed stage is empty on day 1
+ * (percentiles, max and mean of an empty histogram are 0). */
+static void fill_latency(fixture *fx)
+{
+    for (int d = 0; d < N_DAYS; d++)
+        for (int s = 0; s < FW_STAGE__COUNT; s++) {
+            fw_hist *h = &fx->lat[d][s];
+            assert_int_equal(fw_hist_init(h, 1, INT64_C(100000000000), 2), FW_OK);
+            if (d == 1 && s == FW_STAGE_FEED)
+                continue;
+            for (int k = 0; k < 5 + s + d; k++)
+                fw_hist_record(h, INT64_C(1000) * (s + 1) * (d + 1) + INT64_C(37) * k * k * k);
+            fw_hist_record_n(h, INT64_C(2500000) * (s + 1), (uint64_t)(d + 1));
+        }
+}
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    if (!fx)
+        return -1;
+    strcpy(fx->dir, "/tmp/fw_test_results.XXXXXX");
+    if (!mkdtemp(fx->dir)) {
+        free(fx);
+        return -1;
+    }
+    snprintf(fx->path, sizeof fx->path, "%s/run.h5", fx->dir);
+    fill_info(&fx->info);
+    fill_assignment(fx);
+    if (fw_user_aggs_init(&fx->aggs, N_USERS) != FW_OK)
+        return -1;
+    for (int p = 0; p < 2; p++)
+        for (int m = 0; m < FW_UM__COUNT; m++)
+            for (uint32_t u = 0; u < N_USERS; u++)
+                fx->aggs.v[p][m][u] = (uint32_t)(100 * p + 10 * m + u);
+    fill_experiment(&fx->exp);
+    for (uint32_t u = 0; u < N_USERS; u++)
+        fx->n_followers[u] = 3 * u * u + 1;
+    fill_counters(fx);
+    fill_latency(fx);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    DIR *dir = opendir(fx->dir);
+    if (dir) {
+        struct dirent *e;
+        while ((e = readdir(dir))) {
+            char p[512];
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            snprintf(p, sizeof p, "%s/%s", fx->dir, e->d_name);
+            unlink(p);
+        }
+        closedir(dir);
+    }
+    rmdir(fx->dir);
+    for (int d = 0; d < N_DAYS; d++)
+        for (int s = 0; s < FW_STAGE__COUNT; s++)
+            fw_hist_fini(&fx->lat[d][s]);
+    fw_user_aggs_fini(&fx->aggs);
+    free(fx);
+    return 0;
+}
+
+static fw_recorder *make_recorder(fixture *fx)
+{
+    fw_recorder *r = fw_recorder_create(fx->path, &fx->info);
+    assert_non_null(r);
+    fw_recorder_set_users(r, &fx->asg, &fx->aggs, 2);
+    fw_recorder_set_experiment(r, &fx->exp, "user", 0.05);
+    fw_recorder_set_followers(r, N_CREATORS, creator_user, fx->n_followers);
+    return r;
+}
+
+static void add_day(fixture *fx, fw_recorder *r, int d)
+{
+    assert_int_equal(fw_recorder_add_day(r, fx->counters[d], fx->lat[d]), FW_OK);
+}
+
+static void write_status(fw_recorder *r, const char *status)
+{
+    char err[512] = "";
+    fw_err e = fw_recorder_write(r, status, 4.5, 33.0, err, sizeof err);
+    if (e != FW_OK)
+        fail_msg("fw_recorder_write(%s): %s: %s", status, fw_err_name(e), err);
+}
+
+static fw_results *load_ok(const char *path)
+{
+    char err[512] = "";
+    fw_results *res = NULL;
+    fw_err e = fw_results_load(path, &res, err, sizeof err);
+    if (e != FW_OK)
+        fail_msg("fw_results_load(%s): %s: %s", path, fw_err_name(e), err);
+    assert_non_null(res);
+    return res;
+}
+
+/* Writes the whole three-day run, complete, and loads it. */
+static fw_results *complete_run(fixture *fx)
+{
+    fw_recorder *r = make_recorder(fx);
+    for (int d = 0; d < N_DAYS; d++)
+        add_day(fx, r, d);
+    write_status(r, "complete");
+    fw_recorder_destroy(r);
+    return load_ok(fx->path);
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* ---- comparisons -------------------------------------------------------------------------- */
+
+/* Equal as doubles, NaN equal to NaN. */
+#define assert_same(got, want)                                                             \
+    do {                                                                                   \
+        double g_ = (got), w_ = (want);                                                    \
+        if (!((isnan(g_) && isnan(w_)) || g_ == w_))                                       \
+            fail_msg("%s = %.17g, want %.17g", #got, g_, w_);                              \
+    } while (0)
+
+static const fw_results_value *attr(const fw_results_attrs *a, const char *name)
+{
+    const fw_results_value *v = fw_results_attr(a, name);
+    if (!v)
+        fail_msg("attribute '%s' missing", name);
+    return v;
+}
+
+static void assert_attr_text(const fw_results_attrs *a, const char *name, const char *want)
+{
+    const fw_results_value *v = attr(a, name);
+    assert_true(v->is_text);
+    assert_true(isnan(v->num));
+    assert_string_equal(v->text, want);
+}
+
+static void assert_attr_num(const fw_results_attrs *a, const char *name, double want)
+{
+    const fw_results_value *v = attr(a, name);
+    assert_false(v->is_text);
+    assert_same(v->num, want);
+}
+
+static const double *col(const fw_results_cols *c, const char *name)
+{
+    const double *v = fw_results_col(c, name);
+    if (!v)
+        fail_msg("column '%s' missing", name);
+    return v;
+}
+
+static const fw_results_stage *find_stage(const fw_results *r, const char *name)
+{
+    for (uint32_t i = 0; i < r->n_stages; i++)
+        if (!strcmp(r->stages[i].name, name))
+            return &r->stages[i];
+    fail_msg("stage '%s' missing", name);
+    return NULL;
+}
+
+/* /days/<arm>: every counter and rate of days [0, n_days). */
+static void check_days(const fixture *fx, const fw_results *res, uint32_t n_days)
+{
+    assert_int_equal(res->n_days, n_days);
+    for (uint32_t d = 0; d < n_days; d++)
+        assert_int_equal(res->day[d], d);
+    assert_int_equal(res->n_arms, N_ARMS);
+    for (int a = 0; a < N_ARMS; a++) {
+        const fw_results_arm *arm = fw_results_find_arm(res, arm_names[a]);
+        assert_non_null(arm);
+        assert_int_equal(arm->days.n, FW_DC__COUNT + FW_DR__COUNT);
+        for (int k = 0; k < FW_DC__COUNT; k++) {
+            const double *v = col(&arm->days, fw_day_counter_name[k]);
+            for (uint32_t d = 0; d < n_days; d++)
+                assert_same(v[d], (double)fx->counters[d][a * FW_DC__COUNT + k]);
+        }
+        for (int k = 0; k < FW_DR__COUNT; k++) {
+            const double *v = col(&arm->days, fw_day_rate_name[k]);
+            for (uint32_t d = 0; d < n_days; d++) {
+                double rate[FW_DR__COUNT];
+                fw_metrics_rates(&fx->counters[d][a * FW_DC__COUNT], rate);
+                assert_same(v[d], rate[k]);
+            }
+        }
+        /* The rates by hand, independently of fw_metrics_rates. */
+        const double *ctr = col(&arm->days, "ctr"), *ret = col(&arm->days, "retention");
+        for (uint32_t d = 0; d < n_days; d++) {
+            const uint64_t *c = &fx->counters[d][a * FW_DC__COUNT];
+            if (c[FW_DC_impressions] == 0)
+                assert_true(isnan(ctr[d]));
+            else
+                assert_same(ctr[d], (double)c[FW_DC_opens] / (double)c[FW_DC_impressions]);
+            assert_same(ret[d], (double)c[FW_DC_retained_users] / (double)c[FW_DC_prev_active_users]);
+        }
+    }
+}
+
+/* ---- the tests ---------------------------------------------------------------------------- */
+
+static void test_provenance(void **state)
+{
+    fixture *fx = *state;
+    fw_results *res = complete_run(fx);
+    const fw_results_attrs *root = &res->root;
+    assert_string_equal(res->path, fx->path);
+    assert_attr_text(root, "flywheel_version", "9.8.7-test");
+    assert_attr_text(root, "git_revision", "0123456789abcdef");
+    assert_attr_text(root, "scenario_name", "tiny");
+    assert_attr_text(root, "scenario_path", "/nowhere/tiny.yaml");
+    assert_attr_text(root, "scenario_text", scenario_text);
+    assert_attr_text(root, "scenario_resolved", "{\"name\": \"tiny\"}");
+    assert_attr_text(root, "overrides", "world.users=10");
+    assert_attr_text(root, "status", "complete");
+    assert_string_equal(attr(root, "seed")->text, "18446744073709551557");
+    assert_same(attr(root, "seed")->num, (double)SEED);
+    assert_attr_num(root, "threads", 3);
+    assert_string_equal(attr(root, "threads")->text, "3");
+    assert_attr_num(root, "days_planned", 5);
+    assert_attr_num(root, "days_completed", N_DAYS);
+    assert_attr_num(root, "ticks_per_day", 24);
+    assert_attr_num(root, "wall_seconds", 4.5);
+    assert_string_equal(attr(root, "wall_seconds")->text, "4.5");
+    assert_attr_num(root, "peak_rss_mib", 33.0);
+    assert_attr_num(root, "generation_seconds", 1.5);
+    assert_attr_num(root, "generation_peak_rss_mib", 12.25);
+    /* Times are ISO 8601 UTC, and the run ends no earlier than it starts. */
+    const char *t0 = attr(root, "start_time")->text, *t1 = attr(root, "end_time")->text;
+    assert_int_equal(strlen(t0), 20);
+    assert_int_equal(t0[19], 'Z');
+    assert_true(strcmp(t0, t1) <= 0);
+    fw_results_destroy(res);
+}
+
+static void test_days(void **state)
+{
+    fixture *fx = *state;
+    fw_results *res = complete_run(fx);
+    check_days(fx, res, N_DAYS);
+    const fw_results_arm *arm = fw_results_find_arm(res, "treatment");
+    for (uint32_t i = 0; i < arm->days.n; i++) {
+        const fw_results_series *s = &arm->days.col[i];
+        for (int k = 0; k < FW_DC__COUNT; k++)
+            if (!strcmp(s->name, fw_day_counter_name[k]))
+                assert_string_equal(s->units, fw_day_counter_unit[k]);
+        for (int k = 0; k < FW_DR__COUNT; k++)
+            if (!strcmp(s->name, fw_day_rate_name[k]))
+                assert_string_equal(s->units, fw_day_rate_unit[k]);
+    }
+    assert_null(fw_results_find_arm(res, "nobody"));
+    fw_results_destroy(res);
+}
+
+static void test_arms(void **state)
+{
+    fixture *fx = *state;
+    fw_results *res = complete_run(fx);
+    for (int a = 0; a < N_ARMS; a++) {
+        const fw_results_arm *arm = fw_results_find_arm(res, arm_names[a]);
+        assert_non_null(arm);
+        assert_attr_num(&arm->attrs, "weight", arm_weights[a]);
+        assert_attr_num(&arm->attrs, "users", (double)arm_users[a]);
+        assert_attr_text(&arm->attrs, "layer", arm_layers[a]);
+    }
+    fw_results_destroy(res);
+}
+
+static void test_world(void **state)
+{
+    fixture *fx = *state;
+    fw_results *res = complete_run(fx);
+    const fw_results_attrs *w = &res->world;
+    assert_true(res->has_world);
+    assert_attr_num(w, "n_users", N_USERS);
+    assert_attr_num(w, "n_creators", N_CREATORS);
+    assert_attr_num(w, "n_notes_initial", 123);
+    assert_attr_num(w, "n_follow_edges", 45);
+    assert_attr_num(w, "n_brands", 6);
+    assert_attr_num(w, "n_products", 78);
+    assert_attr_num(w, "expected_dau_mau", 0.3125);
+    assert_attr_num(w, "follower_gini", 0.6180339887498949);
+    assert_string_equal(attr(w, "follower_gini")->text, "0.618034");
+    assert_attr_num(w, "top1pct_creator_follower_share", 0.1);
+    assert_attr_num(w, "top10pct_creator_note_share", 0.4375);
+    assert_int_equal(res->n_creators, N_CREATORS);
+    assert_non_null(res->creator_followers);
+    for (int c = 0; c < N_CREATORS; c++)
+        assert_int_equal(res->creator_followers[c], fx->n_followers[creator_user[c]]);
+    fw_results_destroy(res);
+}
+
+static void test_latency(void **state)
+{
+    fixture *fx = *state;
+    fw_results *res = complete_run(fx);
+    const fw_hist *h0 = &fx->lat[0][0];
+    assert_int_equal(res->n_bins, h0->n_counts);
+    assert_int_equal(res->n_lat_days, N_DAYS);
+    assert_int_equal(res->n_stages, FW_STAGE__COUNT);
+    for (int32_t b = 0; b < h0->n_counts; b++) {
+        assert_int_equal(res->bin_lower_ns[b], fw_hist_bin_lower(h0, b));
+        assert_int_equal(res->bin_upper_ns[b], fw_hist_bin_upper(h0, b));
+    }
+    static const double pcts[] = {50.0, 90.0, 99.0, 99.9};
+    static const char *const pct_names[] = {"p50", "p90", "p99", "p999"};
+    for (int s = 0; s < FW_STAGE__COUNT; s++) {
+        const fw_results_stage *st = find_stage(res, fw_stage_name(s));
+        assert_non_null(st->counts);
+        for (int d = 0; d < N_DAYS; d++) {
+            const fw_hist *h = &fx->lat[d][s];
+            uint64_t total = 0;
+            for (int32_t b = 0; b < h->n_counts; b++) {
+                assert_int_equal(st->counts[(size_t)d * res->n_bins + b], h->counts[b]);
+                total += st->counts[(size_t)d * res->n_bins + b];
+            }
+            assert_int_equal(total, h->total);
+            for (int p = 0; p < 4; p++)
+                assert_same(col(&st->stats, pct_names[p])[d], (double)fw_hist_percentile(h, pcts[p]));
+            assert_same(col(&st->stats, "max")[d], h->total ? (double)h->max : 0.0);
+            assert_same(col(&st->stats, "mean")[d], fw_hist_mean(h));
+            assert_same(col(&st->stats, "count")[d], (double)h->total);
+        }
+    }
+    /* The empty histogram (feed, day 1) and a full one, by value. */
+    const fw_results_stage *feed = find_stage(res, "feed");
+    assert_same(col(&feed->stats, "p50")[1], 0.0);
+    assert_same(col(&feed->stats, "count")[1], 0.0);
+    assert_same(col(&feed->stats, "count")[2], 5 + 2 + 3);
+    assert_true(col(&feed->stats, "p99")[2] >= 2500000 * 0.99);
+    fw_results_destroy(res);
+}
+
+static void test_experiment(void **state)
+{
+    fixture *fx = *state;
+    fw_results *res = complete_run(fx);
+    assert_true(res->has_experiment);
+    assert_attr_text(&res->experiment, "unit", "user");
+    assert_attr_num(&res->experiment, "alpha", 0.05);
+    assert_attr_num(&res->experiment, "srm_chi2", 0.375);
+    assert_attr_num(&res->experiment, "srm_p", 0.5403);
+    assert_attr_num(&res->experiment, "days", N_DAYS);
+    assert_attr_num(&res->experiment, "cuped", 1);
+    assert_int_equal(res->n_metrics, FW_EM__COUNT);
+    for (int m = 0; m < FW_EM__COUNT; m++)
+        assert_string_equal(res->metric[m], fw_experiment_metric_name[m]);
+    assert_int_equal(res->n_tests, 1);   /* the control arm is not tested */
+    const fw_results_test *t = &res->tests[0];
+    assert_string_equal(t->arm, "treatment");
+    assert_attr_text(&t->attrs, "control", "control");
+    assert_attr_text(&t->attrs, "layer", "main");
+    assert_attr_num(&t->attrs, "srm_p", 0.5403);
+    assert_attr_num(&t->attrs, "srm_chi2", 0.375);
+    assert_int_equal(t->fields.n, 22);
+    for (int m = 0; m < FW_EM__COUNT; m++) {
+        const fw_exp_row *w = &fx->exp.row[1][m];
+        const fw_stat_result *c = &w->cuped_rel;
+        /* A row that is not ok reads back as NaN in every field but cuped. */
+#define WANT(v) (w->ok ? (double)(v) : NAN)
+        assert_same(col(&t->fields, "control")[m], WANT(w->rel.control));
+        assert_same(col(&t->fields, "treatment")[m], WANT(w->rel.treatment));
+        assert_same(col(&t->fields, "lift")[m], WANT(w->rel.delta));
+        assert_same(col(&t->fields, "lift_se")[m], WANT(w->rel.se));
+        assert_same(col(&t->fields, "lift_ci_lo")[m], WANT(w->rel.ci_lo));
+        assert_same(col(&t->fields, "lift_ci_hi")[m], WANT(w->rel.ci_hi));
+        assert_same(col(&t->fields, "lift_p")[m], WANT(w->rel.p));
+        assert_same(col(&t->fields, "delta")[m], WANT(w->abs.delta));
+        assert_same(col(&t->fields, "delta_se")[m], WANT(w->abs.se));
+        assert_same(col(&t->fields, "delta_ci_lo")[m], WANT(w->abs.ci_lo));
+        assert_same(col(&t->fields, "delta_ci_hi")[m], WANT(w->abs.ci_hi));
+        assert_same(col(&t->fields, "delta_p")[m], WANT(w->abs.p));
+        assert_same(col(&t->fields, "cuped")[m], w->cuped);
+        assert_same(col(&t->fields, "cuped_lift")[m], WANT(w->cuped ? c->delta : NAN));
+        assert_same(col(&t->fields, "cuped_ci_lo")[m], WANT(w->cuped ? c->ci_lo : NAN));
+        assert_same(col(&t->fields, "cuped_ci_hi")[m], WANT(w->cuped ? c->ci_hi : NAN));
+        assert_same(col(&t->fields, "cuped_p")[m], WANT(w->cuped ? c->p : NAN));
+        assert_same(col(&t->fields, "cuped_theta")[m], WANT(w->cuped ? w->theta : NAN));
+        assert_same(col(&t->fields, "p")[m], WANT(w->p));
+        assert_same(col(&t->fields, "p_holm")[m], WANT(w->p_holm));
+        assert_same(col(&t->fields, "p_bh")[m], WANT(w->p_bh));
+        assert_same(col(&t->fields, "p_msprt")[m], WANT(w->p_msprt));
+#undef WANT
+    }
+    /* Spot checks by value, so a shared mistake in WANT cannot hide a wrong file. */
+    assert_same(col(&t->fields, "lift")[0], 0.1);
+    assert_same(col(&t->fields, "cuped_lift")[0], 0.09);
+    assert_true(isnan(col(&t->fields, "cuped_lift")[1]));
+    assert_true(isnan(col(&t->fields, "lift")[4]));
+    assert_same(col(&t->fields, "p_msprt")[2], 0.03 * 3);
+    fw_results_destroy(res);
+}
+
+/* While running only PATH.partial exists, and it reads back as the days so far; once
+ * complete only PATH does. */
+static void test_partial_then_complete(void **state)
+{
+    fixture *fx = *state;
+    char partial[160], tmp[176], err[512];
+    snprintf(partial, sizeof partial, "%s.partial", fx->path);
+    snprintf(tmp, sizeof tmp, "%s.partial.tmp", fx->path);
+    fw_recorder *r = make_recorder(fx);
+    assert_string_equal(fw_recorder_path(r), fx->path);
+    assert_string_equal(fw_recorder_partial_path(r), partial);
+    assert_false(exists(partial));   /* create writes nothing */
+
+    add_day(fx, r, 0);
+    write_status(r, "running");
+    assert_true(exists(partial));
+    assert_false(exists(fx->path));
+    assert_false(exists(tmp));
+    fw_results *res = load_ok(partial);
+    assert_attr_text(&res->root, "status", "running");
+    assert_attr_num(&res->root, "days_completed", 1);
+    check_days(fx, res, 1);
+    assert_int_equal(res->n_lat_days, 1);
+    const fw_results_stage *st = find_stage(res, "feed_rank");
+    assert_same(col(&st->stats, "p50")[0], (double)fw_hist_percentile(&fx->lat[0][FW_STAGE_FEED_RANK], 50));
+    fw_results_destroy(res);
+    res = NULL;
+    assert_int_equal(fw_results_load(fx->path, &res, err, sizeof err), FW_ERR_NOTFOUND);
+    assert_null(res);
+
+    add_day(fx, r, 1);
+    add_day(fx, r, 2);
+    write_status(r, "complete");
+    fw_recorder_destroy(r);
+    assert_true(exists(fx->path));
+    assert_false(exists(partial));
+    assert_false(exists(tmp));
+    res = load_ok(fx->path);
+    assert_attr_text(&res->root, "status", "complete");
+    assert_attr_num(&res->root, "days_completed", N_DAYS);
+    check_days(fx, res, N_DAYS);
+    fw_results_destroy(res);
+}
+
+/* A failed load leaves *out alone and names the file in its message. */
+static void expect_load_error(const char *path, fw_err want, const char *phrase)
+{
+    char err[512] = "";
+    fw_results *sentinel = (fw_results *)&err, *res = sentinel;
+    fw_err e = fw_results_load(path, &res, err, sizeof err);
+    if (e != want)
+        fail_msg("fw_results_load(%s) = %s, want %s: %s", path, fw_err_name(e), fw_err_name(want), err);
+    assert_ptr_equal(res, sentinel);
+    if (strncmp(err, path, strlen(path)) != 0 || !strstr(err, phrase))
+        fail_msg("message '%s' should start with '%s' and say '%s'", err, path, phrase);
+}
+
+static void test_load_missing(void **state)
+{
+    fixture *fx = *state;
+    expect_load_error(fx->path, FW_ERR_NOTFOUND, "cannot open");
+}
+
+static void test_load_not_hdf5(void **state)
+{
+    fixture *fx = *state;
+    FILE *f = fopen(fx->path, "w");
+    assert_non_null(f);
+    fputs("name: tiny\nthis is YAML, not HDF5\n", f);
+    fclose(f);
+    expect_load_error(fx->path, FW_ERR_PARSE, "not an HDF5 file");
+    /* An empty file is not HDF5 either. */
+    f = fopen(fx->path, "w");
+    assert_non_null(f);
+    fclose(f);
+    expect_load_error(fx->path, FW_ERR_PARSE, "not an HDF5 file");
+}
+
+/* An HDF5 file with a /days group (and optionally the version attribute). */
+static void make_foreign_hdf5(const char *path, int with_version, int with_days)
+{
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(f >= 0);
+    if (with_days) {
+        hid_t g = H5Gcreate2(f, "days", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        assert_true(g >= 0);
+        assert_true(H5Gclose(g) >= 0);
+    }
+    hid_t sp = H5Screate(H5S_SCALAR);
+    assert_true(sp >= 0);
+    double x = 1.0;
+    hid_t a = H5Acreate2(f, with_version ? "flywheel_version" : "other_version", H5T_NATIVE_DOUBLE,
+                         sp, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(a >= 0);
+    assert_true(H5Awrite(a, H5T_NATIVE_DOUBLE, &x) >= 0);
+    assert_true(H5Aclose(a) >= 0);
+    assert_true(H5Sclose(sp) >= 0);
+    assert_true(H5Fclose(f) >= 0);
+}
+
+static void test_load_no_version(void **state)
+{
+    fixture *fx = *state;
+    make_foreign_hdf5(fx->path, 0, 1);
+    expect_load_error(fx->path, FW_ERR_PARSE, "no 'flywheel_version' attribute");
+}
+
+static void test_load_no_days(void **state)
+{
+    fixture *fx = *state;
+    make_foreign_hdf5(fx->path, 1, 0);
+    expect_load_error(fx->path, FW_ERR_PARSE, "no /days group");
+}
+
+static void test_destroy_null(void **state)
+{
+    (void)state;
+    fw_results_destroy(NULL);
+    fw_recorder_destroy(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_provenance, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_days, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_arms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_world, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_latency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_experiment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_then_complete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_not_hdf5, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_no_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_no_days, setup, teardown),
+        cmocka_unit_test(test_destroy_null),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
