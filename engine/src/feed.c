@@ -278,7 +278,8 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
         double age = (double)(req->tick - e->notes[id].created_tick);
         if (age < 0.0)
             age = 0.0;
-        double s = pf->w_trending * log1p(ps->trend[id] * decay[pa]);
+        double tr = ps->trend[id];   /* most follow and fresh candidates have none: skip log1p */
+        double s = tr > 0.0 ? pf->w_trending * log1p(tr * decay[pa]) : 0.0;
         if (c->cand_follow[k])
             s += pf->w_follow;
         if (age < ps->fresh_age_ticks)
