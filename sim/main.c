@@ -38,8 +38,9 @@ static void on_signal(int sig)
 static const char usage_main[] =
     "usage: flywheel COMMAND [options]\n"
     "\n"
-    "Flywheel simulates a content-commerce platform (feed, search, ads, shop) driven by a\n"
-    "synthetic world of users, creators, brands and notes, and records what happened to HDF5.\n"
+    "Flywheel simulates a content-commerce platform (its feed so far; search, ads and a shop\n"
+    "are to come) driven by a synthetic world of users, creators, brands and notes, and\n"
+    "records what happened to HDF5.\n"
     "\n"
     "commands:\n"
     "  run SCENARIO       run a scenario and write results/NAME.h5\n"
