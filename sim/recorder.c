@@ -40,6 +40,7 @@ struct fw_recorder {
     int64_t *bin_lower, *bin_upper;
     uint64_t *lat_counts;   /* [cap_days * FW_STAGE__COUNT * n_bins] */
     double *lat_stats;      /* [cap_days * FW_STAGE__COUNT * (N_PCTS + 3)] p.., max, mean, count */
+    uint64_t *work;         /* [cap_days * FW_WORK__COUNT] */
     const fw_assignment *asg;   /* borrowed */
     const fw_user_aggs *aggs;   /* borrowed */
     uint32_t pre_days;
@@ -104,6 +105,7 @@ void fw_recorder_destroy(fw_recorder *r)
     free(r->bin_upper);
     free(r->lat_counts);
     free(r->lat_stats);
+    free(r->work);
     free(r);
 }
 
@@ -143,7 +145,8 @@ void fw_recorder_set_replicates(fw_recorder *r, uint32_t k, const uint64_t *seed
 const char *fw_recorder_path(const fw_recorder *r) { return r->path; }
 const char *fw_recorder_partial_path(const fw_recorder *r) { return r->partial; }
 
-fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hist *lat)
+fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hist *lat,
+                           const uint64_t *work)
 {
     size_t per_day = (size_t)r->info.n_arms * FW_DC__COUNT;
     if (r->n_bins == 0) {
@@ -174,10 +177,15 @@ fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hi
         if (!ls)
             return FW_ERR_NOMEM;
         r->lat_stats = ls;
+        uint64_t *wk = realloc(r->work, (size_t)cap * FW_WORK__COUNT * sizeof *wk);
+        if (!wk)
+            return FW_ERR_NOMEM;
+        r->work = wk;
         r->cap_days = cap;
     }
     uint32_t d = r->n_days;
     memcpy(&r->counters[d * per_day], counters, per_day * sizeof *counters);
+    memcpy(&r->work[(size_t)d * FW_WORK__COUNT], work, FW_WORK__COUNT * sizeof *work);
     for (int s = 0; s < FW_STAGE__COUNT; s++) {
         memcpy(&r->lat_counts[((size_t)d * FW_STAGE__COUNT + s) * r->n_bins], lat[s].counts,
                (size_t)r->n_bins * sizeof(uint64_t));
@@ -604,6 +612,21 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
         H5Gclose(ga);
         ga = -1;
     }
+
+    /* /work: the engine's work per day -- deterministic, unlike its latency. */
+    if ((gs = H5Gcreate2(f, "work", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        attr_str(gs, "description", "work the engine did per day, counted (deterministic: "
+                                    "compare exactly across runs and builds)") < 0)
+        goto done;
+    for (int k = 0; k < FW_WORK__COUNT; k++) {
+        for (uint32_t d = 0; d < D; d++)
+            ucol[d] = r->work[(size_t)d * FW_WORK__COUNT + k];
+        if (write_1d(gs, fw_work_name(k), H5T_STD_U64LE, H5T_NATIVE_UINT64, D, ucol, z, "count",
+                     fw_work_doc(k), -1, "day") < 0)
+            goto done;
+    }
+    H5Gclose(gs);
+    gs = -1;
 
     /* Deterministic groups before /latency, whose compressed sizes vary from run to run and
      * would move these datasets (and the object references of their dimension scales). */

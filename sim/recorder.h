@@ -42,9 +42,10 @@ typedef struct fw_recorder fw_recorder;
 fw_recorder *fw_recorder_create(const char *path, const fw_rec_info *info);
 void fw_recorder_destroy(fw_recorder *r);
 
-/* Adds one finished day: counters[n_arms * FW_DC__COUNT] and one latency histogram per
- * engine stage (all with the same layout). */
-fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hist *lat);
+/* Adds one finished day: counters[n_arms * FW_DC__COUNT], one latency histogram per
+ * engine stage (all with the same layout) and the engine's work counters [FW_WORK__COUNT]. */
+fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hist *lat,
+                           const uint64_t *work);
 
 /* Per-user aggregates and the assignment (borrowed: read at every write, so they must
  * outlive the recorder), written under /users/<arm>/. */

@@ -752,7 +752,11 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
             users_done += cell_counters[(size_t)c * FW_DC__COUNT + FW_DC_active_users];
             rep->sessions += cell_counters[(size_t)c * FW_DC__COUNT + FW_DC_sessions];
         }
-        if (rec && ((rc = fw_recorder_add_day(rec, day_counters, day_lat)) != FW_OK ||
+        uint64_t day_work[FW_WORK__COUNT] = {0};
+        for (int s = 0; s < S->n_threads; s++)
+            for (int k = 0; k < FW_WORK__COUNT; k++)
+                day_work[k] += fw_engine_ctx_work(S->tb[s].ctx, k);
+        if (rec && ((rc = fw_recorder_add_day(rec, day_counters, day_lat, day_work)) != FW_OK ||
                     (rc = fw_recorder_write(rec, "running", now_s() - t_start, peak_rss_mb(),
                                             errbuf, sizeof errbuf)) != FW_OK)) {
             fprintf(stderr, "\nflywheel: %s\n", errbuf);

@@ -33,6 +33,27 @@ const char *fw_stage_doc(fw_stage s)
     return (unsigned)s < FW_STAGE__COUNT ? stage_docs[s] : "unknown";
 }
 
+static const char *const work_names[] = {
+#define WORK_NAME(e, name, doc) name,
+    FW_WORK_COUNTERS(WORK_NAME)
+#undef WORK_NAME
+};
+static const char *const work_docs[] = {
+#define WORK_DOC(e, name, doc) doc,
+    FW_WORK_COUNTERS(WORK_DOC)
+#undef WORK_DOC
+};
+
+const char *fw_work_name(fw_work w)
+{
+    return (unsigned)w < FW_WORK__COUNT ? work_names[w] : "unknown";
+}
+
+const char *fw_work_doc(fw_work w)
+{
+    return (unsigned)w < FW_WORK__COUNT ? work_docs[w] : "unknown";
+}
+
 static uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
 
 static int vec_push(fw_u32vec *v, uint32_t x)
@@ -284,6 +305,12 @@ void fw_engine_ctx_reset_latency(fw_engine_ctx *c)
 {
     for (int s = 0; s < FW_STAGE__COUNT; s++)
         fw_hist_reset(&c->lat[s]);
+    memset(c->work, 0, sizeof c->work);
+}
+
+uint64_t fw_engine_ctx_work(const fw_engine_ctx *c, fw_work w)
+{
+    return (unsigned)w < FW_WORK__COUNT ? c->work[w] : 0;
 }
 
 static double event_weight(const fw_feed_cfg *f, uint32_t type)
@@ -339,6 +366,7 @@ fw_err fw_engine_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_
             e->touched[e->n_touched++] = x->note;
         }
     }
+    ctx->work[FW_WORK_EVENTS] += n;
     fw_hist_record(&ctx->lat[FW_STAGE_LOG], fw_now_ns() - t0);
     return rc;
 }
@@ -368,7 +396,7 @@ void fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick)
         /* Keep the next tick's requests' decay meaningful at short half-lives. */
         if ((double)(tick + 1 - st->t0) / st->half_life_ticks > FW_FEED_MAX_EXPONENT)
             fw_feed_rebase(e, st, tick + 1);
-        fw_feed_refresh_pool(e, st);
+        ctx->work[FW_WORK_POOL_OFFERS] += fw_feed_refresh_pool(e, st);
     }
     e->n_touched = 0;
     if (++e->epoch == 0) {   /* wrapped after 2^32 ticks: clear the marks once */

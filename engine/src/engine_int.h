@@ -77,6 +77,7 @@ struct fw_engine {
 
 struct fw_engine_ctx {
     fw_hist lat[FW_STAGE__COUNT];
+    uint64_t work[FW_WORK__COUNT];
     /* Open-addressing set of note ids, cleared by bumping stamp. */
     uint32_t *set_key, *set_stamp, set_mask, stamp;
     uint32_t *cand;         /* [cand_cap] */
@@ -96,7 +97,8 @@ static inline int64_t fw_now_ns(void)
  * because an untouched note keeps its score (rebasing scales all alike) and was not above
  * the old pool's last entry. */
 void fw_feed_rebuild_pool(fw_engine *e, fw_feed_state *st);
-void fw_feed_refresh_pool(fw_engine *e, fw_feed_state *st);
+/* Returns the number of notes offered to the pool. */
+uint64_t fw_feed_refresh_pool(fw_engine *e, fw_feed_state *st);
 /* 2^(-(tick - t0) / half_life): the decay from reference time to tick. Pure, safe in
  * concurrent requests; underflows to 0 rather than overflowing. */
 static inline double fw_feed_decay_at(const fw_feed_state *st, int32_t tick)

@@ -108,23 +108,29 @@ void fw_feed_rebuild_pool(fw_engine *e, fw_feed_state *st)
     st->n_pool = t.n;
 }
 
-void fw_feed_refresh_pool(fw_engine *e, fw_feed_state *st)
+uint64_t fw_feed_refresh_pool(fw_engine *e, fw_feed_state *st)
 {
+    uint64_t offers = 0;
     uint32_t n_prev = st->n_pool;
     memcpy(st->pool_prev, st->pool, (size_t)n_prev * sizeof *st->pool);
     topk t = {.id = st->pool, .score = st->pool_score, .n = 0, .k = st->cfg.feed.n_trending};
     for (uint32_t k = 0; k < e->n_touched; k++) {
         uint32_t n = e->touched[k];
-        if (st->trend[n] > 0.0)
+        if (st->trend[n] > 0.0) {
             topk_offer(&t, n, st->trend[n]);
+            offers++;
+        }
     }
     for (uint32_t k = 0; k < n_prev; k++) {
         uint32_t n = st->pool_prev[k];
-        if (e->touched_epoch[n] != e->epoch && st->trend[n] > 0.0)
+        if (e->touched_epoch[n] != e->epoch && st->trend[n] > 0.0) {
             topk_offer(&t, n, st->trend[n]);
+            offers++;
+        }
     }
     topk_sort(&t);
     st->n_pool = t.n;
+    return offers;
 }
 
 static inline uint32_t hash_id(uint32_t x)
@@ -225,6 +231,7 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
     set_clear(c);
 
     uint32_t n = 0;
+    uint64_t looked = 0;   /* candidates looked at, for the work counters */
     const fw_u32vec *fl = &e->follows[u];
     uint32_t n_creators = fl->n < f->follow_max_creators ? fl->n : f->follow_max_creators;
     for (uint32_t k = 0; k < n_creators; k++) {
@@ -232,6 +239,7 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
         uint32_t have = e->recent_total[cr] < e->recent_cap ? e->recent_total[cr] : e->recent_cap;
         if (have > f->follow_recent)
             have = f->follow_recent;
+        looked += have;
         for (uint32_t j = 0; j < have; j++) {
             uint32_t id = e->recent[(size_t)cr * e->recent_cap +
                                     (e->recent_total[cr] - 1 - j) % e->recent_cap];
@@ -241,25 +249,27 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
             }
         }
     }
-    uint32_t taken = 0;
-    for (uint32_t k = 0; k < st->n_pool && taken < f->sample_trending; k++)
-        if (!set_insert(c, st->pool[k]) && !seen_has(e, st, u, st->pool[k])) {
-            c->cand[n] = st->pool[k];
+    uint32_t taken = 0, p = 0;
+    for (; p < st->n_pool && taken < f->sample_trending; p++)
+        if (!set_insert(c, st->pool[p]) && !seen_has(e, st, u, st->pool[p])) {
+            c->cand[n] = st->pool[p];
             c->cand_follow[n++] = 0;
             taken++;
         }
+    looked += p;
     uint32_t fresh_have = e->fresh_total < e->fresh_cap ? (uint32_t)e->fresh_total : e->fresh_cap;
     if (fresh_have > f->n_fresh)
         fresh_have = f->n_fresh;
     taken = 0;
-    for (uint32_t k = 0; k < fresh_have && taken < f->sample_fresh; k++) {
-        uint32_t id = e->fresh[(e->fresh_total - 1 - k) % e->fresh_cap];
+    for (p = 0; p < fresh_have && taken < f->sample_fresh; p++) {
+        uint32_t id = e->fresh[(e->fresh_total - 1 - p) % e->fresh_cap];
         if (!set_insert(c, id) && !seen_has(e, st, u, id)) {
             c->cand[n] = id;
             c->cand_follow[n++] = 0;
             taken++;
         }
     }
+    looked += p;
     int64_t t_recall = fw_now_ns();
 
     /* Rank. The decayed engagement of every note shares one factor per tick and arm. In a
@@ -295,6 +305,10 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
             t.n = 0;
             break;
         }
+    c->work[FW_WORK_FEED_REQUESTS]++;
+    c->work[FW_WORK_RECALLED] += looked;
+    c->work[FW_WORK_SCORED] += n;
+    c->work[FW_WORK_SERVED] += t.n;
     int64_t t_end = fw_now_ns();
     fw_hist_record(&c->lat[FW_STAGE_FEED_RECALL], t_recall - t_start);
     fw_hist_record(&c->lat[FW_STAGE_FEED_RANK], t_end - t_recall);

@@ -80,6 +80,20 @@ with h5py.File(a.file, "r") as f:
         reqs = sum(f["days"][arm]["feed_requests"][:] for arm in arms
                    if f["arms"][arm].attrs["layer"] == first)
         check(np.all(lat["feed"]["count"][:] == reqs), "feed latency count != feed requests")
+    # The engine's work counters: deterministic, and consistent with the day metrics.
+    wk = f["work"]
+    for k in ["feed_requests", "candidates_recalled", "candidates_scored", "notes_served",
+              "events_logged", "pool_offers"]:
+        check(wk[k].shape == (D,) and "units" in wk[k].attrs, f"work/{k}")
+    if D:
+        first = f["arms"][arms[0]].attrs["layer"]
+        one_layer = [a for a in arms if f["arms"][a].attrs["layer"] == first]
+        reqs = sum(f["days"][a]["feed_requests"][:] for a in one_layer)
+        impr = sum(f["days"][a]["impressions"][:] for a in one_layer)
+        check(np.all(wk["feed_requests"][:] == reqs), "work/feed_requests != feed requests")
+        check(np.all(wk["notes_served"][:] >= impr), "fewer notes served than impressions")
+        check(np.all(wk["candidates_scored"][:] >= wk["notes_served"][:]), "scored < served")
+        check(np.all(wk["candidates_recalled"][:] >= wk["candidates_scored"][:]), "recalled < scored")
     w = f["world"].attrs
     check(w["n_users"] > 0 and w["n_creators"] > 0, "world summary")
 

@@ -243,7 +243,10 @@ static fw_recorder *make_recorder(fixture *fx)
 
 static void add_day(fixture *fx, fw_recorder *r, int d)
 {
-    assert_int_equal(fw_recorder_add_day(r, fx->counters[d], fx->lat[d]), FW_OK);
+    uint64_t work[FW_WORK__COUNT];
+    for (int k = 0; k < FW_WORK__COUNT; k++)
+        work[k] = 1000u * (uint64_t)d + (uint64_t)k;   /* /work is checked end to end */
+    assert_int_equal(fw_recorder_add_day(r, fx->counters[d], fx->lat[d], work), FW_OK);
 }
 
 static void write_status(fw_recorder *r, const char *status)

@@ -68,6 +68,27 @@ typedef enum fw_stage {
 const char *fw_stage_name(fw_stage s);
 const char *fw_stage_doc(fw_stage s);
 
+/* Work the engine did, counted per calling ctx: deterministic for a given sequence of calls
+ * (unlike latency), so a change that makes the engine do more work shows up exactly.
+ * X(ENUM, "name", "what is counted"). */
+#define FW_WORK_COUNTERS(X)                                                                   \
+    X(FEED_REQUESTS, "feed_requests", "feed requests served")                                 \
+    X(RECALLED, "candidates_recalled", "candidates looked at by recall, before de-duplication") \
+    X(SCORED, "candidates_scored", "candidates scored by the ranker")                         \
+    X(SERVED, "notes_served", "notes returned in feed pages")                                 \
+    X(EVENTS, "events_logged", "events applied by fw_engine_log")                             \
+    X(POOL_OFFERS, "pool_offers", "notes offered to trending-pool refreshes")
+
+typedef enum fw_work {
+#define FW_WORK_ENUM(e, name, doc) FW_WORK_##e,
+    FW_WORK_COUNTERS(FW_WORK_ENUM)
+#undef FW_WORK_ENUM
+    FW_WORK__COUNT
+} fw_work;
+
+const char *fw_work_name(fw_work w);
+const char *fw_work_doc(fw_work w);
+
 /* Logged events, in the order the platform would receive them. */
 typedef enum fw_event_type {
     FW_EV_IMPRESSION = 0,   /* the note was on screen */
@@ -108,9 +129,13 @@ fw_engine_ctx *fw_engine_ctx_create(const fw_engine *e);
 void fw_engine_ctx_destroy(fw_engine_ctx *ctx);
 
 /* The latency histogram of a stage (nanoseconds) recorded through ctx since its last
- * reset; and the reset. */
+ * reset; and the reset, which also zeroes the work counters. */
 const fw_hist *fw_engine_ctx_latency(const fw_engine_ctx *ctx, fw_stage s);
 void fw_engine_ctx_reset_latency(fw_engine_ctx *ctx);
+
+/* Work counted through ctx since its last reset (fw_engine_ctx_reset_latency resets it
+ * too). */
+uint64_t fw_engine_ctx_work(const fw_engine_ctx *ctx, fw_work w);
 
 /* Serves a feed page: writes up to cap note ids to out (best first) and returns how many.
  * Notes served are remembered as seen by the user. Deterministic given the engine state. */
