@@ -97,11 +97,7 @@ static uint32_t exposure_note(const fw_world *w, const topic_index *ix, gsl_rng 
 {
     const float *row = &w->interest[(size_t)u * w->n_topics];
     for (int attempt = 0; attempt < 8; attempt++) {
-        double x = gsl_rng_uniform(r), acc = 0.0;
-        uint32_t t = 0;
-        for (; t + 1 < w->n_topics; t++)
-            if (x < (acc += row[t]))
-                break;
+        uint32_t t = fw_world_draw_topic(row, w->n_topics, gsl_rng_uniform(r));
         uint32_t lo = ix->off[t], hi = ix->off[t + 1];
         if (hi > lo)
             return ix->notes[lo + gsl_rng_uniform_int(r, hi - lo)];

@@ -343,13 +343,13 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
 
     /* Barrier: events in user order. */
     S->merged.n = 0;
+    uint32_t *const *got = S->aggs.v[period(S)];   /* what creators receive, this period */
     for (size_t i = 0; i < n_runs; i++) {
         const fw_evbuf *src = &S->tb[S->ev_slot[i]].ev;
         for (size_t k = S->ev_lo[i]; k < S->ev_hi[i]; k++) {
             const fw_event *x = &src->v[k];
             if (fw_evbuf_push(&S->merged, x->user, x->note, x->tick, x->type))
                 return FW_ERR_NOMEM;
-            uint32_t *const *got = S->aggs.v[period(S)];
             uint32_t cu = S->w.note_info[x->note].creator;
             switch (x->type) {
             case FW_EV_IMPRESSION: got[FW_UM_impressions_received][cu]++; break;

@@ -31,7 +31,7 @@ static uint32_t sample_cdf(const double *w, uint32_t n, double u)
     return n - 1;
 }
 
-static uint32_t sample_cdf_f(const float *w, uint32_t n, double u)
+uint32_t fw_world_draw_topic(const float *w, uint32_t n, double u)
 {
     double acc = 0.0;
     for (uint32_t i = 0; i < n; i++) {
@@ -195,7 +195,7 @@ static fw_err gen_creators(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uin
             continue;
         fw_rng_seek(r, seed, FW_RNG_CREATOR, u, 0);
         w->creator_user[c] = u;
-        w->creator_niche[c] = (uint16_t)sample_cdf_f(&w->interest[(size_t)u * T], T, gsl_rng_uniform(r));
+        w->creator_niche[c] = (uint16_t)fw_world_draw_topic(&w->interest[(size_t)u * T], T, gsl_rng_uniform(r));
         w->creator_rate[c] = mean_rate > 0.0 ? (float)gsl_ran_lognormal(r, mu, sigma) : 0.0f;
         w->creator_skill[c] = (float)gsl_ran_gaussian(r, cfg->creator_skill_sigma);
         w->creator_video[c] = (float)beta_safe(r, cfg->video_share, 4.0);

@@ -89,6 +89,10 @@ fw_err fw_world_add_note(fw_world *w, const fw_new_note *n, const float *emb, ui
 void fw_world_draw_note(const fw_world *w, const fw_world_cfg *cfg, gsl_rng *r,
                         uint32_t c, int32_t tick, fw_new_note *out, float *emb);
 
+/* The topic at which the cumulative sum of mix[0..n_topics) (an interest row, summing to
+ * 1) first exceeds u in [0, 1); the last topic if rounding leaves u above the total. */
+uint32_t fw_world_draw_topic(const float *mix, uint32_t n_topics, double u);
+
 /* Expected share of monthly users active on a day (DAU/MAU) implied by the activity
  * distribution over a 30-day month, before satisfaction effects. */
 double fw_world_expected_dau_mau(const fw_world *w);
