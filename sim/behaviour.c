@@ -222,6 +222,137 @@ static int followed_this_tick(const fw_world *w, const fw_evbuf *ev, size_t begi
     return 0;
 }
 
+double fw_behaviour_p_open(const fw_behaviour_model *m, const fw_world *w, uint32_t u, uint32_t n)
+{
+    const fw_behaviour_cfg *c = &m->cfg;
+    return sigmoid(m->b_open + c->open_affinity * affinity(w, u, n) + c->open_quality * w->note_quality[n] +
+                   c->format_weight * format_match(w, u, n));
+}
+
+static int ensure_oracle(fw_session_io *io, size_t need)
+{
+    if (need <= io->oracle_cap)
+        return 0;
+    size_t cap = need < 1024 ? 1024 : 2 * need;
+    double *u = realloc(io->oracle_util, cap * sizeof *u);
+    if (u)
+        io->oracle_util = u;
+    uint32_t *id = realloc(io->oracle_id, cap * sizeof *id);
+    if (id)
+        io->oracle_id = id;
+    if (!u || !id)
+        return -1;
+    io->oracle_cap = cap;
+    return 0;
+}
+
+static int dbl_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
+/* Min-heap of (util, id) keeping the k largest; ties keep the lower id. */
+static void heap_offer(double *hu, uint32_t *hi, uint32_t *n, uint32_t k, double util, uint32_t id)
+{
+#define WORSE(a, b) (hu[a] < hu[b] || (hu[a] == hu[b] && hi[a] > hi[b]))
+    if (*n < k) {
+        uint32_t i = (*n)++;
+        hu[i] = util;
+        hi[i] = id;
+        while (i > 0) {
+            uint32_t p = (i - 1) / 2;
+            if (!WORSE(i, p))
+                break;
+            double tu = hu[i]; hu[i] = hu[p]; hu[p] = tu;
+            uint32_t ti = hi[i]; hi[i] = hi[p]; hi[p] = ti;
+            i = p;
+        }
+        return;
+    }
+    if (util < hu[0] || (util == hu[0] && id > hi[0]))
+        return;
+    hu[0] = util;
+    hi[0] = id;
+    for (uint32_t i = 0;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < *n && WORSE(l, w))
+            w = l;
+        if (r < *n && WORSE(r, w))
+            w = r;
+        if (w == i)
+            break;
+        double tu = hu[i]; hu[i] = hu[w]; hu[w] = tu;
+        uint32_t ti = hi[i]; hi[i] = hi[w]; hi[w] = ti;
+        i = w;
+    }
+#undef WORSE
+}
+
+int fw_behaviour_oracle(const fw_behaviour_model *m, const fw_world *w, uint32_t u, uint32_t arm,
+                        const uint32_t *page, uint32_t n, int corpus, fw_session_io *io)
+{
+    uint32_t n_cand;
+    const uint32_t *cand = fw_engine_ctx_candidates(io->ctx, &n_cand);
+    uint32_t k = 0;
+    double slate[128], dcg = 0.0, slate_sum = 0.0;
+    for (uint32_t i = 0; i < n && k < 128; i++)
+        if (page[i] != FW_NONE) {
+            slate[k] = fw_behaviour_p_open(m, w, u, page[i]);
+            dcg += slate[k] / log2(k + 2.0);
+            slate_sum += slate[k++];
+        }
+    if (k == 0 || ensure_oracle(io, (size_t)n_cand + k + 64))
+        return k == 0 ? 0 : -1;
+    double *util = io->oracle_util;
+    for (uint32_t i = 0; i < n_cand; i++)
+        util[i] = fw_behaviour_p_open(m, w, u, cand[i]);
+    qsort(util, n_cand, sizeof *util, dbl_desc);
+    double idcg = 0.0, best = 0.0;
+    for (uint32_t i = 0; i < k && i < n_cand; i++) {
+        idcg += util[i] / log2(i + 2.0);
+        best += util[i];
+    }
+    uint64_t *cnt = io->counters;
+    double ndcg = idcg > 0.0 ? dcg / idcg : 1.0;
+    if (ndcg > 1.0)
+        ndcg = 1.0;   /* a page can hold a note outside the candidates only by a bug; stay in range */
+    double regret = best - slate_sum;
+    cnt[FW_DC_oracle_requests]++;
+    cnt[FW_DC_oracle_ndcg_micro] += (uint64_t)llround(ndcg * 1e6);
+    cnt[FW_DC_oracle_regret_recalled_micro] += (uint64_t)llround((regret > 0.0 ? regret : 0.0) * 1e6);
+    if (!corpus)
+        return 0;
+    /* The best k notes u has not been served (or is being served now): keep the k + 64
+     * best by true utility, then drop those already served. */
+    uint32_t hk = k + 64, hn = 0;
+    double *hu = io->oracle_util;
+    uint32_t *hid = io->oracle_id;
+    for (uint32_t note = 0; note < w->n_notes; note++)
+        heap_offer(hu, hid, &hn, hk, fw_behaviour_p_open(m, w, u, note), note);
+    /* Sort the kept ones best first (small: insertion sort). */
+    for (uint32_t i = 1; i < hn; i++)
+        for (uint32_t j = i; j > 0 && (hu[j] > hu[j - 1] || (hu[j] == hu[j - 1] && hid[j] < hid[j - 1])); j--) {
+            double tu = hu[j]; hu[j] = hu[j - 1]; hu[j - 1] = tu;
+            uint32_t ti = hid[j]; hid[j] = hid[j - 1]; hid[j - 1] = ti;
+        }
+    double cbest = 0.0;
+    uint32_t taken = 0;
+    for (uint32_t i = 0; i < hn && taken < k; i++) {
+        int on_page = 0;
+        for (uint32_t j = 0; j < n; j++)
+            on_page |= page[j] == hid[i];
+        if (on_page || !fw_feed_was_served(io->engine, u, arm, hid[i])) {
+            cbest += hu[i];
+            taken++;
+        }
+    }
+    double cregret = cbest - slate_sum;
+    cnt[FW_DC_oracle_corpus_requests]++;
+    cnt[FW_DC_oracle_regret_corpus_micro] += (uint64_t)llround((cregret > 0.0 ? cregret : 0.0) * 1e6);
+    return 0;
+}
+
 int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_state *s,
                          uint32_t u, uint32_t arm, int32_t tick, size_t ev_begin,
                          fw_session_io *io)
@@ -241,13 +372,27 @@ int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_stat
     uint32_t *const *uc = io->user_counts;
     cnt[FW_DC_sessions]++;
     uc[FW_UM_sessions][u]++;
-    for (;;) {
+    for (uint32_t page_no = 0;; page_no++) {
         uint32_t n = fw_feed_request(io->engine, io->ctx, &req, io->page, io->page_cap);
         cnt[FW_DC_feed_requests]++;
         if (n == 0)
             return 0;
+        if (io->oracle_every) {
+            /* A sample keyed by (user, tick, page, session), independent of the rng stream. */
+            uint64_t h = ((uint64_t)u << 32 | (uint32_t)tick) * UINT64_C(0x9e3779b97f4a7c15) ^
+                         ((uint64_t)page_no << 48 | uc[FW_UM_sessions][u]);
+            h ^= h >> 31;
+            h *= UINT64_C(0xbf58476d1ce4e5b9);
+            h ^= h >> 29;
+            if (h % io->oracle_every == 0 &&
+                fw_behaviour_oracle(m, w, u, arm, io->page, n,
+                                    (h / io->oracle_every) % io->oracle_corpus_every == 0, io))
+                return -1;
+        }
         for (uint32_t i = 0; i < n; i++) {
             uint32_t note = io->page[i];
+            if (note == FW_NONE)
+                continue;   /* a reserved ad slot with no ad yet */
             if (fw_evbuf_push(io->events, u, note, tick, FW_EV_IMPRESSION))
                 return -1;
             cnt[FW_DC_impressions]++;

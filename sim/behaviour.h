@@ -71,6 +71,11 @@ typedef struct fw_session_io {
     fw_evbuf *events;
     uint64_t *counters;
     uint32_t *const *user_counts; /* [FW_UM__COUNT] per-user counts of the current period */
+    /* Oracle metrics (output.oracle_every; 0 = off) and the thread's scratch for them. */
+    uint32_t oracle_every, oracle_corpus_every;
+    double *oracle_util;
+    uint32_t *oracle_id;
+    size_t oracle_cap;
 } fw_session_io;
 
 /* Runs one session of user u (in arm) at absolute tick: requests feed pages, examines,
@@ -80,6 +85,17 @@ typedef struct fw_session_io {
 int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_state *s,
                          uint32_t u, uint32_t arm, int32_t tick, size_t ev_begin,
                          fw_session_io *io);
+
+/* The true probability that u opens note n if shown it (the model's hidden utility). */
+double fw_behaviour_p_open(const fw_behaviour_model *m, const fw_world *w, uint32_t u, uint32_t n);
+
+/* Oracle metrics of one served page: NDCG of page[0..n) (FW_NONE entries skipped) against
+ * u's true open probabilities with the best slate of the engine's recalled candidates as the
+ * ideal; the expected opens lost against that slate and, when corpus, against the best
+ * slate of every note u was not served. Adds the FW_DC_oracle_* counters (integers, x 1e6).
+ * Returns -1 when scratch memory cannot grow (nothing counted). */
+int fw_behaviour_oracle(const fw_behaviour_model *m, const fw_world *w, uint32_t u, uint32_t arm,
+                        const uint32_t *page, uint32_t n, int corpus, fw_session_io *io);
 
 /* Day-end update of u's interests (pulled back towards their own) and satisfaction from today's CTR relative to s->expected_ctr (or the
  * drift back to neutral when u was inactive), and the probability that u is active

@@ -94,7 +94,11 @@ typedef enum fw_experiment_unit {
 #define FW_OUTPUT_KNOBS(X)                                                                         \
     X(STR, dir, "results", 0, 0, "", "directory of the result file (created if missing)")          \
     X(STR, file, "", 0, 0, "", "result file path; empty = DIR/NAME.h5 (-o overrides)")             \
-    X(U32, compression, 4, 0, 9, "", "deflate level of result datasets (0 = none)")
+    X(U32, compression, 4, 0, 9, "", "deflate level of result datasets (0 = none)")                 \
+    X(U32, oracle_every, 256, 0, 1000000, "requests",                                              \
+      "measure the oracle metrics (true-utility NDCG and regret) on one in N feed requests; 0 = off") \
+    X(U32, oracle_corpus_every, 16, 1, 1000000, "",                                                \
+      "of those, compare one in N with the best slate of the whole corpus (costly at 1M notes)")
 
 typedef struct fw_world_cfg {
     FW_WORLD_KNOBS(FW_KNOB_FIELD)

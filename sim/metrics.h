@@ -21,20 +21,46 @@
     X(comments, "events", "comments")                                                          \
     X(interactions, "events", "likes + saves + comments")                                      \
     X(follows, "events", "new follows of a note's creator")                                    \
-    X(new_notes, "notes", "notes published on the day by creators in the arm")
+    X(new_notes, "notes", "notes published on the day by creators in the arm")                \
+    X(notes_shown, "notes", "distinct notes the arm's users were shown on the day")            \
+    X(notes_live, "notes", "notes published by the day's end (coverage denominator)")          \
+    X(small_creator_impressions, "notes",                                                      \
+      "impressions of notes whose creator had fewer than 10 followers (new creators)")         \
+    X(gini_num, "1", "numerator of the Gini of the arm's impressions over all creators: "      \
+      "2 sum_i i x_(i) - (n + 1) sum x, x sorted ascending")                                   \
+    X(gini_den, "1", "denominator of that Gini: n sum x")                                      \
+    X(oracle_requests, "requests", "feed requests sampled for the oracle metrics (output.oracle_every)") \
+    X(oracle_ndcg_micro, "1e-6", "sum over sampled requests of the slate's NDCG (x 1e6) against the "   \
+      "user's true open probabilities, ideal = the best slate of the recalled candidates")     \
+    X(oracle_regret_recalled_micro, "1e-6 opens", "sum over sampled requests of the expected opens " \
+      "(x 1e6) lost against the best slate of the recalled candidates")                        \
+    X(oracle_corpus_requests, "requests", "sampled requests also compared with the whole corpus") \
+    X(oracle_regret_corpus_micro, "1e-6 opens", "sum of the expected opens (x 1e6) lost against the " \
+      "best slate of every note the user had not been served")
 
-/* X(name, numerator, denominator, unit, description): ratios of counters, NaN when the
- * denominator is 0. */
+/* X(name, numerator, denominator, scale, unit, description): scale * numerator /
+ * denominator, NaN when the denominator is 0. */
 #define FW_DAY_RATES(X)                                                                        \
-    X(ctr, opens, impressions, "1", "cover click-through rate: opens / impressions")           \
-    X(interactions_per_read, interactions, opens, "1",                                         \
+    X(ctr, opens, impressions, 1.0, "1", "cover click-through rate: opens / impressions")      \
+    X(interactions_per_read, interactions, opens, 1.0, "1",                                    \
       "(likes + saves + comments) / opens")                                                    \
-    X(saves_per_read, saves, opens, "1", "saves / opens")                                      \
-    X(follows_per_read, follows, opens, "1", "follows / opens")                                \
-    X(retention, retained_users, prev_active_users, "1",                                       \
+    X(saves_per_read, saves, opens, 1.0, "1", "saves / opens")                                 \
+    X(follows_per_read, follows, opens, 1.0, "1", "follows / opens")                           \
+    X(retention, retained_users, prev_active_users, 1.0, "1",                                  \
       "day-over-day retention: retained_users / prev_active_users")                            \
-    X(impressions_per_session, impressions, sessions, "notes", "impressions / sessions")       \
-    X(sessions_per_user, sessions, active_users, "sessions", "sessions / active_users")
+    X(impressions_per_session, impressions, sessions, 1.0, "notes", "impressions / sessions")  \
+    X(sessions_per_user, sessions, active_users, 1.0, "sessions", "sessions / active_users")   \
+    X(coverage, notes_shown, notes_live, 1.0, "1", "share of published notes shown at least once") \
+    X(creator_gini, gini_num, gini_den, 1.0, "1",                                              \
+      "Gini of impressions over creators (0 = equal, 1 = one creator gets all)")              \
+    X(new_creator_share, small_creator_impressions, impressions, 1.0, "1",                     \
+      "share of impressions on creators with fewer than 10 followers")                         \
+    X(oracle_ndcg, oracle_ndcg_micro, oracle_requests, 1e-6, "1",                              \
+      "mean NDCG of sampled slates against true utility (ideal: best of the recalled candidates)") \
+    X(oracle_regret_recalled, oracle_regret_recalled_micro, oracle_requests, 1e-6, "opens",    \
+      "expected opens per page lost against the best slate of the recalled candidates")        \
+    X(oracle_regret_corpus, oracle_regret_corpus_micro, oracle_corpus_requests, 1e-6, "opens", \
+      "expected opens per page lost against the best slate of the whole unserved corpus")
 
 typedef enum fw_day_counter {
 #define FW_DC_ENUM(name, unit, doc) FW_DC_##name,
@@ -44,7 +70,7 @@ typedef enum fw_day_counter {
 } fw_day_counter;
 
 typedef enum fw_day_rate {
-#define FW_DR_ENUM(name, num, den, unit, doc) FW_DR_##name,
+#define FW_DR_ENUM(name, num, den, scale, unit, doc) FW_DR_##name,
     FW_DAY_RATES(FW_DR_ENUM)
 #undef FW_DR_ENUM
     FW_DR__COUNT

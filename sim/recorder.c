@@ -41,6 +41,8 @@ struct fw_recorder {
     uint64_t *lat_counts;   /* [cap_days * FW_STAGE__COUNT * n_bins] */
     double *lat_stats;      /* [cap_days * FW_STAGE__COUNT * (N_PCTS + 3)] p.., max, mean, count */
     uint64_t *work;         /* [cap_days * FW_WORK__COUNT] */
+    fw_model_stats *model;  /* [cap_model * FW_TASK__COUNT], days recorded with a recommender */
+    uint32_t n_model, cap_model;
     const fw_assignment *asg;   /* borrowed */
     const fw_user_aggs *aggs;   /* borrowed */
     uint32_t pre_days;
@@ -106,6 +108,7 @@ void fw_recorder_destroy(fw_recorder *r)
     free(r->lat_counts);
     free(r->lat_stats);
     free(r->work);
+    free(r->model);
     free(r);
 }
 
@@ -144,6 +147,21 @@ void fw_recorder_set_replicates(fw_recorder *r, uint32_t k, const uint64_t *seed
 
 const char *fw_recorder_path(const fw_recorder *r) { return r->path; }
 const char *fw_recorder_partial_path(const fw_recorder *r) { return r->partial; }
+
+fw_err fw_recorder_add_model(fw_recorder *r, const fw_model_stats *stats)
+{
+    if (r->n_model == r->cap_model) {
+        uint32_t cap = r->cap_model ? 2 * r->cap_model : 16;
+        fw_model_stats *m = realloc(r->model, (size_t)cap * FW_TASK__COUNT * sizeof *m);
+        if (!m)
+            return FW_ERR_NOMEM;
+        r->model = m;
+        r->cap_model = cap;
+    }
+    memcpy(&r->model[(size_t)r->n_model * FW_TASK__COUNT], stats, FW_TASK__COUNT * sizeof *stats);
+    r->n_model++;
+    return FW_OK;
+}
 
 fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hist *lat,
                            const uint64_t *work)
@@ -627,6 +645,46 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
     }
     H5Gclose(gs);
     gs = -1;
+
+    /* /model: the recommender's progressive validation per task and day (deterministic). */
+    if (r->n_model > 0) {
+        if ((gs = H5Gcreate2(f, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+            attr_str(gs, "description",
+                     "the recommender's ranking models per day: each training sample predicted "
+                     "before it is learned from (progressive validation); weights undo negative "
+                     "sampling") < 0)
+            goto done;
+        uint32_t M = r->n_model;
+        for (int t = 0; t < FW_TASK__COUNT; t++) {
+            if ((ga = H5Gcreate2(gs, fw_rec_task_name(t), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+                attr_str(ga, "description", fw_rec_task_doc(t)) < 0)
+                goto done;
+            for (uint32_t d = 0; d < M; d++)
+                ucol[d] = r->model[(size_t)d * FW_TASK__COUNT + t].samples;
+            if (write_1d(ga, "samples", H5T_STD_U64LE, H5T_NATIVE_UINT64, M, ucol, z, "samples",
+                         "training samples of the day", -1, "day") < 0)
+                goto done;
+            static const char *const names[3] = {"log_loss", "predicted", "observed"};
+            static const char *const docs[3] = {
+                "mean log loss of the predictions (weighted)",
+                "mean predicted probability (calibration: compare with observed)",
+                "observed rate of the label"};
+            for (int k = 0; k < 3; k++) {
+                for (uint32_t d = 0; d < M; d++) {
+                    const fw_model_stats *ms = &r->model[(size_t)d * FW_TASK__COUNT + t];
+                    double num = k == 0 ? ms->log_loss : k == 1 ? ms->predicted : ms->observed;
+                    col[d] = ms->weight > 0.0 ? num / ms->weight : NAN;
+                }
+                if (write_1d(ga, names[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, M, col, z, "1", docs[k], -1,
+                             "day") < 0)
+                    goto done;
+            }
+            H5Gclose(ga);
+            ga = -1;
+        }
+        H5Gclose(gs);
+        gs = -1;
+    }
 
     /* Deterministic groups before /latency, whose compressed sizes vary from run to run and
      * would move these datasets (and the object references of their dimension scales). */

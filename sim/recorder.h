@@ -47,6 +47,10 @@ void fw_recorder_destroy(fw_recorder *r);
 fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hist *lat,
                            const uint64_t *work);
 
+/* Adds one day's ranking-model statistics (stats[FW_TASK__COUNT]), written under /model;
+ * call once per day from the first day on, or never (no /model group). */
+fw_err fw_recorder_add_model(fw_recorder *r, const fw_model_stats *stats);
+
 /* Per-user aggregates and the assignment (borrowed: read at every write, so they must
  * outlive the recorder), written under /users/<arm>/. */
 void fw_recorder_set_users(fw_recorder *r, const fw_assignment *a, const fw_user_aggs *g,

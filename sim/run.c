@@ -56,6 +56,9 @@ typedef struct tbuf {
     uint32_t *page;
     fw_evbuf ev;
     uint64_t *counters;    /* [n_cells * FW_DC__COUNT] */
+    double *oracle_util;   /* oracle scratch (fw_session_io) */
+    uint32_t *oracle_id;
+    size_t oracle_cap;
     int oom;
 } tbuf;
 
@@ -96,6 +99,11 @@ typedef struct sim {
     size_t run_cap;
     int32_t abs_tick;
     fw_evbuf merged;
+    /* Per-arm exposure of the day: notes shown (bitmap) and impressions per creator. */
+    uint64_t *shown;             /* [n_arms * shown_words] */
+    size_t shown_words;
+    uint32_t *creator_impr;      /* [n_arms * n_creators] */
+    uint32_t *gini_scratch;      /* [n_creators] */
     /* Notes to publish today. */
     pending_note *pend;
     float *pend_emb;
@@ -132,9 +140,14 @@ static void sim_fini(sim *S)
             free(S->tb[t].page);
             free(S->tb[t].ev.v);
             free(S->tb[t].counters);
+            free(S->tb[t].oracle_util);
+            free(S->tb[t].oracle_id);
         }
     free(S->tb);
     fw_engine_destroy(S->engine);
+    free(S->shown);
+    free(S->creator_impr);
+    free(S->gini_scratch);
     fw_users_state_fini(&S->us, S->w.n_users);
     fw_world_fini(&S->w);
     free(S->model);
@@ -306,7 +319,11 @@ static void k_sessions(void *arg, size_t b, size_t e, int slot)
     sim *S = arg;
     tbuf *tb = &S->tb[slot];
     fw_session_io io = {.engine = S->engine, .ctx = tb->ctx, .rng = tb->rng, .page = tb->page,
-                        .page_cap = 0, .events = &tb->ev, .user_counts = S->aggs.v[period(S)]};
+                        .page_cap = 0, .events = &tb->ev, .user_counts = S->aggs.v[period(S)],
+                        .oracle_every = S->sc->output.oracle_every,
+                        .oracle_corpus_every = S->sc->output.oracle_corpus_every,
+                        .oracle_util = tb->oracle_util, .oracle_id = tb->oracle_id,
+                        .oracle_cap = tb->oracle_cap};
     for (size_t i = b; i < e; i++) {
         uint32_t u = S->run_user[i], cell = live_cell(S, u);
         io.counters = &tb->counters[(size_t)S->cell_of[u] * FW_DC__COUNT];
@@ -320,6 +337,9 @@ static void k_sessions(void *arg, size_t b, size_t e, int slot)
                 tb->oom = 1;
         S->ev_hi[i] = tb->ev.n;
     }
+    tb->oracle_util = io.oracle_util;
+    tb->oracle_id = io.oracle_id;
+    tb->oracle_cap = io.oracle_cap;
 }
 
 static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
@@ -351,6 +371,18 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
             if (fw_evbuf_push(&S->merged, x->user, x->note, x->tick, x->type))
                 return FW_ERR_NOMEM;
             uint32_t cu = S->w.note_info[x->note].creator;
+            if (x->type == FW_EV_IMPRESSION) {
+                uint32_t cell = S->cell_of[x->user];
+                if (S->w.n_followers[cu] < 10)
+                    S->tb[0].counters[(size_t)cell * FW_DC__COUNT + FW_DC_small_creator_impressions]++;
+                int32_t ci = S->w.creator_of[cu];
+                for (uint32_t l = 0; l < S->asg.n_layers; l++) {
+                    uint32_t a = S->asg.cell_arm[cell][l];
+                    S->shown[(size_t)a * S->shown_words + x->note / 64] |= UINT64_C(1) << (x->note % 64);
+                    if (ci >= 0)
+                        S->creator_impr[(size_t)a * S->w.n_creators + (uint32_t)ci]++;
+                }
+            }
             switch (x->type) {
             case FW_EV_IMPRESSION: got[FW_UM_impressions_received][cu]++; break;
             case FW_EV_OPEN: got[FW_UM_opens_received][cu]++; break;
@@ -386,6 +418,57 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
     }
     fw_engine_end_tick(S->engine, ctx0, S->abs_tick);
     return FW_OK;
+}
+
+/* Clears the day's exposure record, sized for every note that can exist by its end. */
+static fw_err exposure_reset(sim *S)
+{
+    size_t words = ((size_t)S->w.n_notes + S->n_pend + 63) / 64;
+    if (words > S->shown_words) {
+        uint64_t *b = realloc(S->shown, (size_t)S->n_arms * words * sizeof *b);
+        if (!b)
+            return FW_ERR_NOMEM;
+        S->shown = b;
+        S->shown_words = words;
+    }
+    memset(S->shown, 0, (size_t)S->n_arms * S->shown_words * sizeof *S->shown);
+    if (!S->creator_impr &&
+        (!(S->creator_impr = malloc(((size_t)S->n_arms * S->w.n_creators + 1) * sizeof *S->creator_impr)) ||
+         !(S->gini_scratch = malloc(((size_t)S->w.n_creators + 1) * sizeof *S->gini_scratch))))
+        return FW_ERR_NOMEM;
+    memset(S->creator_impr, 0, (size_t)S->n_arms * S->w.n_creators * sizeof *S->creator_impr);
+    return FW_OK;
+}
+
+static int cmp_u32_asc(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Per-arm coverage and creator concentration of the day: integer counters, so exact. The
+ * Gini of x over n creators is (2 sum_i i x_(i) - (n + 1) sum x) / (n sum x), i = 1..n
+ * ascending. */
+static void exposure_counters(sim *S, uint64_t *day_counters)
+{
+    uint32_t nc = S->w.n_creators;
+    for (uint32_t a = 0; a < S->n_arms; a++) {
+        uint64_t *c = &day_counters[(size_t)a * FW_DC__COUNT];
+        uint64_t shown = 0;
+        for (size_t k = 0; k < S->shown_words; k++)
+            shown += (uint64_t)__builtin_popcountll(S->shown[(size_t)a * S->shown_words + k]);
+        c[FW_DC_notes_shown] = shown;
+        c[FW_DC_notes_live] = S->w.n_notes;
+        memcpy(S->gini_scratch, &S->creator_impr[(size_t)a * nc], (size_t)nc * sizeof *S->gini_scratch);
+        qsort(S->gini_scratch, nc, sizeof *S->gini_scratch, cmp_u32_asc);
+        uint64_t sum = 0, weighted = 0;
+        for (uint32_t i = 0; i < nc; i++) {
+            sum += S->gini_scratch[i];
+            weighted += (uint64_t)(i + 1) * S->gini_scratch[i];
+        }
+        c[FW_DC_gini_num] = 2 * weighted - ((uint64_t)nc + 1) * sum;
+        c[FW_DC_gini_den] = (uint64_t)nc * sum;
+    }
 }
 
 static void k_end_day(void *arg, size_t b, size_t e, int slot)
@@ -696,6 +779,8 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
             break;
         if ((rc = build_schedule(S)) != FW_OK || (rc = build_postings(S, S->tb[0].rng)) != FW_OK)
             break;
+        if ((rc = exposure_reset(S)) != FW_OK)
+            break;
         size_t pend_at = 0;
         for (uint32_t t = 0; t < S->tpd; t++) {
             if ((rc = run_tick(S, t, &pend_at)) != FW_OK)
@@ -725,9 +810,11 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
                 for (int k = 0; k < FW_DC__COUNT; k++)
                     day_counters[(size_t)S->asg.cell_arm[c][l] * FW_DC__COUNT + k] +=
                         cell_counters[(size_t)c * FW_DC__COUNT + k];
+        exposure_counters(S, day_counters);
         update_expectation(S, cell_counters);
         fw_par_for(S->w.n_users, 4096, k_end_day, S);
-        fw_engine_end_day(S->engine, S->tb[0].ctx, S->day);
+        if ((rc = fw_engine_end_day(S->engine, S->tb[0].ctx, S->day)) != FW_OK)
+            break;
         if (S->n_arms > 1 && S->day >= sc->experiment_pre_days) {
             /* A daily look: the always-valid p-values keep their running minimum. */
             if ((rc = fw_experiment_analyse(sc, &S->asg, &S->aggs, sc->experiment_pre_days > 0,
@@ -756,6 +843,13 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         for (int s = 0; s < S->n_threads; s++)
             for (int k = 0; k < FW_WORK__COUNT; k++)
                 day_work[k] += fw_engine_ctx_work(S->tb[s].ctx, k);
+        if (rec && fw_engine_has_rec(S->engine)) {
+            fw_model_stats ms[FW_TASK__COUNT];
+            for (int k = 0; k < FW_TASK__COUNT; k++)
+                ms[k] = fw_engine_model_stats(S->engine, (fw_rec_task)k);
+            if ((rc = fw_recorder_add_model(rec, ms)) != FW_OK)
+                break;
+        }
         if (rec && ((rc = fw_recorder_add_day(rec, day_counters, day_lat, day_work)) != FW_OK ||
                     (rc = fw_recorder_write(rec, "running", now_s() - t_start, peak_rss_mb(),
                                             errbuf, sizeof errbuf)) != FW_OK)) {

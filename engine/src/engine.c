@@ -74,6 +74,7 @@ static fw_err grow_notes(fw_engine *e, uint32_t need)
 {
     if (need <= e->cap_notes)
         return FW_OK;
+    fw_err rc;
     uint32_t cap = max_u32(need, e->cap_notes + e->cap_notes / 2 + 1024);
     fw_note_info *notes = realloc(e->notes, (size_t)cap * sizeof *notes);
     if (!notes)
@@ -97,6 +98,8 @@ static fw_err grow_notes(fw_engine *e, uint32_t need)
         memset(t + e->cap_notes, 0, (size_t)(cap - e->cap_notes) * sizeof *t);
         e->arm[a].trend = t;
     }
+    if (e->rec && (rc = fw_rec_grow_notes(e, e->cap_notes, cap)) != FW_OK)
+        return rc;
     e->cap_notes = cap;
     return FW_OK;
 }
@@ -113,6 +116,8 @@ static void push_note_rings(fw_engine *e, uint32_t id)
         e->recent[(size_t)c * e->recent_cap + e->recent_total[c] % e->recent_cap] = id;
         e->recent_total[c]++;
     }
+    if (e->rec)
+        fw_rec_on_publish(e, id);
 }
 
 fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_arms,
@@ -159,10 +164,22 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
             st->seen_words *= 2;
         follow_cand = max_u32(follow_cand, f->follow_max_creators * f->follow_recent);
         samples = max_u32(samples, f->sample_trending + f->sample_fresh);
+        if (f->algorithm == FW_FEED_REC) {
+            const fw_rec_cfg *q = &cfgs[a].rec;
+            samples = max_u32(samples, q->social + q->hot + q->content + q->cf + q->graph + q->fresh);
+        }
         if (cfgs[a].latency_sigfigs > (uint32_t)e->sigfigs)
             e->sigfigs = (int)cfgs[a].latency_sigfigs;
     }
     e->cand_cap = follow_cand + samples + 1;
+    for (uint32_t a = 0; a < n_arms; a++)
+        if (cfgs[a].feed.algorithm == FW_FEED_REC) {
+            if (!e->rec && (rc = fw_rec_create(e, &cfgs[0])) != FW_OK)
+                goto fail;
+            if ((rc = fw_rec_arm_init(e, &e->arm[a])) != FW_OK)
+                goto fail;
+        }
+    rc = FW_ERR_NOMEM;
     e->fresh_cap = fresh_cap;
     if (fresh_cap && !(e->fresh = calloc(fresh_cap, sizeof *e->fresh)))
         goto fail;
@@ -193,7 +210,7 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
         goto fail;
     rc = FW_ERR_INVAL;
     for (uint32_t i = 0; i < cat->n_notes; i++) {
-        if (cat->notes[i].creator >= e->n_users)
+        if (cat->notes[i].creator >= e->n_users || (e->rec && cat->notes[i].topic >= e->n_topics))
             goto fail;
         e->notes[i] = cat->notes[i];
         e->n_notes = i + 1;
@@ -215,8 +232,11 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
     /* Pools as of the first tick: the fresh ring is already filled; trending is empty until
      * events arrive, so rank by nothing yet. */
     e->epoch = 1;
-    for (uint32_t a = 0; a < n_arms; a++)
+    for (uint32_t a = 0; a < n_arms; a++) {
         fw_feed_rebuild_pool(e, &e->arm[a]);
+        if (e->arm[a].tpool)
+            fw_rec_refresh_topic_pools(e, &e->arm[a], 1);
+    }
     return e;
 fail:
     fw_engine_destroy(e);
@@ -234,7 +254,9 @@ void fw_engine_destroy(fw_engine *e)
             free(e->arm[a].pool);
             free(e->arm[a].pool_prev);
             free(e->arm[a].pool_score);
+            fw_rec_arm_fini(&e->arm[a]);
         }
+    fw_rec_destroy(e->rec);
     free(e->arm);
     free(e->notes);
     free(e->counts);
@@ -274,7 +296,12 @@ fw_engine_ctx *fw_engine_ctx_create(const fw_engine *e)
     c->cand = calloc(e->cand_cap, sizeof *c->cand);
     c->cand_follow = calloc(e->cand_cap, sizeof *c->cand_follow);
     c->cand_score = calloc(e->cand_cap, sizeof *c->cand_score);
-    if (!c->set_key || !c->set_stamp || !c->cand || !c->cand_follow || !c->cand_score)
+    c->order = calloc(e->cand_cap, sizeof *c->order);
+    c->order_score = calloc(e->cand_cap, sizeof *c->order_score);
+    if (!c->set_key || !c->set_stamp || !c->cand || !c->cand_follow || !c->cand_score ||
+        !c->order || !c->order_score)
+        goto fail;
+    if (e->rec && fw_rec_ctx_init(e, c) != FW_OK)
         goto fail;
     return c;
 fail:
@@ -293,6 +320,9 @@ void fw_engine_ctx_destroy(fw_engine_ctx *c)
     free(c->cand);
     free(c->cand_follow);
     free(c->cand_score);
+    free(c->order);
+    free(c->order_score);
+    fw_rec_ctx_fini(c);
     free(c);
 }
 
@@ -328,6 +358,8 @@ fw_err fw_engine_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_
 {
     int64_t t0 = fw_now_ns();
     fw_err rc = FW_OK;
+    if (e->rec && fw_rec_log(e, ctx, ev, n) != FW_OK)
+        return FW_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) {
         const fw_event *x = &ev[i];
         if (x->note >= e->n_notes || x->user >= e->n_users || x->type >= FW_EV__COUNT) {
@@ -375,7 +407,7 @@ fw_err fw_engine_publish(fw_engine *e, fw_engine_ctx *ctx, const fw_note_info *n
                          uint32_t *id)
 {
     int64_t t0 = fw_now_ns();
-    if (note->creator >= e->n_users)
+    if (note->creator >= e->n_users || (e->rec && note->topic >= e->n_topics))
         return FW_ERR_INVAL;
     fw_err rc = grow_notes(e, e->n_notes + 1);
     if (rc != FW_OK)
@@ -397,6 +429,8 @@ void fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick)
         if ((double)(tick + 1 - st->t0) / st->half_life_ticks > FW_FEED_MAX_EXPONENT)
             fw_feed_rebase(e, st, tick + 1);
         ctx->work[FW_WORK_POOL_OFFERS] += fw_feed_refresh_pool(e, st);
+        if (st->tpool)
+            fw_rec_refresh_topic_pools(e, st, 0);
     }
     e->n_touched = 0;
     if (++e->epoch == 0) {   /* wrapped after 2^32 ticks: clear the marks once */
@@ -406,15 +440,19 @@ void fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick)
     fw_hist_record(&ctx->lat[FW_STAGE_END_TICK], fw_now_ns() - t0);
 }
 
-void fw_engine_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day)
+fw_err fw_engine_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day)
 {
+    fw_err rc = FW_OK;
     int64_t t0 = fw_now_ns();
     int32_t now = (int32_t)((day + 1) * e->ticks_per_day);
     /* Move the reference time to the day's end so scores stay far from overflow; ranking
      * and decayed values are unchanged by construction. */
     for (uint32_t a = 0; a < e->n_arms; a++)
         fw_feed_rebase(e, &e->arm[a], now);
+    if (e->rec)
+        rc = fw_rec_end_day(e, ctx, day);
     fw_hist_record(&ctx->lat[FW_STAGE_END_DAY], fw_now_ns() - t0);
+    return rc;
 }
 
 fw_err fw_engine_set_producer_arms(fw_engine *e, const uint8_t *producer_arm)
@@ -438,4 +476,23 @@ uint64_t fw_engine_note_count(const fw_engine *e, uint32_t note, fw_event_type t
     if (note >= e->n_notes || (unsigned)type >= FW_EV__COUNT)
         return 0;
     return e->counts[(size_t)note * FW_EV__COUNT + type];
+}
+
+const uint32_t *fw_engine_ctx_candidates(const fw_engine_ctx *c, uint32_t *n)
+{
+    *n = c->n_cand;
+    return c->cand;
+}
+
+int fw_engine_has_rec(const fw_engine *e)
+{
+    return e->rec != NULL;
+}
+
+fw_model_stats fw_engine_model_stats(const fw_engine *e, fw_rec_task task)
+{
+    fw_model_stats s = {0};
+    if (e->rec && (unsigned)task < FW_TASK__COUNT)
+        s = e->rec->last[task];
+    return s;
 }

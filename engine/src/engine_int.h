@@ -3,6 +3,7 @@
 #define FLYWHEEL_ENGINE_INT_H
 
 #include <math.h>
+#include <string.h>
 #include <time.h>
 
 #include "flywheel/engine.h"
@@ -35,7 +36,60 @@ typedef struct fw_feed_state {
     uint32_t *pool_prev;    /* scratch: the pool before a refresh */
     double *pool_score;     /* scratch of the pool refresh */
     uint32_t n_pool;
+    /* rec: per-topic pools of the notes with the most decayed engagement, best first:
+     * tpool[t * topic_pool + k] for k < tpool_n[t]; refreshed with the trending pool. */
+    uint32_t *tpool, *tpool_prev, *tpool_n, *tpool_prev_n;
+    double *tpool_score;
 } fw_feed_state;
+
+/* Ranking features of a (user, note) pair. X(ENUM). */
+#define FW_REC_FEATURES(X) \
+    X(BIAS) X(EMB) X(NOTE_CTR) X(NOTE_TASK) X(CREATOR_CTR) X(USER_CTR) X(FOLLOWED) X(AGE) X(FORMAT)
+typedef enum {
+#define FW_RF_ENUM(e) FW_RF_##e,
+    FW_REC_FEATURES(FW_RF_ENUM)
+#undef FW_RF_ENUM
+    FW_RF__COUNT
+} fw_rec_feature;
+
+/* The recommender's learned state, shared by every arm (see engine_cfg.h). Everything here
+ * changes only in barrier calls.
+ *  - Embeddings: a note's vector is its topic's plus its format's plus its own residual,
+ *    so a note nobody has seen already has the content vector of its tags; the user's
+ *    vector is learned from what they open (logistic matrix factorisation on impressions).
+ *  - Ranking: one logistic regression per task over FW_REC_FEATURES, trained online.
+ *  - Graph: per-user ring of recent opens, per-note ring of recent openers; co-engagement
+ *    neighbours (CSR) rebuilt at each day's end. */
+typedef struct fw_rec {
+    fw_rec_cfg cfg;              /* the first arm's: learning knobs */
+    uint32_t dim;
+    float *user_vec;             /* [n_users * dim] */
+    float *topic_vec;            /* [n_topics * dim] */
+    float *format_vec;           /* [2 * dim] */
+    float *note_vec;             /* [cap_notes * dim] residuals */
+    double mf_bias;
+    double w[FW_TASK__COUNT][FW_RF__COUNT];
+    uint64_t total[FW_EV__COUNT];     /* events of each type ever logged: smoothing priors */
+    uint32_t *user_counts;            /* [n_users * 2]: impressions, opens seen by the user */
+    uint32_t *creator_counts;         /* [n_users * 2]: impressions, opens of the creator's notes */
+    uint32_t hist_cap;
+    uint32_t *hist, *hist_total;      /* [n_users * hist_cap], [n_users]: recent opens */
+    uint32_t *openers, *openers_total; /* [cap_notes * FW_REC_OPENERS], [cap_notes] */
+    uint32_t *topic_recent;           /* [n_topics * FW_REC_TOPIC_RECENT] */
+    uint64_t *topic_total;            /* [n_topics] */
+    /* Co-engagement neighbours of notes [0, nb_notes), best first. */
+    uint32_t nb_notes;
+    uint32_t *nb_off, *nb;
+    /* Users who opened something today (CF rebuild input), each once. */
+    uint32_t *day_users, n_day_users, cap_day_users;
+    uint32_t *day_mark;               /* [n_users]: day + 1 of the last mark */
+    uint32_t day;
+    fw_model_stats stats[FW_TASK__COUNT], last[FW_TASK__COUNT];
+} fw_rec;
+
+#define FW_REC_OPENERS 8
+#define FW_REC_TOPIC_RECENT 64
+#define FW_REC_PAIR_WINDOW 8     /* recent opens per user paired at day end */
 
 struct fw_engine {
     uint32_t n_users, n_topics, ticks_per_day, n_arms;
@@ -71,6 +125,8 @@ struct fw_engine {
     uint64_t **seen;        /* [n_users] -> [2 * seen_words] */
     uint32_t *seen_fill;    /* [n_users]: ids in the current generation; bit 31 = which */
 
+    fw_rec *rec;            /* NULL unless some arm runs the recommender */
+
     uint32_t cand_cap;      /* most candidates one request can recall */
     int sigfigs;
 };
@@ -83,6 +139,14 @@ struct fw_engine_ctx {
     uint32_t *cand;         /* [cand_cap] */
     uint8_t *cand_follow;   /* [cand_cap] */
     double *cand_score;     /* [cand_cap] */
+    uint32_t n_cand;        /* candidates of the last request */
+    /* rec scratch */
+    uint32_t *cset_key, *cset_stamp, cset_mask;   /* followed creators of the request */
+    uint32_t *order;        /* [cand_cap] candidate ids ranked */
+    double *order_score;    /* [cand_cap] */
+    uint32_t *walk;         /* [walk_cap] notes visited by random walks */
+    uint32_t walk_cap;
+    float *uvec;            /* [dim] */
 };
 
 static inline int64_t fw_now_ns(void)
@@ -112,5 +176,98 @@ double fw_feed_factor(fw_engine *e, fw_feed_state *st, int32_t tick);
 /* Moves st's reference time to tick, rescaling every score. Barrier calls only. */
 void fw_feed_rebase(fw_engine *e, fw_feed_state *st, int32_t tick);
 #define FW_FEED_MAX_EXPONENT 64.0
+
+/* Shared helpers of feed.c and rec.c (feed.c). */
+void fw_feed_topk_offer(uint32_t *id, double *score, uint32_t *n, uint32_t k, uint32_t x, double s);
+void fw_feed_topk_sort(uint32_t *id, double *score, uint32_t n);
+fw_err fw_feed_seen_add(fw_engine *e, const fw_feed_state *st, uint32_t u, uint32_t id);
+/* Places the organic page org[0..n) into out[0..cap) leaving the reserved ad positions
+ * FW_NONE; returns the page length. */
+uint32_t fw_feed_place_slots(const fw_feed_cfg *f, const uint32_t *org, uint32_t n, uint32_t *out,
+                             uint32_t cap);
+
+static inline uint32_t fw_hash_u32(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    x ^= x >> 16;
+    return x;
+}
+
+/* Inserts id into ctx's set; returns 1 when it was already there. */
+static inline int fw_feed_set_insert(fw_engine_ctx *c, uint32_t id)
+{
+    uint32_t i = fw_hash_u32(id) & c->set_mask;
+    while (c->set_stamp[i] == c->stamp) {
+        if (c->set_key[i] == id)
+            return 1;
+        i = (i + 1) & c->set_mask;
+    }
+    c->set_stamp[i] = c->stamp;
+    c->set_key[i] = id;
+    return 0;
+}
+
+static inline void fw_feed_set_clear(fw_engine_ctx *c)
+{
+    if (++c->stamp == 0) {  /* wrapped: really clear once every 2^32 requests */
+        memset(c->set_stamp, 0, ((size_t)c->set_mask + 1) * sizeof *c->set_stamp);
+        c->stamp = 1;
+    }
+}
+
+enum { FW_SEEN_PROBES = 5 };
+
+static inline int fw_bloom_has(const uint64_t *g, uint32_t words, uint64_t h)
+{
+    uint64_t mask = (uint64_t)words * 64 - 1, h2 = (h >> 32) | 1;
+    for (int i = 0; i < FW_SEEN_PROBES; i++, h += h2)
+        if (!(g[(h & mask) >> 6] >> (h & 63) & 1))
+            return 0;
+    return 1;
+}
+
+static inline void fw_bloom_add(uint64_t *g, uint32_t words, uint64_t h)
+{
+    uint64_t mask = (uint64_t)words * 64 - 1, h2 = (h >> 32) | 1;
+    for (int i = 0; i < FW_SEEN_PROBES; i++, h += h2)
+        g[(h & mask) >> 6] |= UINT64_C(1) << (h & 63);
+}
+
+static inline uint64_t fw_note_hash(uint32_t id)
+{
+    uint64_t x = id + UINT64_C(0x9e3779b97f4a7c15);
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+static inline int fw_feed_seen_has(const fw_engine *e, const fw_feed_state *st, uint32_t u, uint32_t id)
+{
+    const uint64_t *s = e->seen[u];
+    if (!s)
+        return 0;
+    uint64_t h = fw_note_hash(id);
+    return fw_bloom_has(s, st->seen_words, h) || fw_bloom_has(s + st->seen_words, st->seen_words, h);
+}
+
+/* The recommender (rec.c). */
+fw_err fw_rec_create(fw_engine *e, const fw_engine_cfg *cfg0);
+void fw_rec_destroy(fw_rec *r);
+fw_err fw_rec_grow_notes(fw_engine *e, uint32_t old_cap, uint32_t cap);
+fw_err fw_rec_ctx_init(const fw_engine *e, fw_engine_ctx *c);
+void fw_rec_ctx_fini(fw_engine_ctx *c);
+fw_err fw_rec_arm_init(fw_engine *e, fw_feed_state *st);
+void fw_rec_arm_fini(fw_feed_state *st);
+void fw_rec_refresh_topic_pools(fw_engine *e, fw_feed_state *st, int rebuild);
+void fw_rec_on_publish(fw_engine *e, uint32_t id);
+/* Trains on and then records events ev[0..n) (called by fw_engine_log before it applies
+ * them); FW_ERR_NOMEM when a list cannot grow. */
+fw_err fw_rec_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_t n);
+fw_err fw_rec_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day);
+uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, fw_feed_state *st,
+                        uint32_t *out, uint32_t cap, int64_t t_start);
 
 #endif

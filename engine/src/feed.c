@@ -98,6 +98,40 @@ static void topk_sort(topk *t)
     t->n = n;
 }
 
+void fw_feed_topk_offer(uint32_t *id, double *score, uint32_t *n, uint32_t k, uint32_t x, double sc)
+{
+    topk t = {.id = id, .score = score, .n = *n, .k = k};
+    topk_offer(&t, x, sc);
+    *n = t.n;
+}
+
+void fw_feed_topk_sort(uint32_t *id, double *score, uint32_t n)
+{
+    topk t = {.id = id, .score = score, .n = n, .k = n};
+    topk_sort(&t);
+}
+
+uint32_t fw_feed_place_slots(const fw_feed_cfg *f, const uint32_t *org, uint32_t n, uint32_t *out,
+                             uint32_t cap)
+{
+    uint32_t len = cap < f->page_size ? cap : f->page_size, k = 0, pos;
+    for (pos = 0; pos < len; pos++) {
+        uint32_t p1 = pos + 1;   /* 1-based position */
+        int reserved = f->ad_first_slot && p1 >= f->ad_first_slot &&
+                       (p1 == f->ad_first_slot || (f->ad_every && (p1 - f->ad_first_slot) % f->ad_every == 0));
+        if (reserved)
+            out[pos] = FW_NONE;
+        else if (k < n)
+            out[pos] = org[k++];
+        else
+            break;
+    }
+    /* A trailing reserved slot with no organic note after it is dropped. */
+    while (pos > 0 && out[pos - 1] == FW_NONE)
+        pos--;
+    return pos;
+}
+
 void fw_feed_rebuild_pool(fw_engine *e, fw_feed_state *st)
 {
     topk t = {.id = st->pool, .score = st->pool_score, .n = 0, .k = st->cfg.feed.n_trending};
@@ -133,75 +167,8 @@ uint64_t fw_feed_refresh_pool(fw_engine *e, fw_feed_state *st)
     return offers;
 }
 
-static inline uint32_t hash_id(uint32_t x)
-{
-    x ^= x >> 16;
-    x *= 0x7feb352dU;
-    x ^= x >> 15;
-    x *= 0x846ca68bU;
-    x ^= x >> 16;
-    return x;
-}
-
-/* Inserts id into ctx's set; returns 1 when it was already there. */
-static inline int set_insert(fw_engine_ctx *c, uint32_t id)
-{
-    uint32_t i = hash_id(id) & c->set_mask;
-    while (c->set_stamp[i] == c->stamp) {
-        if (c->set_key[i] == id)
-            return 1;
-        i = (i + 1) & c->set_mask;
-    }
-    c->set_stamp[i] = c->stamp;
-    c->set_key[i] = id;
-    return 0;
-}
-
-static void set_clear(fw_engine_ctx *c)
-{
-    if (++c->stamp == 0) {  /* wrapped: really clear once every 2^32 requests */
-        memset(c->set_stamp, 0, ((size_t)c->set_mask + 1) * sizeof *c->set_stamp);
-        c->stamp = 1;
-    }
-}
-
-enum { SEEN_PROBES = 5 };
-
-static inline int bloom_has(const uint64_t *g, uint32_t words, uint64_t h)
-{
-    uint64_t mask = (uint64_t)words * 64 - 1, h2 = (h >> 32) | 1;
-    for (int i = 0; i < SEEN_PROBES; i++, h += h2)
-        if (!(g[(h & mask) >> 6] >> (h & 63) & 1))
-            return 0;
-    return 1;
-}
-
-static inline void bloom_add(uint64_t *g, uint32_t words, uint64_t h)
-{
-    uint64_t mask = (uint64_t)words * 64 - 1, h2 = (h >> 32) | 1;
-    for (int i = 0; i < SEEN_PROBES; i++, h += h2)
-        g[(h & mask) >> 6] |= UINT64_C(1) << (h & 63);
-}
-
-static inline uint64_t note_hash(uint32_t id)
-{
-    uint64_t x = id + UINT64_C(0x9e3779b97f4a7c15);
-    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return x ^ (x >> 31);
-}
-
-static inline int seen_has(const fw_engine *e, const fw_feed_state *st, uint32_t u, uint32_t id)
-{
-    const uint64_t *s = e->seen[u];
-    if (!s)
-        return 0;
-    uint64_t h = note_hash(id);
-    return bloom_has(s, st->seen_words, h) || bloom_has(s + st->seen_words, st->seen_words, h);
-}
-
 /* Remembers id as served to u; FW_ERR_NOMEM when the filters cannot be allocated. */
-static fw_err seen_add(fw_engine *e, const fw_feed_state *st, uint32_t u, uint32_t id)
+fw_err fw_feed_seen_add(fw_engine *e, const fw_feed_state *st, uint32_t u, uint32_t id)
 {
     uint32_t words = st->seen_words;
     if (!e->seen[u] && !(e->seen[u] = calloc(2 * (size_t)words, sizeof(uint64_t))))
@@ -212,7 +179,7 @@ static fw_err seen_add(fw_engine *e, const fw_feed_state *st, uint32_t u, uint32
         memset(e->seen[u] + (size_t)cur * words, 0, words * sizeof(uint64_t));
         fill = 0;
     }
-    bloom_add(e->seen[u] + (size_t)cur * words, words, note_hash(id));
+    fw_bloom_add(e->seen[u] + (size_t)cur * words, words, fw_note_hash(id));
     e->seen_fill[u] = cur << 31 | (fill + 1);
     return FW_OK;
 }
@@ -226,9 +193,11 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
     fw_feed_state *st = &e->arm[req->arm];
     const fw_feed_cfg *f = &st->cfg.feed;
     uint32_t u = req->user;
+    if (f->algorithm == FW_FEED_REC)
+        return fw_rec_request(e, c, req, st, out, cap, t_start);
 
     /* Recall. */
-    set_clear(c);
+    fw_feed_set_clear(c);
 
     uint32_t n = 0;
     uint64_t looked = 0;   /* candidates looked at, for the work counters */
@@ -243,7 +212,7 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
         for (uint32_t j = 0; j < have; j++) {
             uint32_t id = e->recent[(size_t)cr * e->recent_cap +
                                     (e->recent_total[cr] - 1 - j) % e->recent_cap];
-            if (!set_insert(c, id) && !seen_has(e, st, u, id)) {
+            if (!fw_feed_set_insert(c, id) && !fw_feed_seen_has(e, st, u, id)) {
                 c->cand[n] = id;
                 c->cand_follow[n++] = 1;
             }
@@ -251,7 +220,7 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
     }
     uint32_t taken = 0, p = 0;
     for (; p < st->n_pool && taken < f->sample_trending; p++)
-        if (!set_insert(c, st->pool[p]) && !seen_has(e, st, u, st->pool[p])) {
+        if (!fw_feed_set_insert(c, st->pool[p]) && !fw_feed_seen_has(e, st, u, st->pool[p])) {
             c->cand[n] = st->pool[p];
             c->cand_follow[n++] = 0;
             taken++;
@@ -263,7 +232,7 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
     taken = 0;
     for (p = 0; p < fresh_have && taken < f->sample_fresh; p++) {
         uint32_t id = e->fresh[(e->fresh_total - 1 - p) % e->fresh_cap];
-        if (!set_insert(c, id) && !seen_has(e, st, u, id)) {
+        if (!fw_feed_set_insert(c, id) && !fw_feed_seen_has(e, st, u, id)) {
             c->cand[n] = id;
             c->cand_follow[n++] = 0;
             taken++;
@@ -278,7 +247,8 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
     int producer = e->producer_arm != NULL;
     for (uint32_t a = 0; a < (producer ? e->n_arms : 1); a++)
         decay[a] = fw_feed_decay_at(producer ? &e->arm[a] : st, req->tick);
-    topk t = {.id = out, .score = c->cand_score, .n = 0, .k = cap < f->page_size ? cap : f->page_size};
+    c->n_cand = n;
+    topk t = {.id = c->order, .score = c->cand_score, .n = 0, .k = cap < f->page_size ? cap : f->page_size};
     /* cand_score doubles as the heap's score storage: scores are computed on the fly. */
     for (uint32_t k = 0; k < n; k++) {
         uint32_t id = c->cand[k];
@@ -298,11 +268,12 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
         topk_offer(&t, id, s);
     }
     topk_sort(&t);
+    uint32_t len = fw_feed_place_slots(f, t.id, t.n, out, cap);
 
     /* Remember what was served; if that is impossible, serve nothing rather than repeat. */
-    for (uint32_t k = 0; k < t.n; k++)
-        if (seen_add(e, st, u, out[k]) != FW_OK) {
-            t.n = 0;
+    for (uint32_t k = 0; k < len; k++)
+        if (out[k] != FW_NONE && fw_feed_seen_add(e, st, u, out[k]) != FW_OK) {
+            t.n = len = 0;
             break;
         }
     c->work[FW_WORK_FEED_REQUESTS]++;
@@ -313,5 +284,12 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
     fw_hist_record(&c->lat[FW_STAGE_FEED_RECALL], t_recall - t_start);
     fw_hist_record(&c->lat[FW_STAGE_FEED_RANK], t_end - t_recall);
     fw_hist_record(&c->lat[FW_STAGE_FEED], t_end - t_start);
-    return t.n;
+    return len;
+}
+
+int fw_feed_was_served(const fw_engine *e, uint32_t user, uint32_t arm, uint32_t note)
+{
+    if (user >= e->n_users || arm >= e->n_arms)
+        return 0;
+    return fw_feed_seen_has(e, &e->arm[arm], user, note);
 }

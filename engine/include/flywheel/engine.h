@@ -53,6 +53,14 @@ typedef struct fw_catalog {
     X(FEED, "feed", "a whole feed request")                                        \
     X(FEED_RECALL, "feed_recall", "candidate generation of a feed request")       \
     X(FEED_RANK, "feed_rank", "scoring, de-duplication and top-k of a feed request") \
+    X(FEED_RERANK, "feed_rerank", "rec: re-ranking (caps, exploration, ad slots) of a feed request") \
+    X(RECALL_SOCIAL, "recall_social", "rec: the social recall channel")                   \
+    X(RECALL_HOT, "recall_hot", "rec: the trending recall channel")                       \
+    X(RECALL_CONTENT, "recall_content", "rec: the content (learned profile) recall channel") \
+    X(RECALL_CF, "recall_cf", "rec: the item-to-item recall channel")                     \
+    X(RECALL_GRAPH, "recall_graph", "rec: the random-walk recall channel")                \
+    X(RECALL_FRESH, "recall_fresh", "rec: the cold-start recall channel")                 \
+    X(TRAIN, "train", "rec: online training on one tick's event log (part of log)")       \
     X(LOG, "log", "applying one tick's event log")                                 \
     X(PUBLISH, "publish", "publishing one note")                                   \
     X(END_TICK, "end_tick", "refreshing the feed pools at a tick's end")           \
@@ -77,7 +85,16 @@ const char *fw_stage_doc(fw_stage s);
     X(SCORED, "candidates_scored", "candidates scored by the ranker")                         \
     X(SERVED, "notes_served", "notes returned in feed pages")                                 \
     X(EVENTS, "events_logged", "events applied by fw_engine_log")                             \
-    X(POOL_OFFERS, "pool_offers", "notes offered to trending-pool refreshes")
+    X(POOL_OFFERS, "pool_offers", "notes offered to trending-pool refreshes")                 \
+    X(REC_SOCIAL, "recalled_social", "rec: candidates added by the social channel")           \
+    X(REC_HOT, "recalled_hot", "rec: candidates added by the trending channel")               \
+    X(REC_CONTENT, "recalled_content", "rec: candidates added by the content channel")        \
+    X(REC_CF, "recalled_cf", "rec: candidates added by the item-to-item channel")             \
+    X(REC_GRAPH, "recalled_graph", "rec: candidates added by the random-walk channel")        \
+    X(REC_FRESH, "recalled_fresh", "rec: candidates added by the cold-start channel")         \
+    X(WALK_STEPS, "walk_steps", "rec: random-walk steps taken")                               \
+    X(TRAINED, "samples_trained", "rec: training samples (impressions and opens) applied")   \
+    X(CF_PAIRS, "cf_pairs", "rec: co-engagement pairs counted at day ends")
 
 typedef enum fw_work {
 #define FW_WORK_ENUM(e, name, doc) FW_WORK_##e,
@@ -106,6 +123,34 @@ typedef struct fw_event {
     int32_t tick;
     uint32_t type;          /* fw_event_type */
 } fw_event;
+
+/* What the recommender's ranking models predict. X(ENUM, "name", "what is predicted"). */
+#define FW_REC_TASKS(X)                                        \
+    X(OPEN, "open", "an open (cover click) per impression")    \
+    X(LIKE, "like", "a like per open")                         \
+    X(SAVE, "save", "a save per open")                         \
+    X(COMMENT, "comment", "a comment per open")                \
+    X(FOLLOW, "follow", "a follow of the creator per open")
+
+typedef enum fw_rec_task {
+#define FW_REC_TASK_ENUM(e, name, doc) FW_TASK_##e,
+    FW_REC_TASKS(FW_REC_TASK_ENUM)
+#undef FW_REC_TASK_ENUM
+    FW_TASK__COUNT
+} fw_rec_task;
+
+const char *fw_rec_task_name(fw_rec_task t);
+const char *fw_rec_task_doc(fw_rec_task t);
+
+/* Progressive validation of a ranking model over one day: each training sample is first
+ * predicted with the model as it stood, then learned from. Sums, so days can be pooled. */
+typedef struct fw_model_stats {
+    uint64_t samples;
+    double log_loss;    /* sum of -log likelihood (weighted by negative sampling) */
+    double weight;      /* sum of sample weights (log_loss / weight = mean log loss) */
+    double predicted;   /* sum of weight * predicted probability */
+    double observed;    /* sum of weight * label */
+} fw_model_stats;
 
 typedef struct fw_feed_req {
     uint32_t user;
@@ -145,17 +190,35 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *ctx, const fw_feed_req *re
 /* Barrier calls. fw_engine_log applies events (engagement counters, trending scores,
  * follows) in the order given. fw_engine_publish appends a note and writes its id (ids are
  * dense, in publication order). fw_engine_end_tick refreshes the feed pools as of tick.
- * fw_engine_end_day runs end-of-day maintenance for day. */
+ * fw_engine_end_day runs end-of-day maintenance for day (the recommender's co-engagement
+ * rebuild: FW_ERR_NOMEM when it cannot allocate, the old neighbours are kept). */
 fw_err fw_engine_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_t n);
 fw_err fw_engine_publish(fw_engine *e, fw_engine_ctx *ctx, const fw_note_info *note,
                          uint32_t *id);
 void fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick);
-void fw_engine_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day);
+fw_err fw_engine_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day);
 
 /* Replaces the producer arms ([n_users], as in fw_catalog; the engine must have been
  * created with producer arms). A barrier call, e.g. when an experiment's pre-period ends.
  * FW_ERR_INVAL when the engine has none or an arm is out of range (nothing changed). */
 fw_err fw_engine_set_producer_arms(fw_engine *e, const uint8_t *producer_arm);
+
+/* The candidates the last fw_feed_request through ctx scored (after de-duplication and the
+ * seen filter), in recall order, and how many (*n). Valid until ctx's next request; for
+ * oracle measurements in the simulator and for tests. */
+const uint32_t *fw_engine_ctx_candidates(const fw_engine_ctx *ctx, uint32_t *n);
+
+/* True when note is in user's served filters under arm's configuration (what the seen filter
+ * of a feed request would skip). Reads only that user's state: safe in concurrent requests
+ * for other users and from the thread serving this one. */
+int fw_feed_was_served(const fw_engine *e, uint32_t user, uint32_t arm, uint32_t note);
+
+/* True when the engine runs the learning recommender (some arm uses algorithm rec). */
+int fw_engine_has_rec(const fw_engine *e);
+
+/* The ranking model's progressive-validation statistics for task over the day most recently
+ * ended by fw_engine_end_day (all zero before the first, or without the recommender). */
+fw_model_stats fw_engine_model_stats(const fw_engine *e, fw_rec_task task);
 
 /* Read-only accessors for reports and tests. */
 uint32_t fw_engine_n_notes(const fw_engine *e);

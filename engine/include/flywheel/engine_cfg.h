@@ -8,15 +8,17 @@
 #include "flywheel/knob.h"
 
 /* Feed algorithms. "baseline" stays selectable as the control algorithm. */
-#define FW_FEED_ALGORITHMS(V) \
-    V(FW_FEED_BASELINE, "baseline")
+#define FW_FEED_ALGORITHMS(V)         \
+    V(FW_FEED_BASELINE, "baseline") \
+    V(FW_FEED_REC, "rec")
 
 typedef enum fw_feed_algorithm { FW_FEED_ALGORITHMS(FW_KNOB_ENUM_CONST) FW_FEED__COUNT } fw_feed_algorithm;
 
 /* engine.feed.* */
 #define FW_FEED_KNOBS(X)                                                                          \
     X(ENUM, algorithm, FW_FEED_BASELINE, FW_FEED_ALGORITHMS, 0, "",                               \
-      "feed algorithm: baseline = followed + trending + fresh, recency-decayed score")            \
+      "feed algorithm: baseline = followed + trending + fresh, recency-decayed score; rec = the " \
+      "learning recommender (engine.rec: multi-channel recall, multi-task ranking, re-ranking)")            \
     X(U32, page_size, 10, 1, 100, "notes", "notes returned per feed request")                     \
     X(U32, n_trending, 400, 0, 100000, "notes", "size of the trending pool (top decayed engagement)") \
     X(U32, n_fresh, 200, 0, 100000, "notes", "size of the fresh pool (most recently published)")  \
@@ -35,7 +37,47 @@ typedef enum fw_feed_algorithm { FW_FEED_ALGORITHMS(FW_KNOB_ENUM_CONST) FW_FEED_
     X(F64, w_save, 4.0, 0.0, 1000.0, "", "engagement weight of a save")                           \
     X(F64, w_comment, 4.0, 0.0, 1000.0, "", "engagement weight of a comment")                     \
     X(U32, seen_window, 1000, 16, 1000000, "notes",                                               \
-      "a user is never served again any of their last seen_window notes (Bloom filters)")
+      "a user is never served again any of their last seen_window notes (Bloom filters)")     \
+    X(U32, ad_first_slot, 0, 0, 100, "position",                                                  \
+      "first page position (1-based) reserved for an ad, left empty until ads exist; 0 = none")  \
+    X(U32, ad_every, 0, 0, 100, "positions", "a reserved slot every this many positions after the first; 0 = only the first")
+
+/* engine.rec.*: the learning recommender (used when engine.feed.algorithm = rec). The
+ * learned state (embeddings, ranking models, co-engagement neighbours) is shared by every
+ * arm and learns from every arm's logs; the *_lr, dim and history knobs are read from the
+ * first arm. Channel quotas are the most candidates each channel adds (0 switches it off). */
+#define FW_REC_KNOBS(X)                                                                           \
+    X(U32, social, 48, 0, 10000, "notes", "recall: recent notes of followed creators")           \
+    X(U32, hot, 40, 0, 10000, "notes", "recall: the trending pool (engine.feed.n_trending)")      \
+    X(U32, content, 96, 0, 10000, "notes",                                                         \
+      "recall: top and recent notes of the topics the learned user profile matches best")        \
+    X(U32, content_topics, 3, 1, 64, "topics", "topics the content channel draws from")           \
+    X(U32, cf, 64, 0, 10000, "notes", "recall: item-to-item neighbours of the user's recent opens") \
+    X(U32, graph, 48, 0, 10000, "notes",                                                           \
+      "recall: notes reached by short random walks user-note-user-note (Pixie-style)")           \
+    X(U32, walks, 32, 1, 10000, "walks", "random walks per graph recall")                        \
+    X(U32, fresh, 32, 0, 10000, "notes", "recall: newest notes with fewer than cold_impressions impressions") \
+    X(U32, cold_impressions, 50, 1, 1000000, "impressions", "a note with fewer impressions is cold (exploration)") \
+    X(U32, explore_slots, 1, 0, 100, "slots",                                                      \
+      "page slots reserved for the best cold note (bounds exploration traffic)")                  \
+    X(U32, topic_pool, 64, 1, 10000, "notes", "top notes by engagement kept per topic for content recall") \
+    X(U32, neighbours, 10, 1, 100, "notes", "co-engagement neighbours kept per note (rebuilt at day end)") \
+    X(U32, history, 16, 2, 256, "notes", "recent opens remembered per user (CF, walks, co-engagement)") \
+    X(U32, dim, 16, 2, 128, "", "dimension of the learned user and note embeddings")             \
+    X(F64, lr, 0.02, 0.0, 10.0, "", "SGD learning rate of the ranking models")                   \
+    X(F64, emb_lr, 0.05, 0.0, 10.0, "", "SGD learning rate of the embeddings")                    \
+    X(U32, neg_sample, 4, 1, 1000, "",                                                             \
+      "train on one in this many impressions that were not opened, weighted by it (1 = all)")    \
+    X(F64, l2, 1.0e-4, 0.0, 1.0, "", "L2 penalty of every learned weight")                        \
+    X(F64, rank_open, 1.0, 0.0, 1000.0, "", "ranking weight of the predicted open probability")   \
+    X(F64, rank_like, 0.5, 0.0, 1000.0, "", "ranking weight of the predicted like probability")   \
+    X(F64, rank_save, 1.0, 0.0, 1000.0, "", "ranking weight of the predicted save probability")   \
+    X(F64, rank_comment, 1.0, 0.0, 1000.0, "", "ranking weight of the predicted comment probability") \
+    X(F64, rank_follow, 2.0, 0.0, 1000.0, "", "ranking weight of the predicted follow probability") \
+    X(U32, max_per_creator, 1, 1, 100, "notes", "re-rank: most notes of one creator on a page")    \
+    X(U32, max_per_topic, 4, 1, 100, "notes", "re-rank: most notes of one topic on a page")        \
+    X(F64, fresh_boost, 0.1, 0.0, 100.0, "",                                                       \
+      "re-rank: relative score bonus of a note younger than engine.feed.fresh_age_h")
 
 /* engine.* (other than sub-sections) */
 #define FW_ENGINE_KNOBS(X) \
@@ -45,9 +87,14 @@ typedef struct fw_feed_cfg {
     FW_FEED_KNOBS(FW_KNOB_FIELD)
 } fw_feed_cfg;
 
+typedef struct fw_rec_cfg {
+    FW_REC_KNOBS(FW_KNOB_FIELD)
+} fw_rec_cfg;
+
 typedef struct fw_engine_cfg {
     FW_ENGINE_KNOBS(FW_KNOB_FIELD)
     fw_feed_cfg feed;
+    fw_rec_cfg rec;
 } fw_engine_cfg;
 
 #endif

@@ -1,0 +1,984 @@
+/* The learning recommender: multi-channel recall, multi-task ranking trained online from
+ * the event log, and re-ranking. It sees only what the platform logs.
+ *
+ * Recall channels (each a quota of engine.rec, 0 = off), in this order, de-duplicated and
+ * filtered against what the user was served (the seen Bloom filters):
+ *   social   recent notes of followed creators (most recently followed first);
+ *   hot      the arm's trending pool;
+ *   content  the per-topic trending pools and recent notes of the topics whose learned
+ *            vectors best match the user's learned vector;
+ *   cf       co-engagement neighbours (rebuilt each day end) of the user's recent opens;
+ *   graph    short walks user -> opened note -> another opener -> their opened note,
+ *            ranked by visits (Pixie-style);
+ *   fresh    the newest notes that are still cold (fewer than cold_impressions impressions).
+ * Ranking: p(open) per impression and p(like | open) ... p(follow | open), each a logistic
+ * regression over FW_REC_FEATURES; score = sum of rank_* weights times the unconditional
+ * probabilities. Re-ranking: greedy fill under per-creator and per-topic caps with a
+ * freshness bonus; explore_slots reserved for the best cold candidates; ad slots left empty.
+ *
+ * Invariants:
+ *  - requests read only state frozen since the last barrier plus their own user's seen
+ *    filters; every pseudo-random choice (walks) is a hash of (user, tick, walk, step);
+ *  - training and ring updates happen in fw_rec_log in event order, so the learned state is
+ *    a function of the event sequence alone (no threads, no clock);
+ *  - ties everywhere break on (score desc, id asc). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+static const char *const task_names[] = {
+#define TASK_NAME(e, name, doc) name,
+    FW_REC_TASKS(TASK_NAME)
+#undef TASK_NAME
+};
+static const char *const task_docs[] = {
+#define TASK_DOC(e, name, doc) doc,
+    FW_REC_TASKS(TASK_DOC)
+#undef TASK_DOC
+};
+
+const char *fw_rec_task_name(fw_rec_task t)
+{
+    return (unsigned)t < FW_TASK__COUNT ? task_names[t] : "unknown";
+}
+
+const char *fw_rec_task_doc(fw_rec_task t)
+{
+    return (unsigned)t < FW_TASK__COUNT ? task_docs[t] : "unknown";
+}
+
+/* ---- helpers ----------------------------------------------------------------------- */
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+/* A deterministic "random" number in [0, n) for (a, b, c, d). */
+static inline uint32_t pick(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint32_t n)
+{
+    uint64_t h = mix64(a * UINT64_C(0x9e3779b97f4a7c15) ^ mix64(b + (c << 20) + (d << 40)));
+    return (uint32_t)(((h >> 32) * (uint64_t)n) >> 32);
+}
+
+static inline double sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
+
+/* Small deterministic initial values so that the factorisation can start (zero vectors
+ * have zero gradients). */
+static float init_value(uint64_t kind, uint64_t i, uint32_t d)
+{
+    uint64_t h = mix64(kind * UINT64_C(0x632be59bd9b4e019) + i * 131 + d);
+    return (float)(((double)(h >> 11) / 9007199254740992.0 - 0.5) * 0.2);
+}
+
+static inline float dotf(const float *a, const float *b, uint32_t n)
+{
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (uint32_t d = 0; d < n; d++)
+        s += a[d] * b[d];
+    return s;
+}
+
+static uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
+
+/* ---- lifetime ---------------------------------------------------------------------- */
+
+fw_err fw_rec_create(fw_engine *e, const fw_engine_cfg *cfg0)
+{
+    fw_rec *r = calloc(1, sizeof *r);
+    if (!r)
+        return FW_ERR_NOMEM;
+    e->rec = r;
+    r->cfg = cfg0->rec;
+    r->dim = r->cfg.dim;
+    r->hist_cap = r->cfg.history;
+    uint32_t D = r->dim, U = e->n_users, T = e->n_topics ? e->n_topics : 1;
+    if (!(r->user_vec = malloc((size_t)U * D * sizeof *r->user_vec)) ||
+        !(r->topic_vec = malloc((size_t)T * D * sizeof *r->topic_vec)) ||
+        !(r->format_vec = calloc(2 * (size_t)D, sizeof *r->format_vec)) ||
+        !(r->user_counts = calloc(2 * (size_t)U, sizeof *r->user_counts)) ||
+        !(r->creator_counts = calloc(2 * (size_t)U, sizeof *r->creator_counts)) ||
+        !(r->hist = calloc((size_t)U * r->hist_cap, sizeof *r->hist)) ||
+        !(r->hist_total = calloc(U, sizeof *r->hist_total)) ||
+        !(r->topic_recent = calloc((size_t)T * FW_REC_TOPIC_RECENT, sizeof *r->topic_recent)) ||
+        !(r->topic_total = calloc(T, sizeof *r->topic_total)) ||
+        !(r->day_mark = calloc(U, sizeof *r->day_mark)) ||
+        !(r->nb_off = calloc(1, sizeof *r->nb_off)))
+        return FW_ERR_NOMEM;
+    for (uint32_t u = 0; u < U; u++)
+        for (uint32_t d = 0; d < D; d++)
+            r->user_vec[(size_t)u * D + d] = init_value(1, u, d);
+    for (uint32_t t = 0; t < T; t++)
+        for (uint32_t d = 0; d < D; d++)
+            r->topic_vec[(size_t)t * D + d] = init_value(2, t, d);
+    /* Start the open model at "an average note for an average user". */
+    r->w[FW_TASK_OPEN][FW_RF_BIAS] = -2.5;
+    for (int k = FW_TASK_LIKE; k < FW_TASK__COUNT; k++)
+        r->w[k][FW_RF_BIAS] = k == FW_TASK_FOLLOW ? -6.0 : -4.0;
+    return FW_OK;
+}
+
+void fw_rec_destroy(fw_rec *r)
+{
+    if (!r)
+        return;
+    free(r->user_vec);
+    free(r->topic_vec);
+    free(r->format_vec);
+    free(r->note_vec);
+    free(r->user_counts);
+    free(r->creator_counts);
+    free(r->hist);
+    free(r->hist_total);
+    free(r->openers);
+    free(r->openers_total);
+    free(r->topic_recent);
+    free(r->topic_total);
+    free(r->nb_off);
+    free(r->nb);
+    free(r->day_users);
+    free(r->day_mark);
+    free(r);
+}
+
+fw_err fw_rec_grow_notes(fw_engine *e, uint32_t old_cap, uint32_t cap)
+{
+    fw_rec *r = e->rec;
+    float *nv = realloc(r->note_vec, (size_t)cap * r->dim * sizeof *nv);
+    if (!nv)
+        return FW_ERR_NOMEM;
+    r->note_vec = nv;
+    memset(nv + (size_t)old_cap * r->dim, 0, (size_t)(cap - old_cap) * r->dim * sizeof *nv);
+    uint32_t *op = realloc(r->openers, (size_t)cap * FW_REC_OPENERS * sizeof *op);
+    if (!op)
+        return FW_ERR_NOMEM;
+    r->openers = op;
+    uint32_t *ot = realloc(r->openers_total, (size_t)cap * sizeof *ot);
+    if (!ot)
+        return FW_ERR_NOMEM;
+    r->openers_total = ot;
+    memset(ot + old_cap, 0, (size_t)(cap - old_cap) * sizeof *ot);
+    return FW_OK;
+}
+
+fw_err fw_rec_arm_init(fw_engine *e, fw_feed_state *st)
+{
+    uint32_t T = e->n_topics ? e->n_topics : 1, K = st->cfg.rec.topic_pool;
+    if (!(st->tpool = calloc((size_t)T * K, sizeof *st->tpool)) ||
+        !(st->tpool_prev = calloc((size_t)T * K, sizeof *st->tpool_prev)) ||
+        !(st->tpool_n = calloc(T, sizeof *st->tpool_n)) ||
+        !(st->tpool_prev_n = calloc(T, sizeof *st->tpool_prev_n)) ||
+        !(st->tpool_score = calloc((size_t)T * K, sizeof *st->tpool_score)))
+        return FW_ERR_NOMEM;
+    return FW_OK;
+}
+
+void fw_rec_arm_fini(fw_feed_state *st)
+{
+    free(st->tpool);
+    free(st->tpool_prev);
+    free(st->tpool_n);
+    free(st->tpool_prev_n);
+    free(st->tpool_score);
+}
+
+fw_err fw_rec_ctx_init(const fw_engine *e, fw_engine_ctx *c)
+{
+    const fw_rec *r = e->rec;
+    c->walk_cap = 0;
+    for (uint32_t a = 0; a < e->n_arms; a++)
+        c->walk_cap = max_u32(c->walk_cap, e->arm[a].cfg.rec.walks * 3);
+    if (!(c->walk = calloc(max_u32(c->walk_cap, 1), sizeof *c->walk)) ||
+        !(c->uvec = calloc(r->dim, sizeof *c->uvec)) ||
+        !(c->cset_key = calloc(64, sizeof *c->cset_key)) ||
+        !(c->cset_stamp = calloc(64, sizeof *c->cset_stamp)))
+        return FW_ERR_NOMEM;
+    c->cset_mask = 63;
+    return FW_OK;
+}
+
+void fw_rec_ctx_fini(fw_engine_ctx *c)
+{
+    free(c->walk);
+    free(c->uvec);
+    free(c->cset_key);
+    free(c->cset_stamp);
+}
+
+/* ---- pools ------------------------------------------------------------------------- */
+
+void fw_rec_on_publish(fw_engine *e, uint32_t id)
+{
+    fw_rec *r = e->rec;
+    uint32_t t = e->notes[id].topic;
+    if (t >= e->n_topics)
+        return;
+    r->topic_recent[(size_t)t * FW_REC_TOPIC_RECENT + r->topic_total[t] % FW_REC_TOPIC_RECENT] = id;
+    r->topic_total[t]++;
+}
+
+/* Same scheme as the trending pool: the old members not touched since, plus the touched
+ * notes, give the new top-K of each topic. rebuild: offer every note instead. */
+void fw_rec_refresh_topic_pools(fw_engine *e, fw_feed_state *st, int rebuild)
+{
+    uint32_t T = e->n_topics, K = st->cfg.rec.topic_pool;
+    memcpy(st->tpool_prev, st->tpool, (size_t)T * K * sizeof *st->tpool);
+    memcpy(st->tpool_prev_n, st->tpool_n, (size_t)T * sizeof *st->tpool_n);
+    memset(st->tpool_n, 0, (size_t)T * sizeof *st->tpool_n);
+    uint32_t n_src = rebuild ? e->n_notes : e->n_touched;
+    for (uint32_t k = 0; k < n_src; k++) {
+        uint32_t n = rebuild ? k : e->touched[k];
+        uint32_t t = e->notes[n].topic;
+        if (t < T && st->trend[n] > 0.0)
+            fw_feed_topk_offer(st->tpool + (size_t)t * K, st->tpool_score + (size_t)t * K,
+                               &st->tpool_n[t], K, n, st->trend[n]);
+    }
+    if (!rebuild)
+        for (uint32_t t = 0; t < T; t++)
+            for (uint32_t k = 0; k < st->tpool_prev_n[t]; k++) {
+                uint32_t n = st->tpool_prev[(size_t)t * K + k];
+                if (e->touched_epoch[n] != e->epoch && st->trend[n] > 0.0)
+                    fw_feed_topk_offer(st->tpool + (size_t)t * K, st->tpool_score + (size_t)t * K,
+                                       &st->tpool_n[t], K, n, st->trend[n]);
+            }
+    for (uint32_t t = 0; t < T; t++)
+        fw_feed_topk_sort(st->tpool + (size_t)t * K, st->tpool_score + (size_t)t * K, st->tpool_n[t]);
+}
+
+/* ---- features ---------------------------------------------------------------------- */
+
+/* Smoothed rate of k in n relative to the prior p0: (k + a p0) / (n + a) / p0 - 1. */
+static inline double lift(double k, double n, double p0)
+{
+    enum { A = 20 };
+    double v = (k + A * p0) / (n + A) / p0 - 1.0;
+    return v > 5.0 ? 5.0 : v;
+}
+
+typedef struct priors {
+    double ctr;                      /* opens per impression */
+    double per_open[FW_TASK__COUNT]; /* task events per open (OPEN: interactions per open) */
+} priors;
+
+static priors get_priors(const fw_rec *r)
+{
+    priors p;
+    double imp = (double)r->total[FW_EV_IMPRESSION], op = (double)r->total[FW_EV_OPEN];
+    p.ctr = (op + 1.0) / (imp + 12.0);
+    double inter = (double)(r->total[FW_EV_LIKE] + r->total[FW_EV_SAVE] + r->total[FW_EV_COMMENT]);
+    p.per_open[FW_TASK_OPEN] = (inter + 1.0) / (op + 20.0);
+    p.per_open[FW_TASK_LIKE] = (r->total[FW_EV_LIKE] + 1.0) / (op + 40.0);
+    p.per_open[FW_TASK_SAVE] = (r->total[FW_EV_SAVE] + 1.0) / (op + 80.0);
+    p.per_open[FW_TASK_COMMENT] = (r->total[FW_EV_COMMENT] + 1.0) / (op + 160.0);
+    p.per_open[FW_TASK_FOLLOW] = (r->total[FW_EV_FOLLOW] + 1.0) / (op + 400.0);
+    return p;
+}
+
+static const uint32_t task_event[FW_TASK__COUNT] = {FW_EV_OPEN, FW_EV_LIKE, FW_EV_SAVE,
+                                                    FW_EV_COMMENT, FW_EV_FOLLOW};
+
+/* Per-note engagement of a task relative to its prior (OPEN: interactions per open). */
+static inline double note_task(const fw_engine *e, const priors *p, uint32_t n, int task)
+{
+    const uint32_t *c = &e->counts[(size_t)n * FW_EV__COUNT];
+    double k = task == FW_TASK_OPEN ? (double)c[FW_EV_LIKE] + c[FW_EV_SAVE] + c[FW_EV_COMMENT]
+                                    : (double)c[task_event[task]];
+    return lift(k, c[FW_EV_OPEN], p->per_open[task]);
+}
+
+/* Fills x[FW_RF__COUNT] for (u, n) with task OPEN's NOTE_TASK feature; emb is the
+ * embedding score. */
+static inline void features(const fw_engine *e, const priors *p, uint32_t u, uint32_t n, int32_t tick,
+                            double emb, int followed, double *x)
+{
+    const fw_rec *r = e->rec;
+    const uint32_t *c = &e->counts[(size_t)n * FW_EV__COUNT];
+    uint32_t cr = e->notes[n].creator;
+    double age = (double)(tick - e->notes[n].created_tick) / e->ticks_per_day;
+    if (age < 0.0)
+        age = 0.0;
+    x[FW_RF_BIAS] = 1.0;
+    x[FW_RF_EMB] = emb;
+    x[FW_RF_NOTE_CTR] = lift(c[FW_EV_OPEN], c[FW_EV_IMPRESSION], p->ctr);
+    x[FW_RF_NOTE_TASK] = note_task(e, p, n, FW_TASK_OPEN);
+    x[FW_RF_CREATOR_CTR] = lift(r->creator_counts[2 * (size_t)cr + 1], r->creator_counts[2 * (size_t)cr], p->ctr);
+    x[FW_RF_USER_CTR] = lift(r->user_counts[2 * (size_t)u + 1], r->user_counts[2 * (size_t)u], p->ctr);
+    x[FW_RF_FOLLOWED] = followed ? 1.0 : 0.0;
+    x[FW_RF_AGE] = age / (1.0 + age);
+}
+
+static inline double wdot(const double *w, const double *x)
+{
+    double s = 0.0;
+    for (int f = 0; f < FW_RF__COUNT; f++)
+        s += w[f] * x[f];
+    return s;
+}
+
+static inline const float *note_content(const fw_rec *r, const fw_note_info *ni, uint32_t which)
+{
+    return which == 0 ? r->topic_vec + (size_t)ni->topic * r->dim : r->format_vec + (size_t)ni->format * r->dim;
+}
+
+/* The embedding score of (u, n): p_u . (topic + format + residual). */
+static inline double emb_score(const fw_engine *e, const float *pu, uint32_t n)
+{
+    const fw_rec *r = e->rec;
+    const fw_note_info *ni = &e->notes[n];
+    uint32_t D = r->dim;
+    return (double)dotf(pu, note_content(r, ni, 0), D) + dotf(pu, note_content(r, ni, 1), D) +
+           dotf(pu, r->note_vec + (size_t)n * D, D);
+}
+
+static int follows_creator(const fw_engine *e, uint32_t u, uint32_t cr)
+{
+    const fw_u32vec *fl = &e->follows[u];
+    for (uint32_t k = 0; k < fl->n; k++)
+        if (fl->v[k] == cr)
+            return 1;
+    return 0;
+}
+
+/* ---- training ---------------------------------------------------------------------- */
+
+static void sgd_task(fw_rec *r, int task, const double *x, double y, double weight)
+{
+    const fw_rec_cfg *cf = &r->cfg;
+    double *w = r->w[task];
+    double p = sigmoid(wdot(w, x));
+    double pc = p < 1e-12 ? 1e-12 : (p > 1.0 - 1e-12 ? 1.0 - 1e-12 : p);
+    fw_model_stats *s = &r->stats[task];
+    s->samples++;
+    s->weight += weight;
+    s->log_loss += -weight * (y > 0.5 ? log(pc) : log(1.0 - pc));
+    s->predicted += weight * p;
+    s->observed += weight * y;
+    double g = weight * (p - y);
+    for (int f = 0; f < FW_RF__COUNT; f++)
+        w[f] -= cf->lr * (g * x[f] + (f == FW_RF_BIAS ? 0.0 : cf->l2 * w[f]));
+}
+
+/* Logistic matrix factorisation step on (u, n, opened). */
+static void sgd_mf(fw_engine *e, uint32_t u, uint32_t n, double y, double weight)
+{
+    fw_rec *r = e->rec;
+    uint32_t D = r->dim;
+    const fw_note_info *ni = &e->notes[n];
+    float *pu = r->user_vec + (size_t)u * D, *qn = r->note_vec + (size_t)n * D;
+    float *qt = r->topic_vec + (size_t)ni->topic * D, *qf = r->format_vec + (size_t)ni->format * D;
+    double s = r->mf_bias + dotf(pu, qt, D) + dotf(pu, qf, D) + dotf(pu, qn, D);
+    double g = weight * (sigmoid(s) - y), lr = r->cfg.emb_lr, l2 = r->cfg.l2;
+    r->mf_bias -= lr * g;
+    for (uint32_t d = 0; d < D; d++) {
+        float q = qt[d] + qf[d] + qn[d], p = pu[d];
+        pu[d] -= (float)(lr * (g * q + l2 * p));
+        qn[d] -= (float)(lr * (g * p + l2 * qn[d]));
+        /* Shared content vectors move more slowly: thousands of notes pull on them. */
+        qt[d] -= (float)(0.1 * lr * g * p);
+        qf[d] -= (float)(0.01 * lr * g * p);
+    }
+}
+
+static inline uint64_t neg_key(uint32_t u, uint32_t n, int32_t tick)
+{
+    return mix64(((uint64_t)u << 32 | n) ^ mix64((uint64_t)(uint32_t)tick));
+}
+
+/* One impression with its outcomes: train every model on it. */
+static void train_group(fw_engine *e, const priors *p, uint32_t u, uint32_t n, int32_t tick,
+                        const uint32_t *got, uint64_t *trained)
+{
+    fw_rec *r = e->rec;
+    double y_open = got[FW_EV_OPEN] ? 1.0 : 0.0, weight = 1.0;
+    uint32_t ns = r->cfg.neg_sample;
+    if (y_open == 0.0 && ns > 1) {
+        if (neg_key(u, n, tick) % ns != 0)
+            return;
+        weight = ns;
+    }
+    double x[FW_RF__COUNT];
+    int followed = follows_creator(e, u, e->notes[n].creator);
+    features(e, p, u, n, tick, emb_score(e, r->user_vec + (size_t)u * r->dim, n), followed, x);
+    sgd_task(r, FW_TASK_OPEN, x, y_open, weight);
+    sgd_mf(e, u, n, y_open, weight);
+    (*trained)++;
+    if (y_open == 0.0)
+        return;
+    for (int k = FW_TASK_LIKE; k < FW_TASK__COUNT; k++) {
+        if (k == FW_TASK_FOLLOW && followed)
+            continue;   /* cannot follow again: not a sample of the follow model */
+        x[FW_RF_NOTE_TASK] = note_task(e, p, n, k);
+        sgd_task(r, k, x, got[task_event[k]] ? 1.0 : 0.0, 1.0);
+    }
+}
+
+static fw_err mark_day_user(fw_rec *r, uint32_t u)
+{
+    if (r->day_mark[u] == r->day + 1)
+        return FW_OK;
+    if (r->n_day_users == r->cap_day_users) {
+        uint32_t cap = r->cap_day_users ? 2 * r->cap_day_users : 1024;
+        uint32_t *v = realloc(r->day_users, (size_t)cap * sizeof *v);
+        if (!v)
+            return FW_ERR_NOMEM;
+        r->day_users = v;
+        r->cap_day_users = cap;
+    }
+    r->day_mark[u] = r->day + 1;
+    r->day_users[r->n_day_users++] = u;
+    return FW_OK;
+}
+
+fw_err fw_rec_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_t n)
+{
+    int64_t t0 = fw_now_ns();
+    fw_rec *r = e->rec;
+    uint64_t trained = 0;
+    priors p = get_priors(r);
+    /* An impression and the events that follow it for the same (user, note) form a group:
+     * the sample and its labels. fw_engine_log applies the tick's note counts after this
+     * call, so note features are those the ranker saw when it served the tick. */
+    size_t i = 0;
+    while (i < n) {
+        const fw_event *x = &ev[i];
+        size_t j = i + 1;
+        while (j < n && ev[j].type != FW_EV_IMPRESSION && ev[j].user == x->user && ev[j].note == x->note)
+            j++;
+        int valid = x->note < e->n_notes && x->user < e->n_users;
+        if (valid && x->type == FW_EV_IMPRESSION) {
+            uint32_t got[FW_EV__COUNT] = {0};
+            for (size_t k = i + 1; k < j; k++)
+                if (ev[k].type < FW_EV__COUNT)
+                    got[ev[k].type] = 1;
+            train_group(e, &p, x->user, x->note, x->tick, got, &trained);
+        }
+        for (size_t k = i; k < j; k++) {
+            const fw_event *y = &ev[k];
+            if (y->note >= e->n_notes || y->user >= e->n_users || y->type >= FW_EV__COUNT)
+                continue;
+            uint32_t cr = e->notes[y->note].creator;
+            r->total[y->type]++;
+            if (y->type == FW_EV_IMPRESSION) {
+                r->user_counts[2 * (size_t)y->user]++;
+                r->creator_counts[2 * (size_t)cr]++;
+            } else if (y->type == FW_EV_OPEN) {
+                r->user_counts[2 * (size_t)y->user + 1]++;
+                r->creator_counts[2 * (size_t)cr + 1]++;
+                uint32_t u = y->user;
+                r->hist[(size_t)u * r->hist_cap + r->hist_total[u] % r->hist_cap] = y->note;
+                r->hist_total[u]++;
+                r->openers[(size_t)y->note * FW_REC_OPENERS + r->openers_total[y->note] % FW_REC_OPENERS] = u;
+                r->openers_total[y->note]++;
+                if (mark_day_user(r, u) != FW_OK)
+                    return FW_ERR_NOMEM;
+            }
+        }
+        i = j;
+    }
+    ctx->work[FW_WORK_TRAINED] += trained;
+    fw_hist_record(&ctx->lat[FW_STAGE_TRAIN], fw_now_ns() - t0);
+    return FW_OK;
+}
+
+/* ---- day end: co-engagement neighbours --------------------------------------------- */
+
+/* LSD radix sort of 64-bit keys by 16-bit digits, skipping digits every key shares.
+ * Hand-written because neither libc nor GSL has a radix sort, and qsort with a comparator
+ * is several times slower on the tens of millions of pairs a 1M-user day produces. */
+static int radix_sort_u64(uint64_t *a, size_t n)
+{
+    uint64_t *b = malloc((n ? n : 1) * sizeof *b);
+    size_t *cnt = malloc(65536 * sizeof *cnt);
+    if (!b || !cnt) {
+        free(b);
+        free(cnt);
+        return -1;
+    }
+    for (int shift = 0; shift < 64; shift += 16) {
+        memset(cnt, 0, 65536 * sizeof *cnt);
+        for (size_t i = 0; i < n; i++)
+            cnt[(a[i] >> shift) & 0xffff]++;
+        if (n && cnt[(a[0] >> shift) & 0xffff] == n)
+            continue;
+        size_t sum = 0;
+        for (size_t d = 0; d < 65536; d++) {
+            size_t c = cnt[d];
+            cnt[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            b[cnt[(a[i] >> shift) & 0xffff]++] = a[i];
+        memcpy(a, b, n * sizeof *a);
+    }
+    free(b);
+    free(cnt);
+    return 0;
+}
+
+fw_err fw_rec_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day)
+{
+    fw_rec *r = e->rec;
+    memcpy(r->last, r->stats, sizeof r->last);
+    memset(r->stats, 0, sizeof r->stats);
+
+    /* Pairs (a, b), a != b, among the last FW_REC_PAIR_WINDOW opens of each user active
+     * today; similarity = co-openers / sqrt(opens a * opens b); keep the best neighbours. */
+    size_t n_pairs = 0;
+    for (uint32_t k = 0; k < r->n_day_users; k++) {
+        uint32_t have = r->hist_total[r->day_users[k]];
+        if (have > r->hist_cap)
+            have = r->hist_cap;
+        if (have > FW_REC_PAIR_WINDOW)
+            have = FW_REC_PAIR_WINDOW;
+        n_pairs += (size_t)have * (have - (have > 0));
+    }
+    uint64_t *pairs = malloc((n_pairs ? n_pairs : 1) * sizeof *pairs);
+    uint32_t K = r->cfg.neighbours, N = e->n_notes;
+    uint32_t *off = calloc((size_t)N + 1, sizeof *off), *nb = NULL;
+    double *best_s = malloc(K * sizeof *best_s);
+    uint32_t *best = malloc(K * sizeof *best);
+    fw_err rc = FW_ERR_NOMEM;
+    if (!pairs || !off || !best_s || !best)
+        goto out;
+    size_t m = 0;
+    for (uint32_t k = 0; k < r->n_day_users; k++) {
+        uint32_t u = r->day_users[k], tot = r->hist_total[u];
+        uint32_t have = tot < r->hist_cap ? tot : r->hist_cap;
+        if (have > FW_REC_PAIR_WINDOW)
+            have = FW_REC_PAIR_WINDOW;
+        const uint32_t *h = r->hist + (size_t)u * r->hist_cap;
+        for (uint32_t i = 0; i < have; i++)
+            for (uint32_t j = 0; j < have; j++) {
+                uint32_t a = h[(tot - 1 - i) % r->hist_cap], b = h[(tot - 1 - j) % r->hist_cap];
+                if (i != j && a != b)
+                    pairs[m++] = (uint64_t)a << 32 | b;
+            }
+    }
+    ctx->work[FW_WORK_CF_PAIRS] += m;
+    if (radix_sort_u64(pairs, m))
+        goto out;
+    /* Two passes over the sorted pairs: count the neighbours kept per note, then fill. */
+    size_t n_nb = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t i = 0;
+        while (i < m) {
+            uint32_t a = (uint32_t)(pairs[i] >> 32), nbest = 0;
+            double oa = e->counts[(size_t)a * FW_EV__COUNT + FW_EV_OPEN] + 1.0;
+            while (i < m && (uint32_t)(pairs[i] >> 32) == a) {
+                uint32_t b = (uint32_t)pairs[i];
+                size_t j = i;
+                while (j < m && pairs[j] == pairs[i])
+                    j++;
+                double ob = e->counts[(size_t)b * FW_EV__COUNT + FW_EV_OPEN] + 1.0;
+                double s = (double)(j - i) / sqrt(oa * ob);
+                fw_feed_topk_offer(best, best_s, &nbest, K, b, s);
+                i = j;
+            }
+            if (pass == 0) {
+                off[a + 1] = nbest;
+            } else {
+                fw_feed_topk_sort(best, best_s, nbest);
+                memcpy(nb + off[a], best, nbest * sizeof *nb);
+            }
+        }
+        if (pass == 0) {
+            for (uint32_t a = 0; a < N; a++)
+                off[a + 1] += off[a];
+            n_nb = off[N];
+            if (!(nb = malloc((n_nb ? n_nb : 1) * sizeof *nb)))
+                goto out;
+        }
+    }
+    free(r->nb_off);
+    free(r->nb);
+    r->nb_off = off;
+    r->nb = nb;
+    r->nb_notes = N;
+    off = NULL;
+    nb = NULL;
+    rc = FW_OK;
+out:
+    free(pairs);
+    free(off);
+    free(nb);
+    free(best_s);
+    free(best);
+    r->n_day_users = 0;
+    r->day = day + 1;
+    return rc;
+}
+
+/* ---- a request --------------------------------------------------------------------- */
+
+static void cset_build(const fw_engine *e, fw_engine_ctx *c, uint32_t u)
+{
+    const fw_u32vec *fl = &e->follows[u];
+    uint32_t need = 2 * fl->n + 2, size = c->cset_mask + 1;
+    if (size < need) {
+        while (size < need)
+            size *= 2;
+        uint32_t *k = realloc(c->cset_key, (size_t)size * sizeof *k);
+        if (k)
+            c->cset_key = k;
+        uint32_t *s = k ? realloc(c->cset_stamp, (size_t)size * sizeof *s) : NULL;
+        if (!s) {   /* keep the old table; cset_has falls back to a scan */
+            c->cset_mask = UINT32_MAX;
+            return;
+        }
+        c->cset_stamp = s;
+        memset(s, 0, (size_t)size * sizeof *s);
+        c->cset_mask = size - 1;
+    }
+    for (uint32_t k = 0; k < fl->n; k++) {
+        uint32_t i = fw_hash_u32(fl->v[k]) & c->cset_mask;
+        while (c->cset_stamp[i] == c->stamp && c->cset_key[i] != fl->v[k])
+            i = (i + 1) & c->cset_mask;
+        c->cset_stamp[i] = c->stamp;
+        c->cset_key[i] = fl->v[k];
+    }
+}
+
+static inline int cset_has(const fw_engine *e, const fw_engine_ctx *c, uint32_t u, uint32_t cr)
+{
+    if (c->cset_mask == UINT32_MAX)
+        return follows_creator(e, u, cr);
+    uint32_t i = fw_hash_u32(cr) & c->cset_mask;
+    while (c->cset_stamp[i] == c->stamp) {
+        if (c->cset_key[i] == cr)
+            return 1;
+        i = (i + 1) & c->cset_mask;
+    }
+    return 0;
+}
+
+/* Adds id when new and not served before; returns 1 when added. */
+static inline int add_cand(fw_engine *e, fw_engine_ctx *c, const fw_feed_state *st, uint32_t u,
+                           uint32_t id, uint32_t *n)
+{
+    if (id >= e->n_notes || fw_feed_set_insert(c, id) || fw_feed_seen_has(e, st, u, id))
+        return 0;
+    c->cand[(*n)++] = id;
+    return 1;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static uint32_t channel_social(fw_engine *e, fw_engine_ctx *c, const fw_feed_state *st, uint32_t u,
+                               uint32_t quota, uint32_t *n, uint64_t *looked)
+{
+    const fw_feed_cfg *f = &st->cfg.feed;
+    const fw_u32vec *fl = &e->follows[u];
+    uint32_t added = 0;
+    for (uint32_t k = 0; k < fl->n && added < quota; k++) {
+        uint32_t cr = fl->v[fl->n - 1 - k];
+        uint32_t have = e->recent_total[cr] < e->recent_cap ? e->recent_total[cr] : e->recent_cap;
+        if (have > f->follow_recent)
+            have = f->follow_recent;
+        *looked += have;
+        for (uint32_t j = 0; j < have && added < quota; j++)
+            added += add_cand(e, c, st, u,
+                              e->recent[(size_t)cr * e->recent_cap + (e->recent_total[cr] - 1 - j) % e->recent_cap], n);
+    }
+    return added;
+}
+
+static uint32_t channel_hot(fw_engine *e, fw_engine_ctx *c, const fw_feed_state *st, uint32_t u,
+                            uint32_t quota, uint32_t *n, uint64_t *looked)
+{
+    uint32_t added = 0, p = 0;
+    for (; p < st->n_pool && added < quota; p++)
+        added += add_cand(e, c, st, u, st->pool[p], n);
+    *looked += p;
+    return added;
+}
+
+static uint32_t channel_content(fw_engine *e, fw_engine_ctx *c, const fw_feed_state *st, uint32_t u,
+                                const double *ut, uint32_t quota, uint32_t *n, uint64_t *looked)
+{
+    const fw_rec *r = e->rec;
+    uint32_t T = e->n_topics, nt = st->cfg.rec.content_topics, K = st->cfg.rec.topic_pool;
+    if (nt > T)
+        nt = T;
+    uint32_t top[64];
+    double top_s[64];
+    uint32_t ntop = 0;
+    for (uint32_t t = 0; t < T; t++)
+        fw_feed_topk_offer(top, top_s, &ntop, nt, t, ut[t]);
+    fw_feed_topk_sort(top, top_s, ntop);
+    uint32_t added = 0;
+    for (uint32_t i = 0; i < ntop && added < quota; i++) {
+        uint32_t t = top[i], share = (quota - added) / (ntop - i), got = 0;
+        /* Half from the topic's most engaging notes, the rest from its newest. */
+        uint32_t half = (share + 1) / 2, k = 0;
+        for (; k < st->tpool_n[t] && got < half; k++)
+            got += add_cand(e, c, st, u, st->tpool[(size_t)t * K + k], n);
+        *looked += k;
+        uint64_t tot = r->topic_total[t];
+        uint32_t have = tot < FW_REC_TOPIC_RECENT ? (uint32_t)tot : FW_REC_TOPIC_RECENT;
+        for (k = 0; k < have && got < share; k++)
+            got += add_cand(e, c, st, u, r->topic_recent[(size_t)t * FW_REC_TOPIC_RECENT + (tot - 1 - k) % FW_REC_TOPIC_RECENT], n);
+        *looked += k;
+        added += got;
+    }
+    return added;
+}
+
+static uint32_t channel_cf(fw_engine *e, fw_engine_ctx *c, const fw_feed_state *st, uint32_t u,
+                           uint32_t quota, uint32_t *n, uint64_t *looked)
+{
+    const fw_rec *r = e->rec;
+    uint32_t tot = r->hist_total[u], have = tot < r->hist_cap ? tot : r->hist_cap, added = 0;
+    for (uint32_t i = 0; i < have && added < quota; i++) {
+        uint32_t a = r->hist[(size_t)u * r->hist_cap + (tot - 1 - i) % r->hist_cap];
+        if (a >= r->nb_notes)
+            continue;
+        for (uint32_t k = r->nb_off[a]; k < r->nb_off[a + 1] && added < quota; k++) {
+            (*looked)++;
+            added += add_cand(e, c, st, u, r->nb[k], n);
+        }
+    }
+    return added;
+}
+
+static uint32_t channel_graph(fw_engine *e, fw_engine_ctx *c, const fw_feed_state *st, uint32_t u,
+                              int32_t tick, uint32_t quota, uint32_t *n, uint64_t *steps)
+{
+    const fw_rec *r = e->rec;
+    uint32_t tot = r->hist_total[u], have = tot < r->hist_cap ? tot : r->hist_cap;
+    if (have == 0 || quota == 0)
+        return 0;
+    uint32_t walks = st->cfg.rec.walks, nv = 0;
+    /* Each walk: one of u's recent opens -> one of its recent openers v -> one of v's
+     * recent opens (visited) -> again once more. */
+    for (uint32_t w = 0; w < walks && nv + 2 <= c->walk_cap; w++) {
+        uint32_t note = r->hist[(size_t)u * r->hist_cap + (tot - 1 - pick(u, (uint32_t)tick, w, 0, have)) % r->hist_cap];
+        for (uint32_t s = 1; s <= 2; s++) {
+            uint32_t ot = r->openers_total[note], oh = ot < FW_REC_OPENERS ? ot : FW_REC_OPENERS;
+            if (oh == 0)
+                break;
+            uint32_t v = r->openers[(size_t)note * FW_REC_OPENERS + pick(u, (uint32_t)tick, w, 2 * s, oh)];
+            uint32_t vt = r->hist_total[v], vh = vt < r->hist_cap ? vt : r->hist_cap;
+            (*steps)++;
+            if (v == u || vh == 0)
+                break;
+            note = r->hist[(size_t)v * r->hist_cap + pick(u, (uint32_t)tick, w, 2 * s + 1, vh)];
+            c->walk[nv++] = note;
+        }
+    }
+    /* Most visited first (ties: lower id); walk ids sorted, so runs are visit counts. */
+    qsort(c->walk, nv, sizeof *c->walk, cmp_u32);
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < nv;) {
+        uint32_t j = i;
+        while (j < nv && c->walk[j] == c->walk[i])
+            j++;
+        fw_feed_topk_offer(c->order, c->order_score, &m, nv, c->walk[i], (double)(j - i));
+        i = j;
+    }
+    fw_feed_topk_sort(c->order, c->order_score, m);
+    uint32_t added = 0;
+    for (uint32_t i = 0; i < m && added < quota; i++)
+        added += add_cand(e, c, st, u, c->order[i], n);
+    return added;
+}
+
+static uint32_t channel_fresh(fw_engine *e, fw_engine_ctx *c, const fw_feed_state *st, uint32_t u,
+                              uint32_t quota, uint32_t *n, uint64_t *looked)
+{
+    uint32_t have = e->fresh_total < e->fresh_cap ? (uint32_t)e->fresh_total : e->fresh_cap;
+    uint32_t cold = st->cfg.rec.cold_impressions, added = 0, p = 0;
+    for (; p < have && added < quota; p++) {
+        uint32_t id = e->fresh[(e->fresh_total - 1 - p) % e->fresh_cap];
+        if (e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION] < cold)
+            added += add_cand(e, c, st, u, id, n);
+    }
+    *looked += p;
+    return added;
+}
+
+uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, fw_feed_state *st,
+                        uint32_t *out, uint32_t cap, int64_t t_start)
+{
+    const fw_rec *r = e->rec;
+    const fw_rec_cfg *rc = &st->cfg.rec;
+    const fw_feed_cfg *f = &st->cfg.feed;
+    uint32_t u = req->user, D = r->dim, T = e->n_topics;
+    fw_feed_set_clear(c);
+
+    /* The user's vector against every topic and format: the content part of each note's
+     * embedding score, shared by all candidates. */
+    const float *pu = r->user_vec + (size_t)u * D;
+    double ut[1024], uf[2];
+    for (uint32_t t = 0; t < T; t++)
+        ut[t] = dotf(pu, r->topic_vec + (size_t)t * D, D);
+    for (uint32_t k = 0; k < 2; k++)
+        uf[k] = dotf(pu, r->format_vec + (size_t)k * D, D);
+
+    uint32_t n = 0;
+    uint64_t looked = 0, steps = 0;
+    int64_t t0 = fw_now_ns(), t1;
+#define CHANNEL(stage, counter, call)                                \
+    do {                                                             \
+        c->work[FW_WORK_##counter] += (call);                        \
+        t1 = fw_now_ns();                                            \
+        fw_hist_record(&c->lat[FW_STAGE_##stage], t1 - t0);          \
+        t0 = t1;                                                     \
+    } while (0)
+    if (rc->social)
+        CHANNEL(RECALL_SOCIAL, REC_SOCIAL, channel_social(e, c, st, u, rc->social, &n, &looked));
+    if (rc->hot)
+        CHANNEL(RECALL_HOT, REC_HOT, channel_hot(e, c, st, u, rc->hot, &n, &looked));
+    if (rc->content)
+        CHANNEL(RECALL_CONTENT, REC_CONTENT, channel_content(e, c, st, u, ut, rc->content, &n, &looked));
+    if (rc->cf)
+        CHANNEL(RECALL_CF, REC_CF, channel_cf(e, c, st, u, rc->cf, &n, &looked));
+    if (rc->graph)
+        CHANNEL(RECALL_GRAPH, REC_GRAPH, channel_graph(e, c, st, u, req->tick, rc->graph, &n, &steps));
+    if (rc->fresh)
+        CHANNEL(RECALL_FRESH, REC_FRESH, channel_fresh(e, c, st, u, rc->fresh, &n, &looked));
+#undef CHANNEL
+    c->n_cand = n;
+    int64_t t_recall = fw_now_ns();
+
+    /* Rank. The features of fw_rec_log's training, computed here with the per-request parts
+     * hoisted: one reciprocal per count pair, the user's own terms folded into a constant
+     * per task, and a float sigmoid (the models' inputs are far coarser than float). */
+    cset_build(e, c, u);
+    priors p = get_priors(r);
+    double wt[FW_TASK__COUNT] = {rc->rank_open, rc->rank_like, rc->rank_save, rc->rank_comment,
+                                 rc->rank_follow};
+    double x_user = lift(r->user_counts[2 * (size_t)u + 1], r->user_counts[2 * (size_t)u], p.ctr);
+    double base[FW_TASK__COUNT], inv_task[FW_TASK__COUNT];
+    for (int k = 0; k < FW_TASK__COUNT; k++) {
+        base[k] = r->w[k][FW_RF_BIAS] + r->w[k][FW_RF_USER_CTR] * x_user;
+        inv_task[k] = 1.0 / p.per_open[k];
+    }
+    const double inv_ctr = 1.0 / p.ctr;
+    uint32_t page = cap < f->page_size ? cap : f->page_size;
+    if (page > 128)
+        page = 128;
+    /* Enough ranked candidates for the caps to bite; the cold ones kept apart for
+     * exploration. */
+    uint32_t n_order = 0, k_order = 6 * page > 48 ? 6 * page : 48, n_cold_h = 0;
+    uint32_t k_cold = rc->explore_slots < 128 ? rc->explore_slots : 128;
+    uint32_t cold_id[128];
+    double cold_s[128];
+    const uint32_t cold = rc->cold_impressions;
+    enum { A = 20, AHEAD = 6 };
+    for (uint32_t i = 0; i < n; i++) {
+        if (i + AHEAD < n) {
+            uint32_t ahead = c->cand[i + AHEAD];
+            __builtin_prefetch(&e->counts[(size_t)ahead * FW_EV__COUNT]);
+            __builtin_prefetch(r->note_vec + (size_t)ahead * D);
+            __builtin_prefetch(&e->notes[ahead]);
+        }
+        uint32_t id = c->cand[i];
+        const fw_note_info *ni = &e->notes[id];
+        const uint32_t *cn = &e->counts[(size_t)id * FW_EV__COUNT];
+        const uint32_t *cc = &r->creator_counts[2 * (size_t)ni->creator];
+        double emb = ut[ni->topic] + uf[ni->format] + dotf(pu, r->note_vec + (size_t)id * D, D);
+        int followed = cset_has(e, c, u, ni->creator);
+        double inv_open = 1.0 / (cn[FW_EV_OPEN] + A);
+        double note_ctr = fmin((cn[FW_EV_OPEN] + A * p.ctr) / (cn[FW_EV_IMPRESSION] + A) * inv_ctr - 1.0, 5.0);
+        double creator_ctr = fmin((cc[1] + A * p.ctr) / (cc[0] + A) * inv_ctr - 1.0, 5.0);
+        double age = (double)(req->tick - ni->created_tick) / e->ticks_per_day;
+        if (age < 0.0)
+            age = 0.0;
+        age = age / (1.0 + age);
+        double k_task[FW_TASK__COUNT] = {
+            (double)cn[FW_EV_LIKE] + cn[FW_EV_SAVE] + cn[FW_EV_COMMENT], cn[FW_EV_LIKE], cn[FW_EV_SAVE],
+            cn[FW_EV_COMMENT], cn[FW_EV_FOLLOW]};
+        double s = 0.0, p_open = 0.0;
+        for (int k = 0; k < FW_TASK__COUNT; k++) {
+            if (k > FW_TASK_OPEN && (wt[k] == 0.0 || (k == FW_TASK_FOLLOW && followed)))
+                continue;
+            const double *w = r->w[k];
+            double x_task = fmin((k_task[k] + A * p.per_open[k]) * inv_open * inv_task[k] - 1.0, 5.0);
+            double z = base[k] + w[FW_RF_EMB] * emb + w[FW_RF_NOTE_CTR] * note_ctr +
+                       w[FW_RF_NOTE_TASK] * x_task + w[FW_RF_CREATOR_CTR] * creator_ctr +
+                       w[FW_RF_FOLLOWED] * followed + w[FW_RF_AGE] * age;
+            double q = 1.0 / (1.0 + (double)expf((float)-z));
+            if (k == FW_TASK_OPEN) {
+                p_open = q;
+                s = wt[k] * q;
+            } else {
+                s += wt[k] * p_open * q;
+            }
+        }
+        if ((double)(req->tick - ni->created_tick) < st->fresh_age_ticks)
+            s *= 1.0 + rc->fresh_boost;
+        fw_feed_topk_offer(c->order, c->order_score, &n_order, k_order, id, s);
+        if (cn[FW_EV_IMPRESSION] < cold)
+            fw_feed_topk_offer(cold_id, cold_s, &n_cold_h, k_cold, id, s);
+    }
+    fw_feed_topk_sort(c->order, c->order_score, n_order);
+    fw_feed_topk_sort(cold_id, cold_s, n_cold_h);
+    int64_t t_rank = fw_now_ns();
+
+    /* Re-rank: greedy under the caps, then relaxed if the page is not full; the best cold
+     * candidates replace the lowest-ranked warm notes until explore_slots are cold. */
+    uint32_t org[128], n_org = 0;
+    uint32_t creators[128], topics_n[1024] = {0}, n_cr = 0;
+    for (uint32_t i = 0; i < n_order && n_org < page; i++) {
+        uint32_t id = c->order[i];
+        const fw_note_info *ni = &e->notes[id];
+        uint32_t same = 0;
+        for (uint32_t k = 0; k < n_cr; k++)
+            same += creators[k] == ni->creator;
+        if (same >= rc->max_per_creator || topics_n[ni->topic] >= rc->max_per_topic)
+            continue;
+        creators[n_cr++] = ni->creator;
+        topics_n[ni->topic]++;
+        org[n_org++] = id;
+        c->order_score[i] = -INFINITY;   /* taken */
+    }
+    for (uint32_t i = 0; i < n_order && n_org < page; i++)
+        if (c->order_score[i] != -INFINITY) {
+            org[n_org++] = c->order[i];
+            c->order_score[i] = -INFINITY;
+        }
+    uint32_t n_cold = 0;
+    for (uint32_t k = 0; k < n_org; k++)
+        n_cold += e->counts[(size_t)org[k] * FW_EV__COUNT + FW_EV_IMPRESSION] < cold;
+    uint32_t slot = n_org;
+    for (uint32_t i = 0; i < n_cold_h && n_cold < rc->explore_slots; i++) {
+        int on_page = 0;
+        for (uint32_t k = 0; k < n_org; k++)
+            on_page |= org[k] == cold_id[i];
+        if (on_page)
+            continue;
+        /* Replace the lowest-ranked warm note still on the page. */
+        while (slot > 0 && e->counts[(size_t)org[slot - 1] * FW_EV__COUNT + FW_EV_IMPRESSION] < cold)
+            slot--;
+        if (slot == 0)
+            break;
+        org[--slot] = cold_id[i];
+        n_cold++;
+    }
+    uint32_t len = fw_feed_place_slots(f, org, n_org, out, cap);
+    for (uint32_t k = 0; k < len; k++)
+        if (out[k] != FW_NONE && fw_feed_seen_add(e, st, u, out[k]) != FW_OK) {
+            len = n_org = 0;
+            break;
+        }
+    c->work[FW_WORK_FEED_REQUESTS]++;
+    c->work[FW_WORK_RECALLED] += looked + steps;
+    c->work[FW_WORK_WALK_STEPS] += steps;
+    c->work[FW_WORK_SCORED] += n;
+    c->work[FW_WORK_SERVED] += n_org;
+    int64_t t_end = fw_now_ns();
+    fw_hist_record(&c->lat[FW_STAGE_FEED_RECALL], t_recall - t_start);
+    fw_hist_record(&c->lat[FW_STAGE_FEED_RANK], t_rank - t_recall);
+    fw_hist_record(&c->lat[FW_STAGE_FEED_RERANK], t_end - t_rank);
+    fw_hist_record(&c->lat[FW_STAGE_FEED], t_end - t_start);
+    return len;
+}
