@@ -141,7 +141,7 @@ static int close_data(const ctx *c, FILE *f, const char *name)
 
 /* Columns of data/daily_<run>_<arm>.dat; NULL source means derived here. */
 enum { DC_DAY, DC_ACTIVE, DC_SESSIONS, DC_SPU, DC_IMPR, DC_OPENS, DC_CTR, DC_CTR_LO, DC_CTR_HI,
-       DC_INTER, DC_IPR, DC_RET, DC_FOLLOWS, DC_NEW_NOTES, DC__COUNT };
+       DC_INTER, DC_IPR, DC_RET, DC_FOLLOWS, DC_NEW_NOTES, DC_NDCG, DC_COVERAGE, DC__COUNT };
 static const struct {
     const char *name, *source;
 } daily_col[DC__COUNT] = {
@@ -152,6 +152,7 @@ static const struct {
     {"ctr_hi95", NULL},      {"interactions", "interactions"},
     {"interactions_per_read", "interactions_per_read"}, {"retention", "retention"},
     {"follows", "follows"},  {"new_notes", "new_notes"},
+    {"oracle_ndcg", "oracle_ndcg"}, {"coverage", "coverage"},
 };
 
 static void daily_file(char *out, size_t n, int run, const char *arm)
@@ -369,6 +370,25 @@ static int fig_activity(const ctx *c, FILE *gp)
     panel(gp, 1);
     fputs("set title 'Sessions per active user'\nset ylabel 'sessions per user'\n", gp);
     plot_daily(gp, c, DC_SPU, 1, -1, -1);
+    legend_strip(gp, bottom);
+    legend_daily(gp, c);
+    return 0;
+}
+
+static int has_daily_quality(const ctx *c) { return daily_has(c, DC_NDCG) || daily_has(c, DC_COVERAGE); }
+
+static int fig_quality(const ctx *c, FILE *gp)
+{
+    int n, longest;
+    daily_legend_size(c, &n, &longest);
+    double bottom = panels_begin(gp, "Recommendation quality per day", n, longest);
+    day_axis(gp, c);
+    panel(gp, 0);
+    fputs("set title 'Oracle NDCG of sampled slates (true utility)'\nset ylabel 'NDCG (%)'\n", gp);
+    plot_daily(gp, c, DC_NDCG, 100, -1, -1);
+    panel(gp, 1);
+    fputs("set title 'Coverage (notes shown at least once)'\nset ylabel 'share of published notes (%)'\n", gp);
+    plot_daily(gp, c, DC_COVERAGE, 100, -1, -1);
     legend_strip(gp, bottom);
     legend_daily(gp, c);
     return 0;
@@ -841,6 +861,12 @@ static const figure figures[] = {
      "The share of yesterday's active users who came back today, per arm; day 0 has no "
      "yesterday, so it is missing.",
      has_daily_retention, fig_retention},
+    {"quality", "oracle NDCG and coverage per arm",
+     "Left: the mean NDCG of sampled feed pages against each user's true open probabilities "
+     "(known only to the simulator), the ideal being the best page the engine's own recalled "
+     "candidates allowed; a learning feed rises over the days. Right: the share of published "
+     "notes shown to anyone in the arm that day.",
+     has_daily_quality, fig_quality},
     {"funnel", "funnel totals per arm",
      "Totals over the whole run, per arm, from impressions to opens, interactions and follows, "
      "on a log scale: each step down is the conversion of the one before.",
