@@ -167,6 +167,7 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
         if (f->algorithm == FW_FEED_REC) {
             const fw_rec_cfg *q = &cfgs[a].rec;
             samples = max_u32(samples, q->social + q->hot + q->content + q->cf + q->graph + q->fresh);
+            samples = max_u32(samples, 2 * q->walks);   /* graph recall ranks its visits in ctx->order */
         }
         if (cfgs[a].latency_sigfigs > (uint32_t)e->sigfigs)
             e->sigfigs = (int)cfgs[a].latency_sigfigs;
@@ -174,6 +175,10 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
     e->cand_cap = follow_cand + samples + 1;
     for (uint32_t a = 0; a < n_arms; a++)
         if (cfgs[a].feed.algorithm == FW_FEED_REC) {
+            if (e->n_topics > FW_REC_MAX_TOPICS) {
+                rc = FW_ERR_INVAL;
+                goto fail;
+            }
             if (!e->rec && (rc = fw_rec_create(e, &cfgs[0])) != FW_OK)
                 goto fail;
             if ((rc = fw_rec_arm_init(e, &e->arm[a])) != FW_OK)
@@ -432,6 +437,8 @@ void fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick)
         if (st->tpool)
             fw_rec_refresh_topic_pools(e, st, 0);
     }
+    if (e->rec)
+        fw_rec_end_tick(e);
     e->n_touched = 0;
     if (++e->epoch == 0) {   /* wrapped after 2^32 ticks: clear the marks once */
         memset(e->touched_epoch, 0, (size_t)e->cap_notes * sizeof *e->touched_epoch);

@@ -44,7 +44,7 @@ typedef struct fw_feed_state {
 
 /* Ranking features of a (user, note) pair. X(ENUM). */
 #define FW_REC_FEATURES(X) \
-    X(BIAS) X(EMB) X(NOTE_CTR) X(NOTE_TASK) X(CREATOR_CTR) X(USER_CTR) X(FOLLOWED) X(AGE) X(FORMAT)
+    X(BIAS) X(EMB) X(NOTE_CTR) X(NOTE_TASK) X(CREATOR_CTR) X(USER_CTR) X(FOLLOWED) X(AGE)
 typedef enum {
 #define FW_RF_ENUM(e) FW_RF_##e,
     FW_REC_FEATURES(FW_RF_ENUM)
@@ -85,8 +85,16 @@ typedef struct fw_rec {
     uint32_t *day_mark;               /* [n_users]: day + 1 of the last mark */
     uint32_t day;
     fw_model_stats stats[FW_TASK__COUNT], last[FW_TASK__COUNT];
+    /* Per-note feature rows (FW_NF floats), recomputed at each tick's end for the notes with
+     * events in it: a candidate's note features are one cache line, no dependent loads. */
+    float *nf;                        /* [cap_notes * FW_NF] */
+    uint32_t *nf_mark;                /* [cap_notes]: nf_epoch when listed in nf_touched */
+    uint32_t *nf_touched, n_nf_touched, cap_nf_touched, nf_epoch;
 } fw_rec;
 
+enum { FW_NF_CTR = 0, FW_NF_TASK = 1, FW_NF_CREATOR_CTR = 1 + FW_TASK__COUNT, FW_NF = 8 };
+
+#define FW_REC_MAX_TOPICS 1024   /* the recommender keeps per-topic scores on the stack */
 #define FW_REC_OPENERS 8
 #define FW_REC_TOPIC_RECENT 64
 #define FW_REC_PAIR_WINDOW 8     /* recent opens per user paired at day end */
@@ -183,6 +191,8 @@ void fw_feed_topk_sort(uint32_t *id, double *score, uint32_t n);
 fw_err fw_feed_seen_add(fw_engine *e, const fw_feed_state *st, uint32_t u, uint32_t id);
 /* Places the organic page org[0..n) into out[0..cap) leaving the reserved ad positions
  * FW_NONE; returns the page length. */
+/* Page positions not reserved for ads among the first min(cap, page_size). */
+uint32_t fw_feed_organic_slots(const fw_feed_cfg *f, uint32_t cap);
 uint32_t fw_feed_place_slots(const fw_feed_cfg *f, const uint32_t *org, uint32_t n, uint32_t *out,
                              uint32_t cap);
 
@@ -267,6 +277,8 @@ void fw_rec_on_publish(fw_engine *e, uint32_t id);
  * them); FW_ERR_NOMEM when a list cannot grow. */
 fw_err fw_rec_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_t n);
 fw_err fw_rec_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day);
+/* Refreshes the feature rows of the notes with events since the last call. */
+void fw_rec_end_tick(fw_engine *e);
 uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, fw_feed_state *st,
                         uint32_t *out, uint32_t cap, int64_t t_start);
 

@@ -111,15 +111,26 @@ void fw_feed_topk_sort(uint32_t *id, double *score, uint32_t n)
     topk_sort(&t);
 }
 
+static int reserved_slot(const fw_feed_cfg *f, uint32_t p1)
+{
+    return f->ad_first_slot && p1 >= f->ad_first_slot &&
+           (p1 == f->ad_first_slot || (f->ad_every && (p1 - f->ad_first_slot) % f->ad_every == 0));
+}
+
+uint32_t fw_feed_organic_slots(const fw_feed_cfg *f, uint32_t cap)
+{
+    uint32_t len = cap < f->page_size ? cap : f->page_size, n = 0;
+    for (uint32_t p1 = 1; p1 <= len; p1++)
+        n += !reserved_slot(f, p1);
+    return n;
+}
+
 uint32_t fw_feed_place_slots(const fw_feed_cfg *f, const uint32_t *org, uint32_t n, uint32_t *out,
                              uint32_t cap)
 {
     uint32_t len = cap < f->page_size ? cap : f->page_size, k = 0, pos;
     for (pos = 0; pos < len; pos++) {
-        uint32_t p1 = pos + 1;   /* 1-based position */
-        int reserved = f->ad_first_slot && p1 >= f->ad_first_slot &&
-                       (p1 == f->ad_first_slot || (f->ad_every && (p1 - f->ad_first_slot) % f->ad_every == 0));
-        if (reserved)
+        if (reserved_slot(f, pos + 1))   /* 1-based position */
             out[pos] = FW_NONE;
         else if (k < n)
             out[pos] = org[k++];
@@ -212,7 +223,7 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
         for (uint32_t j = 0; j < have; j++) {
             uint32_t id = e->recent[(size_t)cr * e->recent_cap +
                                     (e->recent_total[cr] - 1 - j) % e->recent_cap];
-            if (!fw_feed_set_insert(c, id) && !fw_feed_seen_has(e, st, u, id)) {
+            if (!fw_feed_seen_has(e, st, u, id) && !fw_feed_set_insert(c, id)) {
                 c->cand[n] = id;
                 c->cand_follow[n++] = 1;
             }
@@ -220,7 +231,7 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
     }
     uint32_t taken = 0, p = 0;
     for (; p < st->n_pool && taken < f->sample_trending; p++)
-        if (!fw_feed_set_insert(c, st->pool[p]) && !fw_feed_seen_has(e, st, u, st->pool[p])) {
+        if (!fw_feed_seen_has(e, st, u, st->pool[p]) && !fw_feed_set_insert(c, st->pool[p])) {
             c->cand[n] = st->pool[p];
             c->cand_follow[n++] = 0;
             taken++;
@@ -232,7 +243,7 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
     taken = 0;
     for (p = 0; p < fresh_have && taken < f->sample_fresh; p++) {
         uint32_t id = e->fresh[(e->fresh_total - 1 - p) % e->fresh_cap];
-        if (!fw_feed_set_insert(c, id) && !fw_feed_seen_has(e, st, u, id)) {
+        if (!fw_feed_seen_has(e, st, u, id) && !fw_feed_set_insert(c, id)) {
             c->cand[n] = id;
             c->cand_follow[n++] = 0;
             taken++;
@@ -248,7 +259,7 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
     for (uint32_t a = 0; a < (producer ? e->n_arms : 1); a++)
         decay[a] = fw_feed_decay_at(producer ? &e->arm[a] : st, req->tick);
     c->n_cand = n;
-    topk t = {.id = c->order, .score = c->cand_score, .n = 0, .k = cap < f->page_size ? cap : f->page_size};
+    topk t = {.id = c->order, .score = c->cand_score, .n = 0, .k = fw_feed_organic_slots(f, cap)};
     /* cand_score doubles as the heap's score storage: scores are computed on the fly. */
     for (uint32_t k = 0; k < n; k++) {
         uint32_t id = c->cand[k];
@@ -279,7 +290,8 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
     c->work[FW_WORK_FEED_REQUESTS]++;
     c->work[FW_WORK_RECALLED] += looked;
     c->work[FW_WORK_SCORED] += n;
-    c->work[FW_WORK_SERVED] += t.n;
+    for (uint32_t k = 0; k < len; k++)
+        c->work[FW_WORK_SERVED] += out[k] != FW_NONE;
     int64_t t_end = fw_now_ns();
     fw_hist_record(&c->lat[FW_STAGE_FEED_RECALL], t_recall - t_start);
     fw_hist_record(&c->lat[FW_STAGE_FEED_RANK], t_end - t_recall);

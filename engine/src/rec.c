@@ -143,6 +143,9 @@ void fw_rec_destroy(fw_rec *r)
     free(r->nb);
     free(r->day_users);
     free(r->day_mark);
+    free(r->nf);
+    free(r->nf_mark);
+    free(r->nf_touched);
     free(r);
 }
 
@@ -163,6 +166,16 @@ fw_err fw_rec_grow_notes(fw_engine *e, uint32_t old_cap, uint32_t cap)
         return FW_ERR_NOMEM;
     r->openers_total = ot;
     memset(ot + old_cap, 0, (size_t)(cap - old_cap) * sizeof *ot);
+    float *nf = realloc(r->nf, (size_t)cap * FW_NF * sizeof *nf);
+    if (!nf)
+        return FW_ERR_NOMEM;
+    r->nf = nf;
+    memset(nf + (size_t)old_cap * FW_NF, 0, (size_t)(cap - old_cap) * FW_NF * sizeof *nf);
+    uint32_t *nm = realloc(r->nf_mark, (size_t)cap * sizeof *nm);
+    if (!nm)
+        return FW_ERR_NOMEM;
+    r->nf_mark = nm;
+    memset(nm + old_cap, 0, (size_t)(cap - old_cap) * sizeof *nm);
     return FW_OK;
 }
 
@@ -220,6 +233,12 @@ void fw_rec_on_publish(fw_engine *e, uint32_t id)
         return;
     r->topic_recent[(size_t)t * FW_REC_TOPIC_RECENT + r->topic_total[t] % FW_REC_TOPIC_RECENT] = id;
     r->topic_total[t]++;
+    /* A new note has no events: its row is the priors' (0) but its creator's record. */
+    r->nf[(size_t)id * FW_NF + FW_NF_CREATOR_CTR] = 0.0f;
+    const uint32_t *cc = &r->creator_counts[2 * (size_t)e->notes[id].creator];
+    double p0 = (r->total[FW_EV_OPEN] + 1.0) / (r->total[FW_EV_IMPRESSION] + 12.0);
+    double v = (cc[1] + 20 * p0) / (cc[0] + 20) / p0 - 1.0;
+    r->nf[(size_t)id * FW_NF + FW_NF_CREATOR_CTR] = (float)(v > 5.0 ? 5.0 : v);
 }
 
 /* Same scheme as the trending pool: the old members not touched since, plus the touched
@@ -282,31 +301,43 @@ static priors get_priors(const fw_rec *r)
 static const uint32_t task_event[FW_TASK__COUNT] = {FW_EV_OPEN, FW_EV_LIKE, FW_EV_SAVE,
                                                     FW_EV_COMMENT, FW_EV_FOLLOW};
 
-/* Per-note engagement of a task relative to its prior (OPEN: interactions per open). */
-static inline double note_task(const fw_engine *e, const priors *p, uint32_t n, int task)
+/* A note's cached features (FW_NF_*), as of the last tick barrier. */
+static inline const float *note_row(const fw_rec *r, uint32_t n)
 {
+    return r->nf + (size_t)n * FW_NF;
+}
+
+/* Recomputes note n's cached features from its counts, its creator's and the priors. */
+static void note_row_update(const fw_engine *e, const priors *p, uint32_t n)
+{
+    const fw_rec *r = e->rec;
     const uint32_t *c = &e->counts[(size_t)n * FW_EV__COUNT];
-    double k = task == FW_TASK_OPEN ? (double)c[FW_EV_LIKE] + c[FW_EV_SAVE] + c[FW_EV_COMMENT]
-                                    : (double)c[task_event[task]];
-    return lift(k, c[FW_EV_OPEN], p->per_open[task]);
+    const uint32_t *cc = &r->creator_counts[2 * (size_t)e->notes[n].creator];
+    float *row = r->nf + (size_t)n * FW_NF;
+    row[FW_NF_CTR] = (float)lift(c[FW_EV_OPEN], c[FW_EV_IMPRESSION], p->ctr);
+    row[FW_NF_TASK + FW_TASK_OPEN] =
+        (float)lift((double)c[FW_EV_LIKE] + c[FW_EV_SAVE] + c[FW_EV_COMMENT], c[FW_EV_OPEN], p->per_open[FW_TASK_OPEN]);
+    for (int k = FW_TASK_LIKE; k < FW_TASK__COUNT; k++)
+        row[FW_NF_TASK + k] = (float)lift(c[task_event[k]], c[FW_EV_OPEN], p->per_open[k]);
+    row[FW_NF_CREATOR_CTR] = (float)lift(cc[1], cc[0], p->ctr);
 }
 
 /* Fills x[FW_RF__COUNT] for (u, n) with task OPEN's NOTE_TASK feature; emb is the
- * embedding score. */
+ * embedding score. The note's part comes from its cached row: exactly what requests since
+ * the last barrier saw. */
 static inline void features(const fw_engine *e, const priors *p, uint32_t u, uint32_t n, int32_t tick,
                             double emb, int followed, double *x)
 {
     const fw_rec *r = e->rec;
-    const uint32_t *c = &e->counts[(size_t)n * FW_EV__COUNT];
-    uint32_t cr = e->notes[n].creator;
+    const float *row = note_row(r, n);
     double age = (double)(tick - e->notes[n].created_tick) / e->ticks_per_day;
     if (age < 0.0)
         age = 0.0;
     x[FW_RF_BIAS] = 1.0;
     x[FW_RF_EMB] = emb;
-    x[FW_RF_NOTE_CTR] = lift(c[FW_EV_OPEN], c[FW_EV_IMPRESSION], p->ctr);
-    x[FW_RF_NOTE_TASK] = note_task(e, p, n, FW_TASK_OPEN);
-    x[FW_RF_CREATOR_CTR] = lift(r->creator_counts[2 * (size_t)cr + 1], r->creator_counts[2 * (size_t)cr], p->ctr);
+    x[FW_RF_NOTE_CTR] = row[FW_NF_CTR];
+    x[FW_RF_NOTE_TASK] = row[FW_NF_TASK + FW_TASK_OPEN];
+    x[FW_RF_CREATOR_CTR] = row[FW_NF_CREATOR_CTR];
     x[FW_RF_USER_CTR] = lift(r->user_counts[2 * (size_t)u + 1], r->user_counts[2 * (size_t)u], p->ctr);
     x[FW_RF_FOLLOWED] = followed ? 1.0 : 0.0;
     x[FW_RF_AGE] = age / (1.0 + age);
@@ -412,7 +443,7 @@ static void train_group(fw_engine *e, const priors *p, uint32_t u, uint32_t n, i
     for (int k = FW_TASK_LIKE; k < FW_TASK__COUNT; k++) {
         if (k == FW_TASK_FOLLOW && followed)
             continue;   /* cannot follow again: not a sample of the follow model */
-        x[FW_RF_NOTE_TASK] = note_task(e, p, n, k);
+        x[FW_RF_NOTE_TASK] = note_row(r, n)[FW_NF_TASK + k];
         sgd_task(r, k, x, got[task_event[k]] ? 1.0 : 0.0, 1.0);
     }
 }
@@ -463,6 +494,18 @@ fw_err fw_rec_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_t n
                 continue;
             uint32_t cr = e->notes[y->note].creator;
             r->total[y->type]++;
+            if (r->nf_mark[y->note] != r->nf_epoch + 1) {
+                if (r->n_nf_touched == r->cap_nf_touched) {
+                    uint32_t cap = r->cap_nf_touched ? 2 * r->cap_nf_touched : 1024;
+                    uint32_t *v = realloc(r->nf_touched, (size_t)cap * sizeof *v);
+                    if (!v)
+                        return FW_ERR_NOMEM;
+                    r->nf_touched = v;
+                    r->cap_nf_touched = cap;
+                }
+                r->nf_mark[y->note] = r->nf_epoch + 1;
+                r->nf_touched[r->n_nf_touched++] = y->note;
+            }
             if (y->type == FW_EV_IMPRESSION) {
                 r->user_counts[2 * (size_t)y->user]++;
                 r->creator_counts[2 * (size_t)cr]++;
@@ -483,6 +526,19 @@ fw_err fw_rec_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_t n
     ctx->work[FW_WORK_TRAINED] += trained;
     fw_hist_record(&ctx->lat[FW_STAGE_TRAIN], fw_now_ns() - t0);
     return FW_OK;
+}
+
+void fw_rec_end_tick(fw_engine *e)
+{
+    fw_rec *r = e->rec;
+    priors p = get_priors(r);
+    for (uint32_t k = 0; k < r->n_nf_touched; k++)
+        note_row_update(e, &p, r->nf_touched[k]);
+    r->n_nf_touched = 0;
+    if (++r->nf_epoch == UINT32_MAX) {   /* marks hold epoch + 1: clear them once */
+        memset(r->nf_mark, 0, (size_t)e->cap_notes * sizeof *r->nf_mark);
+        r->nf_epoch = 0;
+    }
 }
 
 /* ---- day end: co-engagement neighbours --------------------------------------------- */
@@ -660,7 +716,8 @@ static inline int cset_has(const fw_engine *e, const fw_engine_ctx *c, uint32_t 
 static inline int add_cand(fw_engine *e, fw_engine_ctx *c, const fw_feed_state *st, uint32_t u,
                            uint32_t id, uint32_t *n)
 {
-    if (id >= e->n_notes || fw_feed_set_insert(c, id) || fw_feed_seen_has(e, st, u, id))
+    /* The seen filter first, so the id set never holds more than the candidates. */
+    if (id >= e->n_notes || fw_feed_seen_has(e, st, u, id) || fw_feed_set_insert(c, id))
         return 0;
     c->cand[(*n)++] = id;
     return 1;
@@ -677,8 +734,8 @@ static uint32_t channel_social(fw_engine *e, fw_engine_ctx *c, const fw_feed_sta
 {
     const fw_feed_cfg *f = &st->cfg.feed;
     const fw_u32vec *fl = &e->follows[u];
-    uint32_t added = 0;
-    for (uint32_t k = 0; k < fl->n && added < quota; k++) {
+    uint32_t added = 0, n_cr = fl->n < f->follow_max_creators ? fl->n : f->follow_max_creators;
+    for (uint32_t k = 0; k < n_cr && added < quota; k++) {
         uint32_t cr = fl->v[fl->n - 1 - k];
         uint32_t have = e->recent_total[cr] < e->recent_cap ? e->recent_total[cr] : e->recent_cap;
         if (have > f->follow_recent)
@@ -795,6 +852,8 @@ static uint32_t channel_fresh(fw_engine *e, fw_engine_ctx *c, const fw_feed_stat
                               uint32_t quota, uint32_t *n, uint64_t *looked)
 {
     uint32_t have = e->fresh_total < e->fresh_cap ? (uint32_t)e->fresh_total : e->fresh_cap;
+    if (have > st->cfg.feed.n_fresh)
+        have = st->cfg.feed.n_fresh;
     uint32_t cold = st->cfg.rec.cold_impressions, added = 0, p = 0;
     for (; p < have && added < quota; p++) {
         uint32_t id = e->fresh[(e->fresh_total - 1 - p) % e->fresh_cap];
@@ -849,63 +908,55 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
     c->n_cand = n;
     int64_t t_recall = fw_now_ns();
 
-    /* Rank. The features of fw_rec_log's training, computed here with the per-request parts
-     * hoisted: one reciprocal per count pair, the user's own terms folded into a constant
-     * per task, and a float sigmoid (the models' inputs are far coarser than float). */
+    /* Rank. The features of fw_rec_log's training: the note's from its cached row, the
+     * user's folded into a constant per task; a float sigmoid (the models' inputs are far
+     * coarser than float). */
     cset_build(e, c, u);
     priors p = get_priors(r);
     double wt[FW_TASK__COUNT] = {rc->rank_open, rc->rank_like, rc->rank_save, rc->rank_comment,
                                  rc->rank_follow};
     double x_user = lift(r->user_counts[2 * (size_t)u + 1], r->user_counts[2 * (size_t)u], p.ctr);
-    double base[FW_TASK__COUNT], inv_task[FW_TASK__COUNT];
-    for (int k = 0; k < FW_TASK__COUNT; k++) {
+    double base[FW_TASK__COUNT];
+    for (int k = 0; k < FW_TASK__COUNT; k++)
         base[k] = r->w[k][FW_RF_BIAS] + r->w[k][FW_RF_USER_CTR] * x_user;
-        inv_task[k] = 1.0 / p.per_open[k];
-    }
-    const double inv_ctr = 1.0 / p.ctr;
-    uint32_t page = cap < f->page_size ? cap : f->page_size;
+    uint32_t page = fw_feed_organic_slots(f, cap);   /* places left after the ad slots */
     if (page > 128)
         page = 128;
     /* Enough ranked candidates for the caps to bite; the cold ones kept apart for
      * exploration. */
-    uint32_t n_order = 0, k_order = 6 * page > 48 ? 6 * page : 48, n_cold_h = 0;
+    uint32_t n_order = 0, k_order = 3 * page > 32 ? 3 * page : 32, n_cold_h = 0;
     uint32_t k_cold = rc->explore_slots < 128 ? rc->explore_slots : 128;
     uint32_t cold_id[128];
     double cold_s[128];
     const uint32_t cold = rc->cold_impressions;
-    enum { A = 20, AHEAD = 6 };
+    enum { AHEAD = 8 };
     for (uint32_t i = 0; i < n; i++) {
         if (i + AHEAD < n) {
             uint32_t ahead = c->cand[i + AHEAD];
-            __builtin_prefetch(&e->counts[(size_t)ahead * FW_EV__COUNT]);
+            __builtin_prefetch(note_row(r, ahead));
             __builtin_prefetch(r->note_vec + (size_t)ahead * D);
             __builtin_prefetch(&e->notes[ahead]);
+            __builtin_prefetch(&e->counts[(size_t)ahead * FW_EV__COUNT]);
         }
         uint32_t id = c->cand[i];
         const fw_note_info *ni = &e->notes[id];
-        const uint32_t *cn = &e->counts[(size_t)id * FW_EV__COUNT];
-        const uint32_t *cc = &r->creator_counts[2 * (size_t)ni->creator];
+        const float *row = note_row(r, id);
         double emb = ut[ni->topic] + uf[ni->format] + dotf(pu, r->note_vec + (size_t)id * D, D);
         int followed = cset_has(e, c, u, ni->creator);
-        double inv_open = 1.0 / (cn[FW_EV_OPEN] + A);
-        double note_ctr = fmin((cn[FW_EV_OPEN] + A * p.ctr) / (cn[FW_EV_IMPRESSION] + A) * inv_ctr - 1.0, 5.0);
-        double creator_ctr = fmin((cc[1] + A * p.ctr) / (cc[0] + A) * inv_ctr - 1.0, 5.0);
         double age = (double)(req->tick - ni->created_tick) / e->ticks_per_day;
         if (age < 0.0)
             age = 0.0;
         age = age / (1.0 + age);
-        double k_task[FW_TASK__COUNT] = {
-            (double)cn[FW_EV_LIKE] + cn[FW_EV_SAVE] + cn[FW_EV_COMMENT], cn[FW_EV_LIKE], cn[FW_EV_SAVE],
-            cn[FW_EV_COMMENT], cn[FW_EV_FOLLOW]};
+        /* The terms every task shares, then each task's own weights. */
         double s = 0.0, p_open = 0.0;
         for (int k = 0; k < FW_TASK__COUNT; k++) {
             if (k > FW_TASK_OPEN && (wt[k] == 0.0 || (k == FW_TASK_FOLLOW && followed)))
                 continue;
             const double *w = r->w[k];
-            double x_task = fmin((k_task[k] + A * p.per_open[k]) * inv_open * inv_task[k] - 1.0, 5.0);
-            double z = base[k] + w[FW_RF_EMB] * emb + w[FW_RF_NOTE_CTR] * note_ctr +
-                       w[FW_RF_NOTE_TASK] * x_task + w[FW_RF_CREATOR_CTR] * creator_ctr +
-                       w[FW_RF_FOLLOWED] * followed + w[FW_RF_AGE] * age;
+            double z = base[k] + w[FW_RF_EMB] * emb + w[FW_RF_NOTE_CTR] * row[FW_NF_CTR] +
+                       w[FW_RF_NOTE_TASK] * row[FW_NF_TASK + k] +
+                       w[FW_RF_CREATOR_CTR] * row[FW_NF_CREATOR_CTR] + w[FW_RF_FOLLOWED] * followed +
+                       w[FW_RF_AGE] * age;
             double q = 1.0 / (1.0 + (double)expf((float)-z));
             if (k == FW_TASK_OPEN) {
                 p_open = q;
@@ -914,10 +965,12 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
                 s += wt[k] * p_open * q;
             }
         }
+        uint32_t impressions = e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION];
         if ((double)(req->tick - ni->created_tick) < st->fresh_age_ticks)
             s *= 1.0 + rc->fresh_boost;
+        c->cand_score[i] = s;
         fw_feed_topk_offer(c->order, c->order_score, &n_order, k_order, id, s);
-        if (cn[FW_EV_IMPRESSION] < cold)
+        if (impressions < cold)
             fw_feed_topk_offer(cold_id, cold_s, &n_cold_h, k_cold, id, s);
     }
     fw_feed_topk_sort(c->order, c->order_score, n_order);
@@ -927,24 +980,42 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
     /* Re-rank: greedy under the caps, then relaxed if the page is not full; the best cold
      * candidates replace the lowest-ranked warm notes until explore_slots are cold. */
     uint32_t org[128], n_org = 0;
-    uint32_t creators[128], topics_n[1024] = {0}, n_cr = 0;
     for (uint32_t i = 0; i < n_order && n_org < page; i++) {
         uint32_t id = c->order[i];
         const fw_note_info *ni = &e->notes[id];
-        uint32_t same = 0;
-        for (uint32_t k = 0; k < n_cr; k++)
-            same += creators[k] == ni->creator;
-        if (same >= rc->max_per_creator || topics_n[ni->topic] >= rc->max_per_topic)
+        uint32_t same_creator = 0, same_topic = 0;
+        for (uint32_t k = 0; k < n_org; k++) {
+            same_creator += e->notes[org[k]].creator == ni->creator;
+            same_topic += e->notes[org[k]].topic == ni->topic;
+        }
+        if (same_creator >= rc->max_per_creator || same_topic >= rc->max_per_topic)
             continue;
-        creators[n_cr++] = ni->creator;
-        topics_n[ni->topic]++;
         org[n_org++] = id;
         c->order_score[i] = -INFINITY;   /* taken */
     }
-    for (uint32_t i = 0; i < n_order && n_org < page; i++)
-        if (c->order_score[i] != -INFINITY) {
-            org[n_org++] = c->order[i];
-            c->order_score[i] = -INFINITY;
+    /* Short (the caps bit within the ranked window): the best of all candidates that fit
+     * the caps, then, if still short, whatever ranks best. */
+    for (int relaxed = 0; relaxed < 2 && n_org < page; relaxed++)
+        while (n_org < page) {
+            uint32_t best = UINT32_MAX;
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t id = c->cand[i];
+                if (best != UINT32_MAX && !(c->cand_score[i] > c->cand_score[best] ||
+                                            (c->cand_score[i] == c->cand_score[best] && id < c->cand[best])))
+                    continue;
+                const fw_note_info *ni = &e->notes[id];
+                uint32_t same_creator = 0, same_topic = 0, taken = 0;
+                for (uint32_t k = 0; k < n_org; k++) {
+                    taken |= org[k] == id;
+                    same_creator += e->notes[org[k]].creator == ni->creator;
+                    same_topic += e->notes[org[k]].topic == ni->topic;
+                }
+                if (!taken && (relaxed || (same_creator < rc->max_per_creator && same_topic < rc->max_per_topic)))
+                    best = i;
+            }
+            if (best == UINT32_MAX)
+                break;
+            org[n_org++] = c->cand[best];
         }
     uint32_t n_cold = 0;
     for (uint32_t k = 0; k < n_org; k++)
@@ -974,7 +1045,8 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
     c->work[FW_WORK_RECALLED] += looked + steps;
     c->work[FW_WORK_WALK_STEPS] += steps;
     c->work[FW_WORK_SCORED] += n;
-    c->work[FW_WORK_SERVED] += n_org;
+    for (uint32_t k = 0; k < len; k++)
+        c->work[FW_WORK_SERVED] += out[k] != FW_NONE;
     int64_t t_end = fw_now_ns();
     fw_hist_record(&c->lat[FW_STAGE_FEED_RECALL], t_recall - t_start);
     fw_hist_record(&c->lat[FW_STAGE_FEED_RANK], t_rank - t_recall);

@@ -162,8 +162,9 @@ typedef struct fw_engine fw_engine;
 typedef struct fw_engine_ctx fw_engine_ctx;
 
 /* Creates an engine from the catalog (copied) with one configuration per experiment arm
- * (cfgs[0..n_arms), copied; 1 <= n_arms <= 256). Returns NULL and sets *err (FW_ERR_NOMEM,
- * FW_ERR_INVAL) on failure. */
+ * (cfgs[0..n_arms), copied; 1 <= n_arms <= 256). With the recommender (some arm's algorithm
+ * is rec) n_topics must be at most 1024 and every note's topic below n_topics. Returns NULL
+ * and sets *err (FW_ERR_NOMEM, FW_ERR_INVAL) on failure. */
 fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_arms,
                             fw_err *err);
 void fw_engine_destroy(fw_engine *e);

@@ -55,7 +55,7 @@ typedef enum fw_feed_algorithm { FW_FEED_ALGORITHMS(FW_KNOB_ENUM_CONST) FW_FEED_
     X(U32, cf, 64, 0, 10000, "notes", "recall: item-to-item neighbours of the user's recent opens") \
     X(U32, graph, 48, 0, 10000, "notes",                                                           \
       "recall: notes reached by short random walks user-note-user-note (Pixie-style)")           \
-    X(U32, walks, 32, 1, 10000, "walks", "random walks per graph recall")                        \
+    X(U32, walks, 16, 1, 10000, "walks", "random walks per graph recall")                        \
     X(U32, fresh, 32, 0, 10000, "notes", "recall: newest notes with fewer than cold_impressions impressions") \
     X(U32, cold_impressions, 50, 1, 1000000, "impressions", "a note with fewer impressions is cold (exploration)") \
     X(U32, explore_slots, 1, 0, 100, "slots",                                                      \

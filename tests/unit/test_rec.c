@@ -1,0 +1,1352 @@
+/* Unit tests for the learning recommender (engine.feed.algorithm = rec) through the public
+ * headers only (flywheel/engine.h, flywheel/engine_cfg.h): every recall channel on its own,
+ * learning a planted preference, the re-ranking rules (creator and topic caps, the seen
+ * filter, reserved ad slots, exploration), determinism, and requests under knob settings at
+ * the edges of their documented ranges.
+ *
+ * Catalogs are built by hand and small enough to reason about: one tick per hour (TPD = 24);
+ * notes are old (created long before tick 0) unless a test is about freshness. Candidates are
+ * read with a "peek": a request with cap 0 recalls and ranks but serves nothing, so it leaves
+ * the seen filter alone. Where a bug could crash or hang the engine, the risky calls run in a
+ * child process under an alarm, so the bug fails one test with a message instead of taking
+ * the whole binary down. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <math.h>
+#include <string.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "flywheel/engine.h"
+#include "fixture_engine.h"
+
+#define TPD 24u          /* ticks per day: one tick = one hour */
+#define OLD (-1000)      /* created_tick of notes older than any freshness window */
+#define PAGE_MAX 100
+#define MAX_NOTES 2048
+#define MAX_USERS 128
+#define MAX_EDGES 256
+
+/* ---- catalogs ------------------------------------------------------------------------ */
+
+/* A hand-built catalog: notes in publication order and follow edges (src follows dst). */
+typedef struct spec {
+    uint32_t n_users, n_topics, n_notes, n_edges;
+    fw_note_info notes[MAX_NOTES];
+    uint32_t edge_src[MAX_EDGES], edge_dst[MAX_EDGES];
+} spec;
+
+static spec *spec_new(uint32_t n_users, uint32_t n_topics)
+{
+    spec *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    assert_true(n_users <= MAX_USERS);
+    s->n_users = n_users;
+    s->n_topics = n_topics;
+    return s;
+}
+
+/* Appends one note; returns its id. */
+static uint32_t spec_note(spec *s, uint32_t creator, uint32_t topic, int32_t tick)
+{
+    assert_true(s->n_notes < MAX_NOTES);
+    s->notes[s->n_notes] = (fw_note_info){.creator = creator, .topic = (uint16_t)topic,
+                                          .format = FW_FORMAT_IMAGE, .created_tick = tick};
+    return s->n_notes++;
+}
+
+static void spec_follow(spec *s, uint32_t src, uint32_t dst)
+{
+    assert_true(s->n_edges < MAX_EDGES);
+    s->edge_src[s->n_edges] = src;
+    s->edge_dst[s->n_edges++] = dst;
+}
+
+/* Creates an engine from s (CSR built here, stable by edge order); NULL with *err on failure. */
+static fw_engine *try_build(const spec *s, const fw_engine_cfg *cfgs, uint32_t n_arms, fw_err *err)
+{
+    uint32_t off[MAX_USERS + 1] = {0}, fol[MAX_EDGES], fill[MAX_USERS + 1];
+    for (uint32_t k = 0; k < s->n_edges; k++)
+        off[s->edge_src[k] + 1]++;
+    for (uint32_t u = 0; u < s->n_users; u++)
+        off[u + 1] += off[u];
+    memcpy(fill, off, sizeof fill);
+    for (uint32_t k = 0; k < s->n_edges; k++)
+        fol[fill[s->edge_src[k]]++] = s->edge_dst[k];
+    fw_catalog cat = {.n_users = s->n_users, .n_topics = s->n_topics, .ticks_per_day = TPD,
+                      .n_notes = s->n_notes, .notes = s->notes,
+                      .follow_offsets = off, .follows = fol};
+    *err = FW_OK;
+    return fw_engine_create(&cat, cfgs, n_arms, err);
+}
+
+/* The same; fails the test on error. */
+static fw_engine *build(const spec *s, const fw_engine_cfg *cfgs, uint32_t n_arms)
+{
+    fw_err err;
+    fw_engine *e = try_build(s, cfgs, n_arms, &err);
+    assert_non_null(e);
+    int any_rec = 0;
+    for (uint32_t a = 0; a < n_arms; a++)
+        any_rec |= cfgs[a].feed.algorithm == FW_FEED_REC;
+    assert_int_equal(fw_engine_has_rec(e), any_rec);
+    return e;
+}
+
+/* ---- configurations ------------------------------------------------------------------- */
+
+/* Every knob at its default, with the recommender selected. */
+static fw_engine_cfg rec_cfg(void)
+{
+    fw_engine_cfg cfg = fixture_engine_cfg();
+    cfg.feed.algorithm = FW_FEED_REC;
+    return cfg;
+}
+
+typedef enum channel {
+    CH_SOCIAL, CH_HOT, CH_CONTENT, CH_CF, CH_GRAPH, CH_FRESH, CH__COUNT
+} channel;
+
+static const fw_work ch_work[CH__COUNT] = {FW_WORK_REC_SOCIAL, FW_WORK_REC_HOT, FW_WORK_REC_CONTENT,
+                                           FW_WORK_REC_CF, FW_WORK_REC_GRAPH, FW_WORK_REC_FRESH};
+
+/* The recommender with one recall channel on (quota) and every other channel off. */
+static fw_engine_cfg channel_cfg(channel ch, uint32_t quota)
+{
+    fw_engine_cfg cfg = rec_cfg();
+    uint32_t *q[CH__COUNT] = {&cfg.rec.social, &cfg.rec.hot, &cfg.rec.content,
+                              &cfg.rec.cf, &cfg.rec.graph, &cfg.rec.fresh};
+    for (int k = 0; k < CH__COUNT; k++)
+        *q[k] = 0;
+    *q[ch] = quota;
+    return cfg;
+}
+
+/* ---- requests and events -------------------------------------------------------------- */
+
+static uint32_t serve(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t arm, int32_t tick,
+                      uint32_t *out)
+{
+    fw_feed_req req = {.user = user, .arm = arm, .tick = tick};
+    return fw_feed_request(e, c, &req, out, PAGE_MAX);
+}
+
+/* Recalls for user without serving anything (cap 0); copies the candidates to out and returns
+ * how many. The work counters of c are reset first, so they describe this request alone. */
+static uint32_t peek(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t arm, int32_t tick,
+                     uint32_t *out, uint32_t cap)
+{
+    uint32_t none[1] = {FW_NONE}, n = 0;
+    fw_feed_req req = {.user = user, .arm = arm, .tick = tick};
+    fw_engine_ctx_reset_latency(c);
+    assert_int_equal(fw_feed_request(e, c, &req, none, 0), 0);
+    assert_int_equal(none[0], FW_NONE);
+    const uint32_t *cand = fw_engine_ctx_candidates(c, &n);
+    assert_true(n <= cap);
+    memcpy(out, cand, n * sizeof *out);
+    return n;
+}
+
+/* Logs one event and asserts it was accepted. */
+static void log1(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t note, int32_t tick,
+                 fw_event_type type)
+{
+    fw_event ev = {.user = user, .note = note, .tick = tick, .type = type};
+    assert_int_equal(fw_engine_log(e, c, &ev, 1), FW_OK);
+}
+
+/* One impression of note to user, followed by an open when opened: one group, as the
+ * platform would log it. */
+static void impress(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t note, int32_t tick,
+                    int opened)
+{
+    fw_event ev[2] = {{.user = user, .note = note, .tick = tick, .type = FW_EV_IMPRESSION},
+                      {.user = user, .note = note, .tick = tick, .type = FW_EV_OPEN}};
+    assert_int_equal(fw_engine_log(e, c, ev, opened ? 2 : 1), FW_OK);
+}
+
+static int has(const uint32_t *v, uint32_t n, uint32_t id)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (v[i] == id)
+            return 1;
+    return 0;
+}
+
+/* The last request through c recalled n candidates, all from channel ch: its counter says n
+ * and every other channel's counter says 0. */
+static void assert_only_channel(const fw_engine_ctx *c, channel ch, uint32_t n)
+{
+    for (int k = 0; k < CH__COUNT; k++)
+        assert_int_equal(fw_engine_ctx_work(c, ch_work[k]), k == (int)ch ? n : 0);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_SCORED), n);
+}
+
+/* ---- child processes ------------------------------------------------------------------ */
+
+/* Runs fn(arg) in a child process that an alarm kills after timeout_s seconds; fn returns 0
+ * when every check passed, else the number (10 or more) of the first check that failed.
+ * Fails the test with a message when the child crashed, hung or reported a failed check (or
+ * a sanitizer did: they exit with status 1). */
+typedef int (*child_fn)(void *arg);
+
+/* Runs the child; returns NULL when it passed, else what went wrong (written to buf). */
+static const char *child_run(child_fn fn, void *arg, unsigned timeout_s, char *buf, size_t len)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(timeout_s);
+        _exit(fn(arg));
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status))
+        snprintf(buf, len, "the engine %s (signal %d)",
+                 WTERMSIG(status) == SIGALRM ? "hung: no return within the alarm" : "crashed",
+                 WTERMSIG(status));
+    else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        snprintf(buf, len, "the child exited with status %d (%s)", WEXITSTATUS(status),
+                 WEXITSTATUS(status) >= 10 ? "a check failed" : "a sanitizer report?");
+    else
+        return NULL;
+    return buf;
+}
+
+static void assert_child_ok(child_fn fn, void *arg, unsigned timeout_s, const char *what)
+{
+    char buf[160];
+    const char *why = child_run(fn, arg, timeout_s, buf, sizeof buf);
+    if (why)
+        fail_msg("%s: %s", what, why);
+}
+
+/* ---- recall channels, one at a time --------------------------------------------------- */
+
+/* Social: the follow_recent newest notes of each followed creator, most recently followed
+ * creator first, newest note first; no one else's notes, however hot; a FOLLOW event makes a
+ * creator the most recent; the quota cuts the list; served notes drop out. */
+static void test_channel_social(void **state)
+{
+    (void)state;
+    spec *s = spec_new(6, 4);
+    for (int32_t i = 0; i < 6; i++)                       /* creator 1: 0..5 */
+        spec_note(s, 1, (uint32_t)i % 4, OLD + 10 * i);
+    spec_note(s, 2, 0, OLD + 100);                        /* creator 2: 6, 7 */
+    spec_note(s, 2, 1, OLD + 101);
+    for (int32_t i = 0; i < 5; i++)                       /* creator 3: 8..12 */
+        spec_note(s, 3, (uint32_t)i % 4, OLD + 200 + i);
+    spec_follow(s, 0, 1);
+    spec_follow(s, 0, 2);
+    fw_engine_cfg cfg[2] = {channel_cfg(CH_SOCIAL, 48), channel_cfg(CH_SOCIAL, 3)};
+    fw_engine *e = build(s, cfg, 2);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    /* Creator 3's notes trend and user 0 opened some: neither may leak into social recall. */
+    impress(e, c, 4, 9, 0, 1);
+    impress(e, c, 4, 10, 0, 1);
+    impress(e, c, 0, 11, 0, 1);
+    fw_engine_end_tick(e, c, 0);
+
+    uint32_t got[PAGE_MAX], n;
+    n = peek(e, c, 0, 0, 1, got, PAGE_MAX);
+    /* Creator 2 (followed last) first, then creator 1's newest 4. */
+    const uint32_t want[6] = {7, 6, 5, 4, 3, 2};
+    assert_int_equal(n, 6);
+    assert_memory_equal(got, want, sizeof want);
+    assert_only_channel(c, CH_SOCIAL, 6);
+
+    n = peek(e, c, 0, 1, 1, got, PAGE_MAX);          /* quota 3 */
+    assert_int_equal(n, 3);
+    assert_memory_equal(got, want, 3 * sizeof *want);
+    assert_only_channel(c, CH_SOCIAL, 3);
+
+    /* A user who follows nobody recalls nothing. */
+    assert_int_equal(peek(e, c, 5, 0, 1, got, PAGE_MAX), 0);
+    assert_only_channel(c, CH_SOCIAL, 0);
+
+    /* Following creator 3 (through a logged event) puts their newest 4 first. */
+    log1(e, c, 0, 8, 1, FW_EV_FOLLOW);
+    fw_engine_end_tick(e, c, 1);
+    n = peek(e, c, 0, 0, 2, got, PAGE_MAX);
+    const uint32_t want2[10] = {12, 11, 10, 9, 7, 6, 5, 4, 3, 2};
+    assert_int_equal(n, 10);
+    assert_memory_equal(got, want2, sizeof want2);
+    assert_only_channel(c, CH_SOCIAL, 10);
+
+    /* Serve them (page_size 10): they are remembered and social recall runs dry. */
+    uint32_t page[PAGE_MAX];
+    assert_int_equal(serve(e, c, 0, 0, 2, page), 10);
+    for (uint32_t i = 0; i < 10; i++) {
+        assert_true(has(want2, 10, page[i]));
+        assert_true(fw_feed_was_served(e, 0, 0, page[i]));
+    }
+    assert_int_equal(peek(e, c, 0, 0, 3, got, PAGE_MAX), 0);
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+    free(s);
+}
+
+/* Hot: exactly the notes with logged opens or likes, best weighted engagement first (ties to
+ * the lower id), once fw_engine_end_tick has refreshed the pool (not before); impressions
+ * alone do not count; the quota cuts the list. */
+static void test_channel_hot(void **state)
+{
+    (void)state;
+    spec *s = spec_new(8, 4);
+    for (uint32_t i = 0; i < 20; i++)
+        spec_note(s, 1 + i % 4, i % 4, OLD);
+    fw_engine_cfg cfg[2] = {channel_cfg(CH_HOT, 40), channel_cfg(CH_HOT, 2)};
+    fw_engine *e = build(s, cfg, 2);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    uint32_t got[PAGE_MAX];
+    assert_int_equal(peek(e, c, 0, 0, 0, got, PAGE_MAX), 0);   /* nothing trends yet */
+
+    for (uint32_t u = 5; u < 8; u++)        /* note 7: 3 opens */
+        impress(e, c, u, 7, 0, 1);
+    impress(e, c, 5, 11, 0, 1);             /* note 11: 2 opens */
+    impress(e, c, 6, 11, 0, 1);
+    impress(e, c, 5, 3, 0, 1);              /* note 3: 1 open */
+    log1(e, c, 7, 15, 0, FW_EV_LIKE);       /* note 15: 1 like, worth 2 opens (tie: id) */
+    for (uint32_t i = 16; i < 20; i++)      /* impressions alone do not trend */
+        impress(e, c, 5, i, 0, 0);
+    assert_int_equal(peek(e, c, 0, 0, 0, got, PAGE_MAX), 0);   /* pool not refreshed yet */
+    fw_engine_end_tick(e, c, 0);
+
+    uint32_t n = peek(e, c, 0, 0, 1, got, PAGE_MAX);
+    const uint32_t want[4] = {7, 11, 15, 3};
+    assert_int_equal(n, 4);
+    assert_memory_equal(got, want, sizeof want);
+    assert_only_channel(c, CH_HOT, 4);
+    n = peek(e, c, 0, 1, 1, got, PAGE_MAX);
+    assert_int_equal(n, 2);
+    assert_memory_equal(got, want, 2 * sizeof *want);
+    assert_only_channel(c, CH_HOT, 2);
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+    free(s);
+}
+
+/* Trains user on rounds impressions of each of notes [0, n_train), opening only those of
+ * topic; one batch per round, each round a tick, pools refreshed after each. */
+static void train_topic(fw_engine *e, fw_engine_ctx *c, const spec *s, uint32_t user,
+                        uint32_t topic, uint32_t n_train, uint32_t rounds, int32_t tick0)
+{
+    fw_event ev[2 * MAX_NOTES];
+    for (uint32_t r = 0; r < rounds; r++) {
+        int32_t tick = tick0 + (int32_t)r;
+        size_t m = 0;
+        for (uint32_t i = 0; i < n_train; i++) {
+            ev[m++] = (fw_event){.user = user, .note = i, .tick = tick, .type = FW_EV_IMPRESSION};
+            if (s->notes[i].topic == topic)
+                ev[m++] = (fw_event){.user = user, .note = i, .tick = tick, .type = FW_EV_OPEN};
+        }
+        assert_int_equal(fw_engine_log(e, c, ev, m), FW_OK);
+        fw_engine_end_tick(e, c, tick);
+    }
+}
+
+/* Content: after users were trained to open only one topic each (5 for user 0, 2 for user
+ * 1), content recall with content_topics = 1 returns only notes of that topic: its most
+ * engaging ones (the topic pool) and its newest, including a note nobody has seen yet. With
+ * content_topics = 3 the preferred topic's block comes first and at most 3 topics appear. */
+static void test_channel_content(void **state)
+{
+    (void)state;
+    enum { TOPICS = 8, NOTES = 160, TRAINED = 150 };
+    spec *s = spec_new(15, TOPICS);
+    for (uint32_t i = 0; i < NOTES; i++)
+        spec_note(s, 10 + i % 5, i % TOPICS, OLD + (int32_t)i);
+    fw_engine_cfg cfg[2] = {channel_cfg(CH_CONTENT, 16), channel_cfg(CH_CONTENT, 30)};
+    cfg[0].rec.content_topics = 1;
+    cfg[1].rec.content_topics = 3;
+    fw_engine *e = build(s, cfg, 2);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    /* Notes [TRAINED, NOTES) are never shown: 157 is topic 5's newest, 154 topic 2's. */
+    train_topic(e, c, s, 0, 5, TRAINED, 20, 0);
+    train_topic(e, c, s, 1, 2, TRAINED, 20, 20);
+
+    const uint32_t user_topic[2] = {5, 2}, newest[2] = {157, 154};
+    for (uint32_t u = 0; u < 2; u++) {
+        uint32_t got[PAGE_MAX];
+        uint32_t n = peek(e, c, u, 0, 50, got, PAGE_MAX);
+        assert_int_equal(n, 16);
+        assert_only_channel(c, CH_CONTENT, 16);
+        uint32_t engaged = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            assert_int_equal(s->notes[got[i]].topic, user_topic[u]);
+            engaged += fw_engine_note_count(e, got[i], FW_EV_OPEN) > 0;
+        }
+        assert_true(engaged >= 8);                 /* the topic pool: half the share */
+        assert_true(has(got, n, newest[u]));       /* the topic's newest, never shown */
+
+        n = peek(e, c, u, 1, 50, got, PAGE_MAX);   /* three topics, 10 each */
+        assert_int_equal(n, 30);
+        assert_only_channel(c, CH_CONTENT, 30);
+        uint32_t topics_seen[TOPICS] = {0}, distinct = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            if (i < 10)
+                assert_int_equal(s->notes[got[i]].topic, user_topic[u]);
+            distinct += topics_seen[s->notes[got[i]].topic]++ == 0;
+        }
+        assert_true(distinct <= 3);
+    }
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+    free(s);
+}
+
+/* CF: users 0 and 1 open A and B on day 0, user 2 opens A only, user 3 opens C and D, user 4
+ * opens C. After fw_engine_end_day (not before) user 2 recalls exactly B and user 4 exactly
+ * D; a user with no opens recalls nothing. The day end counted the co-engagement pairs: two
+ * ordered pairs for each user with two opens. */
+static void test_channel_cf(void **state)
+{
+    (void)state;
+    enum { A = 2, B = 5, C = 7, D = 8 };
+    spec *s = spec_new(8, 4);
+    for (uint32_t i = 0; i < 10; i++)
+        spec_note(s, 6 + i % 2, i % 4, OLD);
+    fw_engine_cfg cfg = channel_cfg(CH_CF, 64);
+    fw_engine *e = build(s, &cfg, 1);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    for (uint32_t u = 0; u < 2; u++) {
+        impress(e, c, u, A, 3, 1);
+        impress(e, c, u, B, 3, 1);
+    }
+    impress(e, c, 2, A, 3, 1);
+    impress(e, c, 3, C, 3, 1);
+    impress(e, c, 3, D, 3, 1);
+    impress(e, c, 4, C, 3, 1);
+    impress(e, c, 5, 0, 3, 0);              /* an impression without an open */
+    for (int32_t t = 0; t < (int32_t)TPD; t++)
+        fw_engine_end_tick(e, c, t);
+    uint32_t got[PAGE_MAX];
+    assert_int_equal(peek(e, c, 2, 0, TPD - 1, got, PAGE_MAX), 0);   /* no neighbours yet */
+
+    fw_engine_ctx_reset_latency(c);
+    assert_int_equal(fw_engine_end_day(e, c, 0), FW_OK);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_CF_PAIRS), 6);
+
+    assert_int_equal(peek(e, c, 2, 0, TPD + 1, got, PAGE_MAX), 1);
+    assert_int_equal(got[0], B);
+    assert_only_channel(c, CH_CF, 1);
+    assert_int_equal(peek(e, c, 4, 0, TPD + 1, got, PAGE_MAX), 1);
+    assert_int_equal(got[0], D);
+    assert_only_channel(c, CH_CF, 1);
+    assert_int_equal(peek(e, c, 5, 0, TPD + 1, got, PAGE_MAX), 0);
+    assert_only_channel(c, CH_CF, 0);
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+    free(s);
+}
+
+/* Graph: user 0 opened A; user 1 opened A and C; user 2 opened C and D; user 3 opened E and
+ * F, which nobody else opened. Walks from user 0 (user -> opened note -> another opener ->
+ * their opens, twice) reach only A, C and D, and do reach C and D, C (one hop) visited more
+ * often and so first. Walks from user 3 find no other opener: nothing. A user with no opens
+ * takes no step. */
+static void test_channel_graph(void **state)
+{
+    (void)state;
+    enum { A = 1, C = 3, D = 4, E = 6, F = 7 };
+    spec *s = spec_new(6, 4);
+    for (uint32_t i = 0; i < 10; i++)
+        spec_note(s, 5, i % 4, OLD);
+    fw_engine_cfg cfg = channel_cfg(CH_GRAPH, 48);
+    cfg.rec.walks = 64;
+    fw_engine *e = build(s, &cfg, 1);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    impress(e, c, 0, A, 0, 1);
+    impress(e, c, 1, A, 0, 1);
+    impress(e, c, 1, C, 0, 1);
+    impress(e, c, 2, C, 0, 1);
+    impress(e, c, 2, D, 0, 1);
+    impress(e, c, 3, E, 0, 1);
+    impress(e, c, 3, F, 0, 1);
+    fw_engine_end_tick(e, c, 0);
+
+    uint32_t got[PAGE_MAX];
+    uint32_t n = peek(e, c, 0, 0, 1, got, PAGE_MAX);
+    assert_only_channel(c, CH_GRAPH, n);
+    assert_true(fw_engine_ctx_work(c, FW_WORK_WALK_STEPS) > 0);
+    assert_true(n >= 2 && n <= 3);
+    for (uint32_t i = 0; i < n; i++)
+        assert_true(got[i] == A || got[i] == C || got[i] == D);
+    assert_true(has(got, n, C));
+    assert_true(has(got, n, D));
+    uint32_t ic = 0, id = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (got[i] == C)
+            ic = i;
+        if (got[i] == D)
+            id = i;
+    }
+    assert_true(ic < id);
+
+    assert_int_equal(peek(e, c, 3, 0, 1, got, PAGE_MAX), 0);
+    assert_only_channel(c, CH_GRAPH, 0);
+    assert_true(fw_engine_ctx_work(c, FW_WORK_WALK_STEPS) > 0);
+    assert_int_equal(peek(e, c, 4, 0, 1, got, PAGE_MAX), 0);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_WALK_STEPS), 0);
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+    free(s);
+}
+
+/* Fresh: the newest notes with fewer than cold_impressions impressions, newest first; a
+ * published note comes first; a note leaves when its impressions reach the threshold; the
+ * quota cuts the list. Opens do not matter, impressions do. */
+static void test_channel_fresh(void **state)
+{
+    (void)state;
+    spec *s = spec_new(8, 4);
+    for (uint32_t i = 0; i < 30; i++)
+        spec_note(s, 1 + i % 3, i % 4, OLD + (int32_t)i);
+    fw_engine_cfg cfg[2] = {channel_cfg(CH_FRESH, 100), channel_cfg(CH_FRESH, 5)};
+    cfg[0].rec.cold_impressions = cfg[1].rec.cold_impressions = 3;
+    fw_engine *e = build(s, cfg, 2);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    for (uint32_t i = 0; i < 10; i++)       /* 0..9: 3 impressions, warm */
+        for (uint32_t u = 5; u < 8; u++)
+            impress(e, c, u, i, 0, 0);
+    for (uint32_t i = 10; i < 20; i++)      /* 10..19: 2 impressions and opens, still cold */
+        for (uint32_t u = 5; u < 7; u++)
+            impress(e, c, u, i, 0, 1);
+    fw_engine_end_tick(e, c, 0);
+
+    uint32_t got[PAGE_MAX];
+    uint32_t n = peek(e, c, 0, 0, 1, got, PAGE_MAX);
+    assert_int_equal(n, 20);
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(got[i], 29 - i);
+    assert_only_channel(c, CH_FRESH, 20);
+    n = peek(e, c, 0, 1, 1, got, PAGE_MAX);
+    assert_int_equal(n, 5);
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(got[i], 29 - i);
+    assert_only_channel(c, CH_FRESH, 5);
+
+    fw_note_info note = {.creator = 4, .topic = 1, .format = FW_FORMAT_VIDEO, .created_tick = 1};
+    uint32_t id = 0;
+    assert_int_equal(fw_engine_publish(e, c, &note, &id), FW_OK);
+    assert_int_equal(id, 30);
+    impress(e, c, 7, 15, 1, 0);             /* note 15 reaches 3 impressions */
+    fw_engine_end_tick(e, c, 1);
+    n = peek(e, c, 0, 0, 2, got, PAGE_MAX);
+    assert_int_equal(n, 20);
+    assert_int_equal(got[0], 30);
+    assert_false(has(got, n, 15));
+    for (uint32_t i = 0; i < n; i++)
+        assert_true(fw_engine_note_count(e, got[i], FW_EV_IMPRESSION) < 3);
+    assert_only_channel(c, CH_FRESH, 20);
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+    free(s);
+}
+
+/* ---- learning a planted preference ---------------------------------------------------- */
+
+/* A small world with a planted preference: 8 topics, 64 old notes per topic, creators who
+ * post in every topic, and 2 new notes per topic published before each of two serving rounds
+ * a day (ticks 4 and 16). 40 viewers in two groups: the first opens only topic 1, the second
+ * only topic 6, so neither trending nor any other global signal can serve both; each viewer
+ * is served one page per round. Every served note is logged as an impression, followed (same
+ * user, note and tick) by an open when its topic is the viewer's, and a like after the open
+ * of every note whose id is a multiple of 4. */
+enum { PW_TOPICS = 8, PW_PER_TOPIC = 64, PW_VIEWERS = 40, PW_CREATORS = 40, PW_NEW = 2,
+       PW_DAYS_MAX = 4, PW_ROUNDS = 2 };
+static const uint32_t pw_round_tick[PW_ROUNDS] = {4, 16};
+
+static uint32_t pw_group(uint32_t u) { return u < PW_VIEWERS / 2 ? 0 : 1; }
+static uint32_t pw_planted(uint32_t u) { return pw_group(u) == 0 ? 1 : 6; }
+
+static fw_note_info pw_note(uint32_t id, int32_t tick)
+{
+    return (fw_note_info){.creator = PW_VIEWERS + (id / PW_TOPICS) % PW_CREATORS,
+                          .topic = (uint16_t)(id % PW_TOPICS),
+                          .format = (uint8_t)(id % 3 == 0 ? FW_FORMAT_VIDEO : FW_FORMAT_IMAGE),
+                          .created_tick = tick};
+}
+
+typedef struct pw_out {
+    /* Notes served and those of the viewer's planted topic, per day and group, and per
+     * round (all viewers). */
+    uint32_t served[PW_DAYS_MAX][2], planted[PW_DAYS_MAX][2];
+    uint32_t round_served[PW_DAYS_MAX * PW_ROUNDS], round_planted[PW_DAYS_MAX * PW_ROUNDS];
+    uint32_t opens[PW_DAYS_MAX], likes[PW_DAYS_MAX];      /* events logged per day */
+    fw_model_stats stats[PW_DAYS_MAX][FW_TASK__COUNT];    /* after each day's end */
+    uint64_t work[FW_WORK__COUNT];
+    uint32_t *log;          /* every page, FW_NONE included, each followed by a separator */
+    size_t n_log, cap_log;
+} pw_out;
+
+/* Writes a pattern over the stack region the engine's frames will occupy next; an engine
+ * that reads no uninitialised memory cannot depend on it. */
+static __attribute__((noinline)) void paint_stack(double v)
+{
+    double pad[8192];
+    volatile double *p = pad;
+    for (size_t i = 0; i < 8192; i++)
+        p[i] = v;
+}
+
+/* Runs the planted world for days days under cfg, painting the stack with paint before every
+ * engine call. */
+static void planted_run(const fw_engine_cfg *cfg, uint32_t days, double paint, pw_out *o)
+{
+    spec *s = spec_new(PW_VIEWERS + PW_CREATORS, PW_TOPICS);
+    for (uint32_t i = 0; i < PW_TOPICS * PW_PER_TOPIC; i++)
+        s->notes[s->n_notes++] = pw_note(i, -(int32_t)(PW_TOPICS * PW_PER_TOPIC - i));
+    uint16_t topic[MAX_NOTES];
+    for (uint32_t i = 0; i < s->n_notes; i++)
+        topic[i] = s->notes[i].topic;
+    fw_engine *e = build(s, cfg, 1);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    fw_event *ev = malloc(PW_VIEWERS * PAGE_MAX * 3 * sizeof *ev);
+    assert_non_null(ev);
+
+    for (uint32_t d = 0; d < days; d++) {
+        for (uint32_t t = 0; t < TPD; t++) {
+            int32_t tick = (int32_t)(d * TPD + t);
+            for (uint32_t r = 0; r < PW_ROUNDS; r++) {
+                if (pw_round_tick[r] != t)
+                    continue;
+                for (uint32_t k = 0; k < PW_TOPICS * PW_NEW; k++) {
+                    uint32_t id = fw_engine_n_notes(e);
+                    fw_note_info ni = pw_note(id, tick);
+                    paint_stack(paint);
+                    assert_int_equal(fw_engine_publish(e, c, &ni, &id), FW_OK);
+                    assert_true(id < MAX_NOTES);
+                    topic[id] = ni.topic;
+                }
+                size_t m = 0;
+                for (uint32_t u = 0; u < PW_VIEWERS; u++) {
+                    uint32_t page[PAGE_MAX], g = pw_group(u);
+                    paint_stack(paint);
+                    uint32_t n = serve(e, c, u, 0, tick, page);
+                    for (uint32_t i = 0; i < n; i++) {
+                        if (o->n_log < o->cap_log)
+                            o->log[o->n_log++] = page[i];
+                        if (page[i] == FW_NONE)
+                            continue;
+                        int hit = topic[page[i]] == pw_planted(u);
+                        o->served[d][g]++;
+                        o->planted[d][g] += (uint32_t)hit;
+                        o->round_served[d * PW_ROUNDS + r]++;
+                        o->round_planted[d * PW_ROUNDS + r] += (uint32_t)hit;
+                        ev[m++] = (fw_event){u, page[i], tick, FW_EV_IMPRESSION};
+                        if (hit) {
+                            ev[m++] = (fw_event){u, page[i], tick, FW_EV_OPEN};
+                            o->opens[d]++;
+                        }
+                        if (hit && page[i] % 4 == 0) {
+                            ev[m++] = (fw_event){u, page[i], tick, FW_EV_LIKE};
+                            o->likes[d]++;
+                        }
+                    }
+                    if (o->n_log < o->cap_log)
+                        o->log[o->n_log++] = UINT32_MAX - 1;
+                }
+                paint_stack(paint);
+                assert_int_equal(fw_engine_log(e, c, ev, m), FW_OK);
+            }
+            paint_stack(paint);
+            fw_engine_end_tick(e, c, tick);
+        }
+        paint_stack(paint);
+        assert_int_equal(fw_engine_end_day(e, c, d), FW_OK);
+        for (int k = 0; k < FW_TASK__COUNT; k++)
+            o->stats[d][k] = fw_engine_model_stats(e, (fw_rec_task)k);
+    }
+    for (int w = 0; w < FW_WORK__COUNT; w++)
+        o->work[w] = fw_engine_ctx_work(c, (fw_work)w);
+    free(ev);
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+    free(s);
+}
+
+static double ratio(uint32_t a, uint32_t b) { return b ? (double)a / b : 0.0; }
+
+/* The planted world under the recommender (topic cap lifted to the page size, so that a page
+ * may be all one topic): the first round, served knowing nothing, gives the viewers about
+ * 1/8 of their planted topic, day 0 little more; by day 3 each group gets well over half.
+ * The models' daily statistics count exactly what was logged that day (an open-model sample
+ * per open and per kept non-open, weighted by neg_sample; a like-model sample per open), and
+ * the open model is calibrated by the end. */
+static void test_learns_planted_topic(void **state)
+{
+    (void)state;
+    enum { LAST = PW_DAYS_MAX - 1 };
+    fw_engine_cfg cfg = rec_cfg();
+    cfg.rec.max_per_topic = cfg.feed.page_size;
+    pw_out *o = calloc(1, sizeof *o);
+    assert_non_null(o);
+    planted_run(&cfg, PW_DAYS_MAX, 0.0, o);
+
+    double share[PW_DAYS_MAX];
+    uint64_t samples = 0;
+    for (uint32_t d = 0; d < PW_DAYS_MAX; d++) {
+        uint32_t served = o->served[d][0] + o->served[d][1];
+        assert_true(served > PW_VIEWERS * PW_ROUNDS * 8);   /* pages are (nearly) full */
+        share[d] = ratio(o->planted[d][0] + o->planted[d][1], served);
+        const fw_model_stats *st = &o->stats[d][FW_TASK_OPEN], *lk = &o->stats[d][FW_TASK_LIKE];
+        print_message("day %u: planted share %.3f (groups %.3f %.3f; rounds", d, share[d],
+                      ratio(o->planted[d][0], o->served[d][0]),
+                      ratio(o->planted[d][1], o->served[d][1]));
+        for (uint32_t r = 0; r < PW_ROUNDS; r++)
+            print_message(" %.3f", ratio(o->round_planted[d * PW_ROUNDS + r],
+                                         o->round_served[d * PW_ROUNDS + r]));
+        print_message("); open model: %llu samples, mean predicted %.4f, observed %.4f, "
+                      "log loss %.4f\n",
+                      (unsigned long long)st->samples, st->predicted / st->weight,
+                      st->observed / st->weight, st->log_loss / st->weight);
+        /* Known answers: the day's opens and likes, and the sampling of non-opens. */
+        assert_true(st->samples > o->opens[d]);
+        assert_true(st->samples < served);
+        assert_true(st->observed == (double)o->opens[d]);
+        assert_true(st->weight == (double)(cfg.rec.neg_sample * st->samples -
+                                           (cfg.rec.neg_sample - 1) * o->opens[d]));
+        assert_int_equal(lk->samples, o->opens[d]);
+        assert_true(lk->observed == (double)o->likes[d]);
+        assert_true(isfinite(st->log_loss) && isfinite(st->predicted));
+        samples += st->samples;
+    }
+    assert_int_equal(o->work[FW_WORK_TRAINED], samples);
+
+    assert_true(ratio(o->round_planted[0], o->round_served[0]) < 0.2);
+    assert_true(share[0] < 0.25);
+    assert_true(share[LAST] > 0.6);
+    assert_true(share[LAST] > share[0] + 0.4);
+    for (uint32_t g = 0; g < 2; g++)   /* both groups, not one at the other's expense */
+        assert_true(ratio(o->planted[LAST][g], o->served[LAST][g]) > 0.5);
+
+    /* Calibration on the last day: mean prediction within 15% of the observed open rate, and
+     * a progressive log loss better than a coin's. */
+    const fw_model_stats *st = &o->stats[LAST][FW_TASK_OPEN];
+    double pred = st->predicted / st->weight, obs = st->observed / st->weight;
+    assert_true(obs > 0.5);
+    assert_true(fabs(pred - obs) < 0.15 * obs);
+    assert_true(st->log_loss / st->weight < log(2.0));
+    free(o);
+}
+
+/* ---- re-ranking ----------------------------------------------------------------------- */
+
+/* Serves one page to user 0 of a fresh engine over s under cfg at tick 0; returns its length. */
+static uint32_t first_page(const spec *s, const fw_engine_cfg *cfg, uint32_t *page)
+{
+    fw_engine *e = build(s, cfg, 1);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    uint32_t n = serve(e, c, 0, 0, 0, page);
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+    return n;
+}
+
+/* Per creator: creator 1 wrote notes 0..9, creators 2..11 one note each (10..19). Nothing
+ * was logged, so every candidate scores the same and ties go to the lower id: without the
+ * cap the page would be creator 1's ten notes. With max_per_creator = 2 it holds 2 of theirs
+ * and 8 others. When too few other creators exist the page is filled anyway (relaxed). */
+static void test_rerank_creator_cap(void **state)
+{
+    (void)state;
+    spec *s = spec_new(12, 8);
+    for (uint32_t i = 0; i < 10; i++)
+        spec_note(s, 1, i % 8, OLD);
+    for (uint32_t i = 0; i < 10; i++)
+        spec_note(s, 2 + i, (i + 2) % 8, OLD);
+    fw_engine_cfg cfg = channel_cfg(CH_FRESH, 100);
+    cfg.rec.explore_slots = 0;
+    cfg.rec.max_per_topic = 100;
+    cfg.rec.max_per_creator = 100;
+    uint32_t page[PAGE_MAX];
+    assert_int_equal(first_page(s, &cfg, page), 10);
+    for (uint32_t i = 0; i < 10; i++)
+        assert_int_equal(page[i], i);   /* uncapped: ties by id, all creator 1 */
+
+    cfg.rec.max_per_creator = 2;
+    assert_int_equal(first_page(s, &cfg, page), 10);
+    const uint32_t want[10] = {0, 1, 10, 11, 12, 13, 14, 15, 16, 17};
+    assert_memory_equal(page, want, sizeof want);
+    uint32_t per[12] = {0};
+    for (uint32_t i = 0; i < 10; i++)
+        assert_true(++per[s->notes[page[i]].creator] <= 2);
+
+    /* Only three other notes: they come right after the two, then creator 1 fills up. */
+    s->n_notes = 13;
+    assert_int_equal(first_page(s, &cfg, page), 10);
+    const uint32_t want2[10] = {0, 1, 10, 11, 12, 2, 3, 4, 5, 6};
+    assert_memory_equal(page, want2, sizeof want2);
+    free(s);
+}
+
+/* Per topic: notes 0..9 are topic 0, 10..19 topics 1..7 (distinct creators throughout). With
+ * max_per_topic = 3 the page holds 3 topic-0 notes and 7 others; default caps hold. */
+static void test_rerank_topic_cap(void **state)
+{
+    (void)state;
+    spec *s = spec_new(24, 8);
+    for (uint32_t i = 0; i < 10; i++)
+        spec_note(s, 1 + i, 0, OLD);
+    for (uint32_t i = 0; i < 10; i++)
+        spec_note(s, 11 + i, 1 + i % 7, OLD);
+    fw_engine_cfg cfg = channel_cfg(CH_FRESH, 100);
+    cfg.rec.explore_slots = 0;
+    cfg.rec.max_per_topic = 3;
+    uint32_t page[PAGE_MAX];
+    assert_int_equal(first_page(s, &cfg, page), 10);
+    const uint32_t want[10] = {0, 1, 2, 10, 11, 12, 13, 14, 15, 16};
+    assert_memory_equal(page, want, sizeof want);
+
+    /* Defaults (4 per topic, 1 per creator) on the planted world's kind of catalog. */
+    cfg = rec_cfg();
+    spec *w = spec_new(PW_VIEWERS + PW_CREATORS, PW_TOPICS);
+    for (uint32_t i = 0; i < 200; i++)
+        w->notes[w->n_notes++] = pw_note(i, -(int32_t)(200 - i));
+    fw_engine *e = build(w, &cfg, 1);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    for (uint32_t u = 0; u < 10; u++)        /* make a few topic-3 notes hot */
+        for (uint32_t i = 3; i < 200; i += 8)
+            impress(e, c, PW_VIEWERS - 1 - u, i, 0, 1);
+    fw_engine_end_tick(e, c, 0);
+    uint32_t at_cap = 0;
+    for (uint32_t u = 0; u < 10; u++) {
+        uint32_t n = serve(e, c, u, 0, 1, page);
+        assert_int_equal(n, 10);
+        uint32_t per_topic[PW_TOPICS] = {0}, per_creator[PW_VIEWERS + PW_CREATORS] = {0};
+        for (uint32_t i = 0; i < n; i++) {
+            assert_true(++per_topic[w->notes[page[i]].topic] <= cfg.rec.max_per_topic);
+            assert_true(++per_creator[w->notes[page[i]].creator] <= cfg.rec.max_per_creator);
+        }
+        at_cap += per_topic[3] == cfg.rec.max_per_topic;
+    }
+    print_message("default caps: %u of 10 pages hold the most topic-3 notes allowed\n", at_cap);
+    assert_true(at_cap > 0);   /* the cap did bite */
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+    free(w);
+    free(s);
+}
+
+/* The seen filter under the recommender: a user served page after page (every served note
+ * logged, topic-0 notes opened, so every channel has something) never gets a note twice
+ * within seen_window served notes, and every served note is reported served. With the
+ * default window (1000) and 300 notes nothing ever repeats; with the smallest (16) and 40
+ * notes, notes do come back, but never within 16 served notes. */
+static void run_seen(uint32_t window, uint32_t n_notes, uint32_t pages, uint32_t page_size,
+                     uint32_t *served_out, uint32_t *repeats_out)
+{
+    spec *s = spec_new(12, 4);
+    for (uint32_t i = 0; i < n_notes; i++)
+        spec_note(s, 4 + i % 8, i % 4, OLD + (int32_t)i);
+    spec_follow(s, 0, 4);
+    fw_engine_cfg cfg = rec_cfg();
+    cfg.feed.seen_window = window;
+    cfg.feed.page_size = page_size;
+    fw_engine *e = build(s, &cfg, 1);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    int64_t last[MAX_NOTES];
+    for (uint32_t i = 0; i < MAX_NOTES; i++)
+        last[i] = -1;
+    uint32_t pos = 0, repeats = 0;
+    for (uint32_t p = 0; p < pages; p++) {
+        int32_t tick = (int32_t)p;
+        uint32_t page[PAGE_MAX];
+        uint32_t n = serve(e, c, 0, 0, tick, page);
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t id = page[i];
+            assert_true(id < n_notes);
+            assert_true(fw_feed_was_served(e, 0, 0, id));
+            if (last[id] >= 0) {
+                repeats++;
+                assert_true(pos - (uint32_t)last[id] > window);
+            }
+            last[id] = pos++;
+            impress(e, c, 0, id, tick, s->notes[id].topic == 0);
+        }
+        /* Another user keeps a few notes trending. */
+        impress(e, c, 1, (uint32_t)p % n_notes, tick, 1);
+        fw_engine_end_tick(e, c, tick);
+        if ((p + 1) % TPD == 0)
+            assert_int_equal(fw_engine_end_day(e, c, p / TPD), FW_OK);
+    }
+    *served_out = pos;
+    *repeats_out = repeats;
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+    free(s);
+}
+
+static void test_rerank_seen_window(void **state)
+{
+    (void)state;
+    uint32_t served, repeats;
+    run_seen(1000, 300, 60, 10, &served, &repeats);
+    print_message("seen_window 1000, 300 notes: %u served, %u repeats\n", served, repeats);
+    assert_int_equal(repeats, 0);
+    assert_true(served >= 250);          /* most of the catalog before it runs dry */
+    run_seen(16, 40, 120, 4, &served, &repeats);
+    print_message("seen_window 16, 40 notes: %u served, %u repeats\n", served, repeats);
+    assert_true(served > 200);           /* notes must come back: only 40 exist */
+    assert_true(repeats > 0);
+}
+
+/* An engine over 60 old notes by 10 creators with a few of them trending, under cfg. */
+static fw_engine *ad_engine(spec **s_out, const fw_engine_cfg *cfg, fw_engine_ctx **c_out)
+{
+    spec *s = spec_new(12, 4);
+    for (uint32_t i = 0; i < 60; i++)
+        spec_note(s, 1 + i % 10, i % 4, OLD + (int32_t)i);
+    fw_engine *e = build(s, cfg, 1);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    for (uint32_t i = 0; i < 60; i += 7)
+        impress(e, c, 11, i, 0, 1);
+    fw_engine_end_tick(e, c, 0);
+    *s_out = s;
+    *c_out = c;
+    return e;
+}
+
+/* Ad slots: with ad_first_slot = 3, ad_every = 4 and page_size 10, positions 3 and 7
+ * (1-based) are FW_NONE and the other eight are distinct notes, on every page, under the
+ * recommender and under the baseline alike; only those eight are remembered as served. A
+ * page cut short by cap keeps its reserved position. */
+static void check_ad_pages(fw_feed_algorithm algorithm)
+{
+    fw_engine_cfg cfg = algorithm == FW_FEED_REC ? rec_cfg() : fixture_engine_cfg();
+    cfg.feed.ad_first_slot = 3;
+    cfg.feed.ad_every = 4;
+    spec *s;
+    fw_engine_ctx *c;
+    fw_engine *e = ad_engine(&s, &cfg, &c);
+    uint32_t times[60] = {0};
+    for (int32_t p = 0; p < 3; p++) {
+        uint32_t page[PAGE_MAX];
+        assert_int_equal(serve(e, c, 0, 0, 1 + p, page), 10);
+        for (uint32_t i = 0; i < 10; i++) {
+            if (i == 2 || i == 6) {
+                assert_int_equal(page[i], FW_NONE);
+                continue;
+            }
+            assert_true(page[i] < 60);
+            assert_int_equal(++times[page[i]], 1);
+        }
+    }
+    uint32_t served = 0;
+    for (uint32_t n = 0; n < 60; n++) {
+        assert_int_equal(fw_feed_was_served(e, 0, 0, n), times[n] > 0);
+        served += times[n];
+    }
+    assert_int_equal(served, 24);
+    fw_feed_req req = {.user = 1, .arm = 0, .tick = 5};
+    uint32_t page[PAGE_MAX];
+    assert_int_equal(fw_feed_request(e, c, &req, page, 5), 5);
+    for (uint32_t i = 0; i < 5; i++)
+        assert_true(i == 2 ? page[i] == FW_NONE : page[i] < 60);
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+    free(s);
+}
+
+static void test_rerank_ad_slots(void **state)
+{
+    (void)state;
+    check_ad_pages(FW_FEED_REC);
+}
+
+static void test_baseline_ad_slots(void **state)
+{
+    (void)state;
+    check_ad_pages(FW_FEED_BASELINE);
+}
+
+/* FW_WORK_SERVED counts "notes returned in feed pages": a page of 10 positions with two
+ * reserved ad slots returns 8 notes, under either algorithm. */
+static void test_served_counter_skips_ad_slots(void **state)
+{
+    (void)state;
+    uint64_t counted[2];
+    for (int a = 0; a < 2; a++) {
+        fw_engine_cfg cfg = a ? rec_cfg() : fixture_engine_cfg();
+        cfg.feed.ad_first_slot = 3;
+        cfg.feed.ad_every = 4;
+        spec *s;
+        fw_engine_ctx *c;
+        fw_engine *e = ad_engine(&s, &cfg, &c);
+        fw_engine_ctx_reset_latency(c);
+        uint32_t page[PAGE_MAX], notes = 0;
+        uint32_t n = serve(e, c, 0, 0, 1, page);
+        for (uint32_t i = 0; i < n; i++)
+            notes += page[i] != FW_NONE;
+        assert_int_equal(n, 10);
+        assert_int_equal(notes, 8);
+        counted[a] = fw_engine_ctx_work(c, FW_WORK_SERVED);
+        print_message("%s: a page of %u positions with %u notes; notes_served counted %llu\n",
+                      a ? "rec" : "baseline", n, notes, (unsigned long long)counted[a]);
+        fw_engine_ctx_destroy(c);
+        fw_engine_destroy(e);
+        free(s);
+    }
+    assert_int_equal(counted[1], 8);   /* rec */
+    assert_int_equal(counted[0], 8);   /* baseline */
+}
+
+/* Exploration. cold_impressions = 3: notes 0..19 are warm (3 impressions, opened, so in the
+ * trending pool), 20..29 cold (fresh channel). Learning rates are 0, so every candidate
+ * scores the same and ties go to the lower id: without exploration the page is 0..9, all
+ * warm. explore_slots = k puts the k best cold notes in the last k places. */
+static fw_engine *explore_engine(spec **s_out, uint32_t explore, uint32_t ad_first,
+                                 uint32_t ad_every, fw_engine_ctx **c_out)
+{
+    spec *s = spec_new(40, 4);
+    for (uint32_t i = 0; i < 30; i++)
+        spec_note(s, 1 + i, i % 4, OLD);
+    fw_engine_cfg cfg = rec_cfg();
+    cfg.rec.social = cfg.rec.content = cfg.rec.cf = cfg.rec.graph = 0;
+    cfg.rec.cold_impressions = 3;
+    cfg.rec.explore_slots = explore;
+    cfg.rec.max_per_creator = cfg.rec.max_per_topic = 100;
+    cfg.rec.lr = cfg.rec.emb_lr = 0.0;
+    cfg.feed.ad_first_slot = ad_first;
+    cfg.feed.ad_every = ad_every;
+    fw_engine *e = build(s, &cfg, 1);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    for (uint32_t i = 0; i < 20; i++)
+        for (uint32_t u = 35; u < 38; u++)
+            impress(e, c, u, i, 0, 1);
+    fw_engine_end_tick(e, c, 0);
+    *s_out = s;
+    *c_out = c;
+    return e;
+}
+
+static uint32_t count_cold(const fw_engine *e, const uint32_t *page, uint32_t n)
+{
+    uint32_t cold = 0;
+    for (uint32_t i = 0; i < n; i++)
+        cold += page[i] != FW_NONE && fw_engine_note_count(e, page[i], FW_EV_IMPRESSION) < 3;
+    return cold;
+}
+
+static void test_rerank_explore_slots(void **state)
+{
+    (void)state;
+    const uint32_t want[3][10] = {{0, 1, 2, 3, 4, 5, 6, 7, 8, 9},
+                                  {0, 1, 2, 3, 4, 5, 6, 7, 8, 20},
+                                  {0, 1, 2, 3, 4, 5, 6, 7, 21, 20}};
+    for (uint32_t k = 0; k < 3; k++) {
+        spec *s;
+        fw_engine_ctx *c;
+        fw_engine *e = explore_engine(&s, k, 0, 0, &c);
+        uint32_t page[PAGE_MAX], got[PAGE_MAX];
+        uint32_t m = peek(e, c, 0, 0, 1, got, PAGE_MAX);
+        assert_int_equal(m, 30);                          /* 20 hot + 10 fresh */
+        assert_int_equal(serve(e, c, 0, 0, 1, page), 10);
+        assert_memory_equal(page, want[k], sizeof want[k]);
+        assert_int_equal(count_cold(e, page, 10), k);
+        fw_engine_ctx_destroy(c);
+        fw_engine_destroy(e);
+        free(s);
+    }
+}
+
+/* Exploration with reserved ad slots (3, then every 4: 8 notes on a page of 10): the page
+ * still carries explore_slots cold notes. */
+static void test_rerank_explore_with_ad_slots(void **state)
+{
+    (void)state;
+    spec *s;
+    fw_engine_ctx *c;
+    fw_engine *e = explore_engine(&s, 1, 3, 4, &c);
+    uint32_t page[PAGE_MAX];
+    uint32_t n = serve(e, c, 0, 0, 1, page);
+    assert_int_equal(n, 10);
+    assert_int_equal(page[2], FW_NONE);
+    assert_int_equal(page[6], FW_NONE);
+    print_message("explore_slots 1 with ad slots: page");
+    for (uint32_t i = 0; i < n; i++)
+        print_message(" %d", page[i] == FW_NONE ? -1 : (int)page[i]);
+    print_message(" (%u cold)\n", count_cold(e, page, n));
+    assert_int_equal(count_cold(e, page, n), 1);
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+    free(s);
+}
+
+/* ---- determinism ---------------------------------------------------------------------- */
+
+/* Two engines fed the same calls end every day with identical model statistics, serve
+ * identical pages and count identical work -- even when the caller's stack holds different
+ * bytes (as it does on different threads), which catches reads of uninitialised memory. (In
+ * a Debug build such a read may see the same bytes in both runs; valgrind finds it in any
+ * build.) */
+static void test_determinism(void **state)
+{
+    (void)state;
+    enum { DAYS = 2 };
+    fw_engine_cfg cfg = rec_cfg();
+    cfg.feed.ad_first_slot = 4;
+    pw_out *o[2];
+    const double paint[2] = {0.0, 1.0e3};
+    for (int k = 0; k < 2; k++) {
+        o[k] = calloc(1, sizeof *o[k]);
+        assert_non_null(o[k]);
+        o[k]->cap_log = DAYS * PW_ROUNDS * PW_VIEWERS * (PAGE_MAX + 1);
+        o[k]->log = malloc(o[k]->cap_log * sizeof *o[k]->log);
+        assert_non_null(o[k]->log);
+        planted_run(&cfg, DAYS, paint[k], o[k]);
+    }
+    for (uint32_t d = 0; d < DAYS; d++)
+        for (int t = 0; t < FW_TASK__COUNT; t++) {
+            const fw_model_stats *a = &o[0]->stats[d][t], *b = &o[1]->stats[d][t];
+            if (memcmp(a, b, sizeof *a) != 0)
+                fail_msg("day %u task %s: samples %llu/%llu predicted %.17g/%.17g log loss "
+                         "%.17g/%.17g", d, fw_rec_task_name((fw_rec_task)t),
+                         (unsigned long long)a->samples, (unsigned long long)b->samples,
+                         a->predicted, b->predicted, a->log_loss, b->log_loss);
+            assert_true(isfinite(a->log_loss) && isfinite(a->predicted));
+        }
+    assert_int_equal(o[0]->n_log, o[1]->n_log);
+    assert_true(o[0]->n_log > DAYS * PW_ROUNDS * PW_VIEWERS * 8);
+    assert_memory_equal(o[0]->log, o[1]->log, o[0]->n_log * sizeof *o[0]->log);
+    for (int w = 0; w < FW_WORK__COUNT; w++)
+        assert_int_equal(o[0]->work[w], o[1]->work[w]);
+    assert_true(o[0]->work[FW_WORK_TRAINED] > 0);
+    for (int k = 0; k < 2; k++) {
+        free(o[k]->log);
+        free(o[k]);
+    }
+}
+
+/* ---- requests at the edges of the knob ranges ----------------------------------------- */
+
+/* A catalog and a configuration for a child process. */
+typedef struct edge_case {
+    const spec *s;
+    fw_engine_cfg cfg;
+} edge_case;
+
+/* The graph catalog of test_edge_graph_walks: user 0 opened note 0; users 1..8 opened note
+ * 0 and 15 notes of their own. Serves user 0 one page under cfg; writes the page's first note
+ * and the first candidate. Returns 0, or the number of the check that failed. */
+static int graph_first(const spec *s, const fw_engine_cfg *cfg, uint32_t *page0, uint32_t *cand0)
+{
+    fw_err err;
+    fw_engine *e = try_build(s, cfg, 1, &err);
+    if (!e)
+        return 10;
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    if (!c)
+        return 11;
+    for (uint32_t u = 0; u < 9; u++) {
+        fw_event ev[2] = {{u, 0, 0, FW_EV_IMPRESSION}, {u, 0, 0, FW_EV_OPEN}};
+        if (fw_engine_log(e, c, ev, 2) != FW_OK)
+            return 12;
+    }
+    for (uint32_t u = 1; u < 9; u++)
+        for (uint32_t k = 0; k < 15; k++) {
+            uint32_t n = 1 + (u - 1) * 15 + k;
+            fw_event ev[2] = {{u, n, 0, FW_EV_IMPRESSION}, {u, n, 0, FW_EV_OPEN}};
+            if (fw_engine_log(e, c, ev, 2) != FW_OK)
+                return 13;
+        }
+    fw_engine_end_tick(e, c, 0);
+    fw_feed_req req = {.user = 0, .arm = 0, .tick = 1};
+    uint32_t page[PAGE_MAX], nc = 0;
+    uint32_t n = fw_feed_request(e, c, &req, page, PAGE_MAX);
+    const uint32_t *cand = fw_engine_ctx_candidates(c, &nc);
+    if (n != 1 || nc != 1 || page[0] >= 121)
+        return 14;
+    *page0 = page[0];
+    *cand0 = cand[0];
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+    return 0;
+}
+
+static int child_graph_walks(void *arg)
+{
+    const edge_case *x = arg;
+    uint32_t page_edge = 0, cand_edge = 0, page_ref = 0, cand_ref = 0;
+    int rc = graph_first(x->s, &x->cfg, &page_edge, &cand_edge);
+    if (rc)
+        return rc;
+    fw_engine_cfg ref = x->cfg;   /* default feed sampling: room for every visited note */
+    fw_engine_cfg def = fixture_engine_cfg();
+    ref.feed.follow_max_creators = def.feed.follow_max_creators;
+    ref.feed.sample_trending = def.feed.sample_trending;
+    ref.feed.sample_fresh = def.feed.sample_fresh;
+    if ((rc = graph_first(x->s, &ref, &page_ref, &cand_ref)) != 0)
+        return rc + 10;
+    return page_edge == page_ref && cand_edge == cand_ref ? 0 : 30;
+}
+
+/* Graph recall whose walks (32, the default) visit more distinct notes than the request's
+ * candidate arrays hold: the smallest feed sampling knobs (follow_max_creators,
+ * sample_trending, sample_fresh = 0) and a graph quota of 1. The request returns one note,
+ * the most visited -- the same as with the default feed sampling knobs, which the walks do
+ * not depend on -- and the engine survives (run in a child: it overflows a heap array). */
+static void test_edge_graph_walks(void **state)
+{
+    (void)state;
+    spec *s = spec_new(10, 4);
+    for (uint32_t i = 0; i < 121; i++)
+        spec_note(s, 9, i % 4, OLD);
+    edge_case x = {.s = s, .cfg = channel_cfg(CH_GRAPH, 1)};
+    x.cfg.feed.follow_max_creators = 0;
+    x.cfg.feed.sample_trending = 0;
+    x.cfg.feed.sample_fresh = 0;
+    assert_child_ok(child_graph_walks, &x, 20, "graph recall with 32 walks and quota 1");
+    free(s);
+}
+
+/* A user who has been served more notes than the request's de-duplication set holds (64
+ * ids with the smallest feed sampling knobs: follow_max_creators, sample_fresh = 0, and
+ * sample_trending = 0 under rec, 1 under the baseline) and 100 trending notes, page after
+ * page, each page one note (hot quota 1 under rec, sample_trending 1 under the baseline).
+ * Every request serves the next trending note until all 100 are served, then nothing.
+ * Recall looks at every trending note the user has seen before it finds a new one, so the
+ * set must not fill up: run in a child under an alarm, as a full open-addressing set loops
+ * forever. */
+static int child_many_seen(void *arg)
+{
+    const edge_case *x = arg;
+    fw_err err;
+    fw_engine *e = try_build(x->s, &x->cfg, 1, &err);
+    if (!e)
+        return 10;
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    if (!c)
+        return 11;
+    for (uint32_t n = 0; n < 100; n++) {
+        fw_event ev[2] = {{1, n, 0, FW_EV_IMPRESSION}, {1, n, 0, FW_EV_OPEN}};
+        if (fw_engine_log(e, c, ev, 2) != FW_OK)
+            return 12;
+    }
+    fw_engine_end_tick(e, c, 0);
+    uint8_t times[100] = {0};
+    for (uint32_t p = 0; p < 100; p++) {
+        fw_feed_req req = {.user = 0, .arm = 0, .tick = 1};
+        uint32_t page[PAGE_MAX];
+        if (fw_feed_request(e, c, &req, page, PAGE_MAX) != 1 || page[0] >= 100 || times[page[0]]++)
+            return 13;
+    }
+    fw_feed_req req = {.user = 0, .arm = 0, .tick = 1};
+    uint32_t page[PAGE_MAX];
+    if (fw_feed_request(e, c, &req, page, PAGE_MAX) != 0)
+        return 14;
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+    return 0;
+}
+
+static void test_edge_many_seen_notes(void **state)
+{
+    (void)state;
+    spec *s = spec_new(4, 4);
+    for (uint32_t i = 0; i < 100; i++)
+        spec_note(s, 2 + i % 2, i % 4, OLD);
+    edge_case x[2] = {{.s = s, .cfg = channel_cfg(CH_HOT, 1)},
+                      {.s = s, .cfg = fixture_engine_cfg()}};
+    x[1].cfg.feed.sample_trending = 1;
+    const char *name[2] = {"rec", "baseline"}, *why[2];
+    char buf[2][160];
+    for (int k = 0; k < 2; k++) {
+        x[k].cfg.feed.follow_max_creators = 0;
+        x[k].cfg.feed.sample_fresh = 0;
+        if (k == 0)
+            x[k].cfg.feed.sample_trending = 0;
+        why[k] = child_run(child_many_seen, &x[k], 2, buf[k], sizeof buf[k]);
+        print_message("%s, 100 pages of one trending note: %s\n", name[k], why[k] ? why[k] : "ok");
+    }
+    assert_null(why[0]);
+    assert_null(why[1]);
+    free(s);
+}
+
+/* A catalog with more topics than the request's fixed per-topic tables (1024): 65536 topics,
+ * notes in topics 0, 1, 5000 and 65535. Either fw_engine_create refuses it (FW_ERR_INVAL) or
+ * a request serves the four notes (fresh recall) without crashing (run in a child). */
+static int child_many_topics(void *arg)
+{
+    const edge_case *x = arg;
+    fw_err err;
+    fw_engine *e = try_build(x->s, &x->cfg, 1, &err);
+    if (!e)
+        return err == FW_ERR_INVAL ? 0 : 10;
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    if (!c)
+        return 11;
+    fw_feed_req req = {.user = 0, .arm = 0, .tick = 1};
+    uint32_t page[PAGE_MAX];
+    if (fw_feed_request(e, c, &req, page, PAGE_MAX) != 4)
+        return 12;
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+    return 0;
+}
+
+static void test_edge_many_topics(void **state)
+{
+    (void)state;
+    spec *s = spec_new(4, 65536);
+    const uint32_t topics[4] = {0, 1, 5000, 65535};
+    for (uint32_t i = 0; i < 4; i++)
+        spec_note(s, 1 + i % 3, topics[i], OLD);
+    edge_case x = {.s = s, .cfg = rec_cfg()};
+    x.cfg.rec.topic_pool = 1;
+    assert_child_ok(child_many_topics, &x, 20, "a catalog of 65536 topics");
+    free(s);
+}
+
+/* An optional argument selects tests by name (cmocka's pattern: * and ? wildcards). */
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_channel_social),
+        cmocka_unit_test(test_channel_hot),
+        cmocka_unit_test(test_channel_content),
+        cmocka_unit_test(test_channel_cf),
+        cmocka_unit_test(test_channel_graph),
+        cmocka_unit_test(test_channel_fresh),
+        cmocka_unit_test(test_learns_planted_topic),
+        cmocka_unit_test(test_rerank_creator_cap),
+        cmocka_unit_test(test_rerank_topic_cap),
+        cmocka_unit_test(test_rerank_seen_window),
+        cmocka_unit_test(test_rerank_ad_slots),
+        cmocka_unit_test(test_baseline_ad_slots),
+        cmocka_unit_test(test_served_counter_skips_ad_slots),
+        cmocka_unit_test(test_rerank_explore_slots),
+        cmocka_unit_test(test_rerank_explore_with_ad_slots),
+        cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_edge_graph_walks),
+        cmocka_unit_test(test_edge_many_seen_notes),
+        cmocka_unit_test(test_edge_many_topics),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
