@@ -320,6 +320,7 @@ int fw_behaviour_oracle(const fw_behaviour_model *m, const fw_world *w, uint32_t
     double regret = best - slate_sum;
     cnt[FW_DC_oracle_requests]++;
     cnt[FW_DC_oracle_ndcg_micro] += (uint64_t)llround(ndcg * 1e6);
+    cnt[FW_DC_oracle_opens_micro] += (uint64_t)llround(slate_sum * 1e6);
     cnt[FW_DC_oracle_regret_recalled_micro] += (uint64_t)llround((regret > 0.0 ? regret : 0.0) * 1e6);
     if (!corpus)
         return 0;

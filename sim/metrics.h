@@ -32,6 +32,8 @@
     X(oracle_requests, "requests", "feed requests sampled for the oracle metrics (output.oracle_every)") \
     X(oracle_ndcg_micro, "1e-6", "sum over sampled requests of the slate's NDCG (x 1e6) against the "   \
       "user's true open probabilities, ideal = the best slate of the recalled candidates")     \
+    X(oracle_opens_micro, "1e-6 opens", "sum over sampled requests of the page's expected opens (x 1e6) "   \
+      "under the users' true open probabilities")                                             \
     X(oracle_regret_recalled_micro, "1e-6 opens", "sum over sampled requests of the expected opens " \
       "(x 1e6) lost against the best slate of the recalled candidates")                        \
     X(oracle_corpus_requests, "requests", "sampled requests also compared with the whole corpus") \
@@ -57,6 +59,8 @@
       "share of impressions on creators with fewer than 10 followers")                         \
     X(oracle_ndcg, oracle_ndcg_micro, oracle_requests, 1e-6, "1",                              \
       "mean NDCG of sampled slates against true utility (ideal: best of the recalled candidates)") \
+    X(oracle_expected_opens, oracle_opens_micro, oracle_requests, 1e-6, "opens",            \
+      "expected opens per sampled page under the true open probabilities (the page's utility)") \
     X(oracle_regret_recalled, oracle_regret_recalled_micro, oracle_requests, 1e-6, "opens",    \
       "expected opens per page lost against the best slate of the recalled candidates")        \
     X(oracle_regret_corpus, oracle_regret_corpus_micro, oracle_corpus_requests, 1e-6, "opens", \

@@ -924,7 +924,7 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
         page = 128;
     /* Enough ranked candidates for the caps to bite; the cold ones kept apart for
      * exploration. */
-    uint32_t n_order = 0, k_order = 3 * page > 32 ? 3 * page : 32, n_cold_h = 0;
+    uint32_t n_cold_h = 0;
     uint32_t k_cold = rc->explore_slots < 128 ? rc->explore_slots : 128;
     uint32_t cold_id[128];
     double cold_s[128];
@@ -969,54 +969,57 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
         if ((double)(req->tick - ni->created_tick) < st->fresh_age_ticks)
             s *= 1.0 + rc->fresh_boost;
         c->cand_score[i] = s;
-        fw_feed_topk_offer(c->order, c->order_score, &n_order, k_order, id, s);
         if (impressions < cold)
             fw_feed_topk_offer(cold_id, cold_s, &n_cold_h, k_cold, id, s);
     }
-    fw_feed_topk_sort(c->order, c->order_score, n_order);
     fw_feed_topk_sort(cold_id, cold_s, n_cold_h);
     int64_t t_rank = fw_now_ns();
 
-    /* Re-rank: greedy under the caps, then relaxed if the page is not full; the best cold
-     * candidates replace the lowest-ranked warm notes until explore_slots are cold. */
+    /* Re-rank: pick the best remaining candidate (score desc, id asc) that fits the caps,
+     * page times; a pick that fills a creator's or a topic's cap blocks the rest of that
+     * creator or topic. O(page * n) with no sort: the caps bind often (the best candidates
+     * crowd into the user's favourite topics), so a ranked window would often run short.
+     * If the page is still short, the caps are relaxed. Then the best cold candidates
+     * replace the lowest-ranked warm notes until explore_slots are cold. */
     uint32_t org[128], n_org = 0;
-    for (uint32_t i = 0; i < n_order && n_org < page; i++) {
-        uint32_t id = c->order[i];
-        const fw_note_info *ni = &e->notes[id];
-        uint32_t same_creator = 0, same_topic = 0;
-        for (uint32_t k = 0; k < n_org; k++) {
-            same_creator += e->notes[org[k]].creator == ni->creator;
-            same_topic += e->notes[org[k]].topic == ni->topic;
-        }
-        if (same_creator >= rc->max_per_creator || same_topic >= rc->max_per_topic)
-            continue;
-        org[n_org++] = id;
-        c->order_score[i] = -INFINITY;   /* taken */
-    }
-    /* Short (the caps bit within the ranked window): the best of all candidates that fit
-     * the caps, then, if still short, whatever ranks best. */
-    for (int relaxed = 0; relaxed < 2 && n_org < page; relaxed++)
+    uint8_t *blocked = c->cand_follow;   /* scratch: 1 = taken or over a cap, 2 = taken */
+    memset(blocked, 0, n);
+    for (int relaxed = 0; relaxed < 2 && n_org < page; relaxed++) {
+        if (relaxed)
+            for (uint32_t i = 0; i < n; i++)
+                blocked[i] = blocked[i] == 2 ? 2 : 0;
         while (n_org < page) {
             uint32_t best = UINT32_MAX;
-            for (uint32_t i = 0; i < n; i++) {
-                uint32_t id = c->cand[i];
-                if (best != UINT32_MAX && !(c->cand_score[i] > c->cand_score[best] ||
-                                            (c->cand_score[i] == c->cand_score[best] && id < c->cand[best])))
-                    continue;
-                const fw_note_info *ni = &e->notes[id];
-                uint32_t same_creator = 0, same_topic = 0, taken = 0;
-                for (uint32_t k = 0; k < n_org; k++) {
-                    taken |= org[k] == id;
-                    same_creator += e->notes[org[k]].creator == ni->creator;
-                    same_topic += e->notes[org[k]].topic == ni->topic;
-                }
-                if (!taken && (relaxed || (same_creator < rc->max_per_creator && same_topic < rc->max_per_topic)))
+            double bs = -INFINITY;
+            for (uint32_t i = 0; i < n; i++)
+                if (!blocked[i] && (best == UINT32_MAX || c->cand_score[i] > bs ||
+                                    (c->cand_score[i] == bs && c->cand[i] < c->cand[best]))) {
                     best = i;
-            }
+                    bs = c->cand_score[i];
+                }
             if (best == UINT32_MAX)
                 break;
-            org[n_org++] = c->cand[best];
+            uint32_t id = c->cand[best];
+            const fw_note_info *ni = &e->notes[id];
+            blocked[best] = 2;
+            org[n_org++] = id;
+            if (relaxed)
+                continue;
+            uint32_t same_creator = 0, same_topic = 0;
+            for (uint32_t k = 0; k < n_org; k++) {
+                same_creator += e->notes[org[k]].creator == ni->creator;
+                same_topic += e->notes[org[k]].topic == ni->topic;
+            }
+            int full_creator = same_creator >= rc->max_per_creator, full_topic = same_topic >= rc->max_per_topic;
+            if (full_creator || full_topic)
+                for (uint32_t i = 0; i < n; i++) {
+                    const fw_note_info *nj = &e->notes[c->cand[i]];
+                    if (!blocked[i] && ((full_creator && nj->creator == ni->creator) ||
+                                        (full_topic && nj->topic == ni->topic)))
+                        blocked[i] = 1;
+                }
         }
+    }
     uint32_t n_cold = 0;
     for (uint32_t k = 0; k < n_org; k++)
         n_cold += e->counts[(size_t)org[k] * FW_EV__COUNT + FW_EV_IMPRESSION] < cold;
