@@ -864,6 +864,58 @@ static uint32_t channel_fresh(fw_engine *e, fw_engine_ctx *c, const fw_feed_stat
     return added;
 }
 
+/* Appends to org[0..n_org) up to page notes from ids[0..m) (scores sc): each time the best
+ * (score desc, id asc) candidate not on the page and, unless relaxed, not of a creator or
+ * topic whose cap the page has filled. O(page * m), no sort. blocked is m bytes of scratch.
+ * Run on a window of the best candidates and then on all of them, it picks exactly what it
+ * would pick on all of them: the window's best eligible is the overall best eligible until
+ * the window has none. */
+static uint32_t select_capped(const fw_engine *e, const fw_rec_cfg *rc, const uint32_t *ids,
+                              const double *sc, uint32_t m, uint8_t *blocked, uint32_t *org,
+                              uint32_t n_org, uint32_t page, int relaxed)
+{
+    for (uint32_t i = 0; i < m; i++) {
+        const fw_note_info *ni = &e->notes[ids[i]];
+        uint32_t same_creator = 0, same_topic = 0, taken = 0;
+        for (uint32_t k = 0; k < n_org; k++) {
+            taken |= org[k] == ids[i];
+            same_creator += e->notes[org[k]].creator == ni->creator;
+            same_topic += e->notes[org[k]].topic == ni->topic;
+        }
+        blocked[i] = taken || (!relaxed && (same_creator >= rc->max_per_creator ||
+                                            same_topic >= rc->max_per_topic));
+    }
+    while (n_org < page) {
+        uint32_t best = UINT32_MAX;
+        double bs = -INFINITY;
+        for (uint32_t i = 0; i < m; i++)
+            if (!blocked[i] && (best == UINT32_MAX || sc[i] > bs || (sc[i] == bs && ids[i] < ids[best]))) {
+                best = i;
+                bs = sc[i];
+            }
+        if (best == UINT32_MAX)
+            break;
+        const fw_note_info *ni = &e->notes[ids[best]];
+        blocked[best] = 1;
+        org[n_org++] = ids[best];
+        if (relaxed)
+            continue;
+        uint32_t same_creator = 0, same_topic = 0;
+        for (uint32_t k = 0; k < n_org; k++) {
+            same_creator += e->notes[org[k]].creator == ni->creator;
+            same_topic += e->notes[org[k]].topic == ni->topic;
+        }
+        int full_creator = same_creator >= rc->max_per_creator, full_topic = same_topic >= rc->max_per_topic;
+        if (full_creator || full_topic)
+            for (uint32_t i = 0; i < m; i++) {
+                const fw_note_info *nj = &e->notes[ids[i]];
+                if ((full_creator && nj->creator == ni->creator) || (full_topic && nj->topic == ni->topic))
+                    blocked[i] = 1;
+            }
+    }
+    return n_org;
+}
+
 uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, fw_feed_state *st,
                         uint32_t *out, uint32_t cap, int64_t t_start)
 {
@@ -924,7 +976,7 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
         page = 128;
     /* Enough ranked candidates for the caps to bite; the cold ones kept apart for
      * exploration. */
-    uint32_t n_cold_h = 0;
+    uint32_t n_cold_h = 0, n_order = 0, k_win = 8 * page;
     uint32_t k_cold = rc->explore_slots < 128 ? rc->explore_slots : 128;
     uint32_t cold_id[128];
     double cold_s[128];
@@ -969,57 +1021,24 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
         if ((double)(req->tick - ni->created_tick) < st->fresh_age_ticks)
             s *= 1.0 + rc->fresh_boost;
         c->cand_score[i] = s;
+        fw_feed_topk_offer(c->order, c->order_score, &n_order, k_win, id, s);
         if (impressions < cold)
             fw_feed_topk_offer(cold_id, cold_s, &n_cold_h, k_cold, id, s);
     }
     fw_feed_topk_sort(cold_id, cold_s, n_cold_h);
     int64_t t_rank = fw_now_ns();
 
-    /* Re-rank: pick the best remaining candidate (score desc, id asc) that fits the caps,
-     * page times; a pick that fills a creator's or a topic's cap blocks the rest of that
-     * creator or topic. O(page * n) with no sort: the caps bind often (the best candidates
-     * crowd into the user's favourite topics), so a ranked window would often run short.
-     * If the page is still short, the caps are relaxed. Then the best cold candidates
-     * replace the lowest-ranked warm notes until explore_slots are cold. */
+    /* Re-rank: greedy under the caps (select_capped), first on the window of the 8 * page
+     * best, then, when the caps leave the page short -- the best candidates crowd into the
+     * user's favourite topics -- on every candidate, then relaxed. Then the best cold
+     * candidates replace the lowest-ranked warm notes until explore_slots are cold. */
     uint32_t org[128], n_org = 0;
-    uint8_t *blocked = c->cand_follow;   /* scratch: 1 = taken or over a cap, 2 = taken */
-    memset(blocked, 0, n);
-    for (int relaxed = 0; relaxed < 2 && n_org < page; relaxed++) {
-        if (relaxed)
-            for (uint32_t i = 0; i < n; i++)
-                blocked[i] = blocked[i] == 2 ? 2 : 0;
-        while (n_org < page) {
-            uint32_t best = UINT32_MAX;
-            double bs = -INFINITY;
-            for (uint32_t i = 0; i < n; i++)
-                if (!blocked[i] && (best == UINT32_MAX || c->cand_score[i] > bs ||
-                                    (c->cand_score[i] == bs && c->cand[i] < c->cand[best]))) {
-                    best = i;
-                    bs = c->cand_score[i];
-                }
-            if (best == UINT32_MAX)
-                break;
-            uint32_t id = c->cand[best];
-            const fw_note_info *ni = &e->notes[id];
-            blocked[best] = 2;
-            org[n_org++] = id;
-            if (relaxed)
-                continue;
-            uint32_t same_creator = 0, same_topic = 0;
-            for (uint32_t k = 0; k < n_org; k++) {
-                same_creator += e->notes[org[k]].creator == ni->creator;
-                same_topic += e->notes[org[k]].topic == ni->topic;
-            }
-            int full_creator = same_creator >= rc->max_per_creator, full_topic = same_topic >= rc->max_per_topic;
-            if (full_creator || full_topic)
-                for (uint32_t i = 0; i < n; i++) {
-                    const fw_note_info *nj = &e->notes[c->cand[i]];
-                    if (!blocked[i] && ((full_creator && nj->creator == ni->creator) ||
-                                        (full_topic && nj->topic == ni->topic)))
-                        blocked[i] = 1;
-                }
-        }
-    }
+    uint8_t *blocked = c->cand_follow;   /* scratch of select_capped */
+    n_org = select_capped(e, rc, c->order, c->order_score, n_order, blocked, org, n_org, page, 0);
+    if (n_org < page && n_order < n)
+        n_org = select_capped(e, rc, c->cand, c->cand_score, n, blocked, org, n_org, page, 0);
+    if (n_org < page)
+        n_org = select_capped(e, rc, c->cand, c->cand_score, n, blocked, org, n_org, page, 1);
     uint32_t n_cold = 0;
     for (uint32_t k = 0; k < n_org; k++)
         n_cold += e->counts[(size_t)org[k] * FW_EV__COUNT + FW_EV_IMPRESSION] < cold;
