@@ -11,6 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench.h"
+#include "flywheel/engine.h"
+#include "clock.h"
 #include "report.h"
 #include "results.h"
 #include "fw_version.h"
@@ -47,6 +50,8 @@ static const char usage_main[] =
     "  validate SCENARIO  check a scenario file without running it\n"
     "  defaults           print every knob with its default, as a commented scenario\n"
     "  generate SCENARIO  generate the world only; report its size, time and memory\n"
+    "  bench SCENARIO     run a scenario N times; timings, work and quality, compared\n"
+    "                     with a saved baseline (exit 1 on a regression)\n"
     "  report RESULT.h5 [RESULT2.h5]\n"
     "                     figures (gnuplot) and index.html for a result, or two compared\n"
     "\n"
@@ -87,6 +92,42 @@ static const char usage_run[] =
     "      --report       after a successful run, also build its report (`flywheel report\n"
     "                     --help`) into FILE without .h5, plus _report/\n"
     "  -h, --help         this help\n";
+
+static const char usage_bench[] =
+    "usage: flywheel bench SCENARIO [options]\n"
+    "\n"
+    "Runs SCENARIO --repeat times and records, per repetition: throughput (user-sessions per\n"
+    "second per thread), wall time, peak memory and the p50/p99 latency of every engine stage\n"
+    "(measured: they vary); the engine's work counters (candidates recalled and scored, events,\n"
+    "walk steps, ...) and per-arm quality (CTR, interactions per read, retention, oracle NDCG)\n"
+    "(deterministic for a seed: identical on any machine). With --baseline, each figure is\n"
+    "compared with the baseline's:\n"
+    "  timings   regressed when worse by more than --tolerance AND a one-sided Mann-Whitney\n"
+    "            U test over the repetitions gives p < --alpha (noise alone does not fail);\n"
+    "            stages with fewer than 1000 calls a run are only reported\n"
+    "  work      regressed when larger (beyond --work-tolerance, default: exact)\n"
+    "  quality   regressed when smaller (beyond --quality-tolerance, default: exact)\n"
+    "A deterministic figure that differs between repetitions is a regression too. The table\n"
+    "(figure, kind, unit, baseline, now, change, p, verdict) goes to stdout, and the record with\n"
+    "the comparison to -o FILE (HDF5).\n"
+    "\n"
+    "options:\n"
+    "  -n, --repeat N         runs (default 5; timings need 3 on each side to be judged)\n"
+    "      --baseline FILE    compare with this bench file (same scenario and threads)\n"
+    "      --save-baseline FILE  also write this run's record as a baseline\n"
+    "      --tolerance PCT    smallest timing change that can fail (default 20)\n"
+    "      --alpha A          significance of the timing test (default 0.01)\n"
+    "      --work-tolerance PCT, --quality-tolerance PCT   (default 0: exact)\n"
+    "  -o, --output FILE      record + comparison (default output.dir/NAME_bench.h5)\n"
+    "  -t, --threads N        threads (default: all cores; a baseline fixes it)\n"
+    "      --set K=V          override a knob; repeatable (part of the scenario compared)\n"
+    "  -q, --quiet            no per-run lines\n"
+    "\n"
+    "In CI: save a baseline from the reference build once (flywheel bench scenarios/bench.yaml\n"
+    "--save-baseline base.h5), then run each change with --baseline base.h5; exit 1 fails the\n"
+    "job. FLYWHEEL_PLANT_DELAY=STAGE=NS (STAGE one of feed_recall, feed_rank, log, end_tick)\n"
+    "plants a busy wait of NS nanoseconds per call, to check that a slowdown is caught.\n"
+    "exit codes: 0 no regression, 1 regression (or a run failed), 2 bad input\n";
 
 static const char usage_validate[] =
     "usage: flywheel validate SCENARIO [--set K=V]... [--print]\n"
@@ -310,6 +351,32 @@ static int cmd_report(int argc, char **argv)
     return build_report((const char *const *)argv + optind, n, dir);
 }
 
+/* FLYWHEEL_PLANT_DELAY=STAGE=NS: a busy wait planted in an engine stage (benchmark tests).
+ * Returns -1 (message printed) when set but malformed. */
+static int plant_from_env(fw_run_opts *o)
+{
+    const char *v = getenv("FLYWHEEL_PLANT_DELAY");
+    o->plant_stage = 0;
+    o->plant_ns = 0;
+    if (!v || !*v)
+        return 0;
+    const char *eq = strchr(v, '=');
+    char *end = NULL;
+    long long ns = eq ? strtoll(eq + 1, &end, 10) : -1;
+    for (int s = 0; eq && s < FW_STAGE__COUNT; s++)
+        if (strlen(fw_stage_name(s)) == (size_t)(eq - v) && !strncmp(v, fw_stage_name(s), (size_t)(eq - v)) &&
+            (s == FW_STAGE_FEED_RECALL || s == FW_STAGE_FEED_RANK || s == FW_STAGE_LOG || s == FW_STAGE_END_TICK) &&
+            end && !*end && ns > 0) {
+            o->plant_stage = s;
+            o->plant_ns = ns;
+            fprintf(stderr, "flywheel: FLYWHEEL_PLANT_DELAY: %lld ns planted in every %s call\n", ns, fw_stage_name(s));
+            return 0;
+        }
+    fprintf(stderr, "flywheel: FLYWHEEL_PLANT_DELAY='%s': expected STAGE=NS with STAGE one of feed_recall, "
+                    "feed_rank, log, end_tick and NS > 0 nanoseconds\n", v);
+    return -1;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -379,6 +446,10 @@ static int cmd_run(int argc, char **argv)
                      .progress = !quiet && (force_progress || isatty(STDERR_FILENO)),
                      .stop = &stop_requested, .out = quiet ? NULL : stdout,
                      .replicates = replicates};
+    if (plant_from_env(&o)) {
+        fw_scenario_fini(&sc);
+        goto done;
+    }
     fw_run_report rep;
     fw_err e = fw_run(&sc, &o, &rep);
     if (e == FW_ERR_INTERRUPT && rep.result_path[0])
@@ -393,6 +464,222 @@ static int cmd_run(int argc, char **argv)
         rc = build_report(one, 1, NULL);
     }
 done:
+    setlist_free(&sets);
+    return rc;
+}
+
+static int parse_pct(const char *opt, const char *text, double lo, double hi, double *out)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if (*end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "flywheel bench: %s: expected a number in [%g, %g], got '%s'\n", opt, lo, hi, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"repeat", required_argument, 0, 'n'},       {"baseline", required_argument, 0, 'B'},
+        {"save-baseline", required_argument, 0, 'W'}, {"tolerance", required_argument, 0, 'T'},
+        {"alpha", required_argument, 0, 'A'},        {"work-tolerance", required_argument, 0, 'K'},
+        {"quality-tolerance", required_argument, 0, 'Q'}, {"output", required_argument, 0, 'o'},
+        {"threads", required_argument, 0, 't'},      {"set", required_argument, 0, 'S'},
+        {"quiet", no_argument, 0, 'q'},              {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *base_path = NULL, *save_path = NULL, *out_opt = NULL;
+    fw_bench_opts bo = {.tolerance = 0.20, .alpha = 0.01, .work_tolerance = 0.0, .quality_tolerance = 0.0};
+    double pct;
+    long repeat = 5, threads = 0;
+    int quiet = 0, c, rc = EXIT_BAD_INPUT, have_base = 0, have_now = 0, have_sc = 0;
+    setlist sets = {0};
+    fw_scenario sc;
+    fw_bench base, now;
+    fw_bench_cmp cmp = {0};
+    char *resolved = NULL, tmpdir[PATH_MAX] = "", errbuf[1024];
+    size_t resolved_len = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "n:o:t:qh", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'n':
+            repeat = strtol(optarg, &end, 10);
+            if (*end || repeat < 1 || repeat > 1000) {
+                fprintf(stderr, "flywheel bench: --repeat: expected an integer in [1, 1000], got '%s'\n", optarg);
+                goto done;
+            }
+            break;
+        case 't':
+            threads = strtol(optarg, &end, 10);
+            if (*end || threads < 1 || threads > 4096) {
+                fprintf(stderr, "flywheel bench: --threads: expected an integer in [1, 4096], got '%s'\n", optarg);
+                goto done;
+            }
+            break;
+        case 'B': base_path = optarg; break;
+        case 'W': save_path = optarg; break;
+        case 'o': out_opt = optarg; break;
+        case 'T': if (parse_pct("--tolerance", optarg, 0, 1000, &pct)) goto done; bo.tolerance = pct / 100; break;
+        case 'K': if (parse_pct("--work-tolerance", optarg, 0, 1000, &pct)) goto done; bo.work_tolerance = pct / 100; break;
+        case 'Q': if (parse_pct("--quality-tolerance", optarg, 0, 1000, &pct)) goto done; bo.quality_tolerance = pct / 100; break;
+        case 'A': if (parse_pct("--alpha", optarg, 1e-9, 0.5, &bo.alpha)) goto done; break;
+        case 'S': if (setlist_add(&sets, "", optarg)) goto done; break;
+        case 'q': quiet = 1; break;
+        case 'h': fputs(usage_bench, stdout); rc = 0; goto done;
+        default: fputs(usage_bench, stderr); goto done;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "flywheel bench: expected one SCENARIO file\n\n%s", usage_bench);
+        goto done;
+    }
+    fw_run_opts o = {.threads = (int)threads, .out = NULL, .stop = &stop_requested, .replicates = 1};
+    if (plant_from_env(&o))
+        goto done;
+    if (load_scenario(argv[optind], sets.v, sets.n, &sc))
+        goto done;
+    have_sc = 1;
+    char out_path[PATH_MAX];
+    if (out_opt) {
+        if (output_path(&sc, out_opt, out_path, sizeof out_path))
+            goto done;
+    } else {
+        char def[PATH_MAX];
+        if ((size_t)snprintf(def, sizeof def, "%s/%s_bench.h5", sc.output.dir, sc.name) >= sizeof def ||
+            output_path(&sc, def, out_path, sizeof out_path))
+            goto done;
+    }
+    if (base_path) {
+        if (fw_bench_load(base_path, &base, errbuf, sizeof errbuf) != FW_OK) {
+            fprintf(stderr, "flywheel bench: %s\n", errbuf);
+            goto done;
+        }
+        have_base = 1;
+    }
+    FILE *mem = open_memstream(&resolved, &resolved_len);
+    if (!mem) {
+        fprintf(stderr, "flywheel bench: out of memory\n");
+        rc = EXIT_RUN_FAILED;
+        goto done;
+    }
+    fw_scenario_write_yaml(&sc, mem, 0);
+    fclose(mem);
+    /* The threads every repetition runs with: a baseline's, else -t, else all cores. */
+    fw_par_set_threads((int)threads);
+    int run_threads = fw_par_threads();
+    if (have_base) {
+        if (strcmp(base.scenario_resolved, resolved) != 0) {
+            fprintf(stderr, "flywheel bench: %s was recorded for a different scenario ('%s'; the resolved "
+                            "knobs differ): compare like with like, or save a new baseline\n",
+                    base_path, base.scenario_name);
+            goto done;
+        }
+        if (base.threads != run_threads) {
+            fprintf(stderr, "flywheel bench: %s was recorded with %d threads, this run would use %d: "
+                            "pass -t %d\n", base_path, base.threads, run_threads, base.threads);
+            goto done;
+        }
+    }
+    o.threads = run_threads;
+    const char *tmp_root = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof tmpdir, "%s/flywheel-bench-XXXXXX", tmp_root && *tmp_root ? tmp_root : "/tmp");
+    if (!mkdtemp(tmpdir)) {
+        fprintf(stderr, "flywheel bench: cannot create a temporary folder under %s: %s\n",
+                tmp_root && *tmp_root ? tmp_root : "/tmp", strerror(errno));
+        tmpdir[0] = 0;
+        rc = EXIT_RUN_FAILED;
+        goto done;
+    }
+    rc = EXIT_RUN_FAILED;
+    if (fw_bench_init(&now, (uint32_t)repeat, sc.name, resolved, FW_VERSION, FW_GIT_REVISION, sc.seed,
+                      run_threads) != FW_OK)
+        goto done;
+    have_now = 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (!quiet)
+        fprintf(stderr, "flywheel bench: %s, %ld run%s, %d thread%s%s%s\n", sc.name, repeat,
+                repeat == 1 ? "" : "s", run_threads, run_threads == 1 ? "" : "s",
+                have_base ? ", against " : "", have_base ? base_path : "");
+    for (long k = 0; k < repeat; k++) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/run%ld.h5", tmpdir, k);
+        o.output_path = path;
+        fw_run_report rr;
+        fw_err e = fw_run(&sc, &o, &rr);
+        if (e != FW_OK) {
+            if (e == FW_ERR_INTERRUPT)
+                fprintf(stderr, "flywheel bench: interrupted; nothing recorded\n");
+            unlink(path);
+            char partial[PATH_MAX + 48];
+            snprintf(partial, sizeof partial, "%s.partial", path);
+            unlink(partial);
+            goto done;
+        }
+        fw_results *r = NULL;
+        if (fw_results_load(path, &r, errbuf, sizeof errbuf) != FW_OK) {
+            fprintf(stderr, "flywheel bench: %s\n", errbuf);
+            unlink(path);
+            goto done;
+        }
+        fw_err ce = fw_bench_collect(&now, (uint32_t)k, r, &rr);
+        fw_results_destroy(r);
+        unlink(path);
+        if (ce != FW_OK) {
+            fprintf(stderr, "flywheel bench: out of memory\n");
+            goto done;
+        }
+        if (!quiet)
+            fprintf(stderr, "  run %ld/%ld: %.1f s, %.0f user-sessions/s\n", k + 1, repeat, rr.wall_s,
+                    rr.sim_s > 0 ? rr.sessions / rr.sim_s : 0.0);
+    }
+    if (have_base) {
+        /* The smallest p a one-sided rank test of n against m runs can give: 1 / C(n + m, n). */
+        double p_min = 1.0;
+        for (uint32_t i = 1; i <= base.n_rep; i++)
+            p_min *= (double)i / (double)((uint32_t)repeat + i);
+        if (p_min >= bo.alpha)
+            fprintf(stderr, "flywheel bench: warning: with %u baseline and %ld new runs the timing test "
+                            "cannot reach p < %g (smallest p %.3g): timings cannot fail; use more runs\n",
+                    base.n_rep, repeat, bo.alpha, p_min);
+    }
+    if (fw_bench_compare(have_base ? &base : NULL, &now, &bo, &cmp) != FW_OK) {
+        fprintf(stderr, "flywheel bench: out of memory\n");
+        goto done;
+    }
+    if (have_base)
+        printf("flywheel bench: %s, %ld runs now vs %u in %s (git %s); timings: tolerance %g%%, alpha %g\n",
+               sc.name, repeat, base.n_rep, base_path, base.git_revision, 100 * bo.tolerance, bo.alpha);
+    else
+        printf("flywheel bench: %s, %ld runs (no baseline: medians only)\n", sc.name, repeat);
+    fw_bench_print(&cmp, have_base, stdout);
+    if (fw_bench_save(out_path, &now, &cmp, errbuf, sizeof errbuf) != FW_OK ||
+        (save_path && fw_bench_save(save_path, &now, NULL, errbuf, sizeof errbuf) != FW_OK)) {
+        fprintf(stderr, "flywheel bench: %s\n", errbuf);
+        goto done;
+    }
+    printf("record: %s%s%s\n", out_path, save_path ? "; baseline saved: " : "", save_path ? save_path : "");
+    rc = cmp.n_regressed ? EXIT_RUN_FAILED : 0;
+    if (cmp.n_regressed)
+        printf("flywheel bench: %u figure%s regressed\n", cmp.n_regressed, cmp.n_regressed == 1 ? "" : "s");
+done:
+    if (tmpdir[0])
+        rmdir(tmpdir);
+    fw_bench_cmp_fini(&cmp);
+    if (have_now)
+        fw_bench_fini(&now);
+    if (have_base)
+        fw_bench_fini(&base);
+    if (have_sc)
+        fw_scenario_fini(&sc);
+    free(resolved);
     setlist_free(&sets);
     return rc;
 }
@@ -467,6 +754,8 @@ int main(int argc, char **argv)
         return cmd_validate(argc - 1, argv + 1, 0);
     if (!strcmp(cmd, "generate"))
         return cmd_validate(argc - 1, argv + 1, 1);
+    if (!strcmp(cmd, "bench"))
+        return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "report"))
         return cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "defaults"))

@@ -514,6 +514,18 @@ done:
     return e;
 }
 
+/* /work: the engine's deterministic work per day (absent in older files). */
+static fw_err load_work(const loader *L, hid_t f, fw_results *r)
+{
+    fw_err e = FW_OK;
+    hid_t g = open_group(L, f, "work", &e);
+    if (g <= 0)
+        return e;
+    e = read_cols(L, g, "/work", r->n_days, &r->work);
+    H5Gclose(g);
+    return e;
+}
+
 static fw_err load_latency(const loader *L, hid_t f, fw_results *r)
 {
     fw_err e = FW_OK;
@@ -667,7 +679,8 @@ fw_err fw_results_load(const char *path, fw_results **out, char *errbuf, size_t 
         goto done;
     }
     if ((e = load_days(&L, f, r)) != FW_OK || (e = load_world(&L, f, r)) != FW_OK ||
-        (e = load_latency(&L, f, r)) != FW_OK || (e = load_experiment(&L, f, r)) != FW_OK)
+        (e = load_latency(&L, f, r)) != FW_OK || (e = load_experiment(&L, f, r)) != FW_OK ||
+        (e = load_work(&L, f, r)) != FW_OK)
         goto done;
 done:
     if (f >= 0 && H5Fclose(f) < 0 && e == FW_OK)
@@ -684,6 +697,7 @@ void fw_results_destroy(fw_results *r)
     if (!r)
         return;
     attrs_fini(&r->root);
+    cols_fini(&r->work);
     for (uint32_t i = 0; i < r->n_arms; i++) {
         free(r->arms[i].name);
         attrs_fini(&r->arms[i].attrs);

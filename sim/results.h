@@ -71,6 +71,7 @@ typedef struct fw_results {
     uint32_t n_lat_days, n_bins, n_stages;
     int64_t *bin_lower_ns, *bin_upper_ns;   /* NULL when /latency is absent */
     fw_results_stage *stages;
+    fw_results_cols work;     /* /work/<counter>, each n_days long (n 0 when absent) */
     int has_experiment;
     fw_results_attrs experiment;
     uint32_t n_metrics, n_tests;

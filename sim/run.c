@@ -684,6 +684,11 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         fprintf(stderr, "flywheel: creating the engine failed: %s\n", fw_err_str(rc));
         goto out;
     }
+    if (o->plant_ns > 0 &&
+        (rc = fw_engine_plant_delay(S->engine, (fw_stage)o->plant_stage, o->plant_ns)) != FW_OK) {
+        fprintf(stderr, "flywheel: cannot plant a delay in stage %s\n", fw_stage_name((fw_stage)o->plant_stage));
+        goto out;
+    }
     rc = FW_ERR_NOMEM;
     if (tbufs_create(S) != FW_OK)
         goto oom;

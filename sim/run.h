@@ -16,6 +16,8 @@ typedef struct fw_run_opts {
     volatile sig_atomic_t *stop;        /* set asynchronously to stop after the current tick */
     FILE *out;                          /* where the summary goes (stdout) */
     uint32_t replicates;                /* > 1: also rerun with seeds seed+1 .. seed+K-1 */
+    int plant_stage;                    /* with plant_ns > 0: fw_engine_plant_delay(stage, ns) */
+    int64_t plant_ns;                   /* (a test of benchmarks; timings only) */
 } fw_run_opts;
 
 typedef struct fw_run_report {

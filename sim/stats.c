@@ -31,6 +31,8 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <gsl/gsl_cdf.h>
 
@@ -373,4 +375,96 @@ double fw_stat_msprt_p(double delta, double se, double tau)
     double shrink = 1 / (1 + exp(-lr2));                           /* r^2 / (1 + r^2) */
     double log_lambda = -0.5 * log1p_r2 + 0.5 * z * z * shrink;
     return log_lambda <= 0 ? 1.0 : exp(-log_lambda);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Number of orderings of n x's and m y's with exactly u (y > x) pairs, for every u, by the
+ * recursion N(n, m, u) = N(n - 1, m, u - m) + N(n, m - 1, u) (the largest value is an x
+ * or a y). Written into cnt[0..n*m]; table is scratch of (n+1)*(m+1)*(n*m+1) doubles. */
+static void mw_counts(size_t n, size_t m, double *table, double *cnt)
+{
+    size_t U = n * m + 1;
+#define T(i, j, u) table[((i) * (m + 1) + (j)) * U + (u)]
+    for (size_t i = 0; i <= n; i++)
+        for (size_t j = 0; j <= m; j++)
+            for (size_t u = 0; u < U; u++) {
+                double v;
+                if (i == 0 || j == 0)
+                    v = u == 0 ? 1.0 : 0.0;
+                else
+                    v = (u >= j ? T(i - 1, j, u - j) : 0.0) + T(i, j - 1, u);
+                T(i, j, u) = v;
+            }
+    for (size_t u = 0; u < U; u++)
+        cnt[u] = T(n, m, u);
+#undef T
+}
+
+double fw_stat_mann_whitney_greater(const double *x, size_t nx, const double *y, size_t ny, double *u_out)
+{
+    if (nx == 0 || ny == 0)
+        return NAN;
+    double u = 0.0;
+    int ties = 0;
+    for (size_t i = 0; i < nx; i++)
+        for (size_t j = 0; j < ny; j++) {
+            if (y[j] > x[i])
+                u += 1.0;
+            else if (y[j] == x[i]) {
+                u += 0.5;
+                ties = 1;
+            }
+        }
+    if (u_out)
+        *u_out = u;
+    /* Ties between values of one sample also matter for the variance. */
+    size_t N = nx + ny;
+    double *all = malloc(N * sizeof *all);
+    if (!all)
+        return NAN;
+    memcpy(all, x, nx * sizeof *x);
+    memcpy(all + nx, y, ny * sizeof *y);
+    qsort(all, N, sizeof *all, cmp_double);
+    double tie_term = 0.0;
+    for (size_t i = 0; i < N;) {
+        size_t j = i;
+        while (j < N && all[j] == all[i])
+            j++;
+        double t = (double)(j - i);
+        if (t > 1.0) {
+            tie_term += t * t * t - t;
+            ties = 1;
+        }
+        i = j;
+    }
+    free(all);
+    if (!ties && nx <= 20 && ny <= 20) {
+        size_t U = nx * ny + 1;
+        double *table = malloc((nx + 1) * (ny + 1) * U * sizeof *table), *cnt = malloc(U * sizeof *cnt);
+        if (table && cnt) {
+            mw_counts(nx, ny, table, cnt);
+            double total = 0.0, upper = 0.0;
+            for (size_t k = 0; k < U; k++) {
+                total += cnt[k];
+                if ((double)k >= u)
+                    upper += cnt[k];
+            }
+            free(table);
+            free(cnt);
+            return upper / total;
+        }
+        free(table);
+        free(cnt);
+    }
+    double n1 = (double)nx, n2 = (double)ny, mean = n1 * n2 / 2.0;
+    double var = n1 * n2 / 12.0 * ((N + 1.0) - tie_term / ((double)N * (N - 1.0)));
+    if (var <= 0.0)
+        return u > mean ? 0.0 : 1.0;
+    double z = (u - mean - 0.5) / sqrt(var);
+    return gsl_cdf_ugaussian_Q(z);
 }

@@ -95,4 +95,13 @@ void fw_stat_bh(const double *restrict p, size_t n, double *restrict adjusted);
  * when se or tau is not finite and > 0, or delta is not finite. Deterministic. */
 double fw_stat_msprt_p(double delta, double se, double tau);
 
+/* One-sided Mann-Whitney U test that y tends to exceed x: returns P(U >= u) under the null
+ * that both samples come from one distribution, where U = #{(i, j): y_j > x_i} plus half
+ * the ties, and writes u (may be NULL). Exact (counting the equally likely rank orders)
+ * when there are no ties and both samples have at most 20 values; otherwise the normal
+ * approximation with tie and continuity corrections. NaN when a sample is empty.
+ * Benchmarks use it on repeated timings: it assumes nothing about their distribution.
+ * GSL has no rank tests, hence this one. Deterministic. */
+double fw_stat_mann_whitney_greater(const double *x, size_t nx, const double *y, size_t ny, double *u);
+
 #endif

@@ -404,6 +404,7 @@ fw_err fw_engine_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_
         }
     }
     ctx->work[FW_WORK_EVENTS] += n;
+    fw_plant_wait(e, FW_STAGE_LOG);
     fw_hist_record(&ctx->lat[FW_STAGE_LOG], fw_now_ns() - t0);
     return rc;
 }
@@ -439,6 +440,7 @@ void fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick)
     }
     if (e->rec)
         fw_rec_end_tick(e);
+    fw_plant_wait(e, FW_STAGE_END_TICK);
     e->n_touched = 0;
     if (++e->epoch == 0) {   /* wrapped after 2^32 ticks: clear the marks once */
         memset(e->touched_epoch, 0, (size_t)e->cap_notes * sizeof *e->touched_epoch);
@@ -502,4 +504,13 @@ fw_model_stats fw_engine_model_stats(const fw_engine *e, fw_rec_task task)
     if (e->rec && (unsigned)task < FW_TASK__COUNT)
         s = e->rec->last[task];
     return s;
+}
+
+fw_err fw_engine_plant_delay(fw_engine *e, fw_stage s, int64_t ns)
+{
+    if (ns < 0 || (s != FW_STAGE_FEED_RECALL && s != FW_STAGE_FEED_RANK && s != FW_STAGE_LOG &&
+                   s != FW_STAGE_END_TICK))
+        return FW_ERR_INVAL;
+    e->plant_ns[s] = ns;
+    return FW_OK;
 }

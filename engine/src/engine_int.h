@@ -135,6 +135,8 @@ struct fw_engine {
 
     fw_rec *rec;            /* NULL unless some arm runs the recommender */
 
+    int64_t plant_ns[FW_STAGE__COUNT];   /* fw_engine_plant_delay: busy wait per call */
+
     uint32_t cand_cap;      /* most candidates one request can recall */
     int sigfigs;
 };
@@ -162,6 +164,16 @@ static inline int64_t fw_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The planted delay of stage s (fw_engine_plant_delay), if any. */
+static inline void fw_plant_wait(const fw_engine *e, fw_stage s)
+{
+    if (e->plant_ns[s] > 0) {
+        int64_t end = fw_now_ns() + e->plant_ns[s];
+        while (fw_now_ns() < end)
+            ;
+    }
 }
 
 /* Feed internals (feed.c). The pool is rebuilt from every note at creation; afterwards it

@@ -250,6 +250,7 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
         }
     }
     looked += p;
+    fw_plant_wait(e, FW_STAGE_FEED_RECALL);
     int64_t t_recall = fw_now_ns();
 
     /* Rank. The decayed engagement of every note shares one factor per tick and arm. In a
@@ -280,6 +281,7 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req,
     }
     topk_sort(&t);
     uint32_t len = fw_feed_place_slots(f, t.id, t.n, out, cap);
+    fw_plant_wait(e, FW_STAGE_FEED_RANK);
 
     /* Remember what was served; if that is impossible, serve nothing rather than repeat. */
     for (uint32_t k = 0; k < len; k++)

@@ -958,6 +958,7 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
         CHANNEL(RECALL_FRESH, REC_FRESH, channel_fresh(e, c, st, u, rc->fresh, &n, &looked));
 #undef CHANNEL
     c->n_cand = n;
+    fw_plant_wait(e, FW_STAGE_FEED_RECALL);
     int64_t t_recall = fw_now_ns();
 
     /* Rank. The features of fw_rec_log's training: the note's from its cached row, the
@@ -1026,6 +1027,7 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
             fw_feed_topk_offer(cold_id, cold_s, &n_cold_h, k_cold, id, s);
     }
     fw_feed_topk_sort(cold_id, cold_s, n_cold_h);
+    fw_plant_wait(e, FW_STAGE_FEED_RANK);
     int64_t t_rank = fw_now_ns();
 
     /* Re-rank: greedy under the caps (select_capped), first on the window of the 8 * page

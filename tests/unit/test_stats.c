@@ -646,6 +646,50 @@ static void test_errors(void **state)
     assert_true(chi2 == 7 && p == 7);
 }
 
+/* Mann-Whitney: hand-counted exact cases, symmetry, and the normal approximation close to
+ * the exact distribution where both apply. */
+static void test_mann_whitney(void **state)
+{
+    (void)state;
+    double u;
+    const double a3[] = {1, 2, 3}, b3[] = {4, 5, 6};
+    /* All 3 y above all 3 x: only 1 of C(6,3) = 20 orders gives U = 9. */
+    assert_float_equal(fw_stat_mann_whitney_greater(a3, 3, b3, 3, &u), 1.0 / 20.0, 1e-12);
+    assert_float_equal(u, 9.0, 0);
+    assert_float_equal(fw_stat_mann_whitney_greater(b3, 3, a3, 3, &u), 1.0, 1e-12);
+    assert_float_equal(u, 0.0, 0);
+    const double a5[] = {1, 2, 3, 4, 5}, b5[] = {6, 7, 8, 9, 10};
+    assert_float_equal(fw_stat_mann_whitney_greater(a5, 5, b5, 5, NULL), 1.0 / 252.0, 1e-12);
+    /* x = {1, 3}, y = {2, 4}: U = 3 (2>1, 4>1, 4>3); orders of 2+2 with U >= 3: U in {3, 4},
+     * counts 1 and 1 of 6 -> 2/6. */
+    const double x2[] = {1, 3}, y2[] = {2, 4};
+    assert_float_equal(fw_stat_mann_whitney_greater(x2, 2, y2, 2, &u), 2.0 / 6.0, 1e-12);
+    assert_float_equal(u, 3.0, 0);
+    /* Interleaved samples: no evidence either way. */
+    double x[20], y[20], xs[21], ys[21];
+    for (int i = 0; i < 20; i++) {
+        x[i] = 2 * i;
+        y[i] = 2 * i + 1;
+    }
+    double p = fw_stat_mann_whitney_greater(x, 20, y, 20, &u);
+    assert_true(p > 0.3 && p < 0.7);
+    /* Exact (20 vs 20) and the approximation (21 vs 21, the same kind of shift) agree. */
+    for (int i = 0; i < 21; i++) {
+        xs[i] = i;
+        ys[i] = i + 6.5;
+    }
+    double p_exact = fw_stat_mann_whitney_greater(xs, 20, ys, 20, NULL);
+    double p_approx = fw_stat_mann_whitney_greater(xs, 21, ys, 21, NULL);
+    assert_true(p_exact > 0.001 && p_exact < 0.1);
+    assert_true(fabs(p_exact - p_approx) < 0.02);
+    /* Ties: identical samples give p around one half, not significance. */
+    const double t[] = {1, 1, 2, 2, 3};
+    p = fw_stat_mann_whitney_greater(t, 5, t, 5, &u);
+    assert_float_equal(u, 12.5, 0);
+    assert_true(p > 0.4 && p < 0.7);
+    assert_true(isnan(fw_stat_mann_whitney_greater(t, 0, t, 5, NULL)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -669,6 +713,7 @@ int main(void)
         cmocka_unit_test(test_srm_uniform_under_null),
         cmocka_unit_test(test_multiple_testing_properties),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_mann_whitney),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

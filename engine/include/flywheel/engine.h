@@ -221,6 +221,12 @@ int fw_engine_has_rec(const fw_engine *e);
  * ended by fw_engine_end_day (all zero before the first, or without the recommender). */
 fw_model_stats fw_engine_model_stats(const fw_engine *e, fw_rec_task task);
 
+/* A test hook for benchmark checks (`flywheel bench`): adds a busy wait of ns nanoseconds
+ * to every call of stage s, which must be FW_STAGE_FEED_RECALL, FW_STAGE_FEED_RANK,
+ * FW_STAGE_LOG or FW_STAGE_END_TICK. Changes timings only, never results or work counters.
+ * A barrier call; FW_ERR_INVAL for another stage or ns < 0. */
+fw_err fw_engine_plant_delay(fw_engine *e, fw_stage s, int64_t ns);
+
 /* Read-only accessors for reports and tests. */
 uint32_t fw_engine_n_notes(const fw_engine *e);
 uint64_t fw_engine_note_count(const fw_engine *e, uint32_t note, fw_event_type type);

@@ -1,0 +1,385 @@
+/* Bench files: a benchmark record (and its comparison) in HDF5, readable with h5py.
+ *
+ *   /  attributes  flywheel_bench (format version 1), scenario_name, scenario_resolved,
+ *                  flywheel_version, git_revision, seed, threads, repeat
+ *   /figures/{name,unit,kind}   [n_figures]: strings; kind as text (time, rate, ...)
+ *   /figures/values             float64 [n_figures, repeat] (NaN: not measured)
+ *   /comparison/{name,unit,kind,verdict} strings and {baseline,now,change,p} float64
+ *                               [n_rows], when written with a comparison
+ *
+ * Like the recorder, the file is written to PATH.tmp and renamed, so PATH is either the old
+ * file or the complete new one. Part of the results-file family: with results.c and
+ * recorder.c the only code that includes hdf5.h. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+#include "bench.h"
+
+enum { BENCH_FORMAT = 1 };
+
+static fw_err fail(char *errbuf, size_t errlen, fw_err code, const char *path, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (errbuf && errlen)
+        snprintf(errbuf, errlen, "%s: %s", path, msg);
+    return code;
+}
+
+static hid_t str_type(void)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0 || H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        if (t >= 0)
+            H5Tclose(t);
+        return -1;
+    }
+    return t;
+}
+
+static int put_str_attr(hid_t obj, const char *name, const char *v)
+{
+    hid_t t = str_type(), sp = H5Screate(H5S_SCALAR), a = -1;
+    int rc = -1;
+    if (t >= 0 && sp >= 0 && (a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
+        H5Awrite(a, t, &v) >= 0)
+        rc = 0;
+    if (a >= 0)
+        H5Aclose(a);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (t >= 0)
+        H5Tclose(t);
+    return rc;
+}
+
+static int put_num_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype, const void *v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR), a = -1;
+    int rc = -1;
+    if (sp >= 0 && (a = H5Acreate2(obj, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
+        H5Awrite(a, mtype, v) >= 0)
+        rc = 0;
+    if (a >= 0)
+        H5Aclose(a);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return rc;
+}
+
+static int put_dataset(hid_t g, const char *name, hid_t ftype, hid_t mtype, int rank, const hsize_t *dims,
+                       const void *data)
+{
+    hid_t sp = H5Screate_simple(rank, dims, NULL), d = -1;
+    int rc = -1;
+    if (sp >= 0 && (d = H5Dcreate2(g, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
+        (dims[0] == 0 || H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0))
+        rc = 0;
+    if (d >= 0)
+        H5Dclose(d);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return rc;
+}
+
+static int put_strings(hid_t g, const char *name, const char *const *v, hsize_t n)
+{
+    hid_t t = str_type();
+    int rc = t >= 0 ? put_dataset(g, name, t, t, 1, &n, v) : -1;
+    if (t >= 0)
+        H5Tclose(t);
+    return rc;
+}
+
+fw_err fw_bench_save(const char *path, const fw_bench *b, const fw_bench_cmp *cmp, char *errbuf,
+                     size_t errlen)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 5);
+    const char **s1 = malloc(((size_t)b->n_fig + (cmp ? cmp->n : 0) + 1) * sizeof *s1);
+    double *vals = malloc(((size_t)b->n_fig * b->n_rep + (cmp ? cmp->n : 0) + 1) * sizeof *vals);
+    hid_t f = -1, g = -1;
+    fw_err rc = FW_ERR_NOMEM;
+    if (!tmp || !s1 || !vals) {
+        rc = fail(errbuf, errlen, FW_ERR_NOMEM, path, "out of memory");
+        goto done;
+    }
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp", 5);
+    rc = FW_ERR_IO;
+    if ((f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
+        rc = fail(errbuf, errlen, FW_ERR_IO, path, "cannot create %s: %s", tmp, strerror(errno));
+        goto done;
+    }
+    int32_t fmt = BENCH_FORMAT, threads = b->threads;
+    uint32_t rep = b->n_rep;
+    if (put_num_attr(f, "flywheel_bench", H5T_STD_I32LE, H5T_NATIVE_INT32, &fmt) < 0 ||
+        put_str_attr(f, "scenario_name", b->scenario_name) < 0 ||
+        put_str_attr(f, "scenario_resolved", b->scenario_resolved) < 0 ||
+        put_str_attr(f, "flywheel_version", b->version) < 0 ||
+        put_str_attr(f, "git_revision", b->git_revision) < 0 ||
+        put_num_attr(f, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, &b->seed) < 0 ||
+        put_num_attr(f, "threads", H5T_STD_I32LE, H5T_NATIVE_INT32, &threads) < 0 ||
+        put_num_attr(f, "repeat", H5T_STD_U32LE, H5T_NATIVE_UINT32, &rep) < 0)
+        goto write_failed;
+    if ((g = H5Gcreate2(f, "figures", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        goto write_failed;
+    hsize_t n = b->n_fig, dims[2] = {b->n_fig, b->n_rep};
+    for (uint32_t i = 0; i < b->n_fig; i++)
+        s1[i] = b->fig[i].name;
+    if (put_strings(g, "name", s1, n) < 0)
+        goto write_failed;
+    for (uint32_t i = 0; i < b->n_fig; i++)
+        s1[i] = b->fig[i].unit;
+    if (put_strings(g, "unit", s1, n) < 0)
+        goto write_failed;
+    for (uint32_t i = 0; i < b->n_fig; i++)
+        s1[i] = fw_bench_kind_name(b->fig[i].kind);
+    if (put_strings(g, "kind", s1, n) < 0)
+        goto write_failed;
+    for (uint32_t i = 0; i < b->n_fig; i++)
+        memcpy(vals + (size_t)i * b->n_rep, b->fig[i].v, b->n_rep * sizeof *vals);
+    if (put_dataset(g, "values", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dims, vals) < 0)
+        goto write_failed;
+    H5Gclose(g);
+    g = -1;
+    if (cmp) {
+        if ((g = H5Gcreate2(f, "comparison", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+            goto write_failed;
+        hsize_t m = cmp->n;
+        static const char *const cols[4] = {"baseline", "now", "change", "p"};
+        for (int k = 0; k < 4; k++) {
+            for (uint32_t i = 0; i < cmp->n; i++) {
+                const fw_bench_row *r = &cmp->row[i];
+                vals[i] = k == 0 ? r->base : k == 1 ? r->now : k == 2 ? r->change : r->p;
+            }
+            if (put_dataset(g, cols[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &m, vals) < 0)
+                goto write_failed;
+        }
+        for (uint32_t i = 0; i < cmp->n; i++)
+            s1[i] = cmp->row[i].name;
+        if (put_strings(g, "name", s1, m) < 0)
+            goto write_failed;
+        for (uint32_t i = 0; i < cmp->n; i++)
+            s1[i] = cmp->row[i].unit;
+        if (put_strings(g, "unit", s1, m) < 0)
+            goto write_failed;
+        for (uint32_t i = 0; i < cmp->n; i++)
+            s1[i] = fw_bench_kind_name(cmp->row[i].kind);
+        if (put_strings(g, "kind", s1, m) < 0)
+            goto write_failed;
+        for (uint32_t i = 0; i < cmp->n; i++)
+            s1[i] = fw_bench_verdict_name(cmp->row[i].verdict);
+        if (put_strings(g, "verdict", s1, m) < 0)
+            goto write_failed;
+        uint32_t nreg = cmp->n_regressed;
+        if (put_num_attr(g, "regressed", H5T_STD_U32LE, H5T_NATIVE_UINT32, &nreg) < 0)
+            goto write_failed;
+        H5Gclose(g);
+        g = -1;
+    }
+    if (H5Fclose(f) < 0) {
+        f = -1;
+        goto write_failed;
+    }
+    f = -1;
+    if (rename(tmp, path) != 0) {
+        rc = fail(errbuf, errlen, FW_ERR_IO, path, "cannot rename %s: %s", tmp, strerror(errno));
+        unlink(tmp);
+        goto done;
+    }
+    rc = FW_OK;
+    goto done;
+write_failed:
+    rc = fail(errbuf, errlen, FW_ERR_IO, path, "HDF5 could not write %s", tmp);
+    if (g >= 0)
+        H5Gclose(g);
+    if (f >= 0)
+        H5Fclose(f);
+    f = -1;
+    unlink(tmp);
+done:
+    free(tmp);
+    free(s1);
+    free(vals);
+    return rc;
+}
+
+/* ---- loading ------------------------------------------------------------------------ */
+
+static char *get_str_attr(hid_t obj, const char *name)
+{
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = -1;
+    char *raw = NULL, *out = NULL;
+    if (a < 0)
+        return NULL;
+    if ((t = str_type()) >= 0 && H5Aread(a, t, &raw) >= 0 && raw) {
+        out = strdup(raw);
+        H5free_memory(raw);
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    H5Aclose(a);
+    return out;
+}
+
+static int get_num_attr(hid_t obj, const char *name, hid_t mtype, void *v)
+{
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0)
+        return -1;
+    int rc = H5Aread(a, mtype, v) < 0 ? -1 : 0;
+    H5Aclose(a);
+    return rc;
+}
+
+/* Reads a 1-D string dataset of exactly n entries into out[n] (strdup'ed). */
+static int get_strings(hid_t g, const char *name, hsize_t n, char **out)
+{
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT), sp = -1, t = -1;
+    char **raw = calloc(n ? n : 1, sizeof *raw);
+    hsize_t dim = 0;
+    int rc = -1;
+    if (d < 0 || !raw || (sp = H5Dget_space(d)) < 0 || H5Sget_simple_extent_ndims(sp) != 1 ||
+        H5Sget_simple_extent_dims(sp, &dim, NULL) != 1 || dim != n || (t = str_type()) < 0)
+        goto done;
+    if (n && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0)
+        goto done;
+    rc = 0;
+    for (hsize_t i = 0; i < n; i++)
+        if (!(out[i] = strdup(raw[i] ? raw[i] : "")))
+            rc = -1;
+done:
+    if (raw) {
+        for (hsize_t i = 0; i < n; i++)
+            if (raw[i])
+                H5free_memory(raw[i]);
+        free(raw);
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    return rc;
+}
+
+fw_err fw_bench_load(const char *path, fw_bench *b, char *errbuf, size_t errlen)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    memset(b, 0, sizeof *b);
+    if (access(path, R_OK) != 0)
+        return fail(errbuf, errlen, FW_ERR_NOTFOUND, path, "cannot open: %s", strerror(errno));
+    if (H5Fis_hdf5(path) <= 0)
+        return fail(errbuf, errlen, FW_ERR_PARSE, path,
+                    "not an HDF5 file; expected a bench file from flywheel bench --save-baseline");
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), g = -1, d = -1, sp = -1;
+    char **names = NULL, **units = NULL, **kinds = NULL;
+    char *sname = NULL, *sres = NULL, *ver = NULL, *rev = NULL;
+    double *vals = NULL;
+    hsize_t n = 0, dims[2] = {0, 0};
+    fw_err rc = FW_ERR_PARSE;
+    int32_t fmt = 0, threads = 0;
+    uint32_t rep = 0;
+    uint64_t seed = 0;
+    if (f < 0)
+        return fail(errbuf, errlen, FW_ERR_IO, path, "HDF5 cannot open the file");
+    if (get_num_attr(f, "flywheel_bench", H5T_NATIVE_INT32, &fmt) < 0) {
+        rc = fail(errbuf, errlen, FW_ERR_PARSE, path,
+                  "not a bench file (no 'flywheel_bench' attribute); make one with flywheel bench --save-baseline");
+        goto done;
+    }
+    if (fmt != BENCH_FORMAT) {
+        rc = fail(errbuf, errlen, FW_ERR_PARSE, path, "bench file format %d; this Flywheel reads format %d",
+                  fmt, BENCH_FORMAT);
+        goto done;
+    }
+    sname = get_str_attr(f, "scenario_name");
+    sres = get_str_attr(f, "scenario_resolved");
+    ver = get_str_attr(f, "flywheel_version");
+    rev = get_str_attr(f, "git_revision");
+    if (!sname || !sres || !ver || !rev || get_num_attr(f, "threads", H5T_NATIVE_INT32, &threads) < 0 ||
+        get_num_attr(f, "repeat", H5T_NATIVE_UINT32, &rep) < 0 ||
+        get_num_attr(f, "seed", H5T_NATIVE_UINT64, &seed) < 0 || rep == 0) {
+        rc = fail(errbuf, errlen, FW_ERR_PARSE, path, "a bench file attribute is missing or unreadable");
+        goto done;
+    }
+    if ((g = H5Gopen2(f, "figures", H5P_DEFAULT)) < 0 || (d = H5Dopen2(g, "values", H5P_DEFAULT)) < 0 ||
+        (sp = H5Dget_space(d)) < 0 || H5Sget_simple_extent_ndims(sp) != 2 ||
+        H5Sget_simple_extent_dims(sp, dims, NULL) != 2 || dims[1] != rep) {
+        rc = fail(errbuf, errlen, FW_ERR_PARSE, path, "/figures/values missing or not [figures, %u]", rep);
+        goto done;
+    }
+    n = dims[0];
+    rc = FW_ERR_NOMEM;
+    if (!(names = calloc(n + 1, sizeof *names)) || !(units = calloc(n + 1, sizeof *units)) ||
+        !(kinds = calloc(n + 1, sizeof *kinds)) || !(vals = malloc((n * rep + 1) * sizeof *vals))) {
+        rc = fail(errbuf, errlen, FW_ERR_NOMEM, path, "out of memory");
+        goto done;
+    }
+    if ((n && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, vals) < 0) ||
+        get_strings(g, "name", n, names) < 0 || get_strings(g, "unit", n, units) < 0 ||
+        get_strings(g, "kind", n, kinds) < 0) {
+        rc = fail(errbuf, errlen, FW_ERR_PARSE, path, "/figures: name, unit, kind or values unreadable");
+        goto done;
+    }
+    if ((rc = fw_bench_init(b, rep, sname, sres, ver, rev, seed, threads)) != FW_OK) {
+        rc = fail(errbuf, errlen, rc, path, "out of memory");
+        goto done;
+    }
+    for (hsize_t i = 0; i < n; i++) {
+        int kind = -1;
+        for (int k = 0; k < FW_BENCH__KINDS; k++)
+            if (!strcmp(kinds[i], fw_bench_kind_name(k)))
+                kind = k;
+        if (kind < 0) {
+            rc = fail(errbuf, errlen, FW_ERR_PARSE, path, "figure '%s' has an unknown kind '%s'", names[i], kinds[i]);
+            fw_bench_fini(b);
+            goto done;
+        }
+        for (uint32_t r = 0; r < rep; r++)
+            if ((rc = fw_bench_set(b, names[i], units[i], kind, r, vals[i * rep + r])) != FW_OK) {
+                rc = fail(errbuf, errlen, rc, path, "out of memory");
+                fw_bench_fini(b);
+                goto done;
+            }
+    }
+    rc = FW_OK;
+done:
+    for (hsize_t i = 0; i < n; i++) {
+        if (names)
+            free(names[i]);
+        if (units)
+            free(units[i]);
+        if (kinds)
+            free(kinds[i]);
+    }
+    free(names);
+    free(units);
+    free(kinds);
+    free(vals);
+    free(sname);
+    free(sres);
+    free(ver);
+    free(rev);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    if (g >= 0)
+        H5Gclose(g);
+    H5Fclose(f);
+    return rc;
+}

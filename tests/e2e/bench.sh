@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# flywheel bench as a CI gate: a baseline, then the same build again passes (exit 0, no
+# regression, deterministic figures identical), then a planted slowdown in one stage
+# (FLYWHEEL_PLANT_DELAY, a busy wait that changes no result) is caught (exit 1, that stage
+# regressed) while the work and quality figures still match exactly; bad input exits 2.
+# Runs alone (RUN_SERIAL): other tests on the machine would be noise in its timings.
+. "$(dirname "$0")/lib.sh"
+cd "$TMP"
+SC="$SRC/tests/data/tiny_rec.yaml"
+N=${BENCH_RUNS:-5}
+"$FLYWHEEL" bench "$SC" -n $N -t 2 -q --save-baseline base.h5 -o first.h5 >first.txt 2>err.txt \
+  && pass "baseline recorded" || fail "baseline ($(cat err.txt))"
+"$FLYWHEEL" bench "$SC" -n $N -t 2 -q --baseline base.h5 -o same.h5 >same.txt 2>err.txt
+rc=$?
+if [ $rc -eq 0 ] && grep -q " 0 regressed, 0 improved, 0 nondeterministic" same.txt; then
+  pass "same build passes"
+else
+  fail "same build: exit $rc: $(grep -E 'REGRESSED|NONDET|regressed' same.txt | head -5) $(cat err.txt)"
+fi
+FLYWHEEL_PLANT_DELAY=feed_rank=40000 "$FLYWHEEL" bench "$SC" -n $N -t 2 -q --baseline base.h5 -o slow.h5 >slow.txt 2>err.txt
+rc=$?
+if [ $rc -eq 1 ] && grep -E "^latency\.feed_rank\.p50 .*REGRESSED" slow.txt >/dev/null &&
+   grep -E "^latency\.feed\.p50 .*REGRESSED" slow.txt >/dev/null; then
+  pass "planted slowdown in feed_rank caught"
+else
+  fail "planted slowdown not caught (exit $rc): $(grep -E 'feed_rank|^latency\.feed\.' slow.txt)"
+fi
+if grep -E "^(work|quality)\." slow.txt | grep -v " ok$" >/dev/null; then
+  fail "a planted delay changed deterministic figures: $(grep -E '^(work|quality)\.' slow.txt | grep -v ' ok$' | head -3)"
+else
+  pass "work and quality identical under the planted delay"
+fi
+"$PY" - <<'PY' && pass "comparison written to HDF5" || fail "comparison file"
+import h5py
+f = h5py.File("slow.h5", "r")
+assert f.attrs["flywheel_bench"] == 1
+c = f["comparison"]
+names = list(c["name"].asstr()[:])
+verdict = dict(zip(names, c["verdict"].asstr()[:]))
+assert verdict["latency.feed_rank.p50"] == "REGRESSED", verdict["latency.feed_rank.p50"]
+assert c.attrs["regressed"] >= 1
+v = f["figures/values"]
+assert v.shape[0] == len(f["figures/name"]) and v.shape[1] == int(f.attrs["repeat"])
+PY
+"$FLYWHEEL" bench "$SC" -n 1 --baseline "$SC" >/dev/null 2>err.txt
+[ $? -eq 2 ] && grep -q "not an HDF5 file" err.txt && pass "a scenario as baseline: exit 2" || fail "bad baseline: $(cat err.txt)"
+"$FLYWHEEL" bench "$SC" -n 1 -t 2 -q --baseline base.h5 --set days=1 >/dev/null 2>err.txt
+[ $? -eq 2 ] && grep -q "different scenario" err.txt && pass "another scenario's baseline: exit 2" || fail "scenario mismatch: $(cat err.txt)"
+FLYWHEEL_PLANT_DELAY=nosuchstage=5 "$FLYWHEEL" bench "$SC" -n 1 >/dev/null 2>err.txt
+[ $? -eq 2 ] && grep -q "expected STAGE=NS" err.txt && pass "bad FLYWHEEL_PLANT_DELAY: exit 2" || fail "bad plant: $(cat err.txt)"
+"$FLYWHEEL" bench "$SC" -n 0 >/dev/null 2>err.txt
+[ $? -eq 2 ] && grep -q "repeat" err.txt && pass "--repeat 0: exit 2" || fail "repeat 0: $(cat err.txt)"
+finish
