@@ -40,6 +40,8 @@
 #include <gsl/gsl_rng.h>
 
 #include "behaviour.h"
+#include "fixture_engine.h"   /* every knob at its default (tests/unit/) */
+#include "fixture_world.h"
 #include "flywheel/engine.h"
 #include "knobs.h"
 #include "rng.h"
@@ -183,41 +185,6 @@ static float dot_row(const float *a, const float *b, uint32_t dim)
     return s;
 }
 
-static fw_engine_cfg engine_cfg_default(void)
-{
-    fw_engine_cfg cfg;
-    memset(&cfg, 0, sizeof cfg);
-#define D(type, name, def, lo, hi, unit, doc) cfg.name = def;
-    FW_ENGINE_KNOBS(D)
-#undef D
-#define D(type, name, def, lo, hi, unit, doc) cfg.feed.name = def;
-    FW_FEED_KNOBS(D)
-#undef D
-#define D(type, name, def, lo, hi, unit, doc) cfg.rec.name = def;
-    FW_REC_KNOBS(D)
-#undef D
-    return cfg;
-}
-
-static fw_world_cfg world_cfg_default(void)
-{
-    fw_world_cfg cfg;
-    memset(&cfg, 0, sizeof cfg);
-#define D(type, name, def, lo, hi, unit, doc) cfg.name = def;
-    FW_WORLD_KNOBS(D)
-#undef D
-    return cfg;
-}
-
-static fw_behaviour_cfg behaviour_cfg_default(void)
-{
-    fw_behaviour_cfg cfg;
-    memset(&cfg, 0, sizeof cfg);
-#define D(type, name, def, lo, hi, unit, doc) cfg.name = def;
-    FW_BEHAVIOUR_KNOBS(D)
-#undef D
-    return cfg;
-}
 
 /* The scenario's default master seed (sim/knobs.h FW_TOP_KNOBS), expanded, not copied. */
 static uint64_t seed_default(void)
@@ -597,9 +564,7 @@ int main(int argc, char **argv)
     double t_begin = now_s();
 
     /* ---- world and behaviour model -------------------------------------------------- */
-    fw_world_cfg wc = world_cfg_default();
-    wc.n_users = o.users;
-    wc.n_notes = o.notes;
+    fw_world_cfg wc = fixture_world_cfg(o.users, o.notes, 0, 0);   /* products, brands: defaults */
     printf("bench_feed: the learning recommender's feed request, one thread\n");
     print_load("at start");
     printf("world: %u users, %u notes, %u topics, dim %u, %u ticks/day (other world knobs at "
@@ -615,7 +580,7 @@ int main(int argc, char **argv)
     printf("  generated in %.1f s: %u notes, %u creators, %llu follow edges; peak RSS %.0f MiB\n",
            now_s() - t0, w.n_notes, w.n_creators, (unsigned long long)w.n_follow_edges,
            peak_rss_mib());
-    fw_behaviour_cfg bc = behaviour_cfg_default();
+    fw_behaviour_cfg bc = fixture_behaviour_cfg();
     fw_behaviour_model model;
     t0 = now_s();
     fw_behaviour_calibrate(&model, &bc, &w, o.seed);
@@ -623,7 +588,7 @@ int main(int argc, char **argv)
            bc.open_rate);
 
     /* ---- engine ------------------------------------------------------------------------ */
-    fw_engine_cfg ec = engine_cfg_default();
+    fw_engine_cfg ec = fixture_engine_cfg();
     ec.feed.algorithm = FW_FEED_REC;
 #define Q(knob, value) ec.rec.knob = value;
     BENCH_QUOTAS(Q)

@@ -155,7 +155,8 @@ static const char usage_report[] =
     "\n"
     "Figures, each drawn when the result has its data: engagement (CTR with a binomial 95%\n"
     "band; interactions per read), activity (daily active users; sessions per user),\n"
-    "retention, funnel, latency_percentiles, latency_distribution, followers, lorenz, and\n"
+    "retention, quality (oracle NDCG; coverage), funnel, latency_percentiles,\n"
+    "latency_distribution, followers, lorenz, and\n"
     "forest (A/B lifts with intervals). An arm has the same colour in every figure.\n"
     "\n"
     "With RESULT2.h5 the runs are compared: the engagement, activity and latency_percentiles\n"
@@ -171,6 +172,17 @@ static const char usage_report[] =
     "and noted in index.html; the rest of the report is still written.\n"
     "exit codes: 0 ok, 1 a figure could not be drawn, 2 bad input (a result that cannot be\n"
     "read or is not a Flywheel result, a folder that cannot be created)\n";
+
+/* SIGINT and SIGTERM stop a run after the current tick (on_signal). */
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
 
 /* Loads the scenario, applies overrides and resolves arms; prints the problem and returns
  * nonzero on bad input. */
@@ -436,12 +448,7 @@ static int cmd_run(int argc, char **argv)
         fw_scenario_fini(&sc);
         goto done;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    catch_stop_signals();
     fw_run_opts o = {.output_path = path, .threads = threads,
                      .progress = !quiet && (force_progress || isatty(STDERR_FILENO)),
                      .stop = &stop_requested, .out = quiet ? NULL : stdout,
@@ -598,12 +605,7 @@ static int cmd_bench(int argc, char **argv)
                       run_threads) != FW_OK)
         goto done;
     have_now = 1;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    catch_stop_signals();
     if (!quiet)
         fprintf(stderr, "flywheel bench: %s, %ld run%s, %d thread%s%s%s\n", sc.name, repeat,
                 repeat == 1 ? "" : "s", run_threads, run_threads == 1 ? "" : "s",

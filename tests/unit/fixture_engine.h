@@ -1,5 +1,5 @@
 /* Test fixture: an engine configuration with every knob at its default, expanded from the
- * knob lists (the one place defaults live). Header-only, for the unit-test binaries. */
+ * knob lists (the one place defaults live). Header-only, for the unit-test binaries and bench/feed_bench.c. */
 #ifndef FLYWHEEL_TEST_FIXTURE_ENGINE_H
 #define FLYWHEEL_TEST_FIXTURE_ENGINE_H
 

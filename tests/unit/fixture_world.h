@@ -1,5 +1,6 @@
-/* Test fixture: default world and behaviour configurations at a chosen size, and a cmocka
- * setup/teardown pair that generates a world once per test group. Header-only. */
+/* Test fixture: default world and behaviour configurations at a chosen size (0 = default), and a cmocka
+ * setup/teardown pair that generates a world once per test group. Header-only (also used by
+ * bench/feed_bench.c). */
 #ifndef FLYWHEEL_TEST_FIXTURE_WORLD_H
 #define FLYWHEEL_TEST_FIXTURE_WORLD_H
 
@@ -17,10 +18,11 @@ static inline fw_world_cfg fixture_world_cfg(uint32_t users, uint32_t notes, uin
 #define D(type, name, def, lo, hi, unit, doc) cfg.name = def;
     FW_WORLD_KNOBS(D)
 #undef D
-    cfg.n_users = users;
-    cfg.n_notes = notes;
-    cfg.n_products = products;
-    cfg.n_brands = brands;
+    /* 0 keeps the default. */
+    cfg.n_users = users ? users : cfg.n_users;
+    cfg.n_notes = notes ? notes : cfg.n_notes;
+    cfg.n_products = products ? products : cfg.n_products;
+    cfg.n_brands = brands ? brands : cfg.n_brands;
     return cfg;
 }
 
