@@ -177,9 +177,10 @@ fw_err fw_users_state_init(fw_users_state *s, uint32_t n)
     s->day_opens = calloc(n, sizeof *s->day_opens);
     s->active_prev = calloc(n, 1);
     s->active_today = calloc(n, 1);
+    s->searched_today = calloc(n, 1);
     s->new_follows = calloc(n, sizeof *s->new_follows);
     if (!s->satisfaction || !s->day_impressions || !s->day_opens || !s->active_prev ||
-        !s->active_today || !s->new_follows) {
+        !s->active_today || !s->searched_today || !s->new_follows) {
         fw_users_state_fini(s, 0);
         return FW_ERR_NOMEM;
     }
@@ -199,6 +200,7 @@ void fw_users_state_fini(fw_users_state *s, uint32_t n)
     free(s->day_opens);
     free(s->active_prev);
     free(s->active_today);
+    free(s->searched_today);
     memset(s, 0, sizeof *s);
 }
 
@@ -354,6 +356,137 @@ int fw_behaviour_oracle(const fw_behaviour_model *m, const fw_world *w, uint32_t
     return 0;
 }
 
+static int clickbuf_push(fw_clickbuf *b, const fw_search_click *c)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 1024;
+        fw_search_click *v = realloc(b->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        b->v = v;
+        b->cap = cap;
+    }
+    b->v[b->n++] = *c;
+    return 0;
+}
+
+/* A query for intent topic: 1-3 words, each the topic's (Zipf) or, with the knobs'
+ * probabilities, one of its colloquial words or a misspelling; sometimes a generic word. */
+static void draw_query(const fw_behaviour_cfg *c, const fw_world *w, gsl_rng *r, uint32_t topic,
+                       fw_search_req *q)
+{
+    uint32_t n = 1 + (uint32_t)gsl_rng_uniform_int(r, 3);
+    q->n_terms = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        double x = gsl_rng_uniform(r);
+        uint32_t t;
+        if (x < c->search_colloquial && w->colloquial_per_topic)
+            t = w->colloquial_base + topic * w->colloquial_per_topic +
+                (uint32_t)gsl_rng_uniform_int(r, w->colloquial_per_topic);
+        else if (x < c->search_colloquial + c->search_typo)
+            t = w->typo_base + (uint32_t)gsl_rng_uniform_int(r, FW_WORLD_TYPO_TERMS);
+        else
+            t = topic * w->terms_per_topic + (uint32_t)gsl_ran_discrete(r, w->term_pick);
+        q->terms[q->n_terms++] = t;
+    }
+    if (gsl_rng_uniform(r) < c->search_generic && q->n_terms < FW_QUERY_TERMS)
+        q->terms[q->n_terms++] = w->generic_base + (uint32_t)gsl_rng_uniform_int(r, w->generic_terms);
+}
+
+/* Whether u searches at all today: a pure function of (seed, user, day). */
+static int searches_today(const fw_world *w, uint64_t seed, uint32_t u, uint32_t day)
+{
+    uint64_t h = seed * UINT64_C(0x9e3779b97f4a7c15) ^ ((uint64_t)u << 32 | day);
+    h ^= h >> 31;
+    h *= UINT64_C(0xbf58476d1ce4e5b9);
+    h ^= h >> 29;
+    h *= UINT64_C(0x94d049bb133111eb);
+    h ^= h >> 32;
+    return (double)(h >> 11) * 0x1.0p-53 < w->search_prop[u];
+}
+
+/* The search part of a session (see behaviour.h). Returns -1 when out of memory. */
+static int search_session(const fw_behaviour_model *m, const fw_world *w, fw_users_state *s, uint32_t u,
+                          uint32_t arm, int32_t tick, fw_session_io *io)
+{
+    const fw_behaviour_cfg *c = &m->cfg;
+    gsl_rng *r = io->srng;
+    if (!r || c->searches_per_searcher <= 0.0 || !searches_today(w, io->seed, u, io->day))
+        return 0;
+    double p = c->searches_per_searcher / w->session_rate[u];
+    if (gsl_rng_uniform(r) >= (p < 1.0 ? p : 1.0))
+        return 0;
+    uint64_t *cnt = io->counters;
+    uint32_t *const *uc = io->user_counts;
+    uint32_t T = w->n_topics, topic = fw_world_draw_topic(&w->interest[(size_t)u * T], T, gsl_rng_uniform(r));
+    double comment_share = 1.0 - c->like_share - c->save_share;
+    if (comment_share < 0.0)
+        comment_share = 0.0;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        fw_search_req q = {.user = u, .arm = arm, .tick = tick};
+        draw_query(c, w, r, topic, &q);
+        cnt[FW_DC_searches]++;
+        uc[FW_UM_searches][u]++;
+        if (!s->searched_today[u]) {
+            s->searched_today[u] = 1;
+            cnt[FW_DC_searchers]++;
+        }
+        if (attempt > 0)
+            cnt[FW_DC_search_reformulations]++;
+        uint32_t n = fw_search_request(io->engine, io->ctx, &q, io->page, io->page_cap);
+        if (n == 0)
+            cnt[FW_DC_search_zero_results]++;
+        double dcg = 0.0, idcg = 0.0;
+        for (uint32_t i = 0; i < n; i++) {
+            dcg += (w->note_info[io->page[i]].topic == topic) / log2(i + 2.0);
+            idcg += 1.0 / log2(i + 2.0);
+        }
+        if (n > 0)
+            cnt[FW_DC_search_ndcg_micro] += (uint64_t)llround(dcg / idcg * 1e6);
+        int clicked = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            if (gsl_rng_uniform(r) >= pow(1.0 / (i + 1.0), c->search_eta))
+                continue;   /* not examined */
+            uint32_t note = io->page[i];
+            if (fw_evbuf_push(io->events, u, note, tick, FW_EV_IMPRESSION | FW_EV_SEARCH))
+                return -1;
+            cnt[FW_DC_search_impressions]++;
+            uc[FW_UM_search_impressions][u]++;
+            double x = affinity(w, u, note), qual = w->note_quality[note];
+            double bonus = w->note_info[note].topic == topic ? c->search_intent_bonus : -c->search_intent_bonus;
+            double p_open = sigmoid(m->b_open + c->open_affinity * x + c->open_quality * qual +
+                                    c->format_weight * format_match(w, u, note) + bonus);
+            if (gsl_rng_uniform(r) >= p_open)
+                continue;
+            if (fw_evbuf_push(io->events, u, note, tick, FW_EV_OPEN | FW_EV_SEARCH))
+                return -1;
+            cnt[FW_DC_search_clicks]++;
+            uc[FW_UM_search_clicks][u]++;
+            if (!clicked) {
+                cnt[FW_DC_search_with_click]++;
+                cnt[FW_DC_search_first_click_pos] += i + 1;
+            }
+            clicked = 1;
+            fw_search_click sc = {.user = u, .note = note, .tick = tick, .n_terms = q.n_terms};
+            memcpy(sc.terms, q.terms, sizeof sc.terms);
+            if (clickbuf_push(io->clicks, &sc))
+                return -1;
+            double pi = sigmoid(m->b_interact + x + qual);
+            static const uint32_t kinds[3] = {FW_EV_LIKE, FW_EV_SAVE, FW_EV_COMMENT};
+            double share[3] = {c->like_share, c->save_share, comment_share};
+            for (int k = 0; k < 3; k++)
+                if (gsl_rng_uniform(r) < pi * share[k]) {
+                    if (fw_evbuf_push(io->events, u, note, tick, kinds[k] | FW_EV_SEARCH))
+                        return -1;
+                    cnt[FW_DC_search_interactions]++;
+                }
+        }
+        if (clicked || gsl_rng_uniform(r) >= c->search_reformulate)
+            break;
+    }
+    return 0;
+}
+
 int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_state *s,
                          uint32_t u, uint32_t arm, int32_t tick, size_t ev_begin,
                          fw_session_io *io)
@@ -373,6 +506,8 @@ int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_stat
     uint32_t *const *uc = io->user_counts;
     cnt[FW_DC_sessions]++;
     uc[FW_UM_sessions][u]++;
+    if (search_session(m, w, s, u, arm, tick, io))
+        return -1;
     for (uint32_t page_no = 0;; page_no++) {
         uint32_t n = fw_feed_request(io->engine, io->ctx, &req, io->page, io->page_cap);
         cnt[FW_DC_feed_requests]++;
@@ -469,6 +604,7 @@ void fw_behaviour_end_day(const fw_behaviour_model *m, fw_world *w, fw_users_sta
     s->day_impressions[u] = s->day_opens[u] = 0;
     s->active_prev[u] = s->active_today[u];
     s->active_today[u] = 0;
+    s->searched_today[u] = 0;
 }
 
 double fw_behaviour_p_active(const fw_behaviour_model *m, const fw_world *w,

@@ -36,6 +36,12 @@ typedef struct fw_evbuf {
 
 int fw_evbuf_push(fw_evbuf *b, uint32_t user, uint32_t note, int32_t tick, uint32_t type);
 
+/* Search clicks of a tick, for fw_engine_log_search at the barrier. */
+typedef struct fw_clickbuf {
+    fw_search_click *v;
+    size_t n, cap;
+} fw_clickbuf;
+
 typedef struct fw_u32list {
     uint32_t *v;
     uint32_t n, cap;
@@ -50,6 +56,7 @@ typedef struct fw_users_state {
     float *satisfaction;    /* day-level, 1 = as expected */
     uint32_t *day_impressions, *day_opens;
     uint8_t *active_prev, *active_today;
+    uint8_t *searched_today; /* the user has searched today (searchers counter) */
     fw_u32list *new_follows; /* creators followed during the run (applied at barriers) */
 } fw_users_state;
 
@@ -71,6 +78,12 @@ typedef struct fw_session_io {
     fw_evbuf *events;
     uint64_t *counters;
     uint32_t *const *user_counts; /* [FW_UM__COUNT] per-user counts of the current period */
+    /* Search: the user's FW_RNG_SEARCH stream (sought at the tick), where clicks go, and
+     * what decides who searches today. */
+    gsl_rng *srng;
+    fw_clickbuf *clicks;
+    uint64_t seed;
+    uint32_t day;
     /* Oracle metrics (output.oracle_every; 0 = off) and the thread's scratch for them. */
     uint32_t oracle_every, oracle_corpus_every;
     double *oracle_util;
@@ -78,7 +91,12 @@ typedef struct fw_session_io {
     size_t oracle_cap;
 } fw_session_io;
 
-/* Runs one session of user u (in arm) at absolute tick: requests feed pages, examines,
+/* Runs one session of user u (in arm) at absolute tick: may search first (a user who
+ * searches today does so in a session with probability searches_per_searcher divided by
+ * their session rate; queries come from an interest, in the world's words with colloquial
+ * words, typos and generic words; results are examined with position bias, opened by the
+ * true model with a bonus for the searched topic, and the query is reformulated after a page
+ * without a click), then requests feed pages, examines,
  * opens, interacts, follows, and decides when to stop. ev_begin is where this user's
  * events of this tick start in io->events (to avoid following a creator twice before the
  * barrier). Returns 0, or -1 when out of memory. Deterministic given the rng's key. */

@@ -32,6 +32,9 @@
     X(comments, "events", "comments")                                             \
     X(interactions, "events", "likes + saves + comments")                         \
     X(follows, "events", "creators followed")                                     \
+    X(searches, "searches", "searches issued")                                    \
+    X(search_impressions, "results", "search results examined")                   \
+    X(search_clicks, "results", "search results opened")                          \
     X(notes_published, "notes", "notes the user published (as a creator)")       \
     X(impressions_received, "notes", "impressions of the user's notes")           \
     X(opens_received, "notes", "reads of the user's notes")                       \
@@ -65,6 +68,9 @@ extern const char *const fw_user_metric_doc[FW_UM__COUNT];
     X(ctr, opens, impressions, U, "cover click-through rate (opens / impressions)")      \
     X(interactions_per_read, interactions, opens, U, "(likes + saves + comments) / opens") \
     X(saves_per_read, saves, opens, U, "saves / opens")                                  \
+    X(searches_per_user, searches, USERS, U, "searches per user")                        \
+    X(search_clicks_per_user, search_clicks, USERS, U, "search results opened per user") \
+    X(search_ctr, search_clicks, search_impressions, U, "search results opened / examined") \
     X(impressions_received, impressions_received, USERS, C, "impressions per creator")   \
     X(opens_received, opens_received, USERS, C, "reads per creator")                     \
     X(interactions_received, interactions_received, USERS, C, "interactions per creator") \

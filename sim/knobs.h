@@ -46,7 +46,12 @@
     X(F64, product_note_share, 0.15, 0.0, 1.0, "", "share of notes that mention a product")            \
     X(F64, history_days, 30.0, 0.0, 3650.0, "days", "initial notes are spread over this many days before day 0") \
     X(F64, expectation_adaptation, 0.1, 0.0, 1.0, "",                                                \
-      "daily rate at which users' expected CTR follows the population's (0 = fixed at day 0)")
+      "daily rate at which users' expected CTR follows the population's (0 = fixed at day 0)")     \
+    X(U32, terms_per_topic, 200, 1, 100000, "terms", "words of each topic's vocabulary (notes use them)") \
+    X(U32, generic_terms, 100, 1, 100000, "terms", "generic words shared by every topic")            \
+    X(U32, colloquial_per_topic, 20, 0, 100000, "terms",                                              \
+      "colloquial words per topic: people search with them, notes never contain them")             \
+    X(F64, term_zipf, 1.0, 0.0, 4.0, "", "Zipf exponent of word frequency within a topic")
 
 /* behaviour.*: how people choose (an arm may change these). */
 #define FW_BEHAVIOUR_KNOBS(X)                                                                         \
@@ -66,7 +71,16 @@
     X(F64, drift, 0.001, 0.0, 1.0, "", "interest drift towards the topic of each opened note")          \
     X(F64, drift_reversion, 0.1, 0.0, 1.0, "", "daily pull of drifted interests back to the user's own")  \
     X(F64, memory, 0.8, 0.0, 1.0, "", "day-to-day persistence of a user's satisfaction")               \
-    X(F64, churn_sensitivity, 1.5, 0.0, 100.0, "", "elasticity of coming back to satisfaction (CTR relative to expectation)")
+    X(F64, churn_sensitivity, 1.5, 0.0, 100.0, "", "elasticity of coming back to satisfaction (CTR relative to expectation)") \
+    X(F64, searches_per_searcher, 10.0, 0.0, 1000.0, "searches",                                      \
+      "searches a day by a user who searches that day (world.search_prop decides who does)")       \
+    X(F64, search_colloquial, 0.25, 0.0, 1.0, "", "probability a query word is colloquial (in no note)") \
+    X(F64, search_typo, 0.05, 0.0, 1.0, "", "probability a query word is misspelt (matches nothing)") \
+    X(F64, search_generic, 0.3, 0.0, 1.0, "", "probability a query also has a generic word")          \
+    X(F64, search_eta, 1.0, 0.0, 5.0, "", "position bias: result k is examined with probability (1/k)^eta") \
+    X(F64, search_intent_bonus, 2.0, 0.0, 20.0, "",                                                   \
+      "logit bonus of opening a result on the searched topic (minus it off topic)")                \
+    X(F64, search_reformulate, 0.5, 0.0, 1.0, "", "probability of searching again after no click (at most twice)")
 
 /* experiment.* (besides the arms). The first arm is the control every other arm is
  * compared with. */

@@ -22,6 +22,17 @@
     X(interactions, "events", "likes + saves + comments")                                      \
     X(follows, "events", "new follows of a note's creator")                                    \
     X(new_notes, "notes", "notes published on the day by creators in the arm")                \
+    X(searches, "searches", "search queries issued (reformulations included)")                 \
+    X(searchers, "users", "users who searched on the day")                                    \
+    X(search_impressions, "results", "search results examined (position bias)")               \
+    X(search_clicks, "results", "search results opened")                                      \
+    X(search_interactions, "events", "likes + saves + comments on notes opened from search")  \
+    X(search_zero_results, "searches", "searches that returned nothing")                      \
+    X(search_reformulations, "searches", "searches issued again after a page without a click") \
+    X(search_with_click, "searches", "searches with at least one click")                      \
+    X(search_first_click_pos, "positions", "sum over searches with a click of the first click's position") \
+    X(search_ndcg_micro, "1e-6", "sum over searches of the page's NDCG (x 1e6) against the true intent " \
+      "(relevant: a note on the searched topic)")                                             \
     X(notes_shown, "notes", "distinct notes the arm's users were shown on the day")            \
     X(notes_live, "notes", "notes published by the day's end (coverage denominator)")          \
     X(small_creator_impressions, "notes",                                                      \
@@ -52,6 +63,14 @@
       "day-over-day retention: retained_users / prev_active_users")                            \
     X(impressions_per_session, impressions, sessions, 1.0, "notes", "impressions / sessions")  \
     X(sessions_per_user, sessions, active_users, 1.0, "sessions", "sessions / active_users")   \
+    X(search_ctr, search_clicks, search_impressions, 1.0, "1", "search results opened / examined") \
+    X(searches_per_searcher, searches, searchers, 1.0, "searches", "searches / searchers")      \
+    X(zero_result_rate, search_zero_results, searches, 1.0, "1", "searches that returned nothing") \
+    X(reformulation_rate, search_reformulations, searches, 1.0, "1", "searches that were reformulations") \
+    X(search_success_rate, search_with_click, searches, 1.0, "1", "searches with at least one click") \
+    X(first_click_position, search_first_click_pos, search_with_click, 1.0, "position",        \
+      "mean position of the first click (time to first click, in results examined)")          \
+    X(search_ndcg, search_ndcg_micro, searches, 1e-6, "1", "mean NDCG of search pages against the true intent") \
     X(coverage, notes_shown, notes_live, 1.0, "1", "share of published notes shown at least once") \
     X(creator_gini, gini_num, gini_den, 1.0, "1",                                              \
       "Gini of impressions over creators (0 = equal, 1 = one creator gets all)")              \

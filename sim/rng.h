@@ -28,6 +28,9 @@ typedef enum fw_rng_purpose {
     FW_RNG_POSTING = 10,   /* a creator's new notes on a day */
     FW_RNG_ASSIGN = 11,    /* experiment assignment */
     FW_RNG_CALIBRATE = 12, /* Monte Carlo calibration of behaviour intercepts */
+    FW_RNG_TEXT = 13,      /* a note's terms (entity: initial note index, or creator with
+                              day = (day + 1) << 12 | sequence for new notes) */
+    FW_RNG_SEARCH = 14,    /* a user's searches (entity user, day = tick) */
     FW_RNG_TEST = 1000     /* tests only */
 } fw_rng_purpose;
 

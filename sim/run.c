@@ -55,6 +55,8 @@ typedef struct tbuf {
     gsl_rng *rng;
     uint32_t *page;
     fw_evbuf ev;
+    gsl_rng *srng;         /* FW_RNG_SEARCH */
+    fw_clickbuf clicks;    /* search clicks of the tick */
     uint64_t *counters;    /* [n_cells * FW_DC__COUNT] */
     double *oracle_util;   /* oracle scratch (fw_session_io) */
     uint32_t *oracle_id;
@@ -86,6 +88,7 @@ typedef struct sim {
     tbuf *tb;
     uint32_t n_arms, n_cells, tpd, day;
     gsl_ran_discrete_t *tick_pick;
+    gsl_rng *text_rng;           /* FW_RNG_TEXT: new notes' words */
     /* Day schedule. */
     uint32_t *sess_n;            /* [n_users] sessions today */
     uint64_t *sess_off;          /* [n_users + 1] */
@@ -93,9 +96,10 @@ typedef struct sim {
     size_t sess_cap;
     uint64_t *tick_off;          /* [tpd + 1] */
     uint32_t *tick_user;         /* [total] */
-    /* The current tick's distinct users and where their events landed. */
+    /* The current tick's distinct users and where their events and search clicks landed. */
     uint32_t *run_user, *run_count, *ev_slot;
-    size_t *ev_lo, *ev_hi;
+    size_t *ev_lo, *ev_hi, *ck_lo, *ck_hi;
+    fw_clickbuf merged_clicks;
     size_t run_cap;
     int32_t abs_tick;
     fw_evbuf merged;
@@ -116,16 +120,20 @@ static fw_err tbufs_create(sim *S)
     if (!S->tb)
         return FW_ERR_NOMEM;
     uint32_t page_cap = 1;
-    for (uint32_t c = 0; c < S->n_cells; c++)
+    for (uint32_t c = 0; c < S->n_cells; c++) {
         if (S->cell_engine[c].feed.page_size > page_cap)
             page_cap = S->cell_engine[c].feed.page_size;
+        if (S->cell_engine[c].search.page_size > page_cap)
+            page_cap = S->cell_engine[c].search.page_size;
+    }
     for (int t = 0; t < S->n_threads; t++) {
         tbuf *b = &S->tb[t];
         b->ctx = fw_engine_ctx_create(S->engine);
         b->rng = fw_rng_create(S->sc->seed, 0, 0, 0);
+        b->srng = fw_rng_create(S->sc->seed, FW_RNG_SEARCH, 0, 0);
         b->page = calloc(page_cap, sizeof *b->page);
         b->counters = calloc((size_t)S->n_cells * FW_DC__COUNT, sizeof *b->counters);
-        if (!b->ctx || !b->rng || !b->page || !b->counters)
+        if (!b->ctx || !b->rng || !b->srng || !b->page || !b->counters)
             return FW_ERR_NOMEM;
     }
     return FW_OK;
@@ -137,6 +145,8 @@ static void sim_fini(sim *S)
         for (int t = 0; t < S->n_threads; t++) {
             fw_engine_ctx_destroy(S->tb[t].ctx);
             gsl_rng_free(S->tb[t].rng);
+            gsl_rng_free(S->tb[t].srng);
+            free(S->tb[t].clicks.v);
             free(S->tb[t].page);
             free(S->tb[t].ev.v);
             free(S->tb[t].counters);
@@ -145,8 +155,12 @@ static void sim_fini(sim *S)
         }
     free(S->tb);
     fw_engine_destroy(S->engine);
+    gsl_rng_free(S->text_rng);
     free(S->shown);
     free(S->creator_impr);
+    free(S->ck_lo);
+    free(S->ck_hi);
+    free(S->merged_clicks.v);
     free(S->gini_scratch);
     fw_users_state_fini(&S->us, S->w.n_users);
     fw_world_fini(&S->w);
@@ -305,6 +319,8 @@ static fw_err build_postings(sim *S, gsl_rng *r)
             p->emb_at = n_emb;
             fw_world_draw_note(w, cfg, r, c, (int32_t)(S->day * S->tpd) + p->tick, &p->note,
                                &S->pend_emb[n_emb]);
+            fw_rng_seek(S->text_rng, S->sc->seed, FW_RNG_TEXT, w->creator_user[c], (S->day + 1) << 12 | (j & 0xfff));
+            fw_world_draw_terms(w, S->text_rng, p->note.info.topic, p->note.terms);
             n_emb += w->dim;
         }
     }
@@ -323,19 +339,25 @@ static void k_sessions(void *arg, size_t b, size_t e, int slot)
                         .oracle_every = S->sc->output.oracle_every,
                         .oracle_corpus_every = S->sc->output.oracle_corpus_every,
                         .oracle_util = tb->oracle_util, .oracle_id = tb->oracle_id,
-                        .oracle_cap = tb->oracle_cap};
+                        .oracle_cap = tb->oracle_cap, .srng = tb->srng, .clicks = &tb->clicks,
+                        .seed = S->sc->seed, .day = S->day};
     for (size_t i = b; i < e; i++) {
         uint32_t u = S->run_user[i], cell = live_cell(S, u);
         io.counters = &tb->counters[(size_t)S->cell_of[u] * FW_DC__COUNT];
-        io.page_cap = S->cell_engine[cell].feed.page_size;
+        io.page_cap = S->cell_engine[cell].feed.page_size > S->cell_engine[cell].search.page_size
+                          ? S->cell_engine[cell].feed.page_size
+                          : S->cell_engine[cell].search.page_size;
         S->ev_slot[i] = (uint32_t)slot;
         S->ev_lo[i] = tb->ev.n;
+        S->ck_lo[i] = tb->clicks.n;
         fw_rng_seek(tb->rng, S->sc->seed, FW_RNG_SESSION, u, (uint32_t)S->abs_tick);
+        fw_rng_seek(tb->srng, S->sc->seed, FW_RNG_SEARCH, u, (uint32_t)S->abs_tick);
         for (uint32_t k = 0; k < S->run_count[i] && !tb->oom; k++)
             if (fw_behaviour_session(&S->model[cell], &S->w, &S->us, u, cell, S->abs_tick,
                                      S->ev_lo[i], &io))
                 tb->oom = 1;
         S->ev_hi[i] = tb->ev.n;
+        S->ck_hi[i] = tb->clicks.n;
     }
     tb->oracle_util = io.oracle_util;
     tb->oracle_id = io.oracle_id;
@@ -371,6 +393,8 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
             if (fw_evbuf_push(&S->merged, x->user, x->note, x->tick, x->type))
                 return FW_ERR_NOMEM;
             uint32_t cu = S->w.note_info[x->note].creator;
+            if (x->type & FW_EV_SEARCH)
+                continue;   /* search engagement: for the engine, not the feed's exposure or creators' counts */
             if (x->type == FW_EV_IMPRESSION) {
                 uint32_t cell = S->cell_of[x->user];
                 if (S->w.n_followers[cu] < 10)
@@ -396,11 +420,32 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
             }
         }
     }
-    for (int s = 0; s < S->n_threads; s++)
+    /* Search clicks, in the same user order. */
+    S->merged_clicks.n = 0;
+    for (size_t i = 0; i < n_runs; i++) {
+        const fw_clickbuf *src = &S->tb[S->ev_slot[i]].clicks;
+        for (size_t k = S->ck_lo[i]; k < S->ck_hi[i]; k++) {
+            if (S->merged_clicks.n == S->merged_clicks.cap) {
+                size_t cap = S->merged_clicks.cap ? 2 * S->merged_clicks.cap : 1024;
+                fw_search_click *v = realloc(S->merged_clicks.v, cap * sizeof *v);
+                if (!v)
+                    return FW_ERR_NOMEM;
+                S->merged_clicks.v = v;
+                S->merged_clicks.cap = cap;
+            }
+            S->merged_clicks.v[S->merged_clicks.n++] = src->v[k];
+        }
+    }
+    for (int s = 0; s < S->n_threads; s++) {
         S->tb[s].ev.n = 0;
+        S->tb[s].clicks.n = 0;
+    }
     fw_engine_ctx *ctx0 = S->tb[0].ctx;
     fw_err rc = fw_engine_log(S->engine, ctx0, S->merged.v, S->merged.n);
     if (rc != FW_OK)
+        return rc;
+    if (S->merged_clicks.n &&
+        (rc = fw_engine_log_search(S->engine, ctx0, S->merged_clicks.v, S->merged_clicks.n)) != FW_OK)
         return rc;
 
     /* Notes written during this tick go live at its end. */
@@ -408,7 +453,7 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
         const pending_note *p = &S->pend[(*pend_at)++];
         uint32_t wid, eid;
         if ((rc = fw_world_add_note(&S->w, &p->note, &S->pend_emb[p->emb_at], &wid)) != FW_OK ||
-            (rc = fw_engine_publish(S->engine, ctx0, &p->note.info, &eid)) != FW_OK)
+            (rc = fw_engine_publish_text(S->engine, ctx0, &p->note.info, p->note.terms, &eid)) != FW_OK)
             return rc;
         if (wid != eid)
             return FW_ERR_INTERNAL;
@@ -669,7 +714,8 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     /* The engine sees the catalog: notes as published and who follows whom. */
     fw_catalog cat = {.n_users = S->w.n_users, .n_topics = S->w.n_topics, .ticks_per_day = S->tpd,
                       .n_notes = S->w.n_notes, .notes = S->w.note_info,
-                      .follow_offsets = S->w.follow_off, .follows = S->w.follow_dst};
+                      .follow_offsets = S->w.follow_off, .follows = S->w.follow_dst,
+                      .n_terms = S->w.n_terms, .note_terms = S->w.note_terms};
     /* Producer-side: notes are scored under their creator's cell once the pre-period ends;
      * until then under the control cell (the engine starts with every creator in cell 0). */
     uint8_t *producer0 = NULL;
@@ -690,7 +736,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         goto out;
     }
     rc = FW_ERR_NOMEM;
-    if (tbufs_create(S) != FW_OK)
+    if (tbufs_create(S) != FW_OK || !(S->text_rng = fw_rng_create(sc->seed, FW_RNG_TEXT, 0, 0)))
         goto oom;
 
     double tick_w[1440];
@@ -707,7 +753,9 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         !(S->run_count = malloc(S->run_cap * sizeof *S->run_count)) ||
         !(S->ev_slot = malloc(S->run_cap * sizeof *S->ev_slot)) ||
         !(S->ev_lo = malloc(S->run_cap * sizeof *S->ev_lo)) ||
-        !(S->ev_hi = malloc(S->run_cap * sizeof *S->ev_hi)))
+        !(S->ev_hi = malloc(S->run_cap * sizeof *S->ev_hi)) ||
+        !(S->ck_lo = malloc(S->run_cap * sizeof *S->ck_lo)) ||
+        !(S->ck_hi = malloc(S->run_cap * sizeof *S->ck_hi)))
         goto oom;
     for (int s = 0; s < FW_STAGE__COUNT; s++)
         if (fw_hist_init(&day_lat[s], fw_engine_ctx_latency(S->tb[0].ctx, s)->lowest,

@@ -87,6 +87,7 @@ typedef enum section {
     SEC_ENGINE,
     SEC_FEED,
     SEC_REC,
+    SEC_SEARCH,
     SEC_EXPERIMENT,
     SEC_OUTPUT,
     SEC__COUNT
@@ -111,6 +112,7 @@ static const section_info sections[SEC__COUNT] = {
                      PART_ENGINE },
     [SEC_FEED] = { "engine.feed", "the feed: recall, score, re-rank", PART_ENGINE },
     [SEC_REC] = { "engine.rec", "the learning recommender (engine.feed.algorithm: rec)", PART_ENGINE },
+    [SEC_SEARCH] = { "engine.search", "search: inverted index, BM25, learned query intents", PART_ENGINE },
     [SEC_EXPERIMENT] = { "experiment", "A/B arms: each arm is the base scenario plus its own overrides",
                          PART_NONE },
     [SEC_OUTPUT] = { "output", "where the result file goes", PART_NONE },
@@ -168,6 +170,8 @@ typedef struct knob {
     KNOB_ROW(SEC_FEED, "engine.feed.", engine.feed.n, engine.feed.n, t, n, d, lo, hi, u, doc_)
 #define ROW_REC(t, n, d, lo, hi, u, doc_) \
     KNOB_ROW(SEC_REC, "engine.rec.", engine.rec.n, engine.rec.n, t, n, d, lo, hi, u, doc_)
+#define ROW_SEARCH(t, n, d, lo, hi, u, doc_) \
+    KNOB_ROW(SEC_SEARCH, "engine.search.", engine.search.n, engine.search.n, t, n, d, lo, hi, u, doc_)
 #define ROW_EXPERIMENT(t, n, d, lo, hi, u, doc_) \
     KNOB_ROW(SEC_EXPERIMENT, "experiment.", experiment_##n, experiment.n, t, n, d, lo, hi, u, doc_)
 #define ROW_OUTPUT(t, n, d, lo, hi, u, doc_) \
@@ -181,6 +185,7 @@ static const knob knobs[] = {
     FW_ENGINE_KNOBS(ROW_ENGINE)
     FW_FEED_KNOBS(ROW_FEED)
     FW_REC_KNOBS(ROW_REC)
+    FW_SEARCH_KNOBS(ROW_SEARCH)
     EXPERIMENT_KNOBS(ROW_EXPERIMENT)
     FW_OUTPUT_KNOBS(ROW_OUTPUT)
 };
@@ -204,6 +209,7 @@ static const knob knobs[] = {
 #define CY_ENGINE(t, n, d, lo, hi, u, doc_) CY_##t(fw_engine_cfg, n, lo)
 #define CY_FEED(t, n, d, lo, hi, u, doc_) CY_##t(fw_feed_cfg, n, lo)
 #define CY_REC(t, n, d, lo, hi, u, doc_) CY_##t(fw_rec_cfg, n, lo)
+#define CY_SEARCH(t, n, d, lo, hi, u, doc_) CY_##t(fw_search_cfg, n, lo)
 #define CY_EXPERIMENT(t, n, d, lo, hi, u, doc_) CY_##t(doc_experiment, n, lo)
 #define CY_OUTPUT(t, n, d, lo, hi, u, doc_) CY_##t(fw_output_cfg, n, lo)
 
@@ -212,10 +218,12 @@ static const cyaml_schema_field_t behaviour_fields[] = { FW_BEHAVIOUR_KNOBS(CY_B
                                                              CYAML_FIELD_END };
 static const cyaml_schema_field_t feed_fields[] = { FW_FEED_KNOBS(CY_FEED) CYAML_FIELD_END };
 static const cyaml_schema_field_t rec_fields[] = { FW_REC_KNOBS(CY_REC) CYAML_FIELD_END };
+static const cyaml_schema_field_t search_fields[] = { FW_SEARCH_KNOBS(CY_SEARCH) CYAML_FIELD_END };
 static const cyaml_schema_field_t engine_fields[] = {
     FW_ENGINE_KNOBS(CY_ENGINE)
     CYAML_FIELD_MAPPING("feed", CYAML_FLAG_OPTIONAL, fw_engine_cfg, feed, feed_fields),
     CYAML_FIELD_MAPPING("rec", CYAML_FLAG_OPTIONAL, fw_engine_cfg, rec, rec_fields),
+    CYAML_FIELD_MAPPING("search", CYAML_FLAG_OPTIONAL, fw_engine_cfg, search, search_fields),
     CYAML_FIELD_END
 };
 static const cyaml_schema_field_t output_fields[] = { FW_OUTPUT_KNOBS(CY_OUTPUT) CYAML_FIELD_END };

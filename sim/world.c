@@ -63,11 +63,47 @@ void fw_world_draw_note(const fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, 
     out->info.created_tick = tick;
     out->quality = (float)(w->creator_skill[c] + gsl_ran_gaussian(r, cfg->note_quality_sigma));
     out->product = FW_NONE;
+    for (int k = 0; k < FW_NOTE_TERMS; k++)
+        out->terms[k] = FW_NONE;
     uint32_t lo = w->category_off[topic], hi = w->category_off[topic + 1];
     if (hi > lo && gsl_rng_uniform(r) < cfg->product_note_share)
         out->product = w->category_products[lo + gsl_rng_uniform_int(r, hi - lo)];
     for (uint32_t d = 0; d < w->dim; d++)
         emb[d] = w->topic_centroid[(size_t)topic * w->dim + d] + (float)gsl_ran_gaussian(r, 0.6);
+}
+
+void fw_world_draw_terms(const fw_world *w, gsl_rng *r, uint32_t topic, uint32_t *terms)
+{
+    int k = 0;
+    for (; k < 11; k++)
+        terms[k] = topic * w->terms_per_topic + (uint32_t)gsl_ran_discrete(r, w->term_pick);
+    for (; k < 14; k++)
+        terms[k] = w->generic_base + (uint32_t)gsl_rng_uniform_int(r, w->generic_terms);
+    uint32_t other = w->n_topics > 1 ? (topic + 1 + (uint32_t)gsl_rng_uniform_int(r, w->n_topics - 1)) % w->n_topics
+                                     : topic;
+    terms[k++] = other * w->terms_per_topic + (uint32_t)gsl_ran_discrete(r, w->term_pick);
+    for (; k < FW_NOTE_TERMS; k++)
+        terms[k] = FW_NONE;
+}
+
+/* The vocabulary's layout and the Zipf table over a topic's words (no randomness). */
+static fw_err gen_vocabulary(fw_world *w, const fw_world_cfg *cfg)
+{
+    w->terms_per_topic = cfg->terms_per_topic;
+    w->generic_terms = cfg->generic_terms;
+    w->colloquial_per_topic = cfg->colloquial_per_topic;
+    w->generic_base = w->n_topics * w->terms_per_topic;
+    w->colloquial_base = w->generic_base + w->generic_terms;
+    w->typo_base = w->colloquial_base + w->n_topics * w->colloquial_per_topic;
+    w->n_terms = w->typo_base + FW_WORLD_TYPO_TERMS;
+    double *zw = malloc((size_t)w->terms_per_topic * sizeof *zw);
+    if (!zw)
+        return FW_ERR_NOMEM;
+    for (uint32_t k = 0; k < w->terms_per_topic; k++)
+        zw[k] = pow(k + 1.0, -cfg->term_zipf);
+    w->term_pick = gsl_ran_discrete_preproc(w->terms_per_topic, zw);
+    free(zw);
+    return w->term_pick ? FW_OK : FW_ERR_NOMEM;
 }
 
 static fw_err grow_notes(fw_world *w, uint32_t need)
@@ -91,6 +127,10 @@ static fw_err grow_notes(fw_world *w, uint32_t need)
     if (!p)
         return FW_ERR_NOMEM;
     w->note_product = p;
+    uint32_t *nt = realloc(w->note_terms, (size_t)cap * FW_NOTE_TERMS * sizeof *nt);
+    if (!nt)
+        return FW_ERR_NOMEM;
+    w->note_terms = nt;
     w->cap_notes = cap;
     return FW_OK;
 }
@@ -104,6 +144,7 @@ fw_err fw_world_add_note(fw_world *w, const fw_new_note *n, const float *emb, ui
     w->note_info[k] = n->info;
     w->note_quality[k] = n->quality;
     w->note_product[k] = n->product;
+    memcpy(&w->note_terms[(size_t)k * FW_NOTE_TERMS], n->terms, sizeof n->terms);
     memcpy(&w->note_emb[(size_t)k * w->dim], emb, w->dim * sizeof *emb);
     *id = k;
     return FW_OK;
@@ -285,6 +326,9 @@ static fw_err gen_notes(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64
         uint32_t c = (uint32_t)gsl_ran_discrete(r, pick);
         int32_t tick = -1 - (int32_t)floor(gsl_rng_uniform(r) * span);
         fw_world_draw_note(w, cfg, r, c, tick, &tmp[i], &emb[(size_t)i * D]);
+        /* The text from its own stream, so the rest of the world does not depend on it. */
+        fw_rng_seek(r, seed, FW_RNG_TEXT, i, 0);
+        fw_world_draw_terms(w, r, tmp[i].info.topic, tmp[i].terms);
         order[i].tick = tick;
         order[i].index = i;
     }
@@ -409,7 +453,7 @@ fw_err fw_world_generate(const fw_world_cfg *cfg, uint64_t seed, fw_world *w)
         goto fail;
     if ((rc = gen_topics(w, cfg, r, seed)) || (rc = gen_users(w, cfg, r, seed)) ||
         (rc = gen_creators(w, cfg, r, seed)) || (rc = gen_commerce(w, cfg, r, seed)) ||
-        (rc = gen_notes(w, cfg, r, seed)) || (rc = gen_follows(w, cfg, r, seed)))
+        (rc = gen_vocabulary(w, cfg)) || (rc = gen_notes(w, cfg, r, seed)) || (rc = gen_follows(w, cfg, r, seed)))
         goto fail;
     gsl_rng_free(r);
     return FW_OK;
@@ -428,9 +472,10 @@ void fw_world_fini(fw_world *w)
                  w->follow_dst, w->n_followers, w->brand_category, w->brand_budget_cents,
                  w->product_brand, w->product_category, w->product_price_cents,
                  w->product_stock, w->product_appeal, w->category_off, w->category_products,
-                 w->note_info, w->note_quality, w->note_emb, w->note_product};
+                 w->note_info, w->note_quality, w->note_emb, w->note_product, w->note_terms};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
         free(p[i]);
+    gsl_ran_discrete_free(w->term_pick);
     memset(w, 0, sizeof *w);
 }
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
 #include "flywheel/engine.h"
@@ -61,13 +62,23 @@ typedef struct fw_world {
     uint32_t *category_off;  /* [n_topics + 1]: products sorted by category */
     uint32_t *category_products;
 
+    /* Vocabulary: topic t's words are [t * terms_per_topic, (t + 1) * terms_per_topic), then
+     * generic_terms generic words, then colloquial_per_topic colloquial words per topic
+     * (never in notes), then FW_WORLD_TYPO_TERMS misspellings (never in notes). */
+    uint32_t n_terms, terms_per_topic, generic_terms, colloquial_per_topic;
+    uint32_t generic_base, colloquial_base, typo_base;
+    gsl_ran_discrete_t *term_pick;   /* Zipf over a topic's words */
+
     /* Notes (grow as creators post). Visible part mirrors what the engine was told. */
     uint32_t n_notes, cap_notes;
     fw_note_info *note_info; /* visible: creator, topic, format, created tick */
     float *note_quality;     /* hidden true quality */
     float *note_emb;         /* [cap_notes * dim] hidden content embedding */
     uint32_t *note_product;  /* true product mention or FW_NONE */
+    uint32_t *note_terms;    /* [cap_notes * FW_NOTE_TERMS] visible text, FW_NONE-padded */
 } fw_world;
+
+#define FW_WORLD_TYPO_TERMS 1000
 
 /* Generates the world for cfg and seed into w. FW_ERR_NOMEM on failure (w left empty). */
 fw_err fw_world_generate(const fw_world_cfg *cfg, uint64_t seed, fw_world *w);
@@ -79,13 +90,19 @@ typedef struct fw_new_note {
     fw_note_info info;
     float quality;
     uint32_t product;
+    uint32_t terms[FW_NOTE_TERMS];
 } fw_new_note;
+
+/* Draws a note's text on topic into terms[FW_NOTE_TERMS]: 11 topic words (Zipf), 3 generic
+ * words, 1 word of another topic, and 1 slot left empty (FW_NONE). Deterministic given r. */
+void fw_world_draw_terms(const fw_world *w, gsl_rng *r, uint32_t topic, uint32_t *terms);
 
 /* Appends a note with embedding emb[dim]; writes its id. Called at tick barriers only. */
 fw_err fw_world_add_note(fw_world *w, const fw_new_note *n, const float *emb, uint32_t *id);
 
 /* Draws a note of creator c (index into creator arrays) created at tick: topic, format,
- * quality, product mention and embedding (into emb[dim]). Deterministic given r. */
+ * quality, product mention and embedding (into emb[dim]); not its text (out->terms is left
+ * FW_NONE: draw it with fw_world_draw_terms from a FW_RNG_TEXT stream). Deterministic given r. */
 void fw_world_draw_note(const fw_world *w, const fw_world_cfg *cfg, gsl_rng *r,
                         uint32_t c, int32_t tick, fw_new_note *out, float *emb);
 

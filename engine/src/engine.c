@@ -242,6 +242,8 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
         if (e->arm[a].tpool)
             fw_rec_refresh_topic_pools(e, &e->arm[a], 1);
     }
+    if ((rc = fw_search_create(e, cat)) != FW_OK)
+        goto fail;
     return e;
 fail:
     fw_engine_destroy(e);
@@ -262,6 +264,7 @@ void fw_engine_destroy(fw_engine *e)
             fw_rec_arm_fini(&e->arm[a]);
         }
     fw_rec_destroy(e->rec);
+    fw_search_destroy(e->search);
     free(e->arm);
     free(e->notes);
     free(e->counts);
@@ -308,6 +311,8 @@ fw_engine_ctx *fw_engine_ctx_create(const fw_engine *e)
         goto fail;
     if (e->rec && fw_rec_ctx_init(e, c) != FW_OK)
         goto fail;
+    if (fw_search_ctx_init(e, c) != FW_OK)
+        goto fail;
     return c;
 fail:
     fw_engine_ctx_destroy(c);
@@ -328,6 +333,7 @@ void fw_engine_ctx_destroy(fw_engine_ctx *c)
     free(c->order);
     free(c->order_score);
     fw_rec_ctx_fini(c);
+    fw_search_ctx_fini(c);
     free(c);
 }
 
@@ -367,12 +373,14 @@ fw_err fw_engine_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_
         return FW_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) {
         const fw_event *x = &ev[i];
-        if (x->note >= e->n_notes || x->user >= e->n_users || x->type >= FW_EV__COUNT) {
+        uint32_t type = FW_EV_TYPE(x->type);
+        if (x->note >= e->n_notes || x->user >= e->n_users || type >= FW_EV__COUNT ||
+            (x->type & ~(FW_EV_SEARCH | 0xffu))) {
             rc = FW_ERR_INVAL;
             continue;
         }
-        e->counts[(size_t)x->note * FW_EV__COUNT + x->type]++;
-        if (x->type == FW_EV_FOLLOW) {
+        e->counts[(size_t)x->note * FW_EV__COUNT + type]++;
+        if (type == FW_EV_FOLLOW) {
             uint32_t c = e->notes[x->note].creator;
             fw_u32vec *fl = &e->follows[x->user];
             int have = 0;
@@ -382,11 +390,11 @@ fw_err fw_engine_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_
                 return FW_ERR_NOMEM;
             continue;
         }
-        if (x->type == FW_EV_IMPRESSION)
+        if (type == FW_EV_IMPRESSION)
             continue;
         for (uint32_t a = 0; a < e->n_arms; a++) {
             fw_feed_state *st = &e->arm[a];
-            double w = event_weight(&st->cfg.feed, x->type);
+            double w = event_weight(&st->cfg.feed, type);
             if (w > 0.0)
                 st->trend[x->note] += w * fw_feed_factor(e, st, x->tick);
         }
@@ -412,6 +420,12 @@ fw_err fw_engine_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_
 fw_err fw_engine_publish(fw_engine *e, fw_engine_ctx *ctx, const fw_note_info *note,
                          uint32_t *id)
 {
+    return fw_engine_publish_text(e, ctx, note, NULL, id);
+}
+
+fw_err fw_engine_publish_text(fw_engine *e, fw_engine_ctx *ctx, const fw_note_info *note,
+                              const uint32_t *terms, uint32_t *id)
+{
     int64_t t0 = fw_now_ns();
     if (note->creator >= e->n_users || (e->rec && note->topic >= e->n_topics))
         return FW_ERR_INVAL;
@@ -420,6 +434,10 @@ fw_err fw_engine_publish(fw_engine *e, fw_engine_ctx *ctx, const fw_note_info *n
         return rc;
     uint32_t k = e->n_notes++;
     e->notes[k] = *note;
+    if ((rc = fw_search_index(e, k, terms)) != FW_OK) {
+        e->n_notes--;   /* not published: the index could not take it (and holds nothing of it) */
+        return rc;
+    }
     push_note_rings(e, k);
     *id = k;
     fw_hist_record(&ctx->lat[FW_STAGE_PUBLISH], fw_now_ns() - t0);

@@ -134,6 +134,7 @@ struct fw_engine {
     uint32_t *seen_fill;    /* [n_users]: ids in the current generation; bit 31 = which */
 
     fw_rec *rec;            /* NULL unless some arm runs the recommender */
+    struct fw_search *search;   /* the search index and learned intents (search.c) */
 
     int64_t plant_ns[FW_STAGE__COUNT];   /* fw_engine_plant_delay: busy wait per call */
 
@@ -157,6 +158,7 @@ struct fw_engine_ctx {
     uint32_t *walk;         /* [walk_cap] notes visited by random walks */
     uint32_t walk_cap;
     float *uvec;            /* [dim] */
+    struct fw_search_ctx *search;   /* search scratch (search.c) */
 };
 
 static inline int64_t fw_now_ns(void)
@@ -274,6 +276,15 @@ static inline int fw_feed_seen_has(const fw_engine *e, const fw_feed_state *st, 
     uint64_t h = fw_note_hash(id);
     return fw_bloom_has(s, st->seen_words, h) || fw_bloom_has(s + st->seen_words, st->seen_words, h);
 }
+
+/* Search (search.c): an inverted index over note terms with BM25, and query intents
+ * learned from clicks. fw_search_create runs at the end of fw_engine_create (the catalog's
+ * notes are loaded); fw_search_index at every publish (terms may be NULL: nothing indexed). */
+fw_err fw_search_create(fw_engine *e, const fw_catalog *cat);
+void fw_search_destroy(struct fw_search *s);
+fw_err fw_search_index(fw_engine *e, uint32_t id, const uint32_t *terms);
+fw_err fw_search_ctx_init(const fw_engine *e, fw_engine_ctx *c);
+void fw_search_ctx_fini(fw_engine_ctx *c);
 
 /* The recommender (rec.c). */
 fw_err fw_rec_create(fw_engine *e, const fw_engine_cfg *cfg0);

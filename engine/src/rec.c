@@ -478,22 +478,25 @@ fw_err fw_rec_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_t n
     while (i < n) {
         const fw_event *x = &ev[i];
         size_t j = i + 1;
-        while (j < n && ev[j].type != FW_EV_IMPRESSION && ev[j].user == x->user && ev[j].note == x->note)
+        while (j < n && FW_EV_TYPE(ev[j].type) != FW_EV_IMPRESSION && ev[j].user == x->user &&
+               ev[j].note == x->note)
             j++;
         int valid = x->note < e->n_notes && x->user < e->n_users;
+        /* Search impressions are not feed samples: a result page shows what was asked for. */
         if (valid && x->type == FW_EV_IMPRESSION) {
             uint32_t got[FW_EV__COUNT] = {0};
             for (size_t k = i + 1; k < j; k++)
-                if (ev[k].type < FW_EV__COUNT)
-                    got[ev[k].type] = 1;
+                if (FW_EV_TYPE(ev[k].type) < FW_EV__COUNT)
+                    got[FW_EV_TYPE(ev[k].type)] = 1;
             train_group(e, &p, x->user, x->note, x->tick, got, &trained);
         }
         for (size_t k = i; k < j; k++) {
             const fw_event *y = &ev[k];
-            if (y->note >= e->n_notes || y->user >= e->n_users || y->type >= FW_EV__COUNT)
+            uint32_t type = FW_EV_TYPE(y->type);
+            if (y->note >= e->n_notes || y->user >= e->n_users || type >= FW_EV__COUNT)
                 continue;
             uint32_t cr = e->notes[y->note].creator;
-            r->total[y->type]++;
+            r->total[type]++;
             if (r->nf_mark[y->note] != r->nf_epoch + 1) {
                 if (r->n_nf_touched == r->cap_nf_touched) {
                     uint32_t cap = r->cap_nf_touched ? 2 * r->cap_nf_touched : 1024;
@@ -506,10 +509,10 @@ fw_err fw_rec_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_t n
                 r->nf_mark[y->note] = r->nf_epoch + 1;
                 r->nf_touched[r->n_nf_touched++] = y->note;
             }
-            if (y->type == FW_EV_IMPRESSION) {
+            if (type == FW_EV_IMPRESSION) {
                 r->user_counts[2 * (size_t)y->user]++;
                 r->creator_counts[2 * (size_t)cr]++;
-            } else if (y->type == FW_EV_OPEN) {
+            } else if (type == FW_EV_OPEN) {
                 r->user_counts[2 * (size_t)y->user + 1]++;
                 r->creator_counts[2 * (size_t)cr + 1]++;
                 uint32_t u = y->user;

@@ -23,6 +23,12 @@
 
 #define FW_NONE UINT32_MAX
 
+/* Text as the platform sees it: a note carries up to FW_NOTE_TERMS term ids (title, tags,
+ * body; FW_NONE-padded, repeats count as term frequency), a query up to FW_QUERY_TERMS. Term
+ * ids index the world's vocabulary of fw_catalog.n_terms words. */
+#define FW_NOTE_TERMS 16
+#define FW_QUERY_TERMS 6
+
 typedef enum fw_format { FW_FORMAT_IMAGE = 0, FW_FORMAT_VIDEO = 1 } fw_format;
 
 /* What the platform can see of a note when it is published. */
@@ -46,6 +52,10 @@ typedef struct fw_catalog {
      * which each creator's notes are scored, whoever views them; recall still follows the
      * viewer's arm. NULL: every note is scored under the viewer's arm. */
     const uint8_t *producer_arm;
+    /* Search: the vocabulary size and each note's terms ([n_notes * FW_NOTE_TERMS]); with
+     * note_terms NULL nothing is indexed until notes are published with text. */
+    uint32_t n_terms;
+    const uint32_t *note_terms;
 } fw_catalog;
 
 /* Engine stages whose latency is measured. X(ENUM, "name", "what is timed"). */
@@ -61,6 +71,11 @@ typedef struct fw_catalog {
     X(RECALL_GRAPH, "recall_graph", "rec: the random-walk recall channel")                \
     X(RECALL_FRESH, "recall_fresh", "rec: the cold-start recall channel")                 \
     X(TRAIN, "train", "rec: online training on one tick's event log (part of log)")       \
+    X(SEARCH, "search", "a whole search request")                                         \
+    X(SEARCH_PARSE, "search_parse", "search: query parsing and intent prediction")        \
+    X(SEARCH_RETRIEVE, "search_retrieve", "search: postings traversal (BM25) and intent candidates") \
+    X(SEARCH_RANK, "search_rank", "search: blended ranking and top-k")                    \
+    X(SEARCH_LEARN, "search_learn", "search: learning query intents from one tick's clicks") \
     X(LOG, "log", "applying one tick's event log")                                 \
     X(PUBLISH, "publish", "publishing one note")                                   \
     X(END_TICK, "end_tick", "refreshing the feed pools at a tick's end")           \
@@ -94,7 +109,11 @@ const char *fw_stage_doc(fw_stage s);
     X(REC_FRESH, "recalled_fresh", "rec: candidates added by the cold-start channel")         \
     X(WALK_STEPS, "walk_steps", "rec: random-walk steps taken")                               \
     X(TRAINED, "samples_trained", "rec: training samples (impressions and opens) applied")   \
-    X(CF_PAIRS, "cf_pairs", "rec: co-engagement pairs counted at day ends")
+    X(CF_PAIRS, "cf_pairs", "rec: co-engagement pairs counted at day ends")                   \
+    X(SEARCHES, "searches", "search requests served")                                         \
+    X(POSTINGS, "postings_traversed", "search: postings read while scoring BM25")             \
+    X(SEARCH_CANDIDATES, "search_candidates", "search: candidates ranked")                    \
+    X(SEARCH_CLICKS, "search_clicks_learned", "search: clicks learned from")
 
 typedef enum fw_work {
 #define FW_WORK_ENUM(e, name, doc) FW_WORK_##e,
@@ -121,8 +140,14 @@ typedef struct fw_event {
     uint32_t user;
     uint32_t note;
     int32_t tick;
-    uint32_t type;          /* fw_event_type */
+    uint32_t type;          /* fw_event_type, possibly | FW_EV_SEARCH */
 } fw_event;
+
+/* OR'd into fw_event.type: the event happened on a search result page. It counts as
+ * engagement like any other, but the feed recommender does not train on it (the surfaces
+ * differ). FW_EV_TYPE(t) is the fw_event_type. */
+#define FW_EV_SEARCH 0x100u
+#define FW_EV_TYPE(t) ((t) & 0xffu)
 
 /* What the recommender's ranking models predict. X(ENUM, "name", "what is predicted"). */
 #define FW_REC_TASKS(X)                                        \
@@ -226,6 +251,43 @@ fw_model_stats fw_engine_model_stats(const fw_engine *e, fw_rec_task task);
  * FW_STAGE_LOG or FW_STAGE_END_TICK. Changes timings only, never results or work counters.
  * A barrier call; FW_ERR_INVAL for another stage or ns < 0. */
 fw_err fw_engine_plant_delay(fw_engine *e, fw_stage s, int64_t ns);
+
+/* ---- search ------------------------------------------------------------------------- */
+
+typedef struct fw_search_req {
+    uint32_t user;
+    uint32_t arm;           /* which engine configuration serves this user */
+    int32_t tick;
+    uint32_t n_terms;       /* <= FW_QUERY_TERMS */
+    uint32_t terms[FW_QUERY_TERMS];
+} fw_search_req;
+
+/* Serves a search result page: up to min(cap, engine.search.page_size) note ids, best first;
+ * returns how many (0: no result). Concurrency as fw_feed_request (writes no shared state).
+ * Deterministic given the engine state. */
+uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req *q, uint32_t *out,
+                           uint32_t cap);
+
+/* A click on a search result: the query and the note opened. */
+typedef struct fw_search_click {
+    uint32_t user, note;
+    int32_t tick;
+    uint32_t n_terms;
+    uint32_t terms[FW_QUERY_TERMS];
+} fw_search_click;
+
+/* Barrier call: learns query intents (which topics each term's clicks lead to) from clicks,
+ * in the order given. FW_ERR_INVAL for a bad note or user (skipped; the rest learned). */
+fw_err fw_engine_log_search(fw_engine *e, fw_engine_ctx *ctx, const fw_search_click *c, size_t n);
+
+/* Publishes a note with its text (terms[FW_NOTE_TERMS], or NULL for none), indexed for
+ * search from the next request on. fw_engine_publish is this with NULL. */
+fw_err fw_engine_publish_text(fw_engine *e, fw_engine_ctx *ctx, const fw_note_info *note,
+                              const uint32_t *terms, uint32_t *id);
+
+/* The engine's learned P(topic | query) for q (dist[n_topics], summing to 1 when it knows any
+ * of the terms; all 0 otherwise). Returns the confidence in [0, 1). For tests and reports. */
+double fw_search_intent(const fw_engine *e, const fw_search_req *q, double *dist);
 
 /* Read-only accessors for reports and tests. */
 uint32_t fw_engine_n_notes(const fw_engine *e);

@@ -79,6 +79,33 @@ typedef enum fw_feed_algorithm { FW_FEED_ALGORITHMS(FW_KNOB_ENUM_CONST) FW_FEED_
     X(F64, fresh_boost, 0.1, 0.0, 100.0, "",                                                       \
       "re-rank: relative score bonus of a note younger than engine.feed.fresh_age_h")
 
+/* Search modes: keyword = BM25 over the query's own terms; intent = BM25 plus the topics the
+ * engine has learned the query means (from clicks), so colloquial queries find notes that do
+ * not contain their words. */
+#define FW_SEARCH_MODES(V)               \
+    V(FW_SEARCH_KEYWORD, "keyword")      \
+    V(FW_SEARCH_INTENT, "intent")
+
+typedef enum fw_search_mode { FW_SEARCH_MODES(FW_KNOB_ENUM_CONST) FW_SEARCH__COUNT } fw_search_mode;
+
+/* engine.search.* */
+#define FW_SEARCH_KNOBS(X)                                                                        \
+    X(ENUM, mode, FW_SEARCH_INTENT, FW_SEARCH_MODES, 0, "",                                      \
+      "keyword = BM25 on the query's words; intent = BM25 plus learned query intents (topics)") \
+    X(U32, page_size, 10, 1, 100, "results", "results per search page")                          \
+    X(F64, k1, 1.2, 0.0, 10.0, "", "BM25 term-frequency saturation")                             \
+    X(F64, b, 0.75, 0.0, 1.0, "", "BM25 length normalisation")                                   \
+    X(F64, w_text, 1.0, 0.0, 1000.0, "", "weight of the BM25 score (scaled to the page's best)")  \
+    X(F64, w_intent, 1.5, 0.0, 1000.0, "", "weight of P(note's topic | query), intent mode")     \
+    X(F64, w_quality, 0.3, 0.0, 1000.0, "", "weight of the note's smoothed engagement (CTR lift)") \
+    X(F64, w_personal, 0.3, 0.0, 1000.0, "", "weight of the user's learned affinity to the note's topic") \
+    X(U32, intent_topics, 2, 1, 64, "topics", "most topics an intent query expands to")          \
+    X(F64, intent_min, 0.15, 0.0, 1.0, "", "smallest P(topic | query) that expands a query")     \
+    X(U32, intent_candidates, 200, 0, 100000, "notes", "intent candidates per expanded topic (its newest notes)") \
+    X(F64, intent_prior, 5.0, 0.0, 1.0e6, "clicks", "clicks a term needs before its intent is trusted (smoothing)") \
+    X(U32, max_postings, 2000, 1, 100000000, "postings",                                         \
+      "newest postings read per query word (idf still counts all): bounds the cost of common words")
+
 /* engine.* (other than sub-sections) */
 #define FW_ENGINE_KNOBS(X) \
     X(U32, latency_sigfigs, 2, 1, 3, "digits", "significant digits of latency histograms (2 = 1% error)")
@@ -91,10 +118,15 @@ typedef struct fw_rec_cfg {
     FW_REC_KNOBS(FW_KNOB_FIELD)
 } fw_rec_cfg;
 
+typedef struct fw_search_cfg {
+    FW_SEARCH_KNOBS(FW_KNOB_FIELD)
+} fw_search_cfg;
+
 typedef struct fw_engine_cfg {
     FW_ENGINE_KNOBS(FW_KNOB_FIELD)
     fw_feed_cfg feed;
     fw_rec_cfg rec;
+    fw_search_cfg search;
 } fw_engine_cfg;
 
 #endif

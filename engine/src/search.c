@@ -1,0 +1,568 @@
+/* Search: an inverted index over note terms scored with BM25, blended with query intents
+ * learned from clicks, the note's engagement and the user's learned topic affinity.
+ * Owns: struct fw_search (postings, note lengths, per-topic rings of new notes, learned
+ * term -> topic click counts) and struct fw_search_ctx (per-thread request scratch).
+ * Borrows: the engine's notes, engagement counts and (when present) the recommender's user
+ * and topic vectors, read only. Never touches: the seen filters, feed pools, trending
+ * scores, or anything a feed request reads; a request writes only its ctx.
+ *
+ * Layout. Postings of term t: post[t].id[0..n) (uint32 note ids, ascending because notes
+ * are indexed in publication order) and post[t].tf[0..n) (uint8: a note has at most
+ * FW_NOTE_TERMS terms), each list doubling its capacity: 5 bytes per posting (10 at worst
+ * just after a doubling). len[note] (uint8) is the number of indexed terms of the note.
+ * Learned intents: irow[t] is FW_NONE until term t is first clicked, then the row of
+ * icount[row * n_topics + topic] and itotal[row] holding its clicks: memory grows with the
+ * terms that were ever clicked, not with vocabulary x topics.
+ *
+ * Invariants:
+ *  - n_docs == e->n_notes whenever the vocabulary is not empty (every published note is
+ *    indexed, with length 0 when it has no text); total_len == sum of len[0..n_docs).
+ *  - Within a posting list ids strictly increase; a note appears at most once per list,
+ *    with tf >= 1 its number of occurrences.
+ *  - fw_search_index either indexes the whole note or changes nothing (capacity is
+ *    reserved before anything is appended).
+ *  - sum over topics of icount[row][.] == itotal[row] (saturating: a term stops learning
+ *    at UINT32_MAX clicks).
+ *  - Requests read only state frozen since the last barrier and write only their ctx; the
+ *    accumulator acc[n] is valid only when acc_stamp[n] == stamp. Every score is a
+ *    function of the engine state and the query alone (accumulation in query-term order,
+ *    postings in id order), and ties break on (score desc, id asc). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+
+typedef struct plist {
+    uint32_t *id;
+    uint8_t *tf;
+    uint32_t n, cap;
+} plist;
+
+struct fw_search {
+    uint32_t n_terms, n_topics;
+    plist *post;            /* [n_terms] */
+    uint8_t *len;           /* [cap_docs] */
+    uint16_t *topic;        /* [cap_docs] the note's topic, dense for the first ranking pass */
+    uint32_t n_docs, cap_docs;
+    uint64_t total_len;
+    /* Per topic, a ring of its newest notes: ring[t * ring_cap + k % ring_cap]. */
+    uint32_t ring_cap;
+    uint32_t *ring;         /* [n_topics * ring_cap] */
+    uint64_t *ring_total;   /* [n_topics] notes ever pushed */
+    /* Learned intents (see the layout note above). */
+    uint32_t *irow;         /* [n_terms] */
+    uint32_t *icount;       /* [cap_rows * n_topics] */
+    uint32_t *itotal;       /* [cap_rows] */
+    uint32_t n_rows, cap_rows;
+};
+
+struct fw_search_ctx {
+    double *acc;            /* [acc_cap] BM25 per note */
+    uint32_t *acc_stamp;    /* [acc_cap] */
+    uint32_t *cand;         /* [acc_cap] candidates of the request, each once */
+    uint32_t acc_cap, stamp;
+    double *dist;           /* [n_topics] P(topic | query) */
+    double *aff;            /* [n_topics] the user's affinity, valid where aff_stamp == stamp */
+    uint32_t *aff_stamp;    /* [n_topics] */
+};
+
+/* Search pages are at most this long (engine.search.page_size's range). */
+#define SEARCH_PAGE_MAX 100
+/* Pages of candidates the engagement term re-ranks (see fw_search_request). */
+#define SEARCH_WINDOW 8
+/* Expanded topics per intent query at most (engine.search.intent_topics' range). */
+#define SEARCH_TOPICS_MAX 64
+
+static uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
+static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
+
+/* ---- lifetime ---------------------------------------------------------------------- */
+
+fw_err fw_search_create(fw_engine *e, const fw_catalog *cat)
+{
+    struct fw_search *s = calloc(1, sizeof *s);
+    if (!s)
+        return FW_ERR_NOMEM;
+    e->search = s;   /* fw_engine_destroy frees a half-built index */
+    s->n_terms = cat->n_terms;
+    s->n_topics = e->n_topics;
+    for (uint32_t a = 0; a < e->n_arms; a++)
+        s->ring_cap = max_u32(s->ring_cap, e->arm[a].cfg.search.intent_candidates);
+    s->ring_cap = max_u32(s->ring_cap, 1);
+    if (s->n_terms == 0)
+        return FW_OK;   /* nothing to index: every search returns nothing */
+    if (!(s->post = calloc(s->n_terms, sizeof *s->post)) ||
+        !(s->irow = malloc((size_t)s->n_terms * sizeof *s->irow)) ||
+        (s->n_topics &&
+         (!(s->ring = calloc((size_t)s->n_topics * s->ring_cap, sizeof *s->ring)) ||
+          !(s->ring_total = calloc(s->n_topics, sizeof *s->ring_total)))))
+        return FW_ERR_NOMEM;
+    for (uint32_t t = 0; t < s->n_terms; t++)
+        s->irow[t] = FW_NONE;
+    for (uint32_t i = 0; i < e->n_notes; i++) {
+        const uint32_t *terms = cat->note_terms ? cat->note_terms + (size_t)i * FW_NOTE_TERMS : NULL;
+        fw_err rc = fw_search_index(e, i, terms);
+        if (rc != FW_OK)
+            return rc;
+    }
+    return FW_OK;
+}
+
+void fw_search_destroy(struct fw_search *s)
+{
+    if (!s)
+        return;
+    if (s->post)
+        for (uint32_t t = 0; t < s->n_terms; t++) {
+            free(s->post[t].id);
+            free(s->post[t].tf);
+        }
+    free(s->post);
+    free(s->len);
+    free(s->topic);
+    free(s->ring);
+    free(s->ring_total);
+    free(s->irow);
+    free(s->icount);
+    free(s->itotal);
+    free(s);
+}
+
+fw_err fw_search_ctx_init(const fw_engine *e, fw_engine_ctx *c)
+{
+    struct fw_search_ctx *x = calloc(1, sizeof *x);
+    if (!x)
+        return FW_ERR_NOMEM;
+    c->search = x;
+    uint32_t T = max_u32(e->n_topics, 1);
+    x->acc_cap = max_u32(e->n_notes, 1024);
+    x->stamp = 1;
+    if (!(x->acc = malloc((size_t)x->acc_cap * sizeof *x->acc)) ||
+        !(x->acc_stamp = calloc(x->acc_cap, sizeof *x->acc_stamp)) ||
+        !(x->cand = malloc((size_t)x->acc_cap * sizeof *x->cand)) ||
+        !(x->dist = calloc(T, sizeof *x->dist)) ||
+        !(x->aff = calloc(T, sizeof *x->aff)) ||
+        !(x->aff_stamp = calloc(T, sizeof *x->aff_stamp)))
+        return FW_ERR_NOMEM;
+    return FW_OK;
+}
+
+void fw_search_ctx_fini(fw_engine_ctx *c)
+{
+    struct fw_search_ctx *x = c->search;
+    if (!x)
+        return;
+    free(x->acc);
+    free(x->acc_stamp);
+    free(x->cand);
+    free(x->dist);
+    free(x->aff);
+    free(x->aff_stamp);
+    free(x);
+    c->search = NULL;
+}
+
+/* ---- indexing ---------------------------------------------------------------------- */
+
+static int plist_reserve(plist *p, uint32_t need)
+{
+    if (need <= p->cap)
+        return 0;
+    uint32_t cap = max_u32(need, p->cap ? 2 * p->cap : 4);
+    uint32_t *id = realloc(p->id, (size_t)cap * sizeof *id);
+    if (!id)
+        return -1;
+    p->id = id;
+    uint8_t *tf = realloc(p->tf, (size_t)cap * sizeof *tf);
+    if (!tf)
+        return -1;   /* p->id grew, p->cap did not: harmless */
+    p->tf = tf;
+    p->cap = cap;
+    return 0;
+}
+
+fw_err fw_search_index(fw_engine *e, uint32_t id, const uint32_t *terms)
+{
+    struct fw_search *s = e->search;
+    if (s->n_terms == 0)
+        return FW_OK;
+    if (id != s->n_docs)
+        return FW_ERR_INVAL;   /* notes are indexed in publication order, each once */
+    /* The note's distinct indexable terms with their frequencies. */
+    uint32_t ut[FW_NOTE_TERMS], utf[FW_NOTE_TERMS], nu = 0, len = 0;
+    if (terms)
+        for (uint32_t k = 0; k < FW_NOTE_TERMS; k++) {
+            uint32_t t = terms[k];
+            if (t >= s->n_terms)
+                continue;   /* FW_NONE padding or outside the vocabulary */
+            len++;
+            uint32_t j = 0;
+            while (j < nu && ut[j] != t)
+                j++;
+            if (j == nu) {
+                ut[nu] = t;
+                utf[nu++] = 0;
+            }
+            utf[j]++;
+        }
+    /* Reserve everything first so that a failure leaves the index as it was. */
+    if (id >= s->cap_docs) {
+        uint32_t cap = max_u32(id + 1, s->cap_docs ? 2 * s->cap_docs : 1024);
+        uint8_t *l = realloc(s->len, cap);
+        if (!l)
+            return FW_ERR_NOMEM;
+        s->len = l;
+        uint16_t *tp = realloc(s->topic, (size_t)cap * sizeof *tp);
+        if (!tp)
+            return FW_ERR_NOMEM;
+        s->topic = tp;
+        s->cap_docs = cap;
+    }
+    for (uint32_t j = 0; j < nu; j++)
+        if (plist_reserve(&s->post[ut[j]], s->post[ut[j]].n + 1))
+            return FW_ERR_NOMEM;
+    for (uint32_t j = 0; j < nu; j++) {
+        plist *p = &s->post[ut[j]];
+        p->id[p->n] = id;
+        p->tf[p->n++] = (uint8_t)utf[j];
+    }
+    s->len[id] = (uint8_t)len;
+    s->topic[id] = e->notes[id].topic;
+    s->total_len += len;
+    s->n_docs = id + 1;
+    uint32_t topic = e->notes[id].topic;
+    if (topic < s->n_topics) {
+        s->ring[(size_t)topic * s->ring_cap + s->ring_total[topic] % s->ring_cap] = id;
+        s->ring_total[topic]++;
+    }
+    return FW_OK;
+}
+
+/* ---- intents ----------------------------------------------------------------------- */
+
+/* The distinct terms of a query that are in the vocabulary, in query order; returns how
+ * many (0 for a malformed query). */
+static uint32_t parse_terms(const struct fw_search *s, const uint32_t *terms, uint32_t n,
+                            uint32_t *out)
+{
+    if (n > FW_QUERY_TERMS)
+        return 0;
+    uint32_t m = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t t = terms[k], j = 0;
+        if (t >= s->n_terms)
+            continue;
+        while (j < m && out[j] != t)
+            j++;
+        if (j == m)
+            out[m++] = t;
+    }
+    return m;
+}
+
+/* P(topic | terms) into dist[n_topics] and the confidence (see engine.h). Each term with
+ * c clicks contributes its smoothed click distribution weighted by c / (c + prior). */
+static double intent_dist(const struct fw_search *s, const uint32_t *terms, uint32_t n,
+                          double prior, double *dist)
+{
+    uint32_t T = s->n_topics;
+    for (uint32_t k = 0; k < T; k++)
+        dist[k] = 0.0;
+    if (n == 0 || T == 0)
+        return 0.0;
+    double wsum = 0.0;
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t row = s->irow[terms[j]];
+        if (row == FW_NONE)
+            continue;
+        double c = s->itotal[row];
+        if (c <= 0.0)
+            continue;
+        double w = c / (c + prior), scale = w / (c + prior), base = prior / T;
+        const uint32_t *cnt = s->icount + (size_t)row * T;
+        for (uint32_t k = 0; k < T; k++)
+            dist[k] += scale * (cnt[k] + base);
+        wsum += w;
+    }
+    if (wsum <= 0.0)
+        return 0.0;
+    for (uint32_t k = 0; k < T; k++)
+        dist[k] /= wsum;
+    return wsum / n;
+}
+
+double fw_search_intent(const fw_engine *e, const fw_search_req *q, double *dist)
+{
+    const struct fw_search *s = e->search;
+    uint32_t arm = q->arm < e->n_arms ? q->arm : 0;
+    uint32_t terms[FW_QUERY_TERMS];
+    uint32_t n = parse_terms(s, q->terms, q->n_terms, terms);
+    return intent_dist(s, terms, n, e->arm[arm].cfg.search.intent_prior, dist);
+}
+
+/* Row of term t's click counts, created on its first click; FW_NONE when out of memory. */
+static uint32_t intent_row(struct fw_search *s, uint32_t t)
+{
+    if (s->irow[t] != FW_NONE)
+        return s->irow[t];
+    uint32_t T = s->n_topics;
+    if (s->n_rows == s->cap_rows) {
+        uint32_t cap = s->cap_rows ? 2 * s->cap_rows : 64;
+        uint32_t *cnt = realloc(s->icount, (size_t)cap * T * sizeof *cnt);
+        if (!cnt)
+            return FW_NONE;
+        s->icount = cnt;
+        uint32_t *tot = realloc(s->itotal, (size_t)cap * sizeof *tot);
+        if (!tot)
+            return FW_NONE;
+        s->itotal = tot;
+        s->cap_rows = cap;
+    }
+    uint32_t row = s->n_rows++;
+    memset(s->icount + (size_t)row * T, 0, (size_t)T * sizeof *s->icount);
+    s->itotal[row] = 0;
+    s->irow[t] = row;
+    return row;
+}
+
+fw_err fw_engine_log_search(fw_engine *e, fw_engine_ctx *ctx, const fw_search_click *c, size_t n)
+{
+    int64_t t0 = fw_now_ns();
+    struct fw_search *s = e->search;
+    fw_err rc = FW_OK;
+    uint64_t learned = 0;
+    for (size_t i = 0; i < n; i++) {
+        const fw_search_click *k = &c[i];
+        if (k->note >= e->n_notes || k->user >= e->n_users || k->n_terms > FW_QUERY_TERMS) {
+            rc = FW_ERR_INVAL;
+            continue;
+        }
+        uint32_t topic = e->notes[k->note].topic;
+        if (s->n_terms == 0 || topic >= s->n_topics)
+            continue;   /* nothing to learn: no vocabulary, or the note has no known topic */
+        uint32_t terms[FW_QUERY_TERMS];
+        uint32_t m = parse_terms(s, k->terms, k->n_terms, terms);
+        for (uint32_t j = 0; j < m; j++) {
+            uint32_t row = intent_row(s, terms[j]);
+            if (row == FW_NONE) {
+                rc = FW_ERR_NOMEM;
+                goto done;
+            }
+            if (s->itotal[row] == UINT32_MAX)
+                continue;
+            s->icount[(size_t)row * s->n_topics + topic]++;
+            s->itotal[row]++;
+        }
+        learned++;
+    }
+done:
+    ctx->work[FW_WORK_SEARCH_CLICKS] += learned;
+    fw_hist_record(&ctx->lat[FW_STAGE_SEARCH_LEARN], fw_now_ns() - t0);
+    return rc;
+}
+
+/* ---- requests ---------------------------------------------------------------------- */
+
+/* Makes ctx's accumulator cover every note; 0 on success. The only allocation of a
+ * request, and only after notes were published since the ctx last grew. */
+static int acc_reserve(struct fw_search_ctx *x, uint32_t n_notes)
+{
+    if (n_notes <= x->acc_cap)
+        return 0;
+    uint32_t cap = max_u32(n_notes, 2 * x->acc_cap);
+    double *acc = realloc(x->acc, (size_t)cap * sizeof *acc);
+    if (!acc)
+        return -1;
+    x->acc = acc;
+    uint32_t *cand = realloc(x->cand, (size_t)cap * sizeof *cand);
+    if (!cand)
+        return -1;
+    x->cand = cand;
+    uint32_t *st = realloc(x->acc_stamp, (size_t)cap * sizeof *st);
+    if (!st)
+        return -1;
+    memset(st + x->acc_cap, 0, (size_t)(cap - x->acc_cap) * sizeof *st);
+    x->acc_stamp = st;
+    x->acc_cap = cap;
+    return 0;
+}
+
+static void next_stamp(struct fw_search_ctx *x, uint32_t n_topics)
+{
+    if (++x->stamp == 0) {   /* wrapped: really clear once every 2^32 requests */
+        memset(x->acc_stamp, 0, (size_t)x->acc_cap * sizeof *x->acc_stamp);
+        memset(x->aff_stamp, 0, (size_t)max_u32(n_topics, 1) * sizeof *x->aff_stamp);
+        x->stamp = 1;
+    }
+}
+
+/* Adds note id to the request's candidates (BM25 0) unless it is already one. */
+static inline void add_candidate(struct fw_search_ctx *x, uint32_t id, uint32_t *n_cand)
+{
+    if (x->acc_stamp[id] != x->stamp) {
+        x->acc_stamp[id] = x->stamp;
+        x->acc[id] = 0.0;
+        x->cand[(*n_cand)++] = id;
+    }
+}
+
+/* BM25 of every posting of the query's terms into the accumulator; returns the postings
+ * read. Per-request tables: the saturated term weight depends only on (length, tf), both
+ * at most FW_NOTE_TERMS. */
+static uint64_t retrieve_bm25(const struct fw_search *s, struct fw_search_ctx *x, const fw_search_cfg *cf,
+                              const uint32_t *terms, uint32_t n_q, uint32_t *n_cand)
+{
+    if (s->n_docs == 0 || s->total_len == 0)
+        return 0;
+    enum { L = FW_NOTE_TERMS + 1 };
+    double avgdl = (double)s->total_len / s->n_docs, w[L][L];
+    for (uint32_t dl = 0; dl < L; dl++) {
+        double norm = cf->k1 * (1.0 - cf->b + cf->b * dl / avgdl);
+        for (uint32_t tf = 0; tf < L; tf++)
+            w[dl][tf] = tf * (cf->k1 + 1.0) / (tf + norm);
+    }
+    uint64_t read = 0;
+    double N = s->n_docs;
+    for (uint32_t j = 0; j < n_q; j++) {
+        const plist *p = &s->post[terms[j]];
+        if (p->n == 0)
+            continue;
+        double df = p->n, idf = log(1.0 + (N - df + 0.5) / (df + 0.5));
+        /* Postings are in publication order: the newest max_postings of a common word. */
+        uint32_t from = p->n > cf->max_postings ? p->n - cf->max_postings : 0;
+        for (uint32_t k = from; k < p->n; k++) {
+            uint32_t id = p->id[k];
+            add_candidate(x, id, n_cand);
+            x->acc[id] += idf * w[s->len[id]][p->tf[k]];
+        }
+        read += p->n - from;
+    }
+    return read;
+}
+
+/* The intent candidates: the newest notes of the query's most likely topics. */
+static void retrieve_intent(const struct fw_search *s, struct fw_search_ctx *x, const fw_search_cfg *cf,
+                            uint32_t *n_cand)
+{
+    uint32_t top[SEARCH_TOPICS_MAX], n_top = 0, k_top = min_u32(cf->intent_topics, SEARCH_TOPICS_MAX);
+    for (uint32_t t = 0; t < s->n_topics; t++) {
+        double p = x->dist[t];
+        if (p <= 0.0 || p < cf->intent_min)
+            continue;
+        /* Insertion into top[0..n_top), best first by (P desc, topic asc). */
+        uint32_t i = n_top < k_top ? n_top++ : k_top;
+        while (i > 0 && x->dist[top[i - 1]] < p) {
+            if (i < k_top)
+                top[i] = top[i - 1];
+            i--;
+        }
+        if (i < k_top)
+            top[i] = t;
+    }
+    for (uint32_t i = 0; i < n_top; i++) {
+        uint32_t t = top[i];
+        uint64_t total = s->ring_total[t];
+        uint32_t take = (uint32_t)(total < s->ring_cap ? total : s->ring_cap);
+        take = min_u32(take, cf->intent_candidates);
+        const uint32_t *ring = s->ring + (size_t)t * s->ring_cap;
+        for (uint32_t j = 0; j < take; j++)
+            add_candidate(x, ring[(total - 1 - j) % s->ring_cap], n_cand);
+    }
+}
+
+static inline double sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
+
+/* The user's learned affinity to topic t (the recommender's user . topic vectors through a
+ * sigmoid), cached in ctx for the request; 0 without the recommender. */
+static double affinity(const fw_engine *e, struct fw_search_ctx *x, uint32_t u, uint32_t t)
+{
+    const fw_rec *r = e->rec;
+    if (!r || t >= e->n_topics)
+        return 0.0;
+    if (x->aff_stamp[t] != x->stamp) {
+        const float *pu = r->user_vec + (size_t)u * r->dim, *pt = r->topic_vec + (size_t)t * r->dim;
+        double d = 0.0;
+        for (uint32_t k = 0; k < r->dim; k++)
+            d += (double)pu[k] * pt[k];
+        x->aff[t] = sigmoid(d);
+        x->aff_stamp[t] = x->stamp;
+    }
+    return x->aff[t];
+}
+
+/* The note's smoothed open rate relative to the platform's, in [-1, 5]. */
+static inline double quality(const fw_engine *e, uint32_t id, double p0)
+{
+    const uint32_t *c = e->counts + (size_t)id * FW_EV__COUNT;
+    double v = (c[FW_EV_OPEN] + 20.0 * p0) / (c[FW_EV_IMPRESSION] + 20.0) / p0 - 1.0;
+    return v < -1.0 ? -1.0 : (v > 5.0 ? 5.0 : v);
+}
+
+uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req *q, uint32_t *out,
+                           uint32_t cap)
+{
+    const struct fw_search *s = e->search;
+    struct fw_search_ctx *x = ctx->search;
+    if (q->user >= e->n_users || q->arm >= e->n_arms || q->n_terms > FW_QUERY_TERMS || cap == 0)
+        return 0;
+    const fw_search_cfg *cf = &e->arm[q->arm].cfg.search;
+    int intent = cf->mode == FW_SEARCH_INTENT;
+    if (acc_reserve(x, e->n_notes))
+        return 0;   /* out of memory: an empty page rather than a partial one */
+    int64_t t_start = fw_now_ns();
+
+    /* Parse: distinct known terms, and what the query means. */
+    uint32_t terms[FW_QUERY_TERMS];
+    uint32_t n_q = parse_terms(s, q->terms, q->n_terms, terms);
+    next_stamp(x, e->n_topics);
+    if (intent)
+        intent_dist(s, terms, n_q, cf->intent_prior, x->dist);
+    int64_t t_parse = fw_now_ns();
+    fw_hist_record(&ctx->lat[FW_STAGE_SEARCH_PARSE], t_parse - t_start);
+
+    /* Retrieve. */
+    uint32_t n_cand = 0;
+    ctx->work[FW_WORK_POSTINGS] += retrieve_bm25(s, x, cf, terms, n_q, &n_cand);
+    if (intent && n_q)
+        retrieve_intent(s, x, cf, &n_cand);
+    int64_t t_retrieve = fw_now_ns();
+    fw_hist_record(&ctx->lat[FW_STAGE_SEARCH_RETRIEVE], t_retrieve - t_parse);
+
+    /* Rank. */
+    double max_bm25 = 0.0;
+    for (uint32_t i = 0; i < n_cand; i++)
+        if (x->acc[x->cand[i]] > max_bm25)
+            max_bm25 = x->acc[x->cand[i]];
+    double text_scale = max_bm25 > 0.0 ? cf->w_text / max_bm25 : 0.0;
+    double p0 = 0.08;
+    if (e->rec)
+        p0 = (e->rec->total[FW_EV_OPEN] + 1.0) / (e->rec->total[FW_EV_IMPRESSION] + 12.0);
+    /* Two passes: text, intent and personal affinity (from dense per-note arrays) pick the
+     * best SEARCH_WINDOW pages; the engagement term, which reads each note's counts, re-ranks
+     * only those. A note outside the window cannot enter the page on engagement alone. */
+    uint32_t k = min_u32(min_u32(cap, cf->page_size), SEARCH_PAGE_MAX), n_top = 0;
+    uint32_t kw = min_u32(k * SEARCH_WINDOW, SEARCH_PAGE_MAX * SEARCH_WINDOW), n_win = 0;
+    uint32_t top_id[SEARCH_PAGE_MAX], win_id[SEARCH_PAGE_MAX * SEARCH_WINDOW];
+    double top_score[SEARCH_PAGE_MAX], win_score[SEARCH_PAGE_MAX * SEARCH_WINDOW];
+    for (uint32_t i = 0; i < n_cand; i++) {
+        uint32_t id = x->cand[i], t = s->topic[id];
+        double sc = text_scale * x->acc[id];
+        if (intent && t < s->n_topics)
+            sc += cf->w_intent * x->dist[t];
+        if (cf->w_personal > 0.0)
+            sc += cf->w_personal * affinity(e, x, q->user, t);
+        fw_feed_topk_offer(win_id, win_score, &n_win, kw, id, sc);
+    }
+    for (uint32_t i = 0; i < n_win; i++)
+        fw_feed_topk_offer(top_id, top_score, &n_top, k, win_id[i],
+                           win_score[i] + cf->w_quality * quality(e, win_id[i], p0));
+    fw_feed_topk_sort(top_id, top_score, n_top);
+    memcpy(out, top_id, (size_t)n_top * sizeof *out);
+    int64_t t_end = fw_now_ns();
+    fw_hist_record(&ctx->lat[FW_STAGE_SEARCH_RANK], t_end - t_retrieve);
+    fw_hist_record(&ctx->lat[FW_STAGE_SEARCH], t_end - t_start);
+    ctx->work[FW_WORK_SEARCHES]++;
+    ctx->work[FW_WORK_SEARCH_CANDIDATES] += n_cand;
+    return n_top;
+}

@@ -1,0 +1,616 @@
+/* Unit tests for search (engine.search) through the public headers only: BM25 against a
+ * hand-worked corpus, index updates at publish, keyword versus intent mode with intents
+ * learned from clicks, determinism, bad input, page limits and ties, and the work counters
+ * and latency stages a request records.
+ *
+ * Catalogs are built by hand. Unless a test is about them, the blend's other parts are
+ * silenced: without the recommender the personal affinity is 0, and a note without logged
+ * events has quality 0 ((0 + 20 p0) / 20 / p0 - 1), so the score is the normalised BM25 (plus
+ * P(topic | query) in intent mode). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <math.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "flywheel/engine.h"
+#include "fixture_engine.h"
+
+#define TPD 24u
+#define OLD (-1000)
+#define MAX_NOTES 64
+#define PAGE_MAX 100
+#define N_ (FW_NONE)
+
+/* ---- catalogs ------------------------------------------------------------------------ */
+
+typedef struct spec {
+    uint32_t n_users, n_topics, n_terms, n_notes;
+    int no_text;    /* catalog.note_terms = NULL */
+    fw_note_info notes[MAX_NOTES];
+    uint32_t terms[MAX_NOTES * FW_NOTE_TERMS];
+} spec;
+
+static void spec_init(spec *s, uint32_t n_users, uint32_t n_topics, uint32_t n_terms)
+{
+    memset(s, 0, sizeof *s);
+    s->n_users = n_users;
+    s->n_topics = n_topics;
+    s->n_terms = n_terms;
+}
+
+/* Appends a note of topic with terms t[0..n) (the rest FW_NONE); returns its id. */
+static uint32_t spec_note(spec *s, uint32_t topic, const uint32_t *t, uint32_t n)
+{
+    assert_true(s->n_notes < MAX_NOTES && n <= FW_NOTE_TERMS);
+    uint32_t id = s->n_notes++;
+    s->notes[id] = (fw_note_info){.creator = id % s->n_users, .topic = (uint16_t)topic,
+                                  .format = FW_FORMAT_IMAGE, .created_tick = OLD};
+    for (uint32_t k = 0; k < FW_NOTE_TERMS; k++)
+        s->terms[id * FW_NOTE_TERMS + k] = k < n ? t[k] : FW_NONE;
+    return id;
+}
+
+static fw_engine *build(const spec *s, const fw_engine_cfg *cfgs, uint32_t n_arms)
+{
+    fw_catalog cat = {.n_users = s->n_users, .n_topics = s->n_topics, .ticks_per_day = TPD,
+                      .n_notes = s->n_notes, .notes = s->notes, .n_terms = s->n_terms,
+                      .note_terms = s->no_text ? NULL : s->terms};
+    fw_err err = FW_OK;
+    fw_engine *e = fw_engine_create(&cat, cfgs, n_arms, &err);
+    assert_int_equal(err, FW_OK);
+    assert_non_null(e);
+    return e;
+}
+
+/* Defaults with the blend reduced to text (and intent): quality and personal weights 0. */
+static fw_engine_cfg text_cfg(fw_search_mode mode)
+{
+    fw_engine_cfg cfg = fixture_engine_cfg();
+    cfg.search.mode = mode;
+    cfg.search.w_quality = 0.0;
+    cfg.search.w_personal = 0.0;
+    return cfg;
+}
+
+/* ---- requests ------------------------------------------------------------------------ */
+
+static uint32_t search(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t arm,
+                       const uint32_t *terms, uint32_t n_terms, uint32_t *out, uint32_t cap)
+{
+    fw_search_req q = {.user = user, .arm = arm, .tick = 0, .n_terms = n_terms};
+    for (uint32_t k = 0; k < n_terms && k < FW_QUERY_TERMS; k++)
+        q.terms[k] = terms[k];
+    return fw_search_request(e, c, &q, out, cap);
+}
+
+/* A one-term query. */
+static uint32_t search1(fw_engine *e, fw_engine_ctx *c, uint32_t arm, uint32_t term, uint32_t *out)
+{
+    return search(e, c, 0, arm, &term, 1, out, PAGE_MAX);
+}
+
+static void assert_page(const uint32_t *got, uint32_t n, const uint32_t *want, uint32_t n_want)
+{
+    assert_int_equal(n, n_want);
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(got[i], want[i]);
+}
+
+static int has(const uint32_t *v, uint32_t n, uint32_t id)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (v[i] == id)
+            return 1;
+    return 0;
+}
+
+/* ---- the hand-worked corpus ----------------------------------------------------------- */
+
+enum { A = 0, B, C, D, E, F, VOCAB = 10 };
+
+/* n0 = A A B, n1 = A C, n2 = B C C D, n3 = C E (+ term 99, outside the vocabulary of 10:
+ * ignored, so n3's length is 2). N = 4, lengths 3 2 4 2, avgdl = 11/4 = 2.75. */
+static void hand_corpus(spec *s)
+{
+    spec_init(s, 4, 2, VOCAB);
+    spec_note(s, 0, (const uint32_t[]){A, A, B}, 3);
+    spec_note(s, 0, (const uint32_t[]){A, C}, 2);
+    spec_note(s, 1, (const uint32_t[]){B, C, C, D}, 4);
+    spec_note(s, 1, (const uint32_t[]){C, N_, E, 99}, 4);
+}
+
+/* BM25 with k1 = 1.2, b = 0.75, avgdl = 2.75, idf = ln(1 + (N - df + 0.5) / (df + 0.5)),
+ * term weight idf * tf (k1 + 1) / (tf + k1 (1 - b + b dl / avgdl)):
+ *   idf(A) (df 2) = ln 2 = 0.693147; idf(C) (df 3) = ln(10/7) = 0.356675;
+ *   idf(E) (df 1) = ln(10/3) = 1.203973.
+ *   length norms k1 (1 - b + b dl / avgdl): dl 2 -> 0.954545, dl 3 -> 1.281818, dl 4 -> 1.609091.
+ * Query A:    n0 = 0.693147 * 4.4 / 3.281818 = 0.929316; n1 = 0.693147 * 2.2 / 1.954545 = 0.780194.
+ * Query A E:  n3 = 1.203973 * 1.125581 = 1.355169 > n0 0.929316 > n1 0.780194: the rare term
+ *             wins over the common one at equal tf and length (n3 against n1).
+ * Query C:    n2 = 0.356675 * 4.4 / 3.609091 = 0.434838 > n1 = n3 = 0.401467 (tie: id asc).
+ * Query A C:  n1 = 0.780194 + 0.401467 = 1.181660 > n0 0.929316 > n2 0.434838 > n3 0.401467. */
+static void test_bm25_hand_worked(void **state)
+{
+    (void)state;
+    spec s;
+    hand_corpus(&s);
+    /* Arm 0 default BM25; arm 1 k1 = 0 (tf and length no longer matter: every match scores
+     * idf); arms 2 and 3 add quality to probe the normalised text score (below). */
+    fw_engine_cfg cfgs[4];
+    for (int a = 0; a < 4; a++)
+        cfgs[a] = text_cfg(FW_SEARCH_KEYWORD);
+    cfgs[1].search.k1 = 0.0;
+    cfgs[2].search.w_quality = 1.27;
+    cfgs[3].search.w_quality = 1.30;
+    fw_engine *e = build(&s, cfgs, 4);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    uint32_t out[PAGE_MAX], n;
+
+    n = search1(e, c, 0, A, out);
+    assert_page(out, n, (const uint32_t[]){0, 1}, 2);
+    n = search(e, c, 0, 0, (const uint32_t[]){A, E}, 2, out, PAGE_MAX);
+    assert_page(out, n, (const uint32_t[]){3, 0, 1}, 3);
+    n = search1(e, c, 0, C, out);
+    assert_page(out, n, (const uint32_t[]){2, 1, 3}, 3);
+    n = search(e, c, 0, 0, (const uint32_t[]){A, C}, 2, out, PAGE_MAX);
+    assert_page(out, n, (const uint32_t[]){1, 0, 2, 3}, 4);
+    /* Duplicates, unknown ids and FW_NONE in a query are dropped: A A 99 NONE is A. */
+    n = search(e, c, 0, 0, (const uint32_t[]){A, A, 99, N_}, 4, out, PAGE_MAX);
+    assert_page(out, n, (const uint32_t[]){0, 1}, 2);
+    /* A term in no note, and a query of only unknown ids, find nothing. */
+    assert_int_equal(search1(e, c, 0, F, out), 0);
+    assert_int_equal(search1(e, c, 0, 99, out), 0);
+    /* k1 = 0: C scores idf(C) in n1, n2, n3 alike: ties in id order, n2's tf 2 no help. */
+    n = search1(e, c, 1, C, out);
+    assert_page(out, n, (const uint32_t[]){1, 2, 3}, 3);
+
+    /* The text score is scaled to the page's best: for query A, n0 -> 1 and
+     * n1 -> 0.780194 / 0.929316 = 0.839535, a gap of 0.160465. Give n1 quality
+     * (2 + 20 * 0.08) / (20 + 20) / 0.08 - 1 = 0.125 (20 impressions, 2 opens; p0 = 0.08
+     * without the recommender): with w_quality 1.27 it gains 0.15875 < gap (n0 stays first),
+     * with 1.30 it gains 0.1625 > gap (n1 first). An unscaled score (gap 0.149) or a length
+     * that counted the out-of-vocabulary term (avgdl 3: gap 0.157926) fails the first. */
+    for (int k = 0; k < 20; k++) {
+        fw_event ev = {.user = 0, .note = 1, .tick = 0, .type = FW_EV_IMPRESSION};
+        assert_int_equal(fw_engine_log(e, c, &ev, 1), FW_OK);
+    }
+    for (int k = 0; k < 2; k++) {
+        fw_event ev = {.user = 0, .note = 1, .tick = 0, .type = FW_EV_OPEN | FW_EV_SEARCH};
+        assert_int_equal(fw_engine_log(e, c, &ev, 1), FW_OK);
+    }
+    n = search1(e, c, 2, A, out);
+    assert_page(out, n, (const uint32_t[]){0, 1}, 2);
+    n = search1(e, c, 3, A, out);
+    assert_page(out, n, (const uint32_t[]){1, 0}, 2);
+    /* Arm 0 has w_quality 0: unchanged. */
+    n = search1(e, c, 0, A, out);
+    assert_page(out, n, (const uint32_t[]){0, 1}, 2);
+
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+}
+
+/* ---- index updates ------------------------------------------------------------------- */
+
+static void test_index_updates(void **state)
+{
+    (void)state;
+    spec s;
+    hand_corpus(&s);
+    fw_engine_cfg cfgs[2] = {text_cfg(FW_SEARCH_KEYWORD), text_cfg(FW_SEARCH_INTENT)};
+    fw_engine *e = build(&s, cfgs, 2);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    uint32_t out[PAGE_MAX], n, id;
+    fw_note_info ni = {.creator = 1, .topic = 0, .format = FW_FORMAT_IMAGE, .created_tick = 5};
+
+    assert_int_equal(search1(e, c, 0, F, out), 0);
+    assert_int_equal(search1(e, c, 1, F, out), 0);
+    uint32_t t4[FW_NOTE_TERMS];
+    for (int k = 0; k < FW_NOTE_TERMS; k++)
+        t4[k] = FW_NONE;
+    t4[3] = F;   /* padding may come anywhere */
+    t4[7] = B;
+    assert_int_equal(fw_engine_publish_text(e, c, &ni, t4, &id), FW_OK);
+    assert_int_equal(id, 4);
+    for (uint32_t arm = 0; arm < 2; arm++) {
+        n = search1(e, c, arm, F, out);
+        assert_page(out, n, (const uint32_t[]){4}, 1);
+    }
+    /* B is now in n0 (dl 3), n2 (dl 4) and n4 (dl 2), tf 1 each: the shortest first. */
+    n = search1(e, c, 0, B, out);
+    assert_page(out, n, (const uint32_t[]){4, 0, 2}, 3);
+
+    /* Notes without text -- published plainly, or with only padding and unknown ids --
+     * are found by no query. */
+    assert_int_equal(fw_engine_publish(e, c, &ni, &id), FW_OK);
+    assert_int_equal(id, 5);
+    uint32_t junk[FW_NOTE_TERMS];
+    for (int k = 0; k < FW_NOTE_TERMS; k++)
+        junk[k] = k % 2 ? FW_NONE : VOCAB + (uint32_t)k;
+    assert_int_equal(fw_engine_publish_text(e, c, &ni, junk, &id), FW_OK);
+    assert_int_equal(id, 6);
+    for (uint32_t arm = 0; arm < 2; arm++)
+        for (uint32_t t = 0; t < VOCAB + FW_NOTE_TERMS; t++) {
+            n = search1(e, c, arm, t, out);
+            assert_false(has(out, n, 5));
+            assert_false(has(out, n, 6));
+        }
+    /* ... and take no part in BM25 beyond N: F still finds exactly n4. */
+    n = search1(e, c, 0, F, out);
+    assert_page(out, n, (const uint32_t[]){4}, 1);
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+
+    /* A catalog without note text: nothing is found until a note is published with text. */
+    s.no_text = 1;
+    e = build(&s, cfgs, 2);
+    c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    for (uint32_t t = 0; t < VOCAB; t++)
+        assert_int_equal(search1(e, c, 0, t, out), 0);
+    assert_int_equal(fw_engine_publish_text(e, c, &ni, t4, &id), FW_OK);
+    n = search1(e, c, 0, B, out);
+    assert_page(out, n, (const uint32_t[]){id}, 1);
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+
+    /* An empty vocabulary: nothing is indexed, every search returns nothing. */
+    s.no_text = 0;
+    s.n_terms = 0;
+    e = build(&s, cfgs, 2);
+    c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    assert_int_equal(fw_engine_publish_text(e, c, &ni, t4, &id), FW_OK);
+    for (uint32_t t = 0; t < VOCAB; t++)
+        for (uint32_t arm = 0; arm < 2; arm++)
+            assert_int_equal(search1(e, c, arm, t, out), 0);
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+}
+
+/* ---- keyword versus intent ------------------------------------------------------------ */
+
+/* 4 topics x 10 notes (note i has topic i / 10); a note of topic t has the terms W_t = t,
+ * G and its own term 10 + i. Z appears in no note: a colloquial word. */
+enum { TOPICS = 4, PER_TOPIC = 10, G = 4, Z = 60, VOCAB2 = 64 };
+
+static void topic_corpus(spec *s, uint32_t n_users)
+{
+    spec_init(s, n_users, TOPICS, VOCAB2);
+    for (uint32_t i = 0; i < TOPICS * PER_TOPIC; i++)
+        spec_note(s, i / PER_TOPIC, (const uint32_t[]){i / PER_TOPIC, G, 10 + i}, 3);
+}
+
+static fw_search_click click(uint32_t user, uint32_t note, const uint32_t *t, uint32_t n)
+{
+    fw_search_click k = {.user = user, .note = note, .tick = 0, .n_terms = n};
+    for (uint32_t j = 0; j < n; j++)
+        k.terms[j] = t[j];
+    return k;
+}
+
+static double intent_of(const fw_engine *e, uint32_t arm, const uint32_t *t, uint32_t n, double *dist)
+{
+    fw_search_req q = {.user = 0, .arm = arm, .n_terms = n};
+    for (uint32_t j = 0; j < n; j++)
+        q.terms[j] = t[j];
+    return fw_search_intent(e, &q, dist);
+}
+
+static void test_keyword_vs_intent(void **state)
+{
+    (void)state;
+    spec s;
+    topic_corpus(&s, 8);
+    /* Arm 0 keyword; 1 intent (defaults: page 10, intent_topics 2, intent_min 0.15, prior 5);
+     * 2 intent, page 20; 3 also intent_candidates 3; 4 intent_min 0.9. */
+    fw_engine_cfg cfgs[5];
+    for (int a = 0; a < 5; a++)
+        cfgs[a] = text_cfg(a == 0 ? FW_SEARCH_KEYWORD : FW_SEARCH_INTENT);
+    cfgs[2].search.page_size = 20;
+    cfgs[3].search.page_size = 20;
+    cfgs[3].search.intent_candidates = 3;
+    cfgs[4].search.intent_min = 0.9;
+    fw_engine *e = build(&s, cfgs, 5);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    uint32_t out[PAGE_MAX], n;
+    double dist[TOPICS];
+    const uint32_t qz[1] = {Z};
+
+    /* Nothing learned yet: Z finds nothing in either mode and has no intent. */
+    for (uint32_t arm = 0; arm < 5; arm++)
+        assert_int_equal(search1(e, c, arm, Z, out), 0);
+    assert_true(intent_of(e, 1, qz, 1, dist) == 0.0);
+    for (int t = 0; t < TOPICS; t++)
+        assert_true(dist[t] == 0.0);
+
+    /* Four "days" of clicks: each day 4 searches for Z end on topic-2 notes and 1 on a
+     * topic-1 note. After c clicks the confidence is c / (c + 5) and
+     * P(2) = (4 d + 5/4) / (c + 5), P(1) = (d + 5/4) / (c + 5), P(0) = P(3) = (5/4) / (c + 5). */
+    double last = 0.0;
+    for (uint32_t d = 1; d <= 4; d++) {
+        fw_search_click k[5];
+        for (uint32_t j = 0; j < 4; j++)
+            k[j] = click(j, 2 * PER_TOPIC + (4 * d + j) % PER_TOPIC, qz, 1);
+        k[4] = click(4, 1 * PER_TOPIC + d, qz, 1);
+        assert_int_equal(fw_engine_log_search(e, c, k, 5), FW_OK);
+        double cl = 5.0 * d, conf = intent_of(e, 1, qz, 1, dist);
+        assert_true(fabs(conf - cl / (cl + 5.0)) < 1e-12);
+        assert_true(conf > last);
+        last = conf;
+        assert_true(fabs(dist[2] - (4.0 * d + 1.25) / (cl + 5.0)) < 1e-12);
+        assert_true(fabs(dist[1] - (1.0 * d + 1.25) / (cl + 5.0)) < 1e-12);
+        assert_true(fabs(dist[0] - 1.25 / (cl + 5.0)) < 1e-12);
+        assert_true(fabs(dist[0] + dist[1] + dist[2] + dist[3] - 1.0) < 1e-12);
+    }
+    /* Now P(2) = 17.25 / 25 = 0.69, P(1) = 5.25 / 25 = 0.21, confidence 0.8. */
+    assert_true(fabs(dist[2] - 0.69) < 1e-12);
+
+    /* Keyword mode still finds nothing: no note contains Z. */
+    assert_int_equal(search1(e, c, 0, Z, out), 0);
+    /* Intent mode: topic-2 notes score w_intent * 0.69 = 1.035, topic-1 notes 0.315; the
+     * page of 10 is all of topic 2, in id order (equal scores). */
+    n = search1(e, c, 1, Z, out);
+    assert_int_equal(n, PER_TOPIC);
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(out[i], 2 * PER_TOPIC + i);
+    /* Page 20: both expanded topics (P >= 0.15), topic 2 first. */
+    n = search1(e, c, 2, Z, out);
+    assert_int_equal(n, 2 * PER_TOPIC);
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(out[i], i < PER_TOPIC ? 2 * PER_TOPIC + i : PER_TOPIC + (i - PER_TOPIC));
+    /* intent_candidates 3: the newest three of each topic (27-29, then 17-19). */
+    fw_engine_ctx_reset_latency(c);
+    n = search1(e, c, 3, Z, out);
+    assert_page(out, n, (const uint32_t[]){27, 28, 29, 17, 18, 19}, 6);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_POSTINGS), 0);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_SEARCH_CANDIDATES), 6);
+    /* intent_min 0.9: no topic is likely enough to expand to. */
+    assert_int_equal(search1(e, c, 4, Z, out), 0);
+    /* A newly published topic-2 note is an intent candidate at once (the newest). */
+    fw_note_info ni = {.creator = 0, .topic = 2, .format = FW_FORMAT_IMAGE, .created_tick = 0};
+    uint32_t id;
+    assert_int_equal(fw_engine_publish(e, c, &ni, &id), FW_OK);
+    n = search1(e, c, 3, Z, out);
+    assert_page(out, n, (const uint32_t[]){28, 29, id, 17, 18, 19}, 6);
+
+    /* Distinct terms: Z Z is Z. With a term nobody clicked (G), the distribution is Z's but
+     * the confidence is the mean weight over both terms: 0.8 / 2. */
+    double dist2[TOPICS];
+    assert_true(fabs(intent_of(e, 1, (const uint32_t[]){Z, Z}, 2, dist2) - 0.8) < 1e-12);
+    assert_true(fabs(intent_of(e, 1, (const uint32_t[]){Z, G}, 2, dist2) - 0.4) < 1e-12);
+    for (int t = 0; t < TOPICS; t++)
+        assert_true(fabs(dist2[t] - dist[t]) < 1e-12);
+    /* An arm out of range reads arm 0's prior (also 5): the same answer. */
+    assert_true(fabs(intent_of(e, 99, qz, 1, dist2) - 0.8) < 1e-12);
+
+    /* Bad clicks are skipped with FW_ERR_INVAL, the good ones in the batch still learned;
+     * the work counter counts only the learned. */
+    fw_engine_ctx_reset_latency(c);
+    fw_search_click bad[3] = {click(0, 999, qz, 1), click(99, 20, qz, 1), click(0, 20, qz, 1)};
+    assert_int_equal(fw_engine_log_search(e, c, bad, 3), FW_ERR_INVAL);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_SEARCH_CLICKS), 1);
+    assert_true(fabs(intent_of(e, 1, qz, 1, dist2) - 21.0 / 26.0) < 1e-12);
+    assert_int_equal(fw_engine_ctx_latency(c, FW_STAGE_SEARCH_LEARN)->total, 1);
+
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+}
+
+/* ---- determinism, bad input, limits ---------------------------------------------------- */
+
+/* One scripted session against e: feed events, search clicks, a publish, searches by
+ * several users; the pages are written to pages[] (PAGE_MAX per search), their lengths
+ * returned through n[]. */
+enum { SCRIPT_SEARCHES = 24 };
+
+static void run_script(fw_engine *e, uint32_t (*pages)[PAGE_MAX], uint32_t *n)
+{
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    for (uint32_t u = 0; u < 8; u++)
+        for (uint32_t k = 0; k < 6; k++) {
+            uint32_t note = (u * 7 + k * 3) % (TOPICS * PER_TOPIC);
+            fw_event ev[2] = {{.user = u, .note = note, .tick = 1, .type = FW_EV_IMPRESSION},
+                              {.user = u, .note = note, .tick = 1, .type = FW_EV_OPEN}};
+            assert_int_equal(fw_engine_log(e, c, ev, (u + k) % 3 ? 1 : 2), FW_OK);
+        }
+    fw_search_click k[12];
+    for (uint32_t j = 0; j < 12; j++)
+        k[j] = click(j % 8, (j % 3 == 0 ? 30 : 20) + j % 10, (const uint32_t[]){Z, G}, 2);
+    assert_int_equal(fw_engine_log_search(e, c, k, 12), FW_OK);
+    fw_engine_end_tick(e, c, 1);
+    fw_note_info ni = {.creator = 3, .topic = 2, .format = FW_FORMAT_VIDEO, .created_tick = 2};
+    uint32_t id;
+    assert_int_equal(fw_engine_publish_text(e, c, &ni, (const uint32_t[FW_NOTE_TERMS]){G, G, Z, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_}, &id), FW_OK);
+    static const uint32_t queries[4][2] = {{Z, N_}, {G, N_}, {1, Z}, {G, 3}};
+    for (uint32_t i = 0; i < SCRIPT_SEARCHES; i++)
+        n[i] = search(e, c, i % 8, 0, queries[i % 4], 2, pages[i], PAGE_MAX);
+    fw_engine_ctx_destroy(c);
+}
+
+static void test_determinism(void **state)
+{
+    (void)state;
+    spec s;
+    topic_corpus(&s, 8);
+    /* Every part of the blend on: the recommender supplies p0 and the affinity. */
+    fw_engine_cfg cfg = fixture_engine_cfg();
+    cfg.feed.algorithm = FW_FEED_REC;
+    static uint32_t pages[2][SCRIPT_SEARCHES][PAGE_MAX];
+    uint32_t n[2][SCRIPT_SEARCHES];
+    uint32_t any = 0;
+    for (int r = 0; r < 2; r++) {
+        fw_engine *e = build(&s, &cfg, 1);
+        memset(pages[r], 0xab, sizeof pages[r]);
+        run_script(e, pages[r], n[r]);
+        fw_engine_destroy(e);
+    }
+    for (uint32_t i = 0; i < SCRIPT_SEARCHES; i++) {
+        assert_int_equal(n[0][i], n[1][i]);
+        assert_memory_equal(pages[0][i], pages[1][i], n[0][i] * sizeof(uint32_t));
+        any += n[0][i];
+        for (uint32_t j = 0; j < n[0][i]; j++)   /* no duplicates on a page */
+            for (uint32_t k = j + 1; k < n[0][i]; k++)
+                assert_int_not_equal(pages[0][i][j], pages[0][i][k]);
+    }
+    assert_true(any > 0);
+}
+
+/* Requests write no shared state: the same query twice gives the same page, and searching
+ * marks nothing as served by the feed. */
+static void test_requests_are_pure(void **state)
+{
+    (void)state;
+    spec s;
+    topic_corpus(&s, 4);
+    fw_engine_cfg cfg = text_cfg(FW_SEARCH_INTENT);
+    fw_engine *e = build(&s, &cfg, 1);
+    fw_engine_ctx *c1 = fw_engine_ctx_create(e), *c2 = fw_engine_ctx_create(e);
+    assert_non_null(c1);
+    assert_non_null(c2);
+    uint32_t a[PAGE_MAX], b[PAGE_MAX];
+    uint32_t na = search(e, c1, 1, 0, (const uint32_t[]){G}, 1, a, PAGE_MAX);
+    uint32_t nb = search(e, c2, 1, 0, (const uint32_t[]){G}, 1, b, PAGE_MAX);
+    assert_int_equal(na, 10);
+    assert_int_equal(nb, na);
+    assert_memory_equal(a, b, na * sizeof *a);
+    nb = search(e, c1, 1, 0, (const uint32_t[]){G}, 1, b, PAGE_MAX);
+    assert_memory_equal(a, b, na * sizeof *a);
+    for (uint32_t i = 0; i < na; i++)
+        assert_false(fw_feed_was_served(e, 1, 0, a[i]));
+    fw_engine_ctx_destroy(c1);
+    fw_engine_ctx_destroy(c2);
+    fw_engine_destroy(e);
+}
+
+static void test_bad_input_and_limits(void **state)
+{
+    (void)state;
+    spec s;
+    topic_corpus(&s, 4);
+    /* Arm 0 default page 10; arm 1 page 4. */
+    fw_engine_cfg cfgs[2] = {text_cfg(FW_SEARCH_KEYWORD), text_cfg(FW_SEARCH_KEYWORD)};
+    cfgs[1].search.page_size = 4;
+    fw_engine *e = build(&s, cfgs, 2);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    uint32_t out[PAGE_MAX], n;
+
+    /* G is in all 40 notes with tf 1 and length 3: every score ties, ids ascend. */
+    n = search1(e, c, 0, G, out);
+    assert_int_equal(n, 10);
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(out[i], i);
+    n = search(e, c, 0, 0, (const uint32_t[]){G}, 1, out, 3);
+    assert_page(out, n, (const uint32_t[]){0, 1, 2}, 3);
+    n = search1(e, c, 1, G, out);
+    assert_page(out, n, (const uint32_t[]){0, 1, 2, 3}, 4);
+    /* A topic word (W_3 = 3) plus G: topic-3 notes first, then G's ties by id. */
+    n = search(e, c, 0, 0, (const uint32_t[]){3, G}, 2, out, PAGE_MAX);
+    assert_int_equal(n, 10);
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(out[i], 30 + i);
+
+    /* Bad requests: user or arm out of range, too many terms, no room. out is untouched. */
+    fw_engine_ctx_reset_latency(c);
+    for (uint32_t i = 0; i < PAGE_MAX; i++)
+        out[i] = 0xdeadbeef;
+    assert_int_equal(search(e, c, 4, 0, (const uint32_t[]){G}, 1, out, PAGE_MAX), 0);
+    assert_int_equal(search(e, c, 0, 2, (const uint32_t[]){G}, 1, out, PAGE_MAX), 0);
+    assert_int_equal(search(e, c, UINT32_MAX, UINT32_MAX, (const uint32_t[]){G}, 1, out, PAGE_MAX), 0);
+    fw_search_req q = {.user = 0, .arm = 0, .n_terms = FW_QUERY_TERMS + 1};
+    for (uint32_t k = 0; k < FW_QUERY_TERMS; k++)
+        q.terms[k] = G;
+    assert_int_equal(fw_search_request(e, c, &q, out, PAGE_MAX), 0);
+    assert_int_equal(search(e, c, 0, 0, (const uint32_t[]){G}, 1, out, 0), 0);
+    for (uint32_t i = 0; i < PAGE_MAX; i++)
+        assert_int_equal(out[i], 0xdeadbeef);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_SEARCHES), 0);
+    /* A query of exactly FW_QUERY_TERMS terms is fine. */
+    q.n_terms = FW_QUERY_TERMS;
+    assert_int_equal(fw_search_request(e, c, &q, out, PAGE_MAX), 10);
+    double dist[TOPICS];
+    assert_true(fw_search_intent(e, &q, dist) == 0.0);   /* G never clicked */
+
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+}
+
+/* ---- work and latency ----------------------------------------------------------------- */
+
+static void test_work_and_latency(void **state)
+{
+    (void)state;
+    spec s;
+    hand_corpus(&s);
+    fw_engine_cfg cfg = text_cfg(FW_SEARCH_KEYWORD);
+    fw_engine *e = build(&s, &cfg, 1);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    uint32_t out[PAGE_MAX];
+    fw_engine_ctx_reset_latency(c);
+
+    /* A: df 2 -> 2 postings, 2 candidates. A C: 2 + 3 postings, notes 0-3. */
+    assert_int_equal(search1(e, c, 0, A, out), 2);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_SEARCHES), 1);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_POSTINGS), 2);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_SEARCH_CANDIDATES), 2);
+    assert_int_equal(search(e, c, 0, 0, (const uint32_t[]){A, C, A}, 3, out, PAGE_MAX), 4);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_SEARCHES), 2);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_POSTINGS), 7);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_SEARCH_CANDIDATES), 6);
+    /* A search that finds nothing is still a search. */
+    assert_int_equal(search1(e, c, 0, F, out), 0);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_SEARCHES), 3);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_POSTINGS), 7);
+    static const fw_stage st[] = {FW_STAGE_SEARCH, FW_STAGE_SEARCH_PARSE, FW_STAGE_SEARCH_RETRIEVE,
+                                  FW_STAGE_SEARCH_RANK};
+    for (size_t i = 0; i < sizeof st / sizeof *st; i++)
+        assert_int_equal(fw_engine_ctx_latency(c, st[i])->total, 3);
+    assert_int_equal(fw_engine_ctx_latency(c, FW_STAGE_SEARCH_LEARN)->total, 0);
+    /* The feed's counters and stages are not touched by search. */
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_FEED_REQUESTS), 0);
+    assert_int_equal(fw_engine_ctx_latency(c, FW_STAGE_FEED)->total, 0);
+
+    fw_search_click k[2] = {click(0, 2, (const uint32_t[]){E, E, A}, 3), click(1, 3, (const uint32_t[]){F}, 1)};
+    assert_int_equal(fw_engine_log_search(e, c, k, 2), FW_OK);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_SEARCH_CLICKS), 2);
+    assert_int_equal(fw_engine_ctx_latency(c, FW_STAGE_SEARCH_LEARN)->total, 1);
+    /* E E A counted each distinct term once: E has 1 click (weight 1/6), on topic 1:
+     * P(1) = (1 + 2.5) / 6. */
+    double dist[2];
+    fw_search_req q = {.user = 0, .arm = 0, .n_terms = 1, .terms = {E}};
+    assert_true(fabs(fw_search_intent(e, &q, dist) - 1.0 / 6.0) < 1e-12);
+    assert_true(fabs(dist[1] - 3.5 / 6.0) < 1e-12);
+    assert_true(fabs(dist[0] - 2.5 / 6.0) < 1e-12);
+
+    fw_engine_ctx_reset_latency(c);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_SEARCHES), 0);
+    assert_int_equal(fw_engine_ctx_latency(c, FW_STAGE_SEARCH)->total, 0);
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bm25_hand_worked),
+        cmocka_unit_test(test_index_updates),
+        cmocka_unit_test(test_keyword_vs_intent),
+        cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_requests_are_pure),
+        cmocka_unit_test(test_bad_input_and_limits),
+        cmocka_unit_test(test_work_and_latency),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
