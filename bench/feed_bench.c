@@ -39,6 +39,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
+#include "bench_util.h"
 #include "behaviour.h"
 #include "fixture_engine.h"   /* every knob at its default (tests/unit/) */
 #include "fixture_world.h"
@@ -95,57 +96,12 @@ static const stage_row report_stages[] = {
     {FW_STAGE_FEED_RERANK, "  feed_rerank"},
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static inline int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static double peak_rss_mib(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss / 1024.0;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* The nearest-rank percentile of sorted v[0..n): the ceil(pct/100 * n)-th smallest. */
-static int64_t pct_sorted(const int64_t *v, size_t n, double pct)
-{
-    if (n == 0)
-        return 0;
-    size_t k = (size_t)ceil(pct / 100.0 * (double)n);
-    return v[k ? k - 1 : 0];
-}
-
 static double mean_i64(const int64_t *v, size_t n)
 {
     double s = 0.0;
     for (size_t i = 0; i < n; i++)
         s += (double)v[i];
     return n ? s / (double)n : 0.0;
-}
-
-/* Involuntary context switches of the calling thread so far: a request during which this
- * changes was descheduled by other work on the machine, and its latency shows it. */
-static long preemptions(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_THREAD, &ru);
-    return ru.ru_nivcsw;
 }
 
 typedef struct lat_summary {
@@ -185,18 +141,6 @@ static float dot_row(const float *a, const float *b, uint32_t dim)
     return s;
 }
 
-
-/* The scenario's default master seed (sim/knobs.h FW_TOP_KNOBS), expanded, not copied. */
-static uint64_t seed_default(void)
-{
-    struct {
-        FW_TOP_KNOBS(FW_KNOB_FIELD)
-    } top;
-#define D(type, name, def, lo, hi, unit, doc) top.name = def;
-    FW_TOP_KNOBS(D)
-#undef D
-    return top.seed;
-}
 
 static const char usage[] =
     "usage: bench_feed [options]\n"
@@ -515,15 +459,6 @@ static void print_arm(const fw_engine_cfg *ec)
 #define P(section, knob, value) printf(" engine.%s.%s %u", #section, #knob, ec->section.knob);
     BENCH_POOLS(P)
 #undef P
-}
-
-/* Other work on the machine skews every timing: say how busy it was. */
-static void print_load(const char *when)
-{
-    double la[3];
-    if (getloadavg(la, 3) == 3)
-        printf("load average %s: %.2f %.2f %.2f (%ld cores online)\n", when, la[0], la[1], la[2],
-               sysconf(_SC_NPROCESSORS_ONLN));
 }
 
 static void print_stage_table(const fw_engine_ctx *ctx)

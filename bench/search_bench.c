@@ -44,6 +44,7 @@
 
 #include <gsl/gsl_rng.h>
 
+#include "bench_util.h"
 #include "fixture_engine.h"   /* every knob at its default (tests/unit/) */
 #include "flywheel/engine.h"
 #include "knobs.h"
@@ -124,27 +125,6 @@ typedef struct stage_stats {
     uint64_t calls;
 } stage_stats;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static inline int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static double peak_rss_mib(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss / 1024.0;
-}
-
 /* The resident set now (VmRSS), MiB; 0 where /proc is unreadable. */
 static double rss_now_mib(void)
 {
@@ -160,30 +140,6 @@ static double rss_now_mib(void)
         }
     fclose(f);
     return kib / 1024.0;
-}
-
-/* Involuntary context switches of the calling thread so far: a request during which this
- * changes was descheduled by other work on the machine, and its latency shows it. */
-static long preemptions(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_THREAD, &ru);
-    return ru.ru_nivcsw;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* The nearest-rank percentile of sorted v[0..n): the ceil(pct/100 * n)-th smallest. */
-static int64_t pct_sorted(const int64_t *v, size_t n, double pct)
-{
-    if (n == 0)
-        return 0;
-    size_t k = (size_t)ceil(pct / 100.0 * (double)n);
-    return v[k ? k - 1 : 0];
 }
 
 typedef struct lat_summary {
@@ -220,18 +176,6 @@ static void print_class_row(const char *label, lat_summary s)
 {
     printf("  %-34s %8zu %9.2f %9.2f %9.2f %9.2f %11.0f %8.2f\n", label, s.n, s.p50_us, s.p99_us,
            s.p999_us, s.mean_us, s.postings, s.results);
-}
-
-/* The scenario's default master seed (sim/knobs.h FW_TOP_KNOBS), expanded, not copied. */
-static uint64_t seed_default(void)
-{
-    struct {
-        FW_TOP_KNOBS(FW_KNOB_FIELD)
-    } top;
-#define D(type, name, def, lo, hi, unit, doc) top.name = def;
-    FW_TOP_KNOBS(D)
-#undef D
-    return top.seed;
 }
 
 #define MODE_NAME(constant, yaml) yaml,
@@ -493,14 +437,6 @@ static void print_stage_table(const stage_stats *st)
         printf("  %-34s %10.2f %10.2f %10.2f %10.2f %10llu\n", report_stages[i].label,
                st[i].p50_us, st[i].p99_us, st[i].p999_us, st[i].mean_us,
                (unsigned long long)st[i].calls);
-}
-
-static void print_load(const char *when)
-{
-    double la[3];
-    if (getloadavg(la, 3) == 3)
-        printf("load average %s: %.2f %.2f %.2f (%ld cores online)\n", when, la[0], la[1], la[2],
-               sysconf(_SC_NPROCESSORS_ONLN));
 }
 
 /* Topic t's notes, note ids ascending: by_topic[topic_off[t] .. topic_off[t + 1]). */
