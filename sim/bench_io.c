@@ -77,6 +77,22 @@ static int put_num_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype, c
     return rc;
 }
 
+/* Units and description of every dataset a bench file has, like a result file's. */
+static const struct {
+    const char *name, *units, *doc;
+} dataset_docs[] = {
+    {"name", "", "figure name: throughput, wall_time, peak_memory, latency.STAGE.p50|p99, work.COUNTER, "
+                 "quality.ARM.METRIC"},
+    {"unit", "", "unit of the figure's values"},
+    {"kind", "", "time or rate (measured), work or quality (deterministic), info (not judged)"},
+    {"values", "see unit", "the figure's value in each run [figure, run]; NaN where not measured"},
+    {"baseline", "see unit", "median over the baseline's runs (deterministic figures: the value)"},
+    {"now", "see unit", "median over this bench's runs"},
+    {"change", "1", "now / baseline - 1"},
+    {"p", "1", "one-sided Mann-Whitney U p-value of a worse timing; NaN for other kinds"},
+    {"verdict", "", "ok, REGRESSED, improved, info, new, missing, NONDETERMINISTIC, too few runs"},
+};
+
 static int put_dataset(hid_t g, const char *name, hid_t ftype, hid_t mtype, int rank, const hsize_t *dims,
                        const void *data)
 {
@@ -85,6 +101,11 @@ static int put_dataset(hid_t g, const char *name, hid_t ftype, hid_t mtype, int 
     if (sp >= 0 && (d = H5Dcreate2(g, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
         (dims[0] == 0 || H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0))
         rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof dataset_docs / sizeof dataset_docs[0]; i++)
+        if (!strcmp(dataset_docs[i].name, name) &&
+            (put_str_attr(d, "units", dataset_docs[i].units) < 0 ||
+             put_str_attr(d, "description", dataset_docs[i].doc) < 0))
+            rc = -1;
     if (d >= 0)
         H5Dclose(d);
     if (sp >= 0)

@@ -493,7 +493,9 @@ fw_err fw_rec_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_t n
         for (size_t k = i; k < j; k++) {
             const fw_event *y = &ev[k];
             uint32_t type = FW_EV_TYPE(y->type);
-            if (y->note >= e->n_notes || y->user >= e->n_users || type >= FW_EV__COUNT)
+            /* The same events fw_engine_log accepts. */
+            if (y->note >= e->n_notes || y->user >= e->n_users || type >= FW_EV__COUNT ||
+                (y->type & ~(FW_EV_SEARCH | 0xffu)))
                 continue;
             uint32_t cr = e->notes[y->note].creator;
             r->total[type]++;

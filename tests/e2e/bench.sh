@@ -41,6 +41,9 @@ assert verdict["latency.feed_rank.p50"] == "REGRESSED", verdict["latency.feed_ra
 assert c.attrs["regressed"] >= 1
 v = f["figures/values"]
 assert v.shape[0] == len(f["figures/name"]) and v.shape[1] == int(f.attrs["repeat"])
+for g in ("figures", "comparison"):
+    for name, ds in f[g].items():
+        assert "units" in ds.attrs and ds.attrs["description"], (g, name)
 PY
 "$FLYWHEEL" bench "$SC" -n 1 --baseline "$SC" >/dev/null 2>err.txt
 [ $? -eq 2 ] && grep -q "not an HDF5 file" err.txt && pass "a scenario as baseline: exit 2" || fail "bad baseline: $(cat err.txt)"
