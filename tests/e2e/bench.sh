@@ -3,21 +3,25 @@
 # regression, deterministic figures identical), then a planted slowdown in one stage
 # (FLYWHEEL_PLANT_DELAY, a busy wait that changes no result) is caught (exit 1, that stage
 # regressed) while the work and quality figures still match exactly; bad input exits 2.
-# Runs alone (RUN_SERIAL): other tests on the machine would be noise in its timings.
+# Runs alone (RUN_SERIAL): other tests on the machine would be noise in its timings. Shared CI
+# machines still drift between the baseline and the later runs (one CI run saw eight timings
+# "improved" by more than 20% with all five runs apart), so the timing tolerance here is 50%:
+# the planted delay is several times the feed_rank cost and stays far above it, and an
+# "improved" verdict is noise the gate rightly ignores (exit 0), so it does not fail the test.
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 SC="$SRC/tests/data/tiny_rec.yaml"
 N=${BENCH_RUNS:-5}
 "$FLYWHEEL" bench "$SC" -n $N -t 2 -q --save-baseline base.h5 -o first.h5 >first.txt 2>err.txt \
   && pass "baseline recorded" || fail "baseline ($(cat err.txt))"
-"$FLYWHEEL" bench "$SC" -n $N -t 2 -q --baseline base.h5 -o same.h5 >same.txt 2>err.txt
+"$FLYWHEEL" bench "$SC" -n $N -t 2 -q --tolerance 50 --baseline base.h5 -o same.h5 >same.txt 2>err.txt
 rc=$?
-if [ $rc -eq 0 ] && grep -q " 0 regressed, 0 improved, 0 nondeterministic" same.txt; then
+if [ $rc -eq 0 ] && grep -q " 0 regressed, [0-9]* improved, 0 nondeterministic" same.txt; then
   pass "same build passes"
 else
   fail "same build: exit $rc: $(grep -E 'REGRESSED|NONDET|regressed' same.txt | head -5) $(cat err.txt)"
 fi
-FLYWHEEL_PLANT_DELAY=feed_rank=40000 "$FLYWHEEL" bench "$SC" -n $N -t 2 -q --baseline base.h5 -o slow.h5 >slow.txt 2>err.txt
+FLYWHEEL_PLANT_DELAY=feed_rank=40000 "$FLYWHEEL" bench "$SC" -n $N -t 2 -q --tolerance 50 --baseline base.h5 -o slow.h5 >slow.txt 2>err.txt
 rc=$?
 if [ $rc -eq 1 ] && grep -E "^latency\.feed_rank\.p50 .*REGRESSED" slow.txt >/dev/null &&
    grep -E "^latency\.feed\.p50 .*REGRESSED" slow.txt >/dev/null; then
