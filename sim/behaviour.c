@@ -29,6 +29,18 @@
 
 static inline double sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
 
+static inline double logit(double p)
+{
+    p = p < 1e-9 ? 1e-9 : p > 1.0 - 1e-9 ? 1.0 - 1e-9 : p;
+    return log(p / (1.0 - p));
+}
+
+/* The price term: sensitivity times how far the price is above the catalog's norm. */
+static double price_term(const fw_behaviour_model *m, const fw_world *w, uint32_t u, uint32_t p)
+{
+    return m->cfg.price_weight * w->price_sens[u] * (log((double)w->product_price_cents[p]) - m->log_price_ref);
+}
+
 static inline double affinity(const fw_world *w, uint32_t u, uint32_t n)
 {
     uint32_t T = w->n_topics, D = w->dim;
@@ -111,6 +123,12 @@ void fw_behaviour_calibrate(fw_behaviour_model *m, const fw_behaviour_cfg *cfg, 
     enum { N = 20000 };
     m->cfg = *cfg;
     m->b_open = m->b_interact = m->b_follow = 0.0;
+    m->b_card = logit(cfg->card_click_rate);
+    m->b_cart = logit(cfg->cart_rate);
+    m->b_shop = logit(cfg->shop_click_rate);
+    m->log_price_ref = 0.0;
+    for (uint32_t p = 0; p < w->n_products; p++)
+        m->log_price_ref += log((double)w->product_price_cents[p]) / w->n_products;
     if (w->n_notes == 0 || w->n_users == 0)
         return;
     double *z_open = malloc(N * sizeof *z_open), *z_post = malloc(N * sizeof *z_post);
@@ -132,6 +150,29 @@ void fw_behaviour_calibrate(fw_behaviour_model *m, const fw_behaviour_cfg *cfg, 
     /* Interaction and follow rates are per read: weight pairs by their chance of a read. */
     m->b_interact = solve_intercept(z_post, p_open, N, cfg->interact_rate);
     m->b_follow = solve_intercept(z_post, p_open, N, cfg->follow_rate);
+    /* Shopping: pairs of a user and a product of a category drawn from the user's interests,
+     * with no intent yet; the intercepts make the knobs' rates the means over such pairs. */
+    if (w->n_products) {
+        double *z_card = z_post, *z_shop = p_open;
+        for (size_t i = 0; i < N; i++) {
+            uint32_t u = (uint32_t)gsl_rng_uniform_int(r, w->n_users), p = FW_NONE;
+            const float *row = &w->interest[(size_t)u * w->n_topics];
+            for (int attempt = 0; attempt < 8 && p == FW_NONE; attempt++) {
+                uint32_t t = fw_world_draw_topic(row, w->n_topics, gsl_rng_uniform(r));
+                if (w->category_off[t + 1] > w->category_off[t])
+                    p = w->category_products[w->category_off[t] +
+                                             gsl_rng_uniform_int(r, w->category_off[t + 1] - w->category_off[t])];
+            }
+            if (p == FW_NONE)
+                p = (uint32_t)gsl_rng_uniform_int(r, w->n_products);
+            double x = log(w->n_topics * (double)row[w->product_category[p]] + 0.1);
+            z_card[i] = cfg->appeal_weight * w->product_appeal[p] - price_term(m, w, u, p);
+            z_shop[i] = z_card[i] + cfg->open_affinity * x;
+        }
+        m->b_card = solve_intercept(z_card, NULL, N, cfg->card_click_rate);
+        m->b_cart = solve_intercept(z_card, NULL, N, cfg->cart_rate);
+        m->b_shop = solve_intercept(z_shop, NULL, N, cfg->shop_click_rate);
+    }
 out:
     free(ix.off);
     free(ix.notes);
@@ -179,13 +220,19 @@ fw_err fw_users_state_init(fw_users_state *s, uint32_t n)
     s->active_today = calloc(n, 1);
     s->searched_today = calloc(n, 1);
     s->new_follows = calloc(n, sizeof *s->new_follows);
+    s->intent = malloc((size_t)n * FW_INTENTS * sizeof *s->intent);
+    s->spent_cents = calloc(n, sizeof *s->spent_cents);
+    s->bought_today = calloc(n, 1);
     if (!s->satisfaction || !s->day_impressions || !s->day_opens || !s->active_prev ||
-        !s->active_today || !s->searched_today || !s->new_follows) {
+        !s->active_today || !s->searched_today || !s->new_follows || !s->intent ||
+        !s->spent_cents || !s->bought_today) {
         fw_users_state_fini(s, 0);
         return FW_ERR_NOMEM;
     }
     for (uint32_t u = 0; u < n; u++)
         s->satisfaction[u] = 1.0f;
+    for (size_t k = 0; k < (size_t)n * FW_INTENTS; k++)
+        s->intent[k] = (fw_intent){.product = FW_NONE};
     return FW_OK;
 }
 
@@ -201,6 +248,9 @@ void fw_users_state_fini(fw_users_state *s, uint32_t n)
     free(s->active_prev);
     free(s->active_today);
     free(s->searched_today);
+    free(s->intent);
+    free(s->spent_cents);
+    free(s->bought_today);
     memset(s, 0, sizeof *s);
 }
 
@@ -356,6 +406,243 @@ int fw_behaviour_oracle(const fw_behaviour_model *m, const fw_world *w, uint32_t
     return 0;
 }
 
+
+/* ---- shopping --------------------------------------------------------------------------- */
+
+static double decayed(const fw_behaviour_model *m, const fw_world *w, const fw_intent *it, int32_t tick)
+{
+    double half = m->cfg.intent_half_life_days * w->ticks_per_day;
+    return it->strength * exp2(-(double)(tick - it->tick) / half);
+}
+
+double fw_behaviour_intent(const fw_behaviour_model *m, const fw_world *w, const fw_users_state *s,
+                           uint32_t u, uint32_t p, int32_t tick, uint8_t *src)
+{
+    const fw_intent *row = &s->intent[(size_t)u * FW_INTENTS];
+    for (int k = 0; k < FW_INTENTS; k++)
+        if (row[k].product == p) {
+            if (src)
+                *src = row[k].source;
+            return decayed(m, w, &row[k], tick);
+        }
+    if (src)
+        *src = FW_SRC_SHOP;
+    return 0.0;
+}
+
+/* Adds amount of intent for p (the weakest intent makes room for a new product). */
+static void plant(const fw_behaviour_model *m, const fw_world *w, fw_users_state *s, uint32_t u,
+                  uint32_t p, double amount, int32_t tick, uint8_t source)
+{
+    fw_intent *row = &s->intent[(size_t)u * FW_INTENTS];
+    int k = 0, weakest = 0;
+    double weakest_v = INFINITY;
+    for (; k < FW_INTENTS && row[k].product != p; k++) {
+        double v = row[k].product == FW_NONE ? -1.0 : decayed(m, w, &row[k], tick);
+        if (v < weakest_v) {
+            weakest_v = v;
+            weakest = k;
+        }
+    }
+    double now = 0.0;
+    if (k == FW_INTENTS)
+        k = weakest;
+    else
+        now = decayed(m, w, &row[k], tick);
+    row[k] = (fw_intent){.product = p, .strength = (float)(now + amount), .tick = tick, .source = source};
+}
+
+double fw_behaviour_p_return(const fw_behaviour_model *m, const fw_world *w, uint32_t u, uint32_t p)
+{
+    (void)u;
+    return sigmoid(logit(m->cfg.return_rate) - w->product_appeal[p]);
+}
+
+static int shop_event(fw_session_io *io, uint32_t u, uint32_t p, int32_t tick, uint32_t type)
+{
+    fw_shopbuf *b = io->shop;
+    if (b->n_ev == b->cap_ev) {
+        size_t cap = b->cap_ev ? 2 * b->cap_ev : 1024;
+        fw_shop_event *v = realloc(b->ev, cap * sizeof *v);
+        if (!v)
+            return -1;
+        b->ev = v;
+        b->cap_ev = cap;
+    }
+    b->ev[b->n_ev++] = (fw_shop_event){.user = u, .product = p, .tick = tick, .type = type};
+    return 0;
+}
+
+static int push_order(fw_shopbuf *b, const fw_order_req *q, uint8_t src)
+{
+    if (b->n_ord == b->cap_ord) {
+        size_t cap = b->cap_ord ? 2 * b->cap_ord : 256;
+        fw_order_req *v = realloc(b->ord, cap * sizeof *v);
+        if (!v)
+            return -1;
+        b->ord = v;
+        uint8_t *sv = realloc(b->src, cap);
+        if (!sv)
+            return -1;
+        b->src = sv;
+        b->cap_ord = cap;
+    }
+    b->ord[b->n_ord] = *q;
+    b->src[b->n_ord++] = src;
+    return 0;
+}
+
+/* Sends a checkout for p if the month's budget allows it and no checkout of p by u is
+ * already on its way this tick. The request id is a hash of (seed, user, tick, k): a retry
+ * by the app (double_submit) sends the same id again. */
+static int checkout(const fw_behaviour_model *m, const fw_world *w, fw_users_state *s, uint32_t u,
+                    uint32_t arm, int32_t tick, uint32_t p, uint8_t src, fw_session_io *io)
+{
+    fw_shopbuf *b = io->shop;
+    for (size_t k = io->ord_begin; k < b->n_ord; k++)
+        if (b->ord[k].product == p)
+            return 0;
+    int64_t price = w->product_price_cents[p];
+    if (s->spent_cents[u] + price > w->budget_cents[u])
+        return 0;
+    s->spent_cents[u] += price;
+    uint64_t h = io->seed * UINT64_C(0x9e3779b97f4a7c15) ^ ((uint64_t)u << 32 | (uint32_t)tick);
+    h = (h ^ (h >> 31)) * UINT64_C(0xbf58476d1ce4e5b9);
+    h ^= (uint64_t)(b->n_ord - io->ord_begin) * UINT64_C(0x94d049bb133111eb);
+    h = (h ^ (h >> 29)) * UINT64_C(0xbf58476d1ce4e5b9);
+    h ^= h >> 32;
+    if (h == UINT64_MAX)
+        h--;   /* UINT64_MAX is not a valid request id */
+    fw_order_req q = {.request_id = h, .user = u, .arm = arm, .product = p, .qty = 1, .tick = tick};
+    if (push_order(b, &q, src))
+        return -1;
+    io->counters[FW_DC_order_requests]++;
+    if (gsl_rng_uniform(io->shop_rng) < m->cfg.double_submit) {
+        if (push_order(b, &q, src))
+            return -1;
+        io->counters[FW_DC_order_requests]++;
+    }
+    return 0;
+}
+
+/* A product page view and what follows: add to cart, then pay now or leave it there. */
+static int product_view(const fw_behaviour_model *m, const fw_world *w, fw_users_state *s, uint32_t u,
+                        uint32_t arm, int32_t tick, uint32_t p, fw_session_io *io)
+{
+    const fw_behaviour_cfg *c = &m->cfg;
+    gsl_rng *r = io->shop_rng;
+    uint8_t src;
+    double intent = fw_behaviour_intent(m, w, s, u, p, tick, &src);
+    if (shop_event(io, u, p, tick, FW_SHOP_VIEW))
+        return -1;
+    io->counters[FW_DC_product_views]++;
+    io->user_counts[FW_UM_product_views][u]++;
+    double z = m->b_cart + c->intent_weight * log1p(intent) + c->appeal_weight * w->product_appeal[p] -
+               price_term(m, w, u, p);
+    if (gsl_rng_uniform(r) >= sigmoid(z))
+        return 0;
+    if (shop_event(io, u, p, tick, FW_SHOP_CART_ADD))
+        return -1;
+    io->counters[FW_DC_cart_adds]++;
+    io->user_counts[FW_UM_cart_adds][u]++;
+    if (gsl_rng_uniform(r) < c->buy_now)
+        return checkout(m, w, s, u, arm, tick, p, src, io);
+    return 0;
+}
+
+/* A session's look into a non-empty cart: each item is bought, removed or kept. */
+static int cart_visit(const fw_behaviour_model *m, const fw_world *w, fw_users_state *s, uint32_t u,
+                      uint32_t arm, int32_t tick, fw_session_io *io)
+{
+    const fw_behaviour_cfg *c = &m->cfg;
+    gsl_rng *r = io->shop_rng;
+    uint32_t n;
+    const uint32_t *items = fw_shop_cart(io->engine, u, &n);
+    if (n == 0 || gsl_rng_uniform(r) >= c->cart_revisit)
+        return 0;
+    io->counters[FW_DC_cart_visits]++;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t p = items[k];
+        uint8_t src;
+        fw_behaviour_intent(m, w, s, u, p, tick, &src);   /* only for the source of the order */
+        double pb = c->buy_later;   /* the intent put it in the cart; buying later is its own decision */
+        double x = gsl_rng_uniform(r);
+        if (x < pb) {
+            if (shop_event(io, u, p, tick, FW_SHOP_VIEW))
+                return -1;
+            io->counters[FW_DC_product_views]++;
+            io->user_counts[FW_UM_product_views][u]++;
+            if (checkout(m, w, s, u, arm, tick, p, src, io))
+                return -1;
+        } else if (x < pb + (1.0 - pb) * c->cart_abandon) {
+            if (shop_event(io, u, p, tick, FW_SHOP_CART_REMOVE))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* An opened note: the product it shows plants intent; its card (the engine's link, maybe
+ * wrong or missing) may be clicked. */
+static int opened_note(const fw_behaviour_model *m, const fw_world *w, fw_users_state *s, uint32_t u,
+                       uint32_t arm, int32_t tick, uint32_t note, double extra, uint8_t source,
+                       fw_session_io *io)
+{
+    const fw_behaviour_cfg *c = &m->cfg;
+    uint32_t shown = w->note_product[note];
+    uint32_t card = fw_shop_card(io->engine, note, arm);
+    uint64_t *cnt = io->counters;
+    if (shown != FW_NONE) {
+        /* Planting scales with the user's propensity to buy what notes plant (world: Beta(1,
+         * 30), mean 1/31): most readers are barely moved, a few are moved a lot. */
+        plant(m, w, s, u, shown, (c->plant_open + extra) * 31.0 * w->purchase_prop[u], tick, source);
+        cnt[FW_DC_card_recall_den]++;
+        cnt[card == shown ? FW_DC_card_correct : card == FW_NONE ? FW_DC_card_missed : FW_DC_card_wrong]++;
+    } else if (card != FW_NONE) {
+        cnt[FW_DC_card_wrong]++;
+    }
+    if (card == FW_NONE)
+        return 0;
+    cnt[FW_DC_card_impressions]++;
+    double intent = fw_behaviour_intent(m, w, s, u, card, tick, NULL);
+    double z = m->b_card + c->intent_weight * log1p(intent) +
+               c->appeal_weight * w->product_appeal[card] - price_term(m, w, u, card);
+    if (gsl_rng_uniform(io->shop_rng) >= sigmoid(z))
+        return 0;
+    cnt[FW_DC_card_clicks]++;
+    return product_view(m, w, s, u, arm, tick, card, io);
+}
+
+/* The shop tab: a page from the engine, examined with position bias. */
+static int shop_tab(const fw_behaviour_model *m, const fw_world *w, fw_users_state *s, uint32_t u,
+                    uint32_t arm, int32_t tick, fw_session_io *io)
+{
+    const fw_behaviour_cfg *c = &m->cfg;
+    gsl_rng *r = io->shop_rng;
+    if (gsl_rng_uniform(r) >= c->shop_visit_rate)
+        return 0;
+    fw_shop_req q = {.user = u, .arm = arm, .tick = tick};
+    uint32_t n = fw_shop_request(io->engine, io->ctx, &q, io->page, io->page_cap);
+    io->counters[FW_DC_shop_visits]++;
+    uint32_t T = w->n_topics;
+    for (uint32_t i = 0; i < n; i++) {
+        if (gsl_rng_uniform(r) >= pow(1.0 / (i + 1.0), c->search_eta))
+            continue;
+        uint32_t p = io->page[i];
+        io->counters[FW_DC_shop_impressions]++;
+        double x = log(T * (double)w->interest[(size_t)u * T + w->product_category[p]] + 0.1);
+        double intent = fw_behaviour_intent(m, w, s, u, p, tick, NULL);
+        double z = m->b_shop + c->open_affinity * x + c->intent_weight * log1p(intent) +
+                   c->appeal_weight * w->product_appeal[p] - price_term(m, w, u, p);
+        if (gsl_rng_uniform(r) >= sigmoid(z))
+            continue;
+        io->counters[FW_DC_shop_clicks]++;
+        if (product_view(m, w, s, u, arm, tick, p, io))
+            return -1;
+    }
+    return 0;
+}
+
 static int clickbuf_push(fw_clickbuf *b, const fw_search_click *c)
 {
     if (b->n == b->cap) {
@@ -474,12 +761,16 @@ static int search_session(const fw_behaviour_model *m, const fw_world *w, fw_use
             double pi = sigmoid(m->b_interact + x + qual);
             static const uint32_t kinds[3] = {FW_EV_LIKE, FW_EV_SAVE, FW_EV_COMMENT};
             double share[3] = {c->like_share, c->save_share, comment_share};
+            double extra = 0.0;
             for (int k = 0; k < 3; k++)
                 if (gsl_rng_uniform(r) < pi * share[k]) {
                     if (fw_evbuf_push(io->events, u, note, tick, kinds[k] | FW_EV_SEARCH))
                         return -1;
                     cnt[FW_DC_search_interactions]++;
+                    extra += k < 2 ? c->plant_save : 0.0;
                 }
+            if (io->shop && opened_note(m, w, s, u, arm, tick, note, extra, FW_SRC_SEARCH, io))
+                return -1;
         }
         if (clicked || gsl_rng_uniform(r) >= c->search_reformulate)
             break;
@@ -487,9 +778,28 @@ static int search_session(const fw_behaviour_model *m, const fw_world *w, fw_use
     return 0;
 }
 
+static int feed_session(const fw_behaviour_model *m, fw_world *w, fw_users_state *s, uint32_t u,
+                        uint32_t arm, int32_t tick, size_t ev_begin, fw_session_io *io);
+
 int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_state *s,
                          uint32_t u, uint32_t arm, int32_t tick, size_t ev_begin,
                          fw_session_io *io)
+{
+    io->counters[FW_DC_sessions]++;
+    io->user_counts[FW_UM_sessions][u]++;
+    if (io->shop && cart_visit(m, w, s, u, arm, tick, io))
+        return -1;
+    if (search_session(m, w, s, u, arm, tick, io))
+        return -1;
+    int rc = feed_session(m, w, s, u, arm, tick, ev_begin, io);
+    if (rc == 0 && io->shop)
+        rc = shop_tab(m, w, s, u, arm, tick, io);
+    return rc;
+}
+
+/* The feed part of a session. */
+static int feed_session(const fw_behaviour_model *m, fw_world *w, fw_users_state *s, uint32_t u,
+                        uint32_t arm, int32_t tick, size_t ev_begin, fw_session_io *io)
 {
     const fw_behaviour_cfg *c = &m->cfg;
     gsl_rng *r = io->rng;
@@ -502,12 +812,7 @@ int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_stat
         comment_share = 0.0;
     uint32_t seen = 0;
     fw_feed_req req = {.user = u, .arm = arm, .tick = tick};
-
     uint32_t *const *uc = io->user_counts;
-    cnt[FW_DC_sessions]++;
-    uc[FW_UM_sessions][u]++;
-    if (search_session(m, w, s, u, arm, tick, io))
-        return -1;
     for (uint32_t page_no = 0;; page_no++) {
         uint32_t n = fw_feed_request(io->engine, io->ctx, &req, io->page, io->page_cap);
         cnt[FW_DC_feed_requests]++;
@@ -550,6 +855,7 @@ int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_stat
                 static const fw_day_counter counters[3] = {FW_DC_likes, FW_DC_saves, FW_DC_comments};
                 static const fw_user_metric user_metrics[3] = {FW_UM_likes, FW_UM_saves, FW_UM_comments};
                 double share[3] = {c->like_share, c->save_share, comment_share};
+                double extra = 0.0;
                 for (int k = 0; k < 3; k++)
                     if (gsl_rng_uniform(r) < pi * share[k]) {
                         if (fw_evbuf_push(io->events, u, note, tick, kinds[k]))
@@ -559,7 +865,10 @@ int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_stat
                         uc[user_metrics[k]][u]++;
                         uc[FW_UM_interactions][u]++;
                         reward += 1.0;
+                        extra += k < 2 ? c->plant_save : 0.0;
                     }
+                if (io->shop && opened_note(m, w, s, u, arm, tick, note, extra, FW_SRC_FEED, io))
+                    return -1;
                 if (gsl_rng_uniform(r) < sigmoid(m->b_follow + x + q)) {
                     uint32_t cu = w->note_info[note].creator;
                     if (cu != u && !fw_users_follows(w, s, u, cu) &&
@@ -605,6 +914,7 @@ void fw_behaviour_end_day(const fw_behaviour_model *m, fw_world *w, fw_users_sta
     s->active_prev[u] = s->active_today[u];
     s->active_today[u] = 0;
     s->searched_today[u] = 0;
+    s->bought_today[u] = 0;
 }
 
 double fw_behaviour_p_active(const fw_behaviour_model *m, const fw_world *w,

@@ -13,15 +13,21 @@
 #include <gsl/gsl_rng.h>
 
 #include "flywheel/engine.h"
+#include "flywheel/shop.h"
 #include "knobs.h"
 #include "world.h"
 
 /* One arm's choice model: knobs plus intercepts calibrated so that a random (user, note)
  * pair opens with probability open_rate, and opened notes get interact_rate interactions
- * and follow_rate follows on average. */
+ * and follow_rate follows on average; and so that a user shown a product of a category
+ * drawn from their interests, with no intent for it yet, clicks its card with probability
+ * card_click_rate, clicks it in the shop tab with shop_click_rate, and adds it to the cart
+ * after a view with cart_rate, on average. Intent then raises those rates. */
 typedef struct fw_behaviour_model {
     fw_behaviour_cfg cfg;
     double b_open, b_interact, b_follow;
+    double log_price_ref;   /* mean log price of the catalog: prices are judged against it */
+    double b_card, b_cart, b_shop;   /* shopping intercepts (card click, add to cart, shop-tab click) */
 } fw_behaviour_model;
 
 /* Calibrates m for cfg on world w with Monte Carlo pairs from the CALIBRATE stream.
@@ -49,6 +55,31 @@ typedef struct fw_u32list {
 
 int fw_u32list_push(fw_u32list *l, uint32_t x);
 
+/* Where a purchase intent came from: the note that planted it (feed or search), or none
+ * (a product found in the shop tab). */
+typedef enum fw_source { FW_SRC_FEED = 0, FW_SRC_SEARCH, FW_SRC_SHOP, FW_SRC__COUNT } fw_source;
+
+/* Purchase intent for one product (hidden): planted by notes, decaying with
+ * behaviour.intent_half_life_days from tick. */
+typedef struct fw_intent {
+    uint32_t product;       /* FW_NONE: empty slot */
+    float strength;         /* as of tick */
+    int32_t tick;
+    uint8_t source;         /* fw_source of the latest planting */
+} fw_intent;
+
+#define FW_INTENTS 4        /* intents a user holds at once (the weakest is forgotten) */
+
+/* A thread's shop traffic of a tick: events and checkout requests (with the source of each
+ * request's intent), applied at the barrier. */
+typedef struct fw_shopbuf {
+    fw_shop_event *ev;
+    size_t n_ev, cap_ev;
+    fw_order_req *ord;
+    uint8_t *src;
+    size_t n_ord, cap_ord;
+} fw_shopbuf;
+
 /* Users' behavioural state, indexed by user id. */
 typedef struct fw_users_state {
     double expected_ctr;    /* what users expect of the feed: the population's CTR, adapting
@@ -58,6 +89,9 @@ typedef struct fw_users_state {
     uint8_t *active_prev, *active_today;
     uint8_t *searched_today; /* the user has searched today (searchers counter) */
     fw_u32list *new_follows; /* creators followed during the run (applied at barriers) */
+    fw_intent *intent;       /* [n_users * FW_INTENTS] */
+    int64_t *spent_cents;    /* this month's checkouts (cancellations and refunds give back) */
+    uint8_t *bought_today;   /* the user had an order paid today (buyers counter) */
 } fw_users_state;
 
 fw_err fw_users_state_init(fw_users_state *s, uint32_t n_users);
@@ -82,6 +116,11 @@ typedef struct fw_session_io {
      * what decides who searches today. */
     gsl_rng *srng;
     fw_clickbuf *clicks;
+    /* Shop: the user's FW_RNG_SHOP stream (sought at the tick), where shop events and
+     * checkouts go, and where this user's checkouts of this tick start in it. */
+    gsl_rng *shop_rng;
+    fw_shopbuf *shop;
+    size_t ord_begin;
     uint64_t seed;
     uint32_t day;
     /* Oracle metrics (output.oracle_every; 0 = off) and the thread's scratch for them. */
@@ -97,12 +136,25 @@ typedef struct fw_session_io {
  * words, typos and generic words; results are examined with position bias, opened by the
  * true model with a bonus for the searched topic, and the query is reformulated after a page
  * without a click), then requests feed pages, examines,
- * opens, interacts, follows, and decides when to stop. ev_begin is where this user's
+ * opens, interacts, follows, and decides when to stop. Shopping (from io->shop_rng, when
+ * io->shop is set): a session may first open a non-empty cart (buy later, or remove); reading
+ * a note that shows a product plants intent for it; a product card in an opened note may be
+ * clicked (view -> cart -> pay now, or leave it in the cart); and the session may end on the
+ * shop tab (products examined with position bias, clicked by interest, intent, appeal and
+ * price). Checkouts respect the user's monthly budget. ev_begin is where this user's
  * events of this tick start in io->events (to avoid following a creator twice before the
  * barrier). Returns 0, or -1 when out of memory. Deterministic given the rng's key. */
 int fw_behaviour_session(const fw_behaviour_model *m, fw_world *w, fw_users_state *s,
                          uint32_t u, uint32_t arm, int32_t tick, size_t ev_begin,
                          fw_session_io *io);
+
+/* The user's intent for product p at tick (decayed), and its source (*src, may be NULL). */
+double fw_behaviour_intent(const fw_behaviour_model *m, const fw_world *w, const fw_users_state *s,
+                           uint32_t u, uint32_t p, int32_t tick, uint8_t *src);
+
+/* Whether u returns a delivered product p: the probability (behaviour.return_rate for a
+ * product of average appeal, less for appealing ones). */
+double fw_behaviour_p_return(const fw_behaviour_model *m, const fw_world *w, uint32_t u, uint32_t p);
 
 /* The true probability that u opens note n if shown it (the model's hidden utility). */
 double fw_behaviour_p_open(const fw_behaviour_model *m, const fw_world *w, uint32_t u, uint32_t n);

@@ -35,6 +35,10 @@
     X(searches, "searches", "searches issued")                                    \
     X(search_impressions, "results", "search results examined")                   \
     X(search_clicks, "results", "search results opened")                          \
+    X(product_views, "views", "product pages viewed")                             \
+    X(cart_adds, "items", "products added to the cart")                           \
+    X(paid_orders, "orders", "orders paid")                                       \
+    X(gmv_cents, "cents", "value of the orders paid (saturates at 2^32 - 1)")     \
     X(notes_published, "notes", "notes the user published (as a creator)")       \
     X(impressions_received, "notes", "impressions of the user's notes")           \
     X(opens_received, "notes", "reads of the user's notes")                       \
@@ -71,6 +75,10 @@ extern const char *const fw_user_metric_doc[FW_UM__COUNT];
     X(searches_per_user, searches, USERS, U, "searches per user")                        \
     X(search_clicks_per_user, search_clicks, USERS, U, "search results opened per user") \
     X(search_ctr, search_clicks, search_impressions, U, "search results opened / examined") \
+    X(gmv_per_user, gmv_cents, USERS, U, "GMV per user (cents of orders paid)")          \
+    X(orders_per_user, paid_orders, USERS, U, "orders paid per user")                    \
+    X(product_views_per_user, product_views, USERS, U, "product pages viewed per user")  \
+    X(view_to_purchase, paid_orders, product_views, U, "orders paid / product views")     \
     X(impressions_received, impressions_received, USERS, C, "impressions per creator")   \
     X(opens_received, opens_received, USERS, C, "reads per creator")                     \
     X(interactions_received, interactions_received, USERS, C, "interactions per creator") \

@@ -51,7 +51,9 @@
     X(U32, generic_terms, 100, 1, 100000, "terms", "generic words shared by every topic")            \
     X(U32, colloquial_per_topic, 20, 0, 100000, "terms",                                              \
       "colloquial words per topic: people search with them, notes never contain them")             \
-    X(F64, term_zipf, 1.0, 0.0, 4.0, "", "Zipf exponent of word frequency within a topic")
+    X(F64, term_zipf, 1.0, 0.0, 4.0, "", "Zipf exponent of word frequency within a topic")      \
+    X(F64, restock_days, 3.0, 0.0, 3650.0, "days",                                                  \
+      "mean days before a brand restocks a sold-out product to its initial stock (0 = never)")
 
 /* behaviour.*: how people choose (an arm may change these). */
 #define FW_BEHAVIOUR_KNOBS(X)                                                                         \
@@ -80,7 +82,23 @@
     X(F64, search_eta, 1.0, 0.0, 5.0, "", "position bias: result k is examined with probability (1/k)^eta") \
     X(F64, search_intent_bonus, 2.0, 0.0, 20.0, "",                                                   \
       "logit bonus of opening a result on the searched topic (minus it off topic)")                \
-    X(F64, search_reformulate, 0.5, 0.0, 1.0, "", "probability of searching again after no click (at most twice)")
+    X(F64, search_reformulate, 0.5, 0.0, 1.0, "", "probability of searching again after no click (at most twice)") \
+    X(F64, plant_open, 1.0, 0.0, 100.0, "", "purchase intent for the product a note shows, added by reading the note (种草)") \
+    X(F64, plant_save, 1.0, 0.0, 100.0, "", "intent added on top by saving or liking it")         \
+    X(F64, intent_half_life_days, 3.0, 0.01, 1000.0, "days", "half-life of purchase intent")     \
+    X(F64, intent_weight, 1.0, 0.0, 20.0, "", "logit weight of log(1 + intent) in card clicks and carts") \
+    X(F64, appeal_weight, 0.5, 0.0, 20.0, "", "logit weight of the product's true appeal")        \
+    X(F64, price_weight, 0.7, 0.0, 20.0, "", "logit weight of price sensitivity x log(price / median price)") \
+    X(F64, card_click_rate, 0.05, 0.0, 1.0, "", "product-card clicks per card seen in an opened note (mean at no intent, see fw_behaviour_calibrate)") \
+    X(F64, shop_visit_rate, 0.15, 0.0, 1.0, "", "probability a session ends with a look at the shop tab") \
+    X(F64, shop_click_rate, 0.01, 0.0, 1.0, "", "shop-tab clicks per product examined (mean over products of the user's interests, no intent)") \
+    X(F64, cart_rate, 0.004, 0.0, 1.0, "", "add-to-cart per product view (mean at no intent)") \
+    X(F64, buy_now, 0.2, 0.0, 1.0, "", "probability of paying right after adding to the cart")  \
+    X(F64, cart_revisit, 0.1, 0.0, 1.0, "", "probability a session with a non-empty cart opens the cart") \
+    X(F64, buy_later, 0.15, 0.0, 1.0, "", "probability of buying an item when revisiting the cart (delayed conversion)") \
+    X(F64, cart_abandon, 0.4, 0.0, 1.0, "", "probability of removing an item not bought on a cart visit") \
+    X(F64, return_rate, 0.08, 0.0, 1.0, "", "probability a delivered product of average appeal is returned") \
+    X(F64, double_submit, 0.01, 0.0, 1.0, "", "probability the app sends a checkout twice (same request id)")
 
 /* experiment.* (besides the arms). The first arm is the control every other arm is
  * compared with. */

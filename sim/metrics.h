@@ -33,6 +33,35 @@
     X(search_first_click_pos, "positions", "sum over searches with a click of the first click's position") \
     X(search_ndcg_micro, "1e-6", "sum over searches of the page's NDCG (x 1e6) against the true intent " \
       "(relevant: a note on the searched topic)")                                             \
+    X(card_impressions, "cards", "product cards seen (in opened notes that carry one)")        \
+    X(card_clicks, "clicks", "product cards clicked")                                          \
+    X(card_correct, "notes", "opened notes showing a product whose card is that product")      \
+    X(card_wrong, "notes", "opened notes whose card is not the product they show")            \
+    X(card_missed, "notes", "opened notes showing a product that carry no card")              \
+    X(card_recall_den, "notes", "opened notes showing a product (card_correct + wrong-product cards + card_missed)") \
+    X(shop_visits, "visits", "shop-tab pages requested")                                      \
+    X(shop_impressions, "products", "shop-tab products examined (position bias)")             \
+    X(shop_clicks, "clicks", "shop-tab products clicked")                                     \
+    X(product_views, "views", "product pages viewed (from cards, the shop tab and the cart)")  \
+    X(cart_adds, "items", "products added to carts")                                           \
+    X(cart_visits, "visits", "sessions that opened a non-empty cart")                          \
+    X(order_requests, "requests", "checkout requests sent (duplicates included)")             \
+    X(duplicate_requests, "requests", "checkout requests that repeated a request id (no order made)") \
+    X(stockout_rejections, "requests", "checkout requests refused: not enough stock")          \
+    X(orders, "orders", "orders created (stock reserved)")                                     \
+    X(payment_failures, "attempts", "payment attempts that failed")                            \
+    X(paid_orders, "orders", "orders paid")                                                    \
+    X(cancelled_orders, "orders", "orders cancelled after every payment retry failed")         \
+    X(gmv_cents, "cents", "value of the orders paid on the day (gross merchandise value)")     \
+    X(buyers, "users", "users with an order paid on the day")                                  \
+    X(paid_from_feed, "orders", "orders paid whose intent was planted by a feed note")         \
+    X(paid_from_search, "orders", "orders paid whose intent was planted by a note found in search") \
+    X(paid_from_shop, "orders", "orders paid without a planting note (found in the shop tab)") \
+    X(shipped_orders, "orders", "orders shipped")                                              \
+    X(delivered_orders, "orders", "orders delivered")                                          \
+    X(returns, "orders", "returns accepted")                                                   \
+    X(refunds, "orders", "orders refunded")                                                    \
+    X(refund_cents, "cents", "money refunded")                                                 \
     X(notes_shown, "notes", "distinct notes the arm's users were shown on the day")            \
     X(notes_live, "notes", "notes published by the day's end (coverage denominator)")          \
     X(small_creator_impressions, "notes",                                                      \
@@ -71,6 +100,19 @@
     X(first_click_position, search_first_click_pos, search_with_click, 1.0, "position",        \
       "mean position of the first click (time to first click, in results examined)")          \
     X(search_ndcg, search_ndcg_micro, searches, 1e-6, "1", "mean NDCG of search pages against the true intent") \
+    X(card_ctr, card_clicks, card_impressions, 1.0, "1", "product-card clicks / cards seen")  \
+    X(shop_ctr, shop_clicks, shop_impressions, 1.0, "1", "shop-tab clicks / products examined") \
+    X(click_to_purchase, paid_orders, product_views, 1.0, "1",                                 \
+      "orders paid / product views (calibration: product click -> purchase 0.5-2%)")         \
+    X(view_to_cart, cart_adds, product_views, 1.0, "1", "add-to-cart / product views")         \
+    X(cart_to_purchase, paid_orders, cart_adds, 1.0, "1", "orders paid / add-to-cart (calibration: about a third)") \
+    X(payment_failure_rate, payment_failures, orders, 1.0, "1", "failed payment attempts / orders created") \
+    X(average_order_value, gmv_cents, paid_orders, 1.0, "cents", "GMV / orders paid")          \
+    X(return_rate, refunds, paid_orders, 1.0, "1", "orders refunded / orders paid (same day; a lagging ratio)") \
+    X(recognition_precision, card_correct, card_impressions, 1.0, "1",                         \
+      "product cards that are right / cards seen")                                           \
+    X(recognition_recall, card_correct, card_recall_den, 1.0, "1",                             \
+      "opened product notes with the right card / opened notes showing a product")            \
     X(coverage, notes_shown, notes_live, 1.0, "1", "share of published notes shown at least once") \
     X(creator_gini, gini_num, gini_den, 1.0, "1",                                              \
       "Gini of impressions over creators (0 = equal, 1 = one creator gets all)")              \

@@ -31,6 +31,9 @@ typedef enum fw_rng_purpose {
     FW_RNG_TEXT = 13,      /* a note's terms (entity: initial note index, or creator with
                               day = (day + 1) << 12 | sequence for new notes) */
     FW_RNG_SEARCH = 14,    /* a user's searches (entity user, day = tick) */
+    FW_RNG_SHOP = 15,      /* a user's shopping choices (entity user, day = tick) */
+    FW_RNG_RETURN = 16,    /* whether and when a delivered order is returned (entity order) */
+    FW_RNG_RESTOCK = 17,   /* brands restocking sold-out products (entity product, day) */
     FW_RNG_TEST = 1000     /* tests only */
 } fw_rng_purpose;
 

@@ -57,6 +57,8 @@ typedef struct tbuf {
     fw_evbuf ev;
     gsl_rng *srng;         /* FW_RNG_SEARCH */
     fw_clickbuf clicks;    /* search clicks of the tick */
+    gsl_rng *shop_rng;     /* FW_RNG_SHOP */
+    fw_shopbuf shop;       /* shop events and checkouts of the tick */
     uint64_t *counters;    /* [n_cells * FW_DC__COUNT] */
     double *oracle_util;   /* oracle scratch (fw_session_io) */
     uint32_t *oracle_id;
@@ -71,6 +73,12 @@ typedef struct pending_note {
     fw_new_note note;
     size_t emb_at;
 } pending_note;
+
+/* A return the buyer has decided on, sent at the barrier of its tick. */
+typedef struct pending_return {
+    int32_t tick;
+    uint32_t order, user;
+} pending_return;
 
 typedef struct sim {
     const fw_scenario *sc;
@@ -100,6 +108,14 @@ typedef struct sim {
     uint32_t *run_user, *run_count, *ev_slot;
     size_t *ev_lo, *ev_hi, *ck_lo, *ck_hi;
     fw_clickbuf merged_clicks;
+    size_t *sev_lo, *sev_hi, *ord_lo, *ord_hi;   /* the tick's shop events and checkouts per run */
+    fw_shopbuf merged_shop;
+    fw_order_outcome *outcomes;
+    size_t outcome_cap;
+    uint8_t *order_src;          /* [orders] fw_source of each order's intent */
+    size_t order_src_cap;
+    pending_return *returns;     /* returns decided, not yet sent */
+    size_t n_returns, returns_cap;
     size_t run_cap;
     int32_t abs_tick;
     fw_evbuf merged;
@@ -125,15 +141,18 @@ static fw_err tbufs_create(sim *S)
             page_cap = S->cell_engine[c].feed.page_size;
         if (S->cell_engine[c].search.page_size > page_cap)
             page_cap = S->cell_engine[c].search.page_size;
+        if (S->cell_engine[c].shop.page_size > page_cap)
+            page_cap = S->cell_engine[c].shop.page_size;
     }
     for (int t = 0; t < S->n_threads; t++) {
         tbuf *b = &S->tb[t];
         b->ctx = fw_engine_ctx_create(S->engine);
         b->rng = fw_rng_create(S->sc->seed, 0, 0, 0);
         b->srng = fw_rng_create(S->sc->seed, FW_RNG_SEARCH, 0, 0);
+        b->shop_rng = fw_rng_create(S->sc->seed, FW_RNG_SHOP, 0, 0);
         b->page = calloc(page_cap, sizeof *b->page);
         b->counters = calloc((size_t)S->n_cells * FW_DC__COUNT, sizeof *b->counters);
-        if (!b->ctx || !b->rng || !b->srng || !b->page || !b->counters)
+        if (!b->ctx || !b->rng || !b->srng || !b->shop_rng || !b->page || !b->counters)
             return FW_ERR_NOMEM;
     }
     return FW_OK;
@@ -146,6 +165,10 @@ static void sim_fini(sim *S)
             fw_engine_ctx_destroy(S->tb[t].ctx);
             gsl_rng_free(S->tb[t].rng);
             gsl_rng_free(S->tb[t].srng);
+            gsl_rng_free(S->tb[t].shop_rng);
+            free(S->tb[t].shop.ev);
+            free(S->tb[t].shop.ord);
+            free(S->tb[t].shop.src);
             free(S->tb[t].clicks.v);
             free(S->tb[t].page);
             free(S->tb[t].ev.v);
@@ -161,6 +184,16 @@ static void sim_fini(sim *S)
     free(S->ck_lo);
     free(S->ck_hi);
     free(S->merged_clicks.v);
+    free(S->sev_lo);
+    free(S->sev_hi);
+    free(S->ord_lo);
+    free(S->ord_hi);
+    free(S->merged_shop.ev);
+    free(S->merged_shop.ord);
+    free(S->merged_shop.src);
+    free(S->outcomes);
+    free(S->order_src);
+    free(S->returns);
     free(S->gini_scratch);
     fw_users_state_fini(&S->us, S->w.n_users);
     fw_world_fini(&S->w);
@@ -340,28 +373,227 @@ static void k_sessions(void *arg, size_t b, size_t e, int slot)
                         .oracle_corpus_every = S->sc->output.oracle_corpus_every,
                         .oracle_util = tb->oracle_util, .oracle_id = tb->oracle_id,
                         .oracle_cap = tb->oracle_cap, .srng = tb->srng, .clicks = &tb->clicks,
+                        .shop_rng = tb->shop_rng, .shop = S->w.n_products ? &tb->shop : NULL,
                         .seed = S->sc->seed, .day = S->day};
     for (size_t i = b; i < e; i++) {
         uint32_t u = S->run_user[i], cell = live_cell(S, u);
         io.counters = &tb->counters[(size_t)S->cell_of[u] * FW_DC__COUNT];
-        io.page_cap = S->cell_engine[cell].feed.page_size > S->cell_engine[cell].search.page_size
-                          ? S->cell_engine[cell].feed.page_size
-                          : S->cell_engine[cell].search.page_size;
+        const fw_engine_cfg *ec = &S->cell_engine[cell];
+        io.page_cap = ec->feed.page_size;
+        if (ec->search.page_size > io.page_cap)
+            io.page_cap = ec->search.page_size;
+        if (ec->shop.page_size > io.page_cap)
+            io.page_cap = ec->shop.page_size;
         S->ev_slot[i] = (uint32_t)slot;
         S->ev_lo[i] = tb->ev.n;
         S->ck_lo[i] = tb->clicks.n;
+        S->sev_lo[i] = tb->shop.n_ev;
+        S->ord_lo[i] = io.ord_begin = tb->shop.n_ord;
         fw_rng_seek(tb->rng, S->sc->seed, FW_RNG_SESSION, u, (uint32_t)S->abs_tick);
         fw_rng_seek(tb->srng, S->sc->seed, FW_RNG_SEARCH, u, (uint32_t)S->abs_tick);
+        fw_rng_seek(tb->shop_rng, S->sc->seed, FW_RNG_SHOP, u, (uint32_t)S->abs_tick);
         for (uint32_t k = 0; k < S->run_count[i] && !tb->oom; k++)
             if (fw_behaviour_session(&S->model[cell], &S->w, &S->us, u, cell, S->abs_tick,
                                      S->ev_lo[i], &io))
                 tb->oom = 1;
         S->ev_hi[i] = tb->ev.n;
         S->ck_hi[i] = tb->clicks.n;
+        S->sev_hi[i] = tb->shop.n_ev;
+        S->ord_hi[i] = tb->shop.n_ord;
     }
     tb->oracle_util = io.oracle_util;
     tb->oracle_id = io.oracle_id;
     tb->oracle_cap = io.oracle_cap;
+}
+
+
+/* ---- the shop at the barrier ------------------------------------------------------------ */
+
+static int grow(void **v, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 256;
+    while (c < need)
+        c *= 2;
+    void *n = realloc(*v, c * size);
+    if (!n)
+        return -1;
+    *v = n;
+    *cap = c;
+    return 0;
+}
+
+/* The tick's shop events and checkouts, in the tick's user order. */
+static fw_err merge_shop(sim *S, size_t n_runs)
+{
+    fw_shopbuf *m = &S->merged_shop;
+    m->n_ev = m->n_ord = 0;
+    for (size_t i = 0; i < n_runs; i++) {
+        const fw_shopbuf *src = &S->tb[S->ev_slot[i]].shop;
+        size_t ne = S->sev_hi[i] - S->sev_lo[i], no = S->ord_hi[i] - S->ord_lo[i];
+        if (grow((void **)&m->ev, &m->cap_ev, m->n_ev + ne, sizeof *m->ev))
+            return FW_ERR_NOMEM;
+        memcpy(&m->ev[m->n_ev], &src->ev[S->sev_lo[i]], ne * sizeof *m->ev);
+        m->n_ev += ne;
+        size_t cap = m->cap_ord;
+        if (grow((void **)&m->ord, &cap, m->n_ord + no, sizeof *m->ord) ||
+            grow((void **)&m->src, &m->cap_ord, m->n_ord + no, 1))
+            return FW_ERR_NOMEM;
+        memcpy(&m->ord[m->n_ord], &src->ord[S->ord_lo[i]], no * sizeof *m->ord);
+        memcpy(&m->src[m->n_ord], &src->src[S->ord_lo[i]], no);
+        m->n_ord += no;
+    }
+    return FW_OK;
+}
+
+static inline uint64_t *cell_counter(sim *S, uint32_t user, fw_day_counter k)
+{
+    return &S->tb[0].counters[(size_t)S->cell_of[user] * FW_DC__COUNT + k];
+}
+
+static void give_back(sim *S, uint32_t user, int64_t cents)
+{
+    int64_t *sp = &S->us.spent_cents[user];
+    *sp = *sp > cents ? *sp - cents : 0;
+}
+
+/* Shop events, checkouts (in user order; the engine serves them by its contention rule),
+ * then the returns due this tick. */
+static fw_err shop_barrier(sim *S)
+{
+    fw_shopbuf *m = &S->merged_shop;
+    fw_engine_ctx *ctx0 = S->tb[0].ctx;
+    fw_err rc;
+    if (m->n_ev && (rc = fw_shop_log(S->engine, ctx0, m->ev, m->n_ev)) != FW_OK)
+        return rc;
+    if (m->n_ord) {
+        if (grow((void **)&S->outcomes, &S->outcome_cap, m->n_ord, sizeof *S->outcomes))
+            return FW_ERR_NOMEM;
+        if ((rc = fw_shop_place_orders(S->engine, ctx0, m->ord, m->n_ord, S->outcomes)) != FW_OK)
+            return rc;
+        for (size_t k = 0; k < m->n_ord; k++) {
+            const fw_order_req *q = &m->ord[k];
+            const fw_order_outcome *o = &S->outcomes[k];
+            switch (o->result) {
+            case FW_ORDER_OK:
+                if (grow((void **)&S->order_src, &S->order_src_cap, (size_t)o->order + 1, 1))
+                    return FW_ERR_NOMEM;
+                S->order_src[o->order] = m->src[k];
+                break;
+            case FW_ORDER_DUPLICATE:
+                (*cell_counter(S, q->user, FW_DC_duplicate_requests))++;
+                break;
+            case FW_ORDER_NO_STOCK:
+                (*cell_counter(S, q->user, FW_DC_stockout_rejections))++;
+                give_back(S, q->user, S->w.product_price_cents[q->product] * (int64_t)q->qty);
+                break;
+            default:
+                return FW_ERR_INTERNAL;   /* the simulator sent a request the shop cannot read */
+            }
+        }
+    }
+    /* Returns decided earlier whose day has come, in the order they were decided. */
+    size_t keep = 0;
+    for (size_t k = 0; k < S->n_returns; k++) {
+        pending_return *r = &S->returns[k];
+        if (r->tick > S->abs_tick) {
+            S->returns[keep++] = *r;
+            continue;
+        }
+        if ((rc = fw_shop_request_return(S->engine, r->order, r->user, S->abs_tick)) != FW_OK)
+            return FW_ERR_INTERNAL;   /* decided inside the window: the shop must accept it */
+    }
+    S->n_returns = keep;
+    return FW_OK;
+}
+
+/* Counts the shop's lifecycle changes of this tick per cell, and lets each buyer decide at
+ * delivery whether (and when, within the window) to return the product. */
+static fw_err shop_changes(sim *S)
+{
+    size_t n;
+    const fw_order_change *ch = fw_shop_changes(S->engine, &n);
+    uint32_t *const *uc = S->aggs.v[period(S)];
+    for (size_t k = 0; k < n; k++) {
+        const fw_order_change *c = &ch[k];
+        uint32_t u = c->user;
+        switch (c->kind) {
+        case FW_OC_CREATED: (*cell_counter(S, u, FW_DC_orders))++; break;
+        case FW_OC_PAY_FAILED: (*cell_counter(S, u, FW_DC_payment_failures))++; break;
+        case FW_OC_PAID: {
+            static const fw_day_counter by_src[FW_SRC__COUNT] = {FW_DC_paid_from_feed, FW_DC_paid_from_search,
+                                                                 FW_DC_paid_from_shop};
+            (*cell_counter(S, u, FW_DC_paid_orders))++;
+            *cell_counter(S, u, FW_DC_gmv_cents) += (uint64_t)c->value_cents;
+            uint8_t src = c->order < S->order_src_cap ? S->order_src[c->order] : FW_SRC_SHOP;
+            (*cell_counter(S, u, by_src[src < FW_SRC__COUNT ? src : FW_SRC_SHOP]))++;
+            if (!S->us.bought_today[u]) {
+                S->us.bought_today[u] = 1;
+                (*cell_counter(S, u, FW_DC_buyers))++;
+            }
+            uc[FW_UM_paid_orders][u]++;
+            uint64_t g = (uint64_t)uc[FW_UM_gmv_cents][u] + (uint64_t)c->value_cents;
+            uc[FW_UM_gmv_cents][u] = g > UINT32_MAX ? UINT32_MAX : (uint32_t)g;
+            break;
+        }
+        case FW_OC_CANCELLED:
+            (*cell_counter(S, u, FW_DC_cancelled_orders))++;
+            give_back(S, u, c->value_cents);
+            break;
+        case FW_OC_SHIPPED: (*cell_counter(S, u, FW_DC_shipped_orders))++; break;
+        case FW_OC_DELIVERED: {
+            (*cell_counter(S, u, FW_DC_delivered_orders))++;
+            const fw_behaviour_model *m = &S->model[live_cell(S, u)];
+            gsl_rng *r = S->tb[0].shop_rng;
+            fw_rng_seek(r, S->sc->seed, FW_RNG_RETURN, c->order, 0);
+            if (gsl_rng_uniform(r) < fw_behaviour_p_return(m, &S->w, u, c->product)) {
+                uint32_t window = S->cell_engine[c->arm].shop.return_days * S->tpd;
+                int32_t at = c->tick + (window ? (int32_t)gsl_rng_uniform_int(r, window) : 0) + 1;
+                if (grow((void **)&S->returns, &S->returns_cap, S->n_returns + 1, sizeof *S->returns))
+                    return FW_ERR_NOMEM;
+                S->returns[S->n_returns++] = (pending_return){at, c->order, u};
+            }
+            break;
+        }
+        case FW_OC_RETURNED: (*cell_counter(S, u, FW_DC_returns))++; break;
+        case FW_OC_REFUNDED:
+            (*cell_counter(S, u, FW_DC_refunds))++;
+            *cell_counter(S, u, FW_DC_refund_cents) += (uint64_t)c->value_cents;
+            give_back(S, u, c->value_cents);
+            break;
+        }
+    }
+    fw_shop_clear_changes(S->engine);
+    return FW_OK;
+}
+
+/* Day end: brands restock sold-out products (each on a day with probability
+ * 1 / world.restock_days) to their initial stock, and the books are checked. */
+static fw_err shop_end_day(sim *S)
+{
+    char why[256];
+    fw_err rc = fw_shop_check(S->engine, why, sizeof why);
+    if (rc != FW_OK) {
+        fprintf(stderr, "\nflywheel: shop invariant broken on day %u: %s\n", S->day, why);
+        return rc;
+    }
+    double days = S->sc->world.restock_days;
+    gsl_rng *r = S->tb[0].shop_rng;
+    for (uint32_t p = 0; p < S->w.n_products && days > 0.0; p++) {
+        fw_product_stock st;
+        if (fw_shop_stock(S->engine, p, &st) != FW_OK)
+            return FW_ERR_INTERNAL;
+        if (st.available > 0)
+            continue;
+        fw_rng_seek(r, S->sc->seed, FW_RNG_RESTOCK, p, S->day);
+        if (gsl_rng_uniform(r) < 1.0 / days && S->w.product_stock[p] > 0 &&
+            (rc = fw_shop_restock(S->engine, p, S->w.product_stock[p], S->abs_tick)) != FW_OK)
+            return rc;
+    }
+    if ((S->day + 1) % 30 == 0)   /* a new month: budgets start over */
+        memset(S->us.spent_cents, 0, (size_t)S->w.n_users * sizeof *S->us.spent_cents);
+    return FW_OK;
 }
 
 static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
@@ -436,9 +668,12 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
             S->merged_clicks.v[S->merged_clicks.n++] = src->v[k];
         }
     }
+    if (merge_shop(S, n_runs) != FW_OK)
+        return FW_ERR_NOMEM;
     for (int s = 0; s < S->n_threads; s++) {
         S->tb[s].ev.n = 0;
         S->tb[s].clicks.n = 0;
+        S->tb[s].shop.n_ev = S->tb[s].shop.n_ord = 0;
     }
     fw_engine_ctx *ctx0 = S->tb[0].ctx;
     fw_err rc = fw_engine_log(S->engine, ctx0, S->merged.v, S->merged.n);
@@ -447,13 +682,16 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
     if (S->merged_clicks.n &&
         (rc = fw_engine_log_search(S->engine, ctx0, S->merged_clicks.v, S->merged_clicks.n)) != FW_OK)
         return rc;
+    if ((rc = shop_barrier(S)) != FW_OK)
+        return rc;
 
     /* Notes written during this tick go live at its end. */
     while (*pend_at < S->n_pend && S->pend[*pend_at].tick == (int32_t)t) {
         const pending_note *p = &S->pend[(*pend_at)++];
         uint32_t wid, eid;
         if ((rc = fw_world_add_note(&S->w, &p->note, &S->pend_emb[p->emb_at], &wid)) != FW_OK ||
-            (rc = fw_engine_publish_text(S->engine, ctx0, &p->note.info, p->note.terms, &eid)) != FW_OK)
+            (rc = fw_engine_publish_text(S->engine, ctx0, &p->note.info, p->note.terms, &eid)) != FW_OK ||
+            (rc = fw_shop_attach(S->engine, eid, p->note.product)) != FW_OK)
             return rc;
         if (wid != eid)
             return FW_ERR_INTERNAL;
@@ -461,8 +699,9 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
         S->tb[0].counters[(size_t)cell * FW_DC__COUNT + FW_DC_new_notes]++;
         S->aggs.v[period(S)][FW_UM_notes_published][p->note.info.creator]++;
     }
-    fw_engine_end_tick(S->engine, ctx0, S->abs_tick);
-    return FW_OK;
+    if ((rc = fw_engine_end_tick(S->engine, ctx0, S->abs_tick)) != FW_OK)
+        return rc;
+    return shop_changes(S);
 }
 
 /* Clears the day's exposure record, sized for every note that can exist by its end. */
@@ -715,7 +954,9 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     fw_catalog cat = {.n_users = S->w.n_users, .n_topics = S->w.n_topics, .ticks_per_day = S->tpd,
                       .n_notes = S->w.n_notes, .notes = S->w.note_info,
                       .follow_offsets = S->w.follow_off, .follows = S->w.follow_dst,
-                      .n_terms = S->w.n_terms, .note_terms = S->w.note_terms};
+                      .n_terms = S->w.n_terms, .note_terms = S->w.note_terms,
+                      .n_brands = S->w.n_brands, .n_products = S->w.n_products,
+                      .note_products = S->w.note_product};
     /* Producer-side: notes are scored under their creator's cell once the pre-period ends;
      * until then under the control cell (the engine starts with every creator in cell 0). */
     uint8_t *producer0 = NULL;
@@ -724,7 +965,16 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
             goto oom;
         cat.producer_arm = sc->experiment_pre_days > 0 ? producer0 : S->cell_of;
     }
+    fw_product_info *products = malloc(((size_t)S->w.n_products + 1) * sizeof *products);
+    if (!products)
+        goto oom;
+    for (uint32_t p = 0; p < S->w.n_products; p++)
+        products[p] = (fw_product_info){.brand = S->w.product_brand[p], .category = S->w.product_category[p],
+                                        .price_cents = S->w.product_price_cents[p],
+                                        .stock = S->w.product_stock[p]};
+    cat.products = products;
     S->engine = fw_engine_create(&cat, S->cell_engine, S->n_cells, &rc);
+    free(products);
     free(producer0);
     if (!S->engine) {
         fprintf(stderr, "flywheel: creating the engine failed: %s\n", fw_err_str(rc));
@@ -755,7 +1005,11 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         !(S->ev_lo = malloc(S->run_cap * sizeof *S->ev_lo)) ||
         !(S->ev_hi = malloc(S->run_cap * sizeof *S->ev_hi)) ||
         !(S->ck_lo = malloc(S->run_cap * sizeof *S->ck_lo)) ||
-        !(S->ck_hi = malloc(S->run_cap * sizeof *S->ck_hi)))
+        !(S->ck_hi = malloc(S->run_cap * sizeof *S->ck_hi)) ||
+        !(S->sev_lo = malloc(S->run_cap * sizeof *S->sev_lo)) ||
+        !(S->sev_hi = malloc(S->run_cap * sizeof *S->sev_hi)) ||
+        !(S->ord_lo = malloc(S->run_cap * sizeof *S->ord_lo)) ||
+        !(S->ord_hi = malloc(S->run_cap * sizeof *S->ord_hi)))
         goto oom;
     for (int s = 0; s < FW_STAGE__COUNT; s++)
         if (fw_hist_init(&day_lat[s], fw_engine_ctx_latency(S->tb[0].ctx, s)->lowest,
@@ -866,7 +1120,8 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         exposure_counters(S, day_counters);
         update_expectation(S, cell_counters);
         fw_par_for(S->w.n_users, 4096, k_end_day, S);
-        if ((rc = fw_engine_end_day(S->engine, S->tb[0].ctx, S->day)) != FW_OK)
+        if ((rc = fw_engine_end_day(S->engine, S->tb[0].ctx, S->day)) != FW_OK ||
+            (rc = shop_end_day(S)) != FW_OK)
             break;
         if (S->n_arms > 1 && S->day >= sc->experiment_pre_days) {
             /* A daily look: the always-valid p-values keep their running minimum. */

@@ -88,6 +88,7 @@ typedef enum section {
     SEC_FEED,
     SEC_REC,
     SEC_SEARCH,
+    SEC_SHOP,
     SEC_EXPERIMENT,
     SEC_OUTPUT,
     SEC__COUNT
@@ -113,6 +114,8 @@ static const section_info sections[SEC__COUNT] = {
     [SEC_FEED] = { "engine.feed", "the feed: recall, score, re-rank", PART_ENGINE },
     [SEC_REC] = { "engine.rec", "the learning recommender (engine.feed.algorithm: rec)", PART_ENGINE },
     [SEC_SEARCH] = { "engine.search", "search: inverted index, BM25, learned query intents", PART_ENGINE },
+    [SEC_SHOP] = { "engine.shop", "the shop: product cards, orders, payment, stock, after-sales, the shop tab",
+                   PART_ENGINE },
     [SEC_EXPERIMENT] = { "experiment", "A/B arms: each arm is the base scenario plus its own overrides",
                          PART_NONE },
     [SEC_OUTPUT] = { "output", "where the result file goes", PART_NONE },
@@ -172,6 +175,8 @@ typedef struct knob {
     KNOB_ROW(SEC_REC, "engine.rec.", engine.rec.n, engine.rec.n, t, n, d, lo, hi, u, doc_)
 #define ROW_SEARCH(t, n, d, lo, hi, u, doc_) \
     KNOB_ROW(SEC_SEARCH, "engine.search.", engine.search.n, engine.search.n, t, n, d, lo, hi, u, doc_)
+#define ROW_SHOP(t, n, d, lo, hi, u, doc_) \
+    KNOB_ROW(SEC_SHOP, "engine.shop.", engine.shop.n, engine.shop.n, t, n, d, lo, hi, u, doc_)
 #define ROW_EXPERIMENT(t, n, d, lo, hi, u, doc_) \
     KNOB_ROW(SEC_EXPERIMENT, "experiment.", experiment_##n, experiment.n, t, n, d, lo, hi, u, doc_)
 #define ROW_OUTPUT(t, n, d, lo, hi, u, doc_) \
@@ -186,6 +191,7 @@ static const knob knobs[] = {
     FW_FEED_KNOBS(ROW_FEED)
     FW_REC_KNOBS(ROW_REC)
     FW_SEARCH_KNOBS(ROW_SEARCH)
+    FW_SHOP_KNOBS(ROW_SHOP)
     EXPERIMENT_KNOBS(ROW_EXPERIMENT)
     FW_OUTPUT_KNOBS(ROW_OUTPUT)
 };
@@ -210,6 +216,7 @@ static const knob knobs[] = {
 #define CY_FEED(t, n, d, lo, hi, u, doc_) CY_##t(fw_feed_cfg, n, lo)
 #define CY_REC(t, n, d, lo, hi, u, doc_) CY_##t(fw_rec_cfg, n, lo)
 #define CY_SEARCH(t, n, d, lo, hi, u, doc_) CY_##t(fw_search_cfg, n, lo)
+#define CY_SHOP(t, n, d, lo, hi, u, doc_) CY_##t(fw_shop_cfg, n, lo)
 #define CY_EXPERIMENT(t, n, d, lo, hi, u, doc_) CY_##t(doc_experiment, n, lo)
 #define CY_OUTPUT(t, n, d, lo, hi, u, doc_) CY_##t(fw_output_cfg, n, lo)
 
@@ -219,11 +226,13 @@ static const cyaml_schema_field_t behaviour_fields[] = { FW_BEHAVIOUR_KNOBS(CY_B
 static const cyaml_schema_field_t feed_fields[] = { FW_FEED_KNOBS(CY_FEED) CYAML_FIELD_END };
 static const cyaml_schema_field_t rec_fields[] = { FW_REC_KNOBS(CY_REC) CYAML_FIELD_END };
 static const cyaml_schema_field_t search_fields[] = { FW_SEARCH_KNOBS(CY_SEARCH) CYAML_FIELD_END };
+static const cyaml_schema_field_t shop_fields[] = { FW_SHOP_KNOBS(CY_SHOP) CYAML_FIELD_END };
 static const cyaml_schema_field_t engine_fields[] = {
     FW_ENGINE_KNOBS(CY_ENGINE)
     CYAML_FIELD_MAPPING("feed", CYAML_FLAG_OPTIONAL, fw_engine_cfg, feed, feed_fields),
     CYAML_FIELD_MAPPING("rec", CYAML_FLAG_OPTIONAL, fw_engine_cfg, rec, rec_fields),
     CYAML_FIELD_MAPPING("search", CYAML_FLAG_OPTIONAL, fw_engine_cfg, search, search_fields),
+    CYAML_FIELD_MAPPING("shop", CYAML_FLAG_OPTIONAL, fw_engine_cfg, shop, shop_fields),
     CYAML_FIELD_END
 };
 static const cyaml_schema_field_t output_fields[] = { FW_OUTPUT_KNOBS(CY_OUTPUT) CYAML_FIELD_END };

@@ -244,6 +244,8 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
     }
     if ((rc = fw_search_create(e, cat)) != FW_OK)
         goto fail;
+    if ((rc = fw_shop_create(e, cat, cfgs)) != FW_OK)
+        goto fail;
     return e;
 fail:
     fw_engine_destroy(e);
@@ -265,6 +267,7 @@ void fw_engine_destroy(fw_engine *e)
         }
     fw_rec_destroy(e->rec);
     fw_search_destroy(e->search);
+    fw_shop_destroy(e->shop, e->n_users);
     free(e->arm);
     free(e->notes);
     free(e->counts);
@@ -371,6 +374,7 @@ fw_err fw_engine_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_
     fw_err rc = FW_OK;
     if (e->rec && fw_rec_log(e, ctx, ev, n) != FW_OK)
         return FW_ERR_NOMEM;
+    fw_shop_on_events(e, ev, n);
     for (size_t i = 0; i < n; i++) {
         const fw_event *x = &ev[i];
         uint32_t type = FW_EV_TYPE(x->type);
@@ -444,8 +448,9 @@ fw_err fw_engine_publish_text(fw_engine *e, fw_engine_ctx *ctx, const fw_note_in
     return FW_OK;
 }
 
-void fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick)
+fw_err fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick)
 {
+    fw_err rc = fw_shop_end_tick(e, ctx, tick);
     int64_t t0 = fw_now_ns();
     for (uint32_t a = 0; a < e->n_arms; a++) {
         fw_feed_state *st = &e->arm[a];
@@ -465,6 +470,7 @@ void fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick)
         e->epoch = 1;
     }
     fw_hist_record(&ctx->lat[FW_STAGE_END_TICK], fw_now_ns() - t0);
+    return rc;
 }
 
 fw_err fw_engine_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day)
@@ -478,6 +484,7 @@ fw_err fw_engine_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day)
         fw_feed_rebase(e, &e->arm[a], now);
     if (e->rec)
         rc = fw_rec_end_day(e, ctx, day);
+    fw_shop_end_day(e, day);
     fw_hist_record(&ctx->lat[FW_STAGE_END_DAY], fw_now_ns() - t0);
     return rc;
 }

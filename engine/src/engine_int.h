@@ -135,6 +135,7 @@ struct fw_engine {
 
     fw_rec *rec;            /* NULL unless some arm runs the recommender */
     struct fw_search *search;   /* the search index and learned intents (search.c) */
+    struct fw_shop *shop;       /* catalog, orders, carts, profiles (shop.c) */
 
     int64_t plant_ns[FW_STAGE__COUNT];   /* fw_engine_plant_delay: busy wait per call */
 
@@ -285,6 +286,16 @@ void fw_search_destroy(struct fw_search *s);
 fw_err fw_search_index(fw_engine *e, uint32_t id, const uint32_t *terms);
 fw_err fw_search_ctx_init(const fw_engine *e, fw_engine_ctx *c);
 void fw_search_ctx_fini(fw_engine_ctx *c);
+
+/* The shop (shop.c). fw_shop_create runs in fw_engine_create after the notes are loaded;
+ * fw_shop_on_events feeds the community side of the profile from fw_engine_log;
+ * fw_shop_end_tick advances orders (part of fw_engine_end_tick), fw_shop_end_day decays
+ * profiles and drops stale cart items. */
+fw_err fw_shop_create(fw_engine *e, const fw_catalog *cat, const fw_engine_cfg *cfgs);
+void fw_shop_destroy(struct fw_shop *s, uint32_t n_users);
+void fw_shop_on_events(fw_engine *e, const fw_event *ev, size_t n);
+fw_err fw_shop_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick);
+void fw_shop_end_day(fw_engine *e, uint32_t day);
 
 /* The recommender (rec.c). */
 fw_err fw_rec_create(fw_engine *e, const fw_engine_cfg *cfg0);

@@ -23,6 +23,9 @@ static inline fw_engine_cfg fixture_engine_cfg(void)
 #define D(type, name, def, lo, hi, unit, doc) cfg.search.name = def;
     FW_SEARCH_KNOBS(D)
 #undef D
+#define D(type, name, def, lo, hi, unit, doc) cfg.shop.name = def;
+    FW_SHOP_KNOBS(D)
+#undef D
     return cfg;
 }
 

@@ -39,7 +39,16 @@ typedef struct fw_note_info {
     int32_t created_tick;   /* absolute tick (day * ticks_per_day + tick); < 0 before day 0 */
 } fw_note_info;
 
-/* What the platform knows when it starts: users, creators' notes, who follows whom. */
+/* A product as the shop sells it (see flywheel/shop.h). Categories are topics. */
+typedef struct fw_product_info {
+    uint32_t brand;
+    uint16_t category;      /* < n_topics */
+    int64_t price_cents;    /* > 0 */
+    uint32_t stock;         /* units on sale at the start */
+} fw_product_info;
+
+/* What the platform knows when it starts: users, creators' notes, who follows whom, the
+ * shop's catalog. */
 typedef struct fw_catalog {
     uint32_t n_users;
     uint32_t n_topics;
@@ -56,6 +65,12 @@ typedef struct fw_catalog {
      * note_terms NULL nothing is indexed until notes are published with text. */
     uint32_t n_terms;
     const uint32_t *note_terms;
+    /* The shop (flywheel/shop.h): brands, products ([n_products]) and, when not NULL, the
+     * product each note shows ([n_notes], FW_NONE for none): the recogniser's input, see
+     * fw_shop_attach. With n_products 0 the shop sells nothing. */
+    uint32_t n_brands, n_products;
+    const fw_product_info *products;
+    const uint32_t *note_products;
 } fw_catalog;
 
 /* Engine stages whose latency is measured. X(ENUM, "name", "what is timed"). */
@@ -76,6 +91,9 @@ typedef struct fw_catalog {
     X(SEARCH_RETRIEVE, "search_retrieve", "search: postings traversal (BM25) and intent candidates") \
     X(SEARCH_RANK, "search_rank", "search: blended ranking and top-k")                    \
     X(SEARCH_LEARN, "search_learn", "search: learning query intents from one tick's clicks") \
+    X(SHOP, "shop", "a whole shop-tab request (profile, best sellers, page)")             \
+    X(SHOP_CHECKOUT, "shop_checkout", "placing one tick's orders (stock, payment)")       \
+    X(SHOP_LIFECYCLE, "shop_lifecycle", "advancing orders at a tick's end (retries, shipping, refunds)") \
     X(LOG, "log", "applying one tick's event log")                                 \
     X(PUBLISH, "publish", "publishing one note")                                   \
     X(END_TICK, "end_tick", "refreshing the feed pools at a tick's end")           \
@@ -113,7 +131,11 @@ const char *fw_stage_doc(fw_stage s);
     X(SEARCHES, "searches", "search requests served")                                         \
     X(POSTINGS, "postings_traversed", "search: postings read while scoring BM25")             \
     X(SEARCH_CANDIDATES, "search_candidates", "search: candidates ranked")                    \
-    X(SEARCH_CLICKS, "search_clicks_learned", "search: clicks learned from")
+    X(SEARCH_CLICKS, "search_clicks_learned", "search: clicks learned from")                  \
+    X(SHOP_REQUESTS, "shop_requests", "shop-tab requests served")                             \
+    X(SHOP_SCANNED, "shop_products_scanned", "shop: best-seller entries looked at for pages")   \
+    X(ORDERS_PLACED, "orders_placed", "shop: order requests handled (duplicates included)")     \
+    X(ORDERS_ADVANCED, "orders_advanced", "shop: open orders looked at by lifecycle steps")
 
 typedef enum fw_work {
 #define FW_WORK_ENUM(e, name, doc) FW_WORK_##e,
@@ -215,13 +237,14 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *ctx, const fw_feed_req *re
 
 /* Barrier calls. fw_engine_log applies events (engagement counters, trending scores,
  * follows) in the order given. fw_engine_publish appends a note and writes its id (ids are
- * dense, in publication order). fw_engine_end_tick refreshes the feed pools as of tick.
+ * dense, in publication order). fw_engine_end_tick refreshes the feed pools as of tick and
+ * advances the shop's orders (flywheel/shop.h; FW_ERR_NOMEM when its change log cannot grow).
  * fw_engine_end_day runs end-of-day maintenance for day (the recommender's co-engagement
  * rebuild: FW_ERR_NOMEM when it cannot allocate, the old neighbours are kept). */
 fw_err fw_engine_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_t n);
 fw_err fw_engine_publish(fw_engine *e, fw_engine_ctx *ctx, const fw_note_info *note,
                          uint32_t *id);
-void fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick);
+fw_err fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick);
 fw_err fw_engine_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day);
 
 /* Replaces the producer arms ([n_users], as in fw_catalog; the engine must have been

@@ -106,6 +106,41 @@ typedef enum fw_search_mode { FW_SEARCH_MODES(FW_KNOB_ENUM_CONST) FW_SEARCH__COU
     X(U32, max_postings, 2000, 1, 100000000, "postings",                                         \
       "newest postings read per query word (idf still counts all): bounds the cost of common words")
 
+/* Shop-tab profiles: unified = community signals (notes read, liked, saved) plus
+ * transactions (views, carts, orders); separate = transactions alone, as when the shop and
+ * the community keep their own data. */
+#define FW_SHOP_PROFILES(V)              \
+    V(FW_PROFILE_UNIFIED, "unified")     \
+    V(FW_PROFILE_SEPARATE, "separate")
+
+typedef enum fw_shop_profile { FW_SHOP_PROFILES(FW_KNOB_ENUM_CONST) FW_PROFILE__COUNT } fw_shop_profile;
+
+/* engine.shop.* (flywheel/shop.h). Lifecycle knobs apply per order, by the buyer's arm;
+ * cart_days, cart_cap and profile_half_life_days are read from the first arm, and every
+ * arm's best-seller lists hold the largest best_sellers of any arm. */
+#define FW_SHOP_KNOBS(X)                                                                          \
+    X(ENUM, profile, FW_PROFILE_UNIFIED, FW_SHOP_PROFILES, 0, "",                                 \
+      "shop-tab profile: unified = community signals + transactions; separate = transactions only") \
+    X(U32, page_size, 10, 1, 100, "products", "products per shop-tab page")                      \
+    X(U32, profile_categories, 3, 1, 64, "categories", "profile categories a shop-tab page draws from") \
+    X(U32, read_cards, 0, 0, 8, "products",                                                      \
+      "unified profile: a page opens with up to this many products of cards on notes the user read") \
+    X(U32, best_sellers, 50, 1, 100000, "products", "best sellers kept per category (refreshed every tick)") \
+    X(F64, profile_half_life_days, 14.0, 0.01, 10000.0, "days", "half-life of profile signals and product popularity") \
+    X(F64, recognition_recall, 0.8, 0.0, 1.0, "",                                                 \
+      "share of notes showing a product that get the right product card")                      \
+    X(F64, recognition_precision, 0.9, 0.01, 1.0, "",                                             \
+      "share of product cards that are right (the rest sit on notes showing no product)")      \
+    X(F64, payment_fail_rate, 0.03, 0.0, 1.0, "", "probability that one payment attempt fails")  \
+    X(U32, payment_retries, 2, 0, 100, "attempts", "payment retries (one per tick) before an order is cancelled") \
+    X(F64, ship_hours, 12.0, 0.0, 10000.0, "hours", "from payment to shipping")                  \
+    X(U32, delivery_days_min, 1, 0, 365, "days", "shortest delivery after shipping")             \
+    X(U32, delivery_days_max, 4, 0, 365, "days", "longest delivery after shipping (uniform by order)") \
+    X(U32, return_days, 7, 0, 365, "days", "return window after delivery")                       \
+    X(F64, refund_hours, 48.0, 0.0, 10000.0, "hours", "from an accepted return to the refund")   \
+    X(U32, cart_days, 7, 1, 365, "days", "a cart item not bought within this many days is dropped") \
+    X(U32, cart_cap, 20, 1, 1000, "products", "most products in a cart (the oldest is dropped)")
+
 /* engine.* (other than sub-sections) */
 #define FW_ENGINE_KNOBS(X) \
     X(U32, latency_sigfigs, 2, 1, 3, "digits", "significant digits of latency histograms (2 = 1% error)")
@@ -122,11 +157,16 @@ typedef struct fw_search_cfg {
     FW_SEARCH_KNOBS(FW_KNOB_FIELD)
 } fw_search_cfg;
 
+typedef struct fw_shop_cfg {
+    FW_SHOP_KNOBS(FW_KNOB_FIELD)
+} fw_shop_cfg;
+
 typedef struct fw_engine_cfg {
     FW_ENGINE_KNOBS(FW_KNOB_FIELD)
     fw_feed_cfg feed;
     fw_rec_cfg rec;
     fw_search_cfg search;
+    fw_shop_cfg shop;
 } fw_engine_cfg;
 
 #endif

@@ -1,0 +1,1068 @@
+/* The shop (flywheel/shop.h): catalog, cards, carts, orders, payment, stock, after-sales,
+ * the shop-tab profile and best sellers.
+ *
+ * Orders live in one table indexed by order id (ids are dense, in creation order); an
+ * open-addressing map from request id to order id makes checkout idempotent. Orders that
+ * still have a step ahead (a payment retry, shipping, delivery, the end of the return
+ * window, a refund) are kept in an "open" list in id order; each tick end walks it once, so
+ * lifecycle work is proportional to open orders, not to every order ever placed.
+ *
+ * Randomness a real shop has (a payment declined, a parcel's delivery time, a recogniser's
+ * mistake) is a hash of ids, so the engine stays deterministic without a random stream. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+#include "flywheel/shop.h"
+
+/* Profile weights of each signal (relative; a save says more than an open). */
+#define W_OPEN 1.0f
+#define W_LIKE 1.0f
+#define W_SAVE 2.0f
+#define W_COMMENT 1.0f
+#define W_VIEW 1.0f
+#define W_CART 3.0f
+#define W_ORDER 5.0f
+/* Popularity of a product: views count 1, cart adds 3, paid units 10. */
+#define POP_VIEW 1.0
+#define POP_CART 3.0
+#define POP_SOLD 10.0
+
+typedef struct prof_entry {
+    uint16_t cat;
+    float w;
+} prof_entry;
+
+typedef struct cart {
+    uint32_t *p;
+    int32_t *t;
+    uint32_t n, cap;
+} cart;
+
+typedef struct order_rec {
+    uint64_t request_id;
+    uint32_t user, arm, product, qty;
+    int64_t value, refunded;
+    uint8_t status, attempts, pay_count;
+    int32_t created, paid, delivered, next;   /* next: tick of the next lifecycle step */
+} order_rec;
+
+struct fw_shop {
+    uint32_t n_products, n_brands, n_topics;
+    fw_product_info *prod;
+    fw_product_stock *stock;
+    double *pop;                 /* [n_products] decayed popularity */
+    uint32_t *cat_off, *cat_prod;   /* products by category */
+    uint32_t *best, *best_n;     /* [n_topics * best_cap], [n_topics]: in stock, by popularity */
+    uint32_t best_cap;
+    uint32_t *best_all;          /* [best_cap] over every category */
+    uint32_t n_best_all;
+    int dirty;                   /* popularity or stock changed since the last refresh */
+    double decay;                /* per-day factor of profiles and popularity */
+
+    uint32_t *note_shown;        /* [note_cap] what each note shows (FW_NONE) */
+    uint32_t note_cap;
+    double fp_rate[FW_MAX_ENGINE_ARMS];   /* P(card | note shows nothing), per arm */
+
+    order_rec *orders;
+    uint32_t n_orders, cap_orders;
+    uint64_t *map_key;           /* request id + 1 (0 = empty) */
+    uint32_t *map_val;
+    size_t map_mask;
+    uint32_t *open, n_open, cap_open;
+
+    cart *carts;                 /* [n_users] */
+    prof_entry *community, *tx;  /* [n_users * FW_SHOP_PROFILE_K] */
+    uint32_t *read_cards;        /* [n_users * FW_SHOP_READ_CARDS] newest first: notes with a
+                                    card the user read (community side of the profile) */
+
+    fw_order_change *log;
+    size_t n_log, cap_log;
+
+    int64_t paid, refunded, gmv;
+    uint64_t n_paid, n_refunded, n_cancelled;
+    int64_t *brand_units, *brand_rev;   /* [n_arms * n_brands] */
+};
+
+#define FW_SHOP_PROFILE_K 6
+#define FW_SHOP_READ_CARDS 8
+
+static const char *const status_names[FW_ORDER__COUNT] = {
+    "created", "paid", "shipped", "delivered", "returned", "refunded", "cancelled"};
+
+const char *fw_order_status_name(fw_order_status s)
+{
+    return (unsigned)s < FW_ORDER__COUNT ? status_names[s] : "?";
+}
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+/* A uniform in [0, 1) from a hash of (a, b, purpose). */
+static inline double hash_unit(uint64_t a, uint64_t b, uint64_t purpose)
+{
+    uint64_t h = mix64(a * UINT64_C(0x9e3779b97f4a7c15) + mix64(b + purpose * UINT64_C(0xd1b54a32d192ed03)));
+    return (double)(h >> 11) * 0x1.0p-53;
+}
+
+static int64_t hours_to_ticks(const fw_engine *e, double h)
+{
+    double t = h * e->ticks_per_day / 24.0;
+    return t < 0.5 ? 0 : (int64_t)(t + 0.5);
+}
+
+/* ---- creation ------------------------------------------------------------------------ */
+
+static fw_err grow_note_shown(struct fw_shop *s, uint32_t need)
+{
+    if (need <= s->note_cap)
+        return FW_OK;
+    uint32_t cap = s->note_cap ? s->note_cap : 1024;
+    while (cap < need)
+        cap = cap > UINT32_MAX / 2 ? need : 2 * cap;
+    uint32_t *v = realloc(s->note_shown, (size_t)cap * sizeof *v);
+    if (!v)
+        return FW_ERR_NOMEM;
+    for (uint32_t k = s->note_cap; k < cap; k++)
+        v[k] = FW_NONE;
+    s->note_shown = v;
+    s->note_cap = cap;
+    return FW_OK;
+}
+
+static void refresh_best(struct fw_shop *s);
+
+fw_err fw_shop_create(fw_engine *e, const fw_catalog *cat, const fw_engine_cfg *cfgs)
+{
+    struct fw_shop *s = calloc(1, sizeof *s);
+    if (!s)
+        return FW_ERR_NOMEM;
+    e->shop = s;
+    uint32_t np = cat->products ? cat->n_products : 0, T = e->n_topics ? e->n_topics : 1;
+    s->n_products = np;
+    s->n_brands = cat->n_brands;
+    s->n_topics = T;
+    s->best_cap = cfgs[0].shop.best_sellers;
+    for (uint32_t a = 1; a < e->n_arms; a++)
+        if (cfgs[a].shop.best_sellers > s->best_cap)
+            s->best_cap = cfgs[a].shop.best_sellers;
+    s->decay = pow(0.5, 1.0 / cfgs[0].shop.profile_half_life_days);
+    s->prod = malloc((np ? np : 1) * sizeof *s->prod);
+    s->stock = calloc(np ? np : 1, sizeof *s->stock);
+    s->pop = calloc(np ? np : 1, sizeof *s->pop);
+    s->cat_off = calloc((size_t)T + 1, sizeof *s->cat_off);
+    s->cat_prod = malloc((np ? np : 1) * sizeof *s->cat_prod);
+    s->best = malloc((size_t)T * s->best_cap * sizeof *s->best);
+    s->best_n = calloc(T, sizeof *s->best_n);
+    s->best_all = malloc((size_t)s->best_cap * sizeof *s->best_all);
+    s->carts = calloc(e->n_users, sizeof *s->carts);
+    s->community = calloc((size_t)e->n_users * FW_SHOP_PROFILE_K, sizeof *s->community);
+    s->tx = calloc((size_t)e->n_users * FW_SHOP_PROFILE_K, sizeof *s->tx);
+    s->read_cards = malloc((size_t)e->n_users * FW_SHOP_READ_CARDS * sizeof *s->read_cards);
+    s->brand_units = calloc((size_t)e->n_arms * (s->n_brands ? s->n_brands : 1), sizeof *s->brand_units);
+    s->brand_rev = calloc((size_t)e->n_arms * (s->n_brands ? s->n_brands : 1), sizeof *s->brand_rev);
+    s->map_mask = 1023;
+    s->map_key = calloc(s->map_mask + 1, sizeof *s->map_key);
+    s->map_val = calloc(s->map_mask + 1, sizeof *s->map_val);
+    if (!s->prod || !s->stock || !s->pop || !s->cat_off || !s->cat_prod || !s->best || !s->best_n ||
+        !s->best_all || !s->carts || !s->community || !s->tx || !s->read_cards || !s->brand_units ||
+        !s->brand_rev ||
+        !s->map_key || !s->map_val)
+        return FW_ERR_NOMEM;
+    for (size_t k = 0; k < (size_t)e->n_users * FW_SHOP_READ_CARDS; k++)
+        s->read_cards[k] = FW_NONE;
+    for (uint32_t p = 0; p < np; p++) {
+        const fw_product_info *pi = &cat->products[p];
+        if (pi->category >= T || pi->price_cents <= 0 || (s->n_brands && pi->brand >= s->n_brands) ||
+            !s->n_brands)
+            return FW_ERR_INVAL;
+        s->prod[p] = *pi;
+        s->stock[p].initial = s->stock[p].available = pi->stock;
+        s->cat_off[pi->category + 1]++;
+    }
+    for (uint32_t t = 0; t < T; t++)
+        s->cat_off[t + 1] += s->cat_off[t];
+    uint32_t *fill = malloc(((size_t)T + 1) * sizeof *fill);
+    if (!fill)
+        return FW_ERR_NOMEM;
+    memcpy(fill, s->cat_off, ((size_t)T + 1) * sizeof *fill);
+    for (uint32_t p = 0; p < np; p++)
+        s->cat_prod[fill[s->prod[p].category]++] = p;
+    free(fill);
+
+    /* Cards: the false-positive rate that gives each arm its precision, from the share of
+     * the catalog's notes that show a product (the platform's prior; 0 without notes). */
+    fw_err rc = grow_note_shown(s, e->cap_notes > cat->n_notes ? e->cap_notes : cat->n_notes);
+    if (rc != FW_OK)
+        return rc;
+    uint64_t showing = 0;
+    if (cat->note_products)
+        for (uint32_t n = 0; n < cat->n_notes; n++) {
+            uint32_t p = cat->note_products[n];
+            if (p != FW_NONE && p >= np)
+                return FW_ERR_INVAL;
+            s->note_shown[n] = p;
+            showing += p != FW_NONE;
+        }
+    double share = cat->n_notes ? (double)showing / cat->n_notes : 0.0;
+    for (uint32_t a = 0; a < e->n_arms; a++) {
+        const fw_shop_cfg *c = &cfgs[a].shop;
+        double fp = share < 1.0 ? c->recognition_recall * share * (1.0 - c->recognition_precision) /
+                                      (c->recognition_precision * (1.0 - share))
+                                : 0.0;
+        s->fp_rate[a] = fp > 1.0 ? 1.0 : fp;
+    }
+    s->dirty = 1;
+    refresh_best(s);
+    return FW_OK;
+}
+
+void fw_shop_destroy(struct fw_shop *s, uint32_t n_users)
+{
+    if (!s)
+        return;
+    if (s->carts)
+        for (uint32_t u = 0; u < n_users; u++) {
+            free(s->carts[u].p);
+            free(s->carts[u].t);
+        }
+    free(s->carts);
+    free(s->prod);
+    free(s->stock);
+    free(s->pop);
+    free(s->cat_off);
+    free(s->cat_prod);
+    free(s->best);
+    free(s->best_n);
+    free(s->best_all);
+    free(s->note_shown);
+    free(s->orders);
+    free(s->map_key);
+    free(s->map_val);
+    free(s->open);
+    free(s->community);
+    free(s->tx);
+    free(s->read_cards);
+    free(s->log);
+    free(s->brand_units);
+    free(s->brand_rev);
+    free(s);
+}
+
+/* ---- cards --------------------------------------------------------------------------- */
+
+fw_err fw_shop_attach(fw_engine *e, uint32_t note, uint32_t product)
+{
+    struct fw_shop *s = e->shop;
+    if (note >= e->n_notes || (product != FW_NONE && product >= s->n_products))
+        return FW_ERR_INVAL;
+    fw_err rc = grow_note_shown(s, note + 1);
+    if (rc != FW_OK)
+        return rc;
+    s->note_shown[note] = product;
+    return FW_OK;
+}
+
+uint32_t fw_shop_card(const fw_engine *e, uint32_t note, uint32_t arm)
+{
+    const struct fw_shop *s = e->shop;
+    if (note >= e->n_notes || arm >= e->n_arms || s->n_products == 0)
+        return FW_NONE;
+    uint32_t shown = note < s->note_cap ? s->note_shown[note] : FW_NONE;
+    double u = hash_unit(note, 0, 1);
+    if (shown != FW_NONE)
+        return u < e->arm[arm].cfg.shop.recognition_recall ? shown : FW_NONE;
+    if (u >= s->fp_rate[arm])
+        return FW_NONE;
+    /* A wrong card: a product of the note's topic (what a confused recogniser would see). */
+    uint32_t t = e->notes[note].topic < s->n_topics ? e->notes[note].topic : 0;
+    uint32_t lo = s->cat_off[t], hi = s->cat_off[t + 1];
+    if (hi == lo)
+        return FW_NONE;
+    return s->cat_prod[lo + (uint32_t)(hash_unit(note, 0, 2) * (hi - lo))];
+}
+
+/* ---- profiles ------------------------------------------------------------------------ */
+
+static void prof_add(prof_entry *row, uint32_t cat, float w)
+{
+    int empty = -1, low = 0;
+    for (int k = 0; k < FW_SHOP_PROFILE_K; k++) {
+        if (row[k].w > 0.0f && row[k].cat == cat) {
+            row[k].w += w;
+            return;
+        }
+        if (row[k].w <= 0.0f && empty < 0)
+            empty = k;
+        if (row[k].w < row[low].w)
+            low = k;
+    }
+    int k = empty >= 0 ? empty : low;
+    if (empty < 0 && row[low].w >= w)
+        return;   /* a stronger interest keeps its place */
+    row[k].cat = (uint16_t)cat;
+    row[k].w = w;
+}
+
+void fw_shop_on_events(fw_engine *e, const fw_event *ev, size_t n)
+{
+    struct fw_shop *s = e->shop;
+    for (size_t i = 0; i < n; i++) {
+        const fw_event *x = &ev[i];
+        if (x->note >= e->n_notes || x->user >= e->n_users || FW_EV_TYPE(x->type) >= FW_EV__COUNT ||
+            (x->type & ~(FW_EV_SEARCH | 0xffu)))
+            continue;   /* fw_engine_log rejects these: they change nothing here either */
+        float w;
+        switch (FW_EV_TYPE(x->type)) {
+        case FW_EV_OPEN: w = W_OPEN; break;
+        case FW_EV_LIKE: w = W_LIKE; break;
+        case FW_EV_SAVE: w = W_SAVE; break;
+        case FW_EV_COMMENT: w = W_COMMENT; break;
+        default: continue;
+        }
+        uint32_t t = e->notes[x->note].topic;
+        if (t < s->n_topics)
+            prof_add(&s->community[(size_t)x->user * FW_SHOP_PROFILE_K], t, w);
+        if (FW_EV_TYPE(x->type) != FW_EV_LIKE && FW_EV_TYPE(x->type) != FW_EV_SAVE)
+            continue;
+        /* A liked or saved note with a product card (under some arm): remembered, newest
+         * first -- a save is how people keep a product note to buy from later. */
+        int card = 0;
+        for (uint32_t a = 0; a < e->n_arms && !card; a++)
+            card = fw_shop_card(e, x->note, a) != FW_NONE;
+        if (!card)
+            continue;
+        uint32_t *ring = &s->read_cards[(size_t)x->user * FW_SHOP_READ_CARDS];
+        uint32_t k = 0;
+        while (k < FW_SHOP_READ_CARDS - 1 && ring[k] != x->note)
+            k++;
+        memmove(&ring[1], &ring[0], k * sizeof *ring);
+        ring[0] = x->note;
+    }
+}
+
+/* ---- carts and shop events ----------------------------------------------------------- */
+
+static int cart_find(const cart *c, uint32_t p)
+{
+    for (uint32_t k = 0; k < c->n; k++)
+        if (c->p[k] == p)
+            return (int)k;
+    return -1;
+}
+
+static void cart_drop(cart *c, uint32_t k)
+{
+    memmove(&c->p[k], &c->p[k + 1], (size_t)(c->n - k - 1) * sizeof *c->p);
+    memmove(&c->t[k], &c->t[k + 1], (size_t)(c->n - k - 1) * sizeof *c->t);
+    c->n--;
+}
+
+static fw_err cart_add(cart *c, uint32_t p, int32_t tick, uint32_t cap)
+{
+    int k = cart_find(c, p);
+    if (k >= 0)
+        cart_drop(c, (uint32_t)k);   /* re-added: it becomes the newest */
+    else if (c->n >= cap)
+        cart_drop(c, 0);
+    if (c->n == c->cap) {
+        uint32_t nc = c->cap ? 2 * c->cap : 4;
+        uint32_t *np = realloc(c->p, (size_t)nc * sizeof *np);
+        if (!np)
+            return FW_ERR_NOMEM;
+        c->p = np;
+        int32_t *nt = realloc(c->t, (size_t)nc * sizeof *nt);
+        if (!nt)
+            return FW_ERR_NOMEM;
+        c->t = nt;
+        c->cap = nc;
+    }
+    c->p[c->n] = p;
+    c->t[c->n++] = tick;
+    return FW_OK;
+}
+
+fw_err fw_shop_log(fw_engine *e, fw_engine_ctx *ctx, const fw_shop_event *ev, size_t n)
+{
+    (void)ctx;
+    struct fw_shop *s = e->shop;
+    fw_err rc = FW_OK;
+    uint32_t cap = e->arm[0].cfg.shop.cart_cap;
+    for (size_t i = 0; i < n; i++) {
+        const fw_shop_event *x = &ev[i];
+        if (x->user >= e->n_users || x->product >= s->n_products || x->type >= FW_SHOP_EV__COUNT) {
+            rc = FW_ERR_INVAL;
+            continue;
+        }
+        prof_entry *row = &s->tx[(size_t)x->user * FW_SHOP_PROFILE_K];
+        uint32_t cat = s->prod[x->product].category;
+        cart *c = &s->carts[x->user];
+        switch (x->type) {
+        case FW_SHOP_VIEW:
+            prof_add(row, cat, W_VIEW);
+            s->pop[x->product] += POP_VIEW;
+            break;
+        case FW_SHOP_CART_ADD:
+            prof_add(row, cat, W_CART);
+            s->pop[x->product] += POP_CART;
+            if (cart_add(c, x->product, x->tick, cap) != FW_OK)
+                return FW_ERR_NOMEM;
+            break;
+        case FW_SHOP_CART_REMOVE: {
+            int k = cart_find(c, x->product);
+            if (k >= 0)
+                cart_drop(c, (uint32_t)k);
+            break;
+        }
+        }
+        s->dirty = 1;
+    }
+    return rc;
+}
+
+const uint32_t *fw_shop_cart(const fw_engine *e, uint32_t user, uint32_t *n)
+{
+    if (user >= e->n_users) {
+        *n = 0;
+        return NULL;
+    }
+    const cart *c = &e->shop->carts[user];
+    *n = c->n;
+    return c->p;
+}
+
+/* ---- orders -------------------------------------------------------------------------- */
+
+static fw_err log_change(struct fw_shop *s, const order_rec *o, uint32_t id, int32_t tick,
+                         fw_order_change_kind kind)
+{
+    if (s->n_log == s->cap_log) {
+        size_t cap = s->cap_log ? 2 * s->cap_log : 1024;
+        fw_order_change *v = realloc(s->log, cap * sizeof *v);
+        if (!v)
+            return FW_ERR_NOMEM;
+        s->log = v;
+        s->cap_log = cap;
+    }
+    s->log[s->n_log++] = (fw_order_change){.order = id, .user = o->user, .arm = o->arm,
+                                           .product = o->product, .tick = tick, .kind = kind,
+                                           .value_cents = o->value};
+    return FW_OK;
+}
+
+static size_t map_slot(const struct fw_shop *s, uint64_t key)
+{
+    size_t i = (size_t)mix64(key) & s->map_mask;
+    while (s->map_key[i] && s->map_key[i] != key + 1)
+        i = (i + 1) & s->map_mask;
+    return i;
+}
+
+static fw_err map_grow(struct fw_shop *s)
+{
+    size_t cap = 2 * (s->map_mask + 1);
+    uint64_t *k = calloc(cap, sizeof *k);
+    uint32_t *v = calloc(cap, sizeof *v);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return FW_ERR_NOMEM;
+    }
+    uint64_t *ok = s->map_key;
+    uint32_t *ov = s->map_val;
+    size_t old = s->map_mask + 1;
+    s->map_key = k;
+    s->map_val = v;
+    s->map_mask = cap - 1;
+    for (size_t i = 0; i < old; i++)
+        if (ok[i]) {
+            size_t j = map_slot(s, ok[i] - 1);
+            s->map_key[j] = ok[i];
+            s->map_val[j] = ov[i];
+        }
+    free(ok);
+    free(ov);
+    return FW_OK;
+}
+
+/* Room for one more open order and a few change-log entries, so that nothing can fail
+ * between creating an order and scheduling it. */
+static fw_err reserve_room(struct fw_shop *s)
+{
+    if (s->n_log + 4 > s->cap_log) {
+        size_t cap = s->cap_log ? 2 * s->cap_log : 1024;
+        fw_order_change *v = realloc(s->log, cap * sizeof *v);
+        if (!v)
+            return FW_ERR_NOMEM;
+        s->log = v;
+        s->cap_log = cap;
+    }
+    if (s->n_open == s->cap_open) {
+        uint32_t cap = s->cap_open ? 2 * s->cap_open : 1024;
+        uint32_t *v = realloc(s->open, (size_t)cap * sizeof *v);
+        if (!v)
+            return FW_ERR_NOMEM;
+        s->open = v;
+        s->cap_open = cap;
+    }
+    return FW_OK;
+}
+
+static fw_err open_push(struct fw_shop *s, uint32_t id)
+{
+    if (s->n_open == s->cap_open) {
+        uint32_t cap = s->cap_open ? 2 * s->cap_open : 1024;
+        uint32_t *v = realloc(s->open, (size_t)cap * sizeof *v);
+        if (!v)
+            return FW_ERR_NOMEM;
+        s->open = v;
+        s->cap_open = cap;
+    }
+    s->open[s->n_open++] = id;
+    return FW_OK;
+}
+
+/* One payment attempt of order id at tick: paid (units sold, money taken, shipping
+ * scheduled) or failed (a retry next tick, or cancelled when none is left). */
+static fw_err pay(fw_engine *e, uint32_t id, int32_t tick)
+{
+    struct fw_shop *s = e->shop;
+    order_rec *o = &s->orders[id];
+    const fw_shop_cfg *c = &e->arm[o->arm].cfg.shop;
+    fw_product_stock *st = &s->stock[o->product];
+    o->attempts++;
+    if (hash_unit(o->request_id, o->attempts, 3) < c->payment_fail_rate) {
+        fw_err rc = log_change(s, o, id, tick, FW_OC_PAY_FAILED);
+        if (o->attempts <= c->payment_retries) {
+            o->next = tick + 1;
+            return rc;
+        }
+        o->status = FW_ORDER_CANCELLED;
+        st->reserved -= o->qty;
+        st->available += o->qty;
+        s->n_cancelled++;
+        s->dirty = 1;
+        return rc != FW_OK ? rc : log_change(s, o, id, tick, FW_OC_CANCELLED);
+    }
+    o->status = FW_ORDER_PAID;
+    o->pay_count++;
+    o->paid = tick;
+    o->next = tick + (int32_t)hours_to_ticks(e, c->ship_hours);
+    st->reserved -= o->qty;
+    st->sold += o->qty;
+    s->paid += o->value;
+    s->gmv += o->value;
+    s->n_paid++;
+    s->pop[o->product] += POP_SOLD * o->qty;
+    s->dirty = 1;
+    if (s->n_brands) {
+        size_t b = (size_t)o->arm * s->n_brands + s->prod[o->product].brand;
+        s->brand_units[b] += o->qty;
+        s->brand_rev[b] += o->value;
+    }
+    prof_add(&s->tx[(size_t)o->user * FW_SHOP_PROFILE_K], s->prod[o->product].category, W_ORDER);
+    return log_change(s, o, id, tick, FW_OC_PAID);
+}
+
+typedef struct req_key {
+    int32_t tick;
+    uint32_t user;
+    size_t i;
+} req_key;
+
+static int cmp_req(const void *a, const void *b)
+{
+    const req_key *x = a, *y = b;
+    if (x->tick != y->tick)
+        return x->tick < y->tick ? -1 : 1;
+    if (x->user != y->user)
+        return x->user < y->user ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+fw_err fw_shop_place_orders(fw_engine *e, fw_engine_ctx *ctx, const fw_order_req *req, size_t n,
+                            fw_order_outcome *out)
+{
+    int64_t t0 = fw_now_ns();
+    struct fw_shop *s = e->shop;
+    fw_err rc = FW_OK;
+    req_key *key = malloc((n ? n : 1) * sizeof *key);
+    if (!key) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = (fw_order_outcome){FW_NONE, FW_ORDER_BAD};
+        return FW_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        key[i] = (req_key){req[i].tick, req[i].user, i};
+    qsort(key, n, sizeof *key, cmp_req);
+    for (size_t k = 0; k < n; k++) {
+        size_t i = key[k].i;
+        const fw_order_req *q = &req[i];
+        out[i] = (fw_order_outcome){FW_NONE, FW_ORDER_BAD};
+        if (rc != FW_OK || q->user >= e->n_users || q->product >= s->n_products || q->arm >= e->n_arms ||
+            q->qty == 0 || q->request_id == UINT64_MAX)
+            continue;
+        size_t slot = map_slot(s, q->request_id);
+        if (s->map_key[slot]) {
+            out[i] = (fw_order_outcome){s->map_val[slot], FW_ORDER_DUPLICATE};
+            continue;
+        }
+        fw_product_stock *st = &s->stock[q->product];
+        if (st->available < q->qty) {
+            out[i].result = FW_ORDER_NO_STOCK;
+            continue;
+        }
+        if (s->n_orders == s->cap_orders) {
+            uint32_t cap = s->cap_orders ? 2 * s->cap_orders : 1024;
+            order_rec *v = realloc(s->orders, (size_t)cap * sizeof *v);
+            if (!v) {
+                rc = FW_ERR_NOMEM;
+                continue;
+            }
+            s->orders = v;
+            s->cap_orders = cap;
+        }
+        if (2 * ((size_t)s->n_orders + 1) > s->map_mask + 1) {
+            if ((rc = map_grow(s)) != FW_OK)
+                continue;
+            slot = map_slot(s, q->request_id);
+        }
+        if ((rc = reserve_room(s)) != FW_OK)
+            continue;
+        uint32_t id = s->n_orders++;
+        order_rec *o = &s->orders[id];
+        *o = (order_rec){.request_id = q->request_id, .user = q->user, .arm = q->arm,
+                         .product = q->product, .qty = q->qty,
+                         .value = s->prod[q->product].price_cents * (int64_t)q->qty,
+                         .status = FW_ORDER_CREATED, .created = q->tick, .paid = -1,
+                         .delivered = -1, .next = q->tick};
+        s->map_key[slot] = q->request_id + 1;
+        s->map_val[slot] = id;
+        st->available -= q->qty;
+        st->reserved += q->qty;
+        s->dirty = 1;
+        cart *c = &s->carts[q->user];
+        int ck = cart_find(c, q->product);
+        if (ck >= 0)
+            cart_drop(c, (uint32_t)ck);   /* bought from the cart */
+        out[i] = (fw_order_outcome){id, FW_ORDER_OK};
+        /* Cannot fail: reserve_room made space for these three entries and the open slot. */
+        log_change(s, o, id, q->tick, FW_OC_CREATED);
+        pay(e, id, q->tick);
+        open_push(s, id);
+    }
+    free(key);
+    ctx->work[FW_WORK_ORDERS_PLACED] += n;
+    fw_hist_record(&ctx->lat[FW_STAGE_SHOP_CHECKOUT], fw_now_ns() - t0);
+    return rc;
+}
+
+fw_err fw_shop_request_return(fw_engine *e, uint32_t order, uint32_t user, int32_t tick)
+{
+    struct fw_shop *s = e->shop;
+    if (order >= s->n_orders)
+        return FW_ERR_INVAL;
+    order_rec *o = &s->orders[order];
+    const fw_shop_cfg *c = &e->arm[o->arm].cfg.shop;
+    if (o->user != user || o->status != FW_ORDER_DELIVERED || o->next == INT32_MAX ||
+        tick > o->delivered + (int32_t)(c->return_days * e->ticks_per_day) || tick < o->delivered)
+        return FW_ERR_INVAL;   /* (next == INT32_MAX: the window closed and the order is done) */
+    o->status = FW_ORDER_RETURNED;
+    o->next = tick + (int32_t)hours_to_ticks(e, c->refund_hours);
+    return log_change(s, o, order, tick, FW_OC_RETURNED);   /* still in the open list */
+}
+
+fw_err fw_shop_restock(fw_engine *e, uint32_t product, uint32_t units, int32_t tick)
+{
+    (void)tick;
+    struct fw_shop *s = e->shop;
+    if (product >= s->n_products)
+        return FW_ERR_INVAL;
+    s->stock[product].available += units;
+    s->stock[product].restocked += units;
+    s->dirty = 1;
+    return FW_OK;
+}
+
+/* Advances every open order whose next step is due at tick (a barrier, in id order). */
+fw_err fw_shop_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick)
+{
+    int64_t t0 = fw_now_ns();
+    struct fw_shop *s = e->shop;
+    fw_err rc = FW_OK;
+    uint32_t keep = 0;
+    for (uint32_t k = 0; k < s->n_open; k++) {
+        uint32_t id = s->open[k];
+        order_rec *o = &s->orders[id];
+        const fw_shop_cfg *c = &e->arm[o->arm].cfg.shop;
+        if (o->next <= tick && rc == FW_OK) {
+            switch (o->status) {
+            case FW_ORDER_CREATED:
+                rc = pay(e, id, tick);
+                break;
+            case FW_ORDER_PAID: {
+                uint32_t lo = c->delivery_days_min, hi = c->delivery_days_max < lo ? lo : c->delivery_days_max;
+                uint32_t days = lo + (uint32_t)(hash_unit(o->request_id, 0, 4) * (hi - lo + 1));
+                o->status = FW_ORDER_SHIPPED;
+                o->next = tick + (int32_t)(days * e->ticks_per_day);
+                if (o->next == tick)
+                    o->next = tick + 1;
+                rc = log_change(s, o, id, tick, FW_OC_SHIPPED);
+                break;
+            }
+            case FW_ORDER_SHIPPED:
+                o->status = FW_ORDER_DELIVERED;
+                o->delivered = tick;
+                o->next = tick + (int32_t)(c->return_days * e->ticks_per_day) + 1;
+                rc = log_change(s, o, id, tick, FW_OC_DELIVERED);
+                break;
+            case FW_ORDER_DELIVERED:
+                o->status = FW_ORDER_DELIVERED;   /* the return window has closed: done */
+                o->next = INT32_MAX;
+                break;
+            case FW_ORDER_RETURNED: {
+                fw_product_stock *st = &s->stock[o->product];
+                o->status = FW_ORDER_REFUNDED;
+                o->refunded += o->value;
+                st->sold -= o->qty;
+                st->available += o->qty;
+                s->refunded += o->value;
+                s->gmv -= o->value;
+                s->n_refunded++;
+                s->dirty = 1;
+                if (s->n_brands) {
+                    size_t b = (size_t)o->arm * s->n_brands + s->prod[o->product].brand;
+                    s->brand_units[b] -= o->qty;
+                    s->brand_rev[b] -= o->value;
+                }
+                rc = log_change(s, o, id, tick, FW_OC_REFUNDED);
+                break;
+            }
+            default:
+                break;
+            }
+        }
+        int done = o->status == FW_ORDER_CANCELLED || o->status == FW_ORDER_REFUNDED ||
+                   (o->status == FW_ORDER_DELIVERED && o->next == INT32_MAX);
+        if (!done)
+            s->open[keep++] = id;
+    }
+    ctx->work[FW_WORK_ORDERS_ADVANCED] += s->n_open;
+    s->n_open = keep;
+    refresh_best(s);
+    fw_hist_record(&ctx->lat[FW_STAGE_SHOP_LIFECYCLE], fw_now_ns() - t0);
+    return rc;
+}
+
+/* Day end: profiles and popularity decay; stale cart items are dropped. */
+void fw_shop_end_day(fw_engine *e, uint32_t day)
+{
+    struct fw_shop *s = e->shop;
+    float d = (float)s->decay;
+    size_t n = (size_t)e->n_users * FW_SHOP_PROFILE_K;
+    for (size_t i = 0; i < n; i++) {
+        s->community[i].w *= d;
+        s->tx[i].w *= d;
+    }
+    for (uint32_t p = 0; p < s->n_products; p++)
+        s->pop[p] *= s->decay;
+    int32_t oldest = (int32_t)((day + 1) * e->ticks_per_day) -
+                     (int32_t)(e->arm[0].cfg.shop.cart_days * e->ticks_per_day);
+    for (uint32_t u = 0; u < e->n_users; u++) {
+        cart *c = &s->carts[u];
+        uint32_t keep = 0;
+        for (uint32_t k = 0; k < c->n; k++)
+            if (c->t[k] >= oldest) {
+                c->p[keep] = c->p[k];
+                c->t[keep++] = c->t[k];
+            }
+        c->n = keep;
+    }
+    s->dirty = 1;
+}
+
+/* ---- best sellers and the shop tab --------------------------------------------------- */
+
+/* Keeps the best_cap most popular products of ids[0..n) that are in stock, best first
+ * (ties: lower id), into out; returns how many. */
+static uint32_t top_products(const struct fw_shop *s, const uint32_t *ids, uint32_t n, uint32_t *out)
+{
+    uint32_t m = 0, cap = s->best_cap;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t p = ids[k];
+        if (s->stock[p].available == 0)
+            continue;
+        double v = s->pop[p];
+        if (m == cap && (v < s->pop[out[m - 1]] || (v == s->pop[out[m - 1]] && p > out[m - 1])))
+            continue;
+        uint32_t j = m < cap ? m++ : m - 1;
+        while (j > 0 && (s->pop[out[j - 1]] < v || (s->pop[out[j - 1]] == v && out[j - 1] > p))) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = p;
+    }
+    return m;
+}
+
+static void refresh_best(struct fw_shop *s)
+{
+    if (!s->dirty)
+        return;
+    for (uint32_t t = 0; t < s->n_topics; t++)
+        s->best_n[t] = top_products(s, &s->cat_prod[s->cat_off[t]], s->cat_off[t + 1] - s->cat_off[t],
+                                    &s->best[(size_t)t * s->best_cap]);
+    /* Overall: the best of each category's best. */
+    uint32_t m = 0;
+    for (uint32_t t = 0; t < s->n_topics; t++) {
+        uint32_t tmp_n = s->best_n[t];
+        const uint32_t *b = &s->best[(size_t)t * s->best_cap];
+        for (uint32_t k = 0; k < tmp_n; k++) {
+            uint32_t p = b[k];
+            double v = s->pop[p];
+            if (m == s->best_cap &&
+                (v < s->pop[s->best_all[m - 1]] || (v == s->pop[s->best_all[m - 1]] && p > s->best_all[m - 1])))
+                break;   /* the rest of this category is worse still */
+            uint32_t j = m < s->best_cap ? m++ : m - 1;
+            while (j > 0 && (s->pop[s->best_all[j - 1]] < v ||
+                             (s->pop[s->best_all[j - 1]] == v && s->best_all[j - 1] > p))) {
+                s->best_all[j] = s->best_all[j - 1];
+                j--;
+            }
+            s->best_all[j] = p;
+        }
+    }
+    s->n_best_all = m;
+    s->dirty = 0;
+}
+
+static int page_has(const uint32_t *out, uint32_t n, uint32_t p)
+{
+    for (uint32_t k = 0; k < n; k++)
+        if (out[k] == p)
+            return 1;
+    return 0;
+}
+
+uint32_t fw_shop_request(fw_engine *e, fw_engine_ctx *ctx, const fw_shop_req *req, uint32_t *out,
+                         uint32_t cap)
+{
+    int64_t t0 = fw_now_ns();
+    const struct fw_shop *s = e->shop;
+    if (req->user >= e->n_users || req->arm >= e->n_arms || s->n_products == 0)
+        return 0;
+    const fw_shop_cfg *c = &e->arm[req->arm].cfg.shop;
+    uint32_t want = c->page_size < cap ? c->page_size : cap, n = 0;
+    /* The profile: per category, transactions plus (unified) community signals. */
+    uint16_t cats[2 * FW_SHOP_PROFILE_K];
+    float w[2 * FW_SHOP_PROFILE_K];
+    uint32_t nc = 0;
+    for (int src = 0; src < 2; src++) {
+        if (src == 1 && c->profile != FW_PROFILE_UNIFIED)
+            break;
+        const prof_entry *row = &(src ? s->community : s->tx)[(size_t)req->user * FW_SHOP_PROFILE_K];
+        for (int k = 0; k < FW_SHOP_PROFILE_K; k++) {
+            if (row[k].w <= 0.0f)
+                continue;
+            uint32_t j = 0;
+            while (j < nc && cats[j] != row[k].cat)
+                j++;
+            if (j == nc) {
+                cats[nc] = row[k].cat;
+                w[nc++] = 0.0f;
+            }
+            w[j] += row[k].w;
+        }
+    }
+    /* The strongest categories first (ties: lower category). */
+    for (uint32_t i = 1; i < nc; i++)
+        for (uint32_t j = i; j > 0 && (w[j] > w[j - 1] || (w[j] == w[j - 1] && cats[j] < cats[j - 1])); j--) {
+            float tw = w[j]; w[j] = w[j - 1]; w[j - 1] = tw;
+            uint16_t tc = cats[j]; cats[j] = cats[j - 1]; cats[j - 1] = tc;
+        }
+    if (nc > c->profile_categories)
+        nc = c->profile_categories;
+    /* Unified: first the products of the cards on notes the user read, newest first. */
+    uint64_t scanned = 0;
+    if (c->profile == FW_PROFILE_UNIFIED) {
+        const uint32_t *ring = &s->read_cards[(size_t)req->user * FW_SHOP_READ_CARDS];
+        uint32_t taken = 0;
+        for (uint32_t k = 0; k < FW_SHOP_READ_CARDS && ring[k] != FW_NONE && taken < c->read_cards && n < want; k++) {
+            uint32_t p = fw_shop_card(e, ring[k], req->arm);
+            scanned++;
+            if (p != FW_NONE && s->stock[p].available > 0 && !page_has(out, n, p)) {
+                out[n++] = p;
+                taken++;
+            }
+        }
+    }
+    /* Round-robin over the strongest categories, the strongest first (sold-out products,
+     * which the best sellers drop only at the tick's end, are skipped). */
+    uint32_t pos[2 * FW_SHOP_PROFILE_K] = {0};
+    for (int progress = 1; n < want && progress;) {
+        progress = 0;
+        for (uint32_t j = 0; j < nc && n < want; j++) {
+            uint32_t t = cats[j];
+            const uint32_t *b = &s->best[(size_t)t * s->best_cap];
+            while (pos[j] < s->best_n[t]) {
+                uint32_t p = b[pos[j]++];
+                scanned++;
+                if (s->stock[p].available > 0 && !page_has(out, n, p)) {
+                    out[n++] = p;
+                    progress = 1;
+                    break;
+                }
+            }
+        }
+    }
+    for (uint32_t k = 0; k < s->n_best_all && n < want; k++) {
+        scanned++;
+        if (s->stock[s->best_all[k]].available > 0 && !page_has(out, n, s->best_all[k]))
+            out[n++] = s->best_all[k];
+    }
+    ctx->work[FW_WORK_SHOP_REQUESTS]++;
+    ctx->work[FW_WORK_SHOP_SCANNED] += scanned;
+    fw_hist_record(&ctx->lat[FW_STAGE_SHOP], fw_now_ns() - t0);
+    return n;
+}
+
+/* ---- accessors and invariants -------------------------------------------------------- */
+
+const fw_order_change *fw_shop_changes(const fw_engine *e, size_t *n)
+{
+    *n = e->shop->n_log;
+    return e->shop->log;
+}
+
+void fw_shop_clear_changes(fw_engine *e) { e->shop->n_log = 0; }
+
+uint32_t fw_shop_n_orders(const fw_engine *e) { return e->shop->n_orders; }
+
+fw_err fw_shop_order(const fw_engine *e, uint32_t order, fw_order_info *out)
+{
+    const struct fw_shop *s = e->shop;
+    if (order >= s->n_orders)
+        return FW_ERR_INVAL;
+    const order_rec *o = &s->orders[order];
+    *out = (fw_order_info){.request_id = o->request_id, .user = o->user, .arm = o->arm,
+                           .product = o->product, .qty = o->qty, .value_cents = o->value,
+                           .status = o->status, .pay_attempts = o->attempts,
+                           .created_tick = o->created, .paid_tick = o->paid,
+                           .delivered_tick = o->delivered};
+    return FW_OK;
+}
+
+fw_err fw_shop_stock(const fw_engine *e, uint32_t product, fw_product_stock *out)
+{
+    if (product >= e->shop->n_products)
+        return FW_ERR_INVAL;
+    *out = e->shop->stock[product];
+    return FW_OK;
+}
+
+fw_shop_totals fw_shop_total(const fw_engine *e)
+{
+    const struct fw_shop *s = e->shop;
+    fw_shop_totals t = {.paid_cents = s->paid, .refunded_cents = s->refunded, .gmv_cents = s->gmv,
+                        .orders = s->n_orders, .paid_orders = s->n_paid,
+                        .refunded_orders = s->n_refunded, .cancelled_orders = s->n_cancelled};
+    for (uint32_t p = 0; p < s->n_products; p++) {
+        t.units_initial += s->stock[p].initial;
+        t.units_restocked += s->stock[p].restocked;
+        t.units_available += s->stock[p].available;
+        t.units_reserved += s->stock[p].reserved;
+        t.units_sold += s->stock[p].sold;
+    }
+    return t;
+}
+
+fw_err fw_shop_brand_sales(const fw_engine *e, uint32_t brand, uint32_t arm, int64_t *units,
+                           int64_t *revenue_cents)
+{
+    const struct fw_shop *s = e->shop;
+    if (brand >= s->n_brands || arm >= e->n_arms)
+        return FW_ERR_INVAL;
+    *units = s->brand_units[(size_t)arm * s->n_brands + brand];
+    *revenue_cents = s->brand_rev[(size_t)arm * s->n_brands + brand];
+    return FW_OK;
+}
+
+fw_err fw_shop_check(const fw_engine *e, char *why, size_t cap)
+{
+    const struct fw_shop *s = e->shop;
+    fw_err rc = FW_ERR_NOMEM;
+    uint64_t *res = calloc(s->n_products ? s->n_products : 1, sizeof *res);
+    uint64_t *sold = calloc(s->n_products ? s->n_products : 1, sizeof *sold);
+    if (!res || !sold) {
+        snprintf(why, cap, "out of memory while checking");
+        goto out;
+    }
+    rc = FW_ERR_INTERNAL;
+    int64_t paid = 0, refunded = 0;
+    for (uint32_t id = 0; id < s->n_orders; id++) {
+        const order_rec *o = &s->orders[id];
+        if (o->pay_count > 1) {
+            snprintf(why, cap, "order %u was paid %u times", id, o->pay_count);
+            goto out;
+        }
+        int was_paid = o->status != FW_ORDER_CREATED && o->status != FW_ORDER_CANCELLED;
+        if (was_paid != (o->pay_count == 1)) {
+            snprintf(why, cap, "order %u is %s but was paid %u times", id,
+                     fw_order_status_name(o->status), o->pay_count);
+            goto out;
+        }
+        if (o->refunded > (was_paid ? o->value : 0) || o->refunded < 0) {
+            snprintf(why, cap, "order %u refunded %lld cents of %lld paid", id, (long long)o->refunded,
+                     (long long)(was_paid ? o->value : 0));
+            goto out;
+        }
+        if (was_paid)
+            paid += o->value;
+        refunded += o->refunded;
+        if (o->status == FW_ORDER_CREATED)
+            res[o->product] += o->qty;
+        else if (was_paid && o->status != FW_ORDER_REFUNDED)
+            sold[o->product] += o->qty;
+    }
+    if (paid != s->paid || refunded != s->refunded) {
+        snprintf(why, cap, "payments %lld / refunds %lld cents in the books, %lld / %lld in the orders",
+                 (long long)s->paid, (long long)s->refunded, (long long)paid, (long long)refunded);
+        goto out;
+    }
+    if (s->gmv != paid - refunded) {
+        snprintf(why, cap, "GMV %lld cents is not payments %lld minus refunds %lld", (long long)s->gmv,
+                 (long long)paid, (long long)refunded);
+        goto out;
+    }
+    if (refunded > paid) {
+        snprintf(why, cap, "refunds %lld exceed payments %lld cents", (long long)refunded, (long long)paid);
+        goto out;
+    }
+    for (uint32_t p = 0; p < s->n_products; p++) {
+        const fw_product_stock *st = &s->stock[p];
+        if (st->available + st->reserved + st->sold != st->initial + st->restocked) {
+            snprintf(why, cap,
+                     "product %u: available %llu + reserved %llu + sold %llu != initial %llu + restocked %llu",
+                     p, (unsigned long long)st->available, (unsigned long long)st->reserved,
+                     (unsigned long long)st->sold, (unsigned long long)st->initial,
+                     (unsigned long long)st->restocked);
+            goto out;
+        }
+        if (st->reserved != res[p] || st->sold != sold[p]) {
+            snprintf(why, cap, "product %u: reserved %llu / sold %llu in stock, %llu / %llu in the orders", p,
+                     (unsigned long long)st->reserved, (unsigned long long)st->sold,
+                     (unsigned long long)res[p], (unsigned long long)sold[p]);
+            goto out;
+        }
+    }
+    rc = FW_OK;
+out:
+    free(res);
+    free(sold);
+    return rc;
+}
