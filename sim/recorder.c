@@ -43,6 +43,10 @@ struct fw_recorder {
     uint64_t *work;         /* [cap_days * FW_WORK__COUNT] */
     fw_model_stats *model;  /* [cap_model * FW_TASK__COUNT], days recorded with a recommender */
     uint32_t n_model, cap_model;
+    int64_t *shop;          /* [cap_shop * FW_SS__COUNT] */
+    uint32_t n_shop, cap_shop;
+    uint32_t n_brands;      /* borrowed: per-brand sales [n_arms * n_brands] */
+    const int64_t *brand_units, *brand_revenue;
     const fw_assignment *asg;   /* borrowed */
     const fw_user_aggs *aggs;   /* borrowed */
     uint32_t pre_days;
@@ -109,6 +113,7 @@ void fw_recorder_destroy(fw_recorder *r)
     free(r->lat_stats);
     free(r->work);
     free(r->model);
+    free(r->shop);
     free(r);
 }
 
@@ -162,6 +167,45 @@ fw_err fw_recorder_add_model(fw_recorder *r, const fw_model_stats *stats)
     r->n_model++;
     return FW_OK;
 }
+
+fw_err fw_recorder_add_shop(fw_recorder *r, const int64_t *v)
+{
+    if (r->n_shop == r->cap_shop) {
+        uint32_t cap = r->cap_shop ? 2 * r->cap_shop : 16;
+        int64_t *m = realloc(r->shop, (size_t)cap * FW_SS__COUNT * sizeof *m);
+        if (!m)
+            return FW_ERR_NOMEM;
+        r->shop = m;
+        r->cap_shop = cap;
+    }
+    memcpy(&r->shop[(size_t)r->n_shop * FW_SS__COUNT], v, FW_SS__COUNT * sizeof *v);
+    r->n_shop++;
+    return FW_OK;
+}
+
+void fw_recorder_set_brands(fw_recorder *r, uint32_t n_brands, const int64_t *units,
+                            const int64_t *revenue_cents)
+{
+    r->n_brands = n_brands;
+    r->brand_units = units;
+    r->brand_revenue = revenue_cents;
+}
+
+static const char *const shop_series_name[FW_SS__COUNT] = {
+#define FW_SS_NAME(name, unit, doc) #name,
+    FW_SHOP_DAY_SERIES(FW_SS_NAME)
+#undef FW_SS_NAME
+};
+static const char *const shop_series_unit[FW_SS__COUNT] = {
+#define FW_SS_UNIT(name, unit, doc) unit,
+    FW_SHOP_DAY_SERIES(FW_SS_UNIT)
+#undef FW_SS_UNIT
+};
+static const char *const shop_series_doc[FW_SS__COUNT] = {
+#define FW_SS_DOC(name, unit, doc) doc,
+    FW_SHOP_DAY_SERIES(FW_SS_DOC)
+#undef FW_SS_DOC
+};
 
 fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hist *lat,
                            const uint64_t *work)
@@ -681,6 +725,61 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
             }
             H5Gclose(ga);
             ga = -1;
+        }
+        H5Gclose(gs);
+        gs = -1;
+    }
+
+    /* /shop: the books per day and per-brand sales (deterministic). */
+    if (r->n_shop > 0) {
+        if ((gs = group(f, "shop", "the shop's books (global: every arm buys from the same stock) "
+                                   "and per-brand sales per arm")) < 0 ||
+            (ga = group(gs, "days", "the shop's books at each day's end")) < 0)
+            goto done;
+        uint32_t M = r->n_shop;
+        int64_t *icol = (int64_t *)ucol;   /* same size, one column at a time */
+        for (int k = 0; k < FW_SS__COUNT; k++) {
+            for (uint32_t d = 0; d < M; d++)
+                icol[d] = r->shop[(size_t)d * FW_SS__COUNT + k];
+            if (write_1d(ga, shop_series_name[k], H5T_STD_I64LE, H5T_NATIVE_INT64, M, icol, z,
+                         shop_series_unit[k], shop_series_doc[k], -1, "day") < 0)
+                goto done;
+        }
+        H5Gclose(ga);
+        ga = -1;
+        if (r->n_brands > 0 && r->brand_units && r->brand_revenue) {
+            hsize_t dims[2] = {r->info.n_arms, r->n_brands};
+            hsize_t chunk[2] = {1, r->n_brands < 4096 ? r->n_brands : 4096};
+            const char *labels[2] = {"arm", "brand"};
+            /* Rows are the scenario's arms in its order, named by the attribute "arms". */
+            size_t len = 1;
+            for (uint32_t a = 0; a < r->info.n_arms; a++)
+                len += strlen(r->info.arm_names[a]) + 1;
+            char *names = calloc(len, 1);
+            if (!names)
+                goto done;
+            for (uint32_t a = 0; a < r->info.n_arms; a++) {
+                strcat(names, r->info.arm_names[a]);
+                if (a + 1 < r->info.n_arms)
+                    strcat(names, "\n");
+            }
+            static const char *const bname[2] = {"brand_units", "brand_revenue_cents"};
+            static const char *const bunit[2] = {"units", "cents"};
+            static const char *const bdoc[2] = {
+                "net units sold to date per arm (row; the arms attribute names them) and brand",
+                "net revenue (payments minus refunds) to date per arm (row) and brand"};
+            for (int k = 0; k < 2; k++) {
+                hid_t ds = dataset(gs, bname[k], H5T_STD_I64LE, H5T_NATIVE_INT64, 2, dims, chunk, z,
+                                   k ? r->brand_revenue : r->brand_units, bunit[k], bdoc[k], labels);
+                int bad = ds < 0 || attr_str(ds, "arms", names) < 0;
+                if (ds >= 0)
+                    H5Dclose(ds);
+                if (bad) {
+                    free(names);
+                    goto done;
+                }
+            }
+            free(names);
         }
         H5Gclose(gs);
         gs = -1;

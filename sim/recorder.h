@@ -51,6 +51,34 @@ fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hi
  * call once per day from the first day on, or never (no /model group). */
 fw_err fw_recorder_add_model(fw_recorder *r, const fw_model_stats *stats);
 
+/* The shop's books at a day's end (global: every arm buys from the same stock). Written
+ * under /shop/days. X(name, unit, description). */
+#define FW_SHOP_DAY_SERIES(X)                                                                  \
+    X(gmv_cents, "cents", "net GMV to date: payments minus refunds, as the shop keeps it")    \
+    X(paid_cents, "cents", "payments to date")                                                 \
+    X(refunded_cents, "cents", "refunds to date")                                              \
+    X(orders, "orders", "orders created to date")                                              \
+    X(units_available, "units", "units on sale at the day's end")                              \
+    X(units_reserved, "units", "units reserved by orders awaiting payment")                    \
+    X(units_sold, "units", "units of paid orders not refunded, to date")                       \
+    X(units_restocked, "units", "units brands restocked, to date")                             \
+    X(stocked_out_products, "products", "products with no unit on sale at the day's end (before restocking)")
+
+typedef enum fw_shop_series {
+#define FW_SS_ENUM(name, unit, doc) FW_SS_##name,
+    FW_SHOP_DAY_SERIES(FW_SS_ENUM)
+#undef FW_SS_ENUM
+    FW_SS__COUNT
+} fw_shop_series;
+
+/* Adds one day's shop series (v[FW_SS__COUNT]); once per day, or never (no /shop group). */
+fw_err fw_recorder_add_shop(fw_recorder *r, const int64_t *v);
+
+/* Per-brand sales, [n_arms * n_brands] net units and revenue (cents) to date, borrowed and
+ * read at every write: /shop/brand_units, /shop/brand_revenue_cents. */
+void fw_recorder_set_brands(fw_recorder *r, uint32_t n_brands, const int64_t *units,
+                            const int64_t *revenue_cents);
+
 /* Per-user aggregates and the assignment (borrowed: read at every write, so they must
  * outlive the recorder), written under /users/<arm>/. */
 void fw_recorder_set_users(fw_recorder *r, const fw_assignment *a, const fw_user_aggs *g,

@@ -115,6 +115,7 @@ typedef struct sim {
     uint8_t *order_src;          /* [orders] fw_source of each order's intent */
     size_t order_src_cap;
     pending_return *returns;     /* returns decided, not yet sent */
+    int64_t *brand_units, *brand_rev;   /* [n_arms * n_brands]: per-brand sales per arm, to date */
     size_t n_returns, returns_cap;
     size_t run_cap;
     int32_t abs_tick;
@@ -194,6 +195,8 @@ static void sim_fini(sim *S)
     free(S->outcomes);
     free(S->order_src);
     free(S->returns);
+    free(S->brand_units);
+    free(S->brand_rev);
     free(S->gini_scratch);
     fw_users_state_fini(&S->us, S->w.n_users);
     fw_world_fini(&S->w);
@@ -547,9 +550,9 @@ static fw_err shop_changes(sim *S)
             const fw_behaviour_model *m = &S->model[live_cell(S, u)];
             gsl_rng *r = S->tb[0].shop_rng;
             fw_rng_seek(r, S->sc->seed, FW_RNG_RETURN, c->order, 0);
-            if (gsl_rng_uniform(r) < fw_behaviour_p_return(m, &S->w, u, c->product)) {
-                uint32_t window = S->cell_engine[c->arm].shop.return_days * S->tpd;
-                int32_t at = c->tick + (window ? (int32_t)gsl_rng_uniform_int(r, window) : 0) + 1;
+            uint32_t window = S->cell_engine[c->arm].shop.return_days * S->tpd;
+            if (window > 0 && gsl_rng_uniform(r) < fw_behaviour_p_return(m, &S->w, u, c->product)) {
+                int32_t at = c->tick + 1 + (int32_t)gsl_rng_uniform_int(r, window);
                 if (grow((void **)&S->returns, &S->returns_cap, S->n_returns + 1, sizeof *S->returns))
                     return FW_ERR_NOMEM;
                 S->returns[S->n_returns++] = (pending_return){at, c->order, u};
@@ -570,7 +573,7 @@ static fw_err shop_changes(sim *S)
 
 /* Day end: brands restock sold-out products (each on a day with probability
  * 1 / world.restock_days) to their initial stock, and the books are checked. */
-static fw_err shop_end_day(sim *S)
+static fw_err shop_end_day(sim *S, int64_t *series)
 {
     char why[256];
     fw_err rc = fw_shop_check(S->engine, why, sizeof why);
@@ -578,13 +581,41 @@ static fw_err shop_end_day(sim *S)
         fprintf(stderr, "\nflywheel: shop invariant broken on day %u: %s\n", S->day, why);
         return rc;
     }
+    fw_shop_totals t = fw_shop_total(S->engine);
+    series[FW_SS_gmv_cents] = t.gmv_cents;
+    series[FW_SS_paid_cents] = t.paid_cents;
+    series[FW_SS_refunded_cents] = t.refunded_cents;
+    series[FW_SS_orders] = (int64_t)t.orders;
+    series[FW_SS_units_available] = (int64_t)t.units_available;
+    series[FW_SS_units_reserved] = (int64_t)t.units_reserved;
+    series[FW_SS_units_sold] = (int64_t)t.units_sold;
+    series[FW_SS_units_restocked] = (int64_t)t.units_restocked;
+    series[FW_SS_stocked_out_products] = 0;
+    /* Per-brand sales: each cell's sales count for every arm the cell is part of. */
+    size_t nb = S->w.n_brands;
+    memset(S->brand_units, 0, (size_t)S->n_arms * nb * sizeof *S->brand_units);
+    memset(S->brand_rev, 0, (size_t)S->n_arms * nb * sizeof *S->brand_rev);
+    for (uint32_t c = 0; c < S->n_cells; c++)
+        for (uint32_t b = 0; b < nb; b++) {
+            int64_t units, rev;
+            if (fw_shop_brand_sales(S->engine, b, c, &units, &rev) != FW_OK)
+                return FW_ERR_INTERNAL;
+            for (uint32_t l = 0; l < S->asg.n_layers; l++) {
+                size_t at = (size_t)S->asg.cell_arm[c][l] * nb + b;
+                S->brand_units[at] += units;
+                S->brand_rev[at] += rev;
+            }
+        }
     double days = S->sc->world.restock_days;
     gsl_rng *r = S->tb[0].shop_rng;
-    for (uint32_t p = 0; p < S->w.n_products && days > 0.0; p++) {
+    for (uint32_t p = 0; p < S->w.n_products; p++) {
         fw_product_stock st;
         if (fw_shop_stock(S->engine, p, &st) != FW_OK)
             return FW_ERR_INTERNAL;
         if (st.available > 0)
+            continue;
+        series[FW_SS_stocked_out_products]++;
+        if (days <= 0.0)
             continue;
         fw_rng_seek(r, S->sc->seed, FW_RNG_RESTOCK, p, S->day);
         if (gsl_rng_uniform(r) < 1.0 / days && S->w.product_stock[p] > 0 &&
@@ -880,6 +911,17 @@ static void summary(const fw_scenario *sc, const sim *S, const uint64_t *totals,
                 100 * r[FW_DR_ctr], 100 * r[FW_DR_interactions_per_read],
                 100 * r[FW_DR_follows_per_read], r[FW_DR_retention], c[FW_DC_new_notes] / days);
     }
+    fprintf(out, "  %-12s %9s %11s %9s %9s %9s %8s\n", "shop", "orders", "GMV (CNY)", "buyers",
+            "clk->buy", "cart->buy", "refunds");
+    for (uint32_t a = 0; a < S->n_arms; a++) {
+        const uint64_t *c = &totals[(size_t)a * FW_DC__COUNT];
+        double r[FW_DR__COUNT];
+        fw_metrics_rates(c, r);
+        double days = rep->days_done ? rep->days_done : 1;
+        fprintf(out, "  %-12s %9.0f %11.0f %9.0f %8.2f%% %8.1f%% %8.0f\n", sc->arms[a].name,
+                c[FW_DC_paid_orders] / days, c[FW_DC_gmv_cents] / 100.0 / days, c[FW_DC_buyers] / days,
+                100 * r[FW_DR_click_to_purchase], 100 * r[FW_DR_cart_to_purchase], c[FW_DC_refunds] / days);
+    }
     fprintf(out, "  (per-day means; rates over all days)\n");
     fprintf(out, "  throughput: %.0f user-sessions/s\n",
             rep->sim_s > 0 ? rep->sessions / rep->sim_s : 0.0);
@@ -1016,6 +1058,9 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
                          fw_engine_ctx_latency(S->tb[0].ctx, s)->highest,
                          fw_engine_ctx_latency(S->tb[0].ctx, s)->sigfigs) != FW_OK)
             goto oom;
+    if (!(S->brand_units = calloc((size_t)S->n_arms * S->w.n_brands + 1, sizeof *S->brand_units)) ||
+        !(S->brand_rev = calloc((size_t)S->n_arms * S->w.n_brands + 1, sizeof *S->brand_rev)))
+        goto oom;
     if (!(day_counters = calloc((size_t)S->n_arms * FW_DC__COUNT, sizeof *day_counters)) ||
         !(cell_counters = calloc((size_t)S->n_cells * FW_DC__COUNT, sizeof *cell_counters)) ||
         !(totals = calloc((size_t)S->n_arms * FW_DC__COUNT, sizeof *totals)))
@@ -1062,6 +1107,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
             goto oom;
         fw_recorder_set_users(rec, &S->asg, &S->aggs, sc->experiment_pre_days);
         fw_recorder_set_followers(rec, S->w.n_creators, S->w.creator_user, S->w.n_followers);
+        fw_recorder_set_brands(rec, S->w.n_brands, S->brand_units, S->brand_rev);
         if (n_reps > 1)
             fw_recorder_set_replicates(rec, n_reps, rep_seeds, reps);
         /* An empty but valid partial file exists from the start. */
@@ -1120,8 +1166,11 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         exposure_counters(S, day_counters);
         update_expectation(S, cell_counters);
         fw_par_for(S->w.n_users, 4096, k_end_day, S);
+        int64_t shop_series[FW_SS__COUNT];
         if ((rc = fw_engine_end_day(S->engine, S->tb[0].ctx, S->day)) != FW_OK ||
-            (rc = shop_end_day(S)) != FW_OK)
+            (rc = shop_end_day(S, shop_series)) != FW_OK)
+            break;
+        if (rec && (rc = fw_recorder_add_shop(rec, shop_series)) != FW_OK)
             break;
         if (S->n_arms > 1 && S->day >= sc->experiment_pre_days) {
             /* A daily look: the always-valid p-values keep their running minimum. */

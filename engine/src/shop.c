@@ -34,6 +34,18 @@ typedef struct prof_entry {
     float w;
 } prof_entry;
 
+/* The community side of a user's profile, per topic: notes seen and the engagement they got
+ * (reads, likes, saves, comments, weighted). What it says is how much more than everyone
+ * the user engages with what they are shown of a topic -- counts alone would only echo
+ * what the feed pushes. */
+typedef struct comm_entry {
+    uint16_t cat;
+    float impr, eng;
+} comm_entry;
+
+#define FW_SHOP_COMM_K 8
+#define COMM_PRIOR 20.0   /* impressions of prior at the population rate (smoothing) */
+
 typedef struct cart {
     uint32_t *p;
     int32_t *t;
@@ -57,6 +69,7 @@ struct fw_shop {
     uint32_t *best, *best_n;     /* [n_topics * best_cap], [n_topics]: in stock, by popularity */
     uint32_t best_cap;
     uint32_t *best_all;          /* [best_cap] over every category */
+    double *best_pop, *best_all_pop;   /* log(1 + popularity) as of the refresh (pages rank by it) */
     uint32_t n_best_all;
     int dirty;                   /* popularity or stock changed since the last refresh */
     double decay;                /* per-day factor of profiles and popularity */
@@ -69,11 +82,13 @@ struct fw_shop {
     uint32_t n_orders, cap_orders;
     uint64_t *map_key;           /* request id + 1 (0 = empty) */
     uint32_t *map_val;
-    size_t map_mask;
+    size_t map_mask, n_map;
     uint32_t *open, n_open, cap_open;
 
     cart *carts;                 /* [n_users] */
-    prof_entry *community, *tx;  /* [n_users * FW_SHOP_PROFILE_K] */
+    prof_entry *tx;              /* [n_users * FW_SHOP_PROFILE_K] transactions per category */
+    comm_entry *community;       /* [n_users * FW_SHOP_COMM_K] impressions and engagement per topic */
+    double all_impr, all_eng;    /* everyone's, for the population rate */
     uint32_t *read_cards;        /* [n_users * FW_SHOP_READ_CARDS] newest first: notes with a
                                     card the user read (community side of the profile) */
 
@@ -160,17 +175,20 @@ fw_err fw_shop_create(fw_engine *e, const fw_catalog *cat, const fw_engine_cfg *
     s->best = malloc((size_t)T * s->best_cap * sizeof *s->best);
     s->best_n = calloc(T, sizeof *s->best_n);
     s->best_all = malloc((size_t)s->best_cap * sizeof *s->best_all);
+    s->best_pop = malloc((size_t)T * s->best_cap * sizeof *s->best_pop);
+    s->best_all_pop = malloc((size_t)s->best_cap * sizeof *s->best_all_pop);
     s->carts = calloc(e->n_users, sizeof *s->carts);
-    s->community = calloc((size_t)e->n_users * FW_SHOP_PROFILE_K, sizeof *s->community);
+    s->community = calloc((size_t)e->n_users * FW_SHOP_COMM_K, sizeof *s->community);
     s->tx = calloc((size_t)e->n_users * FW_SHOP_PROFILE_K, sizeof *s->tx);
     s->read_cards = malloc((size_t)e->n_users * FW_SHOP_READ_CARDS * sizeof *s->read_cards);
+
     s->brand_units = calloc((size_t)e->n_arms * (s->n_brands ? s->n_brands : 1), sizeof *s->brand_units);
     s->brand_rev = calloc((size_t)e->n_arms * (s->n_brands ? s->n_brands : 1), sizeof *s->brand_rev);
     s->map_mask = 1023;
     s->map_key = calloc(s->map_mask + 1, sizeof *s->map_key);
     s->map_val = calloc(s->map_mask + 1, sizeof *s->map_val);
     if (!s->prod || !s->stock || !s->pop || !s->cat_off || !s->cat_prod || !s->best || !s->best_n ||
-        !s->best_all || !s->carts || !s->community || !s->tx || !s->read_cards || !s->brand_units ||
+        !s->best_all || !s->best_pop || !s->best_all_pop || !s->carts || !s->community || !s->tx || !s->read_cards || !s->brand_units ||
         !s->brand_rev ||
         !s->map_key || !s->map_val)
         return FW_ERR_NOMEM;
@@ -240,6 +258,8 @@ void fw_shop_destroy(struct fw_shop *s, uint32_t n_users)
     free(s->best);
     free(s->best_n);
     free(s->best_all);
+    free(s->best_pop);
+    free(s->best_all_pop);
     free(s->note_shown);
     free(s->orders);
     free(s->map_key);
@@ -248,6 +268,7 @@ void fw_shop_destroy(struct fw_shop *s, uint32_t n_users)
     free(s->community);
     free(s->tx);
     free(s->read_cards);
+
     free(s->log);
     free(s->brand_units);
     free(s->brand_rev);
@@ -309,6 +330,23 @@ static void prof_add(prof_entry *row, uint32_t cat, float w)
     row[k].w = w;
 }
 
+/* Adds impressions and engagement of topic t to a community row; a topic not in a full row
+ * takes the place of the one seen least. */
+static void comm_add(comm_entry *row, uint32_t t, float impr, float eng)
+{
+    int low = 0;
+    for (int k = 0; k < FW_SHOP_COMM_K; k++) {
+        if (row[k].impr + row[k].eng > 0.0f && row[k].cat == t) {
+            row[k].impr += impr;
+            row[k].eng += eng;
+            return;
+        }
+        if (row[k].impr + row[k].eng < row[low].impr + row[low].eng)
+            low = k;
+    }
+    row[low] = (comm_entry){.cat = (uint16_t)t, .impr = impr, .eng = eng};
+}
+
 void fw_shop_on_events(fw_engine *e, const fw_event *ev, size_t n)
 {
     struct fw_shop *s = e->shop;
@@ -319,6 +357,7 @@ void fw_shop_on_events(fw_engine *e, const fw_event *ev, size_t n)
             continue;   /* fw_engine_log rejects these: they change nothing here either */
         float w;
         switch (FW_EV_TYPE(x->type)) {
+        case FW_EV_IMPRESSION: w = 0.0f; break;
         case FW_EV_OPEN: w = W_OPEN; break;
         case FW_EV_LIKE: w = W_LIKE; break;
         case FW_EV_SAVE: w = W_SAVE; break;
@@ -326,8 +365,12 @@ void fw_shop_on_events(fw_engine *e, const fw_event *ev, size_t n)
         default: continue;
         }
         uint32_t t = e->notes[x->note].topic;
-        if (t < s->n_topics)
-            prof_add(&s->community[(size_t)x->user * FW_SHOP_PROFILE_K], t, w);
+        if (t < s->n_topics) {
+            float impr = FW_EV_TYPE(x->type) == FW_EV_IMPRESSION ? 1.0f : 0.0f;
+            comm_add(&s->community[(size_t)x->user * FW_SHOP_COMM_K], t, impr, w);
+            s->all_impr += impr;
+            s->all_eng += w;
+        }
         if (FW_EV_TYPE(x->type) != FW_EV_LIKE && FW_EV_TYPE(x->type) != FW_EV_SAVE)
             continue;
         /* A liked or saved note with a product card (under some arm): remembered, newest
@@ -612,8 +655,17 @@ fw_err fw_shop_place_orders(fw_engine *e, fw_engine_ctx *ctx, const fw_order_req
             out[i] = (fw_order_outcome){s->map_val[slot], FW_ORDER_DUPLICATE};
             continue;
         }
+        if (2 * (s->n_map + 1) > s->map_mask + 1) {
+            if ((rc = map_grow(s)) != FW_OK)
+                continue;
+            slot = map_slot(s, q->request_id);
+        }
         fw_product_stock *st = &s->stock[q->product];
         if (st->available < q->qty) {
+            /* Remembered too: the same request again gets the same answer, not an order. */
+            s->map_key[slot] = q->request_id + 1;
+            s->map_val[slot] = FW_NONE;
+            s->n_map++;
             out[i].result = FW_ORDER_NO_STOCK;
             continue;
         }
@@ -627,11 +679,6 @@ fw_err fw_shop_place_orders(fw_engine *e, fw_engine_ctx *ctx, const fw_order_req
             s->orders = v;
             s->cap_orders = cap;
         }
-        if (2 * ((size_t)s->n_orders + 1) > s->map_mask + 1) {
-            if ((rc = map_grow(s)) != FW_OK)
-                continue;
-            slot = map_slot(s, q->request_id);
-        }
         if ((rc = reserve_room(s)) != FW_OK)
             continue;
         uint32_t id = s->n_orders++;
@@ -643,6 +690,7 @@ fw_err fw_shop_place_orders(fw_engine *e, fw_engine_ctx *ctx, const fw_order_req
                          .delivered = -1, .next = q->tick};
         s->map_key[slot] = q->request_id + 1;
         s->map_val[slot] = id;
+        s->n_map++;
         st->available -= q->qty;
         st->reserved += q->qty;
         s->dirty = 1;
@@ -764,11 +812,14 @@ void fw_shop_end_day(fw_engine *e, uint32_t day)
 {
     struct fw_shop *s = e->shop;
     float d = (float)s->decay;
-    size_t n = (size_t)e->n_users * FW_SHOP_PROFILE_K;
-    for (size_t i = 0; i < n; i++) {
-        s->community[i].w *= d;
+    for (size_t i = 0; i < (size_t)e->n_users * FW_SHOP_PROFILE_K; i++)
         s->tx[i].w *= d;
+    for (size_t i = 0; i < (size_t)e->n_users * FW_SHOP_COMM_K; i++) {
+        s->community[i].impr *= d;
+        s->community[i].eng *= d;
     }
+    s->all_impr *= s->decay;
+    s->all_eng *= s->decay;
     for (uint32_t p = 0; p < s->n_products; p++)
         s->pop[p] *= s->decay;
     int32_t oldest = (int32_t)((day + 1) * e->ticks_per_day) -
@@ -838,6 +889,11 @@ static void refresh_best(struct fw_shop *s)
         }
     }
     s->n_best_all = m;
+    for (uint32_t k = 0; k < m; k++)
+        s->best_all_pop[k] = log1p(s->pop[s->best_all[k]]);
+    for (uint32_t t = 0; t < s->n_topics; t++)
+        for (uint32_t k = 0; k < s->best_n[t]; k++)
+            s->best_pop[(size_t)t * s->best_cap + k] = log1p(s->pop[s->best[(size_t)t * s->best_cap + k]]);
     s->dirty = 0;
 }
 
@@ -859,24 +915,49 @@ uint32_t fw_shop_request(fw_engine *e, fw_engine_ctx *ctx, const fw_shop_req *re
     const fw_shop_cfg *c = &e->arm[req->arm].cfg.shop;
     uint32_t want = c->page_size < cap ? c->page_size : cap, n = 0;
     /* The profile: per category, transactions plus (unified) community signals. */
-    uint16_t cats[2 * FW_SHOP_PROFILE_K];
-    float w[2 * FW_SHOP_PROFILE_K];
+    enum { MAXC = FW_SHOP_PROFILE_K + FW_SHOP_COMM_K };
+    double scores[100];   /* page_size <= 100 */
+    uint16_t cats[MAXC];
+    float w[MAXC], sw[FW_SHOP_COMM_K];
+    uint16_t sc[FW_SHOP_COMM_K];
     uint32_t nc = 0;
     for (int src = 0; src < 2; src++) {
         if (src == 1 && c->profile != FW_PROFILE_UNIFIED)
             break;
-        const prof_entry *row = &(src ? s->community : s->tx)[(size_t)req->user * FW_SHOP_PROFILE_K];
-        for (int k = 0; k < FW_SHOP_PROFILE_K; k++) {
-            if (row[k].w <= 0.0f)
-                continue;
+        /* Each source's category weights as shares of its total: transactions by their
+         * weights, community topics by their engagement lift over the population's rate
+         * (smoothed; topics the user engages with less than everyone count nothing). */
+        uint32_t m = 0;
+        if (src == 0) {
+            const prof_entry *row = &s->tx[(size_t)req->user * FW_SHOP_PROFILE_K];
+            for (int k = 0; k < FW_SHOP_PROFILE_K; k++)
+                if (row[k].w > 0.0f) {
+                    sc[m] = row[k].cat;
+                    sw[m++] = row[k].w;
+                }
+        } else if (s->all_impr > 0.0) {
+            const comm_entry *row = &s->community[(size_t)req->user * FW_SHOP_COMM_K];
+            double p = s->all_eng / s->all_impr;
+            for (int k = 0; k < FW_SHOP_COMM_K; k++) {
+                double lift = (row[k].eng + COMM_PRIOR * p) / ((row[k].impr + COMM_PRIOR) * p) - 1.0;
+                if (row[k].impr + row[k].eng > 0.0f && lift > 0.0) {
+                    sc[m] = row[k].cat;
+                    sw[m++] = (float)lift;
+                }
+            }
+        }
+        float total = 0.0f;
+        for (uint32_t k = 0; k < m; k++)
+            total += sw[k];
+        for (uint32_t k = 0; k < m; k++) {
             uint32_t j = 0;
-            while (j < nc && cats[j] != row[k].cat)
+            while (j < nc && cats[j] != sc[k])
                 j++;
             if (j == nc) {
-                cats[nc] = row[k].cat;
+                cats[nc] = sc[k];
                 w[nc++] = 0.0f;
             }
-            w[j] += row[k].w;
+            w[j] += (src ? (float)c->community_weight : 1.0f) * sw[k] / total;
         }
     }
     /* The strongest categories first (ties: lower category). */
@@ -901,29 +982,62 @@ uint32_t fw_shop_request(fw_engine *e, fw_engine_ctx *ctx, const fw_shop_req *re
             }
         }
     }
-    /* Round-robin over the strongest categories, the strongest first (sold-out products,
-     * which the best sellers drop only at the tick's end, are skipped). */
-    uint32_t pos[2 * FW_SHOP_PROFILE_K] = {0};
-    for (int progress = 1; n < want && progress;) {
-        progress = 0;
-        for (uint32_t j = 0; j < nc && n < want; j++) {
-            uint32_t t = cats[j];
-            const uint32_t *b = &s->best[(size_t)t * s->best_cap];
-            while (pos[j] < s->best_n[t]) {
-                uint32_t p = b[pos[j]++];
-                scanned++;
-                if (s->stock[p].available > 0 && !page_has(out, n, p)) {
-                    out[n++] = p;
-                    progress = 1;
-                    break;
-                }
-            }
+    /* Ranking: candidates are the overall best sellers and those of the profile's strongest
+     * categories; score = log(1 + popularity) + w_profile * the category's profile share, so
+     * a page mixes what sells everywhere with what sells where the user's interests are.
+     * Sold-out products (the lists drop them only at the tick's end) are skipped. The page
+     * after the read-card products is kept best first in out[n0..n). */
+    uint32_t n0 = n;
+    for (uint32_t j = 0; j <= nc; j++) {
+        const uint32_t *b;
+        const double *bp;
+        uint32_t len;
+        float aff_list;
+        if (j < nc) {
+            b = &s->best[(size_t)cats[j] * s->best_cap];
+            bp = &s->best_pop[(size_t)cats[j] * s->best_cap];
+            len = s->best_n[cats[j]];
+            aff_list = w[j];
+        } else {
+            b = s->best_all;
+            bp = s->best_all_pop;
+            len = s->n_best_all;
+            aff_list = -1.0f;   /* look the category up per product */
         }
-    }
-    for (uint32_t k = 0; k < s->n_best_all && n < want; k++) {
-        scanned++;
-        if (s->stock[s->best_all[k]].available > 0 && !page_has(out, n, s->best_all[k]))
-            out[n++] = s->best_all[k];
+        for (uint32_t k = 0; k < len; k++) {
+            uint32_t p = b[k];
+            scanned++;
+            if (s->stock[p].available == 0 || page_has(out, n0, p))
+                continue;
+            float aff = aff_list;
+            if (aff < 0.0f) {
+                aff = 0.0f;
+                for (uint32_t q = 0; q < nc; q++)
+                    if (cats[q] == s->prod[p].category)
+                        aff = w[q];
+            }
+            double score = bp[k] + c->w_profile * aff;
+            /* Insert into out[n0..n) (best first; ties: lower id), skipping duplicates. */
+            uint32_t at = n, dup = 0;
+            for (uint32_t q = n0; q < n && !dup; q++)
+                dup = out[q] == p;
+            if (dup)
+                continue;
+            while (at > n0 && (scores[at - 1 - n0] < score ||
+                               (scores[at - 1 - n0] == score && out[at - 1] > p)))
+                at--;
+            if (at - n0 >= want - n0)
+                continue;
+            uint32_t last = n < want ? n : want - 1;
+            for (uint32_t q = last; q > at; q--) {
+                out[q] = out[q - 1];
+                scores[q - n0] = scores[q - 1 - n0];
+            }
+            out[at] = p;
+            scores[at - n0] = score;
+            if (n < want)
+                n++;
+        }
     }
     ctx->work[FW_WORK_SHOP_REQUESTS]++;
     ctx->work[FW_WORK_SHOP_SCANNED] += scanned;

@@ -990,6 +990,10 @@ static fw_engine *build_tab(void)
     cfgs[1].shop.profile = FW_PROFILE_SEPARATE;
     cfgs[2].shop.profile = FW_PROFILE_UNIFIED;
     cfgs[2].shop.page_size = 3;
+    /* Community signals count as much as transactions here, so that one reader's profile
+     * bonus (w_profile x share 1) outranks a few views of popularity. */
+    for (int a = 0; a < 3; a++)
+        cfgs[a].shop.community_weight = 1.0;
     return build(cfgs, 3);
 }
 
@@ -1077,7 +1081,8 @@ static void test_shop_tab_profiles(void **state)
                       {.user = 3, .note = 4, .tick = 1, .type = FW_EV_OPEN},
                       {.user = 3, .note = 0, .tick = 1, .type = FW_EV_IMPRESSION}};
     assert_int_equal(fw_engine_log(e, c, ev, 4), FW_OK);
-    /* Unified: category 1 first (C and E, equal popularity: by id), then the best sellers. */
+    /* Unified: category 1 first (C and E: popularity 0 + the profile bonus 2, by id), then
+     * the best sellers by popularity (F: log 3, A: log 2, B: 0). */
     n = shop_page(e, c, 3, 0, 1, page, PAGE_MAX);
     assert_page(page, n, (const uint32_t[]){P_C, P_E, P_F, P_A, P_B}, 5);
     /* Separate: the profile ignores community signals: the overall best sellers. */
@@ -1090,6 +1095,218 @@ static void test_shop_tab_profiles(void **state)
     assert_int_equal(n, 5);
     assert_int_equal(products[page[0]].category, 1);
     assert_int_equal(products[page[1]].category, 1);
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+}
+
+/* ---- 10. engine.shop.read_cards ------------------------------------------------------------ */
+
+/* Arms: 0 unified, read_cards 2; 1 separate, read_cards 2; 2 unified, read_cards 0; 3 unified,
+ * read_cards 1. */
+static fw_engine *build_read_cards(void)
+{
+    fw_engine_cfg cfgs[4] = {shop_cfg(), shop_cfg(), shop_cfg(), shop_cfg()};
+    const uint32_t rc[4] = {2, 2, 0, 1};
+    for (uint32_t a = 0; a < 4; a++) {
+        cfgs[a].shop.profile = a == 1 ? FW_PROFILE_SEPARATE : FW_PROFILE_UNIFIED;
+        cfgs[a].shop.read_cards = rc[a];
+    }
+    return build(cfgs, 4);
+}
+
+static void log_event(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t note, int32_t tick,
+                      uint32_t type)
+{
+    fw_event ev = {.user = user, .note = note, .tick = tick, .type = type};
+    assert_int_equal(fw_engine_log(e, c, &ev, 1), FW_OK);
+}
+
+/* User 0 shops in category 0 (carts and views of A, B, F): that is the strongest category of
+ * the profile under either setting, whatever the community side adds. */
+static void shop_in_category_0(fw_engine *e, fw_engine_ctx *c)
+{
+    fw_shop_event ev[5] = {shop_ev(0, P_A, 0, FW_SHOP_CART_ADD), shop_ev(0, P_B, 0, FW_SHOP_CART_ADD),
+                           shop_ev(0, P_F, 0, FW_SHOP_CART_ADD), shop_ev(0, P_B, 0, FW_SHOP_VIEW),
+                           shop_ev(0, P_F, 0, FW_SHOP_VIEW)};
+    assert_int_equal(fw_shop_log(e, c, ev, 5), FW_OK);
+    end_ticks(e, c, 0, 0);
+}
+
+/* Liked and saved notes with a card put their products first, newest first, up to
+ * read_cards of them, under the unified profile only. */
+static void test_read_cards_liked_and_saved_first(void **state)
+{
+    (void)state;
+    fw_engine *e = build_read_cards();
+    fw_engine_ctx *c = make_ctx(e);
+    uint32_t page[PAGE_MAX], n;
+    shop_in_category_0(e, c);
+    for (uint32_t arm = 0; arm < 4; arm++) {
+        n = shop_page(e, c, 0, arm, 1, page, PAGE_MAX);
+        assert_int_equal(n, 5);
+        assert_int_equal(products[page[0]].category, 0);
+    }
+
+    /* Likes note 4 (card E, category 1). */
+    log_event(e, c, 0, 4, 2, FW_EV_LIKE);
+    for (uint32_t arm = 0; arm < 4; arm++) {
+        n = shop_page(e, c, 0, arm, 2, page, PAGE_MAX);
+        assert_int_equal(n, 5);
+        assert_page_sane(e, page, n, 10);
+        assert_true(has(page, n, P_E));
+        if (arm == 0 || arm == 3) {
+            assert_int_equal(page[0], P_E);
+            assert_int_equal(products[page[1]].category, 0);   /* then the profile */
+        } else {   /* separate, or read_cards 0: the profile's category first */
+            assert_int_equal(products[page[0]].category, 0);
+        }
+    }
+
+    /* Saves note 1 (card C): the newest comes first. */
+    log_event(e, c, 0, 1, 3, FW_EV_SAVE);
+    n = shop_page(e, c, 0, 0, 3, page, PAGE_MAX);
+    assert_int_equal(n, 5);
+    assert_int_equal(page[0], P_C);
+    assert_int_equal(page[1], P_E);
+    assert_int_equal(products[page[2]].category, 0);
+    n = shop_page(e, c, 0, 3, 3, page, PAGE_MAX);   /* read_cards 1: C only */
+    assert_int_equal(page[0], P_C);
+    assert_int_equal(products[page[1]].category, 0);
+    for (uint32_t arm = 1; arm < 3; arm++) {
+        n = shop_page(e, c, 0, arm, 3, page, PAGE_MAX);
+        assert_int_equal(products[page[0]].category, 0);
+    }
+
+    /* Likes note 0 (card A): A and C open the page; E, third newest, is not forced in. */
+    log_event(e, c, 0, 0, 4, FW_EV_LIKE);
+    n = shop_page(e, c, 0, 0, 4, page, PAGE_MAX);
+    assert_int_equal(n, 5);
+    assert_int_equal(page[0], P_A);
+    assert_int_equal(page[1], P_C);
+    assert_int_equal(products[page[2]].category, 0);
+    assert_int_not_equal(page[2], P_E);
+    /* Liking an older note again makes it the newest, once. */
+    log_event(e, c, 0, 4, 5, FW_EV_LIKE);
+    n = shop_page(e, c, 0, 0, 5, page, PAGE_MAX);
+    assert_int_equal(n, 5);
+    assert_page_sane(e, page, n, 10);
+    assert_int_equal(page[0], P_E);
+    assert_int_equal(page[1], P_A);
+    /* The separate profile never sees them. */
+    n = shop_page(e, c, 0, 1, 5, page, PAGE_MAX);
+    assert_int_equal(products[page[0]].category, 0);
+    assert_int_not_equal(page[0], P_E);
+    /* Another user's likes are theirs alone: user 1 has none, the overall best sellers. */
+    uint32_t best[PAGE_MAX], n_best = shop_page(e, c, 1, 1, 5, best, PAGE_MAX);
+    n = shop_page(e, c, 1, 0, 5, page, PAGE_MAX);
+    assert_page(page, n, best, n_best);
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+}
+
+/* Plain opens (from the feed or from search), comments and impressions of a note with a card
+ * never put its product first; a like from search does. */
+static void test_read_cards_not_from_opens(void **state)
+{
+    (void)state;
+    fw_engine *e = build_read_cards();
+    fw_engine_ctx *c = make_ctx(e);
+    uint32_t page[PAGE_MAX], n;
+    shop_in_category_0(e, c);
+    log_event(e, c, 0, 4, 1, FW_EV_IMPRESSION);
+    log_event(e, c, 0, 4, 1, FW_EV_OPEN);
+    log_event(e, c, 0, 1, 1, FW_EV_OPEN | FW_EV_SEARCH);
+    log_event(e, c, 0, 1, 1, FW_EV_COMMENT);
+    log_event(e, c, 0, 4, 1, FW_EV_FOLLOW);
+    for (uint32_t arm = 0; arm < 4; arm++) {
+        n = shop_page(e, c, 0, arm, 1, page, PAGE_MAX);
+        assert_int_equal(n, 5);
+        assert_int_equal(products[page[0]].category, 0);
+        assert_int_not_equal(page[0], P_E);
+        assert_int_not_equal(page[0], P_C);
+    }
+    /* Likes of notes without a card (notes 2, 3: no product, exact recognition) add nothing. */
+    log_event(e, c, 0, 2, 2, FW_EV_LIKE);
+    log_event(e, c, 0, 3, 2, FW_EV_SAVE);
+    n = shop_page(e, c, 0, 0, 2, page, PAGE_MAX);
+    assert_int_equal(products[page[0]].category, 0);
+    log_event(e, c, 0, 4, 3, FW_EV_LIKE | FW_EV_SEARCH);
+    n = shop_page(e, c, 0, 0, 3, page, PAGE_MAX);
+    assert_int_equal(page[0], P_E);
+    assert_int_equal(products[page[1]].category, 0);
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+}
+
+/* Sold-out products (and units held by orders awaiting payment) leave every page at once,
+ * before the tick's end refreshes the best sellers: read cards, the profile's categories and
+ * the overall best sellers all check stock now; the next read card fills the place. */
+static void test_sold_out_never_on_page_mid_tick(void **state)
+{
+    (void)state;
+    fw_engine_cfg cfgs[4] = {shop_cfg(), shop_cfg(), shop_cfg(), shop_cfg()};
+    cfgs[0].shop.read_cards = 2;
+    cfgs[1].shop.profile = FW_PROFILE_SEPARATE;
+    cfgs[2].shop.read_cards = 8;
+    cfgs[3].shop.payment_fail_rate = 1.0;   /* its orders hold their units, then are cancelled */
+    cfgs[3].shop.payment_retries = 1;
+    fw_engine *e = build(cfgs, 4);
+    fw_engine_ctx *c = make_ctx(e);
+    uint32_t page[PAGE_MAX], n;
+    /* User 1 liked E's note, then A's: A, E open the page. User 2 views category 0. */
+    log_event(e, c, 1, 4, 0, FW_EV_LIKE);
+    log_event(e, c, 1, 0, 0, FW_EV_LIKE);
+    fw_shop_event v = shop_ev(2, P_B, 0, FW_SHOP_VIEW);
+    assert_int_equal(fw_shop_log(e, c, &v, 1), FW_OK);
+    end_ticks(e, c, 0, 0);
+    n = shop_page(e, c, 1, 0, 1, page, PAGE_MAX);
+    assert_int_equal(page[0], P_A);
+    assert_int_equal(page[1], P_E);
+
+    /* Tick 1: A sells out (5 units). Its read card is skipped (E, the next, comes first) and
+     * nothing else changes: the page is one shorter. */
+    assert_int_equal(place(e, c, 1, 3, P_A, 5, 1).result, FW_ORDER_OK);
+    assert_stock(e, P_A, 0, 0, 5);
+    for (uint32_t arm = 0; arm < 3; arm++)
+        for (uint32_t u = 0; u < N_USERS; u++) {
+            n = shop_page(e, c, u, arm, 1, page, PAGE_MAX);
+            assert_int_equal(n, 4);   /* B, C, E, F */
+            assert_page_sane(e, page, n, 10);
+            assert_false(has(page, n, P_A));
+        }
+    n = shop_page(e, c, 1, 0, 1, page, PAGE_MAX);
+    assert_int_equal(page[0], P_E);
+    /* B (the best of category 0 for user 2) and F sell out; E sells out too. */
+    fw_order_req q[3] = {order_req(2, 3, 0, P_B, 1, 1), order_req(3, 3, 0, P_F, 2, 1),
+                         order_req(4, 3, 0, P_E, 10, 1)};
+    fw_order_outcome out[3];
+    assert_int_equal(fw_shop_place_orders(e, c, q, 3, out), FW_OK);
+    for (uint32_t k = 0; k < 3; k++)
+        assert_int_equal(out[k].result, FW_ORDER_OK);
+    for (uint32_t arm = 0; arm < 3; arm++)
+        for (uint32_t u = 0; u < N_USERS; u++) {
+            n = shop_page(e, c, u, arm, 1, page, PAGE_MAX);
+            assert_page(page, n, (const uint32_t[]){P_C}, 1);
+        }
+    /* C's units held by an order whose payment keeps failing (arm 3): nothing on sale. */
+    fw_order_req qc = order_req(5, 3, 3, P_C, 3, 1);
+    assert_int_equal(fw_shop_place_orders(e, c, &qc, 1, out), FW_OK);
+    assert_int_equal(out[0].result, FW_ORDER_OK);
+    assert_int_equal(status_of(e, out[0].order), FW_ORDER_CREATED);
+    assert_stock(e, P_C, 0, 3, 0);
+    for (uint32_t arm = 0; arm < 4; arm++)
+        for (uint32_t u = 0; u < N_USERS; u++)
+            assert_int_equal(shop_page(e, c, u, arm, 1, page, PAGE_MAX), 0);
+    /* The retry at tick 2's end fails too: cancelled, C back on every page. */
+    end_ticks(e, c, 1, 2);
+    assert_int_equal(status_of(e, out[0].order), FW_ORDER_CANCELLED);
+    assert_stock(e, P_C, 3, 0, 0);
+    for (uint32_t arm = 0; arm < 4; arm++)
+        for (uint32_t u = 0; u < N_USERS; u++) {
+            n = shop_page(e, c, u, arm, 3, page, PAGE_MAX);
+            assert_page(page, n, (const uint32_t[]){P_C}, 1);
+        }
+    assert_books(e, 4);
     fw_engine_ctx_destroy(c);
     fw_engine_destroy(e);
 }
@@ -1155,6 +1372,9 @@ int main(void)
         cmocka_unit_test(test_carts),
         cmocka_unit_test(test_shop_tab_pages),
         cmocka_unit_test(test_shop_tab_profiles),
+        cmocka_unit_test(test_read_cards_liked_and_saved_first),
+        cmocka_unit_test(test_read_cards_not_from_opens),
+        cmocka_unit_test(test_sold_out_never_on_page_mid_tick),
         cmocka_unit_test(test_late_return_is_not_stuck),
         cmocka_unit_test(test_refused_events_leave_profile_alone),
     };

@@ -123,8 +123,12 @@ typedef enum fw_shop_profile { FW_SHOP_PROFILES(FW_KNOB_ENUM_CONST) FW_PROFILE__
       "shop-tab profile: unified = community signals + transactions; separate = transactions only") \
     X(U32, page_size, 10, 1, 100, "products", "products per shop-tab page")                      \
     X(U32, profile_categories, 3, 1, 64, "categories", "profile categories a shop-tab page draws from") \
+    X(F64, w_profile, 2.0, 0.0, 1000.0, "",                                                      \
+      "ranking: weight of the product's category share in the profile against log(1 + popularity)") \
+    X(F64, community_weight, 0.25, 0.0, 100.0, "",                                                \
+      "unified profile: weight of the community signals' category shares against the transactions' (1)") \
     X(U32, read_cards, 0, 0, 8, "products",                                                      \
-      "unified profile: a page opens with up to this many products of cards on notes the user read") \
+      "unified profile: a page opens with up to this many products of cards on notes the user liked or saved") \
     X(U32, best_sellers, 50, 1, 100000, "products", "best sellers kept per category (refreshed every tick)") \
     X(F64, profile_half_life_days, 14.0, 0.01, 10000.0, "days", "half-life of profile signals and product popularity") \
     X(F64, recognition_recall, 0.8, 0.0, 1.0, "",                                                 \

@@ -92,7 +92,8 @@ typedef struct fw_order_req {
 
 typedef enum fw_order_result {
     FW_ORDER_OK = 0,        /* created; payment attempted (see the order's status) */
-    FW_ORDER_DUPLICATE,     /* request_id seen before: order is the earlier order */
+    FW_ORDER_DUPLICATE,     /* request_id seen before: order is the earlier order, or FW_NONE
+                               when the earlier request was refused for stock */
     FW_ORDER_NO_STOCK,      /* not enough units available: no order */
     FW_ORDER_BAD,           /* unknown user, product or arm, or qty 0: no order */
 } fw_order_result;
@@ -189,8 +190,9 @@ typedef struct fw_shop_req {
 
 /* Serves a shop-tab page: up to min(cap, engine.shop.page_size) products in stock, best
  * first; returns how many. With engine.shop.profile unified, a page opens with the
- * products of the cards on the notes the user read most recently (engine.shop.read_cards of
- * them). Then it recommends from the user's profile: the categories the user
+ * products of the cards on the notes the user liked or saved most recently
+ * (engine.shop.read_cards of them). Then it ranks products from the user's profile: the
+ * categories the user
  * engages with, from community signals (notes read, liked, saved, commented, in the feed or
  * in search) and transactions (product views -- card clicks included --, carts, orders)
  * when engine.shop.profile is unified, from transactions alone when separate; then each of
