@@ -179,6 +179,10 @@ fw_err fw_bench_collect(fw_bench *b, uint32_t rep, const fw_results *r, const fw
         {"retention", "retained_users", "prev_active_users", 1.0},
         {"oracle_ndcg", "oracle_ndcg_micro", "oracle_requests", 1e-6},
         {"sessions", "sessions", NULL, 1.0},
+        {"search_ctr", "search_clicks", "search_impressions", 1.0},
+        {"gmv_cents", "gmv_cents", NULL, 1.0},
+        {"paid_orders", "paid_orders", NULL, 1.0},
+        {"click_to_purchase", "paid_orders", "product_views", 1.0},
     };
     for (uint32_t a = 0; a < r->n_arms; a++) {
         const fw_results_cols *c = &r->arms[a].days;
@@ -188,7 +192,7 @@ fw_err fw_bench_collect(fw_bench *b, uint32_t rep, const fw_results *r, const fw
             if (isnan(num) || isnan(den) || den == 0.0)
                 continue;
             snprintf(name, sizeof name, "quality.%s.%s", r->arms[a].name, q[k].name);
-            TRY(fw_bench_set(b, name, q[k].den ? "1" : "count", FW_BENCH_QUALITY, rep, q[k].scale * num / den));
+            TRY(fw_bench_set(b, name, q[k].den ? "1" : strstr(q[k].name, "cents") ? "cents" : "count", FW_BENCH_QUALITY, rep, q[k].scale * num / den));
         }
     }
     return FW_OK;

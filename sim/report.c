@@ -141,7 +141,8 @@ static int close_data(const ctx *c, FILE *f, const char *name)
 
 /* Columns of data/daily_<run>_<arm>.dat; NULL source means derived here. */
 enum { DC_DAY, DC_ACTIVE, DC_SESSIONS, DC_SPU, DC_IMPR, DC_OPENS, DC_CTR, DC_CTR_LO, DC_CTR_HI,
-       DC_INTER, DC_IPR, DC_RET, DC_FOLLOWS, DC_NEW_NOTES, DC_NDCG, DC_COVERAGE, DC__COUNT };
+       DC_INTER, DC_IPR, DC_RET, DC_FOLLOWS, DC_NEW_NOTES, DC_NDCG, DC_COVERAGE, DC_GMV, DC_C2P,
+       DC__COUNT };
 static const struct {
     const char *name, *source;
 } daily_col[DC__COUNT] = {
@@ -153,6 +154,7 @@ static const struct {
     {"interactions_per_read", "interactions_per_read"}, {"retention", "retention"},
     {"follows", "follows"},  {"new_notes", "new_notes"},
     {"oracle_ndcg", "oracle_ndcg"}, {"coverage", "coverage"},
+    {"gmv_cents", "gmv_cents"}, {"click_to_purchase", "click_to_purchase"},
 };
 
 static void daily_file(char *out, size_t n, int run, const char *arm)
@@ -389,6 +391,25 @@ static int fig_quality(const ctx *c, FILE *gp)
     panel(gp, 1);
     fputs("set title 'Coverage (notes shown at least once)'\nset ylabel 'share of published notes (%)'\n", gp);
     plot_daily(gp, c, DC_COVERAGE, 100, -1, -1);
+    legend_strip(gp, bottom);
+    legend_daily(gp, c);
+    return 0;
+}
+
+static int has_daily_commerce(const ctx *c) { return daily_has(c, DC_GMV); }
+
+static int fig_commerce(const ctx *c, FILE *gp)
+{
+    int n, longest;
+    daily_legend_size(c, &n, &longest);
+    double bottom = panels_begin(gp, "Commerce per day", n, longest);
+    day_axis(gp, c);
+    panel(gp, 0);
+    fputs("set title 'GMV (orders paid)'\nset ylabel 'CNY'\n", gp);
+    plot_daily(gp, c, DC_GMV, 0.01, -1, -1);
+    panel(gp, 1);
+    fputs("set title 'Product click to purchase (orders paid / product views)'\nset ylabel '%'\n", gp);
+    plot_daily(gp, c, DC_C2P, 100, -1, -1);
     legend_strip(gp, bottom);
     legend_daily(gp, c);
     return 0;
@@ -867,6 +888,11 @@ static const figure figures[] = {
      "candidates allowed; a learning feed rises over the days. Right: the share of published "
      "notes shown to anyone in the arm that day.",
      has_daily_quality, fig_quality},
+    {"commerce", "daily GMV and product click-to-purchase per arm",
+     "Left: the value of the orders paid each day, per arm (gross, before refunds; arms of "
+     "different sizes differ in level); right: orders paid per product view, the conversion "
+     "shared/calibration.md puts at 0.5-2%.",
+     has_daily_commerce, fig_commerce},
     {"funnel", "funnel totals per arm",
      "Totals over the whole run, per arm, from impressions to opens, interactions and follows, "
      "on a log scale: each step down is the conversion of the one before.",
