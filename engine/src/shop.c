@@ -89,8 +89,8 @@ struct fw_shop {
     prof_entry *tx;              /* [n_users * FW_SHOP_PROFILE_K] transactions per category */
     comm_entry *community;       /* [n_users * FW_SHOP_COMM_K] impressions and engagement per topic */
     double all_impr, all_eng;    /* everyone's, for the population rate */
-    uint32_t *read_cards;        /* [n_users * FW_SHOP_READ_CARDS] newest first: notes with a
-                                    card the user read (community side of the profile) */
+    uint32_t *read_cards;        /* [n_users * FW_SHOP_READ_CARDS], NULL when no arm uses them:
+                                    newest first, notes with a card the user liked or saved */
 
     fw_order_change *log;
     size_t n_log, cap_log;
@@ -180,7 +180,12 @@ fw_err fw_shop_create(fw_engine *e, const fw_catalog *cat, const fw_engine_cfg *
     s->carts = calloc(e->n_users, sizeof *s->carts);
     s->community = calloc((size_t)e->n_users * FW_SHOP_COMM_K, sizeof *s->community);
     s->tx = calloc((size_t)e->n_users * FW_SHOP_PROFILE_K, sizeof *s->tx);
-    s->read_cards = malloc((size_t)e->n_users * FW_SHOP_READ_CARDS * sizeof *s->read_cards);
+    uint32_t want_cards = 0;   /* the rings cost 32 bytes a user: only when some arm uses them */
+    for (uint32_t a = 0; a < e->n_arms; a++)
+        want_cards |= cfgs[a].shop.read_cards;
+    if (want_cards &&
+        !(s->read_cards = malloc((size_t)e->n_users * FW_SHOP_READ_CARDS * sizeof *s->read_cards)))
+        return FW_ERR_NOMEM;
 
     s->brand_units = calloc((size_t)e->n_arms * (s->n_brands ? s->n_brands : 1), sizeof *s->brand_units);
     s->brand_rev = calloc((size_t)e->n_arms * (s->n_brands ? s->n_brands : 1), sizeof *s->brand_rev);
@@ -188,11 +193,11 @@ fw_err fw_shop_create(fw_engine *e, const fw_catalog *cat, const fw_engine_cfg *
     s->map_key = calloc(s->map_mask + 1, sizeof *s->map_key);
     s->map_val = calloc(s->map_mask + 1, sizeof *s->map_val);
     if (!s->prod || !s->stock || !s->pop || !s->cat_off || !s->cat_prod || !s->best || !s->best_n ||
-        !s->best_all || !s->best_pop || !s->best_all_pop || !s->carts || !s->community || !s->tx || !s->read_cards || !s->brand_units ||
+        !s->best_all || !s->best_pop || !s->best_all_pop || !s->carts || !s->community || !s->tx || !s->brand_units ||
         !s->brand_rev ||
         !s->map_key || !s->map_val)
         return FW_ERR_NOMEM;
-    for (size_t k = 0; k < (size_t)e->n_users * FW_SHOP_READ_CARDS; k++)
+    for (size_t k = 0; s->read_cards && k < (size_t)e->n_users * FW_SHOP_READ_CARDS; k++)
         s->read_cards[k] = FW_NONE;
     for (uint32_t p = 0; p < np; p++) {
         const fw_product_info *pi = &cat->products[p];
@@ -371,7 +376,7 @@ void fw_shop_on_events(fw_engine *e, const fw_event *ev, size_t n)
             s->all_impr += impr;
             s->all_eng += w;
         }
-        if (FW_EV_TYPE(x->type) != FW_EV_LIKE && FW_EV_TYPE(x->type) != FW_EV_SAVE)
+        if (!s->read_cards || (FW_EV_TYPE(x->type) != FW_EV_LIKE && FW_EV_TYPE(x->type) != FW_EV_SAVE))
             continue;
         /* A liked or saved note with a product card (under some arm): remembered, newest
          * first -- a save is how people keep a product note to buy from later. */
@@ -970,7 +975,7 @@ uint32_t fw_shop_request(fw_engine *e, fw_engine_ctx *ctx, const fw_shop_req *re
         nc = c->profile_categories;
     /* Unified: first the products of the cards on notes the user read, newest first. */
     uint64_t scanned = 0;
-    if (c->profile == FW_PROFILE_UNIFIED) {
+    if (c->profile == FW_PROFILE_UNIFIED && c->read_cards > 0) {
         const uint32_t *ring = &s->read_cards[(size_t)req->user * FW_SHOP_READ_CARDS];
         uint32_t taken = 0;
         for (uint32_t k = 0; k < FW_SHOP_READ_CARDS && ring[k] != FW_NONE && taken < c->read_cards && n < want; k++) {
