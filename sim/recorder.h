@@ -75,7 +75,8 @@ typedef enum fw_shop_series {
 fw_err fw_recorder_add_shop(fw_recorder *r, const int64_t *v);
 
 /* Per-brand sales, [n_arms * n_brands] net units and revenue (cents) to date, borrowed and
- * read at every write: /shop/brand_units, /shop/brand_revenue_cents. */
+ * read at every write: /shop/brand_units, /shop/brand_revenue_cents. Sales go to the arm
+ * that served the buyer: during experiment.pre_days that is every layer's control. */
 void fw_recorder_set_brands(fw_recorder *r, uint32_t n_brands, const int64_t *units,
                             const int64_t *revenue_cents);
 
