@@ -343,76 +343,64 @@ static int has_daily_ctr(const ctx *c) { return daily_has(c, DC_CTR) || daily_ha
 static int has_daily_activity(const ctx *c) { return daily_has(c, DC_ACTIVE) || daily_has(c, DC_SPU); }
 static int has_daily_retention(const ctx *c) { return daily_has(c, DC_RET); }
 
-static int fig_engagement(const ctx *c, FILE *gp)
+/* One daily series in a panel: title, y label, column, scale and optional band columns. */
+typedef struct daily_panel {
+    const char *title, *ylabel;
+    int col;
+    double scale;
+    int lo, hi;
+} daily_panel;
+
+/* The two-panel daily figure every per-day figure is: one legend of the arms below both. */
+static int fig_two_daily(const ctx *c, FILE *gp, const char *title, const daily_panel p[2])
 {
     int n, longest;
     daily_legend_size(c, &n, &longest);
-    double bottom = panels_begin(gp, "Engagement per day", n, longest);
+    double bottom = panels_begin(gp, title, n, longest);
     day_axis(gp, c);
-    panel(gp, 0);
-    fputs("set title 'Click-through rate (opens / impressions)'\nset ylabel 'CTR (%)'\n", gp);
-    plot_daily(gp, c, DC_CTR, 100, DC_CTR_LO, DC_CTR_HI);
-    panel(gp, 1);
-    fputs("set title 'Interactions per read'\nset ylabel 'interactions per open (%)'\n", gp);
-    plot_daily(gp, c, DC_IPR, 100, -1, -1);
+    for (int k = 0; k < 2; k++) {
+        panel(gp, k);
+        fprintf(gp, "set title '%s'\nset ylabel '%s'\n", p[k].title, p[k].ylabel);
+        plot_daily(gp, c, p[k].col, p[k].scale, p[k].lo, p[k].hi);
+    }
     legend_strip(gp, bottom);
     legend_daily(gp, c);
     return 0;
 }
 
+static int fig_engagement(const ctx *c, FILE *gp)
+{
+    const daily_panel p[2] = {
+        {"Click-through rate (opens / impressions)", "CTR (%)", DC_CTR, 100, DC_CTR_LO, DC_CTR_HI},
+        {"Interactions per read", "interactions per open (%)", DC_IPR, 100, -1, -1}};
+    return fig_two_daily(c, gp, "Engagement per day", p);
+}
+
 static int fig_activity(const ctx *c, FILE *gp)
 {
-    int n, longest;
-    daily_legend_size(c, &n, &longest);
-    double bottom = panels_begin(gp, "Activity per day", n, longest);
-    day_axis(gp, c);
-    panel(gp, 0);
-    fputs("set title 'Daily active users'\nset ylabel 'users'\n", gp);
-    plot_daily(gp, c, DC_ACTIVE, 1, -1, -1);
-    panel(gp, 1);
-    fputs("set title 'Sessions per active user'\nset ylabel 'sessions per user'\n", gp);
-    plot_daily(gp, c, DC_SPU, 1, -1, -1);
-    legend_strip(gp, bottom);
-    legend_daily(gp, c);
-    return 0;
+    const daily_panel p[2] = {{"Daily active users", "users", DC_ACTIVE, 1, -1, -1},
+                              {"Sessions per active user", "sessions per user", DC_SPU, 1, -1, -1}};
+    return fig_two_daily(c, gp, "Activity per day", p);
 }
 
 static int has_daily_quality(const ctx *c) { return daily_has(c, DC_NDCG) || daily_has(c, DC_COVERAGE); }
 
 static int fig_quality(const ctx *c, FILE *gp)
 {
-    int n, longest;
-    daily_legend_size(c, &n, &longest);
-    double bottom = panels_begin(gp, "Recommendation quality per day", n, longest);
-    day_axis(gp, c);
-    panel(gp, 0);
-    fputs("set title 'Oracle NDCG of sampled slates (true utility)'\nset ylabel 'NDCG (%)'\n", gp);
-    plot_daily(gp, c, DC_NDCG, 100, -1, -1);
-    panel(gp, 1);
-    fputs("set title 'Coverage (notes shown at least once)'\nset ylabel 'share of published notes (%)'\n", gp);
-    plot_daily(gp, c, DC_COVERAGE, 100, -1, -1);
-    legend_strip(gp, bottom);
-    legend_daily(gp, c);
-    return 0;
+    const daily_panel p[2] = {
+        {"Oracle NDCG of sampled slates (true utility)", "NDCG (%)", DC_NDCG, 100, -1, -1},
+        {"Coverage (notes shown at least once)", "share of published notes (%)", DC_COVERAGE, 100, -1, -1}};
+    return fig_two_daily(c, gp, "Recommendation quality per day", p);
 }
 
 static int has_daily_commerce(const ctx *c) { return daily_has(c, DC_GMV); }
 
 static int fig_commerce(const ctx *c, FILE *gp)
 {
-    int n, longest;
-    daily_legend_size(c, &n, &longest);
-    double bottom = panels_begin(gp, "Commerce per day", n, longest);
-    day_axis(gp, c);
-    panel(gp, 0);
-    fputs("set title 'GMV (orders paid)'\nset ylabel 'CNY'\n", gp);
-    plot_daily(gp, c, DC_GMV, 0.01, -1, -1);
-    panel(gp, 1);
-    fputs("set title 'Product click to purchase (orders paid / product views)'\nset ylabel '%'\n", gp);
-    plot_daily(gp, c, DC_C2P, 100, -1, -1);
-    legend_strip(gp, bottom);
-    legend_daily(gp, c);
-    return 0;
+    const daily_panel p[2] = {
+        {"GMV (orders paid)", "CNY", DC_GMV, 0.01, -1, -1},
+        {"Product click to purchase (orders paid / product views)", "%", DC_C2P, 100, -1, -1}};
+    return fig_two_daily(c, gp, "Commerce per day", p);
 }
 
 static int fig_retention(const ctx *c, FILE *gp)

@@ -486,17 +486,27 @@ const uint32_t *fw_shop_cart(const fw_engine *e, uint32_t user, uint32_t *n)
 
 /* ---- orders -------------------------------------------------------------------------- */
 
-static fw_err log_change(struct fw_shop *s, const order_rec *o, uint32_t id, int32_t tick,
-                         fw_order_change_kind kind)
+/* Room for extra more change-log entries. */
+static fw_err log_room(struct fw_shop *s, size_t extra)
 {
-    if (s->n_log == s->cap_log) {
+    if (s->n_log + extra > s->cap_log) {
         size_t cap = s->cap_log ? 2 * s->cap_log : 1024;
+        while (cap < s->n_log + extra)
+            cap *= 2;
         fw_order_change *v = realloc(s->log, cap * sizeof *v);
         if (!v)
             return FW_ERR_NOMEM;
         s->log = v;
         s->cap_log = cap;
     }
+    return FW_OK;
+}
+
+static fw_err log_change(struct fw_shop *s, const order_rec *o, uint32_t id, int32_t tick,
+                         fw_order_change_kind kind)
+{
+    if (log_room(s, 1) != FW_OK)
+        return FW_ERR_NOMEM;
     s->log[s->n_log++] = (fw_order_change){.order = id, .user = o->user, .arm = o->arm,
                                            .product = o->product, .tick = tick, .kind = kind,
                                            .value_cents = o->value};
@@ -542,14 +552,8 @@ static fw_err map_grow(struct fw_shop *s)
  * between creating an order and scheduling it. */
 static fw_err reserve_room(struct fw_shop *s)
 {
-    if (s->n_log + 4 > s->cap_log) {
-        size_t cap = s->cap_log ? 2 * s->cap_log : 1024;
-        fw_order_change *v = realloc(s->log, cap * sizeof *v);
-        if (!v)
-            return FW_ERR_NOMEM;
-        s->log = v;
-        s->cap_log = cap;
-    }
+    if (log_room(s, 4) != FW_OK)
+        return FW_ERR_NOMEM;
     if (s->n_open == s->cap_open) {
         uint32_t cap = s->cap_open ? 2 * s->cap_open : 1024;
         uint32_t *v = realloc(s->open, (size_t)cap * sizeof *v);
@@ -558,20 +562,6 @@ static fw_err reserve_room(struct fw_shop *s)
         s->open = v;
         s->cap_open = cap;
     }
-    return FW_OK;
-}
-
-static fw_err open_push(struct fw_shop *s, uint32_t id)
-{
-    if (s->n_open == s->cap_open) {
-        uint32_t cap = s->cap_open ? 2 * s->cap_open : 1024;
-        uint32_t *v = realloc(s->open, (size_t)cap * sizeof *v);
-        if (!v)
-            return FW_ERR_NOMEM;
-        s->open = v;
-        s->cap_open = cap;
-    }
-    s->open[s->n_open++] = id;
     return FW_OK;
 }
 
@@ -707,7 +697,7 @@ fw_err fw_shop_place_orders(fw_engine *e, fw_engine_ctx *ctx, const fw_order_req
         /* Cannot fail: reserve_room made space for these three entries and the open slot. */
         log_change(s, o, id, q->tick, FW_OC_CREATED);
         pay(e, id, q->tick);
-        open_push(s, id);
+        s->open[s->n_open++] = id;
     }
     free(key);
     ctx->work[FW_WORK_ORDERS_PLACED] += n;
