@@ -44,7 +44,7 @@ typedef struct fw_feed_state {
 
 /* Ranking features of a (user, note) pair. X(ENUM). */
 #define FW_REC_FEATURES(X) \
-    X(BIAS) X(EMB) X(NOTE_CTR) X(NOTE_TASK) X(CREATOR_CTR) X(USER_CTR) X(FOLLOWED) X(AGE)
+    X(BIAS) X(EMB) X(NOTE_CTR) X(NOTE_TASK) X(CREATOR_CTR) X(USER_CTR) X(FOLLOWED) X(AGE) X(SHOP)
 typedef enum {
 #define FW_RF_ENUM(e) FW_RF_##e,
     FW_REC_FEATURES(FW_RF_ENUM)
@@ -71,6 +71,8 @@ typedef struct fw_rec {
     double w[FW_TASK__COUNT][FW_RF__COUNT];
     uint64_t total[FW_EV__COUNT];     /* events of each type ever logged: smoothing priors */
     uint32_t *user_counts;            /* [n_users * 2]: impressions, opens seen by the user */
+    uint8_t *user_arm;                /* [n_users] the arm of the user's latest feed request:
+                                         whether the SHOP feature may read their purchases */
     uint32_t *creator_counts;         /* [n_users * 2]: impressions, opens of the creator's notes */
     uint32_t hist_cap;
     uint32_t *hist, *hist_total;      /* [n_users * hist_cap], [n_users]: recent opens */
@@ -296,6 +298,11 @@ void fw_shop_destroy(struct fw_shop *s, uint32_t n_users);
 void fw_shop_on_events(fw_engine *e, const fw_event *ev, size_t n);
 fw_err fw_shop_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick);
 void fw_shop_end_day(fw_engine *e, uint32_t day);
+/* The unified profile's purchase side for the feed: the share of each topic in the user's
+ * transactions (views, carts, orders), added into share[n_topics] (which the caller zeroed);
+ * and the share of one topic. */
+void fw_shop_tx_shares(const fw_engine *e, uint32_t user, double *share);
+double fw_shop_tx_share(const fw_engine *e, uint32_t user, uint32_t topic);
 
 /* The recommender (rec.c). */
 fw_err fw_rec_create(fw_engine *e, const fw_engine_cfg *cfg0);

@@ -102,6 +102,7 @@ fw_err fw_rec_create(fw_engine *e, const fw_engine_cfg *cfg0)
         !(r->topic_vec = malloc((size_t)T * D * sizeof *r->topic_vec)) ||
         !(r->format_vec = calloc(2 * (size_t)D, sizeof *r->format_vec)) ||
         !(r->user_counts = calloc(2 * (size_t)U, sizeof *r->user_counts)) ||
+        !(r->user_arm = calloc(U, sizeof *r->user_arm)) ||
         !(r->creator_counts = calloc(2 * (size_t)U, sizeof *r->creator_counts)) ||
         !(r->hist = calloc((size_t)U * r->hist_cap, sizeof *r->hist)) ||
         !(r->hist_total = calloc(U, sizeof *r->hist_total)) ||
@@ -132,6 +133,7 @@ void fw_rec_destroy(fw_rec *r)
     free(r->format_vec);
     free(r->note_vec);
     free(r->user_counts);
+    free(r->user_arm);
     free(r->creator_counts);
     free(r->hist);
     free(r->hist_total);
@@ -341,6 +343,10 @@ static inline void features(const fw_engine *e, const priors *p, uint32_t u, uin
     x[FW_RF_USER_CTR] = lift(r->user_counts[2 * (size_t)u + 1], r->user_counts[2 * (size_t)u], p->ctr);
     x[FW_RF_FOLLOWED] = followed ? 1.0 : 0.0;
     x[FW_RF_AGE] = age / (1.0 + age);
+    /* The unified profile: what the user shops for, when their arm lets the feed see it. */
+    x[FW_RF_SHOP] = e->arm[r->user_arm[u]].cfg.shop.profile == FW_PROFILE_UNIFIED
+                        ? fw_shop_tx_share(e, u, e->notes[n].topic)
+                        : 0.0;
 }
 
 static inline double wdot(const double *w, const double *x)
@@ -929,6 +935,7 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
     const fw_feed_cfg *f = &st->cfg.feed;
     uint32_t u = req->user, D = r->dim, T = e->n_topics;
     fw_feed_set_clear(c);
+    e->rec->user_arm[u] = (uint8_t)(st - e->arm);   /* the user's own state */
 
     /* The user's vector against every topic and format: the content part of each note's
      * embedding score, shared by all candidates. */
@@ -938,6 +945,11 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
         ut[t] = dotf(pu, r->topic_vec + (size_t)t * D, D);
     for (uint32_t k = 0; k < 2; k++)
         uf[k] = dotf(pu, r->format_vec + (size_t)k * D, D);
+    /* The purchase side of a unified profile, per topic (zero under a separate one). */
+    double shop_t[1024];
+    memset(shop_t, 0, (size_t)T * sizeof *shop_t);
+    if (st->cfg.shop.profile == FW_PROFILE_UNIFIED)
+        fw_shop_tx_shares(e, u, shop_t);
 
     uint32_t n = 0;
     uint64_t looked = 0, steps = 0;
@@ -1014,7 +1026,7 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
             double z = base[k] + w[FW_RF_EMB] * emb + w[FW_RF_NOTE_CTR] * row[FW_NF_CTR] +
                        w[FW_RF_NOTE_TASK] * row[FW_NF_TASK + k] +
                        w[FW_RF_CREATOR_CTR] * row[FW_NF_CREATOR_CTR] + w[FW_RF_FOLLOWED] * followed +
-                       w[FW_RF_AGE] * age;
+                       w[FW_RF_AGE] * age + w[FW_RF_SHOP] * shop_t[ni->topic];
             double q = 1.0 / (1.0 + (double)expf((float)-z));
             if (k == FW_TASK_OPEN) {
                 p_open = q;

@@ -1040,6 +1040,29 @@ uint32_t fw_shop_request(fw_engine *e, fw_engine_ctx *ctx, const fw_shop_req *re
     return n;
 }
 
+void fw_shop_tx_shares(const fw_engine *e, uint32_t user, double *share)
+{
+    const prof_entry *row = &e->shop->tx[(size_t)user * FW_SHOP_PROFILE_K];
+    double total = 0.0;
+    for (int k = 0; k < FW_SHOP_PROFILE_K; k++)
+        total += row[k].w > 0.0f ? row[k].w : 0.0f;
+    for (int k = 0; k < FW_SHOP_PROFILE_K && total > 0.0; k++)
+        if (row[k].w > 0.0f && row[k].cat < e->n_topics)
+            share[row[k].cat] += row[k].w / total;
+}
+
+double fw_shop_tx_share(const fw_engine *e, uint32_t user, uint32_t topic)
+{
+    const prof_entry *row = &e->shop->tx[(size_t)user * FW_SHOP_PROFILE_K];
+    double total = 0.0, mine = 0.0;
+    for (int k = 0; k < FW_SHOP_PROFILE_K; k++)
+        if (row[k].w > 0.0f) {
+            total += row[k].w;
+            mine += row[k].cat == topic ? row[k].w : 0.0f;
+        }
+    return total > 0.0 ? mine / total : 0.0;
+}
+
 /* ---- accessors and invariants -------------------------------------------------------- */
 
 const fw_order_change *fw_shop_changes(const fw_engine *e, size_t *n)

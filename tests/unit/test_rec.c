@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "flywheel/engine.h"
+#include "flywheel/shop.h"
 #include "fixture_engine.h"
 
 #define TPD 24u          /* ticks per day: one tick = one hour */
@@ -1323,6 +1324,79 @@ static void test_edge_many_topics(void **state)
 }
 
 /* An optional argument selects tests by name (cmocka's pattern: * and ? wildcards). */
+/* ---- the unified profile's purchase side (engine.shop.profile) ------------------------- */
+
+/* Group A has shopped for topic 1 (views of a topic-1 product), group B for topic 0, and each
+ * group reads only its shopping topic. Under a unified profile the ranker has a feature for
+ * that (the note's topic's share of the user's transactions) and learns it; a newcomer who
+ * shopped for topic 1 then gets topic-1 notes first. Under a separate profile the feed never
+ * sees purchases, so the same newcomer gets no such lead. Note CTRs are symmetric between the
+ * topics by construction, so only the purchase feature can tell them apart. */
+static void test_shop_feature_unified_only(void **state)
+{
+    (void)state;
+    enum { U = 64, GROUP = 30, NEWBIE_U = 60, NEWBIE_S = 61 };
+    spec *s = spec_new(U, 2);
+    for (uint32_t k = 0; k < 200; k++)
+        spec_note(s, k % U, k % 2, OLD);
+    fw_product_info prod[2] = {{.brand = 0, .category = 0, .price_cents = 100, .stock = 10},
+                                {.brand = 0, .category = 1, .price_cents = 100, .stock = 10}};
+    uint32_t off[U + 1] = {0};
+    fw_catalog cat = {.n_users = U, .n_topics = 2, .ticks_per_day = TPD, .n_notes = s->n_notes,
+                      .notes = s->notes, .follow_offsets = off, .follows = NULL,
+                      .n_brands = 1, .n_products = 2, .products = prod};
+    fw_engine_cfg cfg[2] = {rec_cfg(), rec_cfg()};
+    for (int a = 0; a < 2; a++) {
+        cfg[a].rec.max_per_topic = 100;    /* two topics: no cap on either */
+        cfg[a].rec.max_per_creator = 100;
+        cfg[a].rec.explore_slots = 0;
+        cfg[a].shop.profile = a == 0 ? FW_PROFILE_UNIFIED : FW_PROFILE_SEPARATE;
+    }
+    fw_err err;
+    fw_engine *e = fw_engine_create(&cat, cfg, 2, &err);
+    assert_non_null(e);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    fw_shop_event views[U];
+    for (uint32_t u = 0; u < U; u++)
+        views[u] = (fw_shop_event){.user = u, .product = u < GROUP || u >= NEWBIE_U ? 1u : 0u,
+                                   .tick = 0, .type = FW_SHOP_VIEW};
+    assert_int_equal(fw_shop_log(e, c, views, U), FW_OK);
+
+    static fw_event ev[2 * 2 * GROUP * PAGE_MAX];
+    uint32_t page[PAGE_MAX];
+    for (int32_t tick = 0; tick < 3 * (int32_t)TPD; tick++) {
+        size_t n_ev = 0;
+        for (uint32_t u = 0; u < 2 * GROUP; u++) {
+            uint32_t want = u < GROUP ? 1 : 0, n = serve(e, c, u, 0, tick, page);
+            for (uint32_t i = 0; i < n; i++) {
+                ev[n_ev++] = (fw_event){.user = u, .note = page[i], .tick = tick, .type = FW_EV_IMPRESSION};
+                if (s->notes[page[i]].topic == want)
+                    ev[n_ev++] = (fw_event){.user = u, .note = page[i], .tick = tick, .type = FW_EV_OPEN};
+            }
+        }
+        assert_int_equal(fw_engine_log(e, c, ev, n_ev), FW_OK);
+        assert_int_equal(fw_engine_end_tick(e, c, tick), FW_OK);
+        if ((tick + 1) % (int32_t)TPD == 0)
+            assert_int_equal(fw_engine_end_day(e, c, (uint32_t)(tick / (int32_t)TPD)), FW_OK);
+    }
+    int32_t now = 3 * (int32_t)TPD;
+    uint32_t n_u = serve(e, c, NEWBIE_U, 0, now, page), top_u = 0;
+    assert_int_equal(n_u, 10);
+    for (uint32_t i = 0; i < 5; i++)
+        top_u += s->notes[page[i]].topic == 1;
+    uint32_t n_s = serve(e, c, NEWBIE_S, 1, now, page), top_s = 0;
+    assert_int_equal(n_s, 10);
+    for (uint32_t i = 0; i < 5; i++)
+        top_s += s->notes[page[i]].topic == 1;
+    fprintf(stderr, "shop feature: unified %u of 5 top notes on the shopped topic, separate %u\n", top_u, top_s);
+    assert_int_equal(top_u, 5);      /* unified: the purchases lead */
+    assert_true(top_s < top_u);      /* separate: the feed cannot see them */
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+    free(s);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
@@ -1347,6 +1421,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_edge_graph_walks),
         cmocka_unit_test(test_edge_many_seen_notes),
         cmocka_unit_test(test_edge_many_topics),
+        cmocka_unit_test(test_shop_feature_unified_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
