@@ -435,17 +435,21 @@ static fw_err merge_shop(sim *S, size_t n_runs)
     for (size_t i = 0; i < n_runs; i++) {
         const fw_shopbuf *src = &S->tb[S->ev_slot[i]].shop;
         size_t ne = S->sev_hi[i] - S->sev_lo[i], no = S->ord_hi[i] - S->ord_lo[i];
-        if (grow((void **)&m->ev, &m->cap_ev, m->n_ev + ne, sizeof *m->ev))
-            return FW_ERR_NOMEM;
-        memcpy(&m->ev[m->n_ev], &src->ev[S->sev_lo[i]], ne * sizeof *m->ev);
-        m->n_ev += ne;
-        size_t cap = m->cap_ord;
-        if (grow((void **)&m->ord, &cap, m->n_ord + no, sizeof *m->ord) ||
-            grow((void **)&m->src, &m->cap_ord, m->n_ord + no, 1))
-            return FW_ERR_NOMEM;
-        memcpy(&m->ord[m->n_ord], &src->ord[S->ord_lo[i]], no * sizeof *m->ord);
-        memcpy(&m->src[m->n_ord], &src->src[S->ord_lo[i]], no);
-        m->n_ord += no;
+        if (ne) {   /* (most users shop nothing: their buffers may not exist yet) */
+            if (grow((void **)&m->ev, &m->cap_ev, m->n_ev + ne, sizeof *m->ev))
+                return FW_ERR_NOMEM;
+            memcpy(&m->ev[m->n_ev], &src->ev[S->sev_lo[i]], ne * sizeof *m->ev);
+            m->n_ev += ne;
+        }
+        if (no) {
+            size_t cap = m->cap_ord;
+            if (grow((void **)&m->ord, &cap, m->n_ord + no, sizeof *m->ord) ||
+                grow((void **)&m->src, &m->cap_ord, m->n_ord + no, 1))
+                return FW_ERR_NOMEM;
+            memcpy(&m->ord[m->n_ord], &src->ord[S->ord_lo[i]], no * sizeof *m->ord);
+            memcpy(&m->src[m->n_ord], &src->src[S->ord_lo[i]], no);
+            m->n_ord += no;
+        }
     }
     return FW_OK;
 }
