@@ -692,6 +692,52 @@ static int searches_today(const fw_world *w, uint64_t seed, uint32_t u, uint32_t
     return (double)(h >> 11) * 0x1.0p-53 < w->search_prop[u];
 }
 
+
+/* An ad in the feed: a note like any other, opened with a penalty for being an ad. An open
+ * is the ad's click: it plants intent for the product the creative shows and lands on that
+ * product's page. Ads are on screen like notes (they count in the day's impressions and
+ * opens that satisfaction is made of), and each one seen adds behaviour.ad_fatigue to the
+ * session's stop probability. Returns -1 when out of memory. */
+static int ad_slot(const fw_behaviour_model *m, const fw_world *w, fw_users_state *s, uint32_t u,
+                   uint32_t arm, int32_t tick, const fw_ad_fill *f, fw_session_io *io, double *sat)
+{
+    const fw_behaviour_cfg *c = &m->cfg;
+    fw_adbuf *b = io->ads;
+    if (b->n + 2 > b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 1024;
+        fw_ad_event *v = realloc(b->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        b->v = v;
+        b->cap = cap;
+    }
+    uint32_t note = f->note;
+    b->v[b->n++] = (fw_ad_event){.user = u, .campaign = f->campaign, .tick = tick, .type = FW_AD_IMPRESSION,
+                                 .price_cents = f->price_cents};
+    io->counters[FW_DC_ad_impressions]++;
+    io->user_counts[FW_UM_ad_impressions][u]++;
+    s->day_impressions[u]++;
+    double z = m->b_open + c->open_affinity * affinity(w, u, note) + c->open_quality * w->note_quality[note] +
+               c->format_weight * format_match(w, u, note) - c->ad_penalty;
+    double reward = 0.0;
+    if (gsl_rng_uniform(io->rng) < sigmoid(z)) {
+        b->v[b->n++] = (fw_ad_event){.user = u, .campaign = f->campaign, .tick = tick, .type = FW_AD_CLICK,
+                                     .price_cents = f->price_cents};
+        io->counters[FW_DC_ad_clicks]++;
+        io->user_counts[FW_UM_ad_clicks][u]++;
+        s->day_opens[u]++;
+        reward = 1.0;
+        uint32_t p = w->note_product[note];
+        if (io->shop && p != FW_NONE) {
+            plant(m, w, s, u, p, c->plant_open * 31.0 * w->purchase_prop[u], tick, FW_SRC_FEED);
+            if (product_view(m, w, s, u, arm, tick, p, io))
+                return -1;
+        }
+    }
+    *sat = 0.8 * *sat + 0.2 * reward;
+    return 0;
+}
+
 /* The search part of a session (see behaviour.h). Returns -1 when out of memory. */
 static int search_session(const fw_behaviour_model *m, const fw_world *w, fw_users_state *s, uint32_t u,
                           uint32_t arm, int32_t tick, fw_session_io *io)
@@ -810,9 +856,10 @@ static int feed_session(const fw_behaviour_model *m, fw_world *w, fw_users_state
     double comment_share = 1.0 - c->like_share - c->save_share;
     if (comment_share < 0.0)
         comment_share = 0.0;
-    uint32_t seen = 0;
+    uint32_t seen = 0, ads_seen = 0;
     fw_feed_req req = {.user = u, .arm = arm, .tick = tick};
     uint32_t *const *uc = io->user_counts;
+    fw_ad_fill fills[16];
     for (uint32_t page_no = 0;; page_no++) {
         uint32_t n = fw_feed_request(io->engine, io->ctx, &req, io->page, io->page_cap);
         cnt[FW_DC_feed_requests]++;
@@ -830,10 +877,32 @@ static int feed_session(const fw_behaviour_model *m, fw_world *w, fw_users_state
                                     (h / io->oracle_every) % io->oracle_corpus_every == 0, io))
                 return -1;
         }
+        /* The page's reserved ad slots go to the ad server's auction. */
+        uint32_t n_slots = 0, n_fills = 0, next_fill = 0;
+        for (uint32_t i = 0; i < n; i++)
+            n_slots += io->page[i] == FW_NONE;
+        cnt[FW_DC_ad_slots] += n_slots;
+        if (n_slots && io->ads) {
+            fw_ad_req ar = {.user = u, .arm = arm, .tick = tick, .topic = FW_NONE};
+            n_fills = fw_ads_fill(io->engine, io->ctx, &ar, n_slots < 16 ? n_slots : 16, fills);
+            cnt[FW_DC_ad_fills] += n_fills;
+        }
         for (uint32_t i = 0; i < n; i++) {
             uint32_t note = io->page[i];
-            if (note == FW_NONE)
-                continue;   /* a reserved ad slot with no ad yet */
+            if (note == FW_NONE) {
+                if (next_fill == n_fills)
+                    continue;   /* a reserved slot the auction left empty */
+                int rc = ad_slot(m, w, s, u, arm, tick, &fills[next_fill++], io, &sat);
+                if (rc < 0)
+                    return -1;
+                seen++;
+                ads_seen++;
+                double p_stop = (c->stop_base + c->fatigue * seen + c->ad_fatigue * ads_seen) *
+                                exp(-c->satisfaction_weight * (sat / c->open_rate - 1.0));
+                if (seen >= c->max_notes || gsl_rng_uniform(r) < p_stop)
+                    return 0;
+                continue;
+            }
             if (fw_evbuf_push(io->events, u, note, tick, FW_EV_IMPRESSION))
                 return -1;
             cnt[FW_DC_impressions]++;
@@ -888,7 +957,7 @@ static int feed_session(const fw_behaviour_model *m, fw_world *w, fw_users_state
             }
             sat = 0.8 * sat + 0.2 * reward;
             seen++;
-            double p_stop = (c->stop_base + c->fatigue * seen) *
+            double p_stop = (c->stop_base + c->fatigue * seen + c->ad_fatigue * ads_seen) *
                             exp(-c->satisfaction_weight * (sat / c->open_rate - 1.0));
             if (seen >= c->max_notes || gsl_rng_uniform(r) < p_stop)
                 return 0;

@@ -13,6 +13,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "flywheel/engine.h"
+#include "flywheel/ads.h"
 #include "flywheel/shop.h"
 #include "knobs.h"
 #include "world.h"
@@ -80,6 +81,12 @@ typedef struct fw_shopbuf {
     size_t n_ord, cap_ord;
 } fw_shopbuf;
 
+/* A thread's ad events of a tick (impressions, clicks), applied at the barrier. */
+typedef struct fw_adbuf {
+    fw_ad_event *v;
+    size_t n, cap;
+} fw_adbuf;
+
 /* Users' behavioural state, indexed by user id. */
 typedef struct fw_users_state {
     double expected_ctr;    /* what users expect of the feed: the population's CTR, adapting
@@ -121,6 +128,7 @@ typedef struct fw_session_io {
     gsl_rng *shop_rng;
     fw_shopbuf *shop;
     size_t ord_begin;
+    fw_adbuf *ads;           /* where ad events go; NULL: no ads in this world */
     uint64_t seed;
     uint32_t day;
     /* Oracle metrics (output.oracle_every; 0 = off) and the thread's scratch for them. */

@@ -39,6 +39,9 @@
     X(cart_adds, "items", "products added to the cart")                           \
     X(paid_orders, "orders", "orders paid")                                       \
     X(gmv_cents, "cents", "value of the orders paid (saturates at 2^32 - 1)")     \
+    X(ad_impressions, "ads", "ads examined")                                      \
+    X(ad_clicks, "clicks", "ads opened")                                          \
+    X(ad_revenue_millicents, "1e-3 cents", "ad revenue billed for the user's ad events (saturates)") \
     X(notes_published, "notes", "notes the user published (as a creator)")       \
     X(impressions_received, "notes", "impressions of the user's notes")           \
     X(opens_received, "notes", "reads of the user's notes")                       \
@@ -79,6 +82,9 @@ extern const char *const fw_user_metric_doc[FW_UM__COUNT];
     X(orders_per_user, paid_orders, USERS, U, "orders paid per user")                    \
     X(product_views_per_user, product_views, USERS, U, "product pages viewed per user")  \
     X(view_to_purchase, paid_orders, product_views, U, "orders paid / product views")     \
+    X(ad_impressions_per_user, ad_impressions, USERS, U, "ads examined per user")         \
+    X(ad_ctr, ad_clicks, ad_impressions, U, "ads opened / ads examined")                  \
+    X(ad_revenue_per_user, ad_revenue_millicents, USERS, U, "ad revenue per user (millicents)") \
     X(impressions_received, impressions_received, USERS, C, "impressions per creator")   \
     X(opens_received, opens_received, USERS, C, "reads per creator")                     \
     X(interactions_received, interactions_received, USERS, C, "interactions per creator") \

@@ -53,7 +53,12 @@
       "colloquial words per topic: people search with them, notes never contain them")             \
     X(F64, term_zipf, 1.0, 0.0, 4.0, "", "Zipf exponent of word frequency within a topic")      \
     X(F64, restock_days, 3.0, 0.0, 3650.0, "days",                                                  \
-      "mean days before a brand restocks a sold-out product to its initial stock (0 = never)")
+      "mean days before a brand restocks a sold-out product to its initial stock (0 = never)")   \
+    X(U32, n_campaigns, 200, 0, 10000000, "campaigns", "ad campaigns, each of a random brand (0 = no ads)") \
+    X(F64, cpm_bid_cents, 2000.0, 1.0, 1.0e9, "cents", "median bid of CPM campaigns, per thousand impressions") \
+    X(F64, cpc_bid_cents, 60.0, 1.0, 1.0e9, "cents", "median bid of CPC campaigns, per click")     \
+    X(F64, cpa_bid_cents, 3000.0, 1.0, 1.0e9, "cents", "median bid of conversion campaigns, per conversion") \
+    X(F64, ad_budget_cents, 3000.0, 1.0, 1.0e12, "cents", "median daily budget of a campaign (lognormal, sigma 1)")
 
 /* behaviour.*: how people choose (an arm may change these). */
 #define FW_BEHAVIOUR_KNOBS(X)                                                                         \
@@ -98,7 +103,9 @@
     X(F64, buy_later, 0.15, 0.0, 1.0, "", "probability of buying an item when revisiting the cart (delayed conversion)") \
     X(F64, cart_abandon, 0.4, 0.0, 1.0, "", "probability of removing an item not bought on a cart visit") \
     X(F64, return_rate, 0.08, 0.0, 1.0, "", "probability a delivered product of average appeal is returned") \
-    X(F64, double_submit, 0.01, 0.0, 1.0, "", "probability the app sends a checkout twice (same request id)")
+    X(F64, double_submit, 0.01, 0.0, 1.0, "", "probability the app sends a checkout twice (same request id)") \
+    X(F64, ad_penalty, 0.0, 0.0, 20.0, "", "logit penalty of opening a note because it is an ad (beyond its lower relevance)")  \
+    X(F64, ad_fatigue, 0.01, 0.0, 1.0, "", "added probability of ending the session per ad seen in it")
 
 /* experiment.* (besides the arms). The first arm is the control every other arm is
  * compared with. */

@@ -62,6 +62,12 @@
     X(returns, "orders", "returns accepted")                                                   \
     X(refunds, "orders", "orders refunded")                                                    \
     X(refund_cents, "cents", "money refunded")                                                 \
+    X(ad_slots, "slots", "ad slots in the feed pages served (engine.feed.ad_first_slot, ad_every)") \
+    X(ad_fills, "slots", "ad slots filled by an auction")                                      \
+    X(ad_impressions, "ads", "ads examined on screen")                                         \
+    X(ad_clicks, "clicks", "ads opened")                                                       \
+    X(ad_conversions, "orders", "orders paid that the platform attributed to an ad (click or view window)") \
+    X(ad_revenue_millicents, "1e-3 cents", "ad revenue billed (CPM impressions, CPC clicks, conversions)") \
     X(notes_shown, "notes", "distinct notes the arm's users were shown on the day")            \
     X(notes_live, "notes", "notes published by the day's end (coverage denominator)")          \
     X(small_creator_impressions, "notes",                                                      \
@@ -113,6 +119,12 @@
       "product cards that are right / cards seen")                                           \
     X(recognition_recall, card_correct, card_recall_den, 1.0, "1",                             \
       "opened product notes with the right card / opened notes showing a product")            \
+    X(fill_rate, ad_fills, ad_slots, 1.0, "1", "ad slots filled / ad slots")                  \
+    X(ad_ctr, ad_clicks, ad_impressions, 1.0, "1", "ads opened / ads examined")                \
+    X(ecpm, ad_revenue_millicents, ad_impressions, 1.0, "cents",                               \
+      "ad revenue per thousand ads examined (revenue / impressions x 1000)")                  \
+    X(ad_revenue_cents, ad_revenue_millicents, sessions, 1e-3, "cents", "ad revenue per session") \
+    X(ad_load, ad_impressions, impressions, 1.0, "1", "ads examined / notes examined in the feed") \
     X(coverage, notes_shown, notes_live, 1.0, "1", "share of published notes shown at least once") \
     X(creator_gini, gini_num, gini_den, 1.0, "1",                                              \
       "Gini of impressions over creators (0 = equal, 1 = one creator gets all)")              \

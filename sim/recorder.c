@@ -45,6 +45,10 @@ struct fw_recorder {
     uint32_t n_model, cap_model;
     int64_t *shop;          /* [cap_shop * FW_SS__COUNT] */
     uint32_t n_shop, cap_shop;
+    int64_t *ads;           /* [cap_ads * FW_AS__COUNT] */
+    uint32_t n_ads, cap_ads;
+    uint32_t n_ad_brands;   /* borrowed */
+    const int64_t *ad_spend, *ad_gmv;
     uint32_t n_brands;      /* borrowed: per-brand sales [n_arms * n_brands] */
     const int64_t *brand_units, *brand_revenue;
     const fw_assignment *asg;   /* borrowed */
@@ -114,6 +118,7 @@ void fw_recorder_destroy(fw_recorder *r)
     free(r->work);
     free(r->model);
     free(r->shop);
+    free(r->ads);
     free(r);
 }
 
@@ -182,6 +187,45 @@ fw_err fw_recorder_add_shop(fw_recorder *r, const int64_t *v)
     r->n_shop++;
     return FW_OK;
 }
+
+fw_err fw_recorder_add_ads(fw_recorder *r, const int64_t *v)
+{
+    if (r->n_ads == r->cap_ads) {
+        uint32_t cap = r->cap_ads ? 2 * r->cap_ads : 16;
+        int64_t *m = realloc(r->ads, (size_t)cap * FW_AS__COUNT * sizeof *m);
+        if (!m)
+            return FW_ERR_NOMEM;
+        r->ads = m;
+        r->cap_ads = cap;
+    }
+    memcpy(&r->ads[(size_t)r->n_ads * FW_AS__COUNT], v, FW_AS__COUNT * sizeof *v);
+    r->n_ads++;
+    return FW_OK;
+}
+
+void fw_recorder_set_ad_brands(fw_recorder *r, uint32_t n_brands, const int64_t *spend_cents,
+                               const int64_t *gmv_cents)
+{
+    r->n_ad_brands = n_brands;
+    r->ad_spend = spend_cents;
+    r->ad_gmv = gmv_cents;
+}
+
+static const char *const ads_series_name[FW_AS__COUNT] = {
+#define FW_AS_NAME(name, unit, doc) #name,
+    FW_ADS_DAY_SERIES(FW_AS_NAME)
+#undef FW_AS_NAME
+};
+static const char *const ads_series_unit[FW_AS__COUNT] = {
+#define FW_AS_UNIT(name, unit, doc) unit,
+    FW_ADS_DAY_SERIES(FW_AS_UNIT)
+#undef FW_AS_UNIT
+};
+static const char *const ads_series_doc[FW_AS__COUNT] = {
+#define FW_AS_DOC(name, unit, doc) doc,
+    FW_ADS_DAY_SERIES(FW_AS_DOC)
+#undef FW_AS_DOC
+};
 
 void fw_recorder_set_brands(fw_recorder *r, uint32_t n_brands, const int64_t *units,
                             const int64_t *revenue_cents)
@@ -781,6 +825,34 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
             }
             free(names);
         }
+        H5Gclose(gs);
+        gs = -1;
+    }
+
+    /* /ads: the books per day and per-brand spend and attributed GMV (deterministic). */
+    if (r->n_ads > 0) {
+        if ((gs = group(f, "ads", "the ads' books (global: campaigns serve every arm) and per-brand "
+                                  "spend and attributed GMV")) < 0 ||
+            (ga = group(gs, "days", "the ads' books at each day's end")) < 0)
+            goto done;
+        int64_t *icol = (int64_t *)ucol;
+        for (int k = 0; k < FW_AS__COUNT; k++) {
+            for (uint32_t d = 0; d < r->n_ads; d++)
+                icol[d] = r->ads[(size_t)d * FW_AS__COUNT + k];
+            if (write_1d(ga, ads_series_name[k], H5T_STD_I64LE, H5T_NATIVE_INT64, r->n_ads, icol, z,
+                         ads_series_unit[k], ads_series_doc[k], -1, "day") < 0)
+                goto done;
+        }
+        H5Gclose(ga);
+        ga = -1;
+        if (r->n_ad_brands && r->ad_spend && r->ad_gmv &&
+            (write_1d(gs, "brand_spend_cents", H5T_STD_I64LE, H5T_NATIVE_INT64, r->n_ad_brands, r->ad_spend, z,
+                      "cents", "ad spend to date per brand", -1, "brand") < 0 ||
+             write_1d(gs, "brand_attributed_gmv_cents", H5T_STD_I64LE, H5T_NATIVE_INT64, r->n_ad_brands,
+                      r->ad_gmv, z, "cents",
+                      "GMV of the orders attributed to the brand's ads, to date (ROAS = this / spend)", -1,
+                      "brand") < 0))
+            goto done;
         H5Gclose(gs);
         gs = -1;
     }

@@ -71,6 +71,30 @@ typedef enum fw_shop_series {
     FW_SS__COUNT
 } fw_shop_series;
 
+/* The ads' books at a day's end (global). Written under /ads/days. */
+#define FW_ADS_DAY_SERIES(X)                                                                   \
+    X(revenue_cents, "cents", "ad revenue billed on the day")                                  \
+    X(overdelivery_cents, "cents", "charges not billed on the day: the campaign's budget was spent") \
+    X(budget_cents, "cents", "the campaigns' daily budgets, summed")                          \
+    X(budget_utilisation_ppm, "1e-6", "revenue / budgets (x 1e6)")                             \
+    X(pacing_error_ppm, "1e-6", "mean over campaigns of |share of the day's budget spent by midday - 0.5| (x 1e6): 0 is even pacing") \
+    X(campaigns_exhausted, "campaigns", "campaigns throttled by their budget at the day's end")
+
+typedef enum fw_ads_series {
+#define FW_AS_ENUM(name, unit, doc) FW_AS_##name,
+    FW_ADS_DAY_SERIES(FW_AS_ENUM)
+#undef FW_AS_ENUM
+    FW_AS__COUNT
+} fw_ads_series;
+
+/* Adds one day's ads series (v[FW_AS__COUNT]); once per day, or never (no /ads group). */
+fw_err fw_recorder_add_ads(fw_recorder *r, const int64_t *v);
+
+/* Per-brand ad spend and the GMV of orders attributed to the brand's ads, [n_brands] to date,
+ * borrowed: /ads/brand_spend_cents, /ads/brand_attributed_gmv_cents. */
+void fw_recorder_set_ad_brands(fw_recorder *r, uint32_t n_brands, const int64_t *spend_cents,
+                               const int64_t *gmv_cents);
+
 /* Adds one day's shop series (v[FW_SS__COUNT]); once per day, or never (no /shop group). */
 fw_err fw_recorder_add_shop(fw_recorder *r, const int64_t *v);
 

@@ -34,6 +34,7 @@ typedef enum fw_rng_purpose {
     FW_RNG_SHOP = 15,      /* a user's shopping choices (entity user, day = tick) */
     FW_RNG_RETURN = 16,    /* whether and when a delivered order is returned (entity order) */
     FW_RNG_RESTOCK = 17,   /* brands restocking sold-out products (entity product, day) */
+    FW_RNG_CAMPAIGN = 18,  /* an ad campaign's terms (entity campaign) */
     FW_RNG_TEST = 1000     /* tests only */
 } fw_rng_purpose;
 

@@ -59,6 +59,7 @@ typedef struct tbuf {
     fw_clickbuf clicks;    /* search clicks of the tick */
     gsl_rng *shop_rng;     /* FW_RNG_SHOP */
     fw_shopbuf shop;       /* shop events and checkouts of the tick */
+    fw_adbuf ads;          /* ad events of the tick */
     uint64_t *counters;    /* [n_cells * FW_DC__COUNT] */
     double *oracle_util;   /* oracle scratch (fw_session_io) */
     uint32_t *oracle_id;
@@ -109,6 +110,14 @@ typedef struct sim {
     size_t *ev_lo, *ev_hi, *ck_lo, *ck_hi;
     fw_clickbuf merged_clicks;
     size_t *sev_lo, *sev_hi, *ord_lo, *ord_hi;   /* the tick's shop events and checkouts per run */
+    size_t *ad_lo, *ad_hi;                       /* and ad events */
+    fw_adbuf merged_ads;
+    int64_t *billed;                             /* what each merged ad event was billed */
+    size_t billed_cap;
+    int64_t *brand_ad_spend, *brand_ad_gmv;      /* [n_brands]: ad spend (millicents), GMV of attributed orders */
+    int64_t *brand_ad_spend_cents;               /* [n_brands] the same spend in cents, for the file */
+    int64_t *ad_mid_spend, *ad_over_prev;        /* [n_campaigns]: spend by midday, overdelivery before today */
+    uint64_t ad_impr_mid, ad_impr_day;           /* ad events by midday and all day (pacing error) */
     fw_shopbuf merged_shop;
     fw_order_outcome *outcomes;
     size_t outcome_cap;
@@ -170,6 +179,7 @@ static void sim_fini(sim *S)
             free(S->tb[t].shop.ev);
             free(S->tb[t].shop.ord);
             free(S->tb[t].shop.src);
+            free(S->tb[t].ads.v);
             free(S->tb[t].clicks.v);
             free(S->tb[t].page);
             free(S->tb[t].ev.v);
@@ -195,6 +205,15 @@ static void sim_fini(sim *S)
     free(S->outcomes);
     free(S->order_src);
     free(S->returns);
+    free(S->ad_lo);
+    free(S->ad_hi);
+    free(S->merged_ads.v);
+    free(S->billed);
+    free(S->brand_ad_spend);
+    free(S->brand_ad_gmv);
+    free(S->brand_ad_spend_cents);
+    free(S->ad_mid_spend);
+    free(S->ad_over_prev);
     free(S->brand_units);
     free(S->brand_rev);
     free(S->gini_scratch);
@@ -377,6 +396,7 @@ static void k_sessions(void *arg, size_t b, size_t e, int slot)
                         .oracle_util = tb->oracle_util, .oracle_id = tb->oracle_id,
                         .oracle_cap = tb->oracle_cap, .srng = tb->srng, .clicks = &tb->clicks,
                         .shop_rng = tb->shop_rng, .shop = S->w.n_products ? &tb->shop : NULL,
+                        .ads = S->w.n_campaigns ? &tb->ads : NULL,
                         .seed = S->sc->seed, .day = S->day};
     for (size_t i = b; i < e; i++) {
         uint32_t u = S->run_user[i], cell = live_cell(S, u);
@@ -392,6 +412,7 @@ static void k_sessions(void *arg, size_t b, size_t e, int slot)
         S->ck_lo[i] = tb->clicks.n;
         S->sev_lo[i] = tb->shop.n_ev;
         S->ord_lo[i] = io.ord_begin = tb->shop.n_ord;
+        S->ad_lo[i] = tb->ads.n;
         fw_rng_seek(tb->rng, S->sc->seed, FW_RNG_SESSION, u, (uint32_t)S->abs_tick);
         fw_rng_seek(tb->srng, S->sc->seed, FW_RNG_SEARCH, u, (uint32_t)S->abs_tick);
         fw_rng_seek(tb->shop_rng, S->sc->seed, FW_RNG_SHOP, u, (uint32_t)S->abs_tick);
@@ -403,6 +424,7 @@ static void k_sessions(void *arg, size_t b, size_t e, int slot)
         S->ck_hi[i] = tb->clicks.n;
         S->sev_hi[i] = tb->shop.n_ev;
         S->ord_hi[i] = tb->shop.n_ord;
+        S->ad_hi[i] = tb->ads.n;
     }
     tb->oracle_util = io.oracle_util;
     tb->oracle_id = io.oracle_id;
@@ -432,8 +454,17 @@ static fw_err merge_shop(sim *S, size_t n_runs)
 {
     fw_shopbuf *m = &S->merged_shop;
     m->n_ev = m->n_ord = 0;
+    S->merged_ads.n = 0;
     for (size_t i = 0; i < n_runs; i++) {
         const fw_shopbuf *src = &S->tb[S->ev_slot[i]].shop;
+        size_t na = S->ad_hi[i] - S->ad_lo[i];
+        if (na) {
+            fw_adbuf *ma = &S->merged_ads;
+            if (grow((void **)&ma->v, &ma->cap, ma->n + na, sizeof *ma->v))
+                return FW_ERR_NOMEM;
+            memcpy(&ma->v[ma->n], &S->tb[S->ev_slot[i]].ads.v[S->ad_lo[i]], na * sizeof *ma->v);
+            ma->n += na;
+        }
         size_t ne = S->sev_hi[i] - S->sev_lo[i], no = S->ord_hi[i] - S->ord_lo[i];
         if (ne) {   /* (most users shop nothing: their buffers may not exist yet) */
             if (grow((void **)&m->ev, &m->cap_ev, m->n_ev + ne, sizeof *m->ev))
@@ -472,6 +503,21 @@ static fw_err shop_barrier(sim *S)
     fw_shopbuf *m = &S->merged_shop;
     fw_engine_ctx *ctx0 = S->tb[0].ctx;
     fw_err rc;
+    /* Ad events first, in user order: billing against the budgets by rule. */
+    fw_adbuf *ma = &S->merged_ads;
+    if (ma->n) {
+        if (grow((void **)&S->billed, &S->billed_cap, ma->n, sizeof *S->billed))
+            return FW_ERR_NOMEM;
+        if ((rc = fw_ads_log(S->engine, ctx0, ma->v, ma->n, S->billed)) != FW_OK)
+            return rc;
+        uint32_t *const *uc = S->aggs.v[period(S)];
+        for (size_t k = 0; k < ma->n; k++) {
+            *cell_counter(S, ma->v[k].user, FW_DC_ad_revenue_millicents) += (uint64_t)S->billed[k];
+            uint64_t r = (uint64_t)uc[FW_UM_ad_revenue_millicents][ma->v[k].user] + (uint64_t)S->billed[k];
+            uc[FW_UM_ad_revenue_millicents][ma->v[k].user] = r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+            S->brand_ad_spend[S->w.campaigns[ma->v[k].campaign].brand] += S->billed[k];
+        }
+    }
     if (m->n_ev && (rc = fw_shop_log(S->engine, ctx0, m->ev, m->n_ev)) != FW_OK)
         return rc;
     if (m->n_ord) {
@@ -542,6 +588,20 @@ static fw_err shop_changes(sim *S)
             uc[FW_UM_paid_orders][u]++;
             uint64_t g = (uint64_t)uc[FW_UM_gmv_cents][u] + (uint64_t)c->value_cents;
             uc[FW_UM_gmv_cents][u] = g > UINT32_MAX ? UINT32_MAX : (uint32_t)g;
+            if (S->w.n_campaigns) {
+                /* The platform attributes the purchase to an ad of the brand, if any. */
+                int64_t billed;
+                uint32_t brand = S->w.product_brand[c->product];
+                uint32_t camp = fw_ads_attribute(S->engine, u, brand, c->tick, &billed);
+                if (camp != FW_NONE) {
+                    (*cell_counter(S, u, FW_DC_ad_conversions))++;
+                    *cell_counter(S, u, FW_DC_ad_revenue_millicents) += (uint64_t)billed;
+                    uint64_t r = (uint64_t)uc[FW_UM_ad_revenue_millicents][u] + (uint64_t)billed;
+                    uc[FW_UM_ad_revenue_millicents][u] = r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+                    S->brand_ad_spend[brand] += billed;
+                    S->brand_ad_gmv[brand] += c->value_cents;
+                }
+            }
             break;
         }
         case FW_OC_CANCELLED:
@@ -709,6 +769,7 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
         S->tb[s].ev.n = 0;
         S->tb[s].clicks.n = 0;
         S->tb[s].shop.n_ev = S->tb[s].shop.n_ord = 0;
+        S->tb[s].ads.n = 0;
     }
     fw_engine_ctx *ctx0 = S->tb[0].ctx;
     fw_err rc = fw_engine_log(S->engine, ctx0, S->merged.v, S->merged.n);
@@ -736,7 +797,54 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
     }
     if ((rc = fw_engine_end_tick(S->engine, ctx0, S->abs_tick)) != FW_OK)
         return rc;
+    S->ad_impr_day += S->merged_ads.n;   /* impressions and clicks: the day's ad traffic */
+    if (t + 1 == S->tpd / 2) {
+        S->ad_impr_mid = S->ad_impr_day;
+        for (uint32_t c = 0; c < S->w.n_campaigns; c++) {
+            fw_campaign_stats cs;
+            if (fw_ads_campaign(S->engine, c, &cs) != FW_OK)
+                return FW_ERR_INTERNAL;
+            S->ad_mid_spend[c] = cs.spend_today_cents;
+        }
+    }
     return shop_changes(S);
+}
+
+/* The ads' day (before the engine's day end resets it): books, budgets, pacing, and the
+ * invariants. Pacing error compares each campaign's share of its day's spend by midday with
+ * the share of the day's ad traffic by midday. */
+static fw_err ads_end_day(sim *S, int64_t *series)
+{
+    char why[256];
+    fw_err rc = fw_ads_check(S->engine, why, sizeof why);
+    if (rc != FW_OK) {
+        fprintf(stderr, "\nflywheel: ads invariant broken on day %u: %s\n", S->day, why);
+        return rc;
+    }
+    memset(series, 0, FW_AS__COUNT * sizeof *series);
+    double err_sum = 0.0, mid_share = S->ad_impr_day ? (double)S->ad_impr_mid / S->ad_impr_day : 0.5;
+    uint32_t n_err = 0;
+    for (uint32_t c = 0; c < S->w.n_campaigns; c++) {
+        fw_campaign_stats cs;
+        if (fw_ads_campaign(S->engine, c, &cs) != FW_OK)
+            return FW_ERR_INTERNAL;
+        series[FW_AS_revenue_cents] += cs.spend_today_cents;
+        series[FW_AS_overdelivery_cents] += cs.overdelivery_cents - S->ad_over_prev[c];
+        S->ad_over_prev[c] = cs.overdelivery_cents;
+        series[FW_AS_budget_cents] += S->w.campaigns[c].daily_budget_cents;
+        series[FW_AS_campaigns_exhausted] += cs.throttled;
+        if (cs.spend_today_cents > 0) {
+            err_sum += fabs((double)S->ad_mid_spend[c] / cs.spend_today_cents - mid_share);
+            n_err++;
+        }
+    }
+    series[FW_AS_budget_utilisation_ppm] =
+        series[FW_AS_budget_cents] ? llround(1e6 * series[FW_AS_revenue_cents] / (double)series[FW_AS_budget_cents]) : 0;
+    series[FW_AS_pacing_error_ppm] = n_err ? llround(1e6 * err_sum / n_err) : 0;
+    for (uint32_t b = 0; b < S->w.n_brands; b++)
+        S->brand_ad_spend_cents[b] = S->brand_ad_spend[b] / 1000;
+    S->ad_impr_day = S->ad_impr_mid = 0;
+    return FW_OK;
 }
 
 /* Clears the day's exposure record, sized for every note that can exist by its end. */
@@ -1002,7 +1110,8 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
                       .follow_offsets = S->w.follow_off, .follows = S->w.follow_dst,
                       .n_terms = S->w.n_terms, .note_terms = S->w.note_terms,
                       .n_brands = S->w.n_brands, .n_products = S->w.n_products,
-                      .note_products = S->w.note_product};
+                      .note_products = S->w.note_product,
+                      .n_campaigns = S->w.n_campaigns, .campaigns = S->w.campaigns};
     /* Producer-side: notes are scored under their creator's cell once the pre-period ends;
      * until then under the control cell (the engine starts with every creator in cell 0). */
     uint8_t *producer0 = NULL;
@@ -1055,7 +1164,14 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         !(S->sev_lo = malloc(S->run_cap * sizeof *S->sev_lo)) ||
         !(S->sev_hi = malloc(S->run_cap * sizeof *S->sev_hi)) ||
         !(S->ord_lo = malloc(S->run_cap * sizeof *S->ord_lo)) ||
-        !(S->ord_hi = malloc(S->run_cap * sizeof *S->ord_hi)))
+        !(S->ord_hi = malloc(S->run_cap * sizeof *S->ord_hi)) ||
+        !(S->ad_lo = malloc(S->run_cap * sizeof *S->ad_lo)) ||
+        !(S->ad_hi = malloc(S->run_cap * sizeof *S->ad_hi)) ||
+        !(S->brand_ad_spend = calloc((size_t)S->w.n_brands + 1, sizeof *S->brand_ad_spend)) ||
+        !(S->brand_ad_gmv = calloc((size_t)S->w.n_brands + 1, sizeof *S->brand_ad_gmv)) ||
+        !(S->brand_ad_spend_cents = calloc((size_t)S->w.n_brands + 1, sizeof *S->brand_ad_spend_cents)) ||
+        !(S->ad_mid_spend = calloc((size_t)S->w.n_campaigns + 1, sizeof *S->ad_mid_spend)) ||
+        !(S->ad_over_prev = calloc((size_t)S->w.n_campaigns + 1, sizeof *S->ad_over_prev)))
         goto oom;
     for (int s = 0; s < FW_STAGE__COUNT; s++)
         if (fw_hist_init(&day_lat[s], fw_engine_ctx_latency(S->tb[0].ctx, s)->lowest,
@@ -1112,6 +1228,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         fw_recorder_set_users(rec, &S->asg, &S->aggs, sc->experiment_pre_days);
         fw_recorder_set_followers(rec, S->w.n_creators, S->w.creator_user, S->w.n_followers);
         fw_recorder_set_brands(rec, S->w.n_brands, S->brand_units, S->brand_rev);
+        fw_recorder_set_ad_brands(rec, S->w.n_brands, S->brand_ad_spend_cents, S->brand_ad_gmv);
         if (n_reps > 1)
             fw_recorder_set_replicates(rec, n_reps, rep_seeds, reps);
         /* An empty but valid partial file exists from the start. */
@@ -1170,11 +1287,14 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         exposure_counters(S, day_counters);
         update_expectation(S, cell_counters);
         fw_par_for(S->w.n_users, 4096, k_end_day, S);
-        int64_t shop_series[FW_SS__COUNT];
-        if ((rc = fw_engine_end_day(S->engine, S->tb[0].ctx, S->day)) != FW_OK ||
+        int64_t shop_series[FW_SS__COUNT], ads_series[FW_AS__COUNT];
+        if ((S->w.n_campaigns && (rc = ads_end_day(S, ads_series)) != FW_OK) ||
+            (rc = fw_engine_end_day(S->engine, S->tb[0].ctx, S->day)) != FW_OK ||
             (rc = shop_end_day(S, shop_series)) != FW_OK)
             break;
         if (rec && (rc = fw_recorder_add_shop(rec, shop_series)) != FW_OK)
+            break;
+        if (rec && S->w.n_campaigns && (rc = fw_recorder_add_ads(rec, ads_series)) != FW_OK)
             break;
         if (S->n_arms > 1 && S->day >= sc->experiment_pre_days) {
             /* A daily look: the always-valid p-values keep their running minimum. */

@@ -284,6 +284,59 @@ static fw_err gen_commerce(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uin
     return FW_OK;
 }
 
+/* Campaigns: a random brand; CPM, CPC or conversion objective with equal odds; lognormal
+ * bids around the knobs' medians (sigma 0.5) and budgets (sigma 1); half target the brand's
+ * category, half everyone. The creative is the first note showing one of the brand's
+ * products, else the first note of its category, else note 0. */
+static fw_err gen_campaigns(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed)
+{
+    uint32_t n = w->n_notes && w->n_brands ? cfg->n_campaigns : 0;
+    w->n_campaigns = n;
+    if (n == 0)
+        return FW_OK;
+    if (!ALLOC(w->campaigns, n))
+        return FW_ERR_NOMEM;
+    uint32_t *by_brand = malloc((size_t)w->n_brands * sizeof *by_brand);
+    uint32_t *by_topic = malloc((size_t)w->n_topics * sizeof *by_topic);
+    if (!by_brand || !by_topic) {
+        free(by_brand);
+        free(by_topic);
+        return FW_ERR_NOMEM;
+    }
+    for (uint32_t b = 0; b < w->n_brands; b++)
+        by_brand[b] = FW_NONE;
+    for (uint32_t t = 0; t < w->n_topics; t++)
+        by_topic[t] = FW_NONE;
+    for (uint32_t k = 0; k < w->n_notes; k++) {
+        uint32_t p = w->note_product[k], t = w->note_info[k].topic;
+        if (p != FW_NONE && by_brand[w->product_brand[p]] == FW_NONE)
+            by_brand[w->product_brand[p]] = k;
+        if (by_topic[t] == FW_NONE)
+            by_topic[t] = k;
+    }
+    for (uint32_t c = 0; c < n; c++) {
+        fw_rng_seek(r, seed, FW_RNG_CAMPAIGN, c, 0);
+        fw_campaign_info *ci = &w->campaigns[c];
+        ci->brand = (uint32_t)gsl_rng_uniform_int(r, w->n_brands);
+        ci->objective = (uint32_t)gsl_rng_uniform_int(r, FW_OBJ__COUNT);
+        double median = ci->objective == FW_OBJ_CPM   ? cfg->cpm_bid_cents
+                        : ci->objective == FW_OBJ_CPC ? cfg->cpc_bid_cents
+                                                      : cfg->cpa_bid_cents;
+        double bid = gsl_ran_lognormal(r, log(median), 0.5);
+        ci->bid_cents = bid < 1.0 ? 1 : (int64_t)llround(bid);
+        double budget = gsl_ran_lognormal(r, log(cfg->ad_budget_cents), 1.0);
+        ci->daily_budget_cents = budget < 1.0 ? 1 : (int64_t)llround(budget);
+        uint32_t cat = w->brand_category[ci->brand];
+        ci->target_topic = gsl_rng_uniform(r) < 0.5 ? cat : FW_NONE;
+        ci->creative = by_brand[ci->brand] != FW_NONE ? by_brand[ci->brand]
+                       : by_topic[cat] != FW_NONE    ? by_topic[cat]
+                                                     : 0;
+    }
+    free(by_brand);
+    free(by_topic);
+    return FW_OK;
+}
+
 typedef struct note_order {
     int32_t tick;
     uint32_t index;
@@ -453,7 +506,8 @@ fw_err fw_world_generate(const fw_world_cfg *cfg, uint64_t seed, fw_world *w)
         goto fail;
     if ((rc = gen_topics(w, cfg, r, seed)) || (rc = gen_users(w, cfg, r, seed)) ||
         (rc = gen_creators(w, cfg, r, seed)) || (rc = gen_commerce(w, cfg, r, seed)) ||
-        (rc = gen_vocabulary(w, cfg)) || (rc = gen_notes(w, cfg, r, seed)) || (rc = gen_follows(w, cfg, r, seed)))
+        (rc = gen_vocabulary(w, cfg)) || (rc = gen_notes(w, cfg, r, seed)) || (rc = gen_follows(w, cfg, r, seed)) ||
+        (rc = gen_campaigns(w, cfg, r, seed)))
         goto fail;
     gsl_rng_free(r);
     return FW_OK;
@@ -472,7 +526,8 @@ void fw_world_fini(fw_world *w)
                  w->follow_dst, w->n_followers, w->brand_category, w->brand_budget_cents,
                  w->product_brand, w->product_category, w->product_price_cents,
                  w->product_stock, w->product_appeal, w->category_off, w->category_products,
-                 w->note_info, w->note_quality, w->note_emb, w->note_product, w->note_terms};
+                 w->note_info, w->note_quality, w->note_emb, w->note_product, w->note_terms,
+                 w->campaigns};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
         free(p[i]);
     gsl_ran_discrete_free(w->term_pick);

@@ -13,6 +13,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
+#include "flywheel/ads.h"
 #include "flywheel/engine.h"
 #include "knobs.h"
 
@@ -61,6 +62,11 @@ typedef struct fw_world {
     float *product_appeal;
     uint32_t *category_off;  /* [n_topics + 1]: products sorted by category */
     uint32_t *category_products;
+
+    /* Ad campaigns: brand, objective, bid, budget, target, creative (a note showing one of
+     * the brand's products when one exists). */
+    uint32_t n_campaigns;
+    fw_campaign_info *campaigns;
 
     /* Vocabulary: topic t's words are [t * terms_per_topic, (t + 1) * terms_per_topic), then
      * generic_terms generic words, then colloquial_per_topic colloquial words per topic

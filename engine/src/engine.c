@@ -244,7 +244,7 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
     }
     if ((rc = fw_search_create(e, cat)) != FW_OK)
         goto fail;
-    if ((rc = fw_shop_create(e, cat, cfgs)) != FW_OK)
+    if ((rc = fw_shop_create(e, cat, cfgs)) != FW_OK || (rc = fw_ads_create(e, cat)) != FW_OK)
         goto fail;
     return e;
 fail:
@@ -268,6 +268,7 @@ void fw_engine_destroy(fw_engine *e)
     fw_rec_destroy(e->rec);
     fw_search_destroy(e->search);
     fw_shop_destroy(e->shop, e->n_users);
+    fw_ads_destroy(e->ads);
     free(e->arm);
     free(e->notes);
     free(e->counts);
@@ -314,7 +315,7 @@ fw_engine_ctx *fw_engine_ctx_create(const fw_engine *e)
         goto fail;
     if (e->rec && fw_rec_ctx_init(e, c) != FW_OK)
         goto fail;
-    if (fw_search_ctx_init(e, c) != FW_OK)
+    if (fw_search_ctx_init(e, c) != FW_OK || fw_ads_ctx_init(e, c) != FW_OK)
         goto fail;
     return c;
 fail:
@@ -337,6 +338,7 @@ void fw_engine_ctx_destroy(fw_engine_ctx *c)
     free(c->order_score);
     fw_rec_ctx_fini(c);
     fw_search_ctx_fini(c);
+    fw_ads_ctx_fini(c);
     free(c);
 }
 
@@ -451,6 +453,7 @@ fw_err fw_engine_publish_text(fw_engine *e, fw_engine_ctx *ctx, const fw_note_in
 fw_err fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick)
 {
     fw_err rc = fw_shop_end_tick(e, ctx, tick);
+    fw_ads_end_tick(e, tick);
     int64_t t0 = fw_now_ns();
     for (uint32_t a = 0; a < e->n_arms; a++) {
         fw_feed_state *st = &e->arm[a];
@@ -485,6 +488,7 @@ fw_err fw_engine_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day)
     if (e->rec)
         rc = fw_rec_end_day(e, ctx, day);
     fw_shop_end_day(e, day);
+    fw_ads_end_day(e, day);
     fw_hist_record(&ctx->lat[FW_STAGE_END_DAY], fw_now_ns() - t0);
     return rc;
 }

@@ -138,6 +138,7 @@ struct fw_engine {
     fw_rec *rec;            /* NULL unless some arm runs the recommender */
     struct fw_search *search;   /* the search index and learned intents (search.c) */
     struct fw_shop *shop;       /* catalog, orders, carts, profiles (shop.c) */
+    struct fw_ads *ads;         /* campaigns, pacing, billing (ads.c) */
 
     int64_t plant_ns[FW_STAGE__COUNT];   /* fw_engine_plant_delay: busy wait per call */
 
@@ -162,6 +163,8 @@ struct fw_engine_ctx {
     uint32_t walk_cap;
     float *uvec;            /* [dim] */
     struct fw_search_ctx *search;   /* search scratch (search.c) */
+    struct fw_bid *ad_bids;         /* ads scratch [n_campaigns] (ads.c) */
+    uint32_t *ad_map, *ad_scratch;
 };
 
 static inline int64_t fw_now_ns(void)
@@ -303,6 +306,17 @@ void fw_shop_end_day(fw_engine *e, uint32_t day);
  * and the share of one topic. */
 void fw_shop_tx_shares(const fw_engine *e, uint32_t user, double *share);
 double fw_shop_tx_share(const fw_engine *e, uint32_t user, uint32_t topic);
+
+/* Ads (ads.c). fw_ads_create runs in fw_engine_create; end_tick (pacing) and end_day
+ * (the day's reset) are part of the engine's. */
+fw_err fw_ads_create(fw_engine *e, const fw_catalog *cat);
+void fw_ads_destroy(struct fw_ads *a);
+fw_err fw_ads_ctx_init(const fw_engine *e, fw_engine_ctx *c);
+void fw_ads_ctx_fini(fw_engine_ctx *c);
+void fw_ads_end_tick(fw_engine *e, int32_t tick);
+void fw_ads_end_day(fw_engine *e, uint32_t day);
+/* True when topic is among the topics user engages with (the community profile, shop.c). */
+int fw_shop_engages(const fw_engine *e, uint32_t user, uint32_t topic);
 
 /* The recommender (rec.c). */
 fw_err fw_rec_create(fw_engine *e, const fw_engine_cfg *cfg0);

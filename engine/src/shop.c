@@ -1063,6 +1063,20 @@ double fw_shop_tx_share(const fw_engine *e, uint32_t user, uint32_t topic)
     return total > 0.0 ? mine / total : 0.0;
 }
 
+int fw_shop_engages(const fw_engine *e, uint32_t user, uint32_t topic)
+{
+    const struct fw_shop *s = e->shop;
+    if (user >= e->n_users || s->all_impr <= 0.0)
+        return 0;
+    const comm_entry *row = &s->community[(size_t)user * FW_SHOP_COMM_K];
+    double p = s->all_eng / s->all_impr;
+    for (int k = 0; k < FW_SHOP_COMM_K; k++)
+        if (row[k].cat == topic && row[k].impr + row[k].eng > 0.0f &&
+            (row[k].eng + COMM_PRIOR * p) / ((row[k].impr + COMM_PRIOR) * p) > 1.0)
+            return 1;   /* engages with it more than the population does */
+    return 0;
+}
+
 /* ---- accessors and invariants -------------------------------------------------------- */
 
 const fw_order_change *fw_shop_changes(const fw_engine *e, size_t *n)

@@ -12,6 +12,7 @@ for t in 1 4; do
   "$FLYWHEEL" run "$SRC/tests/data/tiny_rec.yaml" -q -t $t -o rec$t.h5 2>err.txt || fail "rec -t $t ($(cat err.txt))"
   "$FLYWHEEL" run "$SRC/tests/data/tiny_layers.yaml" -q -t $t -o layers$t.h5 2>err.txt || fail "layers -t $t ($(cat err.txt))"
   "$FLYWHEEL" run "$SRC/tests/data/tiny_shop.yaml" -q -t $t -o shop$t.h5 2>err.txt || fail "shop -t $t ($(cat err.txt))"
+  "$FLYWHEEL" run "$SRC/tests/data/tiny_ads.yaml" -q -t $t -o ads$t.h5 2>err.txt || fail "ads -t $t ($(cat err.txt))"
 done
 cmp_files() { h5diff -q --exclude-path /latency --exclude-attribute / "$1" "$2"; }
 for t in 2 4; do
@@ -20,5 +21,6 @@ done
 if cmp_files rec1.h5 rec4.h5; then pass "recommender: 1 vs 4 threads identical"; else fail "recommender differs across threads: $(h5diff -r --exclude-path /latency --exclude-attribute / rec1.h5 rec4.h5 | head -20)"; fi
 if cmp_files layers1.h5 layers4.h5; then pass "layers, cluster units: 1 vs 4 threads identical"; else fail "layers differ across threads"; fi
 if cmp_files shop1.h5 shop4.h5; then pass "shop: 1 vs 4 threads identical"; else fail "shop differs across threads: $(h5diff -r --exclude-path /latency --exclude-attribute / shop1.h5 shop4.h5 | head -20)"; fi
+if cmp_files ads1.h5 ads4.h5; then pass "ads: 1 vs 4 threads identical"; else fail "ads differ across threads: $(h5diff -r --exclude-path /latency --exclude-attribute / ads1.h5 ads4.h5 | head -20)"; fi
 if cmp_files t1.h5 other.h5 >/dev/null 2>&1; then fail "a different seed gave identical results"; else pass "different seed differs"; fi
 finish

@@ -71,6 +71,9 @@ typedef struct fw_catalog {
     uint32_t n_brands, n_products;
     const fw_product_info *products;
     const uint32_t *note_products;
+    /* Ads (flywheel/ads.h): the campaigns ([n_campaigns], struct fw_campaign_info), or none. */
+    uint32_t n_campaigns;
+    const struct fw_campaign_info *campaigns;
 } fw_catalog;
 
 /* Engine stages whose latency is measured. X(ENUM, "name", "what is timed"). */
@@ -94,6 +97,7 @@ typedef struct fw_catalog {
     X(SHOP, "shop", "a whole shop-tab request (profile, best sellers, page)")             \
     X(SHOP_CHECKOUT, "shop_checkout", "placing one tick's orders (stock, payment)")       \
     X(SHOP_LIFECYCLE, "shop_lifecycle", "advancing orders at a tick's end (retries, shipping, refunds)") \
+    X(ADS, "ads", "an ad auction for a request's slots (eligibility, scoring, pricing)") \
     X(LOG, "log", "applying one tick's event log")                                 \
     X(PUBLISH, "publish", "publishing one note")                                   \
     X(END_TICK, "end_tick", "refreshing the feed pools at a tick's end")           \
@@ -135,7 +139,9 @@ const char *fw_stage_doc(fw_stage s);
     X(SHOP_REQUESTS, "shop_requests", "shop-tab requests served")                             \
     X(SHOP_SCANNED, "shop_products_scanned", "shop: best-seller entries looked at for pages")   \
     X(ORDERS_PLACED, "orders_placed", "shop: order requests handled (duplicates included)")     \
-    X(ORDERS_ADVANCED, "orders_advanced", "shop: open orders looked at by lifecycle steps")
+    X(ORDERS_ADVANCED, "orders_advanced", "shop: open orders looked at by lifecycle steps")                     \
+    X(AUCTIONS, "auctions_run", "ads: auctions run")                                          \
+    X(AD_BIDDERS, "ad_bidders", "ads: campaigns that entered auctions")
 
 typedef enum fw_work {
 #define FW_WORK_ENUM(e, name, doc) FW_WORK_##e,

@@ -5,6 +5,7 @@
 #ifndef FLYWHEEL_ENGINE_CFG_H
 #define FLYWHEEL_ENGINE_CFG_H
 
+#include "flywheel/auction.h"
 #include "flywheel/knob.h"
 
 /* Feed algorithms. "baseline" stays selectable as the control algorithm. */
@@ -145,6 +146,37 @@ typedef enum fw_shop_profile { FW_SHOP_PROFILES(FW_KNOB_ENUM_CONST) FW_PROFILE__
     X(U32, cart_days, 7, 1, 365, "days", "a cart item not bought within this many days is dropped") \
     X(U32, cart_cap, 20, 1, 1000, "products", "most products in a cart (the oldest is dropped)")
 
+/* Ads (flywheel/ads.h). Payment rules are fw_pay_rule (flywheel/auction.h). */
+#define FW_AD_PAY_RULES(V)      \
+    V(FW_PAY_GSP, "gsp")         \
+    V(FW_PAY_VCG, "vcg")         \
+    V(FW_PAY_FIRST, "first")
+
+#define FW_AD_PACINGS(V)                 \
+    V(FW_PACING_NONE, "none")            \
+    V(FW_PACING_THROTTLE, "throttle")    \
+    V(FW_PACING_DUAL, "dual")
+
+typedef enum fw_ad_pacing { FW_AD_PACINGS(FW_KNOB_ENUM_CONST) FW_PACING__COUNT } fw_ad_pacing;
+
+/* engine.ads.* Campaign learning and pacing state is shared by every arm; the arm decides
+ * how its requests run auctions (pay_rule, reserve, caps). pacing, pacing_lr and the
+ * attribution windows are read from the first arm. */
+#define FW_ADS_KNOBS(X)                                                                           \
+    X(ENUM, pay_rule, FW_PAY_GSP, FW_AD_PAY_RULES, 0, "",                                          \
+      "auction payment rule: gsp (next score), vcg (externality), first (own bid)")              \
+    X(F64, reserve_cpm_cents, 100.0, 0.0, 1.0e9, "cents", "reserve price: the least score per thousand impressions") \
+    X(ENUM, pacing, FW_PACING_DUAL, FW_AD_PACINGS, 0, "",                                          \
+      "budget pacing: none; throttle (out of auctions once the day's share is spent); dual "    \
+      "(bid multiplier by dual gradient on the spend rate, Balseiro-Gur)")                       \
+    X(F64, pacing_lr, 0.5, 0.0, 100.0, "", "dual pacing: step of the multiplier per tick, relative to the target spend") \
+    X(U32, freq_cap, 3, 0, 1000, "impressions", "most impressions of one campaign per user per day (0 = no cap)") \
+    X(F64, ctr_prior, 0.005, 0.000001, 1.0, "", "prior ad CTR of a campaign with no history")     \
+    X(F64, cvr_prior, 0.01, 0.000001, 1.0, "", "prior conversions per click of a campaign with no history") \
+    X(F64, prior_weight, 200.0, 0.0, 1.0e9, "impressions", "weight of the priors in the smoothed pCTR (in impressions; clicks for pCVR)") \
+    X(U32, click_window_days, 7, 0, 365, "days", "a purchase within this many days of an ad click is the ad's conversion") \
+    X(U32, view_window_days, 1, 0, 365, "days", "a purchase within this many days of an ad view (no click) is its conversion")
+
 /* engine.* (other than sub-sections) */
 #define FW_ENGINE_KNOBS(X) \
     X(U32, latency_sigfigs, 2, 1, 3, "digits", "significant digits of latency histograms (2 = 1% error)")
@@ -165,12 +197,17 @@ typedef struct fw_shop_cfg {
     FW_SHOP_KNOBS(FW_KNOB_FIELD)
 } fw_shop_cfg;
 
+typedef struct fw_ads_cfg {
+    FW_ADS_KNOBS(FW_KNOB_FIELD)
+} fw_ads_cfg;
+
 typedef struct fw_engine_cfg {
     FW_ENGINE_KNOBS(FW_KNOB_FIELD)
     fw_feed_cfg feed;
     fw_rec_cfg rec;
     fw_search_cfg search;
     fw_shop_cfg shop;
+    fw_ads_cfg ads;
 } fw_engine_cfg;
 
 #endif

@@ -1,0 +1,98 @@
+/* Ads: campaigns, auctions for ad slots, pacing, frequency caps, billing and attribution.
+ * Owns: each campaign's day (spend, pacing multiplier, throttling), its delivery counts and
+ * the pCTR / pCVR estimates learned from the ad log, each user's frequency caps and recent
+ * ad views and clicks (for attribution), and the books of ad revenue.
+ * Borrows: the campaigns passed to fw_engine_create through fw_catalog (copied).
+ * Never touches: the world's hidden truth, randomness, threads or files.
+ *
+ * Threading contract: as engine.h. fw_ads_fill may run concurrently for different users
+ * between barrier calls (it writes only its user's frequency caps); fw_ads_log,
+ * fw_ads_attribute and fw_engine_end_tick / fw_engine_end_day (pacing, the day's reset) are
+ * barrier calls.
+ *
+ * Money is integer cents. Invariants (fw_ads_check): every charge is at most the winner's
+ * bid for its billable unit; revenue is the sum of the charges; a campaign's spend on a day
+ * never exceeds its daily budget (a charge that would is not billed: counted as
+ * overdelivery); a throttled campaign never enters an auction. */
+#ifndef FLYWHEEL_ADS_H
+#define FLYWHEEL_ADS_H
+
+#include "flywheel/auction.h"
+#include "flywheel/engine.h"
+
+/* What a campaign pays for: impressions (bid per thousand), clicks, or conversions
+ * (optimised conversion bidding: ranked by bid x pCTR x pCVR, billed per conversion). */
+typedef enum fw_ad_objective { FW_OBJ_CPM = 0, FW_OBJ_CPC, FW_OBJ_CPA, FW_OBJ__COUNT } fw_ad_objective;
+
+typedef struct fw_campaign_info {
+    uint32_t brand;
+    uint32_t objective;         /* fw_ad_objective */
+    int64_t bid_cents;          /* per thousand impressions, per click or per conversion; > 0 */
+    int64_t daily_budget_cents; /* > 0 */
+    uint32_t target_topic;      /* the topic of the audience it targets, FW_NONE: everyone */
+    uint32_t creative;          /* the note shown as the ad (ads are notes) */
+} fw_campaign_info;
+
+/* A request for ad slots: user, arm, tick, and how many slots (k, at most 16). */
+typedef struct fw_ad_req {
+    uint32_t user, arm;
+    int32_t tick;
+    uint32_t topic;             /* context topic (search intent), FW_NONE in the feed */
+} fw_ad_req;
+
+typedef struct fw_ad_fill {
+    uint32_t campaign;
+    uint32_t note;              /* the creative */
+    int64_t price_cents;        /* per billable unit (per thousand impressions for CPM) */
+} fw_ad_fill;
+
+/* Runs the auction for k slots (<= 16) for req: eligible campaigns are those with budget
+ * left that are not throttled, under the user's frequency cap (engine.ads.freq_cap
+ * impressions a day per campaign), and targeting everyone, the request's topic, or a topic of
+ * the user's engagement profile; ranked by effective bid (bid / (1 + pacing multiplier)) x
+ * quality (1 for CPM, pCTR for CPC, pCTR x pCVR for CPA) per impression; priced by
+ * engine.ads.pay_rule with reserve engine.ads.reserve_cpm_cents per thousand impressions.
+ * Writes up to k fills (best first) and returns how many; counts the fills against the
+ * user's caps. */
+uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uint32_t k, fw_ad_fill *out);
+
+typedef enum fw_ad_event_type { FW_AD_IMPRESSION = 0, FW_AD_CLICK, FW_AD_EV__COUNT } fw_ad_event_type;
+
+typedef struct fw_ad_event {
+    uint32_t user, campaign;
+    int32_t tick;
+    uint32_t type;              /* fw_ad_event_type */
+    int64_t price_cents;        /* the fill's price */
+} fw_ad_event;
+
+/* Barrier call: applies ad events in the order given: delivery counts and the pCTR
+ * estimate, the users' recent views and clicks, and billing (CPM per impression at price
+ * millicents -- price / 1000 cents --, CPC per click at price), each charge only while the
+ * campaign's budget of the day allows it. billed_mc[n] (or NULL) receives what each event
+ * was billed, in millicents (0 for an event its objective does not bill, or over budget).
+ * FW_ERR_INVAL for a bad user, campaign or type (skipped, billed 0). */
+fw_err fw_ads_log(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_event *ev, size_t n, int64_t *billed_mc);
+
+/* Barrier call: a purchase of a brand's product by user at tick. Attributed to the campaign
+ * of that brand the user last clicked within engine.ads.click_window_days, else the one they
+ * last saw within view_window_days; a CPA campaign is billed its price (*billed_mc, if not
+ * NULL: what was billed, in millicents). Returns the campaign credited, or FW_NONE. */
+uint32_t fw_ads_attribute(fw_engine *e, uint32_t user, uint32_t brand, int32_t tick, int64_t *billed_mc);
+
+typedef struct fw_campaign_stats {
+    int64_t spend_today_cents, spend_cents;   /* billed */
+    int64_t overdelivery_cents;               /* charges not billed: the budget was spent */
+    uint64_t impressions, clicks, conversions, auctions_won;
+    double multiplier;                        /* pacing: bids are divided by 1 + this */
+    int throttled;                            /* out of auctions for the rest of the day */
+} fw_campaign_stats;
+
+fw_err fw_ads_campaign(const fw_engine *e, uint32_t campaign, fw_campaign_stats *out);
+uint32_t fw_ads_n_campaigns(const fw_engine *e);
+
+/* Total revenue billed (cents); and fw_ads_check, the invariants above recomputed from the
+ * charges: FW_OK or FW_ERR_INTERNAL with the first violation in why[cap]. */
+int64_t fw_ads_revenue(const fw_engine *e);
+fw_err fw_ads_check(const fw_engine *e, char *why, size_t cap);
+
+#endif

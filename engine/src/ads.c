@@ -1,0 +1,415 @@
+/* Ads (flywheel/ads.h): campaign state, eligibility, the auction call, pacing, billing and
+ * attribution.
+ *
+ * Money inside is in millicents (1/1000 cent), so a CPM charge (price per thousand
+ * impressions, in cents) is exactly price millicents per impression; what the API reports
+ * is cents, rounded down. Budgets are checked per charge at the barrier, in the order the
+ * events come (the simulator's user order), which resolves a budget running out mid-tick by
+ * rule: the charges that no longer fit are not billed (overdelivery). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+#include "flywheel/ads.h"
+
+#define FCAP_K 4    /* campaigns a user's caps remember per day */
+#define TOUCH_K 4   /* recent ad views and clicks remembered per user (attribution) */
+#define MAX_SLOTS 16
+
+typedef struct fcap {
+    uint32_t campaign;
+    uint16_t count;
+    uint16_t day;   /* day + 1; 0 = empty */
+} fcap;
+
+typedef struct touch {
+    uint32_t campaign;   /* FW_NONE: empty */
+    int32_t tick;
+    int64_t price_cents; /* the fill's price, billed per conversion for CPA */
+    uint8_t clicked;
+} touch;
+
+struct fw_ads {
+    uint32_t n;
+    fw_campaign_info *c;
+    int64_t *budget_mc, *spend_today_mc, *spend_mc, *over_mc, *spend_tick_mc;
+    uint64_t *impr, *clicks, *conv, *won;
+    double *mult;
+    uint8_t *throttled;
+    int64_t revenue_mc, charges_mc;   /* two books of the same money: must agree */
+    uint64_t price_over_bid;          /* charges found above their bid (must stay 0) */
+    uint64_t impr_total, clicks_total, conv_total;
+    fcap *fcap;                       /* [n_users * FCAP_K] */
+    touch *touch;                     /* [n_users * TOUCH_K] newest first */
+    int32_t day_start;                /* first tick of the current day */
+};
+
+uint32_t fw_ads_n_campaigns(const fw_engine *e) { return e->ads ? e->ads->n : 0; }
+
+fw_err fw_ads_create(fw_engine *e, const fw_catalog *cat)
+{
+    struct fw_ads *a = calloc(1, sizeof *a);
+    if (!a)
+        return FW_ERR_NOMEM;
+    e->ads = a;
+    uint32_t n = cat->campaigns ? cat->n_campaigns : 0, m = n ? n : 1;
+    a->n = n;
+    a->c = malloc(m * sizeof *a->c);
+    a->budget_mc = calloc(m, sizeof *a->budget_mc);
+    a->spend_today_mc = calloc(m, sizeof *a->spend_today_mc);
+    a->spend_mc = calloc(m, sizeof *a->spend_mc);
+    a->over_mc = calloc(m, sizeof *a->over_mc);
+    a->spend_tick_mc = calloc(m, sizeof *a->spend_tick_mc);
+    a->impr = calloc(m, sizeof *a->impr);
+    a->clicks = calloc(m, sizeof *a->clicks);
+    a->conv = calloc(m, sizeof *a->conv);
+    a->won = calloc(m, sizeof *a->won);
+    a->mult = calloc(m, sizeof *a->mult);
+    a->throttled = calloc(m, 1);
+    if (!a->c || !a->budget_mc || !a->spend_today_mc || !a->spend_mc || !a->over_mc ||
+        !a->spend_tick_mc || !a->impr || !a->clicks || !a->conv || !a->won || !a->mult ||
+        !a->throttled)
+        return FW_ERR_NOMEM;
+    for (uint32_t k = 0; k < n; k++) {
+        const fw_campaign_info *ci = &cat->campaigns[k];
+        if (ci->objective >= FW_OBJ__COUNT || ci->bid_cents <= 0 || ci->daily_budget_cents <= 0 ||
+            ci->creative >= cat->n_notes || (ci->target_topic != FW_NONE && ci->target_topic >= e->n_topics) ||
+            (cat->n_brands && ci->brand >= cat->n_brands))
+            return FW_ERR_INVAL;
+        a->c[k] = *ci;
+        a->budget_mc[k] = ci->daily_budget_cents * 1000;
+    }
+    if (n) {
+        a->fcap = calloc((size_t)e->n_users * FCAP_K, sizeof *a->fcap);
+        a->touch = malloc((size_t)e->n_users * TOUCH_K * sizeof *a->touch);
+        if (!a->fcap || !a->touch)
+            return FW_ERR_NOMEM;
+        for (size_t k = 0; k < (size_t)e->n_users * TOUCH_K; k++)
+            a->touch[k] = (touch){.campaign = FW_NONE};
+    }
+    return FW_OK;
+}
+
+void fw_ads_destroy(struct fw_ads *a)
+{
+    if (!a)
+        return;
+    free(a->c);
+    free(a->budget_mc);
+    free(a->spend_today_mc);
+    free(a->spend_mc);
+    free(a->over_mc);
+    free(a->spend_tick_mc);
+    free(a->impr);
+    free(a->clicks);
+    free(a->conv);
+    free(a->won);
+    free(a->mult);
+    free(a->throttled);
+    free(a->fcap);
+    free(a->touch);
+    free(a);
+}
+
+fw_err fw_ads_ctx_init(const fw_engine *e, fw_engine_ctx *c)
+{
+    uint32_t m = e->ads && e->ads->n ? e->ads->n : 1;
+    c->ad_bids = malloc(m * sizeof *c->ad_bids);
+    c->ad_map = malloc(m * sizeof *c->ad_map);
+    c->ad_scratch = malloc(m * sizeof *c->ad_scratch);
+    return c->ad_bids && c->ad_map && c->ad_scratch ? FW_OK : FW_ERR_NOMEM;
+}
+
+void fw_ads_ctx_fini(fw_engine_ctx *c)
+{
+    free(c->ad_bids);
+    free(c->ad_map);
+    free(c->ad_scratch);
+}
+
+/* ---- estimates ------------------------------------------------------------------------ */
+
+static double p_ctr(const fw_engine *e, const struct fw_ads *a, uint32_t k)
+{
+    const fw_ads_cfg *g = &e->arm[0].cfg.ads;
+    return (a->clicks[k] + g->ctr_prior * g->prior_weight) / (a->impr[k] + g->prior_weight);
+}
+
+static double p_cvr(const fw_engine *e, const struct fw_ads *a, uint32_t k)
+{
+    const fw_ads_cfg *g = &e->arm[0].cfg.ads;
+    double w = g->prior_weight * g->ctr_prior;   /* the prior's weight in clicks */
+    return (a->conv[k] + g->cvr_prior * w) / (a->clicks[k] + w);
+}
+
+/* ---- serving -------------------------------------------------------------------------- */
+
+static uint32_t day_of(const fw_engine *e, int32_t tick)
+{
+    return tick < 0 ? 0 : (uint32_t)tick / e->ticks_per_day;
+}
+
+static fcap *cap_of(struct fw_ads *a, uint32_t user, uint32_t campaign, uint32_t day, int make)
+{
+    fcap *row = &a->fcap[(size_t)user * FCAP_K];
+    int free_k = -1;
+    for (int k = 0; k < FCAP_K; k++) {
+        if (row[k].day == (uint16_t)(day + 1) && row[k].campaign == campaign)
+            return &row[k];
+        if (row[k].day != (uint16_t)(day + 1) && free_k < 0)
+            free_k = k;
+    }
+    if (!make)
+        return NULL;
+    if (free_k < 0)
+        return NULL;   /* four campaigns capped today already: a fifth is not remembered */
+    row[free_k] = (fcap){.campaign = campaign, .count = 0, .day = (uint16_t)(day + 1)};
+    return &row[free_k];
+}
+
+uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uint32_t k, fw_ad_fill *out)
+{
+    int64_t t0 = fw_now_ns();
+    struct fw_ads *a = e->ads;
+    if (!a || a->n == 0 || req->user >= e->n_users || req->arm >= e->n_arms || k == 0)
+        return 0;
+    if (k > MAX_SLOTS)
+        k = MAX_SLOTS;
+    const fw_ads_cfg *g = &e->arm[req->arm].cfg.ads;
+    uint32_t day = day_of(e, req->tick), nb = 0;
+    for (uint32_t c = 0; c < a->n; c++) {
+        const fw_campaign_info *ci = &a->c[c];
+        if (a->throttled[c])
+            continue;
+        if (ci->target_topic != FW_NONE && ci->target_topic != req->topic &&
+            !fw_shop_engages(e, req->user, ci->target_topic))
+            continue;
+        if (g->freq_cap) {
+            const fcap *fc = cap_of(a, req->user, c, day, 0);
+            if (fc && fc->count >= g->freq_cap)
+                continue;
+        }
+        double bid = (double)ci->bid_cents / (1.0 + a->mult[c]), q;
+        switch (ci->objective) {
+        case FW_OBJ_CPM: bid /= 1000.0; q = 1.0; break;   /* per impression */
+        case FW_OBJ_CPC: q = p_ctr(e, a, c); break;
+        default: q = p_ctr(e, a, c) * p_cvr(e, a, c); break;
+        }
+        if (!(q > 0.0) || q > 1.0)
+            q = q > 1.0 ? 1.0 : 1e-9;
+        ctx->ad_bids[nb] = (fw_bid){.id = c, .bid = bid, .quality = q};
+        ctx->ad_map[nb++] = c;
+    }
+    double slot_ctr[MAX_SLOTS];
+    for (uint32_t j = 0; j < k; j++)
+        slot_ctr[j] = 1.0;   /* feed ad slots are alike: one impression each */
+    fw_win wins[MAX_SLOTS];
+    fw_err err;
+    uint32_t n = fw_auction_run(ctx->ad_bids, nb, slot_ctr, k, g->reserve_cpm_cents / 1000.0,
+                                (fw_pay_rule)g->pay_rule, ctx->ad_scratch, wins, &err);
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t c = ctx->ad_map[wins[j].bidder];
+        double price = wins[j].price * (a->c[c].objective == FW_OBJ_CPM ? 1000.0 : 1.0);
+        int64_t cents = (int64_t)price;   /* rounded down: never above the bid */
+        if (cents > a->c[c].bid_cents)
+            cents = a->c[c].bid_cents;
+        out[j] = (fw_ad_fill){.campaign = c, .note = a->c[c].creative, .price_cents = cents};
+        fcap *fc = g->freq_cap ? cap_of(a, req->user, c, day, 1) : NULL;
+        if (fc)
+            fc->count++;
+    }
+    ctx->work[FW_WORK_AUCTIONS]++;
+    ctx->work[FW_WORK_AD_BIDDERS] += nb;
+    fw_hist_record(&ctx->lat[FW_STAGE_ADS], fw_now_ns() - t0);
+    return n;
+}
+
+/* ---- billing -------------------------------------------------------------------------- */
+
+/* Bills charge_mc to campaign c if its budget of the day allows; else overdelivery. A
+ * campaign that cannot afford its largest possible charge leaves the auctions for the day. */
+static int64_t charge(struct fw_ads *a, uint32_t c, int64_t charge_mc, int64_t bid_mc)
+{
+    int64_t billed = 0;
+    if (charge_mc > bid_mc)
+        a->price_over_bid++;
+    if (a->spend_today_mc[c] + charge_mc > a->budget_mc[c]) {
+        a->over_mc[c] += charge_mc;
+    } else {
+        billed = charge_mc;
+        a->spend_today_mc[c] += charge_mc;
+        a->spend_mc[c] += charge_mc;
+        a->spend_tick_mc[c] += charge_mc;
+        a->revenue_mc += charge_mc;
+        a->charges_mc += charge_mc;
+    }
+    int64_t max_mc = a->c[c].objective == FW_OBJ_CPM ? a->c[c].bid_cents : a->c[c].bid_cents * 1000;
+    if (a->budget_mc[c] - a->spend_today_mc[c] < max_mc)
+        a->throttled[c] = 1;
+    return billed;
+}
+
+static void remember(struct fw_ads *a, uint32_t user, uint32_t c, int32_t tick, int64_t price, int clicked)
+{
+    touch *row = &a->touch[(size_t)user * TOUCH_K];
+    uint32_t k = 0;
+    while (k < TOUCH_K - 1 && row[k].campaign != c)
+        k++;
+    int was_clicked = row[k].campaign == c && row[k].clicked;
+    memmove(&row[1], &row[0], k * sizeof *row);
+    row[0] = (touch){.campaign = c, .tick = tick, .price_cents = price, .clicked = (uint8_t)(clicked || was_clicked)};
+}
+
+fw_err fw_ads_log(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_event *ev, size_t n, int64_t *billed_mc)
+{
+    (void)ctx;
+    struct fw_ads *a = e->ads;
+    fw_err rc = FW_OK;
+    for (size_t i = 0; i < n; i++) {
+        const fw_ad_event *x = &ev[i];
+        int64_t billed = 0;
+        if (billed_mc)
+            billed_mc[i] = 0;
+        if (!a || x->user >= e->n_users || x->campaign >= a->n || x->type >= FW_AD_EV__COUNT ||
+            x->price_cents < 0) {
+            rc = FW_ERR_INVAL;
+            continue;
+        }
+        uint32_t c = x->campaign;
+        const fw_campaign_info *ci = &a->c[c];
+        if (x->type == FW_AD_IMPRESSION) {
+            a->impr[c]++;
+            a->impr_total++;
+            a->won[c]++;
+            remember(a, x->user, c, x->tick, x->price_cents, 0);
+            if (ci->objective == FW_OBJ_CPM)
+                billed = charge(a, c, x->price_cents, ci->bid_cents);
+        } else {
+            a->clicks[c]++;
+            a->clicks_total++;
+            remember(a, x->user, c, x->tick, x->price_cents, 1);
+            if (ci->objective == FW_OBJ_CPC)
+                billed = charge(a, c, x->price_cents * 1000, ci->bid_cents * 1000);
+        }
+        if (billed_mc)
+            billed_mc[i] = billed;
+    }
+    return rc;
+}
+
+uint32_t fw_ads_attribute(fw_engine *e, uint32_t user, uint32_t brand, int32_t tick, int64_t *billed_mc)
+{
+    struct fw_ads *a = e->ads;
+    if (billed_mc)
+        *billed_mc = 0;
+    if (!a || a->n == 0 || user >= e->n_users)
+        return FW_NONE;
+    const fw_ads_cfg *g = &e->arm[0].cfg.ads;
+    const touch *row = &a->touch[(size_t)user * TOUCH_K];
+    int32_t click_w = (int32_t)(g->click_window_days * e->ticks_per_day);
+    int32_t view_w = (int32_t)(g->view_window_days * e->ticks_per_day);
+    int best = -1;
+    for (int pass = 0; pass < 2 && best < 0; pass++)   /* clicks first, then views */
+        for (int k = 0; k < TOUCH_K && best < 0; k++) {
+            const touch *t = &row[k];
+            if (t->campaign == FW_NONE || a->c[t->campaign].brand != brand || tick < t->tick)
+                continue;
+            if (pass == 0 ? t->clicked && tick - t->tick <= click_w : tick - t->tick <= view_w)
+                best = k;
+        }
+    if (best < 0)
+        return FW_NONE;
+    uint32_t c = row[best].campaign;
+    a->conv[c]++;
+    a->conv_total++;
+    if (a->c[c].objective == FW_OBJ_CPA) {
+        int64_t billed = charge(a, c, row[best].price_cents * 1000, a->c[c].bid_cents * 1000);
+        if (billed_mc)
+            *billed_mc = billed;
+    }
+    return c;
+}
+
+/* ---- pacing ----------------------------------------------------------------------------- */
+
+void fw_ads_end_tick(fw_engine *e, int32_t tick)
+{
+    struct fw_ads *a = e->ads;
+    if (!a)
+        return;
+    const fw_ads_cfg *g = &e->arm[0].cfg.ads;
+    int32_t left = a->day_start + (int32_t)e->ticks_per_day - tick - 1;   /* ticks left today */
+    for (uint32_t c = 0; c < a->n; c++) {
+        int64_t remaining = a->budget_mc[c] - a->spend_today_mc[c];
+        double target = left > 0 ? (double)remaining / (left + 1) : (double)remaining;
+        if (g->pacing == FW_PACING_DUAL && target > 0.0) {
+            /* Dual gradient on the spend rate: spend above the even share raises the
+             * multiplier (lower effective bids), below lowers it, never under 0. */
+            double m = a->mult[c] + g->pacing_lr * ((double)a->spend_tick_mc[c] - target) / target;
+            a->mult[c] = m > 0.0 ? (m < 100.0 ? m : 100.0) : 0.0;
+        } else if (g->pacing == FW_PACING_THROTTLE) {
+            /* Out for the rest of the day once spend runs ahead of the day's elapsed share. */
+            double elapsed = (double)(tick - a->day_start + 1) / e->ticks_per_day;
+            if ((double)a->spend_today_mc[c] > elapsed * a->budget_mc[c])
+                a->throttled[c] = 1;
+        }
+        a->spend_tick_mc[c] = 0;
+    }
+}
+
+void fw_ads_end_day(fw_engine *e, uint32_t day)
+{
+    struct fw_ads *a = e->ads;
+    if (!a)
+        return;
+    for (uint32_t c = 0; c < a->n; c++) {
+        a->spend_today_mc[c] = 0;
+        a->throttled[c] = 0;
+    }
+    a->day_start = (int32_t)((day + 1) * e->ticks_per_day);
+}
+
+/* ---- accessors --------------------------------------------------------------------------- */
+
+fw_err fw_ads_campaign(const fw_engine *e, uint32_t c, fw_campaign_stats *out)
+{
+    const struct fw_ads *a = e->ads;
+    if (!a || c >= a->n)
+        return FW_ERR_INVAL;
+    *out = (fw_campaign_stats){.spend_today_cents = a->spend_today_mc[c] / 1000,
+                               .spend_cents = a->spend_mc[c] / 1000,
+                               .overdelivery_cents = a->over_mc[c] / 1000,
+                               .impressions = a->impr[c], .clicks = a->clicks[c],
+                               .conversions = a->conv[c], .auctions_won = a->won[c],
+                               .multiplier = a->mult[c], .throttled = a->throttled[c]};
+    return FW_OK;
+}
+
+int64_t fw_ads_revenue(const fw_engine *e) { return e->ads ? e->ads->revenue_mc / 1000 : 0; }
+
+fw_err fw_ads_check(const fw_engine *e, char *why, size_t cap)
+{
+    const struct fw_ads *a = e->ads;
+    if (!a)
+        return FW_OK;
+    if (a->price_over_bid) {
+        snprintf(why, cap, "%llu charges above their bid", (unsigned long long)a->price_over_bid);
+        return FW_ERR_INTERNAL;
+    }
+    int64_t sum = 0;
+    for (uint32_t c = 0; c < a->n; c++) {
+        if (a->spend_today_mc[c] > a->budget_mc[c]) {
+            snprintf(why, cap, "campaign %u spent %lld of a %lld millicent budget today", c,
+                     (long long)a->spend_today_mc[c], (long long)a->budget_mc[c]);
+            return FW_ERR_INTERNAL;
+        }
+        sum += a->spend_mc[c];
+    }
+    if (sum != a->revenue_mc || a->charges_mc != a->revenue_mc) {
+        snprintf(why, cap, "revenue %lld millicents, charges %lld, campaigns' spend %lld",
+                 (long long)a->revenue_mc, (long long)a->charges_mc, (long long)sum);
+        return FW_ERR_INTERNAL;
+    }
+    return FW_OK;
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Native ads end to end (tiny_ads: 10% and 20% ad load, small budgets): slots are filled by
+# auctions and examined, revenue per arm adds up to the ads' books, no campaign spends more
+# than its daily budget, budgets run out (throttling) without a charge over budget being
+# billed, twice the ad load shows about twice the ads, brand spend adds up, and a world
+# without ad slots shows none.
+. "$(dirname "$0")/lib.sh"
+cd "$TMP"
+"$FLYWHEEL" run "$SRC/tests/data/tiny_ads.yaml" -q -t 2 -o ads.h5 2>err.txt && pass "tiny_ads runs" || fail "run ($(cat err.txt))"
+"$PY" - <<'PY' && pass "ads books, budgets and load" || fail "ads checks"
+import h5py, numpy as np
+f = h5py.File("ads.h5", "r")
+d = {a: f["days"][a] for a in ("load10", "load20")}
+tot = lambda a, k: int(d[a][k][:].sum())
+for a in d:
+    assert (d[a]["ad_fills"][:] <= d[a]["ad_slots"][:]).all(), a
+    assert (d[a]["ad_clicks"][:] <= d[a]["ad_impressions"][:]).all(), a
+    assert tot(a, "ad_impressions") > 0 and tot(a, "ad_clicks") > 0, a
+    assert tot(a, "ad_revenue_millicents") > 0, a
+    ctr_ad = tot(a, "ad_clicks") / tot(a, "ad_impressions")
+    ctr_org = tot(a, "opens") / tot(a, "impressions")
+    assert 0.1 < ctr_ad / ctr_org < 1.0, (a, ctr_ad, ctr_org)
+    print(f"  {a}: slots {tot(a,'ad_slots')} fills {tot(a,'ad_fills')} impressions {tot(a,'ad_impressions')}"
+          f" clicks {tot(a,'ad_clicks')} conversions {tot(a,'ad_conversions')}"
+          f" revenue {tot(a,'ad_revenue_millicents')/1e5:.2f} CNY; ad CTR {ctr_ad:.4f} vs organic {ctr_org:.4f}")
+load = {a: tot(a, "ad_impressions") / tot(a, "impressions") for a in d}
+assert 1.6 < load["load20"] / load["load10"] < 2.6, load
+books = f["ads/days"]
+rev_days = books["revenue_cents"][:]
+arms_mc = sum(d[a]["ad_revenue_millicents"][:] for a in d)
+# each campaign's day is rounded down to cents: at most one cent per campaign apart
+assert (np.abs(arms_mc / 1000.0 - rev_days) <= 40 + 1).all(), (arms_mc, rev_days)
+assert (rev_days <= books["budget_cents"][:]).all()
+assert books["campaigns_exhausted"][:].sum() > 0, "budgets never ran out: the test world is too rich"
+assert (books["overdelivery_cents"][:] >= 0).all()
+spend = f["ads/brand_spend_cents"][:]
+assert abs(spend.sum() - arms_mc.sum() / 1000.0) <= 50 + 1, (spend.sum(), arms_mc.sum())
+for g in ("ads/days",):
+    for k, ds in f[g].items():
+        assert ds.attrs["units"] is not None and ds.attrs["description"], k
+print(f"  load ratio {load['load20']/load['load10']:.2f}; exhausted campaign-days {books['campaigns_exhausted'][:].sum()};"
+      f" revenue {rev_days.tolist()} cents; budgets {books['budget_cents'][0]} cents a day")
+PY
+"$FLYWHEEL" run "$SRC/tests/data/tiny.yaml" -q -t 2 -d 1 -o none.h5 2>err.txt || fail "run without slots ($(cat err.txt))"
+"$PY" - <<'PY' && pass "no slots, no ads" || fail "ads without slots"
+import h5py
+f = h5py.File("none.h5", "r")
+g = f["days/all"]
+assert g["ad_slots"][:].sum() == 0 and g["ad_impressions"][:].sum() == 0
+PY
+finish
