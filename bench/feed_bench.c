@@ -524,6 +524,7 @@ int main(int argc, char **argv)
 
     /* ---- engine ------------------------------------------------------------------------ */
     fw_engine_cfg ec = fixture_engine_cfg();
+    ec.feed.ad_first_slot = 0;   /* the organic feed: ads are benchmarked by their own stage */
     ec.feed.algorithm = FW_FEED_REC;
 #define Q(knob, value) ec.rec.knob = value;
     BENCH_QUOTAS(Q)

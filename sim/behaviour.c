@@ -699,7 +699,8 @@ static int searches_today(const fw_world *w, uint64_t seed, uint32_t u, uint32_t
  * opens that satisfaction is made of), and each one seen adds behaviour.ad_fatigue to the
  * session's stop probability. Returns -1 when out of memory. */
 static int ad_slot(const fw_behaviour_model *m, const fw_world *w, fw_users_state *s, uint32_t u,
-                   uint32_t arm, int32_t tick, const fw_ad_fill *f, fw_session_io *io, double *sat)
+                   uint32_t arm, int32_t tick, const fw_ad_fill *f, fw_session_io *io, gsl_rng *rng,
+                   double bonus, double *sat)
 {
     const fw_behaviour_cfg *c = &m->cfg;
     fw_adbuf *b = io->ads;
@@ -718,9 +719,9 @@ static int ad_slot(const fw_behaviour_model *m, const fw_world *w, fw_users_stat
     io->user_counts[FW_UM_ad_impressions][u]++;
     s->day_impressions[u]++;
     double z = m->b_open + c->open_affinity * affinity(w, u, note) + c->open_quality * w->note_quality[note] +
-               c->format_weight * format_match(w, u, note) - c->ad_penalty;
+               c->format_weight * format_match(w, u, note) - c->ad_penalty + bonus;
     double reward = 0.0;
-    if (gsl_rng_uniform(io->rng) < sigmoid(z)) {
+    if (gsl_rng_uniform(rng) < sigmoid(z)) {
         b->v[b->n++] = (fw_ad_event){.user = u, .campaign = f->campaign, .tick = tick, .type = FW_AD_CLICK,
                                      .price_cents = f->price_cents};
         io->counters[FW_DC_ad_clicks]++;
@@ -769,6 +770,26 @@ static int search_session(const fw_behaviour_model *m, const fw_world *w, fw_use
         uint32_t n = fw_search_request(io->engine, io->ctx, &q, io->page, io->page_cap);
         if (n == 0)
             cnt[FW_DC_search_zero_results]++;
+        if (io->ads && n > 0) {
+            /* One ad at the top of the results, sold for the topic the engine reads in the
+             * query (its learned intent), examined like the first result. */
+            double dist[1024], sat_unused = 0.0;
+            uint32_t ctx_topic = FW_NONE;
+            if (fw_search_intent(io->engine, &q, dist) > 0.0)
+                for (uint32_t t = 0; t < T; t++)
+                    if (ctx_topic == FW_NONE || dist[t] > dist[ctx_topic])
+                        ctx_topic = t;
+            fw_ad_req ar = {.user = u, .arm = arm, .tick = tick, .topic = ctx_topic};
+            fw_ad_fill fill;
+            cnt[FW_DC_ad_slots]++;
+            if (fw_ads_fill(io->engine, io->ctx, &ar, 1, &fill) == 1) {
+                cnt[FW_DC_ad_fills]++;
+                cnt[FW_DC_search_ad_impressions]++;
+                double bonus = w->note_info[fill.note].topic == topic ? c->search_intent_bonus : -c->search_intent_bonus;
+                if (ad_slot(m, w, s, u, arm, tick, &fill, io, r, bonus, &sat_unused))
+                    return -1;
+            }
+        }
         double dcg = 0.0, idcg = 0.0;
         for (uint32_t i = 0; i < n; i++) {
             dcg += (w->note_info[io->page[i]].topic == topic) / log2(i + 2.0);
@@ -892,7 +913,7 @@ static int feed_session(const fw_behaviour_model *m, fw_world *w, fw_users_state
             if (note == FW_NONE) {
                 if (next_fill == n_fills)
                     continue;   /* a reserved slot the auction left empty */
-                int rc = ad_slot(m, w, s, u, arm, tick, &fills[next_fill++], io, &sat);
+                int rc = ad_slot(m, w, s, u, arm, tick, &fills[next_fill++], io, r, 0.0, &sat);
                 if (rc < 0)
                     return -1;
                 seen++;

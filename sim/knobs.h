@@ -58,7 +58,12 @@
     X(F64, cpm_bid_cents, 2000.0, 1.0, 1.0e9, "cents", "median bid of CPM campaigns, per thousand impressions") \
     X(F64, cpc_bid_cents, 60.0, 1.0, 1.0e9, "cents", "median bid of CPC campaigns, per click")     \
     X(F64, cpa_bid_cents, 3000.0, 1.0, 1.0e9, "cents", "median bid of conversion campaigns, per conversion") \
-    X(F64, ad_budget_cents, 3000.0, 1.0, 1.0e12, "cents", "median daily budget of a campaign (lognormal, sigma 1)")
+    X(F64, ad_budget_cents, 3000.0, 1.0, 1.0e12, "cents", "median daily budget of a campaign (lognormal, sigma 1)") \
+    X(F64, task_rate, 0.05, 0.0, 1.0, "", "probability a brand posts a sponsored-note task on a day (marketplace)") \
+    X(F64, task_budget_cents, 50000.0, 1.0, 1.0e12, "cents", "median budget of a task (lognormal, sigma 0.7)") \
+    X(F64, quote_per_follower_cents, 20.0, 0.0, 1.0e9, "cents",                                        \
+      "a creator's median quote per follower (scaled by their read rate, lognormal noise 0.3)")      \
+    X(U32, quotes_per_task, 20, 1, 100000, "quotes", "creators who quote for a task (the first in the niche and follower range)")
 
 /* behaviour.*: how people choose (an arm may change these). */
 #define FW_BEHAVIOUR_KNOBS(X)                                                                         \

@@ -62,9 +62,10 @@
     X(returns, "orders", "returns accepted")                                                   \
     X(refunds, "orders", "orders refunded")                                                    \
     X(refund_cents, "cents", "money refunded")                                                 \
-    X(ad_slots, "slots", "ad slots in the feed pages served (engine.feed.ad_first_slot, ad_every)") \
+    X(ad_slots, "slots", "ad slots offered: the feed's reserved slots (engine.feed.ad_first_slot, ad_every) and the top of each search page with results") \
     X(ad_fills, "slots", "ad slots filled by an auction")                                      \
     X(ad_impressions, "ads", "ads examined on screen")                                         \
+    X(search_ad_impressions, "ads", "ads examined at the top of search results (part of ad_impressions)") \
     X(ad_clicks, "clicks", "ads opened")                                                       \
     X(ad_conversions, "orders", "orders paid that the platform attributed to an ad (click or view window)") \
     X(ad_revenue_millicents, "1e-3 cents", "ad revenue billed (CPM impressions, CPC clicks, conversions)") \

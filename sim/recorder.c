@@ -45,6 +45,10 @@ struct fw_recorder {
     uint32_t n_model, cap_model;
     int64_t *shop;          /* [cap_shop * FW_SS__COUNT] */
     uint32_t n_shop, cap_shop;
+    int64_t *market;        /* [cap_market * FW_MS__COUNT] */
+    uint32_t n_market, cap_market;
+    uint32_t n_tasks;       /* borrowed: the tasks' table */
+    const int64_t *task_cols;
     int64_t *ads;           /* [cap_ads * FW_AS__COUNT] */
     uint32_t n_ads, cap_ads;
     uint32_t n_ad_brands;   /* borrowed */
@@ -119,6 +123,7 @@ void fw_recorder_destroy(fw_recorder *r)
     free(r->model);
     free(r->shop);
     free(r->ads);
+    free(r->market);
     free(r);
 }
 
@@ -187,6 +192,58 @@ fw_err fw_recorder_add_shop(fw_recorder *r, const int64_t *v)
     r->n_shop++;
     return FW_OK;
 }
+
+fw_err fw_recorder_add_market(fw_recorder *r, const int64_t *v)
+{
+    if (r->n_market == r->cap_market) {
+        uint32_t cap = r->cap_market ? 2 * r->cap_market : 16;
+        int64_t *m = realloc(r->market, (size_t)cap * FW_MS__COUNT * sizeof *m);
+        if (!m)
+            return FW_ERR_NOMEM;
+        r->market = m;
+        r->cap_market = cap;
+    }
+    memcpy(&r->market[(size_t)r->n_market * FW_MS__COUNT], v, FW_MS__COUNT * sizeof *v);
+    r->n_market++;
+    return FW_OK;
+}
+
+void fw_recorder_set_market_tasks(fw_recorder *r, uint32_t n, const int64_t *cols)
+{
+    r->n_tasks = n;
+    r->task_cols = cols;
+}
+
+static const char *const market_series_name[FW_MS__COUNT] = {
+#define X3(name, unit, doc) #name,
+    FW_MARKET_DAY_SERIES(X3)
+#undef X3
+};
+static const char *const market_series_unit[FW_MS__COUNT] = {
+#define X3(name, unit, doc) unit,
+    FW_MARKET_DAY_SERIES(X3)
+#undef X3
+};
+static const char *const market_series_doc[FW_MS__COUNT] = {
+#define X3(name, unit, doc) doc,
+    FW_MARKET_DAY_SERIES(X3)
+#undef X3
+};
+static const char *const task_field_name[FW_MF__COUNT] = {
+#define X3(name, unit, doc) #name,
+    FW_MARKET_TASK_FIELDS(X3)
+#undef X3
+};
+static const char *const task_field_unit[FW_MF__COUNT] = {
+#define X3(name, unit, doc) unit,
+    FW_MARKET_TASK_FIELDS(X3)
+#undef X3
+};
+static const char *const task_field_doc[FW_MF__COUNT] = {
+#define X3(name, unit, doc) doc,
+    FW_MARKET_TASK_FIELDS(X3)
+#undef X3
+};
 
 fw_err fw_recorder_add_ads(fw_recorder *r, const int64_t *v)
 {
@@ -853,6 +910,34 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
                       "GMV of the orders attributed to the brand's ads, to date (ROAS = this / spend)", -1,
                       "brand") < 0))
             goto done;
+        H5Gclose(gs);
+        gs = -1;
+    }
+
+    /* /market: the marketplace per day and its tasks (deterministic). */
+    if (r->n_market > 0) {
+        if ((gs = group(f, "market", "the brand-creator marketplace (global)")) < 0 ||
+            (ga = group(gs, "days", "the marketplace at each day's end")) < 0)
+            goto done;
+        int64_t *icol = (int64_t *)ucol;
+        for (int k = 0; k < FW_MS__COUNT; k++) {
+            for (uint32_t d = 0; d < r->n_market; d++)
+                icol[d] = r->market[(size_t)d * FW_MS__COUNT + k];
+            if (write_1d(ga, market_series_name[k], H5T_STD_I64LE, H5T_NATIVE_INT64, r->n_market, icol, z,
+                         market_series_unit[k], market_series_doc[k], -1, "day") < 0)
+                goto done;
+        }
+        H5Gclose(ga);
+        ga = -1;
+        if ((ga = group(gs, "tasks", "every task posted, as of the last day's end")) < 0)
+            goto done;
+        for (int k = 0; k < FW_MF__COUNT && r->n_tasks > 0 && r->task_cols; k++)
+            if (write_1d(ga, task_field_name[k], H5T_STD_I64LE, H5T_NATIVE_INT64, r->n_tasks,
+                         r->task_cols ? r->task_cols + (size_t)k * r->n_tasks : NULL, z,
+                         task_field_unit[k], task_field_doc[k], -1, "task") < 0)
+                goto done;
+        H5Gclose(ga);
+        ga = -1;
         H5Gclose(gs);
         gs = -1;
     }

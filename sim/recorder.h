@@ -87,6 +87,51 @@ typedef enum fw_ads_series {
     FW_AS__COUNT
 } fw_ads_series;
 
+/* The marketplace at a day's end (global). Written under /market/days. */
+#define FW_MARKET_DAY_SERIES(X)                                                                \
+    X(tasks_posted, "tasks", "tasks brands posted, to date")                                   \
+    X(tasks_matched, "tasks", "tasks matched with a creator, to date")                         \
+    X(tasks_delivered, "tasks", "sponsored notes that passed review, to date")                 \
+    X(tasks_completed, "tasks", "tasks settled (the creator paid), to date")                   \
+    X(tasks_expired, "tasks", "tasks nobody was matched to in time, to date")                  \
+    X(tasks_failed, "tasks", "matched tasks not delivered in time or failing review twice, to date") \
+    X(payments_cents, "cents", "paid to creators, to date (= the brands' task spend settled)")  \
+    X(committed_cents, "cents", "prices agreed in matches, to date")                           \
+    X(earning_creators, "creators", "creators with marketplace income")                        \
+    X(income_gini_ppm, "1e-6", "Gini of marketplace income over the creators who earned (x 1e6)")
+
+typedef enum fw_market_series {
+#define FW_MS_ENUM(name, unit, doc) FW_MS_##name,
+    FW_MARKET_DAY_SERIES(FW_MS_ENUM)
+#undef FW_MS_ENUM
+    FW_MS__COUNT
+} fw_market_series;
+
+/* The tasks' table at the last day's end. X(name, unit, description), int64 each. */
+#define FW_MARKET_TASK_FIELDS(X)                                                               \
+    X(brand, "brand", "the brand that posted it")                                              \
+    X(niche, "topic", "the niche it wants")                                                    \
+    X(budget_cents, "cents", "the brand's budget")                                             \
+    X(status, "code", "0 open, 1 matched, 2 delivered, 3 completed, 4 expired, 5 failed")     \
+    X(creator, "user", "the matched creator (-1: none)")                                       \
+    X(price_cents, "cents", "the agreed price")                                                \
+    X(note, "note", "the sponsored note (-1: none)")                                           \
+    X(impressions, "notes", "the sponsored note's impressions")                                \
+    X(reads, "notes", "its reads (opens)")                                                     \
+    X(interactions, "events", "its likes, saves and comments")                                 \
+    X(saves, "events", "its saves")
+
+typedef enum fw_market_field {
+#define FW_MF_ENUM(name, unit, doc) FW_MF_##name,
+    FW_MARKET_TASK_FIELDS(FW_MF_ENUM)
+#undef FW_MF_ENUM
+    FW_MF__COUNT
+} fw_market_field;
+
+fw_err fw_recorder_add_market(fw_recorder *r, const int64_t *v);
+/* The tasks' table, cols[FW_MF__COUNT * n] (field-major), borrowed: /market/tasks/<field>. */
+void fw_recorder_set_market_tasks(fw_recorder *r, uint32_t n, const int64_t *cols);
+
 /* Adds one day's ads series (v[FW_AS__COUNT]); once per day, or never (no /ads group). */
 fw_err fw_recorder_add_ads(fw_recorder *r, const int64_t *v);
 

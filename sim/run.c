@@ -71,6 +71,7 @@ typedef struct pending_note {
     int32_t tick;          /* tick of the day */
     uint32_t creator;      /* creator index */
     uint32_t seq;
+    uint32_t task;         /* the marketplace task it delivers, or FW_NONE */
     fw_new_note note;
     size_t emb_at;
 } pending_note;
@@ -118,6 +119,8 @@ typedef struct sim {
     int64_t *brand_ad_spend_cents;               /* [n_brands] the same spend in cents, for the file */
     int64_t *ad_mid_spend, *ad_over_prev;        /* [n_campaigns]: spend by midday, overdelivery before today */
     uint64_t ad_impr_mid, ad_impr_day;           /* ad events by midday and all day (pacing error) */
+    int64_t *task_cols;                          /* the marketplace's task table for the file */
+    uint32_t *income_scratch;                    /* [n_creators] */
     fw_shopbuf merged_shop;
     fw_order_outcome *outcomes;
     size_t outcome_cap;
@@ -214,6 +217,8 @@ static void sim_fini(sim *S)
     free(S->brand_ad_spend_cents);
     free(S->ad_mid_spend);
     free(S->ad_over_prev);
+    free(S->task_cols);
+    free(S->income_scratch);
     free(S->brand_units);
     free(S->brand_rev);
     free(S->gini_scratch);
@@ -371,6 +376,7 @@ static fw_err build_postings(sim *S, gsl_rng *r)
             p->tick = (int32_t)gsl_rng_uniform_int(r, S->tpd);
             p->creator = c;
             p->seq = j;
+            p->task = FW_NONE;
             p->emb_at = n_emb;
             fw_world_draw_note(w, cfg, r, c, (int32_t)(S->day * S->tpd) + p->tick, &p->note,
                                &S->pend_emb[n_emb]);
@@ -379,7 +385,116 @@ static fw_err build_postings(sim *S, gsl_rng *r)
             n_emb += w->dim;
         }
     }
+    /* Sponsored notes: every matched task's creator writes one today (again after a review
+     * failed), on the task's niche, showing its product. */
+    uint32_t n_tasks = fw_market_n_tasks(S->engine);
+    for (uint32_t t = 0; t < n_tasks; t++) {
+        fw_task_info ti;
+        if (fw_market_task(S->engine, t, &ti) != FW_OK)
+            return FW_ERR_INTERNAL;
+        int32_t ci = ti.creator != FW_NONE ? w->creator_of[ti.creator] : -1;
+        if (ti.status != FW_MTASK_MATCHED || ci < 0)
+            continue;
+        if (S->n_pend == S->pend_cap) {
+            size_t cap = S->pend_cap ? 2 * S->pend_cap : 1024;
+            pending_note *p = realloc(S->pend, cap * sizeof *p);
+            float *e = realloc(S->pend_emb, cap * w->dim * sizeof *e);
+            if (p)
+                S->pend = p;
+            if (e)
+                S->pend_emb = e;
+            if (!p || !e)
+                return FW_ERR_NOMEM;
+            S->pend_cap = cap;
+        }
+        gsl_rng *tr = S->text_rng;
+        fw_rng_seek(tr, S->sc->seed, FW_RNG_TASK, ti.creator, S->day << 20 | (t & 0xfffff));
+        pending_note *p = &S->pend[S->n_pend++];
+        p->tick = (int32_t)gsl_rng_uniform_int(tr, S->tpd);
+        p->creator = (uint32_t)ci;
+        p->seq = 1u << 30 | t;
+        p->task = t;
+        p->emb_at = n_emb;
+        fw_world_draw_note(w, cfg, tr, (uint32_t)ci, (int32_t)(S->day * S->tpd) + p->tick, &p->note,
+                           &S->pend_emb[n_emb]);
+        p->note.info.topic = (uint16_t)ti.post.niche;
+        p->note.product = ti.post.product;
+        for (uint32_t d = 0; d < w->dim; d++)
+            S->pend_emb[n_emb + d] = w->topic_centroid[(size_t)ti.post.niche * w->dim + d] +
+                                     (float)gsl_ran_gaussian(tr, 0.6);
+        fw_world_draw_terms(w, tr, p->note.info.topic, p->note.terms);
+        n_emb += w->dim;
+    }
     qsort(S->pend, S->n_pend, sizeof *S->pend, cmp_pending);
+    return FW_OK;
+}
+
+/* The marketplace's day start: brands post tasks (world.task_rate each), creators of the
+ * niche within each open task's follower range quote (world.quotes_per_task of them, their
+ * price from their followers and read rate), and the platform matches. The platform's
+ * prediction of a creator's reads is their followers times their notes' logged read rate. */
+static fw_err market_day_start(sim *S)
+{
+    fw_world *w = &S->w;
+    const fw_world_cfg *cfg = &S->sc->world;
+    gsl_rng *r = S->text_rng;
+    int32_t now = (int32_t)(S->day * S->tpd);
+    uint32_t *const *got = S->aggs.v[period(S)];
+    for (uint32_t b = 0; b < w->n_brands && cfg->task_rate > 0.0; b++) {
+        fw_rng_seek(r, S->sc->seed, FW_RNG_TASK, b, S->day);
+        if (gsl_rng_uniform(r) >= cfg->task_rate)
+            continue;
+        uint32_t cat = w->brand_category[b], product = FW_NONE;
+        for (uint32_t k = w->category_off[cat]; k < w->category_off[cat + 1] && product == FW_NONE; k++)
+            if (w->product_brand[w->category_products[k]] == b)
+                product = w->category_products[k];
+        double budget = gsl_ran_lognormal(r, log(cfg->task_budget_cents), 0.7);
+        uint32_t fmin = (uint32_t)gsl_ran_lognormal(r, log(20.0), 1.0);
+        fw_task_post post = {.brand = b, .niche = cat, .product = product,
+                             .budget_cents = budget < 1.0 ? 1 : (int64_t)llround(budget),
+                             .followers_min = fmin, .followers_max = fmin * 100 + 100, .tick = now};
+        uint32_t id;
+        fw_err rc = fw_market_post(S->engine, &post, &id);
+        if (rc != FW_OK)
+            return rc;
+    }
+    /* Quotes for every open task. */
+    size_t nq = 0, capq = 0;
+    fw_quote *q = NULL;
+    uint32_t n_tasks = fw_market_n_tasks(S->engine);
+    for (uint32_t t = 0; t < n_tasks; t++) {
+        fw_task_info ti;
+        if (fw_market_task(S->engine, t, &ti) != FW_OK) {
+            free(q);
+            return FW_ERR_INTERNAL;
+        }
+        if (ti.status != FW_MTASK_OPEN)
+            continue;
+        uint32_t taken = 0;
+        for (uint32_t c = 0; c < w->n_creators && taken < cfg->quotes_per_task; c++) {
+            uint32_t u = w->creator_user[c], f = fw_market_followers(S->engine, u);
+            if (w->creator_niche[c] != ti.post.niche || f < ti.post.followers_min || f > ti.post.followers_max)
+                continue;
+            /* The creator's logged read rate (reads / impressions of their notes), smoothed. */
+            double rate = (got[FW_UM_opens_received][u] + 1.0) / (got[FW_UM_impressions_received][u] + 12.0);
+            fw_rng_seek(r, S->sc->seed, FW_RNG_TASK, u, (S->day + 1) << 20 | (t & 0xfffff));
+            double price = f * cfg->quote_per_follower_cents * (rate / 0.08) * gsl_ran_lognormal(r, 0.0, 0.3);
+            if (nq == capq) {
+                capq = capq ? 2 * capq : 256;
+                fw_quote *v = realloc(q, capq * sizeof *v);
+                if (!v) {
+                    free(q);
+                    return FW_ERR_NOMEM;
+                }
+                q = v;
+            }
+            q[nq++] = (fw_quote){.task = t, .creator = u, .price_cents = price < 1.0 ? 1 : (int64_t)llround(price),
+                                 .predicted_reads = f * rate};
+            taken++;
+        }
+    }
+    fw_market_match(S->engine, q, nq, now);
+    free(q);
     return FW_OK;
 }
 
@@ -789,6 +904,9 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
             (rc = fw_engine_publish_text(S->engine, ctx0, &p->note.info, p->note.terms, &eid)) != FW_OK ||
             (rc = fw_shop_attach(S->engine, eid, p->note.product)) != FW_OK)
             return rc;
+        int passed;
+        if (p->task != FW_NONE && (rc = fw_market_deliver(S->engine, p->task, eid, S->abs_tick, &passed)) != FW_OK)
+            return rc;
         if (wid != eid)
             return FW_ERR_INTERNAL;
         uint32_t cell = S->cell_of[p->note.info.creator];
@@ -808,6 +926,62 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
         }
     }
     return shop_changes(S);
+}
+
+static void concentration(uint32_t *v, size_t n, double top, double *gini, double *share);
+
+/* The marketplace at the day's end (after the engine's: settled): the books, the income
+ * concentration over creators who earned, and the tasks' table. */
+static fw_err market_day_end(sim *S, int64_t *series)
+{
+    char why[256];
+    fw_err rc = fw_market_check(S->engine, why, sizeof why);
+    if (rc != FW_OK) {
+        fprintf(stderr, "\nflywheel: marketplace invariant broken on day %u: %s\n", S->day, why);
+        return rc;
+    }
+    fw_market_totals t = fw_market_total(S->engine);
+    series[FW_MS_tasks_posted] = (int64_t)t.posted;
+    series[FW_MS_tasks_matched] = (int64_t)t.matched;
+    series[FW_MS_tasks_delivered] = (int64_t)t.delivered;
+    series[FW_MS_tasks_completed] = (int64_t)t.completed;
+    series[FW_MS_tasks_expired] = (int64_t)t.expired;
+    series[FW_MS_tasks_failed] = (int64_t)t.failed;
+    series[FW_MS_payments_cents] = t.payments_cents;
+    series[FW_MS_committed_cents] = t.committed_cents;
+    if (!S->income_scratch && !(S->income_scratch = malloc(((size_t)S->w.n_creators + 1) * sizeof *S->income_scratch)))
+        return FW_ERR_NOMEM;
+    size_t n = 0;
+    for (uint32_t c = 0; c < S->w.n_creators; c++) {
+        int64_t inc = fw_market_income(S->engine, S->w.creator_user[c]);
+        if (inc > 0)
+            S->income_scratch[n++] = inc > UINT32_MAX ? UINT32_MAX : (uint32_t)inc;
+    }
+    double gini = 0.0, share = 0.0;
+    if (n > 0)
+        concentration(S->income_scratch, n, 0.01, &gini, &share);
+    series[FW_MS_earning_creators] = (int64_t)n;
+    series[FW_MS_income_gini_ppm] = llround(gini * 1e6);
+    uint32_t nt = fw_market_n_tasks(S->engine);
+    free(S->task_cols);
+    if (!(S->task_cols = malloc(((size_t)nt * FW_MF__COUNT + 1) * sizeof *S->task_cols)))
+        return FW_ERR_NOMEM;
+    for (uint32_t k = 0; k < nt; k++) {
+        fw_task_info ti;
+        if (fw_market_task(S->engine, k, &ti) != FW_OK)
+            return FW_ERR_INTERNAL;
+        int64_t v[FW_MF__COUNT] = {
+            [FW_MF_brand] = ti.post.brand, [FW_MF_niche] = ti.post.niche,
+            [FW_MF_budget_cents] = ti.post.budget_cents, [FW_MF_status] = ti.status,
+            [FW_MF_creator] = ti.creator == FW_NONE ? -1 : (int64_t)ti.creator,
+            [FW_MF_price_cents] = ti.price_cents,
+            [FW_MF_note] = ti.note == FW_NONE ? -1 : (int64_t)ti.note,
+            [FW_MF_impressions] = (int64_t)ti.impressions, [FW_MF_reads] = (int64_t)ti.reads,
+            [FW_MF_interactions] = (int64_t)ti.interactions, [FW_MF_saves] = (int64_t)ti.saves};
+        for (int f = 0; f < FW_MF__COUNT; f++)
+            S->task_cols[(size_t)f * nt + k] = v[f];
+    }
+    return FW_OK;
 }
 
 /* The ads' day (before the engine's day end resets it): books, budgets, pacing, and the
@@ -1251,7 +1425,8 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
             S->day == sc->experiment_pre_days &&
             (rc = fw_engine_set_producer_arms(S->engine, S->cell_of)) != FW_OK)
             break;
-        if ((rc = build_schedule(S)) != FW_OK || (rc = build_postings(S, S->tb[0].rng)) != FW_OK)
+        if ((rc = build_schedule(S)) != FW_OK || (rc = market_day_start(S)) != FW_OK ||
+            (rc = build_postings(S, S->tb[0].rng)) != FW_OK)
             break;
         if ((rc = exposure_reset(S)) != FW_OK)
             break;
@@ -1287,11 +1462,15 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         exposure_counters(S, day_counters);
         update_expectation(S, cell_counters);
         fw_par_for(S->w.n_users, 4096, k_end_day, S);
-        int64_t shop_series[FW_SS__COUNT], ads_series[FW_AS__COUNT];
+        int64_t shop_series[FW_SS__COUNT], ads_series[FW_AS__COUNT], market_series[FW_MS__COUNT];
         if ((S->w.n_campaigns && (rc = ads_end_day(S, ads_series)) != FW_OK) ||
             (rc = fw_engine_end_day(S->engine, S->tb[0].ctx, S->day)) != FW_OK ||
-            (rc = shop_end_day(S, shop_series)) != FW_OK)
+            (rc = shop_end_day(S, shop_series)) != FW_OK || (rc = market_day_end(S, market_series)) != FW_OK)
             break;
+        if (rec && (rc = fw_recorder_add_market(rec, market_series)) != FW_OK)
+            break;
+        if (rec)
+            fw_recorder_set_market_tasks(rec, fw_market_n_tasks(S->engine), S->task_cols);
         if (rec && (rc = fw_recorder_add_shop(rec, shop_series)) != FW_OK)
             break;
         if (rec && S->w.n_campaigns && (rc = fw_recorder_add_ads(rec, ads_series)) != FW_OK)

@@ -90,6 +90,7 @@ typedef enum section {
     SEC_SEARCH,
     SEC_SHOP,
     SEC_ADS,
+    SEC_MARKET,
     SEC_EXPERIMENT,
     SEC_OUTPUT,
     SEC__COUNT
@@ -118,6 +119,8 @@ static const section_info sections[SEC__COUNT] = {
     [SEC_SHOP] = { "engine.shop", "the shop: product cards, orders, payment, stock, after-sales, the shop tab",
                    PART_ENGINE },
     [SEC_ADS] = { "engine.ads", "ads: auctions, pacing, frequency caps, attribution", PART_ENGINE },
+    [SEC_MARKET] = { "engine.market", "the brand-creator marketplace: tasks, matching, review, settlement",
+                     PART_ENGINE },
     [SEC_EXPERIMENT] = { "experiment", "A/B arms: each arm is the base scenario plus its own overrides",
                          PART_NONE },
     [SEC_OUTPUT] = { "output", "where the result file goes", PART_NONE },
@@ -181,6 +184,8 @@ typedef struct knob {
     KNOB_ROW(SEC_SHOP, "engine.shop.", engine.shop.n, engine.shop.n, t, n, d, lo, hi, u, doc_)
 #define ROW_ADS(t, n, d, lo, hi, u, doc_) \
     KNOB_ROW(SEC_ADS, "engine.ads.", engine.ads.n, engine.ads.n, t, n, d, lo, hi, u, doc_)
+#define ROW_MARKET(t, n, d, lo, hi, u, doc_) \
+    KNOB_ROW(SEC_MARKET, "engine.market.", engine.market.n, engine.market.n, t, n, d, lo, hi, u, doc_)
 #define ROW_EXPERIMENT(t, n, d, lo, hi, u, doc_) \
     KNOB_ROW(SEC_EXPERIMENT, "experiment.", experiment_##n, experiment.n, t, n, d, lo, hi, u, doc_)
 #define ROW_OUTPUT(t, n, d, lo, hi, u, doc_) \
@@ -197,6 +202,7 @@ static const knob knobs[] = {
     FW_SEARCH_KNOBS(ROW_SEARCH)
     FW_SHOP_KNOBS(ROW_SHOP)
     FW_ADS_KNOBS(ROW_ADS)
+    FW_MARKET_KNOBS(ROW_MARKET)
     EXPERIMENT_KNOBS(ROW_EXPERIMENT)
     FW_OUTPUT_KNOBS(ROW_OUTPUT)
 };
@@ -223,6 +229,7 @@ static const knob knobs[] = {
 #define CY_SEARCH(t, n, d, lo, hi, u, doc_) CY_##t(fw_search_cfg, n, lo)
 #define CY_SHOP(t, n, d, lo, hi, u, doc_) CY_##t(fw_shop_cfg, n, lo)
 #define CY_ADS(t, n, d, lo, hi, u, doc_) CY_##t(fw_ads_cfg, n, lo)
+#define CY_MARKET(t, n, d, lo, hi, u, doc_) CY_##t(fw_market_cfg, n, lo)
 #define CY_EXPERIMENT(t, n, d, lo, hi, u, doc_) CY_##t(doc_experiment, n, lo)
 #define CY_OUTPUT(t, n, d, lo, hi, u, doc_) CY_##t(fw_output_cfg, n, lo)
 
@@ -234,6 +241,7 @@ static const cyaml_schema_field_t rec_fields[] = { FW_REC_KNOBS(CY_REC) CYAML_FI
 static const cyaml_schema_field_t search_fields[] = { FW_SEARCH_KNOBS(CY_SEARCH) CYAML_FIELD_END };
 static const cyaml_schema_field_t shop_fields[] = { FW_SHOP_KNOBS(CY_SHOP) CYAML_FIELD_END };
 static const cyaml_schema_field_t ads_fields[] = { FW_ADS_KNOBS(CY_ADS) CYAML_FIELD_END };
+static const cyaml_schema_field_t market_fields[] = { FW_MARKET_KNOBS(CY_MARKET) CYAML_FIELD_END };
 static const cyaml_schema_field_t engine_fields[] = {
     FW_ENGINE_KNOBS(CY_ENGINE)
     CYAML_FIELD_MAPPING("feed", CYAML_FLAG_OPTIONAL, fw_engine_cfg, feed, feed_fields),
@@ -241,6 +249,7 @@ static const cyaml_schema_field_t engine_fields[] = {
     CYAML_FIELD_MAPPING("search", CYAML_FLAG_OPTIONAL, fw_engine_cfg, search, search_fields),
     CYAML_FIELD_MAPPING("shop", CYAML_FLAG_OPTIONAL, fw_engine_cfg, shop, shop_fields),
     CYAML_FIELD_MAPPING("ads", CYAML_FLAG_OPTIONAL, fw_engine_cfg, ads, ads_fields),
+    CYAML_FIELD_MAPPING("market", CYAML_FLAG_OPTIONAL, fw_engine_cfg, market, market_fields),
     CYAML_FIELD_END
 };
 static const cyaml_schema_field_t output_fields[] = { FW_OUTPUT_KNOBS(CY_OUTPUT) CYAML_FIELD_END };

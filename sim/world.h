@@ -15,6 +15,7 @@
 
 #include "flywheel/ads.h"
 #include "flywheel/engine.h"
+#include "flywheel/market.h"
 #include "knobs.h"
 
 typedef struct fw_world {

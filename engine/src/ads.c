@@ -13,7 +13,7 @@
 #include "engine_int.h"
 #include "flywheel/ads.h"
 
-#define FCAP_K 4    /* campaigns a user's caps remember per day */
+#define FCAP_K 16   /* campaigns a user may see per day: caps are exact for that many */
 #define TOUCH_K 4   /* recent ad views and clicks remembered per user (attribution) */
 #define MAX_SLOTS 16
 
@@ -25,9 +25,9 @@ typedef struct fcap {
 
 typedef struct touch {
     uint32_t campaign;   /* FW_NONE: empty */
-    int32_t tick;
+    int32_t view_tick;   /* the latest impression */
+    int32_t click_tick;  /* the latest click, or INT32_MIN */
     int64_t price_cents; /* the fill's price, billed per conversion for CPA */
-    uint8_t clicked;
 } touch;
 
 struct fw_ads {
@@ -160,10 +160,8 @@ static fcap *cap_of(struct fw_ads *a, uint32_t user, uint32_t campaign, uint32_t
         if (row[k].day != (uint16_t)(day + 1) && free_k < 0)
             free_k = k;
     }
-    if (!make)
+    if (!make || free_k < 0)
         return NULL;
-    if (free_k < 0)
-        return NULL;   /* four campaigns capped today already: a fifth is not remembered */
     row[free_k] = (fcap){.campaign = campaign, .count = 0, .day = (uint16_t)(day + 1)};
     return &row[free_k];
 }
@@ -178,16 +176,38 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
         k = MAX_SLOTS;
     const fw_ads_cfg *g = &e->arm[req->arm].cfg.ads;
     uint32_t day = day_of(e, req->tick), nb = 0;
+    /* The user's side, once per request: the topics they engage with, the campaigns they
+     * have seen up to the cap today, and whether their cap table is full (a campaign it
+     * cannot hold is capped too: caps stay exact, at most FCAP_K campaigns a day). */
+    uint32_t topics[16], n_topics = fw_shop_engaged_topics(e, req->user, topics, 16);
+    uint32_t capped[FCAP_K], n_capped = 0;
+    int full = 0;
+    if (g->freq_cap) {
+        const fcap *row = &a->fcap[(size_t)req->user * FCAP_K];
+        full = 1;
+        for (int j = 0; j < FCAP_K; j++) {
+            if (row[j].day != (uint16_t)(day + 1))
+                full = 0;
+            else if (row[j].count >= g->freq_cap)
+                capped[n_capped++] = row[j].campaign;
+        }
+    }
     for (uint32_t c = 0; c < a->n; c++) {
         const fw_campaign_info *ci = &a->c[c];
         if (a->throttled[c])
             continue;
-        if (ci->target_topic != FW_NONE && ci->target_topic != req->topic &&
-            !fw_shop_engages(e, req->user, ci->target_topic))
-            continue;
+        if (ci->target_topic != FW_NONE && ci->target_topic != req->topic) {
+            uint32_t j = 0;
+            while (j < n_topics && topics[j] != ci->target_topic)
+                j++;
+            if (j == n_topics)
+                continue;
+        }
         if (g->freq_cap) {
-            const fcap *fc = cap_of(a, req->user, c, day, 0);
-            if (fc && fc->count >= g->freq_cap)
+            uint32_t j = 0;
+            while (j < n_capped && capped[j] != c)
+                j++;
+            if (j < n_capped || (full && !cap_of(a, req->user, c, day, 0)))
                 continue;
         }
         double bid = (double)ci->bid_cents / (1.0 + a->mult[c]), q;
@@ -211,7 +231,9 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
     for (uint32_t j = 0; j < n; j++) {
         uint32_t c = ctx->ad_map[wins[j].bidder];
         double price = wins[j].price * (a->c[c].objective == FW_OBJ_CPM ? 1000.0 : 1.0);
-        int64_t cents = (int64_t)price;   /* rounded down: never above the bid */
+        /* Rounded down (never above the bid), but not below what the double meant: bid / 1000
+         * * 1000 can land a hair under the bid. */
+        int64_t cents = (int64_t)floor(price + 1e-6);
         if (cents > a->c[c].bid_cents)
             cents = a->c[c].bid_cents;
         out[j] = (fw_ad_fill){.campaign = c, .note = a->c[c].creative, .price_cents = cents};
@@ -256,9 +278,14 @@ static void remember(struct fw_ads *a, uint32_t user, uint32_t c, int32_t tick, 
     uint32_t k = 0;
     while (k < TOUCH_K - 1 && row[k].campaign != c)
         k++;
-    int was_clicked = row[k].campaign == c && row[k].clicked;
+    touch t = row[k].campaign == c ? row[k] : (touch){.campaign = c, .view_tick = tick, .click_tick = INT32_MIN};
+    if (clicked)
+        t.click_tick = tick;
+    else
+        t.view_tick = tick;
+    t.price_cents = price;
     memmove(&row[1], &row[0], k * sizeof *row);
-    row[0] = (touch){.campaign = c, .tick = tick, .price_cents = price, .clicked = (uint8_t)(clicked || was_clicked)};
+    row[0] = t;
 }
 
 fw_err fw_ads_log(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_event *ev, size_t n, int64_t *billed_mc)
@@ -272,7 +299,7 @@ fw_err fw_ads_log(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_event *ev, size_
         if (billed_mc)
             billed_mc[i] = 0;
         if (!a || x->user >= e->n_users || x->campaign >= a->n || x->type >= FW_AD_EV__COUNT ||
-            x->price_cents < 0) {
+            x->price_cents < 0 || x->price_cents > a->c[x->campaign].bid_cents) {
             rc = FW_ERR_INVAL;
             continue;
         }
@@ -313,9 +340,10 @@ uint32_t fw_ads_attribute(fw_engine *e, uint32_t user, uint32_t brand, int32_t t
     for (int pass = 0; pass < 2 && best < 0; pass++)   /* clicks first, then views */
         for (int k = 0; k < TOUCH_K && best < 0; k++) {
             const touch *t = &row[k];
-            if (t->campaign == FW_NONE || a->c[t->campaign].brand != brand || tick < t->tick)
+            if (t->campaign == FW_NONE || a->c[t->campaign].brand != brand)
                 continue;
-            if (pass == 0 ? t->clicked && tick - t->tick <= click_w : tick - t->tick <= view_w)
+            int32_t at = pass == 0 ? t->click_tick : t->view_tick;
+            if (at != INT32_MIN && tick >= at && tick - at <= (pass == 0 ? click_w : view_w))
                 best = k;
         }
     if (best < 0)
@@ -341,8 +369,9 @@ void fw_ads_end_tick(fw_engine *e, int32_t tick)
     const fw_ads_cfg *g = &e->arm[0].cfg.ads;
     int32_t left = a->day_start + (int32_t)e->ticks_per_day - tick - 1;   /* ticks left today */
     for (uint32_t c = 0; c < a->n; c++) {
-        int64_t remaining = a->budget_mc[c] - a->spend_today_mc[c];
-        double target = left > 0 ? (double)remaining / (left + 1) : (double)remaining;
+        /* The even share of what was left when this tick began, over the ticks left then. */
+        int64_t remaining = a->budget_mc[c] - a->spend_today_mc[c] + a->spend_tick_mc[c];
+        double target = (double)remaining / (left + 1);
         if (g->pacing == FW_PACING_DUAL && target > 0.0) {
             /* Dual gradient on the spend rate: spend above the even share raises the
              * multiplier (lower effective bids), below lowers it, never under 0. */
@@ -386,7 +415,13 @@ fw_err fw_ads_campaign(const fw_engine *e, uint32_t c, fw_campaign_stats *out)
     return FW_OK;
 }
 
-int64_t fw_ads_revenue(const fw_engine *e) { return e->ads ? e->ads->revenue_mc / 1000 : 0; }
+int64_t fw_ads_revenue(const fw_engine *e)
+{
+    int64_t sum = 0;   /* the campaigns' spends as reported (each rounded down to cents) */
+    for (uint32_t c = 0; e->ads && c < e->ads->n; c++)
+        sum += e->ads->spend_mc[c] / 1000;
+    return sum;
+}
 
 fw_err fw_ads_check(const fw_engine *e, char *why, size_t cap)
 {

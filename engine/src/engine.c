@@ -244,7 +244,8 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
     }
     if ((rc = fw_search_create(e, cat)) != FW_OK)
         goto fail;
-    if ((rc = fw_shop_create(e, cat, cfgs)) != FW_OK || (rc = fw_ads_create(e, cat)) != FW_OK)
+    if ((rc = fw_shop_create(e, cat, cfgs)) != FW_OK || (rc = fw_ads_create(e, cat)) != FW_OK ||
+        (rc = fw_market_create(e, cat)) != FW_OK)
         goto fail;
     return e;
 fail:
@@ -269,6 +270,7 @@ void fw_engine_destroy(fw_engine *e)
     fw_search_destroy(e->search);
     fw_shop_destroy(e->shop, e->n_users);
     fw_ads_destroy(e->ads);
+    fw_market_destroy(e->market);
     free(e->arm);
     free(e->notes);
     free(e->counts);
@@ -394,6 +396,8 @@ fw_err fw_engine_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_
                 have = fl->v[k] == c;
             if (!have && c != x->user && vec_push(fl, c))
                 return FW_ERR_NOMEM;
+            if (!have && c != x->user)
+                fw_market_on_follow(e, c);
             continue;
         }
         if (type == FW_EV_IMPRESSION)
@@ -489,6 +493,7 @@ fw_err fw_engine_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day)
         rc = fw_rec_end_day(e, ctx, day);
     fw_shop_end_day(e, day);
     fw_ads_end_day(e, day);
+    fw_market_end_day(e, day);
     fw_hist_record(&ctx->lat[FW_STAGE_END_DAY], fw_now_ns() - t0);
     return rc;
 }

@@ -139,6 +139,7 @@ struct fw_engine {
     struct fw_search *search;   /* the search index and learned intents (search.c) */
     struct fw_shop *shop;       /* catalog, orders, carts, profiles (shop.c) */
     struct fw_ads *ads;         /* campaigns, pacing, billing (ads.c) */
+    struct fw_market *market;   /* brand-creator tasks (market.c) */
 
     int64_t plant_ns[FW_STAGE__COUNT];   /* fw_engine_plant_delay: busy wait per call */
 
@@ -315,8 +316,13 @@ fw_err fw_ads_ctx_init(const fw_engine *e, fw_engine_ctx *c);
 void fw_ads_ctx_fini(fw_engine_ctx *c);
 void fw_ads_end_tick(fw_engine *e, int32_t tick);
 void fw_ads_end_day(fw_engine *e, uint32_t day);
-/* True when topic is among the topics user engages with (the community profile, shop.c). */
-int fw_shop_engages(const fw_engine *e, uint32_t user, uint32_t topic);
+/* The marketplace (market.c). */
+fw_err fw_market_create(fw_engine *e, const fw_catalog *cat);
+void fw_market_destroy(struct fw_market *m);
+void fw_market_on_follow(fw_engine *e, uint32_t creator);
+void fw_market_end_day(fw_engine *e, uint32_t day);
+/* The topics user engages with more than the population (at most cap), into out. */
+uint32_t fw_shop_engaged_topics(const fw_engine *e, uint32_t user, uint32_t *out, uint32_t cap);
 
 /* The recommender (rec.c). */
 fw_err fw_rec_create(fw_engine *e, const fw_engine_cfg *cfg0);

@@ -1063,18 +1063,19 @@ double fw_shop_tx_share(const fw_engine *e, uint32_t user, uint32_t topic)
     return total > 0.0 ? mine / total : 0.0;
 }
 
-int fw_shop_engages(const fw_engine *e, uint32_t user, uint32_t topic)
+uint32_t fw_shop_engaged_topics(const fw_engine *e, uint32_t user, uint32_t *out, uint32_t cap)
 {
     const struct fw_shop *s = e->shop;
     if (user >= e->n_users || s->all_impr <= 0.0)
         return 0;
     const comm_entry *row = &s->community[(size_t)user * FW_SHOP_COMM_K];
     double p = s->all_eng / s->all_impr;
-    for (int k = 0; k < FW_SHOP_COMM_K; k++)
-        if (row[k].cat == topic && row[k].impr + row[k].eng > 0.0f &&
+    uint32_t n = 0;
+    for (int k = 0; k < FW_SHOP_COMM_K && n < cap; k++)
+        if (row[k].impr + row[k].eng > 0.0f &&
             (row[k].eng + COMM_PRIOR * p) / ((row[k].impr + COMM_PRIOR) * p) > 1.0)
-            return 1;   /* engages with it more than the population does */
-    return 0;
+            out[n++] = row[k].cat;
+    return n;
 }
 
 /* ---- accessors and invariants -------------------------------------------------------- */

@@ -2,8 +2,8 @@
 # Native ads end to end (tiny_ads: 10% and 20% ad load, small budgets): slots are filled by
 # auctions and examined, revenue per arm adds up to the ads' books, no campaign spends more
 # than its daily budget, budgets run out (throttling) without a charge over budget being
-# billed, twice the ad load shows about twice the ads, brand spend adds up, and a world
-# without ad slots shows none.
+# billed, twice the ad load shows more ads, brand spend adds up, and a world without
+# campaigns leaves its slots empty.
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 "$FLYWHEEL" run "$SRC/tests/data/tiny_ads.yaml" -q -t 2 -o ads.h5 2>err.txt && pass "tiny_ads runs" || fail "run ($(cat err.txt))"
@@ -24,7 +24,10 @@ for a in d:
           f" clicks {tot(a,'ad_clicks')} conversions {tot(a,'ad_conversions')}"
           f" revenue {tot(a,'ad_revenue_millicents')/1e5:.2f} CNY; ad CTR {ctr_ad:.4f} vs organic {ctr_org:.4f}")
 load = {a: tot(a, "ad_impressions") / tot(a, "impressions") for a in d}
-assert 1.6 < load["load20"] / load["load10"] < 2.6, load
+slots = {a: tot(a, "ad_slots") / tot(a, "sessions") for a in d}
+# twice the slots; the small budgets fill fewer of them, but more ads are shown
+assert 1.7 < slots["load20"] / slots["load10"] < 2.3, slots
+assert load["load20"] / load["load10"] > 1.2, load
 books = f["ads/days"]
 rev_days = books["revenue_cents"][:]
 arms_mc = sum(d[a]["ad_revenue_millicents"][:] for a in d)
@@ -38,14 +41,14 @@ assert abs(spend.sum() - arms_mc.sum() / 1000.0) <= 50 + 1, (spend.sum(), arms_m
 for g in ("ads/days",):
     for k, ds in f[g].items():
         assert ds.attrs["units"] is not None and ds.attrs["description"], k
-print(f"  load ratio {load['load20']/load['load10']:.2f}; exhausted campaign-days {books['campaigns_exhausted'][:].sum()};"
+print(f"  slot ratio {slots['load20']/slots['load10']:.2f}, ad load ratio {load['load20']/load['load10']:.2f}; exhausted campaign-days {books['campaigns_exhausted'][:].sum()};"
       f" revenue {rev_days.tolist()} cents; budgets {books['budget_cents'][0]} cents a day")
 PY
-"$FLYWHEEL" run "$SRC/tests/data/tiny.yaml" -q -t 2 -d 1 -o none.h5 2>err.txt || fail "run without slots ($(cat err.txt))"
-"$PY" - <<'PY' && pass "no slots, no ads" || fail "ads without slots"
+"$FLYWHEEL" run "$SRC/tests/data/tiny.yaml" -q -t 2 -d 1 --set world.n_campaigns=0 -o none.h5 2>err.txt || fail "run without campaigns ($(cat err.txt))"
+"$PY" - <<'PY' && pass "no campaigns, no ads (slots left empty)" || fail "ads without campaigns"
 import h5py
 f = h5py.File("none.h5", "r")
 g = f["days/all"]
-assert g["ad_slots"][:].sum() == 0 and g["ad_impressions"][:].sum() == 0
+assert g["ad_slots"][:].sum() > 0 and g["ad_fills"][:].sum() == 0 and g["ad_impressions"][:].sum() == 0
 PY
 finish

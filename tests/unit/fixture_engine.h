@@ -26,6 +26,12 @@ static inline fw_engine_cfg fixture_engine_cfg(void)
 #define D(type, name, def, lo, hi, unit, doc) cfg.shop.name = def;
     FW_SHOP_KNOBS(D)
 #undef D
+#define D(type, name, def, lo, hi, unit, doc) cfg.ads.name = def;
+    FW_ADS_KNOBS(D)
+#undef D
+#define D(type, name, def, lo, hi, unit, doc) cfg.market.name = def;
+    FW_MARKET_KNOBS(D)
+#undef D
     return cfg;
 }
 

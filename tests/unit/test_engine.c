@@ -29,7 +29,14 @@
 /* ---- helpers ----------------------------------------------------------------------- */
 
 /* Every knob at its default. */
-#define default_cfg fixture_engine_cfg
+/* The defaults without the feed's ad slots: these tests are about the organic feed (ad
+ * slots have tests of their own in test_rec). */
+static fw_engine_cfg default_cfg(void)
+{
+    fw_engine_cfg cfg = fixture_engine_cfg();
+    cfg.feed.ad_first_slot = 0;
+    return cfg;
+}
 
 /* A hand-built catalog: notes in publication order and follow edges (src follows dst). */
 typedef struct spec {

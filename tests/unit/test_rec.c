@@ -105,9 +105,17 @@ static fw_engine *build(const spec *s, const fw_engine_cfg *cfgs, uint32_t n_arm
 /* ---- configurations ------------------------------------------------------------------- */
 
 /* Every knob at its default, with the recommender selected. */
-static fw_engine_cfg rec_cfg(void)
+/* The defaults without the feed's ad slots (the ad-slot tests set their own). */
+static fw_engine_cfg plain_cfg(void)
 {
     fw_engine_cfg cfg = fixture_engine_cfg();
+    cfg.feed.ad_first_slot = 0;
+    return cfg;
+}
+
+static fw_engine_cfg rec_cfg(void)
+{
+    fw_engine_cfg cfg = plain_cfg();
     cfg.feed.algorithm = FW_FEED_REC;
     return cfg;
 }
@@ -936,7 +944,7 @@ static fw_engine *ad_engine(spec **s_out, const fw_engine_cfg *cfg, fw_engine_ct
  * page cut short by cap keeps its reserved position. */
 static void check_ad_pages(fw_feed_algorithm algorithm)
 {
-    fw_engine_cfg cfg = algorithm == FW_FEED_REC ? rec_cfg() : fixture_engine_cfg();
+    fw_engine_cfg cfg = algorithm == FW_FEED_REC ? rec_cfg() : plain_cfg();
     cfg.feed.ad_first_slot = 3;
     cfg.feed.ad_every = 4;
     spec *s;
@@ -990,7 +998,7 @@ static void test_served_counter_skips_ad_slots(void **state)
     (void)state;
     uint64_t counted[2];
     for (int a = 0; a < 2; a++) {
-        fw_engine_cfg cfg = a ? rec_cfg() : fixture_engine_cfg();
+        fw_engine_cfg cfg = a ? rec_cfg() : plain_cfg();
         cfg.feed.ad_first_slot = 3;
         cfg.feed.ad_every = 4;
         spec *s;
@@ -1196,7 +1204,7 @@ static int child_graph_walks(void *arg)
     if (rc)
         return rc;
     fw_engine_cfg ref = x->cfg;   /* default feed sampling: room for every visited note */
-    fw_engine_cfg def = fixture_engine_cfg();
+    fw_engine_cfg def = plain_cfg();
     ref.feed.follow_max_creators = def.feed.follow_max_creators;
     ref.feed.sample_trending = def.feed.sample_trending;
     ref.feed.sample_fresh = def.feed.sample_fresh;
@@ -1271,7 +1279,7 @@ static void test_edge_many_seen_notes(void **state)
     for (uint32_t i = 0; i < 100; i++)
         spec_note(s, 2 + i % 2, i % 4, OLD);
     edge_case x[2] = {{.s = s, .cfg = channel_cfg(CH_HOT, 1)},
-                      {.s = s, .cfg = fixture_engine_cfg()}};
+                      {.s = s, .cfg = plain_cfg()}};
     x[1].cfg.feed.sample_trending = 1;
     const char *name[2] = {"rec", "baseline"}, *why[2];
     char buf[2][160];

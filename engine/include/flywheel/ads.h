@@ -48,7 +48,8 @@ typedef struct fw_ad_fill {
 
 /* Runs the auction for k slots (<= 16) for req: eligible campaigns are those with budget
  * left that are not throttled, under the user's frequency cap (engine.ads.freq_cap
- * impressions a day per campaign), and targeting everyone, the request's topic, or a topic of
+ * impressions a day per campaign; a user sees at most 16 campaigns a day while caps are on),
+ * and targeting everyone, the request's topic, or a topic of
  * the user's engagement profile; ranked by effective bid (bid / (1 + pacing multiplier)) x
  * quality (1 for CPM, pCTR for CPC, pCTR x pCVR for CPA) per impression; priced by
  * engine.ads.pay_rule with reserve engine.ads.reserve_cpm_cents per thousand impressions.
@@ -70,7 +71,8 @@ typedef struct fw_ad_event {
  * millicents -- price / 1000 cents --, CPC per click at price), each charge only while the
  * campaign's budget of the day allows it. billed_mc[n] (or NULL) receives what each event
  * was billed, in millicents (0 for an event its objective does not bill, or over budget).
- * FW_ERR_INVAL for a bad user, campaign or type (skipped, billed 0). */
+ * FW_ERR_INVAL for a bad user, campaign or type, or a price above the campaign's bid
+ * (skipped, billed 0). */
 fw_err fw_ads_log(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_event *ev, size_t n, int64_t *billed_mc);
 
 /* Barrier call: a purchase of a brand's product by user at tick. Attributed to the campaign
@@ -90,8 +92,10 @@ typedef struct fw_campaign_stats {
 fw_err fw_ads_campaign(const fw_engine *e, uint32_t campaign, fw_campaign_stats *out);
 uint32_t fw_ads_n_campaigns(const fw_engine *e);
 
-/* Total revenue billed (cents); and fw_ads_check, the invariants above recomputed from the
- * charges: FW_OK or FW_ERR_INTERNAL with the first violation in why[cap]. */
+/* Total revenue billed, in cents: the sum of the campaigns' spends as fw_ads_campaign reports
+ * them (each rounded down to cents; the books inside are exact, in millicents); and
+ * fw_ads_check, the invariants above recomputed from the charges: FW_OK or FW_ERR_INTERNAL
+ * with the first violation in why[cap]. */
 int64_t fw_ads_revenue(const fw_engine *e);
 fw_err fw_ads_check(const fw_engine *e, char *why, size_t cap);
 

@@ -39,9 +39,9 @@ typedef enum fw_feed_algorithm { FW_FEED_ALGORITHMS(FW_KNOB_ENUM_CONST) FW_FEED_
     X(F64, w_comment, 4.0, 0.0, 1000.0, "", "engagement weight of a comment")                     \
     X(U32, seen_window, 1000, 16, 1000000, "notes",                                               \
       "a user is never served again any of their last seen_window notes (Bloom filters)")     \
-    X(U32, ad_first_slot, 0, 0, 100, "position",                                                  \
-      "first page position (1-based) reserved for an ad, left empty until ads exist; 0 = none")  \
-    X(U32, ad_every, 0, 0, 100, "positions", "a reserved slot every this many positions after the first; 0 = only the first")
+    X(U32, ad_first_slot, 6, 0, 100, "position",                                                  \
+      "first page position (1-based) reserved for an ad (engine.ads sells it; empty when no campaign wins); 0 = none")  \
+    X(U32, ad_every, 10, 0, 100, "positions", "a reserved slot every this many positions after the first; 0 = only the first")
 
 /* engine.rec.*: the learning recommender (used when engine.feed.algorithm = rec). The
  * learned state (embeddings, ranking models, co-engagement neighbours) is shared by every
@@ -160,8 +160,9 @@ typedef enum fw_shop_profile { FW_SHOP_PROFILES(FW_KNOB_ENUM_CONST) FW_PROFILE__
 typedef enum fw_ad_pacing { FW_AD_PACINGS(FW_KNOB_ENUM_CONST) FW_PACING__COUNT } fw_ad_pacing;
 
 /* engine.ads.* Campaign learning and pacing state is shared by every arm; the arm decides
- * how its requests run auctions (pay_rule, reserve, caps). pacing, pacing_lr and the
- * attribution windows are read from the first arm. */
+ * how its requests run auctions (pay_rule, reserve, caps). pacing, pacing_lr, the priors and
+ * the attribution windows are read from the first arm. The pacing multiplier carries over
+ * from day to day (what it learned about the traffic); throttling resets at each day. */
 #define FW_ADS_KNOBS(X)                                                                           \
     X(ENUM, pay_rule, FW_PAY_GSP, FW_AD_PAY_RULES, 0, "",                                          \
       "auction payment rule: gsp (next score), vcg (externality), first (own bid)")              \
@@ -173,9 +174,26 @@ typedef enum fw_ad_pacing { FW_AD_PACINGS(FW_KNOB_ENUM_CONST) FW_PACING__COUNT }
     X(U32, freq_cap, 3, 0, 1000, "impressions", "most impressions of one campaign per user per day (0 = no cap)") \
     X(F64, ctr_prior, 0.005, 0.000001, 1.0, "", "prior ad CTR of a campaign with no history")     \
     X(F64, cvr_prior, 0.01, 0.000001, 1.0, "", "prior conversions per click of a campaign with no history") \
-    X(F64, prior_weight, 200.0, 0.0, 1.0e9, "impressions", "weight of the priors in the smoothed pCTR (in impressions; clicks for pCVR)") \
+    X(F64, prior_weight, 200.0, 1.0, 1.0e9, "impressions",                                       \
+      "weight of the priors: prior_weight impressions at ctr_prior for pCTR, prior_weight x ctr_prior clicks at cvr_prior for pCVR") \
     X(U32, click_window_days, 7, 0, 365, "days", "a purchase within this many days of an ad click is the ad's conversion") \
     X(U32, view_window_days, 1, 0, 365, "days", "a purchase within this many days of an ad view (no click) is its conversion")
+
+/* Marketplace matching (flywheel/market.h). */
+#define FW_MATCHINGS(V)                 \
+    V(FW_MATCH_GREEDY, "greedy")        \
+    V(FW_MATCH_STABLE, "stable")
+
+typedef enum fw_matching { FW_MATCHINGS(FW_KNOB_ENUM_CONST) FW_MATCH__COUNT } fw_matching;
+
+/* engine.market.*: the brand-creator marketplace (one for all arms: read from the first). */
+#define FW_MARKET_KNOBS(X)                                                                        \
+    X(ENUM, matching, FW_MATCH_GREEDY, FW_MATCHINGS, 0, "",                                        \
+      "greedy = highest predicted reads per cent first; stable = Gale-Shapley, brands proposing") \
+    X(F64, review_pass, 0.9, 0.0, 1.0, "", "probability a sponsored note passes review (one resubmission)") \
+    X(U32, expire_days, 3, 1, 365, "days", "an open task nobody is matched to expires after this")  \
+    X(U32, deliver_days, 3, 1, 365, "days", "a matched creator must deliver within this")          \
+    X(U32, settle_days, 3, 0, 365, "days", "a delivered task is paid this long after delivery")
 
 /* engine.* (other than sub-sections) */
 #define FW_ENGINE_KNOBS(X) \
@@ -201,6 +219,10 @@ typedef struct fw_ads_cfg {
     FW_ADS_KNOBS(FW_KNOB_FIELD)
 } fw_ads_cfg;
 
+typedef struct fw_market_cfg {
+    FW_MARKET_KNOBS(FW_KNOB_FIELD)
+} fw_market_cfg;
+
 typedef struct fw_engine_cfg {
     FW_ENGINE_KNOBS(FW_KNOB_FIELD)
     fw_feed_cfg feed;
@@ -208,6 +230,7 @@ typedef struct fw_engine_cfg {
     fw_search_cfg search;
     fw_shop_cfg shop;
     fw_ads_cfg ads;
+    fw_market_cfg market;
 } fw_engine_cfg;
 
 #endif

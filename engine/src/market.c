@@ -1,0 +1,365 @@
+/* The brand-creator marketplace (flywheel/market.h). Tasks live in one table by id; every
+ * call is a barrier call, so the table needs no care beyond order. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+#include "flywheel/market.h"
+
+struct fw_market {
+    fw_task_info *t;
+    uint32_t n, cap;
+    uint32_t *followers;    /* [n_users] */
+    int64_t *income;        /* [n_users] settled payments received */
+    fw_market_totals tot;
+};
+
+static const char *const status_names[FW_MTASK__COUNT] = {"open", "matched", "delivered", "completed",
+                                                          "expired", "failed"};
+
+const char *fw_task_status_name(fw_task_status s)
+{
+    return (unsigned)s < FW_MTASK__COUNT ? status_names[s] : "?";
+}
+
+fw_err fw_market_create(fw_engine *e, const fw_catalog *cat)
+{
+    struct fw_market *m = calloc(1, sizeof *m);
+    if (!m)
+        return FW_ERR_NOMEM;
+    e->market = m;
+    m->followers = calloc(e->n_users, sizeof *m->followers);
+    m->income = calloc(e->n_users, sizeof *m->income);
+    if (!m->followers || !m->income)
+        return FW_ERR_NOMEM;
+    if (cat->follow_offsets)
+        for (uint32_t u = 0; u < e->n_users; u++)
+            for (uint32_t k = cat->follow_offsets[u]; k < cat->follow_offsets[u + 1]; k++)
+                if (cat->follows[k] < e->n_users && cat->follows[k] != u)
+                    m->followers[cat->follows[k]]++;
+    return FW_OK;
+}
+
+void fw_market_destroy(struct fw_market *m)
+{
+    if (!m)
+        return;
+    free(m->t);
+    free(m->followers);
+    free(m->income);
+    free(m);
+}
+
+void fw_market_on_follow(fw_engine *e, uint32_t creator)
+{
+    if (e->market && creator < e->n_users)
+        e->market->followers[creator]++;
+}
+
+uint32_t fw_market_followers(const fw_engine *e, uint32_t user)
+{
+    return e->market && user < e->n_users ? e->market->followers[user] : 0;
+}
+
+fw_err fw_market_post(fw_engine *e, const fw_task_post *p, uint32_t *id)
+{
+    struct fw_market *m = e->market;
+    if (p->budget_cents <= 0 || p->niche >= (e->n_topics ? e->n_topics : 1) ||
+        p->followers_min > p->followers_max)
+        return FW_ERR_INVAL;
+    if (m->n == m->cap) {
+        uint32_t cap = m->cap ? 2 * m->cap : 256;
+        fw_task_info *v = realloc(m->t, (size_t)cap * sizeof *v);
+        if (!v)
+            return FW_ERR_NOMEM;
+        m->t = v;
+        m->cap = cap;
+    }
+    *id = m->n;
+    m->t[m->n++] = (fw_task_info){.post = *p, .status = FW_MTASK_OPEN, .creator = FW_NONE, .note = FW_NONE,
+                                  .matched_tick = -1, .delivered_tick = -1, .settled_tick = -1};
+    m->tot.posted++;
+    return FW_OK;
+}
+
+static int quote_ok(const fw_engine *e, const fw_quote *q)
+{
+    const struct fw_market *m = e->market;
+    if (q->task >= m->n || q->creator >= e->n_users || q->price_cents <= 0 || !(q->predicted_reads >= 0.0))
+        return 0;
+    const fw_task_info *t = &m->t[q->task];
+    uint32_t f = m->followers[q->creator];
+    return t->status == FW_MTASK_OPEN && q->price_cents <= t->post.budget_cents && f >= t->post.followers_min &&
+           f <= t->post.followers_max;
+}
+
+static double value(const fw_quote *q) { return q->predicted_reads / (double)q->price_cents; }
+
+typedef struct ranked {
+    double v;
+    uint32_t task, creator, i;
+} ranked;
+
+/* Best value first; ties by lower task, then lower creator, then position: the result does
+ * not depend on the order quotes come in (but for exact duplicates). */
+static int cmp_ranked(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->v != y->v)
+        return x->v > y->v ? -1 : 1;
+    if (x->task != y->task)
+        return x->task < y->task ? -1 : 1;
+    if (x->creator != y->creator)
+        return x->creator < y->creator ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+static int in_list(const uint32_t *v, uint32_t n, uint32_t x)
+{
+    for (uint32_t k = 0; k < n; k++)
+        if (v[k] == x)
+            return 1;
+    return 0;
+}
+
+static void assign(struct fw_market *m, const fw_quote *q, int32_t tick)
+{
+    fw_task_info *t = &m->t[q->task];
+    t->status = FW_MTASK_MATCHED;
+    t->creator = q->creator;
+    t->price_cents = q->price_cents;
+    t->matched_tick = tick;
+    m->tot.matched++;
+    m->tot.committed_cents += q->price_cents;
+}
+
+uint32_t fw_market_match(fw_engine *e, const fw_quote *quotes, size_t n, int32_t tick)
+{
+    struct fw_market *m = e->market;
+    ranked *r = malloc((n ? n : 1) * sizeof *r);
+    uint32_t *busy = NULL;   /* creators given a task in this call (sorted list) */
+    uint32_t n_busy = 0, matched = 0;
+    if (!r || !(busy = malloc((n ? n : 1) * sizeof *busy))) {
+        free(r);
+        return 0;
+    }
+    size_t nr = 0;
+    for (size_t k = 0; k < n; k++)
+        if (quote_ok(e, &quotes[k]))
+            r[nr++] = (ranked){value(&quotes[k]), quotes[k].task, quotes[k].creator, (uint32_t)k};
+    qsort(r, nr, sizeof *r, cmp_ranked);
+    if (e->arm[0].cfg.market.matching == FW_MATCH_GREEDY) {
+        /* The pairs of highest predicted reads per cent first. */
+        for (size_t k = 0; k < nr; k++) {
+            const fw_quote *q = &quotes[r[k].i];
+            if (m->t[q->task].status != FW_MTASK_OPEN || in_list(busy, n_busy, q->creator))
+                continue;
+            assign(m, q, tick);
+            busy[n_busy++] = q->creator;
+            matched++;
+        }
+    } else {
+        /* Gale-Shapley, brands proposing: each open task proposes down its list (by
+         * predicted reads per cent); a creator holds the best-paying proposal so far (ties:
+         * lower task id) and releases the one it held. Lists are the ranked quotes. */
+        uint32_t n_tasks = m->n;
+        size_t *next = calloc(n_tasks ? n_tasks : 1, sizeof *next);          /* position in r */
+        uint32_t *held_by = malloc(((size_t)e->n_users ? e->n_users : 1) * sizeof *held_by);
+        uint32_t *held_q = malloc(((size_t)e->n_users ? e->n_users : 1) * sizeof *held_q);
+        if (!next || !held_by || !held_q) {
+            free(next);
+            free(held_by);
+            free(held_q);
+            free(r);
+            free(busy);
+            return 0;
+        }
+        for (uint32_t u = 0; u < e->n_users; u++)
+            held_by[u] = FW_NONE;
+        for (int progress = 1; progress;) {
+            progress = 0;
+            for (uint32_t t = 0; t < n_tasks; t++) {
+                if (m->t[t].status != FW_MTASK_OPEN)
+                    continue;
+                int holds = 0;
+                for (uint32_t u = 0; u < n_busy && !holds; u++)
+                    holds = held_by[busy[u]] == t;
+                if (holds)
+                    continue;
+                /* t's next quote in rank order. */
+                while (next[t] < nr && quotes[r[next[t]].i].task != t)
+                    next[t]++;
+                if (next[t] >= nr)
+                    continue;
+                const fw_quote *q = &quotes[r[next[t]++].i];
+                uint32_t c = q->creator, cur = held_by[c];
+                progress = 1;
+                if (cur == FW_NONE) {
+                    held_by[c] = t;
+                    held_q[c] = (uint32_t)(q - quotes);
+                    busy[n_busy++] = c;
+                } else {
+                    const fw_quote *old = &quotes[held_q[c]];
+                    if (q->price_cents > old->price_cents || (q->price_cents == old->price_cents && t < cur)) {
+                        held_by[c] = t;
+                        held_q[c] = (uint32_t)(q - quotes);
+                    }
+                }
+            }
+        }
+        for (uint32_t k = 0; k < n_busy; k++) {
+            uint32_t c = busy[k];
+            assign(m, &quotes[held_q[c]], tick);
+            matched++;
+        }
+        free(next);
+        free(held_by);
+        free(held_q);
+    }
+    free(r);
+    free(busy);
+    return matched;
+}
+
+static double hash_unit(uint64_t a, uint64_t b)
+{
+    uint64_t x = a * UINT64_C(0x9e3779b97f4a7c15) ^ (b + UINT64_C(0x632be59bd9b4e019));
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    x ^= x >> 31;
+    return (double)(x >> 11) * 0x1.0p-53;
+}
+
+fw_err fw_market_deliver(fw_engine *e, uint32_t task, uint32_t note, int32_t tick, int *passed)
+{
+    struct fw_market *m = e->market;
+    if (task >= m->n || note >= e->n_notes)
+        return FW_ERR_INVAL;
+    fw_task_info *t = &m->t[task];
+    /* The sponsored note must be the matched creator's (which note is the caller's: the
+     * simulator delivers the one it wrote for the task). */
+    if (t->status != FW_MTASK_MATCHED || e->notes[note].creator != t->creator)
+        return FW_ERR_INVAL;
+    *passed = 0;
+    t->reviews++;
+    if (hash_unit(task, t->reviews) < e->arm[0].cfg.market.review_pass) {
+        t->status = FW_MTASK_DELIVERED;
+        t->note = note;
+        t->delivered_tick = tick;
+        m->tot.delivered++;
+        *passed = 1;
+    } else if (t->reviews >= 2) {
+        t->status = FW_MTASK_FAILED;
+        m->tot.failed++;
+    }
+    return FW_OK;
+}
+
+void fw_market_end_day(fw_engine *e, uint32_t day)
+{
+    struct fw_market *m = e->market;
+    if (!m)
+        return;
+    const fw_market_cfg *g = &e->arm[0].cfg.market;
+    int32_t now = (int32_t)((day + 1) * e->ticks_per_day), tpd = (int32_t)e->ticks_per_day;
+    for (uint32_t k = 0; k < m->n; k++) {
+        fw_task_info *t = &m->t[k];
+        switch (t->status) {
+        case FW_MTASK_OPEN:
+            if (now - t->post.tick >= (int32_t)g->expire_days * tpd) {
+                t->status = FW_MTASK_EXPIRED;
+                m->tot.expired++;
+            }
+            break;
+        case FW_MTASK_MATCHED:
+            if (now - t->matched_tick >= (int32_t)g->deliver_days * tpd) {
+                t->status = FW_MTASK_FAILED;
+                m->tot.failed++;
+            }
+            break;
+        case FW_MTASK_DELIVERED:
+            if (now - t->delivered_tick >= (int32_t)g->settle_days * tpd) {
+                t->status = FW_MTASK_COMPLETED;
+                t->settled_tick = now;
+                m->tot.completed++;
+                m->tot.payments_cents += t->price_cents;
+                m->income[t->creator] += t->price_cents;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+uint32_t fw_market_n_tasks(const fw_engine *e) { return e->market ? e->market->n : 0; }
+
+fw_err fw_market_task(const fw_engine *e, uint32_t task, fw_task_info *out)
+{
+    const struct fw_market *m = e->market;
+    if (!m || task >= m->n)
+        return FW_ERR_INVAL;
+    *out = m->t[task];
+    if (out->note != FW_NONE) {
+        const uint32_t *c = &e->counts[(size_t)out->note * FW_EV__COUNT];
+        out->impressions = c[FW_EV_IMPRESSION];
+        out->reads = c[FW_EV_OPEN];
+        out->interactions = (uint64_t)c[FW_EV_LIKE] + c[FW_EV_SAVE] + c[FW_EV_COMMENT];
+        out->saves = c[FW_EV_SAVE];
+    }
+    return FW_OK;
+}
+
+fw_market_totals fw_market_total(const fw_engine *e)
+{
+    return e->market ? e->market->tot : (fw_market_totals){0};
+}
+
+int64_t fw_market_income(const fw_engine *e, uint32_t user)
+{
+    return e->market && user < e->n_users ? e->market->income[user] : 0;
+}
+
+fw_err fw_market_check(const fw_engine *e, char *why, size_t cap)
+{
+    const struct fw_market *m = e->market;
+    if (!m)
+        return FW_OK;
+    int64_t paid = 0, income = 0;
+    for (uint32_t k = 0; k < m->n; k++) {
+        const fw_task_info *t = &m->t[k];
+        if (t->status != FW_MTASK_OPEN && t->status != FW_MTASK_EXPIRED && t->price_cents > t->post.budget_cents) {
+            snprintf(why, cap, "task %u agreed %lld cents on a %lld budget", k, (long long)t->price_cents,
+                     (long long)t->post.budget_cents);
+            return FW_ERR_INTERNAL;
+        }
+        if (t->status == FW_MTASK_COMPLETED)
+            paid += t->price_cents;
+    }
+    for (uint32_t u = 0; u < e->n_users; u++)
+        income += m->income[u];
+    /* Each creator's income is what their own completed tasks paid. */
+    int64_t *own = calloc(e->n_users ? e->n_users : 1, sizeof *own);
+    if (!own) {
+        snprintf(why, cap, "out of memory while checking");
+        return FW_ERR_NOMEM;
+    }
+    for (uint32_t k = 0; k < m->n; k++)
+        if (m->t[k].status == FW_MTASK_COMPLETED)
+            own[m->t[k].creator] += m->t[k].price_cents;
+    for (uint32_t u = 0; u < e->n_users; u++)
+        if (own[u] != m->income[u]) {
+            snprintf(why, cap, "creator %u has %lld cents of income, %lld from their tasks", u,
+                     (long long)m->income[u], (long long)own[u]);
+            free(own);
+            return FW_ERR_INTERNAL;
+        }
+    free(own);
+    if (paid != m->tot.payments_cents || income != paid) {
+        snprintf(why, cap, "payments %lld cents in the books, %lld by tasks, %lld of creators' income",
+                 (long long)m->tot.payments_cents, (long long)paid, (long long)income);
+        return FW_ERR_INTERNAL;
+    }
+    return FW_OK;
+}
