@@ -183,6 +183,8 @@ fw_err fw_bench_collect(fw_bench *b, uint32_t rep, const fw_results *r, const fw
         {"gmv_cents", "gmv_cents", NULL, 1.0},
         {"paid_orders", "paid_orders", NULL, 1.0},
         {"click_to_purchase", "paid_orders", "product_views", 1.0},
+        {"ad_revenue_cents", "ad_revenue_millicents", NULL, 1e-3},
+        {"ad_ctr", "ad_clicks", "ad_impressions", 1.0},
     };
     for (uint32_t a = 0; a < r->n_arms; a++) {
         const fw_results_cols *c = &r->arms[a].days;
