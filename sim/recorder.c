@@ -30,6 +30,12 @@
 static const double pcts[] = {50.0, 90.0, 99.0, 99.9};
 #define N_PCTS 4
 
+/* A global series group: width int64 values per day (the shop's, ads' or market's books). */
+typedef struct day_series {
+    int64_t *v;     /* [cap * width] */
+    uint32_t n, cap;
+} day_series;
+
 struct fw_recorder {
     fw_rec_info info;
     char *path, *partial, *tmp;
@@ -43,14 +49,9 @@ struct fw_recorder {
     uint64_t *work;         /* [cap_days * FW_WORK__COUNT] */
     fw_model_stats *model;  /* [cap_model * FW_TASK__COUNT], days recorded with a recommender */
     uint32_t n_model, cap_model;
-    int64_t *shop;          /* [cap_shop * FW_SS__COUNT] */
-    uint32_t n_shop, cap_shop;
-    int64_t *market;        /* [cap_market * FW_MS__COUNT] */
-    uint32_t n_market, cap_market;
+    day_series shop, ads, market;   /* the global books per day: /shop, /ads, /market */
     uint32_t n_tasks;       /* borrowed: the tasks' table */
     const int64_t *task_cols;
-    int64_t *ads;           /* [cap_ads * FW_AS__COUNT] */
-    uint32_t n_ads, cap_ads;
     uint32_t n_ad_brands;   /* borrowed */
     const int64_t *ad_spend, *ad_gmv;
     uint32_t n_brands;      /* borrowed: per-brand sales [n_arms * n_brands] */
@@ -121,9 +122,9 @@ void fw_recorder_destroy(fw_recorder *r)
     free(r->lat_stats);
     free(r->work);
     free(r->model);
-    free(r->shop);
-    free(r->ads);
-    free(r->market);
+    free(r->shop.v);
+    free(r->ads.v);
+    free(r->market.v);
     free(r);
 }
 
@@ -178,35 +179,38 @@ fw_err fw_recorder_add_model(fw_recorder *r, const fw_model_stats *stats)
     return FW_OK;
 }
 
-fw_err fw_recorder_add_shop(fw_recorder *r, const int64_t *v)
+/* Names, units and descriptions of the global series and the task table, from their lists. */
+#define TBL_NAME(name, unit, doc) #name,
+#define TBL_UNIT(name, unit, doc) unit,
+#define TBL_DOC(name, unit, doc) doc,
+#define TABLES(prefix, LIST, N)                                                                   \
+    static const char *const prefix##_name[N] = {LIST(TBL_NAME)};                                 \
+    static const char *const prefix##_unit[N] = {LIST(TBL_UNIT)};                                 \
+    static const char *const prefix##_doc[N] = {LIST(TBL_DOC)};
+TABLES(shop_series, FW_SHOP_DAY_SERIES, FW_SS__COUNT)
+TABLES(ads_series, FW_ADS_DAY_SERIES, FW_AS__COUNT)
+TABLES(market_series, FW_MARKET_DAY_SERIES, FW_MS__COUNT)
+TABLES(task_field, FW_MARKET_TASK_FIELDS, FW_MF__COUNT)
+#undef TABLES
+
+static fw_err series_push(day_series *d, const int64_t *v, int width)
 {
-    if (r->n_shop == r->cap_shop) {
-        uint32_t cap = r->cap_shop ? 2 * r->cap_shop : 16;
-        int64_t *m = realloc(r->shop, (size_t)cap * FW_SS__COUNT * sizeof *m);
+    if (d->n == d->cap) {
+        uint32_t cap = d->cap ? 2 * d->cap : 16;
+        int64_t *m = realloc(d->v, (size_t)cap * width * sizeof *m);
         if (!m)
             return FW_ERR_NOMEM;
-        r->shop = m;
-        r->cap_shop = cap;
+        d->v = m;
+        d->cap = cap;
     }
-    memcpy(&r->shop[(size_t)r->n_shop * FW_SS__COUNT], v, FW_SS__COUNT * sizeof *v);
-    r->n_shop++;
+    memcpy(&d->v[(size_t)d->n * width], v, (size_t)width * sizeof *v);
+    d->n++;
     return FW_OK;
 }
 
-fw_err fw_recorder_add_market(fw_recorder *r, const int64_t *v)
-{
-    if (r->n_market == r->cap_market) {
-        uint32_t cap = r->cap_market ? 2 * r->cap_market : 16;
-        int64_t *m = realloc(r->market, (size_t)cap * FW_MS__COUNT * sizeof *m);
-        if (!m)
-            return FW_ERR_NOMEM;
-        r->market = m;
-        r->cap_market = cap;
-    }
-    memcpy(&r->market[(size_t)r->n_market * FW_MS__COUNT], v, FW_MS__COUNT * sizeof *v);
-    r->n_market++;
-    return FW_OK;
-}
+fw_err fw_recorder_add_shop(fw_recorder *r, const int64_t *v) { return series_push(&r->shop, v, FW_SS__COUNT); }
+
+fw_err fw_recorder_add_market(fw_recorder *r, const int64_t *v) { return series_push(&r->market, v, FW_MS__COUNT); }
 
 void fw_recorder_set_market_tasks(fw_recorder *r, uint32_t n, const int64_t *cols)
 {
@@ -214,51 +218,8 @@ void fw_recorder_set_market_tasks(fw_recorder *r, uint32_t n, const int64_t *col
     r->task_cols = cols;
 }
 
-static const char *const market_series_name[FW_MS__COUNT] = {
-#define X3(name, unit, doc) #name,
-    FW_MARKET_DAY_SERIES(X3)
-#undef X3
-};
-static const char *const market_series_unit[FW_MS__COUNT] = {
-#define X3(name, unit, doc) unit,
-    FW_MARKET_DAY_SERIES(X3)
-#undef X3
-};
-static const char *const market_series_doc[FW_MS__COUNT] = {
-#define X3(name, unit, doc) doc,
-    FW_MARKET_DAY_SERIES(X3)
-#undef X3
-};
-static const char *const task_field_name[FW_MF__COUNT] = {
-#define X3(name, unit, doc) #name,
-    FW_MARKET_TASK_FIELDS(X3)
-#undef X3
-};
-static const char *const task_field_unit[FW_MF__COUNT] = {
-#define X3(name, unit, doc) unit,
-    FW_MARKET_TASK_FIELDS(X3)
-#undef X3
-};
-static const char *const task_field_doc[FW_MF__COUNT] = {
-#define X3(name, unit, doc) doc,
-    FW_MARKET_TASK_FIELDS(X3)
-#undef X3
-};
 
-fw_err fw_recorder_add_ads(fw_recorder *r, const int64_t *v)
-{
-    if (r->n_ads == r->cap_ads) {
-        uint32_t cap = r->cap_ads ? 2 * r->cap_ads : 16;
-        int64_t *m = realloc(r->ads, (size_t)cap * FW_AS__COUNT * sizeof *m);
-        if (!m)
-            return FW_ERR_NOMEM;
-        r->ads = m;
-        r->cap_ads = cap;
-    }
-    memcpy(&r->ads[(size_t)r->n_ads * FW_AS__COUNT], v, FW_AS__COUNT * sizeof *v);
-    r->n_ads++;
-    return FW_OK;
-}
+fw_err fw_recorder_add_ads(fw_recorder *r, const int64_t *v) { return series_push(&r->ads, v, FW_AS__COUNT); }
 
 void fw_recorder_set_ad_brands(fw_recorder *r, uint32_t n_brands, const int64_t *spend_cents,
                                const int64_t *gmv_cents)
@@ -268,21 +229,6 @@ void fw_recorder_set_ad_brands(fw_recorder *r, uint32_t n_brands, const int64_t 
     r->ad_gmv = gmv_cents;
 }
 
-static const char *const ads_series_name[FW_AS__COUNT] = {
-#define FW_AS_NAME(name, unit, doc) #name,
-    FW_ADS_DAY_SERIES(FW_AS_NAME)
-#undef FW_AS_NAME
-};
-static const char *const ads_series_unit[FW_AS__COUNT] = {
-#define FW_AS_UNIT(name, unit, doc) unit,
-    FW_ADS_DAY_SERIES(FW_AS_UNIT)
-#undef FW_AS_UNIT
-};
-static const char *const ads_series_doc[FW_AS__COUNT] = {
-#define FW_AS_DOC(name, unit, doc) doc,
-    FW_ADS_DAY_SERIES(FW_AS_DOC)
-#undef FW_AS_DOC
-};
 
 void fw_recorder_set_brands(fw_recorder *r, uint32_t n_brands, const int64_t *units,
                             const int64_t *revenue_cents)
@@ -292,21 +238,6 @@ void fw_recorder_set_brands(fw_recorder *r, uint32_t n_brands, const int64_t *un
     r->brand_revenue = revenue_cents;
 }
 
-static const char *const shop_series_name[FW_SS__COUNT] = {
-#define FW_SS_NAME(name, unit, doc) #name,
-    FW_SHOP_DAY_SERIES(FW_SS_NAME)
-#undef FW_SS_NAME
-};
-static const char *const shop_series_unit[FW_SS__COUNT] = {
-#define FW_SS_UNIT(name, unit, doc) unit,
-    FW_SHOP_DAY_SERIES(FW_SS_UNIT)
-#undef FW_SS_UNIT
-};
-static const char *const shop_series_doc[FW_SS__COUNT] = {
-#define FW_SS_DOC(name, unit, doc) doc,
-    FW_SHOP_DAY_SERIES(FW_SS_DOC)
-#undef FW_SS_DOC
-};
 
 fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hist *lat,
                            const uint64_t *work)
@@ -459,6 +390,24 @@ static hid_t group(hid_t parent, const char *name, const char *doc)
         return -1;
     }
     return g;
+}
+
+/* Writes a day_series as parent/days/<name>[day] (col: scratch of at least d->n values). */
+static int write_series(hid_t parent, const char *doc, const day_series *d, int width,
+                        const char *const *name, const char *const *unit, const char *const *docs,
+                        unsigned z, int64_t *col)
+{
+    hid_t g = group(parent, "days", doc);
+    if (g < 0)
+        return -1;
+    int rc = 0;
+    for (int k = 0; k < width && rc == 0; k++) {
+        for (uint32_t i = 0; i < d->n; i++)
+            col[i] = d->v[(size_t)i * width + k];
+        rc = write_1d(g, name[k], H5T_STD_I64LE, H5T_NATIVE_INT64, d->n, col, z, unit[k], docs[k], -1, "day");
+    }
+    H5Gclose(g);
+    return rc;
 }
 
 /* /users/<arm>/: the users of each arm, their units, and their counts per period. */
@@ -832,22 +781,12 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
     }
 
     /* /shop: the books per day and per-brand sales (deterministic). */
-    if (r->n_shop > 0) {
+    if (r->shop.n > 0) {
         if ((gs = group(f, "shop", "the shop's books (global: every arm buys from the same stock) "
                                    "and per-brand sales per arm")) < 0 ||
-            (ga = group(gs, "days", "the shop's books at each day's end")) < 0)
+            write_series(gs, "the shop's books at each day's end", &r->shop, FW_SS__COUNT, shop_series_name,
+                         shop_series_unit, shop_series_doc, z, (int64_t *)ucol) < 0)
             goto done;
-        uint32_t M = r->n_shop;
-        int64_t *icol = (int64_t *)ucol;   /* same size, one column at a time */
-        for (int k = 0; k < FW_SS__COUNT; k++) {
-            for (uint32_t d = 0; d < M; d++)
-                icol[d] = r->shop[(size_t)d * FW_SS__COUNT + k];
-            if (write_1d(ga, shop_series_name[k], H5T_STD_I64LE, H5T_NATIVE_INT64, M, icol, z,
-                         shop_series_unit[k], shop_series_doc[k], -1, "day") < 0)
-                goto done;
-        }
-        H5Gclose(ga);
-        ga = -1;
         if (r->n_brands > 0 && r->brand_units && r->brand_revenue) {
             hsize_t dims[2] = {r->info.n_arms, r->n_brands};
             hsize_t chunk[2] = {1, r->n_brands < 4096 ? r->n_brands : 4096};
@@ -887,21 +826,12 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
     }
 
     /* /ads: the books per day and per-brand spend and attributed GMV (deterministic). */
-    if (r->n_ads > 0) {
+    if (r->ads.n > 0) {
         if ((gs = group(f, "ads", "the ads' books (global: campaigns serve every arm) and per-brand "
                                   "spend and attributed GMV")) < 0 ||
-            (ga = group(gs, "days", "the ads' books at each day's end")) < 0)
+            write_series(gs, "the ads' books at each day's end", &r->ads, FW_AS__COUNT, ads_series_name,
+                         ads_series_unit, ads_series_doc, z, (int64_t *)ucol) < 0)
             goto done;
-        int64_t *icol = (int64_t *)ucol;
-        for (int k = 0; k < FW_AS__COUNT; k++) {
-            for (uint32_t d = 0; d < r->n_ads; d++)
-                icol[d] = r->ads[(size_t)d * FW_AS__COUNT + k];
-            if (write_1d(ga, ads_series_name[k], H5T_STD_I64LE, H5T_NATIVE_INT64, r->n_ads, icol, z,
-                         ads_series_unit[k], ads_series_doc[k], -1, "day") < 0)
-                goto done;
-        }
-        H5Gclose(ga);
-        ga = -1;
         if (r->n_ad_brands && r->ad_spend && r->ad_gmv &&
             (write_1d(gs, "brand_spend_cents", H5T_STD_I64LE, H5T_NATIVE_INT64, r->n_ad_brands, r->ad_spend, z,
                       "cents", "ad spend to date per brand", -1, "brand") < 0 ||
@@ -915,20 +845,11 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
     }
 
     /* /market: the marketplace per day and its tasks (deterministic). */
-    if (r->n_market > 0) {
+    if (r->market.n > 0) {
         if ((gs = group(f, "market", "the brand-creator marketplace (global)")) < 0 ||
-            (ga = group(gs, "days", "the marketplace at each day's end")) < 0)
+            write_series(gs, "the marketplace at each day's end", &r->market, FW_MS__COUNT, market_series_name,
+                         market_series_unit, market_series_doc, z, (int64_t *)ucol) < 0)
             goto done;
-        int64_t *icol = (int64_t *)ucol;
-        for (int k = 0; k < FW_MS__COUNT; k++) {
-            for (uint32_t d = 0; d < r->n_market; d++)
-                icol[d] = r->market[(size_t)d * FW_MS__COUNT + k];
-            if (write_1d(ga, market_series_name[k], H5T_STD_I64LE, H5T_NATIVE_INT64, r->n_market, icol, z,
-                         market_series_unit[k], market_series_doc[k], -1, "day") < 0)
-                goto done;
-        }
-        H5Gclose(ga);
-        ga = -1;
         if ((ga = group(gs, "tasks", "every task posted, as of the last day's end")) < 0)
             goto done;
         for (int k = 0; k < FW_MF__COUNT && r->n_tasks > 0 && r->task_cols; k++)

@@ -349,6 +349,24 @@ static int cmp_pending(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Room for one more pending note and its embedding. */
+static fw_err pend_reserve(sim *S)
+{
+    if (S->n_pend < S->pend_cap)
+        return FW_OK;
+    size_t cap = S->pend_cap ? 2 * S->pend_cap : 1024;
+    pending_note *p = realloc(S->pend, cap * sizeof *p);
+    if (p)
+        S->pend = p;
+    float *e = realloc(S->pend_emb, cap * S->w.dim * sizeof *e);
+    if (e)
+        S->pend_emb = e;
+    if (!p || !e)
+        return FW_ERR_NOMEM;
+    S->pend_cap = cap;
+    return FW_OK;
+}
+
 /* Today's new notes: each creator posts Poisson(rate) notes at uniform ticks. */
 static fw_err build_postings(sim *S, gsl_rng *r)
 {
@@ -360,18 +378,8 @@ static fw_err build_postings(sim *S, gsl_rng *r)
         fw_rng_seek(r, S->sc->seed, FW_RNG_POSTING, w->creator_user[c], S->day);
         unsigned k = gsl_ran_poisson(r, w->creator_rate[c]);
         for (unsigned j = 0; j < k; j++) {
-            if (S->n_pend == S->pend_cap) {
-                size_t cap = S->pend_cap ? 2 * S->pend_cap : 1024;
-                pending_note *p = realloc(S->pend, cap * sizeof *p);
-                float *e = realloc(S->pend_emb, cap * w->dim * sizeof *e);
-                if (p)
-                    S->pend = p;
-                if (e)
-                    S->pend_emb = e;
-                if (!p || !e)
-                    return FW_ERR_NOMEM;
-                S->pend_cap = cap;
-            }
+            if (pend_reserve(S) != FW_OK)
+                return FW_ERR_NOMEM;
             pending_note *p = &S->pend[S->n_pend++];
             p->tick = (int32_t)gsl_rng_uniform_int(r, S->tpd);
             p->creator = c;
@@ -395,18 +403,8 @@ static fw_err build_postings(sim *S, gsl_rng *r)
         int32_t ci = ti.creator != FW_NONE ? w->creator_of[ti.creator] : -1;
         if (ti.status != FW_MTASK_MATCHED || ci < 0)
             continue;
-        if (S->n_pend == S->pend_cap) {
-            size_t cap = S->pend_cap ? 2 * S->pend_cap : 1024;
-            pending_note *p = realloc(S->pend, cap * sizeof *p);
-            float *e = realloc(S->pend_emb, cap * w->dim * sizeof *e);
-            if (p)
-                S->pend = p;
-            if (e)
-                S->pend_emb = e;
-            if (!p || !e)
-                return FW_ERR_NOMEM;
-            S->pend_cap = cap;
-        }
+        if (pend_reserve(S) != FW_OK)
+            return FW_ERR_NOMEM;
         gsl_rng *tr = S->text_rng;
         fw_rng_seek(tr, S->sc->seed, FW_RNG_TASK, ti.creator, S->day << 20 | (t & 0xfffff));
         pending_note *p = &S->pend[S->n_pend++];
