@@ -609,6 +609,28 @@ static void give_back(sim *S, uint32_t user, int64_t cents)
     *sp = *sp > cents ? *sp - cents : 0;
 }
 
+/* Ad events, in user order, before the note events: the ad model trains on the state the
+ * tick's requests saw, and billing goes against the budgets by rule. */
+static fw_err ads_barrier(sim *S)
+{
+    fw_adbuf *ma = &S->merged_ads;
+    fw_err rc;
+    if (!ma->n)
+        return FW_OK;
+    if (grow((void **)&S->billed, &S->billed_cap, ma->n, sizeof *S->billed))
+        return FW_ERR_NOMEM;
+    if ((rc = fw_ads_log(S->engine, S->tb[0].ctx, ma->v, ma->n, S->billed)) != FW_OK)
+        return rc;
+    uint32_t *const *uc = S->aggs.v[period(S)];
+    for (size_t k = 0; k < ma->n; k++) {
+        *cell_counter(S, ma->v[k].user, FW_DC_ad_revenue_millicents) += (uint64_t)S->billed[k];
+        uint64_t r = (uint64_t)uc[FW_UM_ad_revenue_millicents][ma->v[k].user] + (uint64_t)S->billed[k];
+        uc[FW_UM_ad_revenue_millicents][ma->v[k].user] = r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+        S->brand_ad_spend[S->w.campaigns[ma->v[k].campaign].brand] += S->billed[k];
+    }
+    return FW_OK;
+}
+
 /* Shop events, checkouts (in user order; the engine serves them by its contention rule),
  * then the returns due this tick. */
 static fw_err shop_barrier(sim *S)
@@ -616,21 +638,7 @@ static fw_err shop_barrier(sim *S)
     fw_shopbuf *m = &S->merged_shop;
     fw_engine_ctx *ctx0 = S->tb[0].ctx;
     fw_err rc;
-    /* Ad events first, in user order: billing against the budgets by rule. */
-    fw_adbuf *ma = &S->merged_ads;
-    if (ma->n) {
-        if (grow((void **)&S->billed, &S->billed_cap, ma->n, sizeof *S->billed))
-            return FW_ERR_NOMEM;
-        if ((rc = fw_ads_log(S->engine, ctx0, ma->v, ma->n, S->billed)) != FW_OK)
-            return rc;
-        uint32_t *const *uc = S->aggs.v[period(S)];
-        for (size_t k = 0; k < ma->n; k++) {
-            *cell_counter(S, ma->v[k].user, FW_DC_ad_revenue_millicents) += (uint64_t)S->billed[k];
-            uint64_t r = (uint64_t)uc[FW_UM_ad_revenue_millicents][ma->v[k].user] + (uint64_t)S->billed[k];
-            uc[FW_UM_ad_revenue_millicents][ma->v[k].user] = r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
-            S->brand_ad_spend[S->w.campaigns[ma->v[k].campaign].brand] += S->billed[k];
-        }
-    }
+
     if (m->n_ev && (rc = fw_shop_log(S->engine, ctx0, m->ev, m->n_ev)) != FW_OK)
         return rc;
     if (m->n_ord) {
@@ -885,7 +893,10 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
         S->tb[s].ads.n = 0;
     }
     fw_engine_ctx *ctx0 = S->tb[0].ctx;
-    fw_err rc = fw_engine_log(S->engine, ctx0, S->merged.v, S->merged.n);
+    fw_err rc = ads_barrier(S);
+    if (rc != FW_OK)
+        return rc;
+    rc = fw_engine_log(S->engine, ctx0, S->merged.v, S->merged.n);
     if (rc != FW_OK)
         return rc;
     if (S->merged_clicks.n &&

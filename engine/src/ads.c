@@ -16,6 +16,12 @@
 #define FCAP_K 16   /* campaigns a user may see per day: caps are exact for that many */
 #define TOUCH_K 4   /* recent ad views and clicks remembered per user (attribution) */
 #define MAX_SLOTS 16
+#define AD_LR 0.02  /* SGD step of the pCTR model */
+
+/* Features of the pCTR model: bias, the campaign's smoothed CTR (logit), the user's ad CTR
+ * lift (logit against the prior), and whether the creative's topic is one the user engages
+ * with or the request's context. Weights start at (0, 1, 0, 0): the campaign's rate. */
+enum { AD_F_BIAS, AD_F_CAMPAIGN, AD_F_USER, AD_F_MATCH, AD_F__COUNT };
 
 typedef struct fcap {
     uint32_t campaign;
@@ -40,6 +46,9 @@ struct fw_ads {
     int64_t revenue_mc, charges_mc;   /* two books of the same money: must agree */
     uint64_t price_over_bid;          /* charges found above their bid (must stay 0) */
     uint64_t impr_total, clicks_total, conv_total;
+    double w[AD_F__COUNT];            /* the pCTR model (logistic regression) */
+    uint64_t trained;
+    uint32_t *u_impr, *u_click;       /* [n_users] ads seen and clicked by each user */
     fcap *fcap;                       /* [n_users * FCAP_K] */
     touch *touch;                     /* [n_users * TOUCH_K] newest first */
     int32_t day_start;                /* first tick of the current day */
@@ -80,7 +89,12 @@ fw_err fw_ads_create(fw_engine *e, const fw_catalog *cat)
         a->c[k] = *ci;
         a->budget_mc[k] = ci->daily_budget_cents * 1000;
     }
+    a->w[AD_F_CAMPAIGN] = 1.0;
     if (n) {
+        a->u_impr = calloc(e->n_users, sizeof *a->u_impr);
+        a->u_click = calloc(e->n_users, sizeof *a->u_click);
+        if (!a->u_impr || !a->u_click)
+            return FW_ERR_NOMEM;
         a->fcap = calloc((size_t)e->n_users * FCAP_K, sizeof *a->fcap);
         a->touch = malloc((size_t)e->n_users * TOUCH_K * sizeof *a->touch);
         if (!a->fcap || !a->touch)
@@ -109,6 +123,8 @@ void fw_ads_destroy(struct fw_ads *a)
     free(a->throttled);
     free(a->fcap);
     free(a->touch);
+    free(a->u_impr);
+    free(a->u_click);
     free(a);
 }
 
@@ -130,10 +146,57 @@ void fw_ads_ctx_fini(fw_engine_ctx *c)
 
 /* ---- estimates ------------------------------------------------------------------------ */
 
-static double p_ctr(const fw_engine *e, const struct fw_ads *a, uint32_t k)
+static double logit_of(double p)
+{
+    p = p < 1e-6 ? 1e-6 : p > 1.0 - 1e-6 ? 1.0 - 1e-6 : p;
+    return log(p / (1.0 - p));
+}
+
+/* The campaign's CTR smoothed towards the prior. */
+static double camp_ctr(const fw_engine *e, const struct fw_ads *a, uint32_t k)
 {
     const fw_ads_cfg *g = &e->arm[0].cfg.ads;
     return (a->clicks[k] + g->ctr_prior * g->prior_weight) / (a->impr[k] + g->prior_weight);
+}
+
+static void ad_features(const fw_engine *e, const struct fw_ads *a, uint32_t user, uint32_t k, int match,
+                        double *x)
+{
+    const fw_ads_cfg *g = &e->arm[0].cfg.ads;
+    double ur = (a->u_click[user] + g->ctr_prior * 20.0) / (a->u_impr[user] + 20.0);
+    x[AD_F_BIAS] = 1.0;
+    x[AD_F_CAMPAIGN] = logit_of(camp_ctr(e, a, k));
+    x[AD_F_USER] = logit_of(ur) - logit_of(g->ctr_prior);
+    x[AD_F_MATCH] = match ? 1.0 : 0.0;
+}
+
+static double p_model(const struct fw_ads *a, const double *x)
+{
+    double z = 0.0;
+    for (int f = 0; f < AD_F__COUNT; f++)
+        z += a->w[f] * x[f];
+    return 1.0 / (1.0 + exp(-z));
+}
+
+/* Whether campaign k's creative is on one of the user's topics (topics[n]) or the context. */
+static int topic_match(const fw_engine *e, const struct fw_ads *a, uint32_t k, const uint32_t *topics,
+                       uint32_t n, uint32_t context)
+{
+    uint32_t t = e->notes[a->c[k].creative].topic;
+    if (t == context)
+        return 1;
+    for (uint32_t j = 0; j < n; j++)
+        if (topics[j] == t)
+            return 1;
+    return 0;
+}
+
+/* pCTR of campaign k for a user: the learned model. */
+static double p_ctr(const fw_engine *e, const struct fw_ads *a, uint32_t user, uint32_t k, int match)
+{
+    double x[AD_F__COUNT];
+    ad_features(e, a, user, k, match, x);
+    return p_model(a, x);
 }
 
 static double p_cvr(const fw_engine *e, const struct fw_ads *a, uint32_t k)
@@ -213,8 +276,10 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
         double bid = (double)ci->bid_cents / (1.0 + a->mult[c]), q;
         switch (ci->objective) {
         case FW_OBJ_CPM: bid /= 1000.0; q = 1.0; break;   /* per impression */
-        case FW_OBJ_CPC: q = p_ctr(e, a, c); break;
-        default: q = p_ctr(e, a, c) * p_cvr(e, a, c); break;
+        case FW_OBJ_CPC: q = p_ctr(e, a, req->user, c, topic_match(e, a, c, topics, n_topics, req->topic)); break;
+        default:
+            q = p_ctr(e, a, req->user, c, topic_match(e, a, c, topics, n_topics, req->topic)) * p_cvr(e, a, c);
+            break;
         }
         if (!(q > 0.0) || q > 1.0)
             q = q > 1.0 ? 1.0 : 1e-9;
@@ -293,6 +358,28 @@ fw_err fw_ads_log(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_event *ev, size_
     (void)ctx;
     struct fw_ads *a = e->ads;
     fw_err rc = FW_OK;
+    /* Train the pCTR model first, on the state the tick's requests saw: each impression is
+     * a sample, clicked when the same user clicks the same campaign before seeing it again. */
+    for (size_t i = 0; a && i < n; i++) {
+        const fw_ad_event *x = &ev[i];
+        if (x->type != FW_AD_IMPRESSION || x->user >= e->n_users || x->campaign >= a->n)
+            continue;
+        double y = 0.0;
+        for (size_t j = i + 1; j < n && ev[j].user == x->user; j++) {
+            if (ev[j].campaign != x->campaign)
+                continue;
+            if (ev[j].type == FW_AD_CLICK)
+                y = 1.0;
+            break;
+        }
+        uint32_t topics[16], nt = fw_shop_engaged_topics(e, x->user, topics, 16);
+        double f[AD_F__COUNT];
+        ad_features(e, a, x->user, x->campaign, topic_match(e, a, x->campaign, topics, nt, FW_NONE), f);
+        double g = p_model(a, f) - y;
+        for (int k = 0; k < AD_F__COUNT; k++)
+            a->w[k] -= AD_LR * g * f[k];
+        a->trained++;
+    }
     for (size_t i = 0; i < n; i++) {
         const fw_ad_event *x = &ev[i];
         int64_t billed = 0;
@@ -308,6 +395,7 @@ fw_err fw_ads_log(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_event *ev, size_
         if (x->type == FW_AD_IMPRESSION) {
             a->impr[c]++;
             a->impr_total++;
+            a->u_impr[x->user]++;
             a->won[c]++;
             remember(a, x->user, c, x->tick, x->price_cents, 0);
             if (ci->objective == FW_OBJ_CPM)
@@ -315,6 +403,7 @@ fw_err fw_ads_log(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_event *ev, size_
         } else {
             a->clicks[c]++;
             a->clicks_total++;
+            a->u_click[x->user]++;
             remember(a, x->user, c, x->tick, x->price_cents, 1);
             if (ci->objective == FW_OBJ_CPC)
                 billed = charge(a, c, x->price_cents * 1000, ci->bid_cents * 1000);
