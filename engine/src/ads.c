@@ -47,12 +47,15 @@ struct fw_ads {
     uint64_t price_over_bid;          /* charges found above their bid (must stay 0) */
     uint64_t impr_total, clicks_total, conv_total;
     double w[AD_F__COUNT];            /* the pCTR model (logistic regression) */
+    double *xc;                       /* [n] each campaign's CTR feature, as of the last barrier */
     uint64_t trained;
     uint32_t *u_impr, *u_click;       /* [n_users] ads seen and clicked by each user */
     fcap *fcap;                       /* [n_users * FCAP_K] */
     touch *touch;                     /* [n_users * TOUCH_K] newest first */
     int32_t day_start;                /* first tick of the current day */
 };
+
+static void refresh_xc(const fw_engine *e, struct fw_ads *a);
 
 uint32_t fw_ads_n_campaigns(const fw_engine *e) { return e->ads ? e->ads->n : 0; }
 
@@ -76,9 +79,10 @@ fw_err fw_ads_create(fw_engine *e, const fw_catalog *cat)
     a->won = calloc(m, sizeof *a->won);
     a->mult = calloc(m, sizeof *a->mult);
     a->throttled = calloc(m, 1);
+    a->xc = calloc(m, sizeof *a->xc);
     if (!a->c || !a->budget_mc || !a->spend_today_mc || !a->spend_mc || !a->over_mc ||
         !a->spend_tick_mc || !a->impr || !a->clicks || !a->conv || !a->won || !a->mult ||
-        !a->throttled)
+        !a->throttled || !a->xc)
         return FW_ERR_NOMEM;
     for (uint32_t k = 0; k < n; k++) {
         const fw_campaign_info *ci = &cat->campaigns[k];
@@ -90,6 +94,7 @@ fw_err fw_ads_create(fw_engine *e, const fw_catalog *cat)
         a->budget_mc[k] = ci->daily_budget_cents * 1000;
     }
     a->w[AD_F_CAMPAIGN] = 1.0;
+    refresh_xc(e, a);
     if (n) {
         a->u_impr = calloc(e->n_users, sizeof *a->u_impr);
         a->u_click = calloc(e->n_users, sizeof *a->u_click);
@@ -121,6 +126,7 @@ void fw_ads_destroy(struct fw_ads *a)
     free(a->won);
     free(a->mult);
     free(a->throttled);
+    free(a->xc);
     free(a->fcap);
     free(a->touch);
     free(a->u_impr);
@@ -159,14 +165,26 @@ static double camp_ctr(const fw_engine *e, const struct fw_ads *a, uint32_t k)
     return (a->clicks[k] + g->ctr_prior * g->prior_weight) / (a->impr[k] + g->prior_weight);
 }
 
-static void ad_features(const fw_engine *e, const struct fw_ads *a, uint32_t user, uint32_t k, int match,
-                        double *x)
+/* The campaign features, recomputed at each barrier (they change only there). */
+static void refresh_xc(const fw_engine *e, struct fw_ads *a)
+{
+    for (uint32_t k = 0; k < a->n; k++)
+        a->xc[k] = logit_of(camp_ctr(e, a, k));
+}
+
+/* The user's ad CTR lift (logit against the prior). */
+static double user_feature(const fw_engine *e, const struct fw_ads *a, uint32_t user)
 {
     const fw_ads_cfg *g = &e->arm[0].cfg.ads;
     double ur = (a->u_click[user] + g->ctr_prior * 20.0) / (a->u_impr[user] + 20.0);
+    return logit_of(ur) - logit_of(g->ctr_prior);
+}
+
+static void ad_features(const struct fw_ads *a, double xu, uint32_t k, int match, double *x)
+{
     x[AD_F_BIAS] = 1.0;
-    x[AD_F_CAMPAIGN] = logit_of(camp_ctr(e, a, k));
-    x[AD_F_USER] = logit_of(ur) - logit_of(g->ctr_prior);
+    x[AD_F_CAMPAIGN] = a->xc[k];
+    x[AD_F_USER] = xu;
     x[AD_F_MATCH] = match ? 1.0 : 0.0;
 }
 
@@ -191,11 +209,11 @@ static int topic_match(const fw_engine *e, const struct fw_ads *a, uint32_t k, c
     return 0;
 }
 
-/* pCTR of campaign k for a user: the learned model. */
-static double p_ctr(const fw_engine *e, const struct fw_ads *a, uint32_t user, uint32_t k, int match)
+/* pCTR of campaign k for a user (their feature xu): the learned model. */
+static double p_ctr(const struct fw_ads *a, double xu, uint32_t k, int match)
 {
     double x[AD_F__COUNT];
-    ad_features(e, a, user, k, match, x);
+    ad_features(a, xu, k, match, x);
     return p_model(a, x);
 }
 
@@ -243,6 +261,7 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
      * have seen up to the cap today, and whether their cap table is full (a campaign it
      * cannot hold is capped too: caps stay exact, at most FCAP_K campaigns a day). */
     uint32_t topics[16], n_topics = fw_shop_engaged_topics(e, req->user, topics, 16);
+    double xu = user_feature(e, a, req->user);
     uint32_t capped[FCAP_K], n_capped = 0;
     int full = 0;
     if (g->freq_cap) {
@@ -276,10 +295,8 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
         double bid = (double)ci->bid_cents / (1.0 + a->mult[c]), q;
         switch (ci->objective) {
         case FW_OBJ_CPM: bid /= 1000.0; q = 1.0; break;   /* per impression */
-        case FW_OBJ_CPC: q = p_ctr(e, a, req->user, c, topic_match(e, a, c, topics, n_topics, req->topic)); break;
-        default:
-            q = p_ctr(e, a, req->user, c, topic_match(e, a, c, topics, n_topics, req->topic)) * p_cvr(e, a, c);
-            break;
+        case FW_OBJ_CPC: q = p_ctr(a, xu, c, topic_match(e, a, c, topics, n_topics, req->topic)); break;
+        default: q = p_ctr(a, xu, c, topic_match(e, a, c, topics, n_topics, req->topic)) * p_cvr(e, a, c); break;
         }
         if (!(q > 0.0) || q > 1.0)
             q = q > 1.0 ? 1.0 : 1e-9;
@@ -374,7 +391,8 @@ fw_err fw_ads_log(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_event *ev, size_
         }
         uint32_t topics[16], nt = fw_shop_engaged_topics(e, x->user, topics, 16);
         double f[AD_F__COUNT];
-        ad_features(e, a, x->user, x->campaign, topic_match(e, a, x->campaign, topics, nt, FW_NONE), f);
+        ad_features(a, user_feature(e, a, x->user), x->campaign, topic_match(e, a, x->campaign, topics, nt, FW_NONE),
+                    f);
         double g = p_model(a, f) - y;
         for (int k = 0; k < AD_F__COUNT; k++)
             a->w[k] -= AD_LR * g * f[k];
@@ -411,6 +429,8 @@ fw_err fw_ads_log(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_event *ev, size_
         if (billed_mc)
             billed_mc[i] = billed;
     }
+    if (a)
+        refresh_xc(e, a);
     return rc;
 }
 
