@@ -1398,6 +1398,16 @@ static fw_err check_shares(const fw_behaviour_cfg *b, const char *at, const char
                 at, what, b->like_share, b->save_share, b->like_share + b->save_share);
 }
 
+/* delivery_days_min <= delivery_days_max: a parcel's delivery is drawn between them. */
+static fw_err check_delivery(const fw_engine_cfg *e, const char *at, const char *what, fw_diag *diag)
+{
+    if (e->shop.delivery_days_min <= e->shop.delivery_days_max)
+        return FW_OK;
+    return fail(diag, FW_ERR_RANGE,
+                "%s: %sengine.shop.delivery_days_min: expected at most engine.shop.delivery_days_max (%" PRIu32
+                "), got %" PRIu32, at, what, e->shop.delivery_days_max, e->shop.delivery_days_min);
+}
+
 /* A layer name becomes an HDF5 group and a salt: ASCII letters, digits, '_' and '-' only. */
 static bool layer_name_ok(const char *name)
 {
@@ -1501,6 +1511,8 @@ static fw_err check_cells(const fw_scenario *s, const fw_layer *layers, uint32_t
         if (err == FW_OK) {
             where_fmt(w, "experiment.arms", at, sizeof at);
             err = check_shares(&b, at, what, diag);
+            if (err == FW_OK)
+                err = check_delivery(&e, at, what, diag);
         }
         cfg_free_strings(&b, &e);
     }
@@ -1508,7 +1520,8 @@ static fw_err check_cells(const fw_scenario *s, const fw_layer *layers, uint32_t
 }
 
 /* Every rule a finished scenario obeys: stored values in range, arm count, names, layers and
- * weights, arm overrides (and disjoint across layers), like_share + save_share <= 1 in the base,
+ * weights, arm overrides (and disjoint across layers), like_share + save_share <= 1 and
+ * engine.shop.delivery_days_min <= delivery_days_max in the base,
  * each arm and each combination of arms. Resolves the arms on the way and fills s->layers on
  * success (n_layers is 0 after a failure); an arm a program left without a layer is put in
  * DEFAULT_LAYER. */
@@ -1536,6 +1549,9 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
                               : "behaviour.like_share";
         where_fmt(w, key, at, sizeof at);
         if ((err = check_shares(&s->behaviour, at, "", diag)) != FW_OK)
+            return err;
+        where_fmt(w, "engine.shop.delivery_days_min", at, sizeof at);
+        if ((err = check_delivery(&s->engine, at, "", diag)) != FW_OK)
             return err;
     }
     if (s->experiment_pre_days >= s->days) {
@@ -1607,7 +1623,8 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
         snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "]", i);
         snprintf(what, sizeof what, "%s (arm '%s'): ", path, shown);
         where_fmt(w, path, at, sizeof at);
-        if ((err = check_shares(&s->arms[i].behaviour, at, what, diag)) != FW_OK)
+        if ((err = check_shares(&s->arms[i].behaviour, at, what, diag)) != FW_OK ||
+            (err = check_delivery(&s->arms[i].engine, at, what, diag)) != FW_OK)
             return err;
     }
     if ((err = check_disjoint(s, w, diag)) != FW_OK)

@@ -30,6 +30,8 @@ printf 'days: -3\n' >neg.yaml
 expect_bad "negative unsigned" "neg.yaml:1|days" run neg.yaml
 printf 'engine:\n  feed:\n    algorithm: magic\n' >enum.yaml
 expect_bad "bad enum" "enum.yaml:3|engine.feed.algorithm|baseline" run enum.yaml
+printf 'engine:\n  shop:\n    delivery_days_min: 5\n    delivery_days_max: 2\n' >delivery.yaml
+expect_bad "delivery min above max" "delivery.yaml:3|engine.shop.delivery_days_min|delivery_days_max (2)" run delivery.yaml
 printf 'world: [1, 2\n' >malformed.yaml
 expect_bad "malformed YAML" "malformed.yaml" run malformed.yaml
 expect_bad "missing file" "nope.yaml" run nope.yaml
