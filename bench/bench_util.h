@@ -64,7 +64,7 @@ static inline uint64_t seed_default(void)
     struct {
         FW_TOP_KNOBS(FW_KNOB_FIELD)
     } top;
-#define D(type, name, def, lo, hi, unit, doc) top.name = def;
+#define D(sec, scope, type, name, def, lo, hi, unit, doc) top.name = def;
     FW_TOP_KNOBS(D)
 #undef D
     return top.seed;

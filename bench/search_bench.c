@@ -197,7 +197,7 @@ static void print_search_knobs(const fw_search_cfg *cf)
         static const char *const nm[] = {lo(ENUM_NAME)};          \
         printf(" %s %s", #name, nm[cf->name]);                    \
     }
-#define PK(type, name, def, lo, hi, unit, doc) PK_##type(name, lo)
+#define PK(sec, scope, type, name, def, lo, hi, unit, doc) PK_##type(name, lo)
     FW_SEARCH_KNOBS(PK)
 #undef PK
 #undef PK_ENUM

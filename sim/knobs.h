@@ -10,107 +10,107 @@
 
 /* name, seed, days: top level of the scenario. */
 #define FW_TOP_KNOBS(X)                                                                    \
-    X(STR, name, "default", 0, 0, "", "scenario name; the result file is NAME.h5")         \
-    X(U64, seed, 20261127, 0, UINT64_MAX, "", "master seed of every random stream")        \
-    X(U32, days, 7, 1, 3650, "days", "simulated days to run")
+    X(top, RUN, STR, name, "default", 0, 0, "", "scenario name; the result file is NAME.h5")         \
+    X(top, RUN, U64, seed, 20261127, 0, UINT64_MAX, "", "master seed of every random stream")        \
+    X(top, RUN, U32, days, 7, 1, 3650, "days", "simulated days to run")
 
 /* world.*: who exists and how they are made (shared by every arm). */
 #define FW_WORLD_KNOBS(X)                                                                             \
-    X(U32, n_users, 50000, 10, 50000000, "users", "population (monthly users)")                       \
-    X(U32, n_notes, 100000, 10, 50000000, "notes", "notes published before day 0")                    \
-    X(U32, n_topics, 32, 2, 1024, "topics", "content topics (interests, niches, categories)")        \
-    X(U32, embed_dim, 16, 2, 128, "", "dimension of latent taste and note embeddings")                \
-    X(U32, ticks_per_day, 96, 1, 1440, "ticks", "ticks per simulated day (96 = 15 minutes)")          \
-    X(F64, topic_zipf, 0.8, 0.0, 4.0, "", "Zipf exponent of topic popularity")                       \
-    X(F64, interest_concentration, 0.35, 0.001, 100.0, "",                                            \
+    X(world, RUN, U32, n_users, 50000, 10, 50000000, "users", "population (monthly users)")                       \
+    X(world, RUN, U32, n_notes, 100000, 10, 50000000, "notes", "notes published before day 0")                    \
+    X(world, RUN, U32, n_topics, 32, 2, 1024, "topics", "content topics (interests, niches, categories)")        \
+    X(world, RUN, U32, embed_dim, 16, 2, 128, "", "dimension of latent taste and note embeddings")                \
+    X(world, RUN, U32, ticks_per_day, 96, 1, 1440, "ticks", "ticks per simulated day (96 = 15 minutes)")          \
+    X(world, RUN, F64, topic_zipf, 0.8, 0.0, 4.0, "", "Zipf exponent of topic popularity")                       \
+    X(world, RUN, F64, interest_concentration, 0.35, 0.001, 100.0, "",                                            \
       "Dirichlet concentration of a user's interest mix (small = few interests)")                    \
-    X(F64, activity_a, 0.3, 0.001, 100.0, "", "Beta(a,b) of a user's daily active probability")       \
-    X(F64, activity_b, 0.75, 0.001, 100.0, "", "Beta(a,b) of a user's daily active probability")      \
-    X(F64, sessions_mean, 16.0, 0.1, 200.0, "sessions", "mean app opens per active user per day")     \
-    X(F64, sessions_shape, 2.0, 0.05, 100.0, "", "Gamma shape of users' session rates (small = heavy tail)") \
-    X(F64, video_share, 0.45, 0.0, 1.0, "", "share of new notes that are video")                      \
-    X(F64, creator_share, 0.25, 0.0, 1.0, "", "share of users who post (creators)")                   \
-    X(F64, notes_per_dau, 0.08, 0.0, 100.0, "notes", "new notes per daily active user per day")       \
-    X(F64, creator_rate_sigma, 1.5, 0.0, 5.0, "", "lognormal sigma of creators' posting rates")       \
-    X(F64, creator_skill_sigma, 0.5, 0.0, 5.0, "", "sd of creators' skill (log-quality)")             \
-    X(F64, note_quality_sigma, 0.4, 0.0, 5.0, "", "sd of a note's quality around its creator's skill") \
-    X(F64, niche_focus, 0.8, 0.0, 1.0, "", "probability a creator's note is in the creator's niche")  \
-    X(F64, follows_mean, 20.0, 0.0, 10000.0, "follows", "mean creators a user follows at day 0")      \
-    X(F64, follow_uniform, 0.2, 0.0, 1.0, "", "share of initial follows picked uniformly, not by attachment") \
-    X(U32, follow_choices, 4, 1, 64, "", "candidates compared per follow for taste homophily")         \
-    X(U32, n_brands, 500, 1, 10000000, "brands", "brands")                                             \
-    X(U32, n_products, 20000, 1, 50000000, "products", "products")                                     \
-    X(F64, price_median_cents, 15000.0, 1.0, 1.0e9, "cents", "median product price")                   \
-    X(F64, price_sigma, 0.9, 0.0, 5.0, "", "lognormal sigma of product prices")                        \
-    X(F64, stock_mean, 200.0, 0.0, 1.0e9, "units", "mean initial stock per product")                   \
-    X(F64, product_note_share, 0.15, 0.0, 1.0, "", "share of notes that mention a product")            \
-    X(F64, history_days, 30.0, 0.0, 3650.0, "days", "initial notes are spread over this many days before day 0") \
-    X(F64, expectation_adaptation, 0.1, 0.0, 1.0, "",                                                \
+    X(world, RUN, F64, activity_a, 0.3, 0.001, 100.0, "", "Beta(a,b) of a user's daily active probability")       \
+    X(world, RUN, F64, activity_b, 0.75, 0.001, 100.0, "", "Beta(a,b) of a user's daily active probability")      \
+    X(world, RUN, F64, sessions_mean, 16.0, 0.1, 200.0, "sessions", "mean app opens per active user per day")     \
+    X(world, RUN, F64, sessions_shape, 2.0, 0.05, 100.0, "", "Gamma shape of users' session rates (small = heavy tail)") \
+    X(world, RUN, F64, video_share, 0.45, 0.0, 1.0, "", "share of new notes that are video")                      \
+    X(world, RUN, F64, creator_share, 0.25, 0.0, 1.0, "", "share of users who post (creators)")                   \
+    X(world, RUN, F64, notes_per_dau, 0.08, 0.0, 100.0, "notes", "new notes per daily active user per day")       \
+    X(world, RUN, F64, creator_rate_sigma, 1.5, 0.0, 5.0, "", "lognormal sigma of creators' posting rates")       \
+    X(world, RUN, F64, creator_skill_sigma, 0.5, 0.0, 5.0, "", "sd of creators' skill (log-quality)")             \
+    X(world, RUN, F64, note_quality_sigma, 0.4, 0.0, 5.0, "", "sd of a note's quality around its creator's skill") \
+    X(world, RUN, F64, niche_focus, 0.8, 0.0, 1.0, "", "probability a creator's note is in the creator's niche")  \
+    X(world, RUN, F64, follows_mean, 20.0, 0.0, 10000.0, "follows", "mean creators a user follows at day 0")      \
+    X(world, RUN, F64, follow_uniform, 0.2, 0.0, 1.0, "", "share of initial follows picked uniformly, not by attachment") \
+    X(world, RUN, U32, follow_choices, 4, 1, 64, "", "candidates compared per follow for taste homophily")         \
+    X(world, RUN, U32, n_brands, 500, 1, 10000000, "brands", "brands")                                             \
+    X(world, RUN, U32, n_products, 20000, 1, 50000000, "products", "products")                                     \
+    X(world, RUN, F64, price_median_cents, 15000.0, 1.0, 1.0e9, "cents", "median product price")                   \
+    X(world, RUN, F64, price_sigma, 0.9, 0.0, 5.0, "", "lognormal sigma of product prices")                        \
+    X(world, RUN, F64, stock_mean, 200.0, 0.0, 1.0e9, "units", "mean initial stock per product")                   \
+    X(world, RUN, F64, product_note_share, 0.15, 0.0, 1.0, "", "share of notes that mention a product")            \
+    X(world, RUN, F64, history_days, 30.0, 0.0, 3650.0, "days", "initial notes are spread over this many days before day 0") \
+    X(world, RUN, F64, expectation_adaptation, 0.1, 0.0, 1.0, "",                                                \
       "daily rate at which users' expected CTR follows the population's (0 = fixed at day 0)")     \
-    X(U32, terms_per_topic, 200, 1, 100000, "terms", "words of each topic's vocabulary (notes use them)") \
-    X(U32, generic_terms, 100, 1, 100000, "terms", "generic words shared by every topic")            \
-    X(U32, colloquial_per_topic, 20, 0, 100000, "terms",                                              \
+    X(world, RUN, U32, terms_per_topic, 200, 1, 100000, "terms", "words of each topic's vocabulary (notes use them)") \
+    X(world, RUN, U32, generic_terms, 100, 1, 100000, "terms", "generic words shared by every topic")            \
+    X(world, RUN, U32, colloquial_per_topic, 20, 0, 100000, "terms",                                              \
       "colloquial words per topic: people search with them, notes never contain them")             \
-    X(F64, term_zipf, 1.0, 0.0, 4.0, "", "Zipf exponent of word frequency within a topic")      \
-    X(F64, restock_days, 3.0, 0.0, 3650.0, "days",                                                  \
+    X(world, RUN, F64, term_zipf, 1.0, 0.0, 4.0, "", "Zipf exponent of word frequency within a topic")      \
+    X(world, RUN, F64, restock_days, 3.0, 0.0, 3650.0, "days",                                                  \
       "mean days before a brand restocks a sold-out product to its initial stock (0 = never)")   \
-    X(U32, n_campaigns, 200, 0, 10000000, "campaigns", "ad campaigns, each of a random brand (0 = no ads)") \
-    X(F64, cpm_bid_cents, 2000.0, 1.0, 1.0e9, "cents", "median bid of CPM campaigns, per thousand impressions") \
-    X(F64, cpc_bid_cents, 60.0, 1.0, 1.0e9, "cents", "median bid of CPC campaigns, per click")     \
-    X(F64, cpa_bid_cents, 3000.0, 1.0, 1.0e9, "cents", "median bid of conversion campaigns, per conversion") \
-    X(F64, ad_budget_cents, 3000.0, 1.0, 1.0e12, "cents", "median daily budget of a campaign (lognormal, sigma 1)") \
-    X(F64, task_rate, 0.05, 0.0, 1.0, "", "probability a brand posts a sponsored-note task on a day (marketplace)") \
-    X(F64, task_budget_cents, 50000.0, 1.0, 1.0e12, "cents", "median budget of a task (lognormal, sigma 0.7)") \
-    X(F64, quote_per_follower_cents, 20.0, 0.0, 1.0e9, "cents",                                        \
+    X(world, RUN, U32, n_campaigns, 200, 0, 10000000, "campaigns", "ad campaigns, each of a random brand (0 = no ads)") \
+    X(world, RUN, F64, cpm_bid_cents, 2000.0, 1.0, 1.0e9, "cents", "median bid of CPM campaigns, per thousand impressions") \
+    X(world, RUN, F64, cpc_bid_cents, 60.0, 1.0, 1.0e9, "cents", "median bid of CPC campaigns, per click")     \
+    X(world, RUN, F64, cpa_bid_cents, 3000.0, 1.0, 1.0e9, "cents", "median bid of conversion campaigns, per conversion") \
+    X(world, RUN, F64, ad_budget_cents, 3000.0, 1.0, 1.0e12, "cents", "median daily budget of a campaign (lognormal, sigma 1)") \
+    X(world, RUN, F64, task_rate, 0.05, 0.0, 1.0, "", "probability a brand posts a sponsored-note task on a day (marketplace)") \
+    X(world, RUN, F64, task_budget_cents, 50000.0, 1.0, 1.0e12, "cents", "median budget of a task (lognormal, sigma 0.7)") \
+    X(world, RUN, F64, quote_per_follower_cents, 20.0, 0.0, 1.0e9, "cents",                                        \
       "a creator's median quote per follower (scaled by their read rate, lognormal noise 0.3)")      \
-    X(U32, quotes_per_task, 20, 1, 100000, "quotes", "creators who quote for a task (the first in the niche and follower range)")
+    X(world, RUN, U32, quotes_per_task, 20, 1, 100000, "quotes", "creators who quote for a task (the first in the niche and follower range)")
 
 /* behaviour.*: how people choose (an arm may change these). */
 #define FW_BEHAVIOUR_KNOBS(X)                                                                         \
-    X(F64, open_rate, 0.05, 0.0001, 0.9, "",                                                        \
+    X(behaviour, ARM, F64, open_rate, 0.05, 0.0001, 0.9, "",                                                        \
       "cover click-through rate of an on-interest note of average quality")    \
-    X(F64, open_affinity, 1.2, 0.0, 20.0, "", "logit weight of the user's true affinity to the note")  \
-    X(F64, open_quality, 0.8, 0.0, 20.0, "", "logit weight of the note's true quality")                \
-    X(F64, format_weight, 0.5, 0.0, 20.0, "", "logit weight of the user's image/video preference")     \
-    X(F64, interact_rate, 0.045, 0.0, 1.0, "", "likes + saves + comments per read of an on-interest note")          \
-    X(F64, like_share, 0.6, 0.0, 1.0, "", "share of interactions that are likes")                     \
-    X(F64, save_share, 0.3, 0.0, 1.0, "", "share of interactions that are saves")                     \
-    X(F64, follow_rate, 0.0015, 0.0, 1.0, "", "follows of the creator per read of an on-interest note")            \
-    X(F64, stop_base, 0.06, 0.0, 1.0, "", "probability of ending the session after each note")         \
-    X(F64, fatigue, 0.004, 0.0, 1.0, "", "added stop probability per note already seen this session")  \
-    X(F64, satisfaction_weight, 0.6, 0.0, 10.0, "", "how much a satisfying note lowers the stop probability") \
-    X(F64, max_notes, 200.0, 1.0, 100000.0, "notes", "hard cap of notes examined in one session")      \
-    X(F64, drift, 0.001, 0.0, 1.0, "", "interest drift towards the topic of each opened note")          \
-    X(F64, drift_reversion, 0.1, 0.0, 1.0, "", "daily pull of drifted interests back to the user's own")  \
-    X(F64, memory, 0.8, 0.0, 1.0, "", "day-to-day persistence of a user's satisfaction")               \
-    X(F64, churn_sensitivity, 1.5, 0.0, 100.0, "", "elasticity of coming back to satisfaction (CTR relative to expectation)") \
-    X(F64, searches_per_searcher, 10.0, 0.0, 1000.0, "searches",                                      \
+    X(behaviour, ARM, F64, open_affinity, 1.2, 0.0, 20.0, "", "logit weight of the user's true affinity to the note")  \
+    X(behaviour, ARM, F64, open_quality, 0.8, 0.0, 20.0, "", "logit weight of the note's true quality")                \
+    X(behaviour, ARM, F64, format_weight, 0.5, 0.0, 20.0, "", "logit weight of the user's image/video preference")     \
+    X(behaviour, ARM, F64, interact_rate, 0.045, 0.0, 1.0, "", "likes + saves + comments per read of an on-interest note")          \
+    X(behaviour, ARM, F64, like_share, 0.6, 0.0, 1.0, "", "share of interactions that are likes")                     \
+    X(behaviour, ARM, F64, save_share, 0.3, 0.0, 1.0, "", "share of interactions that are saves")                     \
+    X(behaviour, ARM, F64, follow_rate, 0.0015, 0.0, 1.0, "", "follows of the creator per read of an on-interest note")            \
+    X(behaviour, ARM, F64, stop_base, 0.06, 0.0, 1.0, "", "probability of ending the session after each note")         \
+    X(behaviour, ARM, F64, fatigue, 0.004, 0.0, 1.0, "", "added stop probability per note already seen this session")  \
+    X(behaviour, ARM, F64, satisfaction_weight, 0.6, 0.0, 10.0, "", "how much a satisfying note lowers the stop probability") \
+    X(behaviour, ARM, F64, max_notes, 200.0, 1.0, 100000.0, "notes", "hard cap of notes examined in one session")      \
+    X(behaviour, ARM, F64, drift, 0.001, 0.0, 1.0, "", "interest drift towards the topic of each opened note")          \
+    X(behaviour, ARM, F64, drift_reversion, 0.1, 0.0, 1.0, "", "daily pull of drifted interests back to the user's own")  \
+    X(behaviour, ARM, F64, memory, 0.8, 0.0, 1.0, "", "day-to-day persistence of a user's satisfaction")               \
+    X(behaviour, ARM, F64, churn_sensitivity, 1.5, 0.0, 100.0, "", "elasticity of coming back to satisfaction (CTR relative to expectation)") \
+    X(behaviour, ARM, F64, searches_per_searcher, 10.0, 0.0, 1000.0, "searches",                                      \
       "searches a day by a user who searches that day (world.search_prop decides who does)")       \
-    X(F64, search_colloquial, 0.25, 0.0, 1.0, "", "probability a query word is colloquial (in no note)") \
-    X(F64, search_typo, 0.05, 0.0, 1.0, "", "probability a query word is misspelt (matches nothing)") \
-    X(F64, search_generic, 0.3, 0.0, 1.0, "", "probability a query also has a generic word")          \
-    X(F64, search_eta, 1.0, 0.0, 5.0, "", "position bias: result k is examined with probability (1/k)^eta") \
-    X(F64, search_intent_bonus, 2.0, 0.0, 20.0, "",                                                   \
+    X(behaviour, ARM, F64, search_colloquial, 0.25, 0.0, 1.0, "", "probability a query word is colloquial (in no note)") \
+    X(behaviour, ARM, F64, search_typo, 0.05, 0.0, 1.0, "", "probability a query word is misspelt (matches nothing)") \
+    X(behaviour, ARM, F64, search_generic, 0.3, 0.0, 1.0, "", "probability a query also has a generic word")          \
+    X(behaviour, ARM, F64, search_eta, 1.0, 0.0, 5.0, "", "position bias: result k is examined with probability (1/k)^eta") \
+    X(behaviour, ARM, F64, search_intent_bonus, 2.0, 0.0, 20.0, "",                                                   \
       "logit bonus of opening a result on the searched topic (minus it off topic)")                \
-    X(F64, search_reformulate, 0.5, 0.0, 1.0, "", "probability of searching again after no click (at most twice)") \
-    X(F64, plant_open, 1.0, 0.0, 100.0, "", "purchase intent for the product a note shows, added by reading the note (种草)") \
-    X(F64, plant_save, 1.0, 0.0, 100.0, "", "intent added on top by saving or liking it")         \
-    X(F64, intent_half_life_days, 3.0, 0.01, 1000.0, "days", "half-life of purchase intent")     \
-    X(F64, intent_weight, 1.0, 0.0, 20.0, "", "logit weight of log(1 + intent) in card clicks and carts") \
-    X(F64, appeal_weight, 0.5, 0.0, 20.0, "", "logit weight of the product's true appeal")        \
-    X(F64, price_weight, 0.7, 0.0, 20.0, "", "logit weight of price sensitivity x log(price / median price)") \
-    X(F64, card_click_rate, 0.05, 0.0, 1.0, "", "product-card clicks per card seen in an opened note (mean at no intent, see fw_behaviour_calibrate)") \
-    X(F64, shop_visit_rate, 0.15, 0.0, 1.0, "", "probability a session ends with a look at the shop tab") \
-    X(F64, shop_click_rate, 0.01, 0.0, 1.0, "", "shop-tab clicks per product examined (mean over products of the user's interests, no intent)") \
-    X(F64, cart_rate, 0.004, 0.0, 1.0, "", "add-to-cart per product view (mean at no intent)") \
-    X(F64, buy_now, 0.2, 0.0, 1.0, "", "probability of paying right after adding to the cart")  \
-    X(F64, cart_revisit, 0.1, 0.0, 1.0, "", "probability a session with a non-empty cart opens the cart") \
-    X(F64, buy_later, 0.15, 0.0, 1.0, "", "probability of buying an item when revisiting the cart (delayed conversion)") \
-    X(F64, cart_abandon, 0.4, 0.0, 1.0, "", "probability of removing an item not bought on a cart visit") \
-    X(F64, return_rate, 0.08, 0.0, 1.0, "", "probability a delivered product of average appeal is returned") \
-    X(F64, double_submit, 0.01, 0.0, 1.0, "", "probability the app sends a checkout twice (same request id)") \
-    X(F64, ad_penalty, 0.0, 0.0, 20.0, "", "logit penalty of opening a note because it is an ad (beyond its lower relevance)")  \
-    X(F64, ad_fatigue, 0.01, 0.0, 1.0, "", "added probability of ending the session per ad seen in it")
+    X(behaviour, ARM, F64, search_reformulate, 0.5, 0.0, 1.0, "", "probability of searching again after no click (at most twice)") \
+    X(behaviour, ARM, F64, plant_open, 1.0, 0.0, 100.0, "", "purchase intent for the product a note shows, added by reading the note (种草)") \
+    X(behaviour, ARM, F64, plant_save, 1.0, 0.0, 100.0, "", "intent added on top by saving or liking it")         \
+    X(behaviour, ARM, F64, intent_half_life_days, 3.0, 0.01, 1000.0, "days", "half-life of purchase intent")     \
+    X(behaviour, ARM, F64, intent_weight, 1.0, 0.0, 20.0, "", "logit weight of log(1 + intent) in card clicks and carts") \
+    X(behaviour, ARM, F64, appeal_weight, 0.5, 0.0, 20.0, "", "logit weight of the product's true appeal")        \
+    X(behaviour, ARM, F64, price_weight, 0.7, 0.0, 20.0, "", "logit weight of price sensitivity x log(price / median price)") \
+    X(behaviour, ARM, F64, card_click_rate, 0.05, 0.0, 1.0, "", "product-card clicks per card seen in an opened note (mean at no intent, see fw_behaviour_calibrate)") \
+    X(behaviour, ARM, F64, shop_visit_rate, 0.15, 0.0, 1.0, "", "probability a session ends with a look at the shop tab") \
+    X(behaviour, ARM, F64, shop_click_rate, 0.01, 0.0, 1.0, "", "shop-tab clicks per product examined (mean over products of the user's interests, no intent)") \
+    X(behaviour, ARM, F64, cart_rate, 0.004, 0.0, 1.0, "", "add-to-cart per product view (mean at no intent)") \
+    X(behaviour, ARM, F64, buy_now, 0.2, 0.0, 1.0, "", "probability of paying right after adding to the cart")  \
+    X(behaviour, ARM, F64, cart_revisit, 0.1, 0.0, 1.0, "", "probability a session with a non-empty cart opens the cart") \
+    X(behaviour, ARM, F64, buy_later, 0.15, 0.0, 1.0, "", "probability of buying an item when revisiting the cart (delayed conversion)") \
+    X(behaviour, ARM, F64, cart_abandon, 0.4, 0.0, 1.0, "", "probability of removing an item not bought on a cart visit") \
+    X(behaviour, ARM, F64, return_rate, 0.08, 0.0, 1.0, "", "probability a delivered product of average appeal is returned") \
+    X(behaviour, ARM, F64, double_submit, 0.01, 0.0, 1.0, "", "probability the app sends a checkout twice (same request id)") \
+    X(behaviour, ARM, F64, ad_penalty, 0.0, 0.0, 20.0, "", "logit penalty of opening a note because it is an ad (beyond its lower relevance)")  \
+    X(behaviour, ARM, F64, ad_fatigue, 0.01, 0.0, 1.0, "", "added probability of ending the session per ad seen in it")
 
 /* experiment.* (besides the arms). The first arm is the control every other arm is
  * compared with. */
@@ -124,24 +124,24 @@ typedef enum fw_experiment_unit {
 } fw_experiment_unit;
 
 #define FW_EXPERIMENT_KNOBS(X)                                                                   \
-    X(U64, salt, 1, 0, UINT64_MAX, "", "salt of the arm assignment hash (change it to re-draw arms)") \
-    X(ENUM, unit, FW_UNIT_USER, FW_EXPERIMENT_UNITS, 0, "",                                       \
+    X(experiment, RUN, U64, salt, 1, 0, UINT64_MAX, "", "salt of the arm assignment hash (change it to re-draw arms)") \
+    X(experiment, RUN, ENUM, unit, FW_UNIT_USER, FW_EXPERIMENT_UNITS, 0, "",                                       \
       "randomisation unit: user; cluster (everyone who follows the same top creator); or creator " \
       "(producer-side: a creator's arm scores their notes for every viewer)")                     \
-    X(U32, pre_days, 0, 0, 3650, "days",                                                          \
+    X(experiment, RUN, U32, pre_days, 0, 0, 3650, "days",                                                          \
       "days before the arms differ (all run the first arm); their metrics feed CUPED")            \
-    X(F64, alpha, 0.05, 0.0001, 0.5, "", "significance level of tests and 1 - confidence of intervals") \
-    X(F64, msprt_tau, 0.1, 0.000001, 100.0, "",                                                   \
+    X(experiment, RUN, F64, alpha, 0.05, 0.0001, 0.5, "", "significance level of tests and 1 - confidence of intervals") \
+    X(experiment, RUN, F64, msprt_tau, 0.1, 0.000001, 100.0, "",                                                   \
       "sd of the relative effects the always-valid (mSPRT) test is tuned to")
 
 /* output.* */
 #define FW_OUTPUT_KNOBS(X)                                                                         \
-    X(STR, dir, "results", 0, 0, "", "directory of the result file (created if missing)")          \
-    X(STR, file, "", 0, 0, "", "result file path; empty = DIR/NAME.h5 (-o overrides)")             \
-    X(U32, compression, 4, 0, 9, "", "deflate level of result datasets (0 = none)")                 \
-    X(U32, oracle_every, 256, 0, 1000000, "requests",                                              \
+    X(output, RUN, STR, dir, "results", 0, 0, "", "directory of the result file (created if missing)")          \
+    X(output, RUN, STR, file, "", 0, 0, "", "result file path; empty = DIR/NAME.h5 (-o overrides)")             \
+    X(output, RUN, U32, compression, 4, 0, 9, "", "deflate level of result datasets (0 = none)")                 \
+    X(output, RUN, U32, oracle_every, 256, 0, 1000000, "requests",                                              \
       "measure the oracle metrics (true-utility NDCG and regret) on one in N feed requests; 0 = off") \
-    X(U32, oracle_corpus_every, 16, 1, 1000000, "",                                                \
+    X(output, RUN, U32, oracle_corpus_every, 16, 1, 1000000, "",                                                \
       "of those, compare one in N with the best slate of the whole corpus (costly at 1M notes)")
 
 typedef struct fw_world_cfg {

@@ -85,12 +85,9 @@ typedef enum section {
     SEC_WORLD,
     SEC_BEHAVIOUR,
     SEC_ENGINE,
-    SEC_FEED,
-    SEC_REC,
-    SEC_SEARCH,
-    SEC_SHOP,
-    SEC_ADS,
-    SEC_MARKET,
+#define SEC_ENUM(name, LIST, doc) SEC_ENGINE_##name,
+    FW_ENGINE_SECTIONS(SEC_ENUM)
+#undef SEC_ENUM
     SEC_EXPERIMENT,
     SEC_OUTPUT,
     SEC__COUNT
@@ -113,14 +110,9 @@ static const section_info sections[SEC__COUNT] = {
                         PART_BEHAVIOUR },
     [SEC_ENGINE] = { "engine", "the platform's research knobs (an experiment arm may override these)",
                      PART_ENGINE },
-    [SEC_FEED] = { "engine.feed", "the feed: recall, score, re-rank", PART_ENGINE },
-    [SEC_REC] = { "engine.rec", "the learning recommender (engine.feed.algorithm: rec)", PART_ENGINE },
-    [SEC_SEARCH] = { "engine.search", "search: inverted index, BM25, learned query intents", PART_ENGINE },
-    [SEC_SHOP] = { "engine.shop", "the shop: product cards, orders, payment, stock, after-sales, the shop tab",
-                   PART_ENGINE },
-    [SEC_ADS] = { "engine.ads", "ads: auctions, pacing, frequency caps, attribution", PART_ENGINE },
-    [SEC_MARKET] = { "engine.market", "the brand-creator marketplace: tasks, matching, review, settlement",
-                     PART_ENGINE },
+#define SEC_INFO(name, LIST, doc) [SEC_ENGINE_##name] = { "engine." #name, doc, PART_ENGINE },
+    FW_ENGINE_SECTIONS(SEC_INFO)
+#undef SEC_INFO
     [SEC_EXPERIMENT] = { "experiment", "A/B arms: each arm is the base scenario plus its own overrides",
                          PART_NONE },
     [SEC_OUTPUT] = { "output", "where the result file goes", PART_NONE },
@@ -135,6 +127,7 @@ typedef struct knob {
     const char *doc;
     knob_type type;
     section sec;
+    int scope;               /* fw_knob_scope: may an experiment arm set it */
     size_t offset;           /* of the value in fw_scenario */
     size_t doc_offset;       /* of the value in scenario_doc */
     uint64_t def_u, min_u, max_u;   /* U32, U64, BOOL, ENUM */
@@ -161,50 +154,40 @@ typedef struct knob {
 #define KNOB_LIM_STR(lo, hi) .n_names = 0
 #define KNOB_LIM_ENUM(lo, hi) .names = ((const cyaml_strval_t[]){ lo(KNOB_STRVAL) }), .n_names = 0 lo(KNOB_PLUS1)
 
-#define KNOB_ROW(sec_, prefix_, field_, dfield_, type_, name_, def_, lo_, hi_, unit_, doc_)      \
+#define KNOB_ROW(sec_, prefix_, field_, dfield_, scope_, type_, name_, def_, lo_, hi_, unit_, doc_) \
     { .path = prefix_ #name_, .name = #name_, .unit = unit_, .doc = doc_, .type = KNOB_##type_,  \
-      .sec = sec_, .offset = offsetof(fw_scenario, field_),                                     \
+      .sec = sec_, .scope = FW_KNOB_SCOPE_##scope_, .offset = offsetof(fw_scenario, field_),      \
       .doc_offset = offsetof(scenario_doc, dfield_), KNOB_DEF_##type_(def_),                     \
       KNOB_LIM_##type_(lo_, hi_) },
 
-#define ROW_TOP(t, n, d, lo, hi, u, doc_) KNOB_ROW(SEC_TOP, "", n, n, t, n, d, lo, hi, u, doc_)
-#define ROW_WORLD(t, n, d, lo, hi, u, doc_) \
-    KNOB_ROW(SEC_WORLD, "world.", world.n, world.n, t, n, d, lo, hi, u, doc_)
-#define ROW_BEHAVIOUR(t, n, d, lo, hi, u, doc_) \
-    KNOB_ROW(SEC_BEHAVIOUR, "behaviour.", behaviour.n, behaviour.n, t, n, d, lo, hi, u, doc_)
-#define ROW_ENGINE(t, n, d, lo, hi, u, doc_) \
-    KNOB_ROW(SEC_ENGINE, "engine.", engine.n, engine.n, t, n, d, lo, hi, u, doc_)
-#define ROW_FEED(t, n, d, lo, hi, u, doc_) \
-    KNOB_ROW(SEC_FEED, "engine.feed.", engine.feed.n, engine.feed.n, t, n, d, lo, hi, u, doc_)
-#define ROW_REC(t, n, d, lo, hi, u, doc_) \
-    KNOB_ROW(SEC_REC, "engine.rec.", engine.rec.n, engine.rec.n, t, n, d, lo, hi, u, doc_)
-#define ROW_SEARCH(t, n, d, lo, hi, u, doc_) \
-    KNOB_ROW(SEC_SEARCH, "engine.search.", engine.search.n, engine.search.n, t, n, d, lo, hi, u, doc_)
-#define ROW_SHOP(t, n, d, lo, hi, u, doc_) \
-    KNOB_ROW(SEC_SHOP, "engine.shop.", engine.shop.n, engine.shop.n, t, n, d, lo, hi, u, doc_)
-#define ROW_ADS(t, n, d, lo, hi, u, doc_) \
-    KNOB_ROW(SEC_ADS, "engine.ads.", engine.ads.n, engine.ads.n, t, n, d, lo, hi, u, doc_)
-#define ROW_MARKET(t, n, d, lo, hi, u, doc_) \
-    KNOB_ROW(SEC_MARKET, "engine.market.", engine.market.n, engine.market.n, t, n, d, lo, hi, u, doc_)
-#define ROW_EXPERIMENT(t, n, d, lo, hi, u, doc_) \
-    KNOB_ROW(SEC_EXPERIMENT, "experiment.", experiment_##n, experiment.n, t, n, d, lo, hi, u, doc_)
-#define ROW_OUTPUT(t, n, d, lo, hi, u, doc_) \
-    KNOB_ROW(SEC_OUTPUT, "output.", output.n, output.n, t, n, d, lo, hi, u, doc_)
+/* Every list's rows: the section word of each line says where the knob lives. */
+#define ROW_top(sc, t, n, d, lo, hi, u, doc_) KNOB_ROW(SEC_TOP, "", n, n, sc, t, n, d, lo, hi, u, doc_)
+#define ROW_world(sc, t, n, d, lo, hi, u, doc_) \
+    KNOB_ROW(SEC_WORLD, "world.", world.n, world.n, sc, t, n, d, lo, hi, u, doc_)
+#define ROW_behaviour(sc, t, n, d, lo, hi, u, doc_) \
+    KNOB_ROW(SEC_BEHAVIOUR, "behaviour.", behaviour.n, behaviour.n, sc, t, n, d, lo, hi, u, doc_)
+#define ROW_engine(sc, t, n, d, lo, hi, u, doc_) \
+    KNOB_ROW(SEC_ENGINE, "engine.", engine.n, engine.n, sc, t, n, d, lo, hi, u, doc_)
+#define ROW_experiment(sc, t, n, d, lo, hi, u, doc_) \
+    KNOB_ROW(SEC_EXPERIMENT, "experiment.", experiment_##n, experiment.n, sc, t, n, d, lo, hi, u, doc_)
+#define ROW_output(sc, t, n, d, lo, hi, u, doc_) \
+    KNOB_ROW(SEC_OUTPUT, "output.", output.n, output.n, sc, t, n, d, lo, hi, u, doc_)
+#define ROW_SIM(sec, sc, t, n, d, lo, hi, u, doc_) ROW_##sec(sc, t, n, d, lo, hi, u, doc_)
+/* An engine section's knob: engine.<sec>.<name>. */
+#define ROW_SUB(sec, sc, t, n, d, lo, hi, u, doc_)                                                \
+    KNOB_ROW(SEC_ENGINE_##sec, "engine." #sec ".", engine.sec.n, engine.sec.n, sc, t, n, d, lo, hi, u, \
+             doc_)
+#define ROW_SECTION(name, LIST, doc) LIST(ROW_SUB)
 
 /* In section order, each section's knobs in list order. */
 static const knob knobs[] = {
-    FW_TOP_KNOBS(ROW_TOP)
-    FW_WORLD_KNOBS(ROW_WORLD)
-    FW_BEHAVIOUR_KNOBS(ROW_BEHAVIOUR)
-    FW_ENGINE_KNOBS(ROW_ENGINE)
-    FW_FEED_KNOBS(ROW_FEED)
-    FW_REC_KNOBS(ROW_REC)
-    FW_SEARCH_KNOBS(ROW_SEARCH)
-    FW_SHOP_KNOBS(ROW_SHOP)
-    FW_ADS_KNOBS(ROW_ADS)
-    FW_MARKET_KNOBS(ROW_MARKET)
-    EXPERIMENT_KNOBS(ROW_EXPERIMENT)
-    FW_OUTPUT_KNOBS(ROW_OUTPUT)
+    FW_TOP_KNOBS(ROW_SIM)
+    FW_WORLD_KNOBS(ROW_SIM)
+    FW_BEHAVIOUR_KNOBS(ROW_SIM)
+    FW_ENGINE_KNOBS(ROW_SIM)
+    FW_ENGINE_SECTIONS(ROW_SECTION)
+    EXPERIMENT_KNOBS(ROW_SIM)
+    FW_OUTPUT_KNOBS(ROW_SIM)
 };
 #define N_KNOBS (sizeof knobs / sizeof knobs[0])
 
@@ -220,39 +203,30 @@ static const knob knobs[] = {
     CYAML_FIELD_ENUM(#n, CYAML_FLAG_OPTIONAL | CYAML_FLAG_STRICT, st, n,                       \
                      ((const cyaml_strval_t[]){ lo(KNOB_STRVAL) }), 0 lo(KNOB_PLUS1)),
 
-#define CY_TOP(t, n, d, lo, hi, u, doc_) CY_##t(scenario_doc, n, lo)
-#define CY_WORLD(t, n, d, lo, hi, u, doc_) CY_##t(fw_world_cfg, n, lo)
-#define CY_BEHAVIOUR(t, n, d, lo, hi, u, doc_) CY_##t(fw_behaviour_cfg, n, lo)
-#define CY_ENGINE(t, n, d, lo, hi, u, doc_) CY_##t(fw_engine_cfg, n, lo)
-#define CY_FEED(t, n, d, lo, hi, u, doc_) CY_##t(fw_feed_cfg, n, lo)
-#define CY_REC(t, n, d, lo, hi, u, doc_) CY_##t(fw_rec_cfg, n, lo)
-#define CY_SEARCH(t, n, d, lo, hi, u, doc_) CY_##t(fw_search_cfg, n, lo)
-#define CY_SHOP(t, n, d, lo, hi, u, doc_) CY_##t(fw_shop_cfg, n, lo)
-#define CY_ADS(t, n, d, lo, hi, u, doc_) CY_##t(fw_ads_cfg, n, lo)
-#define CY_MARKET(t, n, d, lo, hi, u, doc_) CY_##t(fw_market_cfg, n, lo)
-#define CY_EXPERIMENT(t, n, d, lo, hi, u, doc_) CY_##t(doc_experiment, n, lo)
-#define CY_OUTPUT(t, n, d, lo, hi, u, doc_) CY_##t(fw_output_cfg, n, lo)
+#define CY_top(sc, t, n, d, lo, hi, u, doc_) CY_##t(scenario_doc, n, lo)
+#define CY_world(sc, t, n, d, lo, hi, u, doc_) CY_##t(fw_world_cfg, n, lo)
+#define CY_behaviour(sc, t, n, d, lo, hi, u, doc_) CY_##t(fw_behaviour_cfg, n, lo)
+#define CY_engine(sc, t, n, d, lo, hi, u, doc_) CY_##t(fw_engine_cfg, n, lo)
+#define CY_experiment(sc, t, n, d, lo, hi, u, doc_) CY_##t(doc_experiment, n, lo)
+#define CY_output(sc, t, n, d, lo, hi, u, doc_) CY_##t(fw_output_cfg, n, lo)
+#define CY_SIM(sec, sc, t, n, d, lo, hi, u, doc_) CY_##sec(sc, t, n, d, lo, hi, u, doc_)
+#define CY_SUB(sec, sc, t, n, d, lo, hi, u, doc_) CY_##t(fw_##sec##_cfg, n, lo)
 
-static const cyaml_schema_field_t world_fields[] = { FW_WORLD_KNOBS(CY_WORLD) CYAML_FIELD_END };
-static const cyaml_schema_field_t behaviour_fields[] = { FW_BEHAVIOUR_KNOBS(CY_BEHAVIOUR)
-                                                             CYAML_FIELD_END };
-static const cyaml_schema_field_t feed_fields[] = { FW_FEED_KNOBS(CY_FEED) CYAML_FIELD_END };
-static const cyaml_schema_field_t rec_fields[] = { FW_REC_KNOBS(CY_REC) CYAML_FIELD_END };
-static const cyaml_schema_field_t search_fields[] = { FW_SEARCH_KNOBS(CY_SEARCH) CYAML_FIELD_END };
-static const cyaml_schema_field_t shop_fields[] = { FW_SHOP_KNOBS(CY_SHOP) CYAML_FIELD_END };
-static const cyaml_schema_field_t ads_fields[] = { FW_ADS_KNOBS(CY_ADS) CYAML_FIELD_END };
-static const cyaml_schema_field_t market_fields[] = { FW_MARKET_KNOBS(CY_MARKET) CYAML_FIELD_END };
+static const cyaml_schema_field_t world_fields[] = { FW_WORLD_KNOBS(CY_SIM) CYAML_FIELD_END };
+static const cyaml_schema_field_t behaviour_fields[] = { FW_BEHAVIOUR_KNOBS(CY_SIM) CYAML_FIELD_END };
+#define CY_SECTION_FIELDS(name, LIST, doc) \
+    static const cyaml_schema_field_t name##_fields[] = { LIST(CY_SUB) CYAML_FIELD_END };
+FW_ENGINE_SECTIONS(CY_SECTION_FIELDS)
+#undef CY_SECTION_FIELDS
 static const cyaml_schema_field_t engine_fields[] = {
-    FW_ENGINE_KNOBS(CY_ENGINE)
-    CYAML_FIELD_MAPPING("feed", CYAML_FLAG_OPTIONAL, fw_engine_cfg, feed, feed_fields),
-    CYAML_FIELD_MAPPING("rec", CYAML_FLAG_OPTIONAL, fw_engine_cfg, rec, rec_fields),
-    CYAML_FIELD_MAPPING("search", CYAML_FLAG_OPTIONAL, fw_engine_cfg, search, search_fields),
-    CYAML_FIELD_MAPPING("shop", CYAML_FLAG_OPTIONAL, fw_engine_cfg, shop, shop_fields),
-    CYAML_FIELD_MAPPING("ads", CYAML_FLAG_OPTIONAL, fw_engine_cfg, ads, ads_fields),
-    CYAML_FIELD_MAPPING("market", CYAML_FLAG_OPTIONAL, fw_engine_cfg, market, market_fields),
+    FW_ENGINE_KNOBS(CY_SIM)
+#define CY_SECTION_MAPPING(name, LIST, doc) \
+    CYAML_FIELD_MAPPING(#name, CYAML_FLAG_OPTIONAL, fw_engine_cfg, name, name##_fields),
+    FW_ENGINE_SECTIONS(CY_SECTION_MAPPING)
+#undef CY_SECTION_MAPPING
     CYAML_FIELD_END
 };
-static const cyaml_schema_field_t output_fields[] = { FW_OUTPUT_KNOBS(CY_OUTPUT) CYAML_FIELD_END };
+static const cyaml_schema_field_t output_fields[] = { FW_OUTPUT_KNOBS(CY_SIM) CYAML_FIELD_END };
 
 static const cyaml_schema_value_t set_entry_schema = {
     CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
@@ -269,14 +243,14 @@ static const cyaml_schema_value_t arm_schema = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, doc_arm, arm_fields),
 };
 static const cyaml_schema_field_t experiment_fields[] = {
-    EXPERIMENT_KNOBS(CY_EXPERIMENT)
+    EXPERIMENT_KNOBS(CY_SIM)
     CYAML_FIELD_SEQUENCE_COUNT("arms", CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER, doc_experiment, arms,
                                n_arms, &arm_schema, 0, CYAML_UNLIMITED),
     CYAML_FIELD_END
 };
 
 static const cyaml_schema_field_t doc_fields[] = {
-    FW_TOP_KNOBS(CY_TOP)
+    FW_TOP_KNOBS(CY_SIM)
     CYAML_FIELD_MAPPING("world", CYAML_FLAG_OPTIONAL, scenario_doc, world, world_fields),
     CYAML_FIELD_MAPPING("behaviour", CYAML_FLAG_OPTIONAL, scenario_doc, behaviour, behaviour_fields),
     CYAML_FIELD_MAPPING("engine", CYAML_FLAG_OPTIONAL, scenario_doc, engine, engine_fields),
@@ -1949,6 +1923,11 @@ static void put_knob_comment(FILE *f, int indent, const knob *k)
         describe(k, range, sizeof range);
         snprintf(text, sizeof text, "%s (default %s; %s)", k->doc, def, range);
         break;
+    }
+    /* In the sections an arm may override, say which knobs are one value for the whole run. */
+    if (k->scope == FW_SCOPE_RUN && sections[k->sec].part != PART_NONE) {
+        size_t len = strlen(text);
+        snprintf(text + len, sizeof text - len, " (one value per run: an experiment arm cannot change it)");
     }
     put_comment(f, indent, text);
 }

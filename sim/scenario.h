@@ -46,7 +46,7 @@ typedef struct fw_scenario {
     fw_behaviour_cfg behaviour;
     fw_engine_cfg engine;
     fw_output_cfg output;
-#define FW_SCENARIO_EXPERIMENT_FIELD(type, name, def, lo, hi, unit, doc) \
+#define FW_SCENARIO_EXPERIMENT_FIELD(sec, scope, type, name, def, lo, hi, unit, doc) \
     FW_KNOB_CTYPE_##type experiment_##name;
     FW_EXPERIMENT_KNOBS(FW_SCENARIO_EXPERIMENT_FIELD) /* experiment.<name> */
 #undef FW_SCENARIO_EXPERIMENT_FIELD

@@ -129,6 +129,12 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
         *err = FW_ERR_INVAL;
         return NULL;
     }
+    char why[256];
+    for (uint32_t a = 0; a < n_arms; a++)
+        if (fw_engine_cfg_check(&cfgs[a], why, sizeof why) != FW_OK) {
+            *err = FW_ERR_RANGE;
+            return NULL;
+        }
     fw_engine *e = calloc(1, sizeof *e);
     if (!e)
         goto fail;

@@ -15,7 +15,7 @@ static inline fw_world_cfg fixture_world_cfg(uint32_t users, uint32_t notes, uin
 {
     fw_world_cfg cfg;
     memset(&cfg, 0, sizeof cfg);
-#define D(type, name, def, lo, hi, unit, doc) cfg.name = def;
+#define D(sec, scope, type, name, def, lo, hi, unit, doc) cfg.name = def;
     FW_WORLD_KNOBS(D)
 #undef D
     /* 0 keeps the default. */
@@ -30,7 +30,7 @@ static inline fw_behaviour_cfg fixture_behaviour_cfg(void)
 {
     fw_behaviour_cfg cfg;
     memset(&cfg, 0, sizeof cfg);
-#define D(type, name, def, lo, hi, unit, doc) cfg.name = def;
+#define D(sec, scope, type, name, def, lo, hi, unit, doc) cfg.name = def;
     FW_BEHAVIOUR_KNOBS(D)
 #undef D
     return cfg;

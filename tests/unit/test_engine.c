@@ -1086,6 +1086,66 @@ static void test_note_count(void **state)
     fw_engine_destroy(e);
 }
 
+/* The engine's own configuration: defaults pass the checks, every range and cross-knob
+ * rule is refused with the key named, fw_engine_create refuses what the checks refuse, and
+ * every knob has a declared scope. */
+static void test_cfg_defaults_and_checks(void **state)
+{
+    (void)state;
+    char why[256];
+    fw_engine_cfg cfg;
+    fw_engine_cfg_defaults(&cfg);
+    assert_int_equal(fw_engine_cfg_check(&cfg, why, sizeof why), FW_OK);
+    assert_int_equal(cfg.feed.page_size, 10);
+    assert_int_equal(cfg.feed.algorithm, FW_FEED_BASELINE);
+    assert_true(cfg.rec.lr == 0.02);
+
+    fw_engine_cfg bad = cfg;
+    bad.feed.page_size = 0;
+    assert_int_equal(fw_engine_cfg_check(&bad, why, sizeof why), FW_ERR_RANGE);
+    assert_non_null(strstr(why, "engine.feed.page_size"));
+    bad = cfg;
+    bad.rec.lr = NAN;
+    assert_int_equal(fw_engine_cfg_check(&bad, why, sizeof why), FW_ERR_RANGE);
+    assert_non_null(strstr(why, "engine.rec.lr"));
+    bad = cfg;
+    bad.ads.pay_rule = 7;
+    assert_int_equal(fw_engine_cfg_check(&bad, why, sizeof why), FW_ERR_RANGE);
+    assert_non_null(strstr(why, "engine.ads.pay_rule"));
+    bad = cfg;
+    bad.latency_sigfigs = 4;
+    assert_int_equal(fw_engine_cfg_check(&bad, why, sizeof why), FW_ERR_RANGE);
+    assert_non_null(strstr(why, "engine.latency_sigfigs"));
+    bad = cfg;
+    bad.shop.delivery_days_min = 5;
+    bad.shop.delivery_days_max = 2;
+    assert_int_equal(fw_engine_cfg_check(&bad, why, sizeof why), FW_ERR_RANGE);
+    assert_non_null(strstr(why, "delivery_days_min"));
+
+    /* The engine refuses a configuration the checks refuse. */
+    static spec s;
+    spec_init(&s, 4);
+    spec_notes(&s, 4, 1, OLD);
+    fw_catalog cat = {.n_users = s.n_users, .n_topics = 4, .ticks_per_day = s.ticks_per_day,
+                      .n_notes = s.n_notes, .notes = s.notes};
+    fw_err err = FW_OK;
+    bad = cfg;
+    bad.feed.page_size = 0;
+    assert_null(fw_engine_create(&cat, &bad, 1, &err));
+    assert_int_equal(err, FW_ERR_RANGE);
+
+    /* Scopes: arms may change ranking knobs, not what is one state for the whole run. */
+    assert_int_equal(fw_engine_knob_scope("engine.feed.page_size"), FW_SCOPE_ARM);
+    assert_int_equal(fw_engine_knob_scope("engine.rec.rank_open"), FW_SCOPE_ARM);
+    assert_int_equal(fw_engine_knob_scope("engine.rec.lr"), FW_SCOPE_RUN);
+    assert_int_equal(fw_engine_knob_scope("engine.ads.pacing"), FW_SCOPE_RUN);
+    assert_int_equal(fw_engine_knob_scope("engine.ads.pay_rule"), FW_SCOPE_ARM);
+    assert_int_equal(fw_engine_knob_scope("engine.shop.cart_cap"), FW_SCOPE_RUN);
+    assert_int_equal(fw_engine_knob_scope("engine.market.matching"), FW_SCOPE_RUN);
+    assert_int_equal(fw_engine_knob_scope("engine.latency_sigfigs"), FW_SCOPE_RUN);
+    assert_int_equal(fw_engine_knob_scope("engine.feed.no_such_knob"), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1112,6 +1172,7 @@ int main(void)
         cmocka_unit_test(test_invalid_inputs),
         cmocka_unit_test(test_create_rejects_bad_follow_target),
         cmocka_unit_test(test_note_count),
+        cmocka_unit_test(test_cfg_defaults_and_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -90,7 +90,7 @@ static void assert_contains_as(const char *what, const char *msg, const char *pa
         if ((a) != (b))                                                        \
             fail_msg("%s: %.17g != %.17g", n, (double)(a), (double)(b));       \
     } while (0)
-#define SAME_FIELD(t, n, d, lo, hi, u, doc) SAME_##t(x->n, y->n, #n);
+#define SAME_FIELD(sec, sc, t, n, d, lo, hi, u, doc) SAME_##t(x->n, y->n, #n);
 
 static void assert_feed_equal(const fw_feed_cfg *x, const fw_feed_cfg *y)
 {
@@ -175,12 +175,12 @@ static void set_ok(fw_scenario *s, const char *assignment)
 #define DEF_ENUM(v, d) assert_int_equal((v), (d))
 #define DEF_STR(v, d) assert_string_equal((v), (d))
 #define DEF_F64(v, d) assert_true((v) == (d))
-#define DEF_TOP(t, n, d, lo, hi, u, doc) DEF_##t(s.n, d);
-#define DEF_WORLD(t, n, d, lo, hi, u, doc) DEF_##t(s.world.n, d);
-#define DEF_BEHAVIOUR(t, n, d, lo, hi, u, doc) DEF_##t(s.behaviour.n, d); DEF_##t(s.arms[0].behaviour.n, d);
-#define DEF_ENGINE(t, n, d, lo, hi, u, doc) DEF_##t(s.engine.n, d); DEF_##t(s.arms[0].engine.n, d);
-#define DEF_FEED(t, n, d, lo, hi, u, doc) DEF_##t(s.engine.feed.n, d); DEF_##t(s.arms[0].engine.feed.n, d);
-#define DEF_OUTPUT(t, n, d, lo, hi, u, doc) DEF_##t(s.output.n, d);
+#define DEF_TOP(sec, sc, t, n, d, lo, hi, u, doc) DEF_##t(s.n, d);
+#define DEF_WORLD(sec, sc, t, n, d, lo, hi, u, doc) DEF_##t(s.world.n, d);
+#define DEF_BEHAVIOUR(sec, sc, t, n, d, lo, hi, u, doc) DEF_##t(s.behaviour.n, d); DEF_##t(s.arms[0].behaviour.n, d);
+#define DEF_ENGINE(sec, sc, t, n, d, lo, hi, u, doc) DEF_##t(s.engine.n, d); DEF_##t(s.arms[0].engine.n, d);
+#define DEF_FEED(sec, sc, t, n, d, lo, hi, u, doc) DEF_##t(s.engine.feed.n, d); DEF_##t(s.arms[0].engine.feed.n, d);
+#define DEF_OUTPUT(sec, sc, t, n, d, lo, hi, u, doc) DEF_##t(s.output.n, d);
 
 static void test_defaults_match_lists(void **state)
 {
@@ -223,7 +223,7 @@ static void test_defaults_match_lists(void **state)
 #define RANGE_BOOL(d, lo, hi) ((void)0)
 #define RANGE_STR(d, lo, hi) assert_non_null(d)
 #define RANGE_ENUM(d, lo, hi) ((void)0)
-#define IN_RANGE(t, n, d, lo, hi, u, doc) RANGE_##t(d, lo, hi);
+#define IN_RANGE(sec, sc, t, n, d, lo, hi, u, doc) RANGE_##t(d, lo, hi);
 
 static void test_defaults_in_range(void **state)
 {

@@ -5,7 +5,10 @@
 #ifndef FLYWHEEL_ENGINE_CFG_H
 #define FLYWHEEL_ENGINE_CFG_H
 
+#include <stddef.h>
+
 #include "flywheel/auction.h"
+#include "flywheel/err.h"
 #include "flywheel/knob.h"
 
 /* Feed algorithms. "baseline" stays selectable as the control algorithm. */
@@ -17,67 +20,67 @@ typedef enum fw_feed_algorithm { FW_FEED_ALGORITHMS(FW_KNOB_ENUM_CONST) FW_FEED_
 
 /* engine.feed.* */
 #define FW_FEED_KNOBS(X)                                                                          \
-    X(ENUM, algorithm, FW_FEED_BASELINE, FW_FEED_ALGORITHMS, 0, "",                               \
+    X(feed, ARM, ENUM, algorithm, FW_FEED_BASELINE, FW_FEED_ALGORITHMS, 0, "",                               \
       "feed algorithm: baseline = followed + trending + fresh, recency-decayed score; rec = the " \
       "learning recommender (engine.rec: multi-channel recall, multi-task ranking, re-ranking)")            \
-    X(U32, page_size, 10, 1, 100, "notes", "notes returned per feed request")                     \
-    X(U32, n_trending, 400, 0, 100000, "notes", "size of the trending pool (top decayed engagement)") \
-    X(U32, n_fresh, 200, 0, 100000, "notes", "size of the fresh pool (most recently published)")  \
-    X(U32, follow_recent, 4, 0, 64, "notes", "recent notes kept per creator for follow recall")   \
-    X(U32, follow_max_creators, 64, 0, 4096, "creators", "followed creators scanned per request") \
-    X(U32, sample_trending, 60, 0, 10000, "notes", "trending candidates scored per request")       \
-    X(U32, sample_fresh, 30, 0, 10000, "notes", "fresh candidates scored per request")            \
-    X(F64, w_follow, 1.0, 0.0, 1000.0, "", "score bonus of a note from a followed creator")       \
-    X(F64, w_trending, 1.0, 0.0, 1000.0, "", "weight of log(1 + decayed engagement)")             \
-    X(F64, w_fresh, 0.5, 0.0, 1000.0, "", "score bonus of a note younger than fresh_age_h")       \
-    X(F64, fresh_age_h, 24.0, 0.0, 10000.0, "hours", "age under which a note counts as fresh")   \
-    X(F64, recency_half_life_h, 48.0, 0.01, 1.0e6, "hours", "half-life of the recency decay of the score") \
-    X(F64, trending_half_life_h, 12.0, 0.01, 1.0e6, "hours", "half-life of decayed engagement counts") \
-    X(F64, w_open, 1.0, 0.0, 1000.0, "", "engagement weight of an open in trending counts")       \
-    X(F64, w_like, 2.0, 0.0, 1000.0, "", "engagement weight of a like")                           \
-    X(F64, w_save, 4.0, 0.0, 1000.0, "", "engagement weight of a save")                           \
-    X(F64, w_comment, 4.0, 0.0, 1000.0, "", "engagement weight of a comment")                     \
-    X(U32, seen_window, 1000, 16, 1000000, "notes",                                               \
+    X(feed, ARM, U32, page_size, 10, 1, 100, "notes", "notes returned per feed request")                     \
+    X(feed, ARM, U32, n_trending, 400, 0, 100000, "notes", "size of the trending pool (top decayed engagement)") \
+    X(feed, ARM, U32, n_fresh, 200, 0, 100000, "notes", "size of the fresh pool (most recently published)")  \
+    X(feed, ARM, U32, follow_recent, 4, 0, 64, "notes", "recent notes kept per creator for follow recall")   \
+    X(feed, ARM, U32, follow_max_creators, 64, 0, 4096, "creators", "followed creators scanned per request") \
+    X(feed, ARM, U32, sample_trending, 60, 0, 10000, "notes", "trending candidates scored per request")       \
+    X(feed, ARM, U32, sample_fresh, 30, 0, 10000, "notes", "fresh candidates scored per request")            \
+    X(feed, ARM, F64, w_follow, 1.0, 0.0, 1000.0, "", "score bonus of a note from a followed creator")       \
+    X(feed, ARM, F64, w_trending, 1.0, 0.0, 1000.0, "", "weight of log(1 + decayed engagement)")             \
+    X(feed, ARM, F64, w_fresh, 0.5, 0.0, 1000.0, "", "score bonus of a note younger than fresh_age_h")       \
+    X(feed, ARM, F64, fresh_age_h, 24.0, 0.0, 10000.0, "hours", "age under which a note counts as fresh")   \
+    X(feed, ARM, F64, recency_half_life_h, 48.0, 0.01, 1.0e6, "hours", "half-life of the recency decay of the score") \
+    X(feed, ARM, F64, trending_half_life_h, 12.0, 0.01, 1.0e6, "hours", "half-life of decayed engagement counts") \
+    X(feed, ARM, F64, w_open, 1.0, 0.0, 1000.0, "", "engagement weight of an open in trending counts")       \
+    X(feed, ARM, F64, w_like, 2.0, 0.0, 1000.0, "", "engagement weight of a like")                           \
+    X(feed, ARM, F64, w_save, 4.0, 0.0, 1000.0, "", "engagement weight of a save")                           \
+    X(feed, ARM, F64, w_comment, 4.0, 0.0, 1000.0, "", "engagement weight of a comment")                     \
+    X(feed, ARM, U32, seen_window, 1000, 16, 1000000, "notes",                                               \
       "a user is never served again any of their last seen_window notes (Bloom filters)")     \
-    X(U32, ad_first_slot, 6, 0, 100, "position",                                                  \
+    X(feed, ARM, U32, ad_first_slot, 6, 0, 100, "position",                                                  \
       "first page position (1-based) reserved for an ad (engine.ads sells it; empty when no campaign wins); 0 = none")  \
-    X(U32, ad_every, 10, 0, 100, "positions", "a reserved slot every this many positions after the first; 0 = only the first")
+    X(feed, ARM, U32, ad_every, 10, 0, 100, "positions", "a reserved slot every this many positions after the first; 0 = only the first")
 
 /* engine.rec.*: the learning recommender (used when engine.feed.algorithm = rec). The
  * learned state (embeddings, ranking models, co-engagement neighbours) is shared by every
  * arm and learns from every arm's logs; the *_lr, dim and history knobs are read from the
  * first arm. Channel quotas are the most candidates each channel adds (0 switches it off). */
 #define FW_REC_KNOBS(X)                                                                           \
-    X(U32, social, 48, 0, 10000, "notes", "recall: recent notes of followed creators")           \
-    X(U32, hot, 40, 0, 10000, "notes", "recall: the trending pool (engine.feed.n_trending)")      \
-    X(U32, content, 96, 0, 10000, "notes",                                                         \
+    X(rec, ARM, U32, social, 48, 0, 10000, "notes", "recall: recent notes of followed creators")           \
+    X(rec, ARM, U32, hot, 40, 0, 10000, "notes", "recall: the trending pool (engine.feed.n_trending)")      \
+    X(rec, ARM, U32, content, 96, 0, 10000, "notes",                                                         \
       "recall: top and recent notes of the topics the learned user profile matches best")        \
-    X(U32, content_topics, 3, 1, 64, "topics", "topics the content channel draws from")           \
-    X(U32, cf, 64, 0, 10000, "notes", "recall: item-to-item neighbours of the user's recent opens") \
-    X(U32, graph, 48, 0, 10000, "notes",                                                           \
+    X(rec, ARM, U32, content_topics, 3, 1, 64, "topics", "topics the content channel draws from")           \
+    X(rec, ARM, U32, cf, 64, 0, 10000, "notes", "recall: item-to-item neighbours of the user's recent opens") \
+    X(rec, ARM, U32, graph, 48, 0, 10000, "notes",                                                           \
       "recall: notes reached by short random walks user-note-user-note (Pixie-style)")           \
-    X(U32, walks, 16, 1, 10000, "walks", "random walks per graph recall")                        \
-    X(U32, fresh, 32, 0, 10000, "notes", "recall: newest notes with fewer than cold_impressions impressions") \
-    X(U32, cold_impressions, 50, 1, 1000000, "impressions", "a note with fewer impressions is cold (exploration)") \
-    X(U32, explore_slots, 1, 0, 100, "slots",                                                      \
+    X(rec, ARM, U32, walks, 16, 1, 10000, "walks", "random walks per graph recall")                        \
+    X(rec, ARM, U32, fresh, 32, 0, 10000, "notes", "recall: newest notes with fewer than cold_impressions impressions") \
+    X(rec, ARM, U32, cold_impressions, 50, 1, 1000000, "impressions", "a note with fewer impressions is cold (exploration)") \
+    X(rec, ARM, U32, explore_slots, 1, 0, 100, "slots",                                                      \
       "page slots reserved for the best cold note (bounds exploration traffic)")                  \
-    X(U32, topic_pool, 64, 1, 10000, "notes", "top notes by engagement kept per topic for content recall") \
-    X(U32, neighbours, 10, 1, 100, "notes", "co-engagement neighbours kept per note (rebuilt at day end)") \
-    X(U32, history, 16, 2, 256, "notes", "recent opens remembered per user (CF, walks, co-engagement)") \
-    X(U32, dim, 16, 2, 128, "", "dimension of the learned user and note embeddings")             \
-    X(F64, lr, 0.02, 0.0, 10.0, "", "SGD learning rate of the ranking models")                   \
-    X(F64, emb_lr, 0.05, 0.0, 10.0, "", "SGD learning rate of the embeddings")                    \
-    X(U32, neg_sample, 4, 1, 1000, "",                                                             \
+    X(rec, ARM, U32, topic_pool, 64, 1, 10000, "notes", "top notes by engagement kept per topic for content recall") \
+    X(rec, RUN, U32, neighbours, 10, 1, 100, "notes", "co-engagement neighbours kept per note (rebuilt at day end)") \
+    X(rec, RUN, U32, history, 16, 2, 256, "notes", "recent opens remembered per user (CF, walks, co-engagement)") \
+    X(rec, RUN, U32, dim, 16, 2, 128, "", "dimension of the learned user and note embeddings")             \
+    X(rec, RUN, F64, lr, 0.02, 0.0, 10.0, "", "SGD learning rate of the ranking models")                   \
+    X(rec, RUN, F64, emb_lr, 0.05, 0.0, 10.0, "", "SGD learning rate of the embeddings")                    \
+    X(rec, RUN, U32, neg_sample, 4, 1, 1000, "",                                                             \
       "train on one in this many impressions that were not opened, weighted by it (1 = all)")    \
-    X(F64, l2, 1.0e-4, 0.0, 1.0, "", "L2 penalty of every learned weight")                        \
-    X(F64, rank_open, 1.0, 0.0, 1000.0, "", "ranking weight of the predicted open probability")   \
-    X(F64, rank_like, 0.5, 0.0, 1000.0, "", "ranking weight of the predicted like probability")   \
-    X(F64, rank_save, 1.0, 0.0, 1000.0, "", "ranking weight of the predicted save probability")   \
-    X(F64, rank_comment, 1.0, 0.0, 1000.0, "", "ranking weight of the predicted comment probability") \
-    X(F64, rank_follow, 2.0, 0.0, 1000.0, "", "ranking weight of the predicted follow probability") \
-    X(U32, max_per_creator, 1, 1, 100, "notes", "re-rank: most notes of one creator on a page")    \
-    X(U32, max_per_topic, 4, 1, 100, "notes", "re-rank: most notes of one topic on a page")        \
-    X(F64, fresh_boost, 0.1, 0.0, 100.0, "",                                                       \
+    X(rec, RUN, F64, l2, 1.0e-4, 0.0, 1.0, "", "L2 penalty of every learned weight")                        \
+    X(rec, ARM, F64, rank_open, 1.0, 0.0, 1000.0, "", "ranking weight of the predicted open probability")   \
+    X(rec, ARM, F64, rank_like, 0.5, 0.0, 1000.0, "", "ranking weight of the predicted like probability")   \
+    X(rec, ARM, F64, rank_save, 1.0, 0.0, 1000.0, "", "ranking weight of the predicted save probability")   \
+    X(rec, ARM, F64, rank_comment, 1.0, 0.0, 1000.0, "", "ranking weight of the predicted comment probability") \
+    X(rec, ARM, F64, rank_follow, 2.0, 0.0, 1000.0, "", "ranking weight of the predicted follow probability") \
+    X(rec, ARM, U32, max_per_creator, 1, 1, 100, "notes", "re-rank: most notes of one creator on a page")    \
+    X(rec, ARM, U32, max_per_topic, 4, 1, 100, "notes", "re-rank: most notes of one topic on a page")        \
+    X(rec, ARM, F64, fresh_boost, 0.1, 0.0, 100.0, "",                                                       \
       "re-rank: relative score bonus of a note younger than engine.feed.fresh_age_h")
 
 /* Search modes: keyword = BM25 over the query's own terms; intent = BM25 plus the topics the
@@ -91,20 +94,20 @@ typedef enum fw_search_mode { FW_SEARCH_MODES(FW_KNOB_ENUM_CONST) FW_SEARCH__COU
 
 /* engine.search.* */
 #define FW_SEARCH_KNOBS(X)                                                                        \
-    X(ENUM, mode, FW_SEARCH_INTENT, FW_SEARCH_MODES, 0, "",                                      \
+    X(search, ARM, ENUM, mode, FW_SEARCH_INTENT, FW_SEARCH_MODES, 0, "",                                      \
       "keyword = BM25 on the query's words; intent = BM25 plus learned query intents (topics)") \
-    X(U32, page_size, 10, 1, 100, "results", "results per search page")                          \
-    X(F64, k1, 1.2, 0.0, 10.0, "", "BM25 term-frequency saturation")                             \
-    X(F64, b, 0.75, 0.0, 1.0, "", "BM25 length normalisation")                                   \
-    X(F64, w_text, 1.0, 0.0, 1000.0, "", "weight of the BM25 score (scaled to the page's best)")  \
-    X(F64, w_intent, 1.5, 0.0, 1000.0, "", "weight of P(note's topic | query), intent mode")     \
-    X(F64, w_quality, 0.3, 0.0, 1000.0, "", "weight of the note's smoothed engagement (CTR lift)") \
-    X(F64, w_personal, 0.3, 0.0, 1000.0, "", "weight of the user's learned affinity to the note's topic") \
-    X(U32, intent_topics, 2, 1, 64, "topics", "most topics an intent query expands to")          \
-    X(F64, intent_min, 0.15, 0.0, 1.0, "", "smallest P(topic | query) that expands a query")     \
-    X(U32, intent_candidates, 200, 0, 100000, "notes", "intent candidates per expanded topic (its newest notes)") \
-    X(F64, intent_prior, 5.0, 0.0, 1.0e6, "clicks", "clicks a term needs before its intent is trusted (smoothing)") \
-    X(U32, max_postings, 2000, 1, 100000000, "postings",                                         \
+    X(search, ARM, U32, page_size, 10, 1, 100, "results", "results per search page")                          \
+    X(search, ARM, F64, k1, 1.2, 0.0, 10.0, "", "BM25 term-frequency saturation")                             \
+    X(search, ARM, F64, b, 0.75, 0.0, 1.0, "", "BM25 length normalisation")                                   \
+    X(search, ARM, F64, w_text, 1.0, 0.0, 1000.0, "", "weight of the BM25 score (scaled to the page's best)")  \
+    X(search, ARM, F64, w_intent, 1.5, 0.0, 1000.0, "", "weight of P(note's topic | query), intent mode")     \
+    X(search, ARM, F64, w_quality, 0.3, 0.0, 1000.0, "", "weight of the note's smoothed engagement (CTR lift)") \
+    X(search, ARM, F64, w_personal, 0.3, 0.0, 1000.0, "", "weight of the user's learned affinity to the note's topic") \
+    X(search, ARM, U32, intent_topics, 2, 1, 64, "topics", "most topics an intent query expands to")          \
+    X(search, ARM, F64, intent_min, 0.15, 0.0, 1.0, "", "smallest P(topic | query) that expands a query")     \
+    X(search, ARM, U32, intent_candidates, 200, 0, 100000, "notes", "intent candidates per expanded topic (its newest notes)") \
+    X(search, ARM, F64, intent_prior, 5.0, 0.0, 1.0e6, "clicks", "clicks a term needs before its intent is trusted (smoothing)") \
+    X(search, ARM, U32, max_postings, 2000, 1, 100000000, "postings",                                         \
       "newest postings read per query word (idf still counts all): bounds the cost of common words")
 
 /* Shop-tab profiles: unified = community signals (notes read, liked, saved) plus
@@ -120,31 +123,31 @@ typedef enum fw_shop_profile { FW_SHOP_PROFILES(FW_KNOB_ENUM_CONST) FW_PROFILE__
  * cart_days, cart_cap and profile_half_life_days are read from the first arm, and every
  * arm's best-seller lists hold the largest best_sellers of any arm. */
 #define FW_SHOP_KNOBS(X)                                                                          \
-    X(ENUM, profile, FW_PROFILE_UNIFIED, FW_SHOP_PROFILES, 0, "",                                 \
+    X(shop, ARM, ENUM, profile, FW_PROFILE_UNIFIED, FW_SHOP_PROFILES, 0, "",                                 \
       "shop-tab profile: unified = community signals + transactions; separate = transactions only") \
-    X(U32, page_size, 10, 1, 100, "products", "products per shop-tab page")                      \
-    X(U32, profile_categories, 3, 1, 64, "categories", "profile categories a shop-tab page draws from") \
-    X(F64, w_profile, 2.0, 0.0, 1000.0, "",                                                      \
+    X(shop, ARM, U32, page_size, 10, 1, 100, "products", "products per shop-tab page")                      \
+    X(shop, ARM, U32, profile_categories, 3, 1, 64, "categories", "profile categories a shop-tab page draws from") \
+    X(shop, ARM, F64, w_profile, 2.0, 0.0, 1000.0, "",                                                      \
       "ranking: weight of the product's category share in the profile against log(1 + popularity)") \
-    X(F64, community_weight, 0.25, 0.0, 100.0, "",                                                \
+    X(shop, ARM, F64, community_weight, 0.25, 0.0, 100.0, "",                                                \
       "unified profile: weight of the community signals' category shares against the transactions' (1)") \
-    X(U32, read_cards, 0, 0, 8, "products",                                                      \
+    X(shop, ARM, U32, read_cards, 0, 0, 8, "products",                                                      \
       "unified profile: a page opens with up to this many products of cards on notes the user liked or saved") \
-    X(U32, best_sellers, 50, 1, 100000, "products", "best sellers kept per category (refreshed every tick)") \
-    X(F64, profile_half_life_days, 14.0, 0.01, 10000.0, "days", "half-life of profile signals and product popularity") \
-    X(F64, recognition_recall, 0.8, 0.0, 1.0, "",                                                 \
+    X(shop, RUN, U32, best_sellers, 50, 1, 100000, "products", "best sellers kept per category (refreshed every tick)") \
+    X(shop, RUN, F64, profile_half_life_days, 14.0, 0.01, 10000.0, "days", "half-life of profile signals and product popularity") \
+    X(shop, ARM, F64, recognition_recall, 0.8, 0.0, 1.0, "",                                                 \
       "share of notes showing a product that get the right product card")                      \
-    X(F64, recognition_precision, 0.9, 0.01, 1.0, "",                                             \
+    X(shop, ARM, F64, recognition_precision, 0.9, 0.01, 1.0, "",                                             \
       "share of product cards that are right (the rest sit on notes showing no product)")      \
-    X(F64, payment_fail_rate, 0.03, 0.0, 1.0, "", "probability that one payment attempt fails")  \
-    X(U32, payment_retries, 2, 0, 100, "attempts", "payment retries (one per tick) before an order is cancelled") \
-    X(F64, ship_hours, 12.0, 0.0, 10000.0, "hours", "from payment to shipping")                  \
-    X(U32, delivery_days_min, 1, 0, 365, "days", "shortest delivery after shipping")             \
-    X(U32, delivery_days_max, 4, 0, 365, "days", "longest delivery after shipping (uniform by order)") \
-    X(U32, return_days, 7, 0, 365, "days", "return window after delivery")                       \
-    X(F64, refund_hours, 48.0, 0.0, 10000.0, "hours", "from an accepted return to the refund")   \
-    X(U32, cart_days, 7, 1, 365, "days", "a cart item not bought within this many days is dropped") \
-    X(U32, cart_cap, 20, 1, 1000, "products", "most products in a cart (the oldest is dropped)")
+    X(shop, ARM, F64, payment_fail_rate, 0.03, 0.0, 1.0, "", "probability that one payment attempt fails")  \
+    X(shop, ARM, U32, payment_retries, 2, 0, 100, "attempts", "payment retries (one per tick) before an order is cancelled") \
+    X(shop, ARM, F64, ship_hours, 12.0, 0.0, 10000.0, "hours", "from payment to shipping")                  \
+    X(shop, ARM, U32, delivery_days_min, 1, 0, 365, "days", "shortest delivery after shipping")             \
+    X(shop, ARM, U32, delivery_days_max, 4, 0, 365, "days", "longest delivery after shipping (uniform by order)") \
+    X(shop, ARM, U32, return_days, 7, 0, 365, "days", "return window after delivery")                       \
+    X(shop, ARM, F64, refund_hours, 48.0, 0.0, 10000.0, "hours", "from an accepted return to the refund")   \
+    X(shop, RUN, U32, cart_days, 7, 1, 365, "days", "a cart item not bought within this many days is dropped") \
+    X(shop, RUN, U32, cart_cap, 20, 1, 1000, "products", "most products in a cart (the oldest is dropped)")
 
 /* Ads (flywheel/ads.h). Payment rules are fw_pay_rule (flywheel/auction.h). */
 #define FW_AD_PAY_RULES(V)      \
@@ -164,20 +167,20 @@ typedef enum fw_ad_pacing { FW_AD_PACINGS(FW_KNOB_ENUM_CONST) FW_PACING__COUNT }
  * the attribution windows are read from the first arm. The pacing multiplier carries over
  * from day to day (what it learned about the traffic); throttling resets at each day. */
 #define FW_ADS_KNOBS(X)                                                                           \
-    X(ENUM, pay_rule, FW_PAY_GSP, FW_AD_PAY_RULES, 0, "",                                          \
+    X(ads, ARM, ENUM, pay_rule, FW_PAY_GSP, FW_AD_PAY_RULES, 0, "",                                          \
       "auction payment rule: gsp (next score), vcg (externality), first (own bid)")              \
-    X(F64, reserve_cpm_cents, 100.0, 0.0, 1.0e9, "cents", "reserve price: the least score per thousand impressions") \
-    X(ENUM, pacing, FW_PACING_DUAL, FW_AD_PACINGS, 0, "",                                          \
+    X(ads, ARM, F64, reserve_cpm_cents, 100.0, 0.0, 1.0e9, "cents", "reserve price: the least score per thousand impressions") \
+    X(ads, RUN, ENUM, pacing, FW_PACING_DUAL, FW_AD_PACINGS, 0, "",                                          \
       "budget pacing: none; throttle (out of auctions once the day's share is spent); dual "    \
       "(bid multiplier by dual gradient on the spend rate, Balseiro-Gur)")                       \
-    X(F64, pacing_lr, 0.5, 0.0, 100.0, "", "dual pacing: step of the multiplier per tick, relative to the target spend") \
-    X(U32, freq_cap, 3, 0, 1000, "impressions", "most impressions of one campaign per user per day (0 = no cap)") \
-    X(F64, ctr_prior, 0.005, 0.000001, 1.0, "", "prior ad CTR of a campaign with no history")     \
-    X(F64, cvr_prior, 0.01, 0.000001, 1.0, "", "prior conversions per click of a campaign with no history") \
-    X(F64, prior_weight, 200.0, 1.0, 1.0e9, "impressions",                                       \
+    X(ads, RUN, F64, pacing_lr, 0.5, 0.0, 100.0, "", "dual pacing: step of the multiplier per tick, relative to the target spend") \
+    X(ads, ARM, U32, freq_cap, 3, 0, 1000, "impressions", "most impressions of one campaign per user per day (0 = no cap)") \
+    X(ads, RUN, F64, ctr_prior, 0.005, 0.000001, 1.0, "", "prior ad CTR of a campaign with no history")     \
+    X(ads, RUN, F64, cvr_prior, 0.01, 0.000001, 1.0, "", "prior conversions per click of a campaign with no history") \
+    X(ads, RUN, F64, prior_weight, 200.0, 1.0, 1.0e9, "impressions",                                       \
       "weight of the priors: prior_weight impressions at ctr_prior for pCTR, prior_weight x ctr_prior clicks at cvr_prior for pCVR") \
-    X(U32, click_window_days, 7, 0, 365, "days", "a purchase within this many days of an ad click is the ad's conversion") \
-    X(U32, view_window_days, 1, 0, 365, "days", "a purchase within this many days of an ad view (no click) is its conversion")
+    X(ads, RUN, U32, click_window_days, 7, 0, 365, "days", "a purchase within this many days of an ad click is the ad's conversion") \
+    X(ads, RUN, U32, view_window_days, 1, 0, 365, "days", "a purchase within this many days of an ad view (no click) is its conversion")
 
 /* Marketplace matching (flywheel/market.h). */
 #define FW_MATCHINGS(V)                 \
@@ -188,49 +191,55 @@ typedef enum fw_matching { FW_MATCHINGS(FW_KNOB_ENUM_CONST) FW_MATCH__COUNT } fw
 
 /* engine.market.*: the brand-creator marketplace (one for all arms: read from the first). */
 #define FW_MARKET_KNOBS(X)                                                                        \
-    X(ENUM, matching, FW_MATCH_GREEDY, FW_MATCHINGS, 0, "",                                        \
+    X(market, RUN, ENUM, matching, FW_MATCH_GREEDY, FW_MATCHINGS, 0, "",                                        \
       "greedy = highest predicted reads per cent first; stable = Gale-Shapley, brands proposing") \
-    X(F64, review_pass, 0.9, 0.0, 1.0, "", "probability a sponsored note passes review (one resubmission)") \
-    X(U32, expire_days, 3, 1, 365, "days", "an open task nobody is matched to expires after this")  \
-    X(U32, deliver_days, 3, 1, 365, "days", "a matched creator must deliver within this")          \
-    X(U32, settle_days, 3, 0, 365, "days", "a delivered task is paid this long after delivery")
+    X(market, RUN, F64, review_pass, 0.9, 0.0, 1.0, "", "probability a sponsored note passes review (one resubmission)") \
+    X(market, RUN, U32, expire_days, 3, 1, 365, "days", "an open task nobody is matched to expires after this")  \
+    X(market, RUN, U32, deliver_days, 3, 1, 365, "days", "a matched creator must deliver within this")          \
+    X(market, RUN, U32, settle_days, 3, 0, 365, "days", "a delivered task is paid this long after delivery")
 
 /* engine.* (other than sub-sections) */
 #define FW_ENGINE_KNOBS(X) \
-    X(U32, latency_sigfigs, 2, 1, 3, "digits", "significant digits of latency histograms (2 = 1% error)")
+    X(engine, RUN, U32, latency_sigfigs, 2, 1, 3, "digits", "significant digits of latency histograms (2 = 1% error)")
 
-typedef struct fw_feed_cfg {
-    FW_FEED_KNOBS(FW_KNOB_FIELD)
-} fw_feed_cfg;
+/* The engine's configuration sections, one per module that has knobs. X(name, LIST,
+ * "description"): engine.<name>.* is the struct fw_<name>_cfg, expanded from LIST, and the
+ * member fw_engine_cfg.<name>. Adding a section is one row here and its knob list; the
+ * scenario loader, the defaults and the range checks are expanded from this table. */
+#define FW_ENGINE_SECTIONS(X)                                                                     \
+    X(feed, FW_FEED_KNOBS, "the feed: recall, score, re-rank")                                     \
+    X(rec, FW_REC_KNOBS, "the learning recommender (engine.feed.algorithm: rec)")                  \
+    X(search, FW_SEARCH_KNOBS, "search: inverted index, BM25, learned query intents")              \
+    X(shop, FW_SHOP_KNOBS, "the shop: product cards, orders, payment, stock, after-sales, the shop tab") \
+    X(ads, FW_ADS_KNOBS, "ads: auctions, pacing, frequency caps, attribution")                     \
+    X(market, FW_MARKET_KNOBS, "the brand-creator marketplace: tasks, matching, review, settlement")
 
-typedef struct fw_rec_cfg {
-    FW_REC_KNOBS(FW_KNOB_FIELD)
-} fw_rec_cfg;
-
-typedef struct fw_search_cfg {
-    FW_SEARCH_KNOBS(FW_KNOB_FIELD)
-} fw_search_cfg;
-
-typedef struct fw_shop_cfg {
-    FW_SHOP_KNOBS(FW_KNOB_FIELD)
-} fw_shop_cfg;
-
-typedef struct fw_ads_cfg {
-    FW_ADS_KNOBS(FW_KNOB_FIELD)
-} fw_ads_cfg;
-
-typedef struct fw_market_cfg {
-    FW_MARKET_KNOBS(FW_KNOB_FIELD)
-} fw_market_cfg;
+#define FW_ENGINE_SECTION_STRUCT(name, LIST, doc) \
+    typedef struct fw_##name##_cfg {              \
+        LIST(FW_KNOB_FIELD)                       \
+    } fw_##name##_cfg;
+FW_ENGINE_SECTIONS(FW_ENGINE_SECTION_STRUCT)
+#undef FW_ENGINE_SECTION_STRUCT
 
 typedef struct fw_engine_cfg {
     FW_ENGINE_KNOBS(FW_KNOB_FIELD)
-    fw_feed_cfg feed;
-    fw_rec_cfg rec;
-    fw_search_cfg search;
-    fw_shop_cfg shop;
-    fw_ads_cfg ads;
-    fw_market_cfg market;
+#define FW_ENGINE_SECTION_MEMBER(name, LIST, doc) fw_##name##_cfg name;
+    FW_ENGINE_SECTIONS(FW_ENGINE_SECTION_MEMBER)
+#undef FW_ENGINE_SECTION_MEMBER
 } fw_engine_cfg;
+
+/* Fills cfg with every knob's default (from the knob lists). An embedder of the engine needs
+ * nothing else to get a valid configuration. */
+void fw_engine_cfg_defaults(fw_engine_cfg *cfg);
+
+/* Checks every knob of cfg against its range and the rules between knobs (for example
+ * engine.shop.delivery_days_min <= delivery_days_max). FW_OK, or FW_ERR_RANGE with the
+ * first problem in why[cap] ("engine.feed.page_size: 0 is outside [1, 100]").
+ * fw_engine_create refuses a configuration that fails it. */
+fw_err fw_engine_cfg_check(const fw_engine_cfg *cfg, char *why, size_t cap);
+
+/* The scope of the knob at "engine.<section>.<name>" (or "engine.<name>"): FW_SCOPE_ARM or
+ * FW_SCOPE_RUN; -1 for an unknown path. */
+int fw_engine_knob_scope(const char *path);
 
 #endif

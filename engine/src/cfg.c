@@ -1,0 +1,104 @@
+/* The engine's configuration: defaults, range checks and scopes, all expanded from the knob
+ * lists of flywheel/engine_cfg.h, so that an embedder of the engine gets a valid
+ * configuration without the simulator's scenario loader. */
+#include <stdio.h>
+#include <string.h>
+
+#include "flywheel/engine_cfg.h"
+
+#define PLUS1(constant, yaml) +1
+
+#define DEF_U32(f, d) (f) = (d);
+#define DEF_U64(f, d) (f) = (d);
+#define DEF_F64(f, d) (f) = (d);
+#define DEF_BOOL(f, d) (f) = (d);
+#define DEF_STR(f, d) (f) = (d);
+#define DEF_ENUM(f, d) (f) = (int)(d);
+
+void fw_engine_cfg_defaults(fw_engine_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+#define TOP(sec, scope, type, name, def, lo, hi, unit, doc) DEF_##type(cfg->name, def)
+    FW_ENGINE_KNOBS(TOP)
+#undef TOP
+#define SUB(sec, scope, type, name, def, lo, hi, unit, doc) DEF_##type(cfg->sec.name, def)
+#define SECTION(name, LIST, doc) LIST(SUB)
+    FW_ENGINE_SECTIONS(SECTION)
+#undef SECTION
+#undef SUB
+}
+
+/* Each check writes why and returns FW_ERR_RANGE when the value is outside its range. */
+static fw_err out_of_range_u(const char *path, uint64_t v, uint64_t lo, uint64_t hi, char *why, size_t cap)
+{
+    snprintf(why, cap, "%s: %llu is outside [%llu, %llu]", path, (unsigned long long)v,
+             (unsigned long long)lo, (unsigned long long)hi);
+    return FW_ERR_RANGE;
+}
+
+static fw_err out_of_range_f(const char *path, double v, double lo, double hi, char *why, size_t cap)
+{
+    snprintf(why, cap, "%s: %g is outside [%g, %g]", path, v, lo, hi);
+    return FW_ERR_RANGE;
+}
+
+#define CHECK_U32(path, v, lo, hi) \
+    if ((uint64_t)(v) < (uint64_t)(lo) || (uint64_t)(v) > (uint64_t)(hi)) \
+        return out_of_range_u(path, v, lo, hi, why, cap);
+#define CHECK_U64 CHECK_U32
+#define CHECK_F64(path, v, lo, hi) \
+    if (!((v) >= (lo) && (v) <= (hi))) \
+        return out_of_range_f(path, v, lo, hi, why, cap);
+#define CHECK_BOOL(path, v, lo, hi)
+#define CHECK_STR(path, v, lo, hi)                      \
+    if (!(v)) {                                         \
+        snprintf(why, cap, "%s: no value", path);       \
+        return FW_ERR_RANGE;                            \
+    }
+#define CHECK_ENUM(path, v, lo, hi) \
+    if ((v) < 0 || (v) >= 0 lo(PLUS1)) \
+        return out_of_range_u(path, (uint64_t)(v), 0, (uint64_t)(0 lo(PLUS1)) - 1, why, cap);
+
+fw_err fw_engine_cfg_check(const fw_engine_cfg *cfg, char *why, size_t cap)
+{
+#define TOP(sec, scope, type, name, def, lo, hi, unit, doc) CHECK_##type("engine." #name, cfg->name, lo, hi)
+    FW_ENGINE_KNOBS(TOP)
+#undef TOP
+#define SUB(sec, scope, type, name, def, lo, hi, unit, doc) \
+    CHECK_##type("engine." #sec "." #name, cfg->sec.name, lo, hi)
+#define SECTION(name, LIST, doc) LIST(SUB)
+    FW_ENGINE_SECTIONS(SECTION)
+#undef SECTION
+#undef SUB
+    /* Rules between knobs. */
+    if (cfg->shop.delivery_days_min > cfg->shop.delivery_days_max) {
+        snprintf(why, cap, "engine.shop.delivery_days_min: %u is more than engine.shop.delivery_days_max %u",
+                 cfg->shop.delivery_days_min, cfg->shop.delivery_days_max);
+        return FW_ERR_RANGE;
+    }
+    return FW_OK;
+}
+
+typedef struct scope_row {
+    const char *path;
+    int scope;
+} scope_row;
+
+static const scope_row scopes[] = {
+#define TOP(sec, scope, type, name, def, lo, hi, unit, doc) {"engine." #name, FW_KNOB_SCOPE_##scope},
+    FW_ENGINE_KNOBS(TOP)
+#undef TOP
+#define SUB(sec, scope, type, name, def, lo, hi, unit, doc) {"engine." #sec "." #name, FW_KNOB_SCOPE_##scope},
+#define SECTION(name, LIST, doc) LIST(SUB)
+    FW_ENGINE_SECTIONS(SECTION)
+#undef SECTION
+#undef SUB
+};
+
+int fw_engine_knob_scope(const char *path)
+{
+    for (size_t i = 0; path && i < sizeof scopes / sizeof scopes[0]; i++)
+        if (strcmp(scopes[i].path, path) == 0)
+            return scopes[i].scope;
+    return -1;
+}
