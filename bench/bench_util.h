@@ -11,7 +11,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "knobs.h"
+#include "model/knobs.h"
 
 static inline double now_s(void)
 {

@@ -40,13 +40,13 @@
 #include <gsl/gsl_rng.h>
 
 #include "bench_util.h"
-#include "behaviour.h"
+#include "model/behaviour.h"
 #include "fixture_engine.h"   /* every knob at its default (tests/unit/) */
 #include "fixture_world.h"
 #include "flywheel/engine.h"
-#include "knobs.h"
-#include "rng.h"
-#include "world.h"
+#include "model/knobs.h"
+#include "model/rng.h"
+#include "model/world.h"
 
 /* Recall quotas of the benchmark's arm (engine.rec.*), raised from the defaults so that a
  * request of a warmed user recalls 500+ candidates after de-duplication and the seen

@@ -47,8 +47,8 @@
 #include "bench_util.h"
 #include "fixture_engine.h"   /* every knob at its default (tests/unit/) */
 #include "flywheel/engine.h"
-#include "knobs.h"
-#include "rng.h"
+#include "model/knobs.h"
+#include "model/rng.h"
 
 /* The synthetic vocabulary. Term ids: topic t's words are t * TOPIC_TERMS + [0, TOPIC_TERMS)
  * (rank order: id t * TOPIC_TERMS is the topic's most frequent word), then GENERIC_TERMS

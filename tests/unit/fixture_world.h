@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "knobs.h"
-#include "world.h"
+#include "model/knobs.h"
+#include "model/world.h"
 
 static inline fw_world_cfg fixture_world_cfg(uint32_t users, uint32_t notes, uint32_t products,
                                              uint32_t brands)

@@ -19,13 +19,13 @@
 
 #include <gsl/gsl_rng.h>
 
-#include "behaviour.h"
+#include "model/behaviour.h"
 #include "fixture_engine.h"
 #include "fixture_world.h"
-#include "experiment.h"
-#include "metrics.h"
-#include "rng.h"
-#include "world.h"
+#include "experiment/experiment.h"
+#include "driver/metrics.h"
+#include "model/rng.h"
+#include "model/world.h"
 
 #define SEED UINT64_C(777)
 

@@ -27,10 +27,10 @@
 
 #include <hdf5.h>
 
-#include "experiment.h"
-#include "metrics.h"
-#include "recorder.h"
-#include "results.h"
+#include "experiment/experiment.h"
+#include "driver/metrics.h"
+#include "io/recorder.h"
+#include "io/results.h"
 
 #define N_USERS 10
 #define N_ARMS 2

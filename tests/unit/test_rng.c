@@ -15,7 +15,7 @@
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_statistics_double.h>
 
-#include "rng.h"
+#include "model/rng.h"
 
 #define TEST_SEED UINT64_C(0x0123456789abcdef)
 

@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "scenario.h"
-#include "scenario_int.h"
+#include "io/scenario.h"
+#include "io/scenario_int.h"
 
 #ifndef FW_SOURCE_DIR
 #error "FW_SOURCE_DIR must name the source tree"

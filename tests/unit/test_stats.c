@@ -17,7 +17,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
-#include "stats.h"
+#include "experiment/stats.h"
 
 /* A vector value given to `decimals` places matches when the relative error is <= 1e-4, or
  * when the computed value rounds to the digits given (0.0291 is printed from 0.029096). */

@@ -18,8 +18,8 @@
 
 #include <math.h>
 
-#include "rng.h"
-#include "world.h"
+#include "model/rng.h"
+#include "model/world.h"
 #include "fixture_world.h"
 
 #define SEED UINT64_C(20261127)

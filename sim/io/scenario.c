@@ -36,8 +36,8 @@
 #include <cyaml/cyaml.h>
 #include <yaml.h>
 
-#include "scenario.h"
-#include "scenario_int.h"
+#include "io/scenario.h"
+#include "io/scenario_int.h"
 
 #if defined(__GNUC__)
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))

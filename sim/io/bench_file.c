@@ -20,9 +20,104 @@
 
 #include <hdf5.h>
 
-#include "bench.h"
+#include "io/bench_file.h"
 
 enum { BENCH_FORMAT = 1 };
+
+/* ---- records ------------------------------------------------------------------- */
+
+static const char *const kind_names[FW_BENCH__KINDS] = {"time", "rate", "work", "quality", "info"};
+static const char *const verdict_names[FW_VERDICT__COUNT] = {
+    "ok", "REGRESSED", "improved", "info", "new", "missing", "NONDETERMINISTIC", "too few runs"};
+
+const char *fw_bench_kind_name(fw_bench_kind k)
+{
+    return (unsigned)k < FW_BENCH__KINDS ? kind_names[k] : "unknown";
+}
+
+const char *fw_bench_verdict_name(fw_bench_verdict v)
+{
+    return (unsigned)v < FW_VERDICT__COUNT ? verdict_names[v] : "unknown";
+}
+
+static char *dup_or_empty(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+fw_err fw_bench_init(fw_bench *b, uint32_t n_rep, const char *scenario_name,
+                     const char *scenario_resolved, const char *version, const char *git_revision,
+                     uint64_t seed, int threads)
+{
+    memset(b, 0, sizeof *b);
+    b->n_rep = n_rep;
+    b->seed = seed;
+    b->threads = threads;
+    if (!(b->scenario_name = dup_or_empty(scenario_name)) ||
+        !(b->scenario_resolved = dup_or_empty(scenario_resolved)) || !(b->version = dup_or_empty(version)) ||
+        !(b->git_revision = dup_or_empty(git_revision))) {
+        fw_bench_fini(b);
+        return FW_ERR_NOMEM;
+    }
+    return FW_OK;
+}
+
+void fw_bench_fini(fw_bench *b)
+{
+    for (uint32_t i = 0; i < b->n_fig; i++) {
+        free(b->fig[i].name);
+        free(b->fig[i].unit);
+        free(b->fig[i].v);
+    }
+    free(b->fig);
+    free(b->scenario_name);
+    free(b->scenario_resolved);
+    free(b->version);
+    free(b->git_revision);
+    memset(b, 0, sizeof *b);
+}
+
+const fw_bench_figure *fw_bench_find(const fw_bench *b, const char *name)
+{
+    for (uint32_t i = 0; i < b->n_fig; i++)
+        if (!strcmp(b->fig[i].name, name))
+            return &b->fig[i];
+    return NULL;
+}
+
+fw_err fw_bench_set(fw_bench *b, const char *name, const char *unit, fw_bench_kind kind, uint32_t rep,
+                    double v)
+{
+    if (rep >= b->n_rep)
+        return FW_ERR_INVAL;
+    fw_bench_figure *f = (fw_bench_figure *)fw_bench_find(b, name);
+    if (!f) {
+        if (b->n_fig == b->cap_fig) {
+            uint32_t cap = b->cap_fig ? 2 * b->cap_fig : 64;
+            fw_bench_figure *p = realloc(b->fig, (size_t)cap * sizeof *p);
+            if (!p)
+                return FW_ERR_NOMEM;
+            b->fig = p;
+            b->cap_fig = cap;
+        }
+        f = &b->fig[b->n_fig];
+        memset(f, 0, sizeof *f);
+        f->kind = kind;
+        if (!(f->name = strdup(name)) || !(f->unit = dup_or_empty(unit)) ||
+            !(f->v = malloc((size_t)b->n_rep * sizeof *f->v))) {
+            free(f->name);
+            free(f->unit);
+            return FW_ERR_NOMEM;
+        }
+        for (uint32_t k = 0; k < b->n_rep; k++)
+            f->v[k] = NAN;
+        b->n_fig++;
+    }
+    f->v[rep] = v;
+    return FW_OK;
+}
+
+/* ---- files --------------------------------------------------------------------- */
 
 static fw_err fail(char *errbuf, size_t errlen, fw_err code, const char *path, const char *fmt, ...)
 {

@@ -15,8 +15,8 @@
 #include "flywheel/engine.h"
 #include "flywheel/ads.h"
 #include "flywheel/shop.h"
-#include "knobs.h"
-#include "world.h"
+#include "model/knobs.h"
+#include "model/world.h"
 
 /* One arm's choice model: knobs plus intercepts calibrated so that a random (user, note)
  * pair opens with probability open_rate, and opened notes get interact_rate interactions

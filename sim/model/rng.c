@@ -10,7 +10,7 @@
  *     function of (key, n): nothing depends on threads, time or other streams.
  * The block index is 32 bits, so a stream repeats after 2^34 outputs; no simulator stream
  * comes near that (a session draws thousands at most). */
-#include "rng.h"
+#include "model/rng.h"
 
 #include <assert.h>
 #include <stdlib.h>

@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #include "flywheel/engine.h"
-#include "experiment.h"
-#include "metrics.h"
+#include "experiment/experiment.h"
+#include "driver/metrics.h"
 
 typedef struct fw_rec_info {
     const char *version, *git_revision;

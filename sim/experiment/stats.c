@@ -27,7 +27,7 @@
  * out slightly negative, or slightly positive where the data are constant, from rounding: a
  * value within ROUNDING_TOL of the second moment's scale is taken as 0, a clearly negative one
  * means the moments are impossible (FW_ERR_INVAL). */
-#include "stats.h"
+#include "experiment/stats.h"
 
 #include <assert.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-#include "clock.h"
+#include "driver/clock.h"
 
 #ifdef FW_HAVE_OPENMP
 #include <omp.h>

@@ -22,10 +22,10 @@
 
 #include <gsl/gsl_randist.h>
 
-#include "behaviour.h"
-#include "experiment.h"
-#include "metrics.h"
-#include "rng.h"
+#include "model/behaviour.h"
+#include "experiment/experiment.h"
+#include "driver/metrics.h"
+#include "model/rng.h"
 
 static inline double sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
 

@@ -1,6 +1,6 @@
 #include <math.h>
 
-#include "metrics.h"
+#include "driver/metrics.h"
 
 #define NAME(name, ...) #name,
 #define UNIT(name, unit, doc) unit,

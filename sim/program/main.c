@@ -11,14 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "program/bench.h"
 #include "flywheel/engine.h"
-#include "clock.h"
-#include "report.h"
-#include "results.h"
+#include "driver/clock.h"
+#include "io/report.h"
+#include "io/results.h"
 #include "fw_version.h"
-#include "run.h"
-#include "scenario.h"
+#include "driver/run.h"
+#include "io/scenario.h"
 
 enum { EXIT_RUN_FAILED = 1, EXIT_BAD_INPUT = 2 };
 

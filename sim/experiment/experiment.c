@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "experiment.h"
-#include "rng.h"
+#include "experiment/experiment.h"
+#include "model/rng.h"
 
 #define NAME(name, ...) #name,
 #define UNIT3(name, unit, doc) unit,

@@ -14,7 +14,7 @@
 
 #include "flywheel/engine_cfg.h"
 #include "flywheel/err.h"
-#include "knobs.h"
+#include "model/knobs.h"
 
 #define FW_MAX_ARMS 16
 #define FW_MAX_CELLS 64   /* combinations of one arm per layer */

@@ -1,25 +1,19 @@
-/* Benchmark mode (`flywheel bench`): a scenario run N times, its figures collected, and a
- * comparison against a saved baseline that a CI pipeline can gate on.
- * Owns: the fw_bench records and comparison tables it creates (free with the _fini calls).
- * Borrows: the scenario and result files it reads.
- * Never touches: HDF5 directly (bench_io.c in the results module reads and writes bench
- * files), the engine's internals, gnuplot.
+/* Bench files: the record of `flywheel bench` (figures per repetition) and the comparison
+ * with a baseline, as data, and their HDF5 file format.
+ * Owns: the fw_bench records it fills (free with fw_bench_fini) and the files it writes.
+ * Borrows: the records and comparisons it saves.
+ * Never touches: how figures are collected or judged (program/bench.c does that).
  *
- * Figures are of four kinds. Measured timings (TIME: lower is better; RATE: higher is
- * better) vary from run to run and are judged with a one-sided Mann-Whitney U test over
- * the repetitions plus a minimum effect size, so noise alone does not fail a build.
- * Deterministic figures (WORK: what the engine did, lower is better; QUALITY: outcomes,
- * higher is better) are identical for a seed on any machine and are compared exactly, or
- * within a stated tolerance. INFO figures are recorded, never judged. */
-#ifndef FLYWHEEL_BENCH_H
-#define FLYWHEEL_BENCH_H
+ * Kinds: measured timings (TIME: lower is better; RATE: higher is better) and
+ * deterministic figures (WORK: lower is better; QUALITY: higher is better); INFO figures
+ * are recorded, never judged. */
+#ifndef FLYWHEEL_BENCH_FILE_H
+#define FLYWHEEL_BENCH_FILE_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "flywheel/err.h"
-#include "results.h"
-#include "run.h"
 
 typedef enum fw_bench_kind {
     FW_BENCH_TIME = 0,
@@ -58,12 +52,6 @@ fw_err fw_bench_set(fw_bench *b, const char *name, const char *unit, fw_bench_ki
                     double v);
 const fw_bench_figure *fw_bench_find(const fw_bench *b, const char *name);
 
-/* Adds repetition rep's figures from a finished run: throughput and wall time from rr,
- * per-stage p50/p99 latency from the result's histograms (pooled over days), work counter
- * totals from /work, and per-arm quality (CTR, interactions per read, retention, oracle
- * NDCG) from /days. Stages with fewer than 1000 calls are INFO (too few for a p99). */
-fw_err fw_bench_collect(fw_bench *b, uint32_t rep, const fw_results *r, const fw_run_report *rr);
-
 typedef enum fw_bench_verdict {
     FW_VERDICT_OK = 0,
     FW_VERDICT_REGRESSED,
@@ -77,13 +65,6 @@ typedef enum fw_bench_verdict {
 } fw_bench_verdict;
 
 const char *fw_bench_verdict_name(fw_bench_verdict v);
-
-typedef struct fw_bench_opts {
-    double tolerance;            /* smallest relative change of a timing that can fail */
-    double alpha;                /* significance of the Mann-Whitney test */
-    double work_tolerance;       /* relative; 0 = exact */
-    double quality_tolerance;    /* relative; 0 = exact */
-} fw_bench_opts;
 
 typedef struct fw_bench_row {
     const char *name, *unit;     /* borrowed from the records */
@@ -100,16 +81,7 @@ typedef struct fw_bench_cmp {
     uint32_t n_regressed;        /* REGRESSED + NONDETERMINISTIC rows */
 } fw_bench_cmp;
 
-/* Judges now against base (base may be NULL: every row is judged only for determinism).
- * Both records must outlive out. FW_ERR_NOMEM on failure. Deterministic given the records. */
-fw_err fw_bench_compare(const fw_bench *base, const fw_bench *now, const fw_bench_opts *o,
-                        fw_bench_cmp *out);
-void fw_bench_cmp_fini(fw_bench_cmp *c);
-
-/* The table: figure, kind, baseline, now, change, p, verdict; then a one-line summary. */
-void fw_bench_print(const fw_bench_cmp *c, int have_base, FILE *f);
-
-/* Bench files (bench_io.c, HDF5): a record, and the comparison when cmp is not NULL. The
+/* Bench files (HDF5): a record, and the comparison when cmp is not NULL. The
  * file is written to PATH.tmp and renamed, so a killed write leaves nothing at path. */
 fw_err fw_bench_save(const char *path, const fw_bench *b, const fw_bench_cmp *cmp, char *errbuf,
                      size_t errlen);

@@ -18,15 +18,15 @@
 
 #include <gsl/gsl_randist.h>
 
-#include "behaviour.h"
-#include "clock.h"
-#include "experiment.h"
-#include "metrics.h"
-#include "recorder.h"
-#include "rng.h"
+#include "model/behaviour.h"
+#include "driver/clock.h"
+#include "experiment/experiment.h"
+#include "driver/metrics.h"
+#include "io/recorder.h"
+#include "model/rng.h"
 #include "fw_version.h"
-#include "run.h"
-#include "world.h"
+#include "driver/run.h"
+#include "model/world.h"
 
 /* Relative session starts by hour of day for a mobile content app: quiet at night, a
  * lunch peak and a larger evening peak. An assumption of ours (no published XHS curve);

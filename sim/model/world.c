@@ -12,8 +12,8 @@
 
 #include <gsl/gsl_randist.h>
 
-#include "rng.h"
-#include "world.h"
+#include "model/rng.h"
+#include "model/world.h"
 
 /* calloc that never asks for 0 bytes, so an empty array is still a valid pointer. */
 static void *alloc0(size_t n, size_t size) { return calloc(n ? n : 1, size); }

@@ -7,7 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 
-#include "scenario.h"
+#include "io/scenario.h"
 
 typedef struct fw_run_opts {
     const char *output_path;            /* final result path */

@@ -16,9 +16,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "scenario.h"
-#include "stats.h"
-#include "world.h"
+#include "io/scenario.h"
+#include "experiment/stats.h"
+#include "model/world.h"
 
 /* Per-user counts, kept for the pre-period and the experiment period.
  * X(name, unit, description). */

@@ -7,7 +7,7 @@
  * the arm names of all runs); runs differ by dash pattern. Data files hold plain numbers in
  * whitespace-separated columns, NaN where undefined, with a header comment naming them. */
 #define _POSIX_C_SOURCE 200809L
-#include "report.h"
+#include "io/report.h"
 
 #include <errno.h>
 #include <fcntl.h>

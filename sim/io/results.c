@@ -4,7 +4,7 @@
  * are reported once, through fail(), with the file's path. Optional groups that are absent
  * leave their part of fw_results zeroed; only a missing flywheel_version attribute or
  * /days group makes a file "not a Flywheel result". */
-#include "results.h"
+#include "io/results.h"
 
 #include <errno.h>
 #include <math.h>

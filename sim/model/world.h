@@ -16,7 +16,7 @@
 #include "flywheel/ads.h"
 #include "flywheel/engine.h"
 #include "flywheel/market.h"
-#include "knobs.h"
+#include "model/knobs.h"
 
 typedef struct fw_world {
     uint32_t n_users, n_topics, dim, ticks_per_day;

@@ -12,7 +12,7 @@
 #include <stdio.h>
 
 #include "flywheel/err.h"
-#include "results.h"
+#include "io/results.h"
 
 typedef struct fw_report_opts {
     const char *dir;       /* the report folder; it and its figures/ and data/ must exist */

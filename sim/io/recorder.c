@@ -24,7 +24,7 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
-#include "recorder.h"
+#include "io/recorder.h"
 
 /* Percentiles stored per stage and day, in the order of stat_names in write_file. */
 static const double pcts[] = {50.0, 90.0, 99.0, 99.9};
