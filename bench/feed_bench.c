@@ -392,7 +392,7 @@ static fw_err warm_day(fw_engine *e, fw_engine_ctx *ctx, const fw_behaviour_mode
             }
         }
         double t1 = now_s();
-        if ((rc = fw_engine_log(e, ctx, ev->v, ev->n)) != FW_OK)
+        if ((rc = fw_engine_log_events(e, ctx, ev->v, ev->n)) != FW_OK)
             return rc;
         double t2 = now_s();
         /* Notes written during this tick go live at its end (as in the simulator). */

@@ -12,6 +12,23 @@
 
 #include "engine_int.h"
 #include "flywheel/ads.h"
+#include "shop_int.h"
+
+/* The ads' books at a day's end: the series of /ads/days. X(name, unit, description). */
+#define FW_ADS_DAY_SERIES(X)                                                                   \
+    X(revenue_cents, "cents", "ad revenue billed on the day")                                  \
+    X(overdelivery_cents, "cents", "charges not billed on the day: the campaign's budget was spent") \
+    X(budget_cents, "cents", "the campaigns' daily budgets, summed")                          \
+    X(budget_utilisation_ppm, "1e-6", "revenue / budgets (x 1e6)")                             \
+    X(pacing_error_ppm, "1e-6", "mean over campaigns of |share of the day's budget spent by midday - 0.5| (x 1e6): 0 is even pacing") \
+    X(campaigns_exhausted, "campaigns", "campaigns throttled by their budget at the day's end")
+
+enum {
+#define AS_ENUM(name, unit, doc) AS_##name,
+    FW_ADS_DAY_SERIES(AS_ENUM)
+#undef AS_ENUM
+    AS__COUNT
+};
 
 #define FCAP_K 16   /* campaigns a user may see per day: caps are exact for that many */
 #define TOUCH_K 4   /* recent ad views and clicks remembered per user (attribution) */
@@ -53,18 +70,47 @@ struct fw_ads {
     fcap *fcap;                       /* [n_users * FCAP_K] */
     touch *touch;                     /* [n_users * TOUCH_K] newest first */
     int32_t day_start;                /* first tick of the current day */
+    /* The day's books: traffic (ad events logged) and each campaign's spend by midday, for the
+     * pacing error; overdelivery as of yesterday's end. */
+    uint64_t traffic_day, traffic_mid;
+    int64_t *mid_spend_cents, *over_prev_cents;   /* [n] */
+    /* Per brand, to date: spend (millicents) and the GMV of orders attributed to its ads. */
+    uint32_t n_brands;
+    int64_t *brand_spend_mc, *brand_gmv;
+    /* The conversions attributed at the last tick's end (fw_ads_conversions). */
+    fw_ad_conversion *conv_log;
+    size_t n_conv_log, cap_conv_log;
 };
+
+typedef struct ads_ctx {
+    fw_bid *bids;               /* [n] the auction's input */
+    uint32_t *map, *scratch;    /* [n] */
+} ads_ctx;
 
 static void refresh_xc(const fw_engine *e, struct fw_ads *a);
 
-uint32_t fw_ads_n_campaigns(const fw_engine *e) { return e->ads ? e->ads->n : 0; }
+/* The ads' state; NULL when the catalog has no campaigns (ads are switched off). */
+static struct fw_ads *A_of(const fw_engine *e) { return fw_mod(e, FW_MOD_ADS); }
 
-fw_err fw_ads_create(fw_engine *e, const fw_catalog *cat)
+uint32_t fw_ads_n_campaigns(const fw_engine *e)
+{
+    const struct fw_ads *a = A_of(e);
+    return a ? a->n : 0;
+}
+
+static int ads_wanted(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_cells)
+{
+    (void)cfgs;
+    (void)n_cells;
+    return cat->campaigns && cat->n_campaigns > 0;
+}
+
+static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
 {
     struct fw_ads *a = calloc(1, sizeof *a);
     if (!a)
         return FW_ERR_NOMEM;
-    e->ads = a;
+    *state = a;
     uint32_t n = cat->campaigns ? cat->n_campaigns : 0, m = n ? n : 1;
     a->n = n;
     a->c = malloc(m * sizeof *a->c);
@@ -80,9 +126,15 @@ fw_err fw_ads_create(fw_engine *e, const fw_catalog *cat)
     a->mult = calloc(m, sizeof *a->mult);
     a->throttled = calloc(m, 1);
     a->xc = calloc(m, sizeof *a->xc);
+    a->mid_spend_cents = calloc(m, sizeof *a->mid_spend_cents);
+    a->over_prev_cents = calloc(m, sizeof *a->over_prev_cents);
+    a->n_brands = cat->n_brands;
+    a->brand_spend_mc = calloc((size_t)a->n_brands + 1, sizeof *a->brand_spend_mc);
+    a->brand_gmv = calloc((size_t)a->n_brands + 1, sizeof *a->brand_gmv);
     if (!a->c || !a->budget_mc || !a->spend_today_mc || !a->spend_mc || !a->over_mc ||
         !a->spend_tick_mc || !a->impr || !a->clicks || !a->conv || !a->won || !a->mult ||
-        !a->throttled || !a->xc)
+        !a->throttled || !a->xc || !a->mid_spend_cents || !a->over_prev_cents || !a->brand_spend_mc ||
+        !a->brand_gmv)
         return FW_ERR_NOMEM;
     for (uint32_t k = 0; k < n; k++) {
         const fw_campaign_info *ci = &cat->campaigns[k];
@@ -110,10 +162,17 @@ fw_err fw_ads_create(fw_engine *e, const fw_catalog *cat)
     return FW_OK;
 }
 
-void fw_ads_destroy(struct fw_ads *a)
+static void ads_destroy(fw_engine *e, void *state)
 {
+    (void)e;
+    struct fw_ads *a = state;
     if (!a)
         return;
+    free(a->mid_spend_cents);
+    free(a->over_prev_cents);
+    free(a->brand_spend_mc);
+    free(a->brand_gmv);
+    free(a->conv_log);
     free(a->c);
     free(a->budget_mc);
     free(a->spend_today_mc);
@@ -134,20 +193,30 @@ void fw_ads_destroy(struct fw_ads *a)
     free(a);
 }
 
-fw_err fw_ads_ctx_init(const fw_engine *e, fw_engine_ctx *c)
+static void ads_ctx_destroy(void *ctx)
 {
-    uint32_t m = e->ads && e->ads->n ? e->ads->n : 1;
-    c->ad_bids = malloc(m * sizeof *c->ad_bids);
-    c->ad_map = malloc(m * sizeof *c->ad_map);
-    c->ad_scratch = malloc(m * sizeof *c->ad_scratch);
-    return c->ad_bids && c->ad_map && c->ad_scratch ? FW_OK : FW_ERR_NOMEM;
+    ads_ctx *c = ctx;
+    if (!c)
+        return;
+    free(c->bids);
+    free(c->map);
+    free(c->scratch);
+    free(c);
 }
 
-void fw_ads_ctx_fini(fw_engine_ctx *c)
+static fw_err ads_ctx_create(const fw_engine *e, const void *state, void **ctx)
 {
-    free(c->ad_bids);
-    free(c->ad_map);
-    free(c->ad_scratch);
+    (void)e;
+    const struct fw_ads *a = state;
+    ads_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return FW_ERR_NOMEM;
+    *ctx = c;
+    uint32_t m = a->n ? a->n : 1;
+    c->bids = malloc(m * sizeof *c->bids);
+    c->map = malloc(m * sizeof *c->map);
+    c->scratch = malloc(m * sizeof *c->scratch);
+    return c->bids && c->map && c->scratch ? FW_OK : FW_ERR_NOMEM;
 }
 
 /* ---- estimates ------------------------------------------------------------------------ */
@@ -161,7 +230,7 @@ static double logit_of(double p)
 /* The campaign's CTR smoothed towards the prior. */
 static double camp_ctr(const fw_engine *e, const struct fw_ads *a, uint32_t k)
 {
-    const fw_ads_cfg *g = &e->arm[0].cfg.ads;
+    const fw_ads_cfg *g = &fw_cfg(e, 0)->ads;
     return (a->clicks[k] + g->ctr_prior * g->prior_weight) / (a->impr[k] + g->prior_weight);
 }
 
@@ -175,7 +244,7 @@ static void refresh_xc(const fw_engine *e, struct fw_ads *a)
 /* The user's ad CTR lift (logit against the prior). */
 static double user_feature(const fw_engine *e, const struct fw_ads *a, uint32_t user)
 {
-    const fw_ads_cfg *g = &e->arm[0].cfg.ads;
+    const fw_ads_cfg *g = &fw_cfg(e, 0)->ads;
     double ur = (a->u_click[user] + g->ctr_prior * 20.0) / (a->u_impr[user] + 20.0);
     return logit_of(ur) - logit_of(g->ctr_prior);
 }
@@ -219,7 +288,7 @@ static double p_ctr(const struct fw_ads *a, double xu, uint32_t k, int match)
 
 static double p_cvr(const fw_engine *e, const struct fw_ads *a, uint32_t k)
 {
-    const fw_ads_cfg *g = &e->arm[0].cfg.ads;
+    const fw_ads_cfg *g = &fw_cfg(e, 0)->ads;
     double w = g->prior_weight * g->ctr_prior;   /* the prior's weight in clicks */
     return (a->conv[k] + g->cvr_prior * w) / (a->clicks[k] + w);
 }
@@ -250,12 +319,13 @@ static fcap *cap_of(struct fw_ads *a, uint32_t user, uint32_t campaign, uint32_t
 uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uint32_t k, fw_ad_fill *out)
 {
     int64_t t0 = fw_now_ns();
-    struct fw_ads *a = e->ads;
+    struct fw_ads *a = A_of(e);
     if (!a || a->n == 0 || req->user >= e->n_users || req->arm >= e->n_arms || k == 0)
         return 0;
     if (k > MAX_SLOTS)
         k = MAX_SLOTS;
-    const fw_ads_cfg *g = &e->arm[req->arm].cfg.ads;
+    ads_ctx *ac = ctx->mod[FW_MOD_ADS];
+    const fw_ads_cfg *g = &fw_cfg(e, req->arm)->ads;
     uint32_t day = day_of(e, req->tick), nb = 0;
     /* The user's side, once per request: the topics they engage with, the campaigns they
      * have seen up to the cap today, and whether their cap table is full (a campaign it
@@ -300,18 +370,18 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
         }
         if (!(q > 0.0) || q > 1.0)
             q = q > 1.0 ? 1.0 : 1e-9;
-        ctx->ad_bids[nb] = (fw_bid){.id = c, .bid = bid, .quality = q};
-        ctx->ad_map[nb++] = c;
+        ac->bids[nb] = (fw_bid){.id = c, .bid = bid, .quality = q};
+        ac->map[nb++] = c;
     }
     double slot_ctr[MAX_SLOTS];
     for (uint32_t j = 0; j < k; j++)
         slot_ctr[j] = 1.0;   /* feed ad slots are alike: one impression each */
     fw_win wins[MAX_SLOTS];
     fw_err err;
-    uint32_t n = fw_auction_run(ctx->ad_bids, nb, slot_ctr, k, g->reserve_cpm_cents / 1000.0,
-                                (fw_pay_rule)g->pay_rule, ctx->ad_scratch, wins, &err);
+    uint32_t n = fw_auction_run(ac->bids, nb, slot_ctr, k, g->reserve_cpm_cents / 1000.0,
+                                (fw_pay_rule)g->pay_rule, ac->scratch, wins, &err);
     for (uint32_t j = 0; j < n; j++) {
-        uint32_t c = ctx->ad_map[wins[j].bidder];
+        uint32_t c = ac->map[wins[j].bidder];
         double price = wins[j].price * (a->c[c].objective == FW_OBJ_CPM ? 1000.0 : 1.0);
         /* Rounded down (never above the bid), but not below what the double meant: bid / 1000
          * * 1000 can land a hair under the bid. */
@@ -370,22 +440,29 @@ static void remember(struct fw_ads *a, uint32_t user, uint32_t c, int32_t tick, 
     row[0] = t;
 }
 
-fw_err fw_ads_log(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_event *ev, size_t n, int64_t *billed_mc)
+/* The index of the first ad event at or after i (n when none). */
+static inline size_t next_ad(const fw_record *rec, size_t n, size_t i)
 {
-    (void)ctx;
-    struct fw_ads *a = e->ads;
+    while (i < n && rec[i].kind != FW_RECORD_AD_EVENT)
+        i++;
+    return i;
+}
+
+/* The tick's ad events, billed in place (u.ad.billed_mc). */
+static fw_err log_ads(fw_engine *e, struct fw_ads *a, fw_record *rec, size_t n)
+{
     fw_err rc = FW_OK;
     /* Train the pCTR model first, on the state the tick's requests saw: each impression is
      * a sample, clicked when the same user clicks the same campaign before seeing it again. */
-    for (size_t i = 0; a && i < n; i++) {
-        const fw_ad_event *x = &ev[i];
+    for (size_t i = next_ad(rec, n, 0); a && i < n; i = next_ad(rec, n, i + 1)) {
+        const fw_ad_event *x = &rec[i].u.ad.ev;
         if (x->type != FW_AD_IMPRESSION || x->user >= e->n_users || x->campaign >= a->n)
             continue;
         double y = 0.0;
-        for (size_t j = i + 1; j < n && ev[j].user == x->user; j++) {
-            if (ev[j].campaign != x->campaign)
+        for (size_t j = next_ad(rec, n, i + 1); j < n && rec[j].u.ad.ev.user == x->user; j = next_ad(rec, n, j + 1)) {
+            if (rec[j].u.ad.ev.campaign != x->campaign)
                 continue;
-            if (ev[j].type == FW_AD_CLICK)
+            if (rec[j].u.ad.ev.type == FW_AD_CLICK)
                 y = 1.0;
             break;
         }
@@ -398,11 +475,12 @@ fw_err fw_ads_log(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_event *ev, size_
             a->w[k] -= AD_LR * g * f[k];
         a->trained++;
     }
-    for (size_t i = 0; i < n; i++) {
-        const fw_ad_event *x = &ev[i];
+    for (size_t i = next_ad(rec, n, 0); i < n; i = next_ad(rec, n, i + 1)) {
+        const fw_ad_event *x = &rec[i].u.ad.ev;
         int64_t billed = 0;
-        if (billed_mc)
-            billed_mc[i] = 0;
+        rec[i].u.ad.billed_mc = 0;
+        if (a)
+            a->traffic_day++;
         if (!a || x->user >= e->n_users || x->campaign >= a->n || x->type >= FW_AD_EV__COUNT ||
             x->price_cents < 0 || x->price_cents > a->c[x->campaign].bid_cents) {
             rc = FW_ERR_INVAL;
@@ -426,22 +504,44 @@ fw_err fw_ads_log(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_event *ev, size_
             if (ci->objective == FW_OBJ_CPC)
                 billed = charge(a, c, x->price_cents * 1000, ci->bid_cents * 1000);
         }
-        if (billed_mc)
-            billed_mc[i] = billed;
+        rec[i].u.ad.billed_mc = billed;
+        if (ci->brand < a->n_brands)
+            a->brand_spend_mc[ci->brand] += billed;
     }
     if (a)
         refresh_xc(e, a);
     return rc;
 }
 
+static fw_err ads_log(fw_engine *e, void *state, fw_engine_ctx *ctx, fw_record *rec, size_t n)
+{
+    (void)ctx;
+    return log_ads(e, state, rec, n);
+}
+
+fw_err fw_ads_log(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_event *ev, size_t n, int64_t *billed_mc)
+{
+    (void)ctx;
+    fw_record *rec = malloc((n ? n : 1) * sizeof *rec);
+    if (!rec)
+        return FW_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        rec[i] = (fw_record){.kind = FW_RECORD_AD_EVENT, .u.ad.ev = ev[i]};
+    fw_err rc = log_ads(e, A_of(e), rec, n);
+    for (size_t i = 0; billed_mc && i < n; i++)
+        billed_mc[i] = rec[i].u.ad.billed_mc;
+    free(rec);
+    return rc;
+}
+
 uint32_t fw_ads_attribute(fw_engine *e, uint32_t user, uint32_t brand, int32_t tick, int64_t *billed_mc)
 {
-    struct fw_ads *a = e->ads;
+    struct fw_ads *a = A_of(e);
     if (billed_mc)
         *billed_mc = 0;
     if (!a || a->n == 0 || user >= e->n_users)
         return FW_NONE;
-    const fw_ads_cfg *g = &e->arm[0].cfg.ads;
+    const fw_ads_cfg *g = &fw_cfg(e, 0)->ads;
     const touch *row = &a->touch[(size_t)user * TOUCH_K];
     int32_t click_w = (int32_t)(g->click_window_days * e->ticks_per_day);
     int32_t view_w = (int32_t)(g->view_window_days * e->ticks_per_day);
@@ -470,12 +570,12 @@ uint32_t fw_ads_attribute(fw_engine *e, uint32_t user, uint32_t brand, int32_t t
 
 /* ---- pacing ----------------------------------------------------------------------------- */
 
-void fw_ads_end_tick(fw_engine *e, int32_t tick)
+static fw_err ads_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_t tick)
 {
-    struct fw_ads *a = e->ads;
-    if (!a)
-        return;
-    const fw_ads_cfg *g = &e->arm[0].cfg.ads;
+    (void)ctx;
+    struct fw_ads *a = state;
+    a->n_conv_log = 0;   /* the conversions of this tick's end are attributed anew */
+    const fw_ads_cfg *g = &fw_cfg(e, 0)->ads;
     int32_t left = a->day_start + (int32_t)e->ticks_per_day - tick - 1;   /* ticks left today */
     for (uint32_t c = 0; c < a->n; c++) {
         /* The even share of what was left when this tick began, over the ticks left then. */
@@ -494,25 +594,80 @@ void fw_ads_end_tick(fw_engine *e, int32_t tick)
         }
         a->spend_tick_mc[c] = 0;
     }
+    /* Midday: how much of its day each campaign has spent, against the day's traffic. */
+    if (tick - a->day_start + 1 == (int32_t)(e->ticks_per_day / 2)) {
+        a->traffic_mid = a->traffic_day;
+        for (uint32_t c = 0; c < a->n; c++)
+            a->mid_spend_cents[c] = a->spend_today_mc[c] / 1000;
+    }
+    return FW_OK;
 }
 
-void fw_ads_end_day(fw_engine *e, uint32_t day)
+/* Purchases paid this tick: the platform attributes each to an ad of the brand, if any, and
+ * bills conversion campaigns (in the order the shop paid them). */
+static fw_err ads_notice(fw_engine *e, void *state, const fw_notice *notice, size_t n)
 {
-    struct fw_ads *a = e->ads;
-    if (!a)
-        return;
+    struct fw_ads *a = state;
+    for (size_t i = 0; i < n; i++) {
+        const fw_notice *x = &notice[i];
+        if (x->kind != FW_NOTICE_ORDER_PAID)
+            continue;
+        int64_t billed;
+        uint32_t camp = fw_ads_attribute(e, x->user, x->brand, x->tick, &billed);
+        if (camp == FW_NONE)
+            continue;
+        if (fw_grow((void **)&a->conv_log, &a->cap_conv_log, a->n_conv_log + 1, sizeof *a->conv_log, 256))
+            return FW_ERR_NOMEM;
+        a->conv_log[a->n_conv_log++] = (fw_ad_conversion){.order = x->order, .user = x->user,
+                                                          .campaign = camp, .billed_mc = billed};
+        if (x->brand < a->n_brands) {
+            a->brand_spend_mc[x->brand] += billed;
+            a->brand_gmv[x->brand] += x->value_cents;
+        }
+    }
+    return FW_OK;
+}
+
+/* The day's end: the books of the day (before its spend is reset), checked, then a new day. */
+static fw_err ads_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_t day, int64_t *series)
+{
+    (void)ctx;
+    struct fw_ads *a = state;
+    fw_err rc = fw_ads_check(e, e->why, sizeof e->why);
+    if (rc != FW_OK)
+        return rc;
+    memset(series, 0, AS__COUNT * sizeof *series);
+    double err_sum = 0.0, mid_share = a->traffic_day ? (double)a->traffic_mid / a->traffic_day : 0.5;
+    uint32_t n_err = 0;
+    for (uint32_t c = 0; c < a->n; c++) {
+        int64_t spend_cents = a->spend_today_mc[c] / 1000, over_cents = a->over_mc[c] / 1000;
+        series[AS_revenue_cents] += spend_cents;
+        series[AS_overdelivery_cents] += over_cents - a->over_prev_cents[c];
+        a->over_prev_cents[c] = over_cents;
+        series[AS_budget_cents] += a->c[c].daily_budget_cents;
+        series[AS_campaigns_exhausted] += a->throttled[c];
+        if (spend_cents > 0) {
+            err_sum += fabs((double)a->mid_spend_cents[c] / spend_cents - mid_share);
+            n_err++;
+        }
+    }
+    series[AS_budget_utilisation_ppm] =
+        series[AS_budget_cents] ? llround(1e6 * series[AS_revenue_cents] / (double)series[AS_budget_cents]) : 0;
+    series[AS_pacing_error_ppm] = n_err ? llround(1e6 * err_sum / n_err) : 0;
+    a->traffic_day = a->traffic_mid = 0;
     for (uint32_t c = 0; c < a->n; c++) {
         a->spend_today_mc[c] = 0;
         a->throttled[c] = 0;
     }
     a->day_start = (int32_t)((day + 1) * e->ticks_per_day);
+    return FW_OK;
 }
 
 /* ---- accessors --------------------------------------------------------------------------- */
 
 fw_err fw_ads_campaign(const fw_engine *e, uint32_t c, fw_campaign_stats *out)
 {
-    const struct fw_ads *a = e->ads;
+    const struct fw_ads *a = A_of(e);
     if (!a || c >= a->n)
         return FW_ERR_INVAL;
     *out = (fw_campaign_stats){.spend_today_cents = a->spend_today_mc[c] / 1000,
@@ -527,14 +682,15 @@ fw_err fw_ads_campaign(const fw_engine *e, uint32_t c, fw_campaign_stats *out)
 int64_t fw_ads_revenue(const fw_engine *e)
 {
     int64_t sum = 0;   /* the campaigns' spends as reported (each rounded down to cents) */
-    for (uint32_t c = 0; e->ads && c < e->ads->n; c++)
-        sum += e->ads->spend_mc[c] / 1000;
+    const struct fw_ads *a = A_of(e);
+    for (uint32_t c = 0; a && c < a->n; c++)
+        sum += a->spend_mc[c] / 1000;
     return sum;
 }
 
 fw_err fw_ads_check(const fw_engine *e, char *why, size_t cap)
 {
-    const struct fw_ads *a = e->ads;
+    const struct fw_ads *a = A_of(e);
     if (!a)
         return FW_OK;
     if (a->price_over_bid) {
@@ -557,3 +713,51 @@ fw_err fw_ads_check(const fw_engine *e, char *why, size_t cap)
     }
     return FW_OK;
 }
+
+const fw_ad_conversion *fw_ads_conversions(const fw_engine *e, size_t *n)
+{
+    const struct fw_ads *a = A_of(e);
+    *n = a ? a->n_conv_log : 0;
+    return a ? a->conv_log : NULL;
+}
+
+fw_err fw_ads_brand_books(const fw_engine *e, uint32_t brand, int64_t *spend_cents, int64_t *attributed_gmv_cents)
+{
+    const struct fw_ads *a = A_of(e);
+    if (!a || brand >= a->n_brands)
+        return FW_ERR_INVAL;
+    *spend_cents = a->brand_spend_mc[brand] / 1000;
+    *attributed_gmv_cents = a->brand_gmv[brand];
+    return FW_OK;
+}
+
+static fw_err ads_check(const fw_engine *e, const void *state, char *why, size_t cap)
+{
+    (void)state;
+    return fw_ads_check(e, why, cap);
+}
+
+/* The ads' books at a day's end (global: campaigns serve every cell). */
+static const fw_series_desc ads_series[AS__COUNT] = {
+#define AS_DESC(name, unit, doc) {#name, unit, doc},
+    FW_ADS_DAY_SERIES(AS_DESC)
+#undef AS_DESC
+};
+
+const fw_engine_module fw_ads_module = {
+    .name = "ads",
+    .wanted = ads_wanted,
+    .create = ads_create,
+    .destroy = ads_destroy,
+    .ctx_create = ads_ctx_create,
+    .ctx_destroy = ads_ctx_destroy,
+    .log = ads_log,
+    .end_tick = ads_end_tick,
+    .notice = ads_notice,
+    .end_day = ads_end_day,
+    .check = ads_check,
+    .series_doc = "the ads' books at each day's end",
+    .series = ads_series,
+    .n_series = AS__COUNT,
+    .algorithm = -1,
+};

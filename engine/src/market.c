@@ -7,13 +7,35 @@
 #include "engine_int.h"
 #include "flywheel/market.h"
 
+/* The marketplace at a day's end: the series of /market/days. X(name, unit, description). */
+#define FW_MARKET_DAY_SERIES(X)                                                                \
+    X(tasks_posted, "tasks", "tasks brands posted, to date")                                   \
+    X(tasks_matched, "tasks", "tasks matched with a creator, to date")                         \
+    X(tasks_delivered, "tasks", "sponsored notes that passed review, to date")                 \
+    X(tasks_completed, "tasks", "tasks settled (the creator paid), to date")                   \
+    X(tasks_expired, "tasks", "tasks nobody was matched to in time, to date")                  \
+    X(tasks_failed, "tasks", "matched tasks not delivered in time or failing review twice, to date") \
+    X(payments_cents, "cents", "paid to creators, to date (= the brands' task spend settled)")  \
+    X(committed_cents, "cents", "prices agreed in matches, to date")                           \
+    X(earning_creators, "creators", "creators with marketplace income")                        \
+    X(income_gini_ppm, "1e-6", "Gini of marketplace income over the creators who earned (x 1e6)")
+
+enum {
+#define MS_ENUM(name, unit, doc) MS_##name,
+    FW_MARKET_DAY_SERIES(MS_ENUM)
+#undef MS_ENUM
+    MS__COUNT
+};
+
 struct fw_market {
     fw_task_info *t;
     uint32_t n, cap;
-    uint32_t *followers;    /* [n_users] */
     int64_t *income;        /* [n_users] settled payments received */
+    uint32_t *scratch;      /* [n_users] the day's incomes, for their Gini */
     fw_market_totals tot;
 };
+
+static struct fw_market *M_of(const fw_engine *e) { return fw_mod(e, FW_MOD_MARKET); }
 
 static const char *const status_names[FW_MTASK__COUNT] = {"open", "matched", "delivered", "completed",
                                                           "expired", "failed"};
@@ -23,48 +45,42 @@ const char *fw_task_status_name(fw_task_status s)
     return (unsigned)s < FW_MTASK__COUNT ? status_names[s] : "?";
 }
 
-fw_err fw_market_create(fw_engine *e, const fw_catalog *cat)
+static fw_err market_create(fw_engine *e, const fw_catalog *cat, void **state)
 {
+    (void)cat;
     struct fw_market *m = calloc(1, sizeof *m);
     if (!m)
         return FW_ERR_NOMEM;
-    e->market = m;
-    m->followers = calloc(e->n_users, sizeof *m->followers);
+    *state = m;
     m->income = calloc(e->n_users, sizeof *m->income);
-    if (!m->followers || !m->income)
+    m->scratch = malloc(((size_t)e->n_users + 1) * sizeof *m->scratch);
+    if (!m->income || !m->scratch)
         return FW_ERR_NOMEM;
-    if (cat->follow_offsets)
-        for (uint32_t u = 0; u < e->n_users; u++)
-            for (uint32_t k = cat->follow_offsets[u]; k < cat->follow_offsets[u + 1]; k++)
-                if (cat->follows[k] < e->n_users && cat->follows[k] != u)
-                    m->followers[cat->follows[k]]++;
     return FW_OK;
 }
 
-void fw_market_destroy(struct fw_market *m)
+static void market_destroy(fw_engine *e, void *state)
 {
+    (void)e;
+    struct fw_market *m = state;
     if (!m)
         return;
     free(m->t);
-    free(m->followers);
     free(m->income);
+    free(m->scratch);
     free(m);
 }
 
-void fw_market_on_follow(fw_engine *e, uint32_t creator)
-{
-    if (e->market && creator < e->n_users)
-        e->market->followers[creator]++;
-}
-
+/* The marketplace counts followers as the engine does: the catalog's graph plus follows
+ * logged since. */
 uint32_t fw_market_followers(const fw_engine *e, uint32_t user)
 {
-    return e->market && user < e->n_users ? e->market->followers[user] : 0;
+    return user < e->n_users ? e->followers[user] : 0;
 }
 
 fw_err fw_market_post(fw_engine *e, const fw_task_post *p, uint32_t *id)
 {
-    struct fw_market *m = e->market;
+    struct fw_market *m = M_of(e);
     if (p->budget_cents <= 0 || p->niche >= (e->n_topics ? e->n_topics : 1) ||
         p->followers_min > p->followers_max)
         return FW_ERR_INVAL;
@@ -85,11 +101,11 @@ fw_err fw_market_post(fw_engine *e, const fw_task_post *p, uint32_t *id)
 
 static int quote_ok(const fw_engine *e, const fw_quote *q)
 {
-    const struct fw_market *m = e->market;
+    const struct fw_market *m = M_of(e);
     if (q->task >= m->n || q->creator >= e->n_users || q->price_cents <= 0 || !(q->predicted_reads >= 0.0))
         return 0;
     const fw_task_info *t = &m->t[q->task];
-    uint32_t f = m->followers[q->creator];
+    uint32_t f = e->followers[q->creator];
     return t->status == FW_MTASK_OPEN && q->price_cents <= t->post.budget_cents && f >= t->post.followers_min &&
            f <= t->post.followers_max;
 }
@@ -136,7 +152,7 @@ static void assign(struct fw_market *m, const fw_quote *q, int32_t tick)
 
 uint32_t fw_market_match(fw_engine *e, const fw_quote *quotes, size_t n, int32_t tick)
 {
-    struct fw_market *m = e->market;
+    struct fw_market *m = M_of(e);
     ranked *r = malloc((n ? n : 1) * sizeof *r);
     uint32_t *busy = NULL;   /* creators given a task in this call (sorted list) */
     uint32_t n_busy = 0, matched = 0;
@@ -149,7 +165,7 @@ uint32_t fw_market_match(fw_engine *e, const fw_quote *quotes, size_t n, int32_t
         if (quote_ok(e, &quotes[k]))
             r[nr++] = (ranked){value(&quotes[k]), quotes[k].task, quotes[k].creator, (uint32_t)k};
     qsort(r, nr, sizeof *r, cmp_ranked);
-    if (e->arm[0].cfg.market.matching == FW_MATCH_GREEDY) {
+    if (fw_cfg(e, 0)->market.matching == FW_MATCH_GREEDY) {
         /* The pairs of highest predicted reads per cent first. */
         for (size_t k = 0; k < nr; k++) {
             const fw_quote *q = &quotes[r[k].i];
@@ -233,7 +249,7 @@ static double hash_unit(uint64_t a, uint64_t b)
 
 fw_err fw_market_deliver(fw_engine *e, uint32_t task, uint32_t note, int32_t tick, int *passed)
 {
-    struct fw_market *m = e->market;
+    struct fw_market *m = M_of(e);
     if (task >= m->n || note >= e->n_notes)
         return FW_ERR_INVAL;
     fw_task_info *t = &m->t[task];
@@ -243,7 +259,7 @@ fw_err fw_market_deliver(fw_engine *e, uint32_t task, uint32_t note, int32_t tic
         return FW_ERR_INVAL;
     *passed = 0;
     t->reviews++;
-    if (hash_unit(task, t->reviews) < e->arm[0].cfg.market.review_pass) {
+    if (hash_unit(task, t->reviews) < fw_cfg(e, 0)->market.review_pass) {
         t->status = FW_MTASK_DELIVERED;
         t->note = note;
         t->delivered_tick = tick;
@@ -256,12 +272,32 @@ fw_err fw_market_deliver(fw_engine *e, uint32_t task, uint32_t note, int32_t tic
     return FW_OK;
 }
 
-void fw_market_end_day(fw_engine *e, uint32_t day)
+static int cmp_u32(const void *a, const void *b)
 {
-    struct fw_market *m = e->market;
-    if (!m)
-        return;
-    const fw_market_cfg *g = &e->arm[0].cfg.market;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The Gini coefficient of v[0..n) (sorted here, ascending). */
+static double gini(uint32_t *v, size_t n)
+{
+    if (n == 0)
+        return 0.0;
+    qsort(v, n, sizeof *v, cmp_u32);
+    double sum = 0.0, weighted = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        sum += v[i];
+        weighted += (double)(i + 1) * v[i];
+    }
+    return sum > 0.0 ? (2.0 * weighted) / (n * sum) - (n + 1.0) / n : 0.0;
+}
+
+/* The day's end: expiries, failures and settlements, then the books. */
+static fw_err market_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_t day, int64_t *series)
+{
+    (void)ctx;
+    struct fw_market *m = state;
+    const fw_market_cfg *g = &fw_cfg(e, 0)->market;
     int32_t now = (int32_t)((day + 1) * e->ticks_per_day), tpd = (int32_t)e->ticks_per_day;
     for (uint32_t k = 0; k < m->n; k++) {
         fw_task_info *t = &m->t[k];
@@ -291,13 +327,26 @@ void fw_market_end_day(fw_engine *e, uint32_t day)
             break;
         }
     }
+    size_t earning = 0;
+    for (uint32_t u = 0; u < e->n_users; u++)
+        if (m->income[u] > 0)
+            m->scratch[earning++] = m->income[u] > UINT32_MAX ? UINT32_MAX : (uint32_t)m->income[u];
+    const fw_market_totals *t = &m->tot;
+    int64_t v[MS__COUNT] = {
+        [MS_tasks_posted] = (int64_t)t->posted, [MS_tasks_matched] = (int64_t)t->matched,
+        [MS_tasks_delivered] = (int64_t)t->delivered, [MS_tasks_completed] = (int64_t)t->completed,
+        [MS_tasks_expired] = (int64_t)t->expired, [MS_tasks_failed] = (int64_t)t->failed,
+        [MS_payments_cents] = t->payments_cents, [MS_committed_cents] = t->committed_cents,
+        [MS_earning_creators] = (int64_t)earning, [MS_income_gini_ppm] = llround(gini(m->scratch, earning) * 1e6)};
+    memcpy(series, v, sizeof v);
+    return FW_OK;
 }
 
-uint32_t fw_market_n_tasks(const fw_engine *e) { return e->market ? e->market->n : 0; }
+uint32_t fw_market_n_tasks(const fw_engine *e) { return M_of(e) ? M_of(e)->n : 0; }
 
 fw_err fw_market_task(const fw_engine *e, uint32_t task, fw_task_info *out)
 {
-    const struct fw_market *m = e->market;
+    const struct fw_market *m = M_of(e);
     if (!m || task >= m->n)
         return FW_ERR_INVAL;
     *out = m->t[task];
@@ -313,17 +362,17 @@ fw_err fw_market_task(const fw_engine *e, uint32_t task, fw_task_info *out)
 
 fw_market_totals fw_market_total(const fw_engine *e)
 {
-    return e->market ? e->market->tot : (fw_market_totals){0};
+    return M_of(e) ? M_of(e)->tot : (fw_market_totals){0};
 }
 
 int64_t fw_market_income(const fw_engine *e, uint32_t user)
 {
-    return e->market && user < e->n_users ? e->market->income[user] : 0;
+    return M_of(e) && user < e->n_users ? M_of(e)->income[user] : 0;
 }
 
 fw_err fw_market_check(const fw_engine *e, char *why, size_t cap)
 {
-    const struct fw_market *m = e->market;
+    const struct fw_market *m = M_of(e);
     if (!m)
         return FW_OK;
     int64_t paid = 0, income = 0;
@@ -363,3 +412,36 @@ fw_err fw_market_check(const fw_engine *e, char *why, size_t cap)
     }
     return FW_OK;
 }
+
+static fw_err market_check(const fw_engine *e, const void *state, char *why, size_t cap)
+{
+    (void)state;
+    return fw_market_check(e, why, cap);
+}
+
+static fw_err market_publish(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_t id, const fw_publication *p)
+{
+    (void)state;
+    (void)ctx;
+    int passed;
+    return p->task == FW_NONE ? FW_OK : fw_market_deliver(e, p->task, id, p->info.created_tick, &passed);
+}
+
+static const fw_series_desc market_series[MS__COUNT] = {
+#define MS_DESC(name, unit, doc) {#name, unit, doc},
+    FW_MARKET_DAY_SERIES(MS_DESC)
+#undef MS_DESC
+};
+
+const fw_engine_module fw_market_module = {
+    .name = "market",
+    .create = market_create,
+    .destroy = market_destroy,
+    .publish = market_publish,
+    .end_day = market_end_day,
+    .check = market_check,
+    .series_doc = "the marketplace at each day's end",
+    .series = market_series,
+    .n_series = MS__COUNT,
+    .algorithm = -1,
+};

@@ -27,6 +27,89 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "rank.h"
+#include "rec_int.h"
+#include "shop_int.h"
+#include "pools.h"
+
+/* Ranking features of a (user, note) pair. X(ENUM). */
+#define FW_REC_FEATURES(X) \
+    X(BIAS) X(EMB) X(NOTE_CTR) X(NOTE_TASK) X(CREATOR_CTR) X(USER_CTR) X(FOLLOWED) X(AGE) X(SHOP)
+typedef enum {
+#define FW_RF_ENUM(e) FW_RF_##e,
+    FW_REC_FEATURES(FW_RF_ENUM)
+#undef FW_RF_ENUM
+    FW_RF__COUNT
+} fw_rec_feature;
+
+enum { FW_NF_CTR = 0, FW_NF_TASK = 1, FW_NF_CREATOR_CTR = 1 + FW_TASK__COUNT, FW_NF = 8 };
+
+#define FW_REC_MAX_TOPICS 1024   /* the recommender keeps per-topic scores on the stack */
+#define FW_REC_OPENERS 8
+#define FW_REC_TOPIC_RECENT 64
+#define FW_REC_PAIR_WINDOW 8     /* recent opens per user paired at day end */
+
+/* A cell's own recommender state: per-topic pools of the notes with the most decayed
+ * engagement under the cell's trending weights, best first: tpool[t * topic_pool + k] for
+ * k < tpool_n[t]; refreshed at each tick's end after the trending pools. NULL arrays for a
+ * cell that does not run the recommender. */
+typedef struct rec_cell {
+    uint32_t *tpool, *tpool_prev, *tpool_n, *tpool_prev_n;
+    double *tpool_score;
+} rec_cell;
+
+/* The recommender's learned state, shared by every cell (see engine_cfg.h). Everything here
+ * changes only in barrier calls, but for user_arm, which a request writes for its own user.
+ *  - Embeddings: a note's vector is its topic's plus its format's plus its own residual,
+ *    so a note nobody has seen already has the content vector of its tags; the user's
+ *    vector is learned from what they open (logistic matrix factorisation on impressions).
+ *  - Ranking: one logistic regression per task over FW_REC_FEATURES, trained online.
+ *  - Graph: per-user ring of recent opens, per-note ring of recent openers; co-engagement
+ *    neighbours (CSR) rebuilt at each day's end. */
+typedef struct fw_rec {
+    fw_rec_cfg cfg;              /* the first cell's: learning knobs */
+    uint32_t dim;
+    rec_cell *cell;              /* [n_arms] */
+    float *user_vec;             /* [n_users * dim] */
+    float *topic_vec;            /* [n_topics * dim] */
+    float *format_vec;           /* [2 * dim] */
+    float *note_vec;             /* [cap_notes * dim] residuals */
+    double mf_bias;
+    double w[FW_TASK__COUNT][FW_RF__COUNT];
+    uint64_t total[FW_EV__COUNT];     /* events of each type ever logged: smoothing priors */
+    uint32_t *user_counts;            /* [n_users * 2]: impressions, opens seen by the user */
+    uint8_t *user_arm;                /* [n_users] the cell of the user's latest feed request:
+                                         whether the SHOP feature may read their purchases */
+    uint32_t *creator_counts;         /* [n_users * 2]: impressions, opens of the creator's notes */
+    uint32_t hist_cap;
+    uint32_t *hist, *hist_total;      /* [n_users * hist_cap], [n_users]: recent opens */
+    uint32_t *openers, *openers_total; /* [cap_notes * FW_REC_OPENERS], [cap_notes] */
+    uint32_t *topic_recent;           /* [n_topics * FW_REC_TOPIC_RECENT] */
+    uint64_t *topic_total;            /* [n_topics] */
+    /* Co-engagement neighbours of notes [0, nb_notes), best first. */
+    uint32_t nb_notes;
+    uint32_t *nb_off, *nb;
+    /* Users who opened something today (CF rebuild input), each once. */
+    uint32_t *day_users, n_day_users, cap_day_users;
+    uint32_t *day_mark;               /* [n_users]: day + 1 of the last mark */
+    uint32_t day;
+    fw_model_stats stats[FW_TASK__COUNT], last[FW_TASK__COUNT];
+    /* Per-note feature rows (FW_NF floats), recomputed at each tick's end for the notes with
+     * events in it: a candidate's note features are one cache line, no dependent loads. */
+    float *nf;                        /* [cap_notes * FW_NF] */
+    uint32_t *nf_mark;                /* [cap_notes]: nf_epoch when listed in nf_touched */
+    uint32_t *nf_touched, n_nf_touched, cap_nf_touched, nf_epoch;
+} fw_rec;
+
+/* A thread's scratch for requests. */
+typedef struct rec_ctx {
+    uint32_t *cset_key, *cset_stamp, cset_mask;   /* followed creators of the request (stamped as the id set) */
+    uint32_t *walk;         /* [walk_cap] notes visited by random walks */
+    uint32_t walk_cap;
+    float *uvec;            /* [dim] */
+} rec_ctx;
+
+static fw_rec *R_of(const fw_engine *e) { return fw_mod(e, FW_MOD_REC); }
 
 static const char *const task_names[] = {
 #define TASK_NAME(e, name, doc) name,
@@ -84,76 +167,22 @@ static inline float dotf(const float *a, const float *b, uint32_t n)
     return s;
 }
 
-static uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
 
 /* ---- lifetime ---------------------------------------------------------------------- */
 
-fw_err fw_rec_create(fw_engine *e, const fw_engine_cfg *cfg0)
+static int rec_wanted(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_cells)
 {
-    fw_rec *r = calloc(1, sizeof *r);
-    if (!r)
-        return FW_ERR_NOMEM;
-    e->rec = r;
-    r->cfg = cfg0->rec;
-    r->dim = r->cfg.dim;
-    r->hist_cap = r->cfg.history;
-    uint32_t D = r->dim, U = e->n_users, T = e->n_topics ? e->n_topics : 1;
-    if (!(r->user_vec = malloc((size_t)U * D * sizeof *r->user_vec)) ||
-        !(r->topic_vec = malloc((size_t)T * D * sizeof *r->topic_vec)) ||
-        !(r->format_vec = calloc(2 * (size_t)D, sizeof *r->format_vec)) ||
-        !(r->user_counts = calloc(2 * (size_t)U, sizeof *r->user_counts)) ||
-        !(r->user_arm = calloc(U, sizeof *r->user_arm)) ||
-        !(r->creator_counts = calloc(2 * (size_t)U, sizeof *r->creator_counts)) ||
-        !(r->hist = calloc((size_t)U * r->hist_cap, sizeof *r->hist)) ||
-        !(r->hist_total = calloc(U, sizeof *r->hist_total)) ||
-        !(r->topic_recent = calloc((size_t)T * FW_REC_TOPIC_RECENT, sizeof *r->topic_recent)) ||
-        !(r->topic_total = calloc(T, sizeof *r->topic_total)) ||
-        !(r->day_mark = calloc(U, sizeof *r->day_mark)) ||
-        !(r->nb_off = calloc(1, sizeof *r->nb_off)))
-        return FW_ERR_NOMEM;
-    for (uint32_t u = 0; u < U; u++)
-        for (uint32_t d = 0; d < D; d++)
-            r->user_vec[(size_t)u * D + d] = init_value(1, u, d);
-    for (uint32_t t = 0; t < T; t++)
-        for (uint32_t d = 0; d < D; d++)
-            r->topic_vec[(size_t)t * D + d] = init_value(2, t, d);
-    /* Start the open model at "an average note for an average user". */
-    r->w[FW_TASK_OPEN][FW_RF_BIAS] = -2.5;
-    for (int k = FW_TASK_LIKE; k < FW_TASK__COUNT; k++)
-        r->w[k][FW_RF_BIAS] = k == FW_TASK_FOLLOW ? -6.0 : -4.0;
-    return FW_OK;
+    (void)cat;
+    for (uint32_t a = 0; a < n_cells; a++)
+        if (cfgs[a].feed.algorithm == FW_FEED_REC)
+            return 1;
+    return 0;
 }
 
-void fw_rec_destroy(fw_rec *r)
+static fw_err rec_grow_notes(fw_engine *e, void *state, uint32_t old_cap, uint32_t cap)
 {
-    if (!r)
-        return;
-    free(r->user_vec);
-    free(r->topic_vec);
-    free(r->format_vec);
-    free(r->note_vec);
-    free(r->user_counts);
-    free(r->user_arm);
-    free(r->creator_counts);
-    free(r->hist);
-    free(r->hist_total);
-    free(r->openers);
-    free(r->openers_total);
-    free(r->topic_recent);
-    free(r->topic_total);
-    free(r->nb_off);
-    free(r->nb);
-    free(r->day_users);
-    free(r->day_mark);
-    free(r->nf);
-    free(r->nf_mark);
-    free(r->nf_touched);
-    free(r);
-}
-
-fw_err fw_rec_grow_notes(fw_engine *e, uint32_t old_cap, uint32_t cap)
-{
-    fw_rec *r = e->rec;
+    (void)e;
+    fw_rec *r = state;
     float *nv = realloc(r->note_vec, (size_t)cap * r->dim * sizeof *nv);
     if (!nv)
         return FW_ERR_NOMEM;
@@ -181,34 +210,134 @@ fw_err fw_rec_grow_notes(fw_engine *e, uint32_t old_cap, uint32_t cap)
     return FW_OK;
 }
 
-fw_err fw_rec_arm_init(fw_engine *e, fw_feed_state *st)
+static void on_publish(const fw_engine *e, fw_rec *r, uint32_t id);
+static void refresh_topic_pools(const fw_engine *e, fw_rec *r, uint32_t cell, int rebuild);
+
+static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
 {
-    uint32_t T = e->n_topics ? e->n_topics : 1, K = st->cfg.rec.topic_pool;
-    if (!(st->tpool = calloc((size_t)T * K, sizeof *st->tpool)) ||
-        !(st->tpool_prev = calloc((size_t)T * K, sizeof *st->tpool_prev)) ||
-        !(st->tpool_n = calloc(T, sizeof *st->tpool_n)) ||
-        !(st->tpool_prev_n = calloc(T, sizeof *st->tpool_prev_n)) ||
-        !(st->tpool_score = calloc((size_t)T * K, sizeof *st->tpool_score)))
+    (void)cat;
+    if (e->n_topics > FW_REC_MAX_TOPICS)
+        return FW_ERR_INVAL;
+    fw_rec *r = calloc(1, sizeof *r);
+    if (!r)
         return FW_ERR_NOMEM;
+    *state = r;
+    r->cfg = fw_cfg(e, 0)->rec;
+    r->dim = r->cfg.dim;
+    r->hist_cap = r->cfg.history;
+    uint32_t D = r->dim, U = e->n_users, T = e->n_topics ? e->n_topics : 1;
+    if (!(r->cell = calloc(e->n_arms, sizeof *r->cell)) ||
+        !(r->user_vec = malloc((size_t)U * D * sizeof *r->user_vec)) ||
+        !(r->topic_vec = malloc((size_t)T * D * sizeof *r->topic_vec)) ||
+        !(r->format_vec = calloc(2 * (size_t)D, sizeof *r->format_vec)) ||
+        !(r->user_counts = calloc(2 * (size_t)U, sizeof *r->user_counts)) ||
+        !(r->user_arm = calloc(U, sizeof *r->user_arm)) ||
+        !(r->creator_counts = calloc(2 * (size_t)U, sizeof *r->creator_counts)) ||
+        !(r->hist = calloc((size_t)U * r->hist_cap, sizeof *r->hist)) ||
+        !(r->hist_total = calloc(U, sizeof *r->hist_total)) ||
+        !(r->topic_recent = calloc((size_t)T * FW_REC_TOPIC_RECENT, sizeof *r->topic_recent)) ||
+        !(r->topic_total = calloc(T, sizeof *r->topic_total)) ||
+        !(r->day_mark = calloc(U, sizeof *r->day_mark)) ||
+        !(r->nb_off = calloc(1, sizeof *r->nb_off)))
+        return FW_ERR_NOMEM;
+    for (uint32_t a = 0; a < e->n_arms; a++) {
+        if (fw_cfg(e, a)->feed.algorithm != FW_FEED_REC)
+            continue;
+        rec_cell *rc = &r->cell[a];
+        uint32_t K = fw_cfg(e, a)->rec.topic_pool;
+        if (!(rc->tpool = calloc((size_t)T * K, sizeof *rc->tpool)) ||
+            !(rc->tpool_prev = calloc((size_t)T * K, sizeof *rc->tpool_prev)) ||
+            !(rc->tpool_n = calloc(T, sizeof *rc->tpool_n)) ||
+            !(rc->tpool_prev_n = calloc(T, sizeof *rc->tpool_prev_n)) ||
+            !(rc->tpool_score = calloc((size_t)T * K, sizeof *rc->tpool_score)))
+            return FW_ERR_NOMEM;
+    }
+    for (uint32_t u = 0; u < U; u++)
+        for (uint32_t d = 0; d < D; d++)
+            r->user_vec[(size_t)u * D + d] = init_value(1, u, d);
+    for (uint32_t t = 0; t < T; t++)
+        for (uint32_t d = 0; d < D; d++)
+            r->topic_vec[(size_t)t * D + d] = init_value(2, t, d);
+    /* Start the open model at "an average note for an average user". */
+    r->w[FW_TASK_OPEN][FW_RF_BIAS] = -2.5;
+    for (int k = FW_TASK_LIKE; k < FW_TASK__COUNT; k++)
+        r->w[k][FW_RF_BIAS] = k == FW_TASK_FOLLOW ? -6.0 : -4.0;
+    fw_err rc = rec_grow_notes(e, r, 0, e->cap_notes);
+    if (rc != FW_OK)
+        return rc;
+    /* The catalog's notes, as if published one by one; topic pools as of the first tick. */
+    for (uint32_t id = 0; id < e->n_notes; id++)
+        on_publish(e, r, id);
+    for (uint32_t a = 0; a < e->n_arms; a++)
+        if (r->cell[a].tpool)
+            refresh_topic_pools(e, r, a, 1);
     return FW_OK;
 }
 
-void fw_rec_arm_fini(fw_feed_state *st)
+static void rec_destroy(fw_engine *e, void *state)
 {
-    free(st->tpool);
-    free(st->tpool_prev);
-    free(st->tpool_n);
-    free(st->tpool_prev_n);
-    free(st->tpool_score);
+    fw_rec *r = state;
+    if (!r)
+        return;
+    if (r->cell)
+        for (uint32_t a = 0; a < e->n_arms; a++) {
+            free(r->cell[a].tpool);
+            free(r->cell[a].tpool_prev);
+            free(r->cell[a].tpool_n);
+            free(r->cell[a].tpool_prev_n);
+            free(r->cell[a].tpool_score);
+        }
+    free(r->cell);
+    free(r->user_vec);
+    free(r->topic_vec);
+    free(r->format_vec);
+    free(r->note_vec);
+    free(r->user_counts);
+    free(r->user_arm);
+    free(r->creator_counts);
+    free(r->hist);
+    free(r->hist_total);
+    free(r->openers);
+    free(r->openers_total);
+    free(r->topic_recent);
+    free(r->topic_total);
+    free(r->nb_off);
+    free(r->nb);
+    free(r->day_users);
+    free(r->day_mark);
+    free(r->nf);
+    free(r->nf_mark);
+    free(r->nf_touched);
+    free(r);
 }
 
-fw_err fw_rec_ctx_init(const fw_engine *e, fw_engine_ctx *c)
+static fw_err rec_check_note(const fw_engine *e, const fw_note_info *note)
 {
-    const fw_rec *r = e->rec;
-    c->walk_cap = 0;
+    return note->topic < e->n_topics ? FW_OK : FW_ERR_INVAL;
+}
+
+static void rec_ctx_destroy(void *ctx)
+{
+    rec_ctx *c = ctx;
+    if (!c)
+        return;
+    free(c->walk);
+    free(c->uvec);
+    free(c->cset_key);
+    free(c->cset_stamp);
+    free(c);
+}
+
+static fw_err rec_ctx_create(const fw_engine *e, const void *state, void **ctx)
+{
+    const fw_rec *r = state;
+    rec_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return FW_ERR_NOMEM;
+    *ctx = c;
     for (uint32_t a = 0; a < e->n_arms; a++)
-        c->walk_cap = max_u32(c->walk_cap, e->arm[a].cfg.rec.walks * 3);
-    if (!(c->walk = calloc(max_u32(c->walk_cap, 1), sizeof *c->walk)) ||
+        c->walk_cap = fw_max_u32(c->walk_cap, fw_cfg(e, a)->rec.walks * 3);
+    if (!(c->walk = calloc(fw_max_u32(c->walk_cap, 1), sizeof *c->walk)) ||
         !(c->uvec = calloc(r->dim, sizeof *c->uvec)) ||
         !(c->cset_key = calloc(64, sizeof *c->cset_key)) ||
         !(c->cset_stamp = calloc(64, sizeof *c->cset_stamp)))
@@ -217,19 +346,22 @@ fw_err fw_rec_ctx_init(const fw_engine *e, fw_engine_ctx *c)
     return FW_OK;
 }
 
-void fw_rec_ctx_fini(fw_engine_ctx *c)
+/* Candidates one request of a cell may hold: the social channel reads as many followed
+ * creators' notes as the baseline, and the channels' quotas bound the rest. */
+static uint32_t rec_cand_need(const fw_engine_cfg *cfg)
 {
-    free(c->walk);
-    free(c->uvec);
-    free(c->cset_key);
-    free(c->cset_stamp);
+    const fw_feed_cfg *f = &cfg->feed;
+    const fw_rec_cfg *q = &cfg->rec;
+    uint32_t samples = fw_max_u32(f->sample_trending + f->sample_fresh,
+                                  q->social + q->hot + q->content + q->cf + q->graph + q->fresh);
+    samples = fw_max_u32(samples, 2 * q->walks);   /* graph recall ranks its visits in ctx order */
+    return f->follow_max_creators * f->follow_recent + samples + 1;
 }
 
 /* ---- pools ------------------------------------------------------------------------- */
 
-void fw_rec_on_publish(fw_engine *e, uint32_t id)
+static void on_publish(const fw_engine *e, fw_rec *r, uint32_t id)
 {
-    fw_rec *r = e->rec;
     uint32_t t = e->notes[id].topic;
     if (t >= e->n_topics)
         return;
@@ -243,32 +375,43 @@ void fw_rec_on_publish(fw_engine *e, uint32_t id)
     r->nf[(size_t)id * FW_NF + FW_NF_CREATOR_CTR] = (float)(v > 5.0 ? 5.0 : v);
 }
 
+static fw_err rec_publish(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_t id, const fw_publication *p)
+{
+    (void)ctx;
+    (void)p;
+    on_publish(e, state, id);
+    return FW_OK;
+}
+
 /* Same scheme as the trending pool: the old members not touched since, plus the touched
  * notes, give the new top-K of each topic. rebuild: offer every note instead. */
-void fw_rec_refresh_topic_pools(fw_engine *e, fw_feed_state *st, int rebuild)
+static void refresh_topic_pools(const fw_engine *e, fw_rec *r, uint32_t cell, int rebuild)
 {
-    uint32_t T = e->n_topics, K = st->cfg.rec.topic_pool;
+    rec_cell *st = &r->cell[cell];
+    const double *trend = fw_pools_scores(e, cell);
+    uint32_t T = e->n_topics, K = fw_cfg(e, cell)->rec.topic_pool, n_touched;
+    const uint32_t *touched = fw_pools_touched(e, &n_touched);
     memcpy(st->tpool_prev, st->tpool, (size_t)T * K * sizeof *st->tpool);
     memcpy(st->tpool_prev_n, st->tpool_n, (size_t)T * sizeof *st->tpool_n);
     memset(st->tpool_n, 0, (size_t)T * sizeof *st->tpool_n);
-    uint32_t n_src = rebuild ? e->n_notes : e->n_touched;
+    uint32_t n_src = rebuild ? e->n_notes : n_touched;
     for (uint32_t k = 0; k < n_src; k++) {
-        uint32_t n = rebuild ? k : e->touched[k];
+        uint32_t n = rebuild ? k : touched[k];
         uint32_t t = e->notes[n].topic;
-        if (t < T && st->trend[n] > 0.0)
-            fw_feed_topk_offer(st->tpool + (size_t)t * K, st->tpool_score + (size_t)t * K,
-                               &st->tpool_n[t], K, n, st->trend[n]);
+        if (t < T && trend[n] > 0.0)
+            fw_topk_offer(st->tpool + (size_t)t * K, st->tpool_score + (size_t)t * K, &st->tpool_n[t], K, n,
+                          trend[n]);
     }
     if (!rebuild)
         for (uint32_t t = 0; t < T; t++)
             for (uint32_t k = 0; k < st->tpool_prev_n[t]; k++) {
                 uint32_t n = st->tpool_prev[(size_t)t * K + k];
-                if (e->touched_epoch[n] != e->epoch && st->trend[n] > 0.0)
-                    fw_feed_topk_offer(st->tpool + (size_t)t * K, st->tpool_score + (size_t)t * K,
-                                       &st->tpool_n[t], K, n, st->trend[n]);
+                if (!fw_pools_was_touched(e, n) && trend[n] > 0.0)
+                    fw_topk_offer(st->tpool + (size_t)t * K, st->tpool_score + (size_t)t * K, &st->tpool_n[t],
+                                  K, n, trend[n]);
             }
     for (uint32_t t = 0; t < T; t++)
-        fw_feed_topk_sort(st->tpool + (size_t)t * K, st->tpool_score + (size_t)t * K, st->tpool_n[t]);
+        fw_topk_sort(st->tpool + (size_t)t * K, st->tpool_score + (size_t)t * K, st->tpool_n[t]);
 }
 
 /* ---- features ---------------------------------------------------------------------- */
@@ -312,7 +455,7 @@ static inline const float *note_row(const fw_rec *r, uint32_t n)
 /* Recomputes note n's cached features from its counts, its creator's and the priors. */
 static void note_row_update(const fw_engine *e, const priors *p, uint32_t n)
 {
-    const fw_rec *r = e->rec;
+    const fw_rec *r = R_of(e);
     const uint32_t *c = &e->counts[(size_t)n * FW_EV__COUNT];
     const uint32_t *cc = &r->creator_counts[2 * (size_t)e->notes[n].creator];
     float *row = r->nf + (size_t)n * FW_NF;
@@ -330,7 +473,7 @@ static void note_row_update(const fw_engine *e, const priors *p, uint32_t n)
 static inline void features(const fw_engine *e, const priors *p, uint32_t u, uint32_t n, int32_t tick,
                             double emb, int followed, double *x)
 {
-    const fw_rec *r = e->rec;
+    const fw_rec *r = R_of(e);
     const float *row = note_row(r, n);
     double age = (double)(tick - e->notes[n].created_tick) / e->ticks_per_day;
     if (age < 0.0)
@@ -344,7 +487,7 @@ static inline void features(const fw_engine *e, const priors *p, uint32_t u, uin
     x[FW_RF_FOLLOWED] = followed ? 1.0 : 0.0;
     x[FW_RF_AGE] = age / (1.0 + age);
     /* The unified profile: what the user shops for, when their arm lets the feed see it. */
-    x[FW_RF_SHOP] = e->arm[r->user_arm[u]].cfg.shop.profile == FW_PROFILE_UNIFIED
+    x[FW_RF_SHOP] = fw_cfg(e, r->user_arm[u])->shop.profile == FW_PROFILE_UNIFIED
                         ? fw_shop_tx_share(e, u, e->notes[n].topic)
                         : 0.0;
 }
@@ -365,7 +508,7 @@ static inline const float *note_content(const fw_rec *r, const fw_note_info *ni,
 /* The embedding score of (u, n): p_u . (topic + format + residual). */
 static inline double emb_score(const fw_engine *e, const float *pu, uint32_t n)
 {
-    const fw_rec *r = e->rec;
+    const fw_rec *r = R_of(e);
     const fw_note_info *ni = &e->notes[n];
     uint32_t D = r->dim;
     return (double)dotf(pu, note_content(r, ni, 0), D) + dotf(pu, note_content(r, ni, 1), D) +
@@ -403,7 +546,7 @@ static void sgd_task(fw_rec *r, int task, const double *x, double y, double weig
 /* Logistic matrix factorisation step on (u, n, opened). */
 static void sgd_mf(fw_engine *e, uint32_t u, uint32_t n, double y, double weight)
 {
-    fw_rec *r = e->rec;
+    fw_rec *r = R_of(e);
     uint32_t D = r->dim;
     const fw_note_info *ni = &e->notes[n];
     float *pu = r->user_vec + (size_t)u * D, *qn = r->note_vec + (size_t)n * D;
@@ -430,7 +573,7 @@ static inline uint64_t neg_key(uint32_t u, uint32_t n, int32_t tick)
 static void train_group(fw_engine *e, const priors *p, uint32_t u, uint32_t n, int32_t tick,
                         const uint32_t *got, uint64_t *trained)
 {
-    fw_rec *r = e->rec;
+    fw_rec *r = R_of(e);
     double y_open = got[FW_EV_OPEN] ? 1.0 : 0.0, weight = 1.0;
     uint32_t ns = r->cfg.neg_sample;
     if (y_open == 0.0 && ns > 1) {
@@ -471,39 +614,45 @@ static fw_err mark_day_user(fw_rec *r, uint32_t u)
     return FW_OK;
 }
 
-fw_err fw_rec_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_t n)
+/* The index of the first note event at or after i (n when none). */
+static inline size_t next_event(const fw_record *rec, size_t n, size_t i)
+{
+    while (i < n && rec[i].kind != FW_RECORD_EVENT)
+        i++;
+    return i;
+}
+
+static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, fw_record *rec, size_t n)
 {
     int64_t t0 = fw_now_ns();
-    fw_rec *r = e->rec;
+    fw_rec *r = state;
     uint64_t trained = 0;
     priors p = get_priors(r);
-    /* An impression and the events that follow it for the same (user, note) form a group:
-     * the sample and its labels. fw_engine_log applies the tick's note counts after this
-     * call, so note features are those the ranker saw when it served the tick. */
-    size_t i = 0;
+    /* An impression and the note events that follow it for the same (user, note) form a
+     * group: the sample and its labels (other kinds of records in between do not split it).
+     * The core applies the tick's note counts after every module has logged, so note
+     * features are those the ranker saw when it served the tick. */
+    size_t i = next_event(rec, n, 0);
     while (i < n) {
-        const fw_event *x = &ev[i];
-        size_t j = i + 1;
-        while (j < n && FW_EV_TYPE(ev[j].type) != FW_EV_IMPRESSION && ev[j].user == x->user &&
-               ev[j].note == x->note)
-            j++;
+        const fw_event *x = &rec[i].u.ev;
+        size_t j = next_event(rec, n, i + 1);
+        while (j < n && FW_EV_TYPE(rec[j].u.ev.type) != FW_EV_IMPRESSION && rec[j].u.ev.user == x->user &&
+               rec[j].u.ev.note == x->note)
+            j = next_event(rec, n, j + 1);
         int valid = x->note < e->n_notes && x->user < e->n_users;
         /* Search impressions are not feed samples: a result page shows what was asked for. */
         if (valid && x->type == FW_EV_IMPRESSION) {
             uint32_t got[FW_EV__COUNT] = {0};
-            for (size_t k = i + 1; k < j; k++)
-                if (FW_EV_TYPE(ev[k].type) < FW_EV__COUNT)
-                    got[FW_EV_TYPE(ev[k].type)] = 1;
+            for (size_t k = next_event(rec, n, i + 1); k < j; k = next_event(rec, n, k + 1))
+                if (FW_EV_TYPE(rec[k].u.ev.type) < FW_EV__COUNT)
+                    got[FW_EV_TYPE(rec[k].u.ev.type)] = 1;
             train_group(e, &p, x->user, x->note, x->tick, got, &trained);
         }
-        for (size_t k = i; k < j; k++) {
-            const fw_event *y = &ev[k];
-            uint32_t type = FW_EV_TYPE(y->type);
-            /* The same events fw_engine_log accepts. */
-            if (y->note >= e->n_notes || y->user >= e->n_users || type >= FW_EV__COUNT ||
-                (y->type & ~(FW_EV_SEARCH | 0xffu)))
+        for (size_t k = i; k < j; k = next_event(rec, n, k + 1)) {
+            const fw_event *y = &rec[k].u.ev;
+            if (!fw_event_ok(e, y))   /* the same events the core applies */
                 continue;
-            uint32_t cr = e->notes[y->note].creator;
+            uint32_t type = FW_EV_TYPE(y->type), cr = e->notes[y->note].creator;
             r->total[type]++;
             if (r->nf_mark[y->note] != r->nf_epoch + 1) {
                 if (r->n_nf_touched == r->cap_nf_touched) {
@@ -539,9 +688,16 @@ fw_err fw_rec_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_t n
     return FW_OK;
 }
 
-void fw_rec_end_tick(fw_engine *e)
+/* The tick's end, after the trending module's: each recommender cell's topic pools, then the
+ * feature rows of the notes with events in the tick. */
+static fw_err rec_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_t tick)
 {
-    fw_rec *r = e->rec;
+    (void)ctx;
+    (void)tick;
+    fw_rec *r = state;
+    for (uint32_t a = 0; a < e->n_arms; a++)
+        if (r->cell[a].tpool)
+            refresh_topic_pools(e, r, a, 0);
     priors p = get_priors(r);
     for (uint32_t k = 0; k < r->n_nf_touched; k++)
         note_row_update(e, &p, r->nf_touched[k]);
@@ -550,6 +706,7 @@ void fw_rec_end_tick(fw_engine *e)
         memset(r->nf_mark, 0, (size_t)e->cap_notes * sizeof *r->nf_mark);
         r->nf_epoch = 0;
     }
+    return FW_OK;
 }
 
 /* ---- day end: co-engagement neighbours --------------------------------------------- */
@@ -587,9 +744,10 @@ static int radix_sort_u64(uint64_t *a, size_t n)
     return 0;
 }
 
-fw_err fw_rec_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day)
+static fw_err rec_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_t day, int64_t *series)
 {
-    fw_rec *r = e->rec;
+    (void)series;
+    fw_rec *r = state;
     memcpy(r->last, r->stats, sizeof r->last);
     memset(r->stats, 0, sizeof r->stats);
 
@@ -643,13 +801,13 @@ fw_err fw_rec_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day)
                     j++;
                 double ob = e->counts[(size_t)b * FW_EV__COUNT + FW_EV_OPEN] + 1.0;
                 double s = (double)(j - i) / sqrt(oa * ob);
-                fw_feed_topk_offer(best, best_s, &nbest, K, b, s);
+                fw_topk_offer(best, best_s, &nbest, K, b, s);
                 i = j;
             }
             if (pass == 0) {
                 off[a + 1] = nbest;
             } else {
-                fw_feed_topk_sort(best, best_s, nbest);
+                fw_topk_sort(best, best_s, nbest);
                 memcpy(nb + off[a], best, nbest * sizeof *nb);
             }
         }
@@ -682,7 +840,8 @@ out:
 
 /* ---- a request --------------------------------------------------------------------- */
 
-static void cset_build(const fw_engine *e, fw_engine_ctx *c, uint32_t u)
+/* The request's followed creators, in a set stamped like the request's id set. */
+static void cset_build(const fw_engine *e, rec_ctx *c, uint32_t stamp, uint32_t u)
 {
     const fw_u32vec *fl = &e->follows[u];
     uint32_t need = 2 * fl->n + 2, size = c->cset_mask + 1;
@@ -703,19 +862,19 @@ static void cset_build(const fw_engine *e, fw_engine_ctx *c, uint32_t u)
     }
     for (uint32_t k = 0; k < fl->n; k++) {
         uint32_t i = fw_hash_u32(fl->v[k]) & c->cset_mask;
-        while (c->cset_stamp[i] == c->stamp && c->cset_key[i] != fl->v[k])
+        while (c->cset_stamp[i] == stamp && c->cset_key[i] != fl->v[k])
             i = (i + 1) & c->cset_mask;
-        c->cset_stamp[i] = c->stamp;
+        c->cset_stamp[i] = stamp;
         c->cset_key[i] = fl->v[k];
     }
 }
 
-static inline int cset_has(const fw_engine *e, const fw_engine_ctx *c, uint32_t u, uint32_t cr)
+static inline int cset_has(const fw_engine *e, const rec_ctx *c, uint32_t stamp, uint32_t u, uint32_t cr)
 {
     if (c->cset_mask == UINT32_MAX)
         return follows_creator(e, u, cr);
     uint32_t i = fw_hash_u32(cr) & c->cset_mask;
-    while (c->cset_stamp[i] == c->stamp) {
+    while (c->cset_stamp[i] == stamp) {
         if (c->cset_key[i] == cr)
             return 1;
         i = (i + 1) & c->cset_mask;
@@ -724,11 +883,11 @@ static inline int cset_has(const fw_engine *e, const fw_engine_ctx *c, uint32_t 
 }
 
 /* Adds id when new and not served before; returns 1 when added. */
-static inline int add_cand(fw_engine *e, fw_engine_ctx *c, const fw_feed_state *st, uint32_t u,
-                           uint32_t id, uint32_t *n)
+static inline int add_cand(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, uint32_t u, uint32_t id,
+                           uint32_t *n)
 {
     /* The seen filter first, so the id set never holds more than the candidates. */
-    if (id >= e->n_notes || fw_feed_seen_has(e, st, u, id) || fw_feed_set_insert(c, id))
+    if (id >= e->n_notes || fw_seen_has(e, cell, u, id) || fw_rank_set_insert(c, id))
         return 0;
     c->cand[(*n)++] = id;
     return 1;
@@ -740,70 +899,69 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static uint32_t channel_social(fw_engine *e, fw_engine_ctx *c, const fw_feed_state *st, uint32_t u,
-                               uint32_t quota, uint32_t *n, uint64_t *looked)
+static uint32_t channel_social(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, uint32_t u, uint32_t quota,
+                               uint32_t *n, uint64_t *looked)
 {
-    const fw_feed_cfg *f = &st->cfg.feed;
+    const fw_feed_cfg *f = &fw_cfg(e, cell)->feed;
     const fw_u32vec *fl = &e->follows[u];
     uint32_t added = 0, n_cr = fl->n < f->follow_max_creators ? fl->n : f->follow_max_creators;
     for (uint32_t k = 0; k < n_cr && added < quota; k++) {
-        uint32_t cr = fl->v[fl->n - 1 - k];
-        uint32_t have = e->recent_total[cr] < e->recent_cap ? e->recent_total[cr] : e->recent_cap;
-        if (have > f->follow_recent)
-            have = f->follow_recent;
+        fw_ring recent = fw_pools_recent(e, fl->v[fl->n - 1 - k]);
+        uint32_t have = fw_min_u32(fw_ring_have(&recent), f->follow_recent);
         *looked += have;
         for (uint32_t j = 0; j < have && added < quota; j++)
-            added += add_cand(e, c, st, u,
-                              e->recent[(size_t)cr * e->recent_cap + (e->recent_total[cr] - 1 - j) % e->recent_cap], n);
+            added += add_cand(e, c, cell, u, fw_ring_newest(&recent, j), n);
     }
     return added;
 }
 
-static uint32_t channel_hot(fw_engine *e, fw_engine_ctx *c, const fw_feed_state *st, uint32_t u,
-                            uint32_t quota, uint32_t *n, uint64_t *looked)
+static uint32_t channel_hot(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, uint32_t u, uint32_t quota,
+                            uint32_t *n, uint64_t *looked)
 {
-    uint32_t added = 0, p = 0;
-    for (; p < st->n_pool && added < quota; p++)
-        added += add_cand(e, c, st, u, st->pool[p], n);
+    uint32_t added = 0, p = 0, n_pool;
+    const uint32_t *pool = fw_pools_trending(e, cell, &n_pool);
+    for (; p < n_pool && added < quota; p++)
+        added += add_cand(e, c, cell, u, pool[p], n);
     *looked += p;
     return added;
 }
 
-static uint32_t channel_content(fw_engine *e, fw_engine_ctx *c, const fw_feed_state *st, uint32_t u,
+static uint32_t channel_content(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, uint32_t u,
                                 const double *ut, uint32_t quota, uint32_t *n, uint64_t *looked)
 {
-    const fw_rec *r = e->rec;
-    uint32_t T = e->n_topics, nt = st->cfg.rec.content_topics, K = st->cfg.rec.topic_pool;
+    const fw_rec *r = R_of(e);
+    const rec_cell *st = &r->cell[cell];
+    uint32_t T = e->n_topics, nt = fw_cfg(e, cell)->rec.content_topics, K = fw_cfg(e, cell)->rec.topic_pool;
     if (nt > T)
         nt = T;
     uint32_t top[64];
     double top_s[64];
     uint32_t ntop = 0;
     for (uint32_t t = 0; t < T; t++)
-        fw_feed_topk_offer(top, top_s, &ntop, nt, t, ut[t]);
-    fw_feed_topk_sort(top, top_s, ntop);
+        fw_topk_offer(top, top_s, &ntop, nt, t, ut[t]);
+    fw_topk_sort(top, top_s, ntop);
     uint32_t added = 0;
     for (uint32_t i = 0; i < ntop && added < quota; i++) {
         uint32_t t = top[i], share = (quota - added) / (ntop - i), got = 0;
         /* Half from the topic's most engaging notes, the rest from its newest. */
         uint32_t half = (share + 1) / 2, k = 0;
         for (; k < st->tpool_n[t] && got < half; k++)
-            got += add_cand(e, c, st, u, st->tpool[(size_t)t * K + k], n);
+            got += add_cand(e, c, cell, u, st->tpool[(size_t)t * K + k], n);
         *looked += k;
         uint64_t tot = r->topic_total[t];
         uint32_t have = tot < FW_REC_TOPIC_RECENT ? (uint32_t)tot : FW_REC_TOPIC_RECENT;
         for (k = 0; k < have && got < share; k++)
-            got += add_cand(e, c, st, u, r->topic_recent[(size_t)t * FW_REC_TOPIC_RECENT + (tot - 1 - k) % FW_REC_TOPIC_RECENT], n);
+            got += add_cand(e, c, cell, u, r->topic_recent[(size_t)t * FW_REC_TOPIC_RECENT + (tot - 1 - k) % FW_REC_TOPIC_RECENT], n);
         *looked += k;
         added += got;
     }
     return added;
 }
 
-static uint32_t channel_cf(fw_engine *e, fw_engine_ctx *c, const fw_feed_state *st, uint32_t u,
-                           uint32_t quota, uint32_t *n, uint64_t *looked)
+static uint32_t channel_cf(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, uint32_t u, uint32_t quota,
+                           uint32_t *n, uint64_t *looked)
 {
-    const fw_rec *r = e->rec;
+    const fw_rec *r = R_of(e);
     uint32_t tot = r->hist_total[u], have = tot < r->hist_cap ? tot : r->hist_cap, added = 0;
     for (uint32_t i = 0; i < have && added < quota; i++) {
         uint32_t a = r->hist[(size_t)u * r->hist_cap + (tot - 1 - i) % r->hist_cap];
@@ -811,23 +969,23 @@ static uint32_t channel_cf(fw_engine *e, fw_engine_ctx *c, const fw_feed_state *
             continue;
         for (uint32_t k = r->nb_off[a]; k < r->nb_off[a + 1] && added < quota; k++) {
             (*looked)++;
-            added += add_cand(e, c, st, u, r->nb[k], n);
+            added += add_cand(e, c, cell, u, r->nb[k], n);
         }
     }
     return added;
 }
 
-static uint32_t channel_graph(fw_engine *e, fw_engine_ctx *c, const fw_feed_state *st, uint32_t u,
+static uint32_t channel_graph(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, uint32_t cell, uint32_t u,
                               int32_t tick, uint32_t quota, uint32_t *n, uint64_t *steps)
 {
-    const fw_rec *r = e->rec;
+    const fw_rec *r = R_of(e);
     uint32_t tot = r->hist_total[u], have = tot < r->hist_cap ? tot : r->hist_cap;
     if (have == 0 || quota == 0)
         return 0;
-    uint32_t walks = st->cfg.rec.walks, nv = 0;
+    uint32_t walks = fw_cfg(e, cell)->rec.walks, nv = 0;
     /* Each walk: one of u's recent opens -> one of its recent openers v -> one of v's
      * recent opens (visited) -> again once more. */
-    for (uint32_t w = 0; w < walks && nv + 2 <= c->walk_cap; w++) {
+    for (uint32_t w = 0; w < walks && nv + 2 <= rx->walk_cap; w++) {
         uint32_t note = r->hist[(size_t)u * r->hist_cap + (tot - 1 - pick(u, (uint32_t)tick, w, 0, have)) % r->hist_cap];
         for (uint32_t s = 1; s <= 2; s++) {
             uint32_t ot = r->openers_total[note], oh = ot < FW_REC_OPENERS ? ot : FW_REC_OPENERS;
@@ -839,37 +997,37 @@ static uint32_t channel_graph(fw_engine *e, fw_engine_ctx *c, const fw_feed_stat
             if (v == u || vh == 0)
                 break;
             note = r->hist[(size_t)v * r->hist_cap + pick(u, (uint32_t)tick, w, 2 * s + 1, vh)];
-            c->walk[nv++] = note;
+            rx->walk[nv++] = note;
         }
     }
     /* Most visited first (ties: lower id); walk ids sorted, so runs are visit counts. */
-    qsort(c->walk, nv, sizeof *c->walk, cmp_u32);
+    qsort(rx->walk, nv, sizeof *rx->walk, cmp_u32);
     uint32_t m = 0;
     for (uint32_t i = 0; i < nv;) {
         uint32_t j = i;
-        while (j < nv && c->walk[j] == c->walk[i])
+        while (j < nv && rx->walk[j] == rx->walk[i])
             j++;
-        fw_feed_topk_offer(c->order, c->order_score, &m, nv, c->walk[i], (double)(j - i));
+        fw_topk_offer(c->order, c->order_score, &m, nv, rx->walk[i], (double)(j - i));
         i = j;
     }
-    fw_feed_topk_sort(c->order, c->order_score, m);
+    fw_topk_sort(c->order, c->order_score, m);
     uint32_t added = 0;
     for (uint32_t i = 0; i < m && added < quota; i++)
-        added += add_cand(e, c, st, u, c->order[i], n);
+        added += add_cand(e, c, cell, u, c->order[i], n);
     return added;
 }
 
-static uint32_t channel_fresh(fw_engine *e, fw_engine_ctx *c, const fw_feed_state *st, uint32_t u,
-                              uint32_t quota, uint32_t *n, uint64_t *looked)
+static uint32_t channel_fresh(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, uint32_t u, uint32_t quota,
+                              uint32_t *n, uint64_t *looked)
 {
-    uint32_t have = e->fresh_total < e->fresh_cap ? (uint32_t)e->fresh_total : e->fresh_cap;
-    if (have > st->cfg.feed.n_fresh)
-        have = st->cfg.feed.n_fresh;
-    uint32_t cold = st->cfg.rec.cold_impressions, added = 0, p = 0;
+    const fw_engine_cfg *cf = fw_cfg(e, cell);
+    fw_ring fresh = fw_pools_fresh(e);
+    uint32_t have = fw_min_u32(fw_ring_have(&fresh), cf->feed.n_fresh);
+    uint32_t cold = cf->rec.cold_impressions, added = 0, p = 0;
     for (; p < have && added < quota; p++) {
-        uint32_t id = e->fresh[(e->fresh_total - 1 - p) % e->fresh_cap];
+        uint32_t id = fw_ring_newest(&fresh, p);
         if (e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION] < cold)
-            added += add_cand(e, c, st, u, id, n);
+            added += add_cand(e, c, cell, u, id, n);
     }
     *looked += p;
     return added;
@@ -927,15 +1085,19 @@ static uint32_t select_capped(const fw_engine *e, const fw_rec_cfg *rc, const ui
     return n_org;
 }
 
-uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, fw_feed_state *st,
-                        uint32_t *out, uint32_t cap, int64_t t_start)
+static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_feed_req *req,
+                            uint32_t *out, uint32_t cap, int64_t t_start)
 {
-    const fw_rec *r = e->rec;
-    const fw_rec_cfg *rc = &st->cfg.rec;
-    const fw_feed_cfg *f = &st->cfg.feed;
+    fw_rec *r = state;
+    fw_rank_ctx *c = &ctx->rank;
+    rec_ctx *rx = ctx->mod[FW_MOD_REC];
+    uint32_t cell = req->arm;
+    const fw_cell *cl = &e->cell[cell];
+    const fw_rec_cfg *rc = &cl->cfg.rec;
+    const fw_feed_cfg *f = &cl->cfg.feed;
     uint32_t u = req->user, D = r->dim, T = e->n_topics;
-    fw_feed_set_clear(c);
-    e->rec->user_arm[u] = (uint8_t)(st - e->arm);   /* the user's own state */
+    fw_rank_set_clear(c);
+    r->user_arm[u] = (uint8_t)cell;   /* the user's own state */
 
     /* The user's vector against every topic and format: the content part of each note's
      * embedding score, shared by all candidates. */
@@ -948,7 +1110,7 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
     /* The purchase side of a unified profile, per topic (zero under a separate one). */
     double shop_t[1024];
     memset(shop_t, 0, (size_t)T * sizeof *shop_t);
-    if (st->cfg.shop.profile == FW_PROFILE_UNIFIED)
+    if (cl->cfg.shop.profile == FW_PROFILE_UNIFIED)
         fw_shop_tx_shares(e, u, shop_t);
 
     uint32_t n = 0;
@@ -956,23 +1118,23 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
     int64_t t0 = fw_now_ns(), t1;
 #define CHANNEL(stage, counter, call)                                \
     do {                                                             \
-        c->work[FW_WORK_##counter] += (call);                        \
+        ctx->work[FW_WORK_##counter] += (call);                      \
         t1 = fw_now_ns();                                            \
-        fw_hist_record(&c->lat[FW_STAGE_##stage], t1 - t0);          \
+        fw_hist_record(&ctx->lat[FW_STAGE_##stage], t1 - t0);        \
         t0 = t1;                                                     \
     } while (0)
     if (rc->social)
-        CHANNEL(RECALL_SOCIAL, REC_SOCIAL, channel_social(e, c, st, u, rc->social, &n, &looked));
+        CHANNEL(RECALL_SOCIAL, REC_SOCIAL, channel_social(e, c, cell, u, rc->social, &n, &looked));
     if (rc->hot)
-        CHANNEL(RECALL_HOT, REC_HOT, channel_hot(e, c, st, u, rc->hot, &n, &looked));
+        CHANNEL(RECALL_HOT, REC_HOT, channel_hot(e, c, cell, u, rc->hot, &n, &looked));
     if (rc->content)
-        CHANNEL(RECALL_CONTENT, REC_CONTENT, channel_content(e, c, st, u, ut, rc->content, &n, &looked));
+        CHANNEL(RECALL_CONTENT, REC_CONTENT, channel_content(e, c, cell, u, ut, rc->content, &n, &looked));
     if (rc->cf)
-        CHANNEL(RECALL_CF, REC_CF, channel_cf(e, c, st, u, rc->cf, &n, &looked));
+        CHANNEL(RECALL_CF, REC_CF, channel_cf(e, c, cell, u, rc->cf, &n, &looked));
     if (rc->graph)
-        CHANNEL(RECALL_GRAPH, REC_GRAPH, channel_graph(e, c, st, u, req->tick, rc->graph, &n, &steps));
+        CHANNEL(RECALL_GRAPH, REC_GRAPH, channel_graph(e, c, rx, cell, u, req->tick, rc->graph, &n, &steps));
     if (rc->fresh)
-        CHANNEL(RECALL_FRESH, REC_FRESH, channel_fresh(e, c, st, u, rc->fresh, &n, &looked));
+        CHANNEL(RECALL_FRESH, REC_FRESH, channel_fresh(e, c, cell, u, rc->fresh, &n, &looked));
 #undef CHANNEL
     c->n_cand = n;
     fw_plant_wait(e, FW_STAGE_FEED_RECALL);
@@ -981,7 +1143,7 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
     /* Rank. The features of fw_rec_log's training: the note's from its cached row, the
      * user's folded into a constant per task; a float sigmoid (the models' inputs are far
      * coarser than float). */
-    cset_build(e, c, u);
+    cset_build(e, rx, c->stamp, u);
     priors p = get_priors(r);
     double wt[FW_TASK__COUNT] = {rc->rank_open, rc->rank_like, rc->rank_save, rc->rank_comment,
                                  rc->rank_follow};
@@ -1012,7 +1174,7 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
         const fw_note_info *ni = &e->notes[id];
         const float *row = note_row(r, id);
         double emb = ut[ni->topic] + uf[ni->format] + dotf(pu, r->note_vec + (size_t)id * D, D);
-        int followed = cset_has(e, c, u, ni->creator);
+        int followed = cset_has(e, rx, c->stamp, u, ni->creator);
         double age = (double)(req->tick - ni->created_tick) / e->ticks_per_day;
         if (age < 0.0)
             age = 0.0;
@@ -1036,14 +1198,14 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
             }
         }
         uint32_t impressions = e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION];
-        if ((double)(req->tick - ni->created_tick) < st->fresh_age_ticks)
+        if ((double)(req->tick - ni->created_tick) < cl->fresh_age_ticks)
             s *= 1.0 + rc->fresh_boost;
         c->cand_score[i] = s;
-        fw_feed_topk_offer(c->order, c->order_score, &n_order, k_win, id, s);
+        fw_topk_offer(c->order, c->order_score, &n_order, k_win, id, s);
         if (impressions < cold)
-            fw_feed_topk_offer(cold_id, cold_s, &n_cold_h, k_cold, id, s);
+            fw_topk_offer(cold_id, cold_s, &n_cold_h, k_cold, id, s);
     }
-    fw_feed_topk_sort(cold_id, cold_s, n_cold_h);
+    fw_topk_sort(cold_id, cold_s, n_cold_h);
     fw_plant_wait(e, FW_STAGE_FEED_RANK);
     int64_t t_rank = fw_now_ns();
 
@@ -1077,21 +1239,66 @@ uint32_t fw_rec_request(fw_engine *e, fw_engine_ctx *c, const fw_feed_req *req, 
         n_cold++;
     }
     uint32_t len = fw_feed_place_slots(f, org, n_org, out, cap);
-    for (uint32_t k = 0; k < len; k++)
-        if (out[k] != FW_NONE && fw_feed_seen_add(e, st, u, out[k]) != FW_OK) {
-            len = n_org = 0;
-            break;
-        }
-    c->work[FW_WORK_FEED_REQUESTS]++;
-    c->work[FW_WORK_RECALLED] += looked + steps;
-    c->work[FW_WORK_WALK_STEPS] += steps;
-    c->work[FW_WORK_SCORED] += n;
-    for (uint32_t k = 0; k < len; k++)
-        c->work[FW_WORK_SERVED] += out[k] != FW_NONE;
+    len = fw_seen_add_page(e, cell, u, out, len);   /* served whole or not at all */
+    fw_feed_count(ctx, looked + steps, n, out, len);
+    ctx->work[FW_WORK_WALK_STEPS] += steps;
     int64_t t_end = fw_now_ns();
-    fw_hist_record(&c->lat[FW_STAGE_FEED_RECALL], t_recall - t_start);
-    fw_hist_record(&c->lat[FW_STAGE_FEED_RANK], t_rank - t_recall);
-    fw_hist_record(&c->lat[FW_STAGE_FEED_RERANK], t_end - t_rank);
-    fw_hist_record(&c->lat[FW_STAGE_FEED], t_end - t_start);
+    fw_hist_record(&ctx->lat[FW_STAGE_FEED_RECALL], t_recall - t_start);
+    fw_hist_record(&ctx->lat[FW_STAGE_FEED_RANK], t_rank - t_recall);
+    fw_hist_record(&ctx->lat[FW_STAGE_FEED_RERANK], t_end - t_rank);
+    fw_hist_record(&ctx->lat[FW_STAGE_FEED], t_end - t_start);
     return len;
 }
+
+/* ---- accessors ------------------------------------------------------------------------ */
+
+int fw_engine_has_rec(const fw_engine *e)
+{
+    return R_of(e) != NULL;
+}
+
+fw_model_stats fw_engine_model_stats(const fw_engine *e, fw_rec_task task)
+{
+    fw_model_stats s = {0};
+    const fw_rec *r = R_of(e);
+    if (r && (unsigned)task < FW_TASK__COUNT)
+        s = r->last[task];
+    return s;
+}
+
+double fw_rec_ctr_prior(const fw_engine *e, double otherwise)
+{
+    const fw_rec *r = R_of(e);
+    return r ? (r->total[FW_EV_OPEN] + 1.0) / (r->total[FW_EV_IMPRESSION] + 12.0) : otherwise;
+}
+
+int fw_rec_user_topic(const fw_engine *e, uint32_t u, uint32_t t, double *dot)
+{
+    const fw_rec *r = R_of(e);
+    if (!r || t >= e->n_topics)
+        return 0;
+    const float *pu = r->user_vec + (size_t)u * r->dim, *pt = r->topic_vec + (size_t)t * r->dim;
+    double d = 0.0;
+    for (uint32_t k = 0; k < r->dim; k++)
+        d += (double)pu[k] * pt[k];
+    *dot = d;
+    return 1;
+}
+
+const fw_engine_module fw_rec_module = {
+    .name = "rec",
+    .wanted = rec_wanted,
+    .create = rec_create,
+    .destroy = rec_destroy,
+    .ctx_create = rec_ctx_create,
+    .ctx_destroy = rec_ctx_destroy,
+    .check_note = rec_check_note,
+    .grow_notes = rec_grow_notes,
+    .publish = rec_publish,
+    .log = rec_log,
+    .end_tick = rec_end_tick,
+    .end_day = rec_end_day,
+    .algorithm = FW_FEED_REC,
+    .cand_need = rec_cand_need,
+    .feed = rec_request,
+};

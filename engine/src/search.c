@@ -32,6 +32,9 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "rank.h"
+#include "rec_int.h"
+#include "search_int.h"
 
 typedef struct plist {
     uint32_t *id;
@@ -77,21 +80,31 @@ struct fw_search_ctx {
 static uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
 static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
+/* The index; NULL when the catalog has no vocabulary (search is switched off). */
+static struct fw_search *S_of(const fw_engine *e) { return fw_mod(e, FW_MOD_SEARCH); }
+
+static fw_err index_note(fw_engine *e, struct fw_search *s, uint32_t id, const uint32_t *terms);
+
 /* ---- lifetime ---------------------------------------------------------------------- */
 
-fw_err fw_search_create(fw_engine *e, const fw_catalog *cat)
+static int search_wanted(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_cells)
+{
+    (void)cfgs;
+    (void)n_cells;
+    return cat->n_terms > 0;
+}
+
+static fw_err search_create(fw_engine *e, const fw_catalog *cat, void **state)
 {
     struct fw_search *s = calloc(1, sizeof *s);
     if (!s)
         return FW_ERR_NOMEM;
-    e->search = s;   /* fw_engine_destroy frees a half-built index */
+    *state = s;   /* the engine frees a half-built index */
     s->n_terms = cat->n_terms;
     s->n_topics = e->n_topics;
     for (uint32_t a = 0; a < e->n_arms; a++)
-        s->ring_cap = max_u32(s->ring_cap, e->arm[a].cfg.search.intent_candidates);
+        s->ring_cap = max_u32(s->ring_cap, fw_cfg(e, a)->search.intent_candidates);
     s->ring_cap = max_u32(s->ring_cap, 1);
-    if (s->n_terms == 0)
-        return FW_OK;   /* nothing to index: every search returns nothing */
     if (!(s->post = calloc(s->n_terms, sizeof *s->post)) ||
         !(s->irow = malloc((size_t)s->n_terms * sizeof *s->irow)) ||
         (s->n_topics &&
@@ -102,15 +115,17 @@ fw_err fw_search_create(fw_engine *e, const fw_catalog *cat)
         s->irow[t] = FW_NONE;
     for (uint32_t i = 0; i < e->n_notes; i++) {
         const uint32_t *terms = cat->note_terms ? cat->note_terms + (size_t)i * FW_NOTE_TERMS : NULL;
-        fw_err rc = fw_search_index(e, i, terms);
+        fw_err rc = index_note(e, s, i, terms);
         if (rc != FW_OK)
             return rc;
     }
     return FW_OK;
 }
 
-void fw_search_destroy(struct fw_search *s)
+static void search_destroy(fw_engine *e, void *state)
 {
+    (void)e;
+    struct fw_search *s = state;
     if (!s)
         return;
     if (s->post)
@@ -129,12 +144,15 @@ void fw_search_destroy(struct fw_search *s)
     free(s);
 }
 
-fw_err fw_search_ctx_init(const fw_engine *e, fw_engine_ctx *c)
+static void search_ctx_destroy(void *ctx);
+
+static fw_err search_ctx_create(const fw_engine *e, const void *state, void **ctx)
 {
+    (void)state;
     struct fw_search_ctx *x = calloc(1, sizeof *x);
     if (!x)
         return FW_ERR_NOMEM;
-    c->search = x;
+    *ctx = x;
     uint32_t T = max_u32(e->n_topics, 1);
     x->acc_cap = max_u32(e->n_notes, 1024);
     x->stamp = 1;
@@ -148,9 +166,9 @@ fw_err fw_search_ctx_init(const fw_engine *e, fw_engine_ctx *c)
     return FW_OK;
 }
 
-void fw_search_ctx_fini(fw_engine_ctx *c)
+static void search_ctx_destroy(void *ctx)
 {
-    struct fw_search_ctx *x = c->search;
+    struct fw_search_ctx *x = ctx;
     if (!x)
         return;
     free(x->acc);
@@ -160,7 +178,6 @@ void fw_search_ctx_fini(fw_engine_ctx *c)
     free(x->aff);
     free(x->aff_stamp);
     free(x);
-    c->search = NULL;
 }
 
 /* ---- indexing ---------------------------------------------------------------------- */
@@ -182,11 +199,8 @@ static int plist_reserve(plist *p, uint32_t need)
     return 0;
 }
 
-fw_err fw_search_index(fw_engine *e, uint32_t id, const uint32_t *terms)
+static fw_err index_note(fw_engine *e, struct fw_search *s, uint32_t id, const uint32_t *terms)
 {
-    struct fw_search *s = e->search;
-    if (s->n_terms == 0)
-        return FW_OK;
     if (id != s->n_docs)
         return FW_ERR_INVAL;   /* notes are indexed in publication order, each once */
     /* The note's distinct indexable terms with their frequencies. */
@@ -294,11 +308,16 @@ static double intent_dist(const struct fw_search *s, const uint32_t *terms, uint
 
 double fw_search_intent(const fw_engine *e, const fw_search_req *q, double *dist)
 {
-    const struct fw_search *s = e->search;
+    const struct fw_search *s = S_of(e);
+    if (!s) {
+        for (uint32_t k = 0; k < e->n_topics; k++)
+            dist[k] = 0.0;
+        return 0.0;
+    }
     uint32_t arm = q->arm < e->n_arms ? q->arm : 0;
     uint32_t terms[FW_QUERY_TERMS];
     uint32_t n = parse_terms(s, q->terms, q->n_terms, terms);
-    return intent_dist(s, terms, n, e->arm[arm].cfg.search.intent_prior, dist);
+    return intent_dist(s, terms, n, fw_cfg(e, arm)->search.intent_prior, dist);
 }
 
 /* Row of term t's click counts, created on its first click; FW_NONE when out of memory. */
@@ -326,20 +345,27 @@ static uint32_t intent_row(struct fw_search *s, uint32_t t)
     return row;
 }
 
-fw_err fw_engine_log_search(fw_engine *e, fw_engine_ctx *ctx, const fw_search_click *c, size_t n)
+/* The tick's clicks, in the order given: which topics each query term leads to. */
+static fw_err learn(fw_engine *e, struct fw_search *s, fw_engine_ctx *ctx, const fw_record *rec, size_t n)
 {
+    size_t n_clicks = 0;
+    for (size_t i = 0; i < n; i++)
+        n_clicks += rec[i].kind == FW_RECORD_SEARCH_CLICK;
+    if (n_clicks == 0)
+        return FW_OK;
     int64_t t0 = fw_now_ns();
-    struct fw_search *s = e->search;
     fw_err rc = FW_OK;
     uint64_t learned = 0;
     for (size_t i = 0; i < n; i++) {
-        const fw_search_click *k = &c[i];
+        if (rec[i].kind != FW_RECORD_SEARCH_CLICK)
+            continue;
+        const fw_search_click *k = &rec[i].u.click;
         if (k->note >= e->n_notes || k->user >= e->n_users || k->n_terms > FW_QUERY_TERMS) {
             rc = FW_ERR_INVAL;
             continue;
         }
         uint32_t topic = e->notes[k->note].topic;
-        if (s->n_terms == 0 || topic >= s->n_topics)
+        if (!s || s->n_terms == 0 || topic >= s->n_topics)
             continue;   /* nothing to learn: no vocabulary, or the note has no known topic */
         uint32_t terms[FW_QUERY_TERMS];
         uint32_t m = parse_terms(s, k->terms, k->n_terms, terms);
@@ -359,6 +385,23 @@ fw_err fw_engine_log_search(fw_engine *e, fw_engine_ctx *ctx, const fw_search_cl
 done:
     ctx->work[FW_WORK_SEARCH_CLICKS] += learned;
     fw_hist_record(&ctx->lat[FW_STAGE_SEARCH_LEARN], fw_now_ns() - t0);
+    return rc;
+}
+
+static fw_err search_log(fw_engine *e, void *state, fw_engine_ctx *ctx, fw_record *rec, size_t n)
+{
+    return learn(e, state, ctx, rec, n);
+}
+
+fw_err fw_engine_log_search(fw_engine *e, fw_engine_ctx *ctx, const fw_search_click *c, size_t n)
+{
+    fw_record *rec = malloc((n ? n : 1) * sizeof *rec);
+    if (!rec)
+        return FW_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        rec[i] = (fw_record){.kind = FW_RECORD_SEARCH_CLICK, .u.click = c[i]};
+    fw_err rc = learn(e, S_of(e), ctx, rec, n);
+    free(rec);
     return rc;
 }
 
@@ -477,15 +520,11 @@ static inline double sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
  * sigmoid), cached in ctx for the request; 0 without the recommender. */
 static double affinity(const fw_engine *e, struct fw_search_ctx *x, uint32_t u, uint32_t t)
 {
-    const fw_rec *r = e->rec;
-    if (!r || t >= e->n_topics)
+    if (t >= e->n_topics)
         return 0.0;
     if (x->aff_stamp[t] != x->stamp) {
-        const float *pu = r->user_vec + (size_t)u * r->dim, *pt = r->topic_vec + (size_t)t * r->dim;
-        double d = 0.0;
-        for (uint32_t k = 0; k < r->dim; k++)
-            d += (double)pu[k] * pt[k];
-        x->aff[t] = sigmoid(d);
+        double d;
+        x->aff[t] = fw_rec_user_topic(e, u, t, &d) ? sigmoid(d) : 0.0;
         x->aff_stamp[t] = x->stamp;
     }
     return x->aff[t];
@@ -502,11 +541,11 @@ static inline double quality(const fw_engine *e, uint32_t id, double p0)
 uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req *q, uint32_t *out,
                            uint32_t cap)
 {
-    const struct fw_search *s = e->search;
-    struct fw_search_ctx *x = ctx->search;
-    if (q->user >= e->n_users || q->arm >= e->n_arms || q->n_terms > FW_QUERY_TERMS || cap == 0)
+    const struct fw_search *s = S_of(e);
+    struct fw_search_ctx *x = ctx->mod[FW_MOD_SEARCH];
+    if (!s || q->user >= e->n_users || q->arm >= e->n_arms || q->n_terms > FW_QUERY_TERMS || cap == 0)
         return 0;
-    const fw_search_cfg *cf = &e->arm[q->arm].cfg.search;
+    const fw_search_cfg *cf = &fw_cfg(e, q->arm)->search;
     int intent = cf->mode == FW_SEARCH_INTENT;
     if (acc_reserve(x, e->n_notes))
         return 0;   /* out of memory: an empty page rather than a partial one */
@@ -535,9 +574,7 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
         if (x->acc[x->cand[i]] > max_bm25)
             max_bm25 = x->acc[x->cand[i]];
     double text_scale = max_bm25 > 0.0 ? cf->w_text / max_bm25 : 0.0;
-    double p0 = 0.08;
-    if (e->rec)
-        p0 = (e->rec->total[FW_EV_OPEN] + 1.0) / (e->rec->total[FW_EV_IMPRESSION] + 12.0);
+    double p0 = fw_rec_ctr_prior(e, 0.08);
     /* Two passes: text, intent and personal affinity (from dense per-note arrays) pick the
      * best SEARCH_WINDOW pages; the engagement term, which reads each note's counts, re-ranks
      * only those. A note outside the window cannot enter the page on engagement alone. */
@@ -552,12 +589,12 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
             sc += cf->w_intent * x->dist[t];
         if (cf->w_personal > 0.0)
             sc += cf->w_personal * affinity(e, x, q->user, t);
-        fw_feed_topk_offer(win_id, win_score, &n_win, kw, id, sc);
+        fw_topk_offer(win_id, win_score, &n_win, kw, id, sc);
     }
     for (uint32_t i = 0; i < n_win; i++)
-        fw_feed_topk_offer(top_id, top_score, &n_top, k, win_id[i],
+        fw_topk_offer(top_id, top_score, &n_top, k, win_id[i],
                            win_score[i] + cf->w_quality * quality(e, win_id[i], p0));
-    fw_feed_topk_sort(top_id, top_score, n_top);
+    fw_topk_sort(top_id, top_score, n_top);
     memcpy(out, top_id, (size_t)n_top * sizeof *out);
     int64_t t_end = fw_now_ns();
     fw_hist_record(&ctx->lat[FW_STAGE_SEARCH_RANK], t_end - t_retrieve);
@@ -566,3 +603,35 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
     ctx->work[FW_WORK_SEARCH_CANDIDATES] += n_cand;
     return n_top;
 }
+
+/* The topic the engine reads in q: its learned intent's most likely topic (ties: the lower),
+ * or FW_NONE when it knows none of the words. Uses ctx's scratch. */
+uint32_t fw_search_query_topic(const fw_engine *e, fw_engine_ctx *ctx, const fw_search_req *q)
+{
+    struct fw_search_ctx *x = ctx->mod[FW_MOD_SEARCH];
+    if (!x || fw_search_intent(e, q, x->dist) <= 0.0)
+        return FW_NONE;
+    uint32_t best = FW_NONE;
+    for (uint32_t t = 0; t < e->n_topics; t++)
+        if (best == FW_NONE || x->dist[t] > x->dist[best])
+            best = t;
+    return best;
+}
+
+static fw_err search_publish(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_t id, const fw_publication *p)
+{
+    (void)ctx;
+    return index_note(e, state, id, p->terms);
+}
+
+const fw_engine_module fw_search_module = {
+    .name = "search",
+    .wanted = search_wanted,
+    .create = search_create,
+    .destroy = search_destroy,
+    .ctx_create = search_ctx_create,
+    .ctx_destroy = search_ctx_destroy,
+    .publish = search_publish,
+    .log = search_log,
+    .algorithm = -1,
+};

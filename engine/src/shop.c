@@ -15,6 +15,26 @@
 
 #include "engine_int.h"
 #include "flywheel/shop.h"
+#include "shop_int.h"
+
+/* The shop's books at a day's end: the series of /shop/days. X(name, unit, description). */
+#define FW_SHOP_DAY_SERIES(X)                                                                  \
+    X(gmv_cents, "cents", "net GMV to date: payments minus refunds, as the shop keeps it")    \
+    X(paid_cents, "cents", "payments to date")                                                 \
+    X(refunded_cents, "cents", "refunds to date")                                              \
+    X(orders, "orders", "orders created to date")                                              \
+    X(units_available, "units", "units on sale at the day's end")                              \
+    X(units_reserved, "units", "units reserved by orders awaiting payment")                    \
+    X(units_sold, "units", "units of paid orders not refunded, to date")                       \
+    X(units_restocked, "units", "units brands restocked, to date")                             \
+    X(stocked_out_products, "products", "products with no unit on sale at the day's end (before restocking)")
+
+enum {
+#define SS_ENUM(name, unit, doc) SS_##name,
+    FW_SHOP_DAY_SERIES(SS_ENUM)
+#undef SS_ENUM
+    SS__COUNT
+};
 
 /* Profile weights of each signal (relative; a save says more than an open). */
 #define W_OPEN 1.0f
@@ -103,6 +123,9 @@ struct fw_shop {
 #define FW_SHOP_PROFILE_K 6
 #define FW_SHOP_READ_CARDS 8
 
+/* The shop's state; NULL when the catalog has no products (the shop is switched off). */
+static struct fw_shop *S_of(const fw_engine *e) { return fw_mod(e, FW_MOD_SHOP); }
+
 static const char *const status_names[FW_ORDER__COUNT] = {
     "created", "paid", "shipped", "delivered", "returned", "refunded", "cancelled"};
 
@@ -152,21 +175,35 @@ static fw_err grow_note_shown(struct fw_shop *s, uint32_t need)
 
 static void refresh_best(struct fw_shop *s);
 
-fw_err fw_shop_create(fw_engine *e, const fw_catalog *cat, const fw_engine_cfg *cfgs)
+static int shop_wanted(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_cells)
+{
+    (void)cfgs;
+    (void)n_cells;
+    return cat->products && cat->n_products > 0;
+}
+
+static fw_err shop_grow_notes(fw_engine *e, void *state, uint32_t old_cap, uint32_t cap)
+{
+    (void)e;
+    (void)old_cap;
+    return grow_note_shown(state, cap);
+}
+
+static fw_err shop_create(fw_engine *e, const fw_catalog *cat, void **state)
 {
     struct fw_shop *s = calloc(1, sizeof *s);
     if (!s)
         return FW_ERR_NOMEM;
-    e->shop = s;
+    *state = s;
     uint32_t np = cat->products ? cat->n_products : 0, T = e->n_topics ? e->n_topics : 1;
     s->n_products = np;
     s->n_brands = cat->n_brands;
     s->n_topics = T;
-    s->best_cap = cfgs[0].shop.best_sellers;
+    s->best_cap = fw_cfg(e, 0)->shop.best_sellers;
     for (uint32_t a = 1; a < e->n_arms; a++)
-        if (cfgs[a].shop.best_sellers > s->best_cap)
-            s->best_cap = cfgs[a].shop.best_sellers;
-    s->decay = pow(0.5, 1.0 / cfgs[0].shop.profile_half_life_days);
+        if (fw_cfg(e, a)->shop.best_sellers > s->best_cap)
+            s->best_cap = fw_cfg(e, a)->shop.best_sellers;
+    s->decay = pow(0.5, 1.0 / fw_cfg(e, 0)->shop.profile_half_life_days);
     s->prod = malloc((np ? np : 1) * sizeof *s->prod);
     s->stock = calloc(np ? np : 1, sizeof *s->stock);
     s->pop = calloc(np ? np : 1, sizeof *s->pop);
@@ -182,7 +219,7 @@ fw_err fw_shop_create(fw_engine *e, const fw_catalog *cat, const fw_engine_cfg *
     s->tx = calloc((size_t)e->n_users * FW_SHOP_PROFILE_K, sizeof *s->tx);
     uint32_t want_cards = 0;   /* the rings cost 32 bytes a user: only when some arm uses them */
     for (uint32_t a = 0; a < e->n_arms; a++)
-        want_cards |= cfgs[a].shop.read_cards;
+        want_cards |= fw_cfg(e, a)->shop.read_cards;
     if (want_cards &&
         !(s->read_cards = malloc((size_t)e->n_users * FW_SHOP_READ_CARDS * sizeof *s->read_cards)))
         return FW_ERR_NOMEM;
@@ -234,7 +271,7 @@ fw_err fw_shop_create(fw_engine *e, const fw_catalog *cat, const fw_engine_cfg *
         }
     double share = cat->n_notes ? (double)showing / cat->n_notes : 0.0;
     for (uint32_t a = 0; a < e->n_arms; a++) {
-        const fw_shop_cfg *c = &cfgs[a].shop;
+        const fw_shop_cfg *c = &fw_cfg(e, a)->shop;
         double fp = share < 1.0 ? c->recognition_recall * share * (1.0 - c->recognition_precision) /
                                       (c->recognition_precision * (1.0 - share))
                                 : 0.0;
@@ -245,12 +282,13 @@ fw_err fw_shop_create(fw_engine *e, const fw_catalog *cat, const fw_engine_cfg *
     return FW_OK;
 }
 
-void fw_shop_destroy(struct fw_shop *s, uint32_t n_users)
+static void shop_destroy(fw_engine *e, void *state)
 {
+    struct fw_shop *s = state;
     if (!s)
         return;
     if (s->carts)
-        for (uint32_t u = 0; u < n_users; u++) {
+        for (uint32_t u = 0; u < e->n_users; u++) {
             free(s->carts[u].p);
             free(s->carts[u].t);
         }
@@ -284,7 +322,9 @@ void fw_shop_destroy(struct fw_shop *s, uint32_t n_users)
 
 fw_err fw_shop_attach(fw_engine *e, uint32_t note, uint32_t product)
 {
-    struct fw_shop *s = e->shop;
+    struct fw_shop *s = S_of(e);
+    if (!s)
+        return product == FW_NONE && note < e->n_notes ? FW_OK : FW_ERR_INVAL;
     if (note >= e->n_notes || (product != FW_NONE && product >= s->n_products))
         return FW_ERR_INVAL;
     fw_err rc = grow_note_shown(s, note + 1);
@@ -296,13 +336,13 @@ fw_err fw_shop_attach(fw_engine *e, uint32_t note, uint32_t product)
 
 uint32_t fw_shop_card(const fw_engine *e, uint32_t note, uint32_t arm)
 {
-    const struct fw_shop *s = e->shop;
-    if (note >= e->n_notes || arm >= e->n_arms || s->n_products == 0)
+    const struct fw_shop *s = S_of(e);
+    if (!s || note >= e->n_notes || arm >= e->n_arms || s->n_products == 0)
         return FW_NONE;
     uint32_t shown = note < s->note_cap ? s->note_shown[note] : FW_NONE;
     double u = hash_unit(note, 0, 1);
     if (shown != FW_NONE)
-        return u < e->arm[arm].cfg.shop.recognition_recall ? shown : FW_NONE;
+        return u < fw_cfg(e, arm)->shop.recognition_recall ? shown : FW_NONE;
     if (u >= s->fp_rate[arm])
         return FW_NONE;
     /* A wrong card: a product of the note's topic (what a confused recogniser would see). */
@@ -352,14 +392,13 @@ static void comm_add(comm_entry *row, uint32_t t, float impr, float eng)
     row[low] = (comm_entry){.cat = (uint16_t)t, .impr = impr, .eng = eng};
 }
 
-void fw_shop_on_events(fw_engine *e, const fw_event *ev, size_t n)
+/* The community side of the profiles, from the tick's note events. */
+static void log_community(fw_engine *e, struct fw_shop *s, const fw_record *rec, size_t n)
 {
-    struct fw_shop *s = e->shop;
     for (size_t i = 0; i < n; i++) {
-        const fw_event *x = &ev[i];
-        if (x->note >= e->n_notes || x->user >= e->n_users || FW_EV_TYPE(x->type) >= FW_EV__COUNT ||
-            (x->type & ~(FW_EV_SEARCH | 0xffu)))
-            continue;   /* fw_engine_log rejects these: they change nothing here either */
+        if (rec[i].kind != FW_RECORD_EVENT || !fw_event_ok(e, &rec[i].u.ev))
+            continue;   /* the core rejects these: they change nothing here either */
+        const fw_event *x = &rec[i].u.ev;
         float w;
         switch (FW_EV_TYPE(x->type)) {
         case FW_EV_IMPRESSION: w = 0.0f; break;
@@ -435,14 +474,15 @@ static fw_err cart_add(cart *c, uint32_t p, int32_t tick, uint32_t cap)
     return FW_OK;
 }
 
-fw_err fw_shop_log(fw_engine *e, fw_engine_ctx *ctx, const fw_shop_event *ev, size_t n)
+/* The tick's shop events: popularity, carts, the transaction profile. */
+static fw_err log_shop_events(fw_engine *e, struct fw_shop *s, const fw_record *rec, size_t n)
 {
-    (void)ctx;
-    struct fw_shop *s = e->shop;
     fw_err rc = FW_OK;
-    uint32_t cap = e->arm[0].cfg.shop.cart_cap;
+    uint32_t cap = fw_cfg(e, 0)->shop.cart_cap;
     for (size_t i = 0; i < n; i++) {
-        const fw_shop_event *x = &ev[i];
+        if (rec[i].kind != FW_RECORD_SHOP_EVENT)
+            continue;
+        const fw_shop_event *x = &rec[i].u.shop;
         if (x->user >= e->n_users || x->product >= s->n_products || x->type >= FW_SHOP_EV__COUNT) {
             rc = FW_ERR_INVAL;
             continue;
@@ -473,13 +513,30 @@ fw_err fw_shop_log(fw_engine *e, fw_engine_ctx *ctx, const fw_shop_event *ev, si
     return rc;
 }
 
+fw_err fw_shop_log(fw_engine *e, fw_engine_ctx *ctx, const fw_shop_event *ev, size_t n)
+{
+    (void)ctx;
+    struct fw_shop *s = S_of(e);
+    if (!s)
+        return n ? FW_ERR_INVAL : FW_OK;
+    fw_record *rec = malloc((n ? n : 1) * sizeof *rec);
+    if (!rec)
+        return FW_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        rec[i] = (fw_record){.kind = FW_RECORD_SHOP_EVENT, .u.shop = ev[i]};
+    fw_err rc = log_shop_events(e, s, rec, n);
+    free(rec);
+    return rc;
+}
+
 const uint32_t *fw_shop_cart(const fw_engine *e, uint32_t user, uint32_t *n)
 {
-    if (user >= e->n_users) {
+    const struct fw_shop *s = S_of(e);
+    if (!s || user >= e->n_users) {
         *n = 0;
         return NULL;
     }
-    const cart *c = &e->shop->carts[user];
+    const cart *c = &s->carts[user];
     *n = c->n;
     return c->p;
 }
@@ -550,9 +607,9 @@ static fw_err map_grow(struct fw_shop *s)
 
 /* Room for one more open order and a few change-log entries, so that nothing can fail
  * between creating an order and scheduling it. */
-static fw_err reserve_room(struct fw_shop *s)
+static fw_err reserve_room(fw_engine *e, struct fw_shop *s)
 {
-    if (log_room(s, 4) != FW_OK)
+    if (log_room(s, 4) != FW_OK || fw_engine_reserve_notices(e, 1) != FW_OK)
         return FW_ERR_NOMEM;
     if (s->n_open == s->cap_open) {
         uint32_t cap = s->cap_open ? 2 * s->cap_open : 1024;
@@ -569,9 +626,9 @@ static fw_err reserve_room(struct fw_shop *s)
  * scheduled) or failed (a retry next tick, or cancelled when none is left). */
 static fw_err pay(fw_engine *e, uint32_t id, int32_t tick)
 {
-    struct fw_shop *s = e->shop;
+    struct fw_shop *s = S_of(e);
     order_rec *o = &s->orders[id];
-    const fw_shop_cfg *c = &e->arm[o->arm].cfg.shop;
+    const fw_shop_cfg *c = &fw_cfg(e, o->arm)->shop;
     fw_product_stock *st = &s->stock[o->product];
     o->attempts++;
     if (hash_unit(o->request_id, o->attempts, 3) < c->payment_fail_rate) {
@@ -604,7 +661,12 @@ static fw_err pay(fw_engine *e, uint32_t id, int32_t tick)
         s->brand_rev[b] += o->value;
     }
     prof_add(&s->tx[(size_t)o->user * FW_SHOP_PROFILE_K], s->prod[o->product].category, W_ORDER);
-    return log_change(s, o, id, tick, FW_OC_PAID);
+    fw_err rc = log_change(s, o, id, tick, FW_OC_PAID);
+    /* Tell the other capabilities at the tick's end (the ads attribute the purchase). */
+    fw_notice paid = {.kind = FW_NOTICE_ORDER_PAID, .order = id, .user = o->user, .product = o->product,
+                      .brand = s->prod[o->product].brand, .tick = tick, .value_cents = o->value};
+    fw_err rn = fw_engine_post(e, &paid);
+    return rc != FW_OK ? rc : rn;
 }
 
 typedef struct req_key {
@@ -623,31 +685,38 @@ static int cmp_req(const void *a, const void *b)
     return (x->i > y->i) - (x->i < y->i);
 }
 
-fw_err fw_shop_place_orders(fw_engine *e, fw_engine_ctx *ctx, const fw_order_req *req, size_t n,
-                            fw_order_outcome *out)
+/* The tick's checkouts, answered in place. Contention for the last units is resolved by
+ * rule: requests are served in (tick, user, position) order, whatever order they come in. */
+static fw_err log_orders(fw_engine *e, struct fw_shop *s, fw_engine_ctx *ctx, fw_record *rec, size_t n)
 {
+    size_t n_req = 0;
+    for (size_t i = 0; i < n; i++)
+        n_req += rec[i].kind == FW_RECORD_ORDER;
+    if (n_req == 0)
+        return FW_OK;
     int64_t t0 = fw_now_ns();
-    struct fw_shop *s = e->shop;
     fw_err rc = FW_OK;
-    req_key *key = malloc((n ? n : 1) * sizeof *key);
+    req_key *key = malloc(n_req * sizeof *key);
     if (!key) {
         for (size_t i = 0; i < n; i++)
-            out[i] = (fw_order_outcome){FW_NONE, FW_ORDER_BAD};
+            if (rec[i].kind == FW_RECORD_ORDER)
+                rec[i].u.order.out = (fw_order_outcome){FW_NONE, FW_ORDER_BAD};
         return FW_ERR_NOMEM;
     }
-    for (size_t i = 0; i < n; i++)
-        key[i] = (req_key){req[i].tick, req[i].user, i};
-    qsort(key, n, sizeof *key, cmp_req);
-    for (size_t k = 0; k < n; k++) {
-        size_t i = key[k].i;
-        const fw_order_req *q = &req[i];
-        out[i] = (fw_order_outcome){FW_NONE, FW_ORDER_BAD};
+    for (size_t i = 0, m = 0; i < n; i++)
+        if (rec[i].kind == FW_RECORD_ORDER)
+            key[m++] = (req_key){rec[i].u.order.req.tick, rec[i].u.order.req.user, i};
+    qsort(key, n_req, sizeof *key, cmp_req);
+    for (size_t k = 0; k < n_req; k++) {
+        const fw_order_req *q = &rec[key[k].i].u.order.req;
+        fw_order_outcome *out = &rec[key[k].i].u.order.out;
+        *out = (fw_order_outcome){FW_NONE, FW_ORDER_BAD};
         if (rc != FW_OK || q->user >= e->n_users || q->product >= s->n_products || q->arm >= e->n_arms ||
             q->qty == 0 || q->request_id == UINT64_MAX)
             continue;
         size_t slot = map_slot(s, q->request_id);
         if (s->map_key[slot]) {
-            out[i] = (fw_order_outcome){s->map_val[slot], FW_ORDER_DUPLICATE};
+            *out = (fw_order_outcome){s->map_val[slot], FW_ORDER_DUPLICATE};
             continue;
         }
         if (2 * (s->n_map + 1) > s->map_mask + 1) {
@@ -661,7 +730,7 @@ fw_err fw_shop_place_orders(fw_engine *e, fw_engine_ctx *ctx, const fw_order_req
             s->map_key[slot] = q->request_id + 1;
             s->map_val[slot] = FW_NONE;
             s->n_map++;
-            out[i].result = FW_ORDER_NO_STOCK;
+            out->result = FW_ORDER_NO_STOCK;
             continue;
         }
         if (s->n_orders == s->cap_orders) {
@@ -674,7 +743,7 @@ fw_err fw_shop_place_orders(fw_engine *e, fw_engine_ctx *ctx, const fw_order_req
             s->orders = v;
             s->cap_orders = cap;
         }
-        if ((rc = reserve_room(s)) != FW_OK)
+        if ((rc = reserve_room(e, s)) != FW_OK)
             continue;
         uint32_t id = s->n_orders++;
         order_rec *o = &s->orders[id];
@@ -693,25 +762,44 @@ fw_err fw_shop_place_orders(fw_engine *e, fw_engine_ctx *ctx, const fw_order_req
         int ck = cart_find(c, q->product);
         if (ck >= 0)
             cart_drop(c, (uint32_t)ck);   /* bought from the cart */
-        out[i] = (fw_order_outcome){id, FW_ORDER_OK};
-        /* Cannot fail: reserve_room made space for these three entries and the open slot. */
+        *out = (fw_order_outcome){id, FW_ORDER_OK};
+        /* Cannot fail: reserve_room made space for these entries, the notice and the open slot. */
         log_change(s, o, id, q->tick, FW_OC_CREATED);
         pay(e, id, q->tick);
         s->open[s->n_open++] = id;
     }
     free(key);
-    ctx->work[FW_WORK_ORDERS_PLACED] += n;
+    ctx->work[FW_WORK_ORDERS_PLACED] += n_req;
     fw_hist_record(&ctx->lat[FW_STAGE_SHOP_CHECKOUT], fw_now_ns() - t0);
+    return rc;
+}
+
+fw_err fw_shop_place_orders(fw_engine *e, fw_engine_ctx *ctx, const fw_order_req *req, size_t n,
+                            fw_order_outcome *out)
+{
+    struct fw_shop *s = S_of(e);
+    fw_record *rec = s ? malloc((n ? n : 1) * sizeof *rec) : NULL;
+    if (!rec) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = (fw_order_outcome){FW_NONE, FW_ORDER_BAD};
+        return s ? FW_ERR_NOMEM : FW_ERR_INVAL;
+    }
+    for (size_t i = 0; i < n; i++)
+        rec[i] = (fw_record){.kind = FW_RECORD_ORDER, .u.order.req = req[i]};
+    fw_err rc = log_orders(e, s, ctx, rec, n);
+    for (size_t i = 0; i < n; i++)
+        out[i] = rec[i].u.order.out;
+    free(rec);
     return rc;
 }
 
 fw_err fw_shop_request_return(fw_engine *e, uint32_t order, uint32_t user, int32_t tick)
 {
-    struct fw_shop *s = e->shop;
-    if (order >= s->n_orders)
+    struct fw_shop *s = S_of(e);
+    if (!s || order >= s->n_orders)
         return FW_ERR_INVAL;
     order_rec *o = &s->orders[order];
-    const fw_shop_cfg *c = &e->arm[o->arm].cfg.shop;
+    const fw_shop_cfg *c = &fw_cfg(e, o->arm)->shop;
     if (o->user != user || o->status != FW_ORDER_DELIVERED || o->next == INT32_MAX ||
         tick > o->delivered + (int32_t)(c->return_days * e->ticks_per_day) || tick < o->delivered)
         return FW_ERR_INVAL;   /* (next == INT32_MAX: the window closed and the order is done) */
@@ -720,11 +808,42 @@ fw_err fw_shop_request_return(fw_engine *e, uint32_t order, uint32_t user, int32
     return log_change(s, o, order, tick, FW_OC_RETURNED);   /* still in the open list */
 }
 
+/* The tick's return requests, answered in place, in the order they come. */
+static fw_err log_returns(fw_engine *e, fw_record *rec, size_t n)
+{
+    fw_err rc = FW_OK;
+    for (size_t i = 0; i < n; i++)
+        if (rec[i].kind == FW_RECORD_RETURN) {
+            fw_err r = fw_shop_request_return(e, rec[i].u.ret.order, rec[i].u.ret.user, rec[i].u.ret.tick);
+            rec[i].u.ret.result = r;
+            if (r == FW_ERR_NOMEM)
+                return r;
+            if (r != FW_OK)
+                rc = FW_ERR_INVAL;
+        }
+    return rc;
+}
+
+/* The shop's part of a tick's log: the community side of the profiles from note events,
+ * then shop events, checkouts and returns, each in the order given. */
+static fw_err shop_log(fw_engine *e, void *state, fw_engine_ctx *ctx, fw_record *rec, size_t n)
+{
+    struct fw_shop *s = state;
+    log_community(e, s, rec, n);
+    fw_err rc = log_shop_events(e, s, rec, n), r;
+    if (rc != FW_OK && rc != FW_ERR_INVAL)
+        return rc;
+    if ((r = log_orders(e, s, ctx, rec, n)) != FW_OK)
+        return r;
+    r = log_returns(e, rec, n);
+    return r != FW_OK ? r : rc;
+}
+
 fw_err fw_shop_restock(fw_engine *e, uint32_t product, uint32_t units, int32_t tick)
 {
     (void)tick;
-    struct fw_shop *s = e->shop;
-    if (product >= s->n_products)
+    struct fw_shop *s = S_of(e);
+    if (!s || product >= s->n_products)
         return FW_ERR_INVAL;
     s->stock[product].available += units;
     s->stock[product].restocked += units;
@@ -733,16 +852,16 @@ fw_err fw_shop_restock(fw_engine *e, uint32_t product, uint32_t units, int32_t t
 }
 
 /* Advances every open order whose next step is due at tick (a barrier, in id order). */
-fw_err fw_shop_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick)
+static fw_err shop_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_t tick)
 {
     int64_t t0 = fw_now_ns();
-    struct fw_shop *s = e->shop;
+    struct fw_shop *s = state;
     fw_err rc = FW_OK;
     uint32_t keep = 0;
     for (uint32_t k = 0; k < s->n_open; k++) {
         uint32_t id = s->open[k];
         order_rec *o = &s->orders[id];
-        const fw_shop_cfg *c = &e->arm[o->arm].cfg.shop;
+        const fw_shop_cfg *c = &fw_cfg(e, o->arm)->shop;
         if (o->next <= tick && rc == FW_OK) {
             switch (o->status) {
             case FW_ORDER_CREATED:
@@ -802,10 +921,11 @@ fw_err fw_shop_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick)
     return rc;
 }
 
-/* Day end: profiles and popularity decay; stale cart items are dropped. */
-void fw_shop_end_day(fw_engine *e, uint32_t day)
+/* Day end: profiles and popularity decay; stale cart items are dropped; the books. */
+static fw_err shop_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_t day, int64_t *series)
 {
-    struct fw_shop *s = e->shop;
+    (void)ctx;
+    struct fw_shop *s = state;
     float d = (float)s->decay;
     for (size_t i = 0; i < (size_t)e->n_users * FW_SHOP_PROFILE_K; i++)
         s->tx[i].w *= d;
@@ -818,7 +938,7 @@ void fw_shop_end_day(fw_engine *e, uint32_t day)
     for (uint32_t p = 0; p < s->n_products; p++)
         s->pop[p] *= s->decay;
     int32_t oldest = (int32_t)((day + 1) * e->ticks_per_day) -
-                     (int32_t)(e->arm[0].cfg.shop.cart_days * e->ticks_per_day);
+                     (int32_t)(fw_cfg(e, 0)->shop.cart_days * e->ticks_per_day);
     for (uint32_t u = 0; u < e->n_users; u++) {
         cart *c = &s->carts[u];
         uint32_t keep = 0;
@@ -830,6 +950,16 @@ void fw_shop_end_day(fw_engine *e, uint32_t day)
         c->n = keep;
     }
     s->dirty = 1;
+    fw_shop_totals t = fw_shop_total(e);
+    int64_t v[] = {[SS_gmv_cents] = t.gmv_cents, [SS_paid_cents] = t.paid_cents,
+                   [SS_refunded_cents] = t.refunded_cents, [SS_orders] = (int64_t)t.orders,
+                   [SS_units_available] = (int64_t)t.units_available,
+                   [SS_units_reserved] = (int64_t)t.units_reserved, [SS_units_sold] = (int64_t)t.units_sold,
+                   [SS_units_restocked] = (int64_t)t.units_restocked, [SS_stocked_out_products] = 0};
+    for (uint32_t p = 0; p < s->n_products; p++)
+        v[SS_stocked_out_products] += s->stock[p].available == 0;
+    memcpy(series, v, sizeof v);
+    return FW_OK;
 }
 
 /* ---- best sellers and the shop tab --------------------------------------------------- */
@@ -904,10 +1034,10 @@ uint32_t fw_shop_request(fw_engine *e, fw_engine_ctx *ctx, const fw_shop_req *re
                          uint32_t cap)
 {
     int64_t t0 = fw_now_ns();
-    const struct fw_shop *s = e->shop;
-    if (req->user >= e->n_users || req->arm >= e->n_arms || s->n_products == 0)
+    const struct fw_shop *s = S_of(e);
+    if (!s || req->user >= e->n_users || req->arm >= e->n_arms || s->n_products == 0)
         return 0;
-    const fw_shop_cfg *c = &e->arm[req->arm].cfg.shop;
+    const fw_shop_cfg *c = &fw_cfg(e, req->arm)->shop;
     uint32_t want = c->page_size < cap ? c->page_size : cap, n = 0;
     /* The profile: per category, transactions plus (unified) community signals. */
     enum { MAXC = FW_SHOP_PROFILE_K + FW_SHOP_COMM_K };
@@ -1042,7 +1172,10 @@ uint32_t fw_shop_request(fw_engine *e, fw_engine_ctx *ctx, const fw_shop_req *re
 
 void fw_shop_tx_shares(const fw_engine *e, uint32_t user, double *share)
 {
-    const prof_entry *row = &e->shop->tx[(size_t)user * FW_SHOP_PROFILE_K];
+    const struct fw_shop *s = S_of(e);
+    if (!s)
+        return;
+    const prof_entry *row = &s->tx[(size_t)user * FW_SHOP_PROFILE_K];
     double total = 0.0;
     for (int k = 0; k < FW_SHOP_PROFILE_K; k++)
         total += row[k].w > 0.0f ? row[k].w : 0.0f;
@@ -1053,7 +1186,10 @@ void fw_shop_tx_shares(const fw_engine *e, uint32_t user, double *share)
 
 double fw_shop_tx_share(const fw_engine *e, uint32_t user, uint32_t topic)
 {
-    const prof_entry *row = &e->shop->tx[(size_t)user * FW_SHOP_PROFILE_K];
+    const struct fw_shop *s = S_of(e);
+    if (!s)
+        return 0.0;
+    const prof_entry *row = &s->tx[(size_t)user * FW_SHOP_PROFILE_K];
     double total = 0.0, mine = 0.0;
     for (int k = 0; k < FW_SHOP_PROFILE_K; k++)
         if (row[k].w > 0.0f) {
@@ -1065,8 +1201,8 @@ double fw_shop_tx_share(const fw_engine *e, uint32_t user, uint32_t topic)
 
 uint32_t fw_shop_engaged_topics(const fw_engine *e, uint32_t user, uint32_t *out, uint32_t cap)
 {
-    const struct fw_shop *s = e->shop;
-    if (user >= e->n_users || s->all_impr <= 0.0)
+    const struct fw_shop *s = S_of(e);
+    if (!s || user >= e->n_users || s->all_impr <= 0.0)
         return 0;
     const comm_entry *row = &s->community[(size_t)user * FW_SHOP_COMM_K];
     double p = s->all_eng / s->all_impr;
@@ -1082,18 +1218,28 @@ uint32_t fw_shop_engaged_topics(const fw_engine *e, uint32_t user, uint32_t *out
 
 const fw_order_change *fw_shop_changes(const fw_engine *e, size_t *n)
 {
-    *n = e->shop->n_log;
-    return e->shop->log;
+    const struct fw_shop *s = S_of(e);
+    *n = s ? s->n_log : 0;
+    return s ? s->log : NULL;
 }
 
-void fw_shop_clear_changes(fw_engine *e) { e->shop->n_log = 0; }
+void fw_shop_clear_changes(fw_engine *e)
+{
+    struct fw_shop *s = S_of(e);
+    if (s)
+        s->n_log = 0;
+}
 
-uint32_t fw_shop_n_orders(const fw_engine *e) { return e->shop->n_orders; }
+uint32_t fw_shop_n_orders(const fw_engine *e)
+{
+    const struct fw_shop *s = S_of(e);
+    return s ? s->n_orders : 0;
+}
 
 fw_err fw_shop_order(const fw_engine *e, uint32_t order, fw_order_info *out)
 {
-    const struct fw_shop *s = e->shop;
-    if (order >= s->n_orders)
+    const struct fw_shop *s = S_of(e);
+    if (!s || order >= s->n_orders)
         return FW_ERR_INVAL;
     const order_rec *o = &s->orders[order];
     *out = (fw_order_info){.request_id = o->request_id, .user = o->user, .arm = o->arm,
@@ -1106,15 +1252,18 @@ fw_err fw_shop_order(const fw_engine *e, uint32_t order, fw_order_info *out)
 
 fw_err fw_shop_stock(const fw_engine *e, uint32_t product, fw_product_stock *out)
 {
-    if (product >= e->shop->n_products)
+    const struct fw_shop *s = S_of(e);
+    if (!s || product >= s->n_products)
         return FW_ERR_INVAL;
-    *out = e->shop->stock[product];
+    *out = s->stock[product];
     return FW_OK;
 }
 
 fw_shop_totals fw_shop_total(const fw_engine *e)
 {
-    const struct fw_shop *s = e->shop;
+    const struct fw_shop *s = S_of(e);
+    if (!s)
+        return (fw_shop_totals){0};
     fw_shop_totals t = {.paid_cents = s->paid, .refunded_cents = s->refunded, .gmv_cents = s->gmv,
                         .orders = s->n_orders, .paid_orders = s->n_paid,
                         .refunded_orders = s->n_refunded, .cancelled_orders = s->n_cancelled};
@@ -1131,8 +1280,8 @@ fw_shop_totals fw_shop_total(const fw_engine *e)
 fw_err fw_shop_brand_sales(const fw_engine *e, uint32_t brand, uint32_t arm, int64_t *units,
                            int64_t *revenue_cents)
 {
-    const struct fw_shop *s = e->shop;
-    if (brand >= s->n_brands || arm >= e->n_arms)
+    const struct fw_shop *s = S_of(e);
+    if (!s || brand >= s->n_brands || arm >= e->n_arms)
         return FW_ERR_INVAL;
     *units = s->brand_units[(size_t)arm * s->n_brands + brand];
     *revenue_cents = s->brand_rev[(size_t)arm * s->n_brands + brand];
@@ -1141,7 +1290,9 @@ fw_err fw_shop_brand_sales(const fw_engine *e, uint32_t brand, uint32_t arm, int
 
 fw_err fw_shop_check(const fw_engine *e, char *why, size_t cap)
 {
-    const struct fw_shop *s = e->shop;
+    const struct fw_shop *s = S_of(e);
+    if (!s)
+        return FW_OK;
     fw_err rc = FW_ERR_NOMEM;
     uint64_t *res = calloc(s->n_products ? s->n_products : 1, sizeof *res);
     uint64_t *sold = calloc(s->n_products ? s->n_products : 1, sizeof *sold);
@@ -1213,3 +1364,40 @@ out:
     free(sold);
     return rc;
 }
+
+static fw_err shop_check(const fw_engine *e, const void *state, char *why, size_t cap)
+{
+    (void)state;
+    return fw_shop_check(e, why, cap);
+}
+
+static fw_err shop_publish(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_t id, const fw_publication *p)
+{
+    (void)state;
+    (void)ctx;
+    return fw_shop_attach(e, id, p->product);
+}
+
+/* The shop's books at a day's end (global: every cell buys from the same stock). */
+static const fw_series_desc shop_series[SS__COUNT] = {
+#define SS_DESC(name, unit, doc) {#name, unit, doc},
+    FW_SHOP_DAY_SERIES(SS_DESC)
+#undef SS_DESC
+};
+
+const fw_engine_module fw_shop_module = {
+    .name = "shop",
+    .wanted = shop_wanted,
+    .create = shop_create,
+    .destroy = shop_destroy,
+    .grow_notes = shop_grow_notes,
+    .publish = shop_publish,
+    .log = shop_log,
+    .end_tick = shop_end_tick,
+    .end_day = shop_end_day,
+    .check = shop_check,
+    .series_doc = "the shop's books at each day's end",
+    .series = shop_series,
+    .n_series = SS__COUNT,
+    .algorithm = -1,
+};

@@ -26,6 +26,7 @@
 #include "model/rng.h"
 #include "fw_version.h"
 #include "driver/run.h"
+#include "flywheel/record.h"
 #include "model/world.h"
 
 /* Relative session starts by hour of day for a mobile content app: quiet at night, a
@@ -54,6 +55,7 @@ typedef struct tbuf {
     fw_engine_ctx *ctx;
     gsl_rng *rng;
     uint32_t *page;
+    fw_slot *slots;
     fw_evbuf ev;
     gsl_rng *srng;         /* FW_RNG_SEARCH */
     fw_clickbuf clicks;    /* search clicks of the tick */
@@ -132,6 +134,8 @@ typedef struct sim {
     size_t run_cap;
     int32_t abs_tick;
     fw_evbuf merged;
+    fw_record *recs;             /* the tick's log, every kind, for fw_engine_log */
+    size_t recs_cap;
     /* Per-arm exposure of the day: notes shown (bitmap) and impressions per creator. */
     uint64_t *shown;             /* [n_arms * shown_words] */
     size_t shown_words;
@@ -164,8 +168,9 @@ static fw_err tbufs_create(sim *S)
         b->srng = fw_rng_create(S->sc->seed, FW_RNG_SEARCH, 0, 0);
         b->shop_rng = fw_rng_create(S->sc->seed, FW_RNG_SHOP, 0, 0);
         b->page = calloc(page_cap, sizeof *b->page);
+        b->slots = calloc((size_t)page_cap + 1, sizeof *b->slots);
         b->counters = calloc((size_t)S->n_cells * FW_DC__COUNT, sizeof *b->counters);
-        if (!b->ctx || !b->rng || !b->srng || !b->shop_rng || !b->page || !b->counters)
+        if (!b->ctx || !b->rng || !b->srng || !b->shop_rng || !b->page || !b->slots || !b->counters)
             return FW_ERR_NOMEM;
     }
     return FW_OK;
@@ -185,6 +190,7 @@ static void sim_fini(sim *S)
             free(S->tb[t].ads.v);
             free(S->tb[t].clicks.v);
             free(S->tb[t].page);
+            free(S->tb[t].slots);
             free(S->tb[t].ev.v);
             free(S->tb[t].counters);
             free(S->tb[t].oracle_util);
@@ -240,6 +246,7 @@ static void sim_fini(sim *S)
     free(S->ev_lo);
     free(S->ev_hi);
     free(S->merged.v);
+    free(S->recs);
     free(S->pend);
     free(S->pend_emb);
 }
@@ -502,7 +509,7 @@ static void k_sessions(void *arg, size_t b, size_t e, int slot)
 {
     sim *S = arg;
     tbuf *tb = &S->tb[slot];
-    fw_session_io io = {.engine = S->engine, .ctx = tb->ctx, .rng = tb->rng, .page = tb->page,
+    fw_session_io io = {.engine = S->engine, .ctx = tb->ctx, .rng = tb->rng, .page = tb->page, .slots = tb->slots,
                         .page_cap = 0, .events = &tb->ev, .user_counts = S->aggs.v[period(S)],
                         .oracle_every = S->sc->output.oracle_every,
                         .oracle_corpus_every = S->sc->output.oracle_corpus_every,
@@ -611,74 +618,87 @@ static void give_back(sim *S, uint32_t user, int64_t cents)
 
 /* Ad events, in user order, before the note events: the ad model trains on the state the
  * tick's requests saw, and billing goes against the budgets by rule. */
-static fw_err ads_barrier(sim *S)
+static fw_err ads_barrier(sim *S, const fw_record *rec, size_t n)
 {
-    fw_adbuf *ma = &S->merged_ads;
-    fw_err rc;
-    if (!ma->n)
-        return FW_OK;
-    if (grow((void **)&S->billed, &S->billed_cap, ma->n, sizeof *S->billed))
-        return FW_ERR_NOMEM;
-    if ((rc = fw_ads_log(S->engine, S->tb[0].ctx, ma->v, ma->n, S->billed)) != FW_OK)
-        return rc;
     uint32_t *const *uc = S->aggs.v[period(S)];
-    for (size_t k = 0; k < ma->n; k++) {
-        *cell_counter(S, ma->v[k].user, FW_DC_ad_revenue_millicents) += (uint64_t)S->billed[k];
-        uint64_t r = (uint64_t)uc[FW_UM_ad_revenue_millicents][ma->v[k].user] + (uint64_t)S->billed[k];
-        uc[FW_UM_ad_revenue_millicents][ma->v[k].user] = r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
-        S->brand_ad_spend[S->w.campaigns[ma->v[k].campaign].brand] += S->billed[k];
+    for (size_t k = 0; k < n; k++) {
+        if (rec[k].kind != FW_RECORD_AD_EVENT)
+            continue;
+        const fw_ad_event *ev = &rec[k].u.ad.ev;
+        int64_t billed = rec[k].u.ad.billed_mc;
+        *cell_counter(S, ev->user, FW_DC_ad_revenue_millicents) += (uint64_t)billed;
+        uint64_t r = (uint64_t)uc[FW_UM_ad_revenue_millicents][ev->user] + (uint64_t)billed;
+        uc[FW_UM_ad_revenue_millicents][ev->user] = r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
     }
     return FW_OK;
 }
 
 /* Shop events, checkouts (in user order; the engine serves them by its contention rule),
  * then the returns due this tick. */
-static fw_err shop_barrier(sim *S)
+static fw_err shop_barrier(sim *S, const fw_record *rec, size_t n)
 {
-    fw_shopbuf *m = &S->merged_shop;
-    fw_engine_ctx *ctx0 = S->tb[0].ctx;
-    fw_err rc;
-
-    if (m->n_ev && (rc = fw_shop_log(S->engine, ctx0, m->ev, m->n_ev)) != FW_OK)
-        return rc;
-    if (m->n_ord) {
-        if (grow((void **)&S->outcomes, &S->outcome_cap, m->n_ord, sizeof *S->outcomes))
-            return FW_ERR_NOMEM;
-        if ((rc = fw_shop_place_orders(S->engine, ctx0, m->ord, m->n_ord, S->outcomes)) != FW_OK)
-            return rc;
-        for (size_t k = 0; k < m->n_ord; k++) {
-            const fw_order_req *q = &m->ord[k];
-            const fw_order_outcome *o = &S->outcomes[k];
-            switch (o->result) {
-            case FW_ORDER_OK:
-                if (grow((void **)&S->order_src, &S->order_src_cap, (size_t)o->order + 1, 1))
-                    return FW_ERR_NOMEM;
-                S->order_src[o->order] = m->src[k];
-                break;
-            case FW_ORDER_DUPLICATE:
-                (*cell_counter(S, q->user, FW_DC_duplicate_requests))++;
-                break;
-            case FW_ORDER_NO_STOCK:
-                (*cell_counter(S, q->user, FW_DC_stockout_rejections))++;
-                give_back(S, q->user, S->w.product_price_cents[q->product] * (int64_t)q->qty);
-                break;
-            default:
-                return FW_ERR_INTERNAL;   /* the simulator sent a request the shop cannot read */
-            }
+    for (size_t k = 0; k < n; k++) {
+        if (rec[k].kind == FW_RECORD_RETURN) {
+            if (rec[k].u.ret.result != FW_OK)
+                return FW_ERR_INTERNAL;   /* decided inside the window: the shop must accept it */
+            continue;
+        }
+        if (rec[k].kind != FW_RECORD_ORDER)
+            continue;
+        const fw_order_req *q = &rec[k].u.order.req;
+        const fw_order_outcome *o = &rec[k].u.order.out;
+        switch (o->result) {
+        case FW_ORDER_OK:
+            if (grow((void **)&S->order_src, &S->order_src_cap, (size_t)o->order + 1, 1))
+                return FW_ERR_NOMEM;
+            S->order_src[o->order] = (uint8_t)rec[k].aux;
+            break;
+        case FW_ORDER_DUPLICATE:
+            (*cell_counter(S, q->user, FW_DC_duplicate_requests))++;
+            break;
+        case FW_ORDER_NO_STOCK:
+            (*cell_counter(S, q->user, FW_DC_stockout_rejections))++;
+            give_back(S, q->user, S->w.product_price_cents[q->product] * (int64_t)q->qty);
+            break;
+        default:
+            return FW_ERR_INTERNAL;   /* the simulator sent a request the shop cannot read */
         }
     }
+    return FW_OK;
+}
+
+/* The tick's log in one array: ads, note events, clicks, shop events, checkouts, returns due. */
+static fw_err build_records(sim *S, size_t *out_n)
+{
+    size_t n = S->merged_ads.n + S->merged.n + S->merged_clicks.n + S->merged_shop.n_ev + S->merged_shop.n_ord +
+               S->n_returns;
+    if (grow((void **)&S->recs, &S->recs_cap, n + 1, sizeof *S->recs))
+        return FW_ERR_NOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < S->merged_ads.n; i++)
+        S->recs[k++] = (fw_record){.kind = FW_RECORD_AD_EVENT, .u.ad.ev = S->merged_ads.v[i]};
+    for (size_t i = 0; i < S->merged.n; i++)
+        S->recs[k++] = (fw_record){.kind = FW_RECORD_EVENT, .u.ev = S->merged.v[i]};
+    for (size_t i = 0; i < S->merged_clicks.n; i++)
+        S->recs[k++] = (fw_record){.kind = FW_RECORD_SEARCH_CLICK, .u.click = S->merged_clicks.v[i]};
+    for (size_t i = 0; i < S->merged_shop.n_ev; i++)
+        S->recs[k++] = (fw_record){.kind = FW_RECORD_SHOP_EVENT, .u.shop = S->merged_shop.ev[i]};
+    for (size_t i = 0; i < S->merged_shop.n_ord; i++)
+        S->recs[k++] = (fw_record){.kind = FW_RECORD_ORDER, .aux = S->merged_shop.src[i],
+                                   .u.order.req = S->merged_shop.ord[i]};
     /* Returns decided earlier whose day has come, in the order they were decided. */
     size_t keep = 0;
-    for (size_t k = 0; k < S->n_returns; k++) {
-        pending_return *r = &S->returns[k];
+    for (size_t i = 0; i < S->n_returns; i++) {
+        pending_return *r = &S->returns[i];
         if (r->tick > S->abs_tick) {
             S->returns[keep++] = *r;
             continue;
         }
-        if ((rc = fw_shop_request_return(S->engine, r->order, r->user, S->abs_tick)) != FW_OK)
-            return FW_ERR_INTERNAL;   /* decided inside the window: the shop must accept it */
+        S->recs[k++] = (fw_record){.kind = FW_RECORD_RETURN,
+                                   .u.ret = {.order = r->order, .user = r->user, .tick = S->abs_tick}};
     }
     S->n_returns = keep;
+    *out_n = k;
     return FW_OK;
 }
 
@@ -709,20 +729,6 @@ static fw_err shop_changes(sim *S)
             uc[FW_UM_paid_orders][u]++;
             uint64_t g = (uint64_t)uc[FW_UM_gmv_cents][u] + (uint64_t)c->value_cents;
             uc[FW_UM_gmv_cents][u] = g > UINT32_MAX ? UINT32_MAX : (uint32_t)g;
-            if (S->w.n_campaigns) {
-                /* The platform attributes the purchase to an ad of the brand, if any. */
-                int64_t billed;
-                uint32_t brand = S->w.product_brand[c->product];
-                uint32_t camp = fw_ads_attribute(S->engine, u, brand, c->tick, &billed);
-                if (camp != FW_NONE) {
-                    (*cell_counter(S, u, FW_DC_ad_conversions))++;
-                    *cell_counter(S, u, FW_DC_ad_revenue_millicents) += (uint64_t)billed;
-                    uint64_t r = (uint64_t)uc[FW_UM_ad_revenue_millicents][u] + (uint64_t)billed;
-                    uc[FW_UM_ad_revenue_millicents][u] = r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
-                    S->brand_ad_spend[brand] += billed;
-                    S->brand_ad_gmv[brand] += c->value_cents;
-                }
-            }
             break;
         }
         case FW_OC_CANCELLED:
@@ -753,29 +759,36 @@ static fw_err shop_changes(sim *S)
         }
     }
     fw_shop_clear_changes(S->engine);
+    /* Purchases the platform attributed to an ad at the tick's end. */
+    size_t n_conv;
+    const fw_ad_conversion *conv = fw_ads_conversions(S->engine, &n_conv);
+    for (size_t k = 0; k < n_conv; k++) {
+        uint32_t u = conv[k].user;
+        (*cell_counter(S, u, FW_DC_ad_conversions))++;
+        *cell_counter(S, u, FW_DC_ad_revenue_millicents) += (uint64_t)conv[k].billed_mc;
+        uint64_t r = (uint64_t)uc[FW_UM_ad_revenue_millicents][u] + (uint64_t)conv[k].billed_mc;
+        uc[FW_UM_ad_revenue_millicents][u] = r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+    }
     return FW_OK;
 }
 
 /* Day end: brands restock sold-out products (each on a day with probability
  * 1 / world.restock_days) to their initial stock, and the books are checked. */
+/* The engine's day series of a capability into v (zeros when it is off). */
+static void engine_series(const sim *S, const char *name, int64_t *v, uint32_t n)
+{
+    memset(v, 0, n * sizeof *v);
+    for (uint32_t k = 0; k < fw_engine_n_series_groups(S->engine); k++) {
+        fw_series_group g;
+        if (fw_engine_series(S->engine, k, &g) == FW_OK && strcmp(g.name, name) == 0 && g.n == n)
+            memcpy(v, g.values, n * sizeof *v);
+    }
+}
+
 static fw_err shop_end_day(sim *S, int64_t *series)
 {
-    char why[256];
-    fw_err rc = fw_shop_check(S->engine, why, sizeof why);
-    if (rc != FW_OK) {
-        fprintf(stderr, "\nflywheel: shop invariant broken on day %u: %s\n", S->day, why);
-        return rc;
-    }
-    fw_shop_totals t = fw_shop_total(S->engine);
-    series[FW_SS_gmv_cents] = t.gmv_cents;
-    series[FW_SS_paid_cents] = t.paid_cents;
-    series[FW_SS_refunded_cents] = t.refunded_cents;
-    series[FW_SS_orders] = (int64_t)t.orders;
-    series[FW_SS_units_available] = (int64_t)t.units_available;
-    series[FW_SS_units_reserved] = (int64_t)t.units_reserved;
-    series[FW_SS_units_sold] = (int64_t)t.units_sold;
-    series[FW_SS_units_restocked] = (int64_t)t.units_restocked;
-    series[FW_SS_stocked_out_products] = 0;
+    fw_err rc;
+    engine_series(S, "shop", series, FW_SS__COUNT);
     /* Per-brand sales: each cell's sales count for every arm the cell is part of. */
     size_t nb = S->w.n_brands;
     memset(S->brand_units, 0, (size_t)S->n_arms * nb * sizeof *S->brand_units);
@@ -799,7 +812,6 @@ static fw_err shop_end_day(sim *S, int64_t *series)
             return FW_ERR_INTERNAL;
         if (st.available > 0)
             continue;
-        series[FW_SS_stocked_out_products]++;
         if (days <= 0.0)
             continue;
         fw_rng_seek(r, S->sc->seed, FW_RNG_RESTOCK, p, S->day);
@@ -893,28 +905,25 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
         S->tb[s].ads.n = 0;
     }
     fw_engine_ctx *ctx0 = S->tb[0].ctx;
-    fw_err rc = ads_barrier(S);
+    size_t n_recs;
+    fw_err rc = build_records(S, &n_recs);
     if (rc != FW_OK)
         return rc;
-    rc = fw_engine_log(S->engine, ctx0, S->merged.v, S->merged.n);
-    if (rc != FW_OK)
+    if ((rc = fw_engine_log(S->engine, ctx0, S->recs, n_recs)) != FW_OK) {
+        fprintf(stderr, "\nflywheel: %s\n", fw_engine_error(S->engine));
         return rc;
-    if (S->merged_clicks.n &&
-        (rc = fw_engine_log_search(S->engine, ctx0, S->merged_clicks.v, S->merged_clicks.n)) != FW_OK)
-        return rc;
-    if ((rc = shop_barrier(S)) != FW_OK)
+    }
+    if ((rc = ads_barrier(S, S->recs, n_recs)) != FW_OK || (rc = shop_barrier(S, S->recs, n_recs)) != FW_OK)
         return rc;
 
     /* Notes written during this tick go live at its end. */
     while (*pend_at < S->n_pend && S->pend[*pend_at].tick == (int32_t)t) {
         const pending_note *p = &S->pend[(*pend_at)++];
         uint32_t wid, eid;
+        fw_publication pub = {.info = p->note.info, .terms = p->note.terms, .product = p->note.product,
+                              .task = p->task};
         if ((rc = fw_world_add_note(&S->w, &p->note, &S->pend_emb[p->emb_at], &wid)) != FW_OK ||
-            (rc = fw_engine_publish_text(S->engine, ctx0, &p->note.info, p->note.terms, &eid)) != FW_OK ||
-            (rc = fw_shop_attach(S->engine, eid, p->note.product)) != FW_OK)
-            return rc;
-        int passed;
-        if (p->task != FW_NONE && (rc = fw_market_deliver(S->engine, p->task, eid, S->abs_tick, &passed)) != FW_OK)
+            (rc = fw_engine_publish_note(S->engine, ctx0, &pub, &eid)) != FW_OK)
             return rc;
         if (wid != eid)
             return FW_ERR_INTERNAL;
@@ -924,16 +933,6 @@ static fw_err run_tick(sim *S, uint32_t t, size_t *pend_at)
     }
     if ((rc = fw_engine_end_tick(S->engine, ctx0, S->abs_tick)) != FW_OK)
         return rc;
-    S->ad_impr_day += S->merged_ads.n;   /* impressions and clicks: the day's ad traffic */
-    if (t + 1 == S->tpd / 2) {
-        S->ad_impr_mid = S->ad_impr_day;
-        for (uint32_t c = 0; c < S->w.n_campaigns; c++) {
-            fw_campaign_stats cs;
-            if (fw_ads_campaign(S->engine, c, &cs) != FW_OK)
-                return FW_ERR_INTERNAL;
-            S->ad_mid_spend[c] = cs.spend_today_cents;
-        }
-    }
     return shop_changes(S);
 }
 
@@ -943,34 +942,7 @@ static void concentration(uint32_t *v, size_t n, double top, double *gini, doubl
  * concentration over creators who earned, and the tasks' table. */
 static fw_err market_day_end(sim *S, int64_t *series)
 {
-    char why[256];
-    fw_err rc = fw_market_check(S->engine, why, sizeof why);
-    if (rc != FW_OK) {
-        fprintf(stderr, "\nflywheel: marketplace invariant broken on day %u: %s\n", S->day, why);
-        return rc;
-    }
-    fw_market_totals t = fw_market_total(S->engine);
-    series[FW_MS_tasks_posted] = (int64_t)t.posted;
-    series[FW_MS_tasks_matched] = (int64_t)t.matched;
-    series[FW_MS_tasks_delivered] = (int64_t)t.delivered;
-    series[FW_MS_tasks_completed] = (int64_t)t.completed;
-    series[FW_MS_tasks_expired] = (int64_t)t.expired;
-    series[FW_MS_tasks_failed] = (int64_t)t.failed;
-    series[FW_MS_payments_cents] = t.payments_cents;
-    series[FW_MS_committed_cents] = t.committed_cents;
-    if (!S->income_scratch && !(S->income_scratch = malloc(((size_t)S->w.n_creators + 1) * sizeof *S->income_scratch)))
-        return FW_ERR_NOMEM;
-    size_t n = 0;
-    for (uint32_t c = 0; c < S->w.n_creators; c++) {
-        int64_t inc = fw_market_income(S->engine, S->w.creator_user[c]);
-        if (inc > 0)
-            S->income_scratch[n++] = inc > UINT32_MAX ? UINT32_MAX : (uint32_t)inc;
-    }
-    double gini = 0.0, share = 0.0;
-    if (n > 0)
-        concentration(S->income_scratch, n, 0.01, &gini, &share);
-    series[FW_MS_earning_creators] = (int64_t)n;
-    series[FW_MS_income_gini_ppm] = llround(gini * 1e6);
+    engine_series(S, "market", series, FW_MS__COUNT);
     uint32_t nt = fw_market_n_tasks(S->engine);
     free(S->task_cols);
     if (!(S->task_cols = malloc(((size_t)nt * FW_MF__COUNT + 1) * sizeof *S->task_cols)))
@@ -993,40 +965,13 @@ static fw_err market_day_end(sim *S, int64_t *series)
     return FW_OK;
 }
 
-/* The ads' day (before the engine's day end resets it): books, budgets, pacing, and the
- * invariants. Pacing error compares each campaign's share of its day's spend by midday with
- * the share of the day's ad traffic by midday. */
+/* The ads' day: the engine's books, and per-brand spend and attributed GMV. */
 static fw_err ads_end_day(sim *S, int64_t *series)
 {
-    char why[256];
-    fw_err rc = fw_ads_check(S->engine, why, sizeof why);
-    if (rc != FW_OK) {
-        fprintf(stderr, "\nflywheel: ads invariant broken on day %u: %s\n", S->day, why);
-        return rc;
-    }
-    memset(series, 0, FW_AS__COUNT * sizeof *series);
-    double err_sum = 0.0, mid_share = S->ad_impr_day ? (double)S->ad_impr_mid / S->ad_impr_day : 0.5;
-    uint32_t n_err = 0;
-    for (uint32_t c = 0; c < S->w.n_campaigns; c++) {
-        fw_campaign_stats cs;
-        if (fw_ads_campaign(S->engine, c, &cs) != FW_OK)
-            return FW_ERR_INTERNAL;
-        series[FW_AS_revenue_cents] += cs.spend_today_cents;
-        series[FW_AS_overdelivery_cents] += cs.overdelivery_cents - S->ad_over_prev[c];
-        S->ad_over_prev[c] = cs.overdelivery_cents;
-        series[FW_AS_budget_cents] += S->w.campaigns[c].daily_budget_cents;
-        series[FW_AS_campaigns_exhausted] += cs.throttled;
-        if (cs.spend_today_cents > 0) {
-            err_sum += fabs((double)S->ad_mid_spend[c] / cs.spend_today_cents - mid_share);
-            n_err++;
-        }
-    }
-    series[FW_AS_budget_utilisation_ppm] =
-        series[FW_AS_budget_cents] ? llround(1e6 * series[FW_AS_revenue_cents] / (double)series[FW_AS_budget_cents]) : 0;
-    series[FW_AS_pacing_error_ppm] = n_err ? llround(1e6 * err_sum / n_err) : 0;
+    engine_series(S, "ads", series, FW_AS__COUNT);
     for (uint32_t b = 0; b < S->w.n_brands; b++)
-        S->brand_ad_spend_cents[b] = S->brand_ad_spend[b] / 1000;
-    S->ad_impr_day = S->ad_impr_mid = 0;
+        if (fw_ads_brand_books(S->engine, b, &S->brand_ad_spend_cents[b], &S->brand_ad_gmv[b]) != FW_OK)
+            return FW_ERR_INTERNAL;
     return FW_OK;
 }
 
@@ -1472,8 +1417,11 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         update_expectation(S, cell_counters);
         fw_par_for(S->w.n_users, 4096, k_end_day, S);
         int64_t shop_series[FW_SS__COUNT], ads_series[FW_AS__COUNT], market_series[FW_MS__COUNT];
+        if ((rc = fw_engine_end_day(S->engine, S->tb[0].ctx, S->day)) != FW_OK) {
+            fprintf(stderr, "\nflywheel: %s\n", fw_engine_error(S->engine));
+            break;
+        }
         if ((S->w.n_campaigns && (rc = ads_end_day(S, ads_series)) != FW_OK) ||
-            (rc = fw_engine_end_day(S->engine, S->tb[0].ctx, S->day)) != FW_OK ||
             (rc = shop_end_day(S, shop_series)) != FW_OK || (rc = market_day_end(S, market_series)) != FW_OK)
             break;
         if (rec && (rc = fw_recorder_add_market(rec, market_series)) != FW_OK)

@@ -585,12 +585,11 @@ static int cart_visit(const fw_behaviour_model *m, const fw_world *w, fw_users_s
 /* An opened note: the product it shows plants intent; its card (the engine's link, maybe
  * wrong or missing) may be clicked. */
 static int opened_note(const fw_behaviour_model *m, const fw_world *w, fw_users_state *s, uint32_t u,
-                       uint32_t arm, int32_t tick, uint32_t note, double extra, uint8_t source,
+                       uint32_t arm, int32_t tick, uint32_t note, uint32_t card, double extra, uint8_t source,
                        fw_session_io *io)
 {
     const fw_behaviour_cfg *c = &m->cfg;
     uint32_t shown = w->note_product[note];
-    uint32_t card = fw_shop_card(io->engine, note, arm);
     uint64_t *cnt = io->counters;
     if (shown != FW_NONE) {
         /* Planting scales with the user's propensity to buy what notes plant (world: Beta(1,
@@ -767,32 +766,29 @@ static int search_session(const fw_behaviour_model *m, const fw_world *w, fw_use
         }
         if (attempt > 0)
             cnt[FW_DC_search_reformulations]++;
-        uint32_t n = fw_search_request(io->engine, io->ctx, &q, io->page, io->page_cap);
+        uint32_t n = fw_search_page(io->engine, io->ctx, &q, io->slots, io->page_cap + 1);
         if (n == 0)
             cnt[FW_DC_search_zero_results]++;
+        const fw_slot *res = io->slots;
         if (io->ads && n > 0) {
-            /* One ad at the top of the results, sold for the topic the engine reads in the
-             * query (its learned intent), examined like the first result. */
-            double dist[1024], sat_unused = 0.0;
-            uint32_t ctx_topic = FW_NONE;
-            if (fw_search_intent(io->engine, &q, dist) > 0.0)
-                for (uint32_t t = 0; t < T; t++)
-                    if (ctx_topic == FW_NONE || dist[t] > dist[ctx_topic])
-                        ctx_topic = t;
-            fw_ad_req ar = {.user = u, .arm = arm, .tick = tick, .topic = ctx_topic};
-            fw_ad_fill fill;
+            /* The ad slot at the top of the results (the engine sold it for the topic it reads
+             * in the query), examined like the first result. */
+            double sat_unused = 0.0;
             cnt[FW_DC_ad_slots]++;
-            if (fw_ads_fill(io->engine, io->ctx, &ar, 1, &fill) == 1) {
+            if (res[0].campaign != FW_NONE) {
+                fw_ad_fill fill = {.campaign = res[0].campaign, .note = res[0].note, .price_cents = res[0].price_cents};
                 cnt[FW_DC_ad_fills]++;
                 cnt[FW_DC_search_ad_impressions]++;
                 double bonus = w->note_info[fill.note].topic == topic ? c->search_intent_bonus : -c->search_intent_bonus;
                 if (ad_slot(m, w, s, u, arm, tick, &fill, io, r, bonus, &sat_unused))
                     return -1;
             }
+            res++;
+            n--;
         }
         double dcg = 0.0, idcg = 0.0;
         for (uint32_t i = 0; i < n; i++) {
-            dcg += (w->note_info[io->page[i]].topic == topic) / log2(i + 2.0);
+            dcg += (w->note_info[res[i].note].topic == topic) / log2(i + 2.0);
             idcg += 1.0 / log2(i + 2.0);
         }
         if (n > 0)
@@ -801,7 +797,7 @@ static int search_session(const fw_behaviour_model *m, const fw_world *w, fw_use
         for (uint32_t i = 0; i < n; i++) {
             if (gsl_rng_uniform(r) >= pow(1.0 / (i + 1.0), c->search_eta))
                 continue;   /* not examined */
-            uint32_t note = io->page[i];
+            uint32_t note = res[i].note;
             if (fw_evbuf_push(io->events, u, note, tick, FW_EV_IMPRESSION | FW_EV_SEARCH))
                 return -1;
             cnt[FW_DC_search_impressions]++;
@@ -836,7 +832,7 @@ static int search_session(const fw_behaviour_model *m, const fw_world *w, fw_use
                     cnt[FW_DC_search_interactions]++;
                     extra += k < 2 ? c->plant_save : 0.0;
                 }
-            if (io->shop && opened_note(m, w, s, u, arm, tick, note, extra, FW_SRC_SEARCH, io))
+            if (io->shop && opened_note(m, w, s, u, arm, tick, note, res[i].card, extra, FW_SRC_SEARCH, io))
                 return -1;
         }
         if (clicked || gsl_rng_uniform(r) >= c->search_reformulate)
@@ -880,12 +876,19 @@ static int feed_session(const fw_behaviour_model *m, fw_world *w, fw_users_state
     uint32_t seen = 0, ads_seen = 0;
     fw_feed_req req = {.user = u, .arm = arm, .tick = tick};
     uint32_t *const *uc = io->user_counts;
-    fw_ad_fill fills[16];
     for (uint32_t page_no = 0;; page_no++) {
-        uint32_t n = fw_feed_request(io->engine, io->ctx, &req, io->page, io->page_cap);
+        uint32_t n = fw_feed_page(io->engine, io->ctx, &req, io->slots, io->page_cap);
         cnt[FW_DC_feed_requests]++;
         if (n == 0)
             return 0;
+        /* The page's organic notes (ad slots FW_NONE), for the oracle. */
+        uint32_t n_slots = 0, n_fills = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            int organic = io->slots[i].campaign == FW_NONE && io->slots[i].note != FW_NONE;
+            io->page[i] = organic ? io->slots[i].note : FW_NONE;
+            n_slots += !organic;
+            n_fills += io->slots[i].campaign != FW_NONE;
+        }
         if (io->oracle_every) {
             /* A sample keyed by (user, tick, page, session), independent of the rng stream. */
             uint64_t h = ((uint64_t)u << 32 | (uint32_t)tick) * UINT64_C(0x9e3779b97f4a7c15) ^
@@ -898,22 +901,17 @@ static int feed_session(const fw_behaviour_model *m, fw_world *w, fw_users_state
                                     (h / io->oracle_every) % io->oracle_corpus_every == 0, io))
                 return -1;
         }
-        /* The page's reserved ad slots go to the ad server's auction. */
-        uint32_t n_slots = 0, n_fills = 0, next_fill = 0;
-        for (uint32_t i = 0; i < n; i++)
-            n_slots += io->page[i] == FW_NONE;
+        /* The page's reserved ad slots, as the engine's auction sold them. */
         cnt[FW_DC_ad_slots] += n_slots;
-        if (n_slots && io->ads) {
-            fw_ad_req ar = {.user = u, .arm = arm, .tick = tick, .topic = FW_NONE};
-            n_fills = fw_ads_fill(io->engine, io->ctx, &ar, n_slots < 16 ? n_slots : 16, fills);
-            cnt[FW_DC_ad_fills] += n_fills;
-        }
+        cnt[FW_DC_ad_fills] += n_fills;
         for (uint32_t i = 0; i < n; i++) {
-            uint32_t note = io->page[i];
-            if (note == FW_NONE) {
-                if (next_fill == n_fills)
+            const fw_slot *sl = &io->slots[i];
+            uint32_t note = sl->note;
+            if (sl->campaign != FW_NONE || note == FW_NONE) {
+                if (sl->campaign == FW_NONE)
                     continue;   /* a reserved slot the auction left empty */
-                int rc = ad_slot(m, w, s, u, arm, tick, &fills[next_fill++], io, r, 0.0, &sat);
+                fw_ad_fill fill = {.campaign = sl->campaign, .note = sl->note, .price_cents = sl->price_cents};
+                int rc = ad_slot(m, w, s, u, arm, tick, &fill, io, r, 0.0, &sat);
                 if (rc < 0)
                     return -1;
                 seen++;
@@ -957,7 +955,7 @@ static int feed_session(const fw_behaviour_model *m, fw_world *w, fw_users_state
                         reward += 1.0;
                         extra += k < 2 ? c->plant_save : 0.0;
                     }
-                if (io->shop && opened_note(m, w, s, u, arm, tick, note, extra, FW_SRC_FEED, io))
+                if (io->shop && opened_note(m, w, s, u, arm, tick, note, sl->card, extra, FW_SRC_FEED, io))
                     return -1;
                 if (gsl_rng_uniform(r) < sigmoid(m->b_follow + x + q)) {
                     uint32_t cu = w->note_info[note].creator;

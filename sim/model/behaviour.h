@@ -114,8 +114,9 @@ typedef struct fw_session_io {
     fw_engine *engine;
     fw_engine_ctx *ctx;
     gsl_rng *rng;
-    uint32_t *page;          /* [page_cap] scratch for feed pages */
+    uint32_t *page;          /* [page_cap] scratch: shop-tab pages, a feed page's organic notes */
     uint32_t page_cap;
+    fw_slot *slots;          /* [page_cap + 1] feed and search pages as the engine composes them */
     fw_evbuf *events;
     uint64_t *counters;
     uint32_t *const *user_counts; /* [FW_UM__COUNT] per-user counts of the current period */

@@ -385,7 +385,7 @@ static void log_engagement(fw_engine *e, fw_engine_ctx *ctx, uint32_t user, uint
         assert_int_equal(note_topic(note), topic);
         fw_event ev = {.user = user, .note = note, .tick = tick,
                        .type = i < n_impr ? FW_EV_IMPRESSION : FW_EV_OPEN};
-        assert_int_equal(fw_engine_log(e, ctx, &ev, 1), FW_OK);
+        assert_int_equal(fw_engine_log_events(e, ctx, &ev, 1), FW_OK);
     }
 }
 

@@ -188,6 +188,7 @@ typedef struct harness {
     fw_engine_ctx *ctx;
     gsl_rng *rng;
     uint32_t *page;
+    fw_slot *slots;
     fw_evbuf ev;
     uint64_t counters[FW_DC__COUNT];
     fw_user_aggs aggs;              /* per-user counts; sessions write period 1 */
@@ -222,12 +223,15 @@ static void harness_init(harness *h, const fw_behaviour_cfg *bcfg)
     h->rng = fw_rng_create(SEED, 0, 0, 0);
     assert_non_null(h->rng);
     h->page = calloc(h->ecfg.feed.page_size, sizeof *h->page);
+    h->slots = calloc((size_t)h->ecfg.feed.page_size + 1, sizeof *h->slots);
     assert_non_null(h->page);
+    assert_non_null(h->slots);
 }
 
 static void harness_fini(harness *h)
 {
     free(h->page);
+    free(h->slots);
     free(h->ev.v);
     gsl_rng_free(h->rng);
     fw_engine_ctx_destroy(h->ctx);
@@ -273,7 +277,7 @@ static void check_session_events(harness *h, size_t lo, size_t hi, uint32_t u, i
  * follow (from day 0 or earlier in the run), or themself. Tallies events by type. */
 static void run_ticks(harness *h, uint32_t t0, uint32_t ticks, uint32_t per_tick)
 {
-    fw_session_io io = {.engine = h->e, .ctx = h->ctx, .rng = h->rng, .page = h->page,
+    fw_session_io io = {.engine = h->e, .ctx = h->ctx, .rng = h->rng, .page = h->page, .slots = h->slots,
                         .page_cap = h->ecfg.feed.page_size, .events = &h->ev,
                         .counters = h->counters, .user_counts = h->aggs.v[1]};
     for (uint32_t t = t0; t < t0 + ticks; t++) {
@@ -307,7 +311,7 @@ static void run_ticks(harness *h, uint32_t t0, uint32_t ticks, uint32_t per_tick
             assert_int_equal(fw_u32list_push(&h->us.new_follows[x->user], cu), 0);
             h->w.n_followers[cu]++;
         }
-        assert_int_equal(fw_engine_log(h->e, h->ctx, h->ev.v, h->ev.n), FW_OK);
+        assert_int_equal(fw_engine_log_events(h->e, h->ctx, h->ev.v, h->ev.n), FW_OK);
         fw_engine_end_tick(h->e, h->ctx, tick);
     }
 }
@@ -477,7 +481,7 @@ static void test_session_empty_feed(void **state)
     fw_behaviour_cfg cfg = behaviour_cfg();
     harness h;
     harness_init(&h, &cfg);
-    fw_session_io io = {.engine = h.e, .ctx = h.ctx, .rng = h.rng, .page = h.page,
+    fw_session_io io = {.engine = h.e, .ctx = h.ctx, .rng = h.rng, .page = h.page, .slots = h.slots,
                         .page_cap = 0, .events = &h.ev, .counters = h.counters,
                         .user_counts = h.aggs.v[1]};
     /* page_cap 0: the engine returns nothing. */

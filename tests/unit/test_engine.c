@@ -108,7 +108,7 @@ static void engage(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t note,
 {
     for (uint32_t i = 0; i < count; i++) {
         fw_event ev = {.user = user, .note = note, .tick = tick, .type = type};
-        assert_int_equal(fw_engine_log(e, c, &ev, 1), FW_OK);
+        assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_OK);
     }
 }
 
@@ -351,7 +351,7 @@ static void test_follow_event_adds_creator(void **state)
 
     fw_event ev[2] = {{.user = 0, .note = hidden + 1, .tick = 0, .type = FW_EV_FOLLOW},
                       {.user = 3, .note = hidden, .tick = 0, .type = FW_EV_FOLLOW}};
-    assert_int_equal(fw_engine_log(e, c, ev, 2), FW_OK);
+    assert_int_equal(fw_engine_log_events(e, c, ev, 2), FW_OK);
     fw_engine_end_tick(e, c, 0);
     assert_int_equal(fw_engine_note_count(e, hidden + 1, FW_EV_FOLLOW), 1);
     assert_int_equal(fw_engine_note_count(e, hidden, FW_EV_FOLLOW), 1);
@@ -412,7 +412,7 @@ static void test_follow_recall_limits(void **state)
     assert_int_equal(serve(e, c, 6, 1, 0, page), 6);   /* arm 1: 2 creators x 3 notes */
 
     fw_event ev = {.user = 0, .note = 9, .tick = 0, .type = FW_EV_FOLLOW};   /* creator 4 */
-    assert_int_equal(fw_engine_log(e, c, &ev, 1), FW_OK);
+    assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_OK);
     fw_engine_end_tick(e, c, 0);
     n = serve(e, c, 0, 0, 1, page);
     assert_int_equal(n, 4);
@@ -445,7 +445,7 @@ static void test_engagement_enters_trending(void **state)
     fw_event ev[3] = {{.user = 2, .note = 17, .tick = 0, .type = FW_EV_OPEN},
                       {.user = 2, .note = 17, .tick = 0, .type = FW_EV_LIKE},
                       {.user = 3, .note = 17, .tick = 0, .type = FW_EV_SAVE}};
-    assert_int_equal(fw_engine_log(e, c, ev, 3), FW_OK);
+    assert_int_equal(fw_engine_log_events(e, c, ev, 3), FW_OK);
     assert_int_equal(serve(e, c, 0, 0, 0, page), 0);    /* pool not refreshed yet */
     fw_engine_end_tick(e, c, 0);
     assert_int_equal(serve(e, c, 1, 0, 1, page), 1);
@@ -460,7 +460,7 @@ static void test_engagement_enters_trending(void **state)
     assert_int_equal(serve(e, c, 0, 0, 0, page), 10);
     for (uint32_t i = 0; i < 10; i++)   /* all alike: id order */
         assert_int_equal(page[i], i);
-    assert_int_equal(fw_engine_log(e, c, ev, 3), FW_OK);
+    assert_int_equal(fw_engine_log_events(e, c, ev, 3), FW_OK);
     fw_engine_end_tick(e, c, 0);
     assert_int_equal(serve(e, c, 1, 0, 1, page), 10);
     assert_int_equal(page[0], 17);
@@ -822,7 +822,7 @@ static size_t scripted_run(uint32_t *out, size_t cap)
                 fw_event ev = {.user = u, .note = page[i], .tick = tick,
                                .type = (page[i] + u + (uint32_t)tick) % 5 == 0 ? FW_EV_LIKE
                                                                                 : FW_EV_OPEN};
-                assert_int_equal(fw_engine_log(e, c, &ev, 1), FW_OK);
+                assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_OK);
             }
             out[n_out++] = UINT32_MAX;   /* page separator */
         }
@@ -933,14 +933,14 @@ static void test_latency_stages(void **state)
     assert_true(fabs(feed - parts) <= 6.0);
 
     fw_event ev = {.user = 0, .note = 3, .tick = 0, .type = FW_EV_OPEN};
-    assert_int_equal(fw_engine_log(e, c, &ev, 1), FW_OK);
+    assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_OK);
     fw_engine_end_tick(e, c, 0);
     fw_engine_end_day(e, c, 0);
     fw_note_info ni = {.creator = 1, .created_tick = 1};
     uint32_t id;
     assert_int_equal(fw_engine_publish(e, c, &ni, &id), FW_OK);
     want[FW_STAGE_LOG] = want[FW_STAGE_END_TICK] = want[FW_STAGE_END_DAY] = 1;
-    want[FW_STAGE_SHOP_LIFECYCLE] = 1;   /* the tick end advances the shop's orders */
+    /* No products: the shop is switched off, so the tick end advances no orders. */
     want[FW_STAGE_PUBLISH] = 1;
     assert_stage_totals(c, want);
     uint64_t none[FW_STAGE__COUNT] = {0};
@@ -989,7 +989,7 @@ static void test_invalid_inputs(void **state)
         {.user = 3, .note = 2, .tick = 0, .type = FW_EV_SAVE},        /* no such user */
         {.user = 1, .note = 2, .tick = 0, .type = FW_EV_LIKE},
     };
-    assert_int_equal(fw_engine_log(e, c, ev, 6), FW_ERR_INVAL);
+    assert_int_equal(fw_engine_log_events(e, c, ev, 6), FW_ERR_INVAL);
     assert_int_equal(fw_engine_note_count(e, 2, FW_EV_OPEN), 1);
     assert_int_equal(fw_engine_note_count(e, 2, FW_EV_LIKE), 2);
     assert_int_equal(fw_engine_note_count(e, 2, FW_EV_SAVE), 0);

@@ -155,7 +155,7 @@ static void end_days(fw_engine *e, fw_engine_ctx *c, uint32_t from, uint32_t to)
 static void log1(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t note, uint32_t type, int32_t tick)
 {
     fw_event ev = {.user = user, .note = note, .tick = tick, .type = type};
-    assert_int_equal(fw_engine_log(e, c, &ev, 1), FW_OK);
+    assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_OK);
 }
 
 /* fw_market_check passes and the totals, the tasks and the creators' incomes agree: every
@@ -1089,7 +1089,7 @@ static void test_performance(void **state)
         ev[n++] = (fw_event){.user = 3 + k, .note = note, .tick = 6, .type = FW_EV_SAVE};
     ev[n++] = (fw_event){.user = 4, .note = note, .tick = 6, .type = FW_EV_COMMENT};
     ev[n++] = (fw_event){.user = 5, .note = 5, .tick = 6, .type = FW_EV_SAVE};   /* C1's other */
-    assert_int_equal(fw_engine_log(e, c, ev, n), FW_OK);
+    assert_int_equal(fw_engine_log_events(e, c, ev, n), FW_OK);
     ti = task_of(e, t);
     assert_int_equal(ti.impressions, 10);
     assert_int_equal(ti.reads, 4);
@@ -1101,7 +1101,7 @@ static void test_performance(void **state)
     ev[n++] = (fw_event){.user = 6, .note = note, .tick = 7, .type = FW_EV_SAVE | 0x200u};
     ev[n++] = (fw_event){.user = 6, .note = note, .tick = 7, .type = FW_EV_SAVE};
     ev[n++] = (fw_event){.user = 7, .note = note, .tick = 7, .type = FW_EV_IMPRESSION};
-    assert_int_equal(fw_engine_log(e, c, ev, n), FW_ERR_INVAL);
+    assert_int_equal(fw_engine_log_events(e, c, ev, n), FW_ERR_INVAL);
     ti = task_of(e, t);
     assert_int_equal(ti.impressions, 11);
     assert_int_equal(ti.reads, 4);
@@ -1243,7 +1243,7 @@ static void test_followers(void **state)
         {.user = 0, .note = 3, .tick = 3, .type = FW_EV_FOLLOW | FW_EV_SEARCH},
         {.user = 6, .note = 3, .tick = 3, .type = FW_EV_OPEN},   /* not a follow */
     };
-    assert_int_equal(fw_engine_log(e, c, ev, 4), FW_OK);
+    assert_int_equal(fw_engine_log_events(e, c, ev, 4), FW_OK);
     assert_int_equal(fw_market_followers(e, C3), 2);
     /* Refused events change nothing. */
     fw_event badev[] = {
@@ -1251,7 +1251,7 @@ static void test_followers(void **state)
         {.user = N_USERS, .note = 3, .tick = 3, .type = FW_EV_FOLLOW},
         {.user = 6, .note = 3, .tick = 3, .type = FW_EV_FOLLOW | 0x400u},
     };
-    assert_int_equal(fw_engine_log(e, c, badev, 3), FW_ERR_INVAL);
+    assert_int_equal(fw_engine_log_events(e, c, badev, 3), FW_ERR_INVAL);
     assert_int_equal(fw_market_followers(e, C3), 2);
     assert_int_equal(fw_market_followers(e, 6), 0);
     /* A follow of a note published since counts for its creator. */

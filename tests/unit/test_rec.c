@@ -169,7 +169,7 @@ static void log1(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t note, i
                  fw_event_type type)
 {
     fw_event ev = {.user = user, .note = note, .tick = tick, .type = type};
-    assert_int_equal(fw_engine_log(e, c, &ev, 1), FW_OK);
+    assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_OK);
 }
 
 /* One impression of note to user, followed by an open when opened: one group, as the
@@ -179,7 +179,7 @@ static void impress(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t note
 {
     fw_event ev[2] = {{.user = user, .note = note, .tick = tick, .type = FW_EV_IMPRESSION},
                       {.user = user, .note = note, .tick = tick, .type = FW_EV_OPEN}};
-    assert_int_equal(fw_engine_log(e, c, ev, opened ? 2 : 1), FW_OK);
+    assert_int_equal(fw_engine_log_events(e, c, ev, opened ? 2 : 1), FW_OK);
 }
 
 static int has(const uint32_t *v, uint32_t n, uint32_t id)
@@ -361,7 +361,7 @@ static void train_topic(fw_engine *e, fw_engine_ctx *c, const spec *s, uint32_t 
             if (s->notes[i].topic == topic)
                 ev[m++] = (fw_event){.user = user, .note = i, .tick = tick, .type = FW_EV_OPEN};
         }
-        assert_int_equal(fw_engine_log(e, c, ev, m), FW_OK);
+        assert_int_equal(fw_engine_log_events(e, c, ev, m), FW_OK);
         fw_engine_end_tick(e, c, tick);
     }
 }
@@ -674,7 +674,7 @@ static void planted_run(const fw_engine_cfg *cfg, uint32_t days, double paint, p
                         o->log[o->n_log++] = UINT32_MAX - 1;
                 }
                 paint_stack(paint);
-                assert_int_equal(fw_engine_log(e, c, ev, m), FW_OK);
+                assert_int_equal(fw_engine_log_events(e, c, ev, m), FW_OK);
             }
             paint_stack(paint);
             fw_engine_end_tick(e, c, tick);
@@ -1172,14 +1172,14 @@ static int graph_first(const spec *s, const fw_engine_cfg *cfg, uint32_t *page0,
         return 11;
     for (uint32_t u = 0; u < 9; u++) {
         fw_event ev[2] = {{u, 0, 0, FW_EV_IMPRESSION}, {u, 0, 0, FW_EV_OPEN}};
-        if (fw_engine_log(e, c, ev, 2) != FW_OK)
+        if (fw_engine_log_events(e, c, ev, 2) != FW_OK)
             return 12;
     }
     for (uint32_t u = 1; u < 9; u++)
         for (uint32_t k = 0; k < 15; k++) {
             uint32_t n = 1 + (u - 1) * 15 + k;
             fw_event ev[2] = {{u, n, 0, FW_EV_IMPRESSION}, {u, n, 0, FW_EV_OPEN}};
-            if (fw_engine_log(e, c, ev, 2) != FW_OK)
+            if (fw_engine_log_events(e, c, ev, 2) != FW_OK)
                 return 13;
         }
     fw_engine_end_tick(e, c, 0);
@@ -1252,7 +1252,7 @@ static int child_many_seen(void *arg)
         return 11;
     for (uint32_t n = 0; n < 100; n++) {
         fw_event ev[2] = {{1, n, 0, FW_EV_IMPRESSION}, {1, n, 0, FW_EV_OPEN}};
-        if (fw_engine_log(e, c, ev, 2) != FW_OK)
+        if (fw_engine_log_events(e, c, ev, 2) != FW_OK)
             return 12;
     }
     fw_engine_end_tick(e, c, 0);
@@ -1383,7 +1383,7 @@ static void test_shop_feature_unified_only(void **state)
                     ev[n_ev++] = (fw_event){.user = u, .note = page[i], .tick = tick, .type = FW_EV_OPEN};
             }
         }
-        assert_int_equal(fw_engine_log(e, c, ev, n_ev), FW_OK);
+        assert_int_equal(fw_engine_log_events(e, c, ev, n_ev), FW_OK);
         assert_int_equal(fw_engine_end_tick(e, c, tick), FW_OK);
         if ((tick + 1) % (int32_t)TPD == 0)
             assert_int_equal(fw_engine_end_day(e, c, (uint32_t)(tick / (int32_t)TPD)), FW_OK);

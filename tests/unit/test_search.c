@@ -27,6 +27,14 @@
 #define PAGE_MAX 100
 #define N_ (FW_NONE)
 
+/* Publishes a note with its text (no product, no task). */
+static fw_err publish_text(fw_engine *e, fw_engine_ctx *c, const fw_note_info *ni, const uint32_t *terms,
+                           uint32_t *id)
+{
+    fw_publication p = {.info = *ni, .terms = terms, .product = FW_NONE, .task = FW_NONE};
+    return fw_engine_publish_note(e, c, &p, id);
+}
+
 /* ---- catalogs ------------------------------------------------------------------------ */
 
 typedef struct spec {
@@ -179,11 +187,11 @@ static void test_bm25_hand_worked(void **state)
      * that counted the out-of-vocabulary term (avgdl 3: gap 0.157926) fails the first. */
     for (int k = 0; k < 20; k++) {
         fw_event ev = {.user = 0, .note = 1, .tick = 0, .type = FW_EV_IMPRESSION};
-        assert_int_equal(fw_engine_log(e, c, &ev, 1), FW_OK);
+        assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_OK);
     }
     for (int k = 0; k < 2; k++) {
         fw_event ev = {.user = 0, .note = 1, .tick = 0, .type = FW_EV_OPEN | FW_EV_SEARCH};
-        assert_int_equal(fw_engine_log(e, c, &ev, 1), FW_OK);
+        assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_OK);
     }
     n = search1(e, c, 2, A, out);
     assert_page(out, n, (const uint32_t[]){0, 1}, 2);
@@ -218,7 +226,7 @@ static void test_index_updates(void **state)
         t4[k] = FW_NONE;
     t4[3] = F;   /* padding may come anywhere */
     t4[7] = B;
-    assert_int_equal(fw_engine_publish_text(e, c, &ni, t4, &id), FW_OK);
+    assert_int_equal(publish_text(e, c, &ni, t4, &id), FW_OK);
     assert_int_equal(id, 4);
     for (uint32_t arm = 0; arm < 2; arm++) {
         n = search1(e, c, arm, F, out);
@@ -235,7 +243,7 @@ static void test_index_updates(void **state)
     uint32_t junk[FW_NOTE_TERMS];
     for (int k = 0; k < FW_NOTE_TERMS; k++)
         junk[k] = k % 2 ? FW_NONE : VOCAB + (uint32_t)k;
-    assert_int_equal(fw_engine_publish_text(e, c, &ni, junk, &id), FW_OK);
+    assert_int_equal(publish_text(e, c, &ni, junk, &id), FW_OK);
     assert_int_equal(id, 6);
     for (uint32_t arm = 0; arm < 2; arm++)
         for (uint32_t t = 0; t < VOCAB + FW_NOTE_TERMS; t++) {
@@ -256,7 +264,7 @@ static void test_index_updates(void **state)
     assert_non_null(c);
     for (uint32_t t = 0; t < VOCAB; t++)
         assert_int_equal(search1(e, c, 0, t, out), 0);
-    assert_int_equal(fw_engine_publish_text(e, c, &ni, t4, &id), FW_OK);
+    assert_int_equal(publish_text(e, c, &ni, t4, &id), FW_OK);
     n = search1(e, c, 0, B, out);
     assert_page(out, n, (const uint32_t[]){id}, 1);
     fw_engine_ctx_destroy(c);
@@ -268,7 +276,7 @@ static void test_index_updates(void **state)
     e = build(&s, cfgs, 2);
     c = fw_engine_ctx_create(e);
     assert_non_null(c);
-    assert_int_equal(fw_engine_publish_text(e, c, &ni, t4, &id), FW_OK);
+    assert_int_equal(publish_text(e, c, &ni, t4, &id), FW_OK);
     for (uint32_t t = 0; t < VOCAB; t++)
         for (uint32_t arm = 0; arm < 2; arm++)
             assert_int_equal(search1(e, c, arm, t, out), 0);
@@ -422,7 +430,7 @@ static void run_script(fw_engine *e, uint32_t (*pages)[PAGE_MAX], uint32_t *n)
             uint32_t note = (u * 7 + k * 3) % (TOPICS * PER_TOPIC);
             fw_event ev[2] = {{.user = u, .note = note, .tick = 1, .type = FW_EV_IMPRESSION},
                               {.user = u, .note = note, .tick = 1, .type = FW_EV_OPEN}};
-            assert_int_equal(fw_engine_log(e, c, ev, (u + k) % 3 ? 1 : 2), FW_OK);
+            assert_int_equal(fw_engine_log_events(e, c, ev, (u + k) % 3 ? 1 : 2), FW_OK);
         }
     fw_search_click k[12];
     for (uint32_t j = 0; j < 12; j++)
@@ -431,7 +439,7 @@ static void run_script(fw_engine *e, uint32_t (*pages)[PAGE_MAX], uint32_t *n)
     fw_engine_end_tick(e, c, 1);
     fw_note_info ni = {.creator = 3, .topic = 2, .format = FW_FORMAT_VIDEO, .created_tick = 2};
     uint32_t id;
-    assert_int_equal(fw_engine_publish_text(e, c, &ni, (const uint32_t[FW_NOTE_TERMS]){G, G, Z, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_}, &id), FW_OK);
+    assert_int_equal(publish_text(e, c, &ni, (const uint32_t[FW_NOTE_TERMS]){G, G, Z, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_, N_}, &id), FW_OK);
     static const uint32_t queries[4][2] = {{Z, N_}, {G, N_}, {1, Z}, {G, 3}};
     for (uint32_t i = 0; i < SCRIPT_SEARCHES; i++)
         n[i] = search(e, c, i % 8, 0, queries[i % 4], 2, pages[i], PAGE_MAX);

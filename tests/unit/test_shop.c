@@ -1080,7 +1080,7 @@ static void test_shop_tab_profiles(void **state)
                       {.user = 3, .note = 3, .tick = 1, .type = FW_EV_OPEN},
                       {.user = 3, .note = 4, .tick = 1, .type = FW_EV_OPEN},
                       {.user = 3, .note = 0, .tick = 1, .type = FW_EV_IMPRESSION}};
-    assert_int_equal(fw_engine_log(e, c, ev, 4), FW_OK);
+    assert_int_equal(fw_engine_log_events(e, c, ev, 4), FW_OK);
     /* Unified: category 1 first (C and E: popularity 0 + the profile bonus 2, by id), then
      * the best sellers by popularity (F: log 3, A: log 2, B: 0). */
     n = shop_page(e, c, 3, 0, 1, page, PAGE_MAX);
@@ -1118,7 +1118,7 @@ static void log_event(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t no
                       uint32_t type)
 {
     fw_event ev = {.user = user, .note = note, .tick = tick, .type = type};
-    assert_int_equal(fw_engine_log(e, c, &ev, 1), FW_OK);
+    assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_OK);
 }
 
 /* User 0 shops in category 0 (carts and views of A, B, F): that is the strongest category of
@@ -1349,7 +1349,7 @@ static void test_refused_events_leave_profile_alone(void **state)
     fw_engine_ctx *c = make_ctx(e);
     uint32_t page[PAGE_MAX], n;
     fw_event ev = {.user = 3, .note = 1, .tick = 0, .type = FW_EV_OPEN | 0x200u};
-    assert_int_equal(fw_engine_log(e, c, &ev, 1), FW_ERR_INVAL);
+    assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_ERR_INVAL);
     assert_int_equal(fw_engine_note_count(e, 1, FW_EV_OPEN), 0);
     n = shop_page(e, c, 3, 0, 0, page, PAGE_MAX);
     assert_page(page, n, (const uint32_t[]){P_A, P_B, P_C, P_E, P_F}, 5);

@@ -6,9 +6,10 @@
  * Never touches: the world's hidden truth, randomness, threads or files.
  *
  * Threading contract: as engine.h. fw_ads_fill may run concurrently for different users
- * between barrier calls (it writes only its user's frequency caps); fw_ads_log,
- * fw_ads_attribute and fw_engine_end_tick / fw_engine_end_day (pacing, the day's reset) are
- * barrier calls.
+ * between barrier calls (it writes only its user's frequency caps); fw_ads_log (or ad events
+ * in fw_engine_log), fw_ads_attribute and fw_engine_end_tick / fw_engine_end_day (pacing,
+ * attribution of the tick's purchases, the day's reset) are barrier calls. Without campaigns
+ * in the catalog the ads are switched off: every call answers "no ads".
  *
  * Money is integer cents. Invariants (fw_ads_check): every charge is at most the winner's
  * bid for its billable unit; revenue is the sum of the charges; a campaign's spend on a day
@@ -78,8 +79,26 @@ fw_err fw_ads_log(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_event *ev, size_
 /* Barrier call: a purchase of a brand's product by user at tick. Attributed to the campaign
  * of that brand the user last clicked within engine.ads.click_window_days, else the one they
  * last saw within view_window_days; a CPA campaign is billed its price (*billed_mc, if not
- * NULL: what was billed, in millicents). Returns the campaign credited, or FW_NONE. */
+ * NULL: what was billed, in millicents). Returns the campaign credited, or FW_NONE. The
+ * engine does this itself for every order the shop sees paid, at the end of the tick it was
+ * paid in (see fw_ads_conversions); call it directly only for purchases made elsewhere. */
 uint32_t fw_ads_attribute(fw_engine *e, uint32_t user, uint32_t brand, int32_t tick, int64_t *billed_mc);
+
+/* A paid order the platform attributed to an ad. */
+typedef struct fw_ad_conversion {
+    uint32_t order, user, campaign;
+    int64_t billed_mc;          /* what a conversion campaign was billed for it (0 otherwise) */
+} fw_ad_conversion;
+
+/* The conversions attributed at the end of the last fw_engine_end_tick, in the order the
+ * orders were paid, and how many (*n); valid until the next fw_engine_end_tick. */
+const fw_ad_conversion *fw_ads_conversions(const fw_engine *e, size_t *n);
+
+/* A brand's books to date: ad spend (every billed charge of its campaigns, in cents, rounded
+ * down) and the GMV of the orders attributed to its ads (ROAS = the second / the first).
+ * FW_ERR_INVAL for a bad brand or without ads. */
+fw_err fw_ads_brand_books(const fw_engine *e, uint32_t brand, int64_t *spend_cents,
+                          int64_t *attributed_gmv_cents);
 
 typedef struct fw_campaign_stats {
     int64_t spend_today_cents, spend_cents;   /* billed */

@@ -7,10 +7,16 @@
  * randomness. Given the same sequence of calls it returns the same results.
  *
  * Threading contract (the engine has no locks and no OpenMP): between barrier calls
- * (fw_engine_log, fw_engine_publish, fw_engine_end_tick, fw_engine_end_day) any number of
- * threads may call fw_feed_request concurrently, each with its own fw_engine_ctx, as long
- * as no two concurrent requests are for the same user. A request writes only state that
- * belongs to its user (what that user has been served). Barrier calls must run alone. */
+ * (fw_engine_log, fw_engine_publish, fw_engine_end_tick, fw_engine_end_day and each
+ * capability's own barrier calls) any number of threads may make requests (fw_feed_page,
+ * fw_search_page, fw_shop_request, ...) concurrently, each with its own fw_engine_ctx, as
+ * long as no two concurrent requests are for the same user. A request writes only state that
+ * belongs to its user (what that user has been served, their ad frequency caps). Barrier
+ * calls must run alone.
+ *
+ * Inside, the engine is a core (the catalog, engagement counts, follow lists, cells) and one
+ * module per capability -- trending pools, the baseline feed, the recommender, search, the
+ * shop, ads, the marketplace -- that the core calls through one table in every barrier. */
 #ifndef FLYWHEEL_ENGINE_H
 #define FLYWHEEL_ENGINE_H
 
@@ -241,17 +247,63 @@ uint64_t fw_engine_ctx_work(const fw_engine_ctx *ctx, fw_work w);
 uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *ctx, const fw_feed_req *req,
                          uint32_t *out, uint32_t cap);
 
-/* Barrier calls. fw_engine_log applies events (engagement counters, trending scores,
- * follows) in the order given. fw_engine_publish appends a note and writes its id (ids are
- * dense, in publication order). fw_engine_end_tick refreshes the feed pools as of tick and
- * advances the shop's orders (flywheel/shop.h; FW_ERR_NOMEM when its change log cannot grow).
- * fw_engine_end_day runs end-of-day maintenance for day (the recommender's co-engagement
- * rebuild: FW_ERR_NOMEM when it cannot allocate, the old neighbours are kept). */
-fw_err fw_engine_log(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_t n);
+/* A slot of a finished page, as the platform renders it: a note, or an ad (its creative is a
+ * note), or an ad slot no campaign won. */
+typedef struct fw_slot {
+    uint32_t note;          /* the note shown; FW_NONE: an ad slot left empty */
+    uint32_t campaign;      /* the ad's campaign; FW_NONE: an organic note */
+    int64_t price_cents;    /* an ad's price per billable unit (flywheel/ads.h) */
+    uint32_t card;          /* the product card shown on an organic note (flywheel/shop.h), or FW_NONE */
+} fw_slot;
+
+/* Serves a finished feed page: the ranking of fw_feed_request, its reserved ad slots sold by
+ * the ads' auction (flywheel/ads.h; left empty when no campaign wins, or without campaigns),
+ * and every organic note's product card. Writes up to min(cap, FW_PAGE_SLOTS) slots and
+ * returns how many. Concurrency and determinism as fw_feed_request; the auction writes only
+ * the user's own frequency caps. */
+#define FW_PAGE_SLOTS 128
+uint32_t fw_feed_page(fw_engine *e, fw_engine_ctx *ctx, const fw_feed_req *req, fw_slot *out,
+                      uint32_t cap);
+
+/* Barrier calls. fw_engine_log (flywheel/record.h) applies a tick's records of every kind;
+ * fw_engine_log_events is the same for note events alone (engagement counters, trending
+ * scores, follows), in the order given. fw_engine_publish appends a note and writes its id
+ * (ids are dense, in publication order). fw_engine_end_tick runs every capability's tick end
+ * (the trending pools as of tick, the shop's orders -- FW_ERR_NOMEM when its change log
+ * cannot grow --, the ads' pacing) and then delivers what capabilities told each other during
+ * the tick (a paid order reaches the ads' attribution). fw_engine_end_day runs end-of-day
+ * maintenance for day (the recommender's co-engagement rebuild: FW_ERR_NOMEM when it cannot
+ * allocate, the old neighbours are kept), records every capability's day series
+ * (fw_engine_series) and checks every capability's invariants (FW_ERR_INTERNAL,
+ * fw_engine_error says which). */
+fw_err fw_engine_log_events(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_t n);
 fw_err fw_engine_publish(fw_engine *e, fw_engine_ctx *ctx, const fw_note_info *note,
                          uint32_t *id);
 fw_err fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick);
 fw_err fw_engine_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day);
+
+/* What the last barrier call that failed with FW_ERR_INTERNAL or FW_ERR_NOMEM found ("shop:
+ * order 12 was paid 2 times"); "" when none failed. */
+const char *fw_engine_error(const fw_engine *e);
+
+/* The day series of the engine's capabilities (the shop's books, the ads', the
+ * marketplace's): group k of fw_engine_n_series_groups, as of the last fw_engine_end_day
+ * (values all 0 before the first day end), in the engine's own order. A capability a
+ * scenario switches off has no group. FW_ERR_INVAL for k out of range. */
+typedef struct fw_series_desc {
+    const char *name, *unit, *doc;
+} fw_series_desc;
+
+typedef struct fw_series_group {
+    const char *name;        /* the capability: "shop", "ads", "market" */
+    const char *doc;
+    uint32_t n;
+    const fw_series_desc *series;   /* [n] */
+    const int64_t *values;          /* [n] */
+} fw_series_group;
+
+uint32_t fw_engine_n_series_groups(const fw_engine *e);
+fw_err fw_engine_series(const fw_engine *e, uint32_t k, fw_series_group *out);
 
 /* Replaces the producer arms ([n_users], as in fw_catalog; the engine must have been
  * created with producer arms). A barrier call, e.g. when an experiment's pre-period ends.
@@ -309,10 +361,30 @@ typedef struct fw_search_click {
  * in the order given. FW_ERR_INVAL for a bad note or user (skipped; the rest learned). */
 fw_err fw_engine_log_search(fw_engine *e, fw_engine_ctx *ctx, const fw_search_click *c, size_t n);
 
-/* Publishes a note with its text (terms[FW_NOTE_TERMS], or NULL for none), indexed for
- * search from the next request on. fw_engine_publish is this with NULL. */
-fw_err fw_engine_publish_text(fw_engine *e, fw_engine_ctx *ctx, const fw_note_info *note,
-                              const uint32_t *terms, uint32_t *id);
+/* Serves a finished search page: when the ranking of fw_search_request has results and the
+ * platform sells ads, slot 0 is the ad slot at the top (sold for the topic the engine reads
+ * in the query: its learned intent; FW_NONE note and campaign when no campaign wins), then
+ * the results with their product cards. cap must leave room for the ad slot. Concurrency and
+ * determinism as fw_search_request. */
+uint32_t fw_search_page(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req *q, fw_slot *out,
+                        uint32_t cap);
+
+/* A note as its creator publishes it: what the platform sees of it, its text (terms
+ * [FW_NOTE_TERMS], or NULL: indexed for search from the next request on), the product its
+ * pictures show (the card recogniser's input, FW_NONE: none; see fw_shop_attach) and the
+ * marketplace task it delivers (FW_NONE: none; see fw_market_deliver). */
+typedef struct fw_publication {
+    fw_note_info info;
+    const uint32_t *terms;
+    uint32_t product;
+    uint32_t task;
+} fw_publication;
+
+/* Barrier call: publishes p and writes its id. FW_ERR_INVAL for a bad creator or topic, or a
+ * product or task the shop or marketplace refuses (the note is published then; the error
+ * says the delivery or card failed); FW_ERR_NOMEM when it cannot be held (nothing published).
+ * fw_engine_publish is this with no text, product or task. */
+fw_err fw_engine_publish_note(fw_engine *e, fw_engine_ctx *ctx, const fw_publication *p, uint32_t *id);
 
 /* The engine's learned P(topic | query) for q (dist[n_topics], summing to 1 when it knows any
  * of the terms; all 0 otherwise). Returns the confidence in [0, 1). For tests and reports. */

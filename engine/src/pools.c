@@ -1,0 +1,345 @@
+/* The pools module: decayed engagement and the trending pools per cell, the fresh ring and
+ * the per-creator rings of recent notes (pools.h).
+ *
+ * Invariants:
+ *  - every cell's scores array has cap_notes entries, 0 for a note never engaged with;
+ *  - touched[0..n_touched) lists each note whose score changed since the list was last
+ *    reset, once; touched_epoch[note] == epoch marks membership. The list of a tick is reset
+ *    by the first barrier call of the next tick (not at the tick's end: the recommender's
+ *    end_tick, which runs after this module's, still reads it);
+ *  - a pool refresh offers the touched notes and the old pool's untouched members, which
+ *    gives the same pool as offering every note: an untouched note keeps its score (rebasing
+ *    scales all alike) and was not above the old pool's last entry. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rank.h"
+#include "pools.h"
+
+#define MAX_EXPONENT 64.0
+
+typedef struct cell_trend {
+    double *trend;          /* [cap_notes] */
+    int32_t t0;
+    double half_life_ticks;
+    int32_t factor_tick;    /* tick for which factor is cached */
+    double factor;          /* 2^((factor_tick - t0) / half_life) */
+    uint32_t *pool;         /* trending pool, best first */
+    uint32_t *pool_prev;    /* scratch: the pool before a refresh */
+    double *pool_score;     /* scratch of the pool refresh */
+    uint32_t n_pool;
+} cell_trend;
+
+typedef struct pools {
+    cell_trend *cell;       /* [n_arms] */
+    uint32_t *fresh;        /* ring of the most recently published notes */
+    uint32_t fresh_cap;
+    uint64_t fresh_total;   /* notes ever pushed; head = fresh_total % fresh_cap */
+    uint32_t recent_cap;    /* per-creator ring of recent notes */
+    uint32_t *recent;       /* [n_users * recent_cap] */
+    uint32_t *recent_total; /* [n_users] notes ever pushed per creator */
+    uint32_t *touched, n_touched;
+    size_t cap_touched;
+    uint32_t *touched_epoch;   /* [cap_notes] */
+    uint32_t epoch;            /* >= 1 */
+    int closed;                /* a tick ended since the touched list began */
+} pools;
+
+static pools *T_of(const fw_engine *e) { return fw_mod(e, FW_MOD_POOLS); }
+
+const double *fw_pools_scores(const fw_engine *e, uint32_t cell) { return T_of(e)->cell[cell].trend; }
+
+double fw_pools_decay_at(const fw_engine *e, uint32_t cell, int32_t tick)
+{
+    const cell_trend *ct = &T_of(e)->cell[cell];
+    return exp2(-(double)(tick - ct->t0) / ct->half_life_ticks);
+}
+
+const uint32_t *fw_pools_trending(const fw_engine *e, uint32_t cell, uint32_t *n)
+{
+    const cell_trend *ct = &T_of(e)->cell[cell];
+    *n = ct->n_pool;
+    return ct->pool;
+}
+
+const uint32_t *fw_pools_touched(const fw_engine *e, uint32_t *n)
+{
+    const pools *t = T_of(e);
+    *n = t->n_touched;
+    return t->touched;
+}
+
+int fw_pools_was_touched(const fw_engine *e, uint32_t note)
+{
+    const pools *t = T_of(e);
+    return t->touched_epoch[note] == t->epoch;
+}
+
+fw_ring fw_pools_fresh(const fw_engine *e)
+{
+    const pools *t = T_of(e);
+    return (fw_ring){.v = t->fresh, .cap = t->fresh_cap, .total = t->fresh_total};
+}
+
+fw_ring fw_pools_recent(const fw_engine *e, uint32_t creator)
+{
+    const pools *t = T_of(e);
+    return (fw_ring){.v = t->recent + (size_t)creator * t->recent_cap, .cap = t->recent_cap,
+                     .total = t->recent_total[creator]};
+}
+
+/* A published note enters the fresh ring and its creator's ring. */
+static void push_rings(const fw_engine *e, pools *t, uint32_t id)
+{
+    const fw_note_info *n = &e->notes[id];
+    if (t->fresh_cap) {
+        t->fresh[t->fresh_total % t->fresh_cap] = id;
+        t->fresh_total++;
+    }
+    if (t->recent_cap && n->creator < e->n_users) {
+        uint32_t c = n->creator;
+        t->recent[(size_t)c * t->recent_cap + t->recent_total[c] % t->recent_cap] = id;
+        t->recent_total[c]++;
+    }
+}
+
+static fw_err pools_publish(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_t id, const fw_publication *p)
+{
+    (void)ctx;
+    (void)p;
+    push_rings(e, state, id);
+    return FW_OK;
+}
+
+/* Moves ct's reference time to tick, rescaling every score. */
+static void rebase(const fw_engine *e, cell_trend *ct, int32_t tick)
+{
+    double scale = exp2(-(double)(tick - ct->t0) / ct->half_life_ticks);
+    for (uint32_t n = 0; n < e->n_notes; n++)
+        ct->trend[n] *= scale;
+    ct->t0 = tick;
+    ct->factor_tick = INT32_MIN;
+}
+
+/* 2^((tick - t0) / half_life) for logging an event at tick, cached for runs of events at one
+ * tick. Moves the reference time to tick first when the exponent would exceed MAX_EXPONENT,
+ * so scores stay finite at any half-life. */
+static double factor(const fw_engine *e, cell_trend *ct, int32_t tick)
+{
+    if (tick != ct->factor_tick) {
+        if ((double)(tick - ct->t0) / ct->half_life_ticks > MAX_EXPONENT)
+            rebase(e, ct, tick);
+        ct->factor = exp2((double)(tick - ct->t0) / ct->half_life_ticks);
+        ct->factor_tick = tick;
+    }
+    return ct->factor;
+}
+
+/* A new tick's first barrier call starts a new touched list. */
+static void open_tick(const fw_engine *e, pools *t)
+{
+    if (!t->closed)
+        return;
+    t->closed = 0;
+    t->n_touched = 0;
+    if (++t->epoch == 0) {   /* wrapped after 2^32 ticks: clear the marks once */
+        memset(t->touched_epoch, 0, (size_t)e->cap_notes * sizeof *t->touched_epoch);
+        t->epoch = 1;
+    }
+}
+
+static void rebuild_pool(const fw_engine *e, cell_trend *ct, uint32_t k)
+{
+    uint32_t n = 0;
+    for (uint32_t note = 0; note < e->n_notes; note++)
+        if (ct->trend[note] > 0.0)
+            fw_topk_offer(ct->pool, ct->pool_score, &n, k, note, ct->trend[note]);
+    fw_topk_sort(ct->pool, ct->pool_score, n);
+    ct->n_pool = n;
+}
+
+/* Returns the number of notes offered to the pool. */
+static uint64_t refresh_pool(const pools *t, cell_trend *ct, uint32_t k)
+{
+    uint64_t offers = 0;
+    uint32_t n_prev = ct->n_pool, n = 0;
+    memcpy(ct->pool_prev, ct->pool, (size_t)n_prev * sizeof *ct->pool);
+    for (uint32_t i = 0; i < t->n_touched; i++) {
+        uint32_t note = t->touched[i];
+        if (ct->trend[note] > 0.0) {
+            fw_topk_offer(ct->pool, ct->pool_score, &n, k, note, ct->trend[note]);
+            offers++;
+        }
+    }
+    for (uint32_t i = 0; i < n_prev; i++) {
+        uint32_t note = ct->pool_prev[i];
+        if (t->touched_epoch[note] != t->epoch && ct->trend[note] > 0.0) {
+            fw_topk_offer(ct->pool, ct->pool_score, &n, k, note, ct->trend[note]);
+            offers++;
+        }
+    }
+    fw_topk_sort(ct->pool, ct->pool_score, n);
+    ct->n_pool = n;
+    return offers;
+}
+
+static void pools_destroy(fw_engine *e, void *state)
+{
+    pools *t = state;
+    if (!t)
+        return;
+    if (t->cell)
+        for (uint32_t a = 0; a < e->n_arms; a++) {
+            free(t->cell[a].trend);
+            free(t->cell[a].pool);
+            free(t->cell[a].pool_prev);
+            free(t->cell[a].pool_score);
+        }
+    free(t->cell);
+    free(t->fresh);
+    free(t->recent);
+    free(t->recent_total);
+    free(t->touched);
+    free(t->touched_epoch);
+    free(t);
+}
+
+static fw_err pools_grow_notes(fw_engine *e, void *state, uint32_t old_cap, uint32_t cap)
+{
+    pools *t = state;
+    uint32_t *te = realloc(t->touched_epoch, (size_t)cap * sizeof *te);
+    if (!te)
+        return FW_ERR_NOMEM;
+    t->touched_epoch = te;
+    memset(te + old_cap, 0, (size_t)(cap - old_cap) * sizeof *te);
+    for (uint32_t a = 0; a < e->n_arms; a++) {
+        double *s = realloc(t->cell[a].trend, (size_t)cap * sizeof *s);
+        if (!s)
+            return FW_ERR_NOMEM;
+        memset(s + old_cap, 0, (size_t)(cap - old_cap) * sizeof *s);
+        t->cell[a].trend = s;
+    }
+    return FW_OK;
+}
+
+static fw_err pools_create(fw_engine *e, const fw_catalog *cat, void **state)
+{
+    (void)cat;
+    pools *t = calloc(1, sizeof *t);
+    if (!t)
+        return FW_ERR_NOMEM;
+    *state = t;
+    if (!(t->cell = calloc(e->n_arms, sizeof *t->cell)))
+        return FW_ERR_NOMEM;
+    double hours_per_tick = 24.0 / e->ticks_per_day;
+    for (uint32_t a = 0; a < e->n_arms; a++) {
+        cell_trend *ct = &t->cell[a];
+        const fw_feed_cfg *f = &fw_cfg(e, a)->feed;
+        uint32_t k = fw_max_u32(f->n_trending, 1);
+        ct->half_life_ticks = f->trending_half_life_h / hours_per_tick;
+        ct->factor_tick = INT32_MIN;
+        if (!(ct->pool = calloc(k, sizeof *ct->pool)) || !(ct->pool_prev = calloc(k, sizeof *ct->pool_prev)) ||
+            !(ct->pool_score = calloc(k, sizeof *ct->pool_score)))
+            return FW_ERR_NOMEM;
+    }
+    for (uint32_t a = 0; a < e->n_arms; a++) {
+        t->fresh_cap = fw_max_u32(t->fresh_cap, fw_cfg(e, a)->feed.n_fresh);
+        t->recent_cap = fw_max_u32(t->recent_cap, fw_cfg(e, a)->feed.follow_recent);
+    }
+    if ((t->fresh_cap && !(t->fresh = calloc(t->fresh_cap, sizeof *t->fresh))) ||
+        (t->recent_cap && !(t->recent = calloc((size_t)e->n_users * t->recent_cap, sizeof *t->recent))) ||
+        !(t->recent_total = calloc(e->n_users, sizeof *t->recent_total)))
+        return FW_ERR_NOMEM;
+    fw_err rc = pools_grow_notes(e, t, 0, e->cap_notes);
+    if (rc != FW_OK)
+        return rc;
+    /* The catalog's notes, as if published one by one. */
+    for (uint32_t id = 0; id < e->n_notes; id++)
+        push_rings(e, t, id);
+    /* Pools as of the first tick: nothing is trending until events arrive. */
+    t->epoch = 1;
+    for (uint32_t a = 0; a < e->n_arms; a++)
+        rebuild_pool(e, &t->cell[a], fw_cfg(e, a)->feed.n_trending);
+    return FW_OK;
+}
+
+static double event_weight(const fw_feed_cfg *f, uint32_t type)
+{
+    switch (type) {
+    case FW_EV_OPEN: return f->w_open;
+    case FW_EV_LIKE: return f->w_like;
+    case FW_EV_SAVE: return f->w_save;
+    case FW_EV_COMMENT: return f->w_comment;
+    default: return 0.0;
+    }
+}
+
+static fw_err pools_log(fw_engine *e, void *state, fw_engine_ctx *ctx, fw_record *rec, size_t n)
+{
+    (void)ctx;
+    pools *t = state;
+    open_tick(e, t);
+    for (size_t i = 0; i < n; i++) {
+        if (rec[i].kind != FW_RECORD_EVENT || !fw_event_ok(e, &rec[i].u.ev))
+            continue;
+        const fw_event *x = &rec[i].u.ev;
+        uint32_t type = FW_EV_TYPE(x->type);
+        if (type == FW_EV_IMPRESSION || type == FW_EV_FOLLOW)
+            continue;
+        for (uint32_t a = 0; a < e->n_arms; a++) {
+            cell_trend *ct = &t->cell[a];
+            double w = event_weight(&fw_cfg(e, a)->feed, type);
+            if (w > 0.0)
+                ct->trend[x->note] += w * factor(e, ct, x->tick);
+        }
+        if (t->touched_epoch[x->note] != t->epoch) {
+            if (fw_grow((void **)&t->touched, &t->cap_touched, (size_t)t->n_touched + 1, sizeof *t->touched,
+                        1024))
+                return FW_ERR_NOMEM;
+            t->touched_epoch[x->note] = t->epoch;
+            t->touched[t->n_touched++] = x->note;
+        }
+    }
+    return FW_OK;
+}
+
+static fw_err pools_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_t tick)
+{
+    pools *t = state;
+    open_tick(e, t);
+    for (uint32_t a = 0; a < e->n_arms; a++) {
+        cell_trend *ct = &t->cell[a];
+        /* Keep the next tick's requests' decay meaningful at short half-lives. */
+        if ((double)(tick + 1 - ct->t0) / ct->half_life_ticks > MAX_EXPONENT)
+            rebase(e, ct, tick + 1);
+        ctx->work[FW_WORK_POOL_OFFERS] += refresh_pool(t, ct, fw_cfg(e, a)->feed.n_trending);
+    }
+    t->closed = 1;
+    return FW_OK;
+}
+
+static fw_err pools_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_t day, int64_t *series)
+{
+    (void)ctx;
+    (void)series;
+    pools *t = state;
+    /* Move the reference time to the day's end so scores stay far from overflow; ranking
+     * and decayed values are unchanged by construction. */
+    int32_t now = (int32_t)((day + 1) * e->ticks_per_day);
+    for (uint32_t a = 0; a < e->n_arms; a++)
+        rebase(e, &t->cell[a], now);
+    return FW_OK;
+}
+
+const fw_engine_module fw_pools_module = {
+    .name = "pools",
+    .create = pools_create,
+    .destroy = pools_destroy,
+    .grow_notes = pools_grow_notes,
+    .publish = pools_publish,
+    .log = pools_log,
+    .end_tick = pools_end_tick,
+    .end_day = pools_end_day,
+    .algorithm = -1,
+};

@@ -1,0 +1,102 @@
+/* Page-building helpers shared by the feed algorithms (the baseline feed, the recommender)
+ * and search: top-k by (score desc, id asc), the per-request candidate set, the served
+ * filters, and the layout of reserved ad slots on a page.
+ * Owns: nothing (the served filters live in the core; the candidate scratch in each ctx).
+ * Borrows: the arrays it is handed.  Never touches: any module's state; no module depends on
+ * another through this file, so the arrows point one way: feed.c, rec.c, search.c -> rank. */
+#ifndef FLYWHEEL_RANK_H
+#define FLYWHEEL_RANK_H
+
+#include "engine_int.h"
+
+/* Keeps the k best of a stream in id[0..*n) / score[0..*n) (a min-heap, worst on top):
+ * offer x with score s. Ties break on the lower id. */
+void fw_topk_offer(uint32_t *id, double *score, uint32_t *n, uint32_t k, uint32_t x, double s);
+/* Pops the heap into best-first order in place. */
+void fw_topk_sort(uint32_t *id, double *score, uint32_t n);
+
+/* The per-thread candidate scratch: allocated for cand_cap candidates; NULL-safe fini. */
+fw_err fw_rank_ctx_init(fw_rank_ctx *c, uint32_t cand_cap);
+void fw_rank_ctx_fini(fw_rank_ctx *c);
+
+/* Inserts id into ctx's set; returns 1 when it was already there. */
+static inline int fw_rank_set_insert(fw_rank_ctx *c, uint32_t id)
+{
+    uint32_t i = fw_hash_u32(id) & c->set_mask;
+    while (c->set_stamp[i] == c->stamp) {
+        if (c->set_key[i] == id)
+            return 1;
+        i = (i + 1) & c->set_mask;
+    }
+    c->set_stamp[i] = c->stamp;
+    c->set_key[i] = id;
+    return 0;
+}
+
+/* Empties the set (in O(1): bumps the stamp). */
+static inline void fw_rank_set_clear(fw_rank_ctx *c)
+{
+    if (++c->stamp == 0) {  /* wrapped: really clear once every 2^32 requests */
+        memset(c->set_stamp, 0, ((size_t)c->set_mask + 1) * sizeof *c->set_stamp);
+        c->stamp = 1;
+    }
+}
+
+/* ---- served filters ---------------------------------------------------------------- */
+
+enum { FW_SEEN_PROBES = 5 };
+
+static inline int fw_bloom_has(const uint64_t *g, uint32_t words, uint64_t h)
+{
+    uint64_t mask = (uint64_t)words * 64 - 1, h2 = (h >> 32) | 1;
+    for (int i = 0; i < FW_SEEN_PROBES; i++, h += h2)
+        if (!(g[(h & mask) >> 6] >> (h & 63) & 1))
+            return 0;
+    return 1;
+}
+
+static inline void fw_bloom_add(uint64_t *g, uint32_t words, uint64_t h)
+{
+    uint64_t mask = (uint64_t)words * 64 - 1, h2 = (h >> 32) | 1;
+    for (int i = 0; i < FW_SEEN_PROBES; i++, h += h2)
+        g[(h & mask) >> 6] |= UINT64_C(1) << (h & 63);
+}
+
+static inline uint64_t fw_note_hash(uint32_t id)
+{
+    return fw_mix64(id + UINT64_C(0x9e3779b97f4a7c15));
+}
+
+/* Whether u (served under cell) was served id recently. Reads only u's filters. */
+static inline int fw_seen_has(const fw_engine *e, uint32_t cell, uint32_t u, uint32_t id)
+{
+    const uint64_t *s = e->seen[u];
+    if (!s)
+        return 0;
+    uint32_t words = e->cell[cell].seen_words;
+    uint64_t h = fw_note_hash(id);
+    return fw_bloom_has(s, words, h) || fw_bloom_has(s + words, words, h);
+}
+
+/* Remembers id as served to u; FW_ERR_NOMEM when the filters cannot be allocated. Writes
+ * only u's filters: safe in concurrent requests for other users. */
+fw_err fw_seen_add(fw_engine *e, uint32_t cell, uint32_t u, uint32_t id);
+
+/* Remembers the notes of out[0..len) as served to u (FW_NONE skipped). Returns len, or 0
+ * when that is impossible: a page is served whole or not at all, never repeated. */
+uint32_t fw_seen_add_page(fw_engine *e, uint32_t cell, uint32_t u, const uint32_t *out, uint32_t len);
+
+/* ---- ad slots on a feed page --------------------------------------------------------- */
+
+/* Page positions not reserved for ads among the first min(cap, page_size). */
+uint32_t fw_feed_organic_slots(const fw_feed_cfg *f, uint32_t cap);
+/* Places the organic page org[0..n) into out[0..cap) leaving the reserved ad positions
+ * FW_NONE; returns the page length (a trailing reserved slot is dropped). */
+uint32_t fw_feed_place_slots(const fw_feed_cfg *f, const uint32_t *org, uint32_t n, uint32_t *out,
+                             uint32_t cap);
+
+/* The work counters every feed request adds: one request, what recall looked at, what was
+ * scored, the notes served. */
+void fw_feed_count(fw_engine_ctx *c, uint64_t looked, uint64_t scored, const uint32_t *out, uint32_t len);
+
+#endif
