@@ -8,8 +8,8 @@
  *                               [n_rows], when written with a comparison
  *
  * Like the recorder, the file is written to PATH.tmp and renamed, so PATH is either the old
- * file or the complete new one. Part of the results-file family: with results.c and
- * recorder.c the only code that includes hdf5.h. */
+ * file or the complete new one. Part of the results-file family: only code in sim/io/ includes
+ * hdf5.h (h5util, recorder, results, bench_file). */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>

@@ -1,4 +1,5 @@
-/* The HDF5 writer: the only file in Flywheel that includes hdf5.h.
+/* The HDF5 writer of result files. Only code in sim/io/ includes hdf5.h (h5util, recorder,
+ * results, bench_file); the HDF5 helpers it writes with are io/h5util.h's.
  *
  * Layout (DESIGN.md "Results"):
  *   /                       provenance attributes
