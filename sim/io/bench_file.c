@@ -8,8 +8,8 @@
  *                               [n_rows], when written with a comparison
  *
  * Like the recorder, the file is written to PATH.tmp and renamed, so PATH is either the old
- * file or the complete new one. Part of the results-file family: with results.c and
- * recorder.c the only code that includes hdf5.h. */
+ * file or the complete new one. Part of the results-file family: only code in sim/io/ includes
+ * hdf5.h (h5util, recorder, results, bench_file). */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -21,6 +21,7 @@
 #include <hdf5.h>
 
 #include "io/bench_file.h"
+#include "io/h5util.h"
 
 enum { BENCH_FORMAT = 1 };
 
@@ -131,47 +132,6 @@ static fw_err fail(char *errbuf, size_t errlen, fw_err code, const char *path, c
     return code;
 }
 
-static hid_t str_type(void)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0 || H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
-        if (t >= 0)
-            H5Tclose(t);
-        return -1;
-    }
-    return t;
-}
-
-static int put_str_attr(hid_t obj, const char *name, const char *v)
-{
-    hid_t t = str_type(), sp = H5Screate(H5S_SCALAR), a = -1;
-    int rc = -1;
-    if (t >= 0 && sp >= 0 && (a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
-        H5Awrite(a, t, &v) >= 0)
-        rc = 0;
-    if (a >= 0)
-        H5Aclose(a);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (t >= 0)
-        H5Tclose(t);
-    return rc;
-}
-
-static int put_num_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype, const void *v)
-{
-    hid_t sp = H5Screate(H5S_SCALAR), a = -1;
-    int rc = -1;
-    if (sp >= 0 && (a = H5Acreate2(obj, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
-        H5Awrite(a, mtype, v) >= 0)
-        rc = 0;
-    if (a >= 0)
-        H5Aclose(a);
-    if (sp >= 0)
-        H5Sclose(sp);
-    return rc;
-}
-
 /* Units and description of every dataset a bench file has, like a result file's. */
 static const struct {
     const char *name, *units, *doc;
@@ -188,33 +148,30 @@ static const struct {
     {"verdict", "", "ok, REGRESSED, improved, info, new, missing, NONDETERMINISTIC, too few runs"},
 };
 
+/* The units and description dataset_docs gives name (both NULL for a name it lacks). */
+static void docs_of(const char *name, const char **units, const char **doc)
+{
+    *units = *doc = NULL;
+    for (size_t i = 0; i < sizeof dataset_docs / sizeof dataset_docs[0]; i++)
+        if (!strcmp(dataset_docs[i].name, name)) {
+            *units = dataset_docs[i].units;
+            *doc = dataset_docs[i].doc;
+        }
+}
+
 static int put_dataset(hid_t g, const char *name, hid_t ftype, hid_t mtype, int rank, const hsize_t *dims,
                        const void *data)
 {
-    hid_t sp = H5Screate_simple(rank, dims, NULL), d = -1;
-    int rc = -1;
-    if (sp >= 0 && (d = H5Dcreate2(g, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
-        (dims[0] == 0 || H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0))
-        rc = 0;
-    for (size_t i = 0; rc == 0 && i < sizeof dataset_docs / sizeof dataset_docs[0]; i++)
-        if (!strcmp(dataset_docs[i].name, name) &&
-            (put_str_attr(d, "units", dataset_docs[i].units) < 0 ||
-             put_str_attr(d, "description", dataset_docs[i].doc) < 0))
-            rc = -1;
-    if (d >= 0)
-        H5Dclose(d);
-    if (sp >= 0)
-        H5Sclose(sp);
-    return rc;
+    const char *units, *doc;
+    docs_of(name, &units, &doc);
+    return fw_h5_write_fixed(g, name, ftype, mtype, rank, dims, data, units, doc);
 }
 
 static int put_strings(hid_t g, const char *name, const char *const *v, hsize_t n)
 {
-    hid_t t = str_type();
-    int rc = t >= 0 ? put_dataset(g, name, t, t, 1, &n, v) : -1;
-    if (t >= 0)
-        H5Tclose(t);
-    return rc;
+    const char *units, *doc;
+    docs_of(name, &units, &doc);
+    return fw_h5_write_strings(g, name, v, n, units, doc);
 }
 
 fw_err fw_bench_save(const char *path, const fw_bench *b, const fw_bench_cmp *cmp, char *errbuf,
@@ -240,14 +197,14 @@ fw_err fw_bench_save(const char *path, const fw_bench *b, const fw_bench_cmp *cm
     }
     int32_t fmt = BENCH_FORMAT, threads = b->threads;
     uint32_t rep = b->n_rep;
-    if (put_num_attr(f, "flywheel_bench", H5T_STD_I32LE, H5T_NATIVE_INT32, &fmt) < 0 ||
-        put_str_attr(f, "scenario_name", b->scenario_name) < 0 ||
-        put_str_attr(f, "scenario_resolved", b->scenario_resolved) < 0 ||
-        put_str_attr(f, "flywheel_version", b->version) < 0 ||
-        put_str_attr(f, "git_revision", b->git_revision) < 0 ||
-        put_num_attr(f, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, &b->seed) < 0 ||
-        put_num_attr(f, "threads", H5T_STD_I32LE, H5T_NATIVE_INT32, &threads) < 0 ||
-        put_num_attr(f, "repeat", H5T_STD_U32LE, H5T_NATIVE_UINT32, &rep) < 0)
+    if (fw_h5_attr_num(f, "flywheel_bench", H5T_STD_I32LE, H5T_NATIVE_INT32, &fmt) < 0 ||
+        fw_h5_attr_str(f, "scenario_name", b->scenario_name) < 0 ||
+        fw_h5_attr_str(f, "scenario_resolved", b->scenario_resolved) < 0 ||
+        fw_h5_attr_str(f, "flywheel_version", b->version) < 0 ||
+        fw_h5_attr_str(f, "git_revision", b->git_revision) < 0 ||
+        fw_h5_attr_num(f, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, &b->seed) < 0 ||
+        fw_h5_attr_num(f, "threads", H5T_STD_I32LE, H5T_NATIVE_INT32, &threads) < 0 ||
+        fw_h5_attr_num(f, "repeat", H5T_STD_U32LE, H5T_NATIVE_UINT32, &rep) < 0)
         goto write_failed;
     if ((g = H5Gcreate2(f, "figures", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
         goto write_failed;
@@ -300,7 +257,7 @@ fw_err fw_bench_save(const char *path, const fw_bench *b, const fw_bench_cmp *cm
         if (put_strings(g, "verdict", s1, m) < 0)
             goto write_failed;
         uint32_t nreg = cmp->n_regressed;
-        if (put_num_attr(g, "regressed", H5T_STD_U32LE, H5T_NATIVE_UINT32, &nreg) < 0)
+        if (fw_h5_attr_num(g, "regressed", H5T_STD_U32LE, H5T_NATIVE_UINT32, &nreg) < 0)
             goto write_failed;
         H5Gclose(g);
         g = -1;
@@ -334,64 +291,6 @@ done:
 
 /* ---- loading ------------------------------------------------------------------------ */
 
-static char *get_str_attr(hid_t obj, const char *name)
-{
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = -1;
-    char *raw = NULL, *out = NULL;
-    if (a < 0)
-        return NULL;
-    if ((t = str_type()) >= 0 && H5Aread(a, t, &raw) >= 0 && raw) {
-        out = strdup(raw);
-        H5free_memory(raw);
-    }
-    if (t >= 0)
-        H5Tclose(t);
-    H5Aclose(a);
-    return out;
-}
-
-static int get_num_attr(hid_t obj, const char *name, hid_t mtype, void *v)
-{
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0)
-        return -1;
-    int rc = H5Aread(a, mtype, v) < 0 ? -1 : 0;
-    H5Aclose(a);
-    return rc;
-}
-
-/* Reads a 1-D string dataset of exactly n entries into out[n] (strdup'ed). */
-static int get_strings(hid_t g, const char *name, hsize_t n, char **out)
-{
-    hid_t d = H5Dopen2(g, name, H5P_DEFAULT), sp = -1, t = -1;
-    char **raw = calloc(n ? n : 1, sizeof *raw);
-    hsize_t dim = 0;
-    int rc = -1;
-    if (d < 0 || !raw || (sp = H5Dget_space(d)) < 0 || H5Sget_simple_extent_ndims(sp) != 1 ||
-        H5Sget_simple_extent_dims(sp, &dim, NULL) != 1 || dim != n || (t = str_type()) < 0)
-        goto done;
-    if (n && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0)
-        goto done;
-    rc = 0;
-    for (hsize_t i = 0; i < n; i++)
-        if (!(out[i] = strdup(raw[i] ? raw[i] : "")))
-            rc = -1;
-done:
-    if (raw) {
-        for (hsize_t i = 0; i < n; i++)
-            if (raw[i])
-                H5free_memory(raw[i]);
-        free(raw);
-    }
-    if (t >= 0)
-        H5Tclose(t);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (d >= 0)
-        H5Dclose(d);
-    return rc;
-}
-
 fw_err fw_bench_load(const char *path, fw_bench *b, char *errbuf, size_t errlen)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -403,6 +302,7 @@ fw_err fw_bench_load(const char *path, fw_bench *b, char *errbuf, size_t errlen)
                     "not an HDF5 file; expected a bench file from flywheel bench --save-baseline");
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), g = -1, d = -1, sp = -1;
     char **names = NULL, **units = NULL, **kinds = NULL;
+    uint32_t n_names = 0, n_units = 0, n_kinds = 0;
     char *sname = NULL, *sres = NULL, *ver = NULL, *rev = NULL;
     double *vals = NULL;
     hsize_t n = 0, dims[2] = {0, 0};
@@ -412,7 +312,7 @@ fw_err fw_bench_load(const char *path, fw_bench *b, char *errbuf, size_t errlen)
     uint64_t seed = 0;
     if (f < 0)
         return fail(errbuf, errlen, FW_ERR_IO, path, "HDF5 cannot open the file");
-    if (get_num_attr(f, "flywheel_bench", H5T_NATIVE_INT32, &fmt) < 0) {
+    if (fw_h5_read_num_attr(f, "flywheel_bench", H5T_NATIVE_INT32, &fmt) < 0) {
         rc = fail(errbuf, errlen, FW_ERR_PARSE, path,
                   "not a bench file (no 'flywheel_bench' attribute); make one with flywheel bench --save-baseline");
         goto done;
@@ -422,13 +322,13 @@ fw_err fw_bench_load(const char *path, fw_bench *b, char *errbuf, size_t errlen)
                   fmt, BENCH_FORMAT);
         goto done;
     }
-    sname = get_str_attr(f, "scenario_name");
-    sres = get_str_attr(f, "scenario_resolved");
-    ver = get_str_attr(f, "flywheel_version");
-    rev = get_str_attr(f, "git_revision");
-    if (!sname || !sres || !ver || !rev || get_num_attr(f, "threads", H5T_NATIVE_INT32, &threads) < 0 ||
-        get_num_attr(f, "repeat", H5T_NATIVE_UINT32, &rep) < 0 ||
-        get_num_attr(f, "seed", H5T_NATIVE_UINT64, &seed) < 0 || rep == 0) {
+    sname = fw_h5_read_str_attr(f, ".", "scenario_name");
+    sres = fw_h5_read_str_attr(f, ".", "scenario_resolved");
+    ver = fw_h5_read_str_attr(f, ".", "flywheel_version");
+    rev = fw_h5_read_str_attr(f, ".", "git_revision");
+    if (!sname || !sres || !ver || !rev || fw_h5_read_num_attr(f, "threads", H5T_NATIVE_INT32, &threads) < 0 ||
+        fw_h5_read_num_attr(f, "repeat", H5T_NATIVE_UINT32, &rep) < 0 ||
+        fw_h5_read_num_attr(f, "seed", H5T_NATIVE_UINT64, &seed) < 0 || rep == 0) {
         rc = fail(errbuf, errlen, FW_ERR_PARSE, path, "a bench file attribute is missing or unreadable");
         goto done;
     }
@@ -440,14 +340,14 @@ fw_err fw_bench_load(const char *path, fw_bench *b, char *errbuf, size_t errlen)
     }
     n = dims[0];
     rc = FW_ERR_NOMEM;
-    if (!(names = calloc(n + 1, sizeof *names)) || !(units = calloc(n + 1, sizeof *units)) ||
-        !(kinds = calloc(n + 1, sizeof *kinds)) || !(vals = malloc((n * rep + 1) * sizeof *vals))) {
+    if (!(vals = malloc((n * rep + 1) * sizeof *vals))) {
         rc = fail(errbuf, errlen, FW_ERR_NOMEM, path, "out of memory");
         goto done;
     }
     if ((n && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, vals) < 0) ||
-        get_strings(g, "name", n, names) < 0 || get_strings(g, "unit", n, units) < 0 ||
-        get_strings(g, "kind", n, kinds) < 0) {
+        fw_h5_read_strings(g, "/figures", "name", &n_names, &names, NULL, 0) != FW_OK || n_names != n ||
+        fw_h5_read_strings(g, "/figures", "unit", &n_units, &units, NULL, 0) != FW_OK || n_units != n ||
+        fw_h5_read_strings(g, "/figures", "kind", &n_kinds, &kinds, NULL, 0) != FW_OK || n_kinds != n) {
         rc = fail(errbuf, errlen, FW_ERR_PARSE, path, "/figures: name, unit, kind or values unreadable");
         goto done;
     }
@@ -474,17 +374,9 @@ fw_err fw_bench_load(const char *path, fw_bench *b, char *errbuf, size_t errlen)
     }
     rc = FW_OK;
 done:
-    for (hsize_t i = 0; i < n; i++) {
-        if (names)
-            free(names[i]);
-        if (units)
-            free(units[i]);
-        if (kinds)
-            free(kinds[i]);
-    }
-    free(names);
-    free(units);
-    free(kinds);
+    fw_h5_strings_free(names, n_names);
+    fw_h5_strings_free(units, n_units);
+    fw_h5_strings_free(kinds, n_kinds);
     free(vals);
     free(sname);
     free(sres);

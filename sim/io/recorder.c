@@ -1,4 +1,5 @@
-/* The HDF5 writer: the only file in Flywheel that includes hdf5.h.
+/* The HDF5 writer of result files. Only code in sim/io/ includes hdf5.h (h5util, recorder,
+ * results, bench_file); the HDF5 helpers it writes with are io/h5util.h's.
  *
  * Layout (DESIGN.md "Results"):
  *   /                       provenance attributes
@@ -24,6 +25,7 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include "io/h5util.h"
 #include "io/recorder.h"
 
 /* Percentiles stored per stage and day, in the order of stat_names in write_file. */
@@ -294,117 +296,20 @@ fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hi
     return FW_OK;
 }
 
-/* ---- HDF5 helpers: each returns < 0 on failure, HDF5 handles closed on every path ---- */
-
-static herr_t attr_str(hid_t obj, const char *name, const char *value)
-{
-    hid_t t = H5Tcopy(H5T_C_S1), sp = -1, a = -1;
-    herr_t rc = -1;
-    if (t < 0 || H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0)
-        goto done;
-    if ((sp = H5Screate(H5S_SCALAR)) < 0)
-        goto done;
-    if ((a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0)
-        goto done;
-    rc = H5Awrite(a, t, &value);
-done:
-    if (a >= 0)
-        H5Aclose(a);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (t >= 0)
-        H5Tclose(t);
-    return rc;
-}
-
-static herr_t attr_num(hid_t obj, const char *name, hid_t type, const void *v, hsize_t n)
-{
-    hid_t sp = n == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, NULL);
-    if (sp < 0)
-        return -1;
-    hid_t a = H5Acreate2(obj, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, type, v);
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(sp);
-    return rc;
-}
-
-static herr_t attr_f64(hid_t o, const char *n, double v) { return attr_num(o, n, H5T_NATIVE_DOUBLE, &v, 0); }
-static herr_t attr_u64(hid_t o, const char *n, uint64_t v) { return attr_num(o, n, H5T_NATIVE_UINT64, &v, 0); }
-static herr_t attr_i64(hid_t o, const char *n, int64_t v) { return attr_num(o, n, H5T_NATIVE_INT64, &v, 0); }
-
-/* Creates a chunked, deflated dataset extendible along its first dimension, writes data
- * (may be NULL when dims[0] == 0) and labels its dimensions. Returns the open dataset. */
-static hid_t dataset(hid_t parent, const char *name, hid_t file_type, hid_t mem_type, int rank,
-                     const hsize_t *dims, const hsize_t *chunk, unsigned deflate, const void *data,
-                     const char *unit, const char *doc, const char *const *labels)
-{
-    hsize_t maxdims[2] = {H5S_UNLIMITED, rank > 1 ? dims[1] : 0};
-    hid_t sp = H5Screate_simple(rank, dims, maxdims), pl = -1, ds = -1;
-    if (sp < 0)
-        return -1;
-    if ((pl = H5Pcreate(H5P_DATASET_CREATE)) < 0 || H5Pset_chunk(pl, rank, chunk) < 0 ||
-        (deflate && (H5Pset_shuffle(pl) < 0 || H5Pset_deflate(pl, deflate) < 0)))
-        goto fail;
-    if ((ds = H5Dcreate2(parent, name, file_type, sp, H5P_DEFAULT, pl, H5P_DEFAULT)) < 0)
-        goto fail;
-    if (dims[0] > 0 && data && H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        goto fail;
-    if ((unit && attr_str(ds, "units", unit) < 0) || (doc && attr_str(ds, "description", doc) < 0))
-        goto fail;
-    for (int i = 0; i < rank && labels; i++)
-        if (H5DSset_label(ds, (unsigned)i, labels[i]) < 0)
-            goto fail;
-    H5Pclose(pl);
-    H5Sclose(sp);
-    return ds;
-fail:
-    if (ds >= 0)
-        H5Dclose(ds);
-    if (pl >= 0)
-        H5Pclose(pl);
-    H5Sclose(sp);
-    return -1;
-}
-
-static int write_1d(hid_t parent, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
-                    const void *data, unsigned deflate, const char *unit, const char *doc,
-                    hid_t scale, const char *label)
-{
-    hsize_t chunk = n > 0 && n < 256 ? n : 256;
-    const char *labels[1] = {label};
-    hid_t ds = dataset(parent, name, ftype, mtype, 1, &n, &chunk, deflate, data, unit, doc, labels);
-    if (ds < 0)
-        return -1;
-    int rc = scale >= 0 && H5DSattach_scale(ds, scale, 0) < 0 ? -1 : 0;
-    H5Dclose(ds);
-    return rc;
-}
-
-static hid_t group(hid_t parent, const char *name, const char *doc)
-{
-    hid_t g = H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g >= 0 && doc && attr_str(g, "description", doc) < 0) {
-        H5Gclose(g);
-        return -1;
-    }
-    return g;
-}
-
 /* Writes a day_series as parent/days/<name>[day] (col: scratch of at least d->n values). */
 static int write_series(hid_t parent, const char *doc, const day_series *d, int width,
                         const char *const *name, const char *const *unit, const char *const *docs,
                         unsigned z, int64_t *col)
 {
-    hid_t g = group(parent, "days", doc);
+    hid_t g = fw_h5_group(parent, "days", doc);
     if (g < 0)
         return -1;
     int rc = 0;
     for (int k = 0; k < width && rc == 0; k++) {
         for (uint32_t i = 0; i < d->n; i++)
             col[i] = d->v[(size_t)i * width + k];
-        rc = write_1d(g, name[k], H5T_STD_I64LE, H5T_NATIVE_INT64, d->n, col, z, unit[k], docs[k], -1, "day");
+        rc = fw_h5_write_1d(g, name[k], H5T_STD_I64LE, H5T_NATIVE_INT64, d->n, col, z, unit[k], docs[k], -1,
+                            "day");
     }
     H5Gclose(g);
     return rc;
@@ -422,9 +327,9 @@ static int write_users(fw_recorder *r, hid_t f)
     uint32_t *col = malloc(((size_t)a->n_users + 1) * sizeof *col);
     if (!ids || !col)
         goto done;
-    if ((gu = group(f, "users", "per-user counts of the pre-period (pre/) and the experiment "
-                                "period (exp/), by arm: the raw material of /experiment")) < 0 ||
-        attr_i64(gu, "pre_days", r->pre_days) < 0)
+    if ((gu = fw_h5_group(f, "users", "per-user counts of the pre-period (pre/) and the experiment "
+                                      "period (exp/), by arm: the raw material of /experiment")) < 0 ||
+        fw_h5_attr_i64(gu, "pre_days", r->pre_days) < 0)
         goto done;
     for (uint32_t arm = 0; arm < a->n_arms; arm++) {
         hsize_t n = 0;
@@ -432,29 +337,29 @@ static int write_users(fw_recorder *r, hid_t f)
         for (uint32_t u = 0; u < a->n_users; u++)
             if (arm_of[u] == arm)
                 ids[n++] = u;
-        if ((ga = group(gu, r->info.arm_names[arm], NULL)) < 0)
+        if ((ga = fw_h5_group(gu, r->info.arm_names[arm], NULL)) < 0)
             goto done;
-        if (write_1d(ga, "user_id", H5T_STD_U32LE, H5T_NATIVE_UINT32, n, ids, z, "1", "user id", -1,
-                     "user") < 0)
+        if (fw_h5_write_1d(ga, "user_id", H5T_STD_U32LE, H5T_NATIVE_UINT32, n, ids, z, "1", "user id", -1,
+                           "user") < 0)
             goto done;
         for (hsize_t k = 0; k < n; k++) {
             uint32_t unit = a->unit_of_user[ids[k]];
             col[k] = unit == FW_NONE ? FW_NONE : a->unit_id[unit];
         }
-        if (write_1d(ga, "unit_id", H5T_STD_U32LE, H5T_NATIVE_UINT32, n, col, z, "1",
-                     "randomisation unit (the user, the top creator of the user's cluster, or "
-                     "4294967295 for users who are no unit: non-creators in creator experiments)",
-                     -1, "user") < 0)
+        if (fw_h5_write_1d(ga, "unit_id", H5T_STD_U32LE, H5T_NATIVE_UINT32, n, col, z, "1",
+                           "randomisation unit (the user, the top creator of the user's cluster, or "
+                           "4294967295 for users who are no unit: non-creators in creator experiments)",
+                           -1, "user") < 0)
             goto done;
         static const char *const periods[2] = {"pre", "exp"};
         for (int p = 0; p < 2; p++) {
-            if ((gp = group(ga, periods[p], p ? "experiment period" : "pre-period")) < 0)
+            if ((gp = fw_h5_group(ga, periods[p], p ? "experiment period" : "pre-period")) < 0)
                 goto done;
             for (int m = 0; m < FW_UM__COUNT; m++) {
                 for (hsize_t k = 0; k < n; k++)
                     col[k] = g->v[p][m][ids[k]];
-                if (write_1d(gp, fw_user_metric_name[m], H5T_STD_U32LE, H5T_NATIVE_UINT32, n, col, z,
-                             fw_user_metric_unit[m], fw_user_metric_doc[m], -1, "user") < 0)
+                if (fw_h5_write_1d(gp, fw_user_metric_name[m], H5T_STD_U32LE, H5T_NATIVE_UINT32, n, col, z,
+                                   fw_user_metric_unit[m], fw_user_metric_doc[m], -1, "user") < 0)
                     goto done;
             }
             H5Gclose(gp);
@@ -483,20 +388,17 @@ static int write_experiment(fw_recorder *r, hid_t f)
     unsigned z = r->info.compression;
     hsize_t n = FW_EM__COUNT;
     int rc = -1;
-    hid_t ge = -1, ga = -1, ds = -1, sp = -1, st = -1;
-    if ((ge = group(f, "experiment", "each treatment arm against the first arm, per metric; "
-                                     "relative lifts by the delta method, Welch df")) < 0 ||
-        attr_str(ge, "unit", r->exp_unit) < 0 || attr_f64(ge, "alpha", r->exp_alpha) < 0 ||
-        attr_f64(ge, "srm_chi2", t->srm_chi2[0]) < 0 || attr_f64(ge, "srm_p", t->srm_p[0]) < 0 ||
-        attr_i64(ge, "days", t->days) < 0 || attr_i64(ge, "cuped", t->have_pre) < 0)
+    hid_t ge = -1, ga = -1, ds = -1;
+    if ((ge = fw_h5_group(f, "experiment", "each treatment arm against the first arm, per metric; "
+                                           "relative lifts by the delta method, Welch df")) < 0 ||
+        fw_h5_attr_str(ge, "unit", r->exp_unit) < 0 || fw_h5_attr_f64(ge, "alpha", r->exp_alpha) < 0 ||
+        fw_h5_attr_f64(ge, "srm_chi2", t->srm_chi2[0]) < 0 || fw_h5_attr_f64(ge, "srm_p", t->srm_p[0]) < 0 ||
+        fw_h5_attr_i64(ge, "days", t->days) < 0 || fw_h5_attr_i64(ge, "cuped", t->have_pre) < 0)
         goto done;
     /* The metric names, a dimension scale of every field. */
-    if ((st = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(st, H5T_VARIABLE) < 0 ||
-        H5Tset_cset(st, H5T_CSET_UTF8) < 0 || (sp = H5Screate_simple(1, &n, NULL)) < 0 ||
-        (ds = H5Dcreate2(ge, "metric", st, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        H5Dwrite(ds, st, H5S_ALL, H5S_ALL, H5P_DEFAULT, fw_experiment_metric_name) < 0 ||
-        H5DSset_scale(ds, "metric") < 0 ||
-        attr_str(ds, "description", "the metrics tested, in the order of every field's rows") < 0)
+    if (fw_h5_write_strings(ge, "metric", fw_experiment_metric_name, n, NULL, NULL) < 0 ||
+        (ds = H5Dopen2(ge, "metric", H5P_DEFAULT)) < 0 || H5DSset_scale(ds, "metric") < 0 ||
+        fw_h5_attr_str(ds, "description", "the metrics tested, in the order of every field's rows") < 0)
         goto done;
     enum { N_FIELDS = 22 };
     static const char *const fields[N_FIELDS] = {
@@ -520,11 +422,11 @@ static int write_experiment(fw_recorder *r, hid_t f)
         uint32_t ctl = r->asg->control_of_arm[arm];
         if (arm == ctl)
             continue;
-        if ((ga = group(ge, r->info.arm_names[arm], NULL)) < 0 ||
-            attr_str(ga, "control", r->info.arm_names[ctl]) < 0 ||
-            attr_str(ga, "layer", r->info.arm_layers[arm]) < 0 ||
-            attr_f64(ga, "srm_chi2", t->srm_chi2[r->asg->layer_of_arm[arm]]) < 0 ||
-            attr_f64(ga, "srm_p", t->srm_p[r->asg->layer_of_arm[arm]]) < 0)
+        if ((ga = fw_h5_group(ge, r->info.arm_names[arm], NULL)) < 0 ||
+            fw_h5_attr_str(ga, "control", r->info.arm_names[ctl]) < 0 ||
+            fw_h5_attr_str(ga, "layer", r->info.arm_layers[arm]) < 0 ||
+            fw_h5_attr_f64(ga, "srm_chi2", t->srm_chi2[r->asg->layer_of_arm[arm]]) < 0 ||
+            fw_h5_attr_f64(ga, "srm_p", t->srm_p[r->asg->layer_of_arm[arm]]) < 0)
             goto done;
         for (int k = 0; k < N_FIELDS; k++) {
             for (int m = 0; m < FW_EM__COUNT; m++) {
@@ -538,8 +440,8 @@ static int write_experiment(fw_recorder *r, hid_t f)
                     w->p, w->p_holm, w->p_bh, w->p_msprt};
                 col[m] = w->ok || k == 12 ? v[k] : NAN;
             }
-            hid_t d = dataset(ga, fields[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &n, &n, z, col,
-                              "1", docs[k], (const char *const[]){"metric"});
+            hid_t d = fw_h5_dataset(ga, fields[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &n, &n, z, col,
+                                    "1", docs[k], (const char *const[]){"metric"});
             if (d < 0)
                 goto done;
             herr_t e = H5DSattach_scale(d, ds, 0);
@@ -556,10 +458,6 @@ done:
         H5Gclose(ga);
     if (ds >= 0)
         H5Dclose(ds);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (st >= 0)
-        H5Tclose(st);
     if (ge >= 0)
         H5Gclose(ge);
     return rc;
@@ -584,22 +482,23 @@ static int write_replicates(fw_recorder *r, hid_t f)
     double *buf = malloc(((size_t)K * FW_EM__COUNT + 1) * sizeof *buf);
     if (!buf)
         return -1;
-    if ((gr = group(f, "replicates", "the experiment rerun with other seeds: per replicate and "
-                                     "metric, the tests of /experiment (replicate 0 is this file's run)")) < 0 ||
-        write_1d(gr, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, K, r->rep_seeds, z, "1",
-                 "seed of each replicate", -1, "replicate") < 0)
+    if ((gr = fw_h5_group(f, "replicates",
+                          "the experiment rerun with other seeds: per replicate and metric, the tests "
+                          "of /experiment (replicate 0 is this file's run)")) < 0 ||
+        fw_h5_write_1d(gr, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, K, r->rep_seeds, z, "1",
+                       "seed of each replicate", -1, "replicate") < 0)
         goto done;
     for (uint32_t k = 0; k < K; k++)
         buf[k] = r->reps[k].srm_p[0];
-    if (write_1d(gr, "srm_p", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, K, buf, z, "1",
-                 "sample ratio mismatch p of each replicate (first layer)", -1, "replicate") < 0)
+    if (fw_h5_write_1d(gr, "srm_p", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, K, buf, z, "1",
+                       "sample ratio mismatch p of each replicate (first layer)", -1, "replicate") < 0)
         goto done;
     for (uint32_t arm = 0; arm < A; arm++) {
         uint32_t ctl = r->asg->control_of_arm[arm];
         if (arm == ctl)
             continue;
-        if ((ga = group(gr, r->info.arm_names[arm], NULL)) < 0 ||
-            attr_str(ga, "control", r->info.arm_names[ctl]) < 0)
+        if ((ga = fw_h5_group(gr, r->info.arm_names[arm], NULL)) < 0 ||
+            fw_h5_attr_str(ga, "control", r->info.arm_names[ctl]) < 0)
             goto done;
         for (int fi = 0; fi < N_FIELDS; fi++) {
             for (uint32_t k = 0; k < K; k++)
@@ -613,8 +512,8 @@ static int write_replicates(fw_recorder *r, hid_t f)
                 }
             hsize_t dims[2] = {K, FW_EM__COUNT};
             const char *labels[2] = {"replicate", "metric"};
-            hid_t d = dataset(ga, fields[fi], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dims, dims, z,
-                              buf, "1", docs[fi], labels);
+            hid_t d = fw_h5_dataset(ga, fields[fi], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dims, dims, z,
+                                    buf, "1", docs[fi], labels);
             if (d < 0)
                 goto done;
             H5Dclose(d);
@@ -651,14 +550,14 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
         goto done;
     /* /world */
     if ((g = H5Gcreate2(f, "world", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        attr_u64(g, "n_users", in->n_users) < 0 || attr_u64(g, "n_creators", in->n_creators) < 0 ||
-        attr_u64(g, "n_notes_initial", in->n_notes_initial) < 0 ||
-        attr_u64(g, "n_follow_edges", in->n_follow_edges) < 0 ||
-        attr_u64(g, "n_brands", in->n_brands) < 0 || attr_u64(g, "n_products", in->n_products) < 0 ||
-        attr_f64(g, "expected_dau_mau", in->expected_dau_mau) < 0 ||
-        attr_f64(g, "follower_gini", in->follower_gini) < 0 ||
-        attr_f64(g, "top1pct_creator_follower_share", in->top1pct_follower_share) < 0 ||
-        attr_f64(g, "top10pct_creator_note_share", in->top10pct_creator_note_share) < 0)
+        fw_h5_attr_u64(g, "n_users", in->n_users) < 0 || fw_h5_attr_u64(g, "n_creators", in->n_creators) < 0 ||
+        fw_h5_attr_u64(g, "n_notes_initial", in->n_notes_initial) < 0 ||
+        fw_h5_attr_u64(g, "n_follow_edges", in->n_follow_edges) < 0 ||
+        fw_h5_attr_u64(g, "n_brands", in->n_brands) < 0 || fw_h5_attr_u64(g, "n_products", in->n_products) < 0 ||
+        fw_h5_attr_f64(g, "expected_dau_mau", in->expected_dau_mau) < 0 ||
+        fw_h5_attr_f64(g, "follower_gini", in->follower_gini) < 0 ||
+        fw_h5_attr_f64(g, "top1pct_creator_follower_share", in->top1pct_follower_share) < 0 ||
+        fw_h5_attr_f64(g, "top10pct_creator_note_share", in->top10pct_creator_note_share) < 0)
         goto done;
     if (r->creator_user) {
         uint32_t *fol = malloc(((size_t)r->n_creators + 1) * sizeof *fol);
@@ -666,9 +565,9 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
             goto done;
         for (uint32_t c = 0; c < r->n_creators; c++)
             fol[c] = r->n_followers[r->creator_user[c]];
-        int e = write_1d(g, "creator_followers", H5T_STD_U32LE, H5T_NATIVE_UINT32, r->n_creators,
-                         fol, z, "users", "followers of each creator as of the last finished day",
-                         -1, "creator");
+        int e = fw_h5_write_1d(g, "creator_followers", H5T_STD_U32LE, H5T_NATIVE_UINT32, r->n_creators,
+                               fol, z, "users", "followers of each creator as of the last finished day",
+                               -1, "creator");
         free(fol);
         if (e < 0)
             goto done;
@@ -681,9 +580,9 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
         goto done;
     for (uint32_t a = 0; a < A; a++) {
         if ((ga = H5Gcreate2(g, in->arm_names[a], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-            attr_f64(ga, "weight", in->arm_weights[a]) < 0 ||
-            attr_str(ga, "layer", in->arm_layers[a]) < 0 ||
-            attr_u64(ga, "users", in->arm_users[a]) < 0)
+            fw_h5_attr_f64(ga, "weight", in->arm_weights[a]) < 0 ||
+            fw_h5_attr_str(ga, "layer", in->arm_layers[a]) < 0 ||
+            fw_h5_attr_u64(ga, "users", in->arm_users[a]) < 0)
             goto done;
         H5Gclose(ga);
         ga = -1;
@@ -696,8 +595,8 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
         goto done;
     for (uint32_t d = 0; d < D; d++)
         days[d] = (int32_t)d;
-    if (write_1d(g, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, D, days, z, "day",
-                 "simulated day index (0 = first simulated day)", -1, "day") < 0)
+    if (fw_h5_write_1d(g, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, D, days, z, "day",
+                       "simulated day index (0 = first simulated day)", -1, "day") < 0)
         goto done;
     if ((day_ds = H5Dopen2(g, "day", H5P_DEFAULT)) < 0 || H5DSset_scale(day_ds, "day") < 0)
         goto done;
@@ -707,8 +606,8 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
         for (int c = 0; c < FW_DC__COUNT; c++) {
             for (uint32_t d = 0; d < D; d++)
                 ucol[d] = r->counters[d * per_day + (size_t)a * FW_DC__COUNT + c];
-            if (write_1d(ga, fw_day_counter_name[c], H5T_STD_U64LE, H5T_NATIVE_UINT64, D, ucol, z,
-                         fw_day_counter_unit[c], fw_day_counter_doc[c], day_ds, "day") < 0)
+            if (fw_h5_write_1d(ga, fw_day_counter_name[c], H5T_STD_U64LE, H5T_NATIVE_UINT64, D, ucol, z,
+                               fw_day_counter_unit[c], fw_day_counter_doc[c], day_ds, "day") < 0)
                 goto done;
         }
         for (int k = 0; k < FW_DR__COUNT; k++) {
@@ -717,8 +616,8 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
                 fw_metrics_rates(&r->counters[d * per_day + (size_t)a * FW_DC__COUNT], rates);
                 col[d] = rates[k];
             }
-            if (write_1d(ga, fw_day_rate_name[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, D, col, z,
-                         fw_day_rate_unit[k], fw_day_rate_doc[k], day_ds, "day") < 0)
+            if (fw_h5_write_1d(ga, fw_day_rate_name[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, D, col, z,
+                               fw_day_rate_unit[k], fw_day_rate_doc[k], day_ds, "day") < 0)
                 goto done;
         }
         H5Gclose(ga);
@@ -726,15 +625,14 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
     }
 
     /* /work: the engine's work per day -- deterministic, unlike its latency. */
-    if ((gs = H5Gcreate2(f, "work", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        attr_str(gs, "description", "work the engine did per day, counted (deterministic: "
-                                    "compare exactly across runs and builds)") < 0)
+    if ((gs = fw_h5_group(f, "work", "work the engine did per day, counted (deterministic: "
+                                     "compare exactly across runs and builds)")) < 0)
         goto done;
     for (int k = 0; k < FW_WORK__COUNT; k++) {
         for (uint32_t d = 0; d < D; d++)
             ucol[d] = r->work[(size_t)d * FW_WORK__COUNT + k];
-        if (write_1d(gs, fw_work_name(k), H5T_STD_U64LE, H5T_NATIVE_UINT64, D, ucol, z, "count",
-                     fw_work_doc(k), -1, "day") < 0)
+        if (fw_h5_write_1d(gs, fw_work_name(k), H5T_STD_U64LE, H5T_NATIVE_UINT64, D, ucol, z, "count",
+                           fw_work_doc(k), -1, "day") < 0)
             goto done;
     }
     H5Gclose(gs);
@@ -742,21 +640,19 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
 
     /* /model: the recommender's progressive validation per task and day (deterministic). */
     if (r->n_model > 0) {
-        if ((gs = H5Gcreate2(f, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-            attr_str(gs, "description",
-                     "the recommender's ranking models per day: each training sample predicted "
-                     "before it is learned from (progressive validation); weights undo negative "
-                     "sampling") < 0)
+        if ((gs = fw_h5_group(f, "model",
+                              "the recommender's ranking models per day: each training sample predicted "
+                              "before it is learned from (progressive validation); weights undo negative "
+                              "sampling")) < 0)
             goto done;
         uint32_t M = r->n_model;
         for (int t = 0; t < FW_TASK__COUNT; t++) {
-            if ((ga = H5Gcreate2(gs, fw_rec_task_name(t), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-                attr_str(ga, "description", fw_rec_task_doc(t)) < 0)
+            if ((ga = fw_h5_group(gs, fw_rec_task_name(t), fw_rec_task_doc(t))) < 0)
                 goto done;
             for (uint32_t d = 0; d < M; d++)
                 ucol[d] = r->model[(size_t)d * FW_TASK__COUNT + t].samples;
-            if (write_1d(ga, "samples", H5T_STD_U64LE, H5T_NATIVE_UINT64, M, ucol, z, "samples",
-                         "training samples of the day", -1, "day") < 0)
+            if (fw_h5_write_1d(ga, "samples", H5T_STD_U64LE, H5T_NATIVE_UINT64, M, ucol, z, "samples",
+                               "training samples of the day", -1, "day") < 0)
                 goto done;
             static const char *const names[3] = {"log_loss", "predicted", "observed"};
             static const char *const docs[3] = {
@@ -769,8 +665,8 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
                     double num = k == 0 ? ms->log_loss : k == 1 ? ms->predicted : ms->observed;
                     col[d] = ms->weight > 0.0 ? num / ms->weight : NAN;
                 }
-                if (write_1d(ga, names[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, M, col, z, "1", docs[k], -1,
-                             "day") < 0)
+                if (fw_h5_write_1d(ga, names[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, M, col, z, "1", docs[k], -1,
+                                   "day") < 0)
                     goto done;
             }
             H5Gclose(ga);
@@ -782,8 +678,8 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
 
     /* /shop: the books per day and per-brand sales (deterministic). */
     if (r->shop.n > 0) {
-        if ((gs = group(f, "shop", "the shop's books (global: every arm buys from the same stock) "
-                                   "and per-brand sales per arm")) < 0 ||
+        if ((gs = fw_h5_group(f, "shop", "the shop's books (global: every arm buys from the same stock) "
+                                         "and per-brand sales per arm")) < 0 ||
             write_series(gs, "the shop's books at each day's end", &r->shop, FW_SS__COUNT, shop_series_name,
                          shop_series_unit, shop_series_doc, z, (int64_t *)ucol) < 0)
             goto done;
@@ -809,9 +705,9 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
                 "net units sold to date per arm (row; the arms attribute names them) and brand",
                 "net revenue (payments minus refunds) to date per arm (row) and brand"};
             for (int k = 0; k < 2; k++) {
-                hid_t ds = dataset(gs, bname[k], H5T_STD_I64LE, H5T_NATIVE_INT64, 2, dims, chunk, z,
-                                   k ? r->brand_revenue : r->brand_units, bunit[k], bdoc[k], labels);
-                int bad = ds < 0 || attr_str(ds, "arms", names) < 0;
+                hid_t ds = fw_h5_dataset(gs, bname[k], H5T_STD_I64LE, H5T_NATIVE_INT64, 2, dims, chunk, z,
+                                         k ? r->brand_revenue : r->brand_units, bunit[k], bdoc[k], labels);
+                int bad = ds < 0 || fw_h5_attr_str(ds, "arms", names) < 0;
                 if (ds >= 0)
                     H5Dclose(ds);
                 if (bad) {
@@ -827,18 +723,18 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
 
     /* /ads: the books per day and per-brand spend and attributed GMV (deterministic). */
     if (r->ads.n > 0) {
-        if ((gs = group(f, "ads", "the ads' books (global: campaigns serve every arm) and per-brand "
-                                  "spend and attributed GMV")) < 0 ||
+        if ((gs = fw_h5_group(f, "ads", "the ads' books (global: campaigns serve every arm) and per-brand "
+                                        "spend and attributed GMV")) < 0 ||
             write_series(gs, "the ads' books at each day's end", &r->ads, FW_AS__COUNT, ads_series_name,
                          ads_series_unit, ads_series_doc, z, (int64_t *)ucol) < 0)
             goto done;
         if (r->n_ad_brands && r->ad_spend && r->ad_gmv &&
-            (write_1d(gs, "brand_spend_cents", H5T_STD_I64LE, H5T_NATIVE_INT64, r->n_ad_brands, r->ad_spend, z,
-                      "cents", "ad spend to date per brand", -1, "brand") < 0 ||
-             write_1d(gs, "brand_attributed_gmv_cents", H5T_STD_I64LE, H5T_NATIVE_INT64, r->n_ad_brands,
-                      r->ad_gmv, z, "cents",
-                      "GMV of the orders attributed to the brand's ads, to date (ROAS = this / spend)", -1,
-                      "brand") < 0))
+            (fw_h5_write_1d(gs, "brand_spend_cents", H5T_STD_I64LE, H5T_NATIVE_INT64, r->n_ad_brands,
+                            r->ad_spend, z, "cents", "ad spend to date per brand", -1, "brand") < 0 ||
+             fw_h5_write_1d(gs, "brand_attributed_gmv_cents", H5T_STD_I64LE, H5T_NATIVE_INT64, r->n_ad_brands,
+                            r->ad_gmv, z, "cents",
+                            "GMV of the orders attributed to the brand's ads, to date (ROAS = this / spend)",
+                            -1, "brand") < 0))
             goto done;
         H5Gclose(gs);
         gs = -1;
@@ -846,16 +742,16 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
 
     /* /market: the marketplace per day and its tasks (deterministic). */
     if (r->market.n > 0) {
-        if ((gs = group(f, "market", "the brand-creator marketplace (global)")) < 0 ||
+        if ((gs = fw_h5_group(f, "market", "the brand-creator marketplace (global)")) < 0 ||
             write_series(gs, "the marketplace at each day's end", &r->market, FW_MS__COUNT, market_series_name,
                          market_series_unit, market_series_doc, z, (int64_t *)ucol) < 0)
             goto done;
-        if ((ga = group(gs, "tasks", "every task posted, as of the last day's end")) < 0)
+        if ((ga = fw_h5_group(gs, "tasks", "every task posted, as of the last day's end")) < 0)
             goto done;
         for (int k = 0; k < FW_MF__COUNT && r->n_tasks > 0 && r->task_cols; k++)
-            if (write_1d(ga, task_field_name[k], H5T_STD_I64LE, H5T_NATIVE_INT64, r->n_tasks,
-                         r->task_cols ? r->task_cols + (size_t)k * r->n_tasks : NULL, z,
-                         task_field_unit[k], task_field_doc[k], -1, "task") < 0)
+            if (fw_h5_write_1d(ga, task_field_name[k], H5T_STD_I64LE, H5T_NATIVE_INT64, r->n_tasks,
+                               r->task_cols ? r->task_cols + (size_t)k * r->n_tasks : NULL, z,
+                               task_field_unit[k], task_field_doc[k], -1, "task") < 0)
                 goto done;
         H5Gclose(ga);
         ga = -1;
@@ -870,39 +766,36 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
         goto done;
 
     /* /latency */
-    if ((gs = H5Gcreate2(f, "latency", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
-        goto done;
-    if (attr_str(gs, "description",
-                 "measured engine latency (CLOCK_MONOTONIC) per stage and day; log-linear "
-                 "histograms, not deterministic") < 0)
+    if ((gs = fw_h5_group(f, "latency",
+                          "measured engine latency (CLOCK_MONOTONIC) per stage and day; log-linear "
+                          "histograms, not deterministic")) < 0)
         goto done;
     /* Its own day scale: attaching /days/day here would put references to these measured,
      * run-dependent datasets into the deterministic part of the file. */
     H5Dclose(day_ds);
     day_ds = -1;
-    if (write_1d(gs, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, D, days, z, "day",
-                 "simulated day index", -1, "day") < 0 ||
+    if (fw_h5_write_1d(gs, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, D, days, z, "day",
+                       "simulated day index", -1, "day") < 0 ||
         (day_ds = H5Dopen2(gs, "day", H5P_DEFAULT)) < 0 || H5DSset_scale(day_ds, "day") < 0)
         goto done;
     if (r->n_bins > 0) {
         hsize_t nb = (hsize_t)r->n_bins;
         hsize_t chunk = nb;
         const char *bl[1] = {"bin"};
-        hid_t ds = dataset(gs, "bin_lower_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &nb, &chunk, z,
-                           r->bin_lower, "ns", "inclusive lower edge of each histogram bin", bl);
+        hid_t ds = fw_h5_dataset(gs, "bin_lower_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &nb, &chunk, z,
+                                 r->bin_lower, "ns", "inclusive lower edge of each histogram bin", bl);
         if (ds < 0 || H5DSset_scale(ds, "bin_lower_ns") < 0) {
             if (ds >= 0)
                 H5Dclose(ds);
             goto done;
         }
         bin_ds = ds;
-        if (write_1d(gs, "bin_upper_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, nb, r->bin_upper, z, "ns",
-                     "exclusive upper edge of each histogram bin", -1, "bin") < 0)
+        if (fw_h5_write_1d(gs, "bin_upper_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, nb, r->bin_upper, z, "ns",
+                           "exclusive upper edge of each histogram bin", -1, "bin") < 0)
             goto done;
     }
     for (int s = 0; s < FW_STAGE__COUNT; s++) {
-        if ((ga = H5Gcreate2(gs, fw_stage_name(s), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-            attr_str(ga, "description", fw_stage_doc(s)) < 0)
+        if ((ga = fw_h5_group(gs, fw_stage_name(s), fw_stage_doc(s))) < 0)
             goto done;
         if (r->n_bins > 0) {
             uint64_t *counts = malloc(((size_t)D + 1) * r->n_bins * sizeof *counts);
@@ -914,8 +807,8 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
                        (size_t)r->n_bins * sizeof *counts);
             hsize_t dims[2] = {D, (hsize_t)r->n_bins}, chunk[2] = {1, (hsize_t)r->n_bins};
             const char *labels[2] = {"day", "bin"};
-            hid_t ds = dataset(ga, "counts", H5T_STD_U64LE, H5T_NATIVE_UINT64, 2, dims, chunk,
-                               z ? z : 1, counts, "calls", "calls per latency bin per day", labels);
+            hid_t ds = fw_h5_dataset(ga, "counts", H5T_STD_U64LE, H5T_NATIVE_UINT64, 2, dims, chunk,
+                                     z ? z : 1, counts, "calls", "calls per latency bin per day", labels);
             free(counts);
             if (ds < 0)
                 goto done;
@@ -932,8 +825,8 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
         for (int k = 0; k < N_STATS; k++) {
             for (uint32_t d = 0; d < D; d++)
                 col[d] = r->lat_stats[((size_t)d * FW_STAGE__COUNT + s) * N_STATS + k];
-            if (write_1d(ga, stat_names[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, D, col, z,
-                         k == N_STATS - 1 ? "calls" : "ns", stat_docs[k], day_ds, "day") < 0)
+            if (fw_h5_write_1d(ga, stat_names[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, D, col, z,
+                               k == N_STATS - 1 ? "calls" : "ns", stat_docs[k], day_ds, "day") < 0)
                 goto done;
         }
         H5Gclose(ga);
@@ -942,20 +835,20 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
     /* Provenance last: measured values (times, threads) vary between runs, and writing them
      * after every dataset keeps the deterministic datasets' layout identical. */
     iso_now(end_time, sizeof end_time);
-    if (attr_str(f, "flywheel_version", in->version) < 0 ||
-        attr_str(f, "git_revision", in->git_revision) < 0 ||
-        attr_str(f, "scenario_name", in->scenario_name) < 0 ||
-        attr_str(f, "scenario_path", in->scenario_path) < 0 ||
-        attr_str(f, "scenario_text", in->scenario_text) < 0 ||
-        attr_str(f, "scenario_resolved", in->scenario_resolved) < 0 ||
-        attr_str(f, "overrides", in->overrides) < 0 || attr_u64(f, "seed", in->seed) < 0 ||
-        attr_i64(f, "threads", in->threads) < 0 || attr_str(f, "start_time", r->start_time) < 0 ||
-        attr_str(f, "end_time", end_time) < 0 || attr_str(f, "status", status) < 0 ||
-        attr_i64(f, "days_planned", in->days_planned) < 0 ||
-        attr_i64(f, "days_completed", D) < 0 || attr_i64(f, "ticks_per_day", in->ticks_per_day) < 0 ||
-        attr_f64(f, "wall_seconds", wall_s) < 0 || attr_f64(f, "peak_rss_mib", rss_mb) < 0 ||
-        attr_f64(f, "generation_seconds", in->generation_s) < 0 ||
-        attr_f64(f, "generation_peak_rss_mib", in->generation_peak_rss_mb) < 0)
+    if (fw_h5_attr_str(f, "flywheel_version", in->version) < 0 ||
+        fw_h5_attr_str(f, "git_revision", in->git_revision) < 0 ||
+        fw_h5_attr_str(f, "scenario_name", in->scenario_name) < 0 ||
+        fw_h5_attr_str(f, "scenario_path", in->scenario_path) < 0 ||
+        fw_h5_attr_str(f, "scenario_text", in->scenario_text) < 0 ||
+        fw_h5_attr_str(f, "scenario_resolved", in->scenario_resolved) < 0 ||
+        fw_h5_attr_str(f, "overrides", in->overrides) < 0 || fw_h5_attr_u64(f, "seed", in->seed) < 0 ||
+        fw_h5_attr_i64(f, "threads", in->threads) < 0 || fw_h5_attr_str(f, "start_time", r->start_time) < 0 ||
+        fw_h5_attr_str(f, "end_time", end_time) < 0 || fw_h5_attr_str(f, "status", status) < 0 ||
+        fw_h5_attr_i64(f, "days_planned", in->days_planned) < 0 ||
+        fw_h5_attr_i64(f, "days_completed", D) < 0 || fw_h5_attr_i64(f, "ticks_per_day", in->ticks_per_day) < 0 ||
+        fw_h5_attr_f64(f, "wall_seconds", wall_s) < 0 || fw_h5_attr_f64(f, "peak_rss_mib", rss_mb) < 0 ||
+        fw_h5_attr_f64(f, "generation_seconds", in->generation_s) < 0 ||
+        fw_h5_attr_f64(f, "generation_peak_rss_mib", in->generation_peak_rss_mb) < 0)
         goto done;
 
     rc = 0;

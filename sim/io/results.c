@@ -15,10 +15,14 @@
 
 #include <hdf5.h>
 
+#include "io/h5util.h"
+
 typedef struct loader {
     const char *path;
     char *errbuf;
     size_t errlen;
+    char *msg;      /* [msglen]: where the fw_h5 readers leave their message for fail() */
+    size_t msglen;
 } loader;
 
 /* The one place a load failure is reported. */
@@ -32,6 +36,13 @@ static fw_err fail(const loader *L, fw_err code, const char *fmt, ...)
     if (L->errbuf && L->errlen)
         snprintf(L->errbuf, L->errlen, "%s: %s", L->path, msg);
     return code;
+}
+
+/* Reports what an fw_h5 reader returned: its failures through fail(), with its message;
+ * FW_OK and FW_ERR_NOTFOUND (an absent dataset, not reported) pass through. */
+static fw_err h5_checked(const loader *L, fw_err e)
+{
+    return e == FW_OK || e == FW_ERR_NOTFOUND ? e : fail(L, e, "%s", L->msg);
 }
 
 static char *dup_str(const char *s)
@@ -52,82 +63,17 @@ typedef struct namelist {
 
 static void namelist_fini(namelist *l)
 {
-    for (uint32_t i = 0; i < l->n; i++)
-        free(l->name[i]);
-    free(l->name);
+    fw_h5_strings_free(l->name, l->n);
     memset(l, 0, sizeof *l);
 }
 
 /* The names of g's links to objects of type want (H5I_GROUP or H5I_DATASET), by name. */
 static fw_err list_names(const loader *L, hid_t g, const char *where, H5I_type_t want, namelist *out)
 {
-    H5G_info_t info;
-    namelist l = {0};
-    fw_err e = FW_OK;
-    if (H5Gget_info(g, &info) < 0)
-        return fail(L, FW_ERR_IO, "cannot list %s", where);
-    if (info.nlinks && !(l.name = calloc(info.nlinks, sizeof *l.name)))
-        return fail(L, FW_ERR_NOMEM, "out of memory");
-    for (hsize_t i = 0; i < info.nlinks; i++) {
-        char name[256];
-        ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
-                                         H5P_DEFAULT);
-        if (len < 0 || (size_t)len >= sizeof name) {
-            e = fail(L, FW_ERR_IO, "cannot read a link name in %s", where);
-            goto done;
-        }
-        hid_t o = H5Oopen(g, name, H5P_DEFAULT);
-        if (o < 0)
-            continue;   /* a dangling link: nothing to read */
-        H5I_type_t t = H5Iget_type(o);
-        H5Oclose(o);
-        if (t != want)
-            continue;
-        if (!(l.name[l.n] = dup_str(name))) {
-            e = fail(L, FW_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        l.n++;
-    }
-done:
-    if (e != FW_OK)
-        namelist_fini(&l);
-    else
-        *out = l;
-    return e;
-}
-
-static int has_link(hid_t g, const char *name)
-{
-    return H5Lexists(g, name, H5P_DEFAULT) > 0;
+    return h5_checked(L, fw_h5_list_names(g, where, want, &out->n, &out->name, L->msg, L->msglen));
 }
 
 /* ---- attributes -------------------------------------------------------------------------- */
-
-/* Reads the scalar string attribute a (fixed or variable length) into a new string. */
-static char *read_str_attr(hid_t a, hid_t ftype)
-{
-    char *s = NULL;
-    hid_t mt = H5Tcopy(H5T_C_S1);
-    if (mt < 0)
-        return NULL;
-    if (H5Tis_variable_str(ftype) > 0) {
-        char *v = NULL;
-        if (H5Tset_size(mt, H5T_VARIABLE) >= 0 && H5Tset_cset(mt, H5Tget_cset(ftype)) >= 0 &&
-            H5Aread(a, mt, &v) >= 0 && v) {
-            s = dup_str(v);
-            H5free_memory(v);
-        }
-    } else {
-        size_t n = H5Tget_size(ftype);
-        if (n && (s = calloc(n + 1, 1)) && (H5Tset_size(mt, n + 1) < 0 || H5Aread(a, mt, s) < 0)) {
-            free(s);
-            s = NULL;
-        }
-    }
-    H5Tclose(mt);
-    return s;
-}
 
 static void attrs_fini(fw_results_attrs *a)
 {
@@ -174,7 +120,7 @@ static fw_err read_attrs(const loader *L, hid_t obj, const char *where, fw_resul
             /* arrays (dimension labels and the like) are not provenance */
         } else if (cls == H5T_STRING) {
             v->is_text = 1;
-            if (!(v->text = read_str_attr(a, t))) {
+            if (!(v->text = fw_h5_attr_text(a))) {
                 e = fail(L, FW_ERR_IO, "cannot read attribute '%s' of %s", name, where);
                 goto done;
             }
@@ -237,62 +183,8 @@ done:
 static fw_err read_array(const loader *L, hid_t g, const char *where, const char *name, int rank,
                          hid_t mem_type, size_t elem, hsize_t *dims, void **out)
 {
-    hid_t d = -1, sp = -1;
-    void *buf = NULL;
-    fw_err e = FW_OK;
-    if (!has_link(g, name))
-        return FW_ERR_NOTFOUND;
-    if ((d = H5Dopen2(g, name, H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0) {
-        e = fail(L, FW_ERR_IO, "cannot open %s/%s", where, name);
-        goto done;
-    }
-    if (H5Sget_simple_extent_ndims(sp) != rank) {
-        e = fail(L, FW_ERR_PARSE, "%s/%s: expected %d dimension%s", where, name, rank,
-                 rank == 1 ? "" : "s");
-        goto done;
-    }
-    if (H5Sget_simple_extent_dims(sp, dims, NULL) < 0) {
-        e = fail(L, FW_ERR_IO, "cannot read the shape of %s/%s", where, name);
-        goto done;
-    }
-    size_t n = 1;
-    for (int k = 0; k < rank; k++)
-        n *= (size_t)dims[k];
-    if (!(buf = calloc(n ? n : 1, elem))) {
-        e = fail(L, FW_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if (n && H5Dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-        e = fail(L, FW_ERR_IO, "cannot read %s/%s", where, name);
-        goto done;
-    }
-done:
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (d >= 0)
-        H5Dclose(d);
-    if (e != FW_OK)
-        free(buf);
-    else
-        *out = buf;
-    return e;
-}
-
-/* The units attribute of dataset g/name as a new string ("" when it has none). */
-static char *dataset_units(hid_t g, const char *name)
-{
-    char *s = NULL;
-    if (H5Aexists_by_name(g, name, "units", H5P_DEFAULT) > 0) {
-        hid_t a = H5Aopen_by_name(g, name, "units", H5P_DEFAULT, H5P_DEFAULT);
-        hid_t t = a < 0 ? -1 : H5Aget_type(a);
-        if (t >= 0 && H5Tget_class(t) == H5T_STRING)
-            s = read_str_attr(a, t);
-        if (t >= 0)
-            H5Tclose(t);
-        if (a >= 0)
-            H5Aclose(a);
-    }
-    return s ? s : dup_str("");
+    return h5_checked(L, fw_h5_read_array(g, where, name, rank, mem_type, elem, dims, out, L->msg,
+                                          L->msglen));
 }
 
 static void cols_fini(fw_results_cols *c)
@@ -346,7 +238,8 @@ static fw_err read_cols(const loader *L, hid_t g, const char *where, uint32_t n,
         s->name = names.name[i];
         names.name[i] = NULL;
         c.n++;
-        if (!(s->units = dataset_units(g, s->name))) {
+        /* "" when the dataset has no string units attribute */
+        if (!(s->units = fw_h5_read_str_attr(g, s->name, "units")) && !(s->units = dup_str(""))) {
             e = fail(L, FW_ERR_NOMEM, "out of memory");
             goto done;
         }
@@ -360,67 +253,12 @@ done:
     return e;
 }
 
-/* Reads a 1-D variable-length string dataset into new strings. */
-static fw_err read_strings(const loader *L, hid_t g, const char *where, const char *name,
-                           uint32_t *n_out, char ***out)
-{
-    hid_t d = -1, sp = -1, mt = -1;
-    char **raw = NULL, **s = NULL;
-    hsize_t n = 0;
-    fw_err e = FW_OK;
-    if ((d = H5Dopen2(g, name, H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0 ||
-        H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, &n, NULL) != 1) {
-        e = fail(L, FW_ERR_IO, "cannot open %s/%s", where, name);
-        goto done;
-    }
-    if ((mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 ||
-        H5Tset_cset(mt, H5T_CSET_UTF8) < 0) {
-        e = fail(L, FW_ERR_IO, "cannot make a string type for %s/%s", where, name);
-        goto done;
-    }
-    if (!(raw = calloc(n ? n : 1, sizeof *raw)) || !(s = calloc(n ? n : 1, sizeof *s))) {
-        e = fail(L, FW_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if (n && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
-        e = fail(L, FW_ERR_IO, "cannot read %s/%s (expected variable-length strings)", where, name);
-        goto done;
-    }
-    for (hsize_t i = 0; i < n; i++)
-        if (!(s[i] = dup_str(raw[i] ? raw[i] : ""))) {
-            e = fail(L, FW_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-done:
-    if (raw) {
-        for (hsize_t i = 0; i < n; i++)
-            if (raw[i])
-                H5free_memory(raw[i]);
-        free(raw);
-    }
-    if (mt >= 0)
-        H5Tclose(mt);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (d >= 0)
-        H5Dclose(d);
-    if (e != FW_OK) {
-        for (hsize_t i = 0; s && i < n; i++)
-            free(s[i]);
-        free(s);
-    } else {
-        *n_out = (uint32_t)n;
-        *out = s;
-    }
-    return e;
-}
-
 /* ---- the groups -------------------------------------------------------------------------- */
 
 /* Opens g/name when it exists: > 0 opened, 0 absent, < 0 failed (reported). */
 static hid_t open_group(const loader *L, hid_t g, const char *name, fw_err *e)
 {
-    if (!has_link(g, name))
+    if (!fw_h5_has_link(g, name))
         return 0;
     hid_t h = H5Gopen2(g, name, H5P_DEFAULT);
     if (h < 0)
@@ -469,7 +307,7 @@ static fw_err load_days(const loader *L, hid_t f, fw_results *r)
             goto done;
         H5Gclose(ga);
         ga = -1;
-        if (arms > 0 && has_link(arms, a->name)) {
+        if (arms > 0 && fw_h5_has_link(arms, a->name)) {
             snprintf(where, sizeof where, "/arms/%s", a->name);
             if ((ga = H5Gopen2(arms, a->name, H5P_DEFAULT)) < 0) {
                 e = fail(L, FW_ERR_IO, "cannot open %s", where);
@@ -615,11 +453,12 @@ static fw_err load_experiment(const loader *L, hid_t f, fw_results *r)
         return e;
     if ((e = read_attrs(L, g, "/experiment", &r->experiment)) != FW_OK)
         goto done;
-    if (!has_link(g, "metric")) {
+    if (!fw_h5_has_link(g, "metric")) {
         e = fail(L, FW_ERR_PARSE, "/experiment has no metric dataset");
         goto done;
     }
-    if ((e = read_strings(L, g, "/experiment", "metric", &r->n_metrics, &r->metric)) != FW_OK)
+    if ((e = h5_checked(L, fw_h5_read_strings(g, "/experiment", "metric", &r->n_metrics, &r->metric,
+                                              L->msg, L->msglen))) != FW_OK)
         goto done;
     if ((e = list_names(L, g, "/experiment", H5I_GROUP, &names)) != FW_OK)
         goto done;
@@ -655,7 +494,8 @@ done:
 
 fw_err fw_results_load(const char *path, fw_results **out, char *errbuf, size_t errlen)
 {
-    loader L = {path, errbuf, errlen};
+    char msg[512] = "";
+    loader L = {path, errbuf, errlen, msg, sizeof msg};
     fw_results *r = NULL;
     hid_t f = -1;
     fw_err e = FW_OK;

@@ -1,0 +1,113 @@
+/* HDF5 helpers shared by the result and bench files: UTF-8 strings, scalar attributes, the
+ * recorder's chunked and labelled datasets, plain datasets, and reading them back.
+ * Owns: nothing that outlives a call. Every handle a helper opens is closed before it returns,
+ * except the type, group or dataset that fw_h5_str_type, fw_h5_group and fw_h5_dataset return
+ * (the caller closes it); strings and arrays that readers return are the caller's (free(),
+ * string arrays fw_h5_strings_free).
+ * Borrows: the files, groups and datasets it is handed (hid_t), and the names and data it
+ * writes, for the length of a call.
+ * Never touches: files themselves (creating, opening, closing, renaming), HDF5's error
+ * printing (callers switch it off), or which object goes where in a file.
+ *
+ * Only code in sim/io/ includes hdf5.h (h5util, recorder, results, bench_file); this header
+ * includes it for hid_t, so only that code includes this header. Writers return 0 (or an
+ * open handle) on success and < 0 on failure. Readers return an fw_err and, on failure, a
+ * one-line message naming WHERE/NAME in errbuf (when errbuf is not NULL); their
+ * out-parameters are written only on success. Every helper is deterministic given the file's
+ * contents and its arguments. */
+#ifndef FLYWHEEL_H5UTIL_H
+#define FLYWHEEL_H5UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hdf5.h>
+
+#include "flywheel/err.h"
+
+/* ---- writing ------------------------------------------------------------------------ */
+
+/* A new variable-length UTF-8 string type (the one every string in our files has); close it
+ * with H5Tclose. Returns < 0 on failure. */
+hid_t fw_h5_str_type(void);
+
+/* Writes a scalar attribute name of file type ftype on obj from *v, of memory type mtype. */
+int fw_h5_attr_num(hid_t obj, const char *name, hid_t ftype, hid_t mtype, const void *v);
+
+/* Writes a scalar variable-length UTF-8 string attribute name = value on obj. */
+int fw_h5_attr_str(hid_t obj, const char *name, const char *value);
+
+/* Scalar attributes stored with the native type (as the result file has always had them). */
+int fw_h5_attr_f64(hid_t obj, const char *name, double v);
+int fw_h5_attr_u64(hid_t obj, const char *name, uint64_t v);
+int fw_h5_attr_i64(hid_t obj, const char *name, int64_t v);
+
+/* Creates group parent/name with a "description" attribute (none when doc is NULL) and
+ * returns it open. */
+hid_t fw_h5_group(hid_t parent, const char *name, const char *doc);
+
+/* Creates parent/name of rank 1 or 2, chunked by chunk[], shuffled and deflated at level
+ * deflate (neither when 0), extendible along its first dimension (the second is fixed);
+ * writes data of mem_type when dims[0] > 0 and data is not NULL; adds "units" and
+ * "description" attributes (each unless NULL) and labels dimension i labels[i] (none when
+ * labels is NULL). Returns the dataset open, for scales and further attributes. */
+hid_t fw_h5_dataset(hid_t parent, const char *name, hid_t file_type, hid_t mem_type, int rank,
+                    const hsize_t *dims, const hsize_t *chunk, unsigned deflate, const void *data,
+                    const char *unit, const char *doc, const char *const *labels);
+
+/* Writes a 1-D fw_h5_dataset of n values in chunks of min(n, 256) (256 when n is 0),
+ * labelled label, and attaches the dimension scale `scale` to it unless scale < 0. */
+int fw_h5_write_1d(hid_t parent, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
+                   const void *data, unsigned deflate, const char *unit, const char *doc,
+                   hid_t scale, const char *label);
+
+/* Writes parent/name as a contiguous dataset of fixed shape dims[rank] (no chunks, no
+ * filters), data of mtype written when dims[0] > 0, with "units" and "description"
+ * attributes (each unless NULL). */
+int fw_h5_write_fixed(hid_t parent, const char *name, hid_t ftype, hid_t mtype, int rank,
+                      const hsize_t *dims, const void *data, const char *unit, const char *doc);
+
+/* fw_h5_write_fixed for n strings, stored as variable-length UTF-8. */
+int fw_h5_write_strings(hid_t parent, const char *name, const char *const *v, hsize_t n,
+                        const char *unit, const char *doc);
+
+/* ---- reading ------------------------------------------------------------------------- */
+
+/* 1 when parent has a link called name, 0 when not or when HDF5 cannot tell. */
+int fw_h5_has_link(hid_t parent, const char *name);
+
+/* The open scalar string attribute attr, fixed or variable length, in any character set, as a
+ * new string; NULL when it is not a string or cannot be read (or memory ran out). */
+char *fw_h5_attr_text(hid_t attr);
+
+/* fw_h5_attr_text of the attribute name of object path (relative to obj; "." for obj itself);
+ * NULL also when there is no such attribute. */
+char *fw_h5_read_str_attr(hid_t obj, const char *path, const char *name);
+
+/* Reads the scalar attribute name of obj into *v as mtype. Returns < 0 when it is absent or
+ * cannot be converted. */
+int fw_h5_read_num_attr(hid_t obj, const char *name, hid_t mtype, void *v);
+
+/* The names of g's links to objects of type want (H5I_GROUP or H5I_DATASET), in name order,
+ * as *n new strings in *names; dangling links are skipped. where names g in messages.
+ * Errors: FW_ERR_IO, FW_ERR_NOMEM. */
+fw_err fw_h5_list_names(hid_t g, const char *where, H5I_type_t want, uint32_t *n, char ***names,
+                        char *errbuf, size_t errlen);
+
+/* Reads dataset g/name of rank `rank`, converted to mem_type (elements of elem bytes), into a
+ * new array *out (at least one element long, zeroed when empty); dims[rank] receives its
+ * shape. Errors: FW_ERR_NOTFOUND (no such link; no message), FW_ERR_PARSE (another rank),
+ * FW_ERR_IO, FW_ERR_NOMEM, FW_ERR_INVAL (rank outside 1..H5S_MAX_RANK). */
+fw_err fw_h5_read_array(hid_t g, const char *where, const char *name, int rank, hid_t mem_type,
+                        size_t elem, hsize_t *dims, void **out, char *errbuf, size_t errlen);
+
+/* fw_h5_read_array of the 1-D variable-length string dataset g/name, as *n new strings in
+ * *out (a missing string reads as ""). Errors: FW_ERR_IO (absent or not variable-length
+ * strings), FW_ERR_PARSE (not 1-D), FW_ERR_NOMEM. */
+fw_err fw_h5_read_strings(hid_t g, const char *where, const char *name, uint32_t *n, char ***out,
+                         char *errbuf, size_t errlen);
+
+/* Frees n strings of v and v itself; accepts NULL. */
+void fw_h5_strings_free(char **v, uint32_t n);
+
+#endif
