@@ -264,9 +264,29 @@ typedef struct day_stats {
     uint64_t requests, impressions, opens, likes, saves, published;
 } day_stats;
 
+/* The day's events, as fw_engine_log_events takes them. */
+typedef struct evbuf {
+    fw_event *v;
+    size_t n, cap;
+} evbuf;
+
+static int evbuf_push(evbuf *b, uint32_t user, uint32_t note, int32_t tick, uint32_t type)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 4096;
+        fw_event *v = realloc(b->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        b->v = v;
+        b->cap = cap;
+    }
+    b->v[b->n++] = (fw_event){.user = user, .note = note, .tick = tick, .type = type};
+    return 0;
+}
+
 /* Decides what user u does with the page just served at tick, pushing the events. */
 static int react(const fw_behaviour_model *m, const fw_world *w, gsl_rng *r, uint32_t u,
-                 int32_t tick, const uint32_t *page, uint32_t n, fw_evbuf *ev, day_stats *ds)
+                 int32_t tick, const uint32_t *page, uint32_t n, evbuf *ev, day_stats *ds)
 {
     /* Likes and saves per open at the behaviour model's average rates (the simulator's own
      * rates depend on the hidden affinity, which sim/behaviour.h does not export). */
@@ -276,21 +296,21 @@ static int react(const fw_behaviour_model *m, const fw_world *w, gsl_rng *r, uin
         uint32_t note = page[i];
         if (note == FW_NONE)
             continue;
-        if (fw_evbuf_push(ev, u, note, tick, FW_EV_IMPRESSION))
+        if (evbuf_push(ev, u, note, tick, FW_EV_IMPRESSION))
             return -1;
         ds->impressions++;
         if (gsl_rng_uniform(r) >= fw_behaviour_p_open(m, w, u, note))
             continue;
-        if (fw_evbuf_push(ev, u, note, tick, FW_EV_OPEN))
+        if (evbuf_push(ev, u, note, tick, FW_EV_OPEN))
             return -1;
         ds->opens++;
         if (gsl_rng_uniform(r) < p_like) {
-            if (fw_evbuf_push(ev, u, note, tick, FW_EV_LIKE))
+            if (evbuf_push(ev, u, note, tick, FW_EV_LIKE))
                 return -1;
             ds->likes++;
         }
         if (gsl_rng_uniform(r) < p_save) {
-            if (fw_evbuf_push(ev, u, note, tick, FW_EV_SAVE))
+            if (evbuf_push(ev, u, note, tick, FW_EV_SAVE))
                 return -1;
             ds->saves++;
         }
@@ -365,7 +385,7 @@ static fw_err build_postings(const fw_world *w, const fw_world_cfg *wc, uint64_t
 static fw_err warm_day(fw_engine *e, fw_engine_ctx *ctx, const fw_behaviour_model *m,
                        fw_world *w, const bench_opts *o, uint32_t day,
                        const uint32_t *sched_off, const uint32_t *sched_user, const postings *post,
-                       gsl_rng *r, fw_evbuf *ev, uint32_t *page, uint32_t page_cap, day_stats *ds)
+                       gsl_rng *r, evbuf *ev, uint32_t *page, uint32_t page_cap, day_stats *ds)
 {
     uint32_t tpd = w->ticks_per_day;
     size_t pend_at = 0;
@@ -488,7 +508,7 @@ int main(int argc, char **argv)
     fw_engine *e = NULL;
     fw_engine_ctx *ctx = NULL;
     gsl_rng *r = NULL;
-    fw_evbuf ev = {0};
+    evbuf ev = {0};
     postings post = {0};
     uint32_t *sample = NULL, *tick_of = NULL, *sched_off = NULL, *sched_user = NULL, *page = NULL;
     uint32_t *m_user = NULL, *cand = NULL;

@@ -3,15 +3,19 @@
  *
  * Layout (DESIGN.md "Results"):
  *   /                       provenance attributes
+ *   /world                  attributes summarising the generated world
+ *   /arms                   attributes per arm: weights and users assigned
  *   /days/day               int32 [days], dimension scale of every per-day dataset
  *   /days/<arm>/<metric>    uint64 counters and float64 rates [days], units + description
- *   /arms                   attributes per arm: weights and users assigned
- *   /world                  attributes summarising the generated world
- *   /latency/bin_lower_ns, /latency/bin_upper_ns   int64 [bins], the histogram layout
- *   /latency/<stage>/counts uint64 [days, bins]; p50 p90 p99 p999 max mean count [days]
+ *   /work/<counter>         uint64 [days]: the engine's work
+ *   ...                     what the parts describe: groups, day series, tables
  *   /users/<arm>/{user_id, unit_id}, /users/<arm>/{pre,exp}/<metric>   per-user counts
  *   /experiment/metric, /experiment/<arm>/<field>[metric]   tests against the first arm
- * Every dataset is chunked, deflated and extendible along days, with dimension labels. */
+ *   /replicates/...         with replicates
+ *   /latency/bin_lower_ns, /latency/bin_upper_ns   int64 [bins], the histogram layout
+ *   /latency/<stage>/counts uint64 [days, bins]; p50 p90 p99 p999 max mean count [days]
+ * Every dataset is chunked, deflated and extendible along days, with dimension labels.
+ * write_file is the sequence of section writers in `sections`, deterministic ones first. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -28,36 +32,53 @@
 #include "io/h5util.h"
 #include "io/recorder.h"
 
-/* Percentiles stored per stage and day, in the order of stat_names in write_file. */
+/* Percentiles stored per stage and day, in the order of stat_names in write_latency. */
 static const double pcts[] = {50.0, 90.0, 99.0, 99.9};
 #define N_PCTS 4
+#define N_STATS (N_PCTS + 3)
 
-/* A global series group: width int64 values per day (the shop's, ads' or market's books). */
-typedef struct day_series {
-    int64_t *v;     /* [cap * width] */
-    uint32_t n, cap;
-} day_series;
+/* A registered group: its path, description, and the top-level group it lies in. */
+typedef struct rec_group {
+    char *path;
+    const char *doc;
+    uint32_t root;          /* index of its top-level group (itself when top-level) */
+} rec_group;
+
+/* A registered day series: n_cols columns of one type, one row a day. */
+typedef struct rec_series {
+    uint32_t group;
+    fw_rec_type type;
+    uint32_t n_cols;
+    const fw_counter_desc *cols;
+    unsigned char *rows;    /* [cap_rows * n_cols * element size] */
+    uint32_t n_rows, cap_rows;
+} rec_series;
+
+/* A registered table. */
+typedef struct rec_table {
+    uint32_t group;
+    const char *name;       /* points into path */
+    char *path;
+    fw_rec_table t;
+} rec_table;
 
 struct fw_recorder {
     fw_rec_info info;
     char *path, *partial, *tmp;
     char start_time[64];
     uint32_t n_days, cap_days;
-    uint64_t *counters;     /* [cap_days * n_arms * FW_DC__COUNT] */
+    uint64_t *counters;     /* [cap_days * n_arms * n_counters] */
     int32_t n_bins;
     int64_t *bin_lower, *bin_upper;
     uint64_t *lat_counts;   /* [cap_days * FW_STAGE__COUNT * n_bins] */
-    double *lat_stats;      /* [cap_days * FW_STAGE__COUNT * (N_PCTS + 3)] p.., max, mean, count */
+    double *lat_stats;      /* [cap_days * FW_STAGE__COUNT * N_STATS] p.., max, mean, count */
     uint64_t *work;         /* [cap_days * FW_WORK__COUNT] */
-    fw_model_stats *model;  /* [cap_model * FW_TASK__COUNT], days recorded with a recommender */
-    uint32_t n_model, cap_model;
-    day_series shop, ads, market;   /* the global books per day: /shop, /ads, /market */
-    uint32_t n_tasks;       /* borrowed: the tasks' table */
-    const int64_t *task_cols;
-    uint32_t n_ad_brands;   /* borrowed */
-    const int64_t *ad_spend, *ad_gmv;
-    uint32_t n_brands;      /* borrowed: per-brand sales [n_arms * n_brands] */
-    const int64_t *brand_units, *brand_revenue;
+    rec_group *group;       /* registered, parents before children */
+    uint32_t n_group, cap_group;
+    rec_series *series;
+    uint32_t n_series, cap_series;
+    rec_table *table;
+    uint32_t n_table, cap_table;
     const fw_assignment *asg;   /* borrowed */
     const fw_user_aggs *aggs;   /* borrowed */
     uint32_t pre_days;
@@ -71,8 +92,6 @@ struct fw_recorder {
     const uint64_t *rep_seeds;
     const fw_exp_table *reps;
 };
-
-#define N_STATS (N_PCTS + 3)
 
 static char *dup_printf(const char *fmt, ...)
 {
@@ -123,10 +142,15 @@ void fw_recorder_destroy(fw_recorder *r)
     free(r->lat_counts);
     free(r->lat_stats);
     free(r->work);
-    free(r->model);
-    free(r->shop.v);
-    free(r->ads.v);
-    free(r->market.v);
+    for (uint32_t k = 0; k < r->n_group; k++)
+        free(r->group[k].path);
+    for (uint32_t k = 0; k < r->n_series; k++)
+        free(r->series[k].rows);
+    for (uint32_t k = 0; k < r->n_table; k++)
+        free(r->table[k].path);
+    free(r->group);
+    free(r->series);
+    free(r->table);
     free(r);
 }
 
@@ -166,85 +190,125 @@ void fw_recorder_set_replicates(fw_recorder *r, uint32_t k, const uint64_t *seed
 const char *fw_recorder_path(const fw_recorder *r) { return r->path; }
 const char *fw_recorder_partial_path(const fw_recorder *r) { return r->partial; }
 
-fw_err fw_recorder_add_model(fw_recorder *r, const fw_model_stats *stats)
+/* ---- what the parts describe ------------------------------------------------------------ */
+
+static size_t type_size(fw_rec_type t) { return t == FW_REC_U32 ? 4 : 8; }
+
+static hid_t file_type(fw_rec_type t)
 {
-    if (r->n_model == r->cap_model) {
-        uint32_t cap = r->cap_model ? 2 * r->cap_model : 16;
-        fw_model_stats *m = realloc(r->model, (size_t)cap * FW_TASK__COUNT * sizeof *m);
-        if (!m)
-            return FW_ERR_NOMEM;
-        r->model = m;
-        r->cap_model = cap;
+    switch (t) {
+    case FW_REC_I64: return H5T_STD_I64LE;
+    case FW_REC_U64: return H5T_STD_U64LE;
+    case FW_REC_U32: return H5T_STD_U32LE;
+    default: return H5T_IEEE_F64LE;
     }
-    memcpy(&r->model[(size_t)r->n_model * FW_TASK__COUNT], stats, FW_TASK__COUNT * sizeof *stats);
-    r->n_model++;
+}
+
+static hid_t mem_type(fw_rec_type t)
+{
+    switch (t) {
+    case FW_REC_I64: return H5T_NATIVE_INT64;
+    case FW_REC_U64: return H5T_NATIVE_UINT64;
+    case FW_REC_U32: return H5T_NATIVE_UINT32;
+    default: return H5T_NATIVE_DOUBLE;
+    }
+}
+
+static int grow_array(void **v, uint32_t *cap, uint32_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    uint32_t c = *cap ? 2 * *cap : 8;
+    while (c < need)
+        c *= 2;
+    void *p = realloc(*v, (size_t)c * size);
+    if (!p)
+        return -1;
+    *v = p;
+    *cap = c;
+    return 0;
+}
+
+/* The index of the group at path[0..len), registering it (and its parents) when new; or
+ * UINT32_MAX when out of memory. */
+static uint32_t group_at(fw_recorder *r, const char *path, size_t len)
+{
+    for (uint32_t k = 0; k < r->n_group; k++)
+        if (strlen(r->group[k].path) == len && strncmp(r->group[k].path, path, len) == 0)
+            return k;
+    const char *slash = memrchr(path, '/', len);
+    uint32_t root = r->n_group;
+    if (slash) {
+        uint32_t parent = group_at(r, path, (size_t)(slash - path));
+        if (parent == UINT32_MAX)
+            return UINT32_MAX;
+        root = r->group[parent].root;
+    }
+    char *copy = strndup(path, len);
+    if (!copy || grow_array((void **)&r->group, &r->cap_group, r->n_group + 1, sizeof *r->group)) {
+        free(copy);
+        return UINT32_MAX;
+    }
+    r->group[r->n_group] = (rec_group){.path = copy, .doc = NULL, .root = root};
+    return r->n_group++;
+}
+
+fw_err fw_recorder_group(fw_recorder *r, const char *path, const char *doc)
+{
+    uint32_t g = group_at(r, path, strlen(path));
+    if (g == UINT32_MAX)
+        return FW_ERR_NOMEM;
+    if (doc)
+        r->group[g].doc = doc;
     return FW_OK;
 }
 
-/* Names, units and descriptions of the global series and the task table, from their lists. */
-#define TBL_NAME(name, unit, doc) #name,
-#define TBL_UNIT(name, unit, doc) unit,
-#define TBL_DOC(name, unit, doc) doc,
-#define TABLES(prefix, LIST, N)                                                                   \
-    static const char *const prefix##_name[N] = {LIST(TBL_NAME)};                                 \
-    static const char *const prefix##_unit[N] = {LIST(TBL_UNIT)};                                 \
-    static const char *const prefix##_doc[N] = {LIST(TBL_DOC)};
-TABLES(shop_series, FW_SHOP_DAY_SERIES, FW_SS__COUNT)
-TABLES(ads_series, FW_ADS_DAY_SERIES, FW_AS__COUNT)
-TABLES(market_series, FW_MARKET_DAY_SERIES, FW_MS__COUNT)
-TABLES(task_field, FW_MARKET_TASK_FIELDS, FW_MF__COUNT)
-#undef TABLES
-
-static fw_err series_push(day_series *d, const int64_t *v, int width)
+fw_err fw_recorder_series(fw_recorder *r, const char *path, const char *doc, fw_rec_type type, uint32_t n,
+                          const fw_counter_desc *cols, uint32_t *id)
 {
-    if (d->n == d->cap) {
-        uint32_t cap = d->cap ? 2 * d->cap : 16;
-        int64_t *m = realloc(d->v, (size_t)cap * width * sizeof *m);
-        if (!m)
-            return FW_ERR_NOMEM;
-        d->v = m;
-        d->cap = cap;
-    }
-    memcpy(&d->v[(size_t)d->n * width], v, (size_t)width * sizeof *v);
-    d->n++;
+    if (fw_recorder_group(r, path, doc) != FW_OK ||
+        grow_array((void **)&r->series, &r->cap_series, r->n_series + 1, sizeof *r->series))
+        return FW_ERR_NOMEM;
+    r->series[r->n_series] = (rec_series){.group = group_at(r, path, strlen(path)), .type = type,
+                                          .n_cols = n, .cols = cols};
+    *id = r->n_series++;
     return FW_OK;
 }
 
-fw_err fw_recorder_add_shop(fw_recorder *r, const int64_t *v) { return series_push(&r->shop, v, FW_SS__COUNT); }
-
-fw_err fw_recorder_add_market(fw_recorder *r, const int64_t *v) { return series_push(&r->market, v, FW_MS__COUNT); }
-
-void fw_recorder_set_market_tasks(fw_recorder *r, uint32_t n, const int64_t *cols)
+fw_err fw_recorder_push(fw_recorder *r, uint32_t id, const void *row)
 {
-    r->n_tasks = n;
-    r->task_cols = cols;
+    if (id >= r->n_series)
+        return FW_ERR_INVAL;
+    rec_series *s = &r->series[id];
+    size_t width = (size_t)s->n_cols * type_size(s->type);
+    if (grow_array((void **)&s->rows, &s->cap_rows, s->n_rows + 1, width))
+        return FW_ERR_NOMEM;
+    memcpy(s->rows + (size_t)s->n_rows * width, row, width);
+    s->n_rows++;
+    return FW_OK;
 }
 
-
-fw_err fw_recorder_add_ads(fw_recorder *r, const int64_t *v) { return series_push(&r->ads, v, FW_AS__COUNT); }
-
-void fw_recorder_set_ad_brands(fw_recorder *r, uint32_t n_brands, const int64_t *spend_cents,
-                               const int64_t *gmv_cents)
+fw_err fw_recorder_table(fw_recorder *r, const fw_rec_table *t)
 {
-    r->n_ad_brands = n_brands;
-    r->ad_spend = spend_cents;
-    r->ad_gmv = gmv_cents;
+    const char *slash = strrchr(t->path, '/');
+    if (!slash)
+        return FW_ERR_INVAL;   /* a table lives in a group */
+    uint32_t g = group_at(r, t->path, (size_t)(slash - t->path));
+    char *copy = strdup(t->path);
+    if (g == UINT32_MAX || !copy ||
+        grow_array((void **)&r->table, &r->cap_table, r->n_table + 1, sizeof *r->table)) {
+        free(copy);
+        return FW_ERR_NOMEM;
+    }
+    r->table[r->n_table] = (rec_table){.group = g, .name = copy + (slash - t->path) + 1, .path = copy, .t = *t};
+    r->table[r->n_table++].t.path = copy;   /* the caller's string may not outlive the call */
+    return FW_OK;
 }
-
-
-void fw_recorder_set_brands(fw_recorder *r, uint32_t n_brands, const int64_t *units,
-                            const int64_t *revenue_cents)
-{
-    r->n_brands = n_brands;
-    r->brand_units = units;
-    r->brand_revenue = revenue_cents;
-}
-
 
 fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hist *lat,
                            const uint64_t *work)
 {
-    size_t per_day = (size_t)r->info.n_arms * FW_DC__COUNT;
+    size_t per_day = (size_t)r->info.n_arms * r->info.n_counters;
     if (r->n_bins == 0) {
         r->n_bins = lat[0].n_counts;
         r->bin_lower = malloc((size_t)r->n_bins * sizeof *r->bin_lower);
@@ -261,7 +325,7 @@ fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hi
             return FW_ERR_INVAL;
     if (r->n_days == r->cap_days) {
         uint32_t cap = r->cap_days ? 2 * r->cap_days : 16;
-        uint64_t *c = realloc(r->counters, (size_t)cap * per_day * sizeof *c);
+        uint64_t *c = realloc(r->counters, (size_t)cap * per_day * sizeof *c + 1);
         if (!c)
             return FW_ERR_NOMEM;
         r->counters = c;
@@ -296,23 +360,215 @@ fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hi
     return FW_OK;
 }
 
-/* Writes a day_series as parent/days/<name>[day] (col: scratch of at least d->n values). */
-static int write_series(hid_t parent, const char *doc, const day_series *d, int width,
-                        const char *const *name, const char *const *unit, const char *const *docs,
-                        unsigned z, int64_t *col)
+/* ---- the sections of a file ------------------------------------------------------------------ */
+
+/* What a write carries from section to section. */
+typedef struct wctx {
+    hid_t f;
+    hid_t day_ds;           /* /days/day (or /latency/day), a dimension scale */
+    const char *status;
+    double wall_s, rss_mb;
+    double *col;            /* scratch [n_days + 1] */
+    uint64_t *ucol;
+    int32_t *days;          /* 0 .. n_days - 1 */
+} wctx;
+
+/* /world: the generated world's summary and the creators' follower counts. */
+static int write_world(fw_recorder *r, wctx *w)
 {
-    hid_t g = fw_h5_group(parent, "days", doc);
+    const fw_rec_info *in = &r->info;
+    hid_t g = H5Gcreate2(w->f, "world", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = -1;
+    if (g < 0 || fw_h5_attr_u64(g, "n_users", in->n_users) < 0 ||
+        fw_h5_attr_u64(g, "n_creators", in->n_creators) < 0 ||
+        fw_h5_attr_u64(g, "n_notes_initial", in->n_notes_initial) < 0 ||
+        fw_h5_attr_u64(g, "n_follow_edges", in->n_follow_edges) < 0 ||
+        fw_h5_attr_u64(g, "n_brands", in->n_brands) < 0 || fw_h5_attr_u64(g, "n_products", in->n_products) < 0 ||
+        fw_h5_attr_f64(g, "expected_dau_mau", in->expected_dau_mau) < 0 ||
+        fw_h5_attr_f64(g, "follower_gini", in->follower_gini) < 0 ||
+        fw_h5_attr_f64(g, "top1pct_creator_follower_share", in->top1pct_follower_share) < 0 ||
+        fw_h5_attr_f64(g, "top10pct_creator_note_share", in->top10pct_creator_note_share) < 0)
+        goto done;
+    if (r->creator_user) {
+        uint32_t *fol = malloc(((size_t)r->n_creators + 1) * sizeof *fol);
+        if (!fol)
+            goto done;
+        for (uint32_t c = 0; c < r->n_creators; c++)
+            fol[c] = r->n_followers[r->creator_user[c]];
+        int e = fw_h5_write_1d(g, "creator_followers", H5T_STD_U32LE, H5T_NATIVE_UINT32, r->n_creators, fol,
+                               in->compression, "users", "followers of each creator as of the last finished day",
+                               -1, "creator");
+        free(fol);
+        if (e < 0)
+            goto done;
+    }
+    rc = 0;
+done:
+    if (g >= 0)
+        H5Gclose(g);
+    return rc;
+}
+
+/* /arms: each arm's weight, layer and users. */
+static int write_arms(fw_recorder *r, wctx *w)
+{
+    const fw_rec_info *in = &r->info;
+    hid_t g = H5Gcreate2(w->f, "arms", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), ga = -1;
+    int rc = -1;
+    if (g < 0)
+        return -1;
+    for (uint32_t a = 0; a < in->n_arms; a++) {
+        if ((ga = H5Gcreate2(g, in->arm_names[a], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+            fw_h5_attr_f64(ga, "weight", in->arm_weights[a]) < 0 || fw_h5_attr_str(ga, "layer", in->arm_layers[a]) < 0 ||
+            fw_h5_attr_u64(ga, "users", in->arm_users[a]) < 0)
+            goto done;
+        H5Gclose(ga);
+        ga = -1;
+    }
+    rc = 0;
+done:
+    if (ga >= 0)
+        H5Gclose(ga);
+    H5Gclose(g);
+    return rc;
+}
+
+/* /days: the day index (a dimension scale) and every arm's counters and rates. */
+static int write_days(fw_recorder *r, wctx *w)
+{
+    const fw_rec_info *in = &r->info;
+    uint32_t D = r->n_days, C = in->n_counters;
+    unsigned z = in->compression;
+    size_t per_day = (size_t)in->n_arms * C;
+    hid_t g = H5Gcreate2(w->f, "days", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), ga = -1;
+    int rc = -1;
+    if (g < 0)
+        return -1;
+    if (fw_h5_write_1d(g, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, D, w->days, z, "day",
+                       "simulated day index (0 = first simulated day)", -1, "day") < 0 ||
+        (w->day_ds = H5Dopen2(g, "day", H5P_DEFAULT)) < 0 || H5DSset_scale(w->day_ds, "day") < 0)
+        goto done;
+    for (uint32_t a = 0; a < in->n_arms; a++) {
+        if ((ga = H5Gcreate2(g, in->arm_names[a], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+            goto done;
+        for (uint32_t c = 0; c < C; c++) {
+            for (uint32_t d = 0; d < D; d++)
+                w->ucol[d] = r->counters[d * per_day + (size_t)a * C + c];
+            if (fw_h5_write_1d(ga, in->counters[c].name, H5T_STD_U64LE, H5T_NATIVE_UINT64, D, w->ucol, z,
+                               in->counters[c].unit, in->counters[c].doc, w->day_ds, "day") < 0)
+                goto done;
+        }
+        for (uint32_t k = 0; k < in->n_rates; k++) {
+            const fw_rec_rate *rt = &in->rates[k];
+            for (uint32_t d = 0; d < D; d++) {
+                const uint64_t *row = &r->counters[d * per_day + (size_t)a * C];
+                w->col[d] = row[rt->den] ? (rt->scale) * (double)row[rt->num] / (double)row[rt->den] : NAN;
+            }
+            if (fw_h5_write_1d(ga, rt->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, D, w->col, z, rt->unit, rt->doc,
+                               w->day_ds, "day") < 0)
+                goto done;
+        }
+        H5Gclose(ga);
+        ga = -1;
+    }
+    rc = 0;
+done:
+    if (ga >= 0)
+        H5Gclose(ga);
+    H5Gclose(g);
+    return rc;
+}
+
+/* /work: the engine's work per day -- deterministic, unlike its latency. */
+static int write_work(fw_recorder *r, wctx *w)
+{
+    hid_t g = fw_h5_group(w->f, "work", "work the engine did per day, counted (deterministic: "
+                                        "compare exactly across runs and builds)");
     if (g < 0)
         return -1;
     int rc = 0;
-    for (int k = 0; k < width && rc == 0; k++) {
-        for (uint32_t i = 0; i < d->n; i++)
-            col[i] = d->v[(size_t)i * width + k];
-        rc = fw_h5_write_1d(g, name[k], H5T_STD_I64LE, H5T_NATIVE_INT64, d->n, col, z, unit[k], docs[k], -1,
-                            "day");
+    for (int k = 0; k < FW_WORK__COUNT && rc == 0; k++) {
+        for (uint32_t d = 0; d < r->n_days; d++)
+            w->ucol[d] = r->work[(size_t)d * FW_WORK__COUNT + k];
+        rc = fw_h5_write_1d(g, fw_work_name(k), H5T_STD_U64LE, H5T_NATIVE_UINT64, r->n_days, w->ucol,
+                            r->info.compression, "count", fw_work_doc(k), -1, "day");
     }
     H5Gclose(g);
     return rc;
+}
+
+/* Whether the top-level group root is written: it has a day series with a day, or none. */
+static int root_live(const fw_recorder *r, uint32_t root)
+{
+    int has_series = 0;
+    for (uint32_t k = 0; k < r->n_series; k++)
+        if (r->group[r->series[k].group].root == root) {
+            if (r->series[k].n_rows > 0)
+                return 1;
+            has_series = 1;
+        }
+    return !has_series;
+}
+
+/* What the parts described: groups (parents first), day series, tables. */
+static int write_items(fw_recorder *r, wctx *w)
+{
+    unsigned z = r->info.compression;
+    for (uint32_t k = 0; k < r->n_group; k++) {
+        const rec_group *g = &r->group[k];
+        if (!root_live(r, g->root))
+            continue;
+        hid_t h = fw_h5_group(w->f, g->path, g->doc);
+        if (h < 0)
+            return -1;
+        H5Gclose(h);
+    }
+    for (uint32_t k = 0; k < r->n_series; k++) {
+        const rec_series *s = &r->series[k];
+        if (!root_live(r, r->group[s->group].root))
+            continue;
+        hid_t g = H5Gopen2(w->f, r->group[s->group].path, H5P_DEFAULT);
+        size_t es = type_size(s->type);
+        unsigned char *col = malloc((s->n_rows + 1) * es);
+        int rc = g < 0 || !col ? -1 : 0;
+        for (uint32_t c = 0; c < s->n_cols && rc == 0; c++) {
+            for (uint32_t d = 0; d < s->n_rows; d++)
+                memcpy(col + d * es, s->rows + ((size_t)d * s->n_cols + c) * es, es);
+            rc = fw_h5_write_1d(g, s->cols[c].name, file_type(s->type), mem_type(s->type), s->n_rows, col, z,
+                                s->cols[c].unit, s->cols[c].doc, -1, "day");
+        }
+        free(col);
+        if (g >= 0)
+            H5Gclose(g);
+        if (rc < 0)
+            return -1;
+    }
+    for (uint32_t k = 0; k < r->n_table; k++) {
+        const rec_table *tb = &r->table[k];
+        const fw_rec_table *t = &tb->t;
+        uint32_t rows = *t->rows;
+        if (!root_live(r, r->group[tb->group].root) || rows == 0 || !*t->data)
+            continue;
+        hid_t g = H5Gopen2(w->f, r->group[tb->group].path, H5P_DEFAULT);
+        if (g < 0)
+            return -1;
+        int rc;
+        if (t->cols == 0) {
+            rc = fw_h5_write_1d(g, tb->name, file_type(t->type), mem_type(t->type), rows, *t->data, z, t->unit,
+                                t->doc, -1, t->labels[0]);
+        } else {
+            hsize_t dims[2] = {rows, t->cols}, chunk[2] = {1, t->cols < 4096 ? t->cols : 4096};
+            hid_t ds = fw_h5_dataset(g, tb->name, file_type(t->type), mem_type(t->type), 2, dims, chunk, z,
+                                     *t->data, t->unit, t->doc, t->labels);
+            rc = ds < 0 || (t->attr_name && fw_h5_attr_str(ds, t->attr_name, *t->attr_value) < 0) ? -1 : 0;
+            if (ds >= 0)
+                H5Dclose(ds);
+        }
+        H5Gclose(g);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* /users/<arm>/: the users of each arm, their units, and their counts per period. */
@@ -531,269 +787,56 @@ done:
     return rc;
 }
 
-static int write_file(fw_recorder *r, const char *status, double wall_s, double rss_mb)
+
+static int write_users_section(fw_recorder *r, wctx *w) { return r->asg ? write_users(r, w->f) : 0; }
+
+static int write_experiment_section(fw_recorder *r, wctx *w)
 {
-    const fw_rec_info *in = &r->info;
-    uint32_t D = r->n_days, A = in->n_arms;
-    unsigned z = in->compression;
-    size_t per_day = (size_t)A * FW_DC__COUNT;
-    hid_t f = -1, g = -1, ga = -1, day_ds = -1, bin_ds = -1, gs = -1;
+    return r->asg && r->have_exp ? write_experiment(r, w->f) : 0;
+}
+
+static int write_replicates_section(fw_recorder *r, wctx *w)
+{
+    return r->asg && r->n_reps > 1 ? write_replicates(r, w->f) : 0;
+}
+
+/* /latency: measured, so written after every deterministic dataset, whose place in the file
+ * (and the object references of their dimension scales) the varying compressed sizes here
+ * would otherwise move. */
+static int write_latency(fw_recorder *r, wctx *w)
+{
+    uint32_t D = r->n_days;
+    unsigned z = r->info.compression;
+    hid_t gs = -1, ga = -1, bin_ds = -1;
     int rc = -1;
-    char end_time[64];
-    double *col = malloc(((size_t)D + 1) * sizeof *col);
-    uint64_t *ucol = malloc(((size_t)D + 1) * sizeof *ucol);
-    int32_t *days = malloc(((size_t)D + 1) * sizeof *days);
-    if (!col || !ucol || !days)
-        goto done;
-
-    if ((f = H5Fcreate(r->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) < 0)
-        goto done;
-    /* /world */
-    if ((g = H5Gcreate2(f, "world", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        fw_h5_attr_u64(g, "n_users", in->n_users) < 0 || fw_h5_attr_u64(g, "n_creators", in->n_creators) < 0 ||
-        fw_h5_attr_u64(g, "n_notes_initial", in->n_notes_initial) < 0 ||
-        fw_h5_attr_u64(g, "n_follow_edges", in->n_follow_edges) < 0 ||
-        fw_h5_attr_u64(g, "n_brands", in->n_brands) < 0 || fw_h5_attr_u64(g, "n_products", in->n_products) < 0 ||
-        fw_h5_attr_f64(g, "expected_dau_mau", in->expected_dau_mau) < 0 ||
-        fw_h5_attr_f64(g, "follower_gini", in->follower_gini) < 0 ||
-        fw_h5_attr_f64(g, "top1pct_creator_follower_share", in->top1pct_follower_share) < 0 ||
-        fw_h5_attr_f64(g, "top10pct_creator_note_share", in->top10pct_creator_note_share) < 0)
-        goto done;
-    if (r->creator_user) {
-        uint32_t *fol = malloc(((size_t)r->n_creators + 1) * sizeof *fol);
-        if (!fol)
-            goto done;
-        for (uint32_t c = 0; c < r->n_creators; c++)
-            fol[c] = r->n_followers[r->creator_user[c]];
-        int e = fw_h5_write_1d(g, "creator_followers", H5T_STD_U32LE, H5T_NATIVE_UINT32, r->n_creators,
-                               fol, z, "users", "followers of each creator as of the last finished day",
-                               -1, "creator");
-        free(fol);
-        if (e < 0)
-            goto done;
-    }
-    H5Gclose(g);
-    g = -1;
-
-    /* /arms */
-    if ((g = H5Gcreate2(f, "arms", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
-        goto done;
-    for (uint32_t a = 0; a < A; a++) {
-        if ((ga = H5Gcreate2(g, in->arm_names[a], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-            fw_h5_attr_f64(ga, "weight", in->arm_weights[a]) < 0 ||
-            fw_h5_attr_str(ga, "layer", in->arm_layers[a]) < 0 ||
-            fw_h5_attr_u64(ga, "users", in->arm_users[a]) < 0)
-            goto done;
-        H5Gclose(ga);
-        ga = -1;
-    }
-    H5Gclose(g);
-    g = -1;
-
-    /* /days */
-    if ((g = H5Gcreate2(f, "days", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
-        goto done;
-    for (uint32_t d = 0; d < D; d++)
-        days[d] = (int32_t)d;
-    if (fw_h5_write_1d(g, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, D, days, z, "day",
-                       "simulated day index (0 = first simulated day)", -1, "day") < 0)
-        goto done;
-    if ((day_ds = H5Dopen2(g, "day", H5P_DEFAULT)) < 0 || H5DSset_scale(day_ds, "day") < 0)
-        goto done;
-    for (uint32_t a = 0; a < A; a++) {
-        if ((ga = H5Gcreate2(g, in->arm_names[a], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
-            goto done;
-        for (int c = 0; c < FW_DC__COUNT; c++) {
-            for (uint32_t d = 0; d < D; d++)
-                ucol[d] = r->counters[d * per_day + (size_t)a * FW_DC__COUNT + c];
-            if (fw_h5_write_1d(ga, fw_day_counter_name[c], H5T_STD_U64LE, H5T_NATIVE_UINT64, D, ucol, z,
-                               fw_day_counter_unit[c], fw_day_counter_doc[c], day_ds, "day") < 0)
-                goto done;
-        }
-        for (int k = 0; k < FW_DR__COUNT; k++) {
-            for (uint32_t d = 0; d < D; d++) {
-                double rates[FW_DR__COUNT];
-                fw_metrics_rates(&r->counters[d * per_day + (size_t)a * FW_DC__COUNT], rates);
-                col[d] = rates[k];
-            }
-            if (fw_h5_write_1d(ga, fw_day_rate_name[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, D, col, z,
-                               fw_day_rate_unit[k], fw_day_rate_doc[k], day_ds, "day") < 0)
-                goto done;
-        }
-        H5Gclose(ga);
-        ga = -1;
-    }
-
-    /* /work: the engine's work per day -- deterministic, unlike its latency. */
-    if ((gs = fw_h5_group(f, "work", "work the engine did per day, counted (deterministic: "
-                                     "compare exactly across runs and builds)")) < 0)
-        goto done;
-    for (int k = 0; k < FW_WORK__COUNT; k++) {
-        for (uint32_t d = 0; d < D; d++)
-            ucol[d] = r->work[(size_t)d * FW_WORK__COUNT + k];
-        if (fw_h5_write_1d(gs, fw_work_name(k), H5T_STD_U64LE, H5T_NATIVE_UINT64, D, ucol, z, "count",
-                           fw_work_doc(k), -1, "day") < 0)
-            goto done;
-    }
-    H5Gclose(gs);
-    gs = -1;
-
-    /* /model: the recommender's progressive validation per task and day (deterministic). */
-    if (r->n_model > 0) {
-        if ((gs = fw_h5_group(f, "model",
-                              "the recommender's ranking models per day: each training sample predicted "
-                              "before it is learned from (progressive validation); weights undo negative "
-                              "sampling")) < 0)
-            goto done;
-        uint32_t M = r->n_model;
-        for (int t = 0; t < FW_TASK__COUNT; t++) {
-            if ((ga = fw_h5_group(gs, fw_rec_task_name(t), fw_rec_task_doc(t))) < 0)
-                goto done;
-            for (uint32_t d = 0; d < M; d++)
-                ucol[d] = r->model[(size_t)d * FW_TASK__COUNT + t].samples;
-            if (fw_h5_write_1d(ga, "samples", H5T_STD_U64LE, H5T_NATIVE_UINT64, M, ucol, z, "samples",
-                               "training samples of the day", -1, "day") < 0)
-                goto done;
-            static const char *const names[3] = {"log_loss", "predicted", "observed"};
-            static const char *const docs[3] = {
-                "mean log loss of the predictions (weighted)",
-                "mean predicted probability (calibration: compare with observed)",
-                "observed rate of the label"};
-            for (int k = 0; k < 3; k++) {
-                for (uint32_t d = 0; d < M; d++) {
-                    const fw_model_stats *ms = &r->model[(size_t)d * FW_TASK__COUNT + t];
-                    double num = k == 0 ? ms->log_loss : k == 1 ? ms->predicted : ms->observed;
-                    col[d] = ms->weight > 0.0 ? num / ms->weight : NAN;
-                }
-                if (fw_h5_write_1d(ga, names[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, M, col, z, "1", docs[k], -1,
-                                   "day") < 0)
-                    goto done;
-            }
-            H5Gclose(ga);
-            ga = -1;
-        }
-        H5Gclose(gs);
-        gs = -1;
-    }
-
-    /* /shop: the books per day and per-brand sales (deterministic). */
-    if (r->shop.n > 0) {
-        if ((gs = fw_h5_group(f, "shop", "the shop's books (global: every arm buys from the same stock) "
-                                         "and per-brand sales per arm")) < 0 ||
-            write_series(gs, "the shop's books at each day's end", &r->shop, FW_SS__COUNT, shop_series_name,
-                         shop_series_unit, shop_series_doc, z, (int64_t *)ucol) < 0)
-            goto done;
-        if (r->n_brands > 0 && r->brand_units && r->brand_revenue) {
-            hsize_t dims[2] = {r->info.n_arms, r->n_brands};
-            hsize_t chunk[2] = {1, r->n_brands < 4096 ? r->n_brands : 4096};
-            const char *labels[2] = {"arm", "brand"};
-            /* Rows are the scenario's arms in its order, named by the attribute "arms". */
-            size_t len = 1;
-            for (uint32_t a = 0; a < r->info.n_arms; a++)
-                len += strlen(r->info.arm_names[a]) + 1;
-            char *names = calloc(len, 1);
-            if (!names)
-                goto done;
-            for (uint32_t a = 0; a < r->info.n_arms; a++) {
-                strcat(names, r->info.arm_names[a]);
-                if (a + 1 < r->info.n_arms)
-                    strcat(names, "\n");
-            }
-            static const char *const bname[2] = {"brand_units", "brand_revenue_cents"};
-            static const char *const bunit[2] = {"units", "cents"};
-            static const char *const bdoc[2] = {
-                "net units sold to date per arm (row; the arms attribute names them) and brand",
-                "net revenue (payments minus refunds) to date per arm (row) and brand"};
-            for (int k = 0; k < 2; k++) {
-                hid_t ds = fw_h5_dataset(gs, bname[k], H5T_STD_I64LE, H5T_NATIVE_INT64, 2, dims, chunk, z,
-                                         k ? r->brand_revenue : r->brand_units, bunit[k], bdoc[k], labels);
-                int bad = ds < 0 || fw_h5_attr_str(ds, "arms", names) < 0;
-                if (ds >= 0)
-                    H5Dclose(ds);
-                if (bad) {
-                    free(names);
-                    goto done;
-                }
-            }
-            free(names);
-        }
-        H5Gclose(gs);
-        gs = -1;
-    }
-
-    /* /ads: the books per day and per-brand spend and attributed GMV (deterministic). */
-    if (r->ads.n > 0) {
-        if ((gs = fw_h5_group(f, "ads", "the ads' books (global: campaigns serve every arm) and per-brand "
-                                        "spend and attributed GMV")) < 0 ||
-            write_series(gs, "the ads' books at each day's end", &r->ads, FW_AS__COUNT, ads_series_name,
-                         ads_series_unit, ads_series_doc, z, (int64_t *)ucol) < 0)
-            goto done;
-        if (r->n_ad_brands && r->ad_spend && r->ad_gmv &&
-            (fw_h5_write_1d(gs, "brand_spend_cents", H5T_STD_I64LE, H5T_NATIVE_INT64, r->n_ad_brands,
-                            r->ad_spend, z, "cents", "ad spend to date per brand", -1, "brand") < 0 ||
-             fw_h5_write_1d(gs, "brand_attributed_gmv_cents", H5T_STD_I64LE, H5T_NATIVE_INT64, r->n_ad_brands,
-                            r->ad_gmv, z, "cents",
-                            "GMV of the orders attributed to the brand's ads, to date (ROAS = this / spend)",
-                            -1, "brand") < 0))
-            goto done;
-        H5Gclose(gs);
-        gs = -1;
-    }
-
-    /* /market: the marketplace per day and its tasks (deterministic). */
-    if (r->market.n > 0) {
-        if ((gs = fw_h5_group(f, "market", "the brand-creator marketplace (global)")) < 0 ||
-            write_series(gs, "the marketplace at each day's end", &r->market, FW_MS__COUNT, market_series_name,
-                         market_series_unit, market_series_doc, z, (int64_t *)ucol) < 0)
-            goto done;
-        if ((ga = fw_h5_group(gs, "tasks", "every task posted, as of the last day's end")) < 0)
-            goto done;
-        for (int k = 0; k < FW_MF__COUNT && r->n_tasks > 0 && r->task_cols; k++)
-            if (fw_h5_write_1d(ga, task_field_name[k], H5T_STD_I64LE, H5T_NATIVE_INT64, r->n_tasks,
-                               r->task_cols ? r->task_cols + (size_t)k * r->n_tasks : NULL, z,
-                               task_field_unit[k], task_field_doc[k], -1, "task") < 0)
-                goto done;
-        H5Gclose(ga);
-        ga = -1;
-        H5Gclose(gs);
-        gs = -1;
-    }
-
-    /* Deterministic groups before /latency, whose compressed sizes vary from run to run and
-     * would move these datasets (and the object references of their dimension scales). */
-    if ((r->asg && write_users(r, f) < 0) || (r->asg && r->have_exp && write_experiment(r, f) < 0) ||
-        (r->asg && r->n_reps > 1 && write_replicates(r, f) < 0))
-        goto done;
-
-    /* /latency */
-    if ((gs = fw_h5_group(f, "latency",
+    if ((gs = fw_h5_group(w->f, "latency",
                           "measured engine latency (CLOCK_MONOTONIC) per stage and day; log-linear "
                           "histograms, not deterministic")) < 0)
         goto done;
     /* Its own day scale: attaching /days/day here would put references to these measured,
      * run-dependent datasets into the deterministic part of the file. */
-    H5Dclose(day_ds);
-    day_ds = -1;
-    if (fw_h5_write_1d(gs, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, D, days, z, "day",
-                       "simulated day index", -1, "day") < 0 ||
-        (day_ds = H5Dopen2(gs, "day", H5P_DEFAULT)) < 0 || H5DSset_scale(day_ds, "day") < 0)
+    if (w->day_ds >= 0)
+        H5Dclose(w->day_ds);
+    w->day_ds = -1;
+    if (fw_h5_write_1d(gs, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, D, w->days, z, "day", "simulated day index", -1,
+                       "day") < 0 ||
+        (w->day_ds = H5Dopen2(gs, "day", H5P_DEFAULT)) < 0 || H5DSset_scale(w->day_ds, "day") < 0)
         goto done;
     if (r->n_bins > 0) {
         hsize_t nb = (hsize_t)r->n_bins;
         hsize_t chunk = nb;
         const char *bl[1] = {"bin"};
-        hid_t ds = fw_h5_dataset(gs, "bin_lower_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &nb, &chunk, z,
-                                 r->bin_lower, "ns", "inclusive lower edge of each histogram bin", bl);
-        if (ds < 0 || H5DSset_scale(ds, "bin_lower_ns") < 0) {
-            if (ds >= 0)
-                H5Dclose(ds);
-            goto done;
-        }
-        bin_ds = ds;
-        if (fw_h5_write_1d(gs, "bin_upper_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, nb, r->bin_upper, z, "ns",
+        bin_ds = fw_h5_dataset(gs, "bin_lower_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &nb, &chunk, z, r->bin_lower,
+                               "ns", "inclusive lower edge of each histogram bin", bl);
+        if (bin_ds < 0 || H5DSset_scale(bin_ds, "bin_lower_ns") < 0 ||
+            fw_h5_write_1d(gs, "bin_upper_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, nb, r->bin_upper, z, "ns",
                            "exclusive upper edge of each histogram bin", -1, "bin") < 0)
             goto done;
     }
+    static const char *const stat_names[N_STATS] = {"p50", "p90", "p99", "p999", "max", "mean", "count"};
+    static const char *const stat_docs[N_STATS] = {
+        "median latency", "90th percentile latency", "99th percentile latency",
+        "99.9th percentile latency", "largest latency", "mean latency", "calls timed"};
     for (int s = 0; s < FW_STAGE__COUNT; s++) {
         if ((ga = fw_h5_group(gs, fw_stage_name(s), fw_stage_doc(s))) < 0)
             goto done;
@@ -802,38 +845,49 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
             if (!counts)
                 goto done;
             for (uint32_t d = 0; d < D; d++)
-                memcpy(&counts[(size_t)d * r->n_bins],
-                       &r->lat_counts[((size_t)d * FW_STAGE__COUNT + s) * r->n_bins],
+                memcpy(&counts[(size_t)d * r->n_bins], &r->lat_counts[((size_t)d * FW_STAGE__COUNT + s) * r->n_bins],
                        (size_t)r->n_bins * sizeof *counts);
             hsize_t dims[2] = {D, (hsize_t)r->n_bins}, chunk[2] = {1, (hsize_t)r->n_bins};
             const char *labels[2] = {"day", "bin"};
-            hid_t ds = fw_h5_dataset(ga, "counts", H5T_STD_U64LE, H5T_NATIVE_UINT64, 2, dims, chunk,
-                                     z ? z : 1, counts, "calls", "calls per latency bin per day", labels);
+            hid_t ds = fw_h5_dataset(ga, "counts", H5T_STD_U64LE, H5T_NATIVE_UINT64, 2, dims, chunk, z ? z : 1,
+                                     counts, "calls", "calls per latency bin per day", labels);
             free(counts);
             if (ds < 0)
                 goto done;
-            herr_t e1 = D > 0 ? H5DSattach_scale(ds, day_ds, 0) : 0;
+            herr_t e1 = D > 0 ? H5DSattach_scale(ds, w->day_ds, 0) : 0;
             herr_t e2 = H5DSattach_scale(ds, bin_ds, 1);
             H5Dclose(ds);
             if (e1 < 0 || e2 < 0)
                 goto done;
         }
-        static const char *const stat_names[N_STATS] = {"p50", "p90", "p99", "p999", "max", "mean", "count"};
-        static const char *const stat_docs[N_STATS] = {
-            "median latency", "90th percentile latency", "99th percentile latency",
-            "99.9th percentile latency", "largest latency", "mean latency", "calls timed"};
         for (int k = 0; k < N_STATS; k++) {
             for (uint32_t d = 0; d < D; d++)
-                col[d] = r->lat_stats[((size_t)d * FW_STAGE__COUNT + s) * N_STATS + k];
-            if (fw_h5_write_1d(ga, stat_names[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, D, col, z,
-                               k == N_STATS - 1 ? "calls" : "ns", stat_docs[k], day_ds, "day") < 0)
+                w->col[d] = r->lat_stats[((size_t)d * FW_STAGE__COUNT + s) * N_STATS + k];
+            if (fw_h5_write_1d(ga, stat_names[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, D, w->col, z,
+                               k == N_STATS - 1 ? "calls" : "ns", stat_docs[k], w->day_ds, "day") < 0)
                 goto done;
         }
         H5Gclose(ga);
         ga = -1;
     }
-    /* Provenance last: measured values (times, threads) vary between runs, and writing them
-     * after every dataset keeps the deterministic datasets' layout identical. */
+    rc = 0;
+done:
+    if (bin_ds >= 0)
+        H5Dclose(bin_ds);
+    if (ga >= 0)
+        H5Gclose(ga);
+    if (gs >= 0)
+        H5Gclose(gs);
+    return rc;
+}
+
+/* Provenance last: measured values (times, threads) vary between runs, and writing them
+ * after every dataset keeps the deterministic datasets' layout identical. */
+static int write_provenance(fw_recorder *r, wctx *w)
+{
+    const fw_rec_info *in = &r->info;
+    hid_t f = w->f;
+    char end_time[64];
     iso_now(end_time, sizeof end_time);
     if (fw_h5_attr_str(f, "flywheel_version", in->version) < 0 ||
         fw_h5_attr_str(f, "git_revision", in->git_revision) < 0 ||
@@ -843,31 +897,48 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
         fw_h5_attr_str(f, "scenario_resolved", in->scenario_resolved) < 0 ||
         fw_h5_attr_str(f, "overrides", in->overrides) < 0 || fw_h5_attr_u64(f, "seed", in->seed) < 0 ||
         fw_h5_attr_i64(f, "threads", in->threads) < 0 || fw_h5_attr_str(f, "start_time", r->start_time) < 0 ||
-        fw_h5_attr_str(f, "end_time", end_time) < 0 || fw_h5_attr_str(f, "status", status) < 0 ||
+        fw_h5_attr_str(f, "end_time", end_time) < 0 || fw_h5_attr_str(f, "status", w->status) < 0 ||
         fw_h5_attr_i64(f, "days_planned", in->days_planned) < 0 ||
-        fw_h5_attr_i64(f, "days_completed", D) < 0 || fw_h5_attr_i64(f, "ticks_per_day", in->ticks_per_day) < 0 ||
-        fw_h5_attr_f64(f, "wall_seconds", wall_s) < 0 || fw_h5_attr_f64(f, "peak_rss_mib", rss_mb) < 0 ||
+        fw_h5_attr_i64(f, "days_completed", r->n_days) < 0 ||
+        fw_h5_attr_i64(f, "ticks_per_day", in->ticks_per_day) < 0 ||
+        fw_h5_attr_f64(f, "wall_seconds", w->wall_s) < 0 || fw_h5_attr_f64(f, "peak_rss_mib", w->rss_mb) < 0 ||
         fw_h5_attr_f64(f, "generation_seconds", in->generation_s) < 0 ||
         fw_h5_attr_f64(f, "generation_peak_rss_mib", in->generation_peak_rss_mb) < 0)
-        goto done;
+        return -1;
+    return 0;
+}
 
+/* The file, section by section: the deterministic ones first (their layout must not depend on
+ * measured values), /latency and the provenance attributes last. */
+typedef int (*section_writer)(fw_recorder *r, wctx *w);
+static const section_writer sections[] = {
+    write_world, write_arms, write_days, write_work, write_items, write_users_section,
+    write_experiment_section, write_replicates_section, write_latency, write_provenance,
+};
+
+static int write_file(fw_recorder *r, const char *status, double wall_s, double rss_mb)
+{
+    uint32_t D = r->n_days;
+    wctx w = {.f = -1, .day_ds = -1, .status = status, .wall_s = wall_s, .rss_mb = rss_mb,
+              .col = malloc(((size_t)D + 1) * sizeof *w.col), .ucol = malloc(((size_t)D + 1) * sizeof *w.ucol),
+              .days = malloc(((size_t)D + 1) * sizeof *w.days)};
+    int rc = -1;
+    if (!w.col || !w.ucol || !w.days || (w.f = H5Fcreate(r->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        goto done;
+    for (uint32_t d = 0; d < D; d++)
+        w.days[d] = (int32_t)d;
+    for (size_t k = 0; k < sizeof sections / sizeof sections[0]; k++)
+        if (sections[k](r, &w) < 0)
+            goto done;
     rc = 0;
 done:
-    if (bin_ds >= 0)
-        H5Dclose(bin_ds);
-    if (day_ds >= 0)
-        H5Dclose(day_ds);
-    if (ga >= 0)
-        H5Gclose(ga);
-    if (g >= 0)
-        H5Gclose(g);
-    if (gs >= 0)
-        H5Gclose(gs);
-    if (f >= 0 && H5Fclose(f) < 0)
+    if (w.day_ds >= 0)
+        H5Dclose(w.day_ds);
+    if (w.f >= 0 && H5Fclose(w.f) < 0)
         rc = -1;
-    free(col);
-    free(ucol);
-    free(days);
+    free(w.col);
+    free(w.ucol);
+    free(w.days);
     return rc;
 }
 

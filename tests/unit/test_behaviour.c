@@ -1,7 +1,8 @@
-/* Unit tests for sim/behaviour: calibration against its own exposure distribution (checked
- * by re-sampling it independently), sessions run against a real engine built from the
- * world's catalog as sim/run.c does (event order, counters, follows, interest drift), the
- * day-end update of satisfaction, activity and interests, and the small growable buffers.
+/* Unit tests for sim/model/behaviour and the feed part's session: calibration against its own
+ * exposure distribution (checked by re-sampling it independently), feed sessions (the feed
+ * part, parts/feed.c, driven alone the way the driver drives it) against a real engine built
+ * from the world's catalog (event order, counters, follows, interest drift), the day-end
+ * update of satisfaction, activity and interests, and the small growable buffers.
  *
  * One small world (defaults scaled down) is generated for the group; tests that change it
  * (sessions drift interests) generate their own. Statistical thresholds use fixed seeds,
@@ -23,7 +24,7 @@
 #include "fixture_engine.h"
 #include "fixture_world.h"
 #include "experiment/experiment.h"
-#include "driver/metrics.h"
+#include "driver/part.h"
 #include "model/rng.h"
 #include "model/world.h"
 
@@ -177,7 +178,13 @@ static void test_calibrate_deterministic(void **state)
 
 /* ---- sessions ---------------------------------------------------------------------- */
 
-/* Everything a run of sessions needs, wired as sim/run.c wires it (one thread, one arm). */
+/* The feed part's counters sit at BASE in a row of ROW counters; the slots around them are
+ * guards the part must not touch. */
+#define BASE 2
+#define ROW 24
+
+/* Everything a run of sessions needs, wired as the driver wires it (one thread, one arm, the
+ * feed part alone). */
 typedef struct harness {
     fw_world_cfg wcfg;
     fw_world w;
@@ -186,11 +193,13 @@ typedef struct harness {
     fw_engine_cfg ecfg;
     fw_engine *e;
     fw_engine_ctx *ctx;
-    gsl_rng *rng;
     uint32_t *page;
     fw_slot *slots;
-    fw_evbuf ev;
-    uint64_t counters[FW_DC__COUNT];
+    fw_scenario sc;
+    fw_sim S;                       /* what the part sees of the run */
+    const fw_part *feed;
+    fw_recbuf ev;
+    uint64_t counters[ROW];
     fw_user_aggs aggs;              /* per-user counts; sessions write period 1 */
     uint64_t tally[FW_EV__COUNT];   /* events emitted, by type */
     uint64_t digest;                /* FNV-1a over every event emitted, in order */
@@ -220,12 +229,44 @@ static void harness_init(harness *h, const fw_behaviour_cfg *bcfg)
     assert_non_null(h->e);
     h->ctx = fw_engine_ctx_create(h->e);
     assert_non_null(h->ctx);
-    h->rng = fw_rng_create(SEED, 0, 0, 0);
-    assert_non_null(h->rng);
     h->page = calloc(h->ecfg.feed.page_size, sizeof *h->page);
     h->slots = calloc((size_t)h->ecfg.feed.page_size + 1, sizeof *h->slots);
     assert_non_null(h->page);
     assert_non_null(h->slots);
+    h->feed = fw_part_by_name("feed");
+    assert_non_null(h->feed);
+    assert_true(BASE + h->feed->n_counters <= ROW);
+    h->sc.seed = SEED;
+    h->S.sc = &h->sc;
+    h->S.engine = h->e;
+    h->S.n_threads = 1;
+    h->S.n_parts = 1;
+    h->S.n_counters = ROW;
+    h->S.part[0] = (fw_part_inst){.def = h->feed, .base = BASE};
+    assert_int_equal(h->feed->create(&h->S, &h->S.part[0]), FW_OK);
+}
+
+/* The feed part's counter called name. */
+static uint64_t count(const harness *h, const char *name)
+{
+    for (uint32_t k = 0; k < h->feed->n_counters; k++)
+        if (!strcmp(h->feed->counters[k].name, name))
+            return h->counters[BASE + k];
+    fail_msg("the feed part has no counter %s", name);
+    return 0;
+}
+
+/* One session of u at tick, the first of the user's tick when first (the part seeks its
+ * stream then), as the driver runs it; returns the step's status. */
+static int session(harness *h, uint32_t u, int32_t tick, int first, size_t rec_begin, uint32_t page_cap)
+{
+    fw_session ss = {.S = &h->S, .m = &h->m, .w = &h->w, .us = &h->us, .engine = h->e, .ctx = h->ctx,
+                     .user = u, .cell = 0, .tick = tick, .day = 0, .seed = SEED, .slot = 0, .rec = &h->ev,
+                     .rec_begin = rec_begin, .row = h->counters, .agg = h->aggs.v[1], .page = h->page,
+                     .slots = h->slots, .page_cap = page_cap};
+    if (first)
+        h->feed->user_tick(&ss, &h->S.part[0]);
+    return h->feed->session_browse(&ss, &h->S.part[0]);
 }
 
 static void harness_fini(harness *h)
@@ -233,7 +274,7 @@ static void harness_fini(harness *h)
     free(h->page);
     free(h->slots);
     free(h->ev.v);
-    gsl_rng_free(h->rng);
+    h->feed->destroy(&h->S, &h->S.part[0]);
     fw_engine_ctx_destroy(h->ctx);
     fw_engine_destroy(h->e);
     fw_users_state_fini(&h->us, h->w.n_users);
@@ -248,7 +289,8 @@ static void check_session_events(harness *h, size_t lo, size_t hi, uint32_t u, i
     uint32_t cur = FW_NONE, impressions = 0;
     int last = -1;   /* type of the previous event of the current impression */
     for (size_t k = lo; k < hi; k++) {
-        const fw_event *x = &h->ev.v[k];
+        assert_int_equal(h->ev.v[k].kind, FW_RECORD_EVENT);   /* the feed alone makes note events */
+        const fw_event *x = &h->ev.v[k].u.ev;
         assert_int_equal(x->user, u);
         assert_int_equal(x->tick, tick);
         assert_true(x->note < h->w.n_notes);
@@ -271,26 +313,21 @@ static void check_session_events(harness *h, size_t lo, size_t hi, uint32_t u, i
 }
 
 /* Runs ticks [t0, t0 + ticks); in each, users (t * 37 + k) % n_users for k < per_tick have
- * one session, or two in a row for odd users (sharing ev_begin, as run.c does), then the
- * barrier applies follows to the users' state as run.c does and logs everything to the
- * engine. Checks every session's events, and that nobody follows a creator they already
+ * one session, or two in a row for odd users (sharing rec_begin, as the driver does), then
+ * the barrier applies follows to the users' state as the reach part does and logs
+ * everything to the engine. Checks every session's events, and that nobody follows a creator they already
  * follow (from day 0 or earlier in the run), or themself. Tallies events by type. */
 static void run_ticks(harness *h, uint32_t t0, uint32_t ticks, uint32_t per_tick)
 {
-    fw_session_io io = {.engine = h->e, .ctx = h->ctx, .rng = h->rng, .page = h->page, .slots = h->slots,
-                        .page_cap = h->ecfg.feed.page_size, .events = &h->ev,
-                        .counters = h->counters, .user_counts = h->aggs.v[1]};
     for (uint32_t t = t0; t < t0 + ticks; t++) {
         int32_t tick = (int32_t)t;
         h->ev.n = 0;
         for (uint32_t k = 0; k < per_tick; k++) {
             uint32_t u = (t * 37 + k) % h->w.n_users;
-            size_t ev_begin = h->ev.n;
-            fw_rng_seek(h->rng, SEED, FW_RNG_SESSION, u, t);
+            size_t rec_begin = h->ev.n;
             for (uint32_t s = 0; s < 1 + (u % 2); s++) {
                 size_t lo = h->ev.n;
-                assert_int_equal(fw_behaviour_session(&h->m, &h->w, &h->us, u, 0, tick,
-                                                      ev_begin, &io), 0);
+                assert_int_equal(session(h, u, tick, s == 0, rec_begin, h->ecfg.feed.page_size), 0);
                 check_session_events(h, lo, h->ev.n, u, tick);
                 h->sessions++;
             }
@@ -298,7 +335,7 @@ static void run_ticks(harness *h, uint32_t t0, uint32_t ticks, uint32_t per_tick
         }
         /* Barrier. */
         for (size_t k = 0; k < h->ev.n; k++) {
-            const fw_event *x = &h->ev.v[k];
+            const fw_event *x = &h->ev.v[k].u.ev;
             h->tally[x->type]++;
             const uint32_t words[4] = {x->user, x->note, (uint32_t)x->tick, x->type};
             for (int i = 0; i < 4; i++)
@@ -311,7 +348,7 @@ static void run_ticks(harness *h, uint32_t t0, uint32_t ticks, uint32_t per_tick
             assert_int_equal(fw_u32list_push(&h->us.new_follows[x->user], cu), 0);
             h->w.n_followers[cu]++;
         }
-        assert_int_equal(fw_engine_log_events(h->e, h->ctx, h->ev.v, h->ev.n), FW_OK);
+        assert_int_equal(fw_engine_log(h->e, h->ctx, h->ev.v, h->ev.n), FW_OK);
         fw_engine_end_tick(h->e, h->ctx, tick);
     }
 }
@@ -330,30 +367,29 @@ static fw_behaviour_cfg eager_cfg(void)
 
 static void check_counters(const harness *h)
 {
-    const uint64_t *c = h->counters;
-    assert_int_equal(c[FW_DC_sessions], h->sessions);
-    assert_int_equal(c[FW_DC_impressions], h->tally[FW_EV_IMPRESSION]);
-    assert_int_equal(c[FW_DC_opens], h->tally[FW_EV_OPEN]);
-    assert_int_equal(c[FW_DC_likes], h->tally[FW_EV_LIKE]);
-    assert_int_equal(c[FW_DC_saves], h->tally[FW_EV_SAVE]);
-    assert_int_equal(c[FW_DC_comments], h->tally[FW_EV_COMMENT]);
-    assert_int_equal(c[FW_DC_interactions],
+    assert_int_equal(count(h, "impressions"), h->tally[FW_EV_IMPRESSION]);
+    assert_int_equal(count(h, "opens"), h->tally[FW_EV_OPEN]);
+    assert_int_equal(count(h, "likes"), h->tally[FW_EV_LIKE]);
+    assert_int_equal(count(h, "saves"), h->tally[FW_EV_SAVE]);
+    assert_int_equal(count(h, "comments"), h->tally[FW_EV_COMMENT]);
+    assert_int_equal(count(h, "interactions"),
                      h->tally[FW_EV_LIKE] + h->tally[FW_EV_SAVE] + h->tally[FW_EV_COMMENT]);
-    assert_int_equal(c[FW_DC_follows], h->tally[FW_EV_FOLLOW]);
+    assert_int_equal(count(h, "follows"), h->tally[FW_EV_FOLLOW]);
     /* Each request serves at most a page; each session asks at least once. */
-    assert_true(c[FW_DC_feed_requests] >= c[FW_DC_sessions]);
-    assert_true(c[FW_DC_feed_requests] * h->ecfg.feed.page_size >= c[FW_DC_impressions]);
+    assert_true(count(h, "feed_requests") >= h->sessions);
+    assert_true(count(h, "feed_requests") * h->ecfg.feed.page_size >= count(h, "impressions"));
     /* Users' day counters add up to the same totals. */
     uint64_t imp = 0, opens = 0;
     for (uint32_t u = 0; u < h->w.n_users; u++) {
         imp += h->us.day_impressions[u];
         opens += h->us.day_opens[u];
     }
-    assert_int_equal(imp, c[FW_DC_impressions]);
-    assert_int_equal(opens, c[FW_DC_opens]);
-    /* Counters the session does not own stay untouched. */
-    assert_int_equal(c[FW_DC_active_users], 0);
-    assert_int_equal(c[FW_DC_new_notes], 0);
+    assert_int_equal(imp, count(h, "impressions"));
+    assert_int_equal(opens, count(h, "opens"));
+    /* The part counts only in its own columns of the row. */
+    for (uint32_t k = 0; k < ROW; k++)
+        if (k < BASE || k >= BASE + h->feed->n_counters)
+            assert_int_equal(h->counters[k], 0);
 }
 
 static void check_interest_rows(const fw_world *w, double tol)
@@ -481,15 +517,11 @@ static void test_session_empty_feed(void **state)
     fw_behaviour_cfg cfg = behaviour_cfg();
     harness h;
     harness_init(&h, &cfg);
-    fw_session_io io = {.engine = h.e, .ctx = h.ctx, .rng = h.rng, .page = h.page, .slots = h.slots,
-                        .page_cap = 0, .events = &h.ev, .counters = h.counters,
-                        .user_counts = h.aggs.v[1]};
     /* page_cap 0: the engine returns nothing. */
-    assert_int_equal(fw_behaviour_session(&h.m, &h.w, &h.us, 3, 0, 0, 0, &io), 0);
+    assert_int_equal(session(&h, 3, 0, 1, 0, 0), 0);
     assert_int_equal(h.ev.n, 0);
-    assert_int_equal(h.counters[FW_DC_sessions], 1);
-    assert_int_equal(h.counters[FW_DC_feed_requests], 1);
-    assert_int_equal(h.counters[FW_DC_impressions], 0);
+    assert_int_equal(count(&h, "feed_requests"), 1);
+    assert_int_equal(count(&h, "impressions"), 0);
     harness_fini(&h);
 }
 
@@ -628,24 +660,27 @@ static void test_buffers_grow(void **state)
     assert_true(l.cap < 2 * 10000 + 4);   /* geometric growth, not wildly over-allocated */
     free(l.v);
 
-    fw_evbuf b = {0};
+    fw_recbuf b = {0};
     for (uint32_t i = 0; i < 20000; i++) {
-        assert_int_equal(fw_evbuf_push(&b, i, i + 1, -(int32_t)i, i % FW_EV__COUNT), 0);
+        assert_int_equal(fw_recbuf_event(&b, i, i + 1, -(int32_t)i, i % FW_EV__COUNT), 0);
         assert_int_equal(b.n, (size_t)i + 1);
         assert_true(b.cap >= b.n);
     }
     for (uint32_t i = 0; i < 20000; i++) {
-        assert_int_equal(b.v[i].user, i);
-        assert_int_equal(b.v[i].note, i + 1);
-        assert_int_equal(b.v[i].tick, -(int32_t)i);
-        assert_int_equal(b.v[i].type, i % FW_EV__COUNT);
+        assert_int_equal(b.v[i].kind, FW_RECORD_EVENT);
+        assert_int_equal(b.v[i].u.ev.user, i);
+        assert_int_equal(b.v[i].u.ev.note, i + 1);
+        assert_int_equal(b.v[i].u.ev.tick, -(int32_t)i);
+        assert_int_equal(b.v[i].u.ev.type, i % FW_EV__COUNT);
     }
     /* Reuse after a reset keeps the capacity and overwrites in place. */
     size_t cap = b.cap;
     b.n = 0;
-    assert_int_equal(fw_evbuf_push(&b, 9, 8, 7, FW_EV_SAVE), 0);
+    fw_record r = {.kind = FW_RECORD_SEARCH_CLICK, .aux = 5};
+    assert_int_equal(fw_recbuf_push(&b, &r), 0);
     assert_int_equal(b.cap, cap);
-    assert_int_equal(b.v[0].user, 9);
+    assert_int_equal(b.v[0].kind, FW_RECORD_SEARCH_CLICK);
+    assert_int_equal(b.v[0].aux, 5);
     free(b.v);
 }
 

@@ -9,8 +9,9 @@
  *
  * Each test gets its own mkdtemp directory, removed by its teardown. Everything written is
  * fixed data, so the checks are exact (doubles compared bit for bit where they were copied,
- * not computed). The one use of hdf5.h here builds the "HDF5 but not a Flywheel result"
- * files the reader must refuse; nothing else in the test touches HDF5 directly. */
+ * not computed). HDF5 is used directly twice: to read back the datasets parts describe
+ * (test_items; the reader has no API for them) and to build the "HDF5 but not a Flywheel
+ * result" files the reader must refuse. */
 #include <dirent.h>
 #include <math.h>
 #include <setjmp.h>
@@ -26,9 +27,10 @@
 #include <cmocka.h>
 
 #include <hdf5.h>
+#include <hdf5_hl.h>
 
 #include "experiment/experiment.h"
-#include "driver/metrics.h"
+#include "io/h5util.h"
 #include "io/recorder.h"
 #include "io/results.h"
 
@@ -45,6 +47,22 @@ static const uint64_t arm_users[N_ARMS] = {5, 5};
 static const uint32_t creator_user[N_CREATORS] = {2, 5, 7};
 static const char scenario_text[] = "name: tiny\nworld:\n  users: 10  # caf\xc3\xa9\n";
 
+/* The day counters and rates the run describes (the driver's come from its parts). */
+enum { C_impressions, C_opens, C_prev_active_users, C_retained_users, C_sessions, N_COUNTERS };
+static const fw_counter_desc counter_desc[N_COUNTERS] = {
+    {"impressions", "notes", "notes examined"},
+    {"opens", "notes", "notes opened"},
+    {"prev_active_users", "users", "active the day before"},
+    {"retained_users", "users", "active both days"},
+    {"sessions", "sessions", "app opens"},
+};
+#define N_RATES 3
+static const fw_rec_rate rate_desc[N_RATES] = {
+    {"ctr", C_opens, C_impressions, 1.0, "1", "opens / impressions"},
+    {"retention", C_retained_users, C_prev_active_users, 1.0, "1", "retained / previously active"},
+    {"opens_per_session_milli", C_opens, C_sessions, 1e-3, "1e3 notes", "opens / sessions / 1000"},
+};
+
 typedef struct fixture {
     char dir[64];
     char path[128];          /* dir/run.h5 */
@@ -56,7 +74,7 @@ typedef struct fixture {
     fw_user_aggs aggs;
     fw_exp_table exp;
     uint32_t n_followers[N_USERS];
-    uint64_t counters[N_DAYS][N_ARMS * FW_DC__COUNT];
+    uint64_t counters[N_DAYS][N_ARMS * N_COUNTERS];
     fw_hist lat[N_DAYS][FW_STAGE__COUNT];
 } fixture;
 
@@ -82,6 +100,10 @@ static void fill_info(fw_rec_info *in)
     in->arm_layers = arm_layers;
     in->arm_users = arm_users;
     in->compression = 4;
+    in->n_counters = N_COUNTERS;
+    in->counters = counter_desc;
+    in->n_rates = N_RATES;
+    in->rates = rate_desc;
     in->n_users = N_USERS;
     in->n_creators = N_CREATORS;
     in->n_notes_initial = 123;
@@ -148,18 +170,17 @@ static void fill_experiment(fw_exp_table *t)
 }
 
 /* Counters of arm a on day d; impressions are 0 for the control arm on day 1, so its ctr
- * and impressions_per_session must read back as NaN. */
+ * must read back as NaN. */
 static void fill_counters(fixture *fx)
 {
     for (int d = 0; d < N_DAYS; d++)
         for (int a = 0; a < N_ARMS; a++) {
-            uint64_t *c = &fx->counters[d][a * FW_DC__COUNT];
-            for (int k = 0; k < FW_DC__COUNT; k++)
-                c[k] = (uint64_t)(1000 * (d + 1) + 100 * a + 7 * k);
-            c[FW_DC_impressions] = (d == 1 && a == 0) ? 0 : (uint64_t)(5000 + 300 * d + 50 * a);
-            c[FW_DC_opens] = (uint64_t)(400 + 30 * d + 5 * a);
-            c[FW_DC_prev_active_users] = (uint64_t)(900 + d);
-            c[FW_DC_retained_users] = (uint64_t)(600 + 10 * d + a);
+            uint64_t *c = &fx->counters[d][a * N_COUNTERS];
+            c[C_impressions] = (d == 1 && a == 0) ? 0 : (uint64_t)(5000 + 300 * d + 50 * a);
+            c[C_opens] = (uint64_t)(400 + 30 * d + 5 * a);
+            c[C_prev_active_users] = (uint64_t)(900 + d);
+            c[C_retained_users] = (uint64_t)(600 + 10 * d + a);
+            c[C_sessions] = (uint64_t)(1000 * (d + 1) + 100 * a + 7);
         }
 }
 
@@ -345,29 +366,23 @@ static void check_days(const fixture *fx, const fw_results *res, uint32_t n_days
     for (int a = 0; a < N_ARMS; a++) {
         const fw_results_arm *arm = fw_results_find_arm(res, arm_names[a]);
         assert_non_null(arm);
-        assert_int_equal(arm->days.n, FW_DC__COUNT + FW_DR__COUNT);
-        for (int k = 0; k < FW_DC__COUNT; k++) {
-            const double *v = col(&arm->days, fw_day_counter_name[k]);
+        assert_int_equal(arm->days.n, N_COUNTERS + N_RATES);
+        for (int k = 0; k < N_COUNTERS; k++) {
+            const double *v = col(&arm->days, counter_desc[k].name);
             for (uint32_t d = 0; d < n_days; d++)
-                assert_same(v[d], (double)fx->counters[d][a * FW_DC__COUNT + k]);
+                assert_same(v[d], (double)fx->counters[d][a * N_COUNTERS + k]);
         }
-        for (int k = 0; k < FW_DR__COUNT; k++) {
-            const double *v = col(&arm->days, fw_day_rate_name[k]);
-            for (uint32_t d = 0; d < n_days; d++) {
-                double rate[FW_DR__COUNT];
-                fw_metrics_rates(&fx->counters[d][a * FW_DC__COUNT], rate);
-                assert_same(v[d], rate[k]);
-            }
-        }
-        /* The rates by hand, independently of fw_metrics_rates. */
-        const double *ctr = col(&arm->days, "ctr"), *ret = col(&arm->days, "retention");
+        /* The rates by hand. */
+        const double *ctr = col(&arm->days, "ctr"), *ret = col(&arm->days, "retention"),
+                     *ops = col(&arm->days, "opens_per_session_milli");
         for (uint32_t d = 0; d < n_days; d++) {
-            const uint64_t *c = &fx->counters[d][a * FW_DC__COUNT];
-            if (c[FW_DC_impressions] == 0)
+            const uint64_t *c = &fx->counters[d][a * N_COUNTERS];
+            if (c[C_impressions] == 0)
                 assert_true(isnan(ctr[d]));
             else
-                assert_same(ctr[d], (double)c[FW_DC_opens] / (double)c[FW_DC_impressions]);
-            assert_same(ret[d], (double)c[FW_DC_retained_users] / (double)c[FW_DC_prev_active_users]);
+                assert_same(ctr[d], (double)c[C_opens] / (double)c[C_impressions]);
+            assert_same(ret[d], (double)c[C_retained_users] / (double)c[C_prev_active_users]);
+            assert_same(ops[d], 1e-3 * (double)c[C_opens] / (double)c[C_sessions]);
         }
     }
 }
@@ -416,15 +431,105 @@ static void test_days(void **state)
     const fw_results_arm *arm = fw_results_find_arm(res, "treatment");
     for (uint32_t i = 0; i < arm->days.n; i++) {
         const fw_results_series *s = &arm->days.col[i];
-        for (int k = 0; k < FW_DC__COUNT; k++)
-            if (!strcmp(s->name, fw_day_counter_name[k]))
-                assert_string_equal(s->units, fw_day_counter_unit[k]);
-        for (int k = 0; k < FW_DR__COUNT; k++)
-            if (!strcmp(s->name, fw_day_rate_name[k]))
-                assert_string_equal(s->units, fw_day_rate_unit[k]);
+        int found = 0;
+        for (int k = 0; k < N_COUNTERS; k++)
+            if (!strcmp(s->name, counter_desc[k].name)) {
+                assert_string_equal(s->units, counter_desc[k].unit);
+                found++;
+            }
+        for (int k = 0; k < N_RATES; k++)
+            if (!strcmp(s->name, rate_desc[k].name)) {
+                assert_string_equal(s->units, rate_desc[k].unit);
+                found++;
+            }
+        assert_int_equal(found, 1);
     }
     assert_null(fw_results_find_arm(res, "nobody"));
     fw_results_destroy(res);
+}
+
+/* The string attribute name of object path in f equals want. */
+static void assert_attr_file(hid_t f, const char *path, const char *name, const char *want)
+{
+    char *got = fw_h5_read_str_attr(f, path, name);
+    if (!got)
+        fail_msg("%s: no string attribute %s", path, name);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* What parts describe: a group, day series of two types, 1-D and 2-D tables (one with a
+ * string attribute), each written where and as described; a top-level group whose only
+ * series has no day is left out, and so is a table with no rows. Read back with HDF5. */
+static void test_items(void **state)
+{
+    fixture *fx = *state;
+    fw_recorder *r = make_recorder(fx);
+    static const fw_counter_desc cnt_cols[] = {{"a", "things", "the a column"}, {"b", "things", "the b column"}};
+    static const fw_counter_desc f_cols[] = {{"mean", "1", "a mean"}};
+    uint32_t sid, fid, eid;
+    assert_int_equal(fw_recorder_group(r, "cap", "a capability"), FW_OK);
+    assert_int_equal(fw_recorder_series(r, "cap/days", "its days", FW_REC_U64, 2, cnt_cols, &sid), FW_OK);
+    assert_int_equal(fw_recorder_series(r, "cap/quality", NULL, FW_REC_F64, 1, f_cols, &fid), FW_OK);
+    assert_int_equal(fw_recorder_series(r, "empty/days", "never a day", FW_REC_U64, 2, cnt_cols, &eid), FW_OK);
+    uint32_t t1[4] = {7, 8, 9, 10}, t1_rows = 4, none_rows = 0;
+    double t2[6] = {0.5, 1.5, 2.5, 3.5, 4.5, 5.5};
+    uint32_t t2_rows = 2;
+    const void *t1p = t1, *t2p = t2, *nonep = t1;
+    const char *arms = "control,treatment";
+    assert_int_equal(fw_recorder_table(r, &(fw_rec_table){.path = "cap/one", .unit = "items", .doc = "a 1-D table",
+                                                          .type = FW_REC_U32, .data = &t1p, .rows = &t1_rows,
+                                                          .labels = {"item"}}),
+                     FW_OK);
+    assert_int_equal(fw_recorder_table(r, &(fw_rec_table){.path = "cap/two", .unit = "cents", .doc = "a 2-D table",
+                                                          .type = FW_REC_F64, .data = &t2p, .rows = &t2_rows,
+                                                          .cols = 3, .labels = {"brand", "arm"},
+                                                          .attr_name = "arms", .attr_value = &arms}),
+                     FW_OK);
+    assert_int_equal(fw_recorder_table(r, &(fw_rec_table){.path = "cap/none", .type = FW_REC_U32, .data = &nonep,
+                                                          .rows = &none_rows, .labels = {"item"}}),
+                     FW_OK);
+    for (int d = 0; d < N_DAYS; d++) {
+        uint64_t row[2] = {(uint64_t)(10 * d), (uint64_t)(10 * d + 1)};
+        double q = 0.25 * d;
+        assert_int_equal(fw_recorder_push(r, sid, row), FW_OK);
+        assert_int_equal(fw_recorder_push(r, fid, &q), FW_OK);
+        add_day(fx, r, d);
+    }
+    write_status(r, "complete");
+    fw_recorder_destroy(r);
+
+    hid_t f = H5Fopen(fx->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(f >= 0);
+    uint64_t a[N_DAYS], b[N_DAYS];
+    double q[N_DAYS], two[6];
+    uint32_t one[4];
+    assert_true(H5LTread_dataset(f, "/cap/days/a", H5T_NATIVE_UINT64, a) >= 0);
+    assert_true(H5LTread_dataset(f, "/cap/days/b", H5T_NATIVE_UINT64, b) >= 0);
+    assert_true(H5LTread_dataset_double(f, "/cap/quality/mean", q) >= 0);
+    for (int d = 0; d < N_DAYS; d++) {
+        assert_int_equal(a[d], 10 * d);
+        assert_int_equal(b[d], 10 * d + 1);
+        assert_same(q[d], 0.25 * d);
+    }
+    assert_attr_file(f, "/cap", "description", "a capability");
+    assert_attr_file(f, "/cap/days", "description", "its days");
+    assert_attr_file(f, "/cap/days/b", "units", "things");
+    assert_true(H5LTread_dataset(f, "/cap/one", H5T_NATIVE_UINT32, one) >= 0);
+    for (int k = 0; k < 4; k++)
+        assert_int_equal(one[k], t1[k]);
+    hsize_t dims[2];
+    assert_true(H5LTget_dataset_info(f, "/cap/two", dims, NULL, NULL) >= 0);
+    assert_int_equal(dims[0], 2);
+    assert_int_equal(dims[1], 3);
+    assert_true(H5LTread_dataset_double(f, "/cap/two", two) >= 0);
+    for (int k = 0; k < 6; k++)
+        assert_same(two[k], t2[k]);
+    assert_attr_file(f, "/cap/two", "arms", arms);
+    assert_attr_file(f, "/cap/two", "units", "cents");
+    assert_int_equal(H5Lexists(f, "/cap/none", H5P_DEFAULT), 0);
+    assert_int_equal(H5Lexists(f, "/empty", H5P_DEFAULT), 0);
+    H5Fclose(f);
 }
 
 static void test_arms(void **state)
@@ -692,6 +797,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_provenance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_days, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_items, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_world, setup, teardown),
         cmocka_unit_test_setup_teardown(test_latency, setup, teardown),

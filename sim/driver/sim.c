@@ -1,0 +1,290 @@
+/* The run's state (sim.h): building it -- the world, the users' state, the assignment, each
+ * cell's configuration and choice model, the engine, the threads' buffers, the parts -- and
+ * the services the driver offers the parts. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "driver/clock.h"
+#include "driver/part.h"
+#include "driver/run.h"
+#include "driver/sim.h"
+#include "model/rng.h"
+
+double fw_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- services --------------------------------------------------------------------------- */
+
+int fw_recbuf_push(fw_recbuf *b, const fw_record *r)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 4096;
+        fw_record *v = realloc(b->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        b->v = v;
+        b->cap = cap;
+    }
+    b->v[b->n++] = *r;
+    return 0;
+}
+
+int fw_recbuf_event(fw_recbuf *b, uint32_t user, uint32_t note, int32_t tick, uint32_t type)
+{
+    fw_record r = {.kind = FW_RECORD_EVENT, .u.ev = {.user = user, .note = note, .tick = tick, .type = type}};
+    return fw_recbuf_push(b, &r);
+}
+
+uint32_t fw_sim_live_cell(const fw_sim *S, uint32_t u)
+{
+    return S->day < S->sc->experiment_pre_days || S->sc->experiment_unit == FW_UNIT_CREATOR ? 0 : S->cell_of[u];
+}
+
+int fw_sim_period(const fw_sim *S)
+{
+    return S->day < S->sc->experiment_pre_days ? 0 : 1;
+}
+
+uint32_t *const *fw_sim_aggs(const fw_sim *S)
+{
+    return S->aggs.v[fw_sim_period(S)];
+}
+
+uint64_t *fw_sim_row(fw_sim *S, uint32_t user)
+{
+    return &S->th[0].counters[(size_t)S->cell_of[user] * S->n_counters];
+}
+
+fw_pending_note *fw_sim_queue_note(fw_sim *S, float **emb)
+{
+    size_t dim = S->w.dim;
+    if (S->n_pend == S->pend_cap) {
+        size_t cap = S->pend_cap ? 2 * S->pend_cap : 1024;
+        fw_pending_note *p = realloc(S->pend, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        S->pend = p;
+        float *e = realloc(S->pend_emb, cap * dim * sizeof *e);
+        if (!e)
+            return NULL;
+        S->pend_emb = e;
+        S->pend_cap = cap;
+    }
+    fw_pending_note *p = &S->pend[S->n_pend];
+    memset(p, 0, sizeof *p);
+    p->emb_at = S->n_pend * dim;
+    *emb = &S->pend_emb[p->emb_at];
+    S->n_pend++;
+    return p;
+}
+
+int fw_session_emit(fw_session *ss, fw_sess_event *ev)
+{
+    fw_sim *S = ss->S;
+    for (uint32_t k = 0; k < S->n_parts; k++)
+        if (S->part[k].def->on_event && S->part[k].def->on_event(ss, &S->part[k], ev))
+            return -1;
+    return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void fw_concentration(uint32_t *v, size_t n, double top, double *gini, double *share)
+{
+    *gini = *share = 0.0;
+    if (n == 0)
+        return;
+    qsort(v, n, sizeof *v, cmp_u32);
+    double sum = 0.0, weighted = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        sum += v[i];
+        weighted += (double)(i + 1) * v[i];
+    }
+    if (sum <= 0.0)
+        return;
+    *gini = (2.0 * weighted) / (n * sum) - (n + 1.0) / n;
+    size_t k = (size_t)ceil(top * n), i0 = n - (k ? k : 1);
+    double s = 0.0;
+    for (size_t i = i0; i < n; i++)
+        s += v[i];
+    *share = s / sum;
+}
+
+const uint64_t *fw_sim_cell_totals(const fw_sim *S)
+{
+    return S->day_cells;
+}
+
+int fw_sim_counter_index(const fw_sim *S, const char *name)
+{
+    for (uint32_t k = 0; k < S->n_counters; k++)
+        if (strcmp(S->counter_desc[k].name, name) == 0)
+            return (int)k;
+    return -1;
+}
+
+/* ---- building ----------------------------------------------------------------------------- */
+
+fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, double *generation_s)
+{
+    double t0 = fw_now_s();
+    memset(S, 0, sizeof *S);
+    S->sc = sc;
+    S->n_arms = sc->n_arms;
+    S->tpd = sc->world.ticks_per_day;
+    fw_par_set_threads(o->threads);
+    S->n_threads = fw_par_threads();
+
+    /* The world. */
+    fw_err rc = fw_world_generate(&sc->world, sc->seed, &S->w);
+    if (rc != FW_OK) {
+        fprintf(stderr, "flywheel: generating the world failed: %s\n", fw_err_str(rc));
+        return rc;
+    }
+    *generation_s = fw_now_s() - t0;
+    if (fw_users_state_init(&S->us, S->w.n_users) != FW_OK)
+        goto oom;
+    if ((rc = fw_assignment_init(&S->asg, sc, &S->w)) != FW_OK) {
+        fprintf(stderr, "flywheel: assigning arms failed: %s\n", fw_err_str(rc));
+        return rc;
+    }
+    S->n_cells = S->asg.n_cells;
+    S->cell_of = S->asg.cell_of_user;
+    if (!(S->model = calloc(S->n_cells, sizeof *S->model)) ||
+        !(S->cell_engine = calloc(S->n_cells, sizeof *S->cell_engine)) ||
+        fw_user_aggs_init(&S->aggs, S->w.n_users) != FW_OK)
+        goto oom;
+    /* A cell's configuration: the base plus the overrides of its arm in every layer (the
+     * layers set disjoint keys, so their order does not matter). */
+    for (uint32_t c = 0; c < S->n_cells; c++) {
+        fw_behaviour_cfg b = sc->behaviour;
+        fw_engine_cfg e = sc->engine;
+        fw_diag diag;
+        for (uint32_t l = 0; l < S->asg.n_layers; l++) {
+            const fw_arm *arm = &sc->arms[S->asg.cell_arm[c][l]];
+            if ((rc = fw_scenario_apply(arm->set, arm->n_set, &b, &e, &diag)) != FW_OK) {
+                fprintf(stderr, "flywheel: %s\n", diag.msg);
+                return rc;
+            }
+        }
+        S->cell_engine[c] = e;
+        fw_behaviour_calibrate(&S->model[c], &b, &S->w, sc->seed);
+    }
+
+    /* The engine sees the catalog: notes as published, who follows whom, the shop's catalog,
+     * the campaigns. */
+    fw_catalog cat = {.n_users = S->w.n_users, .n_topics = S->w.n_topics, .ticks_per_day = S->tpd,
+                      .n_notes = S->w.n_notes, .notes = S->w.note_info,
+                      .follow_offsets = S->w.follow_off, .follows = S->w.follow_dst,
+                      .n_terms = S->w.n_terms, .note_terms = S->w.note_terms,
+                      .n_brands = S->w.n_brands, .n_products = S->w.n_products,
+                      .note_products = S->w.note_product,
+                      .n_campaigns = S->w.n_campaigns, .campaigns = S->w.campaigns};
+    /* Producer-side: notes are scored under their creator's cell once the pre-period ends;
+     * until then under the control cell (the engine starts with every creator in cell 0). */
+    uint8_t *producer0 = NULL;
+    if (sc->experiment_unit == FW_UNIT_CREATOR) {
+        if (!(producer0 = calloc(S->w.n_users, 1)))
+            goto oom;
+        cat.producer_arm = sc->experiment_pre_days > 0 ? producer0 : S->cell_of;
+    }
+    fw_product_info *products = malloc(((size_t)S->w.n_products + 1) * sizeof *products);
+    if (!products) {
+        free(producer0);
+        goto oom;
+    }
+    for (uint32_t p = 0; p < S->w.n_products; p++)
+        products[p] = (fw_product_info){.brand = S->w.product_brand[p], .category = S->w.product_category[p],
+                                        .price_cents = S->w.product_price_cents[p],
+                                        .stock = S->w.product_stock[p]};
+    cat.products = products;
+    S->engine = fw_engine_create(&cat, S->cell_engine, S->n_cells, &rc);
+    free(products);
+    free(producer0);
+    if (!S->engine) {
+        fprintf(stderr, "flywheel: creating the engine failed: %s\n", fw_err_str(rc));
+        return rc;
+    }
+    if (o->plant_ns > 0 && (rc = fw_engine_plant_delay(S->engine, (fw_stage)o->plant_stage, o->plant_ns)) != FW_OK) {
+        fprintf(stderr, "flywheel: cannot plant a delay in stage %s\n", fw_stage_name((fw_stage)o->plant_stage));
+        return rc;
+    }
+
+    /* The threads' engine contexts, streams and page scratch. */
+    if (!(S->th = calloc((size_t)S->n_threads, sizeof *S->th)))
+        goto oom;
+    for (int t = 0; t < S->n_threads; t++) {
+        fw_thread *b = &S->th[t];
+        if (!(b->ctx = fw_engine_ctx_create(S->engine)) || !(b->rng = fw_rng_create(sc->seed, FW_RNG_ACTIVITY, 0, 0)) ||
+            !(b->page = calloc(FW_PAGE_SLOTS, sizeof *b->page)) ||
+            !(b->slots = calloc(FW_PAGE_SLOTS + 1, sizeof *b->slots)))
+            goto oom;
+    }
+    return FW_OK;
+oom:
+    fprintf(stderr, "flywheel: out of memory while setting up the run\n");
+    return FW_ERR_NOMEM;
+}
+
+fw_err fw_sim_create_parts(fw_sim *S, const fw_counter_desc *desc, uint32_t n_counters, const uint32_t *base)
+{
+    S->counter_desc = desc;
+    S->n_counters = n_counters;
+    if (!(S->day_cells = calloc((size_t)S->n_cells * n_counters + 1, sizeof *S->day_cells)))
+        return FW_ERR_NOMEM;
+    for (int t = 0; t < S->n_threads; t++)
+        if (!(S->th[t].counters = calloc((size_t)S->n_cells * n_counters + 1, sizeof *S->th[t].counters)))
+            return FW_ERR_NOMEM;
+    if (fw_n_parts > FW_MAX_PARTS)
+        return FW_ERR_INTERNAL;
+    for (uint32_t k = 0; k < fw_n_parts; k++) {
+        fw_part_inst *p = &S->part[S->n_parts++];
+        p->def = fw_parts[k];
+        p->base = base[k];
+        fw_err rc = p->def->create ? p->def->create(S, p) : FW_OK;
+        if (rc != FW_OK) {
+            fprintf(stderr, "flywheel: setting up the %s part failed: %s\n", p->def->name, fw_err_str(rc));
+            return rc;
+        }
+    }
+    return FW_OK;
+}
+
+void fw_sim_fini(fw_sim *S)
+{
+    for (uint32_t k = S->n_parts; k-- > 0;)
+        if (S->part[k].def->destroy)
+            S->part[k].def->destroy(S, &S->part[k]);
+    if (S->th)
+        for (int t = 0; t < S->n_threads; t++) {
+            fw_engine_ctx_destroy(S->th[t].ctx);
+            gsl_rng_free(S->th[t].rng);
+            free(S->th[t].rec.v);
+            free(S->th[t].counters);
+            free(S->th[t].page);
+            free(S->th[t].slots);
+        }
+    free(S->th);
+    fw_engine_destroy(S->engine);
+    fw_users_state_fini(&S->us, S->w.n_users);
+    fw_world_fini(&S->w);
+    free(S->model);
+    free(S->cell_engine);
+    fw_assignment_fini(&S->asg);
+    fw_user_aggs_fini(&S->aggs);
+    free(S->day_cells);
+    free(S->pend);
+    free(S->pend_emb);
+    memset(S, 0, sizeof *S);
+}

@@ -1,0 +1,175 @@
+/* The run's state as the parts see it, and what the driver offers them.
+ * Owns: nothing here (run.c creates and frees an fw_sim).  Borrows: nothing.
+ * Never touches: files, threads or OpenMP (the driver's), the engine's internals.
+ *
+ * The contract between the driver and the parts:
+ *  - during a tick's sessions (parallel), a part writes only the session's user's rows (of
+ *    the world, the users' state, the per-user aggregates), the thread's record buffer and
+ *    the thread's counter row (fw_session);
+ *  - every other hook runs alone and may write anything it owns; shared state of the
+ *    driver (the world, users' state, aggregates) only in the ways its comment says. */
+#ifndef FLYWHEEL_SIM_H
+#define FLYWHEEL_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#include "experiment/experiment.h"
+#include "flywheel/engine.h"
+#include "flywheel/record.h"
+#include "io/recorder.h"
+#include "io/scenario.h"
+#include "model/behaviour.h"
+#include "model/world.h"
+
+#define FW_MAX_PARTS 16
+
+struct fw_part;
+struct fw_sess_event;
+
+/* A part in a run: its descriptor, its state, where its counters sit in a cell's row. */
+typedef struct fw_part_inst {
+    const struct fw_part *def;
+    void *state;
+    uint32_t base;
+} fw_part_inst;
+
+/* A thread's tagged records of a tick (flywheel/record.h), in the order they were made. */
+typedef struct fw_recbuf {
+    fw_record *v;
+    size_t n, cap;
+} fw_recbuf;
+
+/* Appends a record (room is made first); 0, or -1 when out of memory. */
+int fw_recbuf_push(fw_recbuf *b, const fw_record *r);
+/* Appends a note event. */
+int fw_recbuf_event(fw_recbuf *b, uint32_t user, uint32_t note, int32_t tick, uint32_t type);
+
+/* A note a creator will publish at a tick of today (queued at the day's start). */
+typedef struct fw_pending_note {
+    int32_t tick;          /* tick of the day */
+    uint32_t creator;      /* creator index */
+    uint32_t seq;          /* the creator's own order; notes go out by (tick, creator, seq) */
+    uint32_t task;         /* the marketplace task it delivers, or FW_NONE */
+    fw_new_note note;
+    size_t emb_at;         /* its embedding in the queue's store */
+} fw_pending_note;
+
+/* A thread's buffers. */
+typedef struct fw_thread {
+    fw_engine_ctx *ctx;
+    gsl_rng *rng;          /* the driver's: FW_RNG_ACTIVITY */
+    fw_recbuf rec;
+    uint64_t *counters;    /* [n_cells * n_counters] */
+    uint32_t *page;        /* [FW_PAGE_SLOTS] scratch */
+    fw_slot *slots;        /* [FW_PAGE_SLOTS] */
+    int oom;
+} fw_thread;
+
+typedef struct fw_sim {
+    const fw_scenario *sc;
+    fw_world w;
+    fw_users_state us;
+    fw_behaviour_model *model;   /* [n_cells]: a cell is one arm of every layer */
+    fw_engine_cfg *cell_engine;  /* [n_cells] */
+    fw_assignment asg;           /* units, arms and cells */
+    const uint8_t *cell_of;      /* = asg.cell_of_user */
+    fw_user_aggs aggs;           /* per-user counts, pre-period and experiment period */
+    fw_engine *engine;
+    fw_recorder *rec;            /* NULL when the run is not recorded */
+    int n_threads;
+    fw_thread *th;               /* [n_threads] */
+    uint32_t n_arms, n_cells, tpd, day;
+    int32_t abs_tick;            /* the current tick: day * tpd + tick of the day */
+    fw_part_inst part[FW_MAX_PARTS];
+    uint32_t n_parts;
+    uint32_t n_counters;         /* counters in a cell's row, every part's */
+    const fw_counter_desc *counter_desc;   /* [n_counters] */
+    uint64_t *day_cells;         /* [n_cells * n_counters]: the day's counters summed over threads,
+                                    valid in day_end hooks */
+    /* The notes to publish today, sorted by (tick, creator, seq) after the parts' day starts. */
+    fw_pending_note *pend;
+    float *pend_emb;
+    size_t n_pend, pend_cap, pend_emb_cap;
+    size_t pend_done;            /* pend[0..pend_done) are published (the driver's count) */
+} fw_sim;
+
+/* One user's sessions in a tick, on one thread. */
+typedef struct fw_session {
+    fw_sim *S;
+    const fw_behaviour_model *m;   /* the live cell's choice model */
+    fw_world *w;
+    fw_users_state *us;
+    fw_engine *engine;
+    fw_engine_ctx *ctx;
+    uint32_t user;
+    uint32_t cell;                 /* the live cell: serves the user's requests */
+    int32_t tick;                  /* absolute */
+    uint32_t day;
+    uint64_t seed;
+    int slot;                      /* the thread */
+    fw_recbuf *rec;                /* the thread's records */
+    size_t rec_begin;              /* where this user's records of this tick start */
+    uint64_t *row;                 /* the counters of the user's assigned cell */
+    uint32_t *const *agg;          /* per-user counts of the current period */
+    uint32_t *page;                /* scratch */
+    fw_slot *slots;                /* [page_cap + 1] */
+    uint32_t page_cap;             /* the live cell's largest page */
+} fw_session;
+
+/* The cell whose configuration serves u today as a viewer: every layer's control (cell 0)
+ * during the pre-period, and always in producer-side (creator unit) experiments, where arms
+ * apply to notes by their creator instead. Counters are kept by the assigned cell. */
+uint32_t fw_sim_live_cell(const fw_sim *S, uint32_t u);
+
+/* 0 during the pre-period, 1 in the experiment period. */
+int fw_sim_period(const fw_sim *S);
+
+/* The per-user counts of the current period ([FW_UM__COUNT][n_users]). */
+uint32_t *const *fw_sim_aggs(const fw_sim *S);
+
+/* Barrier hooks: the counter row (this day, thread 0) of user's assigned cell. */
+uint64_t *fw_sim_row(fw_sim *S, uint32_t user);
+
+/* Day-end hooks: today's counters summed over threads, per cell ([n_cells * n_counters]). */
+const uint64_t *fw_sim_cell_totals(const fw_sim *S);
+
+/* The index of counter name in a cell's row, or -1. */
+int fw_sim_counter_index(const fw_sim *S, const char *name);
+
+/* Queues a note for publication today: returns its slot (zeroed but for emb_at; the caller
+ * fills it) and where its embedding goes (w.dim floats) in *emb, both valid until the next
+ * call; NULL when the queue cannot grow. The driver publishes the queue at the tick barriers
+ * in (tick, creator, seq) order. */
+fw_pending_note *fw_sim_queue_note(fw_sim *S, float **emb);
+
+/* Hands ev to every part's on_event (in table order); -1 when one ran out of memory. */
+int fw_session_emit(fw_session *ss, struct fw_sess_event *ev);
+
+/* Seconds on the monotonic clock (for the driver's wall times and progress). */
+double fw_now_s(void);
+
+/* The Gini coefficient of v[0..n) (sorted here) and the share of the top `top` fraction. */
+void fw_concentration(uint32_t *v, size_t n, double top, double *gini, double *share);
+
+/* ---- building and freeing a run's state (the driver's) ------------------------------------ */
+
+struct fw_run_opts;
+
+/* The world (timed into *generation_s), the users' state, the assignment and per-user
+ * aggregates, every cell's configuration and choice model, the engine (with opts' planted
+ * delay) and the threads' engine contexts and scratch. Says on stderr what failed. */
+fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const struct fw_run_opts *opts, double *generation_s);
+
+/* The parts: their instances (counters at base[k] in a cell's row of n_counters described by
+ * desc), the threads' counter rows, and every part's create (which may describe datasets to
+ * S->rec, set before). */
+fw_err fw_sim_create_parts(fw_sim *S, const fw_counter_desc *desc, uint32_t n_counters, const uint32_t *base);
+
+/* Frees everything S holds but the recorder; accepts a zeroed S. */
+void fw_sim_fini(fw_sim *S);
+
+#endif

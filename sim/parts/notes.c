@@ -1,0 +1,94 @@
+/* The notes part: creators post notes.
+ *  - Day start: each creator posts Poisson(their rate) notes today at uniform ticks (stream
+ *    FW_RNG_POSTING of the creator and day; the words from FW_RNG_TEXT), queued for the
+ *    driver to publish at the ticks' barriers (fw_sim_queue_note).
+ *  - Tick end: the notes the driver published at the barrier (every part's: the market's
+ *    sponsored notes too) counted by their creator's arm and in the creator's per-user
+ *    counts. */
+#include <stdlib.h>
+
+#include <gsl/gsl_randist.h>
+
+#include "driver/part.h"
+#include "model/rng.h"
+
+static const fw_counter_desc counters[] = {
+    {"new_notes", "notes", "notes published on the day by creators in the arm"},
+};
+enum { C_new_notes };
+
+typedef struct notes_state {
+    gsl_rng *rng, *text_rng;     /* FW_RNG_POSTING, FW_RNG_TEXT: sought before every use */
+    size_t counted;              /* the day's published notes counted so far */
+} notes_state;
+
+/* Today's new notes: each creator posts Poisson(rate) notes at uniform ticks. */
+static fw_err notes_day_start(fw_sim *S, fw_part_inst *p)
+{
+    notes_state *st = p->state;
+    fw_world *w = &S->w;
+    gsl_rng *r = st->rng;
+    st->counted = 0;
+    for (uint32_t c = 0; c < w->n_creators; c++) {
+        fw_rng_seek(r, S->sc->seed, FW_RNG_POSTING, w->creator_user[c], S->day);
+        unsigned k = gsl_ran_poisson(r, w->creator_rate[c]);
+        for (unsigned j = 0; j < k; j++) {
+            float *emb;
+            fw_pending_note *pn = fw_sim_queue_note(S, &emb);
+            if (!pn)
+                return FW_ERR_NOMEM;
+            pn->tick = (int32_t)gsl_rng_uniform_int(r, S->tpd);
+            pn->creator = c;
+            pn->seq = j;
+            pn->task = FW_NONE;
+            fw_world_draw_note(w, &S->sc->world, r, c, (int32_t)(S->day * S->tpd) + pn->tick, &pn->note, emb);
+            fw_rng_seek(st->text_rng, S->sc->seed, FW_RNG_TEXT, w->creator_user[c], (S->day + 1) << 12 | (j & 0xfff));
+            fw_world_draw_terms(w, st->text_rng, pn->note.info.topic, pn->note.terms);
+        }
+    }
+    return FW_OK;
+}
+
+static fw_err notes_tick_end(fw_sim *S, fw_part_inst *p)
+{
+    notes_state *st = p->state;
+    for (; st->counted < S->pend_done; st->counted++) {
+        uint32_t creator = S->pend[st->counted].note.info.creator;
+        fw_sim_row(S, creator)[p->base + C_new_notes]++;
+        fw_sim_aggs(S)[FW_UM_notes_published][creator]++;
+    }
+    return FW_OK;
+}
+
+static void notes_destroy(fw_sim *S, fw_part_inst *p)
+{
+    (void)S;
+    notes_state *st = p->state;
+    if (!st)
+        return;
+    gsl_rng_free(st->rng);
+    gsl_rng_free(st->text_rng);
+    free(st);
+}
+
+static fw_err notes_create(fw_sim *S, fw_part_inst *p)
+{
+    notes_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return FW_ERR_NOMEM;
+    p->state = st;
+    if (!(st->rng = fw_rng_create(S->sc->seed, FW_RNG_POSTING, 0, 0)) ||
+        !(st->text_rng = fw_rng_create(S->sc->seed, FW_RNG_TEXT, 0, 0)))
+        return FW_ERR_NOMEM;
+    return FW_OK;
+}
+
+const fw_part fw_notes_part = {
+    .name = "notes",
+    .counters = counters,
+    .n_counters = sizeof counters / sizeof counters[0],
+    .create = notes_create,
+    .destroy = notes_destroy,
+    .day_start = notes_day_start,
+    .tick_end = notes_tick_end,
+};
