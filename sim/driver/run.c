@@ -100,6 +100,10 @@ typedef struct driver {
     uint32_t n_series, series_id[FW_MAX_PARTS];   /* the engine's day series in the recorder */
     fw_exp_table exp;            /* the latest analysis */
     int exp_ready;
+    /* What the recorder borrows for the file's provenance and arms. */
+    char *resolved, *overrides;
+    const char *arm_names[FW_MAX_ARMS], *arm_layers[FW_MAX_ARMS];
+    double arm_weights[FW_MAX_ARMS];
 } driver;
 
 static fw_err drv_init(driver *D)
@@ -153,6 +157,8 @@ static void drv_fini(driver *D)
         fw_hist_fini(&D->day_lat[s]);
     fw_counters_fini(&D->counters);
     fw_sim_fini(&D->S);
+    free(D->resolved);
+    free(D->overrides);
 }
 
 /* ---- the day's schedule ----------------------------------------------------------------- */
@@ -604,83 +610,87 @@ static fw_err recorder_create(driver *D, const fw_run_opts *o, fw_rec_info *info
     return FW_OK;
 }
 
-/* One simulation. It records to o->output_path when that is set (with the replicates'
- * tables reps[0..n_reps), whose slot 0 is this run's own, kept current in *exp_out), and
- * otherwise only leaves its final experiment table in *exp_out. */
-static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep, fw_exp_table *exp_out,
-                      uint32_t n_reps, const uint64_t *rep_seeds, const fw_exp_table *reps)
+/* The scenario as resolved and the overrides, one per line, for the file's provenance (new
+ * strings in *resolved and *overrides); FW_ERR_NOMEM. */
+static fw_err provenance(const fw_scenario *sc, char **resolved, char **overrides)
 {
-    double t_start = fw_now_s();
-    driver *D = calloc(1, sizeof *D);
-    fw_sim *S = D ? &D->S : NULL;
-    char *resolved = NULL, *overrides = NULL, errbuf[512];
-    size_t resolved_len = 0;
-    memset(rep, 0, sizeof *rep);
-    if (!D)
+    size_t resolved_len = 0, ov_len = 1;
+    FILE *mem = open_memstream(resolved, &resolved_len);
+    if (!mem)
         return FW_ERR_NOMEM;
-    fw_err rc = fw_sim_create(S, sc, o, &rep->generation_s);
-    if (rc != FW_OK)
-        goto out;
+    fw_scenario_write_yaml(sc, mem, 0);
+    fclose(mem);
+    for (uint32_t k = 0; k < sc->n_overrides; k++)
+        ov_len += strlen(sc->overrides[k]) + 1;
+    if (!(*overrides = calloc(ov_len, 1)))
+        return FW_ERR_NOMEM;
+    for (uint32_t k = 0; k < sc->n_overrides; k++) {
+        strcat(*overrides, sc->overrides[k]);
+        strcat(*overrides, "\n");
+    }
+    return FW_OK;
+}
+
+/* The counters (the core's first, then every part's), the recorder when the run is recorded
+ * (the replicates' tables reps[0..n_reps)), the parts and the driver's own state. */
+static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, uint32_t n_reps,
+                    const uint64_t *rep_seeds, const fw_exp_table *reps)
+{
+    fw_sim *S = &D->S;
+    const fw_scenario *sc = S->sc;
     double gen_rss = peak_rss_mb();
-    /* The counters: the core's first, then every part's. */
+    char errbuf[512];
     const fw_part *layout[FW_MAX_PARTS + 1] = {&core_part};
     for (uint32_t k = 0; k < fw_n_parts && k < FW_MAX_PARTS; k++)
         layout[k + 1] = fw_parts[k];
-    if ((rc = fw_counters_build(&D->counters, layout, fw_n_parts + 1, D->base, errbuf, sizeof errbuf)) != FW_OK) {
+    fw_err rc = fw_counters_build(&D->counters, layout, fw_n_parts + 1, D->base, errbuf, sizeof errbuf);
+    if (rc != FW_OK) {
         fprintf(stderr, "flywheel: %s\n", errbuf);
-        goto out;
+        return rc;
     }
-    /* Provenance. */
-    rc = FW_ERR_NOMEM;
-    FILE *mem = open_memstream(&resolved, &resolved_len);
-    if (!mem)
-        goto oom;
-    fw_scenario_write_yaml(sc, mem, 0);
-    fclose(mem);
-    size_t ov_len = 1;
-    for (uint32_t k = 0; k < sc->n_overrides; k++)
-        ov_len += strlen(sc->overrides[k]) + 1;
-    if (!(overrides = calloc(ov_len, 1)))
-        goto oom;
-    for (uint32_t k = 0; k < sc->n_overrides; k++) {
-        strcat(overrides, sc->overrides[k]);
-        strcat(overrides, "\n");
+    if (o->output_path) {
+        for (uint32_t a = 0; a < S->n_arms; a++) {
+            D->arm_names[a] = sc->arms[a].name;
+            D->arm_layers[a] = sc->arms[a].layer ? sc->arms[a].layer : "main";
+            D->arm_weights[a] = sc->arms[a].weight;
+        }
+        fw_rec_info info = {
+            .version = FW_VERSION, .git_revision = FW_GIT_REVISION, .scenario_name = sc->name,
+            .scenario_path = sc->source_path ? sc->source_path : "",
+            .scenario_text = sc->source_text ? sc->source_text : "", .seed = sc->seed, .threads = S->n_threads,
+            .days_planned = sc->days, .ticks_per_day = S->tpd, .n_arms = S->n_arms, .arm_names = D->arm_names,
+            .arm_weights = D->arm_weights, .arm_layers = D->arm_layers, .arm_users = S->asg.users,
+            .compression = sc->output.compression, .n_counters = D->counters.n, .n_rates = D->counters.n_rates,
+            .counters = D->counters.desc, .rates = D->counters.rates, .generation_s = rep->generation_s,
+            .generation_peak_rss_mb = gen_rss};
+        if ((rc = provenance(sc, &D->resolved, &D->overrides)) == FW_OK) {
+            info.scenario_resolved = D->resolved;
+            info.overrides = D->overrides;
+            rc = recorder_create(D, o, &info, n_reps, rep_seeds, reps);
+        }
+        if (rc != FW_OK) {
+            fprintf(stderr, "flywheel: out of memory while setting up the run\n");
+            return rc;
+        }
     }
-    const char *arm_names[FW_MAX_ARMS], *arm_layers[FW_MAX_ARMS];
-    double arm_weights[FW_MAX_ARMS];
-    for (uint32_t a = 0; a < S->n_arms; a++) {
-        arm_names[a] = sc->arms[a].name;
-        arm_layers[a] = sc->arms[a].layer ? sc->arms[a].layer : "main";
-        arm_weights[a] = sc->arms[a].weight;
-    }
-    fw_rec_info info = {
-        .version = FW_VERSION, .git_revision = FW_GIT_REVISION, .scenario_name = sc->name,
-        .scenario_path = sc->source_path ? sc->source_path : "",
-        .scenario_text = sc->source_text ? sc->source_text : "", .scenario_resolved = resolved,
-        .overrides = overrides, .seed = sc->seed, .threads = S->n_threads, .days_planned = sc->days,
-        .ticks_per_day = S->tpd, .n_arms = S->n_arms, .arm_names = arm_names, .arm_weights = arm_weights,
-        .arm_layers = arm_layers, .arm_users = S->asg.users, .compression = sc->output.compression,
-        .n_counters = D->counters.n, .n_rates = D->counters.n_rates, .counters = D->counters.desc,
-        .rates = D->counters.rates, .generation_s = rep->generation_s, .generation_peak_rss_mb = gen_rss};
-    if (o->output_path && (rc = recorder_create(D, o, &info, n_reps, rep_seeds, reps)) != FW_OK)
-        goto oom;
-    if ((rc = fw_sim_create_parts(S, D->counters.desc, D->counters.n, D->base + 1)) != FW_OK ||
-        (rc = drv_init(D)) != FW_OK)
-        goto out;
-    /* An empty but valid partial file exists from the start. */
-    if (S->rec &&
-        (rc = fw_recorder_write(S->rec, "running", fw_now_s() - t_start, peak_rss_mb(), errbuf, sizeof errbuf)) != FW_OK) {
-        fprintf(stderr, "flywheel: %s\n", errbuf);
-        goto out;
-    }
+    if ((rc = fw_sim_create_parts(S, D->counters.desc, D->counters.n, D->base + 1)) != FW_OK)
+        return rc;
+    return drv_init(D);
+}
 
+/* The days, until the last, a stop request (*stopped) or a failure. */
+static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_exp_table *exp_out, double t_start,
+                       int *stopped)
+{
+    fw_sim *S = &D->S;
+    const fw_scenario *sc = S->sc;
     double t_sim = fw_now_s(), last_progress = 0.0;
-    int stopped = 0;
-    errbuf[0] = '\0';
-    for (S->day = 0; S->day < sc->days && !stopped; S->day++) {
+    char errbuf[512] = "";
+    fw_err rc = FW_OK;
+    for (S->day = 0; S->day < sc->days && !*stopped; S->day++) {
         if ((rc = day_start(D)) != FW_OK)
             break;
-        for (uint32_t t = 0; t < S->tpd && rc == FW_OK && !stopped; t++) {
+        for (uint32_t t = 0; t < S->tpd && rc == FW_OK && !*stopped; t++) {
             rc = run_tick(D, t);
             if (o->progress) {
                 uint64_t sessions = rep->sessions;
@@ -689,9 +699,9 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
                         sessions += S->th[s].counters[(size_t)c * S->n_counters + C_sessions];
                 progress(o, S->day, t, S->tpd, sc->days, t_sim, sessions, &last_progress);
             }
-            stopped = o->stop && *o->stop;
+            *stopped = o->stop && *o->stop;
         }
-        if (rc != FW_OK || stopped || (rc = day_end(D)) != FW_OK)
+        if (rc != FW_OK || *stopped || (rc = day_end(D)) != FW_OK)
             break;
         for (uint32_t c = 0; c < S->n_cells; c++) {
             rep->active_user_days += S->day_cells[(size_t)c * S->n_counters + C_active_users];
@@ -709,7 +719,33 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     if (o->progress)
         fputc('\n', stderr);
     rep->sim_s = fw_now_s() - t_sim;
-    if (rc != FW_OK) {
+    return rc;
+}
+
+/* One simulation. It records to o->output_path when that is set (with the replicates'
+ * tables reps[0..n_reps), whose slot 0 is this run's own, kept current in *exp_out), and
+ * otherwise only leaves its final experiment table in *exp_out. */
+static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep, fw_exp_table *exp_out,
+                      uint32_t n_reps, const uint64_t *rep_seeds, const fw_exp_table *reps)
+{
+    double t_start = fw_now_s();
+    driver *D = calloc(1, sizeof *D);
+    char errbuf[512];
+    memset(rep, 0, sizeof *rep);
+    if (!D)
+        return FW_ERR_NOMEM;
+    fw_sim *S = &D->S;
+    int stopped = 0;
+    fw_err rc = fw_sim_create(S, sc, o, &rep->generation_s);
+    if (rc == FW_OK)
+        rc = setup(D, o, rep, n_reps, rep_seeds, reps);
+    /* An empty but valid partial file exists from the start. */
+    if (rc == FW_OK && S->rec &&
+        (rc = fw_recorder_write(S->rec, "running", fw_now_s() - t_start, peak_rss_mb(), errbuf, sizeof errbuf)) != FW_OK)
+        fprintf(stderr, "flywheel: %s\n", errbuf);
+    if (rc != FW_OK)
+        goto out;
+    if ((rc = run_days(D, o, rep, exp_out, t_start, &stopped)) != FW_OK) {
         if (rc == FW_ERR_NOMEM)
             fprintf(stderr, "flywheel: out of memory on day %u\n", S->day);
         else
@@ -735,13 +771,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
             fw_experiment_print(sc, &S->asg, &D->exp, o->out);
     }
     rc = stopped ? FW_ERR_INTERRUPT : FW_OK;
-    goto out;
-oom:
-    rc = FW_ERR_NOMEM;
-    fprintf(stderr, "flywheel: out of memory while setting up the run\n");
 out:
-    free(resolved);
-    free(overrides);
     fw_recorder_destroy(S->rec);
     drv_fini(D);
     free(D);
