@@ -64,6 +64,10 @@ typedef struct fw_part {
     uint32_t n_counters;
     const fw_rate_desc *rates;
     uint32_t n_rates;
+    /* Whether the part runs at all in this run (NULL: always), asked once the world, the
+     * cells and the engine exist. A part that does not run has no counters, no datasets and
+     * no hooks: a capability a scenario switches off leaves the result file as it was. */
+    int (*active)(const fw_sim *S);
     /* After the world, the engine and the recorder exist: allocate p->state (for every
      * thread slot where the part needs scratch) and describe datasets. */
     fw_err (*create)(fw_sim *S, fw_part_inst *p);

@@ -640,10 +640,13 @@ static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, u
     const fw_scenario *sc = S->sc;
     double gen_rss = peak_rss_mb();
     char errbuf[512];
+    /* The core, then the parts that run. */
     const fw_part *layout[FW_MAX_PARTS + 1] = {&core_part};
-    for (uint32_t k = 0; k < fw_n_parts && k < FW_MAX_PARTS; k++)
-        layout[k + 1] = fw_parts[k];
-    fw_err rc = fw_counters_build(&D->counters, layout, fw_n_parts + 1, D->base, errbuf, sizeof errbuf);
+    uint32_t n_layout = 1;
+    for (uint32_t k = 0; k < fw_n_parts && n_layout <= FW_MAX_PARTS; k++)
+        if (!fw_parts[k]->active || fw_parts[k]->active(S))
+            layout[n_layout++] = fw_parts[k];
+    fw_err rc = fw_counters_build(&D->counters, layout, n_layout, D->base, errbuf, sizeof errbuf);
     if (rc != FW_OK) {
         fprintf(stderr, "flywheel: %s\n", errbuf);
         return rc;
@@ -673,7 +676,7 @@ static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, u
             return rc;
         }
     }
-    if ((rc = fw_sim_create_parts(S, D->counters.desc, D->counters.n, D->base + 1)) != FW_OK)
+    if ((rc = fw_sim_create_parts(S, layout + 1, n_layout - 1, D->counters.desc, D->counters.n, D->base + 1)) != FW_OK)
         return rc;
     return drv_init(D);
 }

@@ -237,7 +237,8 @@ oom:
     return FW_ERR_NOMEM;
 }
 
-fw_err fw_sim_create_parts(fw_sim *S, const fw_counter_desc *desc, uint32_t n_counters, const uint32_t *base)
+fw_err fw_sim_create_parts(fw_sim *S, const fw_part *const *parts, uint32_t n_parts, const fw_counter_desc *desc,
+                           uint32_t n_counters, const uint32_t *base)
 {
     S->counter_desc = desc;
     S->n_counters = n_counters;
@@ -246,11 +247,11 @@ fw_err fw_sim_create_parts(fw_sim *S, const fw_counter_desc *desc, uint32_t n_co
     for (int t = 0; t < S->n_threads; t++)
         if (!(S->th[t].counters = calloc((size_t)S->n_cells * n_counters + 1, sizeof *S->th[t].counters)))
             return FW_ERR_NOMEM;
-    if (fw_n_parts > FW_MAX_PARTS)
+    if (n_parts > FW_MAX_PARTS)
         return FW_ERR_INTERNAL;
-    for (uint32_t k = 0; k < fw_n_parts; k++) {
+    for (uint32_t k = 0; k < n_parts; k++) {
         fw_part_inst *p = &S->part[S->n_parts++];
-        p->def = fw_parts[k];
+        p->def = parts[k];
         p->base = base[k];
         fw_err rc = p->def->create ? p->def->create(S, p) : FW_OK;
         if (rc != FW_OK) {

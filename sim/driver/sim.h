@@ -164,10 +164,11 @@ struct fw_run_opts;
  * delay) and the threads' engine contexts and scratch. Says on stderr what failed. */
 fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const struct fw_run_opts *opts, double *generation_s);
 
-/* The parts: their instances (counters at base[k] in a cell's row of n_counters described by
- * desc), the threads' counter rows, and every part's create (which may describe datasets to
- * S->rec, set before). */
-fw_err fw_sim_create_parts(fw_sim *S, const fw_counter_desc *desc, uint32_t n_counters, const uint32_t *base);
+/* The parts that run, parts[0..n_parts) in table order: their instances (counters at base[k]
+ * in a cell's row of n_counters described by desc), the threads' counter rows, and every
+ * part's create (which may describe datasets to S->rec, set before). */
+fw_err fw_sim_create_parts(fw_sim *S, const struct fw_part *const *parts, uint32_t n_parts,
+                           const fw_counter_desc *desc, uint32_t n_counters, const uint32_t *base);
 
 /* Frees everything S holds but the recorder; accepts a zeroed S. */
 void fw_sim_fini(fw_sim *S);
