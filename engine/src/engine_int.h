@@ -45,7 +45,8 @@ typedef struct fw_u32vec {
     X(REC, rec)              \
     X(SHOP, shop)            \
     X(FEED, feed)            \
-    X(MARKET, market)
+    X(MARKET, market)        \
+    X(NOTIFY, notify)
 
 typedef enum fw_module_id {
 #define FW_MOD_ENUM(e, name) FW_MOD_##e,

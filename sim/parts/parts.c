@@ -22,7 +22,8 @@
     X(ads)          \
     X(reach)        \
     X(oracle)       \
-    X(market)
+    X(market)       \
+    X(notify)
 
 #define FW_PART_EXTERN(name) extern const fw_part fw_##name##_part;
 FW_PARTS(FW_PART_EXTERN)

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "flywheel/engine.h"
+#include "flywheel/notify.h"
 #include "fixture_engine.h"
 
 #define TPD 24u          /* ticks per day: one tick = one hour */
@@ -792,6 +793,102 @@ static void test_publish_grows_and_reaches_followers(void **state)
     fw_engine_destroy(e);
 }
 
+/* ---- notifications: the daily digest ------------------------------------------------- */
+
+/* The digest lists the notes the followed creators published the day before (not older
+ * ones, not today's), best first by smoothed open rate, the newer note first on a tie, cut
+ * at the cell's engine.notify.digest_size and the caller's cap; a cell with size 0 sends
+ * none, and the pool's day series counts what was published. */
+static void test_notify_digest(void **state)
+{
+    (void)state;
+    spec s;
+    spec_init(&s, 6);
+    spec_notes(&s, 2, 1, OLD);   /* catalog notes: never in a digest */
+    spec_follow(&s, 0, 1);
+    spec_follow(&s, 0, 2);
+    spec_follow(&s, 4, 3);
+    fw_engine_cfg cfgs[3] = {default_cfg(), default_cfg(), default_cfg()};
+    cfgs[0].notify.digest_size = 2;
+    cfgs[1].notify.digest_size = 0;
+    cfgs[2].notify.digest_size = 10;   /* more than there is: the catalog notes stay out */
+    fw_engine *e = build(&s, cfgs, 3);
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    uint32_t id[5], out[8];
+    const uint32_t creator[5] = {1, 1, 2, 3, 2};   /* a b c d e */
+    for (int k = 0; k < 5; k++) {
+        fw_note_info ni = {.creator = creator[k], .topic = 1, .created_tick = 3 + k};
+        assert_int_equal(fw_engine_publish(e, c, &ni, &id[k]), FW_OK);
+    }
+    assert_int_equal(fw_notify_digest(e, 0, 0, out, 8), 0);   /* nothing before a day ends */
+    /* b: 5 opens in 10 impressions (0.3); c: 0 in 10 (0.05); a and e untouched (0.1 each). */
+    engage(e, c, 5, id[1], 9, FW_EV_IMPRESSION, 10);
+    engage(e, c, 5, id[1], 9, FW_EV_OPEN, 5);
+    engage(e, c, 5, id[2], 9, FW_EV_IMPRESSION, 10);
+    fw_engine_end_tick(e, c, 9);
+    assert_int_equal(fw_engine_end_day(e, c, 0), FW_OK);
+    assert_int_equal(fw_notify_digest(e, 0, 0, out, 8), 2);
+    assert_int_equal(out[0], id[1]);
+    assert_int_equal(out[1], id[4]);   /* e ties with a and is newer */
+    assert_int_equal(fw_notify_digest(e, 0, 2, out, 8), 4);   /* a b c e: none of the catalog's */
+    assert_int_equal(out[0], id[1]);
+    assert_int_equal(out[1], id[4]);
+    assert_int_equal(out[2], id[0]);
+    assert_int_equal(out[3], id[2]);
+    assert_int_equal(fw_notify_digest(e, 0, 2, out, 1), 1);   /* the caller's cap */
+    assert_int_equal(out[0], id[1]);
+    assert_int_equal(fw_notify_digest(e, 0, 1, out, 8), 0);   /* the cell sends none */
+    assert_int_equal(fw_notify_digest(e, 4, 0, out, 8), 1);
+    assert_int_equal(out[0], id[3]);
+    assert_int_equal(fw_notify_digest(e, 5, 0, out, 8), 0);   /* follows nobody */
+    assert_int_equal(fw_notify_digest(e, 99, 0, out, 8), 0);  /* no such user */
+    /* The pool's series: 5 notes by 3 creators. */
+    int found = 0;
+    for (uint32_t g = 0; g < fw_engine_n_series_groups(e); g++) {
+        fw_series_group grp;
+        assert_int_equal(fw_engine_series(e, g, &grp), FW_OK);
+        if (strcmp(grp.name, "notify") != 0)
+            continue;
+        found = 1;
+        assert_int_equal(grp.n, 2);
+        assert_int_equal(grp.values[0], 5);
+        assert_int_equal(grp.values[1], 3);
+    }
+    assert_true(found);
+    /* The next day's digest holds only that day's notes. */
+    fw_note_info ni = {.creator = 2, .topic = 1, .created_tick = TPD + 1};
+    uint32_t f;
+    assert_int_equal(fw_engine_publish(e, c, &ni, &f), FW_OK);
+    assert_int_equal(fw_engine_end_day(e, c, 1), FW_OK);
+    assert_int_equal(fw_notify_digest(e, 0, 2, out, 8), 1);
+    assert_int_equal(out[0], f);
+    assert_int_equal(fw_notify_digest(e, 4, 0, out, 8), 0);
+    fw_engine_ctx_destroy(c);
+    fw_engine_destroy(e);
+}
+
+/* With digest_size 0 in every cell (the default) the module is off: no series group. */
+static void test_notify_off_by_default(void **state)
+{
+    (void)state;
+    spec s;
+    spec_init(&s, 3);
+    spec_notes(&s, 2, 1, OLD);
+    spec_follow(&s, 0, 1);
+    fw_engine_cfg cfg = default_cfg();
+    assert_int_equal(cfg.notify.digest_size, 0);
+    fw_engine *e = build(&s, &cfg, 1);
+    for (uint32_t g = 0; g < fw_engine_n_series_groups(e); g++) {
+        fw_series_group grp;
+        assert_int_equal(fw_engine_series(e, g, &grp), FW_OK);
+        assert_string_not_equal(grp.name, "notify");
+    }
+    uint32_t out[4];
+    assert_int_equal(fw_notify_digest(e, 0, 0, out, 4), 0);
+    fw_engine_destroy(e);
+}
+
 /* ---- determinism and arms ------------------------------------------------------------ */
 
 /* Runs a fixed script of every barrier call and many requests on a new engine; writes every
@@ -1166,6 +1263,8 @@ int main(void)
         cmocka_unit_test(test_recency_and_fresh_bonus),
         cmocka_unit_test(test_publish),
         cmocka_unit_test(test_publish_grows_and_reaches_followers),
+        cmocka_unit_test(test_notify_digest),
+        cmocka_unit_test(test_notify_off_by_default),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_arms_differ),
         cmocka_unit_test(test_latency_stages),

@@ -198,6 +198,12 @@ typedef enum fw_matching { FW_MATCHINGS(FW_KNOB_ENUM_CONST) FW_MATCH__COUNT } fw
     X(market, RUN, U32, deliver_days, 3, 1, 365, "days", "a matched creator must deliver within this")          \
     X(market, RUN, U32, settle_days, 3, 0, 365, "days", "a delivered task is paid this long after delivery")
 
+/* engine.notify.*: the daily digest of followed creators' notes (flywheel/notify.h). */
+#define FW_NOTIFY_KNOBS(X)                                                                        \
+    X(notify, ARM, U32, digest_size, 0, 0, 50, "notes",                                            \
+      "notes in a user's daily digest of the followed creators' notes of the day before, shown at " \
+      "their first session of the day; 0 sends no digest")
+
 /* engine.* (other than sub-sections) */
 #define FW_ENGINE_KNOBS(X) \
     X(engine, RUN, U32, latency_sigfigs, 2, 1, 3, "digits", "significant digits of latency histograms (2 = 1% error)")
@@ -212,7 +218,8 @@ typedef enum fw_matching { FW_MATCHINGS(FW_KNOB_ENUM_CONST) FW_MATCH__COUNT } fw
     X(search, FW_SEARCH_KNOBS, "search: inverted index, BM25, learned query intents")              \
     X(shop, FW_SHOP_KNOBS, "the shop: product cards, orders, payment, stock, after-sales, the shop tab") \
     X(ads, FW_ADS_KNOBS, "ads: auctions, pacing, frequency caps, attribution")                     \
-    X(market, FW_MARKET_KNOBS, "the brand-creator marketplace: tasks, matching, review, settlement")
+    X(market, FW_MARKET_KNOBS, "the brand-creator marketplace: tasks, matching, review, settlement") \
+    X(notify, FW_NOTIFY_KNOBS, "notifications: the daily digest of followed creators' notes")
 
 #define FW_ENGINE_SECTION_STRUCT(name, LIST, doc) \
     typedef struct fw_##name##_cfg {              \

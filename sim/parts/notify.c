@@ -1,0 +1,125 @@
+/* The notify part: users read their daily digest (the engine's notify module,
+ * flywheel/notify.h). At a user's first session of the day the arrive step asks the engine
+ * for the user's digest (as the live cell configures it); each listed note is opened with the
+ * user's true open probability (fw_behaviour_p_open), drawn from the user's FW_RNG_DIGEST
+ * stream of the day, and an open is logged as a note event (FW_EV_OPEN: the engine and the
+ * reach part count it as a read; the feed's counters do not). A note read from the digest
+ * neither drifts interests nor plants purchase intent.
+ * Runs only when some cell sends digests (engine.notify.digest_size > 0). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "driver/part.h"
+#include "flywheel/notify.h"
+#include "model/rng.h"
+
+#define NOTIFY_COUNTERS(X)                                                                     \
+    X(digests, "digests", "daily digests users saw (non-empty, at their first session of the day)") \
+    X(digest_notes, "notes", "notes listed in the digests seen")                               \
+    X(digest_opens, "notes", "notes opened from a digest")
+
+enum {
+#define ENUM(name, unit, doc) C_##name,
+    NOTIFY_COUNTERS(ENUM)
+#undef ENUM
+};
+
+static const fw_counter_desc counters[] = {
+#define DESC(name, unit, doc) {#name, unit, doc},
+    NOTIFY_COUNTERS(DESC)
+#undef DESC
+};
+
+static const fw_rate_desc rates[] = {
+    {"digest_open_rate", "digest_opens", "digest_notes", 1.0, "1", "notes opened from digests / notes listed"},
+};
+
+typedef struct notify_state {
+    gsl_rng **rng;              /* [n_threads]: FW_RNG_DIGEST, sought per (user, day) */
+    uint32_t *seen_day;         /* [n_users]: day + 1 of the user's last digest (the user's own) */
+} notify_state;
+
+#define COUNT(k) (ss->row[p->base + C_##k])
+
+static int notify_active(const fw_sim *S)
+{
+    for (uint32_t c = 0; c < S->n_cells; c++)
+        if (S->cell_engine[c].notify.digest_size > 0)
+            return 1;
+    return 0;
+}
+
+static int notify_arrive(fw_session *ss, fw_part_inst *p)
+{
+    notify_state *st = p->state;
+    uint32_t u = ss->user;
+    if (st->seen_day[u] == ss->day + 1)
+        return 0;
+    st->seen_day[u] = ss->day + 1;
+    uint32_t digest[FW_NOTIFY_MAX_DIGEST];
+    uint32_t n = fw_notify_digest(ss->engine, u, ss->cell, digest, FW_NOTIFY_MAX_DIGEST);
+    if (n == 0)
+        return 0;
+    gsl_rng *r = st->rng[ss->slot];
+    fw_rng_seek(r, ss->seed, FW_RNG_DIGEST, u, ss->day);
+    COUNT(digests)++;
+    COUNT(digest_notes) += n;
+    for (uint32_t i = 0; i < n; i++)
+        if (gsl_rng_uniform(r) < fw_behaviour_p_open(ss->m, ss->w, u, digest[i])) {
+            if (fw_recbuf_event(ss->rec, u, digest[i], ss->tick, FW_EV_OPEN))
+                return -1;
+            COUNT(digest_opens)++;
+        }
+    return 0;
+}
+
+static void notify_summary(const fw_sim *S, const fw_part_inst *p, const uint64_t *totals, double days, FILE *out)
+{
+    fprintf(out, "  %-12s %9s %9s %9s %9s\n", "digest", "digests", "notes", "opens", "open rate");
+    for (uint32_t a = 0; a < S->n_arms; a++) {
+        const uint64_t *c = &totals[(size_t)a * S->n_counters + p->base];
+        double rate = c[C_digest_notes] ? (double)c[C_digest_opens] / (double)c[C_digest_notes] : NAN;
+        fprintf(out, "  %-12s %9.0f %9.0f %9.0f %8.2f%%\n", S->sc->arms[a].name, c[C_digests] / days,
+                c[C_digest_notes] / days, c[C_digest_opens] / days, 100 * rate);
+    }
+}
+
+static void notify_destroy(fw_sim *S, fw_part_inst *p)
+{
+    notify_state *st = p->state;
+    if (!st)
+        return;
+    for (int k = 0; st->rng && k < S->n_threads; k++)
+        gsl_rng_free(st->rng[k]);
+    free(st->rng);
+    free(st->seen_day);
+    free(st);
+}
+
+static fw_err notify_create(fw_sim *S, fw_part_inst *p)
+{
+    notify_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return FW_ERR_NOMEM;
+    p->state = st;
+    if (!(st->rng = calloc((size_t)S->n_threads, sizeof *st->rng)) ||
+        !(st->seen_day = calloc((size_t)S->w.n_users + 1, sizeof *st->seen_day)))
+        return FW_ERR_NOMEM;
+    for (int k = 0; k < S->n_threads; k++)
+        if (!(st->rng[k] = fw_rng_create(S->sc->seed, FW_RNG_DIGEST, 0, 0)))
+            return FW_ERR_NOMEM;
+    return FW_OK;
+}
+
+const fw_part fw_notify_part = {
+    .name = "notify",
+    .counters = counters,
+    .n_counters = sizeof counters / sizeof counters[0],
+    .rates = rates,
+    .n_rates = sizeof rates / sizeof rates[0],
+    .active = notify_active,
+    .create = notify_create,
+    .destroy = notify_destroy,
+    .session_arrive = notify_arrive,
+    .summary = notify_summary,
+};
