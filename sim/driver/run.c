@@ -9,7 +9,7 @@
  *
  * Invariants that make results independent of the thread count (the argument in one place):
  *  - every draw comes from a stream keyed by (seed, purpose, entity, day or tick);
- *  - inside a tick, user i's work runs on one thread, reads state frozen since the last
+ *  - inside a tick, user u's work runs on one thread, reads state frozen since the last
  *    barrier plus u's own rows, and writes only u's own rows and the calling thread's
  *    buffers (records, counters, latency);
  *  - at the barrier the records are merged once, in the order of the tick's user list (user
