@@ -23,12 +23,7 @@
     X(pacing_error_ppm, "1e-6", "mean over campaigns of |share of the day's budget spent by midday - 0.5| (x 1e6): 0 is even pacing") \
     X(campaigns_exhausted, "campaigns", "campaigns throttled by their budget at the day's end")
 
-enum {
-#define AS_ENUM(name, unit, doc) AS_##name,
-    FW_ADS_DAY_SERIES(AS_ENUM)
-#undef AS_ENUM
-    AS__COUNT
-};
+FW_DECLARE_SERIES(FW_ADS_DAY_SERIES);
 
 #define FCAP_K 16   /* campaigns a user may see per day: caps are exact for that many */
 #define TOUCH_K 4   /* recent ad views and clicks remembered per user (attribution) */
@@ -636,24 +631,24 @@ static fw_err ads_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
     fw_err rc = fw_ads_check(e, e->why, sizeof e->why);
     if (rc != FW_OK)
         return rc;
-    memset(series, 0, AS__COUNT * sizeof *series);
+    memset(series, 0, SER__COUNT * sizeof *series);
     double err_sum = 0.0, mid_share = a->traffic_day ? (double)a->traffic_mid / a->traffic_day : 0.5;
     uint32_t n_err = 0;
     for (uint32_t c = 0; c < a->n; c++) {
         int64_t spend_cents = a->spend_today_mc[c] / 1000, over_cents = a->over_mc[c] / 1000;
-        series[AS_revenue_cents] += spend_cents;
-        series[AS_overdelivery_cents] += over_cents - a->over_prev_cents[c];
+        series[SER_revenue_cents] += spend_cents;
+        series[SER_overdelivery_cents] += over_cents - a->over_prev_cents[c];
         a->over_prev_cents[c] = over_cents;
-        series[AS_budget_cents] += a->c[c].daily_budget_cents;
-        series[AS_campaigns_exhausted] += a->throttled[c];
+        series[SER_budget_cents] += a->c[c].daily_budget_cents;
+        series[SER_campaigns_exhausted] += a->throttled[c];
         if (spend_cents > 0) {
             err_sum += fabs((double)a->mid_spend_cents[c] / spend_cents - mid_share);
             n_err++;
         }
     }
-    series[AS_budget_utilisation_ppm] =
-        series[AS_budget_cents] ? llround(1e6 * series[AS_revenue_cents] / (double)series[AS_budget_cents]) : 0;
-    series[AS_pacing_error_ppm] = n_err ? llround(1e6 * err_sum / n_err) : 0;
+    series[SER_budget_utilisation_ppm] =
+        series[SER_budget_cents] ? llround(1e6 * series[SER_revenue_cents] / (double)series[SER_budget_cents]) : 0;
+    series[SER_pacing_error_ppm] = n_err ? llround(1e6 * err_sum / n_err) : 0;
     a->traffic_day = a->traffic_mid = 0;
     for (uint32_t c = 0; c < a->n; c++) {
         a->spend_today_mc[c] = 0;
@@ -738,12 +733,6 @@ static fw_err ads_check(const fw_engine *e, const void *state, char *why, size_t
 }
 
 /* The ads' books at a day's end (global: campaigns serve every cell). */
-static const fw_series_desc ads_series[AS__COUNT] = {
-#define AS_DESC(name, unit, doc) {#name, unit, doc},
-    FW_ADS_DAY_SERIES(AS_DESC)
-#undef AS_DESC
-};
-
 const fw_engine_module fw_ads_module = {
     .name = "ads",
     .wanted = ads_wanted,
@@ -756,8 +745,5 @@ const fw_engine_module fw_ads_module = {
     .notice = ads_notice,
     .end_day = ads_end_day,
     .check = ads_check,
-    .series_doc = "the ads' books at each day's end",
-    .series = ads_series,
-    .n_series = AS__COUNT,
-    .algorithm = -1,
+    FW_MODULE_SERIES("the ads' books at each day's end"),
 };

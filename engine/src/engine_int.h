@@ -100,13 +100,24 @@ typedef struct fw_engine_module {
     const char *series_doc;
     const fw_series_desc *series;
     uint32_t n_series;
-    /* Feed algorithms: the engine.feed.algorithm value served, the candidates one request
-     * of a cell may hold, and the request itself (t_start: when the request began). */
+    /* Feed algorithms: the engine.feed.algorithm value served (read only where feed is
+     * set), the candidates one request of a cell may hold, and the request itself (t_start:
+     * when the request began). */
     int algorithm;
     uint32_t (*cand_need)(const fw_engine_cfg *cfg);
     uint32_t (*feed)(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_feed_req *req, uint32_t *out,
                      uint32_t cap, int64_t t_start);
 } fw_engine_module;
+
+/* A module's day series from an X-macro list X(name, unit, doc): the enum SER_<name>
+ * (SER__COUNT of them) and the descriptors module_series[]; FW_MODULE_SERIES(doc) fills
+ * the module's series fields with them. */
+#define FW_SERIES_ENUM_(name, unit, doc) SER_##name,
+#define FW_SERIES_DESC_(name, unit, doc) {#name, unit, doc},
+#define FW_DECLARE_SERIES(LIST)                  \
+    enum { LIST(FW_SERIES_ENUM_) SER__COUNT };     \
+    static const fw_series_desc module_series[] = {LIST(FW_SERIES_DESC_)}
+#define FW_MODULE_SERIES(doc) .series_doc = doc, .series = module_series, .n_series = SER__COUNT
 
 #define FW_MOD_EXTERN(e, name) extern const fw_engine_module fw_##name##_module;
 FW_ENGINE_MODULES(FW_MOD_EXTERN)

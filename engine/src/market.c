@@ -20,12 +20,7 @@
     X(earning_creators, "creators", "creators with marketplace income")                        \
     X(income_gini_ppm, "1e-6", "Gini of marketplace income over the creators who earned (x 1e6)")
 
-enum {
-#define MS_ENUM(name, unit, doc) MS_##name,
-    FW_MARKET_DAY_SERIES(MS_ENUM)
-#undef MS_ENUM
-    MS__COUNT
-};
+FW_DECLARE_SERIES(FW_MARKET_DAY_SERIES);
 
 struct fw_market {
     fw_task_info *t;
@@ -332,12 +327,12 @@ static fw_err market_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint
         if (m->income[u] > 0)
             m->scratch[earning++] = m->income[u] > UINT32_MAX ? UINT32_MAX : (uint32_t)m->income[u];
     const fw_market_totals *t = &m->tot;
-    int64_t v[MS__COUNT] = {
-        [MS_tasks_posted] = (int64_t)t->posted, [MS_tasks_matched] = (int64_t)t->matched,
-        [MS_tasks_delivered] = (int64_t)t->delivered, [MS_tasks_completed] = (int64_t)t->completed,
-        [MS_tasks_expired] = (int64_t)t->expired, [MS_tasks_failed] = (int64_t)t->failed,
-        [MS_payments_cents] = t->payments_cents, [MS_committed_cents] = t->committed_cents,
-        [MS_earning_creators] = (int64_t)earning, [MS_income_gini_ppm] = llround(gini(m->scratch, earning) * 1e6)};
+    int64_t v[SER__COUNT] = {
+        [SER_tasks_posted] = (int64_t)t->posted, [SER_tasks_matched] = (int64_t)t->matched,
+        [SER_tasks_delivered] = (int64_t)t->delivered, [SER_tasks_completed] = (int64_t)t->completed,
+        [SER_tasks_expired] = (int64_t)t->expired, [SER_tasks_failed] = (int64_t)t->failed,
+        [SER_payments_cents] = t->payments_cents, [SER_committed_cents] = t->committed_cents,
+        [SER_earning_creators] = (int64_t)earning, [SER_income_gini_ppm] = llround(gini(m->scratch, earning) * 1e6)};
     memcpy(series, v, sizeof v);
     return FW_OK;
 }
@@ -427,12 +422,6 @@ static fw_err market_publish(fw_engine *e, void *state, fw_engine_ctx *ctx, uint
     return p->task == FW_NONE ? FW_OK : fw_market_deliver(e, p->task, id, p->info.created_tick, &passed);
 }
 
-static const fw_series_desc market_series[MS__COUNT] = {
-#define MS_DESC(name, unit, doc) {#name, unit, doc},
-    FW_MARKET_DAY_SERIES(MS_DESC)
-#undef MS_DESC
-};
-
 const fw_engine_module fw_market_module = {
     .name = "market",
     .create = market_create,
@@ -440,8 +429,5 @@ const fw_engine_module fw_market_module = {
     .publish = market_publish,
     .end_day = market_end_day,
     .check = market_check,
-    .series_doc = "the marketplace at each day's end",
-    .series = market_series,
-    .n_series = MS__COUNT,
-    .algorithm = -1,
+    FW_MODULE_SERIES("the marketplace at each day's end"),
 };

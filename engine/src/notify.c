@@ -14,12 +14,7 @@
     X(digest_pool, "notes", "notes published on the day: the pool of the next day's digests")  \
     X(digest_creators, "creators", "creators with a note in that pool")
 
-enum {
-#define NS_ENUM(name, unit, doc) NS_##name,
-    NOTIFY_DAY_SERIES(NS_ENUM)
-#undef NS_ENUM
-    NS__COUNT
-};
+FW_DECLARE_SERIES(NOTIFY_DAY_SERIES);
 
 typedef struct fw_notify {
     fw_u32vec today;        /* notes published today */
@@ -99,8 +94,8 @@ static fw_err notify_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint
     s->first[0] = 0;
     s->n_pool = n;
     s->today.n = 0;
-    series[NS_digest_pool] = n;
-    series[NS_digest_creators] = creators;
+    series[SER_digest_pool] = n;
+    series[SER_digest_creators] = creators;
     return FW_OK;
 }
 
@@ -159,12 +154,6 @@ static fw_err notify_check(const fw_engine *e, const void *state, char *why, siz
     return FW_OK;
 }
 
-static const fw_series_desc notify_series[NS__COUNT] = {
-#define NS_DESC(name, unit, doc) {#name, unit, doc},
-    NOTIFY_DAY_SERIES(NS_DESC)
-#undef NS_DESC
-};
-
 const fw_engine_module fw_notify_module = {
     .name = "notify",
     .wanted = notify_wanted,
@@ -173,8 +162,5 @@ const fw_engine_module fw_notify_module = {
     .publish = notify_publish,
     .end_day = notify_end_day,
     .check = notify_check,
-    .series_doc = "the daily digests' pool at each day's end",
-    .series = notify_series,
-    .n_series = NS__COUNT,
-    .algorithm = -1,
+    FW_MODULE_SERIES("the daily digests' pool at each day's end"),
 };

@@ -341,5 +341,4 @@ const fw_engine_module fw_pools_module = {
     .log = pools_log,
     .end_tick = pools_end_tick,
     .end_day = pools_end_day,
-    .algorithm = -1,
 };

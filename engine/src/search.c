@@ -633,5 +633,4 @@ const fw_engine_module fw_search_module = {
     .ctx_destroy = search_ctx_destroy,
     .publish = search_publish,
     .log = search_log,
-    .algorithm = -1,
 };

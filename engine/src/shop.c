@@ -29,12 +29,7 @@
     X(units_restocked, "units", "units brands restocked, to date")                             \
     X(stocked_out_products, "products", "products with no unit on sale at the day's end (before restocking)")
 
-enum {
-#define SS_ENUM(name, unit, doc) SS_##name,
-    FW_SHOP_DAY_SERIES(SS_ENUM)
-#undef SS_ENUM
-    SS__COUNT
-};
+FW_DECLARE_SERIES(FW_SHOP_DAY_SERIES);
 
 /* Profile weights of each signal (relative; a save says more than an open). */
 #define W_OPEN 1.0f
@@ -951,13 +946,13 @@ static fw_err shop_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32
     }
     s->dirty = 1;
     fw_shop_totals t = fw_shop_total(e);
-    int64_t v[] = {[SS_gmv_cents] = t.gmv_cents, [SS_paid_cents] = t.paid_cents,
-                   [SS_refunded_cents] = t.refunded_cents, [SS_orders] = (int64_t)t.orders,
-                   [SS_units_available] = (int64_t)t.units_available,
-                   [SS_units_reserved] = (int64_t)t.units_reserved, [SS_units_sold] = (int64_t)t.units_sold,
-                   [SS_units_restocked] = (int64_t)t.units_restocked, [SS_stocked_out_products] = 0};
+    int64_t v[] = {[SER_gmv_cents] = t.gmv_cents, [SER_paid_cents] = t.paid_cents,
+                   [SER_refunded_cents] = t.refunded_cents, [SER_orders] = (int64_t)t.orders,
+                   [SER_units_available] = (int64_t)t.units_available,
+                   [SER_units_reserved] = (int64_t)t.units_reserved, [SER_units_sold] = (int64_t)t.units_sold,
+                   [SER_units_restocked] = (int64_t)t.units_restocked, [SER_stocked_out_products] = 0};
     for (uint32_t p = 0; p < s->n_products; p++)
-        v[SS_stocked_out_products] += s->stock[p].available == 0;
+        v[SER_stocked_out_products] += s->stock[p].available == 0;
     memcpy(series, v, sizeof v);
     return FW_OK;
 }
@@ -1379,12 +1374,6 @@ static fw_err shop_publish(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32
 }
 
 /* The shop's books at a day's end (global: every cell buys from the same stock). */
-static const fw_series_desc shop_series[SS__COUNT] = {
-#define SS_DESC(name, unit, doc) {#name, unit, doc},
-    FW_SHOP_DAY_SERIES(SS_DESC)
-#undef SS_DESC
-};
-
 const fw_engine_module fw_shop_module = {
     .name = "shop",
     .wanted = shop_wanted,
@@ -1396,8 +1385,5 @@ const fw_engine_module fw_shop_module = {
     .end_tick = shop_end_tick,
     .end_day = shop_end_day,
     .check = shop_check,
-    .series_doc = "the shop's books at each day's end",
-    .series = shop_series,
-    .n_series = SS__COUNT,
-    .algorithm = -1,
+    FW_MODULE_SERIES("the shop's books at each day's end"),
 };

@@ -58,6 +58,17 @@ typedef struct fw_sess_event {
     int handled;                /* AD: set by the part that rendered it */
 } fw_sess_event;
 
+/* A part's counters from an X-macro list X(name, unit, doc): the enum C_<name> (C__COUNT of
+ * them) and the array counters[], for the part's descriptor (FW_PART_COUNTERS_AND_RATES
+ * also takes its rates[] array). */
+#define FW_COUNTER_ENUM_(name, unit, doc) C_##name,
+#define FW_COUNTER_DESC_(name, unit, doc) {#name, unit, doc},
+#define FW_DECLARE_COUNTERS(LIST)                     \
+    enum { LIST(FW_COUNTER_ENUM_) C__COUNT };           \
+    static const fw_counter_desc counters[] = {LIST(FW_COUNTER_DESC_)}
+#define FW_PART_COUNTERS_AND_RATES \
+    .counters = counters, .n_counters = C__COUNT, .rates = rates, .n_rates = sizeof rates / sizeof rates[0]
+
 typedef struct fw_part {
     const char *name;
     const fw_counter_desc *counters;
@@ -68,8 +79,12 @@ typedef struct fw_part {
      * cells and the engine exist. A part that does not run has no counters, no datasets and
      * no hooks: a capability a scenario switches off leaves the result file as it was. */
     int (*active)(const fw_sim *S);
-    /* After the world, the engine and the recorder exist: allocate p->state (for every
-     * thread slot where the part needs scratch) and describe datasets. */
+    /* Bytes of the part's state: the driver allocates p->state zeroed before create and
+     * frees it after destroy (0: the part keeps none, or allocates it in create). */
+    size_t state_size;
+    /* After the world, the engine and the recorder exist: fill p->state (scratch for every
+     * thread slot where the part needs it) and describe datasets. destroy frees what create
+     * allocated; it also runs when create failed half-way. */
     fw_err (*create)(fw_sim *S, fw_part_inst *p);
     void (*destroy)(fw_sim *S, fw_part_inst *p);
     /* Serial, at a day's start (after the schedule): post tasks, queue notes, reset. */

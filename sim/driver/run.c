@@ -54,24 +54,14 @@ static double peak_rss_mb(void)
     X(retained_users, "users", "users active on the previous day and on this day")             \
     X(sessions, "sessions", "app opens (sessions)")
 
-enum {
-#define ENUM(name, unit, doc) C_##name,
-    CORE_COUNTERS(ENUM)
-#undef ENUM
-};
-
-static const fw_counter_desc core_counters[] = {
-#define DESC(name, unit, doc) {#name, unit, doc},
-    CORE_COUNTERS(DESC)
-#undef DESC
-};
+FW_DECLARE_COUNTERS(CORE_COUNTERS);
 
 /* The core's counters sit first in a cell's row (base 0). Their rates (retention, sessions
  * per user) are the feed part's, where every session lands. */
 static const fw_part core_part = {
     .name = "core",
-    .counters = core_counters,
-    .n_counters = sizeof core_counters / sizeof core_counters[0],
+    .counters = counters,
+    .n_counters = C__COUNT,
 };
 
 /* ---- the driver's state ------------------------------------------------------------------- */

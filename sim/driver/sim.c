@@ -85,6 +85,50 @@ fw_pending_note *fw_sim_queue_note(fw_sim *S, float **emb)
     return p;
 }
 
+/* Appends x to the list v[0..*n) of capacity *cap; 0, or -1 when it cannot grow. */
+static int keep(void ***v, size_t *n, size_t *cap, void *x)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 32;
+        void **nv = realloc(*v, c * sizeof *nv);
+        if (!nv)
+            return -1;
+        *v = nv;
+        *cap = c;
+    }
+    (*v)[(*n)++] = x;
+    return 0;
+}
+
+void *fw_sim_calloc(fw_sim *S, size_t n, size_t size)
+{
+    void *x = calloc(n ? n : 1, size);
+    if (x && keep(&S->owned, &S->n_owned, &S->cap_owned, x)) {
+        free(x);
+        return NULL;
+    }
+    return x;
+}
+
+gsl_rng *fw_sim_rng(fw_sim *S, uint32_t purpose)
+{
+    gsl_rng *r = fw_rng_create(S->sc->seed, purpose, 0, 0);
+    if (r && keep(&S->streams, &S->n_streams, &S->cap_streams, r)) {
+        gsl_rng_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+gsl_rng **fw_sim_thread_rngs(fw_sim *S, uint32_t purpose)
+{
+    gsl_rng **r = fw_sim_calloc(S, (size_t)S->n_threads, sizeof *r);
+    for (int k = 0; r && k < S->n_threads; k++)
+        if (!(r[k] = fw_sim_rng(S, purpose)))
+            return NULL;
+    return r;
+}
+
 int fw_session_emit(fw_session *ss, fw_sess_event *ev)
 {
     fw_sim *S = ss->S;
@@ -250,9 +294,11 @@ fw_err fw_sim_create_parts(fw_sim *S, const fw_part *const *parts, uint32_t n_pa
     if (n_parts > FW_MAX_PARTS)
         return FW_ERR_INTERNAL;
     for (uint32_t k = 0; k < n_parts; k++) {
-        fw_part_inst *p = &S->part[S->n_parts++];
-        p->def = parts[k];
-        p->base = base[k];
+        fw_part_inst *p = &S->part[S->n_parts];
+        *p = (fw_part_inst){.def = parts[k], .base = base[k]};
+        if (p->def->state_size && !(p->state = calloc(1, p->def->state_size)))
+            return FW_ERR_NOMEM;
+        S->n_parts++;
         fw_err rc = p->def->create ? p->def->create(S, p) : FW_OK;
         if (rc != FW_OK) {
             fprintf(stderr, "flywheel: setting up the %s part failed: %s\n", p->def->name, fw_err_str(rc));
@@ -262,11 +308,28 @@ fw_err fw_sim_create_parts(fw_sim *S, const fw_part *const *parts, uint32_t n_pa
     return FW_OK;
 }
 
-void fw_sim_fini(fw_sim *S)
+void fw_sim_fini_parts(fw_sim *S)
 {
-    for (uint32_t k = S->n_parts; k-- > 0;)
+    for (uint32_t k = S->n_parts; k-- > 0;) {
         if (S->part[k].def->destroy)
             S->part[k].def->destroy(S, &S->part[k]);
+        if (S->part[k].def->state_size)
+            free(S->part[k].state);
+    }
+    for (size_t k = 0; k < S->n_owned; k++)
+        free(S->owned[k]);
+    for (size_t k = 0; k < S->n_streams; k++)
+        gsl_rng_free((gsl_rng *)S->streams[k]);
+    free(S->owned);
+    free(S->streams);
+    S->n_parts = 0;
+    S->owned = S->streams = NULL;
+    S->n_owned = S->n_streams = S->cap_owned = S->cap_streams = 0;
+}
+
+void fw_sim_fini(fw_sim *S)
+{
+    fw_sim_fini_parts(S);
     if (S->th)
         for (int t = 0; t < S->n_threads; t++) {
             fw_engine_ctx_destroy(S->th[t].ctx);

@@ -95,6 +95,9 @@ typedef struct fw_sim {
     float *pend_emb;
     size_t n_pend, pend_cap, pend_emb_cap;
     size_t pend_done;            /* pend[0..pend_done) are published (the driver's count) */
+    /* What the run owns for the parts (fw_sim_calloc, fw_sim_rng). */
+    void **owned, **streams;
+    size_t n_owned, cap_owned, n_streams, cap_streams;
 } fw_sim;
 
 /* One user's sessions in a tick, on one thread. */
@@ -149,6 +152,13 @@ fw_pending_note *fw_sim_queue_note(fw_sim *S, float **emb);
 /* Hands ev to every part's on_event (in table order); -1 when one ran out of memory. */
 int fw_session_emit(fw_session *ss, struct fw_sess_event *ev);
 
+/* What lives as long as the run, freed by fw_sim_fini (a part's tables sized once, its
+ * streams): zeroed memory for n items of size bytes; a stream of purpose, sought before each
+ * use; one such stream per thread slot. NULL when out of memory. */
+void *fw_sim_calloc(fw_sim *S, size_t n, size_t size);
+gsl_rng *fw_sim_rng(fw_sim *S, uint32_t purpose);
+gsl_rng **fw_sim_thread_rngs(fw_sim *S, uint32_t purpose);
+
 /* Seconds on the monotonic clock (for the driver's wall times and progress). */
 double fw_now_s(void);
 
@@ -169,6 +179,10 @@ fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const struct fw_run_opts 
  * part's create (which may describe datasets to S->rec, set before). */
 fw_err fw_sim_create_parts(fw_sim *S, const struct fw_part *const *parts, uint32_t n_parts,
                            const fw_counter_desc *desc, uint32_t n_counters, const uint32_t *base);
+
+/* The parts' destroys (last first), their states and what the run owns for them
+ * (fw_sim_calloc, fw_sim_rng); for a harness that built S by hand too. */
+void fw_sim_fini_parts(fw_sim *S);
 
 /* Frees everything S holds but the recorder; accepts a zeroed S. */
 void fw_sim_fini(fw_sim *S);

@@ -21,17 +21,7 @@
     X(ad_conversions, "orders", "orders paid that the platform attributed to an ad (click or view window)") \
     X(ad_revenue_millicents, "1e-3 cents", "ad revenue billed (CPM impressions, CPC clicks, conversions)")
 
-enum {
-#define ENUM(name, unit, doc) C_##name,
-    ADS_COUNTERS(ENUM)
-#undef ENUM
-};
-
-static const fw_counter_desc counters[] = {
-#define DESC(name, unit, doc) {#name, unit, doc},
-    ADS_COUNTERS(DESC)
-#undef DESC
-};
+FW_DECLARE_COUNTERS(ADS_COUNTERS);
 
 static const fw_rate_desc rates[] = {
     {"fill_rate", "ad_fills", "ad_slots", 1.0, "1", "ad slots filled / ad slots"},
@@ -142,26 +132,12 @@ static fw_err ads_day_close(fw_sim *S, fw_part_inst *p)
     return FW_OK;
 }
 
-static void ads_destroy(fw_sim *S, fw_part_inst *p)
-{
-    (void)S;
-    ads_state *st = p->state;
-    if (!st)
-        return;
-    free(st->spend_cents);
-    free(st->gmv_cents);
-    free(st);
-}
-
 static fw_err ads_create(fw_sim *S, fw_part_inst *p)
 {
-    ads_state *st = calloc(1, sizeof *st);
-    if (!st)
-        return FW_ERR_NOMEM;
-    p->state = st;
+    ads_state *st = p->state;
     st->n_brands = S->w.n_brands;
-    if (!(st->spend_cents = calloc((size_t)st->n_brands + 1, sizeof *st->spend_cents)) ||
-        !(st->gmv_cents = calloc((size_t)st->n_brands + 1, sizeof *st->gmv_cents)))
+    if (!(st->spend_cents = fw_sim_calloc(S, st->n_brands, sizeof *st->spend_cents)) ||
+        !(st->gmv_cents = fw_sim_calloc(S, st->n_brands, sizeof *st->gmv_cents)))
         return FW_ERR_NOMEM;
     if (!S->rec || !S->w.n_campaigns)
         return FW_OK;
@@ -181,12 +157,9 @@ static fw_err ads_create(fw_sim *S, fw_part_inst *p)
 
 const fw_part fw_ads_part = {
     .name = "ads",
-    .counters = counters,
-    .n_counters = sizeof counters / sizeof counters[0],
-    .rates = rates,
-    .n_rates = sizeof rates / sizeof rates[0],
+    FW_PART_COUNTERS_AND_RATES,
+    .state_size = sizeof(ads_state),
     .create = ads_create,
-    .destroy = ads_destroy,
     .on_event = ads_on_event,
     .after_log = ads_after_log,
     .tick_end = ads_tick_end,

@@ -28,17 +28,7 @@
     X(follows, "events", "new follows of a note's creator")
 
 
-enum {
-#define ENUM(name, unit, doc) C_##name,
-    FEED_COUNTERS(ENUM)
-#undef ENUM
-};
-
-static const fw_counter_desc counters[] = {
-#define DESC(name, unit, doc) {#name, unit, doc},
-    FEED_COUNTERS(DESC)
-#undef DESC
-};
+FW_DECLARE_COUNTERS(FEED_COUNTERS);
 
 static const fw_rate_desc rates[] = {
     {"ctr", "opens", "impressions", 1.0, "1", "cover click-through rate: opens / impressions"},
@@ -200,28 +190,11 @@ static const fw_counter_desc model_quality[] = {
     {"observed", "1", "observed rate of the label"},
 };
 
-static void feed_destroy(fw_sim *S, fw_part_inst *p)
-{
-    feed_state *fs = p->state;
-    if (!fs)
-        return;
-    for (int k = 0; fs->rng && k < S->n_threads; k++)
-        gsl_rng_free(fs->rng[k]);
-    free(fs->rng);
-    free(fs);
-}
-
 static fw_err feed_create(fw_sim *S, fw_part_inst *p)
 {
-    feed_state *fs = calloc(1, sizeof *fs);
-    if (!fs)
+    feed_state *fs = p->state;
+    if (!(fs->rng = fw_sim_thread_rngs(S, FW_RNG_SESSION)))
         return FW_ERR_NOMEM;
-    p->state = fs;
-    if (!(fs->rng = calloc((size_t)S->n_threads, sizeof *fs->rng)))
-        return FW_ERR_NOMEM;
-    for (int k = 0; k < S->n_threads; k++)
-        if (!(fs->rng[k] = fw_rng_create(S->sc->seed, FW_RNG_SESSION, 0, 0)))
-            return FW_ERR_NOMEM;
     fs->model = fw_engine_has_rec(S->engine);
     if (!S->rec || !fs->model)
         return FW_OK;
@@ -279,12 +252,9 @@ static fw_err feed_day_close(fw_sim *S, fw_part_inst *p)
 
 const fw_part fw_feed_part = {
     .name = "feed",
-    .counters = counters,
-    .n_counters = sizeof counters / sizeof counters[0],
-    .rates = rates,
-    .n_rates = sizeof rates / sizeof rates[0],
+    FW_PART_COUNTERS_AND_RATES,
+    .state_size = sizeof(feed_state),
     .create = feed_create,
-    .destroy = feed_destroy,
     .user_tick = feed_user_tick,
     .session_browse = feed_session,
     .day_end = feed_day_end,

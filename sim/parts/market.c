@@ -186,22 +186,15 @@ static void market_destroy(fw_sim *S, fw_part_inst *p)
 {
     (void)S;
     market_state *st = p->state;
-    if (!st)
-        return;
-    gsl_rng_free(st->rng);
     free(st->quotes);
     for (int f = 0; f < F__COUNT; f++)
         free(st->col[f]);
-    free(st);
 }
 
 static fw_err market_create(fw_sim *S, fw_part_inst *p)
 {
-    market_state *st = calloc(1, sizeof *st);
-    if (!st)
-        return FW_ERR_NOMEM;
-    p->state = st;
-    if (!(st->rng = fw_rng_create(S->sc->seed, FW_RNG_TASK, 0, 0)))
+    market_state *st = p->state;
+    if (!(st->rng = fw_sim_rng(S, FW_RNG_TASK)))
         return FW_ERR_NOMEM;
     if (!S->rec)
         return FW_OK;
@@ -220,6 +213,7 @@ static fw_err market_create(fw_sim *S, fw_part_inst *p)
 
 const fw_part fw_market_part = {
     .name = "market",
+    .state_size = sizeof(market_state),
     .create = market_create,
     .destroy = market_destroy,
     .day_start = market_day_start,

@@ -60,25 +60,10 @@ static fw_err notes_tick_end(fw_sim *S, fw_part_inst *p)
     return FW_OK;
 }
 
-static void notes_destroy(fw_sim *S, fw_part_inst *p)
-{
-    (void)S;
-    notes_state *st = p->state;
-    if (!st)
-        return;
-    gsl_rng_free(st->rng);
-    gsl_rng_free(st->text_rng);
-    free(st);
-}
-
 static fw_err notes_create(fw_sim *S, fw_part_inst *p)
 {
-    notes_state *st = calloc(1, sizeof *st);
-    if (!st)
-        return FW_ERR_NOMEM;
-    p->state = st;
-    if (!(st->rng = fw_rng_create(S->sc->seed, FW_RNG_POSTING, 0, 0)) ||
-        !(st->text_rng = fw_rng_create(S->sc->seed, FW_RNG_TEXT, 0, 0)))
+    notes_state *st = p->state;
+    if (!(st->rng = fw_sim_rng(S, FW_RNG_POSTING)) || !(st->text_rng = fw_sim_rng(S, FW_RNG_TEXT)))
         return FW_ERR_NOMEM;
     return FW_OK;
 }
@@ -87,8 +72,8 @@ const fw_part fw_notes_part = {
     .name = "notes",
     .counters = counters,
     .n_counters = sizeof counters / sizeof counters[0],
+    .state_size = sizeof(notes_state),
     .create = notes_create,
-    .destroy = notes_destroy,
     .day_start = notes_day_start,
     .tick_end = notes_tick_end,
 };

@@ -18,17 +18,7 @@
     X(digest_notes, "notes", "notes listed in the digests seen")                               \
     X(digest_opens, "notes", "notes opened from a digest")
 
-enum {
-#define ENUM(name, unit, doc) C_##name,
-    NOTIFY_COUNTERS(ENUM)
-#undef ENUM
-};
-
-static const fw_counter_desc counters[] = {
-#define DESC(name, unit, doc) {#name, unit, doc},
-    NOTIFY_COUNTERS(DESC)
-#undef DESC
-};
+FW_DECLARE_COUNTERS(NOTIFY_COUNTERS);
 
 static const fw_rate_desc rates[] = {
     {"digest_open_rate", "digest_opens", "digest_notes", 1.0, "1", "notes opened from digests / notes listed"},
@@ -84,42 +74,21 @@ static void notify_summary(const fw_sim *S, const fw_part_inst *p, const uint64_
     }
 }
 
-static void notify_destroy(fw_sim *S, fw_part_inst *p)
-{
-    notify_state *st = p->state;
-    if (!st)
-        return;
-    for (int k = 0; st->rng && k < S->n_threads; k++)
-        gsl_rng_free(st->rng[k]);
-    free(st->rng);
-    free(st->seen_day);
-    free(st);
-}
-
 static fw_err notify_create(fw_sim *S, fw_part_inst *p)
 {
-    notify_state *st = calloc(1, sizeof *st);
-    if (!st)
+    notify_state *st = p->state;
+    if (!(st->rng = fw_sim_thread_rngs(S, FW_RNG_DIGEST)) ||
+        !(st->seen_day = fw_sim_calloc(S, S->w.n_users, sizeof *st->seen_day)))
         return FW_ERR_NOMEM;
-    p->state = st;
-    if (!(st->rng = calloc((size_t)S->n_threads, sizeof *st->rng)) ||
-        !(st->seen_day = calloc((size_t)S->w.n_users + 1, sizeof *st->seen_day)))
-        return FW_ERR_NOMEM;
-    for (int k = 0; k < S->n_threads; k++)
-        if (!(st->rng[k] = fw_rng_create(S->sc->seed, FW_RNG_DIGEST, 0, 0)))
-            return FW_ERR_NOMEM;
     return FW_OK;
 }
 
 const fw_part fw_notify_part = {
     .name = "notify",
-    .counters = counters,
-    .n_counters = sizeof counters / sizeof counters[0],
-    .rates = rates,
-    .n_rates = sizeof rates / sizeof rates[0],
+    FW_PART_COUNTERS_AND_RATES,
+    .state_size = sizeof(notify_state),
     .active = notify_active,
     .create = notify_create,
-    .destroy = notify_destroy,
     .session_arrive = notify_arrive,
     .summary = notify_summary,
 };

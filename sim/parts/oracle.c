@@ -22,17 +22,7 @@
     X(oracle_regret_corpus_micro, "1e-6 opens", "sum of the expected opens (x 1e6) lost against the " \
       "best slate of every note the user had not been served")
 
-enum {
-#define ENUM(name, unit, doc) C_##name,
-    ORACLE_COUNTERS(ENUM)
-#undef ENUM
-};
-
-static const fw_counter_desc counters[] = {
-#define DESC(name, unit, doc) {#name, unit, doc},
-    ORACLE_COUNTERS(DESC)
-#undef DESC
-};
+FW_DECLARE_COUNTERS(ORACLE_COUNTERS);
 
 static const fw_rate_desc rates[] = {
     {"oracle_ndcg", "oracle_ndcg_micro", "oracle_requests", 1e-6, "1",
@@ -223,10 +213,7 @@ static fw_err oracle_create(fw_sim *S, fw_part_inst *p)
 
 const fw_part fw_oracle_part = {
     .name = "oracle",
-    .counters = counters,
-    .n_counters = sizeof counters / sizeof counters[0],
-    .rates = rates,
-    .n_rates = sizeof rates / sizeof rates[0],
+    FW_PART_COUNTERS_AND_RATES,
     .create = oracle_create,
     .destroy = oracle_destroy,
     .on_event = oracle_on_event,

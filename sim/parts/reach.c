@@ -22,17 +22,7 @@
       "2 sum_i i x_(i) - (n + 1) sum x, x sorted ascending")                                   \
     X(gini_den, "1", "denominator of that Gini: n sum x")
 
-enum {
-#define ENUM(name, unit, doc) C_##name,
-    REACH_COUNTERS(ENUM)
-#undef ENUM
-};
-
-static const fw_counter_desc counters[] = {
-#define DESC(name, unit, doc) {#name, unit, doc},
-    REACH_COUNTERS(DESC)
-#undef DESC
-};
+FW_DECLARE_COUNTERS(REACH_COUNTERS);
 
 static const fw_rate_desc rates[] = {
     {"coverage", "notes_shown", "notes_live", 1.0, "1", "share of published notes shown at least once"},
@@ -153,32 +143,22 @@ static void reach_destroy(fw_sim *S, fw_part_inst *p)
 {
     (void)S;
     reach_state *st = p->state;
-    if (!st)
-        return;
-    free(st->shown);
-    free(st->creator_impr);
-    free(st->gini_scratch);
-    free(st);
+    free(st->shown);   /* grows with the notes; the rest is the run's */
 }
 
 static fw_err reach_create(fw_sim *S, fw_part_inst *p)
 {
-    reach_state *st = calloc(1, sizeof *st);
-    if (!st)
-        return FW_ERR_NOMEM;
-    p->state = st;
-    if (!(st->creator_impr = calloc((size_t)S->n_arms * S->w.n_creators + 1, sizeof *st->creator_impr)) ||
-        !(st->gini_scratch = calloc((size_t)S->w.n_creators + 1, sizeof *st->gini_scratch)))
+    reach_state *st = p->state;
+    if (!(st->creator_impr = fw_sim_calloc(S, (size_t)S->n_arms * S->w.n_creators, sizeof *st->creator_impr)) ||
+        !(st->gini_scratch = fw_sim_calloc(S, S->w.n_creators, sizeof *st->gini_scratch)))
         return FW_ERR_NOMEM;
     return shown_reserve(S, st, S->w.n_notes);
 }
 
 const fw_part fw_reach_part = {
     .name = "reach",
-    .counters = counters,
-    .n_counters = sizeof counters / sizeof counters[0],
-    .rates = rates,
-    .n_rates = sizeof rates / sizeof rates[0],
+    FW_PART_COUNTERS_AND_RATES,
+    .state_size = sizeof(reach_state),
     .create = reach_create,
     .destroy = reach_destroy,
     .day_start = reach_day_start,

@@ -27,17 +27,7 @@
     X(search_ndcg_micro, "1e-6", "sum over searches of the page's NDCG (x 1e6) against the true intent " \
       "(relevant: a note on the searched topic)")
 
-enum {
-#define ENUM(name, unit, doc) C_##name,
-    SEARCH_COUNTERS(ENUM)
-#undef ENUM
-};
-
-static const fw_counter_desc counters[] = {
-#define DESC(name, unit, doc) {#name, unit, doc},
-    SEARCH_COUNTERS(DESC)
-#undef DESC
-};
+FW_DECLARE_COUNTERS(SEARCH_COUNTERS);
 
 static const fw_rate_desc rates[] = {
     {"search_ctr", "search_clicks", "search_impressions", 1.0, "1", "search results opened / examined"},
@@ -207,39 +197,19 @@ static int search_session(fw_session *ss, fw_part_inst *p)
     return 0;
 }
 
-static void search_destroy(fw_sim *S, fw_part_inst *p)
-{
-    search_state *st = p->state;
-    if (!st)
-        return;
-    for (int k = 0; st->rng && k < S->n_threads; k++)
-        gsl_rng_free(st->rng[k]);
-    free(st->rng);
-    free(st);
-}
-
 static fw_err search_create(fw_sim *S, fw_part_inst *p)
 {
-    search_state *st = calloc(1, sizeof *st);
-    if (!st)
+    search_state *st = p->state;
+    if (!(st->rng = fw_sim_thread_rngs(S, FW_RNG_SEARCH)))
         return FW_ERR_NOMEM;
-    p->state = st;
-    if (!(st->rng = calloc((size_t)S->n_threads, sizeof *st->rng)))
-        return FW_ERR_NOMEM;
-    for (int k = 0; k < S->n_threads; k++)
-        if (!(st->rng[k] = fw_rng_create(S->sc->seed, FW_RNG_SEARCH, 0, 0)))
-            return FW_ERR_NOMEM;
     return FW_OK;
 }
 
 const fw_part fw_search_part = {
     .name = "search",
-    .counters = counters,
-    .n_counters = sizeof counters / sizeof counters[0],
-    .rates = rates,
-    .n_rates = sizeof rates / sizeof rates[0],
+    FW_PART_COUNTERS_AND_RATES,
+    .state_size = sizeof(search_state),
     .create = search_create,
-    .destroy = search_destroy,
     .user_tick = search_user_tick,
     .session_seek = search_session,
 };

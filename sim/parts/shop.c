@@ -50,17 +50,7 @@
     X(refunds, "orders", "orders refunded")                                                    \
     X(refund_cents, "cents", "money refunded")
 
-enum {
-#define ENUM(name, unit, doc) C_##name,
-    SHOP_COUNTERS(ENUM)
-#undef ENUM
-};
-
-static const fw_counter_desc counters[] = {
-#define DESC(name, unit, doc) {#name, unit, doc},
-    SHOP_COUNTERS(DESC)
-#undef DESC
-};
+FW_DECLARE_COUNTERS(SHOP_COUNTERS);
 
 static const fw_rate_desc rates[] = {
     {"card_ctr", "card_clicks", "card_impressions", 1.0, "1", "product-card clicks / cards seen"},
@@ -504,44 +494,29 @@ static void shop_summary(const fw_sim *S, const fw_part_inst *p, const uint64_t 
 static void shop_destroy(fw_sim *S, fw_part_inst *p)
 {
     shop_state *st = p->state;
-    if (!st)
-        return;
-    for (int k = 0; st->rng && k < S->n_threads; k++)
-        gsl_rng_free(st->rng[k]);
-    free(st->rng);
-    gsl_rng_free(st->barrier_rng);
-    free(st->order_src);
+    (void)S;
+    free(st->order_src);   /* these grow; the rest is the run's */
     free(st->returns);
-    free(st->brand_units);
-    free(st->brand_rev);
-    free(st->arm_names);
-    free(st);
 }
 
 static fw_err shop_create(fw_sim *S, fw_part_inst *p)
 {
-    shop_state *st = calloc(1, sizeof *st);
-    if (!st)
-        return FW_ERR_NOMEM;
-    p->state = st;
+    shop_state *st = p->state;
     st->on = S->w.n_products > 0;
     st->n_brands = S->w.n_brands;
     st->n_arms = S->n_arms;
-    if (!(st->rng = calloc((size_t)S->n_threads, sizeof *st->rng)) ||
-        !(st->barrier_rng = fw_rng_create(S->sc->seed, FW_RNG_SHOP, 0, 0)) ||
-        !(st->brand_units = calloc((size_t)S->n_arms * st->n_brands + 1, sizeof *st->brand_units)) ||
-        !(st->brand_rev = calloc((size_t)S->n_arms * st->n_brands + 1, sizeof *st->brand_rev)))
+    if (!(st->rng = fw_sim_thread_rngs(S, FW_RNG_SHOP)) ||
+        !(st->barrier_rng = fw_sim_rng(S, FW_RNG_SHOP)) ||
+        !(st->brand_units = fw_sim_calloc(S, (size_t)S->n_arms * st->n_brands, sizeof *st->brand_units)) ||
+        !(st->brand_rev = fw_sim_calloc(S, (size_t)S->n_arms * st->n_brands, sizeof *st->brand_rev)))
         return FW_ERR_NOMEM;
-    for (int k = 0; k < S->n_threads; k++)
-        if (!(st->rng[k] = fw_rng_create(S->sc->seed, FW_RNG_SHOP, 0, 0)))
-            return FW_ERR_NOMEM;
     if (!S->rec)
         return FW_OK;
     /* Rows are the scenario's arms in its order, named by the attribute "arms". */
     size_t len = 1;
     for (uint32_t a = 0; a < S->n_arms; a++)
         len += strlen(S->sc->arms[a].name) + 1;
-    if (!(st->arm_names = calloc(len, 1)))
+    if (!(st->arm_names = fw_sim_calloc(S, len, 1)))
         return FW_ERR_NOMEM;
     for (uint32_t a = 0; a < S->n_arms; a++) {
         strcat(st->arm_names, S->sc->arms[a].name);
@@ -567,10 +542,8 @@ static fw_err shop_create(fw_sim *S, fw_part_inst *p)
 
 const fw_part fw_shop_part = {
     .name = "shop",
-    .counters = counters,
-    .n_counters = sizeof counters / sizeof counters[0],
-    .rates = rates,
-    .n_rates = sizeof rates / sizeof rates[0],
+    FW_PART_COUNTERS_AND_RATES,
+    .state_size = sizeof(shop_state),
     .create = shop_create,
     .destroy = shop_destroy,
     .user_tick = shop_user_tick,

@@ -242,7 +242,8 @@ static void harness_init(harness *h, const fw_behaviour_cfg *bcfg)
     h->S.n_threads = 1;
     h->S.n_parts = 1;
     h->S.n_counters = ROW;
-    h->S.part[0] = (fw_part_inst){.def = h->feed, .base = BASE};
+    h->S.part[0] = (fw_part_inst){.def = h->feed, .base = BASE, .state = calloc(1, h->feed->state_size)};
+    assert_non_null(h->S.part[0].state);
     assert_int_equal(h->feed->create(&h->S, &h->S.part[0]), FW_OK);
 }
 
@@ -274,7 +275,7 @@ static void harness_fini(harness *h)
     free(h->page);
     free(h->slots);
     free(h->ev.v);
-    h->feed->destroy(&h->S, &h->S.part[0]);
+    fw_sim_fini_parts(&h->S);
     fw_engine_ctx_destroy(h->ctx);
     fw_engine_destroy(h->e);
     fw_users_state_fini(&h->us, h->w.n_users);
