@@ -26,8 +26,6 @@
  *
  * Every random draw comes from a keyed stream (sim/rng.h); the run is deterministic apart
  * from the timings. Usage: bench_feed --help. */
-#include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,11 +76,6 @@ typedef struct bench_opts {
     int measure_all;
 } bench_opts;
 
-typedef struct stage_row {
-    fw_stage stage;
-    const char *label;
-} stage_row;
-
 static const stage_row report_stages[] = {
     {FW_STAGE_FEED, "feed (whole request)"},
     {FW_STAGE_FEED_RECALL, "  recall (all channels)"},
@@ -95,6 +88,7 @@ static const stage_row report_stages[] = {
     {FW_STAGE_FEED_RANK, "  feed_rank"},
     {FW_STAGE_FEED_RERANK, "  feed_rerank"},
 };
+#define N_REPORT_STAGES (sizeof report_stages / sizeof *report_stages)
 
 static double mean_i64(const int64_t *v, size_t n)
 {
@@ -161,99 +155,24 @@ static const char usage[] =
     "  --seed S           master seed (default: the scenario default)\n"
     "  -h, --help         this help\n";
 
-static int parse_u64(const char *s, const char *name, uint64_t lo, uint64_t hi, uint64_t *out)
+/* The options on the command line (a bad one exits 2: bench_parse_args). */
+static bench_opts parse_args(int argc, char **argv)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi) {
-        fprintf(stderr, "bench_feed: %s must be an integer in [%llu, %llu], got '%s'\n", name,
-                (unsigned long long)lo, (unsigned long long)hi, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_args(int argc, char **argv, bench_opts *o)
-{
-    enum { O_USERS = 256, O_NOTES, O_REQ, O_WDAYS, O_WSHARE, O_WSESS, O_WPAGES, O_ALL, O_SEED };
-    static const struct option longs[] = {
-        {"users", required_argument, 0, O_USERS},       {"notes", required_argument, 0, O_NOTES},
-        {"requests", required_argument, 0, O_REQ},      {"warm-days", required_argument, 0, O_WDAYS},
-        {"warm-share", required_argument, 0, O_WSHARE}, {"warm-sessions", required_argument, 0, O_WSESS},
-        {"warm-pages", required_argument, 0, O_WPAGES}, {"measure-all", no_argument, 0, O_ALL},
-        {"seed", required_argument, 0, O_SEED},         {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    *o = (bench_opts){.users = 1000000, .notes = 1000000, .requests = 200000, .warm_days = 2,
-                      .warm_sessions = 4, .warm_pages = 3, .warm_share = 0.05,
-                      .seed = seed_default()};
-    int c;
-    uint64_t v;
-    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-        switch (c) {
-        case O_USERS:
-            if (parse_u64(optarg, "--users", 10, 50000000, &v))
-                return -1;
-            o->users = (uint32_t)v;
-            break;
-        case O_NOTES:
-            if (parse_u64(optarg, "--notes", 10, 50000000, &v))
-                return -1;
-            o->notes = (uint32_t)v;
-            break;
-        case O_REQ:
-            if (parse_u64(optarg, "--requests", 1, 100000000, &v))
-                return -1;
-            o->requests = (uint32_t)v;
-            break;
-        case O_WDAYS:
-            if (parse_u64(optarg, "--warm-days", 0, 365, &v))
-                return -1;
-            o->warm_days = (uint32_t)v;
-            break;
-        case O_WSESS:
-            if (parse_u64(optarg, "--warm-sessions", 1, 1000, &v))
-                return -1;
-            o->warm_sessions = (uint32_t)v;
-            break;
-        case O_WPAGES:
-            if (parse_u64(optarg, "--warm-pages", 1, 1000, &v))
-                return -1;
-            o->warm_pages = (uint32_t)v;
-            break;
-        case O_WSHARE: {
-            char *end;
-            errno = 0;
-            double x = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !(x > 0.0 && x <= 1.0)) {
-                fprintf(stderr, "bench_feed: --warm-share must be in (0, 1], got '%s'\n", optarg);
-                return -1;
-            }
-            o->warm_share = x;
-            break;
-        }
-        case O_ALL:
-            o->measure_all = 1;
-            break;
-        case O_SEED:
-            if (parse_u64(optarg, "--seed", 0, UINT64_MAX, &v))
-                return -1;
-            o->seed = v;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            exit(0);
-        default:
-            fputs(usage, stderr);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "bench_feed: unexpected argument '%s'\n%s", argv[optind], usage);
-        return -1;
-    }
-    return 0;
+    bench_opts o = {.users = 1000000, .notes = 1000000, .requests = 200000, .warm_days = 2,
+                    .warm_sessions = 4, .warm_pages = 3, .warm_share = 0.05, .seed = seed_default()};
+    const bench_opt opts[] = {
+        {.name = "--users", .kind = BENCH_U32, .dst = &o.users, .lo = 10, .hi = 50000000},
+        {.name = "--notes", .kind = BENCH_U32, .dst = &o.notes, .lo = 10, .hi = 50000000},
+        {.name = "--requests", .kind = BENCH_U32, .dst = &o.requests, .lo = 1, .hi = 100000000},
+        {.name = "--warm-days", .kind = BENCH_U32, .dst = &o.warm_days, .lo = 0, .hi = 365},
+        {.name = "--warm-share", .kind = BENCH_SHARE_POS, .dst = &o.warm_share},
+        {.name = "--warm-sessions", .kind = BENCH_U32, .dst = &o.warm_sessions, .lo = 1, .hi = 1000},
+        {.name = "--warm-pages", .kind = BENCH_U32, .dst = &o.warm_pages, .lo = 1, .hi = 1000},
+        {.name = "--measure-all", .kind = BENCH_FLAG, .dst = &o.measure_all},
+        {.name = "--seed", .kind = BENCH_U64, .dst = &o.seed, .lo = 0, .hi = UINT64_MAX},
+    };
+    bench_parse_args("bench_feed", usage, opts, sizeof opts / sizeof *opts, argc, argv);
+    return o;
 }
 
 /* What the warm-up measured on one day. */
@@ -481,26 +400,9 @@ static void print_arm(const fw_engine_cfg *ec)
 #undef P
 }
 
-static void print_stage_table(const fw_engine_ctx *ctx)
-{
-    printf("  %-40s %10s %10s %10s %10s %10s\n", "stage (engine histograms)", "p50_us", "p99_us",
-           "p99.9_us", "mean_us", "calls");
-    for (size_t i = 0; i < sizeof report_stages / sizeof *report_stages; i++) {
-        const fw_hist *h = fw_engine_ctx_latency(ctx, report_stages[i].stage);
-        printf("  %-40s %10.2f %10.2f %10.2f %10.2f %10llu\n", report_stages[i].label,
-               fw_hist_percentile(h, 50.0) / 1e3, fw_hist_percentile(h, 99.0) / 1e3,
-               fw_hist_percentile(h, 99.9) / 1e3, fw_hist_mean(h) / 1e3,
-               (unsigned long long)h->total);
-    }
-}
-
 int main(int argc, char **argv)
 {
-    bench_opts o;
-    if (parse_args(argc, argv, &o))
-        return 2;
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
+    bench_opts o = parse_args(argc, argv);
     int status = 1;
     fw_err rc = FW_OK;
     fw_world w;
@@ -657,11 +559,7 @@ int main(int argc, char **argv)
                                   : sample[gsl_rng_uniform_int(r, n_sample)];
     /* The clock's own cost: the engine reads it around every stage (about ten times per
      * request), so it is part of every latency below. */
-    volatile int64_t clock_sink = 0;
-    int64_t c0 = now_ns();
-    for (int k = 0; k < 100000; k++)
-        clock_sink += now_ns();
-    double clock_ns = (double)(now_ns() - c0) / 100000;
+    double clock_ns = clock_cost_ns();
     int32_t base_tick = (int32_t)(o.warm_days * tpd);
     printf("measure: %zu feed requests on one thread for users drawn uniformly from %s, at "
            "ticks spread over day %u;\n  no events are logged (the engine state is frozen apart "
@@ -742,7 +640,9 @@ int main(int argc, char **argv)
     printf("\nlatency of %zu feed requests on one thread (engine histograms: %d significant "
            "digits; external: exact):\n",
            N, hf->sigfigs);
-    print_stage_table(ctx);
+    stage_stats st[N_REPORT_STAGES];
+    stage_stats_of(ctx, report_stages, N_REPORT_STAGES, st);
+    print_stage_table(report_stages, st, N_REPORT_STAGES, 40);
     print_summary_row("feed, externally timed, all requests", fe_all);
     print_summary_row("feed, externally timed, not preempted", fe_clean);
     print_summary_row("scoring only, all requests", sc_all);
@@ -804,8 +704,7 @@ int main(int argc, char **argv)
            "feed p50 %.1fx scoring-only p50 vs 3x: %s\n",
            feed_p99, fe_clean.p99_us, feed_p99 < 500.0 ? "met" : "NOT met", ratio,
            ratio > 0 && ratio <= 3.0 ? "met" : "NOT met");
-    print_load("at end");
-    printf("total wall %.1f s\n", now_s() - t_begin);
+    print_end(t_begin);
     status = 0;
     goto out;
 oom:

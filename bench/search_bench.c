@@ -32,8 +32,6 @@
  *
  * Every random draw comes from a keyed stream (sim/rng.h); the run is deterministic apart
  * from the timings. Usage: bench_search --help. */
-#include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,11 +105,6 @@ static inline int is_generic(const vocab *v, uint32_t term)
     return term >= term_generic(v, 0) && term < term_generic(v, GENERIC_TERMS);
 }
 
-typedef struct stage_row {
-    fw_stage stage;
-    const char *label;
-} stage_row;
-
 static const stage_row report_stages[] = {
     {FW_STAGE_SEARCH, "search (whole request)"},
     {FW_STAGE_SEARCH_PARSE, "  search_parse"},
@@ -119,11 +112,6 @@ static const stage_row report_stages[] = {
     {FW_STAGE_SEARCH_RANK, "  search_rank"},
 };
 #define N_REPORT_STAGES (sizeof report_stages / sizeof *report_stages)
-
-typedef struct stage_stats {
-    double p50_us, p99_us, p999_us, mean_us;
-    uint64_t calls;
-} stage_stats;
 
 /* The resident set now (VmRSS), MiB; 0 where /proc is unreadable. */
 static double rss_now_mib(void)
@@ -230,109 +218,29 @@ static const char usage[] =
     "  --seed S          master seed (default: the scenario default)\n"
     "  -h, --help        this help\n";
 
-static int parse_u64(const char *s, const char *name, uint64_t lo, uint64_t hi, uint64_t *out)
+/* The options on the command line (a bad one exits 2: bench_parse_args). */
+static bench_opts parse_args(int argc, char **argv)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi) {
-        fprintf(stderr, "bench_search: %s must be an integer in [%llu, %llu], got '%s'\n", name,
-                (unsigned long long)lo, (unsigned long long)hi, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_args(int argc, char **argv, bench_opts *o)
-{
-    enum { O_NOTES = 256, O_USERS, O_QUERIES, O_TOPICS, O_MODE, O_CLICKS, O_COLLOQ, O_SEED };
-    static const struct option longs[] = {
-        {"notes", required_argument, 0, O_NOTES},   {"users", required_argument, 0, O_USERS},
-        {"queries", required_argument, 0, O_QUERIES}, {"topics", required_argument, 0, O_TOPICS},
-        {"mode", required_argument, 0, O_MODE},     {"clicks", required_argument, 0, O_CLICKS},
-        {"colloquial", required_argument, 0, O_COLLOQ}, {"seed", required_argument, 0, O_SEED},
-        {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     fw_engine_cfg def = fixture_engine_cfg();
-    *o = (bench_opts){.notes = 1000000, .users = 100000, .queries = 200000, .topics = 32,
-                      .clicks = 200000, .seed = seed_default(), .mode = def.search.mode,
-                      .colloquial = -1.0};
-    int c;
-    uint64_t v;
-    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-        switch (c) {
-        case O_NOTES:
-            if (parse_u64(optarg, "--notes", 10, 50000000, &v))
-                return -1;
-            o->notes = (uint32_t)v;
-            break;
-        case O_USERS:
-            if (parse_u64(optarg, "--users", 1, 50000000, &v))
-                return -1;
-            o->users = (uint32_t)v;
-            break;
-        case O_QUERIES:
-            if (parse_u64(optarg, "--queries", 1, 100000000, &v))
-                return -1;
-            o->queries = (uint32_t)v;
-            break;
-        case O_TOPICS:
-            if (parse_u64(optarg, "--topics", 2, 1024, &v))
-                return -1;
-            o->topics = (uint32_t)v;
-            break;
-        case O_CLICKS:
-            if (parse_u64(optarg, "--clicks", 0, 100000000, &v))
-                return -1;
-            o->clicks = (uint32_t)v;
-            break;
-        case O_MODE: {
-            int m = -1;
-            for (int k = 0; k < FW_SEARCH__COUNT; k++)
-                if (!strcmp(optarg, mode_names[k]))
-                    m = k;
-            if (m < 0) {
-                fprintf(stderr, "bench_search: --mode must be keyword or intent, got '%s'\n",
-                        optarg);
-                return -1;
-            }
-            o->mode = m;
-            break;
-        }
-        case O_COLLOQ: {
-            char *end;
-            errno = 0;
-            double x = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !(x >= 0.0 && x <= 1.0)) {
-                fprintf(stderr, "bench_search: --colloquial must be in [0, 1], got '%s'\n",
-                        optarg);
-                return -1;
-            }
-            o->colloquial = x;
-            break;
-        }
-        case O_SEED:
-            if (parse_u64(optarg, "--seed", 0, UINT64_MAX, &v))
-                return -1;
-            o->seed = v;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            exit(0);
-        default:
-            fputs(usage, stderr);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "bench_search: unexpected argument '%s'\n%s", argv[optind], usage);
-        return -1;
-    }
-    if (o->colloquial < 0.0)
-        o->colloquial = o->mode == FW_SEARCH_INTENT ? 0.2 : 0.0;
-    if (o->mode != FW_SEARCH_INTENT)
-        o->clicks = 0;
-    return 0;
+    bench_opts o = {.notes = 1000000, .users = 100000, .queries = 200000, .topics = 32, .clicks = 200000,
+                    .seed = seed_default(), .mode = def.search.mode, .colloquial = -1.0};
+    const bench_opt opts[] = {
+        {.name = "--notes", .kind = BENCH_U32, .dst = &o.notes, .lo = 10, .hi = 50000000},
+        {.name = "--users", .kind = BENCH_U32, .dst = &o.users, .lo = 1, .hi = 50000000},
+        {.name = "--queries", .kind = BENCH_U32, .dst = &o.queries, .lo = 1, .hi = 100000000},
+        {.name = "--topics", .kind = BENCH_U32, .dst = &o.topics, .lo = 2, .hi = 1024},
+        {.name = "--mode", .kind = BENCH_NAME, .dst = &o.mode, .hi = FW_SEARCH__COUNT, .names = mode_names,
+         .expect = "keyword or intent"},
+        {.name = "--clicks", .kind = BENCH_U32, .dst = &o.clicks, .lo = 0, .hi = 100000000},
+        {.name = "--colloquial", .kind = BENCH_SHARE, .dst = &o.colloquial},
+        {.name = "--seed", .kind = BENCH_U64, .dst = &o.seed, .lo = 0, .hi = UINT64_MAX},
+    };
+    bench_parse_args("bench_search", usage, opts, sizeof opts / sizeof *opts, argc, argv);
+    if (o.colloquial < 0.0)
+        o.colloquial = o.mode == FW_SEARCH_INTENT ? 0.2 : 0.0;
+    if (o.mode != FW_SEARCH_INTENT)
+        o.clicks = 0;
+    return o;
 }
 
 /* cdf[k] = P(rank <= k) under Zipf(s) over n ranks. */
@@ -429,16 +337,6 @@ static uint8_t draw_query(const vocab *v, gsl_rng *r, double colloq, uint32_t *n
     return (uint8_t)(flags | n << Q_WORDS_SHIFT);
 }
 
-static void print_stage_table(const stage_stats *st)
-{
-    printf("  %-34s %10s %10s %10s %10s %10s\n", "stage (engine histograms)", "p50_us", "p99_us",
-           "p99.9_us", "mean_us", "calls");
-    for (size_t i = 0; i < N_REPORT_STAGES; i++)
-        printf("  %-34s %10.2f %10.2f %10.2f %10.2f %10llu\n", report_stages[i].label,
-               st[i].p50_us, st[i].p99_us, st[i].p999_us, st[i].mean_us,
-               (unsigned long long)st[i].calls);
-}
-
 /* Topic t's notes, note ids ascending: by_topic[topic_off[t] .. topic_off[t + 1]). */
 static int index_topics(const fw_note_info *notes, uint32_t n, uint32_t n_topics,
                         uint32_t **off_out, uint32_t **by_out)
@@ -526,13 +424,26 @@ static int note_has_term(const uint32_t *terms, const uint32_t *q, uint32_t nq)
     return 0;
 }
 
+/* The engine of cat with the two arms ec[0..2), timed: *secs its creation's wall time, *mib
+ * the resident set it added. NULL, reported naming the engine by what, on failure. */
+static fw_engine *create_timed(const fw_catalog *cat, const fw_engine_cfg *ec, const char *what, double *secs,
+                               double *mib)
+{
+    fw_err rc;
+    double rss0 = rss_now_mib(), t0 = now_s();
+    fw_engine *e = fw_engine_create(cat, ec, 2, &rc);
+    if (!e) {
+        fprintf(stderr, "bench_search: creating the engine %s failed: %s\n", what, fw_err_str(rc));
+        return NULL;
+    }
+    *secs = now_s() - t0;
+    *mib = rss_now_mib() - rss0;
+    return e;
+}
+
 int main(int argc, char **argv)
 {
-    bench_opts o;
-    if (parse_args(argc, argv, &o))
-        return 2;
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
+    bench_opts o = parse_args(argc, argv);
     int status = 1;
     fw_err rc = FW_OK;
     fw_engine *e = NULL;
@@ -607,25 +518,13 @@ int main(int argc, char **argv)
     print_search_knobs(&ec[0].search);
     printf("\n  arm 1 (reference, not timed): arm 0 with max_postings %u (every posting read)\n",
            REF_MAX_POSTINGS);
-    double rss0 = rss_now_mib();
-    t0 = now_s();
-    if (!(e = fw_engine_create(&cat, ec, 2, &rc))) {
-        fprintf(stderr, "bench_search: creating the engine without text failed: %s\n",
-                fw_err_str(rc));
+    double create_plain_s, rss_plain, create_text_s, rss_text;
+    if (!(e = create_timed(&cat, ec, "without text", &create_plain_s, &rss_plain)))
         goto out;
-    }
-    double create_plain_s = now_s() - t0, rss_plain = rss_now_mib() - rss0;
     fw_engine_destroy(e);
-    e = NULL;
     cat.note_terms = note_terms;
-    rss0 = rss_now_mib();
-    t0 = now_s();
-    if (!(e = fw_engine_create(&cat, ec, 2, &rc))) {
-        fprintf(stderr, "bench_search: creating the engine with the text index failed: %s\n",
-                fw_err_str(rc));
+    if (!(e = create_timed(&cat, ec, "with the text index", &create_text_s, &rss_text)))
         goto out;
-    }
-    double create_text_s = now_s() - t0, rss_text = rss_now_mib() - rss0;
     if (!(ctx = fw_engine_ctx_create(e))) {
         fprintf(stderr, "bench_search: out of memory creating the engine ctx\n");
         goto out;
@@ -736,11 +635,7 @@ int main(int argc, char **argv)
         q->arm = 0;
         q->tick = measure_tick;
     }
-    volatile int64_t clock_sink = 0;
-    int64_t c0 = now_ns();
-    for (int k = 0; k < 100000; k++)
-        clock_sink += now_ns();
-    double clock_ns = (double)(now_ns() - c0) / 100000;
+    double clock_ns = clock_cost_ns();
     printf("measure: %zu search requests on one thread at tick %d: uniform topic, 1/2/3 words "
            "(40/40/20%%), a word generic with p %.2f, a colloquial word in a share %.2f of "
            "queries;\n  users uniform; nothing is logged during the measurement; "
@@ -774,14 +669,7 @@ int main(int argc, char **argv)
     }
     double loop_s = now_s() - t_loop;
     stage_stats st[N_REPORT_STAGES];
-    for (size_t s = 0; s < N_REPORT_STAGES; s++) {
-        const fw_hist *h = fw_engine_ctx_latency(ctx, report_stages[s].stage);
-        st[s] = (stage_stats){.p50_us = fw_hist_percentile(h, 50.0) / 1e3,
-                              .p99_us = fw_hist_percentile(h, 99.0) / 1e3,
-                              .p999_us = fw_hist_percentile(h, 99.9) / 1e3,
-                              .mean_us = fw_hist_mean(h) / 1e3,
-                              .calls = h->total};
-    }
+    stage_stats_of(ctx, report_stages, N_REPORT_STAGES, st);
     int sigfigs = fw_engine_ctx_latency(ctx, FW_STAGE_SEARCH)->sigfigs;
     uint64_t w_searches = fw_engine_ctx_work(ctx, FW_WORK_SEARCHES);
     uint64_t w_postings = fw_engine_ctx_work(ctx, FW_WORK_POSTINGS);
@@ -874,7 +762,7 @@ int main(int argc, char **argv)
     printf("\nlatency of %zu search requests on one thread (engine histograms: %d significant "
            "digits; external: exact):\n",
            N, sigfigs);
-    print_stage_table(st);
+    print_stage_table(report_stages, st, N_REPORT_STAGES, 34);
     printf("  %-34s %10.2f %10.2f %10.2f %10.2f %10zu\n", "search, external, all", all.p50_us,
            all.p99_us, all.p999_us, all.mean_us, all.n);
     printf("  %-34s %10.2f %10.2f %10.2f %10.2f %10zu\n", "search, external, not preempted",
@@ -963,8 +851,7 @@ int main(int argc, char **argv)
     printf("aim: search p99 %.1f us (engine histogram; external %.1f us, not preempted %.1f us) "
            "vs 1000 us: %s\n",
            st[0].p99_us, all.p99_us, clean.p99_us, st[0].p99_us < 1000.0 ? "met" : "NOT met");
-    print_load("at end");
-    printf("total wall %.1f s\n", now_s() - t_begin);
+    print_end(t_begin);
     status = 0;
     goto out;
 oom:

@@ -311,55 +311,48 @@ static int bad_pvalues(const double *p, size_t n, double *adjusted)
     return 0;
 }
 
-/* Holm: sorted ascending, adj_(i) = min(1, max_{j <= i} (n - j + 1) p_(j)). Without sorting:
- * with r_j = #{k : p_k < p_j} (ties share the lowest rank, whose multiplier n - r_j is the
- * largest of the tie group), v_j = min(1, (n - r_j) p_j) and adj_i = max over p_j <= p_i of
- * v_j. The second pass may run in place: an adjusted value already written for some j with
- * p_j <= p_i is itself a max over a subset of {k : p_k <= p_i}, so reading it instead of v_j
- * gives the same result. */
-void fw_stat_holm(const double *restrict p, size_t n, double *restrict adjusted)
+/* Holm and Benjamini-Hochberg share their shape: a value v_j per p_j from its rank among the p,
+ * then adj_i = the largest (Holm) or smallest (BH) v_j over the p_j on p_i's side (p_j <= p_i
+ * for Holm, p_j >= p_i for BH). The second pass may run in place: an adjusted value already
+ * written for some j on p_i's side is itself the extreme over a subset of that side, so
+ * reading it instead of v_j gives the same result. */
+static void step_adjust(const double *restrict p, size_t n, double *restrict adjusted, int holm)
 {
-    assert(n == 0 || (p && adjusted && p != adjusted));
     if (bad_pvalues(p, n, adjusted))
         return;
     for (size_t j = 0; j < n; j++) {
-        size_t below = 0;
+        size_t rank = 0;   /* Holm: #{k : p_k < p_j}; BH: #{k : p_k <= p_j} */
         for (size_t k = 0; k < n; k++)
-            below += p[k] < p[j];
-        double v = (double)(n - below) * p[j];
+            rank += holm ? p[k] < p[j] : p[k] <= p[j];
+        double v = holm ? (double)(n - rank) * p[j] : (double)n * p[j] / (double)rank;
         adjusted[j] = v > 1 ? 1 : v;
     }
     for (size_t i = 0; i < n; i++) {
         double m = adjusted[i];
         for (size_t j = 0; j < n; j++)
-            if (p[j] <= p[i] && adjusted[j] > m)
+            if (holm ? p[j] <= p[i] && adjusted[j] > m : p[j] >= p[i] && adjusted[j] < m)
                 m = adjusted[j];
         adjusted[i] = m;
     }
 }
 
+/* Holm: sorted ascending, adj_(i) = min(1, max_{j <= i} (n - j + 1) p_(j)). Without sorting:
+ * with r_j = #{k : p_k < p_j} (ties share the lowest rank, whose multiplier n - r_j is the
+ * largest of the tie group), v_j = min(1, (n - r_j) p_j) and adj_i = max over p_j <= p_i of
+ * v_j. */
+void fw_stat_holm(const double *restrict p, size_t n, double *restrict adjusted)
+{
+    assert(n == 0 || (p && adjusted && p != adjusted));
+    step_adjust(p, n, adjusted, 1);
+}
+
 /* Benjamini-Hochberg: sorted ascending, adj_(i) = min_{j >= i} min(1, n p_(j) / j). Ties
  * share the highest rank R_j = #{k : p_k <= p_j} (the smallest value of the tie group), so
- * v_j = min(1, n p_j / R_j) and adj_i = min over p_j >= p_i of v_j; in place as for Holm. */
+ * v_j = min(1, n p_j / R_j) and adj_i = min over p_j >= p_i of v_j. */
 void fw_stat_bh(const double *restrict p, size_t n, double *restrict adjusted)
 {
     assert(n == 0 || (p && adjusted && p != adjusted));
-    if (bad_pvalues(p, n, adjusted))
-        return;
-    for (size_t j = 0; j < n; j++) {
-        size_t upto = 0;
-        for (size_t k = 0; k < n; k++)
-            upto += p[k] <= p[j];
-        double v = (double)n * p[j] / (double)upto;
-        adjusted[j] = v > 1 ? 1 : v;
-    }
-    for (size_t i = 0; i < n; i++) {
-        double m = adjusted[i];
-        for (size_t j = 0; j < n; j++)
-            if (p[j] >= p[i] && adjusted[j] < m)
-                m = adjusted[j];
-        adjusted[i] = m;
-    }
+    step_adjust(p, n, adjusted, 0);
 }
 
 /* With z = delta/se and r = tau/se, log Lambda = -log(1 + r^2)/2 + (z^2/2) r^2/(1 + r^2): the

@@ -174,6 +174,16 @@ static int put_strings(hid_t g, const char *name, const char *const *v, hsize_t 
     return fw_h5_write_strings(g, name, v, n, units, doc);
 }
 
+/* The string columns of /figures (the first three) and of /comparison (all four), in the order
+ * they are written. */
+static const char *const text_cols[4] = {"name", "unit", "kind", "verdict"};
+
+/* Column k of text_cols for a figure or a comparison row. */
+static const char *text_of(int k, const char *name, const char *unit, int kind, int verdict)
+{
+    return k == 0 ? name : k == 1 ? unit : k == 2 ? fw_bench_kind_name(kind) : fw_bench_verdict_name(verdict);
+}
+
 fw_err fw_bench_save(const char *path, const fw_bench *b, const fw_bench_cmp *cmp, char *errbuf,
                      size_t errlen)
 {
@@ -209,18 +219,12 @@ fw_err fw_bench_save(const char *path, const fw_bench *b, const fw_bench_cmp *cm
     if ((g = H5Gcreate2(f, "figures", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
         goto write_failed;
     hsize_t n = b->n_fig, dims[2] = {b->n_fig, b->n_rep};
-    for (uint32_t i = 0; i < b->n_fig; i++)
-        s1[i] = b->fig[i].name;
-    if (put_strings(g, "name", s1, n) < 0)
-        goto write_failed;
-    for (uint32_t i = 0; i < b->n_fig; i++)
-        s1[i] = b->fig[i].unit;
-    if (put_strings(g, "unit", s1, n) < 0)
-        goto write_failed;
-    for (uint32_t i = 0; i < b->n_fig; i++)
-        s1[i] = fw_bench_kind_name(b->fig[i].kind);
-    if (put_strings(g, "kind", s1, n) < 0)
-        goto write_failed;
+    for (int k = 0; k < 3; k++) {
+        for (uint32_t i = 0; i < b->n_fig; i++)
+            s1[i] = text_of(k, b->fig[i].name, b->fig[i].unit, b->fig[i].kind, 0);
+        if (put_strings(g, text_cols[k], s1, n) < 0)
+            goto write_failed;
+    }
     for (uint32_t i = 0; i < b->n_fig; i++)
         memcpy(vals + (size_t)i * b->n_rep, b->fig[i].v, b->n_rep * sizeof *vals);
     if (put_dataset(g, "values", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dims, vals) < 0)
@@ -240,22 +244,14 @@ fw_err fw_bench_save(const char *path, const fw_bench *b, const fw_bench_cmp *cm
             if (put_dataset(g, cols[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &m, vals) < 0)
                 goto write_failed;
         }
-        for (uint32_t i = 0; i < cmp->n; i++)
-            s1[i] = cmp->row[i].name;
-        if (put_strings(g, "name", s1, m) < 0)
-            goto write_failed;
-        for (uint32_t i = 0; i < cmp->n; i++)
-            s1[i] = cmp->row[i].unit;
-        if (put_strings(g, "unit", s1, m) < 0)
-            goto write_failed;
-        for (uint32_t i = 0; i < cmp->n; i++)
-            s1[i] = fw_bench_kind_name(cmp->row[i].kind);
-        if (put_strings(g, "kind", s1, m) < 0)
-            goto write_failed;
-        for (uint32_t i = 0; i < cmp->n; i++)
-            s1[i] = fw_bench_verdict_name(cmp->row[i].verdict);
-        if (put_strings(g, "verdict", s1, m) < 0)
-            goto write_failed;
+        for (int k = 0; k < 4; k++) {
+            for (uint32_t i = 0; i < cmp->n; i++) {
+                const fw_bench_row *r = &cmp->row[i];
+                s1[i] = text_of(k, r->name, r->unit, r->kind, r->verdict);
+            }
+            if (put_strings(g, text_cols[k], s1, m) < 0)
+                goto write_failed;
+        }
         uint32_t nreg = cmp->n_regressed;
         if (fw_h5_attr_num(g, "regressed", H5T_STD_U32LE, H5T_NATIVE_UINT32, &nreg) < 0)
             goto write_failed;
@@ -276,10 +272,7 @@ fw_err fw_bench_save(const char *path, const fw_bench *b, const fw_bench_cmp *cm
     goto done;
 write_failed:
     rc = fail(errbuf, errlen, FW_ERR_IO, path, "HDF5 could not write %s", tmp);
-    if (g >= 0)
-        H5Gclose(g);
-    if (f >= 0)
-        H5Fclose(f);
+    FW_H5_CLOSE(g, f);
     f = -1;
     unlink(tmp);
 done:
@@ -382,12 +375,6 @@ done:
     free(sres);
     free(ver);
     free(rev);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (d >= 0)
-        H5Dclose(d);
-    if (g >= 0)
-        H5Gclose(g);
-    H5Fclose(f);
+    FW_H5_CLOSE(sp, d, g, f);
     return rc;
 }

@@ -1,9 +1,9 @@
 /* HDF5 helpers for the result and bench files (see h5util.h).
  * Invariants: every handle a helper opens is closed on every path, through its one `cleanup`
- * label, and a failed close fails the call; every HDF5 status is checked. What a writer puts
- * in a file -- types, chunk sizes, filters, attributes and their order -- is part of the file
- * format: files written before these helpers existed must compare equal to files written
- * with them. */
+ * label or its one FW_H5_CLOSE, and a failed close fails the call; every HDF5 status is
+ * checked. What a writer puts in a file -- types, chunk sizes, filters, attributes and their
+ * order -- is part of the file format: files written before these helpers existed must
+ * compare equal to files written with them. */
 #include "io/h5util.h"
 
 #include <stdarg.h>
@@ -24,6 +24,34 @@ static void say(char *errbuf, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
+/* ---- closing ------------------------------------------------------------------------ */
+
+/* The close function of each kind of handle fw_h5_close takes. */
+static const struct {
+    H5I_type_t type;
+    herr_t (*close)(hid_t);
+} closers[] = {
+    {H5I_FILE, H5Fclose},     {H5I_GROUP, H5Gclose},     {H5I_DATASET, H5Dclose},      {H5I_ATTR, H5Aclose},
+    {H5I_DATATYPE, H5Tclose}, {H5I_DATASPACE, H5Sclose}, {H5I_GENPROP_LST, H5Pclose},
+};
+
+int fw_h5_close(size_t n, const hid_t *ids)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] < 0)
+            continue;
+        H5I_type_t type = H5Iget_type(ids[i]);
+        size_t k = 0;
+        while (k < sizeof closers / sizeof closers[0] && closers[k].type != type)
+            k++;
+        /* A handle of no kind listed (or no handle at all) cannot be closed here. */
+        if (k == sizeof closers / sizeof closers[0] || closers[k].close(ids[i]) < 0)
+            rc = -1;
+    }
+    return rc;
+}
+
 /* ---- writing ------------------------------------------------------------------------ */
 
 hid_t fw_h5_str_type(void)
@@ -40,18 +68,10 @@ hid_t fw_h5_str_type(void)
 
 int fw_h5_attr_num(hid_t obj, const char *name, hid_t ftype, hid_t mtype, const void *v)
 {
-    hid_t sp = -1, a = -1;
-    int rc = -1;
-    if ((sp = H5Screate(H5S_SCALAR)) < 0 ||
-        (a = H5Acreate2(obj, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 || H5Awrite(a, mtype, v) < 0)
-        goto cleanup;
-    rc = 0;
-cleanup:
-    if (a >= 0 && H5Aclose(a) < 0)
-        rc = -1;
-    if (sp >= 0 && H5Sclose(sp) < 0)
-        rc = -1;
-    return rc;
+    hid_t sp = H5Screate(H5S_SCALAR), a = -1;
+    int failed = sp < 0 || (a = H5Acreate2(obj, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+                 H5Awrite(a, mtype, v) < 0;
+    return FW_H5_CLOSE(a, sp) < 0 || failed ? -1 : 0;
 }
 
 int fw_h5_attr_str(hid_t obj, const char *name, const char *value)
@@ -121,9 +141,7 @@ hid_t fw_h5_dataset(hid_t parent, const char *name, hid_t file_type, hid_t mem_t
             goto cleanup;
     ok = 1;
 cleanup:
-    if (pl >= 0 && H5Pclose(pl) < 0)
-        ok = 0;
-    if (sp >= 0 && H5Sclose(sp) < 0)
+    if (FW_H5_CLOSE(pl, sp) < 0)
         ok = 0;
     if (!ok && ds >= 0) {
         H5Dclose(ds);
@@ -150,20 +168,11 @@ int fw_h5_write_1d(hid_t parent, const char *name, hid_t ftype, hid_t mtype, hsi
 int fw_h5_write_fixed(hid_t parent, const char *name, hid_t ftype, hid_t mtype, int rank,
                       const hsize_t *dims, const void *data, const char *unit, const char *doc)
 {
-    hid_t sp = -1, d = -1;
-    int rc = -1;
-    if ((sp = H5Screate_simple(rank, dims, NULL)) < 0 ||
-        (d = H5Dcreate2(parent, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        (dims[0] > 0 && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) ||
-        describe(d, unit, doc) < 0)
-        goto cleanup;
-    rc = 0;
-cleanup:
-    if (d >= 0 && H5Dclose(d) < 0)
-        rc = -1;
-    if (sp >= 0 && H5Sclose(sp) < 0)
-        rc = -1;
-    return rc;
+    hid_t sp = H5Screate_simple(rank, dims, NULL), d = -1;
+    int failed = sp < 0 || (d = H5Dcreate2(parent, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+                 (dims[0] > 0 && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) ||
+                 describe(d, unit, doc) < 0;
+    return FW_H5_CLOSE(d, sp) < 0 || failed ? -1 : 0;
 }
 
 int fw_h5_write_strings(hid_t parent, const char *name, const char *const *v, hsize_t n,
@@ -207,9 +216,7 @@ char *fw_h5_attr_text(hid_t attr)
 cleanup:
     if (v && H5free_memory(v) < 0)
         ok = 0;
-    if (mt >= 0 && H5Tclose(mt) < 0)
-        ok = 0;
-    if (ft >= 0 && H5Tclose(ft) < 0)
+    if (FW_H5_CLOSE(mt, ft) < 0)
         ok = 0;
     if (!ok) {
         free(s);
@@ -310,7 +317,6 @@ fw_err fw_h5_read_array(hid_t g, const char *where, const char *name, int rank, 
     hsize_t shape[H5S_MAX_RANK];
     void *buf = NULL;
     fw_err e = FW_OK;
-    int shut = 0;
     if (rank < 1 || rank > H5S_MAX_RANK) {
         say(errbuf, errlen, "%s/%s: cannot read %d dimensions", where, name, rank);
         return FW_ERR_INVAL;
@@ -347,11 +353,7 @@ fw_err fw_h5_read_array(hid_t g, const char *where, const char *name, int rank, 
         goto cleanup;
     }
 cleanup:
-    if (sp >= 0 && H5Sclose(sp) < 0)
-        shut = -1;
-    if (d >= 0 && H5Dclose(d) < 0)
-        shut = -1;
-    if (shut < 0 && e == FW_OK) {
+    if (FW_H5_CLOSE(sp, d) < 0 && e == FW_OK) {
         say(errbuf, errlen, "cannot close %s/%s", where, name);
         e = FW_ERR_IO;
     }

@@ -25,6 +25,18 @@
 
 #include "flywheel/err.h"
 
+/* ---- closing ------------------------------------------------------------------------ */
+
+/* Closes, in order, each handle of ids[0..n) that is open (>= 0; negative ones are skipped),
+ * whatever it is: file, group, dataset, attribute, datatype, dataspace or property list.
+ * Every handle is tried; returns < 0 when one of them could not be closed. */
+int fw_h5_close(size_t n, const hid_t *ids);
+
+/* fw_h5_close of the handles listed, e.g. FW_H5_CLOSE(sp, d, g): a cleanup path closes
+ * whatever it got to open in one call, with no test per handle. */
+#define FW_H5_CLOSE(...) \
+    fw_h5_close(sizeof((hid_t[]){__VA_ARGS__}) / sizeof(hid_t), (const hid_t[]){__VA_ARGS__})
+
 /* ---- writing ------------------------------------------------------------------------ */
 
 /* A new variable-length UTF-8 string type (the one every string in our files has); close it

@@ -128,6 +128,18 @@ static FILE *open_data(const ctx *c, const char *name, const char *header)
     return f;
 }
 
+/* open_data with a header formatted from fmt, cut at 1023 bytes (as the figures' headers have
+ * always been). */
+__attribute__((format(printf, 3, 4))) static FILE *open_dataf(const ctx *c, const char *name, const char *fmt, ...)
+{
+    char header[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(header, sizeof header, fmt, ap);
+    va_end(ap);
+    return open_data(c, name, header);
+}
+
 static int close_data(const ctx *c, FILE *f, const char *name)
 {
     if (fclose(f) != 0) {
@@ -601,10 +613,8 @@ static int has_latency_dist(const ctx *c)
 static int fig_latency_distribution(const ctx *c, FILE *gp)
 {
     const fw_results *r = c->runs[0];
-    char header[1024];
-    snprintf(header, sizeof header, "%s: per stage (one block each, in the order of the plot), "
-             "over all days; columns: latency_us P(latency >= latency_us) calls_in_bin", r->path);
-    FILE *f = open_data(c, "latency_ccdf.dat", header);
+    FILE *f = open_dataf(c, "latency_ccdf.dat", "%s: per stage (one block each, in the order of the plot), "
+                         "over all days; columns: latency_us P(latency >= latency_us) calls_in_bin", r->path);
     if (!f)
         return -1;
     uint64_t *sum = calloc(r->n_bins ? r->n_bins : 1, sizeof *sum);
@@ -687,10 +697,8 @@ static int fig_followers(const ctx *c, FILE *gp)
     uint32_t n = r->n_creators, *v = sorted_followers(c);
     if (!v)
         return -1;
-    char header[1024];
-    snprintf(header, sizeof header, "%s: %u creators; columns: followers share_of_creators_with_at_least_this_many",
-             r->path, n);
-    FILE *f = open_data(c, "followers_ccdf.dat", header);
+    FILE *f = open_dataf(c, "followers_ccdf.dat",
+                         "%s: %u creators; columns: followers share_of_creators_with_at_least_this_many", r->path, n);
     if (!f) {
         free(v);
         return -1;
@@ -717,10 +725,8 @@ static int fig_lorenz(const ctx *c, FILE *gp)
     double tot = 0, cum = 0, area = 0, prev_y = 0;
     for (uint32_t i = 0; i < n; i++)
         tot += v[i];
-    char header[1024];
-    snprintf(header, sizeof header, "%s: creators sorted by followers, ascending; columns: "
-             "share_of_creators share_of_followers", r->path);
-    FILE *f = open_data(c, "lorenz.dat", header);
+    FILE *f = open_dataf(c, "lorenz.dat", "%s: creators sorted by followers, ascending; columns: "
+                         "share_of_creators share_of_followers", r->path);
     if (!f) {
         free(v);
         return -1;
@@ -768,35 +774,32 @@ static int test_lift(const fw_results_test *t, uint32_t m, double *lift, double 
     return cuped;
 }
 
-static int has_forest(const ctx *c)
+/* The rows of the forest: the (test, metric) pairs with a finite lift. */
+static int forest_rows(const fw_results *r)
 {
-    const fw_results *r = c->runs[0];
+    int n = 0;
     for (uint32_t t = 0; r->has_experiment && t < r->n_tests; t++)
         for (uint32_t m = 0; m < r->n_metrics; m++) {
             double l, lo, hi;
             test_lift(&r->tests[t], m, &l, &lo, &hi);
-            if (isfinite(l))
-                return 1;
+            n += isfinite(l);
         }
-    return 0;
+    return n;
+}
+
+static int has_forest(const ctx *c)
+{
+    return forest_rows(c->runs[0]) > 0;
 }
 
 static int fig_forest(const ctx *c, FILE *gp)
 {
     const fw_results *r = c->runs[0];
-    char header[1024];
-    snprintf(header, sizeof header, "%s: one block per treatment arm; columns: row lift_pct "
-             "ci_lo_pct ci_hi_pct cuped (1 = CUPED-adjusted) metric", r->path);
-    FILE *f = open_data(c, "forest.dat", header);
+    FILE *f = open_dataf(c, "forest.dat", "%s: one block per treatment arm; columns: row lift_pct "
+                         "ci_lo_pct ci_hi_pct cuped (1 = CUPED-adjusted) metric", r->path);
     if (!f)
         return -1;
-    int n_rows = 0;
-    for (uint32_t t = 0; t < r->n_tests; t++)
-        for (uint32_t m = 0; m < r->n_metrics; m++) {
-            double l, lo, hi;
-            test_lift(&r->tests[t], m, &l, &lo, &hi);
-            n_rows += isfinite(l);
-        }
+    int n_rows = forest_rows(r);
     fputs("set title 'A/B lifts with 95% intervals (treatment / control - 1)' font ',14'\n"
           "set xlabel 'relative lift (%)'\nset ytics scale 0\nset grid xtics\n", gp);
     fputs(key_below, gp);

@@ -1,14 +1,16 @@
 /* Reading a result file back into plain arrays.
  * Invariants: every hid_t opened here is closed on every path (one `goto done` per
- * function); every HDF5 status is checked; HDF5's own error printing is off and failures
- * are reported once, through fail(), with the file's path. Optional groups that are absent
- * leave their part of fw_results zeroed; only a missing flywheel_version attribute or
- * /days group makes a file "not a Flywheel result". */
+ * function, or a close right after the one call that reads it); every HDF5 status is
+ * checked; HDF5's own error printing is off and failures are reported once, through fail(),
+ * with the file's path. Optional groups that are absent leave their part of fw_results
+ * zeroed; only a missing flywheel_version attribute or /days group makes a file "not a
+ * Flywheel result". */
 #include "io/results.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,18 +159,11 @@ static fw_err read_attrs(const loader *L, hid_t obj, const char *where, fw_resul
             }
             r.n++;
         }
-        H5Sclose(sp);
-        H5Tclose(t);
-        H5Aclose(a);
+        FW_H5_CLOSE(sp, t, a);
         sp = t = a = -1;
     }
 done:
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
+    FW_H5_CLOSE(sp, t, a);
     if (e != FW_OK)
         attrs_fini(&r);
     else
@@ -217,12 +212,7 @@ static fw_err read_cols(const loader *L, hid_t g, const char *where, uint32_t n,
         int numeric = t >= 0 && (H5Tget_class(t) == H5T_INTEGER || H5Tget_class(t) == H5T_FLOAT);
         int fits = sp >= 0 && H5Sget_simple_extent_ndims(sp) == 1 &&
                    H5Sget_simple_extent_dims(sp, &dim, NULL) == 1 && dim == n;
-        if (sp >= 0)
-            H5Sclose(sp);
-        if (t >= 0)
-            H5Tclose(t);
-        if (d >= 0)
-            H5Dclose(d);
+        FW_H5_CLOSE(sp, t, d);
         if (d < 0 || t < 0 || sp < 0) {
             e = fail(L, FW_ERR_IO, "cannot open %s/%s", where, names.name[i]);
             goto done;
@@ -266,10 +256,80 @@ static hid_t open_group(const loader *L, hid_t g, const char *name, fw_err *e)
     return h;
 }
 
+/* Fills item, the record of one subgroup, from the subgroup (open as h, called where in
+ * messages); arg is what the caller of read_member or read_members passed on. */
+typedef fw_err (*member_fn)(const loader *L, hid_t h, const char *where, void *item, const void *arg);
+
+/* Opens g's subgroup name, called PREFIX/NAME in messages, and has read fill item from it. */
+static fw_err read_member(const loader *L, hid_t g, const char *prefix, const char *name, member_fn read,
+                          void *item, const void *arg)
+{
+    char where[320];
+    snprintf(where, sizeof where, "%s/%s", prefix, name);
+    hid_t h = H5Gopen2(g, name, H5P_DEFAULT);
+    if (h < 0)
+        return fail(L, FW_ERR_IO, "cannot open %s", where);
+    fw_err e = read(L, h, where, item, arg);
+    H5Gclose(h);
+    return e;
+}
+
+/* The subgroups of g (where in messages) into names, by name, and a new zeroed array of one
+ * elem-byte record for each (NULL when there are none or on failure, *e saying which). */
+static void *list_members(const loader *L, hid_t g, const char *where, namelist *names, size_t elem, fw_err *e)
+{
+    void *items = NULL;
+    if ((*e = list_names(L, g, where, H5I_GROUP, names)) == FW_OK && names->n &&
+        !(items = calloc(names->n, elem)))
+        *e = fail(L, FW_ERR_NOMEM, "out of memory");
+    return items;
+}
+
+/* Reads the subgroups of g that list_members gave names and items[] (elem bytes a record), in
+ * that order, with read_member. Before it is read, record i takes name i (into its char * at
+ * offset name_at; names->name[i] becomes NULL) and counts in *n, so that fw_results_destroy
+ * frees the name whatever happens next. */
+static fw_err read_members(const loader *L, hid_t g, const char *prefix, namelist *names, void *items,
+                           size_t elem, size_t name_at, uint32_t *n, member_fn read, const void *arg)
+{
+    fw_err e = FW_OK;
+    for (uint32_t i = 0; i < names->n && e == FW_OK; i++) {
+        char *item = (char *)items + (size_t)i * elem, *name = names->name[i];
+        memcpy(item + name_at, &name, sizeof name);
+        names->name[i] = NULL;
+        ++*n;
+        e = read_member(L, g, prefix, name, read, item, arg);
+    }
+    return e;
+}
+
+/* What read_day_arm needs besides the arm's /days group. */
+typedef struct day_arms {
+    uint32_t n_days;
+    hid_t arms;   /* the /arms group; 0 when the file has none */
+} day_arms;
+
+static fw_err read_arm_attrs(const loader *L, hid_t h, const char *where, void *item, const void *arg)
+{
+    (void)arg;
+    return read_attrs(L, h, where, &((fw_results_arm *)item)->attrs);
+}
+
+/* One arm: its columns from /days/ARM and, when the file has /arms/ARM, its attributes. */
+static fw_err read_day_arm(const loader *L, hid_t h, const char *where, void *item, const void *arg)
+{
+    const day_arms *x = arg;
+    fw_results_arm *a = item;
+    fw_err e = read_cols(L, h, where, x->n_days, &a->days);
+    if (e == FW_OK && x->arms > 0 && fw_h5_has_link(x->arms, a->name))
+        e = read_member(L, x->arms, "/arms", a->name, read_arm_attrs, a, NULL);
+    return e;
+}
+
 static fw_err load_days(const loader *L, hid_t f, fw_results *r)
 {
     fw_err e = FW_OK;
-    hid_t g = open_group(L, f, "days", &e), ga = -1, arms = -1;
+    hid_t g = open_group(L, f, "days", &e), arms = -1;
     namelist names = {0};
     hsize_t dim = 0;
     void *v = NULL;
@@ -284,45 +344,15 @@ static fw_err load_days(const loader *L, hid_t f, fw_results *r)
     }
     r->day = v;
     r->n_days = (uint32_t)dim;
-    if ((e = list_names(L, g, "/days", H5I_GROUP, &names)) != FW_OK)
+    r->arms = list_members(L, g, "/days", &names, sizeof *r->arms, &e);
+    if (e != FW_OK)
         goto done;
-    if (names.n && !(r->arms = calloc(names.n, sizeof *r->arms))) {
-        e = fail(L, FW_ERR_NOMEM, "out of memory");
-        goto done;
-    }
     if ((arms = open_group(L, f, "arms", &e)) < 0)
         goto done;
-    for (uint32_t i = 0; i < names.n; i++) {
-        char where[320];
-        fw_results_arm *a = &r->arms[i];
-        a->name = names.name[i];
-        names.name[i] = NULL;
-        r->n_arms++;
-        snprintf(where, sizeof where, "/days/%s", a->name);
-        if ((ga = H5Gopen2(g, a->name, H5P_DEFAULT)) < 0) {
-            e = fail(L, FW_ERR_IO, "cannot open %s", where);
-            goto done;
-        }
-        if ((e = read_cols(L, ga, where, r->n_days, &a->days)) != FW_OK)
-            goto done;
-        H5Gclose(ga);
-        ga = -1;
-        if (arms > 0 && fw_h5_has_link(arms, a->name)) {
-            snprintf(where, sizeof where, "/arms/%s", a->name);
-            if ((ga = H5Gopen2(arms, a->name, H5P_DEFAULT)) < 0) {
-                e = fail(L, FW_ERR_IO, "cannot open %s", where);
-                goto done;
-            }
-            if ((e = read_attrs(L, ga, where, &a->attrs)) != FW_OK)
-                goto done;
-            H5Gclose(ga);
-            ga = -1;
-        }
-    }
+    e = read_members(L, g, "/days", &names, r->arms, sizeof *r->arms, offsetof(fw_results_arm, name),
+                     &r->n_arms, read_day_arm, &(day_arms){r->n_days, arms});
 done:
     namelist_fini(&names);
-    if (ga >= 0)
-        H5Gclose(ga);
     if (arms > 0)
         H5Gclose(arms);
     H5Gclose(g);
@@ -364,16 +394,36 @@ static fw_err load_work(const loader *L, hid_t f, fw_results *r)
     return e;
 }
 
+/* One stage: its columns and, when present, its counts [n_lat_days, n_bins]. */
+static fw_err read_stage(const loader *L, hid_t h, const char *where, void *item, const void *arg)
+{
+    const fw_results *r = arg;
+    fw_results_stage *s = item;
+    hsize_t dim[2] = {0, 0};
+    void *c = NULL;
+    fw_err e = read_cols(L, h, where, r->n_lat_days, &s->stats);
+    if (e != FW_OK)
+        return e;
+    e = read_array(L, h, where, "counts", 2, H5T_NATIVE_UINT64, sizeof(uint64_t), dim, &c);
+    if (e == FW_OK && (dim[0] != r->n_lat_days || dim[1] != r->n_bins)) {
+        free(c);
+        e = fail(L, FW_ERR_PARSE, "%s/counts: expected [%u, %u]", where, r->n_lat_days, r->n_bins);
+    }
+    if (e == FW_OK)
+        s->counts = c;
+    return e == FW_ERR_NOTFOUND ? FW_OK : e;
+}
+
 static fw_err load_latency(const loader *L, hid_t f, fw_results *r)
 {
     fw_err e = FW_OK;
-    hid_t g = open_group(L, f, "latency", &e), gs = -1;
+    hid_t g = open_group(L, f, "latency", &e);
     namelist names = {0};
-    hsize_t dim[2] = {0, 0}, dim_up = 0;
+    hsize_t dim = 0, dim_up = 0;
     void *lo = NULL, *up = NULL;
     if (g <= 0)
         return e;
-    if ((e = read_array(L, g, "/latency", "bin_lower_ns", 1, H5T_NATIVE_INT64, sizeof(int64_t), dim,
+    if ((e = read_array(L, g, "/latency", "bin_lower_ns", 1, H5T_NATIVE_INT64, sizeof(int64_t), &dim,
                         &lo)) != FW_OK ||
         (e = read_array(L, g, "/latency", "bin_upper_ns", 1, H5T_NATIVE_INT64, sizeof(int64_t),
                         &dim_up, &up)) != FW_OK) {
@@ -382,7 +432,7 @@ static fw_err load_latency(const loader *L, hid_t f, fw_results *r)
         free(lo);
         goto done;
     }
-    if (dim_up != dim[0]) {
+    if (dim_up != dim) {
         free(lo);
         free(up);
         e = fail(L, FW_ERR_PARSE, "/latency: bin_lower_ns and bin_upper_ns differ in length");
@@ -390,13 +440,10 @@ static fw_err load_latency(const loader *L, hid_t f, fw_results *r)
     }
     r->bin_lower_ns = lo;
     r->bin_upper_ns = up;
-    r->n_bins = (uint32_t)dim[0];
-    if ((e = list_names(L, g, "/latency", H5I_GROUP, &names)) != FW_OK)
+    r->n_bins = (uint32_t)dim;
+    r->stages = list_members(L, g, "/latency", &names, sizeof *r->stages, &e);
+    if (e != FW_OK)
         goto done;
-    if (names.n && !(r->stages = calloc(names.n, sizeof *r->stages))) {
-        e = fail(L, FW_ERR_NOMEM, "out of memory");
-        goto done;
-    }
     r->n_lat_days = r->n_days;
     {
         void *day = NULL;
@@ -409,45 +456,27 @@ static fw_err load_latency(const loader *L, hid_t f, fw_results *r)
         e = FW_OK;
         free(day);
     }
-    for (uint32_t i = 0; i < names.n; i++) {
-        char where[320];
-        fw_results_stage *s = &r->stages[i];
-        s->name = names.name[i];
-        names.name[i] = NULL;
-        r->n_stages++;
-        snprintf(where, sizeof where, "/latency/%s", s->name);
-        if ((gs = H5Gopen2(g, s->name, H5P_DEFAULT)) < 0) {
-            e = fail(L, FW_ERR_IO, "cannot open %s", where);
-            goto done;
-        }
-        if ((e = read_cols(L, gs, where, r->n_lat_days, &s->stats)) != FW_OK)
-            goto done;
-        void *c = NULL;
-        e = read_array(L, gs, where, "counts", 2, H5T_NATIVE_UINT64, sizeof(uint64_t), dim, &c);
-        if (e == FW_OK && (dim[0] != r->n_lat_days || dim[1] != r->n_bins)) {
-            free(c);
-            e = fail(L, FW_ERR_PARSE, "%s/counts: expected [%u, %u]", where, r->n_lat_days, r->n_bins);
-        }
-        if (e == FW_OK)
-            s->counts = c;
-        else if (e != FW_ERR_NOTFOUND)
-            goto done;
-        e = FW_OK;
-        H5Gclose(gs);
-        gs = -1;
-    }
+    e = read_members(L, g, "/latency", &names, r->stages, sizeof *r->stages, offsetof(fw_results_stage, name),
+                     &r->n_stages, read_stage, r);
 done:
     namelist_fini(&names);
-    if (gs >= 0)
-        H5Gclose(gs);
     H5Gclose(g);
     return e;
+}
+
+/* One treatment arm's test: its attributes and its fields, one per metric. */
+static fw_err read_test(const loader *L, hid_t h, const char *where, void *item, const void *arg)
+{
+    const fw_results *r = arg;
+    fw_results_test *t = item;
+    fw_err e = read_attrs(L, h, where, &t->attrs);
+    return e != FW_OK ? e : read_cols(L, h, where, r->n_metrics, &t->fields);
 }
 
 static fw_err load_experiment(const loader *L, hid_t f, fw_results *r)
 {
     fw_err e = FW_OK;
-    hid_t g = open_group(L, f, "experiment", &e), ga = -1;
+    hid_t g = open_group(L, f, "experiment", &e);
     namelist names = {0};
     if (g <= 0)
         return e;
@@ -460,34 +489,14 @@ static fw_err load_experiment(const loader *L, hid_t f, fw_results *r)
     if ((e = h5_checked(L, fw_h5_read_strings(g, "/experiment", "metric", &r->n_metrics, &r->metric,
                                               L->msg, L->msglen))) != FW_OK)
         goto done;
-    if ((e = list_names(L, g, "/experiment", H5I_GROUP, &names)) != FW_OK)
+    r->tests = list_members(L, g, "/experiment", &names, sizeof *r->tests, &e);
+    if (e != FW_OK)
         goto done;
-    if (names.n && !(r->tests = calloc(names.n, sizeof *r->tests))) {
-        e = fail(L, FW_ERR_NOMEM, "out of memory");
-        goto done;
-    }
     r->has_experiment = 1;
-    for (uint32_t i = 0; i < names.n; i++) {
-        char where[320];
-        fw_results_test *t = &r->tests[i];
-        t->arm = names.name[i];
-        names.name[i] = NULL;
-        r->n_tests++;
-        snprintf(where, sizeof where, "/experiment/%s", t->arm);
-        if ((ga = H5Gopen2(g, t->arm, H5P_DEFAULT)) < 0) {
-            e = fail(L, FW_ERR_IO, "cannot open %s", where);
-            goto done;
-        }
-        if ((e = read_attrs(L, ga, where, &t->attrs)) != FW_OK ||
-            (e = read_cols(L, ga, where, r->n_metrics, &t->fields)) != FW_OK)
-            goto done;
-        H5Gclose(ga);
-        ga = -1;
-    }
+    e = read_members(L, g, "/experiment", &names, r->tests, sizeof *r->tests, offsetof(fw_results_test, arm),
+                     &r->n_tests, read_test, r);
 done:
     namelist_fini(&names);
-    if (ga >= 0)
-        H5Gclose(ga);
     H5Gclose(g);
     return e;
 }

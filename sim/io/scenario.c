@@ -1863,32 +1863,23 @@ fw_err fw_scenario_apply(char *const *sets, uint32_t n, fw_behaviour_cfg *b, fw_
 /* ---------------------------------------------------------------------------------------
  * Writing YAML. */
 
+/* The escapes of a double-quoted YAML scalar that are a backslash and one character:
+ * yaml_escape[c] is that character for c, 0 where c has none (other control characters are
+ * written as \xHH). */
+static const char yaml_escape[128] = {['"'] = '"', ['\\'] = '\\', ['\n'] = 'n', ['\t'] = 't', ['\r'] = 'r'};
+
 /* A double-quoted YAML scalar: always reads back as the same string. */
 static void put_quoted(FILE *f, const char *str)
 {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)(str != NULL ? str : ""); *p != '\0'; p++) {
-        switch (*p) {
-        case '"':
-            fputs("\\\"", f);
-            break;
-        case '\\':
-            fputs("\\\\", f);
-            break;
-        case '\n':
-            fputs("\\n", f);
-            break;
-        case '\t':
-            fputs("\\t", f);
-            break;
-        case '\r':
-            fputs("\\r", f);
-            break;
-        default:
-            if (*p < 0x20 || *p == 0x7f)
-                fprintf(f, "\\x%02x", *p);
-            else
-                fputc(*p, f);
+        if (*p < sizeof yaml_escape && yaml_escape[*p] != '\0') {
+            fputc('\\', f);
+            fputc(yaml_escape[*p], f);
+        } else if (*p < 0x20 || *p == 0x7f) {
+            fprintf(f, "\\x%02x", *p);
+        } else {
+            fputc(*p, f);
         }
     }
     fputc('"', f);

@@ -27,6 +27,7 @@
 #include "flywheel/ads.h"
 #include "flywheel/engine.h"
 #include "fixture_engine.h"
+#include "fixture_rig.h"
 
 #define TPD 24u
 #define N_USERS 4u
@@ -75,13 +76,6 @@ static fw_engine *build(const fw_campaign_info *camps, uint32_t n_camps, const f
     assert_non_null(e);
     assert_int_equal(fw_ads_n_campaigns(e), n_camps);
     return e;
-}
-
-static fw_engine_ctx *make_ctx(const fw_engine *e)
-{
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
-    return c;
 }
 
 /* Defaults with pacing off, no frequency cap, GSP, a reserve of 150.5 per thousand
@@ -155,6 +149,15 @@ static fw_campaign_stats stats(const fw_engine *e, uint32_t campaign)
     return st;
 }
 
+/* A campaign's delivery as the ad log counted it. */
+static void assert_delivery(const fw_campaign_stats *st, uint64_t impressions, uint64_t clicks,
+                            uint64_t conversions)
+{
+    assert_int_equal(st->impressions, impressions);
+    assert_int_equal(st->clicks, clicks);
+    assert_int_equal(st->conversions, conversions);
+}
+
 /* Fills k slots for user under arm at tick with the request's topic; checks what every fill
  * must satisfy (a known campaign, its creative, distinct campaigns, a price in [0, bid]). */
 static uint32_t fill(fw_engine *e, fw_engine_ctx *ctx, uint32_t user, uint32_t arm, int32_t tick,
@@ -200,10 +203,7 @@ static int filled(const fw_ad_fill *f, uint32_t n, uint32_t campaign)
  * the campaigns' spend up to their rounding to cents (one cent each at most). */
 static void assert_books(const fw_engine *e, const fw_campaign_info *camps)
 {
-    char why[256] = "";
-    fw_err rc = fw_ads_check(e, why, sizeof why);
-    if (rc != FW_OK)
-        fail_msg("fw_ads_check: %s", why);
+    fixture_assert_check(fw_ads_check, "fw_ads_check", e);
     int64_t sum = 0;
     uint32_t n = fw_ads_n_campaigns(e);
     for (uint32_t c = 0; c < n; c++) {
@@ -253,11 +253,10 @@ static const fw_campaign_info auction_camps[] = {
 
 static void test_auction_scores_and_prices(void **state)
 {
-    (void)state;
     fw_engine_cfg cfgs[2] = {ads_cfg(), ads_cfg()};
     cfgs[1].ads.pay_rule = FW_PAY_FIRST;
-    fw_engine *e = build(auction_camps, N_AUCTION, cfgs, 2);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(auction_camps, N_AUCTION, cfgs, 2), &ctx);
     fw_ad_fill f[SLOTS];
     uint32_t n;
 
@@ -299,35 +298,27 @@ static void test_auction_scores_and_prices(void **state)
     fw_campaign_stats st;
     assert_int_equal(fw_ads_campaign(e, N_AUCTION, &st), FW_ERR_INVAL);
     assert_books(e, auction_camps);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 /* A campaign alone below the reserve never fills; at the reserve's level it does. */
 static void test_auction_reserve(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = ads_cfg();
     const fw_campaign_info below[] = {camp(0, FW_OBJ_CPM, 150, 100000, FW_NONE, 0),
                                       camp(0, FW_OBJ_CPC, 12, 100000, FW_NONE, 1)};
     /* CPC 12 x 0.0123 = 0.1476 per impression: below 0.1505 too. */
-    fw_engine *e = build(below, 2, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(below, 2, &cfg, 1), &ctx);
     fw_ad_fill f[SLOTS];
     for (uint32_t u = 0; u < N_USERS; u++)
         assert_int_equal(fill(e, ctx, u, 0, 0, FW_NONE, SLOTS, f, below), 0);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 
     /* CPC 13 x 0.0123 = 0.1599: above; priced at the reserve, 0.1505 / 0.0123 = 12.24 -> 12. */
     const fw_campaign_info above[] = {camp(0, FW_OBJ_CPM, 150, 100000, FW_NONE, 0),
                                       camp(0, FW_OBJ_CPC, 13, 100000, FW_NONE, 1)};
-    e = build(above, 2, &cfg, 1);
-    ctx = make_ctx(e);
+    e = fixture_rig_open(state, build(above, 2, &cfg, 1), &ctx);
     uint32_t n = fill(e, ctx, 0, 0, 0, FW_NONE, SLOTS, f, above);
     assert_fills(f, n, (const uint32_t[]){1}, (const int64_t[]){12}, 1);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 /* The estimates learn from the ad log. After 100 impressions and 5 clicks of campaign 1
@@ -339,10 +330,9 @@ static void test_auction_reserve(void **state)
  * 6.26115 / q = 418.15 -> 418. */
 static void test_auction_learned_estimates(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = ads_cfg();
-    fw_engine *e = build(auction_camps, N_AUCTION, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(auction_camps, N_AUCTION, &cfg, 1), &ctx);
     fw_ad_fill f[SLOTS];
     uint32_t n;
 
@@ -363,16 +353,12 @@ static void test_auction_learned_estimates(void **state)
     assert_int_equal(ads_attribute(e, 0, 1, 2), 2);
     assert_int_equal(ads_attribute(e, 1, 1, 2), 2);
     fw_campaign_stats st = stats(e, 2);
-    assert_int_equal(st.impressions, 50);
-    assert_int_equal(st.clicks, 4);
-    assert_int_equal(st.conversions, 2);
+    assert_delivery(&st, 50, 4, 2);
     assert_int_equal(st.spend_cents, 2 * 609);
     n = fill(e, ctx, 2, 0, 3, FW_NONE, SLOTS, f, auction_camps);
     assert_int_equal(n, 4);
     assert_int_equal(f[0].campaign, 2);   /* clicked and converting: it leads now */
     assert_books(e, auction_camps);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 /* ---- targeting ----------------------------------------------------------------------- */
@@ -383,9 +369,7 @@ static void log_engagement(fw_engine *e, fw_engine_ctx *ctx, uint32_t user, uint
     for (uint32_t i = 0; i < n_impr + n_open; i++) {
         uint32_t note = (2 * i + topic) % N_NOTES;   /* a note of the topic */
         assert_int_equal(note_topic(note), topic);
-        fw_event ev = {.user = user, .note = note, .tick = tick,
-                       .type = i < n_impr ? FW_EV_IMPRESSION : FW_EV_OPEN};
-        assert_int_equal(fw_engine_log_events(e, ctx, &ev, 1), FW_OK);
+        fixture_log(e, ctx, user, note, tick, i < n_impr ? FW_EV_IMPRESSION : FW_EV_OPEN);
     }
 }
 
@@ -393,13 +377,12 @@ static void log_engagement(fw_engine *e, fw_engine_ctx *ctx, uint32_t user, uint
  * targets topic 0. */
 static void test_targeting(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = ads_cfg();
     const fw_campaign_info camps[] = {camp(0, FW_OBJ_CPM, 5000, 100000, 1, 1),
                                       camp(1, FW_OBJ_CPM, 1000, 100000, FW_NONE, 2),
                                       camp(0, FW_OBJ_CPM, 2000, 100000, 0, 0)};
-    fw_engine *e = build(camps, 3, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(camps, 3, &cfg, 1), &ctx);
     fw_ad_fill f[SLOTS];
     uint32_t n;
 
@@ -427,21 +410,18 @@ static void test_targeting(void **state)
     }
     n = fill(e, ctx, 2, 0, 1, 1, SLOTS, f, camps);
     assert_fills(f, n, (const uint32_t[]){0, 1}, NULL, 2);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 /* ---- frequency caps ------------------------------------------------------------------ */
 
 static void test_frequency_cap(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = ads_cfg();
     cfg.ads.freq_cap = 2;
     const fw_campaign_info camps[] = {camp(0, FW_OBJ_CPM, 3000, 100000, FW_NONE, 0),
                                       camp(1, FW_OBJ_CPM, 2000, 100000, FW_NONE, 1)};
-    fw_engine *e = build(camps, 2, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(camps, 2, &cfg, 1), &ctx);
     fw_ad_fill f[SLOTS];
     uint32_t n;
 
@@ -469,22 +449,19 @@ static void test_frequency_cap(void **state)
         assert_fills(f, n, &seq[i], NULL, 1);
     }
     assert_int_equal(fill(e, ctx, 0, 0, (int32_t)TPD + 4, FW_NONE, 1, f, camps), 0);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 /* ---- billing ------------------------------------------------------------------------- */
 
 static void test_billing_per_objective(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = ads_cfg();
     cfg.ads.click_window_days = 7;
     const fw_campaign_info camps[] = {camp(0, FW_OBJ_CPM, 2000, 100000, FW_NONE, 0),
                                       camp(0, FW_OBJ_CPC, 300, 100000, FW_NONE, 1),
                                       camp(1, FW_OBJ_CPA, 5000, 100000, FW_NONE, 2)};
-    fw_engine *e = build(camps, 3, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(camps, 3, &cfg, 1), &ctx);
 
     /* CPM: 1234 per thousand is 1234 millicents an impression, kept exactly: after i
      * impressions the spend is floor(1234 i / 1000) cents (1 a time would give i). */
@@ -517,16 +494,10 @@ static void test_billing_per_objective(void **state)
     assert_int_equal(s0.spend_cents, 11);   /* 11106 millicents */
     assert_int_equal(s1.spend_cents, 500);
     assert_int_equal(s2.spend_cents, 4000);
-    assert_int_equal(s0.impressions, 9);
+    assert_delivery(&s0, 9, 3, 1);
     assert_int_equal(s0.auctions_won, 9);
-    assert_int_equal(s0.clicks, 3);
-    assert_int_equal(s0.conversions, 1);
-    assert_int_equal(s1.impressions, 4);
-    assert_int_equal(s1.clicks, 2);
-    assert_int_equal(s1.conversions, 1);
-    assert_int_equal(s2.impressions, 1);
-    assert_int_equal(s2.clicks, 1);
-    assert_int_equal(s2.conversions, 1);
+    assert_delivery(&s1, 4, 2, 1);
+    assert_delivery(&s2, 1, 1, 1);
     for (uint32_t c = 0; c < 3; c++)
         assert_int_equal(stats(e, c).overdelivery_cents, 0);
     /* Revenue: 11106 + 500000 + 4000000 millicents = 4511 cents = the sum of the spends. */
@@ -538,8 +509,6 @@ static void test_billing_per_objective(void **state)
     assert_int_equal(stats(e, 1).spend_cents, 500);
     assert_int_equal(fw_ads_revenue(e), 4511);
     assert_books(e, camps);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 /* ---- budgets ------------------------------------------------------------------------- */
@@ -547,12 +516,11 @@ static void test_billing_per_objective(void **state)
 /* Campaign 0 (CPC 100, budget 250 a day) outranks 1 (CPM 500). */
 static void test_budget_throttles_and_resets(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = ads_cfg();
     const fw_campaign_info camps[] = {camp(0, FW_OBJ_CPC, 100, 250, FW_NONE, 0),
                                       camp(1, FW_OBJ_CPM, 500, 100000, FW_NONE, 1)};
-    fw_engine *e = build(camps, 2, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(camps, 2, &cfg, 1), &ctx);
     fw_ad_fill f[SLOTS];
     uint32_t n = fill(e, ctx, 0, 0, 0, FW_NONE, SLOTS, f, camps);
     assert_fills(f, n, (const uint32_t[]){0, 1}, NULL, 2);
@@ -599,8 +567,6 @@ static void test_budget_throttles_and_resets(void **state)
     assert_int_equal(stats(e, 0).spend_today_cents, 100);
     assert_int_equal(stats(e, 0).spend_cents, 340);
     assert_books(e, camps);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 /* Many clicks at prices from 1 to the bid against a small budget: the spend follows the
@@ -608,12 +574,11 @@ static void test_budget_throttles_and_resets(void **state)
  * budget, and the campaign is throttled exactly when a click at its bid no longer fits. */
 static void test_budget_property(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = ads_cfg();
     const int64_t bid = 97, budget = 1000;
     const fw_campaign_info camps[] = {camp(0, FW_OBJ_CPC, bid, budget, FW_NONE, 0)};
-    fw_engine *e = build(camps, 1, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(camps, 1, &cfg, 1), &ctx);
     uint64_t seed = 42;
     for (uint32_t day = 0; day < 3; day++) {
         int64_t spend = 0, over = 0, total_before = stats(e, 0).spend_cents;
@@ -639,8 +604,6 @@ static void test_budget_property(void **state)
         assert_books(e, camps);
         assert_int_equal(fw_engine_end_day(e, ctx, day), FW_OK);
     }
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 /* ---- pacing -------------------------------------------------------------------------- */
@@ -668,12 +631,11 @@ static void assert_mult(const fw_engine *e, uint32_t c, double want)
  * then campaign 0 is first again. */
 static void test_pacing_dual(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = ads_cfg();
     cfg.ads.pacing = FW_PACING_DUAL;
     cfg.ads.reserve_cpm_cents = 0.0;
-    fw_engine *e = build(pacing_camps, 2, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(pacing_camps, 2, &cfg, 1), &ctx);
     fw_ad_fill f[SLOTS];
     uint32_t n = fill(e, ctx, 0, 0, 0, FW_NONE, 2, f, pacing_camps);
     assert_fills(f, n, (const uint32_t[]){0, 1}, (const int64_t[]){3000, 0}, 2);
@@ -705,21 +667,18 @@ static void test_pacing_dual(void **state)
     assert_fills(f, n, (const uint32_t[]){0, 1}, (const int64_t[]){3000, 0}, 2);
     assert_int_equal(stats(e, 0).spend_today_cents, 300);
     assert_books(e, pacing_camps);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 /* Throttle: a campaign whose spend runs ahead of the day's elapsed share is out at the
  * tick's end for the rest of the day; one behind it stays; the next day both are back. */
 static void test_pacing_throttle(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = ads_cfg();
     cfg.ads.pacing = FW_PACING_THROTTLE;
     const fw_campaign_info camps[] = {pacing_camps[0],
                                       camp(1, FW_OBJ_CPM, 3000, 2400, FW_NONE, 1)};
-    fw_engine *e = build(camps, 2, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(camps, 2, &cfg, 1), &ctx);
     fw_ad_fill f[SLOTS];
     log_n(e, ctx, 0, 0, 0, FW_AD_IMPRESSION, 5000, 30);   /* 150 > 100 = 1/24 of 2400 */
     log_n(e, ctx, 1, 1, 0, FW_AD_IMPRESSION, 2500, 20);   /* 50 */
@@ -754,18 +713,15 @@ static void test_pacing_throttle(void **state)
     assert_false(stats(e, 0).throttled);
     assert_mult(e, 0, 0.0);
     assert_books(e, camps);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 /* None: overspending moves nothing. */
 static void test_pacing_none(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = ads_cfg();
     cfg.ads.reserve_cpm_cents = 0.0;
-    fw_engine *e = build(pacing_camps, 2, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(pacing_camps, 2, &cfg, 1), &ctx);
     fw_ad_fill f[SLOTS];
     for (int32_t t = 0; t < 4; t++) {
         log_n(e, ctx, 0, 0, t, FW_AD_IMPRESSION, 5000, 60);
@@ -777,8 +733,6 @@ static void test_pacing_none(void **state)
     }
     assert_int_equal(stats(e, 0).spend_today_cents, 1200);
     assert_books(e, pacing_camps);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 /* ---- attribution --------------------------------------------------------------------- */
@@ -787,14 +741,13 @@ static void test_pacing_none(void **state)
  * brand 0's; 2 (CPA) and 3 (CPM) brand 1's. */
 static void test_attribution(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = ads_cfg();
     const fw_campaign_info camps[] = {camp(0, FW_OBJ_CPC, 300, 100000, FW_NONE, 0),
                                       camp(0, FW_OBJ_CPM, 2000, 100000, FW_NONE, 1),
                                       camp(1, FW_OBJ_CPA, 5000, 100000, FW_NONE, 2),
                                       camp(1, FW_OBJ_CPM, 2000, 100000, FW_NONE, 3)};
-    fw_engine *e = build(camps, 4, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(camps, 4, &cfg, 1), &ctx);
 
     /* User 0 clicks 0 at tick 10 and later sees 1: the click wins; another brand: none. */
     log1(e, ctx, 0, 0, 10, FW_AD_IMPRESSION, 200);
@@ -840,32 +793,26 @@ static void test_attribution(void **state)
     assert_int_equal(stats(e, 3).spend_cents, 2);           /* 2 x 1000 millicents */
     assert_int_equal(fw_ads_revenue(e), 450 + 3 + 2 + 800);
     assert_books(e, camps);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 
     /* A later view of a clicked campaign does not undo the click: clicked at 0, seen at 10,
      * bought at 40 (within the click window, past the view's). */
-    e = build(camps, 4, &cfg, 1);
-    ctx = make_ctx(e);
+    e = fixture_rig_open(state, build(camps, 4, &cfg, 1), &ctx);
     log1(e, ctx, 0, 0, 0, FW_AD_IMPRESSION, 250);
     log1(e, ctx, 0, 0, 0, FW_AD_CLICK, 250);
     log1(e, ctx, 0, 0, 10, FW_AD_IMPRESSION, 250);
     assert_attributed(e, 0, 0, 40, 0, 0);
     assert_int_equal(stats(e, 0).conversions, 1);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 /* ---- bad input ----------------------------------------------------------------------- */
 
 static void test_bad_input(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = ads_cfg();
     const fw_campaign_info good[] = {camp(0, FW_OBJ_CPM, 2000, 100000, FW_NONE, 0),
                                      camp(1, FW_OBJ_CPA, 500, 100000, 1, N_NOTES - 1)};
-    fw_engine *e = build(good, 2, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(good, 2, &cfg, 1), &ctx);
     const fw_ad_event ev[] = {
         {.user = 0, .campaign = 0, .tick = 0, .type = FW_AD_IMPRESSION, .price_cents = 1000},
         {.user = N_USERS, .campaign = 0, .tick = 0, .type = FW_AD_IMPRESSION, .price_cents = 1000},
@@ -890,8 +837,6 @@ static void test_bad_input(void **state)
     assert_int_equal(fw_ads_log(e, ctx, &ev[2], 1, NULL), FW_OK);   /* NULL: billed all the same */
     assert_int_equal(fw_ads_revenue(e), 3);
     assert_books(e, good);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 
     /* Creation refuses a bad campaign. */
     for (uint32_t i = 0; i < 7; i++) {
@@ -918,7 +863,7 @@ static void test_bad_input(void **state)
     fw_err err = FW_OK;
     e = fw_engine_create(&cat, &cfg, 1, &err);
     assert_non_null(e);
-    ctx = make_ctx(e);
+    fixture_rig_open(state, e, &ctx);
     assert_int_equal(fw_ads_n_campaigns(e), 0);
     fw_ad_fill f[SLOTS];
     fw_ad_req q = {.user = 0, .arm = 0, .tick = 0, .topic = FW_NONE};
@@ -927,26 +872,21 @@ static void test_bad_input(void **state)
     assert_attributed(e, 0, 0, 0, FW_NONE, 0);
     assert_int_equal(fw_ads_revenue(e), 0);
     assert_int_equal(fw_ads_check(e, (char[64]){0}, 64), FW_OK);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 /* A price above the bid is either refused or caught by fw_ads_check. */
 static void test_check_catches_price_above_bid(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = ads_cfg();
     const fw_campaign_info camps[] = {camp(0, FW_OBJ_CPC, 100, 100000, FW_NONE, 0)};
-    fw_engine *e = build(camps, 1, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(camps, 1, &cfg, 1), &ctx);
     fw_ad_event ev = {.user = 0, .campaign = 0, .tick = 0, .type = FW_AD_CLICK, .price_cents = 101};
     char why[256] = "";
     if (fw_ads_log(e, ctx, &ev, 1, NULL) == FW_OK)
         assert_int_equal(fw_ads_check(e, why, sizeof why), FW_ERR_INTERNAL);
     else
         assert_int_equal(fw_ads_revenue(e), 0);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 /* ---- determinism and invariants over a mixed run ------------------------------------- */
@@ -981,13 +921,13 @@ typedef struct run_trace {
 
 /* Ticks as the simulator runs them: every user's fill first, then one batch of ad events
  * (impressions, some clicks) at the barrier, purchases, and the tick's end. */
-static void run_mixed(run_trace *tr)
+static void run_mixed(void **state, run_trace *tr)
 {
     fw_engine_cfg cfg = ads_cfg();
     cfg.ads.pacing = FW_PACING_DUAL;
     cfg.ads.freq_cap = 6;
-    fw_engine *e = build(mixed_camps, N_MIXED, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(mixed_camps, N_MIXED, &cfg, 1), &ctx);
     memset(tr, 0, sizeof *tr);
     uint64_t seed = 7;
     uint32_t fi = 0;
@@ -1051,16 +991,14 @@ static void run_mixed(run_trace *tr)
     }
     tr->revenue = fw_ads_revenue(e);
     assert_true(tr->revenue >= spend && tr->revenue <= total_mc / 1000);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 static void test_determinism_and_invariants(void **state)
 {
     (void)state;
     static run_trace a, b;
-    run_mixed(&a);
-    run_mixed(&b);
+    run_mixed(state, &a);
+    run_mixed(state, &b);
     assert_memory_equal(a.n_fills, b.n_fills, sizeof a.n_fills);
     assert_memory_equal(a.fills, b.fills, sizeof a.fills);
     assert_memory_equal(a.attributed, b.attributed, sizeof a.attributed);
@@ -1093,14 +1031,13 @@ static void test_determinism_and_invariants(void **state)
  * shown"), so the fifth campaign is filled every time. */
 static void test_bug_freq_cap_fifth_campaign(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = ads_cfg();
     cfg.ads.freq_cap = 2;
     fw_campaign_info camps[5];
     for (uint32_t c = 0; c < 5; c++)
         camps[c] = camp(0, FW_OBJ_CPM, 5000 - 500 * (int64_t)c, 100000, FW_NONE, c);
-    fw_engine *e = build(camps, 5, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(camps, 5, &cfg, 1), &ctx);
     fw_ad_fill f[SLOTS];
     uint32_t count[5] = {0};
     for (int32_t t = 0; t < 4; t++) {
@@ -1111,8 +1048,6 @@ static void test_bug_freq_cap_fifth_campaign(void **state)
     for (uint32_t c = 0; c < 5; c++)
         if (count[c] != 2)
             fail_msg("campaign %u filled %u times to one user in a day, cap 2", c, count[c]);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 /* The click window runs from the click. ads.c's remember() keeps one touch per campaign and
@@ -1121,18 +1056,15 @@ static void test_bug_freq_cap_fifth_campaign(void **state)
  * at 40 and a purchase at 60 (click window 48, view window 0) are credited. */
 static void test_bug_click_window_from_click(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = ads_cfg();
     cfg.ads.view_window_days = 0;
     const fw_campaign_info camps[] = {camp(0, FW_OBJ_CPC, 300, 100000, FW_NONE, 0)};
-    fw_engine *e = build(camps, 1, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(camps, 1, &cfg, 1), &ctx);
     log1(e, ctx, 0, 0, 0, FW_AD_IMPRESSION, 100);
     log1(e, ctx, 0, 0, 0, FW_AD_CLICK, 100);
     log1(e, ctx, 0, 0, 40, FW_AD_IMPRESSION, 100);
     assert_int_equal(ads_attribute(e, 0, 0, 60), FW_NONE);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 /* Under first price a CPM campaign pays its bid. ads.c works the price out as
@@ -1141,18 +1073,15 @@ static void test_bug_click_window_from_click(void **state)
  * price of 1000. */
 static void test_bug_first_price_cpm_is_bid(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = ads_cfg();
     cfg.ads.pay_rule = FW_PAY_FIRST;
     const fw_campaign_info camps[] = {camp(0, FW_OBJ_CPM, 1001, 100000, FW_NONE, 0),
                                       camp(0, FW_OBJ_CPM, 1000, 100000, FW_NONE, 1)};
-    fw_engine *e = build(camps, 2, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(camps, 2, &cfg, 1), &ctx);
     fw_ad_fill f[SLOTS];
     uint32_t n = fill(e, ctx, 0, 0, 0, FW_NONE, 2, f, camps);
     assert_fills(f, n, (const uint32_t[]){0, 1}, (const int64_t[]){1001, 1000}, 2);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 /* Revenue in cents is the sum of the campaigns' spends in cents. ads.c rounds the revenue
@@ -1160,17 +1089,14 @@ static void test_bug_first_price_cpm_is_bid(void **state)
  * spends of 1 + 1 and a revenue of 3. */
 static void test_bug_revenue_is_sum_of_spends(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = ads_cfg();
     const fw_campaign_info camps[] = {camp(0, FW_OBJ_CPM, 2000, 100000, FW_NONE, 0),
                                       camp(0, FW_OBJ_CPM, 2000, 100000, FW_NONE, 1)};
-    fw_engine *e = build(camps, 2, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(camps, 2, &cfg, 1), &ctx);
     log1(e, ctx, 0, 0, 0, FW_AD_IMPRESSION, 1500);
     log1(e, ctx, 0, 1, 0, FW_AD_IMPRESSION, 1500);
     assert_int_equal(fw_ads_revenue(e), stats(e, 0).spend_cents + stats(e, 1).spend_cents);
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 /* Spending exactly the even share keeps the dual multiplier where it is. ads.c's target for
@@ -1180,11 +1106,10 @@ static void test_bug_revenue_is_sum_of_spends(void **state)
  * and again every tick on pace. */
 static void test_bug_dual_on_pace_is_neutral(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = ads_cfg();
     cfg.ads.pacing = FW_PACING_DUAL;
-    fw_engine *e = build(pacing_camps, 2, &cfg, 1);
-    fw_engine_ctx *ctx = make_ctx(e);
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(pacing_camps, 2, &cfg, 1), &ctx);
     for (int32_t t = 0; t < 12; t++) {
         log_n(e, ctx, 0, 0, t, FW_AD_IMPRESSION, 5000, 20);   /* 100 cents a tick */
         assert_int_equal(fw_engine_end_tick(e, ctx, t), FW_OK);
@@ -1192,33 +1117,31 @@ static void test_bug_dual_on_pace_is_neutral(void **state)
         if (!(m <= 1e-9))
             fail_msg("tick %d on pace: multiplier %.17g, want 0", t, m);
     }
-    fw_engine_ctx_destroy(ctx);
-    fw_engine_destroy(e);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_auction_scores_and_prices),
-        cmocka_unit_test(test_auction_reserve),
-        cmocka_unit_test(test_auction_learned_estimates),
-        cmocka_unit_test(test_targeting),
-        cmocka_unit_test(test_frequency_cap),
-        cmocka_unit_test(test_billing_per_objective),
-        cmocka_unit_test(test_budget_throttles_and_resets),
-        cmocka_unit_test(test_budget_property),
-        cmocka_unit_test(test_pacing_dual),
-        cmocka_unit_test(test_pacing_throttle),
-        cmocka_unit_test(test_pacing_none),
-        cmocka_unit_test(test_attribution),
-        cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_check_catches_price_above_bid),
-        cmocka_unit_test(test_determinism_and_invariants),
-        cmocka_unit_test(test_bug_freq_cap_fifth_campaign),
-        cmocka_unit_test(test_bug_click_window_from_click),
-        cmocka_unit_test(test_bug_first_price_cpm_is_bid),
-        cmocka_unit_test(test_bug_revenue_is_sum_of_spends),
-        cmocka_unit_test(test_bug_dual_on_pace_is_neutral),
+        fixture_rig_test(test_auction_scores_and_prices),
+        fixture_rig_test(test_auction_reserve),
+        fixture_rig_test(test_auction_learned_estimates),
+        fixture_rig_test(test_targeting),
+        fixture_rig_test(test_frequency_cap),
+        fixture_rig_test(test_billing_per_objective),
+        fixture_rig_test(test_budget_throttles_and_resets),
+        fixture_rig_test(test_budget_property),
+        fixture_rig_test(test_pacing_dual),
+        fixture_rig_test(test_pacing_throttle),
+        fixture_rig_test(test_pacing_none),
+        fixture_rig_test(test_attribution),
+        fixture_rig_test(test_bad_input),
+        fixture_rig_test(test_check_catches_price_above_bid),
+        fixture_rig_test(test_determinism_and_invariants),
+        fixture_rig_test(test_bug_freq_cap_fifth_campaign),
+        fixture_rig_test(test_bug_click_window_from_click),
+        fixture_rig_test(test_bug_first_price_cpm_is_bid),
+        fixture_rig_test(test_bug_revenue_is_sum_of_spends),
+        fixture_rig_test(test_bug_dual_on_pace_is_neutral),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

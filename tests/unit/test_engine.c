@@ -19,6 +19,7 @@
 #include "flywheel/engine.h"
 #include "flywheel/notify.h"
 #include "fixture_engine.h"
+#include "fixture_rig.h"
 
 #define TPD 24u          /* ticks per day: one tick = one hour */
 #define OLD (-1000)      /* created_tick of notes older than any freshness window */
@@ -76,17 +77,11 @@ static void spec_follow(spec *s, uint32_t src, uint32_t dst)
     s->edge_dst[s->n_edges++] = dst;
 }
 
-/* Creates an engine from s (CSR built here, stable by edge order); fails the test on error. */
+/* Creates an engine from s (follow lists in edge order); fails the test on error. */
 static fw_engine *build(const spec *s, const fw_engine_cfg *cfgs, uint32_t n_arms)
 {
-    uint32_t off[MAX_USERS + 1] = {0}, fol[MAX_EDGES], fill[MAX_USERS + 1];
-    for (uint32_t k = 0; k < s->n_edges; k++)
-        off[s->edge_src[k] + 1]++;
-    for (uint32_t u = 0; u < s->n_users; u++)
-        off[u + 1] += off[u];
-    memcpy(fill, off, sizeof fill);
-    for (uint32_t k = 0; k < s->n_edges; k++)
-        fol[fill[s->edge_src[k]]++] = s->edge_dst[k];
+    uint32_t off[MAX_USERS + 1], fol[MAX_EDGES];
+    fixture_follow_csr(s->n_users, s->n_edges, s->edge_src, s->edge_dst, off, fol);
     fw_catalog cat = {.n_users = s->n_users, .n_topics = 4, .ticks_per_day = s->ticks_per_day,
                       .n_notes = s->n_notes, .notes = s->notes,
                       .follow_offsets = off, .follows = fol};
@@ -99,18 +94,15 @@ static fw_engine *build(const spec *s, const fw_engine_cfg *cfgs, uint32_t n_arm
 static uint32_t serve(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t arm, int32_t tick,
                       uint32_t *out)
 {
-    fw_feed_req req = {.user = user, .arm = arm, .tick = tick};
-    return fw_feed_request(e, c, &req, out, PAGE_MAX);
+    return fixture_serve(e, c, user, arm, tick, out, PAGE_MAX);
 }
 
 /* Logs count events of one type by user on note at tick; asserts they were accepted. */
 static void engage(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t note, int32_t tick,
                    fw_event_type type, uint32_t count)
 {
-    for (uint32_t i = 0; i < count; i++) {
-        fw_event ev = {.user = user, .note = note, .tick = tick, .type = type};
-        assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_OK);
-    }
+    for (uint32_t i = 0; i < count; i++)
+        fixture_log(e, c, user, note, tick, type);
 }
 
 /* Serves user until the engine returns nothing (at most max_pages pages); counts how often
@@ -130,6 +122,17 @@ static uint32_t drain(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t ar
     return total;
 }
 
+/* The plainest catalog, n_users users and n_notes old notes all by creator 1, opened in the
+ * rig under cfg (one arm). */
+static fw_engine *open_old_notes(void **state, uint32_t n_users, uint32_t n_notes,
+                                 const fw_engine_cfg *cfg, fw_engine_ctx **c)
+{
+    spec s;
+    spec_init(&s, n_users);
+    spec_notes(&s, n_notes, 1, OLD);
+    return fixture_rig_open(state, build(&s, cfg, 1), c);
+}
+
 /* ---- the seen filter --------------------------------------------------------------- */
 
 /* Served notes never come back while the window remembers them: serving one user until
@@ -137,16 +140,14 @@ static uint32_t drain(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t ar
  * (follows, trending, fresh), and then nothing more. Other users are unaffected. */
 static void test_seen_no_repeats_until_exhausted(void **state)
 {
-    (void)state;
     spec s;
     spec_init(&s, 5);
     for (uint32_t i = 0; i < 50; i++)
         spec_notes(&s, 1, 1 + i % 3, -100 + (int32_t)i);
     spec_follow(&s, 0, 1);
     fw_engine_cfg cfg = default_cfg();
-    fw_engine *e = build(&s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, &cfg, 1), &c);
     engage(e, c, 4, 7, 0, FW_EV_LIKE, 3);
     engage(e, c, 4, 20, 0, FW_EV_OPEN, 1);
     fw_engine_end_tick(e, c, 0);
@@ -162,8 +163,6 @@ static void test_seen_no_repeats_until_exhausted(void **state)
     /* What user 0 saw does not hide anything from user 2. */
     memset(times, 0, sizeof times);
     assert_int_equal(drain(e, c, 2, 0, 1, 100, times), 50);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* With the smallest seen_window (16) served notes come back once the window has moved past
@@ -174,17 +173,12 @@ static void test_seen_no_repeats_until_exhausted(void **state)
  * always the most recently served, and each is re-served as soon as it is forgotten. */
 static void test_seen_window_small_lets_notes_return(void **state)
 {
-    (void)state;
-    spec s;
-    spec_init(&s, 3);
-    spec_notes(&s, 40, 1, OLD);
     fw_engine_cfg cfg = default_cfg();
     cfg.feed.seen_window = 16;
     cfg.feed.page_size = 1;
     cfg.feed.trending_half_life_h = 1.0;
-    fw_engine *e = build(&s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = open_old_notes(state, 3, 40, &cfg, &c);
 
     enum { SERVES = 120 };
     uint32_t repeats = 0, min_gap = UINT32_MAX, page[PAGE_MAX];
@@ -208,12 +202,8 @@ static void test_seen_window_small_lets_notes_return(void **state)
     assert_true(min_gap >= 16 + 1);   /* never within the last seen_window serves */
 
     /* Pages of several notes never repeat a note within the page. */
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
     cfg.feed.page_size = 4;   /* 40 notes, at most 2 * 16 remembered: 8 left, less false positives */
-    e = build(&s, &cfg, 1);
-    c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    e = open_old_notes(state, 3, 40, &cfg, &c);
     for (int32_t k = 0; k < 30; k++) {
         uint32_t n = serve(e, c, 0, 0, k, page);
         assert_int_equal(n, 4);
@@ -223,8 +213,6 @@ static void test_seen_window_small_lets_notes_return(void **state)
         engage(e, c, 2, page[n - 1], k, FW_EV_OPEN, 1);
         fw_engine_end_tick(e, c, k);
     }
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* The filter's false positives only hide notes, and rarely: with the default window (1000
@@ -232,25 +220,18 @@ static void test_seen_window_small_lets_notes_return(void **state)
  * them (the knob documents ~2% false positives when a generation is full), each once. */
 static void test_seen_false_positives_rare(void **state)
 {
-    (void)state;
-    spec s;
-    spec_init(&s, 3);
-    spec_notes(&s, 1000, 1, OLD);
     fw_engine_cfg cfg = default_cfg();
     cfg.feed.n_fresh = 1000;
     cfg.feed.sample_fresh = 1000;
     cfg.feed.page_size = 100;
-    fw_engine *e = build(&s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = open_old_notes(state, 3, 1000, &cfg, &c);
     uint32_t times[MAX_NOTES] = {0};
     uint32_t total = drain(e, c, 0, 0, 1, 100, times);
     assert_true(total >= 970);
     assert_true(total <= 1000);
     for (uint32_t n = 0; n < 1000; n++)
         assert_true(times[n] <= 1);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* seen_window is the number of last served notes never served again, right after a
@@ -259,16 +240,11 @@ static void test_seen_false_positives_rare(void **state)
  * consecutive serves at seen_window = 16. */
 static void test_seen_window_is_full_window(void **state)
 {
-    (void)state;
-    spec s;
-    spec_init(&s, 3);
-    spec_notes(&s, 40, 1, OLD);
     fw_engine_cfg cfg = default_cfg();
     cfg.feed.seen_window = 16;
     cfg.feed.page_size = 1;
-    fw_engine *e = build(&s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = open_old_notes(state, 3, 40, &cfg, &c);
     uint32_t seq[64], page[PAGE_MAX];
     for (uint32_t k = 0; k < 16; k++) {
         assert_int_equal(serve(e, c, 0, 0, 1, page), 1);
@@ -284,8 +260,6 @@ static void test_seen_window_is_full_window(void **state)
     for (uint32_t i = 0; i < 32; i++)
         for (uint32_t j = i + 1; j < 32 && j < i + 16; j++)
             assert_int_not_equal(seq[i], seq[j]);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- follows ----------------------------------------------------------------------- */
@@ -295,7 +269,6 @@ static void test_seen_window_is_full_window(void **state)
  * with no engagement and with equal engagement. With w_follow = 0 the tie goes back to ids. */
 static void test_follow_bonus_outranks(void **state)
 {
-    (void)state;
     spec s;
     spec_init(&s, 4);
     spec_notes(&s, 1, 2, OLD);   /* note 0: creator 2, not followed */
@@ -304,9 +277,8 @@ static void test_follow_bonus_outranks(void **state)
     spec_follow(&s, 3, 1);
     fw_engine_cfg cfg[2] = {default_cfg(), default_cfg()};
     cfg[1].feed.w_follow = 0.0;
-    fw_engine *e = build(&s, cfg, 2);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, cfg, 2), &c);
     uint32_t page[PAGE_MAX];
 
     assert_int_equal(serve(e, c, 0, 0, 0, page), 2);
@@ -316,11 +288,7 @@ static void test_follow_bonus_outranks(void **state)
     assert_int_equal(page[0], 0);
 
     /* Equal engagement on both: the bonus still decides. Fresh users, same follows. */
-    fw_engine_destroy(e);
-    fw_engine_ctx_destroy(c);
-    e = build(&s, cfg, 2);
-    c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    e = fixture_rig_open(state, build(&s, cfg, 2), &c);
     engage(e, c, 2, 0, 0, FW_EV_LIKE, 3);
     engage(e, c, 2, 1, 0, FW_EV_LIKE, 3);
     fw_engine_end_tick(e, c, 0);
@@ -328,8 +296,6 @@ static void test_follow_bonus_outranks(void **state)
     assert_int_equal(page[0], 1);
     assert_int_equal(serve(e, c, 3, 1, 1, page), 2);
     assert_int_equal(page[0], 0);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* A creator outside every pool (old, no engagement, not among the freshest notes) is
@@ -338,7 +304,6 @@ static void test_follow_bonus_outranks(void **state)
  * them; and following oneself changes nothing. */
 static void test_follow_event_adds_creator(void **state)
 {
-    (void)state;
     spec s;
     spec_init(&s, 5);
     uint32_t hidden = spec_notes(&s, 3, 3, OLD);    /* notes 0..2 by creator 3 */
@@ -346,9 +311,8 @@ static void test_follow_event_adds_creator(void **state)
     fw_engine_cfg cfg = default_cfg();
     cfg.feed.n_fresh = 5;
     cfg.feed.sample_fresh = 5;
-    fw_engine *e = build(&s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, &cfg, 1), &c);
 
     fw_event ev[2] = {{.user = 0, .note = hidden + 1, .tick = 0, .type = FW_EV_FOLLOW},
                       {.user = 3, .note = hidden, .tick = 0, .type = FW_EV_FOLLOW}};
@@ -371,8 +335,6 @@ static void test_follow_event_adds_creator(void **state)
     drain(e, c, 3, 0, 1, 100, times);     /* followed themself: ignored */
     for (uint32_t i = 0; i < 3; i++)
         assert_int_equal(times[hidden + i], 0);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* Follow recall is bounded: at most follow_recent newest notes per creator, from at most
@@ -380,7 +342,6 @@ static void test_follow_event_adds_creator(void **state)
  * those scanned, so the new follow shows even when the follower already follows many. */
 static void test_follow_recall_limits(void **state)
 {
-    (void)state;
     spec s;
     spec_init(&s, 8);
     for (uint32_t cr = 1; cr <= 4; cr++)
@@ -395,9 +356,8 @@ static void test_follow_recall_limits(void **state)
         cfg[a].feed.follow_recent = 2 + (uint32_t)a;   /* arm 1 keeps longer rings */
         cfg[a].feed.follow_max_creators = 2;
     }
-    fw_engine *e = build(&s, cfg, 2);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, cfg, 2), &c);
     uint32_t page[PAGE_MAX];
 
     uint32_t n = serve(e, c, 7, 0, 0, page);
@@ -421,8 +381,6 @@ static void test_follow_recall_limits(void **state)
     for (uint32_t i = 0; i < n; i++)
         from4 += page[i] == 10 || page[i] == 11;
     assert_int_equal(from4, 2);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- trending ---------------------------------------------------------------------- */
@@ -432,15 +390,10 @@ static void test_follow_recall_limits(void **state)
  * note. With the fresh pool on, engagement lifts a note above equally old ones. */
 static void test_engagement_enters_trending(void **state)
 {
-    (void)state;
-    spec s;
-    spec_init(&s, 4);
-    spec_notes(&s, 30, 1, OLD);
     fw_engine_cfg cfg = default_cfg();
     cfg.feed.n_fresh = 0;
-    fw_engine *e = build(&s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = open_old_notes(state, 4, 30, &cfg, &c);
     uint32_t page[PAGE_MAX];
     assert_int_equal(serve(e, c, 0, 0, 0, page), 0);
     fw_event ev[3] = {{.user = 2, .note = 17, .tick = 0, .type = FW_EV_OPEN},
@@ -451,13 +404,9 @@ static void test_engagement_enters_trending(void **state)
     fw_engine_end_tick(e, c, 0);
     assert_int_equal(serve(e, c, 1, 0, 1, page), 1);
     assert_int_equal(page[0], 17);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 
     cfg = default_cfg();
-    e = build(&s, &cfg, 1);
-    c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    e = open_old_notes(state, 4, 30, &cfg, &c);
     assert_int_equal(serve(e, c, 0, 0, 0, page), 10);
     for (uint32_t i = 0; i < 10; i++)   /* all alike: id order */
         assert_int_equal(page[i], i);
@@ -467,8 +416,6 @@ static void test_engagement_enters_trending(void **state)
     assert_int_equal(page[0], 17);
     for (uint32_t i = 1; i < 10; i++)
         assert_int_equal(page[i], i - 1);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* Serves notes a and b (only) to a fresh user at tick and returns which ranks first. */
@@ -483,16 +430,15 @@ static uint32_t first_of_two(fw_engine *e, fw_engine_ctx *c, uint32_t user, int3
  * tpd: note 0 (lower id, so it wins ties) gets k0 opens at hour 0, note 1 k1 opens at hour
  * 48; the request is at hour 48. With day_ends the reference time moves at both day ends
  * in between, which must change nothing. */
-static uint32_t decay_race(const fw_engine_cfg *cfg, uint32_t tpd, uint32_t k0, uint32_t k1,
-                           int day_ends)
+static uint32_t decay_race(void **state, const fw_engine_cfg *cfg, uint32_t tpd, uint32_t k0,
+                           uint32_t k1, int day_ends)
 {
     spec s;
     spec_init(&s, 3);
     s.ticks_per_day = tpd;
     spec_notes(&s, 2, 1, OLD);
-    fw_engine *e = build(&s, cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, cfg, 1), &c);
     int32_t now = 2 * (int32_t)tpd;
     engage(e, c, 2, 0, 0, FW_EV_OPEN, k0);
     fw_engine_end_tick(e, c, 0);
@@ -502,10 +448,7 @@ static uint32_t decay_race(const fw_engine_cfg *cfg, uint32_t tpd, uint32_t k0, 
     }
     engage(e, c, 2, 1, now, FW_EV_OPEN, k1);
     fw_engine_end_tick(e, c, now);
-    uint32_t first = first_of_two(e, c, 0, now);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
-    return first;
+    return first_of_two(e, c, 0, now);
 }
 
 /* Decayed engagement halves every trending_half_life_h (12 h), whatever the tick length: at
@@ -514,7 +457,6 @@ static uint32_t decay_race(const fw_engine_cfg *cfg, uint32_t tpd, uint32_t k0, 
  * and without day ends in between. A very long half-life makes old opens count in full. */
 static void test_trending_half_life(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = default_cfg();
     cfg.feed.n_fresh = 0;
     const uint32_t k0[4] = {16, 155, 165, 320}, want[4] = {1, 1, 0, 0};
@@ -522,10 +464,10 @@ static void test_trending_half_life(void **state)
     for (int t = 0; t < 2; t++)
         for (int day_ends = 0; day_ends < 2; day_ends++)
             for (int v = 0; v < 4; v++)
-                assert_int_equal(decay_race(&cfg, tpds[t], k0[v], 10, day_ends), want[v]);
+                assert_int_equal(decay_race(state, &cfg, tpds[t], k0[v], 10, day_ends), want[v]);
     cfg.feed.trending_half_life_h = 1.0e5;
-    assert_int_equal(decay_race(&cfg, 24, 12, 1, 0), 0);
-    assert_int_equal(decay_race(&cfg, 24, 12, 1, 1), 0);
+    assert_int_equal(decay_race(state, &cfg, 24, 12, 1, 0), 0);
+    assert_int_equal(decay_race(state, &cfg, 24, 12, 1, 1), 0);
 }
 
 /* The decay is absolute, not only relative: a saved note (log(1 + 4) = 1.61) outranks an
@@ -533,7 +475,6 @@ static void test_trending_half_life(void **state)
  * decayed value (4 / 16, log 1.25 = 0.22) is below the bonus. */
 static void test_trending_decay_against_follow_bonus(void **state)
 {
-    (void)state;
     spec s;
     spec_init(&s, 4);
     spec_notes(&s, 1, 2, OLD);   /* 0: engaged */
@@ -542,50 +483,37 @@ static void test_trending_decay_against_follow_bonus(void **state)
     spec_follow(&s, 3, 1);
     fw_engine_cfg cfg = default_cfg();
     cfg.feed.n_fresh = 0;
-    fw_engine *e = build(&s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, &cfg, 1), &c);
     engage(e, c, 2, 0, 0, FW_EV_SAVE, 1);
     fw_engine_end_tick(e, c, 0);
     assert_int_equal(first_of_two(e, c, 0, 0), 0);
     assert_int_equal(first_of_two(e, c, 3, 48), 1);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* Event weights: a save (4) beats three opens (3) and loses to five (5); impressions and
  * follows carry no trending weight at all. */
 static void test_event_weights(void **state)
 {
-    (void)state;
-    spec s;
-    spec_init(&s, 3);
-    spec_notes(&s, 2, 1, OLD);
     fw_engine_cfg cfg = default_cfg();
     cfg.feed.n_fresh = 0;
     const uint32_t opens[2] = {3, 5}, want[2] = {1, 0};
     for (int v = 0; v < 2; v++) {
-        fw_engine *e = build(&s, &cfg, 1);
-        fw_engine_ctx *c = fw_engine_ctx_create(e);
-        assert_non_null(c);
+        fw_engine_ctx *c;
+        fw_engine *e = open_old_notes(state, 3, 2, &cfg, &c);
         engage(e, c, 2, 0, 0, FW_EV_OPEN, opens[v]);
         engage(e, c, 2, 1, 0, FW_EV_SAVE, 1);
         fw_engine_end_tick(e, c, 0);
         assert_int_equal(first_of_two(e, c, 0, 0), want[v]);
-        fw_engine_ctx_destroy(c);
-        fw_engine_destroy(e);
     }
-    fw_engine *e = build(&s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = open_old_notes(state, 3, 2, &cfg, &c);
     engage(e, c, 2, 0, 0, FW_EV_IMPRESSION, 100);
     engage(e, c, 0, 1, 0, FW_EV_FOLLOW, 1);
     fw_engine_end_tick(e, c, 0);
     uint32_t page[PAGE_MAX];
     assert_int_equal(serve(e, c, 2, 0, 1, page), 0);   /* nothing trending */
     assert_int_equal(fw_engine_note_count(e, 0, FW_EV_IMPRESSION), 100);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* At the smallest trending half-life the knob allows (0.01 h) 2^((tick - t0) / half_life)
@@ -594,20 +522,13 @@ static void test_event_weights(void **state)
  * note (note 1, 1 open at tick 20) must rank above an unengaged one (note 0) at tick 20. */
 static void test_min_half_life_no_overflow(void **state)
 {
-    (void)state;
-    spec s;
-    spec_init(&s, 3);
-    spec_notes(&s, 2, 1, OLD);
     fw_engine_cfg cfg = default_cfg();
     cfg.feed.trending_half_life_h = 0.01;
-    fw_engine *e = build(&s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = open_old_notes(state, 3, 2, &cfg, &c);
     engage(e, c, 2, 1, 20, FW_EV_OPEN, 1);
     fw_engine_end_tick(e, c, 20);
     assert_int_equal(first_of_two(e, c, 0, 20), 1);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* The pools are bounded by their knobs: the trending pool keeps the n_trending most engaged
@@ -615,7 +536,6 @@ static void test_min_half_life_no_overflow(void **state)
  * sample_fresh newest of the n_fresh newest notes. */
 static void test_pool_sizes(void **state)
 {
-    (void)state;
     spec s;
     spec_init(&s, 4);
     spec_notes(&s, 20, 1, OLD);
@@ -628,34 +548,28 @@ static void test_pool_sizes(void **state)
         cfg.feed.n_fresh = 0;
         cfg.feed.n_trending = pool_n[v];
         cfg.feed.sample_trending = sample[v];
-        fw_engine *e = build(&s, &cfg, 1);
-        fw_engine_ctx *c = fw_engine_ctx_create(e);
-        assert_non_null(c);
+        fw_engine_ctx *c;
+        fw_engine *e = fixture_rig_open(state, build(&s, &cfg, 1), &c);
         for (uint32_t k = 0; k < 5; k++)
             engage(e, c, 2, 10 + k, 0, FW_EV_OPEN, k + 1);
         fw_engine_end_tick(e, c, 0);
         assert_int_equal(serve(e, c, 0, 0, 1, page), want_n[v]);
         for (uint32_t i = 0; i < want_n[v]; i++)
             assert_int_equal(page[i], want[v][i]);
-        fw_engine_ctx_destroy(c);
-        fw_engine_destroy(e);
     }
     /* Fresh, one arm per setting (the ring is as long as the longest arm needs): equal
      * scores, so the page is the recalled set in id order. */
     fw_engine_cfg cfg[2] = {default_cfg(), default_cfg()};
     cfg[0].feed.sample_fresh = 5;
     cfg[1].feed.n_fresh = 4;
-    fw_engine *e = build(&s, cfg, 2);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, cfg, 2), &c);
     const uint32_t want_f[2] = {5, 4};
     for (uint32_t a = 0; a < 2; a++) {
         assert_int_equal(serve(e, c, a, a, 1, page), want_f[a]);
         for (uint32_t i = 0; i < want_f[a]; i++)
             assert_int_equal(page[i], 20 - want_f[a] + i);
     }
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- ranking details ------------------------------------------------------------------ */
@@ -665,16 +579,11 @@ static void test_pool_sizes(void **state)
  * on a second engine. */
 static void test_ties_break_on_id(void **state)
 {
-    (void)state;
-    spec s;
-    spec_init(&s, 4);
-    spec_notes(&s, 25, 1, OLD);
     fw_engine_cfg cfg = default_cfg();
     uint32_t pages[2][PAGE_MAX];
     for (int run = 0; run < 2; run++) {
-        fw_engine *e = build(&s, &cfg, 1);
-        fw_engine_ctx *c = fw_engine_ctx_create(e);
-        assert_non_null(c);
+        fw_engine_ctx *c;
+        fw_engine *e = open_old_notes(state, 4, 25, &cfg, &c);
         /* Equal engagement on a few notes, logged in scrambled order. */
         const uint32_t hot[4] = {21, 4, 13, 9};
         for (int k = 0; k < 4; k++)
@@ -684,8 +593,6 @@ static void test_ties_break_on_id(void **state)
         const uint32_t want[10] = {4, 9, 13, 21, 0, 1, 2, 3, 5, 6};
         for (int i = 0; i < 10; i++)
             assert_int_equal(pages[run][i], want[i]);
-        fw_engine_ctx_destroy(c);
-        fw_engine_destroy(e);
     }
     assert_memory_equal(pages[0], pages[1], 10 * sizeof(uint32_t));
 }
@@ -694,16 +601,14 @@ static void test_ties_break_on_id(void **state)
  * fresh bonus on top. */
 static void test_recency_and_fresh_bonus(void **state)
 {
-    (void)state;
     spec s;
     spec_init(&s, 3);
     spec_notes(&s, 1, 1, -30);   /* 0: engaged, 30 h old at tick 0 (not fresh) */
     spec_notes(&s, 1, 1, -10);   /* 1: engaged, 10 h old (fresh) */
     spec_notes(&s, 1, 1, -5);    /* 2: not engaged, 5 h old: only the fresh bonus */
     fw_engine_cfg cfg = default_cfg();
-    fw_engine *e = build(&s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, &cfg, 1), &c);
     engage(e, c, 2, 0, 0, FW_EV_LIKE, 1);
     engage(e, c, 2, 1, 0, FW_EV_LIKE, 1);
     fw_engine_end_tick(e, c, 0);
@@ -713,8 +618,6 @@ static void test_recency_and_fresh_bonus(void **state)
     assert_int_equal(page[0], 1);
     assert_int_equal(page[1], 0);
     assert_int_equal(page[2], 2);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- publishing -------------------------------------------------------------------- */
@@ -723,14 +626,9 @@ static void test_recency_and_fresh_bonus(void **state)
  * an old catalog); a note by a user that does not exist is refused and takes no id. */
 static void test_publish(void **state)
 {
-    (void)state;
-    spec s;
-    spec_init(&s, 4);
-    spec_notes(&s, 5, 1, OLD);
     fw_engine_cfg cfg = default_cfg();
-    fw_engine *e = build(&s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = open_old_notes(state, 4, 5, &cfg, &c);
     assert_int_equal(fw_engine_n_notes(e), 5);
     for (uint32_t k = 0; k < 3; k++) {
         fw_note_info ni = {.creator = 2, .topic = 1, .format = FW_FORMAT_VIDEO,
@@ -756,24 +654,20 @@ static void test_publish(void **state)
     /* Published notes count events like catalog ones. */
     engage(e, c, 3, 7, 12, FW_EV_SAVE, 2);
     assert_int_equal(fw_engine_note_count(e, 7, FW_EV_SAVE), 2);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* Publishing many notes past the catalog's capacity keeps ids dense, and a followed
  * creator's new note reaches the follower through follow recall even with no fresh pool. */
 static void test_publish_grows_and_reaches_followers(void **state)
 {
-    (void)state;
     spec s;
     spec_init(&s, 4);
     spec_notes(&s, 2, 1, OLD);
     spec_follow(&s, 0, 3);
     fw_engine_cfg cfg = default_cfg();
     cfg.feed.n_fresh = 0;
-    fw_engine *e = build(&s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, &cfg, 1), &c);
     for (uint32_t k = 0; k < 3000; k++) {
         fw_note_info ni = {.creator = 1 + k % 2, .created_tick = 0};
         uint32_t id;
@@ -789,8 +683,6 @@ static void test_publish_grows_and_reaches_followers(void **state)
     assert_int_equal(serve(e, c, 0, 0, 5, page), 1);
     assert_int_equal(page[0], 3002);
     assert_int_equal(serve(e, c, 2, 0, 5, page), 0);   /* not a follower */
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- notifications: the daily digest ------------------------------------------------- */
@@ -801,7 +693,6 @@ static void test_publish_grows_and_reaches_followers(void **state)
  * none, and the pool's day series counts what was published. */
 static void test_notify_digest(void **state)
 {
-    (void)state;
     spec s;
     spec_init(&s, 6);
     spec_notes(&s, 2, 1, OLD);   /* catalog notes: never in a digest */
@@ -812,9 +703,8 @@ static void test_notify_digest(void **state)
     cfgs[0].notify.digest_size = 2;
     cfgs[1].notify.digest_size = 0;
     cfgs[2].notify.digest_size = 10;   /* more than there is: the catalog notes stay out */
-    fw_engine *e = build(&s, cfgs, 3);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, cfgs, 3), &c);
     uint32_t id[5], out[8];
     const uint32_t creator[5] = {1, 1, 2, 3, 2};   /* a b c d e */
     for (int k = 0; k < 5; k++) {
@@ -864,8 +754,6 @@ static void test_notify_digest(void **state)
     assert_int_equal(fw_notify_digest(e, 0, 2, out, 8), 1);
     assert_int_equal(out[0], f);
     assert_int_equal(fw_notify_digest(e, 4, 0, out, 8), 0);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* With digest_size 0 in every cell (the default) the module is off: no series group. */
@@ -891,9 +779,9 @@ static void test_notify_off_by_default(void **state)
 
 /* ---- determinism and arms ------------------------------------------------------------ */
 
-/* Runs a fixed script of every barrier call and many requests on a new engine; writes every
- * page served into out and returns its length. */
-static size_t scripted_run(uint32_t *out, size_t cap)
+/* Runs a fixed script of every barrier call and many requests on a new engine in the rig;
+ * writes every page served into out and returns its length. */
+static size_t scripted_run(void **state, uint32_t *out, size_t cap)
 {
     spec s;
     spec_init(&s, 8);
@@ -905,9 +793,8 @@ static size_t scripted_run(uint32_t *out, size_t cap)
     spec_follow(&s, 7, 3);
     fw_engine_cfg cfg[2] = {default_cfg(), default_cfg()};
     cfg[1].feed.w_fresh = 2.0;
-    fw_engine *e = build(&s, cfg, 2);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, cfg, 2), &c);
     size_t n_out = 0;
     uint32_t page[PAGE_MAX];
     for (int32_t tick = 0; tick < 3 * (int32_t)TPD; tick++) {
@@ -932,19 +819,16 @@ static size_t scripted_run(uint32_t *out, size_t cap)
         if ((tick + 1) % (int32_t)TPD == 0)
             fw_engine_end_day(e, c, (uint32_t)(tick / (int32_t)TPD));
     }
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
     return n_out;
 }
 
 static void test_determinism(void **state)
 {
-    (void)state;
     enum { CAP = 40000 };
     uint32_t *a = malloc(CAP * sizeof *a), *b = malloc(CAP * sizeof *b);
     assert_non_null(a);
     assert_non_null(b);
-    size_t na = scripted_run(a, CAP), nb = scripted_run(b, CAP);
+    size_t na = scripted_run(state, a, CAP), nb = scripted_run(state, b, CAP);
     assert_int_equal(na, nb);
     assert_true(na > 8 * 3 * TPD + 500);   /* separators plus plenty of served notes */
     assert_memory_equal(a, b, na * sizeof *a);
@@ -957,7 +841,6 @@ static void test_determinism(void **state)
  * trending weight does not see opened notes trend. */
 static void test_arms_differ(void **state)
 {
-    (void)state;
     spec s;
     spec_init(&s, 8);
     spec_notes(&s, 29, 2, OLD);          /* 0..28 by creator 2 */
@@ -968,9 +851,8 @@ static void test_arms_differ(void **state)
     cfg[1].feed.page_size = 5;
     cfg[2].feed.w_follow = 0.0;
     cfg[2].feed.w_open = 0.0;
-    fw_engine *e = build(&s, cfg, 3);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, cfg, 3), &c);
     engage(e, c, 7, 12, 0, FW_EV_OPEN, 1);   /* log 2 = 0.69: below the follow bonus */
     fw_engine_end_tick(e, c, 0);
 
@@ -985,8 +867,6 @@ static void test_arms_differ(void **state)
     /* Arm 2: no follow bonus, opens do not trend: plain id order. */
     for (uint32_t i = 0; i < 10; i++)
         assert_int_equal(p2[i], i);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- latency ------------------------------------------------------------------------ */
@@ -1002,15 +882,10 @@ static void assert_stage_totals(const fw_engine_ctx *c, const uint64_t want[FW_S
  * their own stage; reset clears everything. */
 static void test_latency_stages(void **state)
 {
-    (void)state;
-    spec s;
-    spec_init(&s, 3);
-    spec_notes(&s, 20, 1, OLD);
     fw_engine_cfg cfg = default_cfg();
-    fw_engine *e = build(&s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e), *other = fw_engine_ctx_create(e);
-    assert_non_null(c);
-    assert_non_null(other);
+    fw_engine_ctx *c;
+    fw_engine *e = open_old_notes(state, 3, 20, &cfg, &c);
+    fw_engine_ctx *other = fixture_ctx(e);
     uint64_t want[FW_STAGE__COUNT] = {0};
     assert_stage_totals(c, want);
     uint32_t page[PAGE_MAX];
@@ -1053,22 +928,18 @@ static void test_latency_stages(void **state)
     assert_string_equal(fw_stage_name(FW_STAGE_FEED_RANK), "feed_rank");
     assert_string_equal(fw_stage_name(FW_STAGE__COUNT), "unknown");
     fw_engine_ctx_destroy(other);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- bad input and counters ---------------------------------------------------------- */
 
 static void test_invalid_inputs(void **state)
 {
-    (void)state;
     spec s;
     spec_init(&s, 3);
     spec_notes(&s, 5, 1, OLD);
     fw_engine_cfg cfg = default_cfg();
-    fw_engine *e = build(&s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, &cfg, 1), &c);
     uint32_t page[PAGE_MAX];
     assert_int_equal(serve(e, c, 3, 0, 0, page), 0);           /* user out of range */
     assert_int_equal(serve(e, c, UINT32_MAX, 0, 0, page), 0);
@@ -1094,8 +965,6 @@ static void test_invalid_inputs(void **state)
     fw_engine_end_tick(e, c, 0);
     assert_true(serve(e, c, 2, 0, 1, page) > 0);
     assert_int_equal(page[0], 2);   /* the good events made note 2 trend */
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 
     /* Creation. */
     fw_err err = FW_OK;
@@ -1159,14 +1028,9 @@ static void test_create_rejects_bad_follow_target(void **state)
  * included; out-of-range notes and types read 0. */
 static void test_note_count(void **state)
 {
-    (void)state;
-    spec s;
-    spec_init(&s, 4);
-    spec_notes(&s, 4, 1, OLD);
     fw_engine_cfg cfg = default_cfg();
-    fw_engine *e = build(&s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = open_old_notes(state, 4, 4, &cfg, &c);
     for (uint32_t t = 0; t < FW_EV__COUNT; t++)
         engage(e, c, 0, 1, 0, (fw_event_type)t, t + 1);
     engage(e, c, 2, 3, 0, FW_EV_OPEN, 7);
@@ -1179,8 +1043,6 @@ static void test_note_count(void **state)
     assert_int_equal(fw_engine_note_count(e, 3, FW_EV_LIKE), 0);
     assert_int_equal(fw_engine_note_count(e, 4, FW_EV_OPEN), 0);
     assert_int_equal(fw_engine_note_count(e, 1, FW_EV__COUNT), 0);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* The engine's own configuration: defaults pass the checks, every range and cross-knob
@@ -1246,31 +1108,31 @@ static void test_cfg_defaults_and_checks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_seen_no_repeats_until_exhausted),
-        cmocka_unit_test(test_seen_window_small_lets_notes_return),
-        cmocka_unit_test(test_seen_false_positives_rare),
-        cmocka_unit_test(test_seen_window_is_full_window),
-        cmocka_unit_test(test_follow_bonus_outranks),
-        cmocka_unit_test(test_follow_event_adds_creator),
-        cmocka_unit_test(test_follow_recall_limits),
-        cmocka_unit_test(test_engagement_enters_trending),
-        cmocka_unit_test(test_trending_half_life),
-        cmocka_unit_test(test_trending_decay_against_follow_bonus),
-        cmocka_unit_test(test_event_weights),
-        cmocka_unit_test(test_min_half_life_no_overflow),
-        cmocka_unit_test(test_pool_sizes),
-        cmocka_unit_test(test_ties_break_on_id),
-        cmocka_unit_test(test_recency_and_fresh_bonus),
-        cmocka_unit_test(test_publish),
-        cmocka_unit_test(test_publish_grows_and_reaches_followers),
-        cmocka_unit_test(test_notify_digest),
+        fixture_rig_test(test_seen_no_repeats_until_exhausted),
+        fixture_rig_test(test_seen_window_small_lets_notes_return),
+        fixture_rig_test(test_seen_false_positives_rare),
+        fixture_rig_test(test_seen_window_is_full_window),
+        fixture_rig_test(test_follow_bonus_outranks),
+        fixture_rig_test(test_follow_event_adds_creator),
+        fixture_rig_test(test_follow_recall_limits),
+        fixture_rig_test(test_engagement_enters_trending),
+        fixture_rig_test(test_trending_half_life),
+        fixture_rig_test(test_trending_decay_against_follow_bonus),
+        fixture_rig_test(test_event_weights),
+        fixture_rig_test(test_min_half_life_no_overflow),
+        fixture_rig_test(test_pool_sizes),
+        fixture_rig_test(test_ties_break_on_id),
+        fixture_rig_test(test_recency_and_fresh_bonus),
+        fixture_rig_test(test_publish),
+        fixture_rig_test(test_publish_grows_and_reaches_followers),
+        fixture_rig_test(test_notify_digest),
         cmocka_unit_test(test_notify_off_by_default),
-        cmocka_unit_test(test_determinism),
-        cmocka_unit_test(test_arms_differ),
-        cmocka_unit_test(test_latency_stages),
-        cmocka_unit_test(test_invalid_inputs),
+        fixture_rig_test(test_determinism),
+        fixture_rig_test(test_arms_differ),
+        fixture_rig_test(test_latency_stages),
+        fixture_rig_test(test_invalid_inputs),
         cmocka_unit_test(test_create_rejects_bad_follow_target),
-        cmocka_unit_test(test_note_count),
+        fixture_rig_test(test_note_count),
         cmocka_unit_test(test_cfg_defaults_and_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

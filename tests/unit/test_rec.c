@@ -28,6 +28,7 @@
 #include "flywheel/engine.h"
 #include "flywheel/shop.h"
 #include "fixture_engine.h"
+#include "fixture_rig.h"
 
 #define TPD 24u          /* ticks per day: one tick = one hour */
 #define OLD (-1000)      /* created_tick of notes older than any freshness window */
@@ -45,10 +46,10 @@ typedef struct spec {
     uint32_t edge_src[MAX_EDGES], edge_dst[MAX_EDGES];
 } spec;
 
-static spec *spec_new(uint32_t n_users, uint32_t n_topics)
+/* A new empty catalog, freed with the rig at the end of the test. */
+static spec *spec_new(void **state, uint32_t n_users, uint32_t n_topics)
 {
-    spec *s = calloc(1, sizeof *s);
-    assert_non_null(s);
+    spec *s = fixture_rig_alloc(state, sizeof *s);
     assert_true(n_users <= MAX_USERS);
     s->n_users = n_users;
     s->n_topics = n_topics;
@@ -71,17 +72,11 @@ static void spec_follow(spec *s, uint32_t src, uint32_t dst)
     s->edge_dst[s->n_edges++] = dst;
 }
 
-/* Creates an engine from s (CSR built here, stable by edge order); NULL with *err on failure. */
+/* Creates an engine from s (follow lists in edge order); NULL with *err on failure. */
 static fw_engine *try_build(const spec *s, const fw_engine_cfg *cfgs, uint32_t n_arms, fw_err *err)
 {
-    uint32_t off[MAX_USERS + 1] = {0}, fol[MAX_EDGES], fill[MAX_USERS + 1];
-    for (uint32_t k = 0; k < s->n_edges; k++)
-        off[s->edge_src[k] + 1]++;
-    for (uint32_t u = 0; u < s->n_users; u++)
-        off[u + 1] += off[u];
-    memcpy(fill, off, sizeof fill);
-    for (uint32_t k = 0; k < s->n_edges; k++)
-        fol[fill[s->edge_src[k]]++] = s->edge_dst[k];
+    uint32_t off[MAX_USERS + 1], fol[MAX_EDGES];
+    fixture_follow_csr(s->n_users, s->n_edges, s->edge_src, s->edge_dst, off, fol);
     fw_catalog cat = {.n_users = s->n_users, .n_topics = s->n_topics, .ticks_per_day = TPD,
                       .n_notes = s->n_notes, .notes = s->notes,
                       .follow_offsets = off, .follows = fol};
@@ -144,8 +139,7 @@ static fw_engine_cfg channel_cfg(channel ch, uint32_t quota)
 static uint32_t serve(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t arm, int32_t tick,
                       uint32_t *out)
 {
-    fw_feed_req req = {.user = user, .arm = arm, .tick = tick};
-    return fw_feed_request(e, c, &req, out, PAGE_MAX);
+    return fixture_serve(e, c, user, arm, tick, out, PAGE_MAX);
 }
 
 /* Recalls for user without serving anything (cap 0); copies the candidates to out and returns
@@ -164,14 +158,6 @@ static uint32_t peek(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t arm
     return n;
 }
 
-/* Logs one event and asserts it was accepted. */
-static void log1(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t note, int32_t tick,
-                 fw_event_type type)
-{
-    fw_event ev = {.user = user, .note = note, .tick = tick, .type = type};
-    assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_OK);
-}
-
 /* One impression of note to user, followed by an open when opened: one group, as the
  * platform would log it. */
 static void impress(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t note, int32_t tick,
@@ -180,14 +166,6 @@ static void impress(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t note
     fw_event ev[2] = {{.user = user, .note = note, .tick = tick, .type = FW_EV_IMPRESSION},
                       {.user = user, .note = note, .tick = tick, .type = FW_EV_OPEN}};
     assert_int_equal(fw_engine_log_events(e, c, ev, opened ? 2 : 1), FW_OK);
-}
-
-static int has(const uint32_t *v, uint32_t n, uint32_t id)
-{
-    for (uint32_t i = 0; i < n; i++)
-        if (v[i] == id)
-            return 1;
-    return 0;
 }
 
 /* The last request through c recalled n candidates, all from channel ch: its counter says n
@@ -247,8 +225,7 @@ static void assert_child_ok(child_fn fn, void *arg, unsigned timeout_s, const ch
  * creator the most recent; the quota cuts the list; served notes drop out. */
 static void test_channel_social(void **state)
 {
-    (void)state;
-    spec *s = spec_new(6, 4);
+    spec *s = spec_new(state, 6, 4);
     for (int32_t i = 0; i < 6; i++)                       /* creator 1: 0..5 */
         spec_note(s, 1, (uint32_t)i % 4, OLD + 10 * i);
     spec_note(s, 2, 0, OLD + 100);                        /* creator 2: 6, 7 */
@@ -258,9 +235,8 @@ static void test_channel_social(void **state)
     spec_follow(s, 0, 1);
     spec_follow(s, 0, 2);
     fw_engine_cfg cfg[2] = {channel_cfg(CH_SOCIAL, 48), channel_cfg(CH_SOCIAL, 3)};
-    fw_engine *e = build(s, cfg, 2);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(s, cfg, 2), &c);
     /* Creator 3's notes trend and user 0 opened some: neither may leak into social recall. */
     impress(e, c, 4, 9, 0, 1);
     impress(e, c, 4, 10, 0, 1);
@@ -285,7 +261,7 @@ static void test_channel_social(void **state)
     assert_only_channel(c, CH_SOCIAL, 0);
 
     /* Following creator 3 (through a logged event) puts their newest 4 first. */
-    log1(e, c, 0, 8, 1, FW_EV_FOLLOW);
+    fixture_log(e, c, 0, 8, 1, FW_EV_FOLLOW);
     fw_engine_end_tick(e, c, 1);
     n = peek(e, c, 0, 0, 2, got, PAGE_MAX);
     const uint32_t want2[10] = {12, 11, 10, 9, 7, 6, 5, 4, 3, 2};
@@ -297,13 +273,10 @@ static void test_channel_social(void **state)
     uint32_t page[PAGE_MAX];
     assert_int_equal(serve(e, c, 0, 0, 2, page), 10);
     for (uint32_t i = 0; i < 10; i++) {
-        assert_true(has(want2, 10, page[i]));
+        assert_true(fixture_has(want2, 10, page[i]));
         assert_true(fw_feed_was_served(e, 0, 0, page[i]));
     }
     assert_int_equal(peek(e, c, 0, 0, 3, got, PAGE_MAX), 0);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
-    free(s);
 }
 
 /* Hot: exactly the notes with logged opens or likes, best weighted engagement first (ties to
@@ -311,24 +284,22 @@ static void test_channel_social(void **state)
  * alone do not count; the quota cuts the list. */
 static void test_channel_hot(void **state)
 {
-    (void)state;
-    spec *s = spec_new(8, 4);
+    spec *s = spec_new(state, 8, 4);
     for (uint32_t i = 0; i < 20; i++)
         spec_note(s, 1 + i % 4, i % 4, OLD);
     fw_engine_cfg cfg[2] = {channel_cfg(CH_HOT, 40), channel_cfg(CH_HOT, 2)};
-    fw_engine *e = build(s, cfg, 2);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(s, cfg, 2), &c);
     uint32_t got[PAGE_MAX];
     assert_int_equal(peek(e, c, 0, 0, 0, got, PAGE_MAX), 0);   /* nothing trends yet */
 
-    for (uint32_t u = 5; u < 8; u++)        /* note 7: 3 opens */
+    for (uint32_t u = 5; u < 8; u++)            /* note 7: 3 opens */
         impress(e, c, u, 7, 0, 1);
-    impress(e, c, 5, 11, 0, 1);             /* note 11: 2 opens */
+    impress(e, c, 5, 11, 0, 1);                 /* note 11: 2 opens */
     impress(e, c, 6, 11, 0, 1);
-    impress(e, c, 5, 3, 0, 1);              /* note 3: 1 open */
-    log1(e, c, 7, 15, 0, FW_EV_LIKE);       /* note 15: 1 like, worth 2 opens (tie: id) */
-    for (uint32_t i = 16; i < 20; i++)      /* impressions alone do not trend */
+    impress(e, c, 5, 3, 0, 1);                  /* note 3: 1 open */
+    fixture_log(e, c, 7, 15, 0, FW_EV_LIKE);    /* note 15: 1 like, worth 2 opens (tie: id) */
+    for (uint32_t i = 16; i < 20; i++)          /* impressions alone do not trend */
         impress(e, c, 5, i, 0, 0);
     assert_int_equal(peek(e, c, 0, 0, 0, got, PAGE_MAX), 0);   /* pool not refreshed yet */
     fw_engine_end_tick(e, c, 0);
@@ -342,9 +313,6 @@ static void test_channel_hot(void **state)
     assert_int_equal(n, 2);
     assert_memory_equal(got, want, 2 * sizeof *want);
     assert_only_channel(c, CH_HOT, 2);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
-    free(s);
 }
 
 /* Trains user on rounds impressions of each of notes [0, n_train), opening only those of
@@ -372,17 +340,15 @@ static void train_topic(fw_engine *e, fw_engine_ctx *c, const spec *s, uint32_t 
  * content_topics = 3 the preferred topic's block comes first and at most 3 topics appear. */
 static void test_channel_content(void **state)
 {
-    (void)state;
     enum { TOPICS = 8, NOTES = 160, TRAINED = 150 };
-    spec *s = spec_new(15, TOPICS);
+    spec *s = spec_new(state, 15, TOPICS);
     for (uint32_t i = 0; i < NOTES; i++)
         spec_note(s, 10 + i % 5, i % TOPICS, OLD + (int32_t)i);
     fw_engine_cfg cfg[2] = {channel_cfg(CH_CONTENT, 16), channel_cfg(CH_CONTENT, 30)};
     cfg[0].rec.content_topics = 1;
     cfg[1].rec.content_topics = 3;
-    fw_engine *e = build(s, cfg, 2);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(s, cfg, 2), &c);
     /* Notes [TRAINED, NOTES) are never shown: 157 is topic 5's newest, 154 topic 2's. */
     train_topic(e, c, s, 0, 5, TRAINED, 20, 0);
     train_topic(e, c, s, 1, 2, TRAINED, 20, 20);
@@ -398,8 +364,8 @@ static void test_channel_content(void **state)
             assert_int_equal(s->notes[got[i]].topic, user_topic[u]);
             engaged += fw_engine_note_count(e, got[i], FW_EV_OPEN) > 0;
         }
-        assert_true(engaged >= 8);                 /* the topic pool: half the share */
-        assert_true(has(got, n, newest[u]));       /* the topic's newest, never shown */
+        assert_true(engaged >= 8);                     /* the topic pool: half the share */
+        assert_true(fixture_has(got, n, newest[u]));   /* the topic's newest, never shown */
 
         n = peek(e, c, u, 1, 50, got, PAGE_MAX);   /* three topics, 10 each */
         assert_int_equal(n, 30);
@@ -412,9 +378,6 @@ static void test_channel_content(void **state)
         }
         assert_true(distinct <= 3);
     }
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
-    free(s);
 }
 
 /* CF: users 0 and 1 open A and B on day 0, user 2 opens A only, user 3 opens C and D, user 4
@@ -423,15 +386,13 @@ static void test_channel_content(void **state)
  * ordered pairs for each user with two opens. */
 static void test_channel_cf(void **state)
 {
-    (void)state;
     enum { A = 2, B = 5, C = 7, D = 8 };
-    spec *s = spec_new(8, 4);
+    spec *s = spec_new(state, 8, 4);
     for (uint32_t i = 0; i < 10; i++)
         spec_note(s, 6 + i % 2, i % 4, OLD);
     fw_engine_cfg cfg = channel_cfg(CH_CF, 64);
-    fw_engine *e = build(s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(s, &cfg, 1), &c);
     for (uint32_t u = 0; u < 2; u++) {
         impress(e, c, u, A, 3, 1);
         impress(e, c, u, B, 3, 1);
@@ -458,9 +419,6 @@ static void test_channel_cf(void **state)
     assert_only_channel(c, CH_CF, 1);
     assert_int_equal(peek(e, c, 5, 0, TPD + 1, got, PAGE_MAX), 0);
     assert_only_channel(c, CH_CF, 0);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
-    free(s);
 }
 
 /* Graph: user 0 opened A; user 1 opened A and C; user 2 opened C and D; user 3 opened E and
@@ -470,16 +428,14 @@ static void test_channel_cf(void **state)
  * takes no step. */
 static void test_channel_graph(void **state)
 {
-    (void)state;
     enum { A = 1, C = 3, D = 4, E = 6, F = 7 };
-    spec *s = spec_new(6, 4);
+    spec *s = spec_new(state, 6, 4);
     for (uint32_t i = 0; i < 10; i++)
         spec_note(s, 5, i % 4, OLD);
     fw_engine_cfg cfg = channel_cfg(CH_GRAPH, 48);
     cfg.rec.walks = 64;
-    fw_engine *e = build(s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(s, &cfg, 1), &c);
     impress(e, c, 0, A, 0, 1);
     impress(e, c, 1, A, 0, 1);
     impress(e, c, 1, C, 0, 1);
@@ -496,8 +452,8 @@ static void test_channel_graph(void **state)
     assert_true(n >= 2 && n <= 3);
     for (uint32_t i = 0; i < n; i++)
         assert_true(got[i] == A || got[i] == C || got[i] == D);
-    assert_true(has(got, n, C));
-    assert_true(has(got, n, D));
+    assert_true(fixture_has(got, n, C));
+    assert_true(fixture_has(got, n, D));
     uint32_t ic = 0, id = 0;
     for (uint32_t i = 0; i < n; i++) {
         if (got[i] == C)
@@ -512,9 +468,6 @@ static void test_channel_graph(void **state)
     assert_true(fw_engine_ctx_work(c, FW_WORK_WALK_STEPS) > 0);
     assert_int_equal(peek(e, c, 4, 0, 1, got, PAGE_MAX), 0);
     assert_int_equal(fw_engine_ctx_work(c, FW_WORK_WALK_STEPS), 0);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
-    free(s);
 }
 
 /* Fresh: the newest notes with fewer than cold_impressions impressions, newest first; a
@@ -522,15 +475,13 @@ static void test_channel_graph(void **state)
  * quota cuts the list. Opens do not matter, impressions do. */
 static void test_channel_fresh(void **state)
 {
-    (void)state;
-    spec *s = spec_new(8, 4);
+    spec *s = spec_new(state, 8, 4);
     for (uint32_t i = 0; i < 30; i++)
         spec_note(s, 1 + i % 3, i % 4, OLD + (int32_t)i);
     fw_engine_cfg cfg[2] = {channel_cfg(CH_FRESH, 100), channel_cfg(CH_FRESH, 5)};
     cfg[0].rec.cold_impressions = cfg[1].rec.cold_impressions = 3;
-    fw_engine *e = build(s, cfg, 2);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(s, cfg, 2), &c);
     for (uint32_t i = 0; i < 10; i++)       /* 0..9: 3 impressions, warm */
         for (uint32_t u = 5; u < 8; u++)
             impress(e, c, u, i, 0, 0);
@@ -560,13 +511,10 @@ static void test_channel_fresh(void **state)
     n = peek(e, c, 0, 0, 2, got, PAGE_MAX);
     assert_int_equal(n, 20);
     assert_int_equal(got[0], 30);
-    assert_false(has(got, n, 15));
+    assert_false(fixture_has(got, n, 15));
     for (uint32_t i = 0; i < n; i++)
         assert_true(fw_engine_note_count(e, got[i], FW_EV_IMPRESSION) < 3);
     assert_only_channel(c, CH_FRESH, 20);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
-    free(s);
 }
 
 /* ---- learning a planted preference ---------------------------------------------------- */
@@ -617,19 +565,17 @@ static __attribute__((noinline)) void paint_stack(double v)
 
 /* Runs the planted world for days days under cfg, painting the stack with paint before every
  * engine call. */
-static void planted_run(const fw_engine_cfg *cfg, uint32_t days, double paint, pw_out *o)
+static void planted_run(void **state, const fw_engine_cfg *cfg, uint32_t days, double paint, pw_out *o)
 {
-    spec *s = spec_new(PW_VIEWERS + PW_CREATORS, PW_TOPICS);
+    spec *s = spec_new(state, PW_VIEWERS + PW_CREATORS, PW_TOPICS);
     for (uint32_t i = 0; i < PW_TOPICS * PW_PER_TOPIC; i++)
         s->notes[s->n_notes++] = pw_note(i, -(int32_t)(PW_TOPICS * PW_PER_TOPIC - i));
     uint16_t topic[MAX_NOTES];
     for (uint32_t i = 0; i < s->n_notes; i++)
         topic[i] = s->notes[i].topic;
-    fw_engine *e = build(s, cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
-    fw_event *ev = malloc(PW_VIEWERS * PAGE_MAX * 3 * sizeof *ev);
-    assert_non_null(ev);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(s, cfg, 1), &c);
+    fw_event *ev = fixture_rig_alloc(state, PW_VIEWERS * PAGE_MAX * 3 * sizeof *ev);
 
     for (uint32_t d = 0; d < days; d++) {
         for (uint32_t t = 0; t < TPD; t++) {
@@ -686,10 +632,6 @@ static void planted_run(const fw_engine_cfg *cfg, uint32_t days, double paint, p
     }
     for (int w = 0; w < FW_WORK__COUNT; w++)
         o->work[w] = fw_engine_ctx_work(c, (fw_work)w);
-    free(ev);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
-    free(s);
 }
 
 static double ratio(uint32_t a, uint32_t b) { return b ? (double)a / b : 0.0; }
@@ -702,13 +644,11 @@ static double ratio(uint32_t a, uint32_t b) { return b ? (double)a / b : 0.0; }
  * the open model is calibrated by the end. */
 static void test_learns_planted_topic(void **state)
 {
-    (void)state;
     enum { LAST = PW_DAYS_MAX - 1 };
     fw_engine_cfg cfg = rec_cfg();
     cfg.rec.max_per_topic = cfg.feed.page_size;
-    pw_out *o = calloc(1, sizeof *o);
-    assert_non_null(o);
-    planted_run(&cfg, PW_DAYS_MAX, 0.0, o);
+    pw_out *o = fixture_rig_alloc(state, sizeof *o);
+    planted_run(state, &cfg, PW_DAYS_MAX, 0.0, o);
 
     double share[PW_DAYS_MAX];
     uint64_t samples = 0;
@@ -754,21 +694,16 @@ static void test_learns_planted_topic(void **state)
     assert_true(obs > 0.5);
     assert_true(fabs(pred - obs) < 0.15 * obs);
     assert_true(st->log_loss / st->weight < log(2.0));
-    free(o);
 }
 
 /* ---- re-ranking ----------------------------------------------------------------------- */
 
 /* Serves one page to user 0 of a fresh engine over s under cfg at tick 0; returns its length. */
-static uint32_t first_page(const spec *s, const fw_engine_cfg *cfg, uint32_t *page)
+static uint32_t first_page(void **state, const spec *s, const fw_engine_cfg *cfg, uint32_t *page)
 {
-    fw_engine *e = build(s, cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
-    uint32_t n = serve(e, c, 0, 0, 0, page);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
-    return n;
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(s, cfg, 1), &c);
+    return serve(e, c, 0, 0, 0, page);
 }
 
 /* Per creator: creator 1 wrote notes 0..9, creators 2..11 one note each (10..19). Nothing
@@ -777,8 +712,7 @@ static uint32_t first_page(const spec *s, const fw_engine_cfg *cfg, uint32_t *pa
  * and 8 others. When too few other creators exist the page is filled anyway (relaxed). */
 static void test_rerank_creator_cap(void **state)
 {
-    (void)state;
-    spec *s = spec_new(12, 8);
+    spec *s = spec_new(state, 12, 8);
     for (uint32_t i = 0; i < 10; i++)
         spec_note(s, 1, i % 8, OLD);
     for (uint32_t i = 0; i < 10; i++)
@@ -788,12 +722,12 @@ static void test_rerank_creator_cap(void **state)
     cfg.rec.max_per_topic = 100;
     cfg.rec.max_per_creator = 100;
     uint32_t page[PAGE_MAX];
-    assert_int_equal(first_page(s, &cfg, page), 10);
+    assert_int_equal(first_page(state, s, &cfg, page), 10);
     for (uint32_t i = 0; i < 10; i++)
         assert_int_equal(page[i], i);   /* uncapped: ties by id, all creator 1 */
 
     cfg.rec.max_per_creator = 2;
-    assert_int_equal(first_page(s, &cfg, page), 10);
+    assert_int_equal(first_page(state, s, &cfg, page), 10);
     const uint32_t want[10] = {0, 1, 10, 11, 12, 13, 14, 15, 16, 17};
     assert_memory_equal(page, want, sizeof want);
     uint32_t per[12] = {0};
@@ -802,18 +736,16 @@ static void test_rerank_creator_cap(void **state)
 
     /* Only three other notes: they come right after the two, then creator 1 fills up. */
     s->n_notes = 13;
-    assert_int_equal(first_page(s, &cfg, page), 10);
+    assert_int_equal(first_page(state, s, &cfg, page), 10);
     const uint32_t want2[10] = {0, 1, 10, 11, 12, 2, 3, 4, 5, 6};
     assert_memory_equal(page, want2, sizeof want2);
-    free(s);
 }
 
 /* Per topic: notes 0..9 are topic 0, 10..19 topics 1..7 (distinct creators throughout). With
  * max_per_topic = 3 the page holds 3 topic-0 notes and 7 others; default caps hold. */
 static void test_rerank_topic_cap(void **state)
 {
-    (void)state;
-    spec *s = spec_new(24, 8);
+    spec *s = spec_new(state, 24, 8);
     for (uint32_t i = 0; i < 10; i++)
         spec_note(s, 1 + i, 0, OLD);
     for (uint32_t i = 0; i < 10; i++)
@@ -822,18 +754,17 @@ static void test_rerank_topic_cap(void **state)
     cfg.rec.explore_slots = 0;
     cfg.rec.max_per_topic = 3;
     uint32_t page[PAGE_MAX];
-    assert_int_equal(first_page(s, &cfg, page), 10);
+    assert_int_equal(first_page(state, s, &cfg, page), 10);
     const uint32_t want[10] = {0, 1, 2, 10, 11, 12, 13, 14, 15, 16};
     assert_memory_equal(page, want, sizeof want);
 
     /* Defaults (4 per topic, 1 per creator) on the planted world's kind of catalog. */
     cfg = rec_cfg();
-    spec *w = spec_new(PW_VIEWERS + PW_CREATORS, PW_TOPICS);
+    spec *w = spec_new(state, PW_VIEWERS + PW_CREATORS, PW_TOPICS);
     for (uint32_t i = 0; i < 200; i++)
         w->notes[w->n_notes++] = pw_note(i, -(int32_t)(200 - i));
-    fw_engine *e = build(w, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(w, &cfg, 1), &c);
     for (uint32_t u = 0; u < 10; u++)        /* make a few topic-3 notes hot */
         for (uint32_t i = 3; i < 200; i += 8)
             impress(e, c, PW_VIEWERS - 1 - u, i, 0, 1);
@@ -851,10 +782,6 @@ static void test_rerank_topic_cap(void **state)
     }
     print_message("default caps: %u of 10 pages hold the most topic-3 notes allowed\n", at_cap);
     assert_true(at_cap > 0);   /* the cap did bite */
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
-    free(w);
-    free(s);
 }
 
 /* The seen filter under the recommender: a user served page after page (every served note
@@ -862,19 +789,18 @@ static void test_rerank_topic_cap(void **state)
  * within seen_window served notes, and every served note is reported served. With the
  * default window (1000) and 300 notes nothing ever repeats; with the smallest (16) and 40
  * notes, notes do come back, but never within 16 served notes. */
-static void run_seen(uint32_t window, uint32_t n_notes, uint32_t pages, uint32_t page_size,
+static void run_seen(void **state, uint32_t window, uint32_t n_notes, uint32_t pages, uint32_t page_size,
                      uint32_t *served_out, uint32_t *repeats_out)
 {
-    spec *s = spec_new(12, 4);
+    spec *s = spec_new(state, 12, 4);
     for (uint32_t i = 0; i < n_notes; i++)
         spec_note(s, 4 + i % 8, i % 4, OLD + (int32_t)i);
     spec_follow(s, 0, 4);
     fw_engine_cfg cfg = rec_cfg();
     cfg.feed.seen_window = window;
     cfg.feed.page_size = page_size;
-    fw_engine *e = build(s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(s, &cfg, 1), &c);
     int64_t last[MAX_NOTES];
     for (uint32_t i = 0; i < MAX_NOTES; i++)
         last[i] = -1;
@@ -902,38 +828,32 @@ static void run_seen(uint32_t window, uint32_t n_notes, uint32_t pages, uint32_t
     }
     *served_out = pos;
     *repeats_out = repeats;
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
-    free(s);
 }
 
 static void test_rerank_seen_window(void **state)
 {
-    (void)state;
     uint32_t served, repeats;
-    run_seen(1000, 300, 60, 10, &served, &repeats);
+    run_seen(state, 1000, 300, 60, 10, &served, &repeats);
     print_message("seen_window 1000, 300 notes: %u served, %u repeats\n", served, repeats);
     assert_int_equal(repeats, 0);
     assert_true(served >= 250);          /* most of the catalog before it runs dry */
-    run_seen(16, 40, 120, 4, &served, &repeats);
+    run_seen(state, 16, 40, 120, 4, &served, &repeats);
     print_message("seen_window 16, 40 notes: %u served, %u repeats\n", served, repeats);
     assert_true(served > 200);           /* notes must come back: only 40 exist */
     assert_true(repeats > 0);
 }
 
 /* An engine over 60 old notes by 10 creators with a few of them trending, under cfg. */
-static fw_engine *ad_engine(spec **s_out, const fw_engine_cfg *cfg, fw_engine_ctx **c_out)
+static fw_engine *ad_engine(void **state, const fw_engine_cfg *cfg, fw_engine_ctx **c_out)
 {
-    spec *s = spec_new(12, 4);
+    spec *s = spec_new(state, 12, 4);
     for (uint32_t i = 0; i < 60; i++)
         spec_note(s, 1 + i % 10, i % 4, OLD + (int32_t)i);
-    fw_engine *e = build(s, cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(s, cfg, 1), &c);
     for (uint32_t i = 0; i < 60; i += 7)
         impress(e, c, 11, i, 0, 1);
     fw_engine_end_tick(e, c, 0);
-    *s_out = s;
     *c_out = c;
     return e;
 }
@@ -942,14 +862,13 @@ static fw_engine *ad_engine(spec **s_out, const fw_engine_cfg *cfg, fw_engine_ct
  * (1-based) are FW_NONE and the other eight are distinct notes, on every page, under the
  * recommender and under the baseline alike; only those eight are remembered as served. A
  * page cut short by cap keeps its reserved position. */
-static void check_ad_pages(fw_feed_algorithm algorithm)
+static void check_ad_pages(void **state, fw_feed_algorithm algorithm)
 {
     fw_engine_cfg cfg = algorithm == FW_FEED_REC ? rec_cfg() : plain_cfg();
     cfg.feed.ad_first_slot = 3;
     cfg.feed.ad_every = 4;
-    spec *s;
     fw_engine_ctx *c;
-    fw_engine *e = ad_engine(&s, &cfg, &c);
+    fw_engine *e = ad_engine(state, &cfg, &c);
     uint32_t times[60] = {0};
     for (int32_t p = 0; p < 3; p++) {
         uint32_t page[PAGE_MAX];
@@ -974,36 +893,29 @@ static void check_ad_pages(fw_feed_algorithm algorithm)
     assert_int_equal(fw_feed_request(e, c, &req, page, 5), 5);
     for (uint32_t i = 0; i < 5; i++)
         assert_true(i == 2 ? page[i] == FW_NONE : page[i] < 60);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
-    free(s);
 }
 
 static void test_rerank_ad_slots(void **state)
 {
-    (void)state;
-    check_ad_pages(FW_FEED_REC);
+    check_ad_pages(state, FW_FEED_REC);
 }
 
 static void test_baseline_ad_slots(void **state)
 {
-    (void)state;
-    check_ad_pages(FW_FEED_BASELINE);
+    check_ad_pages(state, FW_FEED_BASELINE);
 }
 
 /* FW_WORK_SERVED counts "notes returned in feed pages": a page of 10 positions with two
  * reserved ad slots returns 8 notes, under either algorithm. */
 static void test_served_counter_skips_ad_slots(void **state)
 {
-    (void)state;
     uint64_t counted[2];
     for (int a = 0; a < 2; a++) {
         fw_engine_cfg cfg = a ? rec_cfg() : plain_cfg();
         cfg.feed.ad_first_slot = 3;
         cfg.feed.ad_every = 4;
-        spec *s;
         fw_engine_ctx *c;
-        fw_engine *e = ad_engine(&s, &cfg, &c);
+        fw_engine *e = ad_engine(state, &cfg, &c);
         fw_engine_ctx_reset_latency(c);
         uint32_t page[PAGE_MAX], notes = 0;
         uint32_t n = serve(e, c, 0, 0, 1, page);
@@ -1014,9 +926,6 @@ static void test_served_counter_skips_ad_slots(void **state)
         counted[a] = fw_engine_ctx_work(c, FW_WORK_SERVED);
         print_message("%s: a page of %u positions with %u notes; notes_served counted %llu\n",
                       a ? "rec" : "baseline", n, notes, (unsigned long long)counted[a]);
-        fw_engine_ctx_destroy(c);
-        fw_engine_destroy(e);
-        free(s);
     }
     assert_int_equal(counted[1], 8);   /* rec */
     assert_int_equal(counted[0], 8);   /* baseline */
@@ -1026,10 +935,10 @@ static void test_served_counter_skips_ad_slots(void **state)
  * trending pool), 20..29 cold (fresh channel). Learning rates are 0, so every candidate
  * scores the same and ties go to the lower id: without exploration the page is 0..9, all
  * warm. explore_slots = k puts the k best cold notes in the last k places. */
-static fw_engine *explore_engine(spec **s_out, uint32_t explore, uint32_t ad_first,
+static fw_engine *explore_engine(void **state, uint32_t explore, uint32_t ad_first,
                                  uint32_t ad_every, fw_engine_ctx **c_out)
 {
-    spec *s = spec_new(40, 4);
+    spec *s = spec_new(state, 40, 4);
     for (uint32_t i = 0; i < 30; i++)
         spec_note(s, 1 + i, i % 4, OLD);
     fw_engine_cfg cfg = rec_cfg();
@@ -1040,14 +949,12 @@ static fw_engine *explore_engine(spec **s_out, uint32_t explore, uint32_t ad_fir
     cfg.rec.lr = cfg.rec.emb_lr = 0.0;
     cfg.feed.ad_first_slot = ad_first;
     cfg.feed.ad_every = ad_every;
-    fw_engine *e = build(s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(s, &cfg, 1), &c);
     for (uint32_t i = 0; i < 20; i++)
         for (uint32_t u = 35; u < 38; u++)
             impress(e, c, u, i, 0, 1);
     fw_engine_end_tick(e, c, 0);
-    *s_out = s;
     *c_out = c;
     return e;
 }
@@ -1062,23 +969,18 @@ static uint32_t count_cold(const fw_engine *e, const uint32_t *page, uint32_t n)
 
 static void test_rerank_explore_slots(void **state)
 {
-    (void)state;
     const uint32_t want[3][10] = {{0, 1, 2, 3, 4, 5, 6, 7, 8, 9},
                                   {0, 1, 2, 3, 4, 5, 6, 7, 8, 20},
                                   {0, 1, 2, 3, 4, 5, 6, 7, 21, 20}};
     for (uint32_t k = 0; k < 3; k++) {
-        spec *s;
         fw_engine_ctx *c;
-        fw_engine *e = explore_engine(&s, k, 0, 0, &c);
+        fw_engine *e = explore_engine(state, k, 0, 0, &c);
         uint32_t page[PAGE_MAX], got[PAGE_MAX];
         uint32_t m = peek(e, c, 0, 0, 1, got, PAGE_MAX);
         assert_int_equal(m, 30);                          /* 20 hot + 10 fresh */
         assert_int_equal(serve(e, c, 0, 0, 1, page), 10);
         assert_memory_equal(page, want[k], sizeof want[k]);
         assert_int_equal(count_cold(e, page, 10), k);
-        fw_engine_ctx_destroy(c);
-        fw_engine_destroy(e);
-        free(s);
     }
 }
 
@@ -1086,10 +988,8 @@ static void test_rerank_explore_slots(void **state)
  * still carries explore_slots cold notes. */
 static void test_rerank_explore_with_ad_slots(void **state)
 {
-    (void)state;
-    spec *s;
     fw_engine_ctx *c;
-    fw_engine *e = explore_engine(&s, 1, 3, 4, &c);
+    fw_engine *e = explore_engine(state, 1, 3, 4, &c);
     uint32_t page[PAGE_MAX];
     uint32_t n = serve(e, c, 0, 0, 1, page);
     assert_int_equal(n, 10);
@@ -1100,9 +1000,6 @@ static void test_rerank_explore_with_ad_slots(void **state)
         print_message(" %d", page[i] == FW_NONE ? -1 : (int)page[i]);
     print_message(" (%u cold)\n", count_cold(e, page, n));
     assert_int_equal(count_cold(e, page, n), 1);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
-    free(s);
 }
 
 /* ---- determinism ---------------------------------------------------------------------- */
@@ -1114,19 +1011,16 @@ static void test_rerank_explore_with_ad_slots(void **state)
  * build.) */
 static void test_determinism(void **state)
 {
-    (void)state;
     enum { DAYS = 2 };
     fw_engine_cfg cfg = rec_cfg();
     cfg.feed.ad_first_slot = 4;
     pw_out *o[2];
     const double paint[2] = {0.0, 1.0e3};
     for (int k = 0; k < 2; k++) {
-        o[k] = calloc(1, sizeof *o[k]);
-        assert_non_null(o[k]);
+        o[k] = fixture_rig_alloc(state, sizeof *o[k]);
         o[k]->cap_log = DAYS * PW_ROUNDS * PW_VIEWERS * (PAGE_MAX + 1);
-        o[k]->log = malloc(o[k]->cap_log * sizeof *o[k]->log);
-        assert_non_null(o[k]->log);
-        planted_run(&cfg, DAYS, paint[k], o[k]);
+        o[k]->log = fixture_rig_alloc(state, o[k]->cap_log * sizeof *o[k]->log);
+        planted_run(state, &cfg, DAYS, paint[k], o[k]);
     }
     for (uint32_t d = 0; d < DAYS; d++)
         for (int t = 0; t < FW_TASK__COUNT; t++) {
@@ -1144,10 +1038,6 @@ static void test_determinism(void **state)
     for (int w = 0; w < FW_WORK__COUNT; w++)
         assert_int_equal(o[0]->work[w], o[1]->work[w]);
     assert_true(o[0]->work[FW_WORK_TRAINED] > 0);
-    for (int k = 0; k < 2; k++) {
-        free(o[k]->log);
-        free(o[k]);
-    }
 }
 
 /* ---- requests at the edges of the knob ranges ----------------------------------------- */
@@ -1158,42 +1048,65 @@ typedef struct edge_case {
     fw_engine_cfg cfg;
 } edge_case;
 
+/* A child's engine over a catalog, one arm, and a context on it. A child reports by its exit
+ * status, not by asserting: each step returns what went wrong. */
+typedef struct child_engine {
+    fw_engine *e;
+    fw_engine_ctx *c;
+    fw_err err;   /* why the engine was refused */
+} child_engine;
+
+/* Returns 0, 10 when the engine was refused or 11 when there is no context. */
+static int child_open(child_engine *k, const spec *s, const fw_engine_cfg *cfg)
+{
+    k->c = NULL;
+    k->e = try_build(s, cfg, 1, &k->err);
+    if (!k->e)
+        return 10;
+    k->c = fw_engine_ctx_create(k->e);
+    return k->c ? 0 : 11;
+}
+
+/* Logs an impression and an open of note by user at tick 0; returns whether they were taken. */
+static int child_opened(child_engine *k, uint32_t user, uint32_t note)
+{
+    fw_event ev[2] = {{user, note, 0, FW_EV_IMPRESSION}, {user, note, 0, FW_EV_OPEN}};
+    return fw_engine_log_events(k->e, k->c, ev, 2) == FW_OK;
+}
+
+/* Frees the child's engine; returns 0 (every check passed). */
+static int child_close(child_engine *k)
+{
+    fw_engine_ctx_destroy(k->c);
+    fw_engine_destroy(k->e);
+    return 0;
+}
+
 /* The graph catalog of test_edge_graph_walks: user 0 opened note 0; users 1..8 opened note
  * 0 and 15 notes of their own. Serves user 0 one page under cfg; writes the page's first note
  * and the first candidate. Returns 0, or the number of the check that failed. */
 static int graph_first(const spec *s, const fw_engine_cfg *cfg, uint32_t *page0, uint32_t *cand0)
 {
-    fw_err err;
-    fw_engine *e = try_build(s, cfg, 1, &err);
-    if (!e)
-        return 10;
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    if (!c)
-        return 11;
-    for (uint32_t u = 0; u < 9; u++) {
-        fw_event ev[2] = {{u, 0, 0, FW_EV_IMPRESSION}, {u, 0, 0, FW_EV_OPEN}};
-        if (fw_engine_log_events(e, c, ev, 2) != FW_OK)
+    child_engine k;
+    int rc = child_open(&k, s, cfg);
+    if (rc)
+        return rc;
+    for (uint32_t u = 0; u < 9; u++)
+        if (!child_opened(&k, u, 0))
             return 12;
-    }
     for (uint32_t u = 1; u < 9; u++)
-        for (uint32_t k = 0; k < 15; k++) {
-            uint32_t n = 1 + (u - 1) * 15 + k;
-            fw_event ev[2] = {{u, n, 0, FW_EV_IMPRESSION}, {u, n, 0, FW_EV_OPEN}};
-            if (fw_engine_log_events(e, c, ev, 2) != FW_OK)
+        for (uint32_t j = 0; j < 15; j++)
+            if (!child_opened(&k, u, 1 + (u - 1) * 15 + j))
                 return 13;
-        }
-    fw_engine_end_tick(e, c, 0);
-    fw_feed_req req = {.user = 0, .arm = 0, .tick = 1};
+    fw_engine_end_tick(k.e, k.c, 0);
     uint32_t page[PAGE_MAX], nc = 0;
-    uint32_t n = fw_feed_request(e, c, &req, page, PAGE_MAX);
-    const uint32_t *cand = fw_engine_ctx_candidates(c, &nc);
+    uint32_t n = serve(k.e, k.c, 0, 0, 1, page);
+    const uint32_t *cand = fw_engine_ctx_candidates(k.c, &nc);
     if (n != 1 || nc != 1 || page[0] >= 121)
         return 14;
     *page0 = page[0];
     *cand0 = cand[0];
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
-    return 0;
+    return child_close(&k);
 }
 
 static int child_graph_walks(void *arg)
@@ -1220,8 +1133,7 @@ static int child_graph_walks(void *arg)
  * not depend on -- and the engine survives (run in a child: it overflows a heap array). */
 static void test_edge_graph_walks(void **state)
 {
-    (void)state;
-    spec *s = spec_new(10, 4);
+    spec *s = spec_new(state, 10, 4);
     for (uint32_t i = 0; i < 121; i++)
         spec_note(s, 9, i % 4, OLD);
     edge_case x = {.s = s, .cfg = channel_cfg(CH_GRAPH, 1)};
@@ -1229,7 +1141,6 @@ static void test_edge_graph_walks(void **state)
     x.cfg.feed.sample_trending = 0;
     x.cfg.feed.sample_fresh = 0;
     assert_child_ok(child_graph_walks, &x, 20, "graph recall with 32 walks and quota 1");
-    free(s);
 }
 
 /* A user who has been served more notes than the request's de-duplication set holds (64
@@ -1243,39 +1154,27 @@ static void test_edge_graph_walks(void **state)
 static int child_many_seen(void *arg)
 {
     const edge_case *x = arg;
-    fw_err err;
-    fw_engine *e = try_build(x->s, &x->cfg, 1, &err);
-    if (!e)
-        return 10;
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    if (!c)
-        return 11;
-    for (uint32_t n = 0; n < 100; n++) {
-        fw_event ev[2] = {{1, n, 0, FW_EV_IMPRESSION}, {1, n, 0, FW_EV_OPEN}};
-        if (fw_engine_log_events(e, c, ev, 2) != FW_OK)
+    child_engine k;
+    int rc = child_open(&k, x->s, &x->cfg);
+    if (rc)
+        return rc;
+    for (uint32_t n = 0; n < 100; n++)
+        if (!child_opened(&k, 1, n))
             return 12;
-    }
-    fw_engine_end_tick(e, c, 0);
+    fw_engine_end_tick(k.e, k.c, 0);
     uint8_t times[100] = {0};
-    for (uint32_t p = 0; p < 100; p++) {
-        fw_feed_req req = {.user = 0, .arm = 0, .tick = 1};
-        uint32_t page[PAGE_MAX];
-        if (fw_feed_request(e, c, &req, page, PAGE_MAX) != 1 || page[0] >= 100 || times[page[0]]++)
-            return 13;
-    }
-    fw_feed_req req = {.user = 0, .arm = 0, .tick = 1};
     uint32_t page[PAGE_MAX];
-    if (fw_feed_request(e, c, &req, page, PAGE_MAX) != 0)
+    for (uint32_t p = 0; p < 100; p++)
+        if (serve(k.e, k.c, 0, 0, 1, page) != 1 || page[0] >= 100 || times[page[0]]++)
+            return 13;
+    if (serve(k.e, k.c, 0, 0, 1, page) != 0)
         return 14;
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
-    return 0;
+    return child_close(&k);
 }
 
 static void test_edge_many_seen_notes(void **state)
 {
-    (void)state;
-    spec *s = spec_new(4, 4);
+    spec *s = spec_new(state, 4, 4);
     for (uint32_t i = 0; i < 100; i++)
         spec_note(s, 2 + i % 2, i % 4, OLD);
     edge_case x[2] = {{.s = s, .cfg = channel_cfg(CH_HOT, 1)},
@@ -1293,7 +1192,6 @@ static void test_edge_many_seen_notes(void **state)
     }
     assert_null(why[0]);
     assert_null(why[1]);
-    free(s);
 }
 
 /* A catalog with more topics than the request's fixed per-topic tables (1024): 65536 topics,
@@ -1302,33 +1200,25 @@ static void test_edge_many_seen_notes(void **state)
 static int child_many_topics(void *arg)
 {
     const edge_case *x = arg;
-    fw_err err;
-    fw_engine *e = try_build(x->s, &x->cfg, 1, &err);
-    if (!e)
-        return err == FW_ERR_INVAL ? 0 : 10;
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    if (!c)
-        return 11;
-    fw_feed_req req = {.user = 0, .arm = 0, .tick = 1};
+    child_engine k;
+    int rc = child_open(&k, x->s, &x->cfg);
+    if (rc)
+        return rc == 10 && k.err == FW_ERR_INVAL ? 0 : rc;
     uint32_t page[PAGE_MAX];
-    if (fw_feed_request(e, c, &req, page, PAGE_MAX) != 4)
+    if (serve(k.e, k.c, 0, 0, 1, page) != 4)
         return 12;
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
-    return 0;
+    return child_close(&k);
 }
 
 static void test_edge_many_topics(void **state)
 {
-    (void)state;
-    spec *s = spec_new(4, 65536);
+    spec *s = spec_new(state, 4, 65536);
     const uint32_t topics[4] = {0, 1, 5000, 65535};
     for (uint32_t i = 0; i < 4; i++)
         spec_note(s, 1 + i % 3, topics[i], OLD);
     edge_case x = {.s = s, .cfg = rec_cfg()};
     x.cfg.rec.topic_pool = 1;
     assert_child_ok(child_many_topics, &x, 20, "a catalog of 65536 topics");
-    free(s);
 }
 
 /* An optional argument selects tests by name (cmocka's pattern: * and ? wildcards). */
@@ -1342,9 +1232,8 @@ static void test_edge_many_topics(void **state)
  * topics by construction, so only the purchase feature can tell them apart. */
 static void test_shop_feature_unified_only(void **state)
 {
-    (void)state;
     enum { U = 64, GROUP = 30, NEWBIE_U = 60, NEWBIE_S = 61 };
-    spec *s = spec_new(U, 2);
+    spec *s = spec_new(state, U, 2);
     for (uint32_t k = 0; k < 200; k++)
         spec_note(s, k % U, k % 2, OLD);
     fw_product_info prod[2] = {{.brand = 0, .category = 0, .price_cents = 100, .stock = 10},
@@ -1363,8 +1252,8 @@ static void test_shop_feature_unified_only(void **state)
     fw_err err;
     fw_engine *e = fw_engine_create(&cat, cfg, 2, &err);
     assert_non_null(e);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fixture_rig_open(state, e, &c);
     fw_shop_event views[U];
     for (uint32_t u = 0; u < U; u++)
         views[u] = (fw_shop_event){.user = u, .product = u < GROUP || u >= NEWBIE_U ? 1u : 0u,
@@ -1400,9 +1289,6 @@ static void test_shop_feature_unified_only(void **state)
     fprintf(stderr, "shop feature: unified %u of 5 top notes on the shopped topic, separate %u\n", top_u, top_s);
     assert_int_equal(top_u, 5);      /* unified: the purchases lead */
     assert_true(top_s < top_u);      /* separate: the feed cannot see them */
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
-    free(s);
 }
 
 int main(int argc, char **argv)
@@ -1410,26 +1296,26 @@ int main(int argc, char **argv)
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_channel_social),
-        cmocka_unit_test(test_channel_hot),
-        cmocka_unit_test(test_channel_content),
-        cmocka_unit_test(test_channel_cf),
-        cmocka_unit_test(test_channel_graph),
-        cmocka_unit_test(test_channel_fresh),
-        cmocka_unit_test(test_learns_planted_topic),
-        cmocka_unit_test(test_rerank_creator_cap),
-        cmocka_unit_test(test_rerank_topic_cap),
-        cmocka_unit_test(test_rerank_seen_window),
-        cmocka_unit_test(test_rerank_ad_slots),
-        cmocka_unit_test(test_baseline_ad_slots),
-        cmocka_unit_test(test_served_counter_skips_ad_slots),
-        cmocka_unit_test(test_rerank_explore_slots),
-        cmocka_unit_test(test_rerank_explore_with_ad_slots),
-        cmocka_unit_test(test_determinism),
-        cmocka_unit_test(test_edge_graph_walks),
-        cmocka_unit_test(test_edge_many_seen_notes),
-        cmocka_unit_test(test_edge_many_topics),
-        cmocka_unit_test(test_shop_feature_unified_only),
+        fixture_rig_test(test_channel_social),
+        fixture_rig_test(test_channel_hot),
+        fixture_rig_test(test_channel_content),
+        fixture_rig_test(test_channel_cf),
+        fixture_rig_test(test_channel_graph),
+        fixture_rig_test(test_channel_fresh),
+        fixture_rig_test(test_learns_planted_topic),
+        fixture_rig_test(test_rerank_creator_cap),
+        fixture_rig_test(test_rerank_topic_cap),
+        fixture_rig_test(test_rerank_seen_window),
+        fixture_rig_test(test_rerank_ad_slots),
+        fixture_rig_test(test_baseline_ad_slots),
+        fixture_rig_test(test_served_counter_skips_ad_slots),
+        fixture_rig_test(test_rerank_explore_slots),
+        fixture_rig_test(test_rerank_explore_with_ad_slots),
+        fixture_rig_test(test_determinism),
+        fixture_rig_test(test_edge_graph_walks),
+        fixture_rig_test(test_edge_many_seen_notes),
+        fixture_rig_test(test_edge_many_topics),
+        fixture_rig_test(test_shop_feature_unified_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

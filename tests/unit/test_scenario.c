@@ -34,11 +34,20 @@ typedef struct tmpdir {
     int n_files;
 } tmpdir;
 
-static void tmp_open(tmpdir *t)
+/* Per test (cmocka setup and teardown): a fresh directory in *state for the test's files,
+ * removed with them afterwards, also when the test fails. */
+static int tmp_setup(void **state)
 {
-    memset(t, 0, sizeof *t);
+    tmpdir *t = calloc(1, sizeof *t);
+    if (!t)
+        return -1;
     snprintf(t->path, sizeof t->path, "/tmp/fw_scenario_XXXXXX");
-    assert_non_null(mkdtemp(t->path));
+    if (!mkdtemp(t->path)) {
+        free(t);
+        return -1;
+    }
+    *state = t;
+    return 0;
 }
 
 /* Writes text to DIR/name and returns the path (owned by t). */
@@ -56,13 +65,17 @@ static const char *tmp_write(tmpdir *t, const char *name, const char *text)
     return p;
 }
 
-static void tmp_close(tmpdir *t)
+static int tmp_teardown(void **state)
 {
+    tmpdir *t = *state;
     for (int i = 0; i < t->n_files; i++) {
         chmod(t->files[i], 0600);
         unlink(t->files[i]);
     }
-    assert_int_equal(rmdir(t->path), 0);
+    int rc = rmdir(t->path);
+    free(t);
+    assert_int_equal(rc, 0);
+    return 0;
 }
 
 static void assert_zeroed(const fw_scenario *s)
@@ -157,6 +170,19 @@ static void load_ok(const char *path, fw_scenario *s)
     err = fw_scenario_finish(s, &d);
     if (err != FW_OK)
         fail_msg("finishing %s: %s", path, d.msg);
+}
+
+/* Loading text, written to DIR/name, fails with code and exactly the message path + msg (msg
+ * being what follows the path: ":LINE: key: what"); s holds what the load left. */
+static void load_fails(tmpdir *t, const char *name, const char *text, fw_err code, const char *msg,
+                       fw_scenario *s)
+{
+    fw_diag d = { { 0 } };
+    char want[1024];
+    const char *p = tmp_write(t, name, text);
+    assert_int_equal(fw_scenario_load(p, s, &d), code);
+    snprintf(want, sizeof want, "%s%s", p, msg);
+    assert_string_equal(d.msg, want);
 }
 
 static void set_ok(fw_scenario *s, const char *assignment)
@@ -308,33 +334,28 @@ static void test_default_yaml_equals_defaults(void **state)
 
 static void test_empty_file_is_defaults(void **state)
 {
-    (void)state;
-    tmpdir t;
+    tmpdir *t = *state;
     fw_scenario s, def;
     fw_diag d = { { 0 } };
-    tmp_open(&t);
     assert_int_equal(fw_scenario_defaults(&def), FW_OK);
     const char *texts[] = { "", "# only a comment\n", "{}\n", "---\n", "world: {}\nengine: {feed: {}}\n" };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         char name[32];
         snprintf(name, sizeof name, "empty%zu.yaml", i);
-        load_ok(tmp_write(&t, name, texts[i]), &s);
+        load_ok(tmp_write(t, name, texts[i]), &s);
         assert_scenario_equal(&s, &def);
         fw_scenario_fini(&s);
     }
     (void)d;
     fw_scenario_fini(&def);
-    tmp_close(&t);
 }
 
 /* Absent keys keep their defaults; present ones are loaded. */
 static void test_partial_file(void **state)
 {
-    (void)state;
-    tmpdir t;
+    tmpdir *t = *state;
     fw_scenario s;
-    tmp_open(&t);
-    load_ok(tmp_write(&t, "partial.yaml",
+    load_ok(tmp_write(t, "partial.yaml",
                       "name: small\n"
                       "world: { n_users: 2000 }\n"
                       "engine:\n"
@@ -356,15 +377,18 @@ static void test_partial_file(void **state)
     assert_string_equal(s.arms[0].name, "all");
     assert_true(s.arms[0].engine.feed.w_fresh == 2.5);
     fw_scenario_fini(&s);
-    tmp_close(&t);
 }
 
 /* ---------------------------------------------------------------------------------------
  * --set. */
 
-static void set_fails(fw_scenario *s, const char *assignment, fw_err code, const char *msg)
+/* --set assignment fails with code and exactly the message "--set ASSIGNMENT: " + what, and
+ * records nothing. */
+static void set_fails(fw_scenario *s, const char *assignment, fw_err code, const char *what)
 {
     fw_diag d = { { 0 } };
+    char msg[512];
+    snprintf(msg, sizeof msg, "--set %s: %s", assignment, what);
     uint32_t n = s->n_overrides;
     fw_err err = fw_scenario_set(s, assignment, &d);
     if (err != code)
@@ -377,9 +401,12 @@ static void set_fails(fw_scenario *s, const char *assignment, fw_err code, const
 
 #define ENUM_YAML(constant, yaml) yaml,
 
-static void set_fails_prefix(fw_scenario *s, const char *assignment, fw_err code, const char *prefix)
+/* --set assignment fails with code and a message that starts "--set ASSIGNMENT: " + what. */
+static void set_fails_prefix(fw_scenario *s, const char *assignment, fw_err code, const char *what)
 {
     fw_diag d = { { 0 } };
+    char prefix[512];
+    snprintf(prefix, sizeof prefix, "--set %s: %s", assignment, what);
     fw_err err = fw_scenario_set(s, assignment, &d);
     if (err != code || strncmp(d.msg, prefix, strlen(prefix)) != 0)
         fail_msg("--set %s: got %s \"%s\", expected %s \"%s...\"", assignment, fw_err_name(err), d.msg,
@@ -416,52 +443,37 @@ static void test_set_each_type(void **state)
     assert_string_equal(s.overrides[4], "output.dir=runs/a=b c");
     assert_string_equal(s.overrides[8], "world.n_users=3000");
 
-    set_fails(&s, "world.n_users=abc", FW_ERR_PARSE,
-              "--set world.n_users=abc: expected an integer in [10, 50000000], got 'abc'");
-    set_fails(&s, "world.n_users=-5", FW_ERR_RANGE,
-              "--set world.n_users=-5: expected an integer in [10, 50000000], got -5");
-    set_fails(&s, "world.n_users=5", FW_ERR_RANGE,
-              "--set world.n_users=5: expected an integer in [10, 50000000], got 5");
-    set_fails(&s, "world.n_users=60000000", FW_ERR_RANGE,
-              "--set world.n_users=60000000: expected an integer in [10, 50000000], got 60000000");
-    set_fails(&s, "world.n_users=", FW_ERR_PARSE,
-              "--set world.n_users=: expected an integer in [10, 50000000], got ''");
-    set_fails(&s, "world.n_users=1.5", FW_ERR_PARSE,
-              "--set world.n_users=1.5: expected an integer in [10, 50000000], got '1.5'");
-    set_fails(&s, "world.n_users=0x10", FW_ERR_PARSE,
-              "--set world.n_users=0x10: expected an integer in [10, 50000000], got '0x10'");
-    set_fails(&s, "seed=-1", FW_ERR_RANGE,
-              "--set seed=-1: expected an integer in [0, 18446744073709551615], got -1");
+    set_fails(&s, "world.n_users=abc", FW_ERR_PARSE, "expected an integer in [10, 50000000], got 'abc'");
+    set_fails(&s, "world.n_users=-5", FW_ERR_RANGE, "expected an integer in [10, 50000000], got -5");
+    set_fails(&s, "world.n_users=5", FW_ERR_RANGE, "expected an integer in [10, 50000000], got 5");
+    set_fails(&s, "world.n_users=60000000", FW_ERR_RANGE, "expected an integer in [10, 50000000], got 60000000");
+    set_fails(&s, "world.n_users=", FW_ERR_PARSE, "expected an integer in [10, 50000000], got ''");
+    set_fails(&s, "world.n_users=1.5", FW_ERR_PARSE, "expected an integer in [10, 50000000], got '1.5'");
+    set_fails(&s, "world.n_users=0x10", FW_ERR_PARSE, "expected an integer in [10, 50000000], got '0x10'");
+    set_fails(&s, "seed=-1", FW_ERR_RANGE, "expected an integer in [0, 18446744073709551615], got -1");
     set_fails(&s, "seed=18446744073709551616", FW_ERR_RANGE,
-              "--set seed=18446744073709551616: expected an integer in [0, 18446744073709551615], "
-              "got 18446744073709551616");
-    set_fails(&s, "behaviour.open_rate=abc", FW_ERR_PARSE,
-              "--set behaviour.open_rate=abc: expected a number in [0.0001, 0.9], got 'abc'");
-    set_fails(&s, "behaviour.open_rate=nan", FW_ERR_PARSE,
-              "--set behaviour.open_rate=nan: expected a number in [0.0001, 0.9], got 'nan'");
-    set_fails(&s, "behaviour.open_rate=0.95", FW_ERR_RANGE,
-              "--set behaviour.open_rate=0.95: expected a number in [0.0001, 0.9], got 0.95");
-    set_fails(&s, "behaviour.open_rate= 0.5", FW_ERR_PARSE,
-              "--set behaviour.open_rate= 0.5: expected a number in [0.0001, 0.9], got ' 0.5'");
+              "expected an integer in [0, 18446744073709551615], got 18446744073709551616");
+    set_fails(&s, "behaviour.open_rate=abc", FW_ERR_PARSE, "expected a number in [0.0001, 0.9], got 'abc'");
+    set_fails(&s, "behaviour.open_rate=nan", FW_ERR_PARSE, "expected a number in [0.0001, 0.9], got 'nan'");
+    set_fails(&s, "behaviour.open_rate=0.95", FW_ERR_RANGE, "expected a number in [0.0001, 0.9], got 0.95");
+    set_fails(&s, "behaviour.open_rate= 0.5", FW_ERR_PARSE, "expected a number in [0.0001, 0.9], got ' 0.5'");
     {
         /* the valid names are listed from the value list, whatever it holds */
         static const char *const names[] = { FW_FEED_ALGORITHMS(ENUM_YAML) };
         char want[512];
-        size_t used = (size_t)snprintf(want, sizeof want, "--set engine.feed.algorithm=Baseline: expected one of:");
+        size_t used = (size_t)snprintf(want, sizeof want, "expected one of:");
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
             used += (size_t)snprintf(want + used, sizeof want - used, "%s %s", i ? "," : "", names[i]);
         snprintf(want + used, sizeof want - used, ", got 'Baseline'");
         set_fails(&s, "engine.feed.algorithm=Baseline", FW_ERR_PARSE, want);
     }
-    set_fails(&s, "world.n_userz=5", FW_ERR_PARSE,
-              "--set world.n_userz=5: unknown key; did you mean 'world.n_users'?");
-    set_fails(&s, "n_users=5", FW_ERR_PARSE, "--set n_users=5: unknown key; did you mean 'world.n_users'?");
-    set_fails_prefix(&s, "world=5", FW_ERR_PARSE, "--set world=5: unknown key; valid keys here: name, seed,");
+    set_fails(&s, "world.n_userz=5", FW_ERR_PARSE, "unknown key; did you mean 'world.n_users'?");
+    set_fails(&s, "n_users=5", FW_ERR_PARSE, "unknown key; did you mean 'world.n_users'?");
+    set_fails_prefix(&s, "world=5", FW_ERR_PARSE, "unknown key; valid keys here: name, seed,");
     set_fails(&s, "experiment.arms=x", FW_ERR_PARSE,
-              "--set experiment.arms=x: unknown key; valid keys here: salt, unit, pre_days, alpha, msprt_tau");
-    set_fails(&s, "world.n_users", FW_ERR_PARSE,
-              "--set world.n_users: expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
-    set_fails(&s, "=5", FW_ERR_PARSE, "--set =5: expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
+              "unknown key; valid keys here: salt, unit, pre_days, alpha, msprt_tau");
+    set_fails(&s, "world.n_users", FW_ERR_PARSE, "expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
+    set_fails(&s, "=5", FW_ERR_PARSE, "expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
 
     /* failures changed nothing */
     assert_int_equal(s.world.n_users, 3000);
@@ -506,12 +518,10 @@ static const char arms_yaml[] = "name: ab\n"
 
 static void test_arms_inherit_set(void **state)
 {
-    (void)state;
-    tmpdir t;
+    tmpdir *t = *state;
     fw_scenario s;
     fw_diag d = { { 0 } };
-    tmp_open(&t);
-    const char *path = tmp_write(&t, "arms.yaml", arms_yaml);
+    const char *path = tmp_write(t, "arms.yaml", arms_yaml);
     assert_int_equal(fw_scenario_load(path, &s, &d), FW_OK);
     set_ok(&s, "engine.feed.w_fresh=3");
     set_ok(&s, "behaviour.fatigue=0.01");
@@ -562,7 +572,6 @@ static void test_arms_inherit_set(void **state)
     assert_contains(d.msg, "behaviour.like_share + behaviour.save_share");
     assert_contains(d.msg, "expected a sum <= 1, got 0.9 + 0.3 = 1.2");
     fw_scenario_fini(&s);
-    tmp_close(&t);
 }
 
 /* Checks that finish catches arms a program filled in by hand. */
@@ -643,12 +652,10 @@ static char *slurp(const char *path)
 
 static void test_write_yaml_round_trip(void **state)
 {
-    (void)state;
-    tmpdir t;
+    tmpdir *t = *state;
     fw_scenario s, back, again;
     fw_diag d = { { 0 } };
-    tmp_open(&t);
-    assert_int_equal(fw_scenario_load(tmp_write(&t, "in.yaml", arms_yaml), &s, &d), FW_OK);
+    assert_int_equal(fw_scenario_load(tmp_write(t, "in.yaml", arms_yaml), &s, &d), FW_OK);
     set_ok(&s, "name=quote \" back\\slash\ttab\nnewline \xe7\xa7\x8d\xe8\x8d\x89 #not a comment: x");
     set_ok(&s, "behaviour.open_rate=0.30000000000000004");  /* needs 17 digits */
     set_ok(&s, "engine.feed.w_fresh=1e-300");
@@ -664,7 +671,7 @@ static void test_write_yaml_round_trip(void **state)
     for (int comments = 0; comments <= 1; comments++) {
         char name[32];
         snprintf(name, sizeof name, "out%d.yaml", comments);
-        const char *out = tmp_write(&t, name, "");
+        const char *out = tmp_write(t, name, "");
         write_to(&s, out, comments);
         load_ok(out, &back);
         assert_scenario_equal(&back, &s);
@@ -673,7 +680,7 @@ static void test_write_yaml_round_trip(void **state)
 
         /* writing what was read gives the same text (without the provenance comments) */
         if (comments == 0) {
-            const char *out2 = tmp_write(&t, "out_again.yaml", "");
+            const char *out2 = tmp_write(t, "out_again.yaml", "");
             write_to(&back, out2, 0);
             load_ok(out2, &again);
             assert_scenario_equal(&again, &s);
@@ -689,7 +696,7 @@ static void test_write_yaml_round_trip(void **state)
 
     /* defaults, commented, round trip too, and the comments carry unit, default and range */
     assert_int_equal(fw_scenario_defaults(&s), FW_OK);
-    const char *out = tmp_write(&t, "defaults.yaml", "");
+    const char *out = tmp_write(t, "defaults.yaml", "");
     write_to(&s, out, 1);
     load_ok(out, &back);
     assert_scenario_equal(&back, &s);
@@ -705,7 +712,6 @@ static void test_write_yaml_round_trip(void **state)
     free(text);
     fw_scenario_fini(&back);
     fw_scenario_fini(&s);
-    tmp_close(&t);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -734,12 +740,10 @@ static const char layers_yaml[] = "name: layered\n"
 
 static void test_layers(void **state)
 {
-    (void)state;
-    tmpdir t;
+    tmpdir *t = *state;
     fw_scenario s, def;
     fw_diag d = { { 0 } };
-    tmp_open(&t);
-    load_ok(tmp_write(&t, "layers.yaml", layers_yaml), &s);
+    load_ok(tmp_write(t, "layers.yaml", layers_yaml), &s);
     assert_int_equal(fw_scenario_defaults(&def), FW_OK);
 
     assert_int_equal(s.n_arms, 5);
@@ -825,20 +829,17 @@ static void test_layers(void **state)
 
     fw_scenario_fini(&s);
     fw_scenario_fini(&def);
-    tmp_close(&t);
 }
 
 static void test_layers_round_trip(void **state)
 {
-    (void)state;
-    tmpdir t;
+    tmpdir *t = *state;
     fw_scenario s, back;
-    tmp_open(&t);
-    load_ok(tmp_write(&t, "layers.yaml", layers_yaml), &s);
+    load_ok(tmp_write(t, "layers.yaml", layers_yaml), &s);
     for (int comments = 0; comments <= 1; comments++) {
         char name[32];
         snprintf(name, sizeof name, "out%d.yaml", comments);
-        const char *out = tmp_write(&t, name, "");
+        const char *out = tmp_write(t, name, "");
         write_to(&s, out, comments);
         load_ok(out, &back);
         assert_scenario_equal(&back, &s);
@@ -856,82 +857,67 @@ static void test_layers_round_trip(void **state)
         fw_scenario_fini(&back);
     }
     fw_scenario_fini(&s);
-    tmp_close(&t);
 }
 
 /* The layer messages, whole. */
 static void test_layer_errors(void **state)
 {
-    (void)state;
-    tmpdir t;
+    tmpdir *t = *state;
     fw_scenario s;
     fw_diag d = { { 0 } };
-    char want[1024];
-    tmp_open(&t);
 
     /* a bad layer name: it names result groups */
-    const char *p = tmp_write(&t, "name.yaml",
-                              "experiment:\n  arms:\n    - name: control\n    - name: b\n"
-                              "      weight: 2\n      layer: \"my layer\"\n");
-    assert_int_equal(fw_scenario_load(p, &s, &d), FW_ERR_PARSE);
+    load_fails(t, "name.yaml",
+               "experiment:\n  arms:\n    - name: control\n    - name: b\n      weight: 2\n      layer: \"my layer\"\n",
+               FW_ERR_PARSE,
+               ":6: experiment.arms[1].layer: expected a layer name: letters, digits, '_' or '-' (it names "
+               "result groups), got 'my layer'",
+               &s);
     assert_zeroed(&s);
-    snprintf(want, sizeof want,
-             "%s:6: experiment.arms[1].layer: expected a layer name: letters, digits, '_' or '-' (it names "
-             "result groups), got 'my layer'",
-             p);
-    assert_string_equal(d.msg, want);
-
-    p = tmp_write(&t, "empty.yaml", "experiment:\n  arms:\n    - name: control\n      layer:\n");
-    assert_int_equal(fw_scenario_load(p, &s, &d), FW_ERR_PARSE);
-    snprintf(want, sizeof want,
-             "%s:4: experiment.arms[0].layer: expected a layer name: letters, digits, '_' or '-' (it names "
-             "result groups), got ''",
-             p);
-    assert_string_equal(d.msg, want);
+    load_fails(t, "empty.yaml", "experiment:\n  arms:\n    - name: control\n      layer:\n", FW_ERR_PARSE,
+               ":4: experiment.arms[0].layer: expected a layer name: letters, digits, '_' or '-' (it names "
+               "result groups), got ''",
+               &s);
 
     /* two layers setting one key: the order of layers would matter */
-    p = tmp_write(&t, "x.yaml",
-                  "experiment:\n"
-                  "  arms:\n"
-                  "    - name: control\n"
-                  "    - name: fresh_boost\n"
-                  "      set: [\"behaviour.stop_base=0.05\", \"engine.feed.w_fresh=2.0\"]\n"
-                  "    - name: ads_off\n"
-                  "      layer: ads\n"
-                  "    - name: ads_fresh\n"
-                  "      set: [\"engine.feed.w_fresh=1.0\"]\n"
-                  "      layer: ads\n");
-    assert_int_equal(fw_scenario_load(p, &s, &d), FW_ERR_PARSE);
+    load_fails(t, "x.yaml",
+               "experiment:\n"
+               "  arms:\n"
+               "    - name: control\n"
+               "    - name: fresh_boost\n"
+               "      set: [\"behaviour.stop_base=0.05\", \"engine.feed.w_fresh=2.0\"]\n"
+               "    - name: ads_off\n"
+               "      layer: ads\n"
+               "    - name: ads_fresh\n"
+               "      set: [\"engine.feed.w_fresh=1.0\"]\n"
+               "      layer: ads\n",
+               FW_ERR_PARSE,
+               ":9: experiment.arms[3].set[0]: engine.feed.w_fresh is also set by arm 'fresh_boost' in "
+               "layer 'main'; layers must set disjoint keys",
+               &s);
     assert_zeroed(&s);
-    snprintf(want, sizeof want,
-             "%s:9: experiment.arms[3].set[0]: engine.feed.w_fresh is also set by arm 'fresh_boost' in "
-             "layer 'main'; layers must set disjoint keys",
-             p);
-    assert_string_equal(d.msg, want);
 
     /* arms of one layer may set the same key: they are alternatives */
-    p = tmp_write(&t, "same.yaml",
-                  "experiment:\n  arms:\n    - name: a\n      set: [engine.feed.w_fresh=1.0]\n"
-                  "    - name: b\n      set: [engine.feed.w_fresh=3.0]\n");
+    const char *p = tmp_write(t, "same.yaml",
+                              "experiment:\n  arms:\n    - name: a\n      set: [engine.feed.w_fresh=1.0]\n"
+                              "    - name: b\n      set: [engine.feed.w_fresh=3.0]\n");
     load_ok(p, &s);
     fw_scenario_fini(&s);
 
     /* 3 layers of 5 arms: 125 combinations */
-    p = tmp_write(&t, "cells.yaml",
-                  "days: 3\n"
-                  "experiment:\n"
-                  "  arms: [{name: a1}, {name: a2}, {name: a3}, {name: a4}, {name: a5},\n"
-                  "    {name: b1, layer: b}, {name: b2, layer: b}, {name: b3, layer: b}, {name: b4, layer: b},\n"
-                  "    {name: b5, layer: b}, {name: c1, layer: c}, {name: c2, layer: c}, {name: c3, layer: c},\n"
-                  "    {name: c4, layer: c}, {name: c5, layer: c}]\n");
-    assert_int_equal(fw_scenario_load(p, &s, &d), FW_ERR_RANGE);
+    load_fails(t, "cells.yaml",
+               "days: 3\n"
+               "experiment:\n"
+               "  arms: [{name: a1}, {name: a2}, {name: a3}, {name: a4}, {name: a5},\n"
+               "    {name: b1, layer: b}, {name: b2, layer: b}, {name: b3, layer: b}, {name: b4, layer: b},\n"
+               "    {name: b5, layer: b}, {name: c1, layer: c}, {name: c2, layer: c}, {name: c3, layer: c},\n"
+               "    {name: c4, layer: c}, {name: c5, layer: c}]\n",
+               FW_ERR_RANGE, ":3: experiment.arms: the layers give 125 combinations of arms; expected at most 64",
+               &s);
     assert_zeroed(&s);
-    snprintf(want, sizeof want,
-             "%s:3: experiment.arms: the layers give 125 combinations of arms; expected at most 64", p);
-    assert_string_equal(d.msg, want);
 
     /* 4 x 4 x 4 = 64 is the limit, allowed */
-    p = tmp_write(&t, "cells64.yaml",
+    p = tmp_write(t, "cells64.yaml",
                   "experiment:\n"
                   "  arms: [{name: a1}, {name: a2}, {name: a3}, {name: a4},\n"
                   "    {name: b1, layer: b}, {name: b2, layer: b}, {name: b3, layer: b}, {name: b4, layer: b},\n"
@@ -941,24 +927,22 @@ static void test_layer_errors(void **state)
     fw_scenario_fini(&s);
 
     /* each arm keeps like_share + save_share <= 1, but two layers together break it */
-    p = tmp_write(&t, "cross.yaml",
-                  "experiment:\n"
-                  "  arms:\n"
-                  "    - name: control\n"
-                  "    - name: likes\n"
-                  "      set: [behaviour.like_share=0.65]\n"
-                  "    - name: plain\n"
-                  "      layer: ui\n"
-                  "    - name: saves\n"
-                  "      layer: ui\n"
-                  "      set: [behaviour.save_share=0.4]\n");
-    assert_int_equal(fw_scenario_load(p, &s, &d), FW_ERR_RANGE);
+    load_fails(t, "cross.yaml",
+               "experiment:\n"
+               "  arms:\n"
+               "    - name: control\n"
+               "    - name: likes\n"
+               "      set: [behaviour.like_share=0.65]\n"
+               "    - name: plain\n"
+               "      layer: ui\n"
+               "    - name: saves\n"
+               "      layer: ui\n"
+               "      set: [behaviour.save_share=0.4]\n",
+               FW_ERR_RANGE,
+               ":2: experiment.arms (arms 'likes' in layer 'main', 'saves' in layer 'ui' together): "
+               "behaviour.like_share + behaviour.save_share: expected a sum <= 1, got 0.65 + 0.4 = 1.05",
+               &s);
     assert_zeroed(&s);
-    snprintf(want, sizeof want,
-             "%s:2: experiment.arms (arms 'likes' in layer 'main', 'saves' in layer 'ui' together): "
-             "behaviour.like_share + behaviour.save_share: expected a sum <= 1, got 0.65 + 0.4 = 1.05",
-             p);
-    assert_string_equal(d.msg, want);
 
     /* the same rules hold for arms a program built, without lines */
     assert_int_equal(fw_scenario_defaults(&s), FW_OK);
@@ -994,24 +978,24 @@ static void test_layer_errors(void **state)
     assert_int_equal(s.arms[1].engine.latency_sigfigs, 2);
     assert_int_equal(s.arms[1].engine.feed.page_size, 5);
     fw_scenario_fini(&s);
-    tmp_close(&t);
 }
 
-static void apply_fails(char *const *sets, uint32_t n, const char *msg)
+/* Applying sets[0..n) to the configurations of def (the defaults) fails at the last one with
+ * exactly the message "arm override SETS[n - 1]: " + what, and changes nothing. */
+static void apply_fails(const fw_scenario *def, char *const *sets, uint32_t n, const char *what)
 {
-    fw_scenario def;
     fw_diag d = { { 0 } };
-    assert_int_equal(fw_scenario_defaults(&def), FW_OK);
-    fw_behaviour_cfg b = def.behaviour;
-    fw_engine_cfg e = def.engine;
+    char msg[512];
+    snprintf(msg, sizeof msg, "arm override %s: %s", sets[n - 1], what);
+    fw_behaviour_cfg b = def->behaviour;
+    fw_engine_cfg e = def->engine;
     fw_err err = fw_scenario_apply(sets, n, &b, &e, &d);
     if (err != FW_ERR_INVAL)
         fail_msg("apply %s: got %s (%s), expected INVAL", sets[n - 1], fw_err_name(err), d.msg);
     assert_string_equal(d.msg, msg);
     /* a failure changes nothing, also the assignments before the bad one */
-    assert_behaviour_equal(&b, &def.behaviour);
-    assert_engine_equal(&e, &def.engine);
-    fw_scenario_fini(&def);
+    assert_behaviour_equal(&b, &def->behaviour);
+    assert_engine_equal(&e, &def->engine);
 }
 
 static void test_apply(void **state)
@@ -1036,19 +1020,19 @@ static void test_apply(void **state)
     assert_int_equal(e.feed.page_size, 20);
 
     char *world[] = { "behaviour.open_rate=0.1", "world.n_users=100" };
-    apply_fails(world, 2, "arm override world.n_users=100: an arm may only set behaviour.* and engine.* keys");
+    apply_fails(&def, world, 2, "an arm may only set behaviour.* and engine.* keys");
     char *top[] = { "days=3" };
-    apply_fails(top, 1, "arm override days=3: an arm may only set behaviour.* and engine.* keys");
+    apply_fails(&def, top, 1, "an arm may only set behaviour.* and engine.* keys");
     char *out[] = { "output.dir=x" };
-    apply_fails(out, 1, "arm override output.dir=x: an arm may only set behaviour.* and engine.* keys");
+    apply_fails(&def, out, 1, "an arm may only set behaviour.* and engine.* keys");
     char *range[] = { "engine.feed.w_fresh=3", "behaviour.stop_base=2" };
-    apply_fails(range, 2, "arm override behaviour.stop_base=2: expected a number in [0.0, 1.0], got 2");
+    apply_fails(&def, range, 2, "expected a number in [0.0, 1.0], got 2");
     char *type[] = { "engine.feed.page_size=many" };
-    apply_fails(type, 1, "arm override engine.feed.page_size=many: expected an integer in [1, 100], got 'many'");
+    apply_fails(&def, type, 1, "expected an integer in [1, 100], got 'many'");
     char *unknown[] = { "engine.feed.w_frsh=2" };
-    apply_fails(unknown, 1, "arm override engine.feed.w_frsh=2: unknown key; did you mean 'engine.feed.w_fresh'?");
+    apply_fails(&def, unknown, 1, "unknown key; did you mean 'engine.feed.w_fresh'?");
     char *noeq[] = { "behaviour.stop_base" };
-    apply_fails(noeq, 1, "arm override behaviour.stop_base: expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
+    apply_fails(&def, noeq, 1, "expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
     fw_scenario_fini(&def);
 }
 
@@ -1161,16 +1145,14 @@ static const bad_case bad_cases[] = {
 
 static void test_bad_files(void **state)
 {
-    (void)state;
-    tmpdir t;
-    tmp_open(&t);
+    tmpdir *t = *state;
     for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
         const bad_case *c = &bad_cases[i];
         char name[32], where[200];
         fw_scenario s;
         fw_diag d = { { 0 } };
         snprintf(name, sizeof name, "bad%02zu.yaml", i);
-        const char *path = tmp_write(&t, name, c->text);
+        const char *path = tmp_write(t, name, c->text);
         fw_err err = fw_scenario_load(path, &s, &d);
         if (err != c->code)
             fail_msg("%s: got %s (%s), expected %s", c->what, fw_err_name(err), d.msg, fw_err_name(c->code));
@@ -1183,64 +1165,47 @@ static void test_bad_files(void **state)
         if (c->hint != NULL)
             assert_contains_as(c->what, d.msg, c->hint);
         if (i % 8 == 7) {  /* keep the directory small */
-            for (int f = 0; f < t.n_files; f++)
-                unlink(t.files[f]);
-            t.n_files = 0;
+            for (int f = 0; f < t->n_files; f++)
+                unlink(t->files[f]);
+            t->n_files = 0;
         }
     }
-    tmp_close(&t);
 }
 
 /* The messages the brief promises, whole. */
 static void test_exact_messages(void **state)
 {
-    (void)state;
-    tmpdir t;
+    tmpdir *t = *state;
     fw_scenario s;
-    fw_diag d = { { 0 } };
-    char want[512];
-    tmp_open(&t);
-
-    const char *p = tmp_write(&t, "x.yaml", "name: x\nseed: 1\ndays: 2\nworld:\n  n_userz: 5\n");
-    assert_int_equal(fw_scenario_load(p, &s, &d), FW_ERR_PARSE);
-    snprintf(want, sizeof want, "%s:5: world.n_userz: unknown key; did you mean 'world.n_users'?", p);
-    assert_string_equal(d.msg, want);
-
-    p = tmp_write(&t, "y.yaml", "world:\n  n_notes: 100\n  n_topics: 8\n  embed_dim: 8\n  n_users: -5\n");
-    assert_int_equal(fw_scenario_load(p, &s, &d), FW_ERR_RANGE);
-    snprintf(want, sizeof want, "%s:5: world.n_users: expected an integer in [10, 50000000], got -5", p);
-    assert_string_equal(d.msg, want);
-
-    p = tmp_write(&t, "z.yaml", "days: 3\nbehaviour:\n\n\n  fatigue: 0.01\n\n  open_rate: abc\n");
-    assert_int_equal(fw_scenario_load(p, &s, &d), FW_ERR_PARSE);
-    snprintf(want, sizeof want, "%s:7: behaviour.open_rate: expected a number in [0.0001, 0.9], got 'abc'", p);
-    assert_string_equal(d.msg, want);
-    tmp_close(&t);
+    load_fails(t, "x.yaml", "name: x\nseed: 1\ndays: 2\nworld:\n  n_userz: 5\n", FW_ERR_PARSE,
+               ":5: world.n_userz: unknown key; did you mean 'world.n_users'?", &s);
+    load_fails(t, "y.yaml", "world:\n  n_notes: 100\n  n_topics: 8\n  embed_dim: 8\n  n_users: -5\n", FW_ERR_RANGE,
+               ":5: world.n_users: expected an integer in [10, 50000000], got -5", &s);
+    load_fails(t, "z.yaml", "days: 3\nbehaviour:\n\n\n  fatigue: 0.01\n\n  open_rate: abc\n", FW_ERR_PARSE,
+               ":7: behaviour.open_rate: expected a number in [0.0001, 0.9], got 'abc'", &s);
 }
 
 static void test_file_errors(void **state)
 {
-    (void)state;
-    tmpdir t;
+    tmpdir *t = *state;
     fw_scenario s;
     fw_diag d = { { 0 } };
     char want[512];
-    tmp_open(&t);
 
-    snprintf(want, sizeof want, "%s/missing.yaml", t.path);
+    snprintf(want, sizeof want, "%s/missing.yaml", t->path);
     assert_int_equal(fw_scenario_load(want, &s, &d), FW_ERR_IO);
     assert_zeroed(&s);
     strcat(want, ": cannot open: No such file or directory");
     assert_string_equal(d.msg, want);
 
     /* a directory given as the scenario */
-    assert_int_equal(fw_scenario_load(t.path, &s, &d), FW_ERR_IO);
+    assert_int_equal(fw_scenario_load(t->path, &s, &d), FW_ERR_IO);
     assert_zeroed(&s);
-    snprintf(want, sizeof want, "%s: cannot read: Is a directory", t.path);
+    snprintf(want, sizeof want, "%s: cannot read: Is a directory", t->path);
     assert_string_equal(d.msg, want);
 
     /* unreadable: root reads through mode 000, so the check only means something otherwise */
-    const char *p = tmp_write(&t, "locked.yaml", "days: 3\n");
+    const char *p = tmp_write(t, "locked.yaml", "days: 3\n");
     assert_int_equal(chmod(p, 0), 0);
     fw_err err = fw_scenario_load(p, &s, &d);
     if (geteuid() != 0) {
@@ -1252,7 +1217,6 @@ static void test_file_errors(void **state)
         assert_int_equal(err, FW_OK);
         fw_scenario_fini(&s);
     }
-    tmp_close(&t);
 }
 
 int main(void)
@@ -1261,20 +1225,20 @@ int main(void)
         cmocka_unit_test(test_defaults_match_lists),
         cmocka_unit_test(test_defaults_in_range),
         cmocka_unit_test(test_default_yaml_equals_defaults),
-        cmocka_unit_test(test_empty_file_is_defaults),
-        cmocka_unit_test(test_partial_file),
+        cmocka_unit_test_setup_teardown(test_empty_file_is_defaults, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_partial_file, tmp_setup, tmp_teardown),
         cmocka_unit_test(test_set_each_type),
         cmocka_unit_test(test_bool_spelling),
-        cmocka_unit_test(test_arms_inherit_set),
+        cmocka_unit_test_setup_teardown(test_arms_inherit_set, tmp_setup, tmp_teardown),
         cmocka_unit_test(test_finish_rules),
-        cmocka_unit_test(test_layers),
-        cmocka_unit_test(test_layers_round_trip),
-        cmocka_unit_test(test_layer_errors),
+        cmocka_unit_test_setup_teardown(test_layers, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_layers_round_trip, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_layer_errors, tmp_setup, tmp_teardown),
         cmocka_unit_test(test_apply),
-        cmocka_unit_test(test_write_yaml_round_trip),
-        cmocka_unit_test(test_bad_files),
-        cmocka_unit_test(test_exact_messages),
-        cmocka_unit_test(test_file_errors),
+        cmocka_unit_test_setup_teardown(test_write_yaml_round_trip, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_files, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_exact_messages, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_file_errors, tmp_setup, tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

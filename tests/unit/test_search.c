@@ -20,6 +20,7 @@
 
 #include "flywheel/engine.h"
 #include "fixture_engine.h"
+#include "fixture_rig.h"
 
 #define TPD 24u
 #define OLD (-1000)
@@ -103,21 +104,6 @@ static uint32_t search1(fw_engine *e, fw_engine_ctx *c, uint32_t arm, uint32_t t
     return search(e, c, 0, arm, &term, 1, out, PAGE_MAX);
 }
 
-static void assert_page(const uint32_t *got, uint32_t n, const uint32_t *want, uint32_t n_want)
-{
-    assert_int_equal(n, n_want);
-    for (uint32_t i = 0; i < n; i++)
-        assert_int_equal(got[i], want[i]);
-}
-
-static int has(const uint32_t *v, uint32_t n, uint32_t id)
-{
-    for (uint32_t i = 0; i < n; i++)
-        if (v[i] == id)
-            return 1;
-    return 0;
-}
-
 /* ---- the hand-worked corpus ----------------------------------------------------------- */
 
 enum { A = 0, B, C, D, E, F, VOCAB = 10 };
@@ -145,7 +131,6 @@ static void hand_corpus(spec *s)
  * Query A C:  n1 = 0.780194 + 0.401467 = 1.181660 > n0 0.929316 > n2 0.434838 > n3 0.401467. */
 static void test_bm25_hand_worked(void **state)
 {
-    (void)state;
     spec s;
     hand_corpus(&s);
     /* Arm 0 default BM25; arm 1 k1 = 0 (tf and length no longer matter: every match scores
@@ -156,28 +141,27 @@ static void test_bm25_hand_worked(void **state)
     cfgs[1].search.k1 = 0.0;
     cfgs[2].search.w_quality = 1.27;
     cfgs[3].search.w_quality = 1.30;
-    fw_engine *e = build(&s, cfgs, 4);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, cfgs, 4), &c);
     uint32_t out[PAGE_MAX], n;
 
     n = search1(e, c, 0, A, out);
-    assert_page(out, n, (const uint32_t[]){0, 1}, 2);
+    fixture_assert_page(out, n, (const uint32_t[]){0, 1}, 2);
     n = search(e, c, 0, 0, (const uint32_t[]){A, E}, 2, out, PAGE_MAX);
-    assert_page(out, n, (const uint32_t[]){3, 0, 1}, 3);
+    fixture_assert_page(out, n, (const uint32_t[]){3, 0, 1}, 3);
     n = search1(e, c, 0, C, out);
-    assert_page(out, n, (const uint32_t[]){2, 1, 3}, 3);
+    fixture_assert_page(out, n, (const uint32_t[]){2, 1, 3}, 3);
     n = search(e, c, 0, 0, (const uint32_t[]){A, C}, 2, out, PAGE_MAX);
-    assert_page(out, n, (const uint32_t[]){1, 0, 2, 3}, 4);
+    fixture_assert_page(out, n, (const uint32_t[]){1, 0, 2, 3}, 4);
     /* Duplicates, unknown ids and FW_NONE in a query are dropped: A A 99 NONE is A. */
     n = search(e, c, 0, 0, (const uint32_t[]){A, A, 99, N_}, 4, out, PAGE_MAX);
-    assert_page(out, n, (const uint32_t[]){0, 1}, 2);
+    fixture_assert_page(out, n, (const uint32_t[]){0, 1}, 2);
     /* A term in no note, and a query of only unknown ids, find nothing. */
     assert_int_equal(search1(e, c, 0, F, out), 0);
     assert_int_equal(search1(e, c, 0, 99, out), 0);
     /* k1 = 0: C scores idf(C) in n1, n2, n3 alike: ties in id order, n2's tf 2 no help. */
     n = search1(e, c, 1, C, out);
-    assert_page(out, n, (const uint32_t[]){1, 2, 3}, 3);
+    fixture_assert_page(out, n, (const uint32_t[]){1, 2, 3}, 3);
 
     /* The text score is scaled to the page's best: for query A, n0 -> 1 and
      * n1 -> 0.780194 / 0.929316 = 0.839535, a gap of 0.160465. Give n1 quality
@@ -194,28 +178,23 @@ static void test_bm25_hand_worked(void **state)
         assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_OK);
     }
     n = search1(e, c, 2, A, out);
-    assert_page(out, n, (const uint32_t[]){0, 1}, 2);
+    fixture_assert_page(out, n, (const uint32_t[]){0, 1}, 2);
     n = search1(e, c, 3, A, out);
-    assert_page(out, n, (const uint32_t[]){1, 0}, 2);
+    fixture_assert_page(out, n, (const uint32_t[]){1, 0}, 2);
     /* Arm 0 has w_quality 0: unchanged. */
     n = search1(e, c, 0, A, out);
-    assert_page(out, n, (const uint32_t[]){0, 1}, 2);
-
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
+    fixture_assert_page(out, n, (const uint32_t[]){0, 1}, 2);
 }
 
 /* ---- index updates ------------------------------------------------------------------- */
 
 static void test_index_updates(void **state)
 {
-    (void)state;
     spec s;
     hand_corpus(&s);
     fw_engine_cfg cfgs[2] = {text_cfg(FW_SEARCH_KEYWORD), text_cfg(FW_SEARCH_INTENT)};
-    fw_engine *e = build(&s, cfgs, 2);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, cfgs, 2), &c);
     uint32_t out[PAGE_MAX], n, id;
     fw_note_info ni = {.creator = 1, .topic = 0, .format = FW_FORMAT_IMAGE, .created_tick = 5};
 
@@ -230,11 +209,11 @@ static void test_index_updates(void **state)
     assert_int_equal(id, 4);
     for (uint32_t arm = 0; arm < 2; arm++) {
         n = search1(e, c, arm, F, out);
-        assert_page(out, n, (const uint32_t[]){4}, 1);
+        fixture_assert_page(out, n, (const uint32_t[]){4}, 1);
     }
     /* B is now in n0 (dl 3), n2 (dl 4) and n4 (dl 2), tf 1 each: the shortest first. */
     n = search1(e, c, 0, B, out);
-    assert_page(out, n, (const uint32_t[]){4, 0, 2}, 3);
+    fixture_assert_page(out, n, (const uint32_t[]){4, 0, 2}, 3);
 
     /* Notes without text -- published plainly, or with only padding and unknown ids --
      * are found by no query. */
@@ -248,40 +227,30 @@ static void test_index_updates(void **state)
     for (uint32_t arm = 0; arm < 2; arm++)
         for (uint32_t t = 0; t < VOCAB + FW_NOTE_TERMS; t++) {
             n = search1(e, c, arm, t, out);
-            assert_false(has(out, n, 5));
-            assert_false(has(out, n, 6));
+            assert_false(fixture_has(out, n, 5));
+            assert_false(fixture_has(out, n, 6));
         }
     /* ... and take no part in BM25 beyond N: F still finds exactly n4. */
     n = search1(e, c, 0, F, out);
-    assert_page(out, n, (const uint32_t[]){4}, 1);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
+    fixture_assert_page(out, n, (const uint32_t[]){4}, 1);
 
     /* A catalog without note text: nothing is found until a note is published with text. */
     s.no_text = 1;
-    e = build(&s, cfgs, 2);
-    c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    e = fixture_rig_open(state, build(&s, cfgs, 2), &c);
     for (uint32_t t = 0; t < VOCAB; t++)
         assert_int_equal(search1(e, c, 0, t, out), 0);
     assert_int_equal(publish_text(e, c, &ni, t4, &id), FW_OK);
     n = search1(e, c, 0, B, out);
-    assert_page(out, n, (const uint32_t[]){id}, 1);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
+    fixture_assert_page(out, n, (const uint32_t[]){id}, 1);
 
     /* An empty vocabulary: nothing is indexed, every search returns nothing. */
     s.no_text = 0;
     s.n_terms = 0;
-    e = build(&s, cfgs, 2);
-    c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    e = fixture_rig_open(state, build(&s, cfgs, 2), &c);
     assert_int_equal(publish_text(e, c, &ni, t4, &id), FW_OK);
     for (uint32_t t = 0; t < VOCAB; t++)
         for (uint32_t arm = 0; arm < 2; arm++)
             assert_int_equal(search1(e, c, arm, t, out), 0);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- keyword versus intent ------------------------------------------------------------ */
@@ -315,7 +284,6 @@ static double intent_of(const fw_engine *e, uint32_t arm, const uint32_t *t, uin
 
 static void test_keyword_vs_intent(void **state)
 {
-    (void)state;
     spec s;
     topic_corpus(&s, 8);
     /* Arm 0 keyword; 1 intent (defaults: page 10, intent_topics 2, intent_min 0.15, prior 5);
@@ -327,9 +295,8 @@ static void test_keyword_vs_intent(void **state)
     cfgs[3].search.page_size = 20;
     cfgs[3].search.intent_candidates = 3;
     cfgs[4].search.intent_min = 0.9;
-    fw_engine *e = build(&s, cfgs, 5);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, cfgs, 5), &c);
     uint32_t out[PAGE_MAX], n;
     double dist[TOPICS];
     const uint32_t qz[1] = {Z};
@@ -379,7 +346,7 @@ static void test_keyword_vs_intent(void **state)
     /* intent_candidates 3: the newest three of each topic (27-29, then 17-19). */
     fw_engine_ctx_reset_latency(c);
     n = search1(e, c, 3, Z, out);
-    assert_page(out, n, (const uint32_t[]){27, 28, 29, 17, 18, 19}, 6);
+    fixture_assert_page(out, n, (const uint32_t[]){27, 28, 29, 17, 18, 19}, 6);
     assert_int_equal(fw_engine_ctx_work(c, FW_WORK_POSTINGS), 0);
     assert_int_equal(fw_engine_ctx_work(c, FW_WORK_SEARCH_CANDIDATES), 6);
     /* intent_min 0.9: no topic is likely enough to expand to. */
@@ -389,7 +356,7 @@ static void test_keyword_vs_intent(void **state)
     uint32_t id;
     assert_int_equal(fw_engine_publish(e, c, &ni, &id), FW_OK);
     n = search1(e, c, 3, Z, out);
-    assert_page(out, n, (const uint32_t[]){28, 29, id, 17, 18, 19}, 6);
+    fixture_assert_page(out, n, (const uint32_t[]){28, 29, id, 17, 18, 19}, 6);
 
     /* Distinct terms: Z Z is Z. With a term nobody clicked (G), the distribution is Z's but
      * the confidence is the mean weight over both terms: 0.8 / 2. */
@@ -409,22 +376,20 @@ static void test_keyword_vs_intent(void **state)
     assert_int_equal(fw_engine_ctx_work(c, FW_WORK_SEARCH_CLICKS), 1);
     assert_true(fabs(intent_of(e, 1, qz, 1, dist2) - 21.0 / 26.0) < 1e-12);
     assert_int_equal(fw_engine_ctx_latency(c, FW_STAGE_SEARCH_LEARN)->total, 1);
-
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- determinism, bad input, limits ---------------------------------------------------- */
 
-/* One scripted session against e: feed events, search clicks, a publish, searches by
- * several users; the pages are written to pages[] (PAGE_MAX per search), their lengths
- * returned through n[]. */
+/* One scripted session against a new engine over s under cfg (in the rig): feed events,
+ * search clicks, a publish, searches by several users; the pages are written to pages[]
+ * (PAGE_MAX per search), their lengths returned through n[]. */
 enum { SCRIPT_SEARCHES = 24 };
 
-static void run_script(fw_engine *e, uint32_t (*pages)[PAGE_MAX], uint32_t *n)
+static void run_script(void **state, const spec *s, const fw_engine_cfg *cfg, uint32_t (*pages)[PAGE_MAX],
+                       uint32_t *n)
 {
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(s, cfg, 1), &c);
     for (uint32_t u = 0; u < 8; u++)
         for (uint32_t k = 0; k < 6; k++) {
             uint32_t note = (u * 7 + k * 3) % (TOPICS * PER_TOPIC);
@@ -443,12 +408,10 @@ static void run_script(fw_engine *e, uint32_t (*pages)[PAGE_MAX], uint32_t *n)
     static const uint32_t queries[4][2] = {{Z, N_}, {G, N_}, {1, Z}, {G, 3}};
     for (uint32_t i = 0; i < SCRIPT_SEARCHES; i++)
         n[i] = search(e, c, i % 8, 0, queries[i % 4], 2, pages[i], PAGE_MAX);
-    fw_engine_ctx_destroy(c);
 }
 
 static void test_determinism(void **state)
 {
-    (void)state;
     spec s;
     topic_corpus(&s, 8);
     /* Every part of the blend on: the recommender supplies p0 and the affinity. */
@@ -458,10 +421,8 @@ static void test_determinism(void **state)
     uint32_t n[2][SCRIPT_SEARCHES];
     uint32_t any = 0;
     for (int r = 0; r < 2; r++) {
-        fw_engine *e = build(&s, &cfg, 1);
         memset(pages[r], 0xab, sizeof pages[r]);
-        run_script(e, pages[r], n[r]);
-        fw_engine_destroy(e);
+        run_script(state, &s, &cfg, pages[r], n[r]);
     }
     for (uint32_t i = 0; i < SCRIPT_SEARCHES; i++) {
         assert_int_equal(n[0][i], n[1][i]);
@@ -478,14 +439,12 @@ static void test_determinism(void **state)
  * marks nothing as served by the feed. */
 static void test_requests_are_pure(void **state)
 {
-    (void)state;
     spec s;
     topic_corpus(&s, 4);
     fw_engine_cfg cfg = text_cfg(FW_SEARCH_INTENT);
-    fw_engine *e = build(&s, &cfg, 1);
-    fw_engine_ctx *c1 = fw_engine_ctx_create(e), *c2 = fw_engine_ctx_create(e);
-    assert_non_null(c1);
-    assert_non_null(c2);
+    fw_engine_ctx *c1;
+    fw_engine *e = fixture_rig_open(state, build(&s, &cfg, 1), &c1);
+    fw_engine_ctx *c2 = fixture_ctx(e);
     uint32_t a[PAGE_MAX], b[PAGE_MAX];
     uint32_t na = search(e, c1, 1, 0, (const uint32_t[]){G}, 1, a, PAGE_MAX);
     uint32_t nb = search(e, c2, 1, 0, (const uint32_t[]){G}, 1, b, PAGE_MAX);
@@ -496,22 +455,18 @@ static void test_requests_are_pure(void **state)
     assert_memory_equal(a, b, na * sizeof *a);
     for (uint32_t i = 0; i < na; i++)
         assert_false(fw_feed_was_served(e, 1, 0, a[i]));
-    fw_engine_ctx_destroy(c1);
     fw_engine_ctx_destroy(c2);
-    fw_engine_destroy(e);
 }
 
 static void test_bad_input_and_limits(void **state)
 {
-    (void)state;
     spec s;
     topic_corpus(&s, 4);
     /* Arm 0 default page 10; arm 1 page 4. */
     fw_engine_cfg cfgs[2] = {text_cfg(FW_SEARCH_KEYWORD), text_cfg(FW_SEARCH_KEYWORD)};
     cfgs[1].search.page_size = 4;
-    fw_engine *e = build(&s, cfgs, 2);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, cfgs, 2), &c);
     uint32_t out[PAGE_MAX], n;
 
     /* G is in all 40 notes with tf 1 and length 3: every score ties, ids ascend. */
@@ -520,9 +475,9 @@ static void test_bad_input_and_limits(void **state)
     for (uint32_t i = 0; i < n; i++)
         assert_int_equal(out[i], i);
     n = search(e, c, 0, 0, (const uint32_t[]){G}, 1, out, 3);
-    assert_page(out, n, (const uint32_t[]){0, 1, 2}, 3);
+    fixture_assert_page(out, n, (const uint32_t[]){0, 1, 2}, 3);
     n = search1(e, c, 1, G, out);
-    assert_page(out, n, (const uint32_t[]){0, 1, 2, 3}, 4);
+    fixture_assert_page(out, n, (const uint32_t[]){0, 1, 2, 3}, 4);
     /* A topic word (W_3 = 3) plus G: topic-3 notes first, then G's ties by id. */
     n = search(e, c, 0, 0, (const uint32_t[]){3, G}, 2, out, PAGE_MAX);
     assert_int_equal(n, 10);
@@ -549,22 +504,17 @@ static void test_bad_input_and_limits(void **state)
     assert_int_equal(fw_search_request(e, c, &q, out, PAGE_MAX), 10);
     double dist[TOPICS];
     assert_true(fw_search_intent(e, &q, dist) == 0.0);   /* G never clicked */
-
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- work and latency ----------------------------------------------------------------- */
 
 static void test_work_and_latency(void **state)
 {
-    (void)state;
     spec s;
     hand_corpus(&s);
     fw_engine_cfg cfg = text_cfg(FW_SEARCH_KEYWORD);
-    fw_engine *e = build(&s, &cfg, 1);
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, &cfg, 1), &c);
     uint32_t out[PAGE_MAX];
     fw_engine_ctx_reset_latency(c);
 
@@ -605,20 +555,18 @@ static void test_work_and_latency(void **state)
     fw_engine_ctx_reset_latency(c);
     assert_int_equal(fw_engine_ctx_work(c, FW_WORK_SEARCHES), 0);
     assert_int_equal(fw_engine_ctx_latency(c, FW_STAGE_SEARCH)->total, 0);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bm25_hand_worked),
-        cmocka_unit_test(test_index_updates),
-        cmocka_unit_test(test_keyword_vs_intent),
-        cmocka_unit_test(test_determinism),
-        cmocka_unit_test(test_requests_are_pure),
-        cmocka_unit_test(test_bad_input_and_limits),
-        cmocka_unit_test(test_work_and_latency),
+        fixture_rig_test(test_bm25_hand_worked),
+        fixture_rig_test(test_index_updates),
+        fixture_rig_test(test_keyword_vs_intent),
+        fixture_rig_test(test_determinism),
+        fixture_rig_test(test_requests_are_pure),
+        fixture_rig_test(test_bad_input_and_limits),
+        fixture_rig_test(test_work_and_latency),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,6 +26,7 @@
 #include "flywheel/engine.h"
 #include "flywheel/shop.h"
 #include "fixture_engine.h"
+#include "fixture_rig.h"
 
 #define TPD 24u
 #define N_USERS 4u
@@ -86,13 +87,6 @@ static fw_engine *build(const fw_engine_cfg *cfgs, uint32_t n_arms)
     return build_notes(notes, note_shows, N_NOTES, cfgs, n_arms);
 }
 
-static fw_engine_ctx *make_ctx(const fw_engine *e)
-{
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
-    return c;
-}
-
 /* Defaults with payments that never fail, fixed lifecycle times and exact cards. */
 static fw_engine_cfg shop_cfg(void)
 {
@@ -106,6 +100,13 @@ static fw_engine_cfg shop_cfg(void)
     cfg.shop.recognition_recall = 1.0;
     cfg.shop.recognition_precision = 1.0;
     return cfg;
+}
+
+/* The small catalog under shop_cfg() (one arm), in the rig. */
+static fw_engine *open_shop(void **state, fw_engine_ctx **c)
+{
+    fw_engine_cfg cfg = shop_cfg();
+    return fixture_rig_open(state, build(&cfg, 1), c);
 }
 
 /* ---- helpers ------------------------------------------------------------------------- */
@@ -180,10 +181,7 @@ static void assert_change(const fw_order_change *ch, uint32_t order, uint32_t ki
  * units summed over arms give net GMV and units sold. */
 static void assert_books(const fw_engine *e, uint32_t n_arms)
 {
-    char why[256] = "";
-    fw_err rc = fw_shop_check(e, why, sizeof why);
-    if (rc != FW_OK)
-        fail_msg("fw_shop_check: %s", why);
+    fixture_assert_check(fw_shop_check, "fw_shop_check", e);
     fw_shop_totals t = fw_shop_total(e);
     assert_int_equal(t.units_available + t.units_reserved + t.units_sold, t.units_initial + t.units_restocked);
     assert_int_equal(t.gmv_cents, t.paid_cents - t.refunded_cents);
@@ -205,26 +203,11 @@ static void assert_books(const fw_engine *e, uint32_t n_arms)
     }
 }
 
-static int has(const uint32_t *v, uint32_t n, uint32_t id)
-{
-    for (uint32_t i = 0; i < n; i++)
-        if (v[i] == id)
-            return 1;
-    return 0;
-}
-
 static uint32_t shop_page(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t arm, int32_t tick,
                           uint32_t *out, uint32_t cap)
 {
     fw_shop_req q = {.user = user, .arm = arm, .tick = tick};
     return fw_shop_request(e, c, &q, out, cap);
-}
-
-static void assert_page(const uint32_t *got, uint32_t n, const uint32_t *want, uint32_t n_want)
-{
-    assert_int_equal(n, n_want);
-    for (uint32_t i = 0; i < n; i++)
-        assert_int_equal(got[i], want[i]);
 }
 
 /* A page is at most min(cap, page_size) long, has no duplicates and only products in stock. */
@@ -233,7 +216,7 @@ static void assert_page_sane(const fw_engine *e, const uint32_t *page, uint32_t 
     assert_true(n <= limit);
     for (uint32_t i = 0; i < n; i++) {
         assert_true(page[i] < N_PRODUCTS);
-        assert_false(has(page, i, page[i]));
+        assert_false(fixture_has(page, i, page[i]));
         assert_true(stock_of(e, page[i]).available > 0);
     }
 }
@@ -253,10 +236,8 @@ static uint32_t scramble(uint32_t x)
 
 static void test_lifecycle(void **state)
 {
-    (void)state;
-    fw_engine_cfg cfg = shop_cfg();
-    fw_engine *e = build(&cfg, 1);
-    fw_engine_ctx *c = make_ctx(e);
+    fw_engine_ctx *c;
+    fw_engine *e = open_shop(state, &c);
     const int32_t t = 5, shipped = t + SHIP, delivered = shipped + DELIVERY;
     end_ticks(e, c, 0, t - 1);
 
@@ -327,18 +308,14 @@ static void test_lifecycle(void **state)
     assert_int_equal(tot.gmv_cents, 2000);
     assert_stock(e, P_A, 3, 0, 2);
     assert_books(e, 1);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- 2. returns and refunds -------------------------------------------------------------- */
 
 static void test_returns_and_refunds(void **state)
 {
-    (void)state;
-    fw_engine_cfg cfg = shop_cfg();
-    fw_engine *e = build(&cfg, 1);
-    fw_engine_ctx *c = make_ctx(e);
+    fw_engine_ctx *c;
+    fw_engine *e = open_shop(state, &c);
     /* Orders 0 (user 1, 2 C = 8000), 1 (user 2, 1 E = 1500), 2 (user 3, 1 A = 1000), all at
      * tick 0: shipped at 12, delivered at 60, returnable through 60 + 72 = 132. */
     fw_order_req q[3] = {order_req(1, 1, 0, P_C, 2, 0), order_req(2, 2, 0, P_E, 1, 0),
@@ -429,23 +406,20 @@ static void test_returns_and_refunds(void **state)
     assert_int_equal(units, 1);
     assert_int_equal(rev, 1500);
     assert_books(e, 1);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- 3. payment failures and retries ------------------------------------------------------ */
 
 static void test_payment_failure_and_retries(void **state)
 {
-    (void)state;
     /* Arm 0 retries twice, arm 1 not at all; every attempt fails on both. */
     fw_engine_cfg cfgs[2] = {shop_cfg(), shop_cfg()};
     cfgs[0].shop.payment_fail_rate = 1.0;
     cfgs[0].shop.payment_retries = 2;
     cfgs[1].shop.payment_fail_rate = 1.0;
     cfgs[1].shop.payment_retries = 0;
-    fw_engine *e = build(cfgs, 2);
-    fw_engine_ctx *c = make_ctx(e);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(cfgs, 2), &c);
     const int32_t t = 10;
     end_ticks(e, c, 0, t - 1);
     fw_order_req q[2] = {order_req(201, 1, 0, P_A, 2, t), order_req(202, 2, 1, P_E, 3, t)};
@@ -505,8 +479,6 @@ static void test_payment_failure_and_retries(void **state)
     assert_int_equal(tot.cancelled_orders, 2);
     assert_int_equal(tot.units_available, tot.units_initial);
     assert_books(e, 2);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 
     /* Rate 0 never fails; rate 0.5 (no retries) fails about half the orders. */
     cfgs[0] = shop_cfg();
@@ -514,8 +486,7 @@ static void test_payment_failure_and_retries(void **state)
     cfgs[0].shop.payment_retries = 0;
     cfgs[1] = cfgs[0];
     cfgs[1].shop.payment_fail_rate = 0.5;
-    e = build(cfgs, 2);
-    c = make_ctx(e);
+    e = fixture_rig_open(state, build(cfgs, 2), &c);
     enum { N = 200 };
     assert_int_equal(fw_shop_restock(e, P_E, 2 * N, 0), FW_OK);
     fw_order_req many[2 * N];
@@ -540,18 +511,14 @@ static void test_payment_failure_and_retries(void **state)
             assert_int_equal(ch[i].arm, 1);
     assert_int_equal(fw_shop_total(e).paid_orders, 2 * N - cancelled);
     assert_books(e, 2);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- 4. idempotency ----------------------------------------------------------------------- */
 
 static void test_idempotency(void **state)
 {
-    (void)state;
-    fw_engine_cfg cfg = shop_cfg();
-    fw_engine *e = build(&cfg, 1);
-    fw_engine_ctx *c = make_ctx(e);
+    fw_engine_ctx *c;
+    fw_engine *e = open_shop(state, &c);
     /* The same request twice in one batch. */
     fw_order_req q[2] = {order_req(7, 1, 0, P_A, 2, 3), order_req(7, 1, 0, P_A, 2, 3)};
     fw_order_outcome out[2];
@@ -599,18 +566,14 @@ static void test_idempotency(void **state)
     assert_int_equal(fw_engine_ctx_work(c, FW_WORK_ORDERS_PLACED), 6);
     assert_int_equal(fw_engine_ctx_latency(c, FW_STAGE_SHOP_CHECKOUT)->total, 3);
     assert_books(e, 1);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- 5. contention ------------------------------------------------------------------------ */
 
 static void test_contention(void **state)
 {
-    (void)state;
-    fw_engine_cfg cfg = shop_cfg();
-    fw_engine *e = build(&cfg, 1);
-    fw_engine_ctx *c = make_ctx(e);
+    fw_engine_ctx *c;
+    fw_engine *e = open_shop(state, &c);
     /* B has one unit. Same tick, given in reverse user order: the lower user id gets it. */
     fw_order_req q[2] = {order_req(21, 3, 0, P_B, 1, 8), order_req(22, 1, 0, P_B, 1, 8)};
     fw_order_outcome out[2];
@@ -663,18 +626,15 @@ static void test_contention(void **state)
     assert_int_equal(ok, 5);
     assert_stock(e, P_C, 0, 0, 5);
     assert_books(e, 1);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- bad requests --------------------------------------------------------------------------- */
 
 static void test_bad_requests(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = shop_cfg();
-    fw_engine *e = build(&cfg, 1);
-    fw_engine_ctx *c = make_ctx(e);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&cfg, 1), &c);
     fw_order_req q[5] = {order_req(1, N_USERS, 0, P_A, 1, 0), order_req(2, 0, 0, N_PRODUCTS, 1, 0),
                          order_req(3, 0, 1, P_A, 1, 0), order_req(4, 0, 0, P_A, 0, 0),
                          order_req(5, 0, 0, P_A, 1, 0)};
@@ -709,15 +669,12 @@ static void test_bad_requests(void **state)
     bad = (fw_product_info){.brand = 0, .category = 0, .price_cents = 0, .stock = 1};
     assert_null(fw_engine_create(&cat, &cfg, 1, &err));
     assert_int_equal(err, FW_ERR_INVAL);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- 6. invariants after a mixed run ------------------------------------------------------ */
 
 static void test_invariants_mixed(void **state)
 {
-    (void)state;
     /* Arm 0 always pays; arm 1 fails 40% of attempts with one retry. Short lifecycle times so
      * many orders go all the way through in six days. */
     fw_engine_cfg cfgs[2] = {shop_cfg(), shop_cfg()};
@@ -730,8 +687,8 @@ static void test_invariants_mixed(void **state)
     }
     cfgs[1].shop.payment_fail_rate = 0.4;
     cfgs[1].shop.payment_retries = 1;
-    fw_engine *e = build(cfgs, 2);
-    fw_engine_ctx *c = make_ctx(e);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(cfgs, 2), &c);
     enum { DAYS = 6, PER_TICK = 3, MAX_ORDERS = DAYS * TPD * (PER_TICK + 1) };
     static uint8_t returned[MAX_ORDERS];
     memset(returned, 0, sizeof returned);
@@ -801,20 +758,17 @@ static void test_invariants_mixed(void **state)
     assert_int_equal(n_cancelled, tot.cancelled_orders);
     assert_int_equal(paid, tot.paid_cents);
     assert_int_equal(refunded, tot.refunded_cents);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- 7. product cards ---------------------------------------------------------------------- */
 
 static void test_cards_exact_and_attach(void **state)
 {
-    (void)state;
     /* Arm 0 recognises perfectly; arm 1 not at all. */
     fw_engine_cfg cfgs[2] = {shop_cfg(), shop_cfg()};
     cfgs[1].shop.recognition_recall = 0.0;
-    fw_engine *e = build(cfgs, 2);
-    fw_engine_ctx *c = make_ctx(e);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(cfgs, 2), &c);
     for (uint32_t note = 0; note < N_NOTES; note++) {
         assert_int_equal(fw_shop_card(e, note, 0), note_shows[note]);
         assert_int_equal(fw_shop_card(e, note, 0), fw_shop_card(e, note, 0));
@@ -841,8 +795,6 @@ static void test_cards_exact_and_attach(void **state)
     assert_int_equal(fw_shop_attach(e, 2, N_PRODUCTS), FW_ERR_INVAL);
     assert_int_equal(fw_shop_card(e, 2, 0), P_F);
     assert_int_equal(fw_shop_card(e, id + 1, 0), FW_NONE);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 static void test_cards_measured(void **state)
@@ -915,12 +867,11 @@ static void assert_cart(const fw_engine *e, uint32_t user, const uint32_t *want,
 
 static void test_carts(void **state)
 {
-    (void)state;
     fw_engine_cfg cfg = shop_cfg();
     cfg.shop.cart_days = 2;
     cfg.shop.cart_cap = 3;
-    fw_engine *e = build(&cfg, 1);
-    fw_engine_ctx *c = make_ctx(e);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&cfg, 1), &c);
     fw_shop_event ev[4] = {shop_ev(1, P_A, 5, FW_SHOP_CART_ADD), shop_ev(1, P_C, 30, FW_SHOP_CART_ADD)};
     assert_int_equal(fw_shop_log(e, c, ev, 2), FW_OK);
     assert_cart(e, 1, (const uint32_t[]){P_A, P_C}, 2);
@@ -976,8 +927,6 @@ static void test_carts(void **state)
     assert_int_equal(fw_shop_log(e, c, adds, 1), FW_OK);
     assert_cart(e, 2, (const uint32_t[]){P_E, P_B, P_F}, 3);
     assert_books(e, 1);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- 9. the shop tab -------------------------------------------------------------------------- */
@@ -999,19 +948,18 @@ static fw_engine *build_tab(void)
 
 static void test_shop_tab_pages(void **state)
 {
-    (void)state;
-    fw_engine *e = build_tab();
-    fw_engine_ctx *c = make_ctx(e);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build_tab(), &c);
     uint32_t page[PAGE_MAX], n;
     /* Nobody has a profile: the overall best sellers, every product in stock (D is not),
      * equal popularity broken by id. */
     n = shop_page(e, c, 3, 0, 0, page, PAGE_MAX);
-    assert_page(page, n, (const uint32_t[]){P_A, P_B, P_C, P_E, P_F}, 5);
+    fixture_assert_page(page, n, (const uint32_t[]){P_A, P_B, P_C, P_E, P_F}, 5);
     assert_page_sane(e, page, n, 10);
     n = shop_page(e, c, 3, 2, 0, page, PAGE_MAX);   /* page_size 3 */
-    assert_page(page, n, (const uint32_t[]){P_A, P_B, P_C}, 3);
+    fixture_assert_page(page, n, (const uint32_t[]){P_A, P_B, P_C}, 3);
     n = shop_page(e, c, 3, 0, 0, page, 2);          /* cap 2 */
-    assert_page(page, n, (const uint32_t[]){P_A, P_B}, 2);
+    fixture_assert_page(page, n, (const uint32_t[]){P_A, P_B}, 2);
     assert_int_equal(shop_page(e, c, N_USERS, 0, 0, page, PAGE_MAX), 0);   /* bad user */
     assert_int_equal(shop_page(e, c, 0, 3, 0, page, PAGE_MAX), 0);         /* bad arm */
 
@@ -1034,13 +982,13 @@ static void test_shop_tab_pages(void **state)
         views[k] = shop_ev(0, P_F, 0, FW_SHOP_VIEW);
     assert_int_equal(fw_shop_log(e, c, views, 5), FW_OK);
     n = shop_page(e, c, 3, 0, 0, page, PAGE_MAX);
-    assert_page(page, n, (const uint32_t[]){P_A, P_B, P_C, P_E, P_F}, 5);
+    fixture_assert_page(page, n, (const uint32_t[]){P_A, P_B, P_C, P_E, P_F}, 5);
     end_ticks(e, c, 0, 0);
     n = shop_page(e, c, 3, 0, 1, page, PAGE_MAX);   /* F 5 views, E 1, the rest 0 */
-    assert_page(page, n, (const uint32_t[]){P_F, P_E, P_A, P_B, P_C}, 5);
+    fixture_assert_page(page, n, (const uint32_t[]){P_F, P_E, P_A, P_B, P_C}, 5);
     /* User 2's category-1 page now ranks E (viewed) over C. */
     n = shop_page(e, c, 2, 0, 1, page, PAGE_MAX);
-    assert_page(page, n, (const uint32_t[]){P_E, P_C, P_F, P_A, P_B}, 5);
+    fixture_assert_page(page, n, (const uint32_t[]){P_E, P_C, P_F, P_A, P_B}, 5);
 
     /* A sold-out product leaves every page from the next refresh on. */
     assert_int_equal(place(e, c, 1, 1, P_B, 1, 1).result, FW_ORDER_OK);
@@ -1050,21 +998,18 @@ static void test_shop_tab_pages(void **state)
             n = shop_page(e, c, u, arm, 2, page, PAGE_MAX);
             assert_true(n > 0);
             assert_page_sane(e, page, n, arm == 2 ? 3 : 10);
-            assert_false(has(page, n, P_B));
-            assert_false(has(page, n, P_D));
+            assert_false(fixture_has(page, n, P_B));
+            assert_false(fixture_has(page, n, P_D));
         }
     uint64_t before = fw_engine_ctx_work(c, FW_WORK_SHOP_REQUESTS);
     shop_page(e, c, 0, 0, 2, page, PAGE_MAX);
     assert_int_equal(fw_engine_ctx_work(c, FW_WORK_SHOP_REQUESTS), before + 1);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 static void test_shop_tab_profiles(void **state)
 {
-    (void)state;
-    fw_engine *e = build_tab();
-    fw_engine_ctx *c = make_ctx(e);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build_tab(), &c);
     uint32_t page[PAGE_MAX], best[PAGE_MAX], n, n_best;
     /* Category 0 sells best (views by user 0), refreshed at the tick's end. */
     fw_shop_event views[3] = {shop_ev(0, P_F, 0, FW_SHOP_VIEW), shop_ev(0, P_F, 0, FW_SHOP_VIEW),
@@ -1072,7 +1017,7 @@ static void test_shop_tab_profiles(void **state)
     assert_int_equal(fw_shop_log(e, c, views, 3), FW_OK);
     end_ticks(e, c, 0, 0);
     n_best = shop_page(e, c, 3, 0, 1, best, PAGE_MAX);
-    assert_page(best, n_best, (const uint32_t[]){P_F, P_A, P_B, P_C, P_E}, 5);
+    fixture_assert_page(best, n_best, (const uint32_t[]){P_F, P_A, P_B, P_C, P_E}, 5);
 
     /* User 3 only reads notes of topic 1 (community signals; impressions and follows are
      * not interest signals). */
@@ -1084,10 +1029,10 @@ static void test_shop_tab_profiles(void **state)
     /* Unified: category 1 first (C and E: popularity 0 + the profile bonus 2, by id), then
      * the best sellers by popularity (F: log 3, A: log 2, B: 0). */
     n = shop_page(e, c, 3, 0, 1, page, PAGE_MAX);
-    assert_page(page, n, (const uint32_t[]){P_C, P_E, P_F, P_A, P_B}, 5);
+    fixture_assert_page(page, n, (const uint32_t[]){P_C, P_E, P_F, P_A, P_B}, 5);
     /* Separate: the profile ignores community signals: the overall best sellers. */
     n = shop_page(e, c, 3, 1, 1, page, PAGE_MAX);
-    assert_page(page, n, best, n_best);
+    fixture_assert_page(page, n, best, n_best);
     /* A transaction counts under both. */
     fw_shop_event v = shop_ev(3, P_E, 2, FW_SHOP_VIEW);
     assert_int_equal(fw_shop_log(e, c, &v, 1), FW_OK);
@@ -1095,8 +1040,6 @@ static void test_shop_tab_profiles(void **state)
     assert_int_equal(n, 5);
     assert_int_equal(products[page[0]].category, 1);
     assert_int_equal(products[page[1]].category, 1);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- 10. engine.shop.read_cards ------------------------------------------------------------ */
@@ -1114,13 +1057,6 @@ static fw_engine *build_read_cards(void)
     return build(cfgs, 4);
 }
 
-static void log_event(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t note, int32_t tick,
-                      uint32_t type)
-{
-    fw_event ev = {.user = user, .note = note, .tick = tick, .type = type};
-    assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_OK);
-}
-
 /* User 0 shops in category 0 (carts and views of A, B, F): that is the strongest category of
  * the profile under either setting, whatever the community side adds. */
 static void shop_in_category_0(fw_engine *e, fw_engine_ctx *c)
@@ -1136,9 +1072,8 @@ static void shop_in_category_0(fw_engine *e, fw_engine_ctx *c)
  * read_cards of them, under the unified profile only. */
 static void test_read_cards_liked_and_saved_first(void **state)
 {
-    (void)state;
-    fw_engine *e = build_read_cards();
-    fw_engine_ctx *c = make_ctx(e);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build_read_cards(), &c);
     uint32_t page[PAGE_MAX], n;
     shop_in_category_0(e, c);
     for (uint32_t arm = 0; arm < 4; arm++) {
@@ -1148,12 +1083,12 @@ static void test_read_cards_liked_and_saved_first(void **state)
     }
 
     /* Likes note 4 (card E, category 1). */
-    log_event(e, c, 0, 4, 2, FW_EV_LIKE);
+    fixture_log(e, c, 0, 4, 2, FW_EV_LIKE);
     for (uint32_t arm = 0; arm < 4; arm++) {
         n = shop_page(e, c, 0, arm, 2, page, PAGE_MAX);
         assert_int_equal(n, 5);
         assert_page_sane(e, page, n, 10);
-        assert_true(has(page, n, P_E));
+        assert_true(fixture_has(page, n, P_E));
         if (arm == 0 || arm == 3) {
             assert_int_equal(page[0], P_E);
             assert_int_equal(products[page[1]].category, 0);   /* then the profile */
@@ -1163,7 +1098,7 @@ static void test_read_cards_liked_and_saved_first(void **state)
     }
 
     /* Saves note 1 (card C): the newest comes first. */
-    log_event(e, c, 0, 1, 3, FW_EV_SAVE);
+    fixture_log(e, c, 0, 1, 3, FW_EV_SAVE);
     n = shop_page(e, c, 0, 0, 3, page, PAGE_MAX);
     assert_int_equal(n, 5);
     assert_int_equal(page[0], P_C);
@@ -1178,7 +1113,7 @@ static void test_read_cards_liked_and_saved_first(void **state)
     }
 
     /* Likes note 0 (card A): A and C open the page; E, third newest, is not forced in. */
-    log_event(e, c, 0, 0, 4, FW_EV_LIKE);
+    fixture_log(e, c, 0, 0, 4, FW_EV_LIKE);
     n = shop_page(e, c, 0, 0, 4, page, PAGE_MAX);
     assert_int_equal(n, 5);
     assert_int_equal(page[0], P_A);
@@ -1186,7 +1121,7 @@ static void test_read_cards_liked_and_saved_first(void **state)
     assert_int_equal(products[page[2]].category, 0);
     assert_int_not_equal(page[2], P_E);
     /* Liking an older note again makes it the newest, once. */
-    log_event(e, c, 0, 4, 5, FW_EV_LIKE);
+    fixture_log(e, c, 0, 4, 5, FW_EV_LIKE);
     n = shop_page(e, c, 0, 0, 5, page, PAGE_MAX);
     assert_int_equal(n, 5);
     assert_page_sane(e, page, n, 10);
@@ -1199,25 +1134,22 @@ static void test_read_cards_liked_and_saved_first(void **state)
     /* Another user's likes are theirs alone: user 1 has none, the overall best sellers. */
     uint32_t best[PAGE_MAX], n_best = shop_page(e, c, 1, 1, 5, best, PAGE_MAX);
     n = shop_page(e, c, 1, 0, 5, page, PAGE_MAX);
-    assert_page(page, n, best, n_best);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
+    fixture_assert_page(page, n, best, n_best);
 }
 
 /* Plain opens (from the feed or from search), comments and impressions of a note with a card
  * never put its product first; a like from search does. */
 static void test_read_cards_not_from_opens(void **state)
 {
-    (void)state;
-    fw_engine *e = build_read_cards();
-    fw_engine_ctx *c = make_ctx(e);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build_read_cards(), &c);
     uint32_t page[PAGE_MAX], n;
     shop_in_category_0(e, c);
-    log_event(e, c, 0, 4, 1, FW_EV_IMPRESSION);
-    log_event(e, c, 0, 4, 1, FW_EV_OPEN);
-    log_event(e, c, 0, 1, 1, FW_EV_OPEN | FW_EV_SEARCH);
-    log_event(e, c, 0, 1, 1, FW_EV_COMMENT);
-    log_event(e, c, 0, 4, 1, FW_EV_FOLLOW);
+    fixture_log(e, c, 0, 4, 1, FW_EV_IMPRESSION);
+    fixture_log(e, c, 0, 4, 1, FW_EV_OPEN);
+    fixture_log(e, c, 0, 1, 1, FW_EV_OPEN | FW_EV_SEARCH);
+    fixture_log(e, c, 0, 1, 1, FW_EV_COMMENT);
+    fixture_log(e, c, 0, 4, 1, FW_EV_FOLLOW);
     for (uint32_t arm = 0; arm < 4; arm++) {
         n = shop_page(e, c, 0, arm, 1, page, PAGE_MAX);
         assert_int_equal(n, 5);
@@ -1226,16 +1158,14 @@ static void test_read_cards_not_from_opens(void **state)
         assert_int_not_equal(page[0], P_C);
     }
     /* Likes of notes without a card (notes 2, 3: no product, exact recognition) add nothing. */
-    log_event(e, c, 0, 2, 2, FW_EV_LIKE);
-    log_event(e, c, 0, 3, 2, FW_EV_SAVE);
+    fixture_log(e, c, 0, 2, 2, FW_EV_LIKE);
+    fixture_log(e, c, 0, 3, 2, FW_EV_SAVE);
     n = shop_page(e, c, 0, 0, 2, page, PAGE_MAX);
     assert_int_equal(products[page[0]].category, 0);
-    log_event(e, c, 0, 4, 3, FW_EV_LIKE | FW_EV_SEARCH);
+    fixture_log(e, c, 0, 4, 3, FW_EV_LIKE | FW_EV_SEARCH);
     n = shop_page(e, c, 0, 0, 3, page, PAGE_MAX);
     assert_int_equal(page[0], P_E);
     assert_int_equal(products[page[1]].category, 0);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* Sold-out products (and units held by orders awaiting payment) leave every page at once,
@@ -1243,19 +1173,18 @@ static void test_read_cards_not_from_opens(void **state)
  * the overall best sellers all check stock now; the next read card fills the place. */
 static void test_sold_out_never_on_page_mid_tick(void **state)
 {
-    (void)state;
     fw_engine_cfg cfgs[4] = {shop_cfg(), shop_cfg(), shop_cfg(), shop_cfg()};
     cfgs[0].shop.read_cards = 2;
     cfgs[1].shop.profile = FW_PROFILE_SEPARATE;
     cfgs[2].shop.read_cards = 8;
     cfgs[3].shop.payment_fail_rate = 1.0;   /* its orders hold their units, then are cancelled */
     cfgs[3].shop.payment_retries = 1;
-    fw_engine *e = build(cfgs, 4);
-    fw_engine_ctx *c = make_ctx(e);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(cfgs, 4), &c);
     uint32_t page[PAGE_MAX], n;
     /* User 1 liked E's note, then A's: A, E open the page. User 2 views category 0. */
-    log_event(e, c, 1, 4, 0, FW_EV_LIKE);
-    log_event(e, c, 1, 0, 0, FW_EV_LIKE);
+    fixture_log(e, c, 1, 4, 0, FW_EV_LIKE);
+    fixture_log(e, c, 1, 0, 0, FW_EV_LIKE);
     fw_shop_event v = shop_ev(2, P_B, 0, FW_SHOP_VIEW);
     assert_int_equal(fw_shop_log(e, c, &v, 1), FW_OK);
     end_ticks(e, c, 0, 0);
@@ -1272,7 +1201,7 @@ static void test_sold_out_never_on_page_mid_tick(void **state)
             n = shop_page(e, c, u, arm, 1, page, PAGE_MAX);
             assert_int_equal(n, 4);   /* B, C, E, F */
             assert_page_sane(e, page, n, 10);
-            assert_false(has(page, n, P_A));
+            assert_false(fixture_has(page, n, P_A));
         }
     n = shop_page(e, c, 1, 0, 1, page, PAGE_MAX);
     assert_int_equal(page[0], P_E);
@@ -1286,7 +1215,7 @@ static void test_sold_out_never_on_page_mid_tick(void **state)
     for (uint32_t arm = 0; arm < 3; arm++)
         for (uint32_t u = 0; u < N_USERS; u++) {
             n = shop_page(e, c, u, arm, 1, page, PAGE_MAX);
-            assert_page(page, n, (const uint32_t[]){P_C}, 1);
+            fixture_assert_page(page, n, (const uint32_t[]){P_C}, 1);
         }
     /* C's units held by an order whose payment keeps failing (arm 3): nothing on sale. */
     fw_order_req qc = order_req(5, 3, 3, P_C, 3, 1);
@@ -1304,11 +1233,9 @@ static void test_sold_out_never_on_page_mid_tick(void **state)
     for (uint32_t arm = 0; arm < 4; arm++)
         for (uint32_t u = 0; u < N_USERS; u++) {
             n = shop_page(e, c, u, arm, 3, page, PAGE_MAX);
-            assert_page(page, n, (const uint32_t[]){P_C}, 1);
+            fixture_assert_page(page, n, (const uint32_t[]){P_C}, 1);
         }
     assert_books(e, 4);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* ---- known bugs: these fail against shop.c as it stands (see the helper's report) -------- */
@@ -1319,10 +1246,8 @@ static void test_sold_out_never_on_page_mid_tick(void **state)
  * order stays RETURNED for good: never refunded, units never back, fw_shop_check silent. */
 static void test_late_return_is_not_stuck(void **state)
 {
-    (void)state;
-    fw_engine_cfg cfg = shop_cfg();
-    fw_engine *e = build(&cfg, 1);
-    fw_engine_ctx *c = make_ctx(e);
+    fw_engine_ctx *c;
+    fw_engine *e = open_shop(state, &c);
     assert_int_equal(place(e, c, 1, 1, P_A, 1, 0).result, FW_ORDER_OK);
     const int32_t d = SHIP + DELIVERY, last = d + WINDOW;
     end_ticks(e, c, 0, last + 1);   /* the window closes at the end of tick last + 1 */
@@ -1336,47 +1261,42 @@ static void test_late_return_is_not_stuck(void **state)
         assert_int_equal(rc, FW_ERR_INVAL);
         assert_int_equal(status_of(e, 0), FW_ORDER_DELIVERED);
     }
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
 }
 
 /* An event fw_engine_log refuses (here a type with unknown flag bits) must not feed the shop
  * profile. shop.c's fw_shop_on_events skips bad users and notes only, so it counts as an open. */
 static void test_refused_events_leave_profile_alone(void **state)
 {
-    (void)state;
-    fw_engine *e = build_tab();
-    fw_engine_ctx *c = make_ctx(e);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build_tab(), &c);
     uint32_t page[PAGE_MAX], n;
     fw_event ev = {.user = 3, .note = 1, .tick = 0, .type = FW_EV_OPEN | 0x200u};
     assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_ERR_INVAL);
     assert_int_equal(fw_engine_note_count(e, 1, FW_EV_OPEN), 0);
     n = shop_page(e, c, 3, 0, 0, page, PAGE_MAX);
-    assert_page(page, n, (const uint32_t[]){P_A, P_B, P_C, P_E, P_F}, 5);
-    fw_engine_ctx_destroy(c);
-    fw_engine_destroy(e);
+    fixture_assert_page(page, n, (const uint32_t[]){P_A, P_B, P_C, P_E, P_F}, 5);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lifecycle),
-        cmocka_unit_test(test_returns_and_refunds),
-        cmocka_unit_test(test_payment_failure_and_retries),
-        cmocka_unit_test(test_idempotency),
-        cmocka_unit_test(test_contention),
-        cmocka_unit_test(test_bad_requests),
-        cmocka_unit_test(test_invariants_mixed),
-        cmocka_unit_test(test_cards_exact_and_attach),
+        fixture_rig_test(test_lifecycle),
+        fixture_rig_test(test_returns_and_refunds),
+        fixture_rig_test(test_payment_failure_and_retries),
+        fixture_rig_test(test_idempotency),
+        fixture_rig_test(test_contention),
+        fixture_rig_test(test_bad_requests),
+        fixture_rig_test(test_invariants_mixed),
+        fixture_rig_test(test_cards_exact_and_attach),
         cmocka_unit_test(test_cards_measured),
-        cmocka_unit_test(test_carts),
-        cmocka_unit_test(test_shop_tab_pages),
-        cmocka_unit_test(test_shop_tab_profiles),
-        cmocka_unit_test(test_read_cards_liked_and_saved_first),
-        cmocka_unit_test(test_read_cards_not_from_opens),
-        cmocka_unit_test(test_sold_out_never_on_page_mid_tick),
-        cmocka_unit_test(test_late_return_is_not_stuck),
-        cmocka_unit_test(test_refused_events_leave_profile_alone),
+        fixture_rig_test(test_carts),
+        fixture_rig_test(test_shop_tab_pages),
+        fixture_rig_test(test_shop_tab_profiles),
+        fixture_rig_test(test_read_cards_liked_and_saved_first),
+        fixture_rig_test(test_read_cards_not_from_opens),
+        fixture_rig_test(test_sold_out_never_on_page_mid_tick),
+        fixture_rig_test(test_late_return_is_not_stuck),
+        fixture_rig_test(test_refused_events_leave_profile_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

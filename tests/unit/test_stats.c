@@ -44,6 +44,30 @@ static int near_digits(double got, double want, int decimals)
 static const fw_stat_moments vec_c = { 3407, 1396.87, 52377.9767 };
 static const fw_stat_moments vec_t = { 3461, 2422.7, 134698.29 };
 
+/* A result against its published vector: delta and se to the decimals given, the CI bounds
+ * and p to 5 (as every vector here prints them). */
+static void assert_vector(const fw_stat_result *r, double delta, int delta_dec, double se, int se_dec,
+                          double ci_lo, double ci_hi, double p)
+{
+    assert_digits(r->delta, delta, delta_dec);
+    assert_digits(r->se, se, se_dec);
+    assert_digits(r->ci_lo, ci_lo, 5);
+    assert_digits(r->ci_hi, ci_hi, 5);
+    assert_digits(r->p, p, 5);
+}
+
+/* A multiple-testing adjustment (fw_stat_holm, fw_stat_bh) of p[0..n) against its published
+ * values, to decimals. */
+static void assert_adjusted(void (*adjust)(const double *, size_t, double *), const double *p,
+                            const double *want, size_t n, int decimals)
+{
+    double adj[16];
+    assert_true(n <= 16);
+    adjust(p, n, adj);
+    for (size_t i = 0; i < n; i++)
+        assert_digits(adj[i], want[i], decimals);
+}
+
 /* ---- the published vectors ------------------------------------------------------------- */
 
 static void test_vector_welch_relative(void **state)
@@ -53,11 +77,7 @@ static void test_vector_welch_relative(void **state)
     assert_int_equal(fw_stat_welch(&vec_c, &vec_t, 1, 0.05, &r), FW_OK);
     assert_digits(r.control, 0.41, 2);
     assert_digits(r.treatment, 0.7, 1);
-    assert_digits(r.delta, 0.70732, 5);
-    assert_digits(r.se, 0.37879, 5);
-    assert_digits(r.ci_lo, -0.03526, 5);
-    assert_digits(r.ci_hi, 1.44989, 5);
-    assert_digits(r.p, 0.06191, 5);
+    assert_vector(&r, 0.70732, 5, 0.37879, 5, -0.03526, 1.44989, 0.06191);
 }
 
 static void test_vector_welch_absolute(void **state)
@@ -65,11 +85,7 @@ static void test_vector_welch_absolute(void **state)
     (void)state;
     fw_stat_result r;
     assert_int_equal(fw_stat_welch(&vec_c, &vec_t, 0, 0.05, &r), FW_OK);
-    assert_digits(r.delta, 0.29, 2);
-    assert_digits(r.se, 0.12478, 5);
-    assert_digits(r.ci_lo, 0.04538, 5);
-    assert_digits(r.ci_hi, 0.53462, 5);
-    assert_digits(r.p, 0.02016, 5);
+    assert_vector(&r, 0.29, 2, 0.12478, 5, 0.04538, 0.53462, 0.02016);
     /* Welch-Satterthwaite df, the same for the relative case. */
     fw_stat_result rel;
     assert_int_equal(fw_stat_welch(&vec_c, &vec_t, 1, 0.05, &rel), FW_OK);
@@ -84,11 +100,7 @@ static void test_vector_proportion_relative(void **state)
     fw_stat_result r;
     assert_int_equal(fw_stat_proportion(14, 28, 16, 30, 1, 0.05, &r), FW_OK);
     assert_digits(r.control, 0.5, 1);
-    assert_digits(r.delta, 0.06667, 5);
-    assert_digits(r.se, 0.2717, 4);
-    assert_digits(r.ci_lo, -0.47767, 5);
-    assert_digits(r.ci_hi, 0.61101, 5);
-    assert_digits(r.p, 0.80707, 5);
+    assert_vector(&r, 0.06667, 5, 0.2717, 4, -0.47767, 0.61101, 0.80707);
     assert_true(r.df > 55 && r.df < 56);
     assert_true(r.ci_hi - r.delta > 1.96 * r.se * 1.02);
 }
@@ -98,10 +110,7 @@ static void test_vector_holm(void **state)
     (void)state;
     const double p[] = { 0.01, 0.04, 0.03, 0.005, 0.55, 0.6 };
     const double want[] = { 0.05, 0.12, 0.12, 0.03, 1, 1 };
-    double adj[6];
-    fw_stat_holm(p, 6, adj);
-    for (int i = 0; i < 6; i++)
-        assert_digits(adj[i], want[i], 2);
+    assert_adjusted(fw_stat_holm, p, want, 6, 2);
 }
 
 static void test_vector_bh(void **state)
@@ -109,10 +118,7 @@ static void test_vector_bh(void **state)
     (void)state;
     const double p[] = { 0.898, 0.138, 0.007, 0.964, 0.538, 0.006, 0.138 };
     const double want[] = { 0.964, 0.2415, 0.0245, 0.964, 0.7532, 0.0245, 0.2415 };
-    double adj[7];
-    fw_stat_bh(p, 7, adj);
-    for (int i = 0; i < 7; i++)
-        assert_digits(adj[i], want[i], 4);
+    assert_adjusted(fw_stat_bh, p, want, 7, 4);
 }
 
 static void test_vector_srm(void **state)
@@ -326,45 +332,49 @@ static void draw_cuped(gsl_rng *g, int n_c, int n_t, double beta, double effect,
     }
 }
 
+/* One draw (draw_cuped, from a generator seeded seed) analysed both ways, absolute at alpha
+ * 0.05: Welch on y alone (w) and CUPED (cu, with its theta). */
+typedef struct cuped_run {
+    fw_stat_cuped_moments c, t;
+    fw_stat_result w, cu;
+    double theta;
+} cuped_run;
+
+static cuped_run run_cuped(unsigned long seed, int n_c, int n_t, double beta, double effect)
+{
+    cuped_run r = { .theta = NAN };
+    gsl_rng *g = rng_new(seed);
+    draw_cuped(g, n_c, n_t, beta, effect, &r.c, &r.t);
+    gsl_rng_free(g);
+    fw_stat_moments yc = y_only(&r.c), yt = y_only(&r.t);
+    assert_int_equal(fw_stat_welch(&yc, &yt, 0, 0.05, &r.w), FW_OK);
+    assert_int_equal(fw_stat_cuped(&r.c, &r.t, 0, 0.05, &r.cu, &r.theta), FW_OK);
+    return r;
+}
+
 static void test_cuped_independent_covariate(void **state)
 {
     (void)state;
-    gsl_rng *g = rng_new(21);
-    fw_stat_cuped_moments c, t;
-    draw_cuped(g, 2000, 2000, 0.0, 0.1, &c, &t);
-    gsl_rng_free(g);
-    fw_stat_moments yc = y_only(&c), yt = y_only(&t);
-    fw_stat_result w, cu;
-    double theta = NAN;
-    assert_int_equal(fw_stat_welch(&yc, &yt, 0, 0.05, &w), FW_OK);
-    assert_int_equal(fw_stat_cuped(&c, &t, 0, 0.05, &cu, &theta), FW_OK);
-    assert_true(fabs(theta) < 0.05);  /* sd of theta-hat ~ 1/sqrt(4000) = 0.016 */
-    assert_true(fabs(cu.delta - w.delta) < 0.01);
-    assert_true(fabs(cu.se / w.se - 1) < 0.005);
-    assert_true(fabs(cu.p - w.p) < 0.05);
+    cuped_run r = run_cuped(21, 2000, 2000, 0.0, 0.1);
+    assert_true(fabs(r.theta) < 0.05);  /* sd of theta-hat ~ 1/sqrt(4000) = 0.016 */
+    assert_true(fabs(r.cu.delta - r.w.delta) < 0.01);
+    assert_true(fabs(r.cu.se / r.w.se - 1) < 0.005);
+    assert_true(fabs(r.cu.p - r.w.p) < 0.05);
 }
 
 static void test_cuped_correlated_covariate(void **state)
 {
     (void)state;
-    gsl_rng *g = rng_new(22);
-    fw_stat_cuped_moments c, t;
-    draw_cuped(g, 1000, 1200, 3.0, 0.1, &c, &t);  /* corr(x, y) = 3/sqrt(10) = 0.95 */
-    gsl_rng_free(g);
-    fw_stat_moments yc = y_only(&c), yt = y_only(&t);
-    fw_stat_result w, cu;
-    double theta = NAN;
-    assert_int_equal(fw_stat_welch(&yc, &yt, 0, 0.05, &w), FW_OK);
-    assert_int_equal(fw_stat_cuped(&c, &t, 0, 0.05, &cu, &theta), FW_OK);
-    assert_true(fabs(theta - 3.0) < 0.1);
+    cuped_run r = run_cuped(22, 1000, 1200, 3.0, 0.1);  /* corr(x, y) = 3/sqrt(10) = 0.95 */
+    assert_true(fabs(r.theta - 3.0) < 0.1);
     /* Residual sd 1 instead of sqrt(10): the CI shrinks about 3.2 times. */
-    assert_true(cu.ci_hi - cu.ci_lo < 0.4 * (w.ci_hi - w.ci_lo));
-    assert_true(fabs(cu.delta - 0.1) < 4 * cu.se);
-    assert_true(cu.ci_lo > 0);
+    assert_true(r.cu.ci_hi - r.cu.ci_lo < 0.4 * (r.w.ci_hi - r.w.ci_lo));
+    assert_true(fabs(r.cu.delta - 0.1) < 4 * r.cu.se);
+    assert_true(r.cu.ci_lo > 0);
     /* Relative lift on the adjusted means. */
     fw_stat_result rel;
-    assert_int_equal(fw_stat_cuped(&c, &t, 1, 0.05, &rel, NULL), FW_OK);
-    assert_close(rel.delta, cu.treatment / cu.control - 1, 1e-12);
+    assert_int_equal(fw_stat_cuped(&r.c, &r.t, 1, 0.05, &rel, NULL), FW_OK);
+    assert_close(rel.delta, r.cu.treatment / r.cu.control - 1, 1e-12);
 }
 
 /* With theta estimated on the pooled data the CUPED interval is never wider than Welch's when

@@ -232,6 +232,18 @@ static void test_notes(void **state)
     assert_true(in_niche > 0.75 * w->n_notes);
 }
 
+/* Sorts v[0..n) in descending order and returns what its top 1/parts holds: the sum of the first
+ * ceil(n / parts) values. */
+static uint64_t sort_top_sum(uint32_t *v, uint32_t n, uint32_t parts)
+{
+    qsort(v, n, sizeof *v, cmp_u32_desc);
+    uint32_t top = (n + parts - 1) / parts;
+    uint64_t held = 0;
+    for (uint32_t k = 0; k < top; k++)
+        held += v[k];
+    return held;
+}
+
 /* The top 10% of creators by notes write more than 30% of the notes (lognormal rates). */
 static void test_notes_heavy_tail(void **state)
 {
@@ -241,12 +253,7 @@ static void test_notes_heavy_tail(void **state)
     assert_non_null(per);
     for (uint32_t n = 0; n < w->n_notes; n++)
         per[w->creator_of[w->note_info[n].creator]]++;
-    qsort(per, w->n_creators, sizeof *per, cmp_u32_desc);
-    uint32_t top = (w->n_creators + 9) / 10;
-    uint64_t held = 0;
-    for (uint32_t k = 0; k < top; k++)
-        held += per[k];
-    assert_true(held > 0.30 * w->n_notes);
+    assert_true(sort_top_sum(per, w->n_creators, 10) > 0.30 * w->n_notes);
     /* And many creators have written little or nothing. */
     assert_true(per[w->n_creators / 2] < per[0] / 10);
     free(per);
@@ -299,12 +306,7 @@ static void test_follow_heavy_tail(void **state)
     assert_non_null(fol);
     for (uint32_t c = 0; c < w->n_creators; c++)
         fol[c] = w->n_followers[w->creator_user[c]];
-    qsort(fol, w->n_creators, sizeof *fol, cmp_u32_desc);
-    uint32_t top = (w->n_creators + 99) / 100;
-    uint64_t held = 0;
-    for (uint32_t k = 0; k < top; k++)
-        held += fol[k];
-    assert_true(held > 0.05 * w->n_follow_edges);
+    assert_true(sort_top_sum(fol, w->n_creators, 100) > 0.05 * w->n_follow_edges);
     assert_true(fol[0] > 10 * fol[w->n_creators / 2]);
     free(fol);
 }
