@@ -63,10 +63,12 @@ static uint32_t spec_notes(spec *s, uint32_t count, uint32_t creator, int32_t ti
 {
     assert_true(s->n_notes + count <= MAX_NOTES);
     uint32_t first = s->n_notes;
-    for (uint32_t i = 0; i < count; i++)
-        s->notes[s->n_notes++] = (fw_note_info){
-            .creator = creator, .topic = (uint16_t)(s->n_notes % 4), .format = FW_FORMAT_IMAGE,
-            .created_tick = tick};
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t id = s->n_notes++;
+        /* Topics cycle by id: (id + 1) % 4, the value the tests were written against. */
+        s->notes[id] = (fw_note_info){.creator = creator, .topic = (uint16_t)((id + 1) % 4),
+                                      .format = FW_FORMAT_IMAGE, .created_tick = tick};
+    }
     return first;
 }
 
