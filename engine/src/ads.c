@@ -102,34 +102,32 @@ static int ads_wanted(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t
 
 static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
 {
-    struct fw_ads *a = calloc(1, sizeof *a);
-    if (!a)
-        return FW_ERR_NOMEM;
-    *state = a;
+    struct fw_ads *a = *state;
     uint32_t n = cat->campaigns ? cat->n_campaigns : 0, m = n ? n : 1;
     a->n = n;
-    a->c = malloc(m * sizeof *a->c);
-    a->budget_mc = calloc(m, sizeof *a->budget_mc);
-    a->spend_today_mc = calloc(m, sizeof *a->spend_today_mc);
-    a->spend_mc = calloc(m, sizeof *a->spend_mc);
-    a->over_mc = calloc(m, sizeof *a->over_mc);
-    a->spend_tick_mc = calloc(m, sizeof *a->spend_tick_mc);
-    a->impr = calloc(m, sizeof *a->impr);
-    a->clicks = calloc(m, sizeof *a->clicks);
-    a->conv = calloc(m, sizeof *a->conv);
-    a->won = calloc(m, sizeof *a->won);
-    a->mult = calloc(m, sizeof *a->mult);
-    a->throttled = calloc(m, 1);
-    a->xc = calloc(m, sizeof *a->xc);
-    a->mid_spend_cents = calloc(m, sizeof *a->mid_spend_cents);
-    a->over_prev_cents = calloc(m, sizeof *a->over_prev_cents);
+    fw_alloc(e, &a->c, m, sizeof *a->c);
+    fw_alloc(e, &a->budget_mc, m, sizeof *a->budget_mc);
+    fw_alloc(e, &a->spend_today_mc, m, sizeof *a->spend_today_mc);
+    fw_alloc(e, &a->spend_mc, m, sizeof *a->spend_mc);
+    fw_alloc(e, &a->over_mc, m, sizeof *a->over_mc);
+    fw_alloc(e, &a->spend_tick_mc, m, sizeof *a->spend_tick_mc);
+    fw_alloc(e, &a->impr, m, sizeof *a->impr);
+    fw_alloc(e, &a->clicks, m, sizeof *a->clicks);
+    fw_alloc(e, &a->conv, m, sizeof *a->conv);
+    fw_alloc(e, &a->won, m, sizeof *a->won);
+    fw_alloc(e, &a->mult, m, sizeof *a->mult);
+    fw_alloc(e, &a->throttled, m, 1);
+    fw_alloc(e, &a->xc, m, sizeof *a->xc);
+    fw_alloc(e, &a->mid_spend_cents, m, sizeof *a->mid_spend_cents);
+    fw_alloc(e, &a->over_prev_cents, m, sizeof *a->over_prev_cents);
     a->n_brands = cat->n_brands;
-    a->brand_spend_mc = calloc((size_t)a->n_brands + 1, sizeof *a->brand_spend_mc);
-    a->brand_gmv = calloc((size_t)a->n_brands + 1, sizeof *a->brand_gmv);
+    fw_alloc(e, &a->brand_spend_mc, (size_t)a->n_brands + 1, sizeof *a->brand_spend_mc);
+    fw_alloc(e, &a->brand_gmv, (size_t)a->n_brands + 1, sizeof *a->brand_gmv);
+    fw_alloc(e, &a->conv_log, 0, sizeof *a->conv_log);   /* grows; the engine frees whatever it holds */
     if (!a->c || !a->budget_mc || !a->spend_today_mc || !a->spend_mc || !a->over_mc ||
         !a->spend_tick_mc || !a->impr || !a->clicks || !a->conv || !a->won || !a->mult ||
         !a->throttled || !a->xc || !a->mid_spend_cents || !a->over_prev_cents || !a->brand_spend_mc ||
-        !a->brand_gmv)
+        !a->brand_gmv || !a->conv_log)
         return FW_ERR_NOMEM;
     for (uint32_t k = 0; k < n; k++) {
         const fw_campaign_info *ci = &cat->campaigns[k];
@@ -143,49 +141,18 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
     a->w[AD_F_CAMPAIGN] = 1.0;
     refresh_xc(e, a);
     if (n) {
-        a->u_impr = calloc(e->n_users, sizeof *a->u_impr);
-        a->u_click = calloc(e->n_users, sizeof *a->u_click);
+        fw_alloc(e, &a->u_impr, e->n_users, sizeof *a->u_impr);
+        fw_alloc(e, &a->u_click, e->n_users, sizeof *a->u_click);
         if (!a->u_impr || !a->u_click)
             return FW_ERR_NOMEM;
-        a->fcap = calloc((size_t)e->n_users * FCAP_K, sizeof *a->fcap);
-        a->touch = malloc((size_t)e->n_users * TOUCH_K * sizeof *a->touch);
+        fw_alloc(e, &a->fcap, (size_t)e->n_users * FCAP_K, sizeof *a->fcap);
+        fw_alloc(e, &a->touch, (size_t)e->n_users * TOUCH_K, sizeof *a->touch);
         if (!a->fcap || !a->touch)
             return FW_ERR_NOMEM;
         for (size_t k = 0; k < (size_t)e->n_users * TOUCH_K; k++)
             a->touch[k] = (touch){.campaign = FW_NONE};
     }
     return FW_OK;
-}
-
-static void ads_destroy(fw_engine *e, void *state)
-{
-    (void)e;
-    struct fw_ads *a = state;
-    if (!a)
-        return;
-    free(a->mid_spend_cents);
-    free(a->over_prev_cents);
-    free(a->brand_spend_mc);
-    free(a->brand_gmv);
-    free(a->conv_log);
-    free(a->c);
-    free(a->budget_mc);
-    free(a->spend_today_mc);
-    free(a->spend_mc);
-    free(a->over_mc);
-    free(a->spend_tick_mc);
-    free(a->impr);
-    free(a->clicks);
-    free(a->conv);
-    free(a->won);
-    free(a->mult);
-    free(a->throttled);
-    free(a->xc);
-    free(a->fcap);
-    free(a->touch);
-    free(a->u_impr);
-    free(a->u_click);
-    free(a);
 }
 
 static void ads_ctx_destroy(void *ctx)
@@ -736,8 +703,8 @@ static fw_err ads_check(const fw_engine *e, const void *state, char *why, size_t
 const fw_engine_module fw_ads_module = {
     .name = "ads",
     .wanted = ads_wanted,
+    .state_size = sizeof(struct fw_ads),
     .create = ads_create,
-    .destroy = ads_destroy,
     .ctx_create = ads_ctx_create,
     .ctx_destroy = ads_ctx_destroy,
     .log = ads_log,

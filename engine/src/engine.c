@@ -88,6 +88,47 @@ int fw_grow(void **v, size_t *cap, size_t need, size_t size, size_t first)
     return 0;
 }
 
+void *fw_alloc(fw_engine *e, void *field, size_t n, size_t size)
+{
+    void *x = NULL;
+    if (e->n_owned == e->cap_owned) {
+        size_t cap = e->cap_owned ? 2 * e->cap_owned : 64;
+        void **v = realloc(e->owned, cap * sizeof *v);
+        if (v) {
+            e->owned = v;
+            e->cap_owned = cap;
+        }
+    }
+    if (e->n_owned < e->cap_owned && (x = calloc(n ? n : 1, size)))
+        e->owned[e->n_owned++] = field;
+    memcpy(field, &x, sizeof x);   /* field is a T *; object pointers share one representation */
+    return x;
+}
+
+int fw_resize(void *field, size_t old_n, size_t n, size_t size)
+{
+    void *x;
+    memcpy(&x, field, sizeof x);
+    unsigned char *y = realloc(x, (n ? n : 1) * size);
+    if (!y)
+        return -1;
+    if (n > old_n)
+        memset(y + old_n * size, 0, (n - old_n) * size);
+    memcpy(field, &y, sizeof y);
+    return 0;
+}
+
+/* Frees every fw_alloc array, newest first. */
+static void free_owned(fw_engine *e)
+{
+    while (e->n_owned > 0) {
+        void *x;
+        memcpy(&x, e->owned[--e->n_owned], sizeof x);
+        free(x);
+    }
+    free(e->owned);
+}
+
 int fw_u32vec_push(fw_u32vec *v, uint32_t x)
 {
     if (v->n == v->cap) {
@@ -237,6 +278,9 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
         if (!on[m])
             continue;
         void *st = NULL;
+        rc = FW_ERR_NOMEM;
+        if (modules[m]->state_size && !(st = calloc(1, modules[m]->state_size)))
+            goto fail;
         rc = modules[m]->create ? modules[m]->create(e, cat, &st) : FW_OK;
         e->mod[m] = st;   /* freed by fw_engine_destroy, also after a failed create */
         if (rc != FW_OK)
@@ -261,9 +305,13 @@ void fw_engine_destroy(fw_engine *e)
 {
     if (!e)
         return;
-    for (uint32_t m = FW_MOD__COUNT; m-- > 0;) {
+    for (uint32_t m = FW_MOD__COUNT; m-- > 0;)
         if (e->mod[m] && modules[m]->destroy)
             modules[m]->destroy(e, e->mod[m]);
+    free_owned(e);   /* arrays inside the modules' states: before the states */
+    for (uint32_t m = FW_MOD__COUNT; m-- > 0;) {
+        if (modules[m]->state_size)
+            free(e->mod[m]);
         free(e->series[m]);
     }
     free(e->cell);

@@ -72,10 +72,14 @@ typedef struct fw_notice {
  * (per-cell state inside it); ctx its per-thread scratch. Hooks marked "barrier" run alone. */
 typedef struct fw_engine_module {
     const char *name;
+    /* Bytes of the module's state: the core allocates it zeroed before create and frees it
+     * after destroy and after the arrays the module allocated with fw_alloc. */
+    size_t state_size;
     /* Whether the module runs at all for this catalog and these cells (NULL: always). */
     int (*wanted)(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_cells);
-    /* After the core holds the catalog's notes and follows; *state is freed by destroy even
-     * when create fails half-way. */
+    /* After the core holds the catalog's notes and follows, with *state allocated. destroy
+     * frees what fw_alloc does not (arrays inside arrays that move); it runs, and fw_alloc's
+     * arrays are freed, even when create failed half-way. */
     fw_err (*create)(fw_engine *e, const fw_catalog *cat, void **state);
     void (*destroy)(fw_engine *e, void *state);
     fw_err (*ctx_create)(const fw_engine *e, const void *state, void **ctx);
@@ -167,6 +171,8 @@ struct fw_engine {
     uint32_t *seen_fill;    /* [n_users]: ids in the current generation; bit 31 = which */
 
     void *mod[FW_MOD__COUNT];        /* each module's state; NULL: switched off */
+    void **owned;           /* fields whose arrays the engine frees (fw_alloc) */
+    size_t n_owned, cap_owned;
     int64_t *series[FW_MOD__COUNT];  /* each module's day series as of the last day end */
 
     fw_notice *notices;     /* posted this tick, delivered at its end */
@@ -240,6 +246,17 @@ static inline uint64_t fw_mix64(uint64_t x)
 
 static inline uint32_t fw_max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
 static inline uint32_t fw_min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
+
+/* Allocates n (at least 1) zeroed items of size bytes into the pointer at field (a member
+ * of a module's state, or of an array that never moves) and makes the engine free it at
+ * fw_engine_destroy, whatever field then points to (a module may grow it with realloc).
+ * Fields are freed in the reverse order of allocation. Returns the array, or NULL when out
+ * of memory (field is then NULL and nothing is kept). */
+void *fw_alloc(fw_engine *e, void *field, size_t n, size_t size);
+
+/* Resizes the array at field (a T *) from old_n to n items of size bytes, zeroing items
+ * old_n .. n; -1 when out of memory (the array is then unchanged). */
+int fw_resize(void *field, size_t old_n, size_t n, size_t size);
 
 /* Grows a vector by one; -1 when out of memory. */
 int fw_u32vec_push(fw_u32vec *v, uint32_t x);

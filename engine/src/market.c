@@ -43,27 +43,12 @@ const char *fw_task_status_name(fw_task_status s)
 static fw_err market_create(fw_engine *e, const fw_catalog *cat, void **state)
 {
     (void)cat;
-    struct fw_market *m = calloc(1, sizeof *m);
-    if (!m)
-        return FW_ERR_NOMEM;
-    *state = m;
-    m->income = calloc(e->n_users, sizeof *m->income);
-    m->scratch = malloc(((size_t)e->n_users + 1) * sizeof *m->scratch);
-    if (!m->income || !m->scratch)
+    struct fw_market *m = *state;
+    /* t grows with realloc; the engine frees whatever it holds. */
+    if (!fw_alloc(e, &m->income, e->n_users, sizeof *m->income) ||
+        !fw_alloc(e, &m->scratch, (size_t)e->n_users + 1, sizeof *m->scratch) || !fw_alloc(e, &m->t, 0, sizeof *m->t))
         return FW_ERR_NOMEM;
     return FW_OK;
-}
-
-static void market_destroy(fw_engine *e, void *state)
-{
-    (void)e;
-    struct fw_market *m = state;
-    if (!m)
-        return;
-    free(m->t);
-    free(m->income);
-    free(m->scratch);
-    free(m);
 }
 
 /* The marketplace counts followers as the engine does: the catalog's graph plus follows
@@ -424,8 +409,8 @@ static fw_err market_publish(fw_engine *e, void *state, fw_engine_ctx *ctx, uint
 
 const fw_engine_module fw_market_module = {
     .name = "market",
+    .state_size = sizeof(struct fw_market),
     .create = market_create,
-    .destroy = market_destroy,
     .publish = market_publish,
     .end_day = market_end_day,
     .check = market_check,

@@ -35,23 +35,12 @@ static int notify_wanted(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint3
 static fw_err notify_create(fw_engine *e, const fw_catalog *cat, void **state)
 {
     (void)cat;
-    fw_notify *s = calloc(1, sizeof *s);
-    if (!s)
+    fw_notify *s = *state;
+    /* today.v and pool grow with realloc; the engine frees whatever they hold. */
+    if (!fw_alloc(e, &s->first, (size_t)e->n_users + 1, sizeof *s->first) ||
+        !fw_alloc(e, &s->today.v, 0, sizeof *s->today.v) || !fw_alloc(e, &s->pool, 0, sizeof *s->pool))
         return FW_ERR_NOMEM;
-    *state = s;
-    return (s->first = calloc((size_t)e->n_users + 1, sizeof *s->first)) ? FW_OK : FW_ERR_NOMEM;
-}
-
-static void notify_destroy(fw_engine *e, void *state)
-{
-    (void)e;
-    fw_notify *s = state;
-    if (!s)
-        return;
-    free(s->today.v);
-    free(s->pool);
-    free(s->first);
-    free(s);
+    return FW_OK;
 }
 
 static fw_err notify_publish(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_t id, const fw_publication *p)
@@ -157,8 +146,8 @@ static fw_err notify_check(const fw_engine *e, const void *state, char *why, siz
 const fw_engine_module fw_notify_module = {
     .name = "notify",
     .wanted = notify_wanted,
+    .state_size = sizeof(fw_notify),
     .create = notify_create,
-    .destroy = notify_destroy,
     .publish = notify_publish,
     .end_day = notify_end_day,
     .check = notify_check,

@@ -184,53 +184,22 @@ static uint64_t refresh_pool(const pools *t, cell_trend *ct, uint32_t k)
     return offers;
 }
 
-static void pools_destroy(fw_engine *e, void *state)
-{
-    pools *t = state;
-    if (!t)
-        return;
-    if (t->cell)
-        for (uint32_t a = 0; a < e->n_arms; a++) {
-            free(t->cell[a].trend);
-            free(t->cell[a].pool);
-            free(t->cell[a].pool_prev);
-            free(t->cell[a].pool_score);
-        }
-    free(t->cell);
-    free(t->fresh);
-    free(t->recent);
-    free(t->recent_total);
-    free(t->touched);
-    free(t->touched_epoch);
-    free(t);
-}
-
 static fw_err pools_grow_notes(fw_engine *e, void *state, uint32_t old_cap, uint32_t cap)
 {
     pools *t = state;
-    uint32_t *te = realloc(t->touched_epoch, (size_t)cap * sizeof *te);
-    if (!te)
+    if (fw_resize(&t->touched_epoch, old_cap, cap, sizeof *t->touched_epoch))
         return FW_ERR_NOMEM;
-    t->touched_epoch = te;
-    memset(te + old_cap, 0, (size_t)(cap - old_cap) * sizeof *te);
-    for (uint32_t a = 0; a < e->n_arms; a++) {
-        double *s = realloc(t->cell[a].trend, (size_t)cap * sizeof *s);
-        if (!s)
+    for (uint32_t a = 0; a < e->n_arms; a++)
+        if (fw_resize(&t->cell[a].trend, old_cap, cap, sizeof *t->cell[a].trend))
             return FW_ERR_NOMEM;
-        memset(s + old_cap, 0, (size_t)(cap - old_cap) * sizeof *s);
-        t->cell[a].trend = s;
-    }
     return FW_OK;
 }
 
 static fw_err pools_create(fw_engine *e, const fw_catalog *cat, void **state)
 {
     (void)cat;
-    pools *t = calloc(1, sizeof *t);
-    if (!t)
-        return FW_ERR_NOMEM;
-    *state = t;
-    if (!(t->cell = calloc(e->n_arms, sizeof *t->cell)))
+    pools *t = *state;
+    if (!fw_alloc(e, &t->cell, e->n_arms, sizeof *t->cell))
         return FW_ERR_NOMEM;
     double hours_per_tick = 24.0 / e->ticks_per_day;
     for (uint32_t a = 0; a < e->n_arms; a++) {
@@ -239,17 +208,19 @@ static fw_err pools_create(fw_engine *e, const fw_catalog *cat, void **state)
         uint32_t k = fw_max_u32(f->n_trending, 1);
         ct->half_life_ticks = f->trending_half_life_h / hours_per_tick;
         ct->factor_tick = INT32_MIN;
-        if (!(ct->pool = calloc(k, sizeof *ct->pool)) || !(ct->pool_prev = calloc(k, sizeof *ct->pool_prev)) ||
-            !(ct->pool_score = calloc(k, sizeof *ct->pool_score)))
+        /* trend grows with the notes (pools_grow_notes); the engine frees whatever it holds. */
+        if (!fw_alloc(e, &ct->pool, k, sizeof *ct->pool) || !fw_alloc(e, &ct->pool_prev, k, sizeof *ct->pool_prev) ||
+            !fw_alloc(e, &ct->pool_score, k, sizeof *ct->pool_score) || !fw_alloc(e, &ct->trend, 0, sizeof *ct->trend))
             return FW_ERR_NOMEM;
     }
     for (uint32_t a = 0; a < e->n_arms; a++) {
         t->fresh_cap = fw_max_u32(t->fresh_cap, fw_cfg(e, a)->feed.n_fresh);
         t->recent_cap = fw_max_u32(t->recent_cap, fw_cfg(e, a)->feed.follow_recent);
     }
-    if ((t->fresh_cap && !(t->fresh = calloc(t->fresh_cap, sizeof *t->fresh))) ||
-        (t->recent_cap && !(t->recent = calloc((size_t)e->n_users * t->recent_cap, sizeof *t->recent))) ||
-        !(t->recent_total = calloc(e->n_users, sizeof *t->recent_total)))
+    if ((t->fresh_cap && !fw_alloc(e, &t->fresh, t->fresh_cap, sizeof *t->fresh)) ||
+        (t->recent_cap && !fw_alloc(e, &t->recent, (size_t)e->n_users * t->recent_cap, sizeof *t->recent)) ||
+        !fw_alloc(e, &t->recent_total, e->n_users, sizeof *t->recent_total) ||
+        !fw_alloc(e, &t->touched, 0, sizeof *t->touched) || !fw_alloc(e, &t->touched_epoch, 0, sizeof *t->touched_epoch))
         return FW_ERR_NOMEM;
     fw_err rc = pools_grow_notes(e, t, 0, e->cap_notes);
     if (rc != FW_OK)
@@ -334,8 +305,8 @@ static fw_err pools_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint3
 
 const fw_engine_module fw_pools_module = {
     .name = "pools",
+    .state_size = sizeof(pools),
     .create = pools_create,
-    .destroy = pools_destroy,
     .grow_notes = pools_grow_notes,
     .publish = pools_publish,
     .log = pools_log,

@@ -183,30 +183,12 @@ static fw_err rec_grow_notes(fw_engine *e, void *state, uint32_t old_cap, uint32
 {
     (void)e;
     fw_rec *r = state;
-    float *nv = realloc(r->note_vec, (size_t)cap * r->dim * sizeof *nv);
-    if (!nv)
+    size_t o = old_cap, n = cap;
+    if (fw_resize(&r->note_vec, o * r->dim, n * r->dim, sizeof *r->note_vec) ||
+        fw_resize(&r->openers, o * FW_REC_OPENERS, n * FW_REC_OPENERS, sizeof *r->openers) ||
+        fw_resize(&r->openers_total, o, n, sizeof *r->openers_total) ||
+        fw_resize(&r->nf, o * FW_NF, n * FW_NF, sizeof *r->nf) || fw_resize(&r->nf_mark, o, n, sizeof *r->nf_mark))
         return FW_ERR_NOMEM;
-    r->note_vec = nv;
-    memset(nv + (size_t)old_cap * r->dim, 0, (size_t)(cap - old_cap) * r->dim * sizeof *nv);
-    uint32_t *op = realloc(r->openers, (size_t)cap * FW_REC_OPENERS * sizeof *op);
-    if (!op)
-        return FW_ERR_NOMEM;
-    r->openers = op;
-    uint32_t *ot = realloc(r->openers_total, (size_t)cap * sizeof *ot);
-    if (!ot)
-        return FW_ERR_NOMEM;
-    r->openers_total = ot;
-    memset(ot + old_cap, 0, (size_t)(cap - old_cap) * sizeof *ot);
-    float *nf = realloc(r->nf, (size_t)cap * FW_NF * sizeof *nf);
-    if (!nf)
-        return FW_ERR_NOMEM;
-    r->nf = nf;
-    memset(nf + (size_t)old_cap * FW_NF, 0, (size_t)(cap - old_cap) * FW_NF * sizeof *nf);
-    uint32_t *nm = realloc(r->nf_mark, (size_t)cap * sizeof *nm);
-    if (!nm)
-        return FW_ERR_NOMEM;
-    r->nf_mark = nm;
-    memset(nm + old_cap, 0, (size_t)(cap - old_cap) * sizeof *nm);
     return FW_OK;
 }
 
@@ -218,38 +200,41 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
     (void)cat;
     if (e->n_topics > FW_REC_MAX_TOPICS)
         return FW_ERR_INVAL;
-    fw_rec *r = calloc(1, sizeof *r);
-    if (!r)
-        return FW_ERR_NOMEM;
-    *state = r;
+    fw_rec *r = *state;
     r->cfg = fw_cfg(e, 0)->rec;
     r->dim = r->cfg.dim;
     r->hist_cap = r->cfg.history;
     uint32_t D = r->dim, U = e->n_users, T = e->n_topics ? e->n_topics : 1;
-    if (!(r->cell = calloc(e->n_arms, sizeof *r->cell)) ||
-        !(r->user_vec = malloc((size_t)U * D * sizeof *r->user_vec)) ||
-        !(r->topic_vec = malloc((size_t)T * D * sizeof *r->topic_vec)) ||
-        !(r->format_vec = calloc(2 * (size_t)D, sizeof *r->format_vec)) ||
-        !(r->user_counts = calloc(2 * (size_t)U, sizeof *r->user_counts)) ||
-        !(r->user_arm = calloc(U, sizeof *r->user_arm)) ||
-        !(r->creator_counts = calloc(2 * (size_t)U, sizeof *r->creator_counts)) ||
-        !(r->hist = calloc((size_t)U * r->hist_cap, sizeof *r->hist)) ||
-        !(r->hist_total = calloc(U, sizeof *r->hist_total)) ||
-        !(r->topic_recent = calloc((size_t)T * FW_REC_TOPIC_RECENT, sizeof *r->topic_recent)) ||
-        !(r->topic_total = calloc(T, sizeof *r->topic_total)) ||
-        !(r->day_mark = calloc(U, sizeof *r->day_mark)) ||
-        !(r->nb_off = calloc(1, sizeof *r->nb_off)))
+    if (!fw_alloc(e, &r->cell, e->n_arms, sizeof *r->cell) ||
+        !fw_alloc(e, &r->user_vec, (size_t)U * D, sizeof *r->user_vec) ||
+        !fw_alloc(e, &r->topic_vec, (size_t)T * D, sizeof *r->topic_vec) ||
+        !fw_alloc(e, &r->format_vec, 2 * (size_t)D, sizeof *r->format_vec) ||
+        !fw_alloc(e, &r->user_counts, 2 * (size_t)U, sizeof *r->user_counts) ||
+        !fw_alloc(e, &r->user_arm, U, sizeof *r->user_arm) ||
+        !fw_alloc(e, &r->creator_counts, 2 * (size_t)U, sizeof *r->creator_counts) ||
+        !fw_alloc(e, &r->hist, (size_t)U * r->hist_cap, sizeof *r->hist) ||
+        !fw_alloc(e, &r->hist_total, U, sizeof *r->hist_total) ||
+        !fw_alloc(e, &r->topic_recent, (size_t)T * FW_REC_TOPIC_RECENT, sizeof *r->topic_recent) ||
+        !fw_alloc(e, &r->topic_total, T, sizeof *r->topic_total) ||
+        !fw_alloc(e, &r->day_mark, U, sizeof *r->day_mark) ||
+        !fw_alloc(e, &r->nb_off, 1, sizeof *r->nb_off) ||
+        /* These grow or are replaced; the engine frees whatever they hold. */
+        !fw_alloc(e, &r->nb, 0, sizeof *r->nb) || !fw_alloc(e, &r->day_users, 0, sizeof *r->day_users) ||
+        !fw_alloc(e, &r->nf_touched, 0, sizeof *r->nf_touched) ||
+        !fw_alloc(e, &r->note_vec, 0, sizeof *r->note_vec) || !fw_alloc(e, &r->openers, 0, sizeof *r->openers) ||
+        !fw_alloc(e, &r->openers_total, 0, sizeof *r->openers_total) || !fw_alloc(e, &r->nf, 0, sizeof *r->nf) ||
+        !fw_alloc(e, &r->nf_mark, 0, sizeof *r->nf_mark))
         return FW_ERR_NOMEM;
     for (uint32_t a = 0; a < e->n_arms; a++) {
         if (fw_cfg(e, a)->feed.algorithm != FW_FEED_REC)
             continue;
         rec_cell *rc = &r->cell[a];
         uint32_t K = fw_cfg(e, a)->rec.topic_pool;
-        if (!(rc->tpool = calloc((size_t)T * K, sizeof *rc->tpool)) ||
-            !(rc->tpool_prev = calloc((size_t)T * K, sizeof *rc->tpool_prev)) ||
-            !(rc->tpool_n = calloc(T, sizeof *rc->tpool_n)) ||
-            !(rc->tpool_prev_n = calloc(T, sizeof *rc->tpool_prev_n)) ||
-            !(rc->tpool_score = calloc((size_t)T * K, sizeof *rc->tpool_score)))
+        if (!fw_alloc(e, &rc->tpool, (size_t)T * K, sizeof *rc->tpool) ||
+            !fw_alloc(e, &rc->tpool_prev, (size_t)T * K, sizeof *rc->tpool_prev) ||
+            !fw_alloc(e, &rc->tpool_n, T, sizeof *rc->tpool_n) ||
+            !fw_alloc(e, &rc->tpool_prev_n, T, sizeof *rc->tpool_prev_n) ||
+            !fw_alloc(e, &rc->tpool_score, (size_t)T * K, sizeof *rc->tpool_score))
             return FW_ERR_NOMEM;
     }
     for (uint32_t u = 0; u < U; u++)
@@ -272,43 +257,6 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
         if (r->cell[a].tpool)
             refresh_topic_pools(e, r, a, 1);
     return FW_OK;
-}
-
-static void rec_destroy(fw_engine *e, void *state)
-{
-    fw_rec *r = state;
-    if (!r)
-        return;
-    if (r->cell)
-        for (uint32_t a = 0; a < e->n_arms; a++) {
-            free(r->cell[a].tpool);
-            free(r->cell[a].tpool_prev);
-            free(r->cell[a].tpool_n);
-            free(r->cell[a].tpool_prev_n);
-            free(r->cell[a].tpool_score);
-        }
-    free(r->cell);
-    free(r->user_vec);
-    free(r->topic_vec);
-    free(r->format_vec);
-    free(r->note_vec);
-    free(r->user_counts);
-    free(r->user_arm);
-    free(r->creator_counts);
-    free(r->hist);
-    free(r->hist_total);
-    free(r->openers);
-    free(r->openers_total);
-    free(r->topic_recent);
-    free(r->topic_total);
-    free(r->nb_off);
-    free(r->nb);
-    free(r->day_users);
-    free(r->day_mark);
-    free(r->nf);
-    free(r->nf_mark);
-    free(r->nf_touched);
-    free(r);
 }
 
 static fw_err rec_check_note(const fw_engine *e, const fw_note_info *note)
@@ -1288,8 +1236,8 @@ int fw_rec_user_topic(const fw_engine *e, uint32_t u, uint32_t t, double *dot)
 const fw_engine_module fw_rec_module = {
     .name = "rec",
     .wanted = rec_wanted,
+    .state_size = sizeof(fw_rec),
     .create = rec_create,
-    .destroy = rec_destroy,
     .ctx_create = rec_ctx_create,
     .ctx_destroy = rec_ctx_destroy,
     .check_note = rec_check_note,

@@ -96,20 +96,20 @@ static int search_wanted(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint3
 
 static fw_err search_create(fw_engine *e, const fw_catalog *cat, void **state)
 {
-    struct fw_search *s = calloc(1, sizeof *s);
-    if (!s)
-        return FW_ERR_NOMEM;
-    *state = s;   /* the engine frees a half-built index */
+    struct fw_search *s = *state;
     s->n_terms = cat->n_terms;
     s->n_topics = e->n_topics;
     for (uint32_t a = 0; a < e->n_arms; a++)
         s->ring_cap = max_u32(s->ring_cap, fw_cfg(e, a)->search.intent_candidates);
     s->ring_cap = max_u32(s->ring_cap, 1);
-    if (!(s->post = calloc(s->n_terms, sizeof *s->post)) ||
-        !(s->irow = malloc((size_t)s->n_terms * sizeof *s->irow)) ||
+    if (!fw_alloc(e, &s->post, s->n_terms, sizeof *s->post) ||
+        !fw_alloc(e, &s->irow, (size_t)s->n_terms, sizeof *s->irow) ||
         (s->n_topics &&
-         (!(s->ring = calloc((size_t)s->n_topics * s->ring_cap, sizeof *s->ring)) ||
-          !(s->ring_total = calloc(s->n_topics, sizeof *s->ring_total)))))
+         (!fw_alloc(e, &s->ring, (size_t)s->n_topics * s->ring_cap, sizeof *s->ring) ||
+          !fw_alloc(e, &s->ring_total, s->n_topics, sizeof *s->ring_total))) ||
+        /* These grow; the engine frees whatever they hold. */
+        !fw_alloc(e, &s->len, 0, sizeof *s->len) || !fw_alloc(e, &s->topic, 0, sizeof *s->topic) ||
+        !fw_alloc(e, &s->icount, 0, sizeof *s->icount) || !fw_alloc(e, &s->itotal, 0, sizeof *s->itotal))
         return FW_ERR_NOMEM;
     for (uint32_t t = 0; t < s->n_terms; t++)
         s->irow[t] = FW_NONE;
@@ -126,22 +126,11 @@ static void search_destroy(fw_engine *e, void *state)
 {
     (void)e;
     struct fw_search *s = state;
-    if (!s)
-        return;
     if (s->post)
         for (uint32_t t = 0; t < s->n_terms; t++) {
             free(s->post[t].id);
             free(s->post[t].tf);
         }
-    free(s->post);
-    free(s->len);
-    free(s->topic);
-    free(s->ring);
-    free(s->ring_total);
-    free(s->irow);
-    free(s->icount);
-    free(s->itotal);
-    free(s);
 }
 
 static void search_ctx_destroy(void *ctx);
@@ -627,6 +616,7 @@ static fw_err search_publish(fw_engine *e, void *state, fw_engine_ctx *ctx, uint
 const fw_engine_module fw_search_module = {
     .name = "search",
     .wanted = search_wanted,
+    .state_size = sizeof(struct fw_search),
     .create = search_create,
     .destroy = search_destroy,
     .ctx_create = search_ctx_create,

@@ -186,10 +186,7 @@ static fw_err shop_grow_notes(fw_engine *e, void *state, uint32_t old_cap, uint3
 
 static fw_err shop_create(fw_engine *e, const fw_catalog *cat, void **state)
 {
-    struct fw_shop *s = calloc(1, sizeof *s);
-    if (!s)
-        return FW_ERR_NOMEM;
-    *state = s;
+    struct fw_shop *s = *state;
     uint32_t np = cat->products ? cat->n_products : 0, T = e->n_topics ? e->n_topics : 1;
     s->n_products = np;
     s->n_brands = cat->n_brands;
@@ -199,35 +196,38 @@ static fw_err shop_create(fw_engine *e, const fw_catalog *cat, void **state)
         if (fw_cfg(e, a)->shop.best_sellers > s->best_cap)
             s->best_cap = fw_cfg(e, a)->shop.best_sellers;
     s->decay = pow(0.5, 1.0 / fw_cfg(e, 0)->shop.profile_half_life_days);
-    s->prod = malloc((np ? np : 1) * sizeof *s->prod);
-    s->stock = calloc(np ? np : 1, sizeof *s->stock);
-    s->pop = calloc(np ? np : 1, sizeof *s->pop);
-    s->cat_off = calloc((size_t)T + 1, sizeof *s->cat_off);
-    s->cat_prod = malloc((np ? np : 1) * sizeof *s->cat_prod);
-    s->best = malloc((size_t)T * s->best_cap * sizeof *s->best);
-    s->best_n = calloc(T, sizeof *s->best_n);
-    s->best_all = malloc((size_t)s->best_cap * sizeof *s->best_all);
-    s->best_pop = malloc((size_t)T * s->best_cap * sizeof *s->best_pop);
-    s->best_all_pop = malloc((size_t)s->best_cap * sizeof *s->best_all_pop);
-    s->carts = calloc(e->n_users, sizeof *s->carts);
-    s->community = calloc((size_t)e->n_users * FW_SHOP_COMM_K, sizeof *s->community);
-    s->tx = calloc((size_t)e->n_users * FW_SHOP_PROFILE_K, sizeof *s->tx);
+    fw_alloc(e, &s->prod, np ? np : 1, sizeof *s->prod);
+    fw_alloc(e, &s->stock, np ? np : 1, sizeof *s->stock);
+    fw_alloc(e, &s->pop, np ? np : 1, sizeof *s->pop);
+    fw_alloc(e, &s->cat_off, (size_t)T + 1, sizeof *s->cat_off);
+    fw_alloc(e, &s->cat_prod, np ? np : 1, sizeof *s->cat_prod);
+    fw_alloc(e, &s->best, (size_t)T * s->best_cap, sizeof *s->best);
+    fw_alloc(e, &s->best_n, T, sizeof *s->best_n);
+    fw_alloc(e, &s->best_all, (size_t)s->best_cap, sizeof *s->best_all);
+    fw_alloc(e, &s->best_pop, (size_t)T * s->best_cap, sizeof *s->best_pop);
+    fw_alloc(e, &s->best_all_pop, (size_t)s->best_cap, sizeof *s->best_all_pop);
+    fw_alloc(e, &s->carts, e->n_users, sizeof *s->carts);
+    fw_alloc(e, &s->community, (size_t)e->n_users * FW_SHOP_COMM_K, sizeof *s->community);
+    fw_alloc(e, &s->tx, (size_t)e->n_users * FW_SHOP_PROFILE_K, sizeof *s->tx);
     uint32_t want_cards = 0;   /* the rings cost 32 bytes a user: only when some arm uses them */
     for (uint32_t a = 0; a < e->n_arms; a++)
         want_cards |= fw_cfg(e, a)->shop.read_cards;
     if (want_cards &&
-        !(s->read_cards = malloc((size_t)e->n_users * FW_SHOP_READ_CARDS * sizeof *s->read_cards)))
+        !fw_alloc(e, &s->read_cards, (size_t)e->n_users * FW_SHOP_READ_CARDS, sizeof *s->read_cards))
         return FW_ERR_NOMEM;
 
-    s->brand_units = calloc((size_t)e->n_arms * (s->n_brands ? s->n_brands : 1), sizeof *s->brand_units);
-    s->brand_rev = calloc((size_t)e->n_arms * (s->n_brands ? s->n_brands : 1), sizeof *s->brand_rev);
+    fw_alloc(e, &s->brand_units, (size_t)e->n_arms * (s->n_brands ? s->n_brands : 1), sizeof *s->brand_units);
+    fw_alloc(e, &s->brand_rev, (size_t)e->n_arms * (s->n_brands ? s->n_brands : 1), sizeof *s->brand_rev);
     s->map_mask = 1023;
-    s->map_key = calloc(s->map_mask + 1, sizeof *s->map_key);
-    s->map_val = calloc(s->map_mask + 1, sizeof *s->map_val);
+    fw_alloc(e, &s->map_key, s->map_mask + 1, sizeof *s->map_key);
+    fw_alloc(e, &s->map_val, s->map_mask + 1, sizeof *s->map_val);
+    /* These grow; the engine frees whatever they hold. */
+    if (!fw_alloc(e, &s->note_shown, 0, sizeof *s->note_shown) || !fw_alloc(e, &s->orders, 0, sizeof *s->orders) ||
+        !fw_alloc(e, &s->open, 0, sizeof *s->open) || !fw_alloc(e, &s->log, 0, sizeof *s->log))
+        return FW_ERR_NOMEM;
     if (!s->prod || !s->stock || !s->pop || !s->cat_off || !s->cat_prod || !s->best || !s->best_n ||
         !s->best_all || !s->best_pop || !s->best_all_pop || !s->carts || !s->community || !s->tx || !s->brand_units ||
-        !s->brand_rev ||
-        !s->map_key || !s->map_val)
+        !s->brand_rev || !s->map_key || !s->map_val)
         return FW_ERR_NOMEM;
     for (size_t k = 0; s->read_cards && k < (size_t)e->n_users * FW_SHOP_READ_CARDS; k++)
         s->read_cards[k] = FW_NONE;
@@ -280,37 +280,11 @@ static fw_err shop_create(fw_engine *e, const fw_catalog *cat, void **state)
 static void shop_destroy(fw_engine *e, void *state)
 {
     struct fw_shop *s = state;
-    if (!s)
-        return;
     if (s->carts)
         for (uint32_t u = 0; u < e->n_users; u++) {
             free(s->carts[u].p);
             free(s->carts[u].t);
         }
-    free(s->carts);
-    free(s->prod);
-    free(s->stock);
-    free(s->pop);
-    free(s->cat_off);
-    free(s->cat_prod);
-    free(s->best);
-    free(s->best_n);
-    free(s->best_all);
-    free(s->best_pop);
-    free(s->best_all_pop);
-    free(s->note_shown);
-    free(s->orders);
-    free(s->map_key);
-    free(s->map_val);
-    free(s->open);
-    free(s->community);
-    free(s->tx);
-    free(s->read_cards);
-
-    free(s->log);
-    free(s->brand_units);
-    free(s->brand_rev);
-    free(s);
 }
 
 /* ---- cards --------------------------------------------------------------------------- */
@@ -1377,6 +1351,7 @@ static fw_err shop_publish(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32
 const fw_engine_module fw_shop_module = {
     .name = "shop",
     .wanted = shop_wanted,
+    .state_size = sizeof(struct fw_shop),
     .create = shop_create,
     .destroy = shop_destroy,
     .grow_notes = shop_grow_notes,

@@ -192,7 +192,7 @@ static void shop_user_tick(fw_session *ss, fw_part_inst *p)
 }
 
 /* A session's look into a non-empty cart: each item is bought, removed or kept. */
-static int shop_session_open(fw_session *ss, fw_part_inst *p)
+static int shop_cart(fw_session *ss, fw_part_inst *p)
 {
     shop_state *st = p->state;
     if (!st->on)
@@ -227,7 +227,7 @@ static int shop_session_open(fw_session *ss, fw_part_inst *p)
 }
 
 /* The shop tab: a page from the engine, examined with position bias. */
-static int shop_session_close(fw_session *ss, fw_part_inst *p)
+static int shop_tab(fw_session *ss, fw_part_inst *p)
 {
     shop_state *st = p->state;
     if (!st->on)
@@ -547,8 +547,8 @@ const fw_part fw_shop_part = {
     .create = shop_create,
     .destroy = shop_destroy,
     .user_tick = shop_user_tick,
-    .session_arrive = shop_session_open,
-    .session_browse = shop_session_close,
+    .session_arrive = shop_cart,
+    .session_browse = shop_tab,
     .on_event = shop_on_event,
     .before_log = shop_before_log,
     .after_log = shop_after_log,
