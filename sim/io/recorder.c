@@ -626,12 +626,7 @@ static int write_users(fw_recorder *r, hid_t f)
     }
     rc = 0;
 done:
-    if (gp >= 0)
-        H5Gclose(gp);
-    if (ga >= 0)
-        H5Gclose(ga);
-    if (gu >= 0)
-        H5Gclose(gu);
+    FW_H5_CLOSE(gp, ga, gu);
     free(ids);
     free(col);
     return rc;
@@ -710,12 +705,7 @@ static int write_experiment(fw_recorder *r, hid_t f)
     }
     rc = 0;
 done:
-    if (ga >= 0)
-        H5Gclose(ga);
-    if (ds >= 0)
-        H5Dclose(ds);
-    if (ge >= 0)
-        H5Gclose(ge);
+    FW_H5_CLOSE(ga, ds, ge);
     return rc;
 }
 
@@ -779,10 +769,7 @@ static int write_replicates(fw_recorder *r, hid_t f)
     }
     rc = 0;
 done:
-    if (ga >= 0)
-        H5Gclose(ga);
-    if (gr >= 0)
-        H5Gclose(gr);
+    FW_H5_CLOSE(ga, gr);
     free(buf);
     return rc;
 }
@@ -872,12 +859,7 @@ static int write_latency(fw_recorder *r, wctx *w)
     }
     rc = 0;
 done:
-    if (bin_ds >= 0)
-        H5Dclose(bin_ds);
-    if (ga >= 0)
-        H5Gclose(ga);
-    if (gs >= 0)
-        H5Gclose(gs);
+    FW_H5_CLOSE(bin_ds, ga, gs);
     return rc;
 }
 
