@@ -118,7 +118,8 @@ static const char usage_bench[] =
     "\n"
     "options:\n"
     "  -n, --repeat N         runs (default 5; timings need 3 on each side to be judged)\n"
-    "      --baseline FILE    compare with this bench file (same scenario and threads)\n"
+    "      --baseline FILE    compare with this bench file (same scenario and threads; knobs added\n"
+    "                         since it was saved must be at their defaults)\n"
     "      --save-baseline FILE  also write this run's record as a baseline\n"
     "      --tolerance PCT    smallest timing change that can fail (default 20)\n"
     "      --alpha A          significance of the timing test (default 0.01)\n"
@@ -210,6 +211,40 @@ static int load_scenario(const char *path, char **sets, int n_sets, fw_scenario 
         return -1;
     }
     return 0;
+}
+
+/* The scenario a baseline recorded (its resolved YAML), as this build resolves it: loaded
+ * from a temporary file and written back, so that a knob added since the baseline takes its
+ * default. A new string, or NULL when this build cannot read it (a knob it no longer has). */
+static char *reresolve(const char *yaml)
+{
+    const char *tmp_root = getenv("TMPDIR");
+    char path[PATH_MAX], *out = NULL;
+    size_t len = 0;
+    if ((size_t)snprintf(path, sizeof path, "%s/flywheel-baseline-XXXXXX.yaml",
+                         tmp_root && *tmp_root ? tmp_root : "/tmp") >= sizeof path)
+        return NULL;
+    int fd = mkstemps(path, 5);
+    if (fd < 0)
+        return NULL;
+    FILE *f = fdopen(fd, "w");
+    fw_scenario s;
+    fw_diag diag = {{0}};
+    int ok = f && fputs(yaml, f) >= 0;
+    if (f)
+        ok = fclose(f) == 0 && ok;
+    else
+        close(fd);
+    if (ok && fw_scenario_load(path, &s, &diag) == FW_OK) {
+        FILE *mem = fw_scenario_finish(&s, &diag) == FW_OK ? open_memstream(&out, &len) : NULL;
+        if (mem) {
+            fw_scenario_write_yaml(&s, mem, 0);
+            fclose(mem);
+        }
+        fw_scenario_fini(&s);
+    }
+    unlink(path);
+    return out;
 }
 
 static int mkdir_p(const char *dir)
@@ -583,7 +618,10 @@ static int cmd_bench(int argc, char **argv)
     fw_par_set_threads((int)threads);
     int run_threads = fw_par_threads();
     if (have_base) {
-        if (strcmp(base.scenario_resolved, resolved) != 0) {
+        char *base_now = strcmp(base.scenario_resolved, resolved) != 0 ? reresolve(base.scenario_resolved) : NULL;
+        int differ = strcmp(base.scenario_resolved, resolved) != 0 && (!base_now || strcmp(base_now, resolved) != 0);
+        free(base_now);
+        if (differ) {
             fprintf(stderr, "flywheel bench: %s was recorded for a different scenario ('%s'; the resolved "
                             "knobs differ): compare like with like, or save a new baseline\n",
                     base_path, base.scenario_name);

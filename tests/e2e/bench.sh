@@ -2,7 +2,8 @@
 # flywheel bench as a CI gate: a baseline, then the same build again passes (exit 0, no
 # regression, deterministic figures identical), then a planted slowdown in one stage
 # (FLYWHEEL_PLANT_DELAY, a busy wait that changes no result) is caught (exit 1, that stage
-# regressed) while the work and quality figures still match exactly; bad input exits 2.
+# regressed) while the work and quality figures still match exactly; a baseline older than a
+# knob section still compares while the new knobs are at their defaults; bad input exits 2.
 # Runs alone (RUN_SERIAL): other tests on the machine would be noise in its timings. Shared CI
 # machines still drift between the baseline and the later runs (one CI run saw eight timings
 # "improved" by more than 20% with all five runs apart), so the timing tolerance here is 50%:
@@ -53,6 +54,25 @@ PY
 [ $? -eq 2 ] && grep -q "not an HDF5 file" err.txt && pass "a scenario as baseline: exit 2" || fail "bad baseline: $(cat err.txt)"
 "$FLYWHEEL" bench "$SC" -n 1 -t 2 -q --baseline base.h5 --set days=1 >/dev/null 2>err.txt
 [ $? -eq 2 ] && grep -q "different scenario" err.txt && pass "another scenario's baseline: exit 2" || fail "scenario mismatch: $(cat err.txt)"
+# A baseline saved before a knob section existed (here: engine.notify cut out of its
+# resolved scenario) is still this scenario while the new knobs keep their defaults, and is
+# another one once a new knob is set.
+"$PY" - <<'PY' || fail "could not make the older baseline"
+import h5py, re, shutil
+shutil.copy("base.h5", "old.h5")
+f = h5py.File("old.h5", "r+")
+t = f.attrs["scenario_resolved"]
+t = t.decode() if isinstance(t, bytes) else t
+cut = re.sub(r"  notify:\n(    .*\n)+", "", t)
+assert cut != t, "no engine.notify section in the resolved scenario"
+f.attrs["scenario_resolved"] = cut
+PY
+"$FLYWHEEL" bench "$SC" -n 1 -t 2 -q --baseline old.h5 -o old_cmp.h5 >/dev/null 2>err.txt
+[ $? -eq 0 ] && pass "a baseline older than a knob section compares (its knobs at their defaults)" \
+  || fail "older baseline refused: $(cat err.txt)"
+"$FLYWHEEL" bench "$SC" -n 1 -t 2 -q --baseline old.h5 --set engine.notify.digest_size=3 >/dev/null 2>err.txt
+[ $? -eq 2 ] && grep -q "different scenario" err.txt && pass "... and not once a new knob is set" \
+  || fail "older baseline with a new knob set: $(cat err.txt)"
 FLYWHEEL_PLANT_DELAY=nosuchstage=5 "$FLYWHEEL" bench "$SC" -n 1 >/dev/null 2>err.txt
 [ $? -eq 2 ] && grep -q "expected STAGE=NS" err.txt && pass "bad FLYWHEEL_PLANT_DELAY: exit 2" || fail "bad plant: $(cat err.txt)"
 "$FLYWHEEL" bench "$SC" -n 0 >/dev/null 2>err.txt
