@@ -402,29 +402,26 @@ static void remember(struct fw_ads *a, uint32_t user, uint32_t c, int32_t tick, 
     row[0] = t;
 }
 
-/* The index of the first ad event at or after i (n when none). */
-static inline size_t next_ad(const fw_record *rec, size_t n, size_t i)
-{
-    while (i < n && rec[i].kind != FW_RECORD_AD_EVENT)
-        i++;
-    return i;
-}
+/* The i-th ad event of the tick's log. */
+static inline fw_record *ad_at(const fw_log *l, size_t i) { return fw_log_at(l, FW_RECORD_AD_EVENT, i); }
 
 /* The tick's ad events, billed in place (u.ad.billed_mc). */
-static fw_err log_ads(fw_engine *e, struct fw_ads *a, fw_record *rec, size_t n)
+static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
 {
     fw_err rc = FW_OK;
+    size_t n = fw_log_n(l, FW_RECORD_AD_EVENT);
     /* Train the pCTR model first, on the state the tick's requests saw: each impression is
      * a sample, clicked when the same user clicks the same campaign before seeing it again. */
-    for (size_t i = next_ad(rec, n, 0); a && i < n; i = next_ad(rec, n, i + 1)) {
-        const fw_ad_event *x = &rec[i].u.ad.ev;
+    for (size_t i = 0; a && i < n; i++) {
+        const fw_ad_event *x = &ad_at(l, i)->u.ad.ev;
         if (x->type != FW_AD_IMPRESSION || x->user >= e->n_users || x->campaign >= a->n)
             continue;
         double y = 0.0;
-        for (size_t j = next_ad(rec, n, i + 1); j < n && rec[j].u.ad.ev.user == x->user; j = next_ad(rec, n, j + 1)) {
-            if (rec[j].u.ad.ev.campaign != x->campaign)
+        for (size_t j = i + 1; j < n && ad_at(l, j)->u.ad.ev.user == x->user; j++) {
+            const fw_ad_event *z = &ad_at(l, j)->u.ad.ev;
+            if (z->campaign != x->campaign)
                 continue;
-            if (rec[j].u.ad.ev.type == FW_AD_CLICK)
+            if (z->type == FW_AD_CLICK)
                 y = 1.0;
             break;
         }
@@ -437,10 +434,11 @@ static fw_err log_ads(fw_engine *e, struct fw_ads *a, fw_record *rec, size_t n)
             a->w[k] -= AD_LR * g * f[k];
         a->trained++;
     }
-    for (size_t i = next_ad(rec, n, 0); i < n; i = next_ad(rec, n, i + 1)) {
-        const fw_ad_event *x = &rec[i].u.ad.ev;
+    for (size_t i = 0; i < n; i++) {
+        fw_record *r = ad_at(l, i);
+        const fw_ad_event *x = &r->u.ad.ev;
         int64_t billed = 0;
-        rec[i].u.ad.billed_mc = 0;
+        r->u.ad.billed_mc = 0;
         if (a)
             a->traffic_day++;
         if (!a || x->user >= e->n_users || x->campaign >= a->n || x->type >= FW_AD_EV__COUNT ||
@@ -466,7 +464,7 @@ static fw_err log_ads(fw_engine *e, struct fw_ads *a, fw_record *rec, size_t n)
             if (ci->objective == FW_OBJ_CPC)
                 billed = charge(a, c, x->price_cents * 1000, ci->bid_cents * 1000);
         }
-        rec[i].u.ad.billed_mc = billed;
+        r->u.ad.billed_mc = billed;
         if (ci->brand < a->n_brands)
             a->brand_spend_mc[ci->brand] += billed;
     }
@@ -475,10 +473,10 @@ static fw_err log_ads(fw_engine *e, struct fw_ads *a, fw_record *rec, size_t n)
     return rc;
 }
 
-static fw_err ads_log(fw_engine *e, void *state, fw_engine_ctx *ctx, fw_record *rec, size_t n)
+static fw_err ads_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_log *l)
 {
     (void)ctx;
-    return log_ads(e, state, rec, n);
+    return log_ads(e, state, l);
 }
 
 fw_err fw_ads_log(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_event *ev, size_t n, int64_t *billed_mc)
@@ -489,7 +487,8 @@ fw_err fw_ads_log(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_event *ev, size_
         return FW_ERR_NOMEM;
     for (size_t i = 0; i < n; i++)
         rec[i] = (fw_record){.kind = FW_RECORD_AD_EVENT, .u.ad.ev = ev[i]};
-    fw_err rc = log_ads(e, A_of(e), rec, n);
+    fw_log l = fw_log_of(rec, n, FW_RECORD_AD_EVENT);
+    fw_err rc = log_ads(e, A_of(e), &l);
     for (size_t i = 0; billed_mc && i < n; i++)
         billed_mc[i] = rec[i].u.ad.billed_mc;
     free(rec);

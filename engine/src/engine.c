@@ -169,12 +169,12 @@ static fw_err grow_notes(fw_engine *e, uint32_t need)
 }
 
 /* FW_OK when every module that is on can take the note. */
-static fw_err check_note(const fw_engine *e, const int *on, const fw_note_info *note)
+static fw_err check_note(const fw_engine *e, const fw_note_info *note)
 {
     if (note->creator >= e->n_users)
         return FW_ERR_INVAL;
     for (uint32_t m = 0; m < FW_MOD__COUNT; m++)
-        if (on[m] && modules[m]->check_note && modules[m]->check_note(e, note) != FW_OK)
+        if (e->on[m] && modules[m]->check_note && modules[m]->check_note(e, note) != FW_OK)
             return FW_ERR_INVAL;
     return FW_OK;
 }
@@ -205,7 +205,7 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
     e->n_arms = n_arms;
     if (!(e->cell = calloc(n_arms, sizeof *e->cell)))
         goto fail;
-    int on[FW_MOD__COUNT];
+    uint8_t *on = e->on;
     for (uint32_t m = 0; m < FW_MOD__COUNT; m++)
         on[m] = !modules[m]->wanted || modules[m]->wanted(cat, cfgs, n_arms);
     double hours_per_tick = 24.0 / cat->ticks_per_day;
@@ -252,7 +252,7 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
     if ((rc = grow_notes(e, cat->n_notes)) != FW_OK)
         goto fail;
     for (uint32_t i = 0; i < cat->n_notes; i++) {
-        if ((rc = check_note(e, on, &cat->notes[i])) != FW_OK)
+        if ((rc = check_note(e, &cat->notes[i])) != FW_OK)
             goto fail;
         e->notes[i] = cat->notes[i];
         e->n_notes = i + 1;
@@ -329,6 +329,8 @@ void fw_engine_destroy(fw_engine *e)
     free(e->seen);
     free(e->seen_fill);
     free(e->notices);
+    free(e->log_ev);
+    free(e->log_idx);
     free(e);
 }
 
@@ -425,15 +427,13 @@ fw_err fw_engine_post(fw_engine *e, const fw_notice *n)
 }
 
 /* The core's part of a tick's log: engagement counts, follow lists and follower counts. */
-static fw_err apply_events(fw_engine *e, fw_engine_ctx *ctx, const fw_record *rec, size_t n)
+static fw_err apply_events(fw_engine *e, fw_engine_ctx *ctx, const fw_log *l)
 {
     fw_err rc = FW_OK;
     uint64_t events = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (rec[i].kind != FW_RECORD_EVENT)
-            continue;
+    for (size_t i = 0; i < l->n_ev; i++) {
         events++;
-        const fw_event *x = &rec[i].u.ev;
+        const fw_event *x = &l->ev[i];
         if (!fw_event_ok(e, x)) {
             rc = FW_ERR_INVAL;
             continue;
@@ -457,13 +457,12 @@ static fw_err apply_events(fw_engine *e, fw_engine_ctx *ctx, const fw_record *re
     return rc;
 }
 
-fw_err fw_engine_log(fw_engine *e, fw_engine_ctx *ctx, fw_record *rec, size_t n)
+/* Every module's part of the tick's log, then the core's. */
+static fw_err run_log(fw_engine *e, fw_engine_ctx *ctx, const fw_log *l, fw_err rc, int64_t t0)
 {
-    int64_t t0 = fw_now_ns();
-    fw_err rc = FW_OK;
     FOR_EACH_MODULE(e, m)
         if (modules[m]->log) {
-            fw_err r = modules[m]->log(e, e->mod[m], ctx, rec, n);
+            fw_err r = modules[m]->log(e, e->mod[m], ctx, l);
             if (r == FW_ERR_INVAL)
                 rc = r;
             else if (r != FW_OK) {
@@ -472,7 +471,7 @@ fw_err fw_engine_log(fw_engine *e, fw_engine_ctx *ctx, fw_record *rec, size_t n)
                 return r;
             }
         }
-    fw_err r = apply_events(e, ctx, rec, n);
+    fw_err r = apply_events(e, ctx, l);
     if (r != FW_OK && r != FW_ERR_INVAL) {
         snprintf(e->why, sizeof e->why, "cannot apply the tick's note events: %s", fw_err_str(r));
         return r;
@@ -482,25 +481,53 @@ fw_err fw_engine_log(fw_engine *e, fw_engine_ctx *ctx, fw_record *rec, size_t n)
     return r != FW_OK ? r : rc;
 }
 
+fw_err fw_engine_log(fw_engine *e, fw_engine_ctx *ctx, fw_record *rec, size_t n)
+{
+    /* One pass groups the records by kind (a counting sort keeps each kind in order) and
+     * copies the note events out; records of an unknown kind are skipped. */
+    int64_t t0 = fw_now_ns();
+    if (n > UINT32_MAX)
+        return FW_ERR_INVAL;
+    fw_log l = {.rec = rec};
+    size_t count[FW_RECORD__COUNT] = {0}, n_ev = 0;
+    fw_err rc = FW_OK;
+    for (size_t i = 0; i < n; i++)
+        if (rec[i].kind < FW_RECORD__COUNT)
+            count[rec[i].kind]++;
+        else
+            rc = FW_ERR_INVAL;
+    for (int k = 0; k < FW_RECORD__COUNT; k++)
+        l.off[k + 1] = l.off[k] + (k == FW_RECORD_EVENT ? 0 : count[k]);
+    if (fw_grow((void **)&e->log_ev, &e->cap_log_ev, count[FW_RECORD_EVENT], sizeof *e->log_ev, 1024) ||
+        fw_grow((void **)&e->log_idx, &e->cap_log_idx, l.off[FW_RECORD__COUNT], sizeof *e->log_idx, 1024)) {
+        snprintf(e->why, sizeof e->why, "cannot index the tick's log: %s", fw_err_str(FW_ERR_NOMEM));
+        return FW_ERR_NOMEM;
+    }
+    size_t at[FW_RECORD__COUNT];
+    memcpy(at, l.off, sizeof at);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t k = rec[i].kind;
+        if (k == FW_RECORD_EVENT)
+            e->log_ev[n_ev++] = rec[i].u.ev;
+        else if (k < FW_RECORD__COUNT)
+            e->log_idx[at[k]++] = (uint32_t)i;
+    }
+    l.idx = e->log_idx;
+    l.ev = e->log_ev;
+    l.n_ev = n_ev;
+    return run_log(e, ctx, &l, rc, t0);
+}
+
 fw_err fw_engine_log_events(fw_engine *e, fw_engine_ctx *ctx, const fw_event *ev, size_t n)
 {
-    fw_record *rec = malloc((n ? n : 1) * sizeof *rec);
-    if (!rec)
-        return FW_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++)
-        rec[i] = (fw_record){.kind = FW_RECORD_EVENT, .u.ev = ev[i]};
-    fw_err rc = fw_engine_log(e, ctx, rec, n);
-    free(rec);
-    return rc;
+    fw_log l = {.ev = ev, .n_ev = n};
+    return run_log(e, ctx, &l, FW_OK, fw_now_ns());
 }
 
 fw_err fw_engine_publish_note(fw_engine *e, fw_engine_ctx *ctx, const fw_publication *p, uint32_t *id)
 {
     int64_t t0 = fw_now_ns();
-    int on[FW_MOD__COUNT];
-    for (uint32_t m = 0; m < FW_MOD__COUNT; m++)
-        on[m] = e->mod[m] != NULL;
-    fw_err rc = check_note(e, on, &p->info);
+    fw_err rc = check_note(e, &p->info);
     if (rc != FW_OK)
         return rc;
     if ((rc = grow_notes(e, e->n_notes + 1)) != FW_OK)

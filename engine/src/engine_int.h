@@ -70,6 +70,37 @@ typedef struct fw_notice {
 
 /* One capability. Every hook may be NULL. State is the module's opaque per-engine struct
  * (per-cell state inside it); ctx its per-thread scratch. Hooks marked "barrier" run alone. */
+/* A tick's log as the modules read it (fw_engine_log builds it once per barrier): the records
+ * in the caller's order, the note events copied into one compact array (the hot kind: every
+ * learner reads it, and at 16 bytes an event is a third of a record), and every kind's records
+ * as a slice, in order. A module reads only its kinds' slices and writes outcomes through
+ * them; nothing scans the whole log. */
+typedef struct fw_log {
+    fw_record *rec;
+    const uint32_t *idx;        /* record indices grouped by kind; NULL: rec is one kind */
+    size_t off[FW_RECORD__COUNT + 1];   /* kind k: positions off[k] .. off[k + 1) */
+    const fw_event *ev;         /* the note events, in order */
+    size_t n_ev;
+} fw_log;
+
+/* The number of records of kind k, and the j-th of them. */
+static inline size_t fw_log_n(const fw_log *l, fw_record_kind k) { return l->off[k + 1] - l->off[k]; }
+static inline fw_record *fw_log_at(const fw_log *l, fw_record_kind k, size_t j)
+{
+    size_t i = l->off[k] + j;
+    return &l->rec[l->idx ? l->idx[i] : i];
+}
+
+/* A log of n records that are all of kind k (rec need not be tagged), for the per-kind entry
+ * points that predate fw_engine_log. Not for note events (they need the compact array). */
+static inline fw_log fw_log_of(fw_record *rec, size_t n, fw_record_kind k)
+{
+    fw_log l = {.rec = rec};
+    for (int i = k + 1; i <= FW_RECORD__COUNT; i++)
+        l.off[i] = n;
+    return l;
+}
+
 typedef struct fw_engine_module {
     const char *name;
     /* Bytes of the module's state: the core allocates it zeroed before create and frees it
@@ -94,7 +125,7 @@ typedef struct fw_engine_module {
     /* Barrier: the tick's records, in the simulator's user order; a module reads the kinds
      * it serves and writes their outcome fields. FW_ERR_INVAL: some records were skipped
      * (the rest applied); another error stops the call. */
-    fw_err (*log)(fw_engine *e, void *state, fw_engine_ctx *ctx, fw_record *rec, size_t n);
+    fw_err (*log)(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_log *log);
     fw_err (*end_tick)(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_t tick);
     fw_err (*notice)(fw_engine *e, void *state, const fw_notice *notice, size_t n);
     /* Barrier: the day's end; writes the module's day series into series (n_series values). */
@@ -171,12 +202,17 @@ struct fw_engine {
     uint32_t *seen_fill;    /* [n_users]: ids in the current generation; bit 31 = which */
 
     void *mod[FW_MOD__COUNT];        /* each module's state; NULL: switched off */
+    uint8_t on[FW_MOD__COUNT];       /* wanted: a module's state exists once created */
     void **owned;           /* fields whose arrays the engine frees (fw_alloc) */
     size_t n_owned, cap_owned;
     int64_t *series[FW_MOD__COUNT];  /* each module's day series as of the last day end */
 
     fw_notice *notices;     /* posted this tick, delivered at its end */
     size_t n_notices, cap_notices;
+
+    fw_event *log_ev;       /* fw_engine_log's scratch: the tick's note events, compact */
+    uint32_t *log_idx;      /* and its records grouped by kind */
+    size_t cap_log_ev, cap_log_idx;
 
     int64_t plant_ns[FW_STAGE__COUNT];   /* fw_engine_plant_delay: busy wait per call */
     uint32_t cand_cap;      /* most candidates one request can recall */

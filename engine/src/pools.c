@@ -246,15 +246,15 @@ static double event_weight(const fw_feed_cfg *f, uint32_t type)
     }
 }
 
-static fw_err pools_log(fw_engine *e, void *state, fw_engine_ctx *ctx, fw_record *rec, size_t n)
+static fw_err pools_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_log *l)
 {
     (void)ctx;
     pools *t = state;
     open_tick(e, t);
-    for (size_t i = 0; i < n; i++) {
-        if (rec[i].kind != FW_RECORD_EVENT || !fw_event_ok(e, &rec[i].u.ev))
+    for (size_t i = 0; i < l->n_ev; i++) {
+        const fw_event *x = &l->ev[i];
+        if (!fw_event_ok(e, x))
             continue;
-        const fw_event *x = &rec[i].u.ev;
         uint32_t type = FW_EV_TYPE(x->type);
         if (type == FW_EV_IMPRESSION || type == FW_EV_FOLLOW)
             continue;

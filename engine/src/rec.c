@@ -562,42 +562,33 @@ static fw_err mark_day_user(fw_rec *r, uint32_t u)
     return FW_OK;
 }
 
-/* The index of the first note event at or after i (n when none). */
-static inline size_t next_event(const fw_record *rec, size_t n, size_t i)
-{
-    while (i < n && rec[i].kind != FW_RECORD_EVENT)
-        i++;
-    return i;
-}
-
-static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, fw_record *rec, size_t n)
+static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_log *l)
 {
     int64_t t0 = fw_now_ns();
     fw_rec *r = state;
     uint64_t trained = 0;
     priors p = get_priors(r);
     /* An impression and the note events that follow it for the same (user, note) form a
-     * group: the sample and its labels (other kinds of records in between do not split it).
-     * The core applies the tick's note counts after every module has logged, so note
-     * features are those the ranker saw when it served the tick. */
-    size_t i = next_event(rec, n, 0);
+     * group: the sample and its labels. The core applies the tick's note counts after every
+     * module has logged, so note features are those the ranker saw when it served the tick. */
+    const fw_event *ev = l->ev;
+    size_t n = l->n_ev, i = 0;
     while (i < n) {
-        const fw_event *x = &rec[i].u.ev;
-        size_t j = next_event(rec, n, i + 1);
-        while (j < n && FW_EV_TYPE(rec[j].u.ev.type) != FW_EV_IMPRESSION && rec[j].u.ev.user == x->user &&
-               rec[j].u.ev.note == x->note)
-            j = next_event(rec, n, j + 1);
+        const fw_event *x = &ev[i];
+        size_t j = i + 1;
+        while (j < n && FW_EV_TYPE(ev[j].type) != FW_EV_IMPRESSION && ev[j].user == x->user && ev[j].note == x->note)
+            j++;
         int valid = x->note < e->n_notes && x->user < e->n_users;
         /* Search impressions are not feed samples: a result page shows what was asked for. */
         if (valid && x->type == FW_EV_IMPRESSION) {
             uint32_t got[FW_EV__COUNT] = {0};
-            for (size_t k = next_event(rec, n, i + 1); k < j; k = next_event(rec, n, k + 1))
-                if (FW_EV_TYPE(rec[k].u.ev.type) < FW_EV__COUNT)
-                    got[FW_EV_TYPE(rec[k].u.ev.type)] = 1;
+            for (size_t k = i + 1; k < j; k++)
+                if (FW_EV_TYPE(ev[k].type) < FW_EV__COUNT)
+                    got[FW_EV_TYPE(ev[k].type)] = 1;
             train_group(e, &p, x->user, x->note, x->tick, got, &trained);
         }
-        for (size_t k = i; k < j; k = next_event(rec, n, k + 1)) {
-            const fw_event *y = &rec[k].u.ev;
+        for (size_t k = i; k < j; k++) {
+            const fw_event *y = &ev[k];
             if (!fw_event_ok(e, y))   /* the same events the core applies */
                 continue;
             uint32_t type = FW_EV_TYPE(y->type), cr = e->notes[y->note].creator;

@@ -335,20 +335,16 @@ static uint32_t intent_row(struct fw_search *s, uint32_t t)
 }
 
 /* The tick's clicks, in the order given: which topics each query term leads to. */
-static fw_err learn(fw_engine *e, struct fw_search *s, fw_engine_ctx *ctx, const fw_record *rec, size_t n)
+static fw_err learn(fw_engine *e, struct fw_search *s, fw_engine_ctx *ctx, const fw_log *l)
 {
-    size_t n_clicks = 0;
-    for (size_t i = 0; i < n; i++)
-        n_clicks += rec[i].kind == FW_RECORD_SEARCH_CLICK;
+    size_t n_clicks = fw_log_n(l, FW_RECORD_SEARCH_CLICK);
     if (n_clicks == 0)
         return FW_OK;
     int64_t t0 = fw_now_ns();
     fw_err rc = FW_OK;
     uint64_t learned = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (rec[i].kind != FW_RECORD_SEARCH_CLICK)
-            continue;
-        const fw_search_click *k = &rec[i].u.click;
+    for (size_t i = 0; i < n_clicks; i++) {
+        const fw_search_click *k = &fw_log_at(l, FW_RECORD_SEARCH_CLICK, i)->u.click;
         if (k->note >= e->n_notes || k->user >= e->n_users || k->n_terms > FW_QUERY_TERMS) {
             rc = FW_ERR_INVAL;
             continue;
@@ -377,9 +373,9 @@ done:
     return rc;
 }
 
-static fw_err search_log(fw_engine *e, void *state, fw_engine_ctx *ctx, fw_record *rec, size_t n)
+static fw_err search_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_log *l)
 {
-    return learn(e, state, ctx, rec, n);
+    return learn(e, state, ctx, l);
 }
 
 fw_err fw_engine_log_search(fw_engine *e, fw_engine_ctx *ctx, const fw_search_click *c, size_t n)
@@ -389,7 +385,8 @@ fw_err fw_engine_log_search(fw_engine *e, fw_engine_ctx *ctx, const fw_search_cl
         return FW_ERR_NOMEM;
     for (size_t i = 0; i < n; i++)
         rec[i] = (fw_record){.kind = FW_RECORD_SEARCH_CLICK, .u.click = c[i]};
-    fw_err rc = learn(e, S_of(e), ctx, rec, n);
+    fw_log l = fw_log_of(rec, n, FW_RECORD_SEARCH_CLICK);
+    fw_err rc = learn(e, S_of(e), ctx, &l);
     free(rec);
     return rc;
 }

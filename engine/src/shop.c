@@ -362,12 +362,12 @@ static void comm_add(comm_entry *row, uint32_t t, float impr, float eng)
 }
 
 /* The community side of the profiles, from the tick's note events. */
-static void log_community(fw_engine *e, struct fw_shop *s, const fw_record *rec, size_t n)
+static void log_community(fw_engine *e, struct fw_shop *s, const fw_log *l)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (rec[i].kind != FW_RECORD_EVENT || !fw_event_ok(e, &rec[i].u.ev))
+    for (size_t i = 0; i < l->n_ev; i++) {
+        const fw_event *x = &l->ev[i];
+        if (!fw_event_ok(e, x))
             continue;   /* the core rejects these: they change nothing here either */
-        const fw_event *x = &rec[i].u.ev;
         float w;
         switch (FW_EV_TYPE(x->type)) {
         case FW_EV_IMPRESSION: w = 0.0f; break;
@@ -444,14 +444,12 @@ static fw_err cart_add(cart *c, uint32_t p, int32_t tick, uint32_t cap)
 }
 
 /* The tick's shop events: popularity, carts, the transaction profile. */
-static fw_err log_shop_events(fw_engine *e, struct fw_shop *s, const fw_record *rec, size_t n)
+static fw_err log_shop_events(fw_engine *e, struct fw_shop *s, const fw_log *l)
 {
     fw_err rc = FW_OK;
     uint32_t cap = fw_cfg(e, 0)->shop.cart_cap;
-    for (size_t i = 0; i < n; i++) {
-        if (rec[i].kind != FW_RECORD_SHOP_EVENT)
-            continue;
-        const fw_shop_event *x = &rec[i].u.shop;
+    for (size_t i = 0, n = fw_log_n(l, FW_RECORD_SHOP_EVENT); i < n; i++) {
+        const fw_shop_event *x = &fw_log_at(l, FW_RECORD_SHOP_EVENT, i)->u.shop;
         if (x->user >= e->n_users || x->product >= s->n_products || x->type >= FW_SHOP_EV__COUNT) {
             rc = FW_ERR_INVAL;
             continue;
@@ -493,7 +491,8 @@ fw_err fw_shop_log(fw_engine *e, fw_engine_ctx *ctx, const fw_shop_event *ev, si
         return FW_ERR_NOMEM;
     for (size_t i = 0; i < n; i++)
         rec[i] = (fw_record){.kind = FW_RECORD_SHOP_EVENT, .u.shop = ev[i]};
-    fw_err rc = log_shop_events(e, s, rec, n);
+    fw_log l = fw_log_of(rec, n, FW_RECORD_SHOP_EVENT);
+    fw_err rc = log_shop_events(e, s, &l);
     free(rec);
     return rc;
 }
@@ -656,29 +655,28 @@ static int cmp_req(const void *a, const void *b)
 
 /* The tick's checkouts, answered in place. Contention for the last units is resolved by
  * rule: requests are served in (tick, user, position) order, whatever order they come in. */
-static fw_err log_orders(fw_engine *e, struct fw_shop *s, fw_engine_ctx *ctx, fw_record *rec, size_t n)
+static fw_err log_orders(fw_engine *e, struct fw_shop *s, fw_engine_ctx *ctx, const fw_log *l)
 {
-    size_t n_req = 0;
-    for (size_t i = 0; i < n; i++)
-        n_req += rec[i].kind == FW_RECORD_ORDER;
+    size_t n_req = fw_log_n(l, FW_RECORD_ORDER);
     if (n_req == 0)
         return FW_OK;
     int64_t t0 = fw_now_ns();
     fw_err rc = FW_OK;
     req_key *key = malloc(n_req * sizeof *key);
     if (!key) {
-        for (size_t i = 0; i < n; i++)
-            if (rec[i].kind == FW_RECORD_ORDER)
-                rec[i].u.order.out = (fw_order_outcome){FW_NONE, FW_ORDER_BAD};
+        for (size_t i = 0; i < n_req; i++)
+            fw_log_at(l, FW_RECORD_ORDER, i)->u.order.out = (fw_order_outcome){FW_NONE, FW_ORDER_BAD};
         return FW_ERR_NOMEM;
     }
-    for (size_t i = 0, m = 0; i < n; i++)
-        if (rec[i].kind == FW_RECORD_ORDER)
-            key[m++] = (req_key){rec[i].u.order.req.tick, rec[i].u.order.req.user, i};
+    for (size_t i = 0; i < n_req; i++) {
+        const fw_order_req *q = &fw_log_at(l, FW_RECORD_ORDER, i)->u.order.req;
+        key[i] = (req_key){q->tick, q->user, i};
+    }
     qsort(key, n_req, sizeof *key, cmp_req);
     for (size_t k = 0; k < n_req; k++) {
-        const fw_order_req *q = &rec[key[k].i].u.order.req;
-        fw_order_outcome *out = &rec[key[k].i].u.order.out;
+        fw_record *r = fw_log_at(l, FW_RECORD_ORDER, key[k].i);
+        const fw_order_req *q = &r->u.order.req;
+        fw_order_outcome *out = &r->u.order.out;
         *out = (fw_order_outcome){FW_NONE, FW_ORDER_BAD};
         if (rc != FW_OK || q->user >= e->n_users || q->product >= s->n_products || q->arm >= e->n_arms ||
             q->qty == 0 || q->request_id == UINT64_MAX)
@@ -755,7 +753,8 @@ fw_err fw_shop_place_orders(fw_engine *e, fw_engine_ctx *ctx, const fw_order_req
     }
     for (size_t i = 0; i < n; i++)
         rec[i] = (fw_record){.kind = FW_RECORD_ORDER, .u.order.req = req[i]};
-    fw_err rc = log_orders(e, s, ctx, rec, n);
+    fw_log l = fw_log_of(rec, n, FW_RECORD_ORDER);
+    fw_err rc = log_orders(e, s, ctx, &l);
     for (size_t i = 0; i < n; i++)
         out[i] = rec[i].u.order.out;
     free(rec);
@@ -778,33 +777,33 @@ fw_err fw_shop_request_return(fw_engine *e, uint32_t order, uint32_t user, int32
 }
 
 /* The tick's return requests, answered in place, in the order they come. */
-static fw_err log_returns(fw_engine *e, fw_record *rec, size_t n)
+static fw_err log_returns(fw_engine *e, const fw_log *l)
 {
     fw_err rc = FW_OK;
-    for (size_t i = 0; i < n; i++)
-        if (rec[i].kind == FW_RECORD_RETURN) {
-            fw_err r = fw_shop_request_return(e, rec[i].u.ret.order, rec[i].u.ret.user, rec[i].u.ret.tick);
-            rec[i].u.ret.result = r;
-            if (r == FW_ERR_NOMEM)
-                return r;
-            if (r != FW_OK)
-                rc = FW_ERR_INVAL;
-        }
+    for (size_t i = 0, n = fw_log_n(l, FW_RECORD_RETURN); i < n; i++) {
+        fw_record *x = fw_log_at(l, FW_RECORD_RETURN, i);
+        fw_err r = fw_shop_request_return(e, x->u.ret.order, x->u.ret.user, x->u.ret.tick);
+        x->u.ret.result = r;
+        if (r == FW_ERR_NOMEM)
+            return r;
+        if (r != FW_OK)
+            rc = FW_ERR_INVAL;
+    }
     return rc;
 }
 
 /* The shop's part of a tick's log: the community side of the profiles from note events,
  * then shop events, checkouts and returns, each in the order given. */
-static fw_err shop_log(fw_engine *e, void *state, fw_engine_ctx *ctx, fw_record *rec, size_t n)
+static fw_err shop_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_log *l)
 {
     struct fw_shop *s = state;
-    log_community(e, s, rec, n);
-    fw_err rc = log_shop_events(e, s, rec, n), r;
+    log_community(e, s, l);
+    fw_err rc = log_shop_events(e, s, l), r;
     if (rc != FW_OK && rc != FW_ERR_INVAL)
         return rc;
-    if ((r = log_orders(e, s, ctx, rec, n)) != FW_OK)
+    if ((r = log_orders(e, s, ctx, l)) != FW_OK)
         return r;
-    r = log_returns(e, rec, n);
+    r = log_returns(e, l);
     return r != FW_OK ? r : rc;
 }
 

@@ -104,9 +104,9 @@ typedef struct fw_catalog {
     X(SHOP_CHECKOUT, "shop_checkout", "placing one tick's orders (stock, payment)")       \
     X(SHOP_LIFECYCLE, "shop_lifecycle", "advancing orders at a tick's end (retries, shipping, refunds)") \
     X(ADS, "ads", "an ad auction for a request's slots (eligibility, scoring, pricing)") \
-    X(LOG, "log", "applying one tick's event log")                                 \
-    X(PUBLISH, "publish", "publishing one note")                                   \
-    X(END_TICK, "end_tick", "refreshing the feed pools at a tick's end")           \
+    X(LOG, "log", "applying one tick's log: every kind of record, in every capability") \
+    X(PUBLISH, "publish", "publishing one note: search index, pools, product card, sponsored task") \
+    X(END_TICK, "end_tick", "every capability's tick end: pools, orders' lifecycle, ads pacing, notices") \
     X(END_DAY, "end_day", "end-of-day maintenance")
 
 typedef enum fw_stage {
