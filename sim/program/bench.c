@@ -148,6 +148,24 @@ static int varies(const fw_bench_figure *f, uint32_t n)
     return 0;
 }
 
+double fw_bench_p_min(uint32_t n, uint32_t m)
+{
+    double p = 1.0;
+    for (uint32_t i = 1; i <= m; i++)
+        p *= (double)i / ((double)n + i);
+    return p;
+}
+
+uint32_t fw_bench_runs_needed(uint32_t m, double alpha, uint32_t max)
+{
+    if (m < 3)
+        return 0;
+    for (uint32_t n = 3; n <= max; n++)
+        if (fw_bench_p_min(n, m) < alpha)
+            return n;
+    return 0;
+}
+
 static void judge(const fw_bench_figure *fb, uint32_t nb, const fw_bench_figure *fn, uint32_t nn,
                   const fw_bench_opts *o, double *tb, double *tn, fw_bench_row *row)
 {
@@ -171,6 +189,10 @@ static void judge(const fw_bench_figure *fb, uint32_t nb, const fw_bench_figure 
     switch (fn->kind) {
     case FW_BENCH_TIME:
     case FW_BENCH_RATE: {
+        if (o->no_timings) {
+            row->verdict = FW_VERDICT_INFO;
+            return;
+        }
         if (mb < 3 || mn < 3) {
             row->verdict = FW_VERDICT_TOO_FEW;
             return;

@@ -34,7 +34,15 @@ typedef struct fw_bench_opts {
     double alpha;                /* significance of the Mann-Whitney test */
     double work_tolerance;       /* relative; 0 = exact */
     double quality_tolerance;    /* relative; 0 = exact */
+    int no_timings;              /* timings recorded, not judged (INFO) */
 } fw_bench_opts;
+
+/* The smallest p a one-sided Mann-Whitney test of n runs against m can give: 1 / C(n + m, n). */
+double fw_bench_p_min(uint32_t n, uint32_t m);
+
+/* The fewest runs (at least 3) that, against m baseline runs, can give p < alpha; 0 when m < 3
+ * (timings need 3 runs on each side) or when no count up to max can. */
+uint32_t fw_bench_runs_needed(uint32_t m, double alpha, uint32_t max);
 
 
 

@@ -117,7 +117,12 @@ static const char usage_bench[] =
     "the comparison to -o FILE (HDF5).\n"
     "\n"
     "options:\n"
-    "  -n, --repeat N         runs (default 5; timings need 3 on each side to be judged)\n"
+    "  -n, --repeat N         runs (default 5). Timings are judged by a rank test whose smallest p is\n"
+    "                         1/C(n+m, n) for n runs against a baseline's m: at --alpha 0.01, 5 against\n"
+    "                         5 (p >= 0.004) can flag a regression, 3 against 3 (p >= 0.05) never can,\n"
+    "                         so a count that cannot reach --alpha is refused (exit 2), with the\n"
+    "                         smallest that can; also when saving a baseline (judged against as many)\n"
+    "      --no-timings       record timings but judge only work and quality (any -n, e.g. -n 1)\n"
     "      --baseline FILE    compare with this bench file (same scenario and threads; knobs added\n"
     "                         since it was saved must be at their defaults)\n"
     "      --save-baseline FILE  also write this run's record as a baseline\n"
@@ -527,6 +532,43 @@ static int parse_pct(const char *opt, const char *text, double lo, double hi, do
     return 0;
 }
 
+/* The fewest runs k (at least 3) for which k runs against k can give p < alpha; 0: none <= 1000. */
+static uint32_t runs_symmetric(double alpha)
+{
+    for (uint32_t k = 3; k <= 1000; k++)
+        if (fw_bench_p_min(k, k) < alpha)
+            return k;
+    return 0;
+}
+
+/* Refuses (1, with the message) a run count whose timing test could never flag anything at
+ * --alpha: against a baseline of m runs, or, when saving a baseline, against as many runs again. */
+static int check_runs(long repeat, const fw_bench *base, int saving, const fw_bench_opts *bo)
+{
+    if (bo->no_timings || (!base && !saving))
+        return 0;
+    uint32_t n = (uint32_t)repeat, m = base ? base->n_rep : n;
+    if (base && m < 3) {
+        fprintf(stderr, "flywheel bench: the baseline has %u run%s and timings need 3 on each side: save a "
+                        "baseline with -n %u or more, or pass --no-timings to judge only work and quality\n",
+                m, m == 1 ? "" : "s", runs_symmetric(bo->alpha));
+        return 1;
+    }
+    double p = fw_bench_p_min(n, m);
+    if (n >= 3 && p < bo->alpha)
+        return 0;
+    uint32_t need = base ? fw_bench_runs_needed(m, bo->alpha, 1000) : runs_symmetric(bo->alpha);
+    fprintf(stderr, "flywheel bench: -n %ld cannot flag a timing regression at --alpha %g: %u run%s against %u "
+                    "give%s p >= %.3g%s; ", repeat, bo->alpha, n, n == 1 ? "" : "s", m, n == 1 ? "s" : "", p,
+            n < 3 ? " (and timings need 3 runs)" : "");
+    if (need)
+        fprintf(stderr, "use -n %u or more", need);
+    else
+        fprintf(stderr, "no -n up to 1000 can");
+    fprintf(stderr, ", or pass --no-timings to judge only work and quality\n");
+    return 1;
+}
+
 static int cmd_bench(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -536,7 +578,7 @@ static int cmd_bench(int argc, char **argv)
         {"quality-tolerance", required_argument, 0, 'Q'}, {"output", required_argument, 0, 'o'},
         {"threads", required_argument, 0, 't'},      {"set", required_argument, 0, 'S'},
         {"quiet", no_argument, 0, 'q'},              {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"no-timings", no_argument, 0, 'N'},         {0, 0, 0, 0}};
     const char *base_path = NULL, *save_path = NULL, *out_opt = NULL;
     fw_bench_opts bo = {.tolerance = 0.20, .alpha = 0.01, .work_tolerance = 0.0, .quality_tolerance = 0.0};
     double pct;
@@ -575,6 +617,7 @@ static int cmd_bench(int argc, char **argv)
         case 'A': if (parse_pct("--alpha", optarg, 1e-9, 0.5, &bo.alpha)) goto done; break;
         case 'S': if (setlist_add(&sets, "", optarg)) goto done; break;
         case 'q': quiet = 1; break;
+        case 'N': bo.no_timings = 1; break;
         case 'h': fputs(usage_bench, stdout); rc = 0; goto done;
         default: fputs(usage_bench, stderr); goto done;
         }
@@ -606,6 +649,8 @@ static int cmd_bench(int argc, char **argv)
         }
         have_base = 1;
     }
+    if (check_runs(repeat, have_base ? &base : NULL, save_path != NULL, &bo))
+        goto done;
     FILE *mem = open_memstream(&resolved, &resolved_len);
     if (!mem) {
         fprintf(stderr, "flywheel bench: out of memory\n");
@@ -684,16 +729,6 @@ static int cmd_bench(int argc, char **argv)
         if (!quiet)
             fprintf(stderr, "  run %ld/%ld: %.1f s, %.0f user-sessions/s\n", k + 1, repeat, rr.wall_s,
                     rr.sim_s > 0 ? rr.sessions / rr.sim_s : 0.0);
-    }
-    if (have_base) {
-        /* The smallest p a one-sided rank test of n against m runs can give: 1 / C(n + m, n). */
-        double p_min = 1.0;
-        for (uint32_t i = 1; i <= base.n_rep; i++)
-            p_min *= (double)i / (double)((uint32_t)repeat + i);
-        if (p_min >= bo.alpha)
-            fprintf(stderr, "flywheel bench: warning: with %u baseline and %ld new runs the timing test "
-                            "cannot reach p < %g (smallest p %.3g): timings cannot fail; use more runs\n",
-                    base.n_rep, repeat, bo.alpha, p_min);
     }
     if (fw_bench_compare(have_base ? &base : NULL, &now, &bo, &cmp) != FW_OK) {
         fprintf(stderr, "flywheel bench: out of memory\n");

@@ -3,7 +3,8 @@
 # regression, deterministic figures identical), then a planted slowdown in one stage
 # (FLYWHEEL_PLANT_DELAY, a busy wait that changes no result) is caught (exit 1, that stage
 # regressed) while the work and quality figures still match exactly; a baseline older than a
-# knob section still compares while the new knobs are at their defaults; bad input exits 2.
+# knob section still compares while the new knobs are at their defaults; a run count that cannot
+# reach --alpha is refused; bad input exits 2.
 # Runs alone (RUN_SERIAL): other tests on the machine would be noise in its timings. Shared CI
 # machines still drift between the baseline and the later runs (one CI run saw eight timings
 # "improved" by more than 20% with all five runs apart), so the timing tolerance here is 50%:
@@ -52,7 +53,7 @@ for g in ("figures", "comparison"):
 PY
 "$FLYWHEEL" bench "$SC" -n 1 --baseline "$SC" >/dev/null 2>err.txt
 [ $? -eq 2 ] && grep -q "not an HDF5 file" err.txt && pass "a scenario as baseline: exit 2" || fail "bad baseline: $(cat err.txt)"
-"$FLYWHEEL" bench "$SC" -n 1 -t 2 -q --baseline base.h5 --set days=1 >/dev/null 2>err.txt
+"$FLYWHEEL" bench "$SC" -n 1 -t 2 -q --no-timings --baseline base.h5 --set days=1 >/dev/null 2>err.txt
 [ $? -eq 2 ] && grep -q "different scenario" err.txt && pass "another scenario's baseline: exit 2" || fail "scenario mismatch: $(cat err.txt)"
 # A baseline saved before a knob section existed (here: engine.notify cut out of its
 # resolved scenario) is still this scenario while the new knobs keep their defaults, and is
@@ -67,14 +68,25 @@ cut = re.sub(r"  notify:\n(    .*\n)+", "", t)
 assert cut != t, "no engine.notify section in the resolved scenario"
 f.attrs["scenario_resolved"] = cut
 PY
-"$FLYWHEEL" bench "$SC" -n 1 -t 2 -q --baseline old.h5 -o old_cmp.h5 >/dev/null 2>err.txt
+"$FLYWHEEL" bench "$SC" -n 1 -t 2 -q --no-timings --baseline old.h5 -o old_cmp.h5 >/dev/null 2>err.txt
 [ $? -eq 0 ] && pass "a baseline older than a knob section compares (its knobs at their defaults)" \
   || fail "older baseline refused: $(cat err.txt)"
-"$FLYWHEEL" bench "$SC" -n 1 -t 2 -q --baseline old.h5 --set engine.notify.digest_size=3 >/dev/null 2>err.txt
+"$FLYWHEEL" bench "$SC" -n 1 -t 2 -q --no-timings --baseline old.h5 --set engine.notify.digest_size=3 >/dev/null 2>err.txt
 [ $? -eq 2 ] && grep -q "different scenario" err.txt && pass "... and not once a new knob is set" \
   || fail "older baseline with a new knob set: $(cat err.txt)"
 FLYWHEEL_PLANT_DELAY=nosuchstage=5 "$FLYWHEEL" bench "$SC" -n 1 >/dev/null 2>err.txt
 [ $? -eq 2 ] && grep -q "expected STAGE=NS" err.txt && pass "bad FLYWHEEL_PLANT_DELAY: exit 2" || fail "bad plant: $(cat err.txt)"
+# A run count whose rank test cannot reach --alpha is refused before anything runs, with the
+# count that can; --no-timings judges work and quality alone with any count.
+"$FLYWHEEL" bench "$SC" -n 2 -t 2 -q --baseline base.h5 >/dev/null 2>err.txt
+[ $? -eq 2 ] && grep -q "cannot flag a timing regression at --alpha 0.01: 2 runs against $N .*use -n [0-9]* or more" err.txt \
+  && pass "-n too small for --alpha: exit 2 with the smallest -n" || fail "-n 2 against $N: $(cat err.txt)"
+"$FLYWHEEL" bench "$SC" -n 3 -t 2 -q --save-baseline b3.h5 >/dev/null 2>err.txt
+[ $? -eq 2 ] && grep -q "3 runs against 3 give p >= 0.05; use -n 5 or more" err.txt && [ ! -e b3.h5 ] \
+  && pass "a 3-run baseline is refused (3 against 3: p >= 0.05)" || fail "-n 3 baseline: $(cat err.txt)"
+"$FLYWHEEL" bench "$SC" -n 1 -t 2 -q --no-timings --baseline base.h5 -o nt.h5 >nt.txt 2>err.txt
+[ $? -eq 0 ] && ! grep -E "^latency\..* (REGRESSED|ok)$" nt.txt >/dev/null && grep -qE "^work\..* ok$" nt.txt \
+  && pass "--no-timings: one run, work and quality judged, timings info" || fail "--no-timings: $(cat err.txt) $(head -5 nt.txt)"
 "$FLYWHEEL" bench "$SC" -n 0 >/dev/null 2>err.txt
 [ $? -eq 2 ] && grep -q "repeat" err.txt && pass "--repeat 0: exit 2" || fail "repeat 0: $(cat err.txt)"
 finish
