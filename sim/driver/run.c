@@ -652,7 +652,7 @@ static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, u
             .scenario_path = sc->source_path ? sc->source_path : "",
             .scenario_text = sc->source_text ? sc->source_text : "", .seed = sc->seed, .threads = S->n_threads,
             .days_planned = sc->days, .ticks_per_day = S->tpd, .n_arms = S->n_arms, .arm_names = D->arm_names,
-            .arm_weights = D->arm_weights, .arm_layers = D->arm_layers, .arm_users = S->asg.users,
+            .arm_weights = D->arm_weights, .arm_layers = D->arm_layers, .arm_users = S->asg.users, .scenario = sc,
             .compression = sc->output.compression, .n_counters = D->counters.n, .n_rates = D->counters.n_rates,
             .counters = D->counters.desc, .rates = D->counters.rates, .generation_s = rep->generation_s,
             .generation_peak_rss_mb = gen_rss};
@@ -830,7 +830,7 @@ static void print_replicates(const fw_scenario *sc, uint32_t K, const fw_exp_tab
                 sum2 += l * l;
                 n++;
                 sig += r->p < sc->experiment_alpha;
-                seq += r->p_msprt < sc->experiment_alpha;
+                seq += r->p_seq < sc->experiment_alpha;
             }
             double mean = n ? sum / n : NAN, sd = n > 1 ? sqrt((sum2 - sum * sum / n) / (n - 1)) : NAN;
             fprintf(f, "  %-22s %+9.2f%% %9.2f%% %11.1f%% %12.1f%%\n", fw_experiment_metric_name[m], 100 * mean,

@@ -4,7 +4,18 @@
  * users are the users of its units. Metrics are ratios of sums over units: for unit u,
  * y_u = sum of the numerator over its users and x_u = sum of the denominator (its user
  * count for per-user means), tested with the delta method (fw_stat_ratio), which for
- * one-user units and x = 1 is Welch's test on per-user values. */
+ * one-user units and x = 1 is Welch's test on per-user values.
+ *
+ * What a look computes, per treatment arm and metric (the reasons are in stats.h/stats.c):
+ * - the primary test is the absolute difference of the metric (fw_stat_ratio, relative 0),
+ *   CUPED-adjusted (fw_stat_cuped, relative 0) when CUPED applies; its p is `p`, the one that
+ *   flags, Holm, BH and the sequential test use;
+ * - the lift and its interval come from fw_stat_lift on the same absolute result (log-ratio,
+ *   never below -100%, NaN when the control is too sparse);
+ * - the minimum detectable effect at 80% power from the primary test's standard error;
+ * - the sequential p: the union-bound alpha spending of fw_stat_seq_p over the daily looks
+ *   (look k = experiment-period day k, K = the experiment period's planned days).
+ * Every test of a look is a function of fw_exp_table.mom, the look's sufficient statistics. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,16 +29,18 @@
 const char *const fw_user_metric_name[FW_UM__COUNT] = {FW_USER_METRICS(NAME)};
 const char *const fw_user_metric_unit[FW_UM__COUNT] = {FW_USER_METRICS(UNIT3)};
 const char *const fw_user_metric_doc[FW_UM__COUNT] = {FW_USER_METRICS(DOC3)};
-#define DOC4(name, num, den, side, doc) doc,
+#define UNIT5(name, num, den, side, unit, doc) unit,
+#define DOC5(name, num, den, side, unit, doc) doc,
 const char *const fw_experiment_metric_name[FW_EM__COUNT] = {FW_EXPERIMENT_METRICS(NAME)};
-const char *const fw_experiment_metric_doc[FW_EM__COUNT] = {FW_EXPERIMENT_METRICS(DOC4)};
+const char *const fw_experiment_metric_unit[FW_EM__COUNT] = {FW_EXPERIMENT_METRICS(UNIT5)};
+const char *const fw_experiment_metric_doc[FW_EM__COUNT] = {FW_EXPERIMENT_METRICS(DOC5)};
 #undef NAME
 
-#define NUM(name, num, den, side, doc) FW_UM_##num,
-#define DEN(name, num, den, side, doc) FW_UM_##den,
-#define SIDE(name, num, den, side, doc) #side[0] == 'C',
-static const fw_user_metric metric_num[FW_EM__COUNT] = {FW_EXPERIMENT_METRICS(NUM)};
-static const fw_user_metric metric_den[FW_EM__COUNT] = {FW_EXPERIMENT_METRICS(DEN)};
+#define NUM(name, num, den, side, unit, doc) FW_UM_##num,
+#define DEN(name, num, den, side, unit, doc) FW_UM_##den,
+#define SIDE(name, num, den, side, unit, doc) #side[0] == 'C',
+const fw_user_metric fw_experiment_metric_num[FW_EM__COUNT] = {FW_EXPERIMENT_METRICS(NUM)};
+const fw_user_metric fw_experiment_metric_den[FW_EM__COUNT] = {FW_EXPERIMENT_METRICS(DEN)};
 static const int metric_creator_side[FW_EM__COUNT] = {FW_EXPERIMENT_METRICS(SIDE)};
 
 static const char *const unit_names[FW_UNIT__COUNT] = {
@@ -213,114 +226,131 @@ static double user_value(const fw_user_aggs *g, int period, fw_user_metric m, ui
     return m == FW_UM_USERS ? 1.0 : (double)g->v[period][m][u];
 }
 
-/* Ratio moments of metric em per arm, summing users into units first (y, x scratch of
- * n_units each). */
-static void ratio_moments(const fw_assignment *a, const fw_user_aggs *g, int em, double *y,
-                          double *x, fw_stat_ratio_moments *mom)
+/* The look's sufficient statistics of metric em per arm (mom[FW_MAX_ARMS]), summing users
+ * into units first (y, x, pre: scratch of n_units each). */
+static void arm_moments(const fw_assignment *a, const fw_user_aggs *g, int em, double *y, double *x,
+                        double *pre, fw_exp_moments *mom)
 {
     /* Units are shared by every layer: sum once, then split by each layer's arms. */
     memset(y, 0, (size_t)a->n_units * sizeof *y);
     memset(x, 0, (size_t)a->n_units * sizeof *x);
+    memset(pre, 0, (size_t)a->n_units * sizeof *pre);
     for (uint32_t u = 0; u < a->n_users; u++) {
         uint32_t k = a->unit_of_user[u];
         if (k == FW_NONE)
             continue;
-        y[k] += user_value(g, 1, metric_num[em], u);
-        x[k] += user_value(g, 1, metric_den[em], u);
+        y[k] += user_value(g, 1, fw_experiment_metric_num[em], u);
+        x[k] += user_value(g, 1, fw_experiment_metric_den[em], u);
+        pre[k] += user_value(g, 0, fw_experiment_metric_num[em], u);
     }
     memset(mom, 0, FW_MAX_ARMS * sizeof *mom);
     for (uint32_t l = 0; l < a->n_layers; l++)
         for (uint32_t k = 0; k < a->n_units; k++) {
-            fw_stat_ratio_moments *m = &mom[a->arm_of_unit[l][k]];
+            fw_exp_moments *m = &mom[a->arm_of_unit[l][k]];
             m->n += 1.0;
             m->sum_y += y[k];
             m->sum_x += x[k];
             m->sum_yy += y[k] * y[k];
             m->sum_xx += x[k] * x[k];
             m->sum_xy += x[k] * y[k];
+            m->sum_pre += pre[k];
+            m->sum_pre_sq += pre[k] * pre[k];
+            m->sum_y_pre += y[k] * pre[k];
         }
 }
 
-static void cuped_moments(const fw_assignment *a, const fw_user_aggs *g, int em,
-                          fw_stat_cuped_moments *mom)
+static fw_stat_ratio_moments ratio_of(const fw_exp_moments *m)
 {
-    memset(mom, 0, FW_MAX_ARMS * sizeof *mom);
-    for (uint32_t u = 0; u < a->n_users; u++) {
-        if (a->unit_of_user[u] == FW_NONE)
-            continue;
-        double y = user_value(g, 1, metric_num[em], u), x = user_value(g, 0, metric_num[em], u);
-        for (uint32_t l = 0; l < a->n_layers; l++) {
-            fw_stat_cuped_moments *m = &mom[a->arm_of_user[l][u]];
-            m->n += 1.0;
-            m->sum_y += y;
-            m->sum_x += x;
-            m->sum_yy += y * y;
-            m->sum_xx += x * x;
-            m->sum_xy += x * y;
+    return (fw_stat_ratio_moments){m->n, m->sum_y, m->sum_x, m->sum_yy, m->sum_xx, m->sum_xy};
+}
+
+static fw_stat_cuped_moments cuped_of(const fw_exp_moments *m)
+{
+    return (fw_stat_cuped_moments){m->n, m->sum_y, m->sum_pre, m->sum_yy, m->sum_pre_sq, m->sum_y_pre};
+}
+
+/* A result whose estimates are known but whose test is not (a lift undefined for a sparse
+ * control): the estimates kept, everything else NaN. */
+static fw_stat_result undefined_from(const fw_stat_result *r)
+{
+    return (fw_stat_result){.control = r->control, .treatment = r->treatment, .delta = NAN, .se = NAN,
+                            .ci_lo = NAN, .ci_hi = NAN, .p = NAN, .df = r->df,
+                            .se_control = r->se_control, .se_treatment = r->se_treatment};
+}
+
+/* The tests of one treatment arm and metric from the two arms' sufficient statistics. */
+static void test_row(const fw_exp_moments *ctl, const fw_exp_moments *trt, int cuped_here, double alpha,
+                     fw_exp_row *r)
+{
+    fw_stat_ratio_moments rc = ratio_of(ctl), rt = ratio_of(trt);
+    r->ok = fw_stat_ratio(&rc, &rt, 0, alpha, &r->abs) == FW_OK;
+    if (!r->ok) {
+        r->p = r->p_holm = r->p_bh = r->mde = r->mde_rel = r->theta = NAN;
+        return;
+    }
+    if (fw_stat_lift(&r->abs, alpha, &r->rel) != FW_OK)
+        r->rel = undefined_from(&r->abs);
+    const fw_stat_result *primary = &r->abs;
+    r->theta = NAN;
+    if (cuped_here) {
+        fw_stat_cuped_moments cc = cuped_of(ctl), ct = cuped_of(trt);
+        if (fw_stat_cuped(&cc, &ct, 0, alpha, &r->cuped_abs, &r->theta) == FW_OK) {
+            r->cuped = 1;
+            if (fw_stat_lift(&r->cuped_abs, alpha, &r->cuped_rel) != FW_OK)
+                r->cuped_rel = undefined_from(&r->cuped_abs);
+            primary = &r->cuped_abs;
         }
     }
+    r->p = primary->p;
+    r->mde = fw_stat_mde(primary->se, primary->df, alpha, FW_EXPERIMENT_MDE_POWER);
+    r->mde_rel = primary->control > 0 ? r->mde / primary->control : NAN;
 }
 
 fw_err fw_experiment_analyse(const fw_scenario *s, const fw_assignment *a, const fw_user_aggs *g,
                              int have_pre, uint32_t days, const fw_exp_table *prev,
                              fw_exp_table *out)
 {
-    double *y = malloc(((size_t)a->n_units + 1) * sizeof *y);
-    double *x = malloc(((size_t)a->n_units + 1) * sizeof *x);
-    if (!y || !x) {
+    size_t nu = (size_t)a->n_units + 1;
+    double *y = malloc(nu * sizeof *y), *x = malloc(nu * sizeof *x), *pre = malloc(nu * sizeof *pre);
+    fw_exp_table *t = calloc(1, sizeof *t);   /* ~200 kB: not on a worker thread's stack */
+    if (!y || !x || !pre || !t) {
         free(y);
         free(x);
+        free(pre);
+        free(t);
         return FW_ERR_NOMEM;
     }
-    double prev_msprt[FW_MAX_ARMS][FW_EM__COUNT];
-    for (uint32_t arm = 0; arm < FW_MAX_ARMS; arm++)
-        for (int m = 0; m < FW_EM__COUNT; m++)
-            prev_msprt[arm][m] = prev ? prev->row[arm][m].p_msprt : 1.0;
-    fw_exp_table t;
-    memset(&t, 0, sizeof t);
-    t.n_arms = a->n_arms;
+    t->n_arms = a->n_arms;
     double alpha = s->experiment_alpha;
     int can_cuped = have_pre && s->experiment_unit != FW_UNIT_CLUSTER;   /* one person per unit */
-    t.have_pre = can_cuped;
-    t.days = days;
+    t->have_pre = can_cuped;
+    t->days = days;
+    t->planned = s->days > s->experiment_pre_days ? s->days - s->experiment_pre_days : 0;
+    t->alpha = alpha;
 
     for (int m = 0; m < FW_EM__COUNT; m++) {
         if (!fw_experiment_metric_applies(s, m)) {
             for (uint32_t arm = 0; arm < a->n_arms; arm++) {
-                t.row[arm][m].p = t.row[arm][m].p_holm = t.row[arm][m].p_bh = NAN;
-                t.row[arm][m].p_msprt = NAN;
+                fw_exp_row *r = &t->row[arm][m];
+                r->p = r->p_holm = r->p_bh = r->p_seq = r->mde = r->mde_rel = r->theta = NAN;
             }
             continue;
         }
-        fw_stat_ratio_moments rm[FW_MAX_ARMS];
-        fw_stat_cuped_moments cm[FW_MAX_ARMS];
-        ratio_moments(a, g, m, y, x, rm);
-        int cuped_here = can_cuped && metric_den[m] == FW_UM_USERS;
-        if (cuped_here)
-            cuped_moments(a, g, m, cm);
+        fw_exp_moments mom[FW_MAX_ARMS];
+        arm_moments(a, g, m, y, x, pre, mom);
+        for (uint32_t arm = 0; arm < a->n_arms; arm++)
+            t->mom[arm][m] = mom[arm];
+        int cuped_here = can_cuped && fw_experiment_metric_den[m] == FW_UM_USERS;
         for (uint32_t arm = 0; arm < a->n_arms; arm++) {
             uint32_t ctl = a->control_of_arm[arm];
-            if (arm == ctl)
-                continue;
-            fw_exp_row *r = &t.row[arm][m];
-            r->p_msprt = prev_msprt[arm][m];
-            r->ok = fw_stat_ratio(&rm[ctl], &rm[arm], 1, alpha, &r->rel) == FW_OK &&
-                    fw_stat_ratio(&rm[ctl], &rm[arm], 0, alpha, &r->abs) == FW_OK;
-            if (!r->ok) {
-                r->p = r->p_holm = r->p_bh = NAN;
+            fw_exp_row *r = &t->row[arm][m];
+            if (arm == ctl) {   /* not tested: a control row holds no test */
+                r->p = r->p_holm = r->p_bh = r->p_seq = r->mde = r->mde_rel = r->theta = NAN;
                 continue;
             }
-            r->p = r->rel.p;
-            if (cuped_here &&
-                fw_stat_cuped(&cm[ctl], &cm[arm], 1, alpha, &r->cuped_rel, &r->theta) == FW_OK) {
-                r->cuped = 1;
-                r->p = r->cuped_rel.p;
-            }
-            /* One look a day: the always-valid p-value is the running minimum. */
-            const fw_stat_result *primary = r->cuped ? &r->cuped_rel : &r->rel;
-            double pm = fw_stat_msprt_p(primary->delta, primary->se, s->experiment_msprt_tau);
-            if (isfinite(pm) && pm < r->p_msprt)
-                r->p_msprt = pm;
+            test_row(&mom[ctl], &mom[arm], cuped_here, alpha, r);
+            double before = prev ? prev->row[arm][m].p_seq : 1.0;
+            r->p_seq = fw_stat_seq_p(isnan(before) ? 1.0 : before, r->ok ? r->p : NAN, days, t->planned);
         }
     }
     /* Multiple comparisons across an arm's metrics, over the tests that are defined. */
@@ -330,19 +360,19 @@ fw_err fw_experiment_analyse(const fw_scenario *s, const fw_assignment *a, const
         double p[FW_EM__COUNT], adj[FW_EM__COUNT];
         int idx[FW_EM__COUNT], k = 0;
         for (int m = 0; m < FW_EM__COUNT; m++)
-            if (t.row[arm][m].ok) {
+            if (t->row[arm][m].ok) {
                 idx[k] = m;
-                p[k++] = t.row[arm][m].p;
+                p[k++] = t->row[arm][m].p;
             }
         fw_stat_holm(p, (size_t)k, adj);
         for (int i = 0; i < k; i++)
-            t.row[arm][idx[i]].p_holm = adj[i];
+            t->row[arm][idx[i]].p_holm = adj[i];
         fw_stat_bh(p, (size_t)k, adj);
         for (int i = 0; i < k; i++)
-            t.row[arm][idx[i]].p_bh = adj[i];
+            t->row[arm][idx[i]].p_bh = adj[i];
     }
     for (uint32_t l = 0; l < FW_MAX_ARMS; l++)
-        t.srm_chi2[l] = t.srm_p[l] = NAN;
+        t->srm_chi2[l] = t->srm_p[l] = NAN;
     for (uint32_t l = 0; l < a->n_layers; l++) {
         const fw_layer *ly = &s->layers[l];
         double obs[FW_MAX_ARMS], wts[FW_MAX_ARMS];
@@ -351,18 +381,30 @@ fw_err fw_experiment_analyse(const fw_scenario *s, const fw_assignment *a, const
             wts[i] = s->arms[ly->arm[i]].weight;
         }
         if (ly->n_arms > 1)
-            fw_stat_srm(obs, wts, ly->n_arms, &t.srm_chi2[l], &t.srm_p[l]);
+            fw_stat_srm(obs, wts, ly->n_arms, &t->srm_chi2[l], &t->srm_p[l]);
     }
     free(y);
     free(x);
-    *out = t;
+    free(pre);
+    *out = *t;
+    free(t);
     return FW_OK;
 }
 
+/* A fraction as a signed percentage, "n/a" when undefined. */
 static void pct(char *buf, size_t n, double v)
 {
     if (isfinite(v))
         snprintf(buf, n, "%+.2f%%", 100.0 * v);
+    else
+        snprintf(buf, n, "n/a");
+}
+
+/* A value to 4 significant digits, "n/a" when undefined. */
+static void num(char *buf, size_t n, double v)
+{
+    if (isfinite(v))
+        snprintf(buf, n, "%.4g", v);
     else
         snprintf(buf, n, "n/a");
 }
@@ -372,14 +414,18 @@ void fw_experiment_print(const fw_scenario *s, const fw_assignment *a, const fw_
 {
     if (!f || t->n_arms < 2)
         return;
-    fprintf(f, "\nexperiment: unit %s, %u units, alpha %g, %s\n", fw_experiment_unit_name(s->experiment_unit),
-            a->n_units, s->experiment_alpha, t->have_pre ? "CUPED on the pre-period" : "no CUPED");
+    double alpha = s->experiment_alpha;
+    fprintf(f, "\nexperiment: unit %s, %u units, alpha %g, %s; look %u of %u planned daily looks\n",
+            fw_experiment_unit_name(s->experiment_unit), a->n_units, alpha,
+            t->have_pre ? "CUPED on the pre-period" : "no CUPED", t->days, t->planned);
     for (uint32_t l = 0; l < a->n_layers; l++)
         if (s->layers[l].n_arms > 1)
             fprintf(f, "  layer %s: SRM chi2 %.3f p %.4f%s\n", s->layers[l].name, t->srm_chi2[l],
                     t->srm_p[l],
                     t->srm_p[l] < 0.001 ? "  ** SAMPLE RATIO MISMATCH: do not trust these results **"
                                         : "");
+    char ci_head[32];
+    snprintf(ci_head, sizeof ci_head, "%g%% CI", 100 * (1 - alpha));
     for (uint32_t arm = 0; arm < t->n_arms; arm++) {
         uint32_t ctl = a->control_of_arm[arm];
         if (arm == ctl)
@@ -390,29 +436,50 @@ void fw_experiment_print(const fw_scenario *s, const fw_assignment *a, const fw_
                 (unsigned long long)(creators ? a->units[arm] : a->users[arm]),
                 (unsigned long long)(creators ? a->units[ctl] : a->users[ctl]),
                 creators ? "creators" : "users", t->days);
-        fprintf(f, "  %-22s %10s %10s %9s %21s %8s %8s %8s  %s\n", "metric", "control", "treatment",
-                "lift", "CI", "p", "p_holm", "p_seq", "flags");
+        fprintf(f, "  %-23s %-19s %10s %10s %10s %10s %10s %9s %21s %8s %7s %7s %7s  %s\n", "metric", "units",
+                "control", "treatment", "cuped_ctl", "cuped_trt", "diff", "lift", ci_head, "MDE", "p", "p_holm",
+                "p_seq", "flags");
         for (int m = 0; m < FW_EM__COUNT; m++) {
             const fw_exp_row *r = &t->row[arm][m];
             if (!fw_experiment_metric_applies(s, m))
                 continue;
             if (!r->ok) {
-                fprintf(f, "  %-22s %10s\n", fw_experiment_metric_name[m], "n/a (no variance)");
+                fprintf(f, "  %-23s %-19s %10s\n", fw_experiment_metric_name[m], fw_experiment_metric_unit[m],
+                        "n/a (no variance)");
                 continue;
             }
-            const fw_stat_result *p = r->cuped ? &r->cuped_rel : &r->rel;
-            char lift[32], lo[32], hi[32], ci[80];
-            pct(lift, sizeof lift, p->delta);
-            pct(lo, sizeof lo, p->ci_lo);
-            pct(hi, sizeof hi, p->ci_hi);
-            snprintf(ci, sizeof ci, "[%s, %s]", lo, hi);
-            fprintf(f, "  %-22s %10.4g %10.4g %9s %21s %8.4f %8.4f %8.4f  %s%s%s\n",
-                    fw_experiment_metric_name[m], r->rel.control, r->rel.treatment, lift, ci, r->p,
-                    r->p_holm, r->p_msprt, r->cuped ? "cuped " : "",
-                    r->p_holm < s->experiment_alpha ? "significant " : "",
-                    r->p_msprt < s->experiment_alpha ? "seq-significant" : "");
+            const fw_stat_result *d = r->cuped ? &r->cuped_abs : &r->abs;
+            const fw_stat_result *l = r->cuped ? &r->cuped_rel : &r->rel;
+            char cc[32], ct[32], diff[32], lift[32], lo[32], hi[32], ci[80], mde[32];
+            if (r->cuped) {
+                num(cc, sizeof cc, r->cuped_abs.control);
+                num(ct, sizeof ct, r->cuped_abs.treatment);
+            } else {
+                snprintf(cc, sizeof cc, "-");
+                snprintf(ct, sizeof ct, "-");
+            }
+            snprintf(diff, sizeof diff, "%+.4g", d->delta);
+            pct(lift, sizeof lift, l->delta);
+            pct(lo, sizeof lo, l->ci_lo);
+            pct(hi, sizeof hi, l->ci_hi);
+            if (isfinite(l->ci_lo))
+                snprintf(ci, sizeof ci, "[%s, %s]", lo, hi);
+            else
+                snprintf(ci, sizeof ci, "n/a");
+            if (isfinite(r->mde_rel))
+                snprintf(mde, sizeof mde, "%.2f%%", 100 * r->mde_rel);
+            else
+                num(mde, sizeof mde, r->mde);
+            fprintf(f, "  %-23s %-19s %10.4g %10.4g %10s %10s %10s %9s %21s %8s %7.4f %7.4f %7.4f  %s%s%s\n",
+                    fw_experiment_metric_name[m], fw_experiment_metric_unit[m], r->abs.control, r->abs.treatment,
+                    cc, ct, diff, lift, ci, mde, r->p, r->p_holm, r->p_seq, r->cuped ? "cuped " : "",
+                    r->p_holm < alpha ? "significant " : "", r->p_seq < alpha ? "seq-significant" : "");
         }
     }
-    fprintf(f, "  (lift = treatment / control - 1; p two-sided; p_holm adjusted over the metrics;\n"
-               "   p_seq always valid under daily peeking (mSPRT); all in /experiment)\n");
+    fprintf(f, "  (control, treatment: the arms' estimates; cuped_ctl, cuped_trt: CUPED-adjusted, where applied;\n"
+               "   diff: treatment - control (CUPED-adjusted where applied), the primary test, whose two-sided p is p;\n"
+               "   lift: treatment / control - 1 with its log-ratio interval, n/a when the control is too sparse;\n"
+               "   MDE: the |diff| the test detects with 80%% power, as %% of control; p_holm: Holm over the\n"
+               "   metrics; p_seq: sequential test over the daily looks, valid however often one looks\n"
+               "   (union-bound alpha spending); flags at alpha; all in /experiment, per look in /experiment/days)\n");
 }

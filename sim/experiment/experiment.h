@@ -41,7 +41,7 @@
     X(gmv_cents, "cents", "value of the orders paid (saturates at 2^32 - 1)")     \
     X(ad_impressions, "ads", "ads examined")                                      \
     X(ad_clicks, "clicks", "ads opened")                                          \
-    X(ad_revenue_millicents, "1e-3 cents", "ad revenue billed for the user's ad events (saturates)") \
+    X(ad_revenue_millicents, "millicents", "ad revenue billed for the user's ad events (saturates)") \
     X(notes_published, "notes", "notes the user published (as a creator)")       \
     X(impressions_received, "notes", "impressions of the user's notes")           \
     X(opens_received, "notes", "reads of the user's notes")                       \
@@ -61,46 +61,51 @@ extern const char *const fw_user_metric_unit[FW_UM__COUNT];
 extern const char *const fw_user_metric_doc[FW_UM__COUNT];
 
 /* The metrics every treatment arm is tested on, against its layer's control.
- * X(name, numerator, denominator, side, description). Per-unit means have denominator
+ * X(name, numerator, denominator, side, unit, description). Per-unit means have denominator
  * USERS. side U metrics are tested with user and cluster units, side C (what creators
- * receive) with creator units. CUPED (with the same metric in the pre-period) applies to
+ * receive) with creator units. unit is the metric's own (what control, treatment, the
+ * differences and the MDE are in). CUPED (with the same metric in the pre-period) applies to
  * per-unit means when there is a pre-period and each unit is one person. */
-#define FW_EXPERIMENT_METRICS(X)                                                          \
-    X(active_days_per_user, active_days, USERS, U, "days active per user")               \
-    X(sessions_per_user, sessions, USERS, U, "sessions per user")                        \
-    X(impressions_per_user, impressions, USERS, U, "feed impressions per user")          \
-    X(opens_per_user, opens, USERS, U, "notes read per user")                            \
-    X(interactions_per_user, interactions, USERS, U, "likes + saves + comments per user") \
-    X(follows_per_user, follows, USERS, U, "follows per user")                           \
-    X(ctr, opens, impressions, U, "cover click-through rate (opens / impressions)")      \
-    X(interactions_per_read, interactions, opens, U, "(likes + saves + comments) / opens") \
-    X(saves_per_read, saves, opens, U, "saves / opens")                                  \
-    X(searches_per_user, searches, USERS, U, "searches per user")                        \
-    X(search_clicks_per_user, search_clicks, USERS, U, "search results opened per user") \
-    X(search_ctr, search_clicks, search_impressions, U, "search results opened / examined") \
-    X(gmv_per_user, gmv_cents, USERS, U, "GMV per user (cents of orders paid)")          \
-    X(orders_per_user, paid_orders, USERS, U, "orders paid per user")                    \
-    X(product_views_per_user, product_views, USERS, U, "product pages viewed per user")  \
-    X(view_to_purchase, paid_orders, product_views, U, "orders paid / product views")     \
-    X(ad_impressions_per_user, ad_impressions, USERS, U, "ads examined per user")         \
-    X(ad_ctr, ad_clicks, ad_impressions, U, "ads opened / ads examined")                  \
-    X(ad_revenue_per_user, ad_revenue_millicents, USERS, U, "ad revenue per user (millicents)") \
-    X(impressions_received, impressions_received, USERS, C, "impressions per creator")   \
-    X(opens_received, opens_received, USERS, C, "reads per creator")                     \
-    X(interactions_received, interactions_received, USERS, C, "interactions per creator") \
-    X(follows_received, follows_received, USERS, C, "new followers per creator")         \
-    X(received_ctr, opens_received, impressions_received, C, "CTR of creators' notes")   \
-    X(notes_published, notes_published, USERS, C, "notes published per creator")
+#define FW_EXPERIMENT_METRICS(X)                                                                            \
+    X(active_days_per_user, active_days, USERS, U, "days/user", "days active per user")                    \
+    X(sessions_per_user, sessions, USERS, U, "sessions/user", "sessions per user")                         \
+    X(impressions_per_user, impressions, USERS, U, "impressions/user", "feed impressions per user")        \
+    X(opens_per_user, opens, USERS, U, "reads/user", "notes read per user")                                \
+    X(interactions_per_user, interactions, USERS, U, "interactions/user", "likes + saves + comments per user") \
+    X(follows_per_user, follows, USERS, U, "follows/user", "follows per user")                             \
+    X(ctr, opens, impressions, U, "reads/impression", "cover click-through rate (opens / impressions)")   \
+    X(interactions_per_read, interactions, opens, U, "interactions/read", "(likes + saves + comments) / opens") \
+    X(saves_per_read, saves, opens, U, "saves/read", "saves / opens")                                      \
+    X(searches_per_user, searches, USERS, U, "searches/user", "searches per user")                         \
+    X(search_clicks_per_user, search_clicks, USERS, U, "clicks/user", "search results opened per user")    \
+    X(search_ctr, search_clicks, search_impressions, U, "clicks/result", "search results opened / examined") \
+    X(gmv_per_user, gmv_cents, USERS, U, "cents/user", "GMV per user (cents of orders paid)")             \
+    X(orders_per_user, paid_orders, USERS, U, "orders/user", "orders paid per user")                       \
+    X(product_views_per_user, product_views, USERS, U, "views/user", "product pages viewed per user")      \
+    X(view_to_purchase, paid_orders, product_views, U, "orders/view", "orders paid / product views")       \
+    X(ad_impressions_per_user, ad_impressions, USERS, U, "ads/user", "ads examined per user")              \
+    X(ad_ctr, ad_clicks, ad_impressions, U, "clicks/ad", "ads opened / ads examined")                      \
+    X(ad_revenue_per_user, ad_revenue_millicents, USERS, U, "millicents/user", "ad revenue per user (millicents)") \
+    X(impressions_received, impressions_received, USERS, C, "impressions/creator", "impressions per creator") \
+    X(opens_received, opens_received, USERS, C, "reads/creator", "reads per creator")                     \
+    X(interactions_received, interactions_received, USERS, C, "interactions/creator", "interactions per creator") \
+    X(follows_received, follows_received, USERS, C, "followers/creator", "new followers per creator")     \
+    X(received_ctr, opens_received, impressions_received, C, "reads/impression", "CTR of creators' notes") \
+    X(notes_published, notes_published, USERS, C, "notes/creator", "notes published per creator")
 
 typedef enum fw_experiment_metric {
-#define FW_EM_ENUM(name, num, den, side, doc) FW_EM_##name,
+#define FW_EM_ENUM(name, num, den, side, unit, doc) FW_EM_##name,
     FW_EXPERIMENT_METRICS(FW_EM_ENUM)
 #undef FW_EM_ENUM
     FW_EM__COUNT
 } fw_experiment_metric;
 
 extern const char *const fw_experiment_metric_name[FW_EM__COUNT];
+extern const char *const fw_experiment_metric_unit[FW_EM__COUNT];
 extern const char *const fw_experiment_metric_doc[FW_EM__COUNT];
+/* Each metric's numerator and denominator (FW_UM_USERS: the unit's users). */
+extern const fw_user_metric fw_experiment_metric_num[FW_EM__COUNT];
+extern const fw_user_metric fw_experiment_metric_den[FW_EM__COUNT];
 
 /* Arms are indexed as in fw_scenario.arms (all layers); a cell is one arm per layer, and
  * its index is mixed-radix over the layers' arm positions, so cell 0 is every layer's
@@ -132,29 +137,51 @@ typedef struct fw_user_aggs {
 fw_err fw_user_aggs_init(fw_user_aggs *g, uint32_t n_users);
 void fw_user_aggs_fini(fw_user_aggs *g);
 
+/* Sufficient statistics of one arm and metric at one look, over the arm's units: y the
+ * metric's numerator and x its denominator (1 a unit for per-unit means), so the metric is
+ * sum_y / sum_x; pre the numerator in the pre-period (CUPED's covariate; 0 without one).
+ * Every test of the look is a function of these: the recorder stores them per look under
+ * /experiment/days/ so that any p-value can be recomputed from the file. */
+typedef struct fw_exp_moments {
+    double n, sum_y, sum_x, sum_yy, sum_xx, sum_xy, sum_pre, sum_pre_sq, sum_y_pre;
+} fw_exp_moments;
+
 /* One metric of one treatment arm against the control arm. */
 typedef struct fw_exp_row {
-    int ok;                   /* 0 when the test is undefined (no variance, no control) */
-    fw_stat_result rel;       /* relative lift: treatment / control - 1 */
-    fw_stat_result abs;       /* absolute difference */
-    int cuped;                /* 1 when cuped holds a CUPED-adjusted relative lift */
-    fw_stat_result cuped_rel;
+    int ok;                   /* 0 when the test is undefined (n < 2, no variance, no units) */
+    fw_stat_result abs;       /* absolute difference treatment - control (delta method, Welch) */
+    fw_stat_result rel;       /* lift treatment / control - 1, log-ratio interval (fw_stat_lift);
+                                 delta, ci and p NaN when undefined (too sparse a control) */
+    int cuped;                /* 1 when cuped_abs and cuped_rel hold the CUPED-adjusted tests */
+    fw_stat_result cuped_abs; /* CUPED-adjusted absolute difference; control/treatment adjusted */
+    fw_stat_result cuped_rel; /* CUPED-adjusted lift, as rel */
     double theta;             /* CUPED coefficient */
-    double p;                 /* the primary p-value: CUPED's when applied, else rel's */
+    double mde;               /* minimum detectable |difference| of the primary test at 80% power,
+                                 in the metric's unit */
+    double mde_rel;           /* mde / control (NaN unless control > 0) */
+    double p;                 /* the primary p: the absolute difference's, CUPED's when applied */
     double p_holm, p_bh;      /* adjusted over the arm's metrics */
-    double p_msprt;           /* always-valid p-value: running minimum over daily looks */
+    double p_seq;             /* sequential p over the daily looks (fw_stat_seq_p) */
 } fw_exp_row;
 
 typedef struct fw_exp_table {
     uint32_t n_arms;
     int have_pre;             /* CUPED applied: a pre-period exists and the unit is the user */
-    uint32_t days;            /* experiment-period days analysed */
+    uint32_t days;            /* experiment-period days analysed: this is look number `days` */
+    uint32_t planned;         /* looks planned: the experiment period's days */
+    double alpha;             /* the tests' level */
     double srm_chi2[FW_MAX_ARMS], srm_p[FW_MAX_ARMS];  /* per layer: units per arm vs weights */
     fw_exp_row row[FW_MAX_ARMS][FW_EM__COUNT];   /* by arm; a layer's control row is unused */
+    fw_exp_moments mom[FW_MAX_ARMS][FW_EM__COUNT];   /* by arm (controls too), this look's */
 } fw_exp_table;
 
-/* Analyses the aggregates so far: every arm against its layer's control. prev (may be NULL, may alias out) carries the running
- * minimum of the always-valid p-values from the previous look. Deterministic. */
+/* The power at which fw_exp_row.mde is computed. */
+#define FW_EXPERIMENT_MDE_POWER 0.8
+
+/* Analyses the aggregates so far (look number `days` of the experiment period): every arm
+ * against its layer's control. prev (NULL at the first look; may alias out) is the previous
+ * look's table, whose p_seq the sequential test carries on; the looks planned are the
+ * scenario's experiment-period days (days - pre_days). FW_ERR_NOMEM. Deterministic. */
 fw_err fw_experiment_analyse(const fw_scenario *s, const fw_assignment *a, const fw_user_aggs *g,
                              int have_pre, uint32_t days, const fw_exp_table *prev,
                              fw_exp_table *out);

@@ -10,7 +10,10 @@
  *   /work/<counter>         uint64 [days]: the engine's work
  *   ...                     what the parts describe: groups, day series, tables
  *   /users/<arm>/{user_id, unit_id}, /users/<arm>/{pre,exp}/<metric>   per-user counts
- *   /experiment/metric, /experiment/<arm>/<field>[metric]   tests against the first arm
+ *   /experiment/metric, /experiment/units, /experiment/<arm>/<field>[metric]   tests against
+ *                           each layer's control, at the latest look
+ *   /experiment/days/{look, day, alpha_spent}[look], /experiment/days/<arm>/<stat>[look, metric]
+ *                           every look's sufficient statistics (every arm) and p, p_seq
  *   /replicates/...         with replicates
  *   /latency/bin_lower_ns, /latency/bin_upper_ns   int64 [bins], the histogram layout
  *   /latency/<stage>/counts uint64 [days, bins]; p50 p90 p99 p999 max mean count [days]
@@ -19,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +95,16 @@ struct fw_recorder {
     uint32_t n_reps;            /* replicates, borrowed */
     const uint64_t *rep_seeds;
     const fw_exp_table *reps;
+    /* Each arm's overrides: as written (the scenario's strings, borrowed) and as resolved
+     * (each key and the value the arm's configuration holds for it; owned). */
+    uint32_t arm_n_set[FW_MAX_ARMS];
+    char *const *arm_set[FW_MAX_ARMS];
+    char **arm_key[FW_MAX_ARMS], **arm_value[FW_MAX_ARMS];
+    /* The experiment's looks, look k at index k - 1: [look][arm][metric]. */
+    uint32_t n_looks, cap_looks;
+    fw_exp_moments *look_mom;
+    double *look_p, *look_seq;
+    int exp_nomem;              /* a look was lost to memory: the next write fails */
 };
 
 static char *dup_printf(const char *fmt, ...)
@@ -112,6 +126,99 @@ static void iso_now(char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* ---- the arms' overrides, resolved ------------------------------------------------------ */
+
+/* The value that the YAML text `yaml` (as fw_scenario_write_yaml writes it: two spaces a
+ * level, one "name: value" or "section:" a line) gives the dotted key, as a new string; NULL
+ * when the key is not there or memory runs out. */
+static char *yaml_value(const char *yaml, const char *key)
+{
+    enum { DEPTH = 8 };
+    const char *sec[DEPTH];     /* the section names open at each depth (into yaml) */
+    size_t sec_len[DEPTH], n_open = 0;
+    for (const char *line = yaml; *line;) {
+        const char *end = strchr(line, '\n');
+        if (!end)
+            end = line + strlen(line);
+        size_t indent = 0;
+        while (line + indent < end && line[indent] == ' ')
+            indent++;
+        const char *name = line + indent, *colon = memchr(name, ':', (size_t)(end - name));
+        size_t depth = indent / 2;
+        if (colon && depth < DEPTH && *name != '-' && *name != '#') {
+            const char *val = colon + 1;
+            while (val < end && *val == ' ')
+                val++;
+            if (val == end || strncmp(val, "{}", 2) == 0) {
+                sec[depth] = name;
+                sec_len[depth] = (size_t)(colon - name);
+                n_open = depth + 1;
+            } else if (depth <= n_open) {
+                /* key == sec[0] "." ... sec[depth - 1] "." name ? */
+                const char *k = key;
+                int match = 1;
+                for (size_t d = 0; d < depth && match; d++) {
+                    match = strncmp(k, sec[d], sec_len[d]) == 0 && k[sec_len[d]] == '.';
+                    k += match ? sec_len[d] + 1 : 0;
+                }
+                if (match && strlen(k) == (size_t)(colon - name) && strncmp(k, name, (size_t)(colon - name)) == 0)
+                    return strndup(val, (size_t)(end - val));
+            }
+        }
+        line = *end ? end + 1 : end;
+    }
+    return NULL;
+}
+
+/* Resolves every arm's overrides of s: the key of each "key=value" as written, and the value
+ * the arm's resolved configuration holds for it, as `flywheel defaults` writes values (the
+ * scenario written as YAML with the arm's configuration as its base, then looked up). -1 when
+ * memory runs out. */
+static int resolve_overrides(fw_recorder *r, const fw_scenario *s)
+{
+    uint32_t n_arms = r->info.n_arms < s->n_arms ? r->info.n_arms : s->n_arms;
+    for (uint32_t a = 0; a < n_arms && a < FW_MAX_ARMS; a++) {
+        const fw_arm *arm = &s->arms[a];
+        uint32_t n = arm->n_set;
+        r->arm_set[a] = arm->set;
+        if (n == 0)
+            continue;
+        r->arm_key[a] = calloc(n, sizeof *r->arm_key[a]);
+        r->arm_value[a] = calloc(n, sizeof *r->arm_value[a]);
+        if (!r->arm_key[a] || !r->arm_value[a])
+            return -1;
+        r->arm_n_set[a] = n;
+        fw_scenario as_base = *s;   /* shallow, read-only: only written out */
+        as_base.behaviour = arm->behaviour;
+        as_base.engine = arm->engine;
+        char *yaml = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&yaml, &len);
+        if (!mem)
+            return -1;
+        fw_err e = fw_scenario_write_yaml(&as_base, mem, 0);
+        if (fclose(mem) != 0 || e != FW_OK || !yaml) {
+            free(yaml);
+            return -1;
+        }
+        for (uint32_t k = 0; k < n; k++) {
+            const char *eq = strchr(arm->set[k], '=');
+            r->arm_key[a][k] = eq ? strndup(arm->set[k], (size_t)(eq - arm->set[k])) : strdup(arm->set[k]);
+            if (!r->arm_key[a][k]) {
+                free(yaml);
+                return -1;
+            }
+            r->arm_value[a][k] = yaml_value(yaml, r->arm_key[a][k]);
+            if (!r->arm_value[a][k] && !(r->arm_value[a][k] = strdup(""))) {
+                free(yaml);
+                return -1;
+            }
+        }
+        free(yaml);
+    }
+    return 0;
+}
+
 fw_recorder *fw_recorder_create(const char *path, const fw_rec_info *info)
 {
     fw_recorder *r = calloc(1, sizeof *r);
@@ -126,6 +233,10 @@ fw_recorder *fw_recorder_create(const char *path, const fw_rec_info *info)
         return NULL;
     }
     iso_now(r->start_time, sizeof r->start_time);
+    if (info->scenario && resolve_overrides(r, info->scenario) < 0) {
+        fw_recorder_destroy(r);
+        return NULL;
+    }
     return r;
 }
 
@@ -148,6 +259,17 @@ void fw_recorder_destroy(fw_recorder *r)
         free(r->series[k].rows);
     for (uint32_t k = 0; k < r->n_table; k++)
         free(r->table[k].path);
+    for (uint32_t a = 0; a < FW_MAX_ARMS; a++) {
+        for (uint32_t k = 0; k < r->arm_n_set[a]; k++) {
+            free(r->arm_key[a] ? r->arm_key[a][k] : NULL);
+            free(r->arm_value[a] ? r->arm_value[a][k] : NULL);
+        }
+        free(r->arm_key[a]);
+        free(r->arm_value[a]);
+    }
+    free(r->look_mom);
+    free(r->look_p);
+    free(r->look_seq);
     free(r->group);
     free(r->series);
     free(r->table);
@@ -169,6 +291,43 @@ void fw_recorder_set_experiment(fw_recorder *r, const fw_exp_table *t, const cha
     r->have_exp = 1;
     r->exp_unit = unit;
     r->exp_alpha = alpha;
+    /* Look t->days goes at index t->days - 1; a gap (a look never set) stays zero. */
+    uint32_t look = t->days, A = r->info.n_arms;
+    if (look == 0 || A == 0 || A > FW_MAX_ARMS)
+        return;
+    size_t per = (size_t)A * FW_EM__COUNT;
+    if (look > r->cap_looks) {
+        uint32_t cap = r->cap_looks ? 2 * r->cap_looks : 16;
+        while (cap < look)
+            cap *= 2;
+        fw_exp_moments *m = realloc(r->look_mom, (size_t)cap * per * sizeof *m);
+        if (m)
+            r->look_mom = m;
+        double *p = realloc(r->look_p, (size_t)cap * per * sizeof *p);
+        if (p)
+            r->look_p = p;
+        double *q = realloc(r->look_seq, (size_t)cap * per * sizeof *q);
+        if (q)
+            r->look_seq = q;
+        if (!m || !p || !q) {
+            r->exp_nomem = 1;
+            return;
+        }
+        memset(r->look_mom + (size_t)r->cap_looks * per, 0, (size_t)(cap - r->cap_looks) * per * sizeof *m);
+        for (size_t i = (size_t)r->cap_looks * per; i < (size_t)cap * per; i++)
+            r->look_p[i] = r->look_seq[i] = NAN;
+        r->cap_looks = cap;
+    }
+    for (uint32_t a = 0; a < A; a++)
+        for (int m = 0; m < FW_EM__COUNT; m++) {
+            size_t i = ((size_t)(look - 1) * A + a) * FW_EM__COUNT + (size_t)m;
+            const fw_exp_row *w = &t->row[a][m];
+            r->look_mom[i] = t->mom[a][m];
+            r->look_p[i] = w->ok ? w->p : NAN;
+            r->look_seq[i] = w->p_seq;
+        }
+    if (look > r->n_looks)
+        r->n_looks = look;
 }
 
 void fw_recorder_set_followers(fw_recorder *r, uint32_t n, const uint32_t *creator_user,
@@ -409,7 +568,7 @@ done:
     return rc;
 }
 
-/* /arms: each arm's weight, layer and users. */
+/* /arms: each arm's weight, layer and users, and its overrides (set, key, value). */
 static int write_arms(fw_recorder *r, wctx *w)
 {
     const fw_rec_info *in = &r->info;
@@ -421,6 +580,17 @@ static int write_arms(fw_recorder *r, wctx *w)
         if ((ga = H5Gcreate2(g, in->arm_names[a], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
             fw_h5_attr_f64(ga, "weight", in->arm_weights[a]) < 0 || fw_h5_attr_str(ga, "layer", in->arm_layers[a]) < 0 ||
             fw_h5_attr_u64(ga, "users", in->arm_users[a]) < 0)
+            goto done;
+        /* The overrides, as written and as resolved (empty for an arm that sets nothing). */
+        hsize_t n = a < FW_MAX_ARMS ? r->arm_n_set[a] : 0;
+        if (in->scenario &&
+            (fw_h5_write_strings(ga, "set", (const char *const *)r->arm_set[a], n, NULL,
+                                 "the arm's overrides as written in the scenario (key.path=value), in order") < 0 ||
+             fw_h5_write_strings(ga, "key", (const char *const *)r->arm_key[a], n, NULL,
+                                 "the key each override sets") < 0 ||
+             fw_h5_write_strings(ga, "value", (const char *const *)r->arm_value[a], n, NULL,
+                                 "the value the arm's resolved configuration holds for that key, as "
+                                 "`flywheel defaults` writes it") < 0))
             goto done;
         H5Gclose(ga);
         ga = -1;
@@ -632,42 +802,261 @@ done:
     return rc;
 }
 
-/* /experiment: one dataset per field and treatment arm, indexed by /experiment/metric. */
+/* ---- /experiment and /replicates ------------------------------------------------------- */
+
+/* What a field's values are in: the metric's own unit (one per row: a string-array "units"
+ * attribute, as /experiment/units), or one unit for the whole dataset. */
+typedef enum unit_kind { U_METRIC, U_FRACTION, U_PROB, U_FLAG, U_RATIO, U_LOG, U_DF } unit_kind;
+
+static const char *const unit_text[] = {
+    [U_FRACTION] = "fraction", [U_PROB] = "probability", [U_FLAG] = "boolean",
+    [U_RATIO] = "ratio", [U_LOG] = "natural log", [U_DF] = "degrees of freedom"};
+
+/* A field of /experiment/<arm> (and, when rep, of /replicates/<arm>): a double at offset `at`
+ * in fw_exp_row (NaN unless the row has CUPED when cuped), or a special value (at = SPECIAL_*). */
+typedef struct exp_field {
+    const char *name;
+    size_t at;
+    unit_kind unit;
+    int cuped, rep;
+    const char *doc;
+} exp_field;
+
+#define SPECIAL_CUPED ((size_t)-1)   /* the CUPED flag */
+#define SPECIAL_DF ((size_t)-2)      /* the primary test's df */
+#define AT(member) offsetof(fw_exp_row, member)
+
+static const exp_field exp_fields[] = {
+    {"control", AT(abs.control), U_METRIC, 0, 0, "control arm's estimate: mean per unit, or ratio of sums"},
+    {"treatment", AT(abs.treatment), U_METRIC, 0, 0, "treatment arm's estimate"},
+    {"delta", AT(abs.delta), U_METRIC, 0, 1, "absolute difference treatment - control (delta method), without CUPED"},
+    {"delta_se", AT(abs.se), U_METRIC, 0, 1, "standard error of the difference"},
+    {"delta_ci_lo", AT(abs.ci_lo), U_METRIC, 0, 0, "lower bound of the difference's interval (Welch t)"},
+    {"delta_ci_hi", AT(abs.ci_hi), U_METRIC, 0, 0, "upper bound of the difference's interval"},
+    {"delta_p", AT(abs.p), U_PROB, 0, 0, "two-sided p of the difference without CUPED (Welch-Satterthwaite t)"},
+    {"lift", AT(rel.delta), U_FRACTION, 0, 1,
+     "relative lift treatment / control - 1; NaN when the control is too sparse (its estimate within "
+     "t(1 - alpha/2, df) standard errors of 0) or an estimate is not positive"},
+    {"lift_ci_lo", AT(rel.ci_lo), U_FRACTION, 0, 1, "lower bound of the lift's log-ratio interval (never below -1)"},
+    {"lift_ci_hi", AT(rel.ci_hi), U_FRACTION, 0, 1, "upper bound of the lift's log-ratio interval"},
+    {"lift_se_log", AT(rel.se), U_LOG, 0, 0, "standard error of log(treatment / control) (delta method)"},
+    {"cuped", SPECIAL_CUPED, U_FLAG, 0, 0, "1 when CUPED was applied (pre-period covariate)"},
+    {"cuped_theta", AT(theta), U_RATIO, 1, 0, "CUPED coefficient theta (pooled over both arms)"},
+    {"cuped_control", AT(cuped_abs.control), U_METRIC, 1, 0, "control's CUPED-adjusted mean"},
+    {"cuped_treatment", AT(cuped_abs.treatment), U_METRIC, 1, 0, "treatment's CUPED-adjusted mean"},
+    {"cuped_delta", AT(cuped_abs.delta), U_METRIC, 1, 1, "CUPED-adjusted difference treatment - control"},
+    {"cuped_delta_se", AT(cuped_abs.se), U_METRIC, 1, 1, "standard error of the CUPED-adjusted difference"},
+    {"cuped_delta_ci_lo", AT(cuped_abs.ci_lo), U_METRIC, 1, 0, "lower bound of the CUPED-adjusted difference's interval"},
+    {"cuped_delta_ci_hi", AT(cuped_abs.ci_hi), U_METRIC, 1, 0, "upper bound of the CUPED-adjusted difference's interval"},
+    {"cuped_p", AT(cuped_abs.p), U_PROB, 1, 0, "two-sided p of the CUPED-adjusted difference"},
+    {"cuped_lift", AT(cuped_rel.delta), U_FRACTION, 1, 1, "CUPED-adjusted lift (of the adjusted means), NaN as lift"},
+    {"cuped_ci_lo", AT(cuped_rel.ci_lo), U_FRACTION, 1, 1, "lower bound of the CUPED lift's log-ratio interval"},
+    {"cuped_ci_hi", AT(cuped_rel.ci_hi), U_FRACTION, 1, 1, "upper bound of the CUPED lift's log-ratio interval"},
+    {"df", SPECIAL_DF, U_DF, 0, 0, "Welch-Satterthwaite degrees of freedom of the primary test"},
+    {"mde", AT(mde), U_METRIC, 0, 1, "minimum detectable |difference| of the primary test at 80% power, two-sided at alpha"},
+    {"mde_rel", AT(mde_rel), U_FRACTION, 0, 0, "mde as a fraction of the control's (CUPED-adjusted, where applied) estimate"},
+    {"p", AT(p), U_PROB, 0, 1, "primary p: of the absolute difference, CUPED-adjusted when cuped (what flags, Holm, BH and p_seq use)"},
+    {"p_holm", AT(p_holm), U_PROB, 0, 1, "p Holm-adjusted over the arm's metrics"},
+    {"p_bh", AT(p_bh), U_PROB, 0, 0, "p Benjamini-Hochberg-adjusted over the arm's metrics"},
+    {"p_seq", AT(p_seq), U_PROB, 0, 1,
+     "sequential p over the daily looks: min over looks k of p_k / w_k, w_k the look's share of alpha "
+     "(union-bound spending; /experiment/days/alpha_spent); valid under any number of looks up to the plan"},
+};
+#define N_EXP_FIELDS (sizeof exp_fields / sizeof exp_fields[0])
+
+static double field_value(const fw_exp_row *w, const exp_field *fd)
+{
+    if (fd->at == SPECIAL_CUPED)
+        return w->cuped;
+    if (!w->ok || (fd->cuped && !w->cuped))
+        return NAN;
+    if (fd->at == SPECIAL_DF)
+        return w->cuped ? w->cuped_abs.df : w->abs.df;
+    double v;
+    memcpy(&v, (const char *)w + fd->at, sizeof v);
+    return v;
+}
+
+/* A 1-D string-array attribute name = v[0..n) on obj. */
+static int attr_strings(hid_t obj, const char *name, const char *const *v, hsize_t n)
+{
+    hid_t t = fw_h5_str_type(), sp = t < 0 ? -1 : H5Screate_simple(1, &n, NULL), a = -1;
+    int failed = sp < 0 || (a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+                 H5Awrite(a, t, v) < 0;
+    return FW_H5_CLOSE(a, sp, t) < 0 || failed ? -1 : 0;
+}
+
+/* The "units" attribute of a per-metric dataset: one string, or one per metric. */
+static int set_units(hid_t d, unit_kind u)
+{
+    return u == U_METRIC ? attr_strings(d, "units", fw_experiment_metric_unit, FW_EM__COUNT)
+                         : fw_h5_attr_str(d, "units", unit_text[u]);
+}
+
+/* The sufficient statistics stored per look: name, which member, unit (of the numerator y,
+ * the denominator x or the unit count), description. */
+typedef struct look_stat {
+    const char *name;
+    size_t at;
+    const char *unit;   /* "y", "x", "yy", "xx", "xy", "n": built per metric by look_units */
+    const char *doc;
+} look_stat;
+
+static const look_stat look_stats[] = {
+    {"n", offsetof(fw_exp_moments, n), "n", "randomisation units in the arm"},
+    {"sum_y", offsetof(fw_exp_moments, sum_y), "y", "sum over units of the metric's numerator y"},
+    {"sum_x", offsetof(fw_exp_moments, sum_x), "x", "sum over units of the metric's denominator x (users in the unit for per-unit means)"},
+    {"sum_yy", offsetof(fw_exp_moments, sum_yy), "yy", "sum of y^2"},
+    {"sum_xx", offsetof(fw_exp_moments, sum_xx), "xx", "sum of x^2"},
+    {"sum_xy", offsetof(fw_exp_moments, sum_xy), "xy", "sum of x y"},
+    {"sum_pre", offsetof(fw_exp_moments, sum_pre), "y", "sum of the numerator in the pre-period, z (CUPED's covariate)"},
+    {"sum_pre_sq", offsetof(fw_exp_moments, sum_pre_sq), "yy", "sum of z^2"},
+    {"sum_y_pre", offsetof(fw_exp_moments, sum_y_pre), "yy", "sum of y z"},
+};
+#define N_LOOK_STATS (sizeof look_stats / sizeof look_stats[0])
+
+static const char *part_unit(fw_user_metric m)
+{
+    return m == FW_UM_USERS ? "users" : fw_user_metric_unit[m];
+}
+
+/* The per-metric units of look statistic `kind` into buf (n_metric strings in one buffer). */
+static void look_units(const char *kind, const char *unit_name, char (*buf)[64], const char **v)
+{
+    for (int m = 0; m < FW_EM__COUNT; m++) {
+        const char *y = part_unit(fw_experiment_metric_num[m]), *x = part_unit(fw_experiment_metric_den[m]);
+        if (!strcmp(kind, "n"))
+            snprintf(buf[m], 64, "%ss", unit_name);
+        else if (!strcmp(kind, "y"))
+            snprintf(buf[m], 64, "%s", y);
+        else if (!strcmp(kind, "x"))
+            snprintf(buf[m], 64, "%s", x);
+        else if (!strcmp(kind, "yy"))
+            snprintf(buf[m], 64, "%s^2", y);
+        else if (!strcmp(kind, "xx"))
+            snprintf(buf[m], 64, "%s^2", x);
+        else
+            snprintf(buf[m], 64, "%s*%s", x, y);
+        v[m] = buf[m];
+    }
+}
+
+/* A [rows, metric] float64 dataset name in g from rows x FW_EM__COUNT values. */
+static hid_t metric_table(fw_recorder *r, hid_t g, const char *name, const char *row_label, hsize_t rows,
+                          const double *v, const char *doc)
+{
+    hsize_t dims[2] = {rows, FW_EM__COUNT}, chunk[2] = {rows ? rows : 1, FW_EM__COUNT};
+    const char *labels[2] = {row_label, "metric"};
+    return fw_h5_dataset(g, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dims, chunk, r->info.compression, v,
+                         NULL, doc, labels);
+}
+
+/* /experiment/days: every look's sufficient statistics per arm (controls too) and metric, and
+ * the treatment arms' p and sequential p, so that every p-value can be recomputed. */
+static int write_looks(fw_recorder *r, hid_t ge)
+{
+    uint32_t L = r->n_looks, A = r->info.n_arms;
+    unsigned z = r->info.compression;
+    int rc = -1;
+    hid_t gd = -1, ga = -1, d = -1;
+    double *buf = malloc(((size_t)L * FW_EM__COUNT + 1) * sizeof *buf);
+    int32_t *look = malloc(((size_t)L + 1) * sizeof *look), *day = malloc(((size_t)L + 1) * sizeof *day);
+    double *spent = malloc(((size_t)L + 1) * sizeof *spent);
+    char ubuf[FW_EM__COUNT][64];
+    const char *units[FW_EM__COUNT];
+    if (!buf || !look || !day || !spent)
+        goto done;
+    for (uint32_t k = 0; k < L; k++) {
+        look[k] = (int32_t)(k + 1);
+        day[k] = (int32_t)(r->pre_days + k);
+        spent[k] = r->exp_alpha * fw_stat_seq_share(k + 1, r->exp.planned);
+    }
+    if ((gd = fw_h5_group(ge, "days",
+                          "the experiment's daily looks: look k is the k-th day of the experiment period. Per arm "
+                          "and metric, the look's sufficient statistics over the arm's randomisation units "
+                          "(every test of the look is a function of them; see the README), and per treatment "
+                          "arm the look's primary p and the sequential p")) < 0 ||
+        fw_h5_attr_i64(gd, "planned_looks", r->exp.planned) < 0 ||
+        fw_h5_attr_str(gd, "sequential_design",
+                       "union-bound (Bonferroni) alpha spending: look k of K may reject when p_k <= alpha w_k, "
+                       "w_k = 1/(4(K-1)) before the last planned look and 3/4 at it (Haybittle-Peto shares); "
+                       "P(any false rejection) <= alpha for any correlation between looks") < 0 ||
+        fw_h5_write_1d(gd, "look", H5T_STD_I32LE, H5T_NATIVE_INT32, L, look, z, "look",
+                       "look number (experiment-period day, from 1)", -1, "look") < 0 ||
+        fw_h5_write_1d(gd, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, L, day, z, "day",
+                       "simulated day index of the look (the day whose end it follows)", -1, "look") < 0 ||
+        fw_h5_write_1d(gd, "alpha_spent", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, L, spent, z, "probability",
+                       "alpha w_k: the look rejects a metric when its p <= this", -1, "look") < 0)
+        goto done;
+    for (uint32_t a = 0; a < A; a++) {
+        int treated = r->asg && r->asg->control_of_arm[a] != a;
+        if ((ga = fw_h5_group(gd, r->info.arm_names[a], NULL)) < 0)
+            goto done;
+        for (size_t s = 0; s < N_LOOK_STATS; s++) {
+            for (uint32_t k = 0; k < L; k++)
+                for (int m = 0; m < FW_EM__COUNT; m++) {
+                    const fw_exp_moments *mo = &r->look_mom[((size_t)k * A + a) * FW_EM__COUNT + (size_t)m];
+                    memcpy(&buf[(size_t)k * FW_EM__COUNT + (size_t)m], (const char *)mo + look_stats[s].at,
+                           sizeof(double));
+                }
+            look_units(look_stats[s].unit, r->exp_unit ? r->exp_unit : "unit", ubuf, units);
+            if ((d = metric_table(r, ga, look_stats[s].name, "look", L, buf, look_stats[s].doc)) < 0 ||
+                attr_strings(d, "units", units, FW_EM__COUNT) < 0)
+                goto done;
+            H5Dclose(d);
+            d = -1;
+        }
+        for (int which = 0; treated && which < 2; which++) {
+            const double *src = which ? r->look_seq : r->look_p;
+            for (uint32_t k = 0; k < L; k++)
+                memcpy(&buf[(size_t)k * FW_EM__COUNT], &src[((size_t)k * A + a) * FW_EM__COUNT],
+                       FW_EM__COUNT * sizeof *buf);
+            if ((d = metric_table(r, ga, which ? "p_seq" : "p", "look", L, buf,
+                                  which ? "sequential p after the look" : "the look's primary p")) < 0 ||
+                set_units(d, U_PROB) < 0)
+                goto done;
+            H5Dclose(d);
+            d = -1;
+        }
+        H5Gclose(ga);
+        ga = -1;
+    }
+    rc = 0;
+done:
+    FW_H5_CLOSE(d, ga, gd);
+    free(buf);
+    free(look);
+    free(day);
+    free(spent);
+    return rc;
+}
+
+/* /experiment: one dataset per field and treatment arm, indexed by /experiment/metric, and
+ * the looks under /experiment/days. */
 static int write_experiment(fw_recorder *r, hid_t f)
 {
     const fw_exp_table *t = &r->exp;
     unsigned z = r->info.compression;
     hsize_t n = FW_EM__COUNT;
     int rc = -1;
-    hid_t ge = -1, ga = -1, ds = -1;
-    if ((ge = fw_h5_group(f, "experiment", "each treatment arm against the first arm, per metric; "
-                                           "relative lifts by the delta method, Welch df")) < 0 ||
+    hid_t ge = -1, ga = -1, ds = -1, d = -1;
+    if ((ge = fw_h5_group(f, "experiment",
+                          "each treatment arm against its layer's control, per metric, at the latest look: the "
+                          "primary test is the absolute difference (CUPED-adjusted where applied; delta method, "
+                          "Welch-Satterthwaite df), the lift has a log-ratio interval")) < 0 ||
         fw_h5_attr_str(ge, "unit", r->exp_unit) < 0 || fw_h5_attr_f64(ge, "alpha", r->exp_alpha) < 0 ||
         fw_h5_attr_f64(ge, "srm_chi2", t->srm_chi2[0]) < 0 || fw_h5_attr_f64(ge, "srm_p", t->srm_p[0]) < 0 ||
-        fw_h5_attr_i64(ge, "days", t->days) < 0 || fw_h5_attr_i64(ge, "cuped", t->have_pre) < 0)
+        fw_h5_attr_i64(ge, "days", t->days) < 0 || fw_h5_attr_i64(ge, "planned_looks", t->planned) < 0 ||
+        fw_h5_attr_i64(ge, "cuped", t->have_pre) < 0 ||
+        fw_h5_attr_f64(ge, "mde_power", FW_EXPERIMENT_MDE_POWER) < 0)
         goto done;
-    /* The metric names, a dimension scale of every field. */
+    /* The metric names, a dimension scale of every field, and their units. */
     if (fw_h5_write_strings(ge, "metric", fw_experiment_metric_name, n, NULL, NULL) < 0 ||
         (ds = H5Dopen2(ge, "metric", H5P_DEFAULT)) < 0 || H5DSset_scale(ds, "metric") < 0 ||
-        fw_h5_attr_str(ds, "description", "the metrics tested, in the order of every field's rows") < 0)
+        fw_h5_attr_str(ds, "description", "the metrics tested, in the order of every field's rows") < 0 ||
+        fw_h5_write_strings(ge, "units", fw_experiment_metric_unit, n, NULL,
+                            "each metric's unit: what control, treatment, the differences and mde are in") < 0)
         goto done;
-    enum { N_FIELDS = 22 };
-    static const char *const fields[N_FIELDS] = {
-        "control", "treatment", "lift", "lift_se", "lift_ci_lo", "lift_ci_hi", "lift_p",
-        "delta", "delta_se", "delta_ci_lo", "delta_ci_hi", "delta_p", "cuped", "cuped_lift",
-        "cuped_ci_lo", "cuped_ci_hi", "cuped_p", "cuped_theta", "p", "p_holm", "p_bh", "p_msprt"};
-    static const char *const docs[N_FIELDS] = {
-        "control estimate (mean per user or ratio of sums)", "treatment estimate",
-        "relative lift treatment / control - 1", "standard error of the lift",
-        "lower CI bound of the lift", "upper CI bound of the lift", "two-sided p of the lift",
-        "absolute difference treatment - control", "standard error of the difference",
-        "lower CI bound of the difference", "upper CI bound of the difference",
-        "two-sided p of the difference", "1 when CUPED was applied (pre-period covariate)",
-        "CUPED-adjusted relative lift", "lower CI bound of the CUPED lift",
-        "upper CI bound of the CUPED lift", "two-sided p of the CUPED lift",
-        "CUPED coefficient theta (pooled)", "primary p: CUPED's when applied, else lift_p",
-        "p Holm-adjusted over the arm's metrics", "p Benjamini-Hochberg-adjusted",
-        "always-valid p (mSPRT running minimum over daily looks)"};
     double col[FW_EM__COUNT];
     for (uint32_t arm = 0; arm < t->n_arms; arm++) {
         uint32_t ctl = r->asg->control_of_arm[arm];
@@ -679,33 +1068,24 @@ static int write_experiment(fw_recorder *r, hid_t f)
             fw_h5_attr_f64(ga, "srm_chi2", t->srm_chi2[r->asg->layer_of_arm[arm]]) < 0 ||
             fw_h5_attr_f64(ga, "srm_p", t->srm_p[r->asg->layer_of_arm[arm]]) < 0)
             goto done;
-        for (int k = 0; k < N_FIELDS; k++) {
-            for (int m = 0; m < FW_EM__COUNT; m++) {
-                const fw_exp_row *w = &t->row[arm][m];
-                const fw_stat_result *c = &w->cuped_rel;
-                double v[N_FIELDS] = {
-                    w->rel.control, w->rel.treatment, w->rel.delta, w->rel.se, w->rel.ci_lo,
-                    w->rel.ci_hi, w->rel.p, w->abs.delta, w->abs.se, w->abs.ci_lo, w->abs.ci_hi,
-                    w->abs.p, w->cuped, w->cuped ? c->delta : NAN, w->cuped ? c->ci_lo : NAN,
-                    w->cuped ? c->ci_hi : NAN, w->cuped ? c->p : NAN, w->cuped ? w->theta : NAN,
-                    w->p, w->p_holm, w->p_bh, w->p_msprt};
-                col[m] = w->ok || k == 12 ? v[k] : NAN;
-            }
-            hid_t d = fw_h5_dataset(ga, fields[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &n, &n, z, col,
-                                    "1", docs[k], (const char *const[]){"metric"});
-            if (d < 0)
+        for (size_t k = 0; k < N_EXP_FIELDS; k++) {
+            for (int m = 0; m < FW_EM__COUNT; m++)
+                col[m] = field_value(&t->row[arm][m], &exp_fields[k]);
+            if ((d = fw_h5_dataset(ga, exp_fields[k].name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &n, &n, z, col,
+                                   NULL, exp_fields[k].doc, (const char *const[]){"metric"})) < 0 ||
+                set_units(d, exp_fields[k].unit) < 0 || H5DSattach_scale(d, ds, 0) < 0)
                 goto done;
-            herr_t e = H5DSattach_scale(d, ds, 0);
             H5Dclose(d);
-            if (e < 0)
-                goto done;
+            d = -1;
         }
         H5Gclose(ga);
         ga = -1;
     }
+    if (r->n_looks > 0 && write_looks(r, ge) < 0)
+        goto done;
     rc = 0;
 done:
-    FW_H5_CLOSE(ga, ds, ge);
+    FW_H5_CLOSE(d, ga, ds, ge);
     return rc;
 }
 
@@ -715,28 +1095,19 @@ static int write_replicates(fw_recorder *r, hid_t f)
     uint32_t K = r->n_reps, A = r->info.n_arms;
     unsigned z = r->info.compression;
     int rc = -1;
-    hid_t gr = -1, ga = -1;
-    enum { N_FIELDS = 9 };
-    static const char *const fields[N_FIELDS] = {"lift", "lift_se", "lift_ci_lo", "lift_ci_hi",
-                                                 "cuped_lift", "cuped_ci_lo", "cuped_ci_hi", "p",
-                                                 "p_msprt"};
-    static const char *const docs[N_FIELDS] = {
-        "relative lift", "standard error of the lift", "lower CI bound of the lift",
-        "upper CI bound of the lift", "CUPED-adjusted lift (NaN without CUPED)",
-        "lower CI bound of the CUPED lift", "upper CI bound of the CUPED lift",
-        "primary p (CUPED's when applied)", "always-valid p (mSPRT, daily looks)"};
+    hid_t gr = -1, ga = -1, d = -1;
     double *buf = malloc(((size_t)K * FW_EM__COUNT + 1) * sizeof *buf);
     if (!buf)
         return -1;
     if ((gr = fw_h5_group(f, "replicates",
                           "the experiment rerun with other seeds: per replicate and metric, the tests "
-                          "of /experiment (replicate 0 is this file's run)")) < 0 ||
-        fw_h5_write_1d(gr, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, K, r->rep_seeds, z, "1",
+                          "of /experiment at the last look (replicate 0 is this file's run)")) < 0 ||
+        fw_h5_write_1d(gr, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, K, r->rep_seeds, z, "seed",
                        "seed of each replicate", -1, "replicate") < 0)
         goto done;
     for (uint32_t k = 0; k < K; k++)
         buf[k] = r->reps[k].srm_p[0];
-    if (fw_h5_write_1d(gr, "srm_p", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, K, buf, z, "1",
+    if (fw_h5_write_1d(gr, "srm_p", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, K, buf, z, "probability",
                        "sample ratio mismatch p of each replicate (first layer)", -1, "replicate") < 0)
         goto done;
     for (uint32_t arm = 0; arm < A; arm++) {
@@ -746,30 +1117,24 @@ static int write_replicates(fw_recorder *r, hid_t f)
         if ((ga = fw_h5_group(gr, r->info.arm_names[arm], NULL)) < 0 ||
             fw_h5_attr_str(ga, "control", r->info.arm_names[ctl]) < 0)
             goto done;
-        for (int fi = 0; fi < N_FIELDS; fi++) {
+        for (size_t fi = 0; fi < N_EXP_FIELDS; fi++) {
+            if (!exp_fields[fi].rep)
+                continue;
             for (uint32_t k = 0; k < K; k++)
-                for (int m = 0; m < FW_EM__COUNT; m++) {
-                    const fw_exp_row *w = &r->reps[k].row[arm][m];
-                    const fw_stat_result *c = &w->cuped_rel;
-                    double v[N_FIELDS] = {w->rel.delta, w->rel.se, w->rel.ci_lo, w->rel.ci_hi,
-                                          w->cuped ? c->delta : NAN, w->cuped ? c->ci_lo : NAN,
-                                          w->cuped ? c->ci_hi : NAN, w->p, w->p_msprt};
-                    buf[(size_t)k * FW_EM__COUNT + m] = w->ok ? v[fi] : NAN;
-                }
-            hsize_t dims[2] = {K, FW_EM__COUNT};
-            const char *labels[2] = {"replicate", "metric"};
-            hid_t d = fw_h5_dataset(ga, fields[fi], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dims, dims, z,
-                                    buf, "1", docs[fi], labels);
-            if (d < 0)
+                for (int m = 0; m < FW_EM__COUNT; m++)
+                    buf[(size_t)k * FW_EM__COUNT + m] = field_value(&r->reps[k].row[arm][m], &exp_fields[fi]);
+            if ((d = metric_table(r, ga, exp_fields[fi].name, "replicate", K, buf, exp_fields[fi].doc)) < 0 ||
+                set_units(d, exp_fields[fi].unit) < 0)
                 goto done;
             H5Dclose(d);
+            d = -1;
         }
         H5Gclose(ga);
         ga = -1;
     }
     rc = 0;
 done:
-    FW_H5_CLOSE(ga, gr);
+    FW_H5_CLOSE(d, ga, gr);
     free(buf);
     return rc;
 }
@@ -939,6 +1304,11 @@ fw_err fw_recorder_write(fw_recorder *r, const char *status, double wall_s, doub
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);  /* we report failures ourselves, with the path */
     int complete = strcmp(status, "complete") == 0;
+    if (r->exp_nomem) {
+        snprintf(errbuf, errlen, "cannot write result file %s: out of memory keeping the experiment's looks",
+                 r->tmp);
+        return FW_ERR_NOMEM;
+    }
     if (write_file(r, status, wall_s, peak_rss_mb) < 0) {
         int e = errno;
         unlink(r->tmp);

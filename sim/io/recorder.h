@@ -38,6 +38,8 @@ typedef struct fw_rec_info {
     const double *arm_weights;
     const char *const *arm_layers;   /* each arm's experiment layer */
     const uint64_t *arm_users;       /* users assigned to each arm */
+    const fw_scenario *scenario;     /* the arms' overrides, as written and as resolved, for
+                                        /arms/<arm> (read once, at create); NULL: not recorded */
     unsigned compression;            /* deflate level 0..9 */
     /* The day counters of every arm (/days/<arm>/<counter>) and the rates over them. */
     uint32_t n_counters, n_rates;
@@ -110,7 +112,10 @@ fw_err fw_recorder_table(fw_recorder *r, const fw_rec_table *t);
 void fw_recorder_set_users(fw_recorder *r, const fw_assignment *a, const fw_user_aggs *g,
                            uint32_t pre_days);
 
-/* The latest experiment analysis (copied), written under /experiment. */
+/* The latest experiment analysis (copied), written under /experiment; call it once a look
+ * (t->days is the look's number): each look's sufficient statistics, p and sequential p are
+ * kept for /experiment/days. Memory running out here makes the next fw_recorder_write fail
+ * with FW_ERR_NOMEM. */
 void fw_recorder_set_experiment(fw_recorder *r, const fw_exp_table *t, const char *unit,
                                 double alpha);
 

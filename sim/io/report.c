@@ -1203,11 +1203,18 @@ static void html_ab(FILE *h, const ctx *c)
         any |= c->runs[r]->has_experiment && c->runs[r]->n_tests > 0;
     if (!any)
         return;
-    fputs("<h2>A/B tests</h2>\n<p>Lift is treatment / control &minus; 1 with its 95% interval "
-          "(CUPED-adjusted where marked *); p is two-sided, p_holm is adjusted over the metrics, "
-          "p_seq is the always-valid (mSPRT) p that stays valid under daily peeking.</p>\n", h);
+    fputs("<h2>A/B tests</h2>\n<p>Each metric is in its own units. <em>p</em> is the primary, two-sided "
+          "test of the absolute difference treatment &minus; control (delta method, Welch); where CUPED "
+          "applies (marked *) the test and the lift are those of the CUPED-adjusted means, shown next to "
+          "the raw ones. Lift is treatment / control &minus; 1 with its interval from the log ratio (never "
+          "below &minus;100%; &ndash; when the control is too sparse for a ratio). MDE is the smallest "
+          "difference the test detects with 80% power, as a share of the control. p_holm is adjusted over the "
+          "metrics; p_seq is the sequential test over the daily looks (union-bound alpha spending), valid "
+          "however often one looks.</p>\n", h);
     for (int r = 0; r < c->n_runs; r++) {
         const fw_results *res = c->runs[r];
+        const fw_results_value *alpha_v = fw_results_attr(&res->experiment, "alpha");
+        double alpha = alpha_v && isfinite(alpha_v->num) ? alpha_v->num : 0.05;
         for (uint32_t t = 0; res->has_experiment && t < res->n_tests; t++) {
             const fw_results_test *T = &res->tests[t];
             const fw_results_value *ctl = fw_results_attr(&T->attrs, "control"),
@@ -1234,31 +1241,54 @@ static void html_ab(FILE *h, const ctx *c)
                                                                "this test)</strong>" : "", h);
                 fputs("</p>\n", h);
             }
-            fputs("<table class=\"num ab\">\n<tr><th>metric</th><th>control</th><th>treatment</th>"
-                  "<th>lift</th><th>95% CI</th><th>p</th><th>p_holm</th><th>p_seq</th></tr>\n", h);
+            fprintf(h, "<table class=\"num ab\">\n<tr><th>metric</th><th>units</th><th>control</th>"
+                       "<th>treatment</th><th>CUPED control</th><th>CUPED treatment</th><th>lift</th>"
+                       "<th>%g%% CI</th><th>MDE (80%% power)</th><th>p</th><th>p_holm</th><th>p_seq</th></tr>\n",
+                    100 * (1 - alpha));
             for (uint32_t m = 0; m < res->n_metrics; m++) {
                 double l, lo, hi;
                 int cuped = test_lift(T, m, &l, &lo, &hi);
-                if (!isfinite(l) && !isfinite(field(T, "control", m)))
+                if (!isfinite(field(T, "p", m)) && !isfinite(l) && !isfinite(field(T, "control", m)))
                     continue;
                 fputs("<tr><th>", h);
                 html_esc(h, res->metric[m]);
                 fputs(cuped ? " *" : "", h);
-                fputs("</th><td>", h);
+                fputs("</th><td class=\"text\">", h);
+                html_esc(h, res->metric_unit ? res->metric_unit[m] : "");
+                fputs("</td><td>", h);
                 html_num(h, field(T, "control", m), -1, 0, "");
                 fputs("</td><td>", h);
                 html_num(h, field(T, "treatment", m), -1, 0, "");
                 fputs("</td><td>", h);
+                html_num(h, cuped ? field(T, "cuped_control", m) : NAN, -1, 0, "");
+                fputs("</td><td>", h);
+                html_num(h, cuped ? field(T, "cuped_treatment", m) : NAN, -1, 0, "");
+                fputs("</td><td>", h);
                 html_num(h, 100 * l, 2, 1, "%");
-                fputs("</td><td>[", h);
-                html_num(h, 100 * lo, 2, 1, "%");
-                fputs(", ", h);
-                html_num(h, 100 * hi, 2, 1, "%");
-                fputs("]</td>", h);
-                static const char *const ps[] = {"p", "p_holm", "p_msprt"};
+                fputs("</td><td>", h);
+                if (isfinite(lo) && isfinite(hi)) {
+                    fputs("[", h);
+                    html_num(h, 100 * lo, 2, 1, "%");
+                    fputs(", ", h);
+                    html_num(h, 100 * hi, 2, 1, "%");
+                    fputs("]", h);
+                } else {
+                    fputs("&ndash;", h);
+                }
+                fputs("</td><td>", h);
+                double mde_rel = field(T, "mde_rel", m);
+                if (isfinite(mde_rel))
+                    html_num(h, 100 * mde_rel, 2, 0, "%");
+                else
+                    html_num(h, field(T, "mde", m), -1, 0, "");
+                fputs("</td>", h);
+                /* p_msprt: files written before the sequential test was replaced */
+                static const char *const ps[] = {"p", "p_holm", "p_seq"};
                 for (int k = 0; k < 3; k++) {
                     double p = field(T, ps[k], m);
-                    fputs(isfinite(p) && p < 0.05 ? "<td class=\"sig\">" : "<td>", h);
+                    if (k == 2 && !fw_results_col(&T->fields, "p_seq"))
+                        p = field(T, "p_msprt", m);
+                    fputs(isfinite(p) && p < alpha ? "<td class=\"sig\">" : "<td>", h);
                     html_num(h, p, 4, 0, "");
                     fputs("</td>", h);
                 }

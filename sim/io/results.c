@@ -193,6 +193,22 @@ static void cols_fini(fw_results_cols *c)
     memset(c, 0, sizeof *c);
 }
 
+/* The scalar string attribute attr of g's dataset name as a new string; NULL when it is
+ * absent, not a string or not scalar (an /experiment field's "units" is an array, one a metric:
+ * fw_h5_attr_text reads exactly one string, so it must not be handed an array). */
+static char *scalar_str_attr(hid_t g, const char *name, const char *attr)
+{
+    if (H5Aexists_by_name(g, name, attr, H5P_DEFAULT) <= 0)
+        return NULL;
+    hid_t a = H5Aopen_by_name(g, name, attr, H5P_DEFAULT, H5P_DEFAULT), sp = a < 0 ? -1 : H5Aget_space(a);
+    char *s = sp >= 0 && H5Sget_simple_extent_type(sp) == H5S_SCALAR ? fw_h5_attr_text(a) : NULL;
+    if (FW_H5_CLOSE(sp, a) < 0) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
 /* Reads every numeric 1-D dataset of g that is n long as doubles; others are skipped. */
 static fw_err read_cols(const loader *L, hid_t g, const char *where, uint32_t n, fw_results_cols *out)
 {
@@ -228,8 +244,9 @@ static fw_err read_cols(const loader *L, hid_t g, const char *where, uint32_t n,
         s->name = names.name[i];
         names.name[i] = NULL;
         c.n++;
-        /* "" when the dataset has no string units attribute */
-        if (!(s->units = fw_h5_read_str_attr(g, s->name, "units")) && !(s->units = dup_str(""))) {
+        /* "" when the dataset has no scalar string units attribute (per-metric units: see
+         * fw_results.metric_unit) */
+        if (!(s->units = scalar_str_attr(g, s->name, "units")) && !(s->units = dup_str(""))) {
             e = fail(L, FW_ERR_NOMEM, "out of memory");
             goto done;
         }
@@ -489,9 +506,31 @@ static fw_err load_experiment(const loader *L, hid_t f, fw_results *r)
     if ((e = h5_checked(L, fw_h5_read_strings(g, "/experiment", "metric", &r->n_metrics, &r->metric,
                                               L->msg, L->msglen))) != FW_OK)
         goto done;
+    if (fw_h5_has_link(g, "units")) {
+        uint32_t n_units = 0;
+        char **units = NULL;
+        if ((e = h5_checked(L, fw_h5_read_strings(g, "/experiment", "units", &n_units, &units, L->msg,
+                                                  L->msglen))) != FW_OK)
+            goto done;
+        if (n_units == r->n_metrics)
+            r->metric_unit = units;
+        else
+            fw_h5_strings_free(units, n_units);   /* not one per metric: not units we can use */
+    }
     r->tests = list_members(L, g, "/experiment", &names, sizeof *r->tests, &e);
     if (e != FW_OK)
         goto done;
+    /* A test is a group with a `control` attribute: /experiment/days (the looks) is not. */
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < names.n; i++) {
+        char *control = fw_h5_read_str_attr(g, names.name[i], "control");
+        if (control)
+            names.name[kept++] = names.name[i];
+        else
+            free(names.name[i]);
+        free(control);
+    }
+    names.n = kept;
     r->has_experiment = 1;
     e = read_members(L, g, "/experiment", &names, r->tests, sizeof *r->tests, offsetof(fw_results_test, arm),
                      &r->n_tests, read_test, r);
@@ -564,6 +603,7 @@ void fw_results_destroy(fw_results *r)
     }
     for (uint32_t i = 0; i < r->n_metrics; i++)
         free(r->metric[i]);
+    fw_h5_strings_free(r->metric_unit, r->metric_unit ? r->n_metrics : 0);
     attrs_fini(&r->world);
     attrs_fini(&r->experiment);
     free(r->metric);

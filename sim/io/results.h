@@ -6,7 +6,8 @@
  *
  * Everything is read by name, so files from older or newer Flywheels load too: a group the
  * file lacks is simply absent (count 0, NULL pointer), and a dataset the reader does not know
- * is kept under its own name. Per-user data (/users) and /replicates are not read. */
+ * is kept under its own name. Per-user data (/users), /replicates and the experiment's looks
+ * (/experiment/days) are not read. */
 #ifndef FLYWHEEL_RESULTS_H
 #define FLYWHEEL_RESULTS_H
 
@@ -76,7 +77,9 @@ typedef struct fw_results {
     fw_results_attrs experiment;
     uint32_t n_metrics, n_tests;
     char **metric;
-    fw_results_test *tests;   /* one per treatment arm */
+    char **metric_unit;       /* [n_metrics] /experiment/units; NULL in files without it */
+    fw_results_test *tests;   /* one per treatment arm: the groups of /experiment with a
+                                 `control` attribute (not /experiment/days, the looks) */
 } fw_results;
 
 /* Loads the result file at path. On success *out is a new fw_results (free it with

@@ -41,7 +41,7 @@ assert f["arms/control"].attrs["users"] + f["arms/fresh_boost"].attrs["users"] =
 assert f["arms/pages_10"].attrs["users"] + f["arms/pages_5"].attrs["users"] == n
 assert len(f["users/pages_5/user_id"]) == f["arms/pages_5"].attrs["users"]
 e = f["experiment"]
-assert set(e.keys()) == {"metric", "fresh_boost", "pages_5"}, list(e.keys())
+assert set(e.keys()) == {"metric", "units", "days", "fresh_boost", "pages_5"}, list(e.keys())
 assert e["pages_5"].attrs["control"] == "pages_10" and e["pages_5"].attrs["layer"] == "pages"
 assert e.attrs["unit"] == "cluster"
 # Smaller pages mean more feed requests per impression in pages_5.

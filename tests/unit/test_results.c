@@ -156,17 +156,25 @@ static void fill_experiment(fw_exp_table *t)
         double x = m + 1;
         w->ok = m % 5 != 4;
         w->rel = (fw_stat_result){10 * x, 11 * x, 0.1, 0.01 * x, 0.1 - 0.02 * x, 0.1 + 0.02 * x,
-                                  0.001 * x, 99};
-        w->abs = (fw_stat_result){10 * x, 11 * x, x, 0.5 * x, 0.25 * x, 1.75 * x, 0.002 * x, 98};
+                                  0.001 * x, 99, 0.5 * x, 0.6 * x};
+        w->abs = (fw_stat_result){10 * x, 11 * x, x, 0.5 * x, 0.25 * x, 1.75 * x, 0.002 * x, 98, 0.3 * x, 0.4 * x};
         w->cuped = m % 3 == 0;
         w->cuped_rel = (fw_stat_result){0, 0, 0.09, 0.005 * x, 0.09 - 0.01 * x, 0.09 + 0.01 * x,
-                                        0.0005 * x, 97};
+                                        0.0005 * x, 97, 0.2 * x, 0.3 * x};
+        w->cuped_abs = (fw_stat_result){9.5 * x, 10.4 * x, 0.9 * x, 0.4 * x, 0.1 * x, 1.7 * x, 0.0004 * x, 96,
+                                        0.25 * x, 0.3 * x};
         w->theta = 0.8 + 0.001 * x;
-        w->p = w->cuped ? w->cuped_rel.p : w->rel.p;
+        w->mde = 1.2 * x;
+        w->mde_rel = 0.12;
+        w->p = w->cuped ? w->cuped_abs.p : w->abs.p;
         w->p_holm = fmin(1.0, 3 * w->p);
         w->p_bh = fmin(1.0, 2 * w->p);
-        w->p_msprt = 0.03 * x;
+        w->p_seq = 0.03 * x;
+        t->mom[0][m] = (fw_exp_moments){5, 10 * x, 5, 30 * x * x, 5, 10 * x, 8 * x, 20 * x * x, 25 * x * x};
+        t->mom[1][m] = (fw_exp_moments){5, 11 * x, 5, 33 * x * x, 5, 11 * x, 8 * x, 21 * x * x, 26 * x * x};
     }
+    t->planned = N_DAYS;
+    t->alpha = 0.05;
 }
 
 /* Counters of arm a on day d; impressions are 0 for the control arm on day 1, so its ctr
@@ -632,34 +640,44 @@ static void test_experiment(void **state)
     assert_attr_text(&t->attrs, "layer", "main");
     assert_attr_num(&t->attrs, "srm_p", 0.5403);
     assert_attr_num(&t->attrs, "srm_chi2", 0.375);
-    assert_int_equal(t->fields.n, 22);
+    assert_int_equal(t->fields.n, 30);
+    for (int m = 0; m < FW_EM__COUNT; m++)
+        assert_string_equal(res->metric_unit[m], fw_experiment_metric_unit[m]);
     for (int m = 0; m < FW_EM__COUNT; m++) {
         const fw_exp_row *w = &fx->exp.row[1][m];
-        const fw_stat_result *c = &w->cuped_rel;
+        const fw_stat_result *c = &w->cuped_rel, *ca = &w->cuped_abs;
         /* A row that is not ok reads back as NaN in every field but cuped. */
 #define WANT(v) (w->ok ? (double)(v) : NAN)
-        assert_same(col(&t->fields, "control")[m], WANT(w->rel.control));
-        assert_same(col(&t->fields, "treatment")[m], WANT(w->rel.treatment));
+#define WANT_CUPED(v) WANT(w->cuped ? (v) : NAN)
+        assert_same(col(&t->fields, "control")[m], WANT(w->abs.control));
+        assert_same(col(&t->fields, "treatment")[m], WANT(w->abs.treatment));
         assert_same(col(&t->fields, "lift")[m], WANT(w->rel.delta));
-        assert_same(col(&t->fields, "lift_se")[m], WANT(w->rel.se));
+        assert_same(col(&t->fields, "lift_se_log")[m], WANT(w->rel.se));
         assert_same(col(&t->fields, "lift_ci_lo")[m], WANT(w->rel.ci_lo));
         assert_same(col(&t->fields, "lift_ci_hi")[m], WANT(w->rel.ci_hi));
-        assert_same(col(&t->fields, "lift_p")[m], WANT(w->rel.p));
         assert_same(col(&t->fields, "delta")[m], WANT(w->abs.delta));
         assert_same(col(&t->fields, "delta_se")[m], WANT(w->abs.se));
         assert_same(col(&t->fields, "delta_ci_lo")[m], WANT(w->abs.ci_lo));
         assert_same(col(&t->fields, "delta_ci_hi")[m], WANT(w->abs.ci_hi));
         assert_same(col(&t->fields, "delta_p")[m], WANT(w->abs.p));
         assert_same(col(&t->fields, "cuped")[m], w->cuped);
-        assert_same(col(&t->fields, "cuped_lift")[m], WANT(w->cuped ? c->delta : NAN));
-        assert_same(col(&t->fields, "cuped_ci_lo")[m], WANT(w->cuped ? c->ci_lo : NAN));
-        assert_same(col(&t->fields, "cuped_ci_hi")[m], WANT(w->cuped ? c->ci_hi : NAN));
-        assert_same(col(&t->fields, "cuped_p")[m], WANT(w->cuped ? c->p : NAN));
-        assert_same(col(&t->fields, "cuped_theta")[m], WANT(w->cuped ? w->theta : NAN));
+        assert_same(col(&t->fields, "cuped_lift")[m], WANT_CUPED(c->delta));
+        assert_same(col(&t->fields, "cuped_ci_lo")[m], WANT_CUPED(c->ci_lo));
+        assert_same(col(&t->fields, "cuped_ci_hi")[m], WANT_CUPED(c->ci_hi));
+        assert_same(col(&t->fields, "cuped_control")[m], WANT_CUPED(ca->control));
+        assert_same(col(&t->fields, "cuped_treatment")[m], WANT_CUPED(ca->treatment));
+        assert_same(col(&t->fields, "cuped_delta")[m], WANT_CUPED(ca->delta));
+        assert_same(col(&t->fields, "cuped_delta_se")[m], WANT_CUPED(ca->se));
+        assert_same(col(&t->fields, "cuped_p")[m], WANT_CUPED(ca->p));
+        assert_same(col(&t->fields, "cuped_theta")[m], WANT_CUPED(w->theta));
+        assert_same(col(&t->fields, "df")[m], WANT(w->cuped ? ca->df : w->abs.df));
+        assert_same(col(&t->fields, "mde")[m], WANT(w->mde));
+        assert_same(col(&t->fields, "mde_rel")[m], WANT(w->mde_rel));
         assert_same(col(&t->fields, "p")[m], WANT(w->p));
         assert_same(col(&t->fields, "p_holm")[m], WANT(w->p_holm));
         assert_same(col(&t->fields, "p_bh")[m], WANT(w->p_bh));
-        assert_same(col(&t->fields, "p_msprt")[m], WANT(w->p_msprt));
+        assert_same(col(&t->fields, "p_seq")[m], WANT(w->p_seq));
+#undef WANT_CUPED
 #undef WANT
     }
     /* Spot checks by value, so a shared mistake in WANT cannot hide a wrong file. */
@@ -667,7 +685,9 @@ static void test_experiment(void **state)
     assert_same(col(&t->fields, "cuped_lift")[0], 0.09);
     assert_true(isnan(col(&t->fields, "cuped_lift")[1]));
     assert_true(isnan(col(&t->fields, "lift")[4]));
-    assert_same(col(&t->fields, "p_msprt")[2], 0.03 * 3);
+    assert_same(col(&t->fields, "p_seq")[2], 0.03 * 3);
+    assert_same(col(&t->fields, "p")[0], 0.0004);   /* CUPED's absolute p */
+    assert_same(col(&t->fields, "p")[1], 0.002 * 2);
     fw_results_destroy(res);
 }
 

@@ -1,7 +1,11 @@
-/* Unit tests for sim/stats: every A/B case of ../shared/vectors/README.md to the digits given,
- * then properties a formula test cannot show (identical and swapped arms, ratio = Welch when
- * every denominator is 1, CUPED never widening the interval, the mSPRT staying at alpha under
- * daily peeking while a peeked z-test does not), then each documented error. Simulations use
+/* Unit tests for sim/stats: every A/B case of ../shared/vectors/README.md to the digits given;
+ * reference values for the log-ratio lift, the MDE, absolute CUPED and ratio tests and the
+ * sequential test, derived independently with scipy by tests/e2e/stats_reference.py (its
+ * output is quoted next to each constant); then properties a formula test cannot show
+ * (identical and swapped arms, ratio = Welch when every denominator is 1, CUPED never widening
+ * the interval, the absolute test calibrated on a sparse heavy-tailed metric where the old
+ * relative test was not, the sequential test staying at or below alpha over 14 correlated
+ * daily looks while a peeked test does not), then each documented error. Simulations use
  * gsl_rng_mt19937 with fixed seeds, so every threshold is deterministic, not flaky. */
 #include <math.h>
 #include <setjmp.h>
@@ -418,88 +422,338 @@ static void test_cuped_constant_covariate(void **state)
     assert_true(a.delta == b.delta && a.se == b.se && a.p == b.p);
 }
 
-static void test_msprt_shape(void **state)
+/* ---- reference values (tests/e2e/stats_reference.py, scipy) ------------------------------ */
+
+#define assert_ref(got, want) assert_close((got), (want), 1e-8)
+
+/* Vector case 1's lift with the log-ratio interval: the point is the vector's, the interval
+ * asymmetric and inside (-1, inf). */
+static void test_reference_log_lift(void **state)
 {
     (void)state;
-    assert_true(fw_stat_msprt_p(0.0, 0.1, 0.05) == 1.0);
-    assert_true(fw_stat_msprt_p(0.0, 1e-3, 10.0) == 1.0);
-    /* Non-increasing in |delta|/se, strictly once below 1, symmetric in delta. */
-    double prev = 1.0;
-    for (int i = 1; i <= 80; i++) {
-        double z = 0.1 * i;
-        double p = fw_stat_msprt_p(z * 0.02, 0.02, 0.05);
-        assert_true(p <= prev);
-        assert_true(p == 1.0 || p < prev);
-        assert_true(p == fw_stat_msprt_p(-z * 0.02, 0.02, 0.05));
-        prev = p;
-    }
-    assert_true(prev < 1e-10);
-    /* The formula, at one point: V = 0.01, tau^2 = 0.04, delta = 0.5. */
-    double lambda = sqrt(0.01 / 0.05) * exp(0.04 * 0.25 / (2 * 0.01 * 0.05));
-    assert_close(fw_stat_msprt_p(0.5, 0.1, 0.2), 1 / lambda, 1e-12);
-    /* More conservative than the fixed-horizon test at the same z. */
-    assert_true(fw_stat_msprt_p(2.0 * 0.02, 0.02, 0.05) > 2 * gsl_cdf_ugaussian_Q(2.0));
-    /* Extreme scales stay finite and in [0, 1]. */
-    double p = fw_stat_msprt_p(1e-200, 1e-202, 1e100);
-    assert_true(p >= 0 && p <= 1);
-    p = fw_stat_msprt_p(1e300, 1e-300, 1.0);
-    assert_true(p == 0);
-    assert_true(isnan(fw_stat_msprt_p(0.1, 0.0, 0.1)));
-    assert_true(isnan(fw_stat_msprt_p(0.1, 0.1, 0.0)));
-    assert_true(isnan(fw_stat_msprt_p(NAN, 0.1, 0.1)));
-    assert_true(isnan(fw_stat_msprt_p(0.1, INFINITY, 0.1)));
+    fw_stat_result abs, rel;
+    assert_int_equal(fw_stat_welch(&vec_c, &vec_t, 0, 0.05, &abs), FW_OK);
+    assert_int_equal(fw_stat_lift(&abs, 0.05, &rel), FW_OK);
+    /* {'lift': '0.7073170732', 'se_log': '0.221865269', 'lo': '0.1051544768',
+     *  'hi': '1.637578411', 'p': '0.01593833832'} df 5841.742032 */
+    assert_ref(rel.delta, 0.7073170732);
+    assert_ref(rel.se, 0.221865269);
+    assert_ref(rel.ci_lo, 0.1051544768);
+    assert_ref(rel.ci_hi, 1.637578411);
+    assert_ref(rel.p, 0.01593833832);
+    assert_ref(rel.df, 5841.742032);
+    assert_true(rel.control == abs.control && rel.treatment == abs.treatment);
+    assert_digits(abs.delta / abs.se, 0.29 / 0.12478, 3);   /* the primary test is unchanged */
 }
 
-/* A/A: 2000 sequences of 20 daily looks, 50 new N(0, 1) units per arm per day. Peeking at a
- * fixed-horizon z-test every day rejects far more than alpha; the running minimum of the
- * mSPRT p-value stays at or below alpha; the z-test at the final look alone is near alpha.
- * The same design with a true effect shows the mSPRT still has power. */
-static void run_sequences(gsl_rng *g, int n_seq, double effect, double tau, double *peek_rate,
-                          double *msprt_rate, double *final_rate)
+static void test_reference_mde(void **state)
 {
-    enum { LOOKS = 20, PER_DAY = 50 };
-    int peek = 0, msprt = 0, final = 0;
-    for (int s = 0; s < n_seq; s++) {
+    (void)state;
+    fw_stat_result abs;
+    assert_int_equal(fw_stat_welch(&vec_c, &vec_t, 0, 0.05, &abs), FW_OK);
+    /* MDE at power 0.8: 0.3496503398; at power 0.9: 0.4045568516 */
+    assert_ref(fw_stat_mde(abs.se, abs.df, 0.05, 0.8), 0.3496503398);
+    assert_ref(fw_stat_mde(abs.se, abs.df, 0.05, 0.9), 0.4045568516);
+    /* The normal limit: (1.959964 + 0.841621) se. */
+    assert_close(fw_stat_mde(1.0, INFINITY, 0.05, 0.8), 2.8015852, 1e-6);
+    assert_true(fw_stat_mde(0.0, 10, 0.05, 0.8) == 0.0);
+    assert_true(isnan(fw_stat_mde(-1, 10, 0.05, 0.8)));
+    assert_true(isnan(fw_stat_mde(1, 0, 0.05, 0.8)));
+    assert_true(isnan(fw_stat_mde(1, 10, 0.0, 0.8)));
+    assert_true(isnan(fw_stat_mde(1, 10, 0.05, 1.0)));
+    assert_true(isnan(fw_stat_mde(NAN, 10, 0.05, 0.8)));
+}
+
+static fw_stat_moments moments_of(const double *y, size_t n)
+{
+    fw_stat_moments m = { 0 };
+    for (size_t i = 0; i < n; i++)
+        add_y(&m, y[i]);
+    return m;
+}
+
+/* A sparse, GMV-like pair (40 units per arm, 6 and 3 buyers): the absolute test, an
+ * undefined lift (control within t standard errors of 0), and the old relative p. */
+static void test_reference_sparse_pair(void **state)
+{
+    (void)state;
+    double c[40] = { 0 }, t[40] = { 0 };
+    const double buy_c[] = { 1200, 350, 99, 4500, 780, 2100 }, buy_t[] = { 640, 150, 9900 };
+    memcpy(c + 34, buy_c, sizeof buy_c);
+    memcpy(t + 37, buy_t, sizeof buy_t);
+    fw_stat_moments mc = moments_of(c, 40), mt = moments_of(t, 40);
+    fw_stat_result r, rel;
+    assert_int_equal(fw_stat_welch(&mc, &mt, 0, 0.05, &r), FW_OK);
+    /* {'delta': '41.525', 'se': '277.7979199', 'df': '57.9628071', 'lo': '-514.5555501',
+     *  'hi': '597.6055501', 'p': '0.8816944525', 'm_c': '225.725', 'm_t': '267.25',
+     *  'se_c': '126.0917197', 'se_t': '247.5329524'} */
+    assert_ref(r.delta, 41.525);
+    assert_ref(r.se, 277.7979199);
+    assert_ref(r.df, 57.9628071);
+    assert_ref(r.ci_lo, -514.5555501);
+    assert_ref(r.ci_hi, 597.6055501);
+    assert_ref(r.p, 0.8816944525);
+    assert_ref(r.se_control, 126.0917197);
+    assert_ref(r.se_treatment, 247.5329524);
+    /* lift: None (225.725 / 126.09 = 1.79 < t = 2.00) */
+    rel.delta = 12345;
+    assert_int_equal(fw_stat_lift(&r, 0.05, &rel), FW_ERR_RANGE);
+    assert_true(rel.delta == 12345);   /* untouched */
+    /* old relative p: 0.8862734898 (the delta method on the lift scale) */
+    fw_stat_result old;
+    assert_int_equal(fw_stat_welch(&mc, &mt, 1, 0.05, &old), FW_OK);
+    assert_ref(old.p, 0.8862734898);
+    /* MDE 80%: 791.6161001 */
+    assert_ref(fw_stat_mde(r.se, r.df, 0.05, 0.8), 791.6161001);
+}
+
+/* 2 buyers in 100: m_c / se_c = 1.42 < t = 1.98, the lift is undefined; the absolute test is
+ * still there. */
+static void test_reference_too_sparse(void **state)
+{
+    (void)state;
+    fw_stat_result r, rel;
+    assert_int_equal(fw_stat_proportion(2, 100, 10, 100, 0, 0.05, &r), FW_OK);
+    assert_int_equal(fw_stat_lift(&r, 0.05, &rel), FW_ERR_RANGE);
+    /* ... but defined with more buyers, and never below -100%. */
+    assert_int_equal(fw_stat_proportion(40, 100, 1, 100, 0, 0.05, &r), FW_OK);
+    assert_int_equal(fw_stat_lift(&r, 0.05, &rel), FW_OK);
+    assert_true(rel.delta == 1.0 / 40 - 1);
+    assert_true(rel.ci_lo > -1 && rel.ci_lo < rel.delta && rel.ci_hi > rel.delta);
+    /* A treatment with no events has no log ratio. */
+    assert_int_equal(fw_stat_proportion(40, 100, 0, 100, 0, 0.05, &r), FW_OK);
+    assert_int_equal(fw_stat_lift(&r, 0.05, &rel), FW_ERR_RANGE);
+}
+
+static void test_reference_cuped_absolute(void **state)
+{
+    (void)state;
+    const double x_c[] = { 3, 0, 5, 2, 8, 1, 0, 4, 6, 2, 7, 3 };
+    const double y_c[] = { 4, 1, 6, 2, 9, 0, 1, 5, 8, 3, 6, 4 };
+    const double x_t[] = { 2, 5, 1, 0, 7, 3, 4, 6, 2, 9, 1, 3, 5 };
+    const double y_t[] = { 3, 7, 2, 1, 9, 5, 4, 8, 2, 11, 3, 3, 7 };
+    fw_stat_cuped_moments c = { 0 }, t = { 0 };
+    for (size_t i = 0; i < 12; i++)
+        add_yx(&c, y_c[i], x_c[i]);
+    for (size_t i = 0; i < 13; i++)
+        add_yx(&t, y_t[i], x_t[i]);
+    fw_stat_result r, rel;
+    double theta = NAN;
+    assert_int_equal(fw_stat_cuped(&c, &t, 0, 0.05, &r, &theta), FW_OK);
+    /* theta 1.093656344 {'delta': '0.6152101104', 'se': '0.3385023798', 'df': '21.77060316',
+     *  'lo': '-0.08722998442', 'hi': '1.317650205', 'p': '0.08293960365', 'm_c': '4.240090743',
+     *  'm_t': '4.855300853', 'se_c': '0.2615390668', 'se_t': '0.2148980634'} */
+    assert_ref(theta, 1.093656344);
+    assert_ref(r.delta, 0.6152101104);
+    assert_ref(r.se, 0.3385023798);
+    assert_ref(r.df, 21.77060316);
+    assert_ref(r.ci_lo, -0.08722998442);
+    assert_ref(r.ci_hi, 1.317650205);
+    assert_ref(r.p, 0.08293960365);
+    assert_ref(r.control, 4.240090743);
+    assert_ref(r.treatment, 4.855300853);
+    assert_ref(r.se_control, 0.2615390668);
+    assert_ref(r.se_treatment, 0.2148980634);
+    /* cuped lift: {'lift': '0.1450936189', 'se_log': '0.07591912419', 'lo': '-0.02181500874',
+     *  'hi': '0.3404820231', 'p': '0.08826745086'} */
+    assert_int_equal(fw_stat_lift(&r, 0.05, &rel), FW_OK);
+    assert_ref(rel.delta, 0.1450936189);
+    assert_ref(rel.se, 0.07591912419);
+    assert_ref(rel.ci_lo, -0.02181500874);
+    assert_ref(rel.ci_hi, 0.3404820231);
+    assert_ref(rel.p, 0.08826745086);
+}
+
+static void test_reference_ratio_absolute(void **state)
+{
+    (void)state;
+    const double xc[] = { 10, 4, 7, 0, 12, 3, 9, 5 }, yc[] = { 2, 0, 1, 0, 3, 1, 1, 0 };
+    const double xt[] = { 6, 11, 2, 8, 5, 14, 3, 9, 7 }, yt[] = { 1, 3, 0, 2, 2, 4, 1, 1, 2 };
+    fw_stat_ratio_moments m[2];
+    memset(m, 0, sizeof m);
+    for (int a = 0; a < 2; a++)
+        for (size_t i = 0; i < (a ? 9u : 8u); i++) {
+            double x = a ? xt[i] : xc[i], y = a ? yt[i] : yc[i];
+            m[a] = (fw_stat_ratio_moments){ m[a].n + 1, m[a].sum_y + y, m[a].sum_x + x, m[a].sum_yy + y * y,
+                                            m[a].sum_xx + x * x, m[a].sum_xy + x * y };
+        }
+    fw_stat_result r;
+    assert_int_equal(fw_stat_ratio(&m[0], &m[1], 0, 0.05, &r), FW_OK);
+    /* R_c 0.16 R_t 0.2461538462 delta 0.08615384615 se 0.04608869293 df 13.79224903
+     * p 0.08296101834 */
+    assert_ref(r.control, 0.16);
+    assert_ref(r.treatment, 0.2461538462);
+    assert_ref(r.delta, 0.08615384615);
+    assert_ref(r.se, 0.04608869293);
+    assert_ref(r.df, 13.79224903);
+    assert_ref(r.p, 0.08296101834);
+}
+
+/* The lift's interval never reaches -100%, and its bounds bracket the lift, whatever the draw. */
+static void test_lift_range(void **state)
+{
+    (void)state;
+    gsl_rng *g = rng_new(41);
+    int defined = 0;
+    for (int draw = 0; draw < 2000; draw++) {
         fw_stat_moments c = { 0 }, t = { 0 };
-        double run_min = 1.0;
-        int peek_hit = 0;
-        for (int day = 0; day < LOOKS; day++) {
-            for (int i = 0; i < PER_DAY; i++) {
-                add_y(&c, gsl_ran_gaussian_ziggurat(g, 1.0));
-                add_y(&t, effect + gsl_ran_gaussian_ziggurat(g, 1.0));
+        int n = 20 + draw % 200;
+        double pc = 0.02 + 0.3 * gsl_rng_uniform(g), pt = pc * (0.05 + 2 * gsl_rng_uniform(g));
+        for (int i = 0; i < n; i++) {
+            add_y(&c, gsl_rng_uniform(g) < pc ? gsl_ran_lognormal(g, 5, 1.5) : 0);
+            add_y(&t, gsl_rng_uniform(g) < pt ? gsl_ran_lognormal(g, 5, 1.5) : 0);
+        }
+        fw_stat_result r, rel;
+        if (fw_stat_welch(&c, &t, 0, 0.05, &r) != FW_OK)
+            continue;
+        double tq = gsl_cdf_tdist_Qinv(0.025, r.df);
+        fw_err e = fw_stat_lift(&r, 0.05, &rel);
+        int want = r.control > tq * r.se_control && r.treatment > 0;
+        assert_int_equal(e, want ? FW_OK : FW_ERR_RANGE);
+        if (e != FW_OK)
+            continue;
+        defined++;
+        assert_true(rel.ci_lo > -1);
+        assert_true(rel.ci_lo <= rel.delta && rel.delta <= rel.ci_hi);
+        assert_close(rel.delta, r.treatment / r.control - 1, 1e-12);
+    }
+    gsl_rng_free(g);
+    assert_true(defined > 500);
+}
+
+/* ---- the sequential test ------------------------------------------------------------------ */
+
+static void test_seq_shares(void **state)
+{
+    (void)state;
+    /* shares [0.0833.., 0.0833.., 0.0833.., 0.75] sum 1.0 (K = 4) */
+    assert_ref(fw_stat_seq_share(1, 4), 0.25 / 3);
+    assert_ref(fw_stat_seq_share(3, 4), 0.25 / 3);
+    assert_true(fw_stat_seq_share(4, 4) == 0.75);
+    assert_true(fw_stat_seq_share(1, 1) == 1.0);
+    assert_true(fw_stat_seq_share(0, 4) == 0.0 && fw_stat_seq_share(5, 4) == 0.0);
+    assert_true(fw_stat_seq_share(1, 0) == 0.0);
+    /* Haybittle-Peto's 0.001 at 14 looks: 0.05 / 52 = 0.00096. */
+    assert_close(0.05 * fw_stat_seq_share(7, 14), 0.05 / 52, 1e-12);
+    for (uint32_t K = 1; K <= 400; K++) {
+        double sum = 0;
+        for (uint32_t k = 1; k <= K + 3; k++)
+            sum += fw_stat_seq_share(k, K);
+        assert_close(sum, 1.0, 1e-12);
+    }
+}
+
+static void test_seq_p(void **state)
+{
+    (void)state;
+    /* p [0.02, 0.004, 0.3, 0.03] -> p_seq ['0.24', '0.048', '0.048', '0.04'] (K = 4) */
+    const double p[] = { 0.02, 0.004, 0.3, 0.03 }, want[] = { 0.24, 0.048, 0.048, 0.04 };
+    double run = 1.0;
+    for (uint32_t k = 0; k < 4; k++) {
+        run = fw_stat_seq_p(run, p[k], k + 1, 4);
+        assert_ref(run, want[k]);
+    }
+    /* No test that day, or a look past the plan: unchanged. Capped at 1. */
+    assert_true(fw_stat_seq_p(0.3, NAN, 2, 4) == 0.3);
+    assert_true(fw_stat_seq_p(0.3, 0.0001, 5, 4) == 0.3);
+    assert_true(fw_stat_seq_p(1.0, 0.5, 1, 4) == 1.0);
+    assert_true(fw_stat_seq_p(1.0, 0.0, 1, 4) == 0.0);
+}
+
+/* A/A with the looks the simulator makes: a fixed set of units whose cumulative totals are
+ * re-read every day, each unit with its own persistent rate (a heavy user is heavy every
+ * day), so the looks are strongly correlated and no i.i.d. stream model holds. 14 looks.
+ * Peeking at the fixed-horizon test every day rejects far more than alpha; the sequential p
+ * stays at or below alpha; the last look alone is near alpha. With an effect (+40% on a metric
+ * whose unit-to-unit spread is large: z about 3.4 at the last look) it has power. */
+static void run_looks(gsl_rng *g, int n_seq, double effect, double *peek_rate, double *seq_rate,
+                      double *final_rate)
+{
+    enum { LOOKS = 14, N = 300 };
+    static double rate[2][N], total[2][N];
+    int peek = 0, seq = 0, final = 0;
+    for (int s = 0; s < n_seq; s++) {
+        for (int a = 0; a < 2; a++)
+            for (int i = 0; i < N; i++) {
+                rate[a][i] = gsl_ran_gamma(g, 0.5, 2.0) * (a ? 1 + effect : 1);
+                total[a][i] = 0;
             }
+        double p_seq = 1.0;
+        int peek_hit = 0;
+        for (uint32_t day = 1; day <= LOOKS; day++) {
+            fw_stat_moments m[2];
+            memset(m, 0, sizeof m);
+            for (int a = 0; a < 2; a++)
+                for (int i = 0; i < N; i++) {
+                    total[a][i] += gsl_ran_poisson(g, rate[a][i]);
+                    add_y(&m[a], total[a][i]);
+                }
             fw_stat_result r;
-            assert_int_equal(fw_stat_welch(&c, &t, 0, 0.05, &r), FW_OK);
-            double z_p = 2 * gsl_cdf_ugaussian_Q(fabs(r.delta) / r.se);
-            peek_hit |= z_p < 0.05;
-            run_min = fmin(run_min, fw_stat_msprt_p(r.delta, r.se, tau));
-            if (day == LOOKS - 1)
-                final += z_p < 0.05;
+            assert_int_equal(fw_stat_welch(&m[0], &m[1], 0, 0.05, &r), FW_OK);
+            peek_hit |= r.p < 0.05;
+            p_seq = fw_stat_seq_p(p_seq, r.p, day, LOOKS);
+            if (day == LOOKS)
+                final += r.p < 0.05;
         }
         peek += peek_hit;
-        msprt += run_min <= 0.05;
+        seq += p_seq <= 0.05;
     }
     *peek_rate = (double)peek / n_seq;
-    *msprt_rate = (double)msprt / n_seq;
+    *seq_rate = (double)seq / n_seq;
     *final_rate = (double)final / n_seq;
 }
 
-static void test_msprt_aa_simulation(void **state)
+static void test_seq_aa_simulation(void **state)
 {
     (void)state;
     gsl_rng *g = rng_new(31);
-    double peek, msprt, final;
-    run_sequences(g, 2000, 0.0, 0.1, &peek, &msprt, &final);
-    print_message("A/A, 2000 x 20 looks: peeked z-test %.4f, mSPRT %.4f, final-look z %.4f\n",
-                  peek, msprt, final);
-    assert_true(peek > 0.10);
-    assert_true(msprt <= 0.05);
+    double peek, seq, final;
+    run_looks(g, 3000, 0.0, &peek, &seq, &final);
+    print_message("A/A, 3000 x 14 correlated looks: peeked test %.4f, sequential %.4f, last look %.4f\n",
+                  peek, seq, final);
+    /* 3000 runs: a binomial sd of 0.004 at 0.05. */
+    assert_true(peek > 0.08);
+    assert_true(seq <= 0.05);
     assert_true(final > 0.035 && final < 0.065);
-
-    run_sequences(g, 300, 0.2, 0.1, &peek, &msprt, &final);
-    print_message("effect 0.2 sd, 300 x 20 looks: mSPRT power %.4f\n", msprt);
-    assert_true(msprt > 0.8);
+    run_looks(g, 300, 0.4, &peek, &seq, &final);
+    print_message("effect +40%%, 300 x 14 looks: sequential power %.4f, last look alone at alpha %.4f\n", seq,
+                  final);
+    assert_true(seq > 0.7);   /* the union bound's price: below the last look alone at alpha */
     gsl_rng_free(g);
+}
+
+/* A sparse, heavy-tailed metric (GMV per user: 2% of 1000 users per arm buy, lognormal
+ * amounts), A/A: the absolute test's false-positive rate is near alpha, the old relative
+ * test's (the delta method on the lift, se at the estimated ratio) is about twice it -- the
+ * bug of issue 14, always with a negative lift. 4000 draws: binomial sd 0.0034 at 0.05. */
+static void test_sparse_calibration(void **state)
+{
+    (void)state;
+    enum { N = 1000, DRAWS = 4000 };
+    gsl_rng *g = rng_new(51);
+    int rej_abs = 0, rej_rel = 0, rel_negative = 0, n = 0;
+    for (int d = 0; d < DRAWS; d++) {
+        fw_stat_moments m[2];
+        memset(m, 0, sizeof m);
+        for (int a = 0; a < 2; a++)
+            for (int i = 0; i < N; i++)
+                add_y(&m[a], gsl_rng_uniform(g) < 0.02 ? gsl_ran_lognormal(g, 8, 1) : 0);
+        fw_stat_result ab, rel;
+        if (fw_stat_welch(&m[0], &m[1], 0, 0.05, &ab) != FW_OK ||
+            fw_stat_welch(&m[0], &m[1], 1, 0.05, &rel) != FW_OK)
+            continue;
+        n++;
+        rej_abs += ab.p < 0.05;
+        rej_rel += rel.p < 0.05;
+        rel_negative += rel.p < 0.05 && rel.delta < 0;
+    }
+    gsl_rng_free(g);
+    double fa = (double)rej_abs / n, fr = (double)rej_rel / n;
+    print_message("sparse A/A, %d draws: absolute test %.4f, old relative test %.4f (%.0f%% of its "
+                  "rejections negative)\n", n, fa, fr, 100.0 * rel_negative / (rej_rel ? rej_rel : 1));
+    assert_true(fa >= 0.03 && fa <= 0.065);
+    assert_true(fr > 0.08);
+    assert_true(rel_negative > 0.7 * rej_rel);
 }
 
 /* With the right split the SRM p-value is uniform: about 5% of 2000 draws fall below 0.05. */
@@ -644,6 +898,17 @@ static void test_errors(void **state)
     assert_true(theta == 42);
     assert_true(untouched(&r));
 
+    /* lift: invalid arguments and an input that is no result */
+    fw_stat_result good, bad_df;
+    assert_int_equal(fw_stat_welch(&vec_c, &vec_t, 0, 0.05, &good), FW_OK);
+    bad_df = good;
+    bad_df.df = 0;
+    assert_int_equal(fw_stat_lift(NULL, 0.05, &r), FW_ERR_INVAL);
+    assert_int_equal(fw_stat_lift(&good, 0.05, NULL), FW_ERR_INVAL);
+    assert_int_equal(fw_stat_lift(&good, 1.5, &r), FW_ERR_INVAL);
+    assert_int_equal(fw_stat_lift(&bad_df, 0.05, &r), FW_ERR_INVAL);
+    assert_true(untouched(&r));
+
     /* SRM */
     const double obs[] = { 10, 20 }, w[] = { 1, 1 }, w_bad[] = { 1, 0 };
     const double obs_neg[] = { 10, -1 }, obs_zero[] = { 0, 0 };
@@ -718,8 +983,17 @@ int main(void)
         cmocka_unit_test(test_cuped_correlated_covariate),
         cmocka_unit_test(test_cuped_never_wider),
         cmocka_unit_test(test_cuped_constant_covariate),
-        cmocka_unit_test(test_msprt_shape),
-        cmocka_unit_test(test_msprt_aa_simulation),
+        cmocka_unit_test(test_reference_log_lift),
+        cmocka_unit_test(test_reference_mde),
+        cmocka_unit_test(test_reference_sparse_pair),
+        cmocka_unit_test(test_reference_too_sparse),
+        cmocka_unit_test(test_reference_cuped_absolute),
+        cmocka_unit_test(test_reference_ratio_absolute),
+        cmocka_unit_test(test_lift_range),
+        cmocka_unit_test(test_seq_shares),
+        cmocka_unit_test(test_seq_p),
+        cmocka_unit_test(test_seq_aa_simulation),
+        cmocka_unit_test(test_sparse_calibration),
         cmocka_unit_test(test_srm_uniform_under_null),
         cmocka_unit_test(test_multiple_testing_properties),
         cmocka_unit_test(test_errors),
