@@ -132,7 +132,10 @@ typedef enum fw_experiment_unit {
       "days before the arms differ (all run the first arm); their metrics feed CUPED")            \
     X(experiment, RUN, F64, alpha, 0.05, 0.0001, 0.5, "", "significance level of tests and 1 - confidence of intervals") \
     X(experiment, RUN, F64, msprt_tau, 0.1, 0.000001, 100.0, "",                                                   \
-      "sd of the relative effects the always-valid (mSPRT) test is tuned to")
+      "sd of the relative effects the always-valid (mSPRT) test is tuned to") \
+    X(experiment, RUN, BOOL, counterfactual, false, 0, 1, "",                                                     \
+      "also run the same world and seed with everyone on the controls and with everyone on each treatment " \
+      "arm, and store each metric's global treatment effect and the A/B estimate's bias (/experiment/<arm>/gte, bias)")
 
 /* output.* */
 #define FW_OUTPUT_KNOBS(X)                                                                         \
