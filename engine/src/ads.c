@@ -23,6 +23,9 @@
     X(pacing_error_ppm, "1e-6", "mean over campaigns of |share of the day's budget spent by midday - 0.5| (x 1e6): 0 is even pacing") \
     X(campaigns_exhausted, "campaigns", "campaigns throttled by their budget at the day's end")
 
+/* With a budget split, each cell's share of a campaign counts as a campaign in the pacing
+ * error (its midday share against its own cell's traffic) and in campaigns_exhausted. */
+
 FW_DECLARE_SERIES(FW_ADS_DAY_SERIES);
 
 #define FCAP_K 16   /* campaigns a user may see per day: caps are exact for that many */
@@ -48,27 +51,43 @@ typedef struct touch {
     int64_t price_cents; /* the fill's price, billed per conversion for CPA */
 } touch;
 
+/* A learner's pCTR model (logistic regression). */
+typedef struct ad_model {
+    double w[AD_F__COUNT];
+    uint64_t trained;
+} ad_model;
+
+/* Campaign state comes in three kinds (see fw_catalog's cells):
+ *  - budget state, per budget cell b (n_bud: every cell with a budget split, else one) and
+ *    campaign k at [b * n + k]: the cell's share of the daily budget, its spend and pacing;
+ *  - learned state, per learner l (n_learn: every cell under per-arm isolation, else one):
+ *    the pCTR model and the campaign rates it learns from, at [l * n + k];
+ *  - books per campaign (delivery, spend to date), and per user (caps, touches, ad CTR): a
+ *    user is in one cell, so these need no copy.
+ * A cell reads and writes only its own budget cell and learner. */
 struct fw_ads {
     uint32_t n;
     fw_campaign_info *c;
-    int64_t *budget_mc, *spend_today_mc, *spend_mc, *over_mc, *spend_tick_mc;
-    uint64_t *impr, *clicks, *conv, *won;
-    double *mult;
-    uint8_t *throttled;
+    uint32_t n_bud, n_learn;
+    int64_t *budget_mc, *spend_today_mc, *over_mc, *spend_tick_mc;   /* [n_bud * n] */
+    double *mult;                     /* [n_bud * n] */
+    uint8_t *throttled;               /* [n_bud * n] */
+    int64_t *spend_mc;                /* [n] to date, every cell */
+    uint64_t *impr, *clicks, *conv, *won;   /* [n] books, every cell */
     int64_t revenue_mc, charges_mc;   /* two books of the same money: must agree */
     uint64_t price_over_bid;          /* charges found above their bid (must stay 0) */
     uint64_t impr_total, clicks_total, conv_total;
-    double w[AD_F__COUNT];            /* the pCTR model (logistic regression) */
-    double *xc;                       /* [n] each campaign's CTR feature, as of the last barrier */
-    uint64_t trained;
+    ad_model *model;                  /* [n_learn] */
+    uint64_t *l_impr, *l_clicks, *l_conv;   /* [n_learn * n] what each learner has seen */
+    double *xc;                       /* [n_arms * n] each cell's campaign CTR feature, as of the last barrier */
     uint32_t *u_impr, *u_click;       /* [n_users] ads seen and clicked by each user */
     fcap *fcap;                       /* [n_users * FCAP_K] */
     touch *touch;                     /* [n_users * TOUCH_K] newest first */
     int32_t day_start;                /* first tick of the current day */
-    /* The day's books: traffic (ad events logged) and each campaign's spend by midday, for the
-     * pacing error; overdelivery as of yesterday's end. */
-    uint64_t traffic_day, traffic_mid;
-    int64_t *mid_spend_cents, *over_prev_cents;   /* [n] */
+    /* The day's books per budget cell: traffic (ad events logged) and each campaign's spend
+     * by midday, for the pacing error; overdelivery as of yesterday's end. */
+    uint64_t *traffic_day, *traffic_mid;          /* [n_bud] */
+    int64_t *mid_spend_cents, *over_prev_cents;   /* [n_bud * n] */
     /* Per brand, to date: spend (millicents) and the GMV of orders attributed to its ads. */
     uint32_t n_brands;
     int64_t *brand_spend_mc, *brand_gmv;
@@ -83,6 +102,10 @@ typedef struct ads_ctx {
 } ads_ctx;
 
 static void refresh_xc(const fw_engine *e, struct fw_ads *a);
+static void split_budgets(const fw_engine *e, struct fw_ads *a);
+
+/* The budget cell that pays for a cell's traffic. */
+static inline uint32_t bud_of(const struct fw_ads *a, uint32_t cell) { return a->n_bud > 1 ? cell : 0; }
 
 /* The ads' state; NULL when the catalog has no campaigns (ads are switched off). */
 static struct fw_ads *A_of(const fw_engine *e) { return fw_mod(e, FW_MOD_ADS); }
@@ -105,21 +128,30 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
     struct fw_ads *a = *state;
     uint32_t n = cat->campaigns ? cat->n_campaigns : 0, m = n ? n : 1;
     a->n = n;
+    a->n_bud = e->budget_split ? e->n_arms : 1;
+    a->n_learn = e->n_learn;
+    size_t mb = (size_t)a->n_bud * m, ml = (size_t)a->n_learn * m;
     fw_alloc(e, &a->c, m, sizeof *a->c);
-    fw_alloc(e, &a->budget_mc, m, sizeof *a->budget_mc);
-    fw_alloc(e, &a->spend_today_mc, m, sizeof *a->spend_today_mc);
+    fw_alloc(e, &a->budget_mc, mb, sizeof *a->budget_mc);
+    fw_alloc(e, &a->spend_today_mc, mb, sizeof *a->spend_today_mc);
     fw_alloc(e, &a->spend_mc, m, sizeof *a->spend_mc);
-    fw_alloc(e, &a->over_mc, m, sizeof *a->over_mc);
-    fw_alloc(e, &a->spend_tick_mc, m, sizeof *a->spend_tick_mc);
+    fw_alloc(e, &a->over_mc, mb, sizeof *a->over_mc);
+    fw_alloc(e, &a->spend_tick_mc, mb, sizeof *a->spend_tick_mc);
     fw_alloc(e, &a->impr, m, sizeof *a->impr);
     fw_alloc(e, &a->clicks, m, sizeof *a->clicks);
     fw_alloc(e, &a->conv, m, sizeof *a->conv);
     fw_alloc(e, &a->won, m, sizeof *a->won);
-    fw_alloc(e, &a->mult, m, sizeof *a->mult);
-    fw_alloc(e, &a->throttled, m, 1);
-    fw_alloc(e, &a->xc, m, sizeof *a->xc);
-    fw_alloc(e, &a->mid_spend_cents, m, sizeof *a->mid_spend_cents);
-    fw_alloc(e, &a->over_prev_cents, m, sizeof *a->over_prev_cents);
+    fw_alloc(e, &a->mult, mb, sizeof *a->mult);
+    fw_alloc(e, &a->throttled, mb, 1);
+    fw_alloc(e, &a->model, a->n_learn, sizeof *a->model);
+    fw_alloc(e, &a->l_impr, ml, sizeof *a->l_impr);
+    fw_alloc(e, &a->l_clicks, ml, sizeof *a->l_clicks);
+    fw_alloc(e, &a->l_conv, ml, sizeof *a->l_conv);
+    fw_alloc(e, &a->xc, (size_t)e->n_arms * m, sizeof *a->xc);
+    fw_alloc(e, &a->traffic_day, a->n_bud, sizeof *a->traffic_day);
+    fw_alloc(e, &a->traffic_mid, a->n_bud, sizeof *a->traffic_mid);
+    fw_alloc(e, &a->mid_spend_cents, mb, sizeof *a->mid_spend_cents);
+    fw_alloc(e, &a->over_prev_cents, mb, sizeof *a->over_prev_cents);
     a->n_brands = cat->n_brands;
     fw_alloc(e, &a->brand_spend_mc, (size_t)a->n_brands + 1, sizeof *a->brand_spend_mc);
     fw_alloc(e, &a->brand_gmv, (size_t)a->n_brands + 1, sizeof *a->brand_gmv);
@@ -127,7 +159,8 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
     if (!a->c || !a->budget_mc || !a->spend_today_mc || !a->spend_mc || !a->over_mc ||
         !a->spend_tick_mc || !a->impr || !a->clicks || !a->conv || !a->won || !a->mult ||
         !a->throttled || !a->xc || !a->mid_spend_cents || !a->over_prev_cents || !a->brand_spend_mc ||
-        !a->brand_gmv || !a->conv_log)
+        !a->brand_gmv || !a->conv_log || !a->model || !a->l_impr || !a->l_clicks || !a->l_conv ||
+        !a->traffic_day || !a->traffic_mid)
         return FW_ERR_NOMEM;
     for (uint32_t k = 0; k < n; k++) {
         const fw_campaign_info *ci = &cat->campaigns[k];
@@ -136,9 +169,10 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
             (cat->n_brands && ci->brand >= cat->n_brands))
             return FW_ERR_INVAL;
         a->c[k] = *ci;
-        a->budget_mc[k] = ci->daily_budget_cents * 1000;
     }
-    a->w[AD_F_CAMPAIGN] = 1.0;
+    split_budgets(e, a);
+    for (uint32_t l = 0; l < a->n_learn; l++)
+        a->model[l].w[AD_F_CAMPAIGN] = 1.0;
     refresh_xc(e, a);
     if (n) {
         fw_alloc(e, &a->u_impr, e->n_users, sizeof *a->u_impr);
@@ -189,41 +223,60 @@ static double logit_of(double p)
     return log(p / (1.0 - p));
 }
 
-/* The campaign's CTR smoothed towards the prior. */
-static double camp_ctr(const fw_engine *e, const struct fw_ads *a, uint32_t k)
+/* Every campaign's daily budget split across the budget cells by the cells' traffic shares
+ * (millicents rounded down, the rest to cell 0); until users are placed in cells, cell 0
+ * holds every budget. */
+static void split_budgets(const fw_engine *e, struct fw_ads *a)
 {
-    const fw_ads_cfg *g = &fw_cfg(e, 0)->ads;
-    return (a->clicks[k] + g->ctr_prior * g->prior_weight) / (a->impr[k] + g->prior_weight);
+    for (uint32_t k = 0; k < a->n; k++) {
+        int64_t whole = a->c[k].daily_budget_cents * 1000, rest = whole;
+        for (uint32_t b = 1; b < a->n_bud; b++) {
+            int64_t share = e->placed ? (int64_t)floor((double)whole * e->cell_share[b]) : 0;
+            share = share < 0 ? 0 : share > rest ? rest : share;
+            a->budget_mc[(size_t)b * a->n + k] = share;
+            rest -= share;
+        }
+        a->budget_mc[k] = rest;
+    }
 }
 
-/* The campaign features, recomputed at each barrier (they change only there). */
+/* The campaign's CTR as a cell's learner has seen it, smoothed towards the cell's prior. */
+static double camp_ctr(const fw_engine *e, const struct fw_ads *a, uint32_t cell, uint32_t k)
+{
+    const fw_ads_cfg *g = &fw_cfg(e, cell)->ads;
+    size_t i = (size_t)fw_learner(e, cell) * a->n + k;
+    return (a->l_clicks[i] + g->ctr_prior * g->prior_weight) / (a->l_impr[i] + g->prior_weight);
+}
+
+/* Every cell's campaign features, recomputed at each barrier (they change only there). */
 static void refresh_xc(const fw_engine *e, struct fw_ads *a)
 {
-    for (uint32_t k = 0; k < a->n; k++)
-        a->xc[k] = logit_of(camp_ctr(e, a, k));
+    for (uint32_t cell = 0; cell < e->n_arms; cell++)
+        for (uint32_t k = 0; k < a->n; k++)
+            a->xc[(size_t)cell * a->n + k] = logit_of(camp_ctr(e, a, cell, k));
 }
 
-/* The user's ad CTR lift (logit against the prior). */
-static double user_feature(const fw_engine *e, const struct fw_ads *a, uint32_t user)
+/* The user's ad CTR lift (logit against the prior of the cell serving them). */
+static double user_feature(const fw_engine *e, const struct fw_ads *a, uint32_t cell, uint32_t user)
 {
-    const fw_ads_cfg *g = &fw_cfg(e, 0)->ads;
+    const fw_ads_cfg *g = &fw_cfg(e, cell)->ads;
     double ur = (a->u_click[user] + g->ctr_prior * 20.0) / (a->u_impr[user] + 20.0);
     return logit_of(ur) - logit_of(g->ctr_prior);
 }
 
-static void ad_features(const struct fw_ads *a, double xu, uint32_t k, int match, double *x)
+static void ad_features(const struct fw_ads *a, uint32_t cell, double xu, uint32_t k, int match, double *x)
 {
     x[AD_F_BIAS] = 1.0;
-    x[AD_F_CAMPAIGN] = a->xc[k];
+    x[AD_F_CAMPAIGN] = a->xc[(size_t)cell * a->n + k];
     x[AD_F_USER] = xu;
     x[AD_F_MATCH] = match ? 1.0 : 0.0;
 }
 
-static double p_model(const struct fw_ads *a, const double *x)
+static double p_model(const ad_model *m, const double *x)
 {
     double z = 0.0;
     for (int f = 0; f < AD_F__COUNT; f++)
-        z += a->w[f] * x[f];
+        z += m->w[f] * x[f];
     return 1.0 / (1.0 + exp(-z));
 }
 
@@ -240,19 +293,20 @@ static int topic_match(const fw_engine *e, const struct fw_ads *a, uint32_t k, c
     return 0;
 }
 
-/* pCTR of campaign k for a user (their feature xu): the learned model. */
-static double p_ctr(const struct fw_ads *a, double xu, uint32_t k, int match)
+/* pCTR of campaign k for a user of cell (their feature xu): the cell's learned model. */
+static double p_ctr(const fw_engine *e, const struct fw_ads *a, uint32_t cell, double xu, uint32_t k, int match)
 {
     double x[AD_F__COUNT];
-    ad_features(a, xu, k, match, x);
-    return p_model(a, x);
+    ad_features(a, cell, xu, k, match, x);
+    return p_model(&a->model[fw_learner(e, cell)], x);
 }
 
-static double p_cvr(const fw_engine *e, const struct fw_ads *a, uint32_t k)
+static double p_cvr(const fw_engine *e, const struct fw_ads *a, uint32_t cell, uint32_t k)
 {
-    const fw_ads_cfg *g = &fw_cfg(e, 0)->ads;
+    const fw_ads_cfg *g = &fw_cfg(e, cell)->ads;
+    size_t i = (size_t)fw_learner(e, cell) * a->n + k;
     double w = g->prior_weight * g->ctr_prior;   /* the prior's weight in clicks */
-    return (a->conv[k] + g->cvr_prior * w) / (a->clicks[k] + w);
+    return (a->l_conv[i] + g->cvr_prior * w) / (a->l_clicks[i] + w);
 }
 
 /* ---- serving -------------------------------------------------------------------------- */
@@ -293,7 +347,9 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
      * have seen up to the cap today, and whether their cap table is full (a campaign it
      * cannot hold is capped too: caps stay exact, at most FCAP_K campaigns a day). */
     uint32_t topics[16], n_topics = fw_shop_engaged_topics(e, req->user, topics, 16);
-    double xu = user_feature(e, a, req->user);
+    uint32_t cell = req->arm;
+    size_t bo = (size_t)bud_of(a, cell) * a->n;   /* the cell's budget state */
+    double xu = user_feature(e, a, cell, req->user);
     uint32_t capped[FCAP_K], n_capped = 0;
     int full = 0;
     if (g->freq_cap) {
@@ -308,7 +364,7 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
     }
     for (uint32_t c = 0; c < a->n; c++) {
         const fw_campaign_info *ci = &a->c[c];
-        if (a->throttled[c])
+        if (a->throttled[bo + c])
             continue;
         if (ci->target_topic != FW_NONE && ci->target_topic != req->topic) {
             uint32_t j = 0;
@@ -324,11 +380,12 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
             if (j < n_capped || (full && !cap_of(a, req->user, c, day, 0)))
                 continue;
         }
-        double bid = (double)ci->bid_cents / (1.0 + a->mult[c]), q;
+        double bid = (double)ci->bid_cents / (1.0 + a->mult[bo + c]), q;
+        int match = ci->objective == FW_OBJ_CPM ? 0 : topic_match(e, a, c, topics, n_topics, req->topic);
         switch (ci->objective) {
         case FW_OBJ_CPM: bid /= 1000.0; q = 1.0; break;   /* per impression */
-        case FW_OBJ_CPC: q = p_ctr(a, xu, c, topic_match(e, a, c, topics, n_topics, req->topic)); break;
-        default: q = p_ctr(a, xu, c, topic_match(e, a, c, topics, n_topics, req->topic)) * p_cvr(e, a, c); break;
+        case FW_OBJ_CPC: q = p_ctr(e, a, cell, xu, c, match); break;
+        default: q = p_ctr(e, a, cell, xu, c, match) * p_cvr(e, a, cell, c); break;
         }
         if (!(q > 0.0) || q > 1.0)
             q = q > 1.0 ? 1.0 : 1e-9;
@@ -363,26 +420,28 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
 
 /* ---- billing -------------------------------------------------------------------------- */
 
-/* Bills charge_mc to campaign c if its budget of the day allows; else overdelivery. A
- * campaign that cannot afford its largest possible charge leaves the auctions for the day. */
-static int64_t charge(struct fw_ads *a, uint32_t c, int64_t charge_mc, int64_t bid_mc)
+/* Bills charge_mc to campaign c in budget cell b if its budget of the day allows; else
+ * overdelivery. A campaign that cannot afford its largest possible charge leaves the cell's
+ * auctions for the day. */
+static int64_t charge(struct fw_ads *a, uint32_t b, uint32_t c, int64_t charge_mc, int64_t bid_mc)
 {
     int64_t billed = 0;
+    size_t i = (size_t)b * a->n + c;
     if (charge_mc > bid_mc)
         a->price_over_bid++;
-    if (a->spend_today_mc[c] + charge_mc > a->budget_mc[c]) {
-        a->over_mc[c] += charge_mc;
+    if (a->spend_today_mc[i] + charge_mc > a->budget_mc[i]) {
+        a->over_mc[i] += charge_mc;
     } else {
         billed = charge_mc;
-        a->spend_today_mc[c] += charge_mc;
+        a->spend_today_mc[i] += charge_mc;
         a->spend_mc[c] += charge_mc;
-        a->spend_tick_mc[c] += charge_mc;
+        a->spend_tick_mc[i] += charge_mc;
         a->revenue_mc += charge_mc;
         a->charges_mc += charge_mc;
     }
     int64_t max_mc = a->c[c].objective == FW_OBJ_CPM ? a->c[c].bid_cents : a->c[c].bid_cents * 1000;
-    if (a->budget_mc[c] - a->spend_today_mc[c] < max_mc)
-        a->throttled[c] = 1;
+    if (a->budget_mc[i] - a->spend_today_mc[i] < max_mc)
+        a->throttled[i] = 1;
     return billed;
 }
 
@@ -426,43 +485,49 @@ static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
             break;
         }
         uint32_t topics[16], nt = fw_shop_engaged_topics(e, x->user, topics, 16);
+        uint32_t cell = fw_user_cell(e, x->user);
+        ad_model *m = &a->model[fw_learner(e, cell)];
         double f[AD_F__COUNT];
-        ad_features(a, user_feature(e, a, x->user), x->campaign, topic_match(e, a, x->campaign, topics, nt, FW_NONE),
-                    f);
-        double g = p_model(a, f) - y;
+        ad_features(a, cell, user_feature(e, a, cell, x->user), x->campaign,
+                    topic_match(e, a, x->campaign, topics, nt, FW_NONE), f);
+        double g = p_model(m, f) - y;
         for (int k = 0; k < AD_F__COUNT; k++)
-            a->w[k] -= AD_LR * g * f[k];
-        a->trained++;
+            m->w[k] -= AD_LR * g * f[k];
+        m->trained++;
     }
     for (size_t i = 0; i < n; i++) {
         fw_record *r = ad_at(l, i);
         const fw_ad_event *x = &r->u.ad.ev;
         int64_t billed = 0;
         r->u.ad.billed_mc = 0;
+        uint32_t cell = a && x->user < e->n_users ? fw_user_cell(e, x->user) : 0, b = a ? bud_of(a, cell) : 0;
         if (a)
-            a->traffic_day++;
+            a->traffic_day[b]++;
         if (!a || x->user >= e->n_users || x->campaign >= a->n || x->type >= FW_AD_EV__COUNT ||
             x->price_cents < 0 || x->price_cents > a->c[x->campaign].bid_cents) {
             rc = FW_ERR_INVAL;
             continue;
         }
         uint32_t c = x->campaign;
+        size_t li = (size_t)fw_learner(e, cell) * a->n + c;
         const fw_campaign_info *ci = &a->c[c];
         if (x->type == FW_AD_IMPRESSION) {
             a->impr[c]++;
+            a->l_impr[li]++;
             a->impr_total++;
             a->u_impr[x->user]++;
             a->won[c]++;
             remember(a, x->user, c, x->tick, x->price_cents, 0);
             if (ci->objective == FW_OBJ_CPM)
-                billed = charge(a, c, x->price_cents, ci->bid_cents);
+                billed = charge(a, b, c, x->price_cents, ci->bid_cents);
         } else {
             a->clicks[c]++;
+            a->l_clicks[li]++;
             a->clicks_total++;
             a->u_click[x->user]++;
             remember(a, x->user, c, x->tick, x->price_cents, 1);
             if (ci->objective == FW_OBJ_CPC)
-                billed = charge(a, c, x->price_cents * 1000, ci->bid_cents * 1000);
+                billed = charge(a, b, c, x->price_cents * 1000, ci->bid_cents * 1000);
         }
         r->u.ad.billed_mc = billed;
         if (ci->brand < a->n_brands)
@@ -502,7 +567,9 @@ uint32_t fw_ads_attribute(fw_engine *e, uint32_t user, uint32_t brand, int32_t t
         *billed_mc = 0;
     if (!a || a->n == 0 || user >= e->n_users)
         return FW_NONE;
-    const fw_ads_cfg *g = &fw_cfg(e, 0)->ads;
+    /* The buyer's cell: its windows, its learner's conversions, its share of the budget. */
+    uint32_t cell = fw_user_cell(e, user);
+    const fw_ads_cfg *g = &fw_cfg(e, cell)->ads;
     const touch *row = &a->touch[(size_t)user * TOUCH_K];
     int32_t click_w = (int32_t)(g->click_window_days * e->ticks_per_day);
     int32_t view_w = (int32_t)(g->view_window_days * e->ticks_per_day);
@@ -520,9 +587,10 @@ uint32_t fw_ads_attribute(fw_engine *e, uint32_t user, uint32_t brand, int32_t t
         return FW_NONE;
     uint32_t c = row[best].campaign;
     a->conv[c]++;
+    a->l_conv[(size_t)fw_learner(e, cell) * a->n + c]++;
     a->conv_total++;
     if (a->c[c].objective == FW_OBJ_CPA) {
-        int64_t billed = charge(a, c, row[best].price_cents * 1000, a->c[c].bid_cents * 1000);
+        int64_t billed = charge(a, bud_of(a, cell), c, row[best].price_cents * 1000, a->c[c].bid_cents * 1000);
         if (billed_mc)
             *billed_mc = billed;
     }
@@ -536,30 +604,36 @@ static fw_err ads_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_
     (void)ctx;
     struct fw_ads *a = state;
     a->n_conv_log = 0;   /* the conversions of this tick's end are attributed anew */
-    const fw_ads_cfg *g = &fw_cfg(e, 0)->ads;
     int32_t left = a->day_start + (int32_t)e->ticks_per_day - tick - 1;   /* ticks left today */
-    for (uint32_t c = 0; c < a->n; c++) {
-        /* The even share of what was left when this tick began, over the ticks left then. */
-        int64_t remaining = a->budget_mc[c] - a->spend_today_mc[c] + a->spend_tick_mc[c];
-        double target = (double)remaining / (left + 1);
-        if (g->pacing == FW_PACING_DUAL && target > 0.0) {
-            /* Dual gradient on the spend rate: spend above the even share raises the
-             * multiplier (lower effective bids), below lowers it, never under 0. */
-            double m = a->mult[c] + g->pacing_lr * ((double)a->spend_tick_mc[c] - target) / target;
-            a->mult[c] = m > 0.0 ? (m < 100.0 ? m : 100.0) : 0.0;
-        } else if (g->pacing == FW_PACING_THROTTLE) {
-            /* Out for the rest of the day once spend runs ahead of the day's elapsed share. */
-            double elapsed = (double)(tick - a->day_start + 1) / e->ticks_per_day;
-            if ((double)a->spend_today_mc[c] > elapsed * a->budget_mc[c])
-                a->throttled[c] = 1;
+    /* Each budget cell paces its share under its own cell's knobs (with one budget, the
+     * knobs are one value per run: cell 0's). */
+    for (uint32_t b = 0; b < a->n_bud; b++) {
+        const fw_ads_cfg *g = &fw_cfg(e, b)->ads;
+        for (uint32_t c = 0; c < a->n; c++) {
+            size_t i = (size_t)b * a->n + c;
+            /* The even share of what was left when this tick began, over the ticks left then. */
+            int64_t remaining = a->budget_mc[i] - a->spend_today_mc[i] + a->spend_tick_mc[i];
+            double target = (double)remaining / (left + 1);
+            if (g->pacing == FW_PACING_DUAL && target > 0.0) {
+                /* Dual gradient on the spend rate: spend above the even share raises the
+                 * multiplier (lower effective bids), below lowers it, never under 0. */
+                double m = a->mult[i] + g->pacing_lr * ((double)a->spend_tick_mc[i] - target) / target;
+                a->mult[i] = m > 0.0 ? (m < 100.0 ? m : 100.0) : 0.0;
+            } else if (g->pacing == FW_PACING_THROTTLE) {
+                /* Out for the rest of the day once spend runs ahead of the day's elapsed share. */
+                double elapsed = (double)(tick - a->day_start + 1) / e->ticks_per_day;
+                if ((double)a->spend_today_mc[i] > elapsed * a->budget_mc[i])
+                    a->throttled[i] = 1;
+            }
+            a->spend_tick_mc[i] = 0;
         }
-        a->spend_tick_mc[c] = 0;
     }
     /* Midday: how much of its day each campaign has spent, against the day's traffic. */
     if (tick - a->day_start + 1 == (int32_t)(e->ticks_per_day / 2)) {
-        a->traffic_mid = a->traffic_day;
-        for (uint32_t c = 0; c < a->n; c++)
-            a->mid_spend_cents[c] = a->spend_today_mc[c] / 1000;
+        for (uint32_t b = 0; b < a->n_bud; b++)
+            a->traffic_mid[b] = a->traffic_day[b];
+        for (size_t i = 0; i < (size_t)a->n_bud * a->n; i++)
+            a->mid_spend_cents[i] = a->spend_today_mc[i] / 1000;
     }
     return FW_OK;
 }
@@ -598,27 +672,32 @@ static fw_err ads_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
     if (rc != FW_OK)
         return rc;
     memset(series, 0, SER__COUNT * sizeof *series);
-    double err_sum = 0.0, mid_share = a->traffic_day ? (double)a->traffic_mid / a->traffic_day : 0.5;
+    double err_sum = 0.0;
     uint32_t n_err = 0;
-    for (uint32_t c = 0; c < a->n; c++) {
-        int64_t spend_cents = a->spend_today_mc[c] / 1000, over_cents = a->over_mc[c] / 1000;
-        series[SER_revenue_cents] += spend_cents;
-        series[SER_overdelivery_cents] += over_cents - a->over_prev_cents[c];
-        a->over_prev_cents[c] = over_cents;
+    for (uint32_t c = 0; c < a->n; c++)
         series[SER_budget_cents] += a->c[c].daily_budget_cents;
-        series[SER_campaigns_exhausted] += a->throttled[c];
-        if (spend_cents > 0) {
-            err_sum += fabs((double)a->mid_spend_cents[c] / spend_cents - mid_share);
-            n_err++;
+    for (uint32_t b = 0; b < a->n_bud; b++) {
+        double mid_share = a->traffic_day[b] ? (double)a->traffic_mid[b] / a->traffic_day[b] : 0.5;
+        for (uint32_t c = 0; c < a->n; c++) {
+            size_t i = (size_t)b * a->n + c;
+            int64_t spend_cents = a->spend_today_mc[i] / 1000, over_cents = a->over_mc[i] / 1000;
+            series[SER_revenue_cents] += spend_cents;
+            series[SER_overdelivery_cents] += over_cents - a->over_prev_cents[i];
+            a->over_prev_cents[i] = over_cents;
+            series[SER_campaigns_exhausted] += a->throttled[i];
+            if (spend_cents > 0) {
+                err_sum += fabs((double)a->mid_spend_cents[i] / spend_cents - mid_share);
+                n_err++;
+            }
         }
+        a->traffic_day[b] = a->traffic_mid[b] = 0;
     }
     series[SER_budget_utilisation_ppm] =
         series[SER_budget_cents] ? llround(1e6 * series[SER_revenue_cents] / (double)series[SER_budget_cents]) : 0;
     series[SER_pacing_error_ppm] = n_err ? llround(1e6 * err_sum / n_err) : 0;
-    a->traffic_day = a->traffic_mid = 0;
-    for (uint32_t c = 0; c < a->n; c++) {
-        a->spend_today_mc[c] = 0;
-        a->throttled[c] = 0;
+    for (size_t i = 0; i < (size_t)a->n_bud * a->n; i++) {
+        a->spend_today_mc[i] = 0;
+        a->throttled[i] = 0;
     }
     a->day_start = (int32_t)((day + 1) * e->ticks_per_day);
     return FW_OK;
@@ -631,12 +710,21 @@ fw_err fw_ads_campaign(const fw_engine *e, uint32_t c, fw_campaign_stats *out)
     const struct fw_ads *a = A_of(e);
     if (!a || c >= a->n)
         return FW_ERR_INVAL;
-    *out = (fw_campaign_stats){.spend_today_cents = a->spend_today_mc[c] / 1000,
+    /* Summed over the budget cells; the multiplier is cell 0's; throttled in every cell. */
+    int64_t today = 0, over = 0;
+    int throttled = 1;
+    for (uint32_t b = 0; b < a->n_bud; b++) {
+        size_t i = (size_t)b * a->n + c;
+        today += a->spend_today_mc[i];
+        over += a->over_mc[i];
+        throttled &= a->throttled[i] != 0;
+    }
+    *out = (fw_campaign_stats){.spend_today_cents = today / 1000,
                                .spend_cents = a->spend_mc[c] / 1000,
-                               .overdelivery_cents = a->over_mc[c] / 1000,
+                               .overdelivery_cents = over / 1000,
                                .impressions = a->impr[c], .clicks = a->clicks[c],
                                .conversions = a->conv[c], .auctions_won = a->won[c],
-                               .multiplier = a->mult[c], .throttled = a->throttled[c]};
+                               .multiplier = a->mult[c], .throttled = throttled};
     return FW_OK;
 }
 
@@ -659,10 +747,22 @@ fw_err fw_ads_check(const fw_engine *e, char *why, size_t cap)
         return FW_ERR_INTERNAL;
     }
     int64_t sum = 0;
+    for (uint32_t b = 0; b < a->n_bud; b++)
+        for (uint32_t c = 0; c < a->n; c++) {
+            size_t i = (size_t)b * a->n + c;
+            if (a->spend_today_mc[i] > a->budget_mc[i]) {
+                snprintf(why, cap, "campaign %u spent %lld of a %lld millicent budget today (cell %u)", c,
+                         (long long)a->spend_today_mc[i], (long long)a->budget_mc[i], b);
+                return FW_ERR_INTERNAL;
+            }
+        }
     for (uint32_t c = 0; c < a->n; c++) {
-        if (a->spend_today_mc[c] > a->budget_mc[c]) {
-            snprintf(why, cap, "campaign %u spent %lld of a %lld millicent budget today", c,
-                     (long long)a->spend_today_mc[c], (long long)a->budget_mc[c]);
+        int64_t whole = 0;
+        for (uint32_t b = 0; b < a->n_bud; b++)
+            whole += a->budget_mc[(size_t)b * a->n + c];
+        if (whole != a->c[c].daily_budget_cents * 1000) {
+            snprintf(why, cap, "campaign %u: the cells' budget shares sum to %lld millicents, not its budget",
+                     c, (long long)whole);
             return FW_ERR_INTERNAL;
         }
         sum += a->spend_mc[c];
@@ -692,6 +792,36 @@ fw_err fw_ads_brand_books(const fw_engine *e, uint32_t brand, int64_t *spend_cen
     return FW_OK;
 }
 
+/* Users were placed in cells: every learner starts from learner 0's model and rates, every
+ * budget cell from cell 0's pacing, with its share of the budgets. */
+static fw_err ads_fork(fw_engine *e, void *state)
+{
+    struct fw_ads *a = state;
+    size_t n = a->n;
+    for (uint32_t l = 1; l < a->n_learn; l++) {
+        a->model[l] = a->model[0];
+        memcpy(a->l_impr + l * n, a->l_impr, n * sizeof *a->l_impr);
+        memcpy(a->l_clicks + l * n, a->l_clicks, n * sizeof *a->l_clicks);
+        memcpy(a->l_conv + l * n, a->l_conv, n * sizeof *a->l_conv);
+    }
+    if (a->n_bud > 1) {
+        for (uint32_t b = 1; b < a->n_bud; b++)
+            memcpy(a->mult + b * n, a->mult, n * sizeof *a->mult);
+        split_budgets(e, a);
+    }
+    refresh_xc(e, a);
+    return FW_OK;
+}
+
+static size_t ads_cell_bytes(const fw_engine *e, const void *state)
+{
+    const struct fw_ads *a = state;
+    size_t per_learner = sizeof(ad_model) + 3 * (size_t)a->n * sizeof(uint64_t);
+    size_t per_bud = (size_t)a->n * (5 * sizeof(int64_t) + sizeof(double) + 1) + 2 * sizeof(uint64_t);
+    return (a->n_learn - 1) * per_learner + (a->n_bud - 1) * per_bud +
+           (size_t)(e->n_arms - 1) * a->n * sizeof(double);
+}
+
 static fw_err ads_check(const fw_engine *e, const void *state, char *why, size_t cap)
 {
     (void)state;
@@ -710,6 +840,8 @@ const fw_engine_module fw_ads_module = {
     .end_tick = ads_end_tick,
     .notice = ads_notice,
     .end_day = ads_end_day,
+    .fork = ads_fork,
+    .cell_bytes = ads_cell_bytes,
     .check = ads_check,
     FW_MODULE_SERIES("the ads' books at each day's end"),
 };

@@ -238,6 +238,25 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
         !(e->seen = calloc(e->n_users, sizeof *e->seen)) ||
         !(e->seen_fill = calloc(e->n_users, sizeof *e->seen_fill)))
         goto fail;
+    if (!(e->user_cell = calloc(e->n_users, 1)) || !(e->cell_share = calloc(n_arms, sizeof *e->cell_share)))
+        goto fail;
+    e->n_learn = cat->isolation == FW_ISOLATION_PER_ARM ? n_arms : 1;
+    e->budget_split = cat->budget_split != 0 && n_arms > 1;
+    for (uint32_t a = 0; a < n_arms; a++)
+        e->cell_share[a] = cat->cell_share ? cat->cell_share[a] : 1.0 / n_arms;
+    if (cat->user_cell) {
+        memcpy(e->user_cell, cat->user_cell, e->n_users);
+        e->placed = 1;
+        rc = FW_ERR_INVAL;
+        for (uint32_t u = 0; u < e->n_users; u++)
+            if (e->user_cell[u] >= n_arms)
+                goto fail;
+        rc = FW_ERR_NOMEM;
+    }
+    if (cat->isolation >= FW_ISOLATION__COUNT) {
+        rc = FW_ERR_INVAL;
+        goto fail;
+    }
     if (cat->producer_arm) {
         if (!(e->producer_arm = malloc(e->n_users)))
             goto fail;
@@ -323,6 +342,8 @@ void fw_engine_destroy(fw_engine *e)
     free(e->follows);
     free(e->followers);
     free(e->producer_arm);
+    free(e->user_cell);
+    free(e->cell_share);
     if (e->seen)
         for (uint32_t u = 0; u < e->n_users; u++)
             free(e->seen[u]);
@@ -631,6 +652,36 @@ fw_err fw_engine_series(const fw_engine *e, uint32_t k, fw_series_group *out)
             return FW_OK;
         }
     return FW_ERR_INVAL;
+}
+
+fw_err fw_engine_set_user_cells(fw_engine *e, const uint8_t *user_cell)
+{
+    if (!user_cell)
+        return FW_ERR_INVAL;
+    for (uint32_t u = 0; u < e->n_users; u++)
+        if (user_cell[u] >= e->n_arms)
+            return FW_ERR_INVAL;
+    memcpy(e->user_cell, user_cell, e->n_users);
+    e->placed = 1;
+    FOR_EACH_MODULE(e, m)
+        if (modules[m]->fork) {
+            fw_err rc = modules[m]->fork(e, e->mod[m]);
+            if (rc != FW_OK) {
+                snprintf(e->why, sizeof e->why, "%s: cannot copy the learned state per cell: %s",
+                         modules[m]->name, fw_err_str(rc));
+                return rc;
+            }
+        }
+    return FW_OK;
+}
+
+size_t fw_engine_cell_state_bytes(const fw_engine *e)
+{
+    size_t sum = 0;
+    FOR_EACH_MODULE(e, m)
+        if (modules[m]->cell_bytes)
+            sum += modules[m]->cell_bytes(e, e->mod[m]);
+    return sum;
 }
 
 fw_err fw_engine_set_producer_arms(fw_engine *e, const uint8_t *producer_arm)

@@ -130,6 +130,11 @@ typedef struct fw_engine_module {
     fw_err (*notice)(fw_engine *e, void *state, const fw_notice *notice, size_t n);
     /* Barrier: the day's end; writes the module's day series into series (n_series values). */
     fw_err (*end_day)(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_t day, int64_t *series);
+    /* Barrier: users were placed in cells (fw_engine_set_user_cells): under per-arm isolation
+     * copy learner 0's state into every other learner, with a budget split re-split budgets. */
+    fw_err (*fork)(fw_engine *e, void *state);
+    /* Bytes of state kept per cell beyond the first (fw_engine_cell_state_bytes). */
+    size_t (*cell_bytes)(const fw_engine *e, const void *state);
     /* The module's invariants, recomputed: FW_OK or FW_ERR_INTERNAL with why. */
     fw_err (*check)(const fw_engine *e, const void *state, char *why, size_t cap);
     const char *series_doc;
@@ -191,6 +196,13 @@ struct fw_engine {
     fw_u32vec *follows;     /* [n_users] creators followed, in follow order */
     uint32_t *followers;    /* [n_users] followers: the catalog's graph plus follows logged */
     uint8_t *producer_arm;  /* [n_users] or NULL: see fw_catalog */
+    /* Cells (fw_catalog): each user's cell, the isolation of learned state and the budget
+     * split. n_learn learned states: one per cell under per-arm isolation, else one. */
+    uint8_t *user_cell;     /* [n_users] */
+    int placed;             /* users were placed in cells (catalog or fw_engine_set_user_cells) */
+    uint32_t n_learn;
+    uint32_t budget_split;
+    double *cell_share;     /* [n_arms] */
 
     /* What each user has been served: two Bloom filters ("generations") per user,
      * allocated on the user's first request. New ids go into the current generation;
@@ -233,6 +245,21 @@ static inline void *fw_mod(const fw_engine *e, fw_module_id m) { return e->mod[m
 
 /* The cell's configuration. */
 static inline const fw_engine_cfg *fw_cfg(const fw_engine *e, uint32_t cell) { return &e->cell[cell].cfg; }
+
+/* The cell a user is in: their logs belong to it (fw_catalog.user_cell). */
+static inline uint32_t fw_user_cell(const fw_engine *e, uint32_t u) { return e->user_cell[u]; }
+
+/* The learned state (learner) that serves a cell and learns from its users' logs: the cell's
+ * own under per-arm isolation, else the one shared learner 0. */
+static inline uint32_t fw_learner(const fw_engine *e, uint32_t cell) { return e->n_learn > 1 ? cell : 0; }
+static inline uint32_t fw_user_learner(const fw_engine *e, uint32_t u) { return fw_learner(e, e->user_cell[u]); }
+
+/* The cell a creator's work belongs to: their producer arm in producer-side experiments,
+ * else the cell they are in as a user. */
+static inline uint32_t fw_creator_cell(const fw_engine *e, uint32_t u)
+{
+    return e->producer_arm ? e->producer_arm[u] : e->user_cell[u];
+}
 
 /* Posts a notice for the tick's end (a barrier call). FW_ERR_NOMEM when the queue cannot grow;
  * never after fw_engine_reserve_notices made room for it. */

@@ -239,7 +239,8 @@ fw_err fw_market_deliver(fw_engine *e, uint32_t task, uint32_t note, int32_t tic
         return FW_ERR_INVAL;
     *passed = 0;
     t->reviews++;
-    if (hash_unit(task, t->reviews) < fw_cfg(e, 0)->market.review_pass) {
+    /* A matched task is its creator's: their cell's review. */
+    if (hash_unit(task, t->reviews) < fw_cfg(e, fw_creator_cell(e, t->creator))->market.review_pass) {
         t->status = FW_MTASK_DELIVERED;
         t->note = note;
         t->delivered_tick = tick;
@@ -277,6 +278,8 @@ static fw_err market_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint
 {
     (void)ctx;
     struct fw_market *m = state;
+    /* Matching and expiry are the market's (one value per run: cell 0's); a matched task's
+     * deadline and settlement are its creator's cell's. */
     const fw_market_cfg *g = &fw_cfg(e, 0)->market;
     int32_t now = (int32_t)((day + 1) * e->ticks_per_day), tpd = (int32_t)e->ticks_per_day;
     for (uint32_t k = 0; k < m->n; k++) {
@@ -289,13 +292,13 @@ static fw_err market_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint
             }
             break;
         case FW_MTASK_MATCHED:
-            if (now - t->matched_tick >= (int32_t)g->deliver_days * tpd) {
+            if (now - t->matched_tick >= (int32_t)fw_cfg(e, fw_creator_cell(e, t->creator))->market.deliver_days * tpd) {
                 t->status = FW_MTASK_FAILED;
                 m->tot.failed++;
             }
             break;
         case FW_MTASK_DELIVERED:
-            if (now - t->delivered_tick >= (int32_t)g->settle_days * tpd) {
+            if (now - t->delivered_tick >= (int32_t)fw_cfg(e, fw_creator_cell(e, t->creator))->market.settle_days * tpd) {
                 t->status = FW_MTASK_COMPLETED;
                 t->settled_tick = now;
                 m->tot.completed++;

@@ -16,6 +16,11 @@
  * probabilities. Re-ranking: greedy fill under per-creator and per-topic caps with a
  * freshness bonus; explore_slots reserved for the best cold candidates; ad slots left empty.
  *
+ * Learned state lives in learners (rec_learn): one per cell under per-arm isolation, each
+ * trained on its own cell's users' events and read by its own cell's requests (forked from
+ * learner 0 when users are placed in cells), else one for every cell. Per-user state is one
+ * copy: a user is in one cell.
+ *
  * Invariants:
  *  - requests read only state frozen since the last barrier plus their own user's seen
  *    filters; every pseudo-random choice (walks) is a hash of (user, tick, walk, step);
@@ -58,47 +63,58 @@ typedef struct rec_cell {
     double *tpool_score;
 } rec_cell;
 
-/* The recommender's learned state, shared by every cell (see engine_cfg.h). Everything here
- * changes only in barrier calls, but for user_arm, which a request writes for its own user.
+/* One learner: the learned state that serves a cell and learns from its users' logs. Under
+ * per-arm isolation every cell has its own (forked from cell 0's when users are placed in
+ * cells); under shared isolation there is one, learning from every cell.
  *  - Embeddings: a note's vector is its topic's plus its format's plus its own residual,
- *    so a note nobody has seen already has the content vector of its tags; the user's
- *    vector is learned from what they open (logistic matrix factorisation on impressions).
- *  - Ranking: one logistic regression per task over FW_REC_FEATURES, trained online.
- *  - Graph: per-user ring of recent opens, per-note ring of recent openers; co-engagement
- *    neighbours (CSR) rebuilt at each day's end. */
-typedef struct fw_rec {
-    fw_rec_cfg cfg;              /* the first cell's: learning knobs */
-    uint32_t dim;
-    rec_cell *cell;              /* [n_arms] */
-    float *user_vec;             /* [n_users * dim] */
-    float *topic_vec;            /* [n_topics * dim] */
-    float *format_vec;           /* [2 * dim] */
-    float *note_vec;             /* [cap_notes * dim] residuals */
+ *    so a note nobody has seen already has the content vector of its tags.
+ *  - Ranking: one logistic regression per task over FW_REC_FEATURES, trained online, with
+ *    the smoothing priors (event totals) and creators' rates its users' logs give.
+ *  - Graph: per-note ring of recent openers; co-engagement neighbours (CSR, nb_k per note,
+ *    the most any of its cells reads) rebuilt at each day's end.
+ *  - Per-note feature rows (FW_NF floats), recomputed at each tick's end for the notes with
+ *    events in it: a candidate's note features are one cache line, no dependent loads. */
+typedef struct rec_learn {
+    fw_rec_cfg cfg;                   /* its cell's training knobs (lr, emb_lr, l2, neg_sample) */
+    float *topic_vec;                 /* [n_topics * dim] */
+    float *format_vec;                /* [2 * dim] */
+    float *note_vec;                  /* [cap_notes * dim] residuals */
     double mf_bias;
     double w[FW_TASK__COUNT][FW_RF__COUNT];
-    uint64_t total[FW_EV__COUNT];     /* events of each type ever logged: smoothing priors */
+    uint64_t total[FW_EV__COUNT];     /* events of each type logged: smoothing priors */
+    uint32_t *creator_counts;         /* [n_users * 2]: impressions, opens of the creator's notes */
+    uint32_t *openers, *openers_total; /* [cap_notes * FW_REC_OPENERS], [cap_notes] */
+    uint32_t nb_k, nb_notes;          /* neighbours kept per note; notes [0, nb_notes) have them */
+    uint32_t *nb_off, *nb;
+    fw_model_stats stats[FW_TASK__COUNT], last[FW_TASK__COUNT];
+    float *nf;                        /* [cap_notes * FW_NF] */
+} rec_learn;
+
+/* The recommender. Everything here changes only in barrier calls, but for user_arm, which a
+ * request writes for its own user. Per-user state -- the user's vector (learned from what
+ * they open: logistic matrix factorisation on impressions), their counts and their ring of
+ * recent opens -- is one copy whatever the isolation: a user is in one cell. */
+typedef struct fw_rec {
+    uint32_t dim;
+    uint32_t n_learn;
+    rec_learn *learn;            /* [n_learn] */
+    rec_cell *cell;              /* [n_arms] */
+    float *user_vec;             /* [n_users * dim] */
     uint32_t *user_counts;            /* [n_users * 2]: impressions, opens seen by the user */
     uint8_t *user_arm;                /* [n_users] the cell of the user's latest feed request:
                                          whether the SHOP feature may read their purchases */
-    uint32_t *creator_counts;         /* [n_users * 2]: impressions, opens of the creator's notes */
-    uint32_t hist_cap;
+    uint32_t hist_cap;                /* the most opens any cell remembers (engine.rec.history) */
     uint32_t *hist, *hist_total;      /* [n_users * hist_cap], [n_users]: recent opens */
-    uint32_t *openers, *openers_total; /* [cap_notes * FW_REC_OPENERS], [cap_notes] */
     uint32_t *topic_recent;           /* [n_topics * FW_REC_TOPIC_RECENT] */
     uint64_t *topic_total;            /* [n_topics] */
-    /* Co-engagement neighbours of notes [0, nb_notes), best first. */
-    uint32_t nb_notes;
-    uint32_t *nb_off, *nb;
     /* Users who opened something today (CF rebuild input), each once. */
     uint32_t *day_users, n_day_users, cap_day_users;
     uint32_t *day_mark;               /* [n_users]: day + 1 of the last mark */
     uint32_t day;
-    fw_model_stats stats[FW_TASK__COUNT], last[FW_TASK__COUNT];
-    /* Per-note feature rows (FW_NF floats), recomputed at each tick's end for the notes with
-     * events in it: a candidate's note features are one cache line, no dependent loads. */
-    float *nf;                        /* [cap_notes * FW_NF] */
+    /* The notes with events in the current tick (their feature rows are refreshed at its end). */
     uint32_t *nf_mark;                /* [cap_notes]: nf_epoch when listed in nf_touched */
     uint32_t *nf_touched, n_nf_touched, cap_nf_touched, nf_epoch;
+    struct priors *pri;               /* [n_learn] scratch of fw_rec_log */
 } fw_rec;
 
 /* A thread's scratch for requests. */
@@ -110,6 +126,19 @@ typedef struct rec_ctx {
 } rec_ctx;
 
 static fw_rec *R_of(const fw_engine *e) { return fw_mod(e, FW_MOD_REC); }
+
+/* The learner serving a cell, and a user's (the learner of the cell they are in). */
+static inline rec_learn *L_of(const fw_rec *r, const fw_engine *e, uint32_t cell)
+{
+    return &r->learn[fw_learner(e, cell)];
+}
+
+/* How many of a user's recent opens their cell remembers (engine.rec.history), of have. */
+static inline uint32_t hist_have(const fw_engine *e, const fw_rec *r, uint32_t u)
+{
+    uint32_t tot = r->hist_total[u], h = fw_min_u32(r->hist_cap, fw_cfg(e, fw_user_cell(e, u))->rec.history);
+    return tot < h ? tot : h;
+}
 
 static const char *const task_names[] = {
 #define TASK_NAME(e, name, doc) name,
@@ -184,13 +213,23 @@ static fw_err rec_grow_notes(fw_engine *e, void *state, uint32_t old_cap, uint32
     (void)e;
     fw_rec *r = state;
     size_t o = old_cap, n = cap;
-    if (fw_resize(&r->note_vec, o * r->dim, n * r->dim, sizeof *r->note_vec) ||
-        fw_resize(&r->openers, o * FW_REC_OPENERS, n * FW_REC_OPENERS, sizeof *r->openers) ||
-        fw_resize(&r->openers_total, o, n, sizeof *r->openers_total) ||
-        fw_resize(&r->nf, o * FW_NF, n * FW_NF, sizeof *r->nf) || fw_resize(&r->nf_mark, o, n, sizeof *r->nf_mark))
+    for (uint32_t l = 0; l < r->n_learn; l++) {
+        rec_learn *L = &r->learn[l];
+        if (fw_resize(&L->note_vec, o * r->dim, n * r->dim, sizeof *L->note_vec) ||
+            fw_resize(&L->openers, o * FW_REC_OPENERS, n * FW_REC_OPENERS, sizeof *L->openers) ||
+            fw_resize(&L->openers_total, o, n, sizeof *L->openers_total) ||
+            fw_resize(&L->nf, o * FW_NF, n * FW_NF, sizeof *L->nf))
+            return FW_ERR_NOMEM;
+    }
+    if (fw_resize(&r->nf_mark, o, n, sizeof *r->nf_mark))
         return FW_ERR_NOMEM;
     return FW_OK;
 }
+
+typedef struct priors {
+    double ctr;                      /* opens per impression */
+    double per_open[FW_TASK__COUNT]; /* task events per open (OPEN: interactions per open) */
+} priors;
 
 static void on_publish(const fw_engine *e, fw_rec *r, uint32_t id);
 static void refresh_topic_pools(const fw_engine *e, fw_rec *r, uint32_t cell, int rebuild);
@@ -201,30 +240,39 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
     if (e->n_topics > FW_REC_MAX_TOPICS)
         return FW_ERR_INVAL;
     fw_rec *r = *state;
-    r->cfg = fw_cfg(e, 0)->rec;
-    r->dim = r->cfg.dim;
-    r->hist_cap = r->cfg.history;
+    r->dim = fw_cfg(e, 0)->rec.dim;   /* one value per run */
+    r->n_learn = e->n_learn;
+    for (uint32_t a = 0; a < e->n_arms; a++)
+        r->hist_cap = fw_max_u32(r->hist_cap, fw_cfg(e, a)->rec.history);
     uint32_t D = r->dim, U = e->n_users, T = e->n_topics ? e->n_topics : 1;
-    if (!fw_alloc(e, &r->cell, e->n_arms, sizeof *r->cell) ||
+    if (!fw_alloc(e, &r->cell, e->n_arms, sizeof *r->cell) || !fw_alloc(e, &r->learn, r->n_learn, sizeof *r->learn) ||
+        !fw_alloc(e, &r->pri, r->n_learn, sizeof *r->pri) ||
         !fw_alloc(e, &r->user_vec, (size_t)U * D, sizeof *r->user_vec) ||
-        !fw_alloc(e, &r->topic_vec, (size_t)T * D, sizeof *r->topic_vec) ||
-        !fw_alloc(e, &r->format_vec, 2 * (size_t)D, sizeof *r->format_vec) ||
         !fw_alloc(e, &r->user_counts, 2 * (size_t)U, sizeof *r->user_counts) ||
         !fw_alloc(e, &r->user_arm, U, sizeof *r->user_arm) ||
-        !fw_alloc(e, &r->creator_counts, 2 * (size_t)U, sizeof *r->creator_counts) ||
         !fw_alloc(e, &r->hist, (size_t)U * r->hist_cap, sizeof *r->hist) ||
         !fw_alloc(e, &r->hist_total, U, sizeof *r->hist_total) ||
         !fw_alloc(e, &r->topic_recent, (size_t)T * FW_REC_TOPIC_RECENT, sizeof *r->topic_recent) ||
         !fw_alloc(e, &r->topic_total, T, sizeof *r->topic_total) ||
         !fw_alloc(e, &r->day_mark, U, sizeof *r->day_mark) ||
-        !fw_alloc(e, &r->nb_off, 1, sizeof *r->nb_off) ||
         /* These grow or are replaced; the engine frees whatever they hold. */
-        !fw_alloc(e, &r->nb, 0, sizeof *r->nb) || !fw_alloc(e, &r->day_users, 0, sizeof *r->day_users) ||
-        !fw_alloc(e, &r->nf_touched, 0, sizeof *r->nf_touched) ||
-        !fw_alloc(e, &r->note_vec, 0, sizeof *r->note_vec) || !fw_alloc(e, &r->openers, 0, sizeof *r->openers) ||
-        !fw_alloc(e, &r->openers_total, 0, sizeof *r->openers_total) || !fw_alloc(e, &r->nf, 0, sizeof *r->nf) ||
-        !fw_alloc(e, &r->nf_mark, 0, sizeof *r->nf_mark))
+        !fw_alloc(e, &r->day_users, 0, sizeof *r->day_users) ||
+        !fw_alloc(e, &r->nf_touched, 0, sizeof *r->nf_touched) || !fw_alloc(e, &r->nf_mark, 0, sizeof *r->nf_mark))
         return FW_ERR_NOMEM;
+    for (uint32_t l = 0; l < r->n_learn; l++) {
+        rec_learn *L = &r->learn[l];
+        L->cfg = fw_cfg(e, l)->rec;   /* learner l serves cell l (or every cell, l = 0) */
+        for (uint32_t a = 0; a < e->n_arms; a++)
+            if (fw_learner(e, a) == l)
+                L->nb_k = fw_max_u32(L->nb_k, fw_cfg(e, a)->rec.neighbours);
+        if (!fw_alloc(e, &L->topic_vec, (size_t)T * D, sizeof *L->topic_vec) ||
+            !fw_alloc(e, &L->format_vec, 2 * (size_t)D, sizeof *L->format_vec) ||
+            !fw_alloc(e, &L->creator_counts, 2 * (size_t)U, sizeof *L->creator_counts) ||
+            !fw_alloc(e, &L->nb_off, 1, sizeof *L->nb_off) || !fw_alloc(e, &L->nb, 0, sizeof *L->nb) ||
+            !fw_alloc(e, &L->note_vec, 0, sizeof *L->note_vec) || !fw_alloc(e, &L->openers, 0, sizeof *L->openers) ||
+            !fw_alloc(e, &L->openers_total, 0, sizeof *L->openers_total) || !fw_alloc(e, &L->nf, 0, sizeof *L->nf))
+            return FW_ERR_NOMEM;
+    }
     for (uint32_t a = 0; a < e->n_arms; a++) {
         if (fw_cfg(e, a)->feed.algorithm != FW_FEED_REC)
             continue;
@@ -240,13 +288,16 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
     for (uint32_t u = 0; u < U; u++)
         for (uint32_t d = 0; d < D; d++)
             r->user_vec[(size_t)u * D + d] = init_value(1, u, d);
-    for (uint32_t t = 0; t < T; t++)
-        for (uint32_t d = 0; d < D; d++)
-            r->topic_vec[(size_t)t * D + d] = init_value(2, t, d);
-    /* Start the open model at "an average note for an average user". */
-    r->w[FW_TASK_OPEN][FW_RF_BIAS] = -2.5;
-    for (int k = FW_TASK_LIKE; k < FW_TASK__COUNT; k++)
-        r->w[k][FW_RF_BIAS] = k == FW_TASK_FOLLOW ? -6.0 : -4.0;
+    for (uint32_t l = 0; l < r->n_learn; l++) {
+        rec_learn *L = &r->learn[l];
+        for (uint32_t t = 0; t < T; t++)
+            for (uint32_t d = 0; d < D; d++)
+                L->topic_vec[(size_t)t * D + d] = init_value(2, t, d);
+        /* Start the open model at "an average note for an average user". */
+        L->w[FW_TASK_OPEN][FW_RF_BIAS] = -2.5;
+        for (int k = FW_TASK_LIKE; k < FW_TASK__COUNT; k++)
+            L->w[k][FW_RF_BIAS] = k == FW_TASK_FOLLOW ? -6.0 : -4.0;
+    }
     fw_err rc = rec_grow_notes(e, r, 0, e->cap_notes);
     if (rc != FW_OK)
         return rc;
@@ -316,11 +367,14 @@ static void on_publish(const fw_engine *e, fw_rec *r, uint32_t id)
     r->topic_recent[(size_t)t * FW_REC_TOPIC_RECENT + r->topic_total[t] % FW_REC_TOPIC_RECENT] = id;
     r->topic_total[t]++;
     /* A new note has no events: its row is the priors' (0) but its creator's record. */
-    r->nf[(size_t)id * FW_NF + FW_NF_CREATOR_CTR] = 0.0f;
-    const uint32_t *cc = &r->creator_counts[2 * (size_t)e->notes[id].creator];
-    double p0 = (r->total[FW_EV_OPEN] + 1.0) / (r->total[FW_EV_IMPRESSION] + 12.0);
-    double v = (cc[1] + 20 * p0) / (cc[0] + 20) / p0 - 1.0;
-    r->nf[(size_t)id * FW_NF + FW_NF_CREATOR_CTR] = (float)(v > 5.0 ? 5.0 : v);
+    for (uint32_t l = 0; l < r->n_learn; l++) {
+        rec_learn *L = &r->learn[l];
+        L->nf[(size_t)id * FW_NF + FW_NF_CREATOR_CTR] = 0.0f;
+        const uint32_t *cc = &L->creator_counts[2 * (size_t)e->notes[id].creator];
+        double p0 = (L->total[FW_EV_OPEN] + 1.0) / (L->total[FW_EV_IMPRESSION] + 12.0);
+        double v = (cc[1] + 20 * p0) / (cc[0] + 20) / p0 - 1.0;
+        L->nf[(size_t)id * FW_NF + FW_NF_CREATOR_CTR] = (float)(v > 5.0 ? 5.0 : v);
+    }
 }
 
 static fw_err rec_publish(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_t id, const fw_publication *p)
@@ -372,12 +426,7 @@ static inline double lift(double k, double n, double p0)
     return v > 5.0 ? 5.0 : v;
 }
 
-typedef struct priors {
-    double ctr;                      /* opens per impression */
-    double per_open[FW_TASK__COUNT]; /* task events per open (OPEN: interactions per open) */
-} priors;
-
-static priors get_priors(const fw_rec *r)
+static priors get_priors(const rec_learn *r)
 {
     priors p;
     double imp = (double)r->total[FW_EV_IMPRESSION], op = (double)r->total[FW_EV_OPEN];
@@ -394,16 +443,16 @@ static priors get_priors(const fw_rec *r)
 static const uint32_t task_event[FW_TASK__COUNT] = {FW_EV_OPEN, FW_EV_LIKE, FW_EV_SAVE,
                                                     FW_EV_COMMENT, FW_EV_FOLLOW};
 
-/* A note's cached features (FW_NF_*), as of the last tick barrier. */
-static inline const float *note_row(const fw_rec *r, uint32_t n)
+/* A note's cached features (FW_NF_*) in a learner, as of the last tick barrier. */
+static inline const float *note_row(const rec_learn *r, uint32_t n)
 {
     return r->nf + (size_t)n * FW_NF;
 }
 
-/* Recomputes note n's cached features from its counts, its creator's and the priors. */
-static void note_row_update(const fw_engine *e, const priors *p, uint32_t n)
+/* Recomputes note n's cached features in learner r from its counts, its creator's and the
+ * priors. The note's engagement counts are the platform's public counters (every arm's). */
+static void note_row_update(const fw_engine *e, rec_learn *r, const priors *p, uint32_t n)
 {
-    const fw_rec *r = R_of(e);
     const uint32_t *c = &e->counts[(size_t)n * FW_EV__COUNT];
     const uint32_t *cc = &r->creator_counts[2 * (size_t)e->notes[n].creator];
     float *row = r->nf + (size_t)n * FW_NF;
@@ -418,11 +467,11 @@ static void note_row_update(const fw_engine *e, const priors *p, uint32_t n)
 /* Fills x[FW_RF__COUNT] for (u, n) with task OPEN's NOTE_TASK feature; emb is the
  * embedding score. The note's part comes from its cached row: exactly what requests since
  * the last barrier saw. */
-static inline void features(const fw_engine *e, const priors *p, uint32_t u, uint32_t n, int32_t tick,
-                            double emb, int followed, double *x)
+static inline void features(const fw_engine *e, const rec_learn *L, const priors *p, uint32_t u, uint32_t n,
+                            int32_t tick, double emb, int followed, double *x)
 {
     const fw_rec *r = R_of(e);
-    const float *row = note_row(r, n);
+    const float *row = note_row(L, n);
     double age = (double)(tick - e->notes[n].created_tick) / e->ticks_per_day;
     if (age < 0.0)
         age = 0.0;
@@ -448,19 +497,19 @@ static inline double wdot(const double *w, const double *x)
     return s;
 }
 
-static inline const float *note_content(const fw_rec *r, const fw_note_info *ni, uint32_t which)
+static inline const float *note_content(const rec_learn *L, uint32_t D, const fw_note_info *ni, uint32_t which)
 {
-    return which == 0 ? r->topic_vec + (size_t)ni->topic * r->dim : r->format_vec + (size_t)ni->format * r->dim;
+    return which == 0 ? L->topic_vec + (size_t)ni->topic * D : L->format_vec + (size_t)ni->format * D;
 }
 
-/* The embedding score of (u, n): p_u . (topic + format + residual). */
-static inline double emb_score(const fw_engine *e, const float *pu, uint32_t n)
+/* The embedding score of (u, n) in learner L: p_u . (topic + format + residual). */
+static inline double emb_score(const fw_engine *e, const rec_learn *L, const float *pu, uint32_t n)
 {
     const fw_rec *r = R_of(e);
     const fw_note_info *ni = &e->notes[n];
     uint32_t D = r->dim;
-    return (double)dotf(pu, note_content(r, ni, 0), D) + dotf(pu, note_content(r, ni, 1), D) +
-           dotf(pu, r->note_vec + (size_t)n * D, D);
+    return (double)dotf(pu, note_content(L, D, ni, 0), D) + dotf(pu, note_content(L, D, ni, 1), D) +
+           dotf(pu, L->note_vec + (size_t)n * D, D);
 }
 
 static int follows_creator(const fw_engine *e, uint32_t u, uint32_t cr)
@@ -474,7 +523,7 @@ static int follows_creator(const fw_engine *e, uint32_t u, uint32_t cr)
 
 /* ---- training ---------------------------------------------------------------------- */
 
-static void sgd_task(fw_rec *r, int task, const double *x, double y, double weight)
+static void sgd_task(rec_learn *r, int task, const double *x, double y, double weight)
 {
     const fw_rec_cfg *cf = &r->cfg;
     double *w = r->w[task];
@@ -491,17 +540,17 @@ static void sgd_task(fw_rec *r, int task, const double *x, double y, double weig
         w[f] -= cf->lr * (g * x[f] + (f == FW_RF_BIAS ? 0.0 : cf->l2 * w[f]));
 }
 
-/* Logistic matrix factorisation step on (u, n, opened). */
-static void sgd_mf(fw_engine *e, uint32_t u, uint32_t n, double y, double weight)
+/* Logistic matrix factorisation step on (u, n, opened) in learner L. */
+static void sgd_mf(fw_engine *e, rec_learn *L, uint32_t u, uint32_t n, double y, double weight)
 {
     fw_rec *r = R_of(e);
     uint32_t D = r->dim;
     const fw_note_info *ni = &e->notes[n];
-    float *pu = r->user_vec + (size_t)u * D, *qn = r->note_vec + (size_t)n * D;
-    float *qt = r->topic_vec + (size_t)ni->topic * D, *qf = r->format_vec + (size_t)ni->format * D;
-    double s = r->mf_bias + dotf(pu, qt, D) + dotf(pu, qf, D) + dotf(pu, qn, D);
-    double g = weight * (sigmoid(s) - y), lr = r->cfg.emb_lr, l2 = r->cfg.l2;
-    r->mf_bias -= lr * g;
+    float *pu = r->user_vec + (size_t)u * D, *qn = L->note_vec + (size_t)n * D;
+    float *qt = L->topic_vec + (size_t)ni->topic * D, *qf = L->format_vec + (size_t)ni->format * D;
+    double s = L->mf_bias + dotf(pu, qt, D) + dotf(pu, qf, D) + dotf(pu, qn, D);
+    double g = weight * (sigmoid(s) - y), lr = L->cfg.emb_lr, l2 = L->cfg.l2;
+    L->mf_bias -= lr * g;
     for (uint32_t d = 0; d < D; d++) {
         float q = qt[d] + qf[d] + qn[d], p = pu[d];
         pu[d] -= (float)(lr * (g * q + l2 * p));
@@ -517,13 +566,13 @@ static inline uint64_t neg_key(uint32_t u, uint32_t n, int32_t tick)
     return mix64(((uint64_t)u << 32 | n) ^ mix64((uint64_t)(uint32_t)tick));
 }
 
-/* One impression with its outcomes: train every model on it. */
-static void train_group(fw_engine *e, const priors *p, uint32_t u, uint32_t n, int32_t tick,
+/* One impression with its outcomes: train every model of learner L on it. */
+static void train_group(fw_engine *e, rec_learn *L, const priors *p, uint32_t u, uint32_t n, int32_t tick,
                         const uint32_t *got, uint64_t *trained)
 {
     fw_rec *r = R_of(e);
     double y_open = got[FW_EV_OPEN] ? 1.0 : 0.0, weight = 1.0;
-    uint32_t ns = r->cfg.neg_sample;
+    uint32_t ns = L->cfg.neg_sample;
     if (y_open == 0.0 && ns > 1) {
         if (neg_key(u, n, tick) % ns != 0)
             return;
@@ -531,17 +580,17 @@ static void train_group(fw_engine *e, const priors *p, uint32_t u, uint32_t n, i
     }
     double x[FW_RF__COUNT];
     int followed = follows_creator(e, u, e->notes[n].creator);
-    features(e, p, u, n, tick, emb_score(e, r->user_vec + (size_t)u * r->dim, n), followed, x);
-    sgd_task(r, FW_TASK_OPEN, x, y_open, weight);
-    sgd_mf(e, u, n, y_open, weight);
+    features(e, L, p, u, n, tick, emb_score(e, L, r->user_vec + (size_t)u * r->dim, n), followed, x);
+    sgd_task(L, FW_TASK_OPEN, x, y_open, weight);
+    sgd_mf(e, L, u, n, y_open, weight);
     (*trained)++;
     if (y_open == 0.0)
         return;
     for (int k = FW_TASK_LIKE; k < FW_TASK__COUNT; k++) {
         if (k == FW_TASK_FOLLOW && followed)
             continue;   /* cannot follow again: not a sample of the follow model */
-        x[FW_RF_NOTE_TASK] = note_row(r, n)[FW_NF_TASK + k];
-        sgd_task(r, k, x, got[task_event[k]] ? 1.0 : 0.0, 1.0);
+        x[FW_RF_NOTE_TASK] = note_row(L, n)[FW_NF_TASK + k];
+        sgd_task(L, k, x, got[task_event[k]] ? 1.0 : 0.0, 1.0);
     }
 }
 
@@ -567,9 +616,10 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
     int64_t t0 = fw_now_ns();
     fw_rec *r = state;
     uint64_t trained = 0;
-    priors p = get_priors(r);
-    /* An impression and the note events that follow it for the same (user, note) form a
-     * group: the sample and its labels. The core applies the tick's note counts after every
+    for (uint32_t k = 0; k < r->n_learn; k++)
+        r->pri[k] = get_priors(&r->learn[k]);
+    /* Each user's events train the learner of their cell. An impression and the note events
+     * that follow it for the same (user, note) form a group: the sample and its labels. The core applies the tick's note counts after every
      * module has logged, so note features are those the ranker saw when it served the tick. */
     const fw_event *ev = l->ev;
     size_t n = l->n_ev, i = 0;
@@ -585,14 +635,16 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
             for (size_t k = i + 1; k < j; k++)
                 if (FW_EV_TYPE(ev[k].type) < FW_EV__COUNT)
                     got[FW_EV_TYPE(ev[k].type)] = 1;
-            train_group(e, &p, x->user, x->note, x->tick, got, &trained);
+            uint32_t lx = fw_user_learner(e, x->user);
+            train_group(e, &r->learn[lx], &r->pri[lx], x->user, x->note, x->tick, got, &trained);
         }
         for (size_t k = i; k < j; k++) {
             const fw_event *y = &ev[k];
             if (!fw_event_ok(e, y))   /* the same events the core applies */
                 continue;
             uint32_t type = FW_EV_TYPE(y->type), cr = e->notes[y->note].creator;
-            r->total[type]++;
+            rec_learn *L = &r->learn[fw_user_learner(e, y->user)];
+            L->total[type]++;
             if (r->nf_mark[y->note] != r->nf_epoch + 1) {
                 if (r->n_nf_touched == r->cap_nf_touched) {
                     uint32_t cap = r->cap_nf_touched ? 2 * r->cap_nf_touched : 1024;
@@ -607,15 +659,15 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
             }
             if (type == FW_EV_IMPRESSION) {
                 r->user_counts[2 * (size_t)y->user]++;
-                r->creator_counts[2 * (size_t)cr]++;
+                L->creator_counts[2 * (size_t)cr]++;
             } else if (type == FW_EV_OPEN) {
                 r->user_counts[2 * (size_t)y->user + 1]++;
-                r->creator_counts[2 * (size_t)cr + 1]++;
+                L->creator_counts[2 * (size_t)cr + 1]++;
                 uint32_t u = y->user;
                 r->hist[(size_t)u * r->hist_cap + r->hist_total[u] % r->hist_cap] = y->note;
                 r->hist_total[u]++;
-                r->openers[(size_t)y->note * FW_REC_OPENERS + r->openers_total[y->note] % FW_REC_OPENERS] = u;
-                r->openers_total[y->note]++;
+                L->openers[(size_t)y->note * FW_REC_OPENERS + L->openers_total[y->note] % FW_REC_OPENERS] = u;
+                L->openers_total[y->note]++;
                 if (mark_day_user(r, u) != FW_OK)
                     return FW_ERR_NOMEM;
             }
@@ -637,9 +689,12 @@ static fw_err rec_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_
     for (uint32_t a = 0; a < e->n_arms; a++)
         if (r->cell[a].tpool)
             refresh_topic_pools(e, r, a, 0);
-    priors p = get_priors(r);
-    for (uint32_t k = 0; k < r->n_nf_touched; k++)
-        note_row_update(e, &p, r->nf_touched[k]);
+    for (uint32_t l = 0; l < r->n_learn; l++) {
+        rec_learn *L = &r->learn[l];
+        priors p = get_priors(L);
+        for (uint32_t k = 0; k < r->n_nf_touched; k++)
+            note_row_update(e, L, &p, r->nf_touched[k]);
+    }
     r->n_nf_touched = 0;
     if (++r->nf_epoch == UINT32_MAX) {   /* marks hold epoch + 1: clear them once */
         memset(r->nf_mark, 0, (size_t)e->cap_notes * sizeof *r->nf_mark);
@@ -683,26 +738,23 @@ static int radix_sort_u64(uint64_t *a, size_t n)
     return 0;
 }
 
-static fw_err rec_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_t day, int64_t *series)
+/* Learner l's co-engagement neighbours, rebuilt from its users active today. Pairs (a, b),
+ * a != b, among the last FW_REC_PAIR_WINDOW opens of each (of those their cell remembers);
+ * similarity = co-openers / sqrt(opens a * opens b); keep the best nb_k. */
+static fw_err rebuild_neighbours(fw_engine *e, fw_rec *r, uint32_t l, fw_engine_ctx *ctx)
 {
-    (void)series;
-    fw_rec *r = state;
-    memcpy(r->last, r->stats, sizeof r->last);
-    memset(r->stats, 0, sizeof r->stats);
-
-    /* Pairs (a, b), a != b, among the last FW_REC_PAIR_WINDOW opens of each user active
-     * today; similarity = co-openers / sqrt(opens a * opens b); keep the best neighbours. */
+    rec_learn *L = &r->learn[l];
     size_t n_pairs = 0;
     for (uint32_t k = 0; k < r->n_day_users; k++) {
-        uint32_t have = r->hist_total[r->day_users[k]];
-        if (have > r->hist_cap)
-            have = r->hist_cap;
+        if (fw_user_learner(e, r->day_users[k]) != l)
+            continue;
+        uint32_t have = hist_have(e, r, r->day_users[k]);
         if (have > FW_REC_PAIR_WINDOW)
             have = FW_REC_PAIR_WINDOW;
         n_pairs += (size_t)have * (have - (have > 0));
     }
     uint64_t *pairs = malloc((n_pairs ? n_pairs : 1) * sizeof *pairs);
-    uint32_t K = r->cfg.neighbours, N = e->n_notes;
+    uint32_t K = L->nb_k, N = e->n_notes;
     uint32_t *off = calloc((size_t)N + 1, sizeof *off), *nb = NULL;
     double *best_s = malloc(K * sizeof *best_s);
     uint32_t *best = malloc(K * sizeof *best);
@@ -712,7 +764,9 @@ static fw_err rec_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
     size_t m = 0;
     for (uint32_t k = 0; k < r->n_day_users; k++) {
         uint32_t u = r->day_users[k], tot = r->hist_total[u];
-        uint32_t have = tot < r->hist_cap ? tot : r->hist_cap;
+        if (fw_user_learner(e, u) != l)
+            continue;
+        uint32_t have = hist_have(e, r, u);
         if (have > FW_REC_PAIR_WINDOW)
             have = FW_REC_PAIR_WINDOW;
         const uint32_t *h = r->hist + (size_t)u * r->hist_cap;
@@ -758,11 +812,11 @@ static fw_err rec_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
                 goto out;
         }
     }
-    free(r->nb_off);
-    free(r->nb);
-    r->nb_off = off;
-    r->nb = nb;
-    r->nb_notes = N;
+    free(L->nb_off);
+    free(L->nb);
+    L->nb_off = off;
+    L->nb = nb;
+    L->nb_notes = N;
     off = NULL;
     nb = NULL;
     rc = FW_OK;
@@ -772,6 +826,21 @@ out:
     free(nb);
     free(best_s);
     free(best);
+    return rc;
+}
+
+static fw_err rec_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_t day, int64_t *series)
+{
+    (void)series;
+    fw_rec *r = state;
+    fw_err rc = FW_OK;
+    for (uint32_t l = 0; l < r->n_learn; l++) {
+        rec_learn *L = &r->learn[l];
+        memcpy(L->last, L->stats, sizeof L->last);
+        memset(L->stats, 0, sizeof L->stats);
+        if (rc == FW_OK)
+            rc = rebuild_neighbours(e, r, l, ctx);
+    }
     r->n_day_users = 0;
     r->day = day + 1;
     return rc;
@@ -901,14 +970,17 @@ static uint32_t channel_cf(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, ui
                            uint32_t *n, uint64_t *looked)
 {
     const fw_rec *r = R_of(e);
-    uint32_t tot = r->hist_total[u], have = tot < r->hist_cap ? tot : r->hist_cap, added = 0;
+    const rec_learn *L = L_of(r, e, cell);
+    uint32_t tot = r->hist_total[u], have = hist_have(e, r, u), added = 0;
+    uint32_t K = fw_cfg(e, cell)->rec.neighbours;   /* the best K of the learner's nb_k */
     for (uint32_t i = 0; i < have && added < quota; i++) {
         uint32_t a = r->hist[(size_t)u * r->hist_cap + (tot - 1 - i) % r->hist_cap];
-        if (a >= r->nb_notes)
+        if (a >= L->nb_notes)
             continue;
-        for (uint32_t k = r->nb_off[a]; k < r->nb_off[a + 1] && added < quota; k++) {
+        uint32_t end = fw_min_u32(L->nb_off[a + 1], L->nb_off[a] + K);
+        for (uint32_t k = L->nb_off[a]; k < end && added < quota; k++) {
             (*looked)++;
-            added += add_cand(e, c, cell, u, r->nb[k], n);
+            added += add_cand(e, c, cell, u, L->nb[k], n);
         }
     }
     return added;
@@ -918,7 +990,8 @@ static uint32_t channel_graph(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, u
                               int32_t tick, uint32_t quota, uint32_t *n, uint64_t *steps)
 {
     const fw_rec *r = R_of(e);
-    uint32_t tot = r->hist_total[u], have = tot < r->hist_cap ? tot : r->hist_cap;
+    const rec_learn *L = L_of(r, e, cell);
+    uint32_t tot = r->hist_total[u], have = hist_have(e, r, u);
     if (have == 0 || quota == 0)
         return 0;
     uint32_t walks = fw_cfg(e, cell)->rec.walks, nv = 0;
@@ -927,15 +1000,19 @@ static uint32_t channel_graph(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, u
     for (uint32_t w = 0; w < walks && nv + 2 <= rx->walk_cap; w++) {
         uint32_t note = r->hist[(size_t)u * r->hist_cap + (tot - 1 - pick(u, (uint32_t)tick, w, 0, have)) % r->hist_cap];
         for (uint32_t s = 1; s <= 2; s++) {
-            uint32_t ot = r->openers_total[note], oh = ot < FW_REC_OPENERS ? ot : FW_REC_OPENERS;
+            uint32_t ot = L->openers_total[note], oh = ot < FW_REC_OPENERS ? ot : FW_REC_OPENERS;
             if (oh == 0)
                 break;
-            uint32_t v = r->openers[(size_t)note * FW_REC_OPENERS + pick(u, (uint32_t)tick, w, 2 * s, oh)];
-            uint32_t vt = r->hist_total[v], vh = vt < r->hist_cap ? vt : r->hist_cap;
+            uint32_t v = L->openers[(size_t)note * FW_REC_OPENERS + pick(u, (uint32_t)tick, w, 2 * s, oh)];
+            uint32_t vt = r->hist_total[v], vh = hist_have(e, r, v);
             (*steps)++;
             if (v == u || vh == 0)
                 break;
-            note = r->hist[(size_t)v * r->hist_cap + pick(u, (uint32_t)tick, w, 2 * s + 1, vh)];
+            /* One of v's remembered opens: any slot of the ring when their cell remembers all
+             * it holds, else one of its newest vh. */
+            uint32_t j = pick(u, (uint32_t)tick, w, 2 * s + 1, vh);
+            int whole = vh == (vt < r->hist_cap ? vt : r->hist_cap);
+            note = r->hist[(size_t)v * r->hist_cap + (whole ? j : (vt - 1 - j) % r->hist_cap)];
             rx->walk[nv++] = note;
         }
     }
@@ -1035,6 +1112,7 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
     const fw_rec_cfg *rc = &cl->cfg.rec;
     const fw_feed_cfg *f = &cl->cfg.feed;
     uint32_t u = req->user, D = r->dim, T = e->n_topics;
+    const rec_learn *L = L_of(r, e, cell);   /* the cell's learned state */
     fw_rank_set_clear(c);
     r->user_arm[u] = (uint8_t)cell;   /* the user's own state */
 
@@ -1043,9 +1121,9 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
     const float *pu = r->user_vec + (size_t)u * D;
     double ut[1024], uf[2];
     for (uint32_t t = 0; t < T; t++)
-        ut[t] = dotf(pu, r->topic_vec + (size_t)t * D, D);
+        ut[t] = dotf(pu, L->topic_vec + (size_t)t * D, D);
     for (uint32_t k = 0; k < 2; k++)
-        uf[k] = dotf(pu, r->format_vec + (size_t)k * D, D);
+        uf[k] = dotf(pu, L->format_vec + (size_t)k * D, D);
     /* The purchase side of a unified profile, per topic (zero under a separate one). */
     double shop_t[1024];
     memset(shop_t, 0, (size_t)T * sizeof *shop_t);
@@ -1083,13 +1161,13 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
      * user's folded into a constant per task; a float sigmoid (the models' inputs are far
      * coarser than float). */
     cset_build(e, rx, c->stamp, u);
-    priors p = get_priors(r);
+    priors p = get_priors(L);
     double wt[FW_TASK__COUNT] = {rc->rank_open, rc->rank_like, rc->rank_save, rc->rank_comment,
                                  rc->rank_follow};
     double x_user = lift(r->user_counts[2 * (size_t)u + 1], r->user_counts[2 * (size_t)u], p.ctr);
     double base[FW_TASK__COUNT];
     for (int k = 0; k < FW_TASK__COUNT; k++)
-        base[k] = r->w[k][FW_RF_BIAS] + r->w[k][FW_RF_USER_CTR] * x_user;
+        base[k] = L->w[k][FW_RF_BIAS] + L->w[k][FW_RF_USER_CTR] * x_user;
     uint32_t page = fw_feed_organic_slots(f, cap);   /* places left after the ad slots */
     if (page > 128)
         page = 128;
@@ -1104,15 +1182,15 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
     for (uint32_t i = 0; i < n; i++) {
         if (i + AHEAD < n) {
             uint32_t ahead = c->cand[i + AHEAD];
-            __builtin_prefetch(note_row(r, ahead));
-            __builtin_prefetch(r->note_vec + (size_t)ahead * D);
+            __builtin_prefetch(note_row(L, ahead));
+            __builtin_prefetch(L->note_vec + (size_t)ahead * D);
             __builtin_prefetch(&e->notes[ahead]);
             __builtin_prefetch(&e->counts[(size_t)ahead * FW_EV__COUNT]);
         }
         uint32_t id = c->cand[i];
         const fw_note_info *ni = &e->notes[id];
-        const float *row = note_row(r, id);
-        double emb = ut[ni->topic] + uf[ni->format] + dotf(pu, r->note_vec + (size_t)id * D, D);
+        const float *row = note_row(L, id);
+        double emb = ut[ni->topic] + uf[ni->format] + dotf(pu, L->note_vec + (size_t)id * D, D);
         int followed = cset_has(e, rx, c->stamp, u, ni->creator);
         double age = (double)(req->tick - ni->created_tick) / e->ticks_per_day;
         if (age < 0.0)
@@ -1123,7 +1201,7 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
         for (int k = 0; k < FW_TASK__COUNT; k++) {
             if (k > FW_TASK_OPEN && (wt[k] == 0.0 || (k == FW_TASK_FOLLOW && followed)))
                 continue;
-            const double *w = r->w[k];
+            const double *w = L->w[k];
             double z = base[k] + w[FW_RF_EMB] * emb + w[FW_RF_NOTE_CTR] * row[FW_NF_CTR] +
                        w[FW_RF_NOTE_TASK] * row[FW_NF_TASK + k] +
                        w[FW_RF_CREATOR_CTR] * row[FW_NF_CREATOR_CTR] + w[FW_RF_FOLLOWED] * followed +
@@ -1198,30 +1276,94 @@ int fw_engine_has_rec(const fw_engine *e)
 
 fw_model_stats fw_engine_model_stats(const fw_engine *e, fw_rec_task task)
 {
+    /* Sums, so the learners' days pool (one learner: its own). */
     fw_model_stats s = {0};
     const fw_rec *r = R_of(e);
-    if (r && (unsigned)task < FW_TASK__COUNT)
-        s = r->last[task];
+    for (uint32_t l = 0; r && (unsigned)task < FW_TASK__COUNT && l < r->n_learn; l++) {
+        const fw_model_stats *x = &r->learn[l].last[task];
+        s.samples += x->samples;
+        s.log_loss += x->log_loss;
+        s.weight += x->weight;
+        s.predicted += x->predicted;
+        s.observed += x->observed;
+    }
     return s;
 }
 
-double fw_rec_ctr_prior(const fw_engine *e, double otherwise)
+double fw_rec_ctr_prior(const fw_engine *e, uint32_t cell, double otherwise)
 {
     const fw_rec *r = R_of(e);
-    return r ? (r->total[FW_EV_OPEN] + 1.0) / (r->total[FW_EV_IMPRESSION] + 12.0) : otherwise;
+    if (!r)
+        return otherwise;
+    const rec_learn *L = L_of(r, e, cell);
+    return (L->total[FW_EV_OPEN] + 1.0) / (L->total[FW_EV_IMPRESSION] + 12.0);
 }
 
-int fw_rec_user_topic(const fw_engine *e, uint32_t u, uint32_t t, double *dot)
+int fw_rec_user_topic(const fw_engine *e, uint32_t cell, uint32_t u, uint32_t t, double *dot)
 {
     const fw_rec *r = R_of(e);
     if (!r || t >= e->n_topics)
         return 0;
-    const float *pu = r->user_vec + (size_t)u * r->dim, *pt = r->topic_vec + (size_t)t * r->dim;
+    const float *pu = r->user_vec + (size_t)u * r->dim, *pt = L_of(r, e, cell)->topic_vec + (size_t)t * r->dim;
     double d = 0.0;
     for (uint32_t k = 0; k < r->dim; k++)
         d += (double)pu[k] * pt[k];
     *dot = d;
     return 1;
+}
+
+/* Users were placed in cells: under per-arm isolation every learner starts as a copy of
+ * learner 0 (the pre-period's models), keeping its own cell's training knobs. */
+static fw_err rec_fork(fw_engine *e, void *state)
+{
+    fw_rec *r = state;
+    const rec_learn *L0 = &r->learn[0];
+    size_t D = r->dim, T = e->n_topics ? e->n_topics : 1, N = e->cap_notes, U = e->n_users;
+    for (uint32_t l = 1; l < r->n_learn; l++) {
+        rec_learn *L = &r->learn[l];
+        size_t n_nb = L0->nb_off[L0->nb_notes];
+        uint32_t *off = malloc(((size_t)L0->nb_notes + 1) * sizeof *off), *nb = malloc((n_nb ? n_nb : 1) * sizeof *nb);
+        if (!off || !nb) {
+            free(off);
+            free(nb);
+            return FW_ERR_NOMEM;
+        }
+        memcpy(off, L0->nb_off, ((size_t)L0->nb_notes + 1) * sizeof *off);
+        memcpy(nb, L0->nb, n_nb * sizeof *nb);
+        free(L->nb_off);
+        free(L->nb);
+        L->nb_off = off;
+        L->nb = nb;
+        L->nb_notes = L0->nb_notes;
+        /* Learner 0 keeps as many neighbours as its own cells read; l reads at most its own. */
+        memcpy(L->topic_vec, L0->topic_vec, T * D * sizeof *L->topic_vec);
+        memcpy(L->format_vec, L0->format_vec, 2 * D * sizeof *L->format_vec);
+        memcpy(L->note_vec, L0->note_vec, N * D * sizeof *L->note_vec);
+        memcpy(L->creator_counts, L0->creator_counts, 2 * U * sizeof *L->creator_counts);
+        memcpy(L->openers, L0->openers, N * FW_REC_OPENERS * sizeof *L->openers);
+        memcpy(L->openers_total, L0->openers_total, N * sizeof *L->openers_total);
+        memcpy(L->nf, L0->nf, N * FW_NF * sizeof *L->nf);
+        L->mf_bias = L0->mf_bias;
+        memcpy(L->w, L0->w, sizeof L->w);
+        memcpy(L->total, L0->total, sizeof L->total);
+        memset(L->stats, 0, sizeof L->stats);   /* its own progressive validation from now on */
+        memset(L->last, 0, sizeof L->last);
+    }
+    return FW_OK;
+}
+
+/* Bytes of the learners beyond the first (the notes as allocated now). */
+static size_t rec_cell_bytes(const fw_engine *e, const void *state)
+{
+    const fw_rec *r = state;
+    size_t D = r->dim, T = e->n_topics ? e->n_topics : 1, N = e->cap_notes, sum = 0;
+    for (uint32_t l = 1; l < r->n_learn; l++) {
+        const rec_learn *L = &r->learn[l];
+        sum += sizeof *L + (T + 2 + N) * D * sizeof(float) + 2 * (size_t)e->n_users * sizeof(uint32_t) +
+               N * (FW_REC_OPENERS + 1) * sizeof(uint32_t) + N * FW_NF * sizeof(float) +
+               ((size_t)L->nb_notes + 1 + L->nb_off[L->nb_notes]) * sizeof(uint32_t);
+    }
+    return sum;
 }
 
 const fw_engine_module fw_rec_module = {
@@ -1237,6 +1379,8 @@ const fw_engine_module fw_rec_module = {
     .log = rec_log,
     .end_tick = rec_end_tick,
     .end_day = rec_end_day,
+    .fork = rec_fork,
+    .cell_bytes = rec_cell_bytes,
     .algorithm = FW_FEED_REC,
     .cand_need = rec_cand_need,
     .feed = rec_request,

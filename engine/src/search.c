@@ -10,9 +10,10 @@
  * are indexed in publication order) and post[t].tf[0..n) (uint8: a note has at most
  * FW_NOTE_TERMS terms), each list doubling its capacity: 5 bytes per posting (10 at worst
  * just after a doubling). len[note] (uint8) is the number of indexed terms of the note.
- * Learned intents: irow[t] is FW_NONE until term t is first clicked, then the row of
- * icount[row * n_topics + topic] and itotal[row] holding its clicks: memory grows with the
- * terms that were ever clicked, not with vocabulary x topics.
+ * Learned intents, one model per learner (every cell's own under per-arm isolation, trained
+ * on its users' clicks; else one): irow[t] is FW_NONE until term t is first clicked, then the
+ * row of icount[row * n_topics + topic] and itotal[row] holding its clicks: memory grows with
+ * the terms that were ever clicked, not with vocabulary x topics.
  *
  * Invariants:
  *  - n_docs == e->n_notes whenever the vocabulary is not empty (every published note is
@@ -36,6 +37,14 @@
 #include "rec_int.h"
 #include "search_int.h"
 
+/* A learner's query intents (see the layout note above). */
+typedef struct intents {
+    uint32_t *irow;         /* [n_terms] */
+    uint32_t *icount;       /* [cap_rows * n_topics] */
+    uint32_t *itotal;       /* [cap_rows] */
+    uint32_t n_rows, cap_rows;
+} intents;
+
 typedef struct plist {
     uint32_t *id;
     uint8_t *tf;
@@ -53,11 +62,8 @@ struct fw_search {
     uint32_t ring_cap;
     uint32_t *ring;         /* [n_topics * ring_cap] */
     uint64_t *ring_total;   /* [n_topics] notes ever pushed */
-    /* Learned intents (see the layout note above). */
-    uint32_t *irow;         /* [n_terms] */
-    uint32_t *icount;       /* [cap_rows * n_topics] */
-    uint32_t *itotal;       /* [cap_rows] */
-    uint32_t n_rows, cap_rows;
+    uint32_t n_learn;
+    intents *im;            /* [n_learn] */
 };
 
 struct fw_search_ctx {
@@ -102,17 +108,22 @@ static fw_err search_create(fw_engine *e, const fw_catalog *cat, void **state)
     for (uint32_t a = 0; a < e->n_arms; a++)
         s->ring_cap = max_u32(s->ring_cap, fw_cfg(e, a)->search.intent_candidates);
     s->ring_cap = max_u32(s->ring_cap, 1);
-    if (!fw_alloc(e, &s->post, s->n_terms, sizeof *s->post) ||
-        !fw_alloc(e, &s->irow, (size_t)s->n_terms, sizeof *s->irow) ||
+    s->n_learn = e->n_learn;
+    if (!fw_alloc(e, &s->post, s->n_terms, sizeof *s->post) || !fw_alloc(e, &s->im, s->n_learn, sizeof *s->im) ||
         (s->n_topics &&
          (!fw_alloc(e, &s->ring, (size_t)s->n_topics * s->ring_cap, sizeof *s->ring) ||
           !fw_alloc(e, &s->ring_total, s->n_topics, sizeof *s->ring_total))) ||
         /* These grow; the engine frees whatever they hold. */
-        !fw_alloc(e, &s->len, 0, sizeof *s->len) || !fw_alloc(e, &s->topic, 0, sizeof *s->topic) ||
-        !fw_alloc(e, &s->icount, 0, sizeof *s->icount) || !fw_alloc(e, &s->itotal, 0, sizeof *s->itotal))
+        !fw_alloc(e, &s->len, 0, sizeof *s->len) || !fw_alloc(e, &s->topic, 0, sizeof *s->topic))
         return FW_ERR_NOMEM;
-    for (uint32_t t = 0; t < s->n_terms; t++)
-        s->irow[t] = FW_NONE;
+    for (uint32_t l = 0; l < s->n_learn; l++) {
+        intents *im = &s->im[l];
+        if (!fw_alloc(e, &im->irow, (size_t)s->n_terms, sizeof *im->irow) ||
+            !fw_alloc(e, &im->icount, 0, sizeof *im->icount) || !fw_alloc(e, &im->itotal, 0, sizeof *im->itotal))
+            return FW_ERR_NOMEM;
+        for (uint32_t t = 0; t < s->n_terms; t++)
+            im->irow[t] = FW_NONE;
+    }
     for (uint32_t i = 0; i < e->n_notes; i++) {
         const uint32_t *terms = cat->note_terms ? cat->note_terms + (size_t)i * FW_NOTE_TERMS : NULL;
         fw_err rc = index_note(e, s, i, terms);
@@ -266,7 +277,7 @@ static uint32_t parse_terms(const struct fw_search *s, const uint32_t *terms, ui
 
 /* P(topic | terms) into dist[n_topics] and the confidence (see engine.h). Each term with
  * c clicks contributes its smoothed click distribution weighted by c / (c + prior). */
-static double intent_dist(const struct fw_search *s, const uint32_t *terms, uint32_t n,
+static double intent_dist(const struct fw_search *s, const intents *im, const uint32_t *terms, uint32_t n,
                           double prior, double *dist)
 {
     uint32_t T = s->n_topics;
@@ -276,14 +287,14 @@ static double intent_dist(const struct fw_search *s, const uint32_t *terms, uint
         return 0.0;
     double wsum = 0.0;
     for (uint32_t j = 0; j < n; j++) {
-        uint32_t row = s->irow[terms[j]];
+        uint32_t row = im->irow[terms[j]];
         if (row == FW_NONE)
             continue;
-        double c = s->itotal[row];
+        double c = im->itotal[row];
         if (c <= 0.0)
             continue;
         double w = c / (c + prior), scale = w / (c + prior), base = prior / T;
-        const uint32_t *cnt = s->icount + (size_t)row * T;
+        const uint32_t *cnt = im->icount + (size_t)row * T;
         for (uint32_t k = 0; k < T; k++)
             dist[k] += scale * (cnt[k] + base);
         wsum += w;
@@ -306,31 +317,38 @@ double fw_search_intent(const fw_engine *e, const fw_search_req *q, double *dist
     uint32_t arm = q->arm < e->n_arms ? q->arm : 0;
     uint32_t terms[FW_QUERY_TERMS];
     uint32_t n = parse_terms(s, q->terms, q->n_terms, terms);
-    return intent_dist(s, terms, n, fw_cfg(e, arm)->search.intent_prior, dist);
+    return intent_dist(s, &s->im[fw_learner(e, arm)], terms, n, fw_cfg(e, arm)->search.intent_prior, dist);
+}
+
+/* Makes room for cap rows in a learner's intents; -1 when out of memory. */
+static int intent_reserve(const struct fw_search *s, intents *im, uint32_t cap)
+{
+    if (cap <= im->cap_rows)
+        return 0;
+    uint32_t *cnt = realloc(im->icount, (size_t)cap * s->n_topics * sizeof *cnt);
+    if (!cnt)
+        return -1;
+    im->icount = cnt;
+    uint32_t *tot = realloc(im->itotal, (size_t)cap * sizeof *tot);
+    if (!tot)
+        return -1;
+    im->itotal = tot;
+    im->cap_rows = cap;
+    return 0;
 }
 
 /* Row of term t's click counts, created on its first click; FW_NONE when out of memory. */
-static uint32_t intent_row(struct fw_search *s, uint32_t t)
+static uint32_t intent_row(struct fw_search *s, intents *im, uint32_t t)
 {
-    if (s->irow[t] != FW_NONE)
-        return s->irow[t];
+    if (im->irow[t] != FW_NONE)
+        return im->irow[t];
     uint32_t T = s->n_topics;
-    if (s->n_rows == s->cap_rows) {
-        uint32_t cap = s->cap_rows ? 2 * s->cap_rows : 64;
-        uint32_t *cnt = realloc(s->icount, (size_t)cap * T * sizeof *cnt);
-        if (!cnt)
-            return FW_NONE;
-        s->icount = cnt;
-        uint32_t *tot = realloc(s->itotal, (size_t)cap * sizeof *tot);
-        if (!tot)
-            return FW_NONE;
-        s->itotal = tot;
-        s->cap_rows = cap;
-    }
-    uint32_t row = s->n_rows++;
-    memset(s->icount + (size_t)row * T, 0, (size_t)T * sizeof *s->icount);
-    s->itotal[row] = 0;
-    s->irow[t] = row;
+    if (im->n_rows == im->cap_rows && intent_reserve(s, im, im->cap_rows ? 2 * im->cap_rows : 64))
+        return FW_NONE;
+    uint32_t row = im->n_rows++;
+    memset(im->icount + (size_t)row * T, 0, (size_t)T * sizeof *im->icount);
+    im->itotal[row] = 0;
+    im->irow[t] = row;
     return row;
 }
 
@@ -354,16 +372,17 @@ static fw_err learn(fw_engine *e, struct fw_search *s, fw_engine_ctx *ctx, const
             continue;   /* nothing to learn: no vocabulary, or the note has no known topic */
         uint32_t terms[FW_QUERY_TERMS];
         uint32_t m = parse_terms(s, k->terms, k->n_terms, terms);
+        intents *im = &s->im[fw_user_learner(e, k->user)];   /* the clicker's cell learns */
         for (uint32_t j = 0; j < m; j++) {
-            uint32_t row = intent_row(s, terms[j]);
+            uint32_t row = intent_row(s, im, terms[j]);
             if (row == FW_NONE) {
                 rc = FW_ERR_NOMEM;
                 goto done;
             }
-            if (s->itotal[row] == UINT32_MAX)
+            if (im->itotal[row] == UINT32_MAX)
                 continue;
-            s->icount[(size_t)row * s->n_topics + topic]++;
-            s->itotal[row]++;
+            im->icount[(size_t)row * s->n_topics + topic]++;
+            im->itotal[row]++;
         }
         learned++;
     }
@@ -504,13 +523,13 @@ static inline double sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
 
 /* The user's learned affinity to topic t (the recommender's user . topic vectors through a
  * sigmoid), cached in ctx for the request; 0 without the recommender. */
-static double affinity(const fw_engine *e, struct fw_search_ctx *x, uint32_t u, uint32_t t)
+static double affinity(const fw_engine *e, struct fw_search_ctx *x, uint32_t cell, uint32_t u, uint32_t t)
 {
     if (t >= e->n_topics)
         return 0.0;
     if (x->aff_stamp[t] != x->stamp) {
         double d;
-        x->aff[t] = fw_rec_user_topic(e, u, t, &d) ? sigmoid(d) : 0.0;
+        x->aff[t] = fw_rec_user_topic(e, cell, u, t, &d) ? sigmoid(d) : 0.0;
         x->aff_stamp[t] = x->stamp;
     }
     return x->aff[t];
@@ -542,7 +561,7 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
     uint32_t n_q = parse_terms(s, q->terms, q->n_terms, terms);
     next_stamp(x, e->n_topics);
     if (intent)
-        intent_dist(s, terms, n_q, cf->intent_prior, x->dist);
+        intent_dist(s, &s->im[fw_learner(e, q->arm)], terms, n_q, cf->intent_prior, x->dist);
     int64_t t_parse = fw_now_ns();
     fw_hist_record(&ctx->lat[FW_STAGE_SEARCH_PARSE], t_parse - t_start);
 
@@ -560,7 +579,7 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
         if (x->acc[x->cand[i]] > max_bm25)
             max_bm25 = x->acc[x->cand[i]];
     double text_scale = max_bm25 > 0.0 ? cf->w_text / max_bm25 : 0.0;
-    double p0 = fw_rec_ctr_prior(e, 0.08);
+    double p0 = fw_rec_ctr_prior(e, q->arm, 0.08);
     /* Two passes: text, intent and personal affinity (from dense per-note arrays) pick the
      * best SEARCH_WINDOW pages; the engagement term, which reads each note's counts, re-ranks
      * only those. A note outside the window cannot enter the page on engagement alone. */
@@ -574,7 +593,7 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
         if (intent && t < s->n_topics)
             sc += cf->w_intent * x->dist[t];
         if (cf->w_personal > 0.0)
-            sc += cf->w_personal * affinity(e, x, q->user, t);
+            sc += cf->w_personal * affinity(e, x, q->arm, q->user, t);
         fw_topk_offer(win_id, win_score, &n_win, kw, id, sc);
     }
     for (uint32_t i = 0; i < n_win; i++)
@@ -610,6 +629,35 @@ static fw_err search_publish(fw_engine *e, void *state, fw_engine_ctx *ctx, uint
     return index_note(e, state, id, p->terms);
 }
 
+/* Users were placed in cells: under per-arm isolation every learner's intents start as a
+ * copy of learner 0's (what the pre-period's clicks taught). */
+static fw_err search_fork(fw_engine *e, void *state)
+{
+    (void)e;
+    struct fw_search *s = state;
+    const intents *i0 = &s->im[0];
+    for (uint32_t l = 1; l < s->n_learn; l++) {
+        intents *im = &s->im[l];
+        if (intent_reserve(s, im, i0->cap_rows))
+            return FW_ERR_NOMEM;
+        memcpy(im->irow, i0->irow, (size_t)s->n_terms * sizeof *im->irow);
+        memcpy(im->icount, i0->icount, (size_t)i0->n_rows * s->n_topics * sizeof *im->icount);
+        memcpy(im->itotal, i0->itotal, (size_t)i0->n_rows * sizeof *im->itotal);
+        im->n_rows = i0->n_rows;
+    }
+    return FW_OK;
+}
+
+static size_t search_cell_bytes(const fw_engine *e, const void *state)
+{
+    (void)e;
+    const struct fw_search *s = state;
+    size_t sum = 0;
+    for (uint32_t l = 1; l < s->n_learn; l++)
+        sum += sizeof(intents) + ((size_t)s->n_terms + (size_t)s->im[l].cap_rows * (s->n_topics + 1)) * sizeof(uint32_t);
+    return sum;
+}
+
 const fw_engine_module fw_search_module = {
     .name = "search",
     .wanted = search_wanted,
@@ -620,4 +668,6 @@ const fw_engine_module fw_search_module = {
     .ctx_destroy = search_ctx_destroy,
     .publish = search_publish,
     .log = search_log,
+    .fork = search_fork,
+    .cell_bytes = search_cell_bytes,
 };

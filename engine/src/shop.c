@@ -113,6 +113,12 @@ struct fw_shop {
     int64_t paid, refunded, gmv;
     uint64_t n_paid, n_refunded, n_cancelled;
     int64_t *brand_units, *brand_rev;   /* [n_arms * n_brands] */
+    /* Stock-outs caused by other cells (fw_shop_cell_stockouts), with more than one cell:
+     * units of each product reserved since the last day end, in all and by each cell. */
+    uint32_t *taken_today;       /* [n_products] */
+    uint32_t *taken_cell;        /* [n_products * n_arms] */
+    uint64_t *lost_orders, *lost_units;   /* [n_arms] */
+    int64_t *lost_value;         /* [n_arms] */
 };
 
 #define FW_SHOP_PROFILE_K 6
@@ -196,6 +202,13 @@ static fw_err shop_create(fw_engine *e, const fw_catalog *cat, void **state)
         if (fw_cfg(e, a)->shop.best_sellers > s->best_cap)
             s->best_cap = fw_cfg(e, a)->shop.best_sellers;
     s->decay = pow(0.5, 1.0 / fw_cfg(e, 0)->shop.profile_half_life_days);
+    if (e->n_arms > 1 &&
+        (!fw_alloc(e, &s->taken_today, np ? np : 1, sizeof *s->taken_today) ||
+         !fw_alloc(e, &s->taken_cell, (size_t)(np ? np : 1) * e->n_arms, sizeof *s->taken_cell) ||
+         !fw_alloc(e, &s->lost_orders, e->n_arms, sizeof *s->lost_orders) ||
+         !fw_alloc(e, &s->lost_units, e->n_arms, sizeof *s->lost_units) ||
+         !fw_alloc(e, &s->lost_value, e->n_arms, sizeof *s->lost_value)))
+        return FW_ERR_NOMEM;
     fw_alloc(e, &s->prod, np ? np : 1, sizeof *s->prod);
     fw_alloc(e, &s->stock, np ? np : 1, sizeof *s->stock);
     fw_alloc(e, &s->pop, np ? np : 1, sizeof *s->pop);
@@ -447,7 +460,6 @@ static fw_err cart_add(cart *c, uint32_t p, int32_t tick, uint32_t cap)
 static fw_err log_shop_events(fw_engine *e, struct fw_shop *s, const fw_log *l)
 {
     fw_err rc = FW_OK;
-    uint32_t cap = fw_cfg(e, 0)->shop.cart_cap;
     for (size_t i = 0, n = fw_log_n(l, FW_RECORD_SHOP_EVENT); i < n; i++) {
         const fw_shop_event *x = &fw_log_at(l, FW_RECORD_SHOP_EVENT, i)->u.shop;
         if (x->user >= e->n_users || x->product >= s->n_products || x->type >= FW_SHOP_EV__COUNT) {
@@ -465,7 +477,8 @@ static fw_err log_shop_events(fw_engine *e, struct fw_shop *s, const fw_log *l)
         case FW_SHOP_CART_ADD:
             prof_add(row, cat, W_CART);
             s->pop[x->product] += POP_CART;
-            if (cart_add(c, x->product, x->tick, cap) != FW_OK)
+            /* A cart is its owner's: its cell's cap. */
+            if (cart_add(c, x->product, x->tick, fw_cfg(e, fw_user_cell(e, x->user))->shop.cart_cap) != FW_OK)
                 return FW_ERR_NOMEM;
             break;
         case FW_SHOP_CART_REMOVE: {
@@ -693,6 +706,16 @@ static fw_err log_orders(fw_engine *e, struct fw_shop *s, fw_engine_ctx *ctx, co
         }
         fw_product_stock *st = &s->stock[q->product];
         if (st->available < q->qty) {
+            /* Did the other cells' orders of today take what this one needed? */
+            if (s->taken_today) {
+                size_t p = q->product;
+                uint64_t others = s->taken_today[p] - s->taken_cell[p * e->n_arms + q->arm];
+                if ((uint64_t)st->available + others >= q->qty) {
+                    s->lost_orders[q->arm]++;
+                    s->lost_units[q->arm] += q->qty;
+                    s->lost_value[q->arm] += s->prod[p].price_cents * (int64_t)q->qty;
+                }
+            }
             /* Remembered too: the same request again gets the same answer, not an order. */
             s->map_key[slot] = q->request_id + 1;
             s->map_val[slot] = FW_NONE;
@@ -724,6 +747,10 @@ static fw_err log_orders(fw_engine *e, struct fw_shop *s, fw_engine_ctx *ctx, co
         s->n_map++;
         st->available -= q->qty;
         st->reserved += q->qty;
+        if (s->taken_today) {
+            s->taken_today[q->product] += q->qty;
+            s->taken_cell[(size_t)q->product * e->n_arms + q->arm] += q->qty;
+        }
         s->dirty = 1;
         cart *c = &s->carts[q->user];
         int ck = cart_find(c, q->product);
@@ -895,6 +922,10 @@ static fw_err shop_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32
     (void)ctx;
     struct fw_shop *s = state;
     float d = (float)s->decay;
+    if (s->taken_today) {   /* a new day: other cells' purchases count from zero */
+        memset(s->taken_today, 0, (size_t)s->n_products * sizeof *s->taken_today);
+        memset(s->taken_cell, 0, (size_t)s->n_products * e->n_arms * sizeof *s->taken_cell);
+    }
     for (size_t i = 0; i < (size_t)e->n_users * FW_SHOP_PROFILE_K; i++)
         s->tx[i].w *= d;
     for (size_t i = 0; i < (size_t)e->n_users * FW_SHOP_COMM_K; i++) {
@@ -905,10 +936,11 @@ static fw_err shop_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32
     s->all_eng *= s->decay;
     for (uint32_t p = 0; p < s->n_products; p++)
         s->pop[p] *= s->decay;
-    int32_t oldest = (int32_t)((day + 1) * e->ticks_per_day) -
-                     (int32_t)(fw_cfg(e, 0)->shop.cart_days * e->ticks_per_day);
+    int32_t now = (int32_t)((day + 1) * e->ticks_per_day);
     for (uint32_t u = 0; u < e->n_users; u++) {
         cart *c = &s->carts[u];
+        /* A cart is its owner's: its cell's cart_days. */
+        int32_t oldest = now - (int32_t)(fw_cfg(e, fw_user_cell(e, u))->shop.cart_days * e->ticks_per_day);
         uint32_t keep = 0;
         for (uint32_t k = 0; k < c->n; k++)
             if (c->t[k] >= oldest) {
@@ -1253,6 +1285,18 @@ fw_err fw_shop_brand_sales(const fw_engine *e, uint32_t brand, uint32_t arm, int
         return FW_ERR_INVAL;
     *units = s->brand_units[(size_t)arm * s->n_brands + brand];
     *revenue_cents = s->brand_rev[(size_t)arm * s->n_brands + brand];
+    return FW_OK;
+}
+
+fw_err fw_shop_cell_stockouts(const fw_engine *e, uint32_t cell, uint64_t *orders, uint64_t *units,
+                              int64_t *value_cents)
+{
+    const struct fw_shop *s = S_of(e);
+    if (!s || cell >= e->n_arms)
+        return FW_ERR_INVAL;
+    *orders = s->lost_orders ? s->lost_orders[cell] : 0;
+    *units = s->lost_units ? s->lost_units[cell] : 0;
+    *value_cents = s->lost_value ? s->lost_value[cell] : 0;
     return FW_OK;
 }
 

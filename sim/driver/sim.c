@@ -178,6 +178,18 @@ int fw_sim_counter_index(const fw_sim *S, const char *name)
     return -1;
 }
 
+fw_err fw_sim_place_users(fw_sim *S)
+{
+    const fw_scenario *sc = S->sc;
+    if (sc->experiment_pre_days == 0 || S->day != sc->experiment_pre_days || sc->experiment_unit == FW_UNIT_CREATOR)
+        return FW_OK;
+    fw_err rc = fw_engine_set_user_cells(S->engine, S->cell_of);
+    if (rc != FW_OK)
+        fprintf(stderr, "flywheel: placing users in their cells failed: %s (%s)\n", fw_err_str(rc),
+                fw_engine_error(S->engine));
+    return rc;
+}
+
 /* ---- building ----------------------------------------------------------------------------- */
 
 fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, double *generation_s)
@@ -243,6 +255,27 @@ fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, dou
             goto oom;
         cat.producer_arm = sc->experiment_pre_days > 0 ? producer0 : S->cell_of;
     }
+    /* Cells: users are placed in them when the arms start to differ (at once without a
+     * pre-period; fw_sim_place_users at its end); in producer-side experiments every viewer is
+     * in cell 0. Each cell's traffic share is the product of its arms' shares in their layers. */
+    double share[FW_MAX_CELLS];
+    for (uint32_t c = 0; c < S->n_cells; c++) {
+        share[c] = 1.0;
+        for (uint32_t l = 0; l < S->asg.n_layers; l++) {
+            const fw_layer *ly = &sc->layers[l];
+            double sum = 0.0;
+            for (uint32_t k = 0; k < ly->n_arms; k++)
+                sum += sc->arms[ly->arm[k]].weight;
+            share[c] *= sc->arms[S->asg.cell_arm[c][l]].weight / sum;
+        }
+    }
+    /* Producer-side experiments serve every viewer under cell 0: one learned state and one
+     * budget is all there is to split. */
+    int producer_side = sc->experiment_unit == FW_UNIT_CREATOR;
+    cat.isolation = producer_side ? FW_ISOLATION_SHARED : sc->experiment_isolation;
+    cat.budget_split = !producer_side && sc->experiment_budget_split;
+    cat.cell_share = share;
+    cat.user_cell = sc->experiment_pre_days == 0 && sc->experiment_unit != FW_UNIT_CREATOR ? S->cell_of : NULL;
     fw_product_info *products = malloc(((size_t)S->w.n_products + 1) * sizeof *products);
     if (!products) {
         free(producer0);

@@ -128,6 +128,12 @@ typedef struct fw_session {
  * apply to notes by their creator instead. Counters are kept by the assigned cell. */
 uint32_t fw_sim_live_cell(const fw_sim *S, uint32_t u);
 
+/* At the first day of the experiment period (after a pre-period), places every user in their
+ * cell in the engine (fw_engine_set_user_cells: under per-arm isolation each arm's learned
+ * state forks from the pre-period's); a no-op on any other day and in producer-side
+ * experiments. A day-start hook (the feed part calls it first thing). */
+fw_err fw_sim_place_users(fw_sim *S);
+
 /* 0 during the pre-period, 1 in the experiment period. */
 int fw_sim_period(const fw_sim *S);
 

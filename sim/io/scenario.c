@@ -1339,13 +1339,41 @@ static fw_err apply_sets(char *const *sets, uint32_t n, fw_behaviour_cfg *b, fw_
     return FW_OK;
 }
 
-/* Arm i = the base's behaviour and engine, then the arm's set list in order. */
+/* Whether the scenario lets an arm set knob k (its scope, under the experiment's isolation
+ * and budget split); when not, why says so. */
+static bool arm_may_set(const fw_scenario *s, const knob *k, char *why, size_t n)
+{
+    bool per_arm = s->experiment_isolation == FW_ISOLATION_PER_ARM, split = s->experiment_budget_split;
+    if (fw_knob_scope_arm_ok(k->scope, per_arm, split) && sections[k->sec].part != PART_NONE)
+        return true;
+    const char *under = "";
+    if (k->scope == FW_SCOPE_ISO || (k->scope == FW_SCOPE_OWN && !per_arm))
+        under = "with experiment.isolation: shared (every arm learns one model) ";
+    else if (k->scope == FW_SCOPE_SPLIT || k->scope == FW_SCOPE_OWN)
+        under = "with experiment.budget_split: false (every arm spends one budget) ";
+    snprintf(why, n, "%sit is one value per run; arms may not set it", under);
+    return false;
+}
+
+/* Arm i = the base's behaviour and engine, then the arm's set list in order. A key whose
+ * scope keeps it one value per run is refused first, naming the key. */
 static fw_err resolve_arm(fw_scenario *s, uint32_t i, const where *w, fw_diag *diag)
 {
     fw_arm *a = &s->arms[i];
     char why[768], at[600], path[64], shown[80];
     uint32_t bad = 0;
     fw_err err;
+
+    for (uint32_t j = 0; j < a->n_set; j++) {
+        const char *eq = strchr(a->set[j], '=');
+        const knob *k = eq != NULL ? find_knob(a->set[j], (size_t)(eq - a->set[j])) : NULL;
+        if (k == NULL || arm_may_set(s, k, why, sizeof why))
+            continue;
+        snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].set[%" PRIu32 "]", i, j);
+        where_fmt(w, path, at, sizeof at);
+        clean_text(shown, sizeof shown, a->name != NULL ? a->name : "");
+        return fail(diag, FW_ERR_PARSE, "%s: %s: arm '%s' sets it, but %s", at, k->path, shown, why);
+    }
 
     cfg_free_strings(&a->behaviour, &a->engine);
     if (cfg_copy_base(s, &a->behaviour, &a->engine) != FW_OK)
@@ -1834,8 +1862,17 @@ fw_err fw_scenario_set(fw_scenario *s, const char *assignment, fw_diag *diag)
 fw_err fw_scenario_finish(fw_scenario *s, fw_diag *diag)
 {
     assert(s != NULL);
-    const where w = { s->source_path != NULL ? s->source_path : "scenario", NULL };
-    return check_rules(s, &w, diag);
+    /* The file's index again, so that a rule --set broke (an arm's knob that a new
+     * experiment.isolation makes one value per run) is still reported at its line. */
+    yindex ix;
+    memset(&ix, 0, sizeof ix);
+    const char *file = s->source_path != NULL ? s->source_path : "scenario";
+    bool have_ix = s->source_text != NULL &&
+                   index_build(file, (const unsigned char *)s->source_text, strlen(s->source_text), &ix, NULL) == FW_OK;
+    const where w = { file, have_ix ? &ix : NULL };
+    fw_err err = check_rules(s, &w, diag);
+    index_free(&ix);   /* whatever a failed build left too */
+    return err;
 }
 
 /* The arms' own code path (apply_sets), with "arm override KEY=VALUE" in place of FILE:LINE.
@@ -1915,10 +1952,12 @@ static void put_knob_comment(FILE *f, int indent, const knob *k)
         snprintf(text, sizeof text, "%s (default %s; %s)", k->doc, def, range);
         break;
     }
-    /* In the sections an arm may override, say which knobs are one value for the whole run. */
-    if (k->scope == FW_SCOPE_RUN && sections[k->sec].part != PART_NONE) {
+    /* Every knob's scope: who may set it (arm or run; some only when the experiment gives
+     * each arm its own copy of the state the knob configures). */
+    {
         size_t len = strlen(text);
-        snprintf(text + len, sizeof text - len, " (one value per run: an experiment arm cannot change it)");
+        snprintf(text + len, sizeof text - len, " [scope: %s]",
+                 sections[k->sec].part == PART_NONE ? "run" : fw_knob_scope_name(k->scope));
     }
     put_comment(f, indent, text);
 }

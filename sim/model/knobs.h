@@ -6,6 +6,7 @@
 #ifndef FLYWHEEL_SIM_KNOBS_H
 #define FLYWHEEL_SIM_KNOBS_H
 
+#include "flywheel/engine_cfg.h"   /* FW_ISOLATIONS */
 #include "flywheel/knob.h"
 
 /* name, seed, days: top level of the scenario. */
@@ -133,6 +134,13 @@ typedef enum fw_experiment_unit {
     X(experiment, RUN, F64, alpha, 0.05, 0.0001, 0.5, "", "significance level of tests and 1 - confidence of intervals") \
     X(experiment, RUN, F64, msprt_tau, 0.1, 0.000001, 100.0, "",                                                   \
       "sd of the relative effects the always-valid (mSPRT) test is tuned to") \
+    X(experiment, RUN, ENUM, isolation, FW_ISOLATION_PER_ARM, FW_ISOLATIONS, 0, "",                                 \
+      "learned state between arms: per_arm = each arm's recommender, search intents and ads pCTR learn " \
+      "from its own users' logs only (forked from the pre-period's at its end); shared = one model " \
+      "learns from every arm (to study feedback loops across arms)")                               \
+    X(experiment, RUN, BOOL, budget_split, true, 0, 1, "",                                                         \
+      "split every ad campaign's daily budget and pacing state across the cells by traffic share, " \
+      "as ad platforms run budget-split tests; false = one budget every arm spends") \
     X(experiment, RUN, BOOL, counterfactual, false, 0, 1, "",                                                     \
       "also run the same world and seed with everyone on the controls and with everyone on each treatment " \
       "arm, and store each metric's global treatment effect and the A/B estimate's bias (/experiment/<arm>/gte, bias)")

@@ -250,11 +250,36 @@ static fw_err feed_day_close(fw_sim *S, fw_part_inst *p)
     return FW_OK;
 }
 
+/* The day's start: when the experiment period begins, users go to their cells in the engine
+ * (the first part runs it, before any session of the day). */
+static fw_err feed_day_start(fw_sim *S, fw_part_inst *p)
+{
+    (void)p;
+    return fw_sim_place_users(S);
+}
+
+/* What per-arm state costs: the learned state and budget shares held for every cell beyond
+ * the first (experiment.isolation per_arm, budget_split). */
+static void feed_summary(const fw_sim *S, const fw_part_inst *p, const uint64_t *totals, double days, FILE *out)
+{
+    (void)p;
+    (void)totals;
+    (void)days;
+    if (S->n_cells < 2)
+        return;
+    fprintf(out, "  per-arm state     %.1f MB for %u cells beyond the first (isolation %s, budget split %s)\n",
+            fw_engine_cell_state_bytes(S->engine) / 1048576.0, S->n_cells - 1,
+            S->sc->experiment_isolation == FW_ISOLATION_PER_ARM ? "per_arm" : "shared",
+            S->sc->experiment_budget_split ? "on" : "off");
+}
+
 const fw_part fw_feed_part = {
     .name = "feed",
     FW_PART_COUNTERS_AND_RATES,
     .state_size = sizeof(feed_state),
     .create = feed_create,
+    .day_start = feed_day_start,
+    .summary = feed_summary,
     .user_tick = feed_user_tick,
     .session_browse = feed_session,
     .day_end = feed_day_end,

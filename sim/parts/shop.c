@@ -48,7 +48,10 @@
     X(delivered_orders, "orders", "orders delivered")                                          \
     X(returns, "orders", "returns accepted")                                                   \
     X(refunds, "orders", "orders refunded")                                                    \
-    X(refund_cents, "cents", "money refunded")
+    X(refund_cents, "cents", "money refunded")                                                 \
+    X(stockouts_from_other_arms, "requests",                                                   \
+      "checkout requests refused for no stock that the units other arms' orders reserved since the day's start would have covered (fw_shop_cell_stockouts)") \
+    X(stockout_units_from_other_arms, "units", "the units of those requests")
 
 FW_DECLARE_COUNTERS(SHOP_COUNTERS);
 
@@ -84,6 +87,7 @@ typedef struct shop_state {
     uint32_t n_brands, n_arms;
     int64_t *brand_units, *brand_rev;   /* [n_arms * n_brands]: per-brand sales per arm, to date */
     char *arm_names;              /* the arms, one per line: the rows of the brand tables */
+    uint64_t lost_orders[FW_MAX_CELLS], lost_units[FW_MAX_CELLS];   /* fw_shop_cell_stockouts as last counted */
 } shop_state;
 
 #define COUNT(k) (ss->row[p->base + C_##k])
@@ -430,6 +434,18 @@ static fw_err shop_tick_end(fw_sim *S, fw_part_inst *p)
         }
     }
     fw_shop_clear_changes(S->engine);
+    /* Stock-outs each cell owes to the others this tick (the engine's totals to date). */
+    for (uint32_t cell = 0; S->n_cells > 1 && cell < S->n_cells; cell++) {
+        uint64_t orders, units;
+        int64_t value;
+        if (fw_shop_cell_stockouts(S->engine, cell, &orders, &units, &value) != FW_OK)
+            break;
+        uint64_t *row = &S->th[0].counters[(size_t)cell * S->n_counters + p->base];
+        row[C_stockouts_from_other_arms] += orders - st->lost_orders[cell];
+        row[C_stockout_units_from_other_arms] += units - st->lost_units[cell];
+        st->lost_orders[cell] = orders;
+        st->lost_units[cell] = units;
+    }
     return FW_OK;
 }
 

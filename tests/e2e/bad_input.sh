@@ -47,6 +47,23 @@ expect_bad "unknown command" "unknown command" frobnicate
 
 if [ -e results ]; then fail "bad input created results/: $(ls -R results)"; else pass "nothing created under results/"; fi
 if "$FLYWHEEL" validate "$SRC/scenarios/default.yaml" >out.txt 2>&1; then pass "validate default.yaml"; else fail "validate default.yaml: $(cat out.txt)"; fi
+# An arm may set only knobs whose scope lets it (flywheel defaults shows each one's).
+printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["world.n_users=100"]\n' >armworld.yaml
+expect_bad "arm sets a world knob" "armworld.yaml:5: world.n_users: arm 'b' sets it|is one value per run; arms may not set it" run armworld.yaml
+printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.rec.dim=8"]\n' >armdim.yaml
+expect_bad "arm sets a run knob" "armdim.yaml:5: engine.rec.dim: arm 'b' sets it|is one value per run; arms may not set it" validate armdim.yaml
+printf 'experiment:\n  isolation: shared\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.rec.lr=0.1"]\n' >armlr.yaml
+expect_bad "arm sets a learning knob under shared isolation" "armlr.yaml:6: engine.rec.lr|experiment.isolation: shared|is one value per run; arms may not set it" run armlr.yaml
+printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.ads.pacing=none"]\n' >armpacing.yaml
+expect_bad "arm sets pacing with one budget (--set)" "armpacing.yaml:5: engine.ads.pacing|experiment.budget_split: false|is one value per run" validate armpacing.yaml --set experiment.budget_split=false
+# every knob line (the arms' aside) follows its comment, which ends with the knob's scope
+if "$FLYWHEEL" defaults >defaults.txt 2>&1 &&
+  bad=$(awk '/^ *[a-z_]+: / && $1 != "weight:" && prev !~ /\[scope: [^]]+\]$/ { n++ } { prev = $0 } END { print n + 0 }' defaults.txt) &&
+  [ "$bad" -eq 0 ] && [ "$(grep -c '\[scope: ' defaults.txt)" -gt 150 ]; then
+  pass "defaults: every knob shows its scope ($(grep -c '\[scope: arm' defaults.txt) arm, $(grep -c '\[scope: run' defaults.txt) run)"
+else
+  fail "defaults: not every knob shows its scope"
+fi
 if "$FLYWHEEL" --help | grep -q "usage: flywheel" && "$FLYWHEEL" run --help | grep -q -- "--set"; then pass "--help"; else fail "--help"; fi
 "$FLYWHEEL" --version | grep -q "^flywheel " && pass "--version" || fail "--version"
 finish

@@ -1119,6 +1119,158 @@ static void test_bug_dual_on_pace_is_neutral(void **state)
     }
 }
 
+/* ---- cells: per-arm knobs, isolation, budget split ------------------------------------- */
+
+/* Users 0 and 1 in cell 0, 2 and 3 in cell 1. */
+static const uint8_t two_cells[N_USERS] = {0, 0, 1, 1};
+
+static fw_engine *build_cells(const fw_campaign_info *camps, uint32_t n_camps, const fw_engine_cfg *cfgs,
+                              uint32_t isolation, uint32_t split, const double *share)
+{
+    fw_note_info notes[N_NOTES];
+    fw_catalog cat = catalog(notes, camps, n_camps);
+    cat.user_cell = two_cells;
+    cat.isolation = isolation;
+    cat.budget_split = split;
+    cat.cell_share = share;
+    fw_err err = FW_OK;
+    fw_engine *e = fw_engine_create(&cat, cfgs, 2, &err);
+    assert_int_equal(err, FW_OK);
+    assert_non_null(e);
+    return e;
+}
+
+/* With a budget split each cell spends only its share (by traffic weight) and is throttled
+ * on its own: a cell that sells more cannot take what the other would have sold. One budget
+ * (no split) is spent by whichever cell comes first. */
+static void test_budget_split(void **state)
+{
+    fw_engine_cfg cfgs[2] = {ads_cfg(), ads_cfg()};
+    /* A CPM at 1000 cents per thousand: 1000 millicents an impression; 10 cents a day. */
+    const fw_campaign_info camps[] = {camp(0, FW_OBJ_CPM, 1000, 10, FW_NONE, 0)};
+    const double share[2] = {0.3, 0.7};
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build_cells(camps, 1, cfgs, FW_ISOLATION_PER_ARM, 1, share), &ctx);
+    fw_ad_fill f[SLOTS];
+    /* Cell 1 (user 2) has 7000 millicents: 7 impressions, then it is out for the day ... */
+    for (int k = 0; k < 7; k++)
+        assert_int_equal(log1(e, ctx, 2, 0, 0, FW_AD_IMPRESSION, 1000), 1000);
+    assert_int_equal(log1(e, ctx, 2, 0, 0, FW_AD_IMPRESSION, 1000), 0);
+    assert_int_equal(fill(e, ctx, 3, 1, 1, FW_NONE, 1, f, camps), 0);
+    /* ... while cell 0 (users 0, 1) still has its 3000. */
+    assert_int_equal(fill(e, ctx, 0, 0, 1, FW_NONE, 1, f, camps), 1);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(log1(e, ctx, 1, 0, 1, FW_AD_IMPRESSION, 1000), 1000);
+    assert_int_equal(log1(e, ctx, 0, 0, 1, FW_AD_IMPRESSION, 1000), 0);
+    fw_campaign_stats st = stats(e, 0);
+    assert_int_equal(st.spend_today_cents, 10);
+    assert_int_equal(st.overdelivery_cents, 2);   /* 2 impressions of 1000 millicents refused */
+    assert_true(st.throttled);
+    assert_int_equal(fw_engine_end_day(e, ctx, 0), FW_OK);   /* the invariants, shares included */
+    assert_false(stats(e, 0).throttled);
+
+    /* One budget: cell 1 spends all 10 cents and cell 0 gets nothing. */
+    fw_engine *one = build_cells(camps, 1, cfgs, FW_ISOLATION_SHARED, 0, share);
+    fw_engine_ctx *c1 = fw_engine_ctx_create(one);
+    assert_non_null(c1);
+    for (int k = 0; k < 10; k++)
+        assert_int_equal(log1(one, c1, 2, 0, 0, FW_AD_IMPRESSION, 1000), 1000);
+    assert_int_equal(fill(one, c1, 0, 0, 1, FW_NONE, 1, f, camps), 0);
+    fw_engine_ctx_destroy(c1);
+    fw_engine_destroy(one);
+}
+
+/* Until users are placed in cells (a pre-period), cell 0 holds the whole budget; placing them
+ * splits it, and every cell's pacing starts from cell 0's multiplier. */
+static void test_budget_split_after_placement(void **state)
+{
+    fw_engine_cfg cfgs[2] = {ads_cfg(), ads_cfg()};
+    const fw_campaign_info camps[] = {camp(0, FW_OBJ_CPM, 1000, 10, FW_NONE, 0)};
+    fw_note_info notes[N_NOTES];
+    fw_catalog cat = catalog(notes, camps, 1);
+    cat.budget_split = 1;   /* equal shares; user_cell NULL: everyone in cell 0 */
+    fw_err err = FW_OK;
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, fw_engine_create(&cat, cfgs, 2, &err), &ctx);
+    for (int k = 0; k < 10; k++)
+        assert_int_equal(log1(e, ctx, 2, 0, 0, FW_AD_IMPRESSION, 1000), 1000);
+    assert_int_equal(fw_engine_end_day(e, ctx, 0), FW_OK);
+    const uint8_t bad[N_USERS] = {0, 0, 2, 1};
+    assert_int_equal(fw_engine_set_user_cells(e, bad), FW_ERR_INVAL);
+    assert_int_equal(fw_engine_set_user_cells(e, two_cells), FW_OK);
+    for (int k = 0; k < 5; k++)
+        assert_int_equal(log1(e, ctx, 2, 0, (int32_t)TPD, FW_AD_IMPRESSION, 1000), 1000);
+    assert_int_equal(log1(e, ctx, 3, 0, (int32_t)TPD, FW_AD_IMPRESSION, 1000), 0);
+    assert_int_equal(log1(e, ctx, 0, 0, (int32_t)TPD, FW_AD_IMPRESSION, 1000), 1000);
+    assert_true(fw_engine_cell_state_bytes(e) > 0);
+}
+
+/* A purchase is attributed under its buyer's cell's windows. */
+static void test_attribution_windows_per_cell(void **state)
+{
+    fw_engine_cfg cfgs[2] = {ads_cfg(), ads_cfg()};
+    cfgs[1].ads.click_window_days = 0;
+    cfgs[1].ads.view_window_days = 0;
+    const fw_campaign_info camps[] = {camp(0, FW_OBJ_CPC, 300, 100000, FW_NONE, 0)};
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build_cells(camps, 1, cfgs, FW_ISOLATION_PER_ARM, 1, NULL), &ctx);
+    for (uint32_t u = 0; u < N_USERS; u++) {
+        log1(e, ctx, u, 0, 10, FW_AD_IMPRESSION, 200);
+        log1(e, ctx, u, 0, 10, FW_AD_CLICK, 200);
+    }
+    /* A day after the click: cell 0 (window 2 days) credits it, cell 1 (0 days) does not. */
+    assert_attributed(e, 0, 0, 10 + (int32_t)TPD, 0, 0);
+    assert_int_equal(ads_attribute(e, 2, 0, 10 + (int32_t)TPD), FW_NONE);
+    /* The same tick is within any window. */
+    assert_attributed(e, 3, 0, 10, 0, 0);
+}
+
+/* Under per-arm isolation a cell's pCTR learns from its own users' ad events only: clicks in
+ * cell 1 lift a campaign there, not in cell 0; under shared isolation both move. Each cell's
+ * priors are its own (its campaign rates start at its ctr_prior). */
+static void test_pctr_isolation(void **state)
+{
+    (void)state;
+    fw_engine_cfg cfgs[2] = {ads_cfg(), ads_cfg()};
+    /* Two CPC campaigns: 0 bids more, so with no history it ranks first. */
+    const fw_campaign_info camps[] = {camp(0, FW_OBJ_CPC, 60, 100000, FW_NONE, 0),
+                                      camp(1, FW_OBJ_CPC, 50, 100000, FW_NONE, 2)};
+    for (uint32_t iso = 0; iso < 2; iso++) {
+        fw_engine *e = build_cells(camps, 2, cfgs, iso ? FW_ISOLATION_PER_ARM : FW_ISOLATION_SHARED, 1, NULL);
+        fw_engine_ctx *ctx = fw_engine_ctx_create(e);
+        assert_non_null(ctx);
+        /* Cell 1's users see both and click campaign 1 every time. */
+        for (int k = 0; k < 40; k++)
+            for (uint32_t u = 2; u < 4; u++) {
+                log1(e, ctx, u, 0, 1, FW_AD_IMPRESSION, 10);
+                log1(e, ctx, u, 1, 1, FW_AD_IMPRESSION, 10);
+                log1(e, ctx, u, 1, 1, FW_AD_CLICK, 10);
+            }
+        fw_ad_fill f[SLOTS];
+        assert_int_equal(fill(e, ctx, 3, 1, 2, FW_NONE, 1, f, camps), 1);
+        assert_int_equal(f[0].campaign, 1);
+        assert_int_equal(fill(e, ctx, 0, 0, 2, FW_NONE, 1, f, camps), 1);
+        assert_int_equal(f[0].campaign, iso ? 0u : 1u);
+        fw_engine_ctx_destroy(ctx);
+        fw_engine_destroy(e);
+    }
+    /* Per-cell priors: a high ctr_prior in cell 1 alone ranks the CPC campaign above a CPM. */
+    fw_engine_cfg pri[2] = {ads_cfg(), ads_cfg()};
+    pri[1].ads.ctr_prior = 0.9;
+    const fw_campaign_info mix[] = {camp(0, FW_OBJ_CPM, 400, 100000, FW_NONE, 0),
+                                    camp(1, FW_OBJ_CPC, 20, 100000, FW_NONE, 2)};
+    fw_engine *e = build_cells(mix, 2, pri, FW_ISOLATION_PER_ARM, 1, NULL);
+    fw_engine_ctx *ctx = fw_engine_ctx_create(e);
+    assert_non_null(ctx);
+    fw_ad_fill f[SLOTS];
+    assert_int_equal(fill(e, ctx, 0, 0, 0, FW_NONE, 1, f, mix), 1);
+    assert_int_equal(f[0].campaign, 0);   /* 0.4 per impression against 20 x 0.0123 */
+    assert_int_equal(fill(e, ctx, 2, 1, 0, FW_NONE, 1, f, mix), 1);
+    assert_int_equal(f[0].campaign, 1);   /* against about 20 x 0.9 */
+    fw_engine_ctx_destroy(ctx);
+    fw_engine_destroy(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1136,6 +1288,10 @@ int main(void)
         fixture_rig_test(test_attribution),
         fixture_rig_test(test_bad_input),
         fixture_rig_test(test_check_catches_price_above_bid),
+        fixture_rig_test(test_budget_split),
+        fixture_rig_test(test_budget_split_after_placement),
+        fixture_rig_test(test_attribution_windows_per_cell),
+        cmocka_unit_test(test_pctr_isolation),
         fixture_rig_test(test_determinism_and_invariants),
         fixture_rig_test(test_bug_freq_cap_fifth_campaign),
         fixture_rig_test(test_bug_click_window_from_click),

@@ -1098,13 +1098,75 @@ static void test_cfg_defaults_and_checks(void **state)
     /* Scopes: arms may change ranking knobs, not what is one state for the whole run. */
     assert_int_equal(fw_engine_knob_scope("engine.feed.page_size"), FW_SCOPE_ARM);
     assert_int_equal(fw_engine_knob_scope("engine.rec.rank_open"), FW_SCOPE_ARM);
-    assert_int_equal(fw_engine_knob_scope("engine.rec.lr"), FW_SCOPE_RUN);
-    assert_int_equal(fw_engine_knob_scope("engine.ads.pacing"), FW_SCOPE_RUN);
+    /* ... learned state when each arm learns its own (per-arm isolation), budgets and pacing
+     * when each arm has its own share (budget split), attribution when both. */
+    assert_int_equal(fw_engine_knob_scope("engine.rec.lr"), FW_SCOPE_ISO);
+    assert_int_equal(fw_engine_knob_scope("engine.rec.dim"), FW_SCOPE_RUN);
+    assert_int_equal(fw_engine_knob_scope("engine.rec.history"), FW_SCOPE_ARM);
+    assert_int_equal(fw_engine_knob_scope("engine.ads.pacing"), FW_SCOPE_SPLIT);
+    assert_int_equal(fw_engine_knob_scope("engine.ads.ctr_prior"), FW_SCOPE_ISO);
+    assert_int_equal(fw_engine_knob_scope("engine.ads.click_window_days"), FW_SCOPE_OWN);
     assert_int_equal(fw_engine_knob_scope("engine.ads.pay_rule"), FW_SCOPE_ARM);
-    assert_int_equal(fw_engine_knob_scope("engine.shop.cart_cap"), FW_SCOPE_RUN);
+    assert_int_equal(fw_engine_knob_scope("engine.shop.cart_cap"), FW_SCOPE_ARM);
+    assert_int_equal(fw_engine_knob_scope("engine.shop.best_sellers"), FW_SCOPE_RUN);
     assert_int_equal(fw_engine_knob_scope("engine.market.matching"), FW_SCOPE_RUN);
+    assert_int_equal(fw_engine_knob_scope("engine.market.review_pass"), FW_SCOPE_ARM);
     assert_int_equal(fw_engine_knob_scope("engine.latency_sigfigs"), FW_SCOPE_RUN);
     assert_int_equal(fw_engine_knob_scope("engine.feed.no_such_knob"), -1);
+}
+
+/* ---- cells: placing users, isolation of search intents ------------------------------------ */
+
+/* Query intents are learned per cell under per-arm isolation (users 0, 1 in cell 0; 2, 3 in
+ * cell 1): clicks of cell 1's users teach cell 1 what a word means, not cell 0; under shared
+ * isolation both learn; placing users after a pre-period forks cell 0's intents into every
+ * cell. A bad cell is refused. */
+static void test_isolation_search_intents(void **state)
+{
+    (void)state;
+    enum { N_NOTES_S = 4, N_TERMS_S = 8 };
+    static const uint8_t cells[4] = {0, 0, 1, 1};
+    fw_note_info notes[N_NOTES_S];
+    uint32_t terms[N_NOTES_S * FW_NOTE_TERMS];
+    for (uint32_t i = 0; i < N_NOTES_S; i++) {
+        notes[i] = (fw_note_info){.creator = i % 4, .topic = (uint16_t)(i % 2), .format = FW_FORMAT_IMAGE,
+                                  .created_tick = -10};
+        for (uint32_t k = 0; k < FW_NOTE_TERMS; k++)
+            terms[i * FW_NOTE_TERMS + k] = k == 0 ? i : FW_NONE;
+    }
+    fw_engine_cfg cfgs[2] = {fixture_engine_cfg(), fixture_engine_cfg()};
+    for (int mode = 0; mode < 3; mode++) {   /* per_arm, shared, per_arm placed later */
+        fw_catalog cat = {.n_users = 4, .n_topics = 2, .ticks_per_day = 24, .n_notes = N_NOTES_S, .notes = notes,
+                          .n_terms = N_TERMS_S, .note_terms = terms, .user_cell = mode == 2 ? NULL : cells,
+                          .isolation = mode == 1 ? FW_ISOLATION_SHARED : FW_ISOLATION_PER_ARM};
+        fw_err err = FW_OK;
+        fw_engine *e = fw_engine_create(&cat, cfgs, 2, &err);
+        assert_non_null(e);
+        fw_engine_ctx *c = fw_engine_ctx_create(e);
+        assert_non_null(c);
+        /* "word 6" (in no note) leads user 2 to note 1 (topic 1), twenty times. */
+        fw_search_click k = {.user = 2, .note = 1, .tick = 1, .n_terms = 1, .terms = {6}};
+        for (int j = 0; j < 20; j++)
+            assert_int_equal(fw_engine_log_search(e, c, &k, 1), FW_OK);
+        if (mode == 2) {
+            const uint8_t bad[4] = {0, 0, 1, 2};
+            assert_int_equal(fw_engine_set_user_cells(e, bad), FW_ERR_INVAL);
+            assert_int_equal(fw_engine_set_user_cells(e, cells), FW_OK);
+        }
+        double dist[2];
+        fw_search_req q = {.user = 3, .arm = 1, .tick = 2, .n_terms = 1, .terms = {6}};
+        assert_true(fw_search_intent(e, &q, dist) > 0.5);
+        assert_true(dist[1] > dist[0]);
+        q.user = 0;
+        q.arm = 0;
+        double conf = fw_search_intent(e, &q, dist);
+        if (mode == 0)
+            assert_true(conf == 0.0);   /* cell 0 never saw the word clicked */
+        else
+            assert_true(conf > 0.5 && dist[1] > dist[0]);
+        fw_engine_ctx_destroy(c);
+        fw_engine_destroy(e);
+    }
 }
 
 int main(void)
@@ -1136,6 +1198,7 @@ int main(void)
         cmocka_unit_test(test_create_rejects_bad_follow_target),
         fixture_rig_test(test_note_count),
         cmocka_unit_test(test_cfg_defaults_and_checks),
+        cmocka_unit_test(test_isolation_search_intents),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

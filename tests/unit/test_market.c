@@ -1265,6 +1265,45 @@ static void test_value_ties_ignore_quote_order(void **state)
     }
 }
 
+/* A matched task is its creator's cell's: review, the delivery deadline and settlement follow
+ * that cell's knobs (C0, C1 in cell 0; C2, C3 in cell 1). */
+static void test_task_knobs_per_creator_cell(void **state)
+{
+    static const uint8_t cells[N_USERS] = {0, 0, 1, 1, 0, 0, 1, 1};
+    fw_engine_cfg cfgs[2] = {market_cfg(FW_MATCH_GREEDY, 1.0), market_cfg(FW_MATCH_GREEDY, 0.0)};
+    cfgs[0].market.settle_days = 1;
+    cfgs[1].market.deliver_days = 1;
+    cfgs[1].market.settle_days = 3;
+    fw_note_info notes[N_NOTES];
+    for (uint32_t i = 0; i < N_NOTES; i++)
+        notes[i] = (fw_note_info){.creator = i % 4, .topic = (uint16_t)(i % N_TOPICS),
+                                  .format = FW_FORMAT_IMAGE, .created_tick = -100};
+    fw_catalog cat = {.n_users = N_USERS, .n_topics = N_TOPICS, .ticks_per_day = TPD,
+                      .n_notes = N_NOTES, .notes = notes, .follow_offsets = follow_off,
+                      .follows = follow_dst, .user_cell = cells};
+    fw_err err = FW_OK;
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, fw_engine_create(&cat, cfgs, 2, &err), &c);
+    uint32_t a = post_any(e, 0), b = post_any(e, 0), d = post_any(e, 0), f = post_any(e, 0);
+    const fw_quote q[] = {quote(a, C1, 500, 5000), quote(b, C2, 400, 4000), quote(d, C0, 300, 3000),
+                          quote(f, C3, 200, 2000)};
+    assert_int_equal(fw_market_match(e, q, 2, 1), 2);
+    assert_int_equal(fw_market_match(e, q + 2, 2, 0), 2);   /* matched at the day's start */
+    /* Review: cell 0 passes everything, cell 1 nothing (C2's note fails twice). */
+    assert_int_equal(deliver(e, a, 1 /* C1's */, 5), 1);
+    assert_int_equal(deliver(e, b, 2 /* C2's */, 5), 0);
+    assert_int_equal(deliver(e, b, 6 /* C2's */, 6), 0);
+    assert_int_equal(status_of(e, b), FW_MTASK_FAILED);
+    /* Deadline: C0 (cell 0, 2 days) is still matched after day 0; C3 (cell 1, 1 day) failed. */
+    end_days(e, c, 0, 0);
+    assert_int_equal(status_of(e, d), FW_MTASK_MATCHED);
+    assert_int_equal(status_of(e, f), FW_MTASK_FAILED);
+    /* Settlement: cell 0 pays a day after delivery. */
+    end_days(e, c, 1, 1);
+    assert_int_equal(status_of(e, a), FW_MTASK_COMPLETED);
+    assert_int_equal(fw_market_income(e, C1), 500);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1283,6 +1322,7 @@ int main(void)
         fixture_rig_test(test_invariants_mixed),
         fixture_rig_test(test_followers),
         fixture_rig_test(test_value_ties_ignore_quote_order),
+        fixture_rig_test(test_task_knobs_per_creator_cell),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

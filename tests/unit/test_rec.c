@@ -1291,6 +1291,68 @@ static void test_shop_feature_unified_only(void **state)
     assert_true(top_s < top_u);      /* separate: the feed cannot see them */
 }
 
+/* ---- cells: each arm's own learned state ----------------------------------------------- */
+
+/* Users 0..3 in cell 0, 4..7 in cell 1 (cells NULL: everyone in cell 0 until placed). */
+static fw_engine *build_cells(const spec *s, const fw_engine_cfg *cfgs, const uint8_t *cells, uint32_t isolation)
+{
+    uint32_t off[MAX_USERS + 1], fol[MAX_EDGES];
+    fixture_follow_csr(s->n_users, s->n_edges, s->edge_src, s->edge_dst, off, fol);
+    fw_catalog cat = {.n_users = s->n_users, .n_topics = s->n_topics, .ticks_per_day = TPD,
+                      .n_notes = s->n_notes, .notes = s->notes, .follow_offsets = off, .follows = fol,
+                      .user_cell = cells, .isolation = isolation};
+    fw_err err = FW_OK;
+    fw_engine *e = fw_engine_create(&cat, cfgs, 2, &err);
+    assert_int_equal(err, FW_OK);
+    assert_non_null(e);
+    return e;
+}
+
+/* Co-engagement neighbours are learned per cell under per-arm isolation: cell 1's users
+ * open A, B and C together, so a cell-1 user who opened A is recalled B and C, a cell-0 user
+ * who opened A nothing; under shared isolation both are. Placing users after a pre-period
+ * forks every cell's state from cell 0's, so both then recall them. A cell reads at most its
+ * own engine.rec.neighbours of a note's neighbours. */
+static void test_isolation_cf(void **state)
+{
+    enum { A = 2, B = 5, C = 7 };
+    static const uint8_t cells[8] = {0, 0, 0, 0, 1, 1, 1, 1};
+    spec *s = spec_new(state, 8, 4);
+    for (uint32_t i = 0; i < 10; i++)
+        spec_note(s, 6 + i % 2, i % 4, OLD);
+    for (int mode = 0; mode < 4; mode++) {
+        /* 0 per_arm; 1 shared; 2 per_arm, placed after the day; 3 per_arm, cell 1 reads 1 neighbour */
+        fw_engine_cfg cf[2] = {channel_cfg(CH_CF, 64), channel_cfg(CH_CF, 64)};
+        if (mode == 3)
+            cf[1].rec.neighbours = 1;
+        fw_engine *e = build_cells(s, cf, mode == 2 ? NULL : cells,
+                                   mode == 1 ? FW_ISOLATION_SHARED : FW_ISOLATION_PER_ARM);
+        fw_engine_ctx *c = fw_engine_ctx_create(e);
+        assert_non_null(c);
+        for (uint32_t u = 4; u < 6; u++) {
+            impress(e, c, u, A, 3, 1);
+            impress(e, c, u, B, 3, 1);
+            impress(e, c, u, C, 3, 1);
+        }
+        impress(e, c, 0, A, 3, 1);
+        impress(e, c, 6, A, 3, 1);
+        for (int32_t t = 0; t < (int32_t)TPD; t++)
+            fw_engine_end_tick(e, c, t);
+        assert_int_equal(fw_engine_end_day(e, c, 0), FW_OK);
+        if (mode == 2)
+            assert_int_equal(fw_engine_set_user_cells(e, cells), FW_OK);
+        uint32_t got[PAGE_MAX];
+        assert_int_equal(peek(e, c, 6, 1, TPD + 1, got, PAGE_MAX), mode == 3 ? 1 : 2);
+        assert_int_equal(peek(e, c, 0, 0, TPD + 1, got, PAGE_MAX), mode == 0 || mode == 3 ? 0 : 2);
+        if (mode == 1)
+            assert_int_equal(fw_engine_cell_state_bytes(e), 0);
+        else
+            assert_true(fw_engine_cell_state_bytes(e) > 0);
+        fw_engine_ctx_destroy(c);
+        fw_engine_destroy(e);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
@@ -1300,6 +1362,7 @@ int main(int argc, char **argv)
         fixture_rig_test(test_channel_hot),
         fixture_rig_test(test_channel_content),
         fixture_rig_test(test_channel_cf),
+        fixture_rig_test(test_isolation_cf),
         fixture_rig_test(test_channel_graph),
         fixture_rig_test(test_channel_fresh),
         fixture_rig_test(test_learns_planted_topic),

@@ -471,7 +471,7 @@ static void test_set_each_type(void **state)
     set_fails(&s, "n_users=5", FW_ERR_PARSE, "unknown key; did you mean 'world.n_users'?");
     set_fails_prefix(&s, "world=5", FW_ERR_PARSE, "unknown key; valid keys here: name, seed,");
     set_fails(&s, "experiment.arms=x", FW_ERR_PARSE,
-              "unknown key; valid keys here: salt, unit, pre_days, alpha, msprt_tau, counterfactual");
+              "unknown key; valid keys here: salt, unit, pre_days, alpha, msprt_tau, isolation, budget_split, counterfactual");
     set_fails(&s, "world.n_users", FW_ERR_PARSE, "expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
     set_fails(&s, "=5", FW_ERR_PARSE, "expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
 
@@ -701,10 +701,14 @@ static void test_write_yaml_round_trip(void **state)
     load_ok(out, &back);
     assert_scenario_equal(&back, &s);
     char *text = slurp(out);
-    assert_contains(text, "  # population (monthly users) [users] (default 50000, range [10, 50000000])\n"
-                          "  n_users: 50000\n");
+    assert_contains(text, "  # population (monthly users) [users] (default 50000, range [10, 50000000]) "
+                          "[scope: run]\n  n_users: 50000\n");
     assert_contains(text, "  # cover click-through rate of an on-interest note of average quality "
-                          "(default 0.05, range [0.0001, 0.9])\n  open_rate: 0.05\n");
+                          "(default 0.05, range [0.0001, 0.9]) [scope: arm]\n  open_rate: 0.05\n");
+    /* every knob says who may set it, some only under the experiment's isolation or split */
+    assert_contains(text, "[scope: arm when experiment.isolation is per_arm, else run]\n    lr: 0.02\n");
+    assert_contains(text, "[scope: arm when experiment.budget_split is on, else run]\n    pacing: dual\n");
+    assert_contains(text, "[scope: run]\n    dim: 16\n");
     assert_contains(text, "\nengine:\n");
     assert_contains(text, "\n  feed:\n");
     assert_contains(text, "    algorithm: baseline\n");
@@ -956,27 +960,27 @@ static void test_layer_errors(void **state)
     arms[0].name = strdup("x");
     arms[0].weight = 1.0;
     arms[0].set = calloc(1, sizeof *arms[0].set);
-    arms[0].set[0] = strdup("engine.latency_sigfigs=3");
+    arms[0].set[0] = strdup("engine.feed.page_size=3");
     arms[0].n_set = 1;
     arms[1].name = strdup("y");
     arms[1].layer = strdup("other");
     arms[1].weight = 1.0;
     arms[1].set = calloc(1, sizeof *arms[1].set);
-    arms[1].set[0] = strdup("engine.latency_sigfigs=1");
+    arms[1].set[0] = strdup("engine.feed.page_size=1");
     arms[1].n_set = 1;
     assert_int_equal(fw_scenario_finish(&s, &d), FW_ERR_PARSE);
-    assert_string_equal(d.msg, "scenario: experiment.arms[1].set[0]: engine.latency_sigfigs is also set by "
+    assert_string_equal(d.msg, "scenario: experiment.arms[1].set[0]: engine.feed.page_size is also set by "
                                "arm 'x' in layer 'main'; layers must set disjoint keys");
     free(arms[1].set[0]);
-    arms[1].set[0] = strdup("engine.feed.page_size=5");
+    arms[1].set[0] = strdup("engine.feed.ad_every=5");
     assert_int_equal(fw_scenario_finish(&s, &d), FW_OK);
     assert_int_equal(s.n_layers, 2);
     assert_string_equal(s.layers[0].name, "main");
     assert_string_equal(s.layers[1].name, "other");
-    assert_int_equal(s.arms[0].engine.latency_sigfigs, 3);
-    assert_int_equal(s.arms[0].engine.feed.page_size, 10);
-    assert_int_equal(s.arms[1].engine.latency_sigfigs, 2);
-    assert_int_equal(s.arms[1].engine.feed.page_size, 5);
+    assert_int_equal(s.arms[0].engine.feed.page_size, 3);
+    assert_int_equal(s.arms[0].engine.feed.ad_every, 10);
+    assert_int_equal(s.arms[1].engine.feed.page_size, 10);
+    assert_int_equal(s.arms[1].engine.feed.ad_every, 5);
     fw_scenario_fini(&s);
 }
 
@@ -1107,10 +1111,10 @@ static const bad_case bad_cases[] = {
     { "arm override of a world key",
       "experiment:\n  arms:\n    - name: control\n    - name: big\n      set:\n"
       "        - behaviour.stop_base=0.05\n        - world.n_users=100\n",
-      FW_ERR_PARSE, 7, "experiment.arms[1].set[1]: world.n_users=100",
-      "an arm may only set behaviour.* and engine.* keys", NULL },
+      FW_ERR_PARSE, 7, "world.n_users: arm 'big' sets it",
+      "is one value per run; arms may not set it", NULL },
     { "arm override of a top-level key", "experiment:\n  arms:\n    - name: a\n      set: [\"days=3\"]\n",
-      FW_ERR_PARSE, 4, "experiment.arms[0].set[0]: days=3", "an arm may only set behaviour.* and engine.* keys",
+      FW_ERR_PARSE, 4, "days: arm 'a' sets it", "is one value per run; arms may not set it",
       NULL },
     { "arm override, unknown key", "experiment:\n  arms:\n    - name: a\n      set: [engine.feed.w_frsh=2]\n",
       FW_ERR_PARSE, 4, "experiment.arms[0].set[0]: engine.feed.w_frsh=2", "unknown key",
@@ -1219,6 +1223,106 @@ static void test_file_errors(void **state)
     }
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Scopes: which knobs an arm may set, under the experiment's isolation and budget split. */
+
+/* Loads a scenario whose second arm sets assignment, with experiment lines extra; returns the
+ * code and the message in d. */
+static fw_err load_arm_set(tmpdir *t, const char *extra, const char *assignment, fw_diag *d)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "experiment:\n%s  arms:\n    - name: control\n    - name: treat\n      set: [\"%s\"]\n", extra,
+             assignment);
+    /* One file, rewritten for every case (tmp_write registers it once, for the teardown). */
+    static char path[sizeof t->files[0]];
+    if (path[0] == '\0')
+        snprintf(path, sizeof path, "%s", tmp_write(t, "scope.yaml", ""));
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+    fw_scenario s;
+    fw_err err = fw_scenario_load(path, &s, d);
+    if (err == FW_OK) {
+        err = fw_scenario_finish(&s, d);
+        fw_scenario_fini(&s);
+    }
+    return err;
+}
+
+static void expect_refused(tmpdir *t, const char *extra, const char *assignment, const char *why)
+{
+    fw_diag d = { { 0 } };
+    char key[128], want[512];
+    snprintf(key, sizeof key, "%.*s", (int)(strchr(assignment, '=') - assignment), assignment);
+    fw_err err = load_arm_set(t, extra, assignment, &d);
+    if (err != FW_ERR_PARSE)
+        fail_msg("%s with '%s': got %s (%s), expected a refusal", assignment, extra, fw_err_name(err), d.msg);
+    /* FILE:LINE: KEY: arm 'treat' sets it, but ... is one value per run; arms may not set it */
+    snprintf(want, sizeof want, ".yaml:%d: %s: arm 'treat' sets it, but %sit is one value per run; arms may not set it",
+             extra[0] ? 6 : 5, key, why);
+    assert_contains_as(assignment, d.msg, want);
+}
+
+static void expect_accepted(tmpdir *t, const char *extra, const char *assignment)
+{
+    fw_diag d = { { 0 } };
+    fw_err err = load_arm_set(t, extra, assignment, &d);
+    if (err != FW_OK)
+        fail_msg("%s with '%s': got %s (%s), expected it accepted", assignment, extra, fw_err_name(err), d.msg);
+}
+
+static void test_arm_scopes(void **state)
+{
+    tmpdir *t = *state;
+    static const char shared[] = "  isolation: shared\n", one_budget[] = "  budget_split: false\n";
+    static const char iso_why[] = "with experiment.isolation: shared (every arm learns one model) ";
+    static const char split_why[] = "with experiment.budget_split: false (every arm spends one budget) ";
+    /* Honoured per arm whatever the experiment: the knobs of requests, carts, attribution of a
+     * matched task, neighbour and history cuts. */
+    const char *arm[] = { "engine.shop.cart_cap=2", "engine.shop.cart_days=1", "engine.market.review_pass=0.5",
+                          "engine.market.deliver_days=1", "engine.market.settle_days=1", "engine.rec.history=4",
+                          "engine.rec.neighbours=3" };
+    for (size_t i = 0; i < sizeof arm / sizeof arm[0]; i++) {
+        expect_accepted(t, "", arm[i]);
+        expect_accepted(t, shared, arm[i]);
+        expect_accepted(t, one_budget, arm[i]);
+    }
+    /* Learned state: an arm's own under per_arm (the default), refused under shared. */
+    const char *iso[] = { "engine.rec.lr=0.1", "engine.rec.emb_lr=0.1", "engine.rec.l2=0.01",
+                          "engine.rec.neg_sample=2", "engine.ads.ctr_prior=0.02", "engine.ads.cvr_prior=0.05",
+                          "engine.ads.prior_weight=50" };
+    for (size_t i = 0; i < sizeof iso / sizeof iso[0]; i++) {
+        expect_accepted(t, "", iso[i]);
+        expect_accepted(t, one_budget, iso[i]);
+        expect_refused(t, shared, iso[i], iso_why);
+    }
+    /* Budgets and pacing: an arm's own share under budget_split (the default). */
+    const char *split[] = { "engine.ads.pacing=throttle", "engine.ads.pacing_lr=2" };
+    for (size_t i = 0; i < sizeof split / sizeof split[0]; i++) {
+        expect_accepted(t, "", split[i]);
+        expect_accepted(t, shared, split[i]);
+        expect_refused(t, one_budget, split[i], split_why);
+    }
+    /* Attribution windows: both. */
+    const char *own[] = { "engine.ads.click_window_days=1", "engine.ads.view_window_days=0" };
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        expect_accepted(t, "", own[i]);
+        expect_refused(t, shared, own[i], iso_why);
+        expect_refused(t, one_budget, own[i], split_why);
+    }
+    /* One value per run, always. */
+    const char *run[] = { "engine.rec.dim=8", "engine.market.matching=stable", "engine.market.expire_days=1",
+                          "engine.shop.best_sellers=5", "engine.shop.profile_half_life_days=2",
+                          "engine.latency_sigfigs=3", "world.n_users=100", "days=2", "seed=3",
+                          "experiment.isolation=shared", "output.compression=1" };
+    for (size_t i = 0; i < sizeof run / sizeof run[0]; i++) {
+        expect_refused(t, "", run[i], "");
+        expect_refused(t, shared, run[i], "");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1239,6 +1343,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_files, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_exact_messages, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_file_errors, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_arm_scopes, tmp_setup, tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1277,6 +1277,95 @@ static void test_refused_events_leave_profile_alone(void **state)
     fixture_assert_page(page, n, (const uint32_t[]){P_A, P_B, P_C, P_E, P_F}, 5);
 }
 
+/* ---- cells: carts by their owner's arm, stock-outs owed to other arms --------------------- */
+
+/* Users 0 and 1 in cell 0, 2 and 3 in cell 1. */
+static fw_engine *build_cells(const fw_engine_cfg *cfgs)
+{
+    static const uint8_t cells[N_USERS] = {0, 0, 1, 1};
+    fw_note_info notes[N_NOTES];
+    for (uint32_t i = 0; i < N_NOTES; i++)
+        notes[i] = note_info(i, note_topic[i]);
+    fw_catalog cat = {.n_users = N_USERS, .n_topics = N_TOPICS, .ticks_per_day = TPD,
+                      .n_notes = N_NOTES, .notes = notes, .n_brands = N_BRANDS,
+                      .n_products = N_PRODUCTS, .products = products, .note_products = note_shows,
+                      .user_cell = cells, .isolation = FW_ISOLATION_PER_ARM, .budget_split = 1};
+    fw_err err = FW_OK;
+    fw_engine *e = fw_engine_create(&cat, cfgs, 2, &err);
+    assert_int_equal(err, FW_OK);
+    assert_non_null(e);
+    return e;
+}
+
+/* cart_cap and cart_days are each cart's owner's cell's. */
+static void test_carts_per_cell(void **state)
+{
+    fw_engine_cfg cfgs[2] = {shop_cfg(), shop_cfg()};
+    cfgs[0].shop.cart_cap = 3;
+    cfgs[0].shop.cart_days = 7;
+    cfgs[1].shop.cart_cap = 1;
+    cfgs[1].shop.cart_days = 1;
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build_cells(cfgs), &c);
+    for (uint32_t u = 1; u <= 2; u++) {
+        fw_shop_event ev[2] = {shop_ev(u, P_A, 5, FW_SHOP_CART_ADD), shop_ev(u, P_C, 6, FW_SHOP_CART_ADD)};
+        assert_int_equal(fw_shop_log(e, c, ev, 2), FW_OK);
+    }
+    assert_cart(e, 1, (const uint32_t[]){P_A, P_C}, 2);   /* cell 0: room for 3 */
+    assert_cart(e, 2, (const uint32_t[]){P_C}, 1);        /* cell 1: room for 1 */
+    /* An item stays through the end of the day after the one it was added on under
+     * cart_days = 2 (test_carts); under 1, through the end of its own day. */
+    assert_int_equal(fw_engine_end_day(e, c, 0), FW_OK);
+    assert_cart(e, 2, (const uint32_t[]){P_C}, 1);
+    assert_int_equal(fw_engine_end_day(e, c, 1), FW_OK);
+    assert_cart(e, 1, (const uint32_t[]){P_A, P_C}, 2);   /* 7 days */
+    assert_cart(e, 2, NULL, 0);                           /* 1 day */
+}
+
+/* A request refused for no stock counts for its cell as lost to the other cells when the
+ * units they reserved today would have covered it; a stock-out of the cell's own making does
+ * not; the count starts over each day. */
+static void test_stockouts_from_other_cells(void **state)
+{
+    fw_engine_cfg cfgs[2] = {shop_cfg(), shop_cfg()};
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build_cells(cfgs), &c);
+    uint64_t orders, units;
+    int64_t value;
+    /* C has 3 units: cell 1 (user 2) takes 2, cell 0 (user 0) 1; then a request of cell 0
+     * for 2 fails: 0 left + 2 taken by cell 1 today >= 2, lost to the other arm. */
+    fw_order_req q[3] = {order_req(1, 2, 1, P_C, 2, 3), order_req(2, 0, 0, P_C, 1, 3), order_req(3, 1, 0, P_C, 2, 4)};
+    fw_order_outcome out[3];
+    assert_int_equal(fw_shop_place_orders(e, c, q, 3, out), FW_OK);
+    assert_int_equal(out[0].result, FW_ORDER_OK);
+    assert_int_equal(out[1].result, FW_ORDER_OK);
+    assert_int_equal(out[2].result, FW_ORDER_NO_STOCK);
+    assert_int_equal(fw_shop_cell_stockouts(e, 0, &orders, &units, &value), FW_OK);
+    assert_int_equal(orders, 1);
+    assert_int_equal(units, 2);
+    assert_int_equal(value, 8000);
+    /* Cell 1 asking for 2 more: only 1 unit was cell 0's today, so it is not owed to it. */
+    fw_order_req q2 = order_req(4, 3, 1, P_C, 2, 5);
+    assert_int_equal(fw_shop_place_orders(e, c, &q2, 1, out), FW_OK);
+    assert_int_equal(out[0].result, FW_ORDER_NO_STOCK);
+    assert_int_equal(fw_shop_cell_stockouts(e, 1, &orders, &units, &value), FW_OK);
+    assert_int_equal(orders, 0);
+    /* Sold out from the start (D): nobody's doing. */
+    fw_order_req q3 = order_req(5, 0, 0, P_D, 1, 6);
+    assert_int_equal(fw_shop_place_orders(e, c, &q3, 1, out), FW_OK);
+    assert_int_equal(fw_shop_cell_stockouts(e, 0, &orders, &units, &value), FW_OK);
+    assert_int_equal(orders, 1);
+    /* A new day: yesterday's purchases by cell 1 no longer count. */
+    assert_int_equal(fw_engine_end_day(e, c, 0), FW_OK);
+    fw_order_req q4 = order_req(6, 1, 0, P_C, 1, (int32_t)TPD + 1);
+    assert_int_equal(fw_shop_place_orders(e, c, &q4, 1, out), FW_OK);
+    assert_int_equal(out[0].result, FW_ORDER_NO_STOCK);
+    assert_int_equal(fw_shop_cell_stockouts(e, 0, &orders, &units, &value), FW_OK);
+    assert_int_equal(orders, 1);
+    assert_int_equal(fw_shop_cell_stockouts(e, 2, &orders, &units, &value), FW_ERR_INVAL);
+    assert_books(e, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1290,6 +1379,8 @@ int main(void)
         fixture_rig_test(test_cards_exact_and_attach),
         cmocka_unit_test(test_cards_measured),
         fixture_rig_test(test_carts),
+        fixture_rig_test(test_carts_per_cell),
+        fixture_rig_test(test_stockouts_from_other_cells),
         fixture_rig_test(test_shop_tab_pages),
         fixture_rig_test(test_shop_tab_profiles),
         fixture_rig_test(test_read_cards_liked_and_saved_first),

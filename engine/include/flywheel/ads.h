@@ -11,10 +11,17 @@
  * attribution of the tick's purchases, the day's reset) are barrier calls. Without campaigns
  * in the catalog the ads are switched off: every call answers "no ads".
  *
+ * Cells (fw_catalog): a request runs under its cell (the arm in the request), an ad event
+ * and a purchase belong to the user's cell. With a budget split every campaign's daily budget
+ * is divided among the cells by traffic share and each share is paced, throttled and billed
+ * on its own; under per-arm isolation each cell learns its own pCTR model and campaign rates
+ * (with its own priors). fw_ads_campaign reports a campaign summed over the cells.
+ *
  * Money is integer cents. Invariants (fw_ads_check): every charge is at most the winner's
  * bid for its billable unit; revenue is the sum of the charges; a campaign's spend on a day
- * never exceeds its daily budget (a charge that would is not billed: counted as
- * overdelivery); a throttled campaign never enters an auction. */
+ * never exceeds its daily budget (each cell's share of it, with a split; a charge that would
+ * is not billed: counted as overdelivery); the shares sum to the budget; a throttled
+ * campaign never enters an auction. */
 #ifndef FLYWHEEL_ADS_H
 #define FLYWHEEL_ADS_H
 

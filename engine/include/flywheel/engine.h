@@ -80,6 +80,21 @@ typedef struct fw_catalog {
     /* Ads (flywheel/ads.h): the campaigns ([n_campaigns], struct fw_campaign_info), or none. */
     uint32_t n_campaigns;
     const struct fw_campaign_info *campaigns;
+    /* A/B cells. user_cell, when not NULL, is [n_users] the cell (configuration) each user is
+     * in: it serves their requests and their logs belong to it. NULL: every user is in cell 0
+     * until fw_engine_set_user_cells places them (an experiment's pre-period).
+     * isolation (fw_isolation): FW_ISOLATION_PER_ARM gives every cell its own learned state --
+     * the recommender's note and content embeddings, ranking models and co-engagement
+     * neighbours, search's query intents, the ads' pCTR model and campaign rates -- trained on
+     * its own users' logs only; FW_ISOLATION_SHARED (0) keeps one of each, learning from every
+     * cell. Per-user state (a user's vector, history, caps) is one copy: a user is in one cell.
+     * budget_split nonzero splits every campaign's daily budget and pacing state across the
+     * cells by cell_share ([n_arms] traffic shares summing to 1; NULL: equal shares) once users
+     * are placed in cells (until then cell 0 holds every budget); 0 keeps one budget. */
+    const uint8_t *user_cell;
+    uint32_t isolation;
+    uint32_t budget_split;
+    const double *cell_share;
 } fw_catalog;
 
 /* Engine stages whose latency is measured. X(ENUM, "name", "what is timed"). */
@@ -304,6 +319,19 @@ typedef struct fw_series_group {
 
 uint32_t fw_engine_n_series_groups(const fw_engine *e);
 fw_err fw_engine_series(const fw_engine *e, uint32_t k, fw_series_group *out);
+
+/* Places every user in a cell (user_cell[n_users], as in fw_catalog), e.g. when an
+ * experiment's pre-period ends: from now on a user's logs train their cell's learned state and
+ * spend their cell's share of the budgets. Under per-arm isolation every cell's learned state
+ * starts as a copy of cell 0's (the models the pre-period trained), and with a budget split
+ * every cell's pacing state as cell 0's, its budgets as its share. A barrier call, between
+ * days (budgets spent today are not moved). FW_ERR_INVAL for a cell out of range (nothing
+ * changed); FW_ERR_NOMEM when a copy cannot be made (the engine must not be used further). */
+fw_err fw_engine_set_user_cells(fw_engine *e, const uint8_t *user_cell);
+
+/* Bytes held by the learned state of every cell beyond the first (per-arm isolation and
+ * budget split): what isolation costs in memory. */
+size_t fw_engine_cell_state_bytes(const fw_engine *e);
 
 /* Replaces the producer arms ([n_users], as in fw_catalog; the engine must have been
  * created with producer arms). A barrier call, e.g. when an experiment's pre-period ends.

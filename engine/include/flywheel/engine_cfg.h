@@ -47,9 +47,12 @@ typedef enum fw_feed_algorithm { FW_FEED_ALGORITHMS(FW_KNOB_ENUM_CONST) FW_FEED_
     X(feed, ARM, U32, ad_every, 10, 0, 100, "positions", "a reserved slot every this many positions after the first; 0 = only the first")
 
 /* engine.rec.*: the learning recommender (used when engine.feed.algorithm = rec). The
- * learned state (embeddings, ranking models, co-engagement neighbours) is shared by every
- * arm and learns from every arm's logs; the *_lr, dim and history knobs are read from the
- * first arm. Channel quotas are the most candidates each channel adds (0 switches it off). */
+ * learned state (embeddings, ranking models, co-engagement neighbours) is each arm's own
+ * under experiment.isolation per_arm (trained on the arm's users' logs only; the training
+ * knobs, scope ISO, are the arm's) and one for all arms under shared (the training knobs are
+ * then one value per run). history and neighbours are cut per arm when read (ARM); dim lays
+ * out every embedding table and is one value per run. Channel quotas are the most candidates
+ * each channel adds (0 switches it off). */
 #define FW_REC_KNOBS(X)                                                                           \
     X(rec, ARM, U32, social, 48, 0, 10000, "notes", "recall: recent notes of followed creators")           \
     X(rec, ARM, U32, hot, 40, 0, 10000, "notes", "recall: the trending pool (engine.feed.n_trending)")      \
@@ -65,14 +68,14 @@ typedef enum fw_feed_algorithm { FW_FEED_ALGORITHMS(FW_KNOB_ENUM_CONST) FW_FEED_
     X(rec, ARM, U32, explore_slots, 1, 0, 100, "slots",                                                      \
       "page slots reserved for the best cold note (bounds exploration traffic)")                  \
     X(rec, ARM, U32, topic_pool, 64, 1, 10000, "notes", "top notes by engagement kept per topic for content recall") \
-    X(rec, RUN, U32, neighbours, 10, 1, 100, "notes", "co-engagement neighbours kept per note (rebuilt at day end)") \
-    X(rec, RUN, U32, history, 16, 2, 256, "notes", "recent opens remembered per user (CF, walks, co-engagement)") \
+    X(rec, ARM, U32, neighbours, 10, 1, 100, "notes", "co-engagement neighbours kept per note (rebuilt at day end)") \
+    X(rec, ARM, U32, history, 16, 2, 256, "notes", "recent opens remembered per user (CF, walks, co-engagement)") \
     X(rec, RUN, U32, dim, 16, 2, 128, "", "dimension of the learned user and note embeddings")             \
-    X(rec, RUN, F64, lr, 0.02, 0.0, 10.0, "", "SGD learning rate of the ranking models")                   \
-    X(rec, RUN, F64, emb_lr, 0.05, 0.0, 10.0, "", "SGD learning rate of the embeddings")                    \
-    X(rec, RUN, U32, neg_sample, 4, 1, 1000, "",                                                             \
+    X(rec, ISO, F64, lr, 0.02, 0.0, 10.0, "", "SGD learning rate of the ranking models")                   \
+    X(rec, ISO, F64, emb_lr, 0.05, 0.0, 10.0, "", "SGD learning rate of the embeddings")                    \
+    X(rec, ISO, U32, neg_sample, 4, 1, 1000, "",                                                             \
       "train on one in this many impressions that were not opened, weighted by it (1 = all)")    \
-    X(rec, RUN, F64, l2, 1.0e-4, 0.0, 1.0, "", "L2 penalty of every learned weight")                        \
+    X(rec, ISO, F64, l2, 1.0e-4, 0.0, 1.0, "", "L2 penalty of every learned weight")                        \
     X(rec, ARM, F64, rank_open, 1.0, 0.0, 1000.0, "", "ranking weight of the predicted open probability")   \
     X(rec, ARM, F64, rank_like, 0.5, 0.0, 1000.0, "", "ranking weight of the predicted like probability")   \
     X(rec, ARM, F64, rank_save, 1.0, 0.0, 1000.0, "", "ranking weight of the predicted save probability")   \
@@ -120,8 +123,9 @@ typedef enum fw_search_mode { FW_SEARCH_MODES(FW_KNOB_ENUM_CONST) FW_SEARCH__COU
 typedef enum fw_shop_profile { FW_SHOP_PROFILES(FW_KNOB_ENUM_CONST) FW_PROFILE__COUNT } fw_shop_profile;
 
 /* engine.shop.* (flywheel/shop.h). Lifecycle knobs apply per order, by the buyer's arm;
- * cart_days, cart_cap and profile_half_life_days are read from the first arm, and every
- * arm's best-seller lists hold the largest best_sellers of any arm. */
+ * cart_days and cart_cap per cart, by its owner's arm. Product popularity and the
+ * best-seller lists are one platform-wide signal, so profile_half_life_days (their decay)
+ * and best_sellers (their length) are one value per run. */
 #define FW_SHOP_KNOBS(X)                                                                          \
     X(shop, ARM, ENUM, profile, FW_PROFILE_UNIFIED, FW_SHOP_PROFILES, 0, "",                                 \
       "shop-tab profile: unified = community signals + transactions; separate = transactions only") \
@@ -146,8 +150,8 @@ typedef enum fw_shop_profile { FW_SHOP_PROFILES(FW_KNOB_ENUM_CONST) FW_PROFILE__
     X(shop, ARM, U32, delivery_days_max, 4, 0, 365, "days", "longest delivery after shipping (uniform by order)") \
     X(shop, ARM, U32, return_days, 7, 0, 365, "days", "return window after delivery")                       \
     X(shop, ARM, F64, refund_hours, 48.0, 0.0, 10000.0, "hours", "from an accepted return to the refund")   \
-    X(shop, RUN, U32, cart_days, 7, 1, 365, "days", "a cart item not bought within this many days is dropped") \
-    X(shop, RUN, U32, cart_cap, 20, 1, 1000, "products", "most products in a cart (the oldest is dropped)")
+    X(shop, ARM, U32, cart_days, 7, 1, 365, "days", "a cart item not bought within this many days is dropped") \
+    X(shop, ARM, U32, cart_cap, 20, 1, 1000, "products", "most products in a cart (the oldest is dropped)")
 
 /* Ads (flywheel/ads.h). Payment rules are fw_pay_rule (flywheel/auction.h). */
 #define FW_AD_PAY_RULES(V)      \
@@ -162,25 +166,37 @@ typedef enum fw_shop_profile { FW_SHOP_PROFILES(FW_KNOB_ENUM_CONST) FW_PROFILE__
 
 typedef enum fw_ad_pacing { FW_AD_PACINGS(FW_KNOB_ENUM_CONST) FW_PACING__COUNT } fw_ad_pacing;
 
-/* engine.ads.* Campaign learning and pacing state is shared by every arm; the arm decides
- * how its requests run auctions (pay_rule, reserve, caps). pacing, pacing_lr, the priors and
- * the attribution windows are read from the first arm. The pacing multiplier carries over
- * from day to day (what it learned about the traffic); throttling resets at each day. */
+/* engine.ads.* The arm decides how its requests run auctions (pay_rule, reserve, caps:
+ * ARM). Under experiment.isolation per_arm each arm learns its own pCTR model and campaign
+ * rates from its users' ad events, with its own priors (ISO); under experiment.budget_split
+ * each arm paces its own share of every campaign's budget (pacing, pacing_lr: SPLIT). A
+ * purchase is attributed under its buyer's arm's windows, billing that arm's budget share and
+ * counting in that arm's pCVR (OWN). The pacing multiplier carries over from day to day
+ * (what it learned about the traffic); throttling resets at each day. */
 #define FW_ADS_KNOBS(X)                                                                           \
     X(ads, ARM, ENUM, pay_rule, FW_PAY_GSP, FW_AD_PAY_RULES, 0, "",                                          \
       "auction payment rule: gsp (next score), vcg (externality), first (own bid)")              \
     X(ads, ARM, F64, reserve_cpm_cents, 100.0, 0.0, 1.0e9, "cents", "reserve price: the least score per thousand impressions") \
-    X(ads, RUN, ENUM, pacing, FW_PACING_DUAL, FW_AD_PACINGS, 0, "",                                          \
+    X(ads, SPLIT, ENUM, pacing, FW_PACING_DUAL, FW_AD_PACINGS, 0, "",                                          \
       "budget pacing: none; throttle (out of auctions once the day's share is spent); dual "    \
       "(bid multiplier by dual gradient on the spend rate, Balseiro-Gur)")                       \
-    X(ads, RUN, F64, pacing_lr, 0.5, 0.0, 100.0, "", "dual pacing: step of the multiplier per tick, relative to the target spend") \
+    X(ads, SPLIT, F64, pacing_lr, 0.5, 0.0, 100.0, "", "dual pacing: step of the multiplier per tick, relative to the target spend") \
     X(ads, ARM, U32, freq_cap, 3, 0, 1000, "impressions", "most impressions of one campaign per user per day (0 = no cap)") \
-    X(ads, RUN, F64, ctr_prior, 0.005, 0.000001, 1.0, "", "prior ad CTR of a campaign with no history")     \
-    X(ads, RUN, F64, cvr_prior, 0.01, 0.000001, 1.0, "", "prior conversions per click of a campaign with no history") \
-    X(ads, RUN, F64, prior_weight, 200.0, 1.0, 1.0e9, "impressions",                                       \
+    X(ads, ISO, F64, ctr_prior, 0.005, 0.000001, 1.0, "", "prior ad CTR of a campaign with no history")     \
+    X(ads, ISO, F64, cvr_prior, 0.01, 0.000001, 1.0, "", "prior conversions per click of a campaign with no history") \
+    X(ads, ISO, F64, prior_weight, 200.0, 1.0, 1.0e9, "impressions",                                       \
       "weight of the priors: prior_weight impressions at ctr_prior for pCTR, prior_weight x ctr_prior clicks at cvr_prior for pCVR") \
-    X(ads, RUN, U32, click_window_days, 7, 0, 365, "days", "a purchase within this many days of an ad click is the ad's conversion") \
-    X(ads, RUN, U32, view_window_days, 1, 0, 365, "days", "a purchase within this many days of an ad view (no click) is its conversion")
+    X(ads, OWN, U32, click_window_days, 7, 0, 365, "days", "a purchase within this many days of an ad click is the ad's conversion") \
+    X(ads, OWN, U32, view_window_days, 1, 0, 365, "days", "a purchase within this many days of an ad view (no click) is its conversion")
+
+/* Isolation of learned state between experiment arms (experiment.isolation; the engine
+ * gets it with the catalog): per_arm = each arm learns its own models from its own users'
+ * logs; shared = one set of models learns from every arm (feedback loops across arms). */
+#define FW_ISOLATIONS(V)                    \
+    V(FW_ISOLATION_SHARED, "shared")        \
+    V(FW_ISOLATION_PER_ARM, "per_arm")
+
+typedef enum fw_isolation { FW_ISOLATIONS(FW_KNOB_ENUM_CONST) FW_ISOLATION__COUNT } fw_isolation;
 
 /* Marketplace matching (flywheel/market.h). */
 #define FW_MATCHINGS(V)                 \
@@ -189,14 +205,17 @@ typedef enum fw_ad_pacing { FW_AD_PACINGS(FW_KNOB_ENUM_CONST) FW_PACING__COUNT }
 
 typedef enum fw_matching { FW_MATCHINGS(FW_KNOB_ENUM_CONST) FW_MATCH__COUNT } fw_matching;
 
-/* engine.market.*: the brand-creator marketplace (one for all arms: read from the first). */
+/* engine.market.*: the brand-creator marketplace. A matched task belongs to its creator's
+ * arm: review, the delivery deadline and settlement follow that arm's knobs. Matching runs
+ * over every open task and every quote at once, and an open task has no creator yet, so
+ * matching and expire_days are one value per run. */
 #define FW_MARKET_KNOBS(X)                                                                        \
     X(market, RUN, ENUM, matching, FW_MATCH_GREEDY, FW_MATCHINGS, 0, "",                                        \
       "greedy = highest predicted reads per cent first; stable = Gale-Shapley, brands proposing") \
-    X(market, RUN, F64, review_pass, 0.9, 0.0, 1.0, "", "probability a sponsored note passes review (one resubmission)") \
+    X(market, ARM, F64, review_pass, 0.9, 0.0, 1.0, "", "probability a sponsored note passes review (one resubmission)") \
     X(market, RUN, U32, expire_days, 3, 1, 365, "days", "an open task nobody is matched to expires after this")  \
-    X(market, RUN, U32, deliver_days, 3, 1, 365, "days", "a matched creator must deliver within this")          \
-    X(market, RUN, U32, settle_days, 3, 0, 365, "days", "a delivered task is paid this long after delivery")
+    X(market, ARM, U32, deliver_days, 3, 1, 365, "days", "a matched creator must deliver within this")          \
+    X(market, ARM, U32, settle_days, 3, 0, 365, "days", "a delivered task is paid this long after delivery")
 
 /* engine.notify.*: the daily digest of followed creators' notes (flywheel/notify.h). */
 #define FW_NOTIFY_KNOBS(X)                                                                        \

@@ -177,6 +177,16 @@ fw_shop_totals fw_shop_total(const fw_engine *e);
 fw_err fw_shop_brand_sales(const fw_engine *e, uint32_t brand, uint32_t arm, int64_t *units,
                            int64_t *revenue_cents);
 
+/* Stock-outs one arm owes to the others, to date: checkout requests served under cell that
+ * were refused for no stock although the product's units available then plus the units that
+ * orders of other cells reserved since the last day end (gross of later cancellations) would
+ * have covered them -- the other arms bought what this one would have. Requests, units and
+ * their value (cents at list price) into *orders, *units, *value_cents. Stock is one
+ * inventory for every arm; this is what an A/B comparison of commerce metrics should read
+ * beside them. Zeros with one cell; FW_ERR_INVAL for a bad cell or without the shop. */
+fw_err fw_shop_cell_stockouts(const fw_engine *e, uint32_t cell, uint64_t *orders, uint64_t *units,
+                              int64_t *value_cents);
+
 /* Checks every invariant above over all orders and products. FW_OK, or FW_ERR_INTERNAL
  * with the first violation described in why[cap]. */
 fw_err fw_shop_check(const fw_engine *e, char *why, size_t cap);
