@@ -90,6 +90,7 @@ typedef struct driver {
     uint32_t n_series, series_id[FW_MAX_PARTS];   /* the engine's day series in the recorder */
     fw_exp_table exp;            /* the latest analysis */
     int exp_ready;
+    double *values;              /* with a counterfactual: [experiment day][metric], or NULL */
     /* What the recorder borrows for the file's provenance and arms. */
     char *resolved, *overrides;
     const char *arm_names[FW_MAX_ARMS], *arm_layers[FW_MAX_ARMS];
@@ -475,6 +476,9 @@ static fw_err day_record(driver *D, double t_start, char *errbuf, size_t errlen)
                                         &D->exp)) != FW_OK)
             return rc;
         D->exp_ready = 1;
+        if (D->values)
+            fw_experiment_values(sc, &S->asg, &S->aggs,
+                                 &D->values[(size_t)(S->day - sc->experiment_pre_days) * FW_EM__COUNT]);
         if (S->rec)
             fw_recorder_set_experiment(S->rec, &D->exp, fw_experiment_unit_name(sc->experiment_unit),
                                        sc->experiment_alpha);
@@ -575,17 +579,30 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
     fprintf(out, "  result: %s\n", rep->result_path);
 }
 
+/* What a run hands back or is handed besides its options: its final experiment table, the
+ * replicates' tables and the counterfactual values it records, or the global metric values
+ * per day it computes when it is itself a counterfactual run. */
+typedef struct run_extra {
+    fw_exp_table *exp_out;          /* the final table, or NULL */
+    uint32_t n_reps;                /* recorded with the run: the replicates' tables */
+    const uint64_t *rep_seeds;
+    const fw_exp_table *reps;
+    const double *cf;               /* recorded: [arm][experiment day][metric], or NULL */
+    double *values;                 /* computed: [experiment day][metric], or NULL */
+} run_extra;
+
 /* The result file's description of the run, and the engine's day series. */
-static fw_err recorder_create(driver *D, const fw_run_opts *o, fw_rec_info *info, uint32_t n_reps,
-                              const uint64_t *rep_seeds, const fw_exp_table *reps)
+static fw_err recorder_create(driver *D, const fw_run_opts *o, fw_rec_info *info, const run_extra *x)
 {
     fw_sim *S = &D->S;
     if (world_summary(&S->w, info) != FW_OK || !(S->rec = fw_recorder_create(o->output_path, info)))
         return FW_ERR_NOMEM;
     fw_recorder_set_users(S->rec, &S->asg, &S->aggs, S->sc->experiment_pre_days);
     fw_recorder_set_followers(S->rec, S->w.n_creators, S->w.creator_user, S->w.n_followers);
-    if (n_reps > 1)
-        fw_recorder_set_replicates(S->rec, n_reps, rep_seeds, reps);
+    if (x->n_reps > 1)
+        fw_recorder_set_replicates(S->rec, x->n_reps, x->rep_seeds, x->reps);
+    if (x->cf)
+        fw_recorder_set_counterfactual(S->rec, S->sc->days - S->sc->experiment_pre_days, x->cf);
     D->n_series = fw_engine_n_series_groups(S->engine);
     for (uint32_t k = 0; k < D->n_series && k < FW_MAX_PARTS; k++) {
         fw_series_group g;
@@ -622,9 +639,8 @@ static fw_err provenance(const fw_scenario *sc, char **resolved, char **override
 }
 
 /* The counters (the core's first, then every part's), the recorder when the run is recorded
- * (the replicates' tables reps[0..n_reps)), the parts and the driver's own state. */
-static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, uint32_t n_reps,
-                    const uint64_t *rep_seeds, const fw_exp_table *reps)
+ * (with what x hands it), the parts and the driver's own state. */
+static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, const run_extra *x)
 {
     fw_sim *S = &D->S;
     const fw_scenario *sc = S->sc;
@@ -659,7 +675,7 @@ static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, u
         if ((rc = provenance(sc, &D->resolved, &D->overrides)) == FW_OK) {
             info.scenario_resolved = D->resolved;
             info.overrides = D->overrides;
-            rc = recorder_create(D, o, &info, n_reps, rep_seeds, reps);
+            rc = recorder_create(D, o, &info, x);
         }
         if (rc != FW_OK) {
             fprintf(stderr, "flywheel: out of memory while setting up the run\n");
@@ -716,10 +732,10 @@ static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_e
 }
 
 /* One simulation. It records to o->output_path when that is set (with the replicates'
- * tables reps[0..n_reps), whose slot 0 is this run's own, kept current in *exp_out), and
- * otherwise only leaves its final experiment table in *exp_out. */
-static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep, fw_exp_table *exp_out,
-                      uint32_t n_reps, const uint64_t *rep_seeds, const fw_exp_table *reps)
+ * tables x->reps[0..n_reps), whose slot 0 is this run's own, kept current in *x->exp_out,
+ * and the counterfactual values x->cf), and otherwise only leaves its final experiment table
+ * in *x->exp_out and its global metric values in x->values. */
+static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep, const run_extra *x)
 {
     double t_start = fw_now_s();
     driver *D = calloc(1, sizeof *D);
@@ -730,15 +746,16 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     fw_sim *S = &D->S;
     int stopped = 0;
     fw_err rc = fw_sim_create(S, sc, o, &rep->generation_s);
+    D->values = x->values;
     if (rc == FW_OK)
-        rc = setup(D, o, rep, n_reps, rep_seeds, reps);
+        rc = setup(D, o, rep, x);
     /* An empty but valid partial file exists from the start. */
     if (rc == FW_OK && S->rec &&
         (rc = fw_recorder_write(S->rec, "running", fw_now_s() - t_start, peak_rss_mb(), errbuf, sizeof errbuf)) != FW_OK)
         fprintf(stderr, "flywheel: %s\n", errbuf);
     if (rc != FW_OK)
         goto out;
-    if ((rc = run_days(D, o, rep, exp_out, t_start, &stopped)) != FW_OK) {
+    if ((rc = run_days(D, o, rep, x->exp_out, t_start, &stopped)) != FW_OK) {
         if (rc == FW_ERR_NOMEM)
             fprintf(stderr, "flywheel: out of memory on day %u\n", S->day);
         else
@@ -771,34 +788,58 @@ out:
     return rc;
 }
 
-/* ---- replicates ------------------------------------------------------------------- */
+/* ---- side runs: replicates and counterfactuals -------------------------------------- */
 
-typedef struct replicate_job {
-    const fw_scenario *sc;
+/* A run beside the recorded one: unrecorded, on one thread, with its own scenario copy (a
+ * shallow one: read-only, never finalised; a counterfactual's owns its arms array). */
+typedef struct side_run {
+    fw_scenario sc;
+    fw_arm *arms;           /* owned by a counterfactual run, else NULL */
+    run_extra x;
+    fw_err status;
+} side_run;
+
+typedef struct side_job {
+    side_run *runs;
     const fw_run_opts *o;
-    fw_exp_table *tables;   /* [K] */
-    fw_err *status;         /* [K] */
-} replicate_job;
+} side_job;
 
-/* Replicates 1 + [b, e): the scenario with seed + replicate, unrecorded, one thread each
- * (the nested parallel loops inside run on the calling thread). */
-static void k_replicate(void *arg, size_t b, size_t e, int slot)
+static void k_side(void *arg, size_t b, size_t e, int slot)
 {
-    replicate_job *j = arg;
+    side_job *j = arg;
     (void)slot;
     for (size_t i = b; i < e; i++) {
-        size_t k = i + 1;
+        side_run *r = &j->runs[i];
         if (j->o->stop && *j->o->stop) {
-            j->status[k] = FW_ERR_INTERRUPT;
+            r->status = FW_ERR_INTERRUPT;
             continue;
         }
-        fw_scenario copy = *j->sc;   /* shallow: read-only, never finalised */
-        copy.seed = j->sc->seed + k;
-        copy.experiment_salt = j->sc->experiment_salt + k;   /* a fresh assignment too */
         fw_run_opts q = {.stop = j->o->stop};
-        fw_run_report r;
-        j->status[k] = run_one(&copy, &q, &r, &j->tables[k], 0, NULL, NULL);
+        fw_run_report rep;
+        r->status = run_one(&r->sc, &q, &rep, &r->x);
     }
+}
+
+/* The counterfactual world of arm a: the same scenario and seed with every unit on a in a's
+ * layer and on the control in every other layer (a = FW_NONE: on every layer's control).
+ * The assignment hashes units as usual; the weights leave one arm per layer to land on. */
+static fw_err force_arm(const fw_scenario *sc, uint32_t a, side_run *r)
+{
+    if (!(r->arms = malloc(sc->n_arms * sizeof *r->arms)))
+        return FW_ERR_NOMEM;
+    memcpy(r->arms, sc->arms, sc->n_arms * sizeof *r->arms);
+    for (uint32_t l = 0; l < sc->n_layers; l++) {
+        const fw_layer *ly = &sc->layers[l];
+        uint32_t target = ly->arm[0];
+        for (uint32_t i = 0; i < ly->n_arms; i++)
+            if (ly->arm[i] == a)
+                target = a;
+        for (uint32_t i = 0; i < ly->n_arms; i++)
+            r->arms[ly->arm[i]].weight = ly->arm[i] == target ? 1.0 : 0.0;
+    }
+    r->sc = *sc;
+    r->sc.arms = r->arms;
+    return FW_OK;
 }
 
 /* Share of replicates whose primary p is below alpha, and the mean and sd of the lift. */
@@ -839,29 +880,121 @@ static void print_replicates(const fw_scenario *sc, uint32_t K, const fw_exp_tab
     }
 }
 
+/* Per treatment arm and metric: the A/B estimate against the global treatment effect of the
+ * counterfactual runs over as many experiment days (cf: [arm][experiment day][metric]). */
+static void print_counterfactual(const fw_scenario *sc, const fw_exp_table *t, const double *cf, FILE *f)
+{
+    uint32_t E = sc->days - sc->experiment_pre_days;
+    if (!f || t->days == 0 || t->days > E)
+        return;
+    fprintf(f, "\ncounterfactual: the same world and seed with everyone on one arm, over %u experiment day%s\n",
+            t->days, t->days == 1 ? "" : "s");
+    for (uint32_t l = 0; l < sc->n_layers; l++)
+        for (uint32_t i = 1; i < sc->layers[l].n_arms; i++) {
+            uint32_t arm = sc->layers[l].arm[i], ctl = sc->layers[l].arm[0];
+            const double *vt = &cf[((size_t)arm * E + t->days - 1) * FW_EM__COUNT];
+            const double *vc = &cf[((size_t)ctl * E + t->days - 1) * FW_EM__COUNT];
+            fprintf(f, "  %s vs %s\n  %-22s %10s %10s %10s %10s\n", sc->arms[arm].name, sc->arms[ctl].name,
+                    "metric", "A/B lift", "GTE", "bias", "A/B CI");
+            for (int m = 0; m < FW_EM__COUNT; m++) {
+                const fw_exp_row *r = &t->row[arm][m];
+                if (!fw_experiment_metric_applies(sc, m))
+                    continue;
+                double gte = vt[m] / vc[m] - 1.0, lift = r->ok ? r->rel.delta : NAN;
+                int covered = r->ok && gte >= r->rel.ci_lo && gte <= r->rel.ci_hi;
+                fprintf(f, "  %-22s %+9.2f%% %+9.2f%% %+9.2f%% %10s\n", fw_experiment_metric_name[m], 100 * lift,
+                        100 * gte, 100 * (lift - gte), !r->ok ? "n/a" : covered ? "covers" : "misses");
+            }
+        }
+    fprintf(f, "  (GTE = value with everyone on the arm / value with everyone on the control - 1;\n"
+               "   bias = A/B lift - GTE; all in /experiment/<arm>/gte, bias and /experiment/counterfactual)\n");
+}
+
+/* The side runs fw_run needs: replicates 1..K-1, then, with a counterfactual, everyone on the
+ * controls and everyone on each treatment arm in turn. */
+typedef struct side_plan {
+    uint32_t K, n_cf, E;    /* replicates, counterfactual runs, experiment days */
+    side_run *runs;         /* [K - 1 + n_cf] */
+    fw_exp_table *tables;   /* [K]: slot 0 is the recorded run's */
+    uint64_t *seeds;        /* [K] */
+    uint32_t cf_run[FW_MAX_ARMS];   /* arm -> its counterfactual run (controls share run 0) */
+    double *values;         /* [n_cf][E][metric] */
+    double *cf;             /* [n_arms][E][metric] */
+} side_plan;
+
+static void plan_fini(side_plan *p)
+{
+    for (uint32_t i = 0; p->runs && i < p->K - 1 + p->n_cf; i++)
+        free(p->runs[i].arms);
+    free(p->runs);
+    free(p->tables);
+    free(p->seeds);
+    free(p->values);
+    free(p->cf);
+}
+
+static fw_err plan_init(side_plan *p, const fw_scenario *sc, const fw_run_opts *o)
+{
+    memset(p, 0, sizeof *p);
+    p->K = o->replicates > 1 ? o->replicates : 1;
+    p->E = sc->days - sc->experiment_pre_days;
+    if (sc->experiment_counterfactual && sc->n_arms > 1) {
+        p->n_cf = 1;
+        for (uint32_t l = 0; l < sc->n_layers; l++)
+            for (uint32_t i = 0; i < sc->layers[l].n_arms; i++)
+                p->cf_run[sc->layers[l].arm[i]] = i ? p->n_cf++ : 0;
+    }
+    size_t per_run = (size_t)p->E * FW_EM__COUNT;
+    if (!(p->runs = calloc(p->K - 1 + p->n_cf, sizeof *p->runs)) || !(p->tables = calloc(p->K, sizeof *p->tables)) ||
+        !(p->seeds = calloc(p->K, sizeof *p->seeds)) || !(p->values = calloc(p->n_cf * per_run + 1, sizeof *p->values)) ||
+        !(p->cf = calloc((size_t)sc->n_arms * per_run + 1, sizeof *p->cf)))
+        return FW_ERR_NOMEM;
+    for (uint32_t k = 0; k < p->K; k++)
+        p->seeds[k] = sc->seed + k;
+    for (uint32_t k = 1; k < p->K; k++) {
+        side_run *r = &p->runs[k - 1];
+        r->sc = *sc;
+        r->sc.seed = sc->seed + k;
+        r->sc.experiment_salt = sc->experiment_salt + k;   /* a fresh assignment too */
+        r->x.exp_out = &p->tables[k];
+    }
+    for (uint32_t a = 0; a < sc->n_arms && p->n_cf; a++) {
+        uint32_t j = p->cf_run[a];
+        side_run *r = &p->runs[p->K - 1 + j];
+        if (j == 0 && a != sc->layers[0].arm[0])
+            continue;   /* a later layer's control: the same all-controls run */
+        fw_err rc = force_arm(sc, j ? a : FW_NONE, r);
+        if (rc != FW_OK)
+            return rc;
+        r->x.values = &p->values[j * per_run];
+    }
+    return FW_OK;
+}
+
 fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
 {
-    uint32_t K = o->replicates > 1 ? o->replicates : 1;
     memset(rep, 0, sizeof *rep);
-    if (K == 1)
-        return run_one(sc, o, rep, NULL, 0, NULL, NULL);
-    fw_exp_table *tables = calloc(K, sizeof *tables);
-    uint64_t *seeds = calloc(K, sizeof *seeds);
-    fw_err *status = calloc(K, sizeof *status);
-    fw_err rc = FW_ERR_NOMEM;
-    if (!tables || !seeds || !status) {
-        fprintf(stderr, "flywheel: out of memory for %u replicates\n", K);
+    side_plan p;
+    fw_err rc = plan_init(&p, sc, o);
+    if (rc != FW_OK) {
+        fprintf(stderr, "flywheel: out of memory for the side runs\n");
         goto out;
     }
-    for (uint32_t k = 0; k < K; k++)
-        seeds[k] = sc->seed + k;
-    if (o->progress)
-        fprintf(stderr, "flywheel: running replicates 2..%u (seeds %llu..%llu), several at once\n", K,
-                (unsigned long long)seeds[1], (unsigned long long)seeds[K - 1]);
-    /* Replicate 0 is the recorded run below; the others run first, one per thread, as many
-     * at once as there are threads and as memory allows: a world takes about 2.7 kB per user
-     * and 0.2 kB per note at its peak (measured: 135 MiB for 50k users and 100k notes), and
-     * replicates may use half of the memory available now. */
+    uint32_t n_side = p.K - 1 + p.n_cf;
+    if (n_side == 0) {
+        rc = run_one(sc, o, rep, &(run_extra){0});
+        goto out;
+    }
+    if (o->progress && p.K > 1)
+        fprintf(stderr, "flywheel: running replicates 2..%u (seeds %llu..%llu), several at once\n", p.K,
+                (unsigned long long)p.seeds[1], (unsigned long long)p.seeds[p.K - 1]);
+    if (o->progress && p.n_cf)
+        fprintf(stderr, "flywheel: running %u counterfactual worlds (everyone on the controls, then on each "
+                        "treatment arm), several at once\n", p.n_cf);
+    /* The side runs go first, one per thread, as many at once as there are threads and as
+     * memory allows: a world takes about 2.7 kB per user and 0.2 kB per note at its peak
+     * (measured: 135 MiB for 50k users and 100k notes), and side runs may use half of the
+     * memory available now. */
     fw_par_set_threads(o->threads);
     int threads = fw_par_threads();
     double per_world = 2700.0 * sc->world.n_users + 200.0 * sc->world.n_notes + 16e6;
@@ -871,28 +1004,31 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
         at_once = 1;
     if (at_once < threads) {
         if (o->progress)
-            fprintf(stderr, "flywheel: memory allows %d replicates at once (of %d threads)\n", at_once, threads);
+            fprintf(stderr, "flywheel: memory allows %d side runs at once (of %d threads)\n", at_once, threads);
         fw_par_set_threads(at_once);
     }
-    replicate_job job = {.sc = sc, .o = o, .tables = tables, .status = status};
-    fw_par_for(K - 1, 1, k_replicate, &job);
+    side_job job = {.runs = p.runs, .o = o};
+    fw_par_for(n_side, 1, k_side, &job);
     fw_par_set_threads(threads);
-    rc = FW_OK;
-    for (uint32_t k = 1; k < K && rc == FW_OK; k++)
-        if (status[k] != FW_OK)
-            rc = status[k];
+    for (uint32_t i = 0; i < n_side && rc == FW_OK; i++)
+        rc = p.runs[i].status;
     if (rc != FW_OK) {
         if (rc != FW_ERR_INTERRUPT)
-            fprintf(stderr, "flywheel: a replicate failed: %s\n", fw_err_str(rc));
+            fprintf(stderr, "flywheel: a replicate or counterfactual run failed: %s\n", fw_err_str(rc));
         goto out;
     }
-    rc = run_one(sc, o, rep, &tables[0], K, seeds, tables);
-    if (rc == FW_OK)
-        print_replicates(sc, K, tables, o->out);
+    size_t per_run = (size_t)p.E * FW_EM__COUNT;
+    for (uint32_t a = 0; a < sc->n_arms && p.n_cf; a++)
+        memcpy(&p.cf[a * per_run], &p.values[p.cf_run[a] * per_run], per_run * sizeof *p.cf);
+    run_extra x = {.exp_out = &p.tables[0], .n_reps = p.K, .rep_seeds = p.seeds, .reps = p.tables,
+                   .cf = p.n_cf ? p.cf : NULL};
+    rc = run_one(sc, o, rep, &x);
+    if (rc == FW_OK && p.K > 1)
+        print_replicates(sc, p.K, p.tables, o->out);
+    if (rc == FW_OK && p.n_cf)
+        print_counterfactual(sc, &p.tables[0], p.cf, o->out);
 out:
-    free(tables);
-    free(seeds);
-    free(status);
+    plan_fini(&p);
     return rc;
 }
 

@@ -483,3 +483,17 @@ void fw_experiment_print(const fw_scenario *s, const fw_assignment *a, const fw_
                "   metrics; p_seq: sequential test over the daily looks, valid however often one looks\n"
                "   (union-bound alpha spending); flags at alpha; all in /experiment, per look in /experiment/days)\n");
 }
+
+void fw_experiment_values(const fw_scenario *s, const fw_assignment *a, const fw_user_aggs *g,
+                          double out[FW_EM__COUNT])
+{
+    for (int m = 0; m < FW_EM__COUNT; m++) {
+        double num = 0.0, den = 0.0;
+        for (uint32_t u = 0; u < a->n_users && fw_experiment_metric_applies(s, m); u++)
+            if (a->unit_of_user[u] != FW_NONE) {
+                num += user_value(g, 1, fw_experiment_metric_num[m], u);
+                den += user_value(g, 1, fw_experiment_metric_den[m], u);
+            }
+        out[m] = den > 0.0 ? num / den : NAN;
+    }
+}

@@ -193,6 +193,13 @@ const char *fw_experiment_unit_name(int unit);
  * creator-side ones for creator units). */
 int fw_experiment_metric_applies(const fw_scenario *s, int metric);
 
+/* Every metric over the whole population of units, whatever their arms: sum of the
+ * numerator / sum of the denominator over the experiment period so far (NaN where the metric
+ * does not apply or the denominator is 0). The value a counterfactual run -- everyone on one
+ * arm -- reports, so the global treatment effect is value(treatment) - value(control). */
+void fw_experiment_values(const fw_scenario *s, const fw_assignment *a, const fw_user_aggs *g,
+                          double out[FW_EM__COUNT]);
+
 /* Prints the table researchers read at the end of a run. */
 void fw_experiment_print(const fw_scenario *s, const fw_assignment *a, const fw_exp_table *t,
                          FILE *f);

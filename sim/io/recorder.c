@@ -105,6 +105,8 @@ struct fw_recorder {
     fw_exp_moments *look_mom;
     double *look_p, *look_seq;
     int exp_nomem;              /* a look was lost to memory: the next write fails */
+    uint32_t cf_days;           /* counterfactual values, borrowed: [arm][cf_days][metric] */
+    const double *cf;
 };
 
 static char *dup_printf(const char *fmt, ...)
@@ -344,6 +346,12 @@ void fw_recorder_set_replicates(fw_recorder *r, uint32_t k, const uint64_t *seed
     r->n_reps = k;
     r->rep_seeds = seeds;
     r->reps = tables;
+}
+
+void fw_recorder_set_counterfactual(fw_recorder *r, uint32_t days, const double *cf)
+{
+    r->cf_days = days;
+    r->cf = cf;
 }
 
 const char *fw_recorder_path(const fw_recorder *r) { return r->path; }
@@ -1140,11 +1148,85 @@ done:
 }
 
 
+/* The counterfactual: every arm's values per experiment day, and per treatment arm the
+ * global treatment effect and the A/B estimate's bias at the day /experiment has reached. */
+static int write_counterfactual(fw_recorder *r, hid_t f)
+{
+    const fw_exp_table *t = &r->exp;
+    uint32_t A = r->info.n_arms, E = r->cf_days, d = t->days;
+    unsigned z = r->info.compression;
+    hsize_t n = FW_EM__COUNT;
+    int rc = -1;
+    hid_t ge = -1, gc = -1, ga = -1, ds = -1;
+    if ((ge = H5Gopen2(f, "experiment", H5P_DEFAULT)) < 0 || (ds = H5Dopen2(ge, "metric", H5P_DEFAULT)) < 0 ||
+        (gc = fw_h5_group(ge, "counterfactual",
+                          "the same world and seed run with everyone on one arm (a layer's control: "
+                          "everyone on every layer's control), unrecorded")) < 0 ||
+        fw_h5_attr_i64(gc, "days", d) < 0)
+        goto done;
+    hsize_t dims[3] = {A, E, FW_EM__COUNT};
+    hid_t dv = -1;
+    if (fw_h5_write_fixed(gc, "value", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 3, dims, r->cf, NULL,
+                          "[arm, experiment day, metric]: each metric over every unit after that many "
+                          "experiment days, with everyone on the arm; units per metric") < 0 ||
+        (dv = H5Dopen2(gc, "value", H5P_DEFAULT)) < 0 || set_units(dv, U_METRIC) < 0) {
+        FW_H5_CLOSE(dv);
+        goto done;
+    }
+    H5Dclose(dv);
+    static const char *const fields[4] = {"gte", "gte_abs", "bias", "bias_abs"};
+    static const unit_kind units[4] = {U_FRACTION, U_METRIC, U_FRACTION, U_METRIC};
+    static const char *const docs[4] = {
+        "global treatment effect: the metric with everyone on the arm / with everyone on the control - 1",
+        "global treatment effect as a difference: everyone on the arm - everyone on the control",
+        "bias of the A/B lift: lift - gte (same experiment days)",
+        "bias of the A/B difference: delta - gte_abs (same experiment days)"};
+    for (uint32_t arm = 0; arm < A; arm++) {
+        uint32_t ctl = r->asg->control_of_arm[arm];
+        if (arm == ctl)
+            continue;
+        const double *vt = &r->cf[((size_t)arm * E + d - 1) * FW_EM__COUNT];
+        const double *vc = &r->cf[((size_t)ctl * E + d - 1) * FW_EM__COUNT];
+        if ((ga = H5Gopen2(ge, r->info.arm_names[arm], H5P_DEFAULT)) < 0)
+            goto done;
+        for (int k = 0; k < 4; k++) {
+            double col[FW_EM__COUNT];
+            for (int m = 0; m < FW_EM__COUNT; m++) {
+                const fw_exp_row *w = &t->row[arm][m];
+                double gte = vt[m] / vc[m] - 1.0, gte_abs = vt[m] - vc[m];
+                double v[4] = {gte, gte_abs, w->ok ? w->rel.delta - gte : NAN, w->ok ? w->abs.delta - gte_abs : NAN};
+                col[m] = v[k];
+            }
+            hid_t dd = fw_h5_dataset(ga, fields[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &n, &n, z, col, NULL,
+                                     docs[k], (const char *const[]){"metric"});
+            if (dd < 0)
+                goto done;
+            herr_t e = set_units(dd, units[k]) < 0 ? -1 : H5DSattach_scale(dd, ds, 0);
+            H5Dclose(dd);
+            if (e < 0)
+                goto done;
+        }
+        H5Gclose(ga);
+        ga = -1;
+    }
+    rc = 0;
+done:
+    FW_H5_CLOSE(ga, gc, ds, ge);
+    return rc;
+}
+
 static int write_users_section(fw_recorder *r, wctx *w) { return r->asg ? write_users(r, w->f) : 0; }
 
 static int write_experiment_section(fw_recorder *r, wctx *w)
 {
     return r->asg && r->have_exp ? write_experiment(r, w->f) : 0;
+}
+
+static int write_counterfactual_section(fw_recorder *r, wctx *w)
+{
+    return r->asg && r->have_exp && r->cf && r->exp.days > 0 && r->exp.days <= r->cf_days
+               ? write_counterfactual(r, w->f)
+               : 0;
 }
 
 static int write_replicates_section(fw_recorder *r, wctx *w)
@@ -1260,7 +1342,8 @@ static int write_provenance(fw_recorder *r, wctx *w)
 typedef int (*section_writer)(fw_recorder *r, wctx *w);
 static const section_writer sections[] = {
     write_world, write_arms, write_days, write_work, write_items, write_users_section,
-    write_experiment_section, write_replicates_section, write_latency, write_provenance,
+    write_experiment_section, write_counterfactual_section, write_replicates_section, write_latency,
+    write_provenance,
 };
 
 static int write_file(fw_recorder *r, const char *status, double wall_s, double rss_mb)

@@ -124,6 +124,12 @@ void fw_recorder_set_experiment(fw_recorder *r, const fw_exp_table *t, const cha
 void fw_recorder_set_followers(fw_recorder *r, uint32_t n, const uint32_t *creator_user,
                                const uint32_t *n_followers);
 
+/* Counterfactual runs: cf[arm][day][metric] (borrowed, read at every write), each metric's
+ * value over days experiment days with everyone on that arm (a layer's control: on every
+ * layer's control). Written under /experiment/counterfactual, and per treatment arm as
+ * /experiment/<arm>/{gte,gte_abs,bias,bias_abs} at the day the experiment table has reached. */
+void fw_recorder_set_counterfactual(fw_recorder *r, uint32_t days, const double *cf);
+
 /* Replicates: tables[0..k) (borrowed, read at every write) for seeds[0..k); tables[0] is
  * the recorded run's own. Written under /replicates. */
 void fw_recorder_set_replicates(fw_recorder *r, uint32_t k, const uint64_t *seeds,

@@ -140,7 +140,10 @@ typedef enum fw_experiment_unit {
       "learns from every arm (to study feedback loops across arms)")                               \
     X(experiment, RUN, BOOL, budget_split, true, 0, 1, "",                                                         \
       "split every ad campaign's daily budget and pacing state across the cells by traffic share, " \
-      "as ad platforms run budget-split tests; false = one budget every arm spends")
+      "as ad platforms run budget-split tests; false = one budget every arm spends") \
+    X(experiment, RUN, BOOL, counterfactual, false, 0, 1, "",                                                     \
+      "also run the same world and seed with everyone on the controls and with everyone on each treatment " \
+      "arm, and store each metric's global treatment effect and the A/B estimate's bias (/experiment/<arm>/gte, bias)")
 
 /* output.* */
 #define FW_OUTPUT_KNOBS(X)                                                                         \
