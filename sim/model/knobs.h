@@ -132,8 +132,6 @@ typedef enum fw_experiment_unit {
     X(experiment, RUN, U32, pre_days, 0, 0, 3650, "days",                                                          \
       "days before the arms differ (all run the first arm); their metrics feed CUPED")            \
     X(experiment, RUN, F64, alpha, 0.05, 0.0001, 0.5, "", "significance level of tests and 1 - confidence of intervals") \
-    X(experiment, RUN, F64, msprt_tau, 0.1, 0.000001, 100.0, "",                                                   \
-      "sd of the relative effects the always-valid (mSPRT) test is tuned to") \
     X(experiment, RUN, ENUM, isolation, FW_ISOLATION_PER_ARM, FW_ISOLATIONS, 0, "",                                 \
       "learned state between arms: per_arm = each arm's recommender, search intents and ads pCTR learn " \
       "from its own users' logs only (forked from the pre-period's at its end); shared = one model " \

@@ -471,7 +471,7 @@ static void test_set_each_type(void **state)
     set_fails(&s, "n_users=5", FW_ERR_PARSE, "unknown key; did you mean 'world.n_users'?");
     set_fails_prefix(&s, "world=5", FW_ERR_PARSE, "unknown key; valid keys here: name, seed,");
     set_fails(&s, "experiment.arms=x", FW_ERR_PARSE,
-              "unknown key; valid keys here: salt, unit, pre_days, alpha, msprt_tau, isolation, budget_split, counterfactual");
+              "unknown key; valid keys here: salt, unit, pre_days, alpha, isolation, budget_split, counterfactual");
     set_fails(&s, "world.n_users", FW_ERR_PARSE, "expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
     set_fails(&s, "=5", FW_ERR_PARSE, "expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
 
