@@ -2,7 +2,9 @@
 # A planted effect (scenarios/planted.yaml: the treatment ends sessions less readily) is
 # detected with the right sign, and its intervals cover the true simulated effect -- the
 # difference between the same world run with everybody treated and with nobody treated --
-# in most replicates (about 95% expected; at least 80% required over 20).
+# in most replicates (about 95% expected; at least 80% required over 20). The recorded run
+# also has experiment.counterfactual: its stored global treatment effect must agree with that
+# truth and be covered as often.
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 # The truth: one arm gets a vanishing weight, so (almost) every user is on the other side.
@@ -11,7 +13,8 @@ awk '/weight:/ && ++n == 2 {sub(/weight: 1/, "weight: 1e-12")} {print}' "$SRC/sc
 for side in treated control; do
   "$FLYWHEEL" run all_$side.yaml -q -o $side.h5 2>err.txt || fail "truth run $side ($(cat err.txt))"
 done
-if "$FLYWHEEL" run "$SRC/scenarios/planted.yaml" -q -o ab.h5 --replicates ${PLANTED_REPLICATES:-20} 2>err.txt; then
+if "$FLYWHEEL" run "$SRC/scenarios/planted.yaml" -q -o ab.h5 --replicates ${PLANTED_REPLICATES:-20} \
+     --set experiment.counterfactual=true 2>err.txt; then
   pass "A/B run with replicates"
 else
   fail "A/B run ($(cat err.txt))"
@@ -37,6 +40,15 @@ assert truth > 0.05, "the planted change should raise impressions per user"
 assert e["p"][m] < 0.05 and e["lift"][m] > 0, "the recorded run should detect it"
 assert np.all(lift > 0), "every replicate should see the right sign"
 assert cover >= 0.8, f"coverage {cover:.2f} < 0.8"
+# The counterfactual's GTE is everyone on each arm exactly (the truth runs above leave a
+# 1e-12 weight), so the two agree closely, not exactly.
+gte = e["gte"][m]
+cover_gte = np.mean((lo <= gte) & (gte <= hi))
+print(f"counterfactual GTE {gte:+.4f} (truth runs {truth:+.4f}); bias of the recorded lift "
+      f"{e['bias'][m]:+.4f}; replicates' intervals cover the GTE in {cover_gte:.2f}")
+assert abs(gte - truth) < 0.01, f"GTE {gte:+.4f} far from the truth runs' {truth:+.4f}"
+assert np.isclose(e["bias"][m], e["lift"][m] - gte)
+assert cover_gte >= 0.8, f"GTE coverage {cover_gte:.2f} < 0.8"
 PY
 # Producer-side: creator units, the treatment boosts its creators' notes for every viewer.
 # Every replicate must see its creators receive more impressions, and user-side metrics are
