@@ -880,6 +880,15 @@ static void print_replicates(const fw_scenario *sc, uint32_t K, const fw_exp_tab
     }
 }
 
+/* A share as a signed percentage, or n/a. */
+static void pct_cell(char *buf, size_t n, double v)
+{
+    if (isfinite(v))
+        snprintf(buf, n, "%+.2f%%", 100 * v);
+    else
+        snprintf(buf, n, "n/a");
+}
+
 /* Per treatment arm and metric: the A/B estimate against the global treatment effect of the
  * counterfactual runs over as many experiment days (cf: [arm][experiment day][metric]). */
 static void print_counterfactual(const fw_scenario *sc, const fw_exp_table *t, const double *cf, FILE *f)
@@ -901,9 +910,15 @@ static void print_counterfactual(const fw_scenario *sc, const fw_exp_table *t, c
                 if (!fw_experiment_metric_applies(sc, m))
                     continue;
                 double gte = vt[m] / vc[m] - 1.0, lift = r->ok ? r->rel.delta : NAN;
-                int covered = r->ok && gte >= r->rel.ci_lo && gte <= r->rel.ci_hi;
-                fprintf(f, "  %-22s %+9.2f%% %+9.2f%% %+9.2f%% %10s\n", fw_experiment_metric_name[m], 100 * lift,
-                        100 * gte, 100 * (lift - gte), !r->ok ? "n/a" : covered ? "covers" : "misses");
+                /* No interval (a test undefined, or a control too sparse for a ratio): n/a. */
+                int have_ci = r->ok && isfinite(r->rel.ci_lo) && isfinite(r->rel.ci_hi) && isfinite(gte);
+                int covered = have_ci && gte >= r->rel.ci_lo && gte <= r->rel.ci_hi;
+                char c_lift[16], c_gte[16], c_bias[16];
+                pct_cell(c_lift, sizeof c_lift, lift);
+                pct_cell(c_gte, sizeof c_gte, gte);
+                pct_cell(c_bias, sizeof c_bias, lift - gte);
+                fprintf(f, "  %-22s %10s %10s %10s %10s\n", fw_experiment_metric_name[m], c_lift, c_gte, c_bias,
+                        !have_ci ? "n/a" : covered ? "covers" : "misses");
             }
         }
     fprintf(f, "  (GTE = value with everyone on the arm / value with everyone on the control - 1;\n"
