@@ -842,6 +842,15 @@ static fw_err force_arm(const fw_scenario *sc, uint32_t a, side_run *r)
     return FW_OK;
 }
 
+/* A share as a signed percentage, or n/a. */
+static void pct_cell(char *buf, size_t n, double v)
+{
+    if (isfinite(v))
+        snprintf(buf, n, "%+.2f%%", 100 * v);
+    else
+        snprintf(buf, n, "n/a");
+}
+
 /* Share of replicates whose primary p is below alpha, and the mean and sd of the lift. */
 static void print_replicates(const fw_scenario *sc, uint32_t K, const fw_exp_table *t, FILE *f)
 {
@@ -861,32 +870,31 @@ static void print_replicates(const fw_scenario *sc, uint32_t K, const fw_exp_tab
                 "mean lift", "sd lift", "p < alpha", "p_seq < alpha");
         for (int m = 0; m < FW_EM__COUNT; m++) {
             double sum = 0, sum2 = 0;
-            unsigned n = 0, sig = 0, seq = 0;
+            unsigned n = 0, nl = 0, sig = 0, seq = 0;
             for (uint32_t k = 0; k < K; k++) {
                 const fw_exp_row *r = &t[k].row[arm][m];
                 if (!r->ok)
                     continue;
+                /* The lift is undefined where the control was too sparse: left out of its mean. */
                 double l = r->cuped ? r->cuped_rel.delta : r->rel.delta;
-                sum += l;
-                sum2 += l * l;
+                if (isfinite(l)) {
+                    sum += l;
+                    sum2 += l * l;
+                    nl++;
+                }
                 n++;
                 sig += r->p < sc->experiment_alpha;
                 seq += r->p_seq < sc->experiment_alpha;
             }
-            double mean = n ? sum / n : NAN, sd = n > 1 ? sqrt((sum2 - sum * sum / n) / (n - 1)) : NAN;
-            fprintf(f, "  %-22s %+9.2f%% %9.2f%% %11.1f%% %12.1f%%\n", fw_experiment_metric_name[m], 100 * mean,
-                    100 * sd, n ? 100.0 * sig / n : NAN, n ? 100.0 * seq / n : NAN);
+            char c_mean[16], c_sd[16];
+            pct_cell(c_mean, sizeof c_mean, nl ? sum / nl : NAN);
+            pct_cell(c_sd, sizeof c_sd, nl > 1 ? sqrt(fmax(0.0, (sum2 - sum * sum / nl) / (nl - 1))) : NAN);
+            if (c_sd[0] == '+')   /* a spread has no sign */
+                memmove(c_sd, c_sd + 1, strlen(c_sd));
+            fprintf(f, "  %-22s %10s %10s %11.1f%% %12.1f%%\n", fw_experiment_metric_name[m], c_mean, c_sd,
+                    n ? 100.0 * sig / n : NAN, n ? 100.0 * seq / n : NAN);
         }
     }
-}
-
-/* A share as a signed percentage, or n/a. */
-static void pct_cell(char *buf, size_t n, double v)
-{
-    if (isfinite(v))
-        snprintf(buf, n, "%+.2f%%", 100 * v);
-    else
-        snprintf(buf, n, "n/a");
 }
 
 /* Per treatment arm and metric: the A/B estimate against the global treatment effect of the

@@ -196,10 +196,13 @@ int fw_h5_has_link(hid_t parent, const char *name)
 
 char *fw_h5_attr_text(hid_t attr)
 {
-    hid_t ft = -1, mt = -1;
+    hid_t ft = -1, mt = -1, sp = -1;
     char *s = NULL, *v = NULL;
     int ok = 0;
-    if ((ft = H5Aget_type(attr)) < 0 || H5Tget_class(ft) != H5T_STRING || (mt = H5Tcopy(H5T_C_S1)) < 0)
+    /* One string only: reading an array of them into one would write past s or v (a file is
+     * untrusted input, and a string-array attribute is a valid one). */
+    if ((sp = H5Aget_space(attr)) < 0 || H5Sget_simple_extent_npoints(sp) != 1 || (ft = H5Aget_type(attr)) < 0 ||
+        H5Tget_class(ft) != H5T_STRING || (mt = H5Tcopy(H5T_C_S1)) < 0)
         goto cleanup;
     if (H5Tis_variable_str(ft) > 0) {
         H5T_cset_t cset = H5Tget_cset(ft);
@@ -216,7 +219,7 @@ char *fw_h5_attr_text(hid_t attr)
 cleanup:
     if (v && H5free_memory(v) < 0)
         ok = 0;
-    if (FW_H5_CLOSE(mt, ft) < 0)
+    if (FW_H5_CLOSE(mt, ft, sp) < 0)
         ok = 0;
     if (!ok) {
         free(s);

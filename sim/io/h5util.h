@@ -89,7 +89,8 @@ int fw_h5_write_strings(hid_t parent, const char *name, const char *const *v, hs
 int fw_h5_has_link(hid_t parent, const char *name);
 
 /* The open scalar string attribute attr, fixed or variable length, in any character set, as a
- * new string; NULL when it is not a string or cannot be read (or memory ran out). */
+ * new string; NULL when it is not one string (an array of strings included), cannot be read,
+ * or memory ran out. */
 char *fw_h5_attr_text(hid_t attr);
 
 /* fw_h5_attr_text of the attribute name of object path (relative to obj; "." for obj itself);

@@ -6,7 +6,7 @@
 # z-statistics, the rate of runs with any Holm-adjusted rejection, uniform SRM p-values, CUPED
 # narrowing the intervals. Every rate is printed with its Wilson interval; check_aa.py says
 # what fails and why that is honest for the number of replicates. ctest runs 200
-# (AA_REPLICATES overrides): about 20 minutes on two idle cores, hence label slow.
+# (AA_REPLICATES overrides): up to 20 minutes on two busy cores, hence label slow.
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 start=$(date +%s)
