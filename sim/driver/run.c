@@ -842,15 +842,6 @@ static fw_err force_arm(const fw_scenario *sc, uint32_t a, side_run *r)
     return FW_OK;
 }
 
-/* A share as a signed percentage, or n/a. */
-static void pct_cell(char *buf, size_t n, double v)
-{
-    if (isfinite(v))
-        snprintf(buf, n, "%+.2f%%", 100 * v);
-    else
-        snprintf(buf, n, "n/a");
-}
-
 /* Share of replicates whose primary p is below alpha, and the mean and sd of the lift. */
 static void print_replicates(const fw_scenario *sc, uint32_t K, const fw_exp_table *t, FILE *f)
 {
@@ -887,8 +878,9 @@ static void print_replicates(const fw_scenario *sc, uint32_t K, const fw_exp_tab
                 seq += r->p_seq < sc->experiment_alpha;
             }
             char c_mean[16], c_sd[16];
-            pct_cell(c_mean, sizeof c_mean, nl ? sum / nl : NAN);
-            pct_cell(c_sd, sizeof c_sd, nl > 1 ? sqrt(fmax(0.0, (sum2 - sum * sum / nl) / (nl - 1))) : NAN);
+            fw_experiment_pct(c_mean, sizeof c_mean, nl ? sum / nl : NAN);
+            double var = nl > 1 ? fmax(0.0, (sum2 - sum * sum / nl) / (nl - 1)) : NAN;
+            fw_experiment_pct(c_sd, sizeof c_sd, sqrt(var));
             if (c_sd[0] == '+')   /* a spread has no sign */
                 memmove(c_sd, c_sd + 1, strlen(c_sd));
             fprintf(f, "  %-22s %10s %10s %11.1f%% %12.1f%%\n", fw_experiment_metric_name[m], c_mean, c_sd,
@@ -922,9 +914,9 @@ static void print_counterfactual(const fw_scenario *sc, const fw_exp_table *t, c
                 int have_ci = r->ok && isfinite(r->rel.ci_lo) && isfinite(r->rel.ci_hi) && isfinite(gte);
                 int covered = have_ci && gte >= r->rel.ci_lo && gte <= r->rel.ci_hi;
                 char c_lift[16], c_gte[16], c_bias[16];
-                pct_cell(c_lift, sizeof c_lift, lift);
-                pct_cell(c_gte, sizeof c_gte, gte);
-                pct_cell(c_bias, sizeof c_bias, lift - gte);
+                fw_experiment_pct(c_lift, sizeof c_lift, lift);
+                fw_experiment_pct(c_gte, sizeof c_gte, gte);
+                fw_experiment_pct(c_bias, sizeof c_bias, lift - gte);
                 fprintf(f, "  %-22s %10s %10s %10s %10s\n", fw_experiment_metric_name[m], c_lift, c_gte, c_bias,
                         !have_ci ? "n/a" : covered ? "covers" : "misses");
             }

@@ -391,8 +391,7 @@ fw_err fw_experiment_analyse(const fw_scenario *s, const fw_assignment *a, const
     return FW_OK;
 }
 
-/* A fraction as a signed percentage, "n/a" when undefined. */
-static void pct(char *buf, size_t n, double v)
+void fw_experiment_pct(char *buf, size_t n, double v)
 {
     if (isfinite(v))
         snprintf(buf, n, "%+.2f%%", 100.0 * v);
@@ -459,9 +458,9 @@ void fw_experiment_print(const fw_scenario *s, const fw_assignment *a, const fw_
                 snprintf(ct, sizeof ct, "-");
             }
             snprintf(diff, sizeof diff, "%+.4g", d->delta);
-            pct(lift, sizeof lift, l->delta);
-            pct(lo, sizeof lo, l->ci_lo);
-            pct(hi, sizeof hi, l->ci_hi);
+            fw_experiment_pct(lift, sizeof lift, l->delta);
+            fw_experiment_pct(lo, sizeof lo, l->ci_lo);
+            fw_experiment_pct(hi, sizeof hi, l->ci_hi);
             if (isfinite(l->ci_lo))
                 snprintf(ci, sizeof ci, "[%s, %s]", lo, hi);
             else

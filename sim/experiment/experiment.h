@@ -193,6 +193,9 @@ const char *fw_experiment_unit_name(int unit);
  * creator-side ones for creator units). */
 int fw_experiment_metric_applies(const fw_scenario *s, int metric);
 
+/* A fraction as a signed percentage ("+1.25%") in buf, "n/a" when it is not finite. */
+void fw_experiment_pct(char *buf, size_t n, double v);
+
 /* Every metric over the whole population of units, whatever their arms: sum of the
  * numerator / sum of the denominator over the experiment period so far (NaN where the metric
  * does not apply or the denominator is 0). The value a counterfactual run -- everyone on one
