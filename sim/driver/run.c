@@ -857,15 +857,23 @@ static void print_replicates(const fw_scenario *sc, uint32_t K, const fw_exp_tab
         uint32_t ctl = ctl_of[arm];
         if (arm == ctl)
             continue;
-        fprintf(f, "  %s vs %s\n  %-22s %10s %10s %12s %12s\n", sc->arms[arm].name, sc->arms[ctl].name, "metric",
-                "mean lift", "sd lift", "p < alpha", "p_seq < alpha");
+        fprintf(f, "  %s vs %s\n  %-22s %10s %10s %12s %12s %10s\n", sc->arms[arm].name, sc->arms[ctl].name,
+                "metric", "mean lift", "sd lift", "p < alpha", "p_seq < alpha", "spread/se");
         for (int m = 0; m < FW_EM__COUNT; m++) {
-            double sum = 0, sum2 = 0;
+            if (!fw_experiment_metric_applies(sc, m))
+                continue;
+            double sum = 0, sum2 = 0, dsum = 0, dsum2 = 0, se2 = 0;
             unsigned n = 0, nl = 0, sig = 0, seq = 0;
             for (uint32_t k = 0; k < K; k++) {
                 const fw_exp_row *r = &t[k].row[arm][m];
                 if (!r->ok)
                     continue;
+                /* The primary difference and its standard error: their spread over the
+                 * replicates against the standard error one run reports. */
+                const fw_stat_result *d = r->cuped ? &r->cuped_abs : &r->abs;
+                dsum += d->delta;
+                dsum2 += d->delta * d->delta;
+                se2 += d->se * d->se;
                 /* The lift is undefined where the control was too sparse: left out of its mean. */
                 double l = r->cuped ? r->cuped_rel.delta : r->rel.delta;
                 if (isfinite(l)) {
@@ -883,10 +891,24 @@ static void print_replicates(const fw_scenario *sc, uint32_t K, const fw_exp_tab
             fw_experiment_pct(c_sd, sizeof c_sd, sqrt(var));
             if (c_sd[0] == '+')   /* a spread has no sign */
                 memmove(c_sd, c_sd + 1, strlen(c_sd));
-            fprintf(f, "  %-22s %10s %10s %11.1f%% %12.1f%%\n", fw_experiment_metric_name[m], c_mean, c_sd,
-                    n ? 100.0 * sig / n : NAN, n ? 100.0 * seq / n : NAN);
+            /* sd of the difference over the replicates / root mean square of its standard error:
+             * about 1 when one run's standard error is the run-to-run spread. */
+            double dvar = n > 1 ? fmax(0.0, (dsum2 - dsum * dsum / n) / (n - 1)) : NAN;
+            char c_spread[16] = "n/a";
+            if (n > 1 && se2 > 0.0)
+                snprintf(c_spread, sizeof c_spread, "%.2f", sqrt(dvar / (se2 / n)));
+            if (n == 0) {
+                fprintf(f, "  %-22s %10s %10s %12s %13s %10s\n", fw_experiment_metric_name[m], "n/a", "n/a", "n/a",
+                        "n/a", "n/a");
+                continue;
+            }
+            fprintf(f, "  %-22s %10s %10s %11.1f%% %12.1f%% %10s\n", fw_experiment_metric_name[m], c_mean, c_sd,
+                    100.0 * sig / n, 100.0 * seq / n, c_spread);
         }
     }
+    fprintf(f, "  (spread/se: sd of the primary difference over the replicates / its standard error in one run,\n"
+               "   root mean square; about 1 when one run's interval is honest, above 1 when the arms differ by\n"
+               "   more than their users, e.g. each arm's own learned state under isolation per_arm)\n");
 }
 
 /* Per treatment arm and metric: the A/B estimate against the global treatment effect of the

@@ -481,6 +481,12 @@ void fw_experiment_print(const fw_scenario *s, const fw_assignment *a, const fw_
                "   MDE: the |diff| the test detects with 80%% power, as %% of control; p_holm: Holm over the\n"
                "   metrics; p_seq: sequential test over the daily looks, valid however often one looks\n"
                "   (union-bound alpha spending); flags at alpha; all in /experiment, per look in /experiment/days)\n");
+    if (s->experiment_isolation == FW_ISOLATION_PER_ARM)
+        fprintf(f, "  caution (isolation per_arm): each arm's models learn from its own users only, and the path\n"
+                   "   each arm's learning takes is a difference between the arms that these per-user standard\n"
+                   "   errors do not include (A/A runs of scenarios/aa.yaml: var(z) up to 4.4 for ad_ctr, 2.7 for\n"
+                   "   product views, instead of 1). See each metric's spread/se with --replicates 20; isolation\n"
+                   "   shared tests without it (README: \"Isolation and the standard errors\").\n");
 }
 
 void fw_experiment_values(const fw_scenario *s, const fw_assignment *a, const fw_user_aggs *g,
