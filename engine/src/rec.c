@@ -75,7 +75,8 @@ typedef struct rec_cell {
  *  - Per-note feature rows (FW_NF floats), recomputed at each tick's end for the notes with
  *    events in it: a candidate's note features are one cache line, no dependent loads. */
 typedef struct rec_learn {
-    fw_rec_cfg cfg;                   /* its cell's training knobs (lr, emb_lr, l2, neg_sample) */
+    fw_rec_cfg cfg;                   /* its cell's training knobs (lr, emb_lr, l2, neg_sample, dim) */
+    uint32_t dim;                     /* its embeddings' length (cfg.dim) */
     float *topic_vec;                 /* [n_topics * dim] */
     float *format_vec;                /* [2 * dim] */
     float *note_vec;                  /* [cap_notes * dim] residuals */
@@ -95,11 +96,12 @@ typedef struct rec_learn {
  * they open: logistic matrix factorisation on impressions), their counts and their ring of
  * recent opens -- is one copy whatever the isolation: a user is in one cell. */
 typedef struct fw_rec {
-    uint32_t dim;
+    uint32_t ustride;            /* the longest learner's dim: a user's vector holds that many
+                                    floats, of which their learner reads its own dim */
     uint32_t n_learn;
     rec_learn *learn;            /* [n_learn] */
     rec_cell *cell;              /* [n_arms] */
-    float *user_vec;             /* [n_users * dim] */
+    float *user_vec;             /* [n_users * ustride] */
     uint32_t *user_counts;            /* [n_users * 2]: impressions, opens seen by the user */
     uint8_t *user_arm;                /* [n_users] the cell of the user's latest feed request:
                                          whether the SHOP feature may read their purchases */
@@ -215,7 +217,7 @@ static fw_err rec_grow_notes(fw_engine *e, void *state, uint32_t old_cap, uint32
     size_t o = old_cap, n = cap;
     for (uint32_t l = 0; l < r->n_learn; l++) {
         rec_learn *L = &r->learn[l];
-        if (fw_resize(&L->note_vec, o * r->dim, n * r->dim, sizeof *L->note_vec) ||
+        if (fw_resize(&L->note_vec, o * L->dim, n * L->dim, sizeof *L->note_vec) ||
             fw_resize(&L->openers, o * FW_REC_OPENERS, n * FW_REC_OPENERS, sizeof *L->openers) ||
             fw_resize(&L->openers_total, o, n, sizeof *L->openers_total) ||
             fw_resize(&L->nf, o * FW_NF, n * FW_NF, sizeof *L->nf))
@@ -240,11 +242,14 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
     if (e->n_topics > FW_REC_MAX_TOPICS)
         return FW_ERR_INVAL;
     fw_rec *r = *state;
-    r->dim = fw_cfg(e, 0)->rec.dim;   /* one value per run */
     r->n_learn = e->n_learn;
     for (uint32_t a = 0; a < e->n_arms; a++)
         r->hist_cap = fw_max_u32(r->hist_cap, fw_cfg(e, a)->rec.history);
-    uint32_t D = r->dim, U = e->n_users, T = e->n_topics ? e->n_topics : 1;
+    /* Learner l serves cell l (or every cell, l = 0): its dim is that cell's (an arm may set
+     * it only under per-arm isolation). */
+    for (uint32_t l = 0; l < r->n_learn; l++)
+        r->ustride = fw_max_u32(r->ustride, fw_cfg(e, l)->rec.dim);
+    uint32_t D = r->ustride, U = e->n_users, T = e->n_topics ? e->n_topics : 1;
     if (!fw_alloc(e, &r->cell, e->n_arms, sizeof *r->cell) || !fw_alloc(e, &r->learn, r->n_learn, sizeof *r->learn) ||
         !fw_alloc(e, &r->pri, r->n_learn, sizeof *r->pri) ||
         !fw_alloc(e, &r->user_vec, (size_t)U * D, sizeof *r->user_vec) ||
@@ -262,11 +267,12 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
     for (uint32_t l = 0; l < r->n_learn; l++) {
         rec_learn *L = &r->learn[l];
         L->cfg = fw_cfg(e, l)->rec;   /* learner l serves cell l (or every cell, l = 0) */
+        L->dim = L->cfg.dim;
         for (uint32_t a = 0; a < e->n_arms; a++)
             if (fw_learner(e, a) == l)
                 L->nb_k = fw_max_u32(L->nb_k, fw_cfg(e, a)->rec.neighbours);
-        if (!fw_alloc(e, &L->topic_vec, (size_t)T * D, sizeof *L->topic_vec) ||
-            !fw_alloc(e, &L->format_vec, 2 * (size_t)D, sizeof *L->format_vec) ||
+        if (!fw_alloc(e, &L->topic_vec, (size_t)T * L->dim, sizeof *L->topic_vec) ||
+            !fw_alloc(e, &L->format_vec, 2 * (size_t)L->dim, sizeof *L->format_vec) ||
             !fw_alloc(e, &L->creator_counts, 2 * (size_t)U, sizeof *L->creator_counts) ||
             !fw_alloc(e, &L->nb_off, 1, sizeof *L->nb_off) || !fw_alloc(e, &L->nb, 0, sizeof *L->nb) ||
             !fw_alloc(e, &L->note_vec, 0, sizeof *L->note_vec) || !fw_alloc(e, &L->openers, 0, sizeof *L->openers) ||
@@ -291,8 +297,8 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
     for (uint32_t l = 0; l < r->n_learn; l++) {
         rec_learn *L = &r->learn[l];
         for (uint32_t t = 0; t < T; t++)
-            for (uint32_t d = 0; d < D; d++)
-                L->topic_vec[(size_t)t * D + d] = init_value(2, t, d);
+            for (uint32_t d = 0; d < L->dim; d++)
+                L->topic_vec[(size_t)t * L->dim + d] = init_value(2, t, d);
         /* Start the open model at "an average note for an average user". */
         L->w[FW_TASK_OPEN][FW_RF_BIAS] = -2.5;
         for (int k = FW_TASK_LIKE; k < FW_TASK__COUNT; k++)
@@ -337,7 +343,7 @@ static fw_err rec_ctx_create(const fw_engine *e, const void *state, void **ctx)
     for (uint32_t a = 0; a < e->n_arms; a++)
         c->walk_cap = fw_max_u32(c->walk_cap, fw_cfg(e, a)->rec.walks * 3);
     if (!(c->walk = calloc(fw_max_u32(c->walk_cap, 1), sizeof *c->walk)) ||
-        !(c->uvec = calloc(r->dim, sizeof *c->uvec)) ||
+        !(c->uvec = calloc(r->ustride, sizeof *c->uvec)) ||
         !(c->cset_key = calloc(64, sizeof *c->cset_key)) ||
         !(c->cset_stamp = calloc(64, sizeof *c->cset_stamp)))
         return FW_ERR_NOMEM;
@@ -505,9 +511,8 @@ static inline const float *note_content(const rec_learn *L, uint32_t D, const fw
 /* The embedding score of (u, n) in learner L: p_u . (topic + format + residual). */
 static inline double emb_score(const fw_engine *e, const rec_learn *L, const float *pu, uint32_t n)
 {
-    const fw_rec *r = R_of(e);
     const fw_note_info *ni = &e->notes[n];
-    uint32_t D = r->dim;
+    uint32_t D = L->dim;
     return (double)dotf(pu, note_content(L, D, ni, 0), D) + dotf(pu, note_content(L, D, ni, 1), D) +
            dotf(pu, L->note_vec + (size_t)n * D, D);
 }
@@ -544,9 +549,9 @@ static void sgd_task(rec_learn *r, int task, const double *x, double y, double w
 static void sgd_mf(fw_engine *e, rec_learn *L, uint32_t u, uint32_t n, double y, double weight)
 {
     fw_rec *r = R_of(e);
-    uint32_t D = r->dim;
+    uint32_t D = L->dim;
     const fw_note_info *ni = &e->notes[n];
-    float *pu = r->user_vec + (size_t)u * D, *qn = L->note_vec + (size_t)n * D;
+    float *pu = r->user_vec + (size_t)u * r->ustride, *qn = L->note_vec + (size_t)n * D;
     float *qt = L->topic_vec + (size_t)ni->topic * D, *qf = L->format_vec + (size_t)ni->format * D;
     double s = L->mf_bias + dotf(pu, qt, D) + dotf(pu, qf, D) + dotf(pu, qn, D);
     double g = weight * (sigmoid(s) - y), lr = L->cfg.emb_lr, l2 = L->cfg.l2;
@@ -580,7 +585,7 @@ static void train_group(fw_engine *e, rec_learn *L, const priors *p, uint32_t u,
     }
     double x[FW_RF__COUNT];
     int followed = follows_creator(e, u, e->notes[n].creator);
-    features(e, L, p, u, n, tick, emb_score(e, L, r->user_vec + (size_t)u * r->dim, n), followed, x);
+    features(e, L, p, u, n, tick, emb_score(e, L, r->user_vec + (size_t)u * r->ustride, n), followed, x);
     sgd_task(L, FW_TASK_OPEN, x, y_open, weight);
     sgd_mf(e, L, u, n, y_open, weight);
     (*trained)++;
@@ -1111,14 +1116,14 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
     const fw_cell *cl = &e->cell[cell];
     const fw_rec_cfg *rc = &cl->cfg.rec;
     const fw_feed_cfg *f = &cl->cfg.feed;
-    uint32_t u = req->user, D = r->dim, T = e->n_topics;
     const rec_learn *L = L_of(r, e, cell);   /* the cell's learned state */
+    uint32_t u = req->user, D = L->dim, T = e->n_topics;
     fw_rank_set_clear(c);
     r->user_arm[u] = (uint8_t)cell;   /* the user's own state */
 
     /* The user's vector against every topic and format: the content part of each note's
      * embedding score, shared by all candidates. */
-    const float *pu = r->user_vec + (size_t)u * D;
+    const float *pu = r->user_vec + (size_t)u * r->ustride;
     double ut[1024], uf[2];
     for (uint32_t t = 0; t < T; t++)
         ut[t] = dotf(pu, L->topic_vec + (size_t)t * D, D);
@@ -1304,21 +1309,42 @@ int fw_rec_user_topic(const fw_engine *e, uint32_t cell, uint32_t u, uint32_t t,
     const fw_rec *r = R_of(e);
     if (!r || t >= e->n_topics)
         return 0;
-    const float *pu = r->user_vec + (size_t)u * r->dim, *pt = L_of(r, e, cell)->topic_vec + (size_t)t * r->dim;
+    const rec_learn *L = L_of(r, e, cell);
+    const float *pu = r->user_vec + (size_t)u * r->ustride, *pt = L->topic_vec + (size_t)t * L->dim;
     double d = 0.0;
-    for (uint32_t k = 0; k < r->dim; k++)
+    for (uint32_t k = 0; k < L->dim; k++)
         d += (double)pu[k] * pt[k];
     *dot = d;
     return 1;
 }
 
+/* Copies n rows of embeddings of length d0 (from) into rows of length d (to): the first
+ * min(d, d0) coordinates, the rest at their initial values (init_value(key, row, k) when key
+ * is not 0, else 0). */
+static void copy_rows(float *to, uint32_t d, const float *from, uint32_t d0, size_t n, uint32_t key)
+{
+    if (d == d0) {
+        memcpy(to, from, n * d * sizeof *to);
+        return;
+    }
+    uint32_t m = d < d0 ? d : d0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(to + i * d, from + i * d0, m * sizeof *to);
+        for (uint32_t k = m; k < d; k++)
+            to[i * d + k] = key ? init_value(key, (uint32_t)i, k) : 0.0f;
+    }
+}
+
 /* Users were placed in cells: under per-arm isolation every learner starts as a copy of
- * learner 0 (the pre-period's models), keeping its own cell's training knobs. */
+ * learner 0 (the pre-period's models), keeping its own cell's training knobs. A learner of
+ * another dim keeps the first min(dim, learner 0's) coordinates of every embedding and starts
+ * the others where a new model would (its users' vectors hold the stride's coordinates
+ * already: the ones learner 0 did not train are still at their initial values). */
 static fw_err rec_fork(fw_engine *e, void *state)
 {
     fw_rec *r = state;
     const rec_learn *L0 = &r->learn[0];
-    size_t D = r->dim, T = e->n_topics ? e->n_topics : 1, N = e->cap_notes, U = e->n_users;
+    size_t T = e->n_topics ? e->n_topics : 1, N = e->cap_notes, U = e->n_users;
     for (uint32_t l = 1; l < r->n_learn; l++) {
         rec_learn *L = &r->learn[l];
         size_t n_nb = L0->nb_off[L0->nb_notes];
@@ -1336,9 +1362,9 @@ static fw_err rec_fork(fw_engine *e, void *state)
         L->nb = nb;
         L->nb_notes = L0->nb_notes;
         /* Learner 0 keeps as many neighbours as its own cells read; l reads at most its own. */
-        memcpy(L->topic_vec, L0->topic_vec, T * D * sizeof *L->topic_vec);
-        memcpy(L->format_vec, L0->format_vec, 2 * D * sizeof *L->format_vec);
-        memcpy(L->note_vec, L0->note_vec, N * D * sizeof *L->note_vec);
+        copy_rows(L->topic_vec, L->dim, L0->topic_vec, L0->dim, T, 2);
+        copy_rows(L->format_vec, L->dim, L0->format_vec, L0->dim, 2, 0);
+        copy_rows(L->note_vec, L->dim, L0->note_vec, L0->dim, N, 0);
         memcpy(L->creator_counts, L0->creator_counts, 2 * U * sizeof *L->creator_counts);
         memcpy(L->openers, L0->openers, N * FW_REC_OPENERS * sizeof *L->openers);
         memcpy(L->openers_total, L0->openers_total, N * sizeof *L->openers_total);
@@ -1356,9 +1382,10 @@ static fw_err rec_fork(fw_engine *e, void *state)
 static size_t rec_cell_bytes(const fw_engine *e, const void *state)
 {
     const fw_rec *r = state;
-    size_t D = r->dim, T = e->n_topics ? e->n_topics : 1, N = e->cap_notes, sum = 0;
+    size_t T = e->n_topics ? e->n_topics : 1, N = e->cap_notes, sum = 0;
     for (uint32_t l = 1; l < r->n_learn; l++) {
         const rec_learn *L = &r->learn[l];
+        size_t D = L->dim;
         sum += sizeof *L + (T + 2 + N) * D * sizeof(float) + 2 * (size_t)e->n_users * sizeof(uint32_t) +
                N * (FW_REC_OPENERS + 1) * sizeof(uint32_t) + N * FW_NF * sizeof(float) +
                ((size_t)L->nb_notes + 1 + L->nb_off[L->nb_notes]) * sizeof(uint32_t);

@@ -50,8 +50,8 @@ if "$FLYWHEEL" validate "$SRC/scenarios/default.yaml" >out.txt 2>&1; then pass "
 # An arm may set only knobs whose scope lets it (flywheel defaults shows each one's).
 printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["world.n_users=100"]\n' >armworld.yaml
 expect_bad "arm sets a world knob" "armworld.yaml:5: world.n_users: arm 'b' sets it|is one value per run; arms may not set it" run armworld.yaml
-printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.rec.dim=8"]\n' >armdim.yaml
-expect_bad "arm sets a run knob" "armdim.yaml:5: engine.rec.dim: arm 'b' sets it|is one value per run; arms may not set it" validate armdim.yaml
+printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.market.matching=stable"]\n' >armdim.yaml
+expect_bad "arm sets a run knob" "armdim.yaml:5: engine.market.matching: arm 'b' sets it|is one value per run; arms may not set it" validate armdim.yaml
 printf 'experiment:\n  isolation: shared\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.rec.lr=0.1"]\n' >armlr.yaml
 expect_bad "arm sets a learning knob under shared isolation" "armlr.yaml:6: engine.rec.lr|experiment.isolation: shared|is one value per run; arms may not set it" run armlr.yaml
 printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.ads.pacing=none"]\n' >armpacing.yaml

@@ -1101,7 +1101,7 @@ static void test_cfg_defaults_and_checks(void **state)
     /* ... learned state when each arm learns its own (per-arm isolation), budgets and pacing
      * when each arm has its own share (budget split), attribution when both. */
     assert_int_equal(fw_engine_knob_scope("engine.rec.lr"), FW_SCOPE_ISO);
-    assert_int_equal(fw_engine_knob_scope("engine.rec.dim"), FW_SCOPE_RUN);
+    assert_int_equal(fw_engine_knob_scope("engine.rec.dim"), FW_SCOPE_ISO);
     assert_int_equal(fw_engine_knob_scope("engine.rec.history"), FW_SCOPE_ARM);
     assert_int_equal(fw_engine_knob_scope("engine.ads.pacing"), FW_SCOPE_SPLIT);
     assert_int_equal(fw_engine_knob_scope("engine.ads.ctr_prior"), FW_SCOPE_ISO);

@@ -708,7 +708,7 @@ static void test_write_yaml_round_trip(void **state)
     /* every knob says who may set it, some only under the experiment's isolation or split */
     assert_contains(text, "[scope: arm when experiment.isolation is per_arm, else run]\n    lr: 0.02\n");
     assert_contains(text, "[scope: arm when experiment.budget_split is on, else run]\n    pacing: dual\n");
-    assert_contains(text, "[scope: run]\n    dim: 16\n");
+    assert_contains(text, "[scope: run]\n    matching: greedy\n");
     assert_contains(text, "\nengine:\n");
     assert_contains(text, "\n  feed:\n");
     assert_contains(text, "    algorithm: baseline\n");
@@ -1291,7 +1291,7 @@ static void test_arm_scopes(void **state)
     }
     /* Learned state: an arm's own under per_arm (the default), refused under shared. */
     const char *iso[] = { "engine.rec.lr=0.1", "engine.rec.emb_lr=0.1", "engine.rec.l2=0.01",
-                          "engine.rec.neg_sample=2", "engine.ads.ctr_prior=0.02", "engine.ads.cvr_prior=0.05",
+                          "engine.rec.neg_sample=2", "engine.rec.dim=8", "engine.ads.ctr_prior=0.02", "engine.ads.cvr_prior=0.05",
                           "engine.ads.prior_weight=50" };
     for (size_t i = 0; i < sizeof iso / sizeof iso[0]; i++) {
         expect_accepted(t, "", iso[i]);
@@ -1313,7 +1313,7 @@ static void test_arm_scopes(void **state)
         expect_refused(t, one_budget, own[i], split_why);
     }
     /* One value per run, always. */
-    const char *run[] = { "engine.rec.dim=8", "engine.market.matching=stable", "engine.market.expire_days=1",
+    const char *run[] = { "engine.market.matching=stable", "engine.market.expire_days=1",
                           "engine.shop.best_sellers=5", "engine.shop.profile_half_life_days=2",
                           "engine.latency_sigfigs=3", "world.n_users=100", "days=2", "seed=3",
                           "experiment.isolation=shared", "output.compression=1" };

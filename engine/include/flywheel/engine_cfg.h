@@ -50,8 +50,9 @@ typedef enum fw_feed_algorithm { FW_FEED_ALGORITHMS(FW_KNOB_ENUM_CONST) FW_FEED_
  * learned state (embeddings, ranking models, co-engagement neighbours) is each arm's own
  * under experiment.isolation per_arm (trained on the arm's users' logs only; the training
  * knobs, scope ISO, are the arm's) and one for all arms under shared (the training knobs are
- * then one value per run). history and neighbours are cut per arm when read (ARM); dim lays
- * out every embedding table and is one value per run. Channel quotas are the most candidates
+ * then one value per run). history and neighbours are cut per arm when read (ARM); dim is the
+ * length of the learner's embeddings (ISO: an arm's own learner may have its own; after the
+ * pre-period it keeps the first min(dim, control's dim) coordinates of the control's). Channel quotas are the most candidates
  * each channel adds (0 switches it off). */
 #define FW_REC_KNOBS(X)                                                                           \
     X(rec, ARM, U32, social, 48, 0, 10000, "notes", "recall: recent notes of followed creators")           \
@@ -70,7 +71,7 @@ typedef enum fw_feed_algorithm { FW_FEED_ALGORITHMS(FW_KNOB_ENUM_CONST) FW_FEED_
     X(rec, ARM, U32, topic_pool, 64, 1, 10000, "notes", "top notes by engagement kept per topic for content recall") \
     X(rec, ARM, U32, neighbours, 10, 1, 100, "notes", "co-engagement neighbours kept per note (rebuilt at day end)") \
     X(rec, ARM, U32, history, 16, 2, 256, "notes", "recent opens remembered per user (CF, walks, co-engagement)") \
-    X(rec, RUN, U32, dim, 16, 2, 128, "", "dimension of the learned user and note embeddings")             \
+    X(rec, ISO, U32, dim, 16, 2, 128, "", "dimension of the learned user and note embeddings")             \
     X(rec, ISO, F64, lr, 0.02, 0.0, 10.0, "", "SGD learning rate of the ranking models")                   \
     X(rec, ISO, F64, emb_lr, 0.05, 0.0, 10.0, "", "SGD learning rate of the embeddings")                    \
     X(rec, ISO, U32, neg_sample, 4, 1, 1000, "",                                                             \
