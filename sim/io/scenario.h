@@ -18,6 +18,9 @@
 
 #define FW_MAX_ARMS 16
 #define FW_MAX_CELLS 64   /* combinations of one arm per layer */
+/* Overrides in one arm's set list: several times the knobs an arm may set, so a hand-written
+ * list never meets it, while validation time stays bounded whatever a file holds. */
+#define FW_MAX_ARM_SETS 256
 
 /* One experiment arm: the base configuration with the arm's own overrides applied. */
 typedef struct fw_arm {
