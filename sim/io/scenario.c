@@ -303,19 +303,36 @@ static fw_err fail(fw_diag *diag, fw_err code, const char *fmt, ...)
     return code;
 }
 
-/* Copies text for a message: control characters as '?', at most 60 bytes then "...". */
+/* Copies text for a message, at most max bytes of it then "...": control characters (and
+ * DEL) are written as \xHH, so that nothing a user typed or a file holds can move a
+ * terminal's cursor, start an escape sequence or split a message over lines. n > max + 4. */
+static void escape_text(char *buf, size_t n, const char *text, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t o = 0;
+    assert(n > max + 4);
+    for (; *p != '\0'; p++) {
+        bool ctl = *p < 0x20 || *p == 0x7f;
+        if (o + (ctl ? 4 : 1) > max)
+            break;
+        if (ctl)
+            o += (size_t)snprintf(buf + o, n - o, "\\x%02x", *p);
+        else
+            buf[o++] = (char)*p;
+    }
+    if (*p != '\0') {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+}
+
+/* escape_text for a value or name quoted in a message: at most 60 bytes (fewer when n is
+ * smaller). */
 static void clean_text(char *buf, size_t n, const char *text)
 {
-    size_t i = 0;
-    const size_t max = n > 64 ? 60 : n - 4;
     assert(n > 4);
-    for (; text[i] != '\0' && i < max; i++)
-        buf[i] = ((unsigned char)text[i] < 0x20 || text[i] == 0x7f) ? '?' : text[i];
-    if (text[i] != '\0') {
-        memcpy(buf + i, "...", 3);
-        i += 3;
-    }
-    buf[i] = '\0';
+    escape_text(buf, n, text, n > 64 ? 60 : n - 5);
 }
 
 /* Shortest decimal that reads back as exactly v; whole numbers as "16.0", never "1.6e+01". */
@@ -716,10 +733,10 @@ static size_t edit_distance(const char *a, const char *b)
 
 /* Writes "; did you mean 'world.n_users'?" for the known key nearest to key in the mapping
  * at parent (comparing the whole path, and the key alone so that a key in the wrong section
- * is found too), or "; valid keys here: a, b, c" when nothing is near. parent is canonical
+ * is found too) and returns true, or returns false when nothing is near. parent is canonical
  * ("experiment.arms[]"), shown is the parent as written ("experiment.arms[1]"); knobs_only
  * restricts the candidates to knobs (for --set). */
-static void suggest(const char *parent, const char *shown, const char *key, bool knobs_only, char *buf,
+static bool nearest(const char *parent, const char *shown, const char *key, bool knobs_only, char *buf,
                     size_t n)
 {
     size_t plen = strlen(parent), klen = strlen(key);
@@ -746,8 +763,19 @@ static void suggest(const char *parent, const char *shown, const char *key, bool
             snprintf(buf, n, "; did you mean '%s.%s'?", shown, last_part(p));
         else
             snprintf(buf, n, "; did you mean '%s'?", p);
-        return;
+        return true;
     }
+    return false;
+}
+
+/* A file's unknown key: nearest() or, when nothing is near, "; valid keys here: a, b, c" (the
+ * keys of the mapping at parent, which the index has already found valid). */
+static void suggest(const char *parent, const char *shown, const char *key, char *buf, size_t n)
+{
+    size_t plen = strlen(parent);
+    size_t count = n_known();
+    if (nearest(parent, shown, key, false, buf, n))
+        return;
     size_t used = (size_t)snprintf(buf, n, "; valid keys here:");
     bool first = true;
     for (size_t i = 0; i < count && used < n; i++) {
@@ -757,6 +785,103 @@ static void suggest(const char *parent, const char *shown, const char *key, bool
         used += (size_t)snprintf(buf + used, n - used, "%s %s", first ? "" : ",", last_part(p));
         first = false;
     }
+}
+
+/* snprintf for message parts that may be cut short on purpose (lists of keys). */
+PRINTF_LIKE(3, 4)
+static void say(char *buf, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, n, fmt, ap);
+    va_end(ap);
+}
+
+/* The section whose path is path[0..len), or -1. */
+static int find_section(const char *path, size_t len)
+{
+    for (int i = 1; i < SEC__COUNT; i++)
+        if (strlen(sections[i].path) == len && memcmp(sections[i].path, path, len) == 0)
+            return i;
+    return -1;
+}
+
+/* Writes the keys an assignment may name directly under section path parent ("" = the top
+ * level): its knobs, then its sub-sections as "name.*"; ", ..." when n is too small. */
+static void list_keys(const char *parent, char *buf, size_t n)
+{
+    size_t plen = strlen(parent), used = 0;
+    assert(n > 8);
+    buf[0] = '\0';
+    for (size_t i = 0; i < N_KNOBS + SEC__COUNT - 1; i++) {
+        const char *p = i < N_KNOBS ? knobs[i].path : sections[i - N_KNOBS + 1].path;
+        const char *star = i < N_KNOBS ? "" : ".*";
+        if (parent_len(p) != plen || strncmp(p, parent, plen) != 0 || (plen > 0 && p[plen] != '.'))
+            continue;
+        const char *name = last_part(p);
+        if (used + strlen(name) + strlen(star) + 2 + 6 >= n) {
+            snprintf(buf + used, n - used, ", ...");
+            return;
+        }
+        used += (size_t)snprintf(buf + used, n - used, "%s%s%s", used ? ", " : "", name, star);
+    }
+}
+
+/* Why key[0..len) names no knob, said at the right level, into why: a section (its keys are
+ * listed), a knob given sub-keys (it takes a value), or an unknown name (the nearest knob,
+ * else the keys of the deepest section the key does name). Control characters are escaped. */
+static void explain_unknown(const char *a, size_t len, char *why, size_t n)
+{
+    char key[256], shown[300], list[600], expect[512], hint[600];
+    if (len >= sizeof key) {
+        say(why, n, "unknown key (longer than any key)");
+        return;
+    }
+    memcpy(key, a, len);
+    key[len] = '\0';
+    escape_text(shown, sizeof shown, key, sizeof shown - 5);
+
+    if (find_section(key, len) >= 0) {
+        list_keys(key, list, sizeof list);
+        say(why, n, "unknown key; %s is a section, not a value: set one of its keys, as in %s.KEY=VALUE; its "
+                 "keys: %s", key, key, list);
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        const knob *k = key[i] == '.' ? find_knob(key, i) : NULL;
+        if (k == NULL)
+            continue;
+        describe(k, expect, sizeof expect);
+        say(why, n, "unknown key; %s is a knob, not a section: it takes a value (%s) and no sub-keys, as in "
+                 "%s=VALUE", k->path, expect, k->path);
+        return;
+    }
+    /* The deepest section the key names, and the first part of the key below it. */
+    size_t plen = 0;
+    for (size_t i = 0; i < len; i++)
+        if (key[i] == '.' && find_section(key, i) >= 0)
+            plen = i;
+    char *dot = strrchr(key, '.');
+    if (dot != NULL)
+        *dot = '\0';
+    bool near = nearest(dot != NULL ? key : "", dot != NULL ? key : "", dot != NULL ? dot + 1 : key, true,
+                        hint, sizeof hint);
+    if (dot != NULL)
+        *dot = '.';
+    if (near) {
+        say(why, n, "unknown key%s", hint);
+        return;
+    }
+    key[plen] = '\0';
+    list_keys(key, list, sizeof list);
+    const char *part = shown + (plen > 0 ? plen + 1 : 0);
+    const char *end = strchr(part, '.');
+    if (end == NULL) {
+        say(why, n, "unknown key; valid keys here: %s", list);
+        return;
+    }
+    say(why, n, "unknown key; %s has no section '%.*s'; valid keys there: %s", plen > 0 ? key : "the top level",
+             (int)(end - part), part, list);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -952,7 +1077,7 @@ static fw_err on_key(ybuild *b, const yaml_event_t *ev, size_t *out)
     const yentry *e = &b->ix->v[idx];
     clean_text(shown, sizeof shown, e->path);
     if (strpbrk(key, ".[]") != NULL || expected_kind(e->canon, expect, sizeof expect) == NODE_NONE) {
-        suggest(pcanon, ppath, key, false, hint, sizeof hint);
+        suggest(pcanon, ppath, key, hint, sizeof hint);
         return fail(b->diag, FW_ERR_PARSE, "%s:%zu: %s: unknown key%s", b->file, line, shown, hint);
     }
     if (dup != SIZE_MAX)
@@ -1228,9 +1353,17 @@ PRINTF_LIKE(3, 0)
 static void capture_log(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
 {
     cyaml_log_buf *lb = ctx;
+    char line[256];
     if (level < CYAML_LOG_ERROR || lb->len + 1 >= sizeof lb->text)
         return;
-    int w = vsnprintf(lb->text + lb->len, sizeof lb->text - lb->len, fmt, args);
+    /* Each message cut to one short line, so that a message quoting a huge value leaves room
+     * for the backtrace that names the key. */
+    int w = vsnprintf(line, sizeof line, fmt, args);
+    if (w < 0)
+        return;
+    if ((size_t)w >= sizeof line)
+        memcpy(line + sizeof line - 5, "...\n", 5);
+    w = snprintf(lb->text + lb->len, sizeof lb->text - lb->len, "%s", line);
     if (w > 0)
         lb->len += (size_t)w < sizeof lb->text - lb->len ? (size_t)w : sizeof lb->text - 1 - lb->len;
 }
@@ -1369,20 +1502,13 @@ static fw_err parse_assignment(const char *a, bool arm, const knob **kout, knob_
                                size_t n)
 {
     const char *eq = strchr(a, '=');
-    char hint[600], key[256];
     if (eq == NULL || eq == a) {
         snprintf(why, n, "expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
         return FW_ERR_PARSE;
     }
     const knob *k = find_knob(a, (size_t)(eq - a));
     if (k == NULL) {
-        snprintf(key, sizeof key, "%.*s", (int)((size_t)(eq - a) < sizeof key ? eq - a : 255), a);
-        char *dot = strrchr(key, '.');
-        if (dot != NULL)
-            *dot = '\0';
-        suggest(dot != NULL ? key : "", dot != NULL ? key : "", dot != NULL ? dot + 1 : key, true, hint,
-                sizeof hint);
-        snprintf(why, n, "unknown key%s", hint);
+        explain_unknown(a, (size_t)(eq - a), why, n);
         return FW_ERR_PARSE;
     }
     if (arm && sections[k->sec].part == PART_NONE) {
@@ -1835,29 +1961,44 @@ nomem:
     return fail(NULL, FW_ERR_NOMEM, "out of memory");
 }
 
-/* Copies the knobs present in the file from libcyaml's result, after checking their text, and
- * replaces the arms when experiment.arms is present. */
-static fw_err apply_doc(const char *file, const yindex *ix, const scenario_doc *doc, fw_scenario *s,
-                        fw_diag *diag)
+/* Checks the text of every scalar value in the index (knobs and arm weights) with the parser
+ * --set uses. Run before libcyaml sees the bytes, so a value libcyaml would choke on (an
+ * integer of 5,000 digits) is reported at its FILE:LINE and key, with what was expected. */
+static fw_err check_index_texts(const char *file, const yindex *ix, fw_diag *diag)
 {
     char why[768];
-    fw_err err;
+    fw_err err = FW_OK;
 
-    for (size_t i = 0; i < ix->n; i++) {
+    for (size_t i = 0; i < ix->n && err == FW_OK; i++) {
         const yentry *e = &ix->v[i];
-        const knob *k = find_knob(e->canon, strlen(e->canon));
         knob_value v;
         if (e->kind != NODE_SCALAR)
             continue;
+        const knob *k = find_knob(e->canon, strlen(e->canon));
+        if (k != NULL)
+            err = check_text(k, e->text, &v, why, sizeof why);
+        else if (strcmp(e->canon, "experiment.arms[].weight") == 0)
+            err = check_weight_text(e->text, why, sizeof why);
+        if (err != FW_OK)
+            return fail(diag, err, "%s:%zu: %s: %s", file, e->line, e->path, why);
+    }
+    return FW_OK;
+}
+
+/* Copies the knobs present in the file from libcyaml's result (their text passed
+ * check_index_texts) and replaces the arms when experiment.arms is present. */
+static fw_err apply_doc(const char *file, const yindex *ix, const scenario_doc *doc, fw_scenario *s,
+                        fw_diag *diag)
+{
+    for (size_t i = 0; i < ix->n; i++) {
+        const yentry *e = &ix->v[i];
+        if (e->kind != NODE_SCALAR)
+            continue;
+        const knob *k = find_knob(e->canon, strlen(e->canon));
         if (k != NULL) {
-            if ((err = check_text(k, e->text, &v, why, sizeof why)) != FW_OK)
-                return fail(diag, err, "%s:%zu: %s: %s", file, e->line, e->path, why);
-            v = get_value(k, (const char *)doc + k->doc_offset);
+            knob_value v = get_value(k, (const char *)doc + k->doc_offset);
             if (put_value(k, field_in(k, s), &v) != FW_OK)
                 return fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
-        } else if (strcmp(e->canon, "experiment.arms[].weight") == 0) {
-            if ((err = check_weight_text(e->text, why, sizeof why)) != FW_OK)
-                return fail(diag, err, "%s:%zu: %s: %s", file, e->line, e->path, why);
         }
     }
     if (index_find(ix, "experiment.arms") == NULL)
@@ -1930,6 +2071,8 @@ fw_err fw_scenario_load(const char *path, fw_scenario *s, fw_diag *diag)
         err = fail(diag, err, "%s: out of memory", path);
         goto cleanup;
     }
+    if ((err = check_index_texts(path, &ix, diag)) != FW_OK)
+        goto cleanup;
     if (ix.n > 0) {
         cyaml_err_t ce = cyaml_load_data(buf, len, &cfg, &doc_schema, (cyaml_data_t **)&doc, NULL);
         if (ce != CYAML_OK) {
@@ -1976,21 +2119,22 @@ fw_err fw_scenario_set(fw_scenario *s, const char *assignment, fw_diag *diag)
 {
     const knob *k = NULL;
     knob_value v;
-    char why[768];
+    char why[768], shown[220];
     fw_err err;
 
     assert(s != NULL && assignment != NULL);
+    escape_text(shown, sizeof shown, assignment, 200);  /* as typed, control characters escaped */
     err = parse_assignment(assignment, false, &k, &v, why, sizeof why);
     if (err != FW_OK)
-        return fail(diag, err, "--set %s: %s", assignment, why);
+        return fail(diag, err, "--set %s: %s", shown, why);
     char **o = realloc(s->overrides, (s->n_overrides + 1) * sizeof *o);
     if (o == NULL)
-        return fail(diag, FW_ERR_NOMEM, "--set %s: out of memory", assignment);
+        return fail(diag, FW_ERR_NOMEM, "--set %s: out of memory", shown);
     s->overrides = o;
     char *dup = strdup(assignment);
     if (dup == NULL || put_value(k, field_in(k, s), &v) != FW_OK) {
         free(dup);
-        return fail(diag, FW_ERR_NOMEM, "--set %s: out of memory", assignment);
+        return fail(diag, FW_ERR_NOMEM, "--set %s: out of memory", shown);
     }
     s->overrides[s->n_overrides++] = dup;
     return FW_OK;

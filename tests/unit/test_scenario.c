@@ -469,7 +469,9 @@ static void test_set_each_type(void **state)
     }
     set_fails(&s, "world.n_userz=5", FW_ERR_PARSE, "unknown key; did you mean 'world.n_users'?");
     set_fails(&s, "n_users=5", FW_ERR_PARSE, "unknown key; did you mean 'world.n_users'?");
-    set_fails_prefix(&s, "world=5", FW_ERR_PARSE, "unknown key; valid keys here: name, seed,");
+    set_fails_prefix(&s, "world=5", FW_ERR_PARSE,
+                     "unknown key; world is a section, not a value: set one of its keys, as in world.KEY=VALUE; "
+                     "its keys: n_users, n_notes,");
     set_fails(&s, "experiment.arms=x", FW_ERR_PARSE,
               "unknown key; valid keys here: salt, unit, pre_days, alpha, isolation, budget_split, counterfactual");
     set_fails(&s, "world.n_users", FW_ERR_PARSE, "expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
@@ -483,6 +485,51 @@ static void test_set_each_type(void **state)
     fw_diag d = { { 0 } };
     assert_int_equal(fw_scenario_finish(&s, &d), FW_OK);
     assert_true(s.arms[0].behaviour.open_rate == 0.1);
+    fw_scenario_fini(&s);
+}
+
+/* Issue 15: an unknown --set key is explained at its own level -- a section is not a value, a
+ * knob has no sub-keys, an unknown section lists the keys of the one above -- and whatever was
+ * typed is echoed with its control characters escaped. */
+static void test_set_messages(void **state)
+{
+    (void)state;
+    fw_scenario s;
+    fw_diag d = { { 0 } };
+    assert_int_equal(fw_scenario_defaults(&s), FW_OK);
+
+    /* a section: say so and list its keys (not the nearest top-level knob, 'seed') */
+    set_fails(&s, "engine.feed=5", FW_ERR_PARSE,
+              "unknown key; engine.feed is a section, not a value: set one of its keys, as in engine.feed.KEY=VALUE; "
+              "its keys: algorithm, page_size, n_trending, n_fresh, follow_recent, follow_max_creators, "
+              "sample_trending, sample_fresh, w_follow, w_trending, w_fresh, fresh_age_h, recency_half_life_h, "
+              "trending_half_life_h, w_open, w_like, w_save, w_comment, seen_window, ad_first_slot, ad_every");
+    set_fails_prefix(&s, "engine=5", FW_ERR_PARSE,
+                     "unknown key; engine is a section, not a value: set one of its keys, as in engine.KEY=VALUE; "
+                     "its keys: latency_sigfigs, feed.*, rec.*,");
+    /* a knob given a sub-key */
+    set_fails(&s, "world.n_users.x=5", FW_ERR_PARSE,
+              "unknown key; world.n_users is a knob, not a section: it takes a value (an integer in [10, 50000000]) "
+              "and no sub-keys, as in world.n_users=VALUE");
+    set_fails(&s, "behaviour.open_rate.max.x=5", FW_ERR_PARSE,
+              "unknown key; behaviour.open_rate is a knob, not a section: it takes a value (a number in [0.0001, "
+              "0.9]) and no sub-keys, as in behaviour.open_rate=VALUE");
+    /* an unknown section: the keys of the deepest section named */
+    set_fails(&s, "engine.zzzzz.qqqq=1", FW_ERR_PARSE,
+              "unknown key; engine has no section 'zzzzz'; valid keys there: latency_sigfigs, feed.*, rec.*, "
+              "search.*, shop.*, ads.*, market.*, notify.*");
+    set_fails(&s, "engine.fed.algorithm=x", FW_ERR_PARSE, "unknown key; did you mean 'engine.feed.algorithm'?");
+    /* control characters are escaped, in the key and in the value */
+    assert_int_equal(fw_scenario_set(&s, "beh\x1b[31maviour.x\x07=5", &d), FW_ERR_PARSE);
+    assert_string_equal(d.msg, "--set beh\\x1b[31maviour.x\\x07=5: unknown key; the top level has no section "
+                               "'beh\\x1b[31maviour'; valid keys there: name, seed, days, world.*, behaviour.*, "
+                               "engine.*, experiment.*, output.*");
+    assert_int_equal(fw_scenario_set(&s, "behaviour.open_rate=\x1b[2J\r\n", &d), FW_ERR_PARSE);
+    assert_string_equal(d.msg, "--set behaviour.open_rate=\\x1b[2J\\x0d\\x0a: expected a number in [0.0001, 0.9], "
+                               "got '\\x1b[2J\\x0d\\x0a'");
+    for (const char *p = d.msg; *p != '\0'; p++)
+        assert_false((unsigned char)*p < 0x20 || *p == 0x7f);
+    assert_int_equal(s.n_overrides, 0);
     fw_scenario_fini(&s);
 }
 
@@ -1322,6 +1369,48 @@ static void test_list_limits(void **state)
     free(g.buf);
 }
 
+/* Values of thousands of digits (issue 15): libcyaml refused them with "cannot load (Invalid
+ * value)" and a log too long to name the key; every value's text is checked before libcyaml
+ * sees it, so the message has FILE:LINE, the key and what was expected. */
+static void test_long_values(void **state)
+{
+    tmpdir *t = *state;
+    fw_scenario s;
+    gen_text g = { NULL, 0, 0 };
+    char want[256];
+
+    gen_add(&g, "days: 3\nworld:\n  n_users: 1");
+    for (int i = 0; i < 5000; i++)
+        gen_add(&g, "0");
+    gen_add(&g, "\n");
+    snprintf(want, sizeof want, ":3: world.n_users: expected an integer in [10, 50000000], got 1%.59s...",
+             g.buf + strlen("days: 3\nworld:\n  n_users: 1"));
+    load_fails(t, "u32.yaml", g.buf, FW_ERR_RANGE, want, &s);
+    assert_zeroed(&s);
+
+    g.len = 0;
+    gen_add(&g, "name: x\nseed: ");
+    for (int i = 0; i < 5000; i++)
+        gen_add(&g, "7");
+    gen_add(&g, "\n");
+    load_fails(t, "u64.yaml", g.buf, FW_ERR_RANGE,
+               ":2: seed: expected an integer in [0, 18446744073709551615], got "
+               "777777777777777777777777777777777777777777777777777777777777...",
+               &s);
+    assert_zeroed(&s);
+
+    /* a long number that is a valid value is accepted */
+    g.len = 0;
+    gen_add(&g, "behaviour:\n  open_rate: 0.1");
+    for (int i = 0; i < 5000; i++)
+        gen_add(&g, "1");
+    gen_add(&g, "\n");
+    load_ok(tmp_write(t, "f64.yaml", g.buf), &s);
+    assert_true(fabs(s.behaviour.open_rate - 0.11111111111111111) < 1e-15);
+    fw_scenario_fini(&s);
+    free(g.buf);
+}
+
 /* ---------------------------------------------------------------------------------------
  * Scopes: which knobs an arm may set, under the experiment's isolation and budget split. */
 
@@ -1431,6 +1520,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_file_is_defaults, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_partial_file, tmp_setup, tmp_teardown),
         cmocka_unit_test(test_set_each_type),
+        cmocka_unit_test(test_set_messages),
         cmocka_unit_test(test_bool_spelling),
         cmocka_unit_test_setup_teardown(test_arms_inherit_set, tmp_setup, tmp_teardown),
         cmocka_unit_test(test_finish_rules),
@@ -1444,6 +1534,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_errors, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_arm_scopes, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_list_limits, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_long_values, tmp_setup, tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
