@@ -280,7 +280,7 @@ static const struct {
     { "experiment.arms[]", NODE_MAPPING, "an arm: a mapping of name, layer, weight and set", 0, 0, NULL },
     { "experiment.arms[].name", NODE_SCALAR, "a non-empty arm name without '/'", 0, 0, NULL },
     { "experiment.arms[].layer", NODE_SCALAR, "a layer name: letters, digits, '_' or '-'", 0, 0, NULL },
-    { "experiment.arms[].weight", NODE_SCALAR, "a finite number > 0", 0, 0, NULL },
+    { "experiment.arms[].weight", NODE_SCALAR, FW_ARM_WEIGHT_RANGE, 0, 0, NULL },
     { "experiment.arms[].set", NODE_SEQUENCE, "a list of \"key.path=value\" strings", 0, FW_MAX_ARM_SETS,
       "overrides in an arm's set" },
     { "experiment.arms[].set[]", NODE_SCALAR, "a \"key.path=value\" string", 0, 0, NULL },
@@ -1411,15 +1411,20 @@ static void cyaml_log_path(const char *log, char *path, size_t n, char *msg, siz
     }
 }
 
-/* Checks an arm weight's text: a finite number (its sign is checked with the arm rules). */
+/* Checks an arm weight's text: a number in [FW_ARM_WEIGHT_MIN, FW_ARM_WEIGHT_MAX]. */
 static fw_err check_weight_text(const char *text, char *why, size_t n)
 {
-    double w;
+    double w = 0.0;
     char shown[80];
-    if (parse_f64(text, &w) == 1) {
-        clean_text(shown, sizeof shown, text);
-        snprintf(why, n, "expected a finite number > 0, got '%s'", shown);
+    int rc = parse_f64(text, &w);
+    clean_text(shown, sizeof shown, text);
+    if (rc == 1) {
+        snprintf(why, n, "expected " FW_ARM_WEIGHT_RANGE ", got '%s'", shown);
         return FW_ERR_PARSE;
+    }
+    if (rc == 2 || !(w >= FW_ARM_WEIGHT_MIN && w <= FW_ARM_WEIGHT_MAX)) {
+        snprintf(why, n, "expected " FW_ARM_WEIGHT_RANGE ", got %s", shown);
+        return FW_ERR_RANGE;
     }
     return FW_OK;
 }
@@ -1864,12 +1869,15 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
                         "groups), got '%s'",
                         at, path, shown);
         }
-        if (!(isfinite(a->weight) && a->weight > 0)) {
+        if (!(a->weight >= FW_ARM_WEIGHT_MIN && a->weight <= FW_ARM_WEIGHT_MAX)) {
             char d[40];
             snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].weight", i);
             where_fmt(w, path, at, sizeof at);
-            fmt_double(d, a->weight);
-            return fail(diag, FW_ERR_RANGE, "%s: %s: expected a finite number > 0, got %s", at, path, d);
+            if (isfinite(a->weight))
+                fmt_double(d, a->weight);
+            else
+                snprintf(d, sizeof d, "%s", isnan(a->weight) ? "nan" : "inf");
+            return fail(diag, FW_ERR_RANGE, "%s: %s: expected " FW_ARM_WEIGHT_RANGE ", got %s", at, path, d);
         }
     }
     cells = group_layers(s, layers, &n_layers);

@@ -21,12 +21,19 @@
 /* Overrides in one arm's set list: several times the knobs an arm may set, so a hand-written
  * list never meets it, while validation time stays bounded whatever a file holds. */
 #define FW_MAX_ARM_SETS 256
+/* An arm's weight: relative to the other arms of its layer. Bounded so that a layer's sum
+ * never overflows (1e308 + 1e308 made the assignment and the SRM test NaN) and a share of
+ * units is never below 1e-12 of another's. */
+#define FW_ARM_WEIGHT_MIN 1e-6
+#define FW_ARM_WEIGHT_MAX 1e6
+#define FW_ARM_WEIGHT_RANGE "a number in [0.000001, 1000000] (weights are relative within a layer)"
 
 /* One experiment arm: the base configuration with the arm's own overrides applied. */
 typedef struct fw_arm {
     char *name;
     char *layer;               /* its experiment layer; "main" when the file names none */
-    double weight;             /* > 0; share of units = weight / sum of weights */
+    double weight;             /* in [FW_ARM_WEIGHT_MIN, FW_ARM_WEIGHT_MAX]; share of the layer's
+                                  units = weight / sum of the layer's weights */
     char **set;                /* the arm's overrides as written, "key.path=value" */
     uint32_t n_set;
     fw_behaviour_cfg behaviour;

@@ -631,9 +631,14 @@ static void test_finish_rules(void **state)
 
     s.arms[0].weight = 0.0;
     assert_int_equal(fw_scenario_finish(&s, &d), FW_ERR_RANGE);
-    assert_contains(d.msg, "scenario: experiment.arms[0].weight: expected a finite number > 0, got 0.0");
+    assert_contains(d.msg, "scenario: experiment.arms[0].weight: expected a number in [0.000001, 1000000] "
+                           "(weights are relative within a layer), got 0.0");
     s.arms[0].weight = INFINITY;
     assert_int_equal(fw_scenario_finish(&s, &d), FW_ERR_RANGE);
+    assert_contains(d.msg, "(weights are relative within a layer), got inf");
+    s.arms[0].weight = 1e308;
+    assert_int_equal(fw_scenario_finish(&s, &d), FW_ERR_RANGE);
+    assert_contains(d.msg, "(weights are relative within a layer), got 1e+308");
     s.arms[0].weight = 1.0;
 
     free(s.arms[0].name);
@@ -1175,9 +1180,20 @@ static const bad_case bad_cases[] = {
     { "arm without a name", "experiment:\n  arms:\n    - weight: 2\n", FW_ERR_PARSE, 3,
       "experiment.arms[0].name", "expected a non-empty arm name", NULL },
     { "arm weight zero", "experiment:\n  arms:\n    - name: a\n      weight: 0\n", FW_ERR_RANGE, 4,
-      "experiment.arms[0].weight", "expected a finite number > 0, got 0.0", NULL },
+      "experiment.arms[0].weight", "expected a number in [0.000001, 1000000] (weights are relative within a "
+      "layer), got 0", NULL },
     { "arm weight not a number", "experiment:\n  arms:\n    - name: a\n    - name: b\n      weight: heavy\n",
-      FW_ERR_PARSE, 5, "experiment.arms[1].weight", "expected a finite number > 0, got 'heavy'", NULL },
+      FW_ERR_PARSE, 5, "experiment.arms[1].weight", "expected a number in [0.000001, 1000000] (weights are "
+      "relative within a layer), got 'heavy'", NULL },
+    /* issue 15: weights of 1e308 overflowed their sum (assignment and SRM p NaN) */
+    { "arm weights whose sum overflows",
+      "experiment:\n  arms:\n    - name: a\n      weight: 1e308\n    - name: b\n      weight: 1e308\n",
+      FW_ERR_RANGE, 4, "experiment.arms[0].weight", "expected a number in [0.000001, 1000000] (weights are "
+      "relative within a layer), got 1e308", NULL },
+    { "arm weight too large to be a double", "experiment:\n  arms:\n    - name: a\n    - name: b\n      weight: 1e999\n",
+      FW_ERR_RANGE, 5, "experiment.arms[1].weight", "got 1e999", NULL },
+    { "arm weight below the bound", "experiment:\n  arms:\n    - name: a\n      weight: 1e-300\n    - name: b\n",
+      FW_ERR_RANGE, 4, "experiment.arms[0].weight", "got 1e-300", NULL },
     { "no arms", "experiment:\n  arms: []\n", FW_ERR_RANGE, 2, "experiment.arms",
       "expected 1 to 16 arms, got 0", NULL },
     { "too many arms",

@@ -18,6 +18,7 @@
 
 #include <math.h>
 
+#include "experiment/experiment.h"
 #include "model/rng.h"
 #include "model/world.h"
 #include "fixture_world.h"
@@ -496,6 +497,63 @@ static void test_add_note(void **state)
     fw_world_fini(&w);
 }
 
+/* The experiment readout never prints "nan" (issue 15: weights of 1e308 left the SRM test
+ * undefined and it printed "p nan"): an undefined SRM test, p-value or estimate is "n/a". The
+ * readout of a world's experiment; kept here, where the world's test binary links it. */
+static void test_readout_never_nan(void **state)
+{
+    (void)state;
+    fw_scenario s;
+    fw_diag d = {{0}};
+    assert_int_equal(fw_scenario_defaults(&s), FW_OK);
+    fw_arm *arms = realloc(s.arms, 2 * sizeof *arms);
+    assert_non_null(arms);
+    s.arms = arms;
+    memset(&arms[1], 0, sizeof arms[1]);
+    arms[1].name = strdup("treatment");
+    arms[1].layer = strdup("main");
+    arms[1].weight = 1.0;
+    s.n_arms = 2;
+    assert_non_null(arms[1].name);
+    assert_non_null(arms[1].layer);
+    assert_int_equal(fw_scenario_finish(&s, &d), FW_OK);
+
+    fw_assignment a;
+    memset(&a, 0, sizeof a);
+    a.n_arms = 2;
+    a.n_layers = 1;
+    fw_exp_table *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    t->n_arms = 2;
+    t->alpha = 0.05;
+    t->days = t->planned = 1;
+    for (uint32_t l = 0; l < FW_MAX_ARMS; l++)
+        t->srm_chi2[l] = t->srm_p[l] = NAN;   /* as fw_experiment_analyse leaves a failed test */
+    for (int m = 0; m < FW_EM__COUNT; m++) {
+        fw_exp_row *r = &t->row[1][m];
+        r->ok = 1;
+        r->abs.control = r->abs.treatment = r->abs.delta = NAN;
+        r->rel.delta = r->rel.ci_lo = r->rel.ci_hi = NAN;
+        r->mde = r->mde_rel = r->p = r->p_holm = r->p_seq = NAN;
+    }
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    fw_experiment_print(&s, &a, t, f);
+    long n = ftell(f);
+    assert_true(n > 0);
+    rewind(f);
+    char *text = calloc(1, (size_t)n + 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    if (strstr(text, "nan") != NULL)
+        fail_msg("the readout prints nan:\n%s", text);
+    assert_non_null(strstr(text, "layer main: SRM n/a (no units to test)"));
+    free(text);
+    free(t);
+    fw_scenario_fini(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -511,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_expected_dau_mau),
         cmocka_unit_test(test_draw_note),
         cmocka_unit_test(test_add_note),
+        cmocka_unit_test(test_readout_never_nan),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
