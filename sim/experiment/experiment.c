@@ -66,7 +66,7 @@ static uint32_t top_creator(const fw_world *w, uint32_t u)
 {
     uint32_t best = u, best_n = 0;
     int found = 0;
-    for (uint32_t k = w->follow_off[u]; k < w->follow_off[u + 1]; k++) {
+    for (uint64_t k = w->follow_off[u]; k < w->follow_off[u + 1]; k++) {
         uint32_t c = w->follow_dst[k], n = w->n_followers[c];
         if (!found || n > best_n || (n == best_n && c < best)) {
             best = c;

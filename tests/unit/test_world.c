@@ -273,10 +273,11 @@ static void test_follow_graph(void **state)
     assert_non_null(count);
     assert_non_null(tmp);
     for (uint32_t u = 0; u < w->n_users; u++) {
-        uint32_t lo = w->follow_off[u], hi = w->follow_off[u + 1];
+        uint64_t lo = w->follow_off[u], hi = w->follow_off[u + 1];
         assert_true(lo <= hi);
         assert_true(hi - lo <= w->n_creators);
-        for (uint32_t k = lo; k < hi; k++) {
+        assert_true(hi - lo <= FW_WORLD_MAX_FOLLOWS);
+        for (uint64_t k = lo; k < hi; k++) {
             uint32_t v = w->follow_dst[k];
             assert_true(v < w->n_users);
             assert_int_not_equal(v, u);               /* no self-follow */
@@ -285,7 +286,7 @@ static void test_follow_graph(void **state)
             count[v]++;
         }
         qsort(tmp, hi - lo, sizeof *tmp, cmp_u32);
-        for (uint32_t k = 1; k < hi - lo; k++)
+        for (uint64_t k = 1; k < hi - lo; k++)
             assert_int_not_equal(tmp[k], tmp[k - 1]);   /* no duplicates */
     }
     for (uint32_t u = 0; u < w->n_users; u++)
@@ -295,6 +296,29 @@ static void test_follow_graph(void **state)
     assert_true(fabs(mean - f->cfg.follows_mean) < 0.1 * f->cfg.follows_mean);
     free(count);
     free(tmp);
+}
+
+/* The follow graph's offsets hold every edge count the knobs allow (issue 15: they were
+ * uint32_t, and world.n_users x FW_WORLD_MAX_FOLLOWS wraps 32 bits), in the world and in the
+ * catalog the engine reads them from. A world that large needs tens of GB, so the types are
+ * checked against the knobs' bounds rather than by generating one. */
+static void test_follow_offsets_wide(void **state)
+{
+    (void)state;
+    uint64_t max_users = 0;
+#define MAX_USERS(sec, scope, type, name, def, lo, hi, unit, doc) \
+    if (strcmp(#name, "n_users") == 0)                            \
+        max_users = (hi);
+    FW_WORLD_KNOBS(MAX_USERS)
+#undef MAX_USERS
+    uint64_t max_edges = max_users * FW_WORLD_MAX_FOLLOWS;
+    assert_true(max_edges > UINT32_MAX);   /* the knobs do reach past 32 bits */
+    fw_world w;
+    fw_catalog cat;
+    double bits_world = 8.0 * sizeof w.follow_off[0], bits_catalog = 8.0 * sizeof cat.follow_offsets[0];
+    assert_true(ldexp(1.0, (int)bits_world) > (double)max_edges);
+    assert_true(ldexp(1.0, (int)bits_catalog) > (double)max_edges);
+    assert_true(sizeof w.n_follow_edges >= sizeof w.follow_off[0]);
 }
 
 /* Preferential attachment: the top 1% of creators by followers hold far more than 1% of
@@ -563,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_notes),
         cmocka_unit_test(test_notes_heavy_tail),
         cmocka_unit_test(test_follow_graph),
+        cmocka_unit_test(test_follow_offsets_wide),
         cmocka_unit_test(test_follow_heavy_tail),
         cmocka_unit_test(test_products),
         cmocka_unit_test(test_note_products),
