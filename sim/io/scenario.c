@@ -1466,11 +1466,13 @@ static fw_err explain_cyaml(const char *file, const yindex *ix, cyaml_err_t ce, 
 /* ---------------------------------------------------------------------------------------
  * Arms and cross-knob rules. */
 
-/* Where messages say a problem is: "FILE:LINE" when the index knows the path (or an enclosing
- * one), else "FILE". */
+/* Where messages say a problem is: "--set KEY=VALUE" when the last value of the path came
+ * from --set, "FILE:LINE" when the index knows the path (or an enclosing one), else "FILE". */
 typedef struct where {
     const char *file;
     const yindex *ix;
+    char *const *overrides;  /* --set assignments applied, in order (NULL: none) */
+    uint32_t n_overrides;
 } where;
 
 static size_t where_line(const where *w, const char *path)
@@ -1494,6 +1496,16 @@ static size_t where_line(const where *w, const char *path)
 
 static void where_fmt(const where *w, const char *path, char *buf, size_t n)
 {
+    size_t plen = strlen(path);
+    for (uint32_t i = w->n_overrides; w->overrides != NULL && i > 0; i--) {
+        const char *o = w->overrides[i - 1];
+        if (strncmp(o, path, plen) == 0 && o[plen] == '=') {
+            char shown[220];
+            escape_text(shown, sizeof shown, o, 200);
+            snprintf(buf, n, "--set %s", shown);
+            return;
+        }
+    }
     size_t line = where_line(w, path);
     if (line > 0)
         snprintf(buf, n, "%s:%zu", w->file, line);
@@ -1786,7 +1798,7 @@ static fw_err check_cells(const fw_scenario *s, const fw_layer *layers, uint32_t
 /* Every rule a finished scenario obeys: stored values in range, arm count, names, layers and
  * weights, arm overrides (and disjoint across layers), like_share + save_share <= 1 and
  * engine.shop.delivery_days_min <= delivery_days_max in the base,
- * each arm and each combination of arms. Resolves the arms on the way and fills s->layers on
+ * each arm and each combination of arms, world.creator_share > 0 (someone posts the notes). Resolves the arms on the way and fills s->layers on
  * success (n_layers is 0 after a failure); an arm a program left without a layer is put in
  * DEFAULT_LAYER. */
 static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
@@ -1817,6 +1829,15 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
         where_fmt(w, "engine.shop.delivery_days_min", at, sizeof at);
         if ((err = check_delivery(&s->engine, at, "", diag)) != FW_OK)
             return err;
+    }
+    if (!(s->world.creator_share > 0.0)) {
+        /* Notes are posted by creators only: none would ever exist. */
+        where_fmt(w, "world.creator_share", at, sizeof at);
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: world.creator_share: expected a share > 0 (for example 0.01), got 0: with no creators "
+                    "nobody posts, so none of the world.n_notes (%" PRIu32 ") initial notes and no new note "
+                    "would exist",
+                    at, s->world.n_notes);
     }
     if (s->experiment_pre_days >= s->days) {
         where_fmt(w, "experiment.pre_days", at, sizeof at);
@@ -1943,7 +1964,7 @@ void fw_scenario_fini(fw_scenario *s)
 
 fw_err fw_scenario_defaults(fw_scenario *s)
 {
-    static const where nowhere = { "scenario", NULL };
+    static const where nowhere = { "scenario", NULL, NULL, 0 };
     assert(s != NULL);
     memset(s, 0, sizeof *s);
     for (size_t i = 0; i < N_KNOBS; i++) {
@@ -2097,7 +2118,7 @@ fw_err fw_scenario_load(const char *path, fw_scenario *s, fw_diag *diag)
             goto cleanup;
     }
     {
-        const where w = { path, &ix };
+        const where w = { path, &ix, NULL, 0 };
         if ((err = check_rules(&tmp, &w, diag)) != FW_OK)
             goto cleanup;
     }
@@ -2158,7 +2179,7 @@ fw_err fw_scenario_finish(fw_scenario *s, fw_diag *diag)
     const char *file = s->source_path != NULL ? s->source_path : "scenario";
     bool have_ix = s->source_text != NULL &&
                    index_build(file, (const unsigned char *)s->source_text, strlen(s->source_text), &ix, NULL) == FW_OK;
-    const where w = { file, have_ix ? &ix : NULL };
+    const where w = { file, have_ix ? &ix : NULL, s->overrides, s->n_overrides };
     fw_err err = check_rules(s, &w, diag);
     index_free(&ix);   /* whatever a failed build left too */
     return err;

@@ -89,7 +89,8 @@ fw_err fw_scenario_load(const char *path, fw_scenario *s, fw_diag *diag);
 fw_err fw_scenario_set(fw_scenario *s, const char *assignment, fw_diag *diag);
 
 /* Resolves arms (base + each arm's overrides), checks cross-knob rules (like_share +
- * save_share <= 1, unique arm names, arm overrides only of behaviour.* and engine.*).
+ * save_share <= 1, unique arm names, arm overrides only of behaviour.* and engine.*,
+ * world.creator_share > 0 since only creators post notes).
  * Must be called once after loading and --set, before the scenario is used. */
 fw_err fw_scenario_finish(fw_scenario *s, fw_diag *diag);
 

@@ -182,7 +182,8 @@ static fw_err gen_users(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64
     }
     for (uint32_t t = 0; t < T; t++)
         alpha[t] = cfg->interest_concentration * T * w->topic_pop[t];
-    uint32_t n_creators = 0;
+    uint32_t n_creators = 0, closest = 0;
+    double closest_draw = 2.0;
     for (uint32_t u = 0; u < n; u++) {
         fw_rng_seek(r, seed, FW_RNG_USER, u, 0);
         gsl_ran_dirichlet(r, T, alpha, theta);
@@ -207,8 +208,18 @@ static fw_err gen_users(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64
         w->purchase_prop[u] = (float)gsl_ran_beta(r, 1.0, 30.0);
         w->price_sens[u] = (float)gsl_ran_lognormal(r, 0.0, 0.5);
         w->budget_cents[u] = (int64_t)llround(gsl_ran_lognormal(r, log(50000.0), 1.0));
-        w->creator_of[u] = gsl_rng_uniform(r) < cfg->creator_share ? (int32_t)n_creators++ : -1;
+        double draw = gsl_rng_uniform(r);
+        w->creator_of[u] = draw < cfg->creator_share ? (int32_t)n_creators++ : -1;
+        if (draw < closest_draw) {
+            closest_draw = draw;
+            closest = u;
+        }
     }
+    /* Notes exist only if someone posts: a positive creator_share too small for this many
+     * users to draw a creator (0.001 of 200 users, often) still gives one, the user whose draw
+     * came closest, rather than a world of no notes. The scenario refuses creator_share 0. */
+    if (n_creators == 0 && cfg->creator_share > 0.0 && n > 0)
+        w->creator_of[closest] = (int32_t)n_creators++;
     free(alpha);
     free(theta);
     memcpy(w->interest0, w->interest, (size_t)n * T * sizeof *w->interest0);

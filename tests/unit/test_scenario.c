@@ -612,11 +612,11 @@ static void test_arms_inherit_set(void **state)
     assert_true(s.arms[0].behaviour.stop_base == 0.07);
     assert_true(s.arms[1].behaviour.stop_base == 0.05);
 
-    /* a --set that breaks a cross-knob rule fails at finish, naming both keys */
+    /* a --set that breaks a cross-knob rule fails at finish, naming both keys, and the --set
+     * (not the file's line of an enclosing section) as where the value came from */
     set_ok(&s, "behaviour.like_share=0.9");
     assert_int_equal(fw_scenario_finish(&s, &d), FW_ERR_RANGE);
-    assert_contains(d.msg, path);
-    assert_contains(d.msg, "behaviour.like_share + behaviour.save_share");
+    assert_contains(d.msg, "--set behaviour.like_share=0.9: behaviour.like_share + behaviour.save_share");
     assert_contains(d.msg, "expected a sum <= 1, got 0.9 + 0.3 = 1.2");
     fw_scenario_fini(&s);
 }
@@ -1185,6 +1185,10 @@ static const bad_case bad_cases[] = {
     { "arm weight not a number", "experiment:\n  arms:\n    - name: a\n    - name: b\n      weight: heavy\n",
       FW_ERR_PARSE, 5, "experiment.arms[1].weight", "expected a number in [0.000001, 1000000] (weights are "
       "relative within a layer), got 'heavy'", NULL },
+    /* issue 15: creator_share 0 silently gave a world of no notes */
+    { "nobody posts", "world:\n  n_notes: 400\n  creator_share: 0\n", FW_ERR_RANGE, 3, "world.creator_share",
+      "expected a share > 0 (for example 0.01), got 0: with no creators nobody posts, so none of the "
+      "world.n_notes (400) initial notes and no new note would exist", NULL },
     /* issue 15: weights of 1e308 overflowed their sum (assignment and SRM p NaN) */
     { "arm weights whose sum overflows",
       "experiment:\n  arms:\n    - name: a\n      weight: 1e308\n    - name: b\n      weight: 1e308\n",
