@@ -1301,27 +1301,46 @@ static fw_err index_build(const char *file, const unsigned char *buf, size_t len
 /* ---------------------------------------------------------------------------------------
  * Reading the file and running libcyaml. */
 
-static fw_err read_file(const char *path, unsigned char **out, size_t *out_len, fw_diag *diag)
+/* A copy of text for messages, every control character escaped (escape_text, no length
+ * limit); NULL when out of memory. */
+static char *escape_dup(const char *text)
+{
+    size_t len = strlen(text);
+    char *r = malloc(4 * len + 5);
+    if (r != NULL)
+        escape_text(r, 4 * len + 5, text, 4 * len);
+    return r;
+}
+
+/* Reads the file at path (named shown in messages) into a new NUL-terminated buffer; at
+ * most FW_SCENARIO_MAX_BYTES. */
+static fw_err read_file(const char *path, const char *shown, unsigned char **out, size_t *out_len,
+                        fw_diag *diag)
 {
     FILE *f = fopen(path, "rb");
     struct stat st;
     unsigned char *buf = NULL;
     size_t len = 0, cap = 0;
+    fw_err err = FW_OK;
 
     if (f == NULL)
-        return fail(diag, FW_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return fail(diag, FW_ERR_IO, "%s: cannot open: %s", shown, strerror(errno));
     if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
         fclose(f);
-        return fail(diag, FW_ERR_IO, "%s: cannot read: %s", path, strerror(EISDIR));
+        return fail(diag, FW_ERR_IO, "%s: cannot read: %s", shown, strerror(EISDIR));
     }
     for (;;) {
+        if (len > FW_SCENARIO_MAX_BYTES) {
+            err = fail(diag, FW_ERR_RANGE, "%s: expected a scenario of at most %d MiB, got more", shown,
+                       FW_SCENARIO_MAX_BYTES >> 20);
+            break;
+        }
         if (cap - len < 4096) {
             cap = cap ? 2 * cap : 16384;
             unsigned char *nb = realloc(buf, cap + 1);
             if (nb == NULL) {
-                free(buf);
-                fclose(f);
-                return fail(diag, FW_ERR_NOMEM, "%s: out of memory", path);
+                err = fail(diag, FW_ERR_NOMEM, "%s: out of memory", shown);
+                break;
             }
             buf = nb;
         }
@@ -1330,13 +1349,13 @@ static fw_err read_file(const char *path, unsigned char **out, size_t *out_len, 
         if (got == 0)
             break;
     }
-    if (ferror(f)) {
-        int e = errno;
-        free(buf);
-        fclose(f);
-        return fail(diag, FW_ERR_IO, "%s: cannot read: %s", path, strerror(e));
-    }
+    if (err == FW_OK && ferror(f))
+        err = fail(diag, FW_ERR_IO, "%s: cannot read: %s", shown, strerror(errno));
     fclose(f);
+    if (err != FW_OK) {
+        free(buf);
+        return err;
+    }
     buf[len] = '\0';
     *out = buf;
     *out_len = len;
@@ -2071,11 +2090,12 @@ static fw_err apply_doc(const char *file, const yindex *ix, const scenario_doc *
     return FW_OK;
 }
 
-fw_err fw_scenario_load(const char *path, fw_scenario *s, fw_diag *diag)
+/* Loads the len bytes of buf (NUL-terminated, taken over: freed or kept as source_text) as the
+ * scenario named name; shown is name as messages write it. */
+static fw_err load_bytes(const char *name, const char *shown, unsigned char *buf, size_t len, fw_scenario *s,
+                         fw_diag *diag)
 {
     fw_scenario tmp;
-    unsigned char *buf = NULL;
-    size_t len = 0;
     yindex ix = { NULL, 0, 0, NULL, 0 };
     scenario_doc *doc = NULL;
     cyaml_log_buf lb = { .len = 0 };
@@ -2089,42 +2109,39 @@ fw_err fw_scenario_load(const char *path, fw_scenario *s, fw_diag *diag)
     };
     fw_err err;
 
-    assert(path != NULL && s != NULL);
     lb.text[0] = '\0';
     memset(&tmp, 0, sizeof tmp);
-    if ((err = read_file(path, &buf, &len, diag)) != FW_OK)
-        goto cleanup;
-    if ((err = index_build(path, buf, len, &ix, diag)) != FW_OK)
+    if ((err = index_build(shown, buf, len, &ix, diag)) != FW_OK)
         goto cleanup;
     if ((err = fw_scenario_defaults(&tmp)) != FW_OK) {
-        err = fail(diag, err, "%s: out of memory", path);
+        err = fail(diag, err, "%s: out of memory", shown);
         goto cleanup;
     }
-    if ((err = check_index_texts(path, &ix, diag)) != FW_OK)
+    if ((err = check_index_texts(shown, &ix, diag)) != FW_OK)
         goto cleanup;
     if (ix.n > 0) {
         cyaml_err_t ce = cyaml_load_data(buf, len, &cfg, &doc_schema, (cyaml_data_t **)&doc, NULL);
         if (ce != CYAML_OK) {
             doc = NULL;
-            err = ce == CYAML_ERR_OOM ? fail(diag, FW_ERR_NOMEM, "%s: out of memory", path)
-                                      : explain_cyaml(path, &ix, ce, &lb, diag);
+            err = ce == CYAML_ERR_OOM ? fail(diag, FW_ERR_NOMEM, "%s: out of memory", shown)
+                                      : explain_cyaml(shown, &ix, ce, &lb, diag);
             goto cleanup;
         }
         if (doc == NULL) {
-            err = fail(diag, FW_ERR_INTERNAL, "%s: libcyaml returned no data", path);
+            err = fail(diag, FW_ERR_INTERNAL, "%s: libcyaml returned no data", shown);
             goto cleanup;
         }
-        if ((err = apply_doc(path, &ix, doc, &tmp, diag)) != FW_OK)
+        if ((err = apply_doc(shown, &ix, doc, &tmp, diag)) != FW_OK)
             goto cleanup;
     }
     {
-        const where w = { path, &ix, NULL, 0 };
+        const where w = { shown, &ix, NULL, 0 };
         if ((err = check_rules(&tmp, &w, diag)) != FW_OK)
             goto cleanup;
     }
-    tmp.source_path = strdup(path);
+    tmp.source_path = strdup(name);
     if (tmp.source_path == NULL) {
-        err = fail(diag, FW_ERR_NOMEM, "%s: out of memory", path);
+        err = fail(diag, FW_ERR_NOMEM, "%s: out of memory", shown);
         goto cleanup;
     }
     tmp.source_text = (char *)buf;
@@ -2141,6 +2158,48 @@ cleanup:
         fw_scenario_fini(&tmp);
         memset(s, 0, sizeof *s);
     }
+    return err;
+}
+
+fw_err fw_scenario_load(const char *path, fw_scenario *s, fw_diag *diag)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    fw_err err;
+
+    assert(path != NULL && s != NULL);
+    memset(s, 0, sizeof *s);
+    char *shown = escape_dup(path);
+    if (shown == NULL)
+        return fail(diag, FW_ERR_NOMEM, "out of memory");
+    err = read_file(path, shown, &buf, &len, diag);
+    if (err == FW_OK)
+        err = load_bytes(path, shown, buf, len, s, diag);
+    free(shown);
+    return err;
+}
+
+fw_err fw_scenario_load_mem(const char *name, const void *data, size_t len, fw_scenario *s, fw_diag *diag)
+{
+    assert(name != NULL && (data != NULL || len == 0) && s != NULL);
+    memset(s, 0, sizeof *s);
+    char *shown = escape_dup(name);
+    if (shown == NULL)
+        return fail(diag, FW_ERR_NOMEM, "out of memory");
+    fw_err err = FW_OK;
+    unsigned char *buf = NULL;
+    if (len > FW_SCENARIO_MAX_BYTES)
+        err = fail(diag, FW_ERR_RANGE, "%s: expected a scenario of at most %d MiB, got %zu bytes", shown,
+                   FW_SCENARIO_MAX_BYTES >> 20, len);
+    else if ((buf = malloc(len + 1)) == NULL)
+        err = fail(diag, FW_ERR_NOMEM, "%s: out of memory", shown);
+    if (err == FW_OK) {
+        if (len > 0)
+            memcpy(buf, data, len);
+        buf[len] = '\0';
+        err = load_bytes(name, shown, buf, len, s, diag);
+    }
+    free(shown);
     return err;
 }
 
@@ -2176,12 +2235,14 @@ fw_err fw_scenario_finish(fw_scenario *s, fw_diag *diag)
      * experiment.isolation makes one value per run) is still reported at its line. */
     yindex ix;
     memset(&ix, 0, sizeof ix);
-    const char *file = s->source_path != NULL ? s->source_path : "scenario";
+    char *shown = s->source_path != NULL ? escape_dup(s->source_path) : NULL;
+    const char *file = shown != NULL ? shown : "scenario";
     bool have_ix = s->source_text != NULL &&
                    index_build(file, (const unsigned char *)s->source_text, strlen(s->source_text), &ix, NULL) == FW_OK;
     const where w = { file, have_ix ? &ix : NULL, s->overrides, s->n_overrides };
     fw_err err = check_rules(s, &w, diag);
     index_free(&ix);   /* whatever a failed build left too */
+    free(shown);
     return err;
 }
 

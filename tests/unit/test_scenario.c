@@ -1431,6 +1431,48 @@ static void test_long_values(void **state)
     free(g.buf);
 }
 
+/* fw_scenario_load_mem, the libFuzzer harness's entry: the same scenario as from a file, the
+ * same messages under the name given (control characters escaped), no NUL-terminator needed,
+ * and refusals rather than aborts for bytes no file should hold. */
+static void test_load_mem(void **state)
+{
+    tmpdir *t = *state;
+    fw_scenario file, mem;
+    fw_diag d = { { 0 } };
+
+    load_ok(tmp_write(t, "arms.yaml", arms_yaml), &file);
+    assert_int_equal(fw_scenario_load_mem("arms.yaml", arms_yaml, strlen(arms_yaml), &mem, &d), FW_OK);
+    assert_int_equal(fw_scenario_finish(&mem, &d), FW_OK);
+    assert_scenario_equal(&file, &mem);
+    assert_string_equal(mem.source_path, "arms.yaml");
+    assert_string_equal(mem.source_text, arms_yaml);
+    fw_scenario_fini(&file);
+    fw_scenario_fini(&mem);
+
+    /* not NUL-terminated: only len bytes are read ("days: 3" of "days: 39") */
+    assert_int_equal(fw_scenario_load_mem("x", "days: 39", 7, &mem, &d), FW_OK);
+    assert_int_equal(mem.days, 3);
+    fw_scenario_fini(&mem);
+    /* nothing at all: the defaults */
+    assert_int_equal(fw_scenario_load_mem("x", NULL, 0, &mem, &d), FW_OK);
+    assert_int_equal(mem.n_arms, 1);
+    fw_scenario_fini(&mem);
+
+    /* errors: FILE:LINE with the name given, escaped; s left zeroed */
+    assert_int_equal(fw_scenario_load_mem("in\x1bmem", "days: 3\nworld:\n  n_userz: 5\n", 27, &mem, &d),
+                     FW_ERR_PARSE);
+    assert_zeroed(&mem);
+    assert_string_equal(d.msg, "in\\x1bmem:3: world.n_userz: unknown key; did you mean 'world.n_users'?");
+    static const char nul[] = "days: 3\n\0seed: 4\n";
+    assert_int_equal(fw_scenario_load_mem("nul", nul, sizeof nul - 1, &mem, &d), FW_ERR_PARSE);
+    assert_zeroed(&mem);
+    assert_contains(d.msg, "nul:2: malformed YAML");
+    static const char bad_utf8[] = "name: \xff\xfe\n";
+    assert_int_equal(fw_scenario_load_mem("utf8", bad_utf8, sizeof bad_utf8 - 1, &mem, &d), FW_ERR_PARSE);
+    assert_zeroed(&mem);
+    assert_contains(d.msg, "utf8:1: malformed YAML");
+}
+
 /* ---------------------------------------------------------------------------------------
  * Scopes: which knobs an arm may set, under the experiment's isolation and budget split. */
 
@@ -1555,6 +1597,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_arm_scopes, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_list_limits, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_long_values, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_load_mem, tmp_setup, tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
