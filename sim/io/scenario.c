@@ -18,6 +18,11 @@
  *   pointer is fw_layer.name, into its first arm's layer string.
  * - Arm overrides reach a configuration only through apply_sets(): arm resolution, the check
  *   of every combination of arms across layers and fw_scenario_apply() share it.
+ * - Loading costs time linear in the file's size, whatever it holds: the index hashes its
+ *   paths, each list is bounded while it is indexed (FW_MAX_ARMS arms, FW_MAX_ARM_SETS
+ *   overrides an arm; items past the limit are counted, not stored), and checks across arms
+ *   are single passes keyed by knob. Nothing runs before the limits are checked.
+ * - Text that reaches a message passes escape_text() (control characters as \xHH).
  * - Every failure is written by fail(): one breakpoint catches them all. */
 #define _POSIX_C_SOURCE 200809L
 
