@@ -1239,6 +1239,10 @@ static fw_err index_build(const char *file, const unsigned char *buf, size_t len
     yaml_parser_set_input_string(&parser, buf, len);
     while (!done && err == FW_OK) {
         if (!yaml_parser_parse(&parser, &ev)) {
+            if (parser.error == YAML_MEMORY_ERROR) {
+                err = fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
+                break;
+            }
             size_t line = parser.error == YAML_READER_ERROR
                               ? line_of_offset(buf, len, parser.problem_offset)
                               : parser.problem_mark.line + 1;
@@ -2128,8 +2132,10 @@ static fw_err load_bytes(const char *name, const char *shown, unsigned char *buf
         cyaml_err_t ce = cyaml_load_data(buf, len, &cfg, &doc_schema, (cyaml_data_t **)&doc, NULL);
         if (ce != CYAML_OK) {
             doc = NULL;
-            err = ce == CYAML_ERR_OOM ? fail(diag, FW_ERR_NOMEM, "%s: out of memory", shown)
-                                      : explain_cyaml(shown, &ix, ce, &lb, diag);
+            /* libyaml failing inside libcyaml on bytes the index parsed is out of memory too */
+            bool oom = ce == CYAML_ERR_OOM || ce == CYAML_ERR_LIBYAML_PARSER || ce == CYAML_ERR_LIBYAML_PARSER_INIT ||
+                       ce == CYAML_ERR_LIBYAML_EVENT_INIT;
+            err = oom ? fail(diag, FW_ERR_NOMEM, "%s: out of memory", shown) : explain_cyaml(shown, &ix, ce, &lb, diag);
             goto cleanup;
         }
         if (doc == NULL) {

@@ -1302,6 +1302,9 @@ typedef struct gen_text {
     size_t len, cap;
 } gen_text;
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
 static void gen_add(gen_text *g, const char *fmt, ...)
 {
     va_list ap;
@@ -1474,6 +1477,117 @@ static void test_load_mem(void **state)
 }
 
 /* ---------------------------------------------------------------------------------------
+ * Allocation failure (SQLite's habit): the N-th allocation of a load, a --set and a finish
+ * fails, for every N; each must end in FW_OK (a failure the loader can absorb) or
+ * FW_ERR_NOMEM -- never a bad-input error, which exits 2 -- and leave nothing allocated. The
+ * allocator is replaced for this binary (glibc only: its replaceable malloc reaches libyaml's
+ * and libcyaml's allocations too), counting live blocks while armed; under a sanitizer, which
+ * owns the allocator, the test is skipped. */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define FW_NO_ALLOC_HOOK 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer) || __has_feature(thread_sanitizer)
+#define FW_NO_ALLOC_HOOK 1
+#endif
+#endif
+#if defined(__GLIBC__) && !defined(FW_NO_ALLOC_HOOK)
+#define FW_ALLOC_HOOK 1
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t n);
+extern void __libc_free(void *p);
+
+static struct {
+    int armed;
+    long n, fail_at, live;  /* allocations so far, the one to fail (0: none), blocks live */
+} hook;
+
+static int hook_fails(void)
+{
+    return hook.armed && ++hook.n == hook.fail_at;
+}
+
+void *malloc(size_t n)
+{
+    void *p = hook_fails() ? NULL : __libc_malloc(n);
+    hook.live += hook.armed && p != NULL;
+    return p;
+}
+
+void *calloc(size_t n, size_t size)
+{
+    void *p = hook_fails() ? NULL : __libc_calloc(n, size);
+    hook.live += hook.armed && p != NULL;
+    return p;
+}
+
+void *realloc(void *q, size_t n)
+{
+    void *p = hook_fails() ? NULL : __libc_realloc(q, n);
+    hook.live += hook.armed && p != NULL && q == NULL;
+    return p;
+}
+
+void free(void *p)
+{
+    hook.live -= hook.armed && p != NULL;
+    __libc_free(p);
+}
+#endif
+
+#ifdef FW_ALLOC_HOOK
+/* One load (layers, arms, every section), a --set and a finish; fini on success. */
+static fw_err load_set_finish(fw_diag *d)
+{
+    static const char text[] =
+        "name: ab\nseed: 3\nworld: {n_users: 2000}\nbehaviour:\n  open_rate: 0.1\nengine:\n  feed:\n"
+        "    w_fresh: 2.5\nexperiment:\n  salt: 9\n  arms:\n    - name: control\n    - name: t\n      weight: 3\n"
+        "      set: [\"engine.feed.w_fresh=2.0\", \"behaviour.stop_base=0.05\"]\n    - name: c2\n      layer: ads\n"
+        "    - name: t2\n      layer: ads\n      set: [behaviour.fatigue=0.01]\noutput: {dir: out}\n";
+    fw_scenario s;
+    fw_err err = fw_scenario_load_mem("oom.yaml", text, sizeof text - 1, &s, d);
+    if (err != FW_OK)
+        return err;
+    err = fw_scenario_set(&s, "behaviour.fatigue=0.02", d);
+    if (err == FW_OK)
+        err = fw_scenario_finish(&s, d);
+    fw_scenario_fini(&s);
+    return err;
+}
+#endif
+
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+#ifdef FW_ALLOC_HOOK
+    fw_diag d = { { 0 } };
+    hook.armed = 1;
+    hook.n = hook.fail_at = hook.live = 0;
+    fw_err err = load_set_finish(&d);
+    hook.armed = 0;
+    long total = hook.n;
+    if (err != FW_OK || hook.live != 0)
+        fail_msg("without failures: %s (%s), %ld blocks live", fw_err_name(err), d.msg, hook.live);
+    assert_true(total > 100);
+    for (long k = 1; k <= total; k++) {
+        hook.armed = 1;
+        hook.n = hook.live = 0;
+        hook.fail_at = k;
+        err = load_set_finish(&d);
+        hook.armed = 0;
+        if (err != FW_OK && err != FW_ERR_NOMEM)
+            fail_msg("allocation %ld of %ld failed: %s (%s), expected out of memory", k, total, fw_err_name(err), d.msg);
+        if (hook.live != 0)
+            fail_msg("allocation %ld of %ld failed: %ld blocks leaked (%s)", k, total, hook.live,
+                     err == FW_OK ? "absorbed" : d.msg);
+    }
+#else
+    skip();
+#endif
+}
+
+/* ---------------------------------------------------------------------------------------
  * Scopes: which knobs an arm may set, under the experiment's isolation and budget split. */
 
 /* Loads a scenario whose second arm sets assignment, with experiment lines extra; returns the
@@ -1598,6 +1712,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_limits, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_long_values, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_load_mem, tmp_setup, tmp_teardown),
+        cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
