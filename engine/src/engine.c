@@ -279,7 +279,7 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
     rc = FW_ERR_NOMEM;
     if (cat->follow_offsets) {
         for (uint32_t u = 0; u < e->n_users; u++)
-            for (uint32_t k = cat->follow_offsets[u]; k < cat->follow_offsets[u + 1]; k++) {
+            for (uint64_t k = cat->follow_offsets[u]; k < cat->follow_offsets[u + 1]; k++) {
                 uint32_t c = cat->follows[k];
                 if (c >= e->n_users) {
                     rc = FW_ERR_INVAL;

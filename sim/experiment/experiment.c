@@ -66,7 +66,7 @@ static uint32_t top_creator(const fw_world *w, uint32_t u)
 {
     uint32_t best = u, best_n = 0;
     int found = 0;
-    for (uint32_t k = w->follow_off[u]; k < w->follow_off[u + 1]; k++) {
+    for (uint64_t k = w->follow_off[u]; k < w->follow_off[u + 1]; k++) {
         uint32_t c = w->follow_dst[k], n = w->n_followers[c];
         if (!found || n > best_n || (n == best_n && c < best)) {
             best = c;
@@ -408,6 +408,15 @@ static void num(char *buf, size_t n, double v)
         snprintf(buf, n, "n/a");
 }
 
+/* A p-value to 4 decimals, "n/a" when undefined (never "nan"). */
+static void pval(char *buf, size_t n, double v)
+{
+    if (isfinite(v))
+        snprintf(buf, n, "%.4f", v);
+    else
+        snprintf(buf, n, "n/a");
+}
+
 void fw_experiment_print(const fw_scenario *s, const fw_assignment *a, const fw_exp_table *t,
                          FILE *f)
 {
@@ -417,12 +426,16 @@ void fw_experiment_print(const fw_scenario *s, const fw_assignment *a, const fw_
     fprintf(f, "\nexperiment: unit %s, %u units, alpha %g, %s; look %u of %u planned daily looks\n",
             fw_experiment_unit_name(s->experiment_unit), a->n_units, alpha,
             t->have_pre ? "CUPED on the pre-period" : "no CUPED", t->days, t->planned);
-    for (uint32_t l = 0; l < a->n_layers; l++)
-        if (s->layers[l].n_arms > 1)
-            fprintf(f, "  layer %s: SRM chi2 %.3f p %.4f%s\n", s->layers[l].name, t->srm_chi2[l],
-                    t->srm_p[l],
-                    t->srm_p[l] < 0.001 ? "  ** SAMPLE RATIO MISMATCH: do not trust these results **"
-                                        : "");
+    /* The SRM test is undefined when the layer has no units (fw_stat_srm fails): n/a. */
+    for (uint32_t l = 0; l < a->n_layers; l++) {
+        if (s->layers[l].n_arms < 2)
+            continue;
+        if (isfinite(t->srm_chi2[l]) && isfinite(t->srm_p[l]))
+            fprintf(f, "  layer %s: SRM chi2 %.3f p %.4f%s\n", s->layers[l].name, t->srm_chi2[l], t->srm_p[l],
+                    t->srm_p[l] < 0.001 ? "  ** SAMPLE RATIO MISMATCH: do not trust these results **" : "");
+        else
+            fprintf(f, "  layer %s: SRM n/a (no units to test)\n", s->layers[l].name);
+    }
     char ci_head[32];
     snprintf(ci_head, sizeof ci_head, "%g%% CI", 100 * (1 - alpha));
     for (uint32_t arm = 0; arm < t->n_arms; arm++) {
@@ -449,7 +462,7 @@ void fw_experiment_print(const fw_scenario *s, const fw_assignment *a, const fw_
             }
             const fw_stat_result *d = r->cuped ? &r->cuped_abs : &r->abs;
             const fw_stat_result *l = r->cuped ? &r->cuped_rel : &r->rel;
-            char cc[32], ct[32], diff[32], lift[32], lo[32], hi[32], ci[80], mde[32];
+            char cc[32], ct[32], diff[32], lift[32], lo[32], hi[32], ci[80], mde[32], p[3][16], vc[32], vt[32];
             if (r->cuped) {
                 num(cc, sizeof cc, r->cuped_abs.control);
                 num(ct, sizeof ct, r->cuped_abs.treatment);
@@ -457,7 +470,12 @@ void fw_experiment_print(const fw_scenario *s, const fw_assignment *a, const fw_
                 snprintf(cc, sizeof cc, "-");
                 snprintf(ct, sizeof ct, "-");
             }
-            snprintf(diff, sizeof diff, "%+.4g", d->delta);
+            if (isfinite(d->delta))
+                snprintf(diff, sizeof diff, "%+.4g", d->delta);
+            else
+                snprintf(diff, sizeof diff, "n/a");
+            num(vc, sizeof vc, r->abs.control);
+            num(vt, sizeof vt, r->abs.treatment);
             fw_experiment_pct(lift, sizeof lift, l->delta);
             fw_experiment_pct(lo, sizeof lo, l->ci_lo);
             fw_experiment_pct(hi, sizeof hi, l->ci_hi);
@@ -469,9 +487,12 @@ void fw_experiment_print(const fw_scenario *s, const fw_assignment *a, const fw_
                 snprintf(mde, sizeof mde, "%.2f%%", 100 * r->mde_rel);
             else
                 num(mde, sizeof mde, r->mde);
-            fprintf(f, "  %-23s %-19s %10.4g %10.4g %10s %10s %10s %9s %21s %8s %7.4f %7.4f %7.4f  %s%s%s\n",
-                    fw_experiment_metric_name[m], fw_experiment_metric_unit[m], r->abs.control, r->abs.treatment,
-                    cc, ct, diff, lift, ci, mde, r->p, r->p_holm, r->p_seq, r->cuped ? "cuped " : "",
+            pval(p[0], sizeof p[0], r->p);
+            pval(p[1], sizeof p[1], r->p_holm);
+            pval(p[2], sizeof p[2], r->p_seq);
+            fprintf(f, "  %-23s %-19s %10s %10s %10s %10s %10s %9s %21s %8s %7s %7s %7s  %s%s%s\n",
+                    fw_experiment_metric_name[m], fw_experiment_metric_unit[m], vc, vt,
+                    cc, ct, diff, lift, ci, mde, p[0], p[1], p[2], r->cuped ? "cuped " : "",
                     r->p_holm < alpha ? "significant " : "", r->p_seq < alpha ? "seq-significant" : "");
         }
     }

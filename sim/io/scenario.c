@@ -18,6 +18,11 @@
  *   pointer is fw_layer.name, into its first arm's layer string.
  * - Arm overrides reach a configuration only through apply_sets(): arm resolution, the check
  *   of every combination of arms across layers and fw_scenario_apply() share it.
+ * - Loading costs time linear in the file's size, whatever it holds: the index hashes its
+ *   paths, each list is bounded while it is indexed (FW_MAX_ARMS arms, FW_MAX_ARM_SETS
+ *   overrides an arm; items past the limit are counted, not stored), and checks across arms
+ *   are single passes keyed by knob. Nothing runs before the limits are checked.
+ * - Text that reaches a message passes escape_text() (control characters as \xHH).
  * - Every failure is written by fail(): one breakpoint catches them all. */
 #define _POSIX_C_SOURCE 200809L
 
@@ -266,18 +271,24 @@ static const cyaml_schema_value_t doc_schema = {
  * canonical: sequence indexes written as []. */
 typedef enum node_kind { NODE_NONE, NODE_SCALAR, NODE_MAPPING, NODE_SEQUENCE } node_kind;
 
+/* A sequence holds at most max_items items, each a `items`; the index counts the items past
+ * the limit without storing them, so a file of 32,000 arms is refused in time linear in its
+ * size, with the count and the line of the first one too many. */
 static const struct {
     const char *path;
     node_kind kind;
     const char *expect;
+    uint32_t min_items, max_items;  /* NODE_SEQUENCE */
+    const char *items;
 } arm_shapes[] = {
-    { "experiment.arms", NODE_SEQUENCE, "a list of arms (- name: NAME)" },
-    { "experiment.arms[]", NODE_MAPPING, "an arm: a mapping of name, layer, weight and set" },
-    { "experiment.arms[].name", NODE_SCALAR, "a non-empty arm name without '/'" },
-    { "experiment.arms[].layer", NODE_SCALAR, "a layer name: letters, digits, '_' or '-'" },
-    { "experiment.arms[].weight", NODE_SCALAR, "a finite number > 0" },
-    { "experiment.arms[].set", NODE_SEQUENCE, "a list of \"key.path=value\" strings" },
-    { "experiment.arms[].set[]", NODE_SCALAR, "a \"key.path=value\" string" },
+    { "experiment.arms", NODE_SEQUENCE, "a list of arms (- name: NAME)", 1, FW_MAX_ARMS, "arms" },
+    { "experiment.arms[]", NODE_MAPPING, "an arm: a mapping of name, layer, weight and set", 0, 0, NULL },
+    { "experiment.arms[].name", NODE_SCALAR, "a non-empty arm name without '/'", 0, 0, NULL },
+    { "experiment.arms[].layer", NODE_SCALAR, "a layer name: letters, digits, '_' or '-'", 0, 0, NULL },
+    { "experiment.arms[].weight", NODE_SCALAR, FW_ARM_WEIGHT_RANGE, 0, 0, NULL },
+    { "experiment.arms[].set", NODE_SEQUENCE, "a list of \"key.path=value\" strings", 0, FW_MAX_ARM_SETS,
+      "overrides in an arm's set" },
+    { "experiment.arms[].set[]", NODE_SCALAR, "a \"key.path=value\" string", 0, 0, NULL },
 };
 #define N_ARM_SHAPES (sizeof arm_shapes / sizeof arm_shapes[0])
 
@@ -297,19 +308,36 @@ static fw_err fail(fw_diag *diag, fw_err code, const char *fmt, ...)
     return code;
 }
 
-/* Copies text for a message: control characters as '?', at most 60 bytes then "...". */
+/* Copies text for a message, at most max bytes of it then "...": control characters (and
+ * DEL) are written as \xHH, so that nothing a user typed or a file holds can move a
+ * terminal's cursor, start an escape sequence or split a message over lines. n > max + 4. */
+static void escape_text(char *buf, size_t n, const char *text, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t o = 0;
+    assert(n > max + 4);
+    for (; *p != '\0'; p++) {
+        bool ctl = *p < 0x20 || *p == 0x7f;
+        if (o + (ctl ? 4 : 1) > max)
+            break;
+        if (ctl)
+            o += (size_t)snprintf(buf + o, n - o, "\\x%02x", *p);
+        else
+            buf[o++] = (char)*p;
+    }
+    if (*p != '\0') {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+}
+
+/* escape_text for a value or name quoted in a message: at most 60 bytes (fewer when n is
+ * smaller). */
 static void clean_text(char *buf, size_t n, const char *text)
 {
-    size_t i = 0;
-    const size_t max = n > 64 ? 60 : n - 4;
     assert(n > 4);
-    for (; text[i] != '\0' && i < max; i++)
-        buf[i] = ((unsigned char)text[i] < 0x20 || text[i] == 0x7f) ? '?' : text[i];
-    if (text[i] != '\0') {
-        memcpy(buf + i, "...", 3);
-        i += 3;
-    }
-    buf[i] = '\0';
+    escape_text(buf, n, text, n > 64 ? 60 : n - 5);
 }
 
 /* Shortest decimal that reads back as exactly v; whole numbers as "16.0", never "1.6e+01". */
@@ -710,10 +738,10 @@ static size_t edit_distance(const char *a, const char *b)
 
 /* Writes "; did you mean 'world.n_users'?" for the known key nearest to key in the mapping
  * at parent (comparing the whole path, and the key alone so that a key in the wrong section
- * is found too), or "; valid keys here: a, b, c" when nothing is near. parent is canonical
+ * is found too) and returns true, or returns false when nothing is near. parent is canonical
  * ("experiment.arms[]"), shown is the parent as written ("experiment.arms[1]"); knobs_only
  * restricts the candidates to knobs (for --set). */
-static void suggest(const char *parent, const char *shown, const char *key, bool knobs_only, char *buf,
+static bool nearest(const char *parent, const char *shown, const char *key, bool knobs_only, char *buf,
                     size_t n)
 {
     size_t plen = strlen(parent), klen = strlen(key);
@@ -740,8 +768,19 @@ static void suggest(const char *parent, const char *shown, const char *key, bool
             snprintf(buf, n, "; did you mean '%s.%s'?", shown, last_part(p));
         else
             snprintf(buf, n, "; did you mean '%s'?", p);
-        return;
+        return true;
     }
+    return false;
+}
+
+/* A file's unknown key: nearest() or, when nothing is near, "; valid keys here: a, b, c" (the
+ * keys of the mapping at parent, which the index has already found valid). */
+static void suggest(const char *parent, const char *shown, const char *key, char *buf, size_t n)
+{
+    size_t plen = strlen(parent);
+    size_t count = n_known();
+    if (nearest(parent, shown, key, false, buf, n))
+        return;
     size_t used = (size_t)snprintf(buf, n, "; valid keys here:");
     bool first = true;
     for (size_t i = 0; i < count && used < n; i++) {
@@ -751,6 +790,103 @@ static void suggest(const char *parent, const char *shown, const char *key, bool
         used += (size_t)snprintf(buf + used, n - used, "%s %s", first ? "" : ",", last_part(p));
         first = false;
     }
+}
+
+/* snprintf for message parts that may be cut short on purpose (lists of keys). */
+PRINTF_LIKE(3, 4)
+static void say(char *buf, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, n, fmt, ap);
+    va_end(ap);
+}
+
+/* The section whose path is path[0..len), or -1. */
+static int find_section(const char *path, size_t len)
+{
+    for (int i = 1; i < SEC__COUNT; i++)
+        if (strlen(sections[i].path) == len && memcmp(sections[i].path, path, len) == 0)
+            return i;
+    return -1;
+}
+
+/* Writes the keys an assignment may name directly under section path parent ("" = the top
+ * level): its knobs, then its sub-sections as "name.*"; ", ..." when n is too small. */
+static void list_keys(const char *parent, char *buf, size_t n)
+{
+    size_t plen = strlen(parent), used = 0;
+    assert(n > 8);
+    buf[0] = '\0';
+    for (size_t i = 0; i < N_KNOBS + SEC__COUNT - 1; i++) {
+        const char *p = i < N_KNOBS ? knobs[i].path : sections[i - N_KNOBS + 1].path;
+        const char *star = i < N_KNOBS ? "" : ".*";
+        if (parent_len(p) != plen || strncmp(p, parent, plen) != 0 || (plen > 0 && p[plen] != '.'))
+            continue;
+        const char *name = last_part(p);
+        if (used + strlen(name) + strlen(star) + 2 + 6 >= n) {
+            snprintf(buf + used, n - used, ", ...");
+            return;
+        }
+        used += (size_t)snprintf(buf + used, n - used, "%s%s%s", used ? ", " : "", name, star);
+    }
+}
+
+/* Why key[0..len) names no knob, said at the right level, into why: a section (its keys are
+ * listed), a knob given sub-keys (it takes a value), or an unknown name (the nearest knob,
+ * else the keys of the deepest section the key does name). Control characters are escaped. */
+static void explain_unknown(const char *a, size_t len, char *why, size_t n)
+{
+    char key[256], shown[300], list[600], expect[512], hint[600];
+    if (len >= sizeof key) {
+        say(why, n, "unknown key (longer than any key)");
+        return;
+    }
+    memcpy(key, a, len);
+    key[len] = '\0';
+    escape_text(shown, sizeof shown, key, sizeof shown - 5);
+
+    if (find_section(key, len) >= 0) {
+        list_keys(key, list, sizeof list);
+        say(why, n, "unknown key; %s is a section, not a value: set one of its keys, as in %s.KEY=VALUE; its "
+                 "keys: %s", key, key, list);
+        return;
+    }
+    for (size_t i = 0; i < len; i++) {
+        const knob *k = key[i] == '.' ? find_knob(key, i) : NULL;
+        if (k == NULL)
+            continue;
+        describe(k, expect, sizeof expect);
+        say(why, n, "unknown key; %s is a knob, not a section: it takes a value (%s) and no sub-keys, as in "
+                 "%s=VALUE", k->path, expect, k->path);
+        return;
+    }
+    /* The deepest section the key names, and the first part of the key below it. */
+    size_t plen = 0;
+    for (size_t i = 0; i < len; i++)
+        if (key[i] == '.' && find_section(key, i) >= 0)
+            plen = i;
+    char *dot = strrchr(key, '.');
+    if (dot != NULL)
+        *dot = '\0';
+    bool near = nearest(dot != NULL ? key : "", dot != NULL ? key : "", dot != NULL ? dot + 1 : key, true,
+                        hint, sizeof hint);
+    if (dot != NULL)
+        *dot = '.';
+    if (near) {
+        say(why, n, "unknown key%s", hint);
+        return;
+    }
+    key[plen] = '\0';
+    list_keys(key, list, sizeof list);
+    const char *part = shown + (plen > 0 ? plen + 1 : 0);
+    const char *end = strchr(part, '.');
+    if (end == NULL) {
+        say(why, n, "unknown key; valid keys here: %s", list);
+        return;
+    }
+    say(why, n, "unknown key; %s has no section '%.*s'; valid keys there: %s", plen > 0 ? key : "the top level",
+             (int)(end - part), part, list);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -767,9 +903,14 @@ typedef struct yentry {
     char *text;     /* the scalar value; NULL for a mapping or sequence */
 } yentry;
 
+/* Entries in document order, and an open-addressing hash of their paths (slot[h] = entry
+ * index + 1, 0 = empty; at most half full) so that finding a path, and so rejecting a
+ * duplicate key, costs O(1): a file of n keys is indexed in O(n), never O(n^2). */
 typedef struct yindex {
     yentry *v;
     size_t n, cap;
+    size_t *slot;
+    size_t n_slot;  /* a power of two, or 0 */
 } yindex;
 
 static void index_free(yindex *ix)
@@ -780,17 +921,65 @@ static void index_free(yindex *ix)
         free(ix->v[i].text);
     }
     free(ix->v);
+    free(ix->slot);
     memset(ix, 0, sizeof *ix);
+}
+
+/* FNV-1a of a path. */
+static size_t path_hash(const char *path)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (const unsigned char *p = (const unsigned char *)path; *p != '\0'; p++)
+        h = (h ^ *p) * UINT64_C(0x100000001b3);
+    return (size_t)(h ^ (h >> 32));
+}
+
+/* The index of the entry with this path, or SIZE_MAX. */
+static size_t index_lookup(const yindex *ix, const char *path)
+{
+    if (ix == NULL || ix->n_slot == 0)
+        return SIZE_MAX;
+    for (size_t h = path_hash(path) & (ix->n_slot - 1);; h = (h + 1) & (ix->n_slot - 1)) {
+        size_t s = ix->slot[h];
+        if (s == 0)
+            return SIZE_MAX;
+        if (strcmp(ix->v[s - 1].path, path) == 0)
+            return s - 1;
+    }
+}
+
+/* Adds entry idx (whose path is not in the index yet) to the hash, growing it first when it
+ * would be more than half full. 0, or -1 when out of memory. */
+static int index_hash_add(yindex *ix, size_t idx)
+{
+    if (2 * (idx + 1) > ix->n_slot) {
+        size_t n = ix->n_slot ? 2 * ix->n_slot : 128;
+        size_t *slot = calloc(n, sizeof *slot);
+        if (slot == NULL)
+            return -1;
+        for (size_t i = 0; i < ix->n_slot; i++) {
+            if (ix->slot[i] == 0)
+                continue;
+            size_t h = path_hash(ix->v[ix->slot[i] - 1].path) & (n - 1);
+            while (slot[h] != 0)
+                h = (h + 1) & (n - 1);
+            slot[h] = ix->slot[i];
+        }
+        free(ix->slot);
+        ix->slot = slot;
+        ix->n_slot = n;
+    }
+    size_t h = path_hash(ix->v[idx].path) & (ix->n_slot - 1);
+    while (ix->slot[h] != 0)
+        h = (h + 1) & (ix->n_slot - 1);
+    ix->slot[h] = idx + 1;
+    return 0;
 }
 
 static const yentry *index_find(const yindex *ix, const char *path)
 {
-    if (ix == NULL)
-        return NULL;
-    for (size_t i = 0; i < ix->n; i++)
-        if (strcmp(ix->v[i].path, path) == 0)
-            return &ix->v[i];
-    return NULL;
+    size_t i = index_lookup(ix, path);
+    return i != SIZE_MAX ? &ix->v[i] : NULL;
 }
 
 static char *join(const char *a, const char *sep, const char *b)
@@ -821,7 +1010,9 @@ typedef struct frame {
     node_kind kind;
     size_t entry;        /* index entry of this container; SIZE_MAX for the root */
     bool want_key;       /* mapping: the next node is a key */
-    uint32_t next_item;  /* sequence: index of the next item */
+    uint64_t n_items;    /* sequence: items seen, those past the limit included */
+    uint32_t max_items;  /* sequence: items indexed at most (arm_shapes) */
+    size_t over_line;    /* sequence: line of the first item past max_items */
 } frame;
 
 enum { MAX_DEPTH = 16 };
@@ -831,10 +1022,14 @@ typedef struct ybuild {
     yindex *ix;
     frame stack[MAX_DEPTH];
     int depth;
+    int skip;            /* > 0: inside an item past its sequence's limit, this deep */
     fw_diag *diag;
 } ybuild;
 
-static fw_err add_entry(ybuild *b, char *path, char *canon, const yaml_mark_t *m, size_t *out)
+/* Appends an entry (taking path and canon) and writes its index to *out. When the path is
+ * already in the index (a duplicate key) the new entry is not hashed and *dup is the first
+ * one's index; otherwise *dup is SIZE_MAX. */
+static fw_err add_entry(ybuild *b, char *path, char *canon, const yaml_mark_t *m, size_t *out, size_t *dup)
 {
     if (path == NULL || canon == NULL) {
         free(path);
@@ -859,6 +1054,9 @@ static fw_err add_entry(ybuild *b, char *path, char *canon, const yaml_mark_t *m
     e->line = m->line + 1;
     e->col = m->column + 1;
     *out = b->ix->n++;
+    *dup = index_lookup(b->ix, path);
+    if (*dup == SIZE_MAX && index_hash_add(b->ix, *out) != 0)
+        return fail(b->diag, FW_ERR_NOMEM, "%s: out of memory", b->file);
     return FW_OK;
 }
 
@@ -877,20 +1075,19 @@ static fw_err on_key(ybuild *b, const yaml_event_t *ev, size_t *out)
                     *ppath ? "" : "(top level)", node_name(ev));
     const char *key = (const char *)ev->data.scalar.value;
     char *path = join(ppath, sep, key), *canon = join(pcanon, sep, key);
-    size_t idx;
-    fw_err err = add_entry(b, path, canon, &ev->start_mark, &idx);
+    size_t idx, dup;
+    fw_err err = add_entry(b, path, canon, &ev->start_mark, &idx, &dup);
     if (err != FW_OK)
         return err;
     const yentry *e = &b->ix->v[idx];
     clean_text(shown, sizeof shown, e->path);
     if (strpbrk(key, ".[]") != NULL || expected_kind(e->canon, expect, sizeof expect) == NODE_NONE) {
-        suggest(pcanon, ppath, key, false, hint, sizeof hint);
+        suggest(pcanon, ppath, key, hint, sizeof hint);
         return fail(b->diag, FW_ERR_PARSE, "%s:%zu: %s: unknown key%s", b->file, line, shown, hint);
     }
-    for (size_t i = 0; i < idx; i++)
-        if (strcmp(b->ix->v[i].path, e->path) == 0)
-            return fail(b->diag, FW_ERR_PARSE, "%s:%zu: %s: duplicate key (first at line %zu)", b->file,
-                        line, shown, b->ix->v[i].line);
+    if (dup != SIZE_MAX)
+        return fail(b->diag, FW_ERR_PARSE, "%s:%zu: %s: duplicate key (first at line %zu)", b->file,
+                    line, shown, b->ix->v[dup].line);
     *out = idx;
     return FW_OK;
 }
@@ -927,13 +1124,52 @@ static fw_err on_value(ybuild *b, const yaml_event_t *ev, size_t idx)
                 shown);
 }
 
+/* The arm_shapes row of a canonical path, or NULL. */
+static size_t arm_shape(const char *canon)
+{
+    for (size_t i = 0; i < N_ARM_SHAPES; i++)
+        if (strcmp(canon, arm_shapes[i].path) == 0)
+            return i;
+    return SIZE_MAX;
+}
+
 static fw_err push(ybuild *b, node_kind kind, size_t entry, size_t line)
 {
     if (b->depth == MAX_DEPTH)
         return fail(b->diag, FW_ERR_PARSE, "%s:%zu: nesting deeper than %d levels", b->file, line,
                     MAX_DEPTH);
-    b->stack[b->depth++] = (frame){ kind, entry, kind == NODE_MAPPING, 0 };
+    frame f = { kind, entry, kind == NODE_MAPPING, 0, UINT32_MAX, 0 };
+    if (kind == NODE_SEQUENCE && entry != SIZE_MAX) {
+        size_t shape = arm_shape(b->ix->v[entry].canon);
+        if (shape != SIZE_MAX && arm_shapes[shape].max_items > 0)
+            f.max_items = arm_shapes[shape].max_items;
+    }
+    b->stack[b->depth++] = f;
     return FW_OK;
+}
+
+/* The end of a mapping or sequence: a sequence longer than its limit is refused here, once
+ * its items are counted. */
+static fw_err pop(ybuild *b)
+{
+    const frame *f = &b->stack[--b->depth];
+    if (f->kind != NODE_SEQUENCE || f->n_items <= f->max_items)
+        return FW_OK;
+    const yentry *e = &b->ix->v[f->entry];
+    size_t shape = arm_shape(e->canon);
+    char shown[80];
+    assert(shape != SIZE_MAX);
+    clean_text(shown, sizeof shown, e->path);
+    if (arm_shapes[shape].min_items > 0)
+        return fail(b->diag, FW_ERR_RANGE,
+                    "%s:%zu: %s: expected %" PRIu32 " to %" PRIu32 " %s, got %" PRIu64
+                    " (the first one too many is at line %zu)",
+                    b->file, e->line, shown, arm_shapes[shape].min_items, f->max_items, arm_shapes[shape].items,
+                    f->n_items, f->over_line);
+    return fail(b->diag, FW_ERR_RANGE,
+                "%s:%zu: %s: expected at most %" PRIu32 " %s, got %" PRIu64 " (the first one too many is at "
+                "line %zu)",
+                b->file, e->line, shown, f->max_items, arm_shapes[shape].items, f->n_items, f->over_line);
 }
 
 /* One node event below the root. */
@@ -954,12 +1190,22 @@ static fw_err on_node(ybuild *b, const yaml_event_t *ev)
         top->want_key = true;
     } else {
         char item[32];
+        size_t dup;
+        if (top->n_items >= top->max_items) {
+            /* Past the limit: counted for the message, neither indexed nor checked. */
+            if (top->n_items++ == top->max_items)
+                top->over_line = ev->start_mark.line + 1;
+            if (ev->type != YAML_SCALAR_EVENT)
+                b->skip = 1;
+            return FW_OK;
+        }
         const yentry *parent = &b->ix->v[top->entry];
-        snprintf(item, sizeof item, "[%" PRIu32 "]", top->next_item++);
+        snprintf(item, sizeof item, "[%" PRIu64 "]", top->n_items++);
         err = add_entry(b, join(parent->path, "", item), join(parent->canon, "", "[]"), &ev->start_mark,
-                        &idx);
+                        &idx, &dup);
         if (err != FW_OK)
             return err;
+        assert(dup == SIZE_MAX);
     }
     if ((err = on_value(b, ev, idx)) != FW_OK)
         return err;
@@ -983,7 +1229,7 @@ static fw_err index_build(const char *file, const unsigned char *buf, size_t len
 {
     yaml_parser_t parser;
     yaml_event_t ev;
-    ybuild b = { .file = file, .ix = ix, .depth = 0, .diag = diag };
+    ybuild b = { .file = file, .ix = ix, .depth = 0, .skip = 0, .diag = diag };
     int n_docs = 0;
     bool done = false;
     fw_err err = FW_OK;
@@ -993,6 +1239,10 @@ static fw_err index_build(const char *file, const unsigned char *buf, size_t len
     yaml_parser_set_input_string(&parser, buf, len);
     while (!done && err == FW_OK) {
         if (!yaml_parser_parse(&parser, &ev)) {
+            if (parser.error == YAML_MEMORY_ERROR) {
+                err = fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
+                break;
+            }
             size_t line = parser.error == YAML_READER_ERROR
                               ? line_of_offset(buf, len, parser.problem_offset)
                               : parser.problem_mark.line + 1;
@@ -1005,6 +1255,18 @@ static fw_err index_build(const char *file, const unsigned char *buf, size_t len
             break;
         }
         size_t line = ev.start_mark.line + 1;
+        if (b.skip > 0 && ev.type != YAML_ALIAS_EVENT) {
+            /* Inside an item past its sequence's limit: only its nesting is followed. */
+            if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT) {
+                if (b.depth + b.skip++ >= MAX_DEPTH)
+                    err = fail(diag, FW_ERR_PARSE, "%s:%zu: nesting deeper than %d levels", file, line,
+                               MAX_DEPTH);
+            } else if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT) {
+                b.skip--;
+            }
+            yaml_event_delete(&ev);
+            continue;
+        }
         switch (ev.type) {
         case YAML_STREAM_END_EVENT:
             done = true;
@@ -1034,7 +1296,7 @@ static fw_err index_build(const char *file, const unsigned char *buf, size_t len
             break;
         case YAML_MAPPING_END_EVENT:
         case YAML_SEQUENCE_END_EVENT:
-            b.depth--;
+            err = pop(&b);
             break;
         default:
             break;
@@ -1048,27 +1310,46 @@ static fw_err index_build(const char *file, const unsigned char *buf, size_t len
 /* ---------------------------------------------------------------------------------------
  * Reading the file and running libcyaml. */
 
-static fw_err read_file(const char *path, unsigned char **out, size_t *out_len, fw_diag *diag)
+/* A copy of text for messages, every control character escaped (escape_text, no length
+ * limit); NULL when out of memory. */
+static char *escape_dup(const char *text)
+{
+    size_t len = strlen(text);
+    char *r = malloc(4 * len + 5);
+    if (r != NULL)
+        escape_text(r, 4 * len + 5, text, 4 * len);
+    return r;
+}
+
+/* Reads the file at path (named shown in messages) into a new NUL-terminated buffer; at
+ * most FW_SCENARIO_MAX_BYTES. */
+static fw_err read_file(const char *path, const char *shown, unsigned char **out, size_t *out_len,
+                        fw_diag *diag)
 {
     FILE *f = fopen(path, "rb");
     struct stat st;
     unsigned char *buf = NULL;
     size_t len = 0, cap = 0;
+    fw_err err = FW_OK;
 
     if (f == NULL)
-        return fail(diag, FW_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return fail(diag, FW_ERR_IO, "%s: cannot open: %s", shown, strerror(errno));
     if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
         fclose(f);
-        return fail(diag, FW_ERR_IO, "%s: cannot read: %s", path, strerror(EISDIR));
+        return fail(diag, FW_ERR_IO, "%s: cannot read: %s", shown, strerror(EISDIR));
     }
     for (;;) {
+        if (len > FW_SCENARIO_MAX_BYTES) {
+            err = fail(diag, FW_ERR_RANGE, "%s: expected a scenario of at most %d MiB, got more", shown,
+                       FW_SCENARIO_MAX_BYTES >> 20);
+            break;
+        }
         if (cap - len < 4096) {
             cap = cap ? 2 * cap : 16384;
             unsigned char *nb = realloc(buf, cap + 1);
             if (nb == NULL) {
-                free(buf);
-                fclose(f);
-                return fail(diag, FW_ERR_NOMEM, "%s: out of memory", path);
+                err = fail(diag, FW_ERR_NOMEM, "%s: out of memory", shown);
+                break;
             }
             buf = nb;
         }
@@ -1077,13 +1358,13 @@ static fw_err read_file(const char *path, unsigned char **out, size_t *out_len, 
         if (got == 0)
             break;
     }
-    if (ferror(f)) {
-        int e = errno;
-        free(buf);
-        fclose(f);
-        return fail(diag, FW_ERR_IO, "%s: cannot read: %s", path, strerror(e));
-    }
+    if (err == FW_OK && ferror(f))
+        err = fail(diag, FW_ERR_IO, "%s: cannot read: %s", shown, strerror(errno));
     fclose(f);
+    if (err != FW_OK) {
+        free(buf);
+        return err;
+    }
     buf[len] = '\0';
     *out = buf;
     *out_len = len;
@@ -1100,9 +1381,17 @@ PRINTF_LIKE(3, 0)
 static void capture_log(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
 {
     cyaml_log_buf *lb = ctx;
+    char line[256];
     if (level < CYAML_LOG_ERROR || lb->len + 1 >= sizeof lb->text)
         return;
-    int w = vsnprintf(lb->text + lb->len, sizeof lb->text - lb->len, fmt, args);
+    /* Each message cut to one short line, so that a message quoting a huge value leaves room
+     * for the backtrace that names the key. */
+    int w = vsnprintf(line, sizeof line, fmt, args);
+    if (w < 0)
+        return;
+    if ((size_t)w >= sizeof line)
+        memcpy(line + sizeof line - 5, "...\n", 5);
+    w = snprintf(lb->text + lb->len, sizeof lb->text - lb->len, "%s", line);
     if (w > 0)
         lb->len += (size_t)w < sizeof lb->text - lb->len ? (size_t)w : sizeof lb->text - 1 - lb->len;
 }
@@ -1150,15 +1439,20 @@ static void cyaml_log_path(const char *log, char *path, size_t n, char *msg, siz
     }
 }
 
-/* Checks an arm weight's text: a finite number (its sign is checked with the arm rules). */
+/* Checks an arm weight's text: a number in [FW_ARM_WEIGHT_MIN, FW_ARM_WEIGHT_MAX]. */
 static fw_err check_weight_text(const char *text, char *why, size_t n)
 {
-    double w;
+    double w = 0.0;
     char shown[80];
-    if (parse_f64(text, &w) == 1) {
-        clean_text(shown, sizeof shown, text);
-        snprintf(why, n, "expected a finite number > 0, got '%s'", shown);
+    int rc = parse_f64(text, &w);
+    clean_text(shown, sizeof shown, text);
+    if (rc == 1) {
+        snprintf(why, n, "expected " FW_ARM_WEIGHT_RANGE ", got '%s'", shown);
         return FW_ERR_PARSE;
+    }
+    if (rc == 2 || !(w >= FW_ARM_WEIGHT_MIN && w <= FW_ARM_WEIGHT_MAX)) {
+        snprintf(why, n, "expected " FW_ARM_WEIGHT_RANGE ", got %s", shown);
+        return FW_ERR_RANGE;
     }
     return FW_OK;
 }
@@ -1200,11 +1494,13 @@ static fw_err explain_cyaml(const char *file, const yindex *ix, cyaml_err_t ce, 
 /* ---------------------------------------------------------------------------------------
  * Arms and cross-knob rules. */
 
-/* Where messages say a problem is: "FILE:LINE" when the index knows the path (or an enclosing
- * one), else "FILE". */
+/* Where messages say a problem is: "--set KEY=VALUE" when the last value of the path came
+ * from --set, "FILE:LINE" when the index knows the path (or an enclosing one), else "FILE". */
 typedef struct where {
     const char *file;
     const yindex *ix;
+    char *const *overrides;  /* --set assignments applied, in order (NULL: none) */
+    uint32_t n_overrides;
 } where;
 
 static size_t where_line(const where *w, const char *path)
@@ -1228,6 +1524,16 @@ static size_t where_line(const where *w, const char *path)
 
 static void where_fmt(const where *w, const char *path, char *buf, size_t n)
 {
+    size_t plen = strlen(path);
+    for (uint32_t i = w->n_overrides; w->overrides != NULL && i > 0; i--) {
+        const char *o = w->overrides[i - 1];
+        if (strncmp(o, path, plen) == 0 && o[plen] == '=') {
+            char shown[220];
+            escape_text(shown, sizeof shown, o, 200);
+            snprintf(buf, n, "--set %s", shown);
+            return;
+        }
+    }
     size_t line = where_line(w, path);
     if (line > 0)
         snprintf(buf, n, "%s:%zu", w->file, line);
@@ -1241,20 +1547,13 @@ static fw_err parse_assignment(const char *a, bool arm, const knob **kout, knob_
                                size_t n)
 {
     const char *eq = strchr(a, '=');
-    char hint[600], key[256];
     if (eq == NULL || eq == a) {
         snprintf(why, n, "expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
         return FW_ERR_PARSE;
     }
     const knob *k = find_knob(a, (size_t)(eq - a));
     if (k == NULL) {
-        snprintf(key, sizeof key, "%.*s", (int)((size_t)(eq - a) < sizeof key ? eq - a : 255), a);
-        char *dot = strrchr(key, '.');
-        if (dot != NULL)
-            *dot = '\0';
-        suggest(dot != NULL ? key : "", dot != NULL ? key : "", dot != NULL ? dot + 1 : key, true, hint,
-                sizeof hint);
-        snprintf(why, n, "unknown key%s", hint);
+        explain_unknown(a, (size_t)(eq - a), why, n);
         return FW_ERR_PARSE;
     }
     if (arm && sections[k->sec].part == PART_NONE) {
@@ -1448,31 +1747,34 @@ static uint64_t group_layers(const fw_scenario *s, fw_layer layers[FW_MAX_ARMS],
 }
 
 /* Arms of different layers override disjoint keys: a unit's configuration is then the same
- * whatever order its arms' overrides are applied in. */
+ * whatever order its arms' overrides are applied in. One pass: owner[k] is the first arm that
+ * sets knob k; until a conflict is found every arm that set k is in owner's layer, so the
+ * first conflict of (arm i, entry j) is with owner[k] -- the arm the pairwise scan would have
+ * named -- at O(total entries) cost instead of O(entries^2). */
 static fw_err check_disjoint(const fw_scenario *s, const where *w, fw_diag *diag)
 {
     char at[600], path[64], name[80], layer[80];
+    uint32_t owner[N_KNOBS];  /* arm index + 1; 0: no arm sets the knob yet */
+    memset(owner, 0, sizeof owner);
     for (uint32_t i = 0; i < s->n_arms; i++) {
         const fw_arm *a = &s->arms[i];
         for (uint32_t j = 0; j < a->n_set; j++) {
             const knob *k = assignment_knob(a->set[j]);
-            for (uint32_t i2 = 0; i2 < i; i2++) {
-                const fw_arm *o = &s->arms[i2];
-                if (strcmp(o->layer, a->layer) == 0)
-                    continue;
-                for (uint32_t j2 = 0; j2 < o->n_set; j2++) {
-                    if (assignment_knob(o->set[j2]) != k)
-                        continue;
-                    snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].set[%" PRIu32 "]", i, j);
-                    where_fmt(w, path, at, sizeof at);
-                    clean_text(name, sizeof name, o->name);
-                    clean_text(layer, sizeof layer, o->layer);
-                    return fail(diag, FW_ERR_PARSE,
-                                "%s: %s: %s is also set by arm '%s' in layer '%s'; layers must set "
-                                "disjoint keys",
-                                at, path, k->path, name, layer);
-                }
+            size_t ki = (size_t)(k - knobs);
+            if (owner[ki] == 0) {
+                owner[ki] = i + 1;
+                continue;
             }
+            const fw_arm *o = &s->arms[owner[ki] - 1];
+            if (strcmp(o->layer, a->layer) == 0)
+                continue;
+            snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].set[%" PRIu32 "]", i, j);
+            where_fmt(w, path, at, sizeof at);
+            clean_text(name, sizeof name, o->name);
+            clean_text(layer, sizeof layer, o->layer);
+            return fail(diag, FW_ERR_PARSE,
+                        "%s: %s: %s is also set by arm '%s' in layer '%s'; layers must set disjoint keys", at,
+                        path, k->path, name, layer);
         }
     }
     return FW_OK;
@@ -1524,7 +1826,7 @@ static fw_err check_cells(const fw_scenario *s, const fw_layer *layers, uint32_t
 /* Every rule a finished scenario obeys: stored values in range, arm count, names, layers and
  * weights, arm overrides (and disjoint across layers), like_share + save_share <= 1 and
  * engine.shop.delivery_days_min <= delivery_days_max in the base,
- * each arm and each combination of arms. Resolves the arms on the way and fills s->layers on
+ * each arm and each combination of arms, world.creator_share > 0 (someone posts the notes). Resolves the arms on the way and fills s->layers on
  * success (n_layers is 0 after a failure); an arm a program left without a layer is put in
  * DEFAULT_LAYER. */
 static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
@@ -1555,6 +1857,15 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
         where_fmt(w, "engine.shop.delivery_days_min", at, sizeof at);
         if ((err = check_delivery(&s->engine, at, "", diag)) != FW_OK)
             return err;
+    }
+    if (!(s->world.creator_share > 0.0)) {
+        /* Notes are posted by creators only: none would ever exist. */
+        where_fmt(w, "world.creator_share", at, sizeof at);
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: world.creator_share: expected a share > 0 (for example 0.01), got 0: with no creators "
+                    "nobody posts, so none of the world.n_notes (%" PRIu32 ") initial notes and no new note "
+                    "would exist",
+                    at, s->world.n_notes);
     }
     if (s->experiment_pre_days >= s->days) {
         where_fmt(w, "experiment.pre_days", at, sizeof at);
@@ -1590,6 +1901,12 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
                             at, path, shown, j);
             }
         }
+        if (a->n_set > FW_MAX_ARM_SETS || (a->n_set > 0 && a->set == NULL)) {
+            snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].set", i);
+            where_fmt(w, path, at, sizeof at);
+            return fail(diag, FW_ERR_RANGE, "%s: %s: expected at most %d overrides in an arm's set, got %" PRIu32,
+                        at, path, FW_MAX_ARM_SETS, a->n_set);
+        }
         if (a->layer == NULL && (a->layer = strdup(DEFAULT_LAYER)) == NULL)
             return fail(diag, FW_ERR_NOMEM, "%s: out of memory", w->file);
         if (!layer_name_ok(a->layer)) {
@@ -1601,12 +1918,15 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
                         "groups), got '%s'",
                         at, path, shown);
         }
-        if (!(isfinite(a->weight) && a->weight > 0)) {
+        if (!(a->weight >= FW_ARM_WEIGHT_MIN && a->weight <= FW_ARM_WEIGHT_MAX)) {
             char d[40];
             snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].weight", i);
             where_fmt(w, path, at, sizeof at);
-            fmt_double(d, a->weight);
-            return fail(diag, FW_ERR_RANGE, "%s: %s: expected a finite number > 0, got %s", at, path, d);
+            if (isfinite(a->weight))
+                fmt_double(d, a->weight);
+            else
+                snprintf(d, sizeof d, "%s", isnan(a->weight) ? "nan" : "inf");
+            return fail(diag, FW_ERR_RANGE, "%s: %s: expected " FW_ARM_WEIGHT_RANGE ", got %s", at, path, d);
         }
     }
     cells = group_layers(s, layers, &n_layers);
@@ -1672,7 +1992,7 @@ void fw_scenario_fini(fw_scenario *s)
 
 fw_err fw_scenario_defaults(fw_scenario *s)
 {
-    static const where nowhere = { "scenario", NULL };
+    static const where nowhere = { "scenario", NULL, NULL, 0 };
     assert(s != NULL);
     memset(s, 0, sizeof *s);
     for (size_t i = 0; i < N_KNOBS; i++) {
@@ -1698,29 +2018,44 @@ nomem:
     return fail(NULL, FW_ERR_NOMEM, "out of memory");
 }
 
-/* Copies the knobs present in the file from libcyaml's result, after checking their text, and
- * replaces the arms when experiment.arms is present. */
-static fw_err apply_doc(const char *file, const yindex *ix, const scenario_doc *doc, fw_scenario *s,
-                        fw_diag *diag)
+/* Checks the text of every scalar value in the index (knobs and arm weights) with the parser
+ * --set uses. Run before libcyaml sees the bytes, so a value libcyaml would choke on (an
+ * integer of 5,000 digits) is reported at its FILE:LINE and key, with what was expected. */
+static fw_err check_index_texts(const char *file, const yindex *ix, fw_diag *diag)
 {
     char why[768];
-    fw_err err;
+    fw_err err = FW_OK;
 
-    for (size_t i = 0; i < ix->n; i++) {
+    for (size_t i = 0; i < ix->n && err == FW_OK; i++) {
         const yentry *e = &ix->v[i];
-        const knob *k = find_knob(e->canon, strlen(e->canon));
         knob_value v;
         if (e->kind != NODE_SCALAR)
             continue;
+        const knob *k = find_knob(e->canon, strlen(e->canon));
+        if (k != NULL)
+            err = check_text(k, e->text, &v, why, sizeof why);
+        else if (strcmp(e->canon, "experiment.arms[].weight") == 0)
+            err = check_weight_text(e->text, why, sizeof why);
+        if (err != FW_OK)
+            return fail(diag, err, "%s:%zu: %s: %s", file, e->line, e->path, why);
+    }
+    return FW_OK;
+}
+
+/* Copies the knobs present in the file from libcyaml's result (their text passed
+ * check_index_texts) and replaces the arms when experiment.arms is present. */
+static fw_err apply_doc(const char *file, const yindex *ix, const scenario_doc *doc, fw_scenario *s,
+                        fw_diag *diag)
+{
+    for (size_t i = 0; i < ix->n; i++) {
+        const yentry *e = &ix->v[i];
+        if (e->kind != NODE_SCALAR)
+            continue;
+        const knob *k = find_knob(e->canon, strlen(e->canon));
         if (k != NULL) {
-            if ((err = check_text(k, e->text, &v, why, sizeof why)) != FW_OK)
-                return fail(diag, err, "%s:%zu: %s: %s", file, e->line, e->path, why);
-            v = get_value(k, (const char *)doc + k->doc_offset);
+            knob_value v = get_value(k, (const char *)doc + k->doc_offset);
             if (put_value(k, field_in(k, s), &v) != FW_OK)
                 return fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
-        } else if (strcmp(e->canon, "experiment.arms[].weight") == 0) {
-            if ((err = check_weight_text(e->text, why, sizeof why)) != FW_OK)
-                return fail(diag, err, "%s:%zu: %s: %s", file, e->line, e->path, why);
         }
     }
     if (index_find(ix, "experiment.arms") == NULL)
@@ -1764,12 +2099,13 @@ static fw_err apply_doc(const char *file, const yindex *ix, const scenario_doc *
     return FW_OK;
 }
 
-fw_err fw_scenario_load(const char *path, fw_scenario *s, fw_diag *diag)
+/* Loads the len bytes of buf (NUL-terminated, taken over: freed or kept as source_text) as the
+ * scenario named name; shown is name as messages write it. */
+static fw_err load_bytes(const char *name, const char *shown, unsigned char *buf, size_t len, fw_scenario *s,
+                         fw_diag *diag)
 {
     fw_scenario tmp;
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    yindex ix = { NULL, 0, 0 };
+    yindex ix = { NULL, 0, 0, NULL, 0 };
     scenario_doc *doc = NULL;
     cyaml_log_buf lb = { .len = 0 };
     const cyaml_config_t cfg = {
@@ -1782,40 +2118,41 @@ fw_err fw_scenario_load(const char *path, fw_scenario *s, fw_diag *diag)
     };
     fw_err err;
 
-    assert(path != NULL && s != NULL);
     lb.text[0] = '\0';
     memset(&tmp, 0, sizeof tmp);
-    if ((err = read_file(path, &buf, &len, diag)) != FW_OK)
-        goto cleanup;
-    if ((err = index_build(path, buf, len, &ix, diag)) != FW_OK)
+    if ((err = index_build(shown, buf, len, &ix, diag)) != FW_OK)
         goto cleanup;
     if ((err = fw_scenario_defaults(&tmp)) != FW_OK) {
-        err = fail(diag, err, "%s: out of memory", path);
+        err = fail(diag, err, "%s: out of memory", shown);
         goto cleanup;
     }
+    if ((err = check_index_texts(shown, &ix, diag)) != FW_OK)
+        goto cleanup;
     if (ix.n > 0) {
         cyaml_err_t ce = cyaml_load_data(buf, len, &cfg, &doc_schema, (cyaml_data_t **)&doc, NULL);
         if (ce != CYAML_OK) {
             doc = NULL;
-            err = ce == CYAML_ERR_OOM ? fail(diag, FW_ERR_NOMEM, "%s: out of memory", path)
-                                      : explain_cyaml(path, &ix, ce, &lb, diag);
+            /* libyaml failing inside libcyaml on bytes the index parsed is out of memory too */
+            bool oom = ce == CYAML_ERR_OOM || ce == CYAML_ERR_LIBYAML_PARSER || ce == CYAML_ERR_LIBYAML_PARSER_INIT ||
+                       ce == CYAML_ERR_LIBYAML_EVENT_INIT;
+            err = oom ? fail(diag, FW_ERR_NOMEM, "%s: out of memory", shown) : explain_cyaml(shown, &ix, ce, &lb, diag);
             goto cleanup;
         }
         if (doc == NULL) {
-            err = fail(diag, FW_ERR_INTERNAL, "%s: libcyaml returned no data", path);
+            err = fail(diag, FW_ERR_INTERNAL, "%s: libcyaml returned no data", shown);
             goto cleanup;
         }
-        if ((err = apply_doc(path, &ix, doc, &tmp, diag)) != FW_OK)
+        if ((err = apply_doc(shown, &ix, doc, &tmp, diag)) != FW_OK)
             goto cleanup;
     }
     {
-        const where w = { path, &ix };
+        const where w = { shown, &ix, NULL, 0 };
         if ((err = check_rules(&tmp, &w, diag)) != FW_OK)
             goto cleanup;
     }
-    tmp.source_path = strdup(path);
+    tmp.source_path = strdup(name);
     if (tmp.source_path == NULL) {
-        err = fail(diag, FW_ERR_NOMEM, "%s: out of memory", path);
+        err = fail(diag, FW_ERR_NOMEM, "%s: out of memory", shown);
         goto cleanup;
     }
     tmp.source_text = (char *)buf;
@@ -1835,25 +2172,68 @@ cleanup:
     return err;
 }
 
+fw_err fw_scenario_load(const char *path, fw_scenario *s, fw_diag *diag)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    fw_err err;
+
+    assert(path != NULL && s != NULL);
+    memset(s, 0, sizeof *s);
+    char *shown = escape_dup(path);
+    if (shown == NULL)
+        return fail(diag, FW_ERR_NOMEM, "out of memory");
+    err = read_file(path, shown, &buf, &len, diag);
+    if (err == FW_OK)
+        err = load_bytes(path, shown, buf, len, s, diag);
+    free(shown);
+    return err;
+}
+
+fw_err fw_scenario_load_mem(const char *name, const void *data, size_t len, fw_scenario *s, fw_diag *diag)
+{
+    assert(name != NULL && (data != NULL || len == 0) && s != NULL);
+    memset(s, 0, sizeof *s);
+    char *shown = escape_dup(name);
+    if (shown == NULL)
+        return fail(diag, FW_ERR_NOMEM, "out of memory");
+    fw_err err = FW_OK;
+    unsigned char *buf = NULL;
+    if (len > FW_SCENARIO_MAX_BYTES)
+        err = fail(diag, FW_ERR_RANGE, "%s: expected a scenario of at most %d MiB, got %zu bytes", shown,
+                   FW_SCENARIO_MAX_BYTES >> 20, len);
+    else if ((buf = malloc(len + 1)) == NULL)
+        err = fail(diag, FW_ERR_NOMEM, "%s: out of memory", shown);
+    if (err == FW_OK) {
+        if (len > 0)
+            memcpy(buf, data, len);
+        buf[len] = '\0';
+        err = load_bytes(name, shown, buf, len, s, diag);
+    }
+    free(shown);
+    return err;
+}
+
 fw_err fw_scenario_set(fw_scenario *s, const char *assignment, fw_diag *diag)
 {
     const knob *k = NULL;
     knob_value v;
-    char why[768];
+    char why[768], shown[220];
     fw_err err;
 
     assert(s != NULL && assignment != NULL);
+    escape_text(shown, sizeof shown, assignment, 200);  /* as typed, control characters escaped */
     err = parse_assignment(assignment, false, &k, &v, why, sizeof why);
     if (err != FW_OK)
-        return fail(diag, err, "--set %s: %s", assignment, why);
+        return fail(diag, err, "--set %s: %s", shown, why);
     char **o = realloc(s->overrides, (s->n_overrides + 1) * sizeof *o);
     if (o == NULL)
-        return fail(diag, FW_ERR_NOMEM, "--set %s: out of memory", assignment);
+        return fail(diag, FW_ERR_NOMEM, "--set %s: out of memory", shown);
     s->overrides = o;
     char *dup = strdup(assignment);
     if (dup == NULL || put_value(k, field_in(k, s), &v) != FW_OK) {
         free(dup);
-        return fail(diag, FW_ERR_NOMEM, "--set %s: out of memory", assignment);
+        return fail(diag, FW_ERR_NOMEM, "--set %s: out of memory", shown);
     }
     s->overrides[s->n_overrides++] = dup;
     return FW_OK;
@@ -1866,12 +2246,14 @@ fw_err fw_scenario_finish(fw_scenario *s, fw_diag *diag)
      * experiment.isolation makes one value per run) is still reported at its line. */
     yindex ix;
     memset(&ix, 0, sizeof ix);
-    const char *file = s->source_path != NULL ? s->source_path : "scenario";
+    char *shown = s->source_path != NULL ? escape_dup(s->source_path) : NULL;
+    const char *file = shown != NULL ? shown : "scenario";
     bool have_ix = s->source_text != NULL &&
                    index_build(file, (const unsigned char *)s->source_text, strlen(s->source_text), &ix, NULL) == FW_OK;
-    const where w = { file, have_ix ? &ix : NULL };
+    const where w = { file, have_ix ? &ix : NULL, s->overrides, s->n_overrides };
     fw_err err = check_rules(s, &w, diag);
     index_free(&ix);   /* whatever a failed build left too */
+    free(shown);
     return err;
 }
 

@@ -18,12 +18,24 @@
 
 #define FW_MAX_ARMS 16
 #define FW_MAX_CELLS 64   /* combinations of one arm per layer */
+/* Overrides in one arm's set list: several times the knobs an arm may set, so a hand-written
+ * list never meets it, while validation time stays bounded whatever a file holds. */
+#define FW_MAX_ARM_SETS 256
+/* Bytes in a scenario file, at most: two thousand times default.yaml (31 KB). */
+#define FW_SCENARIO_MAX_BYTES (64 << 20)
+/* An arm's weight: relative to the other arms of its layer. Bounded so that a layer's sum
+ * never overflows (1e308 + 1e308 made the assignment and the SRM test NaN) and a share of
+ * units is never below 1e-12 of another's. */
+#define FW_ARM_WEIGHT_MIN 1e-6
+#define FW_ARM_WEIGHT_MAX 1e6
+#define FW_ARM_WEIGHT_RANGE "a number in [0.000001, 1000000] (weights are relative within a layer)"
 
 /* One experiment arm: the base configuration with the arm's own overrides applied. */
 typedef struct fw_arm {
     char *name;
     char *layer;               /* its experiment layer; "main" when the file names none */
-    double weight;             /* > 0; share of units = weight / sum of weights */
+    double weight;             /* in [FW_ARM_WEIGHT_MIN, FW_ARM_WEIGHT_MAX]; share of the layer's
+                                  units = weight / sum of the layer's weights */
     char **set;                /* the arm's overrides as written, "key.path=value" */
     uint32_t n_set;
     fw_behaviour_cfg behaviour;
@@ -70,16 +82,25 @@ typedef struct fw_diag {
 fw_err fw_scenario_defaults(fw_scenario *s);
 
 /* Loads path into s (defaults for absent keys). Errors (missing or unreadable file,
- * malformed YAML, unknown key with the nearest valid one, wrong type, out of range) return
- * FW_ERR_IO / FW_ERR_PARSE / FW_ERR_RANGE with diag filled; s is then left empty. */
+ * malformed YAML, unknown key with the nearest valid one, wrong type, out of range, a list or
+ * file too long) return FW_ERR_IO / FW_ERR_PARSE / FW_ERR_RANGE with diag filled; s is then
+ * left empty. Messages write control characters of the path and the file as \xHH. */
 fw_err fw_scenario_load(const char *path, fw_scenario *s, fw_diag *diag);
+
+/* fw_scenario_load on len bytes in memory (need not be NUL-terminated; data may be NULL when
+ * len is 0), named name in messages and in source_path. For the libFuzzer harness and for
+ * programs that hold a scenario's text: it never exits or asserts on any content, and frees
+ * everything it allocated on every error path. On FW_OK the caller owns s (fw_scenario_fini);
+ * on an error s is left zeroed. Deterministic given its inputs. */
+fw_err fw_scenario_load_mem(const char *name, const void *data, size_t len, fw_scenario *s, fw_diag *diag);
 
 /* Applies "key.path=value" (as --set does) to the base configuration; experiment arms
  * inherit it. Same checks and messages as the file, with "--set" in place of FILE:LINE. */
 fw_err fw_scenario_set(fw_scenario *s, const char *assignment, fw_diag *diag);
 
 /* Resolves arms (base + each arm's overrides), checks cross-knob rules (like_share +
- * save_share <= 1, unique arm names, arm overrides only of behaviour.* and engine.*).
+ * save_share <= 1, unique arm names, arm overrides only of behaviour.* and engine.*,
+ * world.creator_share > 0 since only creators post notes).
  * Must be called once after loading and --set, before the scenario is used. */
 fw_err fw_scenario_finish(fw_scenario *s, fw_diag *diag);
 

@@ -221,7 +221,7 @@ void fw_users_state_fini(fw_users_state *s, uint32_t n)
 
 int fw_users_follows(const fw_world *w, const fw_users_state *s, uint32_t u, uint32_t cu)
 {
-    for (uint32_t k = w->follow_off[u]; k < w->follow_off[u + 1]; k++)
+    for (uint64_t k = w->follow_off[u]; k < w->follow_off[u + 1]; k++)
         if (w->follow_dst[k] == cu)
             return 1;
     const fw_u32list *l = &s->new_follows[u];

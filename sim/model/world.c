@@ -182,7 +182,8 @@ static fw_err gen_users(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64
     }
     for (uint32_t t = 0; t < T; t++)
         alpha[t] = cfg->interest_concentration * T * w->topic_pop[t];
-    uint32_t n_creators = 0;
+    uint32_t n_creators = 0, closest = 0;
+    double closest_draw = 2.0;
     for (uint32_t u = 0; u < n; u++) {
         fw_rng_seek(r, seed, FW_RNG_USER, u, 0);
         gsl_ran_dirichlet(r, T, alpha, theta);
@@ -207,8 +208,18 @@ static fw_err gen_users(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64
         w->purchase_prop[u] = (float)gsl_ran_beta(r, 1.0, 30.0);
         w->price_sens[u] = (float)gsl_ran_lognormal(r, 0.0, 0.5);
         w->budget_cents[u] = (int64_t)llround(gsl_ran_lognormal(r, log(50000.0), 1.0));
-        w->creator_of[u] = gsl_rng_uniform(r) < cfg->creator_share ? (int32_t)n_creators++ : -1;
+        double draw = gsl_rng_uniform(r);
+        w->creator_of[u] = draw < cfg->creator_share ? (int32_t)n_creators++ : -1;
+        if (draw < closest_draw) {
+            closest_draw = draw;
+            closest = u;
+        }
     }
+    /* Notes exist only if someone posts: a positive creator_share too small for this many
+     * users to draw a creator (0.001 of 200 users, often) still gives one, the user whose draw
+     * came closest, rather than a world of no notes. The scenario refuses creator_share 0. */
+    if (n_creators == 0 && cfg->creator_share > 0.0 && n > 0)
+        w->creator_of[closest] = (int32_t)n_creators++;
     free(alpha);
     free(theta);
     memcpy(w->interest0, w->interest, (size_t)n * T * sizeof *w->interest0);
@@ -400,12 +411,24 @@ out:
     return rc;
 }
 
+/* A uniform index in [0, n): gsl_rng_uniform_int below the generator's 32-bit range (the
+ * draws of every world that fits), two 32-bit draws beyond it, where gsl_rng_uniform_int
+ * would fail (the urn grows past 2^32 entries with the follow graph). */
+static size_t uniform_index(gsl_rng *r, size_t n)
+{
+    if (n <= gsl_rng_max(r) - gsl_rng_min(r))
+        return (size_t)gsl_rng_uniform_int(r, n);
+    uint64_t hi = gsl_rng_get(r), lo = gsl_rng_get(r);
+    return (size_t)(((hi << 32) | lo) % n);  /* bias below n / 2^64: nil */
+}
+
 static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed)
 {
     uint32_t n = w->n_users, nc = w->n_creators, T = w->n_topics;
     if (!ALLOC(w->follow_off, (size_t)n + 1) || !ALLOC(w->n_followers, n))
         return FW_ERR_NOMEM;
-    /* Pass 1: how many creators each user follows (heavy-tailed: Poisson-Gamma). */
+    /* Pass 1: how many creators each user follows (heavy-tailed: Poisson-Gamma). Edge counts
+     * and offsets are 64-bit: n_users x FW_WORLD_MAX_FOLLOWS reaches far past 2^32. */
     uint64_t total = 0;
     for (uint32_t u = 0; u < n; u++) {
         fw_rng_seek(r, seed, FW_RNG_FOLLOW, u, 0);
@@ -416,8 +439,8 @@ static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint
             uint32_t most = w->creator_of[u] >= 0 ? nc - 1 : nc;
             if (k > most)
                 k = most;
-            if (k > 5000)
-                k = 5000;
+            if (k > FW_WORLD_MAX_FOLLOWS)
+                k = FW_WORLD_MAX_FOLLOWS;
         }
         w->follow_off[u + 1] = k;
         total += k;
@@ -436,12 +459,12 @@ static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint
     for (uint32_t c = 0; c < nc; c++)
         urn[urn_n++] = c;
     for (uint32_t u = 0; u < n; u++) {
-        uint32_t lo = w->follow_off[u], hi = w->follow_off[u + 1], filled = lo;
+        uint64_t lo = w->follow_off[u], hi = w->follow_off[u + 1], filled = lo;
         if (lo == hi)
             continue;
         fw_rng_seek(r, seed, FW_RNG_FOLLOW, u, 1);
         const float *row = &w->interest[(size_t)u * T];
-        for (uint32_t k = lo; k < hi; k++) {
+        for (uint64_t k = lo; k < hi; k++) {
             for (int attempt = 0; attempt < 16; attempt++) {
                 /* Draw every choice first and prefetch its urn slot: the urn is far larger
                  * than the cache, and overlapping the misses makes this loop several times
@@ -451,7 +474,7 @@ static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint
                 uint32_t choices = cfg->follow_choices < 64 ? cfg->follow_choices : 64;
                 for (uint32_t j = 0; j < choices; j++) {
                     uniform[j] = gsl_rng_uniform(r) < cfg->follow_uniform;
-                    slot[j] = uniform[j] ? gsl_rng_uniform_int(r, nc) : gsl_rng_uniform_int(r, urn_n);
+                    slot[j] = uniform[j] ? gsl_rng_uniform_int(r, nc) : uniform_index(r, urn_n);
                     if (!uniform[j])
                         __builtin_prefetch(&urn[slot[j]]);
                 }
@@ -467,7 +490,7 @@ static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint
                 }
                 uint32_t cu = w->creator_user[best];
                 int dup = cu == u;
-                for (uint32_t j = lo; j < filled && !dup; j++)
+                for (uint64_t j = lo; j < filled && !dup; j++)
                     dup = w->follow_dst[j] == cu;
                 if (dup)
                     continue;
@@ -479,7 +502,7 @@ static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint
         }
         /* Rare: no fresh creator found in 16 attempts. Compact so CSR stays dense. */
         if (filled < hi) {
-            uint32_t missing = hi - filled;
+            uint64_t missing = hi - filled;
             memmove(&w->follow_dst[filled], &w->follow_dst[hi],
                     (size_t)(w->follow_off[n] - hi) * sizeof *w->follow_dst);
             for (uint32_t v = u + 1; v <= n; v++)

@@ -46,8 +46,9 @@ typedef struct fw_world {
     float *creator_skill;    /* mean true quality (log scale) */
     float *creator_video;    /* share of the creator's notes that are video */
 
-    /* Follow graph at day 0, CSR by follower; and follower counts (kept current). */
-    uint32_t *follow_off;    /* [n_users + 1] */
+    /* Follow graph at day 0, CSR by follower; and follower counts (kept current). Offsets
+     * are 64-bit: the knobs allow 50M users x 5000 follows, far past 2^32 edges. */
+    uint64_t *follow_off;    /* [n_users + 1] */
     uint32_t *follow_dst;    /* [n_follow_edges] creator user ids */
     uint64_t n_follow_edges;
     uint32_t *n_followers;   /* [n_users] */
@@ -86,6 +87,10 @@ typedef struct fw_world {
 } fw_world;
 
 #define FW_WORLD_TYPO_TERMS 1000
+
+/* Creators a user follows at day 0, at most: with world.n_users at its maximum the graph may
+ * hold n_users x FW_WORLD_MAX_FOLLOWS edges, which is why follow_off is 64-bit. */
+#define FW_WORLD_MAX_FOLLOWS 5000
 
 /* Generates the world for cfg and seed into w. FW_ERR_NOMEM on failure (w left empty). */
 fw_err fw_world_generate(const fw_world_cfg *cfg, uint64_t seed, fw_world *w);

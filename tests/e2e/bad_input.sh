@@ -39,6 +39,16 @@ mkdir adir.yaml
 expect_bad "directory as scenario" "adir.yaml" run adir.yaml
 expect_bad "--set unknown key" "--set|world.n_user|world.n_users" run "$SRC/tests/data/tiny.yaml" --set world.n_user=5
 expect_bad "--set bad value" "--set|world.n_users|abc" run "$SRC/tests/data/tiny.yaml" --set world.n_users=abc
+# issue 15: each message at its own level, with what was expected; control characters escaped
+expect_bad "--set a section" "--set engine.feed=5|engine.feed is a section|its keys: algorithm" validate "$SRC/tests/data/tiny.yaml" --set engine.feed=5
+expect_bad "--set a sub-key of a knob" "world.n_users is a knob|no sub-keys|an integer in [10, 50000000]" validate "$SRC/tests/data/tiny.yaml" --set world.n_users.x=5
+expect_bad "--set control characters" 'beh\x1b[31maviour|valid keys there: name, seed' validate "$SRC/tests/data/tiny.yaml" --set "$(printf 'beh\033[31maviour.x=5')"
+if grep -q "$(printf '\033')" err.txt; then fail "--set control characters: ESC reached the message"; fi
+{ printf 'days: 3\nworld:\n  n_users: 1'; head -c 5000 /dev/zero | tr '\0' 0; printf '\n'; } >bignum.yaml
+expect_bad "a number of 5,000 digits" "bignum.yaml:3: world.n_users: expected an integer in [10, 50000000]" validate bignum.yaml
+expect_bad "nobody posts (--set)" "--set world.creator_share=0: world.creator_share: expected a share > 0|world.n_notes" run "$SRC/tests/data/tiny.yaml" --set world.creator_share=0
+printf 'world:\n  n_notes: 400\n  creator_share: 0\n' >nocreators.yaml
+expect_bad "nobody posts" "nocreators.yaml:3: world.creator_share: expected a share > 0 (for example 0.01)|(400)" run nocreators.yaml
 expect_bad "--days out of range" "days" run "$SRC/tests/data/tiny.yaml" --days 0
 expect_bad "--threads 0" "--threads" run "$SRC/tests/data/tiny.yaml" --threads 0
 expect_bad "unwritable output" "/proc/flywheel-nope" run "$SRC/tests/data/tiny.yaml" -o /proc/flywheel-nope/x.h5

@@ -94,7 +94,7 @@ static inline void *fixture_rig_alloc(void **state, size_t size)
 /* The follow lists of a catalog from n_edges edges (src[k] follows dst[k]) in CSR form:
  * off[0..n_users] and fol[0..n_edges), each user's list in edge order. */
 static inline void fixture_follow_csr(uint32_t n_users, uint32_t n_edges, const uint32_t *src,
-                                      const uint32_t *dst, uint32_t *off, uint32_t *fol)
+                                      const uint32_t *dst, uint64_t *off, uint32_t *fol)
 {
     for (uint32_t u = 0; u <= n_users; u++)
         off[u] = 0;

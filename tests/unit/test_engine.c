@@ -82,7 +82,8 @@ static void spec_follow(spec *s, uint32_t src, uint32_t dst)
 /* Creates an engine from s (follow lists in edge order); fails the test on error. */
 static fw_engine *build(const spec *s, const fw_engine_cfg *cfgs, uint32_t n_arms)
 {
-    uint32_t off[MAX_USERS + 1], fol[MAX_EDGES];
+    uint64_t off[MAX_USERS + 1];
+    uint32_t fol[MAX_EDGES];
     fixture_follow_csr(s->n_users, s->n_edges, s->edge_src, s->edge_dst, off, fol);
     fw_catalog cat = {.n_users = s->n_users, .n_topics = 4, .ticks_per_day = s->ticks_per_day,
                       .n_notes = s->n_notes, .notes = s->notes,
@@ -1014,7 +1015,8 @@ static void test_create_rejects_bad_follow_target(void **state)
 {
     (void)state;
     fw_note_info notes[1] = {{.creator = 1, .created_tick = OLD}};
-    uint32_t off[4] = {0, 1, 1, 1}, fol[1] = {7};   /* user 0 follows user 7 of 3 */
+    uint64_t off[4] = {0, 1, 1, 1};
+    uint32_t fol[1] = {7};   /* user 0 follows user 7 of 3 */
     fw_catalog cat = {.n_users = 3, .n_topics = 4, .ticks_per_day = TPD, .n_notes = 1,
                       .notes = notes, .follow_offsets = off, .follows = fol};
     fw_engine_cfg cfg = default_cfg();

@@ -36,7 +36,7 @@ enum { C0 = 0, C1, C2, C3 };   /* creators (user ids) */
 static const uint32_t hand_followers[4] = {4, 3, 2, 0};
 
 /* user 0 -> C2; user 1 -> itself; users 2, 3 -> none; 4 -> C0 C1 C2; 5, 6 -> C0 C1; 7 -> C0. */
-static const uint32_t follow_off[N_USERS + 1] = {0, 1, 2, 2, 2, 5, 7, 9, 10};
+static const uint64_t follow_off[N_USERS + 1] = {0, 1, 2, 2, 2, 5, 7, 9, 10};
 static const uint32_t follow_dst[] = {C2, C1, C0, C1, C2, C0, C1, C0, C1, C0};
 
 /* A deterministic generator for building scenarios (splitmix64; not the engine's). */
@@ -614,7 +614,7 @@ static void test_stable_tie_to_lower_task(void **state)
 
 typedef struct rcat {
     uint32_t followers[R_CREATORS];
-    uint32_t off[R_USERS + 1];
+    uint64_t off[R_USERS + 1];
     uint32_t dst[R_USERS * R_CREATORS];
     fw_note_info notes[R_CREATORS];
 } rcat;
@@ -1092,7 +1092,7 @@ static void mixed_run(void **state, fw_matching matching, uint64_t seed)
     uint32_t followers[R_USERS] = {0};
     memset(follows, 0, sizeof follows);
     for (uint32_t u = 0; u < R_USERS; u++)
-        for (uint32_t k = rc.off[u]; k < rc.off[u + 1]; k++) {
+        for (uint64_t k = rc.off[u]; k < rc.off[u + 1]; k++) {
             follows[u][rc.dst[k]] = 1;
             followers[rc.dst[k]]++;
         }

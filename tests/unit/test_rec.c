@@ -75,7 +75,8 @@ static void spec_follow(spec *s, uint32_t src, uint32_t dst)
 /* Creates an engine from s (follow lists in edge order); NULL with *err on failure. */
 static fw_engine *try_build(const spec *s, const fw_engine_cfg *cfgs, uint32_t n_arms, fw_err *err)
 {
-    uint32_t off[MAX_USERS + 1], fol[MAX_EDGES];
+    uint64_t off[MAX_USERS + 1];
+    uint32_t fol[MAX_EDGES];
     fixture_follow_csr(s->n_users, s->n_edges, s->edge_src, s->edge_dst, off, fol);
     fw_catalog cat = {.n_users = s->n_users, .n_topics = s->n_topics, .ticks_per_day = TPD,
                       .n_notes = s->n_notes, .notes = s->notes,
@@ -1238,7 +1239,7 @@ static void test_shop_feature_unified_only(void **state)
         spec_note(s, k % U, k % 2, OLD);
     fw_product_info prod[2] = {{.brand = 0, .category = 0, .price_cents = 100, .stock = 10},
                                 {.brand = 0, .category = 1, .price_cents = 100, .stock = 10}};
-    uint32_t off[U + 1] = {0};
+    uint64_t off[U + 1] = {0};
     fw_catalog cat = {.n_users = U, .n_topics = 2, .ticks_per_day = TPD, .n_notes = s->n_notes,
                       .notes = s->notes, .follow_offsets = off, .follows = NULL,
                       .n_brands = 1, .n_products = 2, .products = prod};
@@ -1296,7 +1297,8 @@ static void test_shop_feature_unified_only(void **state)
 /* Users 0..3 in cell 0, 4..7 in cell 1 (cells NULL: everyone in cell 0 until placed). */
 static fw_engine *build_cells(const spec *s, const fw_engine_cfg *cfgs, const uint8_t *cells, uint32_t isolation)
 {
-    uint32_t off[MAX_USERS + 1], fol[MAX_EDGES];
+    uint64_t off[MAX_USERS + 1];
+    uint32_t fol[MAX_EDGES];
     fixture_follow_csr(s->n_users, s->n_edges, s->edge_src, s->edge_dst, off, fol);
     fw_catalog cat = {.n_users = s->n_users, .n_topics = s->n_topics, .ticks_per_day = TPD,
                       .n_notes = s->n_notes, .notes = s->notes, .follow_offsets = off, .follows = fol,

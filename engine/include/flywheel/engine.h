@@ -61,7 +61,8 @@ typedef struct fw_catalog {
     uint32_t ticks_per_day;
     uint32_t n_notes;
     const fw_note_info *notes;       /* [n_notes], in publication order */
-    const uint32_t *follow_offsets;  /* [n_users + 1]: CSR offsets into follows */
+    const uint64_t *follow_offsets;  /* [n_users + 1]: CSR offsets into follows (64-bit: a
+                                        catalog may hold more than 2^32 follows) */
     const uint32_t *follows;         /* creators (user ids) each user follows */
     /* Producer-side experiments: when not NULL, [n_users] the configuration (arm) under
      * which each creator's notes are scored, whoever views them; recall still follows the
