@@ -1710,6 +1710,20 @@ static fw_err check_delivery(const fw_engine_cfg *e, const char *at, const char 
 }
 
 /* A layer name becomes an HDF5 group and a salt: ASCII letters, digits, '_' and '-' only. */
+/* Names the recorder gives datasets and groups that sit beside the arms' groups (/days/day,
+ * /experiment/{metric, units, days, counterfactual}, /experiment/days/{day, look,
+ * alpha_spent}, /replicates/{seed, srm_p}), and the HDF5 path components "." and "..": an arm
+ * so named would collide with them (sim/io/recorder.c). */
+static bool arm_name_reserved(const char *name)
+{
+    static const char *const reserved[] = { ".", "..", "day", "days", "look", "alpha_spent", "metric",
+                                            "units", "counterfactual", "seed", "srm_p" };
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (strcmp(name, reserved[i]) == 0)
+            return true;
+    return false;
+}
+
 static bool layer_name_ok(const char *name)
 {
     if (name == NULL || name[0] == '\0')
@@ -1889,6 +1903,11 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
             return fail(diag, FW_ERR_PARSE,
                         "%s: %s: expected an arm name without '/' (it names result groups), got '%s'", at,
                         path, shown);
+        if (arm_name_reserved(a->name))
+            return fail(diag, FW_ERR_PARSE,
+                        "%s: %s: '%s' cannot name an arm: result files use it beside the arms' groups (/days/day, "
+                        "/experiment/metric, /experiment/days, /replicates/seed ...); choose another name",
+                        at, path, shown);
         for (uint32_t j = 0; j < i; j++) {
             if (strcmp(s->arms[j].name, a->name) == 0) {
                 char first[64];

@@ -57,6 +57,11 @@ expect_bad "unknown command" "unknown command" frobnicate
 
 if [ -e results ]; then fail "bad input created results/: $(ls -R results)"; else pass "nothing created under results/"; fi
 if "$FLYWHEEL" validate "$SRC/scenarios/default.yaml" >out.txt 2>&1; then pass "validate default.yaml"; else fail "validate default.yaml: $(cat out.txt)"; fi
+# Arm names the result file uses beside the arms' groups, and HDF5's "." and "..", are refused.
+for reserved in days day metric units counterfactual look alpha_spent seed srm_p . ..; do
+  printf 'experiment:\n  arms:\n    - name: a\n    - name: "%s"\n' "$reserved" >armres.yaml
+  expect_bad "arm named '$reserved'" "armres.yaml:4: experiment.arms[1].name: '$reserved' cannot name an arm" validate armres.yaml
+done
 # An arm may set only knobs whose scope lets it (flywheel defaults shows each one's).
 printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["world.n_users=100"]\n' >armworld.yaml
 expect_bad "arm sets a world knob" "armworld.yaml:5: world.n_users: arm 'b' sets it|is one value per run; arms may not set it" run armworld.yaml
