@@ -29,6 +29,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -37,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cyaml/cyaml.h>
 #include <yaml.h>
@@ -1326,17 +1328,29 @@ static char *escape_dup(const char *text)
 static fw_err read_file(const char *path, const char *shown, unsigned char **out, size_t *out_len,
                         fw_diag *diag)
 {
-    FILE *f = fopen(path, "rb");
+    /* Opened without blocking, so that a FIFO (or a device) is refused instead of waiting
+     * for a writer; a regular file then reads as usual. */
     struct stat st;
     unsigned char *buf = NULL;
     size_t len = 0, cap = 0;
     fw_err err = FW_OK;
-
-    if (f == NULL)
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return fail(diag, FW_ERR_IO, "%s: cannot open: %s", shown, strerror(errno));
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        fclose(f);
-        return fail(diag, FW_ERR_IO, "%s: cannot read: %s", shown, strerror(EISDIR));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int e = errno;
+        close(fd);
+        if (S_ISDIR(st.st_mode))
+            return fail(diag, FW_ERR_IO, "%s: cannot read: %s", shown, strerror(EISDIR));
+        return fail(diag, FW_ERR_IO, "%s: expected a regular file (a scenario on disk), got %s", shown,
+                    S_ISFIFO(st.st_mode) ? "a pipe" : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                    : S_ISSOCK(st.st_mode) ? "a socket" : strerror(e));
+    }
+    FILE *f = fcntl(fd, F_SETFL, 0) == 0 ? fdopen(fd, "rb") : NULL;
+    if (f == NULL) {
+        int e = errno;
+        close(fd);
+        return fail(diag, FW_ERR_IO, "%s: cannot open: %s", shown, strerror(e));
     }
     for (;;) {
         if (len > FW_SCENARIO_MAX_BYTES) {

@@ -57,6 +57,16 @@ expect_bad "unknown command" "unknown command" frobnicate
 
 if [ -e results ]; then fail "bad input created results/: $(ls -R results)"; else pass "nothing created under results/"; fi
 if "$FLYWHEEL" validate "$SRC/scenarios/default.yaml" >out.txt 2>&1; then pass "validate default.yaml"; else fail "validate default.yaml: $(cat out.txt)"; fi
+# A FIFO (or a device) is not a scenario: refused at once rather than waiting for a writer.
+mkfifo fifo.yaml
+timeout 10 "$FLYWHEEL" validate fifo.yaml >out.txt 2>err.txt
+rc=$?
+if [ $rc -eq 2 ] && grep -qF "fifo.yaml: expected a regular file" err.txt && grep -qF "a pipe" err.txt; then
+  pass "FIFO as the scenario: $(head -1 err.txt)"
+else
+  fail "FIFO as the scenario: exit $rc (124: it waited for a writer), $(cat err.txt)"
+fi
+expect_bad "device as the scenario" "/dev/null: expected a regular file|a device" validate /dev/null
 # Arm names the result file uses beside the arms' groups, and HDF5's "." and "..", are refused.
 for reserved in days day metric units counterfactual look alpha_spent seed srm_p . ..; do
   printf 'experiment:\n  arms:\n    - name: a\n    - name: "%s"\n' "$reserved" >armres.yaml
