@@ -568,6 +568,34 @@ done:
     return e;
 }
 
+/* The root attributes report shows and relies on, as far as they can be checked: no
+ * checksum covers an attribute, so a flipped bit in one is caught only here. Counts must be
+ * non-negative integers, texts must be strings, and the days completed must be /days/day's. */
+static fw_err check_root(const loader *L, const fw_results *r)
+{
+    static const char *const counts[] = {"days_completed", "days_planned", "seed", "threads", "ticks_per_day"};
+    static const char *const texts[] = {"flywheel_version", "status", "scenario_name", "git_revision"};
+    for (size_t k = 0; k < sizeof counts / sizeof *counts; k++) {
+        const fw_results_value *v = fw_results_attr(&r->root, counts[k]);
+        if (v && (v->is_text || !(v->num >= 0) || v->num != floor(v->num)))
+            return fail(L, FW_ERR_PARSE, "attribute '%s' of / is '%s': expected a count", counts[k], v->text);
+    }
+    for (size_t k = 1; k < sizeof texts / sizeof *texts; k++) {   /* flywheel_version: see the caller */
+        const fw_results_value *v = fw_results_attr(&r->root, texts[k]);
+        if (v && !v->is_text)
+            return fail(L, FW_ERR_PARSE, "attribute '%s' of / is the number %s: expected a string", texts[k], v->text);
+    }
+    const fw_results_value *done = fw_results_attr(&r->root, "days_completed"),
+                           *planned = fw_results_attr(&r->root, "days_planned");
+    if (done && done->num != r->n_days)
+        return fail(L, FW_ERR_PARSE, "attribute days_completed of / is %s but /days/day has %u days", done->text,
+                    r->n_days);
+    if (done && planned && planned->num < done->num)
+        return fail(L, FW_ERR_PARSE, "attribute days_planned of / (%s) is below days_completed (%s)", planned->text,
+                    done->text);
+    return FW_OK;
+}
+
 fw_err fw_results_load(const char *path, fw_results **out, char *errbuf, size_t errlen)
 {
     char msg[512] = "";
@@ -598,7 +626,7 @@ fw_err fw_results_load(const char *path, fw_results **out, char *errbuf, size_t 
         e = fail(&L, FW_ERR_PARSE, "not a Flywheel result: no 'flywheel_version' attribute on /");
         goto done;
     }
-    if ((e = load_days(&L, f, r)) != FW_OK || (e = load_world(&L, f, r)) != FW_OK ||
+    if ((e = load_days(&L, f, r)) != FW_OK || (e = check_root(&L, r)) != FW_OK || (e = load_world(&L, f, r)) != FW_OK ||
         (e = load_latency(&L, f, r)) != FW_OK || (e = load_experiment(&L, f, r)) != FW_OK ||
         (e = load_work(&L, f, r)) != FW_OK)
         goto done;

@@ -919,6 +919,9 @@ static void test_corrupt_string_heap(void **state)
     expect_load_error(fx->path, FW_ERR_PARSE, "corrupt string storage");
 }
 
+static void put_str_attr(hid_t f, const char *name, const char *value);
+static void put_num_attr(hid_t f, const char *name, hid_t t, const void *v);
+
 /* A string attribute naming the file a Flywheel result. */
 static void put_version(hid_t f)
 {
@@ -983,6 +986,27 @@ static void test_wrong_layout(void **state)
     expect_load_error(fx->path, FW_ERR_PARSE, "/days/day: day 1 at index 2 is not after the day before it");
     make_result(fx->path, 3, days, 3, col);
     fw_results_destroy(load_ok(fx->path));
+}
+
+/* Root attributes carry no checksum: the ones report relies on are checked for what they
+ * can be (a flipped bit in days_completed, a count stored as a string). */
+static void test_root_attrs(void **state)
+{
+    fixture *fx = *state;
+    const int32_t days[3] = {0, 1, 2};
+    make_result(fx->path, 3, days, 3, days);
+    hid_t f = H5Fopen(fx->path, H5F_ACC_RDWR, H5P_DEFAULT);
+    int64_t five = 5;
+    assert_true(f >= 0);
+    put_num_attr(f, "days_completed", H5T_NATIVE_INT64, &five);
+    assert_true(H5Fclose(f) >= 0);
+    expect_load_error(fx->path, FW_ERR_PARSE, "days_completed of / is 5 but /days/day has 3 days");
+    make_result(fx->path, 3, days, 3, days);
+    f = H5Fopen(fx->path, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    put_str_attr(f, "seed", "eleven");
+    assert_true(H5Fclose(f) >= 0);
+    expect_load_error(fx->path, FW_ERR_PARSE, "attribute 'seed' of / is 'eleven': expected a count");
 }
 
 /* Fails the test when a call does not return within 10 s (the SIGALRM default kills us). */
@@ -1119,6 +1143,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_string_heap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claims_more_than_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_layout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_root_attrs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fifo_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bench_sizes_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bench_flipped_bit, setup, teardown),
