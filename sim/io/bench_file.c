@@ -201,7 +201,7 @@ fw_err fw_bench_save(const char *path, const fw_bench *b, const fw_bench_cmp *cm
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp", 5);
     rc = FW_ERR_IO;
-    if ((f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
+    if ((f = fw_h5_create(tmp)) < 0) {
         rc = fail(errbuf, errlen, FW_ERR_IO, path, "cannot create %s: %s", tmp, strerror(errno));
         goto done;
     }

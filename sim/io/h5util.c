@@ -58,6 +58,21 @@ int fw_h5_close(size_t n, const hid_t *ids)
 
 /* ---- writing ------------------------------------------------------------------------ */
 
+hid_t fw_h5_create(const char *path)
+{
+    /* HDF5 1.8's format or later: object headers (names, types, shapes, filters, attributes
+     * stored with them), the superblock and the newer indexes carry checksums, so a flipped
+     * bit in them is an error too, not another type or shape. */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), f = -1;
+    if (fapl >= 0 && H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) >= 0)
+        f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (fapl >= 0 && H5Pclose(fapl) < 0 && f >= 0) {
+        H5Fclose(f);
+        f = -1;
+    }
+    return f;
+}
+
 hid_t fw_h5_str_type(void)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
@@ -492,9 +507,21 @@ fw_err fw_h5_list_names(hid_t g, const char *where, H5I_type_t want, uint32_t *n
             e = FW_ERR_IO;
             goto cleanup;
         }
+        H5L_info_t li;
+        if (H5Lget_info(g, name, &li, H5P_DEFAULT) < 0) {
+            say(errbuf, errlen, "cannot read link %s/%s", where, name);
+            e = FW_ERR_IO;
+            goto cleanup;
+        }
         hid_t o = H5Oopen(g, name, H5P_DEFAULT);
+        if (o < 0 && li.type == H5L_TYPE_HARD) {
+            /* an object of the file itself that cannot be opened is corrupt, not absent */
+            say(errbuf, errlen, "cannot open %s/%s (corrupt?)", where, name);
+            e = FW_ERR_IO;
+            goto cleanup;
+        }
         if (o < 0)
-            continue;   /* a dangling link: nothing to read */
+            continue;   /* a dangling soft or external link: nothing to read */
         H5I_type_t t = H5Iget_type(o);
         if (H5Oclose(o) < 0) {
             say(errbuf, errlen, "cannot list %s", where);

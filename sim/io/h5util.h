@@ -39,6 +39,12 @@ int fw_h5_close(size_t n, const hid_t *ids);
 
 /* ---- writing ------------------------------------------------------------------------ */
 
+/* Creates (or truncates) the HDF5 file path, in HDF5 1.8's file format or later, whose
+ * metadata carries checksums, and returns it open (< 0 on failure). Every file we write
+ * starts here: datasets get Fletcher-32 from fw_h5_dataset, metadata its checksums from this
+ * format, and only strings' global heaps (checked by readers) carry none. */
+hid_t fw_h5_create(const char *path);
+
 /* A new variable-length UTF-8 string type (the one every string in our files has); close it
  * with H5Tclose. Returns < 0 on failure. */
 hid_t fw_h5_str_type(void);
@@ -108,8 +114,9 @@ char *fw_h5_read_str_attr(hid_t obj, const char *path, const char *name);
 int fw_h5_read_num_attr(hid_t obj, const char *name, hid_t mtype, void *v);
 
 /* The names of g's links to objects of type want (H5I_GROUP or H5I_DATASET), in name order,
- * as *n new strings in *names; dangling links are skipped. where names g in messages.
- * Errors: FW_ERR_IO, FW_ERR_NOMEM, FW_ERR_PARSE (over FW_H5_MAX_LINKS links). */
+ * as *n new strings in *names; dangling soft and external links are skipped, while a hard
+ * link to an object that cannot be opened (a corrupt header) is an error. where names g in
+ * messages. Errors: FW_ERR_IO, FW_ERR_NOMEM, FW_ERR_PARSE (over FW_H5_MAX_LINKS links). */
 fw_err fw_h5_list_names(hid_t g, const char *where, H5I_type_t want, uint32_t *n, char ***names,
                         char *errbuf, size_t errlen);
 
