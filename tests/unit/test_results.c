@@ -872,6 +872,28 @@ static void test_flipped_data_bit(void **state)
     assert_int_equal(fw_results_check(fx->path, err, sizeof err), FW_ERR_IO);
 }
 
+/* A flipped bit in a dataset's object header (its type, shape, filters, attributes) is an
+ * error too: the recorder writes HDF5 1.8's format, whose object headers carry checksums. */
+static void test_flipped_header_bit(void **state)
+{
+    fixture *fx = *state;
+    fw_results_destroy(complete_run(fx));
+    hid_t f = H5Fopen(fx->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(f >= 0);
+    H5O_info_t info;
+    assert_true(H5Oget_info_by_name2(f, "/days/control/impressions", &info, H5O_INFO_BASIC | H5O_INFO_HDR,
+                                     H5P_DEFAULT) >= 0);
+    assert_true(H5Fclose(f) >= 0);
+    assert_true(info.hdr.version >= 2);
+    /* byte 24 of the header: inside its first message (the dataspace, written first) */
+    flip_bit(fx->path, (long long)info.addr + 24, 1);
+    char err[512] = "";
+    fw_err e = fw_results_check(fx->path, err, sizeof err);
+    if (e == FW_OK)
+        fail_msg("a flipped bit in the header of /days/control/impressions was accepted");
+    assert_non_null(strstr(err, fx->path));
+}
+
 /* The reference to /experiment/metric's first string says it is shorter than the string
  * stored: HDF5 would copy the stored string into a buffer of the shorter length. */
 static void test_corrupt_string_reference(void **state)
@@ -1139,6 +1161,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_no_days, setup, teardown),
         cmocka_unit_test(test_destroy_null),
         cmocka_unit_test_setup_teardown(test_flipped_data_bit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flipped_header_bit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_string_reference, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_string_heap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claims_more_than_stored, setup, teardown),
