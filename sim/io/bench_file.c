@@ -201,7 +201,7 @@ fw_err fw_bench_save(const char *path, const fw_bench *b, const fw_bench_cmp *cm
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp", 5);
     rc = FW_ERR_IO;
-    if ((f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
+    if ((f = fw_h5_create(tmp)) < 0) {
         rc = fail(errbuf, errlen, FW_ERR_IO, path, "cannot create %s: %s", tmp, strerror(errno));
         goto done;
     }
@@ -284,25 +284,32 @@ done:
 
 /* ---- loading ------------------------------------------------------------------------ */
 
+/* The most repetitions a bench file may record; more is a corrupt or crafted file. */
+enum { BENCH_MAX_REP = 1000000 };
+
 fw_err fw_bench_load(const char *path, fw_bench *b, char *errbuf, size_t errlen)
 {
+    char msg[512] = "";
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     memset(b, 0, sizeof *b);
-    if (access(path, R_OK) != 0)
-        return fail(errbuf, errlen, FW_ERR_NOTFOUND, path, "cannot open: %s", strerror(errno));
+    fw_err rc = fw_h5_check_regular(path, msg, sizeof msg);
+    if (rc != FW_OK)
+        return fail(errbuf, errlen, rc, path, "%s", msg);
     if (H5Fis_hdf5(path) <= 0)
         return fail(errbuf, errlen, FW_ERR_PARSE, path,
                     "not an HDF5 file; expected a bench file from flywheel bench --save-baseline");
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), g = -1, d = -1, sp = -1;
+    if ((rc = fw_h5_check_heaps(path, msg, sizeof msg)) != FW_OK)
+        return fail(errbuf, errlen, rc, path, "%s", msg);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), g = -1;
     char **names = NULL, **units = NULL, **kinds = NULL;
     uint32_t n_names = 0, n_units = 0, n_kinds = 0;
     char *sname = NULL, *sres = NULL, *ver = NULL, *rev = NULL;
     double *vals = NULL;
     hsize_t n = 0, dims[2] = {0, 0};
-    fw_err rc = FW_ERR_PARSE;
     int32_t fmt = 0, threads = 0;
     uint32_t rep = 0;
     uint64_t seed = 0;
+    rc = FW_ERR_PARSE;
     if (f < 0)
         return fail(errbuf, errlen, FW_ERR_IO, path, "HDF5 cannot open the file");
     if (fw_h5_read_num_attr(f, "flywheel_bench", H5T_NATIVE_INT32, &fmt) < 0) {
@@ -321,28 +328,49 @@ fw_err fw_bench_load(const char *path, fw_bench *b, char *errbuf, size_t errlen)
     rev = fw_h5_read_str_attr(f, ".", "git_revision");
     if (!sname || !sres || !ver || !rev || fw_h5_read_num_attr(f, "threads", H5T_NATIVE_INT32, &threads) < 0 ||
         fw_h5_read_num_attr(f, "repeat", H5T_NATIVE_UINT32, &rep) < 0 ||
-        fw_h5_read_num_attr(f, "seed", H5T_NATIVE_UINT64, &seed) < 0 || rep == 0) {
+        fw_h5_read_num_attr(f, "seed", H5T_NATIVE_UINT64, &seed) < 0) {
         rc = fail(errbuf, errlen, FW_ERR_PARSE, path, "a bench file attribute is missing or unreadable");
         goto done;
     }
-    if ((g = H5Gopen2(f, "figures", H5P_DEFAULT)) < 0 || (d = H5Dopen2(g, "values", H5P_DEFAULT)) < 0 ||
-        (sp = H5Dget_space(d)) < 0 || H5Sget_simple_extent_ndims(sp) != 2 ||
-        H5Sget_simple_extent_dims(sp, dims, NULL) != 2 || dims[1] != rep) {
-        rc = fail(errbuf, errlen, FW_ERR_PARSE, path, "/figures/values missing or not [figures, %u]", rep);
+    if (rep == 0 || rep > BENCH_MAX_REP || threads < 0) {
+        rc = fail(errbuf, errlen, FW_ERR_PARSE, path, "attribute %s = %lld is out of range (%s)",
+                  threads < 0 ? "threads" : "repeat", threads < 0 ? (long long)threads : (long long)rep,
+                  threads < 0 ? "negative" : "expected 1 to 1000000 repetitions");
+        goto done;
+    }
+    if ((g = H5Gopen2(f, "figures", H5P_DEFAULT)) < 0) {
+        rc = fail(errbuf, errlen, FW_ERR_PARSE, path, "no /figures group");
+        goto done;
+    }
+    /* The values' size comes from the file: fw_h5_read_array checks the product of its
+     * dimensions for overflow and against what the file stores before allocating. */
+    void *v = NULL;
+    if ((rc = fw_h5_read_array(g, "/figures", "values", 2, H5T_NATIVE_DOUBLE, sizeof(double), dims, &v, msg,
+                               sizeof msg)) != FW_OK) {
+        rc = fail(errbuf, errlen, rc == FW_ERR_NOTFOUND ? FW_ERR_PARSE : rc, path, "%s",
+                  rc == FW_ERR_NOTFOUND ? "no /figures/values dataset" : msg);
+        goto done;
+    }
+    vals = v;
+    if (dims[1] != rep) {
+        rc = fail(errbuf, errlen, FW_ERR_PARSE, path, "/figures/values is [%llu, %llu], not [figures, %u repetitions]",
+                  (unsigned long long)dims[0], (unsigned long long)dims[1], rep);
         goto done;
     }
     n = dims[0];
-    rc = FW_ERR_NOMEM;
-    if (!(vals = malloc((n * rep + 1) * sizeof *vals))) {
-        rc = fail(errbuf, errlen, FW_ERR_NOMEM, path, "out of memory");
-        goto done;
-    }
-    if ((n && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, vals) < 0) ||
-        fw_h5_read_strings(g, "/figures", "name", &n_names, &names, NULL, 0) != FW_OK || n_names != n ||
-        fw_h5_read_strings(g, "/figures", "unit", &n_units, &units, NULL, 0) != FW_OK || n_units != n ||
-        fw_h5_read_strings(g, "/figures", "kind", &n_kinds, &kinds, NULL, 0) != FW_OK || n_kinds != n) {
-        rc = fail(errbuf, errlen, FW_ERR_PARSE, path, "/figures: name, unit, kind or values unreadable");
-        goto done;
+    const char *const cols[3] = {"name", "unit", "kind"};
+    char ***outs[3] = {&names, &units, &kinds};
+    uint32_t *counts[3] = {&n_names, &n_units, &n_kinds};
+    for (int k = 0; k < 3; k++) {
+        if ((rc = fw_h5_read_strings(g, "/figures", cols[k], counts[k], outs[k], msg, sizeof msg)) != FW_OK) {
+            rc = fail(errbuf, errlen, rc, path, "%s", msg);
+            goto done;
+        }
+        if (*counts[k] != n) {
+            rc = fail(errbuf, errlen, FW_ERR_PARSE, path, "/figures/%s has %u entries for %llu figures", cols[k],
+                      *counts[k], (unsigned long long)n);
+            goto done;
+        }
     }
     if ((rc = fw_bench_init(b, rep, sname, sres, ver, rev, seed, threads)) != FW_OK) {
         rc = fail(errbuf, errlen, rc, path, "out of memory");
@@ -355,6 +383,11 @@ fw_err fw_bench_load(const char *path, fw_bench *b, char *errbuf, size_t errlen)
                 kind = k;
         if (kind < 0) {
             rc = fail(errbuf, errlen, FW_ERR_PARSE, path, "figure '%s' has an unknown kind '%s'", names[i], kinds[i]);
+            fw_bench_fini(b);
+            goto done;
+        }
+        if (fw_bench_find(b, names[i])) {
+            rc = fail(errbuf, errlen, FW_ERR_PARSE, path, "figure '%s' appears twice", names[i]);
             fw_bench_fini(b);
             goto done;
         }
@@ -375,6 +408,9 @@ done:
     free(sres);
     free(ver);
     free(rev);
-    FW_H5_CLOSE(sp, d, g, f);
+    if (FW_H5_CLOSE(g, f) < 0 && rc == FW_OK) {
+        fw_bench_fini(b);
+        rc = fail(errbuf, errlen, FW_ERR_IO, path, "cannot close the file");
+    }
     return rc;
 }

@@ -86,7 +86,10 @@ typedef struct fw_bench_cmp {
 fw_err fw_bench_save(const char *path, const fw_bench *b, const fw_bench_cmp *cmp, char *errbuf,
                      size_t errlen);
 /* Loads the record of a bench file into b (initialised here). FW_ERR_NOTFOUND, FW_ERR_PARSE
- * (not a bench file), FW_ERR_IO, FW_ERR_NOMEM, with errbuf naming the file. */
+ * (not a regular file, not a bench file, or sizes and layout it cannot have: repetitions
+ * outside 1..1000000, values not [figures, repetitions], more values declared than stored,
+ * columns of other lengths, corrupt string storage), FW_ERR_IO (a checksum that fails
+ * included), FW_ERR_NOMEM, with errbuf naming the file and what is wrong. */
 fw_err fw_bench_load(const char *path, fw_bench *b, char *errbuf, size_t errlen);
 
 #endif

@@ -6,10 +6,14 @@
  * compare equal to files written with them. */
 #include "io/h5util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <hdf5_hl.h>
 
@@ -53,6 +57,21 @@ int fw_h5_close(size_t n, const hid_t *ids)
 }
 
 /* ---- writing ------------------------------------------------------------------------ */
+
+hid_t fw_h5_create(const char *path)
+{
+    /* HDF5 1.8's format or later: object headers (names, types, shapes, filters, attributes
+     * stored with them), the superblock and the newer indexes carry checksums, so a flipped
+     * bit in them is an error too, not another type or shape. */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), f = -1;
+    if (fapl >= 0 && H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) >= 0)
+        f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (fapl >= 0 && H5Pclose(fapl) < 0 && f >= 0) {
+        H5Fclose(f);
+        f = -1;
+    }
+    return f;
+}
 
 hid_t fw_h5_str_type(void)
 {
@@ -127,8 +146,10 @@ hid_t fw_h5_dataset(hid_t parent, const char *name, hid_t file_type, hid_t mem_t
     int ok = 0;
     if ((sp = H5Screate_simple(rank, dims, maxdims)) < 0)
         goto cleanup;
+    /* Fletcher-32 last, so that it checksums the bytes as stored: a flipped bit anywhere in a
+     * chunk makes reading it fail instead of returning another number. */
     if ((pl = H5Pcreate(H5P_DATASET_CREATE)) < 0 || H5Pset_chunk(pl, rank, chunk) < 0 ||
-        (deflate && (H5Pset_shuffle(pl) < 0 || H5Pset_deflate(pl, deflate) < 0)))
+        (deflate && (H5Pset_shuffle(pl) < 0 || H5Pset_deflate(pl, deflate) < 0)) || H5Pset_fletcher32(pl) < 0)
         goto cleanup;
     if ((ds = H5Dcreate2(parent, name, file_type, sp, H5P_DEFAULT, pl, H5P_DEFAULT)) < 0)
         goto cleanup;
@@ -165,13 +186,43 @@ int fw_h5_write_1d(hid_t parent, const char *name, hid_t ftype, hid_t mtype, hsi
     return rc;
 }
 
+/* A dataset-creation list for a fixed shape dims[rank]: chunked (about FIXED_CHUNK elements a
+ * chunk, whole rows) with the Fletcher-32 checksum; the default (contiguous) list when the
+ * shape is empty, which has no data to protect. Returns < 0 on failure. */
+enum { FIXED_CHUNK = 65536 };
+static hid_t fixed_plist(int rank, const hsize_t *dims)
+{
+    hsize_t chunk[H5S_MAX_RANK], row = 1;
+    for (int k = 0; k < rank; k++)
+        if (dims[k] == 0)
+            return H5P_DEFAULT;
+    for (int k = 1; k < rank; k++)
+        row *= chunk[k] = dims[k] < FIXED_CHUNK ? dims[k] : FIXED_CHUNK;
+    chunk[0] = row >= FIXED_CHUNK ? 1 : FIXED_CHUNK / row;
+    if (chunk[0] > dims[0])
+        chunk[0] = dims[0];
+    hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
+    if (pl >= 0 && (H5Pset_chunk(pl, rank, chunk) < 0 || H5Pset_fletcher32(pl) < 0)) {
+        H5Pclose(pl);
+        pl = -1;
+    }
+    return pl;
+}
+
 int fw_h5_write_fixed(hid_t parent, const char *name, hid_t ftype, hid_t mtype, int rank,
                       const hsize_t *dims, const void *data, const char *unit, const char *doc)
 {
-    hid_t sp = H5Screate_simple(rank, dims, NULL), d = -1;
-    int failed = sp < 0 || (d = H5Dcreate2(parent, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+    if (rank < 1 || rank > H5S_MAX_RANK)
+        return -1;
+    /* HDF5 allows no mandatory filter (Fletcher-32 is one) on variable-length data: strings stay
+     * contiguous, and readers check their references instead (check_vlen_refs). */
+    int vlen = H5Tis_variable_str(ftype) > 0 || H5Tget_class(ftype) == H5T_VLEN;
+    hid_t sp = H5Screate_simple(rank, dims, NULL), d = -1, pl = vlen ? H5P_DEFAULT : fixed_plist(rank, dims);
+    int failed = sp < 0 || pl < 0 || (d = H5Dcreate2(parent, name, ftype, sp, H5P_DEFAULT, pl, H5P_DEFAULT)) < 0 ||
                  (dims[0] > 0 && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) ||
                  describe(d, unit, doc) < 0;
+    if (pl != H5P_DEFAULT && pl >= 0 && H5Pclose(pl) < 0)
+        failed = 1;
     return FW_H5_CLOSE(d, sp) < 0 || failed ? -1 : 0;
 }
 
@@ -188,6 +239,172 @@ int fw_h5_write_strings(hid_t parent, const char *name, const char *const *v, hs
 }
 
 /* ---- reading ------------------------------------------------------------------------- */
+
+/* ---- strings' storage: global heap collections -------------------------------------------
+ * HDF5 keeps variable-length strings in global heap collections and trusts the sizes in them
+ * (and in the references to them): no checksum covers either, and a corrupt size makes it copy
+ * past its buffers. These helpers read collections from the file itself, through a descriptor
+ * of their own, to check them before HDF5 does. A collection: "GCOL", version 1, 3 reserved
+ * bytes, its size (8 bytes, header included); then objects, each a 16-byte header (index,
+ * reference count, 4 reserved bytes, size) and its data padded to 8 bytes; index 0 is the
+ * free space, whose size counts its header. All numbers are little-endian. */
+
+enum { HEAP_MIN_SIZE = 4096 };   /* HDF5 never writes a smaller collection */
+
+/* Little-endian unsigned integer of n bytes at p. */
+static uint64_t le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* What read_collection returns for bytes that are no collection, and for no memory. */
+static const char no_collection[] = "it points at no string storage", no_memory[] = "out of memory";
+
+/* Reads the collection at file offset addr of fd (fsize bytes long) into *buf (grown as
+ * needed; *cap bytes) and its size into *size. NULL when done, no_collection when the bytes
+ * there are not a version-1 collection, no_memory, else what is wrong. */
+static const char *read_collection(int fd, uint64_t fsize, uint64_t addr, unsigned char **buf, size_t *cap,
+                                   uint64_t *size)
+{
+    unsigned char head[16];
+    if (addr > fsize || fsize - addr < 16 || pread(fd, head, 16, (off_t)addr) != 16 || memcmp(head, "GCOL", 4) ||
+        head[4] != 1)
+        return no_collection;
+    uint64_t n = le(head + 8, 8);
+    if (n < HEAP_MIN_SIZE)
+        return "it is smaller than any collection HDF5 writes";
+    if (n > fsize - addr)
+        return "it runs past the end of the file";
+    if (n > *cap) {
+        unsigned char *p = realloc(*buf, (size_t)n);
+        if (!p)
+            return no_memory;
+        *buf = p;
+        *cap = (size_t)n;
+    }
+    if (pread(fd, *buf, (size_t)n, (off_t)addr) != (ssize_t)n)
+        return "it cannot be read";
+    *size = n;
+    return NULL;
+}
+
+/* Walks the objects of collection c[0..size). NULL when they tile it as HDF5 reads them
+ * (and, when want is not 0, object want is among them, its size then in *osize), else what is
+ * wrong. */
+static const char *walk_collection(const unsigned char *c, uint64_t size, uint64_t want, uint64_t *osize)
+{
+    uint64_t at = 16;
+    while (size - at >= 16) {   /* HDF5 takes a tail too short for a header as free space */
+        uint64_t idx = le(c + at, 2), n = le(c + at + 8, 8);
+        uint64_t need = idx == 0 ? n : n > size ? UINT64_MAX : 16 + ((n + 7) & ~(uint64_t)7);
+        if (need < 16 || need > size - at)
+            return idx == 0 ? "its free space has an impossible size" : "an object's size runs past its end";
+        if (want && idx == want) {
+            *osize = n;
+            return NULL;
+        }
+        at += need;
+    }
+    return want ? "it names a string that is not stored" : NULL;
+}
+
+/* The size of object idx (not 0) of the collection at file offset addr of fd into *osize;
+ * NULL when found, else what is wrong (no_memory included). buf, *cap: as read_collection. */
+static const char *heap_object(int fd, uint64_t fsize, uint64_t addr, uint64_t idx, unsigned char **buf,
+                               size_t *cap, uint64_t *osize)
+{
+    uint64_t size = 0;
+    const char *why = read_collection(fd, fsize, addr, buf, cap, &size);
+    return why ? why : walk_collection(*buf, size, idx, osize);
+}
+
+/* Checks every reference of the variable-length string dataset d (where/name in messages)
+ * before HDF5 follows them: each is empty or names an object of its global heap collection
+ * whose size is the length the reference says. HDF5 copies the object's size into a buffer of
+ * the reference's length, so a flipped bit in either would write past it. Only contiguous
+ * datasets (as fw_h5_write_strings writes them) are read this way; others are FW_ERR_PARSE. */
+static fw_err check_vlen_refs(hid_t d, const char *where, const char *name, char *errbuf, size_t errlen)
+{
+    hid_t dcpl = -1, f = -1, fcpl = -1, sp = -1;
+    unsigned char *raw = NULL, *scratch = NULL;
+    size_t cap = 0, sa = 0, sl = 0;
+    hsize_t ub = 0;
+    int fd = -1;
+    fw_err e = FW_ERR_IO;
+    char path[4096];
+    if ((dcpl = H5Dget_create_plist(d)) < 0 || (sp = H5Dget_space(d)) < 0 || (f = H5Iget_file_id(d)) < 0 ||
+        (fcpl = H5Fget_create_plist(f)) < 0 || H5Pget_sizes(fcpl, &sa, &sl) < 0 || H5Pget_userblock(fcpl, &ub) < 0 ||
+        H5Fget_name(f, path, sizeof path) <= 0) {
+        say(errbuf, errlen, "cannot inspect %s/%s", where, name);
+        goto cleanup;
+    }
+    hssize_t n = H5Sget_simple_extent_npoints(sp);
+    hsize_t stored = H5Dget_storage_size(d);
+    size_t ref = 4 + sa + 4;   /* length, heap address, object index */
+    if (n < 0 || sa < 1 || sa > 8) {
+        say(errbuf, errlen, "cannot inspect %s/%s", where, name);
+        goto cleanup;
+    }
+    e = FW_ERR_PARSE;
+    if (n == 0 || stored == 0) {   /* nothing stored: every string reads as empty */
+        e = FW_OK;
+        goto cleanup;
+    }
+    haddr_t off = H5Dget_offset(d);
+    if (H5Pget_layout(dcpl) != H5D_CONTIGUOUS || off == HADDR_UNDEF) {
+        say(errbuf, errlen, "%s/%s: strings not stored as Flywheel stores them (contiguous)", where, name);
+        goto cleanup;
+    }
+    if (stored != (hsize_t)n * ref) {
+        say(errbuf, errlen, "%s/%s: %llu bytes stored for %lld strings", where, name, (unsigned long long)stored,
+            (long long)n);
+        goto cleanup;
+    }
+    struct stat st;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+        say(errbuf, errlen, "cannot read %s/%s: %s", where, name, strerror(errno));
+        e = FW_ERR_IO;
+        goto cleanup;
+    }
+    uint64_t fsize = (uint64_t)st.st_size, at = (uint64_t)off + ub;
+    if (at > fsize || stored > fsize - at || !(raw = malloc((size_t)stored)) ||
+        pread(fd, raw, (size_t)stored, (off_t)at) != (ssize_t)stored) {
+        say(errbuf, errlen, "%s/%s: its strings' references lie outside the file", where, name);
+        goto cleanup;
+    }
+    for (hssize_t i = 0; i < n; i++) {
+        const unsigned char *p = raw + (size_t)i * ref;
+        uint64_t len = le(p, 4), addr = le(p + 4, (int)sa), idx = le(p + 4 + sa, 4), osize = 0;
+        if (len == 0 && addr == 0)
+            continue;   /* an empty (NULL) string: HDF5 reads no heap */
+        const char *why = idx == 0 ? "it names no string" : heap_object(fd, fsize, addr + ub, idx, &scratch, &cap, &osize);
+        if (!why && osize != len)
+            why = "its length differs from the stored string's";
+        if (why == no_memory) {
+            say(errbuf, errlen, "out of memory");
+            e = FW_ERR_NOMEM;
+            goto cleanup;
+        }
+        if (why) {
+            say(errbuf, errlen, "%s/%s: string %lld is corrupt: %s", where, name, (long long)i, why);
+            goto cleanup;
+        }
+    }
+    e = FW_OK;
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    free(raw);
+    free(scratch);
+    if (FW_H5_CLOSE(sp, fcpl, f, dcpl) < 0 && e == FW_OK) {
+        say(errbuf, errlen, "cannot close %s/%s", where, name);
+        e = FW_ERR_IO;
+    }
+    return e;
+}
 
 int fw_h5_has_link(hid_t parent, const char *name)
 {
@@ -212,7 +429,7 @@ char *fw_h5_attr_text(hid_t attr)
     } else {
         /* Fixed length: one byte more than stored, so that the string is terminated. */
         size_t n = H5Tget_size(ft);
-        if (n == 0 || !(s = calloc(n + 1, 1)) || H5Tset_size(mt, n + 1) < 0 || H5Aread(attr, mt, s) < 0)
+        if (n == 0 || n > FW_H5_MAX_TEXT || !(s = calloc(n + 1, 1)) || H5Tset_size(mt, n + 1) < 0 || H5Aread(attr, mt, s) < 0)
             goto cleanup;
     }
     ok = 1;
@@ -272,6 +489,11 @@ fw_err fw_h5_list_names(hid_t g, const char *where, H5I_type_t want, uint32_t *n
         say(errbuf, errlen, "cannot list %s", where);
         return FW_ERR_IO;
     }
+    if (info.nlinks > FW_H5_MAX_LINKS) {
+        say(errbuf, errlen, "%s: %llu links, more than any file of ours has (%u)", where,
+            (unsigned long long)info.nlinks, FW_H5_MAX_LINKS);
+        return FW_ERR_PARSE;
+    }
     if (info.nlinks && !(l = calloc(info.nlinks, sizeof *l))) {
         say(errbuf, errlen, "out of memory");
         return FW_ERR_NOMEM;
@@ -285,9 +507,21 @@ fw_err fw_h5_list_names(hid_t g, const char *where, H5I_type_t want, uint32_t *n
             e = FW_ERR_IO;
             goto cleanup;
         }
+        H5L_info_t li;
+        if (H5Lget_info(g, name, &li, H5P_DEFAULT) < 0) {
+            say(errbuf, errlen, "cannot read link %s/%s", where, name);
+            e = FW_ERR_IO;
+            goto cleanup;
+        }
         hid_t o = H5Oopen(g, name, H5P_DEFAULT);
+        if (o < 0 && li.type == H5L_TYPE_HARD) {
+            /* an object of the file itself that cannot be opened is corrupt, not absent */
+            say(errbuf, errlen, "cannot open %s/%s (corrupt?)", where, name);
+            e = FW_ERR_IO;
+            goto cleanup;
+        }
         if (o < 0)
-            continue;   /* a dangling link: nothing to read */
+            continue;   /* a dangling soft or external link: nothing to read */
         H5I_type_t t = H5Iget_type(o);
         if (H5Oclose(o) < 0) {
             say(errbuf, errlen, "cannot list %s", where);
@@ -311,6 +545,32 @@ cleanup:
         *names = l;
     }
     return e;
+}
+
+/* Whether dataset d, of n elements, holds data for them: its stored bytes times the largest
+ * ratio deflate reaches (about 1032:1) must cover what it declares, so that a small file
+ * cannot make a reader allocate gigabytes for chunks it never wrote. */
+static fw_err check_stored(hid_t d, const char *where, const char *name, size_t n, char *errbuf, size_t errlen)
+{
+    hid_t t = H5Dget_type(d);
+    size_t esize = t < 0 ? 0 : H5Tget_size(t);
+    if (t < 0 || H5Tclose(t) < 0 || esize == 0) {
+        say(errbuf, errlen, "cannot read the type of %s/%s", where, name);
+        return FW_ERR_IO;
+    }
+    if (n == 0)
+        return FW_OK;
+    if (n > SIZE_MAX / esize) {
+        say(errbuf, errlen, "%s/%s: impossibly large (%zu elements)", where, name, n);
+        return FW_ERR_PARSE;
+    }
+    hsize_t stored = H5Dget_storage_size(d), declared = (hsize_t)n * esize;
+    if (declared > FW_H5_SLACK_BYTES && (stored == 0 || declared / FW_H5_MAX_RATIO > stored)) {
+        say(errbuf, errlen, "%s/%s: claims %zu elements (%llu bytes) but the file stores only %llu bytes of it",
+            where, name, n, (unsigned long long)declared, (unsigned long long)stored);
+        return FW_ERR_PARSE;
+    }
+    return FW_OK;
 }
 
 fw_err fw_h5_read_array(hid_t g, const char *where, const char *name, int rank, hid_t mem_type,
@@ -342,13 +602,24 @@ fw_err fw_h5_read_array(hid_t g, const char *where, const char *name, int rank, 
         goto cleanup;
     }
     size_t n = 1;
-    for (int k = 0; k < rank; k++)
+    for (int k = 0; k < rank; k++) {
+        if (shape[k] && n > FW_H5_MAX_ELEMENTS / shape[k]) {
+            say(errbuf, errlen, "%s/%s: impossibly large shape (over %llu elements)", where, name,
+                (unsigned long long)FW_H5_MAX_ELEMENTS);
+            e = FW_ERR_PARSE;
+            goto cleanup;
+        }
         n *= (size_t)shape[k];
+    }
+    if ((e = check_stored(d, where, name, n, errbuf, errlen)) != FW_OK)
+        goto cleanup;
     if (!(buf = calloc(n ? n : 1, elem))) {
         say(errbuf, errlen, "out of memory");
         e = FW_ERR_NOMEM;
         goto cleanup;
     }
+    if (n && H5Tis_variable_str(mem_type) > 0 && (e = check_vlen_refs(d, where, name, errbuf, errlen)) != FW_OK)
+        goto cleanup;
     if (n && H5Dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
         say(errbuf, errlen, "cannot read %s/%s%s", where, name,
             H5Tis_variable_str(mem_type) > 0 ? " (expected variable-length strings)" : "");
@@ -415,5 +686,96 @@ cleanup:
         *n_out = (uint32_t)n;
         *out = s;
     }
+    return e;
+}
+
+/* ---- integrity of the input --------------------------------------------------------- */
+
+fw_err fw_h5_check_regular(const char *path, char *errbuf, size_t errlen)
+{
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
+        say(errbuf, errlen, "cannot open: %s", strerror(errno));
+        return FW_ERR_NOTFOUND;
+    }
+    int rc = fstat(fd, &st);
+    int err = errno;
+    close(fd);
+    if (rc < 0) {
+        say(errbuf, errlen, "cannot stat: %s", strerror(err));
+        return FW_ERR_IO;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        say(errbuf, errlen, "not a regular file (a %s); expected an HDF5 file",
+            S_ISFIFO(st.st_mode) ? "FIFO" : S_ISDIR(st.st_mode) ? "directory" :
+            S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "device" : S_ISSOCK(st.st_mode) ? "socket" : "special file");
+        return FW_ERR_PARSE;
+    }
+    return FW_OK;
+}
+
+
+fw_err fw_h5_check_heaps(const char *path, char *errbuf, size_t errlen)
+{
+    enum { BLOCK = 1 << 20, SIG = 4 };
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    unsigned char *buf = malloc(BLOCK), *coll = NULL;
+    size_t cap = 0;
+    fw_err e = FW_ERR_IO;
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        say(errbuf, errlen, "cannot read: %s", strerror(errno));
+        goto cleanup;
+    }
+    if (!buf) {
+        say(errbuf, errlen, "out of memory");
+        e = FW_ERR_NOMEM;
+        goto cleanup;
+    }
+    /* Scans for the signature block by block (blocks overlap by SIG - 1 bytes, so that none is
+     * missed); a collection's strings may say GCOL too, so the scan resumes after each one. */
+    uint64_t fsize = (uint64_t)st.st_size, pos = 0;
+    while (pos + SIG <= fsize) {
+        size_t want = fsize - pos < BLOCK ? (size_t)(fsize - pos) : BLOCK;
+        ssize_t got = pread(fd, buf, want, (off_t)pos);
+        if (got < SIG) {
+            say(errbuf, errlen, "cannot read: %s", got < 0 ? strerror(errno) : "the file shrank");
+            goto cleanup;
+        }
+        uint64_t next = pos + (uint64_t)got - (SIG - 1);
+        for (size_t i = 0; i + SIG <= (size_t)got; i++) {
+            if (memcmp(buf + i, "GCOL", SIG) != 0)
+                continue;
+            uint64_t off = pos + i, size = 0;
+            const char *why = read_collection(fd, fsize, off, &coll, &cap, &size);
+            if (why == no_collection)
+                continue;   /* bytes that happen to say GCOL */
+            if (why == no_memory) {
+                say(errbuf, errlen, "out of memory");
+                e = FW_ERR_NOMEM;
+                goto cleanup;
+            }
+            if (why || (why = walk_collection(coll, size, 0, NULL))) {
+                say(errbuf, errlen, "corrupt string storage (global heap at byte %llu): %s", (unsigned long long)off,
+                    why);
+                e = FW_ERR_PARSE;
+                goto cleanup;
+            }
+            if (off + size >= next) {
+                next = off + size;
+                break;
+            }
+            i = (size_t)(off + size - pos) - 1;
+        }
+        pos = next;
+    }
+    e = FW_OK;
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    free(coll);
     return e;
 }

@@ -39,6 +39,12 @@ int fw_h5_close(size_t n, const hid_t *ids);
 
 /* ---- writing ------------------------------------------------------------------------ */
 
+/* Creates (or truncates) the HDF5 file path, in HDF5 1.8's file format or later, whose
+ * metadata carries checksums, and returns it open (< 0 on failure). Every file we write
+ * starts here: datasets get Fletcher-32 from fw_h5_dataset, metadata its checksums from this
+ * format, and only strings' global heaps (checked by readers) carry none. */
+hid_t fw_h5_create(const char *path);
+
 /* A new variable-length UTF-8 string type (the one every string in our files has); close it
  * with H5Tclose. Returns < 0 on failure. */
 hid_t fw_h5_str_type(void);
@@ -59,7 +65,8 @@ int fw_h5_attr_i64(hid_t obj, const char *name, int64_t v);
 hid_t fw_h5_group(hid_t parent, const char *name, const char *doc);
 
 /* Creates parent/name of rank 1 or 2, chunked by chunk[], shuffled and deflated at level
- * deflate (neither when 0), extendible along its first dimension (the second is fixed);
+ * deflate (neither when 0), checksummed (Fletcher-32: a flipped bit makes reading the chunk
+ * fail), extendible along its first dimension (the second is fixed);
  * writes data of mem_type when dims[0] > 0 and data is not NULL; adds "units" and
  * "description" attributes (each unless NULL) and labels dimension i labels[i] (none when
  * labels is NULL). Returns the dataset open, for scales and further attributes. */
@@ -73,9 +80,10 @@ int fw_h5_write_1d(hid_t parent, const char *name, hid_t ftype, hid_t mtype, hsi
                    const void *data, unsigned deflate, const char *unit, const char *doc,
                    hid_t scale, const char *label);
 
-/* Writes parent/name as a contiguous dataset of fixed shape dims[rank] (no chunks, no
- * filters), data of mtype written when dims[0] > 0, with "units" and "description"
- * attributes (each unless NULL). */
+/* Writes parent/name as a dataset of fixed shape dims[rank], data of mtype written when
+ * dims[0] > 0, with "units" and "description" attributes (each unless NULL). Chunked and
+ * checksummed (Fletcher-32) unless empty or of a variable-length type (strings), which HDF5
+ * allows no checksum on: those are contiguous, and readers check their references instead. */
 int fw_h5_write_fixed(hid_t parent, const char *name, hid_t ftype, hid_t mtype, int rank,
                       const hsize_t *dims, const void *data, const char *unit, const char *doc);
 
@@ -88,9 +96,13 @@ int fw_h5_write_strings(hid_t parent, const char *name, const char *const *v, hs
 /* 1 when parent has a link called name, 0 when not or when HDF5 cannot tell. */
 int fw_h5_has_link(hid_t parent, const char *name);
 
+/* The longest fixed-length string attribute fw_h5_attr_text reads (a crafted type size must
+ * not size an allocation). */
+#define FW_H5_MAX_TEXT ((size_t)16 << 20)
+
 /* The open scalar string attribute attr, fixed or variable length, in any character set, as a
- * new string; NULL when it is not one string (an array of strings included), cannot be read,
- * or memory ran out. */
+ * new string; NULL when it is not one string (an array of strings included), is longer than
+ * FW_H5_MAX_TEXT, cannot be read, or memory ran out. */
 char *fw_h5_attr_text(hid_t attr);
 
 /* fw_h5_attr_text of the attribute name of object path (relative to obj; "." for obj itself);
@@ -102,8 +114,9 @@ char *fw_h5_read_str_attr(hid_t obj, const char *path, const char *name);
 int fw_h5_read_num_attr(hid_t obj, const char *name, hid_t mtype, void *v);
 
 /* The names of g's links to objects of type want (H5I_GROUP or H5I_DATASET), in name order,
- * as *n new strings in *names; dangling links are skipped. where names g in messages.
- * Errors: FW_ERR_IO, FW_ERR_NOMEM. */
+ * as *n new strings in *names; dangling soft and external links are skipped, while a hard
+ * link to an object that cannot be opened (a corrupt header) is an error. where names g in
+ * messages. Errors: FW_ERR_IO, FW_ERR_NOMEM, FW_ERR_PARSE (over FW_H5_MAX_LINKS links). */
 fw_err fw_h5_list_names(hid_t g, const char *where, H5I_type_t want, uint32_t *n, char ***names,
                         char *errbuf, size_t errlen);
 
@@ -115,10 +128,38 @@ fw_err fw_h5_read_array(hid_t g, const char *where, const char *name, int rank, 
                         size_t elem, hsize_t *dims, void **out, char *errbuf, size_t errlen);
 
 /* fw_h5_read_array of the 1-D variable-length string dataset g/name, as *n new strings in
- * *out (a missing string reads as ""). Errors: FW_ERR_IO (absent or not variable-length
- * strings), FW_ERR_PARSE (not 1-D), FW_ERR_NOMEM. */
+ * *out (a missing string reads as ""). Before HDF5 reads them, every reference is checked
+ * against the global heap it names (the stored string exists and has the length the
+ * reference says), so that corrupt files cannot make HDF5 write past its buffers. Errors:
+ * FW_ERR_IO (absent or not variable-length strings), FW_ERR_PARSE (not 1-D, not contiguous,
+ * a corrupt reference), FW_ERR_NOMEM. */
 fw_err fw_h5_read_strings(hid_t g, const char *where, const char *name, uint32_t *n, char ***out,
                          char *errbuf, size_t errlen);
+
+/* Limits on what a reader believes of a file. No array has more than FW_H5_MAX_ELEMENTS
+ * elements, and one that declares more than FW_H5_SLACK_BYTES must store at least
+ * 1/FW_H5_MAX_RATIO of them (deflate compresses at most about 1032:1): a small file cannot
+ * make a reader allocate much more than its size. fw_h5_read_array (and so
+ * fw_h5_read_strings) enforce both, with FW_ERR_PARSE. */
+#define FW_H5_MAX_ELEMENTS ((size_t)1 << 34)
+#define FW_H5_MAX_RATIO 1100u
+#define FW_H5_SLACK_BYTES ((hsize_t)1 << 20)
+/* The most links fw_h5_list_names lists in one group (FW_ERR_PARSE beyond). */
+#define FW_H5_MAX_LINKS (1u << 20)
+
+/* FW_OK when path names a regular file, checked without blocking (a FIFO is opened with
+ * O_NONBLOCK, so this never waits for a writer); FW_ERR_NOTFOUND when it cannot be opened,
+ * FW_ERR_PARSE when it is a FIFO, directory, device or socket, with the reason in errbuf.
+ * Readers call it before handing path to HDF5, which would block on a FIFO. */
+fw_err fw_h5_check_regular(const char *path, char *errbuf, size_t errlen);
+
+/* Checks the structure of every global heap collection (where HDF5 keeps variable-length
+ * strings) in the file at path, by reading the file itself: the collection fits in the file,
+ * and its objects tile it exactly. HDF5 trusts these sizes and copies past its buffers when
+ * they are corrupt, and checksums do not cover them, so readers call this before reading any
+ * string. FW_ERR_PARSE (what is wrong and where), FW_ERR_IO, FW_ERR_NOMEM. Bytes that say
+ * "GCOL" but are no collection of version 1 are skipped. Deterministic given the file. */
+fw_err fw_h5_check_heaps(const char *path, char *errbuf, size_t errlen);
 
 /* Frees n strings of v and v itself; accepts NULL. */
 void fw_h5_strings_free(char **v, uint32_t n);

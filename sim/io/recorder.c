@@ -1353,7 +1353,7 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
               .col = malloc(((size_t)D + 1) * sizeof *w.col), .ucol = malloc(((size_t)D + 1) * sizeof *w.ucol),
               .days = malloc(((size_t)D + 1) * sizeof *w.days)};
     int rc = -1;
-    if (!w.col || !w.ucol || !w.days || (w.f = H5Fcreate(r->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+    if (!w.col || !w.ucol || !w.days || (w.f = fw_h5_create(r->tmp)) < 0)
         goto done;
     for (uint32_t d = 0; d < D; d++)
         w.days[d] = (int32_t)d;

@@ -12,12 +12,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { MAX_ARMS = 64, MAX_RUNS = 2, N_PALETTE = 8 };
@@ -33,6 +35,7 @@ typedef struct ctx {
     FILE *err;
     const char *arm_names[MAX_ARMS];   /* union of the runs' arms: index = colour */
     int n_arm_names;
+    int timeout_s;                     /* the most one gnuplot may take */
 } ctx;
 
 /* The one place the builder reports a problem. */
@@ -66,28 +69,29 @@ static int arm_colour(const ctx *c, const char *arm)
     return 1;
 }
 
-/* A file-name-safe version of s ([A-Za-z0-9_-], others become '_'). */
-static void safe_name(char *out, size_t n, const char *s)
+/* Whether s can be part of a file name as it is: 1 to 64 of [A-Za-z0-9_-]. */
+static int plain_name(const char *s)
 {
     size_t i = 0;
-    for (; s[i] && i + 1 < n; i++) {
+    for (; s[i]; i++) {
         char ch = s[i];
-        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                 ch == '_' || ch == '-';
-        out[i] = ok ? ch : '_';
+        if (i == 64 || !((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                         ch == '_' || ch == '-'))
+            return 0;
     }
-    out[i] = 0;
+    return i > 0;
 }
 
-/* Writes s as a single-quoted gnuplot string ('' stands for a quote inside). */
+/* Writes s as a single-quoted gnuplot string ('' stands for a quote inside; gnuplot
+ * interprets nothing else in one). Control characters, which would end the command or the
+ * line, become spaces. */
 static void gp_str(FILE *gp, const char *s)
 {
     fputc('\'', gp);
     for (; *s; s++) {
         if (*s == '\'')
             fputc('\'', gp);
-        if (*s != '\n')
-            fputc(*s, gp);
+        fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, gp);
     }
     fputc('\'', gp);
 }
@@ -124,7 +128,11 @@ static FILE *open_data(const ctx *c, const char *name, const char *header)
         problem(c, "cannot write %s: %s", path, strerror(errno));
         return NULL;
     }
-    fprintf(f, "# %s\n", header);
+    /* one comment line whatever the names in it hold: a newline would start a data line */
+    fputs("# ", f);
+    for (const char *p = header; *p; p++)
+        fputc((unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p, f);
+    fputc('\n', f);
     return f;
 }
 
@@ -151,7 +159,7 @@ static int close_data(const ctx *c, FILE *f, const char *name)
 
 /* ---- daily series (engagement, activity, retention) ------------------------------------ */
 
-/* Columns of data/daily_<run>_<arm>.dat; NULL source means derived here. */
+/* Columns of data/daily_<run>_<arm>.dat (see daily_file); NULL source means derived here. */
 enum { DC_DAY, DC_ACTIVE, DC_SESSIONS, DC_SPU, DC_IMPR, DC_OPENS, DC_CTR, DC_CTR_LO, DC_CTR_HI,
        DC_INTER, DC_IPR, DC_RET, DC_FOLLOWS, DC_NEW_NOTES, DC_NDCG, DC_COVERAGE, DC_GMV, DC_C2P,
        DC__COUNT };
@@ -169,11 +177,17 @@ static const struct {
     {"gmv_cents", "gmv_cents"}, {"click_to_purchase", "click_to_purchase"},
 };
 
-static void daily_file(char *out, size_t n, int run, const char *arm)
+/* The data file of arm index a of run `run`: daily_RUN_ARM.dat when the arm's name is plain
+ * (plain_name), else daily_RUN_arm.A.dat. A plain name has no '.', so the two forms never
+ * meet, and arm names are unique within a run: every arm gets a file of its own (once, 对照
+ * and 实验 both became daily_0_______.dat and were plotted from one file). The name itself
+ * appears only in titles and headers. */
+static void daily_file(char *out, size_t n, int run, uint32_t a, const char *arm)
 {
-    char s[200];
-    safe_name(s, sizeof s, arm);
-    snprintf(out, n, "daily_%d_%s.dat", run, s);
+    if (plain_name(arm))
+        snprintf(out, n, "daily_%d_%s.dat", run, arm);
+    else
+        snprintf(out, n, "daily_%d_arm.%u.dat", run, a);
 }
 
 /* The daily value of column k for arm a on day index d. */
@@ -187,7 +201,9 @@ static double daily_value(const fw_results *r, const fw_results_arm *a, int k, u
     }
     /* CTR = opens / impressions with its 95% binomial (Wald) interval. */
     const double *im = fw_results_col(&a->days, "impressions"), *op = fw_results_col(&a->days, "opens");
-    if (!im || !op || im[d] <= 0) {
+    if (im && op && !(im[d] > 0))
+        return NAN;   /* no impressions: no rate (shown as n/a), whatever the file's ctr says */
+    if (!im || !op) {
         const double *ctr = fw_results_col(&a->days, "ctr");
         return k == DC_CTR && ctr ? ctr[d] : NAN;
     }
@@ -202,7 +218,7 @@ static int write_daily_data(const ctx *c)
         for (uint32_t a = 0; a < res->n_arms; a++) {
             char name[256], header[1024];
             int w = 0;
-            daily_file(name, sizeof name, r, res->arms[a].name);
+            daily_file(name, sizeof name, r, a, res->arms[a].name);
             w += snprintf(header, sizeof header, "%s, arm %s; columns:", res->path, res->arms[a].name);
             for (int k = 0; k < DC__COUNT && w < (int)sizeof header; k++)
                 w += snprintf(header + w, sizeof header - (size_t)w, " %s", daily_col[k].name);
@@ -257,7 +273,7 @@ static void plot_daily(FILE *gp, const ctx *c, int k, double scale, int lo, int 
             char file[256];
             const char *arm = c->runs[r]->arms[a].name;
             int lt = arm_colour(c, arm);
-            daily_file(file, sizeof file, r, arm);
+            daily_file(file, sizeof file, r, a, arm);
             if (lo >= 0)
                 fprintf(gp, "%s'../data/%s' using 1:($%d*%g):($%d*%g) with filledcurves "
                             "lt %d fs transparent solid 0.18 noborder notitle",
@@ -956,8 +972,42 @@ static void first_error(const char *log, char *why, size_t n)
         snprintf(why, n, "%s", warning[0] ? warning : first);
 }
 
-/* Runs `gnuplot NAME.gp` in DIR/figures with stderr to NAME.log. Returns 0 when it exits
- * 0 and the PNG exists; otherwise writes why. */
+/* Seconds on the monotonic clock. */
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Waits for child pid (the leader of its own process group) for at most timeout_s seconds,
+ * polling; past the deadline kills its whole group (a gnuplot started by a wrapper script
+ * included) and reaps it. Returns 0 with *status, 1 when it had to be killed, -1 when it
+ * cannot be waited for (errno). */
+static int wait_deadline(pid_t pid, int timeout_s, int *status)
+{
+    double deadline = now_s() + timeout_s;
+    for (;;) {
+        pid_t w = waitpid(pid, status, WNOHANG);
+        if (w == pid)
+            return 0;
+        if (w < 0 && errno != EINTR)
+            return -1;
+        if (now_s() >= deadline)
+            break;
+        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+    }
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    while (waitpid(pid, status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return 1;
+}
+
+/* Runs `gnuplot NAME.gp` in DIR/figures with stderr to NAME.log, for at most c->timeout_s
+ * seconds. Returns 0 when it exits 0 and the PNG exists, -2 when it ran out of time (and was
+ * killed), -1 otherwise; writes why unless 0. */
 static int run_gnuplot(const ctx *c, const char *prog, const char *name, char *why, size_t n)
 {
     char figdir[4096], script[300], log[300], png[4500];
@@ -984,7 +1034,8 @@ static int run_gnuplot(const ctx *c, const char *prog, const char *name, char *w
         char *const argv[] = {(char *)prog, script, NULL};
         int err, fd;
         close(pipefd[0]);
-        if (chdir(figdir) < 0)
+        /* a group of its own, so that a timeout kills whatever it started too */
+        if (setpgid(0, 0) < 0 || chdir(figdir) < 0)
             goto child_fail;
         if ((fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0666)) < 0 || dup2(fd, 2) < 0)
             goto child_fail;
@@ -998,18 +1049,23 @@ static int run_gnuplot(const ctx *c, const char *prog, const char *name, char *w
         _exit(127);
     }
     close(pipefd[1]);
+    setpgid(pid, pid);   /* as the child does: whichever runs first (EACCES after exec is fine) */
     int child_errno = 0, status = 0;
     ssize_t got;
     while ((got = read(pipefd[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR)
         ;
     close(pipefd[0]);
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) {
-            snprintf(why, n, "cannot wait for %s: %s", prog, strerror(errno));
-            return -1;
-        }
+    int waited = wait_deadline(pid, c->timeout_s, &status);
+    if (waited < 0) {
+        snprintf(why, n, "cannot wait for %s: %s", prog, strerror(errno));
+        return -1;
+    }
     char logpath[4500];
     snprintf(logpath, sizeof logpath, "%s/%s", figdir, log);
+    if (waited == 1) {
+        snprintf(why, n, "%s did not finish within %d s and was stopped (see figures/%s)", prog, c->timeout_s, log);
+        return -2;
+    }
     if (got == (ssize_t)sizeof child_errno) {
         snprintf(why, n, "cannot run %s: %s", prog, strerror(child_errno));
         unlink(logpath);
@@ -1060,7 +1116,8 @@ static int write_script(const ctx *c, const figure *fig, const char *body)
     return 0;
 }
 
-/* Writes one figure's data and script and draws it. -1 only for I/O failures of ours. */
+/* Writes one figure's data and script and draws it. -1 only for I/O failures of ours; 1 when
+ * gnuplot ran out of time. */
 static int build_figure(const ctx *c, const figure *fig, const char *prog, fig_result *res)
 {
     char *body = NULL, path[4096];
@@ -1083,12 +1140,13 @@ static int build_figure(const ctx *c, const figure *fig, const char *prog, fig_r
         snprintf(path, sizeof path, "%s/figures/%s.%s", c->dir, fig->name, k ? "svg" : "png");
         unlink(path);
     }
-    if (run_gnuplot(c, prog, fig->name, res->why, sizeof res->why) < 0) {
+    int drawn = run_gnuplot(c, prog, fig->name, res->why, sizeof res->why);
+    if (drawn < 0) {
         if (!res->why[0])
             snprintf(res->why, sizeof res->why, "unknown failure");
         problem(c, "figure '%s': %s", fig->name, res->why);
     }
-    return 0;
+    return drawn == -2;
 }
 
 /* ---- index.html -------------------------------------------------------------------------- */
@@ -1179,8 +1237,11 @@ static void html_daily(FILE *h, const ctx *c)
                 fprintf(h, "<tr><td>%d</td>", (int)res->day[d]);
                 for (size_t k = 0; k < sizeof daily_table / sizeof *daily_table; k++) {
                     fputs("<td>", h);
-                    html_num(h, daily_table[k].scale * daily_value(res, arm, daily_table[k].col, d),
-                             daily_table[k].decimals, 0, daily_table[k].scale == 100 ? "%" : "");
+                    double v = daily_table[k].scale * daily_value(res, arm, daily_table[k].col, d);
+                    if (daily_table[k].scale == 100 && !isfinite(v))
+                        fputs("n/a", h);   /* a rate whose denominator is 0 (no impressions) */
+                    else
+                        html_num(h, v, daily_table[k].decimals, 0, daily_table[k].scale == 100 ? "%" : "");
                     fputs("</td>", h);
                 }
                 fputs("</tr>\n", h);
@@ -1373,7 +1434,9 @@ static int write_html(const ctx *c, const fig_result *res)
 fw_err fw_report_build(const fw_results *const *runs, int n_runs, const fw_report_opts *opts,
                        fw_report_summary *sum)
 {
-    ctx c = {.runs = runs, .n_runs = n_runs, .dir = opts->dir, .err = opts->err ? opts->err : stderr};
+    ctx c = {.runs = runs, .n_runs = n_runs, .dir = opts->dir, .err = opts->err ? opts->err : stderr,
+             .timeout_s = opts->timeout_s > 0 ? opts->timeout_s : FW_REPORT_GNUPLOT_TIMEOUT_S};
+    const char *hung = NULL;   /* the figure gnuplot ran out of time on, if one did */
     fig_result res[N_FIGURES];
     fw_report_summary s = {0, 0};
     if (n_runs < 1 || n_runs > MAX_RUNS)
@@ -1394,8 +1457,19 @@ fw_err fw_report_build(const fw_results *const *runs, int n_runs, const fw_repor
         if (!(res[i].shown = figures[i].available(&c)))
             continue;
         s.n_figures++;
-        if (build_figure(&c, &figures[i], opts->gnuplot ? opts->gnuplot : "gnuplot", &res[i]) < 0)
+        if (hung) {
+            /* one gnuplot that hangs will hang again: waiting out each figure would multiply
+             * the wait by the number of figures */
+            snprintf(res[i].why, sizeof res[i].why, "not drawn: gnuplot did not finish figure '%s' in time", hung);
+            problem(&c, "figure '%s': %s", figures[i].name, res[i].why);
+            s.n_failed++;
+            continue;
+        }
+        int b = build_figure(&c, &figures[i], opts->gnuplot ? opts->gnuplot : "gnuplot", &res[i]);
+        if (b < 0)
             return FW_ERR_IO;
+        if (b == 1)
+            hung = figures[i].name;
         s.n_failed += res[i].why[0] != 0;
     }
     if (write_html(&c, res))

@@ -7,7 +7,6 @@
  * Flywheel result". */
 #include "io/results.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -209,8 +208,11 @@ static char *scalar_str_attr(hid_t g, const char *name, const char *attr)
     return s;
 }
 
-/* Reads every numeric 1-D dataset of g that is n long as doubles; others are skipped. */
-static fw_err read_cols(const loader *L, hid_t g, const char *where, uint32_t n, fw_results_cols *out)
+/* Reads every numeric 1-D dataset of g that is n long as doubles. Any other dataset is a
+ * layout error (FW_ERR_PARSE), except one called `except` (NULL: none), which is skipped: a
+ * column of the wrong length or type would otherwise vanish from the report unnoticed. */
+static fw_err read_cols(const loader *L, hid_t g, const char *where, uint32_t n, const char *except,
+                        fw_results_cols *out)
 {
     namelist names = {0};
     fw_results_cols c = {0};
@@ -233,8 +235,13 @@ static fw_err read_cols(const loader *L, hid_t g, const char *where, uint32_t n,
             e = fail(L, FW_ERR_IO, "cannot open %s/%s", where, names.name[i]);
             goto done;
         }
-        if (!numeric || !fits)
+        if (except && !strcmp(names.name[i], except))
             continue;
+        if (!numeric || !fits) {
+            e = fail(L, FW_ERR_PARSE, "%s/%s: expected a 1-D array of %u numbers (%s)", where, names.name[i], n,
+                     !numeric ? "it is not numeric" : "its shape differs");
+            goto done;
+        }
         fw_results_series *s = &c.col[c.n];
         void *v = NULL;
         if ((e = read_array(L, g, where, names.name[i], 1, H5T_NATIVE_DOUBLE, sizeof(double), &dim,
@@ -337,7 +344,7 @@ static fw_err read_day_arm(const loader *L, hid_t h, const char *where, void *it
 {
     const day_arms *x = arg;
     fw_results_arm *a = item;
-    fw_err e = read_cols(L, h, where, x->n_days, &a->days);
+    fw_err e = read_cols(L, h, where, x->n_days, NULL, &a->days);
     if (e == FW_OK && x->arms > 0 && fw_h5_has_link(x->arms, a->name))
         e = read_member(L, x->arms, "/arms", a->name, read_arm_attrs, a, NULL);
     return e;
@@ -360,10 +367,25 @@ static fw_err load_days(const loader *L, hid_t f, fw_results *r)
         goto done;
     }
     r->day = v;
+    if (dim > FW_RESULTS_MAX_DAYS) {
+        e = fail(L, FW_ERR_PARSE, "/days/day: %llu days, more than a run can have (%u)", (unsigned long long)dim,
+                 FW_RESULTS_MAX_DAYS);
+        goto done;
+    }
     r->n_days = (uint32_t)dim;
+    for (uint32_t d = 0; d < r->n_days; d++)
+        if (r->day[d] < 0 || (d > 0 && r->day[d] <= r->day[d - 1])) {
+            e = fail(L, FW_ERR_PARSE, "/days/day: day %d at index %u is %s", (int)r->day[d], d,
+                     r->day[d] < 0 ? "negative" : "not after the day before it");
+            goto done;
+        }
     r->arms = list_members(L, g, "/days", &names, sizeof *r->arms, &e);
     if (e != FW_OK)
         goto done;
+    if (names.n == 0) {
+        e = fail(L, FW_ERR_PARSE, "/days has no arm groups");
+        goto done;
+    }
     if ((arms = open_group(L, f, "arms", &e)) < 0)
         goto done;
     e = read_members(L, g, "/days", &names, r->arms, sizeof *r->arms, offsetof(fw_results_arm, name),
@@ -406,7 +428,7 @@ static fw_err load_work(const loader *L, hid_t f, fw_results *r)
     hid_t g = open_group(L, f, "work", &e);
     if (g <= 0)
         return e;
-    e = read_cols(L, g, "/work", r->n_days, &r->work);
+    e = read_cols(L, g, "/work", r->n_days, NULL, &r->work);
     H5Gclose(g);
     return e;
 }
@@ -418,7 +440,7 @@ static fw_err read_stage(const loader *L, hid_t h, const char *where, void *item
     fw_results_stage *s = item;
     hsize_t dim[2] = {0, 0};
     void *c = NULL;
-    fw_err e = read_cols(L, h, where, r->n_lat_days, &s->stats);
+    fw_err e = read_cols(L, h, where, r->n_lat_days, "counts", &s->stats);
     if (e != FW_OK)
         return e;
     e = read_array(L, h, where, "counts", 2, H5T_NATIVE_UINT64, sizeof(uint64_t), dim, &c);
@@ -466,6 +488,12 @@ static fw_err load_latency(const loader *L, hid_t f, fw_results *r)
         void *day = NULL;
         hsize_t nd = 0;
         e = read_array(L, g, "/latency", "day", 1, H5T_NATIVE_INT32, sizeof(int32_t), &nd, &day);
+        if (e == FW_OK && nd > r->n_days) {
+            free(day);
+            e = fail(L, FW_ERR_PARSE, "/latency/day: %llu days, more than /days/day's %u", (unsigned long long)nd,
+                     r->n_days);
+            goto done;
+        }
         if (e == FW_OK)
             r->n_lat_days = (uint32_t)nd;
         else if (e != FW_ERR_NOTFOUND)
@@ -487,7 +515,7 @@ static fw_err read_test(const loader *L, hid_t h, const char *where, void *item,
     const fw_results *r = arg;
     fw_results_test *t = item;
     fw_err e = read_attrs(L, h, where, &t->attrs);
-    return e != FW_OK ? e : read_cols(L, h, where, r->n_metrics, &t->fields);
+    return e != FW_OK ? e : read_cols(L, h, where, r->n_metrics, NULL, &t->fields);
 }
 
 static fw_err load_experiment(const loader *L, hid_t f, fw_results *r)
@@ -540,6 +568,34 @@ done:
     return e;
 }
 
+/* The root attributes report shows and relies on, as far as they can be checked: no
+ * checksum covers an attribute, so a flipped bit in one is caught only here. Counts must be
+ * non-negative integers, texts must be strings, and the days completed must be /days/day's. */
+static fw_err check_root(const loader *L, const fw_results *r)
+{
+    static const char *const counts[] = {"days_completed", "days_planned", "seed", "threads", "ticks_per_day"};
+    static const char *const texts[] = {"flywheel_version", "status", "scenario_name", "git_revision"};
+    for (size_t k = 0; k < sizeof counts / sizeof *counts; k++) {
+        const fw_results_value *v = fw_results_attr(&r->root, counts[k]);
+        if (v && (v->is_text || !(v->num >= 0) || v->num != floor(v->num)))
+            return fail(L, FW_ERR_PARSE, "attribute '%s' of / is '%s': expected a count", counts[k], v->text);
+    }
+    for (size_t k = 1; k < sizeof texts / sizeof *texts; k++) {   /* flywheel_version: see the caller */
+        const fw_results_value *v = fw_results_attr(&r->root, texts[k]);
+        if (v && !v->is_text)
+            return fail(L, FW_ERR_PARSE, "attribute '%s' of / is the number %s: expected a string", texts[k], v->text);
+    }
+    const fw_results_value *done = fw_results_attr(&r->root, "days_completed"),
+                           *planned = fw_results_attr(&r->root, "days_planned");
+    if (done && done->num != r->n_days)
+        return fail(L, FW_ERR_PARSE, "attribute days_completed of / is %s but /days/day has %u days", done->text,
+                    r->n_days);
+    if (done && planned && planned->num < done->num)
+        return fail(L, FW_ERR_PARSE, "attribute days_planned of / (%s) is below days_completed (%s)", planned->text,
+                    done->text);
+    return FW_OK;
+}
+
 fw_err fw_results_load(const char *path, fw_results **out, char *errbuf, size_t errlen)
 {
     char msg[512] = "";
@@ -548,12 +604,15 @@ fw_err fw_results_load(const char *path, fw_results **out, char *errbuf, size_t 
     hid_t f = -1;
     fw_err e = FW_OK;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);   /* we report failures ourselves, with the path */
-    FILE *probe = fopen(path, "rb");
-    if (!probe)
-        return fail(&L, FW_ERR_NOTFOUND, "cannot open: %s", strerror(errno));
-    fclose(probe);
+    /* A FIFO would block HDF5's open for ever: only regular files go further. */
+    if ((e = h5_checked(&L, fw_h5_check_regular(path, msg, sizeof msg))) != FW_OK)
+        return e == FW_ERR_NOTFOUND ? fail(&L, e, "%s", msg) : e;
     if (H5Fis_hdf5(path) <= 0)
         return fail(&L, FW_ERR_PARSE, "not an HDF5 file (so not a Flywheel result)");
+    /* Strings live in global heaps that no checksum covers and HDF5 trusts: check their
+     * structure before reading one. */
+    if ((e = h5_checked(&L, fw_h5_check_heaps(path, msg, sizeof msg))) != FW_OK)
+        return e;
     if ((f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
         return fail(&L, FW_ERR_NOTFOUND, "HDF5 cannot open the file");
     if (!(r = calloc(1, sizeof *r)) || !(r->path = dup_str(path))) {
@@ -562,11 +621,12 @@ fw_err fw_results_load(const char *path, fw_results **out, char *errbuf, size_t 
     }
     if ((e = read_attrs(&L, f, "/", &r->root)) != FW_OK)
         goto done;
-    if (!fw_results_attr(&r->root, "flywheel_version")) {
+    const fw_results_value *version = fw_results_attr(&r->root, "flywheel_version");
+    if (!version) {
         e = fail(&L, FW_ERR_PARSE, "not a Flywheel result: no 'flywheel_version' attribute on /");
         goto done;
     }
-    if ((e = load_days(&L, f, r)) != FW_OK || (e = load_world(&L, f, r)) != FW_OK ||
+    if ((e = load_days(&L, f, r)) != FW_OK || (e = check_root(&L, r)) != FW_OK || (e = load_world(&L, f, r)) != FW_OK ||
         (e = load_latency(&L, f, r)) != FW_OK || (e = load_experiment(&L, f, r)) != FW_OK ||
         (e = load_work(&L, f, r)) != FW_OK)
         goto done;
@@ -640,4 +700,53 @@ const fw_results_arm *fw_results_find_arm(const fw_results *r, const char *name)
         if (!strcmp(r->arms[i].name, name))
             return &r->arms[i];
     return NULL;
+}
+
+/* Reads every value once, so that a sanitizer sees any array shorter than its count says. */
+static double touch(const fw_results *r)
+{
+    double sum = 0;
+    const fw_results_attrs *attrs[] = {&r->root, &r->world, &r->experiment};
+    for (size_t k = 0; k < sizeof attrs / sizeof *attrs; k++)
+        for (uint32_t i = 0; i < attrs[k]->n; i++)
+            sum += (double)strlen(attrs[k]->v[i].name) + (double)strlen(attrs[k]->v[i].text);
+    for (uint32_t d = 0; d < r->n_days; d++)
+        sum += r->day[d];
+    for (uint32_t a = 0; a < r->n_arms; a++)
+        for (uint32_t c = 0; c < r->arms[a].days.n; c++)
+            for (uint32_t d = 0; d < r->n_days; d++)
+                sum += r->arms[a].days.col[c].v[d];
+    for (uint32_t c = 0; c < r->work.n; c++)
+        for (uint32_t d = 0; d < r->n_days; d++)
+            sum += r->work.col[c].v[d];
+    for (uint32_t i = 0; i < r->n_creators; i++)
+        sum += r->creator_followers[i];
+    for (uint32_t b = 0; b < r->n_bins; b++)
+        sum += (double)(r->bin_lower_ns[b] ^ r->bin_upper_ns[b]);
+    for (uint32_t s = 0; s < r->n_stages; s++) {
+        for (size_t i = 0; r->stages[s].counts && i < (size_t)r->n_lat_days * r->n_bins; i++)
+            sum += (double)r->stages[s].counts[i];
+        for (uint32_t c = 0; c < r->stages[s].stats.n; c++)
+            for (uint32_t d = 0; d < r->n_lat_days; d++)
+                sum += r->stages[s].stats.col[c].v[d];
+    }
+    for (uint32_t m = 0; m < r->n_metrics; m++)
+        sum += (double)strlen(r->metric[m]) + (r->metric_unit ? (double)strlen(r->metric_unit[m]) : 0);
+    for (uint32_t t = 0; t < r->n_tests; t++)
+        for (uint32_t c = 0; c < r->tests[t].fields.n; c++)
+            for (uint32_t m = 0; m < r->n_metrics; m++)
+                sum += r->tests[t].fields.col[c].v[m];
+    return sum;
+}
+
+fw_err fw_results_check(const char *path, char *errbuf, size_t errlen)
+{
+    fw_results *r = NULL;
+    fw_err e = fw_results_load(path, &r, errbuf, errlen);
+    if (e != FW_OK)
+        return e;
+    volatile double sink = touch(r);
+    (void)sink;
+    fw_results_destroy(r);
+    return FW_OK;
 }

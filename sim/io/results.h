@@ -7,7 +7,13 @@
  * Everything is read by name, so files from older or newer Flywheels load too: a group the
  * file lacks is simply absent (count 0, NULL pointer), and a dataset the reader does not know
  * is kept under its own name. Per-user data (/users), /replicates and the experiment's looks
- * (/experiment/days) are not read. */
+ * (/experiment/days) are not read.
+ *
+ * A file is untrusted input: it must be a regular file; every size taken from it is bounded
+ * by what it stores; a column that does not fit its group's length is an error, not skipped;
+ * strings are checked before HDF5 reads them; and datasets written with Fletcher-32 (all but
+ * strings, since issue 15) fail to read when a bit has flipped. Scalar attributes carry no
+ * checksum: their values are read as they are. */
 #ifndef FLYWHEEL_RESULTS_H
 #define FLYWHEEL_RESULTS_H
 
@@ -85,9 +91,23 @@ typedef struct fw_results {
 /* Loads the result file at path. On success *out is a new fw_results (free it with
  * fw_results_destroy) and FW_OK is returned. On failure *out is untouched and errbuf says
  * why, naming the file: FW_ERR_NOTFOUND when it cannot be opened, FW_ERR_PARSE when it is
- * not HDF5 or not a Flywheel result (no flywheel_version attribute or no /days), FW_ERR_IO
- * when a present object cannot be read, FW_ERR_NOMEM. Deterministic given the file. */
+ * not a regular file, not HDF5, not a Flywheel result (no flywheel_version attribute or no
+ * /days) or not laid out as one (a column of /days/ARM, /work, a stage or a test that is not
+ * 1-D numeric of the right length; days not increasing; no arm; corrupt string storage; an
+ * array declaring more elements than the file stores), FW_ERR_IO when a present object
+ * cannot be read (a dataset whose Fletcher-32 checksum fails included), FW_ERR_NOMEM.
+ * Nothing read from the file sizes an allocation beyond what the file holds. Deterministic
+ * given the file. */
 fw_err fw_results_load(const char *path, fw_results **out, char *errbuf, size_t errlen);
+
+/* The most days a result file may have; more is a corrupt or crafted file. */
+#define FW_RESULTS_MAX_DAYS 1000000u
+
+/* Opens path, validates it and reads everything of it that `flywheel report` reads, exactly as
+ * fw_results_load does, touches every value once and frees it all: FW_OK when report would
+ * accept the file, else fw_results_load's error, with its message in errbuf. Starts no process
+ * and writes nothing; for fuzzers and checks. Deterministic given the file. */
+fw_err fw_results_check(const char *path, char *errbuf, size_t errlen);
 
 /* Frees r and everything in it; accepts NULL. */
 void fw_results_destroy(fw_results *r);

@@ -30,6 +30,7 @@
 #include <hdf5_hl.h>
 
 #include "experiment/experiment.h"
+#include "io/bench_file.h"
 #include "io/h5util.h"
 #include "io/recorder.h"
 #include "io/results.h"
@@ -805,6 +806,337 @@ static void test_load_no_days(void **state)
     expect_load_error(fx->path, FW_ERR_PARSE, "no /days group");
 }
 
+/* ---- hardening (issue 15): corrupt, crafted and odd input files ----------------------------- */
+
+/* Writes len bytes of b at offset off of path. */
+static void poke(const char *path, long long off, const void *b, size_t len)
+{
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseeko(f, (off_t)off, SEEK_SET), 0);
+    assert_int_equal(fwrite(b, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Flips bit `bit` of the byte at offset off of path. */
+static void flip_bit(const char *path, long long off, int bit)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseeko(f, (off_t)off, SEEK_SET), 0);
+    int c = fgetc(f);
+    assert_true(c != EOF);
+    fclose(f);
+    unsigned char b = (unsigned char)(c ^ (1 << bit));
+    poke(path, off, &b, 1);
+}
+
+/* Where the data of dataset name of the file at path starts (its first chunk when chunked),
+ * and its size in bytes. */
+static void first_chunk(const char *path, const char *name, long long *off, long long *size)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    assert_true(d >= 0);
+    hsize_t offset[2], sz = 0;
+    haddr_t addr = H5Dget_offset(d);
+    unsigned mask = 0;
+    hid_t sp = H5Dget_space(d);
+    assert_true(sp >= 0);
+    if (addr != HADDR_UNDEF)   /* contiguous */
+        sz = H5Dget_storage_size(d);
+    else
+        assert_true(H5Dget_chunk_info(d, sp, 0, offset, &mask, &addr, &sz) >= 0);
+    *off = (long long)addr;
+    *size = (long long)sz;
+    assert_true(H5Sclose(sp) >= 0 && H5Dclose(d) >= 0 && H5Fclose(f) >= 0);
+}
+
+/* A flipped bit in a dataset the recorder wrote is an error (Fletcher-32), not another
+ * number; the file loads before the flip, and fw_results_check agrees with the loader. */
+static void test_flipped_data_bit(void **state)
+{
+    fixture *fx = *state;
+    /* Uncompressed (a level the scenario may choose): deflate would notice some flips by
+     * chance, a plain chunk none. */
+    fx->info.compression = 0;
+    fw_results_destroy(complete_run(fx));
+    char err[512] = "";
+    assert_int_equal(fw_results_check(fx->path, err, sizeof err), FW_OK);
+    long long off, size;
+    first_chunk(fx->path, "/days/control/impressions", &off, &size);
+    assert_true(size > 0);
+    flip_bit(fx->path, off + size / 2, 3);
+    expect_load_error(fx->path, FW_ERR_IO, "cannot read /days/control/impressions");
+    assert_int_equal(fw_results_check(fx->path, err, sizeof err), FW_ERR_IO);
+}
+
+/* A flipped bit in a dataset's object header (its type, shape, filters, attributes) is an
+ * error too: the recorder writes HDF5 1.8's format, whose object headers carry checksums. */
+static void test_flipped_header_bit(void **state)
+{
+    fixture *fx = *state;
+    fw_results_destroy(complete_run(fx));
+    hid_t f = H5Fopen(fx->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(f >= 0);
+    H5O_info_t info;
+    assert_true(H5Oget_info_by_name2(f, "/days/control/impressions", &info, H5O_INFO_BASIC | H5O_INFO_HDR,
+                                     H5P_DEFAULT) >= 0);
+    assert_true(H5Fclose(f) >= 0);
+    assert_true(info.hdr.version >= 2);
+    /* byte 24 of the header: inside its first message (the dataspace, written first) */
+    flip_bit(fx->path, (long long)info.addr + 24, 1);
+    char err[512] = "";
+    fw_err e = fw_results_check(fx->path, err, sizeof err);
+    if (e == FW_OK)
+        fail_msg("a flipped bit in the header of /days/control/impressions was accepted");
+    assert_non_null(strstr(err, fx->path));
+}
+
+/* The reference to /experiment/metric's first string says it is shorter than the string
+ * stored: HDF5 would copy the stored string into a buffer of the shorter length. */
+static void test_corrupt_string_reference(void **state)
+{
+    fixture *fx = *state;
+    fw_results_destroy(complete_run(fx));
+    hid_t f = H5Fopen(fx->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t d = H5Dopen2(f, "/experiment/metric", H5P_DEFAULT);
+    assert_true(d >= 0);
+    haddr_t off = H5Dget_offset(d);
+    assert_true(off != HADDR_UNDEF);
+    assert_true(H5Dclose(d) >= 0 && H5Fclose(f) >= 0);
+    unsigned char len1[4] = {1, 0, 0, 0};   /* the first string's length: 1 */
+    poke(fx->path, (long long)off, len1, sizeof len1);
+    expect_load_error(fx->path, FW_ERR_PARSE, "/experiment/metric: string 0 is corrupt");
+}
+
+/* The byte offset of the first "GCOL" (a global heap collection) in path, or -1. */
+static long long find_gcol(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    long long at = -1, pos = 0;
+    int c, matched = 0;
+    while (at < 0 && (c = fgetc(f)) != EOF) {
+        matched = c == "GCOL"[matched] ? matched + 1 : c == 'G';
+        pos++;
+        if (matched == 4)
+            at = pos - 4;
+    }
+    fclose(f);
+    return at;
+}
+
+/* A global heap object whose size runs past its collection: refused before HDF5 reads it. */
+static void test_corrupt_string_heap(void **state)
+{
+    fixture *fx = *state;
+    fw_results_destroy(complete_run(fx));
+    long long at = find_gcol(fx->path);
+    assert_true(at > 0);
+    unsigned char huge[8] = {0, 0, 0, 0, 0, 0, 0, 0x40};   /* the first object's size: 2^62 */
+    poke(fx->path, at + 16 + 8, huge, sizeof huge);
+    expect_load_error(fx->path, FW_ERR_PARSE, "corrupt string storage");
+}
+
+static void put_str_attr(hid_t f, const char *name, const char *value);
+static void put_num_attr(hid_t f, const char *name, hid_t t, const void *v);
+
+/* A string attribute naming the file a Flywheel result. */
+static void put_version(hid_t f)
+{
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
+    const char *v = "0.test";
+    assert_true(t >= 0 && sp >= 0 && H5Tset_size(t, H5T_VARIABLE) >= 0);
+    hid_t a = H5Acreate2(f, "flywheel_version", t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(a >= 0 && H5Awrite(a, t, &v) >= 0);
+    assert_true(H5Aclose(a) >= 0 && H5Sclose(sp) >= 0 && H5Tclose(t) >= 0);
+}
+
+/* Creates parent/name, 1-D int32 of n elements, chunked (256) and extendible; writes data
+ * when it is not NULL (else the file stores none of it). */
+static void put_1d(hid_t parent, const char *name, hsize_t n, const int32_t *data)
+{
+    hsize_t maxd = H5S_UNLIMITED, chunk = 256;
+    hid_t sp = H5Screate_simple(1, &n, &maxd), pl = H5Pcreate(H5P_DATASET_CREATE);
+    assert_true(sp >= 0 && pl >= 0 && H5Pset_chunk(pl, 1, &chunk) >= 0);
+    hid_t d = H5Dcreate2(parent, name, H5T_STD_I32LE, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
+    assert_true(d >= 0);
+    if (data)
+        assert_true(H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+    assert_true(H5Dclose(d) >= 0 && H5Pclose(pl) >= 0 && H5Sclose(sp) >= 0);
+}
+
+/* A result of a few KB: /days/day of n_days (written when days is not NULL) and one arm
+ * with one column of n_col values. */
+static void make_result(const char *path, hsize_t n_days, const int32_t *days, hsize_t n_col, const int32_t *col)
+{
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(f >= 0);
+    put_version(f);
+    hid_t g = H5Gcreate2(f, "days", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(g >= 0);
+    put_1d(g, "day", n_days, days);
+    hid_t a = H5Gcreate2(g, "control", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(a >= 0);
+    put_1d(a, "impressions", n_col, col);
+    assert_true(H5Gclose(a) >= 0 && H5Gclose(g) >= 0 && H5Fclose(f) >= 0);
+}
+
+/* A small file claiming 3*10^7 days (issue 15 saw 3*10^8 make report allocate 1.2 GB and
+ * exit 0) is refused before anything that size is allocated. */
+static void test_claims_more_than_stored(void **state)
+{
+    fixture *fx = *state;
+    make_result(fx->path, 30000000, NULL, 3, (const int32_t[]){1, 2, 3});
+    struct stat st;
+    assert_int_equal(stat(fx->path, &st), 0);
+    assert_true(st.st_size < 64 * 1024);
+    expect_load_error(fx->path, FW_ERR_PARSE, "/days/day: claims 30000000 elements");
+}
+
+/* Columns that do not fit /days/day, and days that go backwards, are layout errors. */
+static void test_wrong_layout(void **state)
+{
+    fixture *fx = *state;
+    const int32_t days[3] = {0, 1, 2}, col[5] = {1, 2, 3, 4, 5};
+    make_result(fx->path, 3, days, 5, col);
+    expect_load_error(fx->path, FW_ERR_PARSE, "/days/control/impressions: expected a 1-D array of 3 numbers");
+    make_result(fx->path, 3, (const int32_t[]){0, 2, 1}, 3, col);
+    expect_load_error(fx->path, FW_ERR_PARSE, "/days/day: day 1 at index 2 is not after the day before it");
+    make_result(fx->path, 3, days, 3, col);
+    fw_results_destroy(load_ok(fx->path));
+}
+
+/* Root attributes carry no checksum: the ones report relies on are checked for what they
+ * can be (a flipped bit in days_completed, a count stored as a string). */
+static void test_root_attrs(void **state)
+{
+    fixture *fx = *state;
+    const int32_t days[3] = {0, 1, 2};
+    make_result(fx->path, 3, days, 3, days);
+    hid_t f = H5Fopen(fx->path, H5F_ACC_RDWR, H5P_DEFAULT);
+    int64_t five = 5;
+    assert_true(f >= 0);
+    put_num_attr(f, "days_completed", H5T_NATIVE_INT64, &five);
+    assert_true(H5Fclose(f) >= 0);
+    expect_load_error(fx->path, FW_ERR_PARSE, "days_completed of / is 5 but /days/day has 3 days");
+    make_result(fx->path, 3, days, 3, days);
+    f = H5Fopen(fx->path, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    put_str_attr(f, "seed", "eleven");
+    assert_true(H5Fclose(f) >= 0);
+    expect_load_error(fx->path, FW_ERR_PARSE, "attribute 'seed' of / is 'eleven': expected a count");
+}
+
+/* Fails the test when a call does not return within 10 s (the SIGALRM default kills us). */
+static void deadline(void) { alarm(10); }
+
+/* A FIFO given as a result or a bench file is refused at once, never opened for reading
+ * (which would wait for a writer for ever). */
+static void test_fifo_input(void **state)
+{
+    fixture *fx = *state;
+    assert_int_equal(mkfifo(fx->path, 0600), 0);
+    deadline();
+    expect_load_error(fx->path, FW_ERR_PARSE, "not a regular file (a FIFO)");
+    fw_bench b;
+    char err[512] = "";
+    assert_int_equal(fw_bench_load(fx->path, &b, err, sizeof err), FW_ERR_PARSE);
+    assert_non_null(strstr(err, "not a regular file"));
+    alarm(0);
+    expect_load_error(fx->dir, FW_ERR_PARSE, "not a regular file (a directory)");
+}
+
+/* A bench file with a string attribute name = value. */
+static void put_str_attr(hid_t f, const char *name, const char *value)
+{
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
+    assert_true(t >= 0 && sp >= 0 && H5Tset_size(t, H5T_VARIABLE) >= 0);
+    hid_t a = H5Acreate2(f, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(a >= 0 && H5Awrite(a, t, &value) >= 0);
+    assert_true(H5Aclose(a) >= 0 && H5Sclose(sp) >= 0 && H5Tclose(t) >= 0);
+}
+
+static void put_num_attr(hid_t f, const char *name, hid_t t, const void *v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(f, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(a >= 0 && H5Awrite(a, t, v) >= 0);
+    assert_true(H5Aclose(a) >= 0 && H5Sclose(sp) >= 0);
+}
+
+/* A crafted baseline of a few KB: repeat `rep` and /figures/values [n, rep], chunked and never
+ * written. With n * rep = 2^61, (n * rep + 1) * sizeof(double) wraps to 8: the loader once
+ * allocated 8 bytes and had HDF5 write 2^61 doubles into them. */
+static void make_bench(const char *path, hsize_t n, uint32_t rep)
+{
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(f >= 0);
+    int32_t fmt = 1, threads = 1;
+    uint64_t seed = 1;
+    put_num_attr(f, "flywheel_bench", H5T_NATIVE_INT32, &fmt);
+    put_num_attr(f, "threads", H5T_NATIVE_INT32, &threads);
+    put_num_attr(f, "repeat", H5T_NATIVE_UINT32, &rep);
+    put_num_attr(f, "seed", H5T_NATIVE_UINT64, &seed);
+    put_str_attr(f, "scenario_name", "crafted");
+    put_str_attr(f, "scenario_resolved", "name: crafted\n");
+    put_str_attr(f, "flywheel_version", "0.test");
+    put_str_attr(f, "git_revision", "none");
+    hid_t g = H5Gcreate2(f, "figures", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t dims[2] = {n, rep}, maxd[2] = {H5S_UNLIMITED, rep}, chunk[2] = {1, rep};
+    hid_t sp = H5Screate_simple(2, dims, maxd), pl = H5Pcreate(H5P_DATASET_CREATE);
+    assert_true(g >= 0 && sp >= 0 && pl >= 0 && H5Pset_chunk(pl, 2, chunk) >= 0);
+    hid_t d = H5Dcreate2(g, "values", H5T_IEEE_F64LE, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
+    assert_true(d >= 0);
+    assert_true(H5Dclose(d) >= 0 && H5Pclose(pl) >= 0 && H5Sclose(sp) >= 0);
+    assert_true(H5Gclose(g) >= 0 && H5Fclose(f) >= 0);
+}
+
+static void expect_bench_error(const char *path, fw_err want, const char *phrase)
+{
+    fw_bench b;
+    char err[512] = "";
+    fw_err e = fw_bench_load(path, &b, err, sizeof err);
+    if (e != want)
+        fail_msg("fw_bench_load(%s) = %s, want %s: %s", path, fw_err_name(e), fw_err_name(want), err);
+    if (strncmp(err, path, strlen(path)) != 0 || !strstr(err, phrase))
+        fail_msg("message '%s' should start with '%s' and say '%s'", err, path, phrase);
+}
+
+static void test_bench_sizes_bounded(void **state)
+{
+    fixture *fx = *state;
+    make_bench(fx->path, (hsize_t)1 << 59, 4);   /* the product wraps the allocation's size */
+    expect_bench_error(fx->path, FW_ERR_PARSE, "/figures/values: impossibly large shape");
+    make_bench(fx->path, 1000000, 4);            /* 32 MB declared, nothing stored */
+    expect_bench_error(fx->path, FW_ERR_PARSE, "/figures/values: claims 4000000 elements");
+    make_bench(fx->path, 1, 2000000);            /* more repetitions than a bench runs */
+    expect_bench_error(fx->path, FW_ERR_PARSE, "repeat = 2000000 is out of range");
+}
+
+/* A bench file as flywheel bench saves it, with a bit of its values flipped: an error. */
+static void test_bench_flipped_bit(void **state)
+{
+    fixture *fx = *state;
+    fw_bench b;
+    char err[512] = "";
+    assert_int_equal(fw_bench_init(&b, 3, "s", "name: s\n", "0.test", "rev", 1, 1), FW_OK);
+    for (uint32_t r = 0; r < 3; r++)
+        assert_int_equal(fw_bench_set(&b, "wall_time", "s", FW_BENCH_TIME, r, 1.5 + r), FW_OK);
+    assert_int_equal(fw_bench_save(fx->path, &b, NULL, err, sizeof err), FW_OK);
+    fw_bench_fini(&b);
+    assert_int_equal(fw_bench_load(fx->path, &b, err, sizeof err), FW_OK);
+    assert_true(b.n_fig == 1 && b.fig[0].v[2] == 3.5);
+    fw_bench_fini(&b);
+    long long off, size;
+    first_chunk(fx->path, "/figures/values", &off, &size);
+    flip_bit(fx->path, off + 3, 0);
+    expect_bench_error(fx->path, FW_ERR_IO, "/figures/values");
+}
+
 static void test_destroy_null(void **state)
 {
     (void)state;
@@ -828,6 +1160,19 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_no_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_no_days, setup, teardown),
         cmocka_unit_test(test_destroy_null),
+        cmocka_unit_test_setup_teardown(test_flipped_data_bit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flipped_header_bit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_string_reference, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_string_heap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claims_more_than_stored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_layout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_root_attrs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fifo_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bench_sizes_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bench_flipped_bit, setup, teardown),
     };
+    const char *only = getenv("FW_TEST_FILTER");   /* e.g. FW_TEST_FILTER='test_bench_*' */
+    if (only)
+        cmocka_set_test_filter(only);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
