@@ -92,4 +92,9 @@ fw_err fw_bench_save(const char *path, const fw_bench *b, const fw_bench_cmp *cm
  * included), FW_ERR_NOMEM, with errbuf naming the file and what is wrong. */
 fw_err fw_bench_load(const char *path, fw_bench *b, char *errbuf, size_t errlen);
 
+/* fw_bench_load's checks and reads, in this process, everything freed again (the fuzz entry;
+ * fw_bench_load runs it first in a child, given FW_BENCH_CHECK_TIMEOUT_S seconds). */
+fw_err fw_bench_check(const char *path, char *errbuf, size_t errlen);
+#define FW_BENCH_CHECK_TIMEOUT_S 300u
+
 #endif

@@ -12,7 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hdf5_hl.h>
@@ -778,4 +782,96 @@ cleanup:
     free(buf);
     free(coll);
     return e;
+}
+
+fw_err fw_h5_isolated(fw_h5_check_fn check, const char *path, unsigned timeout_s, char *errbuf,
+                      size_t errlen)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        say(errbuf, errlen, "%s: cannot check the file in a child process: %s", path, strerror(errno));
+        return FW_ERR_IO;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        say(errbuf, errlen, "%s: cannot check the file in a child process: %s", path, strerror(e));
+        return FW_ERR_IO;
+    }
+    if (pid == 0) {
+        /* The child: the check, its message through the pipe, its code as the exit status.
+         * _exit: no atexit handlers, nothing of the parent's flushed twice. */
+        char msg[1024] = "";
+        close(fds[0]);
+        fw_err rc = check(path, msg, sizeof msg);
+        size_t n = strnlen(msg, sizeof msg - 1), off = 0;
+        while (off < n) {
+            ssize_t w = write(fds[1], msg + off, n - off);
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+        _exit(rc >= 0 && rc < 100 ? (int)rc : 99);
+    }
+    close(fds[1]);
+    /* Read the message until the child closes its end (it exits, or dies), or the deadline. */
+    char msg[1024];
+    size_t len = 0;
+    int timed_out = 0;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long left_ms = (long)timeout_s * 1000 - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+        if (left_ms <= 0) {
+            timed_out = 1;
+            break;
+        }
+        struct pollfd pf = {.fd = fds[0], .events = POLLIN};
+        int pr = poll(&pf, 1, left_ms > 1000 ? 1000 : (int)left_ms);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0)
+            continue;
+        ssize_t r = read(fds[0], msg + len, sizeof msg - 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        if (len == sizeof msg - 1)
+            break;
+    }
+    msg[len] = '\0';
+    close(fds[0]);
+    if (timed_out)
+        kill(pid, SIGKILL);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            say(errbuf, errlen, "%s: cannot check the file in a child process: %s", path, strerror(errno));
+            return FW_ERR_IO;
+        }
+    if (timed_out) {
+        say(errbuf, errlen, "%s: reading it took more than %u s: the HDF5 library loops on it, so the file is corrupt",
+            path, timeout_s);
+        return FW_ERR_PARSE;
+    }
+    if (WIFSIGNALED(status)) {
+        say(errbuf, errlen, "%s: the HDF5 library crashed reading it (signal %d): the file is corrupt", path,
+            WTERMSIG(status));
+        return FW_ERR_PARSE;
+    }
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 99;
+    if (code == 99) {
+        say(errbuf, errlen, "%s: the check of the file ended abnormally: the file is corrupt", path);
+        return FW_ERR_PARSE;
+    }
+    if (code != FW_OK)
+        say(errbuf, errlen, "%s", msg);
+    return (fw_err)code;
 }

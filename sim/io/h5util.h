@@ -161,6 +161,16 @@ fw_err fw_h5_check_regular(const char *path, char *errbuf, size_t errlen);
  * "GCOL" but are no collection of version 1 are skipped. Deterministic given the file. */
 fw_err fw_h5_check_heaps(const char *path, char *errbuf, size_t errlen);
 
+/* Runs check(path, errbuf, errlen) in a child process and returns what it returned, its
+ * message copied into errbuf (check's messages, like this function's, begin "PATH: "). libhdf5 trusts more of a file's metadata than checksums cover
+ * and can crash, or loop, inside its own code on a corrupt file; in the child, that becomes
+ * FW_ERR_PARSE ("the HDF5 library crashed reading it ...") in the parent instead of the
+ * reader's death. A child still running after timeout_s seconds is killed (FW_ERR_PARSE).
+ * FW_ERR_IO when no child can be made. Readers call it before reading a file for real. */
+typedef fw_err (*fw_h5_check_fn)(const char *path, char *errbuf, size_t errlen);
+fw_err fw_h5_isolated(fw_h5_check_fn check, const char *path, unsigned timeout_s, char *errbuf,
+                      size_t errlen);
+
 /* Frees n strings of v and v itself; accepts NULL. */
 void fw_h5_strings_free(char **v, uint32_t n);
 

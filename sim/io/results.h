@@ -100,6 +100,10 @@ typedef struct fw_results {
  * given the file. */
 fw_err fw_results_load(const char *path, fw_results **out, char *errbuf, size_t errlen);
 
+/* fw_results_load reads the file twice: first in a child process (fw_h5_isolated, given this
+ * many seconds), where a crash or a hang of libhdf5 on a corrupt file is caught, then here. */
+#define FW_RESULTS_CHECK_TIMEOUT_S 300u
+
 /* The most days a result file may have; more is a corrupt or crafted file. */
 #define FW_RESULTS_MAX_DAYS 1000000u
 

@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <math.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1144,6 +1145,53 @@ static void test_destroy_null(void **state)
     fw_recorder_destroy(NULL);
 }
 
+/* ---- a reader's check in a child: libhdf5's own crashes and hangs become errors ---------- */
+
+static fw_err check_crashes(const char *path, char *errbuf, size_t errlen)
+{
+    (void)path, (void)errbuf, (void)errlen;
+    signal(SIGSEGV, SIG_DFL);   /* as libhdf5 dies on a corrupt file: not cmocka's handler */
+    raise(SIGSEGV);
+    return FW_OK;
+}
+
+static fw_err check_hangs(const char *path, char *errbuf, size_t errlen)
+{
+    (void)path, (void)errbuf, (void)errlen;
+    for (;;)
+        pause();
+    return FW_OK;
+}
+
+static fw_err check_refuses(const char *path, char *errbuf, size_t errlen)
+{
+    snprintf(errbuf, errlen, "%s: not laid out as a result", path);
+    return FW_ERR_PARSE;
+}
+
+static fw_err check_accepts(const char *path, char *errbuf, size_t errlen)
+{
+    (void)path, (void)errbuf, (void)errlen;
+    return FW_OK;
+}
+
+static void test_isolated_check(void **state)
+{
+    (void)state;
+    char msg[512] = "";
+    assert_int_equal(fw_h5_isolated(check_crashes, "x.h5", 30, msg, sizeof msg), FW_ERR_PARSE);
+    assert_non_null(strstr(msg, "x.h5: the HDF5 library crashed reading it (signal 11)"));
+    msg[0] = '\0';
+    assert_int_equal(fw_h5_isolated(check_hangs, "y.h5", 1, msg, sizeof msg), FW_ERR_PARSE);
+    assert_non_null(strstr(msg, "y.h5: reading it took more than 1 s"));
+    msg[0] = '\0';
+    assert_int_equal(fw_h5_isolated(check_refuses, "z.h5", 30, msg, sizeof msg), FW_ERR_PARSE);
+    assert_string_equal(msg, "z.h5: not laid out as a result");
+    msg[0] = '\0';
+    assert_int_equal(fw_h5_isolated(check_accepts, "ok.h5", 30, msg, sizeof msg), FW_OK);
+    assert_string_equal(msg, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1170,6 +1218,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fifo_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bench_sizes_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bench_flipped_bit, setup, teardown),
+        cmocka_unit_test(test_isolated_check),
     };
     const char *only = getenv("FW_TEST_FILTER");   /* e.g. FW_TEST_FILTER='test_bench_*' */
     if (only)
