@@ -1008,7 +1008,7 @@ static fw_err plan_init(side_plan *p, const fw_scenario *sc, const fw_run_opts *
 
 /* Calibration (peak RSS by GNU time, one-day runs of scenarios/default.yaml, 2 threads unless
  * said): 10k users and 20k notes 69 MiB; 50k/100k 185 MiB; 50k/400k 291 MiB; 200k/400k
- * 617 MiB; 500k/1M 1.52 GiB; 10k/20k on 64 threads 148 MiB; rec_vs_baseline (one arm on the
+ * 617 MiB; 500k/1M 1399 MiB; 10k/20k on 64 threads 148 MiB; rec_vs_baseline (one arm on the
  * recommender) at 50k/100k 244 MiB. Fitted: 2.3 kB a user, 0.36 kB a note, 1.3 MiB a thread
  * (engine context and buffers), 45 MiB fixed, and the recommender 1.25 kB a user more. */
 double fw_run_memory_estimate(const fw_scenario *s, int threads)
