@@ -502,6 +502,15 @@ static int memory_refused(const char *cmd, const fw_scenario *sc, int threads)
     } else {
         limit = (double)sc->output.max_memory * 1024.0 * 1024.0;
     }
+    /* Note ids are 32-bit: a run that could publish more notes than they hold is refused too
+     * (an upper bound: every user active and posting every day). */
+    double notes = sc->world.n_notes + sc->world.notes_per_dau * sc->world.n_users * sc->days;
+    if (notes >= (double)UINT32_MAX) {
+        fprintf(stderr, "flywheel %s: this run could hold up to %.3g notes (world.n_notes + world.notes_per_dau x "
+                        "world.n_users x days), more than note ids can number (%u): make the world smaller or the "
+                        "run shorter\n", cmd, notes, UINT32_MAX);
+        return 1;
+    }
     if (est <= limit)
         return 0;
     fmt_size(c_est, sizeof c_est, est);
@@ -936,7 +945,10 @@ static int cmd_validate(int argc, char **argv, int generate)
     if (load_scenario(argv[optind], sets.v, sets.n, &sc))
         goto done;
     if (generate) {
-        rc = fw_run_generate_only(&sc, stdout) == FW_OK ? 0 : EXIT_RUN_FAILED;
+        /* The run's estimate, though generation alone needs less: 50M users would otherwise
+         * allocate until the system gives out. */
+        rc = memory_refused("generate", &sc, 1) ? EXIT_BAD_INPUT
+             : fw_run_generate_only(&sc, stdout) == FW_OK ? 0 : EXIT_RUN_FAILED;
     } else {
         if (print)
             fw_scenario_write_yaml(&sc, stdout, 1);
