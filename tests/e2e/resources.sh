@@ -16,7 +16,9 @@ rss=$(tail -1 rss.txt)
   || fail "-t 4096: $(threads t.h5) threads, peak $rss KiB"
 
 start=$(date +%s)
-"$FLYWHEEL" run "$T" -q --set world.n_users=50000000 -o huge.h5 >out.txt 2>err.txt
+# Address space capped at 4 GiB: should the estimate ever fail to refuse, allocation fails
+# here instead of the machine running out of memory.
+(ulimit -v 4194304; exec "$FLYWHEEL" run "$T" -q --set world.n_users=50000000 -o huge.h5) >out.txt 2>err.txt
 rc=$?
 el=$(( $(date +%s) - start ))
 [ $rc -eq 2 ] && [ $el -le 5 ] && grep -q "estimate" err.txt && grep -q "output.max_memory" err.txt \
