@@ -614,12 +614,9 @@ static int cmd_run(int argc, char **argv)
     if (load_scenario(argv[optind], sets.v, sets.n, &sc))
         goto done;
     char path[PATH_MAX];
-    if (output_path(&sc, out_opt, path, sizeof path) || (!force && unfinished_partial(path))) {
-        fw_scenario_fini(&sc);
-        goto done;
-    }
     int run_threads = fw_run_threads(&sc, threads);
-    if (memory_refused("run", &sc, run_threads)) {
+    if (memory_refused("run", &sc, run_threads) || output_path(&sc, out_opt, path, sizeof path) ||
+        (!force && unfinished_partial(path))) {
         fw_scenario_fini(&sc);
         goto done;
     }
@@ -787,6 +784,10 @@ static int cmd_bench(int argc, char **argv)
     if (load_scenario(argv[optind], sets.v, sets.n, &sc))
         goto done;
     have_sc = 1;
+    /* The threads every repetition runs with (a baseline must match them), capped. */
+    int run_threads = fw_run_threads(&sc, (int)threads);
+    if (memory_refused("bench", &sc, run_threads))
+        goto done;
     char out_path[PATH_MAX];
     if (out_opt) {
         if (output_path(&sc, out_opt, out_path, sizeof out_path))
@@ -814,10 +815,7 @@ static int cmd_bench(int argc, char **argv)
     }
     fw_scenario_write_yaml(&sc, mem, 0);
     fclose(mem);
-    /* The threads every repetition runs with: a baseline's, else -t, else all cores. */
-    int run_threads = fw_run_threads(&sc, (int)threads);
-    if (memory_refused("bench", &sc, run_threads))
-        goto done;
+    /* A baseline fixes the threads: this run must use as many. */
     if (have_base) {
         char *base_now = strcmp(base.scenario_resolved, resolved) != 0 ? reresolve(base.scenario_resolved) : NULL;
         int differ = strcmp(base.scenario_resolved, resolved) != 0 && (!base_now || strcmp(base_now, resolved) != 0);
