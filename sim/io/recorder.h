@@ -146,9 +146,11 @@ fw_err fw_recorder_write(fw_recorder *r, const char *status, double wall_s, doub
 
 /* After a failure elsewhere: marks the run "failed" in PATH.partial, with every finished
  * day, rewriting the file; where that cannot be written (a full disk) it sets the status
- * attribute of PATH.partial as it stands (its last good write), which needs only that file's
- * size again. FW_ERR_IO (errbuf says why) when neither could be written, or when no
- * PATH.partial was ever written. Leaves no PATH.partial.tmp. */
+ * attribute of PATH.partial as it stands (its last good write), which needs that file's size
+ * again plus ~6 KB, and failing that the same without the measured /latency group, which
+ * needs no more than the file's size. On FW_OK errbuf is "" or says what was left out;
+ * FW_ERR_IO (errbuf says why) when nothing could be written, or when no PATH.partial was ever
+ * written. Leaves no PATH.partial.tmp. */
 fw_err fw_recorder_fail(fw_recorder *r, double wall_s, double peak_rss_mb, char *errbuf, size_t errlen);
 
 /* The paths in use; fw_recorder_prev_path is where the complete write moved an earlier file
