@@ -743,8 +743,8 @@ static void mark_failed(fw_recorder *rec, double wall_s, fw_run_report *rep)
         return;
     if (fw_recorder_fail(rec, wall_s, peak_rss_mb(), errbuf, sizeof errbuf) == FW_OK) {
         snprintf(rep->result_path, sizeof rep->result_path, "%s", fw_recorder_partial_path(rec));
-        fprintf(stderr, "flywheel: the run failed; %s keeps the finished days (%u or more), marked failed\n",
-                fw_recorder_partial_path(rec), rep->days_done);
+        fprintf(stderr, "flywheel: the run failed; %s keeps the finished days (%u or more), marked failed%s%s\n",
+                fw_recorder_partial_path(rec), rep->days_done, errbuf[0] ? " " : "", errbuf);
     } else {
         fprintf(stderr, "flywheel: the run failed, and %s\n", errbuf);
     }
