@@ -411,7 +411,8 @@ static fw_err day_start(driver *D)
     FOR_PARTS(S, p)
         if (p->def->day_start && (rc = p->def->day_start(S, p)) != FW_OK)
             return rc;
-    qsort(S->pend, S->n_pend, sizeof *S->pend, cmp_pending);
+    if (S->n_pend > 1)   /* no creators: no queue at all (qsort of NULL is undefined) */
+        qsort(S->pend, S->n_pend, sizeof *S->pend, cmp_pending);
     S->pend_done = 0;
     return FW_OK;
 }
@@ -577,6 +578,8 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
     fprintf(out, "  (per-day means; rates over all days)\n");
     fprintf(out, "  throughput: %.0f user-sessions/s\n", rep->sim_s > 0 ? rep->sessions / rep->sim_s : 0.0);
     fprintf(out, "  result: %s\n", rep->result_path);
+    if (rep->prev_path[0])
+        fprintf(out, "  previous result kept as %s\n", rep->prev_path);
 }
 
 /* What a run hands back or is handed besides its options: its final experiment table, the
@@ -731,6 +734,22 @@ static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_e
     return rc;
 }
 
+/* After a failure: the partial file keeps every finished day, marked failed (never left
+ * "running"), and stderr says where it is, or why it could not be marked. */
+static void mark_failed(fw_recorder *rec, double wall_s, fw_run_report *rep)
+{
+    char errbuf[512];
+    if (!rec)
+        return;
+    if (fw_recorder_fail(rec, wall_s, peak_rss_mb(), errbuf, sizeof errbuf) == FW_OK) {
+        snprintf(rep->result_path, sizeof rep->result_path, "%s", fw_recorder_partial_path(rec));
+        fprintf(stderr, "flywheel: the run failed; %s keeps the finished days (%u or more), marked failed%s%s\n",
+                fw_recorder_partial_path(rec), rep->days_done, errbuf[0] ? " " : "", errbuf);
+    } else {
+        fprintf(stderr, "flywheel: the run failed, and %s\n", errbuf);
+    }
+}
+
 /* One simulation. It records to o->output_path when that is set (with the replicates'
  * tables x->reps[0..n_reps), whose slot 0 is this run's own, kept current in *x->exp_out,
  * and the counterfactual values x->cf), and otherwise only leaves its final experiment table
@@ -760,9 +779,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
             fprintf(stderr, "flywheel: out of memory on day %u\n", S->day);
         else
             fprintf(stderr, "flywheel: day %u failed: %s\n", S->day, fw_err_str(rc));
-        /* Keep what finished readable, marked as failed. */
-        if (S->rec)
-            fw_recorder_write(S->rec, "failed", fw_now_s() - t_start, peak_rss_mb(), errbuf, sizeof errbuf);
+        mark_failed(S->rec, fw_now_s() - t_start, rep);
         goto out;
     }
     rep->interrupted = stopped;
@@ -772,10 +789,13 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         if ((rc = fw_recorder_write(S->rec, stopped ? "interrupted" : "complete", rep->wall_s, rep->peak_rss_mb,
                                     errbuf, sizeof errbuf)) != FW_OK) {
             fprintf(stderr, "flywheel: %s\n", errbuf);
+            mark_failed(S->rec, rep->wall_s, rep);
             goto out;
         }
         snprintf(rep->result_path, sizeof rep->result_path, "%s",
                  stopped ? fw_recorder_partial_path(S->rec) : fw_recorder_path(S->rec));
+        const char *prev = fw_recorder_prev_path(S->rec);
+        snprintf(rep->prev_path, sizeof rep->prev_path, "%s", prev ? prev : "");
         summary(D, rep, o->out);
         if (D->exp_ready)
             fw_experiment_print(sc, &S->asg, &D->exp, o->out);
@@ -1008,6 +1028,41 @@ static fw_err plan_init(side_plan *p, const fw_scenario *sc, const fw_run_opts *
     return FW_OK;
 }
 
+/* Calibration (peak RSS by GNU time, one-day runs of scenarios/default.yaml, 2 threads unless
+ * said): 10k users and 20k notes 69 MiB; 50k/100k 185 MiB; 50k/400k 291 MiB; 200k/400k
+ * 617 MiB; 500k/1M 1399 MiB; 10k/20k on 64 threads 148 MiB; rec_vs_baseline (one arm on the
+ * recommender) at 50k/100k 244 MiB. Fitted: 2.3 kB a user, 0.36 kB a note, 1.3 MiB a thread
+ * (engine context and buffers), 45 MiB fixed, and the recommender 1.25 kB a user more. */
+double fw_run_memory_estimate(const fw_scenario *s, int threads)
+{
+    const double MiB = 1024.0 * 1024.0;
+    double users = s->world.n_users;
+    /* Notes published during the run: at most notes_per_dau for every user every day. */
+    double notes = s->world.n_notes + s->world.notes_per_dau * users * s->days;
+    int rec = 0;
+    for (uint32_t a = 0; a < s->n_arms && !rec; a++) {
+        fw_behaviour_cfg b = s->behaviour;
+        fw_engine_cfg e = s->engine;
+        fw_diag diag;
+        if (fw_scenario_apply(s->arms[a].set, s->arms[a].n_set, &b, &e, &diag) == FW_OK)
+            rec = e.feed.algorithm == FW_FEED_REC;
+    }
+    double est = 45.0 * MiB + 2300.0 * users + 360.0 * notes + 1.3 * MiB * (threads > 0 ? threads : 1) +
+                 (rec ? 1250.0 * users : 0.0);
+    return 1.15 * est;
+}
+
+int fw_run_threads(const fw_scenario *s, int requested)
+{
+    fw_par_set_threads(requested);
+    long n = fw_par_threads(), by_work = (long)(s->world.n_users / FW_RUN_USERS_PER_THREAD);
+    if (n > FW_RUN_MAX_THREADS)
+        n = FW_RUN_MAX_THREADS;
+    if (n > by_work)
+        n = by_work;
+    return n < 1 ? 1 : (int)n;
+}
+
 fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
 {
     memset(rep, 0, sizeof *rep);
@@ -1032,8 +1087,8 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
      * memory allows: a world takes about 2.7 kB per user and 0.2 kB per note at its peak
      * (measured: 135 MiB for 50k users and 100k notes), and side runs may use half of the
      * memory available now. */
-    fw_par_set_threads(o->threads);
-    int threads = fw_par_threads();
+    int threads = fw_run_threads(sc, o->threads);
+    fw_par_set_threads(threads);
     double per_world = 2700.0 * sc->world.n_users + 200.0 * sc->world.n_notes + 16e6;
     double avail = (double)sysconf(_SC_AVPHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     int at_once = avail > 0 ? (int)(0.5 * avail / per_world) : threads;

@@ -27,7 +27,26 @@ typedef struct fw_run_report {
     double peak_rss_mb;
     uint64_t sessions, active_user_days;
     char result_path[4096];
+    char prev_path[4096];               /* where an earlier result at the path was kept, or "" */
 } fw_run_report;
+
+/* The most threads a run uses, whatever asks for more (-t, OMP_NUM_THREADS). */
+#define FW_RUN_MAX_THREADS 4096
+
+/* The threads a run of s uses: requested (< 1: OpenMP's default, OMP_NUM_THREADS else every
+ * core), capped at FW_RUN_MAX_THREADS and at one thread per FW_RUN_USERS_PER_THREAD users:
+ * a tick's work comes in chunks of a few users, so more threads only idle, each with its own
+ * engine context and buffers (4096 threads on 300 users took 3.2 GB). Results do not depend
+ * on it. */
+#define FW_RUN_USERS_PER_THREAD 64
+int fw_run_threads(const fw_scenario *s, int requested);
+
+/* An up-front estimate of a run's peak memory in bytes, from the scenario (users, notes at
+ * the start and published during the run, whether an arm runs the recommender) and the thread
+ * count, calibrated on measured peak RSS (run.c says how); rounded up by 15%. Side runs
+ * (replicates, counterfactuals) are not counted: fw_run runs only as many at once as half
+ * the available memory holds. Deterministic; allocates nothing. */
+double fw_run_memory_estimate(const fw_scenario *s, int threads);
 
 /* Runs scenario s. Returns FW_OK when every day ran and the result is at its final path;
  * FW_ERR_INTERRUPT when *stop ended it early (the partial file holds finished days);

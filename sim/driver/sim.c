@@ -199,11 +199,13 @@ fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, dou
     S->sc = sc;
     S->n_arms = sc->n_arms;
     S->tpd = sc->world.ticks_per_day;
-    fw_par_set_threads(o->threads);
-    S->n_threads = fw_par_threads();
+    S->n_threads = fw_run_threads(sc, o->threads);
+    fw_par_set_threads(S->n_threads);
 
     /* The world. */
-    fw_err rc = fw_world_generate(&sc->world, sc->seed, &S->w);
+    fw_err rc = fw_world_generate_until(&sc->world, sc->seed, o->stop, &S->w);
+    if (rc == FW_ERR_INTERRUPT)
+        return rc;
     if (rc != FW_OK) {
         fprintf(stderr, "flywheel: generating the world failed: %s\n", fw_err_str(rc));
         return rc;

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,7 +69,8 @@ typedef struct rec_table {
 
 struct fw_recorder {
     fw_rec_info info;
-    char *path, *partial, *tmp;
+    char *path, *partial, *tmp, *prev;
+    int prev_kept;              /* the complete write moved an earlier result at path to prev */
     char start_time[64];
     uint32_t n_days, cap_days;
     uint64_t *counters;     /* [cap_days * n_arms * n_counters] */
@@ -230,7 +232,10 @@ fw_recorder *fw_recorder_create(const char *path, const fw_rec_info *info)
     r->path = strdup(path);
     r->partial = dup_printf("%s.partial", path);
     r->tmp = dup_printf("%s.partial.tmp", path);
-    if (!r->path || !r->partial || !r->tmp) {
+    size_t len = strlen(path);
+    r->prev = len > 3 && strcmp(path + len - 3, ".h5") == 0 ? dup_printf("%.*s.prev.h5", (int)(len - 3), path)
+                                                             : dup_printf("%s.prev", path);
+    if (!r->path || !r->partial || !r->tmp || !r->prev) {
         fw_recorder_destroy(r);
         return NULL;
     }
@@ -249,6 +254,7 @@ void fw_recorder_destroy(fw_recorder *r)
     free(r->path);
     free(r->partial);
     free(r->tmp);
+    free(r->prev);
     free(r->counters);
     free(r->bin_lower);
     free(r->bin_upper);
@@ -356,6 +362,7 @@ void fw_recorder_set_counterfactual(fw_recorder *r, uint32_t days, const double 
 
 const char *fw_recorder_path(const fw_recorder *r) { return r->path; }
 const char *fw_recorder_partial_path(const fw_recorder *r) { return r->partial; }
+const char *fw_recorder_prev_path(const fw_recorder *r) { return r->prev_kept ? r->prev : NULL; }
 
 /* ---- what the parts describe ------------------------------------------------------------ */
 
@@ -1346,14 +1353,125 @@ static const section_writer sections[] = {
     write_provenance,
 };
 
-static int write_file(fw_recorder *r, const char *status, double wall_s, double rss_mb)
+/* File access through HDF5's core driver without a backing store: the file is built in memory
+ * and HDF5 itself never writes to disk. Written through the default driver, a full disk made
+ * H5Fclose fail and left the file open inside libhdf5, whose exit cleanup then crashed
+ * (SIGSEGV); now every byte goes out through write_image, each error checked. Strong close
+ * degree: closing the file also closes whatever a failed section left open. */
+static hid_t core_fapl(void)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0 &&
+        (H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
+         /* HDF5 1.8's format or later, as fw_h5_create: checksummed object headers. */
+         H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0)) {
+        H5Pclose(fapl);
+        fapl = -1;
+    }
+    return fapl;
+}
+
+/* An unnamed file in path's folder (O_TMPFILE), given path as its name only once it is
+ * complete (write_image): a process killed while writing leaves nothing behind. -1 where the
+ * file system has no unnamed files. */
+static int open_unnamed(const char *path)
+{
+#ifdef O_TMPFILE
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if ((size_t)snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path) >= sizeof dir)
+        return -1;
+    return open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+#else
+    (void)path;
+    return -1;
+#endif
+}
+
+/* Writes n bytes to a new file at path, synced; on failure removes it, leaves errno set and
+ * returns -1. Written unnamed where the file system allows and linked to path when
+ * complete, so that path exists only for the moment before the caller renames it. */
+static int write_image(const char *path, const void *buf, size_t n)
+{
+    int fd = open_unnamed(path), unnamed = fd >= 0;
+    if (!unnamed && (fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0)
+        return -1;
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = ENOSPC;
+            goto fail;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    if (fsync(fd) < 0)
+        goto fail;
+    if (unnamed) {
+        char self[64];
+        snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+        unlink(path);   /* a stale one from a process killed in this moment */
+        if (linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0)
+            goto fail;
+    }
+    int rc = close(fd);
+    fd = -1;
+    if (rc < 0)
+        goto fail;
+    return 0;
+fail:;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    unlink(path);
+    errno = e;
+    return -1;
+}
+
+/* Closes the in-memory file f (always) and writes its image to path; -1 with errbuf set and
+ * nothing left at path. */
+static int close_to_disk(hid_t f, const char *path, char *errbuf, size_t errlen)
+{
+    unsigned char *img = NULL;
+    ssize_t n = H5Fflush(f, H5F_SCOPE_GLOBAL) < 0 ? -1 : H5Fget_file_image(f, NULL, 0);
+    if (n > 0 && (img = malloc((size_t)n)) != NULL && H5Fget_file_image(f, img, (size_t)n) != n)
+        n = -1;
+    int closed = H5Fclose(f) >= 0;
+    int rc = -1;
+    if (n <= 0 || !closed)
+        snprintf(errbuf, errlen, "cannot write result file %s: HDF5 could not build it", path);
+    else if (!img)
+        snprintf(errbuf, errlen, "cannot write result file %s: out of memory", path);
+    else if (write_image(path, img, (size_t)n) < 0)
+        snprintf(errbuf, errlen, "cannot write result file %s: %s", path, strerror(errno));
+    else
+        rc = 0;
+    free(img);
+    return rc;
+}
+
+/* Builds the file in memory and writes it to r->tmp; -1 with errbuf set (nothing left at
+ * r->tmp). */
+static int write_file(fw_recorder *r, const char *status, double wall_s, double rss_mb, char *errbuf, size_t errlen)
 {
     uint32_t D = r->n_days;
     wctx w = {.f = -1, .day_ds = -1, .status = status, .wall_s = wall_s, .rss_mb = rss_mb,
               .col = malloc(((size_t)D + 1) * sizeof *w.col), .ucol = malloc(((size_t)D + 1) * sizeof *w.ucol),
               .days = malloc(((size_t)D + 1) * sizeof *w.days)};
     int rc = -1;
-    if (!w.col || !w.ucol || !w.days || (w.f = fw_h5_create(r->tmp)) < 0)
+    hid_t fapl = core_fapl();
+    snprintf(errbuf, errlen, "cannot write result file %s: HDF5 could not build it", r->tmp);
+    if (!w.col || !w.ucol || !w.days)
+        snprintf(errbuf, errlen, "cannot write result file %s: out of memory", r->tmp);
+    else if (fapl >= 0)
+        w.f = H5Fcreate(r->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (w.f < 0)
         goto done;
     for (uint32_t d = 0; d < D; d++)
         w.days[d] = (int32_t)d;
@@ -1364,22 +1482,28 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
 done:
     if (w.day_ds >= 0)
         H5Dclose(w.day_ds);
-    if (w.f >= 0 && H5Fclose(w.f) < 0)
-        rc = -1;
+    if (w.f >= 0) {
+        if (rc == 0)
+            rc = close_to_disk(w.f, r->tmp, errbuf, errlen);
+        else
+            H5Fclose(w.f);
+    }
+    if (fapl >= 0)
+        H5Pclose(fapl);
     free(w.col);
     free(w.ucol);
     free(w.days);
     return rc;
 }
 
-static int sync_file(const char *path)
+/* Moves what is at path aside to prev (replacing an older prev); 1 when moved, 0 when there
+ * was nothing, -1 on failure. */
+static int keep_previous(const char *path, const char *prev)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : -1;
+    return rename(path, prev) < 0 ? -1 : 1;
 }
 
 fw_err fw_recorder_write(fw_recorder *r, const char *status, double wall_s, double peak_rss_mb,
@@ -1392,21 +1516,76 @@ fw_err fw_recorder_write(fw_recorder *r, const char *status, double wall_s, doub
                  r->tmp);
         return FW_ERR_NOMEM;
     }
-    if (write_file(r, status, wall_s, peak_rss_mb) < 0) {
-        int e = errno;
-        unlink(r->tmp);
-        snprintf(errbuf, errlen, "cannot write result file %s: %s", r->tmp,
-                 e ? strerror(e) : "HDF5 error");
+    if (write_file(r, status, wall_s, peak_rss_mb, errbuf, errlen) < 0)
         return FW_ERR_IO;
-    }
-    if (sync_file(r->tmp) < 0 || rename(r->tmp, r->partial) < 0) {
+    if (rename(r->tmp, r->partial) < 0) {
         snprintf(errbuf, errlen, "cannot move %s to %s: %s", r->tmp, r->partial, strerror(errno));
         unlink(r->tmp);
         return FW_ERR_IO;
     }
-    if (complete && rename(r->partial, r->path) < 0) {
-        snprintf(errbuf, errlen, "cannot move %s to %s: %s", r->partial, r->path, strerror(errno));
+    if (!complete)
+        return FW_OK;
+    /* A finished result already at path (an earlier run's) is kept as the previous version. */
+    int kept = keep_previous(r->path, r->prev);
+    if (kept < 0) {
+        snprintf(errbuf, errlen, "cannot keep the earlier result %s as %s: %s (this run's result stays at %s)",
+                 r->path, r->prev, strerror(errno), r->partial);
         return FW_ERR_IO;
     }
+    if (rename(r->partial, r->path) < 0) {
+        snprintf(errbuf, errlen, "cannot move %s to %s: %s", r->partial, r->path, strerror(errno));
+        if (kept)
+            rename(r->prev, r->path);
+        return FW_ERR_IO;
+    }
+    r->prev_kept = kept;
     return FW_OK;
+}
+
+/* PATH.partial as it is, with its status attribute set to status: read into memory, changed
+ * there and written back through PATH.partial.tmp. That needs the partial's size again plus
+ * ~6 KB (a new heap for the string); with drop_latency the measured /latency group is left
+ * out first, and the new string takes its place: no larger than the partial. */
+static int mark_partial(fw_recorder *r, const char *status, int drop_latency, char *errbuf, size_t errlen)
+{
+    hid_t fapl = core_fapl(), f = -1;
+    int rc = -1;
+    snprintf(errbuf, errlen, "cannot mark %s %s: HDF5 could not open it", r->partial, status);
+    if (fapl < 0 || (f = H5Fopen(r->partial, H5F_ACC_RDWR, fapl)) < 0)
+        goto done;
+    if ((drop_latency && H5Lexists(f, "latency", H5P_DEFAULT) > 0 && H5Ldelete(f, "latency", H5P_DEFAULT) < 0) ||
+        (H5Aexists(f, "status") > 0 && H5Adelete(f, "status") < 0) || fw_h5_attr_str(f, "status", status) < 0) {
+        H5Fclose(f);
+        goto done;
+    }
+    if (close_to_disk(f, r->tmp, errbuf, errlen) < 0)
+        goto done;
+    if (rename(r->tmp, r->partial) < 0) {
+        snprintf(errbuf, errlen, "cannot move %s to %s: %s", r->tmp, r->partial, strerror(errno));
+        unlink(r->tmp);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return rc;
+}
+
+fw_err fw_recorder_fail(fw_recorder *r, double wall_s, double peak_rss_mb, char *errbuf, size_t errlen)
+{
+    struct stat st;
+    if (fw_recorder_write(r, "failed", wall_s, peak_rss_mb, errbuf, errlen) == FW_OK)
+        return FW_OK;
+    if (stat(r->partial, &st) < 0)
+        return FW_ERR_IO;   /* nothing was ever written: nothing to mark */
+    if (mark_partial(r, "failed", 0, errbuf, errlen) == 0) {
+        errbuf[0] = 0;
+        return FW_OK;
+    }
+    if (mark_partial(r, "failed", 1, errbuf, errlen) == 0) {
+        snprintf(errbuf, errlen, "without its measured /latency, for want of room");
+        return FW_OK;
+    }
+    return FW_ERR_IO;
 }

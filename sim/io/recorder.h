@@ -3,10 +3,13 @@
  * writes.  Borrows: the strings in fw_rec_info until fw_recorder_destroy.
  * Never touches: the world or the engine; it is handed finished numbers.
  *
- * Crash safety: at every day's end the whole file is written to PATH.partial.tmp, synced,
- * and renamed over PATH.partial, so PATH.partial is always a complete, readable file of the
- * days finished so far, whatever kills the process. On success PATH.partial is renamed to
- * PATH; nothing is ever written at PATH itself before the run is complete. */
+ * Crash safety: at every day's end the whole file is built in memory, written to
+ * PATH.partial.tmp, synced, and renamed over PATH.partial, so PATH.partial is always a
+ * complete, readable file of the days finished so far, whatever kills the process. On
+ * success an earlier file at PATH is moved to PATH's previous version (NAME.prev.h5 for
+ * NAME.h5, else PATH.prev) and PATH.partial is renamed to PATH; nothing is ever written at
+ * PATH itself before the run is complete. HDF5 never writes to disk itself (its core driver):
+ * a failed write (a full disk) is an error here, never a file left open in libhdf5. */
 #ifndef FLYWHEEL_RECORDER_H
 #define FLYWHEEL_RECORDER_H
 
@@ -141,8 +144,19 @@ void fw_recorder_set_replicates(fw_recorder *r, uint32_t k, const uint64_t *seed
 fw_err fw_recorder_write(fw_recorder *r, const char *status, double wall_s, double peak_rss_mb,
                          char *errbuf, size_t errlen);
 
-/* The paths in use. */
+/* After a failure elsewhere: marks the run "failed" in PATH.partial, with every finished
+ * day, rewriting the file; where that cannot be written (a full disk) it sets the status
+ * attribute of PATH.partial as it stands (its last good write), which needs that file's size
+ * again plus ~6 KB, and failing that the same without the measured /latency group, which
+ * needs no more than the file's size. On FW_OK errbuf is "" or says what was left out;
+ * FW_ERR_IO (errbuf says why) when nothing could be written, or when no PATH.partial was ever
+ * written. Leaves no PATH.partial.tmp. */
+fw_err fw_recorder_fail(fw_recorder *r, double wall_s, double peak_rss_mb, char *errbuf, size_t errlen);
+
+/* The paths in use; fw_recorder_prev_path is where the complete write moved an earlier file
+ * found at PATH, or NULL when there was none. */
 const char *fw_recorder_path(const fw_recorder *r);
 const char *fw_recorder_partial_path(const fw_recorder *r);
+const char *fw_recorder_prev_path(const fw_recorder *r);
 
 #endif

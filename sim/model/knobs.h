@@ -151,7 +151,9 @@ typedef enum fw_experiment_unit {
     X(output, RUN, U32, oracle_every, 256, 0, 1000000, "requests",                                              \
       "measure the oracle metrics (true-utility NDCG and regret) on one in N feed requests; 0 = off") \
     X(output, RUN, U32, oracle_corpus_every, 16, 1, 1000000, "",                                                \
-      "of those, compare one in N with the best slate of the whole corpus (costly at 1M notes)")
+      "of those, compare one in N with the best slate of the whole corpus (costly at 1M notes)")               \
+    X(output, RUN, U64, max_memory, 0, 0, 1000000000, "MiB",                                                    \
+      "refuse (exit 2) a run whose up-front memory estimate exceeds this; 0 = 90% of physical memory")
 
 typedef struct fw_world_cfg {
     FW_WORLD_KNOBS(FW_KNOB_FIELD)

@@ -361,7 +361,12 @@ static int cmp_note_order(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static fw_err gen_notes(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed)
+/* The long phases (notes, follows) also look at *stop every few thousand items: at 500k
+ * users each takes seconds. */
+#define STOP_EVERY 4096
+
+static fw_err gen_notes(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed,
+                        const volatile sig_atomic_t *stop)
 {
     uint32_t n = cfg->n_notes, D = w->dim;
     fw_err rc = FW_ERR_NOMEM;
@@ -386,6 +391,10 @@ static fw_err gen_notes(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64
         goto out;
     double span = cfg->history_days * w->ticks_per_day;
     for (uint32_t i = 0; i < n; i++) {
+        if (i % STOP_EVERY == 0 && stop && *stop) {
+            rc = FW_ERR_INTERRUPT;
+            goto out;
+        }
         fw_rng_seek(r, seed, FW_RNG_NOTE, i, 0);
         uint32_t c = (uint32_t)gsl_ran_discrete(r, pick);
         int32_t tick = -1 - (int32_t)floor(gsl_rng_uniform(r) * span);
@@ -422,7 +431,8 @@ static size_t uniform_index(gsl_rng *r, size_t n)
     return (size_t)(((hi << 32) | lo) % n);  /* bias below n / 2^64: nil */
 }
 
-static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed)
+static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed,
+                          const volatile sig_atomic_t *stop)
 {
     uint32_t n = w->n_users, nc = w->n_creators, T = w->n_topics;
     if (!ALLOC(w->follow_off, (size_t)n + 1) || !ALLOC(w->n_followers, n))
@@ -459,6 +469,10 @@ static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint
     for (uint32_t c = 0; c < nc; c++)
         urn[urn_n++] = c;
     for (uint32_t u = 0; u < n; u++) {
+        if (stop && *stop) {   /* every user: one may take milliseconds */
+            free(urn);
+            return FW_ERR_INTERRUPT;
+        }
         uint64_t lo = w->follow_off[u], hi = w->follow_off[u + 1], filled = lo;
         if (lo == hi)
             continue;
@@ -516,6 +530,14 @@ static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint
 
 fw_err fw_world_generate(const fw_world_cfg *cfg, uint64_t seed, fw_world *w)
 {
+    return fw_world_generate_until(cfg, seed, NULL, w);
+}
+
+/* Set when *stop is: checked between the generation's phases. */
+#define STOPPED(stop) ((stop) && *(stop) ? FW_ERR_INTERRUPT : FW_OK)
+
+fw_err fw_world_generate_until(const fw_world_cfg *cfg, uint64_t seed, const volatile sig_atomic_t *stop, fw_world *w)
+{
     memset(w, 0, sizeof *w);
     w->n_users = cfg->n_users;
     w->n_topics = cfg->n_topics;
@@ -527,10 +549,11 @@ fw_err fw_world_generate(const fw_world_cfg *cfg, uint64_t seed, fw_world *w)
     fw_err rc = FW_ERR_NOMEM;
     if (!r)
         goto fail;
-    if ((rc = gen_topics(w, cfg, r, seed)) || (rc = gen_users(w, cfg, r, seed)) ||
-        (rc = gen_creators(w, cfg, r, seed)) || (rc = gen_commerce(w, cfg, r, seed)) ||
-        (rc = gen_vocabulary(w, cfg)) || (rc = gen_notes(w, cfg, r, seed)) || (rc = gen_follows(w, cfg, r, seed)) ||
-        (rc = gen_campaigns(w, cfg, r, seed)))
+    if ((rc = gen_topics(w, cfg, r, seed)) || (rc = STOPPED(stop)) || (rc = gen_users(w, cfg, r, seed)) ||
+        (rc = STOPPED(stop)) || (rc = gen_creators(w, cfg, r, seed)) || (rc = STOPPED(stop)) ||
+        (rc = gen_commerce(w, cfg, r, seed)) || (rc = STOPPED(stop)) || (rc = gen_vocabulary(w, cfg)) ||
+        (rc = STOPPED(stop)) || (rc = gen_notes(w, cfg, r, seed, stop)) || (rc = STOPPED(stop)) ||
+        (rc = gen_follows(w, cfg, r, seed, stop)) || (rc = STOPPED(stop)) || (rc = gen_campaigns(w, cfg, r, seed)))
         goto fail;
     gsl_rng_free(r);
     return FW_OK;

@@ -7,6 +7,7 @@
 #ifndef FLYWHEEL_WORLD_H
 #define FLYWHEEL_WORLD_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,6 +95,10 @@ typedef struct fw_world {
 
 /* Generates the world for cfg and seed into w. FW_ERR_NOMEM on failure (w left empty). */
 fw_err fw_world_generate(const fw_world_cfg *cfg, uint64_t seed, fw_world *w);
+
+/* The same, giving up with FW_ERR_INTERRUPT (w left empty) when *stop is set (asynchronously,
+ * by a signal) at the end of one of the generation's phases; stop may be NULL. */
+fw_err fw_world_generate_until(const fw_world_cfg *cfg, uint64_t seed, const volatile sig_atomic_t *stop, fw_world *w);
 
 void fw_world_fini(fw_world *w);
 

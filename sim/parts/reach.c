@@ -44,8 +44,11 @@ typedef struct reach_state {
 static fw_err reach_day_start(fw_sim *S, fw_part_inst *p)
 {
     reach_state *st = p->state;
-    memset(st->shown, 0, (size_t)S->n_arms * st->shown_words * sizeof *st->shown);
-    memset(st->creator_impr, 0, (size_t)S->n_arms * S->w.n_creators * sizeof *st->creator_impr);
+    /* Both are NULL in a world without notes or creators (memset of NULL is undefined). */
+    if (st->shown)
+        memset(st->shown, 0, (size_t)S->n_arms * st->shown_words * sizeof *st->shown);
+    if (st->creator_impr)
+        memset(st->creator_impr, 0, (size_t)S->n_arms * S->w.n_creators * sizeof *st->creator_impr);
     return FW_OK;
 }
 

@@ -26,8 +26,9 @@ static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
 {
-    static const char msg[] = "\nflywheel: stopping after the current tick; finished days are "
-                              "kept in the .partial file (signal again to abort)\n";
+    /* What is kept is the command's to say when it stops (run: the .partial file; bench: the
+     * finished repetitions). */
+    static const char msg[] = "\nflywheel: stopping at the end of the current tick or generation step (signal again to abort)\n";
     if (stop_requested) {
         signal(sig, SIG_DFL);
         raise(sig);
@@ -79,13 +80,16 @@ static const char usage_run[] =
     "\n"
     "Runs SCENARIO (YAML; every key optional, see `flywheel defaults`) for its days and\n"
     "writes one HDF5 file: while running it is FILE.partial, rewritten whole at each day's\n"
-    "end, and renamed to FILE when the run completes. Ctrl-C (SIGINT) or SIGTERM finish the\n"
-    "current tick and keep FILE.partial with every finished day.\n"
+    "end, and renamed to FILE when the run completes; a FILE already there (an earlier run's)\n"
+    "is then kept as its previous version, NAME.prev.h5, named in the summary. Ctrl-C (SIGINT)\n"
+    "or SIGTERM finish the current tick and keep FILE.partial with every finished day. A\n"
+    "FILE.partial left by an unfinished run is never replaced without --force (exit 2).\n"
     "\n"
     "options:\n"
     "  -o, --output FILE  result file (default: output.file, else output.dir/NAME.h5)\n"
-    "  -t, --threads N    OpenMP threads (default: OMP_NUM_THREADS, else all cores);\n"
-    "                     results are identical for any N\n"
+    "  -t, --threads N    OpenMP threads (default: OMP_NUM_THREADS, else all cores), at most\n"
+    "                     4096 and one per 64 users; results are identical for any N\n"
+    "      --force        replace FILE.partial left by an unfinished run (its days are lost)\n"
     "  -s, --seed S       master seed (same as --set seed=S)\n"
     "  -d, --days D       days to simulate (same as --set days=D)\n"
     "      --set K=V      override a knob, e.g. --set world.n_users=5000; repeatable\n"
@@ -195,6 +199,31 @@ static void catch_stop_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* The scenario name becomes a file name (output.dir/NAME.h5, NAME_bench.h5, NAME.prev.h5), so
+ * it must be one safe path component: 1 to 100 bytes of ASCII letters, digits, '_', '-', '.'
+ * or non-ASCII UTF-8, not starting with '.'. Anything else (a '/', "..", an empty or hidden
+ * name, spaces, control characters) could write outside output.dir or hide the file. The
+ * check lives here, where names become paths; validate and generate apply it too. Returns
+ * NULL when name is safe, else what is wrong. */
+static const char *name_problem(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0)
+        return "is empty";
+    if (n > 100)
+        return "is longer than 100 bytes";
+    if (name[0] == '.')
+        return "starts with '.' (a hidden file, or a path like ..)";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!(c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return c == '/' ? "contains '/' (a path, not a name)" : "contains a character other than a letter, digit, "
+                                                                      "'_', '-' or '.'";
+    }
+    return NULL;
+}
+
 /* Loads the scenario, applies overrides and resolves arms; prints the problem and returns
  * nonzero on bad input. */
 static int load_scenario(const char *path, char **sets, int n_sets, fw_scenario *sc)
@@ -212,6 +241,17 @@ static int load_scenario(const char *path, char **sets, int n_sets, fw_scenario 
         }
     if (fw_scenario_finish(sc, &diag) != FW_OK) {
         fprintf(stderr, "flywheel: %s\n", diag.msg);
+        fw_scenario_fini(sc);
+        return -1;
+    }
+    const char *why = name_problem(sc->name);
+    if (why) {
+        /* Printed with escapes: the name may hold control characters. */
+        fprintf(stderr, "flywheel: %s: name '", path);
+        for (const unsigned char *p = (const unsigned char *)sc->name; *p && p - (const unsigned char *)sc->name < 100; p++)
+            fprintf(stderr, *p < 0x20 || *p == 0x7f ? "\\x%02x" : "%c", *p);
+        fprintf(stderr, "' %s: the scenario name is the result file's name (output.dir/NAME.h5), so it must be "
+                        "1 to 100 bytes: letters (any script), digits, '_', '-' or '.', not starting with '.'\n", why);
         fw_scenario_fini(sc);
         return -1;
     }
@@ -408,6 +448,90 @@ static int cmd_report(int argc, char **argv)
     return build_report((const char *const *)argv + optind, n, dir);
 }
 
+/* Nonzero (with the message) when path's partial file, left by an unfinished run, is there:
+ * a new run would replace it (its first write), so it needs --force. */
+static int unfinished_partial(const char *path)
+{
+    char partial[PATH_MAX + 16], what[256] = "an unfinished run";
+    struct stat st;
+    snprintf(partial, sizeof partial, "%s.partial", path);
+    if (lstat(partial, &st) < 0)
+        return 0;
+    fw_results *r = NULL;
+    char err[256];
+    if (fw_results_load(partial, &r, err, sizeof err) == FW_OK) {
+        const fw_results_value *s = fw_results_attr(&r->root, "status");
+        const fw_results_value *d = fw_results_attr(&r->root, "days_completed");
+        const fw_results_value *p = fw_results_attr(&r->root, "days_planned");
+        if (s && s->is_text && d && p && !d->is_text && !p->is_text)
+            snprintf(what, sizeof what, "an unfinished run (status %.40s, %.0f of %.0f days finished)", s->text, d->num,
+                     p->num);
+        fw_results_destroy(r);
+    }
+    size_t len = strlen(path);
+    int stem = len > 3 && !strcmp(path + len - 3, ".h5") ? (int)(len - 3) : (int)len;
+    fprintf(stderr, "flywheel run: %s holds %s, which this run would replace. Runs cannot be resumed: to keep "
+                    "it, move it away first (e.g. mv %s %.*s.unfinished.h5) or write this run elsewhere with "
+                    "-o FILE; to replace it, pass --force\n", partial, what, partial, stem, path);
+    return 1;
+}
+
+/* Nonzero (with the message) when the run's up-front memory estimate exceeds
+ * output.max_memory (MiB; 0: 90% of physical memory): refused before anything is allocated,
+ * where it would otherwise allocate until the system gives out (50M users take ~48 GB just
+ * to generate). */
+static void fmt_size(char *buf, size_t n, double bytes)
+{
+    const double MiB = 1024.0 * 1024.0;
+    if (bytes >= 1024.0 * MiB)
+        snprintf(buf, n, "%.2f GiB", bytes / (1024.0 * MiB));
+    else
+        snprintf(buf, n, "%.0f MiB", bytes / MiB);
+}
+
+static int memory_refused(const char *cmd, const fw_scenario *sc, int threads)
+{
+    char c_est[32], c_limit[32];
+    double est = fw_run_memory_estimate(sc, threads), limit;
+    int by_default = sc->output.max_memory == 0;
+    if (by_default) {
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        if (pages <= 0 || page <= 0)
+            return 0;   /* unknown: nothing to hold it to */
+        limit = 0.9 * (double)pages * (double)page;
+    } else {
+        limit = (double)sc->output.max_memory * 1024.0 * 1024.0;
+    }
+    /* Note ids are 32-bit: a run that could publish more notes than they hold is refused too
+     * (an upper bound: every user active and posting every day). */
+    double notes = sc->world.n_notes + sc->world.notes_per_dau * sc->world.n_users * sc->days;
+    if (notes >= (double)UINT32_MAX) {
+        fprintf(stderr, "flywheel %s: this run could hold up to %.3g notes (world.n_notes + world.notes_per_dau x "
+                        "world.n_users x days), more than note ids can number (%u): make the world smaller or the "
+                        "run shorter\n", cmd, notes, UINT32_MAX);
+        return 1;
+    }
+    if (est <= limit)
+        return 0;
+    fmt_size(c_est, sizeof c_est, est);
+    fmt_size(c_limit, sizeof c_limit, limit);
+    fprintf(stderr, "flywheel %s: this run would need about %s of memory by an up-front estimate (%u users, "
+                    "%u notes, %d thread%s), more than output.max_memory allows (%s%s): make the world "
+                    "smaller (world.n_users, world.n_notes), use fewer threads, or raise output.max_memory (MiB)\n",
+            cmd, c_est, sc->world.n_users, sc->world.n_notes, threads, threads == 1 ? "" : "s", c_limit,
+            by_default ? ": 90% of physical memory" : "");
+    return 1;
+}
+
+/* Whether the threads asked for (-t, else OMP_NUM_THREADS) exceed what a run of s uses. */
+static int threads_capped(int requested, int used)
+{
+    if (requested > 0)
+        return requested > used;
+    const char *env = getenv("OMP_NUM_THREADS");
+    return env && *env && atol(env) > used;
+}
+
 /* FLYWHEEL_PLANT_DELAY=STAGE=NS: a busy wait planted in an engine stage (benchmark tests).
  * Returns -1 (message printed) when set but malformed. */
 static int plant_from_env(fw_run_opts *o)
@@ -442,9 +566,9 @@ static int cmd_run(int argc, char **argv)
         {"set", required_argument, 0, 'S'},    {"quiet", no_argument, 0, 'q'},
         {"progress", no_argument, 0, 'P'},     {"help", no_argument, 0, 'h'},
         {"replicates", required_argument, 0, 'R'}, {"report", no_argument, 0, 'r'},
-        {0, 0, 0, 0}};
+        {"force", no_argument, 0, 'F'},        {0, 0, 0, 0}};
     const char *out_opt = NULL;
-    int threads = 0, quiet = 0, force_progress = 0, report = 0, c, rc = EXIT_BAD_INPUT;
+    int threads = 0, quiet = 0, force_progress = 0, report = 0, force = 0, c, rc = EXIT_BAD_INPUT;
     uint32_t replicates = 1;
     setlist sets = {0};
     optind = 1;
@@ -477,6 +601,7 @@ static int cmd_run(int argc, char **argv)
         case 'q': quiet = 1; break;
         case 'P': force_progress = 1; break;
         case 'r': report = 1; break;
+        case 'F': force = 1; break;
         case 'h': fputs(usage_run, stdout); rc = 0; goto done;
         default: fputs(usage_run, stderr); goto done;
         }
@@ -489,12 +614,17 @@ static int cmd_run(int argc, char **argv)
     if (load_scenario(argv[optind], sets.v, sets.n, &sc))
         goto done;
     char path[PATH_MAX];
-    if (output_path(&sc, out_opt, path, sizeof path)) {
+    int run_threads = fw_run_threads(&sc, threads);
+    if (memory_refused("run", &sc, run_threads) || output_path(&sc, out_opt, path, sizeof path) ||
+        (!force && unfinished_partial(path))) {
         fw_scenario_fini(&sc);
         goto done;
     }
+    if (!quiet && threads_capped(threads, run_threads))
+        fprintf(stderr, "flywheel run: using %d thread%s: at most %d, and one per %d users (%u users)\n", run_threads,
+                run_threads == 1 ? "" : "s", FW_RUN_MAX_THREADS, FW_RUN_USERS_PER_THREAD, sc.world.n_users);
     catch_stop_signals();
-    fw_run_opts o = {.output_path = path, .threads = threads,
+    fw_run_opts o = {.output_path = path, .threads = run_threads,
                      .progress = !quiet && (force_progress || isatty(STDERR_FILENO)),
                      .stop = &stop_requested, .out = quiet ? NULL : stdout,
                      .replicates = replicates};
@@ -508,7 +638,8 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "flywheel: interrupted after %u finished day%s; partial result kept at %s\n",
                 rep.days_done, rep.days_done == 1 ? "" : "s", rep.result_path);
     else if (e == FW_ERR_INTERRUPT)
-        fprintf(stderr, "flywheel: interrupted while running replicates; nothing was recorded\n");
+        fprintf(stderr, "flywheel: interrupted before the first write (generating the world or running "
+                        "replicates); nothing was recorded\n");
     rc = e == FW_OK ? 0 : EXIT_RUN_FAILED;
     fw_scenario_fini(&sc);
     if (rc == 0 && report) {
@@ -567,6 +698,27 @@ static int check_runs(long repeat, const fw_bench *base, int saving, const fw_be
         fprintf(stderr, "no -n up to 1000 can");
     fprintf(stderr, ", or pass --no-timings to judge only work and quality\n");
     return 1;
+}
+
+/* Ctrl-C in bench after done repetitions: the finished ones are written to out_path (no
+ * comparison: too few runs were made to judge), or nothing when none finished. Returns the
+ * exit code (1: the bench did not complete). */
+static int save_interrupted(fw_bench *now, uint32_t done, const char *out_path)
+{
+    char errbuf[1024];
+    if (done == 0) {
+        fprintf(stderr, "flywheel bench: interrupted before the first run finished; nothing recorded\n");
+        return EXIT_RUN_FAILED;
+    }
+    now->n_rep = done;   /* the record's rows hold the first done repetitions */
+    if (fw_bench_save(out_path, now, NULL, errbuf, sizeof errbuf) != FW_OK) {
+        fprintf(stderr, "flywheel bench: interrupted after %u finished run%s, which could not be kept: %s\n", done,
+                done == 1 ? "" : "s", errbuf);
+        return EXIT_RUN_FAILED;
+    }
+    fprintf(stderr, "flywheel bench: interrupted; the %u finished run%s recorded in %s (not compared, no baseline "
+                    "saved)\n", done, done == 1 ? " is" : "s are", out_path);
+    return EXIT_RUN_FAILED;
 }
 
 static int cmd_bench(int argc, char **argv)
@@ -632,6 +784,10 @@ static int cmd_bench(int argc, char **argv)
     if (load_scenario(argv[optind], sets.v, sets.n, &sc))
         goto done;
     have_sc = 1;
+    /* The threads every repetition runs with (a baseline must match them), capped. */
+    int run_threads = fw_run_threads(&sc, (int)threads);
+    if (memory_refused("bench", &sc, run_threads))
+        goto done;
     char out_path[PATH_MAX];
     if (out_opt) {
         if (output_path(&sc, out_opt, out_path, sizeof out_path))
@@ -659,9 +815,7 @@ static int cmd_bench(int argc, char **argv)
     }
     fw_scenario_write_yaml(&sc, mem, 0);
     fclose(mem);
-    /* The threads every repetition runs with: a baseline's, else -t, else all cores. */
-    fw_par_set_threads((int)threads);
-    int run_threads = fw_par_threads();
+    /* A baseline fixes the threads: this run must use as many. */
     if (have_base) {
         char *base_now = strcmp(base.scenario_resolved, resolved) != 0 ? reresolve(base.scenario_resolved) : NULL;
         int differ = strcmp(base.scenario_resolved, resolved) != 0 && (!base_now || strcmp(base_now, resolved) != 0);
@@ -705,12 +859,12 @@ static int cmd_bench(int argc, char **argv)
         fw_run_report rr;
         fw_err e = fw_run(&sc, &o, &rr);
         if (e != FW_OK) {
-            if (e == FW_ERR_INTERRUPT)
-                fprintf(stderr, "flywheel bench: interrupted; nothing recorded\n");
             unlink(path);
             char partial[PATH_MAX + 48];
             snprintf(partial, sizeof partial, "%s.partial", path);
             unlink(partial);
+            if (e == FW_ERR_INTERRUPT)
+                rc = save_interrupted(&now, (uint32_t)k, out_path);
             goto done;
         }
         fw_results *r = NULL;
@@ -789,7 +943,10 @@ static int cmd_validate(int argc, char **argv, int generate)
     if (load_scenario(argv[optind], sets.v, sets.n, &sc))
         goto done;
     if (generate) {
-        rc = fw_run_generate_only(&sc, stdout) == FW_OK ? 0 : EXIT_RUN_FAILED;
+        /* The run's estimate, though generation alone needs less: 50M users would otherwise
+         * allocate until the system gives out. */
+        rc = memory_refused("generate", &sc, 1) ? EXIT_BAD_INPUT
+             : fw_run_generate_only(&sc, stdout) == FW_OK ? 0 : EXIT_RUN_FAILED;
     } else {
         if (print)
             fw_scenario_write_yaml(&sc, stdout, 1);

@@ -21,6 +21,8 @@ if wait_days k.h5.partial 2; then pass "partial file grows day by day"; else fai
 kill -KILL $pid
 wait $pid 2>/dev/null
 [ ! -e k.h5 ] && pass "SIGKILL: final path not written" || fail "SIGKILL: final path exists"
+# Files are written unnamed and named only to be renamed: a kill mid-write leaves no .tmp.
+[ ! -e k.h5.partial.tmp ] && pass "SIGKILL: no temporary file left" || fail "SIGKILL: k.h5.partial.tmp left"
 "$PY" "$SRC/tests/e2e/check_result.py" k.h5.partial --status running --min-days 2 && pass "SIGKILL: partial file opens in h5py with its finished days" || fail "SIGKILL: partial unreadable"
 
 "$FLYWHEEL" run "$SRC/tests/data/tiny.yaml" -q --days 200 -o i.h5 2>err.txt &
