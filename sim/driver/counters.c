@@ -72,3 +72,12 @@ double fw_counters_rate(const fw_counters *c, const uint64_t *row, const char *n
         }
     return NAN;
 }
+
+const char *fw_pct_text(char *buf, size_t n, double rate, int decimals)
+{
+    if (isfinite(rate))
+        snprintf(buf, n, "%.*f%%", decimals, 100.0 * rate);
+    else
+        snprintf(buf, n, "n/a");
+    return buf;
+}

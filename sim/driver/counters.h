@@ -28,4 +28,9 @@ int fw_counters_find(const fw_counters *c, const char *name);
 /* The rate called name over row (NaN when its denominator is 0 or it does not exist). */
 double fw_counters_rate(const fw_counters *c, const uint64_t *row, const char *name);
 
+/* A rate as a percentage with `decimals` decimals ("8.25%"), or "n/a" when it is not finite
+ * (no denominator: a world without impressions, a day without product views): buf, for
+ * printing with %s. */
+const char *fw_pct_text(char *buf, size_t n, double rate, int decimals);
+
 #endif

@@ -566,10 +566,11 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
     int new_notes = fw_counters_find(&D->counters, "new_notes");   /* the notes part's */
     for (uint32_t a = 0; a < S->n_arms; a++) {
         const uint64_t *c = &D->totals[(size_t)a * S->n_counters];
-        fprintf(out, "  %-12s %9.0f %9.0f %7.2f%% %7.2f%% %7.3f%% %8.3f %9.0f\n", sc->arms[a].name,
-                c[C_active_users] / days, c[C_sessions] / days, 100 * fw_counters_rate(&D->counters, c, "ctr"),
-                100 * fw_counters_rate(&D->counters, c, "interactions_per_read"),
-                100 * fw_counters_rate(&D->counters, c, "follows_per_read"),
+        char ctr[16], ipr[16], fpr[16];
+        fprintf(out, "  %-12s %9.0f %9.0f %8s %8s %8s %8.3f %9.0f\n", sc->arms[a].name, c[C_active_users] / days,
+                c[C_sessions] / days, fw_pct_text(ctr, sizeof ctr, fw_counters_rate(&D->counters, c, "ctr"), 2),
+                fw_pct_text(ipr, sizeof ipr, fw_counters_rate(&D->counters, c, "interactions_per_read"), 2),
+                fw_pct_text(fpr, sizeof fpr, fw_counters_rate(&D->counters, c, "follows_per_read"), 3),
                 fw_counters_rate(&D->counters, c, "retention"), new_notes >= 0 ? c[new_notes] / days : NAN);
     }
     for (uint32_t k = 0; k < S->n_parts; k++)

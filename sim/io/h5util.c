@@ -875,3 +875,59 @@ fw_err fw_h5_isolated(fw_h5_check_fn check, const char *path, unsigned timeout_s
         say(errbuf, errlen, "%s", msg);
     return (fw_err)code;
 }
+
+/* lookup3's mixing of three 32-bit words (Bob Jenkins, 2006: the published algorithm). */
+#define FW_ROT32(x, k) (((x) << (k)) | ((x) >> (32 - (k))))
+
+uint32_t fw_h5_checksum(const void *data, size_t len)
+{
+    const unsigned char *k = data;
+    uint32_t a, b, c;
+    a = b = c = 0xdeadbeefu + (uint32_t)len;
+    while (len > 12) {
+        a += k[0] + ((uint32_t)k[1] << 8) + ((uint32_t)k[2] << 16) + ((uint32_t)k[3] << 24);
+        b += k[4] + ((uint32_t)k[5] << 8) + ((uint32_t)k[6] << 16) + ((uint32_t)k[7] << 24);
+        c += k[8] + ((uint32_t)k[9] << 8) + ((uint32_t)k[10] << 16) + ((uint32_t)k[11] << 24);
+        a -= c, a ^= FW_ROT32(c, 4), c += b;
+        b -= a, b ^= FW_ROT32(a, 6), a += c;
+        c -= b, c ^= FW_ROT32(b, 8), b += a;
+        a -= c, a ^= FW_ROT32(c, 16), c += b;
+        b -= a, b ^= FW_ROT32(a, 19), a += c;
+        c -= b, c ^= FW_ROT32(b, 4), b += a;
+        len -= 12;
+        k += 12;
+    }
+    if (len == 0)
+        return c;
+    /* The last 1 to 12 bytes, little-endian into a, b, c. */
+    uint32_t w[3] = {0, 0, 0};
+    for (size_t i = 0; i < len; i++)
+        w[i / 4] += (uint32_t)k[i] << (8 * (i % 4));
+    a += w[0], b += w[1], c += w[2];
+    c ^= b, c -= FW_ROT32(b, 14);
+    a ^= c, a -= FW_ROT32(c, 11);
+    b ^= a, b -= FW_ROT32(a, 25);
+    c ^= b, c -= FW_ROT32(b, 16);
+    a ^= c, a -= FW_ROT32(c, 4);
+    b ^= a, b -= FW_ROT32(a, 14);
+    c ^= b, c -= FW_ROT32(b, 24);
+    return c;
+}
+
+int fw_h5_fix_image_superblock(unsigned char *img, size_t n)
+{
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    if (n < 12 || memcmp(img, sig, sizeof sig) != 0)
+        return -1;
+    if (img[8] != 2 && img[8] != 3)
+        return 0;   /* versions 0 and 1 carry no checksum */
+    /* signature, version, sizes of offsets and lengths, flags; base, extension, end-of-file
+     * and root addresses; the checksum. */
+    size_t body = 12 + 4 * (size_t)img[9];
+    if (img[9] == 0 || body + 4 > n)
+        return -1;
+    uint32_t sum = fw_h5_checksum(img, body);
+    for (int i = 0; i < 4; i++)
+        img[body + (size_t)i] = (unsigned char)(sum >> (8 * i));
+    return 0;
+}

@@ -171,6 +171,17 @@ typedef fw_err (*fw_h5_check_fn)(const char *path, char *errbuf, size_t errlen);
 fw_err fw_h5_isolated(fw_h5_check_fn check, const char *path, unsigned timeout_s, char *errbuf,
                       size_t errlen);
 
+/* Bob Jenkins' lookup3 hash ("hashlittle", initial value 0): the checksum HDF5 puts on
+ * metadata of the 1.8 format and later. */
+uint32_t fw_h5_checksum(const void *data, size_t len);
+
+/* Rewrites the checksum of a version 2 or 3 superblock at the start of a file image of n
+ * bytes (no user block). libhdf5 1.10's H5Fget_file_image clears the "open for writing" flag
+ * in the image's superblock but leaves the checksum of the flagged one, so the image would not
+ * open ("incorrect metadata checksum"). Other images are left alone. 0, or -1 when img is no
+ * HDF5 image. */
+int fw_h5_fix_image_superblock(unsigned char *img, size_t n);
+
 /* Frees n strings of v and v itself; accepts NULL. */
 void fw_h5_strings_free(char **v, uint32_t n);
 

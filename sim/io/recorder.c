@@ -1440,7 +1440,8 @@ static int close_to_disk(hid_t f, const char *path, char *errbuf, size_t errlen)
 {
     unsigned char *img = NULL;
     ssize_t n = H5Fflush(f, H5F_SCOPE_GLOBAL) < 0 ? -1 : H5Fget_file_image(f, NULL, 0);
-    if (n > 0 && (img = malloc((size_t)n)) != NULL && H5Fget_file_image(f, img, (size_t)n) != n)
+    if (n > 0 && (img = malloc((size_t)n)) != NULL &&
+        (H5Fget_file_image(f, img, (size_t)n) != n || fw_h5_fix_image_superblock(img, (size_t)n) < 0))
         n = -1;
     int closed = H5Fclose(f) >= 0;
     int rc = -1;

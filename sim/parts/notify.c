@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "driver/counters.h"
 #include "driver/part.h"
 #include "flywheel/notify.h"
 #include "model/rng.h"
@@ -69,8 +70,9 @@ static void notify_summary(const fw_sim *S, const fw_part_inst *p, const uint64_
     for (uint32_t a = 0; a < S->n_arms; a++) {
         const uint64_t *c = &totals[(size_t)a * S->n_counters + p->base];
         double rate = c[C_digest_notes] ? (double)c[C_digest_opens] / (double)c[C_digest_notes] : NAN;
-        fprintf(out, "  %-12s %9.0f %9.0f %9.0f %8.2f%%\n", S->sc->arms[a].name, c[C_digests] / days,
-                c[C_digest_notes] / days, c[C_digest_opens] / days, 100 * rate);
+        char r[16];
+        fprintf(out, "  %-12s %9.0f %9.0f %9.0f %9s\n", S->sc->arms[a].name, c[C_digests] / days,
+                c[C_digest_notes] / days, c[C_digest_opens] / days, fw_pct_text(r, sizeof r, rate, 2));
     }
 }
 

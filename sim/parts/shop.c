@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver/counters.h"
 #include "driver/part.h"
 #include "model/rng.h"
 
@@ -499,9 +500,10 @@ static void shop_summary(const fw_sim *S, const fw_part_inst *p, const uint64_t 
         const uint64_t *mine = c + p->base;
         double click_to_purchase = mine[C_product_views] ? (double)mine[C_paid_orders] / (double)mine[C_product_views] : NAN;
         double cart_to_purchase = mine[C_cart_adds] ? (double)mine[C_paid_orders] / (double)mine[C_cart_adds] : NAN;
-        fprintf(out, "  %-12s %9.0f %11.0f %9.0f %8.2f%% %8.1f%% %8.0f\n", S->sc->arms[a].name,
-                mine[C_paid_orders] / days, c[gmv] / 100.0 / days, mine[C_buyers] / days, 100 * click_to_purchase,
-                100 * cart_to_purchase, mine[C_refunds] / days);
+        char v2p[16], c2p[16];
+        fprintf(out, "  %-12s %9.0f %11.0f %9.0f %9s %9s %8.0f\n", S->sc->arms[a].name, mine[C_paid_orders] / days,
+                c[gmv] / 100.0 / days, mine[C_buyers] / days, fw_pct_text(v2p, sizeof v2p, click_to_purchase, 2),
+                fw_pct_text(c2p, sizeof c2p, cart_to_purchase, 1), mine[C_refunds] / days);
     }
 }
 
