@@ -51,8 +51,8 @@ done
 
 # fuzz TARGET RUNS MAX_LEN: libFuzzer over the corpus until RUNS inputs have run. A crash
 # that triage.py attributes to libhdf5's own parser (a corrupt file it trusts; nothing we can
-# fix) is kept under $out and reported, and fuzzing resumes from the next seed, at most 10
-# times; any other crash stops it with a failure. Logs: $out/fuzz_TARGET.N.log.
+# fix) is kept under $out and reported, and fuzzing resumes from the next seed, at most 40
+# times in all; any other crash stops it with a failure. Logs: $out/fuzz_TARGET.N.log.
 fuzz() {
   local target=$1 runs=$2 max_len=$3 dict=() done_runs=0 i=0 n log leaks=1
   [[ -f $here/$target.dict ]] && dict=(-dict="$here/$target.dict")
@@ -62,7 +62,7 @@ fuzz() {
   # valid files (.ci/run).
   [[ $target == results ]] && leaks=0
   mkdir -p "$out/corpus_$target"
-  while ((done_runs < runs && i < 10)); do
+  while ((done_runs < runs && i < 40)); do
     log=$out/fuzz_$target.$i.log
     if "$build/fuzz_$target" -runs=$((runs - done_runs)) -seed=$((seed + i)) -max_len="$max_len" \
         -timeout=30 -rss_limit_mb=2048 -detect_leaks=$leaks -print_final_stats=1 "${dict[@]}" \
@@ -78,7 +78,7 @@ fuzz() {
     echo "run.sh: fuzz_$target: $(cat "$log.triage") -- input kept: $(ls "$out/$target-$i-"* 2>/dev/null | head -1)"
     i=$((i + 1))
   done
-  ((done_runs >= runs)) || { echo "run.sh: fuzz_$target: 10 crashes inside libhdf5; stopping" >&2; return 1; }
+  ((done_runs >= runs)) || { echo "run.sh: fuzz_$target: 40 crashes inside libhdf5; stopping" >&2; return 1; }
 }
 
 start=$SECONDS
