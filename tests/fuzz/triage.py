@@ -8,11 +8,12 @@ usage: triage.py FUZZ_LOG
 Rules: the first frame of the crash's stack that is not the sanitizer runtime or libc must be
 in libhdf5, and if the report says where the memory was allocated or freed, the first such
 frame there must be in libhdf5 too (a buffer of ours overrun by H5Dread is ours). Timeouts,
-out-of-memory, leaks and UBSan reports are always ours."""
+out-of-memory, leaks and UBSan reports are always ours, except a timeout whose stack, when the
+alarm fired, was inside libhdf5 (its parser looping on a corrupt heap)."""
 import re
 import sys
 
-RUNTIME = re.compile(r"__interceptor_|__asan|__sanitizer|__lsan|__ubsan|\bfree\b|\bmalloc\b|\bcalloc\b|"
+RUNTIME = re.compile(r"AlarmCallback|PrintStackTrace|__interceptor_|__asan|__sanitizer|__lsan|__ubsan|\bfree\b|\bmalloc\b|\bcalloc\b|"
                      r"\brealloc\b|\bmemcpy\b|\bmemmove\b|\bstrlen\b|libc\.so|libc_start|csu/|"
                      r"compiler-rt|fuzzer::")
 FRAME = re.compile(r"^\s+#\d+ 0x[0-9a-f]+ in (.*)$|^\s+#\d+ 0x[0-9a-f]+ +\((.*)\)")
@@ -39,6 +40,11 @@ def main():
         print("triage: no sanitizer or libFuzzer report found: ours")
         return 1
     head = log[start]
+    if "libFuzzer: timeout" in head:
+        frame = first_frame(log[start + 1:])
+        third = frame is not None and "libhdf5" in frame
+        print("triage: %s: timeout; stack at the alarm in %s" % ("libhdf5's own" if third else "ours", frame))
+        return 0 if third else 1
     if "AddressSanitizer" not in head:
         print("triage: ours: " + head.strip())
         return 1
