@@ -3,6 +3,7 @@
 committed as they are; this script makes the hand-crafted ones reproducible).
 
 usage: make_corpus.py scenario DIR          hostile scenario files into DIR
+       make_corpus.py slow DIR              the quadratic-validation reproducers (crashes/scenario)
        make_corpus.py results SRC.h5 DIR    truncated and bit-flipped copies of SRC.h5 into DIR
 Deterministic: the same files every time."""
 import os
@@ -55,6 +56,18 @@ def scenario(d):
     put("tags.yaml", "name: !!binary aGVsbG8=\ndays: !!float 2\nseed: !custom 3\n")
 
 
+def slow(d):
+    """Issue 15, defect 6: validation quadratic in arms and in set entries (minutes under ASan)."""
+    with open(os.path.join(d, "arms_32000.yaml"), "w") as f:
+        f.write("name: many\nexperiment:\n  arms:\n" + "".join("    - name: a%d\n" % i for i in range(32000)))
+    with open(os.path.join(d, "sets_4000_two_layers.yaml"), "w") as f:
+        f.write("name: sets\nexperiment:\n  arms:\n")
+        for layer, key in (("L1", "engine.feed.w_fresh"), ("L2", "engine.rec.lr")):
+            for arm in ("c", "t"):
+                f.write("    - name: %s%s\n      layer: %s\n      set:\n" % (arm, layer, layer))
+                f.write("".join("        - %s=%d\n" % (key, 1 + i % 3) for i in range(4000)))
+
+
 def results(src, d):
     data = open(src, "rb").read()
     rng = random.Random(15)
@@ -74,6 +87,8 @@ def results(src, d):
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "scenario":
         scenario(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "slow":
+        slow(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "results":
         results(sys.argv[2], sys.argv[3])
     else:
