@@ -135,7 +135,7 @@ FILE *__wrap_open_memstream(char **buf, size_t *len);
 
 #define FAIL_ALLOC(fn, ret)                                                                        \
     do {                                                                                           \
-        if (should_fail(FAULT_ALLOC, fn, __builtin_return_address(0))) {                                                        \
+        if (should_fail(FAULT_ALLOC, fn, __builtin_return_address(0))) {                           \
             errno = ENOMEM;                                                                        \
             return ret;                                                                            \
         }                                                                                          \
@@ -211,7 +211,7 @@ herr_t __wrap_H5Fclose(hid_t f);
 
 #define FAIL_H5(fn)                                                                                \
     do {                                                                                           \
-        if (should_fail(FAULT_H5, fn, __builtin_return_address(0)))                                                             \
+        if (should_fail(FAULT_H5, fn, __builtin_return_address(0)))                                \
             return -1;                                                                             \
     } while (0)
 
