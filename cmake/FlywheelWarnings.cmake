@@ -15,6 +15,13 @@ endif()
 if(FW_UBSAN)
   list(APPEND _fw_san undefined)
 endif()
+# The fuzz build: coverage for libFuzzer in every object, and both sanitizers, so that what
+# the fuzzers reach is checked; the fuzz targets themselves link -fsanitize=fuzzer.
+if(FW_FUZZ)
+  list(APPEND _fw_san address undefined)
+  list(REMOVE_DUPLICATES _fw_san)
+  target_compile_options(fw_warnings INTERFACE -fsanitize=fuzzer-no-link)
+endif()
 if(_fw_san)
   list(JOIN _fw_san "," _fw_san_list)
   target_compile_options(fw_warnings INTERFACE -fsanitize=${_fw_san_list} -fno-omit-frame-pointer

@@ -1,0 +1,75 @@
+/* libFuzzer target: a result file as `flywheel report FILE` reads it: the bytes written to a
+ * temporary .h5, loaded with fw_results_load, and for a file that loads, the report built
+ * (its data files and index.html) into a temporary folder. gnuplot is never started: this
+ * target is linked with -Wl,--wrap=fork and __wrap_fork fails, so every figure is reported
+ * as one that could not be drawn, and the rest of the report is still written.
+ * A crash, a sanitizer report or a leak is a finding; a refusal with a message is not. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io/report.h"
+#include "io/results.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+pid_t __wrap_fork(void);
+
+pid_t __wrap_fork(void)
+{
+    errno = ENOSYS;
+    return -1;
+}
+
+static char dir[4096], h5[4200];
+
+static void remove_file(void)
+{
+    unlink(h5);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/fw-fuzz-results-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        perror("fuzz_results: mkdtemp");
+        abort();
+    }
+    char sub[4200];
+    snprintf(sub, sizeof sub, "%s/figures", dir);
+    mkdir(sub, 0755);
+    snprintf(sub, sizeof sub, "%s/data", dir);
+    mkdir(sub, 0755);
+    snprintf(h5, sizeof h5, "%s/in.h5", dir);
+    atexit(remove_file);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    FILE *f = fopen(h5, "wb");
+    if (!f || (size && fwrite(data, 1, size, f) != size) || fclose(f) != 0) {
+        perror("fuzz_results: writing the input");
+        abort();
+    }
+    fw_results *r = NULL;
+    char err[1024];
+    if (fw_results_load(h5, &r, err, sizeof err) == FW_OK) {
+        FILE *devnull = fopen("/dev/null", "w");
+        fw_report_opts o = {.dir = dir, .gnuplot = "gnuplot", .err = devnull};
+        fw_report_summary sum;
+        const fw_results *runs[1] = {r};
+        fw_report_build(runs, 1, &o, &sum);
+        if (devnull)
+            fclose(devnull);
+        fw_results_destroy(r);
+    }
+    return 0;
+}
