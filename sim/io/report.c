@@ -39,7 +39,7 @@ typedef struct ctx {
 } ctx;
 
 /* The one place the builder reports a problem. */
-static void problem(const ctx *c, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void problem(const ctx *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

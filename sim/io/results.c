@@ -596,9 +596,9 @@ static fw_err check_root(const loader *L, const fw_results *r)
     return FW_OK;
 }
 
-/* The load itself, in this process: fw_results_check (and so the fuzz target) runs it
- * directly, fw_results_load after running fw_results_check in a child. */
-static fw_err load_raw(const char *path, fw_results **out, char *errbuf, size_t errlen)
+/* The load itself, in this process: fw_results_check and the fuzz target run it directly,
+ * fw_results_load after running fw_results_check in a child. */
+fw_err fw_results_load_here(const char *path, fw_results **out, char *errbuf, size_t errlen)
 {
     char msg[512] = "";
     loader L = {path, errbuf, errlen, msg, sizeof msg};
@@ -748,13 +748,13 @@ fw_err fw_results_load(const char *path, fw_results **out, char *errbuf, size_t 
     fw_err e = fw_h5_isolated(fw_results_check, path, FW_RESULTS_CHECK_TIMEOUT_S, errbuf, errlen);
     if (e != FW_OK)
         return e;
-    return load_raw(path, out, errbuf, errlen);
+    return fw_results_load_here(path, out, errbuf, errlen);
 }
 
 fw_err fw_results_check(const char *path, char *errbuf, size_t errlen)
 {
     fw_results *r = NULL;
-    fw_err e = load_raw(path, &r, errbuf, errlen);
+    fw_err e = fw_results_load_here(path, &r, errbuf, errlen);
     if (e != FW_OK)
         return e;
     volatile double sink = touch(r);

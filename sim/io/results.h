@@ -104,6 +104,9 @@ fw_err fw_results_load(const char *path, fw_results **out, char *errbuf, size_t 
  * many seconds), where a crash or a hang of libhdf5 on a corrupt file is caught, then here. */
 #define FW_RESULTS_CHECK_TIMEOUT_S 300u
 
+/* fw_results_load without the child: everything in this process (what a fuzzer must see). */
+fw_err fw_results_load_here(const char *path, fw_results **out, char *errbuf, size_t errlen);
+
 /* The most days a result file may have; more is a corrupt or crafted file. */
 #define FW_RESULTS_MAX_DAYS 1000000u
 

@@ -96,6 +96,10 @@ fi
 
 # ---- non-regular files ----------------------------------------------------------------------
 mkfifo fifo.h5
+# A file on which libhdf5 1.10 itself dies (SEGV in H5G__dense_get_name_by_idx; found by the
+# fuzzer, tests/fuzz/crashes/KNOWN): report reads it first in a child, so it is exit 2.
+expect2 "report of a file that crashes libhdf5" "the HDF5 library crashed reading it" \
+  "$FLYWHEEL" report "$SRC/tests/fuzz/crashes/results/h5g_dense_name_by_idx_segv.h5" -o segv_rep
 expect2 "report of a FIFO" "fifo.h5: not a regular file (a FIFO)" "$FLYWHEEL" report fifo.h5 -o fifo_rep
 expect2 "bench with a FIFO baseline" "fifo.h5: not a regular file (a FIFO)" \
   "$FLYWHEEL" bench "$SRC/tests/data/tiny.yaml" -n 1 -q --baseline fifo.h5

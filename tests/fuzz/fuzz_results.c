@@ -1,5 +1,6 @@
 /* libFuzzer target: a result file as `flywheel report FILE` reads it: the bytes written to a
- * temporary .h5, loaded with fw_results_load, and for a file that loads, the report built
+ * temporary .h5, loaded with fw_results_load_here (fw_results_load's reading, in this process:
+ * not in the child fw_results_load runs it in first, where a crash would hide), and for a file that loads, the report built
  * (its data files and index.html) into a temporary folder. gnuplot is never started: this
  * target is linked with -Wl,--wrap=fork and __wrap_fork fails, so every figure is reported
  * as one that could not be drawn, and the rest of the report is still written.
@@ -61,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     fw_results *r = NULL;
     char err[1024];
-    if (fw_results_load(h5, &r, err, sizeof err) == FW_OK) {
+    if (fw_results_load_here(h5, &r, err, sizeof err) == FW_OK) {
         FILE *devnull = fopen("/dev/null", "w");
         fw_report_opts o = {.dir = dir, .gnuplot = "gnuplot", .err = devnull};
         fw_report_summary sum;
