@@ -686,9 +686,12 @@ static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, c
             return rc;
         }
     }
+    /* fw_sim_create_parts says why it failed itself. */
     if ((rc = fw_sim_create_parts(S, layout + 1, n_layout - 1, D->counters.desc, D->counters.n, D->base + 1)) != FW_OK)
         return rc;
-    return drv_init(D);
+    if ((rc = drv_init(D)) != FW_OK)
+        fprintf(stderr, "flywheel: setting up the run failed: %s\n", fw_err_str(rc));
+    return rc;
 }
 
 /* The days, until the last, a stop request (*stopped) or a failure. */
@@ -761,8 +764,10 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     driver *D = calloc(1, sizeof *D);
     char errbuf[512];
     memset(rep, 0, sizeof *rep);
-    if (!D)
+    if (!D) {
+        fprintf(stderr, "flywheel: out of memory while setting up the run\n");
         return FW_ERR_NOMEM;
+    }
     fw_sim *S = &D->S;
     int stopped = 0;
     fw_err rc = fw_sim_create(S, sc, o, &rep->generation_s);

@@ -322,17 +322,19 @@ fw_err fw_sim_create_parts(fw_sim *S, const fw_part *const *parts, uint32_t n_pa
     S->counter_desc = desc;
     S->n_counters = n_counters;
     if (!(S->day_cells = calloc((size_t)S->n_cells * n_counters + 1, sizeof *S->day_cells)))
-        return FW_ERR_NOMEM;
+        goto nomem;
     for (int t = 0; t < S->n_threads; t++)
         if (!(S->th[t].counters = calloc((size_t)S->n_cells * n_counters + 1, sizeof *S->th[t].counters)))
-            return FW_ERR_NOMEM;
-    if (n_parts > FW_MAX_PARTS)
+            goto nomem;
+    if (n_parts > FW_MAX_PARTS) {
+        fprintf(stderr, "flywheel: %u parts, at most %d\n", n_parts, FW_MAX_PARTS);
         return FW_ERR_INTERNAL;
+    }
     for (uint32_t k = 0; k < n_parts; k++) {
         fw_part_inst *p = &S->part[S->n_parts];
         *p = (fw_part_inst){.def = parts[k], .base = base[k]};
         if (p->def->state_size && !(p->state = calloc(1, p->def->state_size)))
-            return FW_ERR_NOMEM;
+            goto nomem;
         S->n_parts++;
         fw_err rc = p->def->create ? p->def->create(S, p) : FW_OK;
         if (rc != FW_OK) {
@@ -341,6 +343,9 @@ fw_err fw_sim_create_parts(fw_sim *S, const fw_part *const *parts, uint32_t n_pa
         }
     }
     return FW_OK;
+nomem:
+    fprintf(stderr, "flywheel: out of memory while setting up the run\n");
+    return FW_ERR_NOMEM;
 }
 
 void fw_sim_fini_parts(fw_sim *S)
