@@ -440,7 +440,10 @@ int main(int argc, char **argv)
     fw_behaviour_cfg bc = fixture_behaviour_cfg();
     fw_behaviour_model model;
     t0 = now_s();
-    fw_behaviour_calibrate(&model, &bc, &w, o.seed);
+    if (fw_behaviour_calibrate(&model, &bc, &w, o.seed) != FW_OK) {
+        fprintf(stderr, "feed_bench: out of memory calibrating the behaviour model\n");
+        exit(1);
+    }
     printf("  behaviour model calibrated in %.1f s (defaults: open_rate %.3f)\n", now_s() - t0,
            bc.open_rate);
 

@@ -237,7 +237,10 @@ fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, dou
             }
         }
         S->cell_engine[c] = e;
-        fw_behaviour_calibrate(&S->model[c], &b, &S->w, sc->seed);
+        if ((rc = fw_behaviour_calibrate(&S->model[c], &b, &S->w, sc->seed)) != FW_OK) {
+            fprintf(stderr, "flywheel: out of memory while calibrating the behaviour model\n");
+            return rc;
+        }
     }
 
     /* The engine sees the catalog: notes as published, who follows whom, the shop's catalog,

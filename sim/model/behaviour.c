@@ -96,9 +96,10 @@ static uint32_t exposure_note(const fw_world *w, const topic_index *ix, gsl_rng 
     return (uint32_t)gsl_rng_uniform_int(r, w->n_notes);
 }
 
-void fw_behaviour_calibrate(fw_behaviour_model *m, const fw_behaviour_cfg *cfg, const fw_world *w,
-                            uint64_t seed)
+fw_err fw_behaviour_calibrate(fw_behaviour_model *m, const fw_behaviour_cfg *cfg, const fw_world *w,
+                              uint64_t seed)
 {
+    fw_err rc = FW_OK;
     enum { N = 20000 };
     m->cfg = *cfg;
     m->b_open = m->b_interact = m->b_follow = 0.0;
@@ -109,13 +110,15 @@ void fw_behaviour_calibrate(fw_behaviour_model *m, const fw_behaviour_cfg *cfg, 
     for (uint32_t p = 0; p < w->n_products; p++)
         m->log_price_ref += log((double)w->product_price_cents[p]) / w->n_products;
     if (w->n_notes == 0 || w->n_users == 0)
-        return;
+        return FW_OK;
     double *z_open = malloc(N * sizeof *z_open), *z_post = malloc(N * sizeof *z_post);
     double *p_open = malloc(N * sizeof *p_open);
     gsl_rng *r = fw_rng_create(seed, FW_RNG_CALIBRATE, 0, 0);
     topic_index ix = {0};
-    if (!z_open || !z_post || !p_open || !r || topic_index_build(&ix, w))
-        goto out;   /* intercepts stay 0: calibration is an improvement, not a requirement */
+    if (!z_open || !z_post || !p_open || !r || topic_index_build(&ix, w)) {
+        rc = FW_ERR_NOMEM;
+        goto out;
+    }
     for (size_t i = 0; i < N; i++) {
         uint32_t u = (uint32_t)gsl_rng_uniform_int(r, w->n_users);
         uint32_t n = exposure_note(w, &ix, r, u);
@@ -159,6 +162,7 @@ out:
     free(z_post);
     free(p_open);
     gsl_rng_free(r);
+    return rc;
 }
 
 int fw_u32list_push(fw_u32list *l, uint32_t x)

@@ -32,8 +32,9 @@ typedef struct fw_behaviour_model {
 } fw_behaviour_model;
 
 /* Calibrates m for cfg on world w with Monte Carlo pairs from the CALIBRATE stream.
- * Deterministic. */
-void fw_behaviour_calibrate(fw_behaviour_model *m, const fw_behaviour_cfg *cfg, const fw_world *w,
+ * Deterministic. FW_ERR_NOMEM when its scratch cannot be allocated (m is then not to be used:
+ * uncalibrated intercepts would be another model, silently). */
+fw_err fw_behaviour_calibrate(fw_behaviour_model *m, const fw_behaviour_cfg *cfg, const fw_world *w,
                             uint64_t seed);
 
 typedef struct fw_u32list {

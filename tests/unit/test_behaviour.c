@@ -134,7 +134,7 @@ static void test_calibrate_hits_targets(void **state)
     fixture *f = *state;
     fw_behaviour_cfg cfg = behaviour_cfg();
     fw_behaviour_model m;
-    fw_behaviour_calibrate(&m, &cfg, &f->w, SEED);
+    assert_int_equal(fw_behaviour_calibrate(&m, &cfg, &f->w, SEED), FW_OK);
     assert_memory_equal(&m.cfg, &cfg, sizeof cfg);
     assert_true(m.b_open > -40.0 && m.b_open < 40.0);
     rates got = sample_rates(&m, &f->w, 1, 60000);
@@ -147,7 +147,7 @@ static void test_calibrate_hits_targets(void **state)
     cfg.open_rate = 0.3;
     cfg.interact_rate = 0.2;
     cfg.follow_rate = 0.02;
-    fw_behaviour_calibrate(&m, &cfg, &f->w, SEED);
+    assert_int_equal(fw_behaviour_calibrate(&m, &cfg, &f->w, SEED), FW_OK);
     got = sample_rates(&m, &f->w, 1, 60000);
     assert_true(close_rel(got.open, 0.3, 0.10));
     assert_true(close_rel(got.interact, 0.2, 0.10));
@@ -161,18 +161,18 @@ static void test_calibrate_deterministic(void **state)
     fw_behaviour_cfg cfg = behaviour_cfg();
     fw_behaviour_model a, b, c;
     memset(&b, 0xa5, sizeof b);
-    fw_behaviour_calibrate(&a, &cfg, &f->w, SEED);
-    fw_behaviour_calibrate(&b, &cfg, &f->w, SEED);
+    assert_int_equal(fw_behaviour_calibrate(&a, &cfg, &f->w, SEED), FW_OK);
+    assert_int_equal(fw_behaviour_calibrate(&b, &cfg, &f->w, SEED), FW_OK);
     assert_true(a.b_open == b.b_open);
     assert_true(a.b_interact == b.b_interact);
     assert_true(a.b_follow == b.b_follow);
     /* Another seed draws other pairs: close, not bit-identical. */
-    fw_behaviour_calibrate(&c, &cfg, &f->w, SEED + 1);
+    assert_int_equal(fw_behaviour_calibrate(&c, &cfg, &f->w, SEED + 1), FW_OK);
     assert_true(a.b_open != c.b_open || a.b_interact != c.b_interact);
     assert_true(fabs(a.b_open - c.b_open) < 0.2);
     /* A higher target needs a higher intercept. */
     cfg.open_rate = 0.1;
-    fw_behaviour_calibrate(&c, &cfg, &f->w, SEED);
+    assert_int_equal(fw_behaviour_calibrate(&c, &cfg, &f->w, SEED), FW_OK);
     assert_true(c.b_open > a.b_open);
 }
 
@@ -216,7 +216,7 @@ static void harness_init(harness *h, const fw_behaviour_cfg *bcfg)
     h->wcfg.n_notes = 3000;
     h->wcfg.follows_mean = 5.0;
     assert_int_equal(fw_world_generate(&h->wcfg, SEED, &h->w), FW_OK);
-    fw_behaviour_calibrate(&h->m, bcfg, &h->w, SEED);
+    assert_int_equal(fw_behaviour_calibrate(&h->m, bcfg, &h->w, SEED), FW_OK);
     assert_int_equal(fw_users_state_init(&h->us, h->w.n_users), FW_OK);
     assert_int_equal(fw_user_aggs_init(&h->aggs, h->w.n_users), FW_OK);
     h->ecfg = engine_cfg();
@@ -537,7 +537,7 @@ static void test_end_day_satisfaction(void **state)
     fw_behaviour_cfg cfg = behaviour_cfg();
     cfg.drift_reversion = 0.0;   /* leave the shared world's interests alone */
     fw_behaviour_model m;
-    fw_behaviour_calibrate(&m, &cfg, &f->w, SEED);
+    assert_int_equal(fw_behaviour_calibrate(&m, &cfg, &f->w, SEED), FW_OK);
     fw_users_state s;
     assert_int_equal(fw_users_state_init(&s, f->w.n_users), FW_OK);
     for (uint32_t u = 0; u < f->w.n_users; u++)
@@ -607,7 +607,7 @@ static void test_drift_reversion(void **state)
         row[t] = t == 3 ? 1.0f : 0.0f;
     fw_behaviour_cfg cfg = behaviour_cfg();
     fw_behaviour_model m;
-    fw_behaviour_calibrate(&m, &cfg, &w, SEED);
+    assert_int_equal(fw_behaviour_calibrate(&m, &cfg, &w, SEED), FW_OK);
     fw_users_state s;
     assert_int_equal(fw_users_state_init(&s, w.n_users), FW_OK);
 
@@ -637,7 +637,7 @@ static void test_drift_reversion(void **state)
     for (uint32_t t = 0; t < T; t++)
         row[t] = t == 3 ? 1.0f : 0.0f;
     cfg.drift_reversion = 0.0;
-    fw_behaviour_calibrate(&m, &cfg, &w, SEED);
+    assert_int_equal(fw_behaviour_calibrate(&m, &cfg, &w, SEED), FW_OK);
     fw_behaviour_end_day(&m, &w, &s, u);
     for (uint32_t t = 0; t < T; t++)
         assert_true(row[t] == (t == 3 ? 1.0f : 0.0f));
