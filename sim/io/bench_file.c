@@ -203,6 +203,7 @@ fw_err fw_bench_save(const char *path, const fw_bench *b, const fw_bench_cmp *cm
     rc = FW_ERR_IO;
     if ((f = fw_h5_create(tmp)) < 0) {
         rc = fail(errbuf, errlen, FW_ERR_IO, path, "cannot create %s: %s", tmp, strerror(errno));
+        unlink(tmp);   /* HDF5 may have left it, empty */
         goto done;
     }
     int32_t fmt = BENCH_FORMAT, threads = b->threads;

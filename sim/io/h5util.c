@@ -814,7 +814,9 @@ fw_err fw_h5_isolated(fw_h5_check_fn check, const char *path, unsigned timeout_s
                 break;
             off += (size_t)w;
         }
-        _exit(rc >= 0 && rc < 100 ? (int)rc : 99);
+        /* 100 + code: a sanitizer's or the C library's own exit status (1, 134...) is then
+         * not mistaken for one of ours. */
+        _exit(100 + (rc >= 0 && rc < 99 ? (int)rc : 99));
     }
     close(fds[1]);
     /* Read the message until the child closes its end (it exits, or dies), or the deadline. */
@@ -866,9 +868,11 @@ fw_err fw_h5_isolated(fw_h5_check_fn check, const char *path, unsigned timeout_s
             WTERMSIG(status));
         return FW_ERR_PARSE;
     }
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 99;
-    if (code == 99) {
-        say(errbuf, errlen, "%s: the check of the file ended abnormally: the file is corrupt", path);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) - 100 : -1;
+    if (code < 0 || code >= 99) {
+        /* e.g. a sanitizer's report of the crash, which exits instead of dying by the signal */
+        say(errbuf, errlen, "%s: the HDF5 library crashed reading it (the check ended with status %d): the file is corrupt",
+            path, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         return FW_ERR_PARSE;
     }
     if (code != FW_OK)

@@ -889,9 +889,14 @@ static void test_flipped_header_bit(void **state)
     /* byte 24 of the header: inside its first message (the dataspace, written first) */
     flip_bit(fx->path, (long long)info.addr + 24, 1);
     char err[512] = "";
-    fw_err e = fw_results_check(fx->path, err, sizeof err);
-    if (e == FW_OK)
+    /* fw_results_load (its check runs in a child): libhdf5 1.10 leaks the object header it
+     * refused (424 bytes, H5O__obj_class), which LeakSanitizer would lay at this process. */
+    fw_results *r = NULL;
+    fw_err e = fw_results_load(fx->path, &r, err, sizeof err);
+    if (e == FW_OK) {
+        fw_results_destroy(r);
         fail_msg("a flipped bit in the header of /days/control/impressions was accepted");
+    }
     assert_non_null(strstr(err, fx->path));
 }
 
