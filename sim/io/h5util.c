@@ -22,7 +22,7 @@
 #include <hdf5_hl.h>
 
 /* The one place a reader's message is written. */
-static void say(char *errbuf, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void say(char *errbuf, size_t errlen, const char *fmt, ...)
 {
     if (!errbuf || !errlen)
         return;
