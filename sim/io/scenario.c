@@ -1857,6 +1857,30 @@ static fw_err check_cells(const fw_scenario *s, const fw_layer *layers, uint32_t
  * each arm and each combination of arms, world.creator_share > 0 (someone posts the notes). Resolves the arms on the way and fills s->layers on
  * success (n_layers is 0 after a failure); an arm a program left without a layer is put in
  * DEFAULT_LAYER. */
+/* The scenario name becomes a file name (output.dir/NAME.h5, NAME_bench.h5, NAME.prev.h5), so
+ * it must be one safe path component: 1 to 100 bytes of ASCII letters, digits, '_', '-', '.'
+ * or non-ASCII UTF-8, not starting with '.'. Anything else (a '/', "..", an empty or hidden
+ * name, spaces, control characters) could write outside output.dir or hide the file. NULL
+ * when name is safe, else what is wrong. */
+static const char *name_problem(const char *name)
+{
+    size_t n = name != NULL ? strlen(name) : 0;
+    if (n == 0)
+        return "is empty";
+    if (n > 100)
+        return "is longer than 100 bytes";
+    if (name[0] == '.')
+        return "starts with '.' (a hidden file, or a path like ..)";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!(c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return c == '/' ? "contains '/' (a path, not a name)"
+                            : "contains a character other than a letter, digit, '_', '-' or '.'";
+    }
+    return NULL;
+}
+
 static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
 {
     char at[600], why[768], path[64], shown[80];
@@ -1885,6 +1909,16 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
         where_fmt(w, "engine.shop.delivery_days_min", at, sizeof at);
         if ((err = check_delivery(&s->engine, at, "", diag)) != FW_OK)
             return err;
+    }
+    const char *name_why = name_problem(s->name);
+    if (name_why != NULL) {
+        where_fmt(w, "name", at, sizeof at);
+        clean_text(shown, sizeof shown, s->name);
+        return fail(diag, FW_ERR_PARSE,
+                    "%s: name: '%s' %s: the scenario name is the result file's name (output.dir/NAME.h5), so "
+                    "it must be 1 to 100 bytes: letters (any script), digits, '_', '-' or '.', not starting "
+                    "with '.'",
+                    at, shown, name_why);
     }
     if (!(s->world.creator_share > 0.0)) {
         /* Notes are posted by creators only: none would ever exist. */

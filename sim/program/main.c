@@ -199,31 +199,6 @@ static void catch_stop_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-/* The scenario name becomes a file name (output.dir/NAME.h5, NAME_bench.h5, NAME.prev.h5), so
- * it must be one safe path component: 1 to 100 bytes of ASCII letters, digits, '_', '-', '.'
- * or non-ASCII UTF-8, not starting with '.'. Anything else (a '/', "..", an empty or hidden
- * name, spaces, control characters) could write outside output.dir or hide the file. The
- * check lives here, where names become paths; validate and generate apply it too. Returns
- * NULL when name is safe, else what is wrong. */
-static const char *name_problem(const char *name)
-{
-    size_t n = strlen(name);
-    if (n == 0)
-        return "is empty";
-    if (n > 100)
-        return "is longer than 100 bytes";
-    if (name[0] == '.')
-        return "starts with '.' (a hidden file, or a path like ..)";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (!(c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.'))
-            return c == '/' ? "contains '/' (a path, not a name)" : "contains a character other than a letter, digit, "
-                                                                      "'_', '-' or '.'";
-    }
-    return NULL;
-}
-
 /* Loads the scenario, applies overrides and resolves arms; prints the problem and returns
  * nonzero on bad input. */
 static int load_scenario(const char *path, char **sets, int n_sets, fw_scenario *sc)
@@ -241,17 +216,6 @@ static int load_scenario(const char *path, char **sets, int n_sets, fw_scenario 
         }
     if (fw_scenario_finish(sc, &diag) != FW_OK) {
         fprintf(stderr, "flywheel: %s\n", diag.msg);
-        fw_scenario_fini(sc);
-        return -1;
-    }
-    const char *why = name_problem(sc->name);
-    if (why) {
-        /* Printed with escapes: the name may hold control characters. */
-        fprintf(stderr, "flywheel: %s: name '", path);
-        for (const unsigned char *p = (const unsigned char *)sc->name; *p && p - (const unsigned char *)sc->name < 100; p++)
-            fprintf(stderr, *p < 0x20 || *p == 0x7f ? "\\x%02x" : "%c", *p);
-        fprintf(stderr, "' %s: the scenario name is the result file's name (output.dir/NAME.h5), so it must be "
-                        "1 to 100 bytes: letters (any script), digits, '_', '-' or '.', not starting with '.'\n", why);
         fw_scenario_fini(sc);
         return -1;
     }

@@ -67,6 +67,11 @@ else
   fail "FIFO as the scenario: exit $rc (124: it waited for a writer), $(cat err.txt)"
 fi
 expect_bad "device as the scenario" "/dev/null: expected a regular file|a device" validate /dev/null
+# The name becomes the result's file name: a path is refused at its file:line:key.
+printf 'days: 1\nname: "../escaped"\n' >pathname.yaml
+expect_bad "scenario name is a path" "pathname.yaml:2: name: '../escaped' starts with '.'" validate pathname.yaml
+printf 'days: 1\n' >unknown_free.yaml
+expect_bad "scenario name is a path (--set)" "--set name=a/b: name: 'a/b' contains '/'" validate unknown_free.yaml --set name=a/b
 # Arm names the result file uses beside the arms' groups, and HDF5's "." and "..", are refused.
 for reserved in days day metric units counterfactual look alpha_spent seed srm_p . ..; do
   printf 'experiment:\n  arms:\n    - name: a\n    - name: "%s"\n' "$reserved" >armres.yaml
