@@ -60,7 +60,7 @@ typedef struct ad_model {
 /* Campaign state comes in three kinds (see fw_catalog's cells):
  *  - budget state, per budget cell b (n_bud: every cell with a budget split, else one) and
  *    campaign k at [b * n + k]: the cell's share of the daily budget, its spend and pacing;
- *  - learned state, per learner l (n_learn: every cell under per-arm isolation, else one):
+ *  - learned state, per learner l (n_learn: n_buckets per cell under per-arm isolation, else one):
  *    the pCTR model and the campaign rates it learns from, at [l * n + k];
  *  - books per campaign (delivery, spend to date), and per user (caps, touches, ad CTR): a
  *    user is in one cell, so these need no copy.
@@ -79,7 +79,7 @@ struct fw_ads {
     uint64_t impr_total, clicks_total, conv_total;
     ad_model *model;                  /* [n_learn] */
     uint64_t *l_impr, *l_clicks, *l_conv;   /* [n_learn * n] what each learner has seen */
-    double *xc;                       /* [n_arms * n] each cell's campaign CTR feature, as of the last barrier */
+    double *xc;                       /* [n_slots * n] each slot's campaign CTR feature, as of the last barrier */
     uint32_t *u_impr, *u_click;       /* [n_users] ads seen and clicked by each user */
     fcap *fcap;                       /* [n_users * FCAP_K] */
     touch *touch;                     /* [n_users * TOUCH_K] newest first */
@@ -106,6 +106,19 @@ static void split_budgets(const fw_engine *e, struct fw_ads *a);
 
 /* The budget cell that pays for a cell's traffic. */
 static inline uint32_t bud_of(const struct fw_ads *a, uint32_t cell) { return a->n_bud > 1 ? cell : 0; }
+
+/* A slot is a cell's view of a learner: under per-arm isolation the learner itself (each
+ * serves one cell), else a cell reading the shared learner 0 with the cell's own priors. */
+static inline uint32_t n_slots(const fw_engine *e) { return e->n_learn > 1 ? e->n_learn : e->n_arms; }
+static inline uint32_t slot_of(const fw_engine *e, uint32_t cell, uint32_t u)
+{
+    return e->n_learn > 1 ? fw_learner(e, cell, u) : cell;
+}
+static inline uint32_t slot_learner(const fw_engine *e, uint32_t slot) { return e->n_learn > 1 ? slot : 0; }
+static inline uint32_t slot_cell(const fw_engine *e, uint32_t slot)
+{
+    return e->n_learn > 1 ? fw_learner_cell(e, slot) : slot;
+}
 
 /* The ads' state; NULL when the catalog has no campaigns (ads are switched off). */
 static struct fw_ads *A_of(const fw_engine *e) { return fw_mod(e, FW_MOD_ADS); }
@@ -147,7 +160,7 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
     fw_alloc(e, &a->l_impr, ml, sizeof *a->l_impr);
     fw_alloc(e, &a->l_clicks, ml, sizeof *a->l_clicks);
     fw_alloc(e, &a->l_conv, ml, sizeof *a->l_conv);
-    fw_alloc(e, &a->xc, (size_t)e->n_arms * m, sizeof *a->xc);
+    fw_alloc(e, &a->xc, (size_t)n_slots(e) * m, sizeof *a->xc);
     fw_alloc(e, &a->traffic_day, a->n_bud, sizeof *a->traffic_day);
     fw_alloc(e, &a->traffic_mid, a->n_bud, sizeof *a->traffic_mid);
     fw_alloc(e, &a->mid_spend_cents, mb, sizeof *a->mid_spend_cents);
@@ -240,20 +253,20 @@ static void split_budgets(const fw_engine *e, struct fw_ads *a)
     }
 }
 
-/* The campaign's CTR as a cell's learner has seen it, smoothed towards the cell's prior. */
-static double camp_ctr(const fw_engine *e, const struct fw_ads *a, uint32_t cell, uint32_t k)
+/* The campaign's CTR as a slot's learner has seen it, smoothed towards its cell's prior. */
+static double camp_ctr(const fw_engine *e, const struct fw_ads *a, uint32_t slot, uint32_t k)
 {
-    const fw_ads_cfg *g = &fw_cfg(e, cell)->ads;
-    size_t i = (size_t)fw_learner(e, cell) * a->n + k;
+    const fw_ads_cfg *g = &fw_cfg(e, slot_cell(e, slot))->ads;
+    size_t i = (size_t)slot_learner(e, slot) * a->n + k;
     return (a->l_clicks[i] + g->ctr_prior * g->prior_weight) / (a->l_impr[i] + g->prior_weight);
 }
 
-/* Every cell's campaign features, recomputed at each barrier (they change only there). */
+/* Every slot's campaign features, recomputed at each barrier (they change only there). */
 static void refresh_xc(const fw_engine *e, struct fw_ads *a)
 {
-    for (uint32_t cell = 0; cell < e->n_arms; cell++)
+    for (uint32_t slot = 0; slot < n_slots(e); slot++)
         for (uint32_t k = 0; k < a->n; k++)
-            a->xc[(size_t)cell * a->n + k] = logit_of(camp_ctr(e, a, cell, k));
+            a->xc[(size_t)slot * a->n + k] = logit_of(camp_ctr(e, a, slot, k));
 }
 
 /* The user's ad CTR lift (logit against the prior of the cell serving them). */
@@ -264,10 +277,10 @@ static double user_feature(const fw_engine *e, const struct fw_ads *a, uint32_t 
     return logit_of(ur) - logit_of(g->ctr_prior);
 }
 
-static void ad_features(const struct fw_ads *a, uint32_t cell, double xu, uint32_t k, int match, double *x)
+static void ad_features(const struct fw_ads *a, uint32_t slot, double xu, uint32_t k, int match, double *x)
 {
     x[AD_F_BIAS] = 1.0;
-    x[AD_F_CAMPAIGN] = a->xc[(size_t)cell * a->n + k];
+    x[AD_F_CAMPAIGN] = a->xc[(size_t)slot * a->n + k];
     x[AD_F_USER] = xu;
     x[AD_F_MATCH] = match ? 1.0 : 0.0;
 }
@@ -293,18 +306,18 @@ static int topic_match(const fw_engine *e, const struct fw_ads *a, uint32_t k, c
     return 0;
 }
 
-/* pCTR of campaign k for a user of cell (their feature xu): the cell's learned model. */
-static double p_ctr(const fw_engine *e, const struct fw_ads *a, uint32_t cell, double xu, uint32_t k, int match)
+/* pCTR of campaign k for a user served by slot (their feature xu): the slot's learned model. */
+static double p_ctr(const fw_engine *e, const struct fw_ads *a, uint32_t slot, double xu, uint32_t k, int match)
 {
     double x[AD_F__COUNT];
-    ad_features(a, cell, xu, k, match, x);
-    return p_model(&a->model[fw_learner(e, cell)], x);
+    ad_features(a, slot, xu, k, match, x);
+    return p_model(&a->model[slot_learner(e, slot)], x);
 }
 
-static double p_cvr(const fw_engine *e, const struct fw_ads *a, uint32_t cell, uint32_t k)
+static double p_cvr(const fw_engine *e, const struct fw_ads *a, uint32_t slot, uint32_t k)
 {
-    const fw_ads_cfg *g = &fw_cfg(e, cell)->ads;
-    size_t i = (size_t)fw_learner(e, cell) * a->n + k;
+    const fw_ads_cfg *g = &fw_cfg(e, slot_cell(e, slot))->ads;
+    size_t i = (size_t)slot_learner(e, slot) * a->n + k;
     double w = g->prior_weight * g->ctr_prior;   /* the prior's weight in clicks */
     return (a->l_conv[i] + g->cvr_prior * w) / (a->l_clicks[i] + w);
 }
@@ -349,6 +362,7 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
     uint32_t topics[16], n_topics = fw_shop_engaged_topics(e, req->user, topics, 16);
     uint32_t cell = req->arm;
     size_t bo = (size_t)bud_of(a, cell) * a->n;   /* the cell's budget state */
+    uint32_t slot = slot_of(e, cell, req->user);   /* the user's learner */
     double xu = user_feature(e, a, cell, req->user);
     uint32_t capped[FCAP_K], n_capped = 0;
     int full = 0;
@@ -384,8 +398,8 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
         int match = ci->objective == FW_OBJ_CPM ? 0 : topic_match(e, a, c, topics, n_topics, req->topic);
         switch (ci->objective) {
         case FW_OBJ_CPM: bid /= 1000.0; q = 1.0; break;   /* per impression */
-        case FW_OBJ_CPC: q = p_ctr(e, a, cell, xu, c, match); break;
-        default: q = p_ctr(e, a, cell, xu, c, match) * p_cvr(e, a, cell, c); break;
+        case FW_OBJ_CPC: q = p_ctr(e, a, slot, xu, c, match); break;
+        default: q = p_ctr(e, a, slot, xu, c, match) * p_cvr(e, a, slot, c); break;
         }
         if (!(q > 0.0) || q > 1.0)
             q = q > 1.0 ? 1.0 : 1e-9;
@@ -486,9 +500,9 @@ static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
         }
         uint32_t topics[16], nt = fw_shop_engaged_topics(e, x->user, topics, 16);
         uint32_t cell = fw_user_cell(e, x->user);
-        ad_model *m = &a->model[fw_learner(e, cell)];
+        ad_model *m = &a->model[fw_user_learner(e, x->user)];
         double f[AD_F__COUNT];
-        ad_features(a, cell, user_feature(e, a, cell, x->user), x->campaign,
+        ad_features(a, slot_of(e, cell, x->user), user_feature(e, a, cell, x->user), x->campaign,
                     topic_match(e, a, x->campaign, topics, nt, FW_NONE), f);
         double g = p_model(m, f) - y;
         for (int k = 0; k < AD_F__COUNT; k++)
@@ -509,7 +523,7 @@ static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
             continue;
         }
         uint32_t c = x->campaign;
-        size_t li = (size_t)fw_learner(e, cell) * a->n + c;
+        size_t li = (size_t)fw_user_learner(e, x->user) * a->n + c;
         const fw_campaign_info *ci = &a->c[c];
         if (x->type == FW_AD_IMPRESSION) {
             a->impr[c]++;
@@ -587,7 +601,7 @@ uint32_t fw_ads_attribute(fw_engine *e, uint32_t user, uint32_t brand, int32_t t
         return FW_NONE;
     uint32_t c = row[best].campaign;
     a->conv[c]++;
-    a->l_conv[(size_t)fw_learner(e, cell) * a->n + c]++;
+    a->l_conv[(size_t)fw_user_learner(e, user) * a->n + c]++;
     a->conv_total++;
     if (a->c[c].objective == FW_OBJ_CPA) {
         int64_t billed = charge(a, bud_of(a, cell), c, row[best].price_cents * 1000, a->c[c].bid_cents * 1000);
@@ -819,7 +833,7 @@ static size_t ads_cell_bytes(const fw_engine *e, const void *state)
     size_t per_learner = sizeof(ad_model) + 3 * (size_t)a->n * sizeof(uint64_t);
     size_t per_bud = (size_t)a->n * (5 * sizeof(int64_t) + sizeof(double) + 1) + 2 * sizeof(uint64_t);
     return (a->n_learn - 1) * per_learner + (a->n_bud - 1) * per_bud +
-           (size_t)(e->n_arms - 1) * a->n * sizeof(double);
+           (size_t)(n_slots(e) - 1) * a->n * sizeof(double);
 }
 
 static fw_err ads_check(const fw_engine *e, const void *state, char *why, size_t cap)

@@ -240,7 +240,25 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
         goto fail;
     if (!(e->user_cell = calloc(e->n_users, 1)) || !(e->cell_share = calloc(n_arms, sizeof *e->cell_share)))
         goto fail;
-    e->n_learn = cat->isolation == FW_ISOLATION_PER_ARM ? n_arms : 1;
+    e->n_buckets = cat->learners_per_cell > 1 ? cat->learners_per_cell : 1;
+    if (e->n_buckets > 1 && (cat->isolation != FW_ISOLATION_PER_ARM || !cat->user_bucket ||
+                             e->n_buckets > FW_MAX_LEARNERS_PER_CELL)) {
+        rc = FW_ERR_INVAL;
+        goto fail;
+    }
+    e->n_learn = cat->isolation == FW_ISOLATION_PER_ARM ? n_arms * e->n_buckets : 1;
+    if (e->n_learn == 1)
+        e->n_buckets = 1;
+    if (e->n_buckets > 1) {
+        if (!(e->user_bucket = malloc(e->n_users ? e->n_users : 1)))
+            goto fail;
+        memcpy(e->user_bucket, cat->user_bucket, e->n_users);
+        rc = FW_ERR_INVAL;
+        for (uint32_t u = 0; u < e->n_users; u++)
+            if (e->user_bucket[u] >= e->n_buckets)
+                goto fail;
+        rc = FW_ERR_NOMEM;
+    }
     e->budget_split = cat->budget_split != 0 && n_arms > 1;
     for (uint32_t a = 0; a < n_arms; a++)
         e->cell_share[a] = cat->cell_share ? cat->cell_share[a] : 1.0 / n_arms;
@@ -343,6 +361,7 @@ void fw_engine_destroy(fw_engine *e)
     free(e->followers);
     free(e->producer_arm);
     free(e->user_cell);
+    free(e->user_bucket);
     free(e->cell_share);
     if (e->seen)
         for (uint32_t u = 0; u < e->n_users; u++)

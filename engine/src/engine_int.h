@@ -197,10 +197,12 @@ struct fw_engine {
     uint32_t *followers;    /* [n_users] followers: the catalog's graph plus follows logged */
     uint8_t *producer_arm;  /* [n_users] or NULL: see fw_catalog */
     /* Cells (fw_catalog): each user's cell, the isolation of learned state and the budget
-     * split. n_learn learned states: one per cell under per-arm isolation, else one. */
+     * split. n_learn learned states: n_buckets per cell under per-arm isolation, else one. */
     uint8_t *user_cell;     /* [n_users] */
     int placed;             /* users were placed in cells (catalog or fw_engine_set_user_cells) */
     uint32_t n_learn;
+    uint32_t n_buckets;     /* learners per cell under per-arm isolation (fw_catalog.learners_per_cell) */
+    uint8_t *user_bucket;   /* [n_users] each user's learner within their cell, or NULL (all 0) */
     uint32_t budget_split;
     double *cell_share;     /* [n_arms] */
 
@@ -249,10 +251,26 @@ static inline const fw_engine_cfg *fw_cfg(const fw_engine *e, uint32_t cell) { r
 /* The cell a user is in: their logs belong to it (fw_catalog.user_cell). */
 static inline uint32_t fw_user_cell(const fw_engine *e, uint32_t u) { return e->user_cell[u]; }
 
-/* The learned state (learner) that serves a cell and learns from its users' logs: the cell's
- * own under per-arm isolation, else the one shared learner 0. */
-static inline uint32_t fw_learner(const fw_engine *e, uint32_t cell) { return e->n_learn > 1 ? cell : 0; }
-static inline uint32_t fw_user_learner(const fw_engine *e, uint32_t u) { return fw_learner(e, e->user_cell[u]); }
+/* The learned state (learner) that serves user u in a cell and learns from their logs: under
+ * per-arm isolation the cell's own, one of n_buckets (the user's bucket, once users are
+ * placed; until then everyone is in learner 0, which the fork copies), else the one shared
+ * learner 0. Learner l serves cell l / n_buckets. */
+static inline uint32_t fw_learner(const fw_engine *e, uint32_t cell, uint32_t u)
+{
+    if (e->n_learn == 1)
+        return 0;
+    return cell * e->n_buckets + (e->placed && e->user_bucket ? e->user_bucket[u] : 0);
+}
+static inline uint32_t fw_user_learner(const fw_engine *e, uint32_t u) { return fw_learner(e, e->user_cell[u], u); }
+
+/* Whether learner l serves (some users of) cell. */
+static inline int fw_learner_serves(const fw_engine *e, uint32_t l, uint32_t cell)
+{
+    return e->n_learn == 1 || l / e->n_buckets == cell;
+}
+
+/* The cell whose configuration learner l trains with (the shared learner: cell 0's). */
+static inline uint32_t fw_learner_cell(const fw_engine *e, uint32_t l) { return e->n_learn == 1 ? 0 : l / e->n_buckets; }
 
 /* The cell a creator's work belongs to: their producer arm in producer-side experiments,
  * else the cell they are in as a user. */

@@ -129,10 +129,10 @@ typedef struct rec_ctx {
 
 static fw_rec *R_of(const fw_engine *e) { return fw_mod(e, FW_MOD_REC); }
 
-/* The learner serving a cell, and a user's (the learner of the cell they are in). */
-static inline rec_learn *L_of(const fw_rec *r, const fw_engine *e, uint32_t cell)
+/* The learner serving user u in a cell. */
+static inline rec_learn *L_of(const fw_rec *r, const fw_engine *e, uint32_t cell, uint32_t u)
 {
-    return &r->learn[fw_learner(e, cell)];
+    return &r->learn[fw_learner(e, cell, u)];
 }
 
 /* How many of a user's recent opens their cell remembers (engine.rec.history), of have. */
@@ -248,7 +248,7 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
     /* Learner l serves cell l (or every cell, l = 0): its dim is that cell's (an arm may set
      * it only under per-arm isolation). */
     for (uint32_t l = 0; l < r->n_learn; l++)
-        r->ustride = fw_max_u32(r->ustride, fw_cfg(e, l)->rec.dim);
+        r->ustride = fw_max_u32(r->ustride, fw_cfg(e, fw_learner_cell(e, l))->rec.dim);
     uint32_t D = r->ustride, U = e->n_users, T = e->n_topics ? e->n_topics : 1;
     if (!fw_alloc(e, &r->cell, e->n_arms, sizeof *r->cell) || !fw_alloc(e, &r->learn, r->n_learn, sizeof *r->learn) ||
         !fw_alloc(e, &r->pri, r->n_learn, sizeof *r->pri) ||
@@ -266,10 +266,10 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
         return FW_ERR_NOMEM;
     for (uint32_t l = 0; l < r->n_learn; l++) {
         rec_learn *L = &r->learn[l];
-        L->cfg = fw_cfg(e, l)->rec;   /* learner l serves cell l (or every cell, l = 0) */
+        L->cfg = fw_cfg(e, fw_learner_cell(e, l))->rec;   /* (or every cell's: the shared l = 0) */
         L->dim = L->cfg.dim;
         for (uint32_t a = 0; a < e->n_arms; a++)
-            if (fw_learner(e, a) == l)
+            if (fw_learner_serves(e, l, a))
                 L->nb_k = fw_max_u32(L->nb_k, fw_cfg(e, a)->rec.neighbours);
         if (!fw_alloc(e, &L->topic_vec, (size_t)T * L->dim, sizeof *L->topic_vec) ||
             !fw_alloc(e, &L->format_vec, 2 * (size_t)L->dim, sizeof *L->format_vec) ||
@@ -975,7 +975,7 @@ static uint32_t channel_cf(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, ui
                            uint32_t *n, uint64_t *looked)
 {
     const fw_rec *r = R_of(e);
-    const rec_learn *L = L_of(r, e, cell);
+    const rec_learn *L = L_of(r, e, cell, u);
     uint32_t tot = r->hist_total[u], have = hist_have(e, r, u), added = 0;
     uint32_t K = fw_cfg(e, cell)->rec.neighbours;   /* the best K of the learner's nb_k */
     for (uint32_t i = 0; i < have && added < quota; i++) {
@@ -995,7 +995,7 @@ static uint32_t channel_graph(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, u
                               int32_t tick, uint32_t quota, uint32_t *n, uint64_t *steps)
 {
     const fw_rec *r = R_of(e);
-    const rec_learn *L = L_of(r, e, cell);
+    const rec_learn *L = L_of(r, e, cell, u);
     uint32_t tot = r->hist_total[u], have = hist_have(e, r, u);
     if (have == 0 || quota == 0)
         return 0;
@@ -1116,7 +1116,7 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
     const fw_cell *cl = &e->cell[cell];
     const fw_rec_cfg *rc = &cl->cfg.rec;
     const fw_feed_cfg *f = &cl->cfg.feed;
-    const rec_learn *L = L_of(r, e, cell);   /* the cell's learned state */
+    const rec_learn *L = L_of(r, e, cell, req->user);   /* the user's learned state */
     uint32_t u = req->user, D = L->dim, T = e->n_topics;
     fw_rank_set_clear(c);
     r->user_arm[u] = (uint8_t)cell;   /* the user's own state */
@@ -1295,12 +1295,12 @@ fw_model_stats fw_engine_model_stats(const fw_engine *e, fw_rec_task task)
     return s;
 }
 
-double fw_rec_ctr_prior(const fw_engine *e, uint32_t cell, double otherwise)
+double fw_rec_ctr_prior(const fw_engine *e, uint32_t cell, uint32_t u, double otherwise)
 {
     const fw_rec *r = R_of(e);
     if (!r)
         return otherwise;
-    const rec_learn *L = L_of(r, e, cell);
+    const rec_learn *L = L_of(r, e, cell, u);
     return (L->total[FW_EV_OPEN] + 1.0) / (L->total[FW_EV_IMPRESSION] + 12.0);
 }
 
@@ -1309,7 +1309,7 @@ int fw_rec_user_topic(const fw_engine *e, uint32_t cell, uint32_t u, uint32_t t,
     const fw_rec *r = R_of(e);
     if (!r || t >= e->n_topics)
         return 0;
-    const rec_learn *L = L_of(r, e, cell);
+    const rec_learn *L = L_of(r, e, cell, u);
     const float *pu = r->user_vec + (size_t)u * r->ustride, *pt = L->topic_vec + (size_t)t * L->dim;
     double d = 0.0;
     for (uint32_t k = 0; k < L->dim; k++)

@@ -314,10 +314,10 @@ double fw_search_intent(const fw_engine *e, const fw_search_req *q, double *dist
             dist[k] = 0.0;
         return 0.0;
     }
-    uint32_t arm = q->arm < e->n_arms ? q->arm : 0;
+    uint32_t arm = q->arm < e->n_arms ? q->arm : 0, u = q->user < e->n_users ? q->user : 0;
     uint32_t terms[FW_QUERY_TERMS];
     uint32_t n = parse_terms(s, q->terms, q->n_terms, terms);
-    return intent_dist(s, &s->im[fw_learner(e, arm)], terms, n, fw_cfg(e, arm)->search.intent_prior, dist);
+    return intent_dist(s, &s->im[fw_learner(e, arm, u)], terms, n, fw_cfg(e, arm)->search.intent_prior, dist);
 }
 
 /* Makes room for cap rows in a learner's intents; -1 when out of memory. */
@@ -561,7 +561,7 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
     uint32_t n_q = parse_terms(s, q->terms, q->n_terms, terms);
     next_stamp(x, e->n_topics);
     if (intent)
-        intent_dist(s, &s->im[fw_learner(e, q->arm)], terms, n_q, cf->intent_prior, x->dist);
+        intent_dist(s, &s->im[fw_learner(e, q->arm, q->user)], terms, n_q, cf->intent_prior, x->dist);
     int64_t t_parse = fw_now_ns();
     fw_hist_record(&ctx->lat[FW_STAGE_SEARCH_PARSE], t_parse - t_start);
 
@@ -579,7 +579,7 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
         if (x->acc[x->cand[i]] > max_bm25)
             max_bm25 = x->acc[x->cand[i]];
     double text_scale = max_bm25 > 0.0 ? cf->w_text / max_bm25 : 0.0;
-    double p0 = fw_rec_ctr_prior(e, q->arm, 0.08);
+    double p0 = fw_rec_ctr_prior(e, q->arm, q->user, 0.08);
     /* Two passes: text, intent and personal affinity (from dense per-note arrays) pick the
      * best SEARCH_WINDOW pages; the engagement term, which reads each note's counts, re-ranks
      * only those. A note outside the window cannot enter the page on engagement alone. */

@@ -865,6 +865,10 @@ static fw_err force_arm(const fw_scenario *sc, uint32_t a, side_run *r)
     }
     r->sc = *sc;
     r->sc.arms = r->arms;
+    /* Rolled out to everyone, an arm's models learn from everyone: one learned state per
+     * arm, whatever groups the A/B run deals its users into (what that costs the A/B
+     * estimate is part of its bias). */
+    r->sc.experiment_learners_per_arm = 1;
     return FW_OK;
 }
 

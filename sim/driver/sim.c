@@ -280,6 +280,8 @@ fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, dou
     cat.isolation = producer_side ? FW_ISOLATION_SHARED : sc->experiment_isolation;
     cat.budget_split = !producer_side && sc->experiment_budget_split;
     cat.cell_share = share;
+    cat.learners_per_cell = S->asg.n_buckets;   /* 1 unless per-arm with learner groups */
+    cat.user_bucket = S->asg.bucket_of_user;
     cat.user_cell = sc->experiment_pre_days == 0 && sc->experiment_unit != FW_UNIT_CREATOR ? S->cell_of : NULL;
     fw_product_info *products = malloc(((size_t)S->w.n_products + 1) * sizeof *products);
     if (!products) {

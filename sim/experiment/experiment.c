@@ -129,11 +129,14 @@ fw_err fw_assignment_init(fw_assignment *a, const fw_scenario *s, const fw_world
             a->layer_of_arm[s->layers[l].arm[i]] = (uint8_t)l;
             a->control_of_arm[s->layers[l].arm[i]] = (uint8_t)s->layers[l].arm[0];
         }
+    a->n_buckets = fw_scenario_learners(s);
     a->unit_of_user = malloc((size_t)n * sizeof *a->unit_of_user);
     a->unit_id = malloc((size_t)n * sizeof *a->unit_id);
     a->cell_of_user = malloc(n ? n : 1);
+    a->bucket_of_unit = calloc(n ? n : 1, 1);
+    a->bucket_of_user = calloc(n ? n : 1, 1);
     uint32_t *index = malloc((size_t)n * sizeof *index);   /* unit id (a user id) -> dense */
-    int ok = a->unit_of_user && a->unit_id && a->cell_of_user && index;
+    int ok = a->unit_of_user && a->unit_id && a->cell_of_user && a->bucket_of_unit && a->bucket_of_user && index;
     for (uint32_t l = 0; l < L && ok; l++) {
         a->arm_of_unit[l] = malloc(n ? n : 1);
         a->arm_of_user[l] = malloc(n ? n : 1);
@@ -146,6 +149,7 @@ fw_err fw_assignment_init(fw_assignment *a, const fw_scenario *s, const fw_world
     }
     for (uint32_t u = 0; u < n; u++)
         index[u] = UINT32_MAX;
+    uint32_t dealt[FW_MAX_CELLS] = {0};   /* units of each cell dealt so far */
     for (uint32_t u = 0; u < n; u++) {
         if (s->experiment_unit == FW_UNIT_CREATOR && w->creator_of[u] < 0) {
             /* Not a unit: views under every layer's control, counts in no test. */
@@ -158,7 +162,8 @@ fw_err fw_assignment_init(fw_assignment *a, const fw_scenario *s, const fw_world
             continue;
         }
         uint32_t id = s->experiment_unit == FW_UNIT_CLUSTER ? top_creator(w, u) : u;
-        if (index[id] == UINT32_MAX) {
+        int first = index[id] == UINT32_MAX;
+        if (first) {
             uint32_t k = a->n_units++;
             index[id] = k;
             a->unit_id[k] = id;
@@ -181,6 +186,9 @@ fw_err fw_assignment_init(fw_assignment *a, const fw_scenario *s, const fw_world
             radix *= s->layers[l].n_arms;
         }
         a->cell_of_user[u] = (uint8_t)cell;
+        if (first)   /* deal the cell's units into its learner groups in turn */
+            a->bucket_of_unit[k] = (uint8_t)(dealt[cell]++ % a->n_buckets);
+        a->bucket_of_user[u] = a->bucket_of_unit[k];
     }
     free(index);
     return FW_OK;
@@ -191,6 +199,8 @@ void fw_assignment_fini(fw_assignment *a)
     free(a->unit_of_user);
     free(a->unit_id);
     free(a->cell_of_user);
+    free(a->bucket_of_unit);
+    free(a->bucket_of_user);
     for (uint32_t l = 0; l < FW_MAX_ARMS; l++) {
         free(a->arm_of_unit[l]);
         free(a->arm_of_user[l]);
@@ -226,10 +236,24 @@ static double user_value(const fw_user_aggs *g, int period, fw_user_metric m, ui
     return m == FW_UM_USERS ? 1.0 : (double)g->v[period][m][u];
 }
 
+static void add_moments(fw_exp_moments *m, double y, double x, double pre)
+{
+    m->n += 1.0;
+    m->sum_y += y;
+    m->sum_x += x;
+    m->sum_yy += y * y;
+    m->sum_xx += x * x;
+    m->sum_xy += x * y;
+    m->sum_pre += pre;
+    m->sum_pre_sq += pre * pre;
+    m->sum_y_pre += y * pre;
+}
+
 /* The look's sufficient statistics of metric em per arm (mom[FW_MAX_ARMS]), summing users
- * into units first (y, x, pre: scratch of n_units each). */
+ * into units first (y, x, pre: scratch of n_units each), then, with several learner groups
+ * per arm, units into their (arm, group) (gy, gx, gpre, gn: scratch of n_arms * n_buckets). */
 static void arm_moments(const fw_assignment *a, const fw_user_aggs *g, int em, double *y, double *x,
-                        double *pre, fw_exp_moments *mom)
+                        double *pre, double *gy, double *gx, double *gpre, double *gn, fw_exp_moments *mom)
 {
     /* Units are shared by every layer: sum once, then split by each layer's arms. */
     memset(y, 0, (size_t)a->n_units * sizeof *y);
@@ -244,19 +268,32 @@ static void arm_moments(const fw_assignment *a, const fw_user_aggs *g, int em, d
         pre[k] += user_value(g, 0, fw_experiment_metric_num[em], u);
     }
     memset(mom, 0, FW_MAX_ARMS * sizeof *mom);
-    for (uint32_t l = 0; l < a->n_layers; l++)
+    uint32_t B = a->n_buckets;
+    if (B <= 1) {
+        for (uint32_t l = 0; l < a->n_layers; l++)
+            for (uint32_t k = 0; k < a->n_units; k++)
+                add_moments(&mom[a->arm_of_unit[l][k]], y[k], x[k], pre[k]);
+        return;
+    }
+    /* A layer's arm spans cells of other layers, so its group b holds the units of group b of
+     * each of those cells: learners no other group of any arm of the layer uses. */
+    size_t ng = (size_t)a->n_arms * B;
+    for (uint32_t l = 0; l < a->n_layers; l++) {
+        memset(gy, 0, ng * sizeof *gy);
+        memset(gx, 0, ng * sizeof *gx);
+        memset(gpre, 0, ng * sizeof *gpre);
+        memset(gn, 0, ng * sizeof *gn);
         for (uint32_t k = 0; k < a->n_units; k++) {
-            fw_exp_moments *m = &mom[a->arm_of_unit[l][k]];
-            m->n += 1.0;
-            m->sum_y += y[k];
-            m->sum_x += x[k];
-            m->sum_yy += y[k] * y[k];
-            m->sum_xx += x[k] * x[k];
-            m->sum_xy += x[k] * y[k];
-            m->sum_pre += pre[k];
-            m->sum_pre_sq += pre[k] * pre[k];
-            m->sum_y_pre += y[k] * pre[k];
+            size_t i = (size_t)a->arm_of_unit[l][k] * B + a->bucket_of_unit[k];
+            gy[i] += y[k];
+            gx[i] += x[k];
+            gpre[i] += pre[k];
+            gn[i] += 1.0;
         }
+        for (size_t i = 0; i < ng; i++)
+            if (gn[i] > 0.0)
+                add_moments(&mom[i / B], gy[i], gx[i], gpre[i]);
+    }
 }
 
 static fw_stat_ratio_moments ratio_of(const fw_exp_moments *m)
@@ -310,20 +347,25 @@ fw_err fw_experiment_analyse(const fw_scenario *s, const fw_assignment *a, const
                              int have_pre, uint32_t days, const fw_exp_table *prev,
                              fw_exp_table *out)
 {
-    size_t nu = (size_t)a->n_units + 1;
+    size_t nu = (size_t)a->n_units + 1, ng = 4 * ((size_t)a->n_arms * (a->n_buckets ? a->n_buckets : 1) + 1);
     double *y = malloc(nu * sizeof *y), *x = malloc(nu * sizeof *x), *pre = malloc(nu * sizeof *pre);
+    double *gs = malloc(ng * sizeof *gs);   /* the groups' scratch: four arrays */
     fw_exp_table *t = calloc(1, sizeof *t);   /* ~200 kB: not on a worker thread's stack */
-    if (!y || !x || !pre || !t) {
+    if (!y || !x || !pre || !gs || !t) {
         free(y);
         free(x);
         free(pre);
+        free(gs);
         free(t);
         return FW_ERR_NOMEM;
     }
+    ng /= 4;
     t->n_arms = a->n_arms;
     double alpha = s->experiment_alpha;
-    int can_cuped = have_pre && s->experiment_unit != FW_UNIT_CLUSTER;   /* one person per unit */
+    /* CUPED on per-unit means needs one person per unit: not clusters, not learner groups. */
+    int can_cuped = have_pre && s->experiment_unit != FW_UNIT_CLUSTER && a->n_buckets <= 1;
     t->have_pre = can_cuped;
+    t->groups = a->n_buckets > 1 ? a->n_buckets : 1;
     t->days = days;
     t->planned = s->days > s->experiment_pre_days ? s->days - s->experiment_pre_days : 0;
     t->alpha = alpha;
@@ -337,7 +379,7 @@ fw_err fw_experiment_analyse(const fw_scenario *s, const fw_assignment *a, const
             continue;
         }
         fw_exp_moments mom[FW_MAX_ARMS];
-        arm_moments(a, g, m, y, x, pre, mom);
+        arm_moments(a, g, m, y, x, pre, gs, gs + ng, gs + 2 * ng, gs + 3 * ng, mom);
         for (uint32_t arm = 0; arm < a->n_arms; arm++)
             t->mom[arm][m] = mom[arm];
         int cuped_here = can_cuped && fw_experiment_metric_den[m] == FW_UM_USERS;
@@ -386,6 +428,7 @@ fw_err fw_experiment_analyse(const fw_scenario *s, const fw_assignment *a, const
     free(y);
     free(x);
     free(pre);
+    free(gs);
     *out = *t;
     free(t);
     return FW_OK;
@@ -426,6 +469,10 @@ void fw_experiment_print(const fw_scenario *s, const fw_assignment *a, const fw_
     fprintf(f, "\nexperiment: unit %s, %u units, alpha %g, %s; look %u of %u planned daily looks\n",
             fw_experiment_unit_name(s->experiment_unit), a->n_units, alpha,
             t->have_pre ? "CUPED on the pre-period" : "no CUPED", t->days, t->planned);
+    if (t->groups > 1)
+        fprintf(f, "  tests over %u learner groups per arm (each with its own learned state), as clusters: t with\n"
+                   "   Welch df, so each learner's random path is in the standard errors (no CUPED on groups)\n",
+                t->groups);
     /* The SRM test is undefined when the layer has no units (fw_stat_srm fails): n/a. */
     for (uint32_t l = 0; l < a->n_layers; l++) {
         if (s->layers[l].n_arms < 2)
@@ -502,12 +549,12 @@ void fw_experiment_print(const fw_scenario *s, const fw_assignment *a, const fw_
                "   MDE: the |diff| the test detects with 80%% power, as %% of control; p_holm: Holm over the\n"
                "   metrics; p_seq: sequential test over the daily looks, valid however often one looks\n"
                "   (union-bound alpha spending); flags at alpha; all in /experiment, per look in /experiment/days)\n");
-    if (s->experiment_isolation == FW_ISOLATION_PER_ARM)
-        fprintf(f, "  caution (isolation per_arm): each arm's models learn from its own users only, and the path\n"
-                   "   each arm's learning takes is a difference between the arms that these per-user standard\n"
-                   "   errors do not include (A/A runs of scenarios/aa.yaml: var(z) up to 4.4 for ad_ctr, 2.7 for\n"
-                   "   product views, instead of 1). See each metric's spread/se with --replicates 20; isolation\n"
-                   "   shared tests without it (README: \"Isolation and the standard errors\").\n");
+    if (s->experiment_isolation == FW_ISOLATION_PER_ARM && t->groups <= 1 && s->experiment_unit != FW_UNIT_CREATOR)
+        fprintf(f, "  caution (isolation per_arm, learners_per_arm 1): each arm's models learn from its own users\n"
+                   "   only, and the path each arm's learning takes is a difference between the arms that these\n"
+                   "   per-user standard errors do not include (A/A runs of scenarios/aa.yaml: var(z) up to 4.4 for\n"
+                   "   ad_ctr, 2.7 for product views, instead of 1). learners_per_arm 0 (auto) or above 1 puts it\n"
+                   "   in the tests (README: \"Isolation and the standard errors\").\n");
 }
 
 void fw_experiment_values(const fw_scenario *s, const fw_assignment *a, const fw_user_aggs *g,

@@ -122,6 +122,13 @@ typedef struct fw_assignment {
     uint8_t layer_of_arm[FW_MAX_ARMS];
     uint8_t control_of_arm[FW_MAX_ARMS]; /* the first arm of the arm's layer */
     uint64_t units[FW_MAX_ARMS], users[FW_MAX_ARMS];   /* per arm */
+    /* Learner groups (experiment.learners_per_arm, fw_scenario_learners): the units of each
+     * cell are dealt in turn, in unit order, into n_buckets groups; group b of a cell is
+     * served by its own learned state. With n_buckets > 1 the tests take the groups of an
+     * arm as its units (clusters), so what each learner's path adds is in the variance. */
+    uint32_t n_buckets;
+    uint8_t *bucket_of_unit;             /* [n_units] */
+    uint8_t *bucket_of_user;             /* [n_users] (0 for users who are no unit) */
 } fw_assignment;
 
 /* Assigns every user of w to an arm of s (by unit). FW_ERR_NOMEM on failure. */
@@ -137,8 +144,9 @@ typedef struct fw_user_aggs {
 fw_err fw_user_aggs_init(fw_user_aggs *g, uint32_t n_users);
 void fw_user_aggs_fini(fw_user_aggs *g);
 
-/* Sufficient statistics of one arm and metric at one look, over the arm's units: y the
- * metric's numerator and x its denominator (1 a unit for per-unit means), so the metric is
+/* Sufficient statistics of one arm and metric at one look, over the arm's units (its learner
+ * groups when there are several per arm: n is then the groups): y the metric's numerator and
+ * x its denominator (the users in the unit for per-unit means), so the metric is
  * sum_y / sum_x; pre the numerator in the pre-period (CUPED's covariate; 0 without one).
  * Every test of the look is a function of these: the recorder stores them per look under
  * /experiment/days/ so that any p-value can be recomputed from the file. */
@@ -167,6 +175,7 @@ typedef struct fw_exp_row {
 typedef struct fw_exp_table {
     uint32_t n_arms;
     int have_pre;             /* CUPED applied: a pre-period exists and the unit is the user */
+    uint32_t groups;          /* learner groups per arm the tests take as units; 1: the units */
     uint32_t days;            /* experiment-period days analysed: this is look number `days` */
     uint32_t planned;         /* looks planned: the experiment period's days */
     double alpha;             /* the tests' level */

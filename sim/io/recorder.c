@@ -1065,6 +1065,9 @@ static int write_experiment(fw_recorder *r, hid_t f)
         fw_h5_attr_i64(ge, "cuped", t->have_pre) < 0 ||
         fw_h5_attr_f64(ge, "mde_power", FW_EXPERIMENT_MDE_POWER) < 0)
         goto done;
+    /* Only with learner groups, so that files of runs without them are what they were. */
+    if (t->groups > 1 && fw_h5_attr_i64(ge, "learner_groups", t->groups) < 0)
+        goto done;
     /* The metric names, a dimension scale of every field, and their units. */
     if (fw_h5_write_strings(ge, "metric", fw_experiment_metric_name, n, NULL, NULL) < 0 ||
         (ds = H5Dopen2(ge, "metric", H5P_DEFAULT)) < 0 || H5DSset_scale(ds, "metric") < 0 ||

@@ -1929,6 +1929,17 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
                     "would exist",
                     at, s->world.n_notes);
     }
+    if (s->experiment_learners_per_arm > 1 &&
+        (s->experiment_isolation != FW_ISOLATION_PER_ARM || s->experiment_unit == FW_UNIT_CREATOR)) {
+        where_fmt(w, "experiment.learners_per_arm", at, sizeof at);
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: experiment.learners_per_arm: %" PRIu32 " learners per arm need experiment.isolation: "
+                    "per_arm with unit user or cluster (%s); use 0 (auto) or 1",
+                    at, s->experiment_learners_per_arm,
+                    s->experiment_isolation != FW_ISOLATION_PER_ARM
+                        ? "with isolation shared every arm learns one model"
+                        : "with unit creator every viewer is in the control, served by one learned state");
+    }
     if (s->experiment_pre_days >= s->days) {
         where_fmt(w, "experiment.pre_days", at, sizeof at);
         return fail(diag, FW_ERR_RANGE,
@@ -2512,4 +2523,11 @@ fw_err fw_scenario_write_yaml(const fw_scenario *s, FILE *f, int comments)
     if (fflush(f) != 0 || ferror(f))
         return fail(NULL, FW_ERR_IO, "cannot write the scenario: %s", strerror(errno));
     return FW_OK;
+}
+
+uint32_t fw_scenario_learners(const fw_scenario *s)
+{
+    if (s->n_arms < 2 || s->experiment_isolation != FW_ISOLATION_PER_ARM || s->experiment_unit == FW_UNIT_CREATOR)
+        return 1;
+    return s->experiment_learners_per_arm > 0 ? s->experiment_learners_per_arm : FW_LEARNERS_AUTO;
 }

@@ -117,4 +117,11 @@ fw_err fw_scenario_write_yaml(const fw_scenario *s, FILE *f, int comments);
 /* Frees what s owns and zeroes it; accepts a zeroed s. */
 void fw_scenario_fini(fw_scenario *s);
 
+/* The learned states per arm a run uses (experiment.learners_per_arm resolved): 0 (auto) is
+ * FW_LEARNERS_AUTO under isolation per_arm with user or cluster units, and 1 otherwise (one
+ * learned state for every arm, or a producer-side experiment, whose viewers are all in the
+ * control); 1 without an experiment (one arm). */
+#define FW_LEARNERS_AUTO 8
+uint32_t fw_scenario_learners(const fw_scenario *s);
+
 #endif

@@ -136,6 +136,12 @@ typedef enum fw_experiment_unit {
       "learned state between arms: per_arm = each arm's recommender, search intents and ads pCTR learn " \
       "from its own users' logs only (forked from the pre-period's at its end); shared = one model " \
       "learns from every arm (to study feedback loops across arms)")                               \
+    X(experiment, RUN, U32, learners_per_arm, 0, 0, FW_MAX_LEARNERS_PER_CELL, "learners",                            \
+      "independent learned states per arm under isolation per_arm: each arm's users are dealt into this many " \
+      "groups, each with its own recommender, search intents and ads pCTR trained on its group only, and the " \
+      "tests use the groups as clusters, so each learner's random path is in the standard errors; 1 = one " \
+      "learner per arm (tests on users that leave that path out); 0 = auto: 8 under per_arm with user or " \
+      "cluster units, else 1")                                                                     \
     X(experiment, RUN, BOOL, budget_split, true, 0, 1, "",                                                         \
       "split every ad campaign's daily budget and pacing state across the cells by traffic share, " \
       "as ad platforms run budget-split tests; false = one budget every arm spends") \

@@ -20,8 +20,9 @@ number of replicates R:
 - "Any Holm-adjusted rejection" should happen in <= 6% of runs, and the sequential test
   should reject in <= 5% of runs per metric: each fails when the one-sided 99% Wilson lower
   bound (Bonferroni over the metrics for the sequential test) exceeds the limit.
-- The spread of each metric's z = difference / its standard error over the replicates: with
-  the right standard errors var(z) is about 1 and (R - 1) var(z) about chi-square(R - 1).
+- The spread of each metric's z over the replicates (the normal score of its p, signed like
+  its difference; difference / standard error for tests with many df): with the right
+  standard errors var(z) is about 1 and (R - 1) var(z) about chi-square(R - 1).
   Counting rejections needs thousands of runs to see a test that is 1.5 times too
   confident; the spread shows it in a hundred. Fails when var(z) exceeds the chi-square
   bound at 99% family-wise confidence (the standard errors understate the run-to-run spread,
@@ -81,9 +82,11 @@ fails = []
 FIELDS = ["p", "p_holm", "p_seq", "lift", "lift_ci_lo", "delta", "delta_se", "cuped_delta", "cuped_delta_se"]
 rep = {k: [] for k in FIELDS + ["srm_p"]}
 buyers = []
+groups = set()
 for path in a.files:
     with h5py.File(path, "r") as f:
         alpha = f["experiment"].attrs["alpha"]
+        groups.add(int(f["experiment"].attrs.get("learner_groups", 1)))
         looks = int(f["experiment"].attrs.get("planned_looks", -1))
         metrics = list(f["experiment/metric"].asstr()[:])
         for k in FIELDS:
@@ -102,7 +105,13 @@ print(f"{R} replicates ({len(a.files)} file(s)) x {M} metrics, alpha {alpha}, {l
 if buyers:
     print(f"buyers per arm in each file's recorded run (the sparsity of gmv_per_user): {buyers}")
 cuped_on = ~np.isnan(rep["cuped_delta_se"])
-z_all = np.where(cuped_on, rep["cuped_delta"], rep["delta"]) / np.where(cuped_on, rep["cuped_delta_se"], rep["delta_se"])
+# Each test's normal score: the z whose two-sided normal p is the test's p, with the sign of its
+# difference. N(0, 1) under the null whatever the test's degrees of freedom (difference / se of
+# a t test with few df, e.g. over learner groups, has variance df / (df - 2), not 1).
+diff = np.where(cuped_on, rep["cuped_delta"], rep["delta"])
+nq = np.vectorize(lambda q: normal_quantile(q) if 0 < q < 1 else float("nan"))
+with np.errstate(invalid="ignore"):
+    z_all = np.sign(diff) * nq(np.clip(1 - p / 2, 0.5, 1 - 1e-16))
 print(f"  {'metric':24s} {'n':>4s}  {'false-positive rate':24s}  {'sequential (p_seq)':24s}  var(z)")
 seq_x = seq_n = 0
 for i in tested:
@@ -162,7 +171,9 @@ have = ~np.isnan(cse).all(axis=0)
 ratio = np.nanmean(cse[:, have] / se[:, have], axis=0)
 for m, v in zip([m for m, h in zip(metrics, have) if h], ratio):
     print(f"  CUPED standard error / plain: {m:24s} {v:.3f}")
-if not have.any():
+if groups != {1}:
+    print(f"learner groups per arm {sorted(groups)}: tests over groups, no CUPED (nothing to check)")
+elif not have.any():
     fails.append("no CUPED intervals")
 elif np.mean(ratio) >= 1.0 or np.min(ratio) > 0.95:
     fails.append(f"CUPED did not narrow the intervals: ratios {ratio}")

@@ -602,6 +602,121 @@ static void test_readout_never_nan(void **state)
     fw_scenario_fini(&s);
 }
 
+/* A two-arm scenario (control, treatment) of defaults, finished; caller fw_scenario_fini's it. */
+static void two_arms(fw_scenario *s)
+{
+    fw_diag d = {{0}};
+    assert_int_equal(fw_scenario_defaults(s), FW_OK);
+    fw_arm *arms = realloc(s->arms, 2 * sizeof *arms);
+    assert_non_null(arms);
+    s->arms = arms;
+    memset(&arms[1], 0, sizeof arms[1]);
+    arms[1].name = strdup("treatment");
+    arms[1].layer = strdup("main");
+    arms[1].weight = 1.0;
+    s->n_arms = 2;
+    assert_non_null(arms[1].name);
+    assert_non_null(arms[1].layer);
+    assert_int_equal(fw_scenario_finish(s, &d), FW_OK);
+}
+
+/* Learner groups (experiment.learners_per_arm): how many a setting gives; every cell's units
+ * dealt evenly into them; and the tests' sufficient statistics over groups -- n the groups,
+ * every sum the same as over users -- against the same aggregates with one learner. */
+static void test_learner_groups(void **state)
+{
+    fixture *f = *state;
+    const fw_world *w = &f->w;
+    fw_scenario s;
+    two_arms(&s);
+    struct { uint32_t iso, unit, learners, want; } cases[] = {
+        {FW_ISOLATION_PER_ARM, FW_UNIT_USER, 0, FW_LEARNERS_AUTO},
+        {FW_ISOLATION_PER_ARM, FW_UNIT_CLUSTER, 0, FW_LEARNERS_AUTO},
+        {FW_ISOLATION_PER_ARM, FW_UNIT_USER, 3, 3},
+        {FW_ISOLATION_PER_ARM, FW_UNIT_USER, 1, 1},
+        {FW_ISOLATION_PER_ARM, FW_UNIT_CREATOR, 0, 1},
+        {FW_ISOLATION_SHARED, FW_UNIT_USER, 0, 1},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        s.experiment_isolation = cases[c].iso;
+        s.experiment_unit = cases[c].unit;
+        s.experiment_learners_per_arm = cases[c].learners;
+        fw_assignment a;
+        assert_int_equal(fw_assignment_init(&a, &s, w), FW_OK);
+        assert_int_equal(a.n_buckets, cases[c].want);
+        uint32_t count[FW_MAX_CELLS][FW_MAX_LEARNERS_PER_CELL] = {{0}};
+        uint8_t *cell_of_unit = malloc(w->n_users);
+        assert_non_null(cell_of_unit);
+        for (uint32_t u = 0; u < w->n_users; u++)
+            if (a.unit_of_user[u] != FW_NONE) {   /* a cluster's users share its group */
+                assert_int_equal(a.bucket_of_user[u], a.bucket_of_unit[a.unit_of_user[u]]);
+                cell_of_unit[a.unit_of_user[u]] = a.cell_of_user[u];
+            }
+        for (uint32_t k = 0; k < a.n_units; k++) {
+            assert_true(a.bucket_of_unit[k] < a.n_buckets);
+            count[cell_of_unit[k]][a.bucket_of_unit[k]]++;
+        }
+        free(cell_of_unit);
+        for (uint32_t cell = 0; cell < a.n_cells; cell++) {
+            uint32_t lo = UINT32_MAX, hi = 0;
+            for (uint32_t b = 0; b < a.n_buckets; b++) {
+                lo = count[cell][b] < lo ? count[cell][b] : lo;
+                hi = count[cell][b] > hi ? count[cell][b] : hi;
+            }
+            assert_true(hi - lo <= 1);
+        }
+        fw_assignment_fini(&a);
+    }
+
+    /* The same aggregates analysed over 8 groups and over users. */
+    fw_user_aggs g;
+    assert_int_equal(fw_user_aggs_init(&g, w->n_users), FW_OK);
+    for (uint32_t u = 0; u < w->n_users; u++)
+        for (int m = 0; m < FW_UM__COUNT; m++) {
+            g.v[0][m][u] = (u * 7 + (uint32_t)m) % 5;
+            g.v[1][m][u] = (u * 13 + 3 * (uint32_t)m) % 11;
+        }
+    fw_exp_table *t[2];
+    uint32_t want_n[2] = {FW_LEARNERS_AUTO, 0};
+    s.experiment_isolation = FW_ISOLATION_PER_ARM;
+    s.experiment_unit = FW_UNIT_USER;
+    fw_assignment a[2];
+    for (int k = 0; k < 2; k++) {
+        s.experiment_learners_per_arm = k == 0 ? 0 : 1;
+        assert_int_equal(fw_assignment_init(&a[k], &s, w), FW_OK);
+        assert_non_null(t[k] = calloc(1, sizeof *t[k]));
+        assert_int_equal(fw_experiment_analyse(&s, &a[k], &g, 1, 3, NULL, t[k]), FW_OK);
+    }
+    assert_int_equal(t[0]->groups, FW_LEARNERS_AUTO);
+    assert_int_equal(t[1]->groups, 1);
+    assert_int_equal(t[0]->have_pre, 0);   /* no CUPED over groups */
+    assert_int_equal(t[1]->have_pre, 1);
+    for (uint32_t arm = 0; arm < 2; arm++) {
+        want_n[1] = (uint32_t)a[1].units[arm];
+        for (int m = 0; m < FW_EM__COUNT; m++) {
+            if (!fw_experiment_metric_applies(&s, m))
+                continue;
+            const fw_exp_moments *x = &t[0]->mom[arm][m], *y = &t[1]->mom[arm][m];
+            assert_true(x->n == want_n[0]);
+            assert_true(y->n == want_n[1]);
+            /* Sums of counts: exact in doubles, whatever the grouping. */
+            assert_true(x->sum_y == y->sum_y);
+            assert_true(x->sum_x == y->sum_x);
+            assert_true(x->sum_pre == y->sum_pre);
+            assert_true(x->sum_yy >= y->sum_yy);   /* squares of group sums: at least the users' */
+            if (arm == 1)   /* both tests defined, and the groups' standard error differs */
+                assert_true(t[0]->row[1][m].ok && t[1]->row[1][m].ok &&
+                            t[0]->row[1][m].abs.se != t[1]->row[1][m].abs.se);
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        fw_assignment_fini(&a[k]);
+        free(t[k]);
+    }
+    fw_user_aggs_fini(&g);
+    fw_scenario_fini(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -620,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_draw_note),
         cmocka_unit_test(test_add_note),
         cmocka_unit_test(test_readout_never_nan),
+        cmocka_unit_test(test_learner_groups),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -96,6 +96,15 @@ typedef struct fw_catalog {
     uint32_t isolation;
     uint32_t budget_split;
     const double *cell_share;
+    /* Under per-arm isolation: independent learned states per cell (0 or 1: one; at most
+     * FW_MAX_LEARNERS_PER_CELL). With L > 1, user_bucket ([n_users], each < L) says which of
+     * its cell's L learners serves and learns from each user, once users are placed in cells
+     * (before, every user is in the one learner the placement copies). Each learner then
+     * trains on its bucket's logs only, so the randomness of each learning path varies
+     * between buckets of one arm and a test over buckets (clusters) can measure it. Ignored
+     * (must be 0 or 1) under shared isolation. */
+    uint32_t learners_per_cell;
+    const uint8_t *user_bucket;
 } fw_catalog;
 
 /* Engine stages whose latency is measured. X(ENUM, "name", "what is timed"). */

@@ -199,6 +199,9 @@ typedef enum fw_ad_pacing { FW_AD_PACINGS(FW_KNOB_ENUM_CONST) FW_PACING__COUNT }
 
 typedef enum fw_isolation { FW_ISOLATIONS(FW_KNOB_ENUM_CONST) FW_ISOLATION__COUNT } fw_isolation;
 
+/* Most independent learned states per cell under per-arm isolation (fw_catalog). */
+#define FW_MAX_LEARNERS_PER_CELL 64
+
 /* Marketplace matching (flywheel/market.h). */
 #define FW_MATCHINGS(V)                 \
     V(FW_MATCH_GREEDY, "greedy")        \
