@@ -1050,15 +1050,28 @@ double fw_run_memory_estimate(const fw_scenario *s, int threads)
     /* Notes published during the run: at most notes_per_dau for every user every day. */
     double notes = s->world.n_notes + s->world.notes_per_dau * users * s->days;
     int rec = 0;
-    for (uint32_t a = 0; a < s->n_arms && !rec; a++) {
+    double learner = 0.0;   /* bytes of the largest per-arm learned state */
+    for (uint32_t a = 0; a < s->n_arms; a++) {
         fw_behaviour_cfg b = s->behaviour;
         fw_engine_cfg e = s->engine;
         fw_diag diag;
-        if (fw_scenario_apply(s->arms[a].set, s->arms[a].n_set, &b, &e, &diag) == FW_OK)
-            rec = e.feed.algorithm == FW_FEED_REC;
+        if (fw_scenario_apply(s->arms[a].set, s->arms[a].n_set, &b, &e, &diag) == FW_OK &&
+            e.feed.algorithm == FW_FEED_REC) {
+            rec = 1;
+            /* A learner's state per note (rec.c, rec_cell_bytes): the embedding residual, the
+             * openers' ring and count, the feature row, the neighbours; per user the creator
+             * counts. */
+            double l = notes * (4.0 * e.rec.dim + 68.0 + 4.0 * e.rec.neighbours) + 8.0 * users;
+            learner = l > learner ? l : learner;
+        }
     }
+    /* Per-arm isolation: a learned state per cell and learner group beyond the first. */
+    double cells = 1.0;
+    for (uint32_t l = 0; l < s->n_layers; l++)
+        cells *= s->layers[l].n_arms;
+    double extra = s->experiment_isolation == FW_ISOLATION_PER_ARM ? cells * fw_scenario_learners(s) - 1.0 : 0.0;
     double est = 45.0 * MiB + 2300.0 * users + 360.0 * notes + 1.3 * MiB * (threads > 0 ? threads : 1) +
-                 (rec ? 1250.0 * users : 0.0);
+                 (rec ? 1250.0 * users : 0.0) + extra * learner;
     return 1.15 * est;
 }
 

@@ -84,6 +84,13 @@ printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.
 expect_bad "arm sets a run knob" "armdim.yaml:5: engine.market.matching: arm 'b' sets it|is one value per run; arms may not set it" validate armdim.yaml
 printf 'experiment:\n  isolation: shared\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.rec.lr=0.1"]\n' >armlr.yaml
 expect_bad "arm sets a learning knob under shared isolation" "armlr.yaml:6: engine.rec.lr|experiment.isolation: shared|is one value per run; arms may not set it" run armlr.yaml
+# Learner groups need learned state per arm, and viewers in the arms (not producer-side).
+printf 'experiment:\n  isolation: shared\n  learners_per_arm: 4\n  arms:\n    - name: a\n    - name: b\n' >groups_shared.yaml
+expect_bad "learner groups under shared isolation" "groups_shared.yaml:3: experiment.learners_per_arm: 4 learners per arm need experiment.isolation: per_arm|use 0 (auto) or 1" validate groups_shared.yaml
+printf 'experiment:\n  unit: creator\n  arms:\n    - name: a\n    - name: b\n' >groups_creator.yaml
+expect_bad "learner groups with creator units (--set)" "experiment.learners_per_arm: 2 learners per arm need|with unit creator every viewer is in the control" run groups_creator.yaml --set experiment.learners_per_arm=2
+printf 'experiment:\n  learners_per_arm: 65\n' >groups_many.yaml
+expect_bad "more learner groups than the engine holds" "groups_many.yaml:2: experiment.learners_per_arm|64" validate groups_many.yaml
 printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.ads.pacing=none"]\n' >armpacing.yaml
 expect_bad "arm sets pacing with one budget (--set)" "armpacing.yaml:5: engine.ads.pacing|experiment.budget_split: false|is one value per run" validate armpacing.yaml --set experiment.budget_split=false
 # every knob line (the arms' aside) follows its comment, which ends with the knob's scope

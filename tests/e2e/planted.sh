@@ -8,11 +8,12 @@
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 # The truth: one arm gets the smallest weight the loader takes (1e-6), so (almost) every user
-# is on the other side.
+# is on the other side, served by one learned state as in a rollout (and as the counterfactual
+# runs are; the A/B run deals each arm's users into 8 learner groups).
 awk '/weight:/ && ++n == 1 {sub(/weight: 1/, "weight: 0.000001")} {print}' "$SRC/scenarios/planted.yaml" >all_treated.yaml
 awk '/weight:/ && ++n == 2 {sub(/weight: 1/, "weight: 0.000001")} {print}' "$SRC/scenarios/planted.yaml" >all_control.yaml
 for side in treated control; do
-  "$FLYWHEEL" run all_$side.yaml -q -o $side.h5 2>err.txt || fail "truth run $side ($(cat err.txt))"
+  "$FLYWHEEL" run all_$side.yaml -q -o $side.h5 --set experiment.learners_per_arm=1 2>err.txt || fail "truth run $side ($(cat err.txt))"
 done
 if "$FLYWHEEL" run "$SRC/scenarios/planted.yaml" -q -o ab.h5 --replicates ${PLANTED_REPLICATES:-20} \
      --set experiment.counterfactual=true 2>err.txt; then
