@@ -1276,6 +1276,17 @@ static void html_ab(FILE *h, const ctx *c)
         const fw_results *res = c->runs[r];
         const fw_results_value *alpha_v = fw_results_attr(&res->experiment, "alpha");
         double alpha = alpha_v && isfinite(alpha_v->num) ? alpha_v->num : 0.05;
+        const fw_results_value *groups = fw_results_attr(&res->experiment, "learner_groups");
+        if (res->has_experiment && groups && isfinite(groups->num) && groups->num > 1) {
+            fputs("<p>", h);
+            if (c->n_runs > 1) {
+                html_esc(h, scenario_name(res));
+                fputs(": ", h);
+            }
+            fprintf(h, "tests over %.0f learner groups per arm, each with its own learned state, as clusters "
+                       "(t with Welch df): each learner's random path is in the standard errors; no CUPED on "
+                       "groups.</p>\n", groups->num);
+        }
         for (uint32_t t = 0; res->has_experiment && t < res->n_tests; t++) {
             const fw_results_test *T = &res->tests[t];
             const fw_results_value *ctl = fw_results_attr(&T->attrs, "control"),

@@ -51,6 +51,8 @@ for f in $FIGS; do grep -q "figures/$f.png" $R/index.html && grep -q "figures/$f
 grep -q '<h2>A/B tests</h2>' $R/index.html && grep -q 'fresh_boost vs control' $R/index.html &&
   grep -q '<th>p_holm</th>' $R/index.html && grep -q 'sessions_per_user' $R/index.html &&
   pass "index.html has the A/B table" || fail "no A/B table in index.html"
+grep -q 'tests over 8 learner groups per arm' $R/index.html && pass "index.html says the tests are over learner groups" ||
+  fail "index.html does not say the tests are over 8 learner groups (the default under per_arm)"
 grep -q '<h2>Daily totals</h2>' $R/index.html && grep -q 'tiny_ab' $R/index.html &&
   pass "index.html has provenance and daily totals" || fail "no provenance or daily totals"
 ! grep -qiE '<script|https?://' $R/index.html && pass "index.html is self-contained" || fail "index.html has scripts or external links"
