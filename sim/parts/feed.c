@@ -258,8 +258,9 @@ static fw_err feed_day_start(fw_sim *S, fw_part_inst *p)
     return fw_sim_place_users(S);
 }
 
-/* What per-arm state costs: the learned state and budget shares held for every cell beyond
- * the first (experiment.isolation per_arm, budget_split). */
+/* What per-arm state costs: the learned states (every cell's learner groups) and budget
+ * shares held beyond the first (experiment.isolation per_arm, learners_per_arm,
+ * budget_split). */
 static void feed_summary(const fw_sim *S, const fw_part_inst *p, const uint64_t *totals, double days, FILE *out)
 {
     (void)p;
@@ -267,10 +268,13 @@ static void feed_summary(const fw_sim *S, const fw_part_inst *p, const uint64_t 
     (void)days;
     if (S->n_cells < 2)
         return;
-    fprintf(out, "  per-arm state     %.1f MB for %u cells beyond the first (isolation %s, budget split %s)\n",
-            fw_engine_cell_state_bytes(S->engine) / 1048576.0, S->n_cells - 1,
-            S->sc->experiment_isolation == FW_ISOLATION_PER_ARM ? "per_arm" : "shared",
-            S->sc->experiment_budget_split ? "on" : "off");
+    int per_arm = S->sc->experiment_isolation == FW_ISOLATION_PER_ARM;
+    uint32_t groups = S->asg.n_buckets > 1 ? S->asg.n_buckets : 1;
+    fprintf(out, "  per-arm state     %.1f MB beyond one learned state: %u learned (%u cells x %u%s), budget split %s, "
+                 "isolation %s\n",
+            fw_engine_cell_state_bytes(S->engine) / 1048576.0, per_arm ? S->n_cells * groups : 1, S->n_cells,
+            per_arm ? groups : 1, per_arm && groups > 1 ? " learner groups" : (per_arm ? "" : " shared"),
+            S->sc->experiment_budget_split ? "on" : "off", per_arm ? "per_arm" : "shared");
 }
 
 const fw_part fw_feed_part = {
