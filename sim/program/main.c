@@ -479,11 +479,14 @@ static int memory_refused(const char *cmd, const fw_scenario *sc, int threads)
         return 0;
     fmt_size(c_est, sizeof c_est, est);
     fmt_size(c_limit, sizeof c_limit, limit);
+    uint32_t groups = fw_scenario_learners(sc);
     fprintf(stderr, "flywheel %s: this run would need about %s of memory by an up-front estimate (%u users, "
-                    "%u notes, %d thread%s), more than output.max_memory allows (%s%s): make the world "
-                    "smaller (world.n_users, world.n_notes), use fewer threads, or raise output.max_memory (MiB)\n",
-            cmd, c_est, sc->world.n_users, sc->world.n_notes, threads, threads == 1 ? "" : "s", c_limit,
-            by_default ? ": 90% of physical memory" : "");
+                    "%u notes, %d thread%s%s), more than output.max_memory allows (%s%s): make the world "
+                    "smaller (world.n_users, world.n_notes), use fewer threads%s, or raise output.max_memory (MiB)\n",
+            cmd, c_est, sc->world.n_users, sc->world.n_notes, threads, threads == 1 ? "" : "s",
+            groups > 1 ? ", learned state per arm in learner groups" : "", c_limit,
+            by_default ? ": 90% of physical memory" : "",
+            groups > 1 ? " or fewer learner groups (experiment.learners_per_arm)" : "");
     return 1;
 }
 
