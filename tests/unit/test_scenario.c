@@ -473,7 +473,7 @@ static void test_set_each_type(void **state)
                      "unknown key; world is a section, not a value: set one of its keys, as in world.KEY=VALUE; "
                      "its keys: n_users, n_notes,");
     set_fails(&s, "experiment.arms=x", FW_ERR_PARSE,
-              "unknown key; valid keys here: salt, unit, pre_days, alpha, isolation, budget_split, counterfactual");
+              "unknown key; valid keys here: salt, unit, pre_days, alpha, isolation, learners_per_arm, budget_split, counterfactual");
     set_fails(&s, "world.n_users", FW_ERR_PARSE, "expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
     set_fails(&s, "=5", FW_ERR_PARSE, "expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
 
