@@ -55,6 +55,7 @@ typedef struct fw_sess_event {
     gsl_rng *rng;               /* AD: the surface's stream (an ad is examined in its flow) */
     double bonus;               /* AD: logit bonus of opening it (search: on the searched topic) */
     double *sat;                /* AD: the session's running satisfaction, updated */
+    uint32_t slot_no;           /* AD: the slot's place on its page (the event log's position) */
     int handled;                /* AD: set by the part that rendered it */
 } fw_sess_event;
 
