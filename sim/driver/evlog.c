@@ -125,7 +125,35 @@ static int grow(void **v, size_t *cap, size_t need, size_t size)
     return 0;
 }
 
-/* The surface names, stored as the `values` attribute would be: written into the doc. */
+fw_err fw_evlog_describe_cells(fw_sim *S, const char *path)
+{
+    size_t len = 1;
+    for (uint32_t a = 0; a < S->n_arms; a++)
+        len += strlen(S->sc->arms[a].name) + 1;
+    char *names = fw_sim_calloc(S, len, 1), **name_at = fw_sim_calloc(S, 1, sizeof *name_at);
+    uint32_t L = S->asg.n_layers ? S->asg.n_layers : 1, *rows = fw_sim_calloc(S, 1, sizeof *rows);
+    uint32_t *map = fw_sim_calloc(S, (size_t)S->n_cells * L, sizeof *map), **map_at = fw_sim_calloc(S, 1, sizeof *map_at);
+    if (!names || !name_at || !rows || !map || !map_at)
+        return FW_ERR_NOMEM;
+    for (uint32_t a = 0; a < S->n_arms; a++) {
+        strcat(names, S->sc->arms[a].name);
+        if (a + 1 < S->n_arms)
+            strcat(names, "\n");
+    }
+    for (uint32_t c = 0; c < S->n_cells; c++)
+        for (uint32_t l = 0; l < L; l++)
+            map[(size_t)c * L + l] = S->asg.n_layers ? S->asg.cell_arm[c][l] : 0;
+    *name_at = names;
+    *map_at = map;
+    *rows = S->n_cells;
+    fw_rec_table t = {.path = path, .unit = "", .type = FW_REC_U32, .data = (const void *const *)map_at,
+                      .rows = rows, .cols = L, .labels = {"cell", "layer"}, .attr_name = "arms",
+                      .attr_value = (const char *const *)name_at,
+                      .doc = "the arm (index into the arms attribute, the scenario's order) of each layer that makes "
+                             "each experiment cell: the meaning of the cell columns (one layer: cell = arm index)"};
+    return fw_recorder_table(S->rec, &t);
+}
+
 fw_err fw_evlog_create(fw_sim *S, fw_evlog **out)
 {
     *out = NULL;
@@ -156,7 +184,8 @@ fw_err fw_evlog_create(fw_sim *S, fw_evlog **out)
         (rc = fw_recorder_log(S->rec, "events/searches", "one row per search query (reformulations included)",
                               SC__COUNT, search_cols, &L->id_search)) != FW_OK ||
         (rc = fw_recorder_log(S->rec, "truth/searches", "the truth of each row of /events/searches", 1,
-                              search_truth_cols, &L->id_search_truth)) != FW_OK) {
+                              search_truth_cols, &L->id_search_truth)) != FW_OK ||
+        (rc = fw_evlog_describe_cells(S, "events/cell_arm")) != FW_OK) {
         fw_evlog_destroy(L);
         return rc;
     }

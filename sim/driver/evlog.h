@@ -76,6 +76,11 @@ typedef struct fw_evlog fw_evlog;
 fw_err fw_evlog_create(fw_sim *S, fw_evlog **out);
 void fw_evlog_destroy(fw_evlog *L);
 
+/* Describes path (e.g. "events/cell_arm") to S's recorder: uint32 [cell, layer], the arm
+ * (index in the scenario's arms list, named by the attribute "arms") of each layer that makes
+ * each experiment cell, the meaning of the tables' cell columns. FW_ERR_NOMEM. */
+fw_err fw_evlog_describe_cells(fw_sim *S, const char *path);
+
 /* Whether user u is logged: a pure function of (seed, u) and output.events_sample. */
 int fw_evlog_sampled(const fw_evlog *L, uint32_t u);
 

@@ -1079,8 +1079,11 @@ double fw_run_memory_estimate(const fw_scenario *s, int threads)
         if (fw_scenario_apply(s->arms[a].set, s->arms[a].n_set, &b, &e, &diag) == FW_OK)
             rec = e.feed.algorithm == FW_FEED_REC;
     }
+    /* The event log is held compressed and the file's image twice while it is written (3x its
+     * size), and a day's rows uncompressed (about 7x a day's compressed size). */
+    double ev = fw_scenario_events_bytes(s);
     double est = 45.0 * MiB + 2300.0 * users + 360.0 * notes + 1.3 * MiB * (threads > 0 ? threads : 1) +
-                 (rec ? 1250.0 * users : 0.0);
+                 (rec ? 1250.0 * users : 0.0) + 3.0 * ev + 7.0 * ev / (s->days ? s->days : 1);
     return 1.15 * est;
 }
 

@@ -703,6 +703,13 @@ static int write_log_col(fw_recorder *r, hid_t g, const rec_log *l, uint32_t c)
             memmove(lc->tail, lc->tail + C * es, (lc->tail_rows - C) * es);
             lc->tail_rows -= C;
         }
+        /* What stays uncompressed is less than a chunk: give the day's room back. */
+        size_t cap = lc->tail_rows > 1024 ? lc->tail_rows : 1024;
+        unsigned char *t = cap < lc->tail_cap ? realloc(lc->tail, cap * es) : NULL;
+        if (t) {
+            lc->tail = t;
+            lc->tail_cap = cap;
+        }
     }
     rc = 0;
 done:

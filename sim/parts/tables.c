@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver/evlog.h"
 #include "driver/part.h"
 #include "flywheel/ads.h"
 #include "flywheel/market.h"
@@ -243,7 +244,8 @@ static fw_err tables_create(fw_sim *S, fw_part_inst *p)
         (rc = fw_recorder_log(S->rec, "entities/user_days", "per day, every active user: activity (cohorts, retention)",
                               NCOLS(user_day_cols), user_day_cols, &st->id_user_days)) != FW_OK ||
         (rc = fw_recorder_log(S->rec, "entities/search_rank", "per day, cell and organic rank: search results examined and opened",
-                              NCOLS(search_rank_cols), search_rank_cols, &st->id_search_rank)) != FW_OK)
+                              NCOLS(search_rank_cols), search_rank_cols, &st->id_search_rank)) != FW_OK ||
+        (rc = fw_evlog_describe_cells(S, "entities/cell_arm")) != FW_OK)
         return rc;
     return FW_OK;
 }
