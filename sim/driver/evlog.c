@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include "driver/evlog.h"
+#include "flywheel/ads.h"
+#include "flywheel/record.h"
+#include "flywheel/shop.h"
 
 /* The impression columns (/events/impressions) and their truth (/truth/impressions). */
 #define IMP_COLS(X)                                                                                 \
@@ -59,6 +62,27 @@
 
 #define SEARCH_TRUTH_COLS(X) X(intent_topic, U32, "", "the topic the user meant (the query was drawn from it)")
 
+#define ORDER_COLS(X)                                                                               \
+    X(day, U16, "day", "simulated day")                                                             \
+    X(tick, U16, "ticks", "tick of the day")                                                        \
+    X(user, U32, "", "the buyer")                                                                   \
+    X(cell, U8, "", "the buyer's experiment cell")                                                  \
+    X(order, U32, "", "order id")                                                                   \
+    X(product, U32, "", "product id")                                                               \
+    X(change, U8, "", "0 created, 1 payment failed, 2 paid, 3 cancelled, 4 shipped, 5 delivered, 6 returned, 7 refunded") \
+    X(value_cents, I64, "cents", "the order's value")
+
+#define CHARGE_COLS(X)                                                                              \
+    X(day, U16, "day", "simulated day")                                                             \
+    X(tick, U16, "ticks", "tick of the day (a conversion: the tick its order was paid)")            \
+    X(user, U32, "", "user id")                                                                     \
+    X(cell, U8, "", "the user's experiment cell")                                                   \
+    X(campaign, U32, "", "campaign id")                                                             \
+    X(event, U8, "", "0 impression, 1 click, 2 conversion (an order the platform attributed)")      \
+    X(price_cents, I64, "cents", "the auction's price per billable unit (conversions: 0)")          \
+    X(billed_millicents, I64, "1e-3 cents", "what the campaign was billed for it (0: not billable, or over budget)") \
+    X(order, U32, "", "a conversion's order id, else 4294967295")
+
 #define COL_ENUM(name, type, unit, doc) IC_##name,
 #define COL_DESC(name, type, unit, doc) {#name, FW_REC_##type, unit, doc},
 enum { IMP_COLS(COL_ENUM) IC__COUNT };
@@ -69,10 +93,33 @@ enum { TRUTH_COLS(COL_ENUM) TC__COUNT };
 #define COL_ENUM(name, type, unit, doc) SC_##name,
 enum { SEARCH_COLS(COL_ENUM) SC__COUNT };
 #undef COL_ENUM
+#define COL_ENUM(name, type, unit, doc) OC_##name,
+enum { ORDER_COLS(COL_ENUM) OC__COUNT };
+#undef COL_ENUM
+#define COL_ENUM(name, type, unit, doc) AC_##name,
+enum { CHARGE_COLS(COL_ENUM) AC__COUNT };
+#undef COL_ENUM
+static const fw_rec_col order_cols[] = {ORDER_COLS(COL_DESC)};
+static const fw_rec_col charge_cols[] = {CHARGE_COLS(COL_DESC)};
 static const fw_rec_col imp_cols[] = {IMP_COLS(COL_DESC)};
 static const fw_rec_col truth_cols[] = {TRUTH_COLS(COL_DESC)};
 static const fw_rec_col search_cols[] = {SEARCH_COLS(COL_DESC)};
 static const fw_rec_col search_truth_cols[] = {SEARCH_TRUTH_COLS(COL_DESC)};
+
+/* An order change or an ad charge of the day. */
+typedef struct ev_order {
+    int32_t tick;
+    uint32_t user, order, product;
+    uint8_t change;
+    int64_t value_cents;
+} ev_order;
+
+typedef struct ev_charge {
+    int32_t tick;
+    uint32_t user, campaign, order;
+    uint8_t event;
+    int64_t price_cents, billed_mc;
+} ev_charge;
 
 struct fw_evlog {
     fw_sim *S;
@@ -85,8 +132,12 @@ struct fw_evlog {
     size_t n_srch, cap_srch;
     uint64_t *imp_req, *srch_req;   /* the day's global request ids, parallel to imp, srch */
     size_t cap_imp_req, cap_srch_req;
+    ev_order *ord;
+    size_t n_ord, cap_ord;
+    ev_charge *chg;
+    size_t n_chg, cap_chg;
     uint64_t next_req, rows;
-    uint32_t id_imp, id_truth, id_search, id_search_truth;
+    uint32_t id_imp, id_truth, id_search, id_search_truth, id_orders, id_charges;
 };
 
 static uint64_t mix64(uint64_t h)
@@ -185,6 +236,12 @@ fw_err fw_evlog_create(fw_sim *S, fw_evlog **out)
                               SC__COUNT, search_cols, &L->id_search)) != FW_OK ||
         (rc = fw_recorder_log(S->rec, "truth/searches", "the truth of each row of /events/searches", 1,
                               search_truth_cols, &L->id_search_truth)) != FW_OK ||
+        (rc = fw_recorder_log(S->rec, "events/orders",
+                              "every lifecycle change of the logged users' orders (created, paid, ... refunded), in "
+                              "the order the shop made them", OC__COUNT, order_cols, &L->id_orders)) != FW_OK ||
+        (rc = fw_recorder_log(S->rec, "events/ad_charges",
+                              "what each ad impression and click of the logged users was billed, and the conversions "
+                              "the platform attributed to ads", AC__COUNT, charge_cols, &L->id_charges)) != FW_OK ||
         (rc = fw_evlog_describe_cells(S, "events/cell_arm")) != FW_OK) {
         fw_evlog_destroy(L);
         return rc;
@@ -206,6 +263,8 @@ void fw_evlog_destroy(fw_evlog *L)
     free(L->srch);
     free(L->imp_req);
     free(L->srch_req);
+    free(L->ord);
+    free(L->chg);
     free(L);
 }
 
@@ -273,6 +332,48 @@ fw_err fw_evlog_merge(fw_evlog *L, const fw_evlog_span *runs, size_t n)
     }
     for (int s = 0; s < L->S->n_threads; s++)
         L->th[s].n_imp = L->th[s].n_srch = 0;
+    return FW_OK;
+}
+
+fw_err fw_evlog_barrier(fw_evlog *L, const fw_record *rec, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (rec[k].kind != FW_RECORD_AD_EVENT || !fw_evlog_sampled(L, rec[k].u.ad.ev.user))
+            continue;
+        const fw_ad_event *a = &rec[k].u.ad.ev;
+        if (grow((void **)&L->chg, &L->cap_chg, L->n_chg + 1, sizeof *L->chg))
+            return FW_ERR_NOMEM;
+        L->chg[L->n_chg++] = (ev_charge){.tick = a->tick, .user = a->user, .campaign = a->campaign, .order = FW_NONE,
+                                         .event = (uint8_t)a->type, .price_cents = a->price_cents,
+                                         .billed_mc = rec[k].u.ad.billed_mc};
+    }
+    return FW_OK;
+}
+
+fw_err fw_evlog_tick_end(fw_evlog *L)
+{
+    fw_sim *S = L->S;
+    size_t n;
+    const fw_order_change *ch = fw_shop_changes(S->engine, &n);
+    for (size_t k = 0; k < n; k++) {
+        if (ch[k].user >= S->w.n_users || !fw_evlog_sampled(L, ch[k].user))
+            continue;
+        if (grow((void **)&L->ord, &L->cap_ord, L->n_ord + 1, sizeof *L->ord))
+            return FW_ERR_NOMEM;
+        L->ord[L->n_ord++] = (ev_order){.tick = ch[k].tick, .user = ch[k].user, .order = ch[k].order,
+                                        .product = ch[k].product, .change = (uint8_t)ch[k].kind,
+                                        .value_cents = ch[k].value_cents};
+    }
+    const fw_ad_conversion *cv = fw_ads_conversions(S->engine, &n);
+    for (size_t k = 0; k < n; k++) {
+        if (cv[k].user >= S->w.n_users || !fw_evlog_sampled(L, cv[k].user))
+            continue;
+        if (grow((void **)&L->chg, &L->cap_chg, L->n_chg + 1, sizeof *L->chg))
+            return FW_ERR_NOMEM;
+        L->chg[L->n_chg++] = (ev_charge){.tick = S->abs_tick, .user = cv[k].user, .campaign = cv[k].campaign,
+                                         .order = cv[k].order, .event = 2, .price_cents = 0,
+                                         .billed_mc = cv[k].billed_mc};
+    }
     return FW_OK;
 }
 
@@ -346,10 +447,41 @@ fw_err fw_evlog_day(fw_evlog *L)
         if ((rc = fw_recorder_log_append(S->rec, L->id_search, n, cols)) == FW_OK)
             rc = fw_recorder_log_append(S->rec, L->id_search_truth, n, cols + SC__COUNT);
     }
+    for (size_t at = 0; at < L->n_ord && rc == FW_OK; at += BLOCK) {
+        size_t n = L->n_ord - at < BLOCK ? L->n_ord - at : BLOCK;
+        for (size_t i = 0; i < n; i++) {
+            const ev_order *o = &L->ord[at + i];
+            c[OC_day].u16[i] = (uint16_t)(o->tick / (int32_t)tpd);
+            c[OC_tick].u16[i] = (uint16_t)(o->tick % (int32_t)tpd);
+            c[OC_user].u32[i] = o->user;
+            c[OC_cell].u8[i] = S->cell_of[o->user];
+            c[OC_order].u32[i] = o->order;
+            c[OC_product].u32[i] = o->product;
+            c[OC_change].u8[i] = o->change;
+            c[OC_value_cents].u64[i] = (uint64_t)o->value_cents;
+        }
+        rc = fw_recorder_log_append(S->rec, L->id_orders, n, cols);
+    }
+    for (size_t at = 0; at < L->n_chg && rc == FW_OK; at += BLOCK) {
+        size_t n = L->n_chg - at < BLOCK ? L->n_chg - at : BLOCK;
+        for (size_t i = 0; i < n; i++) {
+            const ev_charge *a = &L->chg[at + i];
+            c[AC_day].u16[i] = (uint16_t)(a->tick / (int32_t)tpd);
+            c[AC_tick].u16[i] = (uint16_t)(a->tick % (int32_t)tpd);
+            c[AC_user].u32[i] = a->user;
+            c[AC_cell].u8[i] = S->cell_of[a->user];
+            c[AC_campaign].u32[i] = a->campaign;
+            c[AC_event].u8[i] = a->event;
+            c[AC_price_cents].u64[i] = (uint64_t)a->price_cents;
+            c[AC_billed_millicents].u64[i] = (uint64_t)a->billed_mc;
+            c[AC_order].u32[i] = a->order;
+        }
+        rc = fw_recorder_log_append(S->rec, L->id_charges, n, cols);
+    }
     free(c);
     if (rc == FW_OK) {
         L->rows += L->n_imp;
-        L->n_imp = L->n_srch = 0;
+        L->n_imp = L->n_srch = L->n_ord = L->n_chg = 0;
     }
     return rc;
 }

@@ -96,6 +96,15 @@ typedef struct fw_evlog_span {
 } fw_evlog_span;
 fw_err fw_evlog_merge(fw_evlog *L, const fw_evlog_span *runs, size_t n);
 
+/* The barrier, after the engine applied the tick's merged records rec[0..n): what each ad
+ * event of a logged user was billed (/events/ad_charges). FW_ERR_NOMEM. */
+fw_err fw_evlog_barrier(fw_evlog *L, const struct fw_record *rec, size_t n);
+
+/* After the engine's tick end (before the parts' tick ends clear the shop's change log): the
+ * logged users' order lifecycle changes (/events/orders) and the conversions the ads
+ * attributed (/events/ad_charges). FW_ERR_NOMEM. */
+fw_err fw_evlog_tick_end(fw_evlog *L);
+
 /* The day's end: the day's rows go to the recorder (before its write). FW_ERR_NOMEM. */
 fw_err fw_evlog_day(fw_evlog *L);
 

@@ -397,6 +397,8 @@ static fw_err run_tick(driver *D, uint32_t t)
                                                                          : "the engine refused the tick's log");
         return rc;
     }
+    if (S->evlog)
+        rc = fw_evlog_barrier(S->evlog, D->log.v, D->log.n);
     FOR_PARTS(S, p)
         if (rc == FW_OK && p->def->after_log)
             rc = p->def->after_log(S, p, D->log.v, D->log.n);
@@ -406,6 +408,8 @@ static fw_err run_tick(driver *D, uint32_t t)
         fprintf(stderr, "\nflywheel: %s\n", fw_engine_error(S->engine));
         return rc;
     }
+    if (S->evlog && (rc = fw_evlog_tick_end(S->evlog)) != FW_OK)
+        return rc;
     FOR_PARTS(S, p)
         if (rc == FW_OK && p->def->tick_end)
             rc = p->def->tick_end(S, p);

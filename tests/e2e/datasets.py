@@ -35,6 +35,8 @@ def accounting(f, label):
     ev = table(f, "events/impressions")
     tr = table(f, "truth/impressions")
     sr = table(f, "events/searches")
+    orders = table(f, "events/orders")
+    charges = table(f, "events/ad_charges")
     days = int(f.attrs["days_completed"])
     check(len(tr) == len(ev) and len(table(f, "truth/searches")) == len(sr),
           f"{label}: /truth has a row for every row of /events ({len(ev)} impressions, {len(sr)} searches)")
@@ -67,10 +69,21 @@ def accounting(f, label):
             want = d[name][:days]
             if not np.array_equal(got, want):
                 bad.append(f"{arm}/{name}: log {got.tolist()} vs /days {want.tolist()}")
+        o = orders[orders.cell == cell]
+        for name, got in (("orders", o[o.change == 0]), ("paid_orders", o[o.change == 2]), ("refunds", o[o.change == 7])):
+            got = got.groupby("day").size().reindex(range(days), fill_value=0).to_numpy()
+            if not np.array_equal(got, d[name][:days]):
+                bad.append(f"{arm}/{name}: log {got.tolist()} vs /days {d[name][:days].tolist()}")
+        a = charges[charges.cell == cell]
+        billed = a.groupby("day").billed_millicents.sum().reindex(range(days), fill_value=0).to_numpy()
+        conv = a[a.event == 2].groupby("day").size().reindex(range(days), fill_value=0).to_numpy()
+        if not np.array_equal(billed, d["ad_revenue_millicents"][:days]) or not np.array_equal(conv, d["ad_conversions"][:days]):
+            bad.append(f"{arm}/ad charges: billed {billed.tolist()} vs {d['ad_revenue_millicents'][:days].tolist()}, "
+                       f"conversions {conv.tolist()} vs {d['ad_conversions'][:days].tolist()}")
         s = sr[sr.cell == cell].groupby("day").size().reindex(range(days), fill_value=0).to_numpy()
         if not np.array_equal(s, d["searches"][:days]):
             bad.append(f"{arm}/searches: log {s.tolist()} vs /days {d['searches'][:days].tolist()}")
-    check(not bad, f"{label}: rows and outcomes per day and arm equal the daily series" +
+    check(not bad, f"{label}: rows and outcomes (impressions, searches, orders, ad charges) per day and arm equal the daily series" +
           ("" if not bad else ": " + "; ".join(bad[:4])))
     # Requests: every impression's request is unique to one user; ids grow in log order.
     check(bool((np.diff(ev.request.to_numpy().astype(np.int64)) >= 0).all()), f"{label}: request ids grow in log order")
