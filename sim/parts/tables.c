@@ -37,9 +37,12 @@ typedef struct tables_state {
     uint32_t products_logged;
     /* Per campaign: yesterday's cumulative stats. */
     fw_campaign_stats *camp_prev;
+    int64_t *camp_gmv;          /* [n_campaigns] today's attributed GMV */
     int campaigns_logged;
     /* Per user, today. */
     uint32_t *u_sessions, *u_orders;
+    uint32_t *u_paid_prev;      /* [n_users] paid orders of the period at the last day's end */
+    int period_prev;
     /* Search ranks: [n_threads][n_cells][RANKS][2] examined, clicked. */
     uint64_t *rank;
     uint32_t id_notes, id_note_days, id_creator_days, id_products, id_product_days, id_campaigns, id_campaign_days,
@@ -109,6 +112,7 @@ static const fw_rec_col campaign_day_cols[] = {
     C(impressions, U64, "ads", "ad impressions today"),
     C(clicks, U64, "clicks", "ad clicks today"),
     C(conversions, U64, "orders", "attributed conversions today"),
+    C(attributed_gmv_cents, I64, "cents", "value of the orders attributed to the campaign today"),
     C(overdelivery_cents, I64, "cents", "charges not billed today: the budget was spent"),
     C(pacing_multiplier, F64, "", "pacing at the day's end: bids are divided by 1 + this"),
     C(throttled, U8, "", "1: out of auctions at the day's end"),
@@ -121,6 +125,7 @@ static const fw_rec_col user_day_cols[] = {
     C(impressions, U32, "impressions", "feed notes and ads examined (search results not included)"),
     C(opens, U32, "opens", "feed notes opened and ads clicked"),
     C(orders, U32, "orders", "orders created (checkouts accepted)"),
+    C(paid_orders, U32, "orders", "orders paid (purchases; an order may be paid a day after it was created)"),
     C(first_day, U8, "", "1: the user's first active day in the run"),
 };
 static const fw_rec_col search_rank_cols[] = {
@@ -214,6 +219,8 @@ static fw_err tables_create(fw_sim *S, fw_part_inst *p)
         !(st->ps = fw_sim_calloc(S, np + 1, sizeof(uint32_t))) || !(st->pr = fw_sim_calloc(S, np + 1, sizeof(uint32_t))) ||
         !(st->pr_total = fw_sim_calloc(S, np + 1, sizeof(uint32_t))) ||
         !(st->camp_prev = fw_sim_calloc(S, S->w.n_campaigns + 1, sizeof(fw_campaign_stats))) ||
+        !(st->camp_gmv = fw_sim_calloc(S, S->w.n_campaigns + 1, sizeof(int64_t))) ||
+        !(st->u_paid_prev = fw_sim_calloc(S, nu, sizeof(uint32_t))) ||
         !(st->rank = fw_sim_calloc(S, (size_t)S->n_threads * S->n_cells * RANKS * 2, sizeof(uint64_t))))
         return FW_ERR_NOMEM;
     if (!(st->seen = fw_sim_calloc(S, nu, 1)))
@@ -389,7 +396,13 @@ static fw_err tables_day_end(fw_sim *S, fw_part_inst *p, uint64_t *day)
     }
     if ((rc = cols_append(S, st->id_creator_days, &c, w->n_creators)) != FW_OK)
         return rc;
-    /* User days (active users), with whether today is their first active day. */
+    /* User days (active users), with whether today is their first active day. Paid orders are
+     * the period's per-user count (experiment/), which starts again with the period. */
+    const uint32_t *paid = fw_sim_aggs(S)[FW_UM_paid_orders];
+    if (fw_sim_period(S) != st->period_prev) {
+        memset(st->u_paid_prev, 0, w->n_users * sizeof *st->u_paid_prev);
+        st->period_prev = fw_sim_period(S);
+    }
     rows = 0;
     for (uint32_t u = 0; u < w->n_users; u++)
         rows += S->us.active_today[u] != 0;
@@ -408,11 +421,13 @@ static fw_err tables_day_end(fw_sim *S, fw_part_inst *p, uint64_t *day)
         U32(c, 4)[i] = S->us.day_impressions[u];
         U32(c, 5)[i] = S->us.day_opens[u];
         U32(c, 6)[i] = st->u_orders[u];
-        U8(c, 7)[i] = !st->seen[u];
+        U32(c, 7)[i] = paid[u] - st->u_paid_prev[u];
+        U8(c, 8)[i] = !st->seen[u];
         st->seen[u] = 1;
         i++;
     }
     rc = cols_append(S, st->id_user_days, &c, rows);
+    memcpy(st->u_paid_prev, paid, w->n_users * sizeof *paid);
     memset(st->u_sessions, 0, w->n_users * sizeof *st->u_sessions);
     memset(st->u_orders, 0, w->n_users * sizeof *st->u_orders);
     if (rc != FW_OK)
@@ -544,12 +559,28 @@ static fw_err tables_day_close(fw_sim *S, fw_part_inst *p)
         U64(c, 4)[k] = cs.impressions - prev->impressions;
         U64(c, 5)[k] = cs.clicks - prev->clicks;
         U64(c, 6)[k] = cs.conversions - prev->conversions;
-        I64(c, 7)[k] = cs.overdelivery_cents - prev->overdelivery_cents;
-        F64(c, 8)[k] = cs.multiplier;
-        U8(c, 9)[k] = (uint8_t)(cs.throttled != 0);
+        I64(c, 7)[k] = st->camp_gmv[k];
+        I64(c, 8)[k] = cs.overdelivery_cents - prev->overdelivery_cents;
+        F64(c, 9)[k] = cs.multiplier;
+        U8(c, 10)[k] = (uint8_t)(cs.throttled != 0);
+        st->camp_gmv[k] = 0;
         *prev = cs;
     }
     return cols_append(S, st->id_campaign_days, &c, nc);
+}
+
+/* The purchases the ads were credited with at this tick's end, valued from the order. */
+static fw_err tables_tick_end(fw_sim *S, fw_part_inst *p)
+{
+    tables_state *st = p->state;
+    size_t n;
+    const fw_ad_conversion *cv = fw_ads_conversions(S->engine, &n);
+    for (size_t k = 0; k < n; k++) {
+        fw_order_info oi;
+        if (cv[k].campaign < S->w.n_campaigns && fw_shop_order(S->engine, cv[k].order, &oi) == FW_OK)
+            st->camp_gmv[cv[k].campaign] += oi.value_cents;
+    }
+    return FW_OK;
 }
 
 static void tables_destroy(fw_sim *S, fw_part_inst *p)
@@ -569,6 +600,7 @@ const fw_part fw_tables_part = {
     .session_arrive = tables_arrive,
     .on_event = tables_on_event,
     .after_log = tables_after_log,
+    .tick_end = tables_tick_end,
     .day_end = tables_day_end,
     .day_close = tables_day_close,
 };

@@ -118,9 +118,10 @@ def entities(f, label):
     for cell, arm in arms.items():
         d = f["days"][arm]
         s = sr[sr.cell == cell].groupby("day")[["examined", "clicked"]].sum().reindex(range(days), fill_value=0)
-        u = ud[ud.cell == cell].groupby("day").agg(n=("user", "size"), s=("sessions", "sum")).reindex(range(days), fill_value=0)
+        u = ud[ud.cell == cell].groupby("day").agg(n=("user", "size"), s=("sessions", "sum"),
+                                                   p=("paid_orders", "sum")).reindex(range(days), fill_value=0)
         for name, got in (("search_impressions", s.examined), ("search_clicks", s.clicked),
-                          ("active_users", u.n), ("sessions", u.s)):
+                          ("active_users", u.n), ("sessions", u.s), ("paid_orders", u.p)):
             if not np.array_equal(got.to_numpy(), d[name][:days]):
                 bad.append(f"{arm}/{name}")
     check(not bad, f"{label}: search by rank and user days equal the daily series" + ("" if not bad else ": " + ", ".join(bad)))
@@ -129,7 +130,12 @@ def entities(f, label):
     cd = table(f, "entities/campaign_days")
     if len(cd):
         check(bool((cd.spend_cents <= cd.budget_cents).all()), f"{label}: no campaign spends above its daily budget")
-        check(len(table(f, "entities/campaigns")) == cd.campaign.nunique(), f"{label}: every campaign has its day rows")
+        camps = table(f, "entities/campaigns")
+        check(len(camps) == cd.campaign.nunique(), f"{label}: every campaign has its day rows")
+        gmv = cd.groupby("campaign").attributed_gmv_cents.sum().groupby(camps.brand).sum()
+        books = f["ads/brand_attributed_gmv_cents"][:]
+        check(all(int(gmv.get(b, 0)) == int(books[b]) for b in range(len(books))),
+              f"{label}: campaigns' attributed GMV adds up to the brands' books (/ads)")
     pdays = table(f, "entities/product_days")
     check(len(pdays) > 0 and int(pdays["product"].max()) < len(table(f, "entities/products")),
           f"{label}: product days name known products")
