@@ -892,7 +892,6 @@ static int fig_cohorts(const ctx *c, FILE *gp)
                                           "share_of_cohort_active cohort_day cohort_size", r->path);
     if (!f)
         return -1;
-    uint32_t lines = 0;
     for (uint32_t d = 0; d < D; d++) {
         double size = r->cohort[(size_t)d * D];
         if (size <= 0)
@@ -900,7 +899,6 @@ static int fig_cohorts(const ctx *c, FILE *gp)
         for (uint32_t k = 0; d + k < D; k++)
             fprintf(f, "%u %.10g %u %.0f\n", k, r->cohort[(size_t)d * D + k] / size, d, size);
         fputs("\n\n", f);
-        lines++;
     }
     if (close_data(c, f, "cohorts.dat"))
         return -1;
@@ -916,7 +914,6 @@ static int fig_cohorts(const ctx *c, FILE *gp)
         i++;
     }
     fputs("\n", gp);
-    (void)lines;
     return 0;
 }
 

@@ -8,6 +8,7 @@
  * Draws nothing and is read by no one, so the run's outcomes are the same with it on or off;
  * every count comes from the merged log or integer sums over threads, so the tables are the
  * same for any thread count. Runs only when output.entities is on. */
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,8 @@ static size_t esize(fw_rec_type t)
 
 static int cols_alloc(cols *c, const fw_rec_col *d, uint32_t n, size_t rows)
 {
+    assert(n <= sizeof c->v / sizeof c->v[0]);
+    memset(c, 0, sizeof *c);
     c->n = n;
     for (uint32_t k = 0; k < n; k++)
         if (!(c->v[k] = malloc((rows ? rows : 1) * esize(d[k].type))))
@@ -165,8 +168,10 @@ static int cols_alloc(cols *c, const fw_rec_col *d, uint32_t n, size_t rows)
 
 static void cols_free(cols *c)
 {
-    for (uint32_t k = 0; k < c->n; k++)
+    for (uint32_t k = 0; k < c->n; k++) {
         free(c->v[k]);
+        c->v[k] = NULL;
+    }
     c->n = 0;
 }
 
