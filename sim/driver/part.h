@@ -39,6 +39,8 @@ typedef enum fw_sess_event_kind {
     FW_SE_AD,           /* a filled ad slot is on screen: slot, surface, rng, bonus, sat */
     FW_SE_AD_OPENED,    /* an ad's creative was opened: slot */
     FW_SE_NOTE_OPENED,  /* an organic note was read: note, card, extra, source */
+    FW_SE_EXAMINED,     /* a search result was examined: slot_no its organic rank from 0,
+                           handled 1 when it was opened (the tables part counts them) */
 } fw_sess_event_kind;
 
 typedef enum fw_surface { FW_SURFACE_FEED = 0, FW_SURFACE_SEARCH } fw_surface;
@@ -55,7 +57,9 @@ typedef struct fw_sess_event {
     gsl_rng *rng;               /* AD: the surface's stream (an ad is examined in its flow) */
     double bonus;               /* AD: logit bonus of opening it (search: on the searched topic) */
     double *sat;                /* AD: the session's running satisfaction, updated */
-    int handled;                /* AD: set by the part that rendered it */
+    uint32_t slot_no;           /* AD: the slot's place on its page (the event log's position);
+                                   EXAMINED: the result's organic rank from 0 */
+    int handled;                /* AD: set by the part that rendered it; EXAMINED: it was opened */
 } fw_sess_event;
 
 /* A part's counters from an X-macro list X(name, unit, doc): the enum C_<name> (C__COUNT of

@@ -27,6 +27,7 @@
 
 #include "driver/clock.h"
 #include "driver/counters.h"
+#include "driver/evlog.h"
 #include "driver/part.h"
 #include "driver/run.h"
 #include "fw_version.h"
@@ -82,6 +83,7 @@ typedef struct driver {
     /* The tick: its distinct users, their session counts and where their records landed. */
     uint32_t *run_user, *run_count, *run_slot;
     size_t *run_lo, *run_hi;
+    fw_evlog_span *run_ev;       /* with the event log: where each user's rows landed */
     fw_recbuf log;               /* the tick's records, merged in user order */
     /* The day's end. */
     uint64_t *day_arms;          /* [n_arms * n_counters] */
@@ -119,6 +121,7 @@ static fw_err drv_init(driver *D)
         !(D->run_slot = malloc(((size_t)nu + 1) * sizeof *D->run_slot)) ||
         !(D->run_lo = malloc(((size_t)nu + 1) * sizeof *D->run_lo)) ||
         !(D->run_hi = malloc(((size_t)nu + 1) * sizeof *D->run_hi)) ||
+        (S->evlog && !(D->run_ev = malloc(((size_t)nu + 1) * sizeof *D->run_ev))) ||
         !(D->day_arms = calloc(per_arm, sizeof *D->day_arms)) || !(D->totals = calloc(per_arm, sizeof *D->totals)))
         return FW_ERR_NOMEM;
     const fw_hist *h = fw_engine_ctx_latency(S->th[0].ctx, 0);
@@ -141,6 +144,9 @@ static void drv_fini(driver *D)
     free(D->run_slot);
     free(D->run_lo);
     free(D->run_hi);
+    free(D->run_ev);
+    fw_evlog_destroy(D->S.evlog);
+    D->S.evlog = NULL;
     free(D->log.v);
     free(D->day_arms);
     free(D->totals);
@@ -254,6 +260,7 @@ static int session(fw_sim *S, fw_session *ss)
 {
     ss->row[C_sessions]++;
     ss->agg[FW_UM_sessions][ss->user]++;
+    fw_evlog_detach(ss);
     for (uint32_t k = 0; k < S->n_parts; k++)
         if (S->part[k].def->session_arrive && S->part[k].def->session_arrive(ss, &S->part[k]))
             return -1;
@@ -284,6 +291,13 @@ static void k_sessions(void *arg, size_t b, size_t e, int slot)
         ss.rec_begin = th->rec.n;
         D->run_slot[i] = (uint32_t)slot;
         D->run_lo[i] = th->rec.n;
+        fw_evbuf *ev = S->evlog ? fw_evlog_thread(S->evlog, slot) : NULL;
+        ss.ev = ev && fw_evlog_sampled(S->evlog, u) ? ev : NULL;
+        ss.ev_req = 0;
+        ss.ev_row = -1;
+        ss.ev_best_n = 0;
+        if (ev)
+            D->run_ev[i] = (fw_evlog_span){.slot = (uint32_t)slot, .imp_lo = ev->n_imp, .srch_lo = ev->n_srch};
         for (uint32_t k = 0; k < S->n_parts; k++)
             if (S->part[k].def->user_tick)
                 S->part[k].def->user_tick(&ss, &S->part[k]);
@@ -291,6 +305,11 @@ static void k_sessions(void *arg, size_t b, size_t e, int slot)
             if (session(S, &ss))
                 th->oom = 1;
         D->run_hi[i] = th->rec.n;
+        if (ev) {
+            D->run_ev[i].imp_hi = ev->n_imp;
+            D->run_ev[i].srch_hi = ev->n_srch;
+            D->run_ev[i].n_req = ss.ev_req;
+        }
     }
 }
 
@@ -366,6 +385,8 @@ static fw_err run_tick(driver *D, uint32_t t)
 
     /* The barrier. */
     fw_err rc = merge(D, n_runs);
+    if (rc == FW_OK && S->evlog)
+        rc = fw_evlog_merge(S->evlog, D->run_ev, n_runs);
     FOR_PARTS(S, p)
         if (rc == FW_OK && p->def->before_log)
             rc = p->def->before_log(S, p, &D->log);
@@ -376,6 +397,8 @@ static fw_err run_tick(driver *D, uint32_t t)
                                                                          : "the engine refused the tick's log");
         return rc;
     }
+    if (S->evlog)
+        rc = fw_evlog_barrier(S->evlog, D->log.v, D->log.n);
     FOR_PARTS(S, p)
         if (rc == FW_OK && p->def->after_log)
             rc = p->def->after_log(S, p, D->log.v, D->log.n);
@@ -385,6 +408,8 @@ static fw_err run_tick(driver *D, uint32_t t)
         fprintf(stderr, "\nflywheel: %s\n", fw_engine_error(S->engine));
         return rc;
     }
+    if (S->evlog && (rc = fw_evlog_tick_end(S->evlog)) != FW_OK)
+        return rc;
     FOR_PARTS(S, p)
         if (rc == FW_OK && p->def->tick_end)
             rc = p->def->tick_end(S, p);
@@ -497,7 +522,8 @@ static fw_err day_record(driver *D, double t_start, char *errbuf, size_t errlen)
     for (int s = 0; s < S->n_threads; s++)
         for (int k = 0; k < FW_WORK__COUNT; k++)
             day_work[k] += fw_engine_ctx_work(S->th[s].ctx, k);
-    if ((rc = fw_recorder_add_day(S->rec, D->day_arms, D->day_lat, day_work)) != FW_OK) {
+    if ((S->evlog && (rc = fw_evlog_day(S->evlog)) != FW_OK) ||
+        (rc = fw_recorder_add_day(S->rec, D->day_arms, D->day_lat, day_work)) != FW_OK) {
         snprintf(errbuf, errlen, "cannot record day %u: %s", S->day, fw_err_str(rc));
         return rc;
     }
@@ -685,6 +711,10 @@ static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, c
             fprintf(stderr, "flywheel: out of memory while setting up the run\n");
             return rc;
         }
+    }
+    if (S->rec && (rc = fw_evlog_create(S, &S->evlog)) != FW_OK) {
+        fprintf(stderr, "flywheel: out of memory while setting up the event log\n");
+        return rc;
     }
     /* fw_sim_create_parts says why it failed itself. */
     if ((rc = fw_sim_create_parts(S, layout + 1, n_layout - 1, D->counters.desc, D->counters.n, D->base + 1)) != FW_OK)
@@ -1070,8 +1100,11 @@ double fw_run_memory_estimate(const fw_scenario *s, int threads)
     for (uint32_t l = 0; l < s->n_layers; l++)
         cells *= s->layers[l].n_arms;
     double extra = s->experiment_isolation == FW_ISOLATION_PER_ARM ? cells * fw_scenario_learners(s) - 1.0 : 0.0;
+    /* The event log is held compressed and the file's image twice while it is written (3x its
+     * size), and a day's rows uncompressed (about 7x a day's compressed size). */
+    double ev = fw_scenario_events_bytes(s);
     double est = 45.0 * MiB + 2300.0 * users + 360.0 * notes + 1.3 * MiB * (threads > 0 ? threads : 1) +
-                 (rec ? 1250.0 * users : 0.0) + extra * learner;
+                 (rec ? 1250.0 * users : 0.0) + extra * learner + 3.0 * ev + 7.0 * ev / (s->days ? s->days : 1);
     return 1.15 * est;
 }
 

@@ -29,6 +29,8 @@
 
 struct fw_part;
 struct fw_sess_event;
+struct fw_evbuf;
+struct fw_evlog;
 
 /* A part in a run: its descriptor, its state, where its counters sit in a cell's row. */
 typedef struct fw_part_inst {
@@ -80,6 +82,7 @@ typedef struct fw_sim {
     fw_user_aggs aggs;           /* per-user counts, pre-period and experiment period */
     fw_engine *engine;
     fw_recorder *rec;            /* NULL when the run is not recorded */
+    struct fw_evlog *evlog;      /* the event log (driver/evlog.h); NULL when output.events is off */
     int n_threads;
     fw_thread *th;               /* [n_threads] */
     uint32_t n_arms, n_cells, tpd, day;
@@ -121,6 +124,12 @@ typedef struct fw_session {
     uint32_t *page;                /* scratch */
     fw_slot *slots;                /* [page_cap + 1] */
     uint32_t page_cap;             /* the live cell's largest page */
+    /* The event log (driver/evlog.h), written through its session calls only. */
+    struct fw_evbuf *ev;           /* the thread's rows; NULL when this user is not logged */
+    uint32_t ev_req;               /* the user's requests so far this tick */
+    int64_t ev_row;                /* the current impression's row in ev, or -1 */
+    uint32_t ev_best_n;            /* the oracle's best alternatives for the current request: */
+    float ev_best[128];            /* true open probability of the k-th best recalled candidate */
 } fw_session;
 
 /* The cell whose configuration serves u today as a viewer: every layer's control (cell 0)

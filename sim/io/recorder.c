@@ -59,6 +59,30 @@ typedef struct rec_series {
     uint32_t n_rows, cap_rows;
 } rec_series;
 
+/* A log's column: its full chunks as stored in the file (filtered: shuffled, deflated,
+ * checksummed), and the rows after them, not yet a full chunk. */
+typedef struct rec_chunk {
+    void *buf;
+    size_t size;
+    uint32_t mask;          /* the filters skipped (H5Dread_chunk's mask) */
+} rec_chunk;
+
+typedef struct rec_logcol {
+    rec_chunk *frozen;
+    uint32_t n_frozen, cap_frozen;
+    unsigned char *tail;    /* [tail_cap rows] */
+    size_t tail_rows, tail_cap;
+} rec_logcol;
+
+/* A registered log (fw_recorder_log). */
+typedef struct rec_log {
+    uint32_t group;
+    uint32_t n_cols;
+    const fw_rec_col *cols;
+    rec_logcol *col;        /* [n_cols] */
+    uint64_t n_rows;
+} rec_log;
+
 /* A registered table. */
 typedef struct rec_table {
     uint32_t group;
@@ -85,6 +109,8 @@ struct fw_recorder {
     uint32_t n_series, cap_series;
     rec_table *table;
     uint32_t n_table, cap_table;
+    rec_log *log;
+    uint32_t n_log, cap_log;
     const fw_assignment *asg;   /* borrowed */
     const fw_user_aggs *aggs;   /* borrowed */
     uint32_t pre_days;
@@ -267,6 +293,17 @@ void fw_recorder_destroy(fw_recorder *r)
         free(r->series[k].rows);
     for (uint32_t k = 0; k < r->n_table; k++)
         free(r->table[k].path);
+    for (uint32_t k = 0; k < r->n_log; k++) {
+        for (uint32_t c = 0; r->log[k].col && c < r->log[k].n_cols; c++) {
+            rec_logcol *lc = &r->log[k].col[c];
+            for (uint32_t j = 0; j < lc->n_frozen; j++)
+                free(lc->frozen[j].buf);
+            free(lc->frozen);
+            free(lc->tail);
+        }
+        free(r->log[k].col);
+    }
+    free(r->log);
     for (uint32_t a = 0; a < FW_MAX_ARMS; a++) {
         for (uint32_t k = 0; k < r->arm_n_set[a]; k++) {
             free(r->arm_key[a] ? r->arm_key[a][k] : NULL);
@@ -366,7 +403,15 @@ const char *fw_recorder_prev_path(const fw_recorder *r) { return r->prev_kept ? 
 
 /* ---- what the parts describe ------------------------------------------------------------ */
 
-static size_t type_size(fw_rec_type t) { return t == FW_REC_U32 ? 4 : 8; }
+static size_t type_size(fw_rec_type t)
+{
+    switch (t) {
+    case FW_REC_U8: return 1;
+    case FW_REC_U16: return 2;
+    case FW_REC_U32: case FW_REC_I32: case FW_REC_F32: return 4;
+    default: return 8;
+    }
+}
 
 static hid_t file_type(fw_rec_type t)
 {
@@ -374,6 +419,10 @@ static hid_t file_type(fw_rec_type t)
     case FW_REC_I64: return H5T_STD_I64LE;
     case FW_REC_U64: return H5T_STD_U64LE;
     case FW_REC_U32: return H5T_STD_U32LE;
+    case FW_REC_U8: return H5T_STD_U8LE;
+    case FW_REC_U16: return H5T_STD_U16LE;
+    case FW_REC_I32: return H5T_STD_I32LE;
+    case FW_REC_F32: return H5T_IEEE_F32LE;
     default: return H5T_IEEE_F64LE;
     }
 }
@@ -384,6 +433,10 @@ static hid_t mem_type(fw_rec_type t)
     case FW_REC_I64: return H5T_NATIVE_INT64;
     case FW_REC_U64: return H5T_NATIVE_UINT64;
     case FW_REC_U32: return H5T_NATIVE_UINT32;
+    case FW_REC_U8: return H5T_NATIVE_UINT8;
+    case FW_REC_U16: return H5T_NATIVE_UINT16;
+    case FW_REC_I32: return H5T_NATIVE_INT32;
+    case FW_REC_F32: return H5T_NATIVE_FLOAT;
     default: return H5T_NATIVE_DOUBLE;
     }
 }
@@ -537,6 +590,154 @@ fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hi
 /* ---- the sections of a file ------------------------------------------------------------------ */
 
 /* What a write carries from section to section. */
+/* ---- logs ------------------------------------------------------------------------------- */
+
+fw_err fw_recorder_log(fw_recorder *r, const char *path, const char *doc, uint32_t n, const fw_rec_col *cols,
+                       uint32_t *id)
+{
+    if (n == 0)
+        return FW_ERR_INVAL;
+    if (fw_recorder_group(r, path, doc) != FW_OK ||
+        grow_array((void **)&r->log, &r->cap_log, r->n_log + 1, sizeof *r->log))
+        return FW_ERR_NOMEM;
+    rec_logcol *col = calloc(n, sizeof *col);
+    if (!col)
+        return FW_ERR_NOMEM;
+    r->log[r->n_log] = (rec_log){.group = group_at(r, path, strlen(path)), .n_cols = n, .cols = cols, .col = col};
+    *id = r->n_log++;
+    return FW_OK;
+}
+
+fw_err fw_recorder_log_append(fw_recorder *r, uint32_t id, size_t n, const void *const *col)
+{
+    if (id >= r->n_log)
+        return FW_ERR_INVAL;
+    rec_log *l = &r->log[id];
+    /* Room in every column first, so that a failure appends nothing. */
+    for (uint32_t c = 0; c < l->n_cols; c++) {
+        rec_logcol *lc = &l->col[c];
+        size_t need = lc->tail_rows + n, es = type_size(l->cols[c].type);
+        if (need <= lc->tail_cap)
+            continue;
+        size_t cap = lc->tail_cap ? lc->tail_cap : 1024;
+        while (cap < need)
+            cap *= 2;
+        unsigned char *t = realloc(lc->tail, cap * es);
+        if (!t)
+            return FW_ERR_NOMEM;
+        lc->tail = t;
+        lc->tail_cap = cap;
+    }
+    for (uint32_t c = 0; c < l->n_cols && n > 0; c++) {
+        rec_logcol *lc = &l->col[c];
+        size_t es = type_size(l->cols[c].type);
+        memcpy(lc->tail + lc->tail_rows * es, col[c], n * es);
+        lc->tail_rows += n;
+    }
+    l->n_rows += n;
+    return FW_OK;
+}
+
+uint64_t fw_recorder_log_rows(const fw_recorder *r, uint32_t id) { return id < r->n_log ? r->log[id].n_rows : 0; }
+
+uint64_t fw_recorder_log_bytes(const fw_recorder *r)
+{
+    uint64_t b = 0;
+    for (uint32_t k = 0; k < r->n_log; k++)
+        for (uint32_t c = 0; c < r->log[k].n_cols; c++) {
+            const rec_logcol *lc = &r->log[k].col[c];
+            b += lc->tail_cap * type_size(r->log[k].cols[c].type);
+            for (uint32_t j = 0; j < lc->n_frozen; j++)
+                b += lc->frozen[j].size;
+        }
+    return b;
+}
+
+/* Writes one column of a log into group g: the frozen chunks as they are, the tail through
+ * the filters; then freezes the tail's full chunks (read back filtered from the in-memory
+ * file), so that the next write copies them. -1 on failure (what was frozen stays valid:
+ * the same rows, compressed). */
+static int write_log_col(fw_recorder *r, hid_t g, const rec_log *l, uint32_t c)
+{
+    const fw_rec_col *cd = &l->cols[c];
+    rec_logcol *lc = &l->col[c];
+    size_t es = type_size(cd->type);
+    hsize_t C = FW_REC_LOG_CHUNK, rows = l->n_rows, at = (hsize_t)lc->n_frozen * C;
+    const char *labels[1] = {"row"};
+    hid_t ds = fw_h5_dataset(g, cd->name, file_type(cd->type), mem_type(cd->type), 1, &rows, &C, r->info.compression,
+                             NULL, cd->unit, cd->doc, labels);
+    hid_t fs = -1, ms = -1;
+    int rc = -1;
+    if (ds < 0)
+        return -1;
+    for (uint32_t j = 0; j < lc->n_frozen; j++) {
+        hsize_t off = (hsize_t)j * C;
+        if (H5Dwrite_chunk(ds, H5P_DEFAULT, lc->frozen[j].mask, &off, lc->frozen[j].size, lc->frozen[j].buf) < 0)
+            goto done;
+    }
+    if (lc->tail_rows > 0) {
+        hsize_t n = lc->tail_rows;
+        if ((fs = H5Dget_space(ds)) < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, &at, NULL, &n, NULL) < 0 ||
+            (ms = H5Screate_simple(1, &n, NULL)) < 0 || H5Dwrite(ds, mem_type(cd->type), ms, fs, H5P_DEFAULT, lc->tail) < 0)
+            goto done;
+    }
+    size_t full = lc->tail_rows / C;
+    if (full > 0) {
+        if (H5Dflush(ds) < 0)
+            goto done;
+        if (lc->n_frozen + full > lc->cap_frozen &&
+            grow_array((void **)&lc->frozen, &lc->cap_frozen, lc->n_frozen + (uint32_t)full, sizeof *lc->frozen))
+            goto done;
+        for (size_t j = 0; j < full; j++) {
+            hsize_t off = at + j * C, size = 0;
+            rec_chunk ch = {0};
+            if (H5Dget_chunk_storage_size(ds, &off, &size) < 0 || size == 0 || !(ch.buf = malloc(size)))
+                goto done;
+            ch.size = size;
+            if (H5Dread_chunk(ds, H5P_DEFAULT, &off, &ch.mask, ch.buf) < 0) {
+                free(ch.buf);
+                goto done;
+            }
+            lc->frozen[lc->n_frozen++] = ch;
+            /* The chunk's rows leave the tail. */
+            memmove(lc->tail, lc->tail + C * es, (lc->tail_rows - C) * es);
+            lc->tail_rows -= C;
+        }
+        /* What stays uncompressed is less than a chunk: give the day's room back. */
+        size_t cap = lc->tail_rows > 1024 ? lc->tail_rows : 1024;
+        unsigned char *t = cap < lc->tail_cap ? realloc(lc->tail, cap * es) : NULL;
+        if (t) {
+            lc->tail = t;
+            lc->tail_cap = cap;
+        }
+    }
+    rc = 0;
+done:
+    if (FW_H5_CLOSE(ms, fs) < 0)
+        rc = -1;
+    if (H5Dclose(ds) < 0)
+        rc = -1;
+    return rc;
+}
+
+static int write_logs(fw_recorder *r, hid_t f)
+{
+    for (uint32_t k = 0; k < r->n_log; k++) {
+        const rec_log *l = &r->log[k];
+        hid_t g = H5Gopen2(f, r->group[l->group].path, H5P_DEFAULT);
+        if (g < 0)
+            return -1;
+        int rc = 0;
+        for (uint32_t c = 0; c < l->n_cols && rc == 0; c++)
+            rc = write_log_col(r, g, l, c);
+        if (H5Gclose(g) < 0)
+            rc = -1;
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
 typedef struct wctx {
     hid_t f;
     hid_t day_ds;           /* /days/day (or /latency/day), a dimension scale */
@@ -753,7 +954,7 @@ static int write_items(fw_recorder *r, wctx *w)
         if (rc < 0)
             return -1;
     }
-    return 0;
+    return write_logs(r, w->f);
 }
 
 /* /users/<arm>/: the users of each arm, their units, and their counts per period. */

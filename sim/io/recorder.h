@@ -77,7 +77,10 @@ fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hi
  * one of them has a day (until then the group and everything under it are left out); one
  * without is always written. Tables are left out while they have no rows. */
 
-typedef enum fw_rec_type { FW_REC_I64 = 0, FW_REC_U64, FW_REC_U32, FW_REC_F64 } fw_rec_type;
+typedef enum fw_rec_type {
+    FW_REC_I64 = 0, FW_REC_U64, FW_REC_U32, FW_REC_F64,
+    FW_REC_U8, FW_REC_U16, FW_REC_I32, FW_REC_F32   /* the narrow types of logs (below) */
+} fw_rec_type;
 
 /* The group at path and its description (doc may be NULL: none; a later call sets it).
  * Strings are borrowed and must outlive the recorder (path is copied). */
@@ -107,6 +110,36 @@ typedef struct fw_rec_table {
 } fw_rec_table;
 
 fw_err fw_recorder_table(fw_recorder *r, const fw_rec_table *t);
+
+/* ---- logs: append-only tables of many rows (the event log, per-entity day rows) ----------
+ * A log is a group of column datasets path/<col.name> [row], all of one length, that only
+ * grow: each call appends rows to every column. The recorder owns the rows. At each write,
+ * the chunks (FW_REC_LOG_CHUNK rows) that are full were compressed once and are kept
+ * compressed in memory: a write copies them into the file as they are (H5Dwrite_chunk)
+ * and only the last, partial chunk is compressed again. So a day costs its own rows'
+ * compression, not the whole log's, and memory holds the log compressed. Written even
+ * with no rows (zero-length, extendible), so that a reader finds the same layout. */
+#define FW_REC_LOG_CHUNK 65536
+
+typedef struct fw_rec_col {
+    const char *name;
+    fw_rec_type type;
+    const char *unit, *doc;
+} fw_rec_col;
+
+/* Describes the log at path (a group, doc its description) with n columns cols[] (borrowed:
+ * they must outlive the recorder); writes its id to *id. FW_ERR_NOMEM. */
+fw_err fw_recorder_log(fw_recorder *r, const char *path, const char *doc, uint32_t n, const fw_rec_col *cols,
+                       uint32_t *id);
+
+/* Appends n rows to log id: col[c] points to n values of column c's type. FW_ERR_NOMEM
+ * (nothing appended), FW_ERR_INVAL for an unknown id. */
+fw_err fw_recorder_log_append(fw_recorder *r, uint32_t id, size_t n, const void *const *col);
+
+/* Rows appended to log id so far; bytes the recorder holds for all logs (compressed chunks
+ * plus uncompressed tails). */
+uint64_t fw_recorder_log_rows(const fw_recorder *r, uint32_t id);
+uint64_t fw_recorder_log_bytes(const fw_recorder *r);
 
 /* ---- the run's own -------------------------------------------------------------------- */
 

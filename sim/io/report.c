@@ -772,6 +772,176 @@ static int fig_lorenz(const ctx *c, FILE *gp)
     return 0;
 }
 
+/* ---- the entity tables (output.entities) -------------------------------------------------- */
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int has_note_popularity(const ctx *c)
+{
+    const fw_results *r = c->runs[0];
+    for (uint32_t i = 0; r->has_entities && i < r->n_ent_notes; i++)
+        if (r->note_impressions[i] > 0)
+            return 1;
+    return 0;
+}
+
+/* Left: the CCDF of impressions per note (notes shown at least once), log-log; right: the
+ * Lorenz curve over every note (never shown ones included), with the Gini in the title. */
+static int fig_note_popularity(const ctx *c, FILE *gp)
+{
+    const fw_results *r = c->runs[0];
+    uint32_t n = r->n_ent_notes;
+    double *v = malloc((n ? n : 1) * sizeof *v), tot = 0, cum = 0, area = 0, prev = 0;
+    if (!v) {
+        problem(c, "out of memory");
+        return -1;
+    }
+    memcpy(v, r->note_impressions, n * sizeof *v);
+    qsort(v, n, sizeof *v, cmp_dbl);
+    uint32_t shown = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        tot += v[i];
+        shown += v[i] > 0;
+    }
+    FILE *f = open_dataf(c, "note_ccdf.dat", "%s: %u notes shown; columns: impressions share_of_shown_notes_with_at_least_this_many",
+                         r->path, shown);
+    if (!f) {
+        free(v);
+        return -1;
+    }
+    for (uint32_t i = n - shown; i < n; i++)
+        if (i == n - shown || v[i] != v[i - 1])
+            fprintf(f, "%.10g %.10g\n", v[i], (double)(n - i) / shown);
+    if (close_data(c, f, "note_ccdf.dat") || !(f = open_dataf(c, "note_lorenz.dat", "%s: %u notes sorted by impressions, "
+                                                              "ascending; columns: share_of_notes share_of_impressions",
+                                                              r->path, n))) {
+        free(v);
+        return -1;
+    }
+    uint32_t step = n > 2000 ? n / 2000 : 1;
+    fputs("0 0\n", f);
+    for (uint32_t i = 0; i < n; i++) {
+        cum += v[i];
+        double y = tot > 0 ? cum / tot : 0;
+        area += (y + prev) / (2.0 * n);
+        prev = y;
+        if ((i + 1) % step == 0 || i + 1 == n)
+            fprintf(f, "%.8g %.8g\n", (double)(i + 1) / n, y);
+    }
+    free(v);
+    if (close_data(c, f, "note_lorenz.dat"))
+        return -1;
+    char t[160];
+    snprintf(t, sizeof t, "Lorenz curve over all %u notes (Gini %.3f)", n, 1 - 2 * area);
+    fputs("set multiplot layout 1,2 title 'Note popularity (impressions over the run)' font ',14'\n"
+          "set title 'Notes shown at least once: share with at least x impressions'\nset logscale xy\n"
+          "set termoption enhanced\nset xlabel 'impressions (log scale)'\nset ylabel 'share of shown notes'\n"
+          "set format x '%g'\nset format y '10^{%L}'\n"
+          "plot '../data/note_ccdf.dat' using 1:2 with points pt 7 ps 0.5 lt 1 notitle\n"
+          "unset logscale\nset format x '%g'\nset format y '%g'\nset title ", gp);
+    gp_str(gp, t);
+    fputs("\nset xrange [0:1]\nset yrange [0:1]\nset xlabel 'share of notes (least shown first)'\n"
+          "set ylabel 'share of impressions'\nset key inside left top vertical\n"
+          "plot '../data/note_lorenz.dat' using 1:2 with lines lt 1 lw 2.5 title 'Lorenz curve', \\\n"
+          "     x with lines lc rgb '#888888' dt 2 title 'perfect equality'\nunset multiplot\n", gp);
+    return 0;
+}
+
+static int has_search_rank(const ctx *c)
+{
+    const fw_results *r = c->runs[0];
+    return r->has_entities && r->rank_examined[0] > 0;
+}
+
+static int fig_search_rank(const ctx *c, FILE *gp)
+{
+    const fw_results *r = c->runs[0];
+    FILE *f = open_dataf(c, "search_rank.dat", "%s: columns: rank examined clicked ctr", r->path);
+    if (!f)
+        return -1;
+    for (int k = 0; k < FW_RESULTS_RANKS; k++)
+        fprintf(f, "%d %.10g %.10g %.10g\n", k + 1, r->rank_examined[k], r->rank_clicked[k],
+                r->rank_examined[k] > 0 ? r->rank_clicked[k] / r->rank_examined[k] : NAN);
+    if (close_data(c, f, "search_rank.dat"))
+        return -1;
+    fputs("set multiplot layout 1,2 title 'Search by result rank (all arms, the whole run)' font ',14'\n"
+          "set title 'Results examined (position bias)'\nset xlabel 'rank (10: 10 and deeper)'\nset ylabel 'results'\n"
+          "set xrange [0.5:10.5]\nset yrange [0:*]\nset xtics 1\nset style fill solid 0.6\nset boxwidth 0.7\n"
+          "plot '../data/search_rank.dat' using 1:2 with boxes lt 1 notitle\n"
+          "set title 'Click-through rate of examined results'\nset ylabel 'CTR (%)'\nset yrange [0:*]\n"
+          "plot '../data/search_rank.dat' using 1:($4*100) with linespoints lt 2 notitle\nunset multiplot\n", gp);
+    return 0;
+}
+
+static int has_cohorts(const ctx *c)
+{
+    const fw_results *r = c->runs[0];
+    return r->has_entities && r->n_days > 1 && r->cohort[0] > 0;
+}
+
+/* Day-N retention of each day's cohort (users first active that day): one line a cohort. */
+static int fig_cohorts(const ctx *c, FILE *gp)
+{
+    const fw_results *r = c->runs[0];
+    uint32_t D = r->n_days;
+    FILE *f = open_dataf(c, "cohorts.dat", "%s: one block per cohort (first active day); columns: days_since "
+                                          "share_of_cohort_active cohort_day cohort_size", r->path);
+    if (!f)
+        return -1;
+    for (uint32_t d = 0; d < D; d++) {
+        double size = r->cohort[(size_t)d * D];
+        if (size <= 0)
+            continue;
+        for (uint32_t k = 0; d + k < D; k++)
+            fprintf(f, "%u %.10g %u %.0f\n", k, r->cohort[(size_t)d * D + k] / size, d, size);
+        fputs("\n\n", f);
+    }
+    if (close_data(c, f, "cohorts.dat"))
+        return -1;
+    fputs("set title 'Cohort retention: users first active on a day, active N days later' font ',14'\n"
+          "set xlabel 'days since first active day'\nset ylabel 'share of the cohort active (%)'\n"
+          "set yrange [0:*]\nset key outside right top vertical\nset xtics 1\n", gp);
+    fputs("plot ", gp);
+    for (uint32_t i = 0, d = 0; d < D; d++) {
+        if (r->cohort[(size_t)d * D] <= 0)
+            continue;
+        fprintf(gp, "%s'../data/cohorts.dat' index %u using 1:($2*100) with linespoints lt %u title 'day %u (%.0f users)'",
+                i ? ", \\\n     " : "", i, i % N_PALETTE + 1, d, r->cohort[(size_t)d * D]);
+        i++;
+    }
+    fputs("\n", gp);
+    return 0;
+}
+
+static int has_campaign_spend(const ctx *c)
+{
+    const fw_results *r = c->runs[0];
+    return r->has_entities && r->n_ent_campaigns > 0;
+}
+
+static int fig_campaign_spend(const ctx *c, FILE *gp)
+{
+    const fw_results *r = c->runs[0];
+    FILE *f = open_dataf(c, "campaign_spend.dat", "%s: per campaign over the run; columns: campaign budget_cny "
+                         "spend_cny", r->path);
+    if (!f)
+        return -1;
+    for (uint32_t k = 0; k < r->n_ent_campaigns; k++)
+        fprintf(f, "%u %.10g %.10g\n", k, r->campaign_budget[k] / 100.0, r->campaign_spend[k] / 100.0);
+    if (close_data(c, f, "campaign_spend.dat"))
+        return -1;
+    fputs("set title 'Campaign spend against budget (the whole run)' font ',14'\nset logscale xy\n"
+          "set xlabel 'budget over the run (CNY, log scale)'\nset ylabel 'spend (CNY, log scale; 0 not shown)'\n"
+          "set format x '%g'\nset format y '%g'\nset key inside left top vertical\n"
+          "plot '../data/campaign_spend.dat' using 2:($3 > 0 ? $3 : NaN) with points pt 7 ps 0.7 lt 1 title 'campaign', \\\n"
+          "     x with lines lc rgb '#888888' dt 2 title 'spend = budget'\n", gp);
+    return 0;
+}
+
 /* ---- forest ------------------------------------------------------------------------------ */
 
 /* The lift and interval of metric m in test t: CUPED's when it was applied. */
@@ -923,6 +1093,25 @@ static const figure figures[] = {
      "held by the bottom share of creators; the further below the diagonal, the more unequal "
      "(Gini in the title: 0 equal, 1 one creator has all).",
      has_followers, fig_lorenz},
+    {"note_popularity", "note popularity: CCDF and Lorenz curve of impressions per note",
+     "From /entities (output.entities). Left: the share of notes shown at least once that got at "
+     "least x impressions over the run (log-log; a straight fall is a power-law tail); right: "
+     "every note sorted from least to most shown, the share of all impressions held by the bottom "
+     "share of notes (Gini in the title; never-shown notes count as 0).",
+     has_note_popularity, fig_note_popularity},
+    {"search_rank", "search examinations and click-through rate by rank",
+     "From /entities/search_rank: organic search results examined at each rank (how position bias "
+     "thins attention) and the share of examined results opened, over every arm and day.",
+     has_search_rank, fig_search_rank},
+    {"cohorts", "cohort retention curves",
+     "From /entities/user_days: each line is the users first active on a day of the run (day 0: "
+     "everyone active that day), and the share of them active N days later.",
+     has_cohorts, fig_cohorts},
+    {"campaign_spend", "campaign spend against budget",
+     "From /entities/campaign_days: each point is a campaign's spend over the run against its "
+     "budget over the run; points on the dashed line spent everything, points below under-delivered "
+     "(campaigns that spent nothing are not shown on the log scale).",
+     has_campaign_spend, fig_campaign_spend},
     {"forest", "A/B lifts with 95% intervals",
      "Each row is a metric's relative lift of the treatment arm over its control with its 95% "
      "interval (CUPED-adjusted where marked *); an interval that does not cross the line at 0 "

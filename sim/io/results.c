@@ -433,6 +433,181 @@ static fw_err load_work(const loader *L, hid_t f, fw_results *r)
     return e;
 }
 
+/* /entities/<table>/<col> as doubles, n long (*n set by the first column read, checked
+ * against it after); FW_ERR_NOTFOUND (no message) when the table or column is absent. */
+static fw_err read_ent_col(const loader *L, hid_t ent, const char *table, const char *col, uint64_t *n, double **out)
+{
+    fw_err e = FW_OK;
+    char where[96];
+    snprintf(where, sizeof where, "/entities/%s", table);
+    if (!fw_h5_has_link(ent, table))
+        return FW_ERR_NOTFOUND;
+    hid_t g = H5Gopen2(ent, table, H5P_DEFAULT);
+    if (g < 0)
+        return fail(L, FW_ERR_IO, "cannot open %s", where);
+    hsize_t dim = 0;
+    void *v = NULL;
+    e = read_array(L, g, where, col, 1, H5T_NATIVE_DOUBLE, sizeof(double), &dim, &v);
+    H5Gclose(g);
+    if (e != FW_OK)
+        return e;
+    if (*n != UINT64_MAX && dim != *n) {
+        free(v);
+        return fail(L, FW_ERR_PARSE, "%s/%s: %llu rows, the table's other columns have %llu", where, col,
+                    (unsigned long long)dim, (unsigned long long)*n);
+    }
+    *n = dim;
+    *out = v;
+    return FW_OK;
+}
+
+/* An id column's value as an index below n, or UINT32_MAX when it is not one. */
+static uint32_t ent_index(double x, uint64_t n)
+{
+    return x >= 0.0 && x < (double)n && x == floor(x) ? (uint32_t)x : UINT32_MAX;
+}
+
+typedef struct user_day {
+    uint32_t user, day;
+} user_day;
+
+static int cmp_user_day(const void *a, const void *b)
+{
+    const user_day *x = a, *y = b;
+    if (x->user != y->user)
+        return x->user < y->user ? -1 : 1;
+    return (x->day > y->day) - (x->day < y->day);
+}
+
+/* /entities: note popularity, search by rank, cohorts and campaign spend, summed. Absent in
+ * files without output.entities; every id and day read is checked against what the file
+ * holds (an out-of-range one is a layout error), so no value sizes an allocation. */
+static fw_err load_entities(const loader *L, hid_t f, fw_results *r)
+{
+    fw_err e = FW_OK;
+    hid_t g = open_group(L, f, "entities", &e);
+    if (g <= 0)
+        return e;
+    double *a = NULL, *b = NULL, *c = NULL;
+    user_day *ud = NULL;
+    uint64_t n = UINT64_MAX, notes = UINT64_MAX, camps = UINT64_MAX;
+    uint32_t D = r->n_days;
+    /* Notes and their impressions. */
+    if ((e = read_ent_col(L, g, "notes", "creator", &notes, &a)) != FW_OK)
+        goto done;
+    free(a);
+    a = NULL;
+    if (!(r->note_impressions = calloc(notes ? notes : 1, sizeof *r->note_impressions))) {
+        e = fail(L, FW_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    r->n_ent_notes = (uint32_t)notes;
+    if ((e = read_ent_col(L, g, "note_days", "note", &n, &a)) != FW_OK ||
+        (e = read_ent_col(L, g, "note_days", "impressions", &n, &b)) != FW_OK)
+        goto done;
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t k = ent_index(a[i], notes);
+        if (k == UINT32_MAX) {
+            e = fail(L, FW_ERR_PARSE, "/entities/note_days/note: row %llu names note %g, not one of the %llu notes",
+                     (unsigned long long)i, a[i], (unsigned long long)notes);
+            goto done;
+        }
+        r->note_impressions[k] += b[i];
+    }
+    free(a);
+    free(b);
+    a = b = NULL;
+    /* Search by rank. */
+    n = UINT64_MAX;
+    if ((e = read_ent_col(L, g, "search_rank", "rank", &n, &a)) != FW_OK ||
+        (e = read_ent_col(L, g, "search_rank", "examined", &n, &b)) != FW_OK ||
+        (e = read_ent_col(L, g, "search_rank", "clicked", &n, &c)) != FW_OK)
+        goto done;
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t k = ent_index(a[i] - 1.0, FW_RESULTS_RANKS);
+        if (k == UINT32_MAX) {
+            e = fail(L, FW_ERR_PARSE, "/entities/search_rank/rank: row %llu holds %g, not a rank 1..%d",
+                     (unsigned long long)i, a[i], FW_RESULTS_RANKS);
+            goto done;
+        }
+        r->rank_examined[k] += b[i];
+        r->rank_clicked[k] += c[i];
+    }
+    free(a);
+    free(b);
+    free(c);
+    a = b = c = NULL;
+    /* Cohorts: each user's first day in the table, then who of each cohort is active k days on. */
+    n = UINT64_MAX;
+    if ((e = read_ent_col(L, g, "user_days", "user", &n, &a)) != FW_OK ||
+        (e = read_ent_col(L, g, "user_days", "day", &n, &b)) != FW_OK)
+        goto done;
+    if (!(ud = malloc((n ? n : 1) * sizeof *ud)) || !(r->cohort = calloc((size_t)D * D + 1, sizeof *r->cohort))) {
+        e = fail(L, FW_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t day = ent_index(b[i], D), user = ent_index(a[i], UINT32_MAX);
+        if (day == UINT32_MAX || user == UINT32_MAX) {
+            e = fail(L, FW_ERR_PARSE, "/entities/user_days: row %llu: user %g on day %g, not a user id and one of "
+                                      "the %u days", (unsigned long long)i, a[i], b[i], D);
+            goto done;
+        }
+        ud[i] = (user_day){user, day};
+    }
+    if (n > 1)
+        qsort(ud, n, sizeof *ud, cmp_user_day);
+    for (uint64_t i = 0, first = 0; i < n; i++) {
+        if (i == 0 || ud[i].user != ud[i - 1].user)
+            first = ud[i].day;
+        r->cohort[(size_t)first * D + (ud[i].day - first)] += 1.0;
+    }
+    free(a);
+    free(b);
+    a = b = NULL;
+    /* Campaigns: spend and budget over the run. */
+    if ((e = read_ent_col(L, g, "campaigns", "brand", &camps, &a)) == FW_ERR_NOTFOUND) {
+        e = FW_OK;   /* a world without ads */
+        camps = 0;
+    } else if (e != FW_OK) {
+        goto done;
+    }
+    free(a);
+    a = NULL;
+    if (!(r->campaign_spend = calloc(camps ? camps : 1, sizeof(double))) ||
+        !(r->campaign_budget = calloc(camps ? camps : 1, sizeof(double)))) {
+        e = fail(L, FW_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    r->n_ent_campaigns = (uint32_t)camps;
+    n = UINT64_MAX;
+    if (camps && ((e = read_ent_col(L, g, "campaign_days", "campaign", &n, &a)) != FW_OK ||
+                  (e = read_ent_col(L, g, "campaign_days", "spend_cents", &n, &b)) != FW_OK ||
+                  (e = read_ent_col(L, g, "campaign_days", "budget_cents", &n, &c)) != FW_OK))
+        goto done;
+    for (uint64_t i = 0; camps && i < n; i++) {
+        uint32_t k = ent_index(a[i], camps);
+        if (k == UINT32_MAX) {
+            e = fail(L, FW_ERR_PARSE, "/entities/campaign_days/campaign: row %llu names campaign %g, not one of %llu",
+                     (unsigned long long)i, a[i], (unsigned long long)camps);
+            goto done;
+        }
+        r->campaign_spend[k] += b[i];
+        r->campaign_budget[k] += c[i];
+    }
+    r->has_entities = 1;
+done:
+    if (e == FW_ERR_NOTFOUND)
+        e = fail(L, FW_ERR_PARSE, "/entities: a table or column is missing (notes, note_days, search_rank, user_days, "
+                                  "campaign_days)");
+    free(a);
+    free(b);
+    free(c);
+    free(ud);
+    H5Gclose(g);
+    return e;
+}
+
 /* One stage: its columns and, when present, its counts [n_lat_days, n_bins]. */
 static fw_err read_stage(const loader *L, hid_t h, const char *where, void *item, const void *arg)
 {
@@ -630,7 +805,7 @@ fw_err fw_results_load_here(const char *path, fw_results **out, char *errbuf, si
     }
     if ((e = load_days(&L, f, r)) != FW_OK || (e = check_root(&L, r)) != FW_OK || (e = load_world(&L, f, r)) != FW_OK ||
         (e = load_latency(&L, f, r)) != FW_OK || (e = load_experiment(&L, f, r)) != FW_OK ||
-        (e = load_work(&L, f, r)) != FW_OK)
+        (e = load_work(&L, f, r)) != FW_OK || (e = load_entities(&L, f, r)) != FW_OK)
         goto done;
 done:
     if (f >= 0 && H5Fclose(f) < 0 && e == FW_OK)
@@ -675,6 +850,10 @@ void fw_results_destroy(fw_results *r)
     free(r->bin_lower_ns);
     free(r->bin_upper_ns);
     free(r->creator_followers);
+    free(r->note_impressions);
+    free(r->cohort);
+    free(r->campaign_spend);
+    free(r->campaign_budget);
     free(r->day);
     free(r->path);
     free(r);
@@ -714,6 +893,12 @@ static double touch(const fw_results *r)
             sum += (double)strlen(attrs[k]->v[i].name) + (double)strlen(attrs[k]->v[i].text);
     for (uint32_t d = 0; d < r->n_days; d++)
         sum += r->day[d];
+    for (uint32_t i = 0; r->has_entities && i < r->n_ent_notes; i++)
+        sum += r->note_impressions[i];
+    for (size_t i = 0; r->has_entities && i < (size_t)r->n_days * r->n_days; i++)
+        sum += r->cohort[i];
+    for (uint32_t i = 0; r->has_entities && i < r->n_ent_campaigns; i++)
+        sum += r->campaign_spend[i] + r->campaign_budget[i];
     for (uint32_t a = 0; a < r->n_arms; a++)
         for (uint32_t c = 0; c < r->arms[a].days.n; c++)
             for (uint32_t d = 0; d < r->n_days; d++)

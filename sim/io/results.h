@@ -64,6 +64,8 @@ typedef struct fw_results_test {
     fw_results_cols fields;   /* control, treatment, lift, lift_ci_lo, ..., each n_metrics long */
 } fw_results_test;
 
+#define FW_RESULTS_RANKS 10
+
 typedef struct fw_results {
     char *path;
     fw_results_attrs root;    /* provenance: flywheel_version, scenario_name, seed, status, ... */
@@ -86,6 +88,15 @@ typedef struct fw_results {
     char **metric_unit;       /* [n_metrics] /experiment/units; NULL in files without it */
     fw_results_test *tests;   /* one per treatment arm: the groups of /experiment with a
                                  `control` attribute (not /experiment/days, the looks) */
+    /* /entities (output.entities), summed over days and cells; has_entities 0 when absent. */
+    int has_entities;
+    uint32_t n_ent_notes;        /* rows of /entities/notes */
+    double *note_impressions;    /* [n_ent_notes] impressions over the run */
+    double rank_examined[FW_RESULTS_RANKS], rank_clicked[FW_RESULTS_RANKS];   /* search, rank 1.. */
+    double *cohort;              /* [n_days * n_days]: users first active on day d (row) who are
+                                    active on day d + k (column k); column 0 is the cohort's size */
+    uint32_t n_ent_campaigns;    /* rows of /entities/campaigns */
+    double *campaign_spend, *campaign_budget;   /* [n_ent_campaigns] cents over the run */
 } fw_results;
 
 /* Loads the result file at path. On success *out is a new fw_results (free it with

@@ -1881,6 +1881,26 @@ static const char *name_problem(const char *name)
     return NULL;
 }
 
+double fw_scenario_events_bytes(const fw_scenario *s)
+{
+    if (!s->output.events)
+        return 0.0;
+    double active = s->world.activity_a / (s->world.activity_a + s->world.activity_b);
+    return (double)s->world.n_users * s->output.events_sample * active * (double)s->days * s->world.sessions_mean *
+           FW_EVENTS_ROWS_PER_SESSION * FW_EVENTS_BYTES_PER_ROW;
+}
+
+/* "1.23 GiB", "456 MiB" or "789 KiB". */
+static void fmt_bytes(char *buf, size_t n, double b)
+{
+    if (b >= 1073741824.0)
+        snprintf(buf, n, "%.2f GiB", b / 1073741824.0);
+    else if (b >= 1048576.0)
+        snprintf(buf, n, "%.0f MiB", b / 1048576.0);
+    else
+        snprintf(buf, n, "%.0f KiB", b / 1024.0);
+}
+
 static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
 {
     char at[600], why[768], path[64], shown[80];
@@ -1919,6 +1939,18 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
                     "it must be 1 to 100 bytes: letters (any script), digits, '_', '-' or '.', not starting "
                     "with '.'",
                     at, shown, name_why);
+    }
+    double ev_bytes = fw_scenario_events_bytes(s);
+    if (ev_bytes > (double)s->output.max_bytes) {
+        char est[32], lim[32];
+        fmt_bytes(est, sizeof est, ev_bytes);
+        fmt_bytes(lim, sizeof lim, (double)s->output.max_bytes);
+        where_fmt(w, "output.events", at, sizeof at);
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: output.events: the event log would take about %s (estimate: %.3g impressions at %.0f "
+                    "bytes each), more than output.max_bytes (%s, %" PRIu64 " bytes): log a sample of users "
+                    "(output.events_sample), run fewer days or users, or raise output.max_bytes",
+                    at, est, ev_bytes / FW_EVENTS_BYTES_PER_ROW, FW_EVENTS_BYTES_PER_ROW, lim, s->output.max_bytes);
     }
     if (!(s->world.creator_share > 0.0)) {
         /* Notes are posted by creators only: none would ever exist. */

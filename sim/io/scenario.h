@@ -110,6 +110,17 @@ fw_err fw_scenario_finish(fw_scenario *s, fw_diag *diag);
 fw_err fw_scenario_apply(char *const *sets, uint32_t n, fw_behaviour_cfg *b, fw_engine_cfg *e,
                          fw_diag *diag);
 
+/* An up-front estimate of the event log's size (output.events) in bytes, as stored: users
+ * logged (world.n_users x events_sample) x their expected active days (the mean of
+ * Beta(world.activity_a, activity_b) x days) x sessions a day (world.sessions_mean) x
+ * impressions a session x bytes an impression. The last two are measured on the default
+ * scenario (12.4 impressions a session, 12.9 bytes each with /truth at deflate level 4; rounded up);
+ * worlds whose
+ * behaviour makes longer sessions exceed it. 0 when the log is off. Pure. */
+#define FW_EVENTS_ROWS_PER_SESSION 13.0
+#define FW_EVENTS_BYTES_PER_ROW 14.0
+double fw_scenario_events_bytes(const fw_scenario *s);
+
 /* Writes the effective scenario as YAML, every knob, with its description as a comment
  * when comments is nonzero. Output parses back to the same scenario. */
 fw_err fw_scenario_write_yaml(const fw_scenario *s, FILE *f, int comments);

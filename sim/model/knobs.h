@@ -159,7 +159,15 @@ typedef enum fw_experiment_unit {
     X(output, RUN, U32, oracle_corpus_every, 16, 1, 1000000, "",                                                \
       "of those, compare one in N with the best slate of the whole corpus (costly at 1M notes)")               \
     X(output, RUN, U64, max_memory, 0, 0, 1000000000, "MiB",                                                    \
-      "refuse (exit 2) a run whose up-front memory estimate exceeds this; 0 = 90% of physical memory")
+      "refuse (exit 2) a run whose up-front memory estimate exceeds this; 0 = 90% of physical memory") \
+    X(output, RUN, BOOL, events, false, 0, 1, "",                                                             \
+      "record the impression-level event log (/events) and its ground truth (/truth)")                      \
+    X(output, RUN, F64, events_sample, 1.0, 1e-6, 1.0, "",                                                    \
+      "share of users whose events are logged, chosen by a hash of the user: a logged user's whole history is kept") \
+    X(output, RUN, BOOL, entities, false, 0, 1, "",                                                           \
+      "record the per-entity tables (/entities: notes, creators, products, campaigns, users per day, search by rank)") \
+    X(output, RUN, U64, max_bytes, 21474836480, 1048576, UINT64_MAX, "bytes",                                 \
+      "refuse (exit 2) a run whose event log (output.events) is estimated to exceed this size")
 
 typedef struct fw_world_cfg {
     FW_WORLD_KNOBS(FW_KNOB_FIELD)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver/evlog.h"
 #include "driver/part.h"
 
 #define ADS_COUNTERS(X)                                                                        \
@@ -77,7 +78,11 @@ static int ads_on_event(fw_session *ss, fw_part_inst *p, fw_sess_event *ev)
     double z = m->b_open + c->open_affinity * fw_behaviour_affinity(w, u, note) + c->open_quality * w->note_quality[note] +
                c->format_weight * fw_behaviour_format_match(w, u, note) - c->ad_penalty + ev->bonus;
     double reward = 0.0;
+    fw_evlog_impression(ss, ev->surface == FW_SURFACE_SEARCH ? FW_EVS_SEARCH_AD : FW_EVS_FEED_AD, ev->slot_no,
+                        ad->campaign, note, FW_NONE, fw_sigmoid(z), fw_behaviour_affinity(w, u, note),
+                        w->note_quality[note], UINT32_MAX);
     if (gsl_rng_uniform(ev->rng) < fw_sigmoid(z)) {
+        fw_evlog_outcome(ss, FW_EVO_OPEN);
         r.u.ad.ev.type = FW_AD_CLICK;
         if (fw_recbuf_push(ss->rec, &r))
             return -1;

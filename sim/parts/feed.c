@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver/evlog.h"
 #include "driver/part.h"
 #include "model/rng.h"
 
@@ -91,8 +92,10 @@ static int feed_session(fw_session *ss, fw_part_inst *p)
         COUNT(feed_requests)++;
         if (n == 0)
             return 0;
+        fw_evlog_request(ss);
         fw_sess_event pe = {.kind = FW_SE_PAGE, .surface = FW_SURFACE_FEED, .page = ss->slots, .n = n,
                             .page_no = page_no};
+        uint32_t organic = 0;
         if (fw_session_emit(ss, &pe))
             return -1;
         for (uint32_t i = 0; i < n; i++) {
@@ -102,7 +105,7 @@ static int feed_session(fw_session *ss, fw_part_inst *p)
                 if (sl->campaign == FW_NONE)
                     continue;   /* a reserved slot the auction left empty */
                 fw_sess_event ad = {.kind = FW_SE_AD, .surface = FW_SURFACE_FEED, .page = sl, .rng = r,
-                                    .bonus = 0.0, .sat = &sat};
+                                    .bonus = 0.0, .sat = &sat, .slot_no = i};
                 if (fw_session_emit(ss, &ad))
                     return -1;
                 if (!ad.handled)
@@ -123,8 +126,10 @@ static int feed_session(fw_session *ss, fw_part_inst *p)
             double x = fw_behaviour_affinity(w, u, note), q = w->note_quality[note];
             double p_open = fw_sigmoid(m->b_open + c->open_affinity * x + c->open_quality * q +
                                        c->format_weight * fw_behaviour_format_match(w, u, note));
+            fw_evlog_impression(ss, FW_EVS_FEED, i, note, note, sl->card, p_open, x, q, organic++);
             double reward = 0.0;
             if (gsl_rng_uniform(r) < p_open) {
+                fw_evlog_outcome(ss, FW_EVO_OPEN);
                 if (fw_recbuf_event(ss->rec, u, note, tick, FW_EV_OPEN))
                     return -1;
                 COUNT(opens)++;
@@ -135,6 +140,7 @@ static int feed_session(fw_session *ss, fw_part_inst *p)
                 static const uint32_t kinds[3] = {FW_EV_LIKE, FW_EV_SAVE, FW_EV_COMMENT};
                 static const uint32_t counted[3] = {C_likes, C_saves, C_comments};
                 static const fw_user_metric user_metrics[3] = {FW_UM_likes, FW_UM_saves, FW_UM_comments};
+                static const fw_ev_outcome logged[3] = {FW_EVO_LIKE, FW_EVO_SAVE, FW_EVO_COMMENT};
                 double share[3] = {c->like_share, c->save_share, comment_share};
                 double extra = 0.0;
                 for (int k = 0; k < 3; k++)
@@ -142,6 +148,7 @@ static int feed_session(fw_session *ss, fw_part_inst *p)
                         if (fw_recbuf_event(ss->rec, u, note, tick, kinds[k]))
                             return -1;
                         ss->row[p->base + counted[k]]++;
+                        fw_evlog_outcome(ss, logged[k]);
                         COUNT(interactions)++;
                         uc[user_metrics[k]][u]++;
                         uc[FW_UM_interactions][u]++;
@@ -159,6 +166,7 @@ static int feed_session(fw_session *ss, fw_part_inst *p)
                             return -1;
                         COUNT(follows)++;
                         uc[FW_UM_follows][u]++;
+                        fw_evlog_outcome(ss, FW_EVO_FOLLOW);
                     }
                 }
                 /* Interests drift towards what the user reads (the row stays normalised). */

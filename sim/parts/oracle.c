@@ -129,6 +129,11 @@ static int oracle(fw_session *ss, fw_part_inst *p, oracle_thread *t, const uint3
     for (uint32_t i = 0; i < n_cand; i++)
         util[i] = fw_behaviour_p_open(m, w, u, cand[i]);
     qsort(util, n_cand, sizeof *util, dbl_desc);
+    if (ss->ev) {   /* the event log's best alternative at each organic position */
+        ss->ev_best_n = n_cand < 128 ? n_cand : 128;
+        for (uint32_t i = 0; i < ss->ev_best_n; i++)
+            ss->ev_best[i] = (float)util[i];
+    }
     double idcg = 0.0, best = 0.0;
     for (uint32_t i = 0; i < k && i < n_cand; i++) {
         idcg += util[i] / log2(i + 2.0);

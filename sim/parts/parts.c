@@ -23,7 +23,8 @@
     X(reach)        \
     X(oracle)       \
     X(market)       \
-    X(notify)
+    X(notify)       \
+    X(tables)
 
 #define FW_PART_EXTERN(name) extern const fw_part fw_##name##_part;
 FW_PARTS(FW_PART_EXTERN)

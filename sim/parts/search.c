@@ -11,6 +11,7 @@
 
 #include <gsl/gsl_randist.h>
 
+#include "driver/evlog.h"
 #include "driver/part.h"
 #include "model/rng.h"
 
@@ -121,10 +122,15 @@ static int search_session(fw_session *ss, fw_part_inst *p)
         uint32_t n = fw_search_page(ss->engine, ss->ctx, &q, ss->slots, ss->page_cap + 1);
         if (n == 0)
             COUNT(search_zero_results)++;
+        fw_evlog_request(ss);
+        fw_evlog_search(ss, q.terms, q.n_terms,
+                        n - (n > 0 && (ss->slots[0].campaign != FW_NONE || ss->slots[0].note == FW_NONE)), topic,
+                        (uint32_t)attempt);
         fw_sess_event pe = {.kind = FW_SE_PAGE, .surface = FW_SURFACE_SEARCH, .page = ss->slots, .n = n};
         if (n > 0 && fw_session_emit(ss, &pe))
             return -1;
         const fw_slot *res = ss->slots;
+        uint32_t first = 0;   /* the first organic result's slot on the page */
         if (n > 0 && (res[0].campaign != FW_NONE || res[0].note == FW_NONE)) {
             /* The ad slot at the top (the engine sold it for the topic it reads in the query),
              * examined like the first result; opened more readily on the searched topic. */
@@ -138,6 +144,7 @@ static int search_session(fw_session *ss, fw_part_inst *p)
             }
             res++;
             n--;
+            first = 1;
         }
         double dcg = 0.0, idcg = 0.0;
         for (uint32_t i = 0; i < n; i++) {
@@ -159,8 +166,14 @@ static int search_session(fw_session *ss, fw_part_inst *p)
             double bonus = w->note_info[note].topic == topic ? c->search_intent_bonus : -c->search_intent_bonus;
             double p_open = fw_sigmoid(m->b_open + c->open_affinity * x + c->open_quality * qual +
                                        c->format_weight * fw_behaviour_format_match(w, u, note) + bonus);
-            if (gsl_rng_uniform(r) >= p_open)
+            fw_evlog_impression(ss, FW_EVS_SEARCH, first + i, note, note, res[i].card, p_open, x, qual, i);
+            int opened = gsl_rng_uniform(r) < p_open;
+            fw_sess_event ex = {.kind = FW_SE_EXAMINED, .surface = FW_SURFACE_SEARCH, .slot_no = i, .handled = opened};
+            if (fw_session_emit(ss, &ex))
+                return -1;
+            if (!opened)
                 continue;
+            fw_evlog_outcome(ss, FW_EVO_OPEN);
             if (fw_recbuf_event(ss->rec, u, note, tick, FW_EV_OPEN | FW_EV_SEARCH))
                 return -1;
             COUNT(search_clicks)++;
@@ -177,10 +190,12 @@ static int search_session(fw_session *ss, fw_part_inst *p)
                 return -1;
             double pi = fw_sigmoid(m->b_interact + x + qual);
             static const uint32_t kinds[3] = {FW_EV_LIKE, FW_EV_SAVE, FW_EV_COMMENT};
+            static const fw_ev_outcome logged[3] = {FW_EVO_LIKE, FW_EVO_SAVE, FW_EVO_COMMENT};
             double share[3] = {c->like_share, c->save_share, comment_share};
             double extra = 0.0;
             for (int k = 0; k < 3; k++)
                 if (gsl_rng_uniform(r) < pi * share[k]) {
+                    fw_evlog_outcome(ss, logged[k]);
                     if (fw_recbuf_event(ss->rec, u, note, tick, kinds[k] | FW_EV_SEARCH))
                         return -1;
                     COUNT(search_interactions)++;

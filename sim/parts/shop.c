@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "driver/counters.h"
+#include "driver/evlog.h"
 #include "driver/part.h"
 #include "model/rng.h"
 
@@ -148,6 +149,7 @@ static int checkout(fw_session *ss, fw_part_inst *p, uint32_t product, uint8_t s
     h ^= h >> 32;
     if (h == UINT64_MAX)
         h--;   /* UINT64_MAX is not a valid request id */
+    fw_evlog_outcome(ss, FW_EVO_ORDER);
     fw_record r = {.kind = FW_RECORD_ORDER, .aux = src,
                    .u.order.req = {.request_id = h, .user = u, .arm = ss->cell, .product = product, .qty = 1,
                                    .tick = ss->tick}};
@@ -184,6 +186,7 @@ static int product_view(fw_session *ss, fw_part_inst *p, uint32_t product)
         return -1;
     COUNT(cart_adds)++;
     ss->agg[FW_UM_cart_adds][u]++;
+    fw_evlog_outcome(ss, FW_EVO_CART);
     if (gsl_rng_uniform(r) < c->buy_now)
         return checkout(ss, p, product, src);
     return 0;
@@ -207,6 +210,7 @@ static int shop_cart(fw_session *ss, fw_part_inst *p)
     gsl_rng *r = rng_of(ss, p);
     uint32_t n, u = ss->user;
     const uint32_t *items = fw_shop_cart(ss->engine, u, &n);
+    fw_evlog_detach(ss);   /* what the cart leads to is no impression's outcome */
     if (n == 0 || gsl_rng_uniform(r) >= c->cart_revisit)
         return 0;
     COUNT(cart_visits)++;
@@ -247,6 +251,7 @@ static int shop_tab(fw_session *ss, fw_part_inst *p)
     fw_shop_req q = {.user = u, .arm = ss->cell, .tick = ss->tick};
     uint32_t n = fw_shop_request(ss->engine, ss->ctx, &q, ss->page, ss->page_cap);
     COUNT(shop_visits)++;
+    fw_evlog_request(ss);
     uint32_t T = w->n_topics;
     for (uint32_t i = 0; i < n; i++) {
         if (gsl_rng_uniform(r) >= pow(1.0 / (i + 1.0), c->search_eta))
@@ -257,8 +262,10 @@ static int shop_tab(fw_session *ss, fw_part_inst *p)
         double intent = fw_behaviour_intent(m, w, ss->us, u, product, ss->tick, NULL);
         double z = m->b_shop + c->open_affinity * x + c->intent_weight * log1p(intent) +
                    c->appeal_weight * w->product_appeal[product] - fw_behaviour_price_term(m, w, u, product);
+        fw_evlog_impression(ss, FW_EVS_SHOP, i, product, FW_NONE, FW_NONE, fw_sigmoid(z), NAN, NAN, UINT32_MAX);
         if (gsl_rng_uniform(r) >= fw_sigmoid(z))
             continue;
+        fw_evlog_outcome(ss, FW_EVO_OPEN);
         COUNT(shop_clicks)++;
         if (product_view(ss, p, product))
             return -1;
@@ -312,6 +319,7 @@ static int shop_on_event(fw_session *ss, fw_part_inst *p, fw_sess_event *ev)
     if (gsl_rng_uniform(rng_of(ss, p)) >= fw_sigmoid(z))
         return 0;
     COUNT(card_clicks)++;
+    fw_evlog_outcome(ss, FW_EVO_CARD_CLICK);
     return product_view(ss, p, card);
 }
 
