@@ -439,7 +439,17 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *ctx, const fw_feed_req *re
     if (req->user >= e->n_users || req->arm >= e->n_arms)
         return 0;
     uint32_t m = e->cell[req->arm].feed_module;
+    ctx->rank.n_scored = 0;
     return modules[m]->feed(e, e->mod[m], ctx, req, out, cap, t_start);
+}
+
+double fw_engine_ctx_score(const fw_engine_ctx *ctx, uint32_t note)
+{
+    const fw_rank_ctx *c = &ctx->rank;
+    for (uint32_t i = 0; i < c->n_scored; i++)
+        if (c->scored_id[i] == note)
+            return c->scored[i];
+    return NAN;
 }
 
 int fw_feed_was_served(const fw_engine *e, uint32_t user, uint32_t arm, uint32_t note)

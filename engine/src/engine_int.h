@@ -183,6 +183,12 @@ typedef struct fw_rank_ctx {
     uint32_t *order;        /* [cand_cap] ranked ids */
     double *order_score;    /* [cand_cap] */
     uint32_t n_cand;
+    /* The last feed request's ranked notes and their scores (views of the arrays above, set by
+     * the feed algorithm; n_scored 0 before the first or when it ranked nothing):
+     * fw_engine_ctx_score reads them. */
+    const uint32_t *scored_id;
+    const double *scored;
+    uint32_t n_scored;
 } fw_rank_ctx;
 
 struct fw_engine {

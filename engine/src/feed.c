@@ -115,6 +115,9 @@ static uint32_t feed_request(fw_engine *e, void *state, fw_engine_ctx *ctx, cons
         fw_topk_offer(c->order, c->cand_score, &n_top, k, id, s);
     }
     fw_topk_sort(c->order, c->cand_score, n_top);
+    c->scored_id = c->order;   /* the page comes from the top n_top, with these scores */
+    c->scored = c->cand_score;
+    c->n_scored = n_top;
     uint32_t len = fw_feed_place_slots(f, c->order, n_top, out, cap);
     fw_plant_wait(e, FW_STAGE_FEED_RANK);
 

@@ -1228,6 +1228,9 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
             fw_topk_offer(cold_id, cold_s, &n_cold_h, k_cold, id, s);
     }
     fw_topk_sort(cold_id, cold_s, n_cold_h);
+    c->scored_id = c->cand;   /* every candidate's score, in recall order */
+    c->scored = c->cand_score;
+    c->n_scored = n;
     fw_plant_wait(e, FW_STAGE_FEED_RANK);
     int64_t t_rank = fw_now_ns();
 

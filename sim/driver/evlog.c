@@ -26,7 +26,7 @@
     X(item, U32, "", "what was shown: a note id (feed, search), product id (shop tab) or campaign id (ads)") \
     X(note, U32, "", "the note shown (an ad's creative); 4294967295 on the shop tab")              \
     X(card, U32, "", "the product card on an organic note, else 4294967295")                        \
-    X(score, F32, "", "the engine's ranking score: NaN (the engine's seam does not expose it yet)") \
+    X(score, F32, "", "the engine's ranking score of a feed note in its request (fw_engine_ctx_score: the baseline's trending/follow/fresh score, the recommender's weighted task models); NaN on other surfaces") \
     X(propensity, F32, "probability", "probability the logging policy showed this item here: 1 (every ranking, exploration and auction is deterministic)") \
     X(open, U8, "", "1: opened (note read, ad clicked, product viewed)")                             \
     X(like, U8, "", "1: liked")                                                                     \
@@ -269,7 +269,8 @@ void fw_evlog_destroy(fw_evlog *L)
 }
 
 void fw_evlog_impression(fw_session *ss, fw_ev_surface surface, uint32_t position, uint32_t item, uint32_t note,
-                         uint32_t card, double p_open, double match, double quality, uint32_t organic_rank)
+                         uint32_t card, double score, double p_open, double match, double quality,
+                         uint32_t organic_rank)
 {
     fw_evbuf *b = ss->ev;
     if (!b)
@@ -282,7 +283,8 @@ void fw_evlog_impression(fw_session *ss, fw_ev_surface surface, uint32_t positio
     float best = organic_rank < ss->ev_best_n ? ss->ev_best[organic_rank] : NAN;
     b->imp[b->n_imp] = (fw_ev_imp){.tick = ss->tick, .user = ss->user, .item = item, .note = note, .card = card,
                                    .req = ss->ev_req, .position = (uint16_t)(position > UINT16_MAX ? UINT16_MAX : position),
-                                   .surface = (uint8_t)surface, .outcome = 0, .p_open = (float)p_open,
+                                   .surface = (uint8_t)surface, .outcome = 0, .score = (float)score,
+                                   .p_open = (float)p_open,
                                    .match = (float)match, .quality = (float)quality, .best = best};
     ss->ev_row = (int64_t)b->n_imp++;
 }
@@ -414,7 +416,7 @@ fw_err fw_evlog_day(fw_evlog *L)
             c[IC_item].u32[i] = x->item;
             c[IC_note].u32[i] = x->note;
             c[IC_card].u32[i] = x->card;
-            c[IC_score].f32[i] = NAN;
+            c[IC_score].f32[i] = x->score;
             c[IC_propensity].f32[i] = 1.0f;
             static const uint8_t bit_col[8] = {IC_open, IC_like, IC_save, IC_comment, IC_follow, IC_card_click, IC_cart,
                                                IC_order};

@@ -48,6 +48,7 @@ typedef struct fw_ev_imp {
     uint32_t req;           /* the user's request number in the tick; made global at the merge */
     uint16_t position;      /* slot on the page, from 0 */
     uint8_t surface, outcome;
+    float score;            /* the engine's ranking score (NaN where none) */
     float p_open, match, quality, best;   /* truth */
 } fw_ev_imp;
 
@@ -123,11 +124,13 @@ static inline void fw_evlog_request(fw_session *ss)
 }
 
 /* An impression: appends its row and makes it the current one (outcomes go to it). No-op
- * when the user is not logged. Truth: the true open probability, interest match and quality
+ * when the user is not logged. score: the engine's ranking score of the item (NaN where the
+ * engine does not expose one). Truth: the true open probability, interest match and quality
  * (NaN where none), and the oracle's best alternative at this position (NaN unless the
  * oracle scored the request: ss->ev_best). */
 void fw_evlog_impression(fw_session *ss, fw_ev_surface surface, uint32_t position, uint32_t item, uint32_t note,
-                         uint32_t card, double p_open, double match, double quality, uint32_t organic_rank);
+                         uint32_t card, double score, double p_open, double match, double quality,
+                         uint32_t organic_rank);
 
 /* Marks an outcome on the current impression (none: no-op). */
 static inline void fw_evlog_outcome(fw_session *ss, fw_ev_outcome o)

@@ -130,6 +130,7 @@ typedef struct fw_session {
     int64_t ev_row;                /* the current impression's row in ev, or -1 */
     uint32_t ev_best_n;            /* the oracle's best alternatives for the current request: */
     float ev_best[128];            /* true open probability of the k-th best recalled candidate */
+    float ev_score[FW_PAGE_SLOTS]; /* the engine's score of each slot of the current feed page */
 } fw_session;
 
 /* The cell whose configuration serves u today as a viewer: every layer's control (cell 0)

@@ -79,7 +79,7 @@ static int ads_on_event(fw_session *ss, fw_part_inst *p, fw_sess_event *ev)
                c->format_weight * fw_behaviour_format_match(w, u, note) - c->ad_penalty + ev->bonus;
     double reward = 0.0;
     fw_evlog_impression(ss, ev->surface == FW_SURFACE_SEARCH ? FW_EVS_SEARCH_AD : FW_EVS_FEED_AD, ev->slot_no,
-                        ad->campaign, note, FW_NONE, fw_sigmoid(z), fw_behaviour_affinity(w, u, note),
+                        ad->campaign, note, FW_NONE, NAN, fw_sigmoid(z), fw_behaviour_affinity(w, u, note),
                         w->note_quality[note], UINT32_MAX);
     if (gsl_rng_uniform(ev->rng) < fw_sigmoid(z)) {
         fw_evlog_outcome(ss, FW_EVO_OPEN);

@@ -93,6 +93,11 @@ static int feed_session(fw_session *ss, fw_part_inst *p)
         if (n == 0)
             return 0;
         fw_evlog_request(ss);
+        if (ss->ev)   /* the ranking's scores, before anything else uses the context */
+            for (uint32_t i = 0; i < n && i < FW_PAGE_SLOTS; i++)
+                ss->ev_score[i] = ss->slots[i].note != FW_NONE && ss->slots[i].campaign == FW_NONE
+                                      ? (float)fw_engine_ctx_score(ss->ctx, ss->slots[i].note)
+                                      : NAN;
         fw_sess_event pe = {.kind = FW_SE_PAGE, .surface = FW_SURFACE_FEED, .page = ss->slots, .n = n,
                             .page_no = page_no};
         uint32_t organic = 0;
@@ -126,7 +131,8 @@ static int feed_session(fw_session *ss, fw_part_inst *p)
             double x = fw_behaviour_affinity(w, u, note), q = w->note_quality[note];
             double p_open = fw_sigmoid(m->b_open + c->open_affinity * x + c->open_quality * q +
                                        c->format_weight * fw_behaviour_format_match(w, u, note));
-            fw_evlog_impression(ss, FW_EVS_FEED, i, note, note, sl->card, p_open, x, q, organic++);
+            fw_evlog_impression(ss, FW_EVS_FEED, i, note, note, sl->card, i < FW_PAGE_SLOTS ? ss->ev_score[i] : NAN,
+                                p_open, x, q, organic++);
             double reward = 0.0;
             if (gsl_rng_uniform(r) < p_open) {
                 fw_evlog_outcome(ss, FW_EVO_OPEN);

@@ -166,7 +166,7 @@ static int search_session(fw_session *ss, fw_part_inst *p)
             double bonus = w->note_info[note].topic == topic ? c->search_intent_bonus : -c->search_intent_bonus;
             double p_open = fw_sigmoid(m->b_open + c->open_affinity * x + c->open_quality * qual +
                                        c->format_weight * fw_behaviour_format_match(w, u, note) + bonus);
-            fw_evlog_impression(ss, FW_EVS_SEARCH, first + i, note, note, res[i].card, p_open, x, qual, i);
+            fw_evlog_impression(ss, FW_EVS_SEARCH, first + i, note, note, res[i].card, NAN, p_open, x, qual, i);
             int opened = gsl_rng_uniform(r) < p_open;
             fw_sess_event ex = {.kind = FW_SE_EXAMINED, .surface = FW_SURFACE_SEARCH, .slot_no = i, .handled = opened};
             if (fw_session_emit(ss, &ex))

@@ -262,7 +262,7 @@ static int shop_tab(fw_session *ss, fw_part_inst *p)
         double intent = fw_behaviour_intent(m, w, ss->us, u, product, ss->tick, NULL);
         double z = m->b_shop + c->open_affinity * x + c->intent_weight * log1p(intent) +
                    c->appeal_weight * w->product_appeal[product] - fw_behaviour_price_term(m, w, u, product);
-        fw_evlog_impression(ss, FW_EVS_SHOP, i, product, FW_NONE, FW_NONE, fw_sigmoid(z), NAN, NAN, UINT32_MAX);
+        fw_evlog_impression(ss, FW_EVS_SHOP, i, product, FW_NONE, FW_NONE, NAN, fw_sigmoid(z), NAN, NAN, UINT32_MAX);
         if (gsl_rng_uniform(r) >= fw_sigmoid(z))
             continue;
         fw_evlog_outcome(ss, FW_EVO_OPEN);

@@ -92,8 +92,11 @@ def accounting(f, label):
     feed = ev.surface == 0
     check(bool(tr.best_alternative[~feed].isna().all()) and bool(tr.best_alternative[feed].notna().any()),
           f"{label}: the oracle's best alternative is on (some) feed rows only")
-    check(bool((ev.propensity == 1).all()) and bool(ev.score.isna().all()),
-          f"{label}: propensity 1 (a deterministic policy), score NaN (not exposed)")
+    check(bool((ev.propensity == 1).all()), f"{label}: propensity 1 (a deterministic policy)")
+    # Every organic feed note was ranked by its request (the page is cut from the ranking),
+    # so it has the engine's score; the other surfaces expose none.
+    check(bool(feed.any()) and bool(np.isfinite(ev.score[feed]).all()) and bool(ev.score[~feed].isna().all()),
+          f"{label}: the engine's score on every feed row ({int(feed.sum())}), NaN elsewhere")
     return ev
 
 

@@ -353,6 +353,13 @@ fw_err fw_engine_set_producer_arms(fw_engine *e, const uint8_t *producer_arm);
  * oracle measurements in the simulator and for tests. */
 const uint32_t *fw_engine_ctx_candidates(const fw_engine_ctx *ctx, uint32_t *n);
 
+/* The score the last fw_feed_request through ctx ranked note by -- the baseline feed's
+ * trending/follow/fresh score, the recommender's weighted sum of its task models -- or NaN
+ * when that request did not score it (an exploration pick scored by another rule is still
+ * found; a note it never recalled is not). Valid until ctx's next request; a linear search
+ * over the request's candidates, for logging a sampled user's pages. */
+double fw_engine_ctx_score(const fw_engine_ctx *ctx, uint32_t note);
+
 /* True when note is in user's served filters under arm's configuration (what the seen filter
  * of a feed request would skip). Reads only that user's state: safe in concurrent requests
  * for other users and from the thread serving this one. */
