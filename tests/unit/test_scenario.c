@@ -473,7 +473,7 @@ static void test_set_each_type(void **state)
                      "unknown key; world is a section, not a value: set one of its keys, as in world.KEY=VALUE; "
                      "its keys: n_users, n_notes,");
     set_fails(&s, "experiment.arms=x", FW_ERR_PARSE,
-              "unknown key; valid keys here: salt, unit, pre_days, alpha, isolation, budget_split, counterfactual");
+              "unknown key; valid keys here: salt, unit, pre_days, alpha, isolation, learners_per_arm, budget_split, counterfactual");
     set_fails(&s, "world.n_users", FW_ERR_PARSE, "expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
     set_fails(&s, "=5", FW_ERR_PARSE, "expected KEY=VALUE, e.g. behaviour.stop_base=0.05");
 
@@ -501,7 +501,7 @@ static void test_set_messages(void **state)
     /* a section: say so and list its keys (not the nearest top-level knob, 'seed') */
     set_fails(&s, "engine.feed=5", FW_ERR_PARSE,
               "unknown key; engine.feed is a section, not a value: set one of its keys, as in engine.feed.KEY=VALUE; "
-              "its keys: algorithm, page_size, n_trending, n_fresh, follow_recent, follow_max_creators, "
+              "its keys: algorithm, plugin, plugin_args, page_size, n_trending, n_fresh, follow_recent, follow_max_creators, "
               "sample_trending, sample_fresh, w_follow, w_trending, w_fresh, fresh_age_h, recency_half_life_h, "
               "trending_half_life_h, w_open, w_like, w_save, w_comment, seen_window, ad_first_slot, ad_every");
     set_fails_prefix(&s, "engine=5", FW_ERR_PARSE,

@@ -105,6 +105,9 @@ typedef struct fw_catalog {
      * (must be 0 or 1) under shared isolation. */
     uint32_t learners_per_cell;
     const uint8_t *user_bucket;
+    /* The key of the random streams the engine hands to ranker plug-ins (flywheel/policy.h;
+     * the simulator: the scenario seed). The engine itself draws nothing. */
+    uint64_t seed;
 } fw_catalog;
 
 /* Engine stages whose latency is measured. X(ENUM, "name", "what is timed"). */
@@ -246,7 +249,10 @@ typedef struct fw_engine fw_engine;
 typedef struct fw_engine_ctx fw_engine_ctx;
 
 /* Creates an engine from the catalog (copied) with one configuration per experiment arm
- * (cfgs[0..n_arms), copied; 1 <= n_arms <= 256). With the recommender (some arm's algorithm
+ * (cfgs[0..n_arms), copied; their string knobs are read during this call only; 1 <= n_arms
+ * <= 256). An arm with engine.feed.algorithm plugin loads its ranker plug-in here
+ * (flywheel/policy.h): FW_ERR_IO, FW_ERR_NOTFOUND or FW_ERR_INVAL when it cannot, with
+ * fw_policy_check_ranker saying why. With the recommender (some arm's algorithm
  * is rec) n_topics must be at most 1024 and every note's topic below n_topics. Returns NULL
  * and sets *err (FW_ERR_NOMEM, FW_ERR_INVAL) on failure. */
 fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_arms,
