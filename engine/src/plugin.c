@@ -29,7 +29,7 @@
 
 typedef struct inst {
     void *dl;
-    const fw_ranker_plugin *api;
+    const fw_ranker_table *api;
     void *state;
     char *label;            /* "NAME (PATH)" for messages */
 } inst;
@@ -44,7 +44,8 @@ typedef struct plugin_state {
     uint32_t *fault_a, *fault_b;   /* [n_users] what the message needs */
     atomic_uint faulted;
     fw_event *ev;           /* observe's batch scratch */
-    size_t cap_ev;
+    fw_policy_cand *ev_cand;
+    size_t cap_ev, cap_ev_cand;
     int32_t next_tick;      /* the tick after the last one ended (a batch with no events) */
 } plugin_state;
 
@@ -73,7 +74,7 @@ static void shown_path(char *buf, size_t cap, const char *path)
 }
 
 /* Loads and checks a plug-in; on success *dl and *api are set. */
-static fw_err load(const char *path, void **dl_out, const fw_ranker_plugin **api_out, char *why, size_t cap)
+static fw_err load(const char *path, void **dl_out, const fw_ranker_table **api_out, char *why, size_t cap)
 {
     char shown[512], local[4096];
     shown_path(shown, sizeof shown, path ? path : "");
@@ -111,14 +112,14 @@ static fw_err load(const char *path, void **dl_out, const fw_ranker_plugin **api
     if (!sym) {
         snprintf(why, cap,
                  "%s: the ranker plug-in has no symbol %s (a plug-in defines FW_RANKER_EXPORT const "
-                 "fw_ranker_plugin *%s(void), see flywheel/policy.h)",
+                 "fw_ranker_table *%s(void), see flywheel/policy.h)",
                  shown, FW_RANKER_SYMBOL, FW_RANKER_SYMBOL);
         dlclose(dl);
         return FW_ERR_NOTFOUND;
     }
     fw_ranker_entry entry;
     memcpy(&entry, &sym, sizeof entry);   /* POSIX: a dlsym'd function */
-    const fw_ranker_plugin *api = entry();
+    const fw_ranker_table *api = entry();
     const char *missing = NULL;
     if (!api) {
         snprintf(why, cap, "%s: %s() returned no table", shown, FW_RANKER_SYMBOL);
@@ -153,14 +154,14 @@ static fw_err load(const char *path, void **dl_out, const fw_ranker_plugin **api
 }
 
 static fw_policy_env env_of(const fw_engine_cfg *cfg, uint32_t cell, uint32_t n_cells, uint32_t n_users,
-                            uint32_t n_topics, uint32_t tpd, uint64_t seed)
+                            uint32_t n_topics, uint32_t tpd, uint64_t seed, uint32_t max_cand)
 {
     const fw_feed_cfg *f = &cfg->feed;
     double hours_per_tick = 24.0 / tpd;   /* as fw_engine_create computes a cell's ticks */
     fw_policy_env env = {
         .abi_version = FW_POLICY_ABI_VERSION, .cell = cell, .n_cells = n_cells, .n_users = n_users,
         .n_topics = n_topics, .ticks_per_day = tpd, .page_size = f->page_size,
-        .organic_slots = fw_feed_organic_slots(f, f->page_size), .seed = seed,
+        .organic_slots = fw_feed_organic_slots(f, f->page_size), .max_candidates = max_cand, .seed = seed,
         .w_follow = f->w_follow, .w_trending = f->w_trending, .w_fresh = f->w_fresh,
         .fresh_age_ticks = f->fresh_age_h / hours_per_tick,
         .recency_half_life_ticks = f->recency_half_life_h / hours_per_tick};
@@ -210,7 +211,7 @@ fw_err fw_policy_check_ranker(const fw_engine_cfg *cfg, uint32_t n_users, uint32
         snprintf(why, cap, "engine.feed.algorithm is not plugin");
         return FW_ERR_INVAL;
     }
-    fw_policy_env env = env_of(cfg, 0, 1, n_users, n_topics, ticks_per_day, seed);
+    fw_policy_env env = env_of(cfg, 0, 1, n_users, n_topics, ticks_per_day, seed, fw_feed_cand_need(cfg));
     inst in = {0};
     fw_err rc = open_inst(cfg, &env, &in, why, cap);
     close_inst(&in);
@@ -246,7 +247,7 @@ static fw_err plugin_create(fw_engine *e, const fw_catalog *cat, void **state)
         const fw_engine_cfg *cfg = &e->cell[a].cfg;
         if (cfg->feed.algorithm != FW_FEED_PLUGIN)
             continue;
-        fw_policy_env env = env_of(cfg, a, e->n_arms, e->n_users, e->n_topics, e->ticks_per_day, e->seed);
+        fw_policy_env env = env_of(cfg, a, e->n_arms, e->n_users, e->n_topics, e->ticks_per_day, e->seed, e->cand_cap);
         char why[512];
         fw_err rc = open_inst(cfg, &env, &P->in[a], why, sizeof why);
         if (rc != FW_OK) {
@@ -263,6 +264,7 @@ static void plugin_destroy(fw_engine *e, void *state)
     for (uint32_t a = 0; P->in && a < e->n_arms; a++)
         close_inst(&P->in[a]);
     free(P->ev);
+    free(P->ev_cand);
 }
 
 static void plugin_ctx_destroy(void *ctx)
@@ -322,6 +324,31 @@ static void fault(plugin_state *P, uint32_t u, int32_t tick, int kind, uint32_t 
     atomic_store_explicit(&P->faulted, 1u, memory_order_relaxed);
 }
 
+/* Candidate id as a request at tick sees it (tr, decay: the cell's trending scores). */
+static inline void describe(const fw_engine *e, fw_policy_cand *q, uint32_t id, uint8_t followed, int32_t tick,
+                            const double *tr, double decay)
+{
+    const fw_note_info *ni = &e->notes[id];
+    const uint32_t *cnt = &e->counts[(size_t)id * FW_EV__COUNT];
+    int64_t age = (int64_t)tick - ni->created_tick;
+    *q = (fw_policy_cand){
+        .note = id, .creator = ni->creator, .topic = ni->topic, .format = ni->format, .followed = followed,
+        .age_ticks = age < 0 ? 0 : age > INT32_MAX ? INT32_MAX : (int32_t)age,
+        .creator_followers = e->followers[ni->creator], .trending = tr[id] * decay,
+        .impressions = cnt[FW_EV_IMPRESSION], .opens = cnt[FW_EV_OPEN], .likes = cnt[FW_EV_LIKE],
+        .saves = cnt[FW_EV_SAVE], .comments = cnt[FW_EV_COMMENT], .follows = cnt[FW_EV_FOLLOW]};
+}
+
+/* Whether u follows creator (the barrier's view). */
+static int follows(const fw_engine *e, uint32_t u, uint32_t creator)
+{
+    const fw_u32vec *fl = &e->follows[u];
+    for (uint32_t k = 0; k < fl->n; k++)
+        if (fl->v[k] == creator)
+            return 1;
+    return 0;
+}
+
 static uint32_t plugin_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_feed_req *req,
                                uint32_t *out, uint32_t cap, int64_t t_start)
 {
@@ -341,18 +368,8 @@ static uint32_t plugin_request(fw_engine *e, void *state, fw_engine_ctx *ctx, co
     /* What the built-in ranker sees of each candidate, and the logged counts. */
     double decay = fw_pools_decay_at(e, cell, req->tick);
     const double *tr = fw_pools_scores(e, cell);
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t id = c->cand[i];
-        const fw_note_info *ni = &e->notes[id];
-        const uint32_t *cnt = &e->counts[(size_t)id * FW_EV__COUNT];
-        int64_t age = (int64_t)req->tick - ni->created_tick;
-        X->cand[i] = (fw_policy_cand){
-            .note = id, .creator = ni->creator, .topic = ni->topic, .format = ni->format,
-            .followed = c->cand_follow[i], .age_ticks = age < 0 ? 0 : age > INT32_MAX ? INT32_MAX : (int32_t)age,
-            .creator_followers = e->followers[ni->creator], .trending = tr[id] * decay,
-            .impressions = cnt[FW_EV_IMPRESSION], .opens = cnt[FW_EV_OPEN], .likes = cnt[FW_EV_LIKE],
-            .saves = cnt[FW_EV_SAVE], .comments = cnt[FW_EV_COMMENT], .follows = cnt[FW_EV_FOLLOW]};
-    }
+    for (uint32_t i = 0; i < n; i++)
+        describe(e, &X->cand[i], c->cand[i], c->cand_follow[i], req->tick, tr, decay);
     uint32_t k = fw_feed_organic_slots(f, cap), want = fw_min_u32(k, n), n_top = 0;
     fw_rank_request r = {.user = u, .cell = cell, .tick = req->tick, .page_size = k, .n_cand = n,
                          .cand = X->cand, .score = X->score, .page = X->page,
@@ -406,21 +423,28 @@ static fw_err plugin_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw
         const inst *in = &P->in[a];
         if (!in->api || !in->api->observe)
             continue;
-        if (fw_grow((void **)&P->ev, &P->cap_ev, l->n_ev, sizeof *P->ev, 1024))
+        if (fw_grow((void **)&P->ev, &P->cap_ev, l->n_ev, sizeof *P->ev, 1024) ||
+            fw_grow((void **)&P->ev_cand, &P->cap_ev_cand, l->n_ev, sizeof *P->ev_cand, 1024))
             return FW_ERR_NOMEM;
+        int32_t tick = l->n_ev ? l->ev[0].tick : P->next_tick;
+        double decay = fw_pools_decay_at(e, a, tick);
+        const double *tr = fw_pools_scores(e, a);
         size_t m = 0;
         for (size_t i = 0; i < l->n_ev; i++) {
             const fw_event *x = &l->ev[i];
-            if (fw_event_ok(e, x) && (e->n_learn == 1 || fw_user_cell(e, x->user) == a))
-                P->ev[m++] = *x;
+            if (!fw_event_ok(e, x) || (e->n_learn != 1 && fw_user_cell(e, x->user) != a))
+                continue;
+            P->ev[m] = *x;
+            describe(e, &P->ev_cand[m], x->note, (uint8_t)follows(e, x->user, e->notes[x->note].creator), x->tick, tr,
+                     decay);
+            m++;
         }
-        fw_policy_batch b = {.cell = a, .tick = l->n_ev ? l->ev[0].tick : P->next_tick, .n_events = m,
-                             .events = P->ev};
+        fw_policy_batch b = {.cell = a, .tick = tick, .n_events = m, .events = P->ev, .cand = P->ev_cand};
         int rc = in->api->observe(in->state, &b);
         if (rc < 0) {
             snprintf(e->why, sizeof e->why, "plugin %s (cell %u): observe of tick %d returned %d", in->label, a,
                      b.tick, rc);
-            return FW_ERR_INTERNAL;
+            return FW_ERR_PLUGIN;
         }
     }
     return FW_OK;
@@ -454,7 +478,7 @@ static fw_err plugin_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int
         }
         snprintf(e->why, sizeof e->why, "plugin %s: feed request of user %u (cell %u) at tick %d (day %d, tick %d): %s",
                  label, u, cell, t, t / tpd, t % tpd, what);
-        return FW_ERR_INTERNAL;
+        return FW_ERR_PLUGIN;
     }
     return FW_OK;
 }
@@ -470,7 +494,7 @@ static fw_err plugin_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint
         if (in->api && in->api->end_day && (rc = in->api->end_day(in->state, day)) < 0) {
             snprintf(e->why, sizeof e->why, "plugin %s (cell %u): end_day of day %u returned %d", in->label, a, day,
                      rc);
-            return FW_ERR_INTERNAL;
+            return FW_ERR_PLUGIN;
         }
     }
     return FW_OK;

@@ -56,6 +56,7 @@ typedef struct fw_policy_env {
     uint32_t n_users, n_topics, ticks_per_day;
     uint32_t page_size;         /* engine.feed.page_size: positions a page has, ad slots included */
     uint32_t organic_slots;     /* positions not reserved for ads: the most a page can ask for */
+    uint32_t max_candidates;    /* the most candidates one request can hand over */
     uint64_t seed;              /* the run's key (the scenario seed) */
     /* The arm's built-in ranking knobs (engine.feed), for a plug-in that starts from the
      * baseline: score = (trending > 0 ? w_trending * log1p(trending) : 0) + w_follow if
@@ -71,7 +72,9 @@ typedef struct fw_policy_cand {
     uint32_t creator;           /* its author's user id */
     uint16_t topic;
     uint8_t format;             /* fw_format */
-    uint8_t followed;           /* 1: recalled because the user follows the creator */
+    uint8_t followed;           /* in a request: recalled from the followed creators' recent
+                                   notes (the built-in ranker's follow bonus); in a batch: the
+                                   user follows the creator */
     int32_t age_ticks;          /* ticks since publication, >= 0 */
     uint32_t creator_followers;
     double trending;            /* the arm's decayed engagement of the note at this tick */
@@ -118,16 +121,19 @@ typedef struct fw_rank_request {
 
 /* A tick's logged note events (impression, open, like, save, comment, follow; type may carry
  * FW_EV_SEARCH), in the order the platform applies them. Under experiment.isolation per_arm
- * (the default) only the instance's cell's users' events, else every user's. */
+ * (the default) only the instance's cell's users' events, else every user's. cand[i]
+ * describes event i's note for event i's user as a request at this barrier would (the
+ * tick's own events not yet counted), so a learner can pair features with outcomes. */
 typedef struct fw_policy_batch {
     uint32_t cell;
     int32_t tick;
     size_t n_events;
-    const fw_event *events;
+    const fw_event *events;         /* [n_events] */
+    const fw_policy_cand *cand;     /* [n_events] */
 } fw_policy_batch;
 
 /* The table a plug-in exports. Entries marked optional may be NULL. */
-typedef struct fw_ranker_plugin {
+typedef struct fw_ranker_table {
     uint32_t abi_version;       /* FW_POLICY_ABI_VERSION */
     const char *name;           /* short, for messages */
     /* Makes an instance from engine.feed.plugin_args (never NULL, "" when unset). NULL with
@@ -143,11 +149,11 @@ typedef struct fw_ranker_plugin {
     int (*observe)(void *state, const fw_policy_batch *batch);
     /* optional: the day's end (day 0 first); < 0 fails the run. */
     int (*end_day)(void *state, uint32_t day);
-} fw_ranker_plugin;
+} fw_ranker_table;
 
-typedef const fw_ranker_plugin *(*fw_ranker_entry)(void);
+typedef const fw_ranker_table *(*fw_ranker_entry)(void);
 
-/* For plug-in authors: FW_RANKER_EXPORT const fw_ranker_plugin *fw_ranker_plugin(void) {...} */
+/* For plug-in authors: FW_RANKER_EXPORT const fw_ranker_table *fw_ranker_plugin(void) {...} */
 #define FW_RANKER_EXPORT __attribute__((visibility("default")))
 
 /* ---- for hosts (the simulator, embedders) ------------------------------------------- */
