@@ -57,7 +57,10 @@ foreach(_t flywheel_shared flywheel_static)
   endforeach()
   target_link_libraries(${_t} PRIVATE fw_sim)
 endforeach()
-target_link_options(flywheel_shared PRIVATE "LINKER:--version-script=${FW_VERSION_SCRIPT}" "LINKER:--no-undefined")
+target_link_options(flywheel_shared PRIVATE "LINKER:--version-script=${FW_VERSION_SCRIPT}")
+if(NOT _fw_san)   # a sanitizer's runtime comes with the program, not the library
+  target_link_options(flywheel_shared PRIVATE "LINKER:--no-undefined")
+endif()
 set_target_properties(flywheel_shared PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}
                       LINK_DEPENDS ${FW_VERSION_SCRIPT})
 

@@ -3,8 +3,11 @@
  * what it answers.
  *
  * Invariants:
- *  - A cell with algorithm plugin has one loaded instance (in[cell].api and .state); every
- *    other cell has none. The plug-in's code stays mapped until destroy, after every ctx.
+ *  - Instances follow the engine's learned states: under per-arm isolation one per learner
+ *    (cell x learner group, fw_learner) of a cell with algorithm plugin, observing only its
+ *    learner's users, so that groups of an arm learn independently as the statistics assume;
+ *    under shared isolation one per such cell, observing everyone. Every other slot has none.
+ *    The plug-in's code stays mapped until destroy, after every ctx.
  *  - A request writes only its user's rows (req_seq, the fault slots) and its ctx, as every
  *    feed request does; `faulted` is the one word several requests may write, atomically, and
  *    only to say "look at the fault slots". The barrier (end_tick) reports the fault of the
@@ -37,7 +40,8 @@ typedef struct inst {
 enum fault_kind { FAULT_NONE = 0, FAULT_RC, FAULT_UNKNOWN, FAULT_DUP, FAULT_LENGTH, FAULT_SCORE };
 
 typedef struct plugin_state {
-    inst *in;               /* [n_arms] */
+    inst *in;               /* [n_inst] */
+    uint32_t n_inst;        /* n_learn under per-arm isolation, else n_arms */
     uint32_t *req_seq;      /* [n_users] feed requests each user made: the streams' counter */
     uint8_t *fault;         /* [n_users] the first fault of the user's requests this tick */
     int32_t *fault_tick;    /* [n_users] */
@@ -220,6 +224,13 @@ fw_err fw_policy_check_ranker(const fw_engine_cfg *cfg, uint32_t n_users, uint32
 
 /* ---- the module ------------------------------------------------------------------------- */
 
+/* The instance serving u in cell (a request), and the cell instance i serves. */
+static inline uint32_t inst_of(const fw_engine *e, uint32_t cell, uint32_t u)
+{
+    return e->n_learn == 1 ? cell : fw_learner(e, cell, u);
+}
+static inline uint32_t inst_cell(const fw_engine *e, uint32_t i) { return e->n_learn == 1 ? i : fw_learner_cell(e, i); }
+
 static int plugin_wanted(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_cells)
 {
     (void)cat;
@@ -238,18 +249,20 @@ static fw_err plugin_create(fw_engine *e, const fw_catalog *cat, void **state)
         snprintf(e->why, sizeof e->why, "plugin: a ranker plug-in cannot serve a producer-side experiment");
         return FW_ERR_INVAL;
     }
-    if (!fw_alloc(e, &P->in, e->n_arms, sizeof *P->in) || !fw_alloc(e, &P->req_seq, n, sizeof *P->req_seq) ||
+    P->n_inst = e->n_learn == 1 ? e->n_arms : e->n_learn;
+    if (!fw_alloc(e, &P->in, P->n_inst, sizeof *P->in) || !fw_alloc(e, &P->req_seq, n, sizeof *P->req_seq) ||
         !fw_alloc(e, &P->fault, n, sizeof *P->fault) || !fw_alloc(e, &P->fault_tick, n, sizeof *P->fault_tick) ||
         !fw_alloc(e, &P->fault_a, n, sizeof *P->fault_a) || !fw_alloc(e, &P->fault_b, n, sizeof *P->fault_b))
         return FW_ERR_NOMEM;
     atomic_init(&P->faulted, 0);
-    for (uint32_t a = 0; a < e->n_arms; a++) {
+    for (uint32_t i = 0; i < P->n_inst; i++) {
+        uint32_t a = inst_cell(e, i);
         const fw_engine_cfg *cfg = &e->cell[a].cfg;
         if (cfg->feed.algorithm != FW_FEED_PLUGIN)
             continue;
         fw_policy_env env = env_of(cfg, a, e->n_arms, e->n_users, e->n_topics, e->ticks_per_day, e->seed, e->cand_cap);
         char why[512];
-        fw_err rc = open_inst(cfg, &env, &P->in[a], why, sizeof why);
+        fw_err rc = open_inst(cfg, &env, &P->in[i], why, sizeof why);
         if (rc != FW_OK) {
             snprintf(e->why, sizeof e->why, "plugin: %s", why);
             return rc;
@@ -261,8 +274,9 @@ static fw_err plugin_create(fw_engine *e, const fw_catalog *cat, void **state)
 static void plugin_destroy(fw_engine *e, void *state)
 {
     plugin_state *P = state;
-    for (uint32_t a = 0; P->in && a < e->n_arms; a++)
-        close_inst(&P->in[a]);
+    (void)e;
+    for (uint32_t i = 0; P->in && i < P->n_inst; i++)
+        close_inst(&P->in[i]);
     free(P->ev);
     free(P->ev_cand);
 }
@@ -290,7 +304,7 @@ static fw_err plugin_ctx_create(const fw_engine *e, const void *state, void **ct
         return FW_ERR_NOMEM;
     *ctx = X;   /* fw_engine_ctx_destroy frees it whatever happens next */
     size_t cap = e->cand_cap ? e->cand_cap : 1;
-    X->n = e->n_arms;
+    X->n = P->n_inst;
     if (!(X->pctx = calloc(X->n, sizeof *X->pctx)) || !(X->fini = calloc(X->n, sizeof *X->fini)) ||
         !(X->cand = calloc(cap, sizeof *X->cand)) || !(X->score = calloc(cap, sizeof *X->score)))
         return FW_ERR_NOMEM;
@@ -357,7 +371,8 @@ static uint32_t plugin_request(fw_engine *e, void *state, fw_engine_ctx *ctx, co
     fw_rank_ctx *c = &ctx->rank;
     uint32_t cell = req->arm, u = req->user;
     const fw_feed_cfg *f = &e->cell[cell].cfg.feed;
-    const inst *in = &P->in[cell];
+    uint32_t ii = inst_of(e, cell, u);
+    const inst *in = &P->in[ii];
 
     uint64_t looked;
     uint32_t n = fw_feed_recall(e, c, req, &looked);
@@ -374,7 +389,7 @@ static uint32_t plugin_request(fw_engine *e, void *state, fw_engine_ctx *ctx, co
     fw_rank_request r = {.user = u, .cell = cell, .tick = req->tick, .page_size = k, .n_cand = n,
                          .cand = X->cand, .score = X->score, .page = X->page,
                          .rng = {.key = stream_key(e->seed, cell, u, req->tick, P->req_seq[u]++)}};
-    int rc = in->api->rank(in->state, X->pctx[cell], &r);
+    int rc = in->api->rank(in->state, X->pctx[ii], &r);
     int bad = 0;
     if (rc == FW_RANK_SCORES) {
         for (uint32_t i = 0; i < n && !bad; i++) {
@@ -419,8 +434,9 @@ static fw_err plugin_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw
 {
     plugin_state *P = state;
     (void)ctx;
-    for (uint32_t a = 0; a < e->n_arms; a++) {
-        const inst *in = &P->in[a];
+    for (uint32_t i = 0; i < P->n_inst; i++) {
+        const inst *in = &P->in[i];
+        uint32_t a = inst_cell(e, i);
         if (!in->api || !in->api->observe)
             continue;
         if (fw_grow((void **)&P->ev, &P->cap_ev, l->n_ev, sizeof *P->ev, 1024) ||
@@ -430,9 +446,9 @@ static fw_err plugin_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw
         double decay = fw_pools_decay_at(e, a, tick);
         const double *tr = fw_pools_scores(e, a);
         size_t m = 0;
-        for (size_t i = 0; i < l->n_ev; i++) {
-            const fw_event *x = &l->ev[i];
-            if (!fw_event_ok(e, x) || (e->n_learn != 1 && fw_user_cell(e, x->user) != a))
+        for (size_t k = 0; k < l->n_ev; k++) {
+            const fw_event *x = &l->ev[k];
+            if (!fw_event_ok(e, x) || (e->n_learn != 1 && fw_user_learner(e, x->user) != i))
                 continue;
             P->ev[m] = *x;
             describe(e, &P->ev_cand[m], x->note, (uint8_t)follows(e, x->user, e->notes[x->note].creator), x->tick, tr,
@@ -462,7 +478,8 @@ static fw_err plugin_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int
         if (!P->fault[u])
             continue;
         uint32_t cell = fw_user_cell(e, u), a = P->fault_a[u], b = P->fault_b[u];
-        const char *label = P->in[cell].label ? P->in[cell].label : "?";
+        uint32_t ii = inst_of(e, cell, u);
+        const char *label = P->in[ii].label ? P->in[ii].label : "?";
         int32_t t = P->fault_tick[u], tpd = (int32_t)e->ticks_per_day;
         char what[200];
         switch (P->fault[u]) {
@@ -488,12 +505,12 @@ static fw_err plugin_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint
     plugin_state *P = state;
     (void)ctx;
     (void)series;
-    for (uint32_t a = 0; a < e->n_arms; a++) {
-        const inst *in = &P->in[a];
+    for (uint32_t i = 0; i < P->n_inst; i++) {
+        const inst *in = &P->in[i];
         int rc;
         if (in->api && in->api->end_day && (rc = in->api->end_day(in->state, day)) < 0) {
-            snprintf(e->why, sizeof e->why, "plugin %s (cell %u): end_day of day %u returned %d", in->label, a, day,
-                     rc);
+            snprintf(e->why, sizeof e->why, "plugin %s (cell %u): end_day of day %u returned %d", in->label,
+                     inst_cell(e, i), day, rc);
             return FW_ERR_PLUGIN;
         }
     }

@@ -29,7 +29,8 @@ SC="$P/share/flywheel/scenarios/default.yaml"
 PL="$P/lib/flywheel/policies/epsilon_greedy.so"
 export PKG_CONFIG_PATH="$P/lib/pkgconfig"
 # shellcheck disable=SC2046
-if cc -o embed_pc "$SRC/tests/install/embed.c" $(pkg-config --cflags flywheel) $(pkg-config --libs flywheel) \
+# CFLAGS and LDFLAGS (set by sanitizer builds) reach both builds: cc here, CMake by itself.
+if cc ${CFLAGS:-} -o embed_pc "$SRC/tests/install/embed.c" $(pkg-config --cflags flywheel) ${LDFLAGS:-} $(pkg-config --libs flywheel) \
      -Wl,-rpath,"$P/lib" 2>cc.log; then
   if ./embed_pc "$SC" "$TMP/pc.h5" "$PL" >run.log 2>&1; then pass "pkg-config build runs: $(tr '\n' ' ' <run.log | head -c 200)"
   else fail "pkg-config build: $(cat run.log)"; fi
