@@ -11,6 +11,7 @@ pkgs=(
   libcmocka-dev         # unit tests
   gnuplot-nox           # plotted reports
   python3 python3-h5py python3-numpy  # tests read results back the way users do
+  python3-pandas        # the Python package (python/flywheel) gives results as pandas frames
   chromium              # e2e: headless browser loads the HTML report
   clang libclang-rt-14-dev llvm  # fuzzing: libFuzzer and the sanitizer runtimes, llvm-symbolizer
   binutils              # fault injection: addr2line names the call sites (tests/fault)
