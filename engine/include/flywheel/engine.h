@@ -3,8 +3,10 @@
  * engagement, follow lists, feed pools, what each user has been served -- and the
  * latency histograms of every call.
  * Borrows: the fw_catalog passed to fw_engine_create only during that call (copied).
- * Never touches: the world's hidden truth (interests, true quality), files, threads, or
- * randomness. Given the same sequence of calls it returns the same results.
+ * Never touches: the world's hidden truth (interests, true quality), files (but for loading
+ * the ranker plug-ins an arm names, flywheel/policy.h), threads, or randomness (a plug-in
+ * gets a stream keyed by fw_catalog.seed). Given the same sequence of calls it returns the
+ * same results.
  *
  * Threading contract (the engine has no locks and no OpenMP): between barrier calls
  * (fw_engine_log, fw_engine_publish, fw_engine_end_tick, fw_engine_end_day and each
