@@ -1008,6 +1008,7 @@ static void test_layer_errors(void **state)
     assert_non_null(arms);
     free(s.arms[0].name);
     free(s.arms[0].layer);
+    fw_scenario_cfg_free(&s.arms[0].behaviour, &s.arms[0].engine);   /* its string knobs */
     free(s.arms);
     s.arms = arms;
     s.n_arms = 2;
