@@ -21,8 +21,11 @@
  *    ctx_create, one per engine thread context and instance); never two at once for one
  *    user. During requests the state is read-only: rank() may write only its ctx and the
  *    request's output arrays. A ranker that learns does so in observe() and end_day().
- *  - create, destroy, ctx_create, ctx_destroy, observe and end_day run alone (barriers), in
- *    an order that does not depend on the thread count.
+ *  - create, destroy, ctx_create, ctx_destroy, observe and end_day run alone for their
+ *    instance (barriers), in an order that does not depend on the thread count. Different
+ *    instances -- other arms, other learner groups, or the side runs of --replicates and
+ *    experiment.counterfactual, which go on threads of their own -- may be called at the same
+ *    time: an instance must share no mutable state with another.
  *  - Every pointer handed to a plug-in (args, env, the request and its arrays, the batch) is
  *    borrowed for the call only; the plug-in frees what it allocated, in destroy/ctx_destroy.
  *  - Randomness comes only from the request's stream (fw_policy_next): it is keyed by the run's
