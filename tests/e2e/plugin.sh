@@ -13,7 +13,7 @@ cd "$TMP"
 cmp_files() { h5diff -q --exclude-path /latency --exclude-attribute / "$1" "$2"; }
 
 # 1. The baseline as a plug-in: identical to the built-in baseline, one arm each.
-small=(--set world.n_users=1500 --set world.n_notes=3000 --set world.ticks_per_day=24 -d 2)
+small=(--set world.n_users=800 --set world.n_notes=1600 --set world.ticks_per_day=12 -d 2)
 "$FLYWHEEL" run "$SRC/tests/data/tiny.yaml" -q -t 2 "${small[@]}" -o base.h5 2>err.txt || fail "baseline run ($(cat err.txt))"
 "$FLYWHEEL" run "$SRC/tests/data/tiny.yaml" -q -t 2 "${small[@]}" -o plug.h5 --set engine.feed.algorithm=plugin \
   --set engine.feed.plugin="$POL/baseline.so" 2>err.txt || fail "baseline plug-in run ($(cat err.txt))"
@@ -89,10 +89,10 @@ assert len(f["days/day"]) == 1 and len(f["days/plugin/ctr"]) == 1
 PY
   pass "fault $name: exit 1, $(grep -o "feed request.*\|observe.*" err.txt | head -1 | head -c 150); day 0 kept, marked failed"
 }
-fault unknown "at tick 24 (day 1, tick 0): the page holds note 4294967280, which is not one of the request's"
+fault unknown "at tick 12 (day 1, tick 0): the page holds note 4294967280, which is not one of the request's"
 fault dup "twice (again at position 1)"
 fault short "notes; expected"
 fault nan "has a score that is NaN or infinite"
 fault rc "rank returned -7"
-fault observe "observe of tick 24 returned -3"
+fault observe "observe of tick 12 returned -3"
 finish
