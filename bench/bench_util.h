@@ -148,6 +148,7 @@ typedef enum bench_opt_kind {
     BENCH_SHARE_POS,   /* a number in (0, 1], into a double */
     BENCH_NAME,        /* one of names[0..hi), into an int: its index */
     BENCH_FLAG,        /* no argument: sets an int to 1 */
+    BENCH_STR,         /* any non-empty text, into a const char * (borrowed from argv) */
 } bench_opt_kind;
 
 /* One option of a benchmark program. */
@@ -204,6 +205,13 @@ static inline int bench_opt_set(const char *prog, const bench_opt *o, const char
         return -1;
     case BENCH_FLAG:
         *(int *)o->dst = 1;
+        return 0;
+    case BENCH_STR:
+        if (!arg[0]) {
+            fprintf(stderr, "%s: %s needs a value\n", prog, o->name);
+            return -1;
+        }
+        *(const char **)o->dst = arg;
         return 0;
     }
     return -1;

@@ -24,6 +24,14 @@
  *     vector and the candidate's row of the world's [n_notes * dim] note embeddings: the
  *     scoring-only cost of the same requests, with the same random-access pattern.
  *
+ * With --vs-plugin PATH.so it measures the baseline feed instead, against a ranker plug-in
+ * (flywheel/policy.h) serving the same candidates: one engine with two cells, cell 0
+ * engine.feed.algorithm = baseline and cell 1 = plugin PATH.so, every other knob the same;
+ * the warm-up runs on cell 0 (the trending pools, which both cells read, learn from every
+ * cell's events), then the measured requests alternate between the cells, each with its own
+ * ctx, so that both see the same users, ticks and machine. With the baseline as a plug-in
+ * (build/policies/baseline.so) the difference is the plug-in path's own cost.
+ *
  * Every random draw comes from a keyed stream (sim/rng.h); the run is deterministic apart
  * from the timings. Usage: bench_feed --help. */
 #include <math.h>
@@ -42,6 +50,7 @@
 #include "fixture_engine.h"   /* every knob at its default (tests/unit/) */
 #include "fixture_world.h"
 #include "flywheel/engine.h"
+#include "flywheel/policy.h"
 #include "model/knobs.h"
 #include "model/rng.h"
 #include "model/world.h"
@@ -74,6 +83,7 @@ typedef struct bench_opts {
     double warm_share;
     uint64_t seed;
     int measure_all;
+    const char *vs_plugin;   /* --vs-plugin: the baseline against this ranker plug-in */
 } bench_opts;
 
 static const stage_row report_stages[] = {
@@ -152,6 +162,8 @@ static const char usage[] =
     "  --warm-sessions N  sessions per sampled user per warm-up day (default 4)\n"
     "  --warm-pages N     feed pages per warm-up session (default 3)\n"
     "  --measure-all      draw measured users from every user, not only the warmed sample\n"
+    "  --vs-plugin PATH   measure the baseline feed against the ranker plug-in PATH (a .so,\n"
+    "                     flywheel/policy.h) on the same candidates, requests alternating\n"
     "  --seed S           master seed (default: the scenario default)\n"
     "  -h, --help         this help\n";
 
@@ -169,6 +181,7 @@ static bench_opts parse_args(int argc, char **argv)
         {.name = "--warm-sessions", .kind = BENCH_U32, .dst = &o.warm_sessions, .lo = 1, .hi = 1000},
         {.name = "--warm-pages", .kind = BENCH_U32, .dst = &o.warm_pages, .lo = 1, .hi = 1000},
         {.name = "--measure-all", .kind = BENCH_FLAG, .dst = &o.measure_all},
+        {.name = "--vs-plugin", .kind = BENCH_STR, .dst = &o.vs_plugin},
         {.name = "--seed", .kind = BENCH_U64, .dst = &o.seed, .lo = 0, .hi = UINT64_MAX},
     };
     bench_parse_args("bench_feed", usage, opts, sizeof opts / sizeof *opts, argc, argv);
@@ -389,6 +402,13 @@ static void build_schedule(const bench_opts *o, uint32_t day, uint32_t tpd, cons
 /* The benchmark's arm, on one line: what differs from the defaults. */
 static void print_arm(const fw_engine_cfg *ec)
 {
+    if (ec->feed.algorithm == FW_FEED_BASELINE) {
+        printf("engine.feed.algorithm = baseline (cell 0) vs plugin %s (cell 1); pools", ec->feed.plugin);
+#define P(section, knob, value) printf(" engine.%s.%s %u", #section, #knob, ec->section.knob);
+        BENCH_POOLS(P)
+#undef P
+        return;
+    }
     printf("engine.feed.algorithm = rec; recall quotas");
 #define Q(knob, value) printf(" %s %u", #knob, ec->rec.knob);
     BENCH_QUOTAS(Q)
@@ -408,7 +428,7 @@ int main(int argc, char **argv)
     fw_world w;
     int have_world = 0;
     fw_engine *e = NULL;
-    fw_engine_ctx *ctx = NULL;
+    fw_engine_ctx *ctx = NULL, *ctx1 = NULL;   /* ctx1: cell 1's requests (--vs-plugin) */
     gsl_rng *r = NULL;
     evbuf ev = {0};
     postings post = {0};
@@ -450,14 +470,27 @@ int main(int argc, char **argv)
     /* ---- engine ------------------------------------------------------------------------ */
     fw_engine_cfg ec = fixture_engine_cfg();
     ec.feed.ad_first_slot = 0;   /* the organic feed: ads are benchmarked by their own stage */
-    ec.feed.algorithm = FW_FEED_REC;
+    ec.feed.algorithm = o.vs_plugin ? FW_FEED_BASELINE : FW_FEED_REC;
+    fw_engine_cfg cells[2] = {ec, ec};
+    if (o.vs_plugin) {
+        char why[1024];
+        cells[0].feed.algorithm = FW_FEED_BASELINE;
+        cells[1].feed.algorithm = FW_FEED_PLUGIN;
+        cells[0].feed.plugin = cells[1].feed.plugin = (char *)o.vs_plugin;   /* read, never written */
+        if (fw_policy_check_ranker(&cells[1], o.users, 32, 96, o.seed, why, sizeof why) != FW_OK) {
+            fprintf(stderr, "bench_feed: --vs-plugin: %s\n", why);
+            status = 2;
+            goto out;
+        }
+        ec.feed.plugin = cells[0].feed.plugin;
+    }
 #define Q(knob, value) ec.rec.knob = value;
     BENCH_QUOTAS(Q)
 #undef Q
-#define P(section, knob, value) ec.section.knob = value;
+#define P(section, knob, value) ec.section.knob = value; cells[0].section.knob = value; cells[1].section.knob = value;
     BENCH_POOLS(P)
 #undef P
-    printf("engine: one arm, ");
+    printf("engine: %s, ", o.vs_plugin ? "two cells" : "one arm");
     print_arm(&ec);
     printf("\n  other knobs at their defaults (page_size %u, seen_window %u, dim %u, walks %u, "
            "content_topics %u, history %u, neighbours %u, n_fresh %u)\n",
@@ -467,11 +500,11 @@ int main(int argc, char **argv)
                       .n_notes = w.n_notes, .notes = w.note_info, .follow_offsets = w.follow_off,
                       .follows = w.follow_dst};
     t0 = now_s();
-    if (!(e = fw_engine_create(&cat, &ec, 1, &rc))) {
+    if (!(e = o.vs_plugin ? fw_engine_create(&cat, cells, 2, &rc) : fw_engine_create(&cat, &ec, 1, &rc))) {
         fprintf(stderr, "bench_feed: creating the engine failed: %s\n", fw_err_str(rc));
         goto out;
     }
-    if (!(ctx = fw_engine_ctx_create(e))) {
+    if (!(ctx = fw_engine_ctx_create(e)) || (o.vs_plugin && !(ctx1 = fw_engine_ctx_create(e)))) {
         fprintf(stderr, "bench_feed: out of memory creating the engine ctx\n");
         goto out;
     }
@@ -572,15 +605,17 @@ int main(int argc, char **argv)
     cand_off[0] = 0;
     double t_feed = now_s();
     for (size_t i = 0; i < N; i++) {
-        fw_feed_req req = {.user = m_user[i], .arm = 0,
+        uint32_t arm = o.vs_plugin ? (uint32_t)(i & 1) : 0;   /* --vs-plugin: alternate the cells */
+        fw_engine_ctx *c = arm ? ctx1 : ctx;
+        fw_feed_req req = {.user = m_user[i], .arm = arm,
                            .tick = base_tick + (int32_t)((uint64_t)i * tpd / N)};
         long pre = preemptions();
         int64_t q0 = now_ns();
-        fw_feed_request(e, ctx, &req, page, page_cap);
+        fw_feed_request(e, c, &req, page, page_cap);
         feed_ns[i] = now_ns() - q0;
         feed_pre[i] = preemptions() != pre;
         uint32_t nc;
-        const uint32_t *cv = fw_engine_ctx_candidates(ctx, &nc);
+        const uint32_t *cv = fw_engine_ctx_candidates(c, &nc);
         ncand[i] = nc;
         if (cand_off[i] + nc > cand_cap) {
             size_t cap = 2 * cand_cap + nc;
@@ -687,6 +722,47 @@ int main(int argc, char **argv)
            sc_all.mean_us > 0 ? feed_mean / sc_all.mean_us : 0.0,
            sc_clean.mean_us > 0 ? fe_clean.mean_us / sc_clean.mean_us : 0.0);
 
+    if (o.vs_plugin) {
+        /* Each cell's requests alone: external timings of the requests not preempted, and each
+         * ctx's own engine histograms. */
+        uint8_t *skip = feed_pre;   /* reused: a request is skipped when preempted or the other cell's */
+        lat_summary cell_sum[2];
+        uint64_t cell_scored[2], cell_reqs[2];
+        for (uint32_t a = 0; a < 2; a++) {
+            for (size_t i = 0; i < N; i++)
+                skip[i] = (uint8_t)((skip[i] & 1) | ((i & 1) != a) << 1);
+            size_t m = 0;
+            for (size_t i = 0; i < N; i++)
+                if (!skip[i])
+                    scratch[m++] = feed_ns[i];
+            qsort(scratch, m, sizeof *scratch, cmp_i64);
+            cell_sum[a] = (lat_summary){.n = m, .p50_us = pct_sorted(scratch, m, 50.0) / 1e3,
+                                        .p99_us = pct_sorted(scratch, m, 99.0) / 1e3,
+                                        .p999_us = pct_sorted(scratch, m, 99.9) / 1e3,
+                                        .mean_us = mean_i64(scratch, m) / 1e3};
+            for (size_t i = 0; i < N; i++)
+                skip[i] &= 1;
+            fw_engine_ctx *c = a ? ctx1 : ctx;
+            cell_scored[a] = fw_engine_ctx_work(c, FW_WORK_SCORED);
+            cell_reqs[a] = fw_engine_ctx_work(c, FW_WORK_FEED_REQUESTS);
+        }
+        printf("\nbaseline (cell 0) vs plug-in %s (cell 1), %zu requests each, alternating:\n", o.vs_plugin, N / 2);
+        printf("  %-40s %10s %10s %10s %10s %10s\n", "", "p50_us", "p99_us", "p999_us", "mean_us", "n");
+        print_summary_row("baseline, external, not preempted", cell_sum[0]);
+        print_summary_row("plug-in, external, not preempted", cell_sum[1]);
+        for (uint32_t a = 0; a < 2; a++) {
+            fw_engine_ctx *c = a ? ctx1 : ctx;
+            const fw_hist *h = fw_engine_ctx_latency(c, FW_STAGE_FEED), *hr = fw_engine_ctx_latency(c, FW_STAGE_FEED_RANK);
+            printf("  %-40s feed p50 %.2f us, p99 %.2f us; feed_rank p50 %.2f us; %.1f candidates scored a request\n",
+                   a ? "plug-in, engine histograms" : "baseline, engine histograms",
+                   fw_hist_percentile(h, 50.0) / 1e3, fw_hist_percentile(h, 99.0) / 1e3,
+                   fw_hist_percentile(hr, 50.0) / 1e3, cell_reqs[a] ? (double)cell_scored[a] / cell_reqs[a] : 0.0);
+        }
+        printf("  plug-in / baseline: p50 %.3fx, mean %.3fx (external, not preempted)\n",
+               cell_sum[0].p50_us > 0 ? cell_sum[1].p50_us / cell_sum[0].p50_us : 0.0,
+               cell_sum[0].mean_us > 0 ? cell_sum[1].mean_us / cell_sum[0].mean_us : 0.0);
+    }
+
     printf("\nwarm-up and day end (%u warm-up days):\n", o.warm_days);
     printf("  %-4s %9s %9s %11s %11s %12s %10s %11s %10s\n", "day", "requests", "new_notes",
            "day_wall_s", "requests_s", "log_train_s", "publish_s", "end_tick_s", "end_day_s");
@@ -734,6 +810,7 @@ out:
     if (r)
         gsl_rng_free(r);
     fw_engine_ctx_destroy(ctx);
+    fw_engine_ctx_destroy(ctx1);
     fw_engine_destroy(e);
     if (have_world)
         fw_world_fini(&w);

@@ -10,7 +10,8 @@ pkgs=(
   libcyaml-dev libyaml-dev  # scenario files
   libcmocka-dev         # unit tests
   gnuplot-nox           # plotted reports
-  python3 python3-h5py python3-numpy python3-pandas  # tests read results back the way users do
+  python3 python3-h5py python3-numpy  # tests read results back the way users do
+  python3-pandas        # tables as pandas frames: e2e_datasets, the Python package (python/flywheel)
   chromium              # e2e: headless browser loads the HTML report
   clang libclang-rt-14-dev llvm  # fuzzing: libFuzzer and the sanitizer runtimes, llvm-symbolizer
   binutils              # fault injection: addr2line names the call sites (tests/fault)

@@ -76,6 +76,11 @@ fw_err fw_engine_cfg_check(const fw_engine_cfg *cfg, char *why, size_t cap)
                  cfg->shop.delivery_days_min, cfg->shop.delivery_days_max);
         return FW_ERR_RANGE;
     }
+    if (cfg->feed.algorithm == FW_FEED_PLUGIN && !cfg->feed.plugin[0]) {
+        snprintf(why, cap, "engine.feed.plugin: algorithm plugin needs the path of a ranker plug-in (a .so "
+                           "exporting fw_ranker_plugin, see flywheel/policy.h), got none");
+        return FW_ERR_RANGE;
+    }
     return FW_OK;
 }
 

@@ -201,6 +201,7 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
         goto fail;
     e->n_users = cat->n_users;
     e->n_topics = cat->n_topics;
+    e->seed = cat->seed;
     e->ticks_per_day = cat->ticks_per_day;
     e->n_arms = n_arms;
     if (!(e->cell = calloc(n_arms, sizeof *e->cell)))
@@ -516,8 +517,9 @@ static fw_err run_log(fw_engine *e, fw_engine_ctx *ctx, const fw_log *l, fw_err 
             if (r == FW_ERR_INVAL)
                 rc = r;
             else if (r != FW_OK) {
-                snprintf(e->why, sizeof e->why, "%s: cannot apply the tick's log: %s", modules[m]->name,
-                         fw_err_str(r));
+                if (r != FW_ERR_INTERNAL && r != FW_ERR_PLUGIN)   /* these: the module wrote why */
+                    snprintf(e->why, sizeof e->why, "%s: cannot apply the tick's log: %s", modules[m]->name,
+                             fw_err_str(r));
                 return r;
             }
         }
@@ -616,7 +618,9 @@ fw_err fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick)
             fw_err r = modules[m]->end_tick(e, e->mod[m], ctx, tick);
             if (r != FW_OK && rc == FW_OK) {
                 rc = r;
-                snprintf(e->why, sizeof e->why, "%s: the tick's end failed: %s", modules[m]->name, fw_err_str(r));
+                if (r != FW_ERR_INTERNAL && r != FW_ERR_PLUGIN)   /* these: the module wrote why */
+                    snprintf(e->why, sizeof e->why, "%s: the tick's end failed: %s", modules[m]->name,
+                             fw_err_str(r));
             }
         }
     /* What the capabilities told each other during the tick. */
@@ -643,7 +647,7 @@ fw_err fw_engine_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day)
             fw_err r = modules[m]->end_day(e, e->mod[m], ctx, day, e->series[m]);
             if (r != FW_OK && rc == FW_OK) {
                 rc = r;
-                if (r != FW_ERR_INTERNAL)
+                if (r != FW_ERR_INTERNAL && r != FW_ERR_PLUGIN)
                     snprintf(e->why, sizeof e->why, "%s: the day's end failed: %s", modules[m]->name,
                              fw_err_str(r));
             }

@@ -14,7 +14,9 @@
  *           pools are cut from;
  *   ads     before shop and rec before shop: the ads' pCTR and the recommender train on the
  *           shop profiles the tick's requests saw, before the shop applies the tick's events;
- *   rec     before the core: it trains on the follow lists the requests saw.
+ *   rec     before the core: it trains on the follow lists the requests saw;
+ *   plugin  last: a ranker plug-in observes the tick's events after every built-in learner,
+ *           and its tick end reports a request's fault once every module has ended the tick.
  * After every module has logged, the core applies the tick's note events (counts, follows). */
 #ifndef FLYWHEEL_ENGINE_INT_H
 #define FLYWHEEL_ENGINE_INT_H
@@ -46,7 +48,8 @@ typedef struct fw_u32vec {
     X(SHOP, shop)            \
     X(FEED, feed)            \
     X(MARKET, market)        \
-    X(NOTIFY, notify)
+    X(NOTIFY, notify)        \
+    X(PLUGIN, plugin)
 
 typedef enum fw_module_id {
 #define FW_MOD_ENUM(e, name) FW_MOD_##e,
@@ -193,6 +196,7 @@ typedef struct fw_rank_ctx {
 
 struct fw_engine {
     uint32_t n_users, n_topics, ticks_per_day, n_arms;
+    uint64_t seed;          /* fw_catalog.seed: the key of plug-ins' random streams */
     fw_cell *cell;          /* [n_arms] */
 
     uint32_t n_notes, cap_notes;
@@ -237,7 +241,7 @@ struct fw_engine {
     int64_t plant_ns[FW_STAGE__COUNT];   /* fw_engine_plant_delay: busy wait per call */
     uint32_t cand_cap;      /* most candidates one request can recall */
     int sigfigs;
-    char why[256];          /* the last barrier failure, for fw_engine_error */
+    char why[1024];         /* the last barrier failure, for fw_engine_error */
 };
 
 struct fw_engine_ctx {

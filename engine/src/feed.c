@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rank.h"
+#include "feed_int.h"
 #include "pools.h"
 
 /* The baseline runs when some cell uses it. */
@@ -33,7 +33,7 @@ static fw_err feed_create(fw_engine *e, const fw_catalog *cat, void **state)
     return FW_OK;
 }
 
-static uint32_t feed_cand_need(const fw_engine_cfg *cfg)
+uint32_t fw_feed_cand_need(const fw_engine_cfg *cfg)
 {
     const fw_feed_cfg *f = &cfg->feed;
     return f->follow_max_creators * f->follow_recent + f->sample_trending + f->sample_fresh + 1;
@@ -50,16 +50,10 @@ static inline int take(fw_engine *e, fw_rank_ctx *c, uint32_t cell, uint32_t u, 
     return 1;
 }
 
-static uint32_t feed_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_feed_req *req,
-                             uint32_t *out, uint32_t cap, int64_t t_start)
+uint32_t fw_feed_recall(fw_engine *e, fw_rank_ctx *c, const fw_feed_req *req, uint64_t *looked_out)
 {
-    (void)state;
-    fw_rank_ctx *c = &ctx->rank;
     uint32_t cell = req->arm, u = req->user;
-    const fw_cell *cl = &e->cell[cell];
-    const fw_feed_cfg *f = &cl->cfg.feed;
-
-    /* Recall. */
+    const fw_feed_cfg *f = &e->cell[cell].cfg.feed;
     fw_rank_set_clear(c);
     uint32_t n = 0;
     uint64_t looked = 0;   /* candidates looked at, for the work counters */
@@ -82,6 +76,22 @@ static uint32_t feed_request(fw_engine *e, void *state, fw_engine_ctx *ctx, cons
     for (taken = 0, p = 0; p < fresh_have && taken < f->sample_fresh; p++)
         taken += take(e, c, cell, u, fw_ring_newest(&fresh, p), 0, &n);
     looked += p;
+    *looked_out = looked;
+    return n;
+}
+
+static uint32_t feed_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_feed_req *req,
+                             uint32_t *out, uint32_t cap, int64_t t_start)
+{
+    (void)state;
+    fw_rank_ctx *c = &ctx->rank;
+    uint32_t cell = req->arm, u = req->user;
+    const fw_cell *cl = &e->cell[cell];
+    const fw_feed_cfg *f = &cl->cfg.feed;
+
+    /* Recall. */
+    uint64_t looked;
+    uint32_t n = fw_feed_recall(e, c, req, &looked);
     fw_plant_wait(e, FW_STAGE_FEED_RECALL);
     int64_t t_recall = fw_now_ns();
 
@@ -136,6 +146,6 @@ const fw_engine_module fw_feed_module = {
     .wanted = feed_wanted,
     .create = feed_create,
     .algorithm = FW_FEED_BASELINE,
-    .cand_need = feed_cand_need,
+    .cand_need = fw_feed_cand_need,
     .feed = feed_request,
 };

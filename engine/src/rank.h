@@ -33,6 +33,15 @@ static inline int fw_rank_set_insert(fw_rank_ctx *c, uint32_t id)
     return 0;
 }
 
+/* Whether id is in ctx's set. */
+static inline int fw_rank_set_has(const fw_rank_ctx *c, uint32_t id)
+{
+    for (uint32_t i = fw_hash_u32(id) & c->set_mask; c->set_stamp[i] == c->stamp; i = (i + 1) & c->set_mask)
+        if (c->set_key[i] == id)
+            return 1;
+    return 0;
+}
+
 /* Empties the set (in O(1): bumps the stamp). */
 static inline void fw_rank_set_clear(fw_rank_ctx *c)
 {

@@ -1082,11 +1082,14 @@ double fw_run_memory_estimate(const fw_scenario *s, int threads)
     int rec = 0;
     double learner = 0.0;   /* bytes of the largest per-arm learned state */
     for (uint32_t a = 0; a < s->n_arms; a++) {
-        fw_behaviour_cfg b = s->behaviour;
-        fw_engine_cfg e = s->engine;
+        fw_behaviour_cfg b;
+        fw_engine_cfg e;
         fw_diag diag;
-        if (fw_scenario_apply(s->arms[a].set, s->arms[a].n_set, &b, &e, &diag) == FW_OK &&
-            e.feed.algorithm == FW_FEED_REC) {
+        if (fw_scenario_cfg_copy(s, &b, &e) != FW_OK)
+            continue;
+        int ok = fw_scenario_apply(s->arms[a].set, s->arms[a].n_set, &b, &e, &diag) == FW_OK;
+        fw_scenario_cfg_free(&b, &e);
+        if (ok && e.feed.algorithm == FW_FEED_REC) {
             rec = 1;
             /* A learner's state per note (rec.c, rec_cell_bytes): the embedding residual, the
              * openers' ring and count, the feature row, the neighbours; per user the creator

@@ -226,17 +226,19 @@ fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, dou
     /* A cell's configuration: the base plus the overrides of its arm in every layer (the
      * layers set disjoint keys, so their order does not matter). */
     for (uint32_t c = 0; c < S->n_cells; c++) {
-        fw_behaviour_cfg b = sc->behaviour;
-        fw_engine_cfg e = sc->engine;
+        fw_behaviour_cfg b;
+        fw_engine_cfg *e = &S->cell_engine[c];   /* owns its strings: freed with the sim */
         fw_diag diag;
+        if (fw_scenario_cfg_copy(sc, &b, e) != FW_OK)
+            goto oom;
+        S->n_cell_engine = c + 1;
         for (uint32_t l = 0; l < S->asg.n_layers; l++) {
             const fw_arm *arm = &sc->arms[S->asg.cell_arm[c][l]];
-            if ((rc = fw_scenario_apply(arm->set, arm->n_set, &b, &e, &diag)) != FW_OK) {
+            if ((rc = fw_scenario_apply(arm->set, arm->n_set, &b, e, &diag)) != FW_OK) {
                 fprintf(stderr, "flywheel: %s\n", diag.msg);
                 return rc;
             }
         }
-        S->cell_engine[c] = e;
         if ((rc = fw_behaviour_calibrate(&S->model[c], &b, &S->w, sc->seed)) != FW_OK) {
             fprintf(stderr, "flywheel: out of memory while calibrating the behaviour model\n");
             return rc;
@@ -251,7 +253,7 @@ fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, dou
                       .n_terms = S->w.n_terms, .note_terms = S->w.note_terms,
                       .n_brands = S->w.n_brands, .n_products = S->w.n_products,
                       .note_products = S->w.note_product,
-                      .n_campaigns = S->w.n_campaigns, .campaigns = S->w.campaigns};
+                      .n_campaigns = S->w.n_campaigns, .campaigns = S->w.campaigns, .seed = sc->seed};
     /* Producer-side: notes are scored under their creator's cell once the pre-period ends;
      * until then under the control cell (the engine starts with every creator in cell 0). */
     uint8_t *producer0 = NULL;
@@ -389,6 +391,8 @@ void fw_sim_fini(fw_sim *S)
     fw_users_state_fini(&S->us, S->w.n_users);
     fw_world_fini(&S->w);
     free(S->model);
+    for (uint32_t c = 0; S->cell_engine && c < S->n_cell_engine; c++)
+        fw_scenario_cfg_free(NULL, &S->cell_engine[c]);
     free(S->cell_engine);
     fw_assignment_fini(&S->asg);
     fw_user_aggs_fini(&S->aggs);

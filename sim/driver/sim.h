@@ -76,7 +76,8 @@ typedef struct fw_sim {
     fw_world w;
     fw_users_state us;
     fw_behaviour_model *model;   /* [n_cells]: a cell is one arm of every layer */
-    fw_engine_cfg *cell_engine;  /* [n_cells] */
+    fw_engine_cfg *cell_engine;  /* [n_cells], each owning its strings */
+    uint32_t n_cell_engine;      /* how many of them hold strings to free */
     fw_assignment asg;           /* units, arms and cells */
     const uint8_t *cell_of;      /* = asg.cell_of_user */
     fw_user_aggs aggs;           /* per-user counts, pre-period and experiment period */

@@ -1780,8 +1780,10 @@ done:
 fw_err fw_recorder_fail(fw_recorder *r, double wall_s, double peak_rss_mb, char *errbuf, size_t errlen)
 {
     struct stat st;
-    if (fw_recorder_write(r, "failed", wall_s, peak_rss_mb, errbuf, errlen) == FW_OK)
+    if (fw_recorder_write(r, "failed", wall_s, peak_rss_mb, errbuf, errlen) == FW_OK) {
+        errbuf[0] = 0;   /* write_file leaves its would-be message behind on success */
         return FW_OK;
+    }
     if (stat(r->partial, &st) < 0)
         return FW_ERR_IO;   /* nothing was ever written: nothing to mark */
     if (mark_partial(r, "failed", 0, errbuf, errlen) == 0) {

@@ -43,6 +43,7 @@
 #include <cyaml/cyaml.h>
 #include <yaml.h>
 
+#include "flywheel/policy.h"
 #include "io/scenario.h"
 #include "io/scenario_int.h"
 
@@ -2367,10 +2368,113 @@ fw_err fw_scenario_finish(fw_scenario *s, fw_diag *diag)
     return err;
 }
 
+/* Whether an arm's overrides set the knob at path. */
+static bool sets_key(const fw_arm *a, const char *path)
+{
+    size_t n = strlen(path);
+    for (uint32_t j = 0; j < a->n_set; j++)
+        if (a->set[j] != NULL && strncmp(a->set[j], path, n) == 0 && a->set[j][n] == '=')
+            return true;
+    return false;
+}
+
+/* Checks one cell's ranker plug-in (cfg); at says where its knobs were set. */
+static fw_err check_cell_plugin(const fw_scenario *s, const fw_engine_cfg *e, const char *at, const char *what,
+                                fw_diag *diag)
+{
+    char why[1024];
+    if (e->feed.plugin == NULL || e->feed.plugin[0] == '\0')
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: engine.feed.plugin: %salgorithm plugin needs the path of a ranker plug-in (a shared object "
+                    "exporting fw_ranker_plugin, see flywheel/policy.h), got none",
+                    at, what);
+    if (s->experiment_unit == FW_UNIT_CREATOR)
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: engine.feed.algorithm: %splugin cannot serve a producer-side experiment (experiment.unit: "
+                    "creator scores each note under its creator's arm; a plug-in ranks whole requests)",
+                    at, what);
+    fw_err rc = fw_policy_check_ranker(e, s->world.n_users, s->world.n_topics, s->world.ticks_per_day, s->seed, why,
+                                       sizeof why);
+    if (rc != FW_OK)
+        return fail(diag, rc, "%s: engine.feed.plugin: %s%s", at, what, why);
+    return FW_OK;
+}
+
+fw_err fw_scenario_check_plugins(const fw_scenario *s, fw_diag *diag)
+{
+    assert(s != NULL && s->n_layers >= 1);
+    yindex ix;
+    memset(&ix, 0, sizeof ix);
+    char *shown_file = s->source_path != NULL ? escape_dup(s->source_path) : NULL;
+    const char *file = shown_file != NULL ? shown_file : "scenario";
+    bool have_ix = s->source_text != NULL &&
+                   index_build(file, (const unsigned char *)s->source_text, strlen(s->source_text), &ix, NULL) == FW_OK;
+    const where w = { file, have_ix ? &ix : NULL, s->overrides, s->n_overrides };
+    char at[600], why[768], what[200], path[64], shown[80];
+    uint64_t cells = 1;
+    bool used = false, named = false;
+    fw_err err = FW_OK;
+    for (uint32_t l = 0; l < s->n_layers; l++)
+        cells *= s->layers[l].n_arms;
+    for (uint64_t c = 0; c < cells && err == FW_OK; c++) {
+        fw_behaviour_cfg b;
+        fw_engine_cfg e;
+        uint64_t rest = c;
+        uint32_t bad = 0;
+        if (cfg_copy_base(s, &b, &e) != FW_OK) {
+            err = fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
+            break;
+        }
+        where_fmt(&w, "engine.feed.plugin", at, sizeof at);
+        what[0] = '\0';
+        for (uint32_t l = 0; l < s->n_layers && err == FW_OK; l++) {
+            uint32_t ai = s->layers[l].arm[rest % s->layers[l].n_arms];
+            const fw_arm *a = &s->arms[ai];
+            rest /= s->layers[l].n_arms;
+            if (apply_sets(a->set, a->n_set, &b, &e, &bad, why, sizeof why) != FW_OK)
+                err = fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
+            if (sets_key(a, "engine.feed.plugin") || sets_key(a, "engine.feed.plugin_args") ||
+                sets_key(a, "engine.feed.algorithm")) {
+                snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].set", ai);
+                where_fmt(&w, path, at, sizeof at);
+                clean_text(shown, sizeof shown, a->name);
+                snprintf(what, sizeof what, "(arm '%s') ", shown);
+            }
+        }
+        if (err == FW_OK && e.feed.algorithm == FW_FEED_PLUGIN) {
+            used = true;
+            err = check_cell_plugin(s, &e, at, what, diag);
+        } else if (err == FW_OK && ((e.feed.plugin && e.feed.plugin[0]) || (e.feed.plugin_args && e.feed.plugin_args[0])))
+            named = true;
+        cfg_free_strings(&b, &e);
+    }
+    if (err == FW_OK && named && !used) {
+        where_fmt(&w, "engine.feed.plugin", at, sizeof at);
+        err = fail(diag, FW_ERR_RANGE,
+                   "%s: engine.feed.plugin: a ranker plug-in is named but no arm sets engine.feed.algorithm: plugin, "
+                   "so it would do nothing; set the algorithm or remove engine.feed.plugin and plugin_args",
+                   at);
+    }
+    index_free(&ix);
+    free(shown_file);
+    return err;
+}
+
+fw_err fw_scenario_cfg_copy(const fw_scenario *s, fw_behaviour_cfg *b, fw_engine_cfg *e)
+{
+    return cfg_copy_base(s, b, e);
+}
+
+void fw_scenario_cfg_free(fw_behaviour_cfg *b, fw_engine_cfg *e)
+{
+    fw_behaviour_cfg none;   /* behaviour.* holds no string; b may be NULL */
+    cfg_free_strings(b != NULL ? b : &none, e);
+}
+
 /* The arms' own code path (apply_sets), with "arm override KEY=VALUE" in place of FILE:LINE.
  * A STR knob's old string is freed and replaced by a copy, as in an arm, so b and e must own
- * their strings; behaviour.* and engine.* hold no STR knob today, so a plain struct copy of an
- * arm's or the base's configuration is a valid b and e. */
+ * their strings (fw_scenario_cfg_copy makes such a copy of the base; engine.feed.plugin and
+ * plugin_args are strings: a plain struct copy of the base is not valid). */
 fw_err fw_scenario_apply(char *const *sets, uint32_t n, fw_behaviour_cfg *b, fw_engine_cfg *e,
                          fw_diag *diag)
 {

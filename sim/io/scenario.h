@@ -121,6 +121,20 @@ fw_err fw_scenario_apply(char *const *sets, uint32_t n, fw_behaviour_cfg *b, fw_
 #define FW_EVENTS_BYTES_PER_ROW 14.0
 double fw_scenario_events_bytes(const fw_scenario *s);
 
+/* A copy of the base's behaviour and engine configuration that owns its strings (the string
+ * knobs engine.feed.plugin and plugin_args), for fw_scenario_apply; free it with
+ * fw_scenario_cfg_free. FW_ERR_NOMEM (nothing kept) when out of memory. */
+fw_err fw_scenario_cfg_copy(const fw_scenario *s, fw_behaviour_cfg *b, fw_engine_cfg *e);
+void fw_scenario_cfg_free(fw_behaviour_cfg *b, fw_engine_cfg *e);
+
+/* Checks the ranker plug-ins of every combination of arms (engine.feed.algorithm: plugin):
+ * each loads, speaks this build's ABI and accepts its plugin_args (fw_policy_check_ranker:
+ * the plug-in's code runs), and none is named without an arm using it. Call after
+ * fw_scenario_finish, before generating the world. FW_OK, or an error with diag saying
+ * "FILE:LINE: engine.feed.plugin: PATH: what is wrong" (the arm's set list's line when an
+ * arm set it). Not part of fw_scenario_finish, so that loading a scenario never runs code. */
+fw_err fw_scenario_check_plugins(const fw_scenario *s, fw_diag *diag);
+
 /* Writes the effective scenario as YAML, every knob, with its description as a comment
  * when comments is nonzero. Output parses back to the same scenario. */
 fw_err fw_scenario_write_yaml(const fw_scenario *s, FILE *f, int comments);

@@ -214,7 +214,9 @@ static int load_scenario(const char *path, char **sets, int n_sets, fw_scenario 
             fw_scenario_fini(sc);
             return -1;
         }
-    if (fw_scenario_finish(sc, &diag) != FW_OK) {
+    /* Ranker plug-ins are loaded and started once here, before the world exists, so that a
+     * missing or wrong one is bad input (exit 2) and costs nothing. */
+    if (fw_scenario_finish(sc, &diag) != FW_OK || fw_scenario_check_plugins(sc, &diag) != FW_OK) {
         fprintf(stderr, "flywheel: %s\n", diag.msg);
         fw_scenario_fini(sc);
         return -1;

@@ -3,8 +3,10 @@
  * engagement, follow lists, feed pools, what each user has been served -- and the
  * latency histograms of every call.
  * Borrows: the fw_catalog passed to fw_engine_create only during that call (copied).
- * Never touches: the world's hidden truth (interests, true quality), files, threads, or
- * randomness. Given the same sequence of calls it returns the same results.
+ * Never touches: the world's hidden truth (interests, true quality), files (but for loading
+ * the ranker plug-ins an arm names, flywheel/policy.h), threads, or randomness (a plug-in
+ * gets a stream keyed by fw_catalog.seed). Given the same sequence of calls it returns the
+ * same results.
  *
  * Threading contract (the engine has no locks and no OpenMP): between barrier calls
  * (fw_engine_log, fw_engine_publish, fw_engine_end_tick, fw_engine_end_day and each
@@ -105,6 +107,9 @@ typedef struct fw_catalog {
      * (must be 0 or 1) under shared isolation. */
     uint32_t learners_per_cell;
     const uint8_t *user_bucket;
+    /* The key of the random streams the engine hands to ranker plug-ins (flywheel/policy.h;
+     * the simulator: the scenario seed). The engine itself draws nothing. */
+    uint64_t seed;
 } fw_catalog;
 
 /* Engine stages whose latency is measured. X(ENUM, "name", "what is timed"). */
@@ -246,7 +251,10 @@ typedef struct fw_engine fw_engine;
 typedef struct fw_engine_ctx fw_engine_ctx;
 
 /* Creates an engine from the catalog (copied) with one configuration per experiment arm
- * (cfgs[0..n_arms), copied; 1 <= n_arms <= 256). With the recommender (some arm's algorithm
+ * (cfgs[0..n_arms), copied; their string knobs are read during this call only; 1 <= n_arms
+ * <= 256). An arm with engine.feed.algorithm plugin loads its ranker plug-in here
+ * (flywheel/policy.h): FW_ERR_IO, FW_ERR_NOTFOUND or FW_ERR_INVAL when it cannot, with
+ * fw_policy_check_ranker saying why. With the recommender (some arm's algorithm
  * is rec) n_topics must be at most 1024 and every note's topic below n_topics. Returns NULL
  * and sets *err (FW_ERR_NOMEM, FW_ERR_INVAL) on failure. */
 fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_arms,
@@ -354,7 +362,8 @@ fw_err fw_engine_set_producer_arms(fw_engine *e, const uint8_t *producer_arm);
 const uint32_t *fw_engine_ctx_candidates(const fw_engine_ctx *ctx, uint32_t *n);
 
 /* The score the last fw_feed_request through ctx ranked note by -- the baseline feed's
- * trending/follow/fresh score, the recommender's weighted sum of its task models -- or NaN
+ * trending/follow/fresh score, the recommender's weighted sum of its task models, a ranker
+ * plug-in's scores (none when it answers with a page) -- or NaN
  * when that request did not score it (an exploration pick scored by another rule is still
  * found; a note it never recalled is not). Valid until ctx's next request; a linear search
  * over the request's candidates, for logging a sampled user's pages. */

@@ -14,7 +14,8 @@
 /* Feed algorithms. "baseline" stays selectable as the control algorithm. */
 #define FW_FEED_ALGORITHMS(V)         \
     V(FW_FEED_BASELINE, "baseline") \
-    V(FW_FEED_REC, "rec")
+    V(FW_FEED_REC, "rec")             \
+    V(FW_FEED_PLUGIN, "plugin")
 
 typedef enum fw_feed_algorithm { FW_FEED_ALGORITHMS(FW_KNOB_ENUM_CONST) FW_FEED__COUNT } fw_feed_algorithm;
 
@@ -22,7 +23,13 @@ typedef enum fw_feed_algorithm { FW_FEED_ALGORITHMS(FW_KNOB_ENUM_CONST) FW_FEED_
 #define FW_FEED_KNOBS(X)                                                                          \
     X(feed, ARM, ENUM, algorithm, FW_FEED_BASELINE, FW_FEED_ALGORITHMS, 0, "",                               \
       "feed algorithm: baseline = followed + trending + fresh, recency-decayed score; rec = the " \
-      "learning recommender (engine.rec: multi-channel recall, multi-task ranking, re-ranking)")            \
+      "learning recommender (engine.rec: multi-channel recall, multi-task ranking, re-ranking); plugin = " \
+      "the baseline's candidates ranked by a ranker plug-in (engine.feed.plugin, flywheel/policy.h)")        \
+    X(feed, ARM, STR, plugin, "", 0, 0, "",                                                                  \
+      "algorithm plugin: path of the ranker plug-in (a shared object exporting fw_ranker_plugin; "           \
+      "relative to the working directory); must be empty unless some arm uses algorithm plugin")            \
+    X(feed, ARM, STR, plugin_args, "", 0, 0, "",                                                             \
+      "algorithm plugin: the argument string handed to the plug-in's create (its own syntax)")              \
     X(feed, ARM, U32, page_size, 10, 1, 100, "notes", "notes returned per feed request")                     \
     X(feed, ARM, U32, n_trending, 400, 0, 100000, "notes", "size of the trending pool (top decayed engagement)") \
     X(feed, ARM, U32, n_fresh, 200, 0, 100000, "notes", "size of the fresh pool (most recently published)")  \

@@ -14,7 +14,8 @@
     X(PARSE,     "malformed input")                                       \
     X(NOTFOUND,  "not found")                                             \
     X(INTERRUPT, "interrupted by a signal")                               \
-    X(INTERNAL,  "internal error (a bug in flywheel)")
+    X(INTERNAL,  "internal error (a bug in flywheel)")                    \
+    X(PLUGIN,    "a plug-in broke its contract (flywheel/policy.h)")
 
 typedef enum fw_err {
 #define FW_ERR_ENUM(name, msg) FW_ERR_##name,

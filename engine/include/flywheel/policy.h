@@ -1,0 +1,173 @@
+/* The ranker plug-in ABI: a researcher's feed ranker, built as a shared object, serving the
+ * feed of the arms that set engine.feed.algorithm: plugin (engine.feed.plugin: PATH.so,
+ * engine.feed.plugin_args: "...").
+ * Owns: the types and the one entry point a plug-in exports; nothing at run time.
+ * Borrows: flywheel/engine.h's event type (fw_event).
+ * Never touches: anything in the engine; a plug-in sees only what this header hands it.
+ *
+ * A plug-in exports one function, fw_ranker_plugin (FW_RANKER_SYMBOL), returning a static
+ * table whose abi_version is FW_POLICY_ABI_VERSION. The engine dlopens the file once per arm
+ * that uses it and creates one instance per arm (cell): create(args, env) -> state.
+ *
+ * What a request hands the plug-in: the user, the cell, the tick, the page size, and the
+ * candidates the built-in baseline feed recalls for that request (recent notes of followed
+ * creators, the arm's trending pool, the fresh pool, after the served filter), each with every
+ * feature the built-in ranker scores with (followed, decayed engagement, age) and the logged
+ * counts a learner needs. The plug-in answers with a score per candidate (the engine takes
+ * the best by score desc, id asc and places the arm's ad slots) or with the page itself.
+ *
+ * Threads and ownership -- the contract a plug-in must keep:
+ *  - rank() is called concurrently from several threads, each with its own ctx (from
+ *    ctx_create, one per engine thread context and instance); never two at once for one
+ *    user. During requests the state is read-only: rank() may write only its ctx and the
+ *    request's output arrays. A ranker that learns does so in observe() and end_day().
+ *  - create, destroy, ctx_create, ctx_destroy, observe and end_day run alone for their
+ *    instance (barriers), in an order that does not depend on the thread count. Different
+ *    instances -- other arms, other learner groups, or the side runs of --replicates and
+ *    experiment.counterfactual, which go on threads of their own -- may be called at the same
+ *    time: an instance must share no mutable state with another.
+ *  - Every pointer handed to a plug-in (args, env, the request and its arrays, the batch) is
+ *    borrowed for the call only; the plug-in frees what it allocated, in destroy/ctx_destroy.
+ *  - Randomness comes only from the request's stream (fw_policy_next): it is keyed by the run's
+ *    seed, the cell, the user, the tick and the user's request count, so results are
+ *    identical for any number of threads. A plug-in must not use rand(), time, the thread id,
+ *    global mutable state, or its own threads; it must not call exit, print to stdout, or
+ *    keep pointers past a call.
+ *  - Failure: create returns NULL with why filled (the run is refused before it starts, exit
+ *    2); rank, observe or end_day returning a negative value, and a page with an id that is
+ *    not a candidate, a note twice, the wrong length, or a non-finite score, fail the run
+ *    (exit 1) with the plug-in, the request and the fault named; the days already finished
+ *    stay in the partial result file. */
+#ifndef FLYWHEEL_POLICY_H
+#define FLYWHEEL_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flywheel/engine.h"
+
+/* Raised whenever a type or a function of the table changes shape. */
+#define FW_POLICY_ABI_VERSION 1u
+
+/* The symbol a ranker plug-in exports. */
+#define FW_RANKER_SYMBOL "fw_ranker_plugin"
+
+/* What the plug-in serves: given to create. Values of the arm (cell) the instance serves. */
+typedef struct fw_policy_env {
+    uint32_t abi_version;       /* FW_POLICY_ABI_VERSION */
+    uint32_t cell, n_cells;     /* the instance's cell, of n_cells the engine serves */
+    uint32_t n_users, n_topics, ticks_per_day;
+    uint32_t page_size;         /* engine.feed.page_size: positions a page has, ad slots included */
+    uint32_t organic_slots;     /* positions not reserved for ads: the most a page can ask for */
+    uint32_t max_candidates;    /* the most candidates one request can hand over */
+    uint64_t seed;              /* the run's key (the scenario seed) */
+    /* The arm's built-in ranking knobs (engine.feed), for a plug-in that starts from the
+     * baseline: score = (trending > 0 ? w_trending * log1p(trending) : 0) + w_follow if
+     * followed + w_fresh if age_ticks < fresh_age_ticks, times exp2(-age_ticks /
+     * recency_half_life_ticks). */
+    double w_follow, w_trending, w_fresh;
+    double fresh_age_ticks, recency_half_life_ticks;
+} fw_policy_env;
+
+/* One recalled candidate and what the platform knows of it at the request. */
+typedef struct fw_policy_cand {
+    uint32_t note;              /* the note id: what a page holds */
+    uint32_t creator;           /* its author's user id */
+    uint16_t topic;
+    uint8_t format;             /* fw_format */
+    uint8_t followed;           /* in a request: recalled from the followed creators' recent
+                                   notes (the built-in ranker's follow bonus); in a batch: the
+                                   user follows the creator */
+    int32_t age_ticks;          /* ticks since publication, >= 0 */
+    uint32_t creator_followers;
+    double trending;            /* the arm's decayed engagement of the note at this tick */
+    uint32_t impressions, opens, likes, saves, comments, follows;   /* logged so far */
+} fw_policy_cand;
+
+/* A keyed random stream (SplitMix64 over a counter): a pure function of its key, which the
+ * engine sets per request. */
+typedef struct fw_policy_stream {
+    uint64_t key, n;
+} fw_policy_stream;
+
+static inline uint64_t fw_policy_next(fw_policy_stream *s)
+{
+    uint64_t x = s->key + ++s->n * UINT64_C(0x9e3779b97f4a7c15);
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+/* A uniform double in [0, 1) from the stream. */
+static inline double fw_policy_uniform(fw_policy_stream *s)
+{
+    return (double)(fw_policy_next(s) >> 11) * 0x1p-53;
+}
+
+/* What rank() returns. Negative: the plug-in failed (the run fails). */
+#define FW_RANK_SCORES 0        /* score[0..n_cand) written */
+#define FW_RANK_PAGE 1          /* page[0..n_page) written, best first */
+
+/* One feed request. */
+typedef struct fw_rank_request {
+    uint32_t user, cell;
+    int32_t tick;               /* absolute tick (day * ticks_per_day + tick of the day) */
+    uint32_t page_size;         /* organic notes wanted: a page answer holds exactly
+                                   min(page_size, n_cand) distinct candidates */
+    uint32_t n_cand;
+    const fw_policy_cand *cand; /* [n_cand], in recall order */
+    fw_policy_stream rng;       /* this request's own stream */
+    double *score;              /* [n_cand]: FW_RANK_SCORES answers here (finite values) */
+    uint32_t *page;             /* [page_size]: FW_RANK_PAGE answers here (note ids) */
+    uint32_t n_page;            /* FW_RANK_PAGE: how many written */
+} fw_rank_request;
+
+/* A tick's logged note events (impression, open, like, save, comment, follow; type may carry
+ * FW_EV_SEARCH), in the order the platform applies them. Under experiment.isolation per_arm
+ * (the default) only the instance's cell's users' events, else every user's. cand[i]
+ * describes event i's note for event i's user as a request at this barrier would (the
+ * tick's own events not yet counted), so a learner can pair features with outcomes. */
+typedef struct fw_policy_batch {
+    uint32_t cell;
+    int32_t tick;
+    size_t n_events;
+    const fw_event *events;         /* [n_events] */
+    const fw_policy_cand *cand;     /* [n_events] */
+} fw_policy_batch;
+
+/* The table a plug-in exports. Entries marked optional may be NULL. */
+typedef struct fw_ranker_table {
+    uint32_t abi_version;       /* FW_POLICY_ABI_VERSION */
+    const char *name;           /* short, for messages */
+    /* Makes an instance from engine.feed.plugin_args (never NULL, "" when unset). NULL with
+     * why[0..cap) filled when the arguments are wrong or memory is short. */
+    void *(*create)(const char *args, const fw_policy_env *env, char *why, size_t cap);
+    void (*destroy)(void *state);
+    /* optional: per-thread scratch; NULL from ctx_create means out of memory. */
+    void *(*ctx_create)(void *state);
+    void (*ctx_destroy)(void *ctx);
+    /* Ranks one request (see fw_rank_request); FW_RANK_SCORES, FW_RANK_PAGE or < 0. */
+    int (*rank)(const void *state, void *ctx, fw_rank_request *req);
+    /* optional: the tick's events, once per barrier; < 0 fails the run. */
+    int (*observe)(void *state, const fw_policy_batch *batch);
+    /* optional: the day's end (day 0 first); < 0 fails the run. */
+    int (*end_day)(void *state, uint32_t day);
+} fw_ranker_table;
+
+typedef const fw_ranker_table *(*fw_ranker_entry)(void);
+
+/* For plug-in authors: FW_RANKER_EXPORT const fw_ranker_table *fw_ranker_plugin(void) {...} */
+#define FW_RANKER_EXPORT __attribute__((visibility("default")))
+
+/* ---- for hosts (the simulator, embedders) ------------------------------------------- */
+
+/* Loads the plug-in that cfg names (cfg->feed.algorithm must be plugin), checks its ABI and
+ * table, creates an instance with cfg->feed.plugin_args for the given world and destroys it:
+ * what fw_engine_create would do, before the world exists. FW_OK, or FW_ERR_IO (the file
+ * cannot be read or loaded), FW_ERR_NOTFOUND (no FW_RANKER_SYMBOL), FW_ERR_INVAL (wrong ABI
+ * version, an incomplete table, create refused its arguments) with why[0..cap) saying what,
+ * naming the file. */
+fw_err fw_policy_check_ranker(const fw_engine_cfg *cfg, uint32_t n_users, uint32_t n_topics,
+                              uint32_t ticks_per_day, uint64_t seed, char *why, size_t cap);
+
+#endif
