@@ -107,19 +107,6 @@ static void split_budgets(const fw_engine *e, struct fw_ads *a);
 /* The budget cell that pays for a cell's traffic. */
 static inline uint32_t bud_of(const struct fw_ads *a, uint32_t cell) { return a->n_bud > 1 ? cell : 0; }
 
-/* A slot is a cell's view of a learner: under per-arm isolation the learner itself (each
- * serves one cell), else a cell reading the shared learner 0 with the cell's own priors. */
-static inline uint32_t n_slots(const fw_engine *e) { return e->n_learn > 1 ? e->n_learn : e->n_arms; }
-static inline uint32_t slot_of(const fw_engine *e, uint32_t cell, uint32_t u)
-{
-    return e->n_learn > 1 ? fw_learner(e, cell, u) : cell;
-}
-static inline uint32_t slot_learner(const fw_engine *e, uint32_t slot) { return e->n_learn > 1 ? slot : 0; }
-static inline uint32_t slot_cell(const fw_engine *e, uint32_t slot)
-{
-    return e->n_learn > 1 ? fw_learner_cell(e, slot) : slot;
-}
-
 /* The ads' state; NULL when the catalog has no campaigns (ads are switched off). */
 static struct fw_ads *A_of(const fw_engine *e) { return fw_mod(e, FW_MOD_ADS); }
 
@@ -160,7 +147,7 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
     fw_alloc(e, &a->l_impr, ml, sizeof *a->l_impr);
     fw_alloc(e, &a->l_clicks, ml, sizeof *a->l_clicks);
     fw_alloc(e, &a->l_conv, ml, sizeof *a->l_conv);
-    fw_alloc(e, &a->xc, (size_t)n_slots(e) * m, sizeof *a->xc);
+    fw_alloc(e, &a->xc, (size_t)fw_n_slots(e) * m, sizeof *a->xc);
     fw_alloc(e, &a->traffic_day, a->n_bud, sizeof *a->traffic_day);
     fw_alloc(e, &a->traffic_mid, a->n_bud, sizeof *a->traffic_mid);
     fw_alloc(e, &a->mid_spend_cents, mb, sizeof *a->mid_spend_cents);
@@ -256,15 +243,15 @@ static void split_budgets(const fw_engine *e, struct fw_ads *a)
 /* The campaign's CTR as a slot's learner has seen it, smoothed towards its cell's prior. */
 static double camp_ctr(const fw_engine *e, const struct fw_ads *a, uint32_t slot, uint32_t k)
 {
-    const fw_ads_cfg *g = &fw_cfg(e, slot_cell(e, slot))->ads;
-    size_t i = (size_t)slot_learner(e, slot) * a->n + k;
+    const fw_ads_cfg *g = &fw_cfg(e, fw_slot_cell(e, slot))->ads;
+    size_t i = (size_t)fw_slot_learner(e, slot) * a->n + k;
     return (a->l_clicks[i] + g->ctr_prior * g->prior_weight) / (a->l_impr[i] + g->prior_weight);
 }
 
 /* Every slot's campaign features, recomputed at each barrier (they change only there). */
 static void refresh_xc(const fw_engine *e, struct fw_ads *a)
 {
-    for (uint32_t slot = 0; slot < n_slots(e); slot++)
+    for (uint32_t slot = 0; slot < fw_n_slots(e); slot++)
         for (uint32_t k = 0; k < a->n; k++)
             a->xc[(size_t)slot * a->n + k] = logit_of(camp_ctr(e, a, slot, k));
 }
@@ -311,13 +298,13 @@ static double p_ctr(const fw_engine *e, const struct fw_ads *a, uint32_t slot, d
 {
     double x[AD_F__COUNT];
     ad_features(a, slot, xu, k, match, x);
-    return p_model(&a->model[slot_learner(e, slot)], x);
+    return p_model(&a->model[fw_slot_learner(e, slot)], x);
 }
 
 static double p_cvr(const fw_engine *e, const struct fw_ads *a, uint32_t slot, uint32_t k)
 {
-    const fw_ads_cfg *g = &fw_cfg(e, slot_cell(e, slot))->ads;
-    size_t i = (size_t)slot_learner(e, slot) * a->n + k;
+    const fw_ads_cfg *g = &fw_cfg(e, fw_slot_cell(e, slot))->ads;
+    size_t i = (size_t)fw_slot_learner(e, slot) * a->n + k;
     double w = g->prior_weight * g->ctr_prior;   /* the prior's weight in clicks */
     return (a->l_conv[i] + g->cvr_prior * w) / (a->l_clicks[i] + w);
 }
@@ -362,7 +349,7 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
     uint32_t topics[16], n_topics = fw_shop_engaged_topics(e, req->user, topics, 16);
     uint32_t cell = req->arm;
     size_t bo = (size_t)bud_of(a, cell) * a->n;   /* the cell's budget state */
-    uint32_t slot = slot_of(e, cell, req->user);   /* the user's learner */
+    uint32_t slot = fw_slot_of(e, cell, req->user);   /* the user's learner */
     double xu = user_feature(e, a, cell, req->user);
     uint32_t capped[FCAP_K], n_capped = 0;
     int full = 0;
@@ -502,7 +489,7 @@ static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
         uint32_t cell = fw_user_cell(e, x->user);
         ad_model *m = &a->model[fw_user_learner(e, x->user)];
         double f[AD_F__COUNT];
-        ad_features(a, slot_of(e, cell, x->user), user_feature(e, a, cell, x->user), x->campaign,
+        ad_features(a, fw_slot_of(e, cell, x->user), user_feature(e, a, cell, x->user), x->campaign,
                     topic_match(e, a, x->campaign, topics, nt, FW_NONE), f);
         double g = p_model(m, f) - y;
         for (int k = 0; k < AD_F__COUNT; k++)
@@ -833,7 +820,7 @@ static size_t ads_cell_bytes(const fw_engine *e, const void *state)
     size_t per_learner = sizeof(ad_model) + 3 * (size_t)a->n * sizeof(uint64_t);
     size_t per_bud = (size_t)a->n * (5 * sizeof(int64_t) + sizeof(double) + 1) + 2 * sizeof(uint64_t);
     return (a->n_learn - 1) * per_learner + (a->n_bud - 1) * per_bud +
-           (size_t)(n_slots(e) - 1) * a->n * sizeof(double);
+           (size_t)(fw_n_slots(e) - 1) * a->n * sizeof(double);
 }
 
 static fw_err ads_check(const fw_engine *e, const void *state, char *why, size_t cap)

@@ -282,6 +282,20 @@ static inline int fw_learner_serves(const fw_engine *e, uint32_t l, uint32_t cel
 /* The cell whose configuration learner l trains with (the shared learner: cell 0's). */
 static inline uint32_t fw_learner_cell(const fw_engine *e, uint32_t l) { return e->n_learn == 1 ? 0 : l / e->n_buckets; }
 
+/* A slot is a cell's view of a learner, for state kept per (cell, learner) pair: under
+ * per-arm isolation the learner itself (each serves one cell), else one slot per cell, all
+ * reading the shared learner 0 with their cell's own settings. */
+static inline uint32_t fw_n_slots(const fw_engine *e) { return e->n_learn > 1 ? e->n_learn : e->n_arms; }
+static inline uint32_t fw_slot_of(const fw_engine *e, uint32_t cell, uint32_t u)
+{
+    return e->n_learn > 1 ? fw_learner(e, cell, u) : cell;
+}
+static inline uint32_t fw_slot_learner(const fw_engine *e, uint32_t slot) { return e->n_learn > 1 ? slot : 0; }
+static inline uint32_t fw_slot_cell(const fw_engine *e, uint32_t slot)
+{
+    return e->n_learn > 1 ? fw_learner_cell(e, slot) : slot;
+}
+
 /* The cell a creator's work belongs to: their producer arm in producer-side experiments,
  * else the cell they are in as a user. */
 static inline uint32_t fw_creator_cell(const fw_engine *e, uint32_t u)

@@ -224,13 +224,7 @@ fw_err fw_policy_check_ranker(const fw_engine_cfg *cfg, uint32_t n_users, uint32
 
 /* ---- the module ------------------------------------------------------------------------- */
 
-/* The instance serving u in cell (a request), and the cell instance i serves. */
-static inline uint32_t inst_of(const fw_engine *e, uint32_t cell, uint32_t u)
-{
-    return e->n_learn == 1 ? cell : fw_learner(e, cell, u);
-}
-static inline uint32_t inst_cell(const fw_engine *e, uint32_t i) { return e->n_learn == 1 ? i : fw_learner_cell(e, i); }
-
+/* One instance per slot (engine_int.h): per learner under per-arm isolation, else per cell. */
 static int plugin_wanted(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_cells)
 {
     (void)cat;
@@ -249,14 +243,14 @@ static fw_err plugin_create(fw_engine *e, const fw_catalog *cat, void **state)
         snprintf(e->why, sizeof e->why, "plugin: a ranker plug-in cannot serve a producer-side experiment");
         return FW_ERR_INVAL;
     }
-    P->n_inst = e->n_learn == 1 ? e->n_arms : e->n_learn;
+    P->n_inst = fw_n_slots(e);
     if (!fw_alloc(e, &P->in, P->n_inst, sizeof *P->in) || !fw_alloc(e, &P->req_seq, n, sizeof *P->req_seq) ||
         !fw_alloc(e, &P->fault, n, sizeof *P->fault) || !fw_alloc(e, &P->fault_tick, n, sizeof *P->fault_tick) ||
         !fw_alloc(e, &P->fault_a, n, sizeof *P->fault_a) || !fw_alloc(e, &P->fault_b, n, sizeof *P->fault_b))
         return FW_ERR_NOMEM;
     atomic_init(&P->faulted, 0);
     for (uint32_t i = 0; i < P->n_inst; i++) {
-        uint32_t a = inst_cell(e, i);
+        uint32_t a = fw_slot_cell(e, i);
         const fw_engine_cfg *cfg = &e->cell[a].cfg;
         if (cfg->feed.algorithm != FW_FEED_PLUGIN)
             continue;
@@ -371,7 +365,7 @@ static uint32_t plugin_request(fw_engine *e, void *state, fw_engine_ctx *ctx, co
     fw_rank_ctx *c = &ctx->rank;
     uint32_t cell = req->arm, u = req->user;
     const fw_feed_cfg *f = &e->cell[cell].cfg.feed;
-    uint32_t ii = inst_of(e, cell, u);
+    uint32_t ii = fw_slot_of(e, cell, u);
     const inst *in = &P->in[ii];
 
     uint64_t looked;
@@ -440,7 +434,7 @@ static fw_err plugin_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw
     (void)ctx;
     for (uint32_t i = 0; i < P->n_inst; i++) {
         const inst *in = &P->in[i];
-        uint32_t a = inst_cell(e, i);
+        uint32_t a = fw_slot_cell(e, i);
         if (!in->api || !in->api->observe)
             continue;
         if (fw_grow((void **)&P->ev, &P->cap_ev, l->n_ev, sizeof *P->ev, 1024) ||
@@ -482,7 +476,7 @@ static fw_err plugin_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int
         if (!P->fault[u])
             continue;
         uint32_t cell = fw_user_cell(e, u), a = P->fault_a[u], b = P->fault_b[u];
-        uint32_t ii = inst_of(e, cell, u);
+        uint32_t ii = fw_slot_of(e, cell, u);
         const char *label = P->in[ii].label ? P->in[ii].label : "?";
         int32_t t = P->fault_tick[u], tpd = (int32_t)e->ticks_per_day;
         char what[200];
@@ -514,7 +508,7 @@ static fw_err plugin_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint
         int rc;
         if (in->api && in->api->end_day && (rc = in->api->end_day(in->state, day)) < 0) {
             snprintf(e->why, sizeof e->why, "plugin %s (cell %u): end_day of day %u returned %d", in->label,
-                     inst_cell(e, i), day, rc);
+                     fw_slot_cell(e, i), day, rc);
             return FW_ERR_PLUGIN;
         }
     }
