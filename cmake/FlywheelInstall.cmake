@@ -8,7 +8,7 @@
 #   P/lib/pkgconfig/flywheel.pc             relocatable (prefix from the file's own place)
 #   P/lib/cmake/Flywheel/                   find_package(Flywheel): Flywheel::flywheel (shared),
 #                                           Flywheel::flywheel_static
-#   P/lib/flywheel/policies/*.so            the example ranker plug-ins
+#   P/lib/flywheel/policies/*.so            the example ranker and bidder plug-ins
 #   P/share/flywheel/scenarios/*.yaml, P/share/flywheel/examples/policies/ (sources, scenarios)
 #   P/share/man/man1/flywheel.1             generated from `flywheel --help` at build time
 #   P/share/flywheel/python/                the Python package (flywheel/) and its example
@@ -108,7 +108,7 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/scenarios/ DESTINATION ${CMAKE_INSTALL_D
         FILES_MATCHING PATTERN "*.yaml")
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/examples/policies/ DESTINATION ${CMAKE_INSTALL_DATADIR}/flywheel/examples/policies
         FILES_MATCHING PATTERN "*.c" PATTERN "*.yaml" PATTERN "*.md")
-install(TARGETS baseline epsilon_greedy linucb python_bridge LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/flywheel/policies)
+install(TARGETS baseline epsilon_greedy linucb pacing_bidder python_bridge LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/flywheel/policies)
 # The Python package (plain Python over libflywheel): PYTHONPATH=P/share/flywheel/python, or pip install it.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/python/ DESTINATION ${CMAKE_INSTALL_DATADIR}/flywheel/python
         FILES_MATCHING PATTERN "*.py" PATTERN "*.toml" PATTERN "__pycache__" EXCLUDE)

@@ -12,6 +12,7 @@
 
 #include "engine_int.h"
 #include "flywheel/ads.h"
+#include "plugin_int.h"
 #include "shop_int.h"
 
 /* The ads' books at a day's end: the series of /ads/days. X(name, unit, description). */
@@ -347,8 +348,8 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
      * have seen up to the cap today, and whether their cap table is full (a campaign it
      * cannot hold is capped too: caps stay exact, at most FCAP_K campaigns a day). */
     uint32_t topics[16], n_topics = fw_shop_engaged_topics(e, req->user, topics, 16);
-    uint32_t cell = req->arm;
-    size_t bo = (size_t)bud_of(a, cell) * a->n;   /* the cell's budget state */
+    uint32_t cell = req->arm, bud = bud_of(a, cell);
+    size_t bo = (size_t)bud * a->n;   /* the cell's budget state */
     uint32_t slot = fw_slot_of(e, cell, req->user);   /* the user's learner */
     double xu = user_feature(e, a, cell, req->user);
     uint32_t capped[FCAP_K], n_capped = 0;
@@ -381,12 +382,33 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
             if (j < n_capped || (full && !cap_of(a, req->user, c, day, 0)))
                 continue;
         }
-        double bid = (double)ci->bid_cents / (1.0 + a->mult[bo + c]), q;
-        int match = ci->objective == FW_OBJ_CPM ? 0 : topic_match(e, a, c, topics, n_topics, req->topic);
-        switch (ci->objective) {
-        case FW_OBJ_CPM: bid /= 1000.0; q = 1.0; break;   /* per impression */
-        case FW_OBJ_CPC: q = p_ctr(e, a, slot, xu, c, match); break;
-        default: q = p_ctr(e, a, slot, xu, c, match) * p_cvr(e, a, slot, c); break;
+        double bid, q;
+        if (fw_bidder_controls(e, bud, c)) {
+            /* A bidder plug-in bids, outside the platform's pacing, with the platform's estimates. */
+            int match = topic_match(e, a, c, topics, n_topics, req->topic);
+            double pc = p_ctr(e, a, slot, xu, c, match), pv = p_cvr(e, a, slot, c);
+            size_t bi = bo + c;
+            fw_bid_request br = {
+                .campaign = c, .user = req->user, .cell = cell, .tick = req->tick,
+                .tick_of_day = (uint32_t)(req->tick < 0 ? 0 : req->tick) % e->ticks_per_day,
+                .context_topic = req->topic, .n_slots = k, .topic_match = (uint32_t)match,
+                .user_ad_impressions = a->u_impr[req->user], .user_ad_clicks = a->u_click[req->user],
+                .p_ctr = pc, .p_cvr = pv, .budget_cents = a->budget_mc[bi] / 1000.0,
+                .spent_today_cents = a->spend_today_mc[bi] / 1000.0};
+            bid = fw_bidder_bid(e, ctx, bud, &br);
+            if (!(bid > 0.0))
+                continue;   /* stays out (0), or a fault the barrier reports */
+            q = ci->objective == FW_OBJ_CPM ? 1.0 : ci->objective == FW_OBJ_CPC ? pc : pc * pv;
+            if (ci->objective == FW_OBJ_CPM)
+                bid /= 1000.0;
+        } else {
+            bid = (double)ci->bid_cents / (1.0 + a->mult[bo + c]);
+            int match = ci->objective == FW_OBJ_CPM ? 0 : topic_match(e, a, c, topics, n_topics, req->topic);
+            switch (ci->objective) {
+            case FW_OBJ_CPM: bid /= 1000.0; q = 1.0; break;   /* per impression */
+            case FW_OBJ_CPC: q = p_ctr(e, a, slot, xu, c, match); break;
+            default: q = p_ctr(e, a, slot, xu, c, match) * p_cvr(e, a, slot, c); break;
+            }
         }
         if (!(q > 0.0) || q > 1.0)
             q = q > 1.0 ? 1.0 : 1e-9;
@@ -612,6 +634,10 @@ static fw_err ads_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_
         const fw_ads_cfg *g = &fw_cfg(e, b)->ads;
         for (uint32_t c = 0; c < a->n; c++) {
             size_t i = (size_t)b * a->n + c;
+            if (fw_bidder_controls(e, b, c)) {   /* a bidder plug-in paces itself */
+                a->spend_tick_mc[i] = 0;
+                continue;
+            }
             /* The even share of what was left when this tick began, over the ticks left then. */
             int64_t remaining = a->budget_mc[i] - a->spend_today_mc[i] + a->spend_tick_mc[i];
             double target = (double)remaining / (left + 1);
@@ -705,6 +731,16 @@ static fw_err ads_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
 }
 
 /* ---- accessors --------------------------------------------------------------------------- */
+
+void fw_ads_budget(const fw_engine *e, uint32_t bud, uint32_t c, int64_t *budget_mc, int64_t *spent_mc,
+                   int *throttled)
+{
+    const struct fw_ads *a = A_of(e);
+    size_t i = (size_t)bud * a->n + c;
+    *budget_mc = a->budget_mc[i];
+    *spent_mc = a->spend_today_mc[i];
+    *throttled = a->throttled[i] != 0;
+}
 
 fw_err fw_ads_campaign(const fw_engine *e, uint32_t c, fw_campaign_stats *out)
 {

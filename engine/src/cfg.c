@@ -81,6 +81,11 @@ fw_err fw_engine_cfg_check(const fw_engine_cfg *cfg, char *why, size_t cap)
                            "exporting fw_ranker_plugin, see flywheel/policy.h), got none");
         return FW_ERR_RANGE;
     }
+    if (cfg->ads.bidder == FW_BIDDER_PLUGIN && (!cfg->ads.bidder_plugin || !cfg->ads.bidder_plugin[0])) {
+        snprintf(why, cap, "engine.ads.bidder_plugin: bidder plugin needs the path of a bidder plug-in (a .so "
+                           "exporting fw_bidder_plugin, see flywheel/policy.h), got none");
+        return FW_ERR_RANGE;
+    }
     return FW_OK;
 }
 

@@ -184,6 +184,14 @@ static fw_err check_note(const fw_engine *e, const fw_note_info *note)
 fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_arms,
                             fw_err *err)
 {
+    return fw_engine_create_why(cat, cfgs, n_arms, err, NULL, 0);
+}
+
+fw_engine *fw_engine_create_why(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_arms, fw_err *err,
+                                char *why_out, size_t why_cap)
+{
+    if (why_out && why_cap)
+        why_out[0] = '\0';
     if (!cat || !cfgs || n_arms == 0 || n_arms > FW_MAX_ENGINE_ARMS || cat->n_users == 0 ||
         cat->ticks_per_day == 0) {
         *err = FW_ERR_INVAL;
@@ -192,6 +200,8 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
     char why[256];
     for (uint32_t a = 0; a < n_arms; a++)
         if (fw_engine_cfg_check(&cfgs[a], why, sizeof why) != FW_OK) {
+            if (why_out && why_cap)
+                snprintf(why_out, why_cap, "arm %u: %s", a, why);
             *err = FW_ERR_RANGE;
             return NULL;
         }
@@ -334,6 +344,8 @@ fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, ui
     }
     return e;
 fail:
+    if (e && why_out && why_cap)
+        snprintf(why_out, why_cap, "%s", e->why);
     fw_engine_destroy(e);
     *err = rc;
     return NULL;

@@ -14,6 +14,8 @@
  *           pools are cut from;
  *   ads     before shop and rec before shop: the ads' pCTR and the recommender train on the
  *           shop profiles the tick's requests saw, before the shop applies the tick's events;
+ *   bidder  after ads: a bidder plug-in observes its wins with what the ads billed for them,
+ *           and the conversions the ads attributed;
  *   rec     before the core: it trains on the follow lists the requests saw;
  *   plugin  last: a ranker plug-in observes the tick's events after every built-in learner,
  *           and its tick end reports a request's fault once every module has ended the tick.
@@ -44,6 +46,7 @@ typedef struct fw_u32vec {
     X(SEARCH, search)        \
     X(POOLS, pools)          \
     X(ADS, ads)              \
+    X(BIDDER, bidder)        \
     X(REC, rec)              \
     X(SHOP, shop)            \
     X(FEED, feed)            \

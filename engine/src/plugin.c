@@ -28,6 +28,7 @@
 
 #include "feed_int.h"
 #include "flywheel/policy.h"
+#include "plugin_int.h"
 #include "pools.h"
 
 typedef struct inst {
@@ -64,8 +65,7 @@ typedef struct plugin_ctx {
     uint32_t page[FW_PAGE_SLOTS];
 } plugin_ctx;
 
-/* The path as messages show it: control bytes as \xHH. */
-static void shown_path(char *buf, size_t cap, const char *path)
+void fw_plugin_shown_path(char *buf, size_t cap, const char *path)
 {
     size_t k = 0;
     for (const unsigned char *p = (const unsigned char *)path; *p && k + 5 < cap; p++) {
@@ -77,13 +77,13 @@ static void shown_path(char *buf, size_t cap, const char *path)
     buf[k] = '\0';
 }
 
-/* Loads and checks a plug-in; on success *dl and *api are set. */
-static fw_err load(const char *path, void **dl_out, const fw_ranker_table **api_out, char *why, size_t cap)
+fw_err fw_plugin_open(const char *path, const char *kind, const char *knob, const char *symbol, void **dl_out,
+                      void **sym_out, char *why, size_t cap)
 {
     char shown[512], local[4096];
-    shown_path(shown, sizeof shown, path ? path : "");
+    fw_plugin_shown_path(shown, sizeof shown, path ? path : "");
     if (!path || !*path) {
-        snprintf(why, cap, "no ranker plug-in named (engine.feed.plugin is empty)");
+        snprintf(why, cap, "no %s plug-in named (%s is empty)", kind, knob);
         return FW_ERR_INVAL;
     }
     /* A bare name would make dlopen search the library path; the knob names a file. */
@@ -97,30 +97,43 @@ static fw_err load(const char *path, void **dl_out, const fw_ranker_table **api_
     }
     struct stat st;
     if (stat(p, &st) != 0) {
-        snprintf(why, cap, "%s: cannot read the ranker plug-in: %s", shown, strerror(errno));
+        snprintf(why, cap, "%s: cannot read the %s plug-in: %s", shown, kind, strerror(errno));
         return FW_ERR_IO;
     }
     if (!S_ISREG(st.st_mode)) {
-        snprintf(why, cap, "%s: the ranker plug-in is not a regular file", shown);
+        snprintf(why, cap, "%s: the %s plug-in is not a regular file", shown, kind);
         return FW_ERR_IO;
     }
     dlerror();
     void *dl = dlopen(p, RTLD_NOW | RTLD_LOCAL);
     if (!dl) {
         const char *d = dlerror();
-        snprintf(why, cap, "%s: cannot load the ranker plug-in: %s", shown, d ? d : "dlopen failed");
+        snprintf(why, cap, "%s: cannot load the %s plug-in: %s", shown, kind, d ? d : "dlopen failed");
         return FW_ERR_IO;
     }
     dlerror();
-    void *sym = dlsym(dl, FW_RANKER_SYMBOL);
+    void *sym = dlsym(dl, symbol);
     if (!sym) {
         snprintf(why, cap,
-                 "%s: the ranker plug-in has no symbol %s (a plug-in defines FW_RANKER_EXPORT const "
-                 "fw_ranker_table *%s(void), see flywheel/policy.h)",
-                 shown, FW_RANKER_SYMBOL, FW_RANKER_SYMBOL);
+                 "%s: the %s plug-in has no symbol %s (a plug-in exports %s, see flywheel/policy.h)",
+                 shown, kind, symbol, symbol);
         dlclose(dl);
         return FW_ERR_NOTFOUND;
     }
+    *dl_out = dl;
+    *sym_out = sym;
+    return FW_OK;
+}
+
+/* Loads and checks a ranker plug-in; on success *dl and *api are set. */
+static fw_err load(const char *path, void **dl_out, const fw_ranker_table **api_out, char *why, size_t cap)
+{
+    char shown[512];
+    void *dl, *sym;
+    fw_err rc = fw_plugin_open(path, "ranker", "engine.feed.plugin", FW_RANKER_SYMBOL, &dl, &sym, why, cap);
+    if (rc != FW_OK)
+        return rc;
+    fw_plugin_shown_path(shown, sizeof shown, path);
     fw_ranker_entry entry;
     memcpy(&entry, &sym, sizeof entry);   /* POSIX: a dlsym'd function */
     const fw_ranker_table *api = entry();
@@ -180,12 +193,12 @@ static fw_err open_inst(const fw_engine_cfg *cfg, const fw_policy_env *env, inst
     if (rc != FW_OK)
         return rc;
     char shown[512], said[512] = "";
-    shown_path(shown, sizeof shown, path);
+    fw_plugin_shown_path(shown, sizeof shown, path);
     in->state = in->api->create(cfg->feed.plugin_args ? cfg->feed.plugin_args : "", env, said, sizeof said);
     said[sizeof said - 1] = '\0';
     if (!in->state) {
         char s2[512];
-        shown_path(s2, sizeof s2, said);
+        fw_plugin_shown_path(s2, sizeof s2, said);
         snprintf(why, cap, "%s: the ranker plug-in refused to start: %s", shown, s2[0] ? s2 : "(it gave no reason)");
         dlclose(in->dl);
         in->dl = NULL;

@@ -295,11 +295,12 @@ fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, dou
                                         .price_cents = S->w.product_price_cents[p],
                                         .stock = S->w.product_stock[p]};
     cat.products = products;
-    S->engine = fw_engine_create(&cat, S->cell_engine, S->n_cells, &rc);
+    char why[1024];
+    S->engine = fw_engine_create_why(&cat, S->cell_engine, S->n_cells, &rc, why, sizeof why);
     free(products);
     free(producer0);
     if (!S->engine) {
-        fprintf(stderr, "flywheel: creating the engine failed: %s\n", fw_err_str(rc));
+        fprintf(stderr, "flywheel: creating the engine failed: %s%s%s\n", fw_err_str(rc), why[0] ? ": " : "", why);
         return rc;
     }
     if (o->plant_ns > 0 && (rc = fw_engine_plant_delay(S->engine, (fw_stage)o->plant_stage, o->plant_ns)) != FW_OK) {

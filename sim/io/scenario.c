@@ -2400,6 +2400,43 @@ static fw_err check_cell_plugin(const fw_scenario *s, const fw_engine_cfg *e, co
     return FW_OK;
 }
 
+/* Checks one cell's bidder plug-in (cfg); at says where its knobs were set. */
+static fw_err check_cell_bidder(const fw_scenario *s, const fw_engine_cfg *e, const char *at, const char *what,
+                                fw_diag *diag)
+{
+    char why[1024];
+    if (e->ads.bidder_plugin == NULL || e->ads.bidder_plugin[0] == '\0')
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: engine.ads.bidder_plugin: %sbidder plugin needs the path of a bidder plug-in (a shared "
+                    "object exporting fw_bidder_plugin, see flywheel/policy.h), got none",
+                    at, what);
+    if (s->world.n_campaigns == 0)
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: engine.ads.bidder: %splugin, but world.n_campaigns is 0: there is nothing to bid for", at,
+                    what);
+    if (e->ads.bidder_campaigns > s->world.n_campaigns)
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: engine.ads.bidder_campaigns: %sexpected at most world.n_campaigns (%" PRIu32 "), got %" PRIu32,
+                    at, what, s->world.n_campaigns, e->ads.bidder_campaigns);
+    fw_err rc = fw_policy_check_bidder(e, s->world.n_topics, s->world.ticks_per_day, s->seed, why, sizeof why);
+    if (rc != FW_OK)
+        return fail(diag, rc, "%s: engine.ads.bidder_plugin: %s%s", at, what, why);
+    return FW_OK;
+}
+
+/* The plug-ins' knobs, by kind: the key its check is reported under, and the keys that choose
+ * or configure it (an arm setting any of them is where its message points). */
+typedef struct plug_kind {
+    const char *key;
+    const char *keys[4];
+} plug_kind;
+
+static const plug_kind plug_kinds[2] = {
+    {"engine.feed.plugin", {"engine.feed.algorithm", "engine.feed.plugin", "engine.feed.plugin_args", NULL}},
+    {"engine.ads.bidder_plugin",
+     {"engine.ads.bidder", "engine.ads.bidder_plugin", "engine.ads.bidder_args", "engine.ads.bidder_campaigns"}},
+};
+
 fw_err fw_scenario_check_plugins(const fw_scenario *s, fw_diag *diag)
 {
     assert(s != NULL && s->n_layers >= 1);
@@ -2410,9 +2447,9 @@ fw_err fw_scenario_check_plugins(const fw_scenario *s, fw_diag *diag)
     bool have_ix = s->source_text != NULL &&
                    index_build(file, (const unsigned char *)s->source_text, strlen(s->source_text), &ix, NULL) == FW_OK;
     const where w = { file, have_ix ? &ix : NULL, s->overrides, s->n_overrides };
-    char at[600], why[768], what[200], path[64], shown[80];
+    char at[2][600], why[768], what[2][200], path[64], shown[80];
     uint64_t cells = 1;
-    bool used = false, named = false;
+    bool used[2] = {false, false}, named[2] = {false, false};
     fw_err err = FW_OK;
     for (uint32_t l = 0; l < s->n_layers; l++)
         cells *= s->layers[l].n_arms;
@@ -2425,35 +2462,55 @@ fw_err fw_scenario_check_plugins(const fw_scenario *s, fw_diag *diag)
             err = fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
             break;
         }
-        where_fmt(&w, "engine.feed.plugin", at, sizeof at);
-        what[0] = '\0';
+        for (int k = 0; k < 2; k++) {
+            where_fmt(&w, plug_kinds[k].key, at[k], sizeof at[k]);
+            what[k][0] = '\0';
+        }
         for (uint32_t l = 0; l < s->n_layers && err == FW_OK; l++) {
             uint32_t ai = s->layers[l].arm[rest % s->layers[l].n_arms];
             const fw_arm *a = &s->arms[ai];
             rest /= s->layers[l].n_arms;
             if (apply_sets(a->set, a->n_set, &b, &e, &bad, why, sizeof why) != FW_OK)
                 err = fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
-            if (sets_key(a, "engine.feed.plugin") || sets_key(a, "engine.feed.plugin_args") ||
-                sets_key(a, "engine.feed.algorithm")) {
+            for (int k = 0; k < 2; k++) {
+                bool sets = false;
+                for (int j = 0; j < 4 && plug_kinds[k].keys[j]; j++)
+                    sets = sets || sets_key(a, plug_kinds[k].keys[j]);
+                if (!sets)
+                    continue;
                 snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "].set", ai);
-                where_fmt(&w, path, at, sizeof at);
+                where_fmt(&w, path, at[k], sizeof at[k]);
                 clean_text(shown, sizeof shown, a->name);
-                snprintf(what, sizeof what, "(arm '%s') ", shown);
+                snprintf(what[k], sizeof what[k], "(arm '%s') ", shown);
             }
         }
         if (err == FW_OK && e.feed.algorithm == FW_FEED_PLUGIN) {
-            used = true;
-            err = check_cell_plugin(s, &e, at, what, diag);
+            used[0] = true;
+            err = check_cell_plugin(s, &e, at[0], what[0], diag);
         } else if (err == FW_OK && ((e.feed.plugin && e.feed.plugin[0]) || (e.feed.plugin_args && e.feed.plugin_args[0])))
-            named = true;
+            named[0] = true;
+        if (err == FW_OK && e.ads.bidder == FW_BIDDER_PLUGIN) {
+            used[1] = true;
+            err = check_cell_bidder(s, &e, at[1], what[1], diag);
+        } else if (err == FW_OK && ((e.ads.bidder_plugin && e.ads.bidder_plugin[0]) ||
+                                    (e.ads.bidder_args && e.ads.bidder_args[0]) || e.ads.bidder_campaigns))
+            named[1] = true;
         cfg_free_strings(&b, &e);
     }
-    if (err == FW_OK && named && !used) {
-        where_fmt(&w, "engine.feed.plugin", at, sizeof at);
+    if (err == FW_OK && named[0] && !used[0]) {
+        where_fmt(&w, "engine.feed.plugin", at[0], sizeof at[0]);
         err = fail(diag, FW_ERR_RANGE,
                    "%s: engine.feed.plugin: a ranker plug-in is named but no arm sets engine.feed.algorithm: plugin, "
                    "so it would do nothing; set the algorithm or remove engine.feed.plugin and plugin_args",
-                   at);
+                   at[0]);
+    }
+    if (err == FW_OK && named[1] && !used[1]) {
+        where_fmt(&w, "engine.ads.bidder_plugin", at[1], sizeof at[1]);
+        err = fail(diag, FW_ERR_RANGE,
+                   "%s: engine.ads.bidder_plugin: a bidder plug-in, its arguments or its campaigns are set but no arm "
+                   "sets engine.ads.bidder: plugin, so they would do nothing; set the bidder or remove "
+                   "engine.ads.bidder_plugin, bidder_args and bidder_campaigns",
+                   at[1]);
     }
     index_free(&ix);
     free(shown_file);

@@ -252,13 +252,17 @@ typedef struct fw_engine_ctx fw_engine_ctx;
 
 /* Creates an engine from the catalog (copied) with one configuration per experiment arm
  * (cfgs[0..n_arms), copied; their string knobs are read during this call only; 1 <= n_arms
- * <= 256). An arm with engine.feed.algorithm plugin loads its ranker plug-in here
- * (flywheel/policy.h): FW_ERR_IO, FW_ERR_NOTFOUND or FW_ERR_INVAL when it cannot, with
- * fw_policy_check_ranker saying why. With the recommender (some arm's algorithm
+ * <= 256). An arm with engine.feed.algorithm plugin loads its ranker plug-in here, one with
+ * engine.ads.bidder plugin its bidder (flywheel/policy.h): FW_ERR_IO, FW_ERR_NOTFOUND or
+ * FW_ERR_INVAL when it cannot, with fw_policy_check_ranker / _bidder saying why. With the recommender (some arm's algorithm
  * is rec) n_topics must be at most 1024 and every note's topic below n_topics. Returns NULL
  * and sets *err (FW_ERR_NOMEM, FW_ERR_INVAL) on failure. */
 fw_engine *fw_engine_create(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_arms,
                             fw_err *err);
+/* The same, with why[0..cap) saying what failed when more is known than *err ("" if not):
+ * a knob out of range, a plug-in that refused its instance. */
+fw_engine *fw_engine_create_why(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_arms,
+                                fw_err *err, char *why, size_t cap);
 void fw_engine_destroy(fw_engine *e);
 
 /* A per-thread workspace: scratch memory for requests and one latency histogram per

@@ -174,6 +174,12 @@ typedef enum fw_shop_profile { FW_SHOP_PROFILES(FW_KNOB_ENUM_CONST) FW_PROFILE__
 
 typedef enum fw_ad_pacing { FW_AD_PACINGS(FW_KNOB_ENUM_CONST) FW_PACING__COUNT } fw_ad_pacing;
 
+#define FW_AD_BIDDERS(V)                 \
+    V(FW_BIDDER_FIXED, "fixed")          \
+    V(FW_BIDDER_PLUGIN, "plugin")
+
+typedef enum fw_ad_bidder { FW_AD_BIDDERS(FW_KNOB_ENUM_CONST) FW_BIDDER__COUNT } fw_ad_bidder;
+
 /* engine.ads.* The arm decides how its requests run auctions (pay_rule, reserve, caps:
  * ARM). Under experiment.isolation per_arm each arm learns its own pCTR model and campaign
  * rates from its users' ad events, with its own priors (ISO); under experiment.budget_split
@@ -189,6 +195,17 @@ typedef enum fw_ad_pacing { FW_AD_PACINGS(FW_KNOB_ENUM_CONST) FW_PACING__COUNT }
       "budget pacing: none; throttle (out of auctions once the day's share is spent); dual "    \
       "(bid multiplier by dual gradient on the spend rate, Balseiro-Gur)")                       \
     X(ads, SPLIT, F64, pacing_lr, 0.5, 0.0, 100.0, "", "dual pacing: step of the multiplier per tick, relative to the target spend") \
+    X(ads, SPLIT, ENUM, bidder, FW_BIDDER_FIXED, FW_AD_BIDDERS, 0, "",                                        \
+      "who bids for a campaign: fixed = its bid, paced by engine.ads.pacing; plugin = a bidder plug-in "      \
+      "(engine.ads.bidder_plugin, flywheel/policy.h) for the campaigns engine.ads.bidder_campaigns names, "  \
+      "outside the platform's pacing")                                                                       \
+    X(ads, SPLIT, STR, bidder_plugin, "", 0, 0, "",                                                          \
+      "bidder plugin: path of the bidder plug-in (a shared object exporting fw_bidder_plugin; relative to "  \
+      "the working directory); must be empty unless engine.ads.bidder is plugin")                           \
+    X(ads, SPLIT, STR, bidder_args, "", 0, 0, "",                                                            \
+      "bidder plugin: the argument string handed to the plug-in's create (its own syntax)")                 \
+    X(ads, SPLIT, U32, bidder_campaigns, 0, 0, 1000000, "campaigns",                                         \
+      "bidder plugin: the plug-in bids for the world's campaigns 0 .. N-1; 0 = every campaign (at most world.n_campaigns)") \
     X(ads, ARM, U32, freq_cap, 3, 0, 1000, "impressions", "most impressions of one campaign per user per day (0 = no cap)") \
     X(ads, ISO, F64, ctr_prior, 0.005, 0.000001, 1.0, "", "prior ad CTR of a campaign with no history")     \
     X(ads, ISO, F64, cvr_prior, 0.01, 0.000001, 1.0, "", "prior conversions per click of a campaign with no history") \

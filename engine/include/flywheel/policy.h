@@ -1,6 +1,8 @@
-/* The ranker plug-in ABI: a researcher's feed ranker, built as a shared object, serving the
- * feed of the arms that set engine.feed.algorithm: plugin (engine.feed.plugin: PATH.so,
- * engine.feed.plugin_args: "...").
+/* The policy plug-in ABI: a researcher's feed ranker or advertiser's bidding agent, built as a
+ * shared object. A ranker serves the feed of the arms that set engine.feed.algorithm: plugin
+ * (engine.feed.plugin: PATH.so, engine.feed.plugin_args: "..."); a bidder bids for campaigns
+ * of the arms that set engine.ads.bidder: plugin (engine.ads.bidder_plugin, bidder_args,
+ * bidder_campaigns) -- see "Bidders" below.
  * Owns: the types and the one entry point a plug-in exports; nothing at run time.
  * Borrows: flywheel/engine.h's event type (fw_event).
  * Never touches: anything in the engine; a plug-in sees only what this header hands it.
@@ -169,5 +171,134 @@ typedef const fw_ranker_table *(*fw_ranker_entry)(void);
  * naming the file. */
 fw_err fw_policy_check_ranker(const fw_engine_cfg *cfg, uint32_t n_users, uint32_t n_topics,
                               uint32_t ticks_per_day, uint64_t seed, char *why, size_t cap);
+
+/* ---- Bidders ---------------------------------------------------------------------------
+ *
+ * A bidder plug-in exports fw_bidder_plugin (FW_BIDDER_SYMBOL) returning a static
+ * fw_bidder_table whose abi_version is FW_POLICY_ABI_VERSION. It bids, auction by auction,
+ * for the campaigns engine.ads.bidder_campaigns names (campaigns 0 .. N-1 of the world; 0 =
+ * every campaign), in place of their fixed bid and of the platform's pacing
+ * (engine.ads.pacing does not touch them; the budget still does: a campaign whose budget left
+ * today cannot pay its max bid leaves the day's auctions). One instance per budget: per arm
+ * under experiment.budget_split (each arm's share of the campaigns' budgets is its own),
+ * else one for the run (the arms must then agree on the bidder knobs).
+ *
+ * The same contract as a ranker's holds (threads, ownership, randomness, failure; see the
+ * top of this header), with bid() in the place of rank(): called concurrently with its own
+ * ctx, reading the state only; learning happens in observe() and end_day(). A bid is in
+ * cents per billable unit of the campaign's objective (per thousand impressions for CPM, per
+ * click for CPC, per conversion for CPA), in [0, max_bid_cents]: 0 stays out of the auction.
+ * A negative, non-finite or larger bid, or bid() returning < 0, fails the run (exit 1)
+ * naming the plug-in, the campaign, the auction and the fault. The auction ranks by bid x
+ * quality (1 for CPM, the platform's pCTR for CPC, pCTR x pCVR for CPA) and charges by the
+ * arm's engine.ads.pay_rule, never above the bid. */
+
+/* The symbol a bidder plug-in exports. */
+#define FW_BIDDER_SYMBOL "fw_bidder_plugin"
+
+/* Campaign objectives (the values of fw_bidder_campaign.objective). */
+#define FW_BID_OBJ_CPM 0u       /* billed per thousand impressions */
+#define FW_BID_OBJ_CPC 1u       /* per click */
+#define FW_BID_OBJ_CPA 2u       /* per attributed conversion */
+
+/* One campaign a bidder bids for, as the world made it. */
+typedef struct fw_bidder_campaign {
+    uint32_t id;                /* the world's campaign id: what requests and outcomes name */
+    uint32_t brand, objective;  /* objective: FW_BID_OBJ_* */
+    double max_bid_cents;       /* the campaign's bid: the most a bid may be */
+    double daily_budget_cents;  /* the whole daily budget (an arm's share: fw_bid_status) */
+    uint32_t target_topic;      /* the audience's topic, FW_NONE (UINT32_MAX): everyone */
+    uint32_t creative_topic;    /* the ad note's topic */
+} fw_bidder_campaign;
+
+/* What a bidder serves: given to create. */
+typedef struct fw_bidder_env {
+    uint32_t abi_version;       /* FW_POLICY_ABI_VERSION */
+    uint32_t cell, n_cells;     /* the budget the instance bids with: the arm under a budget split, else 0 of 1 */
+    uint32_t ticks_per_day, n_topics;
+    uint32_t pay_rule;          /* the arm's engine.ads.pay_rule: 0 gsp, 1 vcg, 2 first price */
+    double reserve_cpm_cents;   /* the arm's reserve, per thousand impressions */
+    uint64_t seed;              /* the run's key */
+    uint32_t n_campaigns;       /* the campaigns it bids for */
+    const fw_bidder_campaign *campaigns;   /* [n_campaigns], borrowed for create only */
+} fw_bidder_env;
+
+/* One auction a campaign enters: the user, the slot and what the platform estimates. */
+typedef struct fw_bid_request {
+    uint32_t campaign;          /* the world's campaign id */
+    uint32_t index;             /* its position in the env's campaigns */
+    uint32_t user, cell;        /* cell: the user's arm */
+    int32_t tick;               /* absolute tick */
+    uint32_t tick_of_day;       /* 0 .. ticks_per_day - 1 */
+    uint32_t context_topic;     /* the search query's intent; FW_NONE in the feed */
+    uint32_t n_slots;           /* ad slots this auction sells (the feed page's reserved slots) */
+    uint32_t topic_match;       /* 1: the creative's topic is the context's or one the user engages with */
+    uint32_t user_ad_impressions, user_ad_clicks;   /* the user's ad history, every campaign */
+    double p_ctr, p_cvr;        /* the platform's pCTR for this user and campaign, and pCVR per click */
+    double budget_cents;        /* today's budget of the campaign in this instance's cell */
+    double spent_today_cents;   /* spent of it so far today (as of the last barrier) */
+    fw_policy_stream rng;       /* this auction's own stream */
+} fw_bid_request;
+
+/* What a bidder learns at a barrier. */
+#define FW_BID_WIN 0u           /* an ad impression it won and the user saw */
+#define FW_BID_CLICK 1u         /* a click on it */
+#define FW_BID_CONVERSION 2u    /* a paid order attributed to it */
+
+typedef struct fw_bid_outcome {
+    uint32_t type;              /* FW_BID_* */
+    uint32_t campaign, index, user;
+    int32_t tick;               /* when it happened (a conversion: when the order was paid) */
+    double price_cents;         /* win, click: the auction's price per billable unit */
+    double billed_cents;        /* what the campaign was charged for this outcome (0 when its
+                                   objective does not bill it, or the budget was spent) */
+    double value_cents;         /* conversion: the order's value; else 0 */
+} fw_bid_outcome;
+
+/* A campaign's books at the barrier, in the instance's cell. */
+typedef struct fw_bid_status {
+    double budget_cents, spent_today_cents;
+    uint32_t throttled;         /* out of today's auctions: its budget left cannot pay its max bid */
+} fw_bid_status;
+
+/* The outcomes of a barrier: the tick's wins and clicks, in the order the platform applies
+ * them, and the conversions attributed since the last batch (orders are paid after the
+ * tick's end: they arrive at the next barrier, or at the day's end before end_day). */
+typedef struct fw_bid_batch {
+    uint32_t cell;
+    int32_t tick;
+    size_t n;
+    const fw_bid_outcome *out;          /* [n] */
+    const fw_bid_status *status;        /* [env n_campaigns] after the barrier's charges */
+} fw_bid_batch;
+
+typedef struct fw_bidder_table {
+    uint32_t abi_version;       /* FW_POLICY_ABI_VERSION */
+    const char *name;
+    /* Makes an instance from engine.ads.bidder_args ("" when unset). NULL with why filled. */
+    void *(*create)(const char *args, const fw_bidder_env *env, char *why, size_t cap);
+    void (*destroy)(void *state);
+    void *(*ctx_create)(void *state);   /* optional, with ctx_destroy */
+    void (*ctx_destroy)(void *ctx);
+    /* One auction: writes *bid_cents (see above) and returns 0, or < 0 (the run fails). */
+    int (*bid)(const void *state, void *ctx, const fw_bid_request *req, double *bid_cents);
+    /* optional: the barrier's outcomes (every barrier, also with none); < 0 fails the run. */
+    int (*observe)(void *state, const fw_bid_batch *batch);
+    /* optional: the day's end (day 0 first); < 0 fails the run. */
+    int (*end_day)(void *state, uint32_t day);
+} fw_bidder_table;
+
+typedef const fw_bidder_table *(*fw_bidder_entry)(void);
+
+#define FW_BIDDER_EXPORT __attribute__((visibility("default")))
+
+/* Loads the bidder plug-in cfg names (cfg->ads.bidder must be plugin), checks its ABI and
+ * table and has it check cfg->ads.bidder_args, all before the world exists: create() is called
+ * once with n_campaigns 0 and campaigns NULL (a plug-in must accept that: it is the argument
+ * check) and the instance destroyed at once. FW_OK, or FW_ERR_IO (cannot read or load),
+ * FW_ERR_NOTFOUND (no FW_BIDDER_SYMBOL), FW_ERR_INVAL (wrong ABI version, an incomplete table,
+ * create refused its arguments) with why naming the file and saying what. */
+fw_err fw_policy_check_bidder(const fw_engine_cfg *cfg, uint32_t n_topics, uint32_t ticks_per_day, uint64_t seed,
+                              char *why, size_t cap);
 
 #endif
