@@ -30,6 +30,7 @@
 #include "flywheel/policy.h"
 #include "plugin_int.h"
 #include "pools.h"
+#include "rec_int.h"
 
 typedef struct inst {
     void *dl;
@@ -51,6 +52,9 @@ typedef struct plugin_state {
     fw_event *ev;           /* observe's batch scratch */
     fw_policy_cand *ev_cand;
     size_t cap_ev, cap_ev_cand;
+    float *ev_uvec, *ev_nvec;   /* [n_ev * vec_dim] each, with engine.feed.plugin_vectors */
+    size_t cap_ev_uvec, cap_ev_nvec;
+    uint32_t *vec_dim;      /* [n_inst] each instance's vec_dim (0: none) */
     int32_t next_tick;      /* the tick after the last one ended (a batch with no events) */
 } plugin_state;
 
@@ -62,6 +66,7 @@ typedef struct plugin_ctx {
     ctx_fini_fn *fini;      /* [n] and how to free it */
     fw_policy_cand *cand;   /* [cand_cap] */
     double *score;          /* [cand_cap] */
+    float *cvec;            /* [cand_cap * the longest vec_dim] candidates' learned vectors */
     uint32_t page[FW_PAGE_SLOTS];
 } plugin_ctx;
 
@@ -229,6 +234,7 @@ fw_err fw_policy_check_ranker(const fw_engine_cfg *cfg, uint32_t n_users, uint32
         return FW_ERR_INVAL;
     }
     fw_policy_env env = env_of(cfg, 0, 1, n_users, n_topics, ticks_per_day, seed, fw_feed_cand_need(cfg));
+    env.vec_dim = cfg->feed.plugin_vectors ? cfg->rec.dim : 0;   /* what the engine will hand over */
     inst in = {0};
     fw_err rc = open_inst(cfg, &env, &in, why, cap);
     close_inst(&in);
@@ -257,7 +263,7 @@ static fw_err plugin_create(fw_engine *e, const fw_catalog *cat, void **state)
         return FW_ERR_INVAL;
     }
     P->n_inst = fw_n_slots(e);
-    if (!fw_alloc(e, &P->in, P->n_inst, sizeof *P->in) || !fw_alloc(e, &P->req_seq, n, sizeof *P->req_seq) ||
+    if (!fw_alloc(e, &P->in, P->n_inst, sizeof *P->in) || !fw_alloc(e, &P->vec_dim, P->n_inst, sizeof *P->vec_dim) || !fw_alloc(e, &P->req_seq, n, sizeof *P->req_seq) ||
         !fw_alloc(e, &P->fault, n, sizeof *P->fault) || !fw_alloc(e, &P->fault_tick, n, sizeof *P->fault_tick) ||
         !fw_alloc(e, &P->fault_a, n, sizeof *P->fault_a) || !fw_alloc(e, &P->fault_b, n, sizeof *P->fault_b))
         return FW_ERR_NOMEM;
@@ -268,6 +274,7 @@ static fw_err plugin_create(fw_engine *e, const fw_catalog *cat, void **state)
         if (cfg->feed.algorithm != FW_FEED_PLUGIN)
             continue;
         fw_policy_env env = env_of(cfg, a, e->n_arms, e->n_users, e->n_topics, e->ticks_per_day, e->seed, e->cand_cap);
+        env.vec_dim = P->vec_dim[i] = cfg->feed.plugin_vectors ? fw_rec_learner_dim(e, fw_slot_learner(e, i)) : 0;
         char why[512];
         fw_err rc = open_inst(cfg, &env, &P->in[i], why, sizeof why);
         if (rc != FW_OK) {
@@ -286,6 +293,8 @@ static void plugin_destroy(fw_engine *e, void *state)
         close_inst(&P->in[i]);
     free(P->ev);
     free(P->ev_cand);
+    free(P->ev_uvec);
+    free(P->ev_nvec);
 }
 
 static void plugin_ctx_destroy(void *ctx)
@@ -300,6 +309,7 @@ static void plugin_ctx_destroy(void *ctx)
     free(X->fini);
     free(X->cand);
     free(X->score);
+    free(X->cvec);
     free(X);
 }
 
@@ -313,7 +323,8 @@ static fw_err plugin_ctx_create(const fw_engine *e, const void *state, void **ct
     size_t cap = e->cand_cap ? e->cand_cap : 1;
     X->n = P->n_inst;
     if (!(X->pctx = calloc(X->n, sizeof *X->pctx)) || !(X->fini = calloc(X->n, sizeof *X->fini)) ||
-        !(X->cand = calloc(cap, sizeof *X->cand)) || !(X->score = calloc(cap, sizeof *X->score)))
+        !(X->cand = calloc(cap, sizeof *X->cand)) || !(X->score = calloc(cap, sizeof *X->score)) ||
+        !(X->cvec = calloc(cap * (fw_rec_max_dim(e) ? fw_rec_max_dim(e) : 1), sizeof *X->cvec)))
         return FW_ERR_NOMEM;
     for (uint32_t a = 0; a < X->n; a++) {
         const inst *in = &P->in[a];
@@ -396,6 +407,14 @@ static uint32_t plugin_request(fw_engine *e, void *state, fw_engine_ctx *ctx, co
     fw_rank_request r = {.user = u, .cell = cell, .tick = req->tick, .page_size = k, .n_cand = n,
                          .cand = X->cand, .score = X->score, .page = X->page,
                          .rng = {.key = stream_key(e->seed, cell, u, req->tick, P->req_seq[u]++)}};
+    uint32_t D = P->vec_dim[ii];
+    if (D) {   /* the recommender's learned vectors, as of the last barrier */
+        for (uint32_t i = 0; i < n; i++)
+            fw_rec_note_vec(e, cell, u, c->cand[i], X->cvec + (size_t)i * D);
+        r.vec_dim = D;
+        r.user_vec = fw_rec_user_vec(e, cell, u);
+        r.cand_vec = X->cvec;
+    }
     int rc = in->api->rank(in->state, X->pctx[ii], &r);
     int bad = 0;
     if (rc == FW_RANK_SCORES) {
@@ -456,6 +475,10 @@ static fw_err plugin_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw
         int32_t tick = l->n_ev ? l->ev[0].tick : P->next_tick;
         double decay = fw_pools_decay_at(e, a, tick);
         const double *tr = fw_pools_scores(e, a);
+        uint32_t D = P->vec_dim[i];
+        if (D && (fw_grow((void **)&P->ev_uvec, &P->cap_ev_uvec, l->n_ev * D, sizeof *P->ev_uvec, 1024) ||
+                  fw_grow((void **)&P->ev_nvec, &P->cap_ev_nvec, l->n_ev * D, sizeof *P->ev_nvec, 1024)))
+            return FW_ERR_NOMEM;
         size_t m = 0;
         for (size_t k = 0; k < l->n_ev; k++) {
             const fw_event *x = &l->ev[k];
@@ -464,9 +487,15 @@ static fw_err plugin_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw
             P->ev[m] = *x;
             describe(e, &P->ev_cand[m], x->note, (uint8_t)follows(e, x->user, e->notes[x->note].creator), x->tick, tr,
                      decay);
+            if (D) {
+                uint32_t cell = fw_user_cell(e, x->user);
+                memcpy(P->ev_uvec + m * D, fw_rec_user_vec(e, cell, x->user), D * sizeof *P->ev_uvec);
+                fw_rec_note_vec(e, cell, x->user, x->note, P->ev_nvec + m * D);
+            }
             m++;
         }
-        fw_policy_batch b = {.cell = a, .tick = tick, .n_events = m, .events = P->ev, .cand = P->ev_cand};
+        fw_policy_batch b = {.cell = a, .tick = tick, .n_events = m, .events = P->ev, .cand = P->ev_cand,
+                             .vec_dim = D, .user_vec = D ? P->ev_uvec : NULL, .cand_vec = D ? P->ev_nvec : NULL};
         int rc = in->api->observe(in->state, &b);
         if (rc < 0) {
             snprintf(e->why, sizeof e->why, "plugin %s (cell %u): observe of tick %d returned %d", in->label, a,

@@ -205,7 +205,8 @@ static int rec_wanted(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t
 {
     (void)cat;
     for (uint32_t a = 0; a < n_cells; a++)
-        if (cfgs[a].feed.algorithm == FW_FEED_REC)
+        if (cfgs[a].feed.algorithm == FW_FEED_REC ||
+            (cfgs[a].feed.algorithm == FW_FEED_PLUGIN && cfgs[a].feed.plugin_vectors))
             return 1;
     return 0;
 }
@@ -515,6 +516,42 @@ static inline double emb_score(const fw_engine *e, const rec_learn *L, const flo
     uint32_t D = L->dim;
     return (double)dotf(pu, note_content(L, D, ni, 0), D) + dotf(pu, note_content(L, D, ni, 1), D) +
            dotf(pu, L->note_vec + (size_t)n * D, D);
+}
+
+uint32_t fw_rec_vec_dim(const fw_engine *e, uint32_t cell, uint32_t u)
+{
+    const fw_rec *r = R_of(e);
+    return r ? L_of(r, e, cell, u)->dim : 0;
+}
+
+uint32_t fw_rec_learner_dim(const fw_engine *e, uint32_t learner)
+{
+    const fw_rec *r = R_of(e);
+    return r && learner < r->n_learn ? r->learn[learner].dim : 0;
+}
+
+uint32_t fw_rec_max_dim(const fw_engine *e)
+{
+    const fw_rec *r = R_of(e);
+    return r ? r->ustride : 0;
+}
+
+const float *fw_rec_user_vec(const fw_engine *e, uint32_t cell, uint32_t u)
+{
+    (void)cell;   /* one vector per user, of which their learner reads its own dim */
+    const fw_rec *r = R_of(e);
+    return r ? r->user_vec + (size_t)u * r->ustride : NULL;
+}
+
+void fw_rec_note_vec(const fw_engine *e, uint32_t cell, uint32_t u, uint32_t n, float *out)
+{
+    const fw_rec *r = R_of(e);
+    const rec_learn *L = L_of(r, e, cell, u);
+    const fw_note_info *ni = &e->notes[n];
+    uint32_t D = L->dim;
+    const float *qt = note_content(L, D, ni, 0), *qf = note_content(L, D, ni, 1), *qn = L->note_vec + (size_t)n * D;
+    for (uint32_t d = 0; d < D; d++)
+        out[d] = qt[d] + qf[d] + qn[d];
 }
 
 static int follows_creator(const fw_engine *e, uint32_t u, uint32_t cr)

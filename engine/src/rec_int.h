@@ -15,4 +15,16 @@ double fw_rec_ctr_prior(const fw_engine *e, uint32_t cell, uint32_t u, double ot
  * written) when the recommender is off or t is not a topic. */
 int fw_rec_user_topic(const fw_engine *e, uint32_t cell, uint32_t u, uint32_t t, double *dot);
 
+/* The learned vectors of the learner serving user u in cell (read only, safe in requests;
+ * valid until the next barrier): their length (0 when the recommender is off), the user's
+ * vector ([dim], borrowed), and note n's embedding -- its topic's, format's and residual
+ * vectors summed -- into out[dim], so that their dot product is the embedding score the
+ * recommender ranks with. fw_rec_max_dim: the longest of any learner (0: off);
+ * fw_rec_learner_dim: learner l's (fw_learner; 0: off). */
+uint32_t fw_rec_vec_dim(const fw_engine *e, uint32_t cell, uint32_t u);
+uint32_t fw_rec_max_dim(const fw_engine *e);
+uint32_t fw_rec_learner_dim(const fw_engine *e, uint32_t learner);
+const float *fw_rec_user_vec(const fw_engine *e, uint32_t cell, uint32_t u);
+void fw_rec_note_vec(const fw_engine *e, uint32_t cell, uint32_t u, uint32_t n, float *out);
+
 #endif

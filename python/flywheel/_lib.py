@@ -1,11 +1,11 @@
 """ctypes over an installed libflywheel: the library, its one simulator call, and the ranker
-plug-in ABI's structures (flywheel/policy.h, version 1) as ctypes and numpy types."""
+plug-in ABI's structures (flywheel/policy.h, version 2) as ctypes and numpy types."""
 import ctypes
 import ctypes.util
 import os
 import subprocess
 
-POLICY_ABI_VERSION = 1
+POLICY_ABI_VERSION = 2
 FW_RANK_SCORES = 0
 FW_RANK_PAGE = 1
 EVENT_TYPES = ("impression", "open", "like", "save", "comment", "follow")
@@ -91,7 +91,9 @@ class RankRequest(ctypes.Structure):
     _fields_ = [("user", ctypes.c_uint32), ("cell", ctypes.c_uint32), ("tick", ctypes.c_int32),
                 ("page_size", ctypes.c_uint32), ("n_cand", ctypes.c_uint32), ("cand", ctypes.POINTER(PolicyCand)),
                 ("rng", PolicyStream), ("score", ctypes.POINTER(ctypes.c_double)),
-                ("page", ctypes.POINTER(ctypes.c_uint32)), ("n_page", ctypes.c_uint32)]
+                ("page", ctypes.POINTER(ctypes.c_uint32)), ("n_page", ctypes.c_uint32),
+                ("vec_dim", ctypes.c_uint32), ("user_vec", ctypes.POINTER(ctypes.c_float)),
+                ("cand_vec", ctypes.POINTER(ctypes.c_float))]
 
 
 class Event(ctypes.Structure):
@@ -103,7 +105,9 @@ class Event(ctypes.Structure):
 class PolicyBatch(ctypes.Structure):
     """fw_policy_batch."""
     _fields_ = [("cell", ctypes.c_uint32), ("tick", ctypes.c_int32), ("n_events", ctypes.c_size_t),
-                ("events", ctypes.POINTER(Event)), ("cand", ctypes.POINTER(PolicyCand))]
+                ("events", ctypes.POINTER(Event)), ("cand", ctypes.POINTER(PolicyCand)),
+                ("vec_dim", ctypes.c_uint32), ("user_vec", ctypes.POINTER(ctypes.c_float)),
+                ("cand_vec", ctypes.POINTER(ctypes.c_float))]
 
 
 RANK_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(RankRequest))

@@ -13,7 +13,8 @@ An episode is one run of the scenario with every arm's feed ranked by the policy
 scenario's arms keep their other knobs; engine.feed.algorithm is set to plugin in every
 arm). Each observation is one feed request: the user, the tick, how many notes the page wants
 and the recalled candidates with their features (a numpy structured array, the fields of
-fw_policy_cand in flywheel/policy.h). The action is a score per candidate (higher first; the
+fw_policy_cand in flywheel/policy.h) and, with engine.feed.plugin_vectors: 1, the
+recommender's learned vectors ("user_vec" [dim], "cand_vec" [n, dim]). The action is a score per candidate (higher first; the
 engine keeps the page's best and places the ads) -- or, as a dict {"page": note ids}, the page
 itself. The reward of a step is the number of feed opens logged at the barriers passed since
 the previous step (the world answers a tick's requests at the tick's end, so a request's
@@ -33,6 +34,14 @@ from . import _lib
 
 _CAND_DTYPE = np.dtype(_lib.PolicyCand)
 _EVENT_DTYPE = np.dtype(_lib.Event)
+_VEC_DTYPE = np.dtype(np.float32)
+
+
+def _vectors(ptr, rows, dim):
+    """A copy of rows x dim learned vectors at ptr (engine.feed.plugin_vectors), or None."""
+    if not dim or not ptr:
+        return None
+    return _array(ptr, rows * dim, _VEC_DTYPE).reshape(rows, dim)
 
 
 def _array(ptr, n, dtype):
@@ -67,8 +76,12 @@ class RankerEnv:
             req = req_p.contents
             n = req.n_cand
             cand = _array(req.cand, n, _CAND_DTYPE)
-            self._obs.put({"user": req.user, "cell": req.cell, "tick": req.tick, "page_size": req.page_size,
-                           "candidates": cand})
+            obs = {"user": req.user, "cell": req.cell, "tick": req.tick, "page_size": req.page_size,
+                   "candidates": cand}
+            if req.vec_dim:   # engine.feed.plugin_vectors: the recommender's learned vectors
+                obs["user_vec"] = _vectors(req.user_vec, 1, req.vec_dim)[0]
+                obs["cand_vec"] = _vectors(req.cand_vec, n, req.vec_dim) if n else np.zeros((0, req.vec_dim), np.float32)
+            self._obs.put(obs)
             action = self._act.get()
             if action is None:                  # close(): end the run
                 return -1
@@ -97,8 +110,12 @@ class RankerEnv:
             if n:
                 ev = _array(b.events, n, _EVENT_DTYPE)
                 cand = _array(b.cand, n, _CAND_DTYPE)
+                item = {"tick": b.tick, "events": ev, "candidates": cand}
+                if b.vec_dim:
+                    item["user_vec"] = _vectors(b.user_vec, n, b.vec_dim)
+                    item["cand_vec"] = _vectors(b.cand_vec, n, b.vec_dim)
                 with self._lock:
-                    self._batches.append({"tick": b.tick, "events": ev, "candidates": cand})
+                    self._batches.append(item)
             return 0
         except Exception as exc:
             self._error = repr(exc)

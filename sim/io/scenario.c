@@ -2432,7 +2432,8 @@ typedef struct plug_kind {
 } plug_kind;
 
 static const plug_kind plug_kinds[2] = {
-    {"engine.feed.plugin", {"engine.feed.algorithm", "engine.feed.plugin", "engine.feed.plugin_args", NULL}},
+    {"engine.feed.plugin",
+     {"engine.feed.algorithm", "engine.feed.plugin", "engine.feed.plugin_args", "engine.feed.plugin_vectors"}},
     {"engine.ads.bidder_plugin",
      {"engine.ads.bidder", "engine.ads.bidder_plugin", "engine.ads.bidder_args", "engine.ads.bidder_campaigns"}},
 };
@@ -2487,7 +2488,8 @@ fw_err fw_scenario_check_plugins(const fw_scenario *s, fw_diag *diag)
         if (err == FW_OK && e.feed.algorithm == FW_FEED_PLUGIN) {
             used[0] = true;
             err = check_cell_plugin(s, &e, at[0], what[0], diag);
-        } else if (err == FW_OK && ((e.feed.plugin && e.feed.plugin[0]) || (e.feed.plugin_args && e.feed.plugin_args[0])))
+        } else if (err == FW_OK && ((e.feed.plugin && e.feed.plugin[0]) || (e.feed.plugin_args && e.feed.plugin_args[0]) ||
+                                    e.feed.plugin_vectors))
             named[0] = true;
         if (err == FW_OK && e.ads.bidder == FW_BIDDER_PLUGIN) {
             used[1] = true;
@@ -2500,8 +2502,9 @@ fw_err fw_scenario_check_plugins(const fw_scenario *s, fw_diag *diag)
     if (err == FW_OK && named[0] && !used[0]) {
         where_fmt(&w, "engine.feed.plugin", at[0], sizeof at[0]);
         err = fail(diag, FW_ERR_RANGE,
-                   "%s: engine.feed.plugin: a ranker plug-in is named but no arm sets engine.feed.algorithm: plugin, "
-                   "so it would do nothing; set the algorithm or remove engine.feed.plugin and plugin_args",
+                   "%s: engine.feed.plugin: a ranker plug-in, its arguments or plugin_vectors are set but no arm sets "
+                   "engine.feed.algorithm: plugin, so they would do nothing; set the algorithm or remove "
+                   "engine.feed.plugin, plugin_args and plugin_vectors",
                    at[0]);
     }
     if (err == FW_OK && named[1] && !used[1]) {

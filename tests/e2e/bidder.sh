@@ -88,7 +88,7 @@ bad() {  # bad NAME EXPECTED-TEXT SCENARIO --set...
 bad "missing file" "$TMP/none.so: cannot read the bidder plug-in: No such file" "$AB" --set engine.ads.bidder_plugin="$TMP/none.so"
 echo "not a shared object" >fake.so
 bad "not a shared object" "fake.so: cannot load the bidder plug-in" "$AB" --set engine.ads.bidder_plugin="$TMP/fake.so"
-bad "wrong ABI version" "built for policy ABI version 2; this flywheel loads version 1" "$AB" \
+bad "wrong ABI version" "built for policy ABI version 3; this flywheel loads version 2" "$AB" \
   --set engine.ads.bidder_plugin="$POL/bad_bidder_abi.so" --set engine.ads.bidder_args=fault=nan
 bad "missing symbol" "bad_bidder_symbol.so: the bidder plug-in has no symbol fw_bidder_plugin" "$AB" \
   --set engine.ads.bidder_plugin="$POL/bad_bidder_symbol.so"

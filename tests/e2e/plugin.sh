@@ -11,6 +11,7 @@ POL=${4:?usage: $0 FLYWHEEL PYTHON SOURCE_DIR POLICY_DIR}
 AB="$SRC/tests/data/tiny_plugin.yaml"
 cd "$TMP"
 cmp_files() { h5diff -q --exclude-path /latency --exclude-attribute / "$1" "$2"; }
+differ() { h5diff -r --exclude-path /latency --exclude-attribute / "$1" "$2" | grep -v '^0 diff' | head -10; }
 
 # 1. The baseline as a plug-in: identical to the built-in baseline, one arm each.
 small=(--set world.n_users=800 --set world.n_notes=1600 --set world.ticks_per_day=12 -d 2)
@@ -39,6 +40,20 @@ assert f.attrs["status"] in (b"complete", "complete")
 PY
 [ $? -eq 0 ] && pass "both arms recorded, the plug-in arm served pages"
 
+# 2b. The recommender's learned vectors (engine.feed.plugin_vectors): handed to every request
+# and batch when on (vectors.so checks each, and ranks by user . note), none when off; the
+# rankings differ, and 1 vs 2 threads are identical.
+for t in 1 2; do
+  "$FLYWHEEL" run "$AB" -q -t $t -o v$t.h5 --set engine.feed.plugin="$POL/vectors.so" --set engine.feed.plugin_vectors=1 \
+    --set engine.feed.plugin_args="want=1" 2>err.txt || fail "plugin_vectors=1 -t $t ($(cat err.txt))"
+done
+"$FLYWHEEL" run "$AB" -q -t 2 -o v0.h5 --set engine.feed.plugin="$POL/vectors.so" \
+  --set engine.feed.plugin_args="want=0" 2>err.txt || fail "plugin_vectors=0 ($(cat err.txt))"
+if [ -s v1.h5 ] && cmp_files v1.h5 v2.h5; then pass "plugin_vectors: every request and batch had finite vectors of the env's length; 1 vs 2 threads identical"
+else fail "plugin_vectors: $(differ v1.h5 v2.h5 2>&1 | head -5)"; fi
+if [ -s v0.h5 ] && [ -s v2.h5 ] && ! cmp_files v0.h5 v2.h5 >/dev/null 2>&1; then pass "plugin_vectors off: none handed over, and ranking by them changes the results"
+else fail "plugin_vectors 0 vs 1: the same results"; fi
+
 # 3. Bad input: exit 2 before the world exists, naming the file and what is wrong.
 bad() {  # bad NAME EXPECTED-TEXT SCENARIO --set...
   local name=$1 want=$2 sc=$3
@@ -55,13 +70,14 @@ bad() {  # bad NAME EXPECTED-TEXT SCENARIO --set...
 bad "missing file" "$TMP/none.so: cannot read the ranker plug-in: No such file" "$AB" --set engine.feed.plugin="$TMP/none.so"
 echo "not a shared object" >fake.so
 bad "not a shared object" "fake.so: cannot load the ranker plug-in" "$AB" --set engine.feed.plugin="$TMP/fake.so"
-bad "wrong ABI version" "built for policy ABI version 2; this flywheel loads version 1" "$AB" --set engine.feed.plugin="$POL/broken_abi.so"
+bad "wrong ABI version" "built for policy ABI version 3; this flywheel loads version 2" "$AB" --set engine.feed.plugin="$POL/broken_abi.so"
 bad "missing symbol" "broken_symbol.so: the ranker plug-in has no symbol fw_ranker_plugin" "$AB" --set engine.feed.plugin="$POL/broken_symbol.so"
 bad "missing function" "broken_table.so: the ranker plug-in's table (fw_ranker_plugin) has no rank function" "$AB" --set engine.feed.plugin="$POL/broken_table.so"
 bad "arguments refused" "refused to start: unknown fault 'zzz'" "$AB" --set engine.feed.plugin="$POL/faulty.so" --set engine.feed.plugin_args="fault=zzz"
 bad "no path" "(arm 'plugin') algorithm plugin needs the path of a ranker plug-in" "$AB"
 bad "named, unused" "no arm sets engine.feed.algorithm: plugin" "$SRC/tests/data/tiny.yaml" \
   --set engine.feed.plugin="$POL/baseline.so"
+bad "vectors, unused" "no arm sets engine.feed.algorithm: plugin" "$SRC/tests/data/tiny.yaml" --set engine.feed.plugin_vectors=1
 # In a file: FILE:LINE of the arm's set list.
 sed "s|engine.feed.algorithm=plugin|engine.feed.algorithm=plugin, engine.feed.plugin=$TMP/none.so|" "$AB" >inline.yaml
 "$FLYWHEEL" validate inline.yaml >out.txt 2>err.txt

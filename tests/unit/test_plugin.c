@@ -137,7 +137,7 @@ static void test_check_ranker(void **state)
     fw_engine_cfg ok = plugin_cfg("epsilon_greedy.so", "epsilon=0.2");
     assert_int_equal(fw_policy_check_ranker(&ok, 100, 5, TPD, 1, why, sizeof why), FW_OK);
     expect_refused("none.so", "", FW_ERR_IO, "cannot read the ranker plug-in");
-    expect_refused("broken_abi.so", "", FW_ERR_INVAL, "ABI version 2");
+    expect_refused("broken_abi.so", "", FW_ERR_INVAL, "ABI version 3");
     expect_refused("broken_table.so", "", FW_ERR_INVAL, "has no rank function");
     expect_refused("broken_symbol.so", "", FW_ERR_NOTFOUND, "no symbol fw_ranker_plugin");
     expect_refused("epsilon_greedy.so", "epsilon=2", FW_ERR_INVAL, "refused to start");

@@ -30,6 +30,10 @@ typedef enum fw_feed_algorithm { FW_FEED_ALGORITHMS(FW_KNOB_ENUM_CONST) FW_FEED_
       "relative to the working directory); must be empty unless some arm uses algorithm plugin")            \
     X(feed, ARM, STR, plugin_args, "", 0, 0, "",                                                             \
       "algorithm plugin: the argument string handed to the plug-in's create (its own syntax)")              \
+    X(feed, ARM, U32, plugin_vectors, 0, 0, 1, "",                                                           \
+      "algorithm plugin: 1 hands the plug-in the learning recommender's user and note vectors "             \
+      "(engine.rec.dim floats each), learned from the arm's logs -- the recommender then trains even "      \
+      "when no arm serves rec, at its cost; 0 = none")                                                       \
     X(feed, ARM, U32, page_size, 10, 1, 100, "notes", "notes returned per feed request")                     \
     X(feed, ARM, U32, n_trending, 400, 0, 100000, "notes", "size of the trending pool (top decayed engagement)") \
     X(feed, ARM, U32, n_fresh, 200, 0, 100000, "notes", "size of the fresh pool (most recently published)")  \

@@ -15,7 +15,8 @@
  * candidates the built-in baseline feed recalls for that request (recent notes of followed
  * creators, the arm's trending pool, the fresh pool, after the served filter), each with every
  * feature the built-in ranker scores with (followed, decayed engagement, age) and the logged
- * counts a learner needs. The plug-in answers with a score per candidate (the engine takes
+ * counts a learner needs, and, with engine.feed.plugin_vectors, the recommender's learned user
+ * and note vectors. The plug-in answers with a score per candidate (the engine takes
  * the best by score desc, id asc and places the arm's ad slots) or with the page itself.
  *
  * Threads and ownership -- the contract a plug-in must keep:
@@ -49,7 +50,7 @@
 #include "flywheel/engine.h"
 
 /* Raised whenever a type or a function of the table changes shape. */
-#define FW_POLICY_ABI_VERSION 1u
+#define FW_POLICY_ABI_VERSION 2u
 
 /* The symbol a ranker plug-in exports. */
 #define FW_RANKER_SYMBOL "fw_ranker_plugin"
@@ -69,6 +70,9 @@ typedef struct fw_policy_env {
      * recency_half_life_ticks). */
     double w_follow, w_trending, w_fresh;
     double fresh_age_ticks, recency_half_life_ticks;
+    /* engine.feed.plugin_vectors: 1 gives the length of the learned vectors requests and
+     * batches carry (the recommender's engine.rec.dim of this instance's learner); 0: none. */
+    uint32_t vec_dim;
 } fw_policy_env;
 
 /* One recalled candidate and what the platform knows of it at the request. */
@@ -122,6 +126,14 @@ typedef struct fw_rank_request {
     double *score;              /* [n_cand]: FW_RANK_SCORES answers here (finite values) */
     uint32_t *page;             /* [page_size]: FW_RANK_PAGE answers here (note ids) */
     uint32_t n_page;            /* FW_RANK_PAGE: how many written */
+    /* With engine.feed.plugin_vectors (env vec_dim > 0; else 0 and NULL): the learned vectors
+     * of the recommender's learner serving this user, as of the last barrier -- the user's
+     * ([vec_dim]) and each candidate's ([n_cand * vec_dim], candidate i at i * vec_dim: its
+     * topic's, format's and own residual vectors summed), so that user_vec . cand_vec is the
+     * built-in recommender's embedding score of the pair. */
+    uint32_t vec_dim;
+    const float *user_vec;
+    const float *cand_vec;
 } fw_rank_request;
 
 /* A tick's logged note events (impression, open, like, save, comment, follow; type may carry
@@ -135,6 +147,13 @@ typedef struct fw_policy_batch {
     size_t n_events;
     const fw_event *events;         /* [n_events] */
     const fw_policy_cand *cand;     /* [n_events] */
+    /* With engine.feed.plugin_vectors: event i's user's and note's learned vectors at i *
+     * vec_dim ([n_events * vec_dim] each), as the recommender holds them once it has trained
+     * on this tick's events (it observes before the plug-in) -- the vectors the next
+     * requests will see. */
+    uint32_t vec_dim;
+    const float *user_vec;
+    const float *cand_vec;
 } fw_policy_batch;
 
 /* The table a plug-in exports. Entries marked optional may be NULL. */
