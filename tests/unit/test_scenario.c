@@ -501,7 +501,7 @@ static void test_set_messages(void **state)
     /* a section: say so and list its keys (not the nearest top-level knob, 'seed') */
     set_fails(&s, "engine.feed=5", FW_ERR_PARSE,
               "unknown key; engine.feed is a section, not a value: set one of its keys, as in engine.feed.KEY=VALUE; "
-              "its keys: algorithm, plugin, plugin_args, page_size, n_trending, n_fresh, follow_recent, follow_max_creators, "
+              "its keys: algorithm, plugin, plugin_args, plugin_vectors, page_size, n_trending, n_fresh, follow_recent, follow_max_creators, "
               "sample_trending, sample_fresh, w_follow, w_trending, w_fresh, fresh_age_h, recency_half_life_h, "
               "trending_half_life_h, w_open, w_like, w_save, w_comment, seen_window, ad_first_slot, ad_every");
     set_fails_prefix(&s, "engine=5", FW_ERR_PARSE,
