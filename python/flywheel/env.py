@@ -147,7 +147,8 @@ class RankerEnv:
             fd, self._result = tempfile.mkstemp(prefix="flywheel-env-", suffix=".h5")
             os.close(fd)
             os.unlink(self._result)
-        sets = [s for s in self.sets if not s.startswith("engine.feed.")] + [
+        ours = ("engine.feed.algorithm=", "engine.feed.plugin=", "engine.feed.plugin_args=")
+        sets = [s for s in self.sets if not s.startswith(ours)] + [
             "engine.feed.algorithm=plugin", f"engine.feed.plugin={self.bridge}", f"engine.feed.plugin_args={args}"]
         if seed is not None:
             sets.append(f"seed={int(seed)}")

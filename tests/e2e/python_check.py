@@ -67,4 +67,23 @@ for _ in range(5):
     obs, *_ = env2.step(np.zeros(len(obs["candidates"])))
 env2.close()
 check(env2._thread is None, "close() ends a running episode")
+
+# engine.feed.plugin_vectors: every observation and batch carries the learned vectors.
+env3 = flywheel.RankerEnv(scenario, sets=dict(small, **{"engine.feed.plugin_vectors": 1, "days": 1}),
+                          output=os.path.join(tmp, "py_vec.h5"))
+obs, _ = env3.reset()
+steps = batches = 0
+shapes_ok = True
+dim = obs["user_vec"].shape[0] if "user_vec" in obs else 0
+while True:
+    shapes_ok &= dim > 0 and obs["cand_vec"].shape == (len(obs["candidates"]), dim)
+    obs, _, term, _, info = env3.step(obs["cand_vec"] @ obs["user_vec"])
+    for b in info["batches"]:
+        if len(b["events"]):
+            shapes_ok &= b["user_vec"].shape == b["cand_vec"].shape == (len(b["events"]), dim)
+            batches += 1
+    steps += 1
+    if term:
+        break
+check(shapes_ok and batches > 0, f"plugin_vectors: {steps} requests and {batches} batches carried {dim}-float learned vectors")
 sys.exit(1 if fails else 0)
