@@ -12,6 +12,7 @@ pkgs=(
   gnuplot-nox           # plotted reports
   python3 python3-h5py python3-numpy  # tests read results back the way users do
   python3-pandas        # tables as pandas frames: e2e_datasets, the Python package (python/flywheel)
+  python3-xarray        # Result.to_xarray in the Python package (e2e_python)
   chromium              # e2e: headless browser loads the HTML report
   clang libclang-rt-14-dev llvm  # fuzzing: libFuzzer and the sanitizer runtimes, llvm-symbolizer
   binutils              # fault injection: addr2line names the call sites (tests/fault)

@@ -1,5 +1,6 @@
-"""A result file (results/NAME.h5) as pandas objects with labels. Reads with h5py; needs no
-library. The file's layout is README's "The result file"."""
+"""A result file (results/NAME.h5) as pandas objects with labels, or as one xarray Dataset
+(Result.to_xarray, when xarray is installed). Reads with h5py; needs no library. The file's
+layout is README's "The result file"."""
 import h5py
 import numpy as np
 import pandas as pd
@@ -86,10 +87,28 @@ class Result:
                 rows.append({"day": d, "stage": stage, **{k: v[d] for k, v in pct.items()}})
         return pd.DataFrame(rows).set_index(["day", "stage"]) if rows else pd.DataFrame()
 
+    def to_xarray(self):
+        """The daily metrics, the final look's statistics and the latencies as one
+        xarray.Dataset: variables days_<metric> over (arm, day), experiment_<statistic> over
+        (arm, metric) and latency_<percentile> over (day, stage), the file's root attributes as
+        its attrs. Needs xarray (Debian: python3-xarray)."""
+        import xarray as xr
+        parts = []
+        for prefix, frame in (("days_", self.days), ("experiment_", self.experiment), ("latency_", self.latency)):
+            if frame.empty:
+                continue
+            num = frame.select_dtypes(include=[np.number])
+            ds = xr.Dataset.from_dataframe(num)
+            parts.append(ds.rename({v: prefix + v for v in ds.data_vars}))
+        out = xr.merge(parts) if parts else xr.Dataset()
+        out.attrs.update({k: v for k, v in self.attrs.items() if isinstance(v, (str, int, float))})
+        return out
+
     def __repr__(self):
         return f"<flywheel.Result {self.path!r}: status {self.attrs.get('status')}, {len(self.days)} arm-days>"
 
 
 def open_result(path):
-    """The result file at path as a Result (pandas frames with labels)."""
+    """The result file at path as a Result (pandas frames with labels; .to_xarray() for one
+    xarray Dataset)."""
     return Result(path)

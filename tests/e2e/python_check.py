@@ -32,6 +32,9 @@ r = flywheel.open_result(out)
 check(r.attrs["status"] == "complete" and list(r.days.index.get_level_values("arm").unique()) == ["all"]
       and len(r.days) == 2 and (r.days["ctr"] > 0).all(), f"run + open_result: {r!r}, ctr {list(r.days['ctr'].round(4))}")
 check(not r.latency.empty and "feed" in r.latency.index.get_level_values("stage"), "latency percentiles per day and stage")
+x = r.to_xarray()
+check(x["days_ctr"].dims == ("arm", "day") and list(x["days_ctr"].sel(arm="all").values) == list(r.days["ctr"].values)
+      and x.attrs.get("status") == "complete", f"to_xarray: {dict(x.sizes)}, days_ctr equals the pandas column")
 try:
     flywheel.run(scenario, output=os.path.join(tmp, "bad.h5"), sets=["world.n_users=lots"])
     check(False, "bad override accepted")
