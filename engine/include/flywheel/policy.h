@@ -282,7 +282,9 @@ typedef struct fw_bid_status {
 
 /* The outcomes of a barrier: the tick's wins and clicks, in the order the platform applies
  * them, and the conversions attributed since the last batch (orders are paid after the
- * tick's end: they arrive at the next barrier, or at the day's end before end_day). */
+ * tick's end: they arrive at the next barrier, or at the day's end before end_day). The
+ * day's-end batch has the day's last tick again, holds only such conversions, and its status
+ * is already the next day's (nothing spent). */
 typedef struct fw_bid_batch {
     uint32_t cell;
     int32_t tick;
