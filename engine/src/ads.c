@@ -73,6 +73,15 @@ struct fw_ads {
     int64_t *budget_mc, *spend_today_mc, *over_mc, *spend_tick_mc;   /* [n_bud * n] */
     double *mult;                     /* [n_bud * n] */
     uint8_t *throttled;               /* [n_bud * n] */
+    /* Autobidding (goal campaigns), per budget cell: the goal multiplier and what the share
+     * realised, decayed to half each day (ab_decay). */
+    double *kappa, *ab_spend, *ab_conv, *ab_gmv;   /* [n_bud * n] */
+    double *aov0;                     /* [n] prior mean order value (its brand's mean price) */
+    double ab_decay;                  /* per tick: 2^(-1 / ticks_per_day) */
+    /* Books per budget cell, to date (fw_ads_campaign_cell): delivery to the cell's users,
+     * their attributed orders and their GMV, and the cell's spend. */
+    uint64_t *b_impr, *b_clicks, *b_conv;    /* [n_bud * n] */
+    int64_t *b_spend_mc, *b_gmv;             /* [n_bud * n] */
     int64_t *spend_mc;                /* [n] to date, every cell */
     uint64_t *impr, *clicks, *conv, *won;   /* [n] books, every cell */
     int64_t revenue_mc, charges_mc;   /* two books of the same money: must agree */
@@ -144,6 +153,16 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
     fw_alloc(e, &a->won, m, sizeof *a->won);
     fw_alloc(e, &a->mult, mb, sizeof *a->mult);
     fw_alloc(e, &a->throttled, mb, 1);
+    fw_alloc(e, &a->kappa, mb, sizeof *a->kappa);
+    fw_alloc(e, &a->ab_spend, mb, sizeof *a->ab_spend);
+    fw_alloc(e, &a->ab_conv, mb, sizeof *a->ab_conv);
+    fw_alloc(e, &a->ab_gmv, mb, sizeof *a->ab_gmv);
+    fw_alloc(e, &a->aov0, m, sizeof *a->aov0);
+    fw_alloc(e, &a->b_impr, mb, sizeof *a->b_impr);
+    fw_alloc(e, &a->b_clicks, mb, sizeof *a->b_clicks);
+    fw_alloc(e, &a->b_conv, mb, sizeof *a->b_conv);
+    fw_alloc(e, &a->b_spend_mc, mb, sizeof *a->b_spend_mc);
+    fw_alloc(e, &a->b_gmv, mb, sizeof *a->b_gmv);
     fw_alloc(e, &a->model, a->n_learn, sizeof *a->model);
     fw_alloc(e, &a->l_impr, ml, sizeof *a->l_impr);
     fw_alloc(e, &a->l_clicks, ml, sizeof *a->l_clicks);
@@ -161,16 +180,30 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
         !a->spend_tick_mc || !a->impr || !a->clicks || !a->conv || !a->won || !a->mult ||
         !a->throttled || !a->xc || !a->mid_spend_cents || !a->over_prev_cents || !a->brand_spend_mc ||
         !a->brand_gmv || !a->conv_log || !a->model || !a->l_impr || !a->l_clicks || !a->l_conv ||
-        !a->traffic_day || !a->traffic_mid)
+        !a->traffic_day || !a->traffic_mid || !a->kappa || !a->ab_spend || !a->ab_conv || !a->ab_gmv || !a->aov0 ||
+        !a->b_impr || !a->b_clicks || !a->b_conv || !a->b_spend_mc || !a->b_gmv)
         return FW_ERR_NOMEM;
+    a->ab_decay = exp2(-1.0 / e->ticks_per_day);
     for (uint32_t k = 0; k < n; k++) {
         const fw_campaign_info *ci = &cat->campaigns[k];
         if (ci->objective >= FW_OBJ__COUNT || ci->bid_cents <= 0 || ci->daily_budget_cents <= 0 ||
             ci->creative >= cat->n_notes || (ci->target_topic != FW_NONE && ci->target_topic >= e->n_topics) ||
-            (cat->n_brands && ci->brand >= cat->n_brands))
+            (cat->n_brands && ci->brand >= cat->n_brands) || ci->goal >= FW_GOAL__COUNT ||
+            (ci->goal != FW_GOAL_MANUAL && (ci->objective != FW_OBJ_CPM || !(ci->target > 0.0) || !isfinite(ci->target))))
             return FW_ERR_INVAL;
         a->c[k] = *ci;
+        /* A ROAS campaign's prior order value: its brand's mean product price (1 CNY without). */
+        double sum = 0.0;
+        uint32_t cnt = 0;
+        for (uint32_t p = 0; cat->products && p < cat->n_products; p++)
+            if (cat->products[p].brand == ci->brand) {
+                sum += (double)cat->products[p].price_cents;
+                cnt++;
+            }
+        a->aov0[k] = cnt ? sum / cnt : 100.0;
     }
+    for (size_t i = 0; i < mb; i++)
+        a->kappa[i] = 1.0;
     split_budgets(e, a);
     for (uint32_t l = 0; l < a->n_learn; l++)
         a->model[l].w[AD_F_CAMPAIGN] = 1.0;
@@ -310,6 +343,48 @@ static double p_cvr(const fw_engine *e, const struct fw_ads *a, uint32_t slot, u
     return (a->l_conv[i] + g->cvr_prior * w) / (a->l_clicks[i] + w);
 }
 
+/* ---- autobidding ------------------------------------------------------------------------ */
+
+/* A ROAS campaign's mean attributed order value in budget cell slot i: its decayed GMV over
+ * its decayed conversions, with one order at its brand's mean price as the prior. */
+static double mean_order_value(const struct fw_ads *a, size_t i, uint32_t c)
+{
+    return (a->ab_gmv[i] + a->aov0[c]) / (a->ab_conv[i] + 1.0);
+}
+
+/* A goal campaign's value of one impression to user (cents): pCTR x pCVR x the value of a
+ * conversion x its goal multiplier in budget cell slot i (flywheel/ads.h, fw_ad_goal). */
+static double autobid_value(const struct fw_ads *a, size_t i, uint32_t c, double pc, double pv)
+{
+    const fw_campaign_info *ci = &a->c[c];
+    double conv_value = ci->goal == FW_GOAL_TARGET_ROAS ? mean_order_value(a, i, c) / ci->target : ci->target;
+    return pc * pv * conv_value * a->kappa[i];
+}
+
+/* One barrier of a goal campaign's controller in budget cell slot i: the tick's spend into
+ * the decayed books, then the goal multiplier moved by autobid_lr times the relative error
+ * of the realised CPA or ROAS (each with one order at target as its prior, so that no
+ * conversion yet reads as on target, and clipped to [-1, 1]), kept in [0.05, 20]. */
+static void autobid_step(struct fw_ads *a, const fw_ads_cfg *g, size_t i, uint32_t c)
+{
+    const fw_campaign_info *ci = &a->c[c];
+    a->ab_spend[i] = a->ab_spend[i] * a->ab_decay + (double)a->spend_tick_mc[i] / 1000.0;
+    a->ab_conv[i] *= a->ab_decay;
+    a->ab_gmv[i] *= a->ab_decay;
+    double err = 0.0;
+    if (ci->goal == FW_GOAL_TARGET_CPA) {
+        double cpa = (a->ab_spend[i] + ci->target) / (a->ab_conv[i] + 1.0);
+        err = (ci->target - cpa) / ci->target;
+    } else if (ci->goal == FW_GOAL_TARGET_ROAS) {
+        double s0 = a->aov0[c] / ci->target;   /* the spend of one order at target */
+        double roas = (a->ab_gmv[i] + a->aov0[c]) / (a->ab_spend[i] + s0);
+        err = (roas - ci->target) / ci->target;
+    }
+    err = err < -1.0 ? -1.0 : err > 1.0 ? 1.0 : err;
+    double k = a->kappa[i] * exp(g->autobid_lr * err);
+    a->kappa[i] = k < 0.05 ? 0.05 : k > 20.0 ? 20.0 : k;
+}
+
 /* ---- serving -------------------------------------------------------------------------- */
 
 static uint32_t day_of(const fw_engine *e, int32_t tick)
@@ -401,6 +476,13 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
             q = ci->objective == FW_OBJ_CPM ? 1.0 : ci->objective == FW_OBJ_CPC ? pc : pc * pv;
             if (ci->objective == FW_OBJ_CPM)
                 bid /= 1000.0;
+        } else if (ci->goal != FW_GOAL_MANUAL) {
+            /* The platform's autobidder: the impression's value, paced; billed per impression. */
+            int match = topic_match(e, a, c, topics, n_topics, req->topic);
+            double v = autobid_value(a, bo + c, c, p_ctr(e, a, slot, xu, c, match), p_cvr(e, a, slot, c));
+            double cap = (double)ci->bid_cents / 1000.0;
+            bid = (v < cap ? v : cap) / (1.0 + a->mult[bo + c]);
+            q = 1.0;
         } else {
             bid = (double)ci->bid_cents / (1.0 + a->mult[bo + c]);
             int match = ci->objective == FW_OBJ_CPM ? 0 : topic_match(e, a, c, topics, n_topics, req->topic);
@@ -414,6 +496,18 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
             q = q > 1.0 ? 1.0 : 1e-9;
         ac->bids[nb] = (fw_bid){.id = c, .bid = bid, .quality = q};
         ac->map[nb++] = c;
+    }
+    if (g->pay_rule == FW_PAY_FIRST && nb > 0) {
+        /* Autobidders shade under first price: (n - 1) / n of the value with n bidders, but
+         * not under the reserve while the value clears it (it would lose for nothing). */
+        double reserve = g->reserve_cpm_cents / 1000.0, shade = (double)(nb - 1) / nb;
+        for (uint32_t j = 0; j < nb; j++) {
+            uint32_t c = ac->map[j];
+            if (a->c[c].goal == FW_GOAL_MANUAL || fw_bidder_controls(e, bud, c))
+                continue;
+            double v = ac->bids[j].bid, s = v * shade;
+            ac->bids[j].bid = v >= reserve && s < reserve ? reserve : s;
+        }
     }
     double slot_ctr[MAX_SLOTS];
     for (uint32_t j = 0; j < k; j++)
@@ -459,6 +553,7 @@ static int64_t charge(struct fw_ads *a, uint32_t b, uint32_t c, int64_t charge_m
         a->spend_today_mc[i] += charge_mc;
         a->spend_mc[c] += charge_mc;
         a->spend_tick_mc[i] += charge_mc;
+        a->b_spend_mc[i] += charge_mc;
         a->revenue_mc += charge_mc;
         a->charges_mc += charge_mc;
     }
@@ -535,6 +630,7 @@ static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
         size_t li = (size_t)fw_user_learner(e, x->user) * a->n + c;
         const fw_campaign_info *ci = &a->c[c];
         if (x->type == FW_AD_IMPRESSION) {
+            a->b_impr[(size_t)b * a->n + c]++;
             a->impr[c]++;
             a->l_impr[li]++;
             a->impr_total++;
@@ -544,6 +640,7 @@ static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
             if (ci->objective == FW_OBJ_CPM)
                 billed = charge(a, b, c, x->price_cents, ci->bid_cents);
         } else {
+            a->b_clicks[(size_t)b * a->n + c]++;
             a->clicks[c]++;
             a->l_clicks[li]++;
             a->clicks_total++;
@@ -609,6 +706,9 @@ uint32_t fw_ads_attribute(fw_engine *e, uint32_t user, uint32_t brand, int32_t t
     if (best < 0)
         return FW_NONE;
     uint32_t c = row[best].campaign;
+    size_t bi = (size_t)bud_of(a, cell) * a->n + c;
+    a->b_conv[bi]++;
+    a->ab_conv[bi] += 1.0;
     a->conv[c]++;
     a->l_conv[(size_t)fw_user_learner(e, user) * a->n + c]++;
     a->conv_total++;
@@ -638,6 +738,8 @@ static fw_err ads_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_
                 a->spend_tick_mc[i] = 0;
                 continue;
             }
+            if (a->c[c].goal != FW_GOAL_MANUAL)
+                autobid_step(a, g, i, c);
             /* The even share of what was left when this tick began, over the ticks left then. */
             int64_t remaining = a->budget_mc[i] - a->spend_today_mc[i] + a->spend_tick_mc[i];
             double target = (double)remaining / (left + 1);
@@ -682,6 +784,9 @@ static fw_err ads_notice(fw_engine *e, void *state, const fw_notice *notice, siz
             return FW_ERR_NOMEM;
         a->conv_log[a->n_conv_log++] = (fw_ad_conversion){.order = x->order, .user = x->user,
                                                           .campaign = camp, .billed_mc = billed};
+        size_t bi = (size_t)bud_of(a, fw_user_cell(e, x->user)) * a->n + camp;
+        a->b_gmv[bi] += x->value_cents;
+        a->ab_gmv[bi] += (double)x->value_cents;
         if (x->brand < a->n_brands) {
             a->brand_spend_mc[x->brand] += billed;
             a->brand_gmv[x->brand] += x->value_cents;
@@ -761,7 +866,24 @@ fw_err fw_ads_campaign(const fw_engine *e, uint32_t c, fw_campaign_stats *out)
                                .overdelivery_cents = over / 1000,
                                .impressions = a->impr[c], .clicks = a->clicks[c],
                                .conversions = a->conv[c], .auctions_won = a->won[c],
-                               .multiplier = a->mult[c], .throttled = throttled};
+                               .multiplier = a->mult[c], .throttled = throttled,
+                               .goal_multiplier = a->kappa[c]};
+    for (uint32_t b = 0; b < a->n_bud; b++)
+        out->attributed_gmv_cents += a->b_gmv[(size_t)b * a->n + c];
+    return FW_OK;
+}
+
+fw_err fw_ads_campaign_cell(const fw_engine *e, uint32_t cell, uint32_t c, fw_campaign_stats *out)
+{
+    const struct fw_ads *a = A_of(e);
+    if (!a || c >= a->n || cell >= e->n_arms)
+        return FW_ERR_INVAL;
+    size_t i = (size_t)bud_of(a, cell) * a->n + c;
+    *out = (fw_campaign_stats){.spend_today_cents = a->spend_today_mc[i] / 1000, .spend_cents = a->b_spend_mc[i] / 1000,
+                               .overdelivery_cents = a->over_mc[i] / 1000, .impressions = a->b_impr[i],
+                               .clicks = a->b_clicks[i], .conversions = a->b_conv[i], .auctions_won = a->b_impr[i],
+                               .multiplier = a->mult[i], .throttled = a->throttled[i] != 0,
+                               .attributed_gmv_cents = a->b_gmv[i], .goal_multiplier = a->kappa[i]};
     return FW_OK;
 }
 
@@ -803,6 +925,14 @@ fw_err fw_ads_check(const fw_engine *e, char *why, size_t cap)
             return FW_ERR_INTERNAL;
         }
         sum += a->spend_mc[c];
+        int64_t cells = 0;
+        for (uint32_t b = 0; b < a->n_bud; b++)
+            cells += a->b_spend_mc[(size_t)b * a->n + c];
+        if (cells != a->spend_mc[c]) {
+            snprintf(why, cap, "campaign %u: the cells' spends sum to %lld millicents, its spend is %lld", c,
+                     (long long)cells, (long long)a->spend_mc[c]);
+            return FW_ERR_INTERNAL;
+        }
     }
     if (sum != a->revenue_mc || a->charges_mc != a->revenue_mc) {
         snprintf(why, cap, "revenue %lld millicents, charges %lld, campaigns' spend %lld",
@@ -842,8 +972,13 @@ static fw_err ads_fork(fw_engine *e, void *state)
         memcpy(a->l_conv + l * n, a->l_conv, n * sizeof *a->l_conv);
     }
     if (a->n_bud > 1) {
-        for (uint32_t b = 1; b < a->n_bud; b++)
+        for (uint32_t b = 1; b < a->n_bud; b++) {
             memcpy(a->mult + b * n, a->mult, n * sizeof *a->mult);
+            memcpy(a->kappa + b * n, a->kappa, n * sizeof *a->kappa);
+            memcpy(a->ab_spend + b * n, a->ab_spend, n * sizeof *a->ab_spend);
+            memcpy(a->ab_conv + b * n, a->ab_conv, n * sizeof *a->ab_conv);
+            memcpy(a->ab_gmv + b * n, a->ab_gmv, n * sizeof *a->ab_gmv);
+        }
         split_budgets(e, a);
     }
     refresh_xc(e, a);
@@ -854,7 +989,8 @@ static size_t ads_cell_bytes(const fw_engine *e, const void *state)
 {
     const struct fw_ads *a = state;
     size_t per_learner = sizeof(ad_model) + 3 * (size_t)a->n * sizeof(uint64_t);
-    size_t per_bud = (size_t)a->n * (5 * sizeof(int64_t) + sizeof(double) + 1) + 2 * sizeof(uint64_t);
+    size_t per_bud = (size_t)a->n * (7 * sizeof(int64_t) + 5 * sizeof(double) + 3 * sizeof(uint64_t) + 1) +
+                     2 * sizeof(uint64_t);
     return (a->n_learn - 1) * per_learner + (a->n_bud - 1) * per_bud +
            (size_t)(fw_n_slots(e) - 1) * a->n * sizeof(double);
 }

@@ -1953,6 +1953,14 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
                     "(output.events_sample), run fewer days or users, or raise output.max_bytes",
                     at, est, ev_bytes / FW_EVENTS_BYTES_PER_ROW, FW_EVENTS_BYTES_PER_ROW, lim, s->output.max_bytes);
     }
+    double goals = s->world.goal_max_conversions + s->world.goal_target_cpa + s->world.goal_target_roas;
+    if (goals > 1.0 + 1e-12) {
+        where_fmt(w, "world.goal_target_roas", at, sizeof at);
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: world.goal_max_conversions + goal_target_cpa + goal_target_roas: expected a sum <= 1 (the "
+                    "rest of the campaigns bid manually), got %.6g + %.6g + %.6g = %.6g",
+                    at, s->world.goal_max_conversions, s->world.goal_target_cpa, s->world.goal_target_roas, goals);
+    }
     if (!(s->world.creator_share > 0.0)) {
         /* Notes are posted by creators only: none would ever exist. */
         where_fmt(w, "world.creator_share", at, sizeof at);

@@ -60,6 +60,16 @@
     X(world, RUN, F64, cpc_bid_cents, 60.0, 1.0, 1.0e9, "cents", "median bid of CPC campaigns, per click")     \
     X(world, RUN, F64, cpa_bid_cents, 3000.0, 1.0, 1.0e9, "cents", "median bid of conversion campaigns, per conversion") \
     X(world, RUN, F64, ad_budget_cents, 3000.0, 1.0, 1.0e12, "cents", "median daily budget of a campaign (lognormal, sigma 1)") \
+    X(world, RUN, F64, goal_max_conversions, 0.0, 0.0, 1.0, "",                                                \
+      "share of campaigns whose advertiser buys the most conversions its budget allows, through the "         \
+      "platform's autobidder (flywheel/ads.h fw_ad_goal; value of a conversion around cpa_bid_cents); 0 = none") \
+    X(world, RUN, F64, goal_target_cpa, 0.0, 0.0, 1.0, "",                                                     \
+      "share of campaigns autobidding to a target cost per conversion (around cpa_bid_cents); 0 = none")      \
+    X(world, RUN, F64, goal_target_roas, 0.0, 0.0, 1.0, "",                                                    \
+      "share of campaigns autobidding to a target return on ad spend (around target_roas); the three goal "   \
+      "shares sum to at most 1, the rest bid manually; 0 = none")                                            \
+    X(world, RUN, F64, target_roas, 3.0, 0.01, 1000.0, "",                                                     \
+      "median target ROAS (attributed GMV per cent spent) of goal_target_roas campaigns (lognormal, sigma 0.3)") \
     X(world, RUN, F64, task_rate, 0.05, 0.0, 1.0, "", "probability a brand posts a sponsored-note task on a day (marketplace)") \
     X(world, RUN, F64, task_budget_cents, 50000.0, 1.0, 1.0e12, "cents", "median budget of a task (lognormal, sigma 0.7)") \
     X(world, RUN, F64, quote_per_follower_cents, 20.0, 0.0, 1.0e9, "cents",                                        \

@@ -342,6 +342,25 @@ static fw_err gen_campaigns(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, ui
         ci->creative = by_brand[ci->brand] != FW_NONE ? by_brand[ci->brand]
                        : by_topic[cat] != FW_NONE    ? by_topic[cat]
                                                      : 0;
+        /* Goals (autobidding), drawn after everything above so that with no goal shares the
+         * campaigns are as before: billed per impression, the drawn bid times 5 as the most
+         * it pays per thousand, a target around the knobs' medians. */
+        double goal_share = cfg->goal_max_conversions + cfg->goal_target_cpa + cfg->goal_target_roas;
+        if (goal_share > 0.0) {
+            double u = gsl_rng_uniform(r);
+            ci->goal = u < cfg->goal_max_conversions                            ? FW_GOAL_MAX_CONVERSIONS
+                       : u < cfg->goal_max_conversions + cfg->goal_target_cpa ? FW_GOAL_TARGET_CPA
+                       : u < goal_share                                        ? FW_GOAL_TARGET_ROAS
+                                                                               : FW_GOAL_MANUAL;
+            double cpm = gsl_ran_lognormal(r, log(cfg->cpm_bid_cents), 0.5);
+            double target = ci->goal == FW_GOAL_TARGET_ROAS ? gsl_ran_lognormal(r, log(cfg->target_roas), 0.3)
+                                                            : gsl_ran_lognormal(r, log(cfg->cpa_bid_cents), 0.5);
+            if (ci->goal != FW_GOAL_MANUAL) {
+                ci->objective = FW_OBJ_CPM;
+                ci->bid_cents = 5.0 * cpm < 1.0 ? 1 : (int64_t)llround(5.0 * cpm);
+                ci->target = target;
+            }
+        }
     }
     free(by_brand);
     free(by_topic);

@@ -38,6 +38,7 @@ typedef struct tables_state {
     uint32_t products_logged;
     /* Per campaign: yesterday's cumulative stats. */
     fw_campaign_stats *camp_prev;
+    fw_campaign_stats *cell_prev;   /* [n_cells * n_campaigns] yesterday's per-arm shares (budget split) */
     int64_t *camp_gmv;          /* [n_campaigns] today's attributed GMV */
     int campaigns_logged;
     /* Per user, today. */
@@ -47,7 +48,7 @@ typedef struct tables_state {
     /* Search ranks: [n_threads][n_cells][RANKS][2] examined, clicked. */
     uint64_t *rank;
     uint32_t id_notes, id_note_days, id_creator_days, id_products, id_product_days, id_campaigns, id_campaign_days,
-        id_user_days, id_search_rank;
+        id_user_days, id_search_rank, id_campaign_arm_days;
 } tables_state;
 
 #define C(name, type, unit, doc) {#name, FW_REC_##type, unit, doc}
@@ -104,6 +105,8 @@ static const fw_rec_col campaign_cols[] = {
     C(daily_budget_cents, I64, "cents", "daily budget"),
     C(target_topic, U32, "", "targeted topic, 4294967295: everyone"),
     C(creative, U32, "", "the note shown as the ad"),
+    C(goal, U8, "", "0 manual, 1 max conversions, 2 target CPA, 3 target ROAS (autobidding, flywheel/ads.h)"),
+    C(target, F64, "", "the goal's target: cents per conversion (1, 2) or GMV per cent spent (3); 0 manual"),
 };
 static const fw_rec_col campaign_day_cols[] = {
     C(day, U16, "day", "simulated day"),
@@ -117,6 +120,20 @@ static const fw_rec_col campaign_day_cols[] = {
     C(overdelivery_cents, I64, "cents", "charges not billed today: the budget was spent"),
     C(pacing_multiplier, F64, "", "pacing at the day's end: bids are divided by 1 + this"),
     C(throttled, U8, "", "1: out of auctions at the day's end"),
+    C(goal_multiplier, F64, "", "the autobidder's goal multiplier at the day's end (cell 0's; 1 for manual campaigns)"),
+};
+/* With a budget split, every campaign's share in every arm (the unit that spends a budget). */
+static const fw_rec_col campaign_arm_day_cols[] = {
+    C(day, U16, "day", "simulated day"),
+    C(cell, U32, "", "the arm's cell (row of /entities/cell_arm) whose share this is"),
+    C(campaign, U32, "", "campaign id (row of /entities/campaigns)"),
+    C(spend_cents, I64, "cents", "billed to the arm's share today"),
+    C(impressions, U64, "ads", "ad impressions to the arm's users today"),
+    C(clicks, U64, "clicks", "ad clicks by the arm's users today"),
+    C(conversions, U64, "orders", "the arm's users' orders attributed to the campaign today"),
+    C(attributed_gmv_cents, I64, "cents", "their value"),
+    C(pacing_multiplier, F64, "", "the share's pacing at the day's end"),
+    C(goal_multiplier, F64, "", "the share's autobidder goal multiplier at the day's end (1: manual)"),
 };
 static const fw_rec_col user_day_cols[] = {
     C(day, U16, "day", "simulated day"),
@@ -225,6 +242,7 @@ static fw_err tables_create(fw_sim *S, fw_part_inst *p)
         !(st->pr_total = fw_sim_calloc(S, np + 1, sizeof(uint32_t))) ||
         !(st->camp_prev = fw_sim_calloc(S, S->w.n_campaigns + 1, sizeof(fw_campaign_stats))) ||
         !(st->camp_gmv = fw_sim_calloc(S, S->w.n_campaigns + 1, sizeof(int64_t))) ||
+        !(st->cell_prev = fw_sim_calloc(S, (size_t)S->n_cells * S->w.n_campaigns + 1, sizeof(fw_campaign_stats))) ||
         !(st->u_paid_prev = fw_sim_calloc(S, nu, sizeof(uint32_t))) ||
         !(st->rank = fw_sim_calloc(S, (size_t)S->n_threads * S->n_cells * RANKS * 2, sizeof(uint64_t))))
         return FW_ERR_NOMEM;
@@ -253,6 +271,10 @@ static fw_err tables_create(fw_sim *S, fw_part_inst *p)
                               NCOLS(campaign_cols), campaign_cols, &st->id_campaigns)) != FW_OK ||
         (rc = fw_recorder_log(S->rec, "entities/campaign_days", "per day, every campaign: spend, delivery, pacing",
                               NCOLS(campaign_day_cols), campaign_day_cols, &st->id_campaign_days)) != FW_OK ||
+        (rc = fw_recorder_log(S->rec, "entities/campaign_arm_days",
+                              "per day, every campaign's share in every arm (rows only with experiment.budget_split "
+                              "and more than one arm)",
+                              NCOLS(campaign_arm_day_cols), campaign_arm_day_cols, &st->id_campaign_arm_days)) != FW_OK ||
         (rc = fw_recorder_log(S->rec, "entities/user_days", "per day, every active user: activity (cohorts, retention)",
                               NCOLS(user_day_cols), user_day_cols, &st->id_user_days)) != FW_OK ||
         (rc = fw_recorder_log(S->rec, "entities/search_rank", "per day, cell and organic rank: search results examined and opened",
@@ -542,6 +564,8 @@ static fw_err tables_day_close(fw_sim *S, fw_part_inst *p)
             I64(c, 3)[k] = ci->daily_budget_cents;
             U32(c, 4)[k] = ci->target_topic;
             U32(c, 5)[k] = ci->creative;
+            U8(c, 6)[k] = (uint8_t)ci->goal;
+            F64(c, 7)[k] = ci->goal ? ci->target : 0.0;
         }
         if ((rc = cols_append(S, st->id_campaigns, &c, nc < w->n_campaigns ? nc : w->n_campaigns)) != FW_OK)
             return rc;
@@ -568,10 +592,41 @@ static fw_err tables_day_close(fw_sim *S, fw_part_inst *p)
         I64(c, 8)[k] = cs.overdelivery_cents - prev->overdelivery_cents;
         F64(c, 9)[k] = cs.multiplier;
         U8(c, 10)[k] = (uint8_t)(cs.throttled != 0);
+        F64(c, 11)[k] = cs.goal_multiplier;
         st->camp_gmv[k] = 0;
         *prev = cs;
     }
-    return cols_append(S, st->id_campaign_days, &c, nc);
+    if ((rc = cols_append(S, st->id_campaign_days, &c, nc)) != FW_OK)
+        return rc;
+    /* Each arm's share, when each arm spends its own (the engine's budget cells are the cells). */
+    if (!S->sc->experiment_budget_split || S->sc->experiment_unit == FW_UNIT_CREATOR || S->n_cells < 2)
+        return FW_OK;
+    size_t arm_rows = (size_t)S->n_cells * nc;
+    if (cols_alloc(&c, campaign_arm_day_cols, NCOLS(campaign_arm_day_cols), arm_rows)) {
+        cols_free(&c);
+        return FW_ERR_NOMEM;
+    }
+    size_t j = 0;
+    for (uint32_t cell = 0; cell < S->n_cells; cell++)
+        for (uint32_t k = 0; k < nc; k++, j++) {
+            fw_campaign_stats cs = {0}, *prev = &st->cell_prev[(size_t)cell * nc + k];
+            if (fw_ads_campaign_cell(S->engine, cell, k, &cs) != FW_OK) {
+                cols_free(&c);
+                return FW_ERR_INTERNAL;
+            }
+            U16(c, 0)[j] = d;
+            U32(c, 1)[j] = cell;
+            U32(c, 2)[j] = k;
+            I64(c, 3)[j] = cs.spend_cents - prev->spend_cents;
+            U64(c, 4)[j] = cs.impressions - prev->impressions;
+            U64(c, 5)[j] = cs.clicks - prev->clicks;
+            U64(c, 6)[j] = cs.conversions - prev->conversions;
+            I64(c, 7)[j] = cs.attributed_gmv_cents - prev->attributed_gmv_cents;
+            F64(c, 8)[j] = cs.multiplier;
+            F64(c, 9)[j] = cs.goal_multiplier;
+            *prev = cs;
+        }
+    return cols_append(S, st->id_campaign_arm_days, &c, arm_rows);
 }
 
 /* The purchases the ads were credited with at this tick's end, valued from the order. */

@@ -32,6 +32,8 @@ printf 'engine:\n  feed:\n    algorithm: magic\n' >enum.yaml
 expect_bad "bad enum" "enum.yaml:3|engine.feed.algorithm|baseline" run enum.yaml
 printf 'engine:\n  shop:\n    delivery_days_min: 5\n    delivery_days_max: 2\n' >delivery.yaml
 expect_bad "delivery min above max" "delivery.yaml:3|engine.shop.delivery_days_min|delivery_days_max (2)" run delivery.yaml
+printf 'world:\n  goal_target_cpa: 0.7\n  goal_target_roas: 0.5\n' >goals.yaml
+expect_bad "goal shares above 1" "goals.yaml:3|world.goal_max_conversions + goal_target_cpa + goal_target_roas|0.7 + 0.5" run goals.yaml
 printf 'world: [1, 2\n' >malformed.yaml
 expect_bad "malformed YAML" "malformed.yaml" run malformed.yaml
 expect_bad "missing file" "nope.yaml" run nope.yaml

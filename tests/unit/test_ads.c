@@ -629,6 +629,122 @@ static void assert_mult(const fw_engine *e, uint32_t c, double want)
  * bids under 3000 and campaign 1, first, pays campaign 0's effective bid. Each tick with
  * nothing spent steps it down by exactly pacing_lr (0.5 x (0 - t) / t) until 0, never below;
  * then campaign 0 is first again. */
+/* ---- autobidding ------------------------------------------------------------------------ */
+
+static fw_campaign_info goal_camp(uint32_t brand, uint32_t goal, double target, int64_t cap_cpm, int64_t budget,
+                                  uint32_t creative)
+{
+    fw_campaign_info c = camp(brand, FW_OBJ_CPM, cap_cpm, budget, FW_NONE, creative);
+    c.goal = goal;
+    c.target = target;
+    return c;
+}
+
+/* First-price shading: a fresh target-CPA campaign values an impression at pCTR x pCVR x
+ * target = 0.0123 x 0.2 x 100000 = 246 cents (the priors; goal multiplier 1), so 246,000 per
+ * thousand. Under GSP it bids that and pays the manual competitor's 50,000; under first
+ * price it bids (n - 1) / n of it, 123,000 against one rival and 164,000 against two; alone
+ * above the reserve it bids the reserve; a manual campaign never shades. */
+static void test_autobid_first_price_shades(void **state)
+{
+    const fw_campaign_info camps[3] = {goal_camp(0, FW_GOAL_TARGET_CPA, 100000.0, 1000000, 100000000, 0),
+                                       camp(1, FW_OBJ_CPM, 50000, 100000000, FW_NONE, 1),
+                                       camp(1, FW_OBJ_CPM, 40000, 100000000, FW_NONE, 3)};
+    fw_engine_cfg cfg = ads_cfg();
+    fw_ad_fill f[SLOTS];
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(camps, 2, &cfg, 1), &ctx);
+    assert_fills(f, fill(e, ctx, 0, 0, 0, FW_NONE, 1, f, camps), (const uint32_t[]){0}, (const int64_t[]){50000}, 1);
+    fixture_rig_close(*state);
+
+    cfg.ads.pay_rule = FW_PAY_FIRST;
+    e = fixture_rig_open(state, build(camps, 2, &cfg, 1), &ctx);
+    assert_fills(f, fill(e, ctx, 0, 0, 0, FW_NONE, 2, f, camps), (const uint32_t[]){0, 1},
+                 (const int64_t[]){123000, 50000}, 2);
+    fixture_rig_close(*state);
+    e = fixture_rig_open(state, build(camps, 3, &cfg, 1), &ctx);
+    assert_fills(f, fill(e, ctx, 0, 0, 0, FW_NONE, 1, f, camps), (const uint32_t[]){0}, (const int64_t[]){164000}, 1);
+    fixture_rig_close(*state);
+    cfg.ads.reserve_cpm_cents = 7000.0;
+    e = fixture_rig_open(state, build(camps, 1, &cfg, 1), &ctx);
+    assert_fills(f, fill(e, ctx, 0, 0, 0, FW_NONE, 1, f, camps), (const uint32_t[]){0}, (const int64_t[]){7000}, 1);
+}
+
+/* A deterministic uniform in [0, 1) for the simulated market (xorshift64*). */
+static double market_uniform(uint64_t *x)
+{
+    *x ^= *x >> 12;
+    *x ^= *x << 25;
+    *x ^= *x >> 27;
+    return (double)((*x * UINT64_C(2685821657736338717)) >> 11) * 0x1p-53;
+}
+
+/* A target-CPA campaign reaches its target within 10% on a stationary market: every request
+ * is one first-price slot against a manual rival, an ad shown is clicked with probability
+ * 0.1 and a click converts with probability 0.5 at once. The platform's estimates start at
+ * the priors (0.0123, 0.2) and learn the truth from the log; its first price shading halves
+ * the value, so bidding the value alone would buy conversions at half the target: the goal
+ * multiplier has to learn the rest. Realised CPA over days 15-29 (spend / conversions)
+ * must be within 10% of the target 400 cents, and the multiplier must have moved. */
+static void test_autobid_target_cpa_reaches_target(void **state)
+{
+    const double target = 400.0;
+    const fw_campaign_info camps[2] = {goal_camp(0, FW_GOAL_TARGET_CPA, target, 10000000, INT64_C(1000000000), 0),
+                                       camp(1, FW_OBJ_CPM, 300, INT64_C(1000000000), FW_NONE, 1)};
+    fw_engine_cfg cfg = ads_cfg();
+    cfg.ads.pay_rule = FW_PAY_FIRST;
+    cfg.ads.reserve_cpm_cents = 0.0;
+    cfg.ads.autobid_lr = 0.05;
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(camps, 2, &cfg, 1), &ctx);
+    uint64_t rng = 88172645463325252u;
+    fw_ad_fill f[SLOTS];
+    int64_t spend0 = 0;
+    uint64_t conv0 = 0;
+    const uint32_t days = 30, per_tick = 40;   /* per_tick <= the buffers below */
+    for (uint32_t d = 0; d < days; d++) {
+        if (d == days / 2) {
+            spend0 = stats(e, 0).spend_cents;
+            conv0 = stats(e, 0).conversions;
+        }
+        for (uint32_t t = 0; t < TPD; t++) {
+            /* The tick's requests, then its barrier: the ad log in one call (the pCTR model
+             * pairs an impression with the click that follows it there), the purchases. */
+            int32_t tick = (int32_t)(d * TPD + t);
+            fw_ad_event ev[2 * 40];
+            uint32_t buyer[40], n_ev = 0, n_buy = 0;
+            for (uint32_t r = 0; r < per_tick; r++) {
+                uint32_t u = r % N_USERS;
+                uint32_t n = fill(e, ctx, u, 0, tick, FW_NONE, 1, f, camps);
+                if (n == 0)
+                    continue;
+                fw_ad_event x = {.user = u, .campaign = f[0].campaign, .tick = tick, .type = FW_AD_IMPRESSION,
+                                 .price_cents = f[0].price_cents};
+                ev[n_ev++] = x;
+                if (market_uniform(&rng) < 0.1) {
+                    x.type = FW_AD_CLICK;
+                    ev[n_ev++] = x;
+                    if (f[0].campaign == 0 && market_uniform(&rng) < 0.5)
+                        buyer[n_buy++] = u;
+                }
+            }
+            assert_int_equal(fw_ads_log(e, ctx, ev, n_ev, NULL), FW_OK);
+            for (uint32_t b = 0; b < n_buy; b++)
+                assert_int_equal(fw_ads_attribute(e, buyer[b], 0, tick, NULL), 0);
+            assert_int_equal(fw_engine_end_tick(e, ctx, tick), FW_OK);
+        }
+        assert_int_equal(fw_engine_end_day(e, ctx, d), FW_OK);
+    }
+    fw_campaign_stats st = stats(e, 0);
+    double cpa = (double)(st.spend_cents - spend0) / (double)(st.conversions - conv0);
+    print_message("target CPA %.0f: realised %.1f cents over %llu conversions, goal multiplier %.3f\n", target, cpa,
+                  (unsigned long long)(st.conversions - conv0), st.goal_multiplier);
+    if (!(fabs(cpa - target) <= 0.1 * target) || !(st.goal_multiplier > 1.5))
+        fail_msg("realised CPA %.1f cents over %llu conversions (target %.0f), goal multiplier %.3f", cpa,
+                 (unsigned long long)(st.conversions - conv0), target, st.goal_multiplier);
+    assert_books(e, camps);
+}
+
 static void test_pacing_dual(void **state)
 {
     fw_engine_cfg cfg = ads_cfg();
@@ -1292,6 +1408,8 @@ int main(void)
         fixture_rig_test(test_budget_split_after_placement),
         fixture_rig_test(test_attribution_windows_per_cell),
         cmocka_unit_test(test_pctr_isolation),
+        fixture_rig_test(test_autobid_first_price_shades),
+        fixture_rig_test(test_autobid_target_cpa_reaches_target),
         fixture_rig_test(test_determinism_and_invariants),
         fixture_rig_test(test_bug_freq_cap_fifth_campaign),
         fixture_rig_test(test_bug_click_window_from_click),

@@ -32,6 +32,29 @@
  * (optimised conversion bidding: ranked by bid x pCTR x pCVR, billed per conversion). */
 typedef enum fw_ad_objective { FW_OBJ_CPM = 0, FW_OBJ_CPC, FW_OBJ_CPA, FW_OBJ__COUNT } fw_ad_objective;
 
+/* What the advertiser wants. MANUAL (0): the campaign bids bid_cents for its objective.
+ * The other goals bid through the platform's autobidder, billed per impression (objective
+ * must be FW_OBJ_CPM, bid_cents the most it pays per thousand impressions): its bid per
+ * impression is pCTR x pCVR x the value of a conversion x a goal multiplier, divided by 1 +
+ * the budget's pacing multiplier (engine.ads.pacing), and under first price shaded to (n - 1)
+ * / n of it with n the auction's bidders (the symmetric equilibrium bid with uniform values,
+ * Vickrey 1961), never under the reserve while its value is above it. The goal multiplier
+ * starts at 1 and moves at every barrier (engine.ads.autobid_lr) on what the campaign's
+ * share of each budget realised, decayed with a half-life of a day:
+ *   MAX_CONVERSIONS  value of a conversion = target cents; the multiplier stays 1 (the
+ *                    budget's pacing decides how much it buys);
+ *   TARGET_CPA       value = target cents; the multiplier rises while spend / conversions
+ *                    is under target and falls while over;
+ *   TARGET_ROAS      value = the campaign's mean attributed order value / target (a ratio);
+ *                    the multiplier rises while attributed GMV / spend is over target. */
+typedef enum fw_ad_goal {
+    FW_GOAL_MANUAL = 0,
+    FW_GOAL_MAX_CONVERSIONS,
+    FW_GOAL_TARGET_CPA,
+    FW_GOAL_TARGET_ROAS,
+    FW_GOAL__COUNT
+} fw_ad_goal;
+
 typedef struct fw_campaign_info {
     uint32_t brand;
     uint32_t objective;         /* fw_ad_objective */
@@ -39,6 +62,9 @@ typedef struct fw_campaign_info {
     int64_t daily_budget_cents; /* > 0 */
     uint32_t target_topic;      /* the topic of the audience it targets, FW_NONE: everyone */
     uint32_t creative;          /* the note shown as the ad (ads are notes) */
+    uint32_t goal;              /* fw_ad_goal; 0: manual */
+    double target;              /* the goal's target: cents per conversion (MAX_CONVERSIONS,
+                                   TARGET_CPA) or GMV per cent spent (TARGET_ROAS); > 0 */
 } fw_campaign_info;
 
 /* A request for ad slots: user, arm, tick, and how many slots (k, at most 16). */
@@ -113,9 +139,16 @@ typedef struct fw_campaign_stats {
     uint64_t impressions, clicks, conversions, auctions_won;
     double multiplier;                        /* pacing: bids are divided by 1 + this */
     int throttled;                            /* out of auctions for the rest of the day */
+    int64_t attributed_gmv_cents;             /* GMV of the paid orders attributed to it */
+    double goal_multiplier;                   /* the autobidder's (1 for manual campaigns) */
 } fw_campaign_stats;
 
+/* A campaign to date, summed over the cells (multiplier, goal_multiplier: cell 0's). */
 fw_err fw_ads_campaign(const fw_engine *e, uint32_t campaign, fw_campaign_stats *out);
+/* The same for one cell's share: the cell's under a budget split (its budget, spend,
+ * delivery to its users and their attributed orders), else the whole campaign's (one budget
+ * for every cell). */
+fw_err fw_ads_campaign_cell(const fw_engine *e, uint32_t cell, uint32_t campaign, fw_campaign_stats *out);
 uint32_t fw_ads_n_campaigns(const fw_engine *e);
 
 /* Total revenue billed, in cents: the sum of the campaigns' spends as fw_ads_campaign reports

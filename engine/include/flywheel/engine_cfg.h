@@ -199,6 +199,9 @@ typedef enum fw_ad_bidder { FW_AD_BIDDERS(FW_KNOB_ENUM_CONST) FW_BIDDER__COUNT }
       "budget pacing: none; throttle (out of auctions once the day's share is spent); dual "    \
       "(bid multiplier by dual gradient on the spend rate, Balseiro-Gur)")                       \
     X(ads, SPLIT, F64, pacing_lr, 0.5, 0.0, 100.0, "", "dual pacing: step of the multiplier per tick, relative to the target spend") \
+    X(ads, SPLIT, F64, autobid_lr, 0.05, 0.0, 10.0, "",                                                        \
+      "autobidding (campaigns with a goal, world.goal_*): step of the log goal multiplier per tick, times "    \
+      "the relative error of the realised CPA or ROAS (flywheel/ads.h); 0 = the multiplier stays 1")          \
     X(ads, SPLIT, ENUM, bidder, FW_BIDDER_FIXED, FW_AD_BIDDERS, 0, "",                                        \
       "who bids for a campaign: fixed = its bid, paced by engine.ads.pacing; plugin = a bidder plug-in "      \
       "(engine.ads.bidder_plugin, flywheel/policy.h) for the campaigns engine.ads.bidder_campaigns names, "  \
