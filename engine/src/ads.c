@@ -76,6 +76,10 @@ struct fw_ads {
     /* Autobidding (goal campaigns), per budget cell: the goal multiplier and what the share
      * realised, decayed to half each day (ab_decay). */
     double *kappa, *ab_spend, *ab_conv, *ab_gmv;   /* [n_bud * n] */
+    /* First-price shading, per budget cell: the share of its value a goal campaign bids,
+     * learned from the minimum bids to win of its wins (sh_sum, sh_n: this tick's). */
+    double *shade, *sh_sum;           /* [n_bud * n] */
+    uint32_t *sh_n;                   /* [n_bud * n] */
     double *aov0;                     /* [n] prior mean order value (its brand's mean price) */
     double ab_decay;                  /* per tick: 2^(-1 / ticks_per_day) */
     /* Books per budget cell, to date (fw_ads_campaign_cell): delivery to the cell's users,
@@ -158,6 +162,9 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
     fw_alloc(e, &a->ab_conv, mb, sizeof *a->ab_conv);
     fw_alloc(e, &a->ab_gmv, mb, sizeof *a->ab_gmv);
     fw_alloc(e, &a->aov0, m, sizeof *a->aov0);
+    fw_alloc(e, &a->shade, mb, sizeof *a->shade);
+    fw_alloc(e, &a->sh_sum, mb, sizeof *a->sh_sum);
+    fw_alloc(e, &a->sh_n, mb, sizeof *a->sh_n);
     fw_alloc(e, &a->b_impr, mb, sizeof *a->b_impr);
     fw_alloc(e, &a->b_clicks, mb, sizeof *a->b_clicks);
     fw_alloc(e, &a->b_conv, mb, sizeof *a->b_conv);
@@ -181,7 +188,7 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
         !a->throttled || !a->xc || !a->mid_spend_cents || !a->over_prev_cents || !a->brand_spend_mc ||
         !a->brand_gmv || !a->conv_log || !a->model || !a->l_impr || !a->l_clicks || !a->l_conv ||
         !a->traffic_day || !a->traffic_mid || !a->kappa || !a->ab_spend || !a->ab_conv || !a->ab_gmv || !a->aov0 ||
-        !a->b_impr || !a->b_clicks || !a->b_conv || !a->b_spend_mc || !a->b_gmv)
+        !a->b_impr || !a->b_clicks || !a->b_conv || !a->b_spend_mc || !a->b_gmv || !a->shade || !a->sh_sum || !a->sh_n)
         return FW_ERR_NOMEM;
     a->ab_decay = exp2(-1.0 / e->ticks_per_day);
     for (uint32_t k = 0; k < n; k++) {
@@ -203,7 +210,7 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
         a->aov0[k] = cnt ? sum / cnt : 100.0;
     }
     for (size_t i = 0; i < mb; i++)
-        a->kappa[i] = 1.0;
+        a->kappa[i] = a->shade[i] = 1.0;
     split_budgets(e, a);
     for (uint32_t l = 0; l < a->n_learn; l++)
         a->model[l].w[AD_F_CAMPAIGN] = 1.0;
@@ -385,6 +392,26 @@ static void autobid_step(struct fw_ads *a, const fw_ads_cfg *g, size_t i, uint32
     a->kappa[i] = k < 0.05 ? 0.05 : k > 20.0 ? 20.0 : k;
 }
 
+/* First-price shading, at a barrier: with wins this tick, the shade moves a fifth of the way
+ * to the one that would have bid 5% over their mean minimum bid to win (shade x mean(min bid /
+ * price) x 1.05), kept in [0.05, 1]; without, it creeps up 0.1% (towards bidding the value),
+ * so that a campaign shaded out of every auction finds its way back. The minimum bid to win
+ * is what first-price exchanges report to bidders. */
+static void autobid_shade_step(struct fw_ads *a, size_t i)
+{
+    double s = a->shade[i];
+    if (a->sh_n[i]) {
+        double want = s * (a->sh_sum[i] / a->sh_n[i]) * 1.05;
+        want = want < 0.05 ? 0.05 : want > 1.0 ? 1.0 : want;
+        s = 0.8 * s + 0.2 * want;
+    } else {
+        s *= 1.001;
+    }
+    a->shade[i] = s > 1.0 ? 1.0 : s < 0.05 ? 0.05 : s;
+    a->sh_sum[i] = 0.0;
+    a->sh_n[i] = 0;
+}
+
 /* ---- serving -------------------------------------------------------------------------- */
 
 static uint32_t day_of(const fw_engine *e, int32_t tick)
@@ -498,14 +525,14 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
         ac->map[nb++] = c;
     }
     if (g->pay_rule == FW_PAY_FIRST && nb > 0) {
-        /* Autobidders shade under first price: (n - 1) / n of the value with n bidders, but
-         * not under the reserve while the value clears it (it would lose for nothing). */
-        double reserve = g->reserve_cpm_cents / 1000.0, shade = (double)(nb - 1) / nb;
+        /* Autobidders shade under first price by what they learned (autobid_shade_step), but
+         * not under the reserve while the value clears it (they would lose for nothing). */
+        double reserve = g->reserve_cpm_cents / 1000.0;
         for (uint32_t j = 0; j < nb; j++) {
             uint32_t c = ac->map[j];
             if (a->c[c].goal == FW_GOAL_MANUAL || fw_bidder_controls(e, bud, c))
                 continue;
-            double v = ac->bids[j].bid, s = v * shade;
+            double v = ac->bids[j].bid, s = v * a->shade[bo + c];
             ac->bids[j].bid = v >= reserve && s < reserve ? reserve : s;
         }
     }
@@ -516,6 +543,11 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
     fw_err err;
     uint32_t n = fw_auction_run(ac->bids, nb, slot_ctr, k, g->reserve_cpm_cents / 1000.0,
                                 (fw_pay_rule)g->pay_rule, ac->scratch, wins, &err);
+    /* Each winner's minimum bid to win: the GSP price of its slot (the same ranking). */
+    fw_win mbw[MAX_SLOTS];
+    if (g->pay_rule != FW_PAY_GSP && n > 0 &&
+        fw_auction_run(ac->bids, nb, slot_ctr, k, g->reserve_cpm_cents / 1000.0, FW_PAY_GSP, ac->scratch, mbw, &err) != n)
+        n = 0;   /* cannot happen: the ranking does not depend on the payment rule */
     for (uint32_t j = 0; j < n; j++) {
         uint32_t c = ac->map[wins[j].bidder];
         double price = wins[j].price * (a->c[c].objective == FW_OBJ_CPM ? 1000.0 : 1.0);
@@ -524,7 +556,11 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
         int64_t cents = (int64_t)floor(price + 1e-6);
         if (cents > a->c[c].bid_cents)
             cents = a->c[c].bid_cents;
-        out[j] = (fw_ad_fill){.campaign = c, .note = a->c[c].creative, .price_cents = cents};
+        double least = (g->pay_rule == FW_PAY_GSP ? wins[j].price : mbw[j].price) *
+                       (a->c[c].objective == FW_OBJ_CPM ? 1000.0 : 1.0);
+        int64_t least_cents = (int64_t)floor(least + 1e-6);
+        out[j] = (fw_ad_fill){.campaign = c, .note = a->c[c].creative, .price_cents = cents,
+                              .min_bid_cents = least_cents < cents ? least_cents : cents};
         fcap *fc = g->freq_cap ? cap_of(a, req->user, c, day, 1) : NULL;
         if (fc)
             fc->count++;
@@ -637,6 +673,12 @@ static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
             a->u_impr[x->user]++;
             a->won[c]++;
             remember(a, x->user, c, x->tick, x->price_cents, 0);
+            if (ci->goal != FW_GOAL_MANUAL && x->price_cents > 0 && x->min_bid_cents > 0 &&
+                fw_cfg(e, cell)->ads.pay_rule == FW_PAY_FIRST) {
+                size_t bi = (size_t)b * a->n + c;
+                a->sh_sum[bi] += (double)x->min_bid_cents / (double)x->price_cents;
+                a->sh_n[bi]++;
+            }
             if (ci->objective == FW_OBJ_CPM)
                 billed = charge(a, b, c, x->price_cents, ci->bid_cents);
         } else {
@@ -738,8 +780,11 @@ static fw_err ads_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_
                 a->spend_tick_mc[i] = 0;
                 continue;
             }
-            if (a->c[c].goal != FW_GOAL_MANUAL)
+            if (a->c[c].goal != FW_GOAL_MANUAL) {
                 autobid_step(a, g, i, c);
+                if (a->sh_n[i] || g->pay_rule == FW_PAY_FIRST)   /* wins under first price, or its creep */
+                    autobid_shade_step(a, i);
+            }
             /* The even share of what was left when this tick began, over the ticks left then. */
             int64_t remaining = a->budget_mc[i] - a->spend_today_mc[i] + a->spend_tick_mc[i];
             double target = (double)remaining / (left + 1);
@@ -867,7 +912,7 @@ fw_err fw_ads_campaign(const fw_engine *e, uint32_t c, fw_campaign_stats *out)
                                .impressions = a->impr[c], .clicks = a->clicks[c],
                                .conversions = a->conv[c], .auctions_won = a->won[c],
                                .multiplier = a->mult[c], .throttled = throttled,
-                               .goal_multiplier = a->kappa[c]};
+                               .goal_multiplier = a->kappa[c], .bid_shade = a->shade[c]};
     for (uint32_t b = 0; b < a->n_bud; b++)
         out->attributed_gmv_cents += a->b_gmv[(size_t)b * a->n + c];
     return FW_OK;
@@ -883,7 +928,8 @@ fw_err fw_ads_campaign_cell(const fw_engine *e, uint32_t cell, uint32_t c, fw_ca
                                .overdelivery_cents = a->over_mc[i] / 1000, .impressions = a->b_impr[i],
                                .clicks = a->b_clicks[i], .conversions = a->b_conv[i], .auctions_won = a->b_impr[i],
                                .multiplier = a->mult[i], .throttled = a->throttled[i] != 0,
-                               .attributed_gmv_cents = a->b_gmv[i], .goal_multiplier = a->kappa[i]};
+                               .attributed_gmv_cents = a->b_gmv[i], .goal_multiplier = a->kappa[i],
+                               .bid_shade = a->shade[i]};
     return FW_OK;
 }
 
@@ -978,6 +1024,7 @@ static fw_err ads_fork(fw_engine *e, void *state)
             memcpy(a->ab_spend + b * n, a->ab_spend, n * sizeof *a->ab_spend);
             memcpy(a->ab_conv + b * n, a->ab_conv, n * sizeof *a->ab_conv);
             memcpy(a->ab_gmv + b * n, a->ab_gmv, n * sizeof *a->ab_gmv);
+            memcpy(a->shade + b * n, a->shade, n * sizeof *a->shade);
         }
         split_budgets(e, a);
     }
@@ -989,7 +1036,7 @@ static size_t ads_cell_bytes(const fw_engine *e, const void *state)
 {
     const struct fw_ads *a = state;
     size_t per_learner = sizeof(ad_model) + 3 * (size_t)a->n * sizeof(uint64_t);
-    size_t per_bud = (size_t)a->n * (7 * sizeof(int64_t) + 5 * sizeof(double) + 3 * sizeof(uint64_t) + 1) +
+    size_t per_bud = (size_t)a->n * (7 * sizeof(int64_t) + 7 * sizeof(double) + 3 * sizeof(uint64_t) + 5) +
                      2 * sizeof(uint64_t);
     return (a->n_learn - 1) * per_learner + (a->n_bud - 1) * per_bud +
            (size_t)(fw_n_slots(e) - 1) * a->n * sizeof(double);

@@ -19,7 +19,8 @@ static fw_slot organic(const fw_engine *e, uint32_t note, uint32_t cell)
 
 static fw_slot ad(const fw_ad_fill *f)
 {
-    return (fw_slot){.note = f->note, .campaign = f->campaign, .price_cents = f->price_cents, .card = FW_NONE};
+    return (fw_slot){.note = f->note, .campaign = f->campaign, .price_cents = f->price_cents, .card = FW_NONE,
+                     .min_bid_cents = f->min_bid_cents};
 }
 
 static const fw_slot empty_ad = {.note = FW_NONE, .campaign = FW_NONE, .price_cents = 0, .card = FW_NONE};

@@ -67,7 +67,7 @@ static int ads_on_event(fw_session *ss, fw_part_inst *p, fw_sess_event *ev)
     ev->handled = 1;
     fw_record r = {.kind = FW_RECORD_AD_EVENT,
                    .u.ad.ev = {.user = u, .campaign = ad->campaign, .tick = ss->tick, .type = FW_AD_IMPRESSION,
-                               .price_cents = ad->price_cents}};
+                               .price_cents = ad->price_cents, .min_bid_cents = ad->min_bid_cents}};
     if (fw_recbuf_push(ss->rec, &r))
         return -1;
     COUNT(ad_impressions)++;

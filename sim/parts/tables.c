@@ -134,6 +134,7 @@ static const fw_rec_col campaign_arm_day_cols[] = {
     C(attributed_gmv_cents, I64, "cents", "their value"),
     C(pacing_multiplier, F64, "", "the share's pacing at the day's end"),
     C(goal_multiplier, F64, "", "the share's autobidder goal multiplier at the day's end (1: manual)"),
+    C(bid_shade, F64, "", "the share of its value the share's autobidder bids under first price (1: none)"),
 };
 static const fw_rec_col user_day_cols[] = {
     C(day, U16, "day", "simulated day"),
@@ -624,6 +625,7 @@ static fw_err tables_day_close(fw_sim *S, fw_part_inst *p)
             I64(c, 7)[j] = cs.attributed_gmv_cents - prev->attributed_gmv_cents;
             F64(c, 8)[j] = cs.multiplier;
             F64(c, 9)[j] = cs.goal_multiplier;
+            F64(c, 10)[j] = cs.bid_shade;
             *prev = cs;
         }
     return cols_append(S, st->id_campaign_arm_days, &c, arm_rows);

@@ -6,7 +6,8 @@
 # (/days/<arm>/ad_revenue_millicents, to within the cents each campaign-day rounds away);
 # target CPA and ROAS shares that spent moved their goal multipliers, manual and
 # max-conversions ones stayed at 1; first price's goal campaigns
-# paid less per impression than under GSP (they shade).
+# paid less per impression than under GSP: they shade (bid_shade < 1, learned from the
+# minimum bids to win), and under GSP and VCG nobody does.
 # Usage: auction_formats.sh FLYWHEEL PYTHON SOURCE_DIR
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
@@ -45,6 +46,10 @@ ctl = last[(last.goal >= 2) & (last.spent > 0)]   # target CPA / ROAS shares tha
 moved = (ctl.goal_multiplier != 1.0).mean()
 check(len(ctl) > 0 and moved == 1.0, f"target CPA and ROAS shares that spent: multipliers moved for {moved:.0%} of {len(ctl)}")
 check(bool((last[last.goal == 1].goal_multiplier == 1.0).all()), "max-conversions campaigns' multiplier stays 1 (pacing alone)")
+fp = last[(last.cell == 2) & (last.goal > 0) & (last.spend_cents > 0)]   # goal shares that spent on the last day
+share = (fp.bid_shade < 1.0).mean()
+check(len(fp) > 0 and share >= 0.5 and fp.bid_shade.median() < 1.0, f"first price: {share:.0%} of {len(fp)} goal shares that spent on the last day shade (median {fp.bid_shade.median():.2f})")
+check(bool((last[last.cell < 2].bid_shade == 1.0).all()), "GSP and VCG: nobody shades")
 def per_imp(cell):
     x = dm[(dm.cell == cell) & (dm.goal > 0)]
     return x.spend_cents.sum() / max(1, x.impressions.sum())

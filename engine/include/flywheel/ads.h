@@ -36,9 +36,10 @@ typedef enum fw_ad_objective { FW_OBJ_CPM = 0, FW_OBJ_CPC, FW_OBJ_CPA, FW_OBJ__C
  * The other goals bid through the platform's autobidder, billed per impression (objective
  * must be FW_OBJ_CPM, bid_cents the most it pays per thousand impressions): its bid per
  * impression is pCTR x pCVR x the value of a conversion x a goal multiplier, divided by 1 +
- * the budget's pacing multiplier (engine.ads.pacing), and under first price shaded to (n - 1)
- * / n of it with n the auction's bidders (the symmetric equilibrium bid with uniform values,
- * Vickrey 1961), never under the reserve while its value is above it. The goal multiplier
+ * the budget's pacing multiplier (engine.ads.pacing), and under first price shaded: it bids a
+ * share of that value learned from the minimum bids to win of its wins (what first-price
+ * exchanges report back; fw_ad_fill), aiming 5% above them, never under the reserve while
+ * its value is above it. The goal multiplier
  * starts at 1 and moves at every barrier (engine.ads.autobid_lr) on what the campaign's
  * share of each budget realised, decayed with a half-life of a day:
  *   MAX_CONVERSIONS  value of a conversion = target cents; the multiplier stays 1 (the
@@ -78,6 +79,9 @@ typedef struct fw_ad_fill {
     uint32_t campaign;
     uint32_t note;              /* the creative */
     int64_t price_cents;        /* per billable unit (per thousand impressions for CPM) */
+    int64_t min_bid_cents;      /* the least bid (same unit) that would have won the slot: the
+                                   next score over the winner's quality, or the reserve -- what
+                                   first-price exchanges report back to bidders; the price under GSP */
 } fw_ad_fill;
 
 /* Runs the auction for k slots (<= 16) for req: eligible campaigns are those with budget
@@ -98,6 +102,8 @@ typedef struct fw_ad_event {
     int32_t tick;
     uint32_t type;              /* fw_ad_event_type */
     int64_t price_cents;        /* the fill's price */
+    int64_t min_bid_cents;      /* the fill's minimum bid to win (0: unknown); an autobidder
+                                   learns its first-price shading from it */
 } fw_ad_event;
 
 /* Barrier call: applies ad events in the order given: delivery counts and the pCTR
@@ -141,6 +147,7 @@ typedef struct fw_campaign_stats {
     int throttled;                            /* out of auctions for the rest of the day */
     int64_t attributed_gmv_cents;             /* GMV of the paid orders attributed to it */
     double goal_multiplier;                   /* the autobidder's (1 for manual campaigns) */
+    double bid_shade;                         /* the share of its value it bids under first price (1: none) */
 } fw_campaign_stats;
 
 /* A campaign to date, summed over the cells (multiplier, goal_multiplier: cell 0's). */

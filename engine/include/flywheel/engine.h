@@ -291,6 +291,7 @@ typedef struct fw_slot {
     uint32_t campaign;      /* the ad's campaign; FW_NONE: an organic note */
     int64_t price_cents;    /* an ad's price per billable unit (flywheel/ads.h) */
     uint32_t card;          /* the product card shown on an organic note (flywheel/shop.h), or FW_NONE */
+    int64_t min_bid_cents;  /* an ad's minimum bid to win its slot (fw_ad_fill) */
 } fw_slot;
 
 /* Serves a finished feed page: the ranking of fw_feed_request, its reserved ad slots sold by
