@@ -649,6 +649,22 @@ const fw_coupon_change *fw_shop_coupon_changes(const fw_engine *e, size_t *n)
     return s ? s->clog : NULL;
 }
 
+fw_err fw_shop_coupon_tamper(fw_engine *e, uint32_t coupon, int which, int64_t delta)
+{
+    struct fw_shop *s = S_of(e);
+    if (!s || coupon >= s->n_coupons)
+        return FW_ERR_INVAL;
+    coupon_book *b = &s->cbook[coupon];
+    switch (which) {
+    case 0: b->held += delta; break;
+    case 1: b->spent += delta; break;
+    case 2: s->coupon_cost[s->coupons[coupon].issuer] += delta; break;
+    case 3: b->claims += (uint64_t)delta; break;
+    default: return FW_ERR_INVAL;
+    }
+    return FW_OK;
+}
+
 /* A claim event: taken into the user's wallet when claimable at its tick, else refused. */
 static fw_err claim(fw_engine *e, struct fw_shop *s, const fw_shop_event *x)
 {
