@@ -1581,7 +1581,14 @@ void fw_shop_clear_changes(fw_engine *e)
 {
     struct fw_shop *s = S_of(e);
     if (s)
-        s->n_log = s->n_clog = 0;
+        s->n_log = 0;
+}
+
+void fw_shop_clear_coupon_changes(fw_engine *e)
+{
+    struct fw_shop *s = S_of(e);
+    if (s)
+        s->n_clog = 0;
 }
 
 uint32_t fw_shop_n_orders(const fw_engine *e)

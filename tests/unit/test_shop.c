@@ -1482,8 +1482,11 @@ static void test_coupon_expiry(void **state)
     assert_int_equal(fw_shop_coupon_best(e, 2, P_A, 29, &off), FW_NONE);
     end_ticks(e, c, 0, (int32_t)TPD - 1);   /* day 0 ends: still valid */
     assert_int_equal(books_of(e, 0).expired, 0);
-    fw_shop_clear_changes(e);
+    fw_shop_clear_coupon_changes(e);
     end_ticks(e, c, (int32_t)TPD, 2 * (int32_t)TPD - 1);   /* day 1 ends: expired */
+    size_t n_cc = 0;
+    fw_shop_coupon_changes(e, &n_cc);
+    assert_int_equal(n_cc, 1);
     assert_int_equal(books_of(e, 0).expired, 1);
     assert_last_cc(e, FW_CC_EXPIRED, 2, FW_NONE, 0);
     /* An order after expiry pays full price; the user cannot claim it again. */

@@ -263,8 +263,8 @@ fw_err fw_shop_coupon_books(const fw_engine *e, uint32_t coupon, fw_coupon_books
 /* The coupon cost by issuer to date: the face value redeemed by paid orders not refunded. */
 int64_t fw_shop_coupon_cost(const fw_engine *e, uint32_t issuer);
 
-/* Every coupon event, in the order it happened, since the last fw_shop_clear_changes (which
- * clears both logs): what the simulator counts per cell. */
+/* Every coupon event, in the order it happened, since the last fw_shop_clear_coupon_changes
+ * (a barrier call): what the simulator counts per cell. */
 typedef enum fw_coupon_change_kind {
     FW_CC_CLAIMED = 0, FW_CC_REFUSED,   /* a claim taken, or refused (not claimable any more) */
     FW_CC_APPLIED,      /* applied to a new order (held) */
@@ -284,6 +284,7 @@ typedef struct fw_coupon_change {
 } fw_coupon_change;
 
 const fw_coupon_change *fw_shop_coupon_changes(const fw_engine *e, size_t *n);
+void fw_shop_clear_coupon_changes(fw_engine *e);
 
 /* ---- the shop tab -------------------------------------------------------------------- */
 
