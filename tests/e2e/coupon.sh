@@ -46,7 +46,8 @@ if group == "control":
     msg = f"control: {d['control']['paid_orders'].sum()} orders, no coupon claimed"
 elif group == "coupon":
     c = d["coupon"]
-    for k in ("coupon_claims", "coupon_redemptions", "coupon_cost_cents", "paid_orders"):
+    for k in ("coupon_claims", "coupon_redemptions", "coupon_cost_cents", "coupon_cost_platform_cents",
+              "coupon_cost_brand_cents", "coupon_expired", "paid_orders"):
         check(c[k].sum() > 0, f"coupon: {k} is 0")
     check(np.all(c["coupon_redemptions"] <= c["paid_orders"]), "coupon: more redemptions than paid orders on a day")
     msg = (f"coupon: {c['coupon_claims'].sum()} claims, {c['coupon_redemptions'].sum()} redeemed, "
@@ -98,6 +99,14 @@ for g in control coupon issuers cost budget gmv calendar; do
   if out=$("$PY" check.py c2.h5 $g 2>&1); then pass "$g: $out"; else fail "$g: $out"; fi
 done
 
+# The resolved scenario in the file (written back by the YAML writer) loads again.
+"$PY" -c "import h5py,sys; v=h5py.File('c2.h5','r').attrs['scenario_resolved']; open('resolved.yaml','w').write(v if isinstance(v,str) else v.decode())"
+if "$FLYWHEEL" validate resolved.yaml >out.txt 2>&1 && grep -q "brand17_15pct" resolved.yaml && grep -q "^promotions:" resolved.yaml; then
+  pass "the resolved scenario keeps the promotions and loads again"
+else
+  fail "resolved scenario: $(cat out.txt)"
+fi
+
 # Without the promotions section: no coupon datasets (results as before promotions existed).
 sed '/^promotions:/,$d' "$SRC/tests/data/tiny_coupon.yaml" >plain.yaml
 if "$FLYWHEEL" run plain.yaml -q -t 2 -o plain.h5 2>err.txt; then
@@ -117,6 +126,7 @@ bad() {  # bad NAME SED-EXPR EXPECTED-MESSAGE-PART
   rc=$?
   if [ $rc -eq 2 ] && grep -q -- "$3" out.txt; then pass "$1: exit 2, $(cat out.txt)"; else fail "$1: exit $rc, $(cat out.txt)"; fi
 }
+bad brand_unknown 's/brand: 17/brand: 20/' "brand_unknown.yaml:[0-9]*: promotions.coupons\[1\].brand: expected a brand id below world.n_brands (20), got 20"
 bad off_over_threshold 's/off_cents: 2000/off_cents: 9901/' "off_over_threshold.yaml:[0-9]*: promotions.coupons\[0\].off_cents: coupon 'platform20' takes 9901 cents off orders from 9900"
 bad percent_100 's/percent: 15/percent: 100/' "percent_100.yaml:[0-9]*: promotions.coupons\[1\].percent: expected a percentage in (0, 100), got '100'"
 bad percent_0 's/percent: 15/percent: 0/' "percent_0.yaml:[0-9]*: promotions.coupons\[1\].percent: expected a percentage in (0, 100), got '0'"
