@@ -8,7 +8,14 @@
  * lifecycle work is proportional to open orders, not to every order ever placed.
  *
  * Randomness a real shop has (a payment declined, a parcel's delivery time, a recogniser's
- * mistake) is a hash of ids, so the engine stays deterministic without a random stream. */
+ * mistake) is a hash of ids, so the engine stays deterministic without a random stream.
+ *
+ * Coupons (none unless fw_shop_coupons_define): every coupon's face value on an order is in
+ * exactly one of the coupon's sums -- held (order CREATED), spent (paid, not refunded) -- or in
+ * neither (cancelled: released; refunded: given back), so held + spent is what its budget
+ * covers, and a checkout applies a coupon only when budget - held - spent covers its face.
+ * Each claim's state follows its order: IN_USE while held, USED once paid, USABLE again (or
+ * EXPIRED) when released. check_coupons recomputes all of it from the orders and wallets. */
 #include <assert.h>
 #include <math.h>
 #include <stdio.h>

@@ -3,7 +3,8 @@
  * reserved), product cards on notes, carts, orders and their lifecycle (created, paid,
  * shipped, delivered, returned, refunded, or cancelled when payment keeps failing), payment
  * with retries, restocking, returns and refunds, per-brand sales, the lifecycle log the
- * simulator reads back, and the user profile the shop tab recommends from.
+ * simulator reads back, the user profile the shop tab recommends from, and coupons (their
+ * books, users' wallets, their change log) and the site-wide sale of a promotion day.
  * Borrows: the products passed to fw_engine_create through fw_catalog (copied).
  * Never touches: the world's hidden truth (product appeal, users' intents), randomness
  * (payment failures, recognition errors and delivery delays are hashes of ids, so the same
@@ -12,7 +13,8 @@
  * Threading contract: as engine.h. fw_shop_request, fw_shop_card, fw_shop_cart and the other
  * read-only accessors may run concurrently between barrier calls; every call that changes
  * shop state (fw_shop_log, fw_shop_place_orders, fw_shop_request_return, fw_shop_restock,
- * fw_shop_attach, and fw_engine_end_tick / fw_engine_end_day, which advance orders) is a
+ * fw_shop_attach, fw_shop_coupons_define, fw_shop_set_sale, the clear calls, and
+ * fw_engine_end_tick / fw_engine_end_day, which advance orders and expire claims) is a
  * barrier call.
  *
  * Money is integer cents throughout. Invariants (fw_shop_check):
