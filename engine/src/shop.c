@@ -8,7 +8,16 @@
  * lifecycle work is proportional to open orders, not to every order ever placed.
  *
  * Randomness a real shop has (a payment declined, a parcel's delivery time, a recogniser's
- * mistake) is a hash of ids, so the engine stays deterministic without a random stream. */
+ * mistake) is a hash of ids, so the engine stays deterministic without a random stream.
+ *
+ * Coupons (none unless fw_shop_coupons_define): every coupon's face value on an order is in
+ * exactly one of the coupon's sums -- held (order CREATED), spent (paid, not refunded) -- or in
+ * neither (cancelled: released; refunded: given back), so held + spent is what its budget
+ * covers, and a checkout applies a coupon only when budget - held - spent covers its face.
+ * Each claim's state follows its order: IN_USE while held, USED once paid, USABLE again (or
+ * EXPIRED) when released. check_coupons recomputes all of it from the orders and wallets. */
+#include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,9 +80,30 @@ typedef struct order_rec {
     uint64_t request_id;
     uint32_t user, arm, product, qty;
     int64_t value, refunded;
+    uint32_t coupon;             /* applied at checkout, FW_NONE for none */
+    int64_t discount;            /* its face value: the issuer's share of value */
     uint8_t status, attempts, pay_count;
     int32_t created, paid, delivered, next;   /* next: tick of the next lifecycle step */
 } order_rec;
+
+/* A user's claim of a coupon (one per user and coupon), in the user's wallet. */
+enum { CL_USABLE = 0, CL_IN_USE, CL_USED, CL_EXPIRED, CL__COUNT };
+typedef struct claim_rec {
+    uint32_t coupon;
+    int32_t expires;             /* usable at ticks < expires */
+    uint8_t state;               /* CL_* */
+} claim_rec;
+
+typedef struct wallet {
+    claim_rec *v;
+    uint32_t n, cap;
+} wallet;
+
+/* A coupon's books (fw_coupon_books without the budget). */
+typedef struct coupon_book {
+    uint64_t claims, expired, applied, redeemed, released, refunded;
+    int64_t held, spent;         /* cents held by pending orders, redeemed by paid orders not refunded */
+} coupon_book;
 
 struct fw_shop {
     uint32_t n_products, n_brands, n_topics;
@@ -119,6 +149,17 @@ struct fw_shop {
     uint32_t *taken_cell;        /* [n_products * n_arms] */
     uint64_t *lost_orders, *lost_units;   /* [n_arms] */
     int64_t *lost_value;         /* [n_arms] */
+
+    /* Coupons (fw_shop_coupons_define; none by default, and then nothing below is used). */
+    fw_coupon_def *coupons;      /* [n_coupons] */
+    coupon_book *cbook;          /* [n_coupons] */
+    uint32_t n_coupons;
+    int coupons_defined;
+    wallet *wallets;             /* [n_users], NULL without coupons */
+    int64_t coupon_cost[FW_COUPON_ISSUER__COUNT];
+    fw_coupon_change *clog;
+    size_t n_clog, cap_clog;
+    double sale;                 /* percent off list price of orders created now (a promotion day) */
 };
 
 #define FW_SHOP_PROFILE_K 6
@@ -298,6 +339,9 @@ static void shop_destroy(fw_engine *e, void *state)
             free(s->carts[u].p);
             free(s->carts[u].t);
         }
+    if (s->wallets)
+        for (uint32_t u = 0; u < e->n_users; u++)
+            free(s->wallets[u].v);
 }
 
 /* ---- cards --------------------------------------------------------------------------- */
@@ -415,6 +459,267 @@ static void log_community(fw_engine *e, struct fw_shop *s, const fw_log *l)
     }
 }
 
+/* ---- coupons ------------------------------------------------------------------------- */
+
+/* Room for extra more coupon change-log entries. */
+static fw_err clog_room(struct fw_shop *s, size_t extra)
+{
+    if (s->n_clog + extra > s->cap_clog) {
+        size_t cap = s->cap_clog ? 2 * s->cap_clog : 256;
+        while (cap < s->n_clog + extra)
+            cap *= 2;
+        fw_coupon_change *v = realloc(s->clog, cap * sizeof *v);
+        if (!v)
+            return FW_ERR_NOMEM;
+        s->clog = v;
+        s->cap_clog = cap;
+    }
+    return FW_OK;
+}
+
+/* Appends a coupon change; the caller made room (clog_room). */
+static void clog_add(const fw_engine *e, struct fw_shop *s, uint32_t user, uint32_t coupon, uint32_t order,
+                     int32_t tick, uint32_t kind, int64_t cents)
+{
+    assert(s->n_clog < s->cap_clog);
+    s->clog[s->n_clog++] = (fw_coupon_change){.user = user, .arm = fw_user_cell(e, user), .coupon = coupon,
+                                              .order = order, .tick = tick, .kind = kind,
+                                              .issuer = s->coupons[coupon].issuer, .cents = cents};
+}
+
+/* What an order of qty units of product created now is worth: list price less the sale. */
+static int64_t order_value(const struct fw_shop *s, uint32_t product, uint32_t qty)
+{
+    int64_t list = s->prod[product].price_cents * (int64_t)qty;
+    return s->sale > 0.0 ? list - (int64_t)floor((double)list * s->sale / 100.0) : list;
+}
+
+/* The face value coupon c takes off an order of product worth value (0: it does not apply). */
+static int64_t face_of(const struct fw_shop *s, uint32_t c, uint32_t product, int64_t value)
+{
+    const fw_coupon_def *d = &s->coupons[c];
+    if ((d->issuer == FW_COUPON_BRAND && s->prod[product].brand != d->brand) || value < d->threshold_cents)
+        return 0;
+    int64_t f = d->kind == FW_COUPON_FIXED ? d->off_cents : (int64_t)floor((double)value * d->percent / 100.0);
+    return f < value ? f : value;
+}
+
+static int64_t remaining(const struct fw_shop *s, uint32_t c)
+{
+    return s->coupons[c].budget_cents - s->cbook[c].held - s->cbook[c].spent;
+}
+
+static claim_rec *wallet_find(const struct fw_shop *s, uint32_t user, uint32_t c)
+{
+    const wallet *w = &s->wallets[user];
+    for (uint32_t k = 0; k < w->n; k++)
+        if (w->v[k].coupon == c)
+            return &w->v[k];
+    return NULL;
+}
+
+/* The best usable coupon of user for an order of product worth value at tick: the largest
+ * face value its budget covers (ties: lower id); FW_NONE and *face 0 for none. */
+static uint32_t best_claim(const struct fw_shop *s, uint32_t user, uint32_t product, int64_t value, int32_t tick,
+                           int64_t *face)
+{
+    uint32_t best = FW_NONE;
+    *face = 0;
+    if (!s->wallets)
+        return FW_NONE;
+    const wallet *w = &s->wallets[user];
+    for (uint32_t k = 0; k < w->n; k++) {
+        const claim_rec *cl = &w->v[k];
+        if (cl->state != CL_USABLE || cl->expires <= tick)
+            continue;
+        int64_t f = face_of(s, cl->coupon, product, value);
+        if (f > 0 && f <= remaining(s, cl->coupon) && (f > *face || (f == *face && cl->coupon < best))) {
+            *face = f;
+            best = cl->coupon;
+        }
+    }
+    return best;
+}
+
+static int claimable(const fw_engine *e, const struct fw_shop *s, uint32_t user, uint32_t c, uint32_t product,
+                     int32_t tick)
+{
+    if (!s->wallets || c >= s->n_coupons || user >= e->n_users || product >= s->n_products)
+        return 0;
+    const fw_coupon_def *d = &s->coupons[c];
+    uint32_t cell = fw_user_cell(e, user);
+    if (cell >= 64 || !(d->cells >> cell & 1) || tick < d->claim_from || tick >= d->claim_until)
+        return 0;
+    if (d->issuer == FW_COUPON_BRAND && s->prod[product].brand != d->brand)
+        return 0;
+    if (remaining(s, c) < (d->kind == FW_COUPON_FIXED ? d->off_cents : 1))
+        return 0;   /* its budget is spent: no longer handed out */
+    return wallet_find(s, user, c) == NULL;
+}
+
+fw_err fw_shop_coupons_define(fw_engine *e, const fw_coupon_def *defs, uint32_t n)
+{
+    struct fw_shop *s = S_of(e);
+    if (n == 0)
+        return FW_OK;
+    if (!s || s->coupons_defined || !defs)
+        return FW_ERR_INVAL;
+    for (uint32_t c = 0; c < n; c++) {
+        const fw_coupon_def *d = &defs[c];
+        int ok = d->issuer < FW_COUPON_ISSUER__COUNT && (d->issuer != FW_COUPON_BRAND || d->brand < s->n_brands) &&
+                 d->threshold_cents >= 0 && d->budget_cents > 0 && d->valid_ticks > 0 &&
+                 d->claim_from < d->claim_until;
+        if (d->kind == FW_COUPON_FIXED)
+            ok = ok && d->off_cents > 0 && d->off_cents <= d->threshold_cents;
+        else
+            ok = ok && d->kind == FW_COUPON_PERCENT && d->percent > 0.0 && d->percent < 100.0;
+        if (!ok)
+            return FW_ERR_INVAL;
+    }
+    if (!fw_alloc(e, &s->coupons, n, sizeof *s->coupons) || !fw_alloc(e, &s->cbook, n, sizeof *s->cbook) ||
+        !fw_alloc(e, &s->wallets, e->n_users ? e->n_users : 1, sizeof *s->wallets) ||
+        !fw_alloc(e, &s->clog, 0, sizeof *s->clog))
+        return FW_ERR_NOMEM;
+    memcpy(s->coupons, defs, (size_t)n * sizeof *defs);
+    s->n_coupons = n;
+    s->coupons_defined = 1;
+    return FW_OK;
+}
+
+uint32_t fw_shop_n_coupons(const fw_engine *e)
+{
+    const struct fw_shop *s = S_of(e);
+    return s ? s->n_coupons : 0;
+}
+
+fw_err fw_shop_set_sale(fw_engine *e, double percent)
+{
+    struct fw_shop *s = S_of(e);
+    if (!s || !(percent >= 0.0 && percent < 100.0))
+        return FW_ERR_INVAL;
+    s->sale = percent;
+    return FW_OK;
+}
+
+double fw_shop_sale(const fw_engine *e)
+{
+    const struct fw_shop *s = S_of(e);
+    return s ? s->sale : 0.0;
+}
+
+int fw_shop_coupon_claimable(const fw_engine *e, uint32_t user, uint32_t coupon, uint32_t product, int32_t tick)
+{
+    const struct fw_shop *s = S_of(e);
+    return s && claimable(e, s, user, coupon, product, tick);
+}
+
+uint32_t fw_shop_coupon_best(const fw_engine *e, uint32_t user, uint32_t product, int32_t tick, int64_t *off_cents)
+{
+    const struct fw_shop *s = S_of(e);
+    *off_cents = 0;
+    if (!s || !s->wallets || user >= e->n_users || product >= s->n_products)
+        return FW_NONE;
+    return best_claim(s, user, product, order_value(s, product, 1), tick, off_cents);
+}
+
+int64_t fw_shop_coupon_face(const fw_engine *e, uint32_t coupon, uint32_t product)
+{
+    const struct fw_shop *s = S_of(e);
+    if (!s || coupon >= s->n_coupons || product >= s->n_products)
+        return 0;
+    return face_of(s, coupon, product, order_value(s, product, 1));
+}
+
+fw_err fw_shop_coupon_books(const fw_engine *e, uint32_t coupon, fw_coupon_books *out)
+{
+    const struct fw_shop *s = S_of(e);
+    if (!s || coupon >= s->n_coupons)
+        return FW_ERR_INVAL;
+    const coupon_book *b = &s->cbook[coupon];
+    *out = (fw_coupon_books){.claims = b->claims, .expired = b->expired, .applied = b->applied,
+                             .redeemed = b->redeemed, .released = b->released, .refunded = b->refunded,
+                             .held_cents = b->held, .redeemed_cents = b->spent,
+                             .budget_cents = s->coupons[coupon].budget_cents};
+    return FW_OK;
+}
+
+int64_t fw_shop_coupon_cost(const fw_engine *e, uint32_t issuer)
+{
+    const struct fw_shop *s = S_of(e);
+    return s && issuer < FW_COUPON_ISSUER__COUNT ? s->coupon_cost[issuer] : 0;
+}
+
+const fw_coupon_change *fw_shop_coupon_changes(const fw_engine *e, size_t *n)
+{
+    const struct fw_shop *s = S_of(e);
+    *n = s ? s->n_clog : 0;
+    return s ? s->clog : NULL;
+}
+
+fw_err fw_shop_coupon_tamper(fw_engine *e, uint32_t coupon, int which, int64_t delta)
+{
+    struct fw_shop *s = S_of(e);
+    if (!s || coupon >= s->n_coupons)
+        return FW_ERR_INVAL;
+    coupon_book *b = &s->cbook[coupon];
+    switch (which) {
+    case 0: b->held += delta; break;
+    case 1: b->spent += delta; break;
+    case 2: s->coupon_cost[s->coupons[coupon].issuer] += delta; break;
+    case 3: b->claims += (uint64_t)delta; break;
+    default: return FW_ERR_INVAL;
+    }
+    return FW_OK;
+}
+
+/* A claim event: taken into the user's wallet when claimable at its tick, else refused. */
+static fw_err claim(fw_engine *e, struct fw_shop *s, const fw_shop_event *x)
+{
+    if (!s->wallets || x->coupon >= s->n_coupons)
+        return FW_ERR_INVAL;
+    if (clog_room(s, 1) != FW_OK)
+        return FW_ERR_NOMEM;
+    if (!claimable(e, s, x->user, x->coupon, x->product, x->tick)) {
+        clog_add(e, s, x->user, x->coupon, FW_NONE, x->tick, FW_CC_REFUSED, 0);
+        return FW_OK;
+    }
+    wallet *w = &s->wallets[x->user];
+    if (w->n == w->cap) {
+        uint32_t cap = w->cap ? 2 * w->cap : 2;
+        claim_rec *v = realloc(w->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return FW_ERR_NOMEM;
+        w->v = v;
+        w->cap = cap;
+    }
+    const fw_coupon_def *d = &s->coupons[x->coupon];
+    int64_t until = (int64_t)x->tick + d->valid_ticks;
+    w->v[w->n++] = (claim_rec){.coupon = x->coupon, .expires = until > INT32_MAX ? INT32_MAX : (int32_t)until,
+                               .state = CL_USABLE};
+    s->cbook[x->coupon].claims++;
+    clog_add(e, s, x->user, x->coupon, FW_NONE, x->tick, FW_CC_CLAIMED, 0);
+    return FW_OK;
+}
+
+/* Claims not used by the end of tick expire (run at each day's last tick end). */
+static fw_err expire_claims(fw_engine *e, struct fw_shop *s, int32_t tick)
+{
+    for (uint32_t u = 0; s->wallets && u < e->n_users; u++) {
+        wallet *w = &s->wallets[u];
+        for (uint32_t k = 0; k < w->n; k++) {
+            claim_rec *cl = &w->v[k];
+            if (cl->state != CL_USABLE || cl->expires > tick + 1)
+                continue;
+            if (clog_room(s, 1) != FW_OK)
+                return FW_ERR_NOMEM;
+            cl->state = CL_EXPIRED;
+            s->cbook[cl->coupon].expired++;
+            clog_add(e, s, u, cl->coupon, FW_NONE, tick, FW_CC_EXPIRED, 0);
+        }
+    }
+    return FW_OK;
+}
+
 /* ---- carts and shop events ----------------------------------------------------------- */
 
 static int cart_find(const cart *c, uint32_t p)
@@ -464,6 +769,14 @@ static fw_err log_shop_events(fw_engine *e, struct fw_shop *s, const fw_log *l)
         const fw_shop_event *x = &fw_log_at(l, FW_RECORD_SHOP_EVENT, i)->u.shop;
         if (x->user >= e->n_users || x->product >= s->n_products || x->type >= FW_SHOP_EV__COUNT) {
             rc = FW_ERR_INVAL;
+            continue;
+        }
+        if (x->type == FW_SHOP_COUPON_CLAIM) {   /* the wallet only: no profile, no popularity */
+            fw_err r = claim(e, s, x);
+            if (r == FW_ERR_NOMEM)
+                return r;
+            if (r != FW_OK)
+                rc = r;
             continue;
         }
         prof_entry *row = &s->tx[(size_t)x->user * FW_SHOP_PROFILE_K];
@@ -603,6 +916,24 @@ static fw_err reserve_room(fw_engine *e, struct fw_shop *s)
     return FW_OK;
 }
 
+/* A cancelled order's coupon: its hold released, the claim usable again while valid (else
+ * expired). The caller made room for two coupon changes. */
+static void release_coupon(fw_engine *e, struct fw_shop *s, const order_rec *o, uint32_t id, int32_t tick)
+{
+    coupon_book *b = &s->cbook[o->coupon];
+    claim_rec *cl = wallet_find(s, o->user, o->coupon);
+    b->held -= o->discount;
+    b->released++;
+    clog_add(e, s, o->user, o->coupon, id, tick, FW_CC_RELEASED, o->discount);
+    if (cl->expires > tick) {
+        cl->state = CL_USABLE;
+    } else {
+        cl->state = CL_EXPIRED;
+        b->expired++;
+        clog_add(e, s, o->user, o->coupon, FW_NONE, tick, FW_CC_EXPIRED, 0);
+    }
+}
+
 /* One payment attempt of order id at tick: paid (units sold, money taken, shipping
  * scheduled) or failed (a retry next tick, or cancelled when none is left). */
 static fw_err pay(fw_engine *e, uint32_t id, int32_t tick)
@@ -611,6 +942,8 @@ static fw_err pay(fw_engine *e, uint32_t id, int32_t tick)
     order_rec *o = &s->orders[id];
     const fw_shop_cfg *c = &fw_cfg(e, o->arm)->shop;
     fw_product_stock *st = &s->stock[o->product];
+    if (o->coupon != FW_NONE && clog_room(s, 2) != FW_OK)
+        return FW_ERR_NOMEM;
     o->attempts++;
     if (hash_unit(o->request_id, o->attempts, 3) < c->payment_fail_rate) {
         fw_err rc = log_change(s, o, id, tick, FW_OC_PAY_FAILED);
@@ -623,6 +956,8 @@ static fw_err pay(fw_engine *e, uint32_t id, int32_t tick)
         st->available += o->qty;
         s->n_cancelled++;
         s->dirty = 1;
+        if (o->coupon != FW_NONE)   /* room made when the order was created */
+            release_coupon(e, s, o, id, tick);
         return rc != FW_OK ? rc : log_change(s, o, id, tick, FW_OC_CANCELLED);
     }
     o->status = FW_ORDER_PAID;
@@ -642,6 +977,15 @@ static fw_err pay(fw_engine *e, uint32_t id, int32_t tick)
         s->brand_rev[b] += o->value;
     }
     prof_add(&s->tx[(size_t)o->user * FW_SHOP_PROFILE_K], s->prod[o->product].category, W_ORDER);
+    if (o->coupon != FW_NONE) {   /* room made when the order was created */
+        coupon_book *b = &s->cbook[o->coupon];
+        b->held -= o->discount;
+        b->spent += o->discount;
+        b->redeemed++;
+        s->coupon_cost[s->coupons[o->coupon].issuer] += o->discount;
+        wallet_find(s, o->user, o->coupon)->state = CL_USED;
+        clog_add(e, s, o->user, o->coupon, id, tick, FW_CC_REDEEMED, o->discount);
+    }
     fw_err rc = log_change(s, o, id, tick, FW_OC_PAID);
     /* Tell the other capabilities at the tick's end (the ads attribute the purchase). */
     fw_notice paid = {.kind = FW_NOTICE_ORDER_PAID, .order = id, .user = o->user, .product = o->product,
@@ -733,15 +1077,23 @@ static fw_err log_orders(fw_engine *e, struct fw_shop *s, fw_engine_ctx *ctx, co
             s->orders = v;
             s->cap_orders = cap;
         }
-        if ((rc = reserve_room(e, s)) != FW_OK)
+        if ((rc = reserve_room(e, s)) != FW_OK || (s->wallets && (rc = clog_room(s, 4)) != FW_OK))
             continue;
         uint32_t id = s->n_orders++;
         order_rec *o = &s->orders[id];
         *o = (order_rec){.request_id = q->request_id, .user = q->user, .arm = q->arm,
                          .product = q->product, .qty = q->qty,
-                         .value = s->prod[q->product].price_cents * (int64_t)q->qty,
+                         .value = order_value(s, q->product, q->qty), .coupon = FW_NONE,
                          .status = FW_ORDER_CREATED, .created = q->tick, .paid = -1,
                          .delivered = -1, .next = q->tick};
+        /* The buyer's best coupon is applied and held until payment. */
+        o->coupon = best_claim(s, q->user, q->product, o->value, q->tick, &o->discount);
+        if (o->coupon != FW_NONE) {
+            s->cbook[o->coupon].held += o->discount;
+            s->cbook[o->coupon].applied++;
+            wallet_find(s, q->user, o->coupon)->state = CL_IN_USE;
+            clog_add(e, s, q->user, o->coupon, id, q->tick, FW_CC_APPLIED, o->discount);
+        }
         s->map_key[slot] = q->request_id + 1;
         s->map_val[slot] = id;
         s->n_map++;
@@ -897,7 +1249,14 @@ static fw_err shop_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32
                     s->brand_units[b] -= o->qty;
                     s->brand_rev[b] -= o->value;
                 }
-                rc = log_change(s, o, id, tick, FW_OC_REFUNDED);
+                if (o->coupon != FW_NONE && (rc = clog_room(s, 1)) == FW_OK) {
+                    s->cbook[o->coupon].spent -= o->discount;
+                    s->cbook[o->coupon].refunded++;
+                    s->coupon_cost[s->coupons[o->coupon].issuer] -= o->discount;
+                    clog_add(e, s, o->user, o->coupon, id, tick, FW_CC_REFUNDED, o->discount);
+                }
+                if (rc == FW_OK)
+                    rc = log_change(s, o, id, tick, FW_OC_REFUNDED);
                 break;
             }
             default:
@@ -911,6 +1270,8 @@ static fw_err shop_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32
     }
     ctx->work[FW_WORK_ORDERS_ADVANCED] += s->n_open;
     s->n_open = keep;
+    if (rc == FW_OK && s->wallets && (tick + 1) % (int32_t)e->ticks_per_day == 0)
+        rc = expire_claims(e, s, tick);   /* the day's last tick */
     refresh_best(s);
     fw_hist_record(&ctx->lat[FW_STAGE_SHOP_LIFECYCLE], fw_now_ns() - t0);
     return rc;
@@ -1230,6 +1591,13 @@ void fw_shop_clear_changes(fw_engine *e)
         s->n_log = 0;
 }
 
+void fw_shop_clear_coupon_changes(fw_engine *e)
+{
+    struct fw_shop *s = S_of(e);
+    if (s)
+        s->n_clog = 0;
+}
+
 uint32_t fw_shop_n_orders(const fw_engine *e)
 {
     const struct fw_shop *s = S_of(e);
@@ -1244,6 +1612,7 @@ fw_err fw_shop_order(const fw_engine *e, uint32_t order, fw_order_info *out)
     const order_rec *o = &s->orders[order];
     *out = (fw_order_info){.request_id = o->request_id, .user = o->user, .arm = o->arm,
                            .product = o->product, .qty = o->qty, .value_cents = o->value,
+                           .coupon = o->coupon, .discount_cents = o->discount,
                            .status = o->status, .pay_attempts = o->attempts,
                            .created_tick = o->created, .paid_tick = o->paid,
                            .delivered_tick = o->delivered};
@@ -1298,6 +1667,90 @@ fw_err fw_shop_cell_stockouts(const fw_engine *e, uint32_t cell, uint64_t *order
     *units = s->lost_units ? s->lost_units[cell] : 0;
     *value_cents = s->lost_value ? s->lost_value[cell] : 0;
     return FW_OK;
+}
+
+/* The coupons' books against the orders and the wallets (fw_shop_check). */
+static fw_err check_coupons(const fw_engine *e, const struct fw_shop *s, char *why, size_t cap)
+{
+    int64_t cost[FW_COUPON_ISSUER__COUNT] = {0};
+    uint32_t nc = s->n_coupons;
+    int64_t *held = calloc(nc ? nc : 1, sizeof *held), *spent = calloc(nc ? nc : 1, sizeof *spent);
+    uint64_t *state = calloc((size_t)(nc ? nc : 1) * CL__COUNT, sizeof *state);
+    uint64_t *pending = calloc(nc ? nc : 1, sizeof *pending);
+    fw_err rc = FW_ERR_NOMEM;
+    if (!held || !spent || !state || !pending) {
+        snprintf(why, cap, "out of memory while checking");
+        goto out;
+    }
+    rc = FW_ERR_INTERNAL;
+    for (uint32_t id = 0; id < s->n_orders; id++) {
+        const order_rec *o = &s->orders[id];
+        if (o->coupon == FW_NONE) {
+            if (o->discount != 0) {
+                snprintf(why, cap, "order %u has a discount of %lld cents without a coupon", id, (long long)o->discount);
+                goto out;
+            }
+            continue;
+        }
+        if (o->coupon >= nc || o->discount <= 0 || o->discount > o->value) {
+            snprintf(why, cap, "order %u: coupon %u takes %lld cents off %lld", id, o->coupon,
+                     (long long)o->discount, (long long)o->value);
+            goto out;
+        }
+        if (o->status == FW_ORDER_CREATED) {
+            held[o->coupon] += o->discount;
+            pending[o->coupon]++;
+        } else if (o->status != FW_ORDER_CANCELLED && o->status != FW_ORDER_REFUNDED) {
+            spent[o->coupon] += o->discount;
+            cost[s->coupons[o->coupon].issuer] += o->discount;
+        }
+    }
+    for (uint32_t u = 0; s->wallets && u < e->n_users; u++)
+        for (uint32_t k = 0; k < s->wallets[u].n; k++) {
+            const claim_rec *cl = &s->wallets[u].v[k];
+            if (cl->coupon >= nc || cl->state >= CL__COUNT) {
+                snprintf(why, cap, "user %u holds a claim of coupon %u in state %u", u, cl->coupon, cl->state);
+                goto out;
+            }
+            state[(size_t)cl->coupon * CL__COUNT + cl->state]++;
+        }
+    for (int i = 0; i < FW_COUPON_ISSUER__COUNT; i++)
+        if (cost[i] != s->coupon_cost[i]) {
+            snprintf(why, cap, "coupon cost of issuer %d is %lld cents in the books, %lld redeemed in the orders", i,
+                     (long long)s->coupon_cost[i], (long long)cost[i]);
+            goto out;
+        }
+    for (uint32_t c = 0; c < nc; c++) {
+        const coupon_book *b = &s->cbook[c];
+        const uint64_t *n = &state[(size_t)c * CL__COUNT];
+        if (b->held != held[c] || b->spent != spent[c]) {
+            snprintf(why, cap, "coupon %u: held %lld / redeemed %lld cents in the books, %lld / %lld in the orders", c,
+                     (long long)b->held, (long long)b->spent, (long long)held[c], (long long)spent[c]);
+            goto out;
+        }
+        if (b->held < 0 || b->spent < 0 || b->held + b->spent > s->coupons[c].budget_cents) {
+            snprintf(why, cap, "coupon %u: held %lld + redeemed %lld cents outside its budget [0, %lld]", c,
+                     (long long)b->held, (long long)b->spent, (long long)s->coupons[c].budget_cents);
+            goto out;
+        }
+        if (n[CL_USABLE] + n[CL_IN_USE] + n[CL_USED] + n[CL_EXPIRED] != b->claims || n[CL_IN_USE] != pending[c] ||
+            n[CL_USED] != b->redeemed || n[CL_EXPIRED] != b->expired) {
+            snprintf(why, cap,
+                     "coupon %u: %llu claims in the books, wallets hold %llu usable + %llu in use (%llu pending "
+                     "orders) + %llu used (%llu redeemed) + %llu expired (%llu)", c, (unsigned long long)b->claims,
+                     (unsigned long long)n[CL_USABLE], (unsigned long long)n[CL_IN_USE], (unsigned long long)pending[c],
+                     (unsigned long long)n[CL_USED], (unsigned long long)b->redeemed, (unsigned long long)n[CL_EXPIRED],
+                     (unsigned long long)b->expired);
+            goto out;
+        }
+    }
+    rc = FW_OK;
+out:
+    free(held);
+    free(spent);
+    free(state);
+    free(pending);
+    return rc;
 }
 
 fw_err fw_shop_check(const fw_engine *e, char *why, size_t cap)
@@ -1370,7 +1823,7 @@ fw_err fw_shop_check(const fw_engine *e, char *why, size_t cap)
             goto out;
         }
     }
-    rc = FW_OK;
+    rc = check_coupons(e, s, why, cap);
 out:
     free(res);
     free(sold);

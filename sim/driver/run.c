@@ -167,6 +167,9 @@ static uint32_t draw_sessions(fw_sim *S, gsl_rng *r, uint32_t u)
     if (gsl_rng_uniform(r) >= fw_behaviour_p_active(m, &S->w, &S->us, u))
         return 0;
     double extra = S->w.session_rate[u] - 1.0;
+    const fw_promo_day *pd = S->sc->n_promo_days ? fw_scenario_promo_day(S->sc, S->day) : NULL;
+    if (pd)   /* a promotion day: its traffic multiplies the user's sessions */
+        extra = S->w.session_rate[u] * pd->traffic - 1.0;
     uint32_t n = 1 + (extra > 0.0 ? gsl_ran_poisson(r, extra) : 0);
     return n > 4096 ? 4096 : n;
 }

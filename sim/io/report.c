@@ -162,7 +162,7 @@ static int close_data(const ctx *c, FILE *f, const char *name)
 /* Columns of data/daily_<run>_<arm>.dat (see daily_file); NULL source means derived here. */
 enum { DC_DAY, DC_ACTIVE, DC_SESSIONS, DC_SPU, DC_IMPR, DC_OPENS, DC_CTR, DC_CTR_LO, DC_CTR_HI,
        DC_INTER, DC_IPR, DC_RET, DC_FOLLOWS, DC_NEW_NOTES, DC_NDCG, DC_COVERAGE, DC_GMV, DC_C2P,
-       DC__COUNT };
+       DC_COUPON_COST, DC_COUPON_REDEEMED, DC__COUNT };
 static const struct {
     const char *name, *source;
 } daily_col[DC__COUNT] = {
@@ -175,6 +175,7 @@ static const struct {
     {"follows", "follows"},  {"new_notes", "new_notes"},
     {"oracle_ndcg", "oracle_ndcg"}, {"coverage", "coverage"},
     {"gmv_cents", "gmv_cents"}, {"click_to_purchase", "click_to_purchase"},
+    {"coupon_cost_cents", "coupon_cost_cents"}, {"coupon_redemptions", "coupon_redemptions"},
 };
 
 /* The data file of arm index a of run `run`: daily_RUN_ARM.dat when the arm's name is plain
@@ -429,6 +430,16 @@ static int fig_commerce(const ctx *c, FILE *gp)
         {"GMV (orders paid)", "CNY", DC_GMV, 0.01, -1, -1},
         {"Product click to purchase (orders paid / product views)", "%", DC_C2P, 100, -1, -1}};
     return fig_two_daily(c, gp, "Commerce per day", p);
+}
+
+/* Only results of runs with promotions have coupon counters. */
+static int has_daily_coupons(const ctx *c) { return daily_has(c, DC_COUPON_COST); }
+
+static int fig_coupons(const ctx *c, FILE *gp)
+{
+    const daily_panel p[2] = {{"Coupon cost (face value redeemed)", "CNY", DC_COUPON_COST, 0.01, -1, -1},
+                              {"Orders paid with a coupon", "orders", DC_COUPON_REDEEMED, 1, -1, -1}};
+    return fig_two_daily(c, gp, "Coupons per day", p);
 }
 
 static int fig_retention(const ctx *c, FILE *gp)
@@ -1070,6 +1081,11 @@ static const figure figures[] = {
      "different sizes differ in level); right: orders paid per product view, the conversion "
      "shared/calibration.md puts at 0.5-2%.",
      has_daily_commerce, fig_commerce},
+    {"coupons", "daily coupon cost and redemptions per arm",
+     "Left: the face value of the coupons redeemed by orders paid each day, per arm (what the "
+     "issuers, platform and brands, pay; gross of refunds); right: the orders paid with a "
+     "coupon. Shown for runs whose scenario has coupons (promotions.coupons).",
+     has_daily_coupons, fig_coupons},
     {"funnel", "funnel totals per arm",
      "Totals over the whole run, per arm, from impressions to opens, interactions and follows, "
      "on a log scale: each step down is the conversion of the one before.",

@@ -44,6 +44,7 @@
 #include <yaml.h>
 
 #include "flywheel/policy.h"
+#include "flywheel/shop.h"
 #include "io/scenario.h"
 #include "io/scenario_int.h"
 
@@ -264,6 +265,7 @@ static const cyaml_schema_field_t doc_fields[] = {
     CYAML_FIELD_MAPPING("engine", CYAML_FLAG_OPTIONAL, scenario_doc, engine, engine_fields),
     CYAML_FIELD_MAPPING("experiment", CYAML_FLAG_OPTIONAL, scenario_doc, experiment, experiment_fields),
     CYAML_FIELD_MAPPING("output", CYAML_FLAG_OPTIONAL, scenario_doc, output, output_fields),
+    CYAML_FIELD_IGNORE("promotions", CYAML_FLAG_OPTIONAL),
     CYAML_FIELD_END
 };
 static const cyaml_schema_value_t doc_schema = {
@@ -292,6 +294,33 @@ static const struct {
     { "experiment.arms[].set", NODE_SEQUENCE, "a list of \"key.path=value\" strings", 0, FW_MAX_ARM_SETS,
       "overrides in an arm's set" },
     { "experiment.arms[].set[]", NODE_SCALAR, "a \"key.path=value\" string", 0, 0, NULL },
+    /* promotions (parse_promotions reads them from the index; libcyaml skips the section) */
+    { "promotions", NODE_MAPPING, "a mapping of coupons and days", 0, 0, NULL },
+    { "promotions.coupons", NODE_SEQUENCE, "a list of coupons (- name: NAME)", 0, FW_MAX_COUPONS, "coupons" },
+    { "promotions.coupons[]", NODE_MAPPING, "a coupon: a mapping of name, issuer, brand, off_cents or percent, "
+      "threshold_cents, budget_cents, first_day, last_day, validity_days, claim_rate and arms", 0, 0, NULL },
+    { "promotions.coupons[].name", NODE_SCALAR, "a unique coupon name: letters, digits, '_' or '-'", 0, 0, NULL },
+    { "promotions.coupons[].issuer", NODE_SCALAR, "platform or brand (who pays the discount)", 0, 0, NULL },
+    { "promotions.coupons[].brand", NODE_SCALAR, "the issuing brand's id, below world.n_brands", 0, 0, NULL },
+    { "promotions.coupons[].off_cents", NODE_SCALAR, "a fixed discount in cents, from 1 to threshold_cents", 0, 0, NULL },
+    { "promotions.coupons[].percent", NODE_SCALAR, "a percentage off, in (0, 100)", 0, 0, NULL },
+    { "promotions.coupons[].threshold_cents", NODE_SCALAR, "the least order value in cents it applies to", 0, 0, NULL },
+    { "promotions.coupons[].budget_cents", NODE_SCALAR, "the most face value in cents it may have redeemed, >= 1", 0, 0, NULL },
+    { "promotions.coupons[].first_day", NODE_SCALAR, "the first day of the run it can be claimed", 0, 0, NULL },
+    { "promotions.coupons[].last_day", NODE_SCALAR, "the last day of the run it can be claimed", 0, 0, NULL },
+    { "promotions.coupons[].validity_days", NODE_SCALAR, "days a claim stays usable, an integer >= 1", 0, 0, NULL },
+    { "promotions.coupons[].claim_rate", NODE_SCALAR, "P(claim) when shown on a product page, in [0, 1]", 0, 0, NULL },
+    { "promotions.coupons[].arms", NODE_SEQUENCE, "a list of the arms that offer it (absent: every arm)", 0,
+      FW_MAX_ARMS, "arms" },
+    { "promotions.coupons[].arms[]", NODE_SCALAR, "an arm's name", 0, 0, NULL },
+    { "promotions.days", NODE_SEQUENCE, "a list of promotion days (- day: N)", 0, FW_MAX_PROMO_DAYS, "days" },
+    { "promotions.days[]", NODE_MAPPING, "a promotion day: a mapping of day, name, traffic, intent and "
+      "discount_percent", 0, 0, NULL },
+    { "promotions.days[].day", NODE_SCALAR, "a day of the run, from 0 to days - 1", 0, 0, NULL },
+    { "promotions.days[].name", NODE_SCALAR, "the day's name (\"618\")", 0, 0, NULL },
+    { "promotions.days[].traffic", NODE_SCALAR, "a sessions multiplier in [1, 10]", 0, 0, NULL },
+    { "promotions.days[].intent", NODE_SCALAR, "a multiplier of the purchase intent notes plant, in [1, 10]", 0, 0, NULL },
+    { "promotions.days[].discount_percent", NODE_SCALAR, "a site-wide price cut in percent, in [0, 100)", 0, 0, NULL },
 };
 #define N_ARM_SHAPES (sizeof arm_shapes / sizeof arm_shapes[0])
 
@@ -1902,6 +1931,264 @@ static void fmt_bytes(char *buf, size_t n, double b)
         snprintf(buf, n, "%.0f KiB", b / 1024.0);
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Promotions: coupons and promotion days. libcyaml skips the section; its values are read
+ * here from the index (so every message names FILE:LINE and the key), with the parsers the
+ * knobs use; the rules across sections (days of the run, brands, arms) are check_promotions'. */
+
+static void promotions_free(fw_scenario *s)
+{
+    for (uint32_t i = 0; s->coupons != NULL && i < s->n_coupons; i++) {
+        free(s->coupons[i].name);
+        for (uint32_t j = 0; j < s->coupons[i].n_arms; j++)
+            free(s->coupons[i].arms[j]);
+        free(s->coupons[i].arms);
+    }
+    free(s->coupons);
+    for (uint32_t i = 0; s->promo_days != NULL && i < s->n_promo_days; i++)
+        free(s->promo_days[i].name);
+    free(s->promo_days);
+    s->coupons = NULL;
+    s->promo_days = NULL;
+    s->n_coupons = s->n_promo_days = 0;
+}
+
+/* The text of a promotions value as an integer in [lo, hi] or a number in [lo, hi] (open at
+ * an end when open_lo / open_hi). */
+static fw_err promo_u64(const char *file, const yentry *e, uint64_t lo, uint64_t hi, const char *what, uint64_t *out,
+                        fw_diag *diag)
+{
+    char shown[80];
+    uint64_t v = 0;
+    int r = parse_u64(e->text, &v);
+    if (r == 0 && v >= lo && v <= hi) {
+        *out = v;
+        return FW_OK;
+    }
+    clean_text(shown, sizeof shown, e->text);
+    return fail(diag, r == 1 ? FW_ERR_PARSE : FW_ERR_RANGE, "%s:%zu: %s: expected %s, got '%s'", file, e->line,
+                e->path, what, shown);
+}
+
+static fw_err promo_f64(const char *file, const yentry *e, double lo, double hi, bool open_lo, bool open_hi,
+                        const char *what, double *out, fw_diag *diag)
+{
+    char shown[80];
+    double v = 0.0;
+    int r = parse_f64(e->text, &v);
+    if (r == 0 && (open_lo ? v > lo : v >= lo) && (open_hi ? v < hi : v <= hi)) {
+        *out = v;
+        return FW_OK;
+    }
+    clean_text(shown, sizeof shown, e->text);
+    return fail(diag, r == 1 ? FW_ERR_PARSE : FW_ERR_RANGE, "%s:%zu: %s: expected %s, got '%s'", file, e->line,
+                e->path, what, shown);
+}
+
+#define PROMO_NO_DAY UINT32_MAX   /* last_day absent: the run's last day */
+
+/* Reads promotions.coupons and promotions.days from the index into s (replacing none: a
+ * scenario has them only from its file). */
+static fw_err parse_promotions(const char *file, const yindex *ix, fw_scenario *s, fw_diag *diag)
+{
+    fw_coupon_cfg *cp = NULL;
+    fw_promo_day *pd = NULL;
+    uint64_t u = 0;
+    fw_err err = FW_OK;
+    for (size_t i = 0; i < ix->n && err == FW_OK; i++) {
+        const yentry *e = &ix->v[i];
+        const char *c = e->canon;
+        if (strncmp(c, "promotions.", 11) != 0)
+            continue;
+        c += 11;
+        if (strcmp(c, "coupons") == 0 && e->kind == NODE_SEQUENCE) {
+            s->coupons = calloc(FW_MAX_COUPONS, sizeof *s->coupons);
+            if (s->coupons == NULL)
+                return fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
+        } else if (strcmp(c, "days") == 0 && e->kind == NODE_SEQUENCE) {
+            s->promo_days = calloc(FW_MAX_PROMO_DAYS, sizeof *s->promo_days);
+            if (s->promo_days == NULL)
+                return fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
+        } else if (strcmp(c, "coupons[]") == 0) {
+            assert(s->coupons != NULL && s->n_coupons < FW_MAX_COUPONS);
+            cp = &s->coupons[s->n_coupons++];
+            *cp = (fw_coupon_cfg){ .issuer = FW_COUPON_PLATFORM, .kind = FW_COUPON_FIXED, .last_day = PROMO_NO_DAY,
+                                   .validity_days = 3, .claim_rate = 0.2 };
+            if (e->kind != NODE_MAPPING)
+                return fail(diag, FW_ERR_PARSE, "%s:%zu: %s: expected a coupon: a mapping (- name: NAME ...)", file,
+                            e->line, e->path);
+        } else if (strcmp(c, "days[]") == 0) {
+            assert(s->promo_days != NULL && s->n_promo_days < FW_MAX_PROMO_DAYS);
+            pd = &s->promo_days[s->n_promo_days++];
+            *pd = (fw_promo_day){ .day = PROMO_NO_DAY, .traffic = 1.0, .intent = 1.0 };
+            if (e->kind != NODE_MAPPING)
+                return fail(diag, FW_ERR_PARSE, "%s:%zu: %s: expected a promotion day: a mapping (- day: N ...)",
+                            file, e->line, e->path);
+        } else if (strcmp(c, "coupons[].arms[]") == 0 && cp != NULL && e->kind == NODE_SCALAR) {
+            if (cp->arms == NULL && (cp->arms = calloc(FW_MAX_ARMS, sizeof *cp->arms)) == NULL)
+                return fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
+            if ((cp->arms[cp->n_arms] = strdup(e->text)) == NULL)
+                return fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
+            cp->n_arms++;
+        } else if (strncmp(c, "coupons[].", 10) == 0 && cp != NULL && e->kind == NODE_SCALAR) {
+            const char *k = c + 10;
+            if (strcmp(k, "name") == 0) {
+                if (!layer_name_ok(e->text)) {
+                    char shown[80];
+                    clean_text(shown, sizeof shown, e->text);
+                    return fail(diag, FW_ERR_PARSE, "%s:%zu: %s: expected a coupon name of letters, digits, '_' or "
+                                "'-', got '%s'", file, e->line, e->path, shown);
+                }
+                free(cp->name);
+                if ((cp->name = strdup(e->text)) == NULL)
+                    return fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
+            } else if (strcmp(k, "issuer") == 0) {
+                if (strcmp(e->text, "platform") == 0 || strcmp(e->text, "brand") == 0) {
+                    cp->issuer = e->text[0] == 'p' ? FW_COUPON_PLATFORM : FW_COUPON_BRAND;
+                } else {
+                    char shown[80];
+                    clean_text(shown, sizeof shown, e->text);
+                    return fail(diag, FW_ERR_PARSE, "%s:%zu: %s: expected platform or brand, got '%s'", file,
+                                e->line, e->path, shown);
+                }
+            } else if (strcmp(k, "brand") == 0) {
+                err = promo_u64(file, e, 0, UINT32_MAX - 1, "a brand id", &u, diag);
+                cp->brand = (uint32_t)u;
+            } else if (strcmp(k, "off_cents") == 0) {
+                err = promo_u64(file, e, 1, UINT64_C(1000000000000), "a discount in cents, an integer >= 1",
+                                &cp->off_cents, diag);
+            } else if (strcmp(k, "percent") == 0) {
+                err = promo_f64(file, e, 0.0, 100.0, true, true, "a percentage in (0, 100)", &cp->percent, diag);
+                cp->kind = FW_COUPON_PERCENT;
+            } else if (strcmp(k, "threshold_cents") == 0) {
+                err = promo_u64(file, e, 0, UINT64_C(1000000000000), "an order value in cents", &cp->threshold_cents,
+                                diag);
+            } else if (strcmp(k, "budget_cents") == 0) {
+                err = promo_u64(file, e, 1, UINT64_C(1000000000000000), "a budget in cents, an integer >= 1",
+                                &cp->budget_cents, diag);
+            } else if (strcmp(k, "first_day") == 0 || strcmp(k, "last_day") == 0) {
+                err = promo_u64(file, e, 0, 1000000, "a day of the run, an integer >= 0", &u, diag);
+                *(k[0] == 'f' ? &cp->first_day : &cp->last_day) = (uint32_t)u;
+            } else if (strcmp(k, "validity_days") == 0) {
+                err = promo_u64(file, e, 1, 3650, "days a claim stays usable, an integer in [1, 3650]", &u, diag);
+                cp->validity_days = (uint32_t)u;
+            } else if (strcmp(k, "claim_rate") == 0) {
+                err = promo_f64(file, e, 0.0, 1.0, false, false, "a probability in [0, 1]", &cp->claim_rate, diag);
+            }
+        } else if (strncmp(c, "days[].", 7) == 0 && pd != NULL && e->kind == NODE_SCALAR) {
+            const char *k = c + 7;
+            if (strcmp(k, "day") == 0) {
+                err = promo_u64(file, e, 0, 1000000, "a day of the run, an integer >= 0", &u, diag);
+                pd->day = (uint32_t)u;
+            } else if (strcmp(k, "name") == 0) {
+                free(pd->name);
+                if ((pd->name = strdup(e->text)) == NULL)
+                    return fail(diag, FW_ERR_NOMEM, "%s: out of memory", file);
+            } else if (strcmp(k, "traffic") == 0 || strcmp(k, "intent") == 0) {
+                err = promo_f64(file, e, 1.0, 10.0, false, false, "a multiplier in [1, 10]",
+                                k[0] == 't' ? &pd->traffic : &pd->intent, diag);
+            } else if (strcmp(k, "discount_percent") == 0) {
+                err = promo_f64(file, e, 0.0, 100.0, false, true, "a percentage in [0, 100)", &pd->discount_percent,
+                                diag);
+            }
+        }
+    }
+    return err;
+}
+
+/* The promotions' rules across sections: coupons named once, with a discount (fixed within
+ * its threshold, or a percentage), a brand that exists, claim days within the run and arms
+ * that exist; promotion days within the run, each once. */
+static fw_err check_promotions(fw_scenario *s, const where *w, fw_diag *diag)
+{
+    char at[600], path[96], shown[80];
+    for (uint32_t i = 0; i < s->n_coupons; i++) {
+        fw_coupon_cfg *cp = &s->coupons[i];
+#define AT(key) (snprintf(path, sizeof path, "promotions.coupons[%" PRIu32 "]%s", i, key), where_fmt(w, path, at, sizeof at))
+        if (cp->name == NULL) {
+            AT("");
+            return fail(diag, FW_ERR_PARSE, "%s: %s: expected a name (- name: NAME)", at, path);
+        }
+        clean_text(shown, sizeof shown, cp->name);
+        for (uint32_t j = 0; j < i; j++)
+            if (strcmp(s->coupons[j].name, cp->name) == 0) {
+                AT(".name");
+                return fail(diag, FW_ERR_PARSE, "%s: %s: coupon '%s' is defined twice", at, path, shown);
+            }
+        if (cp->kind == FW_COUPON_PERCENT && cp->off_cents > 0) {
+            AT(".percent");
+            return fail(diag, FW_ERR_PARSE, "%s: %s: coupon '%s' sets both off_cents and percent; expected one",
+                        at, path, shown);
+        }
+        if (cp->kind == FW_COUPON_FIXED && cp->off_cents == 0) {
+            AT("");
+            return fail(diag, FW_ERR_PARSE, "%s: %s: coupon '%s' has no discount; expected off_cents or percent", at,
+                        path, shown);
+        }
+        if (cp->kind == FW_COUPON_FIXED && cp->off_cents > cp->threshold_cents) {
+            AT(".off_cents");
+            return fail(diag, FW_ERR_RANGE,
+                        "%s: %s: coupon '%s' takes %" PRIu64 " cents off orders from %" PRIu64 " cents: expected a "
+                        "discount no greater than threshold_cents (an order is never paid below zero)",
+                        at, path, shown, cp->off_cents, cp->threshold_cents);
+        }
+        if (cp->budget_cents == 0) {
+            AT("");
+            return fail(diag, FW_ERR_RANGE, "%s: %s: coupon '%s' has no budget; expected budget_cents >= 1", at, path,
+                        shown);
+        }
+        if (cp->issuer == FW_COUPON_BRAND && cp->brand >= s->world.n_brands) {
+            AT(".brand");
+            return fail(diag, FW_ERR_RANGE, "%s: %s: expected a brand id below world.n_brands (%" PRIu32 "), got %" PRIu32,
+                        at, path, s->world.n_brands, cp->brand);
+        }
+        uint32_t last = cp->last_day == PROMO_NO_DAY ? s->days - 1 : cp->last_day;
+        if (cp->first_day >= s->days || last >= s->days || cp->first_day > last) {
+            AT(cp->first_day >= s->days || cp->first_day > last ? ".first_day" : ".last_day");
+            return fail(diag, FW_ERR_RANGE,
+                        "%s: %s: coupon '%s' is claimable on days %" PRIu32 " to %" PRIu32 ": expected days of the run "
+                        "(0 to %" PRIu32 "), first_day <= last_day",
+                        at, path, shown, cp->first_day, last, s->days - 1);
+        }
+        for (uint32_t j = 0; j < cp->n_arms; j++) {
+            uint32_t a = 0;
+            while (a < s->n_arms && strcmp(s->arms[a].name, cp->arms[j]) != 0)
+                a++;
+            if (a == s->n_arms) {
+                char an[80];
+                snprintf(path, sizeof path, "promotions.coupons[%" PRIu32 "].arms[%" PRIu32 "]", i, j);
+                where_fmt(w, path, at, sizeof at);
+                clean_text(an, sizeof an, cp->arms[j]);
+                return fail(diag, FW_ERR_PARSE, "%s: %s: no arm is called '%s' (experiment.arms)", at, path, an);
+            }
+        }
+#undef AT
+    }
+    for (uint32_t i = 0; i < s->n_promo_days; i++) {
+        const fw_promo_day *pd = &s->promo_days[i];
+        snprintf(path, sizeof path, "promotions.days[%" PRIu32 "].day", i);
+        where_fmt(w, path, at, sizeof at);
+        if (pd->day == PROMO_NO_DAY)
+            return fail(diag, FW_ERR_PARSE, "%s: %s: expected the day (- day: N)", at, path);
+        if (pd->day >= s->days)
+            return fail(diag, FW_ERR_RANGE,
+                        "%s: %s: expected a day of the run, 0 to %" PRIu32 " (days: %" PRIu32 "), got %" PRIu32, at,
+                        path, s->days - 1, s->days, pd->day);
+        for (uint32_t j = 0; j < i; j++)
+            if (s->promo_days[j].day == pd->day)
+                return fail(diag, FW_ERR_PARSE, "%s: %s: day %" PRIu32 " is a promotion day twice", at, path, pd->day);
+    }
+    return FW_OK;
+}
+
+const fw_promo_day *fw_scenario_promo_day(const fw_scenario *s, uint32_t day)
+{
+    for (uint32_t i = 0; i < s->n_promo_days; i++)
+        if (s->promo_days[i].day == day)
+            return &s->promo_days[i];
+    return NULL;
+}
+
 static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
 {
     char at[600], why[768], path[64], shown[80];
@@ -2072,6 +2359,8 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
         return err;
     if ((err = check_cells(s, layers, n_layers, cells, w, diag)) != FW_OK)
         return err;
+    if ((err = check_promotions(s, w, diag)) != FW_OK)
+        return err;
     memcpy(s->layers, layers, sizeof layers);
     s->n_layers = n_layers;
     return FW_OK;
@@ -2106,6 +2395,7 @@ void fw_scenario_fini(fw_scenario *s)
     for (uint32_t i = 0; s->overrides != NULL && i < s->n_overrides; i++)
         free(s->overrides[i]);
     free(s->overrides);
+    promotions_free(s);
     memset(s, 0, sizeof *s);
 }
 
@@ -2261,7 +2551,8 @@ static fw_err load_bytes(const char *name, const char *shown, unsigned char *buf
             err = fail(diag, FW_ERR_INTERNAL, "%s: libcyaml returned no data", shown);
             goto cleanup;
         }
-        if ((err = apply_doc(shown, &ix, doc, &tmp, diag)) != FW_OK)
+        if ((err = apply_doc(shown, &ix, doc, &tmp, diag)) != FW_OK ||
+            (err = parse_promotions(shown, &ix, &tmp, diag)) != FW_OK)
             goto cleanup;
     }
     {
@@ -2673,6 +2964,63 @@ static void write_arms(const fw_scenario *s, FILE *f, int comments)
     }
 }
 
+/* The promotions section, when the scenario has one (absent otherwise, as in the file). */
+static void write_promotions(const fw_scenario *s, FILE *f, int comments)
+{
+    char v[40];
+    if (s->n_coupons == 0 && s->n_promo_days == 0)
+        return;
+    if (comments) {
+        fputc('\n', f);
+        put_comment(f, 0, "coupons (offered by the arms they name, every arm when none) and promotion days");
+    }
+    fprintf(f, "promotions:\n");
+    if (s->n_coupons > 0)
+        fprintf(f, "  coupons:\n");
+    for (uint32_t i = 0; i < s->n_coupons; i++) {
+        const fw_coupon_cfg *c = &s->coupons[i];
+        fprintf(f, "    - name: ");
+        put_quoted(f, c->name);
+        fprintf(f, "\n      issuer: %s\n", c->issuer == FW_COUPON_BRAND ? "brand" : "platform");
+        if (c->issuer == FW_COUPON_BRAND)
+            fprintf(f, "      brand: %" PRIu32 "\n", c->brand);
+        if (c->kind == FW_COUPON_PERCENT) {
+            fmt_double(v, c->percent);
+            fprintf(f, "      percent: %s\n", v);
+        } else {
+            fprintf(f, "      off_cents: %" PRIu64 "\n", c->off_cents);
+        }
+        fmt_double(v, c->claim_rate);
+        fprintf(f, "      threshold_cents: %" PRIu64 "\n      budget_cents: %" PRIu64 "\n      first_day: %" PRIu32 "\n",
+                c->threshold_cents, c->budget_cents, c->first_day);
+        if (c->last_day != PROMO_NO_DAY)
+            fprintf(f, "      last_day: %" PRIu32 "\n", c->last_day);
+        fprintf(f, "      validity_days: %" PRIu32 "\n      claim_rate: %s\n", c->validity_days, v);
+        if (c->n_arms == 0)
+            continue;
+        fprintf(f, "      arms: [");
+        for (uint32_t j = 0; j < c->n_arms; j++) {
+            if (j > 0)
+                fputs(", ", f);
+            put_quoted(f, c->arms[j]);
+        }
+        fprintf(f, "]\n");
+    }
+    if (s->n_promo_days > 0)
+        fprintf(f, "  days:\n");
+    for (uint32_t i = 0; i < s->n_promo_days; i++) {
+        const fw_promo_day *d = &s->promo_days[i];
+        fprintf(f, "    - day: %" PRIu32 "\n      name: ", d->day);
+        put_quoted(f, d->name != NULL ? d->name : "");
+        fmt_double(v, d->traffic);
+        fprintf(f, "\n      traffic: %s\n", v);
+        fmt_double(v, d->intent);
+        fprintf(f, "      intent: %s\n", v);
+        fmt_double(v, d->discount_percent);
+        fprintf(f, "      discount_percent: %s\n", v);
+    }
+}
+
 fw_err fw_scenario_write_yaml(const fw_scenario *s, FILE *f, int comments)
 {
     assert(s != NULL && f != NULL);
@@ -2724,6 +3072,7 @@ fw_err fw_scenario_write_yaml(const fw_scenario *s, FILE *f, int comments)
         if (sec == SEC_EXPERIMENT)
             write_arms(s, f, comments);
     }
+    write_promotions(s, f, comments);
     if (fflush(f) != 0 || ferror(f))
         return fail(NULL, FW_ERR_IO, "cannot write the scenario: %s", strerror(errno));
     return FW_OK;

@@ -52,6 +52,37 @@ typedef struct fw_layer {
     uint32_t arm[FW_MAX_ARMS]; /* indices into fw_scenario.arms, in file order */
 } fw_layer;
 
+/* Promotions (the scenario's promotions section; none by default, and then a run is what it
+ * was without them). A coupon is defined once for the run; the arms it names (all when none)
+ * offer it to their users, so an A/B test of a coupon is an arm that offers it against one
+ * that does not. Promotion days are the run's calendar: every arm has them. */
+#define FW_MAX_COUPONS 64
+#define FW_MAX_PROMO_DAYS 366
+
+typedef struct fw_coupon_cfg {
+    char *name;                /* unique: letters, digits, '_' or '-' */
+    uint32_t issuer;           /* fw_coupon_issuer (flywheel/shop.h): platform or brand */
+    uint32_t brand;            /* issuer brand: the brand (< world.n_brands) */
+    uint32_t kind;             /* fw_coupon_kind: fixed (off_cents) or percent */
+    uint64_t off_cents;        /* fixed: in [1, threshold_cents] */
+    double percent;            /* percent: in (0, 100) */
+    uint64_t threshold_cents;  /* the least order value it applies to */
+    uint64_t budget_cents;     /* > 0: the most face value outstanding */
+    uint32_t first_day, last_day;   /* claimable on days [first_day, last_day] of the run */
+    uint32_t validity_days;    /* a claim is usable this many days (>= 1) */
+    double claim_rate;         /* P(claim) when shown on a product page it applies to */
+    char **arms;               /* the arms that offer it (n_arms 0: every arm) */
+    uint32_t n_arms;
+} fw_coupon_cfg;
+
+typedef struct fw_promo_day {
+    char *name;                /* for the report ("618"); may be empty */
+    uint32_t day;              /* a day of the run (< days) */
+    double traffic;            /* sessions of an active user x this, in [1, 10] */
+    double intent;             /* purchase intent notes plant x this, in [1, 10] */
+    double discount_percent;   /* site-wide price cut, in [0, 100) */
+} fw_promo_day;
+
 typedef struct fw_scenario {
     FW_TOP_KNOBS(FW_KNOB_FIELD)
     fw_world_cfg world;
@@ -70,7 +101,14 @@ typedef struct fw_scenario {
     char *source_text;         /* its bytes, kept for provenance */
     char **overrides;          /* --set assignments applied, in order */
     uint32_t n_overrides;
+    fw_coupon_cfg *coupons;    /* promotions.coupons, in file order */
+    uint32_t n_coupons;
+    fw_promo_day *promo_days;  /* promotions.days, in file order (days distinct) */
+    uint32_t n_promo_days;
 } fw_scenario;
+
+/* The promotion day of day (NULL when day is an ordinary one). */
+const fw_promo_day *fw_scenario_promo_day(const fw_scenario *s, uint32_t day);
 
 /* Where an error message is written: one line, "FILE:LINE: key.path: what was wrong;
  * what was expected". */

@@ -37,6 +37,7 @@ typedef enum fw_rng_purpose {
     FW_RNG_CAMPAIGN = 18,  /* an ad campaign's terms (entity campaign) */
     FW_RNG_TASK = 19,      /* marketplace: a brand's task (entity brand, day); quotes (entity creator, day = task) */
     FW_RNG_DIGEST = 20,    /* what a user opens in their daily digest (entity user, day) */
+    FW_RNG_COUPON = 21,    /* a user's coupon claims (entity user, day = tick) */
     FW_RNG_TEST = 1000     /* tests only */
 } fw_rng_purpose;
 

@@ -24,7 +24,8 @@
     X(oracle)       \
     X(market)       \
     X(notify)       \
-    X(tables)
+    X(tables)       \
+    X(promo)
 
 #define FW_PART_EXTERN(name) extern const fw_part fw_##name##_part;
 FW_PARTS(FW_PART_EXTERN)

@@ -10,7 +10,15 @@
  *    earlier sent on their day; after the tick's end, the shop's lifecycle changes counted per
  *    cell, and each buyer's return decision at delivery (stream FW_RNG_RETURN, by order).
  *  - Day: per-brand sales per arm, brands restocking sold-out products (FW_RNG_RESTOCK), and
- *    a new month's budgets. */
+ *    a new month's budgets.
+ *  - Promotions (only when the scenario has coupons or promotion days; otherwise none of this
+ *    runs and no draw moves): a product page shows the coupons the user may claim for it, each
+ *    claimed with its claim_rate (stream FW_RNG_COUPON of the user and tick, so claims move no
+ *    shopping draw); every choice about a product (card click, shop-tab click, add to cart)
+ *    weighs the price the user would pay -- list price less the day's sale and the best coupon
+ *    held or just claimed -- through the behaviour model's own price term; a promotion day
+ *    multiplies what notes plant by its intent. Checkouts still reserve the list price
+ *    against the month's budget. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +88,8 @@ typedef struct pending_return {
 
 typedef struct shop_state {
     int on;                       /* the world sells products */
+    int promo;                    /* the scenario has coupons or promotion days */
+    gsl_rng **crng;               /* [n_threads] FW_RNG_COUPON (promo only) */
     gsl_rng **rng;                /* [n_threads] FW_RNG_SHOP */
     gsl_rng *barrier_rng;         /* FW_RNG_RETURN, FW_RNG_RESTOCK: sought before every draw */
     uint8_t *order_src;           /* [orders] fw_source of each order's intent */
@@ -164,6 +174,68 @@ static int checkout(fw_session *ss, fw_part_inst *p, uint32_t product, uint8_t s
     return 0;
 }
 
+/* ---- promotions ---------------------------------------------------------------------------- */
+
+/* Whether the user claimed coupon earlier in this tick (the engine sees it at the barrier). */
+static int claimed_now(const fw_session *ss, uint32_t coupon)
+{
+    for (size_t k = ss->rec_begin; k < ss->rec->n; k++)
+        if (ss->rec->v[k].kind == FW_RECORD_SHOP_EVENT && ss->rec->v[k].u.shop.type == FW_SHOP_COUPON_CLAIM &&
+            ss->rec->v[k].u.shop.coupon == coupon)
+            return 1;
+    return 0;
+}
+
+/* The product page shows the coupons the user may claim for product; each is claimed with
+ * its claim_rate. */
+static int claim_coupons(fw_session *ss, fw_part_inst *p, uint32_t product)
+{
+    const shop_state *st = p->state;
+    const fw_scenario *sc = ss->S->sc;
+    for (uint32_t c = 0; c < sc->n_coupons; c++) {
+        if (!fw_shop_coupon_claimable(ss->engine, ss->user, c, product, ss->tick) || claimed_now(ss, c) ||
+            gsl_rng_uniform(st->crng[ss->slot]) >= sc->coupons[c].claim_rate)
+            continue;
+        fw_record r = {.kind = FW_RECORD_SHOP_EVENT,
+                       .u.shop = {.user = ss->user, .product = product, .tick = ss->tick,
+                                  .type = FW_SHOP_COUPON_CLAIM, .coupon = c}};
+        if (fw_recbuf_push(ss->rec, &r))
+            return -1;
+    }
+    return 0;
+}
+
+/* The behaviour model's price term for product at the price the user would pay now: list
+ * price less the day's sale and the best coupon held (or claimed this tick) that applies.
+ * A discount lowers the effective price, log scale, as the model judges any price. Without
+ * promotions, the model's term as it is. */
+static double price_term(const fw_session *ss, const shop_state *st, uint32_t product)
+{
+    double term = fw_behaviour_price_term(ss->m, ss->w, ss->user, product);
+    if (!st->promo)
+        return term;
+    int64_t price = ss->w->product_price_cents[product], off = 0;
+    double sale = fw_shop_sale(ss->engine);
+    int64_t value = sale > 0.0 ? price - (int64_t)floor((double)price * sale / 100.0) : price;
+    fw_shop_coupon_best(ss->engine, ss->user, product, ss->tick, &off);
+    for (size_t k = ss->rec_begin; k < ss->rec->n; k++)
+        if (ss->rec->v[k].kind == FW_RECORD_SHOP_EVENT && ss->rec->v[k].u.shop.type == FW_SHOP_COUPON_CLAIM) {
+            int64_t f = fw_shop_coupon_face(ss->engine, ss->rec->v[k].u.shop.coupon, product);
+            off = f > off ? f : off;
+        }
+    int64_t pay = value - off > 1 ? value - off : 1;
+    if (pay == price)
+        return term;
+    return term + ss->m->cfg.price_weight * ss->w->price_sens[ss->user] * (log((double)pay) - log((double)price));
+}
+
+/* The intent multiplier of today (a promotion day's, else 1). */
+static double intent_boost(const fw_session *ss, const shop_state *st)
+{
+    const fw_promo_day *pd = st->promo ? fw_scenario_promo_day(ss->S->sc, ss->day) : NULL;
+    return pd ? pd->intent : 1.0;
+}
+
 /* A product page view and what follows: add to cart, then pay now or leave it there. */
 static int product_view(fw_session *ss, fw_part_inst *p, uint32_t product)
 {
@@ -178,8 +250,11 @@ static int product_view(fw_session *ss, fw_part_inst *p, uint32_t product)
         return -1;
     COUNT(product_views)++;
     ss->agg[FW_UM_product_views][u]++;
+    const shop_state *st = p->state;
+    if (st->promo && ss->S->sc->n_coupons > 0 && claim_coupons(ss, p, product))
+        return -1;
     double z = m->b_cart + c->intent_weight * log1p(intent) + c->appeal_weight * w->product_appeal[product] -
-               fw_behaviour_price_term(m, w, u, product);
+               price_term(ss, st, product);
     if (gsl_rng_uniform(r) >= fw_sigmoid(z))
         return 0;
     if (shop_event(ss, product, FW_SHOP_CART_ADD))
@@ -197,6 +272,8 @@ static void shop_user_tick(fw_session *ss, fw_part_inst *p)
     shop_state *st = p->state;
     if (st->on)
         fw_rng_seek(st->rng[ss->slot], ss->seed, FW_RNG_SHOP, ss->user, (uint32_t)ss->tick);
+    if (st->on && st->promo)
+        fw_rng_seek(st->crng[ss->slot], ss->seed, FW_RNG_COUPON, ss->user, (uint32_t)ss->tick);
 }
 
 /* A session's look into a non-empty cart: each item is bought, removed or kept. */
@@ -261,7 +338,7 @@ static int shop_tab(fw_session *ss, fw_part_inst *p)
         double x = log(T * (double)w->interest[(size_t)u * T + w->product_category[product]] + 0.1);
         double intent = fw_behaviour_intent(m, w, ss->us, u, product, ss->tick, NULL);
         double z = m->b_shop + c->open_affinity * x + c->intent_weight * log1p(intent) +
-                   c->appeal_weight * w->product_appeal[product] - fw_behaviour_price_term(m, w, u, product);
+                   c->appeal_weight * w->product_appeal[product] - price_term(ss, st, product);
         fw_evlog_impression(ss, FW_EVS_SHOP, i, product, FW_NONE, FW_NONE, NAN, fw_sigmoid(z), NAN, NAN, UINT32_MAX);
         if (gsl_rng_uniform(r) >= fw_sigmoid(z))
             continue;
@@ -288,8 +365,8 @@ static int shop_on_event(fw_session *ss, fw_part_inst *p, fw_sess_event *ev)
         uint32_t product = w->note_product[ev->page->note];
         if (product == FW_NONE)
             return 0;
-        fw_behaviour_plant(m, w, ss->us, u, product, c->plant_open * 31.0 * w->purchase_prop[u], ss->tick,
-                           FW_SRC_FEED);
+        fw_behaviour_plant(m, w, ss->us, u, product, c->plant_open * 31.0 * w->purchase_prop[u] * intent_boost(ss, st),
+                           ss->tick, FW_SRC_FEED);
         return product_view(ss, p, product);
     }
     if (ev->kind != FW_SE_NOTE_OPENED)
@@ -298,8 +375,9 @@ static int shop_on_event(fw_session *ss, fw_part_inst *p, fw_sess_event *ev)
     if (shown != FW_NONE) {
         /* Planting scales with the user's propensity to buy what notes plant (world: Beta(1,
          * 30), mean 1/31): most readers are barely moved, a few are moved a lot. */
-        fw_behaviour_plant(m, w, ss->us, u, shown, (c->plant_open + ev->extra) * 31.0 * w->purchase_prop[u],
-                           ss->tick, ev->source);
+        fw_behaviour_plant(m, w, ss->us, u, shown,
+                           (c->plant_open + ev->extra) * 31.0 * w->purchase_prop[u] * intent_boost(ss, st), ss->tick,
+                           ev->source);
         COUNT(card_recall_den)++;
         if (card == shown)
             COUNT(card_correct)++;
@@ -315,7 +393,7 @@ static int shop_on_event(fw_session *ss, fw_part_inst *p, fw_sess_event *ev)
     COUNT(card_impressions)++;
     double intent = fw_behaviour_intent(m, w, ss->us, u, card, ss->tick, NULL);
     double z = m->b_card + c->intent_weight * log1p(intent) + c->appeal_weight * w->product_appeal[card] -
-               fw_behaviour_price_term(m, w, u, card);
+               price_term(ss, st, card);
     if (gsl_rng_uniform(rng_of(ss, p)) >= fw_sigmoid(z))
         return 0;
     COUNT(card_clicks)++;
@@ -529,6 +607,9 @@ static fw_err shop_create(fw_sim *S, fw_part_inst *p)
 {
     shop_state *st = p->state;
     st->on = S->w.n_products > 0;
+    st->promo = S->sc->n_coupons > 0 || S->sc->n_promo_days > 0;
+    if (st->promo && !(st->crng = fw_sim_thread_rngs(S, FW_RNG_COUPON)))
+        return FW_ERR_NOMEM;
     st->n_brands = S->w.n_brands;
     st->n_arms = S->n_arms;
     if (!(st->rng = fw_sim_thread_rngs(S, FW_RNG_SHOP)) ||

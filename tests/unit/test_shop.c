@@ -4,9 +4,12 @@
  * for the last units, bad requests, the money and stock invariants after a mixed run,
  * product cards (exact, switched off, measured recall and precision over many notes, and
  * fw_shop_attach), carts, and the shop tab (in-stock pages, transaction and community
- * profiles, best sellers refreshed at tick ends). The last two tests pin down bugs in shop.c
+ * profiles, best sellers refreshed at tick ends). Two tests pin down bugs in shop.c
  * as found (a late return stuck in RETURNED; refused events feeding the profile): they fail
- * until it is fixed.
+ * until it is fixed. Coupons: claim and redeem (fixed and brand percentage, thresholds),
+ * expiry, budget exhaustion, release on cancellation and give-back on refund, the sale, bad
+ * definitions, and fw_shop_check failing when the coupon books are tampered with (the one
+ * internal hook, shop_int.h).
  *
  * The catalog is built by hand: 4 users, 2 topics (= categories), 2 brands, 6 products and 6
  * notes, 24 ticks a day. Unless a test is about them, payments never fail and the lifecycle
@@ -27,6 +30,7 @@
 #include "flywheel/shop.h"
 #include "fixture_engine.h"
 #include "fixture_rig.h"
+#include "../../engine/src/shop_int.h"   /* fw_shop_coupon_tamper: tests only */
 
 #define TPD 24u
 #define N_USERS 4u
@@ -1366,6 +1370,283 @@ static void test_stockouts_from_other_cells(void **state)
     assert_books(e, 2);
 }
 
+/* ---- coupons ------------------------------------------------------------------------- */
+
+/* Coupon 0: the platform's, 300 off orders of at least 1000 (budget 1000); coupon 1: brand 1's,
+ * 10% off its products at any value (budget 10000). Claimable at ticks [0, 10 days), usable
+ * for one day after the claim, by every cell. */
+static fw_coupon_def coupon_fixed(int64_t off, int64_t threshold, int64_t budget)
+{
+    return (fw_coupon_def){.issuer = FW_COUPON_PLATFORM, .kind = FW_COUPON_FIXED, .off_cents = off,
+                           .threshold_cents = threshold, .budget_cents = budget, .claim_from = 0,
+                           .claim_until = 10 * (int32_t)TPD, .valid_ticks = (int32_t)TPD, .cells = ~UINT64_C(0)};
+}
+
+static fw_coupon_def coupon_brand_pct(uint32_t brand, double pct, int64_t budget)
+{
+    return (fw_coupon_def){.issuer = FW_COUPON_BRAND, .brand = brand, .kind = FW_COUPON_PERCENT, .percent = pct,
+                           .budget_cents = budget, .claim_from = 0, .claim_until = 10 * (int32_t)TPD,
+                           .valid_ticks = (int32_t)TPD, .cells = ~UINT64_C(0)};
+}
+
+static fw_err claim_on(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t coupon, uint32_t product, int32_t tick)
+{
+    fw_shop_event ev = {.user = user, .product = product, .tick = tick, .type = FW_SHOP_COUPON_CLAIM,
+                        .coupon = coupon};
+    return fw_shop_log(e, c, &ev, 1);
+}
+
+static fw_coupon_books books_of(const fw_engine *e, uint32_t coupon)
+{
+    fw_coupon_books b;
+    assert_int_equal(fw_shop_coupon_books(e, coupon, &b), FW_OK);
+    return b;
+}
+
+/* The last coupon change is kind for user (and order). */
+static void assert_last_cc(const fw_engine *e, uint32_t kind, uint32_t user, uint32_t order, int64_t cents)
+{
+    size_t n = 0;
+    const fw_coupon_change *cc = fw_shop_coupon_changes(e, &n);
+    assert_true(n > 0);
+    assert_int_equal(cc[n - 1].kind, kind);
+    assert_int_equal(cc[n - 1].user, user);
+    assert_int_equal(cc[n - 1].order, order);
+    assert_int_equal(cc[n - 1].cents, cents);
+}
+
+static void test_coupon_claim_and_redeem(void **state)
+{
+    fw_engine_ctx *c;
+    fw_engine *e = open_shop(state, &c);
+    fw_coupon_def d[2] = {coupon_fixed(300, 1000, 1000), coupon_brand_pct(1, 10.0, 10000)};
+    assert_int_equal(fw_shop_coupons_define(e, d, 2), FW_OK);
+    assert_int_equal(fw_shop_n_coupons(e), 2);
+    int64_t off = -1;
+    /* Nothing held yet: no discount. */
+    assert_int_equal(fw_shop_coupon_best(e, 0, P_A, 1, &off), FW_NONE);
+    assert_int_equal(off, 0);
+    /* The brand's coupon is claimable on its own products only. */
+    assert_true(fw_shop_coupon_claimable(e, 0, 0, P_A, 1));
+    assert_false(fw_shop_coupon_claimable(e, 0, 1, P_A, 1));
+    assert_true(fw_shop_coupon_claimable(e, 0, 1, P_C, 1));
+    assert_int_equal(claim_on(e, c, 0, 0, P_A, 1), FW_OK);
+    assert_last_cc(e, FW_CC_CLAIMED, 0, FW_NONE, 0);
+    assert_false(fw_shop_coupon_claimable(e, 0, 0, P_A, 2));   /* once per user */
+    assert_int_equal(claim_on(e, c, 0, 0, P_A, 2), FW_OK);      /* a second claim is refused */
+    assert_last_cc(e, FW_CC_REFUSED, 0, FW_NONE, 0);
+    assert_int_equal(books_of(e, 0).claims, 1);
+    /* Below the threshold (F costs 500) it does not apply; A (1000) takes 300. */
+    assert_int_equal(fw_shop_coupon_best(e, 0, P_F, 2, &off), FW_NONE);
+    assert_int_equal(fw_shop_coupon_face(e, 0, P_F), 0);
+    assert_int_equal(fw_shop_coupon_best(e, 0, P_A, 2, &off), 0);
+    assert_int_equal(off, 300);
+    fw_order_outcome o = place(e, c, 1, 0, P_A, 1, 2);
+    assert_int_equal(o.result, FW_ORDER_OK);
+    fw_order_info oi = order_of(e, o.order);
+    assert_int_equal(oi.status, FW_ORDER_PAID);
+    assert_int_equal(oi.value_cents, 1000);   /* GMV counts the order's value */
+    assert_int_equal(oi.coupon, 0);
+    assert_int_equal(oi.discount_cents, 300);
+    assert_last_cc(e, FW_CC_REDEEMED, 0, o.order, 300);
+    fw_coupon_books b = books_of(e, 0);
+    assert_int_equal(b.applied, 1);
+    assert_int_equal(b.redeemed, 1);
+    assert_int_equal(b.held_cents, 0);
+    assert_int_equal(b.redeemed_cents, 300);
+    assert_int_equal(fw_shop_coupon_cost(e, FW_COUPON_PLATFORM), 300);
+    assert_int_equal(fw_shop_total(e).gmv_cents, 1000);
+    /* Used: the next order pays full price. */
+    o = place(e, c, 2, 0, P_A, 1, 3);
+    assert_int_equal(order_of(e, o.order).coupon, FW_NONE);
+    assert_int_equal(order_of(e, o.order).discount_cents, 0);
+    /* The brand's 10% on 2 C (8000): 800, paid by the brand. */
+    assert_int_equal(claim_on(e, c, 1, 1, P_C, 4), FW_OK);
+    o = place(e, c, 3, 1, P_C, 2, 5);
+    assert_int_equal(order_of(e, o.order).discount_cents, 800);
+    assert_int_equal(fw_shop_coupon_cost(e, FW_COUPON_BRAND), 800);
+    assert_int_equal(fw_shop_coupon_cost(e, FW_COUPON_PLATFORM), 300);
+    assert_books(e, 1);
+}
+
+/* A claim is usable for valid_ticks; unused, it expires at the end of the day it runs out. */
+static void test_coupon_expiry(void **state)
+{
+    fw_engine_ctx *c;
+    fw_engine *e = open_shop(state, &c);
+    fw_coupon_def d = coupon_fixed(300, 1000, 1000);
+    assert_int_equal(fw_shop_coupons_define(e, &d, 1), FW_OK);
+    assert_int_equal(claim_on(e, c, 2, 0, P_A, 5), FW_OK);   /* usable at ticks < 29 */
+    int64_t off;
+    assert_int_equal(fw_shop_coupon_best(e, 2, P_A, 28, &off), 0);
+    assert_int_equal(fw_shop_coupon_best(e, 2, P_A, 29, &off), FW_NONE);
+    end_ticks(e, c, 0, (int32_t)TPD - 1);   /* day 0 ends: still valid */
+    assert_int_equal(books_of(e, 0).expired, 0);
+    fw_shop_clear_coupon_changes(e);
+    end_ticks(e, c, (int32_t)TPD, 2 * (int32_t)TPD - 1);   /* day 1 ends: expired */
+    size_t n_cc = 0;
+    fw_shop_coupon_changes(e, &n_cc);
+    assert_int_equal(n_cc, 1);
+    assert_int_equal(books_of(e, 0).expired, 1);
+    assert_last_cc(e, FW_CC_EXPIRED, 2, FW_NONE, 0);
+    /* An order after expiry pays full price; the user cannot claim it again. */
+    fw_order_outcome o = place(e, c, 1, 2, P_A, 1, 2 * (int32_t)TPD);
+    assert_int_equal(order_of(e, o.order).coupon, FW_NONE);
+    assert_false(fw_shop_coupon_claimable(e, 2, 0, P_A, 2 * (int32_t)TPD));
+    /* Outside its claim window nobody can claim it. */
+    assert_false(fw_shop_coupon_claimable(e, 3, 0, P_A, 10 * (int32_t)TPD));
+    assert_true(fw_shop_coupon_claimable(e, 3, 0, P_A, 10 * (int32_t)TPD - 1));
+    assert_books(e, 1);
+}
+
+/* A budget of 700 covers two 300 coupons: the third is not handed out, and a claim made
+ * before the budget ran out is not applied when its face value no longer fits. */
+static void test_coupon_budget_exhaustion(void **state)
+{
+    fw_engine_ctx *c;
+    fw_engine *e = open_shop(state, &c);
+    fw_coupon_def d = coupon_fixed(300, 1000, 700);
+    assert_int_equal(fw_shop_coupons_define(e, &d, 1), FW_OK);
+    for (uint32_t u = 0; u < 3; u++)
+        assert_int_equal(claim_on(e, c, u, 0, P_E, 1), FW_OK);
+    assert_int_equal(books_of(e, 0).claims, 3);
+    assert_int_equal(order_of(e, place(e, c, 1, 0, P_E, 1, 2).order).discount_cents, 300);
+    assert_int_equal(order_of(e, place(e, c, 2, 1, P_E, 1, 2).order).discount_cents, 300);
+    fw_coupon_books b = books_of(e, 0);
+    assert_int_equal(b.redeemed_cents, 600);
+    /* 100 left: user 3 cannot claim it, user 2's claim is not applied. */
+    assert_false(fw_shop_coupon_claimable(e, 3, 0, P_E, 3));
+    assert_int_equal(claim_on(e, c, 3, 0, P_E, 3), FW_OK);
+    assert_last_cc(e, FW_CC_REFUSED, 3, FW_NONE, 0);
+    int64_t off;
+    assert_int_equal(fw_shop_coupon_best(e, 2, P_E, 3, &off), FW_NONE);
+    fw_order_outcome o = place(e, c, 3, 2, P_E, 1, 3);
+    assert_int_equal(o.result, FW_ORDER_OK);
+    assert_int_equal(order_of(e, o.order).coupon, FW_NONE);
+    b = books_of(e, 0);
+    assert_int_equal(b.claims, 3);
+    assert_int_equal(b.redeemed, 2);
+    assert_true(b.held_cents + b.redeemed_cents <= b.budget_cents);
+    assert_int_equal(fw_shop_coupon_cost(e, FW_COUPON_PLATFORM), 600);
+    assert_books(e, 1);
+}
+
+/* A cancelled order releases its coupon (usable again); a refunded one gives its face value
+ * back to the budget and the issuer's cost, and the claim stays used. */
+static void test_coupon_cancel_and_refund(void **state)
+{
+    fw_engine_cfg cfg = shop_cfg();
+    cfg.shop.payment_fail_rate = 1.0;
+    cfg.shop.payment_retries = 0;
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&cfg, 1), &c);
+    fw_coupon_def d = coupon_fixed(300, 1000, 1000);
+    assert_int_equal(fw_shop_coupons_define(e, &d, 1), FW_OK);
+    assert_int_equal(claim_on(e, c, 1, 0, P_A, 0), FW_OK);
+    fw_order_outcome o = place(e, c, 1, 1, P_A, 1, 1);
+    assert_int_equal(status_of(e, o.order), FW_ORDER_CANCELLED);
+    assert_last_cc(e, FW_CC_RELEASED, 1, o.order, 300);
+    fw_coupon_books b = books_of(e, 0);
+    assert_int_equal(b.applied, 1);
+    assert_int_equal(b.released, 1);
+    assert_int_equal(b.held_cents + b.redeemed_cents, 0);
+    int64_t off;
+    assert_int_equal(fw_shop_coupon_best(e, 1, P_A, 2, &off), 0);
+    assert_books(e, 1);
+    fixture_rig_close(*state);
+
+    e = open_shop(state, &c);
+    assert_int_equal(fw_shop_coupons_define(e, &d, 1), FW_OK);
+    assert_int_equal(claim_on(e, c, 1, 0, P_A, 0), FW_OK);
+    o = place(e, c, 1, 1, P_A, 1, 0);
+    assert_int_equal(fw_shop_coupon_cost(e, FW_COUPON_PLATFORM), 300);
+    const int32_t dl = SHIP + DELIVERY;
+    end_ticks(e, c, 0, dl);
+    assert_int_equal(fw_shop_request_return(e, o.order, 1, dl + 1), FW_OK);
+    end_ticks(e, c, dl + 1, dl + 1 + REFUND);
+    assert_int_equal(status_of(e, o.order), FW_ORDER_REFUNDED);
+    b = books_of(e, 0);
+    assert_int_equal(b.refunded, 1);
+    assert_int_equal(b.redeemed_cents, 0);
+    assert_int_equal(fw_shop_coupon_cost(e, FW_COUPON_PLATFORM), 0);
+    assert_int_equal(fw_shop_coupon_best(e, 1, P_A, dl + 2, &off), FW_NONE);   /* used */
+    fw_shop_totals t = fw_shop_total(e);
+    assert_int_equal(t.gmv_cents, t.paid_cents - t.refunded_cents);
+    assert_int_equal(t.gmv_cents, 0);
+    assert_books(e, 1);
+}
+
+/* A sale prices new orders below list; a percentage coupon takes its share of the sale price. */
+static void test_sale_and_percent_coupon(void **state)
+{
+    fw_engine_ctx *c;
+    fw_engine *e = open_shop(state, &c);
+    fw_coupon_def d = coupon_brand_pct(0, 15.0, 100000);
+    assert_int_equal(fw_shop_coupons_define(e, &d, 1), FW_OK);
+    assert_int_equal(fw_shop_set_sale(e, 100.0), FW_ERR_INVAL);
+    assert_int_equal(fw_shop_set_sale(e, -1.0), FW_ERR_INVAL);
+    assert_int_equal(fw_shop_set_sale(e, 20.0), FW_OK);
+    assert_int_equal(claim_on(e, c, 0, 0, P_E, 0), FW_OK);
+    assert_int_equal(fw_shop_coupon_face(e, 0, P_E), 180);   /* 15% of 1200 */
+    fw_order_outcome o = place(e, c, 1, 0, P_E, 1, 1);
+    fw_order_info oi = order_of(e, o.order);
+    assert_int_equal(oi.value_cents, 1200);
+    assert_int_equal(oi.discount_cents, 180);
+    assert_int_equal(fw_shop_set_sale(e, 0.0), FW_OK);
+    o = place(e, c, 2, 1, P_E, 1, 2);
+    assert_int_equal(order_of(e, o.order).value_cents, 1500);
+    assert_int_equal(fw_shop_total(e).paid_cents, 2700);
+    assert_books(e, 1);
+}
+
+/* Definitions outside their ranges, a second definition and claims of unknown coupons are
+ * refused. */
+static void test_coupon_bad_definitions(void **state)
+{
+    fw_engine_ctx *c;
+    fw_engine *e = open_shop(state, &c);
+    fw_coupon_def bad[] = {coupon_fixed(1200, 1000, 1000), coupon_fixed(0, 1000, 1000), coupon_fixed(300, 1000, 0),
+                           coupon_brand_pct(0, 0.0, 1000), coupon_brand_pct(0, 100.0, 1000),
+                           coupon_brand_pct(N_BRANDS, 10.0, 1000), coupon_fixed(300, 1000, 1000)};
+    bad[6].valid_ticks = 0;
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+        assert_int_equal(fw_shop_coupons_define(e, &bad[k], 1), FW_ERR_INVAL);
+    assert_int_equal(fw_shop_n_coupons(e), 0);
+    assert_int_equal(fw_shop_coupons_define(e, NULL, 0), FW_OK);
+    fw_coupon_def d = coupon_fixed(300, 300, 1000);   /* no threshold beyond the face value */
+    assert_int_equal(fw_shop_coupons_define(e, &d, 1), FW_OK);
+    assert_int_equal(fw_shop_coupons_define(e, &d, 1), FW_ERR_INVAL);
+    assert_int_equal(claim_on(e, c, 0, 1, P_A, 0), FW_ERR_INVAL);
+    fw_coupon_books b;
+    assert_int_equal(fw_shop_coupon_books(e, 1, &b), FW_ERR_INVAL);
+    assert_books(e, 1);
+}
+
+/* fw_shop_check catches coupon books that disagree with the orders and wallets. */
+static void test_coupon_check_can_fail(void **state)
+{
+    fw_engine_ctx *c;
+    fw_engine *e = open_shop(state, &c);
+    fw_coupon_def d = coupon_fixed(300, 1000, 1000);
+    assert_int_equal(fw_shop_coupons_define(e, &d, 1), FW_OK);
+    assert_int_equal(claim_on(e, c, 0, 0, P_A, 0), FW_OK);
+    place(e, c, 1, 0, P_A, 1, 0);
+    assert_books(e, 1);
+    static const char *const says[] = {"coupon 0: held", "coupon 0: held", "coupon cost of issuer 0", "coupon 0: 2 claims"};
+    static const int64_t delta[] = {50, 800, 1, 1};
+    char why[512];
+    for (int which = 0; which < 4; which++) {
+        assert_int_equal(fw_shop_coupon_tamper(e, 0, which, delta[which]), FW_OK);
+        why[0] = '\0';
+        assert_int_equal(fw_shop_check(e, why, sizeof why), FW_ERR_INTERNAL);
+        assert_non_null(strstr(why, says[which]));
+        assert_int_equal(fw_shop_coupon_tamper(e, 0, which, -delta[which]), FW_OK);
+        assert_int_equal(fw_shop_check(e, why, sizeof why), FW_OK);
+    }
+    assert_int_equal(fw_shop_coupon_tamper(e, 0, 9, 0), FW_ERR_INVAL);
+    assert_books(e, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1388,6 +1669,13 @@ int main(void)
         fixture_rig_test(test_sold_out_never_on_page_mid_tick),
         fixture_rig_test(test_late_return_is_not_stuck),
         fixture_rig_test(test_refused_events_leave_profile_alone),
+        fixture_rig_test(test_coupon_claim_and_redeem),
+        fixture_rig_test(test_coupon_expiry),
+        fixture_rig_test(test_coupon_budget_exhaustion),
+        fixture_rig_test(test_coupon_cancel_and_refund),
+        fixture_rig_test(test_sale_and_percent_coupon),
+        fixture_rig_test(test_coupon_bad_definitions),
+        fixture_rig_test(test_coupon_check_can_fail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

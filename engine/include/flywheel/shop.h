@@ -3,7 +3,8 @@
  * reserved), product cards on notes, carts, orders and their lifecycle (created, paid,
  * shipped, delivered, returned, refunded, or cancelled when payment keeps failing), payment
  * with retries, restocking, returns and refunds, per-brand sales, the lifecycle log the
- * simulator reads back, and the user profile the shop tab recommends from.
+ * simulator reads back, the user profile the shop tab recommends from, and coupons (their
+ * books, users' wallets, their change log) and the site-wide sale of a promotion day.
  * Borrows: the products passed to fw_engine_create through fw_catalog (copied).
  * Never touches: the world's hidden truth (product appeal, users' intents), randomness
  * (payment failures, recognition errors and delivery delays are hashes of ids, so the same
@@ -12,7 +13,8 @@
  * Threading contract: as engine.h. fw_shop_request, fw_shop_card, fw_shop_cart and the other
  * read-only accessors may run concurrently between barrier calls; every call that changes
  * shop state (fw_shop_log, fw_shop_place_orders, fw_shop_request_return, fw_shop_restock,
- * fw_shop_attach, and fw_engine_end_tick / fw_engine_end_day, which advance orders) is a
+ * fw_shop_attach, fw_shop_coupons_define, fw_shop_set_sale, the clear calls, and
+ * fw_engine_end_tick / fw_engine_end_day, which advance orders and expire claims) is a
  * barrier call.
  *
  * Money is integer cents throughout. Invariants (fw_shop_check):
@@ -49,6 +51,7 @@ typedef enum fw_shop_event_type {
     FW_SHOP_VIEW = 0,       /* a product page viewed (from a card, the shop tab or the cart) */
     FW_SHOP_CART_ADD,       /* added to the user's cart (kept at most engine.shop.cart_days) */
     FW_SHOP_CART_REMOVE,    /* taken out of the cart without buying */
+    FW_SHOP_COUPON_CLAIM,   /* coupon claimed from the page of product (see the coupons below) */
     FW_SHOP_EV__COUNT
 } fw_shop_event_type;
 
@@ -56,6 +59,7 @@ typedef struct fw_shop_event {
     uint32_t user, product;
     int32_t tick;
     uint32_t type;          /* fw_shop_event_type */
+    uint32_t coupon;        /* FW_SHOP_COUPON_CLAIM: the coupon claimed; unread otherwise */
 } fw_shop_event;
 
 /* Barrier call: applies shop events in the order given (product popularity, carts, the
@@ -144,6 +148,8 @@ typedef struct fw_order_info {
     uint64_t request_id;
     uint32_t user, arm, product, qty;
     int64_t value_cents;
+    uint32_t coupon;        /* the coupon applied at checkout, FW_NONE for none */
+    int64_t discount_cents; /* its face value (the issuer pays it; the buyer pays the rest) */
     uint32_t status;        /* fw_order_status */
     uint32_t pay_attempts;
     int32_t created_tick, paid_tick, delivered_tick;   /* -1 until it happens */
@@ -187,9 +193,100 @@ fw_err fw_shop_brand_sales(const fw_engine *e, uint32_t brand, uint32_t arm, int
 fw_err fw_shop_cell_stockouts(const fw_engine *e, uint32_t cell, uint64_t *orders, uint64_t *units,
                               int64_t *value_cents);
 
-/* Checks every invariant above over all orders and products. FW_OK, or FW_ERR_INTERNAL
- * with the first violation described in why[cap]. */
+/* Checks every invariant above (and the coupons' below) over all orders, products, coupons
+ * and claims. FW_OK, or FW_ERR_INTERNAL with the first violation described in why[cap]. */
 fw_err fw_shop_check(const fw_engine *e, char *why, size_t cap);
+
+/* ---- coupons and sales ---------------------------------------------------------------
+ *
+ * A coupon is issued by the platform or by a brand (for that brand's products only), takes a
+ * fixed amount or a percentage off an order whose value reaches its threshold, and has a
+ * budget: the most face value it may have outstanding (held by orders awaiting payment plus
+ * redeemed by paid orders not refunded). Users claim it (FW_SHOP_COUPON_CLAIM, one claim per
+ * user and coupon) while it is claimable for their cell; a claim is usable for valid_ticks,
+ * then expires (at the day end). At checkout the shop applies the buyer's best usable coupon
+ * (largest discount; ties: lower id) whose budget covers it: the order keeps its value (what
+ * GMV counts), the buyer pays value - discount and the issuer the discount. The discount is
+ * held while payment is pending, redeemed (the issuer's cost) when it goes through, released
+ * (the claim usable again while valid) when the order is cancelled, and given back to the
+ * issuer's budget when the order is refunded (the claim stays used). Invariants
+ * (fw_shop_check): coupon cost by issuer = the face value of the coupons of paid orders not
+ * refunded; each coupon's held and redeemed sums match its orders and 0 <= held + redeemed <=
+ * budget; claims = usable + in use + used + expired, per coupon. */
+typedef enum fw_coupon_issuer { FW_COUPON_PLATFORM = 0, FW_COUPON_BRAND, FW_COUPON_ISSUER__COUNT } fw_coupon_issuer;
+typedef enum fw_coupon_kind { FW_COUPON_FIXED = 0, FW_COUPON_PERCENT } fw_coupon_kind;
+
+typedef struct fw_coupon_def {
+    uint32_t issuer;            /* fw_coupon_issuer */
+    uint32_t brand;             /* FW_COUPON_BRAND: the issuing brand (< n_brands) */
+    uint32_t kind;              /* fw_coupon_kind */
+    int64_t off_cents;          /* FIXED: the face value, in (0, threshold_cents] */
+    double percent;             /* PERCENT: the share off, in (0, 100); face = floor(value x percent / 100) */
+    int64_t threshold_cents;    /* the least order value it applies to (>= 0) */
+    int64_t budget_cents;       /* > 0 */
+    int32_t claim_from, claim_until;   /* claimable at ticks [claim_from, claim_until) */
+    int32_t valid_ticks;        /* a claim is usable this many ticks after it is made (> 0) */
+    uint64_t cells;             /* bit c set: users of cell c may claim it */
+} fw_coupon_def;
+
+/* Barrier call, once, before any order: the run's coupons (copied; ids are their indexes).
+ * FW_ERR_INVAL for a definition outside the ranges above, a second call, or without the
+ * shop (n = 0 is always accepted and changes nothing); FW_ERR_NOMEM. */
+fw_err fw_shop_coupons_define(fw_engine *e, const fw_coupon_def *defs, uint32_t n);
+uint32_t fw_shop_n_coupons(const fw_engine *e);
+
+/* Barrier call: the site-wide sale (a promotion day): orders created from now on are valued at
+ * list price less percent (in [0, 100); 0 ends the sale; the brands sell for less). */
+fw_err fw_shop_set_sale(fw_engine *e, double percent);
+double fw_shop_sale(const fw_engine *e);
+
+/* Whether user may claim coupon at tick on the page of product: claimable for the user's
+ * cell, applies to product, not claimed by the user yet, and its remaining budget covers at
+ * least one discount. Read-only, safe in requests. */
+int fw_shop_coupon_claimable(const fw_engine *e, uint32_t user, uint32_t coupon, uint32_t product, int32_t tick);
+
+/* The coupon the shop would apply if user bought product at tick (with what they hold now and
+ * the budgets as they stand), its discount into *off_cents (0 and FW_NONE for none). Read-only. */
+uint32_t fw_shop_coupon_best(const fw_engine *e, uint32_t user, uint32_t product, int32_t tick, int64_t *off_cents);
+
+/* The face value coupon would take off product at list price (after the sale), 0 when it does
+ * not apply (brand or threshold). Read-only. */
+int64_t fw_shop_coupon_face(const fw_engine *e, uint32_t coupon, uint32_t product);
+
+/* A coupon's books to date. */
+typedef struct fw_coupon_books {
+    uint64_t claims, expired, applied, redeemed, released, refunded;   /* counts */
+    int64_t held_cents, redeemed_cents;   /* outstanding now: pending orders, paid orders not refunded */
+    int64_t budget_cents;
+} fw_coupon_books;
+
+fw_err fw_shop_coupon_books(const fw_engine *e, uint32_t coupon, fw_coupon_books *out);
+
+/* The coupon cost by issuer to date: the face value redeemed by paid orders not refunded. */
+int64_t fw_shop_coupon_cost(const fw_engine *e, uint32_t issuer);
+
+/* Every coupon event, in the order it happened, since the last fw_shop_clear_coupon_changes
+ * (a barrier call): what the simulator counts per cell. */
+typedef enum fw_coupon_change_kind {
+    FW_CC_CLAIMED = 0, FW_CC_REFUSED,   /* a claim taken, or refused (not claimable any more) */
+    FW_CC_APPLIED,      /* applied to a new order (held) */
+    FW_CC_REDEEMED,     /* its order paid: the issuer's cost */
+    FW_CC_RELEASED,     /* its order cancelled: usable again while valid */
+    FW_CC_REFUNDED,     /* its order refunded: the face value back to the issuer */
+    FW_CC_EXPIRED,      /* a claim not used in time */
+    FW_CC__COUNT
+} fw_coupon_change_kind;
+
+typedef struct fw_coupon_change {
+    uint32_t user, arm, coupon, order;   /* arm: the user's cell; order FW_NONE when none */
+    int32_t tick;
+    uint32_t kind;          /* fw_coupon_change_kind */
+    uint32_t issuer;        /* the coupon's fw_coupon_issuer */
+    int64_t cents;          /* APPLIED, REDEEMED, RELEASED, REFUNDED: the face value */
+} fw_coupon_change;
+
+const fw_coupon_change *fw_shop_coupon_changes(const fw_engine *e, size_t *n);
+void fw_shop_clear_coupon_changes(fw_engine *e);
 
 /* ---- the shop tab -------------------------------------------------------------------- */
 
