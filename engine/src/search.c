@@ -61,9 +61,15 @@ typedef struct pblock {
     uint8_t max_tf;
 } pblock;
 
+/* A posting's term frequency and its note's length, both in [1, FW_NOTE_TERMS], packed in
+ * one byte so that scoring reads no per-note array: (tf - 1) | (len - 1) << 4. */
+_Static_assert(FW_NOTE_TERMS <= 16, "a posting packs tf and the note length in 4 bits each");
+static inline uint32_t tl_tf(uint8_t tl) { return (tl & 15u) + 1u; }
+static inline uint32_t tl_len(uint8_t tl) { return (tl >> 4) + 1u; }
+
 typedef struct plist {
     uint32_t *id;
-    uint8_t *tf;
+    uint8_t *tl;            /* tf and note length (tl_tf, tl_len) */
     pblock *blk;            /* [ceil(cap / BLK)] */
     uint32_t n, cap;
     pblock all;             /* the bounds of the whole list (when n > 0) */
@@ -158,7 +164,7 @@ static void search_destroy(fw_engine *e, void *state)
     if (s->post)
         for (uint32_t t = 0; t < s->n_terms; t++) {
             free(s->post[t].id);
-            free(s->post[t].tf);
+            free(s->post[t].tl);
             free(s->post[t].blk);
         }
 }
@@ -210,10 +216,10 @@ static int plist_reserve(plist *p, uint32_t need)
     if (!id)
         return -1;
     p->id = id;
-    uint8_t *tf = realloc(p->tf, (size_t)cap * sizeof *tf);
-    if (!tf)
+    uint8_t *tl = realloc(p->tl, (size_t)cap * sizeof *tl);
+    if (!tl)
         return -1;   /* p->id grew, p->cap did not: harmless */
-    p->tf = tf;
+    p->tl = tl;
     pblock *blk = realloc(p->blk, (size_t)((cap + BLK - 1) >> BLK_SHIFT) * sizeof *blk);
     if (!blk)
         return -1;
@@ -228,7 +234,7 @@ static void plist_append(plist *p, uint32_t id, uint8_t tf, uint8_t len)
 {
     uint32_t k = p->n++;
     p->id[k] = id;
-    p->tf[k] = tf;
+    p->tl[k] = (uint8_t)((tf - 1u) | (len - 1u) << 4);
     if ((k & (BLK - 1)) == 0)
         p->blk[k >> BLK_SHIFT] = (pblock){.min_len = {BLK_NONE, BLK_NONE, BLK_NONE}, .max_tf = 0};
     if (k == 0)
@@ -538,7 +544,7 @@ static uint64_t retrieve_bm25(const struct fw_search *s, struct fw_search_ctx *x
         for (uint32_t k = from; k < p->n; k++) {
             uint32_t id = p->id[k];
             add_candidate(x, id, n_cand);
-            x->acc[id] += idf * w[s->len[id]][p->tf[k]];
+            x->acc[id] += idf * w[tl_len(p->tl[k])][tl_tf(p->tl[k])];
         }
         read += p->n - from;
     }
@@ -599,7 +605,7 @@ static inline double quality(const fw_engine *e, uint32_t id, double p0)
     return v < -1.0 ? -1.0 : (v > 5.0 ? 5.0 : v);
 }
 
-/* ---- exact retrieval: block-max WAND ------------------------------------------------- */
+/* ---- exact retrieval: block-max MaxScore ---------------------------------------------- */
 
 /* The exact mode finds what the exhaustive scan finds -- the best `k` notes by the window
  * score below, ties by (score desc, id asc) -- while scoring only notes that could still
@@ -673,10 +679,14 @@ typedef struct pquery {
     double w[L][L], wb[L][L];
 } pquery;
 
-/* The window score of a note of topic t with BM25 bm: the exhaustive scan's expression. */
-static inline double window_score(const blend *bl, double bm, uint32_t t)
+/* The window score of note d with BM25 bm: the exhaustive scan's expression (the note's
+ * topic is read only when a topic term counts). */
+static inline double window_score(const blend *bl, double bm, const uint16_t *topic, uint32_t d)
 {
     double sc = bl->text_scale * bm;
+    if (!bl->intent && !bl->personal)
+        return sc;
+    uint32_t t = topic[d];
     if (bl->intent && t < bl->n_topics)
         sc += bl->w_intent * bl->dist[t];
     if (bl->personal)
@@ -765,6 +775,13 @@ static inline double block_weight(const pquery *q, const pblock *b)
     if (b->min_len[2] != BLK_NONE && q->wb[b->min_len[2]][b->max_tf] > v)
         v = q->wb[b->min_len[2]][b->max_tf];
     return v;
+}
+
+/* BM25's saturated weight (before idf) of posting i of p. */
+static inline double posting_weight(const pquery *q, const plist *p, uint32_t i)
+{
+    uint8_t tl = p->tl[i];
+    return q->w[tl_len(tl)][tl_tf(tl)];
 }
 
 /* The query's cursors and weight tables; 0 when no term has a posting. */
@@ -867,7 +884,6 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
                 continue;
             }
         }
-        uint32_t len = s->len[d];
         if (skip_marked && x->acc_stamp[d] == x->stamp)
             goto advance;
         if (full) {
@@ -876,7 +892,7 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
             double part = 0.0;
             for (uint32_t i = ess; i < m; i++)
                 if (c[t[i]].doc == d)
-                    part += c[t[i]].idf * q->w[len][c[t[i]].p->tf[c[t[i]].pos]];
+                    part += c[t[i]].idf * posting_weight(q, c[t[i]].p, c[t[i]].pos);
             if (window_bound(bl, part + rest, m) <= theta)
                 goto advance;
             for (uint32_t i = ess; i-- > 0;) {
@@ -888,7 +904,7 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
                     goto advance;
                 cursor_seek(ci, d);
                 if (ci->doc == d)
-                    part += ci->idf * q->w[len][ci->p->tf[ci->pos]];
+                    part += ci->idf * posting_weight(q, ci->p, ci->pos);
                 if (window_bound(bl, part + below, m) <= theta)
                     goto advance;
             }
@@ -901,10 +917,10 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
             uint32_t read = 0;
             for (uint32_t j = 0; j < m; j++)
                 if (c[j].doc == d) {
-                    bm += c[j].idf * q->w[len][c[j].p->tf[c[j].pos]];
+                    bm += c[j].idf * posting_weight(q, c[j].p, c[j].pos);
                     read++;
                 }
-            fw_topk_offer(hid, hsc, hn, k, d, window_score(bl, bm, s->topic[d]));
+            fw_topk_offer(hid, hsc, hn, k, d, window_score(bl, bm, s->topic, d));
             *postings += read;
             (*scored)++;
             if (*hn >= k) {
@@ -947,8 +963,8 @@ static void prune_run(const struct fw_search *s, const struct fw_search_ctx *x, 
                 if (skip_marked && x->acc_stamp[d] == x->stamp)
                     continue;
                 double bm = 0.0;
-                bm += c0->idf * q->w[s->len[d]][p->tf[i]];
-                double f = window_score(bl, bm, s->topic[d]);
+                bm += c0->idf * posting_weight(q, p, i);
+                double f = window_score(bl, bm, s->topic, d);
                 (*postings)++;
                 (*scored)++;
                 if (full && f <= theta)
@@ -967,14 +983,14 @@ static void prune_run(const struct fw_search *s, const struct fw_search_ctx *x, 
 
 /* Note id's BM25, summed as the exhaustive scan sums it (postings found by bisection);
  * adds the postings found to *postings. */
-static double bm25_lookup(const struct fw_search *s, const pquery *q, uint32_t id, uint64_t *postings)
+static double bm25_lookup(const pquery *q, uint32_t id, uint64_t *postings)
 {
     double bm = 0.0;
     for (uint32_t j = 0; j < q->m; j++) {
         cursor c = {.p = q->c[j].p, .pos = 0, .doc = q->c[j].p->id[0]};
         cursor_seek(&c, id);
         if (c.doc == id) {
-            bm += q->c[j].idf * q->w[s->len[id]][c.p->tf[c.pos]];
+            bm += q->c[j].idf * posting_weight(q, c.p, c.pos);
             (*postings)++;
         }
     }
@@ -1040,13 +1056,17 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
                 if (cf->w_personal * a > bl.gp_max)
                     bl.gp_max = cf->w_personal * a;
             }
-        /* Pass 2: the window among notes with postings, intent candidates aside. */
+        /* A topic term that is 0 for every topic adds +0.0 to a score >= +0.0: leaving it out
+         * changes no bit, and spares reading the note's topic. */
+        bl.intent = bl.intent && bl.gi_max > 0.0;
+        bl.personal = bl.personal && bl.gp_max > 0.0;
+        /* Pass 2: the window among notes with postings, intent candidates (if any) aside. */
         if (bq.m)
-            prune_run(s, x, &bq, &bl, 1, kw, win_id, win_score, &n_win, &read, &scored);
+            prune_run(s, x, &bq, &bl, n_cand > 0, kw, win_id, win_score, &n_win, &read, &scored);
         for (uint32_t i = 0; i < n_cand; i++) {
             uint32_t id = x->cand[i];
-            double bm = bq.m ? bm25_lookup(s, &bq, id, &read) : 0.0;
-            fw_topk_offer(win_id, win_score, &n_win, kw, id, window_score(&bl, bm, s->topic[id]));
+            double bm = bq.m ? bm25_lookup(&bq, id, &read) : 0.0;
+            fw_topk_offer(win_id, win_score, &n_win, kw, id, window_score(&bl, bm, s->topic, id));
         }
         n_cand += (uint32_t)scored;
         ctx->work[FW_WORK_POSTINGS] += read;
