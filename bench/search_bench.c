@@ -473,7 +473,7 @@ static int side_by_side(fw_engine *e, fw_engine_ctx *ctx, const bench_opts *o, c
     static const char *const label[3] = {"exact", "newest (max_postings 2000)", "exhaustive"};
     size_t n = o->side;
     int64_t *ns[3] = {NULL, NULL, NULL}, *tmp = malloc(n * sizeof *tmp);
-    uint8_t *pre = malloc(n);   /* query i was preempted on some retrieval */
+    uint8_t *pre = malloc(3 * n);   /* pre[a * n + i]: retrieval a's request i was preempted */
     uint64_t *post[3] = {NULL, NULL, NULL};
     int rc = -1;
     if (!tmp || !pre) {
@@ -496,17 +496,17 @@ static int side_by_side(fw_engine *e, fw_engine_ctx *ctx, const bench_opts *o, c
                 q.terms[0] = term_generic(v, (uint32_t)(i % FREQ_WORDS));
             }
             uint32_t page[3][FW_SEARCH_PAGE_MAX_BENCH], np[3];
-            long pr = preemptions();
             for (int r = 0; r < 3; r++) {
                 int a = (int)((i + (size_t)r) % 3);
                 q.arm = arm_of[a];
                 uint64_t p0 = fw_engine_ctx_work(ctx, FW_WORK_POSTINGS);
+                long pr = preemptions();
                 int64_t t0 = now_ns();
                 np[a] = fw_search_request(e, ctx, &q, page[a], FW_SEARCH_PAGE_MAX_BENCH);
                 ns[a][i] = now_ns() - t0;
+                pre[(size_t)a * n + i] = preemptions() != pr;
                 post[a][set] += fw_engine_ctx_work(ctx, FW_WORK_POSTINGS) - p0;
             }
-            pre[i] = preemptions() != pr;
             same += np[0] == np[2] && memcmp(page[0], page[2], np[0] * sizeof *page[0]) == 0;
             want += np[0];
             for (uint32_t k = 0; k < np[0]; k++)
@@ -523,8 +523,8 @@ static int side_by_side(fw_engine *e, fw_engine_ctx *ctx, const bench_opts *o, c
                 printf(" %u", bt->df[term_generic(v, w)]);
             printf("), same protocol:\n");
         }
-        printf("  %-28s %10s %10s %10s %12s %14s %14s\n", "retrieval", "p50_us", "p99_us", "mean_us", "postings/q",
-               "p50_us clean", "p99_us clean");
+        printf("  %-28s %10s %10s %10s %12s %14s %14s %9s\n", "retrieval", "p50_us", "p99_us", "mean_us",
+               "postings/q", "p50_us clean", "p99_us clean", "preempted");
         for (int a = 0; a < 3; a++) {
             double mean = 0.0;
             size_t nc = 0;
@@ -535,17 +535,15 @@ static int side_by_side(fw_engine *e, fw_engine_ctx *ctx, const bench_opts *o, c
             qsort(tmp, n, sizeof *tmp, cmp_i64);
             double p50 = pct_sorted(tmp, n, 50.0) / 1e3, p99 = pct_sorted(tmp, n, 99.0) / 1e3;
             for (size_t i = 0; i < n; i++)
-                if (!pre[i])
+                if (!pre[(size_t)a * n + i])
                     tmp[nc++] = ns[a][i];
             qsort(tmp, nc, sizeof *tmp, cmp_i64);
-            printf("  %-28s %10.2f %10.2f %10.2f %12.0f %14.2f %14.2f\n", label[a], p50, p99, mean,
-                   (double)post[a][set] / n, pct_sorted(tmp, nc, 50.0) / 1e3, pct_sorted(tmp, nc, 99.0) / 1e3);
+            printf("  %-28s %10.2f %10.2f %10.2f %12.0f %14.2f %14.2f %9zu\n", label[a], p50, p99, mean,
+                   (double)post[a][set] / n, pct_sorted(tmp, nc, 50.0) / 1e3, pct_sorted(tmp, nc, 99.0) / 1e3,
+                   n - nc);
         }
-        size_t n_pre = 0;
-        for (size_t i = 0; i < n; i++)
-            n_pre += pre[i];
-        printf("  (clean: the %zu queries during none of whose three requests this thread was switched out; "
-               "%zu were)\n", n - n_pre, n_pre);
+        printf("  (clean: over the requests during which this thread was not switched out; preempted: "
+               "how many were)\n");
         printf("  exact pages identical to exhaustive: %zu of %zu%s; newest recall@%u against exact: "
                "%.2f%%\n",
                same, n, same == n ? "" : " (EXACTNESS VIOLATED)", (unsigned)FW_SEARCH_PAGE_MAX_BENCH,

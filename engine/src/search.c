@@ -45,9 +45,13 @@ typedef struct intents {
     uint32_t n_rows, cap_rows;
 } intents;
 
-/* Postings in blocks of BLK: block b holds postings [b * BLK, (b + 1) * BLK) of its list. */
+/* Postings in blocks of BLK: block b holds postings [b * BLK, (b + 1) * BLK) of its list;
+ * superblock j the SUP postings [j * SUP, (j + 1) * SUP) (64 blocks), for long skips. */
 #define BLK_SHIFT 6
 #define BLK (1u << BLK_SHIFT)
+#define SUP_SHIFT 12
+#define SUP (1u << SUP_SHIFT)
+#define BLK_PER_SUP (1u << (SUP_SHIFT - BLK_SHIFT))
 
 /* What a block's postings may score at most, whatever idf, avgdl, k1 and b are when asked:
  * BM25's term weight rises with tf and falls with the note's length, so the shortest note
@@ -71,6 +75,7 @@ typedef struct plist {
     uint32_t *id;
     uint8_t *tl;            /* tf and note length (tl_tf, tl_len) */
     pblock *blk;            /* [ceil(cap / BLK)] */
+    pblock *sup;            /* [ceil(cap / SUP)] */
     uint32_t n, cap;
     pblock all;             /* the bounds of the whole list (when n > 0) */
 } plist;
@@ -166,6 +171,7 @@ static void search_destroy(fw_engine *e, void *state)
             free(s->post[t].id);
             free(s->post[t].tl);
             free(s->post[t].blk);
+            free(s->post[t].sup);
         }
 }
 
@@ -224,8 +230,23 @@ static int plist_reserve(plist *p, uint32_t need)
     if (!blk)
         return -1;
     p->blk = blk;
+    pblock *sup = realloc(p->sup, (size_t)((cap + SUP - 1) >> SUP_SHIFT) * sizeof *sup);
+    if (!sup)
+        return -1;
+    p->sup = sup;
     p->cap = cap;
     return 0;
+}
+
+/* Adds a posting to summary b, which starts afresh when fresh. */
+static inline void pblock_add(pblock *b, int fresh, uint32_t id, uint8_t tf, uint8_t len)
+{
+    if (fresh)
+        *b = (pblock){.min_len = {BLK_NONE, BLK_NONE, BLK_NONE}, .max_tf = 0};
+    uint32_t cls = tf >= 3 ? 2 : tf - 1u;
+    b->last = id;
+    b->max_tf = tf > b->max_tf ? tf : b->max_tf;
+    b->min_len[cls] = len < b->min_len[cls] ? len : b->min_len[cls];
 }
 
 /* Appends (id, tf) of a note of length len; room was reserved. Keeps the block bounds: a
@@ -235,18 +256,9 @@ static void plist_append(plist *p, uint32_t id, uint8_t tf, uint8_t len)
     uint32_t k = p->n++;
     p->id[k] = id;
     p->tl[k] = (uint8_t)((tf - 1u) | (len - 1u) << 4);
-    if ((k & (BLK - 1)) == 0)
-        p->blk[k >> BLK_SHIFT] = (pblock){.min_len = {BLK_NONE, BLK_NONE, BLK_NONE}, .max_tf = 0};
-    if (k == 0)
-        p->all = (pblock){.min_len = {BLK_NONE, BLK_NONE, BLK_NONE}, .max_tf = 0};
-    uint32_t cls = tf >= 3 ? 2 : tf - 1u;
-    for (pblock *b = &p->blk[k >> BLK_SHIFT];; b = &p->all) {
-        b->last = id;
-        b->max_tf = tf > b->max_tf ? tf : b->max_tf;
-        b->min_len[cls] = len < b->min_len[cls] ? len : b->min_len[cls];
-        if (b == &p->all)
-            break;
-    }
+    pblock_add(&p->blk[k >> BLK_SHIFT], (k & (BLK - 1)) == 0, id, tf, len);
+    pblock_add(&p->sup[k >> SUP_SHIFT], (k & (SUP - 1)) == 0, id, tf, len);
+    pblock_add(&p->all, k == 0, id, tf, len);
 }
 
 static fw_err index_note(fw_engine *e, struct fw_search *s, uint32_t id, const uint32_t *terms)
@@ -861,19 +873,29 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
         if (d == END)
             break;
         if (full) {
-            /* Block-max: the essential lists' blocks at d and the others' list bounds. */
-            double bsum = rest;
-            uint32_t next = END;
+            /* Block-max: the essential lists' superblocks, then blocks, at d and the others'
+             * list bounds. */
+            double bsum = rest, ssum = rest;
+            uint32_t next = END, snext = END;
             for (uint32_t i = ess; i < m; i++) {
                 const plist *p = c[t[i]].p;
                 uint32_t b = c[t[i]].doc == END ? END : block_at(p, c[t[i]].pos >> BLK_SHIFT, d);
                 if (b == END)
                     continue;
+                const pblock *sb = &p->sup[b / BLK_PER_SUP];
+                ssum += c[t[i]].idf * block_weight(q, sb);
+                if (sb->last < snext)
+                    snext = sb->last;
                 bsum += c[t[i]].idf * block_weight(q, &p->blk[b]);
                 if (p->blk[b].last < next)
                     next = p->blk[b].last;
             }
-            if (window_bound(bl, bsum, m) <= theta) {
+            int skip = window_bound(bl, ssum, m) <= theta;
+            if (skip)
+                next = snext;   /* no note in [d, snext] can enter */
+            else
+                skip = window_bound(bl, bsum, m) <= theta;
+            if (skip) {
                 /* No note in [d, next] can enter: skip the essential lists past it. */
                 for (uint32_t i = ess; i < m; i++)
                     if (next == END) {
@@ -955,6 +977,11 @@ static void prune_run(const struct fw_search *s, const struct fw_search_ctx *x, 
         const plist *p = c0->p;
         uint32_t nb = (p->n + BLK - 1) >> BLK_SHIFT;
         for (uint32_t b = (c0->pos >> BLK_SHIFT); b < nb; b++) {
+            if (full && (b & (BLK_PER_SUP - 1)) == 0 &&
+                window_bound(bl, c0->idf * block_weight(q, &p->sup[b / BLK_PER_SUP]), 1) <= theta) {
+                b += BLK_PER_SUP - 1;   /* the whole superblock */
+                continue;
+            }
             if (full && window_bound(bl, c0->idf * block_weight(q, &p->blk[b]), 1) <= theta)
                 continue;
             uint32_t end = min_u32((b + 1) << BLK_SHIFT, p->n);
