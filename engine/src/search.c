@@ -905,6 +905,19 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
                         cursor_seek(&c[t[i]], next + 1);
                 continue;
             }
+            if (ess + 1 == m) {
+                /* One essential list (the common case): run through its block to the first
+                 * posting whose weight plus the others' bounds could beat theta (the test
+                 * below, without the per-note bookkeeping). */
+                cursor *ce = &c[t[ess]];
+                uint32_t end = min_u32(((ce->pos >> BLK_SHIFT) + 1) << BLK_SHIFT, ce->p->n);
+                while (ce->pos < end && window_bound(bl, ce->idf * posting_weight(q, ce->p, ce->pos) + rest, m) <= theta)
+                    ce->pos++;
+                ce->doc = ce->pos < ce->p->n ? ce->p->id[ce->pos] : END;
+                if (ce->pos == end)
+                    continue;   /* the block is done */
+                d = ce->doc;
+            }
         }
         if (skip_marked && x->acc_stamp[d] == x->stamp)
             goto advance;
