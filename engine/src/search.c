@@ -860,6 +860,8 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
     int full = *hn >= k;
     double theta = full ? hsc[0] : -INFINITY;
     uint32_t ess = 0;   /* t[0..ess) are non-essential: together they cannot beat theta */
+    uint32_t open_to = 0;   /* notes <= open_to lie in blocks whose bound could beat theta (when open) */
+    int open = 0;
     for (;;) {
         while (full && ess < m && window_bound(bl, pre[ess], m) <= theta)
             ess++;
@@ -872,15 +874,17 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
                 d = c[t[i]].doc;
         if (d == END)
             break;
-        if (full) {
-            /* Block-max: the essential lists' superblocks, then blocks, at d and the others'
-             * list bounds. */
-            double bsum = rest, ssum = rest;
+        if (full && !(open && d <= open_to)) {
+            /* Block-max: every list's superblock, then block, at d (the first block whose
+             * last note is >= d; a list that ends before d adds nothing). A note up to the
+             * end of the shortest of those blocks lies in the same blocks: while theta has
+             * not made them skippable they are not checked again (open_to). */
+            double bsum = 0.0, ssum = 0.0;
             uint32_t next = END, snext = END;
-            for (uint32_t i = ess; i < m; i++) {
+            for (uint32_t i = 0; i < m; i++) {
                 const plist *p = c[t[i]].p;
                 uint32_t b = c[t[i]].doc == END ? END : block_at(p, c[t[i]].pos >> BLK_SHIFT, d);
-                if (b == END)
+                if (b == END || b << BLK_SHIFT >= p->n)
                     continue;
                 const pblock *sb = &p->sup[b / BLK_PER_SUP];
                 ssum += c[t[i]].idf * block_weight(q, sb);
@@ -896,7 +900,8 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
             else
                 skip = window_bound(bl, bsum, m) <= theta;
             if (skip) {
-                /* No note in [d, next] can enter: skip the essential lists past it. */
+                /* No note in [d, next] can enter: skip the essential lists past it (the
+                 * others are sought when needed). */
                 for (uint32_t i = ess; i < m; i++)
                     if (next == END) {
                         c[t[i]].pos = c[t[i]].p->n;
@@ -905,6 +910,10 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
                         cursor_seek(&c[t[i]], next + 1);
                 continue;
             }
+            open = 1;
+            open_to = next;
+        }
+        if (full) {
             if (ess + 1 == m) {
                 /* One essential list (the common case): run through its block to the first
                  * posting whose weight plus the others' bounds could beat theta (the test
