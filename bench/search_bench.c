@@ -10,11 +10,11 @@
  *     FW_NOTE_TERMS terms: 10-12 of its topic's words, 2-3 generic words, and with
  *     probability 0.8 one word of another topic (FW_NONE-padded; Zipf repeats count as term
  *     frequency);
- *  2. creates the engine twice with two arms -- arm 0, measured, with every knob at its
- *     default except engine.search.mode; arm 1, never timed, the same with
- *     engine.search.max_postings unbounded (the exhaustive reference) -- once without the
- *     note terms (the engine alone) and once with them (the engine plus the search index);
- *     the difference is the index build;
+ *  2. creates the engine twice with three arms -- arm 0, measured, with every knob at its
+ *     default except engine.search.mode and retrieval (--retrieval); arm 1 the same with
+ *     retrieval exhaustive (the reference); arm 2 with retrieval newest, max_postings 2000
+ *     -- once without the note terms (the engine alone) and once with them (the engine plus
+ *     the search index); the difference is the index build;
  *  3. in intent mode, warms the learned query intents up: --clicks clicks
  *     (fw_engine_log_search, CLICK_BATCH per tick) of random users, each a query drawn like
  *     the measured ones (colloquial share CLICK_COLLOQ) that opens a uniform random note of
@@ -28,7 +28,11 @@
  *  5. checks the answers: the share of results on the query's topic and the share containing
  *     one of the query's words (keyword mode: must be all); that re-running the first
  *     RECHECK_QUERIES queries gives identical pages; and how much of the exhaustive
- *     reference's page (arm 1, same queries) arm 0's page holds (overlap@page_size).
+ *     reference's page (arm 1, same queries) arm 0's page holds (overlap@page_size);
+ *  6. side by side (--side N, issue 22): the first N queries, then N one-word queries of the
+ *     FREQ_WORDS most frequent words, each timed on exact, newest and exhaustive in rotating
+ *     order: p50/p99 (all, and not preempted), postings scored, exact == exhaustive on every
+ *     page (the run fails otherwise), newest's recall@10 against exact.
  *
  * Every random draw comes from a keyed stream (sim/rng.h); the run is deterministic apart
  * from the timings. Usage: bench_search --help. */
@@ -209,7 +213,8 @@ static const char usage[] =
     "builds notes with Zipf-distributed topic words, generic words and a stray word of\n"
     "another topic, creates the engine with the text index, in intent mode learns query\n"
     "intents from warm-up clicks, then times search requests per stage and compares the\n"
-    "answers with an exhaustive reference (engine.search.max_postings unbounded).\n"
+    "answers with an exhaustive reference (engine.search.retrieval exhaustive); then\n"
+    "times exact, newest and exhaustive retrieval side by side (--side).\n"
     "\n"
     "options:\n"
     "  --notes N         notes in the catalog (default 1000000)\n"

@@ -1030,20 +1030,26 @@ static void prune_run(const struct fw_search *s, const struct fw_search_ctx *x, 
     maxscore_loop(s, x, q, bl, skip_marked, k, hid, hsc, hn, postings, scored);
 }
 
-/* Note id's BM25, summed as the exhaustive scan sums it (postings found by bisection);
- * adds the postings found to *postings. */
-static double bm25_lookup(const pquery *q, uint32_t id, uint64_t *postings)
+/* Note id's BM25, summed as the exhaustive scan sums it; q's cursors move forward to id
+ * (ids asked in ascending order after a rewind). Adds the postings found to *postings. */
+static double bm25_lookup(pquery *q, uint32_t id, uint64_t *postings)
 {
     double bm = 0.0;
     for (uint32_t j = 0; j < q->m; j++) {
-        cursor c = {.p = q->c[j].p, .pos = 0, .doc = q->c[j].p->id[0]};
-        cursor_seek(&c, id);
-        if (c.doc == id) {
-            bm += q->c[j].idf * posting_weight(q, c.p, c.pos);
+        cursor *c = &q->c[j];
+        cursor_seek(c, id);
+        if (c->doc == id) {
+            bm += c->idf * posting_weight(q, c->p, c->pos);
             (*postings)++;
         }
     }
     return bm;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
 }
 
 uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req *q, uint32_t *out,
@@ -1112,6 +1118,10 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
         /* Pass 2: the window among notes with postings, intent candidates (if any) aside. */
         if (bq.m)
             prune_run(s, x, &bq, &bl, n_cand > 0, kw, win_id, win_score, &n_win, &read, &scored);
+        /* The intent candidates in id order (the heap's answer does not depend on the
+         * order of offers), looked up by cursors that only move forward. */
+        qsort(x->cand, n_cand, sizeof *x->cand, cmp_u32);
+        prune_rewind(&bq);
         for (uint32_t i = 0; i < n_cand; i++) {
             uint32_t id = x->cand[i];
             double bm = bq.m ? bm25_lookup(&bq, id, &read) : 0.0;
