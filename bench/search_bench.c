@@ -10,11 +10,11 @@
  *     FW_NOTE_TERMS terms: 10-12 of its topic's words, 2-3 generic words, and with
  *     probability 0.8 one word of another topic (FW_NONE-padded; Zipf repeats count as term
  *     frequency);
- *  2. creates the engine twice with two arms -- arm 0, measured, with every knob at its
- *     default except engine.search.mode; arm 1, never timed, the same with
- *     engine.search.max_postings unbounded (the exhaustive reference) -- once without the
- *     note terms (the engine alone) and once with them (the engine plus the search index);
- *     the difference is the index build;
+ *  2. creates the engine twice with three arms -- arm 0, measured, with every knob at its
+ *     default except engine.search.mode and retrieval (--retrieval); arm 1 the same with
+ *     retrieval exhaustive (the reference); arm 2 with retrieval newest, max_postings 2000
+ *     -- once without the note terms (the engine alone) and once with them (the engine plus
+ *     the search index); the difference is the index build;
  *  3. in intent mode, warms the learned query intents up: --clicks clicks
  *     (fw_engine_log_search, CLICK_BATCH per tick) of random users, each a query drawn like
  *     the measured ones (colloquial share CLICK_COLLOQ) that opens a uniform random note of
@@ -28,7 +28,11 @@
  *  5. checks the answers: the share of results on the query's topic and the share containing
  *     one of the query's words (keyword mode: must be all); that re-running the first
  *     RECHECK_QUERIES queries gives identical pages; and how much of the exhaustive
- *     reference's page (arm 1, same queries) arm 0's page holds (overlap@page_size).
+ *     reference's page (arm 1, same queries) arm 0's page holds (overlap@page_size);
+ *  6. side by side (--side N, issue 22): the first N queries, then N one-word queries of the
+ *     FREQ_WORDS most frequent words, each timed on exact, newest and exhaustive in rotating
+ *     order: p50/p99 (all, and not preempted), postings scored, exact == exhaustive on every
+ *     page (the run fails otherwise), newest's recall@10 against exact.
  *
  * Every random draw comes from a keyed stream (sim/rng.h); the run is deterministic apart
  * from the timings. Usage: bench_search --help. */
@@ -62,7 +66,10 @@
 #define CLICK_BATCH 2000     /* clicks per fw_engine_log_search call (one tick) */
 #define CLICK_COLLOQ 0.2     /* colloquial share of the warm-up's clicked queries */
 #define RECHECK_QUERIES 2000 /* queries re-run: determinism, and the exhaustive reference */
-#define REF_MAX_POSTINGS 100000000u   /* engine.search.max_postings' upper bound: read all */
+#define NEWEST_POSTINGS 2000u   /* arm 2 (retrieval newest): the cap the engine used to apply */
+#define N_ARMS 3
+#define FREQ_WORDS 4            /* the side-by-side's frequent-word queries: top generic words */
+#define FW_SEARCH_PAGE_MAX_BENCH 10   /* the side-by-side's page: engine.search.page_size's default */
 
 /* Keys: each note's draws come from (seed, FW_RNG_NOTE, note, 0), each user's creator draw
  * from (seed, FW_RNG_NOTE, note, DAY_CREATOR); each query from (seed, FW_RNG_ACTIVITY,
@@ -79,7 +86,8 @@
 #define Q_WORDS_MASK (3u << Q_WORDS_SHIFT)
 
 typedef struct bench_opts {
-    uint32_t notes, users, queries, topics, clicks;
+    uint32_t notes, users, queries, topics, clicks, side;
+    int retrieval;         /* fw_search_retrieval of arm 0 */
     uint64_t seed;
     int mode;              /* fw_search_mode */
     double colloquial;     /* share of measured queries with a colloquial word; < 0: default */
@@ -168,6 +176,7 @@ static void print_class_row(const char *label, lat_summary s)
 
 #define MODE_NAME(constant, yaml) yaml,
 static const char *const mode_names[] = {FW_SEARCH_MODES(MODE_NAME)};
+static const char *const retrieval_names[] = {FW_SEARCH_RETRIEVALS(MODE_NAME)};
 #undef MODE_NAME
 
 /* Every engine.search knob of cf on one line, expanded from the knob list (so a knob added
@@ -204,7 +213,8 @@ static const char usage[] =
     "builds notes with Zipf-distributed topic words, generic words and a stray word of\n"
     "another topic, creates the engine with the text index, in intent mode learns query\n"
     "intents from warm-up clicks, then times search requests per stage and compares the\n"
-    "answers with an exhaustive reference (engine.search.max_postings unbounded).\n"
+    "answers with an exhaustive reference (engine.search.retrieval exhaustive); then\n"
+    "times exact, newest and exhaustive retrieval side by side (--side).\n"
     "\n"
     "options:\n"
     "  --notes N         notes in the catalog (default 1000000)\n"
@@ -212,6 +222,10 @@ static const char usage[] =
     "  --queries N       measured search requests (default 200000)\n"
     "  --topics N        topics (default 32)\n"
     "  --mode M          engine.search.mode: keyword or intent (default: the knob's default)\n"
+    "  --retrieval R     arm 0's engine.search.retrieval: exact, newest (max_postings 2000) or\n"
+    "                    exhaustive (default: the knob's default)\n"
+    "  --side N          side by side: the first N queries (and N frequent-word queries)\n"
+    "                    timed on exact, newest and exhaustive in turn (default 20000)\n"
     "  --clicks N        intent mode: warm-up clicks (default 200000; ignored in keyword mode)\n"
     "  --colloquial X    share of measured queries with a colloquial word (default 0.2 in\n"
     "                    intent mode, 0 in keyword mode)\n"
@@ -223,7 +237,8 @@ static bench_opts parse_args(int argc, char **argv)
 {
     fw_engine_cfg def = fixture_engine_cfg();
     bench_opts o = {.notes = 1000000, .users = 100000, .queries = 200000, .topics = 32, .clicks = 200000,
-                    .seed = seed_default(), .mode = def.search.mode, .colloquial = -1.0};
+                    .side = 20000, .retrieval = def.search.retrieval, .seed = seed_default(),
+                    .mode = def.search.mode, .colloquial = -1.0};
     const bench_opt opts[] = {
         {.name = "--notes", .kind = BENCH_U32, .dst = &o.notes, .lo = 10, .hi = 50000000},
         {.name = "--users", .kind = BENCH_U32, .dst = &o.users, .lo = 1, .hi = 50000000},
@@ -232,6 +247,9 @@ static bench_opts parse_args(int argc, char **argv)
         {.name = "--mode", .kind = BENCH_NAME, .dst = &o.mode, .hi = FW_SEARCH__COUNT, .names = mode_names,
          .expect = "keyword or intent"},
         {.name = "--clicks", .kind = BENCH_U32, .dst = &o.clicks, .lo = 0, .hi = 100000000},
+        {.name = "--retrieval", .kind = BENCH_NAME, .dst = &o.retrieval, .hi = FW_RETRIEVAL__COUNT,
+         .names = retrieval_names, .expect = "exact, newest or exhaustive"},
+        {.name = "--side", .kind = BENCH_U32, .dst = &o.side, .lo = 0, .hi = 100000000},
         {.name = "--colloquial", .kind = BENCH_SHARE, .dst = &o.colloquial},
         {.name = "--seed", .kind = BENCH_U64, .dst = &o.seed, .lo = 0, .hi = UINT64_MAX},
     };
@@ -424,14 +442,14 @@ static int note_has_term(const uint32_t *terms, const uint32_t *q, uint32_t nq)
     return 0;
 }
 
-/* The engine of cat with the two arms ec[0..2), timed: *secs its creation's wall time, *mib
+/* The engine of cat with the arms ec[0..N_ARMS), timed: *secs its creation's wall time, *mib
  * the resident set it added. NULL, reported naming the engine by what, on failure. */
 static fw_engine *create_timed(const fw_catalog *cat, const fw_engine_cfg *ec, const char *what, double *secs,
                                double *mib)
 {
     fw_err rc;
     double rss0 = rss_now_mib(), t0 = now_s();
-    fw_engine *e = fw_engine_create(cat, ec, 2, &rc);
+    fw_engine *e = fw_engine_create(cat, ec, N_ARMS, &rc);
     if (!e) {
         fprintf(stderr, "bench_search: creating the engine %s failed: %s\n", what, fw_err_str(rc));
         return NULL;
@@ -439,6 +457,116 @@ static fw_engine *create_timed(const fw_catalog *cat, const fw_engine_cfg *ec, c
     *secs = now_s() - t0;
     *mib = rss_now_mib() - rss0;
     return e;
+}
+
+/* Side by side, in one run: each query timed on exact (arm 0), newest (arm 2) and exhaustive
+ * (arm 1) in turn, the order rotating from query to query so that none of the three always
+ * runs on a warmer cache; then the same over single-word queries of the FREQ_WORDS most
+ * frequent words. Prints p50/p99 per retrieval, how many exact pages equal the exhaustive
+ * ones (must be all), and newest's recall@page against exact. Returns -1 when out of
+ * memory, -2 when an exact page differs from the exhaustive one. */
+static int side_by_side(fw_engine *e, fw_engine_ctx *ctx, const bench_opts *o, const vocab *v, const bm25_tab *bt,
+                        const fw_search_req *qs, size_t n_qs)
+{
+    if (o->side == 0)
+        return 0;
+    if (o->retrieval != FW_RETRIEVAL_EXACT) {
+        printf("\nside by side: skipped (arm 0 is not retrieval exact)\n");
+        return 0;
+    }
+    static const uint32_t arm_of[3] = {0, 2, 1};   /* exact, newest, exhaustive */
+    static const char *const label[3] = {"exact", "newest (max_postings 2000)", "exhaustive"};
+    size_t n = o->side;
+    int64_t *ns[3] = {NULL, NULL, NULL}, *tmp = malloc(n * sizeof *tmp);
+    uint8_t *pre = malloc(3 * n);   /* pre[a * n + i]: retrieval a's request i was preempted */
+    uint64_t *post[3] = {NULL, NULL, NULL};
+    int rc = -1;
+    if (!tmp || !pre) {
+        free(tmp);
+        free(pre);
+        return -1;
+    }
+    for (int a = 0; a < 3; a++)
+        if (!(ns[a] = malloc(n * sizeof *ns[a])) || !(post[a] = calloc(2, sizeof *post[a])))
+            goto out;
+    for (int set = 0; set < 2; set++) {
+        size_t same = 0, hit = 0, want = 0;
+        for (size_t i = 0; i < n; i++) {
+            fw_search_req q;
+            if (set == 0)
+                q = qs[i % n_qs];
+            else {
+                q = (fw_search_req){.user = (uint32_t)(i % o->users), .tick = qs[0].tick, .n_terms = 1};
+                memset(q.terms, 0xff, sizeof q.terms);
+                q.terms[0] = term_generic(v, (uint32_t)(i % FREQ_WORDS));
+            }
+            uint32_t page[3][FW_SEARCH_PAGE_MAX_BENCH], np[3];
+            for (int r = 0; r < 3; r++) {
+                int a = (int)((i + (size_t)r) % 3);
+                q.arm = arm_of[a];
+                uint64_t p0 = fw_engine_ctx_work(ctx, FW_WORK_POSTINGS);
+                long pr = preemptions();
+                int64_t t0 = now_ns();
+                np[a] = fw_search_request(e, ctx, &q, page[a], FW_SEARCH_PAGE_MAX_BENCH);
+                ns[a][i] = now_ns() - t0;
+                pre[(size_t)a * n + i] = preemptions() != pr;
+                post[a][set] += fw_engine_ctx_work(ctx, FW_WORK_POSTINGS) - p0;
+            }
+            same += np[0] == np[2] && memcmp(page[0], page[2], np[0] * sizeof *page[0]) == 0;
+            want += np[0];
+            for (uint32_t k = 0; k < np[0]; k++)
+                for (uint32_t j = 0; j < np[1]; j++)
+                    hit += page[0][k] == page[1][j];
+        }
+        if (set == 0)
+            printf("\nside by side: the first %zu measured queries (cycled), each on exact, newest and "
+                   "exhaustive in turn (rotating order), external timing, one thread:\n",
+                   n);
+        else {
+            printf("\nside by side: %zu one-word queries of the %d most frequent words (postings:", n, FREQ_WORDS);
+            for (uint32_t w = 0; w < FREQ_WORDS; w++)
+                printf(" %u", bt->df[term_generic(v, w)]);
+            printf("), same protocol:\n");
+        }
+        printf("  %-28s %10s %10s %10s %12s %14s %14s %9s\n", "retrieval", "p50_us", "p99_us", "mean_us",
+               "postings/q", "p50_us clean", "p99_us clean", "preempted");
+        for (int a = 0; a < 3; a++) {
+            double mean = 0.0;
+            size_t nc = 0;
+            for (size_t i = 0; i < n; i++) {
+                tmp[i] = ns[a][i];
+                mean += ns[a][i] / 1e3 / n;
+            }
+            qsort(tmp, n, sizeof *tmp, cmp_i64);
+            double p50 = pct_sorted(tmp, n, 50.0) / 1e3, p99 = pct_sorted(tmp, n, 99.0) / 1e3;
+            for (size_t i = 0; i < n; i++)
+                if (!pre[(size_t)a * n + i])
+                    tmp[nc++] = ns[a][i];
+            qsort(tmp, nc, sizeof *tmp, cmp_i64);
+            printf("  %-28s %10.2f %10.2f %10.2f %12.0f %14.2f %14.2f %9zu\n", label[a], p50, p99, mean,
+                   (double)post[a][set] / n, pct_sorted(tmp, nc, 50.0) / 1e3, pct_sorted(tmp, nc, 99.0) / 1e3,
+                   n - nc);
+        }
+        printf("  (clean: over the requests during which this thread was not switched out; preempted: "
+               "how many were)\n");
+        printf("  exact pages identical to exhaustive: %zu of %zu%s; newest recall@%u against exact: "
+               "%.2f%%\n",
+               same, n, same == n ? "" : " (EXACTNESS VIOLATED)", (unsigned)FW_SEARCH_PAGE_MAX_BENCH,
+               want ? 100.0 * hit / want : 100.0);
+        if (same != n) {
+            rc = -2;
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    for (int a = 0; a < 3; a++) {
+        free(ns[a]);
+        free(post[a]);
+    }
+    free(tmp);
+    free(pre);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -463,13 +591,20 @@ int main(int argc, char **argv)
 
     vocab v;
     vocab_init(&v, o.topics);
-    /* Arm 0 is measured; arm 1 is the same with every posting read (max_postings unbounded):
-     * the exhaustive reference the answers of arm 0 are compared with. */
-    fw_engine_cfg ec[2];
+    /* Arm 0 is measured (retrieval --retrieval); arm 1 is the same with every posting read
+     * (retrieval exhaustive): the reference the answers of arm 0 are compared with; arm 2
+     * reads the newest NEWEST_POSTINGS of each word (retrieval newest), for the side by side. */
+    fw_engine_cfg ec[N_ARMS];
     ec[0] = fixture_engine_cfg();
     ec[0].search.mode = o.mode;
+    ec[0].search.retrieval = o.retrieval;
+    ec[0].search.max_postings = o.retrieval == FW_RETRIEVAL_NEWEST ? NEWEST_POSTINGS : 0;
     ec[1] = ec[0];
-    ec[1].search.max_postings = REF_MAX_POSTINGS;
+    ec[1].search.retrieval = FW_RETRIEVAL_EXHAUSTIVE;
+    ec[1].search.max_postings = 0;
+    ec[2] = ec[0];
+    ec[2].search.retrieval = FW_RETRIEVAL_NEWEST;
+    ec[2].search.max_postings = NEWEST_POSTINGS;
     uint32_t page_cap = ec[0].search.page_size;
 
     printf("bench_search: search requests over a synthetic text index, one thread\n");
@@ -516,8 +651,9 @@ int main(int argc, char **argv)
            "feed algorithm %s\n  engine.search:",
            mode_names[o.mode], ec[0].feed.algorithm == FW_FEED_REC ? "rec" : "baseline");
     print_search_knobs(&ec[0].search);
-    printf("\n  arm 1 (reference, not timed): arm 0 with max_postings %u (every posting read)\n",
-           REF_MAX_POSTINGS);
+    printf("\n  arm 1 (reference): arm 0 with retrieval exhaustive (every posting read); arm 2: "
+           "retrieval newest, max_postings %u\n",
+           NEWEST_POSTINGS);
     double create_plain_s, rss_plain, create_text_s, rss_text;
     if (!(e = create_timed(&cat, ec, "without text", &create_plain_s, &rss_plain)))
         goto out;
@@ -752,9 +888,9 @@ int main(int argc, char **argv)
     lat_summary clean = summarize(lat_ns, q_flags, pre, postings, nres, N, 0, 0, 1, scratch);
     double search_mean = st[0].mean_us;
     printf("\n==== result: bench_search --notes %u --users %u --queries %u --topics %u --mode %s "
-           "--clicks %u --colloquial %g --seed %llu ====\n",
-           o.notes, o.users, o.queries, o.topics, mode_names[o.mode], o.clicks, o.colloquial,
-           (unsigned long long)o.seed);
+           "--retrieval %s --side %u --clicks %u --colloquial %g --seed %llu ====\n",
+           o.notes, o.users, o.queries, o.topics, mode_names[o.mode], retrieval_names[o.retrieval], o.side,
+           o.clicks, o.colloquial, (unsigned long long)o.seed);
     printf("index: %u notes, %llu term slots, %u terms; fw_engine_create %.3f s with the index "
            "(%.3f s without: index build %.3f s)\n",
            o.notes, (unsigned long long)n_postings, v.n_terms, create_text_s, create_plain_s,
@@ -851,6 +987,13 @@ int main(int argc, char **argv)
     printf("aim: search p99 %.1f us (engine histogram; external %.1f us, not preempted %.1f us) "
            "vs 1000 us: %s\n",
            st[0].p99_us, all.p99_us, clean.p99_us, st[0].p99_us < 1000.0 ? "met" : "NOT met");
+    int sb = side_by_side(e, ctx, &o, &v, &bt, qs, N);
+    if (sb == -1)
+        goto oom;
+    if (sb == -2) {
+        fprintf(stderr, "bench_search: an exact page differs from the exhaustive one\n");
+        goto out;
+    }
     print_end(t_begin);
     status = 0;
     goto out;

@@ -76,6 +76,12 @@ fw_err fw_engine_cfg_check(const fw_engine_cfg *cfg, char *why, size_t cap)
                  cfg->shop.delivery_days_min, cfg->shop.delivery_days_max);
         return FW_ERR_RANGE;
     }
+    if ((cfg->search.retrieval == FW_RETRIEVAL_NEWEST) != (cfg->search.max_postings > 0)) {
+        snprintf(why, cap, "engine.search.max_postings: %u %s", cfg->search.max_postings,
+                 cfg->search.max_postings ? "does nothing unless engine.search.retrieval is newest (use 0)"
+                                          : "reads no posting: engine.search.retrieval newest needs at least 1");
+        return FW_ERR_RANGE;
+    }
     if (cfg->feed.algorithm == FW_FEED_PLUGIN && !cfg->feed.plugin[0]) {
         snprintf(why, cap, "engine.feed.plugin: algorithm plugin needs the path of a ranker plug-in (a .so "
                            "exporting fw_ranker_plugin, see flywheel/policy.h), got none");

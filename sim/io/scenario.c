@@ -1753,6 +1753,23 @@ static fw_err check_delivery(const fw_engine_cfg *e, const char *at, const char 
                 "), got %" PRIu32, at, what, e->shop.delivery_days_max, e->shop.delivery_days_min);
 }
 
+/* engine.search.max_postings counts only under retrieval newest (the capped scan): there it
+ * must read at least one posting, elsewhere it would do nothing, so it must be 0. */
+static fw_err check_search(const fw_engine_cfg *e, const char *at, const char *what, fw_diag *diag)
+{
+    if ((e->search.retrieval == FW_RETRIEVAL_NEWEST) == (e->search.max_postings > 0))
+        return FW_OK;
+    if (e->search.max_postings > 0)
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: %sengine.search.max_postings: %" PRIu32 " does nothing unless engine.search.retrieval is "
+                    "newest (exact and exhaustive read every posting they need); set it to 0 or set retrieval: newest",
+                    at, what, e->search.max_postings);
+    return fail(diag, FW_ERR_RANGE,
+                "%s: %sengine.search.max_postings: retrieval newest needs the postings to read per word, at least 1 "
+                "(for example 2000), got 0",
+                at, what);
+}
+
 /* A layer name becomes an HDF5 group and a salt: ASCII letters, digits, '_' and '-' only. */
 /* Names the recorder gives datasets and groups that sit beside the arms' groups (/days/day,
  * /experiment/{metric, units, days, counterfactual}, /experiment/days/{day, look,
@@ -1875,6 +1892,8 @@ static fw_err check_cells(const fw_scenario *s, const fw_layer *layers, uint32_t
             err = check_shares(&b, at, what, diag);
             if (err == FW_OK)
                 err = check_delivery(&e, at, what, diag);
+            if (err == FW_OK)
+                err = check_search(&e, at, what, diag);
         }
         cfg_free_strings(&b, &e);
     }
@@ -2217,6 +2236,11 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
         where_fmt(w, "engine.shop.delivery_days_min", at, sizeof at);
         if ((err = check_delivery(&s->engine, at, "", diag)) != FW_OK)
             return err;
+        where_fmt(w, index_find(w->ix, "engine.search.max_postings") != NULL ? "engine.search.max_postings"
+                                                                           : "engine.search.retrieval",
+                  at, sizeof at);
+        if ((err = check_search(&s->engine, at, "", diag)) != FW_OK)
+            return err;
     }
     const char *name_why = name_problem(s->name);
     if (name_why != NULL) {
@@ -2352,7 +2376,8 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
         snprintf(what, sizeof what, "%s (arm '%s'): ", path, shown);
         where_fmt(w, path, at, sizeof at);
         if ((err = check_shares(&s->arms[i].behaviour, at, what, diag)) != FW_OK ||
-            (err = check_delivery(&s->arms[i].engine, at, what, diag)) != FW_OK)
+            (err = check_delivery(&s->arms[i].engine, at, what, diag)) != FW_OK ||
+            (err = check_search(&s->arms[i].engine, at, what, diag)) != FW_OK)
             return err;
     }
     if ((err = check_disjoint(s, w, diag)) != FW_OK)

@@ -34,6 +34,13 @@ printf 'engine:\n  shop:\n    delivery_days_min: 5\n    delivery_days_max: 2\n' 
 expect_bad "delivery min above max" "delivery.yaml:3|engine.shop.delivery_days_min|delivery_days_max (2)" run delivery.yaml
 printf 'world:\n  goal_target_cpa: 0.7\n  goal_target_roas: 0.5\n' >goals.yaml
 expect_bad "goal shares above 1" "goals.yaml:3|world.goal_max_conversions + goal_target_cpa + goal_target_roas|0.7 + 0.5" run goals.yaml
+# engine.search.max_postings only under retrieval newest (issue 22), in the file and in an arm.
+printf 'engine:\n  search:\n    max_postings: 2000\n' >maxpost.yaml
+expect_bad "max_postings under exact" "maxpost.yaml:3: engine.search.max_postings: 2000 does nothing unless engine.search.retrieval is newest" validate maxpost.yaml
+printf 'engine:\n  search:\n    retrieval: newest\n' >newest0.yaml
+expect_bad "newest without max_postings" "newest0.yaml:3: engine.search.max_postings: retrieval newest needs the postings to read per word, at least 1" validate newest0.yaml
+printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.search.max_postings=50"]\n' >armpost.yaml
+expect_bad "an arm's max_postings under exact" "armpost.yaml|arm 'b'|engine.search.max_postings: 50 does nothing" validate armpost.yaml
 printf 'world: [1, 2\n' >malformed.yaml
 expect_bad "malformed YAML" "malformed.yaml" run malformed.yaml
 expect_bad "missing file" "nope.yaml" run nope.yaml

@@ -513,6 +513,7 @@ static void test_work_and_latency(void **state)
     spec s;
     hand_corpus(&s);
     fw_engine_cfg cfg = text_cfg(FW_SEARCH_KEYWORD);
+    cfg.search.retrieval = FW_RETRIEVAL_EXHAUSTIVE;   /* counts every posting (exact: test_exact_*) */
     fw_engine_ctx *c;
     fw_engine *e = fixture_rig_open(state, build(&s, &cfg, 1), &c);
     uint32_t out[PAGE_MAX];
@@ -557,6 +558,241 @@ static void test_work_and_latency(void **state)
     assert_int_equal(fw_engine_ctx_latency(c, FW_STAGE_SEARCH)->total, 0);
 }
 
+/* ---- exact retrieval against the exhaustive oracle ------------------------------------ */
+
+/* splitmix64: the tests' own deterministic stream (no rand()). */
+static uint64_t mix_next(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static uint32_t mix_below(uint64_t *x, uint32_t n) { return (uint32_t)(mix_next(x) % n); }
+
+/* Random vocabulary: term 0 is in most notes, 1-3 in many, 4-11 in some, the rest rare
+ * (term t drawn with weight about 1 / (t + 1)^1.5); lengths 1-16 with repeats (tf up to 16). */
+enum { RV = 48, RT = 6 };
+
+static uint32_t rand_term(uint64_t *x)
+{
+    uint32_t u = mix_below(x, 1000);
+    if (u < 250)
+        return 0;
+    if (u < 500)
+        return 1 + mix_below(x, 3);
+    if (u < 800)
+        return 4 + mix_below(x, 8);
+    return 12 + mix_below(x, RV - 12);
+}
+
+static void rand_note(uint64_t *x, uint32_t *terms)
+{
+    uint32_t len = 1 + mix_below(x, FW_NOTE_TERMS);
+    for (uint32_t k = 0; k < FW_NOTE_TERMS; k++)
+        terms[k] = FW_NONE;
+    for (uint32_t k = 0; k < len; k++) {
+        uint32_t slot = mix_below(x, FW_NOTE_TERMS);   /* padding anywhere */
+        while (terms[slot] != FW_NONE)
+            slot = (slot + 1) % FW_NOTE_TERMS;
+        /* a third of the time repeat the previous word: tf > 1 */
+        terms[slot] = (k > 0 && mix_below(x, 3) == 0) ? terms[(slot + FW_NOTE_TERMS - 1) % FW_NOTE_TERMS] : rand_term(x);
+        if (terms[slot] == FW_NONE)
+            terms[slot] = rand_term(x);
+    }
+}
+
+/* Arms in pairs: arm 2i exact, arm 2i + 1 the same knobs exhaustive. The pairs vary mode,
+ * page size, the blend (personal affinity, quality, intent) and BM25 (b = 0: every note
+ * ties on a one-word query). */
+enum { R_PAIRS = 7 };
+
+static void oracle_cfgs(fw_engine_cfg *cfgs)
+{
+    for (uint32_t i = 0; i < R_PAIRS; i++) {
+        fw_engine_cfg c = text_cfg(FW_SEARCH_KEYWORD);
+        c.feed.algorithm = FW_FEED_REC;   /* learned affinities for w_personal */
+        switch (i) {
+        case 0: break;                                           /* keyword, page 10, text only */
+        case 1: c.search.page_size = 1; break;
+        case 2: c.search.page_size = 100; c.search.b = 0.0; break;   /* ties everywhere */
+        case 3: c.search.w_personal = 0.3; c.search.w_quality = 0.3; break;
+        case 4: c.search.mode = FW_SEARCH_INTENT; break;
+        case 5: c.search.mode = FW_SEARCH_INTENT; c.search.w_personal = 0.3; c.search.intent_candidates = 30; break;
+        case 6: c.search.k1 = 0.0; c.search.w_text = 0.0; c.search.mode = FW_SEARCH_INTENT; break;
+        }
+        c.search.retrieval = FW_RETRIEVAL_EXACT;
+        cfgs[2 * i] = c;
+        c.search.retrieval = FW_RETRIEVAL_EXHAUSTIVE;
+        cfgs[2 * i + 1] = c;
+    }
+}
+
+/* Runs n_queries random queries on every pair and requires identical pages; returns the
+ * postings the exact and the exhaustive arms of pair 1 scored. */
+static void oracle_round(fw_engine *e, fw_engine_ctx *c, uint64_t *x, uint32_t n_users, uint32_t n_queries,
+                         uint64_t *post_exact, uint64_t *post_all)
+{
+    uint32_t a[PAGE_MAX], b[PAGE_MAX];
+    for (uint32_t i = 0; i < n_queries; i++) {
+        uint32_t terms[RT], n_t = 1 + mix_below(x, RT);
+        uint32_t kind = mix_below(x, 4);
+        for (uint32_t j = 0; j < n_t; j++) {
+            if (kind == 0)
+                terms[j] = mix_below(x, 4);                 /* frequent words only */
+            else if (kind == 1)
+                terms[j] = 12 + mix_below(x, RV - 12);      /* rare words only */
+            else
+                terms[j] = mix_below(x, 20) == 0 ? RV + 3 : rand_term(x);   /* mixed, some unknown */
+        }
+        if (mix_below(x, 3) == 0)
+            n_t = 1;   /* many one-word queries: the block bounds alone decide */
+        uint32_t u = mix_below(x, n_users);
+        for (uint32_t p = 0; p < R_PAIRS; p++) {
+            uint64_t p0 = fw_engine_ctx_work(c, FW_WORK_POSTINGS);
+            uint32_t na = search(e, c, u, 2 * p, terms, n_t, a, PAGE_MAX);
+            uint64_t p1 = fw_engine_ctx_work(c, FW_WORK_POSTINGS);
+            uint32_t nb = search(e, c, u, 2 * p + 1, terms, n_t, b, PAGE_MAX);
+            uint64_t p2 = fw_engine_ctx_work(c, FW_WORK_POSTINGS);
+            if (p == 1 && n_t == 1) {
+                *post_exact += p1 - p0;
+                *post_all += p2 - p1;
+            }
+            if (na != nb || memcmp(a, b, na * sizeof *a) != 0) {
+                print_error("pair %u, query %u (%u words, first %u): exact page differs from exhaustive "
+                            "(%u vs %u results; first ids %u vs %u)\n",
+                            p, i, n_t, terms[0], na, nb, na ? a[0] : FW_NONE, nb ? b[0] : FW_NONE);
+                fail();
+            }
+        }
+    }
+}
+
+static void test_exact_equals_exhaustive(void **state)
+{
+    enum { N0 = 3000, USERS = 16, TOPICS_R = 5, GROW = 500 };
+    uint64_t x = 22;
+    fw_note_info *notes = fixture_rig_alloc(state, N0 * sizeof *notes);
+    uint32_t *nt = fixture_rig_alloc(state, (size_t)N0 * FW_NOTE_TERMS * sizeof *nt);
+    for (uint32_t i = 0; i < N0; i++) {
+        notes[i] = (fw_note_info){.creator = i % USERS, .topic = (uint16_t)mix_below(&x, TOPICS_R),
+                                  .format = FW_FORMAT_IMAGE, .created_tick = OLD};
+        rand_note(&x, nt + (size_t)i * FW_NOTE_TERMS);
+    }
+    fw_catalog cat = {.n_users = USERS, .n_topics = TOPICS_R, .ticks_per_day = TPD, .n_notes = N0,
+                      .notes = notes, .n_terms = RV, .note_terms = nt};
+    fw_engine_cfg cfgs[2 * R_PAIRS];
+    oracle_cfgs(cfgs);
+    fw_err err = FW_OK;
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, fw_engine_create(&cat, cfgs, 2 * R_PAIRS, &err), &c);
+    assert_int_equal(err, FW_OK);
+
+    /* Clicks teach intents: every word leads to the topics of the notes clicked. */
+    fw_search_click k[400];
+    for (uint32_t i = 0; i < 400; i++) {
+        uint32_t note = mix_below(&x, N0), t = rand_term(&x);
+        k[i] = click(mix_below(&x, USERS), note, &t, 1);
+    }
+    assert_int_equal(fw_engine_log_search(e, c, k, 400), FW_OK);
+
+    uint64_t pe = 0, pa = 0;
+    oracle_round(e, c, &x, USERS, 300, &pe, &pa);
+    /* The index grows between queries: idf, avgdl and the last blocks move. */
+    for (uint32_t round = 0; round < 4; round++) {
+        for (uint32_t i = 0; i < GROW; i++) {
+            uint32_t terms[FW_NOTE_TERMS], id;
+            rand_note(&x, terms);
+            if (round == 3)   /* short notes of the most frequent word: new best scores at the end */
+                for (uint32_t j = 1; j < FW_NOTE_TERMS; j++)
+                    terms[j] = j == 1 ? 0 : FW_NONE;
+            fw_note_info ni = {.creator = i % USERS, .topic = (uint16_t)mix_below(&x, TOPICS_R),
+                               .format = FW_FORMAT_IMAGE, .created_tick = (int32_t)round};
+            assert_int_equal(publish_text(e, c, &ni, terms, &id), FW_OK);
+            if (i % 100 == 0)
+                oracle_round(e, c, &x, USERS, 5, &pe, &pa);
+        }
+        oracle_round(e, c, &x, USERS, 150, &pe, &pa);
+    }
+    /* (On this corpus -- uniform lengths, a window of 8 or 80 -- pruning saves little; how
+     * much it saves is test_exact_prunes' and the bench's business.) */
+    print_message("postings scored, pair 1 (page 1), one-word queries: exact %llu, exhaustive %llu\n",
+                  (unsigned long long)pe, (unsigned long long)pa);
+    assert_true(pa > 0);
+}
+
+/* Pruning is not a no-op: a word in 4000 notes whose best (one-word notes) come first; every
+ * later block holds only 16-word notes, bounded below the threshold once the window is full,
+ * so exact scores a few blocks while exhaustive scores all 4000 postings -- same page. */
+static void test_exact_prunes(void **state)
+{
+    enum { N = 4000, BEST = 100 };
+    fw_note_info *notes = fixture_rig_alloc(state, N * sizeof *notes);
+    uint32_t *nt = fixture_rig_alloc(state, (size_t)N * FW_NOTE_TERMS * sizeof *nt);
+    for (uint32_t i = 0; i < N; i++) {
+        notes[i] = (fw_note_info){.creator = 0, .topic = 0, .format = FW_FORMAT_IMAGE, .created_tick = OLD};
+        for (uint32_t k = 0; k < FW_NOTE_TERMS; k++)
+            nt[(size_t)i * FW_NOTE_TERMS + k] = k == 0 ? 0 : (i < BEST ? FW_NONE : 1 + k);
+    }
+    fw_catalog cat = {.n_users = 2, .n_topics = 1, .ticks_per_day = TPD, .n_notes = N, .notes = notes,
+                      .n_terms = 20, .note_terms = nt};
+    fw_engine_cfg cfgs[2] = {text_cfg(FW_SEARCH_KEYWORD), text_cfg(FW_SEARCH_KEYWORD)};
+    cfgs[1].search.retrieval = FW_RETRIEVAL_EXHAUSTIVE;
+    fw_err err = FW_OK;
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, fw_engine_create(&cat, cfgs, 2, &err), &c);
+    assert_int_equal(err, FW_OK);
+    uint32_t a[PAGE_MAX], b[PAGE_MAX], want[10];
+    uint64_t p0 = fw_engine_ctx_work(c, FW_WORK_POSTINGS);
+    uint32_t na = search1(e, c, 0, 0, a);
+    uint64_t p1 = fw_engine_ctx_work(c, FW_WORK_POSTINGS);
+    uint32_t nb = search1(e, c, 1, 0, b);
+    uint64_t p2 = fw_engine_ctx_work(c, FW_WORK_POSTINGS);
+    for (uint32_t i = 0; i < 10; i++)
+        want[i] = i;   /* the one-word notes tie: ids ascending */
+    fixture_assert_page(a, na, want, 10);
+    fixture_assert_page(b, nb, want, 10);
+    assert_int_equal(p2 - p1, N);
+    /* two passes (the best, then the window of 80) over the first blocks only */
+    assert_true(p1 - p0 <= 4 * 64);
+}
+
+/* engine.search.max_postings works only under retrieval newest, and there it reads only the
+ * newest postings of a word; elsewhere it is refused. */
+static void test_retrieval_knob(void **state)
+{
+    char why[256];
+    fw_engine_cfg cfg = text_cfg(FW_SEARCH_KEYWORD);
+    assert_int_equal(cfg.search.retrieval, FW_RETRIEVAL_EXACT);
+    assert_int_equal(cfg.search.max_postings, 0);
+    assert_int_equal(fw_engine_cfg_check(&cfg, why, sizeof why), FW_OK);
+    cfg.search.max_postings = 5;
+    assert_int_equal(fw_engine_cfg_check(&cfg, why, sizeof why), FW_ERR_RANGE);
+    assert_non_null(strstr(why, "engine.search.max_postings"));
+    cfg.search.retrieval = FW_RETRIEVAL_EXHAUSTIVE;
+    assert_int_equal(fw_engine_cfg_check(&cfg, why, sizeof why), FW_ERR_RANGE);
+    cfg.search.retrieval = FW_RETRIEVAL_NEWEST;
+    assert_int_equal(fw_engine_cfg_check(&cfg, why, sizeof why), FW_OK);
+    cfg.search.max_postings = 0;
+    assert_int_equal(fw_engine_cfg_check(&cfg, why, sizeof why), FW_ERR_RANGE);
+
+    /* Newest, 1 posting: a word finds only its newest note; exact finds the best. A = n0
+     * (tf 2, dl 3, 0.929) and n1 (dl 2, 0.780): exact n0 first, newest only n1. */
+    spec s;
+    hand_corpus(&s);
+    fw_engine_cfg cfgs[2] = {text_cfg(FW_SEARCH_KEYWORD), text_cfg(FW_SEARCH_KEYWORD)};
+    cfgs[1].search.retrieval = FW_RETRIEVAL_NEWEST;
+    cfgs[1].search.max_postings = 1;
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, cfgs, 2), &c);
+    uint32_t out[PAGE_MAX], n;
+    n = search1(e, c, 0, A, out);
+    fixture_assert_page(out, n, (const uint32_t[]){0, 1}, 2);
+    n = search1(e, c, 1, A, out);
+    fixture_assert_page(out, n, (const uint32_t[]){1}, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -567,6 +803,9 @@ int main(void)
         fixture_rig_test(test_requests_are_pure),
         fixture_rig_test(test_bad_input_and_limits),
         fixture_rig_test(test_work_and_latency),
+        fixture_rig_test(test_exact_equals_exhaustive),
+        fixture_rig_test(test_exact_prunes),
+        fixture_rig_test(test_retrieval_knob),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -107,6 +107,17 @@ typedef enum fw_feed_algorithm { FW_FEED_ALGORITHMS(FW_KNOB_ENUM_CONST) FW_FEED_
 
 typedef enum fw_search_mode { FW_SEARCH_MODES(FW_KNOB_ENUM_CONST) FW_SEARCH__COUNT } fw_search_mode;
 
+/* How BM25 candidates are retrieved: exact = the exhaustive answer, found with block-max MaxScore
+ * (dynamic pruning: MaxScore over per-block score bounds); newest = only the newest max_postings
+ * postings of each word (approximate: the old capped scan); exhaustive = every posting
+ * scored (the reference exact is tested against). */
+#define FW_SEARCH_RETRIEVALS(V)                  \
+    V(FW_RETRIEVAL_EXACT, "exact")               \
+    V(FW_RETRIEVAL_NEWEST, "newest")             \
+    V(FW_RETRIEVAL_EXHAUSTIVE, "exhaustive")
+
+typedef enum fw_search_retrieval { FW_SEARCH_RETRIEVALS(FW_KNOB_ENUM_CONST) FW_RETRIEVAL__COUNT } fw_search_retrieval;
+
 /* engine.search.* */
 #define FW_SEARCH_KNOBS(X)                                                                        \
     X(search, ARM, ENUM, mode, FW_SEARCH_INTENT, FW_SEARCH_MODES, 0, "",                                      \
@@ -122,8 +133,12 @@ typedef enum fw_search_mode { FW_SEARCH_MODES(FW_KNOB_ENUM_CONST) FW_SEARCH__COU
     X(search, ARM, F64, intent_min, 0.15, 0.0, 1.0, "", "smallest P(topic | query) that expands a query")     \
     X(search, ARM, U32, intent_candidates, 200, 0, 100000, "notes", "intent candidates per expanded topic (its newest notes)") \
     X(search, ARM, F64, intent_prior, 5.0, 0.0, 1.0e6, "clicks", "clicks a term needs before its intent is trusted (smoothing)") \
-    X(search, ARM, U32, max_postings, 2000, 1, 100000000, "postings",                                         \
-      "newest postings read per query word (idf still counts all): bounds the cost of common words")
+    X(search, ARM, ENUM, retrieval, FW_RETRIEVAL_EXACT, FW_SEARCH_RETRIEVALS, 0, "",                          \
+      "exact = every page equals the exhaustive scan's, found by block-max MaxScore pruning; newest = "      \
+      "score only the newest max_postings postings per word (approximate); exhaustive = score every posting") \
+    X(search, ARM, U32, max_postings, 0, 0, 100000000, "postings",                                            \
+      "retrieval newest: newest postings read per query word (idf still counts all), at least 1; must be 0 " \
+      "(unset) under exact and exhaustive, where it would do nothing")
 
 /* Shop-tab profiles: unified = community signals (notes read, liked, saved) plus
  * transactions (views, carts, orders); separate = transactions alone, as when the shop and
