@@ -431,10 +431,11 @@ static size_t uniform_index(gsl_rng *r, size_t n)
     return (size_t)(((hi << 32) | lo) % n);  /* bias below n / 2^64: nil */
 }
 
-static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed,
-                          const volatile sig_atomic_t *stop)
+/* Pass 1 of either graph: how many creators each user follows, into follow_off (CSR offsets)
+ * and n_follow_edges; allocates follow_off, follow_dst and n_followers. */
+static fw_err follow_counts(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed)
 {
-    uint32_t n = w->n_users, nc = w->n_creators, T = w->n_topics;
+    uint32_t n = w->n_users, nc = w->n_creators;
     if (!ALLOC(w->follow_off, (size_t)n + 1) || !ALLOC(w->n_followers, n))
         return FW_ERR_NOMEM;
     /* Pass 1: how many creators each user follows (heavy-tailed: Poisson-Gamma). Edge counts
@@ -460,6 +461,18 @@ static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint
     w->n_follow_edges = total;
     if (!ALLOC(w->follow_dst, total))
         return FW_ERR_NOMEM;
+    return FW_OK;
+}
+
+/* The static graph (world.follow_graph: static, the graph before issue 18): every creator is
+ * in the urn from the start, so the urn is a Polya urn over a fixed set and the follower tail
+ * comes out exponential, not heavy. Kept unchanged so that scenarios pinned to it give the
+ * same worlds. */
+static fw_err follow_static(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed,
+                            const volatile sig_atomic_t *stop)
+{
+    uint32_t n = w->n_users, nc = w->n_creators, T = w->n_topics;
+    uint64_t total = w->n_follow_edges;
     /* Pass 2: Price's urn. The urn holds each creator once plus once per follower, so a
      * uniform urn draw picks creators in proportion to followers + 1. */
     uint32_t *urn = malloc(((size_t)nc + total) * sizeof *urn);
@@ -526,6 +539,281 @@ static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint
     }
     free(urn);
     return FW_OK;
+}
+
+/* row[0, T) scaled to unit length, in 1/255ths: the cosine of two rows is then an integer dot
+ * product (exact, so the same on every build), within about 1% of the float cosine. */
+static void unit_vector(const float *row, uint32_t T, uint8_t *out)
+{
+    double ss = 0.0;
+    for (uint32_t t = 0; t < T; t++)
+        ss += (double)row[t] * row[t];
+    float scale = ss > 0.0 ? (float)(255.0 / sqrt(ss)) : 0.0f;
+    for (uint32_t t = 0; t < T; t++)
+        out[t] = (uint8_t)(row[t] * scale + 0.5f);
+}
+
+/* Events between the first and second look ahead (follow_growth), a power of 2 above 8. */
+#define AHEAD_RING 16
+
+/* Follow event i's stream: FOLLOW, entity i mod 2^32, day 3 + i / 2^32 (the days of the
+ * user-keyed FOLLOW streams are 0 to 2). */
+static void event_stream(gsl_rng *r, uint64_t seed, uint64_t i)
+{
+    fw_rng_seek(r, seed, FW_RNG_FOLLOW, (uint32_t)i, 3 + (uint32_t)(i >> 32));
+}
+
+/* A position in [0, n) from 64 random bits x (multiply-shift; bias below n / 2^64). */
+static uint64_t below(uint64_t x, uint64_t n)
+{
+    return (uint64_t)(((unsigned __int128)x * n) >> 64);
+}
+
+/* One candidate's draws: whether it is drawn uniformly (probability p_uniform; the return
+ * value), and 64 random bits *x for its position. */
+static int draw_candidate(gsl_rng *r, double p_uniform, uint64_t *x)
+{
+    int uniform = gsl_rng_uniform(r) < p_uniform;
+    uint64_t hi = gsl_rng_get(r);
+    *x = hi << 32 | gsl_rng_get(r);
+    return uniform;
+}
+
+/* Whether row[0, n) holds v. */
+static int follows_already(const uint32_t *row, uint32_t n, uint32_t v)
+{
+    for (uint32_t j = 0; j < n; j++)
+        if (row[j] == v)
+            return 1;
+    return 0;
+}
+
+/* The grown graph (world.follow_graph: growth). The day-0 graph is the end of a growth process
+ * over simulated history, so that the follower distribution is an outcome, not an input:
+ *
+ * - Arrival. Users arrive one per step in id order (their traits are drawn independently per
+ *   id, so id order is a random order); a creator becomes followable on arrival. Each user
+ *   makes the follows pass 1 gave them at steps drawn uniformly from their arrival to day 0
+ *   (a steady rate over their life on the platform), so a late creator still gains followers
+ *   from those already there and the first users are not confined to the first creators.
+ * - Preferential attachment (Barabasi & Albert 1999; Price 1976 for directed graphs): a
+ *   candidate comes from the urn that holds every arrived creator once plus once per follower
+ *   so far, so in proportion to followers + 1; with probability follow_uniform it is drawn
+ *   uniformly among the arrived creators instead (discovery that ignores popularity, which acts
+ *   as an initial attractiveness: Dorogovtsev, Mendes & Samukhin 2000).
+ * - Interest homophily: of follow_choices candidates the follower takes the one whose interest
+ *   vector is nearest theirs (cosine): popularity and similarity trade off as in Papadopoulos
+ *   et al. (2012, "Popularity versus similarity in growing networks", Nature 489), here in a
+ *   tournament form that keeps the attachment linear in followers.
+ * - Reciprocity among small accounts (Kumar, Novak & Tomkins 2006; Kwak et al. 2010 measured
+ *   22% of Twitter's follows reciprocated, between accounts of similar size far more than
+ *   with celebrities): when a creator with no more followers than follows makes a follow, it
+ *   is, with probability follow_reciprocity, a follow-back of one of the last two creators who
+ *   followed it and whom it does not follow yet.
+ * No knob sets the shape of the follower distribution. (In Price's model, m follows per new
+ * account and an initial attractiveness a give a tail exponent 2 + a/m; here a comes from the
+ * uniform share and m from follows_mean / creator_share, homophily and reciprocity bend it,
+ * and the heavy tail is what growth does with them.)
+ *
+ * Memory: one uint32 per follow (the follow events by step) that doubles as the urn: event i's
+ * follower is read before anything is written at an index <= i, and the targets drawn so far
+ * (creator indexes) are events[0, n_targets). Deterministic: serial; the steps of a user's
+ * follows come from its FOLLOW stream (entity user, day 2), each follow's choices from its
+ * own stream (event_stream: events are numbered by step, then follower, then draw), which lets
+ * the loop draw an event's first candidates ahead of time to fetch their urn slots early.
+ * Creator indexes are in user id order (gen_users). */
+static fw_err follow_growth(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed,
+                            const volatile sig_atomic_t *stop)
+{
+    uint32_t n = w->n_users, nc = w->n_creators, T = w->n_topics;
+    uint64_t total = w->n_follow_edges;
+    if (total == 0)
+        return FW_OK;
+    fw_err rc = FW_ERR_NOMEM;
+    uint64_t *step_end = calloc((size_t)n + 1, sizeof *step_end);
+    uint32_t *events = malloc(total * sizeof *events);
+    uint32_t *filled = calloc(n, sizeof *filled);
+    uint32_t *backs = malloc(2 * (size_t)nc * sizeof *backs);
+    uint8_t *unit = malloc((size_t)nc * T), *mine_unit = malloc(T);
+    gsl_rng *ahead = fw_rng_create(seed, 0, 0, 0);
+    uint64_t *ahead_x = malloc(AHEAD_RING * 64 * sizeof *ahead_x);
+    if (!step_end || !events || !filled || !backs || !unit || !mine_unit || !ahead || !ahead_x)
+        goto out;
+    /* When each follow happens: counted per step, then placed (same draws), users ascending
+     * within a step. step_end[t] ends up as the end of step t's events. */
+    for (int place = 0; place < 2; place++) {
+        for (uint32_t u = 0; u < n; u++) {
+            uint64_t k = w->follow_off[u + 1] - w->follow_off[u];
+            if (k == 0)
+                continue;
+            fw_rng_seek(r, seed, FW_RNG_FOLLOW, u, 2);
+            for (uint64_t j = 0; j < k; j++) {
+                uint32_t t = u + (uint32_t)gsl_rng_uniform_int(r, n - u);
+                if (place)
+                    events[step_end[t]++] = u;
+                else
+                    step_end[t + 1]++;
+            }
+        }
+        if (!place)
+            for (uint32_t t = 0; t < n; t++)
+                step_end[t + 1] += step_end[t];
+    }
+    for (size_t c = 0; c < 2 * (size_t)nc; c++)
+        backs[c] = FW_NONE;
+    for (uint32_t c = 0; c < nc; c++)
+        unit_vector(&w->interest[(size_t)w->creator_user[c] * T], T, &unit[(size_t)c * T]);
+    uint32_t choices = cfg->follow_choices < 64 ? cfg->follow_choices : 64, arrived = 0;
+    uint64_t n_targets = 0, i = 0;
+    for (uint32_t t = 0; t < n; t++) {
+        if (t % STOP_EVERY == 0 && stop && *stop) {
+            rc = FW_ERR_INTERRUPT;
+            goto out;
+        }
+        if (w->creator_of[t] >= 0)
+            arrived = (uint32_t)w->creator_of[t] + 1;
+        for (; i < step_end[t]; i++) {
+            /* Memory latency rules this loop (the followers' rows and the urn are far larger
+             * than the cache at a million users), so fetch what the events a few places ahead
+             * will read: their followers' rows (their ids are still in events[], past i) and,
+             * from the first candidates their own streams will draw, their urn slots. */
+            if (i + 8 < total) {
+                uint32_t v = events[i + 8];
+                __builtin_prefetch(&w->interest[(size_t)v * T]);
+                __builtin_prefetch(&w->interest[(size_t)v * T + T - 1]);
+                __builtin_prefetch(&w->follow_off[v]);
+                __builtin_prefetch(&filled[v]);
+                __builtin_prefetch(&w->creator_of[v]);
+                __builtin_prefetch(&w->n_followers[v]);
+                /* Stage 1: the urn slots of its first candidates. */
+                uint64_t *ring = &ahead_x[(i + 8) % AHEAD_RING * choices];
+                event_stream(ahead, seed, i + 8);
+                for (uint32_t j = 0; j < choices; j++) {
+                    uint64_t x;
+                    int uni = draw_candidate(ahead, cfg->follow_uniform, &x);
+                    ring[j] = (x & ~(uint64_t)1) | (uint64_t)uni;   /* x's lowest bit: only a hint */
+                    if (!uni) {
+                        uint64_t at = below(x, arrived + n_targets + 8);
+                        if (at >= arrived)
+                            __builtin_prefetch(&events[at - arrived]);
+                    }
+                }
+            }
+            if (i + 4 < total && arrived > 0) {
+                uint32_t v = events[i + 4];
+                __builtin_prefetch(&w->follow_dst[w->follow_off[v]]);
+                __builtin_prefetch(&w->follow_dst[w->follow_off[v] + filled[v]]);
+                /* Stage 2: the candidates' unit vectors, their urn slots now at hand. */
+                const uint64_t *ring = &ahead_x[(i + 4) % AHEAD_RING * choices];
+                for (uint32_t j = 0; j < choices; j++) {
+                    uint64_t x = ring[j] & ~(uint64_t)1;
+                    uint64_t at = (ring[j] & 1) ? below(x, arrived) : below(x, arrived + n_targets + 4);
+                    uint32_t c = (ring[j] & 1) || at < arrived ? (uint32_t)at : events[at - arrived];
+                    if (c < nc)
+                        __builtin_prefetch(&unit[(size_t)c * T]);
+                }
+            }
+            uint32_t u = events[i], pick = FW_NONE;
+            if (arrived == 0)
+                continue;   /* nobody to follow yet: the follow is lost (the first steps only) */
+            event_stream(r, seed, i);
+            uint64_t lo = w->follow_off[u], k = w->follow_off[u + 1] - lo;
+            uint32_t *mine = &w->follow_dst[lo];
+            int32_t me = w->creator_of[u];
+            unit_vector(&w->interest[(size_t)u * T], T, mine_unit);
+            for (int attempt = 0; attempt < 16 && pick == FW_NONE; attempt++) {
+                uint32_t cand[64];
+                uint64_t slot[64];
+                for (uint32_t j = 0; j < choices; j++) {
+                    uint64_t x;
+                    if (draw_candidate(r, cfg->follow_uniform, &x)) {
+                        cand[j] = (uint32_t)below(x, arrived);
+                        __builtin_prefetch(&unit[(size_t)cand[j] * T]);
+                        continue;
+                    }
+                    slot[j] = below(x, arrived + n_targets);
+                    cand[j] = slot[j] < arrived ? (uint32_t)slot[j] : FW_NONE;
+                    if (cand[j] != FW_NONE)
+                        __builtin_prefetch(&unit[(size_t)cand[j] * T]);
+                    if (cand[j] == FW_NONE)
+                        __builtin_prefetch(&events[slot[j] - arrived]);
+                }
+                /* A follow-back by a small account, decided after the first candidates are
+                 * drawn so that the draws ahead above are those of every event. */
+                if (attempt == 0 && me >= 0 && cfg->follow_reciprocity > 0.0 && w->n_followers[u] <= k &&
+                    gsl_rng_uniform(r) < cfg->follow_reciprocity) {
+                    for (int b = 0; b < 2 && pick == FW_NONE; b++) {
+                        uint32_t v = backs[2 * (size_t)me + b];
+                        if (v == FW_NONE)
+                            continue;
+                        backs[2 * (size_t)me + b] = FW_NONE;
+                        if (!follows_already(mine, filled[u], v))
+                            pick = (uint32_t)w->creator_of[v];
+                    }
+                    if (pick != FW_NONE)
+                        break;
+                }
+                uint32_t best = FW_NONE, best_cos = 0;
+                for (uint32_t j = 0; j < choices; j++) {
+                    if (cand[j] == FW_NONE)
+                        cand[j] = events[slot[j] - arrived];
+                    const uint8_t *cv = &unit[(size_t)cand[j] * T];
+                    uint32_t cos = 0;   /* the cosine in units of 255^-2 (integers: exact in any order) */
+#pragma omp simd reduction(+ : cos)
+                    for (uint32_t x = 0; x < T; x++)
+                        cos += (uint32_t)mine_unit[x] * cv[x];
+                    if (best == FW_NONE || cos > best_cos) {
+                        best_cos = cos;
+                        best = cand[j];
+                    }
+                }
+                uint32_t cu = w->creator_user[best];
+                if (cu != u && !follows_already(mine, filled[u], cu))
+                    pick = best;
+            }
+            if (pick == FW_NONE)
+                continue;   /* rare: no fresh creator in 16 tries */
+            uint32_t cu = w->creator_user[pick];
+            mine[filled[u]++] = cu;
+            w->n_followers[cu]++;
+            events[n_targets++] = pick;
+            if (me >= 0) {
+                backs[2 * (size_t)pick + 1] = backs[2 * (size_t)pick];
+                backs[2 * (size_t)pick] = u;
+            }
+        }
+    }
+    /* Lost follows leave holes at the ends of rows: close them so the CSR stays dense. */
+    uint64_t at = 0;
+    for (uint32_t u = 0; u < n; u++) {
+        uint64_t lo = w->follow_off[u];
+        memmove(&w->follow_dst[at], &w->follow_dst[lo], (size_t)filled[u] * sizeof *w->follow_dst);
+        w->follow_off[u] = at;
+        at += filled[u];
+    }
+    w->follow_off[n] = at;
+    w->n_follow_edges = at;
+    rc = FW_OK;
+out:
+    free(step_end);
+    free(events);
+    free(filled);
+    free(backs);
+    free(unit);
+    free(mine_unit);
+    gsl_rng_free(ahead);
+    free(ahead_x);
+    return rc;
+}
+
+static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed,
+                          const volatile sig_atomic_t *stop)
+{
+    fw_err rc = follow_counts(w, cfg, r, seed);
+    if (rc != FW_OK)
+        return rc;
+    return cfg->follow_graph == FW_FOLLOW_GRAPH_STATIC ? follow_static(w, cfg, r, seed, stop)
+                                                       : follow_growth(w, cfg, r, seed, stop);
 }
 
 fw_err fw_world_generate(const fw_world_cfg *cfg, uint64_t seed, fw_world *w)
