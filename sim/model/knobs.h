@@ -128,6 +128,14 @@ typedef enum fw_follow_graph {
     X(behaviour, ARM, F64, cart_abandon, 0.4, 0.0, 1.0, "", "probability of removing an item not bought on a cart visit") \
     X(behaviour, ARM, F64, return_rate, 0.08, 0.0, 1.0, "", "probability a delivered product of average appeal is returned") \
     X(behaviour, ARM, F64, double_submit, 0.01, 0.0, 1.0, "", "probability the app sends a checkout twice (same request id)") \
+    X(behaviour, ARM, F64, satiation, 0.0, 0.0, 20.0, "",                                                          \
+      "logit penalty of opening a feed or search note per unit of the user's satiation with its topic: each open " \
+      "of the topic adds 1, decaying with satiation_half_life_hours (McAlister 1982); 0 = off") \
+    X(behaviour, ARM, F64, satiation_half_life_hours, 2.0, 0.01, 1000.0, "hours",                                 \
+      "half-life of topic satiation (used when satiation > 0)")                                   \
+    X(behaviour, ARM, F64, social_proof, 0.0, 0.0, 20.0, "",                                                       \
+      "logit weight of log(1 + the note's visible likes) in opening a feed or search note (social proof; " \
+      "Salganik, Dodds & Watts 2006); 0 = off")                                                    \
     X(behaviour, ARM, F64, ad_penalty, 0.0, 0.0, 20.0, "", "logit penalty of opening a note because it is an ad (beyond its lower relevance)")  \
     X(behaviour, ARM, F64, ad_fatigue, 0.01, 0.0, 1.0, "", "added probability of ending the session per ad seen in it")
 

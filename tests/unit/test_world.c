@@ -81,7 +81,7 @@ static int worlds_equal(const fw_world *a, const fw_world *b)
                SAME(a, b, product_stock, P) && SAME(a, b, product_appeal, P) &&
                SAME(a, b, category_off, T + 1) && SAME(a, b, category_products, P) &&
                SAME(a, b, note_quality, N) && SAME(a, b, note_emb, N * D) &&
-               SAME(a, b, note_product, N);
+               SAME(a, b, note_product, N) && SAME(a, b, note_likes, N);
     for (size_t i = 0; same && i < N; i++) {
         const fw_note_info *x = &a->note_info[i], *y = &b->note_info[i];
         same = x->creator == y->creator && x->topic == y->topic && x->format == y->format &&
