@@ -679,6 +679,10 @@ static fw_err follow_growth(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, ui
      * within a step. step_end[t] ends up as the end of step t's events. */
     for (int place = 0; place < 2; place++) {
         for (uint32_t u = 0; u < n; u++) {
+            if (u % STOP_EVERY == 0 && stop && *stop) {
+                rc = FW_ERR_INTERRUPT;
+                goto out;
+            }
             uint64_t k = w->follow_off[u + 1] - w->follow_off[u];
             if (k == 0)
                 continue;
@@ -708,13 +712,13 @@ static fw_err follow_growth(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, ui
     }
     uint64_t n_targets = 0, i = 0;
     for (uint32_t t = 0; t < n; t++) {
-        if (t % STOP_EVERY == 0 && stop && *stop) {
-            rc = FW_ERR_INTERRUPT;
-            goto out;
-        }
         if (w->creator_of[t] >= 0)
             arrived = (uint32_t)w->creator_of[t] + 1;
         for (; i < step_end[t]; i++) {
+            if (i % STOP_EVERY == 0 && stop && *stop) {   /* by follows: late steps hold hundreds */
+                rc = FW_ERR_INTERRUPT;
+                goto out;
+            }
             /* Memory latency rules this loop (the followers' rows and the urn are far larger
              * than the cache at a million users), so it works a few events ahead: stage 1
              * draws an event's first candidates and fetches its follower's rows and the
