@@ -2281,6 +2281,17 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
                     "would exist",
                     at, s->world.n_notes);
     }
+    if (s->world.follow_graph == FW_FOLLOW_GRAPH_STATIC && s->world.follow_reciprocity != 0.0) {
+        /* The static graph has no follow-backs: a value there would do nothing. Point at the
+         * reciprocity where the file or --set gives it, else at the choice of graph. */
+        where_fmt(w, "world.follow_reciprocity", at, sizeof at);
+        if (strncmp(at, "--set", 5) != 0 && (w->ix == NULL || index_find(w->ix, "world.follow_reciprocity") == NULL))
+            where_fmt(w, "world.follow_graph", at, sizeof at);
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: world.follow_reciprocity: expected 0 with world.follow_graph: static (the static graph "
+                    "makes no follow-backs), got %.6g: set it to 0 or use follow_graph: growth",
+                    at, s->world.follow_reciprocity);
+    }
     if (s->experiment_learners_per_arm > 1 &&
         (s->experiment_isolation != FW_ISOLATION_PER_ARM || s->experiment_unit == FW_UNIT_CREATOR)) {
         where_fmt(w, "experiment.learners_per_arm", at, sizeof at);

@@ -12,6 +12,15 @@
  *   per-note reward (0 not opened, 1 + interactions opened). Reading drifts interest to the
  *   note's topic, and each day's end pulls it back towards the user's own by drift_reversion,
  *   so tastes wander with what is read without collapsing onto it.
+ * Satiation and social proof (issue 18; both off at 0): the open logit also falls by
+ *   satiation x L, L the user's satiation with the note's topic -- each open of the topic adds
+ *   1 and L halves every satiation_half_life_hours (a dynamic attribute satiation model,
+ *   McAlister 1982, J. Consumer Research 9), so reading one topic on and on makes its next note
+ *   less tempting and a varied page worth more than a page of the favourite topic -- and rises
+ *   by social_proof x log(1 + likes), the note's visible like count (Salganik, Dodds & Watts
+ *   2006, Science 311: shown popularity raises choice). Counts start at 0 at day 0 (the initial
+ *   notes have no history here) and grow at tick barriers, so a session sees the counts as of
+ *   its tick's start, whatever the thread count.
  * Coming back: active tomorrow with p_active[u] * S^churn_sensitivity (capped at 0.99),
  *   S the day-level satisfaction (EWMA of today's CTR / the expected CTR; drifts back to 1
  *   on days away), so a feed that pleases more than users expect brings them back and one
@@ -190,10 +199,11 @@ fw_err fw_users_state_init(fw_users_state *s, uint32_t n)
     s->searched_today = calloc(n, 1);
     s->new_follows = calloc(n, sizeof *s->new_follows);
     s->intent = malloc((size_t)n * FW_INTENTS * sizeof *s->intent);
+    s->satiation = calloc((size_t)n * FW_SATIATIONS, sizeof *s->satiation);
     s->spent_cents = calloc(n, sizeof *s->spent_cents);
     s->bought_today = calloc(n, 1);
     if (!s->satisfaction || !s->day_impressions || !s->day_opens || !s->active_prev ||
-        !s->active_today || !s->searched_today || !s->new_follows || !s->intent ||
+        !s->active_today || !s->searched_today || !s->new_follows || !s->intent || !s->satiation ||
         !s->spent_cents || !s->bought_today) {
         fw_users_state_fini(s, 0);
         return FW_ERR_NOMEM;
@@ -218,6 +228,7 @@ void fw_users_state_fini(fw_users_state *s, uint32_t n)
     free(s->active_today);
     free(s->searched_today);
     free(s->intent);
+    free(s->satiation);
     free(s->spent_cents);
     free(s->bought_today);
     memset(s, 0, sizeof *s);
@@ -240,6 +251,56 @@ double fw_behaviour_p_open(const fw_behaviour_model *m, const fw_world *w, uint3
     const fw_behaviour_cfg *c = &m->cfg;
     return fw_sigmoid(m->b_open + c->open_affinity * fw_behaviour_affinity(w, u, n) + c->open_quality * w->note_quality[n] +
                    c->format_weight * fw_behaviour_format_match(w, u, n));
+}
+
+static double satiation_now(const fw_behaviour_model *m, const fw_world *w, const fw_satiation *x, int32_t tick)
+{
+    double half = m->cfg.satiation_half_life_hours * w->ticks_per_day / 24.0;
+    return x->level * exp2(-(double)(tick - x->tick) / half);
+}
+
+double fw_behaviour_satiation(const fw_behaviour_model *m, const fw_world *w, const fw_users_state *s,
+                              uint32_t u, uint32_t topic, int32_t tick)
+{
+    const fw_satiation *row = &s->satiation[(size_t)u * FW_SATIATIONS];
+    for (int k = 0; k < FW_SATIATIONS; k++)
+        if (row[k].level > 0.0f && row[k].topic == topic)
+            return satiation_now(m, w, &row[k], tick);
+    return 0.0;
+}
+
+void fw_behaviour_satiate(const fw_behaviour_model *m, const fw_world *w, fw_users_state *s, uint32_t u,
+                          uint32_t topic, int32_t tick, double amount)
+{
+    if (m->cfg.satiation <= 0.0)
+        return;
+    fw_satiation *row = &s->satiation[(size_t)u * FW_SATIATIONS];
+    int k = 0, least = 0;
+    double least_v = INFINITY;
+    for (; k < FW_SATIATIONS && !(row[k].level > 0.0f && row[k].topic == topic); k++) {
+        double v = row[k].level > 0.0f ? satiation_now(m, w, &row[k], tick) : -1.0;
+        if (v < least_v) {
+            least_v = v;
+            least = k;
+        }
+    }
+    double now = 0.0;
+    if (k == FW_SATIATIONS)
+        k = least;
+    else
+        now = satiation_now(m, w, &row[k], tick);
+    row[k] = (fw_satiation){.level = (float)(now + amount), .tick = tick, .topic = (uint16_t)topic};
+}
+
+double fw_behaviour_open_shift(const fw_behaviour_model *m, const fw_world *w, const fw_users_state *s,
+                               uint32_t u, uint32_t n, int32_t tick)
+{
+    double shift = 0.0;
+    if (m->cfg.satiation > 0.0)
+        shift -= m->cfg.satiation * fw_behaviour_satiation(m, w, s, u, w->note_info[n].topic, tick);
+    if (m->cfg.social_proof > 0.0)
+        shift += m->cfg.social_proof * log1p((double)w->note_likes[n]);
+    return shift;
 }
 
 static double decayed(const fw_behaviour_model *m, const fw_world *w, const fw_intent *it, int32_t tick)

@@ -59,6 +59,16 @@ typedef struct fw_intent {
 
 #define FW_INTENTS 4        /* intents a user holds at once (the weakest is forgotten) */
 
+/* Short-term satiation with one topic (hidden): the opens of it, each decaying with
+ * behaviour.satiation_half_life_hours from tick. */
+typedef struct fw_satiation {
+    float level;            /* as of tick; 0: empty slot */
+    int32_t tick;
+    uint16_t topic;
+} fw_satiation;
+
+#define FW_SATIATIONS 4     /* topics a user is satiated with at once (the least is forgotten) */
+
 /* Users' behavioural state, indexed by user id. */
 typedef struct fw_users_state {
     double expected_ctr;    /* what users expect of the feed: the population's CTR, adapting
@@ -69,6 +79,7 @@ typedef struct fw_users_state {
     uint8_t *searched_today; /* the user has searched today (searchers counter) */
     fw_u32list *new_follows; /* creators followed during the run (applied at barriers) */
     fw_intent *intent;       /* [n_users * FW_INTENTS] */
+    fw_satiation *satiation; /* [n_users * FW_SATIATIONS] */
     int64_t *spent_cents;    /* this month's checkouts (cancellations and refunds give back) */
     uint8_t *bought_today;   /* the user had an order paid today (buyers counter) */
 } fw_users_state;
@@ -103,6 +114,21 @@ static inline double fw_behaviour_format_match(const fw_world *w, uint32_t u, ui
 
 /* The true probability that u opens note n if shown it (the model's hidden utility). */
 double fw_behaviour_p_open(const fw_behaviour_model *m, const fw_world *w, uint32_t u, uint32_t n);
+
+/* The shift of the logit of u opening note n at tick beyond fw_behaviour_p_open's, from the
+ * user's satiation with the note's topic (-satiation x level) and the note's visible likes
+ * (social_proof x log(1 + likes)): exactly 0 with both knobs 0. Feed and search add it. */
+double fw_behaviour_open_shift(const fw_behaviour_model *m, const fw_world *w, const fw_users_state *s,
+                               uint32_t u, uint32_t n, int32_t tick);
+
+/* u's satiation with topic at tick (decayed opens of it). */
+double fw_behaviour_satiation(const fw_behaviour_model *m, const fw_world *w, const fw_users_state *s,
+                              uint32_t u, uint32_t topic, int32_t tick);
+
+/* Adds amount (1 per open) to u's satiation with topic at tick; the least satiated topic makes
+ * room for a new one. Does nothing when behaviour.satiation is 0. Called by u's session only. */
+void fw_behaviour_satiate(const fw_behaviour_model *m, const fw_world *w, fw_users_state *s, uint32_t u,
+                          uint32_t topic, int32_t tick, double amount);
 
 /* The price term of u's choices about product p: sensitivity times how far its price is
  * above the catalog's norm (log scale). */

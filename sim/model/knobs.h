@@ -15,6 +15,15 @@
     X(top, RUN, U64, seed, 20261127, 0, UINT64_MAX, "", "master seed of every random stream")        \
     X(top, RUN, U32, days, 7, 1, 3650, "days", "simulated days to run")
 
+/* world.follow_graph: how the day-0 follow graph is made (world.c). */
+#define FW_FOLLOW_GRAPHS(V)                                                                      \
+    V(FW_FOLLOW_GRAPH_STATIC, "static")                                                          \
+    V(FW_FOLLOW_GRAPH_GROWTH, "growth")
+
+typedef enum fw_follow_graph {
+    FW_FOLLOW_GRAPHS(FW_KNOB_ENUM_CONST) FW_FOLLOW_GRAPH__COUNT
+} fw_follow_graph;
+
 /* world.*: who exists and how they are made (shared by every arm). */
 #define FW_WORLD_KNOBS(X)                                                                             \
     X(world, RUN, U32, n_users, 50000, 10, 50000000, "users", "population (monthly users)")                       \
@@ -37,8 +46,17 @@
     X(world, RUN, F64, note_quality_sigma, 0.4, 0.0, 5.0, "", "sd of a note's quality around its creator's skill") \
     X(world, RUN, F64, niche_focus, 0.8, 0.0, 1.0, "", "probability a creator's note is in the creator's niche")  \
     X(world, RUN, F64, follows_mean, 20.0, 0.0, 10000.0, "follows", "mean creators a user follows at day 0")      \
+    X(world, RUN, ENUM, follow_graph, FW_FOLLOW_GRAPH_GROWTH, FW_FOLLOW_GRAPHS, 0, "",                             \
+      "how the day-0 follow graph is made: growth = grown over the users' simulated arrival order by " \
+      "preferential attachment, interest homophily and follow-backs among small accounts (the follower " \
+      "tail emerges); static = drawn once over every creator at the same time (the graph before issue 18)") \
     X(world, RUN, F64, follow_uniform, 0.2, 0.0, 1.0, "", "share of initial follows picked uniformly, not by attachment") \
-    X(world, RUN, U32, follow_choices, 4, 1, 64, "", "candidates compared per follow for taste homophily")         \
+    X(world, RUN, U32, follow_choices, 4, 1, 64, "",                                                              \
+      "candidates compared per follow for homophily (static: the follower's interest in the creator's niche; " \
+      "growth: the cosine of their interest vectors)")                                              \
+    X(world, RUN, F64, follow_reciprocity, 0.2, 0.0, 1.0, "",                                                     \
+      "growth: probability that a follow of a small account (no more followers than it follows) is a " \
+      "follow-back of a creator who follows it (0 = none; static refuses other values)")          \
     X(world, RUN, U32, n_brands, 500, 1, 10000000, "brands", "brands")                                             \
     X(world, RUN, U32, n_products, 20000, 1, 50000000, "products", "products")                                     \
     X(world, RUN, F64, price_median_cents, 15000.0, 1.0, 1.0e9, "cents", "median product price")                   \
@@ -120,6 +138,14 @@
     X(behaviour, ARM, F64, cart_abandon, 0.4, 0.0, 1.0, "", "probability of removing an item not bought on a cart visit") \
     X(behaviour, ARM, F64, return_rate, 0.08, 0.0, 1.0, "", "probability a delivered product of average appeal is returned") \
     X(behaviour, ARM, F64, double_submit, 0.01, 0.0, 1.0, "", "probability the app sends a checkout twice (same request id)") \
+    X(behaviour, ARM, F64, satiation, 0.0, 0.0, 20.0, "",                                                          \
+      "logit penalty of opening a feed or search note per unit of the user's satiation with its topic: each open " \
+      "of the topic adds 1, decaying with satiation_half_life_hours (McAlister 1982); 0 = off") \
+    X(behaviour, ARM, F64, satiation_half_life_hours, 2.0, 0.01, 1000.0, "hours",                                 \
+      "half-life of topic satiation (used when satiation > 0)")                                   \
+    X(behaviour, ARM, F64, social_proof, 0.0, 0.0, 20.0, "",                                                       \
+      "logit weight of log(1 + the note's visible likes) in opening a feed or search note (social proof; " \
+      "Salganik, Dodds & Watts 2006); 0 = off")                                                    \
     X(behaviour, ARM, F64, ad_penalty, 0.0, 0.0, 20.0, "", "logit penalty of opening a note because it is an ad (beyond its lower relevance)")  \
     X(behaviour, ARM, F64, ad_fatigue, 0.01, 0.0, 1.0, "", "added probability of ending the session per ad seen in it")
 

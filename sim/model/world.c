@@ -131,6 +131,10 @@ static fw_err grow_notes(fw_world *w, uint32_t need)
     if (!nt)
         return FW_ERR_NOMEM;
     w->note_terms = nt;
+    uint32_t *likes = realloc(w->note_likes, (size_t)cap * sizeof *likes);
+    if (!likes)
+        return FW_ERR_NOMEM;
+    w->note_likes = likes;
     w->cap_notes = cap;
     return FW_OK;
 }
@@ -144,6 +148,7 @@ fw_err fw_world_add_note(fw_world *w, const fw_new_note *n, const float *emb, ui
     w->note_info[k] = n->info;
     w->note_quality[k] = n->quality;
     w->note_product[k] = n->product;
+    w->note_likes[k] = 0;
     memcpy(&w->note_terms[(size_t)k * FW_NOTE_TERMS], n->terms, sizeof n->terms);
     memcpy(&w->note_emb[(size_t)k * w->dim], emb, w->dim * sizeof *emb);
     *id = k;
@@ -450,10 +455,11 @@ static size_t uniform_index(gsl_rng *r, size_t n)
     return (size_t)(((hi << 32) | lo) % n);  /* bias below n / 2^64: nil */
 }
 
-static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed,
-                          const volatile sig_atomic_t *stop)
+/* Pass 1 of either graph: how many creators each user follows, into follow_off (CSR offsets)
+ * and n_follow_edges; allocates follow_off, follow_dst and n_followers. */
+static fw_err follow_counts(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed)
 {
-    uint32_t n = w->n_users, nc = w->n_creators, T = w->n_topics;
+    uint32_t n = w->n_users, nc = w->n_creators;
     if (!ALLOC(w->follow_off, (size_t)n + 1) || !ALLOC(w->n_followers, n))
         return FW_ERR_NOMEM;
     /* Pass 1: how many creators each user follows (heavy-tailed: Poisson-Gamma). Edge counts
@@ -479,6 +485,18 @@ static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint
     w->n_follow_edges = total;
     if (!ALLOC(w->follow_dst, total))
         return FW_ERR_NOMEM;
+    return FW_OK;
+}
+
+/* The static graph (world.follow_graph: static, the graph before issue 18): every creator is
+ * in the urn from the start, so the urn is a Polya urn over a fixed set and the follower tail
+ * comes out exponential, not heavy. Kept unchanged so that scenarios pinned to it give the
+ * same worlds. */
+static fw_err follow_static(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed,
+                            const volatile sig_atomic_t *stop)
+{
+    uint32_t n = w->n_users, nc = w->n_creators, T = w->n_topics;
+    uint64_t total = w->n_follow_edges;
     /* Pass 2: Price's urn. The urn holds each creator once plus once per follower, so a
      * uniform urn draw picks creators in proportion to followers + 1. */
     uint32_t *urn = malloc(((size_t)nc + total) * sizeof *urn);
@@ -547,6 +565,301 @@ static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint
     return FW_OK;
 }
 
+/* How many events ahead the growth loop draws a follow's first candidates (stage 1: fetch
+ * their urn slots) and reads those slots (stage 2: fetch their vectors); the ring holds the
+ * draws of the events in between. */
+#define AHEAD_1 8
+#define AHEAD_2 4
+#define AHEAD_RING 16
+
+/* Follow event i's streams (FOLLOW, entity i mod 2^32): part 0 its first candidates, part 1
+ * the rest. The days, 3 + 2 (i / 2^32) + part, stay clear of the user-keyed FOLLOW streams'
+ * (0 to 2). */
+static void event_stream(gsl_rng *r, uint64_t seed, uint64_t i, uint32_t part)
+{
+    fw_rng_seek(r, seed, FW_RNG_FOLLOW, (uint32_t)i, 3 + 2 * (uint32_t)(i >> 32) + part);
+}
+
+/* A position in [0, n) from 64 random bits x (multiply-shift; bias below n / 2^64). */
+static uint64_t below(uint64_t x, uint64_t n)
+{
+    return (uint64_t)(((unsigned __int128)x * n) >> 64);
+}
+
+/* One candidate's draws: 64 random bits for its position, the lowest set when it is drawn
+ * uniformly (probability p_uniform) rather than from the urn. */
+static uint64_t draw_candidate(gsl_rng *r, double p_uniform)
+{
+    int uniform = gsl_rng_uniform(r) < p_uniform;
+    uint64_t hi = gsl_rng_get(r);
+    return ((hi << 32 | gsl_rng_get(r)) & ~(uint64_t)1) | (uint64_t)uniform;
+}
+
+/* The creator index a candidate's draws x pick among `arrived` creators and an urn of
+ * n_targets follows so far; *slot gets its urn slot (events[*slot]) or UINT64_MAX. */
+static uint32_t candidate_at(uint64_t x, uint32_t arrived, uint64_t n_targets, uint64_t *slot)
+{
+    *slot = UINT64_MAX;
+    if (x & 1)
+        return (uint32_t)below(x, arrived);
+    uint64_t at = below(x, arrived + n_targets);
+    if (at < arrived)
+        return (uint32_t)at;
+    *slot = at - arrived;
+    return FW_NONE;
+}
+
+/* Whether row[0, n) holds v. */
+static int follows_already(const uint32_t *row, uint32_t n, uint32_t v)
+{
+    for (uint32_t j = 0; j < n; j++)
+        if (row[j] == v)
+            return 1;
+    return 0;
+}
+
+/* row[0, T) scaled to unit length, in 1/255ths: the cosine of two rows is then an integer dot
+ * product (exact, so the same on every build), within about 1% of the float cosine. */
+static void unit_vector(const float *row, uint32_t T, uint8_t *out)
+{
+    double ss = 0.0;
+    for (uint32_t t = 0; t < T; t++)
+        ss += (double)row[t] * row[t];
+    float scale = ss > 0.0 ? (float)(255.0 / sqrt(ss)) : 0.0f;
+    for (uint32_t t = 0; t < T; t++)
+        out[t] = (uint8_t)(row[t] * scale + 0.5f);
+}
+
+/* The cosine of two unit vectors in units of 255^-2 (integers: exact in any order). */
+static uint32_t unit_cos(const uint8_t *a, const uint8_t *b, uint32_t T)
+{
+    uint32_t cos = 0;
+#pragma omp simd reduction(+ : cos)
+    for (uint32_t x = 0; x < T; x++)
+        cos += (uint32_t)a[x] * b[x];
+    return cos;
+}
+
+/* The grown graph (world.follow_graph: growth). The day-0 graph is the end of a growth process
+ * over simulated history, so that the follower distribution is an outcome, not an input:
+ *
+ * - Arrival. Users arrive one per step in id order (their traits are drawn independently per
+ *   id, so id order is a random order); a creator becomes followable on arrival. Each user
+ *   makes the follows pass 1 gave them at steps drawn uniformly from their arrival to day 0
+ *   (a steady rate over their life on the platform), so a late creator still gains followers
+ *   from those already there and the first users are not confined to the first creators.
+ * - Preferential attachment (Barabasi & Albert 1999; Price 1976 for directed graphs): a
+ *   candidate comes from the urn that holds every arrived creator once plus once per follower
+ *   so far, so in proportion to followers + 1; with probability follow_uniform it is drawn
+ *   uniformly among the arrived creators instead (discovery that ignores popularity, which acts
+ *   as an initial attractiveness: Dorogovtsev, Mendes & Samukhin 2000).
+ * - Interest homophily: of follow_choices candidates the follower takes the one whose interest
+ *   vector is nearest theirs (cosine): popularity and similarity trade off as in Papadopoulos
+ *   et al. (2012, "Popularity versus similarity in growing networks", Nature 489), here in a
+ *   tournament form that keeps the attachment linear in followers.
+ * - Reciprocity among small accounts (Kumar, Novak & Tomkins 2006; Kwak et al. 2010 measured
+ *   22% of Twitter's follows reciprocated, between accounts of similar size far more than
+ *   with celebrities): when a creator with no more followers than follows makes a follow, it
+ *   is, with probability follow_reciprocity, a follow-back of one of the last two creators who
+ *   followed it and whom it does not follow yet.
+ * No knob sets the shape of the follower distribution. (In Price's model, m follows per new
+ * account and an initial attractiveness a give a tail exponent 2 + a/m; here a comes from the
+ * uniform share and m from follows_mean / creator_share, homophily and reciprocity bend it,
+ * and the heavy tail is what growth does with them.)
+ *
+ * Memory: one uint32 per follow (the follow events by step) that doubles as the urn: event i's
+ * follower is read before anything is written at an index <= i, and the targets drawn so far
+ * (creator indexes) are events[0, n_targets). Users' and creators' interests are held as
+ * unit vectors in bytes (one cache line each at 32 topics): n_users x n_topics bytes more
+ * while the graph grows. Deterministic: serial; the steps of a user's follows come from its
+ * FOLLOW stream (entity user, day 2); each follow's first candidates from its own stream and
+ * its follow-back coin and further candidates from a second (event_stream: events are numbered
+ * by step, then follower, then draw), which lets the loop draw an event's first candidates a
+ * few events ahead and fetch their urn slots and vectors before it needs them. Creator indexes
+ * are in user id order (gen_users). */
+static fw_err follow_growth(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed,
+                            const volatile sig_atomic_t *stop)
+{
+    uint32_t n = w->n_users, nc = w->n_creators, T = w->n_topics;
+    uint64_t total = w->n_follow_edges;
+    if (total == 0)
+        return FW_OK;
+    fw_err rc = FW_ERR_NOMEM;
+    uint32_t choices = cfg->follow_choices < 64 ? cfg->follow_choices : 64, arrived = 0;
+    uint64_t *step_end = calloc((size_t)n + 1, sizeof *step_end);
+    uint32_t *events = malloc(total * sizeof *events);
+    uint32_t *filled = calloc(n, sizeof *filled);
+    uint32_t *backs = malloc(2 * (size_t)nc * sizeof *backs);
+    uint8_t *unit = malloc((size_t)nc * T), *user_unit = malloc((size_t)n * T);
+    uint64_t *ring = malloc(AHEAD_RING * (size_t)choices * sizeof *ring);
+    if (!step_end || !events || !filled || !backs || !unit || !user_unit || !ring)
+        goto out;
+    /* When each follow happens: counted per step, then placed (same draws), users ascending
+     * within a step. step_end[t] ends up as the end of step t's events. */
+    for (int place = 0; place < 2; place++) {
+        for (uint32_t u = 0; u < n; u++) {
+            if (u % STOP_EVERY == 0 && stop && *stop) {
+                rc = FW_ERR_INTERRUPT;
+                goto out;
+            }
+            uint64_t k = w->follow_off[u + 1] - w->follow_off[u];
+            if (k == 0)
+                continue;
+            fw_rng_seek(r, seed, FW_RNG_FOLLOW, u, 2);
+            for (uint64_t j = 0; j < k; j++) {
+                uint32_t t = u + (uint32_t)gsl_rng_uniform_int(r, n - u);
+                if (place)
+                    events[step_end[t]++] = u;
+                else
+                    step_end[t + 1]++;
+            }
+        }
+        if (!place)
+            for (uint32_t t = 0; t < n; t++)
+                step_end[t + 1] += step_end[t];
+    }
+    for (size_t c = 0; c < 2 * (size_t)nc; c++)
+        backs[c] = FW_NONE;
+    for (uint32_t u = 0; u < n; u++)
+        unit_vector(&w->interest[(size_t)u * T], T, &user_unit[(size_t)u * T]);
+    for (uint32_t c = 0; c < nc; c++)
+        memcpy(&unit[(size_t)c * T], &user_unit[(size_t)w->creator_user[c] * T], T);
+    for (uint64_t e = 0; e < AHEAD_1 && e < total; e++) {
+        event_stream(r, seed, e, 0);
+        for (uint32_t j = 0; j < choices; j++)
+            ring[e % AHEAD_RING * choices + j] = draw_candidate(r, cfg->follow_uniform);
+    }
+    uint64_t n_targets = 0, i = 0;
+    for (uint32_t t = 0; t < n; t++) {
+        if (w->creator_of[t] >= 0)
+            arrived = (uint32_t)w->creator_of[t] + 1;
+        for (; i < step_end[t]; i++) {
+            if (i % STOP_EVERY == 0 && stop && *stop) {   /* by follows: late steps hold hundreds */
+                rc = FW_ERR_INTERRUPT;
+                goto out;
+            }
+            /* Memory latency rules this loop (the followers' rows and the urn are far larger
+             * than the cache at a million users), so it works a few events ahead: stage 1
+             * draws an event's first candidates and fetches its follower's rows and the
+             * candidates' urn slots; stage 2 fetches the follower's follow list and the
+             * candidates' vectors. (Ahead, the urn's size is a guess; only speed depends on it.) */
+            if (i + AHEAD_1 < total) {
+                uint64_t e = i + AHEAD_1, slot;
+                uint32_t v = events[e];
+                __builtin_prefetch(&user_unit[(size_t)v * T]);
+                __builtin_prefetch(&w->follow_off[v]);
+                __builtin_prefetch(&filled[v]);
+                __builtin_prefetch(&w->creator_of[v]);
+                __builtin_prefetch(&w->n_followers[v]);
+                uint64_t *x = &ring[e % AHEAD_RING * choices];
+                event_stream(r, seed, e, 0);
+                for (uint32_t j = 0; j < choices; j++) {
+                    x[j] = draw_candidate(r, cfg->follow_uniform);
+                    if (candidate_at(x[j], arrived ? arrived : 1, n_targets + AHEAD_1, &slot) == FW_NONE)
+                        __builtin_prefetch(&events[slot]);
+                }
+            }
+            if (i + AHEAD_2 < total && arrived > 0) {
+                uint64_t e = i + AHEAD_2, slot;
+                uint32_t v = events[e];
+                __builtin_prefetch(&w->follow_dst[w->follow_off[v]]);
+                __builtin_prefetch(&w->follow_dst[w->follow_off[v] + filled[v]]);
+                const uint64_t *x = &ring[e % AHEAD_RING * choices];
+                for (uint32_t j = 0; j < choices; j++) {
+                    uint32_t c = candidate_at(x[j], arrived, n_targets + AHEAD_2, &slot);
+                    if (c == FW_NONE)
+                        c = events[slot];
+                    if (c < nc)
+                        __builtin_prefetch(&unit[(size_t)c * T]);
+                }
+            }
+            uint32_t u = events[i], pick = FW_NONE;
+            if (arrived == 0)
+                continue;   /* nobody to follow yet: the follow is lost (the first steps only) */
+            uint64_t lo = w->follow_off[u], k = w->follow_off[u + 1] - lo;
+            uint32_t *mine = &w->follow_dst[lo];
+            const uint8_t *mine_unit = &user_unit[(size_t)u * T];
+            int32_t me = w->creator_of[u];
+            const uint64_t *first = &ring[i % AHEAD_RING * choices];
+            event_stream(r, seed, i, 1);
+            /* A follow-back by a small account. */
+            if (me >= 0 && cfg->follow_reciprocity > 0.0 && w->n_followers[u] <= k &&
+                gsl_rng_uniform(r) < cfg->follow_reciprocity) {
+                for (int b = 0; b < 2 && pick == FW_NONE; b++) {
+                    uint32_t v = backs[2 * (size_t)me + b];
+                    if (v == FW_NONE)
+                        continue;
+                    backs[2 * (size_t)me + b] = FW_NONE;
+                    if (!follows_already(mine, filled[u], v))
+                        pick = (uint32_t)w->creator_of[v];
+                }
+            }
+            for (int attempt = 0; attempt < 16 && pick == FW_NONE; attempt++) {
+                uint32_t cand[64];
+                uint64_t slot[64];
+                for (uint32_t j = 0; j < choices; j++) {
+                    uint64_t x = attempt == 0 ? first[j] : draw_candidate(r, cfg->follow_uniform);
+                    cand[j] = candidate_at(x, arrived, n_targets, &slot[j]);
+                    if (cand[j] == FW_NONE)
+                        __builtin_prefetch(&events[slot[j]]);
+                }
+                uint32_t best = FW_NONE, best_cos = 0;
+                for (uint32_t j = 0; j < choices; j++) {
+                    uint32_t c = cand[j] != FW_NONE ? cand[j] : events[slot[j]];
+                    uint32_t cos = unit_cos(mine_unit, &unit[(size_t)c * T], T);
+                    if (best == FW_NONE || cos > best_cos) {
+                        best_cos = cos;
+                        best = c;
+                    }
+                }
+                uint32_t cu = w->creator_user[best];
+                if (cu != u && !follows_already(mine, filled[u], cu))
+                    pick = best;
+            }
+            if (pick == FW_NONE)
+                continue;   /* rare: no fresh creator in 16 tries */
+            uint32_t cu = w->creator_user[pick];
+            mine[filled[u]++] = cu;
+            w->n_followers[cu]++;
+            events[n_targets++] = pick;
+            if (me >= 0) {
+                backs[2 * (size_t)pick + 1] = backs[2 * (size_t)pick];
+                backs[2 * (size_t)pick] = u;
+            }
+        }
+    }
+    /* Lost follows leave holes at the ends of rows: close them so the CSR stays dense. */
+    uint64_t at = 0;
+    for (uint32_t u = 0; u < n; u++) {
+        uint64_t lo = w->follow_off[u];
+        memmove(&w->follow_dst[at], &w->follow_dst[lo], (size_t)filled[u] * sizeof *w->follow_dst);
+        w->follow_off[u] = at;
+        at += filled[u];
+    }
+    w->follow_off[n] = at;
+    w->n_follow_edges = at;
+    rc = FW_OK;
+out:
+    free(step_end);
+    free(events);
+    free(filled);
+    free(backs);
+    free(unit);
+    free(user_unit);
+    free(ring);
+    return rc;
+}
+
+static fw_err gen_follows(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed,
+                          const volatile sig_atomic_t *stop)
+{
+    fw_err rc = follow_counts(w, cfg, r, seed);
+    if (rc != FW_OK)
+        return rc;
+    return cfg->follow_graph == FW_FOLLOW_GRAPH_STATIC ? follow_static(w, cfg, r, seed, stop)
+                                                       : follow_growth(w, cfg, r, seed, stop);
+}
+
 fw_err fw_world_generate(const fw_world_cfg *cfg, uint64_t seed, fw_world *w)
 {
     return fw_world_generate_until(cfg, seed, NULL, w);
@@ -592,7 +905,7 @@ void fw_world_fini(fw_world *w)
                  w->product_brand, w->product_category, w->product_price_cents,
                  w->product_stock, w->product_appeal, w->category_off, w->category_products,
                  w->note_info, w->note_quality, w->note_emb, w->note_product, w->note_terms,
-                 w->campaigns};
+                 w->note_likes, w->campaigns};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
         free(p[i]);
     gsl_ran_discrete_free(w->term_pick);

@@ -85,6 +85,8 @@ typedef struct fw_world {
     float *note_emb;         /* [cap_notes * dim] hidden content embedding */
     uint32_t *note_product;  /* true product mention or FW_NONE */
     uint32_t *note_terms;    /* [cap_notes * FW_NOTE_TERMS] visible text, FW_NONE-padded */
+    uint32_t *note_likes;    /* visible like count (feed and search likes, applied at tick
+                                barriers; 0 at day 0 and at publication) */
 } fw_world;
 
 #define FW_WORLD_TYPO_TERMS 1000

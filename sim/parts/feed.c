@@ -130,7 +130,8 @@ static int feed_session(fw_session *ss, fw_part_inst *p)
             s->day_impressions[u]++;
             double x = fw_behaviour_affinity(w, u, note), q = w->note_quality[note];
             double p_open = fw_sigmoid(m->b_open + c->open_affinity * x + c->open_quality * q +
-                                       c->format_weight * fw_behaviour_format_match(w, u, note));
+                                       c->format_weight * fw_behaviour_format_match(w, u, note) +
+                                       fw_behaviour_open_shift(m, w, s, u, note, tick));
             fw_evlog_impression(ss, FW_EVS_FEED, i, note, note, sl->card, i < FW_PAGE_SLOTS ? ss->ev_score[i] : NAN,
                                 p_open, x, q, organic++);
             double reward = 0.0;
@@ -141,6 +142,7 @@ static int feed_session(fw_session *ss, fw_part_inst *p)
                 COUNT(opens)++;
                 uc[FW_UM_opens][u]++;
                 s->day_opens[u]++;
+                fw_behaviour_satiate(m, w, s, u, w->note_info[note].topic, tick, 1.0);
                 reward = 1.0;
                 double pi = fw_sigmoid(m->b_interact + x + q);
                 static const uint32_t kinds[3] = {FW_EV_LIKE, FW_EV_SAVE, FW_EV_COMMENT};

@@ -2,7 +2,7 @@
  *  - Barrier (in the tick's user order): what creators receive (impressions, reads,
  *    interactions, new followers, in the per-user counts), the follows users made (the
  *    world's follower counts, each user's follow list), and each arm's feed exposure: the
- *    notes shown and the impressions per creator. A creator's follower count is read and
+ *    notes shown and the impressions per creator; and the notes' visible like counts. A creator's follower count is read and
  *    grown in that one pass, so an impression counts as a new creator's by the followers the
  *    creator had at that point of the log.
  *  - Day end: per arm, the coverage of published notes and the Gini of impressions over
@@ -80,6 +80,8 @@ static fw_err reach_after_log(fw_sim *S, fw_part_inst *p, const fw_record *rec, 
         if (rec[k].kind != FW_RECORD_EVENT)
             continue;
         const fw_event *x = &rec[k].u.ev;
+        if ((x->type & ~(uint32_t)FW_EV_SEARCH) == FW_EV_LIKE)
+            S->w.note_likes[x->note]++;   /* the visible count (social proof reads it) */
         if (x->type & FW_EV_SEARCH)
             continue;   /* search engagement: for the engine, not the feed's exposure or creators' counts */
         uint32_t cu = S->w.note_info[x->note].creator;

@@ -165,7 +165,8 @@ static int search_session(fw_session *ss, fw_part_inst *p)
             double x = fw_behaviour_affinity(w, u, note), qual = w->note_quality[note];
             double bonus = w->note_info[note].topic == topic ? c->search_intent_bonus : -c->search_intent_bonus;
             double p_open = fw_sigmoid(m->b_open + c->open_affinity * x + c->open_quality * qual +
-                                       c->format_weight * fw_behaviour_format_match(w, u, note) + bonus);
+                                       c->format_weight * fw_behaviour_format_match(w, u, note) + bonus +
+                                       fw_behaviour_open_shift(m, w, ss->us, u, note, tick));
             fw_evlog_impression(ss, FW_EVS_SEARCH, first + i, note, note, res[i].card, NAN, p_open, x, qual, i);
             int opened = gsl_rng_uniform(r) < p_open;
             fw_sess_event ex = {.kind = FW_SE_EXAMINED, .surface = FW_SURFACE_SEARCH, .slot_no = i, .handled = opened};
@@ -178,6 +179,7 @@ static int search_session(fw_session *ss, fw_part_inst *p)
                 return -1;
             COUNT(search_clicks)++;
             uc[FW_UM_search_clicks][u]++;
+            fw_behaviour_satiate(m, w, ss->us, u, w->note_info[note].topic, tick, 1.0);
             if (!clicked) {
                 COUNT(search_with_click)++;
                 COUNT(search_first_click_pos) += i + 1;

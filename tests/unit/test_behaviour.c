@@ -717,6 +717,165 @@ static void test_users_follows(void **state)
     assert_null(s.satisfaction);
 }
 
+/* ---- satiation and social proof (issue 18) ------------------------------------------ */
+
+/* Satiation: each open adds 1 to the topic's level, which halves every half-life; a fifth
+ * topic makes the least satiated one forgotten; with satiation 0 nothing is recorded. */
+static void test_satiation_decays(void **state)
+{
+    fixture *f = *state;
+    const fw_world *w = &f->w;
+    fw_behaviour_cfg cfg = behaviour_cfg();
+    cfg.satiation = 1.0;
+    cfg.satiation_half_life_hours = 6.0;   /* a quarter day: ticks_per_day / 4 ticks */
+    fw_behaviour_model m;
+    assert_int_equal(fw_behaviour_calibrate(&m, &cfg, w, SEED), FW_OK);
+    fw_users_state s;
+    assert_int_equal(fw_users_state_init(&s, w->n_users), FW_OK);
+    int32_t half = (int32_t)(w->ticks_per_day / 4);
+    for (int k = 0; k < 3; k++)
+        fw_behaviour_satiate(&m, w, &s, 7, 3, 0, 1.0);
+    assert_true(fabs(fw_behaviour_satiation(&m, w, &s, 7, 3, 0) - 3.0) < 1e-6);
+    assert_true(fabs(fw_behaviour_satiation(&m, w, &s, 7, 3, half) - 1.5) < 1e-6);
+    assert_true(fabs(fw_behaviour_satiation(&m, w, &s, 7, 3, 2 * half) - 0.75) < 1e-6);
+    assert_true(fw_behaviour_satiation(&m, w, &s, 7, 4, 0) == 0.0);   /* another topic */
+    assert_true(fw_behaviour_satiation(&m, w, &s, 8, 3, 0) == 0.0);   /* another user */
+    /* Four more topics, each opened once at half: topic 3 (level 1.5 then) stays, and the
+     * first of the others (level 1, like the rest: the first least) is forgotten for the last. */
+    for (uint32_t t = 10; t < 14; t++)
+        fw_behaviour_satiate(&m, w, &s, 7, t, half, 1.0);
+    assert_true(fabs(fw_behaviour_satiation(&m, w, &s, 7, 3, half) - 1.5) < 1e-6);
+    assert_true(fw_behaviour_satiation(&m, w, &s, 7, 10, half) == 0.0);
+    assert_true(fabs(fw_behaviour_satiation(&m, w, &s, 7, 13, half) - 1.0) < 1e-6);
+    /* The logit shift of a note of topic 3 is -satiation x level. */
+    uint32_t n = 0;
+    while (w->note_info[n].topic != 3)
+        n++;
+    assert_true(fabs(fw_behaviour_open_shift(&m, w, &s, 7, n, half) + 1.5) < 1e-6);
+    /* Off: nothing recorded, no shift. */
+    cfg.satiation = 0.0;
+    assert_int_equal(fw_behaviour_calibrate(&m, &cfg, w, SEED), FW_OK);
+    fw_behaviour_satiate(&m, w, &s, 9, 3, 0, 1.0);
+    assert_true(fw_behaviour_satiation(&m, w, &s, 9, 3, 0) == 0.0);
+    assert_true(fw_behaviour_open_shift(&m, w, &s, 7, n, half) == 0.0);
+    fw_users_state_fini(&s, w->n_users);
+}
+
+static double logit_of(double p) { return log(p / (1.0 - p)); }
+
+/* Expected opens of a page read in order at one tick: each note opens with its probability
+ * given the user's satiation so far, and adds that probability to it (the expectation of
+ * reading it). The user's satiation starts empty. */
+static double page_opens(const fw_behaviour_model *m, const fw_world *w, fw_users_state *s, uint32_t u,
+                         const uint32_t *page, uint32_t n)
+{
+    memset(&s->satiation[(size_t)u * FW_SATIATIONS], 0, FW_SATIATIONS * sizeof *s->satiation);
+    double opens = 0.0;
+    for (uint32_t i = 0; i < n; i++) {
+        double p = sigmoid(logit_of(fw_behaviour_p_open(m, w, u, page[i])) +
+                           fw_behaviour_open_shift(m, w, s, u, page[i], 100));
+        fw_behaviour_satiate(m, w, s, u, w->note_info[page[i]].topic, 100, p);
+        opens += p;
+    }
+    return opens;
+}
+
+/* Satiation gives diversity its value (issue 18): for the same user, a page of ten notes of
+ * their best topic beats a page spread over their three best topics when satiation is off
+ * (every note of the best topic is the better one), and loses to it when it is on. The
+ * notes are made alike (quality 0, image, the topic's centroid as embedding) so that only
+ * the topic differs; the user is the one whose three best topics are closest. */
+static void test_satiation_diverse_page_wins(void **state)
+{
+    (void)state;
+    fw_world_cfg wc = world_cfg();
+    fw_world w;
+    assert_int_equal(fw_world_generate(&wc, SEED, &w), FW_OK);
+    uint32_t T = w.n_topics, D = w.dim;
+    uint32_t *made = malloc(T * sizeof *made);   /* a note per topic */
+    assert_non_null(made);
+    for (uint32_t t = 0; t < T; t++) {
+        fw_new_note nn = {.info = {.creator = w.creator_user[0], .topic = (uint16_t)t, .format = FW_FORMAT_IMAGE,
+                                   .created_tick = 0},
+                          .quality = 0.0f, .product = FW_NONE};
+        for (int k = 0; k < FW_NOTE_TERMS; k++)
+            nn.terms[k] = FW_NONE;
+        assert_int_equal(fw_world_add_note(&w, &nn, &w.topic_centroid[(size_t)t * D], &made[t]), FW_OK);
+    }
+    /* Each user's three best topics by the affinity to those notes; keep the user whose
+     * first and third are closest. */
+    uint32_t best_u = 0, top[3] = {0, 0, 0};
+    double best_gap = INFINITY;
+    for (uint32_t u = 0; u < w.n_users; u++) {
+        uint32_t t3[3] = {0, 0, 0};
+        double a3[3] = {-INFINITY, -INFINITY, -INFINITY};
+        for (uint32_t t = 0; t < T; t++) {
+            double a = affinity(&w, u, made[t]) + 0.5 * format_match(&w, u, made[t]);
+            for (int k = 0; k < 3; k++)
+                if (a > a3[k]) {
+                    for (int j = 2; j > k; j--) {
+                        a3[j] = a3[j - 1];
+                        t3[j] = t3[j - 1];
+                    }
+                    a3[k] = a;
+                    t3[k] = t;
+                    break;
+                }
+        }
+        if (a3[0] - a3[2] < best_gap && a3[0] - a3[2] > 0.0) {
+            best_gap = a3[0] - a3[2];
+            best_u = u;
+            memcpy(top, t3, sizeof top);
+        }
+    }
+    uint32_t single[10], diverse[10];
+    for (int i = 0; i < 10; i++) {
+        single[i] = made[top[0]];
+        diverse[i] = made[top[i % 3]];
+    }
+    fw_users_state s;
+    assert_int_equal(fw_users_state_init(&s, w.n_users), FW_OK);
+    fw_behaviour_cfg cfg = behaviour_cfg();
+    fw_behaviour_model m;
+    assert_int_equal(fw_behaviour_calibrate(&m, &cfg, &w, SEED), FW_OK);
+    assert_true(page_opens(&m, &w, &s, best_u, single, 10) > page_opens(&m, &w, &s, best_u, diverse, 10));
+    cfg.satiation = 1.0;
+    assert_int_equal(fw_behaviour_calibrate(&m, &cfg, &w, SEED), FW_OK);
+    assert_true(page_opens(&m, &w, &s, best_u, diverse, 10) > page_opens(&m, &w, &s, best_u, single, 10));
+    fw_users_state_fini(&s, w.n_users);
+    free(made);
+    fw_world_fini(&w);
+}
+
+/* Social proof: the open probability rises strictly with the note's visible likes, and not
+ * at all with social_proof 0. */
+static void test_social_proof_monotone(void **state)
+{
+    fixture *f = *state;
+    fw_world *w = &f->w;
+    fw_users_state s;
+    assert_int_equal(fw_users_state_init(&s, w->n_users), FW_OK);
+    fw_behaviour_cfg cfg = behaviour_cfg();
+    fw_behaviour_model on, off;
+    cfg.social_proof = 0.3;
+    assert_int_equal(fw_behaviour_calibrate(&on, &cfg, w, SEED), FW_OK);
+    cfg.social_proof = 0.0;
+    assert_int_equal(fw_behaviour_calibrate(&off, &cfg, w, SEED), FW_OK);
+    static const uint32_t likes[] = {0, 1, 2, 5, 10, 100, 1000, 100000};
+    uint32_t n = 5, u = 11, keep = w->note_likes[n];
+    double base = logit_of(fw_behaviour_p_open(&on, w, u, n)), prev = -1.0;
+    for (size_t i = 0; i < sizeof likes / sizeof likes[0]; i++) {
+        w->note_likes[n] = likes[i];
+        double p = sigmoid(base + fw_behaviour_open_shift(&on, w, &s, u, n, 0));
+        assert_true(p > prev);
+        prev = p;
+        assert_true(fabs(fw_behaviour_open_shift(&on, w, &s, u, n, 0) - 0.3 * log1p(likes[i])) < 1e-12);
+        assert_true(fw_behaviour_open_shift(&off, w, &s, u, n, 0) == 0.0);
+    }
+    w->note_likes[n] = keep;
+    fw_users_state_fini(&s, w->n_users);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -730,6 +889,9 @@ int main(void)
         cmocka_unit_test(test_drift_reversion),
         cmocka_unit_test(test_buffers_grow),
         cmocka_unit_test(test_users_follows),
+        cmocka_unit_test(test_satiation_decays),
+        cmocka_unit_test(test_satiation_diverse_page_wins),
+        cmocka_unit_test(test_social_proof_monotone),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

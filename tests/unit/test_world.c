@@ -81,7 +81,7 @@ static int worlds_equal(const fw_world *a, const fw_world *b)
                SAME(a, b, product_stock, P) && SAME(a, b, product_appeal, P) &&
                SAME(a, b, category_off, T + 1) && SAME(a, b, category_products, P) &&
                SAME(a, b, note_quality, N) && SAME(a, b, note_emb, N * D) &&
-               SAME(a, b, note_product, N);
+               SAME(a, b, note_product, N) && SAME(a, b, note_likes, N);
     for (size_t i = 0; same && i < N; i++) {
         const fw_note_info *x = &a->note_info[i], *y = &b->note_info[i];
         same = x->creator == y->creator && x->topic == y->topic && x->format == y->format &&
@@ -262,10 +262,10 @@ static void test_notes_heavy_tail(void **state)
 
 /* ---- follows ----------------------------------------------------------------------- */
 
-static void test_follow_graph(void **state)
+/* The invariants of a follow graph: dense CSR, creators only, no self-follows, no
+ * duplicates, follower counts that match, and about follows_mean follows per user. */
+static void check_follow_graph(const fw_world *w, const fw_world_cfg *cfg)
 {
-    fixture *f = *state;
-    const fw_world *w = &f->w;
     assert_int_equal(w->follow_off[0], 0);
     assert_int_equal(w->follow_off[w->n_users], w->n_follow_edges);
     uint32_t *count = calloc(w->n_users, sizeof *count);
@@ -293,9 +293,28 @@ static void test_follow_graph(void **state)
         assert_int_equal(w->n_followers[u], count[u]);
     /* Poisson-Gamma(0.7) follows: per-user sd ~24, so the mean of 5000 has sd ~0.35. */
     double mean = (double)w->n_follow_edges / w->n_users;
-    assert_true(fabs(mean - f->cfg.follows_mean) < 0.1 * f->cfg.follows_mean);
+    assert_true(fabs(mean - cfg->follows_mean) < 0.1 * cfg->follows_mean);
     free(count);
     free(tmp);
+}
+
+/* The default graph (grown) and the static one. */
+static void test_follow_graph(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(f->cfg.follow_graph, FW_FOLLOW_GRAPH_GROWTH);
+    check_follow_graph(&f->w, &f->cfg);
+    fw_world_cfg cfg = small_cfg();
+    cfg.follow_graph = FW_FOLLOW_GRAPH_STATIC;
+    cfg.follow_reciprocity = 0.0;
+    fw_world w;
+    assert_int_equal(fw_world_generate(&cfg, SEED, &w), FW_OK);
+    check_follow_graph(&w, &cfg);
+    /* The graphs share their first pass (who follows how many); each loses a few follows that
+     * found no creator left to pick (growth: also those before the first creator arrived). */
+    assert_true(fabs((double)f->w.n_follow_edges - (double)w.n_follow_edges) < 0.001 * (double)w.n_follow_edges);
+    assert_memory_not_equal(w.follow_dst, f->w.follow_dst, f->w.n_follow_edges * sizeof *w.follow_dst);
+    fw_world_fini(&w);
 }
 
 /* A positive creator_share too small to draw a creator among so few users still gives one, so
@@ -358,6 +377,166 @@ static void test_follow_heavy_tail(void **state)
     assert_true(sort_top_sum(fol, w->n_creators, 100) > 0.05 * w->n_follow_edges);
     assert_true(fol[0] > 10 * fol[w->n_creators / 2]);
     free(fol);
+}
+
+/* Follower counts of a world's creators, largest first. */
+static uint32_t *followers_desc(const fw_world *w)
+{
+    uint32_t *fol = malloc(w->n_creators * sizeof *fol);
+    assert_non_null(fol);
+    for (uint32_t c = 0; c < w->n_creators; c++)
+        fol[c] = w->n_followers[w->creator_user[c]];
+    qsort(fol, w->n_creators, sizeof *fol, cmp_u32_desc);
+    return fol;
+}
+
+/* The slope of the follower CCDF on log-log axes between two quantiles qa < qb of the
+ * creators' follower counts: log(P_a / P_b) / log(k_b / k_a), the tail exponent a power law
+ * would show on that stretch (it steepens along an exponential tail). */
+static double ccdf_slope(const uint32_t *desc, uint32_t n, double qa, double qb)
+{
+    double ka = desc[(uint32_t)((1.0 - qa) * n)], kb = desc[(uint32_t)((1.0 - qb) * n)];
+    return log((1.0 - qa) / (1.0 - qb)) / log(kb / (ka > 0.5 ? ka : 0.5));
+}
+
+typedef struct graph_stats {
+    double top_share;         /* the largest account's followers / users */
+    double slope_90_99, slope_99_999;
+} graph_stats;
+
+static graph_stats graph_of(uint32_t users, fw_follow_graph graph, uint64_t seed)
+{
+    fw_world_cfg cfg = fixture_world_cfg(users, 1000, 200, 20);
+    cfg.follow_graph = graph;
+    if (graph == FW_FOLLOW_GRAPH_STATIC)
+        cfg.follow_reciprocity = 0.0;
+    fw_world w;
+    assert_int_equal(fw_world_generate(&cfg, seed, &w), FW_OK);
+    uint32_t *fol = followers_desc(&w);
+    graph_stats g = {(double)fol[0] / w.n_users, ccdf_slope(fol, w.n_creators, 0.90, 0.99),
+                     ccdf_slope(fol, w.n_creators, 0.99, 0.999)};
+    free(fol);
+    fw_world_fini(&w);
+    return g;
+}
+
+/* Emergence (issue 18): no knob sets the follower distribution, yet grown graphs have hubs
+ * that scale with the population and a heavy tail, where the static graph has neither.
+ * - Ten times the users: the largest grown account keeps (on average over two seeds) more
+ *   than half its share of the population, so its followers grow more than 5-fold; the static
+ *   graph's largest account grows about 2-fold (its share falls about 5-fold), because a Polya
+ *   urn over a fixed set of creators spreads the follows evenly. (A share that grows is not to
+ *   be had at a fixed follows_mean: the top account's share of the users is its share of the
+ *   follows times follows_mean, and linear attachment cannot raise the first.)
+ * - The CCDF's log-log slope over the 90-99th and 99-99.9th percentiles (50,000 users): about
+ *   1 and 1.5 grown, about 2.2 and 5 static (its tail steepens: exponential). */
+static void test_follow_growth_emerges(void **state)
+{
+    (void)state;
+    double grown = 0.0, fixed = 0.0;
+    graph_stats big[2];
+    for (uint64_t s = 1; s <= 2; s++) {
+        graph_stats small = graph_of(5000, FW_FOLLOW_GRAPH_GROWTH, s);
+        big[s - 1] = graph_of(50000, FW_FOLLOW_GRAPH_GROWTH, s);
+        grown += 0.5 * big[s - 1].top_share / small.top_share;
+    }
+    graph_stats st_small = graph_of(5000, FW_FOLLOW_GRAPH_STATIC, 1);
+    graph_stats st_big = graph_of(50000, FW_FOLLOW_GRAPH_STATIC, 1);
+    fixed = st_big.top_share / st_small.top_share;
+    assert_true(grown > 0.5);
+    assert_true(fixed < 0.35);
+    for (int s = 0; s < 2; s++) {
+        assert_true(big[s].slope_90_99 < 1.5);
+        assert_true(big[s].slope_99_999 < 2.5);
+        assert_true(big[s].slope_90_99 < 0.7 * st_big.slope_90_99);
+        assert_true(big[s].slope_99_999 < 0.5 * st_big.slope_99_999);
+    }
+    assert_true(st_big.slope_99_999 > 3.0);   /* the static tail is exponential-like */
+}
+
+/* The mean cosine between a follower's interests and the followed creator's. */
+static double follow_cosine(const fw_world *w)
+{
+    double sum = 0.0;
+    uint32_t T = w->n_topics;
+    for (uint32_t u = 0; u < w->n_users; u++)
+        for (uint64_t k = w->follow_off[u]; k < w->follow_off[u + 1]; k++) {
+            const float *a = &w->interest[(size_t)u * T], *b = &w->interest[(size_t)w->follow_dst[k] * T];
+            double ab = 0.0, aa = 0.0, bb = 0.0;
+            for (uint32_t t = 0; t < T; t++) {
+                ab += (double)a[t] * b[t];
+                aa += (double)a[t] * a[t];
+                bb += (double)b[t] * b[t];
+            }
+            sum += ab / sqrt(aa * bb);
+        }
+    return sum / (double)w->n_follow_edges;
+}
+
+/* Share of follows between two creators that go both ways, among those where the follower
+ * has no more followers than follows (small accounts). */
+static double small_reciprocity(const fw_world *w)
+{
+    uint64_t links = 0, mutual = 0;
+    for (uint32_t u = 0; u < w->n_users; u++) {
+        uint64_t lo = w->follow_off[u], hi = w->follow_off[u + 1];
+        if (w->creator_of[u] < 0 || w->n_followers[u] > hi - lo)
+            continue;
+        for (uint64_t k = lo; k < hi; k++) {
+            uint32_t v = w->follow_dst[k];
+            links++;
+            for (uint64_t j = w->follow_off[v]; j < w->follow_off[v + 1]; j++)
+                if (w->follow_dst[j] == u) {
+                    mutual++;
+                    break;
+                }
+        }
+    }
+    return links ? (double)mutual / (double)links : 0.0;
+}
+
+/* Each mechanism of the grown graph does what its knob says, one knob at a time:
+ * follow_choices (homophily: more candidates, closer interests), follow_reciprocity
+ * (follow-backs among small accounts), follow_uniform (discovery that ignores popularity
+ * flattens the tail). */
+static void test_follow_growth_knobs(void **state)
+{
+    (void)state;
+    fw_world_cfg cfg = fixture_world_cfg(20000, 1000, 200, 20);
+    fw_world a, b;
+    /* homophily */
+    cfg.follow_choices = 1;
+    assert_int_equal(fw_world_generate(&cfg, SEED, &a), FW_OK);
+    cfg.follow_choices = 8;
+    assert_int_equal(fw_world_generate(&cfg, SEED, &b), FW_OK);
+    double cos1 = follow_cosine(&a), cos8 = follow_cosine(&b);
+    assert_true(cos8 > cos1 + 0.1);
+    fw_world_fini(&a);
+    fw_world_fini(&b);
+    /* reciprocity */
+    cfg = fixture_world_cfg(20000, 1000, 200, 20);
+    cfg.follow_reciprocity = 0.0;
+    assert_int_equal(fw_world_generate(&cfg, SEED, &a), FW_OK);
+    cfg.follow_reciprocity = 1.0;
+    assert_int_equal(fw_world_generate(&cfg, SEED, &b), FW_OK);
+    double r0 = small_reciprocity(&a), r1 = small_reciprocity(&b);
+    assert_true(r1 > 2.0 * r0 + 0.05);
+    check_follow_graph(&b, &cfg);
+    fw_world_fini(&a);
+    fw_world_fini(&b);
+    /* uniform discovery: all of it leaves no attachment, and no heavy tail */
+    cfg = fixture_world_cfg(20000, 1000, 200, 20);
+    cfg.follow_uniform = 1.0;
+    assert_int_equal(fw_world_generate(&cfg, SEED, &a), FW_OK);
+    cfg.follow_uniform = 0.0;
+    assert_int_equal(fw_world_generate(&cfg, SEED, &b), FW_OK);
+    uint32_t *fa = followers_desc(&a), *fb = followers_desc(&b);
+    assert_true(fb[0] > 5 * fa[0]);
+    assert_true(ccdf_slope(fa, a.n_creators, 0.99, 0.999) > 2.0 * ccdf_slope(fb, b.n_creators, 0.99, 0.999));
+    free(fa);
+    free(fb);
+    fw_world_fini(&a);
+    fw_world_fini(&b);
 }
 
 /* ---- commerce ---------------------------------------------------------------------- */
@@ -729,6 +908,8 @@ int main(void)
         cmocka_unit_test(test_follow_offsets_wide),
         cmocka_unit_test(test_someone_posts),
         cmocka_unit_test(test_follow_heavy_tail),
+        cmocka_unit_test(test_follow_growth_emerges),
+        cmocka_unit_test(test_follow_growth_knobs),
         cmocka_unit_test(test_products),
         cmocka_unit_test(test_note_products),
         cmocka_unit_test(test_expected_dau_mau),
