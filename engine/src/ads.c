@@ -559,8 +559,10 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
         double least = (g->pay_rule == FW_PAY_GSP ? wins[j].price : mbw[j].price) *
                        (a->c[c].objective == FW_OBJ_CPM ? 1000.0 : 1.0);
         int64_t least_cents = (int64_t)floor(least + 1e-6);
+        if (least_cents > a->c[c].bid_cents)   /* never above a bid it could make */
+            least_cents = a->c[c].bid_cents;
         out[j] = (fw_ad_fill){.campaign = c, .note = a->c[c].creative, .price_cents = cents,
-                              .min_bid_cents = least_cents < cents ? least_cents : cents};
+                              .min_bid_cents = least_cents};
         fcap *fc = g->freq_cap ? cap_of(a, req->user, c, day, 1) : NULL;
         if (fc)
             fc->count++;
