@@ -7,9 +7,12 @@
  * scores, or anything a feed request reads; a request writes only its ctx.
  *
  * Layout. Postings of term t: post[t].id[0..n) (uint32 note ids, ascending because notes
- * are indexed in publication order) and post[t].tf[0..n) (uint8: a note has at most
- * FW_NOTE_TERMS terms), each list doubling its capacity: 5 bytes per posting (10 at worst
- * just after a doubling). len[note] (uint8) is the number of indexed terms of the note.
+ * are indexed in publication order) and post[t].tl[0..n) (uint8: the posting's tf and its
+ * note's length, 4 bits each: a note has at most FW_NOTE_TERMS = 16 terms), each list
+ * doubling its capacity: 5 bytes per posting (10 at worst just after a doubling), plus a
+ * bound summary (pblock, 8 bytes) per 64-posting block, per 4096-posting superblock and
+ * for the whole list, for exact retrieval's pruning. len[note] (uint8) is the number of
+ * indexed terms of the note.
  * Learned intents, one model per learner (every cell's own under per-arm isolation, trained
  * on its users' clicks; else one): irow[t] is FW_NONE until term t is first clicked, then the
  * row of icount[row * n_topics + topic] and itotal[row] holding its clicks: memory grows with
@@ -19,7 +22,11 @@
  *  - n_docs == e->n_notes whenever the vocabulary is not empty (every published note is
  *    indexed, with length 0 when it has no text); total_len == sum of len[0..n_docs).
  *  - Within a posting list ids strictly increase; a note appears at most once per list,
- *    with tf >= 1 its number of occurrences.
+ *    with tf >= 1 its number of occurrences and its length len[note].
+ *  - blk[b] (sup[j], all) summarises exactly postings [b * 64, min(n, (b + 1) * 64)) (of
+ *    superblock j, of the list): last is the last posting's id, max_tf the largest tf, and
+ *    min_len[c] the shortest length among its postings of tf class c (1, 2, >= 3), 0xff
+ *    when there is none.
  *  - fw_search_index either indexes the whole note or changes nothing (capacity is
  *    reserved before anything is appended).
  *  - sum over topics of icount[row][.] == itotal[row] (saturating: a term stops learning
