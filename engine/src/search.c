@@ -638,12 +638,14 @@ static inline double quality(const fw_engine *e, uint32_t id, double p0)
  * 2003) and block-max WAND by Mallia, Siedlaczek and Suel, ECIR 2019). The query's terms
  * are sorted by their list-wide bound; the longest prefix whose bounds sum to no more than
  * theta is non-essential: a note holding only those terms cannot enter, so only the other,
- * essential, lists are walked. For each note met there: (1) the essential lists' block
- * bounds plus the non-essential list bounds -- when they cannot beat theta, every essential
- * list skips past the end of the shortest of those blocks; (2) the note's essential weights
- * plus, from the largest down, each non-essential term's block bound, then its real weight
- * (a cursor seek), leaving as soon as what is left cannot beat theta; (3) the full score.
- * A one-word query is the degenerate case: its blocks are skipped or scored whole. (A first
+ * essential, lists are walked. For each note met there: (1) every list's superblock, then
+ * block, bounds at the note -- when they cannot beat theta, every essential list skips past
+ * the end of the shortest of those (super)blocks; notes up to that end are not checked
+ * again; (2) the note's essential weights plus, from the largest down, each non-essential
+ * term's block bound, then its real weight (a cursor seek), leaving as soon as what is left
+ * cannot beat theta (with one essential list its block is first run through in a tight
+ * loop on that test); (3) the full score. A one-word query is the degenerate case: its
+ * superblocks and blocks are skipped or scored whole. (A first
  * version used block-max WAND's pivot; on the bench's 1-3 word queries with a window of 80
  * it scored 2.5 times the postings MaxScore scores, at a higher cost per step.)
  *
@@ -652,8 +654,8 @@ static inline double quality(const fw_engine *e, uint32_t id, double p0)
  * its largest tf), kept up to date as postings are appended (plist_append), and the bound
  * idf * max over those of wb[len][tf] is taken with the request's idf, avgdl, k1 and b;
  * wb[dl][tf] is the largest w[dl'][tf'] over dl' >= dl, tf' <= tf, so the bound is at least
- * every posting's weight in floating point too, not only in exact arithmetic. The list has
- * the same summary over all its postings (its list-wide bound).
+ * every posting's weight in floating point too, not only in exact arithmetic. Superblocks
+ * (64 blocks) and the whole list have the same summary.
  *
  * Exactness, floating point included. A note's BM25 is summed exactly as the exhaustive scan
  * sums it (0.0, then its terms in query order), and its window score by the same operations
