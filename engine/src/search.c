@@ -7,9 +7,12 @@
  * scores, or anything a feed request reads; a request writes only its ctx.
  *
  * Layout. Postings of term t: post[t].id[0..n) (uint32 note ids, ascending because notes
- * are indexed in publication order) and post[t].tf[0..n) (uint8: a note has at most
- * FW_NOTE_TERMS terms), each list doubling its capacity: 5 bytes per posting (10 at worst
- * just after a doubling). len[note] (uint8) is the number of indexed terms of the note.
+ * are indexed in publication order) and post[t].tl[0..n) (uint8: the posting's tf and its
+ * note's length, 4 bits each: a note has at most FW_NOTE_TERMS = 16 terms), each list
+ * doubling its capacity: 5 bytes per posting (10 at worst just after a doubling), plus a
+ * bound summary (pblock, 8 bytes) per 64-posting block, per 4096-posting superblock and
+ * for the whole list, for exact retrieval's pruning. len[note] (uint8) is the number of
+ * indexed terms of the note.
  * Learned intents, one model per learner (every cell's own under per-arm isolation, trained
  * on its users' clicks; else one): irow[t] is FW_NONE until term t is first clicked, then the
  * row of icount[row * n_topics + topic] and itotal[row] holding its clicks: memory grows with
@@ -19,7 +22,11 @@
  *  - n_docs == e->n_notes whenever the vocabulary is not empty (every published note is
  *    indexed, with length 0 when it has no text); total_len == sum of len[0..n_docs).
  *  - Within a posting list ids strictly increase; a note appears at most once per list,
- *    with tf >= 1 its number of occurrences.
+ *    with tf >= 1 its number of occurrences and its length len[note].
+ *  - blk[b] (sup[j], all) summarises exactly postings [b * 64, min(n, (b + 1) * 64)) (of
+ *    superblock j, of the list): last is the last posting's id, max_tf the largest tf, and
+ *    min_len[c] the shortest length among its postings of tf class c (1, 2, >= 3), 0xff
+ *    when there is none.
  *  - fw_search_index either indexes the whole note or changes nothing (capacity is
  *    reserved before anything is appended).
  *  - sum over topics of icount[row][.] == itotal[row] (saturating: a term stops learning
@@ -631,12 +638,14 @@ static inline double quality(const fw_engine *e, uint32_t id, double p0)
  * 2003) and block-max WAND by Mallia, Siedlaczek and Suel, ECIR 2019). The query's terms
  * are sorted by their list-wide bound; the longest prefix whose bounds sum to no more than
  * theta is non-essential: a note holding only those terms cannot enter, so only the other,
- * essential, lists are walked. For each note met there: (1) the essential lists' block
- * bounds plus the non-essential list bounds -- when they cannot beat theta, every essential
- * list skips past the end of the shortest of those blocks; (2) the note's essential weights
- * plus, from the largest down, each non-essential term's block bound, then its real weight
- * (a cursor seek), leaving as soon as what is left cannot beat theta; (3) the full score.
- * A one-word query is the degenerate case: its blocks are skipped or scored whole. (A first
+ * essential, lists are walked. For each note met there: (1) every list's superblock, then
+ * block, bounds at the note -- when they cannot beat theta, every essential list skips past
+ * the end of the shortest of those (super)blocks; notes up to that end are not checked
+ * again; (2) the note's essential weights plus, from the largest down, each non-essential
+ * term's block bound, then its real weight (a cursor seek), leaving as soon as what is left
+ * cannot beat theta (with one essential list its block is first run through in a tight
+ * loop on that test); (3) the full score. A one-word query is the degenerate case: its
+ * superblocks and blocks are skipped or scored whole. (A first
  * version used block-max WAND's pivot; on the bench's 1-3 word queries with a window of 80
  * it scored 2.5 times the postings MaxScore scores, at a higher cost per step.)
  *
@@ -645,8 +654,8 @@ static inline double quality(const fw_engine *e, uint32_t id, double p0)
  * its largest tf), kept up to date as postings are appended (plist_append), and the bound
  * idf * max over those of wb[len][tf] is taken with the request's idf, avgdl, k1 and b;
  * wb[dl][tf] is the largest w[dl'][tf'] over dl' >= dl, tf' <= tf, so the bound is at least
- * every posting's weight in floating point too, not only in exact arithmetic. The list has
- * the same summary over all its postings (its list-wide bound).
+ * every posting's weight in floating point too, not only in exact arithmetic. Superblocks
+ * (64 blocks) and the whole list have the same summary.
  *
  * Exactness, floating point included. A note's BM25 is summed exactly as the exhaustive scan
  * sums it (0.0, then its terms in query order), and its window score by the same operations
