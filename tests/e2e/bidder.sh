@@ -127,5 +127,5 @@ fault nan "(day 1, tick 0): the bid is NaN or infinite"
 fault neg "cents is negative"
 fault above "cents is above the campaign's max bid"
 fault rc "bid returned -5"
-fault observe "observe of tick 24 returned -4"
+fault observe "observe of tick 12 returned -4"
 finish
