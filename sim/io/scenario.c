@@ -2208,6 +2208,40 @@ const fw_promo_day *fw_scenario_promo_day(const fw_scenario *s, uint32_t day)
     return NULL;
 }
 
+/* Knobs given a value other than their default where another knob switches their mechanism
+ * off, so that they would do nothing: refused. The base's point at the key's own line; an
+ * arm's (arm_at, what) at its set list. Value-based, so that a resolved scenario (every key
+ * written at its value) reloads. */
+static fw_err check_idle(const fw_scenario *s, const fw_behaviour_cfg *b, const fw_engine_cfg *e, const where *w,
+                         const char *arm_at, const char *what, fw_diag *diag)
+{
+    double goals = s->world.goal_max_conversions + s->world.goal_target_cpa + s->world.goal_target_roas;
+    const struct {
+        const char *key;
+        double value;
+        bool idle;
+        const char *off;
+    } rows[] = {
+        {"world.target_roas", s->world.target_roas, s->world.goal_target_roas == 0.0,
+         "world.goal_target_roas is 0: no campaign targets a ROAS"},
+        {"engine.ads.autobid_lr", e->ads.autobid_lr, goals == 0.0,
+         "the world.goal_* shares are 0: no campaign autobids"},
+        {"behaviour.satiation_half_life_hours", b->satiation_half_life_hours, b->satiation == 0.0,
+         "behaviour.satiation is 0: no satiation to decay"},
+    };
+    char at[600];
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        const knob *k = find_knob(rows[r].key, strlen(rows[r].key));
+        if (k == NULL || !rows[r].idle || rows[r].value == k->def_f || (arm_at != NULL && rows[r].key[0] == 'w'))
+            continue;
+        if (arm_at == NULL)
+            where_fmt(w, rows[r].key, at, sizeof at);
+        return fail(diag, FW_ERR_RANGE, "%s: %s: %s%.6g would do nothing: %s; leave it at its default %.6g",
+                    arm_at != NULL ? arm_at : at, rows[r].key, what, rows[r].value, rows[r].off, k->def_f);
+    }
+    return FW_OK;
+}
+
 static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
 {
     char at[600], why[768], path[64], shown[80];
@@ -2272,6 +2306,8 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
                     "rest of the campaigns bid manually), got %.6g + %.6g + %.6g = %.6g",
                     at, s->world.goal_max_conversions, s->world.goal_target_cpa, s->world.goal_target_roas, goals);
     }
+    if ((err = check_idle(s, &s->behaviour, &s->engine, w, NULL, "", diag)) != FW_OK)
+        return err;
     if (!(s->world.creator_share > 0.0)) {
         /* Notes are posted by creators only: none would ever exist. */
         where_fmt(w, "world.creator_share", at, sizeof at);
@@ -2388,7 +2424,8 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
         where_fmt(w, path, at, sizeof at);
         if ((err = check_shares(&s->arms[i].behaviour, at, what, diag)) != FW_OK ||
             (err = check_delivery(&s->arms[i].engine, at, what, diag)) != FW_OK ||
-            (err = check_search(&s->arms[i].engine, at, what, diag)) != FW_OK)
+            (err = check_search(&s->arms[i].engine, at, what, diag)) != FW_OK ||
+            (err = check_idle(s, &s->arms[i].behaviour, &s->arms[i].engine, w, at, what, diag)) != FW_OK)
             return err;
     }
     if ((err = check_disjoint(s, w, diag)) != FW_OK)

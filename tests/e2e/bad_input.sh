@@ -32,6 +32,13 @@ printf 'engine:\n  feed:\n    algorithm: magic\n' >enum.yaml
 expect_bad "bad enum" "enum.yaml:3|engine.feed.algorithm|baseline" run enum.yaml
 printf 'engine:\n  shop:\n    delivery_days_min: 5\n    delivery_days_max: 2\n' >delivery.yaml
 expect_bad "delivery min above max" "delivery.yaml:3|engine.shop.delivery_days_min|delivery_days_max (2)" run delivery.yaml
+# Knobs that would do nothing where another switches their mechanism off: refused.
+printf 'world:\n  target_roas: 5\n' >idle_roas.yaml
+expect_bad "target_roas without ROAS campaigns" "idle_roas.yaml:2|world.target_roas|goal_target_roas is 0" run idle_roas.yaml
+printf 'engine:\n  ads:\n    autobid_lr: 0.2\n' >idle_lr.yaml
+expect_bad "autobid_lr without goal campaigns" "idle_lr.yaml:3|engine.ads.autobid_lr|no campaign autobids" run idle_lr.yaml
+printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["behaviour.satiation_half_life_hours=5"]\n' >idle_sat.yaml
+expect_bad "an arm's satiation half-life without satiation" "idle_sat.yaml:4|arm 'b'|behaviour.satiation is 0" run idle_sat.yaml
 printf 'world:\n  goal_target_cpa: 0.7\n  goal_target_roas: 0.5\n' >goals.yaml
 expect_bad "goal shares above 1" "goals.yaml:3|world.goal_max_conversions + goal_target_cpa + goal_target_roas|0.7 + 0.5" run goals.yaml
 # engine.search.max_postings only under retrieval newest (issue 22), in the file and in an arm.
