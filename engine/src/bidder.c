@@ -72,42 +72,20 @@ static bidder_state *B_of(const fw_engine *e) { return fw_mod(e, FW_MOD_BIDDER);
 /* Loads and checks a bidder plug-in; on success *dl and *api are set. */
 static fw_err load(const char *path, void **dl_out, const fw_bidder_table **api_out, char *why, size_t cap)
 {
-    char shown[512];
     void *dl, *sym;
     fw_err rc = fw_plugin_open(path, "bidder", "engine.ads.bidder_plugin", FW_BIDDER_SYMBOL, &dl, &sym, why, cap);
     if (rc != FW_OK)
         return rc;
-    fw_plugin_shown_path(shown, sizeof shown, path);
     fw_bidder_entry entry;
     memcpy(&entry, &sym, sizeof entry);   /* POSIX: a dlsym'd function */
     const fw_bidder_table *api = entry();
-    const char *missing = NULL;
-    if (!api) {
-        snprintf(why, cap, "%s: %s() returned no table", shown, FW_BIDDER_SYMBOL);
-        dlclose(dl);
-        return FW_ERR_INVAL;
-    }
-    if (api->abi_version != FW_POLICY_ABI_VERSION) {
-        snprintf(why, cap,
-                 "%s: the bidder plug-in was built for policy ABI version %u; this flywheel loads version %u: "
-                 "rebuild it against this flywheel/policy.h",
-                 shown, api->abi_version, FW_POLICY_ABI_VERSION);
-        dlclose(dl);
-        return FW_ERR_INVAL;
-    }
-    if (!api->create)
-        missing = "create";
-    else if (!api->destroy)
-        missing = "destroy";
-    else if (!api->bid)
-        missing = "bid";
-    else if (!api->ctx_create != !api->ctx_destroy)
-        missing = api->ctx_create ? "ctx_destroy (it has ctx_create)" : "ctx_create (it has ctx_destroy)";
-    if (missing) {
-        snprintf(why, cap, "%s: the bidder plug-in's table (%s) has no %s function", shown, FW_BIDDER_SYMBOL, missing);
-        dlclose(dl);
-        return FW_ERR_INVAL;
-    }
+    const char *missing = api ? fw_plugin_missing(api->create != NULL, api->destroy != NULL, api->bid != NULL, "bid",
+                                                  api->ctx_create != NULL, api->ctx_destroy != NULL)
+                              : NULL;
+    rc = fw_plugin_check_table(dl, path, "bidder", FW_BIDDER_SYMBOL, api != NULL, api ? api->abi_version : 0, missing,
+                               why, cap);
+    if (rc != FW_OK)
+        return rc;
     *dl_out = dl;
     *api_out = api;
     return FW_OK;
@@ -120,23 +98,13 @@ static fw_err open_inst(const fw_engine_cfg *cfg, const fw_bidder_env *env, bins
     fw_err rc = load(path, &in->dl, &in->api, why, cap);
     if (rc != FW_OK)
         return rc;
-    char shown[512], said[512] = "";
-    fw_plugin_shown_path(shown, sizeof shown, path);
+    char said[512] = "";
     in->state = in->api->create(cfg->ads.bidder_args ? cfg->ads.bidder_args : "", env, said, sizeof said);
     said[sizeof said - 1] = '\0';
-    if (!in->state) {
-        char s2[512];
-        fw_plugin_shown_path(s2, sizeof s2, said);
-        snprintf(why, cap, "%s: the bidder plug-in refused to start: %s", shown, s2[0] ? s2 : "(it gave no reason)");
-        dlclose(in->dl);
-        in->dl = NULL;
+    rc = fw_plugin_started(in->state != NULL, path, "bidder", said, in->api->name, &in->dl, &in->label, why, cap);
+    if (!in->state)
         in->api = NULL;
-        return FW_ERR_INVAL;
-    }
-    size_t n = strlen(shown) + 64;
-    if ((in->label = malloc(n)))
-        snprintf(in->label, n, "'%.40s' (%s)", in->api->name ? in->api->name : "?", shown);
-    return in->label ? FW_OK : FW_ERR_NOMEM;
+    return rc;
 }
 
 static void close_inst(binst *in)

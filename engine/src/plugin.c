@@ -130,46 +130,76 @@ fw_err fw_plugin_open(const char *path, const char *kind, const char *knob, cons
     return FW_OK;
 }
 
+const char *fw_plugin_missing(int create, int destroy, int call, const char *call_name, int ctx_create,
+                              int ctx_destroy)
+{
+    if (!create)
+        return "create";
+    if (!destroy)
+        return "destroy";
+    if (!call)
+        return call_name;
+    if (!ctx_create != !ctx_destroy)
+        return ctx_create ? "ctx_destroy (it has ctx_create)" : "ctx_create (it has ctx_destroy)";
+    return NULL;
+}
+
+fw_err fw_plugin_check_table(void *dl, const char *path, const char *kind, const char *symbol, int present,
+                             uint32_t abi, const char *missing, char *why, size_t cap)
+{
+    char shown[512];
+    fw_plugin_shown_path(shown, sizeof shown, path);
+    if (!present)
+        snprintf(why, cap, "%s: %s() returned no table", shown, symbol);
+    else if (abi != FW_POLICY_ABI_VERSION)
+        snprintf(why, cap,
+                 "%s: the %s plug-in was built for policy ABI version %u; this flywheel loads version %u: "
+                 "rebuild it against this flywheel/policy.h",
+                 shown, kind, abi, FW_POLICY_ABI_VERSION);
+    else if (missing)
+        snprintf(why, cap, "%s: the %s plug-in's table (%s) has no %s function", shown, kind, symbol, missing);
+    else
+        return FW_OK;
+    dlclose(dl);
+    return FW_ERR_INVAL;
+}
+
+fw_err fw_plugin_started(int created, const char *path, const char *kind, const char *said, const char *name,
+                         void **dl, char **label, char *why, size_t cap)
+{
+    char shown[512];
+    fw_plugin_shown_path(shown, sizeof shown, path);
+    if (!created) {
+        char s2[512];
+        fw_plugin_shown_path(s2, sizeof s2, said);
+        snprintf(why, cap, "%s: the %s plug-in refused to start: %s", shown, kind, s2[0] ? s2 : "(it gave no reason)");
+        dlclose(*dl);
+        *dl = NULL;
+        return FW_ERR_INVAL;
+    }
+    size_t n = strlen(shown) + 64;
+    if ((*label = malloc(n)))
+        snprintf(*label, n, "'%.40s' (%s)", name ? name : "?", shown);
+    return *label ? FW_OK : FW_ERR_NOMEM;
+}
+
 /* Loads and checks a ranker plug-in; on success *dl and *api are set. */
 static fw_err load(const char *path, void **dl_out, const fw_ranker_table **api_out, char *why, size_t cap)
 {
-    char shown[512];
     void *dl, *sym;
     fw_err rc = fw_plugin_open(path, "ranker", "engine.feed.plugin", FW_RANKER_SYMBOL, &dl, &sym, why, cap);
     if (rc != FW_OK)
         return rc;
-    fw_plugin_shown_path(shown, sizeof shown, path);
     fw_ranker_entry entry;
     memcpy(&entry, &sym, sizeof entry);   /* POSIX: a dlsym'd function */
     const fw_ranker_table *api = entry();
-    const char *missing = NULL;
-    if (!api) {
-        snprintf(why, cap, "%s: %s() returned no table", shown, FW_RANKER_SYMBOL);
-        dlclose(dl);
-        return FW_ERR_INVAL;
-    }
-    if (api->abi_version != FW_POLICY_ABI_VERSION) {
-        snprintf(why, cap,
-                 "%s: the ranker plug-in was built for policy ABI version %u; this flywheel loads version %u: "
-                 "rebuild it against this flywheel/policy.h",
-                 shown, api->abi_version, FW_POLICY_ABI_VERSION);
-        dlclose(dl);
-        return FW_ERR_INVAL;
-    }
-    if (!api->create)
-        missing = "create";
-    else if (!api->destroy)
-        missing = "destroy";
-    else if (!api->rank)
-        missing = "rank";
-    else if (!api->ctx_create != !api->ctx_destroy)
-        missing = api->ctx_create ? "ctx_destroy (it has ctx_create)" : "ctx_create (it has ctx_destroy)";
-    if (missing) {
-        snprintf(why, cap, "%s: the ranker plug-in's table (%s) has no %s function", shown, FW_RANKER_SYMBOL,
-                 missing);
-        dlclose(dl);
-        return FW_ERR_INVAL;
-    }
+    const char *missing = api ? fw_plugin_missing(api->create != NULL, api->destroy != NULL, api->rank != NULL, "rank",
+                                                  api->ctx_create != NULL, api->ctx_destroy != NULL)
+                              : NULL;
+    rc = fw_plugin_check_table(dl, path, "ranker", FW_RANKER_SYMBOL, api != NULL, api ? api->abi_version : 0, missing,
+                               why, cap);
+    if (rc != FW_OK)
+        return rc;
     *dl_out = dl;
     *api_out = api;
     return FW_OK;
@@ -197,23 +227,13 @@ static fw_err open_inst(const fw_engine_cfg *cfg, const fw_policy_env *env, inst
     fw_err rc = load(path, &in->dl, &in->api, why, cap);
     if (rc != FW_OK)
         return rc;
-    char shown[512], said[512] = "";
-    fw_plugin_shown_path(shown, sizeof shown, path);
+    char said[512] = "";
     in->state = in->api->create(cfg->feed.plugin_args ? cfg->feed.plugin_args : "", env, said, sizeof said);
     said[sizeof said - 1] = '\0';
-    if (!in->state) {
-        char s2[512];
-        fw_plugin_shown_path(s2, sizeof s2, said);
-        snprintf(why, cap, "%s: the ranker plug-in refused to start: %s", shown, s2[0] ? s2 : "(it gave no reason)");
-        dlclose(in->dl);
-        in->dl = NULL;
+    rc = fw_plugin_started(in->state != NULL, path, "ranker", said, in->api->name, &in->dl, &in->label, why, cap);
+    if (!in->state)
         in->api = NULL;
-        return FW_ERR_INVAL;
-    }
-    size_t n = strlen(shown) + 64;
-    if ((in->label = malloc(n)))
-        snprintf(in->label, n, "'%.40s' (%s)", in->api->name ? in->api->name : "?", shown);
-    return in->label ? FW_OK : FW_ERR_NOMEM;
+    return rc;
 }
 
 static void close_inst(inst *in)

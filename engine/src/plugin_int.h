@@ -18,6 +18,19 @@ void fw_plugin_shown_path(char *buf, size_t cap, const char *path);
 fw_err fw_plugin_open(const char *path, const char *kind, const char *knob, const char *symbol, void **dl,
                       void **sym, char *why, size_t cap);
 
+/* The table a plug-in's entry returned (present: not NULL), of ABI version abi, lacking the
+ * function missing names (NULL: none; fw_plugin_missing): FW_OK, or FW_ERR_INVAL with dl
+ * closed and why saying what is wrong, naming the file. */
+const char *fw_plugin_missing(int create, int destroy, int call, const char *call_name, int ctx_create,
+                              int ctx_destroy);
+fw_err fw_plugin_check_table(void *dl, const char *path, const char *kind, const char *symbol, int present,
+                             uint32_t abi, const char *missing, char *why, size_t cap);
+
+/* After a plug-in's create: refused (created 0) is FW_ERR_INVAL with *dl closed and why
+ * quoting what it said; else *label = "'NAME' (PATH)" for messages (FW_ERR_NOMEM without). */
+fw_err fw_plugin_started(int created, const char *path, const char *kind, const char *said, const char *name,
+                         void **dl, char **label, char *why, size_t cap);
+
 /* ---- the bidder module, for the ads (bidder.c) ------------------------------------------- */
 
 /* Whether a plug-in bids for campaign c in the budget of cell `bud` (the budget cell: the
