@@ -35,9 +35,17 @@ FW_DECLARE_SERIES(FW_ADS_DAY_SERIES);
 #define AD_LR 0.02  /* SGD step of the pCTR model */
 
 /* Features of the pCTR model: bias, the campaign's smoothed CTR (logit), the user's ad CTR
- * lift (logit against the prior), and whether the creative's topic is one the user engages
- * with or the request's context. Weights start at (0, 1, 0, 0): the campaign's rate. */
-enum { AD_F_BIAS, AD_F_CAMPAIGN, AD_F_USER, AD_F_MATCH, AD_F__COUNT };
+ * lift (logit against the prior), whether the creative's topic is one the user engages
+ * with or the request's context, and the creative's engagement after clicks (ads are notes:
+ * the likes, saves and comments it got right after the campaign's clicks, a logit lift
+ * against the learner's rate; 0 while the learner has seen none, so a world whose ads get no
+ * likes trains exactly the model it did before). Weights start at (0, 1, 0, 0, 0): the
+ * campaign's rate. */
+enum { AD_F_BIAS, AD_F_CAMPAIGN, AD_F_USER, AD_F_MATCH, AD_F_ENGAGE, AD_F__COUNT };
+
+/* Pseudo-clicks of the engagement feature's prior: a campaign's creative needs about this
+ * many clicks before its own interaction rate moves the feature halfway from the learner's. */
+#define ENGAGE_PRIOR_CLICKS 20.0
 
 typedef struct fcap {
     uint32_t campaign;
@@ -93,7 +101,10 @@ struct fw_ads {
     uint64_t impr_total, clicks_total, conv_total;
     ad_model *model;                  /* [n_learn] */
     uint64_t *l_impr, *l_clicks, *l_conv;   /* [n_learn * n] what each learner has seen */
+    uint64_t *l_inter;                /* [n_learn * n] likes, saves and comments on the creative after its clicks */
+    uint64_t *inter, *b_inter;        /* [n] and [n_bud * n]: the same, every cell and per budget cell */
     double *xc;                       /* [n_slots * n] each slot's campaign CTR feature, as of the last barrier */
+    double *xe;                       /* [n_slots * n] each slot's creative engagement feature, likewise */
     uint32_t *u_impr, *u_click;       /* [n_users] ads seen and clicked by each user */
     fcap *fcap;                       /* [n_users * FCAP_K] */
     touch *touch;                     /* [n_users * TOUCH_K] newest first */
@@ -174,7 +185,11 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
     fw_alloc(e, &a->l_impr, ml, sizeof *a->l_impr);
     fw_alloc(e, &a->l_clicks, ml, sizeof *a->l_clicks);
     fw_alloc(e, &a->l_conv, ml, sizeof *a->l_conv);
+    fw_alloc(e, &a->l_inter, ml, sizeof *a->l_inter);
+    fw_alloc(e, &a->inter, m, sizeof *a->inter);
+    fw_alloc(e, &a->b_inter, mb, sizeof *a->b_inter);
     fw_alloc(e, &a->xc, (size_t)fw_n_slots(e) * m, sizeof *a->xc);
+    fw_alloc(e, &a->xe, (size_t)fw_n_slots(e) * m, sizeof *a->xe);
     fw_alloc(e, &a->traffic_day, a->n_bud, sizeof *a->traffic_day);
     fw_alloc(e, &a->traffic_mid, a->n_bud, sizeof *a->traffic_mid);
     fw_alloc(e, &a->mid_spend_cents, mb, sizeof *a->mid_spend_cents);
@@ -188,7 +203,8 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
         !a->throttled || !a->xc || !a->mid_spend_cents || !a->over_prev_cents || !a->brand_spend_mc ||
         !a->brand_gmv || !a->conv_log || !a->model || !a->l_impr || !a->l_clicks || !a->l_conv ||
         !a->traffic_day || !a->traffic_mid || !a->kappa || !a->ab_spend || !a->ab_conv || !a->ab_gmv || !a->aov0 ||
-        !a->b_impr || !a->b_clicks || !a->b_conv || !a->b_spend_mc || !a->b_gmv || !a->shade || !a->sh_sum || !a->sh_n)
+        !a->b_impr || !a->b_clicks || !a->b_conv || !a->b_spend_mc || !a->b_gmv || !a->shade || !a->sh_sum || !a->sh_n ||
+        !a->l_inter || !a->inter || !a->b_inter || !a->xe)
         return FW_ERR_NOMEM;
     a->ab_decay = exp2(-1.0 / e->ticks_per_day);
     for (uint32_t k = 0; k < n; k++) {
@@ -289,12 +305,29 @@ static double camp_ctr(const fw_engine *e, const struct fw_ads *a, uint32_t slot
     return (a->l_clicks[i] + g->ctr_prior * g->prior_weight) / (a->l_impr[i] + g->prior_weight);
 }
 
-/* Every slot's campaign features, recomputed at each barrier (they change only there). */
+/* Every slot's campaign features, recomputed at each barrier (they change only there). The
+ * engagement feature is the logit lift of the creative's interactions per click (smoothed
+ * towards the learner's rate with ENGAGE_PRIOR_CLICKS) over that rate; exactly 0 while the
+ * learner has seen no interaction on any ad. */
 static void refresh_xc(const fw_engine *e, struct fw_ads *a)
 {
-    for (uint32_t slot = 0; slot < fw_n_slots(e); slot++)
-        for (uint32_t k = 0; k < a->n; k++)
+    for (uint32_t slot = 0; slot < fw_n_slots(e); slot++) {
+        size_t l = (size_t)fw_slot_learner(e, slot) * a->n;
+        uint64_t inter = 0, clicks = 0;
+        for (uint32_t k = 0; k < a->n; k++) {
+            inter += a->l_inter[l + k];
+            clicks += a->l_clicks[l + k];
+        }
+        /* Interactions per click can exceed 1 (a like, a save and a comment): the logit is of
+         * the rate over the three kinds. */
+        double p0 = ((double)inter + 1.0) / (3.0 * (double)clicks + 10.0);
+        for (uint32_t k = 0; k < a->n; k++) {
             a->xc[(size_t)slot * a->n + k] = logit_of(camp_ctr(e, a, slot, k));
+            double pk = ((double)a->l_inter[l + k] + ENGAGE_PRIOR_CLICKS * 3.0 * p0) /
+                        (3.0 * ((double)a->l_clicks[l + k] + ENGAGE_PRIOR_CLICKS));
+            a->xe[(size_t)slot * a->n + k] = inter ? logit_of(pk) - logit_of(p0) : 0.0;
+        }
+    }
 }
 
 /* The user's ad CTR lift (logit against the prior of the cell serving them). */
@@ -311,6 +344,7 @@ static void ad_features(const struct fw_ads *a, uint32_t slot, double xu, uint32
     x[AD_F_CAMPAIGN] = a->xc[(size_t)slot * a->n + k];
     x[AD_F_USER] = xu;
     x[AD_F_MATCH] = match ? 1.0 : 0.0;
+    x[AD_F_ENGAGE] = a->xe[(size_t)slot * a->n + k];
 }
 
 static double p_model(const ad_model *m, const double *x)
@@ -617,6 +651,32 @@ static void remember(struct fw_ads *a, uint32_t user, uint32_t c, int32_t tick, 
     row[0] = t;
 }
 
+/* The tick's likes, saves and comments on ads' creatives (FW_EV_AD), each credited to the
+ * campaign of the user's latest click on an ad showing that creative (a brand's campaigns may
+ * share one); none credited without such a click. After log_ads: this tick's clicks are in
+ * the touches. */
+static void log_ad_engagement(const fw_engine *e, struct fw_ads *a, const fw_log *l)
+{
+    for (size_t i = 0; a && a->n && i < l->n_ev; i++) {
+        const fw_event *x = &l->ev[i];
+        if (!(x->type & FW_EV_AD) || !fw_event_ok(e, x))
+            continue;
+        const touch *row = &a->touch[(size_t)x->user * TOUCH_K];
+        const touch *best = NULL;
+        for (int k = 0; k < TOUCH_K; k++)
+            if (row[k].campaign != FW_NONE && a->c[row[k].campaign].creative == x->note &&
+                row[k].click_tick != INT32_MIN && row[k].click_tick <= x->tick &&
+                (!best || row[k].click_tick > best->click_tick))
+                best = &row[k];
+        if (!best)
+            continue;
+        uint32_t c = best->campaign, cell = fw_user_cell(e, x->user);
+        a->l_inter[(size_t)fw_user_learner(e, x->user) * a->n + c]++;
+        a->b_inter[(size_t)bud_of(a, cell) * a->n + c]++;
+        a->inter[c]++;
+    }
+}
+
 /* The i-th ad event of the tick's log. */
 static inline fw_record *ad_at(const fw_log *l, size_t i) { return fw_log_at(l, FW_RECORD_AD_EVENT, i); }
 
@@ -697,8 +757,10 @@ static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
         if (ci->brand < a->n_brands)
             a->brand_spend_mc[ci->brand] += billed;
     }
-    if (a)
+    if (a) {
+        log_ad_engagement(e, a, l);
         refresh_xc(e, a);
+    }
     return rc;
 }
 
@@ -914,7 +976,8 @@ fw_err fw_ads_campaign(const fw_engine *e, uint32_t c, fw_campaign_stats *out)
                                .impressions = a->impr[c], .clicks = a->clicks[c],
                                .conversions = a->conv[c], .auctions_won = a->won[c],
                                .multiplier = a->mult[c], .throttled = throttled,
-                               .goal_multiplier = a->kappa[c], .bid_shade = a->shade[c]};
+                               .goal_multiplier = a->kappa[c], .bid_shade = a->shade[c],
+                               .interactions = a->inter[c]};
     for (uint32_t b = 0; b < a->n_bud; b++)
         out->attributed_gmv_cents += a->b_gmv[(size_t)b * a->n + c];
     return FW_OK;
@@ -931,7 +994,7 @@ fw_err fw_ads_campaign_cell(const fw_engine *e, uint32_t cell, uint32_t c, fw_ca
                                .clicks = a->b_clicks[i], .conversions = a->b_conv[i], .auctions_won = a->b_impr[i],
                                .multiplier = a->mult[i], .throttled = a->throttled[i] != 0,
                                .attributed_gmv_cents = a->b_gmv[i], .goal_multiplier = a->kappa[i],
-                               .bid_shade = a->shade[i]};
+                               .bid_shade = a->shade[i], .interactions = a->b_inter[i]};
     return FW_OK;
 }
 
@@ -973,6 +1036,14 @@ fw_err fw_ads_check(const fw_engine *e, char *why, size_t cap)
             return FW_ERR_INTERNAL;
         }
         sum += a->spend_mc[c];
+        uint64_t inter = 0;
+        for (uint32_t b = 0; b < a->n_bud; b++)
+            inter += a->b_inter[(size_t)b * a->n + c];
+        if (inter != a->inter[c]) {
+            snprintf(why, cap, "campaign %u: %llu creative interactions after clicks, its cells' sum to %llu", c,
+                     (unsigned long long)a->inter[c], (unsigned long long)inter);
+            return FW_ERR_INTERNAL;
+        }
         int64_t cells = 0;
         for (uint32_t b = 0; b < a->n_bud; b++)
             cells += a->b_spend_mc[(size_t)b * a->n + c];
@@ -1018,6 +1089,7 @@ static fw_err ads_fork(fw_engine *e, void *state)
         memcpy(a->l_impr + l * n, a->l_impr, n * sizeof *a->l_impr);
         memcpy(a->l_clicks + l * n, a->l_clicks, n * sizeof *a->l_clicks);
         memcpy(a->l_conv + l * n, a->l_conv, n * sizeof *a->l_conv);
+        memcpy(a->l_inter + l * n, a->l_inter, n * sizeof *a->l_inter);
     }
     if (a->n_bud > 1) {
         for (uint32_t b = 1; b < a->n_bud; b++) {
@@ -1037,11 +1109,11 @@ static fw_err ads_fork(fw_engine *e, void *state)
 static size_t ads_cell_bytes(const fw_engine *e, const void *state)
 {
     const struct fw_ads *a = state;
-    size_t per_learner = sizeof(ad_model) + 3 * (size_t)a->n * sizeof(uint64_t);
-    size_t per_bud = (size_t)a->n * (7 * sizeof(int64_t) + 7 * sizeof(double) + 3 * sizeof(uint64_t) + 5) +
+    size_t per_learner = sizeof(ad_model) + 4 * (size_t)a->n * sizeof(uint64_t);
+    size_t per_bud = (size_t)a->n * (7 * sizeof(int64_t) + 7 * sizeof(double) + 4 * sizeof(uint64_t) + 5) +
                      2 * sizeof(uint64_t);
     return (a->n_learn - 1) * per_learner + (a->n_bud - 1) * per_bud +
-           (size_t)(fw_n_slots(e) - 1) * a->n * sizeof(double);
+           (size_t)(fw_n_slots(e) - 1) * a->n * 2 * sizeof(double);
 }
 
 static fw_err ads_check(const fw_engine *e, const void *state, char *why, size_t cap)

@@ -314,8 +314,10 @@ fw_err fw_engine_reserve_notices(fw_engine *e, size_t extra);
 /* The note events the engine applies (the core and every module alike skip the rest). */
 static inline int fw_event_ok(const fw_engine *e, const fw_event *x)
 {
-    return x->note < e->n_notes && x->user < e->n_users && FW_EV_TYPE(x->type) < FW_EV__COUNT &&
-           !(x->type & ~(FW_EV_SEARCH | 0xffu));
+    uint32_t t = FW_EV_TYPE(x->type);
+    return x->note < e->n_notes && x->user < e->n_users && t < FW_EV__COUNT &&
+           !(x->type & ~(FW_EV_SEARCH | FW_EV_AD | 0xffu)) &&
+           (!(x->type & FW_EV_AD) || t == FW_EV_LIKE || t == FW_EV_SAVE || t == FW_EV_COMMENT);
 }
 
 static inline int64_t fw_now_ns(void)

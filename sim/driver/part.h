@@ -37,7 +37,8 @@ typedef enum fw_sess_event_kind {
     FW_SE_PAGE = 0,     /* a feed or search page was served: page, n, page_no, surface; the
                            engine context's candidates are still the page's (oracle) */
     FW_SE_AD,           /* a filled ad slot is on screen: slot, surface, rng, bonus, sat */
-    FW_SE_AD_OPENED,    /* an ad's creative was opened: slot */
+    FW_SE_AD_OPENED,    /* an ad's creative was opened: slot, surface, rng; parts add the
+                           creative's interactions to extra (the session's reward) */
     FW_SE_NOTE_OPENED,  /* an organic note was read: note, card, extra, source */
     FW_SE_EXAMINED,     /* a search result was examined: slot_no its organic rank from 0,
                            handled 1 when it was opened (the tables part counts them) */
@@ -52,9 +53,10 @@ typedef struct fw_sess_event {
     uint32_t n;                 /* PAGE: its slots */
     uint32_t page_no;           /* PAGE: the page's number in the session's scroll, from 0 */
     uint32_t note, card;        /* NOTE_OPENED */
-    double extra;               /* NOTE_OPENED: intent added by liking or saving it */
+    double extra;               /* NOTE_OPENED: intent added by liking or saving it; AD_OPENED:
+                                   the creative's likes, saves and comments (reward) */
     uint8_t source;             /* NOTE_OPENED: fw_source of what it plants */
-    gsl_rng *rng;               /* AD: the surface's stream (an ad is examined in its flow) */
+    gsl_rng *rng;               /* AD, AD_OPENED: the surface's stream (an ad is examined in its flow) */
     double bonus;               /* AD: logit bonus of opening it (search: on the searched topic) */
     double *sat;                /* AD: the session's running satisfaction, updated */
     uint32_t slot_no;           /* AD: the slot's place on its page (the event log's position);

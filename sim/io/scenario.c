@@ -2228,6 +2228,8 @@ static fw_err check_idle(const fw_scenario *s, const fw_behaviour_cfg *b, const 
          "the world.goal_* shares are 0: no campaign autobids"},
         {"behaviour.satiation_half_life_hours", b->satiation_half_life_hours, b->satiation == 0.0,
          "behaviour.satiation is 0: no satiation to decay"},
+        {"behaviour.ad_engagement", b->ad_engagement, s->world.n_campaigns == 0,
+         "world.n_campaigns is 0: there are no ads to like"},
     };
     char at[600];
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {

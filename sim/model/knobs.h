@@ -147,7 +147,11 @@ typedef enum fw_follow_graph {
       "logit weight of log(1 + the note's visible likes) in opening a feed or search note (social proof; " \
       "Salganik, Dodds & Watts 2006); 0 = off")                                                    \
     X(behaviour, ARM, F64, ad_penalty, 0.0, 0.0, 20.0, "", "logit penalty of opening a note because it is an ad (beyond its lower relevance)")  \
-    X(behaviour, ARM, F64, ad_fatigue, 0.01, 0.0, 1.0, "", "added probability of ending the session per ad seen in it")
+    X(behaviour, ARM, F64, ad_fatigue, 0.01, 0.0, 1.0, "", "added probability of ending the session per ad seen in it") \
+    X(behaviour, ARM, F64, ad_engagement, 1.0, 0.0, 5.0, "",                                                       \
+      "ads are notes: an opened ad's creative is liked, saved or commented on with this times the probability an " \
+      "organic note would be (the engine counts it as the creative's engagement and the ads' pCTR learns from it); " \
+      "0 = ads get no likes, saves or comments")
 
 /* experiment.* (besides the arms). The first arm is the control every other arm is
  * compared with. */

@@ -2,7 +2,8 @@
  *  - Sessions: the feed's and search's pages carry ad slots the engine sold (counted here);
  *    an ad is a note like any other, examined in the flow of its surface (the surface's
  *    stream), opened with a penalty for being an ad; an open is the ad's click, after which
- *    the shop part plants intent for the product the creative shows and views its page. Ads
+ *    the shop part plants intent for the product the creative shows and views its page, and
+ *    the adnotes part may have the creative liked, saved or commented on. Ads
  *    count in the day's impressions and opens that satisfaction is made of.
  *  - Barrier: what each ad event was billed; after the tick's end, the purchases the engine
  *    attributed to ads.
@@ -90,9 +91,10 @@ static int ads_on_event(fw_session *ss, fw_part_inst *p, fw_sess_event *ev)
         ss->agg[FW_UM_ad_clicks][u]++;
         s->day_opens[u]++;
         reward = 1.0;
-        fw_sess_event opened = {.kind = FW_SE_AD_OPENED, .surface = ev->surface, .page = ad};
+        fw_sess_event opened = {.kind = FW_SE_AD_OPENED, .surface = ev->surface, .page = ad, .rng = ev->rng};
         if (fw_session_emit(ss, &opened))
             return -1;
+        reward += opened.extra;   /* the creative's likes, saves and comments (adnotes) */
     }
     *ev->sat = 0.8 * *ev->sat + 0.2 * reward;
     return 0;

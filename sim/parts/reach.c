@@ -80,10 +80,10 @@ static fw_err reach_after_log(fw_sim *S, fw_part_inst *p, const fw_record *rec, 
         if (rec[k].kind != FW_RECORD_EVENT)
             continue;
         const fw_event *x = &rec[k].u.ev;
-        if ((x->type & ~(uint32_t)FW_EV_SEARCH) == FW_EV_LIKE)
-            S->w.note_likes[x->note]++;   /* the visible count (social proof reads it) */
-        if (x->type & FW_EV_SEARCH)
-            continue;   /* search engagement: for the engine, not the feed's exposure or creators' counts */
+        if (FW_EV_TYPE(x->type) == FW_EV_LIKE)
+            S->w.note_likes[x->note]++;   /* the visible count (social proof reads it): ads' too */
+        if (x->type & (FW_EV_SEARCH | FW_EV_AD))
+            continue;   /* search and ad engagement: for the engine, not the feed's exposure or creators' counts */
         uint32_t cu = S->w.note_info[x->note].creator;
         if (x->type == FW_EV_IMPRESSION) {
             uint32_t cell = S->cell_of[x->user];

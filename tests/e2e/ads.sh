@@ -2,8 +2,10 @@
 # Native ads end to end (tiny_ads: 10% and 20% ad load, small budgets): slots are filled by
 # auctions and examined, revenue per arm adds up to the ads' books, no campaign spends more
 # than its daily budget, budgets run out (throttling) without a charge over budget being
-# billed, twice the ad load shows more ads, brand spend adds up, and a world without
-# campaigns leaves its slots empty.
+# billed, twice the ad load shows more ads, brand spend adds up, ads are notes (an opened ad's
+# creative is liked, saved and commented on, per arm, at a rate below an organic note's; with
+# behaviour.ad_engagement 0 the adnotes part does not run), and a world without campaigns
+# leaves its slots empty (and refuses an ad_engagement that would do nothing).
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 "$FLYWHEEL" run "$SRC/tests/data/tiny_ads.yaml" -q -t 2 -o ads.h5 2>err.txt && pass "tiny_ads runs" || fail "run ($(cat err.txt))"
@@ -44,6 +46,33 @@ for g in ("ads/days",):
 print(f"  slot ratio {slots['load20']/slots['load10']:.2f}, ad load ratio {load['load20']/load['load10']:.2f}; exhausted campaign-days {books['campaigns_exhausted'][:].sum()};"
       f" revenue {rev_days.tolist()} cents; budgets {books['budget_cents'][0]} cents a day")
 PY
+"$PY" - <<'PY' && pass "ads are notes: creatives liked, saved and commented on after clicks, per arm" || fail "ads as notes"
+import h5py
+f = h5py.File("ads.h5", "r")
+for a in ("load10", "load20"):
+    d = f["days"][a]
+    t = {k: int(d[k][:].sum()) for k in ("ad_clicks", "ad_likes", "ad_saves", "ad_comments", "ad_interactions",
+                                         "opens", "interactions")}
+    assert t["ad_interactions"] > 0, (a, t)
+    assert t["ad_interactions"] == t["ad_likes"] + t["ad_saves"] + t["ad_comments"], (a, t)
+    ad_rate, org_rate = t["ad_interactions"] / t["ad_clicks"], t["interactions"] / t["opens"]
+    # the same interaction model on notes of lower affinity: below an organic note's, not far below
+    assert 0.1 < ad_rate / org_rate < 1.5, (a, ad_rate, org_rate)
+    print(f"  {a}: {t['ad_likes']} likes, {t['ad_saves']} saves, {t['ad_comments']} comments of {t['ad_clicks']} "
+          f"opened ads: {ad_rate:.4f} per click vs {org_rate:.4f} per organic read")
+PY
+"$FLYWHEEL" run "$SRC/tests/data/tiny_ads.yaml" -q -t 2 -d 1 --set behaviour.ad_engagement=0 -o noeng.h5 2>err.txt ||
+  fail "run with ad_engagement 0 ($(cat err.txt))"
+"$PY" - <<'PY' && pass "behaviour.ad_engagement 0: no ad likes, the adnotes part off" || fail "ad_engagement 0"
+import h5py
+f = h5py.File("noeng.h5", "r")
+assert f["days/load10/ad_clicks"][:].sum() > 0
+assert "ad_likes" not in f["days/load10"] and "ad_interactions_per_click" not in f["days/load10"]
+PY
+"$FLYWHEEL" validate "$SRC/tests/data/tiny.yaml" --set world.n_campaigns=0 --set behaviour.ad_engagement=2 >out.txt 2>err.txt
+rc=$?
+[ $rc -eq 2 ] && grep -q "behaviour.ad_engagement" err.txt && grep -q "n_campaigns is 0" err.txt &&
+  pass "ad_engagement without campaigns refused (exit 2)" || fail "ad_engagement without campaigns: exit $rc, $(cat err.txt)"
 "$FLYWHEEL" run "$SRC/tests/data/tiny.yaml" -q -t 2 -d 1 --set world.n_campaigns=0 -o none.h5 2>err.txt || fail "run without campaigns ($(cat err.txt))"
 "$PY" - <<'PY' && pass "no campaigns, no ads (slots left empty)" || fail "ads without campaigns"
 import h5py

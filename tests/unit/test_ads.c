@@ -1409,6 +1409,99 @@ static void test_pctr_isolation(void **state)
     fw_engine_destroy(e);
 }
 
+/* ---- ads are notes ------------------------------------------------------------------- */
+
+/* A like, save or comment flagged FW_EV_AD is credited to the campaign of the user's latest
+ * click on an ad showing that creative (campaigns 0 and 1 share creative 0), to none without
+ * such a click, and the flag is refused on anything but a like, save or comment. */
+static void test_ad_engagement_credit(void **state)
+{
+    fw_engine_cfg cfg = ads_cfg();
+    const fw_campaign_info camps[] = {camp(0, FW_OBJ_CPC, 50, 100000, FW_NONE, 0),
+                                      camp(0, FW_OBJ_CPC, 50, 100000, FW_NONE, 0),
+                                      camp(1, FW_OBJ_CPC, 50, 100000, FW_NONE, 2)};
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(camps, 3, &cfg, 1), &ctx);
+    log1(e, ctx, 0, 0, 1, FW_AD_IMPRESSION, 10);
+    log1(e, ctx, 0, 0, 1, FW_AD_CLICK, 10);
+    fixture_log(e, ctx, 0, 0, 1, FW_EV_LIKE | FW_EV_AD);
+    assert_int_equal(stats(e, 0).interactions, 1);
+    /* User 1 has clicked nothing yet: not credited. */
+    fixture_log(e, ctx, 1, 0, 1, FW_EV_SAVE | FW_EV_AD);
+    /* User 1 clicks campaign 0, then campaign 1 (same creative): the comment is campaign 1's. */
+    log1(e, ctx, 1, 0, 1, FW_AD_CLICK, 10);
+    log1(e, ctx, 1, 1, 2, FW_AD_CLICK, 10);
+    fixture_log(e, ctx, 1, 0, 2, FW_EV_COMMENT | FW_EV_AD);
+    fixture_log(e, ctx, 1, 0, 2, FW_EV_SAVE | FW_EV_SEARCH | FW_EV_AD);   /* on a search page */
+    /* A like of campaign 2's creative by a user who never clicked it: not credited. */
+    fixture_log(e, ctx, 0, 2, 2, FW_EV_LIKE | FW_EV_AD);
+    /* An organic like of the creative is not an ad's. */
+    fixture_log(e, ctx, 1, 0, 3, FW_EV_LIKE);
+    /* Only a like, save or comment may carry the flag. */
+    static const uint32_t bad[] = {FW_EV_IMPRESSION, FW_EV_OPEN, FW_EV_FOLLOW};
+    for (int k = 0; k < 3; k++) {
+        fw_event ev = {.user = 0, .note = 0, .tick = 3, .type = bad[k] | FW_EV_AD};
+        assert_int_equal(fw_engine_log_events(e, ctx, &ev, 1), FW_ERR_INVAL);
+    }
+    assert_int_equal(stats(e, 0).interactions, 1);
+    assert_int_equal(stats(e, 1).interactions, 2);
+    assert_int_equal(stats(e, 2).interactions, 0);
+    fw_campaign_stats cell;
+    assert_int_equal(fw_ads_campaign_cell(e, 0, 1, &cell), FW_OK);
+    assert_int_equal(cell.interactions, 2);
+    char why[256];
+    assert_int_equal(fw_ads_check(e, why, sizeof why), FW_OK);
+}
+
+/* The pCTR model learns from the creative's engagement: two engines see the same ads, clicks
+ * and training samples (campaign 0 clicked, campaign 1 not), and in one of them campaign 0's
+ * creative is liked after its clicks. There the model weighs the engagement feature, so it
+ * rates campaign 0 higher and campaign 1 lower than the other engine does, and under GSP
+ * campaign 0, first in both, pays less (its price is campaign 1's score / its own pCTR). In
+ * the engine without engagement the feature stays 0 (the model it trained before ads were
+ * notes). */
+static void test_ad_engagement_trains_pctr(void **state)
+{
+    (void)state;
+    fw_engine_cfg cfg = ads_cfg();
+    const fw_campaign_info camps[] = {camp(0, FW_OBJ_CPC, 5000, 100000000, FW_NONE, 0),
+                                      camp(1, FW_OBJ_CPC, 5000, 100000000, FW_NONE, 2)};
+    int64_t price[2];
+    for (int liked = 0; liked < 2; liked++) {
+        fw_engine *e = build(camps, 2, &cfg, 1);
+        fw_engine_ctx *ctx = fw_engine_ctx_create(e);
+        assert_non_null(ctx);
+        for (int k = 0; k < 10; k++)
+            for (uint32_t u = 0; u < N_USERS; u++) {
+                for (uint32_t c = 0; c < 2; c++) {
+                    log1(e, ctx, u, c, 1, FW_AD_IMPRESSION, 100);
+                    log1(e, ctx, u, c, 1, FW_AD_CLICK, 100);
+                }
+                if (liked)
+                    fixture_log(e, ctx, u, 0, 1, FW_EV_LIKE | FW_EV_AD);
+            }
+        for (int k = 0; k < 50; k++)
+            for (uint32_t u = 0; u < N_USERS; u++) {
+                fw_ad_event ev[3] = {{.user = u, .campaign = 0, .tick = 2, .type = FW_AD_IMPRESSION, .price_cents = 100},
+                                     {.user = u, .campaign = 0, .tick = 2, .type = FW_AD_CLICK, .price_cents = 100},
+                                     {.user = u, .campaign = 1, .tick = 2, .type = FW_AD_IMPRESSION, .price_cents = 100}};
+                assert_int_equal(fw_ads_log(e, ctx, ev, 3, NULL), FW_OK);
+            }
+        assert_int_equal(stats(e, 0).interactions, liked ? 10u * N_USERS : 0u);
+        fw_ad_fill f[SLOTS];
+        assert_int_equal(fill(e, ctx, 0, 0, 3, FW_NONE, 1, f, camps), 1);
+        assert_int_equal(f[0].campaign, 0);
+        price[liked] = f[0].price_cents;
+        char why[256];
+        assert_int_equal(fw_ads_check(e, why, sizeof why), FW_OK);
+        fw_engine_ctx_destroy(ctx);
+        fw_engine_destroy(e);
+    }
+    if (!(price[1] < price[0]))
+        fail_msg("campaign 0's GSP price with its creative liked %lld, without %lld: the engagement feature "
+                 "did not raise its pCTR against campaign 1's", (long long)price[1], (long long)price[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1430,6 +1523,8 @@ int main(void)
         fixture_rig_test(test_budget_split_after_placement),
         fixture_rig_test(test_attribution_windows_per_cell),
         cmocka_unit_test(test_pctr_isolation),
+        fixture_rig_test(test_ad_engagement_credit),
+        cmocka_unit_test(test_ad_engagement_trains_pctr),
         fixture_rig_test(test_autobid_first_price_shades),
         fixture_rig_test(test_autobid_target_cpa_reaches_target),
         fixture_rig_test(test_determinism_and_invariants),

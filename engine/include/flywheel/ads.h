@@ -148,6 +148,8 @@ typedef struct fw_campaign_stats {
     int64_t attributed_gmv_cents;             /* GMV of the paid orders attributed to it */
     double goal_multiplier;                   /* the autobidder's (1 for manual campaigns) */
     double bid_shade;                         /* the share of its value it bids under first price (1: none) */
+    uint64_t interactions;                    /* likes, saves and comments its creative got right after
+                                                 its clicks (FW_EV_AD: ads are notes) */
 } fw_campaign_stats;
 
 /* A campaign to date, summed over the cells (multiplier, goal_multiplier: cell 0's). */

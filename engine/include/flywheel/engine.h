@@ -204,13 +204,18 @@ typedef struct fw_event {
     uint32_t user;
     uint32_t note;
     int32_t tick;
-    uint32_t type;          /* fw_event_type, possibly | FW_EV_SEARCH */
+    uint32_t type;          /* fw_event_type, possibly | FW_EV_SEARCH, | FW_EV_AD */
 } fw_event;
 
 /* OR'd into fw_event.type: the event happened on a search result page. It counts as
  * engagement like any other, but the feed recommender does not train on it (the surfaces
  * differ). FW_EV_TYPE(t) is the fw_event_type. */
 #define FW_EV_SEARCH 0x100u
+/* OR'd into a like, save or comment: it was given to an ad's creative right after the ad was
+ * opened (ads are notes). It counts as the creative's engagement like any other, and the ads'
+ * pCTR model learns from it (per campaign: the user's latest click on a campaign showing that
+ * creative); the feed recommender does not train on it. Never on another event type. */
+#define FW_EV_AD 0x200u
 #define FW_EV_TYPE(t) ((t) & 0xffu)
 
 /* What the recommender's ranking models predict. X(ENUM, "name", "what is predicted"). */

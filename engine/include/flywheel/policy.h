@@ -137,7 +137,7 @@ typedef struct fw_rank_request {
 } fw_rank_request;
 
 /* A tick's logged note events (impression, open, like, save, comment, follow; type may carry
- * FW_EV_SEARCH), in the order the platform applies them. Under experiment.isolation per_arm
+ * FW_EV_SEARCH, and a like, save or comment FW_EV_AD), in the order the platform applies them. Under experiment.isolation per_arm
  * (the default) only the instance's cell's users' events, else every user's. cand[i]
  * describes event i's note for event i's user as a request at this barrier would (the
  * tick's own events not yet counted), so a learner can pair features with outcomes. */
