@@ -79,6 +79,10 @@ struct fw_ads {
     fw_campaign_info *c;
     uint32_t n_bud, n_learn;
     int64_t *budget_mc, *spend_today_mc, *over_mc, *spend_tick_mc;   /* [n_bud * n] */
+    /* Advertisers' revisions (fw_ads_set_budget): each campaign's daily budget summed over
+     * the cells ([n], its catalog budget until revised), and the budget cells' shares set for
+     * the next day ([n_bud * n], -1: none pending). */
+    int64_t *total_mc, *next_mc;
     double *mult;                     /* [n_bud * n] */
     uint8_t *throttled;               /* [n_bud * n] */
     /* Autobidding (goal campaigns), per budget cell: the goal multiplier and what the share
@@ -158,6 +162,8 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
     size_t mb = (size_t)a->n_bud * m, ml = (size_t)a->n_learn * m;
     fw_alloc(e, &a->c, m, sizeof *a->c);
     fw_alloc(e, &a->budget_mc, mb, sizeof *a->budget_mc);
+    fw_alloc(e, &a->total_mc, m, sizeof *a->total_mc);
+    fw_alloc(e, &a->next_mc, mb, sizeof *a->next_mc);
     fw_alloc(e, &a->spend_today_mc, mb, sizeof *a->spend_today_mc);
     fw_alloc(e, &a->spend_mc, m, sizeof *a->spend_mc);
     fw_alloc(e, &a->over_mc, mb, sizeof *a->over_mc);
@@ -204,7 +210,7 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
         !a->brand_gmv || !a->conv_log || !a->model || !a->l_impr || !a->l_clicks || !a->l_conv ||
         !a->traffic_day || !a->traffic_mid || !a->kappa || !a->ab_spend || !a->ab_conv || !a->ab_gmv || !a->aov0 ||
         !a->b_impr || !a->b_clicks || !a->b_conv || !a->b_spend_mc || !a->b_gmv || !a->shade || !a->sh_sum || !a->sh_n ||
-        !a->l_inter || !a->inter || !a->b_inter || !a->xe)
+        !a->l_inter || !a->inter || !a->b_inter || !a->xe || !a->total_mc || !a->next_mc)
         return FW_ERR_NOMEM;
     a->ab_decay = exp2(-1.0 / e->ticks_per_day);
     for (uint32_t k = 0; k < n; k++) {
@@ -215,6 +221,7 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
             (ci->goal != FW_GOAL_MANUAL && (ci->objective != FW_OBJ_CPM || !(ci->target > 0.0) || !isfinite(ci->target))))
             return FW_ERR_INVAL;
         a->c[k] = *ci;
+        a->total_mc[k] = ci->daily_budget_cents * 1000;
         /* A ROAS campaign's prior order value: its brand's mean product price (1 CNY without). */
         double sum = 0.0;
         uint32_t cnt = 0;
@@ -225,8 +232,10 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
             }
         a->aov0[k] = cnt ? sum / cnt : 100.0;
     }
-    for (size_t i = 0; i < mb; i++)
+    for (size_t i = 0; i < mb; i++) {
         a->kappa[i] = a->shade[i] = 1.0;
+        a->next_mc[i] = -1;
+    }
     split_budgets(e, a);
     for (uint32_t l = 0; l < a->n_learn; l++)
         a->model[l].w[AD_F_CAMPAIGN] = 1.0;
@@ -280,13 +289,13 @@ static double logit_of(double p)
     return log(p / (1.0 - p));
 }
 
-/* Every campaign's daily budget split across the budget cells by the cells' traffic shares
- * (millicents rounded down, the rest to cell 0); until users are placed in cells, cell 0
- * holds every budget. */
+/* Every campaign's daily budget (as revised so far) split across the budget cells by the
+ * cells' traffic shares (millicents rounded down, the rest to cell 0); until users are placed
+ * in cells, cell 0 holds every budget. */
 static void split_budgets(const fw_engine *e, struct fw_ads *a)
 {
     for (uint32_t k = 0; k < a->n; k++) {
-        int64_t whole = a->c[k].daily_budget_cents * 1000, rest = whole;
+        int64_t whole = a->total_mc[k], rest = whole;
         for (uint32_t b = 1; b < a->n_bud; b++) {
             int64_t share = e->placed ? (int64_t)floor((double)whole * e->cell_share[b]) : 0;
             share = share < 0 ? 0 : share > rest ? rest : share;
@@ -916,7 +925,7 @@ static fw_err ads_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
     double err_sum = 0.0;
     uint32_t n_err = 0;
     for (uint32_t c = 0; c < a->n; c++)
-        series[SER_budget_cents] += a->c[c].daily_budget_cents;
+        series[SER_budget_cents] += a->total_mc[c] / 1000;
     for (uint32_t b = 0; b < a->n_bud; b++) {
         double mid_share = a->traffic_day[b] ? (double)a->traffic_mid[b] / a->traffic_day[b] : 0.5;
         for (uint32_t c = 0; c < a->n; c++) {
@@ -938,7 +947,12 @@ static fw_err ads_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
     series[SER_pacing_error_ppm] = n_err ? llround(1e6 * err_sum / n_err) : 0;
     for (size_t i = 0; i < (size_t)a->n_bud * a->n; i++) {
         a->spend_today_mc[i] = 0;
-        a->throttled[i] = 0;
+        if (a->next_mc[i] >= 0) {   /* an advertiser's revision takes effect with the new day */
+            a->total_mc[i % a->n] += a->next_mc[i] - a->budget_mc[i];
+            a->budget_mc[i] = a->next_mc[i];
+            a->next_mc[i] = -1;
+        }
+        a->throttled[i] = a->budget_mc[i] == 0;   /* an advertiser left: out of every auction */
     }
     a->day_start = (int32_t)((day + 1) * e->ticks_per_day);
     return FW_OK;
@@ -954,6 +968,15 @@ void fw_ads_budget(const fw_engine *e, uint32_t bud, uint32_t c, int64_t *budget
     *budget_mc = a->budget_mc[i];
     *spent_mc = a->spend_today_mc[i];
     *throttled = a->throttled[i] != 0;
+}
+
+fw_err fw_ads_set_budget(fw_engine *e, uint32_t cell, uint32_t c, int64_t daily_budget_cents)
+{
+    struct fw_ads *a = A_of(e);
+    if (!a || c >= a->n || cell >= e->n_arms || daily_budget_cents < 0 || daily_budget_cents > INT64_MAX / 1000)
+        return FW_ERR_INVAL;
+    a->next_mc[(size_t)bud_of(a, cell) * a->n + c] = daily_budget_cents * 1000;
+    return FW_OK;
 }
 
 fw_err fw_ads_campaign(const fw_engine *e, uint32_t c, fw_campaign_stats *out)
@@ -977,7 +1000,7 @@ fw_err fw_ads_campaign(const fw_engine *e, uint32_t c, fw_campaign_stats *out)
                                .conversions = a->conv[c], .auctions_won = a->won[c],
                                .multiplier = a->mult[c], .throttled = throttled,
                                .goal_multiplier = a->kappa[c], .bid_shade = a->shade[c],
-                               .interactions = a->inter[c]};
+                               .interactions = a->inter[c], .budget_cents = a->total_mc[c] / 1000};
     for (uint32_t b = 0; b < a->n_bud; b++)
         out->attributed_gmv_cents += a->b_gmv[(size_t)b * a->n + c];
     return FW_OK;
@@ -994,7 +1017,8 @@ fw_err fw_ads_campaign_cell(const fw_engine *e, uint32_t cell, uint32_t c, fw_ca
                                .clicks = a->b_clicks[i], .conversions = a->b_conv[i], .auctions_won = a->b_impr[i],
                                .multiplier = a->mult[i], .throttled = a->throttled[i] != 0,
                                .attributed_gmv_cents = a->b_gmv[i], .goal_multiplier = a->kappa[i],
-                               .bid_shade = a->shade[i], .interactions = a->b_inter[i]};
+                               .bid_shade = a->shade[i], .interactions = a->b_inter[i],
+                               .budget_cents = a->budget_mc[i] / 1000};
     return FW_OK;
 }
 
@@ -1030,9 +1054,9 @@ fw_err fw_ads_check(const fw_engine *e, char *why, size_t cap)
         int64_t whole = 0;
         for (uint32_t b = 0; b < a->n_bud; b++)
             whole += a->budget_mc[(size_t)b * a->n + c];
-        if (whole != a->c[c].daily_budget_cents * 1000) {
-            snprintf(why, cap, "campaign %u: the cells' budget shares sum to %lld millicents, not its budget",
-                     c, (long long)whole);
+        if (whole != a->total_mc[c]) {
+            snprintf(why, cap, "campaign %u: the cells' budget shares sum to %lld millicents, not its budget (%lld)",
+                     c, (long long)whole, (long long)a->total_mc[c]);
             return FW_ERR_INTERNAL;
         }
         sum += a->spend_mc[c];
@@ -1101,6 +1125,9 @@ static fw_err ads_fork(fw_engine *e, void *state)
             memcpy(a->shade + b * n, a->shade, n * sizeof *a->shade);
         }
         split_budgets(e, a);
+        /* Cells beyond the first held no budget until now (a day's end throttles a share of 0). */
+        for (size_t i = n; i < (size_t)a->n_bud * n; i++)
+            a->throttled[i] = a->budget_mc[i] == 0;
     }
     refresh_xc(e, a);
     return FW_OK;
@@ -1110,7 +1137,7 @@ static size_t ads_cell_bytes(const fw_engine *e, const void *state)
 {
     const struct fw_ads *a = state;
     size_t per_learner = sizeof(ad_model) + 4 * (size_t)a->n * sizeof(uint64_t);
-    size_t per_bud = (size_t)a->n * (7 * sizeof(int64_t) + 7 * sizeof(double) + 4 * sizeof(uint64_t) + 5) +
+    size_t per_bud = (size_t)a->n * (8 * sizeof(int64_t) + 7 * sizeof(double) + 4 * sizeof(uint64_t) + 5) +
                      2 * sizeof(uint64_t);
     return (a->n_learn - 1) * per_learner + (a->n_bud - 1) * per_bud +
            (size_t)(fw_n_slots(e) - 1) * a->n * 2 * sizeof(double);

@@ -2230,6 +2230,8 @@ static fw_err check_idle(const fw_scenario *s, const fw_behaviour_cfg *b, const 
          "behaviour.satiation is 0: no satiation to decay"},
         {"behaviour.ad_engagement", b->ad_engagement, s->world.n_campaigns == 0,
          "world.n_campaigns is 0: there are no ads to like"},
+        {"world.budget_roas_ref", s->world.budget_roas_ref, s->world.budget_elasticity == 0.0,
+         "world.budget_elasticity is 0: budgets are never revised"},
     };
     char at[600];
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
@@ -2429,6 +2431,17 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
             (err = check_search(&s->arms[i].engine, at, what, diag)) != FW_OK ||
             (err = check_idle(s, &s->arms[i].behaviour, &s->arms[i].engine, w, at, what, diag)) != FW_OK)
             return err;
+    }
+    if ((s->world.budget_elasticity > 0.0 || s->world.leave_roas > 0.0) && s->world.n_campaigns > 0 &&
+        (!s->experiment_budget_split || s->experiment_unit == FW_UNIT_CREATOR) && cells > 1) {
+        /* One budget for every arm: one arm's returns would move every arm's budgets. */
+        const char *key = s->world.budget_elasticity > 0.0 ? "world.budget_elasticity" : "world.leave_roas";
+        where_fmt(w, key, at, sizeof at);
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: %s: advertisers revise each arm's share of a budget by that arm's returns, which needs "
+                    "experiment.budget_split: true with unit user or cluster (%s); set the split, or %s to 0",
+                    at, key, !s->experiment_budget_split ? "here every arm spends one budget" : "unit creator has one budget",
+                    key);
     }
     if ((err = check_disjoint(s, w, diag)) != FW_OK)
         return err;

@@ -88,6 +88,16 @@ typedef enum fw_follow_graph {
       "shares sum to at most 1, the rest bid manually; 0 = none")                                            \
     X(world, RUN, F64, target_roas, 3.0, 0.01, 1000.0, "",                                                     \
       "median target ROAS (attributed GMV per cent spent) of goal_target_roas campaigns (lognormal, sigma 0.3)") \
+    X(world, RUN, F64, budget_elasticity, 0.0, 0.0, 5.0, "",                                                   \
+      "advertisers revise budgets: at each day's end a campaign's daily budget (each arm's share under a " \
+      "budget split) is multiplied by (recent ROAS / budget_roas_ref)^this, within [1/2, 2] a day and " \
+      "[1/10, 10] x its first budget; 0 = budgets never change")                                          \
+    X(world, RUN, F64, budget_roas_ref, 1.0, 0.001, 1000.0, "",                                                \
+      "the ROAS (attributed GMV per cent spent) at which an advertiser keeps its budget (used with "      \
+      "budget_elasticity > 0)")                                                                           \
+    X(world, RUN, F64, leave_roas, 0.0, 0.0, 1000.0, "",                                                       \
+      "an advertiser whose recent ROAS on a campaign (the arm's share under a budget split) falls below " \
+      "this leaves: its budget there becomes 0 for good; 0 = nobody leaves")                              \
     X(world, RUN, F64, task_rate, 0.05, 0.0, 1.0, "", "probability a brand posts a sponsored-note task on a day (marketplace)") \
     X(world, RUN, F64, task_budget_cents, 50000.0, 1.0, 1.0e12, "cents", "median budget of a task (lognormal, sigma 0.7)") \
     X(world, RUN, F64, quote_per_follower_cents, 20.0, 0.0, 1.0e9, "cents",                                        \

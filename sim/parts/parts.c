@@ -26,7 +26,8 @@
     X(notify)       \
     X(tables)       \
     X(promo)        \
-    X(adnotes)
+    X(adnotes)      \
+    X(advertisers)
 
 #define FW_PART_EXTERN(name) extern const fw_part fw_##name##_part;
 FW_PARTS(FW_PART_EXTERN)

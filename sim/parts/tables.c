@@ -112,7 +112,7 @@ static const fw_rec_col campaign_day_cols[] = {
     C(day, U16, "day", "simulated day"),
     C(campaign, U32, "", "campaign id (row of /entities/campaigns)"),
     C(spend_cents, I64, "cents", "billed today"),
-    C(budget_cents, I64, "cents", "today's budget (the daily budget)"),
+    C(budget_cents, I64, "cents", "today's daily budget (as advertisers revised it: world.budget_elasticity, leave_roas)"),
     C(impressions, U64, "ads", "ad impressions today"),
     C(clicks, U64, "clicks", "ad clicks today"),
     C(conversions, U64, "orders", "attributed conversions today"),
@@ -585,7 +585,8 @@ static fw_err tables_day_close(fw_sim *S, fw_part_inst *p)
         U16(c, 0)[k] = d;
         U32(c, 1)[k] = k;
         I64(c, 2)[k] = cs.spend_cents - prev->spend_cents;
-        I64(c, 3)[k] = k < w->n_campaigns ? w->campaigns[k].daily_budget_cents : 0;
+        /* Today's: the catalog's on day 0, else what yesterday's end set (advertisers revise). */
+        I64(c, 3)[k] = d == 0 && k < w->n_campaigns ? w->campaigns[k].daily_budget_cents : prev->budget_cents;
         U64(c, 4)[k] = cs.impressions - prev->impressions;
         U64(c, 5)[k] = cs.clicks - prev->clicks;
         U64(c, 6)[k] = cs.conversions - prev->conversions;

@@ -4,7 +4,9 @@
 # than its daily budget, budgets run out (throttling) without a charge over budget being
 # billed, twice the ad load shows more ads, brand spend adds up, ads are notes (an opened ad's
 # creative is liked, saved and commented on, per arm, at a rate below an organic note's; with
-# behaviour.ad_engagement 0 the adnotes part does not run), and a world without campaigns
+# behaviour.ad_engagement 0 the adnotes part does not run), advertisers revise each arm's
+# share of a budget by that arm's ROAS and leave (world.budget_elasticity, leave_roas; refused
+# when the arms share one budget), and a world without campaigns
 # leaves its slots empty (and refuses an ad_engagement that would do nothing).
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
@@ -69,6 +71,48 @@ f = h5py.File("noeng.h5", "r")
 assert f["days/load10/ad_clicks"][:].sum() > 0
 assert "ad_likes" not in f["days/load10"] and "ad_interactions_per_click" not in f["days/load10"]
 PY
+for mode in revise leave; do
+  if [ $mode = revise ]; then set=(--set world.budget_elasticity=1 --set world.budget_roas_ref=0.001 --set behaviour.cart_rate=0.05 --set behaviour.buy_now=0.5); else set=(--set world.leave_roas=1000); fi
+  "$FLYWHEEL" run "$SRC/tests/data/tiny_ads.yaml" -q -t 2 "${set[@]}" --set output.entities=true -o $mode.h5 2>err.txt ||
+    fail "run with advertisers ($mode): $(cat err.txt)"
+done
+"$PY" - <<'PY' && pass "advertisers revise and leave per arm; the books follow" || fail "advertisers"
+import h5py, numpy as np
+for mode in ("revise", "leave"):
+    f = h5py.File(f"{mode}.h5", "r")
+    cd = f["entities/campaign_days"]
+    days, camp, budget = cd["day"][:], cd["campaign"][:], cd["budget_cents"][:]
+    ad = f["entities/campaign_arm_days"]
+    for a in ("load10", "load20"):
+        d = f["days"][a]
+        t = {k: d[k][:] for k in ("ad_budget_cents", "budgets_raised", "budgets_cut", "campaigns_left", "campaigns_in")}
+        if mode == "revise":
+            # ROAS above 0.001 raises, no conversion at all cuts: both happen in each arm
+            assert t["budgets_raised"].sum() > 0 and t["budgets_cut"].sum() > 0, (mode, a, t)
+            assert t["campaigns_left"].sum() == 0, (mode, a, t)
+        else:
+            assert t["campaigns_left"].sum() > 0 and t["budgets_raised"].sum() + t["budgets_cut"].sum() == 0, (mode, a, t)
+            assert (np.diff(t["campaigns_in"].astype(np.int64)) <= 0).all() and t["campaigns_in"][-1] < 40, (mode, a, t)
+        print(f"  {mode} {a}: budgets for tomorrow {t['ad_budget_cents'].tolist()} cents; raised {t['budgets_raised'].tolist()}"
+              f" cut {t['budgets_cut'].tolist()} left {t['campaigns_left'].tolist()}")
+    # The campaigns' budgets on day d + 1 are what the arms' shares were set to at day d's end
+    # (each share rounded down to cents: at most one cent per campaign and arm apart).
+    for day in range(1, int(days.max()) + 1):
+        got = budget[days == day].sum()
+        want = sum(int(f["days"][a]["ad_budget_cents"][day - 1]) for a in ("load10", "load20"))
+        assert abs(got - want) <= 2 * 40, (mode, day, got, want)
+    if mode == "leave":
+        # A share that left gets no impressions in its arm afterwards.
+        ad_day, ad_impr = ad["day"][:], ad["impressions"][:]
+        last_day = int(days.max())
+        in_last = sum(int(f["days"][a]["campaigns_in"][last_day - 1]) for a in ("load10", "load20"))
+        served = ((ad_day == last_day) & (ad_impr > 0)).sum()
+        assert served <= in_last, (served, in_last)
+PY
+"$FLYWHEEL" validate "$SRC/tests/data/tiny_ads.yaml" --set world.budget_elasticity=1 --set experiment.budget_split=false >out.txt 2>err.txt
+rc=$?
+[ $rc -eq 2 ] && grep -q "world.budget_elasticity" err.txt && grep -q "budget_split" err.txt &&
+  pass "budget revisions with one budget for every arm refused (exit 2)" || fail "revisions without a split: exit $rc, $(cat err.txt)"
 "$FLYWHEEL" validate "$SRC/tests/data/tiny.yaml" --set world.n_campaigns=0 --set behaviour.ad_engagement=2 >out.txt 2>err.txt
 rc=$?
 [ $rc -eq 2 ] && grep -q "behaviour.ad_engagement" err.txt && grep -q "n_campaigns is 0" err.txt &&

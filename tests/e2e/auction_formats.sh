@@ -5,9 +5,8 @@
 # (/entities/campaign_arm_days) were billed exactly what the arm's users were billed
 # (/days/<arm>/ad_revenue_millicents, to within the cents each campaign-day rounds away);
 # target CPA and ROAS shares that spent moved their goal multipliers, manual and
-# max-conversions ones stayed at 1; first price's goal campaigns
-# paid less per impression than under GSP: they shade (bid_shade < 1, learned from the
-# minimum bids to win), and under GSP and VCG nobody does.
+# max-conversions ones stayed at 1; first price's goal campaigns shade (bid_shade < 1,
+# learned from the minimum bids to win), and under GSP and VCG nobody does.
 # Usage: auction_formats.sh FLYWHEEL PYTHON SOURCE_DIR
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
@@ -53,7 +52,12 @@ check(bool((last[last.cell < 2].bid_shade == 1.0).all()), "GSP and VCG: nobody s
 def per_imp(cell):
     x = dm[(dm.cell == cell) & (dm.goal > 0)]
     return x.spend_cents.sum() / max(1, x.impressions.sum())
-check(per_imp(2) < per_imp(0), f"first price: goal campaigns pay {per_imp(2):.3f} cents an impression, under GSP {per_imp(0):.3f}")
+# Shown, not asserted: at this size (about 2,500 goal impressions an arm a day) what goal
+# campaigns pay per impression under first price against GSP flips from day to day and
+# between nearby settings (measured: 2.51 vs 2.96 cents over the run without ad engagement,
+# 2.59 vs 2.55 with it; day by day each way in both) -- a noise-sized difference is no test of
+# shading, which the bid_shade checks above test directly.
+print(f"info: goal campaigns pay {per_imp(2):.3f} cents an impression under first price, {per_imp(0):.3f} under GSP")
 sys.exit(1 if fails else 0)
 PY
 [ $? -eq 0 ] && pass "auction formats: per-arm books and welfare" || fail "auction formats"

@@ -150,6 +150,7 @@ typedef struct fw_campaign_stats {
     double bid_shade;                         /* the share of its value it bids under first price (1: none) */
     uint64_t interactions;                    /* likes, saves and comments its creative got right after
                                                  its clicks (FW_EV_AD: ads are notes) */
+    int64_t budget_cents;                     /* today's daily budget (rounded down), as revised */
 } fw_campaign_stats;
 
 /* A campaign to date, summed over the cells (multiplier, goal_multiplier: cell 0's). */
@@ -159,6 +160,14 @@ fw_err fw_ads_campaign(const fw_engine *e, uint32_t campaign, fw_campaign_stats 
  * for every cell). */
 fw_err fw_ads_campaign_cell(const fw_engine *e, uint32_t cell, uint32_t campaign, fw_campaign_stats *out);
 uint32_t fw_ads_n_campaigns(const fw_engine *e);
+
+/* An advertiser revises a campaign's daily budget: cell's share under a budget split (the
+ * unit that spends a budget), else the whole campaign's, becomes daily_budget_cents from the
+ * next day's start (it takes effect at fw_engine_end_day; the last call before it wins). 0
+ * takes the campaign out of that cell's auctions: the advertiser left. The campaign's budget
+ * in fw_campaign_stats and /ads/days is the sum of its cells' shares. FW_ERR_INVAL for a bad
+ * cell or campaign, a negative budget, or without ads. */
+fw_err fw_ads_set_budget(fw_engine *e, uint32_t cell, uint32_t campaign, int64_t daily_budget_cents);
 
 /* Total revenue billed, in cents: the sum of the campaigns' spends as fw_ads_campaign reports
  * them (each rounded down to cents; the books inside are exact, in millicents); and
