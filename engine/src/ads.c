@@ -511,7 +511,7 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
     }
     for (uint32_t c = 0; c < a->n; c++) {
         const fw_campaign_info *ci = &a->c[c];
-        if (a->throttled[bo + c])
+        if (a->throttled[bo + c] || day < ci->first_day)
             continue;
         if (ci->target_topic != FW_NONE && ci->target_topic != req->topic) {
             uint32_t j = 0;
@@ -925,7 +925,7 @@ static fw_err ads_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
     double err_sum = 0.0;
     uint32_t n_err = 0;
     for (uint32_t c = 0; c < a->n; c++)
-        series[SER_budget_cents] += a->total_mc[c] / 1000;
+        series[SER_budget_cents] += day >= a->c[c].first_day ? a->total_mc[c] / 1000 : 0;
     for (uint32_t b = 0; b < a->n_bud; b++) {
         double mid_share = a->traffic_day[b] ? (double)a->traffic_mid[b] / a->traffic_day[b] : 0.5;
         for (uint32_t c = 0; c < a->n; c++) {
@@ -970,6 +970,12 @@ void fw_ads_budget(const fw_engine *e, uint32_t bud, uint32_t c, int64_t *budget
     *throttled = a->throttled[i] != 0;
 }
 
+/* Whether campaign c's advertiser has joined by the current day. */
+static int joined(const fw_engine *e, const struct fw_ads *a, uint32_t c)
+{
+    return (uint32_t)(a->day_start / (int32_t)e->ticks_per_day) >= a->c[c].first_day;
+}
+
 fw_err fw_ads_set_budget(fw_engine *e, uint32_t cell, uint32_t c, int64_t daily_budget_cents)
 {
     struct fw_ads *a = A_of(e);
@@ -1000,7 +1006,8 @@ fw_err fw_ads_campaign(const fw_engine *e, uint32_t c, fw_campaign_stats *out)
                                .conversions = a->conv[c], .auctions_won = a->won[c],
                                .multiplier = a->mult[c], .throttled = throttled,
                                .goal_multiplier = a->kappa[c], .bid_shade = a->shade[c],
-                               .interactions = a->inter[c], .budget_cents = a->total_mc[c] / 1000};
+                               .interactions = a->inter[c],
+                               .budget_cents = joined(e, a, c) ? a->total_mc[c] / 1000 : 0};
     for (uint32_t b = 0; b < a->n_bud; b++)
         out->attributed_gmv_cents += a->b_gmv[(size_t)b * a->n + c];
     return FW_OK;
@@ -1018,7 +1025,7 @@ fw_err fw_ads_campaign_cell(const fw_engine *e, uint32_t cell, uint32_t c, fw_ca
                                .multiplier = a->mult[i], .throttled = a->throttled[i] != 0,
                                .attributed_gmv_cents = a->b_gmv[i], .goal_multiplier = a->kappa[i],
                                .bid_shade = a->shade[i], .interactions = a->b_inter[i],
-                               .budget_cents = a->budget_mc[i] / 1000};
+                               .budget_cents = joined(e, a, c) ? a->budget_mc[i] / 1000 : 0};
     return FW_OK;
 }
 
@@ -1060,6 +1067,11 @@ fw_err fw_ads_check(const fw_engine *e, char *why, size_t cap)
             return FW_ERR_INTERNAL;
         }
         sum += a->spend_mc[c];
+        if (!joined(e, a, c) && (a->spend_mc[c] != 0 || a->impr[c] != 0)) {
+            snprintf(why, cap, "campaign %u joins on day %u but has spent %lld millicents on %llu impressions", c,
+                     a->c[c].first_day, (long long)a->spend_mc[c], (unsigned long long)a->impr[c]);
+            return FW_ERR_INTERNAL;
+        }
         uint64_t inter = 0;
         for (uint32_t b = 0; b < a->n_bud; b++)
             inter += a->b_inter[(size_t)b * a->n + c];

@@ -2232,16 +2232,19 @@ static fw_err check_idle(const fw_scenario *s, const fw_behaviour_cfg *b, const 
          "world.n_campaigns is 0: there are no ads to like"},
         {"world.budget_roas_ref", s->world.budget_roas_ref, s->world.budget_elasticity == 0.0,
          "world.budget_elasticity is 0: budgets are never revised"},
+        {"world.join_days", (double)s->world.join_days, s->world.join_share == 0.0,
+         "world.join_share is 0: no advertiser joins"},
     };
     char at[600];
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         const knob *k = find_knob(rows[r].key, strlen(rows[r].key));
-        if (k == NULL || !rows[r].idle || rows[r].value == k->def_f || (arm_at != NULL && rows[r].key[0] == 'w'))
+        double def = k != NULL && k->type != KNOB_F64 ? (double)k->def_u : k != NULL ? k->def_f : 0.0;
+        if (k == NULL || !rows[r].idle || rows[r].value == def || (arm_at != NULL && rows[r].key[0] == 'w'))
             continue;
         if (arm_at == NULL)
             where_fmt(w, rows[r].key, at, sizeof at);
         return fail(diag, FW_ERR_RANGE, "%s: %s: %s%.6g would do nothing: %s; leave it at its default %.6g",
-                    arm_at != NULL ? arm_at : at, rows[r].key, what, rows[r].value, rows[r].off, k->def_f);
+                    arm_at != NULL ? arm_at : at, rows[r].key, what, rows[r].value, rows[r].off, def);
     }
     return FW_OK;
 }

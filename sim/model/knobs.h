@@ -88,6 +88,11 @@ typedef enum fw_follow_graph {
       "shares sum to at most 1, the rest bid manually; 0 = none")                                            \
     X(world, RUN, F64, target_roas, 3.0, 0.01, 1000.0, "",                                                     \
       "median target ROAS (attributed GMV per cent spent) of goal_target_roas campaigns (lognormal, sigma 0.3)") \
+    X(world, RUN, F64, join_share, 0.0, 0.0, 1.0, "",                                                          \
+      "share of campaigns whose advertiser joins during the run, on a day drawn uniformly from 1..join_days " \
+      "(in no auction before it); 0 = every advertiser is there from day 0")                              \
+    X(world, RUN, U32, join_days, 7, 1, 3650, "days",                                                          \
+      "the days over which joining advertisers arrive (used with join_share > 0)")                        \
     X(world, RUN, F64, budget_elasticity, 0.0, 0.0, 5.0, "",                                                   \
       "advertisers revise budgets: at each day's end a campaign's daily budget (each arm's share under a " \
       "budget split) is multiplied by (recent ROAS / budget_roas_ref)^this, within [1/2, 2] a day and " \

@@ -366,6 +366,13 @@ static fw_err gen_campaigns(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, ui
                 ci->target = target;
             }
         }
+        /* Joining advertisers, from a stream of their own so that the terms above are as
+         * without them. */
+        if (cfg->join_share > 0.0) {
+            fw_rng_seek(r, seed, FW_RNG_CAMPAIGN, c, 1);
+            if (gsl_rng_uniform(r) < cfg->join_share)
+                ci->first_day = 1 + (uint32_t)gsl_rng_uniform_int(r, cfg->join_days);
+        }
     }
     free(by_brand);
     free(by_topic);

@@ -107,6 +107,7 @@ static const fw_rec_col campaign_cols[] = {
     C(creative, U32, "", "the note shown as the ad"),
     C(goal, U8, "", "0 manual, 1 max conversions, 2 target CPA, 3 target ROAS (autobidding, flywheel/ads.h)"),
     C(target, F64, "", "the goal's target: cents per conversion (1, 2) or GMV per cent spent (3); 0 manual"),
+    C(first_day, U32, "day", "the day its advertiser joined (world.join_share; 0: from the start)"),
 };
 static const fw_rec_col campaign_day_cols[] = {
     C(day, U16, "day", "simulated day"),
@@ -567,6 +568,7 @@ static fw_err tables_day_close(fw_sim *S, fw_part_inst *p)
             U32(c, 5)[k] = ci->creative;
             U8(c, 6)[k] = (uint8_t)ci->goal;
             F64(c, 7)[k] = ci->goal ? ci->target : 0.0;
+            U32(c, 8)[k] = ci->first_day;
         }
         if ((rc = cols_append(S, st->id_campaigns, &c, nc < w->n_campaigns ? nc : w->n_campaigns)) != FW_OK)
             return rc;
@@ -585,8 +587,10 @@ static fw_err tables_day_close(fw_sim *S, fw_part_inst *p)
         U16(c, 0)[k] = d;
         U32(c, 1)[k] = k;
         I64(c, 2)[k] = cs.spend_cents - prev->spend_cents;
-        /* Today's: the catalog's on day 0, else what yesterday's end set (advertisers revise). */
-        I64(c, 3)[k] = d == 0 && k < w->n_campaigns ? w->campaigns[k].daily_budget_cents : prev->budget_cents;
+        /* Today's (the engine's day has ended: cs holds tomorrow's): yesterday's end set it. */
+        I64(c, 3)[k] = d > 0 ? prev->budget_cents
+                       : k < w->n_campaigns && w->campaigns[k].first_day == 0 ? w->campaigns[k].daily_budget_cents
+                                                                               : 0;
         U64(c, 4)[k] = cs.impressions - prev->impressions;
         U64(c, 5)[k] = cs.clicks - prev->clicks;
         U64(c, 6)[k] = cs.conversions - prev->conversions;

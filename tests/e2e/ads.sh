@@ -6,7 +6,7 @@
 # creative is liked, saved and commented on, per arm, at a rate below an organic note's; with
 # behaviour.ad_engagement 0 the adnotes part does not run), advertisers revise each arm's
 # share of a budget by that arm's ROAS and leave (world.budget_elasticity, leave_roas; refused
-# when the arms share one budget), and a world without campaigns
+# when the arms share one budget) or join on a later day (world.join_share), and a world without campaigns
 # leaves its slots empty (and refuses an ad_engagement that would do nothing).
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
@@ -108,6 +108,22 @@ for mode in ("revise", "leave"):
         in_last = sum(int(f["days"][a]["campaigns_in"][last_day - 1]) for a in ("load10", "load20"))
         served = ((ad_day == last_day) & (ad_impr > 0)).sum()
         assert served <= in_last, (served, in_last)
+PY
+"$FLYWHEEL" run "$SRC/tests/data/tiny_ads.yaml" -q -t 2 -d 4 --set world.join_share=0.5 --set world.join_days=3 \
+  --set output.entities=true -o join.h5 2>err.txt || fail "run with joining advertisers: $(cat err.txt)"
+"$PY" - <<'PY' && pass "advertisers join on their day: no delivery or budget before it" || fail "joining advertisers"
+import h5py, numpy as np
+f = h5py.File("join.h5", "r")
+fd = f["entities/campaigns"]["first_day"][:]
+cd = f["entities/campaign_days"]
+day, camp, bud, imp = (cd[k][:] for k in ("day", "campaign", "budget_cents", "impressions"))
+assert 0 < (fd > 0).sum() < len(fd) and fd.max() <= 3, np.bincount(fd)
+for d in range(4):
+    m, out = day == d, fd[camp] > d
+    assert imp[m & out].sum() == 0 and bud[m & out].sum() == 0, d
+    assert ((imp > 0) & m & ~out).sum() > 0.8 * (fd <= d).sum(), d    # those in do get served
+    assert bud[m].sum() == f["ads/days/budget_cents"][d], d
+print(f"  joined by day: {[int((fd <= d).sum()) for d in range(4)]} of {len(fd)}; budgets {f['ads/days/budget_cents'][:].tolist()} cents")
 PY
 "$FLYWHEEL" validate "$SRC/tests/data/tiny_ads.yaml" --set world.budget_elasticity=1 --set experiment.budget_split=false >out.txt 2>err.txt
 rc=$?

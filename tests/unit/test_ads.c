@@ -1409,6 +1409,50 @@ static void test_pctr_isolation(void **state)
     fw_engine_destroy(e);
 }
 
+/* An advertiser's revision (fw_ads_set_budget) takes effect with the next day, not before;
+ * the last call before the day's end wins; the books and /ads/days budget follow; 0 takes the
+ * campaign out of every auction on every later day; bad calls are refused. */
+static void test_set_budget(void **state)
+{
+    fw_engine_cfg cfg = ads_cfg();
+    const fw_campaign_info camps[] = {camp(0, FW_OBJ_CPC, 100, 250, FW_NONE, 0),
+                                      camp(1, FW_OBJ_CPM, 500, 100000, FW_NONE, 1)};
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(camps, 2, &cfg, 1), &ctx);
+    fw_ad_fill f[SLOTS];
+    assert_int_equal(stats(e, 0).budget_cents, 250);
+    assert_int_equal(fw_ads_set_budget(e, 0, 0, 1000), FW_OK);
+    assert_int_equal(fw_ads_set_budget(e, 0, 0, 400), FW_OK);   /* the last call wins */
+    assert_int_equal(stats(e, 0).budget_cents, 250);            /* not before the day's end */
+    log1(e, ctx, 0, 0, 0, FW_AD_CLICK, 100);
+    log1(e, ctx, 1, 0, 0, FW_AD_CLICK, 100);
+    assert_true(stats(e, 0).throttled);                          /* today's 250 is spent */
+    assert_int_equal(fw_engine_end_day(e, ctx, 0), FW_OK);
+    fw_campaign_stats st = stats(e, 0);
+    assert_int_equal(st.budget_cents, 400);
+    assert_false(st.throttled);
+    for (int k = 0; k < 3; k++)                                  /* 400 buys three clicks of 100 */
+        assert_int_equal(log1(e, ctx, 2, 0, TPD + 1, FW_AD_CLICK, 100), 100000);
+    assert_false(stats(e, 0).throttled);
+    /* The advertiser leaves: from the next day on campaign 0 is in no auction. */
+    assert_int_equal(fw_ads_set_budget(e, 0, 0, 0), FW_OK);
+    uint32_t n = fill(e, ctx, 3, 0, TPD + 2, FW_NONE, SLOTS, f, camps);
+    assert_true(filled(f, n, 0));
+    assert_int_equal(fw_engine_end_day(e, ctx, 1), FW_OK);
+    for (uint32_t day = 2; day < 4; day++) {
+        n = fill(e, ctx, 3, 0, (int32_t)(day * TPD), FW_NONE, SLOTS, f, camps);
+        assert_fills(f, n, (const uint32_t[]){1}, NULL, 1);
+        assert_int_equal(stats(e, 0).budget_cents, 0);
+        assert_int_equal(fw_engine_end_day(e, ctx, day), FW_OK);
+    }
+    assert_int_equal(fw_ads_set_budget(e, 0, 0, -1), FW_ERR_INVAL);
+    assert_int_equal(fw_ads_set_budget(e, 0, 2, 10), FW_ERR_INVAL);
+    assert_int_equal(fw_ads_set_budget(e, 1, 0, 10), FW_ERR_INVAL);   /* one cell */
+    assert_int_equal(fw_ads_set_budget(e, 0, 0, INT64_MAX), FW_ERR_INVAL);
+    char why[256];
+    assert_int_equal(fw_ads_check(e, why, sizeof why), FW_OK);
+}
+
 /* ---- ads are notes ------------------------------------------------------------------- */
 
 /* A like, save or comment flagged FW_EV_AD is credited to the campaign of the user's latest
@@ -1524,6 +1568,7 @@ int main(void)
         fixture_rig_test(test_attribution_windows_per_cell),
         cmocka_unit_test(test_pctr_isolation),
         fixture_rig_test(test_ad_engagement_credit),
+        fixture_rig_test(test_set_budget),
         cmocka_unit_test(test_ad_engagement_trains_pctr),
         fixture_rig_test(test_autobid_first_price_shades),
         fixture_rig_test(test_autobid_target_cpa_reaches_target),

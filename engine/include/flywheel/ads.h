@@ -66,6 +66,8 @@ typedef struct fw_campaign_info {
     uint32_t goal;              /* fw_ad_goal; 0: manual */
     double target;              /* the goal's target: cents per conversion (MAX_CONVERSIONS,
                                    TARGET_CPA) or GMV per cent spent (TARGET_ROAS); > 0 */
+    uint32_t first_day;         /* the day its advertiser joins: in no auction before it, its
+                                   budget not counted (0: from the start) */
 } fw_campaign_info;
 
 /* A request for ad slots: user, arm, tick, and how many slots (k, at most 16). */
@@ -150,7 +152,8 @@ typedef struct fw_campaign_stats {
     double bid_shade;                         /* the share of its value it bids under first price (1: none) */
     uint64_t interactions;                    /* likes, saves and comments its creative got right after
                                                  its clicks (FW_EV_AD: ads are notes) */
-    int64_t budget_cents;                     /* today's daily budget (rounded down), as revised */
+    int64_t budget_cents;                     /* today's daily budget (rounded down), as revised;
+                                                 0 before the campaign's first_day */
 } fw_campaign_stats;
 
 /* A campaign to date, summed over the cells (multiplier, goal_multiplier: cell 0's). */
