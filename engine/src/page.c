@@ -11,6 +11,7 @@
 #include "flywheel/ads.h"
 #include "flywheel/shop.h"
 #include "search_int.h"
+#include "shop_int.h"
 
 static fw_slot organic(const fw_engine *e, uint32_t note, uint32_t cell)
 {
@@ -50,15 +51,26 @@ uint32_t fw_search_page(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req *q
     if (cap <= (uint32_t)ads)
         return 0;
     uint32_t *ids = ctx->page;
+    uint32_t pslot = q->arm < e->n_arms ? fw_cfg(e, q->arm)->search.product_slot : 0;
     uint32_t n = fw_search_request(e, ctx, q, ids, cap - (uint32_t)ads), k = 0;
+    uint32_t topic = n > 0 && (ads || pslot) ? fw_search_query_topic(e, ctx, q) : FW_NONE;
     if (n > 0 && ads) {
         /* One ad at the top of the results, sold for the topic the engine reads in the query. */
-        fw_ad_req ar = {.user = q->user, .arm = q->arm, .tick = q->tick,
-                        .topic = fw_search_query_topic(e, ctx, q)};
+        fw_ad_req ar = {.user = q->user, .arm = q->arm, .tick = q->tick, .topic = topic};
         fw_ad_fill fill;
         out[k++] = fw_ads_fill(e, ctx, &ar, 1, &fill) == 1 ? ad(&fill) : empty_ad;
     }
-    for (uint32_t i = 0; i < n; i++)
-        out[k++] = organic(e, ids[i], q->arm);
+    /* Blended results: the product card for the query's category at its position, in place
+     * of the last result when the page is full. */
+    uint32_t product = pslot && n > 0 ? fw_shop_search_product(e, topic) : FW_NONE;
+    if (product != FW_NONE && k + n >= cap)
+        n--;
+    uint32_t at = product == FW_NONE ? UINT32_MAX : fw_min_u32(pslot - 1, n);
+    for (uint32_t i = 0; i <= n; i++) {
+        if (i == at)
+            out[k++] = (fw_slot){.note = FW_NONE, .campaign = FW_NONE, .card = product};
+        if (i < n)
+            out[k++] = organic(e, ids[i], q->arm);
+    }
     return k;
 }

@@ -379,6 +379,14 @@ uint32_t fw_shop_card(const fw_engine *e, uint32_t note, uint32_t arm)
     return s->cat_prod[lo + (uint32_t)(hash_unit(note, 0, 2) * (hi - lo))];
 }
 
+uint32_t fw_shop_search_product(const fw_engine *e, uint32_t topic)
+{
+    const struct fw_shop *s = S_of(e);
+    if (!s || s->n_products == 0 || topic >= s->n_topics || s->best_n[topic] == 0)
+        return FW_NONE;
+    return s->best[(size_t)topic * s->best_cap];
+}
+
 /* ---- profiles ------------------------------------------------------------------------ */
 
 static void prof_add(prof_entry *row, uint32_t cat, float w)

@@ -16,6 +16,10 @@ double fw_shop_tx_share(const fw_engine *e, uint32_t user, uint32_t topic);
  * community side of the profile (the ads target with it). */
 uint32_t fw_shop_engaged_topics(const fw_engine *e, uint32_t user, uint32_t *out, uint32_t cap);
 
+/* The product search shows for a query the engine reads as topic: the category's best seller
+ * in stock as of the last barrier, or FW_NONE (no such product, no topic, or no shop). */
+uint32_t fw_shop_search_product(const fw_engine *e, uint32_t topic);
+
 /* Tests only: moves coupon's books by delta -- which 0: cents held, 1: cents redeemed, 2: its
  * issuer's coupon cost, 3: claims -- so that a test can show fw_shop_check catching books that
  * disagree with the orders and wallets. FW_ERR_INVAL for a bad coupon or which. */

@@ -42,6 +42,10 @@ typedef enum fw_sess_event_kind {
     FW_SE_NOTE_OPENED,  /* an organic note was read: note, card, extra, source */
     FW_SE_EXAMINED,     /* a search result was examined: slot_no its organic rank from 0,
                            handled 1 when it was opened (the tables part counts them) */
+    FW_SE_PRODUCT_RESULT, /* a product result of a search page was examined (blended results,
+                           engine.search.product_slot): card the product, bonus the logit
+                           bonus of the searched category, slot_no its rank from 0; the shop
+                           part sets handled 1 when it is clicked (a product view follows) */
 } fw_sess_event_kind;
 
 typedef enum fw_surface { FW_SURFACE_FEED = 0, FW_SURFACE_SEARCH } fw_surface;

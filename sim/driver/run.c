@@ -109,7 +109,8 @@ static fw_err drv_init(driver *D)
     for (uint32_t c = 0; c < S->n_cells; c++) {
         const fw_engine_cfg *e = &S->cell_engine[c];
         uint32_t cap = e->feed.page_size;
-        cap = e->search.page_size > cap ? e->search.page_size : cap;
+        uint32_t search_cap = e->search.page_size + (e->search.product_slot > 0);   /* a product result */
+        cap = search_cap > cap ? search_cap : cap;
         D->page_cap[c] = e->shop.page_size > cap ? e->shop.page_size : cap;
     }
     size_t per_arm = (size_t)S->n_arms * S->n_counters + 1;

@@ -2234,6 +2234,8 @@ static fw_err check_idle(const fw_scenario *s, const fw_behaviour_cfg *b, const 
          "world.budget_elasticity is 0: budgets are never revised"},
         {"world.join_days", (double)s->world.join_days, s->world.join_share == 0.0,
          "world.join_share is 0: no advertiser joins"},
+        {"engine.search.product_slot", (double)e->search.product_slot, s->world.n_products == 0,
+         "world.n_products is 0: there is no product to show"},
     };
     char at[600];
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {

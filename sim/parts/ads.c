@@ -52,7 +52,7 @@ static int ads_on_event(fw_session *ss, fw_part_inst *p, fw_sess_event *ev)
     if (ev->kind == FW_SE_PAGE) {
         for (uint32_t i = 0; i < ev->n; i++) {
             const fw_slot *sl = &ev->page[i];
-            COUNT(ad_slots) += sl->campaign != FW_NONE || sl->note == FW_NONE;
+            COUNT(ad_slots) += sl->campaign != FW_NONE || (sl->note == FW_NONE && sl->card == FW_NONE);
             COUNT(ad_fills) += sl->campaign != FW_NONE;
         }
         return 0;

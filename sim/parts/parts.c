@@ -27,7 +27,8 @@
     X(tables)       \
     X(promo)        \
     X(adnotes)      \
-    X(advertisers)
+    X(advertisers)  \
+    X(searchprod)
 
 #define FW_PART_EXTERN(name) extern const fw_part fw_##name##_part;
 FW_PARTS(FW_PART_EXTERN)

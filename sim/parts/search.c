@@ -47,6 +47,12 @@ typedef struct search_state {
 
 #define COUNT(k) (ss->row[p->base + C_##k])
 
+/* The ad slot at the top of a search page (sold, or left empty); a product result has a card. */
+static int is_ad_slot(const fw_slot *s)
+{
+    return s->campaign != FW_NONE || (s->note == FW_NONE && s->card == FW_NONE);
+}
+
 /* A query for intent topic: 1-3 words, each the topic's (Zipf) or, with the knobs'
  * probabilities, one of its colloquial words or a misspelling; sometimes a generic word. */
 static void draw_query(const fw_behaviour_cfg *c, const fw_world *w, gsl_rng *r, uint32_t topic,
@@ -124,14 +130,14 @@ static int search_session(fw_session *ss, fw_part_inst *p)
             COUNT(search_zero_results)++;
         fw_evlog_request(ss);
         fw_evlog_search(ss, q.terms, q.n_terms,
-                        n - (n > 0 && (ss->slots[0].campaign != FW_NONE || ss->slots[0].note == FW_NONE)), topic,
+                        n - (n > 0 && is_ad_slot(&ss->slots[0])), topic,
                         (uint32_t)attempt);
         fw_sess_event pe = {.kind = FW_SE_PAGE, .surface = FW_SURFACE_SEARCH, .page = ss->slots, .n = n};
         if (n > 0 && fw_session_emit(ss, &pe))
             return -1;
         const fw_slot *res = ss->slots;
         uint32_t first = 0;   /* the first organic result's slot on the page */
-        if (n > 0 && (res[0].campaign != FW_NONE || res[0].note == FW_NONE)) {
+        if (n > 0 && is_ad_slot(&res[0])) {
             /* The ad slot at the top (the engine sold it for the topic it reads in the query),
              * examined like the first result; opened more readily on the searched topic. */
             if (res[0].campaign != FW_NONE) {
@@ -147,17 +153,33 @@ static int search_session(fw_session *ss, fw_part_inst *p)
             first = 1;
         }
         double dcg = 0.0, idcg = 0.0;
-        for (uint32_t i = 0; i < n; i++) {
+        for (uint32_t i = 0; i < n; i++) {   /* of the notes ranking: a product result is not in it */
+            if (res[i].note == FW_NONE)
+                continue;
             dcg += (w->note_info[res[i].note].topic == topic) / log2(i + 2.0);
             idcg += 1.0 / log2(i + 2.0);
         }
-        if (n > 0)
+        if (idcg > 0.0)
             COUNT(search_ndcg_micro) += (uint64_t)llround(dcg / idcg * 1e6);
         int clicked = 0;
         for (uint32_t i = 0; i < n; i++) {
             if (gsl_rng_uniform(r) >= pow(1.0 / (i + 1.0), c->search_eta))
                 continue;   /* not examined */
             uint32_t note = res[i].note;
+            if (note == FW_NONE) {   /* a product result: the shop part decides the click */
+                uint32_t cat = w->product_category[res[i].card];
+                fw_sess_event prod = {.kind = FW_SE_PRODUCT_RESULT, .surface = FW_SURFACE_SEARCH, .card = res[i].card,
+                                    .bonus = cat == topic ? c->search_intent_bonus : -c->search_intent_bonus,
+                                    .slot_no = i, .source = FW_SRC_SEARCH};
+                if (fw_session_emit(ss, &prod))
+                    return -1;
+                if (prod.handled && !clicked) {
+                    COUNT(search_with_click)++;
+                    COUNT(search_first_click_pos) += i + 1;
+                }
+                clicked |= prod.handled != 0;
+                continue;
+            }
             if (fw_recbuf_event(ss->rec, u, note, tick, FW_EV_IMPRESSION | FW_EV_SEARCH))
                 return -1;
             COUNT(search_impressions)++;

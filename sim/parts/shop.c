@@ -361,6 +361,20 @@ static int shop_on_event(fw_session *ss, fw_part_inst *p, fw_sess_event *ev)
     const fw_behaviour_cfg *c = &m->cfg;
     const fw_world *w = ss->w;
     uint32_t u = ss->user;
+    if (ev->kind == FW_SE_PRODUCT_RESULT) {
+        /* A product result of a search: clicked like a card, more readily on the searched
+         * category; a click plants intent from search and opens the product page. */
+        uint32_t product = ev->card;
+        double intent = fw_behaviour_intent(m, w, ss->us, u, product, ss->tick, NULL);
+        double z = m->b_card + c->intent_weight * log1p(intent) + c->appeal_weight * w->product_appeal[product] -
+                   price_term(ss, st, product) + ev->bonus;
+        if (gsl_rng_uniform(rng_of(ss, p)) >= fw_sigmoid(z))
+            return 0;
+        ev->handled = 1;
+        fw_behaviour_plant(m, w, ss->us, u, product, c->plant_open * 31.0 * w->purchase_prop[u] * intent_boost(ss, st),
+                           ss->tick, FW_SRC_SEARCH);
+        return product_view(ss, p, product);
+    }
     if (ev->kind == FW_SE_AD_OPENED) {
         uint32_t product = w->note_product[ev->page->note];
         if (product == FW_NONE)

@@ -3,6 +3,9 @@
 # often as calibrated, the intent arm learns colloquial queries (zero-result rate falls far
 # below the keyword arm's, which stays at the share of all-colloquial queries), and its
 # pages match the true intent better; search engagement stays out of the feed's counters.
+# Blended results (tests/data/tiny_search_products.yaml): the arm with a product card per
+# search page examines and clicks products and buys from search through both paths, the
+# notes-only arm never sees one; the same for 1 and 2 threads.
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 "$FLYWHEEL" run "$SRC/tests/data/tiny_search.yaml" -q -o s.h5 2>err.txt || fail "run ($(cat err.txt))"
@@ -34,5 +37,25 @@ if bad:
     print("\n".join(bad))
     sys.exit(1)
 print("zero-result keyword", zk.round(3), "intent", zi.round(3))
+PY
+for t in 1 2; do
+  "$FLYWHEEL" run "$SRC/tests/data/tiny_search_products.yaml" -q -t $t -o sp$t.h5 2>err.txt || fail "blended run -t $t ($(cat err.txt))"
+done
+h5diff -q --exclude-path /latency --exclude-path /work --exclude-attribute / sp1.h5 sp2.h5 >/dev/null 2>&1 &&
+  pass "blended search: 1 and 2 threads give the same result" || fail "blended search differs between 1 and 2 threads"
+"$PY" - <<'PY' && pass "blended search: product results examined, clicked and bought from, per arm" || fail "blended search"
+import h5py
+f = h5py.File("sp1.h5", "r")
+n, b = f["days/notes"], f["days/blended"]
+tot = lambda d, k: int(d[k][:].sum())
+assert tot(n, "search_product_impressions") == 0 and tot(n, "search_product_clicks") == 0
+assert tot(b, "search_product_impressions") > 0 and 0 < tot(b, "search_product_clicks") < tot(b, "search_product_impressions")
+# a product click opens the product page: the blended arm views more products per search
+pv = lambda d: tot(d, "product_views") / tot(d, "searches")
+assert pv(b) > pv(n) + 0.5 * tot(b, "search_product_clicks") / tot(b, "searches"), (pv(b), pv(n))
+assert tot(b, "paid_from_search") > tot(n, "paid_from_search"), (tot(b, "paid_from_search"), tot(n, "paid_from_search"))
+print(f"  blended: {tot(b,'search_product_clicks')} product clicks of {tot(b,'search_product_impressions')} examined; "
+      f"paid from search {tot(b,'paid_from_search')} vs {tot(n,'paid_from_search')} (notes only); "
+      f"product views per search {pv(b):.3f} vs {pv(n):.3f}")
 PY
 finish

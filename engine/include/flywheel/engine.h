@@ -291,8 +291,10 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *ctx, const fw_feed_req *re
 
 /* A slot of a finished page, as the platform renders it: a note, or an ad (its creative is a
  * note), or an ad slot no campaign won. */
+/* A search page's product result (engine.search.product_slot) is a slot with note and
+ * campaign FW_NONE and card the product; an ad slot left empty has card FW_NONE too. */
 typedef struct fw_slot {
-    uint32_t note;          /* the note shown; FW_NONE: an ad slot left empty */
+    uint32_t note;          /* the note shown; FW_NONE: an ad slot left empty, or a product result */
     uint32_t campaign;      /* the ad's campaign; FW_NONE: an organic note */
     int64_t price_cents;    /* an ad's price per billable unit (flywheel/ads.h) */
     uint32_t card;          /* the product card shown on an organic note (flywheel/shop.h), or FW_NONE */
@@ -428,8 +430,11 @@ fw_err fw_engine_log_search(fw_engine *e, fw_engine_ctx *ctx, const fw_search_cl
 /* Serves a finished search page: when the ranking of fw_search_request has results and the
  * platform sells ads, slot 0 is the ad slot at the top (sold for the topic the engine reads
  * in the query: its learned intent; FW_NONE note and campaign when no campaign wins), then
- * the results with their product cards. cap must leave room for the ad slot. Concurrency and
- * determinism as fw_search_request. */
+ * the results with their product cards. With engine.search.product_slot k > 0, a product
+ * result (note and campaign FW_NONE, card the product: the best seller in stock of the query's
+ * topic) sits before the k-th result, or last, when the shop has one; on a full page it takes
+ * the last result's place. cap must leave room for the ad slot. Concurrency and determinism
+ * as fw_search_request. */
 uint32_t fw_search_page(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req *q, fw_slot *out,
                         uint32_t cap);
 

@@ -138,7 +138,11 @@ typedef enum fw_search_retrieval { FW_SEARCH_RETRIEVALS(FW_KNOB_ENUM_CONST) FW_R
       "score only the newest max_postings postings per word (approximate); exhaustive = score every posting") \
     X(search, ARM, U32, max_postings, 0, 0, 100000000, "postings",                                            \
       "retrieval newest: newest postings read per query word (idf still counts all), at least 1; must be 0 " \
-      "(unset) under exact and exhaustive, where it would do nothing")
+      "(unset) under exact and exhaustive, where it would do nothing")                                     \
+    X(search, ARM, U32, product_slot, 0, 0, 100, "position",                                                   \
+      "blended results: a product card -- the best seller in stock of the category the engine reads in " \
+      "the query -- at this position of every search page with results (1 = first; past the last " \
+      "result: last); 0 = notes only")
 
 /* Shop-tab profiles: unified = community signals (notes read, liked, saved) plus
  * transactions (views, carts, orders); separate = transactions alone, as when the shop and
