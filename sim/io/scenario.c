@@ -2417,8 +2417,6 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
     }
     if ((err = check_idle(s, &s->behaviour, &s->engine, w, NULL, "", diag)) != FW_OK)
         return err;
-    if ((err = check_safety(s, &s->behaviour, &s->engine, w, NULL, "", diag)) != FW_OK)   /* issue 20 */
-        return err;
     if (!(s->world.creator_share > 0.0)) {
         /* Notes are posted by creators only: none would ever exist. */
         where_fmt(w, "world.creator_share", at, sizeof at);
@@ -2540,6 +2538,9 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
             (err = check_safety(s, &s->arms[i].behaviour, &s->arms[i].engine, w, at, what, diag)) != FW_OK)
             return err;
     }
+    /* The base's safety rules need the arms resolved (which of them moderate). Issue 20. */
+    if ((err = check_safety(s, &s->behaviour, &s->engine, w, NULL, "", diag)) != FW_OK)
+        return err;
     if ((err = check_disjoint(s, w, diag)) != FW_OK)
         return err;
     if ((err = check_cells(s, layers, n_layers, cells, w, diag)) != FW_OK)

@@ -32,6 +32,14 @@ assert np.allclose(r["prevalence"][:], 1e4 * r["viol_impressions"][:] / r["safet
 assert np.allclose(r["proactive_rate"][:], r["mod_proactive"][:] / act)
 assert "safety" in f and f["safety/days/scored"][:].sum() == r["mod_scored"][:].sum()
 PY
+# The report's safety section (index.html only: a stand-in gnuplot draws nothing, quickly).
+mkdir -p fakebin && printf '#!/bin/sh\nexit 0\n' >fakebin/gnuplot && chmod +x fakebin/gnuplot
+PATH="$PWD/fakebin:$PATH" "$FLYWHEEL" report s2.h5 -o rep >rep.txt 2>&1
+if grep -q 'id="safety"' rep/index.html && grep -q '<tr><td>remove</td>' rep/index.html && grep -q 'arm control, by day' rep/index.html; then
+  pass "the report has the safety section (run totals and days per arm)"
+else
+  fail "no safety section in the report: $(cat rep.txt)"
+fi
 "$FLYWHEEL" run "$SRC/tests/data/tiny_safety.yaml" -q -t 1 -o s1.h5 2>err.txt || fail "1-thread run ($(cat err.txt))"
 h5diff -q --exclude-path /latency --exclude-attribute / s1.h5 s2.h5 && pass "1 and 2 threads agree" || fail "1 and 2 threads differ"
 # Everything queued (band [0, 1)) with 1 note a tick for the control: it cannot drain.
