@@ -2338,6 +2338,19 @@ static fw_err check_safety(const fw_scenario *s, const fw_behaviour_cfg *b, cons
         {"world.violation_fake_distrust", wc->violation_fake_distrust, wc->violation_fake_distrust, !violations,
          "no note violates (world.violation_* are 0)"},
     };
+    /* Producer-side experiments serve every viewer with the control's cell: an arm's own
+     * moderation would never be served. */
+    if (arm_at != NULL && s->experiment_unit == FW_UNIT_CREATOR) {
+        const char *key = e->safety.action != s->engine.safety.action ? "engine.safety.action" : NULL;
+        for (size_t r = 0; key == NULL && r < sizeof rows / sizeof rows[0]; r++)
+            if (rows[r].key[0] == 'e' && rows[r].value != rows[r].base)
+                key = rows[r].key;
+        if (key != NULL)
+            return fail(diag, FW_ERR_RANGE,
+                        "%s: %s%s: an arm's moderation would do nothing with experiment.unit creator (every "
+                        "viewer is served by the control's cell); set it in the base",
+                        arm_at, what, key);
+    }
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         const knob *k = find_knob(rows[r].key, strlen(rows[r].key));
         double def = k == NULL ? rows[r].value : k->type == KNOB_F64 ? k->def_f : (double)k->def_u;

@@ -72,6 +72,8 @@ printf 'behaviour:\n  report_unsafe: 0.2\n' >idle_rep.yaml
 expect_bad "report rates without violations" "idle_rep.yaml:2|behaviour.report_unsafe|no note violates" run idle_rep.yaml
 printf 'world:\n  violation_spam: 0.1\nengine:\n  safety:\n    action: remove\n    downrank: 0.5\n' >idle_dr.yaml
 expect_bad "downrank under remove" "idle_dr.yaml:6|engine.safety.downrank|not downrank" run idle_dr.yaml
+printf 'world:\n  violation_spam: 0.1\nexperiment:\n  unit: creator\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.safety.action=remove"]\n' >mod_pc.yaml
+expect_bad "an arm's moderation in a producer-side experiment" "mod_pc.yaml|arm 'b'|engine.safety.action|unit creator" run mod_pc.yaml
 expect_bad "malformed YAML" "malformed.yaml" run malformed.yaml
 expect_bad "missing file" "nope.yaml" run nope.yaml
 mkdir adir.yaml
