@@ -2268,12 +2268,21 @@ static fw_err check_safety(const fw_scenario *s, const fw_behaviour_cfg *b, cons
                         "bad_unsafe: expected a sum <= 1 (the rest of a bad actor's notes are clean), got %.6g",
                         SAFETY_AT("world.violation_bad_unsafe"), bad);
     }
-    if (e->safety.threshold_lo > e->safety.threshold_hi)
+    /* An arm that changes none of these knobs has the base's values: the base's check,
+     * which points at the key's line, speaks for it. */
+    const fw_engine_cfg *be = &s->engine;
+    const fw_behaviour_cfg *bb = &s->behaviour;
+    int own = arm_at == NULL || e->safety.action != be->safety.action ||
+              e->safety.threshold_lo != be->safety.threshold_lo || e->safety.threshold_hi != be->safety.threshold_hi ||
+              e->safety.review_capacity != be->safety.review_capacity || b->report_none != bb->report_none ||
+              b->report_spam != bb->report_spam || b->report_fake != bb->report_fake ||
+              b->report_clickbait != bb->report_clickbait || b->report_unsafe != bb->report_unsafe;
+    if (own && e->safety.threshold_lo > e->safety.threshold_hi)
         return fail(diag, FW_ERR_RANGE,
                     "%s: %sengine.safety.threshold_lo: expected at most engine.safety.threshold_hi (%.6g), got %.6g",
                     SAFETY_AT("engine.safety.threshold_lo"), what, e->safety.threshold_hi, e->safety.threshold_lo);
     double reports = b->report_none + b->report_spam + b->report_fake + b->report_clickbait + b->report_unsafe;
-    if (e->safety.action != FW_SAFETY_OFF && e->safety.review_capacity == 0 &&
+    if (own && e->safety.action != FW_SAFETY_OFF && e->safety.review_capacity == 0 &&
         (e->safety.threshold_lo < e->safety.threshold_hi || reports > 0.0))
         return fail(diag, FW_ERR_RANGE,
                     "%s: %sengine.safety.review_capacity: 0 reviewers with a policy that queues notes (%s): the "
