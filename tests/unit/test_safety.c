@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "flywheel/engine.h"
+#include "flywheel/notify.h"
 #include "flywheel/safety.h"
 #include "fixture_engine.h"
 #include "fixture_rig.h"
@@ -298,6 +299,37 @@ static void test_actions_in_feed(void **state)
     assert_int_equal(pos, 3);   /* down-ranked below its three equals */
 }
 
+/* The digest serves what the cell's moderation lets through: a removed note is left out of
+ * its creator's followers' digests in the cell that removed it, and kept in a cell that does
+ * not moderate. */
+static void test_actions_in_digest(void **state)
+{
+    fw_engine_cfg cfgs[2] = {mod_cfg(), fixture_engine_cfg()};
+    cfgs[0].notify.digest_size = cfgs[1].notify.digest_size = 5;
+    cfgs[0].safety.recall_unsafe = cfgs[0].safety.precision_unsafe = 1.0;
+    cfgs[0].safety.threshold_lo = cfgs[0].safety.threshold_hi = 0.5;
+    fw_engine_ctx *c;
+    fw_engine *e = build_with(state, 4, 1, -1000, cfgs, 2, &c, 1);
+    uint8_t cls[4] = {0, FW_VIOL_UNSAFE, 0, 0};   /* the catalog's note, then three new ones */
+    truth_table t = {cls, 4};
+    fw_safety_set_oracle(e, table_oracle, &t);
+    uint32_t id[3];
+    for (int k = 0; k < 3; k++) {
+        fw_note_info ni = {.creator = 1, .topic = 1, .created_tick = 3 + k};
+        assert_int_equal(fw_engine_publish(e, c, &ni, &id[k]), FW_OK);
+    }
+    assert_int_equal(id[0], 1);
+    assert_int_equal(fw_engine_end_tick(e, c, 6), FW_OK);
+    assert_int_equal(fw_safety_state_of(e, 0, 1), FW_NOTE_ACTIONED);
+    assert_int_equal(fw_engine_end_day(e, c, 0), FW_OK);
+    uint32_t out[8], n;
+    n = fw_notify_digest(e, 0, 0, out, 8);   /* user 0 follows creator 1 */
+    assert_int_equal(n, 2);
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_not_equal(out[i], 1);
+    assert_int_equal(fw_notify_digest(e, 0, 1, out, 8), 3);   /* the cell that does not moderate */
+}
+
 /* With safety off everywhere the module does not exist: no scores, no states, reports only
  * checked. */
 static void test_off_by_default(void **state)
@@ -349,6 +381,7 @@ int main(void)
         fixture_rig_test(test_queue),
         fixture_rig_test(test_reports),
         fixture_rig_test(test_actions_in_feed),
+        fixture_rig_test(test_actions_in_digest),
         fixture_rig_test(test_off_by_default),
         cmocka_unit_test(test_cfg_rules),
     };
