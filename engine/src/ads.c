@@ -13,6 +13,7 @@
 #include "engine_int.h"
 #include "flywheel/ads.h"
 #include "plugin_int.h"
+#include "safety_int.h"
 #include "shop_int.h"
 
 /* The ads' books at a day's end: the series of /ads/days. X(name, unit, description). */
@@ -513,6 +514,11 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
         const fw_campaign_info *ci = &a->c[c];
         if (a->throttled[bo + c] || day < ci->first_day)
             continue;
+        /* Ads are notes: moderation's action on the creative holds in the auction too (out,
+         * or its quality score times the down-rank). */
+        double safety_w = fw_safety_w(e, cell, req->user, ci->creative);
+        if (safety_w == 0.0)
+            continue;
         if (ci->target_topic != FW_NONE && ci->target_topic != req->topic) {
             uint32_t j = 0;
             while (j < n_topics && topics[j] != ci->target_topic)
@@ -564,6 +570,7 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
         }
         if (!(q > 0.0) || q > 1.0)
             q = q > 1.0 ? 1.0 : 1e-9;
+        q *= safety_w;
         ac->bids[nb] = (fw_bid){.id = c, .bid = bid, .quality = q};
         ac->map[nb++] = c;
     }

@@ -87,6 +87,19 @@ fw_err fw_engine_cfg_check(const fw_engine_cfg *cfg, char *why, size_t cap)
                            "exporting fw_ranker_plugin, see flywheel/policy.h), got none");
         return FW_ERR_RANGE;
     }
+    /* Trust and safety (issue 20). The engine cannot see reports (the simulator's rule
+     * refuses capacity 0 with reports too); a score band with no reviewers never drains. */
+    if (cfg->safety.threshold_lo > cfg->safety.threshold_hi) {
+        snprintf(why, cap, "engine.safety.threshold_lo: %g is more than engine.safety.threshold_hi %g",
+                 cfg->safety.threshold_lo, cfg->safety.threshold_hi);
+        return FW_ERR_RANGE;
+    }
+    if (cfg->safety.action != FW_SAFETY_OFF && cfg->safety.review_capacity == 0 &&
+        cfg->safety.threshold_lo < cfg->safety.threshold_hi) {
+        snprintf(why, cap, "engine.safety.review_capacity: 0 reviewers with a review band [%g, %g): the queue "
+                 "could never drain", cfg->safety.threshold_lo, cfg->safety.threshold_hi);
+        return FW_ERR_RANGE;
+    }
     if (cfg->ads.bidder == FW_BIDDER_PLUGIN && (!cfg->ads.bidder_plugin || !cfg->ads.bidder_plugin[0])) {
         snprintf(why, cap, "engine.ads.bidder_plugin: bidder plugin needs the path of a bidder plug-in (a .so "
                            "exporting fw_bidder_plugin, see flywheel/policy.h), got none");

@@ -17,6 +17,8 @@
  *   bidder  after ads: a bidder plug-in observes its wins with what the ads billed for them,
  *           and the conversions the ads attributed;
  *   rec     before the core: it trains on the follow lists the requests saw;
+ *   safety  after publishing (the core's, before every tick end): it scores the tick's new
+ *           notes and decides its reviews at its tick end; requests read its states;
  *   plugin  last: a ranker plug-in observes the tick's events after every built-in learner,
  *           and its tick end reports a request's fault once every module has ended the tick.
  * After every module has logged, the core applies the tick's note events (counts, follows). */
@@ -52,6 +54,7 @@ typedef struct fw_u32vec {
     X(FEED, feed)            \
     X(MARKET, market)        \
     X(NOTIFY, notify)        \
+    X(SAFETY, safety)        \
     X(PLUGIN, plugin)
 
 typedef enum fw_module_id {

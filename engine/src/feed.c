@@ -12,6 +12,7 @@
 
 #include "feed_int.h"
 #include "pools.h"
+#include "safety_int.h"
 
 /* The baseline runs when some cell uses it. */
 static int feed_wanted(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_cells)
@@ -43,7 +44,7 @@ uint32_t fw_feed_cand_need(const fw_engine_cfg *cfg)
 static inline int take(fw_engine *e, fw_rank_ctx *c, uint32_t cell, uint32_t u, uint32_t id, uint8_t follow,
                        uint32_t *n)
 {
-    if (fw_seen_has(e, cell, u, id) || fw_rank_set_insert(c, id))
+    if (fw_seen_has(e, cell, u, id) || fw_safety_w(e, cell, u, id) == 0.0 || fw_rank_set_insert(c, id))
         return 0;
     c->cand[*n] = id;
     c->cand_follow[(*n)++] = follow;
@@ -122,6 +123,7 @@ static uint32_t feed_request(fw_engine *e, void *state, fw_engine_ctx *ctx, cons
         if (age < pc->fresh_age_ticks)
             s += pf->w_fresh;
         s *= exp2(-age / pc->recency_half_life_ticks);
+        s = fw_safety_scale(s, fw_safety_w(e, cell, u, id));   /* moderation's down-rank */
         fw_topk_offer(c->order, c->cand_score, &n_top, k, id, s);
     }
     fw_topk_sort(c->order, c->cand_score, n_top);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "safety_int.h"
 #include "flywheel/notify.h"
 
 #define NOTIFY_DAY_SERIES(X)                                                                    \
@@ -109,7 +110,10 @@ uint32_t fw_notify_digest(const fw_engine *e, uint32_t user, uint32_t cell, uint
         uint32_t c = f->v[i];
         for (uint32_t j = s->first[c]; j < s->first[c + 1]; j++) {
             uint32_t note = s->pool[j];
-            double x = open_rate(e, note);
+            double w = fw_safety_w(e, cell, user, note);
+            if (w == 0.0)
+                continue;   /* moderated away */
+            double x = fw_safety_scale(open_rate(e, note), w);
             /* Insert into the best k, best first (the newer note first on a tie). */
             uint32_t at = n;
             while (at > 0 && (score[at - 1] < x || (score[at - 1] == x && out[at - 1] < note)))

@@ -30,6 +30,7 @@
 #include "flywheel/policy.h"
 #include "plugin_int.h"
 #include "pools.h"
+#include "safety_int.h"
 #include "rec_int.h"
 
 typedef struct inst {
@@ -442,7 +443,8 @@ static uint32_t plugin_request(fw_engine *e, void *state, fw_engine_ctx *ctx, co
             if (!isfinite(X->score[i]))
                 fault(P, u, req->tick, FAULT_SCORE, c->cand[i], i), bad = 1;
             else
-                fw_topk_offer(c->order, c->cand_score, &n_top, k, c->cand[i], X->score[i]);
+                fw_topk_offer(c->order, c->cand_score, &n_top, k, c->cand[i],
+                              fw_safety_scale(X->score[i], fw_safety_w(e, cell, u, c->cand[i])));
         }
         if (!bad) {
             fw_topk_sort(c->order, c->cand_score, n_top);

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "safety_int.h"
 #include "rank.h"
 #include "rec_int.h"
 #include "shop_int.h"
@@ -937,7 +938,8 @@ static inline int add_cand(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, ui
                            uint32_t *n)
 {
     /* The seen filter first, so the id set never holds more than the candidates. */
-    if (id >= e->n_notes || fw_seen_has(e, cell, u, id) || fw_rank_set_insert(c, id))
+    if (id >= e->n_notes || fw_seen_has(e, cell, u, id) || fw_safety_w(e, cell, u, id) == 0.0 ||
+        fw_rank_set_insert(c, id))
         return 0;
     c->cand[(*n)++] = id;
     return 1;
@@ -1259,6 +1261,7 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
         uint32_t impressions = e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION];
         if ((double)(req->tick - ni->created_tick) < cl->fresh_age_ticks)
             s *= 1.0 + rc->fresh_boost;
+        s = fw_safety_scale(s, fw_safety_w(e, cell, u, id));   /* moderation's down-rank */
         c->cand_score[i] = s;
         fw_topk_offer(c->order, c->order_score, &n_order, k_win, id, s);
         if (impressions < cold)

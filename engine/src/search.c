@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "safety_int.h"
 #include "rank.h"
 #include "rec_int.h"
 #include "search_int.h"
@@ -1166,9 +1167,14 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
         }
     }
     double p0 = fw_rec_ctr_prior(e, q->arm, q->user, 0.08);
-    for (uint32_t i = 0; i < n_win; i++)
-        fw_topk_offer(top_id, top_score, &n_top, k, win_id[i],
-                           win_score[i] + cf->w_quality * quality(e, win_id[i], p0));
+    for (uint32_t i = 0; i < n_win; i++) {
+        /* Moderation acts on the final ranking: an actioned note is dropped or down-ranked
+         * here, after the window (so exact and exhaustive retrieval still agree). */
+        double w = fw_safety_w(e, q->arm, q->user, win_id[i]);
+        if (w > 0.0)
+            fw_topk_offer(top_id, top_score, &n_top, k, win_id[i],
+                          fw_safety_scale(win_score[i] + cf->w_quality * quality(e, win_id[i], p0), w));
+    }
     fw_topk_sort(top_id, top_score, n_top);
     memcpy(out, top_id, (size_t)n_top * sizeof *out);
     int64_t t_end = fw_now_ns();

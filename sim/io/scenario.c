@@ -2251,6 +2251,137 @@ static fw_err check_idle(const fw_scenario *s, const fw_behaviour_cfg *b, const 
     return FW_OK;
 }
 
+/* ---- trust and safety (issue 20): world.violation_*, engine.safety.*, behaviour.report_* ----
+ * Each creator type's class shares sum to at most 1; threshold_lo <= threshold_hi; reviewers
+ * with no capacity refuse a policy that queues notes (a score band, or reports); knobs whose
+ * mechanism is off are refused as doing nothing. The base's errors point at the key; an
+ * arm's (arm_at, what) at its set list. The world's rules are the base's alone (RUN scope). */
+static fw_err check_safety(const fw_scenario *s, const fw_behaviour_cfg *b, const fw_engine_cfg *e, const where *w,
+                           const char *arm_at, const char *what, fw_diag *diag)
+{
+    char at[600];
+    const fw_world_cfg *wc = &s->world;
+#define SAFETY_AT(key) (arm_at != NULL ? arm_at : (where_fmt(w, key, at, sizeof at), at))
+    if (arm_at == NULL) {
+        double ord = wc->violation_spam + wc->violation_fake + wc->violation_clickbait + wc->violation_unsafe;
+        double bad = wc->violation_bad_spam + wc->violation_bad_fake + wc->violation_bad_clickbait +
+                     wc->violation_bad_unsafe;
+        if (ord > 1.0 + 1e-12)
+            return fail(diag, FW_ERR_RANGE,
+                        "%s: world.violation_unsafe: world.violation_spam + fake + clickbait + unsafe: expected a sum "
+                        "<= 1 (the rest of an ordinary creator's notes are clean), got %.6g",
+                        SAFETY_AT("world.violation_unsafe"), ord);
+        if (bad > 1.0 + 1e-12)
+            return fail(diag, FW_ERR_RANGE,
+                        "%s: world.violation_bad_unsafe: world.violation_bad_spam + bad_fake + bad_clickbait + "
+                        "bad_unsafe: expected a sum <= 1 (the rest of a bad actor's notes are clean), got %.6g",
+                        SAFETY_AT("world.violation_bad_unsafe"), bad);
+    }
+    /* An arm that changes none of these knobs has the base's values: the base's check,
+     * which points at the key's line, speaks for it. */
+    const fw_engine_cfg *be = &s->engine;
+    const fw_behaviour_cfg *bb = &s->behaviour;
+    int own = arm_at == NULL || e->safety.action != be->safety.action ||
+              e->safety.threshold_lo != be->safety.threshold_lo || e->safety.threshold_hi != be->safety.threshold_hi ||
+              e->safety.review_capacity != be->safety.review_capacity || b->report_none != bb->report_none ||
+              b->report_spam != bb->report_spam || b->report_fake != bb->report_fake ||
+              b->report_clickbait != bb->report_clickbait || b->report_unsafe != bb->report_unsafe;
+    if (own && e->safety.threshold_lo > e->safety.threshold_hi)
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: %sengine.safety.threshold_lo: expected at most engine.safety.threshold_hi (%.6g), got %.6g",
+                    SAFETY_AT("engine.safety.threshold_lo"), what, e->safety.threshold_hi, e->safety.threshold_lo);
+    double reports = b->report_none + b->report_spam + b->report_fake + b->report_clickbait + b->report_unsafe;
+    if (own && e->safety.action != FW_SAFETY_OFF && e->safety.review_capacity == 0 &&
+        (e->safety.threshold_lo < e->safety.threshold_hi || reports > 0.0))
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: %sengine.safety.review_capacity: 0 reviewers with a policy that queues notes (%s): the "
+                    "queue could never drain; give reviewers capacity, or set threshold_lo = threshold_hi and every "
+                    "behaviour.report_* to 0",
+                    SAFETY_AT("engine.safety.review_capacity"), what,
+                    e->safety.threshold_lo < e->safety.threshold_hi ? "a review band threshold_lo < threshold_hi"
+                                                                    : "user reports feed the queue");
+    /* Knobs that would do nothing. */
+    int violations = wc->violation_spam + wc->violation_fake + wc->violation_clickbait + wc->violation_unsafe > 0.0 ||
+                     (wc->violation_bad_share > 0.0 && wc->violation_bad_spam + wc->violation_bad_fake +
+                                                              wc->violation_bad_clickbait + wc->violation_bad_unsafe >
+                                                          0.0);
+    int moderates = s->engine.safety.action != FW_SAFETY_OFF, downranks = s->engine.safety.action == FW_SAFETY_DOWNRANK;
+    for (uint32_t i = 0; i < s->n_arms && s->arms != NULL; i++) {
+        moderates |= s->arms[i].engine.safety.action != FW_SAFETY_OFF;
+        downranks |= s->arms[i].engine.safety.action == FW_SAFETY_DOWNRANK;
+    }
+    /* The base's engine.safety.* serve every arm that moderates; an arm's own values its own. */
+    int off = arm_at != NULL ? e->safety.action == FW_SAFETY_OFF : !moderates;
+    double bad_shares = wc->violation_bad_spam + wc->violation_bad_fake + wc->violation_bad_clickbait +
+                        wc->violation_bad_unsafe;
+    const struct {
+        const char *key;
+        double value, base;
+        bool idle;
+        const char *why;
+    } rows[] = {
+        {"engine.safety.downrank", e->safety.downrank, s->engine.safety.downrank,
+         arm_at != NULL ? e->safety.action != FW_SAFETY_DOWNRANK : !downranks, "engine.safety.action is not downrank"},
+        {"engine.safety.threshold_lo", e->safety.threshold_lo, s->engine.safety.threshold_lo, off, "engine.safety.action is off"},
+        {"engine.safety.threshold_hi", e->safety.threshold_hi, s->engine.safety.threshold_hi, off, "engine.safety.action is off"},
+        {"engine.safety.review_capacity", e->safety.review_capacity, s->engine.safety.review_capacity, off, "engine.safety.action is off"},
+        {"engine.safety.review_ticks", e->safety.review_ticks, s->engine.safety.review_ticks, off, "engine.safety.action is off"},
+        {"engine.safety.review_error", e->safety.review_error, s->engine.safety.review_error, off, "engine.safety.action is off"},
+        {"engine.safety.recall_spam", e->safety.recall_spam, s->engine.safety.recall_spam, off, "engine.safety.action is off"},
+        {"engine.safety.precision_spam", e->safety.precision_spam, s->engine.safety.precision_spam, off, "engine.safety.action is off"},
+        {"engine.safety.recall_fake", e->safety.recall_fake, s->engine.safety.recall_fake, off, "engine.safety.action is off"},
+        {"engine.safety.precision_fake", e->safety.precision_fake, s->engine.safety.precision_fake, off, "engine.safety.action is off"},
+        {"engine.safety.recall_clickbait", e->safety.recall_clickbait, s->engine.safety.recall_clickbait, off, "engine.safety.action is off"},
+        {"engine.safety.precision_clickbait", e->safety.precision_clickbait, s->engine.safety.precision_clickbait, off, "engine.safety.action is off"},
+        {"engine.safety.recall_unsafe", e->safety.recall_unsafe, s->engine.safety.recall_unsafe, off, "engine.safety.action is off"},
+        {"engine.safety.precision_unsafe", e->safety.precision_unsafe, s->engine.safety.precision_unsafe, off, "engine.safety.action is off"},
+        {"behaviour.report_none", b->report_none, s->behaviour.report_none, !violations && !moderates, "no note violates and no arm moderates"},
+        {"behaviour.report_spam", b->report_spam, s->behaviour.report_spam, !violations, "no note violates (world.violation_* are 0)"},
+        {"behaviour.report_fake", b->report_fake, s->behaviour.report_fake, !violations, "no note violates (world.violation_* are 0)"},
+        {"behaviour.report_clickbait", b->report_clickbait, s->behaviour.report_clickbait, !violations, "no note violates (world.violation_* are 0)"},
+        {"behaviour.report_unsafe", b->report_unsafe, s->behaviour.report_unsafe, !violations, "no note violates (world.violation_* are 0)"},
+        {"world.violation_bad_share", wc->violation_bad_share, wc->violation_bad_share, bad_shares == 0.0,
+         "the world.violation_bad_* shares are 0: bad actors would post like anyone"},
+        {"world.violation_bad_spam", wc->violation_bad_spam, wc->violation_bad_spam, wc->violation_bad_share == 0.0,
+         "world.violation_bad_share is 0: there are no bad actors"},
+        {"world.violation_bad_fake", wc->violation_bad_fake, wc->violation_bad_fake, wc->violation_bad_share == 0.0,
+         "world.violation_bad_share is 0: there are no bad actors"},
+        {"world.violation_bad_clickbait", wc->violation_bad_clickbait, wc->violation_bad_clickbait, wc->violation_bad_share == 0.0,
+         "world.violation_bad_share is 0: there are no bad actors"},
+        {"world.violation_bad_unsafe", wc->violation_bad_unsafe, wc->violation_bad_unsafe, wc->violation_bad_share == 0.0,
+         "world.violation_bad_share is 0: there are no bad actors"},
+        {"world.violation_harm", wc->violation_harm, wc->violation_harm, !violations, "no note violates (world.violation_* are 0)"},
+        {"world.violation_fake_plant", wc->violation_fake_plant, wc->violation_fake_plant, !violations, "no note violates (world.violation_* are 0)"},
+        {"world.violation_fake_return", wc->violation_fake_return, wc->violation_fake_return, !violations, "no note violates (world.violation_* are 0)"},
+        {"world.violation_fake_distrust", wc->violation_fake_distrust, wc->violation_fake_distrust, !violations,
+         "no note violates (world.violation_* are 0)"},
+    };
+    /* Producer-side experiments serve every viewer with the control's cell: an arm's own
+     * moderation would never be served. */
+    if (arm_at != NULL && s->experiment_unit == FW_UNIT_CREATOR) {
+        const char *key = e->safety.action != s->engine.safety.action ? "engine.safety.action" : NULL;
+        for (size_t r = 0; key == NULL && r < sizeof rows / sizeof rows[0]; r++)
+            if (rows[r].key[0] == 'e' && rows[r].value != rows[r].base)
+                key = rows[r].key;
+        if (key != NULL)
+            return fail(diag, FW_ERR_RANGE,
+                        "%s: %s%s: an arm's moderation would do nothing with experiment.unit creator (every "
+                        "viewer is served by the control's cell); set it in the base",
+                        arm_at, what, key);
+    }
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        const knob *k = find_knob(rows[r].key, strlen(rows[r].key));
+        double def = k == NULL ? rows[r].value : k->type == KNOB_F64 ? k->def_f : (double)k->def_u;
+        if (k == NULL || !rows[r].idle || rows[r].value == def ||
+            (arm_at != NULL && (rows[r].key[0] == 'w' || rows[r].value == rows[r].base)))
+            continue;
+        return fail(diag, FW_ERR_RANGE, "%s: %s: %s%.6g would do nothing: %s; leave it at its default %.6g",
+                    SAFETY_AT(rows[r].key), rows[r].key, what, rows[r].value, rows[r].why, def);
+    }
+#undef SAFETY_AT
+    return FW_OK;
+}
+
 static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
 {
     char at[600], why[768], path[64], shown[80];
@@ -2434,7 +2565,8 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
         if ((err = check_shares(&s->arms[i].behaviour, at, what, diag)) != FW_OK ||
             (err = check_delivery(&s->arms[i].engine, at, what, diag)) != FW_OK ||
             (err = check_search(&s->arms[i].engine, at, what, diag)) != FW_OK ||
-            (err = check_idle(s, &s->arms[i].behaviour, &s->arms[i].engine, w, at, what, diag)) != FW_OK)
+            (err = check_idle(s, &s->arms[i].behaviour, &s->arms[i].engine, w, at, what, diag)) != FW_OK ||
+            (err = check_safety(s, &s->arms[i].behaviour, &s->arms[i].engine, w, at, what, diag)) != FW_OK)
             return err;
     }
     if ((s->world.budget_elasticity > 0.0 || s->world.leave_roas > 0.0) && s->world.n_campaigns > 0 &&
@@ -2448,6 +2580,9 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
                     at, key, !s->experiment_budget_split ? "here every arm spends one budget" : "unit creator has one budget",
                     key);
     }
+    /* The base's safety rules need the arms resolved (which of them moderate). Issue 20. */
+    if ((err = check_safety(s, &s->behaviour, &s->engine, w, NULL, "", diag)) != FW_OK)
+        return err;
     if ((err = check_disjoint(s, w, diag)) != FW_OK)
         return err;
     if ((err = check_cells(s, layers, n_layers, cells, w, diag)) != FW_OK)

@@ -107,7 +107,34 @@ typedef enum fw_follow_graph {
     X(world, RUN, F64, task_budget_cents, 50000.0, 1.0, 1.0e12, "cents", "median budget of a task (lognormal, sigma 0.7)") \
     X(world, RUN, F64, quote_per_follower_cents, 20.0, 0.0, 1.0e9, "cents",                                        \
       "a creator's median quote per follower (scaled by their read rate, lognormal noise 0.3)")      \
-    X(world, RUN, U32, quotes_per_task, 20, 1, 100000, "quotes", "creators who quote for a task (the first in the niche and follower range)")
+    X(world, RUN, U32, quotes_per_task, 20, 1, 100000, "quotes", "creators who quote for a task (the first in the niche and follower range)") \
+    FW_VIOLATION_WORLD_KNOBS(X)
+
+/* world.violation_*: the hidden violation class of each note (trust and safety, issue 20;
+ * sim/model/violation.c). Each creator is an ordinary creator or, with probability
+ * violation_bad_share, a bad actor; a note's class is drawn with the creator type's shares
+ * (each type's four shares sum to at most 1, the rest is clean). All shares 0 (the default):
+ * every note is clean and the safety part does not run. */
+#define FW_VIOLATION_WORLD_KNOBS(X)                                                                   \
+    X(world, RUN, F64, violation_spam, 0.0, 0.0, 1.0, "", "share of an ordinary creator's notes that are spam")  \
+    X(world, RUN, F64, violation_fake, 0.0, 0.0, 1.0, "",                                                        \
+      "share of an ordinary creator's notes that are fake planting reviews of the product they show")         \
+    X(world, RUN, F64, violation_clickbait, 0.0, 0.0, 1.0, "", "share of an ordinary creator's notes that are low-quality clickbait") \
+    X(world, RUN, F64, violation_unsafe, 0.0, 0.0, 1.0, "", "share of an ordinary creator's notes that are unsafe") \
+    X(world, RUN, F64, violation_bad_share, 0.0, 0.0, 1.0, "", "share of creators who are bad actors (their own class shares below)") \
+    X(world, RUN, F64, violation_bad_spam, 0.0, 0.0, 1.0, "", "share of a bad actor's notes that are spam")        \
+    X(world, RUN, F64, violation_bad_fake, 0.0, 0.0, 1.0, "", "share of a bad actor's notes that are fake planting reviews") \
+    X(world, RUN, F64, violation_bad_clickbait, 0.0, 0.0, 1.0, "", "share of a bad actor's notes that are clickbait") \
+    X(world, RUN, F64, violation_bad_unsafe, 0.0, 0.0, 1.0, "", "share of a bad actor's notes that are unsafe")    \
+    X(world, RUN, F64, violation_harm, 0.02, 0.0, 10.0, "",                                                      \
+      "a user's satisfaction (which drives coming back) is multiplied by exp(-violation_harm) per spam or "  \
+      "unsafe note they were shown that day")                                                               \
+    X(world, RUN, F64, violation_fake_plant, 3.0, 1.0, 100.0, "",                                                \
+      "purchase intent a fake planting note plants, relative to an honest note's")                           \
+    X(world, RUN, F64, violation_fake_return, 1.5, 0.0, 20.0, "",                                                \
+      "logit added to the return probability of an order of a product a fake note planted in its buyer")     \
+    X(world, RUN, F64, violation_fake_distrust, 1.0, 0.0, 20.0, "",                                              \
+      "logit penalty of clicking a product card of a brand after returning its fake-planted product")
 
 /* behaviour.*: how people choose (an arm may change these). */
 #define FW_BEHAVIOUR_KNOBS(X)                                                                         \
@@ -166,7 +193,18 @@ typedef enum fw_follow_graph {
     X(behaviour, ARM, F64, ad_engagement, 1.0, 0.0, 5.0, "",                                                       \
       "ads are notes: an opened ad's creative is liked, saved or commented on with this times the probability an " \
       "organic note would be (the engine counts it as the creative's engagement and the ads' pCTR learns from it); " \
-      "0 = ads get no likes, saves or comments")
+      "0 = ads get no likes, saves or comments") \
+    FW_REPORT_BEHAVIOUR_KNOBS(X)
+
+/* behaviour.report_*: users report what they are shown (trust and safety, issue 20): the
+ * probability of reporting one impression, by the note's true class. Used only when some
+ * world.violation_* share is above 0 or some arm moderates. */
+#define FW_REPORT_BEHAVIOUR_KNOBS(X)                                                                  \
+    X(behaviour, ARM, F64, report_none, 0.0, 0.0, 1.0, "", "probability of reporting an impression of a clean note (false reports)") \
+    X(behaviour, ARM, F64, report_spam, 0.002, 0.0, 1.0, "", "probability of reporting an impression of a spam note") \
+    X(behaviour, ARM, F64, report_fake, 0.0005, 0.0, 1.0, "", "probability of reporting an impression of a fake planting note") \
+    X(behaviour, ARM, F64, report_clickbait, 0.001, 0.0, 1.0, "", "probability of reporting an impression of a clickbait note") \
+    X(behaviour, ARM, F64, report_unsafe, 0.01, 0.0, 1.0, "", "probability of reporting an impression of an unsafe note")
 
 /* experiment.* (besides the arms). The first arm is the control every other arm is
  * compared with. */

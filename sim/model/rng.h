@@ -38,6 +38,10 @@ typedef enum fw_rng_purpose {
     FW_RNG_TASK = 19,      /* marketplace: a brand's task (entity brand, day); quotes (entity creator, day = task) */
     FW_RNG_DIGEST = 20,    /* what a user opens in their daily digest (entity user, day) */
     FW_RNG_COUPON = 21,    /* a user's coupon claims (entity user, day = tick) */
+    /* Trust and safety (issue 20; numbered apart so parallel additions do not collide). */
+    FW_RNG_VIOLATION = 40, /* a creator's type (entity creator user, day 0) and a note's hidden
+                              violation class (entity note, day 1) */
+    FW_RNG_REPORT = 41,    /* whether a user reports what they are shown (entity user, day = tick) */
     FW_RNG_TEST = 1000     /* tests only */
 } fw_rng_purpose;
 

@@ -28,7 +28,8 @@
     X(promo)        \
     X(adnotes)      \
     X(advertisers)  \
-    X(searchprod)
+    X(searchprod)   \
+    X(safety)
 
 #define FW_PART_EXTERN(name) extern const fw_part fw_##name##_part;
 FW_PARTS(FW_PART_EXTERN)

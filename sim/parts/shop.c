@@ -28,6 +28,7 @@
 #include "driver/evlog.h"
 #include "driver/part.h"
 #include "model/rng.h"
+#include "parts/safety.h"
 
 #define SHOP_COUNTERS(X)                                                                       \
     X(card_impressions, "cards", "product cards seen (in opened notes that carry one)")        \
@@ -407,7 +408,7 @@ static int shop_on_event(fw_session *ss, fw_part_inst *p, fw_sess_event *ev)
     COUNT(card_impressions)++;
     double intent = fw_behaviour_intent(m, w, ss->us, u, card, ss->tick, NULL);
     double z = m->b_card + c->intent_weight * log1p(intent) + c->appeal_weight * w->product_appeal[card] -
-               price_term(ss, st, card);
+               price_term(ss, st, card) - fw_safety_sim_card_penalty(ss->S, u, card);
     if (gsl_rng_uniform(rng_of(ss, p)) >= fw_sigmoid(z))
         return 0;
     COUNT(card_clicks)++;
@@ -518,7 +519,8 @@ static fw_err shop_tick_end(fw_sim *S, fw_part_inst *p)
             gsl_rng *r = st->barrier_rng;
             fw_rng_seek(r, S->sc->seed, FW_RNG_RETURN, c->order, 0);
             uint32_t window = S->cell_engine[c->arm].shop.return_days * S->tpd;
-            if (window > 0 && gsl_rng_uniform(r) < fw_behaviour_p_return(m, &S->w, u, c->product)) {
+            if (window > 0 && gsl_rng_uniform(r) < fw_safety_sim_return(S, u, c->product,
+                                                                         fw_behaviour_p_return(m, &S->w, u, c->product))) {
                 int32_t at = c->tick + 1 + (int32_t)gsl_rng_uniform_int(r, window);
                 if (grow((void **)&st->returns, &st->returns_cap, st->n_returns + 1, sizeof *st->returns))
                     return FW_ERR_NOMEM;
@@ -526,7 +528,10 @@ static fw_err shop_tick_end(fw_sim *S, fw_part_inst *p)
             }
             break;
         }
-        case FW_OC_RETURNED: BCOUNT(u, returns)++; break;
+        case FW_OC_RETURNED:
+            BCOUNT(u, returns)++;
+            fw_safety_sim_returned(S, u, c->product);   /* fake planting costs brand trust */
+            break;
         case FW_OC_REFUNDED:
             BCOUNT(u, refunds)++;
             BCOUNT(u, refund_cents) += (uint64_t)c->value_cents;

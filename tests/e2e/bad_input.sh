@@ -49,6 +49,31 @@ expect_bad "newest without max_postings" "newest0.yaml:3: engine.search.max_post
 printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.search.max_postings=50"]\n' >armpost.yaml
 expect_bad "an arm's max_postings under exact" "armpost.yaml|arm 'b'|engine.search.max_postings: 50 does nothing" validate armpost.yaml
 printf 'world: [1, 2\n' >malformed.yaml
+# Trust and safety (issue 20): class shares above 1 (per creator type), a prevalence above 1,
+# thresholds crossed, no reviewers with a policy that queues notes (base and arm), knobs of
+# mechanisms that are off.
+printf 'world:\n  violation_spam: 0.5\n  violation_unsafe: 0.6\n' >viol_sum.yaml
+expect_bad "violation shares above 1" "viol_sum.yaml:3|world.violation_unsafe|sum <= 1|1.1" run viol_sum.yaml
+printf 'world:\n  violation_bad_share: 0.1\n  violation_bad_spam: 0.7\n  violation_bad_unsafe: 0.7\n' >viol_bad.yaml
+expect_bad "bad actors' shares above 1" "viol_bad.yaml:4|world.violation_bad_unsafe|sum <= 1" run viol_bad.yaml
+printf 'world:\n  violation_fake: 1.5\n' >viol_range.yaml
+expect_bad "prevalence above 1" "viol_range.yaml:2|world.violation_fake|1.5" run viol_range.yaml
+printf 'world:\n  violation_spam: 0.1\nengine:\n  safety:\n    action: remove\n    threshold_lo: 0.95\n' >thr.yaml
+expect_bad "threshold_lo above threshold_hi" "thr.yaml:6|engine.safety.threshold_lo|threshold_hi (0.9)" run thr.yaml
+printf 'world:\n  violation_spam: 0.1\nengine:\n  safety:\n    action: remove\n    review_capacity: 0\n' >cap0.yaml
+expect_bad "no reviewers with a review band" "cap0.yaml:6|engine.safety.review_capacity|never drain|review band" run cap0.yaml
+printf 'world:\n  violation_spam: 0.1\nengine:\n  safety:\n    action: remove\n    review_capacity: 0\n    threshold_lo: 0.9\n' >cap0r.yaml
+expect_bad "no reviewers with user reports" "cap0r.yaml:6|engine.safety.review_capacity|user reports feed the queue" run cap0r.yaml
+printf 'world:\n  violation_spam: 0.1\nexperiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.safety.action=downrank", "engine.safety.review_capacity=0"]\n' >cap0arm.yaml
+expect_bad "an arm with no reviewers" "cap0arm.yaml|arm 'b'|engine.safety.review_capacity|never drain" run cap0arm.yaml
+printf 'engine:\n  safety:\n    threshold_hi: 0.8\n' >idle_thr.yaml
+expect_bad "thresholds without moderation" "idle_thr.yaml:3|engine.safety.threshold_hi|action is off" run idle_thr.yaml
+printf 'behaviour:\n  report_unsafe: 0.2\n' >idle_rep.yaml
+expect_bad "report rates without violations" "idle_rep.yaml:2|behaviour.report_unsafe|no note violates" run idle_rep.yaml
+printf 'world:\n  violation_spam: 0.1\nengine:\n  safety:\n    action: remove\n    downrank: 0.5\n' >idle_dr.yaml
+expect_bad "downrank under remove" "idle_dr.yaml:6|engine.safety.downrank|not downrank" run idle_dr.yaml
+printf 'world:\n  violation_spam: 0.1\nexperiment:\n  unit: creator\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.safety.action=remove"]\n' >mod_pc.yaml
+expect_bad "an arm's moderation in a producer-side experiment" "mod_pc.yaml|arm 'b'|engine.safety.action|unit creator" run mod_pc.yaml
 expect_bad "malformed YAML" "malformed.yaml" run malformed.yaml
 expect_bad "missing file" "nope.yaml" run nope.yaml
 mkdir adir.yaml

@@ -277,6 +277,45 @@ typedef enum fw_matching { FW_MATCHINGS(FW_KNOB_ENUM_CONST) FW_MATCH__COUNT } fw
       "notes in a user's daily digest of the followed creators' notes of the day before, shown at " \
       "their first session of the day; 0 sends no digest")
 
+/* Moderation actions (engine.safety.action): off = no moderation (no classifier, no queue);
+ * remove = an actioned note is served to nobody; downrank = its score is multiplied by
+ * engine.safety.downrank wherever it is ranked; followers = it is served only to its creator's
+ * followers. */
+#define FW_SAFETY_ACTIONS(V)                 \
+    V(FW_SAFETY_OFF, "off")                  \
+    V(FW_SAFETY_REMOVE, "remove")            \
+    V(FW_SAFETY_DOWNRANK, "downrank")        \
+    V(FW_SAFETY_FOLLOWERS, "followers")
+
+typedef enum fw_safety_action { FW_SAFETY_ACTIONS(FW_KNOB_ENUM_CONST) FW_SAFETY__COUNT } fw_safety_action;
+
+/* engine.safety.*: trust and safety (flywheel/safety.h). Each cell moderates every note for
+ * its own users' requests, with its own classifier operating point, thresholds and reviewers
+ * (ARM): an A/B arm is a moderation policy. The classifier's per-class precision and recall
+ * hold at its decision threshold 0.5; threshold_lo and threshold_hi cut its score into
+ * pass / human review / automatic action. */
+#define FW_SAFETY_KNOBS(X)                                                                        \
+    X(safety, ARM, ENUM, action, FW_SAFETY_OFF, FW_SAFETY_ACTIONS, 0, "",                                     \
+      "what moderation does to a violating note: off (no moderation), remove, downrank (score x "             \
+      "engine.safety.downrank), followers (served only to the creator's followers)")                          \
+    X(safety, ARM, F64, downrank, 0.2, 0.0, 1.0, "", "action downrank: multiplier of an actioned note's ranking score") \
+    X(safety, ARM, F64, threshold_lo, 0.5, 0.0, 1.0, "",                                                        \
+      "a note whose classifier score is in [threshold_lo, threshold_hi) goes to human review")               \
+    X(safety, ARM, F64, threshold_hi, 0.9, 0.0, 1.0, "",                                                        \
+      "a note scoring threshold_hi or more is actioned at once, without review (>= threshold_lo)")           \
+    X(safety, ARM, U32, review_capacity, 10, 0, 1000000, "notes/tick",                                        \
+      "notes the reviewers take from the queue per tick (FIFO); 0 only when nothing is queued (lo = hi, no reports)") \
+    X(safety, ARM, U32, review_ticks, 4, 1, 10000, "ticks", "handling time: a note taken at tick t is decided at t + review_ticks") \
+    X(safety, ARM, F64, review_error, 0.0, 0.0, 0.5, "", "probability a reviewer decides a note wrongly (either way)") \
+    X(safety, ARM, F64, recall_spam, 0.8, 0.0, 1.0, "", "classifier recall of spam at score 0.5")                  \
+    X(safety, ARM, F64, precision_spam, 0.9, 0.01, 1.0, "", "classifier precision of spam at score 0.5")           \
+    X(safety, ARM, F64, recall_fake, 0.5, 0.0, 1.0, "", "classifier recall of fake planting reviews at score 0.5")  \
+    X(safety, ARM, F64, precision_fake, 0.7, 0.01, 1.0, "", "classifier precision of fake planting reviews at score 0.5") \
+    X(safety, ARM, F64, recall_clickbait, 0.6, 0.0, 1.0, "", "classifier recall of low-quality/clickbait at score 0.5") \
+    X(safety, ARM, F64, precision_clickbait, 0.7, 0.01, 1.0, "", "classifier precision of low-quality/clickbait at score 0.5") \
+    X(safety, ARM, F64, recall_unsafe, 0.9, 0.0, 1.0, "", "classifier recall of unsafe content at score 0.5")        \
+    X(safety, ARM, F64, precision_unsafe, 0.9, 0.01, 1.0, "", "classifier precision of unsafe content at score 0.5")
+
 /* engine.* (other than sub-sections) */
 #define FW_ENGINE_KNOBS(X) \
     X(engine, RUN, U32, latency_sigfigs, 2, 1, 3, "digits", "significant digits of latency histograms (2 = 1% error)")
@@ -292,7 +331,8 @@ typedef enum fw_matching { FW_MATCHINGS(FW_KNOB_ENUM_CONST) FW_MATCH__COUNT } fw
     X(shop, FW_SHOP_KNOBS, "the shop: product cards, orders, payment, stock, after-sales, the shop tab") \
     X(ads, FW_ADS_KNOBS, "ads: auctions, pacing, frequency caps, attribution")                     \
     X(market, FW_MARKET_KNOBS, "the brand-creator marketplace: tasks, matching, review, settlement") \
-    X(notify, FW_NOTIFY_KNOBS, "notifications: the daily digest of followed creators' notes")
+    X(notify, FW_NOTIFY_KNOBS, "notifications: the daily digest of followed creators' notes") \
+    X(safety, FW_SAFETY_KNOBS, "trust and safety: classifier, human review queue, moderation actions")
 
 #define FW_ENGINE_SECTION_STRUCT(name, LIST, doc) \
     typedef struct fw_##name##_cfg {              \
