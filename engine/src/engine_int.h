@@ -17,6 +17,9 @@
  *   bidder  after ads: a bidder plug-in observes its wins with what the ads billed for them,
  *           and the conversions the ads attributed;
  *   rec     before the core: it trains on the follow lists the requests saw;
+ *   aigc, media (issue 20): anywhere after search; the detector flags a note at publication,
+ *           requests read the flags; the media pipeline holds notes before publication
+ *           (fw_media_step), so it never sees a published one;
  *   plugin  last: a ranker plug-in observes the tick's events after every built-in learner,
  *           and its tick end reports a request's fault once every module has ended the tick.
  * After every module has logged, the core applies the tick's note events (counts, follows). */
@@ -52,6 +55,8 @@ typedef struct fw_u32vec {
     X(FEED, feed)            \
     X(MARKET, market)        \
     X(NOTIFY, notify)        \
+    X(AIGC, aigc)            \
+    X(MEDIA, media)          \
     X(PLUGIN, plugin)
 
 typedef enum fw_module_id {

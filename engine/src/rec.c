@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aigc_int.h"
 #include "engine_int.h"
 #include "rank.h"
 #include "rec_int.h"
@@ -1221,6 +1222,8 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
     double cold_s[128];
     const uint32_t cold = rc->cold_impressions;
     enum { AHEAD = 8 };
+    double aigc_mult;   /* issue 20: flagged, undeclared notes down-ranked (aigc_int.h) */
+    const uint8_t *aigc_flags = fw_aigc_downrank_flags(e, cell, &aigc_mult);
     for (uint32_t i = 0; i < n; i++) {
         if (i + AHEAD < n) {
             uint32_t ahead = c->cand[i + AHEAD];
@@ -1259,6 +1262,7 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
         uint32_t impressions = e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION];
         if ((double)(req->tick - ni->created_tick) < cl->fresh_age_ticks)
             s *= 1.0 + rc->fresh_boost;
+        s = fw_aigc_score(aigc_flags, aigc_mult, id, s);
         c->cand_score[i] = s;
         fw_topk_offer(c->order, c->order_score, &n_order, k_win, id, s);
         if (impressions < cold)

@@ -62,6 +62,18 @@ uint64_t *fw_sim_row(fw_sim *S, uint32_t user)
     return &S->th[0].counters[(size_t)S->cell_of[user] * S->n_counters];
 }
 
+fw_err fw_sim_publish(fw_sim *S, const fw_pending_note *p, const float *emb)
+{
+    fw_publication pub = {.info = p->note.info, .terms = p->note.terms, .product = p->note.product,
+                          .task = p->task, .declared = p->declared, .ai_generated = p->aigc};
+    uint32_t wid, eid;
+    fw_err rc;
+    if ((rc = fw_world_add_note(&S->w, &p->note, emb, &wid)) != FW_OK ||
+        (rc = fw_engine_publish_note(S->engine, S->th[0].ctx, &pub, &eid)) != FW_OK)
+        return rc;
+    return wid == eid ? FW_OK : FW_ERR_INTERNAL;
+}
+
 fw_pending_note *fw_sim_queue_note(fw_sim *S, float **emb)
 {
     size_t dim = S->w.dim;

@@ -2242,6 +2242,52 @@ static fw_err check_idle(const fw_scenario *s, const fw_behaviour_cfg *b, const 
     return FW_OK;
 }
 
+/* Issue 20 (AIGC and the media pipeline): knobs of one value per run given a value other
+ * than their default where their mechanism is off, so that they would do nothing: refused at
+ * the key's line. Value-based, like check_idle. The arms' own knobs (the adoption rate, the
+ * down-rank) are checked by the engine's and the shares' rules. */
+static fw_err check_aigc20(const fw_scenario *s, const where *w, fw_diag *diag)
+{
+    bool adopt = s->behaviour.aigc_adoption_per_day > 0.0;
+    for (uint32_t a = 0; a < s->n_arms; a++)
+        adopt = adopt || s->arms[a].behaviour.aigc_adoption_per_day > 0.0;
+    const fw_media_cfg *m = &s->engine.media;
+    bool pipeline = m->upload_capacity > 0 || m->transcode_capacity > 0 || m->review_capacity > 0;
+    bool detector = s->engine.aigc.detector != 0;
+    const char *no_aigc = "behaviour.aigc_adoption_per_day is 0 in every arm: no note is AI-generated";
+    const char *no_pipe = "every engine.media.*_capacity is 0 (unlimited): there is no pipeline";
+    const char *no_det = "engine.aigc.detector is 0: no detector runs";
+    const struct {
+        const char *key;
+        double value;
+        bool idle;
+        const char *off;
+    } rows[] = {
+        {"world.aigc_rate_boost", s->world.aigc_rate_boost, !adopt, no_aigc},
+        {"world.aigc_quality_shift", s->world.aigc_quality_shift, !adopt, no_aigc},
+        {"world.aigc_quality_sigma", s->world.aigc_quality_sigma, !adopt, no_aigc},
+        {"world.aigc_homogenise", s->world.aigc_homogenise, !adopt, no_aigc},
+        {"world.aigc_declare_share", s->world.aigc_declare_share, !adopt, no_aigc},
+        {"engine.aigc.detector", s->engine.aigc.detector, !adopt, no_aigc},
+        {"engine.aigc.detect_recall", s->engine.aigc.detect_recall, !detector, no_det},
+        {"engine.aigc.detect_precision", s->engine.aigc.detect_precision, !detector, no_det},
+        {"engine.media.video_upload_units", m->video_upload_units, !pipeline, no_pipe},
+        {"engine.media.video_transcode_units", m->video_transcode_units, !pipeline, no_pipe},
+        {"engine.media.video_review_units", m->video_review_units, !pipeline, no_pipe},
+    };
+    char at[600];
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        const knob *k = find_knob(rows[r].key, strlen(rows[r].key));
+        double def = k == NULL ? 0.0 : k->type == KNOB_F64 ? k->def_f : (double)k->def_u;
+        if (k == NULL || !rows[r].idle || rows[r].value == def)
+            continue;
+        where_fmt(w, rows[r].key, at, sizeof at);
+        return fail(diag, FW_ERR_RANGE, "%s: %s: %.6g would do nothing: %s; leave it at its default %.6g", at,
+                    rows[r].key, rows[r].value, rows[r].off, def);
+    }
+    return FW_OK;
+}
+
 static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
 {
     char at[600], why[768], path[64], shown[80];
@@ -2428,6 +2474,8 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
             (err = check_idle(s, &s->arms[i].behaviour, &s->arms[i].engine, w, at, what, diag)) != FW_OK)
             return err;
     }
+    if ((err = check_aigc20(s, w, diag)) != FW_OK)   /* issue 20: needs the arms resolved */
+        return err;
     if ((err = check_disjoint(s, w, diag)) != FW_OK)
         return err;
     if ((err = check_cells(s, layers, n_layers, cells, w, diag)) != FW_OK)

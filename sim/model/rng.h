@@ -38,6 +38,9 @@ typedef enum fw_rng_purpose {
     FW_RNG_TASK = 19,      /* marketplace: a brand's task (entity brand, day); quotes (entity creator, day = task) */
     FW_RNG_DIGEST = 20,    /* what a user opens in their daily digest (entity user, day) */
     FW_RNG_COUPON = 21,    /* a user's coupon claims (entity user, day = tick) */
+    FW_RNG_AIGC = 22,      /* AIGC (issue 20): a creator's adoption threshold (entity creator user, day 0)
+                              and declarations (day + 1); the tool's style (entity n_topics, day
+                              0xfffffff0); homogenisation pairs (entity 0xffff0000 + arm, day) */
     FW_RNG_TEST = 1000     /* tests only */
 } fw_rng_purpose;
 
