@@ -104,6 +104,11 @@ typedef struct fw_sim {
     /* Issue 20: the media part's hold of notes in the publishing pipeline (parts/media.h);
      * NULL: notes are published at the tick they were written. */
     struct fw_media_hold *media;
+    /* Issue 20: whether each published note is AI-generated ([cap_note_aigc], by note id),
+     * kept by fw_sim_publish once the aigc part sets track_aigc; NULL otherwise. */
+    uint8_t *note_aigc;
+    size_t cap_note_aigc;
+    int track_aigc;
     /* What the run owns for the parts (fw_sim_calloc, fw_sim_rng). */
     void **owned, **streams;
     size_t n_owned, cap_owned, n_streams, cap_streams;

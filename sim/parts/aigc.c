@@ -8,7 +8,9 @@
  *    AI-generated ones alone. Written as the series /aigc/arms/<arm>/ (one row a day).
  *  - Runs only when some arm adopts the tool (fw_aigc_on): otherwise the result file is as
  *    before. The platform's side (detector, labels, down-rank) is the engine's aigc module,
- *    whose day series are /aigc/days/. */
+ *    whose day series are /aigc/days/.
+ *  - Barrier: per arm of the viewer, feed impressions and reads of AI-generated notes and
+ *    impressions of down-ranked ones (counters under /days/<arm>/). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +19,28 @@
 #include <gsl/gsl_randist.h>
 
 #include "driver/part.h"
+#include "flywheel/aigc.h"
 #include "io/recorder.h"
 #include "model/rng.h"
 #include "parts/aigc.h"
 
 enum { HOMOG_PAIRS = 4000 };
+
+/* What the arm's users saw of AI-generated notes (feed, not search, as the reach part). */
+#define AIGC_COUNTERS(X)                                                                          \
+    X(aigc_impressions, "impressions", "feed impressions of AI-generated notes")                   \
+    X(aigc_opens, "reads", "reads of AI-generated notes from the feed")                            \
+    X(downranked_impressions, "impressions",                                                      \
+      "feed impressions of notes the detector flagged and the creator did not declare (down-ranked where the arm's engine.aigc.downrank_unlabelled < 1)")
+
+FW_DECLARE_COUNTERS(AIGC_COUNTERS);
+
+static const fw_rate_desc rates[] = {
+    {"aigc_impression_share", "aigc_impressions", "impressions", 1.0, "1", "share of the arm's feed impressions on AI-generated notes"},
+    {"aigc_ctr", "aigc_opens", "aigc_impressions", 1.0, "reads/impression", "CTR of AI-generated notes in the feed"},
+    {"downranked_impression_share", "downranked_impressions", "impressions", 1.0, "1",
+     "share of the arm's feed impressions on flagged, undeclared notes"},
+};
 
 int fw_aigc_on(const fw_scenario *sc)
 {
@@ -209,6 +228,26 @@ static fw_err aigc_day_start(fw_sim *S, fw_part_inst *p)
     return FW_OK;
 }
 
+static fw_err aigc_after_log(fw_sim *S, fw_part_inst *p, const fw_record *rec, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (rec[k].kind != FW_RECORD_EVENT)
+            continue;
+        const fw_event *x = &rec[k].u.ev;
+        if (x->type != FW_EV_IMPRESSION && x->type != FW_EV_OPEN)
+            continue;   /* search events carry FW_EV_SEARCH: not the feed's */
+        int ai = x->note < S->cap_note_aigc && S->note_aigc[x->note];
+        uint64_t *row = fw_sim_row(S, x->user);
+        if (x->type == FW_EV_OPEN) {
+            row[p->base + C_aigc_opens] += (uint64_t)ai;
+            continue;
+        }
+        row[p->base + C_aigc_impressions] += (uint64_t)ai;
+        row[p->base + C_downranked_impressions] += (fw_aigc_note(S->engine, x->note) & FW_AIGC_DOWNRANKED) != 0;
+    }
+    return FW_OK;
+}
+
 static void aigc_destroy(fw_sim *S, fw_part_inst *p)
 {
     (void)S;
@@ -219,6 +258,7 @@ static void aigc_destroy(fw_sim *S, fw_part_inst *p)
 static fw_err aigc_create(fw_sim *S, fw_part_inst *p)
 {
     aigc_state *st = p->state;
+    S->track_aigc = 1;   /* fw_sim_publish keeps each note's truth for after_log */
     fw_err rc = fw_aigc_tool_init(S, &st->probe);
     if (rc != FW_OK)
         return rc;
@@ -253,10 +293,12 @@ static void aigc_summary(const fw_sim *S, const fw_part_inst *p, const uint64_t 
 
 const fw_part fw_aigc_part = {
     .name = "aigc",
+    FW_PART_COUNTERS_AND_RATES,
     .active = aigc_active,
     .state_size = sizeof(aigc_state),
     .create = aigc_create,
     .destroy = aigc_destroy,
     .day_start = aigc_day_start,
+    .after_log = aigc_after_log,
     .summary = aigc_summary,
 };
