@@ -2271,6 +2271,8 @@ static fw_err check_aigc20(const fw_scenario *s, const where *w, fw_diag *diag)
         {"engine.aigc.detector", s->engine.aigc.detector, !adopt, no_aigc},
         {"engine.aigc.detect_recall", s->engine.aigc.detect_recall, !detector, no_det},
         {"engine.aigc.detect_precision", s->engine.aigc.detect_precision, !detector, no_det},
+        {"engine.aigc.label_detected", s->engine.aigc.label_detected, !detector, no_det},
+        {"engine.aigc.downrank_unlabelled", s->engine.aigc.downrank_unlabelled, !detector, no_det},
         {"engine.media.video_upload_units", m->video_upload_units, !pipeline, no_pipe},
         {"engine.media.video_transcode_units", m->video_transcode_units, !pipeline, no_pipe},
         {"engine.media.video_review_units", m->video_review_units, !pipeline, no_pipe},
@@ -2285,6 +2287,18 @@ static fw_err check_aigc20(const fw_scenario *s, const where *w, fw_diag *diag)
         return fail(diag, FW_ERR_RANGE, "%s: %s: %.6g would do nothing: %s; leave it at its default %.6g", at,
                     rows[r].key, rows[r].value, rows[r].off, def);
     }
+    /* An arm's down-rank (its own knob) acts on the detector's flags only. */
+    for (uint32_t a = 0; a < s->n_arms && !detector; a++)
+        if (s->arms[a].engine.aigc.downrank_unlabelled < 1.0) {
+            char path[64], shown[80];
+            snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "]", a);
+            where_fmt(w, path, at, sizeof at);
+            clean_text(shown, sizeof shown, s->arms[a].name != NULL ? s->arms[a].name : "");
+            return fail(diag, FW_ERR_RANGE,
+                        "%s: engine.aigc.downrank_unlabelled: arm '%s' sets %.6g, which would do nothing: %s; leave "
+                        "it at 1",
+                        at, shown, s->arms[a].engine.aigc.downrank_unlabelled, no_det);
+        }
     return FW_OK;
 }
 
