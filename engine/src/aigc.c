@@ -28,6 +28,7 @@ typedef struct fw_aigc {
     uint8_t *flags;            /* [cap_notes] FW_AIGC_* */
     uint32_t first_note;       /* notes below it predate the engine: never flagged */
     uint64_t run_ai, run_human;   /* notes published since the engine started */
+    uint64_t win_ai[2], win_human[2];   /* [0] today's, [1] yesterday's: the detector's prevalence */
     int64_t day[SER__COUNT];
 } fw_aigc;
 
@@ -66,19 +67,23 @@ static fw_err aigc_publish(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32
     fw_aigc *s = state;
     const fw_aigc_cfg *c = &fw_cfg(e, 0)->aigc;   /* RUN knobs */
     int ai = p->ai_generated != 0;
-    if (ai)
+    if (ai) {
         s->run_ai++;
-    else
+        s->win_ai[0]++;
+    } else {
         s->run_human++;
+        s->win_human[0]++;
+    }
     int flagged;
     if (ai) {
         flagged = coin(e->seed, id, 1) < c->detect_recall;
     } else {
-        /* The false-positive rate that gives the knob's precision at the run's AIGC share. */
+        /* The false-positive rate that gives the knob's precision at the AIGC share of the
+         * notes published today and yesterday (this one included). */
+        uint64_t a = s->win_ai[0] + s->win_ai[1], h = s->win_human[0] + s->win_human[1];
         double fpr = 0.0;
-        if (s->run_ai > 0 && s->run_human > 0 && c->detect_precision < 1.0)
-            fpr = c->detect_recall * ((double)s->run_ai / (double)s->run_human) * (1.0 - c->detect_precision) /
-                  c->detect_precision;
+        if (a > 0 && h > 0 && c->detect_precision < 1.0)
+            fpr = c->detect_recall * ((double)a / (double)h) * (1.0 - c->detect_precision) / c->detect_precision;
         flagged = coin(e->seed, id, 2) < (fpr < 1.0 ? fpr : 1.0);
     }
     uint8_t f = 0;
@@ -110,6 +115,9 @@ static fw_err aigc_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32
     fw_aigc *s = state;
     memcpy(series, s->day, sizeof s->day);
     memset(s->day, 0, sizeof s->day);
+    s->win_ai[1] = s->win_ai[0];
+    s->win_human[1] = s->win_human[0];
+    s->win_ai[0] = s->win_human[0] = 0;
     return FW_OK;
 }
 

@@ -291,6 +291,25 @@ static void test_detector_matches_knobs(void **state)
     check_pr(state, 0.3, 0.98, 0.1);
 }
 
+/* The prevalence is today's and yesterday's: after a jump from 10% to 50% AIGC, day 2 (whose
+ * window holds only 50% days) measures the knob's precision, where a run-long share (30%)
+ * would give about 0.95. */
+static void test_detector_follows_prevalence(void **state)
+{
+    fw_engine_cfg cfg = aigc_cfg(0.8, 0.8, 0);
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&cfg, 1), &c);
+    publish_many(e, c, 20000, 0.1, 0);
+    assert_int_equal(fw_engine_end_day(e, c, 0), FW_OK);
+    publish_many(e, c, 20000, 0.5, 0);
+    assert_int_equal(fw_engine_end_day(e, c, 1), FW_OK);
+    uint32_t first = publish_many(e, c, 20000, 0.5, 0);
+    double mr, mp;
+    measure(e, first, 20000, 0.5, &mr, &mp);
+    if (fabs(mp - 0.8) > 0.02 || fabs(mr - 0.8) > 0.02)
+        fail_msg("day 2: recall %.4f, precision %.4f (knobs 0.8, 0.8)", mr, mp);
+}
+
 /* A precision at or below the AIGC share needs a false-positive rate above 1: every human
  * note is flagged (precision = the share), never more. */
 static void test_detector_precision_floor(void **state)
@@ -368,6 +387,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_media_throughput, fixture_rig_setup, fixture_rig_teardown),
         cmocka_unit_test_setup_teardown(test_detector_matches_knobs, fixture_rig_setup, fixture_rig_teardown),
         cmocka_unit_test_setup_teardown(test_detector_precision_floor, fixture_rig_setup, fixture_rig_teardown),
+        cmocka_unit_test_setup_teardown(test_detector_follows_prevalence, fixture_rig_setup, fixture_rig_teardown),
         cmocka_unit_test_setup_teardown(test_labels_and_downrank_flags, fixture_rig_setup, fixture_rig_teardown),
         cmocka_unit_test_setup_teardown(test_downrank_in_feed, fixture_rig_setup, fixture_rig_teardown),
     };

@@ -10,10 +10,13 @@
  * share `recall` of AI-generated notes and some human notes. Here a note of truth AIGC is
  * flagged when a keyed uniform falls below engine.aigc.detect_recall; a human note when it
  * falls below the false-positive rate that gives precision engine.aigc.detect_precision at
- * the AIGC share of the notes published during the run so far (this one included):
+ * the AIGC share of the notes published today and yesterday (this one included):
  *     fpr = recall * A / H * (1 - precision) / precision,   A, H = AIGC and human notes,
- * capped at 1 (a precision that low cannot be reached) and 0 before any AIGC note exists.
- * So the measured precision and recall (the day series) match the knobs up to the coins.
+ * capped at 1 (a precision that low cannot be reached) and 0 while no AIGC note is in the
+ * window. So the measured precision and recall (the day series) match the knobs up to the
+ * coins while the AIGC share holds still; while it grows, the window's share lags today's
+ * and precision runs a little above the knob (a detector calibrated on yesterday's traffic
+ * behaves the same way).
  *
  * What the platform can know. It never knows which notes are AI-generated; it knows what the
  * creator declared and what the detector flagged. A note is labelled when declared, or
