@@ -4,6 +4,10 @@
  *    are copied into the hold and submitted (format from the note: world.video_share decides
  *    it), the pipeline runs its tick, and the notes it released -- the oldest in the hold --
  *    are published (world and engine, same id) with the release tick as created_tick.
+ *  - A sponsored note released after its task closed is published without its task (the
+ *    marketplace would refuse a late delivery) and counted in the summary: the matched
+ *    creator writes one on each day the task is still matched, so a slow pipeline can
+ *    release several.
  *  - The queues and delays are the engine's day series (/media/days); the summary says
  *    how many notes were still held at the end and how the backlog moved on the last day
  *    (a pipeline that cannot drain is reported, not hidden). Draws nothing. */
@@ -12,6 +16,7 @@
 #include <string.h>
 
 #include "driver/part.h"
+#include "flywheel/market.h"
 #include "flywheel/media.h"
 #include "parts/media.h"
 
@@ -21,6 +26,7 @@ typedef struct fw_media_hold {
     size_t head, n, cap;
     uint64_t held_prev;          /* held at the start of the last day run */
     uint64_t held_start;         /* held at the start of the current day */
+    uint64_t late_sponsored;     /* sponsored notes released after their task closed */
 } fw_media_hold;
 
 static int media_active(const fw_sim *S)
@@ -75,6 +81,15 @@ fw_err fw_media_hold_tick(fw_sim *S, uint32_t t)
     for (uint32_t k = 0; k < n_out; k++, h->head++) {
         fw_pending_note *p = &h->v[h->head];
         p->note.info.created_tick = S->abs_tick;   /* published now: the platform's clock */
+        /* A sponsored note released after its task closed (the delivery deadline passed
+         * while it waited, or the creator's copy of another day delivered it first) is
+         * published as a plain note: the marketplace would refuse the delivery. */
+        fw_task_info ti;
+        if (p->task != FW_NONE &&
+            (fw_market_task(S->engine, p->task, &ti) != FW_OK || ti.status != FW_MTASK_MATCHED)) {
+            p->task = FW_NONE;
+            h->late_sponsored++;
+        }
         if ((rc = fw_sim_publish(S, p, &h->emb[h->head * dim])) != FW_OK)
             return rc;
     }
@@ -115,6 +130,9 @@ static void media_summary(const fw_sim *S, const fw_part_inst *p, const uint64_t
     fprintf(out, "  media pipeline: %llu notes still in it at the end (upload %llu, transcode %llu, review %llu)",
             (unsigned long long)held, (unsigned long long)q[FW_MEDIA_UPLOAD], (unsigned long long)q[FW_MEDIA_TRANSCODE],
             (unsigned long long)q[FW_MEDIA_REVIEW]);
+    if (h->late_sponsored)
+        fprintf(out, "; %llu sponsored notes released after their task closed (published as plain notes)",
+                (unsigned long long)h->late_sponsored);
     if (held > h->held_start && h->held_start > h->held_prev)
         fprintf(out, "; WARNING: the backlog grew on each of the last two days (%llu -> %llu -> %llu): the capacity "
                      "is below the notes written and the pipeline cannot drain\n",
