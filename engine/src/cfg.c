@@ -105,6 +105,13 @@ fw_err fw_engine_cfg_check(const fw_engine_cfg *cfg, char *why, size_t cap)
                            "exporting fw_bidder_plugin, see flywheel/policy.h), got none");
         return FW_ERR_RANGE;
     }
+    /* engine.aigc (issue 20): the label and the down-rank act on the detector's flags. */
+    if (!cfg->aigc.detector && (cfg->aigc.label_detected || cfg->aigc.downrank_unlabelled < 1.0)) {
+        snprintf(why, cap, "engine.aigc.%s: %s does nothing without the detector (engine.aigc.detector: 1)",
+                 cfg->aigc.label_detected ? "label_detected" : "downrank_unlabelled",
+                 cfg->aigc.label_detected ? "labelling flagged notes" : "down-ranking flagged notes");
+        return FW_ERR_RANGE;
+    }
     return FW_OK;
 }
 

@@ -19,6 +19,9 @@
  *   rec     before the core: it trains on the follow lists the requests saw;
  *   safety  after publishing (the core's, before every tick end): it scores the tick's new
  *           notes and decides its reviews at its tick end; requests read its states;
+ *   aigc, media (issue 20): anywhere after search; the detector flags a note at publication,
+ *           requests read the flags; the media pipeline holds notes before publication
+ *           (fw_media_step), so it never sees a published one;
  *   plugin  last: a ranker plug-in observes the tick's events after every built-in learner,
  *           and its tick end reports a request's fault once every module has ended the tick.
  * After every module has logged, the core applies the tick's note events (counts, follows). */
@@ -55,6 +58,8 @@ typedef struct fw_u32vec {
     X(MARKET, market)        \
     X(NOTIFY, notify)        \
     X(SAFETY, safety)        \
+    X(AIGC, aigc)            \
+    X(MEDIA, media)          \
     X(PLUGIN, plugin)
 
 typedef enum fw_module_id {

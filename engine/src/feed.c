@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aigc_int.h"
 #include "feed_int.h"
 #include "pools.h"
 #include "safety_int.h"
@@ -107,6 +108,8 @@ static uint32_t feed_request(fw_engine *e, void *state, fw_engine_ctx *ctx, cons
     }
     c->n_cand = n;
     uint32_t k = fw_feed_organic_slots(f, cap), n_top = 0;
+    double aigc_mult;   /* issue 20: flagged, undeclared notes down-ranked (aigc_int.h) */
+    const uint8_t *aigc_flags = fw_aigc_downrank_flags(e, cell, &aigc_mult);
     /* cand_score doubles as the heap's score storage: scores are computed on the fly. */
     for (uint32_t i = 0; i < n; i++) {
         uint32_t id = c->cand[i];
@@ -124,6 +127,7 @@ static uint32_t feed_request(fw_engine *e, void *state, fw_engine_ctx *ctx, cons
             s += pf->w_fresh;
         s *= exp2(-age / pc->recency_half_life_ticks);
         s = fw_safety_scale(s, fw_safety_w(e, cell, u, id));   /* moderation's down-rank */
+        s = fw_aigc_score(aigc_flags, aigc_mult, id, s);
         fw_topk_offer(c->order, c->cand_score, &n_top, k, id, s);
     }
     fw_topk_sort(c->order, c->cand_score, n_top);

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aigc_int.h"
 #include "engine_int.h"
 #include "safety_int.h"
 #include "rank.h"
@@ -1223,6 +1224,8 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
     double cold_s[128];
     const uint32_t cold = rc->cold_impressions;
     enum { AHEAD = 8 };
+    double aigc_mult;   /* issue 20: flagged, undeclared notes down-ranked (aigc_int.h) */
+    const uint8_t *aigc_flags = fw_aigc_downrank_flags(e, cell, &aigc_mult);
     for (uint32_t i = 0; i < n; i++) {
         if (i + AHEAD < n) {
             uint32_t ahead = c->cand[i + AHEAD];
@@ -1262,6 +1265,7 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
         if ((double)(req->tick - ni->created_tick) < cl->fresh_age_ticks)
             s *= 1.0 + rc->fresh_boost;
         s = fw_safety_scale(s, fw_safety_w(e, cell, u, id));   /* moderation's down-rank */
+        s = fw_aigc_score(aigc_flags, aigc_mult, id, s);
         c->cand_score[i] = s;
         fw_topk_offer(c->order, c->order_score, &n_order, k_win, id, s);
         if (impressions < cold)

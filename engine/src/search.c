@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aigc_int.h"
 #include "engine_int.h"
 #include "safety_int.h"
 #include "rank.h"
@@ -1166,14 +1167,16 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
             fw_topk_offer(win_id, win_score, &n_win, kw, id, sc);
         }
     }
-    double p0 = fw_rec_ctr_prior(e, q->arm, q->user, 0.08);
+    double p0 = fw_rec_ctr_prior(e, q->arm, q->user, 0.08), aigc_mult;
+    const uint8_t *aigc_flags = fw_aigc_downrank_flags(e, q->arm, &aigc_mult);   /* issue 20 */
     for (uint32_t i = 0; i < n_win; i++) {
         /* Moderation acts on the final ranking: an actioned note is dropped or down-ranked
          * here, after the window (so exact and exhaustive retrieval still agree). */
         double w = fw_safety_w(e, q->arm, q->user, win_id[i]);
         if (w > 0.0)
             fw_topk_offer(top_id, top_score, &n_top, k, win_id[i],
-                          fw_safety_scale(win_score[i] + cf->w_quality * quality(e, win_id[i], p0), w));
+                          fw_aigc_score(aigc_flags, aigc_mult, win_id[i],
+                                        fw_safety_scale(win_score[i] + cf->w_quality * quality(e, win_id[i], p0), w)));
     }
     fw_topk_sort(top_id, top_score, n_top);
     memcpy(out, top_id, (size_t)n_top * sizeof *out);

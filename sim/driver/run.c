@@ -32,6 +32,7 @@
 #include "driver/run.h"
 #include "fw_version.h"
 #include "model/rng.h"
+#include "parts/media.h"
 
 /* Relative session starts by hour of day for a mobile content app: quiet at night, a
  * lunch peak and a larger evening peak. An assumption of ours (no published XHS curve);
@@ -350,16 +351,12 @@ static fw_err publish(driver *D, uint32_t t)
 {
     fw_sim *S = &D->S;
     fw_err rc;
+    if (S->media)   /* issue 20: through the publishing pipeline (parts/media.c) */
+        return fw_media_hold_tick(S, t);
     while (S->pend_done < S->n_pend && S->pend[S->pend_done].tick == (int32_t)t) {
         const fw_pending_note *p = &S->pend[S->pend_done];
-        fw_publication pub = {.info = p->note.info, .terms = p->note.terms, .product = p->note.product,
-                              .task = p->task};
-        uint32_t wid, eid;
-        if ((rc = fw_world_add_note(&S->w, &p->note, &S->pend_emb[p->emb_at], &wid)) != FW_OK ||
-            (rc = fw_engine_publish_note(S->engine, S->th[0].ctx, &pub, &eid)) != FW_OK)
+        if ((rc = fw_sim_publish(S, p, &S->pend_emb[p->emb_at])) != FW_OK)
             return rc;
-        if (wid != eid)
-            return FW_ERR_INTERNAL;
         S->pend_done++;
     }
     return FW_OK;

@@ -62,6 +62,32 @@ uint64_t *fw_sim_row(fw_sim *S, uint32_t user)
     return &S->th[0].counters[(size_t)S->cell_of[user] * S->n_counters];
 }
 
+fw_err fw_sim_publish(fw_sim *S, const fw_pending_note *p, const float *emb)
+{
+    fw_publication pub = {.info = p->note.info, .terms = p->note.terms, .product = p->note.product,
+                          .task = p->task, .declared = p->declared, .ai_generated = p->aigc};
+    uint32_t wid, eid;
+    fw_err rc;
+    if ((rc = fw_world_add_note(&S->w, &p->note, emb, &wid)) != FW_OK ||
+        (rc = fw_engine_publish_note(S->engine, S->th[0].ctx, &pub, &eid)) != FW_OK)
+        return rc;
+    if (S->track_aigc) {
+        if (wid >= S->cap_note_aigc) {
+            size_t cap = S->cap_note_aigc ? S->cap_note_aigc : 1024;
+            while (cap <= wid)
+                cap *= 2;
+            uint8_t *v = realloc(S->note_aigc, cap);
+            if (!v)
+                return FW_ERR_NOMEM;
+            memset(v + S->cap_note_aigc, 0, cap - S->cap_note_aigc);
+            S->note_aigc = v;
+            S->cap_note_aigc = cap;
+        }
+        S->note_aigc[wid] = p->aigc;
+    }
+    return wid == eid ? FW_OK : FW_ERR_INTERNAL;
+}
+
 fw_pending_note *fw_sim_queue_note(fw_sim *S, float **emb)
 {
     size_t dim = S->w.dim;
@@ -399,6 +425,7 @@ void fw_sim_fini(fw_sim *S)
     fw_user_aggs_fini(&S->aggs);
     free(S->day_cells);
     free(S->pend);
+    free(S->note_aigc);
     free(S->pend_emb);
     memset(S, 0, sizeof *S);
 }

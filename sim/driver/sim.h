@@ -58,6 +58,8 @@ typedef struct fw_pending_note {
     uint32_t task;         /* the marketplace task it delivers, or FW_NONE */
     fw_new_note note;
     size_t emb_at;         /* its embedding in the queue's store */
+    uint8_t aigc;          /* issue 20: AI-generated (truth), and declared so by its creator */
+    uint8_t declared;
 } fw_pending_note;
 
 /* A thread's buffers. */
@@ -99,6 +101,14 @@ typedef struct fw_sim {
     float *pend_emb;
     size_t n_pend, pend_cap, pend_emb_cap;
     size_t pend_done;            /* pend[0..pend_done) are published (the driver's count) */
+    /* Issue 20: the media part's hold of notes in the publishing pipeline (parts/media.h);
+     * NULL: notes are published at the tick they were written. */
+    struct fw_media_hold *media;
+    /* Issue 20: whether each published note is AI-generated ([cap_note_aigc], by note id),
+     * kept by fw_sim_publish once the aigc part sets track_aigc; NULL otherwise. */
+    uint8_t *note_aigc;
+    size_t cap_note_aigc;
+    int track_aigc;
     /* What the run owns for the parts (fw_sim_calloc, fw_sim_rng). */
     void **owned, **streams;
     size_t n_owned, cap_owned, n_streams, cap_streams;
@@ -172,6 +182,10 @@ int fw_session_emit(fw_session *ss, struct fw_sess_event *ev);
 /* What lives as long as the run, freed by fw_sim_fini (a part's tables sized once, its
  * streams): zeroed memory for n items of size bytes; a stream of purpose, sought before each
  * use; one such stream per thread slot. NULL when out of memory. */
+/* Barrier: publishes p (embedding emb) in the world and the engine, which must give it the
+ * same id (issue 20 moved this out of the driver so the media part publishes the same way). */
+fw_err fw_sim_publish(fw_sim *S, const fw_pending_note *p, const float *emb);
+
 void *fw_sim_calloc(fw_sim *S, size_t n, size_t size);
 gsl_rng *fw_sim_rng(fw_sim *S, uint32_t purpose);
 gsl_rng **fw_sim_thread_rngs(fw_sim *S, uint32_t purpose);

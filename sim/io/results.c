@@ -433,6 +433,38 @@ static fw_err load_work(const loader *L, hid_t f, fw_results *r)
     return e;
 }
 
+/* Issue 20: the engine's /aigc/days and /media/days and the simulator's /aigc/arms/<arm>
+ * (each absent unless the run had AIGC adoption or a media pipeline). */
+static fw_err load_issue20(const loader *L, hid_t f, fw_results *r)
+{
+    fw_err e = FW_OK;
+    hid_t m = open_group(L, f, "media", &e), g, a;
+    if (m > 0) {
+        if ((g = open_group(L, m, "days", &e)) > 0) {
+            e = read_cols(L, g, "/media/days", r->n_days, NULL, &r->media_days);
+            H5Gclose(g);
+        }
+        H5Gclose(m);
+    }
+    hid_t ai = e == FW_OK ? open_group(L, f, "aigc", &e) : 0;
+    if (ai <= 0)
+        return e;
+    if ((g = open_group(L, ai, "days", &e)) > 0) {
+        e = read_cols(L, g, "/aigc/days", r->n_days, NULL, &r->aigc_days);
+        H5Gclose(g);
+    }
+    if (e == FW_OK && (a = open_group(L, ai, "arms", &e)) > 0) {
+        for (uint32_t i = 0; i < r->n_arms && e == FW_OK; i++)
+            if ((g = open_group(L, a, r->arms[i].name, &e)) > 0) {
+                e = read_cols(L, g, "/aigc/arms", r->n_days, NULL, &r->arms[i].aigc);
+                H5Gclose(g);
+            }
+        H5Gclose(a);
+    }
+    H5Gclose(ai);
+    return e;
+}
+
 /* /entities/<table>/<col> as doubles, n long (*n set by the first column read, checked
  * against it after); FW_ERR_NOTFOUND (no message) when the table or column is absent. */
 static fw_err read_ent_col(const loader *L, hid_t ent, const char *table, const char *col, uint64_t *n, double **out)
@@ -805,7 +837,8 @@ fw_err fw_results_load_here(const char *path, fw_results **out, char *errbuf, si
     }
     if ((e = load_days(&L, f, r)) != FW_OK || (e = check_root(&L, r)) != FW_OK || (e = load_world(&L, f, r)) != FW_OK ||
         (e = load_latency(&L, f, r)) != FW_OK || (e = load_experiment(&L, f, r)) != FW_OK ||
-        (e = load_work(&L, f, r)) != FW_OK || (e = load_entities(&L, f, r)) != FW_OK)
+        (e = load_work(&L, f, r)) != FW_OK || (e = load_entities(&L, f, r)) != FW_OK ||
+        (e = load_issue20(&L, f, r)) != FW_OK)
         goto done;
 done:
     if (f >= 0 && H5Fclose(f) < 0 && e == FW_OK)
@@ -823,10 +856,13 @@ void fw_results_destroy(fw_results *r)
         return;
     attrs_fini(&r->root);
     cols_fini(&r->work);
+    cols_fini(&r->aigc_days);
+    cols_fini(&r->media_days);
     for (uint32_t i = 0; i < r->n_arms; i++) {
         free(r->arms[i].name);
         attrs_fini(&r->arms[i].attrs);
         cols_fini(&r->arms[i].days);
+        cols_fini(&r->arms[i].aigc);
     }
     for (uint32_t i = 0; i < r->n_stages; i++) {
         free(r->stages[i].name);

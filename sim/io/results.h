@@ -50,6 +50,7 @@ typedef struct fw_results_arm {
     char *name;
     fw_results_attrs attrs;   /* /arms/<arm>: weight, users, layer (empty when absent) */
     fw_results_cols days;     /* /days/<arm>/<counter or rate>, each n_days long */
+    fw_results_cols aigc;     /* issue 20: /aigc/arms/<arm>/<series>, each n_days long (n 0 when absent) */
 } fw_results_arm;
 
 typedef struct fw_results_stage {
@@ -81,6 +82,7 @@ typedef struct fw_results {
     int64_t *bin_lower_ns, *bin_upper_ns;   /* NULL when /latency is absent */
     fw_results_stage *stages;
     fw_results_cols work;     /* /work/<counter>, each n_days long (n 0 when absent) */
+    fw_results_cols aigc_days, media_days;   /* issue 20: /aigc/days, /media/days (n 0 when absent) */
     int has_experiment;
     fw_results_attrs experiment;
     uint32_t n_metrics, n_tests;

@@ -2382,6 +2382,66 @@ static fw_err check_safety(const fw_scenario *s, const fw_behaviour_cfg *b, cons
     return FW_OK;
 }
 
+/* Issue 20 (AIGC and the media pipeline): knobs of one value per run given a value other
+ * than their default where their mechanism is off, so that they would do nothing: refused at
+ * the key's line. Value-based, like check_idle. The arms' own knobs (the adoption rate, the
+ * down-rank) are checked by the engine's and the shares' rules. */
+static fw_err check_aigc20(const fw_scenario *s, const where *w, fw_diag *diag)
+{
+    bool adopt = s->behaviour.aigc_adoption_per_day > 0.0;
+    for (uint32_t a = 0; a < s->n_arms; a++)
+        adopt = adopt || s->arms[a].behaviour.aigc_adoption_per_day > 0.0;
+    const fw_media_cfg *m = &s->engine.media;
+    bool pipeline = m->upload_capacity > 0 || m->transcode_capacity > 0 || m->review_capacity > 0;
+    bool detector = s->engine.aigc.detector != 0;
+    const char *no_aigc = "behaviour.aigc_adoption_per_day is 0 in every arm: no note is AI-generated";
+    const char *no_pipe = "every engine.media.*_capacity is 0 (unlimited): there is no pipeline";
+    const char *no_det = "engine.aigc.detector is 0: no detector runs";
+    const struct {
+        const char *key;
+        double value;
+        bool idle;
+        const char *off;
+    } rows[] = {
+        {"world.aigc_rate_boost", s->world.aigc_rate_boost, !adopt, no_aigc},
+        {"world.aigc_quality_shift", s->world.aigc_quality_shift, !adopt, no_aigc},
+        {"world.aigc_quality_sigma", s->world.aigc_quality_sigma, !adopt, no_aigc},
+        {"world.aigc_homogenise", s->world.aigc_homogenise, !adopt, no_aigc},
+        {"world.aigc_declare_share", s->world.aigc_declare_share, !adopt, no_aigc},
+        {"engine.aigc.detector", s->engine.aigc.detector, !adopt, no_aigc},
+        {"engine.aigc.detect_recall", s->engine.aigc.detect_recall, !detector, no_det},
+        {"engine.aigc.detect_precision", s->engine.aigc.detect_precision, !detector, no_det},
+        {"engine.aigc.label_detected", s->engine.aigc.label_detected, !detector, no_det},
+        {"engine.aigc.downrank_unlabelled", s->engine.aigc.downrank_unlabelled, !detector, no_det},
+        {"engine.media.video_upload_units", m->video_upload_units, !pipeline, no_pipe},
+        {"engine.media.video_transcode_units", m->video_transcode_units, !pipeline, no_pipe},
+        {"engine.media.video_review_units", m->video_review_units, !pipeline, no_pipe},
+    };
+    char at[600];
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        const knob *k = find_knob(rows[r].key, strlen(rows[r].key));
+        double def = k == NULL ? 0.0 : k->type == KNOB_F64 ? k->def_f : (double)k->def_u;
+        if (k == NULL || !rows[r].idle || rows[r].value == def)
+            continue;
+        where_fmt(w, rows[r].key, at, sizeof at);
+        return fail(diag, FW_ERR_RANGE, "%s: %s: %.6g would do nothing: %s; leave it at its default %.6g", at,
+                    rows[r].key, rows[r].value, rows[r].off, def);
+    }
+    /* An arm's down-rank (its own knob) acts on the detector's flags only. */
+    for (uint32_t a = 0; a < s->n_arms && !detector; a++)
+        if (s->arms[a].engine.aigc.downrank_unlabelled < 1.0) {
+            char path[64], shown[80];
+            snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "]", a);
+            where_fmt(w, path, at, sizeof at);
+            clean_text(shown, sizeof shown, s->arms[a].name != NULL ? s->arms[a].name : "");
+            return fail(diag, FW_ERR_RANGE,
+                        "%s: engine.aigc.downrank_unlabelled: arm '%s' sets %.6g, which would do nothing: %s; leave "
+                        "it at 1",
+                        at, shown, s->arms[a].engine.aigc.downrank_unlabelled, no_det);
+        }
+    return FW_OK;
+}
+
 static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
 {
     char at[600], why[768], path[64], shown[80];
@@ -2582,6 +2642,8 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
     }
     /* The base's safety rules need the arms resolved (which of them moderate). Issue 20. */
     if ((err = check_safety(s, &s->behaviour, &s->engine, w, NULL, "", diag)) != FW_OK)
+        return err;
+    if ((err = check_aigc20(s, w, diag)) != FW_OK)   /* issue 20: needs the arms resolved */
         return err;
     if ((err = check_disjoint(s, w, diag)) != FW_OK)
         return err;

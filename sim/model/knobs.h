@@ -44,6 +44,16 @@ typedef enum fw_follow_graph {
     X(world, RUN, F64, creator_rate_sigma, 1.5, 0.0, 5.0, "", "lognormal sigma of creators' posting rates")       \
     X(world, RUN, F64, creator_skill_sigma, 0.5, 0.0, 5.0, "", "sd of creators' skill (log-quality)")             \
     X(world, RUN, F64, note_quality_sigma, 0.4, 0.0, 5.0, "", "sd of a note's quality around its creator's skill") \
+    X(world, RUN, F64, aigc_rate_boost, 2.0, 1.0, 20.0, "",                                                       \
+      "AIGC (issue 20): posting rate multiplier of a creator who adopted the AIGC tool (cheaper notes)")   \
+    X(world, RUN, F64, aigc_quality_shift, -0.3, -5.0, 5.0, "",                                                   \
+      "AIGC: shift of an AI-generated note's mean quality from its creator's skill")                       \
+    X(world, RUN, F64, aigc_quality_sigma, 0.15, 0.0, 5.0, "",                                                    \
+      "AIGC: sd of an AI-generated note's quality around skill + shift (the human residual rescaled)")   \
+    X(world, RUN, F64, aigc_homogenise, 0.5, 0.0, 1.0, "",                                                        \
+      "AIGC: weight of the tool's template vector of the topic in an AI-generated note's embedding (0 = as human)") \
+    X(world, RUN, F64, aigc_declare_share, 0.3, 0.0, 1.0, "",                                                     \
+      "AIGC: share of AI-generated notes their creators declare as such (the platform sees the declaration)") \
     X(world, RUN, F64, niche_focus, 0.8, 0.0, 1.0, "", "probability a creator's note is in the creator's niche")  \
     X(world, RUN, F64, follows_mean, 20.0, 0.0, 10000.0, "follows", "mean creators a user follows at day 0")      \
     X(world, RUN, ENUM, follow_graph, FW_FOLLOW_GRAPH_GROWTH, FW_FOLLOW_GRAPHS, 0, "",                             \
@@ -143,6 +153,9 @@ typedef enum fw_follow_graph {
     X(behaviour, ARM, F64, open_affinity, 1.2, 0.0, 20.0, "", "logit weight of the user's true affinity to the note")  \
     X(behaviour, ARM, F64, open_quality, 0.8, 0.0, 20.0, "", "logit weight of the note's true quality")                \
     X(behaviour, ARM, F64, format_weight, 0.5, 0.0, 20.0, "", "logit weight of the user's image/video preference")     \
+    X(behaviour, ARM, F64, aigc_adoption_per_day, 0.0, 0.0, 1.0, "",                                                \
+      "AIGC (issue 20): share of creators who have adopted the AIGC tool grows by this each day (day d: min(1, " \
+      "(d + 1) x this) of the arm's creators; an adopter's notes are all AI-generated); 0 = off")              \
     X(behaviour, ARM, F64, interact_rate, 0.045, 0.0, 1.0, "", "likes + saves + comments per read of an on-interest note")          \
     X(behaviour, ARM, F64, like_share, 0.6, 0.0, 1.0, "", "share of interactions that are likes")                     \
     X(behaviour, ARM, F64, save_share, 0.3, 0.0, 1.0, "", "share of interactions that are saves")                     \

@@ -42,6 +42,9 @@ typedef enum fw_rng_purpose {
     FW_RNG_VIOLATION = 40, /* a creator's type (entity creator user, day 0) and a note's hidden
                               violation class (entity note, day 1) */
     FW_RNG_REPORT = 41,    /* whether a user reports what they are shown (entity user, day = tick) */
+    FW_RNG_AIGC = 22,      /* AIGC (issue 20): a creator's adoption threshold (entity creator user, day 0)
+                              and declarations (day + 1); the tool's style (entity n_topics, day
+                              0xfffffff0); homogenisation pairs (entity 0xffff0000 + arm, day) */
     FW_RNG_TEST = 1000     /* tests only */
 } fw_rng_purpose;
 

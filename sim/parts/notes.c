@@ -1,7 +1,8 @@
 /* The notes part: creators post notes.
  *  - Day start: each creator posts Poisson(their rate) notes today at uniform ticks (stream
  *    FW_RNG_POSTING of the creator and day; the words from FW_RNG_TEXT), queued for the
- *    driver to publish at the ticks' barriers (fw_sim_queue_note).
+ *    driver to publish at the ticks' barriers (fw_sim_queue_note). A creator who adopted the
+ *    AIGC tool (parts/aigc.h) posts at a higher rate, and their notes are AI-generated.
  *  - Tick end: the notes the driver published at the barrier (every part's: the market's
  *    sponsored notes too) counted by their creator's arm and in the creator's per-user
  *    counts. */
@@ -11,6 +12,7 @@
 
 #include "driver/part.h"
 #include "model/rng.h"
+#include "parts/aigc.h"
 
 static const fw_counter_desc counters[] = {
     {"new_notes", "notes", "notes published on the day by creators in the arm"},
@@ -20,6 +22,7 @@ enum { C_new_notes };
 typedef struct notes_state {
     gsl_rng *rng, *text_rng;     /* FW_RNG_POSTING, FW_RNG_TEXT: sought before every use */
     size_t counted;              /* the day's published notes counted so far */
+    fw_aigc_tool aigc;           /* issue 20: the AIGC tool (off unless some arm adopts it) */
 } notes_state;
 
 /* Today's new notes: each creator posts Poisson(rate) notes at uniform ticks. */
@@ -31,7 +34,8 @@ static fw_err notes_day_start(fw_sim *S, fw_part_inst *p)
     st->counted = 0;
     for (uint32_t c = 0; c < w->n_creators; c++) {
         fw_rng_seek(r, S->sc->seed, FW_RNG_POSTING, w->creator_user[c], S->day);
-        unsigned k = gsl_ran_poisson(r, w->creator_rate[c]);
+        int adopted = fw_aigc_adopted(&st->aigc, S, c);   /* issue 20: cheaper notes */
+        unsigned k = gsl_ran_poisson(r, w->creator_rate[c] * (adopted ? S->sc->world.aigc_rate_boost : 1.0));
         for (unsigned j = 0; j < k; j++) {
             float *emb;
             fw_pending_note *pn = fw_sim_queue_note(S, &emb);
@@ -42,6 +46,8 @@ static fw_err notes_day_start(fw_sim *S, fw_part_inst *p)
             pn->seq = j;
             pn->task = FW_NONE;
             fw_world_draw_note(w, &S->sc->world, r, c, (int32_t)(S->day * S->tpd) + pn->tick, &pn->note, emb);
+            if (adopted)
+                fw_aigc_make(&st->aigc, S, pn, emb);
             fw_rng_seek(st->text_rng, S->sc->seed, FW_RNG_TEXT, w->creator_user[c], (S->day + 1) << 12 | (j & 0xfff));
             fw_world_draw_terms(w, st->text_rng, pn->note.info.topic, pn->note.terms);
         }
@@ -65,7 +71,7 @@ static fw_err notes_create(fw_sim *S, fw_part_inst *p)
     notes_state *st = p->state;
     if (!(st->rng = fw_sim_rng(S, FW_RNG_POSTING)) || !(st->text_rng = fw_sim_rng(S, FW_RNG_TEXT)))
         return FW_ERR_NOMEM;
-    return FW_OK;
+    return fw_aigc_tool_init(S, &st->aigc);
 }
 
 const fw_part fw_notes_part = {

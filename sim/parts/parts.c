@@ -29,7 +29,9 @@
     X(adnotes)      \
     X(advertisers)  \
     X(searchprod)   \
-    X(safety)
+    X(safety)       \
+    X(aigc)         \
+    X(media)
 
 #define FW_PART_EXTERN(name) extern const fw_part fw_##name##_part;
 FW_PARTS(FW_PART_EXTERN)

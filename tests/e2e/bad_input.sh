@@ -39,6 +39,30 @@ printf 'engine:\n  ads:\n    autobid_lr: 0.2\n' >idle_lr.yaml
 expect_bad "autobid_lr without goal campaigns" "idle_lr.yaml:3|engine.ads.autobid_lr|no campaign autobids" run idle_lr.yaml
 printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["behaviour.satiation_half_life_hours=5"]\n' >idle_sat.yaml
 expect_bad "an arm's satiation half-life without satiation" "idle_sat.yaml:4|arm 'b'|behaviour.satiation is 0" run idle_sat.yaml
+# Issue 20: AIGC and the media pipeline -- shares above 1, negative or zero sizes, knobs whose
+# mechanism is off, a run-wide knob in an arm.
+printf 'world:\n  aigc_declare_share: 1.5\n' >aigc_share.yaml
+expect_bad "AIGC declare share above 1" "aigc_share.yaml:2|world.aigc_declare_share|[0.0, 1.0]" run aigc_share.yaml
+printf 'behaviour:\n  aigc_adoption_per_day: 2\n' >aigc_adopt.yaml
+expect_bad "AIGC adoption above 1" "aigc_adopt.yaml:2|behaviour.aigc_adoption_per_day|[0.0, 1.0]" run aigc_adopt.yaml
+printf 'engine:\n  media:\n    review_capacity: -5\n' >media_neg.yaml
+expect_bad "negative media capacity" "media_neg.yaml:3|engine.media.review_capacity|[0, 100000000]" run media_neg.yaml
+printf 'engine:\n  media:\n    review_capacity: 3\n    video_review_units: 0\n' >media_units.yaml
+expect_bad "zero video units" "media_units.yaml:4|engine.media.video_review_units|[1, 1000]" run media_units.yaml
+printf 'engine:\n  media:\n    video_transcode_units: 20\n' >media_idle.yaml
+expect_bad "video units without a pipeline" "media_idle.yaml:3|engine.media.video_transcode_units|there is no pipeline" run media_idle.yaml
+printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.media.upload_capacity=5"]\n' >media_arm.yaml
+expect_bad "media capacity in an arm" "media_arm.yaml:5|engine.media.upload_capacity|one value per run" run media_arm.yaml
+printf 'engine:\n  aigc:\n    detector: 1\n' >aigc_det.yaml
+expect_bad "detector without adoption" "aigc_det.yaml:3|engine.aigc.detector|no note is AI-generated" run aigc_det.yaml
+printf 'world:\n  aigc_homogenise: 0.9\n' >aigc_idle.yaml
+expect_bad "AIGC world knob without adoption" "aigc_idle.yaml:2|world.aigc_homogenise|no note is AI-generated" run aigc_idle.yaml
+printf 'behaviour:\n  aigc_adoption_per_day: 0.1\nengine:\n  aigc:\n    detect_precision: 0.5\n' >aigc_prec.yaml
+expect_bad "precision without the detector" "aigc_prec.yaml:5|engine.aigc.detect_precision|no detector runs" run aigc_prec.yaml
+printf 'behaviour:\n  aigc_adoption_per_day: 0.1\nengine:\n  aigc:\n    detector: 1\n    detect_precision: 0\n' >aigc_prec0.yaml
+expect_bad "precision 0" "aigc_prec0.yaml:6|engine.aigc.detect_precision|[0.01, 1.0]" run aigc_prec0.yaml
+printf 'behaviour:\n  aigc_adoption_per_day: 0.1\nexperiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.aigc.downrank_unlabelled=0.5"]\n' >aigc_down.yaml
+expect_bad "down-rank in an arm without the detector" "aigc_down.yaml:6|engine.aigc.downrank_unlabelled|arm 'b'|no detector runs" run aigc_down.yaml
 printf 'world:\n  goal_target_cpa: 0.7\n  goal_target_roas: 0.5\n' >goals.yaml
 expect_bad "goal shares above 1" "goals.yaml:3|world.goal_max_conversions + goal_target_cpa + goal_target_roas|0.7 + 0.5" run goals.yaml
 # engine.search.max_postings only under retrieval newest (issue 22), in the file and in an arm.

@@ -447,6 +447,12 @@ typedef struct fw_publication {
     const uint32_t *terms;
     uint32_t product;
     uint32_t task;
+    /* AI-generated notes (flywheel/aigc.h): declared is the creator's own AIGC declaration
+     * (the platform sees it); ai_generated is the truth, read only by the detector stand-in
+     * (engine.aigc.detector), which flags notes from it at the configured recall and
+     * precision. Zero-initialised publications are human notes, undeclared. */
+    uint8_t declared;
+    uint8_t ai_generated;
 } fw_publication;
 
 /* Barrier call: publishes p and writes its id. FW_ERR_INVAL for a bad creator or topic, or a

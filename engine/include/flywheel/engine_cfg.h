@@ -316,6 +316,41 @@ typedef enum fw_safety_action { FW_SAFETY_ACTIONS(FW_KNOB_ENUM_CONST) FW_SAFETY_
     X(safety, ARM, F64, recall_unsafe, 0.9, 0.0, 1.0, "", "classifier recall of unsafe content at score 0.5")        \
     X(safety, ARM, F64, precision_unsafe, 0.9, 0.01, 1.0, "", "classifier precision of unsafe content at score 0.5")
 
+/* engine.aigc.* (issue 20): what the platform does about AI-generated notes. The platform
+ * never sees whether a note is AI-generated; it sees the creator's declaration and its
+ * detector's flag. The detector is a stand-in run at publication with an operating point set
+ * by recall and precision (flywheel/aigc.h): one detector for the whole platform (RUN). The
+ * down-rank multiplies the ranking score (feed, recommender, search) of notes the detector
+ * flags and the creator did not declare: the only "unlabelled AIGC" a platform can know. */
+#define FW_AIGC_KNOBS(X)                                                                          \
+    X(aigc, RUN, U32, detector, 0, 0, 1, "",                                                                  \
+      "1 runs the AIGC detector on every note published during the run (flags by recall and precision); 0 = none") \
+    X(aigc, RUN, F64, detect_recall, 0.8, 0.0, 1.0, "",                                                       \
+      "detector: share of AI-generated notes it flags")                                                     \
+    X(aigc, RUN, F64, detect_precision, 0.9, 0.01, 1.0, "",                                                   \
+      "detector: share of its flags that are AI-generated (it flags human notes at the rate that gives this " \
+      "precision at the run's AIGC share so far; at most every human note)")                                \
+    X(aigc, RUN, U32, label_detected, 0, 0, 1, "",                                                            \
+      "labelling policy: 1 labels flagged notes as AI-generated (besides the creators' own declarations); 0 = " \
+      "only declared notes carry the label; needs engine.aigc.detector")                                     \
+    X(aigc, ARM, F64, downrank_unlabelled, 1.0, 0.0, 1.0, "",                                                 \
+      "score multiplier of notes the detector flags that the creator did not declare (a score below 0 is " \
+      "divided by it); 1 = none; below 1 needs engine.aigc.detector")
+
+/* engine.media.* (issue 20): the publishing pipeline upload -> transcode -> review. Each
+ * stage is a FIFO with a capacity in work units per tick; an image costs 1 unit at each
+ * stage, a video the units below. A note is published (visible to feed, search, every
+ * module) when it leaves the review stage. Capacity 0 = unlimited; all three unlimited is
+ * no pipeline at all (publication at the tick the note was written, as before). One
+ * pipeline serves the platform (RUN). */
+#define FW_MEDIA_KNOBS(X)                                                                         \
+    X(media, RUN, U32, upload_capacity, 0, 0, 100000000, "units/tick", "upload stage: work units per tick; 0 = unlimited") \
+    X(media, RUN, U32, transcode_capacity, 0, 0, 100000000, "units/tick", "transcode stage: work units per tick; 0 = unlimited") \
+    X(media, RUN, U32, review_capacity, 0, 0, 100000000, "units/tick", "review stage: work units per tick; 0 = unlimited") \
+    X(media, RUN, U32, video_upload_units, 4, 1, 1000, "units", "work units of a video note at upload (an image's: 1)") \
+    X(media, RUN, U32, video_transcode_units, 10, 1, 1000, "units", "work units of a video note at transcode (an image's: 1)") \
+    X(media, RUN, U32, video_review_units, 3, 1, 1000, "units", "work units of a video note at review (an image's: 1)")
+
 /* engine.* (other than sub-sections) */
 #define FW_ENGINE_KNOBS(X) \
     X(engine, RUN, U32, latency_sigfigs, 2, 1, 3, "digits", "significant digits of latency histograms (2 = 1% error)")
@@ -332,7 +367,9 @@ typedef enum fw_safety_action { FW_SAFETY_ACTIONS(FW_KNOB_ENUM_CONST) FW_SAFETY_
     X(ads, FW_ADS_KNOBS, "ads: auctions, pacing, frequency caps, attribution")                     \
     X(market, FW_MARKET_KNOBS, "the brand-creator marketplace: tasks, matching, review, settlement") \
     X(notify, FW_NOTIFY_KNOBS, "notifications: the daily digest of followed creators' notes") \
-    X(safety, FW_SAFETY_KNOBS, "trust and safety: classifier, human review queue, moderation actions")
+    X(safety, FW_SAFETY_KNOBS, "trust and safety: classifier, human review queue, moderation actions") \
+    X(aigc, FW_AIGC_KNOBS, "AI-generated notes: detector, labelling policy, down-rank of undeclared flagged notes") \
+    X(media, FW_MEDIA_KNOBS, "the publishing pipeline: upload, transcode, review with capacity per tick")
 
 #define FW_ENGINE_SECTION_STRUCT(name, LIST, doc) \
     typedef struct fw_##name##_cfg {              \
