@@ -273,6 +273,39 @@ typedef enum fw_matching { FW_MATCHINGS(FW_KNOB_ENUM_CONST) FW_MATCH__COUNT } fw
       "notes in a user's daily digest of the followed creators' notes of the day before, shown at " \
       "their first session of the day; 0 sends no digest")
 
+/* engine.privacy.* (privacy.c): differentially private aggregates, a retention window for
+ * user signals. dp switches the mechanism (off, the default, is unambiguous: epsilon and
+ * delta must then stay 0); with dp on, the cell's trending counts (pools.h) and, where the
+ * recommender runs, its co-engagement counts are released once a day with noise, epsilon per
+ * day split evenly between them (sequential composition). The noisy aggregates also feed the
+ * learner's co-engagement neighbours, so dp, epsilon and delta are ISO (an arm may set them
+ * under per-arm isolation); clip bounds every user's contribution to every release (one
+ * value per run); retention_days forgets per-user state of the arm's own users (ARM). */
+#define FW_PRIVACY_MECHANISMS(V)          \
+    V(FW_DP_OFF, "off")                   \
+    V(FW_DP_LAPLACE, "laplace")           \
+    V(FW_DP_GAUSSIAN, "gaussian")
+
+typedef enum fw_dp_mechanism { FW_PRIVACY_MECHANISMS(FW_KNOB_ENUM_CONST) FW_DP__COUNT } fw_dp_mechanism;
+
+#define FW_PRIVACY_KNOBS(X)                                                                       \
+    X(privacy, ISO, ENUM, dp, FW_DP_OFF, FW_PRIVACY_MECHANISMS, 0, "",                                         \
+      "differential privacy of the aggregates the engine learns from: off; laplace (pure epsilon-DP "         \
+      "trending counts; co-engagement pairs only with delta > 0, released above a threshold); gaussian "     \
+      "(classic Gaussian mechanism, (epsilon, delta)-DP, needs epsilon < 1 and delta > 0)")                    \
+    X(privacy, ISO, F64, epsilon, 0.0, 0.0, 1000.0, "",                                                       \
+      "dp on: privacy budget per user per day, split evenly over the aggregates released that day; must be " \
+      "> 0 when dp is on (< 1 for gaussian) and 0 when off")                                                  \
+    X(privacy, ISO, F64, delta, 0.0, 0.0, 1.0, "",                                                            \
+      "dp on: delta per user per day, in (0, 1) exclusive: gaussian needs it; laplace uses it for the "      \
+      "co-engagement pairs' release threshold (0: pure epsilon-DP, no co-engagement release); 0 when dp is off") \
+    X(privacy, RUN, U32, clip, 16, 1, 10000, "notes",                                                         \
+      "dp on: most notes one user's engagement counts towards per day in the released aggregates (each "     \
+      "event type once per note): the contribution bound the noise's sensitivity rests on")                 \
+    X(privacy, ARM, U32, retention_days, 0, 0, 3650, "days",                                                   \
+      "the engine forgets its users' signals older than this many days (their recent opens, their place "    \
+      "in notes' opener lists; user vectors and counts are reset on a staggered N-day rotation); 0 = keep all")
+
 /* engine.* (other than sub-sections) */
 #define FW_ENGINE_KNOBS(X) \
     X(engine, RUN, U32, latency_sigfigs, 2, 1, 3, "digits", "significant digits of latency histograms (2 = 1% error)")
@@ -288,7 +321,8 @@ typedef enum fw_matching { FW_MATCHINGS(FW_KNOB_ENUM_CONST) FW_MATCH__COUNT } fw
     X(shop, FW_SHOP_KNOBS, "the shop: product cards, orders, payment, stock, after-sales, the shop tab") \
     X(ads, FW_ADS_KNOBS, "ads: auctions, pacing, frequency caps, attribution")                     \
     X(market, FW_MARKET_KNOBS, "the brand-creator marketplace: tasks, matching, review, settlement") \
-    X(notify, FW_NOTIFY_KNOBS, "notifications: the daily digest of followed creators' notes")
+    X(notify, FW_NOTIFY_KNOBS, "notifications: the daily digest of followed creators' notes") \
+    X(privacy, FW_PRIVACY_KNOBS, "privacy: differentially private aggregates, retention of user signals")
 
 #define FW_ENGINE_SECTION_STRUCT(name, LIST, doc) \
     typedef struct fw_##name##_cfg {              \
