@@ -151,7 +151,7 @@ const uint32_t *fw_privacy_trending(const fw_engine *e, uint32_t cell, uint32_t 
 int fw_privacy_opted_out(const fw_engine *e, uint32_t u)
 {
     const privacy *p = P_of(e);
-    return p && p->optout && u < e->n_users && p->optout[u];
+    return p && p->optout && u < e->n_users && p->optout[u] && fw_cfg(e, fw_user_cell(e, u))->privacy.honour_optout;
 }
 
 uint32_t fw_privacy_retention(const fw_engine *e, uint32_t cell)

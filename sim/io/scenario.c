@@ -1791,6 +1791,18 @@ static fw_err check_privacy_clip(const fw_scenario *s, const where *w, fw_diag *
     int dp = s->engine.privacy.dp != FW_DP_OFF;
     for (uint32_t i = 0; i < s->n_arms; i++)
         dp |= s->arms[i].engine.privacy.dp != FW_DP_OFF;
+    int honour = s->engine.privacy.honour_optout != 1;
+    for (uint32_t i = 0; i < s->n_arms; i++)
+        honour |= s->arms[i].engine.privacy.honour_optout != 1;
+    if (honour && !(s->world.optout_share > 0.0)) {
+        where_fmt(w, index_find(w->ix, "engine.privacy.honour_optout") != NULL ? "engine.privacy.honour_optout"
+                                                                              : "experiment.arms",
+                  at, sizeof at);
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: engine.privacy.honour_optout: 0 (in the base or an arm) would do nothing: "
+                    "world.optout_share is 0, nobody opted out; leave it at 1",
+                    at);
+    }
     if (!dp && s->engine.privacy.clip != 16) {
         where_fmt(w, "engine.privacy.clip", at, sizeof at);
         return fail(diag, FW_ERR_RANGE,

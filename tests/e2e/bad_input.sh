@@ -71,6 +71,8 @@ printf 'engine:\n  privacy:\n    clip: 4\n' >clip_off.yaml
 expect_bad "clip with dp off" "clip_off.yaml:3: engine.privacy.clip: 4 would do nothing" validate clip_off.yaml
 printf 'engine:\n  privacy:\n    retention_days: 3\n' >ret_base.yaml
 expect_bad "retention without the recommender" "ret_base.yaml:3: engine.privacy.retention_days: 3 does nothing" validate ret_base.yaml
+printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.privacy.honour_optout=0"]\n' >honour.yaml
+expect_bad "ignoring opt-outs nobody made" "honour.yaml|engine.privacy.honour_optout: 0|world.optout_share is 0" validate honour.yaml
 printf 'world:\n  optout_share: 1.5\n' >optout.yaml
 expect_bad "opt-out share above 1" "optout.yaml:2|world.optout_share|[0.0, 1.0]" validate optout.yaml
 expect_bad "--set negative epsilon" "--set|engine.privacy.epsilon" validate "$SRC/tests/data/tiny.yaml" --set engine.privacy.dp=laplace --set engine.privacy.epsilon=-0.5

@@ -304,7 +304,10 @@ typedef enum fw_dp_mechanism { FW_PRIVACY_MECHANISMS(FW_KNOB_ENUM_CONST) FW_DP__
       "event type once per note): the contribution bound the noise's sensitivity rests on")                 \
     X(privacy, ARM, U32, retention_days, 0, 0, 3650, "days",                                                   \
       "the engine forgets its users' signals older than this many days (their recent opens, their place "    \
-      "in notes' opener lists; user vectors and counts are reset on a staggered N-day rotation); 0 = keep all")
+      "in notes' opener lists; user vectors and counts are reset on a staggered N-day rotation); 0 = keep all") \
+    X(privacy, ARM, U32, honour_optout, 1, 0, 1, "",                                                            \
+      "1: users who opted out (world.optout_share) get a non-personalised feed (popular notes) and train no "  \
+      "personalised model; 0: the arm ignores opt-outs (a counterfactual, to measure what honouring them costs)")
 
 /* engine.* (other than sub-sections) */
 #define FW_ENGINE_KNOBS(X) \
