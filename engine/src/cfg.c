@@ -82,6 +82,11 @@ fw_err fw_privacy_cfg_check(const fw_engine_cfg *cfg, char *why, size_t cap)
         snprintf(why, cap, "%s, got epsilon %g, delta %g", bad, pv->epsilon, pv->delta);
         return FW_ERR_RANGE;
     }
+    if (pv->dp == FW_DP_OFF && pv->releases_per_day != 1) {
+        snprintf(why, cap, "engine.privacy.releases_per_day: %u does nothing while engine.privacy.dp is off (use 1)",
+                 pv->releases_per_day);
+        return FW_ERR_RANGE;
+    }
     if (pv->retention_days > 0 && cfg->feed.algorithm != FW_FEED_REC &&
         !(cfg->feed.algorithm == FW_FEED_PLUGIN && cfg->feed.plugin_vectors)) {
         snprintf(why, cap, "engine.privacy.retention_days: %u does nothing: only the learning recommender keeps "

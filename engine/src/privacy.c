@@ -17,9 +17,11 @@
  * exact pools still see them; they never leave the engine). One user's data then changes the
  * day's count vector by at most W = w_open + w_like + w_save + w_comment (the cell's trending
  * weights) in each of at most C coordinates: L1 sensitivity C W, L2 sensitivity sqrt(C) W.
- * Laplace noise of scale (C W) / eps_a, or Gaussian noise of sigma sqrt(C) W sqrt(2 ln(1.25 /
- * delta_a)) / eps_a, over every note (the domain is the public list of published notes, so
- * zero counts get noise too) makes the release eps_a-DP, resp. (eps_a, delta_a)-DP.
+ * Laplace noise of scale (C W) / eps_r, or Gaussian noise of sigma sqrt(C) W sqrt(2 ln(1.25 /
+ * delta_r)) / eps_r with eps_r = eps_a / R, delta_r = delta_a / R per release, over every note (the domain is the public list of published notes, so
+ * zero counts get noise too) makes each release eps_r-DP, resp. (eps_r, delta_r)-DP, and the day's
+ * R releases eps_a-DP (resp. (eps_a, delta_a)) together; a user's contribution to one release is
+ * at most their day's.
  *
  * Budget. A cell releases k aggregates a day: trending, plus the co-engagement counts when the
  * recommender runs and the mechanism can release them (gaussian, or laplace with delta > 0;
@@ -72,6 +74,8 @@ typedef struct dp_cell {
     double scale;                /* trending noise: Laplace b or Gaussian sigma */
     double w[FW_EV__COUNT];      /* the cell's trending weights */
     double half_life_ticks;
+    uint32_t releases;           /* engine.privacy.releases_per_day, at most ticks_per_day */
+    int32_t released_tick;       /* the tick at whose end the last release happened */
     double *count;               /* [cap_notes] today's clipped weighted counts */
     double *released;            /* [cap_notes] decayed sum of released counts at t_rel */
     int32_t t_rel;
@@ -91,7 +95,7 @@ typedef struct privacy {
     uint8_t *optout;            /* [n_users] or NULL */
     uint32_t n_optout;
     int retention;              /* some cell has a retention window */
-    uint64_t clipped, eps_total_ueps;
+    uint64_t clipped, eps_total_ueps, draws;
 } privacy;
 
 static const privacy *P_of(const fw_engine *e) { return fw_mod(e, FW_MOD_PRIVACY); }
@@ -292,8 +296,14 @@ static fw_err privacy_create(fw_engine *e, const fw_catalog *cat, void **state)
         c->eps_agg = pv->epsilon / c->k;
         c->delta_agg = pv->delta / c->k;
         double W = f->w_open + f->w_like + f->w_save + f->w_comment, C = pv->clip;
-        c->scale = pv->dp == FW_DP_LAPLACE ? fw_privacy_laplace_scale(C * W, c->eps_agg)
-                                           : fw_privacy_gaussian_sigma(sqrt(C) * W, c->eps_agg, c->delta_agg);
+        /* R releases a day share the trending budget (sequential composition): each gets
+         * eps_agg / R (and delta_agg / R); a user's contribution to one release is bounded by
+         * their day's. */
+        c->releases = fw_min_u32(pv->releases_per_day, e->ticks_per_day);
+        c->released_tick = INT32_MIN;
+        double R = c->releases;
+        c->scale = pv->dp == FW_DP_LAPLACE ? fw_privacy_laplace_scale(C * W, c->eps_agg / R)
+                                           : fw_privacy_gaussian_sigma(sqrt(C) * W, c->eps_agg / R, c->delta_agg / R);
         uint32_t K = fw_max_u32(f->n_trending, 1);
         if (!fw_alloc(e, &c->pool, K, sizeof *c->pool) || !fw_alloc(e, &c->pool_score, K, sizeof *c->pool_score) ||
             !fw_alloc(e, &c->count, 0, sizeof *c->count) || !fw_alloc(e, &c->released, 0, sizeof *c->released))
@@ -362,12 +372,14 @@ static fw_err privacy_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const f
     return FW_OK;
 }
 
-/* Releases cell a's trending counts of day: noise on every note, clamp at 0 (post-processing),
- * decay the earlier releases, rebuild the released pool. Returns the draws. */
-static uint64_t release_trending(fw_engine *e, dp_cell *c, uint32_t a, uint32_t day)
+/* Releases cell a's trending counts since its last release (number `release`, counted from day
+ * 0's first) at the end of tick: noise on every note, clamp at 0 (post-processing), decay the
+ * earlier releases, rebuild the released pool. Returns the draws. */
+static uint64_t release_trending(fw_engine *e, dp_cell *c, uint32_t a, uint32_t release, int32_t tick)
 {
     const fw_privacy_cfg *pv = &fw_cfg(e, a)->privacy;
-    int32_t now = (int32_t)((day + 1) * e->ticks_per_day);
+    int32_t now = tick + 1;
+    uint32_t day = release;   /* the noise key: one per release */
     double decay = exp2(-(double)(now - c->t_rel) / c->half_life_ticks);
     uint32_t K = fw_cfg(e, a)->feed.n_trending, n_pool = 0;
     for (uint32_t n = 0; n < e->n_notes; n++) {
@@ -380,7 +392,34 @@ static uint64_t release_trending(fw_engine *e, dp_cell *c, uint32_t a, uint32_t 
     fw_topk_sort(c->pool, c->pool_score, n_pool);
     c->n_pool = n_pool;
     c->t_rel = now;
+    c->released_tick = tick;
     return e->n_notes;
+}
+
+/* The tick's end: the DP cells whose release falls on it release (R a day, after ticks j with
+ * floor((j + 1) R / tpd) > floor(j R / tpd): evenly spread, the last at the day's end). */
+static fw_err privacy_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_t tick)
+{
+    (void)ctx;
+    privacy *p = state;
+    if (tick < 0)
+        return FW_OK;
+    uint32_t tpd = e->ticks_per_day, day = (uint32_t)tick / tpd, j = (uint32_t)tick % tpd;
+    for (uint32_t a = 0; a < e->n_arms; a++) {
+        dp_cell *c = &p->cell[a];
+        if (!c->on)
+            continue;
+        uint64_t before = (uint64_t)j * c->releases / tpd, after = (uint64_t)(j + 1) * c->releases / tpd;
+        if (after > before)
+            p->draws += release_trending(e, c, a, day * c->releases + (uint32_t)before, tick);
+    }
+    return FW_OK;
+}
+
+int fw_privacy_released_at(const fw_engine *e, uint32_t cell, int32_t tick)
+{
+    const privacy *p = P_of(e);
+    return p && p->cell[cell].on && p->cell[cell].released_tick == tick;
 }
 
 static fw_err privacy_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_t day, int64_t *series)
@@ -396,13 +435,11 @@ static fw_err privacy_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uin
         series[SER_reset_users] = (int64_t)reset;
     }
     double eps_tr = 0.0, eps_co = 0.0, delta_tr = 0.0, delta_co = 0.0;
-    uint64_t draws = 0;
     for (uint32_t a = 0; a < e->n_arms; a++) {
-        dp_cell *c = &p->cell[a];
+        const dp_cell *c = &p->cell[a];
         if (!c->on)
             continue;
-        draws += release_trending(e, c, a, day);
-        eps_tr += c->eps_agg;
+        eps_tr += c->eps_agg;   /* over the day's releases (privacy_end_tick) */
         delta_tr += fw_cfg(e, a)->privacy.dp == FW_DP_GAUSSIAN ? c->delta_agg : 0.0;
     }
     /* The co-engagement release happens in the recommender's day end, right after. */
@@ -420,10 +457,11 @@ static fw_err privacy_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uin
     series[SER_eps_day_ueps] = (int64_t)day_ueps;
     series[SER_eps_total_ueps] = (int64_t)p->eps_total_ueps;
     series[SER_delta_day_pico] = llround((delta_tr + delta_co) * 1e12);
-    series[SER_noise_draws] = (int64_t)draws;
+    series[SER_noise_draws] = (int64_t)p->draws;
     series[SER_clipped_events] = (int64_t)p->clipped;
     series[SER_optout_users] = p->n_optout;
     p->clipped = 0;
+    p->draws = 0;
     p->day = day + 1;
     return FW_OK;
 }
@@ -453,6 +491,7 @@ const fw_engine_module fw_privacy_module = {
     .create = privacy_create,
     .grow_notes = privacy_grow_notes,
     .log = privacy_log,
+    .end_tick = privacy_end_tick,
     .end_day = privacy_end_day,
     .check = privacy_check,
     FW_MODULE_SERIES("privacy: the day's differential-privacy accounting (what the worst-off user spent) and what "

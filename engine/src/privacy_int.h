@@ -15,6 +15,10 @@ const double *fw_privacy_scores(const fw_engine *e, uint32_t cell);
 double fw_privacy_decay_at(const fw_engine *e, uint32_t cell, int32_t tick);
 const uint32_t *fw_privacy_trending(const fw_engine *e, uint32_t cell, uint32_t *n);
 
+/* Whether the DP cell released new trending counts at the end of tick (its pools changed
+ * wholesale: the recommender recuts the cell's topic pools from every note). */
+int fw_privacy_released_at(const fw_engine *e, uint32_t cell, int32_t tick);
+
 /* Whether user u opted out of personalisation (fw_catalog.optout). */
 int fw_privacy_opted_out(const fw_engine *e, uint32_t u);
 

@@ -746,11 +746,10 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
 static fw_err rec_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_t tick)
 {
     (void)ctx;
-    (void)tick;
     fw_rec *r = state;
     for (uint32_t a = 0; a < e->n_arms; a++)
-        if (r->cell[a].tpool)
-            refresh_topic_pools(e, r, a, 0);
+        if (r->cell[a].tpool)   /* a DP release (privacy.c) changed every score: recut all */
+            refresh_topic_pools(e, r, a, fw_privacy_released_at(e, a, tick));
     for (uint32_t l = 0; l < r->n_learn; l++) {
         rec_learn *L = &r->learn[l];
         priors p = get_priors(L);
@@ -937,11 +936,6 @@ static fw_err rec_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
     }
     r->n_day_users = 0;
     r->day = day + 1;
-    /* A DP cell's trending scores changed only now (privacy.c released them): recut its topic
-     * pools from every note. */
-    for (uint32_t a = 0; a < e->n_arms; a++)
-        if (r->cell[a].tpool && fw_privacy_dp_cell(e, a))
-            refresh_topic_pools(e, r, a, 1);
     return rc;
 }
 

@@ -67,6 +67,8 @@ printf 'experiment:\n  isolation: per_arm\n  arms:\n    - name: a\n    - name: b
 expect_bad "an arm's dp without epsilon" "arm_eps.yaml:5|arm 'b'|engine.privacy.epsilon: differential privacy needs a budget" validate arm_eps.yaml
 printf 'experiment:\n  isolation: shared\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.privacy.dp=laplace", "engine.privacy.epsilon=1"]\n' >arm_shared.yaml
 expect_bad "an arm's dp under shared isolation" "arm_shared.yaml:6: engine.privacy.dp: arm 'b' sets it|isolation: shared" validate arm_shared.yaml
+printf 'engine:\n  privacy:\n    releases_per_day: 4\n' >rel_off.yaml
+expect_bad "releases_per_day with dp off" "rel_off.yaml:3: engine.privacy.releases_per_day: 4 does nothing while engine.privacy.dp is off" validate rel_off.yaml
 printf 'engine:\n  privacy:\n    clip: 4\n' >clip_off.yaml
 expect_bad "clip with dp off" "clip_off.yaml:3: engine.privacy.clip: 4 would do nothing" validate clip_off.yaml
 printf 'engine:\n  privacy:\n    retention_days: 3\n' >ret_base.yaml

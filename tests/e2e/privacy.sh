@@ -23,7 +23,8 @@ eq("eps_day_ueps", [1000000, 1000000])
 eq("eps_total_ueps", [1000000, 2000000])    # basic composition over days
 eq("delta_day_pico", [500000, 500000])      # Laplace: delta only for the pair threshold, halved
 new = sum(f["days"][a]["new_notes"][:] for a in ("control", "dp", "keep", "optout"))
-eq("noise_draws", [3000 + new[0], 3000 + new[0] + new[1]])   # every published note, every day
+d = p["noise_draws"][:]   # every published note, twice a day (some published after the first)
+assert 2 * 3000 <= d[0] <= 2 * (3000 + new[0]) and 2 * (3000 + new[0]) <= d[1] <= 2 * (3000 + new[0] + new[1]), (d, new)
 n_opt = p["optout_users"][:]
 assert 350 < n_opt[0] < 550 and (n_opt == n_opt[0]).all(), n_opt   # 30% of 1500
 fo, ru = p["forgotten_opens"][:], p["reset_users"][:]

@@ -277,6 +277,21 @@ static void test_dp_trending(void **state)
     uint32_t n = fixture_serve(e, c, 20, 0, 4, page, 5);
     assert_int_equal(n, 5);
     assert_false(fixture_has(page, n, 30));
+
+    /* Released every tick (releases_per_day 24, each with 1/24 of the budget: b = 4.2 against a
+     * count of 64), the same engagement tops the page one tick later, and the day's accounting
+     * is unchanged. */
+    cfg.privacy.releases_per_day = 24;
+    e = fixture_rig_open(state, fw_engine_create(&w->cat, &cfg, 1, &err), &c);
+    for (uint32_t u = 1; u <= 16; u++)
+        fixture_log(e, c, u, 30, 3, FW_EV_SAVE);
+    assert_int_equal(fw_engine_end_tick(e, c, 3), FW_OK);
+    n = fixture_serve(e, c, 20, 0, 4, page, 5);
+    assert_int_equal(n, 5);
+    assert_int_equal(page[0], 30);
+    end_day(e, c, 0);
+    assert_int_equal(series(e, "privacy", "eps_trending_ueps"), 1000000000);
+    assert_int_equal(series(e, "privacy", "noise_draws"), 2 * N_NOTES);   /* ticks 3 and 23 */
 }
 
 /* clip 4: a user's events count towards 4 notes a day, each type once per note. */

@@ -299,6 +299,9 @@ typedef enum fw_dp_mechanism { FW_PRIVACY_MECHANISMS(FW_KNOB_ENUM_CONST) FW_DP__
     X(privacy, ISO, F64, delta, 0.0, 0.0, 1.0, "",                                                            \
       "dp on: delta per user per day, in (0, 1) exclusive: gaussian needs it; laplace uses it for the "      \
       "co-engagement pairs' release threshold (0: pure epsilon-DP, no co-engagement release); 0 when dp is off") \
+    X(privacy, ISO, U32, releases_per_day, 1, 1, 1440, "releases",                                            \
+      "dp on: the trending counts are released this many times a day (at most once a tick), each with "       \
+      "1/N of their daily budget: fresher trending, N times the noise; 1 when dp is off")                    \
     X(privacy, RUN, U32, clip, 16, 1, 10000, "notes",                                                         \
       "dp on: most notes one user's engagement counts towards per day in the released aggregates (each "     \
       "event type once per note): the contribution bound the noise's sensitivity rests on")                 \

@@ -4,12 +4,14 @@
  * every value is a function of its arguments alone, so a release is bit-identical for any
  * thread count and any call order.
  *
- * The engine releases two aggregates a day per cell with engine.privacy.dp on (see
- * engine_cfg.h): the trending counts (FW_DP_AGG_TRENDING: every note's weighted engagement of
- * the day) and the recommender's co-engagement counts (FW_DP_AGG_COENG: how many users opened
- * both notes of a pair). Noise for entry `index` of aggregate `aggregate` released by `cell`
- * on `day` is the inverse CDF (GSL's gsl_cdf_laplace_Pinv / gsl_cdf_gaussian_Pinv) of a
- * uniform in (0, 1) taken from a keyed hash of (seed, cell, day, aggregate, index). */
+ * The engine releases two aggregates per cell with engine.privacy.dp on (see engine_cfg.h):
+ * the trending counts (FW_DP_AGG_TRENDING: every note's weighted engagement since the last
+ * release, engine.privacy.releases_per_day times a day) and the recommender's co-engagement
+ * counts (FW_DP_AGG_COENG: how many users opened both notes of a pair, once a day). Noise for
+ * entry `index` of aggregate `aggregate` released by `cell` (a learner, for co-engagement) in
+ * release `day` (the trending counts: day x releases_per_day + r; co-engagement: the day) is
+ * the inverse CDF (GSL's gsl_cdf_laplace_Pinv / gsl_cdf_gaussian_Pinv) of a uniform in (0, 1)
+ * taken from a keyed hash of (seed, cell, day, aggregate, index). */
 #ifndef FLYWHEEL_PRIVACY_H
 #define FLYWHEEL_PRIVACY_H
 
