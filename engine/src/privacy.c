@@ -35,7 +35,8 @@
  *
  * Invariants:
  *  - the noise of (cell, day, aggregate, index) is a pure function of the key (flywheel/privacy.h);
- *  - a DP cell's released arrays change only at a day's end (requests read them frozen);
+ *  - a DP cell's released arrays change only at its release ticks' ends, a barrier (requests
+ *    read them frozen);
  *  - per user and day, contrib_n[u] <= clip, and each (note, type) pair counted once. */
 #include <math.h>
 #include <stdio.h>
