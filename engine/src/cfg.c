@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "flywheel/engine_cfg.h"
+#include "flywheel/privacy.h"
 
 #define PLUS1(constant, yaml) +1
 
@@ -59,6 +60,43 @@ static fw_err out_of_range_f(const char *path, double v, double lo, double hi, c
     if ((v) < 0 || (v) >= 0 lo(PLUS1)) \
         return out_of_range_u(path, (uint64_t)(v), 0, (uint64_t)(0 lo(PLUS1)) - 1, why, cap);
 
+fw_err fw_privacy_cfg_check(const fw_engine_cfg *cfg, char *why, size_t cap)
+{
+    /* "off" is unambiguous (epsilon and delta 0); on needs a budget. */
+    const fw_privacy_cfg *pv = &cfg->privacy;
+    const char *bad = NULL;
+    if (pv->dp == FW_DP_OFF && (pv->epsilon != 0.0 || pv->delta != 0.0))
+        bad = pv->epsilon != 0.0 ? "engine.privacy.epsilon: does nothing while engine.privacy.dp is off (use 0)"
+                                 : "engine.privacy.delta: does nothing while engine.privacy.dp is off (use 0)";
+    else if (pv->dp != FW_DP_OFF && !(pv->epsilon > 0.0))
+        bad = "engine.privacy.epsilon: differential privacy needs a budget epsilon > 0 (epsilon <= 0 "
+              "promises nothing; to switch it off set engine.privacy.dp: off)";
+    else if (pv->dp == FW_DP_GAUSSIAN && !(pv->epsilon < 1.0))
+        bad = "engine.privacy.epsilon: the classic Gaussian mechanism is proven for epsilon < 1 only "
+              "(use dp: laplace for larger budgets)";
+    else if (pv->dp == FW_DP_GAUSSIAN && !(pv->delta > 0.0 && pv->delta < 1.0))
+        bad = "engine.privacy.delta: the Gaussian mechanism needs delta in (0, 1) exclusive";
+    else if (pv->dp == FW_DP_LAPLACE && !(pv->delta < 1.0))
+        bad = "engine.privacy.delta: delta must be below 1 (0: pure epsilon-DP)";
+    if (bad) {
+        snprintf(why, cap, "%s, got epsilon %g, delta %g", bad, pv->epsilon, pv->delta);
+        return FW_ERR_RANGE;
+    }
+    if (pv->dp == FW_DP_OFF && pv->releases_per_day != 1) {
+        snprintf(why, cap, "engine.privacy.releases_per_day: %u does nothing while engine.privacy.dp is off (use 1)",
+                 pv->releases_per_day);
+        return FW_ERR_RANGE;
+    }
+    if (pv->retention_days > 0 && cfg->feed.algorithm != FW_FEED_REC &&
+        !(cfg->feed.algorithm == FW_FEED_PLUGIN && cfg->feed.plugin_vectors)) {
+        snprintf(why, cap, "engine.privacy.retention_days: %u does nothing: only the learning recommender keeps "
+                 "user signals to forget (engine.feed.algorithm rec, or plugin with plugin_vectors 1); use 0",
+                 pv->retention_days);
+        return FW_ERR_RANGE;
+    }
+    return FW_OK;
+}
+
 fw_err fw_engine_cfg_check(const fw_engine_cfg *cfg, char *why, size_t cap)
 {
 #define TOP(sec, scope, type, name, def, lo, hi, unit, doc) CHECK_##type("engine." #name, cfg->name, lo, hi)
@@ -82,6 +120,8 @@ fw_err fw_engine_cfg_check(const fw_engine_cfg *cfg, char *why, size_t cap)
                                           : "reads no posting: engine.search.retrieval newest needs at least 1");
         return FW_ERR_RANGE;
     }
+    if (fw_privacy_cfg_check(cfg, why, cap) != FW_OK)
+        return FW_ERR_RANGE;
     if (cfg->feed.algorithm == FW_FEED_PLUGIN && !cfg->feed.plugin[0]) {
         snprintf(why, cap, "engine.feed.plugin: algorithm plugin needs the path of a ranker plug-in (a .so "
                            "exporting fw_ranker_plugin, see flywheel/policy.h), got none");

@@ -16,6 +16,7 @@
 
 #include "engine_int.h"
 #include "rank.h"
+#include "privacy_int.h"
 
 /* The capability table, in barrier order (engine_int.h says why the order matters). */
 static const fw_engine_module *const modules[FW_MOD__COUNT] = {
@@ -453,6 +454,8 @@ uint32_t fw_feed_request(fw_engine *e, fw_engine_ctx *ctx, const fw_feed_req *re
         return 0;
     uint32_t m = e->cell[req->arm].feed_module;
     ctx->rank.n_scored = 0;
+    if (fw_privacy_opted_out(e, req->user))   /* world.optout_share: no personalisation */
+        return fw_privacy_feed(e, ctx, req, out, cap, t_start);
     return modules[m]->feed(e, e->mod[m], ctx, req, out, cap, t_start);
 }
 

@@ -12,6 +12,9 @@
  *           cannot take it leaves the engine as it was (the note is withdrawn);
  *   pools   before rec: a tick's end refreshes the trending pools the recommender's topic
  *           pools are cut from;
+ *   privacy after pools, before rec: its day end forgets expired user signals and releases
+ *           the DP trending counts before the recommender pairs histories and rebuilds its
+ *           topic pools from them;
  *   ads     before shop and rec before shop: the ads' pCTR and the recommender train on the
  *           shop profiles the tick's requests saw, before the shop applies the tick's events;
  *   bidder  after ads: a bidder plug-in observes its wins with what the ads billed for them,
@@ -50,6 +53,7 @@ typedef struct fw_u32vec {
 #define FW_ENGINE_MODULES(X) \
     X(SEARCH, search)        \
     X(POOLS, pools)          \
+    X(PRIVACY, privacy)      \
     X(ADS, ads)              \
     X(BIDDER, bidder)        \
     X(REC, rec)              \

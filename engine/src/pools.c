@@ -16,6 +16,7 @@
 
 #include "rank.h"
 #include "pools.h"
+#include "privacy_int.h"
 
 #define MAX_EXPONENT 64.0
 
@@ -48,16 +49,24 @@ typedef struct pools {
 
 static pools *T_of(const fw_engine *e) { return fw_mod(e, FW_MOD_POOLS); }
 
-const double *fw_pools_scores(const fw_engine *e, uint32_t cell) { return T_of(e)->cell[cell].trend; }
+/* A cell under engine.privacy.dp reads the released aggregate (privacy.c), never the exact one. */
+const double *fw_pools_scores(const fw_engine *e, uint32_t cell)
+{
+    return fw_privacy_dp_cell(e, cell) ? fw_privacy_scores(e, cell) : T_of(e)->cell[cell].trend;
+}
 
 double fw_pools_decay_at(const fw_engine *e, uint32_t cell, int32_t tick)
 {
+    if (fw_privacy_dp_cell(e, cell))
+        return fw_privacy_decay_at(e, cell, tick);
     const cell_trend *ct = &T_of(e)->cell[cell];
     return exp2(-(double)(tick - ct->t0) / ct->half_life_ticks);
 }
 
 const uint32_t *fw_pools_trending(const fw_engine *e, uint32_t cell, uint32_t *n)
 {
+    if (fw_privacy_dp_cell(e, cell))
+        return fw_privacy_trending(e, cell, n);
     const cell_trend *ct = &T_of(e)->cell[cell];
     *n = ct->n_pool;
     return ct->pool;

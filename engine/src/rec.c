@@ -38,6 +38,8 @@
 #include "rec_int.h"
 #include "shop_int.h"
 #include "pools.h"
+#include "privacy_int.h"
+#include "flywheel/privacy.h"
 
 /* Ranking features of a (user, note) pair. X(ENUM). */
 #define FW_REC_FEATURES(X) \
@@ -87,6 +89,7 @@ typedef struct rec_learn {
     uint64_t total[FW_EV__COUNT];     /* events of each type logged: smoothing priors */
     uint32_t *creator_counts;         /* [n_users * 2]: impressions, opens of the creator's notes */
     uint32_t *openers, *openers_total; /* [cap_notes * FW_REC_OPENERS], [cap_notes] */
+    uint32_t *openers_day;            /* [cap_notes * FW_REC_OPENERS] the day of each, when r->retain */
     uint32_t nb_k, nb_notes;          /* neighbours kept per note; notes [0, nb_notes) have them */
     uint32_t *nb_off, *nb;
     fw_model_stats stats[FW_TASK__COUNT], last[FW_TASK__COUNT];
@@ -109,6 +112,8 @@ typedef struct fw_rec {
                                          whether the SHOP feature may read their purchases */
     uint32_t hist_cap;                /* the most opens any cell remembers (engine.rec.history) */
     uint32_t *hist, *hist_total;      /* [n_users * hist_cap], [n_users]: recent opens */
+    int retain;                       /* some cell has engine.privacy.retention_days (privacy.c) */
+    uint32_t *hist_day;               /* [n_users * hist_cap] the day of each open, when retain */
     uint32_t *topic_recent;           /* [n_topics * FW_REC_TOPIC_RECENT] */
     uint64_t *topic_total;            /* [n_topics] */
     /* Users who opened something today (CF rebuild input), each once. */
@@ -223,7 +228,8 @@ static fw_err rec_grow_notes(fw_engine *e, void *state, uint32_t old_cap, uint32
         if (fw_resize(&L->note_vec, o * L->dim, n * L->dim, sizeof *L->note_vec) ||
             fw_resize(&L->openers, o * FW_REC_OPENERS, n * FW_REC_OPENERS, sizeof *L->openers) ||
             fw_resize(&L->openers_total, o, n, sizeof *L->openers_total) ||
-            fw_resize(&L->nf, o * FW_NF, n * FW_NF, sizeof *L->nf))
+            fw_resize(&L->nf, o * FW_NF, n * FW_NF, sizeof *L->nf) ||
+            (r->retain && fw_resize(&L->openers_day, o * FW_REC_OPENERS, n * FW_REC_OPENERS, sizeof *L->openers_day)))
             return FW_ERR_NOMEM;
     }
     if (fw_resize(&r->nf_mark, o, n, sizeof *r->nf_mark))
@@ -246,8 +252,10 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
         return FW_ERR_INVAL;
     fw_rec *r = *state;
     r->n_learn = e->n_learn;
-    for (uint32_t a = 0; a < e->n_arms; a++)
+    for (uint32_t a = 0; a < e->n_arms; a++) {
         r->hist_cap = fw_max_u32(r->hist_cap, fw_cfg(e, a)->rec.history);
+        r->retain |= fw_cfg(e, a)->privacy.retention_days > 0;
+    }
     /* Learner l serves cell l (or every cell, l = 0): its dim is that cell's (an arm may set
      * it only under per-arm isolation). */
     for (uint32_t l = 0; l < r->n_learn; l++)
@@ -263,6 +271,7 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
         !fw_alloc(e, &r->topic_recent, (size_t)T * FW_REC_TOPIC_RECENT, sizeof *r->topic_recent) ||
         !fw_alloc(e, &r->topic_total, T, sizeof *r->topic_total) ||
         !fw_alloc(e, &r->day_mark, U, sizeof *r->day_mark) ||
+        !fw_alloc(e, &r->hist_day, r->retain ? (size_t)U * r->hist_cap : 0, sizeof *r->hist_day) ||
         /* These grow or are replaced; the engine frees whatever they hold. */
         !fw_alloc(e, &r->day_users, 0, sizeof *r->day_users) ||
         !fw_alloc(e, &r->nf_touched, 0, sizeof *r->nf_touched) || !fw_alloc(e, &r->nf_mark, 0, sizeof *r->nf_mark))
@@ -279,7 +288,8 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
             !fw_alloc(e, &L->creator_counts, 2 * (size_t)U, sizeof *L->creator_counts) ||
             !fw_alloc(e, &L->nb_off, 1, sizeof *L->nb_off) || !fw_alloc(e, &L->nb, 0, sizeof *L->nb) ||
             !fw_alloc(e, &L->note_vec, 0, sizeof *L->note_vec) || !fw_alloc(e, &L->openers, 0, sizeof *L->openers) ||
-            !fw_alloc(e, &L->openers_total, 0, sizeof *L->openers_total) || !fw_alloc(e, &L->nf, 0, sizeof *L->nf))
+            !fw_alloc(e, &L->openers_total, 0, sizeof *L->openers_total) || !fw_alloc(e, &L->nf, 0, sizeof *L->nf) ||
+            !fw_alloc(e, &L->openers_day, 0, sizeof *L->openers_day))
             return FW_ERR_NOMEM;
     }
     for (uint32_t a = 0; a < e->n_arms; a++) {
@@ -674,7 +684,9 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
             j++;
         int valid = x->note < e->n_notes && x->user < e->n_users;
         /* Search impressions are not feed samples: a result page shows what was asked for. */
-        if (valid && x->type == FW_EV_IMPRESSION) {
+        /* A user who opted out of personalisation trains no personalised model (privacy.c). */
+        int personal = valid && !fw_privacy_opted_out(e, x->user);
+        if (personal && x->type == FW_EV_IMPRESSION) {
             uint32_t got[FW_EV__COUNT] = {0};
             for (size_t k = i + 1; k < j; k++)
                 if (FW_EV_TYPE(ev[k].type) < FW_EV__COUNT)
@@ -702,16 +714,24 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
                 r->nf_touched[r->n_nf_touched++] = y->note;
             }
             if (type == FW_EV_IMPRESSION) {
-                r->user_counts[2 * (size_t)y->user]++;
+                r->user_counts[2 * (size_t)y->user] += personal;
                 L->creator_counts[2 * (size_t)cr]++;
             } else if (type == FW_EV_OPEN) {
-                r->user_counts[2 * (size_t)y->user + 1]++;
                 L->creator_counts[2 * (size_t)cr + 1]++;
+                if (!personal)
+                    continue;
+                r->user_counts[2 * (size_t)y->user + 1]++;
                 uint32_t u = y->user;
-                r->hist[(size_t)u * r->hist_cap + r->hist_total[u] % r->hist_cap] = y->note;
+                size_t hs = (size_t)u * r->hist_cap + r->hist_total[u] % r->hist_cap;
+                r->hist[hs] = y->note;
                 r->hist_total[u]++;
-                L->openers[(size_t)y->note * FW_REC_OPENERS + L->openers_total[y->note] % FW_REC_OPENERS] = u;
+                size_t os = (size_t)y->note * FW_REC_OPENERS + L->openers_total[y->note] % FW_REC_OPENERS;
+                L->openers[os] = u;
                 L->openers_total[y->note]++;
+                if (r->retain) {
+                    r->hist_day[hs] = r->day;
+                    L->openers_day[os] = r->day;
+                }
                 if (mark_day_user(r, u) != FW_OK)
                     return FW_ERR_NOMEM;
             }
@@ -728,11 +748,10 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
 static fw_err rec_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_t tick)
 {
     (void)ctx;
-    (void)tick;
     fw_rec *r = state;
     for (uint32_t a = 0; a < e->n_arms; a++)
-        if (r->cell[a].tpool)
-            refresh_topic_pools(e, r, a, 0);
+        if (r->cell[a].tpool)   /* a DP release (privacy.c) changed every score: recut all */
+            refresh_topic_pools(e, r, a, fw_privacy_released_at(e, a, tick));
     for (uint32_t l = 0; l < r->n_learn; l++) {
         rec_learn *L = &r->learn[l];
         priors p = get_priors(L);
@@ -788,6 +807,13 @@ static int radix_sort_u64(uint64_t *a, size_t n)
 static fw_err rebuild_neighbours(fw_engine *e, fw_rec *r, uint32_t l, fw_engine_ctx *ctx)
 {
     rec_learn *L = &r->learn[l];
+    /* engine.privacy.dp: the co-engagement counts are released with noise (privacy.c argues
+     * the sensitivity): each user pairs at most dp.window distinct notes, each unordered pair
+     * once; a pair's noisy count must clear the threshold; similarity normalises by the
+     * released trending scores instead of the exact open counts. */
+    fw_dp_pairs dp = fw_privacy_pairs(e, l, r->day);
+    uint32_t dp_window = fw_min_u32(dp.window, FW_REC_PAIR_WINDOW);
+    const double *dp_pop = dp.exact ? NULL : fw_pools_scores(e, fw_learner_cell(e, l));
     size_t n_pairs = 0;
     for (uint32_t k = 0; k < r->n_day_users; k++) {
         if (fw_user_learner(e, r->day_users[k]) != l)
@@ -814,6 +840,24 @@ static fw_err rebuild_neighbours(fw_engine *e, fw_rec *r, uint32_t l, fw_engine_
         if (have > FW_REC_PAIR_WINDOW)
             have = FW_REC_PAIR_WINDOW;
         const uint32_t *h = r->hist + (size_t)u * r->hist_cap;
+        if (!dp.exact) {
+            if (!dp.release)
+                continue;
+            uint32_t d[FW_REC_PAIR_WINDOW], nd = 0;   /* distinct notes, newest first */
+            for (uint32_t i = 0; i < have && nd < dp_window; i++) {
+                uint32_t a = h[(tot - 1 - i) % r->hist_cap], dup = 0;
+                for (uint32_t k2 = 0; k2 < nd && !dup; k2++)
+                    dup = d[k2] == a;
+                if (!dup)
+                    d[nd++] = a;
+            }
+            for (uint32_t i = 0; i < nd; i++)
+                for (uint32_t j = i + 1; j < nd; j++) {
+                    pairs[m++] = (uint64_t)d[i] << 32 | d[j];
+                    pairs[m++] = (uint64_t)d[j] << 32 | d[i];
+                }
+            continue;
+        }
         for (uint32_t i = 0; i < have; i++)
             for (uint32_t j = 0; j < have; j++) {
                 uint32_t a = h[(tot - 1 - i) % r->hist_cap], b = h[(tot - 1 - j) % r->hist_cap];
@@ -838,7 +882,14 @@ static fw_err rebuild_neighbours(fw_engine *e, fw_rec *r, uint32_t l, fw_engine_
                     j++;
                 double ob = e->counts[(size_t)b * FW_EV__COUNT + FW_EV_OPEN] + 1.0;
                 double s = (double)(j - i) / sqrt(oa * ob);
-                fw_topk_offer(best, best_s, &nbest, K, b, s);
+                if (dp_pop) {
+                    uint64_t key = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
+                    double c = (double)(j - i) +
+                               fw_privacy_noise(dp.mechanism, dp.scale, dp.seed, dp.cell, dp.day, FW_DP_AGG_COENG, key);
+                    s = c > dp.threshold ? c / sqrt((dp_pop[a] + 1.0) * (dp_pop[b] + 1.0)) : 0.0;
+                }
+                if (s > 0.0)
+                    fw_topk_offer(best, best_s, &nbest, K, b, s);
                 i = j;
             }
             if (pass == 0) {
@@ -888,6 +939,83 @@ static fw_err rec_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
     r->n_day_users = 0;
     r->day = day + 1;
     return rc;
+}
+
+/* ---- the retention window (engine.privacy.retention_days) ------------------------------ */
+
+/* An open of day d0 by a user whose cell keeps N days is forgotten at the end of day d when
+ * d - d0 >= N: it served the N days after its own. What "forget" means for each kind of
+ * per-user state:
+ *  - recent opens (CF, walks) and the per-note opener lists (walks) name the user and the note:
+ *    the entries are erased (the rings compacted), exactly;
+ *  - the user's vector and counts are a learned summary of every signal since they were
+ *    started, and SGD cannot take one signal back out; they are reset to their initial values
+ *    every N days instead (staggered by a hash of the user so the platform does not cold-start
+ *    everyone on one day), so no value in them was learned from a signal older than N days;
+ *  - shared models (ranking weights, note and topic vectors, totals, creator counts, trending)
+ *    are aggregates over every user, not a user's profile: kept, as platforms keep models
+ *    trained on expired data (exact unlearning is out of scope);
+ *  - what a user was served (the seen filters) is kept: it is the platform's own history,
+ *    needed not to repeat itself, and already bounded by engine.feed.seen_window. */
+void fw_rec_forget(fw_engine *e, uint32_t day, uint64_t *forgotten, uint64_t *reset)
+{
+    fw_rec *r = R_of(e);
+    if (!r || !r->retain)
+        return;
+    uint32_t keep[256], cap = r->hist_cap;
+    for (uint32_t u = 0; u < e->n_users; u++) {
+        uint32_t N = fw_privacy_retention(e, fw_user_cell(e, u));
+        if (N == 0)
+            continue;
+        uint32_t tot = r->hist_total[u], have = fw_min_u32(tot, cap), live = 0;
+        uint32_t *h = r->hist + (size_t)u * cap, *hd = r->hist_day + (size_t)u * cap;
+        while (live < have && (uint64_t)hd[(tot - 1 - live) % cap] + N > day)
+            live++;
+        if (live < have) {
+            /* Compact the live entries to a ring of total = live (oldest first), zero the rest. */
+            uint32_t kd[256];
+            for (uint32_t k = 0; k < live; k++) {
+                keep[k] = h[(tot - live + k) % cap];
+                kd[k] = hd[(tot - live + k) % cap];
+            }
+            memset(h, 0, cap * sizeof *h);
+            memset(hd, 0, cap * sizeof *hd);
+            memcpy(h, keep, live * sizeof *h);
+            memcpy(hd, kd, live * sizeof *hd);
+            *forgotten += have - live;
+            r->hist_total[u] = live;
+        }
+        if ((day + 1 + (uint32_t)(mix64(u ^ UINT64_C(0x7265746e)) % N)) % N == 0) {
+            for (uint32_t d = 0; d < r->ustride; d++)
+                r->user_vec[(size_t)u * r->ustride + d] = init_value(1, u, d);
+            r->user_counts[2 * (size_t)u] = r->user_counts[2 * (size_t)u + 1] = 0;
+            (*reset)++;
+        }
+    }
+    for (uint32_t l = 0; l < r->n_learn; l++) {
+        rec_learn *L = &r->learn[l];
+        for (uint32_t n = 0; n < e->n_notes; n++) {
+            uint32_t tot = L->openers_total[n], have = fw_min_u32(tot, FW_REC_OPENERS), nk = 0;
+            uint32_t *o = L->openers + (size_t)n * FW_REC_OPENERS, *od = L->openers_day + (size_t)n * FW_REC_OPENERS;
+            uint32_t ko[FW_REC_OPENERS], kd[FW_REC_OPENERS];
+            for (uint32_t k = 0; k < have; k++) {   /* oldest first */
+                uint32_t s = (tot - have + k) % FW_REC_OPENERS;
+                uint32_t N = fw_privacy_retention(e, fw_user_cell(e, o[s]));
+                if (N == 0 || (uint64_t)od[s] + N > day) {
+                    ko[nk] = o[s];
+                    kd[nk++] = od[s];
+                }
+            }
+            if (nk == have)
+                continue;
+            memset(o, 0, FW_REC_OPENERS * sizeof *o);
+            memset(od, 0, FW_REC_OPENERS * sizeof *od);
+            memcpy(o, ko, nk * sizeof *o);
+            memcpy(od, kd, nk * sizeof *od);
+            *forgotten += have - nk;
+            L->openers_total[n] = nk;
+        }
+    }
 }
 
 /* ---- a request --------------------------------------------------------------------- */
@@ -1415,6 +1543,8 @@ static fw_err rec_fork(fw_engine *e, void *state)
         memcpy(L->creator_counts, L0->creator_counts, 2 * U * sizeof *L->creator_counts);
         memcpy(L->openers, L0->openers, N * FW_REC_OPENERS * sizeof *L->openers);
         memcpy(L->openers_total, L0->openers_total, N * sizeof *L->openers_total);
+        if (r->retain)
+            memcpy(L->openers_day, L0->openers_day, N * FW_REC_OPENERS * sizeof *L->openers_day);
         memcpy(L->nf, L0->nf, N * FW_NF * sizeof *L->nf);
         L->mf_bias = L0->mf_bias;
         memcpy(L->w, L0->w, sizeof L->w);

@@ -27,4 +27,11 @@ uint32_t fw_rec_learner_dim(const fw_engine *e, uint32_t learner);
 const float *fw_rec_user_vec(const fw_engine *e, uint32_t cell, uint32_t u);
 void fw_rec_note_vec(const fw_engine *e, uint32_t cell, uint32_t u, uint32_t n, float *out);
 
+/* The retention window's day end (engine.privacy.retention_days, privacy.c calls it): erases
+ * every recent open and note-opener entry of a user in a cell with a window of N days that is
+ * older than N days as of the end of day, and resets the user vectors and counts whose N-day
+ * rotation (staggered by user) ends today. Adds what it erased and reset to the counters.
+ * Nothing when the recommender is off. */
+void fw_rec_forget(fw_engine *e, uint32_t day, uint64_t *forgotten, uint64_t *reset);
+
 #endif

@@ -11,6 +11,7 @@
 #include "driver/part.h"
 #include "driver/run.h"
 #include "driver/sim.h"
+#include "model/optout.h"
 #include "model/rng.h"
 
 double fw_now_s(void)
@@ -321,8 +322,17 @@ fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, dou
                                         .price_cents = S->w.product_price_cents[p],
                                         .stock = S->w.product_stock[p]};
     cat.products = products;
+    /* world.optout_share: the users who opt out of personalisation (the engine copies them). */
+    uint8_t *optout = NULL;
+    if (fw_optout_draw(sc->seed, S->w.n_users, sc->world.optout_share, &optout) != FW_OK) {
+        free(products);
+        free(producer0);
+        goto oom;
+    }
+    cat.optout = optout;
     char why[1024];
     S->engine = fw_engine_create_why(&cat, S->cell_engine, S->n_cells, &rc, why, sizeof why);
+    free(optout);
     free(products);
     free(producer0);
     if (!S->engine) {

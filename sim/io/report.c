@@ -10,6 +10,7 @@
 #include "io/report.h"
 #include "io/report_safety.h"
 #include "io/report_aigc.h"
+#include "io/report_privacy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1050,6 +1051,27 @@ static int fig_forest(const ctx *c, FILE *gp)
     return close_data(c, f, "forest.dat");
 }
 
+/* ---- privacy (report_privacy.c) ------------------------------------------------------------ */
+
+static int privacy_fig(const ctx *c, FILE *gp, fw_report_privacy_kind kind, const char *name)
+{
+    FILE *f = open_dataf(c, name, "%s: privacy arms' lift over their control with 95%% intervals", c->runs[0]->path);
+    if (!f)
+        return -1;
+    int rc = fw_report_privacy_plot(c->runs[0], kind, name, f, gp);
+    return close_data(c, f, name) || rc ? -1 : 0;
+}
+static int has_privacy_eps(const ctx *c) { return fw_report_privacy_has(c->runs[0], FW_REPORT_PRIVACY_EPSILON); }
+static int has_privacy_ret(const ctx *c) { return fw_report_privacy_has(c->runs[0], FW_REPORT_PRIVACY_RETENTION); }
+static int fig_privacy_eps(const ctx *c, FILE *gp)
+{
+    return privacy_fig(c, gp, FW_REPORT_PRIVACY_EPSILON, "privacy_epsilon.dat");
+}
+static int fig_privacy_ret(const ctx *c, FILE *gp)
+{
+    return privacy_fig(c, gp, FW_REPORT_PRIVACY_RETENTION, "privacy_retention.dat");
+}
+
 /* ---- the figure table -------------------------------------------------------------------- */
 
 typedef struct figure {
@@ -1135,6 +1157,17 @@ static const figure figures[] = {
      "interval (CUPED-adjusted where marked *); an interval that does not cross the line at 0 "
      "is significant at 5% before correcting for the number of metrics.",
      has_forest, fig_forest},
+    {"privacy_epsilon", "CTR, retention and GMV against the privacy budget epsilon",
+     "Each point is an arm releasing the engine's trending and co-engagement counts with "
+     "differential privacy (engine.privacy.dp) at the epsilon per user per day on the x axis: its "
+     "lift over the control (exact counts) in CTR, active days per user and GMV per user, with the "
+     "A/B test's 95% interval. The daily privacy accounting is in the file's /privacy/days.",
+     has_privacy_eps, fig_privacy_eps},
+    {"privacy_retention", "CTR, retention and GMV against the retention window",
+     "Each point is an arm whose engine forgets its users' signals after the number of days on the "
+     "x axis (engine.privacy.retention_days): its lift over the control (keeping everything) with "
+     "the A/B test's 95% interval.",
+     has_privacy_ret, fig_privacy_ret},
 };
 enum { N_FIGURES = sizeof figures / sizeof *figures };
 

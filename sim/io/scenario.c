@@ -44,6 +44,7 @@
 #include <yaml.h>
 
 #include "flywheel/policy.h"
+#include "flywheel/privacy.h"
 #include "flywheel/shop.h"
 #include "io/scenario.h"
 #include "io/scenario_int.h"
@@ -1755,6 +1756,63 @@ static fw_err check_delivery(const fw_engine_cfg *e, const char *at, const char 
 
 /* engine.search.max_postings counts only under retrieval newest (the capped scan): there it
  * must read at least one posting, elsewhere it would do nothing, so it must be 0. */
+/* engine.privacy's rules between knobs (flywheel/privacy.h), for the base (at: the key's line),
+ * an arm or a combination of arms. */
+static fw_err check_privacy(const fw_engine_cfg *e, const char *at, const char *what, fw_diag *diag)
+{
+    char why[512];
+    if (fw_privacy_cfg_check(e, why, sizeof why) == FW_OK)
+        return FW_OK;
+    return fail(diag, FW_ERR_RANGE, "%s: %s%s", at, what, why);
+}
+
+/* The base's privacy problem, located at the line of the knob it names. */
+static fw_err check_privacy_base(const fw_scenario *s, const where *w, fw_diag *diag)
+{
+    char why[512], key[64], at[600];
+    if (fw_privacy_cfg_check(&s->engine, why, sizeof why) != FW_OK) {
+        size_t n = strcspn(why, ":");
+        snprintf(key, sizeof key, "%.*s", (int)(n < sizeof key ? n : sizeof key - 1), why);
+        if (index_find(w->ix, key) == NULL)
+            snprintf(key, sizeof key, "%s",
+                     index_find(w->ix, "engine.privacy.dp") != NULL ? "engine.privacy.dp" : "engine.feed.algorithm");
+        where_fmt(w, key, at, sizeof at);
+        return fail(diag, FW_ERR_RANGE, "%s: %s", at, why);
+    }
+    return FW_OK;
+}
+
+/* engine.privacy.clip (one value per run) bounds the DP releases' contributions: with dp off
+ * in the base and every arm (resolved) it does nothing. */
+static fw_err check_privacy_clip(const fw_scenario *s, const where *w, fw_diag *diag)
+{
+    char at[600];
+    /* clip bounds the DP releases' contributions: with dp off in every arm it does nothing. */
+    int dp = s->engine.privacy.dp != FW_DP_OFF;
+    for (uint32_t i = 0; i < s->n_arms; i++)
+        dp |= s->arms[i].engine.privacy.dp != FW_DP_OFF;
+    int honour = s->engine.privacy.honour_optout != 1;
+    for (uint32_t i = 0; i < s->n_arms; i++)
+        honour |= s->arms[i].engine.privacy.honour_optout != 1;
+    if (honour && !(s->world.optout_share > 0.0)) {
+        where_fmt(w, index_find(w->ix, "engine.privacy.honour_optout") != NULL ? "engine.privacy.honour_optout"
+                                                                              : "experiment.arms",
+                  at, sizeof at);
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: engine.privacy.honour_optout: 0 (in the base or an arm) would do nothing: "
+                    "world.optout_share is 0, nobody opted out; leave it at 1",
+                    at);
+    }
+    if (!dp && s->engine.privacy.clip != 16) {
+        where_fmt(w, "engine.privacy.clip", at, sizeof at);
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: engine.privacy.clip: %" PRIu32 " would do nothing: engine.privacy.dp is off in the base "
+                    "and every arm; leave it at its default 16",
+                    at, s->engine.privacy.clip);
+    }
+    return FW_OK;
+}
+
 static fw_err check_search(const fw_engine_cfg *e, const char *at, const char *what, fw_diag *diag)
 {
     if ((e->search.retrieval == FW_RETRIEVAL_NEWEST) == (e->search.max_postings > 0))
@@ -1894,6 +1952,8 @@ static fw_err check_cells(const fw_scenario *s, const fw_layer *layers, uint32_t
                 err = check_delivery(&e, at, what, diag);
             if (err == FW_OK)
                 err = check_search(&e, at, what, diag);
+            if (err == FW_OK)
+                err = check_privacy(&e, at, what, diag);
         }
         cfg_free_strings(&b, &e);
     }
@@ -2475,6 +2535,8 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
                   at, sizeof at);
         if ((err = check_search(&s->engine, at, "", diag)) != FW_OK)
             return err;
+        if ((err = check_privacy_base(s, w, diag)) != FW_OK)
+            return err;
     }
     const char *name_why = name_problem(s->name);
     if (name_why != NULL) {
@@ -2626,7 +2688,8 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
             (err = check_delivery(&s->arms[i].engine, at, what, diag)) != FW_OK ||
             (err = check_search(&s->arms[i].engine, at, what, diag)) != FW_OK ||
             (err = check_idle(s, &s->arms[i].behaviour, &s->arms[i].engine, w, at, what, diag)) != FW_OK ||
-            (err = check_safety(s, &s->arms[i].behaviour, &s->arms[i].engine, w, at, what, diag)) != FW_OK)
+            (err = check_safety(s, &s->arms[i].behaviour, &s->arms[i].engine, w, at, what, diag)) != FW_OK ||
+            (err = check_privacy(&s->arms[i].engine, at, what, diag)) != FW_OK)
             return err;
     }
     if ((s->world.budget_elasticity > 0.0 || s->world.leave_roas > 0.0) && s->world.n_campaigns > 0 &&
@@ -2644,6 +2707,8 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
     if ((err = check_safety(s, &s->behaviour, &s->engine, w, NULL, "", diag)) != FW_OK)
         return err;
     if ((err = check_aigc20(s, w, diag)) != FW_OK)   /* issue 20: needs the arms resolved */
+        return err;
+    if ((err = check_privacy_clip(s, w, diag)) != FW_OK)
         return err;
     if ((err = check_disjoint(s, w, diag)) != FW_OK)
         return err;

@@ -118,6 +118,9 @@ typedef enum fw_follow_graph {
     X(world, RUN, F64, quote_per_follower_cents, 20.0, 0.0, 1.0e9, "cents",                                        \
       "a creator's median quote per follower (scaled by their read rate, lognormal noise 0.3)")      \
     X(world, RUN, U32, quotes_per_task, 20, 1, 100000, "quotes", "creators who quote for a task (the first in the niche and follower range)") \
+    X(world, RUN, F64, optout_share, 0.0, 0.0, 1.0, "",                                                        \
+      "share of users who opt out of personalisation (drawn per user): their feed is the popular notes, "     \
+      "and their events train no personalised model (engine.privacy, fw_catalog.optout); 0 = none") \
     FW_VIOLATION_WORLD_KNOBS(X)
 
 /* world.violation_*: the hidden violation class of each note (trust and safety, issue 20;

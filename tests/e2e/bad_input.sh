@@ -72,6 +72,36 @@ printf 'engine:\n  search:\n    retrieval: newest\n' >newest0.yaml
 expect_bad "newest without max_postings" "newest0.yaml:3: engine.search.max_postings: retrieval newest needs the postings to read per word, at least 1" validate newest0.yaml
 printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.search.max_postings=50"]\n' >armpost.yaml
 expect_bad "an arm's max_postings under exact" "armpost.yaml|arm 'b'|engine.search.max_postings: 50 does nothing" validate armpost.yaml
+# engine.privacy (issue 20): off is unambiguous, on needs a budget epsilon > 0; base, arm, --set.
+printf 'engine:\n  privacy:\n    dp: laplace\n    epsilon: -1\n' >eps_neg.yaml
+expect_bad "negative epsilon" "eps_neg.yaml:4|engine.privacy.epsilon|[0.0, 1000.0]" validate eps_neg.yaml
+printf 'engine:\n  privacy:\n    dp: laplace\n    epsilon: 0\n' >eps_zero.yaml
+expect_bad "dp on with epsilon 0" "eps_zero.yaml:4: engine.privacy.epsilon: differential privacy needs a budget epsilon > 0" validate eps_zero.yaml
+printf 'engine:\n  privacy:\n    dp: laplace\n' >eps_none.yaml
+expect_bad "dp on without epsilon" "eps_none.yaml:3: engine.privacy.epsilon: differential privacy needs a budget" validate eps_none.yaml
+printf 'engine:\n  privacy:\n    epsilon: 2\n' >eps_off.yaml
+expect_bad "epsilon with dp off" "eps_off.yaml:3: engine.privacy.epsilon: does nothing while engine.privacy.dp is off" validate eps_off.yaml
+printf 'engine:\n  privacy:\n    dp: gaussian\n    epsilon: 0.5\n    delta: 1.5\n' >delta_big.yaml
+expect_bad "gaussian delta above 1" "delta_big.yaml:5|engine.privacy.delta|[0.0, 1.0]" validate delta_big.yaml
+printf 'engine:\n  privacy:\n    dp: gaussian\n    epsilon: 0.5\n    delta: 0\n' >delta_zero.yaml
+expect_bad "gaussian delta 0" "delta_zero.yaml:5: engine.privacy.delta: the Gaussian mechanism needs delta in (0, 1)" validate delta_zero.yaml
+printf 'engine:\n  privacy:\n    dp: gaussian\n    epsilon: 3\n    delta: 0.001\n' >gauss_eps.yaml
+expect_bad "gaussian epsilon 3" "gauss_eps.yaml:4: engine.privacy.epsilon: the classic Gaussian mechanism is proven for epsilon < 1" validate gauss_eps.yaml
+printf 'experiment:\n  isolation: per_arm\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.privacy.dp=laplace"]\n' >arm_eps.yaml
+expect_bad "an arm's dp without epsilon" "arm_eps.yaml:5|arm 'b'|engine.privacy.epsilon: differential privacy needs a budget" validate arm_eps.yaml
+printf 'experiment:\n  isolation: shared\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.privacy.dp=laplace", "engine.privacy.epsilon=1"]\n' >arm_shared.yaml
+expect_bad "an arm's dp under shared isolation" "arm_shared.yaml:6: engine.privacy.dp: arm 'b' sets it|isolation: shared" validate arm_shared.yaml
+printf 'engine:\n  privacy:\n    releases_per_day: 4\n' >rel_off.yaml
+expect_bad "releases_per_day with dp off" "rel_off.yaml:3: engine.privacy.releases_per_day: 4 does nothing while engine.privacy.dp is off" validate rel_off.yaml
+printf 'engine:\n  privacy:\n    clip: 4\n' >clip_off.yaml
+expect_bad "clip with dp off" "clip_off.yaml:3: engine.privacy.clip: 4 would do nothing" validate clip_off.yaml
+printf 'engine:\n  privacy:\n    retention_days: 3\n' >ret_base.yaml
+expect_bad "retention without the recommender" "ret_base.yaml:3: engine.privacy.retention_days: 3 does nothing" validate ret_base.yaml
+printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.privacy.honour_optout=0"]\n' >honour.yaml
+expect_bad "ignoring opt-outs nobody made" "honour.yaml|engine.privacy.honour_optout: 0|world.optout_share is 0" validate honour.yaml
+printf 'world:\n  optout_share: 1.5\n' >optout.yaml
+expect_bad "opt-out share above 1" "optout.yaml:2|world.optout_share|[0.0, 1.0]" validate optout.yaml
+expect_bad "--set negative epsilon" "--set|engine.privacy.epsilon" validate "$SRC/tests/data/tiny.yaml" --set engine.privacy.dp=laplace --set engine.privacy.epsilon=-0.5
 printf 'world: [1, 2\n' >malformed.yaml
 # Trust and safety (issue 20): class shares above 1 (per creator type), a prevalence above 1,
 # thresholds crossed, no reviewers with a policy that queues notes (base and arm), knobs of

@@ -110,6 +110,11 @@ typedef struct fw_catalog {
     /* The key of the random streams the engine hands to ranker plug-ins (flywheel/policy.h;
      * the simulator: the scenario seed). The engine itself draws nothing. */
     uint64_t seed;
+    /* Privacy (engine.privacy, flywheel/privacy.h): when not NULL, [n_users] nonzero for a user
+     * who opted out of personalisation -- their feed is the cell's popular notes, and their
+     * events train no personalised model (user vectors, ranking models, histories, co-engagement);
+     * they still count in the platform's aggregates (trending, totals). NULL: nobody. */
+    const uint8_t *optout;
 } fw_catalog;
 
 /* Engine stages whose latency is measured. X(ENUM, "name", "what is timed"). */

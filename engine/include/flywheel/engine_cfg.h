@@ -351,6 +351,45 @@ typedef enum fw_safety_action { FW_SAFETY_ACTIONS(FW_KNOB_ENUM_CONST) FW_SAFETY_
     X(media, RUN, U32, video_transcode_units, 10, 1, 1000, "units", "work units of a video note at transcode (an image's: 1)") \
     X(media, RUN, U32, video_review_units, 3, 1, 1000, "units", "work units of a video note at review (an image's: 1)")
 
+/* engine.privacy.* (privacy.c): differentially private aggregates, a retention window for
+ * user signals. dp switches the mechanism (off, the default, is unambiguous: epsilon and
+ * delta must then stay 0); with dp on, the cell's trending counts (pools.h) and, where the
+ * recommender runs, its co-engagement counts are released once a day with noise, epsilon per
+ * day split evenly between them (sequential composition). The noisy aggregates also feed the
+ * learner's co-engagement neighbours, so dp, epsilon and delta are ISO (an arm may set them
+ * under per-arm isolation); clip bounds every user's contribution to every release (one
+ * value per run); retention_days forgets per-user state of the arm's own users (ARM). */
+#define FW_PRIVACY_MECHANISMS(V)          \
+    V(FW_DP_OFF, "off")                   \
+    V(FW_DP_LAPLACE, "laplace")           \
+    V(FW_DP_GAUSSIAN, "gaussian")
+
+typedef enum fw_dp_mechanism { FW_PRIVACY_MECHANISMS(FW_KNOB_ENUM_CONST) FW_DP__COUNT } fw_dp_mechanism;
+
+#define FW_PRIVACY_KNOBS(X)                                                                       \
+    X(privacy, ISO, ENUM, dp, FW_DP_OFF, FW_PRIVACY_MECHANISMS, 0, "",                                         \
+      "differential privacy of the aggregates the engine learns from: off; laplace (pure epsilon-DP "         \
+      "trending counts; co-engagement pairs only with delta > 0, released above a threshold); gaussian "     \
+      "(classic Gaussian mechanism, (epsilon, delta)-DP, needs epsilon < 1 and delta > 0)")                    \
+    X(privacy, ISO, F64, epsilon, 0.0, 0.0, 1000.0, "",                                                       \
+      "dp on: privacy budget per user per day, split evenly over the aggregates released that day; must be " \
+      "> 0 when dp is on (< 1 for gaussian) and 0 when off")                                                  \
+    X(privacy, ISO, F64, delta, 0.0, 0.0, 1.0, "",                                                            \
+      "dp on: delta per user per day, in (0, 1) exclusive: gaussian needs it; laplace uses it for the "      \
+      "co-engagement pairs' release threshold (0: pure epsilon-DP, no co-engagement release); 0 when dp is off") \
+    X(privacy, ISO, U32, releases_per_day, 1, 1, 1440, "releases",                                            \
+      "dp on: the trending counts are released this many times a day (at most once a tick), each with "       \
+      "1/N of their daily budget: fresher trending, N times the noise; 1 when dp is off")                    \
+    X(privacy, RUN, U32, clip, 16, 1, 10000, "notes",                                                         \
+      "dp on: most notes one user's engagement counts towards per day in the released aggregates (each "     \
+      "event type once per note): the contribution bound the noise's sensitivity rests on")                 \
+    X(privacy, ARM, U32, retention_days, 0, 0, 3650, "days",                                                   \
+      "the engine forgets its users' signals older than this many days (their recent opens, their place "    \
+      "in notes' opener lists; user vectors and counts are reset on a staggered N-day rotation); 0 = keep all") \
+    X(privacy, ARM, U32, honour_optout, 1, 0, 1, "",                                                            \
+      "1: users who opted out (world.optout_share) get a non-personalised feed (popular notes) and train no "  \
+      "personalised model; 0: the arm ignores opt-outs (a counterfactual, to measure what honouring them costs)")
+
 /* engine.* (other than sub-sections) */
 #define FW_ENGINE_KNOBS(X) \
     X(engine, RUN, U32, latency_sigfigs, 2, 1, 3, "digits", "significant digits of latency histograms (2 = 1% error)")
@@ -369,7 +408,8 @@ typedef enum fw_safety_action { FW_SAFETY_ACTIONS(FW_KNOB_ENUM_CONST) FW_SAFETY_
     X(notify, FW_NOTIFY_KNOBS, "notifications: the daily digest of followed creators' notes") \
     X(safety, FW_SAFETY_KNOBS, "trust and safety: classifier, human review queue, moderation actions") \
     X(aigc, FW_AIGC_KNOBS, "AI-generated notes: detector, labelling policy, down-rank of undeclared flagged notes") \
-    X(media, FW_MEDIA_KNOBS, "the publishing pipeline: upload, transcode, review with capacity per tick")
+    X(media, FW_MEDIA_KNOBS, "the publishing pipeline: upload, transcode, review with capacity per tick") \
+    X(privacy, FW_PRIVACY_KNOBS, "privacy: differentially private aggregates, retention of user signals")
 
 #define FW_ENGINE_SECTION_STRUCT(name, LIST, doc) \
     typedef struct fw_##name##_cfg {              \
