@@ -99,6 +99,9 @@ typedef struct fw_sim {
     float *pend_emb;
     size_t n_pend, pend_cap, pend_emb_cap;
     size_t pend_done;            /* pend[0..pend_done) are published (the driver's count) */
+    /* Issue 18: [n_creators] factors on the creators' base posting rates (the living part's;
+     * NULL: every factor is 1), read by the notes part at a day's start. */
+    const float *creator_drive;
     /* What the run owns for the parts (fw_sim_calloc, fw_sim_rng). */
     void **owned, **streams;
     size_t n_owned, cap_owned, n_streams, cap_streams;

@@ -92,7 +92,41 @@ typedef enum fw_follow_graph {
     X(world, RUN, F64, task_budget_cents, 50000.0, 1.0, 1.0e12, "cents", "median budget of a task (lognormal, sigma 0.7)") \
     X(world, RUN, F64, quote_per_follower_cents, 20.0, 0.0, 1.0e9, "cents",                                        \
       "a creator's median quote per follower (scaled by their read rate, lognormal noise 0.3)")      \
-    X(world, RUN, U32, quotes_per_task, 20, 1, 100000, "quotes", "creators who quote for a task (the first in the niche and follower range)")
+    X(world, RUN, U32, quotes_per_task, 20, 1, 100000, "quotes", "creators who quote for a task (the first in the niche and follower range)") \
+    FW_WORLD_LIVING_KNOBS(X)
+
+/* world.arrivals_*, world.churn_*, world.creator_* (issue 18, sim/parts/living.c): people who
+ * join and leave during the run, creators whose posting responds to what they get. Every
+ * mechanism is off at 0, so a scenario without them runs as before. */
+#define FW_WORLD_LIVING_KNOBS(X)                                                                     \
+    X(world, RUN, U32, arrivals_per_day, 0, 0, 10000000, "users",                                    \
+      "new users who join each day (cold: no history, no day-0 follows, a few onboarding follows); " \
+      "memory is reserved up front for days x arrivals_per_day users; 0 = nobody arrives")         \
+    X(world, RUN, U32, arrivals_follows, 3, 0, 100, "follows",                                        \
+      "creators an arrival follows at onboarding: the most-followed creator of each of their top " \
+      "interest topics (their onboarding picks); used when arrivals_per_day > 0")                  \
+    X(world, RUN, F64, churn_base, 0.0, 0.0, 1.0, "",                                                  \
+      "daily hazard of leaving for good at expected satisfaction (proportional hazards, Bolton 1998); " \
+      "0 = nobody leaves for good")                                                                \
+    X(world, RUN, F64, churn_dissatisfaction, 2.0, 0.0, 50.0, "",                                      \
+      "log-hazard of leaving per unit of dissatisfaction (1 - satisfaction, satisfaction 1 = as " \
+      "expected): hazard = churn_base x exp(this x (1 - S)); used when churn_base > 0")            \
+    X(world, RUN, F64, creator_response, 0.0, 0.0, 10.0, "",                                           \
+      "elasticity of a creator's posting rate to the attention (interactions + new followers) per " \
+      "note their recent notes earned, relative to the average creator's (Huberman, Romero & Wu " \
+      "2009); 0 = off")                                                                            \
+    X(world, RUN, F64, creator_income_response, 0.0, 0.0, 10.0, "",                                    \
+      "elasticity of a creator's posting rate to 1 + their recent marketplace income in units of " \
+      "world.task_budget_cents; 0 = off")                                                          \
+    X(world, RUN, F64, creator_fatigue, 0.0, 0.0, 100.0, "",                                           \
+      "fatigue: the posting rate is divided by 1 + this x the creator's recent posts in excess of " \
+      "their habitual rate, as a share of it (Banister's fitness-fatigue model); 0 = off")         \
+    X(world, RUN, F64, creator_memory_days, 7.0, 0.1, 365.0, "days",                                   \
+      "half-life of a creator's memory of attention, income and their own posts (used when a " \
+      "creator_* response is on)")                                                                 \
+    X(world, RUN, U32, creator_quiet_days, 14, 1, 365, "days",                                         \
+      "a creator with no note in this many days counts as gone quiet (recorded when a creator " \
+      "response, arrivals or churn is on)")
 
 /* behaviour.*: how people choose (an arm may change these). */
 #define FW_BEHAVIOUR_KNOBS(X)                                                                         \

@@ -38,6 +38,7 @@ typedef enum fw_rng_purpose {
     FW_RNG_TASK = 19,      /* marketplace: a brand's task (entity brand, day); quotes (entity creator, day = task) */
     FW_RNG_DIGEST = 20,    /* what a user opens in their daily digest (entity user, day) */
     FW_RNG_COUPON = 21,    /* a user's coupon claims (entity user, day = tick) */
+    FW_RNG_CHURN = 48,     /* whether a user leaves for good (entity user, day; issue 18) */
     FW_RNG_TEST = 1000     /* tests only */
 } fw_rng_purpose;
 

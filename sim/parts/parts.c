@@ -25,7 +25,8 @@
     X(market)       \
     X(notify)       \
     X(tables)       \
-    X(promo)
+    X(promo)        \
+    X(living)
 
 #define FW_PART_EXTERN(name) extern const fw_part fw_##name##_part;
 FW_PARTS(FW_PART_EXTERN)
