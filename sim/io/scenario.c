@@ -1935,7 +1935,9 @@ double fw_scenario_events_bytes(const fw_scenario *s)
     if (!s->output.events)
         return 0.0;
     double active = s->world.activity_a / (s->world.activity_a + s->world.activity_b);
-    return (double)s->world.n_users * s->output.events_sample * active * (double)s->days * s->world.sessions_mean *
+    /* every user who may be present: the run's arrivals too (issue 18) */
+    double users = (double)s->world.n_users + (double)s->world.arrivals_per_day * s->days;
+    return users * s->output.events_sample * active * (double)s->days * s->world.sessions_mean *
            FW_EVENTS_ROWS_PER_SESSION * FW_EVENTS_BYTES_PER_ROW;
 }
 

@@ -11,8 +11,9 @@
  *    task budget raises the rate with its own elasticity (an argued form, no published size).
  *  - fatigue: posting above one's habit tires (the fitness-fatigue impulse-response model of
  *    Banister et al. 1975, where recent load, decaying, subtracts from performance): recent
- *    posts beyond the creator's habitual rate divide the rate, so a rewarded creator rises to
- *    a ceiling instead of without bound.
+ *    posts beyond what the creator's base rate would have posted over the same memory divide
+ *    the rate, so a rewarded creator rises to a ceiling instead of without bound, and one who
+ *    happened to post a burst slows down.
  * Churn: the proportional-hazards form of Bolton 1998 (Marketing Science 17: satisfaction
  * lowers the hazard of cancelling a continuous service), with dissatisfaction as 1 - S. */
 #include <math.h>
@@ -24,8 +25,7 @@ double fw_living_decay(double half_life_days)
     return pow(0.5, 1.0 / half_life_days);
 }
 
-double fw_living_rate_factor(const fw_world_cfg *cfg, const fw_creator_memory *m, double mean_per_note,
-                             double base_rate)
+double fw_living_rate_factor(const fw_world_cfg *cfg, const fw_creator_memory *m, double mean_per_note)
 {
     double f = 1.0;
     if (cfg->creator_response > 0.0 && mean_per_note > 0.0) {
@@ -34,9 +34,8 @@ double fw_living_rate_factor(const fw_world_cfg *cfg, const fw_creator_memory *m
     }
     if (cfg->creator_income_response > 0.0 && m->income_cents > 0.0)
         f *= pow(1.0 + m->income_cents / cfg->task_budget_cents, cfg->creator_income_response);
-    if (cfg->creator_fatigue > 0.0 && base_rate > 0.0) {
-        double habit = base_rate / (1.0 - fw_living_decay(cfg->creator_memory_days));
-        double excess = m->posts / habit - 1.0;
+    if (cfg->creator_fatigue > 0.0) {
+        double excess = (m->posts - m->habit) / (m->habit + 1.0);
         if (excess > 0.0)
             f /= 1.0 + cfg->creator_fatigue * excess;
     }

@@ -19,20 +19,21 @@ double fw_living_decay(double half_life_days);
  * fw_living_decay(creator_memory_days)^age. */
 typedef struct fw_creator_memory {
     double attention, posts, income_cents;
+    double habit;   /* the same sum of the creator's base rate: the posts of their habit */
 } fw_creator_memory;
 
-/* The factor on a creator's base posting rate (notes a day, base_rate) given their memory m
- * and the average attention per note over every creator's memory, mean_per_note:
+/* The factor on a creator's base posting rate given their memory m and the average attention
+ * per note over every creator's memory, mean_per_note:
  *   (q / mean_per_note)^creator_response, q = (attention + mean_per_note) / (posts + 1)
  *     (attention per note, shrunk towards the average by one pseudo-note: a creator who has
  *     posted nothing is average);
  * x (1 + income / task_budget_cents)^creator_income_response;
- * / (1 + creator_fatigue x max(0, posts / habit - 1)), habit = base_rate / (1 - decay) the
- *     memory's posts at the creator's own rate;
- * capped at FW_LIVING_MAX_FACTOR. Exactly 1 when the three knobs are 0; a term is skipped
- * where its reference is 0 (no attention anywhere, no base rate). */
-double fw_living_rate_factor(const fw_world_cfg *cfg, const fw_creator_memory *m, double mean_per_note,
-                             double base_rate);
+ * / (1 + creator_fatigue x max(0, (posts - habit) / (habit + 1))), the recent posts beyond the
+ *     creator's habit, relative to it (the + 1 keeps one note of a rare poster from counting
+ *     as a huge excess);
+ * capped at FW_LIVING_MAX_FACTOR. Exactly 1 when the three knobs are 0; the attention term is
+ * skipped when no note got any attention (mean_per_note 0). */
+double fw_living_rate_factor(const fw_world_cfg *cfg, const fw_creator_memory *m, double mean_per_note);
 
 /* The probability of leaving for good today at satisfaction s (1 = as expected): a
  * proportional hazard churn_base x exp(churn_dissatisfaction x (1 - s)), as a day's

@@ -1,8 +1,9 @@
 /* The living part (issue 18): creators who respond, people who arrive and leave for good.
  *  - Creators: every note published (the notes' and the market's) and the attention their
  *    notes earn at the barriers (likes, saves, comments, shares and follows, feed and search)
- *    go into each creator's memory (model/living.h); at a day's end the memory decays, the
- *    creator's posting-rate factor for tomorrow is set (fw_sim.creator_drive, which the notes
+ *    go into each creator's memory (model/living.h); at a day's close the memory decays, the
+ *    creator's posting-rate factor for tomorrow is set (their post memories start from their
+ *    initial notes, attention and income at 0: the initial notes have no recorded engagement) (fw_sim.creator_drive, which the notes
  *    part multiplies into the base rate) when a creator_* response is on, and the day's
  *    active, new and quiet creators are counted. A creator is active while their last note is
  *    under world.creator_quiet_days old, new on the day of their first note ever (a creator
@@ -10,13 +11,14 @@
  *    their last note turns creator_quiet_days old. A creator who left for good posts nothing.
  *  - Arrivals: the world holds days x arrivals_per_day users beyond world.n_users
  *    (fw_world_add_arrivals), in id order by arrival day. Their p_active is held at 0 (the
- *    schedule never picks them) until their day, set at the previous day's end (day 0's at
+ *    schedule never picks them) until their day, set at the previous day's close (day 0's at
  *    create); at their day's first barrier each follows world.arrivals_follows creators, the
  *    most followed creator (with a note) of each of their top interest topics. They are in
  *    every per-user table from the start and in their arm by the usual hash of their id, so
  *    the assignment stays deterministic and balanced; before they arrive they are users with
  *    nothing recorded, like users who stay away.
- *  - Churn: at a day's end every present user leaves for good with fw_living_churn_p of their
+ *  - Churn: at a day's close (after the users' day-end update of their satisfaction) every
+ *    present user leaves for good with fw_living_churn_p of their
  *    satisfaction (stream FW_RNG_CHURN of the user and day); their p_active drops to 0 and
  *    stays there.
  * Serial hooks only, in id order: identical for any thread count. */
@@ -64,6 +66,7 @@ typedef struct living_state {
     int32_t follows_day;        /* the day whose arrivals made their onboarding follows */
     uint32_t *pick_creator, *pick_note;   /* [n_topics]: onboarding suggestion per topic */
     gsl_rng *churn_rng;         /* FW_RNG_CHURN: sought per user and day */
+    uint64_t *day_row;          /* the day's per-arm counters (day_end's), filled at day_close */
 } living_state;
 
 static int living_active(const fw_sim *S)
@@ -139,6 +142,19 @@ static fw_err living_create(fw_sim *S, fw_part_inst *p)
         st->drive[k] = 1.0f;
     }
     take_notes(S, st, 0);   /* the initial notes: who has posted before day 0, and when */
+    /* The creators' histories: their initial notes in their post memories as of day 0's start
+     * (a note of day d < 0 weighs decay^(-1 - d)), and their habits the same, so that nobody
+     * starts tired; attention and income start at 0 (the initial notes have no recorded
+     * engagement). */
+    double log_decay = log(st->decay);
+    for (uint32_t n = 0; n < w->n_notes; n++) {
+        int32_t k = w->creator_of[w->note_info[n].creator];
+        int32_t d = day_of_tick(w->note_info[n].created_tick, S->tpd);
+        if (k >= 0 && d < 0)
+            st->mem[k].posts += exp(log_decay * (-1.0 - d));
+    }
+    for (uint32_t k = 0; k < nc; k++)
+        st->mem[k].habit = st->mem[k].posts;
     for (uint32_t k = 0; k < w->n_arrivals; k++) {
         st->join_p[k] = w->p_active[st->first_arrival + k];
         w->p_active[st->first_arrival + k] = 0.0f;
@@ -155,7 +171,10 @@ static void living_destroy(fw_sim *S, fw_part_inst *p)
     S->creator_drive = NULL;   /* the drive is the run's memory, freed after */
 }
 
-/* Today's arrivals follow their onboarding picks at the day's first barrier. */
+/* Today's arrivals follow their onboarding picks at the day's first barrier: a follow event on
+ * the creator's newest note (the card an onboarding screen shows), which the engine applies to
+ * its follow lists and the reach part to the world's follower counts; the arrival's per-user
+ * follows count it. */
 static fw_err living_before_log(fw_sim *S, fw_part_inst *p, fw_recbuf *log)
 {
     living_state *st = p->state;
@@ -192,9 +211,11 @@ static fw_err living_before_log(fw_sim *S, fw_part_inst *p, fw_recbuf *log)
                     best = t;
             }
             taken[k] = best;
-            if (st->pick_creator[best] != FW_NONE &&
-                fw_recbuf_event(log, u, st->pick_note[best], S->abs_tick, FW_EV_FOLLOW))
+            if (st->pick_creator[best] == FW_NONE)
+                continue;   /* nobody of that topic has posted */
+            if (fw_recbuf_event(log, u, st->pick_note[best], S->abs_tick, FW_EV_FOLLOW))
                 return FW_ERR_NOMEM;
+            fw_sim_aggs(S)[FW_UM_follows][u]++;   /* the reach part counts the creator's side */
         }
     }
     return FW_OK;
@@ -231,9 +252,21 @@ static void add(fw_sim *S, fw_part_inst *p, uint64_t *day, uint32_t u, int k, ui
         day[(size_t)S->asg.cell_arm[cell][l] * S->n_counters + p->base + (uint32_t)k] += v;
 }
 
+/* The day's counters are the arms' row the driver passes to day_end and records after every
+ * part's day_close (run.c: day_end, then day_record): kept here for day_close, which runs
+ * after the users' day-end updates (today's satisfaction) and the engine's day end (today's
+ * settled income). */
 static fw_err living_day_end(fw_sim *S, fw_part_inst *p, uint64_t *day)
 {
+    (void)S;
+    ((living_state *)p->state)->day_row = day;
+    return FW_OK;
+}
+
+static fw_err living_day_close(fw_sim *S, fw_part_inst *p)
+{
     living_state *st = p->state;
+    uint64_t *day = st->day_row;
     fw_world *w = &S->w;
     const fw_world_cfg *cfg = &S->sc->world;
     int32_t d = (int32_t)S->day, quiet = (int32_t)cfg->creator_quiet_days;
@@ -247,6 +280,7 @@ static fw_err living_day_end(fw_sim *S, fw_part_inst *p, uint64_t *day)
         m->attention = st->decay * m->attention + st->today_att[c];
         m->posts = st->decay * m->posts + st->today_posts[c];
         m->income_cents = st->decay * m->income_cents + (double)(inc - st->income_seen[c]);
+        m->habit = st->decay * m->habit + w->creator_rate[c];
         st->income_seen[c] = inc;
         sum_att += m->attention;
         sum_posts += m->posts;
@@ -265,7 +299,7 @@ static fw_err living_day_end(fw_sim *S, fw_part_inst *p, uint64_t *day)
         for (uint32_t c = 0; c < w->n_creators; c++)
             st->drive[c] = st->gone[w->creator_user[c]]
                                ? 0.0f
-                               : (float)fw_living_rate_factor(cfg, &st->mem[c], mean, w->creator_rate[c]);
+                               : (float)fw_living_rate_factor(cfg, &st->mem[c], mean);
     }
     /* Arrivals of today, leavers, who is present; tomorrow's arrivals. */
     uint32_t A = cfg->arrivals_per_day;
@@ -315,5 +349,6 @@ const fw_part fw_living_part = {
     .after_log = living_after_log,
     .tick_end = living_tick_end,
     .day_end = living_day_end,
+    .day_close = living_day_close,
     .summary = living_summary,
 };
