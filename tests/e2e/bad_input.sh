@@ -113,6 +113,9 @@ printf 'name: t\n' >living_ok.yaml
 expect_bad "creator_fatigue by --set out of range" "--set world.creator_fatigue=101|world.creator_fatigue" validate living_ok.yaml --set world.creator_fatigue=101
 printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["world.churn_base=0.1"]\n' >living_arm.yaml
 expect_bad "an arm setting world.churn_base" "living_arm.yaml|arm 'b'|world.churn_base" validate living_arm.yaml
+# The memory estimate counts every arrival of the run (10,000 users alone fit in 1000 MiB).
+printf 'days: 10\nworld:\n  n_users: 10000\n  arrivals_per_day: 100000\noutput:\n  max_memory: 1000\n' >living_mem.yaml
+expect_bad "memory estimate with a million arrivals" "1010000 users with the run's arrivals|output.max_memory" run living_mem.yaml
 if "$FLYWHEEL" validate living_ok.yaml --set world.arrivals_follows=5 --set world.arrivals_per_day=10 >out.txt 2>err.txt; then
   pass "arrivals_follows with arrivals accepted"
 else fail "arrivals_follows with arrivals: $(cat err.txt)"; fi
