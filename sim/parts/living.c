@@ -1,14 +1,18 @@
 /* The living part (issue 18): creators who respond, people who arrive and leave for good.
+ * Owns: the creators' memories and factors, the arrivals' held p_active, who has left.
+ * Borrows: the world (writes p_active of arrivals and leavers), the engine's market books
+ * (reads income). Never touches: sessions (every hook is serial, at barriers and day ends).
  *  - Creators: every note published (the notes' and the market's) and the attention their
  *    notes earn at the barriers (likes, saves, comments, shares and follows, feed and search)
- *    go into each creator's memory (model/living.h); at a day's close the memory decays, the
- *    creator's posting-rate factor for tomorrow is set (their post memories start from their
- *    initial notes, attention and income at 0: the initial notes have no recorded engagement) (fw_sim.creator_drive, which the notes
- *    part multiplies into the base rate) when a creator_* response is on, and the day's
- *    active, new and quiet creators are counted. A creator is active while their last note is
- *    under world.creator_quiet_days old, new on the day of their first note ever (a creator
- *    of the world with no note before: a user who becomes a creator), gone quiet on the day
- *    their last note turns creator_quiet_days old. A creator who left for good posts nothing.
+ *    go into each creator's memory (model/living.h; post memories start from the creator's
+ *    initial notes, attention and income at 0: the initial notes have no recorded
+ *    engagement). At a day's close the memory decays; when a creator_* response is on, the
+ *    creator's factor on tomorrow's base rate is set (fw_sim.creator_drive, which the notes
+ *    part multiplies in); and the day's active, new and quiet creators are counted. A creator
+ *    is active while their last note is under world.creator_quiet_days old, new on the day of
+ *    their first note ever (a creator of the world with no note before: a user who becomes a
+ *    creator), gone quiet on the day their last note turns creator_quiet_days old. A creator
+ *    who left for good posts nothing (factor 0).
  *  - Arrivals: the world holds days x arrivals_per_day users beyond world.n_users
  *    (fw_world_add_arrivals), in id order by arrival day. Their p_active is held at 0 (the
  *    schedule never picks them) until their day, set at the previous day's close (day 0's at
