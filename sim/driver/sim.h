@@ -109,6 +109,9 @@ typedef struct fw_sim {
     uint8_t *note_aigc;
     size_t cap_note_aigc;
     int track_aigc;
+    /* Issue 18: [n_creators] factors on the creators' base posting rates (the living part's;
+     * NULL: every factor is 1), read by the notes part at a day's start. */
+    const float *creator_drive;
     /* What the run owns for the parts (fw_sim_calloc, fw_sim_rng). */
     void **owned, **streams;
     size_t n_owned, cap_owned, n_streams, cap_streams;

@@ -1995,7 +1995,9 @@ double fw_scenario_events_bytes(const fw_scenario *s)
     if (!s->output.events)
         return 0.0;
     double active = s->world.activity_a / (s->world.activity_a + s->world.activity_b);
-    return (double)s->world.n_users * s->output.events_sample * active * (double)s->days * s->world.sessions_mean *
+    /* every user who may be present: the run's arrivals too (issue 18) */
+    double users = (double)s->world.n_users + (double)s->world.arrivals_per_day * s->days;
+    return users * s->output.events_sample * active * (double)s->days * s->world.sessions_mean *
            FW_EVENTS_ROWS_PER_SESSION * FW_EVENTS_BYTES_PER_ROW;
 }
 
@@ -2502,6 +2504,51 @@ static fw_err check_aigc20(const fw_scenario *s, const where *w, fw_diag *diag)
     return FW_OK;
 }
 
+/* Issue 18's living world (world.arrivals_*, churn_*, creator_*; run scope, so only the base
+ * sets them): a knob that would do nothing is refused like check_idle's, and the population
+ * with every arrival must fit world.n_users' range (memory is reserved for it up front). */
+static fw_err check_living(const fw_scenario *s, const where *w, fw_diag *diag)
+{
+    const fw_world_cfg *c = &s->world;
+    int creators_on = c->creator_response > 0.0 || c->creator_income_response > 0.0 || c->creator_fatigue > 0.0;
+    int any_on = creators_on || c->arrivals_per_day > 0 || c->churn_base > 0.0;
+    const struct {
+        const char *key;
+        double value;
+        bool idle;
+        const char *off;
+    } rows[] = {
+        {"world.arrivals_follows", c->arrivals_follows, c->arrivals_per_day == 0,
+         "world.arrivals_per_day is 0: nobody arrives to follow anyone"},
+        {"world.churn_dissatisfaction", c->churn_dissatisfaction, c->churn_base == 0.0,
+         "world.churn_base is 0: nobody leaves for good"},
+        {"world.creator_memory_days", c->creator_memory_days, !creators_on,
+         "world.creator_response, creator_income_response and creator_fatigue are 0: creators remember nothing"},
+        {"world.creator_quiet_days", c->creator_quiet_days, !any_on,
+         "no creator response, arrivals or churn is on: the creator counts it sets are not recorded"},
+    };
+    char at[600];
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        const knob *k = find_knob(rows[r].key, strlen(rows[r].key));
+        double def = k == NULL ? 0.0 : k->type == KNOB_F64 ? k->def_f : (double)k->def_u;
+        if (k == NULL || !rows[r].idle || rows[r].value == def)
+            continue;
+        where_fmt(w, rows[r].key, at, sizeof at);
+        return fail(diag, FW_ERR_RANGE, "%s: %s: %.6g would do nothing: %s; leave it at its default %.6g", at,
+                    rows[r].key, rows[r].value, rows[r].off, def);
+    }
+    uint64_t people = (uint64_t)c->n_users + (uint64_t)c->arrivals_per_day * s->days;
+    if (people > 50000000) {
+        where_fmt(w, "world.arrivals_per_day", at, sizeof at);
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: world.arrivals_per_day: n_users + arrivals_per_day x days = %" PRIu32 " + %" PRIu32
+                    " x %" PRIu32 " = %" PRIu64 " users, more than 50000000 (world.n_users' limit; memory for "
+                    "every arrival is reserved up front)",
+                    at, c->n_users, c->arrivals_per_day, s->days, people);
+    }
+    return FW_OK;
+}
+
 static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
 {
     char at[600], why[768], path[64], shown[80];
@@ -2569,6 +2616,8 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
                     at, s->world.goal_max_conversions, s->world.goal_target_cpa, s->world.goal_target_roas, goals);
     }
     if ((err = check_idle(s, &s->behaviour, &s->engine, w, NULL, "", diag)) != FW_OK)
+        return err;
+    if ((err = check_living(s, w, diag)) != FW_OK)   /* issue 18 */
         return err;
     if (!(s->world.creator_share > 0.0)) {
         /* Notes are posted by creators only: none would ever exist. */

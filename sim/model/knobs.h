@@ -121,7 +121,8 @@ typedef enum fw_follow_graph {
     X(world, RUN, F64, optout_share, 0.0, 0.0, 1.0, "",                                                        \
       "share of users who opt out of personalisation (drawn per user): their feed is the popular notes, "     \
       "and their events train no personalised model (engine.privacy, fw_catalog.optout); 0 = none") \
-    FW_VIOLATION_WORLD_KNOBS(X)
+    FW_VIOLATION_WORLD_KNOBS(X) \
+    FW_WORLD_LIVING_KNOBS(X)
 
 /* world.violation_*: the hidden violation class of each note (trust and safety, issue 20;
  * sim/model/violation.c). Each creator is an ordinary creator or, with probability
@@ -148,6 +149,39 @@ typedef enum fw_follow_graph {
       "logit added to the return probability of an order of a product a fake note planted in its buyer")     \
     X(world, RUN, F64, violation_fake_distrust, 1.0, 0.0, 20.0, "",                                              \
       "logit penalty of clicking a product card of a brand after returning its fake-planted product")
+
+/* world.arrivals_*, world.churn_*, world.creator_* (issue 18, sim/parts/living.c): people who
+ * join and leave during the run, creators whose posting responds to what they get. Every
+ * mechanism is off at 0, so a scenario without them runs as before. */
+#define FW_WORLD_LIVING_KNOBS(X)                                                                     \
+    X(world, RUN, U32, arrivals_per_day, 0, 0, 10000000, "users",                                    \
+      "new users who join each day (cold: no history, no day-0 follows, a few onboarding follows); " \
+      "memory is reserved up front for days x arrivals_per_day users; 0 = nobody arrives")         \
+    X(world, RUN, U32, arrivals_follows, 3, 0, 100, "follows",                                        \
+      "creators an arrival follows at onboarding: the most-followed creator of each of their top " \
+      "interest topics (their onboarding picks); used when arrivals_per_day > 0")                  \
+    X(world, RUN, F64, churn_base, 0.0, 0.0, 1.0, "",                                                  \
+      "daily hazard of leaving for good at expected satisfaction (proportional hazards, Bolton 1998); " \
+      "0 = nobody leaves for good")                                                                \
+    X(world, RUN, F64, churn_dissatisfaction, 2.0, 0.0, 50.0, "",                                      \
+      "log-hazard of leaving per unit of dissatisfaction (1 - satisfaction, satisfaction 1 = as " \
+      "expected): hazard = churn_base x exp(this x (1 - S)); used when churn_base > 0")            \
+    X(world, RUN, F64, creator_response, 0.0, 0.0, 10.0, "",                                           \
+      "elasticity of a creator's posting rate to the attention (interactions + new followers) per " \
+      "note their recent notes earned, relative to the average creator's (Huberman, Romero & Wu " \
+      "2009); 0 = off")                                                                            \
+    X(world, RUN, F64, creator_income_response, 0.0, 0.0, 10.0, "",                                    \
+      "elasticity of a creator's posting rate to 1 + their recent marketplace income in units of " \
+      "world.task_budget_cents; 0 = off")                                                          \
+    X(world, RUN, F64, creator_fatigue, 0.0, 0.0, 100.0, "",                                           \
+      "fatigue: the posting rate is divided by 1 + this x the creator's recent posts in excess of " \
+      "their habitual rate, as a share of it (Banister's fitness-fatigue model); 0 = off")         \
+    X(world, RUN, F64, creator_memory_days, 7.0, 0.1, 365.0, "days",                                   \
+      "half-life of a creator's memory of attention, income and their own posts (used when a " \
+      "creator_* response is on)")                                                                 \
+    X(world, RUN, U32, creator_quiet_days, 14, 1, 365, "days",                                         \
+      "a creator with no note in this many days counts as gone quiet (recorded when a creator " \
+      "response, arrivals or churn is on)")
 
 /* behaviour.*: how people choose (an arm may change these). */
 #define FW_BEHAVIOUR_KNOBS(X)                                                                         \

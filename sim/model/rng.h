@@ -45,6 +45,7 @@ typedef enum fw_rng_purpose {
     FW_RNG_AIGC = 22,      /* AIGC (issue 20): a creator's adoption threshold (entity creator user, day 0)
                               and declarations (day + 1); the tool's style (entity n_topics, day
                               0xfffffff0); homogenisation pairs (entity 0xffff0000 + arm, day) */
+    FW_RNG_CHURN = 48,     /* whether a user leaves for good (entity user, day; issue 18) */
     FW_RNG_TEST = 1000     /* tests only */
 } fw_rng_purpose;
 

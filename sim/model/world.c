@@ -170,6 +170,39 @@ static fw_err gen_topics(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint6
     return FW_OK;
 }
 
+/* User u's hidden traits (stream FW_RNG_USER of u): interests (alpha: the Dirichlet's
+ * parameters, theta: scratch, n_topics each), taste, activity, formats, search, shopping.
+ * Returns the draw that decides whether u is a creator (below creator_share). */
+static double draw_user(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed, uint32_t u,
+                        const double *alpha, double *theta)
+{
+    uint32_t T = w->n_topics, D = w->dim;
+    fw_rng_seek(r, seed, FW_RNG_USER, u, 0);
+    gsl_ran_dirichlet(r, T, alpha, theta);
+    float *row = &w->interest[(size_t)u * T];
+    double s = 0.0;
+    for (uint32_t t = 0; t < T; t++)
+        s += theta[t];
+    for (uint32_t t = 0; t < T; t++)
+        row[t] = (float)(s > 0.0 ? theta[t] / s : 1.0 / T);
+    for (uint32_t d = 0; d < D; d++) {
+        double x = 0.0;
+        for (uint32_t t = 0; t < T; t++)
+            x += row[t] * w->topic_centroid[(size_t)t * D + d];
+        w->taste[(size_t)u * D + d] = (float)(x + gsl_ran_gaussian(r, 0.5));
+    }
+    double p = gsl_ran_beta(r, cfg->activity_a, cfg->activity_b);
+    w->p_active[u] = (float)(p > 0.98 ? 0.98 : p);
+    double rate = gsl_ran_gamma(r, cfg->sessions_shape, cfg->sessions_mean / cfg->sessions_shape);
+    w->session_rate[u] = (float)(rate < 1.0 ? 1.0 : rate);
+    w->video_pref[u] = (float)(2.0 * gsl_ran_beta(r, 2.0, 2.0) - 1.0);
+    w->search_prop[u] = (float)gsl_ran_beta(r, 2.0, 2.0);
+    w->purchase_prop[u] = (float)gsl_ran_beta(r, 1.0, 30.0);
+    w->price_sens[u] = (float)gsl_ran_lognormal(r, 0.0, 0.5);
+    w->budget_cents[u] = (int64_t)llround(gsl_ran_lognormal(r, log(50000.0), 1.0));
+    return gsl_rng_uniform(r);
+}
+
 static fw_err gen_users(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed)
 {
     uint32_t n = w->n_users, T = w->n_topics, D = w->dim;
@@ -190,30 +223,7 @@ static fw_err gen_users(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64
     uint32_t n_creators = 0, closest = 0;
     double closest_draw = 2.0;
     for (uint32_t u = 0; u < n; u++) {
-        fw_rng_seek(r, seed, FW_RNG_USER, u, 0);
-        gsl_ran_dirichlet(r, T, alpha, theta);
-        float *row = &w->interest[(size_t)u * T];
-        double s = 0.0;
-        for (uint32_t t = 0; t < T; t++)
-            s += theta[t];
-        for (uint32_t t = 0; t < T; t++)
-            row[t] = (float)(s > 0.0 ? theta[t] / s : 1.0 / T);
-        for (uint32_t d = 0; d < D; d++) {
-            double x = 0.0;
-            for (uint32_t t = 0; t < T; t++)
-                x += row[t] * w->topic_centroid[(size_t)t * D + d];
-            w->taste[(size_t)u * D + d] = (float)(x + gsl_ran_gaussian(r, 0.5));
-        }
-        double p = gsl_ran_beta(r, cfg->activity_a, cfg->activity_b);
-        w->p_active[u] = (float)(p > 0.98 ? 0.98 : p);
-        double rate = gsl_ran_gamma(r, cfg->sessions_shape, cfg->sessions_mean / cfg->sessions_shape);
-        w->session_rate[u] = (float)(rate < 1.0 ? 1.0 : rate);
-        w->video_pref[u] = (float)(2.0 * gsl_ran_beta(r, 2.0, 2.0) - 1.0);
-        w->search_prop[u] = (float)gsl_ran_beta(r, 2.0, 2.0);
-        w->purchase_prop[u] = (float)gsl_ran_beta(r, 1.0, 30.0);
-        w->price_sens[u] = (float)gsl_ran_lognormal(r, 0.0, 0.5);
-        w->budget_cents[u] = (int64_t)llround(gsl_ran_lognormal(r, log(50000.0), 1.0));
-        double draw = gsl_rng_uniform(r);
+        double draw = draw_user(w, cfg, r, seed, u, alpha, theta);
         w->creator_of[u] = draw < cfg->creator_share ? (int32_t)n_creators++ : -1;
         if (draw < closest_draw) {
             closest_draw = draw;
@@ -927,4 +937,62 @@ double fw_world_expected_dau_mau(const fw_world *w)
         mau += 1.0 - pow(1.0 - w->p_active[u], 30.0);
     }
     return mau > 0.0 ? dau / mau : 0.0;
+}
+
+/* Grows a per-user array of n_old items of size bytes to n items, the new ones zeroed. */
+static int grow_users(void **a, size_t n_old, size_t n, size_t size)
+{
+    void *v = realloc(*a, n * size);
+    if (!v)
+        return -1;
+    memset((char *)v + n_old * size, 0, (n - n_old) * size);
+    *a = v;
+    return 0;
+}
+
+fw_err fw_world_add_arrivals(fw_world *w, const fw_world_cfg *cfg, uint64_t seed, uint32_t n_new)
+{
+    uint32_t n0 = w->n_users, T = w->n_topics, D = w->dim;
+    if (n_new == 0)
+        return FW_OK;
+    if ((uint64_t)n0 + n_new > UINT32_MAX - 1)
+        return FW_ERR_INVAL;
+    size_t n = (size_t)n0 + n_new;
+    if (grow_users((void **)&w->interest, (size_t)n0 * T, n * T, sizeof *w->interest) ||
+        grow_users((void **)&w->interest0, (size_t)n0 * T, n * T, sizeof *w->interest0) ||
+        grow_users((void **)&w->taste, (size_t)n0 * D, n * D, sizeof *w->taste) ||
+        grow_users((void **)&w->p_active, n0, n, sizeof *w->p_active) ||
+        grow_users((void **)&w->session_rate, n0, n, sizeof *w->session_rate) ||
+        grow_users((void **)&w->video_pref, n0, n, sizeof *w->video_pref) ||
+        grow_users((void **)&w->search_prop, n0, n, sizeof *w->search_prop) ||
+        grow_users((void **)&w->purchase_prop, n0, n, sizeof *w->purchase_prop) ||
+        grow_users((void **)&w->price_sens, n0, n, sizeof *w->price_sens) ||
+        grow_users((void **)&w->budget_cents, n0, n, sizeof *w->budget_cents) ||
+        grow_users((void **)&w->creator_of, n0, n, sizeof *w->creator_of) ||
+        grow_users((void **)&w->follow_off, (size_t)n0 + 1, n + 1, sizeof *w->follow_off) ||
+        grow_users((void **)&w->n_followers, n0, n, sizeof *w->n_followers))
+        return FW_ERR_NOMEM;
+    gsl_rng *r = fw_rng_create(seed, 0, 0, 0);
+    double *alpha = malloc(T * sizeof *alpha), *theta = malloc(T * sizeof *theta);
+    fw_err rc = FW_ERR_NOMEM;
+    if (!r || !alpha || !theta)
+        goto out;
+    for (uint32_t t = 0; t < T; t++)
+        alpha[t] = cfg->interest_concentration * T * w->topic_pop[t];
+    /* The same draws as gen_users' for the same id (the creator draw is thrown away: an
+     * arrival joins as a reader); no follows in the day-0 graph: they arrive cold. */
+    for (size_t u = n0; u < n; u++) {
+        (void)draw_user(w, cfg, r, seed, (uint32_t)u, alpha, theta);
+        w->creator_of[u] = -1;
+        w->follow_off[u + 1] = w->follow_off[n0];
+    }
+    memcpy(&w->interest0[(size_t)n0 * T], &w->interest[(size_t)n0 * T], (size_t)n_new * T * sizeof *w->interest0);
+    w->n_users = (uint32_t)n;
+    w->n_arrivals = n_new;
+    rc = FW_OK;
+out:
+    free(alpha);
+    free(theta);
+    gsl_rng_free(r);
+    return rc;
 }

@@ -21,6 +21,9 @@
 
 typedef struct fw_world {
     uint32_t n_users, n_topics, dim, ticks_per_day;
+    /* The last n_arrivals users join during the run (world.arrivals_per_day; issue 18): their
+     * traits are drawn like everyone's, they follow no one at day 0 and post nothing. */
+    uint32_t n_arrivals;
 
     /* Topics: popularity (sums to 1) and a centroid in taste space. */
     double *topic_pop;       /* [n_topics] */
@@ -103,6 +106,14 @@ fw_err fw_world_generate(const fw_world_cfg *cfg, uint64_t seed, fw_world *w);
 fw_err fw_world_generate_until(const fw_world_cfg *cfg, uint64_t seed, const volatile sig_atomic_t *stop, fw_world *w);
 
 void fw_world_fini(fw_world *w);
+
+/* Adds n_new users, ids n_users.. n_users + n_new - 1, for the run's arrivals (issue 18):
+ * their traits from the same streams as a generated user of that id (so p_active is what
+ * they will have once they join; the caller holds them away until then), no creator role,
+ * no follows in the day-0 graph, no followers. Grows every per-user array; sets n_arrivals.
+ * FW_ERR_NOMEM (the world stays valid, at its old size) or FW_ERR_INVAL past 2^32 users.
+ * Deterministic given the world, cfg and seed. */
+fw_err fw_world_add_arrivals(fw_world *w, const fw_world_cfg *cfg, uint64_t seed, uint32_t n_new);
 
 /* A new note's hidden and visible attributes, drawn by the caller. */
 typedef struct fw_new_note {

@@ -25,6 +25,14 @@ typedef struct notes_state {
     fw_aigc_tool aigc;           /* issue 20: the AIGC tool (off unless some arm adopts it) */
 } notes_state;
 
+/* The factor on creator c's base posting rate from the creators' response to what their notes
+ * earn, and 0 for a creator who left for good (issue 18, sim/parts/living.c); exactly 1 when
+ * the living part is off. */
+static double creator_response(const fw_sim *S, uint32_t c)
+{
+    return S->creator_drive ? S->creator_drive[c] : 1.0;
+}
+
 /* Today's new notes: each creator posts Poisson(rate) notes at uniform ticks. */
 static fw_err notes_day_start(fw_sim *S, fw_part_inst *p)
 {
@@ -35,7 +43,8 @@ static fw_err notes_day_start(fw_sim *S, fw_part_inst *p)
     for (uint32_t c = 0; c < w->n_creators; c++) {
         fw_rng_seek(r, S->sc->seed, FW_RNG_POSTING, w->creator_user[c], S->day);
         int adopted = fw_aigc_adopted(&st->aigc, S, c);   /* issue 20: cheaper notes */
-        unsigned k = gsl_ran_poisson(r, w->creator_rate[c] * (adopted ? S->sc->world.aigc_rate_boost : 1.0));
+        unsigned k = gsl_ran_poisson(r, w->creator_rate[c] * (adopted ? S->sc->world.aigc_rate_boost : 1.0) *
+                                            creator_response(S, c));   /* issue 18: creators respond */
         for (unsigned j = 0; j < k; j++) {
             float *emb;
             fw_pending_note *pn = fw_sim_queue_note(S, &emb);

@@ -31,7 +31,8 @@
     X(searchprod)   \
     X(safety)       \
     X(aigc)         \
-    X(media)
+    X(media)         \
+    X(living)
 
 #define FW_PART_EXTERN(name) extern const fw_part fw_##name##_part;
 FW_PARTS(FW_PART_EXTERN)

@@ -470,7 +470,8 @@ static int memory_refused(const char *cmd, const fw_scenario *sc, int threads)
     }
     /* Note ids are 32-bit: a run that could publish more notes than they hold is refused too
      * (an upper bound: every user active and posting every day). */
-    double notes = sc->world.n_notes + sc->world.notes_per_dau * sc->world.n_users * sc->days;
+    double people = (double)sc->world.n_users + (double)sc->world.arrivals_per_day * sc->days;   /* issue 18 */
+    double notes = sc->world.n_notes + sc->world.notes_per_dau * people * sc->days;
     if (notes >= (double)UINT32_MAX) {
         fprintf(stderr, "flywheel %s: this run could hold up to %.3g notes (world.n_notes + world.notes_per_dau x "
                         "world.n_users x days), more than note ids can number (%u): make the world smaller or the "
@@ -482,10 +483,10 @@ static int memory_refused(const char *cmd, const fw_scenario *sc, int threads)
     fmt_size(c_est, sizeof c_est, est);
     fmt_size(c_limit, sizeof c_limit, limit);
     uint32_t groups = fw_scenario_learners(sc);
-    fprintf(stderr, "flywheel %s: this run would need about %s of memory by an up-front estimate (%u users, "
-                    "%u notes, %d thread%s%s), more than output.max_memory allows (%s%s): make the world "
+    fprintf(stderr, "flywheel %s: this run would need about %s of memory by an up-front estimate (%.0f users "
+                    "with the run's arrivals, %u notes, %d thread%s%s), more than output.max_memory allows (%s%s): make the world "
                     "smaller (world.n_users, world.n_notes), use fewer threads%s, or raise output.max_memory (MiB)\n",
-            cmd, c_est, sc->world.n_users, sc->world.n_notes, threads, threads == 1 ? "" : "s",
+            cmd, c_est, people, sc->world.n_notes, threads, threads == 1 ? "" : "s",
             groups > 1 ? ", learned state per arm in learner groups" : "", c_limit,
             by_default ? ": 90% of physical memory" : "",
             groups > 1 ? " or fewer learner groups (experiment.learners_per_arm)" : "");

@@ -172,6 +172,33 @@ for reserved in days day metric units counterfactual look alpha_spent seed srm_p
   printf 'experiment:\n  arms:\n    - name: a\n    - name: "%s"\n' "$reserved" >armres.yaml
   expect_bad "arm named '$reserved'" "armres.yaml:4: experiment.arms[1].name: '$reserved' cannot name an arm" validate armres.yaml
 done
+# The living world of issue 18: out of range, idle knobs (their mechanism off), the population
+# cap with every arrival, and an arm setting a run-scope knob.
+printf 'world:\n  churn_base: 1.5\n' >living_range.yaml
+expect_bad "churn_base above 1" "living_range.yaml:2|world.churn_base|1" run living_range.yaml
+printf 'world:\n  creator_response: -1\n' >living_neg.yaml
+expect_bad "negative creator_response" "living_neg.yaml:2|world.creator_response" run living_neg.yaml
+printf 'world:\n  arrivals_follows: 5\n' >living_idle1.yaml
+expect_bad "arrivals_follows without arrivals" "living_idle1.yaml:2|world.arrivals_follows|arrivals_per_day is 0" run living_idle1.yaml
+printf 'world:\n  churn_dissatisfaction: 4\n' >living_idle2.yaml
+expect_bad "churn_dissatisfaction without churn" "living_idle2.yaml:2|world.churn_dissatisfaction|churn_base is 0" run living_idle2.yaml
+printf 'world:\n  creator_memory_days: 3\n' >living_idle3.yaml
+expect_bad "creator_memory_days without a response" "living_idle3.yaml:2|world.creator_memory_days|creators remember nothing" run living_idle3.yaml
+printf 'world:\n  creator_quiet_days: 3\n' >living_idle4.yaml
+expect_bad "creator_quiet_days with nothing recorded" "living_idle4.yaml:2|world.creator_quiet_days|not recorded" run living_idle4.yaml
+printf 'days: 100\nworld:\n  n_users: 40000000\n  arrivals_per_day: 200000\n' >living_cap.yaml
+expect_bad "arrivals past the population cap" "living_cap.yaml:4|world.arrivals_per_day|50000000" validate living_cap.yaml
+printf 'name: t\n' >living_ok.yaml
+expect_bad "creator_fatigue by --set out of range" "--set world.creator_fatigue=101|world.creator_fatigue" validate living_ok.yaml --set world.creator_fatigue=101
+printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["world.churn_base=0.1"]\n' >living_arm.yaml
+expect_bad "an arm setting world.churn_base" "living_arm.yaml|arm 'b'|world.churn_base" validate living_arm.yaml
+# The memory estimate counts every arrival of the run (10,000 users alone fit in 1000 MiB).
+printf 'days: 10\nworld:\n  n_users: 10000\n  arrivals_per_day: 100000\noutput:\n  max_memory: 1000\n' >living_mem.yaml
+expect_bad "memory estimate with a million arrivals" "1010000 users with the run's arrivals|output.max_memory" run living_mem.yaml
+if "$FLYWHEEL" validate living_ok.yaml --set world.arrivals_follows=5 --set world.arrivals_per_day=10 >out.txt 2>err.txt; then
+  pass "arrivals_follows with arrivals accepted"
+else fail "arrivals_follows with arrivals: $(cat err.txt)"; fi
+
 # An arm may set only knobs whose scope lets it (flywheel defaults shows each one's).
 printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["world.n_users=100"]\n' >armworld.yaml
 expect_bad "arm sets a world knob" "armworld.yaml:5: world.n_users: arm 'b' sets it|is one value per run; arms may not set it" run armworld.yaml
