@@ -1055,7 +1055,7 @@ static void test_performance(void **state)
 
     /* A refused event (unknown flag bits) does not count; the rest of its batch does. */
     n = 0;
-    ev[n++] = (fw_event){.user = 6, .note = note, .tick = 7, .type = FW_EV_SAVE | 0x200u};
+    ev[n++] = (fw_event){.user = 6, .note = note, .tick = 7, .type = FW_EV_SAVE | 0x400u};   /* 0x200 is FW_EV_AD */
     ev[n++] = (fw_event){.user = 6, .note = note, .tick = 7, .type = FW_EV_SAVE};
     ev[n++] = (fw_event){.user = 7, .note = note, .tick = 7, .type = FW_EV_IMPRESSION};
     assert_int_equal(fw_engine_log_events(e, c, ev, n), FW_ERR_INVAL);
