@@ -1274,7 +1274,7 @@ static void test_refused_events_leave_profile_alone(void **state)
     fw_engine_ctx *c;
     fw_engine *e = fixture_rig_open(state, build_tab(), &c);
     uint32_t page[PAGE_MAX], n;
-    fw_event ev = {.user = 3, .note = 1, .tick = 0, .type = FW_EV_OPEN | 0x200u};
+    fw_event ev = {.user = 3, .note = 1, .tick = 0, .type = FW_EV_OPEN | 0x400u};
     assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_ERR_INVAL);
     assert_int_equal(fw_engine_note_count(e, 1, FW_EV_OPEN), 0);
     n = shop_page(e, c, 3, 0, 0, page, PAGE_MAX);
