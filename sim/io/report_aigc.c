@@ -77,10 +77,11 @@ static void arms_table(FILE *h, const fw_results *r)
           "similarity of the day's new notes' embeddings (sampled pairs). Viewer side (the arm of the "
           "users shown the notes): CTR, coverage, Gini of impressions over creators, share of "
           "impressions on creators with fewer than 10 followers, on AI-generated notes and on "
-          "down-ranked (flagged, undeclared) notes.</p>\n<table class=\"num\">\n<tr><th>arm</th>"
+          "down-ranked (flagged, undeclared) notes. Income: the Gini of the marketplace income the arm's "
+          "creators were paid by the last day.</p>\n<table class=\"num\">\n<tr><th>arm</th>"
           "<th>AIGC notes</th><th>adopters</th><th>homog.</th><th>homog. AIGC</th><th>homog. human</th>"
           "<th>CTR</th><th>coverage</th><th>creator Gini</th><th>new-creator share</th>"
-          "<th>AIGC impr.</th><th>down-ranked impr.</th></tr>\n",
+          "<th>AIGC impr.</th><th>down-ranked impr.</th><th>income Gini</th></tr>\n",
           h);
     for (uint32_t a = 0; a < r->n_arms; a++) {
         const fw_results_arm *arm = &r->arms[a];
@@ -101,6 +102,7 @@ static void arms_table(FILE *h, const fw_results *r)
         num(h, mean_of(d, "new_creator_share", n), 4, "");
         num(h, 100 * ratio_of(d, "aigc_impressions", "impressions", n), 2, "%");
         num(h, 100 * ratio_of(d, "downranked_impressions", "impressions", n), 2, "%");
+        num(h, n ? at(g, "income_gini", n - 1) : NAN, 4, "");
         fputs("</tr>\n", h);
     }
     fputs("</table>\n", h);

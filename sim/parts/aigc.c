@@ -20,6 +20,7 @@
 
 #include "driver/part.h"
 #include "flywheel/aigc.h"
+#include "flywheel/market.h"
 #include "io/recorder.h"
 #include "model/rng.h"
 #include "parts/aigc.h"
@@ -122,8 +123,11 @@ static const fw_counter_desc cols[] = {
     {"homogenisation_pairs", "pairs", "pairs averaged in homogenisation"},
     {"homogenisation_aigc", "1", "the same among the day's AI-generated notes only; NaN: fewer than 2"},
     {"homogenisation_human", "1", "the same among the day's human notes only; NaN: fewer than 2"},
+    {"income_cents", "cents", "marketplace income the arm's creators were paid, to date (as of the day's start)"},
+    {"income_gini", "1", "Gini of that income over the arm's creators (0 = equal, 1 = one creator has all; NaN: none paid)"},
 };
-enum { COL_creators, COL_adopters, COL_new, COL_aigc, COL_homog, COL_pairs, COL_homog_aigc, COL_homog_human, COL__N };
+enum { COL_creators, COL_adopters, COL_new, COL_aigc, COL_homog, COL_pairs, COL_homog_aigc, COL_homog_human,
+       COL_income, COL_income_gini, COL__N };
 
 typedef struct aigc_state {
     fw_aigc_tool probe;          /* its own stream for adoption counts (the notes part has its own) */
@@ -131,7 +135,27 @@ typedef struct aigc_state {
     uint32_t *list;              /* [cap] pend indices of one arm's notes */
     size_t cap;
     uint32_t *series;            /* [n_arms] series ids */
+    int64_t *income;             /* [n_creators] scratch: one arm's creators' incomes */
 } aigc_state;
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The Gini of v[0..n) (sorted here): sum_i (2i - n - 1) v_(i) / (n sum v), i from 1; NaN when
+ * the sum is 0. */
+static double gini_i64(int64_t *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_i64);
+    double sum = 0.0, weighted = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        sum += (double)v[i];
+        weighted += (2.0 * (double)(i + 1) - (double)n - 1.0) * (double)v[i];
+    }
+    return sum > 0.0 ? weighted / ((double)n * sum) : NAN;
+}
 
 static int aigc_active(const fw_sim *S)
 {
@@ -196,11 +220,17 @@ static fw_err aigc_day_start(fw_sim *S, fw_part_inst *p)
     }
     for (uint32_t a = 0; a < S->n_arms; a++) {
         double row[COL__N] = {0};
+        size_t n_inc = 0;
         for (uint32_t c = 0; c < S->w.n_creators; c++)
             if (in_arm(S, S->w.creator_user[c], a)) {
                 row[COL_creators]++;
                 row[COL_adopters] += fw_aigc_adopted(&st->probe, S, c);
+                int64_t inc = fw_market_income(S->engine, S->w.creator_user[c]);
+                st->income[n_inc++] = inc;
+                row[COL_income] += (double)inc;
             }
+        /* Income concentration: who the marketplace pays, among the arm's creators. */
+        row[COL_income_gini] = gini_i64(st->income, n_inc);
         /* All the arm's new notes, then the AI-generated and the human ones. */
         for (int kind = 0; kind < 3; kind++) {
             size_t n = 0;
@@ -263,7 +293,8 @@ static fw_err aigc_create(fw_sim *S, fw_part_inst *p)
     if (rc != FW_OK)
         return rc;
     if (!(st->pairs = fw_sim_rng(S, FW_RNG_AIGC)) ||
-        !(st->series = fw_sim_calloc(S, S->n_arms, sizeof *st->series)))
+        !(st->series = fw_sim_calloc(S, S->n_arms, sizeof *st->series)) ||
+        !(st->income = fw_sim_calloc(S, S->w.n_creators + 1, sizeof *st->income)))
         return FW_ERR_NOMEM;
     if (!S->rec)
         return FW_OK;

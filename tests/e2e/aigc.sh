@@ -70,4 +70,23 @@ if [ $rc -eq 2 ] && grep -q "behaviour.aigc_adoption_per_day" err.txt && [ ! -e 
 else
   fail "adoption 1.5: exit $rc, $(cat err.txt)"
 fi
+# Creator income concentration per creator arm: with a busy marketplace, the arms' incomes at a
+# day's start add up to the marketplace's payments by the day before, and their Gini is in [0, 1].
+"$FLYWHEEL" run "$SRC/tests/data/tiny_aigc.yaml" -q -t 2 --days 5 --set world.task_rate=1 -o income.h5 2>err.txt ||
+  fail "income run ($(cat err.txt))"
+"$PY" - <<'PY' && pass "income per creator arm adds up to the marketplace's payments; its Gini in [0, 1]" || fail "income"
+import h5py, numpy as np
+f = h5py.File("income.h5", "r")
+arms = f["aigc/arms"]
+inc = sum(arms[a]["income_cents"][:] for a in arms)
+pay = f["market/days/payments_cents"][:]
+assert inc[0] == 0 and (inc[1:] == pay[:-1]).all(), (inc, pay)
+assert pay[-2] > 0, "no task was paid: the check is empty"
+for a in arms:
+    g = arms[a]["income_gini"][:]
+    fin = g[np.isfinite(g)]
+    assert ((fin >= 0) & (fin <= 1)).all(), (a, g)
+    assert np.isnan(g[arms[a]["income_cents"][:] == 0]).all(), (a, g)
+print("  income by day start", inc.tolist(), "payments", pay.tolist())
+PY
 finish
