@@ -4,7 +4,10 @@
 # 10,000 than the control's; the control's moderation counters are 0 and the removing arm's
 # add up (wrongful and violating actions make the actions; proactive ones are among them;
 # p50 <= p99); one and two threads agree bit for bit; a review queue that cannot drain is
-# reported in the run summary; a run with no violations and no moderation has no safety data.
+# reported in the run summary; a run with no violations and no moderation has no safety data;
+# fake planting ends in returns: with half the notes fake (tiny_shop, 6 days), raising
+# world.violation_fake_return from 0 to 3 raises the share of fake-planted deliveries
+# returned, by far more than chance.
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 "$FLYWHEEL" run "$SRC/tests/data/tiny_safety.yaml" -t 2 -o s2.h5 >out.txt 2>err.txt && pass "tiny_safety runs" || fail "run ($(cat err.txt))"
@@ -58,5 +61,29 @@ for arm in f["days"]:
     if arm == "day":
         continue
     assert not [k for k in f["days"][arm] if k.startswith(("viol_", "mod_", "prevalence"))], arm
+PY
+for fr in 0 3; do
+  "$FLYWHEEL" run "$SRC/tests/data/tiny_shop.yaml" -q -t 2 --set world.violation_fake=0.5 \
+    --set world.violation_fake_plant=100 --set world.violation_fake_return=$fr -o fake$fr.h5 2>err.txt ||
+    fail "fake planting run ($fr): $(cat err.txt)"
+done
+"$PY" - <<'PY' && pass "fake planting raises the returns of what it planted (world.violation_fake_return)" || fail "fake planting returns"
+import h5py, math
+def books(path):
+    f = h5py.File(path, "r")
+    t = {}
+    for a, d in f["days"].items():
+        if isinstance(d, h5py.Group):
+            for k in ("fake_planted_deliveries", "fake_planted_returns", "delivered_orders", "returns"):
+                t[k] = t.get(k, 0) + int(d[k][:].sum())
+    return t
+lo, hi = books("fake0.h5"), books("fake3.h5")
+n0, n3 = lo["fake_planted_deliveries"], hi["fake_planted_deliveries"]
+assert n0 >= 40 and n3 >= 40, (lo, hi)   # enough deliveries for the comparison to mean something
+r0, r3 = lo["fake_planted_returns"] / n0, hi["fake_planted_returns"] / n3
+pool = (lo["fake_planted_returns"] + hi["fake_planted_returns"]) / (n0 + n3)
+z = (r3 - r0) / math.sqrt(pool * (1 - pool) * (1 / n0 + 1 / n3))
+assert r3 - r0 > 0.1 and z > 2.5, (r0, r3, z)
+print(f"  returned among fake-planted deliveries: {r0:.3f} of {n0} (fake_return 0), {r3:.3f} of {n3} (3), z {z:.1f}")
 PY
 finish
