@@ -2274,16 +2274,45 @@ const fw_promo_day *fw_scenario_promo_day(const fw_scenario *s, uint32_t day)
  * off, so that they would do nothing: refused. The base's point at the key's own line; an
  * arm's (arm_at, what) at its set list. Value-based, so that a resolved scenario (every key
  * written at its value) reloads. */
+/* A knob whose mechanism is off, given a value other than its default: it would do nothing. */
+typedef struct idle_row {
+    const char *key;
+    double value;
+    bool idle;          /* its mechanism is off */
+    const char *off;    /* what is off, for the message */
+} idle_row;
+
+/* The default of knob k as a number (its F64 default, else its integer one). */
+static double knob_default(const knob *k)
+{
+    return k->type == KNOB_F64 ? k->def_f : (double)k->def_u;
+}
+
+/* Refuses the first of rows[0..n) that is idle and not at its default: at the key's line in
+ * the base (arm_at NULL), else at the arm's set list (arm_at, what), where world.* keys are
+ * skipped (an arm cannot set them; the base's check speaks for them). */
+static fw_err refuse_idle(const idle_row *rows, size_t n, const where *w, const char *arm_at, const char *what,
+                          fw_diag *diag)
+{
+    char at[600];
+    for (size_t r = 0; r < n; r++) {
+        const knob *k = find_knob(rows[r].key, strlen(rows[r].key));
+        if (k == NULL || !rows[r].idle || rows[r].value == knob_default(k) ||
+            (arm_at != NULL && rows[r].key[0] == 'w'))
+            continue;
+        if (arm_at == NULL)
+            where_fmt(w, rows[r].key, at, sizeof at);
+        return fail(diag, FW_ERR_RANGE, "%s: %s: %s%.6g would do nothing: %s; leave it at its default %.6g",
+                    arm_at != NULL ? arm_at : at, rows[r].key, what, rows[r].value, rows[r].off, knob_default(k));
+    }
+    return FW_OK;
+}
+
 static fw_err check_idle(const fw_scenario *s, const fw_behaviour_cfg *b, const fw_engine_cfg *e, const where *w,
                          const char *arm_at, const char *what, fw_diag *diag)
 {
     double goals = s->world.goal_max_conversions + s->world.goal_target_cpa + s->world.goal_target_roas;
-    const struct {
-        const char *key;
-        double value;
-        bool idle;
-        const char *off;
-    } rows[] = {
+    const idle_row rows[] = {
         {"world.target_roas", s->world.target_roas, s->world.goal_target_roas == 0.0,
          "world.goal_target_roas is 0: no campaign targets a ROAS"},
         {"engine.ads.autobid_lr", e->ads.autobid_lr, goals == 0.0,
@@ -2299,18 +2328,7 @@ static fw_err check_idle(const fw_scenario *s, const fw_behaviour_cfg *b, const 
         {"engine.search.product_slot", (double)e->search.product_slot, s->world.n_products == 0,
          "world.n_products is 0: there is no product to show"},
     };
-    char at[600];
-    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
-        const knob *k = find_knob(rows[r].key, strlen(rows[r].key));
-        double def = k != NULL && k->type != KNOB_F64 ? (double)k->def_u : k != NULL ? k->def_f : 0.0;
-        if (k == NULL || !rows[r].idle || rows[r].value == def || (arm_at != NULL && rows[r].key[0] == 'w'))
-            continue;
-        if (arm_at == NULL)
-            where_fmt(w, rows[r].key, at, sizeof at);
-        return fail(diag, FW_ERR_RANGE, "%s: %s: %s%.6g would do nothing: %s; leave it at its default %.6g",
-                    arm_at != NULL ? arm_at : at, rows[r].key, what, rows[r].value, rows[r].off, def);
-    }
-    return FW_OK;
+    return refuse_idle(rows, sizeof rows / sizeof rows[0], w, arm_at, what, diag);
 }
 
 /* ---- trust and safety (issue 20): world.violation_*, engine.safety.*, behaviour.report_* ----
@@ -2433,7 +2451,7 @@ static fw_err check_safety(const fw_scenario *s, const fw_behaviour_cfg *b, cons
     }
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         const knob *k = find_knob(rows[r].key, strlen(rows[r].key));
-        double def = k == NULL ? rows[r].value : k->type == KNOB_F64 ? k->def_f : (double)k->def_u;
+        double def = k == NULL ? rows[r].value : knob_default(k);
         if (k == NULL || !rows[r].idle || rows[r].value == def ||
             (arm_at != NULL && (rows[r].key[0] == 'w' || rows[r].value == rows[r].base)))
             continue;
@@ -2459,12 +2477,7 @@ static fw_err check_aigc20(const fw_scenario *s, const where *w, fw_diag *diag)
     const char *no_aigc = "behaviour.aigc_adoption_per_day is 0 in every arm: no note is AI-generated";
     const char *no_pipe = "every engine.media.*_capacity is 0 (unlimited): there is no pipeline";
     const char *no_det = "engine.aigc.detector is 0: no detector runs";
-    const struct {
-        const char *key;
-        double value;
-        bool idle;
-        const char *off;
-    } rows[] = {
+    const idle_row rows[] = {
         {"world.aigc_rate_boost", s->world.aigc_rate_boost, !adopt, no_aigc},
         {"world.aigc_quality_shift", s->world.aigc_quality_shift, !adopt, no_aigc},
         {"world.aigc_quality_sigma", s->world.aigc_quality_sigma, !adopt, no_aigc},
@@ -2479,16 +2492,10 @@ static fw_err check_aigc20(const fw_scenario *s, const where *w, fw_diag *diag)
         {"engine.media.video_transcode_units", m->video_transcode_units, !pipeline, no_pipe},
         {"engine.media.video_review_units", m->video_review_units, !pipeline, no_pipe},
     };
+    fw_err err = refuse_idle(rows, sizeof rows / sizeof rows[0], w, NULL, "", diag);
+    if (err != FW_OK)
+        return err;
     char at[600];
-    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
-        const knob *k = find_knob(rows[r].key, strlen(rows[r].key));
-        double def = k == NULL ? 0.0 : k->type == KNOB_F64 ? k->def_f : (double)k->def_u;
-        if (k == NULL || !rows[r].idle || rows[r].value == def)
-            continue;
-        where_fmt(w, rows[r].key, at, sizeof at);
-        return fail(diag, FW_ERR_RANGE, "%s: %s: %.6g would do nothing: %s; leave it at its default %.6g", at,
-                    rows[r].key, rows[r].value, rows[r].off, def);
-    }
     /* An arm's down-rank (its own knob) acts on the detector's flags only. */
     for (uint32_t a = 0; a < s->n_arms && !detector; a++)
         if (s->arms[a].engine.aigc.downrank_unlabelled < 1.0) {
@@ -2512,12 +2519,7 @@ static fw_err check_living(const fw_scenario *s, const where *w, fw_diag *diag)
     const fw_world_cfg *c = &s->world;
     int creators_on = c->creator_response > 0.0 || c->creator_income_response > 0.0 || c->creator_fatigue > 0.0;
     int any_on = creators_on || c->arrivals_per_day > 0 || c->churn_base > 0.0;
-    const struct {
-        const char *key;
-        double value;
-        bool idle;
-        const char *off;
-    } rows[] = {
+    const idle_row rows[] = {
         {"world.arrivals_follows", c->arrivals_follows, c->arrivals_per_day == 0,
          "world.arrivals_per_day is 0: nobody arrives to follow anyone"},
         {"world.churn_dissatisfaction", c->churn_dissatisfaction, c->churn_base == 0.0,
@@ -2527,16 +2529,10 @@ static fw_err check_living(const fw_scenario *s, const where *w, fw_diag *diag)
         {"world.creator_quiet_days", c->creator_quiet_days, !any_on,
          "no creator response, arrivals or churn is on: the creator counts it sets are not recorded"},
     };
+    fw_err err = refuse_idle(rows, sizeof rows / sizeof rows[0], w, NULL, "", diag);
+    if (err != FW_OK)
+        return err;
     char at[600];
-    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
-        const knob *k = find_knob(rows[r].key, strlen(rows[r].key));
-        double def = k == NULL ? 0.0 : k->type == KNOB_F64 ? k->def_f : (double)k->def_u;
-        if (k == NULL || !rows[r].idle || rows[r].value == def)
-            continue;
-        where_fmt(w, rows[r].key, at, sizeof at);
-        return fail(diag, FW_ERR_RANGE, "%s: %s: %.6g would do nothing: %s; leave it at its default %.6g", at,
-                    rows[r].key, rows[r].value, rows[r].off, def);
-    }
     uint64_t people = (uint64_t)c->n_users + (uint64_t)c->arrivals_per_day * s->days;
     if (people > 50000000) {
         where_fmt(w, "world.arrivals_per_day", at, sizeof at);
