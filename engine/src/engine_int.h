@@ -209,6 +209,12 @@ typedef struct fw_rank_ctx {
     uint32_t n_scored;
 } fw_rank_ctx;
 
+/* seen_fill's fields. The second generation is allocated at the first rotation, so a user
+ * served fewer than seen_window notes so far holds one generation (an empty filter answers
+ * no, so the answers are those of two): half the memory for most users of a short run. */
+#define FW_SEEN_BOTH (UINT32_C(1) << 30)
+#define FW_SEEN_FILL (FW_SEEN_BOTH - 1)
+
 struct fw_engine {
     uint32_t n_users, n_topics, ticks_per_day, n_arms;
     uint64_t seed;          /* fw_catalog.seed: the key of plug-ins' random streams */
@@ -237,8 +243,9 @@ struct fw_engine {
      * last seen_window..2*seen_window served notes are remembered (false positives, ~2%,
      * only skip a note). Platforms dedupe feeds this way; a ring of ids would forget within a
      * day of heavy scrolling and re-serve the same trending notes. */
-    uint64_t **seen;        /* [n_users] -> [2 * seen_words] */
-    uint32_t *seen_fill;    /* [n_users]: ids in the current generation; bit 31 = which */
+    uint64_t **seen;        /* [n_users] -> [seen_words], or [2 * seen_words] once FW_SEEN_BOTH */
+    uint32_t *seen_fill;    /* [n_users]: ids in the current generation (FW_SEEN_FILL); bit 31
+                               = which generation is current; FW_SEEN_BOTH: the second exists */
 
     void *mod[FW_MOD__COUNT];        /* each module's state; NULL: switched off */
     uint8_t on[FW_MOD__COUNT];       /* wanted: a module's state exists once created */

@@ -102,17 +102,24 @@ void fw_rank_ctx_fini(fw_rank_ctx *c)
 fw_err fw_seen_add(fw_engine *e, uint32_t cell, uint32_t u, uint32_t id)
 {
     const fw_cell *cl = &e->cell[cell];
-    uint32_t words = cl->seen_words;
-    if (!e->seen[u] && !(e->seen[u] = calloc(2 * (size_t)words, sizeof(uint64_t))))
+    uint32_t words = cl->seen_words, st = e->seen_fill[u];
+    uint32_t cur = st >> 31, both = st & FW_SEEN_BOTH, fill = st & FW_SEEN_FILL;
+    if (!e->seen[u] && !(e->seen[u] = calloc(words, sizeof(uint64_t))))
         return FW_ERR_NOMEM;
-    uint32_t cur = e->seen_fill[u] >> 31, fill = e->seen_fill[u] & 0x7fffffffu;
     if (fill >= cl->seen_half) {   /* rotate: forget the older generation */
         cur ^= 1;
+        if (!both) {   /* the first rotation: the second generation comes into being */
+            uint64_t *g = realloc(e->seen[u], 2 * (size_t)words * sizeof(uint64_t));
+            if (!g)
+                return FW_ERR_NOMEM;
+            e->seen[u] = g;
+            both = FW_SEEN_BOTH;
+        }
         memset(e->seen[u] + (size_t)cur * words, 0, words * sizeof(uint64_t));
         fill = 0;
     }
     fw_bloom_add(e->seen[u] + (size_t)cur * words, words, fw_note_hash(id));
-    e->seen_fill[u] = cur << 31 | (fill + 1);
+    e->seen_fill[u] = cur << 31 | both | (fill + 1);
     return FW_OK;
 }
 

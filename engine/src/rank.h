@@ -84,7 +84,7 @@ static inline int fw_seen_has(const fw_engine *e, uint32_t cell, uint32_t u, uin
         return 0;
     uint32_t words = e->cell[cell].seen_words;
     uint64_t h = fw_note_hash(id);
-    return fw_bloom_has(s, words, h) || fw_bloom_has(s + words, words, h);
+    return fw_bloom_has(s, words, h) || ((e->seen_fill[u] & FW_SEEN_BOTH) && fw_bloom_has(s + words, words, h));
 }
 
 /* Remembers id as served to u; FW_ERR_NOMEM when the filters cannot be allocated. Writes
