@@ -60,9 +60,9 @@ uint32_t fw_search_page(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req *q
         fw_ad_fill fill;
         out[k++] = fw_ads_fill(e, ctx, &ar, 1, &fill) == 1 ? ad(&fill) : empty_ad;
     }
-    /* Blended results: the product card for the query's category at its position, in place
-     * of the last result when the page is full. */
-    uint32_t product = pslot && n > 0 ? fw_shop_search_product(e, topic) : FW_NONE;
+    /* Blended results: the product result (engine.search.product_match) at its position, in
+     * place of the last result when the page is full. */
+    uint32_t product = pslot && n > 0 ? fw_shop_search_product_for(e, q, topic) : FW_NONE;
     if (product != FW_NONE && k + n >= cap)
         n--;
     uint32_t at = product == FW_NONE ? UINT32_MAX : fw_min_u32(pslot - 1, n);

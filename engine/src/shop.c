@@ -119,6 +119,15 @@ struct fw_shop {
     int dirty;                   /* popularity or stock changed since the last refresh */
     double decay;                /* per-day factor of profiles and popularity */
 
+    /* Product titles (fw_catalog.product_terms), an inverted index over them when some arm
+     * blends products into search: word w's products, ascending, are title_prod[title_off[w]
+     * .. title_off[w + 1]) with their counts of w in title_tf; title_len [n_products] words
+     * per title, title_avg their mean. NULL without titles. */
+    uint32_t n_terms;
+    uint32_t *title_off, *title_prod, *title_len;
+    uint8_t *title_tf;
+    double title_avg;
+
     uint32_t *note_shown;        /* [note_cap] what each note shows (FW_NONE) */
     uint32_t note_cap;
     double fp_rate[FW_MAX_ENGINE_ARMS];   /* P(card | note shows nothing), per arm */
@@ -231,6 +240,65 @@ static fw_err shop_grow_notes(fw_engine *e, void *state, uint32_t old_cap, uint3
     return grow_note_shown(state, cap);
 }
 
+/* The titles' inverted index (struct fw_shop): counting, then filling, product by product,
+ * so every word's products come out ascending. A title word past the vocabulary is refused. */
+static fw_err index_titles(fw_engine *e, struct fw_shop *s, const fw_catalog *cat)
+{
+    uint32_t np = s->n_products, V = cat->n_terms;
+    s->n_terms = V;
+    if (!fw_alloc(e, &s->title_off, (size_t)V + 1, sizeof *s->title_off) ||
+        !fw_alloc(e, &s->title_len, np, sizeof *s->title_len))
+        return FW_ERR_NOMEM;
+    uint64_t total = 0, words = 0;
+    for (uint32_t p = 0; p < np; p++) {
+        const uint32_t *t = &cat->product_terms[(size_t)p * FW_PRODUCT_TERMS];
+        for (int k = 0; k < FW_PRODUCT_TERMS; k++) {
+            if (t[k] == FW_NONE)
+                continue;
+            if (t[k] >= V)
+                return FW_ERR_INVAL;
+            s->title_len[p]++;
+            words++;
+            int first = 1;   /* a word counts once per title in the postings */
+            for (int j = 0; j < k && first; j++)
+                first = t[j] != t[k];
+            if (first) {
+                s->title_off[t[k] + 1]++;
+                total++;
+            }
+        }
+    }
+    s->title_avg = np ? (double)words / np : 0.0;
+    for (uint32_t w = 0; w < V; w++)
+        s->title_off[w + 1] += s->title_off[w];
+    if (!fw_alloc(e, &s->title_prod, total ? total : 1, sizeof *s->title_prod) ||
+        !fw_alloc(e, &s->title_tf, total ? total : 1, sizeof *s->title_tf))
+        return FW_ERR_NOMEM;
+    uint32_t *fill = malloc((size_t)V * sizeof *fill);
+    if (!fill)
+        return FW_ERR_NOMEM;
+    memcpy(fill, s->title_off, (size_t)V * sizeof *fill);
+    for (uint32_t p = 0; p < np; p++) {
+        const uint32_t *t = &cat->product_terms[(size_t)p * FW_PRODUCT_TERMS];
+        for (int k = 0; k < FW_PRODUCT_TERMS; k++) {
+            if (t[k] == FW_NONE)
+                continue;
+            int first = 1;
+            uint8_t tf = 1;
+            for (int j = 0; j < k && first; j++)
+                first = t[j] != t[k];
+            if (!first)
+                continue;
+            for (int j = k + 1; j < FW_PRODUCT_TERMS; j++)
+                tf += t[j] == t[k];
+            s->title_prod[fill[t[k]]] = p;
+            s->title_tf[fill[t[k]]++] = tf;
+        }
+    }
+    free(fill);
+    return FW_OK;
+}
+
 static fw_err shop_create(fw_engine *e, const fw_catalog *cat, void **state)
 {
     struct fw_shop *s = *state;
@@ -326,6 +394,11 @@ static fw_err shop_create(fw_engine *e, const fw_catalog *cat, void **state)
                                 : 0.0;
         s->fp_rate[a] = fp > 1.0 ? 1.0 : fp;
     }
+    int titles = 0;
+    for (uint32_t a = 0; a < e->n_arms; a++)
+        titles |= fw_cfg(e, a)->search.product_slot > 0 && fw_cfg(e, a)->search.product_match == FW_PRODUCT_MATCH_TITLE;
+    if (titles && cat->product_terms && np && (rc = index_titles(e, s, cat)) != FW_OK)
+        return rc;
     s->dirty = 1;
     refresh_best(s);
     return FW_OK;
@@ -385,6 +458,81 @@ uint32_t fw_shop_search_product(const fw_engine *e, uint32_t topic)
     if (!s || s->n_products == 0 || topic >= s->n_topics || s->best_n[topic] == 0)
         return FW_NONE;
     return s->best[(size_t)topic * s->best_cap];
+}
+
+/* One pass over the postings of the query's distinct words, merged by product id (each list
+ * ascending): every product with a query word in its title, its BM25 over titles (k1, b of
+ * the arm) with the idf of word frequency among titles. Pass 1 (best NULL) returns the
+ * largest BM25; pass 2 the best in-stock product by w_text * bm25 / top + w_intent * [its
+ * category is topic], ties to the more popular, then the lower id. */
+static double title_pass(const struct fw_shop *s, const fw_search_cfg *c, const uint32_t *words, uint32_t n,
+                         uint32_t topic, double top, uint32_t *best)
+{
+    uint32_t at[FW_QUERY_TERMS], end[FW_QUERY_TERMS];
+    double idf[FW_QUERY_TERMS];
+    for (uint32_t i = 0; i < n; i++) {
+        at[i] = s->title_off[words[i]];
+        end[i] = s->title_off[words[i] + 1];
+        double df = end[i] - at[i], N = s->n_products;
+        idf[i] = log(1.0 + (N - df + 0.5) / (df + 0.5));
+    }
+    double best_v = -1.0, max_bm = 0.0;
+    uint32_t best_p = FW_NONE;
+    for (;;) {
+        uint32_t p = FW_NONE;
+        for (uint32_t i = 0; i < n; i++)
+            if (at[i] < end[i] && (p == FW_NONE || s->title_prod[at[i]] < p))
+                p = s->title_prod[at[i]];
+        if (p == FW_NONE)
+            break;
+        double bm = 0.0, norm = c->k1 * (1.0 - c->b + c->b * s->title_len[p] / s->title_avg);
+        for (uint32_t i = 0; i < n; i++)   /* in query order: the same sum in both passes */
+            if (at[i] < end[i] && s->title_prod[at[i]] == p) {
+                double tf = s->title_tf[at[i]++];
+                bm += idf[i] * tf * (c->k1 + 1.0) / (tf + norm);
+            }
+        if (!best) {
+            max_bm = bm > max_bm ? bm : max_bm;
+            continue;
+        }
+        if (s->stock[p].available == 0)
+            continue;
+        double v = c->w_text * bm / top + (s->prod[p].category == topic ? c->w_intent : 0.0);
+        if (best_p == FW_NONE || v > best_v ||
+            (v == best_v && (s->pop[p] > s->pop[best_p] || (s->pop[p] == s->pop[best_p] && p < best_p)))) {
+            best_v = v;
+            best_p = p;
+        }
+    }
+    if (best)
+        *best = best_p;
+    return max_bm;
+}
+
+uint32_t fw_shop_search_product_for(const fw_engine *e, const fw_search_req *q, uint32_t topic)
+{
+    const struct fw_shop *s = S_of(e);
+    if (!s || s->n_products == 0 || q->arm >= e->n_arms)
+        return FW_NONE;
+    const fw_search_cfg *c = &fw_cfg(e, q->arm)->search;
+    if (c->product_match != FW_PRODUCT_MATCH_TITLE || !s->title_off)
+        return fw_shop_search_product(e, topic);
+    uint32_t words[FW_QUERY_TERMS], n = 0;
+    for (uint32_t k = 0; k < q->n_terms && k < FW_QUERY_TERMS; k++) {
+        uint32_t w = q->terms[k];
+        int dup = w >= s->n_terms || s->title_off[w] == s->title_off[w + 1];
+        for (uint32_t j = 0; j < n && !dup; j++)
+            dup = words[j] == w;
+        if (!dup)
+            words[n++] = w;
+    }
+    uint32_t best = FW_NONE;
+    double top = n ? title_pass(s, c, words, n, topic, 0.0, NULL) : 0.0;
+    if (top > 0.0)
+        title_pass(s, c, words, n, topic, top, &best);
+    /* No title in stock shares a word with the query (colloquial words, typos): the best
+     * seller of the category the engine reads in it. */
+    return best != FW_NONE ? best : fw_shop_search_product(e, topic);
 }
 
 /* ---- profiles ------------------------------------------------------------------------ */

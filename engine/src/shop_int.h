@@ -20,6 +20,14 @@ uint32_t fw_shop_engaged_topics(const fw_engine *e, uint32_t user, uint32_t *out
  * in stock as of the last barrier, or FW_NONE (no such product, no topic, or no shop). */
 uint32_t fw_shop_search_product(const fw_engine *e, uint32_t topic);
 
+/* The product result of search request q (engine.search.product_slot), under its arm's
+ * engine.search.product_match: title = the in-stock product whose title best matches the
+ * query's words (BM25 over titles, scaled to the best match, times w_text, plus w_intent when
+ * its category is topic, the engine's reading of the query; ties to the more popular, then
+ * the lower id), else, when no title shares a word with the query, what bestseller gives;
+ * bestseller = fw_shop_search_product(topic). Reads only state changed at barriers. */
+uint32_t fw_shop_search_product_for(const fw_engine *e, const fw_search_req *q, uint32_t topic);
+
 /* Tests only: moves coupon's books by delta -- which 0: cents held, 1: cents redeemed, 2: its
  * issuer's coupon cost, 3: claims -- so that a test can show fw_shop_check catching books that
  * disagree with the orders and wallets. FW_ERR_INVAL for a bad coupon or which. */

@@ -286,6 +286,7 @@ fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, dou
                       .n_terms = S->w.n_terms, .note_terms = S->w.note_terms,
                       .n_brands = S->w.n_brands, .n_products = S->w.n_products,
                       .note_products = S->w.note_product,
+                      .product_terms = S->w.product_terms,
                       .n_campaigns = S->w.n_campaigns, .campaigns = S->w.campaigns, .seed = sc->seed};
     /* Producer-side: notes are scored under their creator's cell once the pre-period ends;
      * until then under the control cell (the engine starts with every creator in cell 0). */

@@ -2302,6 +2302,10 @@ static fw_err refuse_idle(const idle_row *rows, size_t n, const where *w, const 
             continue;
         if (arm_at == NULL)
             where_fmt(w, rows[r].key, at, sizeof at);
+        if (k->type == KNOB_ENUM)
+            return fail(diag, FW_ERR_RANGE, "%s: %s: %s%s would do nothing: %s; leave it at its default %s",
+                        arm_at != NULL ? arm_at : at, rows[r].key, what, enum_name(k, (uint64_t)rows[r].value),
+                        rows[r].off, enum_name(k, k->def_u));
         return fail(diag, FW_ERR_RANGE, "%s: %s: %s%.6g would do nothing: %s; leave it at its default %.6g",
                     arm_at != NULL ? arm_at : at, rows[r].key, what, rows[r].value, rows[r].off, knob_default(k));
     }
@@ -2327,6 +2331,8 @@ static fw_err check_idle(const fw_scenario *s, const fw_behaviour_cfg *b, const 
          "world.join_share is 0: no advertiser joins"},
         {"engine.search.product_slot", (double)e->search.product_slot, s->world.n_products == 0,
          "world.n_products is 0: there is no product to show"},
+        {"engine.search.product_match", (double)e->search.product_match, e->search.product_slot == 0,
+         "engine.search.product_slot is 0: search pages show no product"},
     };
     return refuse_idle(rows, sizeof rows / sizeof rows[0], w, arm_at, what, diag);
 }

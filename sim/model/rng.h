@@ -21,7 +21,7 @@ typedef enum fw_rng_purpose {
     FW_RNG_CREATOR = 3,    /* a creator's traits */
     FW_RNG_FOLLOW = 4,     /* the initial follow graph */
     FW_RNG_BRAND = 5,
-    FW_RNG_PRODUCT = 6,
+    FW_RNG_PRODUCT = 6,    /* a product's attributes (day 0) and its title's words (day 1) */
     FW_RNG_NOTE = 7,       /* an initial note's attributes */
     FW_RNG_ACTIVITY = 8,   /* whether a user is active on a day, and session times */
     FW_RNG_SESSION = 9,    /* choices inside a user's sessions (entity user, day = tick) */

@@ -86,6 +86,27 @@ void fw_world_draw_terms(const fw_world *w, gsl_rng *r, uint32_t topic, uint32_t
         terms[k] = FW_NONE;
 }
 
+void fw_world_draw_title(const fw_world *w, gsl_rng *r, uint32_t category, uint32_t *terms)
+{
+    int k = 0;
+    for (; k < FW_PRODUCT_TERMS - 1; k++)
+        terms[k] = category * w->terms_per_topic + (uint32_t)gsl_ran_discrete(r, w->term_pick);
+    terms[k] = w->generic_base + (uint32_t)gsl_rng_uniform_int(r, w->generic_terms);
+}
+
+/* Products' titles, once the vocabulary exists: each from the product's own stream (day 1),
+ * so no other draw moves. */
+static fw_err gen_titles(fw_world *w, gsl_rng *r, uint64_t seed)
+{
+    if (!ALLOC(w->product_terms, (size_t)w->n_products * FW_PRODUCT_TERMS))
+        return FW_ERR_NOMEM;
+    for (uint32_t p = 0; p < w->n_products; p++) {
+        fw_rng_seek(r, seed, FW_RNG_PRODUCT, p, 1);
+        fw_world_draw_title(w, r, w->product_category[p], &w->product_terms[(size_t)p * FW_PRODUCT_TERMS]);
+    }
+    return FW_OK;
+}
+
 /* The vocabulary's layout and the Zipf table over a topic's words (no randomness). */
 static fw_err gen_vocabulary(fw_world *w, const fw_world_cfg *cfg)
 {
@@ -900,7 +921,7 @@ fw_err fw_world_generate_until(const fw_world_cfg *cfg, uint64_t seed, const vol
         goto fail;
     if ((rc = gen_topics(w, cfg, r, seed)) || (rc = STOPPED(stop)) || (rc = gen_users(w, cfg, r, seed)) ||
         (rc = STOPPED(stop)) || (rc = gen_creators(w, cfg, r, seed)) || (rc = STOPPED(stop)) ||
-        (rc = gen_commerce(w, cfg, r, seed)) || (rc = STOPPED(stop)) || (rc = gen_vocabulary(w, cfg)) ||
+        (rc = gen_commerce(w, cfg, r, seed)) || (rc = STOPPED(stop)) || (rc = gen_vocabulary(w, cfg)) || (rc = gen_titles(w, r, seed)) ||
         (rc = STOPPED(stop)) || (rc = gen_notes(w, cfg, r, seed, stop)) || (rc = STOPPED(stop)) ||
         (rc = gen_follows(w, cfg, r, seed, stop)) || (rc = STOPPED(stop)) || (rc = gen_campaigns(w, cfg, r, seed)))
         goto fail;
@@ -920,7 +941,7 @@ void fw_world_fini(fw_world *w)
                  w->creator_rate, w->creator_skill, w->creator_video, w->follow_off,
                  w->follow_dst, w->n_followers, w->brand_category, w->brand_budget_cents,
                  w->product_brand, w->product_category, w->product_price_cents,
-                 w->product_stock, w->product_appeal, w->category_off, w->category_products,
+                 w->product_stock, w->product_appeal, w->product_terms, w->category_off, w->category_products,
                  w->note_info, w->note_quality, w->note_emb, w->note_product, w->note_terms,
                  w->note_likes, w->campaigns};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)

@@ -66,6 +66,7 @@ typedef struct fw_world {
     int64_t *product_price_cents;
     uint32_t *product_stock;
     float *product_appeal;
+    uint32_t *product_terms; /* [n_products * FW_PRODUCT_TERMS] visible title words (search) */
     uint32_t *category_off;  /* [n_topics + 1]: products sorted by category */
     uint32_t *category_products;
 
@@ -122,6 +123,11 @@ typedef struct fw_new_note {
     uint32_t product;
     uint32_t terms[FW_NOTE_TERMS];
 } fw_new_note;
+
+/* Draws a product's title in category into terms[FW_PRODUCT_TERMS]: FW_PRODUCT_TERMS - 1
+ * words of the category's vocabulary (Zipf, as notes draw them) and 1 generic word.
+ * Deterministic given r. */
+void fw_world_draw_title(const fw_world *w, gsl_rng *r, uint32_t category, uint32_t *terms);
 
 /* Draws a note's text on topic into terms[FW_NOTE_TERMS]: 11 topic words (Zipf), 3 generic
  * words, 1 word of another topic, and 1 slot left empty (FW_NONE). Deterministic given r. */

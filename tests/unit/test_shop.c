@@ -1647,9 +1647,98 @@ static void test_coupon_check_can_fail(void **state)
     assert_books(e, 1);
 }
 
+/* ---- product titles: the product result of a search page (engine.search.product_match) ---- */
+
+/* Titles over a vocabulary of 20 words: A {1 2 3 3 4}, B {5 6 7 8 9}, C {1 10 11 12 13},
+ * D {14 .. 18} (sold out), E {10 11 19 19 19}, F {2 5}. */
+#define N_TITLE_TERMS 20u
+static const uint32_t titles[N_PRODUCTS * FW_PRODUCT_TERMS] = {
+    1, 2, 3, 3, 4, FW_NONE,           5, 6, 7, 8, 9, FW_NONE,
+    1, 10, 11, 12, 13, FW_NONE,       14, 15, 16, 17, 18, FW_NONE,
+    10, 11, 19, 19, 19, FW_NONE,      2, 5, FW_NONE, FW_NONE, FW_NONE, FW_NONE,
+};
+
+static fw_engine *build_titles(fw_product_match match)
+{
+    fw_engine_cfg cfg = shop_cfg();
+    cfg.search.product_slot = 1;
+    cfg.search.product_match = match;
+    fw_note_info notes[N_NOTES];
+    for (uint32_t i = 0; i < N_NOTES; i++)
+        notes[i] = note_info(i, note_topic[i]);
+    fw_catalog cat = {.n_users = N_USERS, .n_topics = N_TOPICS, .ticks_per_day = TPD,
+                      .n_notes = N_NOTES, .notes = notes, .n_terms = N_TITLE_TERMS, .n_brands = N_BRANDS,
+                      .n_products = N_PRODUCTS, .products = products, .note_products = note_shows,
+                      .product_terms = titles};
+    fw_err err = FW_OK;
+    fw_engine *e = fw_engine_create(&cat, &cfg, 1, &err);
+    assert_int_equal(err, FW_OK);
+    assert_non_null(e);
+    return e;
+}
+
+static uint32_t product_for(const fw_engine *e, uint32_t topic, uint32_t n, const uint32_t *words)
+{
+    fw_search_req q = {.user = 0, .arm = 0, .tick = 0, .n_terms = n};
+    memcpy(q.terms, words, n * sizeof *words);
+    return fw_shop_search_product_for(e, &q, topic);
+}
+
+static void test_product_titles(void **state)
+{
+    (void)state;
+    fw_engine *e = build_titles(FW_PRODUCT_MATCH_TITLE);
+    /* The one title with the word; a repeated query word counts once. */
+    assert_int_equal(product_for(e, FW_NONE, 1, (uint32_t[]){3}), P_A);
+    assert_int_equal(product_for(e, 1, 2, (uint32_t[]){3, 3}), P_A);   /* C, of topic 1, has no 3 */
+    /* Equal BM25 (word 1 once in A and in C, titles of 5 words): the query's intent decides;
+     * without one, ties go to the lower id (popularity is 0 for all). */
+    assert_int_equal(product_for(e, FW_NONE, 1, (uint32_t[]){1}), P_A);
+    assert_int_equal(product_for(e, 1, 1, (uint32_t[]){1}), P_C);
+    /* Term frequency: E has 19 three times and 10 once, C only 10. */
+    assert_int_equal(product_for(e, FW_NONE, 2, (uint32_t[]){10, 19}), P_E);
+    /* Only a sold-out title matches, or no title (a word past the vocabulary, an unindexed
+     * word): the best seller of the query's category in stock, never D. */
+    uint32_t best1 = fw_shop_search_product(e, 1), best0 = fw_shop_search_product(e, 0);
+    assert_int_not_equal(best1, FW_NONE);
+    assert_int_not_equal(best1, P_D);
+    assert_int_equal(product_for(e, 1, 1, (uint32_t[]){14}), best1);
+    assert_int_equal(product_for(e, 0, 1, (uint32_t[]){999}), best0);
+    assert_int_equal(product_for(e, 0, 1, (uint32_t[]){0}), best0);
+    assert_int_equal(product_for(e, FW_NONE, 1, (uint32_t[]){14}), FW_NONE);
+    fw_engine_destroy(e);
+    /* bestseller: the category's best seller, whatever the words. */
+    e = build_titles(FW_PRODUCT_MATCH_BESTSELLER);
+    assert_int_equal(product_for(e, 1, 1, (uint32_t[]){3}), fw_shop_search_product(e, 1));
+    assert_int_equal(product_for(e, 0, 1, (uint32_t[]){19}), fw_shop_search_product(e, 0));
+    fw_engine_destroy(e);
+}
+
+/* A title word past the vocabulary is bad input: the engine refuses the catalog. */
+static void test_product_titles_refused(void **state)
+{
+    (void)state;
+    uint32_t bad[N_PRODUCTS * FW_PRODUCT_TERMS];
+    memcpy(bad, titles, sizeof bad);
+    bad[7] = N_TITLE_TERMS;
+    fw_engine_cfg cfg = shop_cfg();
+    cfg.search.product_slot = 1;
+    fw_note_info notes[N_NOTES];
+    for (uint32_t i = 0; i < N_NOTES; i++)
+        notes[i] = note_info(i, note_topic[i]);
+    fw_catalog cat = {.n_users = N_USERS, .n_topics = N_TOPICS, .ticks_per_day = TPD,
+                      .n_notes = N_NOTES, .notes = notes, .n_terms = N_TITLE_TERMS, .n_brands = N_BRANDS,
+                      .n_products = N_PRODUCTS, .products = products, .product_terms = bad};
+    fw_err err = FW_OK;
+    assert_null(fw_engine_create(&cat, &cfg, 1, &err));
+    assert_int_equal(err, FW_ERR_INVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_product_titles),
+        cmocka_unit_test(test_product_titles_refused),
         fixture_rig_test(test_lifecycle),
         fixture_rig_test(test_returns_and_refunds),
         fixture_rig_test(test_payment_failure_and_retries),

@@ -35,6 +35,8 @@
  * body; FW_NONE-padded, repeats count as term frequency), a query up to FW_QUERY_TERMS. Term
  * ids index the world's vocabulary of fw_catalog.n_terms words. */
 #define FW_NOTE_TERMS 16
+/* A product's title: FW_PRODUCT_TERMS term ids of the same vocabulary (FW_NONE padded). */
+#define FW_PRODUCT_TERMS 6
 #define FW_QUERY_TERMS 6
 
 typedef enum fw_format { FW_FORMAT_IMAGE = 0, FW_FORMAT_VIDEO = 1 } fw_format;
@@ -80,6 +82,10 @@ typedef struct fw_catalog {
     uint32_t n_brands, n_products;
     const fw_product_info *products;
     const uint32_t *note_products;
+    /* Products' titles ([n_products * FW_PRODUCT_TERMS] words of the vocabulary, FW_NONE
+     * padded), or NULL: blended search results then match no title and fall back to the
+     * best seller of the query's category (engine.search.product_match). */
+    const uint32_t *product_terms;
     /* Ads (flywheel/ads.h): the campaigns ([n_campaigns], struct fw_campaign_info), or none. */
     uint32_t n_campaigns;
     const struct fw_campaign_info *campaigns;

@@ -118,6 +118,15 @@ typedef enum fw_search_mode { FW_SEARCH_MODES(FW_KNOB_ENUM_CONST) FW_SEARCH__COU
 
 typedef enum fw_search_retrieval { FW_SEARCH_RETRIEVALS(FW_KNOB_ENUM_CONST) FW_RETRIEVAL__COUNT } fw_search_retrieval;
 
+/* What a search page's product result is (engine.search.product_slot): title = the product
+ * whose title best matches the query (BM25 over product titles, with the query's category
+ * intent); bestseller = the best seller of the query's category (before titles existed). */
+#define FW_PRODUCT_MATCHES(V)                \
+    V(FW_PRODUCT_MATCH_TITLE, "title")       \
+    V(FW_PRODUCT_MATCH_BESTSELLER, "bestseller")
+
+typedef enum fw_product_match { FW_PRODUCT_MATCHES(FW_KNOB_ENUM_CONST) FW_PRODUCT_MATCH__COUNT } fw_product_match;
+
 /* engine.search.* */
 #define FW_SEARCH_KNOBS(X)                                                                        \
     X(search, ARM, ENUM, mode, FW_SEARCH_INTENT, FW_SEARCH_MODES, 0, "",                                      \
@@ -140,9 +149,13 @@ typedef enum fw_search_retrieval { FW_SEARCH_RETRIEVALS(FW_KNOB_ENUM_CONST) FW_R
       "retrieval newest: newest postings read per query word (idf still counts all), at least 1; must be 0 " \
       "(unset) under exact and exhaustive, where it would do nothing")                                     \
     X(search, ARM, U32, product_slot, 0, 0, 100, "position",                                                   \
-      "blended results: a product card -- the best seller in stock of the category the engine reads in " \
-      "the query -- at this position of every search page with results (1 = first; past the last " \
-      "result: last); 0 = notes only")
+      "blended results: a product result (engine.search.product_match) at this position of every search " \
+      "page with results (1 = first; past the last result: last); 0 = notes only")                     \
+    X(search, ARM, ENUM, product_match, FW_PRODUCT_MATCH_TITLE, FW_PRODUCT_MATCHES, 0, "",                   \
+      "the product result: title = the in-stock product whose title best matches the query's words (BM25 " \
+      "over titles scaled to the best, times w_text, plus w_intent when its category is the query's "     \
+      "intent; no matching title: the best seller); bestseller = the best seller in stock of the query's " \
+      "category")
 
 /* Shop-tab profiles: unified = community signals (notes read, liked, saved) plus
  * transactions (views, carts, orders); separate = transactions alone, as when the shop and
