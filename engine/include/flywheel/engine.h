@@ -442,9 +442,10 @@ fw_err fw_engine_log_search(fw_engine *e, fw_engine_ctx *ctx, const fw_search_cl
  * platform sells ads, slot 0 is the ad slot at the top (sold for the topic the engine reads
  * in the query: its learned intent; FW_NONE note and campaign when no campaign wins), then
  * the results with their product cards. With engine.search.product_slot k > 0, a product
- * result (note and campaign FW_NONE, card the product: the best seller in stock of the query's
- * topic) sits before the k-th result, or last, when the shop has one; on a full page it takes
- * the last result's place. cap must leave room for the ad slot. Concurrency and determinism
+ * result (note and campaign FW_NONE, card the product: engine.search.product_match -- the
+ * in-stock product whose title best matches the query, or the best seller in stock of the
+ * query's topic) sits before the k-th result, or last, when the shop has one; on a full page
+ * it takes the last result's place. cap must leave room for the ad slot. Concurrency and determinism
  * as fw_search_request. */
 uint32_t fw_search_page(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req *q, fw_slot *out,
                         uint32_t cap);
