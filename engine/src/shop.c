@@ -463,10 +463,12 @@ uint32_t fw_shop_search_product(const fw_engine *e, uint32_t topic)
 /* One pass over the postings of the query's distinct words, merged by product id (each list
  * ascending): every product with a query word in its title, its BM25 over titles (k1, b of
  * the arm) with the idf of word frequency among titles. Pass 1 (best NULL) returns the
- * largest BM25; pass 2 the best in-stock product by w_text * bm25 / top + w_intent * [its
- * category is topic], ties to the more popular, then the lower id. */
+ * largest BM25 and sets *max_pop, the largest log(1 + popularity) in stock; pass 2 picks the
+ * in-stock product with the most w_text * bm25 / top + w_intent * [its category is topic] +
+ * w_quality * log(1 + popularity) / top_pop (relevance, the query's intent, and sales, as
+ * shop search ranks), ties to the more popular, then the lower id. */
 static double title_pass(const struct fw_shop *s, const fw_search_cfg *c, const uint32_t *words, uint32_t n,
-                         uint32_t topic, double top, uint32_t *best)
+                         uint32_t topic, double top, double top_pop, uint32_t *best, double *max_pop)
 {
     uint32_t at[FW_QUERY_TERMS], end[FW_QUERY_TERMS];
     double idf[FW_QUERY_TERMS];
@@ -491,13 +493,16 @@ static double title_pass(const struct fw_shop *s, const fw_search_cfg *c, const 
                 double tf = s->title_tf[at[i]++];
                 bm += idf[i] * tf * (c->k1 + 1.0) / (tf + norm);
             }
-        if (!best) {
-            max_bm = bm > max_bm ? bm : max_bm;
-            continue;
-        }
         if (s->stock[p].available == 0)
             continue;
-        double v = c->w_text * bm / top + (s->prod[p].category == topic ? c->w_intent : 0.0);
+        double lp = log1p(s->pop[p]);
+        if (!best) {
+            max_bm = bm > max_bm ? bm : max_bm;
+            *max_pop = lp > *max_pop ? lp : *max_pop;
+            continue;
+        }
+        double v = c->w_text * bm / top + (s->prod[p].category == topic ? c->w_intent : 0.0) +
+                   (top_pop > 0.0 ? c->w_quality * lp / top_pop : 0.0);
         if (best_p == FW_NONE || v > best_v ||
             (v == best_v && (s->pop[p] > s->pop[best_p] || (s->pop[p] == s->pop[best_p] && p < best_p)))) {
             best_v = v;
@@ -527,9 +532,9 @@ uint32_t fw_shop_search_product_for(const fw_engine *e, const fw_search_req *q, 
             words[n++] = w;
     }
     uint32_t best = FW_NONE;
-    double top = n ? title_pass(s, c, words, n, topic, 0.0, NULL) : 0.0;
+    double top_pop = 0.0, top = n ? title_pass(s, c, words, n, topic, 0.0, 0.0, NULL, &top_pop) : 0.0;
     if (top > 0.0)
-        title_pass(s, c, words, n, topic, top, &best);
+        title_pass(s, c, words, n, topic, top, top_pop, &best, NULL);
     /* No title in stock shares a word with the query (colloquial words, typos): the best
      * seller of the category the engine reads in it. */
     return best != FW_NONE ? best : fw_shop_search_product(e, topic);

@@ -1706,6 +1706,15 @@ static void test_product_titles(void **state)
     assert_int_equal(product_for(e, 0, 1, (uint32_t[]){999}), best0);
     assert_int_equal(product_for(e, 0, 1, (uint32_t[]){0}), best0);
     assert_int_equal(product_for(e, FW_NONE, 1, (uint32_t[]){14}), FW_NONE);
+    /* Sales: viewed twice, C overtakes A on the word they share (w_quality x log(1 + pop)),
+     * not E on the words only E has twice as much of (the text term dominates). */
+    fw_engine_ctx *c = fw_engine_ctx_create(e);
+    assert_non_null(c);
+    fw_shop_event views[2] = {shop_ev(0, P_C, 0, FW_SHOP_VIEW), shop_ev(1, P_C, 0, FW_SHOP_VIEW)};
+    assert_int_equal(fw_shop_log(e, c, views, 2), FW_OK);
+    assert_int_equal(product_for(e, FW_NONE, 1, (uint32_t[]){1}), P_C);
+    assert_int_equal(product_for(e, FW_NONE, 2, (uint32_t[]){10, 19}), P_E);
+    fw_engine_ctx_destroy(c);
     fw_engine_destroy(e);
     /* bestseller: the category's best seller, whatever the words. */
     e = build_titles(FW_PRODUCT_MATCH_BESTSELLER);
