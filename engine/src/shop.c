@@ -465,8 +465,8 @@ uint32_t fw_shop_search_product(const fw_engine *e, uint32_t topic)
  * the arm) with the idf of word frequency among titles. Pass 1 (best NULL) returns the
  * largest BM25 and sets *max_pop, the largest log(1 + popularity) in stock; pass 2 picks the
  * in-stock product with the most w_text * bm25 / top + w_intent * [its category is topic] +
- * w_quality * log(1 + popularity) / top_pop (relevance, the query's intent, and sales, as
- * shop search ranks), ties to the more popular, then the lower id. */
+ * product_w_sales * log(1 + popularity) / top_pop (relevance, the query's intent, and
+ * sales, as shop search ranks), ties to the more popular, then the lower id. */
 static double title_pass(const struct fw_shop *s, const fw_search_cfg *c, const uint32_t *words, uint32_t n,
                          uint32_t topic, double top, double top_pop, uint32_t *best, double *max_pop)
 {
@@ -502,7 +502,7 @@ static double title_pass(const struct fw_shop *s, const fw_search_cfg *c, const 
             continue;
         }
         double v = c->w_text * bm / top + (s->prod[p].category == topic ? c->w_intent : 0.0) +
-                   (top_pop > 0.0 ? c->w_quality * lp / top_pop : 0.0);
+                   (top_pop > 0.0 ? c->product_w_sales * lp / top_pop : 0.0);
         if (best_p == FW_NONE || v > best_v ||
             (v == best_v && (s->pop[p] > s->pop[best_p] || (s->pop[p] == s->pop[best_p] && p < best_p)))) {
             best_v = v;

@@ -23,8 +23,8 @@ uint32_t fw_shop_search_product(const fw_engine *e, uint32_t topic);
 /* The product result of search request q (engine.search.product_slot), under its arm's
  * engine.search.product_match: title = the in-stock product whose title best matches the
  * query's words (BM25 over titles, scaled to the best match, times w_text, plus w_intent when
- * its category is topic, the engine's reading of the query, plus w_quality times log(1 +
- * popularity) scaled to the best; ties to the more popular, then the lower id), else, when no title shares a word with the query, what bestseller gives;
+ * its category is topic, the engine's reading of the query, plus product_w_sales times log(1
+ * + popularity) scaled to the best; ties to the more popular, then the lower id), else, when no title shares a word with the query, what bestseller gives;
  * bestseller = fw_shop_search_product(topic). Reads only state changed at barriers. */
 uint32_t fw_shop_search_product_for(const fw_engine *e, const fw_search_req *q, uint32_t topic);
 

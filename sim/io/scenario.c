@@ -2333,6 +2333,9 @@ static fw_err check_idle(const fw_scenario *s, const fw_behaviour_cfg *b, const 
          "world.n_products is 0: there is no product to show"},
         {"engine.search.product_match", (double)e->search.product_match, e->search.product_slot == 0,
          "engine.search.product_slot is 0: search pages show no product"},
+        {"engine.search.product_w_sales", e->search.product_w_sales,
+         e->search.product_slot == 0 || e->search.product_match != FW_PRODUCT_MATCH_TITLE,
+         "products are not matched by title (engine.search.product_slot 0 or product_match bestseller)"},
     };
     return refuse_idle(rows, sizeof rows / sizeof rows[0], w, arm_at, what, diag);
 }

@@ -41,6 +41,8 @@ printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["behavio
 expect_bad "an arm's satiation half-life without satiation" "idle_sat.yaml:4|arm 'b'|behaviour.satiation is 0" run idle_sat.yaml
 printf 'engine:\n  search:\n    product_match: bestseller\n' >idle_match.yaml
 expect_bad "product_match without product results" "idle_match.yaml:3: engine.search.product_match: bestseller would do nothing|product_slot is 0|default title" validate idle_match.yaml
+printf 'engine:\n  search:\n    product_slot: 2\n    product_match: bestseller\n    product_w_sales: 3\n' >idle_sales.yaml
+expect_bad "product_w_sales with best sellers" "idle_sales.yaml:5: engine.search.product_w_sales: 3 would do nothing|not matched by title" validate idle_sales.yaml
 # Issue 20: AIGC and the media pipeline -- shares above 1, negative or zero sizes, knobs whose
 # mechanism is off, a run-wide knob in an arm.
 printf 'world:\n  aigc_declare_share: 1.5\n' >aigc_share.yaml

@@ -1658,11 +1658,12 @@ static const uint32_t titles[N_PRODUCTS * FW_PRODUCT_TERMS] = {
     10, 11, 19, 19, 19, FW_NONE,      2, 5, FW_NONE, FW_NONE, FW_NONE, FW_NONE,
 };
 
-static fw_engine *build_titles(fw_product_match match)
+static fw_engine *build_titles(fw_product_match match, double w_sales)
 {
     fw_engine_cfg cfg = shop_cfg();
     cfg.search.product_slot = 1;
     cfg.search.product_match = match;
+    cfg.search.product_w_sales = w_sales;
     fw_note_info notes[N_NOTES];
     for (uint32_t i = 0; i < N_NOTES; i++)
         notes[i] = note_info(i, note_topic[i]);
@@ -1687,7 +1688,7 @@ static uint32_t product_for(const fw_engine *e, uint32_t topic, uint32_t n, cons
 static void test_product_titles(void **state)
 {
     (void)state;
-    fw_engine *e = build_titles(FW_PRODUCT_MATCH_TITLE);
+    fw_engine *e = build_titles(FW_PRODUCT_MATCH_TITLE, 0.3);
     /* The one title with the word; a repeated query word counts once. */
     assert_int_equal(product_for(e, FW_NONE, 1, (uint32_t[]){3}), P_A);
     assert_int_equal(product_for(e, 1, 2, (uint32_t[]){3, 3}), P_A);   /* C, of topic 1, has no 3 */
@@ -1706,18 +1707,23 @@ static void test_product_titles(void **state)
     assert_int_equal(product_for(e, 0, 1, (uint32_t[]){999}), best0);
     assert_int_equal(product_for(e, 0, 1, (uint32_t[]){0}), best0);
     assert_int_equal(product_for(e, FW_NONE, 1, (uint32_t[]){14}), FW_NONE);
-    /* Sales: viewed twice, C overtakes A on the word they share (w_quality x log(1 + pop)),
-     * not E on the words only E has twice as much of (the text term dominates). */
-    fw_engine_ctx *c = fw_engine_ctx_create(e);
-    assert_non_null(c);
-    fw_shop_event views[2] = {shop_ev(0, P_C, 0, FW_SHOP_VIEW), shop_ev(1, P_C, 0, FW_SHOP_VIEW)};
-    assert_int_equal(fw_shop_log(e, c, views, 2), FW_OK);
-    assert_int_equal(product_for(e, FW_NONE, 1, (uint32_t[]){1}), P_C);
-    assert_int_equal(product_for(e, FW_NONE, 2, (uint32_t[]){10, 19}), P_E);
-    fw_engine_ctx_destroy(c);
     fw_engine_destroy(e);
+    /* Sales: viewed twice, C overtakes A on the word they share (product_w_sales x log(1 +
+     * pop), scaled to C's); E, with the better title for {10, 19}, keeps its place at weight
+     * 0.3 and loses it to C's sales at weight 2. */
+    for (int k = 0; k < 2; k++) {
+        e = build_titles(FW_PRODUCT_MATCH_TITLE, k ? 2.0 : 0.3);
+        fw_engine_ctx *c = fw_engine_ctx_create(e);
+        assert_non_null(c);
+        fw_shop_event views[2] = {shop_ev(0, P_C, 0, FW_SHOP_VIEW), shop_ev(1, P_C, 0, FW_SHOP_VIEW)};
+        assert_int_equal(fw_shop_log(e, c, views, 2), FW_OK);
+        assert_int_equal(product_for(e, FW_NONE, 1, (uint32_t[]){1}), P_C);
+        assert_int_equal(product_for(e, FW_NONE, 2, (uint32_t[]){10, 19}), k ? P_C : P_E);
+        fw_engine_ctx_destroy(c);
+        fw_engine_destroy(e);
+    }
     /* bestseller: the category's best seller, whatever the words. */
-    e = build_titles(FW_PRODUCT_MATCH_BESTSELLER);
+    e = build_titles(FW_PRODUCT_MATCH_BESTSELLER, 0.3);
     assert_int_equal(product_for(e, 1, 1, (uint32_t[]){3}), fw_shop_search_product(e, 1));
     assert_int_equal(product_for(e, 0, 1, (uint32_t[]){19}), fw_shop_search_product(e, 0));
     fw_engine_destroy(e);

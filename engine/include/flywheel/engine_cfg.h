@@ -154,8 +154,11 @@ typedef enum fw_product_match { FW_PRODUCT_MATCHES(FW_KNOB_ENUM_CONST) FW_PRODUC
     X(search, ARM, ENUM, product_match, FW_PRODUCT_MATCH_TITLE, FW_PRODUCT_MATCHES, 0, "",                   \
       "the product result: title = the in-stock product whose title best matches the query's words (BM25 " \
       "over titles scaled to the best, times w_text, plus w_intent when its category is the query's "     \
-      "intent, plus w_quality times its sales scaled to the best; no matching title: the best seller); bestseller = the best seller in stock of the query's " \
-      "category")
+      "intent, plus product_w_sales times its sales scaled to the best; no matching title: the best seller); bestseller = the best seller in stock of the query's " \
+      "category")                                                                                           \
+    X(search, ARM, F64, product_w_sales, 1.0, 0.0, 1000.0, "",                                                 \
+      "product_match title: weight of a matching product's sales, log(1 + decayed popularity) scaled to the " \
+      "best in stock among the matches (w_text weighs the title's BM25 the same way)")
 
 /* Shop-tab profiles: unified = community signals (notes read, liked, saved) plus
  * transactions (views, carts, orders); separate = transactions alone, as when the shop and
