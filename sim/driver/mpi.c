@@ -1,8 +1,10 @@
 /* The message-passing layer (mpi.h): Open MPI when built with FW_MPI=ON, one process otherwise. */
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "driver/mpi.h"
 
@@ -21,6 +23,19 @@ int fw_mpi_built(void)
 #endif
 }
 
+#ifdef FW_HAVE_MPI
+/* A rank that crashes ends with status 1 (run failed) rather than its signal, so mpirun,
+ * which ends the job when one rank exits non-zero, says 1 as a one-process run would. */
+static void on_crash(int sig)
+{
+    static const char msg[] = "\nflywheel: this rank crashed; ending the run (status 1)\n";
+    ssize_t rc = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)rc;
+    (void)sig;
+    _exit(1);
+}
+#endif
+
 void fw_mpi_init(int *argc, char ***argv)
 {
 #ifdef FW_HAVE_MPI
@@ -36,6 +51,11 @@ void fw_mpi_init(int *argc, char ***argv)
     g_started = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    if (g_size > 1) {
+        static const int crash[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+        for (size_t k = 0; k < sizeof crash / sizeof *crash; k++)
+            signal(crash[k], on_crash);
+    }
 #else
     (void)argc;
     (void)argv;

@@ -51,6 +51,18 @@ const char *fw_ranks_refusal(const fw_sim *S, const char *const *names, uint32_t
         if (S->cell_engine[c].feed.algorithm == FW_FEED_PLUGIN)
             return "engine.feed.algorithm plugin (a ranker plug-in may keep state the ranks do not exchange) is "
                    "not supported on several ranks";
+    /* The recommender remembers the cell of each user's latest feed request (rec.c
+     * user_arm, written by the request: only the user's rank has it) and its training reads
+     * it for the SHOP feature, which depends on the cell only through shop.profile. */
+    int rec = 0, profiles_differ = 0;
+    for (uint32_t c = 0; c < S->n_cells; c++) {
+        rec |= S->cell_engine[c].feed.algorithm == FW_FEED_REC;
+        profiles_differ |= S->cell_engine[c].shop.profile != S->cell_engine[0].shop.profile;
+    }
+    if (rec && profiles_differ)
+        return "arms that differ in engine.shop.profile beside the recommender (engine.feed.algorithm rec) are "
+               "not supported on several ranks: its training reads the cell of each user's latest request, "
+               "which only the user's own rank knows";
     for (uint32_t k = 0; k < n; k++) {
         int ok = 0;
         for (size_t j = 0; j < sizeof checked_parts / sizeof *checked_parts; j++)
@@ -162,12 +174,41 @@ static const unsigned char *unpack_rows(fw_sim *S, const unsigned char *p, uint3
     return p;
 }
 
+/* FLYWHEEL_MPI_TRACE=1: each tick's log as a hash on stderr (rank 0; a one-process run
+ * prints the same lines), to find the first tick where ranks and one process part. */
+static void trace(const fw_sim *S, const fw_recbuf *log)
+{
+    static int on = -1;
+    if (on < 0)
+        on = getenv("FLYWHEEL_MPI_TRACE") != NULL;
+    if (!on || fw_mpi_rank() != 0)
+        return;
+    uint64_t h = 1469598103934665603ULL, hu = h;
+    for (size_t k = 0; k < log->n; k++) {
+        const unsigned char *b = (const unsigned char *)&log->v[k].u;
+        h = (h ^ log->v[k].kind) * 1099511628211ULL;
+        for (size_t i = 0; i < payload(log->v[k].kind); i++)
+            h = (h ^ b[i]) * 1099511628211ULL;
+    }
+    for (uint32_t u = 0; u < S->w.n_users; u++) {
+        const unsigned char *b = (const unsigned char *)&S->w.interest[(size_t)u * S->w.n_topics];
+        for (size_t i = 0; i < S->w.n_topics * sizeof(float); i++)
+            hu = (hu ^ b[i]) * 1099511628211ULL;
+        hu = (hu ^ (uint64_t)S->us.spent_cents[u]) * 1099511628211ULL;
+        hu = (hu ^ S->us.day_impressions[u]) * 1099511628211ULL;
+    }
+    fprintf(stderr, "trace tick %d records %zu log %016llx users %016llx\n", S->abs_tick, log->n,
+            (unsigned long long)h, (unsigned long long)hu);
+}
+
 fw_err fw_ranks_exchange(fw_ranks *R, fw_sim *S, fw_recbuf *log, const uint32_t *run_user, size_t n_runs,
                          int stop, int *stop_any)
 {
     *stop_any = stop;
-    if (R->size == 1)
+    if (R->size == 1) {
+        trace(S, log);
         return FW_OK;
+    }
     size_t need = 2 * sizeof(uint64_t) + n_runs * R->row_bytes;
     for (size_t k = 0; k < log->n; k++)
         need += 2 * sizeof(uint32_t) + payload(log->v[k].kind);
@@ -218,6 +259,7 @@ fw_err fw_ranks_exchange(fw_ranks *R, fw_sim *S, fw_recbuf *log, const uint32_t 
         if (q != R->all.v + R->at[r + 1])
             return FW_ERR_INTERNAL;
     }
+    trace(S, log);
     return FW_OK;
 }
 
@@ -225,24 +267,19 @@ fw_err fw_ranks_day_end(fw_ranks *R, fw_sim *S, uint64_t *day_cells)
 {
     if (R->size == 1)
         return FW_OK;
-    uint64_t w[FW_WORK__COUNT];
+    return fw_mpi_sum_u64(day_cells, (size_t)S->n_cells * S->n_counters);
+}
+
+fw_err fw_ranks_day_work(fw_ranks *R, fw_sim *S)
+{
+    if (R->size == 1)
+        return FW_OK;
     if (R->rank == 0)
-        work_sum(S, w);
+        work_sum(S, R->day_work);
     else
-        memcpy(w, R->work_par, sizeof w);
+        memcpy(R->day_work, R->work_par, sizeof R->day_work);
     memset(R->work_par, 0, sizeof R->work_par);
-    /* One reduction: the counters, then the work. */
-    size_t nc = (size_t)S->n_cells * S->n_counters;
-    uint64_t *v = malloc((nc + FW_WORK__COUNT) * sizeof *v);
-    if (!v)
-        return FW_ERR_NOMEM;
-    memcpy(v, day_cells, nc * sizeof *v);
-    memcpy(v + nc, w, sizeof w);
-    fw_err rc = fw_mpi_sum_u64(v, nc + FW_WORK__COUNT);
-    memcpy(day_cells, v, nc * sizeof *v);
-    memcpy(R->day_work, v + nc, sizeof w);
-    free(v);
-    return rc;
+    return fw_mpi_sum_u64(R->day_work, FW_WORK__COUNT);
 }
 
 void fw_ranks_fault(const fw_ranks *R, uint32_t day)

@@ -68,9 +68,11 @@ void fw_ranks_sessions_end(fw_ranks *R, const fw_sim *S);
 fw_err fw_ranks_exchange(fw_ranks *R, fw_sim *S, fw_recbuf *log, const uint32_t *run_user, size_t n_runs,
                          int stop, int *stop_any);
 
-/* The day's end: day_cells[n_cells * n_counters] summed over the ranks, the engine's work
- * of the day into R->day_work. */
+/* The day's end, before the parts' day ends: day_cells[n_cells * n_counters] summed over
+ * the ranks. After the engine's day end: the engine's work of the day (rank 0's whole, the
+ * others' sessions') summed over the ranks into R->day_work. */
 fw_err fw_ranks_day_end(fw_ranks *R, fw_sim *S, uint64_t *day_cells);
+fw_err fw_ranks_day_work(fw_ranks *R, fw_sim *S);
 
 /* The fault hook of the tests: with FLYWHEEL_MPI_FAULT=RANK:DAY in the environment, rank
  * RANK dies (abort) as day DAY starts, so a test can see the whole run stop. */

@@ -511,7 +511,7 @@ static fw_err day_end(driver *D)
     FOR_PARTS(S, p)
         if (p->def->day_close && (rc = p->def->day_close(S, p)) != FW_OK)
             return rc;
-    return FW_OK;
+    return fw_ranks_day_work(&D->ranks, S);
 }
 
 /* The day's record: the engine's day series, the experiment's daily look, the counters, the
