@@ -248,6 +248,7 @@ fw_err fw_ranks_exchange(fw_ranks *R, fw_sim *S, fw_recbuf *log, const uint32_t 
                 return FW_ERR_NOMEM;
         }
         R->user_ticks += hdr[1];
+        R->records += hdr[0];
         for (uint64_t i = 0; i < hdr[1]; i++) {
             uint32_t u;
             if (r == R->rank) {
@@ -299,9 +300,13 @@ void fw_ranks_summary(const fw_ranks *R, const fw_sim *S, uint32_t days, FILE *o
     double per_tick = R->ticks ? (double)R->bytes / R->ticks : 0.0;
     double per_user_day = days && S->w.n_users ? (double)R->bytes / days / S->w.n_users : 0.0;
     double per_user_tick = R->user_ticks ? (double)R->bytes / R->user_ticks : 0.0;
+    double rows = (double)R->user_ticks * R->row_bytes;
     fprintf(out,
             "  ranks: %d (users %u..%u on rank 0); exchanged %.0f bytes per tick (max %llu), %.1f per active "
-            "user-tick, %.1f per user per day; %.1f MB in %llu exchanges (each rank receives all of it)\n",
+            "user-tick, %.1f per user per day; %.1f MB in %llu exchanges (each rank receives all of it): "
+            "%.0f%% users' rows (%zu bytes each), %.0f%% records (%.1f bytes each)\n",
             R->size, R->lo, R->hi ? R->hi - 1 : 0, per_tick, (unsigned long long)R->max_tick_bytes, per_user_tick,
-            per_user_day, R->bytes / 1e6, (unsigned long long)R->ticks);
+            per_user_day, R->bytes / 1e6, (unsigned long long)R->ticks, R->bytes ? 100.0 * rows / R->bytes : 0.0,
+            R->row_bytes, R->bytes ? 100.0 * (R->bytes - rows) / R->bytes : 0.0,
+            R->records ? (R->bytes - rows - 16.0 * R->ticks * R->size) / R->records : 0.0);
 }

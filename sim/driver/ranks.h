@@ -39,7 +39,7 @@ typedef struct fw_ranks {
     uint64_t work_mark[FW_WORK__COUNT];
     uint64_t day_work[FW_WORK__COUNT];   /* the day's work over the ranks (fw_ranks_day_end) */
     /* The tally: bytes of every rank's messages together, exchanges, user-ticks carried. */
-    uint64_t bytes, max_tick_bytes, ticks, user_ticks;
+    uint64_t bytes, max_tick_bytes, ticks, user_ticks, records;
 } fw_ranks;
 
 /* This process's place (size 1 without MPI): slice, buffers. FW_ERR_NOMEM. */
