@@ -9,9 +9,12 @@
  * its user's rows listed in pack_rows (world interests, the users' state, the per-user
  * aggregates), the thread's records and counters, and scratch; barrier and day hooks run
  * on every rank on replicated state. Checked part by part (docs/ARCHITECTURE.md, "Ranks");
- * any other part refuses the run under several ranks. */
-static const char *const checked_parts[] = {"feed", "notes", "search", "shop", "ads", "reach", "oracle", "market",
-                                            "adnotes", "searchprod"};
+ * notify's seen_day is the user's own and read only by the user's sessions, so it stays
+ * with the owner; advertisers and promo act at barriers and day ends on engine state. Any
+ * other part refuses the run under several ranks. */
+static const char *const checked_parts[] = {"feed",    "notes",      "search",  "shop",   "ads",
+                                            "reach",   "oracle",     "market",  "adnotes", "searchprod",
+                                            "notify",  "advertisers", "promo"};
 
 fw_err fw_ranks_init(fw_ranks *R, const fw_sim *S)
 {
@@ -70,7 +73,8 @@ const char *fw_ranks_refusal(const fw_sim *S, const char *const *names, uint32_t
         if (!ok) {
             snprintf(why, sizeof why,
                      "the scenario runs the %s part, not yet checked for several ranks (checked: feed, notes, "
-                     "search, shop, ads, reach, oracle, market, adnotes, searchprod)", names[k]);
+                     "search, shop, ads, reach, oracle, market, adnotes, searchprod, notify, advertisers, promo)",
+                     names[k]);
             return why;
         }
     }
