@@ -869,6 +869,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         goto out;
     }
     rep->interrupted = stopped;
+    rep->stopped_together = stopped && D->ranks.size > 1;   /* agreed at a barrier: no rank waits */
     rep->wall_s = fw_now_s() - t_start;
     rep->peak_rss_mb = peak_rss_mb();
     if (S->rec) {

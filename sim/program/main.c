@@ -24,6 +24,9 @@
 enum { EXIT_RUN_FAILED = 1, EXIT_BAD_INPUT = 2 };
 
 static volatile sig_atomic_t stop_requested;
+/* Several ranks: the run ended the same way on every rank (a stop agreed at a barrier), so a
+ * non-zero status needs no MPI_Abort (which could cut rank 0's last write short). */
+static int mpi_ended_together;
 
 static void on_signal(int sig)
 {
@@ -606,10 +609,12 @@ static int cmd_run(int argc, char **argv)
     }
     fw_run_report rep;
     fw_err e = fw_run(&sc, &o, &rep);
-    if (e == FW_ERR_INTERRUPT && rep.result_path[0])
+    mpi_ended_together = rep.stopped_together;
+    /* Several ranks: rank 0 records, and alone says what was kept. */
+    if (e == FW_ERR_INTERRUPT && rep.result_path[0] && fw_mpi_rank() == 0)
         fprintf(stderr, "flywheel: interrupted after %u finished day%s; partial result kept at %s\n",
                 rep.days_done, rep.days_done == 1 ? "" : "s", rep.result_path);
-    else if (e == FW_ERR_INTERRUPT)
+    else if (e == FW_ERR_INTERRUPT && fw_mpi_rank() == 0)
         fprintf(stderr, "flywheel: interrupted before the first write (generating the world or running "
                         "replicates); nothing was recorded\n");
     rc = e == FW_OK ? 0 : rep.refused ? EXIT_BAD_INPUT : EXIT_RUN_FAILED;
@@ -957,7 +962,7 @@ int main(int argc, char **argv)
         fw_mpi_abort(EXIT_BAD_INPUT);
     }
     int rc = dispatch(argc, argv);
-    if (rc != 0 && fw_mpi_size() > 1)
+    if (rc != 0 && fw_mpi_size() > 1 && !mpi_ended_together)
         fw_mpi_abort(rc);
     fw_mpi_finalize();
     return rc;
