@@ -164,6 +164,14 @@ out:
 #endif
 }
 
+void fw_mpi_barrier(void)
+{
+#ifdef FW_HAVE_MPI
+    if (g_started && g_size > 1)
+        MPI_Barrier(MPI_COMM_WORLD);
+#endif
+}
+
 fw_err fw_mpi_sum_u64(uint64_t *v, size_t n)
 {
 #ifdef FW_HAVE_MPI

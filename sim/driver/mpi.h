@@ -44,6 +44,9 @@ void fw_bytes_free(fw_bytes *b);
  * FW_ERR_NOMEM when the buffer cannot grow or the total passes 2 GiB (MPI's int counts). */
 fw_err fw_mpi_exchange(const void *mine, size_t n, int flag, fw_bytes *all, size_t *at, int *flag_any);
 
+/* Every rank waits here until all have come (MPI_Barrier). */
+void fw_mpi_barrier(void);
+
 /* v[0..n) summed over the ranks, in place on every rank (MPI_Allreduce of integers: exact). */
 fw_err fw_mpi_sum_u64(uint64_t *v, size_t n);
 

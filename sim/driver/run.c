@@ -743,6 +743,7 @@ static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, c
             .version = FW_VERSION, .git_revision = FW_GIT_REVISION, .scenario_name = sc->name,
             .scenario_path = sc->source_path ? sc->source_path : "",
             .scenario_text = sc->source_text ? sc->source_text : "", .seed = sc->seed, .threads = S->n_threads,
+            .ranks = fw_mpi_size(),
             .days_planned = sc->days, .ticks_per_day = S->tpd, .n_arms = S->n_arms, .arm_names = D->arm_names,
             .arm_weights = D->arm_weights, .arm_layers = D->arm_layers, .arm_users = S->asg.users, .scenario = sc,
             .compression = sc->output.compression, .n_counters = D->counters.n, .n_rates = D->counters.n_rates,
@@ -810,6 +811,9 @@ static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_e
         if (exp_out && D->exp_ready)
             *exp_out = D->exp;
         rep->days_done = S->day + 1;
+        /* Several ranks: none starts the next day before rank 0 has written this one, so
+         * a rank that dies later leaves the file with every day finished before. */
+        fw_mpi_barrier();
     }
     if (o->progress)
         fputc('\n', stderr);

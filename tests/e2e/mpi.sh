@@ -30,6 +30,9 @@ if cmp_files rec_1x1.h5 rec_2x2.h5; then pass "tiny_rec: 1x1 and 2x2 identical";
 if [ "$(grep -c 'ranks: 2 ' out.txt)" = 1 ] && grep -Eq 'exchanged [0-9]+ bytes per tick.*[0-9.]+ per active user-tick, [0-9.]+ per user per day' out.txt; then
   pass "summary: one ranks line with bytes per tick and per user"
 else fail "summary: no single ranks line: $(grep -i rank out.txt)"; fi
+# The file says how many ranks made it (a root attribute, as threads; absent for one process).
+r=$("$PY" -c 'import sys, h5py; f = h5py.File(sys.argv[1], "r"); print(int(f.attrs["ranks"]), "ranks" in h5py.File(sys.argv[2], "r").attrs)' rec_2x2.h5 rec_1x1.h5 2>&1)
+if [ "$r" = "2 False" ]; then pass "root attribute ranks: 2 (absent with one process)"; else fail "root attribute ranks: '$r'"; fi
 # The comparison can fail: another seed differs.
 "$FLYWHEEL" run "$AB" "${SMALL[@]}" -q -t 1 -s 12345 -o other.h5 2>err.txt || fail "other seed"
 if cmp_files ab_1x1.h5 other.h5 >/dev/null 2>&1; then fail "a different seed gave identical results"; else pass "different seed differs"; fi
