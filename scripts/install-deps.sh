@@ -16,6 +16,7 @@ pkgs=(
   chromium              # e2e: headless browser loads the HTML report
   clang libclang-rt-14-dev llvm  # fuzzing: libFuzzer and the sanitizer runtimes, llvm-symbolizer
   binutils              # fault injection: addr2line names the call sites (tests/fault)
+  libopenmpi-dev libhdf5-openmpi-dev openmpi-bin  # the FW_MPI build: users over ranks (mpirun)
 )
 
 missing=()

@@ -29,6 +29,7 @@
 #include "driver/counters.h"
 #include "driver/evlog.h"
 #include "driver/part.h"
+#include "driver/ranks.h"
 #include "driver/run.h"
 #include "fw_version.h"
 #include "model/rng.h"
@@ -98,6 +99,11 @@ typedef struct driver {
     char *resolved, *overrides;
     const char *arm_names[FW_MAX_ARMS], *arm_layers[FW_MAX_ARMS];
     double arm_weights[FW_MAX_ARMS];
+    /* Issue 21: this rank's users and the exchange (driver/ranks.h; one rank: no-ops). */
+    fw_ranks ranks;
+    volatile sig_atomic_t *stop;   /* the run's stop request, read at each barrier */
+    int stop_any;                  /* some rank was asked to stop (the latest barrier) */
+    int refused;                   /* the scenario asks for what several ranks cannot do */
 } driver;
 
 static fw_err drv_init(driver *D)
@@ -124,6 +130,7 @@ static fw_err drv_init(driver *D)
         !(D->run_lo = malloc(((size_t)nu + 1) * sizeof *D->run_lo)) ||
         !(D->run_hi = malloc(((size_t)nu + 1) * sizeof *D->run_hi)) ||
         (S->evlog && !(D->run_ev = malloc(((size_t)nu + 1) * sizeof *D->run_ev))) ||
+        fw_ranks_init(&D->ranks, S) != FW_OK ||
         !(D->day_arms = calloc(per_arm, sizeof *D->day_arms)) || !(D->totals = calloc(per_arm, sizeof *D->totals)))
         return FW_ERR_NOMEM;
     const fw_hist *h = fw_engine_ctx_latency(S->th[0].ctx, 0);
@@ -155,6 +162,7 @@ static void drv_fini(driver *D)
     for (int s = 0; s < FW_STAGE__COUNT; s++)
         fw_hist_fini(&D->day_lat[s]);
     fw_counters_fini(&D->counters);
+    fw_ranks_fini(&D->ranks);
     fw_sim_fini(&D->S);
     free(D->resolved);
     free(D->overrides);
@@ -184,13 +192,19 @@ static void k_activity(void *arg, size_t b, size_t e, int slot)
     uint32_t *const *agg = fw_sim_aggs(S);
     for (size_t u = b; u < e; u++) {
         uint32_t n = draw_sessions(S, th->rng, (uint32_t)u);
-        D->sess_n[u] = n;
         uint64_t *c = &th->counters[(size_t)S->cell_of[u] * S->n_counters];
         S->us.active_today[u] = n > 0;
+        agg[FW_UM_active_days][u] += n > 0;
+        /* Several ranks: every rank draws every user (the state is replicated), but only
+         * the user's own rank counts them and runs their sessions. */
+        if (!fw_ranks_owns(&D->ranks, (uint32_t)u))
+            n = 0;
+        D->sess_n[u] = n;
+        if (!fw_ranks_owns(&D->ranks, (uint32_t)u))
+            continue;
         c[C_active_users] += n > 0;
         c[C_prev_active_users] += S->us.active_prev[u];
         c[C_retained_users] += n > 0 && S->us.active_prev[u];
-        agg[FW_UM_active_days][u] += n > 0;
     }
 }
 
@@ -364,6 +378,8 @@ static fw_err publish(driver *D, uint32_t t)
 
 #define FOR_PARTS(S, p) for (fw_part_inst *p = (S)->part; p < (S)->part + (S)->n_parts; p++)
 
+static fw_err barrier(driver *D, uint32_t t, size_t n_runs);
+
 static fw_err run_tick(driver *D, uint32_t t)
 {
     fw_sim *S = &D->S;
@@ -379,13 +395,25 @@ static fw_err run_tick(driver *D, uint32_t t)
             D->run_count[n_runs++] = 1;
         }
     }
+    fw_ranks_sessions_begin(&D->ranks, S);
     fw_par_for(n_runs, 16, k_sessions, D);
+    fw_ranks_sessions_end(&D->ranks, S);
     for (int s = 0; s < S->n_threads; s++)
         if (S->th[s].oom)
             return FW_ERR_NOMEM;
+    fw_ranks_serial_begin(&D->ranks, S);
+    fw_err rc = barrier(D, t, n_runs);
+    fw_ranks_serial_end(&D->ranks, S);
+    return rc;
+}
 
-    /* The barrier. */
+/* The barrier: the tick's log (with several ranks, every rank's), the engine and the parts. */
+static fw_err barrier(driver *D, uint32_t t, size_t n_runs)
+{
+    fw_sim *S = &D->S;
     fw_err rc = merge(D, n_runs);
+    if (rc == FW_OK)
+        rc = fw_ranks_exchange(&D->ranks, S, &D->log, D->run_user, n_runs, D->stop && *D->stop, &D->stop_any);
     if (rc == FW_OK && S->evlog)
         rc = fw_evlog_merge(S->evlog, D->run_ev, n_runs);
     FOR_PARTS(S, p)
@@ -434,9 +462,11 @@ static fw_err day_start(driver *D)
     if ((rc = build_schedule(D)) != FW_OK)
         return rc;
     S->n_pend = 0;
+    fw_ranks_serial_begin(&D->ranks, S);
     FOR_PARTS(S, p)
         if (p->def->day_start && (rc = p->def->day_start(S, p)) != FW_OK)
             return rc;
+    fw_ranks_serial_end(&D->ranks, S);
     if (S->n_pend > 1)   /* no creators: no queue at all (qsort of NULL is undefined) */
         qsort(S->pend, S->n_pend, sizeof *S->pend, cmp_pending);
     S->pend_done = 0;
@@ -463,6 +493,8 @@ static fw_err day_end(driver *D)
     for (int s = 0; s < S->n_threads; s++)
         for (size_t k = 0; k < per_cell; k++)
             S->day_cells[k] += S->th[s].counters[k];
+    if ((rc = fw_ranks_day_end(&D->ranks, S, S->day_cells)) != FW_OK)
+        return rc;
     memset(D->day_arms, 0, (size_t)S->n_arms * S->n_counters * sizeof *D->day_arms);
     for (uint32_t c = 0; c < S->n_cells; c++)
         for (uint32_t l = 0; l < S->asg.n_layers; l++)
@@ -479,7 +511,7 @@ static fw_err day_end(driver *D)
     FOR_PARTS(S, p)
         if (p->def->day_close && (rc = p->def->day_close(S, p)) != FW_OK)
             return rc;
-    return FW_OK;
+    return fw_ranks_day_work(&D->ranks, S);
 }
 
 /* The day's record: the engine's day series, the experiment's daily look, the counters, the
@@ -523,6 +555,8 @@ static fw_err day_record(driver *D, double t_start, char *errbuf, size_t errlen)
     for (int s = 0; s < S->n_threads; s++)
         for (int k = 0; k < FW_WORK__COUNT; k++)
             day_work[k] += fw_engine_ctx_work(S->th[s].ctx, k);
+    if (D->ranks.size > 1)   /* every rank's, summed at the day's end */
+        memcpy(day_work, D->ranks.day_work, sizeof day_work);
     if ((S->evlog && (rc = fw_evlog_day(S->evlog)) != FW_OK) ||
         (rc = fw_recorder_add_day(S->rec, D->day_arms, D->day_lat, day_work)) != FW_OK) {
         snprintf(errbuf, errlen, "cannot record day %u: %s", S->day, fw_err_str(rc));
@@ -605,6 +639,7 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
             S->part[k].def->summary(S, &S->part[k], D->totals, days, out);
     fprintf(out, "  (per-day means; rates over all days)\n");
     fprintf(out, "  throughput: %.0f user-sessions/s\n", rep->sim_s > 0 ? rep->sessions / rep->sim_s : 0.0);
+    fw_ranks_summary(&D->ranks, S, rep->days_done, out);
     fprintf(out, "  result: %s\n", rep->result_path);
     if (rep->prev_path[0])
         fprintf(out, "  previous result kept as %s\n", rep->prev_path);
@@ -688,6 +723,16 @@ static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, c
         fprintf(stderr, "flywheel: %s\n", errbuf);
         return rc;
     }
+    const char *names[FW_MAX_PARTS];
+    for (uint32_t k = 1; k < n_layout; k++)
+        names[k - 1] = layout[k]->name;
+    const char *refusal = fw_ranks_refusal(S, names, n_layout - 1);
+    if (refusal) {
+        if (fw_mpi_rank() == 0)
+            fprintf(stderr, "flywheel run: %s\n", refusal);
+        D->refused = 1;
+        return FW_ERR_INVAL;
+    }
     if (o->output_path) {
         for (uint32_t a = 0; a < S->n_arms; a++) {
             D->arm_names[a] = sc->arms[a].name;
@@ -698,6 +743,7 @@ static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, c
             .version = FW_VERSION, .git_revision = FW_GIT_REVISION, .scenario_name = sc->name,
             .scenario_path = sc->source_path ? sc->source_path : "",
             .scenario_text = sc->source_text ? sc->source_text : "", .seed = sc->seed, .threads = S->n_threads,
+            .ranks = fw_mpi_size(),
             .days_planned = sc->days, .ticks_per_day = S->tpd, .n_arms = S->n_arms, .arm_names = D->arm_names,
             .arm_weights = D->arm_weights, .arm_layers = D->arm_layers, .arm_users = S->asg.users, .scenario = sc,
             .compression = sc->output.compression, .n_counters = D->counters.n, .n_rates = D->counters.n_rates,
@@ -734,7 +780,9 @@ static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_e
     double t_sim = fw_now_s(), last_progress = 0.0;
     char errbuf[512] = "";
     fw_err rc = FW_OK;
+    D->stop = o->stop;
     for (S->day = 0; S->day < sc->days && !*stopped; S->day++) {
+        fw_ranks_fault(&D->ranks, S->day);
         if ((rc = day_start(D)) != FW_OK)
             break;
         for (uint32_t t = 0; t < S->tpd && rc == FW_OK && !*stopped; t++) {
@@ -746,7 +794,8 @@ static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_e
                         sessions += S->th[s].counters[(size_t)c * S->n_counters + C_sessions];
                 progress(o, S->day, t, S->tpd, sc->days, t_sim, sessions, &last_progress);
             }
-            *stopped = o->stop && *o->stop;
+            /* Several ranks stop together, at the barrier where one of them was asked to. */
+            *stopped = D->ranks.size > 1 ? D->stop_any : o->stop && *o->stop;
         }
         if (rc != FW_OK || *stopped || (rc = day_end(D)) != FW_OK)
             break;
@@ -762,6 +811,9 @@ static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_e
         if (exp_out && D->exp_ready)
             *exp_out = D->exp;
         rep->days_done = S->day + 1;
+        /* Several ranks: none starts the next day before rank 0 has written this one, so
+         * a rank that dies later leaves the file with every day finished before. */
+        fw_mpi_barrier();
     }
     if (o->progress)
         fputc('\n', stderr);
@@ -805,6 +857,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     D->values = x->values;
     if (rc == FW_OK)
         rc = setup(D, o, rep, x);
+    rep->refused = D->refused;
     /* An empty but valid partial file exists from the start. */
     if (rc == FW_OK && S->rec &&
         (rc = fw_recorder_write(S->rec, "running", fw_now_s() - t_start, peak_rss_mb(), errbuf, sizeof errbuf)) != FW_OK)
@@ -820,6 +873,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         goto out;
     }
     rep->interrupted = stopped;
+    rep->stopped_together = stopped && D->ranks.size > 1;   /* agreed at a barrier: no rank waits */
     rep->wall_s = fw_now_s() - t_start;
     rep->peak_rss_mb = peak_rss_mb();
     if (S->rec) {
@@ -1127,6 +1181,24 @@ int fw_run_threads(const fw_scenario *s, int requested)
 fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
 {
     memset(rep, 0, sizeof *rep);
+    /* Several ranks (driver/ranks.h): one recorded run, rank 0 recording and reporting. */
+    fw_run_opts ranked;
+    if (fw_mpi_size() > 1) {
+        if (o->replicates > 1 || (sc->experiment_counterfactual && sc->n_arms > 1)) {
+            if (fw_mpi_rank() == 0)
+                fprintf(stderr, "flywheel run: %s is not supported on several ranks (run it in one process)\n",
+                        o->replicates > 1 ? "--replicates" : "experiment.counterfactual");
+            rep->refused = 1;
+            return FW_ERR_INVAL;
+        }
+        if (fw_mpi_rank() > 0) {
+            ranked = *o;
+            ranked.output_path = NULL;
+            ranked.out = NULL;
+            ranked.progress = 0;
+            o = &ranked;
+        }
+    }
     side_plan p;
     fw_err rc = plan_init(&p, sc, o);
     if (rc != FW_OK) {

@@ -28,6 +28,11 @@ typedef struct fw_run_report {
     uint64_t sessions, active_user_days;
     char result_path[4096];
     char prev_path[4096];               /* where an earlier result at the path was kept, or "" */
+    int refused;                        /* several ranks (mpirun) cannot run what was asked:
+                                           bad input, said on stderr (exit 2) */
+    int stopped_together;               /* several ranks stopped at the same barrier (a stop
+                                           request travels in the exchange): each may end
+                                           normally, none is left waiting */
 } fw_run_report;
 
 /* The most threads a run uses, whatever asks for more (-t, OMP_NUM_THREADS). */

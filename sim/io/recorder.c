@@ -1536,7 +1536,9 @@ static int write_provenance(fw_recorder *r, wctx *w)
         fw_h5_attr_str(f, "scenario_text", in->scenario_text) < 0 ||
         fw_h5_attr_str(f, "scenario_resolved", in->scenario_resolved) < 0 ||
         fw_h5_attr_str(f, "overrides", in->overrides) < 0 || fw_h5_attr_u64(f, "seed", in->seed) < 0 ||
-        fw_h5_attr_i64(f, "threads", in->threads) < 0 || fw_h5_attr_str(f, "start_time", r->start_time) < 0 ||
+        fw_h5_attr_i64(f, "threads", in->threads) < 0 ||
+        (in->ranks > 1 && fw_h5_attr_i64(f, "ranks", in->ranks) < 0) ||
+        fw_h5_attr_str(f, "start_time", r->start_time) < 0 ||
         fw_h5_attr_str(f, "end_time", end_time) < 0 || fw_h5_attr_str(f, "status", w->status) < 0 ||
         fw_h5_attr_i64(f, "days_planned", in->days_planned) < 0 ||
         fw_h5_attr_i64(f, "days_completed", r->n_days) < 0 ||

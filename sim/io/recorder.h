@@ -36,6 +36,7 @@ typedef struct fw_rec_info {
     const char *scenario_name, *scenario_path, *scenario_text, *scenario_resolved, *overrides;
     uint64_t seed;
     int threads;
+    int ranks;                       /* MPI ranks (issue 21); > 1 adds the root attribute ranks */
     uint32_t days_planned, ticks_per_day, n_arms;
     const char *const *arm_names;
     const double *arm_weights;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "program/bench.h"
+#include "driver/mpi.h"
 #include "flywheel/engine.h"
 #include "driver/clock.h"
 #include "io/report.h"
@@ -23,6 +24,9 @@
 enum { EXIT_RUN_FAILED = 1, EXIT_BAD_INPUT = 2 };
 
 static volatile sig_atomic_t stop_requested;
+/* Several ranks: the run ended the same way on every rank (a stop agreed at a barrier), so a
+ * non-zero status needs no MPI_Abort (which could cut rank 0's last write short). */
+static int mpi_ended_together;
 
 static void on_signal(int sig)
 {
@@ -585,8 +589,9 @@ static int cmd_run(int argc, char **argv)
         goto done;
     char path[PATH_MAX];
     int run_threads = fw_run_threads(&sc, threads);
+    /* Several ranks: rank 0 alone writes, so it alone asks about an unfinished partial file. */
     if (memory_refused("run", &sc, run_threads) || output_path(&sc, out_opt, path, sizeof path) ||
-        (!force && unfinished_partial(path))) {
+        (!force && fw_mpi_rank() == 0 && unfinished_partial(path))) {
         fw_scenario_fini(&sc);
         goto done;
     }
@@ -595,7 +600,7 @@ static int cmd_run(int argc, char **argv)
                 run_threads == 1 ? "" : "s", FW_RUN_MAX_THREADS, FW_RUN_USERS_PER_THREAD, sc.world.n_users);
     catch_stop_signals();
     fw_run_opts o = {.output_path = path, .threads = run_threads,
-                     .progress = !quiet && (force_progress || isatty(STDERR_FILENO)),
+                     .progress = !quiet && fw_mpi_rank() == 0 && (force_progress || isatty(STDERR_FILENO)),
                      .stop = &stop_requested, .out = quiet ? NULL : stdout,
                      .replicates = replicates};
     if (plant_from_env(&o)) {
@@ -604,15 +609,17 @@ static int cmd_run(int argc, char **argv)
     }
     fw_run_report rep;
     fw_err e = fw_run(&sc, &o, &rep);
-    if (e == FW_ERR_INTERRUPT && rep.result_path[0])
+    mpi_ended_together = rep.stopped_together;
+    /* Several ranks: rank 0 records, and alone says what was kept. */
+    if (e == FW_ERR_INTERRUPT && rep.result_path[0] && fw_mpi_rank() == 0)
         fprintf(stderr, "flywheel: interrupted after %u finished day%s; partial result kept at %s\n",
                 rep.days_done, rep.days_done == 1 ? "" : "s", rep.result_path);
-    else if (e == FW_ERR_INTERRUPT)
+    else if (e == FW_ERR_INTERRUPT && fw_mpi_rank() == 0)
         fprintf(stderr, "flywheel: interrupted before the first write (generating the world or running "
                         "replicates); nothing was recorded\n");
-    rc = e == FW_OK ? 0 : EXIT_RUN_FAILED;
+    rc = e == FW_OK ? 0 : rep.refused ? EXIT_BAD_INPUT : EXIT_RUN_FAILED;
     fw_scenario_fini(&sc);
-    if (rc == 0 && report) {
+    if (rc == 0 && report && fw_mpi_rank() == 0) {
         const char *one[] = {rep.result_path};
         rc = build_report(one, 1, NULL);
     }
@@ -940,7 +947,28 @@ static int cmd_defaults(void)
     return 0;
 }
 
+static int dispatch(int argc, char **argv);
+
+/* Issue 21: under mpirun (an FW_MPI build) every rank runs main; only `run` is spread over
+ * ranks. A rank that ends with an error ends the whole job with its status (MPI_Abort), so
+ * no rank waits forever in a collective for one that left. */
 int main(int argc, char **argv)
+{
+    fw_mpi_init(&argc, &argv);
+    if (fw_mpi_size() > 1 && (argc < 2 || strcmp(argv[1], "run") != 0)) {
+        if (fw_mpi_rank() == 0)
+            fprintf(stderr, "flywheel: under mpirun only `flywheel run` runs (on several ranks); run '%s' in "
+                            "one process\n", argc < 2 ? "" : argv[1]);
+        fw_mpi_abort(EXIT_BAD_INPUT);
+    }
+    int rc = dispatch(argc, argv);
+    if (rc != 0 && fw_mpi_size() > 1 && !mpi_ended_together)
+        fw_mpi_abort(rc);
+    fw_mpi_finalize();
+    return rc;
+}
+
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage_main, stderr);

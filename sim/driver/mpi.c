@@ -1,0 +1,188 @@
+/* The message-passing layer (mpi.h): Open MPI when built with FW_MPI=ON, one process otherwise. */
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "driver/mpi.h"
+
+#ifdef FW_HAVE_MPI
+#include <mpi.h>
+#endif
+
+static int g_rank = 0, g_size = 1, g_started = 0;
+
+int fw_mpi_built(void)
+{
+#ifdef FW_HAVE_MPI
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+#ifdef FW_HAVE_MPI
+/* A rank that crashes ends with status 1 (run failed) rather than its signal, so mpirun,
+ * which ends the job when one rank exits non-zero, says 1 as a one-process run would. */
+static void on_crash(int sig)
+{
+    static const char msg[] = "\nflywheel: this rank crashed; ending the run (status 1)\n";
+    ssize_t rc = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)rc;
+    (void)sig;
+    _exit(1);
+}
+#endif
+
+void fw_mpi_init(int *argc, char ***argv)
+{
+#ifdef FW_HAVE_MPI
+    /* Only under a launcher: a plain `flywheel run` of the MPI build stays one process with
+     * no MPI start-up (Open MPI's singleton start probes the network). */
+    if (!getenv("OMPI_COMM_WORLD_SIZE") && !getenv("PMIX_RANK") && !getenv("PMI_SIZE"))
+        return;
+    int provided = 0;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        fprintf(stderr, "flywheel: MPI_Init_thread failed\n");
+        exit(1);
+    }
+    g_started = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    if (g_size > 1) {
+        static const int crash[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+        for (size_t k = 0; k < sizeof crash / sizeof *crash; k++)
+            signal(crash[k], on_crash);
+    }
+#else
+    (void)argc;
+    (void)argv;
+#endif
+}
+
+void fw_mpi_finalize(void)
+{
+#ifdef FW_HAVE_MPI
+    if (g_started)
+        MPI_Finalize();
+    g_started = 0;
+#endif
+}
+
+_Noreturn void fw_mpi_abort(int code)
+{
+    fflush(stdout);
+    fflush(stderr);
+#ifdef FW_HAVE_MPI
+    if (g_started && g_size > 1)
+        MPI_Abort(MPI_COMM_WORLD, code);
+#endif
+    exit(code);
+}
+
+int fw_mpi_rank(void) { return g_rank; }
+int fw_mpi_size(void) { return g_size; }
+
+void *fw_bytes_add(fw_bytes *b, size_t n)
+{
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->n + n)
+            cap *= 2;
+        unsigned char *v = realloc(b->v, cap);
+        if (!v)
+            return NULL;
+        b->v = v;
+        b->cap = cap;
+    }
+    void *at = b->v + b->n;
+    b->n += n;
+    return at;
+}
+
+void fw_bytes_free(fw_bytes *b)
+{
+    free(b->v);
+    memset(b, 0, sizeof *b);
+}
+
+fw_err fw_mpi_exchange(const void *mine, size_t n, int flag, fw_bytes *all, size_t *at, int *flag_any)
+{
+    all->n = 0;
+    at[0] = 0;
+    if (g_size == 1 || !g_started) {
+        at[1] = n;
+        *flag_any = flag != 0;
+        if (n == 0)
+            return FW_OK;
+        void *dst = fw_bytes_add(all, n);
+        if (!dst)
+            return FW_ERR_NOMEM;
+        memcpy(dst, mine, n);
+        return FW_OK;
+    }
+#ifdef FW_HAVE_MPI
+    uint64_t hdr[2] = {n, (uint64_t)(flag != 0)};
+    uint64_t *hdrs = malloc((size_t)g_size * 2 * sizeof *hdrs);
+    int *counts = malloc((size_t)g_size * sizeof *counts), *displs = malloc((size_t)g_size * sizeof *displs);
+    fw_err rc = FW_OK;
+    if (!hdrs || !counts || !displs) {
+        rc = FW_ERR_NOMEM;
+        goto out;
+    }
+    MPI_Allgather(hdr, 2, MPI_UINT64_T, hdrs, 2, MPI_UINT64_T, MPI_COMM_WORLD);
+    *flag_any = 0;
+    uint64_t total = 0;
+    for (int r = 0; r < g_size; r++) {
+        *flag_any |= hdrs[2 * r + 1] != 0;
+        counts[r] = (int)hdrs[2 * r];
+        displs[r] = (int)total;
+        total += hdrs[2 * r];
+        at[r + 1] = (size_t)total;
+    }
+    /* Every rank sees the same total, so every rank takes the same way out. */
+    if (total > (uint64_t)INT_MAX) {
+        fprintf(stderr, "flywheel: a tick's exchange is %llu bytes, over MPI's 2 GiB per call\n",
+                (unsigned long long)total);
+        rc = FW_ERR_NOMEM;
+        goto out;
+    }
+    if (!fw_bytes_add(all, (size_t)total) && total > 0) {
+        rc = FW_ERR_NOMEM;
+        goto out;
+    }
+    MPI_Allgatherv(mine, (int)n, MPI_BYTE, all->v, counts, displs, MPI_BYTE, MPI_COMM_WORLD);
+out:
+    free(hdrs);
+    free(counts);
+    free(displs);
+    return rc;
+#else
+    return FW_ERR_INTERNAL;
+#endif
+}
+
+void fw_mpi_barrier(void)
+{
+#ifdef FW_HAVE_MPI
+    if (g_started && g_size > 1)
+        MPI_Barrier(MPI_COMM_WORLD);
+#endif
+}
+
+fw_err fw_mpi_sum_u64(uint64_t *v, size_t n)
+{
+#ifdef FW_HAVE_MPI
+    if (g_started && g_size > 1 && n > 0) {
+        if (n > (size_t)INT_MAX)
+            return FW_ERR_INVAL;
+        MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    }
+#else
+    (void)v;
+    (void)n;
+#endif
+    return FW_OK;
+}

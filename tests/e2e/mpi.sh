@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Users over MPI ranks (issue 21; registered only when FW_MPI=ON): the same scenario and seed
+# give identical datasets (outside /latency and root attributes) for 1x1, 1x2, 2x1, 2x2 and
+# 4x1 ranks x threads; what several ranks cannot run is refused with exit 2 and no file; a
+# rank that dies ends the run with exit 1 and the partial file at its last finished day.
+# Usage: mpi.sh FLYWHEEL PYTHON SOURCE_DIR MPIEXEC
+. "$(dirname "$0")/lib.sh"
+MPIRUN=${4:?usage: $0 FLYWHEEL PYTHON SOURCE_DIR MPIEXEC}
+# Open MPI refuses root unless told; oversubscribe: more ranks than this machine's cores.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+cd "$TMP"
+AB="$SRC/tests/data/tiny_ab.yaml"
+SMALL=(--set world.n_users=1500 --set world.n_notes=3000)
+ranked() { local np=$1; shift; "$MPIRUN" --oversubscribe -np "$np" "$FLYWHEEL" run "$@"; }
+cmp_files() { h5diff -q --exclude-path /latency --exclude-attribute / "$1" "$2"; }
+show_diff() { h5diff -r --exclude-path /latency --exclude-attribute / "$1" "$2" | grep -B3 '^[1-9][0-9]* differences' | head -12; }
+
+"$FLYWHEEL" run "$AB" "${SMALL[@]}" -q -t 1 -o ab_1x1.h5 2>err.txt || fail "1x1 ($(cat err.txt))"
+for rt in 1x2 2x1 2x2 4x1; do
+  r=${rt%x*} t=${rt#*x}
+  ranked "$r" "$AB" "${SMALL[@]}" -q -t "$t" -o ab_$rt.h5 >out.txt 2>err.txt || { fail "$rt: exit $? ($(tail -3 err.txt))"; continue; }
+  if cmp_files ab_1x1.h5 ab_$rt.h5; then pass "tiny_ab: 1x1 and $rt (ranks x threads) identical"; else fail "tiny_ab: 1x1 and $rt differ: $(show_diff ab_1x1.h5 ab_$rt.h5)"; fi
+done
+# The recommender (its training at the barrier on every rank) and the shop, two ranks of two threads.
+"$FLYWHEEL" run "$SRC/tests/data/tiny_rec.yaml" "${SMALL[@]}" --set days=2 -q -t 1 -o rec_1x1.h5 2>err.txt || fail "rec 1x1"
+ranked 2 "$SRC/tests/data/tiny_rec.yaml" "${SMALL[@]}" --set days=2 -t 2 -o rec_2x2.h5 >out.txt 2>err.txt || fail "rec 2x2: $(tail -3 err.txt)"
+if cmp_files rec_1x1.h5 rec_2x2.h5; then pass "tiny_rec: 1x1 and 2x2 identical"; else fail "tiny_rec: 1x1 and 2x2 differ: $(show_diff rec_1x1.h5 rec_2x2.h5)"; fi
+# The summary (rank 0 alone prints it) gives the exchange's volume.
+if [ "$(grep -c 'ranks: 2 ' out.txt)" = 1 ] && grep -Eq 'exchanged [0-9]+ bytes per tick.*[0-9.]+ per active user-tick, [0-9.]+ per user per day' out.txt; then
+  pass "summary: one ranks line with bytes per tick and per user"
+else fail "summary: no single ranks line: $(grep -i rank out.txt)"; fi
+# The file says how many ranks made it (a root attribute, as threads; absent for one process).
+r=$("$PY" -c 'import sys, h5py; f = h5py.File(sys.argv[1], "r"); print(int(f.attrs["ranks"]), "ranks" in h5py.File(sys.argv[2], "r").attrs)' rec_2x2.h5 rec_1x1.h5 2>&1)
+if [ "$r" = "2 False" ]; then pass "root attribute ranks: 2 (absent with one process)"; else fail "root attribute ranks: '$r'"; fi
+# The comparison can fail: another seed differs.
+"$FLYWHEEL" run "$AB" "${SMALL[@]}" -q -t 1 -s 12345 -o other.h5 2>err.txt || fail "other seed"
+if cmp_files ab_1x1.h5 other.h5 >/dev/null 2>&1; then fail "a different seed gave identical results"; else pass "different seed differs"; fi
+
+# Refused with exit 2 and no file: what the exchange does not carry.
+refused() {
+  local what=$1 expect=$2; shift 2
+  rm -f refused.h5*
+  ranked 2 "$@" -q -o refused.h5 >out.txt 2>err.txt; local rc=$?
+  if [ $rc = 2 ] && grep -q "$expect" err.txt && ! ls refused.h5* >/dev/null 2>&1; then pass "refused with exit 2: $what"
+  else fail "$what: exit $rc, files: $(ls refused.h5* 2>/dev/null), stderr: $(grep flywheel err.txt | head -3)"; fi
+}
+refused "--replicates" "replicates" "$AB" "${SMALL[@]}" --replicates 2
+refused "output.events" "output.events" "$AB" "${SMALL[@]}" --set output.events=true
+refused "a part not checked for ranks (safety)" "safety part" "$SRC/tests/data/tiny_safety.yaml"
+refused "rec beside arms differing in shop.profile" "shop.profile" "$SRC/tests/data/reference.yaml"
+"$MPIRUN" --oversubscribe -np 2 "$FLYWHEEL" validate "$AB" >out.txt 2>err.txt
+rc=$?; if [ $rc = 2 ] && grep -q "only \`flywheel run\`" err.txt; then pass "validate under mpirun: exit 2"; else fail "validate under mpirun: exit $rc"; fi
+
+# A rank that dies on day 1: exit 1, the partial file keeps day 0.
+rm -f fault.h5*
+FLYWHEEL_MPI_FAULT=1:1 ranked 2 "$AB" "${SMALL[@]}" -q -t 1 -o fault.h5 >out.txt 2>err.txt
+rc=$?
+if [ $rc = 1 ] && [ -f fault.h5.partial ] && [ ! -f fault.h5 ]; then pass "rank 1 dies on day 1: exit 1, partial file kept"
+else fail "rank death: exit $rc, files $(ls fault.h5* 2>/dev/null)"; fi
+days=$("$PY" - fault.h5.partial <<'PY' 2>&1
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    print(len(f["/days/day"]), f.attrs["status"].decode() if isinstance(f.attrs["status"], bytes) else f.attrs["status"])
+PY
+)
+if [ "$days" = "1 running" ]; then pass "the partial file holds day 0 only, status running"; else fail "partial file: '$days' (want '1 running')"; fi
+finish
