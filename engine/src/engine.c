@@ -755,6 +755,15 @@ uint64_t fw_engine_note_count(const fw_engine *e, uint32_t note, fw_event_type t
     return e->counts[(size_t)note * FW_EV__COUNT + type];
 }
 
+fw_err fw_engine_set_par(fw_engine *e, fw_engine_par_for pf, int n_slots)
+{
+    if (!pf || n_slots < 1)
+        n_slots = 1;
+    e->par = n_slots > 1 ? pf : NULL;
+    e->n_par_slots = n_slots;
+    return FW_OK;
+}
+
 fw_err fw_engine_plant_delay(fw_engine *e, fw_stage s, int64_t ns)
 {
     if (ns < 0 || (s != FW_STAGE_FEED_RECALL && s != FW_STAGE_FEED_RANK && s != FW_STAGE_LOG &&

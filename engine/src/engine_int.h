@@ -261,6 +261,8 @@ struct fw_engine {
     size_t cap_log_ev, cap_log_idx;
 
     int64_t plant_ns[FW_STAGE__COUNT];   /* fw_engine_plant_delay: busy wait per call */
+    fw_engine_par_for par;  /* fw_engine_set_par: the host's parallel loop, or NULL (serial) */
+    int n_par_slots;        /* slots it passes: [0, n_par_slots); 1 when serial */
     uint32_t cand_cap;      /* most candidates one request can recall */
     int sigfigs;
     char why[1024];         /* the last barrier failure, for fw_engine_error */
@@ -344,6 +346,21 @@ static inline int64_t fw_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Runs kernel over [0, n) in chunks of grain (a hint: the host's loop may cut finer)
+ * through the host's parallel loop (fw_engine_set_par), or in one call with slot 0. Kernels write only their own
+ * outputs and slot's scratch; callers merge in a fixed order (never by slot). */
+static inline void fw_par(const fw_engine *e, size_t n, size_t grain, fw_engine_kernel kernel, void *arg)
+{
+    if (grain == 0)
+        grain = 1;
+    if (e->par && e->n_par_slots > 1 && n > 1) {
+        e->par(n, grain, kernel, arg);
+        return;
+    }
+    if (n)
+        kernel(arg, 0, n, 0);
 }
 
 /* The planted delay of stage s (fw_engine_plant_delay), if any. */

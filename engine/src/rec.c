@@ -124,7 +124,25 @@ typedef struct fw_rec {
     uint32_t *nf_mark;                /* [cap_notes]: nf_epoch when listed in nf_touched */
     uint32_t *nf_touched, n_nf_touched, cap_nf_touched, nf_epoch;
     struct priors *pri;               /* [n_learn] scratch of fw_rec_log */
+    struct rec_group *grp;            /* fw_rec_log's scratch: the tick's groups (issue 22) */
+    size_t cap_grp;
 } fw_rec;
+
+/* A group of the tick's log: an impression (or a lone event) and the events that follow it
+ * for the same (user, note), ev[i, j); what training needs of it, filled by k_groups. */
+typedef struct rec_group {
+    uint32_t i, j;
+    uint32_t got;            /* a bit per event type among ev[i + 1, j) */
+    uint8_t personal, train, followed;
+    double weight;           /* the sample's weight (negative sampling) */
+} rec_group;
+
+typedef struct rec_log_job {
+    const fw_engine *e;
+    const fw_rec *r;
+    const fw_event *ev;
+    rec_group *grp;
+} rec_log_job;
 
 /* A thread's scratch for requests. */
 typedef struct rec_ctx {
@@ -274,7 +292,8 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
         !fw_alloc(e, &r->hist_day, r->retain ? (size_t)U * r->hist_cap : 0, sizeof *r->hist_day) ||
         /* These grow or are replaced; the engine frees whatever they hold. */
         !fw_alloc(e, &r->day_users, 0, sizeof *r->day_users) ||
-        !fw_alloc(e, &r->nf_touched, 0, sizeof *r->nf_touched) || !fw_alloc(e, &r->nf_mark, 0, sizeof *r->nf_mark))
+        !fw_alloc(e, &r->nf_touched, 0, sizeof *r->nf_touched) || !fw_alloc(e, &r->nf_mark, 0, sizeof *r->nf_mark) ||
+        !fw_alloc(e, &r->grp, 0, sizeof *r->grp))
         return FW_ERR_NOMEM;
     for (uint32_t l = 0; l < r->n_learn; l++) {
         rec_learn *L = &r->learn[l];
@@ -620,20 +639,14 @@ static inline uint64_t neg_key(uint32_t u, uint32_t n, int32_t tick)
     return mix64(((uint64_t)u << 32 | n) ^ mix64((uint64_t)(uint32_t)tick));
 }
 
-/* One impression with its outcomes: train every model of learner L on it. */
+/* One impression with its outcomes (got: a bit per event type), sampled with weight and
+ * followed precomputed (k_groups): train every model of learner L on it. */
 static void train_group(fw_engine *e, rec_learn *L, const priors *p, uint32_t u, uint32_t n, int32_t tick,
-                        const uint32_t *got, uint64_t *trained)
+                        uint32_t got, int followed, double weight, uint64_t *trained)
 {
     fw_rec *r = R_of(e);
-    double y_open = got[FW_EV_OPEN] ? 1.0 : 0.0, weight = 1.0;
-    uint32_t ns = L->cfg.neg_sample;
-    if (y_open == 0.0 && ns > 1) {
-        if (neg_key(u, n, tick) % ns != 0)
-            return;
-        weight = ns;
-    }
+    double y_open = got >> FW_EV_OPEN & 1u ? 1.0 : 0.0;
     double x[FW_RF__COUNT];
-    int followed = follows_creator(e, u, e->notes[n].creator);
     features(e, L, p, u, n, tick, emb_score(e, L, r->user_vec + (size_t)u * r->ustride, n), followed, x);
     sgd_task(L, FW_TASK_OPEN, x, y_open, weight);
     sgd_mf(e, L, u, n, y_open, weight);
@@ -644,7 +657,7 @@ static void train_group(fw_engine *e, rec_learn *L, const priors *p, uint32_t u,
         if (k == FW_TASK_FOLLOW && followed)
             continue;   /* cannot follow again: not a sample of the follow model */
         x[FW_RF_NOTE_TASK] = note_row(L, n)[FW_NF_TASK + k];
-        sgd_task(L, k, x, got[task_event[k]] ? 1.0 : 0.0, 1.0);
+        sgd_task(L, k, x, got >> task_event[k] & 1u ? 1.0 : 0.0, 1.0);
     }
 }
 
@@ -665,6 +678,43 @@ static fw_err mark_day_user(fw_rec *r, uint32_t u)
     return FW_OK;
 }
 
+/* Issue 22: what a group's training needs that no training step changes -- its labels, its
+ * negative sampling, whether the user follows the note's creator (follows change only in the
+ * core's apply_events, after every module's log) -- computed for groups [b, end) in parallel,
+ * each writing only its own entry. */
+static void k_groups(void *arg, size_t b, size_t end, int slot)
+{
+    const rec_log_job *j = arg;
+    const fw_engine *e = j->e;
+    const fw_event *ev = j->ev;
+    (void)slot;
+    for (size_t g = b; g < end; g++) {
+        rec_group *G = &j->grp[g];
+        const fw_event *x = &ev[G->i];
+        int valid = x->note < e->n_notes && x->user < e->n_users;
+        /* Search impressions are not feed samples: a result page shows what was asked for. */
+        /* A user who opted out of personalisation trains no personalised model (privacy.c). */
+        G->personal = valid && !fw_privacy_opted_out(e, x->user);
+        G->train = 0;
+        if (!G->personal || x->type != FW_EV_IMPRESSION)
+            continue;
+        uint32_t got = 0;
+        for (uint32_t k = G->i + 1; k < G->j; k++)
+            if (FW_EV_TYPE(ev[k].type) < FW_EV__COUNT)
+                got |= 1u << FW_EV_TYPE(ev[k].type);
+        G->got = got;
+        G->weight = 1.0;
+        uint32_t ns = j->r->learn[fw_user_learner(e, x->user)].cfg.neg_sample;
+        if (!(got >> FW_EV_OPEN & 1u) && ns > 1) {
+            if (neg_key(x->user, x->note, x->tick) % ns != 0)
+                continue;
+            G->weight = ns;
+        }
+        G->train = 1;
+        G->followed = (uint8_t)follows_creator(e, x->user, e->notes[x->note].creator);
+    }
+}
+
 static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_log *l)
 {
     int64_t t0 = fw_now_ns();
@@ -674,25 +724,39 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
         r->pri[k] = get_priors(&r->learn[k]);
     /* Each user's events train the learner of their cell. An impression and the note events
      * that follow it for the same (user, note) form a group: the sample and its labels. The core applies the tick's note counts after every
-     * module has logged, so note features are those the ranker saw when it served the tick. */
+     * module has logged, so note features are those the ranker saw when it served the tick.
+     * The groups' fixed parts come first, in parallel (k_groups); then every SGD step and
+     * count in event order, serially: the learned state is the serial one. */
     const fw_event *ev = l->ev;
-    size_t n = l->n_ev, i = 0;
+    size_t n = l->n_ev, i = 0, n_grp = 0;
     while (i < n) {
-        const fw_event *x = &ev[i];
         size_t j = i + 1;
-        while (j < n && FW_EV_TYPE(ev[j].type) != FW_EV_IMPRESSION && ev[j].user == x->user && ev[j].note == x->note)
+        while (j < n && FW_EV_TYPE(ev[j].type) != FW_EV_IMPRESSION && ev[j].user == ev[i].user &&
+               ev[j].note == ev[i].note)
             j++;
-        int valid = x->note < e->n_notes && x->user < e->n_users;
-        /* Search impressions are not feed samples: a result page shows what was asked for. */
-        /* A user who opted out of personalisation trains no personalised model (privacy.c). */
-        int personal = valid && !fw_privacy_opted_out(e, x->user);
-        if (personal && x->type == FW_EV_IMPRESSION) {
-            uint32_t got[FW_EV__COUNT] = {0};
-            for (size_t k = i + 1; k < j; k++)
-                if (FW_EV_TYPE(ev[k].type) < FW_EV__COUNT)
-                    got[FW_EV_TYPE(ev[k].type)] = 1;
+        if (n_grp == r->cap_grp) {
+            size_t cap = r->cap_grp ? 2 * r->cap_grp : 1024;
+            rec_group *v = realloc(r->grp, cap * sizeof *v);
+            if (!v)
+                return FW_ERR_NOMEM;
+            r->grp = v;
+            r->cap_grp = cap;
+        }
+        r->grp[n_grp++] = (rec_group){.i = (uint32_t)i, .j = (uint32_t)j};
+        i = j;
+    }
+    rec_log_job job = {.e = e, .r = r, .ev = ev, .grp = r->grp};
+    fw_par(e, n_grp, 1024, k_groups, &job);
+    for (size_t g = 0; g < n_grp; g++) {
+        const rec_group *G = &r->grp[g];
+        const fw_event *x = &ev[G->i];
+        size_t j = G->j;
+        i = G->i;
+        int personal = G->personal;
+        if (G->train) {
             uint32_t lx = fw_user_learner(e, x->user);
-            train_group(e, &r->learn[lx], &r->pri[lx], x->user, x->note, x->tick, got, &trained);
+            train_group(e, &r->learn[lx], &r->pri[lx], x->user, x->note, x->tick, G->got, G->followed, G->weight,
+                        &trained);
         }
         for (size_t k = i; k < j; k++) {
             const fw_event *y = &ev[k];
@@ -736,11 +800,28 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
                     return FW_ERR_NOMEM;
             }
         }
-        i = j;
     }
     ctx->work[FW_WORK_TRAINED] += trained;
     fw_hist_record(&ctx->lat[FW_STAGE_TRAIN], fw_now_ns() - t0);
     return FW_OK;
+}
+
+/* Issue 22: the feature rows of touched notes [b, e) in every learner. */
+typedef struct rows_job {
+    const fw_engine *e;
+    fw_rec *r;
+} rows_job;
+
+static void k_rows(void *arg, size_t b, size_t end, int slot)
+{
+    rows_job *j = arg;
+    (void)slot;
+    for (uint32_t l = 0; l < j->r->n_learn; l++) {
+        rec_learn *L = &j->r->learn[l];
+        priors p = get_priors(L);   /* the totals do not change at the tick's end */
+        for (size_t k = b; k < end; k++)
+            note_row_update(j->e, L, &p, j->r->nf_touched[k]);
+    }
 }
 
 /* The tick's end, after the trending module's: each recommender cell's topic pools, then the
@@ -752,12 +833,10 @@ static fw_err rec_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_
     for (uint32_t a = 0; a < e->n_arms; a++)
         if (r->cell[a].tpool)   /* a DP release (privacy.c) changed every score: recut all */
             refresh_topic_pools(e, r, a, fw_privacy_released_at(e, a, tick));
-    for (uint32_t l = 0; l < r->n_learn; l++) {
-        rec_learn *L = &r->learn[l];
-        priors p = get_priors(L);
-        for (uint32_t k = 0; k < r->n_nf_touched; k++)
-            note_row_update(e, L, &p, r->nf_touched[k]);
-    }
+    /* Issue 22: each touched note's rows in every learner, notes in parallel (each writes only
+     * its own rows). */
+    rows_job j = {.e = e, .r = r};
+    fw_par(e, r->n_nf_touched, 2048, k_rows, &j);
     r->n_nf_touched = 0;
     if (++r->nf_epoch == UINT32_MAX) {   /* marks hold epoch + 1: clear them once */
         memset(r->nf_mark, 0, (size_t)e->cap_notes * sizeof *r->nf_mark);
@@ -801,6 +880,118 @@ static int radix_sort_u64(uint64_t *a, size_t n)
     return 0;
 }
 
+/* Issue 22: the rebuild's two loops run in parallel through fw_par. Pairs: each of the day's
+ * users writes its pairs into its own span (sized by the bound have * (have - 1)), compacted in
+ * day-user order afterwards, so the pair array is the serial one. Scores: the sorted pairs cut
+ * into pieces at note boundaries (each note's pairs whole in one piece); a note's count (pass
+ * 0) and neighbours (pass 1) land at positions fixed by the note alone. Per-slot top-k scratch. */
+typedef struct nb_job {
+    const fw_engine *e;
+    const fw_rec *r;
+    uint32_t l, dp_window;
+    const fw_dp_pairs *dp;
+    const double *dp_pop;
+    uint64_t *pairs;
+    const size_t *span;          /* [n_day_users + 1] each user's span in pairs (the bound) */
+    size_t *got;                 /* [n_day_users] pairs each user wrote */
+    size_t m, *piece;            /* [n_pieces + 1] piece starts in the sorted pairs */
+    int pass;
+    uint32_t K, *off, *nb;
+    uint32_t *best;              /* [n_slots * K] */
+    double *best_s;              /* [n_slots * K] */
+} nb_job;
+
+/* The day user's opens paired (at most FW_REC_PAIR_WINDOW of those their cell remembers). */
+static uint32_t pair_window(const fw_engine *e, const fw_rec *r, uint32_t u)
+{
+    uint32_t have = hist_have(e, r, u);
+    return have > FW_REC_PAIR_WINDOW ? FW_REC_PAIR_WINDOW : have;
+}
+
+static void k_pairs(void *arg, size_t b, size_t end, int slot)
+{
+    nb_job *j = arg;
+    const fw_rec *r = j->r;
+    (void)slot;
+    for (size_t k = b; k < end; k++) {
+        uint32_t u = r->day_users[k], tot = r->hist_total[u];
+        uint64_t *pairs = j->pairs + j->span[k];
+        size_t m = 0;
+        j->got[k] = 0;
+        if (fw_user_learner(j->e, u) != j->l)
+            continue;
+        uint32_t have = pair_window(j->e, r, u);
+        const uint32_t *h = r->hist + (size_t)u * r->hist_cap;
+        if (!j->dp->exact) {
+            if (!j->dp->release)
+                continue;
+            uint32_t d[FW_REC_PAIR_WINDOW], nd = 0;   /* distinct notes, newest first */
+            for (uint32_t i = 0; i < have && nd < j->dp_window; i++) {
+                uint32_t a = h[(tot - 1 - i) % r->hist_cap], dup = 0;
+                for (uint32_t k2 = 0; k2 < nd && !dup; k2++)
+                    dup = d[k2] == a;
+                if (!dup)
+                    d[nd++] = a;
+            }
+            for (uint32_t i = 0; i < nd; i++)
+                for (uint32_t i2 = i + 1; i2 < nd; i2++) {
+                    pairs[m++] = (uint64_t)d[i] << 32 | d[i2];
+                    pairs[m++] = (uint64_t)d[i2] << 32 | d[i];
+                }
+        } else {
+            for (uint32_t i = 0; i < have; i++)
+                for (uint32_t i2 = 0; i2 < have; i2++) {
+                    uint32_t a = h[(tot - 1 - i) % r->hist_cap], c = h[(tot - 1 - i2) % r->hist_cap];
+                    if (i != i2 && a != c)
+                        pairs[m++] = (uint64_t)a << 32 | c;
+                }
+        }
+        j->got[k] = m;
+    }
+}
+
+/* Pieces [b, end) of the sorted pairs: each note's neighbours, counted (pass 0: off[a + 1])
+ * or written (pass 1: nb + off[a]). */
+static void k_score(void *arg, size_t b, size_t end, int slot)
+{
+    nb_job *j = arg;
+    const fw_engine *e = j->e;
+    const fw_dp_pairs *dp = j->dp;
+    const uint64_t *pairs = j->pairs;
+    uint32_t K = j->K, *best = j->best + (size_t)slot * K;
+    double *best_s = j->best_s + (size_t)slot * K;
+    for (size_t p = b; p < end; p++) {
+        size_t i = j->piece[p], stop = j->piece[p + 1];
+        while (i < stop) {
+            uint32_t a = (uint32_t)(pairs[i] >> 32), nbest = 0;
+            double oa = e->counts[(size_t)a * FW_EV__COUNT + FW_EV_OPEN] + 1.0;
+            while (i < stop && (uint32_t)(pairs[i] >> 32) == a) {
+                uint32_t c = (uint32_t)pairs[i];
+                size_t i2 = i;
+                while (i2 < stop && pairs[i2] == pairs[i])
+                    i2++;
+                double oc = e->counts[(size_t)c * FW_EV__COUNT + FW_EV_OPEN] + 1.0;
+                double sim = (double)(i2 - i) / sqrt(oa * oc);
+                if (j->dp_pop) {
+                    uint64_t key = a < c ? (uint64_t)a << 32 | c : (uint64_t)c << 32 | a;
+                    double cnt = (double)(i2 - i) +
+                                 fw_privacy_noise(dp->mechanism, dp->scale, dp->seed, dp->cell, dp->day, FW_DP_AGG_COENG, key);
+                    sim = cnt > dp->threshold ? cnt / sqrt((j->dp_pop[a] + 1.0) * (j->dp_pop[c] + 1.0)) : 0.0;
+                }
+                if (sim > 0.0)
+                    fw_topk_offer(best, best_s, &nbest, K, c, sim);
+                i = i2;
+            }
+            if (j->pass == 0) {
+                j->off[a + 1] = nbest;
+            } else {
+                fw_topk_sort(best, best_s, nbest);
+                memcpy(j->nb + j->off[a], best, nbest * sizeof *j->nb);
+            }
+        }
+    }
+}
+
 /* Learner l's co-engagement neighbours, rebuilt from its users active today. Pairs (a, b),
  * a != b, among the last FW_REC_PAIR_WINDOW opens of each (of those their cell remembers);
  * similarity = co-openers / sqrt(opens a * opens b); keep the best nb_k. */
@@ -812,115 +1003,75 @@ static fw_err rebuild_neighbours(fw_engine *e, fw_rec *r, uint32_t l, fw_engine_
      * once; a pair's noisy count must clear the threshold; similarity normalises by the
      * released trending scores instead of the exact open counts. */
     fw_dp_pairs dp = fw_privacy_pairs(e, l, r->day);
-    uint32_t dp_window = fw_min_u32(dp.window, FW_REC_PAIR_WINDOW);
-    const double *dp_pop = dp.exact ? NULL : fw_pools_scores(e, fw_learner_cell(e, l));
-    size_t n_pairs = 0;
-    for (uint32_t k = 0; k < r->n_day_users; k++) {
-        if (fw_user_learner(e, r->day_users[k]) != l)
-            continue;
-        uint32_t have = hist_have(e, r, r->day_users[k]);
-        if (have > FW_REC_PAIR_WINDOW)
-            have = FW_REC_PAIR_WINDOW;
-        n_pairs += (size_t)have * (have - (have > 0));
-    }
-    uint64_t *pairs = malloc((n_pairs ? n_pairs : 1) * sizeof *pairs);
-    uint32_t K = L->nb_k, N = e->n_notes;
-    uint32_t *off = calloc((size_t)N + 1, sizeof *off), *nb = NULL;
-    double *best_s = malloc(K * sizeof *best_s);
-    uint32_t *best = malloc(K * sizeof *best);
+    uint32_t nd = r->n_day_users, slots = e->n_par_slots > 1 ? (uint32_t)e->n_par_slots : 1;
+    nb_job j = {.e = e, .r = r, .l = l, .dp_window = fw_min_u32(dp.window, FW_REC_PAIR_WINDOW), .dp = &dp,
+                .dp_pop = dp.exact ? NULL : fw_pools_scores(e, fw_learner_cell(e, l)), .K = L->nb_k};
+    size_t *span = malloc(((size_t)nd + 1) * sizeof *span);
+    j.got = malloc(((size_t)nd + 1) * sizeof *j.got);
     fw_err rc = FW_ERR_NOMEM;
-    if (!pairs || !off || !best_s || !best)
+    uint32_t K = L->nb_k, N = e->n_notes;
+    j.off = calloc((size_t)N + 1, sizeof *j.off);
+    j.best_s = malloc((size_t)slots * K * sizeof *j.best_s);
+    j.best = malloc((size_t)slots * K * sizeof *j.best);
+    if (!span || !j.got || !j.off || !j.best_s || !j.best)
         goto out;
-    size_t m = 0;
-    for (uint32_t k = 0; k < r->n_day_users; k++) {
-        uint32_t u = r->day_users[k], tot = r->hist_total[u];
-        if (fw_user_learner(e, u) != l)
-            continue;
-        uint32_t have = hist_have(e, r, u);
-        if (have > FW_REC_PAIR_WINDOW)
-            have = FW_REC_PAIR_WINDOW;
-        const uint32_t *h = r->hist + (size_t)u * r->hist_cap;
-        if (!dp.exact) {
-            if (!dp.release)
-                continue;
-            uint32_t d[FW_REC_PAIR_WINDOW], nd = 0;   /* distinct notes, newest first */
-            for (uint32_t i = 0; i < have && nd < dp_window; i++) {
-                uint32_t a = h[(tot - 1 - i) % r->hist_cap], dup = 0;
-                for (uint32_t k2 = 0; k2 < nd && !dup; k2++)
-                    dup = d[k2] == a;
-                if (!dup)
-                    d[nd++] = a;
-            }
-            for (uint32_t i = 0; i < nd; i++)
-                for (uint32_t j = i + 1; j < nd; j++) {
-                    pairs[m++] = (uint64_t)d[i] << 32 | d[j];
-                    pairs[m++] = (uint64_t)d[j] << 32 | d[i];
-                }
-            continue;
-        }
-        for (uint32_t i = 0; i < have; i++)
-            for (uint32_t j = 0; j < have; j++) {
-                uint32_t a = h[(tot - 1 - i) % r->hist_cap], b = h[(tot - 1 - j) % r->hist_cap];
-                if (i != j && a != b)
-                    pairs[m++] = (uint64_t)a << 32 | b;
-            }
+    span[0] = 0;
+    for (uint32_t k = 0; k < nd; k++) {
+        uint32_t have = fw_user_learner(e, r->day_users[k]) == l ? pair_window(e, r, r->day_users[k]) : 0;
+        span[k + 1] = span[k] + (size_t)have * (have - (have > 0));
     }
-    ctx->work[FW_WORK_CF_PAIRS] += m;
-    if (radix_sort_u64(pairs, m))
+    j.span = span;
+    if (!(j.pairs = malloc((span[nd] ? span[nd] : 1) * sizeof *j.pairs)))
         goto out;
+    fw_par(e, nd, 256, k_pairs, &j);
+    size_t m = 0;
+    for (uint32_t k = 0; k < nd; k++) {   /* compacted in day-user order: the serial array */
+        memmove(j.pairs + m, j.pairs + span[k], j.got[k] * sizeof *j.pairs);
+        m += j.got[k];
+    }
+    j.m = m;
+    ctx->work[FW_WORK_CF_PAIRS] += m;
+    if (radix_sort_u64(j.pairs, m))
+        goto out;
+    /* Pieces of about 1024 pairs, each moved up to the next note boundary (some end empty). */
+    size_t n_pieces = m / 1024 + 1;
+    if (!(j.piece = malloc((n_pieces + 1) * sizeof *j.piece)))
+        goto out;
+    for (size_t p = 0; p <= n_pieces; p++) {
+        size_t at = p == n_pieces ? m : p * (m / n_pieces);
+        if (p > 0 && at < j.piece[p - 1])
+            at = j.piece[p - 1];
+        while (at > 0 && at < m && (j.pairs[at] >> 32) == (j.pairs[at - 1] >> 32))
+            at++;
+        j.piece[p] = at;
+    }
     /* Two passes over the sorted pairs: count the neighbours kept per note, then fill. */
-    size_t n_nb = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        size_t i = 0;
-        while (i < m) {
-            uint32_t a = (uint32_t)(pairs[i] >> 32), nbest = 0;
-            double oa = e->counts[(size_t)a * FW_EV__COUNT + FW_EV_OPEN] + 1.0;
-            while (i < m && (uint32_t)(pairs[i] >> 32) == a) {
-                uint32_t b = (uint32_t)pairs[i];
-                size_t j = i;
-                while (j < m && pairs[j] == pairs[i])
-                    j++;
-                double ob = e->counts[(size_t)b * FW_EV__COUNT + FW_EV_OPEN] + 1.0;
-                double s = (double)(j - i) / sqrt(oa * ob);
-                if (dp_pop) {
-                    uint64_t key = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
-                    double c = (double)(j - i) +
-                               fw_privacy_noise(dp.mechanism, dp.scale, dp.seed, dp.cell, dp.day, FW_DP_AGG_COENG, key);
-                    s = c > dp.threshold ? c / sqrt((dp_pop[a] + 1.0) * (dp_pop[b] + 1.0)) : 0.0;
-                }
-                if (s > 0.0)
-                    fw_topk_offer(best, best_s, &nbest, K, b, s);
-                i = j;
-            }
-            if (pass == 0) {
-                off[a + 1] = nbest;
-            } else {
-                fw_topk_sort(best, best_s, nbest);
-                memcpy(nb + off[a], best, nbest * sizeof *nb);
-            }
-        }
-        if (pass == 0) {
+    for (j.pass = 0; j.pass < 2; j.pass++) {
+        fw_par(e, n_pieces, 16, k_score, &j);
+        if (j.pass == 0) {
             for (uint32_t a = 0; a < N; a++)
-                off[a + 1] += off[a];
-            n_nb = off[N];
-            if (!(nb = malloc((n_nb ? n_nb : 1) * sizeof *nb)))
+                j.off[a + 1] += j.off[a];
+            if (!(j.nb = malloc((j.off[N] ? j.off[N] : 1) * sizeof *j.nb)))
                 goto out;
         }
     }
     free(L->nb_off);
     free(L->nb);
-    L->nb_off = off;
-    L->nb = nb;
+    L->nb_off = j.off;
+    L->nb = j.nb;
     L->nb_notes = N;
-    off = NULL;
-    nb = NULL;
+    j.off = NULL;
+    j.nb = NULL;
     rc = FW_OK;
 out:
-    free(pairs);
-    free(off);
-    free(nb);
-    free(best_s);
-    free(best);
+    free(span);
+    free(j.got);
+    free(j.pairs);
+    free(j.piece);
+    free(j.off);
+    free(j.nb);
+    free(j.best_s);
+    free(j.best);
     return rc;
 }
 

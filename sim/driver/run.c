@@ -104,6 +104,7 @@ typedef struct driver {
     volatile sig_atomic_t *stop;   /* the run's stop request, read at each barrier */
     int stop_any;                  /* some rank was asked to stop (the latest barrier) */
     int refused;                   /* the scenario asks for what several ranks cannot do */
+    double t_par, t_barrier;     /* issue 22: seconds in the ticks' parallel phases, barriers */
 } driver;
 
 static fw_err drv_init(driver *D)
@@ -396,14 +397,20 @@ static fw_err run_tick(driver *D, uint32_t t)
         }
     }
     fw_ranks_sessions_begin(&D->ranks, S);
+    double t0 = fw_now_s();
     fw_par_for(n_runs, 16, k_sessions, D);
+    double t1 = fw_now_s();
+    D->t_par += t1 - t0;
     fw_ranks_sessions_end(&D->ranks, S);
     for (int s = 0; s < S->n_threads; s++)
         if (S->th[s].oom)
             return FW_ERR_NOMEM;
+    /* The barrier: serial but for what the engine runs through the parallel driver
+     * (fw_engine_set_par); its time includes the ranks' exchange. */
     fw_ranks_serial_begin(&D->ranks, S);
     fw_err rc = barrier(D, t, n_runs);
     fw_ranks_serial_end(&D->ranks, S);
+    D->t_barrier += fw_now_s() - t1;
     return rc;
 }
 
@@ -640,6 +647,16 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
     fprintf(out, "  (per-day means; rates over all days)\n");
     fprintf(out, "  throughput: %.0f user-sessions/s\n", rep->sim_s > 0 ? rep->sessions / rep->sim_s : 0.0);
     fw_ranks_summary(&D->ranks, S, rep->days_done, out);
+    /* Cores: every rank's threads (one rank without MPI). */
+    int ranks = D->ranks.size > 0 ? D->ranks.size : 1;
+    char rk[32] = "";
+    if (ranks > 1)
+        snprintf(rk, sizeof rk, " x %d ranks", ranks);
+    fprintf(out, "  figure of merit: %.0f impressions/s/core (%llu impressions, %.1f s x %d thread%s%s); "
+                 "sessions %.1f s, barriers %.1f s, day starts/ends %.1f s\n",
+            fw_run_impressions_per_core_s(rep) / ranks, (unsigned long long)rep->impressions, rep->sim_s,
+            rep->threads, rep->threads == 1 ? "" : "s", rk, rep->par_s, rep->barrier_s,
+            rep->day_s);
     fprintf(out, "  result: %s\n", rep->result_path);
     if (rep->prev_path[0])
         fprintf(out, "  previous result kept as %s\n", rep->prev_path);
@@ -771,6 +788,25 @@ static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, c
     return rc;
 }
 
+/* Issue 22: the impressions a row of counters (a cell's day, an arm's totals) served: feed
+ * notes, search results and ads examined, each where its part runs. */
+static uint64_t served_impressions(const driver *D, const uint64_t *row)
+{
+    static const char *const served[] = {"impressions", "search_impressions", "ad_impressions"};
+    uint64_t n = 0;
+    for (size_t k = 0; k < sizeof served / sizeof served[0]; k++) {
+        int i = fw_counters_find(&D->counters, served[k]);
+        if (i >= 0)
+            n += row[i];
+    }
+    return n;
+}
+
+double fw_run_impressions_per_core_s(const fw_run_report *rep)
+{
+    return rep->sim_s > 0 && rep->threads > 0 ? (double)rep->impressions / (rep->sim_s * rep->threads) : 0.0;
+}
+
 /* The days, until the last, a stop request (*stopped) or a failure. */
 static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_exp_table *exp_out, double t_start,
                        int *stopped)
@@ -802,6 +838,7 @@ static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_e
         for (uint32_t c = 0; c < S->n_cells; c++) {
             rep->active_user_days += S->day_cells[(size_t)c * S->n_counters + C_active_users];
             rep->sessions += S->day_cells[(size_t)c * S->n_counters + C_sessions];
+            rep->impressions += served_impressions(D, &S->day_cells[(size_t)c * S->n_counters]);
         }
         if ((rc = day_record(D, t_start, errbuf, sizeof errbuf)) != FW_OK) {
             if (errbuf[0])
@@ -818,6 +855,10 @@ static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_e
     if (o->progress)
         fputc('\n', stderr);
     rep->sim_s = fw_now_s() - t_sim;
+    rep->threads = S->n_threads;
+    rep->par_s = D->t_par;
+    rep->barrier_s = D->t_barrier;
+    rep->day_s = rep->sim_s - D->t_par - D->t_barrier;
     return rc;
 }
 

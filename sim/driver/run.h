@@ -26,6 +26,14 @@ typedef struct fw_run_report {
     double wall_s, generation_s, sim_s;
     double peak_rss_mb;
     uint64_t sessions, active_user_days;
+    /* Issue 22, the figure of merit: impressions served (feed notes, search results and ads
+     * examined, each counter where its part runs) per second of simulation per thread used,
+     * fw_run_impressions_per_core_s. The seconds split into the ticks' parallel phases (the
+     * sessions), their barriers (merge, the engine's log and tick end, the parts' hooks) and
+     * the days' starts, ends and records. */
+    uint64_t impressions;
+    int threads;
+    double par_s, barrier_s, day_s;
     char result_path[4096];
     char prev_path[4096];               /* where an earlier result at the path was kept, or "" */
     int refused;                        /* several ranks (mpirun) cannot run what was asked:
@@ -63,6 +71,9 @@ double fw_run_memory_estimate(const fw_scenario *s, int threads);
  * replicate's tests under /replicates, so simulation noise can be told from treatment
  * effects. */
 fw_err fw_run(const fw_scenario *s, const fw_run_opts *o, fw_run_report *rep);
+
+/* impressions / (sim_s * threads); 0 when nothing ran. */
+double fw_run_impressions_per_core_s(const fw_run_report *rep);
 
 /* Generates the world only and reports time and peak memory (for `flywheel generate`). */
 fw_err fw_run_generate_only(const fw_scenario *s, FILE *out);

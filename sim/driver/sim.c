@@ -351,6 +351,10 @@ fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, dou
         return rc;
     }
 
+    /* Issue 22: the engine's barrier work (training features, note rows, day-end rebuilds)
+     * through the parallel driver, on the run's threads; results do not depend on it. */
+    fw_engine_set_par(S->engine, fw_par_for, S->n_threads);
+
     /* The threads' engine contexts, streams and page scratch. */
     if (!(S->th = calloc((size_t)S->n_threads, sizeof *S->th)))
         goto oom;

@@ -136,7 +136,7 @@ static fw_err fail(char *errbuf, size_t errlen, fw_err code, const char *path, c
 static const struct {
     const char *name, *units, *doc;
 } dataset_docs[] = {
-    {"name", "", "figure name: throughput, wall_time, peak_memory, latency.STAGE.p50|p99, work.COUNTER, "
+    {"name", "", "figure name: throughput, impressions_per_core_s, wall_time, peak_memory, latency.STAGE.p50|p99, work.COUNTER, "
                  "quality.ARM.METRIC"},
     {"unit", "", "unit of the figure's values"},
     {"kind", "", "time or rate (measured), work or quality (deterministic), info (not judged)"},

@@ -110,7 +110,9 @@ static const char usage_bench[] =
     "usage: flywheel bench SCENARIO [options]\n"
     "\n"
     "Runs SCENARIO --repeat times and records, per repetition: throughput (user-sessions per\n"
-    "second per thread), wall time, peak memory and the p50/p99 latency of every engine stage\n"
+    "second per thread), the figure of merit impressions_per_core_s (feed notes, search results\n"
+    "and ads served per second of simulation per thread used), wall time, peak memory and the\n"
+    "p50/p99 latency of every engine stage\n"
     "(measured: they vary); the engine's work counters (candidates recalled and scored, events,\n"
     "walk steps, ...) and per-arm quality (CTR, interactions per read, retention, oracle NDCG)\n"
     "(deterministic for a seed: identical on any machine). With --baseline, each figure is\n"
@@ -858,8 +860,8 @@ static int cmd_bench(int argc, char **argv)
             goto done;
         }
         if (!quiet)
-            fprintf(stderr, "  run %ld/%ld: %.1f s, %.0f user-sessions/s\n", k + 1, repeat, rr.wall_s,
-                    rr.sim_s > 0 ? rr.sessions / rr.sim_s : 0.0);
+            fprintf(stderr, "  run %ld/%ld: %.1f s, %.0f user-sessions/s, %.0f impressions/s/core\n", k + 1, repeat,
+                    rr.wall_s, rr.sim_s > 0 ? rr.sessions / rr.sim_s : 0.0, fw_run_impressions_per_core_s(&rr));
     }
     if (fw_bench_compare(have_base ? &base : NULL, &now, &bo, &cmp) != FW_OK) {
         fprintf(stderr, "flywheel bench: out of memory\n");

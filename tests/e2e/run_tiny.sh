@@ -12,6 +12,23 @@ if "$FLYWHEEL" run "$SRC/tests/data/tiny.yaml" -q >out.txt 2>err.txt; then pass 
 # Two arms, summary printed, -o honoured.
 if "$FLYWHEEL" run "$SRC/tests/data/tiny_ab.yaml" -o ab/out.h5 >out.txt 2>err.txt; then pass "A/B run"; else fail "A/B run ($(cat err.txt))"; fi
 grep -q "fresh_boost" out.txt && grep -q "result: ab/out.h5" out.txt && pass "summary names arms and file" || fail "summary: $(cat out.txt)"
+# Issue 22: the figure of merit counts every impression the file's days record (feed, search,
+# ads) over the simulation's seconds times the threads, and the time split adds up.
+grep "figure of merit:" out.txt >fom.txt || fail "no figure of merit: $(cat out.txt)"
+"$PY" - <<'PY' && pass "figure of merit: impressions and seconds" || fail "figure of merit: $(cat fom.txt)"
+import re, h5py
+line = open("fom.txt").read()
+m = re.search(r"figure of merit: (\d+) impressions/s/core \((\d+) impressions, ([\d.]+) s x (\d+) threads?\); "
+              r"sessions ([\d.]+) s, barriers ([\d.]+) s, day starts/ends ([\d.]+) s", line)
+assert m, line
+fom, n, sim, th, ps, bs, ds = (float(x) for x in m.groups())
+d = h5py.File("ab/out.h5", "r")["days"]
+want = sum(int(d[a][k][:].sum()) for a in ("control", "fresh_boost")
+           for k in ("impressions", "search_impressions", "ad_impressions") if k in d[a])
+assert n == want and n > 0, (n, want)
+assert abs(fom - n / (sim * th)) <= 0.02 * fom + 1, (fom, n, sim, th)
+assert abs(ps + bs + ds - sim) <= 0.2 + 0.01 * sim, (ps, bs, ds, sim)
+PY
 "$PY" "$SRC/tests/e2e/check_result.py" ab/out.h5 --min-days 2 --arms control,fresh_boost && pass "A/B h5py checks" || fail "A/B h5py checks"
 # --days / --seed / --set land in the provenance.
 "$FLYWHEEL" run "$SRC/tests/data/tiny.yaml" -q -d 1 -s 99 --set world.n_users=1000 -o s.h5 2>err.txt || fail "run with overrides ($(cat err.txt))"

@@ -19,6 +19,7 @@
 #include <math.h>
 #include <string.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -564,8 +565,55 @@ static __attribute__((noinline)) void paint_stack(double v)
         p[i] = v;
 }
 
+/* ---- a host's parallel loop for fw_engine_set_par (issue 22) ------------------------- */
+
+/* pool_workers threads (0: the engine's serial loop); worker w runs the chunks of 3 items
+ * c = w, w + W, ... in reverse, with slot w: an order unlike the serial one and chunk edges
+ * wherever they fall, so a kernel that read another chunk's output or shared scratch across
+ * slots would show. */
+static int pool_workers;
+enum { POOL_CHUNK = 3, POOL_MAX = 8 };
+typedef struct pool_task {
+    size_t n;
+    fw_engine_kernel kernel;
+    void *arg;
+    int w;
+} pool_task;
+
+static void *pool_main(void *p)
+{
+    const pool_task *t = p;
+    size_t chunks = (t->n + POOL_CHUNK - 1) / POOL_CHUNK, W = (size_t)pool_workers, w = (size_t)t->w;
+    if (w >= chunks)
+        return NULL;
+    for (size_t i = (chunks - 1 - w) / W + 1; i-- > 0;) {   /* chunks w + i W, last first */
+        size_t b = (w + i * W) * POOL_CHUNK, e = b + POOL_CHUNK < t->n ? b + POOL_CHUNK : t->n;
+        t->kernel(t->arg, b, e, t->w);
+    }
+    return NULL;
+}
+
+static void pool_for(size_t n, size_t grain, fw_engine_kernel kernel, void *arg)
+{
+    (void)grain;   /* a hint: chunks of POOL_CHUNK instead */
+    pthread_t th[POOL_MAX];
+    pool_task t[POOL_MAX];
+    int started[POOL_MAX];
+    assert_true(pool_workers <= POOL_MAX);
+    for (int w = 0; w < pool_workers; w++) {
+        t[w] = (pool_task){.n = n, .kernel = kernel, .arg = arg, .w = w};
+        started[w] = pthread_create(&th[w], NULL, pool_main, &t[w]) == 0;
+    }
+    for (int w = 0; w < pool_workers; w++) {
+        if (started[w])
+            pthread_join(th[w], NULL);
+        else
+            pool_main(&t[w]);   /* no thread to be had: its share runs here, after the others */
+    }
+}
+
 /* Runs the planted world for days days under cfg, painting the stack with paint before every
- * engine call. */
+ * engine call; through pool_for when pool_workers > 0. */
 static void planted_run(void **state, const fw_engine_cfg *cfg, uint32_t days, double paint, pw_out *o)
 {
     spec *s = spec_new(state, PW_VIEWERS + PW_CREATORS, PW_TOPICS);
@@ -577,6 +625,8 @@ static void planted_run(void **state, const fw_engine_cfg *cfg, uint32_t days, d
     fw_engine_ctx *c;
     fw_engine *e = fixture_rig_open(state, build(s, cfg, 1), &c);
     fw_event *ev = fixture_rig_alloc(state, PW_VIEWERS * PAGE_MAX * 3 * sizeof *ev);
+    if (pool_workers > 0)
+        assert_int_equal(fw_engine_set_par(e, pool_for, pool_workers), FW_OK);
 
     for (uint32_t d = 0; d < days; d++) {
         for (uint32_t t = 0; t < TPD; t++) {
@@ -1041,6 +1091,41 @@ static void test_determinism(void **state)
     assert_true(o[0]->work[FW_WORK_TRAINED] > 0);
 }
 
+/* Issue 22: the engine's barrier work through a host's parallel loop (fw_engine_set_par:
+ * the training groups' features, the note rows, the co-engagement rebuild) leaves the
+ * learned state as the serial engine's. The planted world for 3 days (CF neighbours rebuilt
+ * twice, then served from) on 1 (the serial engine), 2 and 3 threads: every page served
+ * (which reads the models, the rows and the neighbours), the models' daily statistics and the
+ * work counters are identical. A kernel that wrote outside its chunk, shared scratch between
+ * slots or depended on the chunks' order would change a page or a sum. */
+static void test_parallel_identical(void **state)
+{
+    enum { DAYS = 3, RUNS = 3 };
+    fw_engine_cfg cfg = rec_cfg();
+    cfg.rec.neg_sample = 3;   /* the sampling decision moves into the parallel part too */
+    pw_out *o[RUNS];
+    for (int k = 0; k < RUNS; k++) {
+        o[k] = fixture_rig_alloc(state, sizeof *o[k]);
+        o[k]->cap_log = DAYS * PW_ROUNDS * PW_VIEWERS * (PAGE_MAX + 1);
+        o[k]->log = fixture_rig_alloc(state, o[k]->cap_log * sizeof *o[k]->log);
+        pool_workers = k == 0 ? 0 : k + 1;
+        planted_run(state, &cfg, DAYS, 0.0, o[k]);
+    }
+    pool_workers = 0;
+    assert_true(o[0]->work[FW_WORK_TRAINED] > 0 && o[0]->work[FW_WORK_CF_PAIRS] > 0);
+    for (int k = 1; k < RUNS; k++) {
+        for (uint32_t d = 0; d < DAYS; d++)
+            for (int t = 0; t < FW_TASK__COUNT; t++)
+                if (memcmp(&o[0]->stats[d][t], &o[k]->stats[d][t], sizeof o[0]->stats[d][t]) != 0)
+                    fail_msg("%d threads, day %u, task %s: log loss %.17g vs %.17g serial", k + 1, d,
+                             fw_rec_task_name((fw_rec_task)t), o[k]->stats[d][t].log_loss, o[0]->stats[d][t].log_loss);
+        assert_int_equal(o[0]->n_log, o[k]->n_log);
+        assert_memory_equal(o[0]->log, o[k]->log, o[0]->n_log * sizeof *o[0]->log);
+        for (int w = 0; w < FW_WORK__COUNT; w++)
+            assert_int_equal(o[0]->work[w], o[k]->work[w]);
+    }
+}
+
 /* ---- requests at the edges of the knob ranges ----------------------------------------- */
 
 /* A catalog and a configuration for a child process. */
@@ -1377,6 +1462,7 @@ int main(int argc, char **argv)
         fixture_rig_test(test_rerank_explore_slots),
         fixture_rig_test(test_rerank_explore_with_ad_slots),
         fixture_rig_test(test_determinism),
+        fixture_rig_test(test_parallel_identical),
         fixture_rig_test(test_edge_graph_walks),
         fixture_rig_test(test_edge_many_seen_notes),
         fixture_rig_test(test_edge_many_topics),

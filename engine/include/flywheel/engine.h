@@ -410,6 +410,21 @@ fw_model_stats fw_engine_model_stats(const fw_engine *e, fw_rec_task task);
  * A barrier call; FW_ERR_INVAL for another stage or ns < 0. */
 fw_err fw_engine_plant_delay(fw_engine *e, fw_stage s, int64_t ns);
 
+/* Issue 22: the barrier's work in parallel. The engine has no threads of its own; a host
+ * that has them hands it a parallel loop: pf(n, grain, kernel, arg) must call
+ * kernel(arg, begin, end, slot) over chunks [begin, end) (of grain, a hint: any size
+ * will do) that cover [0, n) exactly once, in any order and on any threads, with slot in [0, n_slots) distinct among the calls
+ * running at once, and return when every chunk is done. The engine runs through it the parts
+ * of its barrier calls that split into independent pieces (the recommender's training
+ * features and note feature rows, the co-engagement rebuild at day end); each piece writes
+ * only its own outputs and merges in a fixed order, so the engine's state after every call
+ * is bit-identical whatever pf, n_slots and the chunks' schedule (serial SGD steps stay in
+ * event order). pf NULL or n_slots < 1: serial (the default). Per-slot scratch is allocated
+ * by the barrier call that needs it (FW_ERR_NOMEM there). A barrier call; returns FW_OK. */
+typedef void (*fw_engine_kernel)(void *arg, size_t begin, size_t end, int slot);
+typedef void (*fw_engine_par_for)(size_t n, size_t grain, fw_engine_kernel kernel, void *arg);
+fw_err fw_engine_set_par(fw_engine *e, fw_engine_par_for pf, int n_slots);
+
 /* ---- search ------------------------------------------------------------------------- */
 
 typedef struct fw_search_req {
