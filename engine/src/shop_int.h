@@ -20,6 +20,13 @@ uint32_t fw_shop_engaged_topics(const fw_engine *e, uint32_t user, uint32_t *out
  * in stock as of the last barrier, or FW_NONE (no such product, no topic, or no shop). */
 uint32_t fw_shop_search_product(const fw_engine *e, uint32_t topic);
 
+/* Barrier call (issue 19, live selling): fw_shop_place_orders with a unit price per request
+ * (unit_cents[i] for req[i]; < 0: none). An order is valued at unit_cents x qty when that is
+ * below what fw_shop_place_orders would value it at (list price less the sale); everything
+ * else -- idempotency, stock, coupons, payment, the books -- is the ordinary order path. */
+fw_err fw_shop_place_orders_priced(fw_engine *e, fw_engine_ctx *ctx, const fw_order_req *req, size_t n,
+                                   const int64_t *unit_cents, fw_order_outcome *out);
+
 /* Tests only: moves coupon's books by delta -- which 0: cents held, 1: cents redeemed, 2: its
  * issuer's coupon cost, 3: claims -- so that a test can show fw_shop_check catching books that
  * disagree with the orders and wallets. FW_ERR_INVAL for a bad coupon or which. */
