@@ -41,6 +41,8 @@ typedef struct fw_live {
     uint32_t *watching;         /* [n_users] session + 1, 0 = none */
     uint32_t *last;             /* [n_users] the last session joined + 1 */
     int32_t *since;             /* [n_users] the tick of the current join */
+    uint32_t *by_start;         /* [n_sess] session ids by (start, id) */
+    int32_t max_len;            /* the longest session's ticks */
     uint32_t *on_now;           /* sessions live at the last open tick, ascending */
     uint32_t n_on;
     int32_t tick;               /* the last open tick */
@@ -93,6 +95,7 @@ static void live_destroy(fw_engine *e, void *state)
     free(s->sess);
     free(s->items);
     free(s->on_now);
+    free(s->by_start);
     free(s->order_sess);
     free(s->order_flash);
 }
@@ -120,15 +123,30 @@ fw_err fw_live_define(fw_engine *e, const fw_live_session_def *defs, uint32_t n,
     s->sess = calloc(n, sizeof *s->sess);
     s->items = calloc(n_items, sizeof *s->items);
     s->on_now = calloc(n, sizeof *s->on_now);
-    if (!s->sess || !s->items || !s->on_now) {
+    s->by_start = calloc(n, sizeof *s->by_start);
+    if (!s->sess || !s->items || !s->on_now || !s->by_start) {
         free(s->sess);
         free(s->items);
         free(s->on_now);
-        s->sess = NULL, s->items = NULL, s->on_now = NULL;
+        free(s->by_start);
+        s->sess = NULL, s->items = NULL, s->on_now = NULL, s->by_start = NULL;
         return FW_ERR_NOMEM;
     }
-    for (uint32_t k = 0; k < n; k++)
+    for (uint32_t k = 0; k < n; k++) {
         s->sess[k].d = defs[k];
+        s->by_start[k] = k;
+        if (defs[k].end - defs[k].start > s->max_len)
+            s->max_len = defs[k].end - defs[k].start;
+    }
+    /* Insertion sort by (start, id): the schedule comes in start order, so this is linear. */
+    for (uint32_t k = 1; k < n; k++) {
+        uint32_t x = s->by_start[k], j = k;
+        while (j > 0 && defs[s->by_start[j - 1]].start > defs[x].start) {
+            s->by_start[j] = s->by_start[j - 1];
+            j--;
+        }
+        s->by_start[j] = x;
+    }
     for (uint32_t i = 0; i < n_items; i++) {
         s->items[i].d = items[i];
         s->items[i].flash_left = items[i].flash_units;
@@ -173,20 +191,35 @@ uint32_t fw_live_card(const fw_engine *e, uint32_t user, int32_t tick, int *foll
 {
     const fw_live *s = L_of(e);
     *followed = 0;
-    if (!s || user >= e->n_users || !s->cell[fw_user_cell(e, user)].on || s->watching[user] || tick != s->tick)
+    if (!s || s->n_sess == 0 || user >= e->n_users || !s->cell[fw_user_cell(e, user)].on || s->watching[user])
         return FW_NONE;
-    uint32_t best = FW_NONE;
-    for (uint32_t j = 0; j < s->n_on; j++) {
-        uint32_t k = s->on_now[j];
+    /* The sessions live at tick started in (tick - max_len, tick]: the last one starting at
+     * or before tick, by binary search, and back from it. */
+    uint32_t lo = 0, hi = s->n_sess;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (s->sess[s->by_start[mid]].d.start <= tick)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    uint32_t best = FW_NONE, fol = FW_NONE;
+    for (uint32_t j = lo; j > 0; j--) {
+        uint32_t k = s->by_start[j - 1];
         const live_sess *ls = &s->sess[k];
-        if (s->last[user] == k + 1)
-            continue;   /* just left it */
-        if (ls->d.host != FW_NONE && follows(e, user, ls->d.host)) {
-            *followed = 1;
-            return k;
-        }
-        if (best == FW_NONE || ls->viewers.n > s->sess[best].viewers.n)
+        if ((int64_t)ls->d.start <= (int64_t)tick - s->max_len)
+            break;
+        if (tick >= ls->d.end || s->last[user] == k + 1)
+            continue;   /* over, or just left */
+        if (ls->d.host != FW_NONE && (fol == FW_NONE || k < fol) && follows(e, user, ls->d.host))
+            fol = k;
+        if (best == FW_NONE || ls->viewers.n > s->sess[best].viewers.n ||
+            (ls->viewers.n == s->sess[best].viewers.n && k < best))
             best = k;
+    }
+    if (fol != FW_NONE) {
+        *followed = 1;
+        return fol;
     }
     return best;
 }

@@ -65,10 +65,11 @@ int fw_live_on(const fw_engine *e, uint32_t session, int32_t tick);
 /* Sessions live at tick (as of the last fw_live_open_tick). */
 uint32_t fw_live_n_on(const fw_engine *e);
 
-/* The live card the feed shows user at tick: a session live now whose host the user follows
- * (the lowest id; *followed = 1), else the live session with the most viewers (ties: the lowest
- * id; *followed = 0); FW_NONE when the user's cell does not show live sessions, none is live,
- * the user is watching one, or the only candidates are sessions the user just left.
+/* The live card the feed shows user at tick: a session live at tick whose host the user follows
+ * (the lowest id; *followed = 1), else the live session with the most viewers as of the last
+ * barrier (ties: the lowest id; *followed = 0); FW_NONE when the user's cell does not show live
+ * sessions, none is live, the user is watching one, or the only candidates are sessions the
+ * user just left.
  * Read-only: safe in concurrent requests. */
 uint32_t fw_live_card(const fw_engine *e, uint32_t user, int32_t tick, int *followed);
 
