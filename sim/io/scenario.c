@@ -2581,6 +2581,17 @@ static fw_err check_live(const fw_scenario *s, const where *w, fw_diag *diag)
                         "), got %" PRIu32,
                         at, c->live_duration_max_ticks, c->live_duration_min_ticks);
         }
+        /* Producer-side experiments serve every viewer with the control's cell. */
+        for (uint32_t a = 0; s->experiment_unit == FW_UNIT_CREATOR && a < s->n_arms && s->arms != NULL; a++)
+            if (s->arms[a].engine.live.enabled != s->engine.live.enabled ||
+                s->arms[a].engine.live.notify != s->engine.live.notify) {
+                snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "]", a);
+                where_fmt(w, path, at, sizeof at);
+                return fail(diag, FW_ERR_RANGE,
+                            "%s: engine.live.*: an arm's live selling would do nothing with experiment.unit creator "
+                            "(every viewer is served by the control's cell); set it in the base",
+                            at);
+            }
         if (!shown_any) {
             where_fmt(w, "world.live_sessions_per_day", at, sizeof at);
             return fail(diag, FW_ERR_RANGE,
