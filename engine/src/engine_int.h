@@ -25,6 +25,9 @@
  *   aigc, media (issue 20): anywhere after search; the detector flags a note at publication,
  *           requests read the flags; the media pipeline holds notes before publication
  *           (fw_media_step), so it never sees a published one;
+ *   live    (issue 19) after shop, before plugin: its orders go through the shop's order path
+ *           (fw_live_buy calls it), and it counts a live order as paid from the shop's
+ *           ORDER_PAID notice; it has no log kind of its own;
  *   plugin  last: a ranker plug-in observes the tick's events after every built-in learner,
  *           and its tick end reports a request's fault once every module has ended the tick.
  * After every module has logged, the core applies the tick's note events (counts, follows). */
@@ -64,6 +67,7 @@ typedef struct fw_u32vec {
     X(SAFETY, safety)        \
     X(AIGC, aigc)            \
     X(MEDIA, media)          \
+    X(LIVE, live)            \
     X(PLUGIN, plugin)
 
 typedef enum fw_module_id {

@@ -169,6 +169,7 @@ struct fw_shop {
     fw_coupon_change *clog;
     size_t n_clog, cap_clog;
     double sale;                 /* percent off list price of orders created now (a promotion day) */
+    const int64_t *unit_price;   /* fw_shop_place_orders_priced's prices during its call, else NULL */
 };
 
 #define FW_SHOP_PROFILE_K 6
@@ -1247,6 +1248,10 @@ static fw_err log_orders(fw_engine *e, struct fw_shop *s, fw_engine_ctx *ctx, co
                          .value = order_value(s, q->product, q->qty), .coupon = FW_NONE,
                          .status = FW_ORDER_CREATED, .created = q->tick, .paid = -1,
                          .delivered = -1, .next = q->tick};
+        /* A live price (fw_shop_place_orders_priced) replaces the list price when it is lower
+         * than what the order would be worth otherwise. */
+        if (s->unit_price && s->unit_price[key[k].i] >= 0 && s->unit_price[key[k].i] * (int64_t)q->qty < o->value)
+            o->value = s->unit_price[key[k].i] * (int64_t)q->qty;
         /* The buyer's best coupon is applied and held until payment. */
         o->coupon = best_claim(s, q->user, q->product, o->value, q->tick, &o->discount);
         if (o->coupon != FW_NONE) {
@@ -1298,6 +1303,18 @@ fw_err fw_shop_place_orders(fw_engine *e, fw_engine_ctx *ctx, const fw_order_req
     for (size_t i = 0; i < n; i++)
         out[i] = rec[i].u.order.out;
     free(rec);
+    return rc;
+}
+
+fw_err fw_shop_place_orders_priced(fw_engine *e, fw_engine_ctx *ctx, const fw_order_req *req, size_t n,
+                                   const int64_t *unit_cents, fw_order_outcome *out)
+{
+    struct fw_shop *s = S_of(e);
+    if (s)
+        s->unit_price = unit_cents;
+    fw_err rc = fw_shop_place_orders(e, ctx, req, n, out);
+    if (s)
+        s->unit_price = NULL;
     return rc;
 }
 

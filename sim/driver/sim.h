@@ -25,7 +25,7 @@
 #include "model/behaviour.h"
 #include "model/world.h"
 
-#define FW_MAX_PARTS 16
+#define FW_MAX_PARTS 24
 
 struct fw_part;
 struct fw_sess_event;

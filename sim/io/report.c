@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "io/report.h"
 #include "io/report_safety.h"
+#include "io/report_live.h"
 #include "io/report_aigc.h"
 #include "io/report_privacy.h"
 
@@ -1657,6 +1658,7 @@ static int write_html(const ctx *c, const fig_result *res)
     html_daily(h, c);
     html_ab(h, c);
     fw_report_safety_html(h, c->runs, c->n_runs);   /* issue 20: empty without safety data */
+    fw_report_live_html(h, c->runs, c->n_runs);     /* issue 19: empty without live selling */
     fw_report_aigc_html(h, c->runs, c->n_runs);   /* issue 20 */
     fputs("<h2>Figures</h2>\n", h);
     for (int i = 0; i < N_FIGURES; i++) {

@@ -2554,6 +2554,105 @@ static fw_err check_living(const fw_scenario *s, const where *w, fw_diag *diag)
     return FW_OK;
 }
 
+/* Issue 19 (live-stream selling; world.live_*, engine.live.*, behaviour.live_*): with sessions on
+ * (world.live_sessions_per_day > 0) a session must have products (the world must sell some, and
+ * world.live_products_per_session must be above 0), its duration range must be ordered, and
+ * some arm must show live sessions (engine.live.enabled); with sessions off every live knob
+ * would do nothing and is refused (the base's at its key, an arm's at its set list). Needs
+ * the arms resolved. */
+static fw_err check_live(const fw_scenario *s, const where *w, fw_diag *diag)
+{
+    char at[600], path[64], what[160], shown[80];
+    const fw_world_cfg *c = &s->world;
+    bool on = c->live_sessions_per_day > 0.0;
+    bool shown_any = s->engine.live.enabled != 0;
+    for (uint32_t a = 0; a < s->n_arms && s->arms != NULL; a++)
+        shown_any = shown_any || s->arms[a].engine.live.enabled != 0;
+    if (on) {
+        if (c->live_products_per_session == 0) {
+            where_fmt(w, "world.live_products_per_session", at, sizeof at);
+            return fail(diag, FW_ERR_RANGE,
+                        "%s: world.live_products_per_session: 0 while live sessions are on "
+                        "(world.live_sessions_per_day %.6g): a live session without products; give each at least 1",
+                        at, c->live_sessions_per_day);
+        }
+        if (c->n_products == 0) {
+            where_fmt(w, "world.live_sessions_per_day", at, sizeof at);
+            return fail(diag, FW_ERR_RANGE,
+                        "%s: world.live_sessions_per_day: %.6g live sessions a day with world.n_products 0: a live "
+                        "session without products; add products or set it to 0",
+                        at, c->live_sessions_per_day);
+        }
+        if (c->live_duration_min_ticks > c->live_duration_max_ticks) {
+            where_fmt(w, "world.live_duration_min_ticks", at, sizeof at);
+            return fail(diag, FW_ERR_RANGE,
+                        "%s: world.live_duration_min_ticks: expected at most world.live_duration_max_ticks (%" PRIu32
+                        "), got %" PRIu32,
+                        at, c->live_duration_max_ticks, c->live_duration_min_ticks);
+        }
+        /* Producer-side experiments serve every viewer with the control's cell. */
+        for (uint32_t a = 0; s->experiment_unit == FW_UNIT_CREATOR && a < s->n_arms && s->arms != NULL; a++)
+            if (s->arms[a].engine.live.enabled != s->engine.live.enabled ||
+                s->arms[a].engine.live.notify != s->engine.live.notify) {
+                snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "]", a);
+                where_fmt(w, path, at, sizeof at);
+                return fail(diag, FW_ERR_RANGE,
+                            "%s: engine.live.*: an arm's live selling would do nothing with experiment.unit creator "
+                            "(every viewer is served by the control's cell); set it in the base",
+                            at);
+            }
+        if (!shown_any) {
+            where_fmt(w, "world.live_sessions_per_day", at, sizeof at);
+            return fail(diag, FW_ERR_RANGE,
+                        "%s: world.live_sessions_per_day: %.6g, but no arm shows live sessions: set "
+                        "engine.live.enabled=1 in the base or in some arm, or set it to 0",
+                        at, c->live_sessions_per_day);
+        }
+        return FW_OK;
+    }
+    const char *off = "world.live_sessions_per_day is 0: there is no live session";
+    const fw_behaviour_cfg *b = &s->behaviour;
+    const fw_engine_cfg *e = &s->engine;
+    const idle_row rows[] = {
+        {"world.live_brand_share", c->live_brand_share, true, off},
+        {"world.live_duration_min_ticks", c->live_duration_min_ticks, true, off},
+        {"world.live_duration_max_ticks", c->live_duration_max_ticks, true, off},
+        {"world.live_products_per_session", c->live_products_per_session, true, off},
+        {"world.live_flash_units", c->live_flash_units, true, off},
+        {"world.live_discount", c->live_discount, true, off},
+        {"world.live_price_ticks", c->live_price_ticks, true, off},
+        {"engine.live.enabled", e->live.enabled, true, off},
+        {"engine.live.notify", e->live.notify, true, off},
+        {"behaviour.live_card_click", b->live_card_click, true, off},
+        {"behaviour.live_follow_join", b->live_follow_join, true, off},
+        {"behaviour.live_notify_open", b->live_notify_open, true, off},
+        {"behaviour.live_leave", b->live_leave, true, off},
+        {"behaviour.live_fatigue", b->live_fatigue, true, off},
+        {"behaviour.live_buy", b->live_buy, true, off},
+    };
+    fw_err err = refuse_idle(rows, sizeof rows / sizeof rows[0], w, NULL, "", diag);
+    for (uint32_t a = 0; err == FW_OK && a < s->n_arms && s->arms != NULL; a++) {
+        const fw_behaviour_cfg *ab = &s->arms[a].behaviour;
+        const fw_engine_cfg *ae = &s->arms[a].engine;
+        const idle_row arow[] = {
+            {"engine.live.enabled", ae->live.enabled, true, off},
+            {"engine.live.notify", ae->live.notify, true, off},
+            {"behaviour.live_card_click", ab->live_card_click, true, off},
+            {"behaviour.live_follow_join", ab->live_follow_join, true, off},
+            {"behaviour.live_notify_open", ab->live_notify_open, true, off},
+            {"behaviour.live_leave", ab->live_leave, true, off},
+            {"behaviour.live_fatigue", ab->live_fatigue, true, off},
+            {"behaviour.live_buy", ab->live_buy, true, off},
+        };
+        snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "]", a);
+        where_fmt(w, path, at, sizeof at);
+        clean_text(shown, sizeof shown, s->arms[a].name != NULL ? s->arms[a].name : "");
+        snprintf(what, sizeof what, "%s (arm '%s'): ", path, shown);
+        err = refuse_idle(arow, sizeof arow / sizeof arow[0], w, at, what, diag);
+    }
+    return err;
+}
+
 static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
 {
     char at[600], why[768], path[64], shown[80];
@@ -2761,6 +2860,8 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
     if ((err = check_safety(s, &s->behaviour, &s->engine, w, NULL, "", diag)) != FW_OK)
         return err;
     if ((err = check_aigc20(s, w, diag)) != FW_OK)   /* issue 20: needs the arms resolved */
+        return err;
+    if ((err = check_live(s, w, diag)) != FW_OK)   /* issue 19: needs the arms resolved */
         return err;
     if ((err = check_privacy_clip(s, w, diag)) != FW_OK)
         return err;

@@ -122,7 +122,8 @@ typedef enum fw_follow_graph {
       "share of users who opt out of personalisation (drawn per user): their feed is the popular notes, "     \
       "and their events train no personalised model (engine.privacy, fw_catalog.optout); 0 = none") \
     FW_VIOLATION_WORLD_KNOBS(X) \
-    FW_WORLD_LIVING_KNOBS(X)
+    FW_WORLD_LIVING_KNOBS(X) \
+    FW_WORLD_LIVE_KNOBS(X)
 
 /* world.violation_*: the hidden violation class of each note (trust and safety, issue 20;
  * sim/model/violation.c). Each creator is an ordinary creator or, with probability
@@ -182,6 +183,44 @@ typedef enum fw_follow_graph {
     X(world, RUN, U32, creator_quiet_days, 14, 1, 365, "days",                                         \
       "a creator with no note in this many days counts as gone quiet (recorded when a creator " \
       "response, arrivals or churn is on)")
+
+/* world.live_* (issue 19, sim/parts/live.c): the live-stream schedule, drawn once at the run's
+ * start from keyed streams: who goes live (a creator or a brand), when, for how long, selling
+ * which of the brand's products, with how many flash units at what live price for how long.
+ * Off at world.live_sessions_per_day 0 (the default): no schedule, nothing recorded. */
+#define FW_WORLD_LIVE_KNOBS(X)                                                                        \
+    X(world, RUN, F64, live_sessions_per_day, 0.0, 0.0, 1000.0, "sessions",                             \
+      "mean live sessions scheduled a day (Poisson), each at a uniform tick of its day; 0 = no live selling") \
+    X(world, RUN, F64, live_brand_share, 0.5, 0.0, 1.0, "",                                             \
+      "share of sessions a brand hosts itself (the rest: a uniform creator sells a uniform brand's products)") \
+    X(world, RUN, U32, live_duration_min_ticks, 4, 1, 1440, "ticks", "shortest session (uniform in [min, max])") \
+    X(world, RUN, U32, live_duration_max_ticks, 12, 1, 1440, "ticks", "longest session; at least live_duration_min_ticks") \
+    X(world, RUN, U32, live_products_per_session, 5, 0, 100, "products",                                \
+      "products on a session's list (distinct products of its brand, at most as many as the brand has); "  \
+      "0 is refused while sessions are on (a session without products)")                                 \
+    X(world, RUN, U32, live_flash_units, 50, 0, 1000000, "units",                                        \
+      "flash units per product and session: units sold at the live price (then the list price)")        \
+    X(world, RUN, F64, live_discount, 0.2, 0.0, 0.9, "",                                                 \
+      "live price = list price x (1 - this), rounded down to a cent (at least 1 cent)")                  \
+    X(world, RUN, U32, live_price_ticks, 4, 1, 1440, "ticks",                                            \
+      "the live price holds for the session's first this many ticks")
+
+/* behaviour.live_*: how viewers come, stay and buy (issue 19). Interest i = n_topics x the
+ * user's interest in the session's category (1 on average). */
+#define FW_LIVE_BEHAVIOUR_KNOBS(X)                                                                   \
+    X(behaviour, ARM, F64, live_card_click, 0.02, 0.0, 1.0, "",                                          \
+      "probability a session with the live card in its feed joins the live (x sqrt(i), at most 1)")    \
+    X(behaviour, ARM, F64, live_follow_join, 0.1, 0.0, 1.0, "",                                          \
+      "the same when the card is a followed host's (x sqrt(i), at most 1)")                            \
+    X(behaviour, ARM, F64, live_notify_open, 0.2, 0.0, 1.0, "",                                          \
+      "probability a follower in the app opens the push of a followed host's live (engine.live.notify)") \
+    X(behaviour, ARM, F64, live_leave, 0.25, 0.0, 1.0, "",                                               \
+      "per-tick hazard of leaving a live at interest 1 on joining: h = live_leave x (1 + live_fatigue x " \
+      "ticks watched) / sqrt(i), at most 1")                                                          \
+    X(behaviour, ARM, F64, live_fatigue, 0.2, 0.0, 10.0, "", "growth of the leave hazard per tick watched") \
+    X(behaviour, ARM, F64, live_buy, 0.01, 0.0, 1.0, "",                                                 \
+      "per-tick probability a viewer at interest 1 orders one unit of a uniform product of the list at " \
+      "list price; x sqrt(i) x (list / price)^behaviour.price_weight, at most 1")
 
 /* behaviour.*: how people choose (an arm may change these). */
 #define FW_BEHAVIOUR_KNOBS(X)                                                                         \
@@ -244,7 +283,8 @@ typedef enum fw_follow_graph {
       "ads are notes: an opened ad's creative is liked, saved or commented on with this times the probability an " \
       "organic note would be (the engine counts it as the creative's engagement and the ads' pCTR learns from it); " \
       "0 = ads get no likes, saves or comments") \
-    FW_REPORT_BEHAVIOUR_KNOBS(X)
+    FW_REPORT_BEHAVIOUR_KNOBS(X) \
+    FW_LIVE_BEHAVIOUR_KNOBS(X)
 
 /* behaviour.report_*: users report what they are shown (trust and safety, issue 20): the
  * probability of reporting one impression, by the note's true class. Used only when some

@@ -32,7 +32,8 @@
     X(safety)       \
     X(aigc)         \
     X(media)         \
-    X(living)
+    X(living)       \
+    X(live)
 
 #define FW_PART_EXTERN(name) extern const fw_part fw_##name##_part;
 FW_PARTS(FW_PART_EXTERN)

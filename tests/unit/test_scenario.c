@@ -517,7 +517,7 @@ static void test_set_messages(void **state)
     /* an unknown section: the keys of the deepest section named */
     set_fails(&s, "engine.zzzzz.qqqq=1", FW_ERR_PARSE,
               "unknown key; engine has no section 'zzzzz'; valid keys there: latency_sigfigs, feed.*, rec.*, "
-              "search.*, shop.*, ads.*, market.*, notify.*, safety.*, aigc.*, media.*, privacy.*");
+              "search.*, shop.*, ads.*, market.*, notify.*, safety.*, aigc.*, media.*, privacy.*, live.*");
     set_fails(&s, "engine.fed.algorithm=x", FW_ERR_PARSE, "unknown key; did you mean 'engine.feed.algorithm'?");
     /* control characters are escaped, in the key and in the value */
     assert_int_equal(fw_scenario_set(&s, "beh\x1b[31maviour.x\x07=5", &d), FW_ERR_PARSE);

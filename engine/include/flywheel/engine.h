@@ -148,7 +148,8 @@ typedef struct fw_catalog {
     X(LOG, "log", "applying one tick's log: every kind of record, in every capability") \
     X(PUBLISH, "publish", "publishing one note: search index, pools, product card, sponsored task") \
     X(END_TICK, "end_tick", "every capability's tick end: pools, orders' lifecycle, ads pacing, notices") \
-    X(END_DAY, "end_day", "end-of-day maintenance")
+    X(END_DAY, "end_day", "end-of-day maintenance")                                      \
+    X(LIVE, "live", "live selling: one tick's joins, session ends and viewer counts, or one batch of live orders")
 
 typedef enum fw_stage {
 #define FW_STAGE_ENUM(e, name, doc) FW_STAGE_##e,

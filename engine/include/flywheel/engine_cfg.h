@@ -406,6 +406,19 @@ typedef enum fw_dp_mechanism { FW_PRIVACY_MECHANISMS(FW_KNOB_ENUM_CONST) FW_DP__
       "1: users who opted out (world.optout_share) get a non-personalised feed (popular notes) and train no "  \
       "personalised model; 0: the arm ignores opt-outs (a counterfactual, to measure what honouring them costs)")
 
+/* engine.live.* (issue 19, live-stream selling; engine/src/live.c, flywheel/live.h): whether the
+ * arm's users are shown the live sessions the world schedules (world.live_*: a live card in the
+ * feed, the "following is live" bar) and may buy from them, and whether the followers of a
+ * host get a push when a session starts. Off by default: no arm shows live sessions. */
+#define FW_LIVE_KNOBS(X)                                                                          \
+    X(live, ARM, U32, enabled, 0, 0, 1, "",                                                                   \
+      "1 shows the arm's users the scheduled live sessions (a live card in the feed, followed hosts first) " \
+      "and lets them buy from a session's product list; 0 = no live selling for the arm; needs world.live_sessions_per_day > 0") \
+    X(live, ARM, U32, notify, 1, 0, 1, "",                                                                    \
+      "1 pushes a notification to a host's followers in the arm while the host is live (read when they are " \
+      "active: joins with probability behaviour.live_notify_open); 0 = followers find it only in the feed; "  \
+      "used when engine.live.enabled is 1")
+
 /* engine.* (other than sub-sections) */
 #define FW_ENGINE_KNOBS(X) \
     X(engine, RUN, U32, latency_sigfigs, 2, 1, 3, "digits", "significant digits of latency histograms (2 = 1% error)")
@@ -425,7 +438,8 @@ typedef enum fw_dp_mechanism { FW_PRIVACY_MECHANISMS(FW_KNOB_ENUM_CONST) FW_DP__
     X(safety, FW_SAFETY_KNOBS, "trust and safety: classifier, human review queue, moderation actions") \
     X(aigc, FW_AIGC_KNOBS, "AI-generated notes: detector, labelling policy, down-rank of undeclared flagged notes") \
     X(media, FW_MEDIA_KNOBS, "the publishing pipeline: upload, transcode, review with capacity per tick") \
-    X(privacy, FW_PRIVACY_KNOBS, "privacy: differentially private aggregates, retention of user signals")
+    X(privacy, FW_PRIVACY_KNOBS, "privacy: differentially private aggregates, retention of user signals") \
+    X(live, FW_LIVE_KNOBS, "live-stream selling: live cards, follower pushes, live orders (issue 19)")
 
 #define FW_ENGINE_SECTION_STRUCT(name, LIST, doc) \
     typedef struct fw_##name##_cfg {              \
