@@ -444,9 +444,10 @@ static int unfinished_partial(const char *path)
     }
     size_t len = strlen(path);
     int stem = len > 3 && !strcmp(path + len - 3, ".h5") ? (int)(len - 3) : (int)len;
-    fprintf(stderr, "flywheel run: %s holds %s, which this run would replace. Runs cannot be resumed: to keep "
-                    "it, move it away first (e.g. mv %s %.*s.unfinished.h5) or write this run elsewhere with "
-                    "-o FILE; to replace it, pass --force\n", partial, what, partial, stem, path);
+    fprintf(stderr, "flywheel run: %s holds %s, which this run would replace. To continue it, flywheel run "
+                    "--resume %s; to keep it, move it away first (e.g. mv %s %.*s.unfinished.h5) or write this "
+                    "run elsewhere with -o FILE; to replace it, pass --force\n", partial, what, partial, partial,
+            stem, path);
     return 1;
 }
 
