@@ -87,4 +87,17 @@ start_and_stop b KILL 1 1 "${B[@]}"
 "$FLYWHEEL" run -q -t 2 --resume b.h5.partial 2>b.err || fail "tiny_resume resume: $(cat b.err)"
 if same bfull.h5 b.h5; then pass "every capability: killed at 1 thread, resumed at 2: identical to 2 threads uninterrupted"; else fail "tiny_resume differs: $(show bfull.h5 b.h5)"; fi
 fi
+# ---- (c) side runs and a plug-in: replicates, the counterfactual worlds and a ranker plug-in
+# (its state lives in the .so; re-simulating restarts it with the rest) -- slow label
+if [ "${RESUME_PART:-c}" = c ]; then
+POLICY=$(dirname "$FLYWHEEL")/policies/epsilon_greedy.so
+C=("$SRC/tests/data/tiny_plugin.yaml" --days 3 --set world.n_users=400 --set world.n_notes=800
+   --set engine.feed.plugin="$POLICY" --set experiment.counterfactual=true --replicates 2)
+DELAY=40000000
+"$FLYWHEEL" run -q -t 2 "${C[@]}" -o cfull.h5 2>err.txt || fail "uninterrupted side runs ($(cat err.txt))"
+start_and_stop c KILL 1 1 "${C[@]}"
+[ -f c.h5.partial ] && [ ! -e c.h5 ] || fail "side runs: killed too late ($(ls))"
+"$FLYWHEEL" run -q -t 2 --resume c.h5.partial 2>c.err || fail "side runs resume: $(cat c.err)"
+if same cfull.h5 c.h5; then pass "replicates, counterfactual, ranker plug-in: resumed identical"; else fail "side runs differ: $(show cfull.h5 c.h5)"; fi
+fi
 finish
