@@ -654,8 +654,8 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
         fprintf(out, "  resumed: %u finished day%s re-simulated (not rewritten) in %.1f s, world included\n",
                 rep->replayed, rep->replayed == 1 ? "" : "s", rep->replay_s);
     if (rep->ckpt_bytes)
-        fprintf(out, "  checkpoint: %zu bytes, %.3f s to write over the run's days (removed: the run completed)\n",
-                rep->ckpt_bytes, rep->ckpt_s);
+        fprintf(out, "  checkpoint: %zu bytes, %.3f s to write over the run's days (%s)\n", rep->ckpt_bytes,
+                rep->ckpt_s, rep->interrupted ? "kept: flywheel run --resume continues the run" : "removed: the run completed");
     if (rep->prev_path[0])
         fprintf(out, "  previous result kept as %s\n", rep->prev_path);
 }

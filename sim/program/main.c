@@ -768,8 +768,10 @@ static int cmd_run(int argc, char **argv)
     fw_run_report rep;
     fw_err e = fw_run(&sc, &o, &rep);
     if (e == FW_ERR_INTERRUPT && rep.result_path[0])
-        fprintf(stderr, "flywheel: interrupted after %u finished day%s; partial result kept at %s\n",
-                rep.days_done, rep.days_done == 1 ? "" : "s", rep.result_path);
+        fprintf(stderr, "flywheel: interrupted after %u finished day%s; partial result kept at %s%s%s%s\n",
+                rep.days_done, rep.days_done == 1 ? "" : "s", rep.result_path,
+                rep.days_done ? " (continue it: flywheel run --resume " : "", rep.days_done ? rep.result_path : "",
+                rep.days_done ? ")" : "");
     else if (e == FW_ERR_INTERRUPT && resume)
         fprintf(stderr, "flywheel: interrupted before the resumed run wrote a day; %s is left as it was\n", resume);
     else if (e == FW_ERR_INTERRUPT)
