@@ -267,7 +267,6 @@ fw_err fw_ckpt_decode(const void *buf, size_t len, fw_ckpt *c, char *why, size_t
     if (c->days_done > c->days_planned)
         return bad(why, wn, "%u days done of %u planned", c->days_done, c->days_planned);
     size_t at = HEADER_BYTES;
-    int seen[N_KNOWN] = {0};
     for (uint32_t s = 0; s < n_sections; s++) {
         if (len - at < SECTION_HEAD)
             return bad(why, wn, "truncated in section %u's head (offset %zu)", s, at);
@@ -281,13 +280,9 @@ fw_err fw_ckpt_decode(const void *buf, size_t len, fw_ckpt *c, char *why, size_t
                        (unsigned long long)slen, len - at, at);
         if (fw_fnv64(FW_FNV64_INIT, p + at, (size_t)slen) != sum)
             return bad(why, wn, "section %u: checksum mismatch (corrupt, offset %zu)", s, at);
-        size_t k = 0;
-        while (k < N_KNOWN && KNOWN[k] != tag)
-            k++;
-        if (k == N_KNOWN)
-            return bad(why, wn, "section %u: unknown tag 0x%08x (offset %zu)", s, tag, at);
-        if (seen[k]++)
-            return bad(why, wn, "section %u: tag 0x%08x twice", s, tag);
+        if (tag != KNOWN[s])   /* one order, so one encoding */
+            return bad(why, wn, "section %u: tag 0x%08x where format %u has 0x%08x (offset %zu)", s, tag,
+                       FW_CKPT_FORMAT, KNOWN[s], at);
         char inner[160] = "";
         fw_err rc = decode_section(c, tag, p + at, (size_t)slen, inner, sizeof inner);
         if (rc != FW_OK)

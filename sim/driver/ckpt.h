@@ -19,8 +19,9 @@
  *   40 bytes, u64 0
  *   n_sections x { u32 tag, u32 0, u64 len, u64 FNV-1a of the payload, payload[len] }
  * and nothing after. The reader checks every length against what is left before reading,
- * every checksum, that each known section appears exactly once and that an unknown one is
- * refused; a section's strings must be NUL-terminated inside it. */
+ * every checksum, and that the sections are format 1's five in their order (VERS version and
+ * revision, SPTH scenario path, STXT scenario text, SOVR overrides, DAYD u64 digest per day),
+ * so a checkpoint has one encoding; a section's strings must be NUL-terminated inside it. */
 #ifndef FLYWHEEL_CKPT_H
 #define FLYWHEEL_CKPT_H
 
