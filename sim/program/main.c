@@ -1001,6 +1001,8 @@ static int cmd_bench(int argc, char **argv)
             char partial[PATH_MAX + 48];
             snprintf(partial, sizeof partial, "%s.partial", path);
             unlink(partial);
+            snprintf(partial, sizeof partial, "%s.ckpt", path);   /* the resume checkpoint (issue 21) */
+            unlink(partial);
             if (e == FW_ERR_INTERRUPT)
                 rc = save_interrupted(&now, (uint32_t)k, out_path);
             goto done;
