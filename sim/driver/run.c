@@ -17,6 +17,7 @@
  *    them follows that order; notes are published in (tick, creator, sequence) order;
  *    counters are integers summed over threads;
  *  - per-user day-end updates touch only that user's rows. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,14 @@ typedef struct driver {
     int stop_any;                  /* some rank was asked to stop (the latest barrier) */
     int refused;                   /* the scenario asks for what several ranks cannot do */
     double t_par, t_barrier;     /* issue 22: seconds in the ticks' parallel phases, barriers */
+    /* Checkpoints and resume (issue 21, driver/ckpt.h): set only when the run is recorded. */
+    char *ckpt_path;             /* output_path.ckpt */
+    fw_ckpt ck;                  /* the next checkpoint (its strings borrowed from the scenario) */
+    const fw_ckpt *resume;       /* resuming: the checkpoint read, else NULL */
+    uint32_t replay;             /* resuming: days the partial file holds, re-simulated unwritten */
+    double t_replayed;           /* when the last of them ended (fw_now_s) */
+    size_t ckpt_bytes;
+    double ckpt_s;
 } driver;
 
 static fw_err drv_init(driver *D)
@@ -167,6 +176,8 @@ static void drv_fini(driver *D)
     fw_sim_fini(&D->S);
     free(D->resolved);
     free(D->overrides);
+    free(D->ckpt_path);
+    free(D->ck.day_digest);
 }
 
 /* ---- the day's schedule ----------------------------------------------------------------- */
@@ -521,6 +532,36 @@ static fw_err day_end(driver *D)
     return fw_ranks_day_work(&D->ranks, S);
 }
 
+/* After a recorded day: a day the partial file already holds (resuming) is checked against
+ * the checkpoint's digest and nothing is written; any later day rewrites the partial file,
+ * then the checkpoint (so a checkpoint never names a day the partial lacks). */
+static fw_err day_checkpoint(driver *D, uint64_t digest, double t_start, char *errbuf, size_t errlen)
+{
+    fw_sim *S = &D->S;
+    D->ck.day_digest[S->day] = digest;
+    if (S->day < D->replay) {
+        if (S->day < D->resume->days_done && digest != D->resume->day_digest[S->day]) {
+            snprintf(errbuf, errlen, "re-simulating finished day %u gave a different day than the run being resumed "
+                                     "recorded (day digest %016llx, checkpoint %016llx): this build, its libraries "
+                                     "or a plug-in do not reproduce that run; %s is left as it was", S->day + 1,
+                     (unsigned long long)digest, (unsigned long long)D->resume->day_digest[S->day],
+                     fw_recorder_partial_path(S->rec));
+            return FW_ERR_INTERNAL;
+        }
+        if (S->day + 1 == D->replay)
+            D->t_replayed = fw_now_s();
+        return FW_OK;
+    }
+    fw_err rc = fw_recorder_write(S->rec, "running", fw_now_s() - t_start, peak_rss_mb(), errbuf, errlen);
+    if (rc != FW_OK)
+        return rc;
+    double t0 = fw_now_s();
+    D->ck.days_done = S->day + 1;
+    rc = fw_ckpt_write(D->ckpt_path, &D->ck, &D->ckpt_bytes, errbuf, errlen);
+    D->ckpt_s += fw_now_s() - t0;
+    return rc;
+}
+
 /* The day's record: the engine's day series, the experiment's daily look, the counters, the
  * latency and work, the file. */
 static fw_err day_record(driver *D, double t_start, char *errbuf, size_t errlen)
@@ -528,10 +569,13 @@ static fw_err day_record(driver *D, double t_start, char *errbuf, size_t errlen)
     fw_sim *S = &D->S;
     const fw_scenario *sc = S->sc;
     fw_err rc;
+    /* The day's digest for the checkpoint: every arm's counters and every engine series. */
+    uint64_t digest = fw_fnv64(FW_FNV64_INIT, D->day_arms, (size_t)S->n_arms * S->n_counters * sizeof *D->day_arms);
     for (uint32_t k = 0; k < D->n_series && S->rec; k++) {
         fw_series_group g;
         if (fw_engine_series(S->engine, k, &g) != FW_OK)
             return FW_ERR_INTERNAL;
+        digest = fw_fnv64(digest, g.values, (size_t)g.n * sizeof *g.values);
         if ((rc = fw_recorder_push(S->rec, D->series_id[k], g.values)) != FW_OK)
             return rc;
     }
@@ -569,7 +613,7 @@ static fw_err day_record(driver *D, double t_start, char *errbuf, size_t errlen)
         snprintf(errbuf, errlen, "cannot record day %u: %s", S->day, fw_err_str(rc));
         return rc;
     }
-    return fw_recorder_write(S->rec, "running", fw_now_s() - t_start, peak_rss_mb(), errbuf, errlen);
+    return day_checkpoint(D, digest, t_start, errbuf, errlen);
 }
 
 /* ---- the run ------------------------------------------------------------------------------ */
@@ -658,6 +702,12 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
             rep->threads, rep->threads == 1 ? "" : "s", rk, rep->par_s, rep->barrier_s,
             rep->day_s);
     fprintf(out, "  result: %s\n", rep->result_path);
+    if (rep->replayed)
+        fprintf(out, "  resumed: %u finished day%s re-simulated (not rewritten) in %.1f s, world included\n",
+                rep->replayed, rep->replayed == 1 ? "" : "s", rep->replay_s);
+    if (rep->ckpt_bytes)
+        fprintf(out, "  checkpoint: %zu bytes, %.3f s to write over the run's days (%s)\n", rep->ckpt_bytes,
+                rep->ckpt_s, rep->interrupted ? "kept: flywheel run --resume continues the run" : "removed: the run completed");
     if (rep->prev_path[0])
         fprintf(out, "  previous result kept as %s\n", rep->prev_path);
 }
@@ -862,6 +912,53 @@ static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_e
     return rc;
 }
 
+int fw_run_ckpt_path(const char *path, char *buf, size_t n)
+{
+    return (size_t)snprintf(buf, n, "%s.ckpt", path) < n ? 0 : -1;
+}
+
+fw_err fw_run_scenario_hash(const fw_scenario *s, uint64_t *hash)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem)
+        return FW_ERR_NOMEM;
+    fw_scenario_write_yaml(s, mem, 0);
+    if (fclose(mem) != 0 || !text) {
+        free(text);
+        return FW_ERR_NOMEM;
+    }
+    *hash = fw_fnv64(FW_FNV64_INIT, text, len);
+    free(text);
+    return FW_OK;
+}
+
+/* The checkpoint's fixed part (how the run was started) and its day digests' room. */
+static fw_err ckpt_setup(driver *D, const fw_run_opts *o)
+{
+    const fw_scenario *sc = D->S.sc;
+    size_t n = strlen(o->output_path) + 6;
+    if (!(D->ckpt_path = malloc(n)) || fw_run_ckpt_path(o->output_path, D->ckpt_path, n) < 0 ||
+        !(D->ck.day_digest = calloc((size_t)sc->days + 1, sizeof *D->ck.day_digest)))
+        return FW_ERR_NOMEM;
+    D->ck.version = (char *)FW_VERSION;
+    D->ck.git_revision = (char *)FW_GIT_REVISION;
+    D->ck.scenario_path = sc->source_path;
+    D->ck.scenario_text = sc->source_text;
+    D->ck.overrides = sc->overrides;
+    D->ck.n_overrides = sc->n_overrides;
+    D->ck.seed = sc->seed;
+    D->ck.days_planned = sc->days;
+    D->ck.replicates = o->replicates > 1 ? o->replicates : 1;
+    D->ck.scenario_hash = fw_fnv64(FW_FNV64_INIT, D->resolved, strlen(D->resolved));
+    D->resume = o->resume;
+    D->replay = o->resume ? o->resume_days : 0;
+    if (D->resume && (D->replay > sc->days || D->resume->days_done > D->replay))
+        return FW_ERR_INVAL;
+    return FW_OK;
+}
+
 /* After a failure: the partial file keeps every finished day, marked failed (never left
  * "running"), and stderr says where it is, or why it could not be marked. */
 static void mark_failed(fw_recorder *rec, double wall_s, fw_run_report *rep)
@@ -899,13 +996,35 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     if (rc == FW_OK)
         rc = setup(D, o, rep, x);
     rep->refused = D->refused;
-    /* An empty but valid partial file exists from the start. */
-    if (rc == FW_OK && S->rec &&
-        (rc = fw_recorder_write(S->rec, "running", fw_now_s() - t_start, peak_rss_mb(), errbuf, sizeof errbuf)) != FW_OK)
-        fprintf(stderr, "flywheel: %s\n", errbuf);
+    if (rc == FW_OK && S->rec)
+        rc = ckpt_setup(D, o);
+    /* An empty but valid partial file exists from the start (a resumed run keeps its own,
+     * and a fresh one removes a stale checkpoint beside it). */
+    if (rc == FW_OK && S->rec && !D->resume) {
+        if ((rc = fw_recorder_write(S->rec, "running", fw_now_s() - t_start, peak_rss_mb(), errbuf, sizeof errbuf)) != FW_OK)
+            fprintf(stderr, "flywheel: %s\n", errbuf);
+        else if (unlink(D->ckpt_path) < 0 && errno != ENOENT) {
+            fprintf(stderr, "flywheel: cannot remove the stale checkpoint %s: %s\n", D->ckpt_path, strerror(errno));
+            rc = FW_ERR_IO;
+        }
+    }
     if (rc != FW_OK)
         goto out;
-    if ((rc = run_days(D, o, rep, x->exp_out, t_start, &stopped)) != FW_OK) {
+    rc = run_days(D, o, rep, x->exp_out, t_start, &stopped);
+    if (D->resume && rep->days_done < D->replay && S->rec) {
+        /* Stopped or failed while re-simulating days the partial file holds: it is left as
+         * it was, and the checkpoint with it (resume again). */
+        if (rc == FW_OK && stopped)
+            rc = FW_ERR_INTERRUPT;
+        if (rc != FW_ERR_INTERRUPT)
+            fprintf(stderr, "flywheel: re-simulating day %u of the run being resumed failed: %s\n", S->day + 1,
+                    fw_err_str(rc));
+        fprintf(stderr, "flywheel: stopped while re-simulating the %u finished days; %s and %s are left as they "
+                        "were (%u of them re-simulated)\n", D->replay, fw_recorder_partial_path(S->rec),
+                D->ckpt_path, rep->days_done);
+        goto out;
+    }
+    if (rc != FW_OK) {
         if (rc == FW_ERR_NOMEM)
             fprintf(stderr, "flywheel: out of memory on day %u\n", S->day);
         else
@@ -926,6 +1045,12 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         }
         snprintf(rep->result_path, sizeof rep->result_path, "%s",
                  stopped ? fw_recorder_partial_path(S->rec) : fw_recorder_path(S->rec));
+        if (!stopped && unlink(D->ckpt_path) < 0 && errno != ENOENT)
+            fprintf(stderr, "flywheel: warning: cannot remove the checkpoint %s: %s\n", D->ckpt_path, strerror(errno));
+        rep->ckpt_bytes = D->ckpt_bytes;
+        rep->ckpt_s = D->ckpt_s;
+        rep->replayed = D->replay;
+        rep->replay_s = D->replay ? D->t_replayed - t_start : 0.0;
         const char *prev = fw_recorder_prev_path(S->rec);
         snprintf(rep->prev_path, sizeof rep->prev_path, "%s", prev ? prev : "");
         summary(D, rep, o->out);

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "driver/ckpt.h"
 #include "io/scenario.h"
 
 typedef struct fw_run_opts {
@@ -18,6 +19,13 @@ typedef struct fw_run_opts {
     uint32_t replicates;                /* > 1: also rerun with seeds seed+1 .. seed+K-1 */
     int plant_stage;                    /* with plant_ns > 0: fw_engine_plant_delay(stage, ns) */
     int64_t plant_ns;                   /* (a test of benchmarks; timings only) */
+    /* Resume (issue 21): the checkpoint of the run at output_path, already checked against s
+     * by the caller (version, seed, fw_run_scenario_hash), and the days its partial file holds (resume->days_done or one
+     * more: a kill between the partial's rename and the checkpoint's). Those days are
+     * re-simulated without writing anything, each checked against its digest; the partial
+     * file is first rewritten after day resume_days. NULL: a fresh run. */
+    const fw_ckpt *resume;
+    uint32_t resume_days;
 } fw_run_opts;
 
 typedef struct fw_run_report {
@@ -41,6 +49,10 @@ typedef struct fw_run_report {
     int stopped_together;               /* several ranks stopped at the same barrier (a stop
                                            request travels in the exchange): each may end
                                            normally, none is left waiting */
+    size_t ckpt_bytes;                  /* the last checkpoint's size (0: none written) */
+    double ckpt_s;                      /* time spent writing checkpoints, all days */
+    uint32_t replayed;                  /* resume: finished days re-simulated */
+    double replay_s;                    /* ... and the time that took */
 } fw_run_report;
 
 /* The most threads a run uses, whatever asks for more (-t, OMP_NUM_THREADS). */
@@ -74,6 +86,13 @@ fw_err fw_run(const fw_scenario *s, const fw_run_opts *o, fw_run_report *rep);
 
 /* impressions / (sim_s * threads); 0 when nothing ran. */
 double fw_run_impressions_per_core_s(const fw_run_report *rep);
+
+/* The hash of s as resolved (its fw_scenario_write_yaml text, what a result file records as
+ * scenario_resolved): what a checkpoint is tied to. FW_ERR_NOMEM. */
+fw_err fw_run_scenario_hash(const fw_scenario *s, uint64_t *hash);
+
+/* The checkpoint's path for a result at path (path.ckpt), in buf; -1 when it does not fit. */
+int fw_run_ckpt_path(const char *path, char *buf, size_t n);
 
 /* Generates the world only and reports time and peak memory (for `flywheel generate`). */
 fw_err fw_run_generate_only(const fw_scenario *s, FILE *out);

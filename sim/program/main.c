@@ -81,6 +81,7 @@ static const char usage_main[] =
 
 static const char usage_run[] =
     "usage: flywheel run SCENARIO [options]\n"
+    "       flywheel run --resume FILE.partial [SCENARIO] [options]\n"
     "\n"
     "Runs SCENARIO (YAML; every key optional, see `flywheel defaults`) for its days and\n"
     "writes one HDF5 file: while running it is FILE.partial, rewritten whole at each day's\n"
@@ -104,6 +105,13 @@ static const char usage_run[] =
     "      --progress     draw the progress line even when stderr is not a terminal\n"
     "      --report       after a successful run, also build its report (`flywheel report\n"
     "                     --help`) into FILE without .h5, plus _report/\n"
+    "      --resume FILE.partial\n"
+    "                     continue the unfinished run that left FILE.partial (killed, stopped\n"
+    "                     or failed) from its last finished day, with its checkpoint\n"
+    "                     FILE.ckpt: the finished days are re-simulated (not rewritten) and\n"
+    "                     checked, and FILE ends identical to an uninterrupted run. The\n"
+    "                     scenario, overrides and --replicates come from the checkpoint; a\n"
+    "                     SCENARIO, -s, -d or --set given must match them (exit 2 otherwise)\n"
     "  -h, --help         this help\n";
 
 static const char usage_bench[] =
@@ -442,9 +450,10 @@ static int unfinished_partial(const char *path)
     }
     size_t len = strlen(path);
     int stem = len > 3 && !strcmp(path + len - 3, ".h5") ? (int)(len - 3) : (int)len;
-    fprintf(stderr, "flywheel run: %s holds %s, which this run would replace. Runs cannot be resumed: to keep "
-                    "it, move it away first (e.g. mv %s %.*s.unfinished.h5) or write this run elsewhere with "
-                    "-o FILE; to replace it, pass --force\n", partial, what, partial, stem, path);
+    fprintf(stderr, "flywheel run: %s holds %s, which this run would replace. To continue it, flywheel run "
+                    "--resume %s; to keep it, move it away first (e.g. mv %s %.*s.unfinished.h5) or write this "
+                    "run elsewhere with -o FILE; to replace it, pass --force\n", partial, what, partial, partial,
+            stem, path);
     return 1;
 }
 
@@ -534,6 +543,139 @@ static int plant_from_env(fw_run_opts *o)
     return -1;
 }
 
+/* ---- resume (issue 21) ---------------------------------------------------------------- */
+
+/* The scenario a checkpoint recorded: its text as loaded from its path, its overrides, then
+ * the extra assignments (-s, -d, --set) given with --resume; as load_scenario. */
+static int load_ckpt_scenario(const fw_ckpt *ck, char **sets, int n_sets, fw_scenario *sc)
+{
+    fw_diag diag = {{0}};
+    const char *text = ck->scenario_text ? ck->scenario_text : "";
+    if (fw_scenario_load_mem(ck->scenario_path && *ck->scenario_path ? ck->scenario_path : "(defaults)", text,
+                             strlen(text), sc, &diag) != FW_OK) {
+        fprintf(stderr, "flywheel run --resume: the checkpoint's scenario: %s\n", diag.msg);
+        return -1;
+    }
+    if (!*text && !(ck->scenario_path && *ck->scenario_path)) {   /* a run of pure defaults */
+        free(sc->source_path);
+        sc->source_path = NULL;
+    }
+    for (uint32_t k = 0; k < ck->n_overrides + (uint32_t)n_sets; k++) {
+        const char *a = k < ck->n_overrides ? ck->overrides[k] : sets[k - ck->n_overrides];
+        if (fw_scenario_set(sc, a, &diag) != FW_OK) {
+            fprintf(stderr, "flywheel run --resume: %s\n", diag.msg);
+            fw_scenario_fini(sc);
+            return -1;
+        }
+    }
+    if (fw_scenario_finish(sc, &diag) != FW_OK || fw_scenario_check_plugins(sc, &diag) != FW_OK) {
+        fprintf(stderr, "flywheel run --resume: %s\n", diag.msg);
+        fw_scenario_fini(sc);
+        return -1;
+    }
+    return 0;
+}
+
+/* Checks that partial can be resumed and loads what it needs: the checkpoint beside it (*ck),
+ * the scenario (*sc, from scen when given, else the checkpoint's), the result path and the
+ * days the partial holds. Prints why not and returns -1 (bad input: exit 2). */
+static int prepare_resume(const char *partial, const char *scen, char **sets, int n_sets, fw_scenario *sc,
+                          char *path, size_t path_len, fw_ckpt *ck, uint32_t *days)
+{
+    char why[512], ckpath[PATH_MAX + 16];
+    size_t len = strlen(partial);
+    fw_results *r = NULL;
+    int complete = 0;
+    double done = -1;
+    if (fw_results_load(partial, &r, why, sizeof why) == FW_OK) {
+        const fw_results_value *st = fw_results_attr(&r->root, "status");
+        const fw_results_value *d = fw_results_attr(&r->root, "days_completed");
+        complete = st && st->is_text && !strcmp(st->text, "complete");
+        if (d && !d->is_text)
+            done = d->num;
+        fw_results_destroy(r);
+    } else if (access(partial, F_OK) < 0) {
+        fprintf(stderr, "flywheel run --resume: %s: %s\n", partial, strerror(errno));
+        return -1;
+    } else {
+        fprintf(stderr, "flywheel run --resume: %s is not a readable result file: %s\n", partial, why);
+        return -1;
+    }
+    if (complete) {
+        fprintf(stderr, "flywheel run --resume: %s is a complete result (status complete): there is nothing to "
+                        "resume\n", partial);
+        return -1;
+    }
+    if (len <= 8 || strcmp(partial + len - 8, ".partial") != 0) {
+        fprintf(stderr, "flywheel run --resume: expected the FILE.partial an unfinished run left, got %s\n", partial);
+        return -1;
+    }
+    if (len - 8 >= path_len) {
+        fprintf(stderr, "flywheel run --resume: path too long: %s\n", partial);
+        return -1;
+    }
+    memcpy(path, partial, len - 8);
+    path[len - 8] = '\0';
+    if (fw_run_ckpt_path(path, ckpath, sizeof ckpath) < 0) {
+        fprintf(stderr, "flywheel run --resume: path too long: %s\n", partial);
+        return -1;
+    }
+    fw_err e = fw_ckpt_read(ckpath, ck, why, sizeof why);
+    if (e == FW_ERR_IO) {
+        fprintf(stderr, "flywheel run --resume: no checkpoint for %s: cannot read %s (%s); the run finished no "
+                        "day, or was started by a flywheel that writes none, and cannot be resumed\n", partial,
+                ckpath, why);
+        return -1;
+    }
+    if (e != FW_OK) {
+        fprintf(stderr, "flywheel run --resume: the checkpoint %s is corrupt: %s\n", ckpath,
+                e == FW_ERR_PARSE ? why : fw_err_str(e));
+        fw_ckpt_fini(ck);
+        return -1;
+    }
+    if (strcmp(ck->version, FW_VERSION) || strcmp(ck->git_revision, FW_GIT_REVISION)) {
+        fprintf(stderr, "flywheel run --resume: %s was made by flywheel %s (revision %s); this is flywheel %s "
+                        "(revision %s), which may not reproduce its days: resume it with that version\n", ckpath,
+                ck->version, ck->git_revision, FW_VERSION, FW_GIT_REVISION);
+        goto bad;
+    }
+    if (!(done == ck->days_done || done == ck->days_done + 1.0)) {
+        fprintf(stderr, "flywheel run --resume: %s holds %.0f finished days but its checkpoint %s names %u: they "
+                        "are not from the same run\n", partial, done, ckpath, ck->days_done);
+        goto bad;
+    }
+    *days = (uint32_t)done;
+    if (scen ? load_scenario(scen, sets, n_sets, sc) : load_ckpt_scenario(ck, sets, n_sets, sc))
+        goto bad;
+    uint64_t hash = 0;
+    if (fw_run_scenario_hash(sc, &hash) != FW_OK) {
+        fprintf(stderr, "flywheel run --resume: out of memory\n");
+        goto bad_sc;
+    }
+    if (sc->seed != ck->seed) {
+        fprintf(stderr, "flywheel run --resume: seed %llu, but %s was run with seed %llu\n",
+                (unsigned long long)sc->seed, partial, (unsigned long long)ck->seed);
+        goto bad_sc;
+    }
+    if (sc->days != ck->days_planned) {
+        fprintf(stderr, "flywheel run --resume: %u days, but %s was planned for %u\n", sc->days, partial,
+                ck->days_planned);
+        goto bad_sc;
+    }
+    if (hash != ck->scenario_hash || *days > sc->days) {
+        fprintf(stderr, "flywheel run --resume: %s was made from another scenario: the scenario %s resolves "
+                        "differently from the one the run used (compare with its scenario_resolved attribute)\n",
+                partial, scen ? scen : "in the checkpoint");
+        goto bad_sc;
+    }
+    return 0;
+bad_sc:
+    fw_scenario_fini(sc);
+bad:
+    fw_ckpt_fini(ck);
+    return -1;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -542,10 +684,13 @@ static int cmd_run(int argc, char **argv)
         {"set", required_argument, 0, 'S'},    {"quiet", no_argument, 0, 'q'},
         {"progress", no_argument, 0, 'P'},     {"help", no_argument, 0, 'h'},
         {"replicates", required_argument, 0, 'R'}, {"report", no_argument, 0, 'r'},
-        {"force", no_argument, 0, 'F'},        {0, 0, 0, 0}};
-    const char *out_opt = NULL;
+        {"force", no_argument, 0, 'F'},        {"resume", required_argument, 0, 'U'},
+        {0, 0, 0, 0}};
+    const char *out_opt = NULL, *resume = NULL;
     int threads = 0, quiet = 0, force_progress = 0, report = 0, force = 0, c, rc = EXIT_BAD_INPUT;
-    uint32_t replicates = 1;
+    int replicates_given = 0;
+    uint32_t replicates = 1, resume_days = 0;
+    fw_ckpt ck = {0};
     setlist sets = {0};
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:t:s:d:qh", opts, NULL)) != -1) {
@@ -569,6 +714,7 @@ static int cmd_run(int argc, char **argv)
                 goto done;
             }
             replicates = (uint32_t)v;
+            replicates_given = 1;
             break;
         }
         case 's': if (setlist_add(&sets, "seed=", optarg)) goto done; break;
@@ -578,22 +724,46 @@ static int cmd_run(int argc, char **argv)
         case 'P': force_progress = 1; break;
         case 'r': report = 1; break;
         case 'F': force = 1; break;
+        case 'U': resume = optarg; break;
         case 'h': fputs(usage_run, stdout); rc = 0; goto done;
         default: fputs(usage_run, stderr); goto done;
         }
     }
-    if (optind != argc - 1) {
+    if (resume ? optind < argc - 1 : optind != argc - 1) {
         fprintf(stderr, "flywheel run: expected one SCENARIO file\n\n%s", usage_run);
         goto done;
     }
-    fw_scenario sc;
-    if (load_scenario(argv[optind], sets.v, sets.n, &sc))
+    if (resume && fw_mpi_size() > 1) {
+        if (fw_mpi_rank() == 0)
+            fprintf(stderr, "flywheel run --resume: not under several ranks (mpirun -np %d); resume %s in one "
+                            "process, or run it again under mpirun\n", fw_mpi_size(), resume);
         goto done;
+    }
+    if (resume && (out_opt || force)) {
+        fprintf(stderr, "flywheel run --resume: the result goes beside %s; -o and --force do not apply\n", resume);
+        goto done;
+    }
+    fw_scenario sc;
     char path[PATH_MAX];
+    if (resume) {
+        if (prepare_resume(resume, optind < argc ? argv[optind] : NULL, sets.v, sets.n, &sc, path, sizeof path, &ck,
+                           &resume_days))
+            goto done;
+        if (replicates_given && replicates != (ck.replicates ? ck.replicates : 1)) {
+            fprintf(stderr, "flywheel run --resume: --replicates %u, but %s was run with %u\n", replicates, resume,
+                    ck.replicates);
+            fw_scenario_fini(&sc);
+            goto done;
+        }
+        replicates = ck.replicates ? ck.replicates : 1;
+    } else if (load_scenario(argv[optind], sets.v, sets.n, &sc)) {
+        goto done;
+    }
     int run_threads = fw_run_threads(&sc, threads);
     /* Several ranks: rank 0 alone writes, so it alone asks about an unfinished partial file. */
-    if (memory_refused("run", &sc, run_threads) || output_path(&sc, out_opt, path, sizeof path) ||
-        (!force && fw_mpi_rank() == 0 && unfinished_partial(path))) {
+    if (memory_refused("run", &sc, run_threads) ||
+        (!resume && (output_path(&sc, out_opt, path, sizeof path) ||
+                     (!force && fw_mpi_rank() == 0 && unfinished_partial(path))))) {
         fw_scenario_fini(&sc);
         goto done;
     }
@@ -604,7 +774,7 @@ static int cmd_run(int argc, char **argv)
     fw_run_opts o = {.output_path = path, .threads = run_threads,
                      .progress = !quiet && fw_mpi_rank() == 0 && (force_progress || isatty(STDERR_FILENO)),
                      .stop = &stop_requested, .out = quiet ? NULL : stdout,
-                     .replicates = replicates};
+                     .replicates = replicates, .resume = resume ? &ck : NULL, .resume_days = resume_days};
     if (plant_from_env(&o)) {
         fw_scenario_fini(&sc);
         goto done;
@@ -614,8 +784,12 @@ static int cmd_run(int argc, char **argv)
     mpi_ended_together = rep.stopped_together;
     /* Several ranks: rank 0 records, and alone says what was kept. */
     if (e == FW_ERR_INTERRUPT && rep.result_path[0] && fw_mpi_rank() == 0)
-        fprintf(stderr, "flywheel: interrupted after %u finished day%s; partial result kept at %s\n",
-                rep.days_done, rep.days_done == 1 ? "" : "s", rep.result_path);
+        fprintf(stderr, "flywheel: interrupted after %u finished day%s; partial result kept at %s%s%s%s\n",
+                rep.days_done, rep.days_done == 1 ? "" : "s", rep.result_path,
+                rep.days_done ? " (continue it: flywheel run --resume " : "", rep.days_done ? rep.result_path : "",
+                rep.days_done ? ")" : "");
+    else if (e == FW_ERR_INTERRUPT && resume && fw_mpi_rank() == 0)
+        fprintf(stderr, "flywheel: interrupted before the resumed run wrote a day; %s is left as it was\n", resume);
     else if (e == FW_ERR_INTERRUPT && fw_mpi_rank() == 0)
         fprintf(stderr, "flywheel: interrupted before the first write (generating the world or running "
                         "replicates); nothing was recorded\n");
@@ -626,6 +800,7 @@ static int cmd_run(int argc, char **argv)
         rc = build_report(one, 1, NULL);
     }
 done:
+    fw_ckpt_fini(&ck);
     setlist_free(&sets);
     return rc;
 }
@@ -841,6 +1016,8 @@ static int cmd_bench(int argc, char **argv)
             unlink(path);
             char partial[PATH_MAX + 48];
             snprintf(partial, sizeof partial, "%s.partial", path);
+            unlink(partial);
+            snprintf(partial, sizeof partial, "%s.ckpt", path);   /* the resume checkpoint (issue 21) */
             unlink(partial);
             if (e == FW_ERR_INTERRUPT)
                 rc = save_interrupted(&now, (uint32_t)k, out_path);

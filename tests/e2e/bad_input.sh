@@ -229,4 +229,65 @@ else
 fi
 if "$FLYWHEEL" --help | grep -q "usage: flywheel" && "$FLYWHEEL" run --help | grep -q -- "--set"; then pass "--help"; else fail "--help"; fi
 "$FLYWHEEL" --version | grep -q "^flywheel " && pass "--version" || fail "--version"
+# ---- run --resume (issue 21): a partial file and its checkpoint, from a run stopped (SIGINT)
+# once its first day is checkpointed (slowed by a busy wait planted in end_tick; timings only)
+R=("$SRC/tests/data/tiny.yaml" --days 3 --set world.n_users=400 --set world.n_notes=800 --set world.ticks_per_day=12)
+FLYWHEEL_PLANT_DELAY=end_tick=30000000 "$FLYWHEEL" run -q -t 1 "${R[@]}" -o res.h5 2>/dev/null &
+pid=$!
+for _ in $(seq 1 1200); do [ -f res.h5.ckpt ] && break; sleep 0.05; done
+kill -INT $pid; wait $pid
+[ -f res.h5.partial ] && [ -f res.h5.ckpt ] || fail "resume fixtures: no partial and checkpoint ($(ls))"
+"$FLYWHEEL" run -q -t 1 "${R[@]}" -o done.h5 2>/dev/null || fail "resume fixtures: complete run"
+# ckpt_edit IN OUT SECTION-TAG PYTHON-EXPR: rewrites one section's payload p (bytes) as the
+# expression, with a valid checksum -- a well-formed checkpoint with one thing changed.
+ckpt_edit() {
+  "$PY" - "$@" <<'PY'
+import struct, sys
+src, dst, tag, expr = sys.argv[1:5]
+b = open(src, 'rb').read()
+def fnv(d):
+    h = 0xcbf29ce484222325
+    for x in d:
+        h = ((h ^ x) * 0x100000001b3) & 0xffffffffffffffff
+    return h
+out, at = bytearray(b[:64]), 64
+while at < len(b):
+    t, _, n, _ = struct.unpack_from('<IIQQ', b, at)
+    p = b[at + 24:at + 24 + n]
+    if t == struct.unpack('<I', tag.encode())[0]:
+        p = eval(expr)
+    out += struct.pack('<IIQQ', t, 0, len(p), fnv(p)) + p
+    at += 24 + n
+open(dst, 'wb').write(out)
+PY
+}
+cp res.h5.partial copy.h5.partial
+expect_bad "resume: a complete file" "done.h5|complete|nothing to resume" run --resume done.h5
+expect_bad "resume: no such file" "nothere.h5.partial" run --resume nothere.h5.partial
+expect_bad "resume: no checkpoint" "no checkpoint|copy.h5.ckpt" run --resume copy.h5.partial
+head -c 100 res.h5.ckpt >copy.h5.ckpt
+expect_bad "resume: truncated checkpoint" "copy.h5.ckpt|corrupt|truncated" run --resume copy.h5.partial
+cp res.h5.ckpt copy.h5.ckpt && printf 'X' | dd of=copy.h5.ckpt bs=1 seek=$(($(stat -c %s res.h5.ckpt) - 40)) conv=notrunc 2>/dev/null
+expect_bad "resume: corrupt checkpoint" "copy.h5.ckpt|corrupt|checksum" run --resume copy.h5.partial
+ckpt_edit res.h5.ckpt copy.h5.ckpt VERS "b'0.0.1\0oldrev\0'"
+expect_bad "resume: another version" "made by flywheel 0.0.1|oldrev" run --resume copy.h5.partial
+cp res.h5.ckpt copy.h5.ckpt
+expect_bad "resume: another seed" "seed 99|seed 7" run --resume copy.h5.partial -s 99
+expect_bad "resume: another scenario" "another scenario" run --resume copy.h5.partial "${R[@]}" --set behaviour.open_rate=0.2
+expect_bad "resume: another scenario file" "another scenario|tiny_ab.yaml" run --resume copy.h5.partial "$SRC/tests/data/tiny_ab.yaml" -s 7 -d 3
+expect_bad "resume: other days" "5 days|planned for 3" run --resume copy.h5.partial -d 5
+expect_bad "resume: other replicates" "--replicates 3|run with 1" run --resume copy.h5.partial --replicates 3
+expect_bad "resume: -o" "-o and --force" run --resume copy.h5.partial -o elsewhere.h5
+expect_bad "resume: not a result file" "res.h5.ckpt|not a readable result file" run --resume res.h5.ckpt
+# A checkpoint whose day digest disagrees with the re-simulated day: the run fails (exit 1)
+# and leaves the partial file as it was.
+ckpt_edit res.h5.ckpt copy.h5.ckpt DAYD "bytes([p[0] ^ 1]) + p[1:]"
+before=$(md5sum <copy.h5.partial)
+"$FLYWHEEL" run -q -t 1 --resume copy.h5.partial >out.txt 2>err.txt
+rc=$?
+[ $rc -eq 1 ] && grep -q "re-simulating finished day 1 gave a different day" err.txt && [ "$(md5sum <copy.h5.partial)" = "$before" ] &&
+  pass "resume: a day that does not reproduce stops the run (exit 1), partial untouched" || fail "resume digest mismatch: exit $rc, $(cat err.txt)"
+# The untouched pair still resumes (the cases above changed nothing).
+"$FLYWHEEL" run -q -t 1 --resume res.h5.partial 2>err.txt && [ -f res.h5 ] && pass "resume: the good pair resumes" || fail "resume of the good pair: $(cat err.txt)"
+
 finish

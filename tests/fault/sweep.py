@@ -94,7 +94,9 @@ def check(folder, rc, err):
         except Exception as e:  # noqa: BLE001
             problems.append(".partial unreadable: %s" % e)
     if os.path.isdir(out):
-        extra = sorted(set(os.listdir(out)) - {"fault.h5", "fault.h5.partial"})
+        # The resume checkpoint (issue 21) belongs beside a partial file, never a final one.
+        kept = {"fault.h5", "fault.h5.partial"} | ({"fault.h5.ckpt"} if os.path.exists(partial) else set())
+        extra = sorted(set(os.listdir(out)) - kept)
         if extra:
             problems.append("left behind: %s" % ", ".join(extra))
     return problems
