@@ -996,8 +996,10 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     if (rc == FW_OK)
         rc = setup(D, o, rep, x);
     rep->refused = D->refused;
-    if (rc == FW_OK && S->rec)
-        rc = ckpt_setup(D, o);
+    if (rc == FW_OK && S->rec && (rc = ckpt_setup(D, o)) != FW_OK)
+        fprintf(stderr, "flywheel: %s\n",
+                rc == FW_ERR_NOMEM ? "out of memory while setting up the checkpoint"
+                                   : "the checkpoint being resumed holds more days than the partial file or the run");
     /* An empty but valid partial file exists from the start (a resumed run keeps its own,
      * and a fresh one removes a stale checkpoint beside it). */
     if (rc == FW_OK && S->rec && !D->resume) {

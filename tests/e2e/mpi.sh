@@ -65,4 +65,15 @@ with h5py.File(sys.argv[1], "r") as f:
 PY
 )
 if [ "$days" = "1 running" ]; then pass "the partial file holds day 0 only, status running"; else fail "partial file: '$days' (want '1 running')"; fi
+# --resume is for one process: under ranks exit 2, the partial untouched; resumed in one
+# process it ends with the file an uninterrupted run makes.
+cp fault.h5.partial fault_before.h5
+ranked 2 --resume fault.h5.partial -q >out.txt 2>err.txt
+rc=$?
+if [ $rc = 2 ] && grep -q "not under several ranks" err.txt && cmp -s fault.h5.partial fault_before.h5; then
+  pass "--resume under ranks: exit 2, partial untouched"
+else fail "--resume under ranks: exit $rc, $(grep flywheel err.txt | head -2)"; fi
+if "$FLYWHEEL" run --resume fault.h5.partial -q -t 2 >out.txt 2>err.txt && cmp_files ab_1x1.h5 fault.h5; then
+  pass "a run whose rank died, resumed in one process, equals the uninterrupted run"
+else fail "resume after a rank died: $(tail -2 err.txt) $(show_diff ab_1x1.h5 fault.h5 2>/dev/null | head -5)"; fi
 finish
