@@ -8,6 +8,7 @@
  * whitespace-separated columns, NaN where undefined, with a header comment naming them. */
 #define _POSIX_C_SOURCE 200809L
 #include "io/report.h"
+#include "io/report_html.h"
 #include "io/report_safety.h"
 #include "io/report_live.h"
 #include "io/report_aigc.h"
@@ -100,7 +101,7 @@ static void gp_str(FILE *gp, const char *s)
     fputc('\'', gp);
 }
 
-static void html_esc(FILE *h, const char *s)
+void fw_html_esc(FILE *h, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
@@ -112,6 +113,41 @@ static void html_esc(FILE *h, const char *s)
         default: fputc(*s, h);
         }
     }
+}
+
+void fw_html_num(FILE *h, double v, int decimals, const char *suffix)
+{
+    if (!isfinite(v))
+        fputs("<td>&ndash;</td>", h);
+    else
+        fprintf(h, "<td>%.*f%s</td>", decimals, v, suffix);
+}
+
+double fw_day_sum(const fw_results *r, const fw_results_arm *a, const char *name)
+{
+    const double *v = fw_results_col(&a->days, name);
+    if (!v)
+        return NAN;
+    double s = 0.0;
+    for (uint32_t d = 0; d < r->n_days; d++)
+        s += v[d];
+    return s;
+}
+
+double fw_day_at(const fw_results_arm *a, const char *name, uint32_t d)
+{
+    const double *v = fw_results_col(&a->days, name);
+    return v ? v[d] : NAN;
+}
+
+double fw_day_max(const fw_results *r, const fw_results_arm *a, const char *name)
+{
+    const double *v = fw_results_col(&a->days, name);
+    double m = NAN;
+    for (uint32_t d = 0; v && d < r->n_days; d++)
+        if (!(v[d] <= m))
+            m = v[d];
+    return m;
 }
 
 static void put_num(FILE *f, double v)
@@ -1428,19 +1464,19 @@ static void html_provenance(FILE *h, const ctx *c)
     fputs("<h2>Run</h2>\n<table>\n<tr><th></th>", h);
     for (int r = 0; r < c->n_runs; r++) {
         fputs("<th>", h);
-        html_esc(h, c->runs[r]->path);
+        fw_html_esc(h, c->runs[r]->path);
         fputs("</th>", h);
     }
     fputs("</tr>\n", h);
     for (size_t k = 0; k < sizeof provenance / sizeof *provenance; k++) {
         fputs("<tr><th>", h);
-        html_esc(h, provenance[k]);
+        fw_html_esc(h, provenance[k]);
         fputs("</th>", h);
         for (int r = 0; r < c->n_runs; r++) {
             const char *v = attr_text(c->runs[r], provenance[k]);
             fputs("<td class=\"text\">", h);
             if (v && *v)
-                html_esc(h, v);
+                fw_html_esc(h, v);
             else
                 fputs("&ndash;", h);
             fputs("</td>", h);
@@ -1460,14 +1496,14 @@ static void html_daily(FILE *h, const ctx *c)
             const fw_results_value *users = fw_results_attr(&arm->attrs, "users");
             fputs("<h3>", h);
             if (c->n_runs > 1) {
-                html_esc(h, scenario_name(res));
+                fw_html_esc(h, scenario_name(res));
                 fputs(": ", h);
             }
             fputs("arm ", h);
-            html_esc(h, arm->name);
+            fw_html_esc(h, arm->name);
             if (users) {
                 fputs(" (", h);
-                html_esc(h, users->text);
+                fw_html_esc(h, users->text);
                 fputs(" users assigned)", h);
             }
             fputs("</h3>\n<table class=\"num\">\n<tr><th>day</th>", h);
@@ -1521,7 +1557,7 @@ static void html_ab(FILE *h, const ctx *c)
         if (res->has_experiment && groups && isfinite(groups->num) && groups->num > 1) {
             fputs("<p>", h);
             if (c->n_runs > 1) {
-                html_esc(h, scenario_name(res));
+                fw_html_esc(h, scenario_name(res));
                 fputs(": ", h);
             }
             fprintf(h, "tests over %.0f learner groups per arm, each with its own learned state, as clusters "
@@ -1535,15 +1571,15 @@ static void html_ab(FILE *h, const ctx *c)
                                    *srm = fw_results_attr(&T->attrs, "srm_p");
             fputs("<h3>", h);
             if (c->n_runs > 1) {
-                html_esc(h, scenario_name(res));
+                fw_html_esc(h, scenario_name(res));
                 fputs(": ", h);
             }
-            html_esc(h, T->arm);
+            fw_html_esc(h, T->arm);
             fputs(" vs ", h);
-            html_esc(h, ctl ? ctl->text : "control");
+            fw_html_esc(h, ctl ? ctl->text : "control");
             if (layer) {
                 fputs(" (layer ", h);
-                html_esc(h, layer->text);
+                fw_html_esc(h, layer->text);
                 fputs(")", h);
             }
             fputs("</h3>\n", h);
@@ -1564,10 +1600,10 @@ static void html_ab(FILE *h, const ctx *c)
                 if (!isfinite(field(T, "p", m)) && !isfinite(l) && !isfinite(field(T, "control", m)))
                     continue;
                 fputs("<tr><th>", h);
-                html_esc(h, res->metric[m]);
+                fw_html_esc(h, res->metric[m]);
                 fputs(cuped ? " *" : "", h);
                 fputs("</th><td class=\"text\">", h);
-                html_esc(h, res->metric_unit ? res->metric_unit[m] : "");
+                fw_html_esc(h, res->metric_unit ? res->metric_unit[m] : "");
                 fputs("</td><td>", h);
                 html_num(h, field(T, "control", m), -1, 0, "");
                 fputs("</td><td>", h);
@@ -1638,18 +1674,18 @@ static int write_html(const ctx *c, const fig_result *res)
     for (int r = 0; r < c->n_runs; r++) {
         if (r)
             fputs(" vs ", h);
-        html_esc(h, scenario_name(c->runs[r]));
+        fw_html_esc(h, scenario_name(c->runs[r]));
     }
     fprintf(h, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>Flywheel report: ", css);
     for (int r = 0; r < c->n_runs; r++) {
         if (r)
             fputs(" vs ", h);
-        html_esc(h, scenario_name(c->runs[r]));
+        fw_html_esc(h, scenario_name(c->runs[r]));
     }
     fputs("</h1>\n<p>Built by <code>flywheel report</code> from ", h);
     for (int r = 0; r < c->n_runs; r++) {
         fputs(r ? " and <code>" : "<code>", h);
-        html_esc(h, c->runs[r]->path);
+        fw_html_esc(h, c->runs[r]->path);
         fputs("</code>", h);
     }
     fputs(". Each figure links to its SVG; its gnuplot script is in <code>figures/</code> and "
@@ -1668,7 +1704,7 @@ static int write_html(const ctx *c, const fig_result *res)
         fprintf(h, "<figure id=\"%s\">\n", f->name);
         if (res[i].why[0]) {
             fprintf(h, "<p class=\"missing\">Figure <code>%s</code> is missing: ", f->name);
-            html_esc(h, res[i].why);
+            fw_html_esc(h, res[i].why);
             fprintf(h, ". Its script is <a href=\"figures/%s.gp\">figures/%s.gp</a>.</p>\n", f->name, f->name);
         } else {
             fprintf(h, "<a href=\"figures/%s.svg\"><img src=\"figures/%s.png\" width=\"960\" "

@@ -13,30 +13,7 @@
 #include <string.h>
 
 #include "io/report_aigc.h"
-
-static void esc(FILE *h, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", h); break;
-        case '>': fputs("&gt;", h); break;
-        case '&': fputs("&amp;", h); break;
-        case '"': fputs("&quot;", h); break;
-        default: fputc(*s, h);
-        }
-    }
-}
-
-/* A cell: v with `decimals` decimals and suffix; a dash when undefined. */
-static void num(FILE *h, double v, int decimals, const char *suffix)
-{
-    fputs("<td>", h);
-    if (isfinite(v))
-        fprintf(h, "%.*f%s", decimals, v, suffix);
-    else
-        fputs("&ndash;", h);
-    fputs("</td>", h);
-}
+#include "io/report_html.h"
 
 /* The mean over days of the finite values of column name (NaN when none). */
 static double mean_of(const fw_results_cols *c, const char *name, uint32_t n)
@@ -88,21 +65,21 @@ static void arms_table(FILE *h, const fw_results *r)
         const fw_results_cols *g = &arm->aigc, *d = &arm->days;
         uint32_t n = r->n_days;
         fputs("<tr><th>", h);
-        esc(h, arm->name);
+        fw_html_esc(h, arm->name);
         fputs("</th>", h);
-        num(h, 100 * ratio_of(g, "aigc_notes", "new_notes", n), 1, "%");
+        fw_html_num(h, 100 * ratio_of(g, "aigc_notes", "new_notes", n), 1, "%");
         double ad = n ? at(g, "adopters", n - 1) / at(g, "creators", n - 1) : NAN;
-        num(h, 100 * ad, 1, "%");
-        num(h, mean_of(g, "homogenisation", n), 4, "");
-        num(h, mean_of(g, "homogenisation_aigc", n), 4, "");
-        num(h, mean_of(g, "homogenisation_human", n), 4, "");
-        num(h, 100 * ratio_of(d, "opens", "impressions", n), 3, "%");
-        num(h, mean_of(d, "coverage", n), 4, "");
-        num(h, mean_of(d, "creator_gini", n), 4, "");
-        num(h, mean_of(d, "new_creator_share", n), 4, "");
-        num(h, 100 * ratio_of(d, "aigc_impressions", "impressions", n), 2, "%");
-        num(h, 100 * ratio_of(d, "downranked_impressions", "impressions", n), 2, "%");
-        num(h, n ? at(g, "income_gini", n - 1) : NAN, 4, "");
+        fw_html_num(h, 100 * ad, 1, "%");
+        fw_html_num(h, mean_of(g, "homogenisation", n), 4, "");
+        fw_html_num(h, mean_of(g, "homogenisation_aigc", n), 4, "");
+        fw_html_num(h, mean_of(g, "homogenisation_human", n), 4, "");
+        fw_html_num(h, 100 * ratio_of(d, "opens", "impressions", n), 3, "%");
+        fw_html_num(h, mean_of(d, "coverage", n), 4, "");
+        fw_html_num(h, mean_of(d, "creator_gini", n), 4, "");
+        fw_html_num(h, mean_of(d, "new_creator_share", n), 4, "");
+        fw_html_num(h, 100 * ratio_of(d, "aigc_impressions", "impressions", n), 2, "%");
+        fw_html_num(h, 100 * ratio_of(d, "downranked_impressions", "impressions", n), 2, "%");
+        fw_html_num(h, n ? at(g, "income_gini", n - 1) : NAN, 4, "");
         fputs("</tr>\n", h);
     }
     fputs("</table>\n", h);
@@ -121,15 +98,15 @@ static void detector_table(FILE *h, const fw_results *r)
     for (uint32_t d = 0; d < r->n_days; d++) {
         double fl = at(c, "flagged", d), tp = at(c, "flagged_ai", d), ai = at(c, "ai_generated", d);
         fprintf(h, "<tr><td>%d</td>", (int)r->day[d]);
-        num(h, at(c, "published", d), 0, "");
-        num(h, ai, 0, "");
-        num(h, at(c, "declared", d), 0, "");
-        num(h, fl, 0, "");
-        num(h, fl > 0 ? tp / fl : NAN, 3, "");
-        num(h, ai > 0 ? tp / ai : NAN, 3, "");
-        num(h, at(c, "labelled", d), 0, "");
-        num(h, at(c, "downranked", d), 0, "");
-        num(h, at(c, "downranked_human", d), 0, "");
+        fw_html_num(h, at(c, "published", d), 0, "");
+        fw_html_num(h, ai, 0, "");
+        fw_html_num(h, at(c, "declared", d), 0, "");
+        fw_html_num(h, fl, 0, "");
+        fw_html_num(h, fl > 0 ? tp / fl : NAN, 3, "");
+        fw_html_num(h, ai > 0 ? tp / ai : NAN, 3, "");
+        fw_html_num(h, at(c, "labelled", d), 0, "");
+        fw_html_num(h, at(c, "downranked", d), 0, "");
+        fw_html_num(h, at(c, "downranked_human", d), 0, "");
         fputs("</tr>\n", h);
     }
     fputs("</table>\n", h);
@@ -153,7 +130,7 @@ static void media_table(FILE *h, const fw_results *r)
     for (uint32_t d = 0; d < r->n_days; d++) {
         fprintf(h, "<tr><td>%d</td>", (int)r->day[d]);
         for (size_t k = 0; k < sizeof cols / sizeof *cols; k++)
-            num(h, at(c, cols[k], d), 0, "");
+            fw_html_num(h, at(c, cols[k], d), 0, "");
         fputs("</tr>\n", h);
     }
     fputs("</table>\n", h);
@@ -172,7 +149,7 @@ void fw_report_aigc_html(FILE *h, const fw_results *const *runs, int n_runs)
         const fw_results *r = runs[i];
         if (n_runs > 1) {
             fputs("<p><b>", h);
-            esc(h, r->path);
+            fw_html_esc(h, r->path);
             fputs("</b></p>\n", h);
         }
         if (r->n_arms > 0 && r->arms[0].aigc.n > 0)

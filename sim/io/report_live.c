@@ -7,54 +7,7 @@
 #include <stdio.h>
 
 #include "io/report_live.h"
-
-static void esc(FILE *h, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", h); break;
-        case '>': fputs("&gt;", h); break;
-        case '&': fputs("&amp;", h); break;
-        case '"': fputs("&quot;", h); break;
-        default: fputc(*s, h);
-        }
-    }
-}
-
-static void num(FILE *h, double v, int decimals, const char *suffix)
-{
-    if (!isfinite(v))
-        fputs("<td>&ndash;</td>", h);
-    else
-        fprintf(h, "<td>%.*f%s</td>", decimals, v, suffix);
-}
-
-static double sum(const fw_results *r, const fw_results_arm *a, const char *name)
-{
-    const double *v = fw_results_col(&a->days, name);
-    if (!v)
-        return NAN;
-    double s = 0.0;
-    for (uint32_t d = 0; d < r->n_days; d++)
-        s += v[d];
-    return s;
-}
-
-static double at(const fw_results_arm *a, const char *name, uint32_t d)
-{
-    const double *v = fw_results_col(&a->days, name);
-    return v ? v[d] : NAN;
-}
-
-static double max_of(const fw_results *r, const fw_results_arm *a, const char *name)
-{
-    const double *v = fw_results_col(&a->days, name);
-    double m = NAN;
-    for (uint32_t d = 0; v && d < r->n_days; d++)
-        if (!(v[d] <= m))
-            m = v[d];
-    return m;
-}
+#include "io/report_html.h"
 
 static int has_live(const fw_results *r)
 {
@@ -78,24 +31,24 @@ static void run_table(FILE *h, const fw_results *r)
         const fw_results_arm *arm = &r->arms[a];
         if (!fw_results_col(&arm->days, "live_gmv_cents"))
             continue;
-        double joins = sum(r, arm, "live_viewers"), paid = sum(r, arm, "live_paid_orders");
-        double orders = sum(r, arm, "live_orders"), gmv = sum(r, arm, "gmv_cents"), lg = sum(r, arm, "live_gmv_cents");
+        double joins = fw_day_sum(r, arm, "live_viewers"), paid = fw_day_sum(r, arm, "live_paid_orders");
+        double orders = fw_day_sum(r, arm, "live_orders"), gmv = fw_day_sum(r, arm, "gmv_cents"), lg = fw_day_sum(r, arm, "live_gmv_cents");
         fputs("<tr><td>", h);
-        esc(h, arm->name);
+        fw_html_esc(h, arm->name);
         fputs("</td>", h);
-        num(h, sum(r, arm, "live_sessions") / days, 1, "");
-        num(h, joins / days, 1, "");
-        num(h, 100.0 * ratio(sum(r, arm, "live_joins_feed"), joins), 0, "%");
-        num(h, 100.0 * ratio(sum(r, arm, "live_joins_follow"), joins), 0, "%");
-        num(h, 100.0 * ratio(sum(r, arm, "live_joins_notify"), joins), 0, "%");
-        num(h, max_of(r, arm, "live_peak_viewers"), 0, "");
-        num(h, ratio(sum(r, arm, "live_viewer_ticks"), sum(r, arm, "live_ticks_on")), 1, "");
-        num(h, paid / days, 1, "");
-        num(h, 100.0 * ratio(sum(r, arm, "live_flash_orders"), orders), 0, "%");
-        num(h, lg / 100.0 / days, 2, "");
-        num(h, gmv / 100.0 / days, 2, "");
-        num(h, 100.0 * ratio(lg, gmv), 1, "%");
-        num(h, ratio(paid, joins), 3, "");
+        fw_html_num(h, fw_day_sum(r, arm, "live_sessions") / days, 1, "");
+        fw_html_num(h, joins / days, 1, "");
+        fw_html_num(h, 100.0 * ratio(fw_day_sum(r, arm, "live_joins_feed"), joins), 0, "%");
+        fw_html_num(h, 100.0 * ratio(fw_day_sum(r, arm, "live_joins_follow"), joins), 0, "%");
+        fw_html_num(h, 100.0 * ratio(fw_day_sum(r, arm, "live_joins_notify"), joins), 0, "%");
+        fw_html_num(h, fw_day_max(r, arm, "live_peak_viewers"), 0, "");
+        fw_html_num(h, ratio(fw_day_sum(r, arm, "live_viewer_ticks"), fw_day_sum(r, arm, "live_ticks_on")), 1, "");
+        fw_html_num(h, paid / days, 1, "");
+        fw_html_num(h, 100.0 * ratio(fw_day_sum(r, arm, "live_flash_orders"), orders), 0, "%");
+        fw_html_num(h, lg / 100.0 / days, 2, "");
+        fw_html_num(h, gmv / 100.0 / days, 2, "");
+        fw_html_num(h, 100.0 * ratio(lg, gmv), 1, "%");
+        fw_html_num(h, ratio(paid, joins), 3, "");
         fputs("</tr>\n", h);
     }
     fputs("</table>\n", h);
@@ -104,21 +57,21 @@ static void run_table(FILE *h, const fw_results *r)
 static void day_table(FILE *h, const fw_results *r, const fw_results_arm *arm)
 {
     fputs("<h4>arm ", h);
-    esc(h, arm->name);
+    fw_html_esc(h, arm->name);
     fputs(", by day</h4>\n<table class=\"num\">\n<tr><th>day</th><th>sessions</th><th>joins</th><th>peak viewers</th>"
           "<th>mean viewers</th><th>live orders paid</th><th>live GMV (CNY)</th><th>live GMV share</th>"
           "<th>orders per viewer</th></tr>\n",
           h);
     for (uint32_t d = 0; d < r->n_days; d++) {
         fprintf(h, "<tr><td>%d</td>", (int)r->day[d]);
-        num(h, at(arm, "live_sessions", d), 0, "");
-        num(h, at(arm, "live_viewers", d), 0, "");
-        num(h, at(arm, "live_peak_viewers", d), 0, "");
-        num(h, at(arm, "live_mean_viewers", d), 1, "");
-        num(h, at(arm, "live_paid_orders", d), 0, "");
-        num(h, at(arm, "live_gmv_cents", d) / 100.0, 2, "");
-        num(h, 100.0 * at(arm, "live_gmv_share", d), 1, "%");
-        num(h, at(arm, "live_orders_per_viewer", d), 3, "");
+        fw_html_num(h, fw_day_at(arm, "live_sessions", d), 0, "");
+        fw_html_num(h, fw_day_at(arm, "live_viewers", d), 0, "");
+        fw_html_num(h, fw_day_at(arm, "live_peak_viewers", d), 0, "");
+        fw_html_num(h, fw_day_at(arm, "live_mean_viewers", d), 1, "");
+        fw_html_num(h, fw_day_at(arm, "live_paid_orders", d), 0, "");
+        fw_html_num(h, fw_day_at(arm, "live_gmv_cents", d) / 100.0, 2, "");
+        fw_html_num(h, 100.0 * fw_day_at(arm, "live_gmv_share", d), 1, "%");
+        fw_html_num(h, fw_day_at(arm, "live_orders_per_viewer", d), 3, "");
         fputs("</tr>\n", h);
     }
     fputs("</table>\n", h);
@@ -143,11 +96,11 @@ void fw_report_live_html(FILE *h, const fw_results *const *runs, int n_runs)
             continue;
         const fw_results_value *name = fw_results_attr(&r->root, "scenario_name");
         fputs("<h3>", h);
-        esc(h, name ? name->text : r->path);
+        fw_html_esc(h, name ? name->text : r->path);
         fputs("</h3>\n", h);
         run_table(h, r);
         for (uint32_t a = 0; a < r->n_arms; a++)
-            if (sum(r, &r->arms[a], "live_viewers") > 0)
+            if (fw_day_sum(r, &r->arms[a], "live_viewers") > 0)
                 day_table(h, r, &r->arms[a]);
     }
 }

@@ -7,57 +7,9 @@
 #include <stdio.h>
 
 #include "io/report_safety.h"
+#include "io/report_html.h"
 
 static const char *const classes[] = {"spam", "fake", "clickbait", "unsafe"};
-
-static void esc(FILE *h, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", h); break;
-        case '>': fputs("&gt;", h); break;
-        case '&': fputs("&amp;", h); break;
-        case '"': fputs("&quot;", h); break;
-        default: fputc(*s, h);
-        }
-    }
-}
-
-static void num(FILE *h, double v, int decimals, const char *suffix)
-{
-    if (!isfinite(v))
-        fputs("<td>&ndash;</td>", h);
-    else
-        fprintf(h, "<td>%.*f%s</td>", decimals, v, suffix);
-}
-
-/* Sum of a column over the days, NAN when absent. */
-static double sum(const fw_results *r, const fw_results_arm *a, const char *name)
-{
-    const double *v = fw_results_col(&a->days, name);
-    if (!v)
-        return NAN;
-    double s = 0.0;
-    for (uint32_t d = 0; d < r->n_days; d++)
-        s += v[d];
-    return s;
-}
-
-static double at(const fw_results_arm *a, const char *name, uint32_t d)
-{
-    const double *v = fw_results_col(&a->days, name);
-    return v ? v[d] : NAN;
-}
-
-static double max_of(const fw_results *r, const fw_results_arm *a, const char *name)
-{
-    const double *v = fw_results_col(&a->days, name);
-    double m = NAN;
-    for (uint32_t d = 0; v && d < r->n_days; d++)
-        if (!(v[d] <= m))
-            m = v[d];
-    return m;
-}
 
 static int has_safety(const fw_results *r)
 {
@@ -81,37 +33,37 @@ static void run_table(FILE *h, const fw_results *r)
         const fw_results_arm *arm = &r->arms[a];
         if (!fw_results_col(&arm->days, "safety_impressions"))
             continue;
-        double imp = sum(r, arm, "safety_impressions"), act = sum(r, arm, "mod_actioned");
+        double imp = fw_day_sum(r, arm, "safety_impressions"), act = fw_day_sum(r, arm, "mod_actioned");
         fputs("<tr><td>", h);
-        esc(h, arm->name);
+        fw_html_esc(h, arm->name);
         fputs("</td>", h);
-        num(h, 1e4 * sum(r, arm, "viol_impressions") / imp, 1, "");
+        fw_html_num(h, 1e4 * fw_day_sum(r, arm, "viol_impressions") / imp, 1, "");
         for (int k = 0; k < 4; k++) {
             char col[64];
             snprintf(col, sizeof col, "viol_impressions_%s", classes[k]);
-            num(h, 1e4 * sum(r, arm, col) / imp, 1, "");
+            fw_html_num(h, 1e4 * fw_day_sum(r, arm, col) / imp, 1, "");
         }
-        num(h, sum(r, arm, "reports") / days, 1, "");
-        num(h, act / days, 1, "");
-        num(h, act > 0 ? 100.0 * sum(r, arm, "mod_proactive") / act : NAN, 1, "%");
-        num(h, sum(r, arm, "wrongful_removals") / days, 1, "");
-        num(h, act > 0 ? 100.0 * sum(r, arm, "wrongful_removals") / act : NAN, 1, "%");
-        num(h, max_of(r, arm, "tta_p50_ticks"), 0, "");
-        num(h, max_of(r, arm, "tta_p99_ticks"), 0, "");
-        num(h, r->n_days ? at(arm, "review_backlog", r->n_days - 1) : NAN, 0, "");
-        double queued = sum(r, arm, "mod_queued") / days, cap = r->n_days ? at(arm, "review_capacity_day", r->n_days - 1) : NAN;
-        num(h, queued, 1, "");
-        num(h, cap, 0, "");
+        fw_html_num(h, fw_day_sum(r, arm, "reports") / days, 1, "");
+        fw_html_num(h, act / days, 1, "");
+        fw_html_num(h, act > 0 ? 100.0 * fw_day_sum(r, arm, "mod_proactive") / act : NAN, 1, "%");
+        fw_html_num(h, fw_day_sum(r, arm, "wrongful_removals") / days, 1, "");
+        fw_html_num(h, act > 0 ? 100.0 * fw_day_sum(r, arm, "wrongful_removals") / act : NAN, 1, "%");
+        fw_html_num(h, fw_day_max(r, arm, "tta_p50_ticks"), 0, "");
+        fw_html_num(h, fw_day_max(r, arm, "tta_p99_ticks"), 0, "");
+        fw_html_num(h, r->n_days ? fw_day_at(arm, "review_backlog", r->n_days - 1) : NAN, 0, "");
+        double queued = fw_day_sum(r, arm, "mod_queued") / days, cap = r->n_days ? fw_day_at(arm, "review_capacity_day", r->n_days - 1) : NAN;
+        fw_html_num(h, queued, 1, "");
+        fw_html_num(h, cap, 0, "");
         fputs("</tr>\n", h);
     }
     fputs("</table>\n", h);
     for (uint32_t a = 0; a < r->n_arms; a++) {
         const fw_results_arm *arm = &r->arms[a];
-        double queued = sum(r, arm, "mod_queued") / days;
-        double cap = r->n_days ? at(arm, "review_capacity_day", r->n_days - 1) : NAN;
+        double queued = fw_day_sum(r, arm, "mod_queued") / days;
+        double cap = r->n_days ? fw_day_at(arm, "review_capacity_day", r->n_days - 1) : NAN;
         if (cap > 0 && queued > cap) {
             fputs("<p class=\"warn\"><strong>Arm ", h);
-            esc(h, arm->name);
+            fw_html_esc(h, arm->name);
             fprintf(h, ": the review queue cannot drain</strong>: %.0f notes a day arrive, the reviewers take at most "
                        "%.0f.</p>\n", queued, cap);
         }
@@ -121,24 +73,24 @@ static void run_table(FILE *h, const fw_results *r)
 static void day_table(FILE *h, const fw_results *r, const fw_results_arm *arm)
 {
     fputs("<h4>arm ", h);
-    esc(h, arm->name);
+    fw_html_esc(h, arm->name);
     fputs(", by day</h4>\n<table class=\"num\">\n<tr><th>day</th><th>prevalence /10k</th><th>reports</th>"
           "<th>queued</th><th>reviewed</th><th>actioned</th><th>proactive</th><th>wrongful</th>"
           "<th>backlog</th><th>TTA p50</th><th>TTA p99</th></tr>\n",
           h);
     for (uint32_t d = 0; d < r->n_days; d++) {
         fprintf(h, "<tr><td>%d</td>", (int)r->day[d]);
-        num(h, at(arm, "prevalence", d), 1, "");
-        num(h, at(arm, "reports", d), 0, "");
-        num(h, at(arm, "mod_queued", d), 0, "");
-        num(h, at(arm, "mod_reviewed", d), 0, "");
-        num(h, at(arm, "mod_actioned", d), 0, "");
-        double pr = at(arm, "proactive_rate", d);
-        num(h, 100.0 * pr, 1, "%");
-        num(h, at(arm, "wrongful_removals", d), 0, "");
-        num(h, at(arm, "review_backlog", d), 0, "");
-        num(h, at(arm, "tta_p50_ticks", d), 0, "");
-        num(h, at(arm, "tta_p99_ticks", d), 0, "");
+        fw_html_num(h, fw_day_at(arm, "prevalence", d), 1, "");
+        fw_html_num(h, fw_day_at(arm, "reports", d), 0, "");
+        fw_html_num(h, fw_day_at(arm, "mod_queued", d), 0, "");
+        fw_html_num(h, fw_day_at(arm, "mod_reviewed", d), 0, "");
+        fw_html_num(h, fw_day_at(arm, "mod_actioned", d), 0, "");
+        double pr = fw_day_at(arm, "proactive_rate", d);
+        fw_html_num(h, 100.0 * pr, 1, "%");
+        fw_html_num(h, fw_day_at(arm, "wrongful_removals", d), 0, "");
+        fw_html_num(h, fw_day_at(arm, "review_backlog", d), 0, "");
+        fw_html_num(h, fw_day_at(arm, "tta_p50_ticks", d), 0, "");
+        fw_html_num(h, fw_day_at(arm, "tta_p99_ticks", d), 0, "");
         fputs("</tr>\n", h);
     }
     fputs("</table>\n", h);
@@ -163,7 +115,7 @@ void fw_report_safety_html(FILE *h, const fw_results *const *runs, int n_runs)
             continue;
         const fw_results_value *name = fw_results_attr(&r->root, "scenario_name");
         fputs("<h3>", h);
-        esc(h, name ? name->text : r->path);
+        fw_html_esc(h, name ? name->text : r->path);
         fputs("</h3>\n", h);
         run_table(h, r);
         for (uint32_t a = 0; a < r->n_arms; a++)
