@@ -161,21 +161,6 @@ fw_evbuf *fw_evlog_thread(fw_evlog *L, int slot) { return &L->th[slot]; }
 
 uint64_t fw_evlog_rows(const fw_evlog *L) { return L->rows; }
 
-static int grow(void **v, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 1024;
-    while (c < need)
-        c *= 2;
-    void *p = realloc(*v, c * size);
-    if (!p)
-        return -1;
-    *v = p;
-    *cap = c;
-    return 0;
-}
-
 fw_err fw_evlog_describe_cells(fw_sim *S, const char *path)
 {
     size_t len = 1;
@@ -275,7 +260,7 @@ void fw_evlog_impression(fw_session *ss, fw_ev_surface surface, uint32_t positio
     fw_evbuf *b = ss->ev;
     if (!b)
         return;
-    if (grow((void **)&b->imp, &b->cap_imp, b->n_imp + 1, sizeof *b->imp)) {
+    if (fw_sim_grow((void **)&b->imp, &b->cap_imp, b->n_imp + 1, sizeof *b->imp, 1024)) {
         b->oom = 1;
         ss->ev_row = -1;
         return;
@@ -295,7 +280,7 @@ void fw_evlog_search(fw_session *ss, const uint32_t *terms, uint32_t n_terms, ui
     fw_evbuf *b = ss->ev;
     if (!b)
         return;
-    if (grow((void **)&b->srch, &b->cap_srch, b->n_srch + 1, sizeof *b->srch)) {
+    if (fw_sim_grow((void **)&b->srch, &b->cap_srch, b->n_srch + 1, sizeof *b->srch, 1024)) {
         b->oom = 1;
         return;
     }
@@ -316,10 +301,10 @@ fw_err fw_evlog_merge(fw_evlog *L, const fw_evlog_span *runs, size_t n)
         const fw_evlog_span *r = &runs[i];
         const fw_evbuf *b = &L->th[r->slot];
         size_t ni = r->imp_hi - r->imp_lo, ns = r->srch_hi - r->srch_lo;
-        if (grow((void **)&L->imp, &L->cap_imp, L->n_imp + ni, sizeof *L->imp) ||
-            grow((void **)&L->imp_req, &L->cap_imp_req, L->n_imp + ni, sizeof *L->imp_req) ||
-            grow((void **)&L->srch, &L->cap_srch, L->n_srch + ns, sizeof *L->srch) ||
-            grow((void **)&L->srch_req, &L->cap_srch_req, L->n_srch + ns, sizeof *L->srch_req))
+        if (fw_sim_grow((void **)&L->imp, &L->cap_imp, L->n_imp + ni, sizeof *L->imp, 1024) ||
+            fw_sim_grow((void **)&L->imp_req, &L->cap_imp_req, L->n_imp + ni, sizeof *L->imp_req, 1024) ||
+            fw_sim_grow((void **)&L->srch, &L->cap_srch, L->n_srch + ns, sizeof *L->srch, 1024) ||
+            fw_sim_grow((void **)&L->srch_req, &L->cap_srch_req, L->n_srch + ns, sizeof *L->srch_req, 1024))
             return FW_ERR_NOMEM;
         /* Requests are numbered from 1 in a user's tick (fw_evlog_request runs first). */
         for (size_t k = 0; k < ni; k++) {
@@ -343,7 +328,7 @@ fw_err fw_evlog_barrier(fw_evlog *L, const fw_record *rec, size_t n)
         if (rec[k].kind != FW_RECORD_AD_EVENT || !fw_evlog_sampled(L, rec[k].u.ad.ev.user))
             continue;
         const fw_ad_event *a = &rec[k].u.ad.ev;
-        if (grow((void **)&L->chg, &L->cap_chg, L->n_chg + 1, sizeof *L->chg))
+        if (fw_sim_grow((void **)&L->chg, &L->cap_chg, L->n_chg + 1, sizeof *L->chg, 1024))
             return FW_ERR_NOMEM;
         L->chg[L->n_chg++] = (ev_charge){.tick = a->tick, .user = a->user, .campaign = a->campaign, .order = FW_NONE,
                                          .event = (uint8_t)a->type, .price_cents = a->price_cents,
@@ -360,7 +345,7 @@ fw_err fw_evlog_tick_end(fw_evlog *L)
     for (size_t k = 0; k < n; k++) {
         if (ch[k].user >= S->w.n_users || !fw_evlog_sampled(L, ch[k].user))
             continue;
-        if (grow((void **)&L->ord, &L->cap_ord, L->n_ord + 1, sizeof *L->ord))
+        if (fw_sim_grow((void **)&L->ord, &L->cap_ord, L->n_ord + 1, sizeof *L->ord, 1024))
             return FW_ERR_NOMEM;
         L->ord[L->n_ord++] = (ev_order){.tick = ch[k].tick, .user = ch[k].user, .order = ch[k].order,
                                         .product = ch[k].product, .change = (uint8_t)ch[k].kind,
@@ -370,7 +355,7 @@ fw_err fw_evlog_tick_end(fw_evlog *L)
     for (size_t k = 0; k < n; k++) {
         if (cv[k].user >= S->w.n_users || !fw_evlog_sampled(L, cv[k].user))
             continue;
-        if (grow((void **)&L->chg, &L->cap_chg, L->n_chg + 1, sizeof *L->chg))
+        if (fw_sim_grow((void **)&L->chg, &L->cap_chg, L->n_chg + 1, sizeof *L->chg, 1024))
             return FW_ERR_NOMEM;
         L->chg[L->n_chg++] = (ev_charge){.tick = S->abs_tick, .user = cv[k].user, .campaign = cv[k].campaign,
                                          .order = cv[k].order, .event = 2, .price_cents = 0,

@@ -2,6 +2,7 @@
  * cell's configuration and choice model, the engine, the threads' buffers, the parts -- and
  * the services the driver offers the parts. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,26 @@ int fw_recbuf_push(fw_recbuf *b, const fw_record *r)
         b->cap = cap;
     }
     b->v[b->n++] = *r;
+    return 0;
+}
+
+int fw_sim_grow(void **v, size_t *cap, size_t need, size_t size, size_t first)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : first ? first : 1;
+    while (c < need) {
+        if (c > SIZE_MAX / 2)
+            return -1;
+        c *= 2;
+    }
+    if (size && c > SIZE_MAX / size)
+        return -1;
+    void *n = realloc(*v, c * size);
+    if (!n)
+        return -1;
+    *v = n;
+    *cap = c;
     return 0;
 }
 

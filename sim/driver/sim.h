@@ -47,6 +47,11 @@ typedef struct fw_recbuf {
 
 /* Appends a record (room is made first); 0, or -1 when out of memory. */
 int fw_recbuf_push(fw_recbuf *b, const fw_record *r);
+
+/* Makes room for need elements of size bytes in *v, holding *cap: doubling from first (or
+ * *cap), realloc keeping the contents. 0 on success; -1 out of memory or past SIZE_MAX
+ * bytes (*v and *cap unchanged). */
+int fw_sim_grow(void **v, size_t *cap, size_t need, size_t size, size_t first);
 /* Appends a note event. */
 int fw_recbuf_event(fw_recbuf *b, uint32_t user, uint32_t note, int32_t tick, uint32_t type);
 

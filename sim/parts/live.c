@@ -114,21 +114,6 @@ static int cmp_draw(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static int grow(void **v, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 64;
-    while (c < need)
-        c *= 2;
-    void *n = realloc(*v, c * size);
-    if (!n)
-        return -1;
-    *v = n;
-    *cap = c;
-    return 0;
-}
-
 /* Draws the run's schedule (see the top). */
 static fw_err schedule(fw_sim *S, live_state *st)
 {
@@ -182,8 +167,8 @@ static fw_err schedule(fw_sim *S, live_state *st)
                 pick[j] = pick[x];
                 pick[x] = t;
             }
-            if (grow((void **)&ds, &cap_ds, n_ds + 1, sizeof *ds) ||
-                grow((void **)&ds_items, &cap_it, (n_ds + 1) * per, sizeof *ds_items))
+            if (fw_sim_grow((void **)&ds, &cap_ds, n_ds + 1, sizeof *ds, 64) ||
+                fw_sim_grow((void **)&ds_items, &cap_it, (n_ds + 1) * per, sizeof *ds_items, 64))
                 goto out;
             ds[n_ds] = (draw_sess){.d = {.host = host, .brand = brand, .start = start, .end = start + len,
                                          .first_item = 0, .n_items = k},
@@ -300,7 +285,7 @@ static int live_browse(fw_session *ss, fw_part_inst *p)
     else
         return 0;
     join_buf *jb = &st->jb[ss->slot];
-    if (grow((void **)&jb->v, &jb->cap, jb->n + 1, sizeof *jb->v))
+    if (fw_sim_grow((void **)&jb->v, &jb->cap, jb->n + 1, sizeof *jb->v, 64))
         return -1;
     jb->v[jb->n++] = (fw_live_join){.user = ss->user, .session = k, .source = src};
     return 0;
@@ -387,7 +372,7 @@ static fw_err live_before_log(fw_sim *S, fw_part_inst *p, fw_recbuf *log)
                 price = (double)it->price_cents;
             double si = sqrt(interest(&S->w, u, st->cat[k]));
             if (ub < fmin(1.0, b->live_buy * si * pow(list / price, b->price_weight))) {
-                if (grow((void **)&st->buys, &st->cap_buys, nb + 1, sizeof *st->buys))
+                if (fw_sim_grow((void **)&st->buys, &st->cap_buys, nb + 1, sizeof *st->buys, 64))
                     return FW_ERR_NOMEM;
                 st->buys[nb++] = (fw_live_buy_req){.request_id = live_request_id(S->sc->seed, u, k, tick), .user = u,
                                                    .session = k, .item = item, .qty = 1, .tick = tick};
@@ -396,7 +381,7 @@ static fw_err live_before_log(fw_sim *S, fw_part_inst *p, fw_recbuf *log)
             fw_live_watching(S->engine, u, &since);
             double h = b->live_leave * (1.0 + b->live_fatigue * (double)(tick - since)) / si;
             if (ul < fmin(1.0, h)) {
-                if (grow((void **)&st->leavers, &st->cap_leavers, nl + 1, sizeof *st->leavers))
+                if (fw_sim_grow((void **)&st->leavers, &st->cap_leavers, nl + 1, sizeof *st->leavers, 64))
                     return FW_ERR_NOMEM;
                 st->leavers[nl++] = u;
             }

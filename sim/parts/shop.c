@@ -105,21 +105,6 @@ typedef struct shop_state {
 
 #define COUNT(k) (ss->row[p->base + C_##k])
 
-static int grow(void **v, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 256;
-    while (c < need)
-        c *= 2;
-    void *n = realloc(*v, c * size);
-    if (!n)
-        return -1;
-    *v = n;
-    *cap = c;
-    return 0;
-}
-
 /* ---- sessions ----------------------------------------------------------------------------- */
 
 static gsl_rng *rng_of(const fw_session *ss, const fw_part_inst *p)
@@ -461,7 +446,7 @@ static fw_err shop_after_log(fw_sim *S, fw_part_inst *p, const fw_record *rec, s
         const fw_order_outcome *o = &rec[k].u.order.out;
         switch (o->result) {
         case FW_ORDER_OK:
-            if (grow((void **)&st->order_src, &st->order_src_cap, (size_t)o->order + 1, 1))
+            if (fw_sim_grow((void **)&st->order_src, &st->order_src_cap, (size_t)o->order + 1, 1, 256))
                 return FW_ERR_NOMEM;
             st->order_src[o->order] = (uint8_t)rec[k].aux;
             break;
@@ -522,7 +507,7 @@ static fw_err shop_tick_end(fw_sim *S, fw_part_inst *p)
             if (window > 0 && gsl_rng_uniform(r) < fw_safety_sim_return(S, u, c->product,
                                                                          fw_behaviour_p_return(m, &S->w, u, c->product))) {
                 int32_t at = c->tick + 1 + (int32_t)gsl_rng_uniform_int(r, window);
-                if (grow((void **)&st->returns, &st->returns_cap, st->n_returns + 1, sizeof *st->returns))
+                if (fw_sim_grow((void **)&st->returns, &st->returns_cap, st->n_returns + 1, sizeof *st->returns, 256))
                     return FW_ERR_NOMEM;
                 st->returns[st->n_returns++] = (pending_return){at, c->order, u};
             }
