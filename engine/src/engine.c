@@ -523,6 +523,31 @@ static fw_err apply_events(fw_engine *e, fw_engine_ctx *ctx, const fw_log *l)
     return rc;
 }
 
+/* The core's unfollows: the creator leaves the user's follow list (the others keep their
+ * order) and loses a follower; an unfollow of a creator the user does not follow changes
+ * nothing. */
+static fw_err apply_unfollows(fw_engine *e, const fw_log *l)
+{
+    fw_err rc = FW_OK;
+    for (size_t i = 0, n = fw_log_n(l, FW_RECORD_UNFOLLOW); i < n; i++) {
+        const fw_record *r = fw_log_at(l, FW_RECORD_UNFOLLOW, i);
+        uint32_t u = r->u.unfollow.user, c = r->u.unfollow.creator;
+        if (u >= e->n_users || c >= e->n_users) {
+            rc = FW_ERR_INVAL;
+            continue;
+        }
+        fw_u32vec *fl = &e->follows[u];
+        for (uint32_t k = 0; k < fl->n; k++)
+            if (fl->v[k] == c) {
+                memmove(&fl->v[k], &fl->v[k + 1], (size_t)(fl->n - k - 1) * sizeof *fl->v);
+                fl->n--;
+                e->followers[c]--;
+                break;
+            }
+    }
+    return rc;
+}
+
 /* Every module's part of the tick's log, then the core's. */
 static fw_err run_log(fw_engine *e, fw_engine_ctx *ctx, const fw_log *l, fw_err rc, int64_t t0)
 {
@@ -539,6 +564,10 @@ static fw_err run_log(fw_engine *e, fw_engine_ctx *ctx, const fw_log *l, fw_err 
             }
         }
     fw_err r = apply_events(e, ctx, l);
+    if (r == FW_OK || r == FW_ERR_INVAL) {
+        fw_err ru = apply_unfollows(e, l);
+        r = r != FW_OK ? r : ru;
+    }
     if (r != FW_OK && r != FW_ERR_INVAL) {
         snprintf(e->why, sizeof e->why, "cannot apply the tick's note events: %s", fw_err_str(r));
         return r;

@@ -2323,6 +2323,8 @@ static fw_err check_idle(const fw_scenario *s, const fw_behaviour_cfg *b, const 
          "the world.goal_* shares are 0: no campaign autobids"},
         {"behaviour.satiation_half_life_hours", b->satiation_half_life_hours, b->satiation == 0.0,
          "behaviour.satiation is 0: no satiation to decay"},
+        {"behaviour.unfollow_open_keep", b->unfollow_open_keep, b->unfollow_rate == 0.0,
+         "behaviour.unfollow_rate is 0: nobody unfollows"},
         {"behaviour.ad_engagement", b->ad_engagement, s->world.n_campaigns == 0,
          "world.n_campaigns is 0: there are no ads to like"},
         {"world.budget_roas_ref", s->world.budget_roas_ref, s->world.budget_elasticity == 0.0,

@@ -246,6 +246,26 @@ int fw_users_follows(const fw_world *w, const fw_users_state *s, uint32_t u, uin
     return 0;
 }
 
+int fw_users_unfollow(fw_world *w, fw_users_state *s, uint32_t u, uint32_t cu)
+{
+    int found = 0;
+    for (uint64_t k = w->follow_off[u]; k < w->follow_off[u + 1] && !found; k++)
+        if (w->follow_dst[k] == cu) {
+            w->follow_dst[k] = FW_NONE;
+            found = 1;
+        }
+    fw_u32list *l = &s->new_follows[u];
+    for (uint32_t k = 0; k < l->n && !found; k++)
+        if (l->v[k] == cu) {
+            memmove(&l->v[k], &l->v[k + 1], (size_t)(l->n - k - 1) * sizeof *l->v);
+            l->n--;
+            found = 1;
+        }
+    if (found)
+        w->n_followers[cu]--;
+    return found;
+}
+
 double fw_behaviour_p_open(const fw_behaviour_model *m, const fw_world *w, uint32_t u, uint32_t n)
 {
     const fw_behaviour_cfg *c = &m->cfg;

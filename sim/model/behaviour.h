@@ -90,6 +90,11 @@ void fw_users_state_fini(fw_users_state *s, uint32_t n_users);
 /* True when u already follows creator cu (initial graph or during the run). */
 int fw_users_follows(const fw_world *w, const fw_users_state *s, uint32_t u, uint32_t cu);
 
+/* u stops following creator cu (a barrier's write): the initial graph's edge is blanked
+ * (FW_NONE in w->follow_dst) or the run's follow removed, and cu loses a follower. 1 when u
+ * followed cu, else 0 (nothing changes). */
+int fw_users_unfollow(fw_world *w, fw_users_state *s, uint32_t u, uint32_t cu);
+
 static inline double fw_sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
 
 /* The hidden affinity of u to note n: log(T * interest[topic] + 0.1) + taste . emb / dim. */

@@ -277,6 +277,13 @@ typedef enum fw_follow_graph {
     X(behaviour, ARM, F64, social_proof, 0.0, 0.0, 20.0, "",                                                       \
       "logit weight of log(1 + the note's visible likes) in opening a feed or search note (social proof; " \
       "Salganik, Dodds & Watts 2006); 0 = off")                                                    \
+    X(behaviour, ARM, F64, unfollow_rate, 0.0, 0.0, 1.0, "",                                                      \
+      "unfollows: each feed impression of a followed creator's note the follower does not open adds 1 to their " \
+      "disinterest in the creator, and they unfollow with probability unfollow_rate x disinterest (Kwak, Moon, " \
+      "Lee & Moon 2011); 0 = off")                                                                 \
+    X(behaviour, ARM, F64, unfollow_open_keep, 0.0, 0.0, 1.0, "",                                                 \
+      "share of a follower's disinterest in a creator that opening one of the creator's notes keeps (0: an open " \
+      "forgets it; used when unfollow_rate > 0)")                                                  \
     X(behaviour, ARM, F64, ad_penalty, 0.0, 0.0, 20.0, "", "logit penalty of opening a note because it is an ad (beyond its lower relevance)")  \
     X(behaviour, ARM, F64, ad_fatigue, 0.01, 0.0, 1.0, "", "added probability of ending the session per ad seen in it") \
     X(behaviour, ARM, F64, ad_engagement, 1.0, 0.0, 5.0, "",                                                       \

@@ -15,7 +15,15 @@
  *    the rate, so a rewarded creator rises to a ceiling instead of without bound, and one who
  *    happened to post a burst slows down.
  * Churn: the proportional-hazards form of Bolton 1998 (Marketing Science 17: satisfaction
- * lowers the hazard of cancelling a continuous service), with dissatisfaction as 1 - S. */
+ * lowers the hazard of cancelling a continuous service), with dissatisfaction as 1 - S.
+ * Unfollows: Kwak, Moon, Lee & Moon 2011 ("Fragile online relationship: a first look at unfollow
+ * dynamics in Twitter", CHI) found that people unfollow those whose posts are uninteresting to
+ * them (topics they do not care for, mundane details) or too frequent (bursts of posts). Here
+ * the follower's disinterest in a creator counts the creator's notes they were shown and passed
+ * over since they last opened one (an open forgets it, or keeps a share), and each note passed
+ * over is a chance to unfollow that grows with the disinterest: uninteresting notes (low
+ * quality, off the follower's interests) and frequent ones (more of them shown) both raise it,
+ * and neither is a parameter of its own. */
 #include <math.h>
 
 #include "model/living.h"
@@ -49,4 +57,17 @@ double fw_living_churn_p(const fw_world_cfg *cfg, double s)
     double x = cfg->churn_dissatisfaction * (1.0 - s);
     double h = cfg->churn_base * exp(x > 30.0 ? 30.0 : x);
     return 1.0 - exp(-h);
+}
+
+double fw_unfollow_ignored(double d, double rate, double *p)
+{
+    d += 1.0;
+    double h = rate * d;
+    *p = rate > 0.0 ? (h < 1.0 ? h : 1.0) : 0.0;
+    return d;
+}
+
+double fw_unfollow_opened(double d, double keep)
+{
+    return d * keep;
 }

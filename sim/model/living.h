@@ -40,4 +40,11 @@ double fw_living_rate_factor(const fw_world_cfg *cfg, const fw_creator_memory *m
  * probability 1 - exp(-hazard); 0 when churn_base is 0. */
 double fw_living_churn_p(const fw_world_cfg *cfg, double s);
 
+/* Unfollows (behaviour.unfollow_rate, unfollow_open_keep): a follower's disinterest d in a
+ * creator they follow. After a feed impression of one of the creator's notes that the follower
+ * did not open: d + 1, and *p the probability of unfollowing now, min(1, rate x (d + 1))
+ * (0 when rate is 0). After an open of one: d x keep. */
+double fw_unfollow_ignored(double d, double rate, double *p);
+double fw_unfollow_opened(double d, double keep);
+
 #endif

@@ -46,6 +46,7 @@ typedef enum fw_rng_purpose {
                               and declarations (day + 1); the tool's style (entity n_topics, day
                               0xfffffff0); homogenisation pairs (entity 0xffff0000 + arm, day) */
     FW_RNG_CHURN = 48,     /* whether a user leaves for good (entity user, day; issue 18) */
+    FW_RNG_UNFOLLOW = 55,  /* whether a follower unfollows a creator (entity user, day = tick; issue 18) */
     /* Live selling (issue 19). */
     FW_RNG_LIVE_SCHEDULE = 60, /* the day's live sessions (entity 0, day) */
     FW_RNG_LIVE_JOIN = 61,     /* whether a user in a session joins a live (entity user, day = tick) */

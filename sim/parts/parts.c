@@ -33,7 +33,8 @@
     X(aigc)         \
     X(media)         \
     X(living)       \
-    X(live)
+    X(live)         \
+    X(unfollow)
 
 #define FW_PART_EXTERN(name) extern const fw_part fw_##name##_part;
 FW_PARTS(FW_PART_EXTERN)

@@ -17,6 +17,8 @@
 #include <cmocka.h>
 
 #include "flywheel/engine.h"
+#include "flywheel/market.h"
+#include "flywheel/record.h"
 #include "flywheel/notify.h"
 #include "fixture_engine.h"
 #include "fixture_rig.h"
@@ -338,6 +340,54 @@ static void test_follow_event_adds_creator(void **state)
     drain(e, c, 3, 0, 1, 100, times);     /* followed themself: ignored */
     for (uint32_t i = 0; i < 3; i++)
         assert_int_equal(times[hidden + i], 0);
+}
+
+static fw_err unfollow(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t creator)
+{
+    fw_record r = {.kind = FW_RECORD_UNFOLLOW, .u.unfollow = {.user = user, .creator = creator, .tick = 1}};
+    return fw_engine_log(e, c, &r, 1);
+}
+
+/* Issue 18: an FW_RECORD_UNFOLLOW undoes a follow: the creator loses the follower and their
+ * hidden notes leave the unfollower's feed; an unfollow of a creator not followed changes
+ * nothing, one of a user out of range is refused; following again works; and a log with both
+ * a follow and an unfollow of the same pair applies the unfollow last. */
+static void test_unfollow_record_removes_creator(void **state)
+{
+    spec s;
+    spec_init(&s, 5);
+    uint32_t hidden = spec_notes(&s, 3, 3, OLD);    /* notes 0..2 by creator 3 */
+    spec_notes(&s, 20, 2, -200);
+    fw_engine_cfg cfg = default_cfg();
+    cfg.feed.n_fresh = 5;
+    cfg.feed.sample_fresh = 5;
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, &cfg, 1), &c);
+    fw_event ev = {.user = 0, .note = hidden, .tick = 0, .type = FW_EV_FOLLOW};
+    assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_OK);
+    uint32_t before = fw_market_followers(e, 3);
+    assert_int_equal(unfollow(e, c, 4, 3), FW_OK);          /* never followed: nothing */
+    assert_int_equal(fw_market_followers(e, 3), before);
+    assert_int_equal(unfollow(e, c, 0, 3), FW_OK);
+    assert_int_equal(fw_market_followers(e, 3), before - 1);
+    assert_int_equal(unfollow(e, c, 0, 3), FW_OK);          /* twice: nothing more */
+    assert_int_equal(fw_market_followers(e, 3), before - 1);
+    assert_int_equal(unfollow(e, c, 5, 3), FW_ERR_INVAL);   /* no such user */
+    fw_engine_end_tick(e, c, 1);
+    uint32_t times[MAX_NOTES] = {0};
+    drain(e, c, 0, 0, 1, 100, times);
+    for (uint32_t i = 0; i < 3; i++)
+        assert_int_equal(times[hidden + i], 0);
+    fw_record both[2] = {{.kind = FW_RECORD_UNFOLLOW, .u.unfollow = {.user = 0, .creator = 3, .tick = 2}},
+                         {.kind = FW_RECORD_EVENT, .u.ev = {.user = 0, .note = hidden, .tick = 2, .type = FW_EV_FOLLOW}}};
+    assert_int_equal(fw_engine_log(e, c, both, 2), FW_OK);
+    assert_int_equal(fw_market_followers(e, 3), before - 1);
+    assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_OK);   /* following again */
+    assert_int_equal(fw_market_followers(e, 3), before);
+    fw_engine_end_tick(e, c, 2);
+    uint32_t page[PAGE_MAX];
+    assert_true(serve(e, c, 0, 0, 1, page) >= 1);
+    assert_int_equal(page[0], hidden);
 }
 
 /* Follow recall is bounded: at most follow_recent newest notes per creator, from at most
@@ -1180,6 +1230,7 @@ int main(void)
         fixture_rig_test(test_seen_window_is_full_window),
         fixture_rig_test(test_follow_bonus_outranks),
         fixture_rig_test(test_follow_event_adds_creator),
+        fixture_rig_test(test_unfollow_record_removes_creator),
         fixture_rig_test(test_follow_recall_limits),
         fixture_rig_test(test_engagement_enters_trending),
         fixture_rig_test(test_trending_half_life),

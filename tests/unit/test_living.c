@@ -3,7 +3,9 @@
  * it the way the model says, and only where it says), the churn hazard (0 when off, rising
  * with dissatisfaction, its value at expected satisfaction), and arrivals (cold: no follows,
  * no creator role, no followers; traits drawn as a generated user of the same id; the
- * generated users untouched). */
+ * generated users untouched), and unfollows (the disinterest rule: off never unfollows, passing
+ * notes over raises the hazard, opens lower it, followers who open less unfollow more; the
+ * world's edge removal). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +18,9 @@
 #include <math.h>
 
 #include "fixture_world.h"
+#include "model/behaviour.h"
 #include "model/living.h"
+#include "model/rng.h"
 #include "model/world.h"
 
 static fw_world_cfg cfg_on(double response, double income, double fatigue)
@@ -141,6 +145,97 @@ static void test_churn_hazard(void **state)
     assert_true(p <= 1.0 && p > 0.99);
 }
 
+static void test_unfollow_rule(void **state)
+{
+    (void)state;
+    double p = 1.0, d = 0.0;
+    for (int k = 0; k < 1000; k++) {   /* off: never */
+        d = fw_unfollow_ignored(d, 0.0, &p);
+        assert_true(p == 0.0);
+    }
+    assert_true(d == 1000.0);
+    d = 0.0;
+    double prev = 0.0;
+    for (int k = 1; k <= 10; k++) {   /* each note passed over raises the hazard, to 1 */
+        d = fw_unfollow_ignored(d, 0.1, &p);
+        assert_true(fabs(p - 0.1 * k) < 1e-12);
+        assert_true(p > prev);
+        prev = p;
+    }
+    d = fw_unfollow_ignored(d, 0.1, &p);
+    assert_true(p == 1.0);
+    assert_true(fw_unfollow_opened(d, 0.0) == 0.0);   /* an open forgets */
+    assert_true(fw_unfollow_opened(d, 0.5) == 0.5 * d);
+    assert_true(fw_unfollow_opened(d, 1.0) == d);
+    fw_unfollow_ignored(fw_unfollow_opened(4.0, 0.5), 0.1, &p);
+    assert_true(fabs(p - 0.3) < 1e-12);   /* lower than the 0.5 it would have been */
+}
+
+/* Followers shown 40 notes of a creator, each opened with probability p_open, unfollowing by
+ * the rule: the share who unfollow falls as p_open rises (the notes are more interesting to
+ * them), and is 0 at rate 0. */
+static double unfollow_share(double p_open, double rate, double keep)
+{
+    gsl_rng *r = fw_rng_create(7, FW_RNG_TEST, 0, 0);
+    int gone = 0;
+    for (int f = 0; f < 4000; f++) {
+        double d = 0.0, p;
+        for (int k = 0; k < 40; k++) {
+            if (gsl_rng_uniform(r) < p_open) {
+                d = fw_unfollow_opened(d, keep);
+                continue;
+            }
+            d = fw_unfollow_ignored(d, rate, &p);
+            if (gsl_rng_uniform(r) < p) {
+                gone++;
+                break;
+            }
+        }
+    }
+    gsl_rng_free(r);
+    return gone / 4000.0;
+}
+
+static void test_unfollow_interest(void **state)
+{
+    (void)state;
+    assert_true(unfollow_share(0.1, 0.0, 0.0) == 0.0);
+    double lo = unfollow_share(0.1, 0.01, 0.0), mid = unfollow_share(0.3, 0.01, 0.0),
+           hi = unfollow_share(0.6, 0.01, 0.0);
+    assert_true(lo > mid + 0.05 && mid > hi + 0.05);
+    assert_true(unfollow_share(0.3, 0.01, 1.0) > mid + 0.05);   /* opens that forgive nothing */
+}
+
+/* fw_users_unfollow: an edge of the initial graph or of the run goes, with a follower. */
+static void test_users_unfollow(void **state)
+{
+    (void)state;
+    fw_world_cfg c = fixture_world_cfg(300, 600, 50, 10);
+    fw_world w;
+    fw_users_state s = {0};
+    assert_int_equal(fw_world_generate(&c, 5, &w), FW_OK);
+    assert_int_equal(fw_users_state_init(&s, w.n_users), FW_OK);
+    uint32_t u = 0;
+    while (w.follow_off[u + 1] == w.follow_off[u])
+        u++;
+    uint32_t cu = w.follow_dst[w.follow_off[u]], n = w.n_followers[cu];
+    assert_true(fw_users_follows(&w, &s, u, cu));
+    assert_int_equal(fw_users_unfollow(&w, &s, u, cu), 1);
+    assert_false(fw_users_follows(&w, &s, u, cu));
+    assert_int_equal(w.n_followers[cu], n - 1);
+    assert_int_equal(fw_users_unfollow(&w, &s, u, cu), 0);   /* not followed: nothing */
+    assert_int_equal(w.n_followers[cu], n - 1);
+    assert_int_equal(fw_u32list_push(&s.new_follows[u], cu), 0);   /* followed again in the run */
+    w.n_followers[cu]++;
+    assert_true(fw_users_follows(&w, &s, u, cu));
+    assert_int_equal(fw_users_unfollow(&w, &s, u, cu), 1);
+    assert_false(fw_users_follows(&w, &s, u, cu));
+    assert_int_equal(s.new_follows[u].n, 0);
+    assert_int_equal(w.n_followers[cu], n - 1);
+    fw_users_state_fini(&s, w.n_users);
+    fw_world_fini(&w);
+}
+
 static void test_arrivals_cold(void **state)
 {
     (void)state;
@@ -184,7 +279,8 @@ int main(void)
         cmocka_unit_test(test_factor_off_is_one), cmocka_unit_test(test_factor_attention),
         cmocka_unit_test(test_factor_income),     cmocka_unit_test(test_factor_fatigue),
         cmocka_unit_test(test_decay),             cmocka_unit_test(test_churn_hazard),
-        cmocka_unit_test(test_arrivals_cold),
+        cmocka_unit_test(test_arrivals_cold),     cmocka_unit_test(test_unfollow_rule),
+        cmocka_unit_test(test_unfollow_interest), cmocka_unit_test(test_users_unfollow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
