@@ -2655,6 +2655,24 @@ static fw_err check_live(const fw_scenario *s, const where *w, fw_diag *diag)
     return err;
 }
 
+/* The event log has a follow outcome per impression but no unfollow: a run that unfollows would
+ * log every follow and none of the unfollows, a graph that never shrinks. Refused until the log
+ * has the column. */
+static fw_err check_unfollow_events(const fw_scenario *s, const where *w, fw_diag *diag)
+{
+    char at[600];
+    int on = s->behaviour.unfollow_rate > 0.0;
+    for (uint32_t a = 0; a < s->n_arms && s->arms != NULL; a++)
+        on |= s->arms[a].behaviour.unfollow_rate > 0.0;
+    if (!s->output.events || !on)
+        return FW_OK;
+    where_fmt(w, "output.events", at, sizeof at);
+    return fail(diag, FW_ERR_RANGE,
+                "%s: output.events: the event log does not record unfollows, and behaviour.unfollow_rate is above "
+                "0 (in the base or an arm): turn off one of the two",
+                at);
+}
+
 static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
 {
     char at[600], why[768], path[64], shown[80];
@@ -2724,6 +2742,8 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
     if ((err = check_idle(s, &s->behaviour, &s->engine, w, NULL, "", diag)) != FW_OK)
         return err;
     if ((err = check_living(s, w, diag)) != FW_OK)   /* issue 18 */
+        return err;
+    if ((err = check_unfollow_events(s, w, diag)) != FW_OK)
         return err;
     if (!(s->world.creator_share > 0.0)) {
         /* Notes are posted by creators only: none would ever exist. */

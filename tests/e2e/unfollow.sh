@@ -124,4 +124,9 @@ PY
 rc=$?
 if [ $rc -eq 2 ] && grep -q "unfollow_open_keep.*unfollow_rate is 0" err.txt; then pass "unfollow_open_keep without unfollow_rate refused"
 else fail "unfollow_open_keep without unfollow_rate: exit $rc, $(cat err.txt)"; fi
+"$FLYWHEEL" run w.yaml -q -t 1 -o x.h5 --set behaviour.unfollow_rate=0.01 --set output.events=true 2>err.txt
+rc=$?
+if [ $rc -eq 2 ] && grep -q "output.events: the event log does not record unfollows" err.txt && [ ! -e x.h5 ]; then
+  pass "the event log with unfollows refused"
+else fail "the event log with unfollows: exit $rc, $(cat err.txt)"; fi
 finish
