@@ -445,11 +445,17 @@ static fw_err shop_after_log(fw_sim *S, fw_part_inst *p, const fw_record *rec, s
         const fw_order_req *q = &rec[k].u.order.req;
         const fw_order_outcome *o = &rec[k].u.order.out;
         switch (o->result) {
-        case FW_ORDER_OK:
+        case FW_ORDER_OK: {
+            /* Orders that never pass a checkout here (live orders, fw_live_buy) keep the grown
+             * entries' value, so it must be set: realloc's leftovers made their paid_from_*
+             * differ between thread counts. They count as found without a planting note. */
+            size_t had = st->order_src_cap;
             if (fw_sim_grow((void **)&st->order_src, &st->order_src_cap, (size_t)o->order + 1, 1, 256))
                 return FW_ERR_NOMEM;
+            memset(st->order_src + had, FW_SRC_SHOP, st->order_src_cap - had);
             st->order_src[o->order] = (uint8_t)rec[k].aux;
             break;
+        }
         case FW_ORDER_DUPLICATE:
             BCOUNT(q->user, duplicate_requests)++;
             break;
