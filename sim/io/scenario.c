@@ -2333,6 +2333,8 @@ static fw_err check_idle(const fw_scenario *s, const fw_behaviour_cfg *b, const 
          "world.join_share is 0: no advertiser joins"},
         {"engine.search.product_slot", (double)e->search.product_slot, s->world.n_products == 0,
          "world.n_products is 0: there is no product to show"},
+        {"behaviour.shop_eta", b->shop_eta, b->shop_visit_rate == 0.0,
+         "behaviour.shop_visit_rate is 0: nobody looks at the shop tab"},
         {"engine.search.product_match", (double)e->search.product_match, e->search.product_slot == 0,
          "engine.search.product_slot is 0: search pages show no product"},
         {"engine.search.product_w_sales", e->search.product_w_sales,

@@ -71,6 +71,9 @@ typedef enum fw_follow_graph {
     X(world, RUN, U32, n_products, 20000, 1, 50000000, "products", "products")                                     \
     X(world, RUN, F64, price_median_cents, 15000.0, 1.0, 1.0e9, "cents", "median product price")                   \
     X(world, RUN, F64, price_sigma, 0.9, 0.0, 5.0, "", "lognormal sigma of product prices")                        \
+    X(world, RUN, F64, budget_median_cents, 72000.0, 1.0, 1.0e12, "cents",                                    \
+      "median monthly shopping budget of a user (lognormal, sigma 1): a checkout that would take the " \
+      "month's spending past it is not sent; budgets start over every 30 days")                       \
     X(world, RUN, F64, stock_mean, 200.0, 0.0, 1.0e9, "units", "mean initial stock per product")                   \
     X(world, RUN, F64, product_note_share, 0.15, 0.0, 1.0, "", "share of notes that mention a product")            \
     X(world, RUN, F64, history_days, 30.0, 0.0, 3650.0, "days", "initial notes are spread over this many days before day 0") \
@@ -258,12 +261,17 @@ typedef enum fw_follow_graph {
     X(behaviour, ARM, F64, intent_half_life_days, 3.0, 0.01, 1000.0, "days", "half-life of purchase intent")     \
     X(behaviour, ARM, F64, intent_weight, 1.0, 0.0, 20.0, "", "logit weight of log(1 + intent) in card clicks and carts") \
     X(behaviour, ARM, F64, appeal_weight, 0.5, 0.0, 20.0, "", "logit weight of the product's true appeal")        \
-    X(behaviour, ARM, F64, price_weight, 0.7, 0.0, 20.0, "", "logit weight of price sensitivity x log(price / median price)") \
+    X(behaviour, ARM, F64, price_weight, 0.15, 0.0, 20.0, "",                                                      \
+      "logit weight of price sensitivity x log(price / the catalog's geometric mean price), in each choice about a " \
+      "product (card or shop-tab click, add to cart: a purchase weighs it about twice)") \
     X(behaviour, ARM, F64, card_click_rate, 0.05, 0.0, 1.0, "", "product-card clicks per card seen in an opened note (mean at no intent, see fw_behaviour_calibrate)") \
-    X(behaviour, ARM, F64, shop_visit_rate, 0.15, 0.0, 1.0, "", "probability a session ends with a look at the shop tab") \
-    X(behaviour, ARM, F64, shop_click_rate, 0.01, 0.0, 1.0, "", "shop-tab clicks per product examined (mean over products of the user's interests, no intent)") \
-    X(behaviour, ARM, F64, cart_rate, 0.004, 0.0, 1.0, "", "add-to-cart per product view (mean at no intent)") \
-    X(behaviour, ARM, F64, buy_now, 0.2, 0.0, 1.0, "", "probability of paying right after adding to the cart")  \
+    X(behaviour, ARM, F64, shop_visit_rate, 0.3, 0.0, 1.0, "", "probability a session ends with a look at the shop tab") \
+    X(behaviour, ARM, F64, shop_click_rate, 0.02, 0.0, 1.0, "", "shop-tab clicks per product examined (mean over products of the user's interests, no intent)") \
+    X(behaviour, ARM, F64, shop_eta, 0.0, 0.0, 5.0, "",                                                             \
+      "position bias of the shop tab: its product k is examined with probability (1/k)^this (0 = the whole " \
+      "page is looked at, as a feed page is scrolled; search_eta is the search page's)")              \
+    X(behaviour, ARM, F64, cart_rate, 0.025, 0.0, 1.0, "", "add-to-cart per product view (mean at no intent)") \
+    X(behaviour, ARM, F64, buy_now, 0.25, 0.0, 1.0, "", "probability of paying right after adding to the cart")  \
     X(behaviour, ARM, F64, cart_revisit, 0.1, 0.0, 1.0, "", "probability a session with a non-empty cart opens the cart") \
     X(behaviour, ARM, F64, buy_later, 0.15, 0.0, 1.0, "", "probability of buying an item when revisiting the cart (delayed conversion)") \
     X(behaviour, ARM, F64, cart_abandon, 0.4, 0.0, 1.0, "", "probability of removing an item not bought on a cart visit") \

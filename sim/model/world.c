@@ -220,7 +220,7 @@ static double draw_user(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64
     w->search_prop[u] = (float)gsl_ran_beta(r, 2.0, 2.0);
     w->purchase_prop[u] = (float)gsl_ran_beta(r, 1.0, 30.0);
     w->price_sens[u] = (float)gsl_ran_lognormal(r, 0.0, 0.5);
-    w->budget_cents[u] = (int64_t)llround(gsl_ran_lognormal(r, log(50000.0), 1.0));
+    w->budget_cents[u] = (int64_t)llround(gsl_ran_lognormal(r, log(cfg->budget_median_cents), 1.0));
     return gsl_rng_uniform(r);
 }
 

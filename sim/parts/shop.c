@@ -298,7 +298,10 @@ static int shop_cart(fw_session *ss, fw_part_inst *p)
     return 0;
 }
 
-/* The shop tab: a page from the engine, examined with position bias. */
+/* The shop tab: a page from the engine, product k examined with probability (1/k)^shop_eta.
+ * The tab is a waterfall scrolled like the feed, not a ranked result list: the default 0
+ * looks at the whole page (with the search page's eta 1, which the shop tab used before
+ * issue 19's volume calibration, a visit saw 2.9 of its 10 products). */
 static int shop_tab(fw_session *ss, fw_part_inst *p)
 {
     shop_state *st = p->state;
@@ -317,7 +320,7 @@ static int shop_tab(fw_session *ss, fw_part_inst *p)
     fw_evlog_request(ss);
     uint32_t T = w->n_topics;
     for (uint32_t i = 0; i < n; i++) {
-        if (gsl_rng_uniform(r) >= pow(1.0 / (i + 1.0), c->search_eta))
+        if (gsl_rng_uniform(r) >= pow(1.0 / (i + 1.0), c->shop_eta))
             continue;
         uint32_t product = ss->page[i];
         COUNT(shop_impressions)++;
@@ -445,11 +448,17 @@ static fw_err shop_after_log(fw_sim *S, fw_part_inst *p, const fw_record *rec, s
         const fw_order_req *q = &rec[k].u.order.req;
         const fw_order_outcome *o = &rec[k].u.order.out;
         switch (o->result) {
-        case FW_ORDER_OK:
+        case FW_ORDER_OK: {
+            /* Orders that never pass a checkout here (live orders, fw_live_buy) keep the grown
+             * entries' value, so it must be set: realloc's leftovers made their paid_from_*
+             * differ between thread counts. They count as found without a planting note. */
+            size_t had = st->order_src_cap;
             if (fw_sim_grow((void **)&st->order_src, &st->order_src_cap, (size_t)o->order + 1, 1, 256))
                 return FW_ERR_NOMEM;
+            memset(st->order_src + had, FW_SRC_SHOP, st->order_src_cap - had);
             st->order_src[o->order] = (uint8_t)rec[k].aux;
             break;
+        }
         case FW_ORDER_DUPLICATE:
             BCOUNT(q->user, duplicate_requests)++;
             break;
