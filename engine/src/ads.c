@@ -460,7 +460,10 @@ static void autobid_shade_step(struct fw_ads *a, size_t i)
 
 static uint32_t day_of(const fw_engine *e, int32_t tick)
 {
-    return tick < 0 ? 0 : (uint32_t)tick / e->ticks_per_day;
+    /* A tick before 0 (a warm-up's, issue 18) is on day 2^32 - k, k days before day 0, as the
+     * simulator numbers them: its frequency caps are its own day's. */
+    int32_t tpd = (int32_t)e->ticks_per_day;
+    return tick < 0 ? (uint32_t)(int32_t)-((-(int64_t)tick + tpd - 1) / tpd) : (uint32_t)tick / e->ticks_per_day;
 }
 
 static fcap *cap_of(struct fw_ads *a, uint32_t user, uint32_t campaign, uint32_t day, int make)
@@ -541,7 +544,8 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
             size_t bi = bo + c;
             fw_bid_request br = {
                 .campaign = c, .user = req->user, .cell = cell, .tick = req->tick,
-                .tick_of_day = (uint32_t)(req->tick < 0 ? 0 : req->tick) % e->ticks_per_day,
+                .tick_of_day = (uint32_t)(((int64_t)req->tick % e->ticks_per_day + e->ticks_per_day) %
+                                           e->ticks_per_day),
                 .context_topic = req->topic, .n_slots = k, .topic_match = (uint32_t)match,
                 .user_ad_impressions = a->u_impr[req->user], .user_ad_clicks = a->u_click[req->user],
                 .p_ctr = pc, .p_cvr = pv, .budget_cents = a->budget_mc[bi] / 1000.0,
