@@ -466,19 +466,26 @@ static uint32_t day_of(const fw_engine *e, int32_t tick)
     return tick < 0 ? (uint32_t)(int32_t)-((-(int64_t)tick + tpd - 1) / tpd) : (uint32_t)tick / e->ticks_per_day;
 }
 
+/* A frequency cap's day tag: day + 1 (0 is an empty slot); a warm-up's day 2^32 - k gets
+ * 65536 - k, never 0 and never a recorded day's (at most 3651). */
+static uint16_t cap_tag(uint32_t day)
+{
+    return day < UINT32_C(0x80000000) ? (uint16_t)(day + 1) : (uint16_t)(0x8000u | (day & 0x7fffu));
+}
+
 static fcap *cap_of(struct fw_ads *a, uint32_t user, uint32_t campaign, uint32_t day, int make)
 {
     fcap *row = &a->fcap[(size_t)user * FCAP_K];
     int free_k = -1;
     for (int k = 0; k < FCAP_K; k++) {
-        if (row[k].day == (uint16_t)(day + 1) && row[k].campaign == campaign)
+        if (row[k].day == cap_tag(day) && row[k].campaign == campaign)
             return &row[k];
-        if (row[k].day != (uint16_t)(day + 1) && free_k < 0)
+        if (row[k].day != cap_tag(day) && free_k < 0)
             free_k = k;
     }
     if (!make || free_k < 0)
         return NULL;
-    row[free_k] = (fcap){.campaign = campaign, .count = 0, .day = (uint16_t)(day + 1)};
+    row[free_k] = (fcap){.campaign = campaign, .count = 0, .day = cap_tag(day)};
     return &row[free_k];
 }
 
@@ -507,7 +514,7 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
         const fcap *row = &a->fcap[(size_t)req->user * FCAP_K];
         full = 1;
         for (int j = 0; j < FCAP_K; j++) {
-            if (row[j].day != (uint16_t)(day + 1))
+            if (row[j].day != cap_tag(day))
                 full = 0;
             else if (row[j].count >= g->freq_cap)
                 capped[n_capped++] = row[j].campaign;
