@@ -1376,8 +1376,9 @@ double fw_run_memory_estimate(const fw_scenario *s, int threads)
     const double MiB = 1024.0 * 1024.0;
     /* Every arrival of the run (issue 18) has its rows from the start. */
     double users = (double)s->world.n_users + (double)s->world.arrivals_per_day * s->days;
-    /* Notes published during the run: at most notes_per_dau for every user every day. */
-    double notes = s->world.n_notes + s->world.notes_per_dau * users * s->days;
+    /* Notes published during the run and its warm-up: at most notes_per_dau for every user
+     * every day. */
+    double notes = s->world.n_notes + s->world.notes_per_dau * users * ((double)s->days + s->world.warmup_days);
     int rec = 0;
     double learner = 0.0;   /* bytes of the largest per-arm learned state */
     for (uint32_t a = 0; a < s->n_arms; a++) {
