@@ -9,7 +9,7 @@
 #    with it; the recommender starts day 0 trained (its day-0 normalised entropy and
 #    calibration error below a cold start's);
 #  - what a warm-up cannot do yet is refused, exit 2, naming world.warmup_days (arrivals, the
-#    event log, the entity tables, a part not checked) or the option (--replicates).
+#    event log, the entity tables, a part not checked, retention) or the option (--replicates).
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 cat >w.yaml <<'YAML'
@@ -108,5 +108,7 @@ refused "the event log" "world.warmup_days: .*output.events" --set output.events
 refused "the entity tables" "world.warmup_days: .*output.entities" --set output.entities=true
 refused "a part not checked (digests)" "world.warmup_days: the scenario runs the notify part" \
   --set engine.notify.digest_size=3
+refused "retention" "world.warmup_days: .*engine.privacy.retention_days" --set engine.feed.algorithm=rec \
+  --set engine.privacy.retention_days=3
 refused "--replicates" "world.warmup_days (2) is not supported with --replicates" --replicates 2
 finish
