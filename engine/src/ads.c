@@ -860,6 +860,10 @@ static fw_err ads_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_
     (void)ctx;
     struct fw_ads *a = state;
     a->n_conv_log = 0;   /* the conversions of this tick's end are attributed anew */
+    if (tick < a->day_start) {   /* a warm-up's first day (issue 18): the day began before tick 0 */
+        int64_t tpd = e->ticks_per_day;
+        a->day_start = (int32_t)(tick - ((tick % tpd) + tpd) % tpd);
+    }
     int32_t left = a->day_start + (int32_t)e->ticks_per_day - tick - 1;   /* ticks left today */
     /* Each budget cell paces its share under its own cell's knobs (with one budget, the
      * knobs are one value per run: cell 0's). */
