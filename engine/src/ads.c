@@ -460,7 +460,17 @@ static void autobid_shade_step(struct fw_ads *a, size_t i)
 
 static uint32_t day_of(const fw_engine *e, int32_t tick)
 {
-    return tick < 0 ? 0 : (uint32_t)tick / e->ticks_per_day;
+    /* A tick before 0 (a warm-up's, issue 18) is on day 2^32 - k, k days before day 0, as the
+     * simulator numbers them: its frequency caps are its own day's. */
+    int32_t tpd = (int32_t)e->ticks_per_day;
+    return tick < 0 ? (uint32_t)(int32_t)-((-(int64_t)tick + tpd - 1) / tpd) : (uint32_t)tick / e->ticks_per_day;
+}
+
+/* A frequency cap's day tag: day + 1 (0 is an empty slot); a warm-up's day 2^32 - k gets
+ * 65536 - k, never 0 and never a recorded day's (at most 3651). */
+static uint16_t cap_tag(uint32_t day)
+{
+    return day < UINT32_C(0x80000000) ? (uint16_t)(day + 1) : (uint16_t)(0x8000u | (day & 0x7fffu));
 }
 
 static fcap *cap_of(struct fw_ads *a, uint32_t user, uint32_t campaign, uint32_t day, int make)
@@ -468,14 +478,14 @@ static fcap *cap_of(struct fw_ads *a, uint32_t user, uint32_t campaign, uint32_t
     fcap *row = &a->fcap[(size_t)user * FCAP_K];
     int free_k = -1;
     for (int k = 0; k < FCAP_K; k++) {
-        if (row[k].day == (uint16_t)(day + 1) && row[k].campaign == campaign)
+        if (row[k].day == cap_tag(day) && row[k].campaign == campaign)
             return &row[k];
-        if (row[k].day != (uint16_t)(day + 1) && free_k < 0)
+        if (row[k].day != cap_tag(day) && free_k < 0)
             free_k = k;
     }
     if (!make || free_k < 0)
         return NULL;
-    row[free_k] = (fcap){.campaign = campaign, .count = 0, .day = (uint16_t)(day + 1)};
+    row[free_k] = (fcap){.campaign = campaign, .count = 0, .day = cap_tag(day)};
     return &row[free_k];
 }
 
@@ -504,7 +514,7 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
         const fcap *row = &a->fcap[(size_t)req->user * FCAP_K];
         full = 1;
         for (int j = 0; j < FCAP_K; j++) {
-            if (row[j].day != (uint16_t)(day + 1))
+            if (row[j].day != cap_tag(day))
                 full = 0;
             else if (row[j].count >= g->freq_cap)
                 capped[n_capped++] = row[j].campaign;
@@ -541,7 +551,8 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
             size_t bi = bo + c;
             fw_bid_request br = {
                 .campaign = c, .user = req->user, .cell = cell, .tick = req->tick,
-                .tick_of_day = (uint32_t)(req->tick < 0 ? 0 : req->tick) % e->ticks_per_day,
+                .tick_of_day = (uint32_t)(((int64_t)req->tick % e->ticks_per_day + e->ticks_per_day) %
+                                           e->ticks_per_day),
                 .context_topic = req->topic, .n_slots = k, .topic_match = (uint32_t)match,
                 .user_ad_impressions = a->u_impr[req->user], .user_ad_clicks = a->u_click[req->user],
                 .p_ctr = pc, .p_cvr = pv, .budget_cents = a->budget_mc[bi] / 1000.0,
@@ -849,6 +860,10 @@ static fw_err ads_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_
     (void)ctx;
     struct fw_ads *a = state;
     a->n_conv_log = 0;   /* the conversions of this tick's end are attributed anew */
+    if (tick < a->day_start) {   /* a warm-up's first day (issue 18): the day began before tick 0 */
+        int64_t tpd = e->ticks_per_day;
+        a->day_start = (int32_t)(tick - ((tick % tpd) + tpd) % tpd);
+    }
     int32_t left = a->day_start + (int32_t)e->ticks_per_day - tick - 1;   /* ticks left today */
     /* Each budget cell paces its share under its own cell's knobs (with one budget, the
      * knobs are one value per run: cell 0's). */

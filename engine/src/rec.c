@@ -118,7 +118,9 @@ typedef struct fw_rec {
     uint64_t *topic_total;            /* [n_topics] */
     /* Users who opened something today (CF rebuild input), each once. */
     uint32_t *day_users, n_day_users, cap_day_users;
-    uint32_t *day_mark;               /* [n_users]: day + 1 of the last mark */
+    uint32_t *day_mark;               /* [n_users]: day_seq + 1 of the last mark */
+    uint32_t day_seq;                 /* days ended so far: marks count days so, not by their number
+                                         (a warm-up's, issue 18, start at 2^32 - W while r->day is 0) */
     uint32_t day;
     /* The notes with events in the current tick (their feature rows are refreshed at its end). */
     uint32_t *nf_mark;                /* [cap_notes]: nf_epoch when listed in nf_touched */
@@ -663,7 +665,7 @@ static void train_group(fw_engine *e, rec_learn *L, const priors *p, uint32_t u,
 
 static fw_err mark_day_user(fw_rec *r, uint32_t u)
 {
-    if (r->day_mark[u] == r->day + 1)
+    if (r->day_mark[u] == r->day_seq + 1)
         return FW_OK;
     if (r->n_day_users == r->cap_day_users) {
         uint32_t cap = r->cap_day_users ? 2 * r->cap_day_users : 1024;
@@ -673,7 +675,7 @@ static fw_err mark_day_user(fw_rec *r, uint32_t u)
         r->day_users = v;
         r->cap_day_users = cap;
     }
-    r->day_mark[u] = r->day + 1;
+    r->day_mark[u] = r->day_seq + 1;
     r->day_users[r->n_day_users++] = u;
     return FW_OK;
 }
@@ -1089,6 +1091,7 @@ static fw_err rec_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
     }
     r->n_day_users = 0;
     r->day = day + 1;
+    r->day_seq++;
     return rc;
 }
 

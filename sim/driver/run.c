@@ -474,7 +474,7 @@ static fw_err day_start(driver *D)
         memset(S->th[s].counters, 0, (size_t)S->n_cells * S->n_counters * sizeof(uint64_t));
         fw_engine_ctx_reset_latency(S->th[s].ctx);
     }
-    if (sc->experiment_unit == FW_UNIT_CREATOR && sc->experiment_pre_days > 0 && S->day == sc->experiment_pre_days &&
+    if (sc->experiment_unit == FW_UNIT_CREATOR && fw_sim_has_pre(S) && !S->warm && S->day == sc->experiment_pre_days &&
         (rc = fw_engine_set_producer_arms(S->engine, S->cell_of)) != FW_OK)
         return rc;
     if ((rc = build_schedule(D)) != FW_OK)
@@ -702,6 +702,9 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
             rep->threads, rep->threads == 1 ? "" : "s", rk, rep->par_s, rep->barrier_s,
             rep->day_s);
     fprintf(out, "  result: %s\n", rep->result_path);
+    if (rep->warmup_days)
+        fprintf(out, "  warm-up: %u day%s before day 0, unrecorded, %.1f s\n", rep->warmup_days,
+                rep->warmup_days == 1 ? "" : "s", rep->warmup_s);
     if (rep->replayed)
         fprintf(out, "  resumed: %u finished day%s re-simulated (not rewritten) in %.1f s, world included\n",
                 rep->replayed, rep->replayed == 1 ? "" : "s", rep->replay_s);
@@ -771,6 +774,32 @@ static fw_err provenance(const fw_scenario *sc, char **resolved, char **override
     return FW_OK;
 }
 
+/* Issue 18: what a warm-up cannot do yet (NULL: nothing), given the parts that run (names);
+ * world.warmup_days is refused with it (exit 2). The parts not listed keep state by recorded
+ * day or tick that a day before day 0 would break (or were not checked). */
+static const char *warmup_refusal(const fw_sim *S, const char *const *names, uint32_t n)
+{
+    static const char *const checked[] = {"feed", "notes", "search", "shop", "ads", "reach", "oracle",
+                                          "market", "adnotes", "searchprod", "advertisers", "living"};
+    static char why[320];
+    if (S->sc->world.warmup_days == 0)
+        return NULL;
+    for (uint32_t k = 0; k < n; k++) {
+        int ok = 0;
+        for (size_t j = 0; j < sizeof checked / sizeof *checked; j++)
+            ok |= strcmp(names[k], checked[j]) == 0;
+        if (!ok) {
+            snprintf(why, sizeof why,
+                     "world.warmup_days: the scenario runs the %s part, not yet checked for days before day 0 "
+                     "(checked: feed, notes, search, shop, ads, reach, oracle, market, adnotes, searchprod, "
+                     "advertisers, living without arrivals); set world.warmup_days to 0",
+                     names[k]);
+            return why;
+        }
+    }
+    return NULL;
+}
+
 /* The counters (the core's first, then every part's), the recorder when the run is recorded
  * (with what x hands it), the parts and the driver's own state. */
 static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, const run_extra *x)
@@ -794,6 +823,8 @@ static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, c
     for (uint32_t k = 1; k < n_layout; k++)
         names[k - 1] = layout[k]->name;
     const char *refusal = fw_ranks_refusal(S, names, n_layout - 1);
+    if (!refusal)
+        refusal = warmup_refusal(S, names, n_layout - 1);
     if (refusal) {
         if (fw_mpi_rank() == 0)
             fprintf(stderr, "flywheel run: %s\n", refusal);
@@ -857,6 +888,47 @@ double fw_run_impressions_per_core_s(const fw_run_report *rep)
     return rep->sim_s > 0 && rep->threads > 0 ? (double)rep->impressions / (rep->sim_s * rep->threads) : 0.0;
 }
 
+/* Issue 18: the warm-up, world.warmup_days days before day 0 (days 2^32 - W .. 2^32 - 1,
+ * ticks below 0): every part and the engine run as on any day, with every viewer on the
+ * control cell, but nothing is recorded (no recorder, no day record, no experiment look, no
+ * checkpoint) and nothing counts toward the run's totals; the per-user counts start over at
+ * day 0. Day 0 starts from the state they leave. */
+static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *stopped)
+{
+    fw_sim *S = &D->S;
+    uint32_t W = S->sc->world.warmup_days;
+    double t0 = fw_now_s();
+    fw_recorder *rec = S->rec;
+    fw_err rc = FW_OK;
+    S->rec = NULL;
+    S->warm = 1;
+    for (uint32_t d = 0; d < W && rc == FW_OK && !*stopped; d++) {
+        S->day = (uint32_t)0 - (W - d);
+        if ((rc = day_start(D)) != FW_OK)
+            break;
+        for (uint32_t t = 0; t < S->tpd && rc == FW_OK && !*stopped; t++) {
+            rc = run_tick(D, t);
+            *stopped = o->stop && *o->stop;
+        }
+        if (rc == FW_OK && !*stopped)
+            rc = day_end(D);
+        if (o->progress)
+            fprintf(stderr, "\r\033[Kwarm-up day %u/%u  %.0f s", d + 1, W, fw_now_s() - t0);
+    }
+    S->warm = 0;
+    S->rec = rec;
+    S->day = 0;
+    for (int p = 0; p < 2; p++)
+        for (int m = 0; m < FW_UM__COUNT; m++)
+            memset(S->aggs.v[p][m], 0, (size_t)S->aggs.n_users * sizeof *S->aggs.v[p][m]);
+    D->t_par = D->t_barrier = 0.0;
+    rep->warmup_days = W;
+    rep->warmup_s = fw_now_s() - t0;
+    if (o->progress && W)
+        fputc('\n', stderr);
+    return rc;
+}
+
 /* The days, until the last, a stop request (*stopped) or a failure. */
 static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_exp_table *exp_out, double t_start,
                        int *stopped)
@@ -867,6 +939,9 @@ static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_e
     char errbuf[512] = "";
     fw_err rc = FW_OK;
     D->stop = o->stop;
+    if (sc->world.warmup_days && (rc = warm_up(D, o, rep, stopped)) != FW_OK)
+        return rc;
+    t_sim = fw_now_s();
     for (S->day = 0; S->day < sc->days && !*stopped; S->day++) {
         fw_ranks_fault(&D->ranks, S->day);
         if ((rc = day_start(D)) != FW_OK)
@@ -1301,8 +1376,9 @@ double fw_run_memory_estimate(const fw_scenario *s, int threads)
     const double MiB = 1024.0 * 1024.0;
     /* Every arrival of the run (issue 18) has its rows from the start. */
     double users = (double)s->world.n_users + (double)s->world.arrivals_per_day * s->days;
-    /* Notes published during the run: at most notes_per_dau for every user every day. */
-    double notes = s->world.n_notes + s->world.notes_per_dau * users * s->days;
+    /* Notes published during the run and its warm-up: at most notes_per_dau for every user
+     * every day. */
+    double notes = s->world.n_notes + s->world.notes_per_dau * users * ((double)s->days + s->world.warmup_days);
     int rec = 0;
     double learner = 0.0;   /* bytes of the largest per-arm learned state */
     for (uint32_t a = 0; a < s->n_arms; a++) {
@@ -1366,6 +1442,15 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
             ranked.progress = 0;
             o = &ranked;
         }
+    }
+    /* Issue 18: a warm-up is run by one process from the start, for one recorded run. */
+    if (sc->world.warmup_days > 0 && (fw_mpi_size() > 1 || o->replicates > 1 || o->resume)) {
+        if (fw_mpi_rank() == 0)
+            fprintf(stderr, "flywheel run: world.warmup_days (%u) is not supported with %s yet; set it to 0\n",
+                    sc->world.warmup_days, fw_mpi_size() > 1 ? "several ranks" : o->replicates > 1 ? "--replicates"
+                                                                                                   : "--resume");
+        rep->refused = 1;
+        return FW_ERR_INVAL;
     }
     side_plan p;
     fw_err rc = plan_init(&p, sc, o);

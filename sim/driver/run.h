@@ -53,6 +53,8 @@ typedef struct fw_run_report {
     double ckpt_s;                      /* time spent writing checkpoints, all days */
     uint32_t replayed;                  /* resume: finished days re-simulated */
     double replay_s;                    /* ... and the time that took */
+    uint32_t warmup_days;               /* issue 18: days simulated before day 0 (world.warmup_days) */
+    double warmup_s;                    /* ... and the time they took */
 } fw_run_report;
 
 /* The most threads a run uses, whatever asks for more (-t, OMP_NUM_THREADS). */

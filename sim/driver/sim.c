@@ -66,12 +66,18 @@ int fw_recbuf_event(fw_recbuf *b, uint32_t user, uint32_t note, int32_t tick, ui
 
 uint32_t fw_sim_live_cell(const fw_sim *S, uint32_t u)
 {
-    return S->day < S->sc->experiment_pre_days || S->sc->experiment_unit == FW_UNIT_CREATOR ? 0 : S->cell_of[u];
+    return S->warm || S->day < S->sc->experiment_pre_days || S->sc->experiment_unit == FW_UNIT_CREATOR
+               ? 0 : S->cell_of[u];
 }
 
 int fw_sim_period(const fw_sim *S)
 {
-    return S->day < S->sc->experiment_pre_days ? 0 : 1;
+    return S->warm || S->day < S->sc->experiment_pre_days ? 0 : 1;
+}
+
+int fw_sim_has_pre(const fw_sim *S)
+{
+    return S->sc->experiment_pre_days > 0 || S->sc->world.warmup_days > 0;
 }
 
 uint32_t *const *fw_sim_aggs(const fw_sim *S)
@@ -229,7 +235,7 @@ int fw_sim_counter_index(const fw_sim *S, const char *name)
 fw_err fw_sim_place_users(fw_sim *S)
 {
     const fw_scenario *sc = S->sc;
-    if (sc->experiment_pre_days == 0 || S->day != sc->experiment_pre_days || sc->experiment_unit == FW_UNIT_CREATOR)
+    if (!fw_sim_has_pre(S) || S->warm || S->day != sc->experiment_pre_days || sc->experiment_unit == FW_UNIT_CREATOR)
         return FW_OK;
     fw_err rc = fw_engine_set_user_cells(S->engine, S->cell_of);
     if (rc != FW_OK)
@@ -315,7 +321,7 @@ fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, dou
     if (sc->experiment_unit == FW_UNIT_CREATOR) {
         if (!(producer0 = calloc(S->w.n_users, 1)))
             goto oom;
-        cat.producer_arm = sc->experiment_pre_days > 0 ? producer0 : S->cell_of;
+        cat.producer_arm = fw_sim_has_pre(S) ? producer0 : S->cell_of;
     }
     /* Cells: users are placed in them when the arms start to differ (at once without a
      * pre-period; fw_sim_place_users at its end); in producer-side experiments every viewer is
@@ -339,7 +345,7 @@ fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, dou
     cat.cell_share = share;
     cat.learners_per_cell = S->asg.n_buckets;   /* 1 unless per-arm with learner groups */
     cat.user_bucket = S->asg.bucket_of_user;
-    cat.user_cell = sc->experiment_pre_days == 0 && sc->experiment_unit != FW_UNIT_CREATOR ? S->cell_of : NULL;
+    cat.user_cell = !fw_sim_has_pre(S) && sc->experiment_unit != FW_UNIT_CREATOR ? S->cell_of : NULL;
     fw_product_info *products = malloc(((size_t)S->w.n_products + 1) * sizeof *products);
     if (!products) {
         free(producer0);

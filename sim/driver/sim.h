@@ -95,6 +95,10 @@ typedef struct fw_sim {
     fw_thread *th;               /* [n_threads] */
     uint32_t n_arms, n_cells, tpd, day;
     int32_t abs_tick;            /* the current tick: day * tpd + tick of the day */
+    /* Issue 18: a warm-up day (world.warmup_days) is running: unrecorded, every viewer on the
+     * control cell, S->day wrapped below 0 (2^32 - k for k days before day 0: its streams'
+     * keys differ from every recorded day's, and day * tpd + tick is the negative tick). */
+    int warm;
     fw_part_inst part[FW_MAX_PARTS];
     uint32_t n_parts;
     uint32_t n_counters;         /* counters in a cell's row, every part's */
@@ -163,8 +167,12 @@ uint32_t fw_sim_live_cell(const fw_sim *S, uint32_t u);
  * experiments. A day-start hook (the feed part calls it first thing). */
 fw_err fw_sim_place_users(fw_sim *S);
 
-/* 0 during the pre-period, 1 in the experiment period. */
+/* 0 during the pre-period (and the warm-up), 1 in the experiment period. */
 int fw_sim_period(const fw_sim *S);
+
+/* Whether every viewer starts on the control cell, to be placed in their cells at the start
+ * of day experiment.pre_days: a pre-period, or a warm-up (world.warmup_days). */
+int fw_sim_has_pre(const fw_sim *S);
 
 /* The per-user counts of the current period ([FW_UM__COUNT][n_users]). */
 uint32_t *const *fw_sim_aggs(const fw_sim *S);

@@ -2558,6 +2558,43 @@ static fw_err check_living(const fw_scenario *s, const where *w, fw_diag *diag)
     return FW_OK;
 }
 
+/* Issue 18's warm-up (world.warmup_days): what it cannot do yet is refused, pointing at the
+ * warm-up (the parts that keep state by recorded day are refused when the run sets up its
+ * parts, driver/run.c; several ranks, --replicates and --resume when it starts). */
+static fw_err check_warmup(const fw_scenario *s, const where *w, fw_diag *diag)
+{
+    if (s->world.warmup_days == 0)
+        return FW_OK;
+    /* DP releases and retention count recorded days; a plug-in is handed the day's number. */
+    const fw_engine_cfg *e = &s->engine;
+    int dp = e->privacy.dp != FW_DP_OFF, retain = e->privacy.retention_days > 0;
+    int plugin = e->feed.algorithm == FW_FEED_PLUGIN || (e->ads.bidder_plugin && e->ads.bidder_plugin[0]);
+    for (uint32_t i = 0; i < s->n_arms; i++) {
+        e = &s->arms[i].engine;
+        dp |= e->privacy.dp != FW_DP_OFF;
+        retain |= e->privacy.retention_days > 0;
+        plugin |= e->feed.algorithm == FW_FEED_PLUGIN || (e->ads.bidder_plugin && e->ads.bidder_plugin[0]);
+    }
+    const char *why = s->world.arrivals_per_day > 0 ? "world.arrivals_per_day (arrivals are reserved per recorded day)"
+                      : s->world.join_share > 0.0    ? "world.join_share (advertisers join on recorded days)"
+                      : s->output.events             ? "output.events (the event log is kept per recorded day)"
+                      : s->output.entities           ? "output.entities (the tables are kept per recorded day)"
+                      : s->experiment_counterfactual && s->n_arms > 1
+                          ? "experiment.counterfactual (its side runs were not checked with a warm-up)"
+                      : dp     ? "engine.privacy.dp (its releases start at day 0)"
+                      : retain ? "engine.privacy.retention_days (it counts recorded days)"
+                      : plugin ? "a plug-in (engine.feed.algorithm plugin or engine.ads.bidder_plugin: it is handed "
+                                 "the day's number)"
+                               : NULL;
+    if (!why)
+        return FW_OK;
+    char at[600];
+    where_fmt(w, "world.warmup_days", at, sizeof at);
+    return fail(diag, FW_ERR_RANGE, "%s: world.warmup_days: %" PRIu32 " days of warm-up are not supported with %s "
+                                    "yet; set world.warmup_days to 0",
+                at, s->world.warmup_days, why);
+}
+
 /* Issue 19 (live-stream selling; world.live_*, engine.live.*, behaviour.live_*): with sessions on
  * (world.live_sessions_per_day > 0) a session must have products (the world must sell some, and
  * world.live_products_per_session must be above 0), its duration range must be ordered, and
@@ -2743,7 +2780,7 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
     }
     if ((err = check_idle(s, &s->behaviour, &s->engine, w, NULL, "", diag)) != FW_OK)
         return err;
-    if ((err = check_living(s, w, diag)) != FW_OK)   /* issue 18 */
+    if ((err = check_living(s, w, diag)) != FW_OK || (err = check_warmup(s, w, diag)) != FW_OK)   /* issue 18 */
         return err;
     if ((err = check_unfollow_events(s, w, diag)) != FW_OK)
         return err;

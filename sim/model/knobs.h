@@ -76,7 +76,12 @@ typedef enum fw_follow_graph {
       "month's spending past it is not sent; budgets start over every 30 days")                       \
     X(world, RUN, F64, stock_mean, 200.0, 0.0, 1.0e9, "units", "mean initial stock per product")                   \
     X(world, RUN, F64, product_note_share, 0.15, 0.0, 1.0, "", "share of notes that mention a product")            \
-    X(world, RUN, F64, history_days, 30.0, 0.0, 3650.0, "days", "initial notes are spread over this many days before day 0") \
+    X(world, RUN, F64, history_days, 30.0, 0.0, 3650.0, "days",                                                  \
+      "initial notes are spread over this many days before day 0, or before the warm-up when world.warmup_days > 0") \
+    X(world, RUN, U32, warmup_days, 0, 0, 365, "days",                                                            \
+      "days simulated before day 0, unrecorded and with everyone on the control, so that day 0 starts from "   \
+      "the state they leave (users, follows, notes, the engine's learned state); the initial notes come before " \
+      "them; 0 = day 0 starts from the generated world")                                                       \
     X(world, RUN, F64, expectation_adaptation, 0.1, 0.0, 1.0, "",                                                \
       "daily rate at which users' expected CTR follows the population's (0 = fixed at day 0)")     \
     X(world, RUN, U32, terms_per_topic, 200, 1, 100000, "terms", "words of each topic's vocabulary (notes use them)") \

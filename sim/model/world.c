@@ -451,7 +451,10 @@ static fw_err gen_notes(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64
             rates[c] = 1.0;
     if (!(pick = gsl_ran_discrete_preproc(w->n_creators, rates)))
         goto out;
+    /* With a warm-up (world.warmup_days) its days publish the latest notes: the initial ones
+     * come before it. */
     double span = cfg->history_days * w->ticks_per_day;
+    int32_t before = (int32_t)(cfg->warmup_days * w->ticks_per_day);
     for (uint32_t i = 0; i < n; i++) {
         if (i % STOP_EVERY == 0 && stop && *stop) {
             rc = FW_ERR_INTERRUPT;
@@ -459,7 +462,7 @@ static fw_err gen_notes(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64
         }
         fw_rng_seek(r, seed, FW_RNG_NOTE, i, 0);
         uint32_t c = (uint32_t)gsl_ran_discrete(r, pick);
-        int32_t tick = -1 - (int32_t)floor(gsl_rng_uniform(r) * span);
+        int32_t tick = -1 - before - (int32_t)floor(gsl_rng_uniform(r) * span);
         fw_world_draw_note(w, cfg, r, c, tick, &tmp[i], &emb[(size_t)i * D]);
         /* The text from its own stream, so the rest of the world does not depend on it. */
         fw_rng_seek(r, seed, FW_RNG_TEXT, i, 0);

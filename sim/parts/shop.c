@@ -584,7 +584,9 @@ static fw_err shop_day_close(fw_sim *S, fw_part_inst *p)
             (rc = fw_shop_restock(S->engine, pr, S->w.product_stock[pr], S->abs_tick)) != FW_OK)
             return rc;
     }
-    if ((S->day + 1) % 30 == 0)   /* a new month: budgets start over */
+    /* A new month: budgets start over (signed: a warm-up's days, issue 18, are below 0, and
+     * its last day's end starts day 0's month). */
+    if (((int64_t)(int32_t)S->day + 1) % 30 == 0)
         memset(S->us.spent_cents, 0, (size_t)S->w.n_users * sizeof *S->us.spent_cents);
     return FW_OK;
 }

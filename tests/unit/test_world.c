@@ -341,6 +341,29 @@ static void test_someone_posts(void **state)
     fw_world_fini(&w);
 }
 
+/* Issue 18: with a warm-up the initial notes span world.history_days before it (the warm-up's
+ * own days publish the latest notes), and the rest of the world is the same. */
+static void test_notes_before_warmup(void **state)
+{
+    (void)state;
+    fw_world_cfg cfg = small_cfg();
+    fw_world a, b;
+    assert_int_equal(fw_world_generate(&cfg, SEED, &a), FW_OK);
+    cfg.warmup_days = 3;
+    assert_int_equal(fw_world_generate(&cfg, SEED, &b), FW_OK);
+    int32_t warm = (int32_t)(3 * b.ticks_per_day), oldest = -(int32_t)(cfg.history_days * b.ticks_per_day) - warm;
+    assert_int_equal(a.n_notes, b.n_notes);
+    for (uint32_t n = 0; n < b.n_notes; n++) {
+        assert_true(b.note_info[n].created_tick < -warm);
+        assert_true(b.note_info[n].created_tick >= oldest);
+        assert_int_equal(b.note_info[n].created_tick, a.note_info[n].created_tick - warm);
+        assert_int_equal(b.note_info[n].creator, a.note_info[n].creator);
+    }
+    assert_int_equal(a.n_follow_edges, b.n_follow_edges);
+    fw_world_fini(&a);
+    fw_world_fini(&b);
+}
+
 /* The follow graph's offsets hold every edge count the knobs allow (issue 15: they were
  * uint32_t, and world.n_users x FW_WORLD_MAX_FOLLOWS wraps 32 bits), in the world and in the
  * catalog the engine reads them from. A world that large needs tens of GB, so the types are
@@ -904,6 +927,7 @@ int main(void)
         cmocka_unit_test(test_creators),
         cmocka_unit_test(test_notes),
         cmocka_unit_test(test_notes_heavy_tail),
+        cmocka_unit_test(test_notes_before_warmup),
         cmocka_unit_test(test_follow_graph),
         cmocka_unit_test(test_follow_offsets_wide),
         cmocka_unit_test(test_someone_posts),
