@@ -710,7 +710,10 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
                 rep->replayed, rep->replayed == 1 ? "" : "s", rep->replay_s);
     if (rep->ckpt_bytes)
         fprintf(out, "  checkpoint: %zu bytes, %.3f s to write over the run's days (%s)\n", rep->ckpt_bytes,
-                rep->ckpt_s, rep->interrupted ? "kept: flywheel run --resume continues the run" : "removed: the run completed");
+                rep->ckpt_s,
+                !rep->interrupted ? "removed: the run completed"
+                : rep->warmup_days ? "kept, but a run with a warm-up cannot be resumed yet"
+                                   : "kept: flywheel run --resume continues the run");
     if (rep->prev_path[0])
         fprintf(out, "  previous result kept as %s\n", rep->prev_path);
 }
@@ -780,7 +783,7 @@ static fw_err provenance(const fw_scenario *sc, char **resolved, char **override
 static const char *warmup_refusal(const fw_sim *S, const char *const *names, uint32_t n)
 {
     static const char *const checked[] = {"feed", "notes", "search", "shop", "ads", "reach", "oracle",
-                                          "market", "adnotes", "searchprod", "advertisers", "living"};
+                                          "market", "adnotes", "searchprod", "advertisers", "living", "unfollow"};
     static char why[320];
     if (S->sc->world.warmup_days == 0)
         return NULL;
@@ -792,7 +795,7 @@ static const char *warmup_refusal(const fw_sim *S, const char *const *names, uin
             snprintf(why, sizeof why,
                      "world.warmup_days: the scenario runs the %s part, not yet checked for days before day 0 "
                      "(checked: feed, notes, search, shop, ads, reach, oracle, market, adnotes, searchprod, "
-                     "advertisers, living without arrivals); set world.warmup_days to 0",
+                     "advertisers, living without arrivals, unfollow); set world.warmup_days to 0",
                      names[k]);
             return why;
         }
@@ -915,8 +918,10 @@ static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *
         if (o->progress)
             fprintf(stderr, "\r\033[Kwarm-up day %u/%u  %.0f s", d + 1, W, fw_now_s() - t0);
     }
-    S->warm = 0;
     S->rec = rec;
+    if (rc != FW_OK)
+        return rc;   /* S->warm and S->day name the day that failed */
+    S->warm = 0;
     S->day = 0;
     for (int p = 0; p < 2; p++)
         for (int m = 0; m < FW_UM__COUNT; m++)
@@ -1102,10 +1107,16 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         goto out;
     }
     if (rc != FW_OK) {
-        if (rc == FW_ERR_NOMEM)
-            fprintf(stderr, "flywheel: out of memory on day %u\n", S->day);
+        /* A warm-up's days are 2^32 - k: said as -k. */
+        char day[32];
+        if (S->warm)
+            snprintf(day, sizeof day, "%d (of the warm-up)", -(int)(UINT32_MAX - S->day) - 1);
         else
-            fprintf(stderr, "flywheel: day %u failed: %s\n", S->day, fw_err_str(rc));
+            snprintf(day, sizeof day, "%u", S->day);
+        if (rc == FW_ERR_NOMEM)
+            fprintf(stderr, "flywheel: out of memory on day %s\n", day);
+        else
+            fprintf(stderr, "flywheel: day %s failed: %s\n", day, fw_err_str(rc));
         mark_failed(S->rec, fw_now_s() - t_start, rep);
         goto out;
     }
