@@ -2700,10 +2700,12 @@ static fw_err check_live(const fw_scenario *s, const where *w, fw_diag *diag)
 static fw_err check_unfollow_events(const fw_scenario *s, const where *w, fw_diag *diag)
 {
     char at[600];
+    if (!s->output.events)
+        return FW_OK;
     int on = s->behaviour.unfollow_rate > 0.0;
     for (uint32_t a = 0; a < s->n_arms && s->arms != NULL; a++)
         on |= s->arms[a].behaviour.unfollow_rate > 0.0;
-    if (!s->output.events || !on)
+    if (!on)
         return FW_OK;
     where_fmt(w, "output.events", at, sizeof at);
     return fail(diag, FW_ERR_RANGE,
@@ -2781,8 +2783,6 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
     if ((err = check_idle(s, &s->behaviour, &s->engine, w, NULL, "", diag)) != FW_OK)
         return err;
     if ((err = check_living(s, w, diag)) != FW_OK || (err = check_warmup(s, w, diag)) != FW_OK)   /* issue 18 */
-        return err;
-    if ((err = check_unfollow_events(s, w, diag)) != FW_OK)
         return err;
     if (!(s->world.creator_share > 0.0)) {
         /* Notes are posted by creators only: none would ever exist. */
@@ -2923,6 +2923,8 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
     if ((err = check_aigc20(s, w, diag)) != FW_OK)   /* issue 20: needs the arms resolved */
         return err;
     if ((err = check_live(s, w, diag)) != FW_OK)   /* issue 19: needs the arms resolved */
+        return err;
+    if ((err = check_unfollow_events(s, w, diag)) != FW_OK)   /* issue 18: needs the arms resolved */
         return err;
     if ((err = check_privacy_clip(s, w, diag)) != FW_OK)
         return err;
