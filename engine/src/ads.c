@@ -462,8 +462,7 @@ static uint32_t day_of(const fw_engine *e, int32_t tick)
 {
     /* A tick before 0 (a warm-up's, issue 18) is on day 2^32 - k, k days before day 0, as the
      * simulator numbers them: its frequency caps are its own day's. */
-    int32_t tpd = (int32_t)e->ticks_per_day;
-    return tick < 0 ? (uint32_t)(int32_t)-((-(int64_t)tick + tpd - 1) / tpd) : (uint32_t)tick / e->ticks_per_day;
+    return (uint32_t)fw_tick_day(tick, e->ticks_per_day);
 }
 
 /* A frequency cap's day tag: day + 1 (0 is an empty slot); a warm-up's day 2^32 - k gets
@@ -551,8 +550,7 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
             size_t bi = bo + c;
             fw_bid_request br = {
                 .campaign = c, .user = req->user, .cell = cell, .tick = req->tick,
-                .tick_of_day = (uint32_t)(((int64_t)req->tick % e->ticks_per_day + e->ticks_per_day) %
-                                           e->ticks_per_day),
+                .tick_of_day = (uint32_t)((int64_t)req->tick - (int64_t)(int32_t)day * e->ticks_per_day),
                 .context_topic = req->topic, .n_slots = k, .topic_match = (uint32_t)match,
                 .user_ad_impressions = a->u_impr[req->user], .user_ad_clicks = a->u_click[req->user],
                 .p_ctr = pc, .p_cvr = pv, .budget_cents = a->budget_mc[bi] / 1000.0,
@@ -860,10 +858,8 @@ static fw_err ads_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_
     (void)ctx;
     struct fw_ads *a = state;
     a->n_conv_log = 0;   /* the conversions of this tick's end are attributed anew */
-    if (tick < a->day_start) {   /* a warm-up's first day (issue 18): the day began before tick 0 */
-        int64_t tpd = e->ticks_per_day;
-        a->day_start = (int32_t)(tick - ((tick % tpd) + tpd) % tpd);
-    }
+    if (tick < a->day_start)   /* a warm-up's first day (issue 18): the day began before tick 0 */
+        a->day_start = (int32_t)((int64_t)fw_tick_day(tick, e->ticks_per_day) * e->ticks_per_day);
     int32_t left = a->day_start + (int32_t)e->ticks_per_day - tick - 1;   /* ticks left today */
     /* Each budget cell paces its share under its own cell's knobs (with one budget, the
      * knobs are one value per run: cell 0's). */

@@ -44,7 +44,7 @@ void fw_ranks_fini(fw_ranks *R)
 
 const char *fw_ranks_refusal(const fw_sim *S, const char *const *names, uint32_t n)
 {
-    static char why[256];
+    static char why[512];
     if (fw_mpi_size() == 1)
         return NULL;
     if (S->sc->output.events)
@@ -66,19 +66,14 @@ const char *fw_ranks_refusal(const fw_sim *S, const char *const *names, uint32_t
         return "arms that differ in engine.shop.profile beside the recommender (engine.feed.algorithm rec) are "
                "not supported on several ranks: its training reads the cell of each user's latest request, "
                "which only the user's own rank knows";
-    for (uint32_t k = 0; k < n; k++) {
-        int ok = 0;
-        for (size_t j = 0; j < sizeof checked_parts / sizeof *checked_parts; j++)
-            ok |= strcmp(names[k], checked_parts[j]) == 0;
-        if (!ok) {
-            snprintf(why, sizeof why,
-                     "the scenario runs the %s part, not yet checked for several ranks (checked: feed, notes, "
-                     "search, shop, ads, reach, oracle, market, adnotes, searchprod, notify, advertisers, promo)",
-                     names[k]);
-            return why;
-        }
-    }
-    return NULL;
+    char list[200];
+    const char *part = fw_sim_unchecked_part(names, n, checked_parts, sizeof checked_parts / sizeof *checked_parts,
+                                             list, sizeof list);
+    if (!part)
+        return NULL;
+    snprintf(why, sizeof why, "the scenario runs the %s part, not yet checked for several ranks (checked: %s)", part,
+             list);
+    return why;
 }
 
 void fw_ranks_serial_begin(fw_ranks *R, fw_sim *S)

@@ -782,25 +782,21 @@ static fw_err provenance(const fw_scenario *sc, char **resolved, char **override
  * day or tick that a day before day 0 would break (or were not checked). */
 static const char *warmup_refusal(const fw_sim *S, const char *const *names, uint32_t n)
 {
+    /* living: without arrivals, which the scenario check refuses with a warm-up. */
     static const char *const checked[] = {"feed", "notes", "search", "shop", "ads", "reach", "oracle",
                                           "market", "adnotes", "searchprod", "advertisers", "living", "unfollow"};
-    static char why[320];
+    static char why[512];
+    char list[200];
     if (S->sc->world.warmup_days == 0)
         return NULL;
-    for (uint32_t k = 0; k < n; k++) {
-        int ok = 0;
-        for (size_t j = 0; j < sizeof checked / sizeof *checked; j++)
-            ok |= strcmp(names[k], checked[j]) == 0;
-        if (!ok) {
-            snprintf(why, sizeof why,
-                     "world.warmup_days: the scenario runs the %s part, not yet checked for days before day 0 "
-                     "(checked: feed, notes, search, shop, ads, reach, oracle, market, adnotes, searchprod, "
-                     "advertisers, living without arrivals, unfollow); set world.warmup_days to 0",
-                     names[k]);
-            return why;
-        }
-    }
-    return NULL;
+    const char *part = fw_sim_unchecked_part(names, n, checked, sizeof checked / sizeof *checked, list, sizeof list);
+    if (!part)
+        return NULL;
+    snprintf(why, sizeof why,
+             "world.warmup_days: the scenario runs the %s part, not yet checked for days before day 0 (checked: "
+             "%s); set world.warmup_days to 0",
+             part, list);
+    return why;
 }
 
 /* The counters (the core's first, then every part's), the recorder when the run is recorded

@@ -38,6 +38,23 @@ int fw_recbuf_push(fw_recbuf *b, const fw_record *r)
     return 0;
 }
 
+const char *fw_sim_unchecked_part(const char *const *names, uint32_t n, const char *const *checked,
+                                  size_t n_checked, char *list, size_t len)
+{
+    size_t at = 0;
+    list[0] = '\0';
+    for (size_t j = 0; j < n_checked && at < len; j++)
+        at += (size_t)snprintf(list + at, len - at, "%s%s", j ? ", " : "", checked[j]);
+    for (uint32_t k = 0; k < n; k++) {
+        int ok = 0;
+        for (size_t j = 0; j < n_checked; j++)
+            ok |= strcmp(names[k], checked[j]) == 0;
+        if (!ok)
+            return names[k];
+    }
+    return NULL;
+}
+
 int fw_sim_grow(void **v, size_t *cap, size_t need, size_t size, size_t first)
 {
     if (need <= *cap)

@@ -52,6 +52,12 @@ int fw_recbuf_push(fw_recbuf *b, const fw_record *r);
  * *cap), realloc keeping the contents. 0 on success; -1 out of memory or past SIZE_MAX
  * bytes (*v and *cap unchanged). */
 int fw_sim_grow(void **v, size_t *cap, size_t need, size_t size, size_t first);
+
+/* The first of the parts names[0..n) that is not in checked[0..n_checked) (NULL: all are),
+ * and checked joined by ", " into list (len bytes): for the refusals of a mechanism some
+ * parts were checked for (several ranks, a warm-up). */
+const char *fw_sim_unchecked_part(const char *const *names, uint32_t n, const char *const *checked,
+                                  size_t n_checked, char *list, size_t len);
 /* Appends a note event. */
 int fw_recbuf_event(fw_recbuf *b, uint32_t user, uint32_t note, int32_t tick, uint32_t type);
 

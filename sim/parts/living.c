@@ -80,11 +80,6 @@ static int living_active(const fw_sim *S)
            c->arrivals_per_day > 0 || c->churn_base > 0.0;
 }
 
-static int32_t day_of_tick(int32_t tick, uint32_t tpd)
-{
-    return tick >= 0 ? tick / (int32_t)tpd : -(int32_t)((-(int64_t)tick + tpd - 1) / tpd);
-}
-
 /* The notes published since the last call: each creator's newest note and today's posts. */
 static void take_notes(fw_sim *S, living_state *st, int count_today)
 {
@@ -94,7 +89,7 @@ static void take_notes(fw_sim *S, living_state *st, int count_today)
         int32_t c = w->creator_of[ni->creator];
         if (c < 0)
             continue;
-        int32_t d = day_of_tick(ni->created_tick, S->tpd);
+        int32_t d = fw_tick_day(ni->created_tick, S->tpd);
         if (st->first_day[c] == NEVER || d < st->first_day[c])
             st->first_day[c] = d;
         if (st->last_day[c] == NEVER || d >= st->last_day[c]) {
@@ -153,7 +148,7 @@ static fw_err living_create(fw_sim *S, fw_part_inst *p)
     double log_decay = log(st->decay);
     for (uint32_t n = 0; n < w->n_notes; n++) {
         int32_t k = w->creator_of[w->note_info[n].creator];
-        int32_t d = day_of_tick(w->note_info[n].created_tick, S->tpd);
+        int32_t d = fw_tick_day(w->note_info[n].created_tick, S->tpd);
         if (k >= 0 && d < 0)
             st->mem[k].posts += exp(log_decay * (-1.0 - d));
     }

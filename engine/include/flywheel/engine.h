@@ -42,6 +42,14 @@
 typedef enum fw_format { FW_FORMAT_IMAGE = 0, FW_FORMAT_VIDEO = 1 } fw_format;
 
 /* What the platform can see of a note when it is published. */
+/* The day of an absolute tick, rounded down: ticks before 0 (the initial catalog's, a
+ * warm-up's) fall on days below 0. */
+static inline int32_t fw_tick_day(int32_t tick, uint32_t ticks_per_day)
+{
+    return tick >= 0 ? tick / (int32_t)ticks_per_day
+                     : -(int32_t)((-(int64_t)tick + ticks_per_day - 1) / ticks_per_day);
+}
+
 typedef struct fw_note_info {
     uint32_t creator;       /* user id of the author */
     uint16_t topic;         /* the note's topic tag */
