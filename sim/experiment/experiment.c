@@ -67,7 +67,10 @@ static uint32_t top_creator(const fw_world *w, uint32_t u)
     uint32_t best = u, best_n = 0;
     int found = 0;
     for (uint64_t k = w->follow_off[u]; k < w->follow_off[u + 1]; k++) {
-        uint32_t c = w->follow_dst[k], n = w->n_followers[c];
+        uint32_t c = w->follow_dst[k];
+        if (c == FW_NONE)   /* an edge an unfollow blanked (issue 18; assignment runs before any) */
+            continue;
+        uint32_t n = w->n_followers[c];
         if (!found || n > best_n || (n == best_n && c < best)) {
             best = c;
             best_n = n;
