@@ -323,6 +323,8 @@ static fw_err live_before_log(fw_sim *S, fw_part_inst *p, fw_recbuf *log)
             return FW_ERR_NOMEM;
         size_t at = 0;
         for (int k = 0; k < S->n_threads; k++) {
+            if (!st->jb[k].n)
+                continue;   /* an empty buffer may never have been allocated */
             memcpy(all + at, st->jb[k].v, st->jb[k].n * sizeof *all);
             at += st->jb[k].n;
             st->jb[k].n = 0;
