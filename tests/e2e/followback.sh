@@ -9,6 +9,7 @@
 #  - the rate: at follow_back 1 nearly every chance is taken (all but the run's last tick's,
 #    and the few followed from the feed first); per arm, arms at 0.8, 0.2 and 0 take about
 #    that share of their chances (0: none, with chances all the same);
+#  - a warm-up runs them (follow-backs every recorded day after a day of warm-up);
 #  - off: no follow-back datasets; with the event log (which has no follow-backs) refused.
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
@@ -42,6 +43,7 @@ if h5diff -q --exclude-path /latency --exclude-attribute / on1.h5 on2.h5; then p
 else fail "on differs across threads: $(h5diff -r --exclude-path /latency --exclude-attribute / on1.h5 on2.h5 | head -20)"; fi
 run all 1 --set behaviour.follow_back=1 --set behaviour.unfollow_rate=0
 run off 1 --set behaviour.follow_back=0
+run warm 2 --set world.warmup_days=1
 sed -e 's/^  follow_back: 0.5/  follow_back: 0.8/' w.yaml >ab.yaml
 cat >>ab.yaml <<'YAML'
 experiment:
@@ -54,11 +56,11 @@ experiment:
 YAML
 "$FLYWHEEL" run ab.yaml -q -t 2 -o ab.h5 2>err.txt || fail "run ab ($(cat err.txt))"
 
-"$PY" - on1.h5 all.h5 ab.h5 off.h5 <<'PY'
+"$PY" - on1.h5 all.h5 ab.h5 off.h5 warm.h5 <<'PY'
 import sys
 import h5py
 
-on, every, ab, off = (h5py.File(p, "r") for p in sys.argv[1:])
+on, every, ab, off, warm = (h5py.File(p, "r") for p in sys.argv[1:])
 ok = True
 
 
@@ -91,6 +93,9 @@ for arm, lo, hi in (("hi", 0.65, 0.88), ("lo", 0.1, 0.3), ("none", 0.0, 0.0)):
     rates[arm] = b / c if c else float("nan")
     check(c >= 50 and lo <= rates[arm] <= hi, f"per arm: {arm} took {b} of {c} chances, want a share in [{lo}, {hi}]")
 check(rates["hi"] > rates["lo"] + 0.3, f"per arm: the arm at 0.8 takes more than the arm at 0.2 ({rates})")
+
+wb = warm["days/all/follow_backs"][:]
+check((wb > 0).all(), f"after a day of warm-up: follow-backs every day {list(wb)}")
 
 fo = off["days/all"]
 check("follow_backs" not in fo and "follow_back_chances" not in fo, "off: no follow-back datasets")
