@@ -492,6 +492,22 @@ fw_err fw_engine_post(fw_engine *e, const fw_notice *n)
     return FW_OK;
 }
 
+/* user follows creator c (user ids in range): appended to the follow list, one more follower;
+ * nothing when c is the user or already followed. -1 out of memory. */
+static int follow_add(fw_engine *e, uint32_t user, uint32_t c)
+{
+    fw_u32vec *fl = &e->follows[user];
+    if (c == user)
+        return 0;
+    for (uint32_t k = 0; k < fl->n; k++)
+        if (fl->v[k] == c)
+            return 0;
+    if (fw_u32vec_push(fl, c))
+        return -1;
+    e->followers[c]++;
+    return 0;
+}
+
 /* The core's part of a tick's log: engagement counts, follow lists and follower counts. */
 static fw_err apply_events(fw_engine *e, fw_engine_ctx *ctx, const fw_log *l)
 {
@@ -506,20 +522,25 @@ static fw_err apply_events(fw_engine *e, fw_engine_ctx *ctx, const fw_log *l)
         }
         uint32_t type = FW_EV_TYPE(x->type);
         e->counts[(size_t)x->note * FW_EV__COUNT + type]++;
-        if (type != FW_EV_FOLLOW)
-            continue;
-        uint32_t c = e->notes[x->note].creator;
-        fw_u32vec *fl = &e->follows[x->user];
-        int have = c == x->user;
-        for (uint32_t k = 0; k < fl->n && !have; k++)
-            have = fl->v[k] == c;
-        if (have)
-            continue;
-        if (fw_u32vec_push(fl, c))
+        if (type == FW_EV_FOLLOW && follow_add(e, x->user, e->notes[x->note].creator))
             return FW_ERR_NOMEM;
-        e->followers[c]++;
     }
     ctx->work[FW_WORK_EVENTS] += events;
+    return rc;
+}
+
+/* The core's follow records (follow-backs): as a note's follow, without the note. */
+static fw_err apply_follows(fw_engine *e, const fw_log *l)
+{
+    fw_err rc = FW_OK;
+    for (size_t i = 0, n = fw_log_n(l, FW_RECORD_FOLLOW); i < n; i++) {
+        const fw_record *r = fw_log_at(l, FW_RECORD_FOLLOW, i);
+        uint32_t u = r->u.follow.user, c = r->u.follow.creator;
+        if (u >= e->n_users || c >= e->n_users)
+            rc = FW_ERR_INVAL;
+        else if (follow_add(e, u, c))
+            return FW_ERR_NOMEM;
+    }
     return rc;
 }
 
@@ -564,6 +585,10 @@ static fw_err run_log(fw_engine *e, fw_engine_ctx *ctx, const fw_log *l, fw_err 
             }
         }
     fw_err r = apply_events(e, ctx, l);
+    if (r == FW_OK || r == FW_ERR_INVAL) {
+        fw_err rf = apply_follows(e, l);
+        r = rf == FW_ERR_NOMEM || r == FW_OK ? rf : r;
+    }
     if (r == FW_OK || r == FW_ERR_INVAL) {
         fw_err ru = apply_unfollows(e, l);
         r = r != FW_OK ? r : ru;

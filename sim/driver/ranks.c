@@ -129,6 +129,7 @@ static size_t payload(uint32_t kind)
     case FW_RECORD_RETURN: return sizeof r->u.ret;
     case FW_RECORD_AD_EVENT: return sizeof r->u.ad;
     case FW_RECORD_UNFOLLOW: return sizeof r->u.unfollow;
+    case FW_RECORD_FOLLOW: return sizeof r->u.follow;
     default: return sizeof r->u;
     }
 }

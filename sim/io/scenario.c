@@ -2694,24 +2694,26 @@ static fw_err check_live(const fw_scenario *s, const where *w, fw_diag *diag)
     return err;
 }
 
-/* The event log has a follow outcome per impression but no unfollow: a run that unfollows would
- * log every follow and none of the unfollows, a graph that never shrinks. Refused until the log
- * has the column. */
+/* The event log has a follow outcome per impression but no unfollow and no follow-back (which
+ * no impression causes): a run with either would log a graph other than the one it grew.
+ * Refused until the log has them. */
 static fw_err check_unfollow_events(const fw_scenario *s, const where *w, fw_diag *diag)
 {
     char at[600];
     if (!s->output.events)
         return FW_OK;
-    int on = s->behaviour.unfollow_rate > 0.0;
-    for (uint32_t a = 0; a < s->n_arms && s->arms != NULL; a++)
-        on |= s->arms[a].behaviour.unfollow_rate > 0.0;
-    if (!on)
+    int unf = s->behaviour.unfollow_rate > 0.0, back = s->behaviour.follow_back > 0.0;
+    for (uint32_t a = 0; a < s->n_arms && s->arms != NULL; a++) {
+        unf |= s->arms[a].behaviour.unfollow_rate > 0.0;
+        back |= s->arms[a].behaviour.follow_back > 0.0;
+    }
+    if (!unf && !back)
         return FW_OK;
     where_fmt(w, "output.events", at, sizeof at);
     return fail(diag, FW_ERR_RANGE,
-                "%s: output.events: the event log does not record unfollows, and behaviour.unfollow_rate is above "
-                "0 (in the base or an arm): turn off one of the two",
-                at);
+                "%s: output.events: the event log does not record %s, and behaviour.%s is above 0 (in the base or "
+                "an arm): turn off one of the two",
+                at, unf ? "unfollows" : "follow-backs", unf ? "unfollow_rate" : "follow_back");
 }
 
 static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)

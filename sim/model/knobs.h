@@ -297,6 +297,10 @@ typedef enum fw_follow_graph {
     X(behaviour, ARM, F64, unfollow_open_keep, 0.0, 0.0, 1.0, "",                                                 \
       "share of a follower's disinterest in a creator that opening one of the creator's notes keeps (0: an open " \
       "forgets it; used when unfollow_rate > 0)")                                                  \
+    X(behaviour, ARM, F64, follow_back, 0.0, 0.0, 1.0, "",                                                        \
+      "follow-backs: a small creator (no more followers than follows, world.follow_reciprocity's rule) whom " \
+      "another creator newly follows follows them back at the next tick with this probability, read from the " \
+      "arm of the one who follows back (Kwak et al. 2010); 0 = off")                             \
     X(behaviour, ARM, F64, ad_penalty, 0.0, 0.0, 20.0, "", "logit penalty of opening a note because it is an ad (beyond its lower relevance)")  \
     X(behaviour, ARM, F64, ad_fatigue, 0.01, 0.0, 1.0, "", "added probability of ending the session per ad seen in it") \
     X(behaviour, ARM, F64, ad_engagement, 1.0, 0.0, 5.0, "",                                                       \

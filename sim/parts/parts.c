@@ -34,7 +34,8 @@
     X(media)         \
     X(living)       \
     X(live)         \
-    X(unfollow)
+    X(unfollow)     \
+    X(followback)
 
 #define FW_PART_EXTERN(name) extern const fw_part fw_##name##_part;
 FW_PARTS(FW_PART_EXTERN)

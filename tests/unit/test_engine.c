@@ -390,6 +390,43 @@ static void test_unfollow_record_removes_creator(void **state)
     assert_int_equal(page[0], hidden);
 }
 
+/* Issue 18: an FW_RECORD_FOLLOW (a follow-back: no note) follows like a note's follow event:
+ * the creator gains a follower and their notes reach the follower's feed; following a creator
+ * already followed, or oneself, changes nothing; one of a user out of range is refused, the
+ * rest of the log applied; no note counts it; and a log's unfollow of the pair comes after its
+ * follow. */
+static void test_follow_record_adds_creator(void **state)
+{
+    spec s;
+    spec_init(&s, 5);
+    uint32_t hidden = spec_notes(&s, 3, 3, OLD);    /* notes 0..2 by creator 3 */
+    spec_notes(&s, 20, 2, -200);
+    fw_engine_cfg cfg = default_cfg();
+    cfg.feed.n_fresh = 5;
+    cfg.feed.sample_fresh = 5;
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&s, &cfg, 1), &c);
+    uint32_t before = fw_market_followers(e, 3);
+    fw_record r[3] = {{.kind = FW_RECORD_FOLLOW, .u.follow = {.user = 0, .creator = 3, .tick = 0}},
+                      {.kind = FW_RECORD_FOLLOW, .u.follow = {.user = 0, .creator = 3, .tick = 0}},
+                      {.kind = FW_RECORD_FOLLOW, .u.follow = {.user = 3, .creator = 3, .tick = 0}}};
+    assert_int_equal(fw_engine_log(e, c, r, 3), FW_OK);
+    assert_int_equal(fw_market_followers(e, 3), before + 1);
+    fw_record bad[2] = {{.kind = FW_RECORD_FOLLOW, .u.follow = {.user = 5, .creator = 3, .tick = 0}},
+                        {.kind = FW_RECORD_FOLLOW, .u.follow = {.user = 1, .creator = 3, .tick = 0}}};
+    assert_int_equal(fw_engine_log(e, c, bad, 2), FW_ERR_INVAL);
+    assert_int_equal(fw_market_followers(e, 3), before + 2);
+    fw_engine_end_tick(e, c, 0);
+    assert_int_equal(fw_engine_note_count(e, hidden, FW_EV_FOLLOW), 0);   /* no note's follow */
+    uint32_t page[PAGE_MAX];
+    assert_true(serve(e, c, 0, 0, 1, page) >= 1);
+    assert_int_equal(page[0], hidden);
+    fw_record both[2] = {{.kind = FW_RECORD_UNFOLLOW, .u.unfollow = {.user = 4, .creator = 3, .tick = 1}},
+                         {.kind = FW_RECORD_FOLLOW, .u.follow = {.user = 4, .creator = 3, .tick = 1}}};
+    assert_int_equal(fw_engine_log(e, c, both, 2), FW_OK);
+    assert_int_equal(fw_market_followers(e, 3), before + 2);
+}
+
 /* Follow recall is bounded: at most follow_recent newest notes per creator, from at most
  * follow_max_creators creators -- and a creator followed just now (FW_EV_FOLLOW) is among
  * those scanned, so the new follow shows even when the follower already follows many. */
@@ -1231,6 +1268,7 @@ int main(void)
         fixture_rig_test(test_follow_bonus_outranks),
         fixture_rig_test(test_follow_event_adds_creator),
         fixture_rig_test(test_unfollow_record_removes_creator),
+        fixture_rig_test(test_follow_record_adds_creator),
         fixture_rig_test(test_follow_recall_limits),
         fixture_rig_test(test_engagement_enters_trending),
         fixture_rig_test(test_trending_half_life),

@@ -25,6 +25,8 @@ typedef enum fw_record_kind {
     FW_RECORD_RETURN,           /* u.ret: a return request; the engine writes u.ret.result */
     FW_RECORD_AD_EVENT,         /* u.ad.ev: an ad impression or click; the engine writes u.ad.billed_mc */
     FW_RECORD_UNFOLLOW,         /* u.unfollow: a user stopped following a creator (issue 18) */
+    FW_RECORD_FOLLOW,           /* u.follow: a user followed a creator outside any note (a
+                                   follow-back, issue 18) */
     FW_RECORD__COUNT
 } fw_record_kind;
 
@@ -53,6 +55,10 @@ typedef struct fw_record {
             uint32_t user, creator;   /* creator: the creator's user id */
             int32_t tick;
         } unfollow;
+        struct {
+            uint32_t user, creator;   /* creator: the creator's user id */
+            int32_t tick;
+        } follow;
     } u;
 } fw_record;
 
@@ -60,9 +66,10 @@ typedef struct fw_record {
  * kinds it serves: the ads bill ad events and learn their pCTR, the recommender trains on
  * note events, the shop applies its events, checkouts (contention by its own rule) and
  * returns, search learns query intents from clicks, the trending pools and the engagement
- * counts and follow lists take the note events, and the follow lists lose the unfollows (after
- * every note event of the log: a user who unfollows a creator must not follow them in the same
- * log, or the follow is undone). Outcomes are written into the records.
+ * counts and follow lists take the note events, then the follow records (a follow of a creator
+ * already followed, or of oneself, changes nothing), and the follow lists lose the unfollows
+ * (after every follow of the log: a user who unfollows a creator must not follow them in the
+ * same log, or the follow is undone). Outcomes are written into the records.
  * Returns FW_OK; FW_ERR_INVAL when some records were malformed (skipped; the rest applied);
  * FW_ERR_NOMEM or FW_ERR_INTERNAL when the engine could not go on (fw_engine_error says
  * why). Deterministic given the engine state and the records. */
