@@ -2312,6 +2312,16 @@ static fw_err refuse_idle(const idle_row *rows, size_t n, const where *w, const 
     return FW_OK;
 }
 
+/* Whether any price in the run is ever below its list price: a coupon, a promotion day's
+ * sale, or live sessions' time-limited prices (behaviour.deal_weight weighs nothing else). */
+static bool any_discount(const fw_scenario *s)
+{
+    bool sale = false;
+    for (uint32_t i = 0; i < s->n_promo_days; i++)
+        sale = sale || s->promo_days[i].discount_percent > 0.0;
+    return s->n_coupons > 0 || sale || (s->world.live_sessions_per_day > 0.0 && s->world.live_discount > 0.0);
+}
+
 static fw_err check_idle(const fw_scenario *s, const fw_behaviour_cfg *b, const fw_engine_cfg *e, const where *w,
                          const char *arm_at, const char *what, fw_diag *diag)
 {
@@ -2340,6 +2350,8 @@ static fw_err check_idle(const fw_scenario *s, const fw_behaviour_cfg *b, const 
         {"engine.search.product_w_sales", e->search.product_w_sales,
          e->search.product_slot == 0 || e->search.product_match != FW_PRODUCT_MATCH_TITLE,
          "products are not matched by title (engine.search.product_slot 0 or product_match bestseller)"},
+        {"behaviour.deal_weight", b->deal_weight, !any_discount(s),
+         "no price is ever cut (no coupon, no promotion day's discount_percent, no live price)"},
     };
     return refuse_idle(rows, sizeof rows / sizeof rows[0], w, arm_at, what, diag);
 }

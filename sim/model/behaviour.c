@@ -46,6 +46,24 @@ double fw_behaviour_price_term(const fw_behaviour_model *m, const fw_world *w, u
     return m->cfg.price_weight * w->price_sens[u] * (log((double)w->product_price_cents[p]) - m->log_price_ref);
 }
 
+/* The deal term: a reference-price (transaction-utility) response, Thaler 1985, Marketing
+ * Science 4(3); Kalyanaram & Winer 1995, Marketing Science 14(3). The price term alone mixes
+ * which products people choose among (a high weight sends everyone to cheap items) with how
+ * they answer a cut on a product they look at; this term is the second. Not scaled by the
+ * user's price sensitivity: deal_weight is the mean response itself.
+ * Default 1.15: a logit coefficient b on log price gives the choice an elasticity of
+ * -b (1 - P), about -b when P is small (card clicks, carts: a few percent). A shop purchase
+ * passes two such choices (a click, then the add to cart), each weighing the price term and
+ * this one, so its deal elasticity is about -2 (deal_weight + price_weight x 1.13, the mean
+ * sensitivity): -2 (1.15 + 0.17) = -2.6, the mean price elasticity of Bijmolt, van Heerde &
+ * Pieters' meta-analysis (2005, J. Marketing Research 42(2): 141-156). They find temporary
+ * (promotional) cuts answered more strongly than regular price differences, so this is if
+ * anything low for a coupon. */
+double fw_behaviour_deal_term(const fw_behaviour_cfg *c, double list, double pay)
+{
+    return c->deal_weight > 0.0 && pay < list ? c->deal_weight * log(list / pay) : 0.0;
+}
+
 
 /* Solves mean_i(weight_i * sigmoid(b + z_i)) / mean_i(weight_i) = target for b. */
 static double solve_intercept(const double *z, const double *weight, size_t n, double target)

@@ -139,6 +139,12 @@ void fw_behaviour_satiate(const fw_behaviour_model *m, const fw_world *w, fw_use
  * above the catalog's norm (log scale). */
 double fw_behaviour_price_term(const fw_behaviour_model *m, const fw_world *w, uint32_t u, uint32_t p);
 
+/* The deal term of a choice about a product listed at list and offered at pay (cents):
+ * deal_weight x log(list / pay) when pay < list, else exactly 0 (so is deal_weight 0). It is
+ * added to the logit of each choice that weighs the price the user would pay, beside the
+ * price term: the response to a deal against the list (reference) price. */
+double fw_behaviour_deal_term(const fw_behaviour_cfg *c, double list, double pay);
+
 /* The user's intent for product p at tick (decayed), and its source (*src, may be NULL). */
 double fw_behaviour_intent(const fw_behaviour_model *m, const fw_world *w, const fw_users_state *s,
                            uint32_t u, uint32_t p, int32_t tick, uint8_t *src);

@@ -228,7 +228,7 @@ typedef enum fw_follow_graph {
     X(behaviour, ARM, F64, live_fatigue, 0.2, 0.0, 10.0, "", "growth of the leave hazard per tick watched") \
     X(behaviour, ARM, F64, live_buy, 0.01, 0.0, 1.0, "",                                                 \
       "per-tick probability a viewer at interest 1 orders one unit of a uniform product of the list at " \
-      "list price; x sqrt(i) x (list / price)^behaviour.price_weight, at most 1")
+      "list price; x sqrt(i) x (list / price)^(behaviour.price_weight + deal_weight), at most 1")
 
 /* behaviour.*: how people choose (an arm may change these). */
 #define FW_BEHAVIOUR_KNOBS(X)                                                                         \
@@ -269,6 +269,10 @@ typedef enum fw_follow_graph {
     X(behaviour, ARM, F64, price_weight, 0.15, 0.0, 20.0, "",                                                      \
       "logit weight of price sensitivity x log(price / the catalog's geometric mean price), in each choice about a " \
       "product (card or shop-tab click, add to cart: a purchase weighs it about twice)") \
+    X(behaviour, ARM, F64, deal_weight, 1.15, 0.0, 20.0, "",                                                       \
+      "logit weight of log(list price / the price the user would pay) in each choice about a discounted product " \
+      "(coupon, promotion day's sale; a live viewer's order: exponent of list / live price), on top of " \
+      "price_weight: the response to a deal against the reference (list) price; 0 = off") \
     X(behaviour, ARM, F64, card_click_rate, 0.05, 0.0, 1.0, "", "product-card clicks per card seen in an opened note (mean at no intent, see fw_behaviour_calibrate)") \
     X(behaviour, ARM, F64, shop_visit_rate, 0.3, 0.0, 1.0, "", "probability a session ends with a look at the shop tab") \
     X(behaviour, ARM, F64, shop_click_rate, 0.02, 0.0, 1.0, "", "shop-tab clicks per product examined (mean over products of the user's interests, no intent)") \

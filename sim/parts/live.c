@@ -21,8 +21,10 @@
  *  - Before the tick's log (barrier): the joins, in user order, open the engine's tick
  *    (fw_live_open_tick: ended sessions drop their viewers, viewers are counted). Then every
  *    viewer of every live session, in join order, draws from FW_RNG_LIVE_VIEW (session, tick):
- *    an order with probability live_buy x sqrt(i) x (list / price)^price_weight (price: the
- *    live price while it holds and flash units are left), a uniform item; and leaving with
+ *    an order with probability live_buy x sqrt(i) x (list / price)^(price_weight + deal_weight)
+ *    (price: the live price while it holds and flash units are left; the deal term once, as
+ *    the order is one decision; a promotion day's sale and coupons, which the checkout also
+ *    applies, are not weighed here), a uniform item; and leaving with
  *    hazard live_leave x (1 + live_fatigue x ticks watched) / sqrt(i). Orders go through the
  *    engine (fw_live_buy: the shop's order path, so the shop part counts them as orders and
  *    GMV too); leavers leave after the tick.
@@ -373,7 +375,8 @@ static fw_err live_before_log(fw_sim *S, fw_part_inst *p, fw_recbuf *log)
             if (tick >= it->price_from && tick < it->price_until && fw_live_flash_left(S->engine, k, item) > 0)
                 price = (double)it->price_cents;
             double si = sqrt(interest(&S->w, u, st->cat[k]));
-            if (ub < fmin(1.0, b->live_buy * si * pow(list / price, b->price_weight))) {
+            double deal = exp(fw_behaviour_deal_term(b, list, price));
+            if (ub < fmin(1.0, b->live_buy * si * pow(list / price, b->price_weight) * deal)) {
                 if (fw_sim_grow((void **)&st->buys, &st->cap_buys, nb + 1, sizeof *st->buys, 64))
                     return FW_ERR_NOMEM;
                 st->buys[nb++] = (fw_live_buy_req){.request_id = live_request_id(S->sc->seed, u, k, tick), .user = u,

@@ -16,7 +16,8 @@
  *    claimed with its claim_rate (stream FW_RNG_COUPON of the user and tick, so claims move no
  *    shopping draw); every choice about a product (card click, shop-tab click, add to cart)
  *    weighs the price the user would pay -- list price less the day's sale and the best coupon
- *    held or just claimed -- through the behaviour model's own price term; a promotion day
+ *    held or just claimed -- through the behaviour model's own price term and its deal term
+ *    (behaviour.deal_weight x log(list / that price)); a promotion day
  *    multiplies what notes plant by its intent. Checkouts still reserve the list price
  *    against the month's budget. */
 #include <math.h>
@@ -193,8 +194,9 @@ static int claim_coupons(fw_session *ss, fw_part_inst *p, uint32_t product)
 
 /* The behaviour model's price term for product at the price the user would pay now: list
  * price less the day's sale and the best coupon held (or claimed this tick) that applies.
- * A discount lowers the effective price, log scale, as the model judges any price. Without
- * promotions, the model's term as it is. */
+ * A discount lowers the effective price, log scale, as the model judges any price, and is
+ * answered as a deal too (less the deal term, behaviour.deal_weight). Without promotions, the
+ * model's term as it is. */
 static double price_term(const fw_session *ss, const shop_state *st, uint32_t product)
 {
     double term = fw_behaviour_price_term(ss->m, ss->w, ss->user, product);
@@ -212,7 +214,8 @@ static double price_term(const fw_session *ss, const shop_state *st, uint32_t pr
     int64_t pay = value - off > 1 ? value - off : 1;
     if (pay == price)
         return term;
-    return term + ss->m->cfg.price_weight * ss->w->price_sens[ss->user] * (log((double)pay) - log((double)price));
+    term += ss->m->cfg.price_weight * ss->w->price_sens[ss->user] * (log((double)pay) - log((double)price));
+    return term - fw_behaviour_deal_term(&ss->m->cfg, (double)price, (double)pay);
 }
 
 /* The intent multiplier of today (a promotion day's, else 1). */

@@ -99,6 +99,42 @@ for g in control coupon issuers cost budget gmv calendar; do
   if out=$("$PY" check.py c2.h5 $g 2>&1); then pass "$g: $out"; else fail "$g: $out"; fi
 done
 
+# The deal term (behaviour.deal_weight): each arm weighs discounts with its own value. Runs:
+# the default (c2.h5, 1.15 everywhere), d0 (0 everywhere) and arm (0 in the base, the coupon
+# arm setting 1.15). Before the promotion day the coupon arm's coupons are the only discount:
+# arm = the default in both arms on days 0-1, while d0's coupon arm differs (fewer carts:
+# the deal no longer pulls); on the promotion day the control's sale is weighed at 0 in arm,
+# so its control differs from the default's.
+"$FLYWHEEL" run "$SRC/tests/data/tiny_coupon.yaml" -q -t 2 --set behaviour.deal_weight=0 -o d0.h5 2>err.txt ||
+  fail "run deal_weight 0 ($(cat err.txt))"
+sed 's/^    - name: coupon$/    - name: coupon\n      set: ["behaviour.deal_weight=1.15"]/' "$SRC/tests/data/tiny_coupon.yaml" >arm.yaml
+"$FLYWHEEL" run arm.yaml -q -t 2 --set behaviour.deal_weight=0 -o arm.h5 2>err.txt || fail "run arm deal_weight ($(cat err.txt))"
+cat >deal.py <<'PY'
+import sys
+import h5py
+import numpy as np
+
+X, Z, Y = (h5py.File(p, "r") for p in sys.argv[1:4])
+days = lambda f, a: {k: f["days"][a][k][:] for k in f["days"][a].keys()}
+bad = []
+for a in ("control", "coupon"):
+    x, y = days(X, a), days(Y, a)
+    diff = [k for k in x if not np.array_equal(x[k][:2], y[k][:2], equal_nan=True)]
+    if diff:
+        bad.append(f"{a}: days 0-1 differ from the default run with the coupon arm at the default: {diff[:5]}")
+xc, zc, yc = days(X, "coupon"), days(Z, "coupon"), days(Y, "control")
+if not xc["cart_adds"][:2].sum() > zc["cart_adds"][:2].sum():
+    bad.append(f"coupon arm, days 0-1: cart adds {xc['cart_adds'][:2]} at 1.15, {zc['cart_adds'][:2]} at 0: expected more")
+if np.array_equal(days(X, "control")["cart_adds"][2], yc["cart_adds"][2]):
+    bad.append("control, promotion day: deal_weight 0 in the arm changed nothing")
+if bad:
+    print("\n".join(bad))
+    sys.exit(1)
+print(f"coupon arm cart adds on days 0-1: {xc['cart_adds'][:2].sum()} at 1.15, {zc['cart_adds'][:2].sum()} at 0; "
+      f"control's promotion day: {days(X, 'control')['cart_adds'][2]} at 1.15, {yc['cart_adds'][2]} at 0")
+PY
+if out=$("$PY" deal.py c2.h5 d0.h5 arm.h5 2>&1); then pass "deal_weight per arm: $out"; else fail "deal_weight: $out"; fi
+
 # The resolved scenario in the file (written back by the YAML writer) loads again.
 "$PY" -c "import h5py,sys; v=h5py.File('c2.h5','r').attrs['scenario_resolved']; open('resolved.yaml','w').write(v if isinstance(v,str) else v.decode())"
 if "$FLYWHEEL" validate resolved.yaml >out.txt 2>&1 && grep -q "brand17_15pct" resolved.yaml && grep -q "^promotions:" resolved.yaml; then
@@ -132,5 +168,6 @@ bad percent_100 's/percent: 15/percent: 100/' "percent_100.yaml:[0-9]*: promotio
 bad percent_0 's/percent: 15/percent: 0/' "percent_0.yaml:[0-9]*: promotions.coupons\[1\].percent: expected a percentage in (0, 100), got '0'"
 bad day_outside 's/- day: 2/- day: 4/' "day_outside.yaml:[0-9]*: promotions.days\[0\].day: expected a day of the run, 0 to 3 (days: 4), got 4"
 bad validity_0 's/validity_days: 2/validity_days: 0/' "validity_0.yaml:[0-9]*: promotions.coupons\[0\].validity_days: expected days a claim stays usable"
+bad deal_idle 's/^behaviour:$/behaviour:\n  deal_weight: 2/; /^promotions:/,$d' "deal_idle.yaml:[0-9]*: behaviour.deal_weight: 2 would do nothing: no price is ever cut"
 bad unknown_arm 's/arms: \[coupon\]/arms: [treatment]/' "unknown_arm.yaml:[0-9]*: promotions.coupons\[0\].arms\[0\]: no arm is called 'treatment'"
 finish

@@ -876,6 +876,27 @@ static void test_social_proof_monotone(void **state)
     fw_users_state_fini(&s, w->n_users);
 }
 
+/* The deal term (behaviour.deal_weight): w x log(list / pay) on a discount, so a choice's odds
+ * rise by exactly (list / pay)^w and a rare choice's probability by about that factor (the
+ * elasticity reading of the default); nothing at full price or above; exactly 0 at w = 0. */
+static void test_deal_term(void **state)
+{
+    (void)state;
+    fw_behaviour_cfg cfg = behaviour_cfg();
+    cfg.deal_weight = 1.15;
+    double list = 16800.0, pay = 12800.0, factor = pow(list / pay, 1.15);
+    assert_true(fabs(fw_behaviour_deal_term(&cfg, list, pay) - 1.15 * log(list / pay)) < 1e-12);
+    assert_true(fw_behaviour_deal_term(&cfg, list, list) == 0.0);
+    assert_true(fw_behaviour_deal_term(&cfg, list, list + 1.0) == 0.0);
+    double z = logit_of(0.01), p1 = sigmoid(z + fw_behaviour_deal_term(&cfg, list, pay));
+    double odds = p1 / (1.0 - p1) / (0.01 / 0.99);
+    assert_true(fabs(odds / factor - 1.0) < 1e-9);
+    assert_true(p1 / 0.01 > 0.98 * factor && p1 / 0.01 < factor);   /* 1 - P of the elasticity */
+    cfg.deal_weight = 0.0;
+    assert_true(fw_behaviour_deal_term(&cfg, list, pay) == 0.0);
+    assert_true(fw_behaviour_deal_term(&cfg, list, 1.0) == 0.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -892,6 +913,7 @@ int main(void)
         cmocka_unit_test(test_satiation_decays),
         cmocka_unit_test(test_satiation_diverse_page_wins),
         cmocka_unit_test(test_social_proof_monotone),
+        cmocka_unit_test(test_deal_term),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
