@@ -54,6 +54,12 @@ typedef struct fcap {
     uint16_t day;   /* day + 1; 0 = empty */
 } fcap;
 
+/* A campaign's upper bound on its auction score in a slot (engine.ads.scan bounded). */
+typedef struct ad_bound {
+    double ub;
+    uint32_t campaign;
+} ad_bound;
+
 typedef struct touch {
     uint32_t campaign;   /* FW_NONE: empty */
     int32_t view_tick;   /* the latest impression */
@@ -110,6 +116,11 @@ struct fw_ads {
     uint64_t *inter, *b_inter;        /* [n] and [n_bud * n]: the same, every cell and per budget cell */
     double *xc;                       /* [n_slots * n] each slot's campaign CTR feature, as of the last barrier */
     double *xe;                       /* [n_slots * n] each slot's creative engagement feature, likewise */
+    /* engine.ads.scan bounded: per slot, every campaign's upper bound on its auction score for a
+     * user whose own factor is 1 (bound_of), and the campaigns in descending order of it, as of
+     * the last barrier hook (rebuild_bounds). */
+    ad_bound *bnd;                    /* [n_slots * n] */
+    int bounded;                      /* some cell scans bounded */
     uint32_t *u_impr, *u_click;       /* [n_users] ads seen and clicked by each user */
     fcap *fcap;                       /* [n_users * FCAP_K] */
     touch *touch;                     /* [n_users * TOUCH_K] newest first */
@@ -132,6 +143,7 @@ typedef struct ads_ctx {
 } ads_ctx;
 
 static void refresh_xc(const fw_engine *e, struct fw_ads *a);
+static void rebuild_bounds(const fw_engine *e, struct fw_ads *a);
 static void split_budgets(const fw_engine *e, struct fw_ads *a);
 
 /* The budget cell that pays for a cell's traffic. */
@@ -197,6 +209,7 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
     fw_alloc(e, &a->b_inter, mb, sizeof *a->b_inter);
     fw_alloc(e, &a->xc, (size_t)fw_n_slots(e) * m, sizeof *a->xc);
     fw_alloc(e, &a->xe, (size_t)fw_n_slots(e) * m, sizeof *a->xe);
+    fw_alloc(e, &a->bnd, (size_t)fw_n_slots(e) * m, sizeof *a->bnd);
     fw_alloc(e, &a->traffic_day, a->n_bud, sizeof *a->traffic_day);
     fw_alloc(e, &a->traffic_mid, a->n_bud, sizeof *a->traffic_mid);
     fw_alloc(e, &a->mid_spend_cents, mb, sizeof *a->mid_spend_cents);
@@ -211,7 +224,7 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
         !a->brand_gmv || !a->conv_log || !a->model || !a->l_impr || !a->l_clicks || !a->l_conv ||
         !a->traffic_day || !a->traffic_mid || !a->kappa || !a->ab_spend || !a->ab_conv || !a->ab_gmv || !a->aov0 ||
         !a->b_impr || !a->b_clicks || !a->b_conv || !a->b_spend_mc || !a->b_gmv || !a->shade || !a->sh_sum || !a->sh_n ||
-        !a->l_inter || !a->inter || !a->b_inter || !a->xe || !a->total_mc || !a->next_mc)
+        !a->l_inter || !a->inter || !a->b_inter || !a->xe || !a->total_mc || !a->next_mc || !a->bnd)
         return FW_ERR_NOMEM;
     a->ab_decay = exp2(-1.0 / e->ticks_per_day);
     for (uint32_t k = 0; k < n; k++) {
@@ -240,7 +253,10 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
     split_budgets(e, a);
     for (uint32_t l = 0; l < a->n_learn; l++)
         a->model[l].w[AD_F_CAMPAIGN] = 1.0;
+    for (uint32_t slot = 0; slot < fw_n_slots(e); slot++)
+        a->bounded |= fw_cfg(e, fw_slot_cell(e, slot))->ads.scan == FW_SCAN_BOUNDED;
     refresh_xc(e, a);
+    rebuild_bounds(e, a);
     if (n) {
         fw_alloc(e, &a->u_impr, e->n_users, sizeof *a->u_impr);
         fw_alloc(e, &a->u_click, e->n_users, sizeof *a->u_click);
@@ -458,6 +474,82 @@ static void autobid_shade_step(struct fw_ads *a, size_t i)
 
 /* ---- serving -------------------------------------------------------------------------- */
 
+/* ---- the bounded scan (engine.ads.scan bounded) ------------------------------------------ */
+
+/* An upper bound on campaign k's auction score (bid x quality) in any request served by slot,
+ * to be multiplied by the request's own factor (user_factor). The score is bid x q x w: the
+ * safety weight w is 0, 1 or a down-rank in [0, 1]; q is 1 (CPM, autobidders), the pCTR (CPC)
+ * or pCTR x pCVR (conversions), clamped to [1e-9, 1]. The pCTR is sigma(s + c), with the
+ * campaign's side s = w_bias + w_campaign xc + w_engage xe and the request's c = w_user xu +
+ * w_match match, and sigma(s + c) <= sigma(s) max(1, e^c) (for c >= 0: (1 + e^-s) <= e^c (1 +
+ * e^-(s+c)) as 1 <= e^c). An autobidder bids min(its value, its cap) over 1 + its pacing
+ * multiplier, its value linear in the pCTR, times its shade under first price when the shade is
+ * above 1 (the reserve only lifts a shaded bid to at most its unshaded value). A plug-in's campaign has no bound: its bidder is
+ * asked in every auction, as under the full scan. A throttled campaign bids in none: -1, last.
+ * One part in 10^9 covers the rounding of the
+ * exact path's arithmetic (same terms, another order). */
+static double bound_of(const fw_engine *e, const struct fw_ads *a, uint32_t slot, uint32_t bud, uint32_t k)
+{
+    const fw_campaign_info *ci = &a->c[k];
+    size_t i = (size_t)bud * a->n + k;
+    if (fw_bidder_controls(e, bud, k))
+        return INFINITY;
+    if (a->throttled[i])
+        return -1.0;   /* out of every auction until a hook clears it (and rebuilds) */
+    const ad_model *m = &a->model[fw_slot_learner(e, slot)];
+    size_t x = (size_t)slot * a->n + k;
+    double z = m->w[AD_F_BIAS] + m->w[AD_F_CAMPAIGN] * a->xc[x] + m->w[AD_F_ENGAGE] * a->xe[x];
+    double pc = 1.0 / (1.0 + exp(-z)), ub;   /* the pCTR's bound at a user factor of 1 */
+    if (ci->goal != FW_GOAL_MANUAL) {
+        /* min(value, cap) <= min(value at factor 1, cap) x f for f >= 1: the value is linear in the pCTR. */
+        double v = autobid_value(a, i, k, pc, p_cvr(e, a, slot, k)), cap = (double)ci->bid_cents / 1000.0;
+        int first = fw_cfg(e, fw_slot_cell(e, slot))->ads.pay_rule == FW_PAY_FIRST;
+        ub = (v < cap ? v : cap) / (1.0 + a->mult[i]) * (first && a->shade[i] > 1.0 ? a->shade[i] : 1.0);
+    } else if (ci->objective == FW_OBJ_CPM) {
+        ub = (double)ci->bid_cents / (1.0 + a->mult[i]) / 1000.0;
+    } else {
+        double q = ci->objective == FW_OBJ_CPC ? pc : pc * p_cvr(e, a, slot, k);
+        ub = (double)ci->bid_cents / (1.0 + a->mult[i]) * (q > 1e-9 ? q : 1e-9);
+    }
+    ub *= 1.0 + 1e-9;
+    return ub >= 0.0 ? ub : INFINITY;   /* NaN: no bound */
+}
+
+static int cmp_bound(const void *x, const void *y)
+{
+    const ad_bound *p = x, *q = y;
+    if (p->ub != q->ub)
+        return p->ub > q->ub ? -1 : 1;
+    return p->campaign < q->campaign ? -1 : p->campaign > q->campaign;
+}
+
+/* Every bounded slot's campaigns in descending order of their bound. Called by every hook that
+ * moves what a bound reads (the models and features, pCVRs, multipliers, shades, throttles), so requests
+ * between barriers read bounds of the state they bid with. */
+static void rebuild_bounds(const fw_engine *e, struct fw_ads *a)
+{
+    if (!a->bounded)
+        return;
+    for (uint32_t slot = 0; slot < fw_n_slots(e); slot++) {
+        uint32_t cell = fw_slot_cell(e, slot);
+        if (fw_cfg(e, cell)->ads.scan != FW_SCAN_BOUNDED)
+            continue;
+        ad_bound *b = a->bnd + (size_t)slot * a->n;
+        for (uint32_t k = 0; k < a->n; k++)
+            b[k] = (ad_bound){.ub = bound_of(e, a, slot, bud_of(a, cell), k), .campaign = k};
+        qsort(b, a->n, sizeof *b, cmp_bound);
+    }
+}
+
+/* The request's factor on every pCTR bound: max(1, e^c) with c's largest value for this user,
+ * w_user xu + max(0, w_match). */
+static double user_factor(const fw_engine *e, const struct fw_ads *a, uint32_t slot, double xu)
+{
+    const ad_model *m = &a->model[fw_slot_learner(e, slot)];
+    double c = m->w[AD_F_USER] * xu + (m->w[AD_F_MATCH] > 0.0 ? m->w[AD_F_MATCH] : 0.0);
+    return c > 0.0 ? exp(c) * (1.0 + 1e-9) : 1.0;
+}
+
 static uint32_t day_of(const fw_engine *e, int32_t tick)
 {
     /* A tick before 0 (a warm-up's, issue 18) is on day 2^32 - k, k days before day 0, as the
@@ -488,6 +580,107 @@ static fcap *cap_of(struct fw_ads *a, uint32_t user, uint32_t campaign, uint32_t
     return &row[free_k];
 }
 
+/* What every campaign's bid in one request reads (fw_ads_fill). */
+typedef struct fill_req {
+    const fw_ad_req *req;
+    const fw_ads_cfg *g;
+    uint32_t cell, bud, slot, day, n_slots;
+    size_t bo;   /* the budget cell's offset */
+    double xu;   /* the user's ad CTR feature */
+    uint32_t topics[16], n_topics;
+    uint32_t capped[FCAP_K], n_capped;
+    int full;    /* the user's cap table is full today */
+} fill_req;
+
+/* Campaign c's bid and quality in the request (as the auction takes them: the quality times
+ * the safety weight, an autobidder's bid shaded under first price), or 0 when it stays out. */
+static int bid_of(fw_engine *e, fw_engine_ctx *ctx, struct fw_ads *a, const fill_req *r, uint32_t c, fw_bid *out)
+{
+    const fw_campaign_info *ci = &a->c[c];
+    const fw_ads_cfg *g = r->g;
+    if (a->throttled[r->bo + c] || r->day < ci->first_day)
+        return 0;
+    /* Ads are notes: moderation's action on the creative holds in the auction too (out, or its
+     * quality score times the down-rank). */
+    double safety_w = fw_safety_w(e, r->cell, r->req->user, ci->creative);
+    if (safety_w == 0.0)
+        return 0;
+    if (ci->target_topic != FW_NONE && ci->target_topic != r->req->topic) {
+        uint32_t j = 0;
+        while (j < r->n_topics && r->topics[j] != ci->target_topic)
+            j++;
+        if (j == r->n_topics)
+            return 0;
+    }
+    if (g->freq_cap) {
+        uint32_t j = 0;
+        while (j < r->n_capped && r->capped[j] != c)
+            j++;
+        if (j < r->n_capped || (r->full && !cap_of(a, r->req->user, c, r->day, 0)))
+            return 0;
+    }
+    double bid, q;
+    if (fw_bidder_controls(e, r->bud, c)) {
+        /* A bidder plug-in bids, outside the platform's pacing, with the platform's estimates. */
+        int match = topic_match(e, a, c, r->topics, r->n_topics, r->req->topic);
+        double pc = p_ctr(e, a, r->slot, r->xu, c, match), pv = p_cvr(e, a, r->slot, c);
+        size_t bi = r->bo + c;
+        fw_bid_request br = {
+            .campaign = c, .user = r->req->user, .cell = r->cell, .tick = r->req->tick,
+            .tick_of_day = (uint32_t)((int64_t)r->req->tick - (int64_t)(int32_t)r->day * e->ticks_per_day),
+            .context_topic = r->req->topic, .n_slots = r->n_slots, .topic_match = (uint32_t)match,
+            .user_ad_impressions = a->u_impr[r->req->user], .user_ad_clicks = a->u_click[r->req->user],
+            .p_ctr = pc, .p_cvr = pv, .budget_cents = a->budget_mc[bi] / 1000.0,
+            .spent_today_cents = a->spend_today_mc[bi] / 1000.0};
+        bid = fw_bidder_bid(e, ctx, r->bud, &br);
+        if (!(bid > 0.0))
+            return 0;   /* stays out (0), or a fault the barrier reports */
+        q = ci->objective == FW_OBJ_CPM ? 1.0 : ci->objective == FW_OBJ_CPC ? pc : pc * pv;
+        if (ci->objective == FW_OBJ_CPM)
+            bid /= 1000.0;
+    } else if (ci->goal != FW_GOAL_MANUAL) {
+        /* The platform's autobidder: the impression's value, paced; billed per impression. */
+        int match = topic_match(e, a, c, r->topics, r->n_topics, r->req->topic);
+        double v = autobid_value(a, r->bo + c, c, p_ctr(e, a, r->slot, r->xu, c, match), p_cvr(e, a, r->slot, c));
+        double cap = (double)ci->bid_cents / 1000.0;
+        bid = (v < cap ? v : cap) / (1.0 + a->mult[r->bo + c]);
+        q = 1.0;
+        if (g->pay_rule == FW_PAY_FIRST) {
+            /* Under first price it shades by what it learned (autobid_shade_step), but not under
+             * the reserve while the value clears it (it would lose for nothing). */
+            double reserve = g->reserve_cpm_cents / 1000.0, sh = bid * a->shade[r->bo + c];
+            bid = bid >= reserve && sh < reserve ? reserve : sh;
+        }
+    } else {
+        bid = (double)ci->bid_cents / (1.0 + a->mult[r->bo + c]);
+        int match = ci->objective == FW_OBJ_CPM ? 0 : topic_match(e, a, c, r->topics, r->n_topics, r->req->topic);
+        switch (ci->objective) {
+        case FW_OBJ_CPM: bid /= 1000.0; q = 1.0; break;   /* per impression */
+        case FW_OBJ_CPC: q = p_ctr(e, a, r->slot, r->xu, c, match); break;
+        default: q = p_ctr(e, a, r->slot, r->xu, c, match) * p_cvr(e, a, r->slot, c); break;
+        }
+    }
+    if (!(q > 0.0) || q > 1.0)
+        q = q > 1.0 ? 1.0 : 1e-9;
+    *out = (fw_bid){.id = c, .bid = bid, .quality = q * safety_w};
+    return 1;
+}
+
+/* Keeps top[0..*n) the largest scores seen, descending, at most m of them. */
+static void keep_top(double *top, uint32_t *n, uint32_t m, double score)
+{
+    uint32_t j = *n < m ? (*n)++ : m;
+    if (j == m && !(score > top[m - 1]))
+        return;
+    if (j == m)
+        j = m - 1;
+    while (j > 0 && top[j - 1] < score) {
+        top[j] = top[j - 1];
+        j--;
+    }
+    top[j] = score;
+}
+
 uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uint32_t k, fw_ad_fill *out)
 {
     int64_t t0 = fw_now_ns();
@@ -497,103 +690,60 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
     if (k > MAX_SLOTS)
         k = MAX_SLOTS;
     ads_ctx *ac = ctx->mod[FW_MOD_ADS];
-    const fw_ads_cfg *g = &fw_cfg(e, req->arm)->ads;
-    uint32_t day = day_of(e, req->tick), nb = 0;
+    fill_req r = {.req = req, .g = &fw_cfg(e, req->arm)->ads, .cell = req->arm, .n_slots = k,
+                  .day = day_of(e, req->tick)};
+    const fw_ads_cfg *g = r.g;
     /* The user's side, once per request: the topics they engage with, the campaigns they
      * have seen up to the cap today, and whether their cap table is full (a campaign it
      * cannot hold is capped too: caps stay exact, at most FCAP_K campaigns a day). */
-    uint32_t topics[16], n_topics = fw_shop_engaged_topics(e, req->user, topics, 16);
-    uint32_t cell = req->arm, bud = bud_of(a, cell);
-    size_t bo = (size_t)bud * a->n;   /* the cell's budget state */
-    uint32_t slot = fw_slot_of(e, cell, req->user);   /* the user's learner */
-    double xu = user_feature(e, a, cell, req->user);
-    uint32_t capped[FCAP_K], n_capped = 0;
-    int full = 0;
+    r.n_topics = fw_shop_engaged_topics(e, req->user, r.topics, 16);
+    r.bud = bud_of(a, r.cell);
+    r.bo = (size_t)r.bud * a->n;   /* the cell's budget state */
+    r.slot = fw_slot_of(e, r.cell, req->user);   /* the user's learner */
+    r.xu = user_feature(e, a, r.cell, req->user);
     if (g->freq_cap) {
         const fcap *row = &a->fcap[(size_t)req->user * FCAP_K];
-        full = 1;
+        r.full = 1;
         for (int j = 0; j < FCAP_K; j++) {
-            if (row[j].day != cap_tag(day))
-                full = 0;
+            if (row[j].day != cap_tag(r.day))
+                r.full = 0;
             else if (row[j].count >= g->freq_cap)
-                capped[n_capped++] = row[j].campaign;
+                r.capped[r.n_capped++] = row[j].campaign;
         }
     }
-    for (uint32_t c = 0; c < a->n; c++) {
-        const fw_campaign_info *ci = &a->c[c];
-        if (a->throttled[bo + c] || day < ci->first_day)
-            continue;
-        /* Ads are notes: moderation's action on the creative holds in the auction too (out,
-         * or its quality score times the down-rank). */
-        double safety_w = fw_safety_w(e, cell, req->user, ci->creative);
-        if (safety_w == 0.0)
-            continue;
-        if (ci->target_topic != FW_NONE && ci->target_topic != req->topic) {
-            uint32_t j = 0;
-            while (j < n_topics && topics[j] != ci->target_topic)
-                j++;
-            if (j == n_topics)
+    uint32_t nb = 0;
+    if (g->scan == FW_SCAN_BOUNDED && r.full) {
+        /* A full cap table leaves only its own campaigns under their cap today (bid_of's cap
+         * test): they are the candidates, whatever their bounds. */
+        const fcap *row = &a->fcap[(size_t)req->user * FCAP_K];
+        for (int j = 0; j < FCAP_K; j++)
+            if (row[j].count < g->freq_cap && bid_of(e, ctx, a, &r, row[j].campaign, &ac->bids[nb]))
+                ac->map[nb++] = row[j].campaign;
+    } else if (g->scan == FW_SCAN_BOUNDED) {
+        /* Campaigns in descending order of their bound; the auction ranks by score and prices
+         * with the k + 1 best at or above the reserve (flywheel/auction.h), so once a bound
+         * falls below the (k + 1)-th best score found (or the reserve), no campaign left can
+         * change a winner or a price: the same outcome as the full scan. */
+        const ad_bound *b = a->bnd + (size_t)r.slot * a->n;
+        double f = user_factor(e, a, r.slot, r.xu), reserve = g->reserve_cpm_cents / 1000.0;
+        double top[MAX_SLOTS + 1];
+        uint32_t n_top = 0;
+        for (uint32_t j = 0; j < a->n; j++) {
+            double floor_score = n_top == k + 1 && top[k] > reserve ? top[k] : reserve;
+            if (b[j].ub * f < floor_score)
+                break;
+            if (!bid_of(e, ctx, a, &r, b[j].campaign, &ac->bids[nb]))
                 continue;
+            double sc = ac->bids[nb].bid * ac->bids[nb].quality;
+            if (sc >= reserve)
+                keep_top(top, &n_top, k + 1, sc);
+            ac->map[nb] = b[j].campaign;
+            nb++;
         }
-        if (g->freq_cap) {
-            uint32_t j = 0;
-            while (j < n_capped && capped[j] != c)
-                j++;
-            if (j < n_capped || (full && !cap_of(a, req->user, c, day, 0)))
-                continue;
-        }
-        double bid, q;
-        if (fw_bidder_controls(e, bud, c)) {
-            /* A bidder plug-in bids, outside the platform's pacing, with the platform's estimates. */
-            int match = topic_match(e, a, c, topics, n_topics, req->topic);
-            double pc = p_ctr(e, a, slot, xu, c, match), pv = p_cvr(e, a, slot, c);
-            size_t bi = bo + c;
-            fw_bid_request br = {
-                .campaign = c, .user = req->user, .cell = cell, .tick = req->tick,
-                .tick_of_day = (uint32_t)((int64_t)req->tick - (int64_t)(int32_t)day * e->ticks_per_day),
-                .context_topic = req->topic, .n_slots = k, .topic_match = (uint32_t)match,
-                .user_ad_impressions = a->u_impr[req->user], .user_ad_clicks = a->u_click[req->user],
-                .p_ctr = pc, .p_cvr = pv, .budget_cents = a->budget_mc[bi] / 1000.0,
-                .spent_today_cents = a->spend_today_mc[bi] / 1000.0};
-            bid = fw_bidder_bid(e, ctx, bud, &br);
-            if (!(bid > 0.0))
-                continue;   /* stays out (0), or a fault the barrier reports */
-            q = ci->objective == FW_OBJ_CPM ? 1.0 : ci->objective == FW_OBJ_CPC ? pc : pc * pv;
-            if (ci->objective == FW_OBJ_CPM)
-                bid /= 1000.0;
-        } else if (ci->goal != FW_GOAL_MANUAL) {
-            /* The platform's autobidder: the impression's value, paced; billed per impression. */
-            int match = topic_match(e, a, c, topics, n_topics, req->topic);
-            double v = autobid_value(a, bo + c, c, p_ctr(e, a, slot, xu, c, match), p_cvr(e, a, slot, c));
-            double cap = (double)ci->bid_cents / 1000.0;
-            bid = (v < cap ? v : cap) / (1.0 + a->mult[bo + c]);
-            q = 1.0;
-        } else {
-            bid = (double)ci->bid_cents / (1.0 + a->mult[bo + c]);
-            int match = ci->objective == FW_OBJ_CPM ? 0 : topic_match(e, a, c, topics, n_topics, req->topic);
-            switch (ci->objective) {
-            case FW_OBJ_CPM: bid /= 1000.0; q = 1.0; break;   /* per impression */
-            case FW_OBJ_CPC: q = p_ctr(e, a, slot, xu, c, match); break;
-            default: q = p_ctr(e, a, slot, xu, c, match) * p_cvr(e, a, slot, c); break;
-            }
-        }
-        if (!(q > 0.0) || q > 1.0)
-            q = q > 1.0 ? 1.0 : 1e-9;
-        q *= safety_w;
-        ac->bids[nb] = (fw_bid){.id = c, .bid = bid, .quality = q};
-        ac->map[nb++] = c;
-    }
-    if (g->pay_rule == FW_PAY_FIRST && nb > 0) {
-        /* Autobidders shade under first price by what they learned (autobid_shade_step), but
-         * not under the reserve while the value clears it (they would lose for nothing). */
-        double reserve = g->reserve_cpm_cents / 1000.0;
-        for (uint32_t j = 0; j < nb; j++) {
-            uint32_t c = ac->map[j];
-            if (a->c[c].goal == FW_GOAL_MANUAL || fw_bidder_controls(e, bud, c))
-                continue;
-            double v = ac->bids[j].bid, s = v * a->shade[bo + c];
-            ac->bids[j].bid = v >= reserve && s < reserve ? reserve : s;
-        }
+    } else {
+        for (uint32_t c = 0; c < a->n; c++)
+            if (bid_of(e, ctx, a, &r, c, &ac->bids[nb]))
+                ac->map[nb++] = c;
     }
     double slot_ctr[MAX_SLOTS];
     for (uint32_t j = 0; j < k; j++)
@@ -622,7 +772,7 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
             least_cents = a->c[c].bid_cents;
         out[j] = (fw_ad_fill){.campaign = c, .note = a->c[c].creative, .price_cents = cents,
                               .min_bid_cents = least_cents};
-        fcap *fc = g->freq_cap ? cap_of(a, req->user, c, day, 1) : NULL;
+        fcap *fc = g->freq_cap ? cap_of(a, req->user, c, r.day, 1) : NULL;
         if (fc)
             fc->count++;
     }
@@ -785,6 +935,7 @@ static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
     if (a) {
         log_ad_engagement(e, a, l);
         refresh_xc(e, a);
+        rebuild_bounds(e, a);
     }
     return rc;
 }
@@ -900,6 +1051,7 @@ static fw_err ads_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_
         for (size_t i = 0; i < (size_t)a->n_bud * a->n; i++)
             a->mid_spend_cents[i] = a->spend_today_mc[i] / 1000;
     }
+    rebuild_bounds(e, a);   /* the multipliers and shades moved */
     return FW_OK;
 }
 
@@ -928,6 +1080,7 @@ static fw_err ads_notice(fw_engine *e, void *state, const fw_notice *notice, siz
             a->brand_gmv[x->brand] += x->value_cents;
         }
     }
+    rebuild_bounds(e, a);   /* attributed conversions moved the pCVRs */
     return FW_OK;
 }
 
@@ -973,6 +1126,7 @@ static fw_err ads_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
         a->throttled[i] = a->budget_mc[i] == 0;   /* an advertiser left: out of every auction */
     }
     a->day_start = (int32_t)((day + 1) * e->ticks_per_day);
+    rebuild_bounds(e, a);   /* the throttled are back */
     return FW_OK;
 }
 
@@ -1160,6 +1314,7 @@ static fw_err ads_fork(fw_engine *e, void *state)
             a->throttled[i] = a->budget_mc[i] == 0;
     }
     refresh_xc(e, a);
+    rebuild_bounds(e, a);
     return FW_OK;
 }
 
@@ -1170,7 +1325,7 @@ static size_t ads_cell_bytes(const fw_engine *e, const void *state)
     size_t per_bud = (size_t)a->n * (8 * sizeof(int64_t) + 7 * sizeof(double) + 4 * sizeof(uint64_t) + 5) +
                      2 * sizeof(uint64_t);
     return (a->n_learn - 1) * per_learner + (a->n_bud - 1) * per_bud +
-           (size_t)(fw_n_slots(e) - 1) * a->n * 2 * sizeof(double);
+           (size_t)(fw_n_slots(e) - 1) * a->n * (2 * sizeof(double) + sizeof(ad_bound));
 }
 
 static fw_err ads_check(const fw_engine *e, const void *state, char *why, size_t cap)

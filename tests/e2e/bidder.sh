@@ -22,7 +22,10 @@ one=(--set engine.ads.pacing=none)
 "$FLYWHEEL" run one.yaml -q -t 2 "${one[@]}" -o fixed.h5 2>err.txt || fail "fixed run ($(cat err.txt))"
 "$FLYWHEEL" run one.yaml -q -t 2 "${one[@]}" -o plug.h5 --set engine.ads.bidder=plugin "${PACER[@]}" \
   --set engine.ads.bidder_args="lr=0" 2>err.txt || fail "plug-in run ($(cat err.txt))"
-if cmp_files fixed.h5 plug.h5; then pass "a plug-in bidding the max bid gives the fixed bids' results exactly"
+# (/work/ad_bidders aside: the bounded scan, engine.ads.scan, skips campaigns whose bound
+# cannot win, but asks a plug-in for every campaign it controls.)
+if h5diff -q --exclude-path /latency --exclude-path /work/ad_bidders --exclude-attribute / fixed.h5 plug.h5; then
+  pass "a plug-in bidding the max bid gives the fixed bids' results exactly"
 else fail "max-bid plug-in differs from fixed bids: $(differ fixed.h5 plug.h5)"; fi
 "$FLYWHEEL" run one.yaml -q -t 2 "${one[@]}" -o half.h5 --set engine.ads.bidder=plugin \
   --set engine.ads.bidder_plugin="$POL/bad_bidder.so" --set engine.ads.bidder_args="fault=nan day=99" 2>err.txt ||

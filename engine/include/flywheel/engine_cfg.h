@@ -213,6 +213,13 @@ typedef enum fw_shop_profile { FW_SHOP_PROFILES(FW_KNOB_ENUM_CONST) FW_PROFILE__
 
 typedef enum fw_ad_pacing { FW_AD_PACINGS(FW_KNOB_ENUM_CONST) FW_PACING__COUNT } fw_ad_pacing;
 
+/* engine.ads.scan: how an auction finds the campaigns that matter (engine/src/ads.c). */
+#define FW_AD_SCANS(V)                   \
+    V(FW_SCAN_FULL, "full")              \
+    V(FW_SCAN_BOUNDED, "bounded")
+
+typedef enum fw_ad_scan { FW_AD_SCANS(FW_KNOB_ENUM_CONST) FW_SCAN__COUNT } fw_ad_scan;
+
 #define FW_AD_BIDDERS(V)                 \
     V(FW_BIDDER_FIXED, "fixed")          \
     V(FW_BIDDER_PLUGIN, "plugin")
@@ -249,6 +256,10 @@ typedef enum fw_ad_bidder { FW_AD_BIDDERS(FW_KNOB_ENUM_CONST) FW_BIDDER__COUNT }
     X(ads, SPLIT, U32, bidder_campaigns, 0, 0, 1000000, "campaigns",                                         \
       "bidder plugin: the plug-in bids for the world's campaigns 0 .. N-1; 0 = every campaign (at most world.n_campaigns)") \
     X(ads, ARM, U32, freq_cap, 3, 0, 1000, "impressions", "most impressions of one campaign per user per day (0 = no cap)") \
+    X(ads, RUN, ENUM, scan, FW_SCAN_BOUNDED, FW_AD_SCANS, 0, "",                                              \
+      "how an auction finds its bidders: full = every campaign's bid is computed (the test oracle); "          \
+      "bounded = campaigns in order of an upper bound on their score, stopping once no bound reaches the "    \
+      "score that prices the last slot: the same winners and prices, fewer bids computed (/work/ad_bidders)") \
     X(ads, ISO, F64, ctr_prior, 0.005, 0.000001, 1.0, "", "prior ad CTR of a campaign with no history")     \
     X(ads, ISO, F64, cvr_prior, 0.01, 0.000001, 1.0, "", "prior conversions per click of a campaign with no history") \
     X(ads, ISO, F64, prior_weight, 200.0, 1.0, 1.0e9, "impressions",                                       \
