@@ -152,6 +152,19 @@ static inline uint32_t bud_of(const struct fw_ads *a, uint32_t cell) { return a-
 /* The ads' state; NULL when the catalog has no campaigns (ads are switched off). */
 static struct fw_ads *A_of(const fw_engine *e) { return fw_mod(e, FW_MOD_ADS); }
 
+/* Whether campaign c in budget cell slot i cannot afford its largest possible charge (its bid
+ * per impression, click or conversion) with what is left of its day's budget, or has no budget:
+ * such a campaign is out of the cell's auctions until a new day brings a budget that affords
+ * it. Checked after every charge and whenever a budget is set (a day's start, the split into
+ * cells, the engine's creation), so that a campaign whose daily budget is below its bid -- a
+ * conversion campaign, typically -- is not served free until its first conversion finds it
+ * broke. */
+static int unaffordable(const struct fw_ads *a, size_t i, uint32_t c)
+{
+    int64_t max_mc = a->c[c].objective == FW_OBJ_CPM ? a->c[c].bid_cents : a->c[c].bid_cents * 1000;
+    return a->budget_mc[i] == 0 || a->budget_mc[i] - a->spend_today_mc[i] < max_mc;
+}
+
 uint32_t fw_ads_n_campaigns(const fw_engine *e)
 {
     const struct fw_ads *a = A_of(e);
@@ -251,6 +264,8 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
         a->next_mc[i] = -1;
     }
     split_budgets(e, a);
+    for (size_t i = 0; i < mb && n; i++)
+        a->throttled[i] = (uint8_t)unaffordable(a, i, (uint32_t)(i % n));
     for (uint32_t l = 0; l < a->n_learn; l++)
         a->model[l].w[AD_F_CAMPAIGN] = 1.0;
     for (uint32_t slot = 0; slot < fw_n_slots(e); slot++)
@@ -804,8 +819,7 @@ static int64_t charge(struct fw_ads *a, uint32_t b, uint32_t c, int64_t charge_m
         a->revenue_mc += charge_mc;
         a->charges_mc += charge_mc;
     }
-    int64_t max_mc = a->c[c].objective == FW_OBJ_CPM ? a->c[c].bid_cents : a->c[c].bid_cents * 1000;
-    if (a->budget_mc[i] - a->spend_today_mc[i] < max_mc)
+    if (unaffordable(a, i, c))
         a->throttled[i] = 1;
     return billed;
 }
@@ -1123,7 +1137,7 @@ static fw_err ads_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
             a->budget_mc[i] = a->next_mc[i];
             a->next_mc[i] = -1;
         }
-        a->throttled[i] = a->budget_mc[i] == 0;   /* an advertiser left: out of every auction */
+        a->throttled[i] = (uint8_t)unaffordable(a, i, (uint32_t)(i % a->n));   /* or an advertiser left */
     }
     a->day_start = (int32_t)((day + 1) * e->ticks_per_day);
     rebuild_bounds(e, a);   /* the throttled are back */
@@ -1309,9 +1323,10 @@ static fw_err ads_fork(fw_engine *e, void *state)
             memcpy(a->shade + b * n, a->shade, n * sizeof *a->shade);
         }
         split_budgets(e, a);
-        /* Cells beyond the first held no budget until now (a day's end throttles a share of 0). */
-        for (size_t i = n; i < (size_t)a->n_bud * n; i++)
-            a->throttled[i] = a->budget_mc[i] == 0;
+        /* Cells beyond the first held no budget until now; cell 0 keeps its day's throttling,
+         * and any share too small for its campaign's bid is out. */
+        for (size_t i = 0; i < (size_t)a->n_bud * n; i++)
+            a->throttled[i] = (uint8_t)((i >= n ? 0 : a->throttled[i]) | unaffordable(a, i, (uint32_t)(i % n)));
     }
     refresh_xc(e, a);
     rebuild_bounds(e, a);

@@ -92,10 +92,10 @@ typedef enum fw_follow_graph {
     X(world, RUN, F64, restock_days, 3.0, 0.0, 3650.0, "days",                                                  \
       "mean days before a brand restocks a sold-out product to its initial stock (0 = never)")   \
     X(world, RUN, U32, n_campaigns, 200, 0, 10000000, "campaigns", "ad campaigns, each of a random brand (0 = no ads)") \
-    X(world, RUN, F64, cpm_bid_cents, 2000.0, 1.0, 1.0e9, "cents", "median bid of CPM campaigns, per thousand impressions") \
-    X(world, RUN, F64, cpc_bid_cents, 60.0, 1.0, 1.0e9, "cents", "median bid of CPC campaigns, per click")     \
-    X(world, RUN, F64, cpa_bid_cents, 3000.0, 1.0, 1.0e9, "cents", "median bid of conversion campaigns, per conversion") \
-    X(world, RUN, F64, ad_budget_cents, 3000.0, 1.0, 1.0e12, "cents", "median daily budget of a campaign (lognormal, sigma 1)") \
+    X(world, RUN, F64, cpm_bid_cents, 8000.0, 1.0, 1.0e9, "cents", "median bid of CPM campaigns, per thousand impressions") \
+    X(world, RUN, F64, cpc_bid_cents, 240.0, 1.0, 1.0e9, "cents", "median bid of CPC campaigns, per click")     \
+    X(world, RUN, F64, cpa_bid_cents, 12000.0, 1.0, 1.0e9, "cents", "median bid of conversion campaigns, per conversion") \
+    X(world, RUN, F64, ad_budget_cents, 12000.0, 1.0, 1.0e12, "cents", "median daily budget of a campaign (lognormal, sigma 1)") \
     X(world, RUN, F64, goal_max_conversions, 0.0, 0.0, 1.0, "",                                                \
       "share of campaigns whose advertiser buys the most conversions its budget allows, through the "         \
       "platform's autobidder (flywheel/ads.h fw_ad_goal; value of a conversion around cpa_bid_cents); 0 = none") \

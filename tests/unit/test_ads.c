@@ -569,6 +569,41 @@ static void test_budget_throttles_and_resets(void **state)
     assert_books(e, camps);
 }
 
+/* A campaign whose day's budget cannot pay its bid once is out of every auction from the
+ * day's start, not only after its first charge. Found in the GSP arm of
+ * scenarios/auction_formats.yaml: a conversion campaign (bid 74.99 CNY, a third of 12.03 CNY a
+ * day in each arm) won 5,855 impressions in a week and was credited 4 conversions, all
+ * overdelivery (CNY 0 spent): only a conversion's charge throttled it, so it entered the
+ * auctions free every morning until its first attributed purchase. Campaign 0 (conversions,
+ * bid 5000, budget 1000) would outrank 1 and 2; 2 (bid 4000, budget 4000) affords its bid. */
+static void test_budget_below_bid_stays_out(void **state)
+{
+    fw_engine_cfg cfg = ads_cfg();
+    fw_campaign_info camps[] = {camp(0, FW_OBJ_CPA, 5000, 1000, FW_NONE, 0),
+                                camp(1, FW_OBJ_CPM, 500, 100000, FW_NONE, 1),
+                                camp(1, FW_OBJ_CPA, 4000, 4000, FW_NONE, 2)};
+    fw_engine_ctx *ctx;
+    fw_engine *e = fixture_rig_open(state, build(camps, 3, &cfg, 1), &ctx);
+    fw_ad_fill f[SLOTS];
+    assert_true(stats(e, 0).throttled);
+    assert_false(stats(e, 2).throttled);
+    uint32_t n = fill(e, ctx, 0, 0, 0, FW_NONE, SLOTS, f, camps);
+    assert_fills(f, n, (const uint32_t[]){2, 1}, NULL, 2);
+    /* The next day's budget is as small: still out. */
+    assert_int_equal(fw_engine_end_day(e, ctx, 0), FW_OK);
+    assert_true(stats(e, 0).throttled);
+    n = fill(e, ctx, 1, 0, (int32_t)TPD, FW_NONE, SLOTS, f, camps);
+    assert_fills(f, n, (const uint32_t[]){2, 1}, NULL, 2);
+    /* A budget raised to its bid brings it back with the day after. */
+    assert_int_equal(fw_ads_set_budget(e, 0, 0, 5000), FW_OK);
+    assert_int_equal(fw_engine_end_day(e, ctx, 1), FW_OK);
+    assert_false(stats(e, 0).throttled);
+    camps[0].daily_budget_cents = 5000;   /* what fill() and assert_books() check against */
+    n = fill(e, ctx, 2, 0, 2 * (int32_t)TPD, FW_NONE, SLOTS, f, camps);
+    assert_fills(f, n, (const uint32_t[]){0, 2, 1}, NULL, 3);
+    assert_books(e, camps);
+}
+
 /* Many clicks at prices from 1 to the bid against a small budget: the spend follows the
  * rule exactly (a charge that would pass the budget is overdelivery), never passes the
  * budget, and the campaign is throttled exactly when a click at its bid no longer fits. */
@@ -1557,6 +1592,7 @@ int main(void)
         fixture_rig_test(test_billing_per_objective),
         fixture_rig_test(test_budget_throttles_and_resets),
         fixture_rig_test(test_budget_property),
+        fixture_rig_test(test_budget_below_bid_stays_out),
         fixture_rig_test(test_pacing_dual),
         fixture_rig_test(test_pacing_throttle),
         fixture_rig_test(test_pacing_none),

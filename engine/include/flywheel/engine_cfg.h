@@ -236,7 +236,7 @@ typedef enum fw_ad_bidder { FW_AD_BIDDERS(FW_KNOB_ENUM_CONST) FW_BIDDER__COUNT }
 #define FW_ADS_KNOBS(X)                                                                           \
     X(ads, ARM, ENUM, pay_rule, FW_PAY_GSP, FW_AD_PAY_RULES, 0, "",                                          \
       "auction payment rule: gsp (next score), vcg (externality), first (own bid)")              \
-    X(ads, ARM, F64, reserve_cpm_cents, 100.0, 0.0, 1.0e9, "cents", "reserve price: the least score per thousand impressions") \
+    X(ads, ARM, F64, reserve_cpm_cents, 400.0, 0.0, 1.0e9, "cents", "reserve price: the least score per thousand impressions") \
     X(ads, SPLIT, ENUM, pacing, FW_PACING_DUAL, FW_AD_PACINGS, 0, "",                                          \
       "budget pacing: none; throttle (out of auctions once the day's share is spent); dual "    \
       "(bid multiplier by dual gradient on the spend rate, Balseiro-Gur)")                       \
