@@ -348,21 +348,29 @@ static fw_err unfollow(fw_engine *e, fw_engine_ctx *c, uint32_t user, uint32_t c
     return fw_engine_log(e, c, &r, 1);
 }
 
+/* The follow-record tests' engine: 5 users, creator 3's three old notes (the first is *hidden)
+ * and 20 notes by creator 2, a feed that takes every fresh note. */
+static fw_engine *rig_with_creator3(void **state, fw_engine_ctx **c, uint32_t *hidden)
+{
+    spec s;
+    spec_init(&s, 5);
+    *hidden = spec_notes(&s, 3, 3, OLD);    /* notes 0..2 by creator 3 */
+    spec_notes(&s, 20, 2, -200);
+    fw_engine_cfg cfg = default_cfg();
+    cfg.feed.n_fresh = 5;
+    cfg.feed.sample_fresh = 5;
+    return fixture_rig_open(state, build(&s, &cfg, 1), c);
+}
+
 /* Issue 18: an FW_RECORD_UNFOLLOW undoes a follow: the creator loses the follower and their
  * hidden notes leave the unfollower's feed; an unfollow of a creator not followed changes
  * nothing, one of a user out of range is refused; following again works; and a log with both
  * a follow and an unfollow of the same pair applies the unfollow last. */
 static void test_unfollow_record_removes_creator(void **state)
 {
-    spec s;
-    spec_init(&s, 5);
-    uint32_t hidden = spec_notes(&s, 3, 3, OLD);    /* notes 0..2 by creator 3 */
-    spec_notes(&s, 20, 2, -200);
-    fw_engine_cfg cfg = default_cfg();
-    cfg.feed.n_fresh = 5;
-    cfg.feed.sample_fresh = 5;
+    uint32_t hidden;
     fw_engine_ctx *c;
-    fw_engine *e = fixture_rig_open(state, build(&s, &cfg, 1), &c);
+    fw_engine *e = rig_with_creator3(state, &c, &hidden);
     fw_event ev = {.user = 0, .note = hidden, .tick = 0, .type = FW_EV_FOLLOW};
     assert_int_equal(fw_engine_log_events(e, c, &ev, 1), FW_OK);
     uint32_t before = fw_market_followers(e, 3);
@@ -397,15 +405,9 @@ static void test_unfollow_record_removes_creator(void **state)
  * follow. */
 static void test_follow_record_adds_creator(void **state)
 {
-    spec s;
-    spec_init(&s, 5);
-    uint32_t hidden = spec_notes(&s, 3, 3, OLD);    /* notes 0..2 by creator 3 */
-    spec_notes(&s, 20, 2, -200);
-    fw_engine_cfg cfg = default_cfg();
-    cfg.feed.n_fresh = 5;
-    cfg.feed.sample_fresh = 5;
+    uint32_t hidden;
     fw_engine_ctx *c;
-    fw_engine *e = fixture_rig_open(state, build(&s, &cfg, 1), &c);
+    fw_engine *e = rig_with_creator3(state, &c, &hidden);
     uint32_t before = fw_market_followers(e, 3);
     fw_record r[3] = {{.kind = FW_RECORD_FOLLOW, .u.follow = {.user = 0, .creator = 3, .tick = 0}},
                       {.kind = FW_RECORD_FOLLOW, .u.follow = {.user = 0, .creator = 3, .tick = 0}},
