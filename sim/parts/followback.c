@@ -95,9 +95,11 @@ static fw_err followback_before_log(fw_sim *S, fw_part_inst *p, fw_recbuf *log)
     return FW_OK;
 }
 
-/* The log's follow-backs, into the world's graph. */
+/* The log's follow-backs, into the world's graph and the per-user counts the A/B tests read
+ * (the follower's follows, the creator's follows received, as for a follow from the feed). */
 static fw_err apply_follow_backs(fw_sim *S, fw_part_inst *p, const fw_record *rec, size_t n)
 {
+    uint32_t *const *agg = fw_sim_aggs(S);
     for (size_t k = 0; k < n; k++) {
         if (rec[k].kind != FW_RECORD_FOLLOW)
             continue;
@@ -107,6 +109,8 @@ static fw_err apply_follow_backs(fw_sim *S, fw_part_inst *p, const fw_record *re
         if (fw_u32list_push(&S->us.new_follows[b], a))
             return FW_ERR_NOMEM;
         S->w.n_followers[a]++;
+        agg[FW_UM_follows][b]++;
+        agg[FW_UM_follows_received][a]++;
         fw_sim_row(S, b)[p->base + C_follow_backs]++;
     }
     return FW_OK;

@@ -84,6 +84,12 @@ check(end == edges + fol + backs.sum() - unf,
       f"followers at the end {end} = initial edges {edges} + follows {fol} + follow-backs {backs.sum()} "
       f"- unfollows {unf}")
 
+u = on["users/all/exp"]
+uf, ur = int(u["follows"][:].sum()), int(u["follows_received"][:].sum())
+check(uf == fol + backs.sum() and ur == fol + backs.sum(),
+      f"per-user counts (the A/B tests' follows_per_user) include follow-backs: follows {uf}, received {ur} "
+      f"= follows {fol} + follow-backs {backs.sum()}")
+
 b, c = total(every, "all", "follow_backs"), total(every, "all", "follow_back_chances")
 check(c >= 200 and 0.9 * c <= b <= c, f"follow_back 1: {b} follow-backs of {c} chances")
 
