@@ -38,6 +38,22 @@ int fw_recbuf_push(fw_recbuf *b, const fw_record *r)
     return 0;
 }
 
+/* Whether the world's and the engine's follower counts agree for every creator (the parts
+ * that change follows outside the feed check it at each day's end); says which does not. */
+fw_err fw_sim_check_followers(const fw_sim *S)
+{
+    const fw_world *w = &S->w;
+    for (uint32_t c = 0; c < w->n_creators; c++) {
+        uint32_t cu = w->creator_user[c], in_engine = fw_market_followers(S->engine, cu);
+        if (in_engine != w->n_followers[cu]) {
+            fprintf(stderr, "\nflywheel: day %u: creator %u has %u followers in the world and %u in the engine\n",
+                    S->day, cu, w->n_followers[cu], in_engine);
+            return FW_ERR_INTERNAL;
+        }
+    }
+    return FW_OK;
+}
+
 const char *fw_sim_unchecked_part(const char *const *names, uint32_t n, const char *const *checked,
                                   size_t n_checked, char *list, size_t len)
 {

@@ -132,6 +132,10 @@ typedef struct fw_sim {
     size_t n_owned, cap_owned, n_streams, cap_streams;
 } fw_sim;
 
+/* FW_OK when the world's and the engine's follower counts agree for every creator; else
+ * FW_ERR_INTERNAL, naming the first creator that differs on stderr. */
+fw_err fw_sim_check_followers(const fw_sim *S);
+
 /* One user's sessions in a tick, on one thread. */
 typedef struct fw_session {
     fw_sim *S;

@@ -144,16 +144,7 @@ static fw_err followback_after_log(fw_sim *S, fw_part_inst *p, const fw_record *
 static fw_err followback_day_close(fw_sim *S, fw_part_inst *p)
 {
     (void)p;
-    const fw_world *w = &S->w;
-    for (uint32_t c = 0; c < w->n_creators; c++) {
-        uint32_t cu = w->creator_user[c], in_engine = fw_market_followers(S->engine, cu);
-        if (in_engine != w->n_followers[cu]) {
-            fprintf(stderr, "\nflywheel: day %u: creator %u has %u followers in the world and %u in the engine\n",
-                    S->day, cu, w->n_followers[cu], in_engine);
-            return FW_ERR_INTERNAL;
-        }
-    }
-    return FW_OK;
+    return fw_sim_check_followers(S);
 }
 
 static void followback_summary(const fw_sim *S, const fw_part_inst *p, const uint64_t *totals, double days,

@@ -211,16 +211,7 @@ static fw_err unfollow_after_log(fw_sim *S, fw_part_inst *p, const fw_record *re
 static fw_err unfollow_day_close(fw_sim *S, fw_part_inst *p)
 {
     (void)p;
-    const fw_world *w = &S->w;
-    for (uint32_t c = 0; c < w->n_creators; c++) {
-        uint32_t cu = w->creator_user[c];
-        if (fw_market_followers(S->engine, cu) != w->n_followers[cu]) {
-            fprintf(stderr, "\nflywheel: day %u: creator %u has %u followers in the world and %u in the engine\n",
-                    S->day, cu, w->n_followers[cu], fw_market_followers(S->engine, cu));
-            return FW_ERR_INTERNAL;
-        }
-    }
-    return FW_OK;
+    return fw_sim_check_followers(S);
 }
 
 static void unfollow_summary(const fw_sim *S, const fw_part_inst *p, const uint64_t *totals, double days, FILE *out)

@@ -14,3 +14,10 @@ finish() {
   [ "$n_fail" -eq 0 ]
   exit $?
 }
+# run NAME THREADS [--set K=V ...]: runs the test's w.yaml (in the current folder) into
+# NAME.h5 with -q; a failure is a FAIL naming the run, with its stderr.
+run() {
+  local name=$1 t=$2
+  shift 2
+  "$FLYWHEEL" run w.yaml -q -t "$t" -o "$name.h5" "$@" 2>err.txt || fail "run $name ($(cat err.txt))"
+}

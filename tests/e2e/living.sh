@@ -37,11 +37,6 @@ output:
   compression: 0
   oracle_every: 0
 YAML
-run() {   # run NAME THREADS --set ...
-  local name=$1 t=$2
-  shift 2
-  "$FLYWHEEL" run w.yaml -q -t "$t" -o "$name.h5" "$@" 2>err.txt || fail "run $name ($(cat err.txt))"
-}
 # val FILE DATASET: the values, comma-separated
 val() { h5dump -y -w0 -d "$2" "$1" 2>/dev/null | awk '/DATA \{/ { getline; gsub(/ /, ""); print; exit }'; }
 day() { val "$1" "$2" | cut -d, -f$(($3 + 1)); }

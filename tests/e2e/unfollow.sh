@@ -31,11 +31,6 @@ output:
   oracle_every: 0
   entities: true
 YAML
-run() {   # run NAME THREADS --set ...
-  local name=$1 t=$2
-  shift 2
-  "$FLYWHEEL" run w.yaml -q -t "$t" -o "$name.h5" "$@" 2>err.txt || fail "run $name ($(cat err.txt))"
-}
 run on1 1
 run on2 2
 if h5diff -q --exclude-path /latency --exclude-attribute / on1.h5 on2.h5; then pass "on: 1 vs 2 threads identical"

@@ -27,11 +27,6 @@ output:
   compression: 0
   oracle_every: 0
 YAML
-run() {   # run NAME THREADS --set ...
-  local name=$1 t=$2
-  shift 2
-  "$FLYWHEEL" run w.yaml -q -t "$t" -o "$name.h5" "$@" 2>err.txt || fail "run $name ($(cat err.txt))"
-}
 same() {   # same WHAT A B
   if h5diff -q --exclude-path /latency --exclude-attribute / "$2" "$3"; then pass "$1: 1 vs 2 threads identical"
   else fail "$1 differs across threads: $(h5diff -r --exclude-path /latency --exclude-attribute / "$2" "$3" | head -20)"; fi
