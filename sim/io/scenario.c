@@ -2312,18 +2312,42 @@ static fw_err refuse_idle(const idle_row *rows, size_t n, const where *w, const 
     return FW_OK;
 }
 
-/* Whether any price in the run is ever below its list price: a coupon, a promotion day's
- * sale, or live sessions' time-limited prices (behaviour.deal_weight weighs nothing else). */
-static bool any_discount(const fw_scenario *s)
+/* Whether arm named name can change what users of arm sees: it is arm itself, or an arm of
+ * another layer (a cell combines one arm of every layer). */
+static bool reaches_arm(const fw_scenario *s, const fw_arm *arm, const char *name)
 {
-    bool sale = false;
-    for (uint32_t i = 0; i < s->n_promo_days; i++)
-        sale = sale || s->promo_days[i].discount_percent > 0.0;
-    return s->n_coupons > 0 || sale || (s->world.live_sessions_per_day > 0.0 && s->world.live_discount > 0.0);
+    for (uint32_t i = 0; i < s->n_arms; i++)
+        if (strcmp(s->arms[i].name, name) == 0)
+            return &s->arms[i] == arm || strcmp(s->arms[i].layer, arm->layer) != 0;
+    return false;
 }
 
-static fw_err check_idle(const fw_scenario *s, const fw_behaviour_cfg *b, const fw_engine_cfg *e, const where *w,
-                         const char *arm_at, const char *what, fw_diag *diag)
+/* Whether a price is ever below its list price for users of arm (NULL: of any arm): a
+ * promotion day's sale (every arm), a coupon offered to them, or live sessions' time-limited
+ * prices where their cells show lives (behaviour.deal_weight weighs nothing else). */
+static bool any_discount(const fw_scenario *s, const fw_arm *arm)
+{
+    for (uint32_t i = 0; i < s->n_promo_days; i++)
+        if (s->promo_days[i].discount_percent > 0.0)
+            return true;
+    bool live_prices = s->world.live_sessions_per_day > 0.0 && s->world.live_discount > 0.0;
+    if (arm == NULL)
+        return s->n_coupons > 0 || live_prices;
+    for (uint32_t c = 0; c < s->n_coupons; c++) {
+        if (s->coupons[c].n_arms == 0)
+            return true;
+        for (uint32_t j = 0; j < s->coupons[c].n_arms; j++)
+            if (reaches_arm(s, arm, s->coupons[c].arms[j]))
+                return true;
+    }
+    for (uint32_t i = 0; live_prices && i < s->n_arms; i++)
+        if (s->arms[i].engine.live.enabled && (&s->arms[i] == arm || strcmp(s->arms[i].layer, arm->layer) != 0))
+            return true;
+    return false;
+}
+
+static fw_err check_idle(const fw_scenario *s, const fw_arm *arm, const fw_behaviour_cfg *b, const fw_engine_cfg *e,
+                         const where *w, const char *arm_at, const char *what, fw_diag *diag)
 {
     double goals = s->world.goal_max_conversions + s->world.goal_target_cpa + s->world.goal_target_roas;
     const idle_row rows[] = {
@@ -2350,8 +2374,12 @@ static fw_err check_idle(const fw_scenario *s, const fw_behaviour_cfg *b, const 
         {"engine.search.product_w_sales", e->search.product_w_sales,
          e->search.product_slot == 0 || e->search.product_match != FW_PRODUCT_MATCH_TITLE,
          "products are not matched by title (engine.search.product_slot 0 or product_match bestseller)"},
-        {"behaviour.deal_weight", b->deal_weight, !any_discount(s),
-         "no price is ever cut (no coupon, no promotion day's discount_percent, no live price)"},
+        /* An arm is judged on its own cells, and only where it departs from the base. */
+        {"behaviour.deal_weight", b->deal_weight,
+         arm == NULL ? !any_discount(s, NULL)
+                     : b->deal_weight != s->behaviour.deal_weight && !any_discount(s, arm),
+         "no price is ever cut for its users (no coupon offered to them, no promotion day's discount_percent, "
+         "no live price)"},
     };
     return refuse_idle(rows, sizeof rows / sizeof rows[0], w, arm_at, what, diag);
 }
@@ -2794,7 +2822,7 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
                     "rest of the campaigns bid manually), got %.6g + %.6g + %.6g = %.6g",
                     at, s->world.goal_max_conversions, s->world.goal_target_cpa, s->world.goal_target_roas, goals);
     }
-    if ((err = check_idle(s, &s->behaviour, &s->engine, w, NULL, "", diag)) != FW_OK)
+    if ((err = check_idle(s, NULL, &s->behaviour, &s->engine, w, NULL, "", diag)) != FW_OK)
         return err;
     if ((err = check_living(s, w, diag)) != FW_OK || (err = check_warmup(s, w, diag)) != FW_OK)   /* issue 18 */
         return err;
@@ -2904,9 +2932,12 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
                     "most %d",
                     at, cells, FW_MAX_CELLS);
     }
-    for (uint32_t i = 0; i < s->n_arms; i++) {
+    /* Every arm resolved before any is checked: an arm's checks may read the others (the
+     * deal term: coupons and lives another layer's arms bring to its cells). */
+    for (uint32_t i = 0; i < s->n_arms; i++)
         if ((err = resolve_arm(s, i, w, diag)) != FW_OK)
             return err;
+    for (uint32_t i = 0; i < s->n_arms; i++) {
         char what[160];
         clean_text(shown, sizeof shown, s->arms[i].name);
         snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "]", i);
@@ -2915,7 +2946,7 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
         if ((err = check_shares(&s->arms[i].behaviour, at, what, diag)) != FW_OK ||
             (err = check_delivery(&s->arms[i].engine, at, what, diag)) != FW_OK ||
             (err = check_search(&s->arms[i].engine, at, what, diag)) != FW_OK ||
-            (err = check_idle(s, &s->arms[i].behaviour, &s->arms[i].engine, w, at, what, diag)) != FW_OK ||
+            (err = check_idle(s, &s->arms[i], &s->arms[i].behaviour, &s->arms[i].engine, w, at, what, diag)) != FW_OK ||
             (err = check_safety(s, &s->arms[i].behaviour, &s->arms[i].engine, w, at, what, diag)) != FW_OK ||
             (err = check_privacy(&s->arms[i].engine, at, what, diag)) != FW_OK)
             return err;

@@ -169,5 +169,12 @@ bad percent_0 's/percent: 15/percent: 0/' "percent_0.yaml:[0-9]*: promotions.cou
 bad day_outside 's/- day: 2/- day: 4/' "day_outside.yaml:[0-9]*: promotions.days\[0\].day: expected a day of the run, 0 to 3 (days: 4), got 4"
 bad validity_0 's/validity_days: 2/validity_days: 0/' "validity_0.yaml:[0-9]*: promotions.coupons\[0\].validity_days: expected days a claim stays usable"
 bad deal_idle 's/^behaviour:$/behaviour:\n  deal_weight: 2/; /^promotions:/,$d' "deal_idle.yaml:[0-9]*: behaviour.deal_weight: 2 would do nothing: no price is ever cut"
+# Per arm: the control, offered no coupon, with the sale day cut to 0, cannot weigh a deal...
+bad deal_arm_idle 's/discount_percent: 10/discount_percent: 0/; s/^    - name: control$/    - name: control\n      set: ["behaviour.deal_weight=2"]/' "deal_arm_idle.yaml:[0-9]*: behaviour.deal_weight: experiment.arms\[0\] (arm 'control'): 2 would do nothing: no price is ever cut for its users"
+# ... but an arm of another layer whose cells include the coupon arm's users can.
+sed 's/discount_percent: 10/discount_percent: 0/; s/^    - name: coupon$/    - name: coupon\n    - name: deal_off\n      layer: deal\n    - name: deal_on\n      layer: deal\n      set: ["behaviour.deal_weight=2"]/' \
+  "$SRC/tests/data/tiny_coupon.yaml" >deal_layer.yaml
+if "$FLYWHEEL" validate deal_layer.yaml >out.txt 2>&1; then pass "deal_weight in another layer's arm, coupons in this one's: accepted"
+else fail "deal_weight in another layer's arm refused: $(cat out.txt)"; fi
 bad unknown_arm 's/arms: \[coupon\]/arms: [treatment]/' "unknown_arm.yaml:[0-9]*: promotions.coupons\[0\].arms\[0\]: no arm is called 'treatment'"
 finish
