@@ -1065,7 +1065,8 @@ static fw_err ads_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32_
         for (size_t i = 0; i < (size_t)a->n_bud * a->n; i++)
             a->mid_spend_cents[i] = a->spend_today_mc[i] / 1000;
     }
-    rebuild_bounds(e, a);   /* the multipliers and shades moved */
+    if (!e->n_notices)   /* else ads_notice, delivered next, rebuilds once for both */
+        rebuild_bounds(e, a);   /* the multipliers and shades moved */
     return FW_OK;
 }
 
