@@ -1685,8 +1685,38 @@ static fw_err apply_sets(char *const *sets, uint32_t n, fw_behaviour_cfg *b, fw_
 
 /* Whether the scenario lets an arm set knob k (its scope, under the experiment's isolation
  * and budget split); when not, why says so. */
+/* The knobs read under a creator's cell in a producer-side experiment (experiment.unit:
+ * creator), where every viewer is served and behaves as the control's users: the baseline
+ * feed's scoring of a note (engine/src/feed.c: the weights, freshness and recency under the
+ * note's creator's cell, and the trending pools those cells keep) and the marketplace's review
+ * and payment of a creator's tasks (engine/src/market.c, fw_creator_cell). Any other knob an
+ * arm set there would be read by nobody. */
+static bool producer_side_knob(const char *path)
+{
+    static const char *const read[] = {
+        "engine.feed.w_follow",        "engine.feed.w_trending",     "engine.feed.w_fresh",
+        "engine.feed.fresh_age_h",     "engine.feed.recency_half_life_h",
+        "engine.feed.trending_half_life_h", "engine.feed.w_open",    "engine.feed.w_like",
+        "engine.feed.w_save",          "engine.feed.w_comment",      "engine.market.review_pass",
+        "engine.market.deliver_days",  "engine.market.settle_days",
+    };
+    for (size_t i = 0; i < sizeof read / sizeof read[0]; i++)
+        if (strcmp(path, read[i]) == 0)
+            return true;
+    return false;
+}
+
 static bool arm_may_set(const fw_scenario *s, const knob *k, char *why, size_t n)
 {
+    if (s->experiment_unit == FW_UNIT_CREATOR && !producer_side_knob(k->path)) {
+        snprintf(why, n,
+                 "with experiment.unit creator (every viewer is served and behaves as the control's users; an "
+                 "arm acts only through how the baseline feed scores its creators' notes, engine.feed.w_* and "
+                 "its freshness and recency knobs, and how the marketplace reviews and pays its creators' "
+                 "tasks, engine.market.review_pass, deliver_days and settle_days) it is one value per run; "
+                 "arms may not set it");
+        return false;
+    }
     bool per_arm = s->experiment_isolation == FW_ISOLATION_PER_ARM, split = s->experiment_budget_split;
     if (fw_knob_scope_arm_ok(k->scope, per_arm, split) && sections[k->sec].part != PART_NONE)
         return true;
@@ -2489,19 +2519,6 @@ static fw_err check_safety(const fw_scenario *s, const fw_behaviour_cfg *b, cons
         {"world.violation_fake_distrust", wc->violation_fake_distrust, wc->violation_fake_distrust, !violations,
          "no note violates (world.violation_* are 0)"},
     };
-    /* Producer-side experiments serve every viewer with the control's cell: an arm's own
-     * moderation would never be served. */
-    if (arm_at != NULL && s->experiment_unit == FW_UNIT_CREATOR) {
-        const char *key = e->safety.action != s->engine.safety.action ? "engine.safety.action" : NULL;
-        for (size_t r = 0; key == NULL && r < sizeof rows / sizeof rows[0]; r++)
-            if (rows[r].key[0] == 'e' && rows[r].value != rows[r].base)
-                key = rows[r].key;
-        if (key != NULL)
-            return fail(diag, FW_ERR_RANGE,
-                        "%s: %s%s: an arm's moderation would do nothing with experiment.unit creator (every "
-                        "viewer is served by the control's cell); set it in the base",
-                        arm_at, what, key);
-    }
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         const knob *k = find_knob(rows[r].key, strlen(rows[r].key));
         double def = k == NULL ? rows[r].value : knob_default(k);
@@ -2671,17 +2688,6 @@ static fw_err check_live(const fw_scenario *s, const where *w, fw_diag *diag)
                         "), got %" PRIu32,
                         at, c->live_duration_max_ticks, c->live_duration_min_ticks);
         }
-        /* Producer-side experiments serve every viewer with the control's cell. */
-        for (uint32_t a = 0; s->experiment_unit == FW_UNIT_CREATOR && a < s->n_arms && s->arms != NULL; a++)
-            if (s->arms[a].engine.live.enabled != s->engine.live.enabled ||
-                s->arms[a].engine.live.notify != s->engine.live.notify) {
-                snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "]", a);
-                where_fmt(w, path, at, sizeof at);
-                return fail(diag, FW_ERR_RANGE,
-                            "%s: engine.live.*: an arm's live selling would do nothing with experiment.unit creator "
-                            "(every viewer is served by the control's cell); set it in the base",
-                            at);
-            }
         if (!shown_any) {
             where_fmt(w, "world.live_sessions_per_day", at, sizeof at);
             return fail(diag, FW_ERR_RANGE,

@@ -73,7 +73,7 @@ bad noarm 's/"engine.live.enabled=1"/"behaviour.live_buy=0.5"/' "world.live_sess
 bad order 's/live_duration_min_ticks: 2/live_duration_min_ticks: 40/' "world.live_duration_min_ticks: expected at most"
 bad range 's/live_buy: 0.03/live_buy: 1.5/' "behaviour.live_buy: expected a number in"
 bad discount 's/live_flash_units: 1/live_discount: 0.95/' "world.live_discount: expected a number in"
-bad creator 's/  salt: 3/  salt: 3\n  unit: creator/' "engine.live.\*: an arm's live selling would do nothing with experiment.unit creator"
+bad creator 's/  salt: 3/  salt: 3\n  unit: creator/' "engine.live.enabled: arm 'live' sets it, but with experiment.unit creator"
 grep -v "  live_\|^behaviour:" "$Y" >armidle.yaml
 "$FLYWHEEL" validate armidle.yaml >/dev/null 2>armidle.err; rc=$?
 [ $rc -eq 2 ] && grep -q "armidle.yaml:[0-9]*: engine.live.enabled: experiment.arms\[1\] (arm 'live'): 1 would do nothing" armidle.err \
