@@ -101,8 +101,8 @@ static fw_err apply_follow_backs(fw_sim *S, fw_part_inst *p, const fw_record *re
 {
     uint32_t *const *agg = fw_sim_aggs(S);
     for (size_t k = 0; k < n; k++) {
-        if (rec[k].kind != FW_RECORD_FOLLOW)
-            continue;
+        if (rec[k].kind != FW_RECORD_FOLLOW || rec[k].aux != FW_FOLLOW_BACK)
+            continue;   /* not a follow-back: a suggested follow (parts/suggest.c) */
         uint32_t b = rec[k].u.follow.user, a = rec[k].u.follow.creator;
         if (fw_users_follows(&S->w, &S->us, b, a))
             continue;   /* followed from the feed in the same tick */
@@ -134,7 +134,7 @@ static fw_err followback_after_log(fw_sim *S, fw_part_inst *p, const fw_record *
         }
         if (!(gsl_rng_uniform(st->rng) < S->model[fw_sim_live_cell(S, b)].cfg.follow_back))
             continue;
-        fw_record r = {.kind = FW_RECORD_FOLLOW, .u.follow = {.user = b, .creator = a, .tick = S->abs_tick}};
+        fw_record r = {.kind = FW_RECORD_FOLLOW, .aux = FW_FOLLOW_BACK, .u.follow = {.user = b, .creator = a, .tick = S->abs_tick}};
         if (fw_recbuf_push(&st->waiting, &r))
             rc = FW_ERR_NOMEM;
     }
