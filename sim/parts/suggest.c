@@ -7,7 +7,8 @@
  * (taken at the day's start), the per-thread streams. Borrows: the world's follow graph (adds
  * edges, raises follower counts at barriers), the users' run follows and interests. Never
  * touches: the feed's follows, follow-backs (the followback part's records are told apart by
- * their aux tag, FW_FOLLOW_BACK against this part's FW_FOLLOW_SUGGESTED).
+ * their aux tag, FW_FOLLOW_BACK against this part's FW_FOLLOW_SUGGESTED; that part reads this
+ * part's records too, as chances of a follow-back, like the feed's follows).
  *
  * The rule, and why. Platforms suggest accounts to follow (Twitter's "Who to Follow" creates
  * millions of follows a day: Gupta et al. 2013, WWW), and such recommenders mostly walk the
@@ -49,9 +50,9 @@
  *    and its counters, in the log's order.
  *  - At a day's close every creator's follower count in the world is checked against the
  *    engine's.
- * Not done: a creator's suggested follow is not a chance of a follow-back (the followback part
- * reads the feed's follows only), and the suggestions know nothing the platform learnt (no
- * friends-of-friends walk: the urn stands for its degree bias). */
+ * A creator's suggested follow of a small creator is a chance of a follow-back (the followback
+ * part, as in the generator's reciprocity). Not done: the suggestions know nothing the platform
+ * learnt (no friends-of-friends walk: the urn stands for its degree bias). */
 #include <stdlib.h>
 
 #include "driver/part.h"

@@ -14,6 +14,8 @@
 #    drawn uniformly (world.follow_uniform 1) about as many;
 #  - homophily emerges: with 4 candidates (the default) the followed creators' interests are
 #    nearer the followers' than a uniformly drawn creator's; with 1 candidate they are not;
+#  - a creator's suggested follow of a small creator is a chance of a follow-back (with the
+#    feed's follows off, follow-backs still come, nearly all chances taken at follow_back 1);
 #  - a warm-up runs them; off: no datasets; with the event log (which has no suggested follows)
 #    refused.
 . "$(dirname "$0")/lib.sh"
@@ -46,6 +48,7 @@ run pa0 1 "${only[@]}" --set world.follow_choices=1 --set behaviour.suggest_foll
 run pa1 1 "${only[@]}" --set world.follow_choices=1 --set behaviour.suggest_follow=0.2
 run un0 1 "${only[@]}" --set world.follow_choices=1 --set world.follow_uniform=1 --set behaviour.suggest_follow=0
 run un1 1 "${only[@]}" --set world.follow_choices=1 --set world.follow_uniform=1 --set behaviour.suggest_follow=0.2
+run bk 1 "${only[@]}" --set behaviour.follow_back=1 --set behaviour.suggest_follow=0.2
 run warm 2 --set world.warmup_days=1
 sed -e 's/^  suggest_follow: 0.05/  suggest_follow: 0.3/' w.yaml >ab.yaml
 cat >>ab.yaml <<'YAML'
@@ -59,12 +62,12 @@ experiment:
 YAML
 "$FLYWHEEL" run ab.yaml -q -t 2 -o ab.h5 2>err.txt || fail "run ab ($(cat err.txt))"
 
-"$PY" - on1.h5 ab.h5 pa0.h5 pa1.h5 un0.h5 un1.h5 warm.h5 <<'PY'
+"$PY" - on1.h5 ab.h5 pa0.h5 pa1.h5 un0.h5 un1.h5 warm.h5 bk.h5 <<'PY'
 import sys
 import h5py
 import numpy as np
 
-on, ab, pa0, pa1, un0, un1, warm = (h5py.File(p, "r") for p in sys.argv[1:])
+on, ab, pa0, pa1, un0, un1, warm, bk = (h5py.File(p, "r") for p in sys.argv[1:])
 ok = True
 
 
@@ -127,6 +130,12 @@ m4, b4 = match(on)
 m1, b1 = match(pa1)
 check(m4 > b4 + 0.08, f"homophily: of 4 candidates the followed one's interest match is {m4:.3f}, a uniform creator's {b4:.3f}")
 check(abs(m1 - b1) < 0.03, f"one candidate: the followed creator's interest match {m1:.3f}, a uniform creator's {b1:.3f}")
+
+b, c, s = total(bk, "all", "follow_backs"), total(bk, "all", "follow_back_chances"), total(bk, "all", "suggested_follows")
+k = bk["world/creator_followers"][:].astype(int).sum() - int(bk["world"].attrs["n_follow_edges"])
+check(c >= 20 and 0.8 * c <= b <= c and k == s + b,
+      f"with the feed's follows off, suggested follows are chances of a follow-back: {b} follow-backs of {c} chances "
+      f"at follow_back 1; followers gained {k} = suggested {s} + follow-backs {b}")
 
 ws = warm["days/all/suggested_follows"][:]
 check((ws > 0).all(), f"after a day of warm-up: suggested follows every day {list(ws)}")
