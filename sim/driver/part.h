@@ -48,6 +48,9 @@ typedef enum fw_sess_event_kind {
                            part sets handled 1 when it is clicked (a product view follows) */
 } fw_sess_event_kind;
 
+/* The aux tag of an FW_RECORD_FOLLOW (a follow without a note): the part that made it. */
+typedef enum fw_follow_source { FW_FOLLOW_BACK = 0, FW_FOLLOW_SUGGESTED = 1 } fw_follow_source;
+
 typedef enum fw_surface { FW_SURFACE_FEED = 0, FW_SURFACE_SEARCH } fw_surface;
 
 typedef struct fw_sess_event {

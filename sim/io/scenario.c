@@ -2740,26 +2740,29 @@ static fw_err check_live(const fw_scenario *s, const where *w, fw_diag *diag)
     return err;
 }
 
-/* The event log has a follow outcome per impression but no unfollow and no follow-back (which
- * no impression causes): a run with either would log a graph other than the one it grew.
- * Refused until the log has them. */
+/* The event log has a follow outcome per impression but no unfollow, no follow-back and no
+ * suggested follow (which no impression causes): a run with any would log a graph other than the
+ * one it grew. Refused until the log has them. */
 static fw_err check_unfollow_events(const fw_scenario *s, const where *w, fw_diag *diag)
 {
     char at[600];
     if (!s->output.events)
         return FW_OK;
     int unf = s->behaviour.unfollow_rate > 0.0, back = s->behaviour.follow_back > 0.0;
+    int sug = s->behaviour.suggest_follow > 0.0;
     for (uint32_t a = 0; a < s->n_arms && s->arms != NULL; a++) {
         unf |= s->arms[a].behaviour.unfollow_rate > 0.0;
         back |= s->arms[a].behaviour.follow_back > 0.0;
+        sug |= s->arms[a].behaviour.suggest_follow > 0.0;
     }
-    if (!unf && !back)
+    if (!unf && !back && !sug)
         return FW_OK;
     where_fmt(w, "output.events", at, sizeof at);
     return fail(diag, FW_ERR_RANGE,
                 "%s: output.events: the event log does not record %s, and behaviour.%s is above 0 (in the base or "
                 "an arm): turn off one of the two",
-                at, unf ? "unfollows" : "follow-backs", unf ? "unfollow_rate" : "follow_back");
+                at, unf ? "unfollows" : back ? "follow-backs" : "suggested follows",
+                unf ? "unfollow_rate" : back ? "follow_back" : "suggest_follow");
 }
 
 static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)

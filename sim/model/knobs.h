@@ -305,6 +305,11 @@ typedef enum fw_follow_graph {
       "follow-backs: a small creator (no more followers than follows, world.follow_reciprocity's rule) whom " \
       "another creator newly follows follows them back at the next tick with this probability, read from the " \
       "arm of the one who follows back (Kwak et al. 2010); 0 = off")                             \
+    X(behaviour, ARM, F64, suggest_follow, 0.0, 0.0, 1.0, "",                                                     \
+      "follow suggestions: in each session the user is shown world.follow_choices creators they do not follow, " \
+      "each drawn in proportion to followers + 1 or, with probability world.follow_uniform, uniformly (the " \
+      "day-0 graph's rule), and follows the one nearest their interests with this probability (Su, Sharma & " \
+      "Goel 2016); read from the follower's arm; 0 = off")                                        \
     X(behaviour, ARM, F64, ad_penalty, 0.0, 0.0, 20.0, "", "logit penalty of opening a note because it is an ad (beyond its lower relevance)")  \
     X(behaviour, ARM, F64, ad_fatigue, 0.01, 0.0, 1.0, "", "added probability of ending the session per ad seen in it") \
     X(behaviour, ARM, F64, ad_engagement, 1.0, 0.0, 5.0, "",                                                       \

@@ -49,6 +49,7 @@ typedef enum fw_rng_purpose {
     FW_RNG_UNFOLLOW = 55,  /* whether a follower unfollows a creator (entity user, day = tick; issue 18) */
     FW_RNG_FOLLOW_BACK = 56, /* whether a creator newly followed follows back (entity the new
                                 follower, day = tick; issue 18) */
+    FW_RNG_SUGGEST = 57,   /* a user's follow suggestions (entity user, day = tick; issue 18) */
     /* Live selling (issue 19). */
     FW_RNG_LIVE_SCHEDULE = 60, /* the day's live sessions (entity 0, day) */
     FW_RNG_LIVE_JOIN = 61,     /* whether a user in a session joins a live (entity user, day = tick) */

@@ -1020,3 +1020,13 @@ out:
     gsl_rng_free(r);
     return rc;
 }
+
+void fw_world_unit_vector(const float *row, uint32_t T, uint8_t *out)
+{
+    unit_vector(row, T, out);
+}
+
+uint32_t fw_world_unit_cos(const uint8_t *a, const uint8_t *b, uint32_t T)
+{
+    return unit_cos(a, b, T);
+}

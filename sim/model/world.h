@@ -150,4 +150,10 @@ uint32_t fw_world_draw_topic(const float *mix, uint32_t n_topics, double u);
  * distribution over a 30-day month, before satisfaction effects. */
 double fw_world_expected_dau_mau(const fw_world *w);
 
+/* The grown graph's interest similarity (follow_growth), for run-time follows by the same rule:
+ * row[0, T) scaled to unit length in 1/255ths (out[T]), and the cosine of two such vectors in
+ * units of 255^-2 (an integer dot product: exact in any order). */
+void fw_world_unit_vector(const float *row, uint32_t T, uint8_t *out);
+uint32_t fw_world_unit_cos(const uint8_t *a, const uint8_t *b, uint32_t T);
+
 #endif

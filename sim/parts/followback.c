@@ -7,13 +7,17 @@
  * follows. Never touches: sessions (it draws nothing there) or the follows the feed makes.
  *  - At a barrier (after the engine, the reach part and the unfollow part have applied the
  *    tick's log), each follow of the log (an FW_EV_FOLLOW: user a follows the note's creator
- *    b) is a chance of a follow-back when, as in the generator's rule, a is a creator (only
- *    creators are followed), b is still on the platform (p_active above 0: leavers are at 0),
- *    b has no more followers than follows, and b does not follow a. Each chance draws a coin
- *    from FW_RNG_FOLLOW_BACK (entity a, day = tick; a's follows of the log in its order),
- *    whatever the knob, so arms share the draws; it succeeds with the behaviour.follow_back of
- *    b's live cell (b is the one who acts), and the follow-back (an FW_RECORD_FOLLOW of user b
- *    and creator a) waits for the next tick: b answers a notification, not the same instant.
+ *    b; or a suggested follow, an FW_RECORD_FOLLOW tagged FW_FOLLOW_SUGGESTED, which the
+ *    suggest part adds to the world after this part, so it counts here as one follower more
+ *    for b, and is no chance when a followed b from the feed in the same tick: that follow
+ *    was the chance) is a chance of a follow-back when, as in the generator's rule, a is a
+ *    creator (only creators are followed), b is still on the platform (p_active above 0:
+ *    leavers are at 0), b has no more followers than follows, and b does not follow a. Each
+ *    chance draws a coin from FW_RNG_FOLLOW_BACK (entity a, day = tick; a's follows of the log
+ *    in its order), whatever the knob, so arms share the draws; it succeeds with the
+ *    behaviour.follow_back of b's live cell (b is the one who acts), and the follow-back (an
+ *    FW_RECORD_FOLLOW of user b and creator a, tagged FW_FOLLOW_BACK) waits for the next tick:
+ *    b answers a notification, not the same instant.
  *  - At the next barrier, before the engine's log, the waiting follow-backs go to the end of
  *    the tick's log; the engine adds them to its follow lists and follower counts (a follow
  *    already made, say from b's feed in that tick, changes nothing), and after the log this part
@@ -76,12 +80,32 @@ static uint64_t follows_of(const fw_world *w, const fw_users_state *s, uint32_t 
     return n;
 }
 
-/* Whether creator b, just followed by a, may follow a back (the generator's rule). */
-static int may_follow_back(const fw_sim *S, uint32_t a, uint32_t b)
+/* Whether creator b, just followed by a, may follow a back (the generator's rule); pending: the
+ * follow is not in the world's counts yet (1) or is (0). */
+static int may_follow_back(const fw_sim *S, uint32_t a, uint32_t b, uint32_t pending)
 {
     const fw_world *w = &S->w;
     return a != b && w->creator_of[a] >= 0 && w->p_active[b] > 0.0f &&
-           w->n_followers[b] <= follows_of(w, &S->us, b) && !fw_users_follows(w, &S->us, b, a);
+           w->n_followers[b] + pending <= follows_of(w, &S->us, b) && !fw_users_follows(w, &S->us, b, a);
+}
+
+/* The new follow at r, a of creator b: a note's follow (in the world already) or a suggested
+ * follow (parts/suggest.c: pending, unless a followed b from the feed in the same tick, which
+ * was the chance). 0 when r is neither. */
+static int new_follow(const fw_sim *S, const fw_record *r, uint32_t *a, uint32_t *b, uint32_t *pending)
+{
+    if (r->kind == FW_RECORD_EVENT && r->u.ev.type == FW_EV_FOLLOW) {
+        *a = r->u.ev.user;
+        *b = S->w.note_info[r->u.ev.note].creator;
+        *pending = 0;
+        return 1;
+    }
+    if (r->kind != FW_RECORD_FOLLOW || r->aux != FW_FOLLOW_SUGGESTED)
+        return 0;
+    *a = r->u.follow.user;
+    *b = r->u.follow.creator;
+    *pending = 1;
+    return !fw_users_follows(&S->w, &S->us, *a, *b);
 }
 
 static fw_err followback_before_log(fw_sim *S, fw_part_inst *p, fw_recbuf *log)
@@ -101,8 +125,8 @@ static fw_err apply_follow_backs(fw_sim *S, fw_part_inst *p, const fw_record *re
 {
     uint32_t *const *agg = fw_sim_aggs(S);
     for (size_t k = 0; k < n; k++) {
-        if (rec[k].kind != FW_RECORD_FOLLOW)
-            continue;
+        if (rec[k].kind != FW_RECORD_FOLLOW || rec[k].aux != FW_FOLLOW_BACK)
+            continue;   /* not a follow-back: a suggested follow (parts/suggest.c) */
         uint32_t b = rec[k].u.follow.user, a = rec[k].u.follow.creator;
         if (fw_users_follows(&S->w, &S->us, b, a))
             continue;   /* followed from the feed in the same tick */
@@ -122,10 +146,8 @@ static fw_err followback_after_log(fw_sim *S, fw_part_inst *p, const fw_record *
     fw_err rc = apply_follow_backs(S, p, rec, n);
     uint32_t sought = FW_NONE;
     for (size_t k = 0; k < n && rc == FW_OK; k++) {
-        if (rec[k].kind != FW_RECORD_EVENT || rec[k].u.ev.type != FW_EV_FOLLOW)
-            continue;
-        uint32_t a = rec[k].u.ev.user, b = S->w.note_info[rec[k].u.ev.note].creator;
-        if (!may_follow_back(S, a, b))
+        uint32_t a, b, pending;
+        if (!new_follow(S, &rec[k], &a, &b, &pending) || !may_follow_back(S, a, b, pending))
             continue;
         fw_sim_row(S, b)[p->base + C_follow_back_chances]++;
         if (a != sought) {
@@ -134,7 +156,7 @@ static fw_err followback_after_log(fw_sim *S, fw_part_inst *p, const fw_record *
         }
         if (!(gsl_rng_uniform(st->rng) < S->model[fw_sim_live_cell(S, b)].cfg.follow_back))
             continue;
-        fw_record r = {.kind = FW_RECORD_FOLLOW, .u.follow = {.user = b, .creator = a, .tick = S->abs_tick}};
+        fw_record r = {.kind = FW_RECORD_FOLLOW, .aux = FW_FOLLOW_BACK, .u.follow = {.user = b, .creator = a, .tick = S->abs_tick}};
         if (fw_recbuf_push(&st->waiting, &r))
             rc = FW_ERR_NOMEM;
     }

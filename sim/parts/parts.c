@@ -35,7 +35,8 @@
     X(living)       \
     X(live)         \
     X(unfollow)     \
-    X(followback)
+    X(followback)   \
+    X(suggest)
 
 #define FW_PART_EXTERN(name) extern const fw_part fw_##name##_part;
 FW_PARTS(FW_PART_EXTERN)
