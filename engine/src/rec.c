@@ -57,6 +57,7 @@ enum { FW_NF_CTR = 0, FW_NF_TASK = 1, FW_NF_CREATOR_CTR = 1 + FW_TASK__COUNT, FW
 #define FW_REC_OPENERS 8
 #define FW_REC_TOPIC_RECENT 64
 #define FW_REC_PAIR_WINDOW 8     /* recent opens per user paired at day end */
+#define FW_REC_QTAB 64           /* steps of the sigmoid's bounds (cand_bound): z to -16 by 1/4 */
 
 /* A cell's own recommender state: per-topic pools of the notes with the most decayed
  * engagement under the cell's trending weights, best first: tpool[t * topic_pool + k] for
@@ -152,6 +153,8 @@ typedef struct rec_ctx {
     uint32_t *walk;         /* [walk_cap] notes visited by random walks */
     uint32_t walk_cap;
     float *uvec;            /* [dim] */
+    uint8_t *exact;         /* [cand_cap] 1: the request's score of the candidate is exact, 0: a bound */
+    double qtab[FW_REC_QTAB];   /* qtab[j] >= the serving sigmoid of any z <= -j / 4 (cand_bound) */
 } rec_ctx;
 
 static fw_rec *R_of(const fw_engine *e) { return fw_mod(e, FW_MOD_REC); }
@@ -364,6 +367,7 @@ static void rec_ctx_destroy(void *ctx)
     free(c->uvec);
     free(c->cset_key);
     free(c->cset_stamp);
+    free(c->exact);
     free(c);
 }
 
@@ -379,9 +383,14 @@ static fw_err rec_ctx_create(const fw_engine *e, const void *state, void **ctx)
     if (!(c->walk = calloc(fw_max_u32(c->walk_cap, 1), sizeof *c->walk)) ||
         !(c->uvec = calloc(r->ustride, sizeof *c->uvec)) ||
         !(c->cset_key = calloc(64, sizeof *c->cset_key)) ||
-        !(c->cset_stamp = calloc(64, sizeof *c->cset_stamp)))
+        !(c->cset_stamp = calloc(64, sizeof *c->cset_stamp)) ||
+        !(c->exact = calloc(fw_max_u32(e->cand_cap, 1), sizeof *c->exact)))
         return FW_ERR_NOMEM;
     c->cset_mask = 63;
+    /* e^(j/4) less 0.1%: far below any libm's exp error, so a lower bound of what expf gives
+     * for an argument >= j / 4; the sigmoid's rounding then keeps qtab[j] above it. */
+    for (uint32_t j = 0; j < FW_REC_QTAB; j++)
+        c->qtab[j] = 1.0 / (1.0 + 0.999 * exp(j / 4.0));
     return FW_OK;
 }
 
@@ -1376,15 +1385,160 @@ static uint32_t channel_fresh(const fw_engine *e, fw_rank_ctx *c, uint32_t cell,
     return added;
 }
 
+/* ---- ranking one request's candidates ------------------------------------------------ */
+
+/* What ranking one request reads for every candidate (rank_req_setup completes it). */
+typedef struct rank_req {
+    const fw_engine *e;
+    const rec_learn *L;
+    const fw_cell *cl;
+    const fw_rec_cfg *rc;
+    const rec_ctx *rx;
+    const float *pu;
+    const double *ut, *uf, *shop_t;
+    const uint8_t *aigc_flags;   /* issue 20: flagged, undeclared notes down-ranked (aigc_int.h) */
+    double aigc_mult;
+    double wt[FW_TASK__COUNT], base[FW_TASK__COUNT];
+    uint32_t cell, u, D, stamp;
+    int32_t tick;
+    int lazy;                    /* the bound of cand_bound holds: the heads may be skipped */
+} rank_req;
+
+/* A candidate's logits (z[k] for the heads in mask) and what scaling its score needs. */
+typedef struct cand_eval {
+    uint32_t id, mask;
+    double z[FW_TASK__COUNT], p_open, safety_w;
+    int fresh;
+} cand_eval;
+
+static void rank_req_setup(rank_req *q, double x_user)
+{
+    for (int k = 0; k < FW_TASK__COUNT; k++)
+        q->base[k] = q->L->w[k][FW_RF_BIAS] + q->L->w[k][FW_RF_USER_CTR] * x_user;
+    q->aigc_flags = fw_aigc_downrank_flags(q->e, q->cell, &q->aigc_mult);
+    q->lazy = 1.0 + q->rc->fresh_boost >= 0.0 && q->aigc_mult >= 0.0;
+    for (int k = 0; k < FW_TASK__COUNT; k++)
+        q->lazy &= q->wt[k] >= 0.0;
+}
+
+/* The serving sigmoid: a float exponential (the models' inputs are far coarser than float). */
+static inline double sigmoidf_rank(double z)
+{
+    return 1.0 / (1.0 + (double)expf((float)-z));
+}
+
+/* The candidate's features, every head's logit and p(open). */
+static inline void cand_open(const rank_req *q, uint32_t id, cand_eval *ce)
+{
+    const fw_engine *e = q->e;
+    const fw_note_info *ni = &e->notes[id];
+    const float *row = note_row(q->L, id);
+    double emb = q->ut[ni->topic] + q->uf[ni->format] + dotf(q->pu, q->L->note_vec + (size_t)id * q->D, q->D);
+    int followed = cset_has(e, q->rx, q->stamp, q->u, ni->creator);
+    double age = (double)(q->tick - ni->created_tick) / e->ticks_per_day;
+    if (age < 0.0)
+        age = 0.0;
+    age = age / (1.0 + age);
+    ce->id = id;
+    ce->mask = 0;
+    /* The terms every task shares, then each task's own weights. */
+    for (int k = 0; k < FW_TASK__COUNT; k++) {
+        if (k > FW_TASK_OPEN && (q->wt[k] == 0.0 || (k == FW_TASK_FOLLOW && followed)))
+            continue;
+        const double *w = q->L->w[k];
+        ce->mask |= 1u << k;
+        ce->z[k] = q->base[k] + w[FW_RF_EMB] * emb + w[FW_RF_NOTE_CTR] * row[FW_NF_CTR] +
+                   w[FW_RF_NOTE_TASK] * row[FW_NF_TASK + k] +
+                   w[FW_RF_CREATOR_CTR] * row[FW_NF_CREATOR_CTR] + w[FW_RF_FOLLOWED] * followed +
+                   w[FW_RF_AGE] * age + w[FW_RF_SHOP] * q->shop_t[ni->topic];
+    }
+    ce->p_open = sigmoidf_rank(ce->z[FW_TASK_OPEN]);
+    ce->fresh = (double)(q->tick - ni->created_tick) < q->cl->fresh_age_ticks;
+    ce->safety_w = fw_safety_w(e, q->cell, q->u, id);
+}
+
+/* The score's scaling: the freshness bonus, moderation's down-rank, the AIGC down-rank. */
+static inline double cand_scale(const rank_req *q, const cand_eval *ce, double s)
+{
+    if (ce->fresh)
+        s *= 1.0 + q->rc->fresh_boost;
+    s = fw_safety_scale(s, ce->safety_w);   /* moderation's down-rank */
+    return fw_aigc_score(q->aigc_flags, q->aigc_mult, ce->id, s);
+}
+
+/* The exact score: sum of rank_* weights times the unconditional probabilities. */
+static inline double cand_full(const rank_req *q, const cand_eval *ce)
+{
+    double s = q->wt[FW_TASK_OPEN] * ce->p_open;
+    for (int k = FW_TASK_OPEN + 1; k < FW_TASK__COUNT; k++)
+        if (ce->mask >> k & 1)
+            s += q->wt[k] * ce->p_open * sigmoidf_rank(ce->z[k]);
+    return cand_scale(q, ce, s);
+}
+
+/* An upper bound of cand_full's result as the machine rounds it, without the per-open heads'
+ * exponentials and divisions; +inf when none is known. Why it holds (q->lazy: every rank_*
+ * weight, 1 + fresh_boost and the AIGC multiplier >= 0):
+ *  - each head's q = 1 / (1 + expf(-z)) is at most rx->qtab[j] for j / 4 <= -z: the float
+ *    argument of expf rounds to >= j / 4 (a float), expf is faithful (glibc: < 1 ulp), so
+ *    expf >= 0.999 e^(j/4), and 1 + x and 1 / x round monotonically, as qtab[j] was computed;
+ *  - the bound repeats cand_full's operations in the same order with qtab[j] (or 1) in place
+ *    of q, on nonnegative operands (weights >= 0, p_open in [0, 1]): IEEE rounding is
+ *    monotone, so every partial sum, then the scaling by nonnegative factors, stays >= the
+ *    exact one. A negative safety weight (none today) gives +inf and a NaN logit NaN: never
+ *    skipped (every NaN score is exact), and a finite bound is a finite score's. */
+static inline double cand_bound(const rank_req *q, const cand_eval *ce)
+{
+    if (!(ce->safety_w >= 0.0))
+        return INFINITY;
+    double s = q->wt[FW_TASK_OPEN] * ce->p_open;
+    for (int k = FW_TASK_OPEN + 1; k < FW_TASK__COUNT; k++) {
+        if (!(ce->mask >> k & 1))
+            continue;
+        double nz = -ce->z[k], qb = 1.0;
+        if (nz != nz)
+            return NAN;
+        if (nz >= 0.0)
+            qb = q->rx->qtab[nz >= (FW_REC_QTAB - 1) / 4.0 ? FW_REC_QTAB - 1 : (int)(nz * 4.0)];
+        s += q->wt[k] * ce->p_open * qb;
+    }
+    return cand_scale(q, ce, s);
+}
+
+/* The exact score of a candidate rank_request only bounded: the same computation, so the
+ * same bits as if it had been scored in the ranking loop. */
+static double rank_exact(const rank_req *q, uint32_t id)
+{
+    cand_eval ce;
+    cand_open(q, id, &ce);
+    return cand_full(q, &ce);
+}
+
+/* Scores exactly every candidate that has only a bound (exact[i] == 0). */
+static void rank_finish(const rank_req *q, const uint32_t *cand, double *score, uint8_t *exact, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (!exact[i]) {
+            score[i] = rank_exact(q, cand[i]);
+            exact[i] = 1;
+        }
+}
+
 /* Appends to org[0..n_org) up to page notes from ids[0..m) (scores sc): each time the best
  * (score desc, id asc) candidate not on the page and, unless relaxed, not of a creator or
  * topic whose cap the page has filled. O(page * m), no sort. blocked is m bytes of scratch.
  * Run on a window of the best candidates and then on all of them, it picks exactly what it
  * would pick on all of them: the window's best eligible is the overall best eligible until
- * the window has none. */
+ * the window has none.
+ * With q, sc[i] is an upper bound of candidate i's score where exact[i] is 0 (cand_bound):
+ * when the best by these values is only a bound it is scored exactly and the search runs
+ * again, so a pick is an exact score beating every other candidate's bound, hence its exact
+ * score -- the candidate a search over all exact scores picks (no NaN among them: the caller
+ * passes q only then; a finite bound belongs to a finite score). */
 static uint32_t select_capped(const fw_engine *e, const fw_rec_cfg *rc, const uint32_t *ids,
-                              const double *sc, uint32_t m, uint8_t *blocked, uint32_t *org,
-                              uint32_t n_org, uint32_t page, int relaxed)
+                              double *sc, uint32_t m, uint8_t *blocked, uint32_t *org,
+                              uint32_t n_org, uint32_t page, int relaxed, const rank_req *q,
+                              uint8_t *exact)
 {
     for (uint32_t i = 0; i < m; i++) {
         const fw_note_info *ni = &e->notes[ids[i]];
@@ -1407,6 +1561,11 @@ static uint32_t select_capped(const fw_engine *e, const fw_rec_cfg *rc, const ui
             }
         if (best == UINT32_MAX)
             break;
+        if (q && !exact[best]) {   /* a bound won: score it exactly and look again */
+            sc[best] = rank_exact(q, ids[best]);
+            exact[best] = 1;
+            continue;
+        }
         const fw_note_info *ni = &e->notes[ids[best]];
         blocked[best] = 1;
         org[n_org++] = ids[best];
@@ -1486,15 +1645,14 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
 
     /* Rank. The features of fw_rec_log's training: the note's from its cached row, the
      * user's folded into a constant per task; a float sigmoid (the models' inputs are far
-     * coarser than float). */
+     * coarser than float). The per-open heads only where they can change the page (rank_lazy). */
     cset_build(e, rx, c->stamp, u);
     priors p = get_priors(L);
-    double wt[FW_TASK__COUNT] = {rc->rank_open, rc->rank_like, rc->rank_save, rc->rank_comment,
-                                 rc->rank_follow};
     double x_user = lift(r->user_counts[2 * (size_t)u + 1], r->user_counts[2 * (size_t)u], p.ctr);
-    double base[FW_TASK__COUNT];
-    for (int k = 0; k < FW_TASK__COUNT; k++)
-        base[k] = L->w[k][FW_RF_BIAS] + L->w[k][FW_RF_USER_CTR] * x_user;
+    rank_req q = {.e = e, .L = L, .cl = cl, .rc = rc, .rx = rx, .pu = pu, .ut = ut, .uf = uf,
+                  .shop_t = shop_t, .cell = cell, .u = u, .D = D, .stamp = c->stamp, .tick = req->tick,
+                  .wt = {rc->rank_open, rc->rank_like, rc->rank_save, rc->rank_comment, rc->rank_follow}};
+    rank_req_setup(&q, x_user);
     uint32_t page = fw_feed_organic_slots(f, cap);   /* places left after the ad slots */
     if (page > 128)
         page = 128;
@@ -1506,8 +1664,7 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
     double cold_s[128];
     const uint32_t cold = rc->cold_impressions;
     enum { AHEAD = 8 };
-    double aigc_mult;   /* issue 20: flagged, undeclared notes down-ranked (aigc_int.h) */
-    const uint8_t *aigc_flags = fw_aigc_downrank_flags(e, cell, &aigc_mult);
+    int any_nan = 0;   /* a NaN score: select_capped's scan cannot take bounds then */
     for (uint32_t i = 0; i < n; i++) {
         if (i + AHEAD < n) {
             uint32_t ahead = c->cand[i + AHEAD];
@@ -1517,46 +1674,27 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
             __builtin_prefetch(&e->counts[(size_t)ahead * FW_EV__COUNT]);
         }
         uint32_t id = c->cand[i];
-        const fw_note_info *ni = &e->notes[id];
-        const float *row = note_row(L, id);
-        double emb = ut[ni->topic] + uf[ni->format] + dotf(pu, L->note_vec + (size_t)id * D, D);
-        int followed = cset_has(e, rx, c->stamp, u, ni->creator);
-        double age = (double)(req->tick - ni->created_tick) / e->ticks_per_day;
-        if (age < 0.0)
-            age = 0.0;
-        age = age / (1.0 + age);
-        /* The terms every task shares, then each task's own weights. */
-        double s = 0.0, p_open = 0.0;
-        for (int k = 0; k < FW_TASK__COUNT; k++) {
-            if (k > FW_TASK_OPEN && (wt[k] == 0.0 || (k == FW_TASK_FOLLOW && followed)))
+        int is_cold = e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION] < cold;
+        cand_eval ce;
+        cand_open(&q, id, &ce);
+        /* Only the heaps read a score here: skip the heads when neither can take it. */
+        if (q.lazy && n_order >= k_win && (!is_cold || n_cold_h >= k_cold)) {
+            double ub = cand_bound(&q, &ce);
+            if ((k_win == 0 || ub < c->order_score[0]) && (!is_cold || k_cold == 0 || ub < cold_s[0])) {
+                c->cand_score[i] = ub;   /* select_capped scores it if it can reach the page */
+                rx->exact[i] = 0;
                 continue;
-            const double *w = L->w[k];
-            double z = base[k] + w[FW_RF_EMB] * emb + w[FW_RF_NOTE_CTR] * row[FW_NF_CTR] +
-                       w[FW_RF_NOTE_TASK] * row[FW_NF_TASK + k] +
-                       w[FW_RF_CREATOR_CTR] * row[FW_NF_CREATOR_CTR] + w[FW_RF_FOLLOWED] * followed +
-                       w[FW_RF_AGE] * age + w[FW_RF_SHOP] * shop_t[ni->topic];
-            double q = 1.0 / (1.0 + (double)expf((float)-z));
-            if (k == FW_TASK_OPEN) {
-                p_open = q;
-                s = wt[k] * q;
-            } else {
-                s += wt[k] * p_open * q;
             }
         }
-        uint32_t impressions = e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION];
-        if ((double)(req->tick - ni->created_tick) < cl->fresh_age_ticks)
-            s *= 1.0 + rc->fresh_boost;
-        s = fw_safety_scale(s, fw_safety_w(e, cell, u, id));   /* moderation's down-rank */
-        s = fw_aigc_score(aigc_flags, aigc_mult, id, s);
+        double s = cand_full(&q, &ce);
         c->cand_score[i] = s;
+        rx->exact[i] = 1;
+        any_nan |= s != s;
         fw_topk_offer(c->order, c->order_score, &n_order, k_win, id, s);
-        if (impressions < cold)
+        if (is_cold)
             fw_topk_offer(cold_id, cold_s, &n_cold_h, k_cold, id, s);
     }
     fw_topk_sort(cold_id, cold_s, n_cold_h);
-    c->scored_id = c->cand;   /* every candidate's score, in recall order */
-    c->scored = c->cand_score;
-    c->n_scored = n;
     fw_plant_wait(e, FW_STAGE_FEED_RANK);
     int64_t t_rank = fw_now_ns();
 
@@ -1566,11 +1704,20 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
      * candidates replace the lowest-ranked warm notes until explore_slots are cold. */
     uint32_t org[128], n_org = 0;
     uint8_t *blocked = c->cand_follow;   /* scratch of select_capped */
-    n_org = select_capped(e, rc, c->order, c->order_score, n_order, blocked, org, n_org, page, 0);
+    n_org = select_capped(e, rc, c->order, c->order_score, n_order, blocked, org, n_org, page, 0, NULL, NULL);
+    const rank_req *lazy = any_nan ? NULL : &q;   /* the passes over all: bounds or exact scores */
+    if (n_org < page && any_nan)
+        rank_finish(&q, c->cand, c->cand_score, rx->exact, n);
     if (n_org < page && n_order < n)
-        n_org = select_capped(e, rc, c->cand, c->cand_score, n, blocked, org, n_org, page, 0);
+        n_org = select_capped(e, rc, c->cand, c->cand_score, n, blocked, org, n_org, page, 0, lazy, rx->exact);
     if (n_org < page)
-        n_org = select_capped(e, rc, c->cand, c->cand_score, n, blocked, org, n_org, page, 1);
+        n_org = select_capped(e, rc, c->cand, c->cand_score, n, blocked, org, n_org, page, 1, lazy, rx->exact);
+    for (uint32_t i = 0; i < n; i++)   /* the candidates left bounded were not scored */
+        if (!rx->exact[i])
+            c->cand_score[i] = NAN;
+    c->scored_id = c->cand;   /* every candidate's score (NaN: only bounded), in recall order */
+    c->scored = c->cand_score;
+    c->n_scored = n;
     uint32_t n_cold = 0;
     for (uint32_t k = 0; k < n_org; k++)
         n_cold += e->counts[(size_t)org[k] * FW_EV__COUNT + FW_EV_IMPRESSION] < cold;
