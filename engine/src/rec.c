@@ -57,6 +57,7 @@ enum { FW_NF_CTR = 0, FW_NF_TASK = 1, FW_NF_CREATOR_CTR = 1 + FW_TASK__COUNT, FW
 #define FW_REC_OPENERS 8
 #define FW_REC_TOPIC_RECENT 64
 #define FW_REC_PAIR_WINDOW 8     /* recent opens per user paired at day end */
+#define FW_REC_WALK_BATCH 16     /* graph walks advanced side by side (their misses overlap) */
 #define FW_REC_QTAB 64           /* steps of the sigmoid's bounds (cand_bound): z to -16 by 1/4 */
 
 /* A cell's own recommender state: per-topic pools of the notes with the most decayed
@@ -154,6 +155,8 @@ typedef struct rec_ctx {
     uint32_t walk_cap;
     float *uvec;            /* [dim] */
     uint8_t *exact;         /* [cand_cap] 1: the request's score of the candidate is exact, 0: a bound */
+    uint32_t *cand_creator, *win_creator, *open;   /* [cand_cap] the re-rank's lists (cap_list) */
+    uint16_t *cand_topic, *win_topic;              /* [cand_cap] */
     double qtab[FW_REC_QTAB];   /* qtab[j] >= the serving sigmoid of any z <= -j / 4 (cand_bound) */
 } rec_ctx;
 
@@ -368,6 +371,11 @@ static void rec_ctx_destroy(void *ctx)
     free(c->cset_key);
     free(c->cset_stamp);
     free(c->exact);
+    free(c->cand_creator);
+    free(c->win_creator);
+    free(c->open);
+    free(c->cand_topic);
+    free(c->win_topic);
     free(c);
 }
 
@@ -378,13 +386,16 @@ static fw_err rec_ctx_create(const fw_engine *e, const void *state, void **ctx)
     if (!c)
         return FW_ERR_NOMEM;
     *ctx = c;
+    size_t cap = fw_max_u32(e->cand_cap, 1);
     for (uint32_t a = 0; a < e->n_arms; a++)
         c->walk_cap = fw_max_u32(c->walk_cap, fw_cfg(e, a)->rec.walks * 3);
     if (!(c->walk = calloc(fw_max_u32(c->walk_cap, 1), sizeof *c->walk)) ||
         !(c->uvec = calloc(r->ustride, sizeof *c->uvec)) ||
         !(c->cset_key = calloc(64, sizeof *c->cset_key)) ||
         !(c->cset_stamp = calloc(64, sizeof *c->cset_stamp)) ||
-        !(c->exact = calloc(fw_max_u32(e->cand_cap, 1), sizeof *c->exact)))
+        !(c->exact = calloc(cap, sizeof *c->exact)) || !(c->cand_creator = calloc(cap, sizeof *c->cand_creator)) ||
+        !(c->win_creator = calloc(cap, sizeof *c->win_creator)) || !(c->open = calloc(cap, sizeof *c->open)) ||
+        !(c->cand_topic = calloc(cap, sizeof *c->cand_topic)) || !(c->win_topic = calloc(cap, sizeof *c->win_topic)))
         return FW_ERR_NOMEM;
     c->cset_mask = 63;
     /* e^(j/4) less 0.1%: far below any libm's exp error, so a lower bound of what expf gives
@@ -1229,10 +1240,15 @@ static inline int cset_has(const fw_engine *e, const rec_ctx *c, uint32_t stamp,
 static inline int add_cand(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, uint32_t u, uint32_t id,
                            uint32_t *n)
 {
-    /* The seen filter first, so the id set never holds more than the candidates. */
-    if (id >= e->n_notes || fw_seen_has(e, cell, u, id) || fw_safety_w(e, cell, u, id) == 0.0 ||
-        fw_rank_set_insert(c, id))
+    /* The id set first (recall channels overlap: a duplicate costs one probe, not the seen
+     * filter's ten), but filled only with candidates, so it never holds more than them; the
+     * same candidates as testing the seen filter first. */
+    if (id >= e->n_notes)
         return 0;
+    uint32_t slot = fw_rank_set_slot(c, id);
+    if (fw_rank_set_at(c, slot) || fw_seen_has(e, cell, u, id) || fw_safety_w(e, cell, u, id) == 0.0)
+        return 0;
+    fw_rank_set_put(c, slot, id);
     c->cand[(*n)++] = id;
     return 1;
 }
@@ -1322,6 +1338,54 @@ static uint32_t channel_cf(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, ui
     return added;
 }
 
+/* Walks w0 .. w0 + nb - 1 of channel_graph, appending their visits to rx->walk[nv..);
+ * returns the new nv. Each walk: one of u's recent opens -> one of its recent openers v ->
+ * one of v's recent opens (visited) -> again once more. */
+static uint32_t walk_batch(const fw_engine *e, const fw_rec *r, const rec_learn *L, rec_ctx *rx, uint32_t u,
+                           int32_t tick, uint32_t w0, uint32_t nb, uint32_t tot, uint32_t have, uint32_t nv,
+                           uint64_t *steps)
+{
+    uint32_t note[FW_REC_WALK_BATCH], v[FW_REC_WALK_BATCH], live[FW_REC_WALK_BATCH], n_live = nb;
+    for (uint32_t b = 0; b < nb; b++) {
+        note[b] = r->hist[(size_t)u * r->hist_cap + (tot - 1 - pick(u, (uint32_t)tick, w0 + b, 0, have)) % r->hist_cap];
+        live[b] = b;
+        __builtin_prefetch(&L->openers_total[note[b]]);
+        __builtin_prefetch(&L->openers[(size_t)note[b] * FW_REC_OPENERS]);
+    }
+    for (uint32_t s = 1; s <= 2 && n_live; s++) {
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < n_live; i++) {   /* to one of the note's recent openers */
+            uint32_t b = live[i], ot = L->openers_total[note[b]], oh = ot < FW_REC_OPENERS ? ot : FW_REC_OPENERS;
+            if (oh == 0)
+                continue;
+            v[b] = L->openers[(size_t)note[b] * FW_REC_OPENERS + pick(u, (uint32_t)tick, w0 + b, 2 * s, oh)];
+            __builtin_prefetch(&r->hist_total[v[b]]);
+            __builtin_prefetch(&e->user_cell[v[b]]);
+            __builtin_prefetch(&r->hist[(size_t)v[b] * r->hist_cap]);
+            live[k++] = b;
+        }
+        n_live = k;
+        k = 0;
+        for (uint32_t i = 0; i < n_live; i++) {   /* to one of the opener's remembered opens */
+            uint32_t b = live[i], vt = r->hist_total[v[b]], vh = hist_have(e, r, v[b]);
+            (*steps)++;
+            if (v[b] == u || vh == 0)
+                continue;
+            /* Any slot of the ring when their cell remembers all it holds, else one of its
+             * newest vh. */
+            uint32_t j = pick(u, (uint32_t)tick, w0 + b, 2 * s + 1, vh);
+            int whole = vh == (vt < r->hist_cap ? vt : r->hist_cap);
+            note[b] = r->hist[(size_t)v[b] * r->hist_cap + (whole ? j : (vt - 1 - j) % r->hist_cap)];
+            rx->walk[nv++] = note[b];
+            __builtin_prefetch(&L->openers_total[note[b]]);
+            __builtin_prefetch(&L->openers[(size_t)note[b] * FW_REC_OPENERS]);
+            live[k++] = b;
+        }
+        n_live = k;
+    }
+    return nv;
+}
+
 static uint32_t channel_graph(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, uint32_t cell, uint32_t u,
                               int32_t tick, uint32_t quota, uint32_t *n, uint64_t *steps)
 {
@@ -1331,26 +1395,15 @@ static uint32_t channel_graph(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, u
     if (have == 0 || quota == 0)
         return 0;
     uint32_t walks = fw_cfg(e, cell)->rec.walks, nv = 0;
-    /* Each walk: one of u's recent opens -> one of its recent openers v -> one of v's
-     * recent opens (visited) -> again once more. */
-    for (uint32_t w = 0; w < walks && nv + 2 <= rx->walk_cap; w++) {
-        uint32_t note = r->hist[(size_t)u * r->hist_cap + (tot - 1 - pick(u, (uint32_t)tick, w, 0, have)) % r->hist_cap];
-        for (uint32_t s = 1; s <= 2; s++) {
-            uint32_t ot = L->openers_total[note], oh = ot < FW_REC_OPENERS ? ot : FW_REC_OPENERS;
-            if (oh == 0)
-                break;
-            uint32_t v = L->openers[(size_t)note * FW_REC_OPENERS + pick(u, (uint32_t)tick, w, 2 * s, oh)];
-            uint32_t vt = r->hist_total[v], vh = hist_have(e, r, v);
-            (*steps)++;
-            if (v == u || vh == 0)
-                break;
-            /* One of v's remembered opens: any slot of the ring when their cell remembers all
-             * it holds, else one of its newest vh. */
-            uint32_t j = pick(u, (uint32_t)tick, w, 2 * s + 1, vh);
-            int whole = vh == (vt < r->hist_cap ? vt : r->hist_cap);
-            note = r->hist[(size_t)v * r->hist_cap + (whole ? j : (vt - 1 - j) % r->hist_cap)];
-            rx->walk[nv++] = note;
-        }
+    /* The walks advance a batch at a time, a step of every walk in turn, so that their
+     * cache misses overlap: each walk's picks are keyed by (user, tick, walk, step), so it
+     * visits what it visits alone; only the order of rx->walk differs, which the sort below
+     * undoes. walk_cap >= 3 walks >= 2 walks: every visit fits. */
+    for (uint32_t w0 = 0; w0 < walks && nv + 2 <= rx->walk_cap; w0 += FW_REC_WALK_BATCH) {
+        uint32_t nb = fw_min_u32(FW_REC_WALK_BATCH, walks - w0);
+        if (nv + 2 * nb > rx->walk_cap)   /* cannot happen (see above); stay in bounds */
+            nb = (rx->walk_cap - nv) / 2;
+        nv = walk_batch(e, r, L, rx, u, tick, w0, nb, tot, have, nv, steps);
     }
     /* Most visited first (ties: lower id); walk ids sorted, so runs are visit counts. */
     qsort(rx->walk, nv, sizeof *rx->walk, cmp_u32);
@@ -1427,8 +1480,8 @@ static inline double sigmoidf_rank(double z)
     return 1.0 / (1.0 + (double)expf((float)-z));
 }
 
-/* The candidate's features, every head's logit and p(open). */
-static inline void cand_open(const rank_req *q, uint32_t id, cand_eval *ce)
+/* The candidate's features, every head's logit and p(open). Inlined in the ranking loop. */
+__attribute__((always_inline)) static inline void cand_open(const rank_req *q, uint32_t id, cand_eval *ce)
 {
     const fw_engine *e = q->e;
     const fw_note_info *ni = &e->notes[id];
@@ -1524,67 +1577,107 @@ static void rank_finish(const rank_req *q, const uint32_t *cand, double *score, 
         }
 }
 
-/* Appends to org[0..n_org) up to page notes from ids[0..m) (scores sc): each time the best
- * (score desc, id asc) candidate not on the page and, unless relaxed, not of a creator or
- * topic whose cap the page has filled. O(page * m), no sort. blocked is m bytes of scratch.
- * Run on a window of the best candidates and then on all of them, it picks exactly what it
- * would pick on all of them: the window's best eligible is the overall best eligible until
- * the window has none.
- * With q, sc[i] is an upper bound of candidate i's score where exact[i] is 0 (cand_bound):
- * when the best by these values is only a bound it is scored exactly and the search runs
- * again, so a pick is an exact score beating every other candidate's bound, hence its exact
- * score -- the candidate a search over all exact scores picks (no NaN among them: the caller
- * passes q only then; a finite bound belongs to a finite score). */
-static uint32_t select_capped(const fw_engine *e, const fw_rec_cfg *rc, const uint32_t *ids,
-                              double *sc, uint32_t m, uint8_t *blocked, uint32_t *org,
-                              uint32_t n_org, uint32_t page, int relaxed, const rank_req *q,
-                              uint8_t *exact)
+/* The page select_capped fills: its notes with their creators and topics. */
+typedef struct cap_page {
+    uint32_t id[128], creator[128];
+    uint16_t topic[128];
+    uint32_t n;
+} cap_page;
+
+/* The list select_capped picks from: ids with their creators, topics and scores (gathered
+ * once: the passes read them in order, not through e->notes), m of them; open[m] scratch.
+ * With q non-NULL, sc[i] is only a bound where exact[i] is 0. */
+typedef struct cap_list {
+    const uint32_t *id, *creator;
+    const uint16_t *topic;
+    double *sc;
+    uint32_t m, *open;
+    const rank_req *q;
+    uint8_t *exact;
+} cap_list;
+
+/* The best of l's entries open[0..n_open) (score desc, id asc, scanned in index order as a
+ * scan of every unblocked entry would); *at: its place in open. UINT32_MAX when none. */
+static uint32_t best_open(const cap_list *l, uint32_t n_open, uint32_t *at)
 {
-    for (uint32_t i = 0; i < m; i++) {
-        const fw_note_info *ni = &e->notes[ids[i]];
-        uint32_t same_creator = 0, same_topic = 0, taken = 0;
-        for (uint32_t k = 0; k < n_org; k++) {
-            taken |= org[k] == ids[i];
-            same_creator += e->notes[org[k]].creator == ni->creator;
-            same_topic += e->notes[org[k]].topic == ni->topic;
+    uint32_t best = UINT32_MAX;
+    double bs = -INFINITY;
+    for (uint32_t o = 0; o < n_open; o++) {
+        uint32_t i = l->open[o];
+        if (best == UINT32_MAX || l->sc[i] > bs || (l->sc[i] == bs && l->id[i] < l->id[best])) {
+            best = i;
+            bs = l->sc[i];
+            *at = o;
         }
-        blocked[i] = taken || (!relaxed && (same_creator >= rc->max_per_creator ||
-                                            same_topic >= rc->max_per_topic));
     }
-    while (n_org < page) {
-        uint32_t best = UINT32_MAX;
-        double bs = -INFINITY;
-        for (uint32_t i = 0; i < m; i++)
-            if (!blocked[i] && (best == UINT32_MAX || sc[i] > bs || (sc[i] == bs && ids[i] < ids[best]))) {
-                best = i;
-                bs = sc[i];
-            }
+    return best;
+}
+
+/* Drops from open[0..n) (keeping its order) the entries of creator cr (when full_creator)
+ * or topic tp (when full_topic); returns how many are left. */
+static uint32_t drop_full(const cap_list *l, uint32_t n, int full_creator, uint32_t cr, int full_topic,
+                          uint16_t tp)
+{
+    uint32_t k = 0;
+    for (uint32_t o = 0; o < n; o++) {
+        uint32_t i = l->open[o];
+        if (!((full_creator && l->creator[i] == cr) || (full_topic && l->topic[i] == tp)))
+            l->open[k++] = i;
+    }
+    return k;
+}
+
+/* Appends to pg up to page notes from l: each time the best (score desc, id asc) candidate
+ * not on the page and, unless relaxed, not of a creator or topic whose cap the page has
+ * filled. O(page * m), no sort. Run on a window of the best candidates and then on all of
+ * them, it picks exactly what it would pick on all of them: the window's best eligible is
+ * the overall best eligible until the window has none. The candidates still eligible are
+ * kept in index order (open), so the scan meets them in the order a scan of all would.
+ * With l->q, sc[i] is an upper bound of candidate i's score where exact[i] is 0
+ * (cand_bound): when the best by these values is only a bound it is scored exactly and the
+ * search runs again, so a pick is an exact score beating every other candidate's bound,
+ * hence its exact score -- the candidate a search over all exact scores picks (no NaN
+ * among them: the caller passes q only then; a finite bound belongs to a finite score). */
+static void select_capped(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg, uint32_t page, int relaxed)
+{
+    uint32_t n_open = 0;
+    for (uint32_t i = 0; i < l->m; i++) {
+        uint32_t same_creator = 0, same_topic = 0, taken = 0;
+        for (uint32_t k = 0; k < pg->n; k++) {
+            taken |= pg->id[k] == l->id[i];
+            same_creator += pg->creator[k] == l->creator[i];
+            same_topic += pg->topic[k] == l->topic[i];
+        }
+        if (!(taken || (!relaxed && (same_creator >= rc->max_per_creator || same_topic >= rc->max_per_topic))))
+            l->open[n_open++] = i;
+    }
+    while (pg->n < page) {
+        uint32_t at = 0, best = best_open(l, n_open, &at);
         if (best == UINT32_MAX)
             break;
-        if (q && !exact[best]) {   /* a bound won: score it exactly and look again */
-            sc[best] = rank_exact(q, ids[best]);
-            exact[best] = 1;
+        if (l->q && !l->exact[best]) {   /* a bound won: score it exactly and look again */
+            l->sc[best] = rank_exact(l->q, l->id[best]);
+            l->exact[best] = 1;
             continue;
         }
-        const fw_note_info *ni = &e->notes[ids[best]];
-        blocked[best] = 1;
-        org[n_org++] = ids[best];
+        memmove(l->open + at, l->open + at + 1, (n_open - at - 1) * sizeof *l->open);
+        n_open--;
+        uint32_t cr = l->creator[best];
+        uint16_t tp = l->topic[best];
+        pg->id[pg->n] = l->id[best];
+        pg->creator[pg->n] = cr;
+        pg->topic[pg->n++] = tp;
         if (relaxed)
             continue;
         uint32_t same_creator = 0, same_topic = 0;
-        for (uint32_t k = 0; k < n_org; k++) {
-            same_creator += e->notes[org[k]].creator == ni->creator;
-            same_topic += e->notes[org[k]].topic == ni->topic;
+        for (uint32_t k = 0; k < pg->n; k++) {
+            same_creator += pg->creator[k] == cr;
+            same_topic += pg->topic[k] == tp;
         }
         int full_creator = same_creator >= rc->max_per_creator, full_topic = same_topic >= rc->max_per_topic;
         if (full_creator || full_topic)
-            for (uint32_t i = 0; i < m; i++) {
-                const fw_note_info *nj = &e->notes[ids[i]];
-                if ((full_creator && nj->creator == ni->creator) || (full_topic && nj->topic == ni->topic))
-                    blocked[i] = 1;
-            }
+            n_open = drop_full(l, n_open, full_creator, cr, full_topic, tp);
     }
-    return n_org;
 }
 
 static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_feed_req *req,
@@ -1675,6 +1768,8 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
         }
         uint32_t id = c->cand[i];
         int is_cold = e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION] < cold;
+        rx->cand_creator[i] = e->notes[id].creator;   /* for the re-rank's caps */
+        rx->cand_topic[i] = e->notes[id].topic;
         cand_eval ce;
         cand_open(&q, id, &ce);
         /* Only the heaps read a score here: skip the heads when neither can take it. */
@@ -1702,16 +1797,25 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
      * best, then, when the caps leave the page short -- the best candidates crowd into the
      * user's favourite topics -- on every candidate, then relaxed. Then the best cold
      * candidates replace the lowest-ranked warm notes until explore_slots are cold. */
-    uint32_t org[128], n_org = 0;
-    uint8_t *blocked = c->cand_follow;   /* scratch of select_capped */
-    n_org = select_capped(e, rc, c->order, c->order_score, n_order, blocked, org, n_org, page, 0, NULL, NULL);
-    const rank_req *lazy = any_nan ? NULL : &q;   /* the passes over all: bounds or exact scores */
-    if (n_org < page && any_nan)
+    cap_page pg;
+    pg.n = 0;
+    for (uint32_t i = 0; i < n_order; i++) {   /* the window: exact scores */
+        const fw_note_info *ni = &e->notes[c->order[i]];
+        rx->win_creator[i] = ni->creator;
+        rx->win_topic[i] = ni->topic;
+    }
+    cap_list win = {.id = c->order, .creator = rx->win_creator, .topic = rx->win_topic,
+                    .sc = c->order_score, .m = n_order, .open = rx->open};
+    select_capped(rc, &win, &pg, page, 0);
+    cap_list all = {.id = c->cand, .creator = rx->cand_creator, .topic = rx->cand_topic, .sc = c->cand_score,
+                    .m = n, .open = rx->open, .q = any_nan ? NULL : &q, .exact = rx->exact};   /* bounds or exact */
+    if (pg.n < page && any_nan)
         rank_finish(&q, c->cand, c->cand_score, rx->exact, n);
-    if (n_org < page && n_order < n)
-        n_org = select_capped(e, rc, c->cand, c->cand_score, n, blocked, org, n_org, page, 0, lazy, rx->exact);
-    if (n_org < page)
-        n_org = select_capped(e, rc, c->cand, c->cand_score, n, blocked, org, n_org, page, 1, lazy, rx->exact);
+    if (pg.n < page && n_order < n)
+        select_capped(rc, &all, &pg, page, 0);
+    if (pg.n < page)
+        select_capped(rc, &all, &pg, page, 1);
+    uint32_t *org = pg.id, n_org = pg.n;
     for (uint32_t i = 0; i < n; i++)   /* the candidates left bounded were not scored */
         if (!rx->exact[i])
             c->cand_score[i] = NAN;
