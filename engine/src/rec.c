@@ -148,6 +148,14 @@ typedef struct rec_log_job {
     rec_group *grp;
 } rec_log_job;
 
+/* A candidate of a request (rank_prepare): its logits (z[k] for the heads in mask) and what
+ * scaling its score needs. */
+typedef struct cand_eval {
+    uint32_t id, mask;
+    double z[FW_TASK__COUNT], p_open, safety_w;
+    int fresh, cold;
+} cand_eval;
+
 /* A thread's scratch for requests. */
 typedef struct rec_ctx {
     uint32_t *cset_key, *cset_stamp, cset_mask;   /* followed creators of the request (stamped as the id set) */
@@ -157,6 +165,8 @@ typedef struct rec_ctx {
     uint8_t *exact;         /* [cand_cap] 1: the request's score of the candidate is exact, 0: a bound */
     uint32_t *cand_creator, *win_creator, *open;   /* [cand_cap] the re-rank's lists (cap_list) */
     uint16_t *cand_topic, *win_topic;              /* [cand_cap] */
+    cand_eval *ce;   /* [cand_cap] the ranking's first pass (rank_prepare) */
+    double *lb;             /* [cand_cap] scratch: lower bounds of the scores */
     double qtab[FW_REC_QTAB];   /* qtab[j] >= the serving sigmoid of any z <= -j / 4 (cand_bound) */
 } rec_ctx;
 
@@ -376,6 +386,8 @@ static void rec_ctx_destroy(void *ctx)
     free(c->open);
     free(c->cand_topic);
     free(c->win_topic);
+    free(c->ce);
+    free(c->lb);
     free(c);
 }
 
@@ -395,7 +407,8 @@ static fw_err rec_ctx_create(const fw_engine *e, const void *state, void **ctx)
         !(c->cset_stamp = calloc(64, sizeof *c->cset_stamp)) ||
         !(c->exact = calloc(cap, sizeof *c->exact)) || !(c->cand_creator = calloc(cap, sizeof *c->cand_creator)) ||
         !(c->win_creator = calloc(cap, sizeof *c->win_creator)) || !(c->open = calloc(cap, sizeof *c->open)) ||
-        !(c->cand_topic = calloc(cap, sizeof *c->cand_topic)) || !(c->win_topic = calloc(cap, sizeof *c->win_topic)))
+        !(c->cand_topic = calloc(cap, sizeof *c->cand_topic)) || !(c->win_topic = calloc(cap, sizeof *c->win_topic)) ||
+        !(c->ce = calloc(cap, sizeof *c->ce)) || !(c->lb = calloc(cap, sizeof *c->lb)))
         return FW_ERR_NOMEM;
     c->cset_mask = 63;
     /* e^(j/4) less 0.1%: far below any libm's exp error, so a lower bound of what expf gives
@@ -1457,13 +1470,6 @@ typedef struct rank_req {
     int lazy;                    /* the bound of cand_bound holds: the heads may be skipped */
 } rank_req;
 
-/* A candidate's logits (z[k] for the heads in mask) and what scaling its score needs. */
-typedef struct cand_eval {
-    uint32_t id, mask;
-    double z[FW_TASK__COUNT], p_open, safety_w;
-    int fresh;
-} cand_eval;
-
 static void rank_req_setup(rank_req *q, double x_user)
 {
     for (int k = 0; k < FW_TASK__COUNT; k++)
@@ -1558,23 +1564,78 @@ static inline double cand_bound(const rank_req *q, const cand_eval *ce)
     return cand_scale(q, ce, s);
 }
 
-/* The exact score of a candidate rank_request only bounded: the same computation, so the
- * same bits as if it had been scored in the ranking loop. */
-static double rank_exact(const rank_req *q, uint32_t id)
-{
-    cand_eval ce;
-    cand_open(q, id, &ce);
-    return cand_full(q, &ce);
-}
-
-/* Scores exactly every candidate that has only a bound (exact[i] == 0). */
-static void rank_finish(const rank_req *q, const uint32_t *cand, double *score, uint8_t *exact, uint32_t n)
+/* Scores exactly every candidate that has only a bound (exact[i] == 0), from its first
+ * pass (ce[i]): the same computation, so the same bits as in the ranking loop. */
+static void rank_finish(const rank_req *q, const cand_eval *ce, double *score, uint8_t *exact, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++)
         if (!exact[i]) {
-            score[i] = rank_exact(q, cand[i]);
+            score[i] = cand_full(q, &ce[i]);
             exact[i] = 1;
         }
+}
+
+/* The k-th largest of v[0..n) (1 <= k <= n, no NaN), reordering v: Hoare's selection. */
+static double kth_largest(double *v, uint32_t n, uint32_t k)
+{
+    int64_t lo = 0, hi = (int64_t)n - 1, want = (int64_t)k - 1;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        int64_t i = lo, j = hi;
+        while (i <= j) {   /* v[lo..i) >= pivot, v(j..hi] <= pivot */
+            while (v[i] > pivot)
+                i++;
+            while (v[j] < pivot)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        if (want <= j)
+            hi = j;
+        else if (want >= i)
+            lo = i;
+        else
+            return v[want];   /* between the parts: equal to the pivot */
+    }
+    return v[want];
+}
+
+/* The ranking's first pass: every candidate's features, logits and p(open) into rx->ce, its
+ * creator and topic (for the re-rank), and an upper bound of its score (cand_bound) into
+ * c->cand_score. Returns a threshold no candidate below which can be among the k_win best:
+ * the k_win-th largest lower bound wt_open p(open) (scaled: the other heads only add
+ * nonnegative terms, and rounding is monotone), so k_win candidates score at least it;
+ * -inf when that is not known (no laziness, a NaN, fewer than k_win candidates). */
+static double rank_prepare(const rank_req *q, fw_rank_ctx *c, rec_ctx *rx, uint32_t n, uint32_t k_win)
+{
+    const fw_engine *e = q->e;
+    const rec_learn *L = q->L;
+    enum { AHEAD = 8 };
+    int known = q->lazy && k_win > 0 && n > k_win;
+    for (uint32_t i = 0; i < n; i++) {
+        if (i + AHEAD < n) {   /* a row may straddle two cache lines */
+            uint32_t ahead = c->cand[i + AHEAD];
+            __builtin_prefetch(note_row(L, ahead));
+            __builtin_prefetch(note_row(L, ahead) + FW_NF - 1);
+            __builtin_prefetch(L->note_vec + (size_t)ahead * q->D);
+            __builtin_prefetch(L->note_vec + (size_t)ahead * q->D + q->D - 1);
+            __builtin_prefetch(&e->notes[ahead]);
+            __builtin_prefetch(&e->counts[(size_t)ahead * FW_EV__COUNT]);
+        }
+        uint32_t id = c->cand[i];
+        cand_eval *ce = &rx->ce[i];
+        ce->cold = e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION] < q->rc->cold_impressions;
+        rx->cand_creator[i] = e->notes[id].creator;
+        rx->cand_topic[i] = e->notes[id].topic;
+        cand_open(q, id, ce);
+        c->cand_score[i] = q->lazy ? cand_bound(q, ce) : INFINITY;
+        rx->lb[i] = ce->safety_w >= 0.0 ? cand_scale(q, ce, q->wt[FW_TASK_OPEN] * ce->p_open) : -INFINITY;
+        known &= c->cand_score[i] == c->cand_score[i] && rx->lb[i] == rx->lb[i];
+    }
+    return known ? kth_largest(rx->lb, n, k_win) : -INFINITY;
 }
 
 /* The page select_capped fills: its notes with their creators and topics. */
@@ -1586,13 +1647,14 @@ typedef struct cap_page {
 
 /* The list select_capped picks from: ids with their creators, topics and scores (gathered
  * once: the passes read them in order, not through e->notes), m of them; open[m] scratch.
- * With q non-NULL, sc[i] is only a bound where exact[i] is 0. */
+ * With q non-NULL, sc[i] is only a bound where exact[i] is 0, and ce[i] the first pass. */
 typedef struct cap_list {
     const uint32_t *id, *creator;
     const uint16_t *topic;
     double *sc;
     uint32_t m, *open;
     const rank_req *q;
+    const cand_eval *ce;
     uint8_t *exact;
 } cap_list;
 
@@ -1656,7 +1718,7 @@ static void select_capped(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg,
         if (best == UINT32_MAX)
             break;
         if (l->q && !l->exact[best]) {   /* a bound won: score it exactly and look again */
-            l->sc[best] = rank_exact(l->q, l->id[best]);
+            l->sc[best] = cand_full(l->q, &l->ce[best]);
             l->exact[best] = 1;
             continue;
         }
@@ -1756,38 +1818,26 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
     uint32_t cold_id[128];
     double cold_s[128];
     const uint32_t cold = rc->cold_impressions;
-    enum { AHEAD = 8 };
+    double top = rank_prepare(&q, c, rx, n, k_win);
     int any_nan = 0;   /* a NaN score: select_capped's scan cannot take bounds then */
     for (uint32_t i = 0; i < n; i++) {
-        if (i + AHEAD < n) {
-            uint32_t ahead = c->cand[i + AHEAD];
-            __builtin_prefetch(note_row(L, ahead));
-            __builtin_prefetch(L->note_vec + (size_t)ahead * D);
-            __builtin_prefetch(&e->notes[ahead]);
-            __builtin_prefetch(&e->counts[(size_t)ahead * FW_EV__COUNT]);
+        const cand_eval *ce = &rx->ce[i];
+        /* Only the heaps read a score here: skip the heads when neither can take it (the
+         * order heap: below its worst, or below rank_prepare's threshold). */
+        double ub = c->cand_score[i];
+        int to_order = k_win > 0 && !(ub < top) && (n_order < k_win || !(ub < c->order_score[0]));
+        int to_cold = ce->cold && k_cold > 0 && (n_cold_h < k_cold || !(ub < cold_s[0]));
+        if (q.lazy && !to_order && !to_cold) {
+            rx->exact[i] = 0;   /* select_capped scores it if it can reach the page */
+            continue;
         }
-        uint32_t id = c->cand[i];
-        int is_cold = e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION] < cold;
-        rx->cand_creator[i] = e->notes[id].creator;   /* for the re-rank's caps */
-        rx->cand_topic[i] = e->notes[id].topic;
-        cand_eval ce;
-        cand_open(&q, id, &ce);
-        /* Only the heaps read a score here: skip the heads when neither can take it. */
-        if (q.lazy && n_order >= k_win && (!is_cold || n_cold_h >= k_cold)) {
-            double ub = cand_bound(&q, &ce);
-            if ((k_win == 0 || ub < c->order_score[0]) && (!is_cold || k_cold == 0 || ub < cold_s[0])) {
-                c->cand_score[i] = ub;   /* select_capped scores it if it can reach the page */
-                rx->exact[i] = 0;
-                continue;
-            }
-        }
-        double s = cand_full(&q, &ce);
+        double s = cand_full(&q, ce);
         c->cand_score[i] = s;
         rx->exact[i] = 1;
         any_nan |= s != s;
-        fw_topk_offer(c->order, c->order_score, &n_order, k_win, id, s);
-        if (is_cold)
-            fw_topk_offer(cold_id, cold_s, &n_cold_h, k_cold, id, s);
+        fw_topk_offer(c->order, c->order_score, &n_order, k_win, ce->id, s);
+        if (ce->cold)
+            fw_topk_offer(cold_id, cold_s, &n_cold_h, k_cold, ce->id, s);
     }
     fw_topk_sort(cold_id, cold_s, n_cold_h);
     fw_plant_wait(e, FW_STAGE_FEED_RANK);
@@ -1808,9 +1858,9 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
                     .sc = c->order_score, .m = n_order, .open = rx->open};
     select_capped(rc, &win, &pg, page, 0);
     cap_list all = {.id = c->cand, .creator = rx->cand_creator, .topic = rx->cand_topic, .sc = c->cand_score,
-                    .m = n, .open = rx->open, .q = any_nan ? NULL : &q, .exact = rx->exact};   /* bounds or exact */
+                    .m = n, .open = rx->open, .q = any_nan ? NULL : &q, .ce = rx->ce, .exact = rx->exact};   /* bounds or exact */
     if (pg.n < page && any_nan)
-        rank_finish(&q, c->cand, c->cand_score, rx->exact, n);
+        rank_finish(&q, rx->ce, c->cand_score, rx->exact, n);
     if (pg.n < page && n_order < n)
         select_capped(rc, &all, &pg, page, 0);
     if (pg.n < page)
