@@ -13,7 +13,8 @@
  *   fresh    the newest notes that are still cold (fewer than cold_impressions impressions).
  * Ranking: p(open) per impression and p(like | open) ... p(follow | open), each a logistic
  * regression over FW_REC_FEATURES; score = sum of rank_* weights times the unconditional
- * probabilities. Re-ranking: greedy fill under per-creator and per-topic caps with a
+ * probabilities, the four per-open heads evaluated only for the candidates whose bounds say
+ * they can reach the page (rank_prepare, cand_bound, select_capped: exact, same pages). Re-ranking: greedy fill under per-creator and per-topic caps with a
  * freshness bonus; explore_slots reserved for the best cold candidates; ad slots left empty.
  *
  * Learned state lives in learners (rec_learn): one per cell under per-arm isolation, each
@@ -1675,6 +1676,22 @@ static uint32_t best_open(const cap_list *l, uint32_t n_open, uint32_t *at)
     return best;
 }
 
+/* Scores exactly entry best (only bounded) and every other bounded entry of open[0..n_open)
+ * whose bound reaches best's score: afterwards the best by l->sc is exact, since every bound
+ * left is below best's exact score. */
+static void score_contenders(const cap_list *l, uint32_t n_open, uint32_t best)
+{
+    double top = l->sc[best] = cand_full(l->q, &l->ce[best]);
+    l->exact[best] = 1;
+    for (uint32_t o = 0; o < n_open; o++) {
+        uint32_t i = l->open[o];
+        if (!l->exact[i] && !(l->sc[i] < top)) {
+            l->sc[i] = cand_full(l->q, &l->ce[i]);
+            l->exact[i] = 1;
+        }
+    }
+}
+
 /* Drops from open[0..n) (keeping its order) the entries of creator cr (when full_creator)
  * or topic tp (when full_topic); returns how many are left. */
 static uint32_t drop_full(const cap_list *l, uint32_t n, int full_creator, uint32_t cr, int full_topic,
@@ -1696,8 +1713,9 @@ static uint32_t drop_full(const cap_list *l, uint32_t n, int full_creator, uint3
  * the overall best eligible until the window has none. The candidates still eligible are
  * kept in index order (open), so the scan meets them in the order a scan of all would.
  * With l->q, sc[i] is an upper bound of candidate i's score where exact[i] is 0
- * (cand_bound): when the best by these values is only a bound it is scored exactly and the
- * search runs again, so a pick is an exact score beating every other candidate's bound,
+ * (cand_bound): when the best by these values is only a bound, it and the candidates whose
+ * bounds reach its score are scored exactly (score_contenders) and the search runs again, so
+ * a pick is an exact score beating every other candidate's bound,
  * hence its exact score -- the candidate a search over all exact scores picks (no NaN
  * among them: the caller passes q only then; a finite bound belongs to a finite score). */
 static void select_capped(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg, uint32_t page, int relaxed)
@@ -1717,9 +1735,8 @@ static void select_capped(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg,
         uint32_t at = 0, best = best_open(l, n_open, &at);
         if (best == UINT32_MAX)
             break;
-        if (l->q && !l->exact[best]) {   /* a bound won: score it exactly and look again */
-            l->sc[best] = cand_full(l->q, &l->ce[best]);
-            l->exact[best] = 1;
+        if (l->q && !l->exact[best]) {   /* a bound won: score the contenders and look again */
+            score_contenders(l, n_open, best);
             continue;
         }
         memmove(l->open + at, l->open + at + 1, (n_open - at - 1) * sizeof *l->open);
