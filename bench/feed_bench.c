@@ -779,10 +779,15 @@ int main(int argc, char **argv)
            "copied candidates take %.0f MiB)\n",
            peak_rss_mib(), rss_before_measure, cand_mb);
     double ratio = sc_all.p50_us > 0 ? feed_p50 / sc_all.p50_us : 0.0;
-    printf("aims: feed p99 %.1f us (engine histogram; %.1f us not preempted) vs 500 us: %s; "
+    printf("aims (issue 22): feed p99 %.1f us (engine histogram; %.1f us not preempted) vs 300 us: %s; "
            "feed p50 %.1fx scoring-only p50 vs 3x: %s\n",
-           feed_p99, fe_clean.p99_us, feed_p99 < 500.0 ? "met" : "NOT met", ratio,
+           feed_p99, fe_clean.p99_us, feed_p99 < 300.0 ? "met" : "NOT met", ratio,
            ratio > 0 && ratio <= 3.0 ? "met" : "NOT met");
+    printf("RATIO feed / scoring-only (target <= 3x): p50 %.1fx, mean %.1fx; not preempted, "
+           "external: p50 %.1fx, mean %.1fx\n",
+           ratio, sc_all.mean_us > 0 ? feed_mean / sc_all.mean_us : 0.0,
+           sc_clean.p50_us > 0 ? fe_clean.p50_us / sc_clean.p50_us : 0.0,
+           sc_clean.mean_us > 0 ? fe_clean.mean_us / sc_clean.mean_us : 0.0);
     print_end(t_begin);
     status = 0;
     goto out;

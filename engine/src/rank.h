@@ -33,6 +33,29 @@ static inline int fw_rank_set_insert(fw_rank_ctx *c, uint32_t id)
     return 0;
 }
 
+/* The slot of id in ctx's set: set_key[slot] == id with the current stamp when it is there,
+ * else the free slot where fw_rank_set_put would insert it. One probe sequence for a look-up
+ * followed by an insert. */
+static inline uint32_t fw_rank_set_slot(const fw_rank_ctx *c, uint32_t id)
+{
+    uint32_t i = fw_hash_u32(id) & c->set_mask;
+    while (c->set_stamp[i] == c->stamp && c->set_key[i] != id)
+        i = (i + 1) & c->set_mask;
+    return i;
+}
+
+static inline int fw_rank_set_at(const fw_rank_ctx *c, uint32_t slot)
+{
+    return c->set_stamp[slot] == c->stamp;
+}
+
+/* Inserts id at the free slot fw_rank_set_slot gave (no insert in between). */
+static inline void fw_rank_set_put(fw_rank_ctx *c, uint32_t slot, uint32_t id)
+{
+    c->set_stamp[slot] = c->stamp;
+    c->set_key[slot] = id;
+}
+
 /* Whether id is in ctx's set. */
 static inline int fw_rank_set_has(const fw_rank_ctx *c, uint32_t id)
 {

@@ -13,7 +13,8 @@
  *   fresh    the newest notes that are still cold (fewer than cold_impressions impressions).
  * Ranking: p(open) per impression and p(like | open) ... p(follow | open), each a logistic
  * regression over FW_REC_FEATURES; score = sum of rank_* weights times the unconditional
- * probabilities. Re-ranking: greedy fill under per-creator and per-topic caps with a
+ * probabilities, the four per-open heads evaluated only for the candidates whose bounds say
+ * they can reach the page (rank_prepare, cand_bound, select_capped: exact, same pages). Re-ranking: greedy fill under per-creator and per-topic caps with a
  * freshness bonus; explore_slots reserved for the best cold candidates; ad slots left empty.
  *
  * Learned state lives in learners (rec_learn): one per cell under per-arm isolation, each
@@ -57,6 +58,8 @@ enum { FW_NF_CTR = 0, FW_NF_TASK = 1, FW_NF_CREATOR_CTR = 1 + FW_TASK__COUNT, FW
 #define FW_REC_OPENERS 8
 #define FW_REC_TOPIC_RECENT 64
 #define FW_REC_PAIR_WINDOW 8     /* recent opens per user paired at day end */
+#define FW_REC_WALK_BATCH 16     /* graph walks advanced side by side (their misses overlap) */
+#define FW_REC_QTAB 64           /* steps of the sigmoid's bounds (cand_bound): z to -16 by 1/4 */
 
 /* A cell's own recommender state: per-topic pools of the notes with the most decayed
  * engagement under the cell's trending weights, best first: tpool[t * topic_pool + k] for
@@ -146,12 +149,26 @@ typedef struct rec_log_job {
     rec_group *grp;
 } rec_log_job;
 
+/* A candidate of a request (rank_prepare): its logits (z[k] for the heads in mask) and what
+ * scaling its score needs. */
+typedef struct cand_eval {
+    uint32_t id, mask;
+    double z[FW_TASK__COUNT], p_open, safety_w;
+    int fresh, cold;
+} cand_eval;
+
 /* A thread's scratch for requests. */
 typedef struct rec_ctx {
     uint32_t *cset_key, *cset_stamp, cset_mask;   /* followed creators of the request (stamped as the id set) */
     uint32_t *walk;         /* [walk_cap] notes visited by random walks */
     uint32_t walk_cap;
     float *uvec;            /* [dim] */
+    uint8_t *exact;         /* [cand_cap] 1: the request's score of the candidate is exact, 0: a bound */
+    uint32_t *cand_creator, *win_creator, *open;   /* [cand_cap] the re-rank's lists (cap_list) */
+    uint16_t *cand_topic, *win_topic;              /* [cand_cap] */
+    cand_eval *ce;   /* [cand_cap] the ranking's first pass (rank_prepare) */
+    double *lb;             /* [cand_cap] scratch: lower bounds of the scores */
+    double qtab[FW_REC_QTAB];   /* qtab[j] >= the serving sigmoid of any z <= -j / 4 (cand_bound) */
 } rec_ctx;
 
 static fw_rec *R_of(const fw_engine *e) { return fw_mod(e, FW_MOD_REC); }
@@ -364,6 +381,14 @@ static void rec_ctx_destroy(void *ctx)
     free(c->uvec);
     free(c->cset_key);
     free(c->cset_stamp);
+    free(c->exact);
+    free(c->cand_creator);
+    free(c->win_creator);
+    free(c->open);
+    free(c->cand_topic);
+    free(c->win_topic);
+    free(c->ce);
+    free(c->lb);
     free(c);
 }
 
@@ -374,14 +399,23 @@ static fw_err rec_ctx_create(const fw_engine *e, const void *state, void **ctx)
     if (!c)
         return FW_ERR_NOMEM;
     *ctx = c;
+    size_t cap = fw_max_u32(e->cand_cap, 1);
     for (uint32_t a = 0; a < e->n_arms; a++)
         c->walk_cap = fw_max_u32(c->walk_cap, fw_cfg(e, a)->rec.walks * 3);
     if (!(c->walk = calloc(fw_max_u32(c->walk_cap, 1), sizeof *c->walk)) ||
         !(c->uvec = calloc(r->ustride, sizeof *c->uvec)) ||
         !(c->cset_key = calloc(64, sizeof *c->cset_key)) ||
-        !(c->cset_stamp = calloc(64, sizeof *c->cset_stamp)))
+        !(c->cset_stamp = calloc(64, sizeof *c->cset_stamp)) ||
+        !(c->exact = calloc(cap, sizeof *c->exact)) || !(c->cand_creator = calloc(cap, sizeof *c->cand_creator)) ||
+        !(c->win_creator = calloc(cap, sizeof *c->win_creator)) || !(c->open = calloc(cap, sizeof *c->open)) ||
+        !(c->cand_topic = calloc(cap, sizeof *c->cand_topic)) || !(c->win_topic = calloc(cap, sizeof *c->win_topic)) ||
+        !(c->ce = calloc(cap, sizeof *c->ce)) || !(c->lb = calloc(cap, sizeof *c->lb)))
         return FW_ERR_NOMEM;
     c->cset_mask = 63;
+    /* e^(j/4) less 0.1%: far below any libm's exp error, so a lower bound of what expf gives
+     * for an argument >= j / 4; the sigmoid's rounding then keeps qtab[j] above it. */
+    for (uint32_t j = 0; j < FW_REC_QTAB; j++)
+        c->qtab[j] = 1.0 / (1.0 + 0.999 * exp(j / 4.0));
     return FW_OK;
 }
 
@@ -1220,10 +1254,15 @@ static inline int cset_has(const fw_engine *e, const rec_ctx *c, uint32_t stamp,
 static inline int add_cand(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, uint32_t u, uint32_t id,
                            uint32_t *n)
 {
-    /* The seen filter first, so the id set never holds more than the candidates. */
-    if (id >= e->n_notes || fw_seen_has(e, cell, u, id) || fw_safety_w(e, cell, u, id) == 0.0 ||
-        fw_rank_set_insert(c, id))
+    /* The id set first (recall channels overlap: a duplicate costs one probe, not the seen
+     * filter's ten), but filled only with candidates, so it never holds more than them; the
+     * same candidates as testing the seen filter first. */
+    if (id >= e->n_notes)
         return 0;
+    uint32_t slot = fw_rank_set_slot(c, id);
+    if (fw_rank_set_at(c, slot) || fw_seen_has(e, cell, u, id) || fw_safety_w(e, cell, u, id) == 0.0)
+        return 0;
+    fw_rank_set_put(c, slot, id);
     c->cand[(*n)++] = id;
     return 1;
 }
@@ -1313,6 +1352,54 @@ static uint32_t channel_cf(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, ui
     return added;
 }
 
+/* Walks w0 .. w0 + nb - 1 of channel_graph, appending their visits to rx->walk[nv..);
+ * returns the new nv. Each walk: one of u's recent opens -> one of its recent openers v ->
+ * one of v's recent opens (visited) -> again once more. */
+static uint32_t walk_batch(const fw_engine *e, const fw_rec *r, const rec_learn *L, rec_ctx *rx, uint32_t u,
+                           int32_t tick, uint32_t w0, uint32_t nb, uint32_t tot, uint32_t have, uint32_t nv,
+                           uint64_t *steps)
+{
+    uint32_t note[FW_REC_WALK_BATCH], v[FW_REC_WALK_BATCH], live[FW_REC_WALK_BATCH], n_live = nb;
+    for (uint32_t b = 0; b < nb; b++) {
+        note[b] = r->hist[(size_t)u * r->hist_cap + (tot - 1 - pick(u, (uint32_t)tick, w0 + b, 0, have)) % r->hist_cap];
+        live[b] = b;
+        __builtin_prefetch(&L->openers_total[note[b]]);
+        __builtin_prefetch(&L->openers[(size_t)note[b] * FW_REC_OPENERS]);
+    }
+    for (uint32_t s = 1; s <= 2 && n_live; s++) {
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < n_live; i++) {   /* to one of the note's recent openers */
+            uint32_t b = live[i], ot = L->openers_total[note[b]], oh = ot < FW_REC_OPENERS ? ot : FW_REC_OPENERS;
+            if (oh == 0)
+                continue;
+            v[b] = L->openers[(size_t)note[b] * FW_REC_OPENERS + pick(u, (uint32_t)tick, w0 + b, 2 * s, oh)];
+            __builtin_prefetch(&r->hist_total[v[b]]);
+            __builtin_prefetch(&e->user_cell[v[b]]);
+            __builtin_prefetch(&r->hist[(size_t)v[b] * r->hist_cap]);
+            live[k++] = b;
+        }
+        n_live = k;
+        k = 0;
+        for (uint32_t i = 0; i < n_live; i++) {   /* to one of the opener's remembered opens */
+            uint32_t b = live[i], vt = r->hist_total[v[b]], vh = hist_have(e, r, v[b]);
+            (*steps)++;
+            if (v[b] == u || vh == 0)
+                continue;
+            /* Any slot of the ring when their cell remembers all it holds, else one of its
+             * newest vh. */
+            uint32_t j = pick(u, (uint32_t)tick, w0 + b, 2 * s + 1, vh);
+            int whole = vh == (vt < r->hist_cap ? vt : r->hist_cap);
+            note[b] = r->hist[(size_t)v[b] * r->hist_cap + (whole ? j : (vt - 1 - j) % r->hist_cap)];
+            rx->walk[nv++] = note[b];
+            __builtin_prefetch(&L->openers_total[note[b]]);
+            __builtin_prefetch(&L->openers[(size_t)note[b] * FW_REC_OPENERS]);
+            live[k++] = b;
+        }
+        n_live = k;
+    }
+    return nv;
+}
+
 static uint32_t channel_graph(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, uint32_t cell, uint32_t u,
                               int32_t tick, uint32_t quota, uint32_t *n, uint64_t *steps)
 {
@@ -1322,26 +1409,15 @@ static uint32_t channel_graph(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, u
     if (have == 0 || quota == 0)
         return 0;
     uint32_t walks = fw_cfg(e, cell)->rec.walks, nv = 0;
-    /* Each walk: one of u's recent opens -> one of its recent openers v -> one of v's
-     * recent opens (visited) -> again once more. */
-    for (uint32_t w = 0; w < walks && nv + 2 <= rx->walk_cap; w++) {
-        uint32_t note = r->hist[(size_t)u * r->hist_cap + (tot - 1 - pick(u, (uint32_t)tick, w, 0, have)) % r->hist_cap];
-        for (uint32_t s = 1; s <= 2; s++) {
-            uint32_t ot = L->openers_total[note], oh = ot < FW_REC_OPENERS ? ot : FW_REC_OPENERS;
-            if (oh == 0)
-                break;
-            uint32_t v = L->openers[(size_t)note * FW_REC_OPENERS + pick(u, (uint32_t)tick, w, 2 * s, oh)];
-            uint32_t vt = r->hist_total[v], vh = hist_have(e, r, v);
-            (*steps)++;
-            if (v == u || vh == 0)
-                break;
-            /* One of v's remembered opens: any slot of the ring when their cell remembers all
-             * it holds, else one of its newest vh. */
-            uint32_t j = pick(u, (uint32_t)tick, w, 2 * s + 1, vh);
-            int whole = vh == (vt < r->hist_cap ? vt : r->hist_cap);
-            note = r->hist[(size_t)v * r->hist_cap + (whole ? j : (vt - 1 - j) % r->hist_cap)];
-            rx->walk[nv++] = note;
-        }
+    /* The walks advance a batch at a time, a step of every walk in turn, so that their
+     * cache misses overlap: each walk's picks are keyed by (user, tick, walk, step), so it
+     * visits what it visits alone; only the order of rx->walk differs, which the sort below
+     * undoes. walk_cap >= 3 walks >= 2 walks: every visit fits. */
+    for (uint32_t w0 = 0; w0 < walks && nv + 2 <= rx->walk_cap; w0 += FW_REC_WALK_BATCH) {
+        uint32_t nb = fw_min_u32(FW_REC_WALK_BATCH, walks - w0);
+        if (nv + 2 * nb > rx->walk_cap)   /* cannot happen (see above); stay in bounds */
+            nb = (rx->walk_cap - nv) / 2;
+        nv = walk_batch(e, r, L, rx, u, tick, w0, nb, tot, have, nv, steps);
     }
     /* Most visited first (ties: lower id); walk ids sorted, so runs are visit counts. */
     qsort(rx->walk, nv, sizeof *rx->walk, cmp_u32);
@@ -1376,56 +1452,311 @@ static uint32_t channel_fresh(const fw_engine *e, fw_rank_ctx *c, uint32_t cell,
     return added;
 }
 
-/* Appends to org[0..n_org) up to page notes from ids[0..m) (scores sc): each time the best
- * (score desc, id asc) candidate not on the page and, unless relaxed, not of a creator or
- * topic whose cap the page has filled. O(page * m), no sort. blocked is m bytes of scratch.
- * Run on a window of the best candidates and then on all of them, it picks exactly what it
- * would pick on all of them: the window's best eligible is the overall best eligible until
- * the window has none. */
-static uint32_t select_capped(const fw_engine *e, const fw_rec_cfg *rc, const uint32_t *ids,
-                              const double *sc, uint32_t m, uint8_t *blocked, uint32_t *org,
-                              uint32_t n_org, uint32_t page, int relaxed)
+/* ---- ranking one request's candidates ------------------------------------------------ */
+
+/* What ranking one request reads for every candidate (rank_req_setup completes it). */
+typedef struct rank_req {
+    const fw_engine *e;
+    const rec_learn *L;
+    const fw_cell *cl;
+    const fw_rec_cfg *rc;
+    const rec_ctx *rx;
+    const float *pu;
+    const double *ut, *uf, *shop_t;
+    const uint8_t *aigc_flags;   /* issue 20: flagged, undeclared notes down-ranked (aigc_int.h) */
+    double aigc_mult;
+    double wt[FW_TASK__COUNT], base[FW_TASK__COUNT];
+    uint32_t cell, u, D, stamp;
+    int32_t tick;
+    int lazy;                    /* the bound of cand_bound holds: the heads may be skipped */
+} rank_req;
+
+static void rank_req_setup(rank_req *q, double x_user)
 {
-    for (uint32_t i = 0; i < m; i++) {
-        const fw_note_info *ni = &e->notes[ids[i]];
-        uint32_t same_creator = 0, same_topic = 0, taken = 0;
-        for (uint32_t k = 0; k < n_org; k++) {
-            taken |= org[k] == ids[i];
-            same_creator += e->notes[org[k]].creator == ni->creator;
-            same_topic += e->notes[org[k]].topic == ni->topic;
-        }
-        blocked[i] = taken || (!relaxed && (same_creator >= rc->max_per_creator ||
-                                            same_topic >= rc->max_per_topic));
+    for (int k = 0; k < FW_TASK__COUNT; k++)
+        q->base[k] = q->L->w[k][FW_RF_BIAS] + q->L->w[k][FW_RF_USER_CTR] * x_user;
+    q->aigc_flags = fw_aigc_downrank_flags(q->e, q->cell, &q->aigc_mult);
+    q->lazy = 1.0 + q->rc->fresh_boost >= 0.0 && q->aigc_mult >= 0.0;
+    for (int k = 0; k < FW_TASK__COUNT; k++)
+        q->lazy &= q->wt[k] >= 0.0;
+}
+
+/* The serving sigmoid: a float exponential (the models' inputs are far coarser than float). */
+static inline double sigmoidf_rank(double z)
+{
+    return 1.0 / (1.0 + (double)expf((float)-z));
+}
+
+/* The candidate's features, every head's logit and p(open). Inlined in the ranking loop. */
+__attribute__((always_inline)) static inline void cand_open(const rank_req *q, uint32_t id, cand_eval *ce)
+{
+    const fw_engine *e = q->e;
+    const fw_note_info *ni = &e->notes[id];
+    const float *row = note_row(q->L, id);
+    double emb = q->ut[ni->topic] + q->uf[ni->format] + dotf(q->pu, q->L->note_vec + (size_t)id * q->D, q->D);
+    int followed = cset_has(e, q->rx, q->stamp, q->u, ni->creator);
+    double age = (double)(q->tick - ni->created_tick) / e->ticks_per_day;
+    if (age < 0.0)
+        age = 0.0;
+    age = age / (1.0 + age);
+    ce->id = id;
+    ce->mask = 0;
+    /* The terms every task shares, then each task's own weights. */
+    for (int k = 0; k < FW_TASK__COUNT; k++) {
+        if (k > FW_TASK_OPEN && (q->wt[k] == 0.0 || (k == FW_TASK_FOLLOW && followed)))
+            continue;
+        const double *w = q->L->w[k];
+        ce->mask |= 1u << k;
+        ce->z[k] = q->base[k] + w[FW_RF_EMB] * emb + w[FW_RF_NOTE_CTR] * row[FW_NF_CTR] +
+                   w[FW_RF_NOTE_TASK] * row[FW_NF_TASK + k] +
+                   w[FW_RF_CREATOR_CTR] * row[FW_NF_CREATOR_CTR] + w[FW_RF_FOLLOWED] * followed +
+                   w[FW_RF_AGE] * age + w[FW_RF_SHOP] * q->shop_t[ni->topic];
     }
-    while (n_org < page) {
-        uint32_t best = UINT32_MAX;
-        double bs = -INFINITY;
-        for (uint32_t i = 0; i < m; i++)
-            if (!blocked[i] && (best == UINT32_MAX || sc[i] > bs || (sc[i] == bs && ids[i] < ids[best]))) {
-                best = i;
-                bs = sc[i];
+    ce->p_open = sigmoidf_rank(ce->z[FW_TASK_OPEN]);
+    ce->fresh = (double)(q->tick - ni->created_tick) < q->cl->fresh_age_ticks;
+    ce->safety_w = fw_safety_w(e, q->cell, q->u, id);
+}
+
+/* The score's scaling: the freshness bonus, moderation's down-rank, the AIGC down-rank. */
+static inline double cand_scale(const rank_req *q, const cand_eval *ce, double s)
+{
+    if (ce->fresh)
+        s *= 1.0 + q->rc->fresh_boost;
+    s = fw_safety_scale(s, ce->safety_w);   /* moderation's down-rank */
+    return fw_aigc_score(q->aigc_flags, q->aigc_mult, ce->id, s);
+}
+
+/* The exact score: sum of rank_* weights times the unconditional probabilities. */
+static inline double cand_full(const rank_req *q, const cand_eval *ce)
+{
+    double s = q->wt[FW_TASK_OPEN] * ce->p_open;
+    for (int k = FW_TASK_OPEN + 1; k < FW_TASK__COUNT; k++)
+        if (ce->mask >> k & 1)
+            s += q->wt[k] * ce->p_open * sigmoidf_rank(ce->z[k]);
+    return cand_scale(q, ce, s);
+}
+
+/* An upper bound of cand_full's result as the machine rounds it, without the per-open heads'
+ * exponentials and divisions; +inf when none is known. Why it holds (q->lazy: every rank_*
+ * weight, 1 + fresh_boost and the AIGC multiplier >= 0):
+ *  - each head's q = 1 / (1 + expf(-z)) is at most rx->qtab[j] for j / 4 <= -z: the float
+ *    argument of expf rounds to >= j / 4 (a float), expf is faithful (glibc: < 1 ulp), so
+ *    expf >= 0.999 e^(j/4), and 1 + x and 1 / x round monotonically, as qtab[j] was computed;
+ *  - the bound repeats cand_full's operations in the same order with qtab[j] (or 1) in place
+ *    of q, on nonnegative operands (weights >= 0, p_open in [0, 1]): IEEE rounding is
+ *    monotone, so every partial sum, then the scaling by nonnegative factors, stays >= the
+ *    exact one. A negative safety weight (none today) gives +inf and a NaN logit NaN: never
+ *    skipped (every NaN score is exact), and a finite bound is a finite score's. */
+static inline double cand_bound(const rank_req *q, const cand_eval *ce)
+{
+    if (!(ce->safety_w >= 0.0))
+        return INFINITY;
+    double s = q->wt[FW_TASK_OPEN] * ce->p_open;
+    for (int k = FW_TASK_OPEN + 1; k < FW_TASK__COUNT; k++) {
+        if (!(ce->mask >> k & 1))
+            continue;
+        double nz = -ce->z[k], qb = 1.0;
+        if (nz != nz)
+            return NAN;
+        if (nz >= 0.0)
+            qb = q->rx->qtab[nz >= (FW_REC_QTAB - 1) / 4.0 ? FW_REC_QTAB - 1 : (int)(nz * 4.0)];
+        s += q->wt[k] * ce->p_open * qb;
+    }
+    return cand_scale(q, ce, s);
+}
+
+/* Scores exactly every candidate that has only a bound (exact[i] == 0), from its first
+ * pass (ce[i]): the same computation, so the same bits as in the ranking loop. */
+static void rank_finish(const rank_req *q, const cand_eval *ce, double *score, uint8_t *exact, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (!exact[i]) {
+            score[i] = cand_full(q, &ce[i]);
+            exact[i] = 1;
+        }
+}
+
+/* The k-th largest of v[0..n) (1 <= k <= n, no NaN), reordering v: Hoare's selection. */
+static double kth_largest(double *v, uint32_t n, uint32_t k)
+{
+    int64_t lo = 0, hi = (int64_t)n - 1, want = (int64_t)k - 1;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        int64_t i = lo, j = hi;
+        while (i <= j) {   /* v[lo..i) >= pivot, v(j..hi] <= pivot */
+            while (v[i] > pivot)
+                i++;
+            while (v[j] < pivot)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
             }
+        }
+        if (want <= j)
+            hi = j;
+        else if (want >= i)
+            lo = i;
+        else
+            return v[want];   /* between the parts: equal to the pivot */
+    }
+    return v[want];
+}
+
+/* The ranking's first pass: every candidate's features, logits and p(open) into rx->ce, its
+ * creator and topic (for the re-rank), and an upper bound of its score (cand_bound) into
+ * c->cand_score. Returns a threshold no candidate below which can be among the k_win best:
+ * the k_win-th largest lower bound wt_open p(open) (scaled: the other heads only add
+ * nonnegative terms, and rounding is monotone), so k_win candidates score at least it;
+ * -inf when that is not known (no laziness, a NaN, fewer than k_win candidates). */
+static double rank_prepare(const rank_req *q, fw_rank_ctx *c, rec_ctx *rx, uint32_t n, uint32_t k_win)
+{
+    const fw_engine *e = q->e;
+    const rec_learn *L = q->L;
+    enum { AHEAD = 8 };
+    int known = q->lazy && k_win > 0 && n > k_win;
+    for (uint32_t i = 0; i < n; i++) {
+        if (i + AHEAD < n) {   /* a row may straddle two cache lines */
+            uint32_t ahead = c->cand[i + AHEAD];
+            __builtin_prefetch(note_row(L, ahead));
+            __builtin_prefetch(note_row(L, ahead) + FW_NF - 1);
+            __builtin_prefetch(L->note_vec + (size_t)ahead * q->D);
+            __builtin_prefetch(L->note_vec + (size_t)ahead * q->D + q->D - 1);
+            __builtin_prefetch(&e->notes[ahead]);
+            __builtin_prefetch(&e->counts[(size_t)ahead * FW_EV__COUNT]);
+        }
+        uint32_t id = c->cand[i];
+        cand_eval *ce = &rx->ce[i];
+        ce->cold = e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION] < q->rc->cold_impressions;
+        rx->cand_creator[i] = e->notes[id].creator;
+        rx->cand_topic[i] = e->notes[id].topic;
+        cand_open(q, id, ce);
+        c->cand_score[i] = q->lazy ? cand_bound(q, ce) : INFINITY;
+        rx->lb[i] = ce->safety_w >= 0.0 ? cand_scale(q, ce, q->wt[FW_TASK_OPEN] * ce->p_open) : -INFINITY;
+        known &= c->cand_score[i] == c->cand_score[i] && rx->lb[i] == rx->lb[i];
+    }
+    return known ? kth_largest(rx->lb, n, k_win) : -INFINITY;
+}
+
+/* The page select_capped fills: its notes with their creators and topics. */
+typedef struct cap_page {
+    uint32_t id[128], creator[128];
+    uint16_t topic[128];
+    uint32_t n;
+} cap_page;
+
+/* The list select_capped picks from: ids with their creators, topics and scores (gathered
+ * once: the passes read them in order, not through e->notes), m of them; open[m] scratch.
+ * With q non-NULL, sc[i] is only a bound where exact[i] is 0, and ce[i] the first pass. */
+typedef struct cap_list {
+    const uint32_t *id, *creator;
+    const uint16_t *topic;
+    double *sc;
+    uint32_t m, *open;
+    const rank_req *q;
+    const cand_eval *ce;
+    uint8_t *exact;
+} cap_list;
+
+/* The best of l's entries open[0..n_open) (score desc, id asc, scanned in index order as a
+ * scan of every unblocked entry would); *at: its place in open. UINT32_MAX when none. */
+static uint32_t best_open(const cap_list *l, uint32_t n_open, uint32_t *at)
+{
+    uint32_t best = UINT32_MAX;
+    double bs = -INFINITY;
+    for (uint32_t o = 0; o < n_open; o++) {
+        uint32_t i = l->open[o];
+        if (best == UINT32_MAX || l->sc[i] > bs || (l->sc[i] == bs && l->id[i] < l->id[best])) {
+            best = i;
+            bs = l->sc[i];
+            *at = o;
+        }
+    }
+    return best;
+}
+
+/* Scores exactly entry best (only bounded) and every other bounded entry of open[0..n_open)
+ * whose bound reaches best's score: afterwards the best by l->sc is exact, since every bound
+ * left is below best's exact score. */
+static void score_contenders(const cap_list *l, uint32_t n_open, uint32_t best)
+{
+    double top = l->sc[best] = cand_full(l->q, &l->ce[best]);
+    l->exact[best] = 1;
+    for (uint32_t o = 0; o < n_open; o++) {
+        uint32_t i = l->open[o];
+        if (!l->exact[i] && !(l->sc[i] < top)) {
+            l->sc[i] = cand_full(l->q, &l->ce[i]);
+            l->exact[i] = 1;
+        }
+    }
+}
+
+/* Drops from open[0..n) (keeping its order) the entries of creator cr (when full_creator)
+ * or topic tp (when full_topic); returns how many are left. */
+static uint32_t drop_full(const cap_list *l, uint32_t n, int full_creator, uint32_t cr, int full_topic,
+                          uint16_t tp)
+{
+    uint32_t k = 0;
+    for (uint32_t o = 0; o < n; o++) {
+        uint32_t i = l->open[o];
+        if (!((full_creator && l->creator[i] == cr) || (full_topic && l->topic[i] == tp)))
+            l->open[k++] = i;
+    }
+    return k;
+}
+
+/* Appends to pg up to page notes from l: each time the best (score desc, id asc) candidate
+ * not on the page and, unless relaxed, not of a creator or topic whose cap the page has
+ * filled. O(page * m), no sort. Run on a window of the best candidates and then on all of
+ * them, it picks exactly what it would pick on all of them: the window's best eligible is
+ * the overall best eligible until the window has none. The candidates still eligible are
+ * kept in index order (open), so the scan meets them in the order a scan of all would.
+ * With l->q, sc[i] is an upper bound of candidate i's score where exact[i] is 0
+ * (cand_bound): when the best by these values is only a bound, it and the candidates whose
+ * bounds reach its score are scored exactly (score_contenders) and the search runs again, so
+ * a pick is an exact score beating every other candidate's bound,
+ * hence its exact score -- the candidate a search over all exact scores picks (no NaN
+ * among them: the caller passes q only then; a finite bound belongs to a finite score). */
+static void select_capped(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg, uint32_t page, int relaxed)
+{
+    uint32_t n_open = 0;
+    for (uint32_t i = 0; i < l->m; i++) {
+        uint32_t same_creator = 0, same_topic = 0, taken = 0;
+        for (uint32_t k = 0; k < pg->n; k++) {
+            taken |= pg->id[k] == l->id[i];
+            same_creator += pg->creator[k] == l->creator[i];
+            same_topic += pg->topic[k] == l->topic[i];
+        }
+        if (!(taken || (!relaxed && (same_creator >= rc->max_per_creator || same_topic >= rc->max_per_topic))))
+            l->open[n_open++] = i;
+    }
+    while (pg->n < page) {
+        uint32_t at = 0, best = best_open(l, n_open, &at);
         if (best == UINT32_MAX)
             break;
-        const fw_note_info *ni = &e->notes[ids[best]];
-        blocked[best] = 1;
-        org[n_org++] = ids[best];
+        if (l->q && !l->exact[best]) {   /* a bound won: score the contenders and look again */
+            score_contenders(l, n_open, best);
+            continue;
+        }
+        memmove(l->open + at, l->open + at + 1, (n_open - at - 1) * sizeof *l->open);
+        n_open--;
+        uint32_t cr = l->creator[best];
+        uint16_t tp = l->topic[best];
+        pg->id[pg->n] = l->id[best];
+        pg->creator[pg->n] = cr;
+        pg->topic[pg->n++] = tp;
         if (relaxed)
             continue;
         uint32_t same_creator = 0, same_topic = 0;
-        for (uint32_t k = 0; k < n_org; k++) {
-            same_creator += e->notes[org[k]].creator == ni->creator;
-            same_topic += e->notes[org[k]].topic == ni->topic;
+        for (uint32_t k = 0; k < pg->n; k++) {
+            same_creator += pg->creator[k] == cr;
+            same_topic += pg->topic[k] == tp;
         }
         int full_creator = same_creator >= rc->max_per_creator, full_topic = same_topic >= rc->max_per_topic;
         if (full_creator || full_topic)
-            for (uint32_t i = 0; i < m; i++) {
-                const fw_note_info *nj = &e->notes[ids[i]];
-                if ((full_creator && nj->creator == ni->creator) || (full_topic && nj->topic == ni->topic))
-                    blocked[i] = 1;
-            }
+            n_open = drop_full(l, n_open, full_creator, cr, full_topic, tp);
     }
-    return n_org;
 }
 
 static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_feed_req *req,
@@ -1486,15 +1817,14 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
 
     /* Rank. The features of fw_rec_log's training: the note's from its cached row, the
      * user's folded into a constant per task; a float sigmoid (the models' inputs are far
-     * coarser than float). */
+     * coarser than float). The per-open heads only where they can change the page (rank_lazy). */
     cset_build(e, rx, c->stamp, u);
     priors p = get_priors(L);
-    double wt[FW_TASK__COUNT] = {rc->rank_open, rc->rank_like, rc->rank_save, rc->rank_comment,
-                                 rc->rank_follow};
     double x_user = lift(r->user_counts[2 * (size_t)u + 1], r->user_counts[2 * (size_t)u], p.ctr);
-    double base[FW_TASK__COUNT];
-    for (int k = 0; k < FW_TASK__COUNT; k++)
-        base[k] = L->w[k][FW_RF_BIAS] + L->w[k][FW_RF_USER_CTR] * x_user;
+    rank_req q = {.e = e, .L = L, .cl = cl, .rc = rc, .rx = rx, .pu = pu, .ut = ut, .uf = uf,
+                  .shop_t = shop_t, .cell = cell, .u = u, .D = D, .stamp = c->stamp, .tick = req->tick,
+                  .wt = {rc->rank_open, rc->rank_like, rc->rank_save, rc->rank_comment, rc->rank_follow}};
+    rank_req_setup(&q, x_user);
     uint32_t page = fw_feed_organic_slots(f, cap);   /* places left after the ad slots */
     if (page > 128)
         page = 128;
@@ -1505,58 +1835,28 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
     uint32_t cold_id[128];
     double cold_s[128];
     const uint32_t cold = rc->cold_impressions;
-    enum { AHEAD = 8 };
-    double aigc_mult;   /* issue 20: flagged, undeclared notes down-ranked (aigc_int.h) */
-    const uint8_t *aigc_flags = fw_aigc_downrank_flags(e, cell, &aigc_mult);
+    double top = rank_prepare(&q, c, rx, n, k_win);
+    int any_nan = 0;   /* a NaN score: select_capped's scan cannot take bounds then */
     for (uint32_t i = 0; i < n; i++) {
-        if (i + AHEAD < n) {
-            uint32_t ahead = c->cand[i + AHEAD];
-            __builtin_prefetch(note_row(L, ahead));
-            __builtin_prefetch(L->note_vec + (size_t)ahead * D);
-            __builtin_prefetch(&e->notes[ahead]);
-            __builtin_prefetch(&e->counts[(size_t)ahead * FW_EV__COUNT]);
+        const cand_eval *ce = &rx->ce[i];
+        /* Only the heaps read a score here: skip the heads when neither can take it (the
+         * order heap: below its worst, or below rank_prepare's threshold). */
+        double ub = c->cand_score[i];
+        int to_order = k_win > 0 && !(ub < top) && (n_order < k_win || !(ub < c->order_score[0]));
+        int to_cold = ce->cold && k_cold > 0 && (n_cold_h < k_cold || !(ub < cold_s[0]));
+        if (q.lazy && !to_order && !to_cold) {
+            rx->exact[i] = 0;   /* select_capped scores it if it can reach the page */
+            continue;
         }
-        uint32_t id = c->cand[i];
-        const fw_note_info *ni = &e->notes[id];
-        const float *row = note_row(L, id);
-        double emb = ut[ni->topic] + uf[ni->format] + dotf(pu, L->note_vec + (size_t)id * D, D);
-        int followed = cset_has(e, rx, c->stamp, u, ni->creator);
-        double age = (double)(req->tick - ni->created_tick) / e->ticks_per_day;
-        if (age < 0.0)
-            age = 0.0;
-        age = age / (1.0 + age);
-        /* The terms every task shares, then each task's own weights. */
-        double s = 0.0, p_open = 0.0;
-        for (int k = 0; k < FW_TASK__COUNT; k++) {
-            if (k > FW_TASK_OPEN && (wt[k] == 0.0 || (k == FW_TASK_FOLLOW && followed)))
-                continue;
-            const double *w = L->w[k];
-            double z = base[k] + w[FW_RF_EMB] * emb + w[FW_RF_NOTE_CTR] * row[FW_NF_CTR] +
-                       w[FW_RF_NOTE_TASK] * row[FW_NF_TASK + k] +
-                       w[FW_RF_CREATOR_CTR] * row[FW_NF_CREATOR_CTR] + w[FW_RF_FOLLOWED] * followed +
-                       w[FW_RF_AGE] * age + w[FW_RF_SHOP] * shop_t[ni->topic];
-            double q = 1.0 / (1.0 + (double)expf((float)-z));
-            if (k == FW_TASK_OPEN) {
-                p_open = q;
-                s = wt[k] * q;
-            } else {
-                s += wt[k] * p_open * q;
-            }
-        }
-        uint32_t impressions = e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION];
-        if ((double)(req->tick - ni->created_tick) < cl->fresh_age_ticks)
-            s *= 1.0 + rc->fresh_boost;
-        s = fw_safety_scale(s, fw_safety_w(e, cell, u, id));   /* moderation's down-rank */
-        s = fw_aigc_score(aigc_flags, aigc_mult, id, s);
+        double s = cand_full(&q, ce);
         c->cand_score[i] = s;
-        fw_topk_offer(c->order, c->order_score, &n_order, k_win, id, s);
-        if (impressions < cold)
-            fw_topk_offer(cold_id, cold_s, &n_cold_h, k_cold, id, s);
+        rx->exact[i] = 1;
+        any_nan |= s != s;
+        fw_topk_offer(c->order, c->order_score, &n_order, k_win, ce->id, s);
+        if (ce->cold)
+            fw_topk_offer(cold_id, cold_s, &n_cold_h, k_cold, ce->id, s);
     }
     fw_topk_sort(cold_id, cold_s, n_cold_h);
-    c->scored_id = c->cand;   /* every candidate's score, in recall order */
-    c->scored = c->cand_score;
-    c->n_scored = n;
     fw_plant_wait(e, FW_STAGE_FEED_RANK);
     int64_t t_rank = fw_now_ns();
 
@@ -1564,13 +1864,31 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
      * best, then, when the caps leave the page short -- the best candidates crowd into the
      * user's favourite topics -- on every candidate, then relaxed. Then the best cold
      * candidates replace the lowest-ranked warm notes until explore_slots are cold. */
-    uint32_t org[128], n_org = 0;
-    uint8_t *blocked = c->cand_follow;   /* scratch of select_capped */
-    n_org = select_capped(e, rc, c->order, c->order_score, n_order, blocked, org, n_org, page, 0);
-    if (n_org < page && n_order < n)
-        n_org = select_capped(e, rc, c->cand, c->cand_score, n, blocked, org, n_org, page, 0);
-    if (n_org < page)
-        n_org = select_capped(e, rc, c->cand, c->cand_score, n, blocked, org, n_org, page, 1);
+    cap_page pg;
+    pg.n = 0;
+    for (uint32_t i = 0; i < n_order; i++) {   /* the window: exact scores */
+        const fw_note_info *ni = &e->notes[c->order[i]];
+        rx->win_creator[i] = ni->creator;
+        rx->win_topic[i] = ni->topic;
+    }
+    cap_list win = {.id = c->order, .creator = rx->win_creator, .topic = rx->win_topic,
+                    .sc = c->order_score, .m = n_order, .open = rx->open};
+    select_capped(rc, &win, &pg, page, 0);
+    cap_list all = {.id = c->cand, .creator = rx->cand_creator, .topic = rx->cand_topic, .sc = c->cand_score,
+                    .m = n, .open = rx->open, .q = any_nan ? NULL : &q, .ce = rx->ce, .exact = rx->exact};   /* bounds or exact */
+    if (pg.n < page && any_nan)
+        rank_finish(&q, rx->ce, c->cand_score, rx->exact, n);
+    if (pg.n < page && n_order < n)
+        select_capped(rc, &all, &pg, page, 0);
+    if (pg.n < page)
+        select_capped(rc, &all, &pg, page, 1);
+    uint32_t *org = pg.id, n_org = pg.n;
+    for (uint32_t i = 0; i < n; i++)   /* the candidates left bounded were not scored */
+        if (!rx->exact[i])
+            c->cand_score[i] = NAN;
+    c->scored_id = c->cand;   /* every candidate's score (NaN: only bounded), in recall order */
+    c->scored = c->cand_score;
+    c->n_scored = n;
     uint32_t n_cold = 0;
     for (uint32_t k = 0; k < n_org; k++)
         n_cold += e->counts[(size_t)org[k] * FW_EV__COUNT + FW_EV_IMPRESSION] < cold;

@@ -397,7 +397,8 @@ const uint32_t *fw_engine_ctx_candidates(const fw_engine_ctx *ctx, uint32_t *n);
  * trending/follow/fresh score, the recommender's weighted sum of its task models, a ranker
  * plug-in's scores (none when it answers with a page) -- or NaN
  * when that request did not score it (an exploration pick scored by another rule is still
- * found; a note it never recalled is not). Valid until ctx's next request; a linear search
+ * found; a note it never recalled is not; the recommender scores exactly only the candidates
+ * that could reach its page -- every note it serves -- and leaves NaN for the others). Valid until ctx's next request; a linear search
  * over the request's candidates, for logging a sampled user's pages. */
 double fw_engine_ctx_score(const fw_engine_ctx *ctx, uint32_t note);
 
