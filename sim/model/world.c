@@ -127,11 +127,18 @@ static fw_err gen_vocabulary(fw_world *w, const fw_world_cfg *cfg)
     return w->term_pick ? FW_OK : FW_ERR_NOMEM;
 }
 
+static fw_err set_note_cap(fw_world *w, uint32_t cap);
+
 static fw_err grow_notes(fw_world *w, uint32_t need)
 {
     if (need <= w->cap_notes)
         return FW_OK;
-    uint32_t cap = need > w->cap_notes + w->cap_notes / 2 ? need : w->cap_notes + w->cap_notes / 2;
+    return set_note_cap(w, need > w->cap_notes + w->cap_notes / 2 ? need : w->cap_notes + w->cap_notes / 2);
+}
+
+/* Reallocates every per-note array to cap entries (cap >= n_notes). */
+static fw_err set_note_cap(fw_world *w, uint32_t cap)
+{
     fw_note_info *info = realloc(w->note_info, (size_t)cap * sizeof *info);
     if (!info)
         return FW_ERR_NOMEM;
@@ -158,6 +165,11 @@ static fw_err grow_notes(fw_world *w, uint32_t need)
     w->note_likes = likes;
     w->cap_notes = cap;
     return FW_OK;
+}
+
+fw_err fw_world_reserve_notes(fw_world *w, uint32_t cap)
+{
+    return cap > w->cap_notes ? set_note_cap(w, cap) : FW_OK;
 }
 
 fw_err fw_world_add_note(fw_world *w, const fw_new_note *n, const float *emb, uint32_t *id)

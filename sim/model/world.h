@@ -133,6 +133,10 @@ void fw_world_draw_title(const fw_world *w, gsl_rng *r, uint32_t category, uint3
  * words, 1 word of another topic, and 1 slot left empty (FW_NONE). Deterministic given r. */
 void fw_world_draw_terms(const fw_world *w, gsl_rng *r, uint32_t topic, uint32_t *terms);
 
+/* Makes room for cap notes in every per-note array (capacity only: no result changes; past
+ * it fw_world_add_note grows them by half). FW_ERR_NOMEM leaves w valid at its old room. */
+fw_err fw_world_reserve_notes(fw_world *w, uint32_t cap);
+
 /* Appends a note with embedding emb[dim]; writes its id. Called at tick barriers only. */
 fw_err fw_world_add_note(fw_world *w, const fw_new_note *n, const float *emb, uint32_t *id);
 
