@@ -67,6 +67,17 @@ typedef struct touch {
     int64_t price_cents; /* the fill's price, billed per conversion for CPA */
 } touch;
 
+/* A user's frequency caps and recent touches: allocated at the user's first ad (most users
+ * of a short run never see one), 224 bytes against 8 for the pointer. */
+typedef struct ads_user {
+    fcap cap[FCAP_K];
+    touch t[TOUCH_K];
+} ads_user;
+
+/* Read by users who have none yet: no cap today (day tag 0), no touch. */
+static const ads_user no_ads = {.t = {{.campaign = FW_NONE}, {.campaign = FW_NONE}, {.campaign = FW_NONE},
+                                      {.campaign = FW_NONE}}};
+
 /* A learner's pCTR model (logistic regression). */
 typedef struct ad_model {
     double w[AD_F__COUNT];
@@ -122,8 +133,8 @@ struct fw_ads {
     ad_bound *bnd;                    /* [n_slots * n] */
     int bounded;                      /* some cell scans bounded */
     uint32_t *u_impr, *u_click;       /* [n_users] ads seen and clicked by each user */
-    fcap *fcap;                       /* [n_users * FCAP_K] */
-    touch *touch;                     /* [n_users * TOUCH_K] newest first */
+    ads_user **urow;                  /* [n_users] caps and touches (newest first), NULL: none yet */
+    int oom;                          /* a user's row could not be allocated: the next barrier fails */
     int32_t day_start;                /* first tick of the current day */
     /* The day's books per budget cell: traffic (ad events logged) and each campaign's spend
      * by midday, for the pacing error; overdelivery as of yesterday's end. */
@@ -277,14 +288,17 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
         fw_alloc(e, &a->u_click, e->n_users, sizeof *a->u_click);
         if (!a->u_impr || !a->u_click)
             return FW_ERR_NOMEM;
-        fw_alloc(e, &a->fcap, (size_t)e->n_users * FCAP_K, sizeof *a->fcap);
-        fw_alloc(e, &a->touch, (size_t)e->n_users * TOUCH_K, sizeof *a->touch);
-        if (!a->fcap || !a->touch)
+        if (!fw_alloc(e, &a->urow, e->n_users, sizeof *a->urow))
             return FW_ERR_NOMEM;
-        for (size_t k = 0; k < (size_t)e->n_users * TOUCH_K; k++)
-            a->touch[k] = (touch){.campaign = FW_NONE};
     }
     return FW_OK;
+}
+
+static void ads_destroy(fw_engine *e, void *state)
+{
+    struct fw_ads *a = state;
+    for (uint32_t u = 0; a && a->urow && u < e->n_users; u++)
+        free(a->urow[u]);
 }
 
 static void ads_ctx_destroy(void *ctx)
@@ -579,9 +593,36 @@ static uint16_t cap_tag(uint32_t day)
     return day < UINT32_C(0x80000000) ? (uint16_t)(day + 1) : (uint16_t)(0x8000u | (day & 0x7fffu));
 }
 
+/* User u's row, for reading: the empty one while u has none. */
+static const ads_user *urow_of(const struct fw_ads *a, uint32_t u)
+{
+    return a->urow[u] ? a->urow[u] : &no_ads;
+}
+
+/* User u's row, made at the first write (only u's request or a barrier writes it); NULL out
+ * of memory, which a->oom makes the next barrier report. */
+static ads_user *urow_make(struct fw_ads *a, uint32_t u)
+{
+    if (!a->urow[u]) {
+        ads_user *x = malloc(sizeof *x);
+        if (!x) {
+            __atomic_store_n(&a->oom, 1, __ATOMIC_RELAXED);
+            return NULL;
+        }
+        *x = no_ads;
+        a->urow[u] = x;
+    }
+    return a->urow[u];
+}
+
 static fcap *cap_of(struct fw_ads *a, uint32_t user, uint32_t campaign, uint32_t day, int make)
 {
-    fcap *row = &a->fcap[(size_t)user * FCAP_K];
+    if (!a->urow[user] && !make)
+        return NULL;   /* no cap today: as the empty row answers */
+    ads_user *x = urow_make(a, user);
+    if (!x)
+        return NULL;
+    fcap *row = x->cap;
     int free_k = -1;
     for (int k = 0; k < FCAP_K; k++) {
         if (row[k].day == cap_tag(day) && row[k].campaign == campaign)
@@ -717,7 +758,7 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
     r.slot = fw_slot_of(e, r.cell, req->user);   /* the user's learner */
     r.xu = user_feature(e, a, r.cell, req->user);
     if (g->freq_cap) {
-        const fcap *row = &a->fcap[(size_t)req->user * FCAP_K];
+        const fcap *row = urow_of(a, req->user)->cap;
         r.full = 1;
         for (int j = 0; j < FCAP_K; j++) {
             if (row[j].day != cap_tag(r.day))
@@ -730,7 +771,7 @@ uint32_t fw_ads_fill(fw_engine *e, fw_engine_ctx *ctx, const fw_ad_req *req, uin
     if (g->scan == FW_SCAN_BOUNDED && r.full) {
         /* A full cap table leaves only its own campaigns under their cap today (bid_of's cap
          * test): they are the candidates, whatever their bounds. */
-        const fcap *row = &a->fcap[(size_t)req->user * FCAP_K];
+        const fcap *row = urow_of(a, req->user)->cap;
         for (int j = 0; j < FCAP_K; j++)
             if (row[j].count < g->freq_cap && bid_of(e, ctx, a, &r, row[j].campaign, &ac->bids[nb]))
                 ac->map[nb++] = row[j].campaign;
@@ -826,7 +867,10 @@ static int64_t charge(struct fw_ads *a, uint32_t b, uint32_t c, int64_t charge_m
 
 static void remember(struct fw_ads *a, uint32_t user, uint32_t c, int32_t tick, int64_t price, int clicked)
 {
-    touch *row = &a->touch[(size_t)user * TOUCH_K];
+    ads_user *x = urow_make(a, user);
+    if (!x)
+        return;   /* a->oom: log_ads fails */
+    touch *row = x->t;
     uint32_t k = 0;
     while (k < TOUCH_K - 1 && row[k].campaign != c)
         k++;
@@ -850,7 +894,7 @@ static void log_ad_engagement(const fw_engine *e, struct fw_ads *a, const fw_log
         const fw_event *x = &l->ev[i];
         if (!(x->type & FW_EV_AD) || !fw_event_ok(e, x))
             continue;
-        const touch *row = &a->touch[(size_t)x->user * TOUCH_K];
+        const touch *row = urow_of(a, x->user)->t;
         const touch *best = NULL;
         for (int k = 0; k < TOUCH_K; k++)
             if (row[k].campaign != FW_NONE && a->c[row[k].campaign].creative == x->note &&
@@ -950,6 +994,8 @@ static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
         log_ad_engagement(e, a, l);
         refresh_xc(e, a);
         rebuild_bounds(e, a);
+        if (a->oom)
+            return FW_ERR_NOMEM;
     }
     return rc;
 }
@@ -986,7 +1032,7 @@ uint32_t fw_ads_attribute(fw_engine *e, uint32_t user, uint32_t brand, int32_t t
     /* The buyer's cell: its windows, its learner's conversions, its share of the budget. */
     uint32_t cell = fw_user_cell(e, user);
     const fw_ads_cfg *g = &fw_cfg(e, cell)->ads;
-    const touch *row = &a->touch[(size_t)user * TOUCH_K];
+    const touch *row = urow_of(a, user)->t;
     int32_t click_w = (int32_t)(g->click_window_days * e->ticks_per_day);
     int32_t view_w = (int32_t)(g->view_window_days * e->ticks_per_day);
     int best = -1;
@@ -1356,6 +1402,7 @@ const fw_engine_module fw_ads_module = {
     .wanted = ads_wanted,
     .state_size = sizeof(struct fw_ads),
     .create = ads_create,
+    .destroy = ads_destroy,
     .ctx_create = ads_ctx_create,
     .ctx_destroy = ads_ctx_destroy,
     .log = ads_log,

@@ -130,6 +130,17 @@ static void free_owned(fw_engine *e)
     free(e->owned);
 }
 
+/* Room for n elements in an empty v (n above 2^32 - 1 fails). */
+static int u32vec_reserve(fw_u32vec *v, uint64_t n)
+{
+    if (n == 0)
+        return 0;
+    if (n > UINT32_MAX || !(v->v = malloc((size_t)n * sizeof *v->v)))
+        return -1;
+    v->cap = (uint32_t)n;
+    return 0;
+}
+
 int fw_u32vec_push(fw_u32vec *v, uint32_t x)
 {
     if (v->n == v->cap) {
@@ -298,7 +309,7 @@ fw_engine *fw_engine_create_why(const fw_catalog *cat, const fw_engine_cfg *cfgs
         rc = FW_ERR_NOMEM;
     }
     /* The catalog: notes (the modules grow with the core from their creation on), follows. */
-    if ((rc = grow_notes(e, cat->n_notes)) != FW_OK)
+    if ((rc = grow_notes(e, cat->n_notes + (cat->reserve_notes < UINT32_MAX - cat->n_notes ? cat->reserve_notes : 0))) != FW_OK)
         goto fail;
     for (uint32_t i = 0; i < cat->n_notes; i++) {
         if ((rc = check_note(e, &cat->notes[i])) != FW_OK)
@@ -308,7 +319,10 @@ fw_engine *fw_engine_create_why(const fw_catalog *cat, const fw_engine_cfg *cfgs
     }
     rc = FW_ERR_NOMEM;
     if (cat->follow_offsets) {
-        for (uint32_t u = 0; u < e->n_users; u++)
+        for (uint32_t u = 0; u < e->n_users; u++) {
+            /* Exactly the day-0 follows (doubling from 4 left a third of it unused). */
+            if (u32vec_reserve(&e->follows[u], cat->follow_offsets[u + 1] - cat->follow_offsets[u]))
+                goto fail;   /* rc is FW_ERR_NOMEM */
             for (uint64_t k = cat->follow_offsets[u]; k < cat->follow_offsets[u + 1]; k++) {
                 uint32_t c = cat->follows[k];
                 if (c >= e->n_users) {
@@ -321,6 +335,7 @@ fw_engine *fw_engine_create_why(const fw_catalog *cat, const fw_engine_cfg *cfgs
                     goto fail;   /* rc is FW_ERR_NOMEM */
                 e->followers[c]++;
             }
+        }
     }
     /* The capabilities, in table order: each takes the catalog as it is now. */
     for (uint32_t m = 0; m < FW_MOD__COUNT; m++) {

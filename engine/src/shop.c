@@ -140,8 +140,12 @@ struct fw_shop {
     uint32_t *open, n_open, cap_open;
 
     cart *carts;                 /* [n_users] */
-    prof_entry *tx;              /* [n_users * FW_SHOP_PROFILE_K] transactions per category */
-    comm_entry *community;       /* [n_users * FW_SHOP_COMM_K] impressions and engagement per topic */
+    /* Per user, made at the user's first event of the kind (NULL: all zero; most users of a
+     * short run have none): [FW_SHOP_PROFILE_K] transactions per category and
+     * [FW_SHOP_COMM_K] impressions and engagement per topic. */
+    prof_entry **tx;
+    comm_entry **community;
+    int oom;                     /* a row could not be made: the barrier fails with NOMEM */
     double all_impr, all_eng;    /* everyone's, for the population rate */
     uint32_t *read_cards;        /* [n_users * FW_SHOP_READ_CARDS], NULL when no arm uses them:
                                     newest first, notes with a card the user liked or saved */
@@ -330,8 +334,8 @@ static fw_err shop_create(fw_engine *e, const fw_catalog *cat, void **state)
     fw_alloc(e, &s->best_pop, (size_t)T * s->best_cap, sizeof *s->best_pop);
     fw_alloc(e, &s->best_all_pop, (size_t)s->best_cap, sizeof *s->best_all_pop);
     fw_alloc(e, &s->carts, e->n_users, sizeof *s->carts);
-    fw_alloc(e, &s->community, (size_t)e->n_users * FW_SHOP_COMM_K, sizeof *s->community);
-    fw_alloc(e, &s->tx, (size_t)e->n_users * FW_SHOP_PROFILE_K, sizeof *s->tx);
+    fw_alloc(e, &s->community, e->n_users, sizeof *s->community);
+    fw_alloc(e, &s->tx, e->n_users, sizeof *s->tx);
     uint32_t want_cards = 0;   /* the rings cost 32 bytes a user: only when some arm uses them */
     for (uint32_t a = 0; a < e->n_arms; a++)
         want_cards |= fw_cfg(e, a)->shop.read_cards;
@@ -416,6 +420,10 @@ static void shop_destroy(fw_engine *e, void *state)
     if (s->wallets)
         for (uint32_t u = 0; u < e->n_users; u++)
             free(s->wallets[u].v);
+    for (uint32_t u = 0; s->tx && u < e->n_users; u++)
+        free(s->tx[u]);
+    for (uint32_t u = 0; s->community && u < e->n_users; u++)
+        free(s->community[u]);
 }
 
 /* ---- cards --------------------------------------------------------------------------- */
@@ -543,6 +551,28 @@ uint32_t fw_shop_search_product_for(const fw_engine *e, const fw_search_req *q, 
 
 /* ---- profiles ------------------------------------------------------------------------ */
 
+static const prof_entry no_tx[FW_SHOP_PROFILE_K];
+static const comm_entry no_comm[FW_SHOP_COMM_K];
+
+/* User u's rows for reading (the zero row while u has none) and for writing (made zeroed
+ * at the first write, at a barrier; NULL out of memory, noted in s->oom). */
+static const prof_entry *tx_of(const struct fw_shop *s, uint32_t u) { return s->tx[u] ? s->tx[u] : no_tx; }
+static const comm_entry *comm_of(const struct fw_shop *s, uint32_t u) { return s->community[u] ? s->community[u] : no_comm; }
+
+static prof_entry *tx_make(struct fw_shop *s, uint32_t u)
+{
+    if (!s->tx[u] && !(s->tx[u] = calloc(FW_SHOP_PROFILE_K, sizeof *s->tx[u])))
+        s->oom = 1;
+    return s->tx[u];
+}
+
+static comm_entry *comm_make(struct fw_shop *s, uint32_t u)
+{
+    if (!s->community[u] && !(s->community[u] = calloc(FW_SHOP_COMM_K, sizeof *s->community[u])))
+        s->oom = 1;
+    return s->community[u];
+}
+
 static void prof_add(prof_entry *row, uint32_t cat, float w)
 {
     int empty = -1, low = 0;
@@ -599,7 +629,10 @@ static void log_community(fw_engine *e, struct fw_shop *s, const fw_log *l)
         uint32_t t = e->notes[x->note].topic;
         if (t < s->n_topics) {
             float impr = FW_EV_TYPE(x->type) == FW_EV_IMPRESSION ? 1.0f : 0.0f;
-            comm_add(&s->community[(size_t)x->user * FW_SHOP_COMM_K], t, impr, w);
+            comm_entry *row = comm_make(s, x->user);
+            if (!row)
+                return;   /* s->oom: shop_log fails */
+            comm_add(row, t, impr, w);
             s->all_impr += impr;
             s->all_eng += w;
         }
@@ -941,7 +974,9 @@ static fw_err log_shop_events(fw_engine *e, struct fw_shop *s, const fw_log *l)
                 rc = r;
             continue;
         }
-        prof_entry *row = &s->tx[(size_t)x->user * FW_SHOP_PROFILE_K];
+        prof_entry *row = tx_make(s, x->user);
+        if (!row)
+            return FW_ERR_NOMEM;
         uint32_t cat = s->prod[x->product].category;
         cart *c = &s->carts[x->user];
         switch (x->type) {
@@ -1138,7 +1173,10 @@ static fw_err pay(fw_engine *e, uint32_t id, int32_t tick)
         s->brand_units[b] += o->qty;
         s->brand_rev[b] += o->value;
     }
-    prof_add(&s->tx[(size_t)o->user * FW_SHOP_PROFILE_K], s->prod[o->product].category, W_ORDER);
+    prof_entry *row = tx_make(s, o->user);
+    if (!row)
+        return FW_ERR_NOMEM;
+    prof_add(row, s->prod[o->product].category, W_ORDER);
     if (o->coupon != FW_NONE) {   /* room made when the order was created */
         coupon_book *b = &s->cbook[o->coupon];
         b->held -= o->discount;
@@ -1355,6 +1393,8 @@ static fw_err shop_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_l
 {
     struct fw_shop *s = state;
     log_community(e, s, l);
+    if (s->oom)
+        return FW_ERR_NOMEM;
     fw_err rc = log_shop_events(e, s, l), r;
     if (rc != FW_OK && rc != FW_ERR_INVAL)
         return rc;
@@ -1465,11 +1505,13 @@ static fw_err shop_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32
         memset(s->taken_today, 0, (size_t)s->n_products * sizeof *s->taken_today);
         memset(s->taken_cell, 0, (size_t)s->n_products * e->n_arms * sizeof *s->taken_cell);
     }
-    for (size_t i = 0; i < (size_t)e->n_users * FW_SHOP_PROFILE_K; i++)
-        s->tx[i].w *= d;
-    for (size_t i = 0; i < (size_t)e->n_users * FW_SHOP_COMM_K; i++) {
-        s->community[i].impr *= d;
-        s->community[i].eng *= d;
+    for (uint32_t u = 0; u < e->n_users; u++) {   /* a row never made stays zero */
+        for (int k = 0; s->tx[u] && k < FW_SHOP_PROFILE_K; k++)
+            s->tx[u][k].w *= d;
+        for (int k = 0; s->community[u] && k < FW_SHOP_COMM_K; k++) {
+            s->community[u][k].impr *= d;
+            s->community[u][k].eng *= d;
+        }
     }
     s->all_impr *= s->decay;
     s->all_eng *= s->decay;
@@ -1593,14 +1635,14 @@ uint32_t fw_shop_request(fw_engine *e, fw_engine_ctx *ctx, const fw_shop_req *re
          * (smoothed; topics the user engages with less than everyone count nothing). */
         uint32_t m = 0;
         if (src == 0) {
-            const prof_entry *row = &s->tx[(size_t)req->user * FW_SHOP_PROFILE_K];
+            const prof_entry *row = tx_of(s, req->user);
             for (int k = 0; k < FW_SHOP_PROFILE_K; k++)
                 if (row[k].w > 0.0f) {
                     sc[m] = row[k].cat;
                     sw[m++] = row[k].w;
                 }
         } else if (s->all_impr > 0.0) {
-            const comm_entry *row = &s->community[(size_t)req->user * FW_SHOP_COMM_K];
+            const comm_entry *row = comm_of(s, req->user);
             double p = s->all_eng / s->all_impr;
             for (int k = 0; k < FW_SHOP_COMM_K; k++) {
                 double lift = (row[k].eng + COMM_PRIOR * p) / ((row[k].impr + COMM_PRIOR) * p) - 1.0;
@@ -1714,7 +1756,7 @@ void fw_shop_tx_shares(const fw_engine *e, uint32_t user, double *share)
     const struct fw_shop *s = S_of(e);
     if (!s)
         return;
-    const prof_entry *row = &s->tx[(size_t)user * FW_SHOP_PROFILE_K];
+    const prof_entry *row = tx_of(s, user);
     double total = 0.0;
     for (int k = 0; k < FW_SHOP_PROFILE_K; k++)
         total += row[k].w > 0.0f ? row[k].w : 0.0f;
@@ -1728,7 +1770,7 @@ double fw_shop_tx_share(const fw_engine *e, uint32_t user, uint32_t topic)
     const struct fw_shop *s = S_of(e);
     if (!s)
         return 0.0;
-    const prof_entry *row = &s->tx[(size_t)user * FW_SHOP_PROFILE_K];
+    const prof_entry *row = tx_of(s, user);
     double total = 0.0, mine = 0.0;
     for (int k = 0; k < FW_SHOP_PROFILE_K; k++)
         if (row[k].w > 0.0f) {
@@ -1743,7 +1785,7 @@ uint32_t fw_shop_engaged_topics(const fw_engine *e, uint32_t user, uint32_t *out
     const struct fw_shop *s = S_of(e);
     if (!s || user >= e->n_users || s->all_impr <= 0.0)
         return 0;
-    const comm_entry *row = &s->community[(size_t)user * FW_SHOP_COMM_K];
+    const comm_entry *row = comm_of(s, user);
     double p = s->all_eng / s->all_impr;
     uint32_t n = 0;
     for (int k = 0; k < FW_SHOP_COMM_K && n < cap; k++)

@@ -494,9 +494,9 @@ static fw_err day_start(driver *D)
 static void k_end_day(void *arg, size_t b, size_t e, int slot)
 {
     fw_sim *S = arg;
-    (void)slot;
-    for (size_t u = b; u < e; u++)
-        fw_behaviour_end_day(&S->model[fw_sim_live_cell(S, (uint32_t)u)], &S->w, &S->us, (uint32_t)u);
+    for (size_t u = b; u < e; u++)   /* the thread's stream is sought again for each user */
+        fw_behaviour_end_day(&S->model[fw_sim_live_cell(S, (uint32_t)u)], &S->w, &S->us, (uint32_t)u,
+                             S->th[slot].rng);
 }
 
 /* The day's counters per cell and per arm (each arm counts the cells it is part of: every

@@ -279,6 +279,19 @@ fw_err fw_sim_place_users(fw_sim *S)
 
 /* ---- building ----------------------------------------------------------------------------- */
 
+/* About how many notes the creators will publish over the run and its warm-up (Poisson at
+ * their rates, notes.c), with a margin; a capacity hint only (no result depends on it). */
+static uint32_t notes_to_come(const fw_world *w, const fw_scenario *sc)
+{
+    double rate = 0.0;
+    for (uint32_t c = 0; c < w->n_creators; c++)
+        rate += w->creator_rate[c];
+    double n = rate * ((double)sc->days + sc->world.warmup_days);
+    n = 1.1 * n + 6.0 * sqrt(n) + 1024.0;
+    double room = (double)UINT32_MAX - 1.0 - w->n_notes;
+    return n < room ? (uint32_t)n : (uint32_t)room;
+}
+
 fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, double *generation_s)
 {
     double t0 = fw_now_s();
@@ -303,6 +316,11 @@ fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, dou
         fprintf(stderr, "flywheel: reserving the run's arrivals failed: %s\n", fw_err_str(rc));
         return rc;
     }
+    /* Room for the notes the run will publish, so that the first one does not grow every
+     * per-note array by half (a third of them unused at the end of a short run). */
+    uint32_t to_come = notes_to_come(&S->w, sc);
+    if (fw_world_reserve_notes(&S->w, S->w.n_notes + to_come) != FW_OK)
+        goto oom;
     *generation_s = fw_now_s() - t0;
     if (fw_users_state_init(&S->us, S->w.n_users) != FW_OK)
         goto oom;
@@ -314,7 +332,7 @@ fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, dou
     S->cell_of = S->asg.cell_of_user;
     if (!(S->model = calloc(S->n_cells, sizeof *S->model)) ||
         !(S->cell_engine = calloc(S->n_cells, sizeof *S->cell_engine)) ||
-        fw_user_aggs_init(&S->aggs, S->w.n_users) != FW_OK)
+        fw_user_aggs_init_pre(&S->aggs, S->w.n_users, fw_sim_has_pre(S)) != FW_OK)
         goto oom;
     /* A cell's configuration: the base plus the overrides of its arm in every layer (the
      * layers set disjoint keys, so their order does not matter). */
@@ -347,7 +365,8 @@ fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, dou
                       .n_brands = S->w.n_brands, .n_products = S->w.n_products,
                       .note_products = S->w.note_product,
                       .product_terms = S->w.product_terms,
-                      .n_campaigns = S->w.n_campaigns, .campaigns = S->w.campaigns, .seed = sc->seed};
+                      .n_campaigns = S->w.n_campaigns, .campaigns = S->w.campaigns, .seed = sc->seed,
+                      .reserve_notes = to_come};
     /* Producer-side: notes are scored under their creator's cell once the pre-period ends;
      * until then under the control cell (the engine starts with every creator in cell 0). */
     uint8_t *producer0 = NULL;

@@ -213,14 +213,22 @@ void fw_assignment_fini(fw_assignment *a)
 
 fw_err fw_user_aggs_init(fw_user_aggs *g, uint32_t n_users)
 {
+    return fw_user_aggs_init_pre(g, n_users, 1);
+}
+
+fw_err fw_user_aggs_init_pre(fw_user_aggs *g, uint32_t n_users, int with_pre)
+{
     memset(g, 0, sizeof *g);
     g->n_users = n_users;
+    g->no_pre = !with_pre;
     for (int p = 0; p < 2; p++)
-        for (int m = 0; m < FW_UM__COUNT; m++)
-            if (!(g->v[p][m] = calloc(n_users ? n_users : 1, sizeof(uint32_t)))) {
+        for (int m = 0; m < FW_UM__COUNT; m++) {
+            g->v[p][m] = p == 0 && m > 0 && g->no_pre ? g->v[0][0] : calloc(n_users ? n_users : 1, sizeof(uint32_t));
+            if (!g->v[p][m]) {
                 fw_user_aggs_fini(g);
                 return FW_ERR_NOMEM;
             }
+        }
     return FW_OK;
 }
 
@@ -228,7 +236,8 @@ void fw_user_aggs_fini(fw_user_aggs *g)
 {
     for (int p = 0; p < 2; p++)
         for (int m = 0; m < FW_UM__COUNT; m++)
-            free(g->v[p][m]);
+            if (p == 1 || m == 0 || !g->no_pre)
+                free(g->v[p][m]);
     memset(g, 0, sizeof *g);
 }
 

@@ -138,10 +138,16 @@ void fw_assignment_fini(fw_assignment *a);
 /* Period 0 is the pre-period, 1 the experiment period. */
 typedef struct fw_user_aggs {
     uint32_t n_users;
+    int no_pre;                    /* v[0][m] all share one array of zeros (never counted in) */
     uint32_t *v[2][FW_UM__COUNT];  /* [period][metric][user] */
 } fw_user_aggs;
 
 fw_err fw_user_aggs_init(fw_user_aggs *g, uint32_t n_users);
+
+/* The same; with with_pre 0 (a run with neither a pre-period nor a warm-up: nothing is ever
+ * counted in period 0) every period-0 metric reads one shared array of zeros, which saves
+ * 92 bytes a user; period 0 must then never be written. */
+fw_err fw_user_aggs_init_pre(fw_user_aggs *g, uint32_t n_users, int with_pre);
 void fw_user_aggs_fini(fw_user_aggs *g);
 
 /* Sufficient statistics of one arm and metric at one look, over the arm's units (its learner

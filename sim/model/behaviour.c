@@ -390,12 +390,13 @@ double fw_behaviour_p_return(const fw_behaviour_model *m, const fw_world *w, uin
 }
 
 void fw_behaviour_end_day(const fw_behaviour_model *m, fw_world *w, fw_users_state *s,
-                          uint32_t u)
+                          uint32_t u, gsl_rng *r)
 {
     double rev = m->cfg.drift_reversion;
     if (rev > 0.0) {
-        float *row = &w->interest[(size_t)u * w->n_topics];
-        const float *own = &w->interest0[(size_t)u * w->n_topics];
+        float *row = &w->interest[(size_t)u * w->n_topics], own[FW_WORLD_MAX_TOPICS];
+        double theta[FW_WORLD_MAX_TOPICS];
+        fw_world_own_interest(w, r, u, theta, own);
         for (uint32_t t = 0; t < w->n_topics; t++)
             row[t] = (float)((1.0 - rev) * row[t] + rev * own[t]);
     }

@@ -161,9 +161,10 @@ double fw_behaviour_p_return(const fw_behaviour_model *m, const fw_world *w, uin
  * drift back to neutral when u was inactive), and the probability that u is active
  * tomorrow. Satisfaction is relative to an adapting population norm so that the world is
  * stationary under a steady feed, while an arm that serves better than the norm keeps its
- * users coming back more (hedonic adaptation). */
+ * users coming back more (hedonic adaptation). r redraws u's own interests
+ * (fw_world_own_interest) when drift_reversion is on. */
 void fw_behaviour_end_day(const fw_behaviour_model *m, fw_world *w, fw_users_state *s,
-                          uint32_t u);
+                          uint32_t u, gsl_rng *r);
 double fw_behaviour_p_active(const fw_behaviour_model *m, const fw_world *w,
                              const fw_users_state *s, uint32_t u);
 

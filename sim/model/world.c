@@ -127,11 +127,18 @@ static fw_err gen_vocabulary(fw_world *w, const fw_world_cfg *cfg)
     return w->term_pick ? FW_OK : FW_ERR_NOMEM;
 }
 
+static fw_err set_note_cap(fw_world *w, uint32_t cap);
+
 static fw_err grow_notes(fw_world *w, uint32_t need)
 {
     if (need <= w->cap_notes)
         return FW_OK;
-    uint32_t cap = need > w->cap_notes + w->cap_notes / 2 ? need : w->cap_notes + w->cap_notes / 2;
+    return set_note_cap(w, need > w->cap_notes + w->cap_notes / 2 ? need : w->cap_notes + w->cap_notes / 2);
+}
+
+/* Reallocates every per-note array to cap entries (cap >= n_notes). */
+static fw_err set_note_cap(fw_world *w, uint32_t cap)
+{
     fw_note_info *info = realloc(w->note_info, (size_t)cap * sizeof *info);
     if (!info)
         return FW_ERR_NOMEM;
@@ -158,6 +165,11 @@ static fw_err grow_notes(fw_world *w, uint32_t need)
     w->note_likes = likes;
     w->cap_notes = cap;
     return FW_OK;
+}
+
+fw_err fw_world_reserve_notes(fw_world *w, uint32_t cap)
+{
+    return cap > w->cap_notes ? set_note_cap(w, cap) : FW_OK;
 }
 
 fw_err fw_world_add_note(fw_world *w, const fw_new_note *n, const float *emb, uint32_t *id)
@@ -191,6 +203,24 @@ static fw_err gen_topics(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint6
     return FW_OK;
 }
 
+/* The first draws of user u's stream: interests over T topics into row[T]. */
+static void draw_interest(gsl_rng *r, uint64_t seed, uint32_t u, uint32_t T, const double *alpha, double *theta,
+                          float *row)
+{
+    fw_rng_seek(r, seed, FW_RNG_USER, u, 0);
+    gsl_ran_dirichlet(r, T, alpha, theta);
+    double s = 0.0;
+    for (uint32_t t = 0; t < T; t++)
+        s += theta[t];
+    for (uint32_t t = 0; t < T; t++)
+        row[t] = (float)(s > 0.0 ? theta[t] / s : 1.0 / T);
+}
+
+void fw_world_own_interest(const fw_world *w, gsl_rng *r, uint32_t u, double *theta, float *out)
+{
+    draw_interest(r, w->seed, u, w->n_topics, w->interest_alpha, theta, out);
+}
+
 /* User u's hidden traits (stream FW_RNG_USER of u): interests (alpha: the Dirichlet's
  * parameters, theta: scratch, n_topics each), taste, activity, formats, search, shopping.
  * Returns the draw that decides whether u is a creator (below creator_share). */
@@ -198,14 +228,8 @@ static double draw_user(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64
                         const double *alpha, double *theta)
 {
     uint32_t T = w->n_topics, D = w->dim;
-    fw_rng_seek(r, seed, FW_RNG_USER, u, 0);
-    gsl_ran_dirichlet(r, T, alpha, theta);
     float *row = &w->interest[(size_t)u * T];
-    double s = 0.0;
-    for (uint32_t t = 0; t < T; t++)
-        s += theta[t];
-    for (uint32_t t = 0; t < T; t++)
-        row[t] = (float)(s > 0.0 ? theta[t] / s : 1.0 / T);
+    draw_interest(r, seed, u, T, alpha, theta, row);
     for (uint32_t d = 0; d < D; d++) {
         double x = 0.0;
         for (uint32_t t = 0; t < T; t++)
@@ -227,18 +251,16 @@ static double draw_user(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64
 static fw_err gen_users(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64_t seed)
 {
     uint32_t n = w->n_users, T = w->n_topics, D = w->dim;
-    if (!ALLOC(w->interest, (size_t)n * T) || !ALLOC(w->interest0, (size_t)n * T) ||
+    if (!ALLOC(w->interest, (size_t)n * T) || !ALLOC(w->interest_alpha, T) ||
         !ALLOC(w->taste, (size_t)n * D) ||
         !ALLOC(w->p_active, n) || !ALLOC(w->session_rate, n) || !ALLOC(w->video_pref, n) ||
         !ALLOC(w->search_prop, n) || !ALLOC(w->purchase_prop, n) || !ALLOC(w->price_sens, n) ||
         !ALLOC(w->budget_cents, n) || !ALLOC(w->creator_of, n))
         return FW_ERR_NOMEM;
-    double *alpha = malloc(T * sizeof *alpha), *theta = malloc(T * sizeof *theta);
-    if (!alpha || !theta) {
-        free(alpha);
-        free(theta);
+    double *alpha = w->interest_alpha, *theta = malloc(T * sizeof *theta);
+    if (!theta)
         return FW_ERR_NOMEM;
-    }
+    w->seed = seed;
     for (uint32_t t = 0; t < T; t++)
         alpha[t] = cfg->interest_concentration * T * w->topic_pop[t];
     uint32_t n_creators = 0, closest = 0;
@@ -256,9 +278,7 @@ static fw_err gen_users(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64
      * came closest, rather than a world of no notes. The scenario refuses creator_share 0. */
     if (n_creators == 0 && cfg->creator_share > 0.0 && n > 0)
         w->creator_of[closest] = (int32_t)n_creators++;
-    free(alpha);
     free(theta);
-    memcpy(w->interest0, w->interest, (size_t)n * T * sizeof *w->interest0);
     w->n_creators = n_creators;
     return FW_OK;
 }
@@ -938,7 +958,7 @@ fail:
 
 void fw_world_fini(fw_world *w)
 {
-    void *p[] = {w->topic_pop, w->topic_centroid, w->interest, w->interest0, w->taste, w->p_active,
+    void *p[] = {w->topic_pop, w->topic_centroid, w->interest, w->interest_alpha, w->taste, w->p_active,
                  w->session_rate, w->video_pref, w->search_prop, w->purchase_prop, w->price_sens,
                  w->budget_cents, w->creator_of, w->creator_user, w->creator_niche,
                  w->creator_rate, w->creator_skill, w->creator_video, w->follow_off,
@@ -979,11 +999,10 @@ fw_err fw_world_add_arrivals(fw_world *w, const fw_world_cfg *cfg, uint64_t seed
     uint32_t n0 = w->n_users, T = w->n_topics, D = w->dim;
     if (n_new == 0)
         return FW_OK;
-    if ((uint64_t)n0 + n_new > UINT32_MAX - 1)
+    if ((uint64_t)n0 + n_new > UINT32_MAX - 1 || seed != w->seed)
         return FW_ERR_INVAL;
     size_t n = (size_t)n0 + n_new;
     if (grow_users((void **)&w->interest, (size_t)n0 * T, n * T, sizeof *w->interest) ||
-        grow_users((void **)&w->interest0, (size_t)n0 * T, n * T, sizeof *w->interest0) ||
         grow_users((void **)&w->taste, (size_t)n0 * D, n * D, sizeof *w->taste) ||
         grow_users((void **)&w->p_active, n0, n, sizeof *w->p_active) ||
         grow_users((void **)&w->session_rate, n0, n, sizeof *w->session_rate) ||
@@ -1010,7 +1029,6 @@ fw_err fw_world_add_arrivals(fw_world *w, const fw_world_cfg *cfg, uint64_t seed
         w->creator_of[u] = -1;
         w->follow_off[u + 1] = w->follow_off[n0];
     }
-    memcpy(&w->interest0[(size_t)n0 * T], &w->interest[(size_t)n0 * T], (size_t)n_new * T * sizeof *w->interest0);
     w->n_users = (uint32_t)n;
     w->n_arrivals = n_new;
     rc = FW_OK;

@@ -31,7 +31,10 @@ typedef struct fw_world {
 
     /* Users (hidden). interest rows sum to 1 and drift during the run. */
     float *interest;         /* [n_users * n_topics] */
-    float *interest0;        /* [n_users * n_topics] the user's own interests at day 0 */
+    /* A user's own interests (day 0's row) are not stored: fw_world_own_interest draws them
+     * again from the user's stream (128 bytes a user at 32 topics). */
+    double *interest_alpha;  /* [n_topics] their Dirichlet parameters */
+    uint64_t seed;           /* the generation's seed */
     float *taste;            /* [n_users * dim] */
     float *p_active;         /* base probability of being active on a day */
     float *session_rate;     /* mean sessions on an active day */
@@ -95,6 +98,9 @@ typedef struct fw_world {
 
 #define FW_WORLD_TYPO_TERMS 1000
 
+/* world.n_topics at most (its knob's range). */
+#define FW_WORLD_MAX_TOPICS 1024
+
 /* Creators a user follows at day 0, at most: with world.n_users at its maximum the graph may
  * hold n_users x FW_WORLD_MAX_FOLLOWS edges, which is why follow_off is 64-bit. */
 #define FW_WORLD_MAX_FOLLOWS 5000
@@ -108,13 +114,19 @@ fw_err fw_world_generate_until(const fw_world_cfg *cfg, uint64_t seed, const vol
 
 void fw_world_fini(fw_world *w);
 
-/* Adds n_new users, ids n_users.. n_users + n_new - 1, for the run's arrivals (issue 18):
+/* Adds n_new users, ids n_users.. n_users + n_new - 1, for the run's arrivals (issue 18;
+ * seed must be the generation's, else FW_ERR_INVAL):
  * their traits from the same streams as a generated user of that id (so p_active is what
  * they will have once they join; the caller holds them away until then), no creator role,
  * no follows in the day-0 graph, no followers. Grows every per-user array; sets n_arrivals.
  * FW_ERR_NOMEM (the world stays valid, at its old size) or FW_ERR_INVAL past 2^32 users.
  * Deterministic given the world, cfg and seed. */
 fw_err fw_world_add_arrivals(fw_world *w, const fw_world_cfg *cfg, uint64_t seed, uint32_t n_new);
+
+/* User u's own interests, the row generation drew (interest before any drift), into
+ * out[n_topics]: drawn again from u's stream FW_RNG_USER with r (n_topics gamma draws);
+ * theta is scratch [n_topics]. Bit-identical to the generated row. */
+void fw_world_own_interest(const fw_world *w, gsl_rng *r, uint32_t u, double *theta, float *out);
 
 /* A new note's hidden and visible attributes, drawn by the caller. */
 typedef struct fw_new_note {
@@ -132,6 +144,10 @@ void fw_world_draw_title(const fw_world *w, gsl_rng *r, uint32_t category, uint3
 /* Draws a note's text on topic into terms[FW_NOTE_TERMS]: 11 topic words (Zipf), 3 generic
  * words, 1 word of another topic, and 1 slot left empty (FW_NONE). Deterministic given r. */
 void fw_world_draw_terms(const fw_world *w, gsl_rng *r, uint32_t topic, uint32_t *terms);
+
+/* Makes room for cap notes in every per-note array (capacity only: no result changes; past
+ * it fw_world_add_note grows them by half). FW_ERR_NOMEM leaves w valid at its old room. */
+fw_err fw_world_reserve_notes(fw_world *w, uint32_t cap);
 
 /* Appends a note with embedding emb[dim]; writes its id. Called at tick barriers only. */
 fw_err fw_world_add_note(fw_world *w, const fw_new_note *n, const float *emb, uint32_t *id);

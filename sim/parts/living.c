@@ -197,7 +197,9 @@ static fw_err living_before_log(fw_sim *S, fw_part_inst *p, fw_recbuf *log)
     }
     uint32_t lo = st->first_arrival + S->day * A;
     for (uint32_t u = lo; u < lo + A; u++) {
-        const float *in = &w->interest0[(size_t)u * T];
+        float in[FW_WORLD_MAX_TOPICS];   /* the arrival's own interests */
+        double theta[FW_WORLD_MAX_TOPICS];
+        fw_world_own_interest(w, st->churn_rng, u, theta, in);   /* sought again before each use */
         uint32_t taken[100];
         for (uint32_t k = 0; k < K && k < T; k++) {
             /* The k-th strongest interest (ties: lower topic). */

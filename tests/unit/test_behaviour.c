@@ -423,8 +423,16 @@ static void test_session_events(void **state)
     check_interest_rows(&h.w, 1e-3);
     /* Reading moved interests: some row is no longer the user's own. */
     uint32_t drifted = 0;
-    for (size_t i = 0; i < (size_t)h.w.n_users * h.w.n_topics; i++)
-        drifted += h.w.interest[i] != h.w.interest0[i];
+    gsl_rng *r = fw_rng_create(1, FW_RNG_TEST, 0, 0);
+    assert_non_null(r);
+    for (uint32_t u = 0; u < h.w.n_users; u++) {
+        float own[FW_WORLD_MAX_TOPICS];
+        double theta[FW_WORLD_MAX_TOPICS];
+        fw_world_own_interest(&h.w, r, u, theta, own);
+        for (uint32_t t = 0; t < h.w.n_topics; t++)
+            drifted += h.w.interest[(size_t)u * h.w.n_topics + t] != own[t];
+    }
+    gsl_rng_free(r);
     assert_true(drifted > 0);
     /* Reads are about as frequent as the model's open rate says (the feed is not the
      * calibration's exposure, so only roughly). */
@@ -536,6 +544,7 @@ static void test_end_day_satisfaction(void **state)
     fixture *f = *state;
     fw_behaviour_cfg cfg = behaviour_cfg();
     cfg.drift_reversion = 0.0;   /* leave the shared world's interests alone */
+    gsl_rng *rng = NULL;         /* so no own interests are drawn */
     fw_behaviour_model m;
     assert_int_equal(fw_behaviour_calibrate(&m, &cfg, &f->w, SEED), FW_OK);
     fw_users_state s;
@@ -551,9 +560,9 @@ static void test_end_day_satisfaction(void **state)
     s.day_opens[lo] = 2;    /* CTR 0.02 */
     s.satisfaction[idle] = 0.5f;
     fw_world w = f->w;   /* shallow: only p_active is changed below, and restored */
-    fw_behaviour_end_day(&m, &w, &s, hi);
-    fw_behaviour_end_day(&m, &w, &s, lo);
-    fw_behaviour_end_day(&m, &w, &s, idle);
+    fw_behaviour_end_day(&m, &w, &s, hi, rng);
+    fw_behaviour_end_day(&m, &w, &s, lo, rng);
+    fw_behaviour_end_day(&m, &w, &s, idle, rng);
     double mem = cfg.memory;
     assert_true(fabs(s.satisfaction[hi] - (mem + (1.0 - mem) * 2.0)) < 1e-6);
     assert_true(s.satisfaction[hi] > 1.0f);
@@ -585,12 +594,12 @@ static void test_end_day_satisfaction(void **state)
     s.active_today[20] = 1;
     s.day_impressions[20] = 50;
     s.day_opens[20] = 40;
-    fw_behaviour_end_day(&m, &w, &s, 20);
+    fw_behaviour_end_day(&m, &w, &s, 20, rng);
     assert_true(s.satisfaction[20] == 1.0f);
     fw_users_state_fini(&s, f->w.n_users);
 }
 
-/* drift_reversion pulls a drifted interest row back towards interest0 by that fraction per
+/* drift_reversion pulls a drifted interest row back towards the user's own (day 0's) by that fraction per
  * day, keeping it normalised; with 0 the row stays where it drifted. */
 static void test_drift_reversion(void **state)
 {
@@ -601,8 +610,12 @@ static void test_drift_reversion(void **state)
     fw_world w;
     assert_int_equal(fw_world_generate(&wcfg, SEED, &w), FW_OK);
     uint32_t T = w.n_topics, u = 7;
-    float *row = &w.interest[(size_t)u * T];
-    const float *own = &w.interest0[(size_t)u * T];
+    float *row = &w.interest[(size_t)u * T], own[FW_WORLD_MAX_TOPICS];
+    double theta[FW_WORLD_MAX_TOPICS];
+    gsl_rng *rng = fw_rng_create(1, FW_RNG_TEST, 0, 0);
+    assert_non_null(rng);
+    fw_world_own_interest(&w, rng, u, theta, own);
+    assert_memory_equal(row, own, T * sizeof(float));   /* drawn again: the generated row */
     for (uint32_t t = 0; t < T; t++)   /* drifted entirely onto one topic */
         row[t] = t == 3 ? 1.0f : 0.0f;
     fw_behaviour_cfg cfg = behaviour_cfg();
@@ -615,7 +628,7 @@ static void test_drift_reversion(void **state)
     for (uint32_t t = 0; t < T; t++)
         dist_before += fabs(row[t] - own[t]);
     assert_true(dist_before > 0.1);
-    fw_behaviour_end_day(&m, &w, &s, u);
+    fw_behaviour_end_day(&m, &w, &s, u, rng);
     double dist = 0.0, sum = 0.0;
     for (uint32_t t = 0; t < T; t++) {
         double before = t == 3 ? 1.0 : 0.0;
@@ -627,20 +640,25 @@ static void test_drift_reversion(void **state)
     assert_true(fabs(sum - 1.0) < 1e-5);
     /* Many days later the row is (nearly) the user's own again. */
     for (int d = 0; d < 200; d++)
-        fw_behaviour_end_day(&m, &w, &s, u);
+        fw_behaviour_end_day(&m, &w, &s, u, rng);
     for (uint32_t t = 0; t < T; t++)
         assert_true(fabs(row[t] - own[t]) < 1e-4);
     /* Other users' rows are untouched. */
-    assert_memory_equal(&w.interest[0], &w.interest0[0], (size_t)u * T * sizeof(float));
+    for (uint32_t v = 0; v < u; v++) {
+        float other[FW_WORLD_MAX_TOPICS];
+        fw_world_own_interest(&w, rng, v, theta, other);
+        assert_memory_equal(&w.interest[(size_t)v * T], other, T * sizeof(float));
+    }
 
     /* Without reversion the drift stays. */
     for (uint32_t t = 0; t < T; t++)
         row[t] = t == 3 ? 1.0f : 0.0f;
     cfg.drift_reversion = 0.0;
     assert_int_equal(fw_behaviour_calibrate(&m, &cfg, &w, SEED), FW_OK);
-    fw_behaviour_end_day(&m, &w, &s, u);
+    fw_behaviour_end_day(&m, &w, &s, u, rng);
     for (uint32_t t = 0; t < T; t++)
         assert_true(row[t] == (t == 3 ? 1.0f : 0.0f));
+    gsl_rng_free(rng);
     fw_users_state_fini(&s, w.n_users);
     fw_world_fini(&w);
 }

@@ -246,7 +246,10 @@ static void test_arrivals_cold(void **state)
     assert_int_equal(fw_world_generate(&c, 11, &w0), FW_OK);
     assert_int_equal(fw_world_generate(&big, 11, &wb), FW_OK);
     uint64_t edges = w.n_follow_edges;
+    assert_int_equal(fw_world_add_arrivals(&w, &c, 12, 100), FW_ERR_INVAL);   /* another seed's users */
     assert_int_equal(fw_world_add_arrivals(&w, &c, 11, 100), FW_OK);
+    gsl_rng *rng = fw_rng_create(1, FW_RNG_TEST, 0, 0);
+    assert_non_null(rng);
     assert_int_equal(w.n_users, 700);
     assert_int_equal(w.n_arrivals, 100);
     assert_int_equal(w.n_follow_edges, edges);
@@ -257,7 +260,10 @@ static void test_arrivals_cold(void **state)
         assert_int_equal(w.n_followers[u], 0);
         /* the traits of a generated user of the same id */
         assert_memory_equal(&w.interest[(size_t)u * T], &wb.interest[(size_t)u * T], T * sizeof(float));
-        assert_memory_equal(&w.interest0[(size_t)u * T], &wb.interest[(size_t)u * T], T * sizeof(float));
+        float own[FW_WORLD_MAX_TOPICS];
+        double theta[FW_WORLD_MAX_TOPICS];
+        fw_world_own_interest(&w, rng, u, theta, own);   /* an arrival's own interests too */
+        assert_memory_equal(own, &wb.interest[(size_t)u * T], T * sizeof(float));
         assert_true(w.p_active[u] == wb.p_active[u]);
         assert_true(w.session_rate[u] == wb.session_rate[u]);
         assert_true(w.budget_cents[u] == wb.budget_cents[u]);
@@ -268,6 +274,7 @@ static void test_arrivals_cold(void **state)
     assert_memory_equal(w.n_followers, w0.n_followers, 600 * sizeof(uint32_t));
     assert_memory_equal(w.follow_off, w0.follow_off, 601 * sizeof(uint64_t));
     assert_int_equal(w.n_creators, w0.n_creators);
+    gsl_rng_free(rng);
     fw_world_fini(&w);
     fw_world_fini(&w0);
     fw_world_fini(&wb);

@@ -66,7 +66,7 @@ static int worlds_equal(const fw_world *a, const fw_world *b)
     size_t U = a->n_users, T = a->n_topics, D = a->dim, C = a->n_creators, N = a->n_notes;
     size_t P = a->n_products, B = a->n_brands;
     int same = SAME(a, b, topic_pop, T) && SAME(a, b, topic_centroid, T * D) &&
-               SAME(a, b, interest, U * T) && SAME(a, b, interest0, U * T) &&
+               SAME(a, b, interest, U * T) && SAME(a, b, interest_alpha, T) && a->seed == b->seed &&
                SAME(a, b, taste, U * D) && SAME(a, b, p_active, U) &&
                SAME(a, b, session_rate, U) && SAME(a, b, video_pref, U) &&
                SAME(a, b, search_prop, U) && SAME(a, b, purchase_prop, U) &&
@@ -132,12 +132,17 @@ static void test_users(void **state)
     }
     assert_true(fabs(pop - 1.0) < 1e-9);
     double mean_video = 0.0;
+    gsl_rng *r = fw_rng_create(1, FW_RNG_TEST, 0, 0);
+    assert_non_null(r);
     for (uint32_t u = 0; u < w->n_users; u++) {
         const float *row = &w->interest[(size_t)u * w->n_topics];
+        float own[FW_WORLD_MAX_TOPICS];
+        double theta[FW_WORLD_MAX_TOPICS];
+        fw_world_own_interest(w, r, u, theta, own);   /* drawn again: the very same row */
         double s = 0.0;
         for (uint32_t t = 0; t < w->n_topics; t++) {
             assert_true(row[t] >= 0.0f);
-            assert_true(row[t] == w->interest0[(size_t)u * w->n_topics + t]);
+            assert_true(row[t] == own[t]);
             s += row[t];
         }
         assert_true(fabs(s - 1.0) < 1e-4);
@@ -150,6 +155,7 @@ static void test_users(void **state)
         assert_true(w->budget_cents[u] >= 0);
         mean_video += w->video_pref[u];
     }
+    gsl_rng_free(r);
     /* video_pref = 2 Beta(2, 2) - 1: mean 0, sd 0.45, so the mean of 5000 is within 0.03. */
     assert_true(fabs(mean_video / w->n_users) < 0.03);
     /* Interests are concentrated (Dirichlet, concentration 0.35): the average user's top

@@ -129,6 +129,9 @@ typedef struct fw_catalog {
      * events train no personalised model (user vectors, ranking models, histories, co-engagement);
      * they still count in the platform's aggregates (trending, totals). NULL: nobody. */
     const uint8_t *optout;
+    /* Room to make at creation for notes published later, beyond n_notes (a hint: capacity
+     * only, it changes no result; past it the note arrays grow by half). 0: none. */
+    uint32_t reserve_notes;
 } fw_catalog;
 
 /* Engine stages whose latency is measured. X(ENUM, "name", "what is timed"). */
