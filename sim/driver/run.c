@@ -1374,11 +1374,17 @@ static fw_err plan_init(side_plan *p, const fw_scenario *sc, const fw_run_opts *
     return FW_OK;
 }
 
-/* Calibration (peak RSS by GNU time, one-day runs of scenarios/default.yaml, 2 threads unless
- * said): 10k users and 20k notes 69 MiB; 50k/100k 185 MiB; 50k/400k 291 MiB; 200k/400k
- * 617 MiB; 500k/1M 1399 MiB; 10k/20k on 64 threads 148 MiB; rec_vs_baseline (one arm on the
- * recommender) at 50k/100k 244 MiB. Fitted: 2.3 kB a user, 0.36 kB a note, 1.3 MiB a thread
- * (engine context and buffers), 45 MiB fixed, and the recommender 1.25 kB a user more. */
+/* Calibration (peak RSS by GNU time, one-day runs on one thread, after issue 21's cuts):
+ * scenarios/default.yaml at 50k users and 100k notes 146 MiB, 100k/100k 219 MiB, 100k/300k
+ * 280 MiB: 1.53 kB a user, 0.32 kB a note, about 43 MiB fixed; scenarios/bench_large.yaml
+ * (the recommender for everyone) at 100k/100k 261 MiB and 200k/200k 481 MiB, 2.31 kB a user
+ * with its note, so the recommender adds about 0.47 kB a user with a note: its per-note state
+ * (the learner term below, 0.18 kB at dim 16) and 0.3 kB a user. Before the cuts (issue 21)
+ * the fit was 2.3 kB a user and 0.36 kB a note, and the recommender 1.25 kB a user: a 10M-user
+ * bench_large was estimated at 42 GiB against a measured line through 21.6 GiB. Threads:
+ * 1.3 MiB each (engine context and buffers; 10k/20k on 64 threads 148 MiB before the cuts).
+ * The estimate stays an upper bound: every user is taken to post at notes_per_dau every
+ * day, and 15% is added. */
 double fw_run_memory_estimate(const fw_scenario *s, int threads)
 {
     const double MiB = 1024.0 * 1024.0;
@@ -1414,8 +1420,13 @@ double fw_run_memory_estimate(const fw_scenario *s, int threads)
     /* The event log is held compressed and the file's image twice while it is written (3x its
      * size), and a day's rows uncompressed (about 7x a day's compressed size). */
     double ev = fw_scenario_events_bytes(s);
-    double est = 45.0 * MiB + 2300.0 * users + 360.0 * notes + 1.3 * MiB * (threads > 0 ? threads : 1) +
-                 (rec ? 1250.0 * users : 0.0) + extra * learner + 3.0 * ev + 7.0 * ev / (s->days ? s->days : 1);
+    /* Rows made at a user's first use (seen filters, ad caps, shop profiles): a day's active
+     * users have them after one day; over more days nearly everyone (default, 7 days, two
+     * threads: 186 MiB). */
+    double later = (double)s->days + s->world.warmup_days > 1.0 ? 300.0 * users : 0.0;
+    double est = 45.0 * MiB + 1550.0 * users + later + 330.0 * notes + 1.3 * MiB * (threads > 0 ? threads : 1) +
+                 (rec ? 300.0 * users + learner : 0.0) + extra * learner + 3.0 * ev +
+                 7.0 * ev / (s->days ? s->days : 1);
     return 1.15 * est;
 }
 
