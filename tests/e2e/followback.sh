@@ -51,24 +51,12 @@ experiment:
 YAML
 "$FLYWHEEL" run ab.yaml -q -t 2 -o ab.h5 2>err.txt || fail "run ab ($(cat err.txt))"
 
-"$PY" - on1.h5 all.h5 ab.h5 off.h5 warm.h5 <<'PY'
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$SRC/tests/e2e" "$PY" - on1.h5 all.h5 ab.h5 off.h5 warm.h5 <<'PY'
 import sys
 import h5py
+from h5check import check, done, total
 
 on, every, ab, off, warm = (h5py.File(p, "r") for p in sys.argv[1:])
-ok = True
-
-
-def check(cond, what):
-    global ok
-    print(("ok: " if cond else "FAIL: ") + what)
-    ok &= bool(cond)
-
-
-def total(f, arm, name):
-    return int(f["days/%s/%s" % (arm, name)][:].sum())
-
-
 d = on["days/all"]
 backs, chances = d["follow_backs"][:], d["follow_back_chances"][:]
 check((backs > 0).all(), f"follow-backs every day: {list(backs)} (of {list(chances)} chances)")
@@ -100,7 +88,7 @@ check((wb > 0).all(), f"after a day of warm-up: follow-backs every day {list(wb)
 
 fo = off["days/all"]
 check("follow_backs" not in fo and "follow_back_chances" not in fo, "off: no follow-back datasets")
-sys.exit(0 if ok else 1)
+done()
 PY
 [ $? -eq 0 ] && pass "the checks in python" || fail "the checks in python"
 

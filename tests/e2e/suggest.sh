@@ -62,25 +62,13 @@ experiment:
 YAML
 "$FLYWHEEL" run ab.yaml -q -t 2 -o ab.h5 2>err.txt || fail "run ab ($(cat err.txt))"
 
-"$PY" - on1.h5 ab.h5 pa0.h5 pa1.h5 un0.h5 un1.h5 warm.h5 bk.h5 <<'PY'
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$SRC/tests/e2e" "$PY" - on1.h5 ab.h5 pa0.h5 pa1.h5 un0.h5 un1.h5 warm.h5 bk.h5 <<'PY'
 import sys
 import h5py
 import numpy as np
+from h5check import check, done, total
 
 on, ab, pa0, pa1, un0, un1, warm, bk = (h5py.File(p, "r") for p in sys.argv[1:])
-ok = True
-
-
-def check(cond, what):
-    global ok
-    print(("ok: " if cond else "FAIL: ") + what)
-    ok &= bool(cond)
-
-
-def total(f, arm, name):
-    return int(f["days/%s/%s" % (arm, name)][:].sum())
-
-
 d = on["days/all"]
 sug, shown = d["suggested_follows"][:], d["suggest_sessions"][:]
 check((sug > 0).all(), f"suggested follows every day: {list(sug)}")
@@ -141,7 +129,7 @@ ws = warm["days/all/suggested_follows"][:]
 check((ws > 0).all(), f"after a day of warm-up: suggested follows every day {list(ws)}")
 fo = pa0["days/all"]
 check("suggested_follows" not in fo and "suggest_sessions" not in fo, "off (suggest_follow 0): no suggestion datasets")
-sys.exit(0 if ok else 1)
+done()
 PY
 [ $? -eq 0 ] && pass "the checks in python" || fail "the checks in python"
 

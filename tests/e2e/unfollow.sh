@@ -61,21 +61,13 @@ YAML
 "$FLYWHEEL" run ab.yaml -q -t 2 -o ab.h5 2>err.txt || fail "run ab ($(cat err.txt))"
 "$FLYWHEEL" run w.yaml -q -t 2 -o off.h5 --set behaviour.unfollow_rate=0 2>err.txt || fail "run off ($(cat err.txt))"
 
-"$PY" - on1.h5 keep.h5 ab.h5 off.h5 <<'PY'
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$SRC/tests/e2e" "$PY" - on1.h5 keep.h5 ab.h5 off.h5 <<'PY'
 import sys
 import h5py
 import numpy as np
+from h5check import check, done
 
 on, keep, ab, off = (h5py.File(p, "r") for p in sys.argv[1:])
-ok = True
-
-
-def check(cond, what):
-    global ok
-    print(("ok: " if cond else "FAIL: ") + what)
-    ok &= bool(cond)
-
-
 d = on["days/all"]
 unf, fol = d["unfollows"][:], d["follows"][:]
 check((unf > 0).all(), f"unfollows every day: {list(unf)} (follows {list(fol)})")
@@ -111,7 +103,7 @@ a_on, a_off = ab["days/on/unfollows"][:], ab["days/off/unfollows"][:]
 check(a_on.sum() > 0 and a_off.sum() == 0, f"per arm: unfollows {list(a_on)} in the arm on, {list(a_off)} in the arm off")
 
 check("unfollows" not in fo and "followed_impressions" not in fo, "off: no unfollow datasets")
-sys.exit(0 if ok else 1)
+done()
 PY
 [ $? -eq 0 ] && pass "the checks in python" || fail "the checks in python"
 
