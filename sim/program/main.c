@@ -787,9 +787,8 @@ static int cmd_run(int argc, char **argv)
     if (e == FW_ERR_INTERRUPT && rep.result_path[0] && fw_mpi_rank() == 0)
         fprintf(stderr, "flywheel: interrupted after %u finished day%s; partial result kept at %s%s%s%s\n",
                 rep.days_done, rep.days_done == 1 ? "" : "s", rep.result_path,
-                rep.days_done && !sc.world.warmup_days ? " (continue it: flywheel run --resume " : "",
-                rep.days_done && !sc.world.warmup_days ? rep.result_path : "",
-                rep.days_done && !sc.world.warmup_days ? ")" : "");
+                rep.days_done ? " (continue it: flywheel run --resume " : "", rep.days_done ? rep.result_path : "",
+                rep.days_done ? ")" : "");
     else if (e == FW_ERR_INTERRUPT && resume && fw_mpi_rank() == 0)
         fprintf(stderr, "flywheel: interrupted before the resumed run wrote a day; %s is left as it was\n", resume);
     else if (e == FW_ERR_INTERRUPT && fw_mpi_rank() == 0)
