@@ -1460,12 +1460,13 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
             o = &ranked;
         }
     }
-    /* Issue 18: a warm-up is run by one process, for one recorded run. (Resuming runs the
-     * warm-up again before re-simulating the finished days: nothing of it is checkpointed.) */
-    if (sc->world.warmup_days > 0 && (fw_mpi_size() > 1 || o->replicates > 1)) {
+    /* Issue 18: a warm-up is run by one process. (Resuming runs the warm-up again before
+     * re-simulating the finished days: nothing of it is checkpointed; each replicate, a run of
+     * its own, runs its own warm-up under its own seed.) */
+    if (sc->world.warmup_days > 0 && fw_mpi_size() > 1) {
         if (fw_mpi_rank() == 0)
             fprintf(stderr, "flywheel run: world.warmup_days (%u) is not supported with %s yet; set it to 0\n",
-                    sc->world.warmup_days, fw_mpi_size() > 1 ? "several ranks" : "--replicates");
+                    sc->world.warmup_days, "several ranks");
         rep->refused = 1;
         return FW_ERR_INVAL;
     }

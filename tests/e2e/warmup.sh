@@ -8,10 +8,11 @@
 #    (notes_live - new_notes on day 0 = world.n_notes) and the catalog plus the warm-up's notes
 #    with it; the recommender starts day 0 trained (its day-0 normalised entropy and
 #    calibration error below a cold start's);
+#  - --replicates: each replicate runs its own warm-up (one equals a single run with its seed);
 #  - --resume: killed after a day and resumed, a warm-up run ends identical to the uninterrupted
 #    one (the warm-up runs again; the finished days are checked against their digests);
 #  - what a warm-up cannot do yet is refused, exit 2, naming world.warmup_days (arrivals, the
-#    event log, the entity tables, a part not checked, retention) or the option (--replicates).
+#    event log, the entity tables, a part not checked, retention).
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 cat >w.yaml <<'YAML'
@@ -57,6 +58,24 @@ YAML
 run ab1 1 --set world.warmup_days=2
 run ab2 2 --set world.warmup_days=2
 same "warm-up in an A/B run, 1 vs 2 threads" ab1.h5 ab2.h5
+# --replicates: each replicate runs its own warm-up under its own seed. Replicate 1 (seed 19,
+# salt 2) has exactly the tests of a single run with that seed and salt, and differs from
+# replicate 0 (this file's run).
+run reps 2 --set world.warmup_days=2 --replicates 2
+run seed19 1 --set world.warmup_days=2 -s 19 --set experiment.salt=2
+if out=$("$PY" - reps.h5 seed19.h5 2>&1 <<'PY'
+import sys, h5py, numpy as np
+r, s = (h5py.File(f, "r") for f in sys.argv[1:])
+rep, one = r["replicates/rec"], s["experiment/rec"]
+bad = [k for k in rep if not np.array_equal(rep[k][1], one[k][()], equal_nan=True)]
+if bad or not len(rep):
+    sys.exit("replicate 1 differs from the run with seed 19 in " + ", ".join(bad))
+if np.array_equal(rep["delta"][0], rep["delta"][1], equal_nan=True):
+    sys.exit("replicates 0 and 1 have the same deltas")
+print(len(rep), "fields")
+PY
+); then pass "replicate 1 equals a single run with its seed and salt ($out), and differs from replicate 0"
+else fail "replicates: $out"; fi
 cp plain.yaml w.yaml
 
 # Nothing of the warm-up is recorded.
@@ -128,5 +147,4 @@ refused "a part not checked (digests)" "world.warmup_days: the scenario runs the
   --set engine.notify.digest_size=3
 refused "retention" "world.warmup_days: .*engine.privacy.retention_days" --set engine.feed.algorithm=rec \
   --set engine.privacy.retention_days=3
-refused "--replicates" "world.warmup_days (2) is not supported with --replicates" --replicates 2
 finish
