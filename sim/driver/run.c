@@ -888,17 +888,19 @@ double fw_run_impressions_per_core_s(const fw_run_report *rep)
 
 /* Issue 18: the warm-up, world.warmup_days days before day 0 (days 2^32 - W .. 2^32 - 1,
  * ticks below 0): every part and the engine run as on any day, with every viewer on the
- * control cell, but nothing is recorded (no recorder, no day record, no experiment look, no
- * checkpoint) and nothing counts toward the run's totals; the per-user counts start over at
- * day 0. Day 0 starts from the state they leave. */
+ * control cell, but nothing is recorded (no recorder, no event log, no day record, no
+ * experiment look, no checkpoint) and nothing counts toward the run's totals; the per-user
+ * counts start over at day 0. Day 0 starts from the state they leave. */
 static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *stopped)
 {
     fw_sim *S = &D->S;
     uint32_t W = S->sc->world.warmup_days;
     double t0 = fw_now_s();
     fw_recorder *rec = S->rec;
+    struct fw_evlog *evlog = S->evlog;   /* detached: it logs from day 0 (request ids from 0) */
     fw_err rc = FW_OK;
     S->rec = NULL;
+    S->evlog = NULL;
     S->warm = 1;
     for (uint32_t d = 0; d < W && rc == FW_OK && !*stopped; d++) {
         S->day = (uint32_t)0 - (W - d);
@@ -914,6 +916,7 @@ static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *
             fprintf(stderr, "\r\033[Kwarm-up day %u/%u  %.0f s", d + 1, W, fw_now_s() - t0);
     }
     S->rec = rec;
+    S->evlog = evlog;
     if (rc != FW_OK)
         return rc;   /* S->warm and S->day name the day that failed */
     S->warm = 0;

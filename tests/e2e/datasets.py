@@ -2,8 +2,10 @@
 """Checks the datasets of issue 16 in result files, loading each table the README's way:
     pd.DataFrame({k: v[:] for k, v in f["events/impressions"].items()})
 usage: datasets.py FULL.h5 SAMPLED.h5 KILLED.h5.partial SAMPLE
+       datasets.py --one FILE.h5
 FULL: a complete run with output.events and output.entities (every user logged); SAMPLED:
-the same run logging a share SAMPLE of users; KILLED: a run killed after some days."""
+the same run logging a share SAMPLE of users; KILLED: a run killed after some days. --one:
+the accounting of FILE's log, and of its tables where it has them (e2e_warmup)."""
 import sys
 
 import h5py
@@ -145,6 +147,14 @@ def entities(f, label):
     crd = table(f, "entities/creator_days")
     check(len(crd) == days * crd.creator.nunique(), f"{label}: one row per creator per day")
 
+
+if sys.argv[1] == "--one":
+    one = h5py.File(sys.argv[2], "r")
+    accounting(one, "one")
+    if "entities" in one:
+        entities(one, "one")
+    print(f"{len(failures)} failed")
+    sys.exit(1 if failures else 0)
 
 full = h5py.File(sys.argv[1], "r")
 samp = h5py.File(sys.argv[2], "r")

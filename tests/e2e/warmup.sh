@@ -8,11 +8,12 @@
 #    (notes_live - new_notes on day 0 = world.n_notes) and the catalog plus the warm-up's notes
 #    with it; the recommender starts day 0 trained (its day-0 normalised entropy and
 #    calibration error below a cold start's);
+#  - the event log holds the run's days only (its counts equal /days: datasets.py --one);
 #  - --replicates: each replicate runs its own warm-up (one equals a single run with its seed);
 #  - --resume: killed after a day and resumed, a warm-up run ends identical to the uninterrupted
 #    one (the warm-up runs again; the finished days are checked against their digests);
 #  - what a warm-up cannot do yet is refused, exit 2, naming world.warmup_days (arrivals, the
-#    event log, the entity tables, a part not checked, retention).
+#    entity tables, a part not checked, retention).
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 cat >w.yaml <<'YAML'
@@ -58,6 +59,19 @@ YAML
 run ab1 1 --set world.warmup_days=2
 run ab2 2 --set world.warmup_days=2
 same "warm-up in an A/B run, 1 vs 2 threads" ab1.h5 ab2.h5
+# The event log starts at day 0: its rows and outcomes per day and arm equal /days (none of
+# the warm-up's sessions in day 0's counts), its tables are the same for 1 and 2 threads, and
+# it changes no outcome (the run equals the same run without it outside /events and /truth).
+E=(--set world.warmup_days=2 --set output.oracle_every=4)
+run noev 2 "${E[@]}"
+run ev1 1 "${E[@]}" --set output.events=true
+run ev2 2 "${E[@]}" --set output.events=true
+same "warm-up with the event log, 1 vs 2 threads" ev1.h5 ev2.h5
+X=(--exclude-path /latency --exclude-attribute / --exclude-path /events --exclude-path /truth)
+if h5diff -q "${X[@]}" noev.h5 ev2.h5 && h5diff -q "${X[@]}" ev2.h5 noev.h5; then pass "the event log changes no outcome"
+else fail "the event log changed the run: $(h5diff -r "${X[@]}" noev.h5 ev2.h5 | head -5)"; fi
+"$PY" "$SRC/tests/e2e/datasets.py" --one ev2.h5 >ds.out 2>&1 && pass "the event log holds days 0,1 only and adds up to /days" ||
+  fail "event log accounting: $(grep -v '^ok' ds.out)"
 # --replicates: each replicate runs its own warm-up under its own seed. Replicate 1 (seed 19,
 # salt 2) has exactly the tests of a single run with that seed and salt, and differs from
 # replicate 0 (this file's run).
@@ -141,7 +155,6 @@ refused() {   # refused WHAT PATTERN ARGS...
 }
 refused "arrivals" "world.warmup_days: 2 days of warm-up are not supported with world.arrivals_per_day" \
   --set world.arrivals_per_day=5
-refused "the event log" "world.warmup_days: .*output.events" --set output.events=true
 refused "the entity tables" "world.warmup_days: .*output.entities" --set output.entities=true
 refused "a part not checked (digests)" "world.warmup_days: the scenario runs the notify part" \
   --set engine.notify.digest_size=3
