@@ -781,7 +781,7 @@ static fw_err provenance(const fw_scenario *sc, char **resolved, char **override
 static const char *warmup_refusal(const fw_sim *S, const char *const *names, uint32_t n)
 {
     /* living: without arrivals, which the scenario check refuses with a warm-up. */
-    static const char *const checked[] = {"feed", "notes", "search", "shop", "ads", "reach", "oracle",
+    static const char *const checked[] = {"feed", "notes", "search", "shop", "ads", "reach", "oracle", "tables",
                                           "market", "adnotes", "searchprod", "advertisers", "living", "unfollow",
                                           "followback", "suggest"};
     static char why[512];

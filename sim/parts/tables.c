@@ -7,7 +7,11 @@
  *  - Day end: one row per note, creator, product, campaign, user that did something today.
  * Draws nothing and is read by no one, so the run's outcomes are the same with it on or off;
  * every count comes from the merged log or integer sums over threads, so the tables are the
- * same for any thread count. Runs only when output.entities is on. */
+ * same for any thread count. Runs only when output.entities is on.
+ * A warm-up (issue 18: S->warm, days before 0, the recorder detached) runs every hook, so
+ * the day's counts start afresh at day 0 and the books to date (creators' notes and income,
+ * units sold, campaigns' stats) count from its first day, but nothing described once (notes,
+ * products, campaigns) is marked written and no user's first active day is taken. */
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
@@ -41,6 +45,7 @@ typedef struct tables_state {
     fw_campaign_stats *cell_prev;   /* [n_cells * n_campaigns] yesterday's per-arm shares (budget split) */
     int64_t *camp_gmv;          /* [n_campaigns] today's attributed GMV */
     int campaigns_logged;
+    int closed;                 /* a day has closed (a warm-up day too): camp_prev is its end */
     /* Per user, today. */
     uint32_t *u_sessions, *u_orders;
     uint32_t *u_paid_prev;      /* [n_users] paid orders of the period at the last day's end */
@@ -85,7 +90,7 @@ static const fw_rec_col product_cols[] = {
     C(brand, U32, "", "brand id"),
     C(category, U16, "", "category (a topic)"),
     C(price_cents, I64, "cents", "price"),
-    C(initial_stock, U32, "units", "units on sale at day 0"),
+    C(initial_stock, U32, "units", "units on sale at the start (before the warm-up, if world.warmup_days)"),
 };
 static const fw_rec_col product_day_cols[] = {
     C(day, U16, "day", "simulated day"),
@@ -380,7 +385,7 @@ static fw_err tables_day_end(fw_sim *S, fw_part_inst *p, uint64_t *day)
     for (uint32_t n = st->notes_counted; n < w->n_notes; n++)
         st->cr_notes[w->note_info[n].creator]++;
     st->notes_counted = w->n_notes;
-    if ((rc = log_notes(S, st)) != FW_OK)
+    if (!S->warm && (rc = log_notes(S, st)) != FW_OK)   /* the warm-up's notes too, at day 0 */
         return rc;
     /* Note days. */
     size_t rows = 0;
@@ -428,9 +433,10 @@ static fw_err tables_day_end(fw_sim *S, fw_part_inst *p, uint64_t *day)
     /* User days (active users), with whether today is their first active day. Paid orders are
      * the period's per-user count (experiment/), which starts again with the period. */
     const uint32_t *paid = fw_sim_aggs(S)[FW_UM_paid_orders];
-    if (fw_sim_period(S) != st->period_prev) {
+    int period = S->warm ? -1 : fw_sim_period(S);   /* the counts start again at day 0 */
+    if (period != st->period_prev) {
         memset(st->u_paid_prev, 0, w->n_users * sizeof *st->u_paid_prev);
-        st->period_prev = fw_sim_period(S);
+        st->period_prev = period;
     }
     rows = 0;
     for (uint32_t u = 0; u < w->n_users; u++)
@@ -452,7 +458,7 @@ static fw_err tables_day_end(fw_sim *S, fw_part_inst *p, uint64_t *day)
         U32(c, 6)[i] = st->u_orders[u];
         U32(c, 7)[i] = paid[u] - st->u_paid_prev[u];
         U8(c, 8)[i] = !st->seen[u];
-        st->seen[u] = 1;
+        st->seen[u] |= !S->warm;   /* first active day of the recorded days */
         i++;
     }
     rc = cols_append(S, st->id_user_days, &c, rows);
@@ -494,7 +500,7 @@ static fw_err tables_day_close(fw_sim *S, fw_part_inst *p)
     uint16_t d = (uint16_t)S->day;
     fw_err rc;
     cols c = {0};
-    if (!st->products_logged && w->n_products) {
+    if (!st->products_logged && w->n_products && !S->warm) {
         if (cols_alloc(&c, product_cols, NCOLS(product_cols), w->n_products)) {
             cols_free(&c);
             return FW_ERR_NOMEM;
@@ -553,7 +559,7 @@ static fw_err tables_day_close(fw_sim *S, fw_part_inst *p)
     uint32_t nc = fw_ads_n_campaigns(S->engine);
     if (nc == 0)
         return FW_OK;
-    if (!st->campaigns_logged) {
+    if (!st->campaigns_logged && !S->warm) {
         if (cols_alloc(&c, campaign_cols, NCOLS(campaign_cols), nc)) {
             cols_free(&c);
             return FW_ERR_NOMEM;
@@ -587,8 +593,9 @@ static fw_err tables_day_close(fw_sim *S, fw_part_inst *p)
         U16(c, 0)[k] = d;
         U32(c, 1)[k] = k;
         I64(c, 2)[k] = cs.spend_cents - prev->spend_cents;
-        /* Today's (the engine's day has ended: cs holds tomorrow's): yesterday's end set it. */
-        I64(c, 3)[k] = d > 0 ? prev->budget_cents
+        /* Today's (the engine's day has ended: cs holds tomorrow's): yesterday's end set it,
+         * a warm-up's last day's for day 0. */
+        I64(c, 3)[k] = st->closed ? prev->budget_cents
                        : k < w->n_campaigns && w->campaigns[k].first_day == 0 ? w->campaigns[k].daily_budget_cents
                                                                                : 0;
         U64(c, 4)[k] = cs.impressions - prev->impressions;
@@ -602,6 +609,7 @@ static fw_err tables_day_close(fw_sim *S, fw_part_inst *p)
         st->camp_gmv[k] = 0;
         *prev = cs;
     }
+    st->closed = 1;
     if ((rc = cols_append(S, st->id_campaign_days, &c, nc)) != FW_OK)
         return rc;
     /* Each arm's share, when each arm spends its own (the engine's budget cells are the cells). */
