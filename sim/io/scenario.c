@@ -2634,8 +2634,6 @@ static fw_err check_warmup(const fw_scenario *s, const where *w, fw_diag *diag)
     }
     const char *why = s->world.arrivals_per_day > 0 ? "world.arrivals_per_day (arrivals are reserved per recorded day)"
                       : s->world.join_share > 0.0    ? "world.join_share (advertisers join on recorded days)"
-                      : s->experiment_counterfactual && s->n_arms > 1
-                          ? "experiment.counterfactual (its side runs were not checked with a warm-up)"
                       : dp     ? "engine.privacy.dp (its releases start at day 0)"
                       : retain ? "engine.privacy.retention_days (it counts recorded days)"
                       : plugin ? "a plug-in (engine.feed.algorithm plugin or engine.ads.bidder_plugin: it is handed "

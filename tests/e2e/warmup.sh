@@ -10,6 +10,8 @@
 #    calibration error below a cold start's);
 #  - the event log and the entity tables hold the run's days only (their counts equal /days:
 #    datasets.py --one);
+#  - experiment.counterfactual: the side worlds run the same warm-up (the all-control one equals
+#    a plain run with the warm-up; an A/A's GTE is 0);
 #  - --replicates: each replicate runs its own warm-up (one equals a single run with its seed);
 #  - --resume: killed after a day and resumed, a warm-up run ends identical to the uninterrupted
 #    one (the warm-up runs again; the finished days are checked against their digests);
@@ -97,7 +99,48 @@ print(len(rep), "fields")
 PY
 ); then pass "replicate 1 equals a single run with its seed and salt ($out), and differs from replicate 0"
 else fail "replicates: $out"; fi
+
+# experiment.counterfactual: the side worlds (everyone on one arm) run the A/B run's warm-up
+# (everyone on the control), then the arm from day 0. With a baseline treatment (w_fresh) the
+# all-control world's values equal a plain run's with the same warm-up (its per-user counts
+# from day 0), bit for bit; with an A/A arm the two worlds are the same, so every GTE is 0.
+# (The all-control world of the rec A/B above is not a plain run even cold: a rec arm in the
+# scenario changes the control's world.)
+cf() {   # cf NAME W_FRESH: an A/B run with the counterfactual, treatment engine.feed.w_fresh
+  sed "s/engine.feed.algorithm=rec/engine.feed.w_fresh=$2/" plain_ab.yaml >w.yaml
+  run "$1" 2 --set world.warmup_days=2 --set experiment.counterfactual=true
+}
+cp w.yaml plain_ab.yaml
+cf cf 3.0
+cf cfaa 0.5
 cp plain.yaml w.yaml
+run cfplain 2 --set world.warmup_days=2
+if out=$("$PY" - cf.h5 cfplain.h5 cfaa.h5 2>&1 <<'PY'
+import sys, h5py, numpy as np
+f, p, aa = (h5py.File(x, "r") for x in sys.argv[1:])
+metrics = list(f["experiment/metric"].asstr()[:])
+value = f["experiment/counterfactual/value"][:]
+last = int(f["experiment/counterfactual"].attrs["days"]) - 1
+u = p["users/all/exp"]
+defs = {"active_days_per_user": ("active_days", None), "sessions_per_user": ("sessions", None),
+        "impressions_per_user": ("impressions", None), "ctr": ("opens", "impressions"),
+        "searches_per_user": ("searches", None), "gmv_per_user": ("gmv_cents", None),
+        "ad_revenue_per_user": ("ad_revenue_millicents", None)}
+bad = []
+for m, (a, b) in defs.items():
+    want = u[a][:].astype(float).sum() / (u[b][:].astype(float).sum() if b else len(u[a]))
+    if value[0, last, metrics.index(m)] != want:
+        bad.append(f"{m}: all-control world {value[0, last, metrics.index(m)]!r}, plain run {want!r}")
+gte = aa["experiment/rec/gte"][:]
+if not np.isfinite(gte).any() or np.nanmax(np.abs(gte)) != 0:
+    bad.append(f"A/A GTE not 0: {gte}")
+if value[1, last, metrics.index("impressions_per_user")] == value[0, last, metrics.index("impressions_per_user")]:
+    bad.append("the w_fresh world equals the control world")
+print("\n".join(bad) if bad else f"{len(defs)} metrics")
+sys.exit(1 if bad else 0)
+PY
+); then pass "counterfactual: the all-control world equals a plain warm-up run ($out); A/A GTE 0"
+else fail "counterfactual: $out"; fi
 
 # Nothing of the warm-up is recorded.
 [ "$(val warm1.h5 /days/day)" = "0,1" ] && pass "the file holds days 0,1 only" || fail "days: $(val warm1.h5 /days/day)"
