@@ -294,6 +294,11 @@ void fw_ranks_fault(const fw_ranks *R, uint32_t day)
     }
 }
 
+void fw_ranks_warmed(fw_ranks *R)
+{
+    R->bytes = R->max_tick_bytes = R->ticks = R->user_ticks = R->records = 0;
+}
+
 void fw_ranks_summary(const fw_ranks *R, const fw_sim *S, uint32_t days, FILE *out)
 {
     if (!out || R->size == 1)

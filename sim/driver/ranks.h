@@ -78,6 +78,10 @@ fw_err fw_ranks_day_work(fw_ranks *R, fw_sim *S);
  * RANK dies (abort) as day DAY starts, so a test can see the whole run stop. */
 void fw_ranks_fault(const fw_ranks *R, uint32_t day);
 
+/* After a warm-up (issue 18): the tally starts again, so the summary counts the recorded
+ * days' exchanges only. */
+void fw_ranks_warmed(fw_ranks *R);
+
 /* The run summary's line about the ranks and what they exchanged. */
 void fw_ranks_summary(const fw_ranks *R, const fw_sim *S, uint32_t days, FILE *out);
 

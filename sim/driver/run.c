@@ -908,7 +908,7 @@ static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *
             break;
         for (uint32_t t = 0; t < S->tpd && rc == FW_OK && !*stopped; t++) {
             rc = run_tick(D, t);
-            *stopped = o->stop && *o->stop;
+            *stopped = D->ranks.size > 1 ? D->stop_any : o->stop && *o->stop;   /* as run_days */
         }
         if (rc == FW_OK && !*stopped)
             rc = day_end(D);
@@ -925,6 +925,7 @@ static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *
         for (int m = 0; m < FW_UM__COUNT; m++)
             memset(S->aggs.v[p][m], 0, (size_t)S->aggs.n_users * sizeof *S->aggs.v[p][m]);
     D->t_par = D->t_barrier = 0.0;
+    fw_ranks_warmed(&D->ranks);
     rep->warmup_days = W;
     rep->warmup_s = fw_now_s() - t0;
     if (o->progress && W)
@@ -1462,16 +1463,6 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
             ranked.progress = 0;
             o = &ranked;
         }
-    }
-    /* Issue 18: a warm-up is run by one process. (Resuming runs the warm-up again before
-     * re-simulating the finished days: nothing of it is checkpointed; each replicate, a run of
-     * its own, runs its own warm-up under its own seed.) */
-    if (sc->world.warmup_days > 0 && fw_mpi_size() > 1) {
-        if (fw_mpi_rank() == 0)
-            fprintf(stderr, "flywheel run: world.warmup_days (%u) is not supported with %s yet; set it to 0\n",
-                    sc->world.warmup_days, "several ranks");
-        rep->refused = 1;
-        return FW_ERR_INVAL;
     }
     side_plan p;
     fw_err rc = plan_init(&p, sc, o);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Users over MPI ranks (issue 21; registered only when FW_MPI=ON): the same scenario and seed
 # give identical datasets (outside /latency and root attributes) for 1x1, 1x2, 2x1, 2x2 and
-# 4x1 ranks x threads; what several ranks cannot run is refused with exit 2 and no file; a
-# rank that dies ends the run with exit 1 and the partial file at its last finished day.
+# 4x1 ranks x threads (with a warm-up, world.warmup_days: 1x1 and 2x2); what several ranks
+# cannot run is refused with exit 2 and no file; a rank that dies ends the run with exit 1
+# and the partial file at its last finished day.
 # Usage: mpi.sh FLYWHEEL PYTHON SOURCE_DIR MPIEXEC
 . "$(dirname "$0")/lib.sh"
 MPIRUN=${4:?usage: $0 FLYWHEEL PYTHON SOURCE_DIR MPIEXEC}
@@ -26,6 +27,16 @@ done
 "$FLYWHEEL" run "$SRC/tests/data/tiny_rec.yaml" "${SMALL[@]}" --set days=2 -q -t 1 -o rec_1x1.h5 2>err.txt || fail "rec 1x1"
 ranked 2 "$SRC/tests/data/tiny_rec.yaml" "${SMALL[@]}" --set days=2 -t 2 -o rec_2x2.h5 >out.txt 2>err.txt || fail "rec 2x2: $(tail -3 err.txt)"
 if cmp_files rec_1x1.h5 rec_2x2.h5; then pass "tiny_rec: 1x1 and 2x2 identical"; else fail "tiny_rec: 1x1 and 2x2 differ: $(show_diff rec_1x1.h5 rec_2x2.h5)"; fi
+# A warm-up (issue 18) runs on every rank like any day: the A/B run (everyone on the control
+# before day 0) and the recommender (trained over the warm-up), 1x1 and 2x2 identical.
+W=(--set world.warmup_days=2)
+"$FLYWHEEL" run "$AB" "${SMALL[@]}" "${W[@]}" -q -t 1 -o warm_1x1.h5 2>err.txt || fail "warm-up 1x1 ($(cat err.txt))"
+ranked 2 "$AB" "${SMALL[@]}" "${W[@]}" -q -t 2 -o warm_2x2.h5 >warm.out 2>err.txt || fail "warm-up 2x2: $(tail -3 err.txt)"
+if cmp_files warm_1x1.h5 warm_2x2.h5; then pass "tiny_ab with a warm-up: 1x1 and 2x2 identical"; else fail "warm-up: 1x1 and 2x2 differ: $(show_diff warm_1x1.h5 warm_2x2.h5)"; fi
+if cmp_files ab_1x1.h5 warm_1x1.h5 >/dev/null 2>&1; then fail "the warm-up changed nothing"; fi
+"$FLYWHEEL" run "$SRC/tests/data/tiny_rec.yaml" "${SMALL[@]}" "${W[@]}" --set days=2 -q -t 1 -o wrec_1x1.h5 2>err.txt || fail "warm rec 1x1"
+ranked 2 "$SRC/tests/data/tiny_rec.yaml" "${SMALL[@]}" "${W[@]}" --set days=2 -q -t 2 -o wrec_2x2.h5 >warm.out 2>err.txt || fail "warm rec 2x2: $(tail -3 err.txt)"
+if cmp_files wrec_1x1.h5 wrec_2x2.h5; then pass "tiny_rec with a warm-up: 1x1 and 2x2 identical"; else fail "warm rec: 1x1 and 2x2 differ: $(show_diff wrec_1x1.h5 wrec_2x2.h5)"; fi
 # The summary (rank 0 alone prints it) gives the exchange's volume.
 if [ "$(grep -c 'ranks: 2 ' out.txt)" = 1 ] && grep -Eq 'exchanged [0-9]+ bytes per tick.*[0-9.]+ per active user-tick, [0-9.]+ per user per day' out.txt; then
   pass "summary: one ranks line with bytes per tick and per user"
