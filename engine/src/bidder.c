@@ -406,7 +406,8 @@ static fw_err bidder_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int
             }
             snprintf(e->why, sizeof e->why,
                      "bidder %s: auction for campaign %u, user %u (cell %u) at tick %d (day %d, tick %d): %s",
-                     in->label ? in->label : "?", c, u, fw_user_cell(e, u), t, t / tpd, t % tpd, what);
+                     in->label ? in->label : "?", c, u, fw_user_cell(e, u), t, fw_tick_day(t, (uint32_t)tpd),
+                     t - fw_tick_day(t, (uint32_t)tpd) * tpd, what);
             return FW_ERR_PLUGIN;
         }
     }
@@ -424,8 +425,8 @@ static fw_err bidder_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint
         const binst *in = &B->in[b];
         int r;
         if (in->api && in->api->end_day && (r = in->api->end_day(in->state, day)) < 0) {
-            snprintf(e->why, sizeof e->why, "bidder %s (budget of cell %u): end_day of day %u returned %d", in->label, b,
-                     day, r);
+            snprintf(e->why, sizeof e->why, "bidder %s (budget of cell %u): end_day of day %d returned %d", in->label, b,
+                     (int32_t)day, r);   /* a warm-up's days are below 0 */
             rc = FW_ERR_PLUGIN;
         }
     }

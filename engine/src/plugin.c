@@ -556,7 +556,7 @@ static fw_err plugin_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int
         default: snprintf(what, sizeof what, "candidate %u (note %u) has a score that is NaN or infinite", b, a); break;
         }
         snprintf(e->why, sizeof e->why, "plugin %s: feed request of user %u (cell %u) at tick %d (day %d, tick %d): %s",
-                 label, u, cell, t, t / tpd, t % tpd, what);
+                 label, u, cell, t, fw_tick_day(t, (uint32_t)tpd), t - fw_tick_day(t, (uint32_t)tpd) * tpd, what);
         return FW_ERR_PLUGIN;
     }
     return FW_OK;
@@ -571,8 +571,8 @@ static fw_err plugin_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint
         const inst *in = &P->in[i];
         int rc;
         if (in->api && in->api->end_day && (rc = in->api->end_day(in->state, day)) < 0) {
-            snprintf(e->why, sizeof e->why, "plugin %s (cell %u): end_day of day %u returned %d", in->label,
-                     fw_slot_cell(e, i), day, rc);
+            snprintf(e->why, sizeof e->why, "plugin %s (cell %u): end_day of day %d returned %d", in->label,
+                     fw_slot_cell(e, i), (int32_t)day, rc);   /* a warm-up's days are below 0 */
             return FW_ERR_PLUGIN;
         }
     }

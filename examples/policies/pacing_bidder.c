@@ -101,7 +101,7 @@ static void *create(const char *args, const fw_bidder_env *env, char *why, size_
         return NULL;
     }
     *p = (pacer){.env = *env, .lr = 0.5, .shade = 1.0, .memory = 0.5, .profile = 1, .n = env->n_campaigns,
-                 .last_tick = -1};
+                 .last_tick = INT32_MIN};   /* no barrier yet (a warm-up's ticks are below 0) */
     p->env.campaigns = NULL;   /* borrowed for create only */
     if (parse(args, p, why, cap)) {
         destroy(p);
@@ -150,17 +150,23 @@ static double share_left(const pacer *p, uint32_t k)
     return s;
 }
 
+/* The tick of the day of an absolute tick (a warm-up's ticks are below 0). */
+static uint32_t tick_of_day(int32_t tick, uint32_t tpd)
+{
+    return (uint32_t)(tick - fw_tick_day(tick, tpd) * (int32_t)tpd);
+}
+
 static int observe(void *state, const fw_bid_batch *b)
 {
     pacer *p = state;
     uint32_t tpd = p->env.ticks_per_day;
     for (size_t i = 0; i < b->n; i++)
         if (b->out[i].type == FW_BID_WIN)
-            p->wins_today[(uint32_t)b->out[i].tick % tpd] += 1.0;
+            p->wins_today[tick_of_day(b->out[i].tick, tpd)] += 1.0;
     if (b->tick == p->last_tick)   /* the day's end: the same barrier again, nothing to pace */
         return 0;
     p->last_tick = b->tick;
-    uint32_t k = (uint32_t)b->tick % tpd;
+    uint32_t k = tick_of_day(b->tick, tpd);
     double left = share_left(p, k), part = p->profile ? p->share[k] : 1.0;
     for (uint32_t c = 0; c < p->n; c++) {
         const fw_bid_status *s = &b->status[c];

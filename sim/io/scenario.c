@@ -2617,27 +2617,23 @@ static fw_err check_living(const fw_scenario *s, const where *w, fw_diag *diag)
 
 /* Issue 18's warm-up (world.warmup_days): what it cannot do yet is refused, pointing at the
  * warm-up (the parts that keep state by recorded day are refused when the run sets up its
- * parts, driver/run.c; several ranks, --replicates and --resume when it starts). */
+ * parts, driver/run.c). */
 static fw_err check_warmup(const fw_scenario *s, const where *w, fw_diag *diag)
 {
     if (s->world.warmup_days == 0)
         return FW_OK;
-    /* DP releases and retention count recorded days; a plug-in is handed the day's number. */
+    /* DP releases and retention count recorded days. */
     const fw_engine_cfg *e = &s->engine;
     int dp = e->privacy.dp != FW_DP_OFF, retain = e->privacy.retention_days > 0;
-    int plugin = e->feed.algorithm == FW_FEED_PLUGIN || (e->ads.bidder_plugin && e->ads.bidder_plugin[0]);
     for (uint32_t i = 0; i < s->n_arms; i++) {
         e = &s->arms[i].engine;
         dp |= e->privacy.dp != FW_DP_OFF;
         retain |= e->privacy.retention_days > 0;
-        plugin |= e->feed.algorithm == FW_FEED_PLUGIN || (e->ads.bidder_plugin && e->ads.bidder_plugin[0]);
     }
     const char *why = s->world.arrivals_per_day > 0 ? "world.arrivals_per_day (arrivals are reserved per recorded day)"
                       : s->world.join_share > 0.0    ? "world.join_share (advertisers join on recorded days)"
                       : dp     ? "engine.privacy.dp (its releases start at day 0)"
                       : retain ? "engine.privacy.retention_days (it counts recorded days)"
-                      : plugin ? "a plug-in (engine.feed.algorithm plugin or engine.ads.bidder_plugin: it is handed "
-                                 "the day's number)"
                                : NULL;
     if (!why)
         return FW_OK;

@@ -13,6 +13,8 @@
 #  - experiment.counterfactual: the side worlds run the same warm-up (the all-control one equals
 #    a plain run with the warm-up; an A/A's GTE is 0);
 #  - --replicates: each replicate runs its own warm-up (one equals a single run with its seed);
+#  - plug-ins: the baseline as a plug-in equals the built-in one; a ranker and a bidder are
+#    called in the warm-up with its negative ticks;
 #  - --resume: killed after a day and resumed, a warm-up run ends identical to the uninterrupted
 #    one (the warm-up runs again; the finished days are checked against their digests);
 #  - what a warm-up cannot do yet is refused, exit 2, naming world.warmup_days (arrivals, a
@@ -172,6 +174,28 @@ else fail "day-0 normalised entropy: $nw warm, $nc cold"; fi
 if "$PY" -c "import sys; sys.exit(0 if $cw < $cc else 1)"; then
   pass "the recommender's day-0 calibration error: $cw warm < $cc cold"
 else fail "day-0 calibration error: $cw warm, $cc cold"; fi
+
+# Plug-ins serve the warm-up like any day, with its negative ticks (policy.h, "Days and
+# ticks"): the baseline as a ranker plug-in equals the built-in baseline with a warm-up; a
+# ranker and a bidder that fail from day -1 on fail the run on the warm-up's last day, named
+# as such (a plug-in not called before day 0 would fail on day 0, a tick read without its
+# sign as day 0 too).
+POL=$(dirname "$FLYWHEEL")/policies
+run plugbase 2 --set world.warmup_days=3 --set engine.feed.algorithm=plugin --set engine.feed.plugin="$POL/baseline.so"
+same "the baseline as a plug-in vs built in, with a warm-up" warm2.h5 plugbase.h5
+plugin_fails() {   # plugin_fails WHAT ARGS...: exit 1 on the warm-up's last day
+  local what=$1
+  shift
+  "$FLYWHEEL" run w.yaml -q -o pf.h5 --force --set world.warmup_days=2 "$@" 2>pf.err
+  local rc=$?
+  if [ $rc -eq 1 ] && grep -q "(day -1, tick [0-7])" pf.err && grep -q "day -1 (of the warm-up) failed" pf.err; then
+    pass "$what: called in the warm-up, fails on day -1"
+  else fail "$what: exit $rc, $(cat pf.err)"; fi
+}
+plugin_fails "a ranker plug-in" --set engine.feed.algorithm=plugin --set engine.feed.plugin="$POL/faulty.so" \
+  --set engine.feed.plugin_args="fault=rc day=-1"
+plugin_fails "a bidder plug-in" --set engine.ads.bidder=plugin --set engine.ads.bidder_plugin="$POL/bad_bidder.so" \
+  --set engine.ads.bidder_args="fault=rc day=-1"
 
 # --resume: a warm-up run killed after day 1's checkpoint and resumed (at another thread
 # count) runs the warm-up again, re-simulates the finished days against their digests (a

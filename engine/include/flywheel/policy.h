@@ -36,6 +36,14 @@
  *    identical for any number of threads. A plug-in must not use rand(), time, the thread id,
  *    global mutable state, or its own threads; it must not call exit, print to stdout, or
  *    keep pointers past a call.
+ *  - Days and ticks: day d's absolute ticks are d * ticks_per_day .. d * ticks_per_day +
+ *    ticks_per_day - 1. With a warm-up (world.warmup_days W) the W days before day 0 are
+ *    served like any day, with every user on the control cell (only the control's instances
+ *    rank, bid and observe): their ticks are negative and end_day is handed (uint32_t)-k for
+ *    the day k days before day 0, so (int32_t)day runs -W .. -1, then 0, 1, ...;
+ *    fw_tick_day (flywheel/engine.h) gives an absolute tick's day, rounded down. Nothing
+ *    else marks the warm-up: it is history a plug-in learns from like any day, and what it
+ *    keys by day or tick must take numbers below 0 (unsigned casts and C's % do not).
  *  - Failure: create returns NULL with why filled (the run is refused before it starts, exit
  *    2); rank, observe or end_day returning a negative value, and a page with an id that is
  *    not a candidate, a note twice, the wrong length, or a non-finite score, fail the run
@@ -171,7 +179,8 @@ typedef struct fw_ranker_table {
     int (*rank)(const void *state, void *ctx, fw_rank_request *req);
     /* optional: the tick's events, once per barrier; < 0 fails the run. */
     int (*observe)(void *state, const fw_policy_batch *batch);
-    /* optional: the day's end (day 0 first); < 0 fails the run. */
+    /* optional: the day's end (day 0 first, or a warm-up's first: see Days and ticks); < 0
+     * fails the run. */
     int (*end_day)(void *state, uint32_t day);
 } fw_ranker_table;
 
@@ -305,7 +314,8 @@ typedef struct fw_bidder_table {
     int (*bid)(const void *state, void *ctx, const fw_bid_request *req, double *bid_cents);
     /* optional: the barrier's outcomes (every barrier, also with none); < 0 fails the run. */
     int (*observe)(void *state, const fw_bid_batch *batch);
-    /* optional: the day's end (day 0 first); < 0 fails the run. */
+    /* optional: the day's end (day 0 first, or a warm-up's first: see Days and ticks); < 0
+     * fails the run. */
     int (*end_day)(void *state, uint32_t day);
 } fw_bidder_table;
 
