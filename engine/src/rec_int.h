@@ -8,11 +8,12 @@
 
 /* The platform's smoothed open rate per impression, (opens + 1) / (impressions + 12) over
  * every event the learner serving user u in cell has seen; otherwise when the recommender is
- * off. */
+ * off or cell's feed does not learn (a baseline cell reads nothing learned, whatever other
+ * arms run). */
 double fw_rec_ctr_prior(const fw_engine *e, uint32_t cell, uint32_t u, double otherwise);
 
 /* The learned user . topic score of (u, t) in the learner serving u in cell into *dot; 0 (nothing
- * written) when the recommender is off or t is not a topic. */
+ * written) when the recommender is off, cell's feed does not learn or t is not a topic. */
 int fw_rec_user_topic(const fw_engine *e, uint32_t cell, uint32_t u, uint32_t t, double *dot);
 
 /* The learned vectors of the learner serving user u in cell (read only, safe in requests;

@@ -2376,6 +2376,25 @@ static bool any_discount(const fw_scenario *s, const fw_arm *arm)
     return false;
 }
 
+/* Whether users of arm (NULL: of any arm, or of the base when there are none) are served by a
+ * cell whose feed reads the learning recommender (engine.feed.algorithm rec, or a ranker
+ * plug-in handed its vectors): the only cells where anything learned reaches search. */
+static bool cfg_learns(const fw_engine_cfg *e)
+{
+    return e->feed.algorithm == FW_FEED_REC || (e->feed.algorithm == FW_FEED_PLUGIN && e->feed.plugin_vectors);
+}
+
+static bool learns_for(const fw_scenario *s, const fw_arm *arm)
+{
+    if (s->n_arms == 0)
+        return cfg_learns(&s->engine);
+    for (uint32_t i = 0; i < s->n_arms; i++)
+        if (cfg_learns(&s->arms[i].engine) &&
+            (arm == NULL || &s->arms[i] == arm || strcmp(s->arms[i].layer, arm->layer) != 0))
+            return true;
+    return false;
+}
+
 static fw_err check_idle(const fw_scenario *s, const fw_arm *arm, const fw_behaviour_cfg *b, const fw_engine_cfg *e,
                          const where *w, const char *arm_at, const char *what, fw_diag *diag)
 {
@@ -2405,6 +2424,11 @@ static fw_err check_idle(const fw_scenario *s, const fw_arm *arm, const fw_behav
          e->search.product_slot == 0 || e->search.product_match != FW_PRODUCT_MATCH_TITLE,
          "products are not matched by title (engine.search.product_slot 0 or product_match bestseller)"},
         /* An arm is judged on its own cells, and only where it departs from the base. */
+        {"engine.search.w_personal", e->search.w_personal,
+         arm == NULL ? !learns_for(s, NULL)
+                     : e->search.w_personal != s->engine.search.w_personal && !learns_for(s, arm),
+         "no feed its users see learns (engine.feed.algorithm is not rec, nor a plugin with plugin_vectors): "
+         "there is no learned affinity to weigh"},
         {"behaviour.deal_weight", b->deal_weight,
          arm == NULL ? !any_discount(s, NULL)
                      : b->deal_weight != s->behaviour.deal_weight && !any_discount(s, arm),

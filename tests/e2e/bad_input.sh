@@ -45,6 +45,12 @@ printf 'engine:\n  search:\n    product_match: bestseller\n' >idle_match.yaml
 expect_bad "product_match without product results" "idle_match.yaml:3: engine.search.product_match: bestseller would do nothing|product_slot is 0|default title" validate idle_match.yaml
 printf 'engine:\n  search:\n    product_slot: 2\n    product_match: bestseller\n    product_w_sales: 3\n' >idle_sales.yaml
 expect_bad "product_w_sales with best sellers" "idle_sales.yaml:5: engine.search.product_w_sales: 3 would do nothing|not matched by title" validate idle_sales.yaml
+# Personal search reads the learned affinity, which only a cell whose feed learns has: in a
+# baseline-only scenario, or a baseline arm beside a rec arm, w_personal would do nothing.
+printf 'engine:\n  search:\n    w_personal: 1\n' >idle_personal.yaml
+expect_bad "w_personal without a learning feed" "idle_personal.yaml:3: engine.search.w_personal: 1 would do nothing|no feed its users see learns" validate idle_personal.yaml
+printf 'experiment:\n  arms:\n    - name: rec\n      set: ["engine.feed.algorithm=rec"]\n    - name: b\n      set: ["engine.search.w_personal=2"]\n' >idle_personal_arm.yaml
+expect_bad "an arm's w_personal on the baseline feed" "idle_personal_arm.yaml:5|arm 'b'|engine.search.w_personal|no feed its users see learns" run idle_personal_arm.yaml
 # Issue 20: AIGC and the media pipeline -- shares above 1, negative or zero sizes, knobs whose
 # mechanism is off, a run-wide knob in an arm.
 printf 'world:\n  aigc_declare_share: 1.5\n' >aigc_share.yaml

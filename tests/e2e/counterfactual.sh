@@ -16,7 +16,7 @@ sed '/^experiment:/,$d' "$SC" > plain.yaml
 grep -q "engine.feed.w_fresh=3.0" "$SC" || fail "tiny_ab's treatment is no longer w_fresh=3.0: update this test"
 "$FLYWHEEL" run plain.yaml -q -t 2 -o plain.h5 2>err.txt || fail "plain run ($(cat err.txt))"
 "$FLYWHEEL" run treat.yaml -q -t 2 -o treat.h5 2>err.txt || fail "treatment-only run ($(cat err.txt))"
-"$PY" - <<'PY' && pass "counterfactual values = plain runs, per metric; gte and bias consistent" || fail "counterfactual values"
+cat > check.py <<'PY'
 import h5py, numpy as np
 # Every user-side metric: numerator and denominator of the per-user counts (None: per user).
 defs = {
@@ -31,21 +31,22 @@ defs = {
     "ad_impressions_per_user": ("ad_impressions", None), "ad_ctr": ("ad_clicks", "ad_impressions"),
     "ad_revenue_per_user": ("ad_revenue_millicents", None),
 }
-f = h5py.File("cf.h5", "r")
+import sys
+cf_path, plain_path, treat_path, arm_name = sys.argv[1:5]
+f = h5py.File(cf_path, "r")
 metrics = list(f["experiment/metric"].asstr()[:])
-names = list(f["arms/name"].asstr()[:]) if "arms/name" in f else ["control", "fresh_boost"]
 value = f["experiment/counterfactual/value"][:]
 days = int(f["experiment/counterfactual"].attrs["days"])
 assert value.shape[0] == 2 and value.shape[2] == len(metrics), value.shape
 bad = []
-for arm, path in ((0, "plain.h5"), (1, "treat.h5")):
+for arm, path in ((0, plain_path), (1, treat_path)):
     u = h5py.File(path, "r")["users/all/exp"]
     for m, (a, b) in defs.items():
         want = u[a][:].astype(float).sum() / (u[b][:].astype(float).sum() if b else len(u[a]))
         got = value[arm, days - 1, metrics.index(m)]
         if not np.isclose(got, want, rtol=1e-12, atol=0):
             bad.append(f"arm {arm} {m}: stored {got!r}, plain run {want!r}")
-g = f["experiment/fresh_boost"]
+g = f["experiment/" + arm_name]
 gte = value[1, days - 1] / value[0, days - 1] - 1
 ok = ~np.isnan(g["lift"][:])
 for k, want in (("gte", gte), ("gte_abs", value[1, days - 1] - value[0, days - 1]),
@@ -61,6 +62,20 @@ for b in bad:
 assert not bad, f"{len(bad)} mismatches"
 print(f"{len(defs)} metrics x 2 arms match the plain runs")
 PY
+"$PY" check.py cf.h5 plain.h5 treat.h5 fresh_boost && pass "counterfactual values = plain runs, per metric; gte and bias consistent" \
+  || fail "counterfactual values"
+# A baseline control beside a recommender arm: its world must be the platform without the
+# recommender (nothing learned reaches a baseline cell, search included).
+RSC="$SRC/tests/data/tiny_rec.yaml"
+grep -q "engine.feed.algorithm=rec" "$RSC" && grep -q "engine.feed.ad_first_slot=6" "$RSC" \
+  || fail "tiny_rec's treatment is no longer algorithm=rec, ad_first_slot=6: update this test"
+sed '/^experiment:/,$d' "$RSC" > rplain.yaml
+{ cat rplain.yaml; echo "engine: { feed: { algorithm: rec, ad_first_slot: 6 } }"; } > rtreat.yaml
+"$FLYWHEEL" run "$RSC" -q -t 2 --set experiment.counterfactual=true -o rcf.h5 2>err.txt || fail "tiny_rec counterfactual ($(cat err.txt))"
+"$FLYWHEEL" run rplain.yaml -q -t 2 -o rplain.h5 2>err.txt || fail "baseline-only run ($(cat err.txt))"
+"$FLYWHEEL" run rtreat.yaml -q -t 2 -o rtreat.h5 2>err.txt || fail "rec-only run ($(cat err.txt))"
+"$PY" check.py rcf.h5 rplain.h5 rtreat.h5 rec && pass "baseline beside rec: everyone-on-control = a baseline-only run, per metric" \
+  || fail "a baseline control beside a rec arm is not the platform without the recommender"
 "$FLYWHEEL" run "$SC" -q -t 1 --set experiment.counterfactual=true -o cf1.h5 >/dev/null 2>err.txt || fail "one-thread run ($(cat err.txt))"
 h5diff -q --exclude-path /latency --exclude-attribute / cf.h5 cf1.h5 >/dev/null \
   && pass "1 and 2 threads: identical files" || fail "counterfactual depends on the thread count"

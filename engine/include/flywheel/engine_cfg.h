@@ -137,7 +137,7 @@ typedef enum fw_product_match { FW_PRODUCT_MATCHES(FW_KNOB_ENUM_CONST) FW_PRODUC
     X(search, ARM, F64, w_text, 1.0, 0.0, 1000.0, "", "weight of the BM25 score (scaled to the page's best)")  \
     X(search, ARM, F64, w_intent, 1.5, 0.0, 1000.0, "", "weight of P(note's topic | query), intent mode")     \
     X(search, ARM, F64, w_quality, 0.3, 0.0, 1000.0, "", "weight of the note's smoothed engagement (CTR lift)") \
-    X(search, ARM, F64, w_personal, 0.3, 0.0, 1000.0, "", "weight of the user's learned affinity to the note's topic") \
+    X(search, ARM, F64, w_personal, 0.3, 0.0, 1000.0, "", "weight of the user's learned affinity to the note's topic (the recommender's; read only where the cell's feed learns: rec, or a plugin with plugin_vectors)") \
     X(search, ARM, U32, intent_topics, 2, 1, 64, "topics", "most topics an intent query expands to")          \
     X(search, ARM, F64, intent_min, 0.15, 0.0, 1.0, "", "smallest P(topic | query) that expands a query")     \
     X(search, ARM, U32, intent_candidates, 200, 0, 100000, "notes", "intent candidates per expanded topic (its newest notes)") \
