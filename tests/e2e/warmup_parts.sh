@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Issue 18's warm-up (world.warmup_days) with the parts that keep state by day or tick, one
+# small world each (seconds): with a warm-up, 1 and 2 threads give identical results, and the
+# part's state shows the warm-up happened (or, for schedules of the recorded days, that none
+# of it ran before day 0).
+. "$(dirname "$0")/lib.sh"
+cd "$TMP"
+cat >w.yaml <<'YAML'
+name: warmup_parts
+seed: 18
+days: 2
+world:
+  n_users: 400
+  n_notes: 800
+  n_brands: 30
+  n_products: 200
+  ticks_per_day: 8
+  notes_per_dau: 1.0
+output:
+  compression: 0
+  oracle_every: 0
+YAML
+same() {   # same WHAT A B
+  if h5diff -q --exclude-path /latency --exclude-attribute / "$2" "$3"; then pass "$1: 1 vs 2 threads identical"
+  else fail "$1 differs across threads: $(h5diff -r --exclude-path /latency --exclude-attribute / "$2" "$3" | head -20)"; fi
+}
+# py FILE... <<'PY': runs a check with h5py, the files as sys.argv[1:].
+py() { "$PY" - "$@"; }
+
+# Safety: moderation runs before day 0, so the catalog is scored during the warm-up, not on
+# day 0 (a cold run's first tick scores all 800 catalog notes).
+S="--set world.violation_spam=0.1 --set world.violation_unsafe=0.05 --set engine.safety.action=remove"
+run safety_cold 1 $S
+run safety1 1 $S --set world.warmup_days=2
+run safety2 2 $S --set world.warmup_days=2
+same "safety" safety1.h5 safety2.h5
+py safety_cold.h5 safety1.h5 <<'PY' && pass "safety: the catalog was moderated before day 0" || fail "safety: day 0 scored"
+import sys, h5py
+c, w = (h5py.File(f, "r")["days/all/mod_scored"][0] for f in sys.argv[1:])
+print("  day-0 notes scored: cold %d, warm %d" % (c, w))
+assert c >= 800 and w < 800 - 300, (c, w)
+PY
+finish
