@@ -40,4 +40,19 @@ c, w = (h5py.File(f, "r")["days/all/mod_scored"][0] for f in sys.argv[1:])
 print("  day-0 notes scored: cold %d, warm %d" % (c, w))
 assert c >= 800 and w < 800 - 300, (c, w)
 PY
+# AIGC: the tool launches at day 0, so a warm-up's notes are human: day 0's share of feed
+# impressions on AI-generated notes is no higher than a cold start's (were the warm-up's days
+# counted as days since launch, every creator would have adopted and the catalog be AI-made).
+A="--set behaviour.aigc_adoption_per_day=0.05"
+run aigc_cold 1 $A
+run aigc1 1 $A --set world.warmup_days=2
+run aigc2 2 $A --set world.warmup_days=2
+same "aigc" aigc1.h5 aigc2.h5
+py aigc_cold.h5 aigc1.h5 <<'PY' && pass "aigc: nobody adopted before day 0" || fail "aigc: AI-generated notes before day 0"
+import sys, h5py
+share = [h5py.File(f, "r")["days/all/aigc_impression_share"][0] for f in sys.argv[1:]]
+adopters = [h5py.File(f, "r")["aigc/arms/all/adopters"][0] for f in sys.argv[1:]]
+print("  day-0 AI impression share: cold %.4f, warm %.4f; adopters %d, %d" % (*share, *adopters))
+assert share[1] <= share[0] + 0.01 and adopters[0] == adopters[1], (share, adopters)
+PY
 finish
