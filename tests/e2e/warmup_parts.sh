@@ -55,4 +55,18 @@ adopters = [h5py.File(f, "r")["aigc/arms/all/adopters"][0] for f in sys.argv[1:]
 print("  day-0 AI impression share: cold %.4f, warm %.4f; adopters %d, %d" % (*share, *adopters))
 assert share[1] <= share[0] + 0.01 and adopters[0] == adopters[1], (share, adopters)
 PY
+# Media: the pipeline runs before day 0 (signed ticks), so a slow one starts day 0 with the
+# warm-up's backlog: day 0 releases notes submitted before it (a delay of 8 ticks, a day, or
+# more), which a cold start, whose pipeline starts empty, cannot.
+M="--set engine.media.review_capacity=10"
+run media_cold 1 $M
+run media1 1 $M --set world.warmup_days=2
+run media2 2 $M --set world.warmup_days=2
+same "media" media1.h5 media2.h5
+py media_cold.h5 media1.h5 <<'PY' && pass "media: day 0 releases the warm-up's backlog" || fail "media: no backlog at day 0"
+import sys, h5py
+d = [h5py.File(f, "r")["media/days/delay_max"][0] for f in sys.argv[1:]]
+print("  day-0 longest publish delay (ticks): cold %d, warm %d" % tuple(d))
+assert d[0] < 8 <= d[1], d
+PY
 finish
