@@ -69,4 +69,17 @@ d = [h5py.File(f, "r")["media/days/delay_max"][0] for f in sys.argv[1:]]
 print("  day-0 longest publish delay (ticks): cold %d, warm %d" % tuple(d))
 assert d[0] < 8 <= d[1], d
 PY
+# Notify: digests go out before day 0, so day 0's digest lists the warm-up's last day's notes
+# (a cold start's day 0 has no previous day: no digest).
+N="--set engine.notify.digest_size=5"
+run notify_cold 1 $N
+run notify1 1 $N --set world.warmup_days=2
+run notify2 2 $N --set world.warmup_days=2
+same "notify" notify1.h5 notify2.h5
+py notify_cold.h5 notify1.h5 <<'PY' && pass "notify: day 0 has the warm-up's digests" || fail "notify: day 0's digests"
+import sys, h5py
+d = [h5py.File(f, "r")["days/all/digests"][0] for f in sys.argv[1:]]
+print("  day-0 digests: cold %d, warm %d" % tuple(d))
+assert d[0] == 0 < d[1], d
+PY
 finish
