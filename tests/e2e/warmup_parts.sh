@@ -82,4 +82,23 @@ d = [h5py.File(f, "r")["days/all/digests"][0] for f in sys.argv[1:]]
 print("  day-0 digests: cold %d, warm %d" % tuple(d))
 assert d[0] == 0 < d[1], d
 PY
+# Promotions: coupons and promotion days are the recorded run's calendar (claim windows from
+# day 0's tick, days by number), so none runs before day 0: every claim in the coupons' books
+# is a claim of a recorded day, and the calendar column marks day 2 alone.
+P="--set world.n_users=600 --set world.n_notes=1200 --set world.ticks_per_day=12 -d 3"
+promo() { "$FLYWHEEL" run "$SRC/tests/data/tiny_coupon.yaml" -q -t "$2" -o "$1.h5" $P "${@:3}" 2>err.txt || fail "run $1 ($(cat err.txt))"; }
+promo promo_cold 1
+promo promo1 1 --set world.warmup_days=2
+promo promo2 2 --set world.warmup_days=2
+same "promotions" promo1.h5 promo2.h5
+py promo_cold.h5 promo1.h5 <<'PY' && pass "promotions: no coupon claimed before day 0; the calendar's day 2 alone" || fail "promotions before day 0"
+import sys, h5py
+for name in sys.argv[1:]:
+    f = h5py.File(name, "r")
+    books = int(f["promotions/coupon_books"][:, 0].sum())
+    days = int(sum(f["days"][a]["coupon_claims"][:].sum() for a in ("control", "coupon")))
+    cal = f["promotions/days/promotion_day"][:].tolist()
+    print("  %s: claims in the books %d, on the recorded days %d; calendar %s" % (name, books, days, cal))
+    assert books == days > 0 and cal == [0, 0, 1], (books, days, cal)
+PY
 finish
