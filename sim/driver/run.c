@@ -785,7 +785,7 @@ static const char *warmup_refusal(const fw_sim *S, const char *const *names, uin
     /* living: without arrivals, which the scenario check refuses with a warm-up. */
     static const char *const checked[] = {"feed", "notes", "search", "shop", "ads", "reach", "oracle",
                                           "market", "adnotes", "searchprod", "advertisers", "living", "unfollow",
-                                          "followback", "suggest", "safety", "aigc", "media", "notify", "promo"};
+                                          "followback", "suggest", "safety", "aigc", "media", "notify", "promo", "live"};
     static char why[512];
     char list[200];
     if (S->sc->world.warmup_days == 0)

@@ -9,7 +9,7 @@
 #    with it; the recommender starts day 0 trained (its day-0 normalised entropy and
 #    calibration error below a cold start's);
 #  - what a warm-up cannot do yet is refused, exit 2, naming world.warmup_days (arrivals, the
-#    event log, the entity tables, a part not checked, retention) or the option (--replicates).
+#    event log, the entity tables, retention) or the option (--replicates).
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 cat >w.yaml <<'YAML'
@@ -101,8 +101,6 @@ refused "arrivals" "world.warmup_days: 2 days of warm-up are not supported with 
   --set world.arrivals_per_day=5
 refused "the event log" "world.warmup_days: .*output.events" --set output.events=true
 refused "the entity tables" "world.warmup_days: .*output.entities" --set output.entities=true
-refused "a part not checked (live selling)" "world.warmup_days: the scenario runs the live part" \
-  --set world.live_sessions_per_day=2 --set engine.live.enabled=1
 refused "retention" "world.warmup_days: .*engine.privacy.retention_days" --set engine.feed.algorithm=rec \
   --set engine.privacy.retention_days=3
 refused "--replicates" "world.warmup_days (2) is not supported with --replicates" --replicates 2

@@ -101,4 +101,22 @@ for name in sys.argv[1:]:
     print("  %s: claims in the books %d, on the recorded days %d; calendar %s" % (name, books, days, cal))
     assert books == days > 0 and cal == [0, 0, 1], (books, days, cal)
 PY
+# Live selling: the warm-up's days draw sessions as any day (stream day -k), so sessions of two
+# days' length started before day 0 are live on day 0 beside day 0's own; the recorded days'
+# sessions are those a cold run draws, and /live/sessions lists them alone.
+L="--set world.live_sessions_per_day=3 --set world.live_duration_min_ticks=16 --set world.live_duration_max_ticks=16"
+L="$L --set engine.live.enabled=1 --set behaviour.live_card_click=0.1"
+run live_cold 1 $L
+run live1 1 $L --set world.warmup_days=2
+run live2 2 $L --set world.warmup_days=2
+same "live" live1.h5 live2.h5
+py live_cold.h5 live1.h5 <<'PY' && pass "live: sessions before day 0, the recorded days' schedule unchanged" || fail "live sessions"
+import sys, h5py
+c, w = (h5py.File(f, "r") for f in sys.argv[1:])
+tc, tw = c["live/sessions"][:], w["live/sessions"][:]
+on = [f["days/all/live_sessions"][0] for f in (c, w)]
+print("  recorded sessions: cold %d, warm %d; sessions live on day 0: cold %d, warm %d" % (len(tc), len(tw), *on))
+assert len(tc) == len(tw) > 0 and (tc[:, :5] == tw[:, :5]).all() and (tw[:, 0] >= 0).all(), (tc[:, :5], tw[:, :5])
+assert on[0] < on[1], on
+PY
 finish
