@@ -2026,7 +2026,7 @@ double fw_scenario_events_bytes(const fw_scenario *s)
         return 0.0;
     double active = s->world.activity_a / (s->world.activity_a + s->world.activity_b);
     /* every user who may be present: the run's arrivals too (issue 18) */
-    double users = (double)s->world.n_users + (double)s->world.arrivals_per_day * s->days;
+    double users = (double)s->world.n_users + (double)s->world.arrivals_per_day * ((double)s->days + s->world.warmup_days);
     return users * s->output.events_sample * active * (double)s->days * s->world.sessions_mean *
            FW_EVENTS_ROWS_PER_SESSION * FW_EVENTS_BYTES_PER_ROW;
 }
@@ -2603,14 +2603,14 @@ static fw_err check_living(const fw_scenario *s, const where *w, fw_diag *diag)
     if (err != FW_OK)
         return err;
     char at[600];
-    uint64_t people = (uint64_t)c->n_users + (uint64_t)c->arrivals_per_day * s->days;
+    uint64_t people = (uint64_t)c->n_users + (uint64_t)c->arrivals_per_day * ((uint64_t)s->days + c->warmup_days);
     if (people > 50000000) {
         where_fmt(w, "world.arrivals_per_day", at, sizeof at);
         return fail(diag, FW_ERR_RANGE,
-                    "%s: world.arrivals_per_day: n_users + arrivals_per_day x days = %" PRIu32 " + %" PRIu32
-                    " x %" PRIu32 " = %" PRIu64 " users, more than 50000000 (world.n_users' limit; memory for "
-                    "every arrival is reserved up front)",
-                    at, c->n_users, c->arrivals_per_day, s->days, people);
+                    "%s: world.arrivals_per_day: n_users + arrivals_per_day x (days + world.warmup_days) = %" PRIu32
+                    " + %" PRIu32 " x (%" PRIu32 " + %" PRIu32 ") = %" PRIu64 " users, more than 50000000 (world.n_users' "
+                    "limit; memory for every arrival is reserved up front)",
+                    at, c->n_users, c->arrivals_per_day, s->days, c->warmup_days, people);
     }
     return FW_OK;
 }
@@ -2632,8 +2632,7 @@ static fw_err check_warmup(const fw_scenario *s, const where *w, fw_diag *diag)
         retain |= e->privacy.retention_days > 0;
         plugin |= e->feed.algorithm == FW_FEED_PLUGIN || (e->ads.bidder_plugin && e->ads.bidder_plugin[0]);
     }
-    const char *why = s->world.arrivals_per_day > 0 ? "world.arrivals_per_day (arrivals are reserved per recorded day)"
-                      : s->world.join_share > 0.0    ? "world.join_share (advertisers join on recorded days)"
+    const char *why = s->world.join_share > 0.0    ? "world.join_share (advertisers join on recorded days)"
                       : s->output.events             ? "output.events (the event log is kept per recorded day)"
                       : s->output.entities           ? "output.entities (the tables are kept per recorded day)"
                       : s->experiment_counterfactual && s->n_arms > 1

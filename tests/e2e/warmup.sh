@@ -8,8 +8,8 @@
 #    (notes_live - new_notes on day 0 = world.n_notes) and the catalog plus the warm-up's notes
 #    with it; the recommender starts day 0 trained (its day-0 normalised entropy and
 #    calibration error below a cold start's);
-#  - what a warm-up cannot do yet is refused, exit 2, naming world.warmup_days (arrivals, the
-#    event log, the entity tables, retention) or the option (--replicates).
+#  - what a warm-up cannot do yet is refused, exit 2, naming world.warmup_days (the event log,
+#    the entity tables, retention) or the option (--replicates).
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 cat >w.yaml <<'YAML'
@@ -97,8 +97,6 @@ refused() {   # refused WHAT PATTERN ARGS...
   if [ $rc -eq 2 ] && grep -q -- "$pat" err.txt; then pass "refused: $what"
   else fail "$what: exit $rc, $(cat err.txt)"; fi
 }
-refused "arrivals" "world.warmup_days: 2 days of warm-up are not supported with world.arrivals_per_day" \
-  --set world.arrivals_per_day=5
 refused "the event log" "world.warmup_days: .*output.events" --set output.events=true
 refused "the entity tables" "world.warmup_days: .*output.entities" --set output.entities=true
 refused "retention" "world.warmup_days: .*engine.privacy.retention_days" --set engine.feed.algorithm=rec \

@@ -119,4 +119,21 @@ print("  recorded sessions: cold %d, warm %d; sessions live on day 0: cold %d, w
 assert len(tc) == len(tw) > 0 and (tc[:, :5] == tw[:, :5]).all() and (tw[:, 0] >= 0).all(), (tc[:, :5], tw[:, :5])
 assert on[0] < on[1], on
 PY
+# Arrivals: a warm-up's days have their arrivals too (ids 400-449 on days -2 and -1, 450-474 on
+# day 0, 475-499 on day 1), so day 0 starts with 450 users present; each recorded day counts
+# only its own 25 arrivals; the warm-up's arrivals are regular users on day 0 (active there).
+R="--set world.arrivals_per_day=25"
+run arr1 1 $R --set world.warmup_days=2
+run arr2 2 $R --set world.warmup_days=2
+same "arrivals" arr1.h5 arr2.h5
+py arr1.h5 <<'PY' && pass "arrivals: the warm-up's are present at day 0" || fail "arrivals with a warm-up"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+arr, present = f["days/all/arrivals"][:].tolist(), f["days/all/users_present"][:].tolist()
+act = f["users/all/exp/active_days"][:]
+print("  arrivals %s, users present %s, users in the file %d; active days of the warm-up's arrivals %d, "
+      "of day 1's %d" % (arr, present, len(act), act[400:450].sum(), act[475:].max()))
+assert arr == [25, 25] and present == [475, 500] and len(act) == 500, (arr, present, len(act))
+assert act[400:450].sum() > 0 and act[475:].max() <= 1, act[400:]
+PY
 finish
