@@ -2632,8 +2632,7 @@ static fw_err check_warmup(const fw_scenario *s, const where *w, fw_diag *diag)
         retain |= e->privacy.retention_days > 0;
         plugin |= e->feed.algorithm == FW_FEED_PLUGIN || (e->ads.bidder_plugin && e->ads.bidder_plugin[0]);
     }
-    const char *why = s->world.join_share > 0.0    ? "world.join_share (advertisers join on recorded days)"
-                      : s->output.events             ? "output.events (the event log is kept per recorded day)"
+    const char *why = s->output.events             ? "output.events (the event log is kept per recorded day)"
                       : s->output.entities           ? "output.entities (the tables are kept per recorded day)"
                       : s->experiment_counterfactual && s->n_arms > 1
                           ? "experiment.counterfactual (its side runs were not checked with a warm-up)"

@@ -136,4 +136,21 @@ print("  arrivals %s, users present %s, users in the file %d; active days of the
 assert arr == [25, 25] and present == [475, 500] and len(act) == 500, (arr, present, len(act))
 assert act[400:450].sum() > 0 and act[475:].max() <= 1, act[400:]
 PY
+# Joining advertisers: they join on the recorded days (1 .. join_days); a warm-up's days are
+# before every first day (the engine takes days as signed), so the joiners stay out of its
+# auctions: the engine's check (no spend before joining) holds, and day 0's budgets are a
+# cold start's.
+J="--set world.n_users=800 --set world.n_notes=1600 --set world.ticks_per_day=12 -d 2"
+J="$J --set world.join_share=0.5 --set world.join_days=1"
+ads() { "$FLYWHEEL" run "$SRC/tests/data/tiny_ads.yaml" -q -t "$2" -o "$1.h5" $J "${@:3}" 2>err.txt || fail "run $1 ($(cat err.txt))"; }
+ads join_cold 1
+ads join1 1 --set world.warmup_days=2
+ads join2 2 --set world.warmup_days=2
+same "joining advertisers" join1.h5 join2.h5
+py join_cold.h5 join1.h5 <<'PY' && pass "joining advertisers: none before day 1" || fail "joining advertisers with a warm-up"
+import sys, h5py
+c, w = (h5py.File(f, "r")["ads/days/budget_cents"][:].tolist() for f in sys.argv[1:])
+print("  budgets joined by day: cold %s, warm %s" % (c, w))
+assert c == w and c[0] < c[1], (c, w)
+PY
 finish
