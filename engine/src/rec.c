@@ -828,9 +828,10 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
                 size_t os = (size_t)y->note * FW_REC_OPENERS + L->openers_total[y->note] % FW_REC_OPENERS;
                 L->openers[os] = u;
                 L->openers_total[y->note]++;
-                if (r->retain) {
-                    r->hist_day[hs] = r->day;
-                    L->openers_day[os] = r->day;
+                if (r->retain) {   /* the open's own day: r->day is 0 on a warm-up's first */
+                    uint32_t d = (uint32_t)fw_tick_day(y->tick, e->ticks_per_day);
+                    r->hist_day[hs] = d;
+                    L->openers_day[os] = d;
                 }
                 if (mark_day_user(r, u) != FW_OK)
                     return FW_ERR_NOMEM;
@@ -1145,6 +1146,13 @@ static fw_err rec_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
  *    trained on expired data (exact unlearning is out of scope);
  *  - what a user was served (the seen filters) is kept: it is the platform's own history,
  *    needed not to repeat itself, and already bounded by engine.feed.seen_window. */
+/* Whether an entry of day `at` is still inside an N-day window at the end of `day`. Days are
+ * signed here: a warm-up's (issue 18) are 2^32 - W .., before day 0. */
+static int retained(uint32_t at, uint32_t N, uint32_t day)
+{
+    return (int64_t)(int32_t)at + N > (int64_t)(int32_t)day;
+}
+
 void fw_rec_forget(fw_engine *e, uint32_t day, uint64_t *forgotten, uint64_t *reset)
 {
     fw_rec *r = R_of(e);
@@ -1157,7 +1165,7 @@ void fw_rec_forget(fw_engine *e, uint32_t day, uint64_t *forgotten, uint64_t *re
             continue;
         uint32_t tot = r->hist_total[u], have = fw_min_u32(tot, cap), live = 0;
         uint32_t *h = r->hist + (size_t)u * cap, *hd = r->hist_day + (size_t)u * cap;
-        while (live < have && (uint64_t)hd[(tot - 1 - live) % cap] + N > day)
+        while (live < have && retained(hd[(tot - 1 - live) % cap], N, day))
             live++;
         if (live < have) {
             /* Compact the live entries to a ring of total = live (oldest first), zero the rest. */
@@ -1173,7 +1181,8 @@ void fw_rec_forget(fw_engine *e, uint32_t day, uint64_t *forgotten, uint64_t *re
             *forgotten += have - live;
             r->hist_total[u] = live;
         }
-        if ((day + 1 + (uint32_t)(mix64(u ^ UINT64_C(0x7265746e)) % N)) % N == 0) {
+        int64_t phase = ((int64_t)(int32_t)day + 1 + (int64_t)(mix64(u ^ UINT64_C(0x7265746e)) % N)) % N;
+        if (phase == 0) {   /* every N days, across a warm-up's too (% is 0 on multiples below 0 as well) */
             for (uint32_t d = 0; d < r->ustride; d++)
                 r->user_vec[(size_t)u * r->ustride + d] = init_value(1, u, d);
             r->user_counts[2 * (size_t)u] = r->user_counts[2 * (size_t)u + 1] = 0;
@@ -1189,7 +1198,7 @@ void fw_rec_forget(fw_engine *e, uint32_t day, uint64_t *forgotten, uint64_t *re
             for (uint32_t k = 0; k < have; k++) {   /* oldest first */
                 uint32_t s = (tot - have + k) % FW_REC_OPENERS;
                 uint32_t N = fw_privacy_retention(e, fw_user_cell(e, o[s]));
-                if (N == 0 || (uint64_t)od[s] + N > day) {
+                if (N == 0 || retained(od[s], N, day)) {
                     ko[nk] = o[s];
                     kd[nk++] = od[s];
                 }

@@ -153,4 +153,19 @@ c, w = (h5py.File(f, "r")["ads/days/budget_cents"][:].tolist() for f in sys.argv
 print("  budgets joined by day: cold %s, warm %s" % (c, w))
 assert c == w and c[0] < c[1], (c, w)
 PY
+# Retention: the recommender forgets opens older than engine.privacy.retention_days, days
+# taken as signed (a warm-up's below 0): at day 0's end a 1-day window forgets the warm-up's
+# last day's opens, where a cold start has none to forget (taken unsigned, a warm-up's opens
+# were never forgotten).
+T="--set engine.feed.algorithm=rec --set engine.privacy.retention_days=1"
+run ret_cold 1 $T
+run ret1 1 $T --set world.warmup_days=2
+run ret2 2 $T --set world.warmup_days=2
+same "retention" ret1.h5 ret2.h5
+py ret_cold.h5 ret1.h5 <<'PY' && pass "retention: day 0 forgets the warm-up's opens" || fail "retention with a warm-up"
+import sys, h5py
+c, w = (h5py.File(f, "r")["privacy/days/forgotten_opens"][:].tolist() for f in sys.argv[1:])
+print("  opens forgotten by day: cold %s, warm %s" % (c, w))
+assert c[0] == 0 < w[0], (c, w)
+PY
 finish
