@@ -1032,14 +1032,14 @@ static void k_score(void *arg, size_t b, size_t end, int slot)
 /* Learner l's co-engagement neighbours, rebuilt from its users active today. Pairs (a, b),
  * a != b, among the last FW_REC_PAIR_WINDOW opens of each (of those their cell remembers);
  * similarity = co-openers / sqrt(opens a * opens b); keep the best nb_k. */
-static fw_err rebuild_neighbours(fw_engine *e, fw_rec *r, uint32_t l, fw_engine_ctx *ctx)
+static fw_err rebuild_neighbours(fw_engine *e, fw_rec *r, uint32_t l, fw_engine_ctx *ctx, uint32_t day)
 {
     rec_learn *L = &r->learn[l];
     /* engine.privacy.dp: the co-engagement counts are released with noise (privacy.c argues
      * the sensitivity): each user pairs at most dp.window distinct notes, each unordered pair
      * once; a pair's noisy count must clear the threshold; similarity normalises by the
      * released trending scores instead of the exact open counts. */
-    fw_dp_pairs dp = fw_privacy_pairs(e, l, r->day);
+    fw_dp_pairs dp = fw_privacy_pairs(e, l, day);   /* not r->day: 0 on a warm-up's first day */
     uint32_t nd = r->n_day_users, slots = e->n_par_slots > 1 ? (uint32_t)e->n_par_slots : 1;
     nb_job j = {.e = e, .r = r, .l = l, .dp_window = fw_min_u32(dp.window, FW_REC_PAIR_WINDOW), .dp = &dp,
                 .dp_pop = dp.exact ? NULL : fw_pools_scores(e, fw_learner_cell(e, l)), .K = L->nb_k};
@@ -1122,7 +1122,7 @@ static fw_err rec_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
         memcpy(L->last, L->stats, sizeof L->last);
         memset(L->stats, 0, sizeof L->stats);
         if (rc == FW_OK)
-            rc = rebuild_neighbours(e, r, l, ctx);
+            rc = rebuild_neighbours(e, r, l, ctx, day);
     }
     r->n_day_users = 0;
     r->day = day + 1;

@@ -2622,20 +2622,17 @@ static fw_err check_warmup(const fw_scenario *s, const where *w, fw_diag *diag)
 {
     if (s->world.warmup_days == 0)
         return FW_OK;
-    /* DP releases count recorded days; a plug-in is handed the day's number. */
+    /* A plug-in is handed the day's number. */
     const fw_engine_cfg *e = &s->engine;
-    int dp = e->privacy.dp != FW_DP_OFF;
     int plugin = e->feed.algorithm == FW_FEED_PLUGIN || (e->ads.bidder_plugin && e->ads.bidder_plugin[0]);
     for (uint32_t i = 0; i < s->n_arms; i++) {
         e = &s->arms[i].engine;
-        dp |= e->privacy.dp != FW_DP_OFF;
         plugin |= e->feed.algorithm == FW_FEED_PLUGIN || (e->ads.bidder_plugin && e->ads.bidder_plugin[0]);
     }
     const char *why = s->output.events             ? "output.events (the event log is kept per recorded day)"
                       : s->output.entities           ? "output.entities (the tables are kept per recorded day)"
                       : s->experiment_counterfactual && s->n_arms > 1
                           ? "experiment.counterfactual (its side runs were not checked with a warm-up)"
-                      : dp     ? "engine.privacy.dp (its releases start at day 0)"
                       : plugin ? "a plug-in (engine.feed.algorithm plugin or engine.ads.bidder_plugin: it is handed "
                                  "the day's number)"
                                : NULL;

@@ -9,7 +9,7 @@
 #    with it; the recommender starts day 0 trained (its day-0 normalised entropy and
 #    calibration error below a cold start's);
 #  - what a warm-up cannot do yet is refused, exit 2, naming world.warmup_days (the event log,
-#    the entity tables, DP releases) or the option (--replicates).
+#    the entity tables) or the option (--replicates).
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 cat >w.yaml <<'YAML'
@@ -99,7 +99,5 @@ refused() {   # refused WHAT PATTERN ARGS...
 }
 refused "the event log" "world.warmup_days: .*output.events" --set output.events=true
 refused "the entity tables" "world.warmup_days: .*output.entities" --set output.entities=true
-refused "DP releases" "world.warmup_days: .*engine.privacy.dp" --set engine.feed.algorithm=rec \
-  --set engine.privacy.dp=laplace --set engine.privacy.epsilon=1
 refused "--replicates" "world.warmup_days (2) is not supported with --replicates" --replicates 2
 finish

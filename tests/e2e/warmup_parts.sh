@@ -168,4 +168,21 @@ c, w = (h5py.File(f, "r")["privacy/days/forgotten_opens"][:].tolist() for f in s
 print("  opens forgotten by day: cold %s, warm %s" % (c, w))
 assert c[0] == 0 < w[0], (c, w)
 PY
+# DP: the platform releases its noisy trending and co-engagement counts on a warm-up's days
+# too (noise keyed apart from the recorded days'), and the accounting counts them: the users'
+# data was released then. So day 0's epsilon to date is three days' after two warm-up days,
+# one day's cold.
+D="--set engine.feed.algorithm=rec --set engine.privacy.dp=laplace --set engine.privacy.epsilon=1"
+run dp_cold 1 $D
+run dp1 1 $D --set world.warmup_days=2
+run dp2 2 $D --set world.warmup_days=2
+same "DP" dp1.h5 dp2.h5
+py dp_cold.h5 dp1.h5 <<'PY' && pass "DP: the warm-up's releases are accounted" || fail "DP accounting with a warm-up"
+import sys, h5py
+(cd, ct, cn), (wd, wt, wn) = ([h5py.File(f, "r")["privacy/days/" + k][:].tolist()
+                               for k in ("eps_day_ueps", "eps_total_ueps", "noise_draws")] for f in sys.argv[1:])
+print("  epsilon (micro) by day: cold %s to date %s, warm %s to date %s; noise draws warm %s" % (cd, ct, wd, wt, wn))
+assert cd == wd and cd[0] > 0 and ct == [cd[0], cd[0] + cd[1]] and wt == [3 * wd[0], 3 * wd[0] + wd[1]], (ct, wt)
+assert min(wn) > 0, wn
+PY
 finish
