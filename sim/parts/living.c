@@ -129,7 +129,7 @@ static fw_err living_create(fw_sim *S, fw_part_inst *p)
     st->creators_on = c->creator_response > 0.0 || c->creator_income_response > 0.0 || c->creator_fatigue > 0.0;
     st->decay = fw_living_decay(c->creator_memory_days);
     st->first_arrival = w->n_users - w->n_arrivals;
-    st->follows_day = -1;
+    st->follows_day = INT32_MIN;   /* no day: -1 is a warm-up's last (2^32 - 1 as int32) */
     if (!(st->mem = fw_sim_calloc(S, nc, sizeof *st->mem)) || !(st->drive = fw_sim_calloc(S, nc, sizeof *st->drive)) ||
         !(st->income_seen = fw_sim_calloc(S, nc, sizeof *st->income_seen)) ||
         !(st->last_day = fw_sim_calloc(S, nc, sizeof *st->last_day)) ||
