@@ -648,13 +648,22 @@ typedef struct fill_req {
     int full;    /* the user's cap table is full today */
 } fill_req;
 
+/* Whether an advertiser who joins on first_day is there on day. The world's advertisers
+ * (first_day 0) were there before the run, so on a warm-up's days too; one who joins later
+ * (world.join_share: days 1 ..) joins on a recorded day. Days are signed here: a warm-up's
+ * (2^32 - W .., the ticks below 0) come before every later first day. */
+static int joined_on(uint32_t day, uint32_t first_day)
+{
+    return first_day == 0 || ((int32_t)day >= 0 && day >= first_day);
+}
+
 /* Campaign c's bid and quality in the request (as the auction takes them: the quality times
  * the safety weight, an autobidder's bid shaded under first price), or 0 when it stays out. */
 static int bid_of(fw_engine *e, fw_engine_ctx *ctx, struct fw_ads *a, const fill_req *r, uint32_t c, fw_bid *out)
 {
     const fw_campaign_info *ci = &a->c[c];
     const fw_ads_cfg *g = r->g;
-    if (a->throttled[r->bo + c] || r->day < ci->first_day)
+    if (a->throttled[r->bo + c] || !joined_on(r->day, ci->first_day))
         return 0;
     /* Ads are notes: moderation's action on the creative holds in the auction too (out, or its
      * quality score times the down-rank). */
@@ -1157,7 +1166,7 @@ static fw_err ads_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
     double err_sum = 0.0;
     uint32_t n_err = 0;
     for (uint32_t c = 0; c < a->n; c++)
-        series[SER_budget_cents] += day >= a->c[c].first_day ? a->total_mc[c] / 1000 : 0;
+        series[SER_budget_cents] += joined_on(day, a->c[c].first_day) ? a->total_mc[c] / 1000 : 0;
     for (uint32_t b = 0; b < a->n_bud; b++) {
         double mid_share = a->traffic_day[b] ? (double)a->traffic_mid[b] / a->traffic_day[b] : 0.5;
         for (uint32_t c = 0; c < a->n; c++) {
@@ -1206,7 +1215,7 @@ void fw_ads_budget(const fw_engine *e, uint32_t bud, uint32_t c, int64_t *budget
 /* Whether campaign c's advertiser has joined by the current day. */
 static int joined(const fw_engine *e, const struct fw_ads *a, uint32_t c)
 {
-    return (uint32_t)(a->day_start / (int32_t)e->ticks_per_day) >= a->c[c].first_day;
+    return joined_on((uint32_t)fw_tick_day(a->day_start, e->ticks_per_day), a->c[c].first_day);
 }
 
 fw_err fw_ads_set_budget(fw_engine *e, uint32_t cell, uint32_t c, int64_t daily_budget_cents)

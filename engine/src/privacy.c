@@ -58,7 +58,7 @@
     X(eps_coeng_ueps, "micro-epsilon",                                                                       \
       "epsilon the day's DP co-engagement releases spent on a user (the largest over learners: disjoint users)") \
     X(eps_day_ueps, "micro-epsilon", "epsilon spent on the worst-off user this day (sequential composition)")   \
-    X(eps_total_ueps, "micro-epsilon", "epsilon spent on the worst-off user since day 0 (basic composition)")   \
+    X(eps_total_ueps, "micro-epsilon", "epsilon spent on the worst-off user since the first day simulated (a warm-up's too; basic composition)") \
     X(delta_day_pico, "1e-12", "delta spent on the worst-off user this day")                                    \
     X(noise_draws, "draws", "noise values drawn for the day's releases")                                       \
     X(clipped_events, "events", "engagement events left out of the released counts by engine.privacy.clip")   \
@@ -91,8 +91,9 @@ typedef struct privacy {
     uint32_t clip;              /* engine.privacy.clip (one value per run) */
     uint32_t *contrib_note;     /* [n_users * clip] notes counted today */
     uint8_t *contrib_mask;      /* [n_users * clip] event types counted per note */
-    uint32_t *contrib_n, *contrib_day;   /* [n_users]; day + 1 of contrib_n */
-    uint32_t day;
+    uint32_t *contrib_n, *contrib_day;   /* [n_users]; day_seq + 1 of contrib_n */
+    uint32_t day_seq;           /* days ended: counts days so, not by their number (a warm-up's,
+                                   issue 18, are 2^32 - W ..) */
     uint8_t *optout;            /* [n_users] or NULL */
     uint32_t n_optout;
     int retention;              /* some cell has a retention window */
@@ -329,8 +330,8 @@ static fw_err privacy_create(fw_engine *e, const fw_catalog *cat, void **state)
 /* Whether user u's event (note, type) counts today under the contribution bound. */
 static int admit(privacy *p, uint32_t u, uint32_t note, uint32_t type)
 {
-    if (p->contrib_day[u] != p->day + 1) {
-        p->contrib_day[u] = p->day + 1;
+    if (p->contrib_day[u] != p->day_seq + 1) {
+        p->contrib_day[u] = p->day_seq + 1;
         p->contrib_n[u] = 0;
     }
     uint32_t *nv = p->contrib_note + (size_t)u * p->clip;
@@ -374,14 +375,16 @@ static fw_err privacy_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const f
 }
 
 /* Releases cell a's trending counts since its last release (number `release`, counted from day
- * 0's first) at the end of tick: noise on every note, clamp at 0 (post-processing), decay the
+ * 0's first; a warm-up's, before it, wrap below 0 as uint32) at the end of tick: noise on every note, clamp at 0 (post-processing), decay the
  * earlier releases, rebuild the released pool. Returns the draws. */
 static uint64_t release_trending(fw_engine *e, dp_cell *c, uint32_t a, uint32_t release, int32_t tick)
 {
     const fw_privacy_cfg *pv = &fw_cfg(e, a)->privacy;
     int32_t now = tick + 1;
     uint32_t day = release;   /* the noise key: one per release */
-    double decay = exp2(-(double)(now - c->t_rel) / c->half_life_ticks);
+    /* Nothing released yet: nothing to decay (from t_rel 0, a warm-up's first release at a tick
+     * below 0 would scale the zeros by 2^(ticks / half-life), inf for a long warm-up). */
+    double decay = c->released_tick == INT32_MIN ? 0.0 : exp2(-(double)(now - c->t_rel) / c->half_life_ticks);
     uint32_t K = fw_cfg(e, a)->feed.n_trending, n_pool = 0;
     for (uint32_t n = 0; n < e->n_notes; n++) {
         double v = c->count[n] + fw_privacy_noise(pv->dp, c->scale, e->seed, a, day, FW_DP_AGG_TRENDING, n);
@@ -403,16 +406,18 @@ static fw_err privacy_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, in
 {
     (void)ctx;
     privacy *p = state;
-    if (tick < 0)
-        return FW_OK;
-    uint32_t tpd = e->ticks_per_day, day = (uint32_t)tick / tpd, j = (uint32_t)tick % tpd;
+    /* A warm-up's ticks (below 0) release too: days floor, so a day's releases fall on the same
+     * ticks of the day as day 0's. */
+    uint32_t tpd = e->ticks_per_day;
+    int32_t day = fw_tick_day(tick, tpd);
+    uint32_t j = (uint32_t)((int64_t)tick - (int64_t)day * tpd);
     for (uint32_t a = 0; a < e->n_arms; a++) {
         dp_cell *c = &p->cell[a];
         if (!c->on)
             continue;
         uint64_t before = (uint64_t)j * c->releases / tpd, after = (uint64_t)(j + 1) * c->releases / tpd;
         if (after > before)
-            p->draws += release_trending(e, c, a, day * c->releases + (uint32_t)before, tick);
+            p->draws += release_trending(e, c, a, (uint32_t)((int64_t)day * c->releases + (int64_t)before), tick);
     }
     return FW_OK;
 }
@@ -463,7 +468,7 @@ static fw_err privacy_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uin
     series[SER_optout_users] = p->n_optout;
     p->clipped = 0;
     p->draws = 0;
-    p->day = day + 1;
+    p->day_seq++;
     return FW_OK;
 }
 

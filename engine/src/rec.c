@@ -836,9 +836,10 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
                 size_t os = (size_t)y->note * FW_REC_OPENERS + L->openers_total[y->note] % FW_REC_OPENERS;
                 L->openers[os] = u;
                 L->openers_total[y->note]++;
-                if (r->retain) {
-                    r->hist_day[hs] = r->day;
-                    L->openers_day[os] = r->day;
+                if (r->retain) {   /* the open's own day: r->day is 0 on a warm-up's first */
+                    uint32_t d = (uint32_t)fw_tick_day(y->tick, e->ticks_per_day);
+                    r->hist_day[hs] = d;
+                    L->openers_day[os] = d;
                 }
                 if (mark_day_user(r, u) != FW_OK)
                     return FW_ERR_NOMEM;
@@ -1039,14 +1040,14 @@ static void k_score(void *arg, size_t b, size_t end, int slot)
 /* Learner l's co-engagement neighbours, rebuilt from its users active today. Pairs (a, b),
  * a != b, among the last FW_REC_PAIR_WINDOW opens of each (of those their cell remembers);
  * similarity = co-openers / sqrt(opens a * opens b); keep the best nb_k. */
-static fw_err rebuild_neighbours(fw_engine *e, fw_rec *r, uint32_t l, fw_engine_ctx *ctx)
+static fw_err rebuild_neighbours(fw_engine *e, fw_rec *r, uint32_t l, fw_engine_ctx *ctx, uint32_t day)
 {
     rec_learn *L = &r->learn[l];
     /* engine.privacy.dp: the co-engagement counts are released with noise (privacy.c argues
      * the sensitivity): each user pairs at most dp.window distinct notes, each unordered pair
      * once; a pair's noisy count must clear the threshold; similarity normalises by the
      * released trending scores instead of the exact open counts. */
-    fw_dp_pairs dp = fw_privacy_pairs(e, l, r->day);
+    fw_dp_pairs dp = fw_privacy_pairs(e, l, day);   /* not r->day: 0 on a warm-up's first day */
     uint32_t nd = r->n_day_users, slots = e->n_par_slots > 1 ? (uint32_t)e->n_par_slots : 1;
     nb_job j = {.e = e, .r = r, .l = l, .dp_window = fw_min_u32(dp.window, FW_REC_PAIR_WINDOW), .dp = &dp,
                 .dp_pop = dp.exact ? NULL : fw_pools_scores(e, fw_learner_cell(e, l)), .K = L->nb_k};
@@ -1129,7 +1130,7 @@ static fw_err rec_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
         memcpy(L->last, L->stats, sizeof L->last);
         memset(L->stats, 0, sizeof L->stats);
         if (rc == FW_OK)
-            rc = rebuild_neighbours(e, r, l, ctx);
+            rc = rebuild_neighbours(e, r, l, ctx, day);
     }
     r->n_day_users = 0;
     r->day = day + 1;
@@ -1153,6 +1154,13 @@ static fw_err rec_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
  *    trained on expired data (exact unlearning is out of scope);
  *  - what a user was served (the seen filters) is kept: it is the platform's own history,
  *    needed not to repeat itself, and already bounded by engine.feed.seen_window. */
+/* Whether an entry of day `at` is still inside an N-day window at the end of `day`. Days are
+ * signed here: a warm-up's (issue 18) are 2^32 - W .., before day 0. */
+static int retained(uint32_t at, uint32_t N, uint32_t day)
+{
+    return (int64_t)(int32_t)at + N > (int64_t)(int32_t)day;
+}
+
 void fw_rec_forget(fw_engine *e, uint32_t day, uint64_t *forgotten, uint64_t *reset)
 {
     fw_rec *r = R_of(e);
@@ -1165,7 +1173,7 @@ void fw_rec_forget(fw_engine *e, uint32_t day, uint64_t *forgotten, uint64_t *re
             continue;
         uint32_t tot = r->hist_total[u], have = fw_min_u32(tot, cap), live = 0;
         uint32_t *h = r->hist + (size_t)u * cap, *hd = r->hist_day + (size_t)u * cap;
-        while (live < have && (uint64_t)hd[(tot - 1 - live) % cap] + N > day)
+        while (live < have && retained(hd[(tot - 1 - live) % cap], N, day))
             live++;
         if (live < have) {
             /* Compact the live entries to a ring of total = live (oldest first), zero the rest. */
@@ -1181,7 +1189,8 @@ void fw_rec_forget(fw_engine *e, uint32_t day, uint64_t *forgotten, uint64_t *re
             *forgotten += have - live;
             r->hist_total[u] = live;
         }
-        if ((day + 1 + (uint32_t)(mix64(u ^ UINT64_C(0x7265746e)) % N)) % N == 0) {
+        int64_t phase = ((int64_t)(int32_t)day + 1 + (int64_t)(mix64(u ^ UINT64_C(0x7265746e)) % N)) % N;
+        if (phase == 0) {   /* every N days, across a warm-up's too (% is 0 on multiples below 0 as well) */
             for (uint32_t d = 0; d < r->ustride; d++)
                 r->user_vec[(size_t)u * r->ustride + d] = init_value(1, u, d);
             r->user_counts[2 * (size_t)u] = r->user_counts[2 * (size_t)u + 1] = 0;
@@ -1197,7 +1206,7 @@ void fw_rec_forget(fw_engine *e, uint32_t day, uint64_t *forgotten, uint64_t *re
             for (uint32_t k = 0; k < have; k++) {   /* oldest first */
                 uint32_t s = (tot - have + k) % FW_REC_OPENERS;
                 uint32_t N = fw_privacy_retention(e, fw_user_cell(e, o[s]));
-                if (N == 0 || (uint64_t)od[s] + N > day) {
+                if (N == 0 || retained(od[s], N, day)) {
                     ko[nk] = o[s];
                     kd[nk++] = od[s];
                 }

@@ -780,10 +780,9 @@ static fw_err provenance(const fw_scenario *sc, char **resolved, char **override
  * day or tick that a day before day 0 would break (or were not checked). */
 static const char *warmup_refusal(const fw_sim *S, const char *const *names, uint32_t n)
 {
-    /* living: without arrivals, which the scenario check refuses with a warm-up. */
     static const char *const checked[] = {"feed", "notes", "search", "shop", "ads", "reach", "oracle", "tables",
                                           "market", "adnotes", "searchprod", "advertisers", "living", "unfollow",
-                                          "followback", "suggest"};
+                                          "followback", "suggest", "safety", "aigc", "media", "notify", "promo", "live"};
     static char why[512];
     char list[200];
     if (S->sc->world.warmup_days == 0)
@@ -1390,8 +1389,8 @@ static fw_err plan_init(side_plan *p, const fw_scenario *sc, const fw_run_opts *
 double fw_run_memory_estimate(const fw_scenario *s, int threads)
 {
     const double MiB = 1024.0 * 1024.0;
-    /* Every arrival of the run (issue 18) has its rows from the start. */
-    double users = (double)s->world.n_users + (double)s->world.arrivals_per_day * s->days;
+    /* Every arrival of the run and its warm-up (issue 18) has its rows from the start. */
+    double users = (double)s->world.n_users + (double)s->world.arrivals_per_day * ((double)s->days + s->world.warmup_days);
     /* Notes published during the run and its warm-up: at most notes_per_dau for every user
      * every day. */
     double notes = s->world.n_notes + s->world.notes_per_dau * users * ((double)s->days + s->world.warmup_days);
@@ -1487,7 +1486,7 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
      * memory available now. */
     int threads = fw_run_threads(sc, o->threads);
     fw_par_set_threads(threads);
-    double per_world = 2700.0 * ((double)sc->world.n_users + (double)sc->world.arrivals_per_day * sc->days) + 200.0 * sc->world.n_notes + 16e6;
+    double per_world = 2700.0 * ((double)sc->world.n_users + (double)sc->world.arrivals_per_day * ((double)sc->days + sc->world.warmup_days)) + 200.0 * sc->world.n_notes + 16e6;
     double avail = (double)sysconf(_SC_AVPHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     int at_once = avail > 0 ? (int)(0.5 * avail / per_world) : threads;
     if (at_once < 1)

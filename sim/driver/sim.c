@@ -310,9 +310,11 @@ fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, dou
         fprintf(stderr, "flywheel: generating the world failed: %s\n", fw_err_str(rc));
         return rc;
     }
-    /* Issue 18: the run's arrivals, in every per-user table from the start (sim/parts/living.c). */
+    /* Issue 18: the run's arrivals (its warm-up's too), in every per-user table from the start
+     * (sim/parts/living.c). */
     if (sc->world.arrivals_per_day &&
-        (rc = fw_world_add_arrivals(&S->w, &sc->world, sc->seed, sc->world.arrivals_per_day * sc->days)) != FW_OK) {
+        (rc = fw_world_add_arrivals(&S->w, &sc->world, sc->seed,
+                                    sc->world.arrivals_per_day * (sc->days + sc->world.warmup_days))) != FW_OK) {
         fprintf(stderr, "flywheel: reserving the run's arrivals failed: %s\n", fw_err_str(rc));
         return rc;
     }

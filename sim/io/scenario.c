@@ -2026,7 +2026,7 @@ double fw_scenario_events_bytes(const fw_scenario *s)
         return 0.0;
     double active = s->world.activity_a / (s->world.activity_a + s->world.activity_b);
     /* every user who may be present: the run's arrivals too (issue 18) */
-    double users = (double)s->world.n_users + (double)s->world.arrivals_per_day * s->days;
+    double users = (double)s->world.n_users + (double)s->world.arrivals_per_day * ((double)s->days + s->world.warmup_days);
     return users * s->output.events_sample * active * (double)s->days * s->world.sessions_mean *
            FW_EVENTS_ROWS_PER_SESSION * FW_EVENTS_BYTES_PER_ROW;
 }
@@ -2627,45 +2627,16 @@ static fw_err check_living(const fw_scenario *s, const where *w, fw_diag *diag)
     if (err != FW_OK)
         return err;
     char at[600];
-    uint64_t people = (uint64_t)c->n_users + (uint64_t)c->arrivals_per_day * s->days;
+    uint64_t people = (uint64_t)c->n_users + (uint64_t)c->arrivals_per_day * ((uint64_t)s->days + c->warmup_days);
     if (people > 50000000) {
         where_fmt(w, "world.arrivals_per_day", at, sizeof at);
         return fail(diag, FW_ERR_RANGE,
-                    "%s: world.arrivals_per_day: n_users + arrivals_per_day x days = %" PRIu32 " + %" PRIu32
-                    " x %" PRIu32 " = %" PRIu64 " users, more than 50000000 (world.n_users' limit; memory for "
-                    "every arrival is reserved up front)",
-                    at, c->n_users, c->arrivals_per_day, s->days, people);
+                    "%s: world.arrivals_per_day: n_users + arrivals_per_day x (days + world.warmup_days) = %" PRIu32
+                    " + %" PRIu32 " x (%" PRIu32 " + %" PRIu32 ") = %" PRIu64 " users, more than 50000000 (world.n_users' "
+                    "limit; memory for every arrival is reserved up front)",
+                    at, c->n_users, c->arrivals_per_day, s->days, c->warmup_days, people);
     }
     return FW_OK;
-}
-
-/* Issue 18's warm-up (world.warmup_days): what it cannot do yet is refused, pointing at the
- * warm-up (the parts that keep state by recorded day are refused when the run sets up its
- * parts, driver/run.c). */
-static fw_err check_warmup(const fw_scenario *s, const where *w, fw_diag *diag)
-{
-    if (s->world.warmup_days == 0)
-        return FW_OK;
-    /* DP releases and retention count recorded days. */
-    const fw_engine_cfg *e = &s->engine;
-    int dp = e->privacy.dp != FW_DP_OFF, retain = e->privacy.retention_days > 0;
-    for (uint32_t i = 0; i < s->n_arms; i++) {
-        e = &s->arms[i].engine;
-        dp |= e->privacy.dp != FW_DP_OFF;
-        retain |= e->privacy.retention_days > 0;
-    }
-    const char *why = s->world.arrivals_per_day > 0 ? "world.arrivals_per_day (arrivals are reserved per recorded day)"
-                      : s->world.join_share > 0.0    ? "world.join_share (advertisers join on recorded days)"
-                      : dp     ? "engine.privacy.dp (its releases start at day 0)"
-                      : retain ? "engine.privacy.retention_days (it counts recorded days)"
-                               : NULL;
-    if (!why)
-        return FW_OK;
-    char at[600];
-    where_fmt(w, "world.warmup_days", at, sizeof at);
-    return fail(diag, FW_ERR_RANGE, "%s: world.warmup_days: %" PRIu32 " days of warm-up are not supported with %s "
-                                    "yet; set world.warmup_days to 0",
-                at, s->world.warmup_days, why);
 }
 
 /* Issue 19 (live-stream selling; world.live_*, engine.live.*, behaviour.live_*): with sessions on
@@ -2849,7 +2820,7 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
     }
     if ((err = check_idle(s, NULL, &s->behaviour, &s->engine, w, NULL, "", diag)) != FW_OK)
         return err;
-    if ((err = check_living(s, w, diag)) != FW_OK || (err = check_warmup(s, w, diag)) != FW_OK)   /* issue 18 */
+    if ((err = check_living(s, w, diag)) != FW_OK)   /* issue 18 */
         return err;
     if (!(s->world.creator_share > 0.0)) {
         /* Notes are posted by creators only: none would ever exist. */

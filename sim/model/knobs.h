@@ -165,7 +165,7 @@ typedef enum fw_follow_graph {
 #define FW_WORLD_LIVING_KNOBS(X)                                                                     \
     X(world, RUN, U32, arrivals_per_day, 0, 0, 10000000, "users",                                    \
       "new users who join each day (cold: no history, no day-0 follows, a few onboarding follows); " \
-      "memory is reserved up front for days x arrivals_per_day users; 0 = nobody arrives")         \
+      "memory is reserved up front for (days + warmup_days) x arrivals_per_day users; 0 = nobody arrives") \
     X(world, RUN, U32, arrivals_follows, 3, 0, 100, "follows",                                        \
       "creators an arrival follows at onboarding: the most-followed creator of each of their top " \
       "interest topics (their onboarding picks); used when arrivals_per_day > 0")                  \

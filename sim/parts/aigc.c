@@ -10,7 +10,9 @@
  *    before. The platform's side (detector, labels, down-rank) is the engine's aigc module,
  *    whose day series are /aigc/days/.
  *  - Barrier: per arm of the viewer, feed impressions and reads of AI-generated notes and
- *    impressions of down-ranked ones (counters under /days/<arm>/). */
+ *    impressions of down-ranked ones (counters under /days/<arm>/).
+ *  - A warm-up (world.warmup_days) is history before the tool: nobody adopts then, and its
+ *    days push no row; the platform's detector sees the warm-up's human notes. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,9 +75,13 @@ fw_err fw_aigc_tool_init(fw_sim *S, fw_aigc_tool *t)
     return FW_OK;
 }
 
-/* The share of a creator's cell that has adopted by today. */
+/* The share of a creator's cell that has adopted by today. The tool launches at day 0: a
+ * warm-up's days (2^32 - W ..) come before it, so nobody has adopted then (and day + 1 would
+ * wrap to the adoption draw's key on the last of them). */
 static double adoption(const fw_sim *S, uint32_t user)
 {
+    if (S->warm)
+        return 0.0;
     uint32_t cell = S->day < S->sc->experiment_pre_days ? 0 : S->cell_of[user];
     double share = (S->day + 1.0) * S->model[cell].cfg.aigc_adoption_per_day;
     return share < 1.0 ? share : 1.0;

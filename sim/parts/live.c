@@ -11,7 +11,11 @@
  *    else a uniform creator), a uniform brand with products, live_products_per_session of its
  *    products without replacement, each with live_flash_units flash units at list x (1 -
  *    live_discount) for the first live_price_ticks ticks. Sessions are numbered by (start,
- *    draw order) and handed to the engine (fw_live_define).
+ *    draw order) and handed to the engine (fw_live_define). A warm-up's days (world.warmup_days,
+ *    d = -W .. -1, stream day (uint32_t)d, their ticks below 0) draw theirs the same way, first
+ *    in start order: selling live is part of the history; the recorded days' sessions are the
+ *    ones a run without a warm-up draws, and /live/sessions lists those alone (a warm-up
+ *    session still live at day 0 counts in the days' counters, not in the table).
  *  - Sessions (parallel): a user in a session while some session is live is shown the engine's
  *    live card (fw_live_card); with interest i = n_topics x the user's interest in the
  *    session's category, a followed host's push is opened with behaviour.live_notify_open
@@ -89,7 +93,8 @@ typedef struct live_state {
     uint32_t *leavers;
     size_t cap_buys, cap_leavers;
     uint32_t first_live;            /* sessions before it have ended */
-    int64_t *table;                 /* [n_sess * T__COUNT] */
+    uint32_t n_warm;                /* the warm-up's sessions, first (start < 0) */
+    int64_t *table;                 /* [(n_sess - n_warm) * T__COUNT]: the recorded days' */
     uint32_t table_rows;            /* 0 until the first day close */
 } live_state;
 
@@ -151,11 +156,11 @@ static fw_err schedule(fw_sim *S, live_state *st)
     }
     uint32_t per = c->live_products_per_session, tpd = S->tpd;
     uint32_t dmin = c->live_duration_min_ticks, dmax = c->live_duration_max_ticks;
-    for (uint32_t d = 0; d < S->sc->days && n_sellers > 0; d++) {
-        fw_rng_seek(r, S->sc->seed, FW_RNG_LIVE_SCHEDULE, 0, d);
+    for (int64_t d = -(int64_t)c->warmup_days; d < (int64_t)S->sc->days && n_sellers > 0; d++) {
+        fw_rng_seek(r, S->sc->seed, FW_RNG_LIVE_SCHEDULE, 0, (uint32_t)d);
         uint32_t n = gsl_ran_poisson(r, c->live_sessions_per_day);
         for (uint32_t i = 0; i < n; i++) {
-            int32_t start = (int32_t)(d * tpd + gsl_rng_uniform_int(r, tpd));
+            int32_t start = (int32_t)(d * tpd + (int64_t)gsl_rng_uniform_int(r, tpd));
             int32_t len = (int32_t)(dmin + gsl_rng_uniform_int(r, dmax - dmin + 1));
             int brand_host = gsl_rng_uniform(r) < c->live_brand_share;
             uint32_t brand = sellers[gsl_rng_uniform_int(r, n_sellers)];
@@ -186,7 +191,10 @@ static fw_err schedule(fw_sim *S, live_state *st)
     st->defs = fw_sim_calloc(S, n_ds ? n_ds : 1, sizeof *st->defs);
     st->items = fw_sim_calloc(S, n_items ? n_items : 1, sizeof *st->items);
     st->cat = fw_sim_calloc(S, n_ds ? n_ds : 1, sizeof *st->cat);
-    st->table = fw_sim_calloc(S, (n_ds ? n_ds : 1) * T__COUNT, sizeof *st->table);
+    while (st->n_warm < n_ds && ds[st->n_warm].d.start < 0)
+        st->n_warm++;
+    size_t n_rec = n_ds - st->n_warm;
+    st->table = fw_sim_calloc(S, (n_rec ? n_rec : 1) * T__COUNT, sizeof *st->table);
     if (!st->defs || !st->items || !st->cat || !st->table)
         goto out;
     uint32_t at = 0;
@@ -438,7 +446,7 @@ static fw_err live_day_end(fw_sim *S, fw_part_inst *p, uint64_t *day)
 static fw_err live_day_close(fw_sim *S, fw_part_inst *p)
 {
     live_state *st = p->state;
-    for (uint32_t k = 0; k < st->n_sess; k++) {
+    for (uint32_t k = st->n_warm; k < st->n_sess; k++) {
         fw_live_session_stats s;
         if (fw_live_session_stats_of(S->engine, k, &s) != FW_OK)
             return FW_ERR_INTERNAL;
@@ -451,9 +459,9 @@ static fw_err live_day_close(fw_sim *S, fw_part_inst *p)
             [T_flash_orders] = (int64_t)s.flash_orders, [T_paid_orders] = (int64_t)s.paid_orders,
             [T_gmv_cents] = s.gmv_cents, [T_flash_units] = (int64_t)s.flash_units,
             [T_flash_sold] = (int64_t)s.flash_sold};
-        memcpy(&st->table[(size_t)k * T__COUNT], row, sizeof row);
+        memcpy(&st->table[(size_t)(k - st->n_warm) * T__COUNT], row, sizeof row);
     }
-    st->table_rows = st->n_sess;
+    st->table_rows = st->n_sess - st->n_warm;
     return FW_OK;
 }
 

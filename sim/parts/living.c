@@ -13,10 +13,11 @@
  *    their first note ever (a creator of the world with no note before: a user who becomes a
  *    creator), gone quiet on the day their last note turns creator_quiet_days old. A creator
  *    who left for good posts nothing (factor 0).
- *  - Arrivals: the world holds days x arrivals_per_day users beyond world.n_users
- *    (fw_world_add_arrivals), in id order by arrival day. Their p_active is held at 0 (the
- *    schedule never picks them) until their day, set at the previous day's close (day 0's at
- *    create); at their day's first barrier each follows world.arrivals_follows creators, the
+ *  - Arrivals: the world holds (warmup_days + days) x arrivals_per_day users beyond
+ *    world.n_users (fw_world_add_arrivals), in id order by arrival day, a warm-up's days first
+ *    (arrival slot = day + warmup_days, in uint32 arithmetic: 0 for the first day simulated).
+ *    Their p_active is held at 0 (the schedule never picks them) until their day, set at the
+ *    previous day's close (the first day's at create); at their day's first barrier each follows world.arrivals_follows creators, the
  *    most followed creator (with a note) of each of their top interest topics. They are in
  *    every per-user table from the start and in their arm by the usual hash of their id, so
  *    the assignment stays deterministic and balanced; before they arrive they are users with
@@ -101,13 +102,20 @@ static void take_notes(fw_sim *S, living_state *st, int count_today)
     }
 }
 
+/* Day d's arrival slot: days counted from the first one simulated (a warm-up's first day,
+ * 2^32 - W, is 0; day 0 is W). */
+static uint32_t slot(const fw_sim *S, uint32_t d)
+{
+    return d + S->sc->world.warmup_days;
+}
+
 /* Users joining on day d: p_active restored. */
 static void admit(fw_sim *S, living_state *st, uint32_t d)
 {
     uint32_t A = S->sc->world.arrivals_per_day;
-    if (!A || d >= S->sc->days)
+    if (!A || slot(S, d) >= S->sc->days + S->sc->world.warmup_days)
         return;
-    uint32_t lo = st->first_arrival + d * A;
+    uint32_t lo = st->first_arrival + slot(S, d) * A;
     for (uint32_t u = lo; u < lo + A; u++)
         S->w.p_active[u] = st->join_p[u - st->first_arrival];
 }
@@ -121,7 +129,7 @@ static fw_err living_create(fw_sim *S, fw_part_inst *p)
     st->creators_on = c->creator_response > 0.0 || c->creator_income_response > 0.0 || c->creator_fatigue > 0.0;
     st->decay = fw_living_decay(c->creator_memory_days);
     st->first_arrival = w->n_users - w->n_arrivals;
-    st->follows_day = -1;
+    st->follows_day = INT32_MIN;   /* no day: -1 is a warm-up's last (2^32 - 1 as int32) */
     if (!(st->mem = fw_sim_calloc(S, nc, sizeof *st->mem)) || !(st->drive = fw_sim_calloc(S, nc, sizeof *st->drive)) ||
         !(st->income_seen = fw_sim_calloc(S, nc, sizeof *st->income_seen)) ||
         !(st->last_day = fw_sim_calloc(S, nc, sizeof *st->last_day)) ||
@@ -158,7 +166,7 @@ static fw_err living_create(fw_sim *S, fw_part_inst *p)
         st->join_p[k] = w->p_active[st->first_arrival + k];
         w->p_active[st->first_arrival + k] = 0.0f;
     }
-    admit(S, st, 0);
+    admit(S, st, 0u - S->sc->world.warmup_days);   /* the first day simulated */
     if (st->creators_on || c->churn_base > 0.0)   /* 1 each until a response or a leaver changes it */
         S->creator_drive = st->drive;
     return FW_OK;
@@ -195,7 +203,7 @@ static fw_err living_before_log(fw_sim *S, fw_part_inst *p, fw_recbuf *log)
             st->pick_note[t] = st->last_note[c];
         }
     }
-    uint32_t lo = st->first_arrival + S->day * A;
+    uint32_t lo = st->first_arrival + slot(S, S->day) * A;
     for (uint32_t u = lo; u < lo + A; u++) {
         float in[FW_WORLD_MAX_TOPICS];   /* the arrival's own interests */
         double theta[FW_WORLD_MAX_TOPICS];
@@ -304,11 +312,12 @@ static fw_err living_day_close(fw_sim *S, fw_part_inst *p)
     }
     /* Arrivals of today, leavers, who is present; tomorrow's arrivals. */
     uint32_t A = cfg->arrivals_per_day;
-    uint32_t joined = st->first_arrival + (uint32_t)(d + 1) * A;   /* users with an id below have arrived */
+    uint32_t today = slot(S, S->day);
+    uint32_t joined = st->first_arrival + (today + 1) * A;   /* users with an id below have arrived */
     for (uint32_t u = 0; u < joined; u++) {
         if (st->gone[u])
             continue;
-        if (u >= st->first_arrival && (u - st->first_arrival) / A == (uint32_t)d)
+        if (u >= st->first_arrival && (u - st->first_arrival) / A == today)
             add(S, p, day, u, C_arrivals, 1);
         if (cfg->churn_base > 0.0) {
             fw_rng_seek(st->churn_rng, S->sc->seed, FW_RNG_CHURN, u, S->day);

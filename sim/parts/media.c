@@ -10,7 +10,9 @@
  *    release several.
  *  - The queues and delays are the engine's day series (/media/days); the summary says
  *    how many notes were still held at the end and how the backlog moved on the last day
- *    (a pipeline that cannot drain is reported, not hidden). Draws nothing. */
+ *    (a pipeline that cannot drain is reported, not hidden). Draws nothing.
+ *  - A warm-up (world.warmup_days) runs the pipeline as any day (its ticks are signed, below 0
+ *    then): day 0 starts with what the warm-up left in it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -5,6 +5,8 @@
  * stream of the day, and an open is logged as a note event (FW_EV_OPEN: the engine and the
  * reach part count it as a read; the feed's counters do not). A note read from the digest
  * neither drifts interests nor plants purchase intent.
+ * A warm-up (world.warmup_days) sends digests as any day, so day 0's digest lists the warm-up's
+ * last day's notes.
  * Runs only when some cell sends digests (engine.notify.digest_size > 0). */
 #include <math.h>
 #include <stdlib.h>
@@ -27,7 +29,7 @@ static const fw_rate_desc rates[] = {
 
 typedef struct notify_state {
     gsl_rng **rng;              /* [n_threads]: FW_RNG_DIGEST, sought per (user, day) */
-    uint32_t *seen_day;         /* [n_users]: day + 1 of the user's last digest (the user's own) */
+    uint32_t *seen_day;         /* [n_users]: day + warmup_days + 1 of the user's last digest (their own) */
 } notify_state;
 
 #define COUNT(k) (ss->row[p->base + C_##k])
@@ -44,9 +46,12 @@ static int notify_arrive(fw_session *ss, fw_part_inst *p)
 {
     notify_state *st = p->state;
     uint32_t u = ss->user;
-    if (st->seen_day[u] == ss->day + 1)
+    /* Days counted from the first one simulated, from 1: a warm-up's days are 2^32 - W .. and
+     * day + 1 alone would make its last one 0, the mark of a user who never had a digest. */
+    uint32_t mark = ss->day + ss->S->sc->world.warmup_days + 1;
+    if (st->seen_day[u] == mark)
         return 0;
-    st->seen_day[u] = ss->day + 1;
+    st->seen_day[u] = mark;
     uint32_t digest[FW_NOTIFY_MAX_DIGEST];
     uint32_t n = fw_notify_digest(ss->engine, u, ss->cell, digest, FW_NOTIFY_MAX_DIGEST);
     if (n == 0)

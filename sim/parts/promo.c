@@ -9,7 +9,9 @@
  *  - Day close: the books to date, from the shop (global: every arm's orders): the coupon cost
  *    by issuer (/promotions/days) and each coupon's books (/promotions/coupon_books).
  * What shoppers do with coupons (claiming on product pages, the lower effective price) is the
- * shop part's session step: it knows the page and the price. The part is active only when the
+ * shop part's session step: it knows the page and the price. Coupons and promotion days are
+ * the recorded run's calendar: a warm-up's days (world.warmup_days; their ticks below 0, their
+ * numbers 2^32 - W ..) are in no claim window and are no promotion day. The part is active only when the
  * scenario has coupons or promotion days, so that a run without them records what it did
  * before. */
 #include <math.h>

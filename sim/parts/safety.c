@@ -21,6 +21,10 @@
  * return logit raised by world.violation_fake_return, and a return of it makes the user
  * distrust the brand (card clicks on its products lose violation_fake_distrust in logit).
  *
+ * A warm-up (world.warmup_days) runs the part as any day: notes are classed, seen, reported and
+ * moderated, and users keep the distrust and harm it leaves; the summary's queue check averages
+ * the recorded days alone.
+ *
  * Runs when some world.violation_* share is above 0 or some cell moderates. */
 #include <math.h>
 #include <stdlib.h>
@@ -348,12 +352,13 @@ static fw_err safety_day_end(fw_sim *S, fw_part_inst *p, uint64_t *day)
             st->last_backlog[a] += d.backlog;
         }
     }
-    for (uint32_t a = 0; a < S->n_arms; a++) {
+    /* The summary's queue check averages the recorded days alone (not a warm-up's). */
+    for (uint32_t a = 0; a < S->n_arms && !S->warm; a++) {
         const uint64_t *row = &day[(size_t)a * S->n_counters + p->base];
         st->sum_queued[a] += row[C_mod_queued];
         st->capacity[a] = row[C_review_capacity_day];
     }
-    st->days++;
+    st->days += !S->warm;
     return FW_OK;
 }
 

@@ -17,8 +17,8 @@
 #    called in the warm-up with its negative ticks;
 #  - --resume: killed after a day and resumed, a warm-up run ends identical to the uninterrupted
 #    one (the warm-up runs again; the finished days are checked against their digests);
-#  - what a warm-up cannot do yet is refused, exit 2, naming world.warmup_days (arrivals, a
-#    part not checked, retention).
+#  - nothing is refused any more: every part and option runs with a warm-up (the parts that
+#    keep state by day: e2e_warmup_parts).
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 cat >w.yaml <<'YAML'
@@ -219,19 +219,4 @@ grep -q "warm-up: 2 days before day 0" rk.out && grep -q "resumed: $k finished d
   pass "the resumed run ran the warm-up and re-simulated $k day(s)" || fail "resume summary: $(cat rk.out)"
 same "killed and resumed (2 then 1 threads)" rfull.h5 rk.h5
 
-# Refusals.
-refused() {   # refused WHAT PATTERN ARGS...
-  local what=$1 pat=$2
-  shift 2
-  "$FLYWHEEL" run w.yaml -q -o r.h5 --force --set world.warmup_days=2 "$@" 2>err.txt
-  local rc=$?
-  if [ $rc -eq 2 ] && grep -q -- "$pat" err.txt; then pass "refused: $what"
-  else fail "$what: exit $rc, $(cat err.txt)"; fi
-}
-refused "arrivals" "world.warmup_days: 2 days of warm-up are not supported with world.arrivals_per_day" \
-  --set world.arrivals_per_day=5
-refused "a part not checked (digests)" "world.warmup_days: the scenario runs the notify part" \
-  --set engine.notify.digest_size=3
-refused "retention" "world.warmup_days: .*engine.privacy.retention_days" --set engine.feed.algorithm=rec \
-  --set engine.privacy.retention_days=3
 finish

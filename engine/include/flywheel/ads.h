@@ -67,7 +67,8 @@ typedef struct fw_campaign_info {
     double target;              /* the goal's target: cents per conversion (MAX_CONVERSIONS,
                                    TARGET_CPA) or GMV per cent spent (TARGET_ROAS); > 0 */
     uint32_t first_day;         /* the day its advertiser joins: in no auction before it, its
-                                   budget not counted (0: from the start) */
+                                   budget not counted (0: from the start; days from 2^31, a
+                                   warm-up's before day 0, come before every first day) */
 } fw_campaign_info;
 
 /* A request for ad slots: user, arm, tick, and how many slots (k, at most 16). */
