@@ -60,7 +60,8 @@ enum { FW_NF_CTR = 0, FW_NF_TASK = 1, FW_NF_CREATOR_CTR = 1 + FW_TASK__COUNT, FW
 #define FW_REC_PAIR_WINDOW 8     /* recent opens per user paired at day end */
 #define FW_REC_WALK_BATCH 16     /* graph walks advanced side by side (their misses overlap) */
 #define FW_TK_SHARD 256         /* tick mode: samples per shard of the heads' SGD */
-#define FW_TK_BUCKETS 256       /* tick mode: row buckets per learner (users, notes) */
+#define FW_TK_BUCKETS 256       /* tick mode: buckets of user rows, of note rows */
+#define FW_TK_BLOCK 16          /* tick mode: neighbouring rows per bucket block */
 #define FW_TK_ROW_CAP 64.0      /* tick mode: most samples' worth of steps a row takes in a tick */
 #define FW_REC_QTAB 64           /* steps of the sigmoid's bounds (cand_bound): z to -16 by 1/4 */
 
@@ -809,8 +810,8 @@ static void k_groups(void *arg, size_t b, size_t end, int slot)
  *     users; a sum of the shards' moves (the linear scaling rule of Goyal et al. 2017) would
  *     take a step hundreds of times larger at 1M users, far past where that rule holds.
  *  3. rows (parallel, each row owned by one work item): a topic or format row sums its
- *     shards' steps in shard order (k_tk_content); a note row, then a user row, applies its
- *     samples' steps in event order (k_tk_rows: notes first, their steps read the users'
+ *     shards' steps in shard order (tk_content_row); a note row, then a user row, applies its
+ *     samples' steps in event order (tk_row_bucket: notes first, their steps read the users'
  *     tick-start vectors). A row with n samples in the tick takes each step scaled by
  *     min(1, cap / n), cap = FW_TK_ROW_CAP / the row's rate factor (topics 0.1, formats
  *     0.01): n delayed steps on one row are one gradient step of n times the rate on the
@@ -824,7 +825,7 @@ typedef struct tk_job {
     const fw_engine *e;
     fw_rec *r;
     const fw_event *ev;
-    int users;     /* k_tk_rows: user rows (else note rows) */
+    int users;     /* k_tk_rows: user rows (else note and content rows) */
 } tk_job;
 
 /* Step 1 for one shard; acc, cnt: its content rows' summed steps and sample counts. */
@@ -921,72 +922,83 @@ static inline double tk_scale(double n, double f)
     return n * f > FW_TK_ROW_CAP ? FW_TK_ROW_CAP / (n * f) : 1.0;
 }
 
-/* Step 3's content rows: item l * (T + 2) + c is learner l's topic c < T or format c - T. */
-static void k_tk_content(void *arg, size_t b, size_t end, int slot)
+/* Step 3's content row it = l * (T + 2) + c: learner l's topic c < T or format c - T. */
+static void tk_content_row(const tk_job *j, size_t it)
 {
-    const tk_job *j = arg;
     const fw_rec *r = j->r;
     size_t T = j->e->n_topics, C = T + 2, S = r->ustride;
-    (void)slot;
-    for (size_t it = b; it < end; it++) {
-        uint32_t l = (uint32_t)(it / C), c = (uint32_t)(it % C);
-        rec_learn *L = &r->learn[l];
-        double sum[128] = {0.0}, n = 0.0, f = c < T ? 0.1 : 0.01;   /* sgd_mf's factors; dim <= 128 */
-        for (uint32_t s = r->tk_lsh[l]; s < r->tk_lsh[l + 1]; s++) {
-            const double *a = r->tk_acc + ((size_t)s * C + c) * S;
-            n += r->tk_cnt[(size_t)s * C + c];
-            for (uint32_t d = 0; d < L->dim; d++)
-                sum[d] += a[d];
-        }
-        if (n == 0.0)
-            continue;
-        float *v = c < T ? L->topic_vec + (size_t)c * L->dim : L->format_vec + (size_t)(c - T) * L->dim;
-        double step = f * L->cfg.emb_lr * tk_scale(n, f);
+    uint32_t l = (uint32_t)(it / C), c = (uint32_t)(it % C);
+    rec_learn *L = &r->learn[l];
+    double sum[128] = {0.0}, n = 0.0, f = c < T ? 0.1 : 0.01;   /* sgd_mf's factors; dim <= 128 */
+    for (uint32_t s = r->tk_lsh[l]; s < r->tk_lsh[l + 1]; s++) {
+        const double *a = r->tk_acc + ((size_t)s * C + c) * S;
+        n += r->tk_cnt[(size_t)s * C + c];
         for (uint32_t d = 0; d < L->dim; d++)
-            v[d] -= (float)(step * sum[d]);
+            sum[d] += a[d];
+    }
+    if (n == 0.0)
+        return;
+    float *v = c < T ? L->topic_vec + (size_t)c * L->dim : L->format_vec + (size_t)(c - T) * L->dim;
+    double step = f * L->cfg.emb_lr * tk_scale(n, f);
+    for (uint32_t d = 0; d < L->dim; d++)
+        v[d] -= (float)(step * sum[d]);
+}
+
+/* The row bucket of id: blocks of FW_TK_BLOCK neighbouring rows stay together (no two
+ * buckets write one cache line of rows). */
+static inline uint32_t tk_bucket_of(uint32_t id) { return id / FW_TK_BLOCK % FW_TK_BUCKETS; }
+
+/* Step 3's note rows (users 0) or user rows (1) of bucket q: its samples, by learner, in
+ * event order; runs of one learner are counted per row, applied, and their counts cleared. */
+static void tk_row_bucket(const tk_job *j, size_t q, int users)
+{
+    fw_rec *r = j->r;
+    const uint32_t *off = users ? r->tk_uoff : r->tk_noff, *ix = users ? r->tk_ub : r->tk_nb;
+    uint32_t *cnt = users ? r->tk_ucnt : r->tk_ncnt;
+    size_t S = r->ustride;
+    for (uint32_t k0 = off[q], k1; k0 < off[q + 1]; k0 = k1) {
+        uint32_t l = r->tk[ix[k0]].learner;
+        for (k1 = k0; k1 < off[q + 1] && r->tk[ix[k1]].learner == l; k1++) {
+            const fw_event *x = &j->ev[r->grp[r->tk[ix[k1]].grp].i];
+            cnt[users ? x->user : x->note]++;
+        }
+        const rec_learn *L = &r->learn[l];
+        uint32_t D = L->dim;
+        double lr = L->cfg.emb_lr, l2 = L->cfg.l2;
+        for (uint32_t k = k0; k < k1; k++) {
+            const tk_sample *t = &r->tk[ix[k]];
+            const fw_event *x = &j->ev[r->grp[t->grp].i];
+            float *pu = r->user_vec + (size_t)x->user * S, *qn = L->note_vec + (size_t)x->note * D;
+            double step = lr * tk_scale(cnt[users ? x->user : x->note], 1.0);
+            if (users) {
+                const float *du = r->tk_du + (size_t)ix[k] * S;
+                for (uint32_t d = 0; d < D; d++)
+                    pu[d] -= (float)(step * du[d]);
+            } else {
+                for (uint32_t d = 0; d < D; d++)
+                    qn[d] -= (float)(step * (t->g * pu[d] + l2 * qn[d]));
+            }
+        }
+        for (uint32_t k = k0; k < k1; k++) {
+            const fw_event *x = &j->ev[r->grp[r->tk[ix[k]].grp].i];
+            cnt[users ? x->user : x->note] = 0;
+        }
     }
 }
 
-/* Step 3's note rows (j->users 0) or user rows (1): bucket q holds the samples of the notes
- * (users) with id % FW_TK_BUCKETS == q, by learner, in event order; runs of one learner are
- * counted per row, applied, and their counts cleared. */
+/* Step 3, first the note buckets and the content rows (items FW_TK_BUCKETS on: neither reads
+ * what the other writes), then (j->users) the user buckets. */
 static void k_tk_rows(void *arg, size_t b, size_t end, int slot)
 {
     const tk_job *j = arg;
-    fw_rec *r = j->r;
-    const uint32_t *off = j->users ? r->tk_uoff : r->tk_noff, *ix = j->users ? r->tk_ub : r->tk_nb;
-    uint32_t *cnt = j->users ? r->tk_ucnt : r->tk_ncnt;
-    size_t S = r->ustride;
     (void)slot;
-    for (size_t q = b; q < end; q++) {
-        for (uint32_t k0 = off[q], k1; k0 < off[q + 1]; k0 = k1) {
-            uint32_t l = r->tk[ix[k0]].learner;
-            for (k1 = k0; k1 < off[q + 1] && r->tk[ix[k1]].learner == l; k1++) {
-                const fw_event *x = &j->ev[r->grp[r->tk[ix[k1]].grp].i];
-                cnt[j->users ? x->user : x->note]++;
-            }
-            const rec_learn *L = &r->learn[l];
-            uint32_t D = L->dim;
-            double lr = L->cfg.emb_lr, l2 = L->cfg.l2;
-            for (uint32_t k = k0; k < k1; k++) {
-                const tk_sample *t = &r->tk[ix[k]];
-                const fw_event *x = &j->ev[r->grp[t->grp].i];
-                float *pu = r->user_vec + (size_t)x->user * S, *qn = L->note_vec + (size_t)x->note * D;
-                double step = lr * tk_scale(cnt[j->users ? x->user : x->note], 1.0);
-                if (j->users) {
-                    const float *du = r->tk_du + (size_t)ix[k] * S;
-                    for (uint32_t d = 0; d < D; d++)
-                        pu[d] -= (float)(step * du[d]);
-                } else {
-                    for (uint32_t d = 0; d < D; d++)
-                        qn[d] -= (float)(step * (t->g * pu[d] + l2 * qn[d]));
-                }
-            }
-            for (uint32_t k = k0; k < k1; k++) {
-                const fw_event *x = &j->ev[r->grp[r->tk[ix[k]].grp].i];
-                cnt[j->users ? x->user : x->note] = 0;
-            }
-        }
+    for (size_t it = b; it < end; it++) {
+        if (j->users)
+            tk_row_bucket(j, it, 1);
+        else if (it < FW_TK_BUCKETS)
+            tk_row_bucket(j, it, 0);
+        else
+            tk_content_row(j, it - FW_TK_BUCKETS);
     }
 }
 
@@ -997,7 +1009,7 @@ static void tk_bucket(const fw_rec *r, const fw_event *ev, uint32_t n, int users
     memset(off, 0, (FW_TK_BUCKETS + 1) * sizeof *off);
     for (uint32_t i = 0; i < n; i++) {
         const fw_event *x = &ev[r->grp[r->tk[i].grp].i];
-        off[(users ? x->user : x->note) % FW_TK_BUCKETS + 1]++;
+        off[tk_bucket_of(users ? x->user : x->note) + 1]++;
     }
     for (uint32_t q = 0; q < FW_TK_BUCKETS; q++)
         off[q + 1] += off[q];
@@ -1005,7 +1017,7 @@ static void tk_bucket(const fw_rec *r, const fw_event *ev, uint32_t n, int users
     memcpy(at, off, sizeof at);
     for (uint32_t i = 0; i < n; i++) {
         const fw_event *x = &ev[r->grp[r->tk[i].grp].i];
-        ix[at[(users ? x->user : x->note) % FW_TK_BUCKETS]++] = i;
+        ix[at[tk_bucket_of(users ? x->user : x->note)]++] = i;
     }
 }
 
@@ -1066,12 +1078,12 @@ static fw_err tick_train(fw_engine *e, fw_rec *r, const fw_event *ev, size_t n_g
     fw_par(e, r->tk_lsh[r->n_learn], 1, k_tk_shards, &j);
     for (uint32_t l = 0; l < r->n_learn; l++)
         tk_heads(r, l);
-    fw_par(e, (size_t)r->n_learn * (e->n_topics + 2), 1, k_tk_content, &j);
     tk_bucket(r, ev, n, 0, r->tk_noff, r->tk_nb);
     tk_bucket(r, ev, n, 1, r->tk_uoff, r->tk_ub);
-    fw_par(e, FW_TK_BUCKETS, 8, k_tk_rows, &j);   /* notes first: their steps read p at the start */
+    /* Notes before users: a note's step reads its users' vectors at the tick's start. */
+    fw_par(e, FW_TK_BUCKETS + (size_t)r->n_learn * (e->n_topics + 2), 4, k_tk_rows, &j);
     j.users = 1;
-    fw_par(e, FW_TK_BUCKETS, 8, k_tk_rows, &j);
+    fw_par(e, FW_TK_BUCKETS, 4, k_tk_rows, &j);
     *trained += n;
     return FW_OK;
 }
