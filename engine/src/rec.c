@@ -138,7 +138,8 @@ typedef struct fw_rec {
     /* Tick-mode training's scratch (engine.rec.train_mode tick, tick_train), grown as needed;
      * the engine frees them. tk_ucnt [n_users] and tk_ncnt [tk_cap_ncnt] stay zero between ticks. */
     struct tk_sample *tk;             /* the tick's samples of tick-mode learners, by learner, in event order */
-    float *tk_du;                     /* [n * ustride] each sample's user step before emb_lr */
+    float *tk_du;                     /* [n * 2 * ustride] each sample's user step, then its note
+                                         step's gradient part, before emb_lr */
     struct tk_shard *tk_sh;           /* the shards, by learner */
     double *tk_acc;                   /* [shards * (topics + 2) * ustride] content steps per shard */
     uint32_t *tk_cnt;                 /* [shards * (topics + 2)] samples per content row per shard */
@@ -162,7 +163,6 @@ typedef struct rec_group {
 /* Tick mode (tick_train): a sample and a shard of the heads' SGD. */
 typedef struct tk_sample {
     uint32_t grp, learner;
-    double g;      /* weight * (sigmoid(s) - y) of the factorisation */
 } tk_sample;
 
 typedef struct tk_shard {
@@ -801,7 +801,7 @@ static void k_groups(void *arg, size_t b, size_t end, int slot)
  *     of FW_TK_SHARD (boundaries fixed by the sample count alone). Every sample is evaluated
  *     against the embeddings and the user counts as they were at the tick's start; inside a
  *     shard the five heads and mf_bias run plain online SGD from their tick-start values.
- *     A sample records its factorisation gradient and its user step; a shard its heads, its
+ *     A sample records its user step and its note step; a shard its heads, its
  *     progressive validation and its content rows' summed steps.
  *  2. heads (tk_heads, serial, 46 numbers a shard): each becomes the average of its shards'
  *     results weighted by their samples, summed in shard order: parameter averaging
@@ -809,10 +809,10 @@ static void k_groups(void *arg, size_t b, size_t end, int slot)
  *     Each shard's SGD is online SGD on 256 samples, as stable as online at any number of
  *     users; a sum of the shards' moves (the linear scaling rule of Goyal et al. 2017) would
  *     take a step hundreds of times larger at 1M users, far past where that rule holds.
- *  3. rows (parallel, each row owned by one work item): a topic or format row sums its
- *     shards' steps in shard order (tk_content_row); a note row, then a user row, applies its
- *     samples' steps in event order (tk_row_bucket: notes first, their steps read the users'
- *     tick-start vectors). A row with n samples in the tick takes each step scaled by
+ *  3. rows (one parallel loop, each row owned by one work item): a topic or format row sums
+ *     its shards' steps in shard order (tk_content_row); a note or user row applies its
+ *     samples' steps, recorded in step 1 from the tick-start vectors, in event order
+ *     (tk_row_bucket; buckets of rows by id). A row with n samples in the tick takes each step scaled by
  *     min(1, cap / n), cap = FW_TK_ROW_CAP / the row's rate factor (topics 0.1, formats
  *     0.01): n delayed steps on one row are one gradient step of n times the rate on the
  *     mean, stable while emb_lr n |p|^2 / 4 < 2 (the logistic loss's curvature is at most
@@ -825,12 +825,12 @@ typedef struct tk_job {
     const fw_engine *e;
     fw_rec *r;
     const fw_event *ev;
-    int users;     /* k_tk_rows: user rows (else note and content rows) */
 } tk_job;
 
 /* Step 1 for one shard; acc, cnt: its content rows' summed steps and sample counts. */
-static void tk_shard_train(const tk_job *j, tk_shard *sh, double *acc, uint32_t *cnt)
+static void tk_shard_train(const tk_job *j, tk_shard *out, double *acc, uint32_t *cnt)
 {
+    tk_shard own = *out, *sh = &own;   /* on the stack: no line shared with the next shard's */
     const fw_engine *e = j->e;
     fw_rec *r = j->r;
     rec_learn *L = &r->learn[sh->learner];
@@ -853,12 +853,12 @@ static void tk_shard_train(const tk_job *j, tk_shard *sh, double *acc, uint32_t 
         sgd_head(&L->cfg, sh->w[FW_TASK_OPEN], &sh->stats[FW_TASK_OPEN], xf, y, G->weight);
         double g = G->weight * (sigmoid(sh->mf_bias + emb) - y);
         sh->mf_bias -= L->cfg.emb_lr * g;
-        r->tk[i].g = g;
-        float *du = r->tk_du + (size_t)i * S;
+        float *du = r->tk_du + (size_t)i * 2 * S, *dq = du + S;
         double *at = acc + (size_t)ni->topic * S, *af = acc + (size_t)(T + ni->format) * S;
         for (uint32_t d = 0; d < D; d++) {
             float q = qt[d] + qf[d] + qn[d];
             du[d] = (float)(g * q + l2 * pu[d]);
+            dq[d] = (float)(g * pu[d]);
             at[d] += g * pu[d];
             af[d] += g * pu[d];
         }
@@ -873,6 +873,7 @@ static void tk_shard_train(const tk_job *j, tk_shard *sh, double *acc, uint32_t 
             sgd_head(&L->cfg, sh->w[k], &sh->stats[k], xf, G->got >> task_event[k] & 1u ? 1.0 : 0.0, 1.0);
         }
     }
+    *out = own;
 }
 
 static void k_tk_shards(void *arg, size_t b, size_t end, int slot)
@@ -966,17 +967,17 @@ static void tk_row_bucket(const tk_job *j, size_t q, int users)
         uint32_t D = L->dim;
         double lr = L->cfg.emb_lr, l2 = L->cfg.l2;
         for (uint32_t k = k0; k < k1; k++) {
-            const tk_sample *t = &r->tk[ix[k]];
-            const fw_event *x = &j->ev[r->grp[t->grp].i];
+            const fw_event *x = &j->ev[r->grp[r->tk[ix[k]].grp].i];
             float *pu = r->user_vec + (size_t)x->user * S, *qn = L->note_vec + (size_t)x->note * D;
             double step = lr * tk_scale(cnt[users ? x->user : x->note], 1.0);
             if (users) {
-                const float *du = r->tk_du + (size_t)ix[k] * S;
+                const float *du = r->tk_du + (size_t)ix[k] * 2 * S;
                 for (uint32_t d = 0; d < D; d++)
                     pu[d] -= (float)(step * du[d]);
             } else {
+                const float *dq = r->tk_du + (size_t)ix[k] * 2 * S + S;
                 for (uint32_t d = 0; d < D; d++)
-                    qn[d] -= (float)(step * (t->g * pu[d] + l2 * qn[d]));
+                    qn[d] -= (float)(step * (dq[d] + l2 * qn[d]));
             }
         }
         for (uint32_t k = k0; k < k1; k++) {
@@ -986,19 +987,18 @@ static void tk_row_bucket(const tk_job *j, size_t q, int users)
     }
 }
 
-/* Step 3, first the note buckets and the content rows (items FW_TK_BUCKETS on: neither reads
- * what the other writes), then (j->users) the user buckets. */
+/* Step 3, every row at once: items [0, B) the note buckets, [B, 2B) the user buckets, then
+ * the content rows. None reads what another writes: the steps recorded in step 1 read the
+ * tick-start vectors. */
 static void k_tk_rows(void *arg, size_t b, size_t end, int slot)
 {
     const tk_job *j = arg;
     (void)slot;
     for (size_t it = b; it < end; it++) {
-        if (j->users)
-            tk_row_bucket(j, it, 1);
-        else if (it < FW_TK_BUCKETS)
-            tk_row_bucket(j, it, 0);
+        if (it < 2 * FW_TK_BUCKETS)
+            tk_row_bucket(j, it % FW_TK_BUCKETS, it >= FW_TK_BUCKETS);
         else
-            tk_content_row(j, it - FW_TK_BUCKETS);
+            tk_content_row(j, it - 2 * FW_TK_BUCKETS);
     }
 }
 
@@ -1037,7 +1037,7 @@ static fw_err tk_collect(const fw_engine *e, fw_rec *r, const fw_event *ev, size
         n_sh += (cnt[l] + FW_TK_SHARD - 1) / FW_TK_SHARD;
     size_t C = (size_t)e->n_topics + 2, S = r->ustride;
     if (fw_grow((void **)&r->tk, &r->cap_tk, n, sizeof *r->tk, 1024) ||
-        fw_grow((void **)&r->tk_du, &r->cap_tk_du, (size_t)n * S, sizeof *r->tk_du, 1024) ||
+        fw_grow((void **)&r->tk_du, &r->cap_tk_du, (size_t)n * 2 * S, sizeof *r->tk_du, 1024) ||
         fw_grow((void **)&r->tk_ub, &r->cap_tk_ub, n, sizeof *r->tk_ub, 1024) ||
         fw_grow((void **)&r->tk_nb, &r->cap_tk_nb, n, sizeof *r->tk_nb, 1024) ||
         fw_grow((void **)&r->tk_sh, &r->cap_tk_sh, n_sh, sizeof *r->tk_sh, 16) ||
@@ -1080,10 +1080,7 @@ static fw_err tick_train(fw_engine *e, fw_rec *r, const fw_event *ev, size_t n_g
         tk_heads(r, l);
     tk_bucket(r, ev, n, 0, r->tk_noff, r->tk_nb);
     tk_bucket(r, ev, n, 1, r->tk_uoff, r->tk_ub);
-    /* Notes before users: a note's step reads its users' vectors at the tick's start. */
-    fw_par(e, FW_TK_BUCKETS + (size_t)r->n_learn * (e->n_topics + 2), 4, k_tk_rows, &j);
-    j.users = 1;
-    fw_par(e, FW_TK_BUCKETS, 4, k_tk_rows, &j);
+    fw_par(e, 2 * FW_TK_BUCKETS + (size_t)r->n_learn * (e->n_topics + 2), 4, k_tk_rows, &j);
     *trained += n;
     return FW_OK;
 }
