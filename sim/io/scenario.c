@@ -2376,6 +2376,40 @@ static bool any_discount(const fw_scenario *s, const fw_arm *arm)
     return false;
 }
 
+/* Whether the learning recommender trains in the run: some arm's feed is rec, or a plug-in
+ * handed its vectors (the engine's rec_wanted). */
+static bool rec_trains(const fw_scenario *s)
+{
+    for (uint32_t i = 0; i < (s->n_arms ? s->n_arms : 1); i++) {
+        const fw_engine_cfg *e = s->n_arms ? &s->arms[i].engine : &s->engine;
+        if (e->feed.algorithm == FW_FEED_REC || (e->feed.algorithm == FW_FEED_PLUGIN && e->feed.plugin_vectors))
+            return true;
+    }
+    return false;
+}
+
+/* engine.rec.train_mode where nothing trains: refused at the base's key, else at the first
+ * arm that sets it (issue 22). Needs the arms resolved. */
+static fw_err check_train_mode(const fw_scenario *s, const where *w, fw_diag *diag)
+{
+    if (rec_trains(s))
+        return FW_OK;
+    idle_row row = {"engine.rec.train_mode", (double)s->engine.rec.train_mode, true,
+                    "no arm's feed runs the recommender (engine.feed.algorithm rec, or plugin with plugin_vectors): "
+                    "nothing trains"};
+    fw_err err = refuse_idle(&row, 1, w, NULL, "", diag);
+    for (uint32_t i = 0; err == FW_OK && i < s->n_arms; i++) {
+        char at[600], path[64], what[160], shown[64];
+        clean_text(shown, sizeof shown, s->arms[i].name);
+        snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "]", i);
+        snprintf(what, sizeof what, "%s (arm '%s'): ", path, shown);
+        where_fmt(w, path, at, sizeof at);
+        row.value = (double)s->arms[i].engine.rec.train_mode;
+        err = refuse_idle(&row, 1, w, at, what, diag);
+    }
+    return err;
+}
+
 static fw_err check_idle(const fw_scenario *s, const fw_arm *arm, const fw_behaviour_cfg *b, const fw_engine_cfg *e,
                          const where *w, const char *arm_at, const char *what, fw_diag *diag)
 {
@@ -2960,6 +2994,8 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
             (err = check_privacy(&s->arms[i].engine, at, what, diag)) != FW_OK)
             return err;
     }
+    if ((err = check_train_mode(s, w, diag)) != FW_OK)
+        return err;
     if ((s->world.budget_elasticity > 0.0 || s->world.leave_roas > 0.0) && s->world.n_campaigns > 0 &&
         (!s->experiment_budget_split || s->experiment_unit == FW_UNIT_CREATOR) && cells > 1) {
         /* One budget for every arm: one arm's returns would move every arm's budgets. */
