@@ -136,15 +136,16 @@ typedef struct fw_rec {
     struct rec_group *grp;            /* fw_rec_log's scratch: the tick's groups (issue 22) */
     size_t cap_grp;
     /* Tick-mode training's scratch (engine.rec.train_mode tick, tick_train), grown as needed;
-     * the engine frees them. tk_ucnt [n_users] and tk_ncnt [tk_cap_ncnt] stay zero between ticks. */
+     * the engine frees them. tk_ucnt [n_users] and tk_ncnt [cap_tk_ncnt] stay zero between ticks. */
     struct tk_sample *tk;             /* the tick's samples of tick-mode learners, by learner, in event order */
     float *tk_du;                     /* [n * 2 * ustride] each sample's user step, then its note
                                          step's gradient part, before emb_lr */
     struct tk_shard *tk_sh;           /* the shards, by learner */
     double *tk_acc;                   /* [shards * (topics + 2) * ustride] content steps per shard */
     uint32_t *tk_cnt;                 /* [shards * (topics + 2)] samples per content row per shard */
-    uint32_t *tk_ub, *tk_nb;          /* sample indices by (learner, user bucket), (learner, note bucket) */
-    uint32_t *tk_uoff, *tk_noff;      /* [n_learn * FW_TK_BUCKETS + 1] the buckets' starts */
+    uint32_t *tk_ub, *tk_nb;          /* sample indices by user bucket, by note bucket (tk_bucket) */
+    uint32_t *tk_uoff, *tk_noff;      /* [FW_TK_BUCKETS + 1] the buckets' starts; tk_uoff has
+                                         max(n_learn, FW_TK_BUCKETS) + 1, first each learner's next sample */
     uint32_t *tk_lsh;                 /* [n_learn + 1] each learner's shards */
     uint32_t *tk_ucnt, *tk_ncnt;      /* samples per user, per note of the bucket being applied */
     size_t cap_tk, cap_tk_du, cap_tk_sh, cap_tk_acc, cap_tk_cnt, cap_tk_ub, cap_tk_nb, cap_tk_ncnt;
@@ -346,8 +347,8 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
         !fw_alloc(e, &r->tk_acc, 0, sizeof *r->tk_acc) || !fw_alloc(e, &r->tk_cnt, 0, sizeof *r->tk_cnt) ||
         !fw_alloc(e, &r->tk_ub, 0, sizeof *r->tk_ub) || !fw_alloc(e, &r->tk_nb, 0, sizeof *r->tk_nb) ||
         !fw_alloc(e, &r->tk_ncnt, 0, sizeof *r->tk_ncnt) ||
-        !fw_alloc(e, &r->tk_uoff, (size_t)r->n_learn * FW_TK_BUCKETS + 1, sizeof *r->tk_uoff) ||
-        !fw_alloc(e, &r->tk_noff, (size_t)r->n_learn * FW_TK_BUCKETS + 1, sizeof *r->tk_noff) ||
+        !fw_alloc(e, &r->tk_uoff, (size_t)fw_max_u32(r->n_learn, FW_TK_BUCKETS) + 1, sizeof *r->tk_uoff) ||
+        !fw_alloc(e, &r->tk_noff, FW_TK_BUCKETS + 1, sizeof *r->tk_noff) ||
         !fw_alloc(e, &r->tk_lsh, (size_t)r->n_learn + 1, sizeof *r->tk_lsh))
         return FW_ERR_NOMEM;
     for (uint32_t l = 0; l < r->n_learn; l++) {
