@@ -59,6 +59,10 @@ enum { FW_NF_CTR = 0, FW_NF_TASK = 1, FW_NF_CREATOR_CTR = 1 + FW_TASK__COUNT, FW
 #define FW_REC_TOPIC_RECENT 64
 #define FW_REC_PAIR_WINDOW 8     /* recent opens per user paired at day end */
 #define FW_REC_WALK_BATCH 16     /* graph walks advanced side by side (their misses overlap) */
+#define FW_TK_SHARD 256         /* tick mode: samples per shard of the heads' SGD */
+#define FW_TK_BUCKETS 256       /* tick mode: buckets of user rows, of note rows */
+#define FW_TK_BLOCK 16          /* tick mode: neighbouring rows per bucket block */
+#define FW_TK_ROW_CAP 64.0      /* tick mode: most samples' worth of steps a row takes in a tick */
 #define FW_REC_QTAB 64           /* steps of the sigmoid's bounds (cand_bound): z to -16 by 1/4 */
 
 /* A cell's own recommender state: per-topic pools of the notes with the most decayed
@@ -131,6 +135,21 @@ typedef struct fw_rec {
     struct priors *pri;               /* [n_learn] scratch of fw_rec_log */
     struct rec_group *grp;            /* fw_rec_log's scratch: the tick's groups (issue 22) */
     size_t cap_grp;
+    /* Tick-mode training's scratch (engine.rec.train_mode tick, tick_train), grown as needed;
+     * the engine frees them. tk_ucnt [n_users] and tk_ncnt [cap_tk_ncnt] stay zero between ticks. */
+    struct tk_sample *tk;             /* the tick's samples of tick-mode learners, by learner, in event order */
+    float *tk_du;                     /* [n * 2 * ustride] each sample's user step, then its note
+                                         step's gradient part, before emb_lr */
+    struct tk_shard *tk_sh;           /* the shards, by learner */
+    double *tk_acc;                   /* [shards * (topics + 2) * ustride] content steps per shard */
+    uint32_t *tk_cnt;                 /* [shards * (topics + 2)] samples per content row per shard */
+    uint32_t *tk_ub, *tk_nb;          /* sample indices by user bucket, by note bucket (tk_bucket) */
+    uint32_t *tk_uoff, *tk_noff;      /* [FW_TK_BUCKETS + 1] the buckets' starts; tk_uoff has
+                                         max(n_learn, FW_TK_BUCKETS) + 1, first each learner's next sample */
+    uint32_t *tk_lsh;                 /* [n_learn + 1] each learner's shards */
+    uint32_t *tk_ucnt, *tk_ncnt;      /* samples per user, per note of the bucket being applied */
+    size_t cap_tk, cap_tk_du, cap_tk_sh, cap_tk_acc, cap_tk_cnt, cap_tk_ub, cap_tk_nb, cap_tk_ncnt;
+    int any_tick;                     /* some learner trains in tick mode */
 } fw_rec;
 
 /* A group of the tick's log: an impression (or a lone event) and the events that follow it
@@ -141,6 +160,17 @@ typedef struct rec_group {
     uint8_t personal, train, followed;
     double weight;           /* the sample's weight (negative sampling) */
 } rec_group;
+
+/* Tick mode (tick_train): a sample and a shard of the heads' SGD. */
+typedef struct tk_sample {
+    uint32_t grp, learner;
+} tk_sample;
+
+typedef struct tk_shard {
+    uint32_t learner, b, end;                          /* samples [b, end) of r->tk */
+    double w[FW_TASK__COUNT][FW_RF__COUNT], mf_bias;   /* after the shard's SGD */
+    fw_model_stats stats[FW_TASK__COUNT];              /* its progressive validation */
+} tk_shard;
 
 typedef struct rec_log_job {
     const fw_engine *e;
@@ -320,12 +350,20 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
         /* These grow or are replaced; the engine frees whatever they hold. */
         !fw_alloc(e, &r->day_users, 0, sizeof *r->day_users) ||
         !fw_alloc(e, &r->nf_touched, 0, sizeof *r->nf_touched) || !fw_alloc(e, &r->nf_mark, 0, sizeof *r->nf_mark) ||
-        !fw_alloc(e, &r->grp, 0, sizeof *r->grp))
+        !fw_alloc(e, &r->grp, 0, sizeof *r->grp) || !fw_alloc(e, &r->tk, 0, sizeof *r->tk) ||
+        !fw_alloc(e, &r->tk_du, 0, sizeof *r->tk_du) || !fw_alloc(e, &r->tk_sh, 0, sizeof *r->tk_sh) ||
+        !fw_alloc(e, &r->tk_acc, 0, sizeof *r->tk_acc) || !fw_alloc(e, &r->tk_cnt, 0, sizeof *r->tk_cnt) ||
+        !fw_alloc(e, &r->tk_ub, 0, sizeof *r->tk_ub) || !fw_alloc(e, &r->tk_nb, 0, sizeof *r->tk_nb) ||
+        !fw_alloc(e, &r->tk_ncnt, 0, sizeof *r->tk_ncnt) ||
+        !fw_alloc(e, &r->tk_uoff, (size_t)fw_max_u32(r->n_learn, FW_TK_BUCKETS) + 1, sizeof *r->tk_uoff) ||
+        !fw_alloc(e, &r->tk_noff, FW_TK_BUCKETS + 1, sizeof *r->tk_noff) ||
+        !fw_alloc(e, &r->tk_lsh, (size_t)r->n_learn + 1, sizeof *r->tk_lsh))
         return FW_ERR_NOMEM;
     for (uint32_t l = 0; l < r->n_learn; l++) {
         rec_learn *L = &r->learn[l];
         L->cfg = fw_cfg(e, fw_learner_cell(e, l))->rec;   /* (or every cell's: the shared l = 0) */
         L->dim = L->cfg.dim;
+        r->any_tick |= L->cfg.train_mode == FW_TRAIN_TICK;
         for (uint32_t a = 0; a < e->n_arms; a++)
             if (fw_learner_serves(e, l, a))
                 L->nb_k = fw_max_u32(L->nb_k, fw_cfg(e, a)->rec.neighbours);
@@ -338,6 +376,8 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
             !fw_alloc(e, &L->openers_day, 0, sizeof *L->openers_day))
             return FW_ERR_NOMEM;
     }
+    if (r->any_tick && !fw_alloc(e, &r->tk_ucnt, U, sizeof *r->tk_ucnt))
+        return FW_ERR_NOMEM;
     for (uint32_t a = 0; a < e->n_arms; a++) {
         if (fw_cfg(e, a)->feed.algorithm != FW_FEED_REC)
             continue;
@@ -640,13 +680,12 @@ static int follows_creator(const fw_engine *e, uint32_t u, uint32_t cr)
 
 /* ---- training ---------------------------------------------------------------------- */
 
-static void sgd_task(rec_learn *r, int task, const double *x, double y, double weight)
+/* One SGD step of a ranking head's weights w on (x, y), counting its progressive validation
+ * (the prediction before the step) into s. */
+static void sgd_head(const fw_rec_cfg *cf, double *w, fw_model_stats *s, const double *x, double y, double weight)
 {
-    const fw_rec_cfg *cf = &r->cfg;
-    double *w = r->w[task];
     double p = sigmoid(wdot(w, x));
     double pc = p < 1e-12 ? 1e-12 : (p > 1.0 - 1e-12 ? 1.0 - 1e-12 : p);
-    fw_model_stats *s = &r->stats[task];
     s->samples++;
     s->weight += weight;
     s->log_loss += -weight * (y > 0.5 ? log(pc) : log(1.0 - pc));
@@ -655,6 +694,11 @@ static void sgd_task(rec_learn *r, int task, const double *x, double y, double w
     double g = weight * (p - y);
     for (int f = 0; f < FW_RF__COUNT; f++)
         w[f] -= cf->lr * (g * x[f] + (f == FW_RF_BIAS ? 0.0 : cf->l2 * w[f]));
+}
+
+static void sgd_task(rec_learn *r, int task, const double *x, double y, double weight)
+{
+    sgd_head(&r->cfg, r->w[task], &r->stats[task], x, y, weight);
 }
 
 /* Logistic matrix factorisation step on (u, n, opened) in learner L. */
@@ -759,6 +803,297 @@ static void k_groups(void *arg, size_t b, size_t end, int slot)
     }
 }
 
+/* ---- training, tick mode (engine.rec.train_mode tick; issue 22) ---------------------
+ * A tick-mode learner trains on the tick's samples as one delayed-update batch, computed in
+ * parallel, whose result does not depend on how many threads compute it:
+ *  1. shards (k_tk_shards, parallel): the learner's samples, in event order, cut into shards
+ *     of FW_TK_SHARD (boundaries fixed by the sample count alone). Every sample is evaluated
+ *     against the embeddings and the user counts as they were at the tick's start; inside a
+ *     shard the five heads and mf_bias run plain online SGD from their tick-start values.
+ *     A sample records its user step and its note step; a shard its heads, its
+ *     progressive validation and its content rows' summed steps.
+ *  2. heads (tk_heads, serial, 46 numbers a shard): each becomes the average of its shards'
+ *     results weighted by their samples, summed in shard order: parameter averaging
+ *     (Zinkevich, Weimer, Smola & Li 2010, "Parallelized stochastic gradient descent").
+ *     Each shard's SGD is online SGD on 256 samples, as stable as online at any number of
+ *     users; a sum of the shards' moves (the linear scaling rule of Goyal et al. 2017) would
+ *     take a step hundreds of times larger at 1M users, far past where that rule holds.
+ *  3. rows (one parallel loop, each row owned by one work item): a topic or format row sums
+ *     its shards' steps in shard order (tk_content_row); a note or user row applies its
+ *     samples' steps, recorded in step 1 from the tick-start vectors, in event order
+ *     (tk_row_bucket; buckets of rows by id). A row with n samples in the tick takes each step scaled by
+ *     min(1, cap / n), cap = FW_TK_ROW_CAP / the row's rate factor (topics 0.1, formats
+ *     0.01): n delayed steps on one row are one gradient step of n times the rate on the
+ *     mean, stable while emb_lr n |p|^2 / 4 < 2 (the logistic loss's curvature is at most
+ *     1/4); the cap keeps a hot note's or a topic's step at 64 x emb_lr on its mean.
+ * Unlike Hogwild! (Recht et al. 2011), whose racing updates make results depend on the
+ * schedule, every sum here runs in an order fixed by the event log: the same bits on any
+ * number of threads. The results differ from online's: a row's second sample in a tick does
+ * not see the first's step. */
+typedef struct tk_job {
+    const fw_engine *e;
+    fw_rec *r;
+    const fw_event *ev;
+} tk_job;
+
+/* Step 1 for one shard; acc, cnt: its content rows' summed steps and sample counts. */
+static void tk_shard_train(const tk_job *j, tk_shard *out, double *acc, uint32_t *cnt)
+{
+    tk_shard own = *out, *sh = &own;   /* on the stack: no line shared with the next shard's */
+    const fw_engine *e = j->e;
+    fw_rec *r = j->r;
+    rec_learn *L = &r->learn[sh->learner];
+    uint32_t D = L->dim, S = r->ustride, T = e->n_topics;
+    double l2 = L->cfg.l2;
+    memcpy(sh->w, L->w, sizeof sh->w);
+    sh->mf_bias = L->mf_bias;
+    memset(sh->stats, 0, sizeof sh->stats);
+    memset(acc, 0, (size_t)(T + 2) * S * sizeof *acc);
+    memset(cnt, 0, (size_t)(T + 2) * sizeof *cnt);
+    for (uint32_t i = sh->b; i < sh->end; i++) {
+        const rec_group *G = &r->grp[r->tk[i].grp];
+        const fw_event *x = &j->ev[G->i];
+        uint32_t u = x->user, n = x->note;
+        const fw_note_info *ni = &e->notes[n];
+        const float *pu = r->user_vec + (size_t)u * S, *qn = L->note_vec + (size_t)n * D;
+        const float *qt = note_content(L, D, ni, 0), *qf = note_content(L, D, ni, 1);
+        double emb = emb_score(e, L, pu, n), y = G->got >> FW_EV_OPEN & 1u ? 1.0 : 0.0, xf[FW_RF__COUNT];
+        features(e, L, &r->pri[sh->learner], u, n, x->tick, emb, G->followed, xf);
+        sgd_head(&L->cfg, sh->w[FW_TASK_OPEN], &sh->stats[FW_TASK_OPEN], xf, y, G->weight);
+        double g = G->weight * (sigmoid(sh->mf_bias + emb) - y);
+        sh->mf_bias -= L->cfg.emb_lr * g;
+        float *du = r->tk_du + (size_t)i * 2 * S, *dq = du + S;
+        double *at = acc + (size_t)ni->topic * S, *af = acc + (size_t)(T + ni->format) * S;
+        for (uint32_t d = 0; d < D; d++) {
+            float q = qt[d] + qf[d] + qn[d];
+            du[d] = (float)(g * q + l2 * pu[d]);
+            dq[d] = (float)(g * pu[d]);
+            at[d] += g * pu[d];
+            af[d] += g * pu[d];
+        }
+        cnt[ni->topic]++;
+        cnt[T + ni->format]++;
+        if (y == 0.0)
+            continue;
+        for (int k = FW_TASK_LIKE; k < FW_TASK__COUNT; k++) {
+            if (k == FW_TASK_FOLLOW && G->followed)
+                continue;   /* as train_group */
+            xf[FW_RF_NOTE_TASK] = note_row(L, n)[FW_NF_TASK + k];
+            sgd_head(&L->cfg, sh->w[k], &sh->stats[k], xf, G->got >> task_event[k] & 1u ? 1.0 : 0.0, 1.0);
+        }
+    }
+    *out = own;
+}
+
+static void k_tk_shards(void *arg, size_t b, size_t end, int slot)
+{
+    const tk_job *j = arg;
+    (void)slot;
+    size_t C = (size_t)j->e->n_topics + 2;
+    for (size_t s = b; s < end; s++)
+        tk_shard_train(j, &j->r->tk_sh[s], j->r->tk_acc + s * C * j->r->ustride, j->r->tk_cnt + s * C);
+}
+
+static void stats_add(fw_model_stats *t, const fw_model_stats *a)
+{
+    t->samples += a->samples;
+    t->weight += a->weight;
+    t->log_loss += a->log_loss;
+    t->predicted += a->predicted;
+    t->observed += a->observed;
+}
+
+/* Step 2 for learner l. */
+static void tk_heads(fw_rec *r, uint32_t l)
+{
+    rec_learn *L = &r->learn[l];
+    double dw[FW_TASK__COUNT][FW_RF__COUNT] = {{0.0}}, n_k[FW_TASK__COUNT] = {0.0}, dm = 0.0;
+    for (uint32_t s = r->tk_lsh[l]; s < r->tk_lsh[l + 1]; s++) {
+        const tk_shard *sh = &r->tk_sh[s];
+        for (int k = 0; k < FW_TASK__COUNT; k++) {
+            double n = (double)sh->stats[k].samples;
+            n_k[k] += n;
+            for (int f = 0; f < FW_RF__COUNT; f++)
+                dw[k][f] += n * (sh->w[k][f] - L->w[k][f]);
+            stats_add(&L->stats[k], &sh->stats[k]);
+        }
+        dm += (double)sh->stats[FW_TASK_OPEN].samples * (sh->mf_bias - L->mf_bias);
+    }
+    for (int k = 0; k < FW_TASK__COUNT; k++)
+        for (int f = 0; n_k[k] > 0.0 && f < FW_RF__COUNT; f++)
+            L->w[k][f] += dw[k][f] / n_k[k];
+    if (n_k[FW_TASK_OPEN] > 0.0)
+        L->mf_bias += dm / n_k[FW_TASK_OPEN];
+}
+
+/* The step scale of a row with n samples in the tick and rate factor f (step 3). */
+static inline double tk_scale(double n, double f)
+{
+    return n * f > FW_TK_ROW_CAP ? FW_TK_ROW_CAP / (n * f) : 1.0;
+}
+
+/* Step 3's content row it = l * (T + 2) + c: learner l's topic c < T or format c - T. */
+static void tk_content_row(const tk_job *j, size_t it)
+{
+    const fw_rec *r = j->r;
+    size_t T = j->e->n_topics, C = T + 2, S = r->ustride;
+    uint32_t l = (uint32_t)(it / C), c = (uint32_t)(it % C);
+    rec_learn *L = &r->learn[l];
+    double sum[128] = {0.0}, n = 0.0, f = c < T ? 0.1 : 0.01;   /* sgd_mf's factors; dim <= 128 */
+    for (uint32_t s = r->tk_lsh[l]; s < r->tk_lsh[l + 1]; s++) {
+        const double *a = r->tk_acc + ((size_t)s * C + c) * S;
+        n += r->tk_cnt[(size_t)s * C + c];
+        for (uint32_t d = 0; d < L->dim; d++)
+            sum[d] += a[d];
+    }
+    if (n == 0.0)
+        return;
+    float *v = c < T ? L->topic_vec + (size_t)c * L->dim : L->format_vec + (size_t)(c - T) * L->dim;
+    double step = f * L->cfg.emb_lr * tk_scale(n, f);
+    for (uint32_t d = 0; d < L->dim; d++)
+        v[d] -= (float)(step * sum[d]);
+}
+
+/* The row bucket of id: blocks of FW_TK_BLOCK neighbouring rows stay together (no two
+ * buckets write one cache line of rows). */
+static inline uint32_t tk_bucket_of(uint32_t id) { return id / FW_TK_BLOCK % FW_TK_BUCKETS; }
+
+/* Step 3's note rows (users 0) or user rows (1) of bucket q: its samples, by learner, in
+ * event order; runs of one learner are counted per row, applied, and their counts cleared. */
+static void tk_row_bucket(const tk_job *j, size_t q, int users)
+{
+    fw_rec *r = j->r;
+    const uint32_t *off = users ? r->tk_uoff : r->tk_noff, *ix = users ? r->tk_ub : r->tk_nb;
+    uint32_t *cnt = users ? r->tk_ucnt : r->tk_ncnt;
+    size_t S = r->ustride;
+    for (uint32_t k0 = off[q], k1; k0 < off[q + 1]; k0 = k1) {
+        uint32_t l = r->tk[ix[k0]].learner;
+        for (k1 = k0; k1 < off[q + 1] && r->tk[ix[k1]].learner == l; k1++) {
+            const fw_event *x = &j->ev[r->grp[r->tk[ix[k1]].grp].i];
+            cnt[users ? x->user : x->note]++;
+        }
+        const rec_learn *L = &r->learn[l];
+        uint32_t D = L->dim;
+        double lr = L->cfg.emb_lr, l2 = L->cfg.l2;
+        for (uint32_t k = k0; k < k1; k++) {
+            const fw_event *x = &j->ev[r->grp[r->tk[ix[k]].grp].i];
+            float *pu = r->user_vec + (size_t)x->user * S, *qn = L->note_vec + (size_t)x->note * D;
+            double step = lr * tk_scale(cnt[users ? x->user : x->note], 1.0);
+            if (users) {
+                const float *du = r->tk_du + (size_t)ix[k] * 2 * S;
+                for (uint32_t d = 0; d < D; d++)
+                    pu[d] -= (float)(step * du[d]);
+            } else {
+                const float *dq = r->tk_du + (size_t)ix[k] * 2 * S + S;
+                for (uint32_t d = 0; d < D; d++)
+                    qn[d] -= (float)(step * (dq[d] + l2 * qn[d]));
+            }
+        }
+        for (uint32_t k = k0; k < k1; k++) {
+            const fw_event *x = &j->ev[r->grp[r->tk[ix[k]].grp].i];
+            cnt[users ? x->user : x->note] = 0;
+        }
+    }
+}
+
+/* Step 3, every row at once: items [0, B) the note buckets, [B, 2B) the user buckets, then
+ * the content rows. None reads what another writes: the steps recorded in step 1 read the
+ * tick-start vectors. */
+static void k_tk_rows(void *arg, size_t b, size_t end, int slot)
+{
+    const tk_job *j = arg;
+    (void)slot;
+    for (size_t it = b; it < end; it++) {
+        if (it < 2 * FW_TK_BUCKETS)
+            tk_row_bucket(j, it % FW_TK_BUCKETS, it >= FW_TK_BUCKETS);
+        else
+            tk_content_row(j, it - 2 * FW_TK_BUCKETS);
+    }
+}
+
+/* Counting sort of the n samples into FW_TK_BUCKETS buckets by user (users) or note id:
+ * stable, so each bucket keeps the samples' order (by learner, then event order). */
+static void tk_bucket(const fw_rec *r, const fw_event *ev, uint32_t n, int users, uint32_t *off, uint32_t *ix)
+{
+    memset(off, 0, (FW_TK_BUCKETS + 1) * sizeof *off);
+    for (uint32_t i = 0; i < n; i++) {
+        const fw_event *x = &ev[r->grp[r->tk[i].grp].i];
+        off[tk_bucket_of(users ? x->user : x->note) + 1]++;
+    }
+    for (uint32_t q = 0; q < FW_TK_BUCKETS; q++)
+        off[q + 1] += off[q];
+    uint32_t at[FW_TK_BUCKETS];
+    memcpy(at, off, sizeof at);
+    for (uint32_t i = 0; i < n; i++) {
+        const fw_event *x = &ev[r->grp[r->tk[i].grp].i];
+        ix[at[tk_bucket_of(users ? x->user : x->note)]++] = i;
+    }
+}
+
+/* The tick's samples of tick-mode learners into r->tk (by learner, in event order) and
+ * their shards; *n_out samples. */
+static fw_err tk_collect(const fw_engine *e, fw_rec *r, const fw_event *ev, size_t n_grp, uint32_t *n_out)
+{
+    uint32_t nl = r->n_learn, n = 0, n_sh = 0;
+    uint32_t *cnt = r->tk_lsh;   /* first the samples per learner, then the shard offsets */
+    memset(cnt, 0, ((size_t)nl + 1) * sizeof *cnt);
+    for (size_t g = 0; g < n_grp; g++) {
+        uint32_t lx = fw_user_learner(e, ev[r->grp[g].i].user);
+        if (r->grp[g].train && r->learn[lx].cfg.train_mode == FW_TRAIN_TICK)
+            cnt[lx]++, n++;
+    }
+    for (uint32_t l = 0; l < nl; l++)
+        n_sh += (cnt[l] + FW_TK_SHARD - 1) / FW_TK_SHARD;
+    size_t C = (size_t)e->n_topics + 2, S = r->ustride;
+    if (fw_grow((void **)&r->tk, &r->cap_tk, n, sizeof *r->tk, 1024) ||
+        fw_grow((void **)&r->tk_du, &r->cap_tk_du, (size_t)n * 2 * S, sizeof *r->tk_du, 1024) ||
+        fw_grow((void **)&r->tk_ub, &r->cap_tk_ub, n, sizeof *r->tk_ub, 1024) ||
+        fw_grow((void **)&r->tk_nb, &r->cap_tk_nb, n, sizeof *r->tk_nb, 1024) ||
+        fw_grow((void **)&r->tk_sh, &r->cap_tk_sh, n_sh, sizeof *r->tk_sh, 16) ||
+        fw_grow((void **)&r->tk_acc, &r->cap_tk_acc, n_sh * C * S, sizeof *r->tk_acc, 1024) ||
+        fw_grow((void **)&r->tk_cnt, &r->cap_tk_cnt, n_sh * C, sizeof *r->tk_cnt, 1024))
+        return FW_ERR_NOMEM;
+    size_t old = r->cap_tk_ncnt;
+    if (fw_grow((void **)&r->tk_ncnt, &r->cap_tk_ncnt, e->cap_notes, sizeof *r->tk_ncnt, 1024))
+        return FW_ERR_NOMEM;
+    memset(r->tk_ncnt + old, 0, (r->cap_tk_ncnt - old) * sizeof *r->tk_ncnt);
+    uint32_t *next = r->tk_uoff, at = 0, sh = 0;   /* scratch: each learner's next sample */
+    for (uint32_t l = 0; l < nl; l++) {
+        uint32_t m = cnt[l];
+        next[l] = at;
+        cnt[l] = sh;
+        for (uint32_t b = 0; b < m; b += FW_TK_SHARD)
+            r->tk_sh[sh++] = (tk_shard){.learner = l, .b = at + b, .end = at + fw_min_u32(b + FW_TK_SHARD, m)};
+        at += m;
+    }
+    cnt[nl] = sh;
+    for (size_t g = 0; g < n_grp; g++) {
+        uint32_t lx = fw_user_learner(e, ev[r->grp[g].i].user);
+        if (r->grp[g].train && r->learn[lx].cfg.train_mode == FW_TRAIN_TICK)
+            r->tk[next[lx]++] = (tk_sample){.grp = (uint32_t)g, .learner = lx};
+    }
+    *n_out = n;
+    return FW_OK;
+}
+
+/* Tick-mode training of the tick's groups (see above); counts the samples into *trained. */
+static fw_err tick_train(fw_engine *e, fw_rec *r, const fw_event *ev, size_t n_grp, uint64_t *trained)
+{
+    uint32_t n;
+    fw_err err = tk_collect(e, r, ev, n_grp, &n);
+    if (err != FW_OK || n == 0)
+        return err;
+    tk_job j = {.e = e, .r = r, .ev = ev};
+    fw_par(e, r->tk_lsh[r->n_learn], 1, k_tk_shards, &j);
+    for (uint32_t l = 0; l < r->n_learn; l++)
+        tk_heads(r, l);
+    tk_bucket(r, ev, n, 0, r->tk_noff, r->tk_nb);
+    tk_bucket(r, ev, n, 1, r->tk_uoff, r->tk_ub);
+    fw_par(e, 2 * FW_TK_BUCKETS + (size_t)r->n_learn * (e->n_topics + 2), 4, k_tk_rows, &j);
+    *trained += n;
+    return FW_OK;
+}
+
 static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_log *l)
 {
     int64_t t0 = fw_now_ns();
@@ -791,14 +1126,19 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
     }
     rec_log_job job = {.e = e, .r = r, .ev = ev, .grp = r->grp};
     fw_par(e, n_grp, 1024, k_groups, &job);
+    if (r->any_tick) {   /* before the counts below: it reads them as of the tick's start */
+        fw_err err = tick_train(e, r, ev, n_grp, &trained);
+        if (err != FW_OK)
+            return err;
+    }
     for (size_t g = 0; g < n_grp; g++) {
         const rec_group *G = &r->grp[g];
         const fw_event *x = &ev[G->i];
         size_t j = G->j;
         i = G->i;
         int personal = G->personal;
-        if (G->train) {
-            uint32_t lx = fw_user_learner(e, x->user);
+        uint32_t lx = fw_user_learner(e, x->user);
+        if (G->train && r->learn[lx].cfg.train_mode == FW_TRAIN_ONLINE) {
             train_group(e, &r->learn[lx], &r->pri[lx], x->user, x->note, x->tick, G->got, G->followed, G->weight,
                         &trained);
         }

@@ -2376,23 +2376,72 @@ static bool any_discount(const fw_scenario *s, const fw_arm *arm)
     return false;
 }
 
-/* Whether users of arm (NULL: of any arm, or of the base when there are none) are served by a
- * cell whose feed reads the learning recommender (engine.feed.algorithm rec, or a ranker
- * plug-in handed its vectors): the only cells where anything learned reaches search. */
-static bool cfg_learns(const fw_engine_cfg *e)
+/* Whether a cell configured so reads the learning recommender (serve 0: its feed is rec, or a
+ * ranker plug-in handed its vectors, the only cells where anything learned reaches a user,
+ * search included) or serves its feed (serve 1: rec alone; a plug-in ranks the baseline's
+ * candidates). */
+static bool cfg_uses_rec(const fw_engine_cfg *e, int serve)
 {
-    return e->feed.algorithm == FW_FEED_REC || (e->feed.algorithm == FW_FEED_PLUGIN && e->feed.plugin_vectors);
+    return e->feed.algorithm == FW_FEED_REC ||
+           (!serve && e->feed.algorithm == FW_FEED_PLUGIN && e->feed.plugin_vectors);
+}
+
+/* Whether users of arm (NULL: of any arm, or of the base when there are none) are in a cell
+ * that uses the recommender so (cfg_uses_rec): the arm's own, or one of another layer's arms
+ * (a cell combines one arm of every layer). */
+static bool uses_rec_for(const fw_scenario *s, const fw_arm *arm, int serve)
+{
+    if (s->n_arms == 0)
+        return cfg_uses_rec(&s->engine, serve);
+    for (uint32_t i = 0; i < s->n_arms; i++)
+        if (cfg_uses_rec(&s->arms[i].engine, serve) &&
+            (arm == NULL || &s->arms[i] == arm || strcmp(s->arms[i].layer, arm->layer) != 0))
+            return true;
+    return false;
 }
 
 static bool learns_for(const fw_scenario *s, const fw_arm *arm)
 {
-    if (s->n_arms == 0)
-        return cfg_learns(&s->engine);
-    for (uint32_t i = 0; i < s->n_arms; i++)
-        if (cfg_learns(&s->arms[i].engine) &&
-            (arm == NULL || &s->arms[i] == arm || strcmp(s->arms[i].layer, arm->layer) != 0))
-            return true;
-    return false;
+    return uses_rec_for(s, arm, 0);
+}
+
+/* The recommender's own knobs (engine.rec.*) where they would do nothing: its training knobs
+ * (scope iso: dim, lr, emb_lr, neg_sample, l2, train_mode) where no cell its users are in
+ * learns, its recall, ranking and re-rank knobs where none serves the rec feed. Refused like
+ * check_idle's: the base's at its key, an arm's (where it departs from the base) at its line.
+ * Needs the arms resolved. */
+static fw_err check_rec_knobs(const fw_scenario *s, const where *w, fw_diag *diag)
+{
+    static const char *const off[2] = {
+        "no feed its users see learns (engine.feed.algorithm is not rec, nor a plugin with plugin_vectors): "
+        "nothing trains",
+        "no feed its users see is the recommender's (engine.feed.algorithm is not rec)"};
+    fw_err err = FW_OK;
+    for (size_t i = 0; err == FW_OK && i < sizeof knobs / sizeof knobs[0]; i++) {
+        const knob *k = &knobs[i];
+        if (strncmp(k->path, "engine.rec.", 11) != 0 || k->type == KNOB_STR)
+            continue;
+        int serve = k->scope != FW_SCOPE_ISO;
+        knob_value base = get_value(k, field_in(k, (fw_scenario *)s));
+        double bv = k->type == KNOB_F64 ? base.f : (double)base.u;
+        idle_row row = {k->path, bv, !uses_rec_for(s, NULL, serve), off[serve]};
+        err = refuse_idle(&row, 1, w, NULL, "", diag);
+        for (uint32_t a = 0; err == FW_OK && a < s->n_arms; a++) {
+            fw_arm *arm = &s->arms[a];
+            knob_value v = get_value(k, field_in_cfg(k, &arm->behaviour, &arm->engine));
+            row.value = k->type == KNOB_F64 ? v.f : (double)v.u;
+            row.idle = row.value != bv && !uses_rec_for(s, arm, serve);
+            if (!row.idle)
+                continue;
+            char at[600], path[64], what[160], shown[64];
+            clean_text(shown, sizeof shown, arm->name);
+            snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "]", a);
+            snprintf(what, sizeof what, "%s (arm '%s'): ", path, shown);
+            where_fmt(w, path, at, sizeof at);
+            err = refuse_idle(&row, 1, w, at, what, diag);
+        }
+    }
+    return err;
 }
 
 static fw_err check_idle(const fw_scenario *s, const fw_arm *arm, const fw_behaviour_cfg *b, const fw_engine_cfg *e,
@@ -2947,6 +2996,8 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
             (err = check_privacy(&s->arms[i].engine, at, what, diag)) != FW_OK)
             return err;
     }
+    if ((err = check_rec_knobs(s, w, diag)) != FW_OK)
+        return err;
     if ((s->world.budget_elasticity > 0.0 || s->world.leave_roas > 0.0) && s->world.n_campaigns > 0 &&
         (!s->experiment_budget_split || s->experiment_unit == FW_UNIT_CREATOR) && cells > 1) {
         /* One budget for every arm: one arm's returns would move every arm's budgets. */

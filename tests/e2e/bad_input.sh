@@ -39,6 +39,16 @@ printf 'engine:\n  ads:\n    autobid_lr: 0.2\n' >idle_lr.yaml
 expect_bad "autobid_lr without goal campaigns" "idle_lr.yaml:3|engine.ads.autobid_lr|no campaign autobids" run idle_lr.yaml
 printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["behaviour.satiation_half_life_hours=5"]\n' >idle_sat.yaml
 expect_bad "an arm's satiation half-life without satiation" "idle_sat.yaml:4|arm 'b'|behaviour.satiation is 0" run idle_sat.yaml
+printf 'engine:\n  rec:\n    train_mode: tick\n' >idle_train.yaml
+expect_bad "train_mode tick without the recommender" "idle_train.yaml:3: engine.rec.train_mode: tick would do nothing|no feed its users see learns" validate idle_train.yaml
+# Every engine.rec.* knob: its re-rank knobs where no feed is the recommender's, its training
+# knobs in a baseline arm beside a rec arm (nothing reads what that arm's learner learns).
+printf 'engine:\n  rec:\n    max_per_topic: 10\n' >idle_cap.yaml
+expect_bad "max_per_topic without the rec feed" "idle_cap.yaml:3: engine.rec.max_per_topic: 10 would do nothing|is the recommender's" validate idle_cap.yaml
+printf 'experiment:\n  arms:\n    - name: rec\n      set: ["engine.feed.algorithm=rec"]\n    - name: b\n      set: ["engine.rec.lr=0.5"]\n' >idle_lr_arm.yaml
+expect_bad "a baseline arm's lr beside a rec arm" "idle_lr_arm.yaml:5|arm 'b'|engine.rec.lr|nothing trains" validate idle_lr_arm.yaml
+printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.rec.train_mode=tick"]\n' >idle_train_arm.yaml
+expect_bad "an arm's train_mode tick without the recommender" "idle_train_arm.yaml:4|arm 'b'|nothing trains" validate idle_train_arm.yaml
 printf 'behaviour:\n  shop_visit_rate: 0\n  shop_eta: 1\n' >idle_shop_eta.yaml
 expect_bad "shop_eta without shop-tab visits" "idle_shop_eta.yaml:3: behaviour.shop_eta: 1 would do nothing|shop_visit_rate is 0" validate idle_shop_eta.yaml
 printf 'engine:\n  search:\n    product_match: bestseller\n' >idle_match.yaml

@@ -1599,8 +1599,9 @@ static fw_err load_arm_set(tmpdir *t, const char *extra, const char *assignment,
 {
     char text[1024];
     snprintf(text, sizeof text,
-             "experiment:\n%s  arms:\n    - name: control\n    - name: treat\n      set: [\"%s\"]\n", extra,
-             assignment);
+             "experiment:\n%s  arms:\n    - name: control\n    - name: treat\n      set: [\"%s\"]\n"
+             "engine:\n  feed:\n    algorithm: rec\n",   /* the recommender's knobs act (check_rec_knobs) */
+             extra, assignment);
     /* One file, rewritten for every case (tmp_write registers it once, for the teardown). */
     static char path[sizeof t->files[0]];
     if (path[0] == '\0')

@@ -57,6 +57,16 @@ typedef enum fw_feed_algorithm { FW_FEED_ALGORITHMS(FW_KNOB_ENUM_CONST) FW_FEED_
       "first page position (1-based) reserved for an ad (engine.ads sells it; empty when no campaign wins); 0 = none")  \
     X(feed, ARM, U32, ad_every, 10, 0, 100, "positions", "a reserved slot every this many positions after the first; 0 = only the first")
 
+/* How the recommender trains at each tick's barrier (engine.rec.train_mode): online = one SGD
+ * step per sample in event order, serially; tick = the tick's samples as one delayed-update
+ * batch, parallel over samples and rows with results that do not depend on the thread count
+ * (rec.c, "training, tick mode"). */
+#define FW_REC_TRAIN_MODES(V)         \
+    V(FW_TRAIN_ONLINE, "online")      \
+    V(FW_TRAIN_TICK, "tick")
+
+typedef enum fw_rec_train_mode { FW_REC_TRAIN_MODES(FW_KNOB_ENUM_CONST) FW_TRAIN__COUNT } fw_rec_train_mode;
+
 /* engine.rec.*: the learning recommender (used when engine.feed.algorithm = rec). The
  * learned state (embeddings, ranking models, co-engagement neighbours) is each arm's own
  * under experiment.isolation per_arm (trained on the arm's users' logs only; the training
@@ -88,6 +98,11 @@ typedef enum fw_feed_algorithm { FW_FEED_ALGORITHMS(FW_KNOB_ENUM_CONST) FW_FEED_
     X(rec, ISO, U32, neg_sample, 4, 1, 1000, "",                                                             \
       "train on one in this many impressions that were not opened, weighted by it (1 = all)")    \
     X(rec, ISO, F64, l2, 1.0e-4, 0.0, 1.0, "", "L2 penalty of every learned weight")                        \
+    X(rec, ISO, ENUM, train_mode, FW_TRAIN_ONLINE, FW_REC_TRAIN_MODES, 0, "",                                \
+      "online = an SGD step per sample in event order, serially (the barrier's serial part); tick = each " \
+      "tick's samples as one delayed-update batch, trained in parallel with the same results on any number " \
+      "of threads: embedding rows take their samples' summed steps (capped at 64 samples' worth a tick), the " \
+      "ranking heads the average of SGD over fixed shards of 256 samples (different results from online)") \
     X(rec, ARM, F64, rank_open, 1.0, 0.0, 1000.0, "", "ranking weight of the predicted open probability")   \
     X(rec, ARM, F64, rank_like, 0.5, 0.0, 1000.0, "", "ranking weight of the predicted like probability")   \
     X(rec, ARM, F64, rank_save, 1.0, 0.0, 1000.0, "", "ranking weight of the predicted save probability")   \
