@@ -21,25 +21,7 @@
 #    keep state by day: e2e_warmup_parts).
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
-cat >w.yaml <<'YAML'
-name: warmup
-seed: 18
-days: 2
-world:
-  n_users: 400
-  n_notes: 800
-  n_brands: 30
-  n_products: 200
-  ticks_per_day: 8
-  notes_per_dau: 1.0
-output:
-  compression: 0
-  oracle_every: 0
-YAML
-same() {   # same WHAT A B
-  if h5diff -q --exclude-path /latency --exclude-attribute / "$2" "$3"; then pass "$1: identical"
-  else fail "$1: differ: $(h5diff -r --exclude-path /latency --exclude-attribute / "$2" "$3" | head -20)"; fi
-}
+. "$(dirname "$0")/warm_world.sh" warmup
 val() { h5dump -y -w0 -d "$2" "$1" 2>/dev/null | awk '/DATA \{/ { getline; gsub(/ /, ""); print; exit }'; }
 day() { val "$1" "$2" | cut -d, -f$(($3 + 1)); }
 

@@ -5,35 +5,14 @@
 # of it ran before day 0).
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
-cat >w.yaml <<'YAML'
-name: warmup_parts
-seed: 18
-days: 2
-world:
-  n_users: 400
-  n_notes: 800
-  n_brands: 30
-  n_products: 200
-  ticks_per_day: 8
-  notes_per_dau: 1.0
-output:
-  compression: 0
-  oracle_every: 0
-YAML
-same() {   # same WHAT A B
-  if h5diff -q --exclude-path /latency --exclude-attribute / "$2" "$3"; then pass "$1: 1 vs 2 threads identical"
-  else fail "$1 differs across threads: $(h5diff -r --exclude-path /latency --exclude-attribute / "$2" "$3" | head -20)"; fi
-}
+. "$(dirname "$0")/warm_world.sh" warmup_parts
 # py FILE... <<'PY': runs a check with h5py, the files as sys.argv[1:].
 py() { "$PY" - "$@"; }
 
 # Safety: moderation runs before day 0, so the catalog is scored during the warm-up, not on
 # day 0 (a cold run's first tick scores all 800 catalog notes).
 S="--set world.violation_spam=0.1 --set world.violation_unsafe=0.05 --set engine.safety.action=remove"
-run safety_cold 1 $S
-run safety1 1 $S --set world.warmup_days=2
-run safety2 2 $S --set world.warmup_days=2
-same "safety" safety1.h5 safety2.h5
+warm3 safety $S
 py safety_cold.h5 safety1.h5 <<'PY' && pass "safety: the catalog was moderated before day 0" || fail "safety: day 0 scored"
 import sys, h5py
 c, w = (h5py.File(f, "r")["days/all/mod_scored"][0] for f in sys.argv[1:])
@@ -44,10 +23,7 @@ PY
 # impressions on AI-generated notes is no higher than a cold start's (were the warm-up's days
 # counted as days since launch, every creator would have adopted and the catalog be AI-made).
 A="--set behaviour.aigc_adoption_per_day=0.05"
-run aigc_cold 1 $A
-run aigc1 1 $A --set world.warmup_days=2
-run aigc2 2 $A --set world.warmup_days=2
-same "aigc" aigc1.h5 aigc2.h5
+warm3 aigc $A
 py aigc_cold.h5 aigc1.h5 <<'PY' && pass "aigc: nobody adopted before day 0" || fail "aigc: AI-generated notes before day 0"
 import sys, h5py
 share = [h5py.File(f, "r")["days/all/aigc_impression_share"][0] for f in sys.argv[1:]]
@@ -59,10 +35,7 @@ PY
 # warm-up's backlog: day 0 releases notes submitted before it (a delay of 8 ticks, a day, or
 # more), which a cold start, whose pipeline starts empty, cannot.
 M="--set engine.media.review_capacity=10"
-run media_cold 1 $M
-run media1 1 $M --set world.warmup_days=2
-run media2 2 $M --set world.warmup_days=2
-same "media" media1.h5 media2.h5
+warm3 media $M
 py media_cold.h5 media1.h5 <<'PY' && pass "media: day 0 releases the warm-up's backlog" || fail "media: no backlog at day 0"
 import sys, h5py
 d = [h5py.File(f, "r")["media/days/delay_max"][0] for f in sys.argv[1:]]
@@ -72,10 +45,7 @@ PY
 # Notify: digests go out before day 0, so day 0's digest lists the warm-up's last day's notes
 # (a cold start's day 0 has no previous day: no digest).
 N="--set engine.notify.digest_size=5"
-run notify_cold 1 $N
-run notify1 1 $N --set world.warmup_days=2
-run notify2 2 $N --set world.warmup_days=2
-same "notify" notify1.h5 notify2.h5
+warm3 notify $N
 py notify_cold.h5 notify1.h5 <<'PY' && pass "notify: day 0 has the warm-up's digests" || fail "notify: day 0's digests"
 import sys, h5py
 d = [h5py.File(f, "r")["days/all/digests"][0] for f in sys.argv[1:]]
@@ -106,10 +76,7 @@ PY
 # sessions are those a cold run draws, and /live/sessions lists them alone.
 L="--set world.live_sessions_per_day=3 --set world.live_duration_min_ticks=16 --set world.live_duration_max_ticks=16"
 L="$L --set engine.live.enabled=1 --set behaviour.live_card_click=0.1"
-run live_cold 1 $L
-run live1 1 $L --set world.warmup_days=2
-run live2 2 $L --set world.warmup_days=2
-same "live" live1.h5 live2.h5
+warm3 live $L
 py live_cold.h5 live1.h5 <<'PY' && pass "live: sessions before day 0, the recorded days' schedule unchanged" || fail "live sessions"
 import sys, h5py
 c, w = (h5py.File(f, "r") for f in sys.argv[1:])
@@ -158,10 +125,7 @@ PY
 # last day's opens, where a cold start has none to forget (taken unsigned, a warm-up's opens
 # were never forgotten).
 T="--set engine.feed.algorithm=rec --set engine.privacy.retention_days=1"
-run ret_cold 1 $T
-run ret1 1 $T --set world.warmup_days=2
-run ret2 2 $T --set world.warmup_days=2
-same "retention" ret1.h5 ret2.h5
+warm3 ret $T
 py ret_cold.h5 ret1.h5 <<'PY' && pass "retention: day 0 forgets the warm-up's opens" || fail "retention with a warm-up"
 import sys, h5py
 c, w = (h5py.File(f, "r")["privacy/days/forgotten_opens"][:].tolist() for f in sys.argv[1:])
@@ -173,10 +137,7 @@ PY
 # data was released then. So day 0's epsilon to date is three days' after two warm-up days,
 # one day's cold.
 D="--set engine.feed.algorithm=rec --set engine.privacy.dp=laplace --set engine.privacy.epsilon=1"
-run dp_cold 1 $D
-run dp1 1 $D --set world.warmup_days=2
-run dp2 2 $D --set world.warmup_days=2
-same "DP" dp1.h5 dp2.h5
+warm3 dp $D
 py dp_cold.h5 dp1.h5 <<'PY' && pass "DP: the warm-up's releases are accounted" || fail "DP accounting with a warm-up"
 import sys, h5py
 (cd, ct, cn), (wd, wt, wn) = ([h5py.File(f, "r")["privacy/days/" + k][:].tolist()
