@@ -2400,28 +2400,25 @@ static bool uses_rec_for(const fw_scenario *s, const fw_arm *arm, int serve)
     return false;
 }
 
-static bool learns_for(const fw_scenario *s, const fw_arm *arm)
-{
-    return uses_rec_for(s, arm, 0);
-}
-
 /* The recommender's own knobs (engine.rec.*) where they would do nothing: its training knobs
- * (scope iso: dim, lr, emb_lr, neg_sample, l2, train_mode) where no cell its users are in
- * learns, its recall, ranking and re-rank knobs where none serves the rec feed. Refused like
- * check_idle's: the base's at its key, an arm's (where it departs from the base) at its line.
- * Needs the arms resolved. */
+ * (scope iso: dim, lr, emb_lr, neg_sample, l2, train_mode) and search's weight of the learned
+ * affinity (engine.search.w_personal) where no cell its users are in learns, its recall,
+ * ranking and re-rank knobs where none serves the rec feed. Refused like check_idle's: the
+ * base's at its key, an arm's (where it departs from the base) at its line. Needs the arms
+ * resolved and counted (it walks them). */
 static fw_err check_rec_knobs(const fw_scenario *s, const where *w, fw_diag *diag)
 {
     static const char *const off[2] = {
         "no feed its users see learns (engine.feed.algorithm is not rec, nor a plugin with plugin_vectors): "
-        "nothing trains",
+        "nothing trains, nothing learned is read",
         "no feed its users see is the recommender's (engine.feed.algorithm is not rec)"};
     fw_err err = FW_OK;
     for (size_t i = 0; err == FW_OK && i < sizeof knobs / sizeof knobs[0]; i++) {
         const knob *k = &knobs[i];
-        if (strncmp(k->path, "engine.rec.", 11) != 0 || k->type == KNOB_STR)
+        int personal = strcmp(k->path, "engine.search.w_personal") == 0;
+        if ((strncmp(k->path, "engine.rec.", 11) != 0 && !personal) || k->type == KNOB_STR)
             continue;
-        int serve = k->scope != FW_SCOPE_ISO;
+        int serve = !personal && k->scope != FW_SCOPE_ISO;
         knob_value base = get_value(k, field_in(k, (fw_scenario *)s));
         double bv = k->type == KNOB_F64 ? base.f : (double)base.u;
         idle_row row = {k->path, bv, !uses_rec_for(s, NULL, serve), off[serve]};
@@ -2473,11 +2470,6 @@ static fw_err check_idle(const fw_scenario *s, const fw_arm *arm, const fw_behav
          e->search.product_slot == 0 || e->search.product_match != FW_PRODUCT_MATCH_TITLE,
          "products are not matched by title (engine.search.product_slot 0 or product_match bestseller)"},
         /* An arm is judged on its own cells, and only where it departs from the base. */
-        {"engine.search.w_personal", e->search.w_personal,
-         arm == NULL ? !learns_for(s, NULL)
-                     : e->search.w_personal != s->engine.search.w_personal && !learns_for(s, arm),
-         "no feed its users see learns (engine.feed.algorithm is not rec, nor a plugin with plugin_vectors): "
-         "there is no learned affinity to weigh"},
         {"behaviour.deal_weight", b->deal_weight,
          arm == NULL ? !any_discount(s, NULL)
                      : b->deal_weight != s->behaviour.deal_weight && !any_discount(s, arm),
