@@ -87,14 +87,18 @@ fw_err fw_privacy_cfg_check(const fw_engine_cfg *cfg, char *why, size_t cap)
                  pv->releases_per_day);
         return FW_ERR_RANGE;
     }
-    if (pv->retention_days > 0 && cfg->feed.algorithm != FW_FEED_REC &&
-        !(cfg->feed.algorithm == FW_FEED_PLUGIN && cfg->feed.plugin_vectors)) {
+    if (pv->retention_days > 0 && !fw_engine_cfg_learns(cfg)) {
         snprintf(why, cap, "engine.privacy.retention_days: %u does nothing: only the learning recommender keeps "
                  "user signals to forget (engine.feed.algorithm rec, or plugin with plugin_vectors 1); use 0",
                  pv->retention_days);
         return FW_ERR_RANGE;
     }
     return FW_OK;
+}
+
+int fw_engine_cfg_learns(const fw_engine_cfg *cfg)
+{
+    return cfg->feed.algorithm == FW_FEED_REC || (cfg->feed.algorithm == FW_FEED_PLUGIN && cfg->feed.plugin_vectors);
 }
 
 fw_err fw_engine_cfg_check(const fw_engine_cfg *cfg, char *why, size_t cap)

@@ -275,20 +275,11 @@ static inline float dotf(const float *a, const float *b, uint32_t n)
 
 /* ---- lifetime ---------------------------------------------------------------------- */
 
-/* Whether a cell configured so reads the learner: its feed is the recommender, or a ranker
- * plug-in handed its vectors. Only such a cell's users see anything learned (search's
- * personal affinity and CTR prior included): a baseline cell serves what a platform without
- * the recommender would, whether or not another arm runs it. */
-static int cfg_learns(const fw_engine_cfg *c)
-{
-    return c->feed.algorithm == FW_FEED_REC || (c->feed.algorithm == FW_FEED_PLUGIN && c->feed.plugin_vectors);
-}
-
 static int rec_wanted(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_cells)
 {
     (void)cat;
     for (uint32_t a = 0; a < n_cells; a++)
-        if (cfg_learns(&cfgs[a]))
+        if (fw_engine_cfg_learns(&cfgs[a]))
             return 1;
     return 0;
 }
@@ -2302,7 +2293,7 @@ fw_model_stats fw_engine_model_stats(const fw_engine *e, fw_rec_task task)
 double fw_rec_ctr_prior(const fw_engine *e, uint32_t cell, uint32_t u, double otherwise)
 {
     const fw_rec *r = R_of(e);
-    if (!r || !cfg_learns(fw_cfg(e, cell)))
+    if (!r || !fw_engine_cfg_learns(fw_cfg(e, cell)))
         return otherwise;
     const rec_learn *L = L_of(r, e, cell, u);
     return (L->total[FW_EV_OPEN] + 1.0) / (L->total[FW_EV_IMPRESSION] + 12.0);
@@ -2311,7 +2302,7 @@ double fw_rec_ctr_prior(const fw_engine *e, uint32_t cell, uint32_t u, double ot
 int fw_rec_user_topic(const fw_engine *e, uint32_t cell, uint32_t u, uint32_t t, double *dot)
 {
     const fw_rec *r = R_of(e);
-    if (!r || t >= e->n_topics || !cfg_learns(fw_cfg(e, cell)))
+    if (!r || t >= e->n_topics || !fw_engine_cfg_learns(fw_cfg(e, cell)))
         return 0;
     const rec_learn *L = L_of(r, e, cell, u);
     const float *pu = r->user_vec + (size_t)u * r->ustride, *pt = L->topic_vec + (size_t)t * L->dim;

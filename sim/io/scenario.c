@@ -2376,14 +2376,12 @@ static bool any_discount(const fw_scenario *s, const fw_arm *arm)
     return false;
 }
 
-/* Whether a cell configured so reads the learning recommender (serve 0: its feed is rec, or a
- * ranker plug-in handed its vectors, the only cells where anything learned reaches a user,
- * search included) or serves its feed (serve 1: rec alone; a plug-in ranks the baseline's
+/* Whether a cell configured so uses the recommender: serve 0, reads what it learns
+ * (fw_engine_cfg_learns); serve 1, serves its feed (rec alone: a plug-in ranks the baseline's
  * candidates). */
 static bool cfg_uses_rec(const fw_engine_cfg *e, int serve)
 {
-    return e->feed.algorithm == FW_FEED_REC ||
-           (!serve && e->feed.algorithm == FW_FEED_PLUGIN && e->feed.plugin_vectors);
+    return serve ? e->feed.algorithm == FW_FEED_REC : fw_engine_cfg_learns(e) != 0;
 }
 
 /* Whether users of arm (NULL: of any arm, or of the base when there are none) are in a cell
@@ -2403,10 +2401,11 @@ static bool uses_rec_for(const fw_scenario *s, const fw_arm *arm, int serve)
 /* The recommender's own knobs (engine.rec.*) where they would do nothing: its training knobs
  * (scope iso: dim, lr, emb_lr, neg_sample, l2, train_mode) and search's weight of the learned
  * affinity (engine.search.w_personal) where no cell its users are in learns, its recall,
- * ranking and re-rank knobs where none serves the rec feed. Refused like check_idle's: the
- * base's at its key, an arm's (where it departs from the base) at its line. Needs the arms
- * resolved and counted (it walks them). */
-static fw_err check_rec_knobs(const fw_scenario *s, const where *w, fw_diag *diag)
+ * ranking and re-rank knobs where none serves the rec feed. The base's (arm NULL, e its
+ * engine) refused at the key, an arm's (e the arm's, where it departs from the base) at
+ * arm_at, like check_idle's. Walks the arms: needs them counted and resolved. */
+static fw_err check_rec_knobs(const fw_scenario *s, const fw_arm *arm, const fw_engine_cfg *e, const where *w,
+                              const char *arm_at, const char *what, fw_diag *diag)
 {
     static const char *const off[2] = {
         "no feed its users see learns (engine.feed.algorithm is not rec, nor a plugin with plugin_vectors): "
@@ -2419,24 +2418,11 @@ static fw_err check_rec_knobs(const fw_scenario *s, const where *w, fw_diag *dia
         if ((strncmp(k->path, "engine.rec.", 11) != 0 && !personal) || k->type == KNOB_STR)
             continue;
         int serve = !personal && k->scope != FW_SCOPE_ISO;
-        knob_value base = get_value(k, field_in(k, (fw_scenario *)s));
-        double bv = k->type == KNOB_F64 ? base.f : (double)base.u;
-        idle_row row = {k->path, bv, !uses_rec_for(s, NULL, serve), off[serve]};
-        err = refuse_idle(&row, 1, w, NULL, "", diag);
-        for (uint32_t a = 0; err == FW_OK && a < s->n_arms; a++) {
-            fw_arm *arm = &s->arms[a];
-            knob_value v = get_value(k, field_in_cfg(k, &arm->behaviour, &arm->engine));
-            row.value = k->type == KNOB_F64 ? v.f : (double)v.u;
-            row.idle = row.value != bv && !uses_rec_for(s, arm, serve);
-            if (!row.idle)
-                continue;
-            char at[600], path[64], what[160], shown[64];
-            clean_text(shown, sizeof shown, arm->name);
-            snprintf(path, sizeof path, "experiment.arms[%" PRIu32 "]", a);
-            snprintf(what, sizeof what, "%s (arm '%s'): ", path, shown);
-            where_fmt(w, path, at, sizeof at);
-            err = refuse_idle(&row, 1, w, at, what, diag);
-        }
+        knob_value v = get_value(k, field_in_cfg(k, (fw_behaviour_cfg *)&s->behaviour, (fw_engine_cfg *)e));
+        knob_value b = get_value(k, field_in(k, (fw_scenario *)s));
+        double value = k->type == KNOB_F64 ? v.f : (double)v.u, base = k->type == KNOB_F64 ? b.f : (double)b.u;
+        idle_row row = {k->path, value, (arm == NULL || value != base) && !uses_rec_for(s, arm, serve), off[serve]};
+        err = refuse_idle(&row, 1, w, arm_at, what, diag);
     }
     return err;
 }
@@ -2974,6 +2960,8 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
     for (uint32_t i = 0; i < s->n_arms; i++)
         if ((err = resolve_arm(s, i, w, diag)) != FW_OK)
             return err;
+    if ((err = check_rec_knobs(s, NULL, &s->engine, w, NULL, "", diag)) != FW_OK)
+        return err;
     for (uint32_t i = 0; i < s->n_arms; i++) {
         char what[160];
         clean_text(shown, sizeof shown, s->arms[i].name);
@@ -2985,11 +2973,10 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
             (err = check_search(&s->arms[i].engine, at, what, diag)) != FW_OK ||
             (err = check_idle(s, &s->arms[i], &s->arms[i].behaviour, &s->arms[i].engine, w, at, what, diag)) != FW_OK ||
             (err = check_safety(s, &s->arms[i].behaviour, &s->arms[i].engine, w, at, what, diag)) != FW_OK ||
-            (err = check_privacy(&s->arms[i].engine, at, what, diag)) != FW_OK)
+            (err = check_privacy(&s->arms[i].engine, at, what, diag)) != FW_OK ||
+            (err = check_rec_knobs(s, &s->arms[i], &s->arms[i].engine, w, at, what, diag)) != FW_OK)
             return err;
     }
-    if ((err = check_rec_knobs(s, w, diag)) != FW_OK)
-        return err;
     if ((s->world.budget_elasticity > 0.0 || s->world.leave_roas > 0.0) && s->world.n_campaigns > 0 &&
         (!s->experiment_budget_split || s->experiment_unit == FW_UNIT_CREATOR) && cells > 1) {
         /* One budget for every arm: one arm's returns would move every arm's budgets. */

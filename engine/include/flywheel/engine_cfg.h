@@ -491,6 +491,12 @@ void fw_engine_cfg_defaults(fw_engine_cfg *cfg);
  * fw_engine_create refuses a configuration that fails it. */
 fw_err fw_engine_cfg_check(const fw_engine_cfg *cfg, char *why, size_t cap);
 
+/* Whether a cell configured so reads the learning recommender: its feed is rec, or a ranker
+ * plug-in handed its vectors (engine.feed.plugin_vectors). Only such a cell's users see
+ * anything learned (search's affinity and CTR prior included), and the recommender runs
+ * when some cell does; the scenario check refuses the knobs that would otherwise do nothing. */
+int fw_engine_cfg_learns(const fw_engine_cfg *cfg);
+
 /* The scope of the knob at "engine.<section>.<name>" (or "engine.<name>"): FW_SCOPE_ARM or
  * FW_SCOPE_RUN; -1 for an unknown path. */
 int fw_engine_knob_scope(const char *path);
