@@ -1386,14 +1386,21 @@ static fw_err plan_init(side_plan *p, const fw_scenario *sc, const fw_run_opts *
  * 1.3 MiB each (engine context and buffers; 10k/20k on 64 threads 148 MiB before the cuts).
  * The estimate stays an upper bound: every user is taken to post at notes_per_dau every
  * day, and 15% is added. */
+/* The most users and notes a run of s holds: every arrival of the run and its warm-up (issue
+ * 18) has its rows from the start, and at most notes_per_dau notes are published for every
+ * user every day of both. */
+static void run_population(const fw_scenario *s, double *users, double *notes)
+{
+    double days = (double)s->days + s->world.warmup_days;
+    *users = (double)s->world.n_users + (double)s->world.arrivals_per_day * days;
+    *notes = s->world.n_notes + s->world.notes_per_dau * *users * days;
+}
+
 double fw_run_memory_estimate(const fw_scenario *s, int threads)
 {
     const double MiB = 1024.0 * 1024.0;
-    /* Every arrival of the run and its warm-up (issue 18) has its rows from the start. */
-    double users = (double)s->world.n_users + (double)s->world.arrivals_per_day * ((double)s->days + s->world.warmup_days);
-    /* Notes published during the run and its warm-up: at most notes_per_dau for every user
-     * every day. */
-    double notes = s->world.n_notes + s->world.notes_per_dau * users * ((double)s->days + s->world.warmup_days);
+    double users, notes;
+    run_population(s, &users, &notes);
     int rec = 0;
     double learner = 0.0;   /* bytes of the largest per-arm learned state */
     for (uint32_t a = 0; a < s->n_arms; a++) {
@@ -1483,10 +1490,13 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
     /* The side runs go first, one per thread, as many at once as there are threads and as
      * memory allows: a world takes about 2.7 kB per user and 0.2 kB per note at its peak
      * (measured: 135 MiB for 50k users and 100k notes), and side runs may use half of the
-     * memory available now. */
+     * memory available now. The notes are those the run and its warm-up may publish too: a
+     * 60-day warm-up may add up to 0.08 x 60, about 5 notes a user (every user posting daily). */
     int threads = fw_run_threads(sc, o->threads);
     fw_par_set_threads(threads);
-    double per_world = 2700.0 * ((double)sc->world.n_users + (double)sc->world.arrivals_per_day * ((double)sc->days + sc->world.warmup_days)) + 200.0 * sc->world.n_notes + 16e6;
+    double users, notes;
+    run_population(sc, &users, &notes);
+    double per_world = 2700.0 * users + 200.0 * notes + 16e6;
     double avail = (double)sysconf(_SC_AVPHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     int at_once = avail > 0 ? (int)(0.5 * avail / per_world) : threads;
     if (at_once < 1)
