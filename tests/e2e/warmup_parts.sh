@@ -146,4 +146,13 @@ print("  epsilon (micro) by day: cold %s to date %s, warm %s to date %s; noise d
 assert cd == wd and cd[0] > 0 and ct == [cd[0], cd[0] + cd[1]] and wt == [3 * wd[0], 3 * wd[0] + wd[1]], (ct, wt)
 assert min(wn) > 0, wn
 PY
+py dp_cold.h5 dp1.h5 <<'PY' && pass "DP: day 0 serves what the warm-up released" || fail "DP releases during a warm-up"
+# A DP cell's trending pool is its last release: empty until a cold run's first release at
+# day 0's end, so the recommender's trending ('hot') channel recalls nothing on day 0; after a
+# warm-up it recalls the warm-up's released pool from day 0's first tick.
+import sys, h5py
+c, w = (h5py.File(f, "r")["work/recalled_hot"][:].tolist() for f in sys.argv[1:])
+print("  trending recalls by day: cold %s, warm %s" % (c, w))
+assert c[0] == 0 < c[1] and w[0] > 0, (c, w)
+PY
 finish
