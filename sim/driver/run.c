@@ -1386,10 +1386,7 @@ static fw_err plan_init(side_plan *p, const fw_scenario *sc, const fw_run_opts *
  * 1.3 MiB each (engine context and buffers; 10k/20k on 64 threads 148 MiB before the cuts).
  * The estimate stays an upper bound: every user is taken to post at notes_per_dau every
  * day, and 15% is added. */
-/* The most users and notes a run of s holds: every arrival of the run and its warm-up (issue
- * 18) has its rows from the start, and at most notes_per_dau notes are published for every
- * user every day of both. */
-static void run_population(const fw_scenario *s, double *users, double *notes)
+void fw_run_population(const fw_scenario *s, double *users, double *notes)
 {
     double days = (double)s->days + s->world.warmup_days;
     *users = (double)s->world.n_users + (double)s->world.arrivals_per_day * days;
@@ -1400,7 +1397,7 @@ double fw_run_memory_estimate(const fw_scenario *s, int threads)
 {
     const double MiB = 1024.0 * 1024.0;
     double users, notes;
-    run_population(s, &users, &notes);
+    fw_run_population(s, &users, &notes);
     int rec = 0;
     double learner = 0.0;   /* bytes of the largest per-arm learned state */
     for (uint32_t a = 0; a < s->n_arms; a++) {
@@ -1495,7 +1492,7 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
     int threads = fw_run_threads(sc, o->threads);
     fw_par_set_threads(threads);
     double users, notes;
-    run_population(sc, &users, &notes);
+    fw_run_population(sc, &users, &notes);
     double per_world = 2700.0 * users + 200.0 * notes + 16e6;
     double avail = (double)sysconf(_SC_AVPHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     int at_once = avail > 0 ? (int)(0.5 * avail / per_world) : threads;

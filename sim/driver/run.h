@@ -75,6 +75,11 @@ int fw_run_threads(const fw_scenario *s, int requested);
  * the available memory holds. Deterministic; allocates nothing. */
 double fw_run_memory_estimate(const fw_scenario *s, int threads);
 
+/* The most users and notes a run of s can hold: every arrival of the run and its warm-up
+ * (issue 18) has its rows from the start, and at most world.notes_per_dau notes are published
+ * for every user on every day of both (an upper bound: everyone active and posting). */
+void fw_run_population(const fw_scenario *s, double *users, double *notes);
+
 /* Runs scenario s. Returns FW_OK when every day ran and the result is at its final path;
  * FW_ERR_INTERRUPT when *stop ended it early (the partial file holds finished days);
  * another code (with a message on stderr) when it failed. With o->replicates = K > 1 the

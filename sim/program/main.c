@@ -485,9 +485,8 @@ static int memory_refused(const char *cmd, const fw_scenario *sc, int threads)
     }
     /* Note ids are 32-bit: a run that could publish more notes than they hold is refused too
      * (an upper bound: every user active and posting every day). */
-    double posting_days = (double)sc->days + sc->world.warmup_days;   /* a warm-up posts too */
-    double people = (double)sc->world.n_users + (double)sc->world.arrivals_per_day * posting_days;   /* issue 18 */
-    double notes = sc->world.n_notes + sc->world.notes_per_dau * people * posting_days;
+    double people, notes;
+    fw_run_population(sc, &people, &notes);
     if (notes >= (double)UINT32_MAX) {
         fprintf(stderr, "flywheel %s: this run could hold up to %.3g notes (world.n_notes + world.notes_per_dau x "
                         "world.n_users x (days + world.warmup_days)), more than note ids can number (%u): make the world smaller or the "
