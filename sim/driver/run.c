@@ -1375,6 +1375,13 @@ static fw_err plan_init(side_plan *p, const fw_scenario *sc, const fw_run_opts *
     return FW_OK;
 }
 
+void fw_run_population(const fw_scenario *s, double *users, double *notes)
+{
+    double days = (double)s->days + s->world.warmup_days;
+    *users = (double)s->world.n_users + (double)s->world.arrivals_per_day * days;
+    *notes = s->world.n_notes + s->world.notes_per_dau * *users * days;
+}
+
 /* Calibration (peak RSS by GNU time, one-day runs on one thread, after issue 21's cuts):
  * scenarios/default.yaml at 50k users and 100k notes 146 MiB, 100k/100k 219 MiB, 100k/300k
  * 280 MiB: 1.53 kB a user, 0.32 kB a note, about 43 MiB fixed; scenarios/bench_large.yaml
@@ -1386,13 +1393,6 @@ static fw_err plan_init(side_plan *p, const fw_scenario *sc, const fw_run_opts *
  * 1.3 MiB each (engine context and buffers; 10k/20k on 64 threads 148 MiB before the cuts).
  * The estimate stays an upper bound: every user is taken to post at notes_per_dau every
  * day, and 15% is added. */
-void fw_run_population(const fw_scenario *s, double *users, double *notes)
-{
-    double days = (double)s->days + s->world.warmup_days;
-    *users = (double)s->world.n_users + (double)s->world.arrivals_per_day * days;
-    *notes = s->world.n_notes + s->world.notes_per_dau * *users * days;
-}
-
 double fw_run_memory_estimate(const fw_scenario *s, int threads)
 {
     const double MiB = 1024.0 * 1024.0;
