@@ -108,8 +108,10 @@ void fw_bytes_free(fw_bytes *b)
     memset(b, 0, sizeof *b);
 }
 
-fw_err fw_mpi_exchange(const void *mine, size_t n, int flag, fw_bytes *all, size_t *at, int *flag_any)
+fw_err fw_mpi_exchange(const void *mine, size_t n, int flag, fw_bytes *all, size_t *at, int *flag_any,
+                       double *sync_s)
 {
+    *sync_s = 0.0;
     all->n = 0;
     at[0] = 0;
     if (g_size == 1 || !g_started) {
@@ -132,7 +134,9 @@ fw_err fw_mpi_exchange(const void *mine, size_t n, int flag, fw_bytes *all, size
         rc = FW_ERR_NOMEM;
         goto out;
     }
+    double t0 = MPI_Wtime();
     MPI_Allgather(hdr, 2, MPI_UINT64_T, hdrs, 2, MPI_UINT64_T, MPI_COMM_WORLD);
+    *sync_s = MPI_Wtime() - t0;
     *flag_any = 0;
     uint64_t total = 0;
     for (int r = 0; r < g_size; r++) {

@@ -41,8 +41,11 @@ void fw_bytes_free(fw_bytes *b);
 /* Every rank contributes mine[0..n) and a flag; all ranks receive the concatenation in rank
  * order in *all (rank r's bytes at all->v[at[r] .. at[r + 1]), at[size + 1]) and the OR of
  * the flags in *flag_any. One MPI_Allgather of the sizes and one MPI_Allgatherv of the bytes.
+ * *sync_s gets the seconds in the first, where a rank waits for the last to arrive (load
+ * imbalance plus one small collective's latency); the second's are the data's.
  * FW_ERR_NOMEM when the buffer cannot grow or the total passes 2 GiB (MPI's int counts). */
-fw_err fw_mpi_exchange(const void *mine, size_t n, int flag, fw_bytes *all, size_t *at, int *flag_any);
+fw_err fw_mpi_exchange(const void *mine, size_t n, int flag, fw_bytes *all, size_t *at, int *flag_any,
+                       double *sync_s);
 
 /* Every rank waits here until all have come (MPI_Barrier). */
 void fw_mpi_barrier(void);

@@ -210,6 +210,7 @@ fw_err fw_ranks_exchange(fw_ranks *R, fw_sim *S, fw_recbuf *log, const uint32_t 
         trace(S, log);
         return FW_OK;
     }
+    double t0 = fw_now_s();
     size_t need = 2 * sizeof(uint64_t) + n_runs * R->row_bytes;
     for (size_t k = 0; k < log->n; k++)
         need += 2 * sizeof(uint32_t) + payload(log->v[k].kind);
@@ -227,9 +228,13 @@ fw_err fw_ranks_exchange(fw_ranks *R, fw_sim *S, fw_recbuf *log, const uint32_t 
     }
     for (size_t i = 0; i < n_runs; i++)
         p = pack_rows(S, run_user[i], p);
-    fw_err rc = fw_mpi_exchange(R->out.v, R->out.n, stop, &R->all, R->at, stop_any);
+    double t1 = fw_now_s(), sync;
+    fw_err rc = fw_mpi_exchange(R->out.v, R->out.n, stop, &R->all, R->at, stop_any, &sync);
     if (rc != FW_OK)
         return rc;
+    double t2 = fw_now_s();
+    R->t_sync += sync;
+    R->t_data += t2 - t1 - sync;
     R->bytes += R->all.n;
     R->ticks++;
     if (R->all.n > R->max_tick_bytes)
@@ -261,6 +266,7 @@ fw_err fw_ranks_exchange(fw_ranks *R, fw_sim *S, fw_recbuf *log, const uint32_t 
         if (q != R->all.v + R->at[r + 1])
             return FW_ERR_INTERNAL;
     }
+    R->t_pack += (t1 - t0) + (fw_now_s() - t2);
     trace(S, log);
     return FW_OK;
 }
@@ -297,6 +303,7 @@ void fw_ranks_fault(const fw_ranks *R, uint32_t day)
 void fw_ranks_warmed(fw_ranks *R)
 {
     R->bytes = R->max_tick_bytes = R->ticks = R->user_ticks = R->records = 0;
+    R->t_sync = R->t_data = R->t_pack = 0.0;
 }
 
 void fw_ranks_summary(const fw_ranks *R, const fw_sim *S, uint32_t days, FILE *out)
@@ -310,9 +317,10 @@ void fw_ranks_summary(const fw_ranks *R, const fw_sim *S, uint32_t days, FILE *o
     fprintf(out,
             "  ranks: %d (users %u..%u on rank 0); exchanged %.0f bytes per tick (max %llu), %.1f per active "
             "user-tick, %.1f per user per day; %.1f MB in %llu exchanges (each rank receives all of it): "
-            "%.0f%% users' rows (%zu bytes each), %.0f%% records (%.1f bytes each)\n",
+            "%.0f%% users' rows (%zu bytes each), %.0f%% records (%.1f bytes each); rank 0 spent %.2f s waiting "
+            "for the others, %.2f s moving the data and %.2f s packing and unpacking\n",
             R->size, R->lo, R->hi ? R->hi - 1 : 0, per_tick, (unsigned long long)R->max_tick_bytes, per_user_tick,
             per_user_day, R->bytes / 1e6, (unsigned long long)R->ticks, R->bytes ? 100.0 * rows / R->bytes : 0.0,
             R->row_bytes, R->bytes ? 100.0 * (R->bytes - rows) / R->bytes : 0.0,
-            R->records ? (R->bytes - rows - 16.0 * R->ticks * R->size) / R->records : 0.0);
+            R->records ? (R->bytes - rows - 16.0 * R->ticks * R->size) / R->records : 0.0, R->t_sync, R->t_data, R->t_pack);
 }

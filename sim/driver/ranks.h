@@ -40,6 +40,10 @@ typedef struct fw_ranks {
     uint64_t day_work[FW_WORK__COUNT];   /* the day's work over the ranks (fw_ranks_day_end) */
     /* The tally: bytes of every rank's messages together, exchanges, user-ticks carried. */
     uint64_t bytes, max_tick_bytes, ticks, user_ticks, records;
+    /* Seconds in the exchanges: waiting for every rank to arrive (the sizes' collective:
+     * load imbalance and one latency), moving the data (the bytes' collective), and packing
+     * and unpacking. */
+    double t_sync, t_data, t_pack;
 } fw_ranks;
 
 /* This process's place (size 1 without MPI): slice, buffers. FW_ERR_NOMEM. */
