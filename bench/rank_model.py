@@ -151,7 +151,8 @@ def main(argv):
         notes = []
         tick_bytes = B * n / K
         if r > 1 and tick_bytes > 2**31 - 1:
-            notes.append("a tick's exchange %.1f GiB > MPI's 2 GiB per call: refused as built" % (tick_bytes / 2**30))
+            notes.append("a tick's exchange %.1f GiB: %d rounds of 2 GiB" % (tick_bytes / 2**30,
+                                                                              math.ceil(tick_bytes / (2**31 - 1))))
         mem = m0 + m * n if not math.isnan(m) else float("nan")
         notes.append("replicated serial share %.0f%%" % (100 * (t_b + t_d) / day))
         print("%12d %5d %4d %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %7.1f%% %10.1f GiB %s" %

@@ -13,6 +13,10 @@
 #endif
 
 static int g_rank = 0, g_size = 1, g_started = 0;
+/* The most bytes one MPI_Allgatherv receives: its counts and displacements are ints, so a
+ * tick's exchange above this goes in rounds (fw_mpi_exchange). FLYWHEEL_MPI_ROUND_BYTES
+ * (a smaller positive number) makes the rounds small enough for a test to reach them. */
+static size_t g_round = (size_t)INT_MAX;
 
 int fw_mpi_built(void)
 {
@@ -51,6 +55,17 @@ void fw_mpi_init(int *argc, char ***argv)
     g_started = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    const char *round = getenv("FLYWHEEL_MPI_ROUND_BYTES");
+    if (round) {
+        char *end;
+        unsigned long long v = strtoull(round, &end, 10);
+        if (*round < '0' || *round > '9' || *end || v < (unsigned long long)g_size || v > (unsigned long long)INT_MAX) {
+            fprintf(stderr, "flywheel: FLYWHEEL_MPI_ROUND_BYTES: expected a number of bytes from %d to %d, got '%s'\n",
+                    g_size, INT_MAX, round);
+            exit(2);
+        }
+        g_round = (size_t)v;
+    }
     if (g_size > 1) {
         static const int crash[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
         for (size_t k = 0; k < sizeof crash / sizeof *crash; k++)
@@ -108,6 +123,38 @@ void fw_bytes_free(fw_bytes *b)
     memset(b, 0, sizeof *b);
 }
 
+#ifdef FW_HAVE_MPI
+/* A tick's exchange above g_round bytes: in rounds, each rank sending at most g_round / size
+ * bytes of its message per round (so a round's counts and displacements fit MPI's ints), in
+ * order, into a round buffer and from there to each rank's place at dst + at[r]. Every rank
+ * knows every size, so all take the same number of rounds. counts and displs: [size] scratch. */
+static fw_err exchange_rounds(const unsigned char *mine, size_t n, unsigned char *dst, const size_t *at, int *counts,
+                              int *displs)
+{
+    size_t c = g_round / (size_t)g_size, most = 0;
+    for (int r = 0; r < g_size; r++)
+        most = at[r + 1] - at[r] > most ? at[r + 1] - at[r] : most;
+    unsigned char *buf = malloc(c * (size_t)g_size);
+    if (!buf)
+        return FW_ERR_NOMEM;
+    for (size_t off = 0; off < most; off += c) {
+        int sum = 0;
+        for (int r = 0; r < g_size; r++) {
+            size_t len = at[r + 1] - at[r];
+            counts[r] = len > off ? (int)(len - off < c ? len - off : c) : 0;
+            displs[r] = sum;
+            sum += counts[r];
+        }
+        MPI_Allgatherv(n > off ? mine + off : mine, counts[g_rank], MPI_BYTE, buf, counts, displs, MPI_BYTE,
+                       MPI_COMM_WORLD);
+        for (int r = 0; r < g_size; r++)
+            memcpy(dst + at[r] + off, buf + displs[r], (size_t)counts[r]);
+    }
+    free(buf);
+    return FW_OK;
+}
+#endif
+
 fw_err fw_mpi_exchange(const void *mine, size_t n, int flag, fw_bytes *all, size_t *at, int *flag_any,
                        double *sync_s)
 {
@@ -141,21 +188,21 @@ fw_err fw_mpi_exchange(const void *mine, size_t n, int flag, fw_bytes *all, size
     uint64_t total = 0;
     for (int r = 0; r < g_size; r++) {
         *flag_any |= hdrs[2 * r + 1] != 0;
-        counts[r] = (int)hdrs[2 * r];
-        displs[r] = (int)total;
         total += hdrs[2 * r];
         at[r + 1] = (size_t)total;
     }
     /* Every rank sees the same total, so every rank takes the same way out. */
-    if (total > (uint64_t)INT_MAX) {
-        fprintf(stderr, "flywheel: a tick's exchange is %llu bytes, over MPI's 2 GiB per call\n",
-                (unsigned long long)total);
+    if (total > (uint64_t)SIZE_MAX / 2 || (!fw_bytes_add(all, (size_t)total) && total > 0)) {
         rc = FW_ERR_NOMEM;
         goto out;
     }
-    if (!fw_bytes_add(all, (size_t)total) && total > 0) {
-        rc = FW_ERR_NOMEM;
+    if (total > g_round) {
+        rc = exchange_rounds(mine, n, all->v, at, counts, displs);
         goto out;
+    }
+    for (int r = 0; r < g_size; r++) {   /* total <= g_round <= INT_MAX: every count fits */
+        counts[r] = (int)(at[r + 1] - at[r]);
+        displs[r] = (int)at[r];
     }
     MPI_Allgatherv(mine, (int)n, MPI_BYTE, all->v, counts, displs, MPI_BYTE, MPI_COMM_WORLD);
 out:

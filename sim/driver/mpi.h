@@ -42,8 +42,10 @@ void fw_bytes_free(fw_bytes *b);
  * order in *all (rank r's bytes at all->v[at[r] .. at[r + 1]), at[size + 1]) and the OR of
  * the flags in *flag_any. One MPI_Allgather of the sizes and one MPI_Allgatherv of the bytes.
  * *sync_s gets the seconds in the first, where a rank waits for the last to arrive (load
- * imbalance plus one small collective's latency); the second's are the data's.
- * FW_ERR_NOMEM when the buffer cannot grow or the total passes 2 GiB (MPI's int counts). */
+ * imbalance plus one small collective's latency); the second's are the data's. A total
+ * above 2 GiB (MPI's int counts) goes in several MPI_Allgatherv rounds of at most 2 GiB
+ * (FLYWHEEL_MPI_ROUND_BYTES: smaller rounds, for tests). FW_ERR_NOMEM when a buffer cannot
+ * grow. */
 fw_err fw_mpi_exchange(const void *mine, size_t n, int flag, fw_bytes *all, size_t *at, int *flag_any,
                        double *sync_s);
 

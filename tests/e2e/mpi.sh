@@ -23,6 +23,19 @@ for rt in 1x2 2x1 2x2 4x1; do
   ranked "$r" "$AB" "${SMALL[@]}" -q -t "$t" -o ab_$rt.h5 >out.txt 2>err.txt || { fail "$rt: exit $? ($(tail -3 err.txt))"; continue; }
   if cmp_files ab_1x1.h5 ab_$rt.h5; then pass "tiny_ab: 1x1 and $rt (ranks x threads) identical"; else fail "tiny_ab: 1x1 and $rt differ: $(show_diff ab_1x1.h5 ab_$rt.h5)"; fi
 done
+# A tick's exchange above MPI's 2 GiB per call goes in rounds: forced here with rounds of 1000
+# bytes (about 40 a tick on 2 ranks) and 4099 bytes on 3 (uneven slices), each identical.
+for rr in 2:1000 3:4099; do
+  r=${rr%:*}
+  FLYWHEEL_MPI_ROUND_BYTES=${rr#*:} ranked "$r" "$AB" "${SMALL[@]}" -q -t 1 -o ab_round$r.h5 >out.txt 2>err.txt ||
+    { fail "rounds of ${rr#*:} bytes on $r ranks: $(tail -3 err.txt)"; continue; }
+  if cmp_files ab_1x1.h5 ab_round$r.h5; then pass "tiny_ab: 1x1 and $r ranks exchanging in rounds of ${rr#*:} bytes identical"
+  else fail "rounds of ${rr#*:} bytes on $r ranks differ: $(show_diff ab_1x1.h5 ab_round$r.h5)"; fi
+done
+FLYWHEEL_MPI_ROUND_BYTES=x ranked 2 "$AB" "${SMALL[@]}" -q -t 1 -o ab_bad.h5 >out.txt 2>err.txt
+rc=$?
+if [ $rc = 2 ] && grep -q "FLYWHEEL_MPI_ROUND_BYTES: expected" err.txt; then pass "a bad FLYWHEEL_MPI_ROUND_BYTES: exit 2"
+else fail "bad FLYWHEEL_MPI_ROUND_BYTES: exit $rc, $(head -2 err.txt)"; fi
 # The recommender (its training at the barrier on every rank) and the shop, two ranks of two threads.
 "$FLYWHEEL" run "$SRC/tests/data/tiny_rec.yaml" "${SMALL[@]}" --set days=2 -q -t 1 -o rec_1x1.h5 2>err.txt || fail "rec 1x1"
 ranked 2 "$SRC/tests/data/tiny_rec.yaml" "${SMALL[@]}" --set days=2 -t 2 -o rec_2x2.h5 >out.txt 2>err.txt || fail "rec 2x2: $(tail -3 err.txt)"

@@ -31,7 +31,7 @@ assert "0.500 ms per user-day" in t and "10.00 us" in t and "5.00 us" in t and "
 assert "3000 bytes per user and day" in t, t
 r = rows[0]
 assert abs(float(r[7]) - 48.5) < 0.06 and [float(x) for x in r[4:6]] == [10.0, 5.0], r
-assert "MPI's 2 GiB" in " ".join(rows[1]), rows[1]   # 3 TB a day in 96 ticks
+assert "15 rounds of 2 GiB" in " ".join(rows[1]), rows[1]   # 3 TB a day in 96 ticks: 29.1 GiB a tick
 PY
 # Real summaries: two one-day runs of a tiny world, one thread.
 cat >w.yaml <<'YAML'
