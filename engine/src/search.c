@@ -273,7 +273,7 @@ static inline void pblock_add(pblock *b, int fresh, uint32_t id, uint8_t tf, uin
  * inverted indexing", ACM TOIS 29(1), 2010). 1.5 bits per note indexed: at most 24 bits a
  * posting at the density threshold, less above it. */
 #define DENSE_MIN 1024u
-#define DENSE_RATIO 16u
+#define DENSE_RATIO 32u
 
 static void bits_drop(plist *p)
 {
@@ -950,8 +950,9 @@ static void prune_rewind(pquery *q)
 }
 
 /* Seeds per query at most, and per result wanted (see seed_floor). */
-#define SEED_MIN 32u
+#define SEED_MIN 128u
 #define SEED_PER_K 2u
+#define SEED_BLOCKS_MAX 16u
 
 /* BM25 of note d summed as the exhaustive scan sums it (query order), the lists other than
  * lead read by cursors cc that only move forward; lead's posting of d is lpos. */
@@ -973,35 +974,67 @@ static double seed_bm25(const pquery *q, cursor *cc, uint32_t lead, uint32_t lpo
     return bm;
 }
 
+/* The blocks of p with the largest bounds, at most nbest of them (ties: the earlier), in id
+ * order into best; returns how many. */
+static uint32_t best_blocks(const pquery *q, const plist *p, uint32_t nbest, uint32_t *best)
+{
+    double bw[SEED_BLOCKS_MAX];
+    uint32_t nb = (p->n + BLK - 1) >> BLK_SHIFT, n = 0;
+    for (uint32_t b = 0; b < nb; b++) {
+        double w = block_weight(q, &p->blk[b]);
+        if (n == nbest && w <= bw[n - 1])
+            continue;
+        uint32_t i = n < nbest ? n++ : n - 1;
+        while (i > 0 && bw[i - 1] < w) {
+            bw[i] = bw[i - 1];
+            best[i] = best[i - 1];
+            i--;
+        }
+        bw[i] = w;
+        best[i] = b;
+    }
+    for (uint32_t i = 1; i < n; i++)   /* id order: the cursors only move forward */
+        for (uint32_t j = i; j > 0 && best[j - 1] > best[j]; j--) {
+            uint32_t tmp = best[j];
+            best[j] = best[j - 1];
+            best[j - 1] = tmp;
+        }
+    return n;
+}
+
 /* An initial threshold (Kane and Tompa, "Split-lists and initial thresholds for WAND-based
- * search", SIGIR 2018): the first notes of the list `lead` (the query's largest bound), fully
- * scored; when there are at least k, their k-th best window score f_k is a floor on the
- * k-th best of the whole query (k distinct notes score at least f_k). Returns the largest
- * double below f_k, so that the loop's test, bound <= theta, drops only notes whose bound is
- * < f_k: those lose to the k seeds whatever their ids; -INFINITY when there is no floor. The
- * cursors are not moved (the seeds are scored again, in order, by the loop). */
+ * search", SIGIR 2018): the notes of the blocks of the list `lead` (the query's largest
+ * bound) whose bounds are the largest, fully scored; when there are at least k, their k-th
+ * best window score f_k is a floor on the k-th best of the whole query (k distinct notes
+ * score at least f_k). Returns the largest double below f_k, so that the loop's test,
+ * bound <= theta, drops only notes whose bound is < f_k: those lose to the k seeds whatever
+ * their ids; -INFINITY when there is no floor. The cursors are not moved (the seeds are
+ * scored again, in order, by the loop). */
 static double seed_floor(const struct fw_search *s, const pquery *q, const blend *bl, uint32_t lead, uint32_t k,
                          uint64_t *postings, uint64_t *scored)
 {
     const plist *p = q->c[lead].p;
-    uint32_t n = min_u32(p->n, max_u32(SEED_MIN, SEED_PER_K * k));
-    if (k > SEARCH_PAGE_MAX * SEARCH_WINDOW || n < k)
+    uint32_t want = max_u32(SEED_MIN, SEED_PER_K * k);
+    uint32_t best[SEED_BLOCKS_MAX], nbest = min_u32((want + BLK - 1) >> BLK_SHIFT, SEED_BLOCKS_MAX);
+    if (k > SEARCH_PAGE_MAX * SEARCH_WINDOW || k > nbest * BLK)
         return -INFINITY;
+    nbest = best_blocks(q, p, nbest, best);
     cursor cc[FW_QUERY_TERMS];
     memcpy(cc, q->c, (size_t)q->m * sizeof *cc);
     for (uint32_t j = 0; j < q->m; j++) {
         cc[j].pos = 0;
         cc[j].doc = cc[j].p->id[0];
     }
-    uint32_t sid[SEARCH_PAGE_MAX * SEARCH_WINDOW], ns = 0, read = 0;
+    uint32_t sid[SEARCH_PAGE_MAX * SEARCH_WINDOW], ns = 0, read = 0, n = 0;
     double ssc[SEARCH_PAGE_MAX * SEARCH_WINDOW];
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t d = p->id[i];
-        fw_topk_offer(sid, ssc, &ns, k, d, window_score(bl, seed_bm25(q, cc, lead, i, d, &read), s->topic, d));
-    }
+    for (uint32_t j = 0; j < nbest; j++)
+        for (uint32_t i = best[j] << BLK_SHIFT; i < min_u32((best[j] + 1) << BLK_SHIFT, p->n); i++, n++) {
+            uint32_t d = p->id[i];
+            fw_topk_offer(sid, ssc, &ns, k, d, window_score(bl, seed_bm25(q, cc, lead, i, d, &read), s->topic, d));
+        }
     *postings += read;
     *scored += n;
-    return nextafter(ssc[0], -INFINITY);
+    return ns < k ? -INFINITY : nextafter(ssc[0], -INFINITY);
 }
 
 /* One run of maxscore_loop: the query, the heap it fills and its threshold. */
@@ -1081,6 +1114,46 @@ static void score_offer(mrun *r, uint32_t d)
     }
 }
 
+/* A weight (before idf) at or below which a posting of a list with this idf, beside other
+ * lists bounded by rest, certainly cannot beat theta: window_bound is monotone in the
+ * weight, so the one check here covers every smaller weight; -1 (no weight) when the check
+ * fails or theta is -INFINITY. Just below the exact cut (a relative 1e-9): a posting above
+ * it gets the exact test. */
+static double weight_cut(const blend *bl, double idf, double rest, uint32_t m, double theta)
+{
+    double room = theta - (bl->intent ? bl->gi_max : 0.0) - (bl->personal ? bl->gp_max : 0.0);
+    double w = (room / bl->text_scale / (m > 1 ? BOUND_SLACK : 1.0) - rest) / idf * (1.0 - 1e-9);
+    if (!(w >= 0.0) || !(window_bound(bl, idf * w + rest, m) <= theta))
+        return -1.0;   /* also NaN and infinities (text_scale 0, theta -INFINITY) */
+    return w;
+}
+
+/* Blocks a range bound reads in one list at most; past them it takes the list's bound. */
+#define RANGE_BLOCKS 16u
+
+/* The most the non-essential lists t[0..ne) add to a note in [lo, hi]: per list, the largest
+ * bound of its blocks that overlap [lo, hi] (rb[i]: the first block of list t[i] that may,
+ * moved forward) -- a note there is in one of them or not in the list -- or, over more than
+ * RANGE_BLOCKS blocks, the list's bound. */
+static double range_rest(const mrun *r, uint32_t ne, uint32_t lo, uint32_t hi, uint32_t *rb)
+{
+    double sum = 0.0;
+    for (uint32_t i = 0; i < ne; i++) {
+        const cursor *ci = &r->q->c[r->t[i]];
+        const plist *p = ci->p;
+        uint32_t nb = (p->n + BLK - 1) >> BLK_SHIFT, b = rb[i] = block_at(p, rb[i], lo), seen = 0;
+        double w = 0.0;
+        for (; b < nb && seen < RANGE_BLOCKS; b++, seen++) {
+            double v = block_weight(r->q, &p->blk[b]);
+            w = v > w ? v : w;
+            if (p->blk[b].last >= hi)
+                break;
+        }
+        sum += b < nb && seen == RANGE_BLOCKS ? ci->ub : ci->idf * w;
+    }
+    return sum;
+}
+
 /* MaxScore with one essential list, t[m - 1] (the state the loop spends most of its time
  * in): walks it to its end -- or until theta leaves nothing that can enter -- skipping each
  * superblock and block whose bound plus the other lists' bounds cannot beat theta, and
@@ -1092,19 +1165,27 @@ static void walk_one(mrun *r)
     uint32_t m = r->m;
     cursor *ce = &r->q->c[r->t[m - 1]];
     const plist *p = ce->p;
-    double rest = r->pre[m - 2], idf = ce->idf;
-    uint32_t nb = (p->n + BLK - 1) >> BLK_SHIFT;
+    double idf = ce->idf;
+    uint32_t nb = (p->n + BLK - 1) >> BLK_SHIFT, rb[FW_QUERY_TERMS];
+    for (uint32_t i = 0; i + 1 < m; i++)
+        rb[i] = r->q->c[r->t[i]].pos >> BLK_SHIFT;
     for (uint32_t b = ce->pos >> BLK_SHIFT; b < nb; b++) {
         if ((b & (BLK_PER_SUP - 1)) == 0 &&
-            window_bound(bl, idf * block_weight(q, &p->sup[b / BLK_PER_SUP]) + rest, m) <= r->theta) {
+            window_bound(bl, idf * block_weight(q, &p->sup[b / BLK_PER_SUP]) + r->pre[m - 2], m) <= r->theta) {
             b += BLK_PER_SUP - 1;   /* the whole superblock */
             continue;
         }
+        uint32_t end = min_u32((b + 1) << BLK_SHIFT, p->n);
+        /* the other lists' bounds over this block's notes (block-max MaxScore) */
+        double rest = range_rest(r, m - 1, p->id[max_u32(b << BLK_SHIFT, ce->pos)], p->blk[b].last, rb);
         if (window_bound(bl, idf * block_weight(q, &p->blk[b]) + rest, m) <= r->theta)
             continue;
-        uint32_t end = min_u32((b + 1) << BLK_SHIFT, p->n);
+        double cut = weight_cut(bl, idf, rest, m, r->theta);
         for (uint32_t i = max_u32(b << BLK_SHIFT, ce->pos); i < end; i++) {
-            double part = idf * posting_weight(q, p, i);
+            double w = posting_weight(q, p, i);
+            if (w <= cut)
+                continue;
+            double part = idf * w;
             if (window_bound(bl, part + rest, m) <= r->theta)
                 continue;
             uint32_t d = p->id[i];
@@ -1117,6 +1198,7 @@ static void walk_one(mrun *r)
             score_offer(r, d);
             if (window_bound(bl, r->pre[m - 1], m) <= r->theta)
                 goto done;   /* no note can enter any more */
+            cut = weight_cut(bl, idf, rest, m, r->theta);
         }
     }
 done:
