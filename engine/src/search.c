@@ -11,8 +11,9 @@
  * note's length, 4 bits each: a note has at most FW_NOTE_TERMS = 16 terms), each list
  * doubling its capacity: 5 bytes per posting (10 at worst just after a doubling), plus a
  * bound summary (pblock, 8 bytes) per 64-posting block, per 4096-posting superblock and
- * for the whole list, for exact retrieval's pruning. len[note] (uint8) is the number of
- * indexed terms of the note.
+ * for the whole list, for exact retrieval's pruning; a dense list (a note in 32 or more)
+ * also a bitmap of its notes with a rank per 64 notes (1.5 bits per note indexed).
+ * len[note] (uint8) is the number of indexed terms of the note.
  * Learned intents, one model per learner (every cell's own under per-arm isolation, trained
  * on its users' clicks; else one): irow[t] is FW_NONE until term t is first clicked, then the
  * row of icount[row * n_topics + topic] and itotal[row] holding its clicks: memory grows with
@@ -23,6 +24,9 @@
  *    indexed, with length 0 when it has no text); total_len == sum of len[0..n_docs).
  *  - Within a posting list ids strictly increase; a note appears at most once per list,
  *    with tf >= 1 its number of occurrences and its length len[note].
+ *  - When bits is not NULL, bit d of bits is set exactly for the notes d of the list, and
+ *    rank[w] (w < rank_to, rank_to past the last posting's word) counts its postings with
+ *    note < 64 * w.
  *  - blk[b] (sup[j], all) summarises exactly postings [b * 64, min(n, (b + 1) * 64)) (of
  *    superblock j, of the list): last is the last posting's id, max_tf the largest tf, and
  *    min_len[c] the shortest length among its postings of tf class c (1, 2, >= 3), 0xff
@@ -270,8 +274,10 @@ static inline void pblock_add(pblock *b, int fresh, uint32_t id, uint8_t tf, uin
  * note is in it; for a frequent word (a generic word holds 40% of the bench's notes) a bit
  * and a rank answer in one step what a skip through the blocks answers in ten (the hybrid
  * of bitvectors and posting lists of Culpepper and Moffat, "Efficient set intersection for
- * inverted indexing", ACM TOIS 29(1), 2010). 1.5 bits per note indexed: at most 24 bits a
- * posting at the density threshold, less above it. */
+ * inverted indexing", ACM TOIS 29(1), 2010). 1.5 bits per note indexed: at most 48 bits a
+ * posting at the density threshold, less above it (bench_search, 1M notes: 90 MiB of index
+ * instead of 81; at one note in 16, 82 MiB, but a topic's most frequent words went without;
+ * at one in 64, 107 MiB). */
 #define DENSE_MIN 1024u
 #define DENSE_RATIO 32u
 
@@ -706,16 +712,28 @@ static inline double quality(const fw_engine *e, uint32_t id, double p0)
  * 2003) and block-max WAND by Mallia, Siedlaczek and Suel, ECIR 2019). The query's terms
  * are sorted by their list-wide bound; the longest prefix whose bounds sum to no more than
  * theta is non-essential: a note holding only those terms cannot enter, so only the other,
- * essential, lists are walked. For each note met there: (1) every list's superblock, then
- * block, bounds at the note -- when they cannot beat theta, every essential list skips past
- * the end of the shortest of those (super)blocks; notes up to that end are not checked
- * again; (2) the note's essential weights plus, from the largest down, each non-essential
- * term's block bound, then its real weight (a cursor seek), leaving as soon as what is left
- * cannot beat theta (with one essential list its block is first run through in a tight
- * loop on that test); (3) the full score. A one-word query is the degenerate case: its
- * superblocks and blocks are skipped or scored whole. (A first
- * version used block-max WAND's pivot; on the bench's 1-3 word queries with a window of 80
- * it scored 2.5 times the postings MaxScore scores, at a higher cost per step.)
+ * essential, lists are walked. theta starts from a floor (seed_floor: the best blocks of
+ * the list with the largest bound, fully scored; initial thresholds as in Kane and Tompa,
+ * SIGIR 2018), so a frequent word's list is non-essential from the first note instead of
+ * being walked until the heap has filled with good notes. With several essential lists,
+ * for each note met there: (1) every list's superblock, then block, bounds at the note --
+ * when they cannot beat theta, every essential list skips past the end of the shortest of
+ * those (super)blocks; notes up to that end are not checked again; (2) the smallest list
+ * runs alone, in a tight loop on its weight plus the non-essential bounds, up to the next
+ * list's note; (3) the note's essential weights plus, from the largest down, each
+ * non-essential term's block bound, then its real weight (a cursor seek; in a dense list a
+ * bit test, see bits_add), leaving as soon as what is left cannot beat theta; (4) the full
+ * score. With one essential list left (the usual state once theta has risen) walk_one runs
+ * through it alone: each block whose bound plus the others' block bounds over the same
+ * notes cannot beat theta is skipped, then each posting whose weight plus those cannot
+ * (a weight cut per block and per theta spares the float test), then (3) and (4). A
+ * one-word query is the degenerate case: its superblocks and blocks are skipped or scored
+ * whole. (A first version used block-max WAND's pivot; on the bench's 1-3 word queries with
+ * a window of 80 it scored 2.5 times the postings MaxScore scores, at a higher cost per
+ * step. Tried on top of this version and dropped, for saving nothing measurable on the
+ * bench: a per-interval partition, one essential list wherever the block bounds allow; the
+ * topic terms of the note's own topic in its bound, in intent mode; a weight cut in the
+ * one-word walk.)
  *
  * Bounds stay valid while the index grows and whatever the arm's k1 and b: a block stores
  * no score, only the shortest note among its postings of tf 1, of tf 2 and of tf >= 3 (with
@@ -731,10 +749,14 @@ static inline double quality(const fw_engine *e, uint32_t id, double p0)
  * operation is monotone in each argument), so bound >= score holds bit for bit; a sum of
  * more than one term bound is summed in another order than the score, so it is widened by
  * a relative 1e-12 (six terms' rounding is below 1e-15). Pruning drops a note only when its
- * bound is <= the threshold: a note scoring exactly the threshold loses the tie anyway,
- * because every note in the heap was met before it, so has a smaller id. Intent candidates
- * (which enter with any id) are kept out of that heap and offered after it is complete:
- * the best k of a union is the best k of (best k of one part) and the other part.
+ * bound is <= the threshold: a note scoring exactly the heap's k-th score loses the tie
+ * anyway, because every note in the heap was met before it, so has a smaller id; the seeds'
+ * floor is the largest double below their k-th score f_k, so it drops only bounds < f_k,
+ * which lose to the k seeds (all of them in the lists, so offered in turn) whatever their
+ * ids. A dense list's bitmap and ranks give the very posting a seek would find. Intent
+ * candidates (which enter with any id) are kept out of that heap and offered after it is
+ * complete: the best k of a union is the best k of (best k of one part) and the other part
+ * (the seeds' floor may come from candidates too: they are offered all the same).
  *
  * The window score blends BM25 scaled by the page's best (text_scale = w_text / max BM25)
  * with the topic terms; max BM25 comes from a first pass with k = 1, so the scaling is the
