@@ -971,7 +971,8 @@ static void prune_rewind(pquery *q)
     }
 }
 
-/* Seeds per query at most, and per result wanted (see seed_floor). */
+/* seed_floor scores the postings of the fewest best blocks that hold at least SEED_MIN
+ * postings and SEED_PER_K per result wanted, and of SEED_BLOCKS_MAX blocks at most. */
 #define SEED_MIN 128u
 #define SEED_PER_K 2u
 #define SEED_BLOCKS_MAX 16u
@@ -1082,7 +1083,8 @@ static int run_list(const mrun *r, cursor *ce, uint32_t d2, double rest)
 {
     const plist *p = ce->p;
     uint32_t i = ce->pos, end = min_u32(((i >> BLK_SHIFT) + 1) << BLK_SHIFT, p->n);
-    while (i < end && p->id[i] < d2 && window_bound(r->bl, ce->idf * posting_weight(r->q, p, i) + rest, r->m) <= r->theta)
+    while (i < end && p->id[i] < d2 &&
+           window_bound(r->bl, ce->idf * posting_weight(r->q, p, i) + rest, r->m) <= r->theta)
         i++;
     ce->pos = i;
     ce->doc = i < p->n ? p->id[i] : END;
