@@ -11,8 +11,9 @@
  * note's length, 4 bits each: a note has at most FW_NOTE_TERMS = 16 terms), each list
  * doubling its capacity: 5 bytes per posting (10 at worst just after a doubling), plus a
  * bound summary (pblock, 8 bytes) per 64-posting block, per 4096-posting superblock and
- * for the whole list, for exact retrieval's pruning. len[note] (uint8) is the number of
- * indexed terms of the note.
+ * for the whole list, for exact retrieval's pruning; a dense list (a note in 32 or more)
+ * also a bitmap of its notes with a rank per 64 notes (1.5 bits per note indexed).
+ * len[note] (uint8) is the number of indexed terms of the note.
  * Learned intents, one model per learner (every cell's own under per-arm isolation, trained
  * on its users' clicks; else one): irow[t] is FW_NONE until term t is first clicked, then the
  * row of icount[row * n_topics + topic] and itotal[row] holding its clicks: memory grows with
@@ -23,6 +24,9 @@
  *    indexed, with length 0 when it has no text); total_len == sum of len[0..n_docs).
  *  - Within a posting list ids strictly increase; a note appears at most once per list,
  *    with tf >= 1 its number of occurrences and its length len[note].
+ *  - When bits is not NULL, bit d of bits is set exactly for the notes d of the list, and
+ *    rank[w] (w < rank_to, rank_to past the last posting's word) counts its postings with
+ *    note < 64 * w.
  *  - blk[b] (sup[j], all) summarises exactly postings [b * 64, min(n, (b + 1) * 64)) (of
  *    superblock j, of the list): last is the last posting's id, max_tf the largest tf, and
  *    min_len[c] the shortest length among its postings of tf class c (1, 2, >= 3), 0xff
@@ -87,6 +91,10 @@ typedef struct plist {
     pblock *sup;            /* [ceil(cap / SUP)] */
     uint32_t n, cap;
     pblock all;             /* the bounds of the whole list (when n > 0) */
+    /* A dense list's notes as a bitmap too (NULL for the others; see bits_add). */
+    uint64_t *bits;         /* [bit_words] bit d % 64 of word d / 64: note d is in the list */
+    uint32_t *rank;         /* [bit_words] postings whose note is < 64 * w, for w < rank_to */
+    uint32_t bit_words, rank_to;
 } plist;
 
 struct fw_search {
@@ -181,6 +189,8 @@ static void search_destroy(fw_engine *e, void *state)
             free(s->post[t].tl);
             free(s->post[t].blk);
             free(s->post[t].sup);
+            free(s->post[t].bits);
+            free(s->post[t].rank);
         }
 }
 
@@ -258,6 +268,67 @@ static inline void pblock_add(pblock *b, int fresh, uint32_t id, uint8_t tf, uin
     b->min_len[cls] = len < b->min_len[cls] ? len : b->min_len[cls];
 }
 
+/* Dense lists: a list of at least DENSE_MIN postings holding at least one note in
+ * DENSE_RATIO when it is checked (every DENSE_MIN-th posting) gets a bitmap of its notes,
+ * kept from then on. Exact retrieval asks a list that MaxScore left non-essential whether a
+ * note is in it; for a frequent word (a generic word holds 40% of the bench's notes) a bit
+ * and a rank answer in one step what a skip through the blocks answers in ten (the hybrid
+ * of bitvectors and posting lists of Culpepper and Moffat, "Efficient set intersection for
+ * inverted indexing", ACM TOIS 29(1), 2010). 1.5 bits per note indexed: at most 48 bits a
+ * posting at the density threshold, less above it (bench_search, 1M notes: 90 MiB of index
+ * instead of 81; at one note in 16, 82 MiB, but a topic's most frequent words went without;
+ * at one in 64, 107 MiB). */
+#define DENSE_MIN 1024u
+#define DENSE_RATIO 32u
+
+static void bits_drop(plist *p)
+{
+    free(p->bits);
+    free(p->rank);
+    p->bits = NULL;
+    p->rank = NULL;
+    p->bit_words = p->rank_to = 0;
+}
+
+/* Records posting k (note id, the last posting) in p's bitmap, growing it; drops the bitmap
+ * (search then skips through the blocks) when out of memory. rank[w] for the words from
+ * the last posting's on to id's is k: every earlier posting's note is below them. */
+static void bits_add(plist *p, uint32_t id, uint32_t k)
+{
+    uint32_t w = id >> 6;
+    if (w >= p->bit_words) {
+        uint32_t cap = max_u32(w + 1, 2 * p->bit_words);
+        uint64_t *bits = realloc(p->bits, (size_t)cap * sizeof *bits);
+        if (bits)
+            p->bits = bits;
+        uint32_t *rank = bits ? realloc(p->rank, (size_t)cap * sizeof *rank) : NULL;
+        if (!rank) {
+            bits_drop(p);
+            return;
+        }
+        p->rank = rank;
+        memset(p->bits + p->bit_words, 0, (size_t)(cap - p->bit_words) * sizeof *p->bits);
+        p->bit_words = cap;
+    }
+    for (; p->rank_to <= w; p->rank_to++)
+        p->rank[p->rank_to] = k;
+    p->bits[w] |= 1ull << (id & 63);
+}
+
+/* Keeps p's bitmap, making it when p has become dense. */
+static void bits_update(plist *p, uint32_t id)
+{
+    uint32_t k = p->n - 1;
+    if (p->bits) {
+        bits_add(p, id, k);
+        return;
+    }
+    if (p->n % DENSE_MIN || (uint64_t)p->n * DENSE_RATIO < (uint64_t)id + 1)
+        return;
+    for (uint32_t i = 0; i < p->n && (i == 0 || p->bits); i++)
+        bits_add(p, p->id[i], i);
+}
+
 /* Appends (id, tf) of a note of length len; room was reserved. Keeps the block bounds: a
  * new block starts at every BLK-th posting, and only the last block ever changes. */
 static void plist_append(plist *p, uint32_t id, uint8_t tf, uint8_t len)
@@ -268,6 +339,7 @@ static void plist_append(plist *p, uint32_t id, uint8_t tf, uint8_t len)
     pblock_add(&p->blk[k >> BLK_SHIFT], (k & (BLK - 1)) == 0, id, tf, len);
     pblock_add(&p->sup[k >> SUP_SHIFT], (k & (SUP - 1)) == 0, id, tf, len);
     pblock_add(&p->all, k == 0, id, tf, len);
+    bits_update(p, id);
 }
 
 static fw_err index_note(fw_engine *e, struct fw_search *s, uint32_t id, const uint32_t *terms)
@@ -640,16 +712,28 @@ static inline double quality(const fw_engine *e, uint32_t id, double p0)
  * 2003) and block-max WAND by Mallia, Siedlaczek and Suel, ECIR 2019). The query's terms
  * are sorted by their list-wide bound; the longest prefix whose bounds sum to no more than
  * theta is non-essential: a note holding only those terms cannot enter, so only the other,
- * essential, lists are walked. For each note met there: (1) every list's superblock, then
- * block, bounds at the note -- when they cannot beat theta, every essential list skips past
- * the end of the shortest of those (super)blocks; notes up to that end are not checked
- * again; (2) the note's essential weights plus, from the largest down, each non-essential
- * term's block bound, then its real weight (a cursor seek), leaving as soon as what is left
- * cannot beat theta (with one essential list its block is first run through in a tight
- * loop on that test); (3) the full score. A one-word query is the degenerate case: its
- * superblocks and blocks are skipped or scored whole. (A first
- * version used block-max WAND's pivot; on the bench's 1-3 word queries with a window of 80
- * it scored 2.5 times the postings MaxScore scores, at a higher cost per step.)
+ * essential, lists are walked. theta starts from a floor (seed_floor: the best blocks of
+ * the list with the largest bound, fully scored; initial thresholds as in Kane and Tompa,
+ * SIGIR 2018), so a frequent word's list is non-essential from the first note instead of
+ * being walked until the heap has filled with good notes. With several essential lists,
+ * for each note met there: (1) every list's superblock, then block, bounds at the note --
+ * when they cannot beat theta, every essential list skips past the end of the shortest of
+ * those (super)blocks; notes up to that end are not checked again; (2) the smallest list
+ * runs alone, in a tight loop on its weight plus the non-essential bounds, up to the next
+ * list's note; (3) the note's essential weights plus, from the largest down, each
+ * non-essential term's block bound, then its real weight (a cursor seek; in a dense list a
+ * bit test, see bits_add), leaving as soon as what is left cannot beat theta; (4) the full
+ * score. With one essential list left (the usual state once theta has risen) walk_one runs
+ * through it alone: each block whose bound plus the others' block bounds over the same
+ * notes cannot beat theta is skipped, then each posting whose weight plus those cannot
+ * (a weight cut per block and per theta spares the float test), then (3) and (4). A
+ * one-word query is the degenerate case: its superblocks and blocks are skipped or scored
+ * whole. (A first version used block-max WAND's pivot; on the bench's 1-3 word queries with
+ * a window of 80 it scored 2.5 times the postings MaxScore scores, at a higher cost per
+ * step. Tried on top of this version and dropped, for saving nothing measurable on the
+ * bench: a per-interval partition, one essential list wherever the block bounds allow; the
+ * topic terms of the note's own topic in its bound, in intent mode; a weight cut in the
+ * one-word walk.)
  *
  * Bounds stay valid while the index grows and whatever the arm's k1 and b: a block stores
  * no score, only the shortest note among its postings of tf 1, of tf 2 and of tf >= 3 (with
@@ -665,10 +749,14 @@ static inline double quality(const fw_engine *e, uint32_t id, double p0)
  * operation is monotone in each argument), so bound >= score holds bit for bit; a sum of
  * more than one term bound is summed in another order than the score, so it is widened by
  * a relative 1e-12 (six terms' rounding is below 1e-15). Pruning drops a note only when its
- * bound is <= the threshold: a note scoring exactly the threshold loses the tie anyway,
- * because every note in the heap was met before it, so has a smaller id. Intent candidates
- * (which enter with any id) are kept out of that heap and offered after it is complete:
- * the best k of a union is the best k of (best k of one part) and the other part.
+ * bound is <= the threshold: a note scoring exactly the heap's k-th score loses the tie
+ * anyway, because every note in the heap was met before it, so has a smaller id; the seeds'
+ * floor is the largest double below their k-th score f_k, so it drops only bounds < f_k,
+ * which lose to the k seeds (all of them in the lists, so offered in turn) whatever their
+ * ids. A dense list's bitmap and ranks give the very posting a seek would find. Intent
+ * candidates (which enter with any id) are kept out of that heap and offered after it is
+ * complete: the best k of a union is the best k of (best k of one part) and the other part
+ * (the seeds' floor may come from candidates too: they are offered all the same).
  *
  * The window score blends BM25 scaled by the page's best (text_scale = w_text / max BM25)
  * with the topic terms; max BM25 comes from a first pass with k = 1, so the scaling is the
@@ -757,13 +845,12 @@ static uint32_t block_at(const plist *p, uint32_t b, uint32_t d)
     return hi;
 }
 
-/* Moves c to its first posting with note >= d (never back). */
-static void cursor_seek(cursor *c, uint32_t d)
+/* Moves c to its first posting with note >= d in block b, the first block of its list at
+ * or after c's whose last note is >= d (block_at's answer; n_blocks: past the end). The
+ * note sought is mostly a few postings on: gallop from c, then bisect. */
+static void cursor_seek_in(cursor *c, uint32_t b, uint32_t d)
 {
-    if (c->doc >= d)
-        return;
     const plist *p = c->p;
-    uint32_t b = block_at(p, c->pos >> BLK_SHIFT, d);
     if (b << BLK_SHIFT >= p->n) {
         c->pos = p->n;
         c->doc = END;
@@ -771,15 +858,51 @@ static void cursor_seek(cursor *c, uint32_t d)
     }
     uint32_t lo = c->pos > b << BLK_SHIFT ? c->pos : b << BLK_SHIFT;
     uint32_t hi = min_u32((b + 1) << BLK_SHIFT, p->n) - 1;   /* id[hi] == blk[b].last >= d */
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (p->id[mid] >= d)
-            hi = mid;
-        else
-            lo = mid + 1;
+    if (p->id[lo] < d) {
+        uint32_t step = 1;
+        while (lo + step < hi && p->id[lo + step] < d) {
+            lo += step;
+            step *= 2;
+        }
+        hi = min_u32(lo + step, hi);
+        lo++;   /* id[lo - 1] < d <= id[hi] */
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (p->id[mid] >= d)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
     }
     c->pos = lo;
     c->doc = p->id[lo];
+}
+
+/* Moves c to its first posting with note >= d (never back). */
+static void cursor_seek(cursor *c, uint32_t d)
+{
+    if (c->doc < d)
+        cursor_seek_in(c, block_at(c->p, c->pos >> BLK_SHIFT, d), d);
+}
+
+/* Moves c to note d's posting when d is in its list and c is before d (afterwards c->doc ==
+ * d exactly when d is in the list). A dense list answers from its bitmap and, when d is not
+ * in it, stays where it is, before d: callers then read c->doc == d only. */
+static void cursor_probe(cursor *c, uint32_t d)
+{
+    const plist *p = c->p;
+    if (!p->bits) {
+        cursor_seek(c, d);
+        return;
+    }
+    uint32_t w = d >> 6;
+    if (c->doc >= d || w >= p->rank_to)
+        return;
+    uint64_t word = p->bits[w], bit = 1ull << (d & 63);
+    if (word & bit) {
+        c->pos = p->rank[w] + (uint32_t)__builtin_popcountll(word & (bit - 1));
+        c->doc = d;
+    }
 }
 
 static inline void cursor_next(cursor *c)
@@ -848,15 +971,275 @@ static void prune_rewind(pquery *q)
     }
 }
 
+/* seed_floor scores the postings of the fewest best blocks that hold at least SEED_MIN
+ * postings and SEED_PER_K per result wanted, and of SEED_BLOCKS_MAX blocks at most. */
+#define SEED_MIN 128u
+#define SEED_PER_K 2u
+#define SEED_BLOCKS_MAX 16u
+
+/* BM25 of note d summed as the exhaustive scan sums it (query order), the lists other than
+ * lead read by cursors cc that only move forward; lead's posting of d is lpos. */
+static double seed_bm25(const pquery *q, cursor *cc, uint32_t lead, uint32_t lpos, uint32_t d, uint32_t *read)
+{
+    double bm = 0.0;
+    for (uint32_t j = 0; j < q->m; j++) {
+        if (j == lead) {
+            bm += cc[j].idf * posting_weight(q, cc[j].p, lpos);
+            (*read)++;
+            continue;
+        }
+        cursor_probe(&cc[j], d);
+        if (cc[j].doc == d) {
+            bm += cc[j].idf * posting_weight(q, cc[j].p, cc[j].pos);
+            (*read)++;
+        }
+    }
+    return bm;
+}
+
+/* The blocks of p with the largest bounds, at most nbest of them (ties: the earlier), in id
+ * order into best; returns how many. */
+static uint32_t best_blocks(const pquery *q, const plist *p, uint32_t nbest, uint32_t *best)
+{
+    double bw[SEED_BLOCKS_MAX];
+    uint32_t nb = (p->n + BLK - 1) >> BLK_SHIFT, n = 0;
+    for (uint32_t b = 0; b < nb; b++) {
+        double w = block_weight(q, &p->blk[b]);
+        if (n == nbest && w <= bw[n - 1])
+            continue;
+        uint32_t i = n < nbest ? n++ : n - 1;
+        while (i > 0 && bw[i - 1] < w) {
+            bw[i] = bw[i - 1];
+            best[i] = best[i - 1];
+            i--;
+        }
+        bw[i] = w;
+        best[i] = b;
+    }
+    for (uint32_t i = 1; i < n; i++)   /* id order: the cursors only move forward */
+        for (uint32_t j = i; j > 0 && best[j - 1] > best[j]; j--) {
+            uint32_t tmp = best[j];
+            best[j] = best[j - 1];
+            best[j - 1] = tmp;
+        }
+    return n;
+}
+
+/* An initial threshold (Kane and Tompa, "Split-lists and initial thresholds for WAND-based
+ * search", SIGIR 2018): the notes of the blocks of the list `lead` (the query's largest
+ * bound) whose bounds are the largest, fully scored; when there are at least k, their k-th
+ * best window score f_k is a floor on the k-th best of the whole query (k distinct notes
+ * score at least f_k). Returns the largest double below f_k, so that the loop's test,
+ * bound <= theta, drops only notes whose bound is < f_k: those lose to the k seeds whatever
+ * their ids; -INFINITY when there is no floor. The cursors are not moved (the seeds are
+ * scored again, in order, by the loop). */
+static double seed_floor(const struct fw_search *s, const pquery *q, const blend *bl, uint32_t lead, uint32_t k,
+                         uint64_t *postings, uint64_t *scored)
+{
+    const plist *p = q->c[lead].p;
+    uint32_t want = max_u32(SEED_MIN, SEED_PER_K * k);
+    uint32_t best[SEED_BLOCKS_MAX], nbest = min_u32((want + BLK - 1) >> BLK_SHIFT, SEED_BLOCKS_MAX);
+    if (k > SEARCH_PAGE_MAX * SEARCH_WINDOW || k > nbest * BLK)
+        return -INFINITY;
+    nbest = best_blocks(q, p, nbest, best);
+    cursor cc[FW_QUERY_TERMS];
+    memcpy(cc, q->c, (size_t)q->m * sizeof *cc);
+    for (uint32_t j = 0; j < q->m; j++) {
+        cc[j].pos = 0;
+        cc[j].doc = cc[j].p->id[0];
+    }
+    uint32_t sid[SEARCH_PAGE_MAX * SEARCH_WINDOW], ns = 0, read = 0, n = 0;
+    double ssc[SEARCH_PAGE_MAX * SEARCH_WINDOW];
+    for (uint32_t j = 0; j < nbest; j++)
+        for (uint32_t i = best[j] << BLK_SHIFT; i < min_u32((best[j] + 1) << BLK_SHIFT, p->n); i++, n++) {
+            uint32_t d = p->id[i];
+            fw_topk_offer(sid, ssc, &ns, k, d, window_score(bl, seed_bm25(q, cc, lead, i, d, &read), s->topic, d));
+        }
+    *postings += read;
+    *scored += n;
+    return ns < k ? -INFINITY : nextafter(ssc[0], -INFINITY);
+}
+
+/* One run of maxscore_loop: the query, the heap it fills and its threshold. */
+typedef struct mrun {
+    const struct fw_search *s;
+    const struct fw_search_ctx *x;
+    pquery *q;
+    const blend *bl;
+    int skip_marked, prune;   /* prune: theta > -INFINITY */
+    uint32_t k, m;
+    uint32_t *hid, *hn;
+    double *hsc;
+    uint64_t *postings, *scored;
+    double theta;             /* a note whose bound is <= theta cannot enter */
+    uint32_t t[FW_QUERY_TERMS];   /* the query's lists by bound ascending */
+    double pre[FW_QUERY_TERMS];   /* pre[i]: the bounds of t[0..i] summed */
+} mrun;
+
+/* Runs ce through its block, up to (not including) note d2, to the first posting whose weight
+ * plus rest could beat theta; 1 when it stopped on such a posting, 0 when it reached the end
+ * of the block or d2 (the loop then picks its next note afresh). */
+static int run_list(const mrun *r, cursor *ce, uint32_t d2, double rest)
+{
+    const plist *p = ce->p;
+    uint32_t i = ce->pos, end = min_u32(((i >> BLK_SHIFT) + 1) << BLK_SHIFT, p->n);
+    while (i < end && p->id[i] < d2 &&
+           window_bound(r->bl, ce->idf * posting_weight(r->q, p, i) + rest, r->m) <= r->theta)
+        i++;
+    ce->pos = i;
+    ce->doc = i < p->n ? p->id[i] : END;
+    return i < end && ce->doc < d2;
+}
+
+/* Adds to *part (the weights of d in the essential lists) d's weights in the non-essential
+ * lists t[0..ess), from the largest bound down: a dense list's from its bitmap, another's
+ * after its block's bound at d; 0 as soon as what is left cannot beat theta. */
+static int probe_rest(mrun *r, uint32_t ess, uint32_t d, double *part)
+{
+    const pquery *q = r->q;
+    for (uint32_t i = ess; i-- > 0;) {
+        cursor *ci = &r->q->c[r->t[i]];
+        double below = i ? r->pre[i - 1] : 0.0;
+        if (ci->p->bits)
+            cursor_probe(ci, d);
+        else if (ci->doc < d) {
+            uint32_t b = block_at(ci->p, ci->pos >> BLK_SHIFT, d);
+            double bb = b << BLK_SHIFT < ci->p->n ? ci->idf * block_weight(q, &ci->p->blk[b]) : 0.0;
+            if (window_bound(r->bl, *part + bb + below, r->m) <= r->theta)
+                return 0;
+            cursor_seek_in(ci, b, d);
+        }
+        if (ci->doc == d)
+            *part += ci->idf * posting_weight(q, ci->p, ci->pos);
+        if (window_bound(r->bl, *part + below, r->m) <= r->theta)
+            return 0;
+    }
+    return 1;
+}
+
+/* Scores note d as the exhaustive scan does (a list holds d exactly when its cursor is on
+ * d) and offers it to the heap, raising theta. */
+static void score_offer(mrun *r, uint32_t d)
+{
+    const pquery *q = r->q;
+    double bm = 0.0;
+    uint32_t read = 0;
+    for (uint32_t j = 0; j < r->m; j++)
+        if (q->c[j].doc == d) {
+            bm += q->c[j].idf * posting_weight(q, q->c[j].p, q->c[j].pos);
+            read++;
+        }
+    fw_topk_offer(r->hid, r->hsc, r->hn, r->k, d, window_score(r->bl, bm, r->s->topic, d));
+    *r->postings += read;
+    (*r->scored)++;
+    if (*r->hn >= r->k && r->hsc[0] > r->theta) {
+        r->theta = r->hsc[0];
+        r->prune = 1;
+    }
+}
+
+/* A weight (before idf) at or below which a posting of a list with this idf, beside other
+ * lists bounded by rest, certainly cannot beat theta: window_bound is monotone in the
+ * weight, so the one check here covers every smaller weight; -1 (no weight) when the check
+ * fails or theta is -INFINITY. Just below the exact cut (a relative 1e-9): a posting above
+ * it gets the exact test. */
+static double weight_cut(const blend *bl, double idf, double rest, uint32_t m, double theta)
+{
+    double room = theta - (bl->intent ? bl->gi_max : 0.0) - (bl->personal ? bl->gp_max : 0.0);
+    double w = (room / bl->text_scale / (m > 1 ? BOUND_SLACK : 1.0) - rest) / idf * (1.0 - 1e-9);
+    if (!(w >= 0.0) || !(window_bound(bl, idf * w + rest, m) <= theta))
+        return -1.0;   /* also NaN and infinities (text_scale 0, theta -INFINITY) */
+    return w;
+}
+
+/* Blocks a range bound reads in one list at most; past them it takes the list's bound. */
+#define RANGE_BLOCKS 16u
+
+/* The most the non-essential lists t[0..ne) add to a note in [lo, hi]: per list, the largest
+ * bound of its blocks that overlap [lo, hi] (rb[i]: the first block of list t[i] that may,
+ * moved forward) -- a note there is in one of them or not in the list -- or, over more than
+ * RANGE_BLOCKS blocks, the list's bound. */
+static double range_rest(const mrun *r, uint32_t ne, uint32_t lo, uint32_t hi, uint32_t *rb)
+{
+    double sum = 0.0;
+    for (uint32_t i = 0; i < ne; i++) {
+        const cursor *ci = &r->q->c[r->t[i]];
+        const plist *p = ci->p;
+        uint32_t nb = (p->n + BLK - 1) >> BLK_SHIFT, b = rb[i] = block_at(p, rb[i], lo), seen = 0;
+        double w = 0.0;
+        for (; b < nb && seen < RANGE_BLOCKS; b++, seen++) {
+            double v = block_weight(r->q, &p->blk[b]);
+            w = v > w ? v : w;
+            if (p->blk[b].last >= hi)
+                break;
+        }
+        sum += b < nb && seen == RANGE_BLOCKS ? ci->ub : ci->idf * w;
+    }
+    return sum;
+}
+
+/* MaxScore with one essential list, t[m - 1] (the state the loop spends most of its time
+ * in): walks it to its end -- or until theta leaves nothing that can enter -- skipping each
+ * superblock and block whose bound plus the other lists' bounds cannot beat theta, and
+ * each posting whose weight plus those bounds cannot; probes the others for the rest. */
+static void walk_one(mrun *r)
+{
+    const pquery *q = r->q;
+    const blend *bl = r->bl;
+    uint32_t m = r->m;
+    cursor *ce = &r->q->c[r->t[m - 1]];
+    const plist *p = ce->p;
+    double idf = ce->idf;
+    uint32_t nb = (p->n + BLK - 1) >> BLK_SHIFT, rb[FW_QUERY_TERMS];
+    for (uint32_t i = 0; i + 1 < m; i++)
+        rb[i] = r->q->c[r->t[i]].pos >> BLK_SHIFT;
+    for (uint32_t b = ce->pos >> BLK_SHIFT; b < nb; b++) {
+        if ((b & (BLK_PER_SUP - 1)) == 0 &&
+            window_bound(bl, idf * block_weight(q, &p->sup[b / BLK_PER_SUP]) + r->pre[m - 2], m) <= r->theta) {
+            b += BLK_PER_SUP - 1;   /* the whole superblock */
+            continue;
+        }
+        uint32_t end = min_u32((b + 1) << BLK_SHIFT, p->n);
+        /* the other lists' bounds over this block's notes (block-max MaxScore) */
+        double rest = range_rest(r, m - 1, p->id[max_u32(b << BLK_SHIFT, ce->pos)], p->blk[b].last, rb);
+        if (window_bound(bl, idf * block_weight(q, &p->blk[b]) + rest, m) <= r->theta)
+            continue;
+        double cut = weight_cut(bl, idf, rest, m, r->theta);
+        for (uint32_t i = max_u32(b << BLK_SHIFT, ce->pos); i < end; i++) {
+            double w = posting_weight(q, p, i);
+            if (w <= cut)
+                continue;
+            double part = idf * w;
+            if (window_bound(bl, part + rest, m) <= r->theta)
+                continue;
+            uint32_t d = p->id[i];
+            if (r->skip_marked && r->x->acc_stamp[d] == r->x->stamp)
+                continue;
+            if (!probe_rest(r, m - 1, d, &part))
+                continue;
+            ce->pos = i;
+            ce->doc = d;
+            score_offer(r, d);
+            if (window_bound(bl, r->pre[m - 1], m) <= r->theta)
+                goto done;   /* no note can enter any more */
+            cut = weight_cut(bl, idf, rest, m, r->theta);
+        }
+    }
+done:
+    ce->pos = p->n;
+    ce->doc = END;
+}
+
 /* Block-max MaxScore over q's cursors (two or more): see the exact retrieval's note;
  * arguments as prune_run's. */
 static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx *x, pquery *q, const blend *bl,
                           int skip_marked, uint32_t k, uint32_t *hid, double *hsc, uint32_t *hn,
                           uint64_t *postings, uint64_t *scored)
 {
-    uint32_t m = q->m, t[FW_QUERY_TERMS];
+    mrun r = {.s = s, .x = x, .q = q, .bl = bl, .skip_marked = skip_marked, .k = k, .m = q->m, .hid = hid,
+              .hn = hn, .hsc = hsc, .postings = postings, .scored = scored};
+    uint32_t m = q->m, *t = r.t;
     cursor *c = q->c;
-    /* Terms by list bound ascending; pre[i] = the bounds of t[0..i] summed. */
     for (uint32_t i = 0; i < m; i++) {
         uint32_t j = i;
         while (j > 0 && c[t[j - 1]].ub > c[i].ub) {
@@ -865,27 +1248,41 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
         }
         t[j] = i;
     }
-    double pre[FW_QUERY_TERMS], sum = 0.0;
+    double sum = 0.0;
     for (uint32_t i = 0; i < m; i++)
-        pre[i] = sum += c[t[i]].ub;
-    int full = *hn >= k;
-    double theta = full ? hsc[0] : -INFINITY;
+        r.pre[i] = sum += c[t[i]].ub;
+    /* theta: the heap's k-th score once the heap is full (ties lose, see the note), and at
+     * least the seeds' floor. */
+    double floor = seed_floor(s, q, bl, t[m - 1], k, postings, scored);
+    r.theta = *hn >= k && hsc[0] > floor ? hsc[0] : floor;
+    r.prune = r.theta > -INFINITY;
     uint32_t ess = 0;   /* t[0..ess) are non-essential: together they cannot beat theta */
     uint32_t open_to = 0;   /* notes <= open_to lie in blocks whose bound could beat theta (when open) */
     int open = 0;
     for (;;) {
-        while (full && ess < m && window_bound(bl, pre[ess], m) <= theta)
+        while (r.prune && ess < m && window_bound(bl, r.pre[ess], m) <= r.theta)
             ess++;
         if (ess == m)
             break;
-        double rest = ess ? pre[ess - 1] : 0.0;
-        uint32_t d = END;
-        for (uint32_t i = ess; i < m; i++)
-            if (c[t[i]].doc < d)
-                d = c[t[i]].doc;
+        if (r.prune && ess + 1 == m) {
+            walk_one(&r);
+            break;
+        }
+        double rest = ess ? r.pre[ess - 1] : 0.0;
+        /* d: the smallest note of the essential lists, t[lead]'s; d2: the next list's. */
+        uint32_t d = END, d2 = END, lead = ess;
+        for (uint32_t i = ess; i < m; i++) {
+            uint32_t di = c[t[i]].doc;
+            if (di < d) {
+                d2 = d;
+                d = di;
+                lead = i;
+            } else if (di < d2)
+                d2 = di;
+        }
         if (d == END)
             break;
-        if (full && !(open && d <= open_to)) {
+        if (r.prune && !(open && d <= open_to)) {
             /* Block-max: every list's superblock, then block, at d (the first block whose
              * last note is >= d; a list that ends before d adds nothing). A note up to the
              * end of the shortest of those blocks lies in the same blocks: while theta has
@@ -894,6 +1291,12 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
             uint32_t next = END, snext = END;
             for (uint32_t i = 0; i < m; i++) {
                 const plist *p = c[t[i]].p;
+                if (i < ess && p->bits) {
+                    /* probed by bitmap, its cursor may lag: its list bound */
+                    ssum += c[t[i]].ub;
+                    bsum += c[t[i]].ub;
+                    continue;
+                }
                 uint32_t b = c[t[i]].doc == END ? END : block_at(p, c[t[i]].pos >> BLK_SHIFT, d);
                 if (b == END || b << BLK_SHIFT >= p->n)
                     continue;
@@ -905,11 +1308,11 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
                 if (p->blk[b].last < next)
                     next = p->blk[b].last;
             }
-            int skip = window_bound(bl, ssum, m) <= theta;
+            int skip = window_bound(bl, ssum, m) <= r.theta;
             if (skip)
                 next = snext;   /* no note in [d, snext] can enter */
             else
-                skip = window_bound(bl, bsum, m) <= theta;
+                skip = window_bound(bl, bsum, m) <= r.theta;
             if (skip) {
                 /* No note in [d, next] can enter: skip the essential lists past it (the
                  * others are sought when needed). */
@@ -924,65 +1327,29 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
             open = 1;
             open_to = next;
         }
-        if (full) {
-            if (ess + 1 == m) {
-                /* One essential list (the common case): run through its block to the first
-                 * posting whose weight plus the others' bounds could beat theta (the test
-                 * below, without the per-note bookkeeping). */
-                cursor *ce = &c[t[ess]];
-                uint32_t end = min_u32(((ce->pos >> BLK_SHIFT) + 1) << BLK_SHIFT, ce->p->n);
-                while (ce->pos < end && window_bound(bl, ce->idf * posting_weight(q, ce->p, ce->pos) + rest, m) <= theta)
-                    ce->pos++;
-                ce->doc = ce->pos < ce->p->n ? ce->p->id[ce->pos] : END;
-                if (ce->pos == end)
-                    continue;   /* the block is done */
-                d = ce->doc;
-            }
+        if (r.prune && d < d2) {
+            /* Notes in [d, d2) are in no essential list but t[lead]: a note there scores at
+             * most its weight in that list plus the non-essential bounds. Run through them in
+             * a tight loop on that test. */
+            if (!run_list(&r, &c[t[lead]], d2, rest))
+                continue;
+            d = c[t[lead]].doc;
         }
         if (skip_marked && x->acc_stamp[d] == x->stamp)
             goto advance;
-        if (full) {
+        if (r.prune) {
             /* The essential terms' weights at d, then the others' from the largest bound
              * down, leaving as soon as what is left cannot beat theta. */
             double part = 0.0;
             for (uint32_t i = ess; i < m; i++)
                 if (c[t[i]].doc == d)
                     part += c[t[i]].idf * posting_weight(q, c[t[i]].p, c[t[i]].pos);
-            if (window_bound(bl, part + rest, m) <= theta)
+            if (window_bound(bl, part + rest, m) <= r.theta || !probe_rest(&r, ess, d, &part))
                 goto advance;
-            for (uint32_t i = ess; i-- > 0;) {
-                cursor *ci = &c[t[i]];
-                double below = i ? pre[i - 1] : 0.0;
-                uint32_t b = block_at(ci->p, ci->pos >> BLK_SHIFT, d);
-                double bb = b << BLK_SHIFT < ci->p->n ? ci->idf * block_weight(q, &ci->p->blk[b]) : 0.0;
-                if (window_bound(bl, part + bb + below, m) <= theta)
-                    goto advance;
-                cursor_seek(ci, d);
-                if (ci->doc == d)
-                    part += ci->idf * posting_weight(q, ci->p, ci->pos);
-                if (window_bound(bl, part + below, m) <= theta)
-                    goto advance;
-            }
         } else
             for (uint32_t i = 0; i < ess; i++)
-                cursor_seek(&c[t[i]], d);
-        /* Every cursor is at or past d: score d as the exhaustive scan does. */
-        {
-            double bm = 0.0;
-            uint32_t read = 0;
-            for (uint32_t j = 0; j < m; j++)
-                if (c[j].doc == d) {
-                    bm += c[j].idf * posting_weight(q, c[j].p, c[j].pos);
-                    read++;
-                }
-            fw_topk_offer(hid, hsc, hn, k, d, window_score(bl, bm, s->topic, d));
-            *postings += read;
-            (*scored)++;
-            if (*hn >= k) {
-                full = 1;
-                theta = hsc[0];
-            }
-        }
+                cursor_probe(&c[t[i]], d);
+        score_offer(&r, d);
     advance:
         for (uint32_t i = ess; i < m; i++)
             if (c[t[i]].doc == d)
