@@ -13,10 +13,12 @@
 #endif
 
 static int g_rank = 0, g_size = 1, g_started = 0;
+#ifdef FW_HAVE_MPI
 /* The most bytes one MPI_Allgatherv receives: its counts and displacements are ints, so a
  * tick's exchange above this goes in rounds (fw_mpi_exchange). FLYWHEEL_MPI_ROUND_BYTES
  * (a smaller positive number) makes the rounds small enough for a test to reach them. */
 static size_t g_round = (size_t)INT_MAX;
+#endif
 
 int fw_mpi_built(void)
 {
