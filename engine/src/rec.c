@@ -74,6 +74,29 @@ typedef struct rec_cell {
     double *tpool_score;
 } rec_cell;
 
+/* A note's block in a learner: all that the ranking loop reads of a candidate but its
+ * residual vector, in one 64-byte aligned cache line (issue 22; the notes' metadata, their
+ * counts and their rows were three lines, often four). 32 bytes more per note and learner
+ * than the feature rows alone. Kept equal to its sources at every barrier's end:
+ *  - row: the note's cached features (FW_NF_*), written by note_row_update at each tick's
+ *    end for the notes with events in it, and by on_publish (its creator's rate);
+ *  - creator, topic, format, created_tick: e->notes[n], which never changes once published
+ *    (set by on_publish, for the catalog's notes at creation and each note published);
+ *  - imp: e->counts' impressions of the note, which only the core's apply_events changes:
+ *    rec_log counts the same impressions (those fw_event_ok accepts) in the same log call,
+ *    and each tick's end copies them again for the notes with events (k_rows);
+ *  - forks copy learner 0's blocks whole. */
+typedef struct rec_nblk {
+    float row[FW_NF];
+    uint32_t creator, imp;
+    int32_t created_tick;
+    uint16_t topic;
+    uint8_t format, pad_;
+    uint32_t spare_[4];
+} __attribute__((aligned(64))) rec_nblk;
+
+_Static_assert(sizeof(rec_nblk) == 64, "a note's block is one cache line");
+
 /* One learner: the learned state that serves a cell and learns from its users' logs. Under
  * per-arm isolation every cell has its own (forked from cell 0's when users are placed in
  * cells); under shared isolation there is one, learning from every cell.
@@ -84,13 +107,14 @@ typedef struct rec_cell {
  *  - Graph: per-note ring of recent openers; co-engagement neighbours (CSR, nb_k per note,
  *    the most any of its cells reads) rebuilt at each day's end.
  *  - Per-note feature rows (FW_NF floats), recomputed at each tick's end for the notes with
- *    events in it: a candidate's note features are one cache line, no dependent loads. */
+ *    events in it, in the note's block (rec_nblk) with what else the ranking reads of it: a
+ *    candidate is two cache lines (its block, its residual vector), no dependent loads. */
 typedef struct rec_learn {
     fw_rec_cfg cfg;                   /* its cell's training knobs (lr, emb_lr, l2, neg_sample, dim) */
     uint32_t dim;                     /* its embeddings' length (cfg.dim) */
     float *topic_vec;                 /* [n_topics * dim] */
     float *format_vec;                /* [2 * dim] */
-    float *note_vec;                  /* [cap_notes * dim] residuals */
+    float *note_vec;                  /* [cap_notes * dim] residuals, 64-byte aligned (resize_aligned) */
     double mf_bias;
     double w[FW_TASK__COUNT][FW_RF__COUNT];
     uint64_t total[FW_EV__COUNT];     /* events of each type logged: smoothing priors */
@@ -100,7 +124,7 @@ typedef struct rec_learn {
     uint32_t nb_k, nb_notes;          /* neighbours kept per note; notes [0, nb_notes) have them */
     uint32_t *nb_off, *nb;
     fw_model_stats stats[FW_TASK__COUNT], last[FW_TASK__COUNT];
-    float *nf;                        /* [cap_notes * FW_NF] */
+    struct rec_nblk *blk;             /* [cap_notes] 64-byte aligned (resize_aligned) */
 } rec_learn;
 
 /* The recommender. Everything here changes only in barrier calls, but for user_arm, which a
@@ -284,6 +308,23 @@ static int rec_wanted(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t
     return 0;
 }
 
+/* fw_resize's (new elements zero), but the array starts on a cache line: a note's block is
+ * one line, and so is its residual vector when dim is 16. The engine frees it (free). */
+static int resize_aligned(void *field, size_t old_n, size_t n, size_t size)
+{
+    void *x;
+    memcpy(&x, field, sizeof x);
+    size_t bytes = ((n ? n : 1) * size + 63) / 64 * 64, keep = (old_n < n ? old_n : n) * size;
+    unsigned char *y = aligned_alloc(64, bytes);
+    if (!y)
+        return -1;
+    memcpy(y, x, keep);
+    memset(y + keep, 0, bytes - keep);
+    free(x);
+    memcpy(field, &y, sizeof y);
+    return 0;
+}
+
 static fw_err rec_grow_notes(fw_engine *e, void *state, uint32_t old_cap, uint32_t cap)
 {
     (void)e;
@@ -291,10 +332,10 @@ static fw_err rec_grow_notes(fw_engine *e, void *state, uint32_t old_cap, uint32
     size_t o = old_cap, n = cap;
     for (uint32_t l = 0; l < r->n_learn; l++) {
         rec_learn *L = &r->learn[l];
-        if (fw_resize(&L->note_vec, o * L->dim, n * L->dim, sizeof *L->note_vec) ||
+        if (resize_aligned(&L->note_vec, o * L->dim, n * L->dim, sizeof *L->note_vec) ||
             fw_resize(&L->openers, o * FW_REC_OPENERS, n * FW_REC_OPENERS, sizeof *L->openers) ||
             fw_resize(&L->openers_total, o, n, sizeof *L->openers_total) ||
-            fw_resize(&L->nf, o * FW_NF, n * FW_NF, sizeof *L->nf) ||
+            resize_aligned(&L->blk, o, n, sizeof *L->blk) ||
             (r->retain && fw_resize(&L->openers_day, o * FW_REC_OPENERS, n * FW_REC_OPENERS, sizeof *L->openers_day)))
             return FW_ERR_NOMEM;
     }
@@ -363,7 +404,7 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
             !fw_alloc(e, &L->creator_counts, 2 * (size_t)U, sizeof *L->creator_counts) ||
             !fw_alloc(e, &L->nb_off, 1, sizeof *L->nb_off) || !fw_alloc(e, &L->nb, 0, sizeof *L->nb) ||
             !fw_alloc(e, &L->note_vec, 0, sizeof *L->note_vec) || !fw_alloc(e, &L->openers, 0, sizeof *L->openers) ||
-            !fw_alloc(e, &L->openers_total, 0, sizeof *L->openers_total) || !fw_alloc(e, &L->nf, 0, sizeof *L->nf) ||
+            !fw_alloc(e, &L->openers_total, 0, sizeof *L->openers_total) || !fw_alloc(e, &L->blk, 0, sizeof *L->blk) ||
             !fw_alloc(e, &L->openers_day, 0, sizeof *L->openers_day))
             return FW_ERR_NOMEM;
     }
@@ -474,7 +515,16 @@ static uint32_t rec_cand_need(const fw_engine_cfg *cfg)
 
 static void on_publish(const fw_engine *e, fw_rec *r, uint32_t id)
 {
-    uint32_t t = e->notes[id].topic;
+    const fw_note_info *ni = &e->notes[id];
+    for (uint32_t l = 0; l < r->n_learn; l++) {   /* the block's metadata (rec_nblk) */
+        rec_nblk *b = &r->learn[l].blk[id];
+        b->creator = ni->creator;
+        b->topic = ni->topic;
+        b->format = ni->format;
+        b->created_tick = ni->created_tick;
+        b->imp = e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION];
+    }
+    uint32_t t = ni->topic;
     if (t >= e->n_topics)
         return;
     r->topic_recent[(size_t)t * FW_REC_TOPIC_RECENT + r->topic_total[t] % FW_REC_TOPIC_RECENT] = id;
@@ -482,11 +532,11 @@ static void on_publish(const fw_engine *e, fw_rec *r, uint32_t id)
     /* A new note has no events: its row is the priors' (0) but its creator's record. */
     for (uint32_t l = 0; l < r->n_learn; l++) {
         rec_learn *L = &r->learn[l];
-        L->nf[(size_t)id * FW_NF + FW_NF_CREATOR_CTR] = 0.0f;
+        L->blk[id].row[FW_NF_CREATOR_CTR] = 0.0f;
         const uint32_t *cc = &L->creator_counts[2 * (size_t)e->notes[id].creator];
         double p0 = (L->total[FW_EV_OPEN] + 1.0) / (L->total[FW_EV_IMPRESSION] + 12.0);
         double v = (cc[1] + 20 * p0) / (cc[0] + 20) / p0 - 1.0;
-        L->nf[(size_t)id * FW_NF + FW_NF_CREATOR_CTR] = (float)(v > 5.0 ? 5.0 : v);
+        L->blk[id].row[FW_NF_CREATOR_CTR] = (float)(v > 5.0 ? 5.0 : v);
     }
 }
 
@@ -559,7 +609,7 @@ static const uint32_t task_event[FW_TASK__COUNT] = {FW_EV_OPEN, FW_EV_LIKE, FW_E
 /* A note's cached features (FW_NF_*) in a learner, as of the last tick barrier. */
 static inline const float *note_row(const rec_learn *r, uint32_t n)
 {
-    return r->nf + (size_t)n * FW_NF;
+    return r->blk[n].row;
 }
 
 /* Recomputes note n's cached features in learner r from its counts, its creator's and the
@@ -568,7 +618,9 @@ static void note_row_update(const fw_engine *e, rec_learn *r, const priors *p, u
 {
     const uint32_t *c = &e->counts[(size_t)n * FW_EV__COUNT];
     const uint32_t *cc = &r->creator_counts[2 * (size_t)e->notes[n].creator];
-    float *row = r->nf + (size_t)n * FW_NF;
+    rec_nblk *b = &r->blk[n];
+    float *row = b->row;
+    b->imp = c[FW_EV_IMPRESSION];   /* as rec_log left it: a copy, not a new value */
     row[FW_NF_CTR] = (float)lift(c[FW_EV_OPEN], c[FW_EV_IMPRESSION], p->ctr);
     row[FW_NF_TASK + FW_TASK_OPEN] =
         (float)lift((double)c[FW_EV_LIKE] + c[FW_EV_SAVE] + c[FW_EV_COMMENT], c[FW_EV_OPEN], p->per_open[FW_TASK_OPEN]);
@@ -1155,6 +1207,8 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
             if (type == FW_EV_IMPRESSION) {
                 r->user_counts[2 * (size_t)y->user] += personal;
                 L->creator_counts[2 * (size_t)cr]++;
+                for (uint32_t m = 0; m < r->n_learn; m++)   /* the core's count, in the blocks */
+                    r->learn[m].blk[y->note].imp++;
             } else if (type == FW_EV_OPEN) {
                 L->creator_counts[2 * (size_t)cr + 1]++;
                 if (!personal)
@@ -1839,8 +1893,8 @@ static inline double sigmoidf_rank(double z)
 __attribute__((always_inline)) static inline void cand_open(const rank_req *q, uint32_t id, cand_eval *ce)
 {
     const fw_engine *e = q->e;
-    const fw_note_info *ni = &e->notes[id];
-    const float *row = note_row(q->L, id);
+    const rec_nblk *ni = &q->L->blk[id];   /* the note's metadata and features: one line */
+    const float *row = ni->row;
     double emb = q->ut[ni->topic] + q->uf[ni->format] + dotf(q->pu, q->L->note_vec + (size_t)id * q->D, q->D);
     int followed = cset_has(e, q->rx, q->stamp, q->u, ni->creator);
     double age = (double)(q->tick - ni->created_tick) / e->ticks_per_day;
@@ -1960,25 +2014,22 @@ static double kth_largest(double *v, uint32_t n, uint32_t k)
  * -inf when that is not known (no laziness, a NaN, fewer than k_win candidates). */
 static double rank_prepare(const rank_req *q, fw_rank_ctx *c, rec_ctx *rx, uint32_t n, uint32_t k_win)
 {
-    const fw_engine *e = q->e;
     const rec_learn *L = q->L;
     enum { AHEAD = 8 };
     int known = q->lazy && k_win > 0 && n > k_win;
     for (uint32_t i = 0; i < n; i++) {
-        if (i + AHEAD < n) {   /* a row may straddle two cache lines */
+        if (i + AHEAD < n) {   /* the block: one line; the residual: one unless dim > 16 */
             uint32_t ahead = c->cand[i + AHEAD];
-            __builtin_prefetch(note_row(L, ahead));
-            __builtin_prefetch(note_row(L, ahead) + FW_NF - 1);
+            __builtin_prefetch(&L->blk[ahead]);
             __builtin_prefetch(L->note_vec + (size_t)ahead * q->D);
             __builtin_prefetch(L->note_vec + (size_t)ahead * q->D + q->D - 1);
-            __builtin_prefetch(&e->notes[ahead]);
-            __builtin_prefetch(&e->counts[(size_t)ahead * FW_EV__COUNT]);
         }
         uint32_t id = c->cand[i];
         cand_eval *ce = &rx->ce[i];
-        ce->cold = e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION] < q->rc->cold_impressions;
-        rx->cand_creator[i] = e->notes[id].creator;
-        rx->cand_topic[i] = e->notes[id].topic;
+        const rec_nblk *b = &L->blk[id];   /* b->imp is e->counts' impressions (rec_nblk) */
+        ce->cold = b->imp < q->rc->cold_impressions;
+        rx->cand_creator[i] = b->creator;
+        rx->cand_topic[i] = b->topic;
         cand_open(q, id, ce);
         c->cand_score[i] = q->lazy ? cand_bound(q, ce) : INFINITY;
         rx->lb[i] = ce->safety_w >= 0.0 ? cand_scale(q, ce, q->wt[FW_TASK_OPEN] * ce->p_open) : -INFINITY;
@@ -2214,8 +2265,8 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
      * candidates replace the lowest-ranked warm notes until explore_slots are cold. */
     cap_page pg;
     pg.n = 0;
-    for (uint32_t i = 0; i < n_order; i++) {   /* the window: exact scores */
-        const fw_note_info *ni = &e->notes[c->order[i]];
+    for (uint32_t i = 0; i < n_order; i++) {   /* the window: exact scores; blocks cached */
+        const rec_nblk *ni = &L->blk[c->order[i]];
         rx->win_creator[i] = ni->creator;
         rx->win_topic[i] = ni->topic;
     }
@@ -2239,7 +2290,7 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
     c->n_scored = n;
     uint32_t n_cold = 0;
     for (uint32_t k = 0; k < n_org; k++)
-        n_cold += e->counts[(size_t)org[k] * FW_EV__COUNT + FW_EV_IMPRESSION] < cold;
+        n_cold += L->blk[org[k]].imp < cold;   /* e->counts' impressions (rec_nblk) */
     uint32_t slot = n_org;
     for (uint32_t i = 0; i < n_cold_h && n_cold < rc->explore_slots; i++) {
         int on_page = 0;
@@ -2248,7 +2299,7 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
         if (on_page)
             continue;
         /* Replace the lowest-ranked warm note still on the page. */
-        while (slot > 0 && e->counts[(size_t)org[slot - 1] * FW_EV__COUNT + FW_EV_IMPRESSION] < cold)
+        while (slot > 0 && L->blk[org[slot - 1]].imp < cold)
             slot--;
         if (slot == 0)
             break;
@@ -2365,7 +2416,7 @@ static fw_err rec_fork(fw_engine *e, void *state)
         memcpy(L->openers_total, L0->openers_total, N * sizeof *L->openers_total);
         if (r->retain)
             memcpy(L->openers_day, L0->openers_day, N * FW_REC_OPENERS * sizeof *L->openers_day);
-        memcpy(L->nf, L0->nf, N * FW_NF * sizeof *L->nf);
+        memcpy(L->blk, L0->blk, N * sizeof *L->blk);
         L->mf_bias = L0->mf_bias;
         memcpy(L->w, L0->w, sizeof L->w);
         memcpy(L->total, L0->total, sizeof L->total);
@@ -2384,7 +2435,7 @@ static size_t rec_cell_bytes(const fw_engine *e, const void *state)
         const rec_learn *L = &r->learn[l];
         size_t D = L->dim;
         sum += sizeof *L + (T + 2 + N) * D * sizeof(float) + 2 * (size_t)e->n_users * sizeof(uint32_t) +
-               N * (FW_REC_OPENERS + 1) * sizeof(uint32_t) + N * FW_NF * sizeof(float) +
+               N * (FW_REC_OPENERS + 1) * sizeof(uint32_t) + N * sizeof(rec_nblk) +
                ((size_t)L->nb_notes + 1 + L->nb_off[L->nb_notes]) * sizeof(uint32_t);
     }
     return sum;
