@@ -222,6 +222,7 @@ typedef struct rec_ctx {
     uint16_t *cand_topic, *win_topic;              /* [cand_cap] */
     cand_eval *ce;   /* [cand_cap] the ranking's first pass (rank_prepare) */
     double *lb;             /* [cand_cap] scratch: lower bounds of the scores */
+    double *sel;            /* [cand_cap] scratch of kth_largest */
     double qtab[FW_REC_QTAB];   /* qtab[j] >= the serving sigmoid of any z <= -j / 4 (cand_bound) */
 } rec_ctx;
 
@@ -469,6 +470,7 @@ static void rec_ctx_destroy(void *ctx)
     free(c->win_topic);
     free(c->ce);
     free(c->lb);
+    free(c->sel);
     free(c);
 }
 
@@ -489,7 +491,8 @@ static fw_err rec_ctx_create(const fw_engine *e, const void *state, void **ctx)
         !(c->exact = calloc(cap, sizeof *c->exact)) || !(c->cand_creator = calloc(cap, sizeof *c->cand_creator)) ||
         !(c->win_creator = calloc(cap, sizeof *c->win_creator)) || !(c->open = calloc(cap, sizeof *c->open)) ||
         !(c->cand_topic = calloc(cap, sizeof *c->cand_topic)) || !(c->win_topic = calloc(cap, sizeof *c->win_topic)) ||
-        !(c->ce = calloc(cap, sizeof *c->ce)) || !(c->lb = calloc(cap, sizeof *c->lb)))
+        !(c->ce = calloc(cap, sizeof *c->ce)) || !(c->lb = calloc(cap, sizeof *c->lb)) ||
+        !(c->sel = calloc(cap, sizeof *c->sel)))
         return FW_ERR_NOMEM;
     c->cset_mask = 63;
     /* e^(j/4) less 0.1%: far below any libm's exp error, so a lower bound of what expf gives
@@ -1868,6 +1871,8 @@ typedef struct rank_req {
     const uint8_t *aigc_flags;   /* issue 20: flagged, undeclared notes down-ranked (aigc_int.h) */
     double aigc_mult;
     double wt[FW_TASK__COUNT], base[FW_TASK__COUNT];
+    double wz[FW_RF__COUNT][FW_TASK__COUNT];   /* L->w transposed: a feature's weight in every head */
+    uint32_t heads;              /* bit k: head k is evaluated (k = OPEN, or its rank_* weight is not 0) */
     uint32_t cell, u, D, stamp;
     int32_t tick;
     int lazy;                    /* the bound of cand_bound holds: the heads may be skipped */
@@ -1875,8 +1880,13 @@ typedef struct rank_req {
 
 static void rank_req_setup(rank_req *q, double x_user)
 {
-    for (int k = 0; k < FW_TASK__COUNT; k++)
+    q->heads = 1u << FW_TASK_OPEN;
+    for (int k = 0; k < FW_TASK__COUNT; k++) {
         q->base[k] = q->L->w[k][FW_RF_BIAS] + q->L->w[k][FW_RF_USER_CTR] * x_user;
+        for (int f = 0; f < FW_RF__COUNT; f++)
+            q->wz[f][k] = q->L->w[k][f];
+        q->heads |= (uint32_t)(q->wt[k] != 0.0) << k;
+    }
     q->aigc_flags = fw_aigc_downrank_flags(q->e, q->cell, &q->aigc_mult);
     q->lazy = 1.0 + q->rc->fresh_boost >= 0.0 && q->aigc_mult >= 0.0;
     for (int k = 0; k < FW_TASK__COUNT; k++)
@@ -1902,18 +1912,15 @@ __attribute__((always_inline)) static inline void cand_open(const rank_req *q, u
         age = 0.0;
     age = age / (1.0 + age);
     ce->id = id;
-    ce->mask = 0;
-    /* The terms every task shares, then each task's own weights. */
-    for (int k = 0; k < FW_TASK__COUNT; k++) {
-        if (k > FW_TASK_OPEN && (q->wt[k] == 0.0 || (k == FW_TASK_FOLLOW && followed)))
-            continue;
-        const double *w = q->L->w[k];
-        ce->mask |= 1u << k;
-        ce->z[k] = q->base[k] + w[FW_RF_EMB] * emb + w[FW_RF_NOTE_CTR] * row[FW_NF_CTR] +
-                   w[FW_RF_NOTE_TASK] * row[FW_NF_TASK + k] +
-                   w[FW_RF_CREATOR_CTR] * row[FW_NF_CREATOR_CTR] + w[FW_RF_FOLLOWED] * followed +
-                   w[FW_RF_AGE] * age + w[FW_RF_SHOP] * q->shop_t[ni->topic];
-    }
+    ce->mask = q->heads & ~((uint32_t)followed << FW_TASK_FOLLOW);   /* no follow head for a followed creator */
+    /* Every head's logit, the heads side by side (lanes of one vector: each head's sum in
+     * the same order as on its own, so the same bits); those not in the mask are not read. */
+    double ctr = row[FW_NF_CTR], cr = row[FW_NF_CREATOR_CTR], shop = q->shop_t[ni->topic];
+#pragma omp simd
+    for (int k = 0; k < FW_TASK__COUNT; k++)
+        ce->z[k] = q->base[k] + q->wz[FW_RF_EMB][k] * emb + q->wz[FW_RF_NOTE_CTR][k] * ctr +
+                   q->wz[FW_RF_NOTE_TASK][k] * row[FW_NF_TASK + k] + q->wz[FW_RF_CREATOR_CTR][k] * cr +
+                   q->wz[FW_RF_FOLLOWED][k] * followed + q->wz[FW_RF_AGE][k] * age + q->wz[FW_RF_SHOP][k] * shop;
     ce->p_open = sigmoidf_rank(ce->z[FW_TASK_OPEN]);
     ce->fresh = (double)(q->tick - ni->created_tick) < q->cl->fresh_age_ticks;
     ce->safety_w = fw_safety_w(e, q->cell, q->u, id);
@@ -1978,32 +1985,41 @@ static void rank_finish(const rank_req *q, const cand_eval *ce, double *score, u
         }
 }
 
-/* The k-th largest of v[0..n) (1 <= k <= n, no NaN), reordering v: Hoare's selection. */
-static double kth_largest(double *v, uint32_t n, uint32_t k)
+/* The k-th largest of v[0..n) (1 <= k <= n, no NaN), overwriting v and tmp[0..n): a
+ * quickselect whose partitions have no branch on the data (a scan of compares that go either
+ * way half the time mispredicted about every other element; issue 22). Each pass copies the
+ * values above the pivot (the median of three) to the front of tmp and those below it to the
+ * back, and goes on in the part that holds the k-th, or returns the pivot when the k-th is
+ * among the values equal to it: the same value any selection returns (as a comparison sees
+ * it: a signed zero may differ, which no comparison tells). A pass drops the pivot at least,
+ * so it ends. Slot n - 1 - nl and slot ng are free when a value is written to both: ng + nl
+ * values were kept of the i < n read so far. */
+static double kth_largest(double *v, double *tmp, uint32_t n, uint32_t k)
 {
-    int64_t lo = 0, hi = (int64_t)n - 1, want = (int64_t)k - 1;
-    while (lo < hi) {
-        double pivot = v[lo + (hi - lo) / 2];
-        int64_t i = lo, j = hi;
-        while (i <= j) {   /* v[lo..i) >= pivot, v(j..hi] <= pivot */
-            while (v[i] > pivot)
-                i++;
-            while (v[j] < pivot)
-                j--;
-            if (i <= j) {
-                double t = v[i];
-                v[i++] = v[j];
-                v[j--] = t;
-            }
+    for (;;) {
+        double a = v[0], b = v[n / 2], c = v[n - 1];
+        double lo = a < b ? a : b, hi = a < b ? b : a;
+        double p = c < lo ? lo : c > hi ? hi : c;
+        uint32_t ng = 0, nl = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            double x = v[i];
+            tmp[ng] = x;
+            tmp[n - 1 - nl] = x;
+            ng += x > p;
+            nl += x < p;
         }
-        if (want <= j)
-            hi = j;
-        else if (want >= i)
-            lo = i;
-        else
-            return v[want];   /* between the parts: equal to the pivot */
+        double *was = v;
+        if (k <= ng) {
+            v = tmp;
+            n = ng;
+        } else if (k > n - nl) {
+            k -= n - nl;
+            v = tmp + (n - nl);
+            n = nl;
+        } else
+            return p;
+        tmp = was;
     }
-    return v[want];
 }
 
 /* The ranking's first pass: every candidate's features, logits and p(open) into rx->ce, its
@@ -2035,7 +2051,7 @@ static double rank_prepare(const rank_req *q, fw_rank_ctx *c, rec_ctx *rx, uint3
         rx->lb[i] = ce->safety_w >= 0.0 ? cand_scale(q, ce, q->wt[FW_TASK_OPEN] * ce->p_open) : -INFINITY;
         known &= c->cand_score[i] == c->cand_score[i] && rx->lb[i] == rx->lb[i];
     }
-    return known ? kth_largest(rx->lb, n, k_win) : -INFINITY;
+    return known ? kth_largest(rx->lb, rx->sel, n, k_win) : -INFINITY;
 }
 
 /* The page select_capped fills: its notes with their creators and topics. */
