@@ -63,7 +63,8 @@ enum { FW_NF_CTR = 0, FW_NF_TASK = 1, FW_NF_CREATOR_CTR = 1 + FW_TASK__COUNT, FW
 #define FW_TK_BUCKETS 256       /* tick mode: buckets of user rows, of note rows */
 #define FW_TK_BLOCK 16          /* tick mode: neighbouring rows per bucket block */
 #define FW_TK_ROW_CAP 64.0      /* tick mode: most samples' worth of steps a row takes in a tick */
-#define FW_REC_QTAB 64           /* steps of the sigmoid's bounds (cand_bound): z to -16 by 1/4 */
+#define FW_REC_QSTEP 16          /* steps of the sigmoid's bounds (cand_bound) per unit of z */
+#define FW_REC_QTAB (16 * FW_REC_QSTEP + 1)   /* ... down to z = -16 */
 
 /* A cell's own recommender state: per-topic pools of the notes with the most decayed
  * engagement under the cell's trending weights, best first: tpool[t * topic_pool + k] for
@@ -223,7 +224,7 @@ typedef struct rec_ctx {
     cand_eval *ce;   /* [cand_cap] the ranking's first pass (rank_prepare) */
     double *lb;             /* [cand_cap] scratch: lower bounds of the scores */
     double *sel;            /* [cand_cap] scratch of kth_largest */
-    double qtab[FW_REC_QTAB];   /* qtab[j] >= the serving sigmoid of any z <= -j / 4 (cand_bound) */
+    double qtab[FW_REC_QTAB];   /* qtab[j] >= the serving sigmoid of any z <= -j / FW_REC_QSTEP (cand_bound) */
 } rec_ctx;
 
 static fw_rec *R_of(const fw_engine *e) { return fw_mod(e, FW_MOD_REC); }
@@ -495,10 +496,12 @@ static fw_err rec_ctx_create(const fw_engine *e, const void *state, void **ctx)
         !(c->sel = calloc(cap, sizeof *c->sel)))
         return FW_ERR_NOMEM;
     c->cset_mask = 63;
-    /* e^(j/4) less 0.1%: far below any libm's exp error, so a lower bound of what expf gives
-     * for an argument >= j / 4; the sigmoid's rounding then keeps qtab[j] above it. */
+    /* e^(j/S) less 0.1% (S = FW_REC_QSTEP): far below any libm's exp error, so a lower bound
+     * of what expf gives for an argument >= j / S; the sigmoid's rounding then keeps qtab[j]
+     * above it. Steps of 1/16 (they were 1/4): a bound at most 6.5% over the head's q, not 28%,
+     * so fewer candidates need their heads evaluated (issue 22). */
     for (uint32_t j = 0; j < FW_REC_QTAB; j++)
-        c->qtab[j] = 1.0 / (1.0 + 0.999 * exp(j / 4.0));
+        c->qtab[j] = 1.0 / (1.0 + 0.999 * exp((double)j / FW_REC_QSTEP));
     return FW_OK;
 }
 
@@ -1948,9 +1951,10 @@ static inline double cand_full(const rank_req *q, const cand_eval *ce)
 /* An upper bound of cand_full's result as the machine rounds it, without the per-open heads'
  * exponentials and divisions; +inf when none is known. Why it holds (q->lazy: every rank_*
  * weight, 1 + fresh_boost and the AIGC multiplier >= 0):
- *  - each head's q = 1 / (1 + expf(-z)) is at most rx->qtab[j] for j / 4 <= -z: the float
- *    argument of expf rounds to >= j / 4 (a float), expf is faithful (glibc: < 1 ulp), so
- *    expf >= 0.999 e^(j/4), and 1 + x and 1 / x round monotonically, as qtab[j] was computed;
+ *  - each head's q = 1 / (1 + expf(-z)) is at most rx->qtab[j] for j / S <= -z (S =
+ *    FW_REC_QSTEP, a power of two: nz * S is exact, so j = (int)(nz * S) is its floor): the
+ *    float argument of expf rounds to >= j / S (a float), expf is faithful (glibc: < 1 ulp),
+ *    so expf >= 0.999 e^(j/S), and 1 + x and 1 / x round monotonically, as qtab[j] was computed;
  *  - the bound repeats cand_full's operations in the same order with qtab[j] (or 1) in place
  *    of q, on nonnegative operands (weights >= 0, p_open in [0, 1]): IEEE rounding is
  *    monotone, so every partial sum, then the scaling by nonnegative factors, stays >= the
@@ -1968,7 +1972,8 @@ static inline double cand_bound(const rank_req *q, const cand_eval *ce)
         if (nz != nz)
             return NAN;
         if (nz >= 0.0)
-            qb = q->rx->qtab[nz >= (FW_REC_QTAB - 1) / 4.0 ? FW_REC_QTAB - 1 : (int)(nz * 4.0)];
+            qb = q->rx->qtab[nz >= (double)(FW_REC_QTAB - 1) / FW_REC_QSTEP ? FW_REC_QTAB - 1
+                                                                            : (int)(nz * FW_REC_QSTEP)];
         s += q->wt[k] * ce->p_open * qb;
     }
     return cand_scale(q, ce, s);
