@@ -85,7 +85,9 @@ typedef struct rec_cell {
  *    (set by on_publish, for the catalog's notes at creation and each note published);
  *  - imp: e->counts' impressions of the note, which only the core's apply_events changes:
  *    rec_log counts the same impressions (those fw_event_ok accepts) in the same log call,
- *    and each tick's end copies them again for the notes with events (k_rows);
+ *    and each tick's end copies them again for the notes with events (k_rows). A log call
+ *    that fails after rec_log (a later module out of memory) leaves the two apart until that
+ *    tick's end, as it leaves rec's training ahead of the core's counts;
  *  - forks copy learner 0's blocks whole. */
 typedef struct rec_nblk {
     float row[FW_NF];
