@@ -63,7 +63,8 @@ enum { FW_NF_CTR = 0, FW_NF_TASK = 1, FW_NF_CREATOR_CTR = 1 + FW_TASK__COUNT, FW
 #define FW_TK_BUCKETS 256       /* tick mode: buckets of user rows, of note rows */
 #define FW_TK_BLOCK 16          /* tick mode: neighbouring rows per bucket block */
 #define FW_TK_ROW_CAP 64.0      /* tick mode: most samples' worth of steps a row takes in a tick */
-#define FW_REC_QTAB 64           /* steps of the sigmoid's bounds (cand_bound): z to -16 by 1/4 */
+#define FW_REC_QSTEP 16          /* steps of the sigmoid's bounds (cand_bound) per unit of z */
+#define FW_REC_QTAB (16 * FW_REC_QSTEP + 1)   /* ... down to z = -16 */
 
 /* A cell's own recommender state: per-topic pools of the notes with the most decayed
  * engagement under the cell's trending weights, best first: tpool[t * topic_pool + k] for
@@ -73,6 +74,31 @@ typedef struct rec_cell {
     uint32_t *tpool, *tpool_prev, *tpool_n, *tpool_prev_n;
     double *tpool_score;
 } rec_cell;
+
+/* A note's block in a learner: all that the ranking loop reads of a candidate but its
+ * residual vector, in one 64-byte aligned cache line (issue 22; the notes' metadata, their
+ * counts and their rows were three lines, often four). 32 bytes more per note and learner
+ * than the feature rows alone. Kept equal to its sources at every barrier's end:
+ *  - row: the note's cached features (FW_NF_*), written by note_row_update at each tick's
+ *    end for the notes with events in it, and by on_publish (its creator's rate);
+ *  - creator, topic, format, created_tick: e->notes[n], which never changes once published
+ *    (set by on_publish, for the catalog's notes at creation and each note published);
+ *  - imp: e->counts' impressions of the note, which only the core's apply_events changes:
+ *    rec_log counts the same impressions (those fw_event_ok accepts) in the same log call,
+ *    and each tick's end copies them again for the notes with events (k_rows). A log call
+ *    that fails after rec_log (a later module out of memory) leaves the two apart until that
+ *    tick's end, as it leaves rec's training ahead of the core's counts;
+ *  - forks copy learner 0's blocks whole. */
+typedef struct rec_nblk {
+    float row[FW_NF];
+    uint32_t creator, imp;
+    int32_t created_tick;
+    uint16_t topic;
+    uint8_t format, pad_;
+    uint32_t spare_[4];
+} __attribute__((aligned(64))) rec_nblk;
+
+_Static_assert(sizeof(rec_nblk) == 64, "a note's block is one cache line");
 
 /* One learner: the learned state that serves a cell and learns from its users' logs. Under
  * per-arm isolation every cell has its own (forked from cell 0's when users are placed in
@@ -84,13 +110,14 @@ typedef struct rec_cell {
  *  - Graph: per-note ring of recent openers; co-engagement neighbours (CSR, nb_k per note,
  *    the most any of its cells reads) rebuilt at each day's end.
  *  - Per-note feature rows (FW_NF floats), recomputed at each tick's end for the notes with
- *    events in it: a candidate's note features are one cache line, no dependent loads. */
+ *    events in it, in the note's block (rec_nblk) with what else the ranking reads of it: a
+ *    candidate is two cache lines (its block, its residual vector), no dependent loads. */
 typedef struct rec_learn {
     fw_rec_cfg cfg;                   /* its cell's training knobs (lr, emb_lr, l2, neg_sample, dim) */
     uint32_t dim;                     /* its embeddings' length (cfg.dim) */
     float *topic_vec;                 /* [n_topics * dim] */
     float *format_vec;                /* [2 * dim] */
-    float *note_vec;                  /* [cap_notes * dim] residuals */
+    float *note_vec;                  /* [cap_notes * dim] residuals, 64-byte aligned (resize_aligned) */
     double mf_bias;
     double w[FW_TASK__COUNT][FW_RF__COUNT];
     uint64_t total[FW_EV__COUNT];     /* events of each type logged: smoothing priors */
@@ -100,7 +127,7 @@ typedef struct rec_learn {
     uint32_t nb_k, nb_notes;          /* neighbours kept per note; notes [0, nb_notes) have them */
     uint32_t *nb_off, *nb;
     fw_model_stats stats[FW_TASK__COUNT], last[FW_TASK__COUNT];
-    float *nf;                        /* [cap_notes * FW_NF] */
+    struct rec_nblk *blk;             /* [cap_notes] 64-byte aligned (resize_aligned) */
 } rec_learn;
 
 /* The recommender. Everything here changes only in barrier calls, but for user_arm, which a
@@ -198,7 +225,8 @@ typedef struct rec_ctx {
     uint16_t *cand_topic, *win_topic;              /* [cand_cap] */
     cand_eval *ce;   /* [cand_cap] the ranking's first pass (rank_prepare) */
     double *lb;             /* [cand_cap] scratch: lower bounds of the scores */
-    double qtab[FW_REC_QTAB];   /* qtab[j] >= the serving sigmoid of any z <= -j / 4 (cand_bound) */
+    double *sel;            /* [cand_cap] scratch of kth_largest */
+    double qtab[FW_REC_QTAB];   /* qtab[j] >= the serving sigmoid of any z <= -j / FW_REC_QSTEP (cand_bound) */
 } rec_ctx;
 
 static fw_rec *R_of(const fw_engine *e) { return fw_mod(e, FW_MOD_REC); }
@@ -284,6 +312,23 @@ static int rec_wanted(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t
     return 0;
 }
 
+/* fw_resize's (new elements zero), but the array starts on a cache line: a note's block is
+ * one line, and so is its residual vector when dim is 16. The engine frees it (free). */
+static int resize_aligned(void *field, size_t old_n, size_t n, size_t size)
+{
+    void *x;
+    memcpy(&x, field, sizeof x);
+    size_t bytes = ((n ? n : 1) * size + 63) / 64 * 64, keep = (old_n < n ? old_n : n) * size;
+    unsigned char *y = aligned_alloc(64, bytes);
+    if (!y)
+        return -1;
+    memcpy(y, x, keep);
+    memset(y + keep, 0, bytes - keep);
+    free(x);
+    memcpy(field, &y, sizeof y);
+    return 0;
+}
+
 static fw_err rec_grow_notes(fw_engine *e, void *state, uint32_t old_cap, uint32_t cap)
 {
     (void)e;
@@ -291,10 +336,10 @@ static fw_err rec_grow_notes(fw_engine *e, void *state, uint32_t old_cap, uint32
     size_t o = old_cap, n = cap;
     for (uint32_t l = 0; l < r->n_learn; l++) {
         rec_learn *L = &r->learn[l];
-        if (fw_resize(&L->note_vec, o * L->dim, n * L->dim, sizeof *L->note_vec) ||
+        if (resize_aligned(&L->note_vec, o * L->dim, n * L->dim, sizeof *L->note_vec) ||
             fw_resize(&L->openers, o * FW_REC_OPENERS, n * FW_REC_OPENERS, sizeof *L->openers) ||
             fw_resize(&L->openers_total, o, n, sizeof *L->openers_total) ||
-            fw_resize(&L->nf, o * FW_NF, n * FW_NF, sizeof *L->nf) ||
+            resize_aligned(&L->blk, o, n, sizeof *L->blk) ||
             (r->retain && fw_resize(&L->openers_day, o * FW_REC_OPENERS, n * FW_REC_OPENERS, sizeof *L->openers_day)))
             return FW_ERR_NOMEM;
     }
@@ -363,7 +408,7 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
             !fw_alloc(e, &L->creator_counts, 2 * (size_t)U, sizeof *L->creator_counts) ||
             !fw_alloc(e, &L->nb_off, 1, sizeof *L->nb_off) || !fw_alloc(e, &L->nb, 0, sizeof *L->nb) ||
             !fw_alloc(e, &L->note_vec, 0, sizeof *L->note_vec) || !fw_alloc(e, &L->openers, 0, sizeof *L->openers) ||
-            !fw_alloc(e, &L->openers_total, 0, sizeof *L->openers_total) || !fw_alloc(e, &L->nf, 0, sizeof *L->nf) ||
+            !fw_alloc(e, &L->openers_total, 0, sizeof *L->openers_total) || !fw_alloc(e, &L->blk, 0, sizeof *L->blk) ||
             !fw_alloc(e, &L->openers_day, 0, sizeof *L->openers_day))
             return FW_ERR_NOMEM;
     }
@@ -428,6 +473,7 @@ static void rec_ctx_destroy(void *ctx)
     free(c->win_topic);
     free(c->ce);
     free(c->lb);
+    free(c->sel);
     free(c);
 }
 
@@ -448,13 +494,16 @@ static fw_err rec_ctx_create(const fw_engine *e, const void *state, void **ctx)
         !(c->exact = calloc(cap, sizeof *c->exact)) || !(c->cand_creator = calloc(cap, sizeof *c->cand_creator)) ||
         !(c->win_creator = calloc(cap, sizeof *c->win_creator)) || !(c->open = calloc(cap, sizeof *c->open)) ||
         !(c->cand_topic = calloc(cap, sizeof *c->cand_topic)) || !(c->win_topic = calloc(cap, sizeof *c->win_topic)) ||
-        !(c->ce = calloc(cap, sizeof *c->ce)) || !(c->lb = calloc(cap, sizeof *c->lb)))
+        !(c->ce = calloc(cap, sizeof *c->ce)) || !(c->lb = calloc(cap, sizeof *c->lb)) ||
+        !(c->sel = calloc(cap, sizeof *c->sel)))
         return FW_ERR_NOMEM;
     c->cset_mask = 63;
-    /* e^(j/4) less 0.1%: far below any libm's exp error, so a lower bound of what expf gives
-     * for an argument >= j / 4; the sigmoid's rounding then keeps qtab[j] above it. */
+    /* e^(j/S) less 0.1% (S = FW_REC_QSTEP): far below any libm's exp error, so a lower bound
+     * of what expf gives for an argument >= j / S; the sigmoid's rounding then keeps qtab[j]
+     * above it. Steps of 1/16 (they were 1/4): a bound at most 6.5% over the head's q, not 28%,
+     * so fewer candidates need their heads evaluated (issue 22). */
     for (uint32_t j = 0; j < FW_REC_QTAB; j++)
-        c->qtab[j] = 1.0 / (1.0 + 0.999 * exp(j / 4.0));
+        c->qtab[j] = 1.0 / (1.0 + 0.999 * exp((double)j / FW_REC_QSTEP));
     return FW_OK;
 }
 
@@ -474,7 +523,16 @@ static uint32_t rec_cand_need(const fw_engine_cfg *cfg)
 
 static void on_publish(const fw_engine *e, fw_rec *r, uint32_t id)
 {
-    uint32_t t = e->notes[id].topic;
+    const fw_note_info *ni = &e->notes[id];
+    for (uint32_t l = 0; l < r->n_learn; l++) {   /* the block's metadata (rec_nblk) */
+        rec_nblk *b = &r->learn[l].blk[id];
+        b->creator = ni->creator;
+        b->topic = ni->topic;
+        b->format = ni->format;
+        b->created_tick = ni->created_tick;
+        b->imp = e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION];
+    }
+    uint32_t t = ni->topic;
     if (t >= e->n_topics)
         return;
     r->topic_recent[(size_t)t * FW_REC_TOPIC_RECENT + r->topic_total[t] % FW_REC_TOPIC_RECENT] = id;
@@ -482,11 +540,11 @@ static void on_publish(const fw_engine *e, fw_rec *r, uint32_t id)
     /* A new note has no events: its row is the priors' (0) but its creator's record. */
     for (uint32_t l = 0; l < r->n_learn; l++) {
         rec_learn *L = &r->learn[l];
-        L->nf[(size_t)id * FW_NF + FW_NF_CREATOR_CTR] = 0.0f;
+        L->blk[id].row[FW_NF_CREATOR_CTR] = 0.0f;
         const uint32_t *cc = &L->creator_counts[2 * (size_t)e->notes[id].creator];
         double p0 = (L->total[FW_EV_OPEN] + 1.0) / (L->total[FW_EV_IMPRESSION] + 12.0);
         double v = (cc[1] + 20 * p0) / (cc[0] + 20) / p0 - 1.0;
-        L->nf[(size_t)id * FW_NF + FW_NF_CREATOR_CTR] = (float)(v > 5.0 ? 5.0 : v);
+        L->blk[id].row[FW_NF_CREATOR_CTR] = (float)(v > 5.0 ? 5.0 : v);
     }
 }
 
@@ -559,7 +617,7 @@ static const uint32_t task_event[FW_TASK__COUNT] = {FW_EV_OPEN, FW_EV_LIKE, FW_E
 /* A note's cached features (FW_NF_*) in a learner, as of the last tick barrier. */
 static inline const float *note_row(const rec_learn *r, uint32_t n)
 {
-    return r->nf + (size_t)n * FW_NF;
+    return r->blk[n].row;
 }
 
 /* Recomputes note n's cached features in learner r from its counts, its creator's and the
@@ -568,7 +626,9 @@ static void note_row_update(const fw_engine *e, rec_learn *r, const priors *p, u
 {
     const uint32_t *c = &e->counts[(size_t)n * FW_EV__COUNT];
     const uint32_t *cc = &r->creator_counts[2 * (size_t)e->notes[n].creator];
-    float *row = r->nf + (size_t)n * FW_NF;
+    rec_nblk *b = &r->blk[n];
+    float *row = b->row;
+    b->imp = c[FW_EV_IMPRESSION];   /* as rec_log left it: a copy, not a new value */
     row[FW_NF_CTR] = (float)lift(c[FW_EV_OPEN], c[FW_EV_IMPRESSION], p->ctr);
     row[FW_NF_TASK + FW_TASK_OPEN] =
         (float)lift((double)c[FW_EV_LIKE] + c[FW_EV_SAVE] + c[FW_EV_COMMENT], c[FW_EV_OPEN], p->per_open[FW_TASK_OPEN]);
@@ -1155,6 +1215,8 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
             if (type == FW_EV_IMPRESSION) {
                 r->user_counts[2 * (size_t)y->user] += personal;
                 L->creator_counts[2 * (size_t)cr]++;
+                for (uint32_t m = 0; m < r->n_learn; m++)   /* the core's count, in the blocks */
+                    r->learn[m].blk[y->note].imp++;
             } else if (type == FW_EV_OPEN) {
                 L->creator_counts[2 * (size_t)cr + 1]++;
                 if (!personal)
@@ -1814,6 +1876,8 @@ typedef struct rank_req {
     const uint8_t *aigc_flags;   /* issue 20: flagged, undeclared notes down-ranked (aigc_int.h) */
     double aigc_mult;
     double wt[FW_TASK__COUNT], base[FW_TASK__COUNT];
+    double wz[FW_RF__COUNT][FW_TASK__COUNT];   /* L->w transposed: a feature's weight in every head */
+    uint32_t heads;              /* bit k: head k is evaluated (k = OPEN, or its rank_* weight is not 0) */
     uint32_t cell, u, D, stamp;
     int32_t tick;
     int lazy;                    /* the bound of cand_bound holds: the heads may be skipped */
@@ -1821,8 +1885,13 @@ typedef struct rank_req {
 
 static void rank_req_setup(rank_req *q, double x_user)
 {
-    for (int k = 0; k < FW_TASK__COUNT; k++)
+    q->heads = 1u << FW_TASK_OPEN;
+    for (int k = 0; k < FW_TASK__COUNT; k++) {
         q->base[k] = q->L->w[k][FW_RF_BIAS] + q->L->w[k][FW_RF_USER_CTR] * x_user;
+        for (int f = 0; f < FW_RF__COUNT; f++)
+            q->wz[f][k] = q->L->w[k][f];
+        q->heads |= (uint32_t)(q->wt[k] != 0.0) << k;
+    }
     q->aigc_flags = fw_aigc_downrank_flags(q->e, q->cell, &q->aigc_mult);
     q->lazy = 1.0 + q->rc->fresh_boost >= 0.0 && q->aigc_mult >= 0.0;
     for (int k = 0; k < FW_TASK__COUNT; k++)
@@ -1839,8 +1908,8 @@ static inline double sigmoidf_rank(double z)
 __attribute__((always_inline)) static inline void cand_open(const rank_req *q, uint32_t id, cand_eval *ce)
 {
     const fw_engine *e = q->e;
-    const fw_note_info *ni = &e->notes[id];
-    const float *row = note_row(q->L, id);
+    const rec_nblk *ni = &q->L->blk[id];   /* the note's metadata and features: one line */
+    const float *row = ni->row;
     double emb = q->ut[ni->topic] + q->uf[ni->format] + dotf(q->pu, q->L->note_vec + (size_t)id * q->D, q->D);
     int followed = cset_has(e, q->rx, q->stamp, q->u, ni->creator);
     double age = (double)(q->tick - ni->created_tick) / e->ticks_per_day;
@@ -1848,18 +1917,15 @@ __attribute__((always_inline)) static inline void cand_open(const rank_req *q, u
         age = 0.0;
     age = age / (1.0 + age);
     ce->id = id;
-    ce->mask = 0;
-    /* The terms every task shares, then each task's own weights. */
-    for (int k = 0; k < FW_TASK__COUNT; k++) {
-        if (k > FW_TASK_OPEN && (q->wt[k] == 0.0 || (k == FW_TASK_FOLLOW && followed)))
-            continue;
-        const double *w = q->L->w[k];
-        ce->mask |= 1u << k;
-        ce->z[k] = q->base[k] + w[FW_RF_EMB] * emb + w[FW_RF_NOTE_CTR] * row[FW_NF_CTR] +
-                   w[FW_RF_NOTE_TASK] * row[FW_NF_TASK + k] +
-                   w[FW_RF_CREATOR_CTR] * row[FW_NF_CREATOR_CTR] + w[FW_RF_FOLLOWED] * followed +
-                   w[FW_RF_AGE] * age + w[FW_RF_SHOP] * q->shop_t[ni->topic];
-    }
+    ce->mask = q->heads & ~((uint32_t)followed << FW_TASK_FOLLOW);   /* no follow head for a followed creator */
+    /* Every head's logit, the heads side by side (lanes of one vector: each head's sum in
+     * the same order as on its own, so the same bits); those not in the mask are not read. */
+    double ctr = row[FW_NF_CTR], cr = row[FW_NF_CREATOR_CTR], shop = q->shop_t[ni->topic];
+#pragma omp simd
+    for (int k = 0; k < FW_TASK__COUNT; k++)
+        ce->z[k] = q->base[k] + q->wz[FW_RF_EMB][k] * emb + q->wz[FW_RF_NOTE_CTR][k] * ctr +
+                   q->wz[FW_RF_NOTE_TASK][k] * row[FW_NF_TASK + k] + q->wz[FW_RF_CREATOR_CTR][k] * cr +
+                   q->wz[FW_RF_FOLLOWED][k] * followed + q->wz[FW_RF_AGE][k] * age + q->wz[FW_RF_SHOP][k] * shop;
     ce->p_open = sigmoidf_rank(ce->z[FW_TASK_OPEN]);
     ce->fresh = (double)(q->tick - ni->created_tick) < q->cl->fresh_age_ticks;
     ce->safety_w = fw_safety_w(e, q->cell, q->u, id);
@@ -1887,9 +1953,10 @@ static inline double cand_full(const rank_req *q, const cand_eval *ce)
 /* An upper bound of cand_full's result as the machine rounds it, without the per-open heads'
  * exponentials and divisions; +inf when none is known. Why it holds (q->lazy: every rank_*
  * weight, 1 + fresh_boost and the AIGC multiplier >= 0):
- *  - each head's q = 1 / (1 + expf(-z)) is at most rx->qtab[j] for j / 4 <= -z: the float
- *    argument of expf rounds to >= j / 4 (a float), expf is faithful (glibc: < 1 ulp), so
- *    expf >= 0.999 e^(j/4), and 1 + x and 1 / x round monotonically, as qtab[j] was computed;
+ *  - each head's q = 1 / (1 + expf(-z)) is at most rx->qtab[j] for j / S <= -z (S =
+ *    FW_REC_QSTEP, a power of two: nz * S is exact, so j = (int)(nz * S) is its floor): the
+ *    float argument of expf rounds to >= j / S (a float), expf is faithful (glibc: < 1 ulp),
+ *    so expf >= 0.999 e^(j/S), and 1 + x and 1 / x round monotonically, as qtab[j] was computed;
  *  - the bound repeats cand_full's operations in the same order with qtab[j] (or 1) in place
  *    of q, on nonnegative operands (weights >= 0, p_open in [0, 1]): IEEE rounding is
  *    monotone, so every partial sum, then the scaling by nonnegative factors, stays >= the
@@ -1907,7 +1974,8 @@ static inline double cand_bound(const rank_req *q, const cand_eval *ce)
         if (nz != nz)
             return NAN;
         if (nz >= 0.0)
-            qb = q->rx->qtab[nz >= (FW_REC_QTAB - 1) / 4.0 ? FW_REC_QTAB - 1 : (int)(nz * 4.0)];
+            qb = q->rx->qtab[nz >= (double)(FW_REC_QTAB - 1) / FW_REC_QSTEP ? FW_REC_QTAB - 1
+                                                                            : (int)(nz * FW_REC_QSTEP)];
         s += q->wt[k] * ce->p_open * qb;
     }
     return cand_scale(q, ce, s);
@@ -1924,32 +1992,41 @@ static void rank_finish(const rank_req *q, const cand_eval *ce, double *score, u
         }
 }
 
-/* The k-th largest of v[0..n) (1 <= k <= n, no NaN), reordering v: Hoare's selection. */
-static double kth_largest(double *v, uint32_t n, uint32_t k)
+/* The k-th largest of v[0..n) (1 <= k <= n, no NaN), overwriting v and tmp[0..n): a
+ * quickselect whose partitions have no branch on the data (a scan of compares that go either
+ * way half the time mispredicted about every other element; issue 22). Each pass copies the
+ * values above the pivot (the median of three) to the front of tmp and those below it to the
+ * back, and goes on in the part that holds the k-th, or returns the pivot when the k-th is
+ * among the values equal to it: the same value any selection returns (as a comparison sees
+ * it: a signed zero may differ, which no comparison tells). A pass drops the pivot at least,
+ * so it ends. Slot n - 1 - nl and slot ng are free when a value is written to both: ng + nl
+ * values were kept of the i < n read so far. */
+static double kth_largest(double *v, double *tmp, uint32_t n, uint32_t k)
 {
-    int64_t lo = 0, hi = (int64_t)n - 1, want = (int64_t)k - 1;
-    while (lo < hi) {
-        double pivot = v[lo + (hi - lo) / 2];
-        int64_t i = lo, j = hi;
-        while (i <= j) {   /* v[lo..i) >= pivot, v(j..hi] <= pivot */
-            while (v[i] > pivot)
-                i++;
-            while (v[j] < pivot)
-                j--;
-            if (i <= j) {
-                double t = v[i];
-                v[i++] = v[j];
-                v[j--] = t;
-            }
+    for (;;) {
+        double a = v[0], b = v[n / 2], c = v[n - 1];
+        double lo = a < b ? a : b, hi = a < b ? b : a;
+        double p = c < lo ? lo : c > hi ? hi : c;
+        uint32_t ng = 0, nl = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            double x = v[i];
+            tmp[ng] = x;
+            tmp[n - 1 - nl] = x;
+            ng += x > p;
+            nl += x < p;
         }
-        if (want <= j)
-            hi = j;
-        else if (want >= i)
-            lo = i;
-        else
-            return v[want];   /* between the parts: equal to the pivot */
+        double *was = v;
+        if (k <= ng) {
+            v = tmp;
+            n = ng;
+        } else if (k > n - nl) {
+            k -= n - nl;
+            v = tmp + (n - nl);
+            n = nl;
+        } else
+            return p;
+        tmp = was;
     }
-    return v[want];
 }
 
 /* The ranking's first pass: every candidate's features, logits and p(open) into rx->ce, its
@@ -1960,31 +2037,28 @@ static double kth_largest(double *v, uint32_t n, uint32_t k)
  * -inf when that is not known (no laziness, a NaN, fewer than k_win candidates). */
 static double rank_prepare(const rank_req *q, fw_rank_ctx *c, rec_ctx *rx, uint32_t n, uint32_t k_win)
 {
-    const fw_engine *e = q->e;
     const rec_learn *L = q->L;
     enum { AHEAD = 8 };
     int known = q->lazy && k_win > 0 && n > k_win;
     for (uint32_t i = 0; i < n; i++) {
-        if (i + AHEAD < n) {   /* a row may straddle two cache lines */
+        if (i + AHEAD < n) {   /* the block: one line; the residual: one unless dim > 16 */
             uint32_t ahead = c->cand[i + AHEAD];
-            __builtin_prefetch(note_row(L, ahead));
-            __builtin_prefetch(note_row(L, ahead) + FW_NF - 1);
+            __builtin_prefetch(&L->blk[ahead]);
             __builtin_prefetch(L->note_vec + (size_t)ahead * q->D);
             __builtin_prefetch(L->note_vec + (size_t)ahead * q->D + q->D - 1);
-            __builtin_prefetch(&e->notes[ahead]);
-            __builtin_prefetch(&e->counts[(size_t)ahead * FW_EV__COUNT]);
         }
         uint32_t id = c->cand[i];
         cand_eval *ce = &rx->ce[i];
-        ce->cold = e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION] < q->rc->cold_impressions;
-        rx->cand_creator[i] = e->notes[id].creator;
-        rx->cand_topic[i] = e->notes[id].topic;
+        const rec_nblk *b = &L->blk[id];   /* b->imp is e->counts' impressions (rec_nblk) */
+        ce->cold = b->imp < q->rc->cold_impressions;
+        rx->cand_creator[i] = b->creator;
+        rx->cand_topic[i] = b->topic;
         cand_open(q, id, ce);
         c->cand_score[i] = q->lazy ? cand_bound(q, ce) : INFINITY;
         rx->lb[i] = ce->safety_w >= 0.0 ? cand_scale(q, ce, q->wt[FW_TASK_OPEN] * ce->p_open) : -INFINITY;
         known &= c->cand_score[i] == c->cand_score[i] && rx->lb[i] == rx->lb[i];
     }
-    return known ? kth_largest(rx->lb, n, k_win) : -INFINITY;
+    return known ? kth_largest(rx->lb, rx->sel, n, k_win) : -INFINITY;
 }
 
 /* The page select_capped fills: its notes with their creators and topics. */
@@ -2214,8 +2288,8 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
      * candidates replace the lowest-ranked warm notes until explore_slots are cold. */
     cap_page pg;
     pg.n = 0;
-    for (uint32_t i = 0; i < n_order; i++) {   /* the window: exact scores */
-        const fw_note_info *ni = &e->notes[c->order[i]];
+    for (uint32_t i = 0; i < n_order; i++) {   /* the window: exact scores; blocks cached */
+        const rec_nblk *ni = &L->blk[c->order[i]];
         rx->win_creator[i] = ni->creator;
         rx->win_topic[i] = ni->topic;
     }
@@ -2239,7 +2313,7 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
     c->n_scored = n;
     uint32_t n_cold = 0;
     for (uint32_t k = 0; k < n_org; k++)
-        n_cold += e->counts[(size_t)org[k] * FW_EV__COUNT + FW_EV_IMPRESSION] < cold;
+        n_cold += L->blk[org[k]].imp < cold;   /* e->counts' impressions (rec_nblk) */
     uint32_t slot = n_org;
     for (uint32_t i = 0; i < n_cold_h && n_cold < rc->explore_slots; i++) {
         int on_page = 0;
@@ -2248,7 +2322,7 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
         if (on_page)
             continue;
         /* Replace the lowest-ranked warm note still on the page. */
-        while (slot > 0 && e->counts[(size_t)org[slot - 1] * FW_EV__COUNT + FW_EV_IMPRESSION] < cold)
+        while (slot > 0 && L->blk[org[slot - 1]].imp < cold)
             slot--;
         if (slot == 0)
             break;
@@ -2365,7 +2439,7 @@ static fw_err rec_fork(fw_engine *e, void *state)
         memcpy(L->openers_total, L0->openers_total, N * sizeof *L->openers_total);
         if (r->retain)
             memcpy(L->openers_day, L0->openers_day, N * FW_REC_OPENERS * sizeof *L->openers_day);
-        memcpy(L->nf, L0->nf, N * FW_NF * sizeof *L->nf);
+        memcpy(L->blk, L0->blk, N * sizeof *L->blk);
         L->mf_bias = L0->mf_bias;
         memcpy(L->w, L0->w, sizeof L->w);
         memcpy(L->total, L0->total, sizeof L->total);
@@ -2384,7 +2458,7 @@ static size_t rec_cell_bytes(const fw_engine *e, const void *state)
         const rec_learn *L = &r->learn[l];
         size_t D = L->dim;
         sum += sizeof *L + (T + 2 + N) * D * sizeof(float) + 2 * (size_t)e->n_users * sizeof(uint32_t) +
-               N * (FW_REC_OPENERS + 1) * sizeof(uint32_t) + N * FW_NF * sizeof(float) +
+               N * (FW_REC_OPENERS + 1) * sizeof(uint32_t) + N * sizeof(rec_nblk) +
                ((size_t)L->nb_notes + 1 + L->nb_off[L->nb_notes]) * sizeof(uint32_t);
     }
     return sum;

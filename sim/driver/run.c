@@ -1411,9 +1411,9 @@ double fw_run_memory_estimate(const fw_scenario *s, int threads)
         if (ok && e.feed.algorithm == FW_FEED_REC) {
             rec = 1;
             /* A learner's state per note (rec.c, rec_cell_bytes): the embedding residual, the
-             * openers' ring and count, the feature row, the neighbours; per user the creator
-             * counts. */
-            double l = notes * (4.0 * e.rec.dim + 68.0 + 4.0 * e.rec.neighbours) + 8.0 * users;
+             * openers' ring and count, the note's 64-byte block (its feature row), the
+             * neighbours; per user the creator counts. */
+            double l = notes * (4.0 * e.rec.dim + 100.0 + 4.0 * e.rec.neighbours) + 8.0 * users;
             learner = l > learner ? l : learner;
         }
     }
