@@ -137,37 +137,78 @@ static int in_arena(const fw_engine *e, const uint32_t *v)
     return v && p >= a && p < a + e->n_follow_arena * sizeof *e->follow_arena;
 }
 
-/* The catalog's follows, exactly, in one block: each user's list a slice of it (one
- * allocation instead of one a user, whose headers and rounding cost about 16 bytes a user),
- * in catalog order without self-follows; the creators gain their followers. */
+/* Whether the catalog's follows hold a self-follow (skipped, so that its lists are not the
+ * catalog's slices); FW_ERR_INVAL when an offset or a creator is out of range. */
+static fw_err check_follows(const fw_engine *e, const fw_catalog *cat, int *self)
+{
+    uint64_t total = cat->follow_offsets[e->n_users];
+    *self = 0;
+    for (uint32_t u = 0; u < e->n_users; u++) {
+        uint64_t lo = cat->follow_offsets[u], hi = cat->follow_offsets[u + 1];
+        if (hi < lo || hi - lo > UINT32_MAX / 2 || hi > total)
+            return FW_ERR_INVAL;
+        for (uint64_t k = lo; k < hi; k++) {
+            if (cat->follows[k] >= e->n_users)
+                return FW_ERR_INVAL;
+            *self |= cat->follows[k] == u;
+        }
+    }
+    return FW_OK;
+}
+
+/* The catalog's day-0 follows as each user's list, a slice of one block that is never
+ * written: the catalog's own when it keeps them (follows_kept) and has no self-follow, else
+ * the engine's copy without the self-follows (one allocation, not one a user); the creators
+ * gain their followers. */
 static fw_err take_follows(fw_engine *e, const fw_catalog *cat)
 {
+    int self;
+    fw_err rc = check_follows(e, cat, &self);
+    if (rc != FW_OK)
+        return rc;
     uint64_t total = cat->follow_offsets[e->n_users], at = 0;
-    if (total > SIZE_MAX / sizeof *e->follow_arena ||
-        (total && !(e->follow_arena = malloc((size_t)total * sizeof *e->follow_arena))))
-        return FW_ERR_NOMEM;
+    uint32_t *copy = NULL;
+    if (!cat->follows_kept || self) {
+        if (total > SIZE_MAX / sizeof *copy || (total && !(copy = malloc((size_t)total * sizeof *copy))))
+            return FW_ERR_NOMEM;
+        e->arena_owned = 1;
+    }
+    e->follow_arena = e->arena_owned ? copy : cat->follows;
     e->n_follow_arena = total;
     for (uint32_t u = 0; u < e->n_users; u++) {
         fw_u32vec *fl = &e->follows[u];
         uint64_t lo = cat->follow_offsets[u], hi = cat->follow_offsets[u + 1];
-        if (hi < lo || hi - lo > UINT32_MAX || hi > total)
-            return FW_ERR_INVAL;
-        fl->v = &e->follow_arena[at];
+        const uint32_t *v = e->arena_owned ? copy + at : cat->follows + lo;
         for (uint64_t k = lo; k < hi; k++) {
             uint32_t c = cat->follows[k];
-            if (c >= e->n_users)
-                return FW_ERR_INVAL;
             if (c == u)
                 continue;
-            fl->v[fl->n++] = c;
+            if (e->arena_owned)
+                copy[at + fl->n] = c;
+            fl->n++;
             e->followers[c]++;
         }
+        /* Read-only: own_follows copies a list out before anything writes to it. */
+        fl->v = fl->n ? (uint32_t *)(uintptr_t)v : NULL;
         fl->cap = fl->n;
         at += fl->n;
-        if (fl->n == 0)
-            fl->v = NULL;
     }
     return FW_OK;
+}
+
+/* Makes follow list fl the engine's own before it is written, with room for cap (>= n):
+ * a slice of the arena is copied out. 0, or -1 out of memory. */
+static int own_follows(const fw_engine *e, fw_u32vec *fl, uint32_t cap)
+{
+    if (!in_arena(e, fl->v))
+        return 0;
+    uint32_t *v = malloc((size_t)cap * sizeof *v);
+    if (!v)
+        return -1;
+    memcpy(v, fl->v, (size_t)fl->n * sizeof *v);
+    fl->v = v;
+    fl->cap = cap;
+    return 0;
 }
 
 int fw_u32vec_push(fw_u32vec *v, uint32_t x)
@@ -400,7 +441,8 @@ void fw_engine_destroy(fw_engine *e)
             if (!in_arena(e, e->follows[u].v))
                 free(e->follows[u].v);
     free(e->follows);
-    free(e->follow_arena);
+    if (e->arena_owned)
+        free((void *)(uintptr_t)e->follow_arena);
     free(e->followers);
     free(e->producer_arm);
     free(e->user_cell);
@@ -531,15 +573,7 @@ static int follow_add(fw_engine *e, uint32_t user, uint32_t c)
     for (uint32_t k = 0; k < fl->n; k++)
         if (fl->v[k] == c)
             return 0;
-    if (fl->n == fl->cap && in_arena(e, fl->v)) {   /* the slice is full: out of the arena */
-        uint32_t *v = malloc((size_t)fl->cap * 2 * sizeof *v);
-        if (!v)
-            return -1;
-        memcpy(v, fl->v, (size_t)fl->n * sizeof *v);
-        fl->v = v;
-        fl->cap *= 2;
-    }
-    if (fw_u32vec_push(fl, c))
+    if (own_follows(e, fl, 2 * fl->n) || fw_u32vec_push(fl, c))
         return -1;
     e->followers[c]++;
     return 0;
@@ -597,6 +631,8 @@ static fw_err apply_unfollows(fw_engine *e, const fw_log *l)
         fw_u32vec *fl = &e->follows[u];
         for (uint32_t k = 0; k < fl->n; k++)
             if (fl->v[k] == c) {
+                if (own_follows(e, fl, fl->cap))
+                    return FW_ERR_NOMEM;
                 memmove(&fl->v[k], &fl->v[k + 1], (size_t)(fl->n - k - 1) * sizeof *fl->v);
                 fl->n--;
                 e->followers[c]--;
