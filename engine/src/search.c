@@ -197,7 +197,7 @@ static fw_err search_ctx_create(const fw_engine *e, const void *state, void **ct
         return FW_ERR_NOMEM;
     *ctx = x;
     uint32_t T = max_u32(e->n_topics, 1);
-    x->acc_cap = max_u32(e->n_notes, 1024);
+    x->acc_cap = max_u32(e->cap_notes, 1024);   /* the notes expected (see acc_reserve) */
     x->stamp = 1;
     if (!(x->acc = malloc((size_t)x->acc_cap * sizeof *x->acc)) ||
         !(x->acc_stamp = calloc(x->acc_cap, sizeof *x->acc_stamp)) ||
@@ -531,11 +531,14 @@ fw_err fw_engine_log_search(fw_engine *e, fw_engine_ctx *ctx, const fw_search_cl
 
 /* Makes ctx's accumulator cover every note; 0 on success. The only allocation of a
  * request, and only after notes were published since the ctx last grew. */
-static int acc_reserve(struct fw_search_ctx *x, uint32_t n_notes)
+/* Room in the request scratch for n_notes notes: the engine's note capacity (cap_notes, made
+ * at creation for the notes the run expects), doubling only past it -- not double the
+ * catalog at the first note published, 16 bytes a note per thread. */
+static int acc_reserve(struct fw_search_ctx *x, uint32_t n_notes, uint32_t cap_notes)
 {
     if (n_notes <= x->acc_cap)
         return 0;
-    uint32_t cap = max_u32(n_notes, 2 * x->acc_cap);
+    uint32_t cap = max_u32(n_notes, n_notes <= cap_notes ? cap_notes : 2 * x->acc_cap);
     double *acc = realloc(x->acc, (size_t)cap * sizeof *acc);
     if (!acc)
         return -1;
@@ -1121,7 +1124,7 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
         return 0;
     const fw_search_cfg *cf = &fw_cfg(e, q->arm)->search;
     int intent = cf->mode == FW_SEARCH_INTENT;
-    if (acc_reserve(x, e->n_notes))
+    if (acc_reserve(x, e->n_notes, e->cap_notes))
         return 0;   /* out of memory: an empty page rather than a partial one */
     int64_t t_start = fw_now_ns();
 
