@@ -663,8 +663,8 @@ static fw_err run_log(fw_engine *e, fw_engine_ctx *ctx, const fw_log *l, fw_err 
         r = rf == FW_ERR_NOMEM || r == FW_OK ? rf : r;
     }
     if (r == FW_OK || r == FW_ERR_INVAL) {
-        fw_err ru = apply_unfollows(e, l);
-        r = r != FW_OK ? r : ru;
+        fw_err ru = apply_unfollows(e, l);   /* NOMEM: copying a day-0 list out (own_follows) */
+        r = ru == FW_ERR_NOMEM || r == FW_OK ? ru : r;
     }
     if (r != FW_OK && r != FW_ERR_INVAL) {
         snprintf(e->why, sizeof e->why, "cannot apply the tick's note events: %s", fw_err_str(r));
