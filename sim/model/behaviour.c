@@ -291,7 +291,8 @@ static int move_day0(const fw_world *w, fw_users_state *s, uint32_t u, uint32_t 
     for (uint64_t k = lo; k < hi; k++)
         if (w->follow_dst[k] != cu)
             v[at++] = w->follow_dst[k];
-    memcpy(&v[at], l->v, (size_t)l->n * sizeof *v);
+    if (l->n)   /* l->v may be NULL: no run follows yet */
+        memcpy(&v[at], l->v, (size_t)l->n * sizeof *v);
     free(l->v);
     l->v = v;
     l->n = l->cap = (uint32_t)n;
