@@ -130,14 +130,84 @@ static void free_owned(fw_engine *e)
     free(e->owned);
 }
 
-/* Room for n elements in an empty v (n above 2^32 - 1 fails). */
-static int u32vec_reserve(fw_u32vec *v, uint64_t n)
+/* Whether follow list v is (still) a slice of the engine's follow arena. */
+static int in_arena(const fw_engine *e, const uint32_t *v)
 {
-    if (n == 0)
+    uintptr_t p = (uintptr_t)v, a = (uintptr_t)e->follow_arena;
+    return v && p >= a && p < a + e->n_follow_arena * sizeof *e->follow_arena;
+}
+
+/* Whether the catalog's follows hold a self-follow (skipped, so that its lists are not the
+ * catalog's slices); FW_ERR_INVAL when an offset or a creator is out of range. */
+static fw_err check_follows(const fw_engine *e, const fw_catalog *cat, int *self)
+{
+    uint64_t total = cat->follow_offsets[e->n_users];
+    *self = 0;
+    for (uint32_t u = 0; u < e->n_users; u++) {
+        uint64_t lo = cat->follow_offsets[u], hi = cat->follow_offsets[u + 1];
+        if (hi < lo || hi - lo > UINT32_MAX / 2 || hi > total)
+            return FW_ERR_INVAL;
+        for (uint64_t k = lo; k < hi; k++) {
+            if (cat->follows[k] >= e->n_users)
+                return FW_ERR_INVAL;
+            *self |= cat->follows[k] == u;
+        }
+    }
+    return FW_OK;
+}
+
+/* The catalog's day-0 follows as each user's list, a slice of one block that is never
+ * written: the catalog's own when it keeps them (follows_kept) and has no self-follow, else
+ * the engine's copy without the self-follows (one allocation, not one a user); the creators
+ * gain their followers. */
+static fw_err take_follows(fw_engine *e, const fw_catalog *cat)
+{
+    int self;
+    fw_err rc = check_follows(e, cat, &self);
+    if (rc != FW_OK)
+        return rc;
+    uint64_t total = cat->follow_offsets[e->n_users], at = 0;
+    uint32_t *copy = NULL;
+    if (!cat->follows_kept || self) {
+        if (total > SIZE_MAX / sizeof *copy || (total && !(copy = malloc((size_t)total * sizeof *copy))))
+            return FW_ERR_NOMEM;
+        e->arena_owned = 1;
+    }
+    e->follow_arena = e->arena_owned ? copy : cat->follows;
+    e->n_follow_arena = total;
+    for (uint32_t u = 0; u < e->n_users; u++) {
+        fw_u32vec *fl = &e->follows[u];
+        uint64_t lo = cat->follow_offsets[u], hi = cat->follow_offsets[u + 1];
+        const uint32_t *v = e->arena_owned ? copy + at : cat->follows + lo;
+        for (uint64_t k = lo; k < hi; k++) {
+            uint32_t c = cat->follows[k];
+            if (c == u)
+                continue;
+            if (e->arena_owned)
+                copy[at + fl->n] = c;
+            fl->n++;
+            e->followers[c]++;
+        }
+        /* Read-only: own_follows copies a list out before anything writes to it. */
+        fl->v = fl->n ? (uint32_t *)(uintptr_t)v : NULL;
+        fl->cap = fl->n;
+        at += fl->n;
+    }
+    return FW_OK;
+}
+
+/* Makes follow list fl the engine's own before it is written, with room for cap (>= n):
+ * a slice of the arena is copied out. 0, or -1 out of memory. */
+static int own_follows(const fw_engine *e, fw_u32vec *fl, uint32_t cap)
+{
+    if (!in_arena(e, fl->v))
         return 0;
-    if (n > UINT32_MAX || !(v->v = malloc((size_t)n * sizeof *v->v)))
+    uint32_t *v = malloc((size_t)cap * sizeof *v);
+    if (!v)
         return -1;
-    v->cap = (uint32_t)n;
+    memcpy(v, fl->v, (size_t)fl->n * sizeof *v);
+    fl->v = v;
+    fl->cap = cap;
     return 0;
 }
 
@@ -318,25 +388,8 @@ fw_engine *fw_engine_create_why(const fw_catalog *cat, const fw_engine_cfg *cfgs
         e->n_notes = i + 1;
     }
     rc = FW_ERR_NOMEM;
-    if (cat->follow_offsets) {
-        for (uint32_t u = 0; u < e->n_users; u++) {
-            /* Exactly the day-0 follows (doubling from 4 left a third of it unused). */
-            if (u32vec_reserve(&e->follows[u], cat->follow_offsets[u + 1] - cat->follow_offsets[u]))
-                goto fail;   /* rc is FW_ERR_NOMEM */
-            for (uint64_t k = cat->follow_offsets[u]; k < cat->follow_offsets[u + 1]; k++) {
-                uint32_t c = cat->follows[k];
-                if (c >= e->n_users) {
-                    rc = FW_ERR_INVAL;
-                    goto fail;
-                }
-                if (c == u)
-                    continue;
-                if (fw_u32vec_push(&e->follows[u], c))
-                    goto fail;   /* rc is FW_ERR_NOMEM */
-                e->followers[c]++;
-            }
-        }
-    }
+    if (cat->follow_offsets && (rc = take_follows(e, cat)) != FW_OK)
+        goto fail;
     /* The capabilities, in table order: each takes the catalog as it is now. */
     for (uint32_t m = 0; m < FW_MOD__COUNT; m++) {
         if (!on[m])
@@ -385,8 +438,11 @@ void fw_engine_destroy(fw_engine *e)
     free(e->counts);
     if (e->follows)
         for (uint32_t u = 0; u < e->n_users; u++)
-            free(e->follows[u].v);
+            if (!in_arena(e, e->follows[u].v))
+                free(e->follows[u].v);
     free(e->follows);
+    if (e->arena_owned)
+        free((void *)(uintptr_t)e->follow_arena);
     free(e->followers);
     free(e->producer_arm);
     free(e->user_cell);
@@ -517,7 +573,7 @@ static int follow_add(fw_engine *e, uint32_t user, uint32_t c)
     for (uint32_t k = 0; k < fl->n; k++)
         if (fl->v[k] == c)
             return 0;
-    if (fw_u32vec_push(fl, c))
+    if (own_follows(e, fl, 2 * fl->n) || fw_u32vec_push(fl, c))
         return -1;
     e->followers[c]++;
     return 0;
@@ -575,6 +631,8 @@ static fw_err apply_unfollows(fw_engine *e, const fw_log *l)
         fw_u32vec *fl = &e->follows[u];
         for (uint32_t k = 0; k < fl->n; k++)
             if (fl->v[k] == c) {
+                if (own_follows(e, fl, fl->cap))
+                    return FW_ERR_NOMEM;
                 memmove(&fl->v[k], &fl->v[k + 1], (size_t)(fl->n - k - 1) * sizeof *fl->v);
                 fl->n--;
                 e->followers[c]--;
@@ -605,8 +663,8 @@ static fw_err run_log(fw_engine *e, fw_engine_ctx *ctx, const fw_log *l, fw_err 
         r = rf == FW_ERR_NOMEM || r == FW_OK ? rf : r;
     }
     if (r == FW_OK || r == FW_ERR_INVAL) {
-        fw_err ru = apply_unfollows(e, l);
-        r = r != FW_OK ? r : ru;
+        fw_err ru = apply_unfollows(e, l);   /* NOMEM: copying a day-0 list out (own_follows) */
+        r = ru == FW_ERR_NOMEM || r == FW_OK ? ru : r;
     }
     if (r != FW_OK && r != FW_ERR_INVAL) {
         snprintf(e->why, sizeof e->why, "cannot apply the tick's note events: %s", fw_err_str(r));

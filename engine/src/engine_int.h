@@ -228,7 +228,14 @@ struct fw_engine {
     fw_note_info *notes;    /* [cap_notes] */
     uint32_t *counts;       /* [cap_notes * FW_EV__COUNT] logged events per note */
 
-    fw_u32vec *follows;     /* [n_users] creators followed, in follow order */
+    fw_u32vec *follows;     /* [n_users] creators followed, in follow order; a list is a
+                               slice of follow_arena (the catalog's day-0 follows) until a
+                               follow or an unfollow first changes it (own_follows): the
+                               arena is never written */
+    const uint32_t *follow_arena;   /* [n_follow_arena]: the catalog's own (follows_kept)
+                                       or the engine's copy (arena_owned) */
+    uint64_t n_follow_arena;
+    int arena_owned;
     uint32_t *followers;    /* [n_users] followers: the catalog's graph plus follows logged */
     uint8_t *producer_arm;  /* [n_users] or NULL: see fw_catalog */
     /* Cells (fw_catalog): each user's cell, the isolation of learned state and the budget

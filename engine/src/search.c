@@ -9,7 +9,8 @@
  * Layout. Postings of term t: post[t].id[0..n) (uint32 note ids, ascending because notes
  * are indexed in publication order) and post[t].tl[0..n) (uint8: the posting's tf and its
  * note's length, 4 bits each: a note has at most FW_NOTE_TERMS = 16 terms), each list
- * doubling its capacity: 5 bytes per posting (10 at worst just after a doubling), plus a
+ * reserved at the start for the catalog's notes and its share of those the run expects
+ * (reserve_postings), then doubling its capacity past that: 5 bytes per posting, plus a
  * bound summary (pblock, 8 bytes) per 64-posting block, per 4096-posting superblock and
  * for the whole list, for exact retrieval's pruning; a dense list (a note in 32 or more)
  * also a bitmap of its notes with a rank per 64 notes (1.5 bits per note indexed).
@@ -136,6 +137,7 @@ static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 static struct fw_search *S_of(const fw_engine *e) { return fw_mod(e, FW_MOD_SEARCH); }
 
 static fw_err index_note(fw_engine *e, struct fw_search *s, uint32_t id, const uint32_t *terms);
+static fw_err reserve_postings(const fw_catalog *cat, struct fw_search *s);
 
 /* ---- lifetime ---------------------------------------------------------------------- */
 
@@ -170,13 +172,14 @@ static fw_err search_create(fw_engine *e, const fw_catalog *cat, void **state)
         for (uint32_t t = 0; t < s->n_terms; t++)
             im->irow[t] = FW_NONE;
     }
-    for (uint32_t i = 0; i < e->n_notes; i++) {
+    fw_err rc = reserve_postings(cat, s);
+    if (rc != FW_OK)
+        return rc;
+    for (uint32_t i = 0; i < e->n_notes && rc == FW_OK; i++) {
         const uint32_t *terms = cat->note_terms ? cat->note_terms + (size_t)i * FW_NOTE_TERMS : NULL;
-        fw_err rc = index_note(e, s, i, terms);
-        if (rc != FW_OK)
-            return rc;
+        rc = index_note(e, s, i, terms);
     }
-    return FW_OK;
+    return rc;
 }
 
 static void search_destroy(fw_engine *e, void *state)
@@ -204,7 +207,7 @@ static fw_err search_ctx_create(const fw_engine *e, const void *state, void **ct
         return FW_ERR_NOMEM;
     *ctx = x;
     uint32_t T = max_u32(e->n_topics, 1);
-    x->acc_cap = max_u32(e->n_notes, 1024);
+    x->acc_cap = max_u32(e->cap_notes, 1024);   /* the notes expected (see acc_reserve) */
     x->stamp = 1;
     if (!(x->acc = malloc((size_t)x->acc_cap * sizeof *x->acc)) ||
         !(x->acc_stamp = calloc(x->acc_cap, sizeof *x->acc_stamp)) ||
@@ -342,18 +345,19 @@ static void plist_append(plist *p, uint32_t id, uint8_t tf, uint8_t len)
     bits_update(p, id);
 }
 
-static fw_err index_note(fw_engine *e, struct fw_search *s, uint32_t id, const uint32_t *terms)
+/* A note's distinct indexable terms ut[0..return) with their frequencies utf, and its
+ * length *len (its indexable terms, repeats counted). terms may be NULL (no text). */
+static uint32_t note_terms(const struct fw_search *s, const uint32_t *terms, uint32_t *ut, uint32_t *utf,
+                           uint32_t *len)
 {
-    if (id != s->n_docs)
-        return FW_ERR_INVAL;   /* notes are indexed in publication order, each once */
-    /* The note's distinct indexable terms with their frequencies. */
-    uint32_t ut[FW_NOTE_TERMS], utf[FW_NOTE_TERMS], nu = 0, len = 0;
+    uint32_t nu = 0;
+    *len = 0;
     if (terms)
         for (uint32_t k = 0; k < FW_NOTE_TERMS; k++) {
             uint32_t t = terms[k];
             if (t >= s->n_terms)
                 continue;   /* FW_NONE padding or outside the vocabulary */
-            len++;
+            ++*len;
             uint32_t j = 0;
             while (j < nu && ut[j] != t)
                 j++;
@@ -363,6 +367,51 @@ static fw_err index_note(fw_engine *e, struct fw_search *s, uint32_t id, const u
             }
             utf[j]++;
         }
+    return nu;
+}
+
+/* Room in each posting list for the catalog's notes and its share of the notes the run
+ * expects to publish (cat->reserve_notes, in the catalog's proportions), so that the lists
+ * do not double their way up to the start: most would end a third empty. Capacity only:
+ * the postings are those that doubling would hold. */
+static fw_err reserve_postings(const fw_catalog *cat, struct fw_search *s)
+{
+    if (!cat->note_terms || cat->n_notes == 0)
+        return FW_OK;
+    uint32_t *cnt = calloc(s->n_terms, sizeof *cnt);
+    if (!cnt)
+        return FW_ERR_NOMEM;
+    uint32_t ut[FW_NOTE_TERMS], utf[FW_NOTE_TERMS], len;
+    for (uint32_t i = 0; i < cat->n_notes; i++)
+        for (uint32_t j = 0, nu = note_terms(s, cat->note_terms + (size_t)i * FW_NOTE_TERMS, ut, utf, &len); j < nu; j++)
+            cnt[ut[j]]++;
+    /* The notes' lengths and topics likewise, for every note expected. */
+    uint64_t docs = (uint64_t)cat->n_notes + cat->reserve_notes;
+    uint32_t cap = docs > UINT32_MAX ? UINT32_MAX : (uint32_t)docs;
+    uint8_t *l = realloc(s->len, cap);
+    uint16_t *tp = l ? realloc(s->topic, (size_t)cap * sizeof *tp) : NULL;
+    fw_err rc = tp ? FW_OK : FW_ERR_NOMEM;
+    if (l)
+        s->len = l;
+    if (tp) {
+        s->topic = tp;
+        s->cap_docs = cap;
+    }
+    for (uint32_t t = 0; t < s->n_terms && rc == FW_OK; t++) {
+        uint64_t want = cnt[t] + ((uint64_t)cnt[t] * cat->reserve_notes + cat->n_notes - 1) / cat->n_notes;
+        if (want && plist_reserve(&s->post[t], want > UINT32_MAX ? UINT32_MAX : (uint32_t)want))
+            rc = FW_ERR_NOMEM;
+    }
+    free(cnt);
+    return rc;
+}
+
+static fw_err index_note(fw_engine *e, struct fw_search *s, uint32_t id, const uint32_t *terms)
+{
+    if (id != s->n_docs)
+        return FW_ERR_INVAL;   /* notes are indexed in publication order, each once */
+    uint32_t ut[FW_NOTE_TERMS], utf[FW_NOTE_TERMS], len;
+    uint32_t nu = note_terms(s, terms, ut, utf, &len);
     /* Reserve everything first so that a failure leaves the index as it was. */
     if (id >= s->cap_docs) {
         uint32_t cap = max_u32(id + 1, s->cap_docs ? 2 * s->cap_docs : 1024);
@@ -554,11 +603,14 @@ fw_err fw_engine_log_search(fw_engine *e, fw_engine_ctx *ctx, const fw_search_cl
 
 /* Makes ctx's accumulator cover every note; 0 on success. The only allocation of a
  * request, and only after notes were published since the ctx last grew. */
-static int acc_reserve(struct fw_search_ctx *x, uint32_t n_notes)
+/* Room in the request scratch for n_notes notes: the engine's note capacity (cap_notes, made
+ * at creation for the notes the run expects), doubling only past it -- not double the
+ * catalog at the first note published, 16 bytes a note per thread. */
+static int acc_reserve(struct fw_search_ctx *x, uint32_t n_notes, uint32_t cap_notes)
 {
     if (n_notes <= x->acc_cap)
         return 0;
-    uint32_t cap = max_u32(n_notes, 2 * x->acc_cap);
+    uint32_t cap = max_u32(n_notes, n_notes <= cap_notes ? cap_notes : 2 * x->acc_cap);
     double *acc = realloc(x->acc, (size_t)cap * sizeof *acc);
     if (!acc)
         return -1;
@@ -1439,7 +1491,7 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
         return 0;
     const fw_search_cfg *cf = &fw_cfg(e, q->arm)->search;
     int intent = cf->mode == FW_SEARCH_INTENT;
-    if (acc_reserve(x, e->n_notes))
+    if (acc_reserve(x, e->n_notes, e->cap_notes))
         return 0;   /* out of memory: an empty page rather than a partial one */
     int64_t t_start = fw_now_ns();
 

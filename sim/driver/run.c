@@ -88,6 +88,7 @@ typedef struct driver {
     size_t *run_lo, *run_hi;
     fw_evlog_span *run_ev;       /* with the event log: where each user's rows landed */
     fw_recbuf log;               /* the tick's records, merged in user order */
+    int lent;                    /* the slot whose buffer log holds for the barrier, or -1 */
     /* The day's end. */
     uint64_t *day_arms;          /* [n_arms * n_counters] */
     uint64_t *totals;            /* [n_arms * n_counters] over the days run */
@@ -344,11 +345,46 @@ static void k_sessions(void *arg, size_t b, size_t e, int slot)
     }
 }
 
-/* The tick's records, once, in user order. */
+/* The slot that made all of the tick's records, already in user order (its runs in order,
+ * back to back, and no other slot made any), or -1. One thread's ticks always are. */
+static int one_slot(const driver *D, size_t n_runs)
+{
+    const fw_sim *S = &D->S;
+    int slot = -1;
+    size_t at = 0;
+    for (size_t i = 0; i < n_runs; i++) {
+        if (D->run_hi[i] == D->run_lo[i])
+            continue;
+        if ((slot >= 0 && (int)D->run_slot[i] != slot) || D->run_lo[i] != at)
+            return -1;
+        slot = (int)D->run_slot[i];
+        at = D->run_hi[i];
+    }
+    for (int s = 0; s < S->n_threads; s++)
+        if (S->th[s].rec.n != (s == slot ? at : 0))
+            return -1;
+    return slot;
+}
+
+/* Exchanges the merged log's buffer with slot s's (lending and giving back alike). */
+static void swap_log(driver *D, int s)
+{
+    fw_recbuf t = D->log;
+    D->log = D->S.th[s].rec;
+    D->S.th[s].rec = t;
+}
+
+/* The tick's records, once, in user order. When one slot made them all in that order its
+ * buffer is lent to the barrier as the log (given back by give_back) instead of copied:
+ * a tick's records are then held once, not twice. */
 static fw_err merge(driver *D, size_t n_runs)
 {
     fw_sim *S = &D->S;
     D->log.n = 0;
+    if ((D->lent = one_slot(D, n_runs)) >= 0) {
+        swap_log(D, D->lent);
+        return FW_OK;
+    }
     for (size_t i = 0; i < n_runs; i++) {
         const fw_recbuf *src = &S->th[D->run_slot[i]].rec;
         size_t n = D->run_hi[i] - D->run_lo[i];
@@ -370,6 +406,17 @@ static fw_err merge(driver *D, size_t n_runs)
     for (int s = 0; s < S->n_threads; s++)
         S->th[s].rec.n = 0;
     return FW_OK;
+}
+
+/* After the barrier: the lent buffer goes back to its slot, emptied. */
+static void give_back(driver *D)
+{
+    if (D->lent >= 0)
+        swap_log(D, D->lent);
+    D->lent = -1;
+    D->log.n = 0;
+    for (int s = 0; s < D->S.n_threads; s++)
+        D->S.th[s].rec.n = 0;
 }
 
 /* Notes written during tick t go live at its end. */
@@ -420,6 +467,7 @@ static fw_err run_tick(driver *D, uint32_t t)
      * (fw_engine_set_par); its time includes the ranks' exchange. */
     fw_ranks_serial_begin(&D->ranks, S);
     fw_err rc = barrier(D, t, n_runs);
+    give_back(D);
     fw_ranks_serial_end(&D->ranks, S);
     D->t_barrier += fw_now_s() - t1;
     return rc;
@@ -1068,6 +1116,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         return FW_ERR_NOMEM;
     }
     fw_sim *S = &D->S;
+    D->lent = -1;
     int stopped = 0;
     fw_err rc = fw_sim_create(S, sc, o, &rep->generation_s);
     D->values = x->values;

@@ -368,7 +368,7 @@ fw_err fw_sim_create(fw_sim *S, const fw_scenario *sc, const fw_run_opts *o, dou
                       .note_products = S->w.note_product,
                       .product_terms = S->w.product_terms,
                       .n_campaigns = S->w.n_campaigns, .campaigns = S->w.campaigns, .seed = sc->seed,
-                      .reserve_notes = to_come};
+                      .reserve_notes = to_come, .follows_kept = 1};
     /* Producer-side: notes are scored under their creator's cell once the pre-period ends;
      * until then under the control cell (the engine starts with every creator in cell 0). */
     uint8_t *producer0 = NULL;

@@ -179,7 +179,7 @@ int fw_h5_write_1d(hid_t parent, const char *name, hid_t ftype, hid_t mtype, hsi
                    const void *data, unsigned deflate, const char *unit, const char *doc,
                    hid_t scale, const char *label)
 {
-    hsize_t chunk = n > 0 && n < 256 ? n : 256;
+    hsize_t chunk = n == 0 ? 256 : n < 65536 ? n : 65536;
     const char *labels[1] = {label};
     hid_t ds = fw_h5_dataset(parent, name, ftype, mtype, 1, &n, &chunk, deflate, data, unit, doc, labels);
     if (ds < 0)

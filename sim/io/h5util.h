@@ -74,8 +74,10 @@ hid_t fw_h5_dataset(hid_t parent, const char *name, hid_t file_type, hid_t mem_t
                     const hsize_t *dims, const hsize_t *chunk, unsigned deflate, const void *data,
                     const char *unit, const char *doc, const char *const *labels);
 
-/* Writes a 1-D fw_h5_dataset of n values in chunks of min(n, 256) (256 when n is 0),
- * labelled label, and attaches the dimension scale `scale` to it unless scale < 0. */
+/* Writes a 1-D fw_h5_dataset of n values in chunks of min(n, 65536) (256 when n is 0),
+ * labelled label, and attaches the dimension scale `scale` to it unless scale < 0. (Chunks of
+ * 256, as before issue 21's second round, made libhdf5 hold about 100 bytes a user while a
+ * result with per-user columns was built in memory: a chunk's index entries and buffers.) */
 int fw_h5_write_1d(hid_t parent, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
                    const void *data, unsigned deflate, const char *unit, const char *doc,
                    hid_t scale, const char *label);

@@ -216,12 +216,13 @@ fw_err fw_users_state_init(fw_users_state *s, uint32_t n)
     s->active_today = calloc(n, 1);
     s->searched_today = calloc(n, 1);
     s->new_follows = calloc(n, sizeof *s->new_follows);
+    s->day0_moved = calloc((size_t)n / 64 + 1, sizeof *s->day0_moved);
     s->intent = malloc((size_t)n * FW_INTENTS * sizeof *s->intent);
     s->satiation = calloc((size_t)n * FW_SATIATIONS, sizeof *s->satiation);
     s->spent_cents = calloc(n, sizeof *s->spent_cents);
     s->bought_today = calloc(n, 1);
     if (!s->satisfaction || !s->day_impressions || !s->day_opens || !s->active_prev ||
-        !s->active_today || !s->searched_today || !s->new_follows || !s->intent || !s->satiation ||
+        !s->active_today || !s->searched_today || !s->new_follows || !s->day0_moved || !s->intent || !s->satiation ||
         !s->spent_cents || !s->bought_today) {
         fw_users_state_fini(s, 0);
         return FW_ERR_NOMEM;
@@ -239,6 +240,7 @@ void fw_users_state_fini(fw_users_state *s, uint32_t n)
         for (uint32_t u = 0; u < n; u++)
             free(s->new_follows[u].v);
     free(s->new_follows);
+    free(s->day0_moved);
     free(s->satisfaction);
     free(s->day_impressions);
     free(s->day_opens);
@@ -252,11 +254,18 @@ void fw_users_state_fini(fw_users_state *s, uint32_t n)
     memset(s, 0, sizeof *s);
 }
 
+/* Whether u's day-0 follows are still read from the world's graph (not moved). */
+static int day0_in_graph(const fw_users_state *s, uint32_t u)
+{
+    return !(s->day0_moved[u / 64] >> (u % 64) & 1u);
+}
+
 int fw_users_follows(const fw_world *w, const fw_users_state *s, uint32_t u, uint32_t cu)
 {
-    for (uint64_t k = w->follow_off[u]; k < w->follow_off[u + 1]; k++)
-        if (w->follow_dst[k] == cu)
-            return 1;
+    if (day0_in_graph(s, u))
+        for (uint64_t k = w->follow_off[u]; k < w->follow_off[u + 1]; k++)
+            if (w->follow_dst[k] == cu)
+                return 1;
     const fw_u32list *l = &s->new_follows[u];
     for (uint32_t k = 0; k < l->n; k++)
         if (l->v[k] == cu)
@@ -264,24 +273,52 @@ int fw_users_follows(const fw_world *w, const fw_users_state *s, uint32_t u, uin
     return 0;
 }
 
+uint64_t fw_users_n_follows(const fw_world *w, const fw_users_state *s, uint32_t u)
+{
+    return s->new_follows[u].n + (day0_in_graph(s, u) ? w->follow_off[u + 1] - w->follow_off[u] : 0);
+}
+
+/* u's day-0 follows but cu, ahead of the run's in new_follows; u's graph row is no longer
+ * read. -1 out of memory (nothing changes). */
+static int move_day0(const fw_world *w, fw_users_state *s, uint32_t u, uint32_t cu)
+{
+    fw_u32list *l = &s->new_follows[u];
+    uint64_t lo = w->follow_off[u], hi = w->follow_off[u + 1];
+    size_t n = (size_t)(hi - lo) - 1 + l->n;
+    uint32_t *v = malloc((n ? n : 1) * sizeof *v), at = 0;
+    if (!v)
+        return -1;
+    for (uint64_t k = lo; k < hi; k++)
+        if (w->follow_dst[k] != cu)
+            v[at++] = w->follow_dst[k];
+    if (l->n)   /* l->v may be NULL: no run follows yet */
+        memcpy(&v[at], l->v, (size_t)l->n * sizeof *v);
+    free(l->v);
+    l->v = v;
+    l->n = l->cap = (uint32_t)n;
+    s->day0_moved[u / 64] |= (uint64_t)1 << (u % 64);
+    return 0;
+}
+
 int fw_users_unfollow(fw_world *w, fw_users_state *s, uint32_t u, uint32_t cu)
 {
-    int found = 0;
-    for (uint64_t k = w->follow_off[u]; k < w->follow_off[u + 1] && !found; k++)
-        if (w->follow_dst[k] == cu) {
-            w->follow_dst[k] = FW_NONE;
-            found = 1;
-        }
+    if (day0_in_graph(s, u))
+        for (uint64_t k = w->follow_off[u]; k < w->follow_off[u + 1]; k++)
+            if (w->follow_dst[k] == cu) {
+                if (move_day0(w, s, u, cu))
+                    return -1;
+                w->n_followers[cu]--;
+                return 1;
+            }
     fw_u32list *l = &s->new_follows[u];
-    for (uint32_t k = 0; k < l->n && !found; k++)
+    for (uint32_t k = 0; k < l->n; k++)
         if (l->v[k] == cu) {
             memmove(&l->v[k], &l->v[k + 1], (size_t)(l->n - k - 1) * sizeof *l->v);
             l->n--;
-            found = 1;
+            w->n_followers[cu]--;
+            return 1;
         }
-    if (found)
-        w->n_followers[cu]--;
-    return found;
+    return 0;
 }
 
 double fw_behaviour_p_open(const fw_behaviour_model *m, const fw_world *w, uint32_t u, uint32_t n)

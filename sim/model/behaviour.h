@@ -77,7 +77,11 @@ typedef struct fw_users_state {
     uint32_t *day_impressions, *day_opens;
     uint8_t *active_prev, *active_today;
     uint8_t *searched_today; /* the user has searched today (searchers counter) */
-    fw_u32list *new_follows; /* creators followed during the run (applied at barriers) */
+    fw_u32list *new_follows; /* creators followed during the run (applied at barriers); and,
+                                once day0_moved, the day-0 follows not unfollowed */
+    uint64_t *day0_moved;    /* [ceil(n_users / 64)] bit u: u's day-0 follows were moved to
+                                new_follows at u's first unfollow of one (w->follow_dst is
+                                never written: the engine reads it in place) */
     fw_intent *intent;       /* [n_users * FW_INTENTS] */
     fw_satiation *satiation; /* [n_users * FW_SATIATIONS] */
     int64_t *spent_cents;    /* this month's checkouts (cancellations and refunds give back) */
@@ -90,9 +94,13 @@ void fw_users_state_fini(fw_users_state *s, uint32_t n_users);
 /* True when u already follows creator cu (initial graph or during the run). */
 int fw_users_follows(const fw_world *w, const fw_users_state *s, uint32_t u, uint32_t cu);
 
-/* u stops following creator cu (a barrier's write): the initial graph's edge is blanked
- * (FW_NONE in w->follow_dst) or the run's follow removed, and cu loses a follower. 1 when u
- * followed cu, else 0 (nothing changes). */
+/* Creators u follows now (initial graph and during the run). */
+uint64_t fw_users_n_follows(const fw_world *w, const fw_users_state *s, uint32_t u);
+
+/* u stops following creator cu (a barrier's write): the follow is removed (at u's first
+ * unfollow of a day-0 follow, u's other day-0 follows move to new_follows, ahead of the run's)
+ * and cu loses a follower. 1 when u followed cu, else 0 (nothing changes); -1 out of memory
+ * (nothing changes). */
 int fw_users_unfollow(fw_world *w, fw_users_state *s, uint32_t u, uint32_t cu);
 
 static inline double fw_sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }

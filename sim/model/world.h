@@ -54,7 +54,10 @@ typedef struct fw_world {
     float *creator_video;    /* share of the creator's notes that are video */
 
     /* Follow graph at day 0, CSR by follower; and follower counts (kept current). Offsets
-     * are 64-bit: the knobs allow 50M users x 5000 follows, far past 2^32 edges. */
+     * are 64-bit: the knobs allow 50M users x 5000 follows, far past 2^32 edges. The graph
+     * is never written once the engine exists: the engine reads its rows in place
+     * (fw_catalog.follows_kept), and the run's changes are in fw_users_state (new_follows,
+     * day0_moved). */
     uint64_t *follow_off;    /* [n_users + 1] */
     uint32_t *follow_dst;    /* [n_follow_edges] creator user ids */
     uint64_t n_follow_edges;

@@ -71,22 +71,13 @@ static void followback_destroy(fw_sim *S, fw_part_inst *p)
     free(st->waiting.v);
 }
 
-/* Creators u follows now (the initial graph's edges not blanked, and the run's). */
-static uint64_t follows_of(const fw_world *w, const fw_users_state *s, uint32_t u)
-{
-    uint64_t n = s->new_follows[u].n;
-    for (uint64_t k = w->follow_off[u]; k < w->follow_off[u + 1]; k++)
-        n += w->follow_dst[k] != FW_NONE;
-    return n;
-}
-
 /* Whether creator b, just followed by a, may follow a back (the generator's rule); pending: the
  * follow is not in the world's counts yet (1) or is (0). */
 static int may_follow_back(const fw_sim *S, uint32_t a, uint32_t b, uint32_t pending)
 {
     const fw_world *w = &S->w;
     return a != b && w->creator_of[a] >= 0 && w->p_active[b] > 0.0f &&
-           w->n_followers[b] + pending <= follows_of(w, &S->us, b) && !fw_users_follows(w, &S->us, b, a);
+           w->n_followers[b] + pending <= fw_users_n_follows(w, &S->us, b) && !fw_users_follows(w, &S->us, b, a);
 }
 
 /* The new follow at r, a of creator b: a note's follow (in the world already) or a suggested

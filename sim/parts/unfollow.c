@@ -202,7 +202,10 @@ static fw_err unfollow_after_log(fw_sim *S, fw_part_inst *p, const fw_record *re
         if (rec[k].kind != FW_RECORD_UNFOLLOW)
             continue;
         uint32_t u = rec[k].u.unfollow.user;
-        if (fw_users_unfollow(&S->w, &S->us, u, rec[k].u.unfollow.creator))
+        int r = fw_users_unfollow(&S->w, &S->us, u, rec[k].u.unfollow.creator);
+        if (r < 0)
+            return FW_ERR_NOMEM;
+        if (r)
             fw_sim_row(S, u)[p->base + C_unfollows]++;
     }
     return FW_OK;

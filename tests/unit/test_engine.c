@@ -398,6 +398,68 @@ static void test_unfollow_record_removes_creator(void **state)
     assert_int_equal(page[0], hidden);
 }
 
+/* Issue 21: a catalog that keeps its follows (follows_kept) lends them: the engine reads the
+ * day-0 lists in place and never writes them -- an unfollow, a follow and a follow again change
+ * the engine's lists (follower counts, the feed) but not a byte of the catalog's arrays; with
+ * a self-follow in them the engine copies, and the self-follow counts for nobody. */
+static void test_kept_follows_never_written(void **state)
+{
+    enum { U = 5, E = 4 };
+    static uint64_t off[U + 1];
+    static uint32_t fol[E];
+    static fw_note_info notes[6];
+    uint32_t src[E] = {0, 0, 1, 4}, dst[E] = {3, 2, 3, 4};   /* 4 follows itself */
+    fixture_follow_csr(U, E, src, dst, off, fol);
+    for (uint32_t i = 0; i < 6; i++)
+        notes[i] = (fw_note_info){.creator = i < 3 ? 3 : 2, .topic = (uint16_t)(i % 4), .format = FW_FORMAT_IMAGE,
+                                  .created_tick = OLD};
+    uint64_t off0[U + 1];
+    uint32_t fol0[E];
+    memcpy(off0, off, sizeof off);
+    memcpy(fol0, fol, sizeof fol);
+    fw_catalog cat = {.n_users = U, .n_topics = 4, .ticks_per_day = TPD, .n_notes = 6, .notes = notes,
+                      .follow_offsets = off, .follows = fol, .follows_kept = 1};
+    fw_engine_cfg cfg = default_cfg();
+    fw_err err = FW_OK;
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, fw_engine_create(&cat, &cfg, 1, &err), &c);
+    assert_int_equal(fw_market_followers(e, 3), 2);
+    assert_int_equal(fw_market_followers(e, 4), 0);   /* the self-follow: nobody's */
+    assert_int_equal(unfollow(e, c, 0, 3), FW_OK);
+    assert_int_equal(fw_market_followers(e, 3), 1);
+    fw_record r = {.kind = FW_RECORD_FOLLOW, .u.follow = {.user = 1, .creator = 2, .tick = 1}};
+    assert_int_equal(fw_engine_log(e, c, &r, 1), FW_OK);
+    assert_int_equal(fw_market_followers(e, 2), 2);
+    r.u.follow.user = 0;
+    r.u.follow.creator = 3;
+    assert_int_equal(fw_engine_log(e, c, &r, 1), FW_OK);   /* following again */
+    assert_int_equal(fw_market_followers(e, 3), 2);
+    fw_engine_end_tick(e, c, 1);
+    uint32_t page[PAGE_MAX];
+    assert_true(serve(e, c, 0, 0, 2, page) >= 1);
+    assert_memory_equal(off, off0, sizeof off);
+    assert_memory_equal(fol, fol0, sizeof fol);
+    /* Without the self-follow the lists are the catalog's own rows: still never written. */
+    uint32_t src2[3] = {0, 0, 1}, dst2[3] = {3, 2, 3};
+    fixture_follow_csr(U, 3, src2, dst2, off, fol);
+    memcpy(off0, off, sizeof off);
+    memcpy(fol0, fol, sizeof fol);
+    fw_engine *k = fw_engine_create(&cat, &cfg, 1, &err);
+    assert_non_null(k);
+    fw_engine_ctx *kc = fw_engine_ctx_create(k);
+    assert_non_null(kc);
+    assert_int_equal(unfollow(k, kc, 0, 3), FW_OK);
+    assert_int_equal(fw_market_followers(k, 3), 1);
+    r.u.follow.user = 1;
+    r.u.follow.creator = 2;
+    assert_int_equal(fw_engine_log(k, kc, &r, 1), FW_OK);
+    assert_int_equal(fw_market_followers(k, 2), 2);
+    assert_memory_equal(off, off0, sizeof off);
+    assert_memory_equal(fol, fol0, sizeof fol);
+    fw_engine_ctx_destroy(kc);
+    fw_engine_destroy(k);
+}
+
 /* Issue 18: an FW_RECORD_FOLLOW (a follow-back: no note) follows like a note's follow event:
  * the creator gains a follower and their notes reach the follower's feed; following a creator
  * already followed, or oneself, changes nothing; one of a user out of range is refused, the
@@ -1270,6 +1332,7 @@ int main(void)
         fixture_rig_test(test_follow_bonus_outranks),
         fixture_rig_test(test_follow_event_adds_creator),
         fixture_rig_test(test_unfollow_record_removes_creator),
+        fixture_rig_test(test_kept_follows_never_written),
         fixture_rig_test(test_follow_record_adds_creator),
         fixture_rig_test(test_follow_recall_limits),
         fixture_rig_test(test_engagement_enters_trending),

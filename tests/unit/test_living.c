@@ -219,10 +219,16 @@ static void test_users_unfollow(void **state)
     while (w.follow_off[u + 1] == w.follow_off[u])
         u++;
     uint32_t cu = w.follow_dst[w.follow_off[u]], n = w.n_followers[cu];
+    uint64_t deg = w.follow_off[u + 1] - w.follow_off[u];
     assert_true(fw_users_follows(&w, &s, u, cu));
+    assert_int_equal(fw_users_n_follows(&w, &s, u), deg);
     assert_int_equal(fw_users_unfollow(&w, &s, u, cu), 1);
     assert_false(fw_users_follows(&w, &s, u, cu));
     assert_int_equal(w.n_followers[cu], n - 1);
+    assert_int_equal(fw_users_n_follows(&w, &s, u), deg - 1);
+    assert_int_equal(w.follow_dst[w.follow_off[u]], cu);   /* the graph itself is never written */
+    for (uint64_t k = w.follow_off[u] + 1; k < w.follow_off[u + 1]; k++)   /* the others still followed */
+        assert_true(fw_users_follows(&w, &s, u, w.follow_dst[k]));
     assert_int_equal(fw_users_unfollow(&w, &s, u, cu), 0);   /* not followed: nothing */
     assert_int_equal(w.n_followers[cu], n - 1);
     assert_int_equal(fw_u32list_push(&s.new_follows[u], cu), 0);   /* followed again in the run */
@@ -230,7 +236,7 @@ static void test_users_unfollow(void **state)
     assert_true(fw_users_follows(&w, &s, u, cu));
     assert_int_equal(fw_users_unfollow(&w, &s, u, cu), 1);
     assert_false(fw_users_follows(&w, &s, u, cu));
-    assert_int_equal(s.new_follows[u].n, 0);
+    assert_int_equal(fw_users_n_follows(&w, &s, u), deg - 1);
     assert_int_equal(w.n_followers[cu], n - 1);
     fw_users_state_fini(&s, w.n_users);
     fw_world_fini(&w);

@@ -132,6 +132,11 @@ typedef struct fw_catalog {
     /* Room to make at creation for notes published later, beyond n_notes (a hint: capacity
      * only, it changes no result; past it the note arrays grow by half). 0: none. */
     uint32_t reserve_notes;
+    /* 1: follow_offsets and follows outlive the engine and are never written after
+     * fw_engine_create; the engine then reads each user's day-0 list in place, copying a list
+     * only when a follow or an unfollow first changes it, instead of copying the whole graph
+     * (without self-follows; with any, it copies). 0: the engine keeps its own copy. */
+    int follows_kept;
 } fw_catalog;
 
 /* Engine stages whose latency is measured. X(ENUM, "name", "what is timed"). */
