@@ -1138,11 +1138,20 @@ int main(int argc, char **argv)
         if (fw_mpi_rank() == 0)
             fprintf(stderr, "flywheel: under mpirun only `flywheel run` runs (on several ranks); run '%s' in "
                             "one process\n", argc < 2 ? "" : argv[1]);
+        else
+            sleep(5);   /* rank 0 prints, then ends the job (below, on bad input) */
         fw_mpi_abort(EXIT_BAD_INPUT);
     }
     int rc = dispatch(argc, argv);
-    if (rc != 0 && fw_mpi_size() > 1 && !mpi_ended_together)
+    if (rc != 0 && fw_mpi_size() > 1 && !mpi_ended_together) {
+        /* Bad input is found by every rank alike, and most such messages are rank 0's alone:
+         * the other ranks give rank 0 time to print it and end the job first (aborting first,
+         * they could end rank 0 before it printed). Waiting in a collective instead could hang
+         * where only some ranks found the input bad (a file missing on one host). */
+        if (rc == EXIT_BAD_INPUT && fw_mpi_rank() > 0)
+            sleep(5);
         fw_mpi_abort(rc);
+    }
     fw_mpi_finalize();
     return rc;
 }
