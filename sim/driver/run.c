@@ -1431,13 +1431,14 @@ void fw_run_population(const fw_scenario *s, double *users, double *notes)
     *notes = s->world.n_notes + s->world.notes_per_dau * *users * days;
 }
 
-/* Calibration (peak RSS by GNU time, one-day runs on one thread, after issue 21's cuts):
- * scenarios/default.yaml at 50k users and 100k notes 146 MiB, 100k/100k 219 MiB, 100k/300k
- * 280 MiB: 1.53 kB a user, 0.32 kB a note, about 43 MiB fixed; scenarios/bench_large.yaml
- * (the recommender for everyone) at 100k/100k 261 MiB and 200k/200k 481 MiB, 2.31 kB a user
- * with its note, so the recommender adds about 0.47 kB a user with a note: its per-note state
- * (the learner term below, 0.18 kB at dim 16) and 0.3 kB a user. Before the cuts (issue 21)
- * the fit was 2.3 kB a user and 0.36 kB a note, and the recommender 1.25 kB a user: a 10M-user
+/* Calibration (peak RSS by GNU time, one-day runs on one thread, after issue 21's second
+ * round of cuts): scenarios/default.yaml at 100k users and 100k notes 196,784 KiB, 200k/200k
+ * 345,676 KiB, 100k/300k 252,128 KiB: 1,241 bytes a user, 283 a note, about 47 MiB fixed;
+ * scenarios/bench_large.yaml (the recommender for everyone) at 100k/100k 235,940 KiB and
+ * 200k/200k 438,552 KiB, 2,075 bytes a user with its note, so the recommender adds about 550
+ * bytes a user with a note: its per-note state (the learner term below, about 0.25 kB at dim
+ * 16) and 0.3 kB a user. After the first round the fit was 1.53 kB a user and 0.32 kB a
+ * note; before the cuts 2.3 kB and 0.36 kB, and the recommender 1.25 kB a user: a 10M-user
  * bench_large was estimated at 42 GiB against a measured line through 21.6 GiB. Threads:
  * 1.3 MiB each (engine context and buffers; 10k/20k on 64 threads 148 MiB before the cuts).
  * The estimate stays an upper bound: every user is taken to post at notes_per_dau every
@@ -1478,7 +1479,7 @@ double fw_run_memory_estimate(const fw_scenario *s, int threads)
      * users have them after one day; over more days nearly everyone (default, 7 days, two
      * threads: 186 MiB). */
     double later = (double)s->days + s->world.warmup_days > 1.0 ? 300.0 * users : 0.0;
-    double est = 45.0 * MiB + 1550.0 * users + later + 330.0 * notes + 1.3 * MiB * (threads > 0 ? threads : 1) +
+    double est = 47.0 * MiB + 1250.0 * users + later + 290.0 * notes + 1.3 * MiB * (threads > 0 ? threads : 1) +
                  (rec ? 300.0 * users + learner : 0.0) + extra * learner + 3.0 * ev +
                  7.0 * ev / (s->days ? s->days : 1);
     return 1.15 * est;
