@@ -1477,7 +1477,7 @@ double fw_run_memory_estimate(const fw_scenario *s, int threads)
     double ev = fw_scenario_events_bytes(s);
     /* Rows made at a user's first use (seen filters, ad caps, shop profiles): a day's active
      * users have them after one day; over more days nearly everyone (default, 7 days, two
-     * threads: 186 MiB). */
+     * threads: 172.8 MiB after the second round of cuts, estimated 183 MiB). */
     double later = (double)s->days + s->world.warmup_days > 1.0 ? 300.0 * users : 0.0;
     double est = 47.0 * MiB + 1250.0 * users + later + 290.0 * notes + 1.3 * MiB * (threads > 0 ? threads : 1) +
                  (rec ? 300.0 * users + learner : 0.0) + extra * learner + 3.0 * ev +
