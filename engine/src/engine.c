@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "flywheel/mem.h"
 #include "rank.h"
 #include "privacy_int.h"
 
@@ -100,8 +101,10 @@ void *fw_alloc(fw_engine *e, void *field, size_t n, size_t size)
             e->cap_owned = cap;
         }
     }
-    if (e->n_owned < e->cap_owned && (x = calloc(n ? n : 1, size)))
+    if (e->n_owned < e->cap_owned && (x = calloc(n ? n : 1, size))) {
         e->owned[e->n_owned++] = field;
+        fw_mem_huge(x, n * size);
+    }
     memcpy(field, &x, sizeof x);   /* field is a T *; object pointers share one representation */
     return x;
 }
@@ -113,6 +116,7 @@ int fw_resize(void *field, size_t old_n, size_t n, size_t size)
     unsigned char *y = realloc(x, (n ? n : 1) * size);
     if (!y)
         return -1;
+    fw_mem_huge(y, n * size);   /* before the new elements are first touched */
     if (n > old_n)
         memset(y + old_n * size, 0, (n - old_n) * size);
     memcpy(field, &y, sizeof y);

@@ -34,6 +34,7 @@
 
 #include "aigc_int.h"
 #include "engine_int.h"
+#include "flywheel/mem.h"
 #include "safety_int.h"
 #include "rank.h"
 #include "rec_int.h"
@@ -322,6 +323,7 @@ static int resize_aligned(void *field, size_t old_n, size_t n, size_t size)
     unsigned char *y = aligned_alloc(64, bytes);
     if (!y)
         return -1;
+    fw_mem_huge(y, bytes);
     memcpy(y, x, keep);
     memset(y + keep, 0, bytes - keep);
     free(x);

@@ -12,11 +12,19 @@
 
 #include <gsl/gsl_randist.h>
 
+#include "flywheel/mem.h"
+
 #include "model/rng.h"
 #include "model/world.h"
 
-/* calloc that never asks for 0 bytes, so an empty array is still a valid pointer. */
-static void *alloc0(size_t n, size_t size) { return calloc(n ? n : 1, size); }
+/* calloc that never asks for 0 bytes, so an empty array is still a valid pointer; a large one
+ * is advised onto huge pages (fw_mem_huge: rows by user are read at random). */
+static void *alloc0(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    fw_mem_huge(p, n * size);
+    return p;
+}
 #define ALLOC(p, n) ((p) = alloc0((size_t)(n), sizeof *(p)))
 
 static uint32_t sample_cdf(const double *w, uint32_t n, double u)
@@ -164,6 +172,13 @@ static fw_err set_note_cap(fw_world *w, uint32_t cap)
         return FW_ERR_NOMEM;
     w->note_likes = likes;
     w->cap_notes = cap;
+    /* Sessions read notes' rows at random (open probabilities, search, products). */
+    fw_mem_huge(info, (size_t)cap * sizeof *info);
+    fw_mem_huge(q, (size_t)cap * sizeof *q);
+    fw_mem_huge(emb, (size_t)cap * w->dim * sizeof *emb);
+    fw_mem_huge(p, (size_t)cap * sizeof *p);
+    fw_mem_huge(nt, (size_t)cap * FW_NOTE_TERMS * sizeof *nt);
+    fw_mem_huge(likes, (size_t)cap * sizeof *likes);
     return FW_OK;
 }
 
@@ -752,6 +767,11 @@ static fw_err follow_growth(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, ui
     uint32_t *filled = calloc(n, sizeof *filled);
     uint32_t *backs = malloc(2 * (size_t)nc * sizeof *backs);
     uint8_t *unit = malloc((size_t)nc * T), *user_unit = malloc((size_t)n * T);
+    /* The growth loop reads these, the urn (events) and the follow rows at random. */
+    fw_mem_huge(events, total * sizeof *events);
+    fw_mem_huge(unit, (size_t)nc * T);
+    fw_mem_huge(user_unit, (size_t)n * T);
+    fw_mem_huge(filled, (size_t)n * sizeof *filled);
     uint64_t *ring = malloc(AHEAD_RING * (size_t)choices * sizeof *ring);
     if (!step_end || !events || !filled || !backs || !unit || !user_unit || !ring)
         goto out;
