@@ -144,6 +144,16 @@ uint64_t fw_recorder_log_bytes(const fw_recorder *r);
 
 /* ---- the run's own -------------------------------------------------------------------- */
 
+/* Several ranks (issue 21; size > 1 only in an FW_MPI build under mpirun): every rank has a
+ * recorder fed the same (replicated) numbers and every write is collective -- one file
+ * through parallel HDF5, each rank writing the rows of its users [user_lo, user_hi), rank 0
+ * the rest, rank 0 alone renaming it. Call it before the first write, on every rank. */
+void fw_recorder_set_parallel(fw_recorder *r, int rank, int size, uint32_t user_lo, uint32_t user_hi);
+
+/* After a write on several ranks, rank 0's line about it for the run's summary (who wrote
+ * how many bytes, how long it took); "" otherwise. */
+const char *fw_recorder_writers(const fw_recorder *r);
+
 /* Per-user aggregates and the assignment (borrowed: read at every write, so they must
  * outlive the recorder), written under /users/<arm>/. */
 void fw_recorder_set_users(fw_recorder *r, const fw_assignment *a, const fw_user_aggs *g,
