@@ -71,7 +71,7 @@ typedef struct kept_strings {
 
 static struct {
     hid_t dxpl;
-    int writer;
+    int writer, err;
     uint64_t bytes;
     kept_strings *kept;
     size_t n_kept, cap_kept;
@@ -87,9 +87,19 @@ void fw_h5_parallel(hid_t dxpl, int writer)
     par.dxpl = dxpl;
     par.writer = writer;
     par.bytes = 0;
+    par.err = 0;
 }
 
 uint64_t fw_h5_parallel_bytes(void) { return par.bytes; }
+int fw_h5_parallel_errno(void) { return par.err; }
+
+/* Keeps errno as the mode's reason when it is the first and says why. */
+static void keep_errno(void)
+{
+    int e = errno;
+    if (!par.err && (e == ENOSPC || e == EFBIG || e == EDQUOT || e == EIO))
+        par.err = e;
+}
 
 /* Keeps ds's strings for fw_h5_parallel_strings. */
 static int keep_strings(hid_t ds, const void *data)
@@ -138,6 +148,8 @@ static int write_all(hid_t ds, hid_t mtype, const void *data)
     hid_t fs = H5Dget_space(ds);
     hssize_t n = fs < 0 ? -1 : H5Sget_simple_extent_npoints(fs);
     int failed = n < 0 || (!par.writer && H5Sselect_none(fs) < 0) || H5Dwrite(ds, mtype, fs, fs, par.dxpl, data) < 0;
+    if (failed)
+        keep_errno();
     if (!failed && par.writer)
         par.bytes += (uint64_t)n * H5Tget_size(mtype);
     return FW_H5_CLOSE(fs) < 0 || failed ? -1 : 0;
@@ -159,6 +171,8 @@ int fw_h5_write_rows(hid_t ds, hid_t mem_type, hsize_t lo, hsize_t n, const void
         failed = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
                  (ms = H5Screate_simple(rank, count, NULL)) < 0;
     failed = failed || H5Dwrite(ds, mem_type, ms, fs, par.dxpl < 0 ? H5P_DEFAULT : par.dxpl, data) < 0;
+    if (failed && par.dxpl >= 0)
+        keep_errno();
     if (!failed)
         par.bytes += n * (rank > 1 ? dims[1] : 1) * H5Tget_size(mem_type);
     return FW_H5_CLOSE(ms, fs) < 0 || failed ? -1 : 0;

@@ -118,6 +118,10 @@ int fw_h5_write_1d_rows(hid_t parent, const char *name, hid_t ftype, hid_t mtype
 /* Bytes of data (before compression) this rank has handed HDF5 since the mode began. */
 uint64_t fw_h5_parallel_bytes(void);
 
+/* The errno of this rank's first failed write in the mode when it says why (ENOSPC, EFBIG,
+ * EDQUOT, EIO: MPI-IO's own errors do not), else 0. */
+int fw_h5_parallel_errno(void);
+
 /* Writes the string datasets kept in parallel mode into f (the same file, reopened by one
  * process). */
 int fw_h5_parallel_strings(hid_t f);
