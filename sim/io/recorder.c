@@ -742,6 +742,11 @@ done:
 
 static int write_logs(fw_recorder *r, hid_t f)
 {
+    /* Logs copy compressed chunks as they are (H5Dwrite_chunk) and read them back, not tried
+     * through MPI-IO; their parts (the event log, the entity tables) are refused on several
+     * ranks (fw_ranks_refusal), so this never runs there. */
+    if (r->par_size > 1 && r->n_log > 0)
+        return -1;
     for (uint32_t k = 0; k < r->n_log; k++) {
         const rec_log *l = &r->log[k];
         hid_t g = H5Gopen2(f, r->group[l->group].path, H5P_DEFAULT);
@@ -1857,6 +1862,19 @@ static int close_collective(fw_recorder *r, hid_t f, int rc, char *errbuf, size_
     return all;
 }
 
+/* The MPI-IO file access (returned) and the collective transfer (*dxpl) of a write on
+ * several ranks; a rank that cannot make them, or w's scratch, ends the run: the others are
+ * about to create the file together. */
+static hid_t par_begin(fw_recorder *r, const wctx *w, hid_t *dxpl)
+{
+    hid_t fapl = mpio_fapl();
+    if (!w->col || !w->ucol || !w->days || fapl < 0 || (*dxpl = H5Pcreate(H5P_DATASET_XFER)) < 0 ||
+        H5Pset_dxpl_mpio(*dxpl, H5FD_MPIO_COLLECTIVE) < 0)
+        fail_collective(r);
+    fw_h5_parallel(*dxpl, r->par_rank == 0);
+    return fapl;
+}
+
 /* What the last write cost, for the run's summary (rank 0): seconds and each rank's bytes. */
 static void note_writers(fw_recorder *r, double seconds)
 {
@@ -1896,9 +1914,8 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
     double t0 = now_s();
     hid_t dxpl = -1, fapl = -1;
 #ifdef FW_HAVE_MPI
-    if (par && (fapl = mpio_fapl()) >= 0 && (dxpl = H5Pcreate(H5P_DATASET_XFER)) >= 0 &&
-        H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) >= 0)
-        fw_h5_parallel(dxpl, r->par_rank == 0);
+    if (par)
+        fapl = par_begin(r, &w, &dxpl);
 #endif
     if (!par)
         fapl = core_fapl();

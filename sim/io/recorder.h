@@ -9,7 +9,12 @@
  * success an earlier file at PATH is moved to PATH's previous version (NAME.prev.h5 for
  * NAME.h5, else PATH.prev) and PATH.partial is renamed to PATH; nothing is ever written at
  * PATH itself before the run is complete. HDF5 never writes to disk itself (its core driver):
- * a failed write (a full disk) is an error here, never a file left open in libhdf5. */
+ * a failed write (a full disk) is an error here, never a file left open in libhdf5.
+ * On several ranks (fw_recorder_set_parallel) the file is written at PATH.partial.tmp through
+ * MPI-IO instead (a rank killed meanwhile leaves that name behind, replaced by the next
+ * write), synced and renamed by rank 0 as above; rank 0 first checks that the disk has room,
+ * and a write that fails inside parallel HDF5 all the same ends the run (MPI_Abort, exit 1)
+ * with the partial marked failed, as the ranks could otherwise wait on each other for ever. */
 #ifndef FLYWHEEL_RECORDER_H
 #define FLYWHEEL_RECORDER_H
 

@@ -125,6 +125,7 @@ refused() {
 refused "--replicates" "replicates" "$AB" "${SMALL[@]}" --replicates 2
 refused "output.events" "output.events" "$AB" "${SMALL[@]}" --set output.events=true
 refused "a part not checked for ranks (safety)" "safety part" "$SRC/tests/data/tiny_safety.yaml"
+refused "the entity tables (output.entities: the tables part)" "tables part" "$AB" "${SMALL[@]}" --set output.entities=true
 refused "rec beside arms differing in shop.profile" "shop.profile" "$SRC/tests/data/reference.yaml"
 "$MPIRUN" --oversubscribe -np 2 "$FLYWHEEL" validate "$AB" >out.txt 2>err.txt
 rc=$?; if [ $rc = 2 ] && grep -q "only \`flywheel run\`" err.txt; then pass "validate under mpirun: exit 2"; else fail "validate under mpirun: exit $rc"; fi
