@@ -36,6 +36,9 @@
 #include <hdf5_hl.h>
 #ifdef FW_HAVE_MPI
 #include <mpi.h>
+#ifndef H5_HAVE_PARALLEL
+#error "FW_MPI needs a parallel HDF5 (the top CMakeLists.txt checks HDF5_IS_PARALLEL)"
+#endif
 #endif
 
 #include "io/h5util.h"
