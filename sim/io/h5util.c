@@ -178,7 +178,6 @@ int fw_h5_write_rows(hid_t ds, hid_t mem_type, hsize_t lo, hsize_t n, const void
     return FW_H5_CLOSE(ms, fs) < 0 || failed ? -1 : 0;
 }
 
-
 hid_t fw_h5_create(const char *path)
 {
     /* HDF5 1.8's format or later: object headers (names, types, shapes, filters, attributes
