@@ -3,7 +3,8 @@
  * here is a no-op and the run is the same as ever).
  * Owns: the exchange buffers, the rank's slice of users, the bytes-exchanged tally.
  * Borrows: the run's fw_sim during each call.
- * Never touches: files (rank 0 alone records, through the usual recorder).
+ * Never touches: files (every rank's recorder writes its share of the one result file,
+ * collectively, and rank 0 renames it: io/recorder.h, fw_recorder_set_parallel).
  *
  * The design (docs/ARCHITECTURE.md, "Ranks"): every rank holds the whole run -- world,
  * users' state, per-user aggregates, engine -- and runs the sessions of its own contiguous

@@ -603,6 +603,8 @@ static fw_err day_checkpoint(driver *D, uint64_t digest, double t_start, char *e
     fw_err rc = fw_recorder_write(S->rec, "running", fw_now_s() - t_start, peak_rss_mb(), errbuf, errlen);
     if (rc != FW_OK)
         return rc;
+    if (D->ranks.rank > 0)   /* the file is written collectively; the checkpoint by rank 0 */
+        return FW_OK;
     double t0 = fw_now_s();
     D->ck.days_done = S->day + 1;
     rc = fw_ckpt_write(D->ckpt_path, &D->ck, &D->ckpt_bytes, errbuf, errlen);
@@ -739,6 +741,8 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
     fprintf(out, "  (per-day means; rates over all days)\n");
     fprintf(out, "  throughput: %.0f user-sessions/s\n", rep->sim_s > 0 ? rep->sessions / rep->sim_s : 0.0);
     fw_ranks_summary(&D->ranks, S, rep->days_done, out);
+    if (S->rec && fw_recorder_writers(S->rec)[0])
+        fprintf(out, "  %s\n", fw_recorder_writers(S->rec));
     /* Cores: every rank's threads (one rank without MPI). */
     int ranks = D->ranks.size > 0 ? D->ranks.size : 1;
     char rk[32] = "";
@@ -911,6 +915,8 @@ static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, c
         return rc;
     if ((rc = drv_init(D)) != FW_OK)
         fprintf(stderr, "flywheel: setting up the run failed: %s\n", fw_err_str(rc));
+    else if (S->rec)
+        fw_recorder_set_parallel(S->rec, D->ranks.rank, D->ranks.size, D->ranks.lo, D->ranks.hi);
     return rc;
 }
 
@@ -1017,7 +1023,7 @@ static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_e
             rep->impressions += served_impressions(D, &S->day_cells[(size_t)c * S->n_counters]);
         }
         if ((rc = day_record(D, t_start, errbuf, sizeof errbuf)) != FW_OK) {
-            if (errbuf[0])
+            if (errbuf[0] && fw_mpi_rank() == 0)   /* a collective write's failure: every rank's */
                 fprintf(stderr, "\nflywheel: %s\n", errbuf);
             break;
         }
@@ -1090,7 +1096,7 @@ static fw_err ckpt_setup(driver *D, const fw_run_opts *o)
 static void mark_failed(fw_recorder *rec, double wall_s, fw_run_report *rep)
 {
     char errbuf[512];
-    if (!rec)
+    if (!rec || fw_mpi_rank() > 0)   /* rank 0 marks the file and says so */
         return;
     if (fw_recorder_fail(rec, wall_s, peak_rss_mb(), errbuf, sizeof errbuf) == FW_OK) {
         snprintf(rep->result_path, sizeof rep->result_path, "%s", fw_recorder_partial_path(rec));
@@ -1130,9 +1136,10 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     /* An empty but valid partial file exists from the start (a resumed run keeps its own,
      * and a fresh one removes a stale checkpoint beside it). */
     if (rc == FW_OK && S->rec && !D->resume) {
-        if ((rc = fw_recorder_write(S->rec, "running", fw_now_s() - t_start, peak_rss_mb(), errbuf, sizeof errbuf)) != FW_OK)
-            fprintf(stderr, "flywheel: %s\n", errbuf);
-        else if (unlink(D->ckpt_path) < 0 && errno != ENOENT) {
+        if ((rc = fw_recorder_write(S->rec, "running", fw_now_s() - t_start, peak_rss_mb(), errbuf, sizeof errbuf)) != FW_OK) {
+            if (fw_mpi_rank() == 0)
+                fprintf(stderr, "flywheel: %s\n", errbuf);
+        } else if (unlink(D->ckpt_path) < 0 && errno != ENOENT) {
             fprintf(stderr, "flywheel: cannot remove the stale checkpoint %s: %s\n", D->ckpt_path, strerror(errno));
             rc = FW_ERR_IO;
         }
@@ -1174,7 +1181,8 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     if (S->rec) {
         if ((rc = fw_recorder_write(S->rec, stopped ? "interrupted" : "complete", rep->wall_s, rep->peak_rss_mb,
                                     errbuf, sizeof errbuf)) != FW_OK) {
-            fprintf(stderr, "flywheel: %s\n", errbuf);
+            if (fw_mpi_rank() == 0)
+                fprintf(stderr, "flywheel: %s\n", errbuf);
             mark_failed(S->rec, rep->wall_s, rep);
             goto out;
         }
@@ -1509,9 +1517,8 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
             rep->refused = 1;
             return FW_ERR_INVAL;
         }
-        if (fw_mpi_rank() > 0) {
+        if (fw_mpi_rank() > 0) {   /* its recorder writes its share of the file (parallel HDF5) */
             ranked = *o;
-            ranked.output_path = NULL;
             ranked.out = NULL;
             ranked.progress = 0;
             o = &ranked;

@@ -62,6 +62,122 @@ int fw_h5_close(size_t n, const hid_t *ids)
 
 /* ---- writing ------------------------------------------------------------------------ */
 
+/* Parallel mode (fw_h5_parallel): the collective transfer list (< 0: not in the mode), whether
+ * this rank writes whole datasets, the bytes it handed HDF5, and the string datasets kept. */
+typedef struct kept_strings {
+    char *path;
+    const void *data;
+} kept_strings;
+
+static struct {
+    hid_t dxpl;
+    int writer, err;
+    uint64_t bytes;
+    kept_strings *kept;
+    size_t n_kept, cap_kept;
+} par = {.dxpl = -1};
+
+void fw_h5_parallel(hid_t dxpl, int writer)
+{
+    for (size_t k = 0; k < par.n_kept; k++)
+        free(par.kept[k].path);
+    free(par.kept);
+    par.kept = NULL;
+    par.n_kept = par.cap_kept = 0;
+    par.dxpl = dxpl;
+    par.writer = writer;
+    par.bytes = 0;
+    par.err = 0;
+}
+
+uint64_t fw_h5_parallel_bytes(void) { return par.bytes; }
+int fw_h5_parallel_errno(void) { return par.err; }
+
+/* Keeps errno as the mode's reason when it is the first and says why. */
+static void keep_errno(void)
+{
+    int e = errno;
+    if (!par.err && (e == ENOSPC || e == EFBIG || e == EDQUOT || e == EIO))
+        par.err = e;
+}
+
+/* Keeps ds's strings for fw_h5_parallel_strings. */
+static int keep_strings(hid_t ds, const void *data)
+{
+    ssize_t len = H5Iget_name(ds, NULL, 0);
+    if (len <= 0)
+        return -1;
+    if (par.n_kept == par.cap_kept) {
+        size_t cap = par.cap_kept ? 2 * par.cap_kept : 16;
+        kept_strings *k = realloc(par.kept, cap * sizeof *k);
+        if (!k)
+            return -1;
+        par.kept = k;
+        par.cap_kept = cap;
+    }
+    char *path = malloc((size_t)len + 1);
+    if (!path || H5Iget_name(ds, path, (size_t)len + 1) != len) {
+        free(path);
+        return -1;
+    }
+    par.kept[par.n_kept++] = (kept_strings){path, data};
+    return 0;
+}
+
+int fw_h5_parallel_strings(hid_t f)
+{
+    hid_t t = fw_h5_str_type();
+    int rc = t < 0 ? -1 : 0;
+    for (size_t k = 0; k < par.n_kept && rc == 0; k++) {
+        hid_t d = H5Dopen2(f, par.kept[k].path, H5P_DEFAULT);
+        rc = d < 0 || H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, par.kept[k].data) < 0 ? -1 : 0;
+        if (d >= 0 && H5Dclose(d) < 0)
+            rc = -1;
+    }
+    if (t >= 0 && H5Tclose(t) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* The whole of ds from data: in parallel mode every rank calls, the writer with everything
+ * selected, the others with nothing. */
+static int write_all(hid_t ds, hid_t mtype, const void *data)
+{
+    if (par.dxpl < 0)
+        return H5Dwrite(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0 ? -1 : 0;
+    hid_t fs = H5Dget_space(ds);
+    hssize_t n = fs < 0 ? -1 : H5Sget_simple_extent_npoints(fs);
+    int failed = n < 0 || (!par.writer && H5Sselect_none(fs) < 0) || H5Dwrite(ds, mtype, fs, fs, par.dxpl, data) < 0;
+    if (failed)
+        keep_errno();
+    if (!failed && par.writer)
+        par.bytes += (uint64_t)n * H5Tget_size(mtype);
+    return FW_H5_CLOSE(fs) < 0 || failed ? -1 : 0;
+}
+
+int fw_h5_write_rows(hid_t ds, hid_t mem_type, hsize_t lo, hsize_t n, const void *data)
+{
+    if (par.dxpl < 0 && n == 0)
+        return 0;
+    hsize_t dims[2] = {0, 1}, start[2] = {lo, 0}, count[2];
+    hid_t fs = H5Dget_space(ds), ms = -1;
+    int rank = fs < 0 ? -1 : H5Sget_simple_extent_ndims(fs);
+    int failed = rank < 1 || rank > 2 || H5Sget_simple_extent_dims(fs, dims, NULL) < 0;
+    count[0] = n;
+    count[1] = dims[1];
+    if (!failed && n == 0)
+        failed = H5Sselect_none(fs) < 0 || (ms = H5Scopy(fs)) < 0;
+    else if (!failed)
+        failed = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+                 (ms = H5Screate_simple(rank, count, NULL)) < 0;
+    failed = failed || H5Dwrite(ds, mem_type, ms, fs, par.dxpl < 0 ? H5P_DEFAULT : par.dxpl, data) < 0;
+    if (failed && par.dxpl >= 0)
+        keep_errno();
+    if (!failed)
+        par.bytes += n * (rank > 1 ? dims[1] : 1) * H5Tget_size(mem_type);
+    return FW_H5_CLOSE(ms, fs) < 0 || failed ? -1 : 0;
+}
+
 hid_t fw_h5_create(const char *path)
 {
     /* HDF5 1.8's format or later: object headers (names, types, shapes, filters, attributes
@@ -157,7 +273,7 @@ hid_t fw_h5_dataset(hid_t parent, const char *name, hid_t file_type, hid_t mem_t
         goto cleanup;
     if ((ds = H5Dcreate2(parent, name, file_type, sp, H5P_DEFAULT, pl, H5P_DEFAULT)) < 0)
         goto cleanup;
-    if (dims[0] > 0 && data && H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    if (dims[0] > 0 && data && write_all(ds, mem_type, data) < 0)
         goto cleanup;
     if (describe(ds, unit, doc) < 0)
         goto cleanup;
@@ -213,6 +329,22 @@ static hid_t fixed_plist(int rank, const hsize_t *dims)
     return pl;
 }
 
+int fw_h5_write_1d_rows(hid_t parent, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
+                        hsize_t lo, hsize_t cnt, const void *data, unsigned deflate,
+                        const char *unit, const char *doc, const char *label)
+{
+    hsize_t chunk = n == 0 ? 256 : n < 65536 ? n : 65536;
+    const char *labels[1] = {label};
+    size_t es = H5Tget_size(mtype);
+    hid_t ds = es == 0 ? -1 : fw_h5_dataset(parent, name, ftype, mtype, 1, &n, &chunk, deflate, NULL, unit, doc, labels);
+    if (ds < 0)
+        return -1;
+    int rc = fw_h5_write_rows(ds, mtype, lo, cnt, (const char *)data + lo * es);
+    if (H5Dclose(ds) < 0)
+        rc = -1;
+    return rc;
+}
+
 int fw_h5_write_fixed(hid_t parent, const char *name, hid_t ftype, hid_t mtype, int rank,
                       const hsize_t *dims, const void *data, const char *unit, const char *doc)
 {
@@ -222,8 +354,10 @@ int fw_h5_write_fixed(hid_t parent, const char *name, hid_t ftype, hid_t mtype, 
      * contiguous, and readers check their references instead (check_vlen_refs). */
     int vlen = H5Tis_variable_str(ftype) > 0 || H5Tget_class(ftype) == H5T_VLEN;
     hid_t sp = H5Screate_simple(rank, dims, NULL), d = -1, pl = vlen ? H5P_DEFAULT : fixed_plist(rank, dims);
+    /* MPI-IO writes no variable-length data: in parallel mode the strings wait (keep_strings). */
     int failed = sp < 0 || pl < 0 || (d = H5Dcreate2(parent, name, ftype, sp, H5P_DEFAULT, pl, H5P_DEFAULT)) < 0 ||
-                 (dims[0] > 0 && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) ||
+                 (dims[0] > 0 && (par.dxpl >= 0 && vlen ? (!par.writer ? 0 : keep_strings(d, data))
+                                                        : write_all(d, mtype, data)) < 0) ||
                  describe(d, unit, doc) < 0;
     if (pl != H5P_DEFAULT && pl >= 0 && H5Pclose(pl) < 0)
         failed = 1;

@@ -93,6 +93,39 @@ int fw_h5_write_fixed(hid_t parent, const char *name, hid_t ftype, hid_t mtype, 
 int fw_h5_write_strings(hid_t parent, const char *name, const char *const *v, hsize_t n,
                         const char *unit, const char *doc);
 
+/* ---- parallel writes (issue 21: FW_MPI, several ranks) ---------------------------------
+ * While a file opened with the MPI-IO driver is written, fw_h5_parallel(dxpl, writer) turns
+ * the writers above collective: every rank makes the same calls (creating groups, datasets
+ * and attributes is collective in HDF5 1.10), each dataset's data is written by one
+ * H5Dwrite on every rank with dxpl (collective transfer: HDF5 1.10 compresses in parallel
+ * only so), and a rank whose writer is 0 selects nothing. Variable-length strings cannot be
+ * written through MPI-IO: fw_h5_write_fixed creates their dataset and keeps the data
+ * (borrowed: it must outlive fw_h5_parallel_strings) for fw_h5_parallel_strings, which the
+ * writer calls once the file is closed and reopened in one process. fw_h5_parallel(-1, 1)
+ * ends the mode (and forgets what was kept). */
+void fw_h5_parallel(hid_t dxpl, int writer);
+
+/* Rows [lo, lo + n) of the open dataset ds (rank 1 or 2, rows along its first dimension) from
+ * data (row lo's first value, of mem_type): in parallel mode collectively on every rank,
+ * each with its own rows (n may be 0), and otherwise an ordinary write. */
+int fw_h5_write_rows(hid_t ds, hid_t mem_type, hsize_t lo, hsize_t n, const void *data);
+
+/* fw_h5_write_1d whose data this rank writes rows [lo, lo + cnt) of (data: all n values). */
+int fw_h5_write_1d_rows(hid_t parent, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
+                        hsize_t lo, hsize_t cnt, const void *data, unsigned deflate,
+                        const char *unit, const char *doc, const char *label);
+
+/* Bytes of data (before compression) this rank has handed HDF5 since the mode began. */
+uint64_t fw_h5_parallel_bytes(void);
+
+/* The errno of this rank's first failed write in the mode when it says why (ENOSPC, EFBIG,
+ * EDQUOT, EIO: MPI-IO's own errors do not), else 0. */
+int fw_h5_parallel_errno(void);
+
+/* Writes the string datasets kept in parallel mode into f (the same file, reopened by one
+ * process). */
+int fw_h5_parallel_strings(hid_t f);
+
 /* ---- reading ------------------------------------------------------------------------- */
 
 /* 1 when parent has a link called name, 0 when not or when HDF5 cannot tell. */

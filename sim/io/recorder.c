@@ -21,6 +21,7 @@
  * write_file is the sequence of section writers in `sections`, deterministic ones first. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdarg.h>
@@ -33,6 +34,12 @@
 
 #include <hdf5.h>
 #include <hdf5_hl.h>
+#ifdef FW_HAVE_MPI
+#include <mpi.h>
+#ifndef H5_HAVE_PARALLEL
+#error "FW_MPI needs a parallel HDF5 (the top CMakeLists.txt checks HDF5_IS_PARALLEL)"
+#endif
+#endif
 
 #include "io/h5util.h"
 #include "io/recorder.h"
@@ -135,6 +142,12 @@ struct fw_recorder {
     int exp_nomem;              /* a look was lost to memory: the next write fails */
     uint32_t cf_days;           /* counterfactual values, borrowed: [arm][cf_days][metric] */
     const double *cf;
+    /* Several ranks (fw_recorder_set_parallel): this rank, how many, its users [user_lo,
+     * user_hi), and what the last write cost (fw_recorder_writers). */
+    int par_rank, par_size;
+    uint32_t user_lo, user_hi;
+    uint64_t last_raw;          /* rank 0: bytes of data all ranks handed HDF5 in the last write */
+    char writers[256];
 };
 
 static char *dup_printf(const char *fmt, ...)
@@ -320,6 +333,16 @@ void fw_recorder_destroy(fw_recorder *r)
     free(r->table);
     free(r);
 }
+
+void fw_recorder_set_parallel(fw_recorder *r, int rank, int size, uint32_t user_lo, uint32_t user_hi)
+{
+    r->par_rank = rank;
+    r->par_size = size;
+    r->user_lo = user_lo;
+    r->user_hi = user_hi;
+}
+
+const char *fw_recorder_writers(const fw_recorder *r) { return r->writers; }
 
 void fw_recorder_set_users(fw_recorder *r, const fw_assignment *a, const fw_user_aggs *g,
                            uint32_t pre_days)
@@ -722,6 +745,11 @@ done:
 
 static int write_logs(fw_recorder *r, hid_t f)
 {
+    /* Logs copy compressed chunks as they are (H5Dwrite_chunk) and read them back, not tried
+     * through MPI-IO; their parts (the event log, the entity tables) are refused on several
+     * ranks (fw_ranks_refusal), so this never runs there. */
+    if (r->par_size > 1 && r->n_log > 0)
+        return -1;
     for (uint32_t k = 0; k < r->n_log; k++) {
         const rec_log *l = &r->log[k];
         hid_t g = H5Gopen2(f, r->group[l->group].path, H5P_DEFAULT);
@@ -748,6 +776,25 @@ typedef struct wctx {
     int32_t *days;          /* 0 .. n_days - 1 */
 } wctx;
 
+/* Rows [lo, hi) of n this rank writes of an entity table (creators, a part's table): an even
+ * block per rank, as users; all of them in one process. */
+static void entity_rows(const fw_recorder *r, hsize_t n, hsize_t *lo, hsize_t *hi)
+{
+    int size = r->par_size > 1 ? r->par_size : 1;
+    *lo = n * (hsize_t)r->par_rank / (hsize_t)size;
+    *hi = size == 1 ? n : n * (hsize_t)(r->par_rank + 1) / (hsize_t)size;
+}
+
+/* A column of n rows of which this rank writes rows [lo, hi) (v: all n): in one process the
+ * dataset fw_h5_write_1d has always written. */
+static int write_col(const fw_recorder *r, hid_t g, const char *name, hid_t ft, hid_t mt, hsize_t n, hsize_t lo,
+                     hsize_t hi, const void *v, const char *unit, const char *doc, const char *label)
+{
+    if (r->par_size <= 1)
+        return fw_h5_write_1d(g, name, ft, mt, n, v, r->info.compression, unit, doc, -1, label);
+    return fw_h5_write_1d_rows(g, name, ft, mt, n, lo, hi - lo, v, r->info.compression, unit, doc, label);
+}
+
 /* /world: the generated world's summary and the creators' follower counts. */
 static int write_world(fw_recorder *r, wctx *w)
 {
@@ -770,9 +817,10 @@ static int write_world(fw_recorder *r, wctx *w)
             goto done;
         for (uint32_t c = 0; c < r->n_creators; c++)
             fol[c] = r->n_followers[r->creator_user[c]];
-        int e = fw_h5_write_1d(g, "creator_followers", H5T_STD_U32LE, H5T_NATIVE_UINT32, r->n_creators, fol,
-                               in->compression, "users", "followers of each creator as of the last finished day",
-                               -1, "creator");
+        hsize_t lo, hi;
+        entity_rows(r, r->n_creators, &lo, &hi);
+        int e = write_col(r, g, "creator_followers", H5T_STD_U32LE, H5T_NATIVE_UINT32, r->n_creators, lo, hi, fol,
+                          "users", "followers of each creator as of the last finished day", "creator");
         free(fol);
         if (e < 0)
             goto done;
@@ -938,15 +986,21 @@ static int write_items(fw_recorder *r, wctx *w)
         hid_t g = H5Gopen2(w->f, r->group[tb->group].path, H5P_DEFAULT);
         if (g < 0)
             return -1;
-        int rc;
+        int rc, par = r->par_size > 1;
+        hsize_t lo, hi;
+        entity_rows(r, rows, &lo, &hi);
         if (t->cols == 0) {
-            rc = fw_h5_write_1d(g, tb->name, file_type(t->type), mem_type(t->type), rows, *t->data, z, t->unit,
-                                t->doc, -1, t->labels[0]);
+            rc = write_col(r, g, tb->name, file_type(t->type), mem_type(t->type), rows, lo, hi, *t->data, t->unit,
+                           t->doc, t->labels[0]);
         } else {
             hsize_t dims[2] = {rows, t->cols}, chunk[2] = {1, t->cols < 4096 ? t->cols : 4096};
             hid_t ds = fw_h5_dataset(g, tb->name, file_type(t->type), mem_type(t->type), 2, dims, chunk, z,
-                                     *t->data, t->unit, t->doc, t->labels);
+                                     par ? NULL : *t->data, t->unit, t->doc, t->labels);
             rc = ds < 0 || (t->attr_name && fw_h5_attr_str(ds, t->attr_name, *t->attr_value) < 0) ? -1 : 0;
+            if (rc == 0 && par &&
+                fw_h5_write_rows(ds, mem_type(t->type), lo, hi - lo,
+                                 (const unsigned char *)*t->data + lo * t->cols * type_size(t->type)) < 0)
+                rc = -1;
             if (ds >= 0)
                 H5Dclose(ds);
         }
@@ -957,12 +1011,26 @@ static int write_items(fw_recorder *r, wctx *w)
     return write_logs(r, w->f);
 }
 
-/* /users/<arm>/: the users of each arm, their units, and their counts per period. */
+/* The first of ids[0..n) (ascending) that is >= u. */
+static hsize_t first_at_least(const uint32_t *ids, hsize_t n, uint32_t u)
+{
+    hsize_t lo = 0, hi = n;
+    while (lo < hi) {
+        hsize_t mid = lo + (hi - lo) / 2;
+        if (ids[mid] < u)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* /users/<arm>/: the users of each arm, their units, and their counts per period. On several
+ * ranks each writes the rows of its own users (ids ascend, so they are one block). */
 static int write_users(fw_recorder *r, hid_t f)
 {
     const fw_assignment *a = r->asg;
     const fw_user_aggs *g = r->aggs;
-    unsigned z = r->info.compression;
     int rc = -1;
     hid_t gu = -1, ga = -1, gp = -1;
     uint32_t *ids = malloc(((size_t)a->n_users + 1) * sizeof *ids);
@@ -979,19 +1047,23 @@ static int write_users(fw_recorder *r, hid_t f)
         for (uint32_t u = 0; u < a->n_users; u++)
             if (arm_of[u] == arm)
                 ids[n++] = u;
+        hsize_t lo = 0, hi = n;
+        if (r->par_size > 1) {
+            lo = first_at_least(ids, n, r->user_lo);
+            hi = first_at_least(ids, n, r->user_hi);
+        }
         if ((ga = fw_h5_group(gu, r->info.arm_names[arm], NULL)) < 0)
             goto done;
-        if (fw_h5_write_1d(ga, "user_id", H5T_STD_U32LE, H5T_NATIVE_UINT32, n, ids, z, "1", "user id", -1,
-                           "user") < 0)
+        if (write_col(r, ga, "user_id", H5T_STD_U32LE, H5T_NATIVE_UINT32, n, lo, hi, ids, "1", "user id", "user") < 0)
             goto done;
         for (hsize_t k = 0; k < n; k++) {
             uint32_t unit = a->unit_of_user[ids[k]];
             col[k] = unit == FW_NONE ? FW_NONE : a->unit_id[unit];
         }
-        if (fw_h5_write_1d(ga, "unit_id", H5T_STD_U32LE, H5T_NATIVE_UINT32, n, col, z, "1",
-                           "randomisation unit (the user, the top creator of the user's cluster, or "
-                           "4294967295 for users who are no unit: non-creators in creator experiments)",
-                           -1, "user") < 0)
+        if (write_col(r, ga, "unit_id", H5T_STD_U32LE, H5T_NATIVE_UINT32, n, lo, hi, col, "1",
+                      "randomisation unit (the user, the top creator of the user's cluster, or "
+                      "4294967295 for users who are no unit: non-creators in creator experiments)",
+                      "user") < 0)
             goto done;
         static const char *const periods[2] = {"pre", "exp"};
         for (int p = 0; p < 2; p++) {
@@ -1000,8 +1072,8 @@ static int write_users(fw_recorder *r, hid_t f)
             for (int m = 0; m < FW_UM__COUNT; m++) {
                 for (hsize_t k = 0; k < n; k++)
                     col[k] = g->v[p][m][ids[k]];
-                if (fw_h5_write_1d(gp, fw_user_metric_name[m], H5T_STD_U32LE, H5T_NATIVE_UINT32, n, col, z,
-                                   fw_user_metric_unit[m], fw_user_metric_doc[m], -1, "user") < 0)
+                if (write_col(r, gp, fw_user_metric_name[m], H5T_STD_U32LE, H5T_NATIVE_UINT32, n, lo, hi, col,
+                              fw_user_metric_unit[m], fw_user_metric_doc[m], "user") < 0)
                     goto done;
             }
             H5Gclose(gp);
@@ -1529,6 +1601,21 @@ static int write_provenance(fw_recorder *r, wctx *w)
     hid_t f = w->f;
     char end_time[64];
     iso_now(end_time, sizeof end_time);
+#ifdef FW_HAVE_MPI
+    /* Attributes are written collectively, all ranks with the same values: rank 0's. */
+    if (r->par_size > 1) {
+        double m[4] = {w->wall_s, w->rss_mb, in->generation_s, in->generation_peak_rss_mb};
+        MPI_Bcast(m, 4, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+        MPI_Bcast(end_time, sizeof end_time, MPI_CHAR, 0, MPI_COMM_WORLD);
+        MPI_Bcast(r->start_time, sizeof r->start_time, MPI_CHAR, 0, MPI_COMM_WORLD);
+        w->wall_s = m[0];
+        w->rss_mb = m[1];
+        r->info.generation_s = m[2];
+        r->info.generation_peak_rss_mb = m[3];
+        if (fw_h5_attr_i64(f, "writer_ranks", r->par_size) < 0)
+            return -1;
+    }
+#endif
     if (fw_h5_attr_str(f, "flywheel_version", in->version) < 0 ||
         fw_h5_attr_str(f, "git_revision", in->git_revision) < 0 ||
         fw_h5_attr_str(f, "scenario_name", in->scenario_name) < 0 ||
@@ -1663,16 +1750,178 @@ static int close_to_disk(hid_t f, const char *path, char *errbuf, size_t errlen)
     return rc;
 }
 
+#ifdef FW_HAVE_MPI
+/* ---- several ranks: one file written collectively (parallel HDF5) ------------------------
+ * The file is written where it is going to be named (r->tmp, as the core driver's image is)
+ * through MPI-IO by every rank at once: each rank the rows of its own users and its block of
+ * each entity table, rank 0 everything else (fw_h5_parallel). The day's totals need no
+ * reduction here: the day's counters and the engine's work arrive summed over the ranks
+ * (fw_ranks_day_end, fw_ranks_day_work), and every other series and table is computed on
+ * replicated state. After the collective close rank 0 alone reopens it to add the strings
+ * MPI-IO cannot write, syncs it and (fw_recorder_write) renames it. Unlike the core driver's
+ * unnamed image, a rank killed while writing leaves r->tmp behind (the next write replaces
+ * it); the partial and final paths are only ever renamed onto. */
+static hid_t mpio_fapl(void)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    /* Metadata written collectively (one write each, not one per rank): several times faster
+     * with hundreds of small datasets. */
+    if (fapl >= 0 && (H5Pset_fapl_mpio(fapl, MPI_COMM_WORLD, MPI_INFO_NULL) < 0 ||
+                      H5Pset_coll_metadata_write(fapl, 1) < 0 || H5Pset_all_coll_metadata_ops(fapl, 1) < 0 ||
+                      H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0)) {
+        H5Pclose(fapl);
+        fapl = -1;
+    }
+    return fapl;
+}
+
+static int open_unnamed(const char *path);
+
+/* Rank 0, before a collective write: whether the file system has room for it, found by
+ * reserving it in an unnamed file (freed at once). A write that fails inside parallel HDF5
+ * can leave the ranks waiting on each other in H5Fclose (seen with a file-size limit: one
+ * rank at a flush's barrier, the other at the truncation's broadcast), so a full disk must
+ * be found before the write starts. The room asked: the larger of the partial file and the
+ * last write's data before compression, plus an eighth and 1 MiB (the data grow by a day's
+ * rows a write; compressed data are smaller than their raw bytes). -1 with errbuf set. */
+static int check_room(const fw_recorder *r, char *errbuf, size_t errlen)
+{
+    struct stat st;
+    uint64_t need = stat(r->partial, &st) == 0 && (uint64_t)st.st_size > r->last_raw ? (uint64_t)st.st_size
+                                                                                      : r->last_raw;
+    need += need / 8 + ((uint64_t)1 << 20);
+    int fd = open_unnamed(r->tmp), e = fd < 0 ? errno : posix_fallocate(fd, 0, (off_t)need);
+    if (fd >= 0)
+        close(fd);
+    if (fd < 0 && (e == EOPNOTSUPP || e == EISDIR || e == ENOENT))
+        return 0;   /* no unnamed files here: the write itself finds out */
+    if (e == 0 || e == EOPNOTSUPP || e == EINVAL)
+        return 0;
+    snprintf(errbuf, errlen, "cannot write result file %s: no room for it (%llu bytes): %s", r->tmp,
+             (unsigned long long)need, strerror(e));
+    return -1;
+}
+
+/* Rank 0, after the collective close: the strings MPI-IO cannot write, then the sync. */
+static int finish_alone(const char *path, char *errbuf, size_t errlen)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    int rc = f < 0 || fw_h5_parallel_strings(f) < 0 ? -1 : 0;
+    if (f >= 0 && H5Fclose(f) < 0)
+        rc = -1;
+    if (rc < 0) {
+        snprintf(errbuf, errlen, "cannot write result file %s: HDF5 could not add its strings", path);
+        return -1;
+    }
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) < 0 || close(fd) < 0) {
+        snprintf(errbuf, errlen, "cannot write result file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int mark_partial(fw_recorder *r, const char *status, int drop_latency, char *errbuf, size_t errlen);
+
+/* A failure inside the collective write: the other ranks may wait in a collective call this
+ * rank will never make (HDF5 cannot take a failed write back), so this rank ends the run
+ * itself, as one process ends after a failed write: the reason, no r->tmp, the partial
+ * (every day finished before this write) marked failed, exit 1 (MPI_Abort ends every rank). */
+static _Noreturn void fail_collective(fw_recorder *r)
+{
+    char msg[512];
+    int e = fw_h5_parallel_errno();
+    unlink(r->tmp);
+    fprintf(stderr, "\nflywheel: cannot write result file %s: parallel HDF5 could not write it%s%s%s (rank %d)\n",
+            r->tmp, e ? " (" : "", e ? strerror(e) : "", e ? ")" : "", r->par_rank);
+    struct stat st;
+    if (stat(r->partial, &st) < 0)
+        fprintf(stderr, "flywheel: the run failed before any day was written\n");
+    else if (mark_partial(r, "failed", 0, msg, sizeof msg) == 0 || mark_partial(r, "failed", 1, msg, sizeof msg) == 0)
+        fprintf(stderr, "flywheel: the run failed; %s keeps the finished days, marked failed\n", r->partial);
+    else
+        fprintf(stderr, "flywheel: the run failed, and %s\n", msg);
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    _exit(1);
+}
+
+/* Closes the collectively written f, rc this rank's outcome so far, and agrees: 0 when every
+ * rank's part went out and rank 0 finished the file; else -1 on every rank, with rank 0's
+ * message in errbuf and nothing left at r->tmp. */
+static int close_collective(fw_recorder *r, hid_t f, int rc, char *errbuf, size_t errlen)
+{
+    if (rc < 0 || H5Fclose(f) < 0)
+        fail_collective(r);
+    int all = 0;
+    if (r->par_rank == 0) {
+        all = finish_alone(r->tmp, errbuf, errlen);
+        if (all < 0)
+            unlink(r->tmp);
+    }
+    MPI_Bcast(&all, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (all < 0 && errlen <= INT_MAX)
+        MPI_Bcast(errbuf, (int)errlen, MPI_CHAR, 0, MPI_COMM_WORLD);
+    return all;
+}
+
+/* The MPI-IO file access (returned) and the collective transfer (*dxpl) of a write on
+ * several ranks; a rank that cannot make them, or w's scratch, ends the run: the others are
+ * about to create the file together. */
+static hid_t par_begin(fw_recorder *r, const wctx *w, hid_t *dxpl)
+{
+    hid_t fapl = mpio_fapl();
+    if (!w->col || !w->ucol || !w->days || fapl < 0 || (*dxpl = H5Pcreate(H5P_DATASET_XFER)) < 0 ||
+        H5Pset_dxpl_mpio(*dxpl, H5FD_MPIO_COLLECTIVE) < 0)
+        fail_collective(r);
+    fw_h5_parallel(*dxpl, r->par_rank == 0);
+    return fapl;
+}
+
+/* What the last write cost, for the run's summary (rank 0): seconds and each rank's bytes. */
+static void note_writers(fw_recorder *r, double seconds)
+{
+    uint64_t mine = fw_h5_parallel_bytes(), *all = r->par_rank == 0 ? malloc((size_t)r->par_size * sizeof *all) : NULL;
+    MPI_Gather(&mine, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+    if (!all)
+        return;
+    size_t n = (size_t)snprintf(r->writers, sizeof r->writers,
+                                "result file written by %d ranks (parallel HDF5), the last write in %.3f s; bytes "
+                                "of data each rank wrote (before compression):", r->par_size, seconds);
+    r->last_raw = 0;
+    for (int k = 0; k < r->par_size; k++) {
+        r->last_raw += all[k];
+        if (n < sizeof r->writers)
+            n += (size_t)snprintf(r->writers + n, sizeof r->writers - n, " %llu", (unsigned long long)all[k]);
+    }
+    free(all);
+}
+#endif
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 /* Builds the file in memory and writes it to r->tmp; -1 with errbuf set (nothing left at
- * r->tmp). */
+ * r->tmp). On several ranks, written collectively instead (close_collective). */
 static int write_file(fw_recorder *r, const char *status, double wall_s, double rss_mb, char *errbuf, size_t errlen)
 {
     uint32_t D = r->n_days;
     wctx w = {.f = -1, .day_ds = -1, .status = status, .wall_s = wall_s, .rss_mb = rss_mb,
               .col = malloc(((size_t)D + 1) * sizeof *w.col), .ucol = malloc(((size_t)D + 1) * sizeof *w.ucol),
               .days = malloc(((size_t)D + 1) * sizeof *w.days)};
-    int rc = -1;
-    hid_t fapl = core_fapl();
+    int rc = -1, par = r->par_size > 1;
+    double t0 = now_s();
+    hid_t dxpl = -1, fapl = -1;
+#ifdef FW_HAVE_MPI
+    if (par)
+        fapl = par_begin(r, &w, &dxpl);
+#endif
+    if (!par)
+        fapl = core_fapl();
     snprintf(errbuf, errlen, "cannot write result file %s: HDF5 could not build it", r->tmp);
     if (!w.col || !w.ucol || !w.days)
         snprintf(errbuf, errlen, "cannot write result file %s: out of memory", r->tmp);
@@ -1689,6 +1938,15 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
 done:
     if (w.day_ds >= 0)
         H5Dclose(w.day_ds);
+#ifdef FW_HAVE_MPI
+    if (par) {
+        rc = w.f >= 0 ? close_collective(r, w.f, rc, errbuf, errlen) : -1;
+        note_writers(r, now_s() - t0);
+        fw_h5_parallel(-1, 1);
+        w.f = -1;
+    }
+#endif
+    (void)t0;
     if (w.f >= 0) {
         if (rc == 0)
             rc = close_to_disk(w.f, r->tmp, errbuf, errlen);
@@ -1697,6 +1955,8 @@ done:
     }
     if (fapl >= 0)
         H5Pclose(fapl);
+    if (dxpl >= 0)
+        H5Pclose(dxpl);
     free(w.col);
     free(w.ucol);
     free(w.days);
@@ -1713,18 +1973,10 @@ static int keep_previous(const char *path, const char *prev)
     return rename(path, prev) < 0 ? -1 : 1;
 }
 
-fw_err fw_recorder_write(fw_recorder *r, const char *status, double wall_s, double peak_rss_mb,
-                         char *errbuf, size_t errlen)
+/* The written r->tmp becomes the partial file and, when complete, the result (by rank 0
+ * alone on several ranks). */
+static fw_err publish(fw_recorder *r, int complete, char *errbuf, size_t errlen)
 {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);  /* we report failures ourselves, with the path */
-    int complete = strcmp(status, "complete") == 0;
-    if (r->exp_nomem) {
-        snprintf(errbuf, errlen, "cannot write result file %s: out of memory keeping the experiment's looks",
-                 r->tmp);
-        return FW_ERR_NOMEM;
-    }
-    if (write_file(r, status, wall_s, peak_rss_mb, errbuf, errlen) < 0)
-        return FW_ERR_IO;
     if (rename(r->tmp, r->partial) < 0) {
         snprintf(errbuf, errlen, "cannot move %s to %s: %s", r->tmp, r->partial, strerror(errno));
         unlink(r->tmp);
@@ -1747,6 +1999,47 @@ fw_err fw_recorder_write(fw_recorder *r, const char *status, double wall_s, doub
     }
     r->prev_kept = kept;
     return FW_OK;
+}
+
+fw_err fw_recorder_write(fw_recorder *r, const char *status, double wall_s, double peak_rss_mb,
+                         char *errbuf, size_t errlen)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);  /* we report failures ourselves, with the path */
+    int complete = strcmp(status, "complete") == 0, nomem = r->exp_nomem;
+#ifdef FW_HAVE_MPI
+    if (r->par_size > 1)   /* every rank takes the same way: the write is collective */
+        MPI_Allreduce(&r->exp_nomem, &nomem, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+#endif
+    if (nomem) {
+        snprintf(errbuf, errlen, "cannot write result file %s: out of memory keeping the experiment's looks",
+                 r->tmp);
+        return FW_ERR_NOMEM;
+    }
+#ifdef FW_HAVE_MPI
+    if (r->par_size > 1) {   /* every rank learns whether rank 0 found room */
+        int room = r->par_rank == 0 ? check_room(r, errbuf, errlen) : 0;
+        MPI_Bcast(&room, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        if (room < 0) {
+            if (errlen <= INT_MAX)
+                MPI_Bcast(errbuf, (int)errlen, MPI_CHAR, 0, MPI_COMM_WORLD);
+            return FW_ERR_IO;
+        }
+    }
+#endif
+    if (write_file(r, status, wall_s, peak_rss_mb, errbuf, errlen) < 0)
+        return FW_ERR_IO;
+    if (r->par_size <= 1)
+        return publish(r, complete, errbuf, errlen);
+    fw_err rc = r->par_rank == 0 ? publish(r, complete, errbuf, errlen) : FW_OK;
+#ifdef FW_HAVE_MPI
+    int v[2] = {(int)rc, r->prev_kept};
+    MPI_Bcast(v, 2, MPI_INT, 0, MPI_COMM_WORLD);
+    if (v[0] != FW_OK && errlen <= INT_MAX)
+        MPI_Bcast(errbuf, (int)errlen, MPI_CHAR, 0, MPI_COMM_WORLD);
+    rc = (fw_err)v[0];
+    r->prev_kept = v[1];
+#endif
+    return rc;
 }
 
 /* PATH.partial as it is, with its status attribute set to status: read into memory, changed
@@ -1782,7 +2075,13 @@ done:
 fw_err fw_recorder_fail(fw_recorder *r, double wall_s, double peak_rss_mb, char *errbuf, size_t errlen)
 {
     struct stat st;
-    if (fw_recorder_write(r, "failed", wall_s, peak_rss_mb, errbuf, errlen) == FW_OK) {
+    /* On several ranks a failure may be one rank's alone: nothing collective. The partial
+     * holds every finished day already (each day's end writes it), so rank 0 marks it. */
+    if (r->par_size > 1 && r->par_rank > 0) {
+        errbuf[0] = 0;
+        return FW_OK;
+    }
+    if (r->par_size <= 1 && fw_recorder_write(r, "failed", wall_s, peak_rss_mb, errbuf, errlen) == FW_OK) {
         errbuf[0] = 0;   /* write_file leaves its would-be message behind on success */
         return FW_OK;
     }

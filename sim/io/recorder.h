@@ -9,7 +9,12 @@
  * success an earlier file at PATH is moved to PATH's previous version (NAME.prev.h5 for
  * NAME.h5, else PATH.prev) and PATH.partial is renamed to PATH; nothing is ever written at
  * PATH itself before the run is complete. HDF5 never writes to disk itself (its core driver):
- * a failed write (a full disk) is an error here, never a file left open in libhdf5. */
+ * a failed write (a full disk) is an error here, never a file left open in libhdf5.
+ * On several ranks (fw_recorder_set_parallel) the file is written at PATH.partial.tmp through
+ * MPI-IO instead (a rank killed meanwhile leaves that name behind, replaced by the next
+ * write), synced and renamed by rank 0 as above; rank 0 first checks that the disk has room,
+ * and a write that fails inside parallel HDF5 all the same ends the run (MPI_Abort, exit 1)
+ * with the partial marked failed, as the ranks could otherwise wait on each other for ever. */
 #ifndef FLYWHEEL_RECORDER_H
 #define FLYWHEEL_RECORDER_H
 
@@ -143,6 +148,16 @@ uint64_t fw_recorder_log_rows(const fw_recorder *r, uint32_t id);
 uint64_t fw_recorder_log_bytes(const fw_recorder *r);
 
 /* ---- the run's own -------------------------------------------------------------------- */
+
+/* Several ranks (issue 21; size > 1 only in an FW_MPI build under mpirun): every rank has a
+ * recorder fed the same (replicated) numbers and every write is collective -- one file
+ * through parallel HDF5, each rank writing the rows of its users [user_lo, user_hi), rank 0
+ * the rest, rank 0 alone renaming it. Call it before the first write, on every rank. */
+void fw_recorder_set_parallel(fw_recorder *r, int rank, int size, uint32_t user_lo, uint32_t user_hi);
+
+/* After a write on several ranks, rank 0's line about it for the run's summary (who wrote
+ * how many bytes, how long it took); "" otherwise. */
+const char *fw_recorder_writers(const fw_recorder *r);
 
 /* Per-user aggregates and the assignment (borrowed: read at every write, so they must
  * outlive the recorder), written under /users/<arm>/. */
