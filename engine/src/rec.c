@@ -2208,22 +2208,6 @@ static uint32_t best_open(const cap_list *l, uint32_t n_open, uint32_t *at)
     return best;
 }
 
-/* Scores exactly entry best (only bounded) and every other bounded entry of open[0..n_open)
- * whose bound reaches best's score: afterwards the best by l->sc is exact, since every bound
- * left is below best's exact score. */
-static void score_contenders(const cap_list *l, uint32_t n_open, uint32_t best)
-{
-    double top = l->sc[best] = cand_full(l->q, &l->ce[best]);
-    l->exact[best] = 1;
-    for (uint32_t o = 0; o < n_open; o++) {
-        uint32_t i = l->open[o];
-        if (!l->exact[i] && !(l->sc[i] < top)) {
-            l->sc[i] = cand_full(l->q, &l->ce[i]);
-            l->exact[i] = 1;
-        }
-    }
-}
-
 /* Drops from open[0..n) (keeping its order) the entries of creator cr (when full_creator)
  * or topic tp (when full_topic); returns how many are left. */
 static uint32_t drop_full(const cap_list *l, uint32_t n, int full_creator, uint32_t cr, int full_topic,
@@ -2238,6 +2222,73 @@ static uint32_t drop_full(const cap_list *l, uint32_t n, int full_creator, uint3
     return k;
 }
 
+/* Whether entry a of l comes before entry b: score desc, id asc (a total order: ids are
+ * distinct, and no NaN is compared here). */
+static inline int cap_before(const cap_list *l, uint32_t a, uint32_t b)
+{
+    return l->sc[a] > l->sc[b] || (l->sc[a] == l->sc[b] && l->id[a] < l->id[b]);
+}
+
+/* Restores the heap h[0..n) (cap_before first) below position p. */
+static void cap_sift(const cap_list *l, uint32_t *h, uint32_t n, uint32_t p)
+{
+    uint32_t x = h[p];
+    for (uint32_t k; (k = 2 * p + 1) < n; p = k) {
+        if (k + 1 < n && cap_before(l, h[k + 1], h[k]))
+            k++;
+        if (!cap_before(l, h[k], x))
+            break;
+        h[p] = h[k];
+    }
+    h[p] = x;
+}
+
+/* Whether the page has filled the cap of entry i's creator or topic. */
+static int cap_full(const fw_rec_cfg *rc, const cap_list *l, const cap_page *pg, uint32_t i)
+{
+    uint32_t same_creator = 0, same_topic = 0;
+    for (uint32_t k = 0; k < pg->n; k++) {
+        same_creator += pg->creator[k] == l->creator[i];
+        same_topic += pg->topic[k] == l->topic[i];
+    }
+    return same_creator >= rc->max_per_creator || same_topic >= rc->max_per_topic;
+}
+
+/* select_capped's picks on a list with bounds (l->q), from a heap of the eligible entries
+ * (open[0..n_open)) ordered by sc, in O(m + picks * log m), not a scan of all per pick
+ * (issue 22). The top is popped when its creator's or topic's cap is full (it can never
+ * become eligible again: the page only grows, as drop_full would have dropped it), scored
+ * exactly and sifted back when it is a bound (its exact score is at most the bound), and
+ * picked when exact: then its exact score beats every other entry's exact score or bound,
+ * by (score desc, id asc) -- the pick of a search over all exact scores, as in
+ * select_capped. Only the entries that reach the top are scored exactly (select_capped's
+ * scan scored every contender), which changes no pick and no page; a candidate not scored
+ * keeps a NaN score, which nothing reads for notes not served. */
+static void select_heap(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg, uint32_t page, int relaxed,
+                        uint32_t n_open)
+{
+    uint32_t *h = l->open, n = n_open;
+    for (uint32_t p = n / 2; p-- > 0;)
+        cap_sift(l, h, n, p);
+    while (pg->n < page && n > 0) {
+        uint32_t b = h[0];
+        int full = !relaxed && cap_full(rc, l, pg, b);
+        if (!full && !l->exact[b]) {   /* a bound on top: score it, and look again */
+            l->sc[b] = cand_full(l->q, &l->ce[b]);
+            l->exact[b] = 1;
+            cap_sift(l, h, n, 0);
+            continue;
+        }
+        if (!full) {
+            pg->id[pg->n] = l->id[b];
+            pg->creator[pg->n] = l->creator[b];
+            pg->topic[pg->n++] = l->topic[b];
+        }
+        h[0] = h[--n];   /* picked, or its cap is full: out of the heap */
+        cap_sift(l, h, n, 0);
+    }
+}
+
 /* Appends to pg up to page notes from l: each time the best (score desc, id asc) candidate
  * not on the page and, unless relaxed, not of a creator or topic whose cap the page has
  * filled. O(page * m), no sort. Run on a window of the best candidates and then on all of
@@ -2245,11 +2296,8 @@ static uint32_t drop_full(const cap_list *l, uint32_t n, int full_creator, uint3
  * the overall best eligible until the window has none. The candidates still eligible are
  * kept in index order (open), so the scan meets them in the order a scan of all would.
  * With l->q, sc[i] is an upper bound of candidate i's score where exact[i] is 0
- * (cand_bound): when the best by these values is only a bound, it and the candidates whose
- * bounds reach its score are scored exactly (score_contenders) and the search runs again, so
- * a pick is an exact score beating every other candidate's bound,
- * hence its exact score -- the candidate a search over all exact scores picks (no NaN
- * among them: the caller passes q only then; a finite bound belongs to a finite score). */
+ * (cand_bound), and select_heap picks (no NaN among the scores: the caller passes q only
+ * then; a finite bound belongs to a finite score). */
 static void select_capped(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg, uint32_t page, int relaxed)
 {
     uint32_t n_open = 0;
@@ -2263,14 +2311,14 @@ static void select_capped(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg,
         if (!(taken || (!relaxed && (same_creator >= rc->max_per_creator || same_topic >= rc->max_per_topic))))
             l->open[n_open++] = i;
     }
+    if (l->q) {
+        select_heap(rc, l, pg, page, relaxed, n_open);
+        return;
+    }
     while (pg->n < page) {
         uint32_t at = 0, best = best_open(l, n_open, &at);
         if (best == UINT32_MAX)
             break;
-        if (l->q && !l->exact[best]) {   /* a bound won: score the contenders and look again */
-            score_contenders(l, n_open, best);
-            continue;
-        }
         memmove(l->open + at, l->open + at + 1, (n_open - at - 1) * sizeof *l->open);
         n_open--;
         uint32_t cr = l->creator[best];
