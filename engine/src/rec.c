@@ -2260,10 +2260,10 @@ static int cap_full(const fw_rec_cfg *rc, const cap_list *l, const cap_page *pg,
  * become eligible again: the page only grows, as drop_full would have dropped it), scored
  * exactly and sifted back when it is a bound (its exact score is at most the bound), and
  * picked when exact: then its exact score beats every other entry's exact score or bound,
- * by (score desc, id asc) -- the pick of a search over all exact scores, as in
- * select_capped. Only the entries that reach the top are scored exactly (select_capped's
- * scan scored every contender), which changes no pick and no page; a candidate not scored
- * keeps a NaN score, which nothing reads for notes not served. */
+ * by (score desc, id asc) -- the pick of a search over all exact scores. Only the entries
+ * that reach the top are scored exactly (the scan this replaced scored every bound reaching
+ * the best's score), which changes no pick and no page; a candidate left bounded gets a NaN
+ * score, which nothing reads for notes not served. */
 static void select_heap(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg, uint32_t page, int relaxed,
                         uint32_t n_open)
 {
