@@ -98,6 +98,16 @@ fw_ring fw_pools_recent(const fw_engine *e, uint32_t creator)
                      .total = t->recent_total[creator]};
 }
 
+void fw_pools_recent_prefetch(const fw_engine *e, uint32_t creator)
+{
+    const pools *t = T_of(e);
+    const uint32_t *v = t->recent + (size_t)creator * t->recent_cap;
+    __builtin_prefetch(&t->recent_total[creator]);
+    __builtin_prefetch(v);
+    if (t->recent_cap)
+        __builtin_prefetch(v + t->recent_cap - 1);
+}
+
 /* A published note enters the fresh ring and its creator's ring. */
 static void push_rings(const fw_engine *e, pools *t, uint32_t id)
 {

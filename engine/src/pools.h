@@ -43,6 +43,8 @@ typedef struct fw_ring {
 /* The newest notes on the platform, and creator's newest notes. */
 fw_ring fw_pools_fresh(const fw_engine *e);
 fw_ring fw_pools_recent(const fw_engine *e, uint32_t creator);
+/* Starts fetching what fw_pools_recent(e, creator) and its entries read (a hint only). */
+void fw_pools_recent_prefetch(const fw_engine *e, uint32_t creator);
 
 static inline uint32_t fw_ring_have(const fw_ring *r)
 {

@@ -218,6 +218,15 @@ typedef struct cand_eval {
 /* A thread's scratch for requests. */
 typedef struct rec_ctx {
     uint32_t *cset_key, *cset_stamp, cset_mask;   /* followed creators of the request (stamped as the id set) */
+    /* The request's candidate ids (recall's de-duplication): open addressing, an entry
+     * (stamp << 32 | id) is in the set when its stamp is ids_stamp. Sized for 8 times the
+     * candidates a request can hold (the sum of the recall quotas): 64 KiB at the
+     * benchmark's quotas, where the rank ctx's set (sized for the baseline's samples, keys
+     * and stamps apart: 256 KiB) missed the cache on about every probe at 1M notes; a load
+     * under 1/8 keeps the probe loop's exit predictable (at 2 times, the collisions cost
+     * more than the misses saved). Issue 22. */
+    uint64_t *ids;
+    uint32_t ids_mask, ids_stamp;
     uint32_t *walk;         /* [walk_cap] notes visited by random walks */
     uint32_t walk_cap;
     float *uvec;            /* [dim] */
@@ -467,6 +476,7 @@ static void rec_ctx_destroy(void *ctx)
     free(c->uvec);
     free(c->cset_key);
     free(c->cset_stamp);
+    free(c->ids);
     free(c->exact);
     free(c->cand_creator);
     free(c->win_creator);
@@ -487,12 +497,21 @@ static fw_err rec_ctx_create(const fw_engine *e, const void *state, void **ctx)
         return FW_ERR_NOMEM;
     *ctx = c;
     size_t cap = fw_max_u32(e->cand_cap, 1);
-    for (uint32_t a = 0; a < e->n_arms; a++)
-        c->walk_cap = fw_max_u32(c->walk_cap, fw_cfg(e, a)->rec.walks * 3);
+    uint64_t quotas = 0;
+    for (uint32_t a = 0; a < e->n_arms; a++) {
+        const fw_rec_cfg *q = &fw_cfg(e, a)->rec;
+        c->walk_cap = fw_max_u32(c->walk_cap, q->walks * 3);
+        uint64_t sum = (uint64_t)q->social + q->hot + q->content + q->cf + q->graph + q->fresh;
+        quotas = sum > quotas ? sum : quotas;
+    }
+    uint64_t ids_size = 64;
+    while (ids_size < 8 * quotas + 2)
+        ids_size *= 2;
     if (!(c->walk = calloc(fw_max_u32(c->walk_cap, 1), sizeof *c->walk)) ||
         !(c->uvec = calloc(r->ustride, sizeof *c->uvec)) ||
         !(c->cset_key = calloc(64, sizeof *c->cset_key)) ||
         !(c->cset_stamp = calloc(64, sizeof *c->cset_stamp)) ||
+        !(c->ids = calloc(ids_size, sizeof *c->ids)) ||
         !(c->exact = calloc(cap, sizeof *c->exact)) || !(c->cand_creator = calloc(cap, sizeof *c->cand_creator)) ||
         !(c->win_creator = calloc(cap, sizeof *c->win_creator)) || !(c->open = calloc(cap, sizeof *c->open)) ||
         !(c->cand_topic = calloc(cap, sizeof *c->cand_topic)) || !(c->win_topic = calloc(cap, sizeof *c->win_topic)) ||
@@ -500,6 +519,7 @@ static fw_err rec_ctx_create(const fw_engine *e, const void *state, void **ctx)
         !(c->sel = calloc(cap, sizeof *c->sel)))
         return FW_ERR_NOMEM;
     c->cset_mask = 63;
+    c->ids_mask = (uint32_t)(ids_size - 1);
     /* e^(j/S) less 0.1% (S = FW_REC_QSTEP): far below any libm's exp error, so a lower bound
      * of what expf gives for an argument >= j / S; the sigmoid's rounding then keeps qtab[j]
      * above it. Steps of 1/16 (they were 1/4): a bound at most 6.5% over the head's q, not 28%,
@@ -1662,8 +1682,10 @@ static inline int cset_has(const fw_engine *e, const rec_ctx *c, uint32_t stamp,
     return 0;
 }
 
-/* Adds id when new and not served before; returns 1 when added. */
-static inline int add_cand(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, uint32_t u, uint32_t id,
+/* Adds id when new and not served before; returns 1 when added. Branches, not selects: the
+ * outcomes are predictable enough, and a select makes the next id's slot in cand wait on
+ * this one's probes (tried: slower). */
+static inline int add_cand(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, uint32_t cell, uint32_t u, uint32_t id,
                            uint32_t *n)
 {
     /* The id set first (recall channels overlap: a duplicate costs one probe, not the seen
@@ -1671,12 +1693,71 @@ static inline int add_cand(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, ui
      * same candidates as testing the seen filter first. */
     if (id >= e->n_notes)
         return 0;
-    uint32_t slot = fw_rank_set_slot(c, id);
-    if (fw_rank_set_at(c, slot) || fw_seen_has(e, cell, u, id) || fw_safety_w(e, cell, u, id) == 0.0)
+    uint64_t want = (uint64_t)rx->ids_stamp << 32 | id;
+    uint32_t slot = fw_hash_u32(id) & rx->ids_mask;
+    for (uint64_t at; (at = rx->ids[slot]) >> 32 == rx->ids_stamp; slot = (slot + 1) & rx->ids_mask)
+        if (at == want)
+            return 0;
+    if (fw_seen_has(e, cell, u, id) || fw_safety_w(e, cell, u, id) == 0.0)
         return 0;
-    fw_rank_set_put(c, slot, id);
+    rx->ids[slot] = want;
     c->cand[(*n)++] = id;
     return 1;
+}
+
+/* Offers ids[0..m), in order, to the request's candidates until quota of them are added
+ * (add_cand); returns how many were added and sets *taken to how many were offered. */
+static uint32_t add_run(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, uint32_t cell, uint32_t u,
+                        const uint32_t *ids, uint32_t m, uint32_t quota, uint32_t *n, uint32_t *taken)
+{
+    uint32_t added = 0, i = 0;
+    for (; i < m && added < quota; i++)
+        added += (uint32_t)add_cand(e, c, rx, cell, u, ids[i], n);
+    *taken = i;
+    return added;
+}
+
+enum { RECALL_CHUNK = 64 };
+
+/* The newest ring entries k0 .. k0 + m - 1, newest first, into out[m]. */
+static void ring_newest(const uint32_t *v, uint32_t cap, uint64_t total, uint32_t k0, uint32_t m, uint32_t *out)
+{
+    for (uint32_t k = 0; k < m; k++)
+        out[k] = v[(total - 1 - (k0 + k)) % cap];
+}
+
+/* add_run over the newest have entries of a ring (newest first). */
+static uint32_t add_ring(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, uint32_t cell, uint32_t u,
+                         const uint32_t *v, uint32_t cap, uint64_t total, uint32_t have, uint32_t quota, uint32_t *n,
+                         uint32_t *taken)
+{
+    uint32_t buf[RECALL_CHUNK], added = 0, k = 0;
+    while (k < have && added < quota) {
+        uint32_t m = fw_min_u32(RECALL_CHUNK, have - k), got;
+        ring_newest(v, cap, total, k, m, buf);
+        added += add_run(e, c, rx, cell, u, buf, m, quota - added, n, &got);
+        k += got;
+        if (got < m)
+            break;
+    }
+    *taken = k;
+    return added;
+}
+
+/* Empties the request's id set (rx->ids) and starts fetching u's seen filters, which every
+ * candidate recall looks at probes. */
+static void recall_begin(const fw_engine *e, rec_ctx *rx, uint32_t cell, uint32_t u)
+{
+    if (++rx->ids_stamp == 0) {   /* wrapped: really clear once every 2^32 requests */
+        memset(rx->ids, 0, ((size_t)rx->ids_mask + 1) * sizeof *rx->ids);
+        rx->ids_stamp = 1;
+    }
+    const uint64_t *s = e->seen[u];
+    if (!s)
+        return;
+    uint32_t words = e->cell[cell].seen_words * ((e->seen_fill[u] & FW_SEEN_BOTH) ? 2 : 1);
+    for (uint32_t w = 0; w < words; w += 8)
+        __builtin_prefetch(s + w);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -1685,34 +1766,35 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static uint32_t channel_social(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, uint32_t u, uint32_t quota,
+static uint32_t channel_social(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, uint32_t cell, uint32_t u, uint32_t quota,
                                uint32_t *n, uint64_t *looked)
 {
     const fw_feed_cfg *f = &fw_cfg(e, cell)->feed;
     const fw_u32vec *fl = &e->follows[u];
-    uint32_t added = 0, n_cr = fl->n < f->follow_max_creators ? fl->n : f->follow_max_creators;
+    uint32_t added = 0, n_cr = fl->n < f->follow_max_creators ? fl->n : f->follow_max_creators, got;
+    /* Every creator's ring is a cache miss or two at scale: start them all first. */
+    for (uint32_t k = 0; k < n_cr; k++)
+        fw_pools_recent_prefetch(e, fl->v[fl->n - 1 - k]);
     for (uint32_t k = 0; k < n_cr && added < quota; k++) {
         fw_ring recent = fw_pools_recent(e, fl->v[fl->n - 1 - k]);
         uint32_t have = fw_min_u32(fw_ring_have(&recent), f->follow_recent);
         *looked += have;
-        for (uint32_t j = 0; j < have && added < quota; j++)
-            added += add_cand(e, c, cell, u, fw_ring_newest(&recent, j), n);
+        added += add_ring(e, c, rx, cell, u, recent.v, recent.cap, recent.total, have, quota - added, n, &got);
     }
     return added;
 }
 
-static uint32_t channel_hot(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, uint32_t u, uint32_t quota,
+static uint32_t channel_hot(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, uint32_t cell, uint32_t u, uint32_t quota,
                             uint32_t *n, uint64_t *looked)
 {
-    uint32_t added = 0, p = 0, n_pool;
+    uint32_t n_pool, p;
     const uint32_t *pool = fw_pools_trending(e, cell, &n_pool);
-    for (; p < n_pool && added < quota; p++)
-        added += add_cand(e, c, cell, u, pool[p], n);
+    uint32_t added = add_run(e, c, rx, cell, u, pool, n_pool, quota, n, &p);
     *looked += p;
     return added;
 }
 
-static uint32_t channel_content(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, uint32_t u,
+static uint32_t channel_content(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, uint32_t cell, uint32_t u,
                                 const double *ut, uint32_t quota, uint32_t *n, uint64_t *looked)
 {
     const fw_rec *r = R_of(e);
@@ -1730,36 +1812,49 @@ static uint32_t channel_content(const fw_engine *e, fw_rank_ctx *c, uint32_t cel
     for (uint32_t i = 0; i < ntop && added < quota; i++) {
         uint32_t t = top[i], share = (quota - added) / (ntop - i), got = 0;
         /* Half from the topic's most engaging notes, the rest from its newest. */
-        uint32_t half = (share + 1) / 2, k = 0;
-        for (; k < st->tpool_n[t] && got < half; k++)
-            got += add_cand(e, c, cell, u, st->tpool[(size_t)t * K + k], n);
+        uint32_t half = (share + 1) / 2, k;
+        got = add_run(e, c, rx, cell, u, st->tpool + (size_t)t * K, st->tpool_n[t], half, n, &k);
         *looked += k;
         uint64_t tot = r->topic_total[t];
         uint32_t have = tot < FW_REC_TOPIC_RECENT ? (uint32_t)tot : FW_REC_TOPIC_RECENT;
-        for (k = 0; k < have && got < share; k++)
-            got += add_cand(e, c, cell, u, r->topic_recent[(size_t)t * FW_REC_TOPIC_RECENT + (tot - 1 - k) % FW_REC_TOPIC_RECENT], n);
+        if (got < share)
+            got += add_ring(e, c, rx, cell, u, r->topic_recent + (size_t)t * FW_REC_TOPIC_RECENT, FW_REC_TOPIC_RECENT,
+                            tot, have, share - got, n, &k);
+        else
+            k = 0;
         *looked += k;
         added += got;
     }
     return added;
 }
 
-static uint32_t channel_cf(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, uint32_t u, uint32_t quota,
+static uint32_t channel_cf(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, uint32_t cell, uint32_t u, uint32_t quota,
                            uint32_t *n, uint64_t *looked)
 {
     const fw_rec *r = R_of(e);
     const rec_learn *L = L_of(r, e, cell, u);
     uint32_t tot = r->hist_total[u], have = hist_have(e, r, u), added = 0;
     uint32_t K = fw_cfg(e, cell)->rec.neighbours;   /* the best K of the learner's nb_k */
+    const uint32_t *h = r->hist + (size_t)u * r->hist_cap;
+    /* Two dependent cache misses an open at scale (its offsets, then its neighbours): the
+     * offsets of every open first, then the lists, so that they overlap. */
+    for (uint32_t i = 0; i < have; i++) {
+        uint32_t a = h[(tot - 1 - i) % r->hist_cap];
+        if (a < L->nb_notes)
+            __builtin_prefetch(&L->nb_off[a]);
+    }
+    for (uint32_t i = 0; i < have; i++) {
+        uint32_t a = h[(tot - 1 - i) % r->hist_cap];
+        if (a < L->nb_notes)
+            __builtin_prefetch(L->nb + L->nb_off[a]);
+    }
     for (uint32_t i = 0; i < have && added < quota; i++) {
         uint32_t a = r->hist[(size_t)u * r->hist_cap + (tot - 1 - i) % r->hist_cap];
         if (a >= L->nb_notes)
             continue;
-        uint32_t end = fw_min_u32(L->nb_off[a + 1], L->nb_off[a] + K);
-        for (uint32_t k = L->nb_off[a]; k < end && added < quota; k++) {
-            (*looked)++;
-            added += add_cand(e, c, cell, u, L->nb[k], n);
-        }
+        uint32_t end = fw_min_u32(L->nb_off[a + 1], L->nb_off[a] + K), got;
+        added += add_run(e, c, rx, cell, u, L->nb + L->nb_off[a], end - L->nb_off[a], quota - added, n, &got);
+        *looked += got;
     }
     return added;
 }
@@ -1831,8 +1926,17 @@ static uint32_t channel_graph(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, u
             nb = (rx->walk_cap - nv) / 2;
         nv = walk_batch(e, r, L, rx, u, tick, w0, nb, tot, have, nv, steps);
     }
-    /* Most visited first (ties: lower id); walk ids sorted, so runs are visit counts. */
-    qsort(rx->walk, nv, sizeof *rx->walk, cmp_u32);
+    /* Most visited first (ties: lower id); walk ids sorted, so runs are visit counts. Up to
+     * 64 visits (the default walks make at most 32) an insertion sort, cheaper than qsort's
+     * calls; the same order (ids are totally ordered). */
+    if (nv > 64)
+        qsort(rx->walk, nv, sizeof *rx->walk, cmp_u32);
+    for (uint32_t i = 1; i < nv && nv <= 64; i++) {
+        uint32_t x = rx->walk[i], j = i;
+        for (; j > 0 && rx->walk[j - 1] > x; j--)
+            rx->walk[j] = rx->walk[j - 1];
+        rx->walk[j] = x;
+    }
     uint32_t m = 0;
     for (uint32_t i = 0; i < nv;) {
         uint32_t j = i;
@@ -1842,23 +1946,29 @@ static uint32_t channel_graph(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, u
         i = j;
     }
     fw_topk_sort(c->order, c->order_score, m);
-    uint32_t added = 0;
-    for (uint32_t i = 0; i < m && added < quota; i++)
-        added += add_cand(e, c, cell, u, c->order[i], n);
-    return added;
+    uint32_t taken;
+    return add_run(e, c, rx, cell, u, c->order, m, quota, n, &taken);
 }
 
-static uint32_t channel_fresh(const fw_engine *e, fw_rank_ctx *c, uint32_t cell, uint32_t u, uint32_t quota,
+static uint32_t channel_fresh(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, uint32_t cell, uint32_t u, uint32_t quota,
                               uint32_t *n, uint64_t *looked)
 {
     const fw_engine_cfg *cf = fw_cfg(e, cell);
     fw_ring fresh = fw_pools_fresh(e);
     uint32_t have = fw_min_u32(fw_ring_have(&fresh), cf->feed.n_fresh);
-    uint32_t cold = cf->rec.cold_impressions, added = 0, p = 0;
-    for (; p < have && added < quota; p++) {
-        uint32_t id = fw_ring_newest(&fresh, p);
-        if (e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION] < cold)
-            added += add_cand(e, c, cell, u, id, n);
+    uint32_t cold = cf->rec.cold_impressions, added = 0, p = 0, buf[RECALL_CHUNK], pos[RECALL_CHUNK];
+    while (p < have && added < quota) {   /* the cold ones of a chunk of the ring at a time */
+        uint32_t m = 0, got;
+        for (; p < have && m < RECALL_CHUNK; p++) {
+            uint32_t id = fw_ring_newest(&fresh, p);
+            if (e->counts[(size_t)id * FW_EV__COUNT + FW_EV_IMPRESSION] < cold) {
+                buf[m] = id;
+                pos[m++] = p;
+            }
+        }
+        added += add_run(e, c, rx, cell, u, buf, m, quota - added, n, &got);
+        if (added >= quota && got > 0)   /* looked at up to the one that filled the quota */
+            p = pos[got - 1] + 1;
     }
     *looked += p;
     return added;
@@ -2100,22 +2210,6 @@ static uint32_t best_open(const cap_list *l, uint32_t n_open, uint32_t *at)
     return best;
 }
 
-/* Scores exactly entry best (only bounded) and every other bounded entry of open[0..n_open)
- * whose bound reaches best's score: afterwards the best by l->sc is exact, since every bound
- * left is below best's exact score. */
-static void score_contenders(const cap_list *l, uint32_t n_open, uint32_t best)
-{
-    double top = l->sc[best] = cand_full(l->q, &l->ce[best]);
-    l->exact[best] = 1;
-    for (uint32_t o = 0; o < n_open; o++) {
-        uint32_t i = l->open[o];
-        if (!l->exact[i] && !(l->sc[i] < top)) {
-            l->sc[i] = cand_full(l->q, &l->ce[i]);
-            l->exact[i] = 1;
-        }
-    }
-}
-
 /* Drops from open[0..n) (keeping its order) the entries of creator cr (when full_creator)
  * or topic tp (when full_topic); returns how many are left. */
 static uint32_t drop_full(const cap_list *l, uint32_t n, int full_creator, uint32_t cr, int full_topic,
@@ -2130,6 +2224,73 @@ static uint32_t drop_full(const cap_list *l, uint32_t n, int full_creator, uint3
     return k;
 }
 
+/* Whether entry a of l comes before entry b: score desc, id asc (a total order: ids are
+ * distinct, and no NaN is compared here). */
+static inline int cap_before(const cap_list *l, uint32_t a, uint32_t b)
+{
+    return l->sc[a] > l->sc[b] || (l->sc[a] == l->sc[b] && l->id[a] < l->id[b]);
+}
+
+/* Restores the heap h[0..n) (cap_before first) below position p. */
+static void cap_sift(const cap_list *l, uint32_t *h, uint32_t n, uint32_t p)
+{
+    uint32_t x = h[p];
+    for (uint32_t k; (k = 2 * p + 1) < n; p = k) {
+        if (k + 1 < n && cap_before(l, h[k + 1], h[k]))
+            k++;
+        if (!cap_before(l, h[k], x))
+            break;
+        h[p] = h[k];
+    }
+    h[p] = x;
+}
+
+/* Whether the page has filled the cap of entry i's creator or topic. */
+static int cap_full(const fw_rec_cfg *rc, const cap_list *l, const cap_page *pg, uint32_t i)
+{
+    uint32_t same_creator = 0, same_topic = 0;
+    for (uint32_t k = 0; k < pg->n; k++) {
+        same_creator += pg->creator[k] == l->creator[i];
+        same_topic += pg->topic[k] == l->topic[i];
+    }
+    return same_creator >= rc->max_per_creator || same_topic >= rc->max_per_topic;
+}
+
+/* select_capped's picks on a list with bounds (l->q), from a heap of the eligible entries
+ * (open[0..n_open)) ordered by sc, in O(m + picks * log m), not a scan of all per pick
+ * (issue 22). The top is popped when its creator's or topic's cap is full (it can never
+ * become eligible again: the page only grows, as drop_full would have dropped it), scored
+ * exactly and sifted back when it is a bound (its exact score is at most the bound), and
+ * picked when exact: then its exact score beats every other entry's exact score or bound,
+ * by (score desc, id asc) -- the pick of a search over all exact scores. Only the entries
+ * that reach the top are scored exactly (the scan this replaced scored every bound reaching
+ * the best's score), which changes no pick and no page; a candidate left bounded gets a NaN
+ * score, which nothing reads for notes not served. */
+static void select_heap(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg, uint32_t page, int relaxed,
+                        uint32_t n_open)
+{
+    uint32_t *h = l->open, n = n_open;
+    for (uint32_t p = n / 2; p-- > 0;)
+        cap_sift(l, h, n, p);
+    while (pg->n < page && n > 0) {
+        uint32_t b = h[0];
+        int full = !relaxed && cap_full(rc, l, pg, b);
+        if (!full && !l->exact[b]) {   /* a bound on top: score it, and look again */
+            l->sc[b] = cand_full(l->q, &l->ce[b]);
+            l->exact[b] = 1;
+            cap_sift(l, h, n, 0);
+            continue;
+        }
+        if (!full) {
+            pg->id[pg->n] = l->id[b];
+            pg->creator[pg->n] = l->creator[b];
+            pg->topic[pg->n++] = l->topic[b];
+        }
+        h[0] = h[--n];   /* picked, or its cap is full: out of the heap */
+        cap_sift(l, h, n, 0);
+    }
+}
+
 /* Appends to pg up to page notes from l: each time the best (score desc, id asc) candidate
  * not on the page and, unless relaxed, not of a creator or topic whose cap the page has
  * filled. O(page * m), no sort. Run on a window of the best candidates and then on all of
@@ -2137,11 +2298,8 @@ static uint32_t drop_full(const cap_list *l, uint32_t n, int full_creator, uint3
  * the overall best eligible until the window has none. The candidates still eligible are
  * kept in index order (open), so the scan meets them in the order a scan of all would.
  * With l->q, sc[i] is an upper bound of candidate i's score where exact[i] is 0
- * (cand_bound): when the best by these values is only a bound, it and the candidates whose
- * bounds reach its score are scored exactly (score_contenders) and the search runs again, so
- * a pick is an exact score beating every other candidate's bound,
- * hence its exact score -- the candidate a search over all exact scores picks (no NaN
- * among them: the caller passes q only then; a finite bound belongs to a finite score). */
+ * (cand_bound), and select_heap picks (no NaN among the scores: the caller passes q only
+ * then; a finite bound belongs to a finite score). */
 static void select_capped(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg, uint32_t page, int relaxed)
 {
     uint32_t n_open = 0;
@@ -2155,14 +2313,14 @@ static void select_capped(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg,
         if (!(taken || (!relaxed && (same_creator >= rc->max_per_creator || same_topic >= rc->max_per_topic))))
             l->open[n_open++] = i;
     }
+    if (l->q) {
+        select_heap(rc, l, pg, page, relaxed, n_open);
+        return;
+    }
     while (pg->n < page) {
         uint32_t at = 0, best = best_open(l, n_open, &at);
         if (best == UINT32_MAX)
             break;
-        if (l->q && !l->exact[best]) {   /* a bound won: score the contenders and look again */
-            score_contenders(l, n_open, best);
-            continue;
-        }
         memmove(l->open + at, l->open + at + 1, (n_open - at - 1) * sizeof *l->open);
         n_open--;
         uint32_t cr = l->creator[best];
@@ -2195,7 +2353,8 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
     const fw_feed_cfg *f = &cl->cfg.feed;
     const rec_learn *L = L_of(r, e, cell, req->user);   /* the user's learned state */
     uint32_t u = req->user, D = L->dim, T = e->n_topics;
-    fw_rank_set_clear(c);
+    fw_rank_set_clear(c);   /* its stamp stamps the request's sets */
+    recall_begin(e, rx, cell, u);
     r->user_arm[u] = (uint8_t)cell;   /* the user's own state */
 
     /* The user's vector against every topic and format: the content part of each note's
@@ -2223,17 +2382,17 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
         t0 = t1;                                                     \
     } while (0)
     if (rc->social)
-        CHANNEL(RECALL_SOCIAL, REC_SOCIAL, channel_social(e, c, cell, u, rc->social, &n, &looked));
+        CHANNEL(RECALL_SOCIAL, REC_SOCIAL, channel_social(e, c, rx, cell, u, rc->social, &n, &looked));
     if (rc->hot)
-        CHANNEL(RECALL_HOT, REC_HOT, channel_hot(e, c, cell, u, rc->hot, &n, &looked));
+        CHANNEL(RECALL_HOT, REC_HOT, channel_hot(e, c, rx, cell, u, rc->hot, &n, &looked));
     if (rc->content)
-        CHANNEL(RECALL_CONTENT, REC_CONTENT, channel_content(e, c, cell, u, ut, rc->content, &n, &looked));
+        CHANNEL(RECALL_CONTENT, REC_CONTENT, channel_content(e, c, rx, cell, u, ut, rc->content, &n, &looked));
     if (rc->cf)
-        CHANNEL(RECALL_CF, REC_CF, channel_cf(e, c, cell, u, rc->cf, &n, &looked));
+        CHANNEL(RECALL_CF, REC_CF, channel_cf(e, c, rx, cell, u, rc->cf, &n, &looked));
     if (rc->graph)
         CHANNEL(RECALL_GRAPH, REC_GRAPH, channel_graph(e, c, rx, cell, u, req->tick, rc->graph, &n, &steps));
     if (rc->fresh)
-        CHANNEL(RECALL_FRESH, REC_FRESH, channel_fresh(e, c, cell, u, rc->fresh, &n, &looked));
+        CHANNEL(RECALL_FRESH, REC_FRESH, channel_fresh(e, c, rx, cell, u, rc->fresh, &n, &looked));
 #undef CHANNEL
     c->n_cand = n;
     fw_plant_wait(e, FW_STAGE_FEED_RECALL);
