@@ -697,18 +697,20 @@ static fw_err world_summary(const fw_world *w, fw_rec_info *info)
     return FW_OK;
 }
 
-/* The progress line: redrawn at most twice a second, from tick ends. */
+/* The progress line, from tick ends: on a terminal redrawn at most twice a second; into a log
+ * (--progress, stderr no terminal) a line of its own every 30 s and at each day's end, which a
+ * long run's log can be read and grepped by (no carriage returns, no escape codes). */
 static void progress(const fw_run_opts *o, uint32_t day, uint32_t tick, uint32_t tpd, uint32_t days, double t0,
                      uint64_t sessions_done, double *last)
 {
     double now = fw_now_s();
-    if (!o->progress || (now - *last < 0.5 && tick + 1 < tpd))
+    if (!o->progress || (now - *last < (o->progress_log ? 30.0 : 0.5) && tick + 1 < tpd))
         return;
     *last = now;
     double el = now - t0, done = day + (tick + 1.0) / tpd;
     double eta = done > 0 ? el / done * (days - done) : 0.0;
-    fprintf(stderr, "\r\033[Kday %u/%u tick %u/%u  %.0f sessions/s  ETA %.0f s", day + 1, days, tick + 1, tpd,
-            el > 0 ? sessions_done / el : 0.0, eta);
+    fprintf(stderr, "%sday %u/%u tick %u/%u  %.0f sessions/s  ETA %.0f s%s", o->progress_log ? "" : "\r\033[K",
+            day + 1, days, tick + 1, tpd, el > 0 ? sessions_done / el : 0.0, eta, o->progress_log ? "\n" : "");
     fflush(stderr);
 }
 
@@ -966,7 +968,8 @@ static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *
         if (rc == FW_OK && !*stopped)
             rc = day_end(D);
         if (o->progress)
-            fprintf(stderr, "\r\033[Kwarm-up day %u/%u  %.0f s", d + 1, W, fw_now_s() - t0);
+            fprintf(stderr, "%swarm-up day %u/%u  %.0f s%s", o->progress_log ? "" : "\r\033[K", d + 1, W,
+                    fw_now_s() - t0, o->progress_log ? "\n" : "");
     }
     S->rec = rec;
     S->evlog = evlog;
@@ -981,7 +984,7 @@ static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *
     fw_ranks_warmed(&D->ranks);
     rep->warmup_days = W;
     rep->warmup_s = fw_now_s() - t0;
-    if (o->progress && W)
+    if (o->progress && !o->progress_log && W)
         fputc('\n', stderr);
     return rc;
 }
@@ -1034,7 +1037,7 @@ static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_e
          * a rank that dies later leaves the file with every day finished before. */
         fw_mpi_barrier();
     }
-    if (o->progress)
+    if (o->progress && !o->progress_log)
         fputc('\n', stderr);
     rep->sim_s = fw_now_s() - t_sim;
     rep->threads = S->n_threads;
@@ -1124,6 +1127,8 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     fw_sim *S = &D->S;
     D->lent = -1;
     int stopped = 0;
+    if (o->progress)   /* at ten million users the world takes minutes */
+        fprintf(stderr, "generating the world: %u users, %u notes\n", sc->world.n_users, sc->world.n_notes);
     fw_err rc = fw_sim_create(S, sc, o, &rep->generation_s);
     D->values = x->values;
     if (rc == FW_OK)

@@ -14,6 +14,8 @@ typedef struct fw_run_opts {
     const char *output_path;            /* final result path */
     int threads;                        /* < 1: OpenMP's default */
     int progress;                       /* draw a progress line on stderr */
+    int progress_log;                   /* with progress, stderr is no terminal (--progress into a log):
+                                         * a plain line every 30 s and at each day's end, not a redrawn one */
     volatile sig_atomic_t *stop;        /* set asynchronously to stop after the current tick */
     FILE *out;                          /* where the summary goes (stdout) */
     uint32_t replicates;                /* > 1: also rerun with seeds seed+1 .. seed+K-1 */

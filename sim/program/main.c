@@ -102,7 +102,8 @@ static const char usage_run[] =
     "                     (several at once) and store every replicate's tests under\n"
     "                     /replicates: simulation noise beside the effect (default 1)\n"
     "  -q, --quiet        no progress line and no summary\n"
-    "      --progress     draw the progress line even when stderr is not a terminal\n"
+    "      --progress     progress even when stderr is not a terminal (into a log: a line\n"
+    "                     every 30 s and at each day's end)\n"
     "      --report       after a successful run, also build its report (`flywheel report\n"
     "                     --help`) into FILE without .h5, plus _report/\n"
     "      --resume FILE.partial\n"
@@ -773,6 +774,7 @@ static int cmd_run(int argc, char **argv)
     catch_stop_signals();
     fw_run_opts o = {.output_path = path, .threads = run_threads,
                      .progress = !quiet && fw_mpi_rank() == 0 && (force_progress || isatty(STDERR_FILENO)),
+                     .progress_log = !isatty(STDERR_FILENO),
                      .stop = &stop_requested, .out = quiet ? NULL : stdout,
                      .replicates = replicates, .resume = resume ? &ck : NULL, .resume_days = resume_days};
     if (plant_from_env(&o)) {

@@ -67,4 +67,10 @@ r5 = d["pages_5"]["feed_requests"][1:].sum() / d["pages_5"]["impressions"][1:].s
 r10 = d["pages_10"]["feed_requests"][1:].sum() / d["pages_10"]["impressions"][1:].sum()
 assert r5 > 1.3 * r10, (r5, r10)   # sessions end mid-page, so not quite 2x
 PY
+# --progress into a log (stderr no terminal): plain lines, one at each day's end, no carriage
+# returns or escape codes; the world's generation announced first.
+"$FLYWHEEL" run "$SRC/tests/data/tiny.yaml" --progress -o prog.h5 >/dev/null 2>prog.txt || fail "--progress run: $(cat prog.txt)"
+if grep -q $'[\r\033]' prog.txt; then fail "--progress into a file wrote control characters: $(cat -A prog.txt)"
+elif [ "$(grep -c '^day [123]/3 tick 48/48 ' prog.txt)" = 3 ] && head -1 prog.txt | grep -q '^generating the world: 3000 users'
+then pass "--progress into a log: a line per day's end"; else fail "--progress lines: $(cat prog.txt)"; fi
 finish
