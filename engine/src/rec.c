@@ -1682,37 +1682,40 @@ static inline int cset_has(const fw_engine *e, const rec_ctx *c, uint32_t stamp,
     return 0;
 }
 
-/* Adds id when new and not served before; returns 1 when added. Branches, not selects: the
- * outcomes are predictable enough, and a select makes the next id's slot in cand wait on
- * this one's probes (tried: slower). */
-static inline int add_cand(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, uint32_t cell, uint32_t u, uint32_t id,
-                           uint32_t *n)
-{
-    /* The id set first (recall channels overlap: a duplicate costs one probe, not the seen
-     * filter's ten), but filled only with candidates, so it never holds more than them; the
-     * same candidates as testing the seen filter first. */
-    if (id >= e->n_notes)
-        return 0;
-    uint64_t want = (uint64_t)rx->ids_stamp << 32 | id;
-    uint32_t slot = fw_hash_u32(id) & rx->ids_mask;
-    for (uint64_t at; (at = rx->ids[slot]) >> 32 == rx->ids_stamp; slot = (slot + 1) & rx->ids_mask)
-        if (at == want)
-            return 0;
-    if (fw_seen_has(e, cell, u, id) || fw_safety_w(e, cell, u, id) == 0.0)
-        return 0;
-    rx->ids[slot] = want;
-    c->cand[(*n)++] = id;
-    return 1;
-}
-
-/* Offers ids[0..m), in order, to the request's candidates until quota of them are added
- * (add_cand); returns how many were added and sets *taken to how many were offered. */
+/* Offers ids[0..m), in order, to the request's candidates until quota of them are added;
+ * returns how many were added and sets *taken to how many were offered. An id is added when
+ * new and not served before. The id set first (recall channels overlap: a duplicate costs one
+ * probe, not the seen filter's ten), but filled only with candidates, so it never holds more
+ * than them; the same candidates as testing the seen filter first. Branches, not selects: the
+ * outcomes are predictable enough, and a select makes the next id's slot in cand wait on this
+ * one's probes (tried: slower). The request's constants (the filters, the id set, the stamp)
+ * in locals: read through e and rx, the loop reloaded them for every id, as its stores into
+ * the set and cand might alias them (issue 22). */
 static uint32_t add_run(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, uint32_t cell, uint32_t u,
                         const uint32_t *ids, uint32_t m, uint32_t quota, uint32_t *n, uint32_t *taken)
 {
-    uint32_t added = 0, i = 0;
-    for (; i < m && added < quota; i++)
-        added += (uint32_t)add_cand(e, c, rx, cell, u, ids[i], n);
+    const fw_seen_ref seen = fw_seen_ref_of(e, cell, u);
+    uint64_t *set = rx->ids;
+    uint32_t *cand = c->cand;
+    const uint64_t stamp = rx->ids_stamp;
+    const uint32_t mask = rx->ids_mask, n_notes = e->n_notes;
+    const int safety = fw_mod(e, FW_MOD_SAFETY) != NULL;
+    uint32_t added = 0, i = 0, nc = *n;
+    for (; i < m && added < quota; i++) {
+        uint32_t id = ids[i];
+        if (id >= n_notes)
+            continue;
+        uint64_t want = stamp << 32 | id, at;
+        uint32_t slot = fw_hash_u32(id) & mask;
+        while ((at = set[slot]) >> 32 == stamp && at != want)
+            slot = (slot + 1) & mask;
+        if (at == want || fw_seen_ref_has(seen, id) || (safety && fw_safety_weight(e, cell, u, id) == 0.0))
+            continue;
+        set[slot] = want;
+        cand[nc++] = id;
+        added++;
+    }
+    *n = nc;
     *taken = i;
     return added;
 }
