@@ -219,15 +219,14 @@ typedef struct cand_eval {
 typedef struct rec_ctx {
     uint32_t *cset_key, *cset_stamp, cset_mask;   /* followed creators of the request (stamped as the id set) */
     /* The request's candidate ids (recall's de-duplication): open addressing, an entry
-     * id + 1 (0: empty). Sized for 8 times the candidates a request can hold (the sum of
-     * the recall quotas): 32 KiB at the benchmark's quotas, where the rank ctx's set (sized
-     * for the baseline's samples, keys and stamps apart: 256 KiB) missed the cache on about
-     * every probe at 1M notes; a load under 1/8 keeps the probe loop's exit predictable (at
-     * 2 times, the collisions cost more than the misses saved). Emptied by clearing the
-     * slots it filled (ids_used), not by a stamp: half the size of (stamp, id) entries, so
-     * more of it stays in L1 from one request to the next. Issue 22. */
-    uint32_t *ids, *ids_used;   /* [ids_mask + 1] */
-    uint32_t ids_mask, n_ids_used;
+     * (stamp << 32 | id) is in the set when its stamp is ids_stamp. Sized for 8 times the
+     * candidates a request can hold (the sum of the recall quotas): 64 KiB at the
+     * benchmark's quotas, where the rank ctx's set (sized for the baseline's samples, keys
+     * and stamps apart: 256 KiB) missed the cache on about every probe at 1M notes; a load
+     * under 1/8 keeps the probe loop's exit predictable (at 2 times, the collisions cost
+     * more than the misses saved). Issue 22. */
+    uint64_t *ids;
+    uint32_t ids_mask, ids_stamp;
     uint32_t look_left;     /* ids recall may still offer the id set this request (recall_begin) */
     uint32_t *walk;         /* [walk_cap] notes visited by random walks */
     uint32_t walk_cap;
@@ -479,7 +478,6 @@ static void rec_ctx_destroy(void *ctx)
     free(c->cset_key);
     free(c->cset_stamp);
     free(c->ids);
-    free(c->ids_used);
     free(c->exact);
     free(c->cand_creator);
     free(c->win_creator);
@@ -514,7 +512,7 @@ static fw_err rec_ctx_create(const fw_engine *e, const void *state, void **ctx)
         !(c->uvec = calloc(r->ustride, sizeof *c->uvec)) ||
         !(c->cset_key = calloc(64, sizeof *c->cset_key)) ||
         !(c->cset_stamp = calloc(64, sizeof *c->cset_stamp)) ||
-        !(c->ids = calloc(ids_size, sizeof *c->ids)) || !(c->ids_used = calloc(ids_size, sizeof *c->ids_used)) ||
+        !(c->ids = calloc(ids_size, sizeof *c->ids)) ||
         !(c->exact = calloc(cap, sizeof *c->exact)) || !(c->cand_creator = calloc(cap, sizeof *c->cand_creator)) ||
         !(c->win_creator = calloc(cap, sizeof *c->win_creator)) || !(c->open = calloc(cap, sizeof *c->open)) ||
         !(c->cand_topic = calloc(cap, sizeof *c->cand_topic)) || !(c->win_topic = calloc(cap, sizeof *c->win_topic)) ||
@@ -1698,26 +1696,27 @@ static uint32_t add_run(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, uint32_
                         const uint32_t *ids, uint32_t m, uint32_t quota, uint32_t *n, uint32_t *taken)
 {
     const fw_seen_ref seen = fw_seen_ref_of(e, cell, u);
-    uint32_t *set = rx->ids, *used = rx->ids_used, *cand = c->cand;
+    uint64_t *set = rx->ids;
+    uint32_t *cand = c->cand;
+    const uint64_t stamp = rx->ids_stamp;
     const uint32_t mask = rx->ids_mask, n_notes = e->n_notes;
     const int safety = fw_mod(e, FW_MOD_SAFETY) != NULL;
-    uint32_t added = 0, i = 0, nc = *n, nu = rx->n_ids_used;
+    uint32_t added = 0, i = 0, nc = *n;
     m = fw_min_u32(m, rx->look_left);   /* the request's budget (recall_begin) */
     for (; i < m && added < quota; i++) {
         uint32_t id = ids[i];
         if (id >= n_notes)
             continue;
-        uint32_t want = id + 1, at, slot = fw_hash_u32(id) & mask;   /* id < n_notes: no wrap */
-        while ((at = set[slot]) != 0 && at != want)
+        uint64_t want = stamp << 32 | id, at;
+        uint32_t slot = fw_hash_u32(id) & mask;
+        while ((at = set[slot]) >> 32 == stamp && at != want)
             slot = (slot + 1) & mask;
         if (at == want || fw_seen_ref_has(seen, id) || (safety && fw_safety_weight(e, cell, u, id) == 0.0))
             continue;
         set[slot] = want;
-        used[nu++] = slot;   /* a slot is filled once a request: nu <= ids_mask + 1 */
         cand[nc++] = id;
         added++;
     }
-    rx->n_ids_used = nu;
     rx->look_left -= i;
     *n = nc;
     *taken = i;
@@ -1764,21 +1763,21 @@ static uint32_t add_ring(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, uint32
  * whose filters say "seen" to nearly everything (a heavy reader, or a saturated filter's
  * false positives) makes every channel walk its whole pools (n_trending up to 100,000,
  * content_topics x (topic_pool + the topics' recent rings), the whole fresh ring) for
- * nothing. The ids offered are counted: each is within the
- * channels' work counter candidates_recalled. The floor lets a small quota still skip a long
- * run of seen notes (a user served 100 trending notes one a page, test_edge_many_seen_notes).
- * Issue 22: the benchmark's requests offer about 1.5 ids per candidate wanted (1,150 for 768;
- * the budget is 25,600), so it never binds there; the tests' scenarios give the same results
- * with it. */
+ * nothing. The ids offered are counted: each is within the channels' work counter
+ * candidates_recalled. The floor lets a small quota still skip a long run of seen notes (a
+ * user served 100 trending notes one a page, test_edge_many_seen_notes). Issue 22: the
+ * benchmark's requests offer about 1.5 ids per candidate wanted (1,170 for 768; the budget is
+ * 25,600), so it never binds there; the tests' scenarios give the same results with it. */
 static void recall_begin(const fw_engine *e, rec_ctx *rx, uint32_t cell, uint32_t u)
 {
     const fw_rec_cfg *rc = &fw_cfg(e, cell)->rec;
     uint64_t want = (uint64_t)rc->social + rc->hot + rc->content + rc->cf + rc->graph + rc->fresh;
     want = want * RECALL_LOOK_PER_QUOTA + RECALL_LOOK_FLOOR;
     rx->look_left = want < UINT32_MAX ? (uint32_t)want : UINT32_MAX;
-    for (uint32_t k = 0; k < rx->n_ids_used; k++)
-        rx->ids[rx->ids_used[k]] = 0;
-    rx->n_ids_used = 0;
+    if (++rx->ids_stamp == 0) {   /* wrapped: really clear once every 2^32 requests */
+        memset(rx->ids, 0, ((size_t)rx->ids_mask + 1) * sizeof *rx->ids);
+        rx->ids_stamp = 1;
+    }
     const uint64_t *s = e->seen[u];
     if (!s)
         return;
