@@ -99,15 +99,33 @@ static inline uint64_t fw_note_hash(uint32_t id)
     return fw_mix64(id + UINT64_C(0x9e3779b97f4a7c15));
 }
 
+/* u's filters as served under cell, read once for many tests (fw_seen_ref_has): a loop
+ * that tests through e reloads the filters' address and size for every id. */
+typedef struct fw_seen_ref {
+    const uint64_t *s;   /* NULL: nothing served yet */
+    uint32_t words;
+    int both;            /* the second (previous period's) filter is live too */
+} fw_seen_ref;
+
+static inline fw_seen_ref fw_seen_ref_of(const fw_engine *e, uint32_t cell, uint32_t u)
+{
+    fw_seen_ref r = {e->seen[u], e->cell[cell].seen_words, 0};
+    r.both = r.s && (e->seen_fill[u] & FW_SEEN_BOTH);
+    return r;
+}
+
+static inline int fw_seen_ref_has(fw_seen_ref r, uint32_t id)
+{
+    if (!r.s)
+        return 0;
+    uint64_t h = fw_note_hash(id);
+    return fw_bloom_has(r.s, r.words, h) || (r.both && fw_bloom_has(r.s + r.words, r.words, h));
+}
+
 /* Whether u (served under cell) was served id recently. Reads only u's filters. */
 static inline int fw_seen_has(const fw_engine *e, uint32_t cell, uint32_t u, uint32_t id)
 {
-    const uint64_t *s = e->seen[u];
-    if (!s)
-        return 0;
-    uint32_t words = e->cell[cell].seen_words;
-    uint64_t h = fw_note_hash(id);
-    return fw_bloom_has(s, words, h) || ((e->seen_fill[u] & FW_SEEN_BOTH) && fw_bloom_has(s + words, words, h));
+    return fw_seen_ref_has(fw_seen_ref_of(e, cell, u), id);
 }
 
 /* Remembers id as served to u; FW_ERR_NOMEM when the filters cannot be allocated. Writes

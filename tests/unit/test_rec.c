@@ -317,6 +317,44 @@ static void test_channel_hot(void **state)
     assert_only_channel(c, CH_HOT, 2);
 }
 
+/* Recall's budget of ids offered (32 per candidate wanted, plus 1,024) binds: user 0 has
+ * been served the 1,100 notes at the head of the trending pool, so the one unseen note is the
+ * pool's 1,101st. With a hot quota of 100 (budget 4,224) recall looks at all 1,101 and finds
+ * it; with a quota of 1 the budget (1,056) stops the walk first, and the work counter says
+ * 1,056 ids were looked at. */
+static void test_recall_look_budget(void **state)
+{
+    enum { SEEN = 1100 };
+    spec *s = spec_new(state, 60, 16);
+    for (uint32_t i = 0; i <= SEEN; i++)
+        spec_note(s, 1 + i % 40, i % 16, OLD);
+    fw_engine_cfg cfg[2] = {channel_cfg(CH_HOT, 100), channel_cfg(CH_HOT, 1)};
+    for (int a = 0; a < 2; a++) {   /* pages of 100, the caps lifted; room for every note */
+        cfg[a].feed.page_size = 100;
+        cfg[a].feed.n_trending = 2000;
+        cfg[a].feed.seen_window = 4096;
+        cfg[a].rec.max_per_creator = cfg[a].rec.max_per_topic = 100;
+    }
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(s, cfg, 2), &c);
+    uint32_t got[PAGE_MAX];
+    for (uint32_t i = 0; i < SEEN; i++)   /* notes 0-1099: 3 opens each */
+        for (uint32_t u = 50; u < 53; u++)
+            impress(e, c, u, i, 0, 1);
+    fw_engine_end_tick(e, c, 0);
+    for (uint32_t p = 0; p < SEEN / 100; p++)
+        assert_int_equal(serve(e, c, 0, 0, 1, got), 100);
+    assert_int_equal(peek(e, c, 0, 0, 1, got, PAGE_MAX), 0);   /* all seen */
+    impress(e, c, 50, SEEN, 1, 1);   /* one open: last in the pool */
+    fw_engine_end_tick(e, c, 1);
+
+    assert_int_equal(peek(e, c, 0, 0, 2, got, PAGE_MAX), 1);
+    assert_int_equal(got[0], SEEN);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_RECALLED), SEEN + 1);
+    assert_int_equal(peek(e, c, 0, 1, 2, got, PAGE_MAX), 0);
+    assert_int_equal(fw_engine_ctx_work(c, FW_WORK_RECALLED), 32 + 1024);
+}
+
 /* Trains user on rounds impressions of each of notes [0, n_train), opening only those of
  * topic; one batch per round, each round a tick, pools refreshed after each. */
 static void train_topic(fw_engine *e, fw_engine_ctx *c, const spec *s, uint32_t user,
@@ -1515,6 +1553,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         fixture_rig_test(test_channel_social),
         fixture_rig_test(test_channel_hot),
+        fixture_rig_test(test_recall_look_budget),
         fixture_rig_test(test_channel_content),
         fixture_rig_test(test_channel_cf),
         fixture_rig_test(test_isolation_cf),
