@@ -10,11 +10,12 @@
  * aggregates), the thread's records and counters, and scratch; barrier and day hooks run
  * on every rank on replicated state. Checked part by part (docs/ARCHITECTURE.md, "Ranks");
  * notify's seen_day is the user's own and read only by the user's sessions, so it stays
- * with the owner; advertisers and promo act at barriers and day ends on engine state. Any
- * other part refuses the run under several ranks. */
+ * with the owner; advertisers and promo act at barriers and day ends on engine state; the
+ * tables' two session counts (sessions per user, search examinations by rank) are summed over
+ * the ranks at its day end. Any other part refuses the run under several ranks. */
 static const char *const checked_parts[] = {"feed",    "notes",      "search",  "shop",   "ads",
                                             "reach",   "oracle",     "market",  "adnotes", "searchprod",
-                                            "notify",  "advertisers", "promo"};
+                                            "notify",  "advertisers", "promo",  "tables"};
 
 fw_err fw_ranks_init(fw_ranks *R, const fw_sim *S)
 {

@@ -636,6 +636,10 @@ fw_err fw_recorder_log_append(fw_recorder *r, uint32_t id, size_t n, const void 
     if (id >= r->n_log)
         return FW_ERR_INVAL;
     rec_log *l = &r->log[id];
+    if (r->par_size > 1 && r->par_rank > 0) {
+        l->n_rows += n;   /* rank 0 alone writes the logs (write_logs): the others keep no rows */
+        return FW_OK;
+    }
     /* Room in every column first, so that a failure appends nothing. */
     for (uint32_t c = 0; c < l->n_cols; c++) {
         rec_logcol *lc = &l->col[c];
@@ -743,13 +747,14 @@ done:
     return rc;
 }
 
+/* Every log into file f. On several ranks rank 0 alone calls this, on the file it reopens
+ * after the collective close (finish_alone): logs copy compressed chunks as they are
+ * (H5Dwrite_chunk) and read them back, which MPI-IO does not do, and rank 0's recorder holds
+ * every row (every rank's log content is the same, computed on replicated state; the other
+ * ranks keep none, fw_recorder_log_append). Their groups exist: the collective phase made
+ * every group. */
 static int write_logs(fw_recorder *r, hid_t f)
 {
-    /* Logs copy compressed chunks as they are (H5Dwrite_chunk) and read them back, not tried
-     * through MPI-IO; their parts (the event log, the entity tables) are refused on several
-     * ranks (fw_ranks_refusal), so this never runs there. */
-    if (r->par_size > 1 && r->n_log > 0)
-        return -1;
     for (uint32_t k = 0; k < r->n_log; k++) {
         const rec_log *l = &r->log[k];
         hid_t g = H5Gopen2(f, r->group[l->group].path, H5P_DEFAULT);
@@ -1008,7 +1013,7 @@ static int write_items(fw_recorder *r, wctx *w)
         if (rc < 0)
             return -1;
     }
-    return write_logs(r, w->f);
+    return r->par_size > 1 ? 0 : write_logs(r, w->f);   /* several ranks: finish_alone */
 }
 
 /* The first of ids[0..n) (ascending) that is >= u. */
@@ -1783,13 +1788,15 @@ static int open_unnamed(const char *path);
  * rank at a flush's barrier, the other at the truncation's broadcast), so a full disk must
  * be found before the write starts. The room asked: the larger of the partial file and the
  * last write's data before compression, plus an eighth and 1 MiB (the data grow by a day's
- * rows a write; compressed data are smaller than their raw bytes). -1 with errbuf set. */
+ * rows a write; compressed data are smaller than their raw bytes), and the logs rank 0 adds
+ * after the collective close, as held in memory (compressed chunks, uncompressed tails).
+ * -1 with errbuf set. */
 static int check_room(const fw_recorder *r, char *errbuf, size_t errlen)
 {
     struct stat st;
     uint64_t need = stat(r->partial, &st) == 0 && (uint64_t)st.st_size > r->last_raw ? (uint64_t)st.st_size
                                                                                       : r->last_raw;
-    need += need / 8 + ((uint64_t)1 << 20);
+    need += need / 8 + ((uint64_t)1 << 20) + fw_recorder_log_bytes(r);   /* rank 0 adds the logs alone */
     int fd = open_unnamed(r->tmp), e = fd < 0 ? errno : posix_fallocate(fd, 0, (off_t)need);
     if (fd >= 0)
         close(fd);
@@ -1802,15 +1809,16 @@ static int check_room(const fw_recorder *r, char *errbuf, size_t errlen)
     return -1;
 }
 
-/* Rank 0, after the collective close: the strings MPI-IO cannot write, then the sync. */
-static int finish_alone(const char *path, char *errbuf, size_t errlen)
+/* Rank 0, after the collective close: the strings and the logs MPI-IO cannot write, then
+ * the sync. */
+static int finish_alone(fw_recorder *r, const char *path, char *errbuf, size_t errlen)
 {
     hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-    int rc = f < 0 || fw_h5_parallel_strings(f) < 0 ? -1 : 0;
+    int rc = f < 0 || fw_h5_parallel_strings(f) < 0 || write_logs(r, f) < 0 ? -1 : 0;
     if (f >= 0 && H5Fclose(f) < 0)
         rc = -1;
     if (rc < 0) {
-        snprintf(errbuf, errlen, "cannot write result file %s: HDF5 could not add its strings", path);
+        snprintf(errbuf, errlen, "cannot write result file %s: HDF5 could not add its strings and logs", path);
         return -1;
     }
     int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -1855,7 +1863,7 @@ static int close_collective(fw_recorder *r, hid_t f, int rc, char *errbuf, size_
         fail_collective(r);
     int all = 0;
     if (r->par_rank == 0) {
-        all = finish_alone(r->tmp, errbuf, errlen);
+        all = finish_alone(r, r->tmp, errbuf, errlen);
         if (all < 0)
             unlink(r->tmp);
     }

@@ -7,7 +7,10 @@
  *  - Day end: one row per note, creator, product, campaign, user that did something today.
  * Draws nothing and is read by no one, so the run's outcomes are the same with it on or off;
  * every count comes from the merged log or integer sums over threads, so the tables are the
- * same for any thread count. Runs only when output.entities is on.
+ * same for any thread count. Runs only when output.entities is on. On several ranks (issue 21)
+ * every rank runs every hook on replicated state and the log; the two counts sessions make
+ * on the user's own rank (u_sessions, the rank rows) are summed over the ranks at the day's
+ * end, and rank 0 alone writes the tables (io/recorder.h: logs on several ranks).
  * A warm-up (issue 18: S->warm, days before 0, the recorder detached) runs every hook, so
  * the day's counts start afresh at day 0 and the books to date (creators' notes and income,
  * units sold, campaigns' stats) count from its first day, but nothing described once (notes,
@@ -18,6 +21,7 @@
 #include <string.h>
 
 #include "driver/evlog.h"
+#include "driver/mpi.h"
 #include "driver/part.h"
 #include "flywheel/ads.h"
 #include "flywheel/market.h"
@@ -438,6 +442,10 @@ static fw_err tables_day_end(fw_sim *S, fw_part_inst *p, uint64_t *day)
         memset(st->u_paid_prev, 0, w->n_users * sizeof *st->u_paid_prev);
         st->period_prev = period;
     }
+    /* Sessions are counted by the user's own rank alone (several ranks: every other rank's
+     * row is 0), so the sum over the ranks is every user's count on every rank. */
+    if ((rc = fw_mpi_sum_u32(st->u_sessions, w->n_users)) != FW_OK)
+        return rc;
     rows = 0;
     for (uint32_t u = 0; u < w->n_users; u++)
         rows += S->us.active_today[u] != 0;
@@ -467,8 +475,19 @@ static fw_err tables_day_end(fw_sim *S, fw_part_inst *p, uint64_t *day)
     memset(st->u_orders, 0, w->n_users * sizeof *st->u_orders);
     if (rc != FW_OK)
         return rc;
-    /* Search by rank, per cell, summed over threads. */
+    /* Search by rank, per cell, summed over threads into thread 0's rows, then over the
+     * ranks (each counts its own users' sessions). */
     rows = (size_t)S->n_cells * RANKS;
+    uint64_t *sum = st->rank;   /* thread 0's [n_cells][RANKS][2] */
+    for (int s = 1; s < S->n_threads; s++) {
+        uint64_t *x = &st->rank[(size_t)s * rows * 2];
+        for (size_t k = 0; k < rows * 2; k++) {
+            sum[k] += x[k];
+            x[k] = 0;
+        }
+    }
+    if ((rc = fw_mpi_sum_u64(sum, rows * 2)) != FW_OK)
+        return rc;
     if (cols_alloc(&c, search_rank_cols, NCOLS(search_rank_cols), rows)) {
         cols_free(&c);
         return FW_ERR_NOMEM;
@@ -476,19 +495,13 @@ static fw_err tables_day_end(fw_sim *S, fw_part_inst *p, uint64_t *day)
     for (uint32_t cell = 0; cell < S->n_cells; cell++)
         for (uint32_t r = 0; r < RANKS; r++) {
             size_t at = (size_t)cell * RANKS + r;
-            uint64_t ex = 0, cl = 0;
-            for (int s = 0; s < S->n_threads; s++) {
-                uint64_t *x = &st->rank[(((size_t)s * S->n_cells + cell) * RANKS + r) * 2];
-                ex += x[0];
-                cl += x[1];
-                x[0] = x[1] = 0;
-            }
             U16(c, 0)[at] = d;
             U8(c, 1)[at] = (uint8_t)cell;
             U8(c, 2)[at] = (uint8_t)(r + 1);
-            U64(c, 3)[at] = ex;
-            U64(c, 4)[at] = cl;
+            U64(c, 3)[at] = sum[at * 2];
+            U64(c, 4)[at] = sum[at * 2 + 1];
         }
+    memset(sum, 0, rows * 2 * sizeof *sum);
     return cols_append(S, st->id_search_rank, &c, rows);
 }
 

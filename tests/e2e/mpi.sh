@@ -5,8 +5,8 @@
 # cannot run is refused with exit 2 and no file; a rank that dies ends the run with exit 1
 # and the partial file at its last finished day. The result file is written collectively
 # (parallel HDF5): the summary and a root attribute say so, the per-user tables equal one
-# process's, with compression off and at 9 and with the parts' tables; a full disk on the
-# ranks exits 1 with the partial marked failed and no temporary file.
+# process's, with compression off and at 9, with the parts' tables and with the entity tables
+# (output.entities); a full disk on the ranks exits 1 with the partial marked failed and no temporary file.
 # Usage: mpi.sh FLYWHEEL PYTHON SOURCE_DIR MPIEXEC
 . "$(dirname "$0")/lib.sh"
 MPIRUN=${4:?usage: $0 FLYWHEEL PYTHON SOURCE_DIR MPIEXEC}
@@ -94,6 +94,27 @@ for v in "c0:$AB:--set output.compression=0" "c9:$AB:--set output.compression=9"
   if cmp_files v1_$name.h5 v3_$name.h5; then pass "$name ($opt): 1x1 and 3x1 identical"
   else fail "$name: 1x1 and 3x1 differ: $(show_diff v1_$name.h5 v3_$name.h5)"; fi
 done
+# The entity tables (output.entities): every rank computes them on replicated state, the
+# sessions' counts (sessions per user, search results examined by rank) are summed over the
+# ranks, and rank 0 adds the tables alone after the collective write. 2x2 and 3x1 (uneven
+# slices) equal one process, and the tables are there with rows in them.
+E=(--set output.entities=true)
+"$FLYWHEEL" run "$AB" "${SMALL[@]}" "${E[@]}" -q -t 1 -o ent_1x1.h5 2>err.txt || fail "entities 1x1: $(tail -2 err.txt)"
+for rt in 2x2 3x1; do
+  r=${rt%x*} t=${rt#*x}
+  ranked "$r" "$AB" "${SMALL[@]}" "${E[@]}" -q -t "$t" -o ent_$rt.h5 >out.txt 2>err.txt || { fail "entities $rt: $(tail -3 err.txt)"; continue; }
+  if cmp_files ent_1x1.h5 ent_$rt.h5; then pass "entity tables: 1x1 and $rt identical"
+  else fail "entity tables: 1x1 and $rt differ: $(show_diff ent_1x1.h5 ent_$rt.h5)"; fi
+done
+r=$("$PY" - ent_2x2.h5 <<'PY' 2>&1
+import sys, h5py
+e = h5py.File(sys.argv[1], "r")["entities"]
+print(len(e["note_days/note"]) > 0, int(e["user_days/sessions"][:].sum()) > 0, int(e["search_rank/examined"][:].sum()) > 0,
+      len(e["notes/creator"]) >= 3000)
+PY
+)
+if [ "$r" = "True True True True" ]; then pass "entity tables on 2 ranks: notes, note days, sessions and search ranks recorded"
+else fail "entity tables on 2 ranks: '$r' (want four True)"; fi
 # A full disk (a file-size limit on the ranks, SIGXFSZ ignored): rank 0 finds no room before
 # a day's collective write (a write failing inside parallel HDF5 can leave the ranks waiting
 # on each other), so the run exits 1 saying why, the partial keeps its finished days marked
@@ -130,7 +151,6 @@ refused() {
 refused "--replicates" "replicates" "$AB" "${SMALL[@]}" --replicates 2
 refused "output.events" "output.events" "$AB" "${SMALL[@]}" --set output.events=true
 refused "a part not checked for ranks (safety)" "safety part" "$SRC/tests/data/tiny_safety.yaml"
-refused "the entity tables (output.entities: the tables part)" "tables part" "$AB" "${SMALL[@]}" --set output.entities=true
 refused "rec beside arms differing in shop.profile" "shop.profile" "$SRC/tests/data/reference.yaml"
 "$MPIRUN" --oversubscribe -np 2 "$FLYWHEEL" validate "$AB" >out.txt 2>err.txt
 rc=$?; if [ $rc = 2 ] && grep -q "only \`flywheel run\`" err.txt; then pass "validate under mpirun: exit 2"; else fail "validate under mpirun: exit $rc"; fi
