@@ -1133,7 +1133,9 @@ typedef struct mrun {
     const struct fw_search_ctx *x;
     pquery *q;
     const blend *bl;
-    int skip_marked, prune;   /* prune: theta > -INFINITY */
+    int prune;                /* theta > -INFINITY */
+    const uint32_t *mark;     /* [n_mark] notes to skip (the intent candidates), ascending */
+    uint32_t n_mark, mark_at; /* mark[0..mark_at) are below every note met so far */
     uint32_t k, m;
     uint32_t *hid, *hn;
     double *hsc;
@@ -1142,6 +1144,18 @@ typedef struct mrun {
     uint32_t t[FW_QUERY_TERMS];   /* the query's lists by bound ascending */
     double pre[FW_QUERY_TERMS];   /* pre[i]: the bounds of t[0..i] summed */
 } mrun;
+
+/* Whether note d is one of the sorted marks (the intent candidates, offered after the loop),
+ * for notes met in ascending order: a merge with the marks instead of a read of the request's
+ * per-note stamps, which at a million notes is a cache miss a posting. */
+static inline int marked(const uint32_t *mark, uint32_t n, uint32_t *at, uint32_t d)
+{
+    uint32_t i = *at;
+    while (i < n && mark[i] < d)
+        i++;
+    *at = i;
+    return i < n && mark[i] == d;
+}
 
 /* Runs ce through its block, up to (not including) note d2, to the first posting whose weight
  * plus rest could beat theta; 1 when it stopped on such a posting, 0 when it reached the end
@@ -1280,7 +1294,7 @@ static void walk_one(mrun *r)
             if (window_bound(bl, part + rest, m) <= r->theta)
                 continue;
             uint32_t d = p->id[i];
-            if (r->skip_marked && r->x->acc_stamp[d] == r->x->stamp)
+            if (marked(r->mark, r->n_mark, &r->mark_at, d))
                 continue;
             if (note_bound(bl, part + rest, m, r->s->topic, d) <= r->theta || !probe_rest(r, m - 1, d, &part))
                 continue;
@@ -1300,10 +1314,10 @@ done:
 /* Block-max MaxScore over q's cursors (two or more): see the exact retrieval's note;
  * arguments as prune_run's. */
 static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx *x, pquery *q, const blend *bl,
-                          int skip_marked, uint32_t k, uint32_t *hid, double *hsc, uint32_t *hn,
-                          uint64_t *postings, uint64_t *scored)
+                          const uint32_t *mark, uint32_t n_mark, uint32_t k, uint32_t *hid, double *hsc,
+                          uint32_t *hn, uint64_t *postings, uint64_t *scored)
 {
-    mrun r = {.s = s, .x = x, .q = q, .bl = bl, .skip_marked = skip_marked, .k = k, .m = q->m, .hid = hid,
+    mrun r = {.s = s, .x = x, .q = q, .bl = bl, .mark = mark, .n_mark = n_mark, .k = k, .m = q->m, .hid = hid,
               .hn = hn, .hsc = hsc, .postings = postings, .scored = scored};
     uint32_t m = q->m, *t = r.t;
     cursor *c = q->c;
@@ -1402,7 +1416,7 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
                 continue;
             d = c[t[lead]].doc;
         }
-        if (skip_marked && x->acc_stamp[d] == x->stamp)
+        if (marked(mark, n_mark, &r.mark_at, d))
             goto advance;
         if (r.prune) {
             /* The essential terms' weights at d, then the others' from the largest bound
@@ -1425,15 +1439,16 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
 }
 
 /* The best k notes by window score into the heap (hid, hsc, *hn) (fw_topk_offer's), skipping
- * notes marked in ctx (acc_stamp == stamp) when skip_marked; adds the postings scored to
+ * the notes mark[0..n_mark) (ascending; the intent candidates, offered after); adds the postings scored to
  * *postings and the notes scored to *scored. */
 static void prune_run(const struct fw_search *s, const struct fw_search_ctx *x, pquery *q, const blend *bl,
-                    int skip_marked, uint32_t k, uint32_t *hid, double *hsc, uint32_t *hn, uint64_t *postings,
-                    uint64_t *scored)
+                    const uint32_t *mark, uint32_t n_mark, uint32_t k, uint32_t *hid, double *hsc, uint32_t *hn,
+                    uint64_t *postings, uint64_t *scored)
 {
     uint32_t m = q->m;
     cursor *c = q->c;
     double theta = -INFINITY;
+    uint32_t mark_at = 0;
     int full = *hn >= k;
     if (full)
         theta = hsc[0];
@@ -1454,7 +1469,7 @@ static void prune_run(const struct fw_search *s, const struct fw_search_ctx *x, 
             uint32_t end = min_u32((b + 1) << BLK_SHIFT, p->n);
             for (uint32_t i = b << BLK_SHIFT; i < end; i++) {
                 uint32_t d = p->id[i];
-                if (skip_marked && x->acc_stamp[d] == x->stamp)
+                if (marked(mark, n_mark, &mark_at, d))
                     continue;
                 double bm = 0.0;
                 bm += c0->idf * posting_weight(q, p, i);
@@ -1472,7 +1487,7 @@ static void prune_run(const struct fw_search *s, const struct fw_search_ctx *x, 
         }
         return;
     }
-    maxscore_loop(s, x, q, bl, skip_marked, k, hid, hsc, hn, postings, scored);
+    maxscore_loop(s, x, q, bl, mark, n_mark, k, hid, hsc, hn, postings, scored);
 }
 
 /* Note id's BM25, summed as the exhaustive scan sums it; q's cursors move forward to id
@@ -1542,7 +1557,7 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
             /* Pass 1: the best BM25 (k = 1, text alone). */
             blend b1 = {.text_scale = 1.0};
             uint32_t id1, n1 = 0;
-            prune_run(s, x, &bq, &b1, 0, 1, &id1, &max_bm25, &n1, &read, &scored);
+            prune_run(s, x, &bq, &b1, NULL, 0, 1, &id1, &max_bm25, &n1, &read, &scored);
             prune_rewind(&bq);
         }
         bl.text_scale = max_bm25 > 0.0 ? cf->w_text / max_bm25 : 0.0;
@@ -1560,12 +1575,12 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
          * changes no bit, and spares reading the note's topic. */
         bl.intent = bl.intent && bl.gi_max > 0.0;
         bl.personal = bl.personal && bl.gp_max > 0.0;
-        /* Pass 2: the window among notes with postings, intent candidates (if any) aside. */
-        if (bq.m)
-            prune_run(s, x, &bq, &bl, n_cand > 0, kw, win_id, win_score, &n_win, &read, &scored);
-        /* The intent candidates in id order (the heap's answer does not depend on the
-         * order of offers), looked up by cursors that only move forward. */
+        /* Pass 2: the window among notes with postings, intent candidates (if any) aside;
+         * then the candidates in id order (the heap's answer does not depend on the order of
+         * offers), looked up by cursors that only move forward. */
         qsort(x->cand, n_cand, sizeof *x->cand, cmp_u32);
+        if (bq.m)
+            prune_run(s, x, &bq, &bl, x->cand, n_cand, kw, win_id, win_score, &n_win, &read, &scored);
         prune_rewind(&bq);
         for (uint32_t i = 0; i < n_cand; i++) {
             uint32_t id = x->cand[i];
