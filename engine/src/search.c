@@ -279,10 +279,14 @@ static inline void pblock_add(pblock *b, int fresh, uint32_t id, uint8_t tf, uin
  * of bitvectors and posting lists of Culpepper and Moffat, "Efficient set intersection for
  * inverted indexing", ACM TOIS 29(1), 2010). 1.5 bits per note indexed: at most 48 bits a
  * posting at the density threshold, less above it (bench_search, 1M notes: 90 MiB of index
- * instead of 81; at one note in 16, 82 MiB, but a topic's most frequent words went without;
- * at one in 64, 107 MiB). */
+ * instead of 81 at one note in 32; at one in 16, 82 MiB, but a topic's most frequent words
+ * went without; at one in 64, 107 MiB). One in 40: in a simulated day (40 topics, 1M notes)
+ * each topic's most common word is in about one note in 33.5, just short of one in 32, and
+ * the slowest searches spent their time asking those lists, by skips through their blocks,
+ * about notes that are not in them: one in 40 gives them bitmaps, +22 bytes a note there
+ * (21.5 MB at 1M notes; +2 MiB on the bench), and cut search's p99 by a seventh. */
 #define DENSE_MIN 1024u
-#define DENSE_RATIO 32u
+#define DENSE_RATIO 40u
 
 static void bits_drop(plist *p)
 {
