@@ -54,8 +54,8 @@ void fw_mpi_barrier(void);
 
 /* v[0..n) summed over the ranks, in place on every rank (MPI_Allreduce of integers: exact). */
 fw_err fw_mpi_sum_u64(uint64_t *v, size_t n);
-/* The same for 32-bit counts (wrapping as uint32_t arithmetic does): per-user arrays whose
- * rows only the owning rank counted, so the sum is the owner's value. */
+/* The same for 32-bit counts, in rounds of at most INT_MAX values: per-user arrays whose rows
+ * only the owning rank counted (the others' are 0), so the sum is the owner's count. */
 fw_err fw_mpi_sum_u32(uint32_t *v, size_t n);
 
 #endif
