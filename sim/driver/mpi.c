@@ -225,14 +225,25 @@ void fw_mpi_barrier(void)
 #endif
 }
 
+#ifdef FW_HAVE_MPI
+/* v[0..n) of es-byte integers of type t summed over the ranks in place, in rounds of at most
+ * INT_MAX values (MPI's counts are ints; a per-user array may be longer). */
+static void sum_in_place(void *v, size_t n, size_t es, MPI_Datatype t)
+{
+    if (!g_started || g_size <= 1)
+        return;
+    for (size_t at = 0; at < n;) {
+        size_t k = n - at < (size_t)INT_MAX ? n - at : (size_t)INT_MAX;
+        MPI_Allreduce(MPI_IN_PLACE, (char *)v + at * es, (int)k, t, MPI_SUM, MPI_COMM_WORLD);
+        at += k;
+    }
+}
+#endif
+
 fw_err fw_mpi_sum_u64(uint64_t *v, size_t n)
 {
 #ifdef FW_HAVE_MPI
-    if (g_started && g_size > 1 && n > 0) {
-        if (n > (size_t)INT_MAX)
-            return FW_ERR_INVAL;
-        MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
-    }
+    sum_in_place(v, n, sizeof *v, MPI_UINT64_T);
 #else
     (void)v;
     (void)n;
@@ -243,14 +254,7 @@ fw_err fw_mpi_sum_u64(uint64_t *v, size_t n)
 fw_err fw_mpi_sum_u32(uint32_t *v, size_t n)
 {
 #ifdef FW_HAVE_MPI
-    if (g_started && g_size > 1 && n > 0) {
-        /* In pieces of at most INT_MAX elements: a per-user array may be longer. */
-        for (size_t at = 0; at < n;) {
-            size_t k = n - at < (size_t)INT_MAX ? n - at : (size_t)INT_MAX;
-            MPI_Allreduce(MPI_IN_PLACE, v + at, (int)k, MPI_UINT32_T, MPI_SUM, MPI_COMM_WORLD);
-            at += k;
-        }
-    }
+    sum_in_place(v, n, sizeof *v, MPI_UINT32_T);
 #else
     (void)v;
     (void)n;

@@ -52,10 +52,11 @@ fw_err fw_mpi_exchange(const void *mine, size_t n, int flag, fw_bytes *all, size
 /* Every rank waits here until all have come (MPI_Barrier). */
 void fw_mpi_barrier(void);
 
-/* v[0..n) summed over the ranks, in place on every rank (MPI_Allreduce of integers: exact). */
+/* v[0..n) summed over the ranks, in place on every rank (MPI_Allreduce of integers: exact; in
+ * rounds of at most INT_MAX values). */
 fw_err fw_mpi_sum_u64(uint64_t *v, size_t n);
-/* The same for 32-bit counts, in rounds of at most INT_MAX values: per-user arrays whose rows
- * only the owning rank counted (the others' are 0), so the sum is the owner's count. */
+/* The same for 32-bit counts: per-user arrays whose rows only the owning rank counted (the
+ * others' are 0), so the sum is the owner's count. */
 fw_err fw_mpi_sum_u32(uint32_t *v, size_t n);
 
 #endif
