@@ -25,16 +25,6 @@ enum {
 static const uint32_t KNOWN[] = {SEC_VERS, SEC_SPTH, SEC_STXT, SEC_SOVR, SEC_DAYD};
 #define N_KNOWN (sizeof KNOWN / sizeof KNOWN[0])
 
-uint64_t fw_fnv64(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 static void put32(unsigned char *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "flywheel/engine.h"
+#include "flywheel/snap.h"   /* fw_fnv64 */
 
 #define FW_CKPT_FORMAT 1u
 /* The largest checkpoint the reader accepts (a scenario text is at most a few MB). */
@@ -44,9 +45,6 @@ typedef struct fw_ckpt {
     uint64_t *day_digest;               /* [days_done] */
 } fw_ckpt;
 
-/* FNV-1a 64 of n bytes, continuing from h (start with FW_FNV64_INIT). */
-#define FW_FNV64_INIT 0xcbf29ce484222325ull
-uint64_t fw_fnv64(uint64_t h, const void *p, size_t n);
 
 /* c as bytes in a new buffer (*out, *len); FW_ERR_NOMEM. */
 fw_err fw_ckpt_encode(const fw_ckpt *c, unsigned char **out, size_t *len);
