@@ -64,6 +64,7 @@ typedef struct touch {
     uint32_t campaign;   /* FW_NONE: empty */
     int32_t view_tick;   /* the latest impression */
     int32_t click_tick;  /* the latest click, or INT32_MIN */
+    uint32_t pad;        /* 0: the padding named, so that a row's bytes (snapshot whole) are all set */
     int64_t price_cents; /* the fill's price, billed per conversion for CPA */
 } touch;
 
@@ -1389,6 +1390,127 @@ static fw_err ads_fork(fw_engine *e, void *state)
     return FW_OK;
 }
 
+/* ---- state snapshots (issue 21) ------------------------------------------------------- */
+
+_Static_assert(sizeof(ads_user) == FCAP_K * sizeof(fcap) + TOUCH_K * sizeof(touch) && sizeof(fcap) == 8 &&
+                   sizeof(touch) == 24,
+               "a user's row is snapshot as its bytes: no padding");
+_Static_assert(sizeof(ad_model) == (AD_F__COUNT + 1) * 8, "ad_model is snapshot as its bytes: no padding");
+
+/* User u's caps and touches: loading, the row is made by fw_snap_vec (a new state has none)
+ * and its campaigns checked, as a request's auction indexes the campaigns by them. */
+static void urow_snap(struct fw_ads *a, uint32_t u, fw_snap *s)
+{
+    size_t one = a->urow[u] != NULL;
+    fw_snap_vec(s, (void **)&a->urow[u], &one, NULL, sizeof *a->urow[u], 1);
+    if (!fw_snap_loading(s) || fw_snap_failed(s) || !a->urow[u])
+        return;
+    const ads_user *x = a->urow[u];
+    for (int k = 0; k < FCAP_K; k++)
+        if (x->cap[k].campaign >= a->n) {
+            fw_snap_fail(s, "user %u caps campaign %u of %u", u, x->cap[k].campaign, a->n);
+            return;
+        }
+    for (int k = 0; k < TOUCH_K; k++)
+        if (x->t[k].campaign != FW_NONE && x->t[k].campaign >= a->n) {
+            fw_snap_fail(s, "user %u was touched by campaign %u of %u", u, x->t[k].campaign, a->n);
+            return;
+        }
+}
+
+/* Every campaign's budgets, spend, pacing, autobidding and books per budget cell and in all;
+ * every learner's model and rates; every slot's features and bounds; the users' ad counts and
+ * rows (the users that have one, ascending, each with its row); the brands' books; the day.
+ *  Skipped: the campaigns, aov0, ab_decay, bounded and the sizes (the catalog's and the
+ *  cells' settings, fixed at create; the sizes are checked); conv_log (emptied at every tick's
+ *  end before that tick's conversions fill it, and read only within that tick's end: a new
+ *  day's first tick end empties what the last one left); oom (0 after every barrier that
+ *  succeeded, and a snapshot follows a day's end). */
+static void ads_snap(fw_engine *e, void *state, fw_snap *s)
+{
+    struct fw_ads *a = state;
+    fw_snap_same_u32(s, a->n, "the campaigns");
+    fw_snap_same_u32(s, a->n_bud, "the ads' budget cells");
+    fw_snap_same_u32(s, a->n_learn, "the ads' learners");
+    fw_snap_same_u32(s, a->n_brands, "the brands");
+    size_t n = a->n, mb = (size_t)a->n_bud * n, ml = (size_t)a->n_learn * n, ms = (size_t)fw_n_slots(e) * n;
+    /* Per budget cell: the day's budget, spend and pacing, autobidding and shading, books. */
+    fw_snap_array(s, a->budget_mc, mb, sizeof *a->budget_mc);
+    fw_snap_array(s, a->spend_today_mc, mb, sizeof *a->spend_today_mc);
+    fw_snap_array(s, a->over_mc, mb, sizeof *a->over_mc);
+    fw_snap_array(s, a->spend_tick_mc, mb, sizeof *a->spend_tick_mc);   /* a CPA charge at the last tick's end */
+    fw_snap_array(s, a->next_mc, mb, sizeof *a->next_mc);   /* revised after the day's end, for the next */
+    fw_snap_array(s, a->mult, mb, sizeof *a->mult);
+    fw_snap_array(s, a->throttled, mb, sizeof *a->throttled);
+    fw_snap_array(s, a->kappa, mb, sizeof *a->kappa);
+    fw_snap_array(s, a->ab_spend, mb, sizeof *a->ab_spend);
+    fw_snap_array(s, a->ab_conv, mb, sizeof *a->ab_conv);
+    fw_snap_array(s, a->ab_gmv, mb, sizeof *a->ab_gmv);
+    fw_snap_array(s, a->shade, mb, sizeof *a->shade);
+    fw_snap_array(s, a->sh_sum, mb, sizeof *a->sh_sum);
+    fw_snap_array(s, a->sh_n, mb, sizeof *a->sh_n);
+    fw_snap_array(s, a->b_impr, mb, sizeof *a->b_impr);
+    fw_snap_array(s, a->b_clicks, mb, sizeof *a->b_clicks);
+    fw_snap_array(s, a->b_conv, mb, sizeof *a->b_conv);
+    fw_snap_array(s, a->b_spend_mc, mb, sizeof *a->b_spend_mc);
+    fw_snap_array(s, a->b_gmv, mb, sizeof *a->b_gmv);
+    fw_snap_array(s, a->b_inter, mb, sizeof *a->b_inter);
+    fw_snap_array(s, a->mid_spend_cents, mb, sizeof *a->mid_spend_cents);
+    fw_snap_array(s, a->over_prev_cents, mb, sizeof *a->over_prev_cents);
+    fw_snap_array(s, a->traffic_day, a->n_bud, sizeof *a->traffic_day);
+    fw_snap_array(s, a->traffic_mid, a->n_bud, sizeof *a->traffic_mid);
+    /* Per campaign, every cell. */
+    fw_snap_array(s, a->total_mc, n, sizeof *a->total_mc);
+    fw_snap_array(s, a->spend_mc, n, sizeof *a->spend_mc);
+    fw_snap_array(s, a->impr, n, sizeof *a->impr);
+    fw_snap_array(s, a->clicks, n, sizeof *a->clicks);
+    fw_snap_array(s, a->conv, n, sizeof *a->conv);
+    fw_snap_array(s, a->won, n, sizeof *a->won);
+    fw_snap_array(s, a->inter, n, sizeof *a->inter);
+    fw_snap_i64(s, &a->revenue_mc);
+    fw_snap_i64(s, &a->charges_mc);
+    fw_snap_u64(s, &a->price_over_bid);
+    fw_snap_u64(s, &a->impr_total);
+    fw_snap_u64(s, &a->clicks_total);
+    fw_snap_u64(s, &a->conv_total);
+    /* Per learner: the pCTR model and the rates it learns from. */
+    fw_snap_array(s, a->model, a->n_learn, sizeof *a->model);
+    fw_snap_array(s, a->l_impr, ml, sizeof *a->l_impr);
+    fw_snap_array(s, a->l_clicks, ml, sizeof *a->l_clicks);
+    fw_snap_array(s, a->l_conv, ml, sizeof *a->l_conv);
+    fw_snap_array(s, a->l_inter, ml, sizeof *a->l_inter);
+    /* Per slot, as of the last barrier: carried rather than recomputed, so that the next
+     * requests read exactly what they would have (bnd only where some cell scans bounded). */
+    fw_snap_array(s, a->xc, ms, sizeof *a->xc);
+    fw_snap_array(s, a->xe, ms, sizeof *a->xe);
+    for (size_t i = 0; a->bounded && i < ms; i++) {
+        fw_snap_f64(s, &a->bnd[i].ub);
+        fw_snap_index(s, &a->bnd[i].campaign, a->n, a->n);
+    }
+    fw_snap_array(s, a->brand_spend_mc, (size_t)a->n_brands + 1, sizeof *a->brand_spend_mc);
+    fw_snap_array(s, a->brand_gmv, (size_t)a->n_brands + 1, sizeof *a->brand_gmv);
+    fw_snap_i32(s, &a->day_start);
+    /* Per user. */
+    fw_snap_array(s, a->u_impr, e->n_users, sizeof *a->u_impr);
+    fw_snap_array(s, a->u_click, e->n_users, sizeof *a->u_click);
+    uint32_t n_rows = 0, next = 0;   /* next: the lowest user the next row may be */
+    for (uint32_t u = 0; !fw_snap_loading(s) && u < e->n_users; u++)
+        n_rows += a->urow[u] != NULL;
+    fw_snap_index(s, &n_rows, e->n_users + 1, e->n_users + 1);
+    for (uint32_t k = 0; k < n_rows && !fw_snap_failed(s); k++) {
+        uint32_t u = next;
+        while (!fw_snap_loading(s) && !a->urow[u])
+            u++;
+        fw_snap_index(s, &u, e->n_users, e->n_users);
+        if (fw_snap_failed(s) || u < next) {
+            fw_snap_fail(s, "the users' ad rows out of order");
+            return;
+        }
+        urow_snap(a, u, s);
+        next = u + 1;
+    }
+}
+
 static size_t ads_cell_bytes(const fw_engine *e, const void *state)
 {
     const struct fw_ads *a = state;
@@ -1420,6 +1542,7 @@ const fw_engine_module fw_ads_module = {
     .end_day = ads_end_day,
     .fork = ads_fork,
     .cell_bytes = ads_cell_bytes,
+    .snap = ads_snap,
     .check = ads_check,
     FW_MODULE_SERIES("the ads' books at each day's end"),
 };

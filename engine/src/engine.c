@@ -229,12 +229,10 @@ int fw_u32vec_push(fw_u32vec *v, uint32_t x)
     return 0;
 }
 
-/* Makes room for need notes in the core's per-note arrays and every module's. */
-static fw_err grow_notes(fw_engine *e, uint32_t need)
+/* Grows the core's per-note arrays and every module's from cap_notes to cap (> cap_notes). */
+static fw_err resize_notes(fw_engine *e, uint32_t cap)
 {
-    if (need <= e->cap_notes)
-        return FW_OK;
-    uint32_t old = e->cap_notes, cap = fw_max_u32(need, old + old / 2 + 1024);
+    uint32_t old = e->cap_notes;
     fw_note_info *notes = realloc(e->notes, (size_t)cap * sizeof *notes);
     if (!notes)
         return FW_ERR_NOMEM;
@@ -252,6 +250,15 @@ static fw_err grow_notes(fw_engine *e, uint32_t need)
         }
     e->cap_notes = cap;
     return FW_OK;
+}
+
+/* Makes room for need notes in the core's per-note arrays and every module's. */
+static fw_err grow_notes(fw_engine *e, uint32_t need)
+{
+    if (need <= e->cap_notes)
+        return FW_OK;
+    uint32_t old = e->cap_notes;
+    return resize_notes(e, fw_max_u32(need, old + old / 2 + 1024));
 }
 
 /* FW_OK when every module that is on can take the note. */
@@ -804,6 +811,180 @@ fw_err fw_engine_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day)
             snprintf(e->why, sizeof e->why, "%s invariant broken on day %u: %s", modules[m]->name, day, why);
     fw_hist_record(&ctx->lat[FW_STAGE_END_DAY], fw_now_ns() - t0);
     return rc;
+}
+
+/* ---- state snapshots (issue 21) --------------------------------------------------------- */
+
+/* The notes: capacity and count first, so that loading grows the per-note arrays of the core
+ * and of every module to the snapshot's capacity (the modules' hooks then transfer theirs),
+ * then each note field by field (fw_note_info has a padding byte: a copy of its bytes would
+ * make equal states write different snapshots). */
+static void snap_notes(fw_engine *e, fw_snap *s)
+{
+    uint32_t cap = e->cap_notes, n = e->n_notes;
+    fw_snap_u32(s, &cap);
+    fw_snap_u32(s, &n);
+    if (fw_snap_loading(s) && !fw_snap_failed(s)) {
+        /* The saved engine began as this one: its capacity and catalog only grew since. */
+        if (cap < e->cap_notes || n > cap || n < e->n_notes)
+            fw_snap_fail(s, "%u notes of %u, this run starts with %u of %u (another scenario?)", n, cap, e->n_notes,
+                         e->cap_notes);
+        else if (cap > e->cap_notes && resize_notes(e, cap) != FW_OK)
+            fw_snap_fail(s, "out of memory for %u notes", cap);
+        else
+            e->n_notes = n;
+    }
+    for (uint32_t i = 0; i < e->n_notes && !fw_snap_failed(s); i++) {
+        fw_note_info *x = &e->notes[i];
+        uint32_t topic = x->topic;
+        fw_snap_u32(s, &x->creator);
+        fw_snap_u32(s, &topic);
+        fw_snap_u8(s, &x->format);
+        fw_snap_i32(s, &x->created_tick);
+        x->topic = (uint16_t)topic;
+        /* Topics index the modules' per-topic arrays; check_note asks every module too. */
+        if (fw_snap_loading(s) && !fw_snap_failed(s) &&
+            (topic > UINT16_MAX || topic >= fw_max_u32(e->n_topics, 1) || check_note(e, x) != FW_OK))
+            fw_snap_fail(s, "note %u (creator %u, topic %u) is not one this run can take", i, x->creator, topic);
+    }
+    fw_snap_array(s, e->counts, (size_t)e->n_notes * FW_EV__COUNT, sizeof *e->counts);
+}
+
+/* The follow lists: a list never changed since the catalog stays a slice of the arena (the
+ * fresh engine holds the same slice: one byte says so, and no copy is made -- at millions of
+ * users the day-0 lists are most of the follows); a changed one is the engine's own. */
+static void snap_follows(fw_engine *e, fw_snap *s)
+{
+    int loading = fw_snap_loading(s);
+    fw_snap_array(s, e->followers, e->n_users, sizeof *e->followers);
+    for (uint32_t u = 0; u < e->n_users && !fw_snap_failed(s); u++) {
+        fw_u32vec *fl = &e->follows[u];
+        uint8_t slice = (uint8_t)in_arena(e, fl->v);
+        fw_snap_u8(s, &slice);
+        if (slice) {
+            if (loading && !fw_snap_failed(s) && !in_arena(e, fl->v))
+                fw_snap_fail(s, "user %u's follow list is the catalog's there, not here (another scenario?)", u);
+            continue;
+        }
+        if (loading && in_arena(e, fl->v))
+            *fl = (fw_u32vec){0};   /* the catalog's slice is never written: read into a list of its own */
+        fw_snap_vec32(s, (void **)&fl->v, &fl->n, &fl->cap, sizeof *fl->v, e->n_users);
+        for (uint32_t k = 0; loading && k < fl->n && !fw_snap_failed(s); k++)
+            if (fl->v[k] >= e->n_users)
+                fw_snap_fail(s, "user %u follows user %u of %u", u, fl->v[k], e->n_users);
+    }
+}
+
+/* The served filters: seen_fill whole, then each served user's generations (one, or two once
+ * FW_SEEN_BOTH), of the words of the cell they are served under: their cell, which is the
+ * cell of their requests from the snapshot on (the simulator serves a user under their
+ * engine cell once placed, everyone under cell 0 before). A user never served (seen_fill 0)
+ * has none. */
+static void snap_seen(fw_engine *e, fw_snap *s)
+{
+    int loading = fw_snap_loading(s);
+    fw_snap_array(s, e->seen_fill, e->n_users, sizeof *e->seen_fill);
+    for (uint32_t u = 0; u < e->n_users && !fw_snap_failed(s); u++) {
+        uint32_t f = e->seen_fill[u];
+        if (!f)
+            continue;
+        /* The second generation is current (bit 31) only once it exists. */
+        if (loading && (f >> 31) && !(f & FW_SEEN_BOTH)) {
+            fw_snap_fail(s, "user %u's served filter state %#x names a generation it has not", u, f);
+            break;
+        }
+        if (!loading && !e->seen[u]) {
+            fw_snap_fail(s, "user %u has a served count but no filter (a bug in flywheel)", u);
+            break;
+        }
+        size_t words = (size_t)e->cell[e->user_cell[u]].seen_words * (f & FW_SEEN_BOTH ? 2 : 1);
+        size_t n = loading ? 0 : words;   /* loading: no filter yet, fw_snap_vec allocates it */
+        fw_snap_vec(s, (void **)&e->seen[u], &n, NULL, sizeof **e->seen, words);
+        if (loading && !fw_snap_failed(s) && n != words)
+            fw_snap_fail(s, "user %u's served filter has %zu words, %zu expected", u, n, words);
+    }
+}
+
+/* The core's state. Transferred: the notes, their counts, follows and followers, the cells'
+ * placement (fw_engine_set_user_cells at a pre-period's end: user_cell, placed; producer-side,
+ * fw_engine_set_producer_arms: producer_arm), the served filters, and every module's day
+ * series. Skipped: n_users, n_topics, ticks_per_day, n_arms, seed (checked equal), cell,
+ * n_learn, n_buckets, user_bucket, budget_split, cell_share, follow_arena, n_follow_arena,
+ * arena_owned, cand_cap, sigfigs (fixed at create); notices (none between days: checked);
+ * log_ev, log_idx (a tick's scratch); plant_ns, par, n_par_slots (the host's settings, set
+ * after create); mod, on, owned (the modules' own sections); why (a message). */
+static void core_snap(fw_engine *e, fw_snap *s)
+{
+    fw_snap_same_u32(s, e->n_users, "users");
+    fw_snap_same_u32(s, e->n_topics, "topics");
+    fw_snap_same_u32(s, e->ticks_per_day, "ticks per day");
+    fw_snap_same_u32(s, e->n_arms, "cells");
+    fw_snap_same_u64(s, e->seed, "the seed");
+    if (e->n_notices)
+        fw_snap_fail(s, "%zu notices undelivered between days (a bug in flywheel)", e->n_notices);
+    snap_notes(e, s);
+    snap_follows(e, s);
+    uint32_t placed = (uint32_t)e->placed;
+    fw_snap_u32(s, &placed);
+    e->placed = placed != 0;
+    fw_snap_array(s, e->user_cell, e->n_users, 1);
+    fw_snap_same_u32(s, e->producer_arm != NULL, "producer-side arms");
+    if (e->producer_arm)
+        fw_snap_array(s, e->producer_arm, e->n_users, 1);
+    for (uint32_t u = 0; fw_snap_loading(s) && u < e->n_users && !fw_snap_failed(s); u++)
+        if (e->user_cell[u] >= e->n_arms || (e->producer_arm && e->producer_arm[u] >= e->n_arms))
+            fw_snap_fail(s, "user %u is in cell %u of %u", u,
+                         e->user_cell[u] >= e->n_arms ? e->user_cell[u] : e->producer_arm[u], e->n_arms);
+    snap_seen(e, s);
+    FOR_EACH_MODULE(e, m)
+        if (e->series[m])
+            fw_snap_array(s, e->series[m], modules[m]->n_series, sizeof *e->series[m]);
+}
+
+int fw_engine_can_snap(const fw_engine *e, char *missing, size_t len)
+{
+    int ok = 1;
+    size_t at = 0;
+    if (len)
+        missing[0] = '\0';
+    FOR_EACH_MODULE(e, m)
+        if (!modules[m]->snap) {
+            ok = 0;
+            if (len && at < len) {
+                int k = snprintf(missing + at, len - at, "%s%s", at ? ", " : "", modules[m]->name);
+                at = k < 0 ? len : at + (size_t)k;
+            }
+        }
+    return ok;
+}
+
+fw_err fw_engine_snap(fw_engine *e, fw_snap *s)
+{
+    if (!fw_engine_can_snap(e, NULL, 0)) {
+        snprintf(e->why, sizeof e->why, "some capability cannot be snapshot (a bug in flywheel: ask fw_engine_can_snap)");
+        return FW_ERR_INTERNAL;
+    }
+    fw_snap_section(s, "engine");
+    core_snap(e, s);
+    FOR_EACH_MODULE(e, m)
+        if (!fw_snap_failed(s)) {
+            fw_snap_section(s, modules[m]->name);
+            modules[m]->snap(e, e->mod[m], s);
+        }
+    if (fw_snap_failed(s)) {
+        snprintf(e->why, sizeof e->why, "%s", fw_snap_why(s));
+        return fw_snap_loading(s) ? FW_ERR_PARSE : FW_ERR_IO;
+    }
+    if (!fw_snap_loading(s))
+        return FW_OK;
+    /* What was read must hold together as after any day: every module's invariants. */
+    char why[200];
+    FOR_EACH_MODULE(e, m)
+        if (modules[m]->check && modules[m]->check(e, e->mod[m], why, sizeof why) != FW_OK) {
+            snprintf(e->why, sizeof e->why, "the snapshot's %s state breaks an invariant: %s", modules[m]->name, why);
+            return FW_ERR_PARSE;
+        }
+    return FW_OK;
 }
 
 const char *fw_engine_error(const fw_engine *e)

@@ -40,6 +40,7 @@
 
 #include "flywheel/engine.h"
 #include "flywheel/record.h"
+#include "flywheel/snap.h"
 
 /* Most configurations (cells) one engine serves. */
 #define FW_MAX_ENGINE_ARMS 256
@@ -157,6 +158,13 @@ typedef struct fw_engine_module {
     fw_err (*fork)(fw_engine *e, void *state);
     /* Bytes of state kept per cell beyond the first (fw_engine_cell_state_bytes). */
     size_t (*cell_bytes)(const fw_engine *e, const void *state);
+    /* Issue 21, state snapshots (flywheel/snap.h): every transfer of what the module's next
+     * day depends on, one function for both directions. Loading, the state is a freshly
+     * created one of the same scenario (the catalog's notes; every per-note array already
+     * grown to the snapshot's cap_notes), and the hook overwrites all that a day changes;
+     * check runs after it. NULL: the module cannot be snapshot and a resumed run that
+     * uses it re-simulates its finished days instead. */
+    void (*snap)(fw_engine *e, void *state, fw_snap *s);
     /* The module's invariants, recomputed: FW_OK or FW_ERR_INTERNAL with why. */
     fw_err (*check)(const fw_engine *e, const void *state, char *why, size_t cap);
     const char *series_doc;

@@ -147,6 +147,15 @@ static uint32_t feed_request(fw_engine *e, void *state, fw_engine_ctx *ctx, cons
     return len;
 }
 
+/* Nothing to transfer: the baseline keeps no state (its pools are the trending module's, its
+ * served filters and follow lists the core's; ctx's scratch is rebuilt by every request). */
+static void feed_snap(fw_engine *e, void *state, fw_snap *s)
+{
+    (void)e;
+    (void)state;
+    (void)s;
+}
+
 const fw_engine_module fw_feed_module = {
     .name = "feed",
     .wanted = feed_wanted,
@@ -154,4 +163,5 @@ const fw_engine_module fw_feed_module = {
     .algorithm = FW_FEED_BASELINE,
     .cand_need = fw_feed_cand_need,
     .feed = feed_request,
+    .snap = feed_snap,
 };

@@ -402,6 +402,65 @@ static fw_err market_check(const fw_engine *e, const void *state, char *why, siz
     return fw_market_check(e, why, cap);
 }
 
+/* One task, field by field (fw_task_info has padding: a copy of its bytes would make equal
+ * states write different snapshots). Ids are bounded, and a task that is or was matched must
+ * name its creator: the day's end and the check index with it. */
+static void task_snap(const fw_engine *e, fw_snap *s, fw_task_info *t, uint32_t k)
+{
+    fw_task_post *p = &t->post;
+    uint32_t topics = e->n_topics ? e->n_topics : 1;
+    fw_snap_u32(s, &p->brand);
+    fw_snap_index(s, &p->niche, topics, topics);
+    fw_snap_u32(s, &p->product);   /* publishing the sponsored note checks it (fw_shop_attach) */
+    fw_snap_i64(s, &p->budget_cents);
+    fw_snap_u32(s, &p->followers_min);
+    fw_snap_u32(s, &p->followers_max);
+    fw_snap_i32(s, &p->tick);
+    fw_snap_index(s, &t->status, FW_MTASK__COUNT, FW_MTASK__COUNT);
+    fw_snap_index(s, &t->creator, e->n_users, FW_NONE);
+    fw_snap_i64(s, &t->price_cents);
+    fw_snap_index(s, &t->note, e->n_notes, FW_NONE);
+    fw_snap_u32(s, &t->reviews);
+    fw_snap_i32(s, &t->matched_tick);
+    fw_snap_i32(s, &t->delivered_tick);
+    fw_snap_i32(s, &t->settled_tick);
+    fw_snap_u64(s, &t->impressions);
+    fw_snap_u64(s, &t->reads);
+    fw_snap_u64(s, &t->interactions);
+    fw_snap_u64(s, &t->saves);
+    if (fw_snap_loading(s) && !fw_snap_failed(s) && t->creator == FW_NONE &&
+        (t->status == FW_MTASK_MATCHED || t->status == FW_MTASK_DELIVERED || t->status == FW_MTASK_COMPLETED))
+        fw_snap_fail(s, "task %u is %s with no creator", k, fw_task_status_name(t->status));
+}
+
+/* Transferred: the tasks, every creator's income, the totals. Skipped: scratch (the day's
+ * incomes for their Gini, refilled at every day's end before use); cap (the loading side's
+ * own). The tasks grow here, not through fw_snap_vec, because they go field by field. */
+static void market_snap(fw_engine *e, void *state, fw_snap *s)
+{
+    struct fw_market *m = state;
+    uint32_t n = m->n;
+    fw_snap_u32(s, &n);
+    if (fw_snap_loading(s) && !fw_snap_failed(s)) {
+        fw_task_info *v = NULL;
+        if (n >= FW_NONE)
+            fw_snap_fail(s, "%u tasks, more than task ids can name", n);
+        else if (n > m->cap && !(v = realloc(m->t, (size_t)n * sizeof *v)))
+            fw_snap_fail(s, "out of memory for %u tasks", n);
+        else if (v) {
+            m->t = v;
+            m->cap = n;
+        }
+        if (!fw_snap_failed(s))
+            m->n = n;
+    }
+    for (uint32_t k = 0; k < m->n && !fw_snap_failed(s); k++)
+        task_snap(e, s, &m->t[k], k);
+    fw_snap_array(s, m->income, e->n_users, sizeof *m->income);
+    _Static_assert(sizeof m->tot == 8 * sizeof(uint64_t), "fw_market_totals: eight 64-bit counts, no padding");
+    fw_snap_array(s, &m->tot, 1, sizeof m->tot);
+}
+
 static fw_err market_publish(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_t id, const fw_publication *p)
 {
     (void)state;
@@ -416,6 +475,7 @@ const fw_engine_module fw_market_module = {
     .create = market_create,
     .publish = market_publish,
     .end_day = market_end_day,
+    .snap = market_snap,
     .check = market_check,
     FW_MODULE_SERIES("the marketplace at each day's end"),
 };

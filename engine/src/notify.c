@@ -147,6 +147,34 @@ static fw_err notify_check(const fw_engine *e, const void *state, char *why, siz
     return FW_OK;
 }
 
+/* Ids of notes, each below n_notes (a loaded list is read before it is trusted). */
+static void check_notes(const fw_engine *e, fw_snap *s, const uint32_t *v, uint32_t n, const char *what)
+{
+    for (uint32_t k = 0; fw_snap_loading(s) && k < n && !fw_snap_failed(s); k++)
+        if (v[k] >= e->n_notes)
+            fw_snap_fail(s, "%s holds note %u of %u", what, v[k], e->n_notes);
+}
+
+/* Transferred: today's notes (empty between days, as end_day leaves them), the pool and its
+ * creator index. Skipped: nothing (the capacities are the loading side's own). The index is
+ * checked to bound the pool; notify_check then checks every pool note's creator. */
+static void notify_snap(fw_engine *e, void *state, fw_snap *s)
+{
+    fw_notify *st = state;
+    fw_snap_vec32(s, (void **)&st->today.v, &st->today.n, &st->today.cap, sizeof *st->today.v, e->n_notes);
+    check_notes(e, s, st->today.v, st->today.n, "today's list");
+    fw_snap_vec32(s, (void **)&st->pool, &st->n_pool, &st->cap_pool, sizeof *st->pool, e->n_notes);
+    check_notes(e, s, st->pool, st->n_pool, "the pool");
+    fw_snap_array(s, st->first, (size_t)e->n_users + 1, sizeof *st->first);
+    if (!fw_snap_loading(s) || fw_snap_failed(s))
+        return;
+    int ok = st->first[0] == 0 && st->first[e->n_users] == st->n_pool;
+    for (uint32_t c = 0; c < e->n_users && ok; c++)
+        ok = st->first[c] <= st->first[c + 1];
+    if (!ok)
+        fw_snap_fail(s, "the pool's creator index does not cover its %u notes in order", st->n_pool);
+}
+
 const fw_engine_module fw_notify_module = {
     .name = "notify",
     .wanted = notify_wanted,
@@ -154,6 +182,7 @@ const fw_engine_module fw_notify_module = {
     .create = notify_create,
     .publish = notify_publish,
     .end_day = notify_end_day,
+    .snap = notify_snap,
     .check = notify_check,
     FW_MODULE_SERIES("the daily digests' pool at each day's end"),
 };

@@ -322,6 +322,58 @@ static fw_err pools_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint3
     return FW_OK;
 }
 
+/* Loading, the per-note arrays were grown to cap_notes (zero past the notes: only a note
+ * below n_notes is ever engaged with or touched) and every field below is overwritten.
+ *  Transferred: per cell its scores of the n_notes notes, t0, the cached factor and its tick,
+ *    and the trending pool; the touched list, the notes' marks, epoch and closed (a day ends
+ *    on a closed tick, whose list the next tick's first log or end_tick resets; the list is
+ *    carried whole rather than argued dead).
+ *  Rebuilt: the fresh ring, the creators' rings and their totals, by push_rings for notes
+ *    0 .. n_notes in order from empty rings: the run pushed exactly these, once each and in
+ *    id order (the catalog's at create, then every publication: this module's publish cannot
+ *    fail, and a note the first module refused never reaches it), so every slot it wrote is
+ *    written again in the same order and the others stay 0. The creators are the core's,
+ *    restored first. Carrying the rings instead would cost n_users * recent_cap ids.
+ *  Skipped: half_life_ticks, fresh_cap and recent_cap (the scenario's), pool_prev and
+ *  pool_score (refresh_pool's and rebuild_pool's scratch, filled before they are read), and
+ *  cap_touched (the touched list's capacity, which fw_snap_vec grows). */
+static void pools_snap(fw_engine *e, void *state, fw_snap *s)
+{
+    pools *t = state;
+    for (uint32_t a = 0; a < e->n_arms; a++) {
+        cell_trend *ct = &t->cell[a];
+        fw_snap_array(s, ct->trend, e->n_notes, sizeof *ct->trend);
+        fw_snap_i32(s, &ct->t0);
+        fw_snap_i32(s, &ct->factor_tick);
+        fw_snap_f64(s, &ct->factor);
+        fw_snap_u32(s, &ct->n_pool);
+        if (fw_snap_loading(s) && ct->n_pool > fw_max_u32(fw_cfg(e, a)->feed.n_trending, 1)) {
+            fw_snap_fail(s, "cell %u's trending pool of %u notes", a, ct->n_pool);
+            ct->n_pool = 0;
+        }
+        fw_snap_indexes(s, ct->pool, ct->n_pool, e->n_notes, e->n_notes);
+    }
+    size_t n_touched = t->n_touched;
+    fw_snap_vec(s, (void **)&t->touched, &n_touched, &t->cap_touched, sizeof *t->touched, e->n_notes);
+    t->n_touched = (uint32_t)n_touched;
+    for (uint32_t i = 0; fw_snap_loading(s) && !fw_snap_failed(s) && i < t->n_touched; i++)
+        if (t->touched[i] >= e->n_notes)
+            fw_snap_fail(s, "touched note %u of %u notes", t->touched[i], e->n_notes);
+    fw_snap_array(s, t->touched_epoch, e->n_notes, sizeof *t->touched_epoch);
+    fw_snap_u32(s, &t->epoch);
+    int32_t closed = t->closed;
+    fw_snap_i32(s, &closed);
+    t->closed = closed != 0;
+    if (!fw_snap_loading(s) || fw_snap_failed(s))
+        return;
+    if (t->epoch == 0)
+        fw_snap_fail(s, "a touched epoch of 0 (it starts at 1)");
+    t->fresh_total = 0;
+    memset(t->recent_total, 0, (size_t)e->n_users * sizeof *t->recent_total);
+    for (uint32_t id = 0; id < e->n_notes; id++)
+        push_rings(e, t, id);
+}
+
 const fw_engine_module fw_pools_module = {
     .name = "pools",
     .state_size = sizeof(pools),
@@ -331,4 +383,5 @@ const fw_engine_module fw_pools_module = {
     .log = pools_log,
     .end_tick = pools_end_tick,
     .end_day = pools_end_day,
+    .snap = pools_snap,
 };

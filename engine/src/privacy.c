@@ -490,6 +490,41 @@ static fw_err privacy_check(const fw_engine *e, const void *state, char *why, si
     return FW_OK;
 }
 
+/* Loading, the DP cells' per-note arrays were grown to cap_notes (zero past the notes: only a
+ * note below n_notes is counted or released) and every field below is overwritten.
+ *  Transferred: per DP cell today's counts and the released scores of the n_notes notes,
+ *    t_rel, released_tick and the released pool; day_seq, the clipped events, the draws and
+ *    the epsilon spent so far.
+ *  Skipped: the cells' on, eps_agg, delta_agg, k, scale, w, half_life_ticks and releases,
+ *  any_dp, coeng, clip, retention, optout and n_optout (the scenario's and the catalog's);
+ *  pool_score (release_trending's scratch); and the users' contributions contrib_note,
+ *  contrib_mask, contrib_n, contrib_day: a row counts for the day contrib_day names, a day's
+ *  end moves day_seq past every row, and admit resets a stale row before reading it, so no
+ *  row is read on a later day (n_users * clip of them would be the largest state here). */
+static void privacy_snap(fw_engine *e, void *state, fw_snap *s)
+{
+    privacy *p = state;
+    for (uint32_t a = 0; a < e->n_arms; a++) {
+        dp_cell *c = &p->cell[a];
+        if (!c->on)
+            continue;
+        fw_snap_array(s, c->count, e->n_notes, sizeof *c->count);
+        fw_snap_array(s, c->released, e->n_notes, sizeof *c->released);
+        fw_snap_i32(s, &c->t_rel);
+        fw_snap_i32(s, &c->released_tick);
+        fw_snap_u32(s, &c->n_pool);
+        if (fw_snap_loading(s) && c->n_pool > fw_max_u32(fw_cfg(e, a)->feed.n_trending, 1)) {
+            fw_snap_fail(s, "cell %u's released trending pool of %u notes", a, c->n_pool);
+            c->n_pool = 0;
+        }
+        fw_snap_indexes(s, c->pool, c->n_pool, e->n_notes, e->n_notes);
+    }
+    fw_snap_u32(s, &p->day_seq);
+    fw_snap_u64(s, &p->clipped);
+    fw_snap_u64(s, &p->eps_total_ueps);
+    fw_snap_u64(s, &p->draws);
+}
+
 const fw_engine_module fw_privacy_module = {
     .name = "privacy",
     .state_size = sizeof(privacy),
@@ -499,6 +534,7 @@ const fw_engine_module fw_privacy_module = {
     .log = privacy_log,
     .end_tick = privacy_end_tick,
     .end_day = privacy_end_day,
+    .snap = privacy_snap,
     .check = privacy_check,
     FW_MODULE_SERIES("privacy: the day's differential-privacy accounting (what the worst-off user spent) and what "
                      "the privacy mechanisms did"),

@@ -2653,6 +2653,132 @@ static size_t rec_cell_bytes(const fw_engine *e, const void *state)
     return sum;
 }
 
+/* ---- state snapshots (issue 21) ------------------------------------------------------ */
+
+/* The bound of a note id read from a snapshot: n_notes, or 1 before the first note, when the
+ * rings of opens and the pools still hold their initial zeros (never read as notes: nothing
+ * was opened; and every per-note array has a row 0, fw_resize's minimum). */
+static uint32_t snap_note_bound(const fw_engine *e)
+{
+    return fw_max_u32(e->n_notes, 1);
+}
+
+/* Learner l's share of rec_snap. Per-note arrays move their first n_notes rows: the rows after
+ * are zero on both sides (nothing writes a note's rows before it is published). */
+static void snap_learner(fw_engine *e, const fw_rec *r, uint32_t l, fw_snap *s)
+{
+    rec_learn *L = &r->learn[l];
+    size_t T = e->n_topics ? e->n_topics : 1, N = e->n_notes, D = L->dim;
+    fw_snap_same_u32(s, L->dim, "a learner's embedding dim");
+    fw_snap_array(s, L->topic_vec, T * D, sizeof *L->topic_vec);
+    fw_snap_array(s, L->format_vec, 2 * D, sizeof *L->format_vec);
+    fw_snap_array(s, L->note_vec, N * D, sizeof *L->note_vec);
+    fw_snap_f64(s, &L->mf_bias);
+    fw_snap_array(s, L->w, (size_t)FW_TASK__COUNT * FW_RF__COUNT, sizeof L->w[0][0]);
+    fw_snap_array(s, L->total, FW_EV__COUNT, sizeof *L->total);
+    fw_snap_array(s, L->creator_counts, 2 * (size_t)e->n_users, sizeof *L->creator_counts);
+    fw_snap_indexes(s, L->openers, N * FW_REC_OPENERS, e->n_users, e->n_users);
+    fw_snap_array(s, L->openers_total, N, sizeof *L->openers_total);
+    if (r->retain)
+        fw_snap_array(s, L->openers_day, N * FW_REC_OPENERS, sizeof *L->openers_day);
+    fw_snap_array(s, L->stats, FW_TASK__COUNT, sizeof *L->stats);
+    fw_snap_array(s, L->last, FW_TASK__COUNT, sizeof *L->last);
+    fw_snap_array(s, L->blk, N, sizeof *L->blk);
+    /* The neighbours' CSR. Loading, the counts are the arrays' sizes as allocated (what
+     * fw_snap_vec grows from), taken before nb_off is overwritten. */
+    size_t n_off = (size_t)L->nb_notes + 1, n_nb = L->nb_off[L->nb_notes];
+    fw_snap_vec(s, (void **)&L->nb_off, &n_off, NULL, sizeof *L->nb_off, N + 1);
+    if (fw_snap_loading(s) && !fw_snap_failed(s)) {
+        if (n_off == 0 || L->nb_off[0] != 0) {
+            fw_snap_fail(s, "learner %u's neighbour offsets do not start at 0", l);
+            return;
+        }
+        for (size_t a = 1; a < n_off; a++)
+            if (L->nb_off[a] < L->nb_off[a - 1]) {
+                fw_snap_fail(s, "learner %u's neighbour offsets decrease at note %zu", l, a);
+                return;
+            }
+        L->nb_notes = (uint32_t)(n_off - 1);
+    }
+    fw_snap_vec(s, (void **)&L->nb, &n_nb, NULL, sizeof *L->nb, L->nb_off[L->nb_notes]);
+    if (!fw_snap_loading(s) || fw_snap_failed(s))
+        return;
+    if (n_nb != L->nb_off[L->nb_notes]) {
+        fw_snap_fail(s, "learner %u has %zu neighbours, its offsets say %u", l, n_nb, L->nb_off[L->nb_notes]);
+        return;
+    }
+    for (size_t i = 0; i < n_nb; i++)
+        if (L->nb[i] >= e->n_notes) {
+            fw_snap_fail(s, "learner %u's neighbour %zu is note %u, of %u", l, i, L->nb[i], e->n_notes);
+            return;
+        }
+    /* A block's metadata copies its note's and its impressions (rec_nblk); the ranking
+     * indexes per-topic and per-format arrays with them. */
+    for (uint32_t n = 0; n < N; n++) {
+        const rec_nblk *b = &L->blk[n];
+        const fw_note_info *ni = &e->notes[n];
+        if (b->creator != ni->creator || b->topic != ni->topic || b->format != ni->format ||
+            b->created_tick != ni->created_tick || b->imp != e->counts[(size_t)n * FW_EV__COUNT + FW_EV_IMPRESSION] ||
+            b->topic >= e->n_topics || b->format > FW_FORMAT_VIDEO) {
+            fw_snap_fail(s, "learner %u's block of note %u is not the note's", l, n);
+            return;
+        }
+    }
+}
+
+/* Everything a day changes that a later day reads: every learner (models, embeddings,
+ * totals, creator counts, openers, note blocks, neighbours; no optimiser state beyond the
+ * weights: plain SGD), the users' vectors, counts, latest cells and recent opens, the topics'
+ * recent notes, the day counters and each recommender cell's topic pools. Not transferred:
+ *  - what create fixes from the configuration: n_learn, ustride, hist_cap, retain (checked
+ *    equal: the arrays' sizes follow them), each learner's cfg, dim (checked) and nb_k,
+ *    any_tick, every array's size but the neighbours';
+ *  - a tick's scratch, empty or rewritten before it is read: nf_touched (emptied at each
+ *    tick's end), nf_mark and nf_epoch (a mark lists a note only while it equals nf_epoch + 1,
+ *    which none does between ticks: a fresh state's zeros mean the same), pri, grp, the tk_*
+ *    arrays (tk_ucnt and tk_ncnt are zero between ticks), each cell's tpool_prev,
+ *    tpool_prev_n and tpool_score (refresh_topic_pools rewrites them before reading);
+ *  - a day's scratch: day_users (emptied at each day's end) and day_mark (a mark lists a user
+ *    only while it equals day_seq + 1, which none does between days). */
+static void rec_snap(fw_engine *e, void *state, fw_snap *s)
+{
+    fw_rec *r = state;
+    size_t U = e->n_users, T = e->n_topics ? e->n_topics : 1;
+    uint32_t nb = snap_note_bound(e);
+    fw_snap_same_u32(s, r->n_learn, "the recommender's learners");
+    fw_snap_same_u32(s, r->ustride, "the longest embedding dim");
+    fw_snap_same_u32(s, r->hist_cap, "the recent opens kept per user");
+    fw_snap_same_u32(s, (uint32_t)r->retain, "whether a retention window is set");
+    for (uint32_t l = 0; l < r->n_learn; l++)
+        snap_learner(e, r, l, s);
+    fw_snap_array(s, r->user_vec, U * r->ustride, sizeof *r->user_vec);
+    fw_snap_array(s, r->user_counts, 2 * U, sizeof *r->user_counts);
+    fw_snap_array(s, r->user_arm, U, sizeof *r->user_arm);
+    fw_snap_indexes(s, r->hist, U * r->hist_cap, nb, nb);
+    fw_snap_array(s, r->hist_total, U, sizeof *r->hist_total);
+    if (r->retain)
+        fw_snap_array(s, r->hist_day, U * r->hist_cap, sizeof *r->hist_day);
+    fw_snap_indexes(s, r->topic_recent, T * FW_REC_TOPIC_RECENT, nb, nb);
+    fw_snap_array(s, r->topic_total, T, sizeof *r->topic_total);
+    fw_snap_u32(s, &r->day_seq);
+    fw_snap_u32(s, &r->day);
+    for (uint32_t a = 0; a < e->n_arms; a++) {
+        rec_cell *rc = &r->cell[a];
+        if (!rc->tpool)
+            continue;
+        uint32_t K = fw_cfg(e, a)->rec.topic_pool;
+        fw_snap_indexes(s, rc->tpool_n, T, K + 1, K + 1);
+        fw_snap_indexes(s, rc->tpool, T * K, nb, nb);
+    }
+    if (!fw_snap_loading(s) || fw_snap_failed(s))
+        return;
+    for (uint32_t u = 0; u < e->n_users; u++)   /* the SHOP feature reads the cell's settings */
+        if (r->user_arm[u] >= e->n_arms) {
+            fw_snap_fail(s, "user %u's latest cell is %u, of %u", u, r->user_arm[u], e->n_arms);
+            return;
+        }
+}
+
 const fw_engine_module fw_rec_module = {
     .name = "rec",
     .wanted = rec_wanted,
@@ -2668,6 +2794,7 @@ const fw_engine_module fw_rec_module = {
     .end_day = rec_end_day,
     .fork = rec_fork,
     .cell_bytes = rec_cell_bytes,
+    .snap = rec_snap,
     .algorithm = FW_FEED_REC,
     .cand_need = rec_cand_need,
     .feed = rec_request,

@@ -235,11 +235,14 @@ static void search_ctx_destroy(void *ctx)
 
 /* ---- indexing ---------------------------------------------------------------------- */
 
+/* A posting list's first capacity; it doubles from there. */
+#define PLIST_FIRST 4u
+
 static int plist_reserve(plist *p, uint32_t need)
 {
     if (need <= p->cap)
         return 0;
-    uint32_t cap = max_u32(need, p->cap ? 2 * p->cap : 4);
+    uint32_t cap = max_u32(need, p->cap ? 2 * p->cap : PLIST_FIRST);
     uint32_t *id = realloc(p->id, (size_t)cap * sizeof *id);
     if (!id)
         return -1;
@@ -336,17 +339,40 @@ static void bits_update(plist *p, uint32_t id)
         bits_add(p, p->id[i], i);
 }
 
-/* Appends (id, tf) of a note of length len; room was reserved. Keeps the block bounds: a
+/* Accounts for posting k, the last (p->n == k + 1), in the block bounds and the bitmap: a
  * new block starts at every BLK-th posting, and only the last block ever changes. */
+static void plist_account(plist *p, uint32_t k)
+{
+    uint32_t id = p->id[k];
+    uint8_t tf = (uint8_t)tl_tf(p->tl[k]), len = (uint8_t)tl_len(p->tl[k]);
+    pblock_add(&p->blk[k >> BLK_SHIFT], (k & (BLK - 1)) == 0, id, tf, len);
+    pblock_add(&p->sup[k >> SUP_SHIFT], (k & (SUP - 1)) == 0, id, tf, len);
+    pblock_add(&p->all, k == 0, id, tf, len);
+    bits_update(p, id);
+}
+
+/* Appends (id, tf) of a note of length len; room was reserved. */
 static void plist_append(plist *p, uint32_t id, uint8_t tf, uint8_t len)
 {
     uint32_t k = p->n++;
     p->id[k] = id;
     p->tl[k] = (uint8_t)((tf - 1u) | (len - 1u) << 4);
-    pblock_add(&p->blk[k >> BLK_SHIFT], (k & (BLK - 1)) == 0, id, tf, len);
-    pblock_add(&p->sup[k >> SUP_SHIFT], (k & (SUP - 1)) == 0, id, tf, len);
-    pblock_add(&p->all, k == 0, id, tf, len);
-    bits_update(p, id);
+    plist_account(p, k);
+}
+
+/* Rebuilds p's block bounds and bitmap from its postings (a loaded snapshot's) by accounting
+ * for them one by one, as plist_append did when they were appended: the same calls in the
+ * same order (tf and len come back whole from tl, both in [1, 16]), hence the same bounds,
+ * the same bitmap -- made at the same posting, grown through the same sizes -- and the same
+ * ranks. */
+static void plist_rebuild(plist *p)
+{
+    uint32_t n = p->n;
+    bits_drop(p);
+    for (uint32_t k = 0; k < n; k++) {
+        p->n = k + 1;
+        plist_account(p, k);
+    }
 }
 
 /* A note's distinct indexable terms ut[0..return) with their frequencies utf, and its
@@ -374,6 +400,26 @@ static uint32_t note_terms(const struct fw_search *s, const uint32_t *terms, uin
     return nu;
 }
 
+/* The notes' lengths and topics: room for the first DOCS_FIRST, then doubling. */
+#define DOCS_FIRST 1024u
+
+/* Makes room for cap notes' lengths and topics; -1 when out of memory (cap_docs unchanged). */
+static int docs_reserve(struct fw_search *s, uint32_t cap)
+{
+    if (cap <= s->cap_docs)
+        return 0;
+    uint8_t *l = realloc(s->len, cap);
+    if (!l)
+        return -1;
+    s->len = l;
+    uint16_t *tp = realloc(s->topic, (size_t)cap * sizeof *tp);
+    if (!tp)
+        return -1;
+    s->topic = tp;
+    s->cap_docs = cap;
+    return 0;
+}
+
 /* Room in each posting list for the catalog's notes and its share of the notes the run
  * expects to publish (cat->reserve_notes, in the catalog's proportions), so that the lists
  * do not double their way up to the start: most would end a third empty. Capacity only:
@@ -391,16 +437,7 @@ static fw_err reserve_postings(const fw_catalog *cat, struct fw_search *s)
             cnt[ut[j]]++;
     /* The notes' lengths and topics likewise, for every note expected. */
     uint64_t docs = (uint64_t)cat->n_notes + cat->reserve_notes;
-    uint32_t cap = docs > UINT32_MAX ? UINT32_MAX : (uint32_t)docs;
-    uint8_t *l = realloc(s->len, cap);
-    uint16_t *tp = l ? realloc(s->topic, (size_t)cap * sizeof *tp) : NULL;
-    fw_err rc = tp ? FW_OK : FW_ERR_NOMEM;
-    if (l)
-        s->len = l;
-    if (tp) {
-        s->topic = tp;
-        s->cap_docs = cap;
-    }
+    fw_err rc = docs_reserve(s, docs > UINT32_MAX ? UINT32_MAX : (uint32_t)docs) ? FW_ERR_NOMEM : FW_OK;
     for (uint32_t t = 0; t < s->n_terms && rc == FW_OK; t++) {
         uint64_t want = cnt[t] + ((uint64_t)cnt[t] * cat->reserve_notes + cat->n_notes - 1) / cat->n_notes;
         if (want && plist_reserve(&s->post[t], want > UINT32_MAX ? UINT32_MAX : (uint32_t)want))
@@ -410,6 +447,17 @@ static fw_err reserve_postings(const fw_catalog *cat, struct fw_search *s)
     return rc;
 }
 
+/* Note id's topic: in the dense array, and into its topic's ring. */
+static void note_topic(const fw_engine *e, struct fw_search *s, uint32_t id)
+{
+    uint32_t topic = e->notes[id].topic;
+    s->topic[id] = (uint16_t)topic;
+    if (topic < s->n_topics) {
+        s->ring[(size_t)topic * s->ring_cap + s->ring_total[topic] % s->ring_cap] = id;
+        s->ring_total[topic]++;
+    }
+}
+
 static fw_err index_note(fw_engine *e, struct fw_search *s, uint32_t id, const uint32_t *terms)
 {
     if (id != s->n_docs)
@@ -417,32 +465,17 @@ static fw_err index_note(fw_engine *e, struct fw_search *s, uint32_t id, const u
     uint32_t ut[FW_NOTE_TERMS], utf[FW_NOTE_TERMS], len;
     uint32_t nu = note_terms(s, terms, ut, utf, &len);
     /* Reserve everything first so that a failure leaves the index as it was. */
-    if (id >= s->cap_docs) {
-        uint32_t cap = max_u32(id + 1, s->cap_docs ? 2 * s->cap_docs : 1024);
-        uint8_t *l = realloc(s->len, cap);
-        if (!l)
-            return FW_ERR_NOMEM;
-        s->len = l;
-        uint16_t *tp = realloc(s->topic, (size_t)cap * sizeof *tp);
-        if (!tp)
-            return FW_ERR_NOMEM;
-        s->topic = tp;
-        s->cap_docs = cap;
-    }
+    if (id >= s->cap_docs && docs_reserve(s, max_u32(id + 1, s->cap_docs ? 2 * s->cap_docs : DOCS_FIRST)))
+        return FW_ERR_NOMEM;
     for (uint32_t j = 0; j < nu; j++)
         if (plist_reserve(&s->post[ut[j]], s->post[ut[j]].n + 1))
             return FW_ERR_NOMEM;
     for (uint32_t j = 0; j < nu; j++)
         plist_append(&s->post[ut[j]], id, (uint8_t)utf[j], (uint8_t)len);
     s->len[id] = (uint8_t)len;
-    s->topic[id] = e->notes[id].topic;
     s->total_len += len;
     s->n_docs = id + 1;
-    uint32_t topic = e->notes[id].topic;
-    if (topic < s->n_topics) {
-        s->ring[(size_t)topic * s->ring_cap + s->ring_total[topic] % s->ring_cap] = id;
-        s->ring_total[topic]++;
-    }
+    note_topic(e, s, id);
     return FW_OK;
 }
 
@@ -513,6 +546,9 @@ double fw_search_intent(const fw_engine *e, const fw_search_req *q, double *dist
     return intent_dist(s, &s->im[fw_learner(e, arm, u)], terms, n, fw_cfg(e, arm)->search.intent_prior, dist);
 }
 
+/* A learner's first rows of intents; they double from there. */
+#define INTENT_FIRST 64u
+
 /* Makes room for cap rows in a learner's intents; -1 when out of memory. */
 static int intent_reserve(const struct fw_search *s, intents *im, uint32_t cap)
 {
@@ -536,7 +572,7 @@ static uint32_t intent_row(struct fw_search *s, intents *im, uint32_t t)
     if (im->irow[t] != FW_NONE)
         return im->irow[t];
     uint32_t T = s->n_topics;
-    if (im->n_rows == im->cap_rows && intent_reserve(s, im, im->cap_rows ? 2 * im->cap_rows : 64))
+    if (im->n_rows == im->cap_rows && intent_reserve(s, im, im->cap_rows ? 2 * im->cap_rows : INTENT_FIRST))
         return FW_NONE;
     uint32_t row = im->n_rows++;
     memset(im->icount + (size_t)row * T, 0, (size_t)T * sizeof *im->icount);
@@ -1690,6 +1726,100 @@ static size_t search_cell_bytes(const fw_engine *e, const void *state)
     return sum;
 }
 
+/* ---- snapshots (issue 21) ---------------------------------------------------------- */
+
+/* The capacity that doubling from cap (first when 0) reaches to hold need items: what
+ * appending one at a time grew it to, so that a resumed run holds, and later grows, the
+ * same memory as an uninterrupted one. */
+static uint32_t doubled_cap(uint32_t cap, uint32_t need, uint32_t first)
+{
+    uint64_t c = cap;
+    while (c < need)
+        c = c ? 2 * c : first;
+    return c > UINT32_MAX ? need : (uint32_t)c;
+}
+
+/* Loading, the index holds the catalog's notes (search_create) and every field below is
+ * overwritten or rebuilt.
+ *  Transferred: n_docs (== e->n_notes), the notes' lengths and total_len; every posting list
+ *    (its ids, bound-checked and strictly ascending, and tl); every learner's intents (irow,
+ *    its rows' counts and totals, n_rows and cap_rows: rows grow as in the run).
+ *  Rebuilt: each list's block bounds, all and bitmap (plist_rebuild: the same calls as the
+ *    appends made); the notes' topics and the topic rings, ring_total included (note_topic
+ *    for notes 0 .. n_docs in order, as index_note called it: the topics are the core's,
+ *    restored first, and every ring slot the run wrote is written again in the same order).
+ *  Grown as the run grew them (doubled_cap): cap_docs, each list's cap.
+ *  Skipped: n_terms and n_learn (the scenario's: checked), n_topics and ring_cap (the
+ *  scenario's), and the per-thread ctx (request scratch, stamped per request). */
+static void search_snap(fw_engine *e, void *state, fw_snap *sn)
+{
+    struct fw_search *s = state;
+    int load = fw_snap_loading(sn);
+    fw_snap_same_u32(sn, s->n_terms, "search's vocabulary");
+    fw_snap_same_u32(sn, s->n_learn, "search's learners");
+    uint32_t n_docs = s->n_docs;
+    fw_snap_u32(sn, &n_docs);
+    if (load && !fw_snap_failed(sn)) {
+        if (n_docs != e->n_notes)
+            fw_snap_fail(sn, "%u notes indexed, the engine holds %u", n_docs, e->n_notes);
+        else if (docs_reserve(s, doubled_cap(s->cap_docs, n_docs, DOCS_FIRST)))
+            fw_snap_fail(sn, "out of memory for %u notes", n_docs);
+        else
+            s->n_docs = n_docs;
+    }
+    fw_snap_array(sn, s->len, s->n_docs, sizeof *s->len);
+    fw_snap_u64(sn, &s->total_len);
+    for (uint32_t t = 0; t < s->n_terms && !fw_snap_failed(sn); t++) {
+        plist *p = &s->post[t];
+        uint32_t n = p->n;
+        fw_snap_u32(sn, &n);
+        if (load && !fw_snap_failed(sn)) {
+            if (n > s->n_docs)
+                fw_snap_fail(sn, "term %u has %u postings, more than the %u notes", t, n, s->n_docs);
+            else if (plist_reserve(p, doubled_cap(p->cap, n, PLIST_FIRST)))
+                fw_snap_fail(sn, "out of memory for term %u's %u postings", t, n);
+            else
+                p->n = n;
+        }
+        fw_snap_indexes(sn, p->id, p->n, s->n_docs, s->n_docs);
+        fw_snap_array(sn, p->tl, p->n, sizeof *p->tl);
+        if (!load || fw_snap_failed(sn))
+            continue;
+        for (uint32_t k = 1; k < p->n; k++)
+            if (p->id[k] <= p->id[k - 1]) {
+                fw_snap_fail(sn, "term %u's postings are not in ascending note order", t);
+                break;
+            }
+        if (!fw_snap_failed(sn))
+            plist_rebuild(p);
+    }
+    /* A row per term ever clicked, doubling from INTENT_FIRST while a term is left. */
+    uint64_t max_rows = 2 * (uint64_t)s->n_terms > INTENT_FIRST ? 2 * (uint64_t)s->n_terms : INTENT_FIRST;
+    for (uint32_t l = 0; l < s->n_learn && !fw_snap_failed(sn); l++) {
+        intents *im = &s->im[l];
+        uint32_t n = im->n_rows, cap = im->cap_rows;
+        fw_snap_u32(sn, &n);
+        fw_snap_u32(sn, &cap);
+        if (load && !fw_snap_failed(sn)) {
+            if (n > cap || n > s->n_terms || cap > max_rows)
+                fw_snap_fail(sn, "learner %u: %u intent rows of %u, for %u terms", l, n, cap, s->n_terms);
+            else if (intent_reserve(s, im, cap))
+                fw_snap_fail(sn, "out of memory for learner %u's %u intent rows", l, cap);
+            else
+                im->n_rows = n;
+        }
+        fw_snap_indexes(sn, im->irow, s->n_terms, im->n_rows, FW_NONE);
+        fw_snap_array(sn, im->icount, (size_t)im->n_rows * s->n_topics, sizeof *im->icount);
+        fw_snap_array(sn, im->itotal, im->n_rows, sizeof *im->itotal);
+    }
+    if (load && !fw_snap_failed(sn)) {
+        if (s->n_topics)
+            memset(s->ring_total, 0, (size_t)s->n_topics * sizeof *s->ring_total);
+        for (uint32_t id = 0; id < s->n_docs; id++)
+            note_topic(e, s, id);
+    }
+}
+
 const fw_engine_module fw_search_module = {
     .name = "search",
     .wanted = search_wanted,
@@ -1702,4 +1832,5 @@ const fw_engine_module fw_search_module = {
     .log = search_log,
     .fork = search_fork,
     .cell_bytes = search_cell_bytes,
+    .snap = search_snap,
 };

@@ -55,6 +55,7 @@ FW_DECLARE_SERIES(FW_SHOP_DAY_SERIES);
 
 typedef struct prof_entry {
     uint16_t cat;
+    uint16_t pad;    /* 0: the padding named, so that a row's bytes (snapshot whole) are all set */
     float w;
 } prof_entry;
 
@@ -64,6 +65,7 @@ typedef struct prof_entry {
  * what the feed pushes. */
 typedef struct comm_entry {
     uint16_t cat;
+    uint16_t pad;    /* 0, as in prof_entry */
     float impr, eng;
 } comm_entry;
 
@@ -76,14 +78,15 @@ typedef struct cart {
     uint32_t n, cap;
 } cart;
 
+/* Widest fields first and the padding named: the orders are snapshot as their bytes. */
 typedef struct order_rec {
     uint64_t request_id;
-    uint32_t user, arm, product, qty;
     int64_t value, refunded;
+    int64_t discount;            /* the coupon's face value: the issuer's share of value */
+    uint32_t user, arm, product, qty;
     uint32_t coupon;             /* applied at checkout, FW_NONE for none */
-    int64_t discount;            /* its face value: the issuer's share of value */
-    uint8_t status, attempts, pay_count;
     int32_t created, paid, delivered, next;   /* next: tick of the next lifecycle step */
+    uint8_t status, attempts, pay_count, pad;   /* pad: 0 */
 } order_rec;
 
 /* A user's claim of a coupon (one per user and coupon), in the user's wallet. */
@@ -91,7 +94,7 @@ enum { CL_USABLE = 0, CL_IN_USE, CL_USED, CL_EXPIRED, CL__COUNT };
 typedef struct claim_rec {
     uint32_t coupon;
     int32_t expires;             /* usable at ticks < expires */
-    uint8_t state;               /* CL_* */
+    uint32_t state;              /* CL_* (32 bits: no padding, a wallet is snapshot as its bytes) */
 } claim_rec;
 
 typedef struct wallet {
@@ -677,9 +680,17 @@ static void clog_add(const fw_engine *e, struct fw_shop *s, uint32_t user, uint3
                      int32_t tick, uint32_t kind, int64_t cents)
 {
     assert(s->n_clog < s->cap_clog);
-    s->clog[s->n_clog++] = (fw_coupon_change){.user = user, .arm = fw_user_cell(e, user), .coupon = coupon,
-                                              .order = order, .tick = tick, .kind = kind,
-                                              .issuer = s->coupons[coupon].issuer, .cents = cents};
+    /* Field by field over zeroes: the log is snapshot as its bytes, padding included. */
+    fw_coupon_change *c = &s->clog[s->n_clog++];
+    memset(c, 0, sizeof *c);
+    c->user = user;
+    c->arm = fw_user_cell(e, user);
+    c->coupon = coupon;
+    c->order = order;
+    c->tick = tick;
+    c->kind = kind;
+    c->issuer = s->coupons[coupon].issuer;
+    c->cents = cents;
 }
 
 /* What an order of qty units of product created now is worth: list price less the sale. */
@@ -2063,6 +2074,225 @@ static fw_err shop_publish(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32
     return fw_shop_attach(e, id, p->product);
 }
 
+/* ---- state snapshots (issue 21) ------------------------------------------------------- */
+
+_Static_assert(sizeof(prof_entry) == 8 && sizeof(comm_entry) == 12 && sizeof(claim_rec) == 12 &&
+                   sizeof(order_rec) == 72 && sizeof(fw_order_change) == 32 && sizeof(coupon_book) == 64 &&
+                   sizeof(fw_product_stock) == 40,
+               "rows, orders, logs and books are snapshot as their bytes: no padding");
+
+/* Which of a user's rows hold something (a snapshot carries only those). */
+enum { ROW_TX = 1, ROW_COMM = 2, ROW_CART = 4, ROW_WALLET = 8, ROW__ALL = 15 };
+
+static unsigned rows_of(const struct fw_shop *s, uint32_t u)
+{
+    return (s->tx[u] ? ROW_TX : 0) | (s->community[u] ? ROW_COMM : 0) | (s->carts[u].n ? ROW_CART : 0) |
+           (s->wallets && s->wallets[u].n ? ROW_WALLET : 0);
+}
+
+/* A profile row of k entries of size bytes at *row: loading, made by fw_snap_vec (a new state
+ * has none) and checked whole. */
+static void profile_snap(fw_snap *sn, void **row, uint32_t k, size_t size)
+{
+    size_t n = *row ? k : 0;
+    fw_snap_vec(sn, row, &n, NULL, size, k);
+    if (fw_snap_loading(sn) && !fw_snap_failed(sn) && n != k)
+        fw_snap_fail(sn, "a profile row of %zu entries, not %u", n, k);
+}
+
+/* User u's rows that mask names. Loading, each is made by fw_snap_vec (a new state has none)
+ * and what it indexes is checked: categories and topics the shop tab indexes its lists by,
+ * products, coupons. */
+static void user_snap(struct fw_shop *s, uint32_t u, unsigned mask, uint32_t cart_max, fw_snap *sn)
+{
+    int loading = fw_snap_loading(sn);
+    if (mask & ROW_TX) {
+        profile_snap(sn, (void **)&s->tx[u], FW_SHOP_PROFILE_K, sizeof *s->tx[u]);
+        for (int k = 0; loading && !fw_snap_failed(sn) && k < FW_SHOP_PROFILE_K; k++)
+            if (s->tx[u][k].cat >= s->n_topics)
+                fw_snap_fail(sn, "user %u bought from category %u of %u", u, s->tx[u][k].cat, s->n_topics);
+    }
+    if (mask & ROW_COMM) {
+        profile_snap(sn, (void **)&s->community[u], FW_SHOP_COMM_K, sizeof *s->community[u]);
+        for (int k = 0; loading && !fw_snap_failed(sn) && k < FW_SHOP_COMM_K; k++)
+            if (s->community[u][k].cat >= s->n_topics)
+                fw_snap_fail(sn, "user %u engaged with topic %u of %u", u, s->community[u][k].cat, s->n_topics);
+    }
+    if (mask & ROW_CART) {
+        /* The products and their ticks are two arrays of one capacity. */
+        cart *c = &s->carts[u];
+        uint32_t n_t = c->n, cap_p = c->cap, cap_t = c->cap;
+        fw_snap_vec32(sn, (void **)&c->p, &c->n, &cap_p, sizeof *c->p, cart_max);
+        fw_snap_vec32(sn, (void **)&c->t, &n_t, &cap_t, sizeof *c->t, cart_max);
+        c->cap = fw_min_u32(cap_p, cap_t);
+        if (loading && !fw_snap_failed(sn) && n_t != c->n)
+            fw_snap_fail(sn, "user %u's cart holds %u products and %u ticks", u, c->n, n_t);
+        for (uint32_t k = 0; loading && !fw_snap_failed(sn) && k < c->n; k++)
+            if (c->p[k] >= s->n_products)
+                fw_snap_fail(sn, "user %u's cart holds product %u of %u", u, c->p[k], s->n_products);
+    }
+    if (mask & ROW_WALLET) {
+        wallet *w = &s->wallets[u];
+        fw_snap_vec32(sn, (void **)&w->v, &w->n, &w->cap, sizeof *w->v, s->n_coupons);   /* a claim per coupon */
+        for (uint32_t k = 0; loading && !fw_snap_failed(sn) && k < w->n; k++)
+            if (w->v[k].coupon >= s->n_coupons || w->v[k].state >= CL__COUNT)
+                fw_snap_fail(sn, "user %u holds a claim of coupon %u in state %u", u, w->v[k].coupon, w->v[k].state);
+    }
+}
+
+/* Loading, after the transfers: the orders, the open list, the request map and the change logs
+ * index only what exists (orders, users, cells, products, coupons), and the map is a map. */
+static void check_loaded(const fw_engine *e, const struct fw_shop *s, fw_snap *sn)
+{
+    for (uint32_t id = 0; id < s->n_orders; id++) {
+        const order_rec *o = &s->orders[id];
+        if (o->user >= e->n_users || o->arm >= e->n_arms || o->product >= s->n_products ||
+            (o->coupon != FW_NONE && o->coupon >= s->n_coupons) || o->status >= FW_ORDER__COUNT) {
+            fw_snap_fail(sn, "order %u of user %u, cell %u, product %u, coupon %u, status %u: out of range", id,
+                         o->user, o->arm, o->product, o->coupon, o->status);
+            return;
+        }
+    }
+    for (uint32_t k = 0; k < s->n_open; k++)
+        if (s->open[k] >= s->n_orders || (k && s->open[k] <= s->open[k - 1])) {
+            fw_snap_fail(sn, "open order %u (%u of %u orders) out of range or out of order", k, s->open[k],
+                         s->n_orders);
+            return;
+        }
+    size_t slots = s->map_mask + 1, used = 0;
+    for (size_t i = 0; i < slots; i++) {
+        used += s->map_key[i] != 0;
+        if (s->map_key[i] && s->map_val[i] != FW_NONE && s->map_val[i] >= s->n_orders) {
+            fw_snap_fail(sn, "the request map answers order %u of %u", s->map_val[i], s->n_orders);
+            return;
+        }
+    }
+    if (used != s->n_map || 2 * s->n_map > slots) {
+        fw_snap_fail(sn, "the request map holds %zu requests in %zu slots, it says %zu", used, slots, s->n_map);
+        return;
+    }
+    for (size_t k = 0; k < s->n_log; k++) {
+        const fw_order_change *x = &s->log[k];
+        if (x->order >= s->n_orders || x->user >= e->n_users || x->arm >= e->n_arms || x->product >= s->n_products) {
+            fw_snap_fail(sn, "order change %zu: order %u, user %u, cell %u, product %u out of range", k, x->order,
+                         x->user, x->arm, x->product);
+            return;
+        }
+    }
+    for (size_t k = 0; k < s->n_clog; k++) {
+        const fw_coupon_change *x = &s->clog[k];
+        if (x->user >= e->n_users || x->arm >= e->n_arms || x->coupon >= s->n_coupons ||
+            (x->order != FW_NONE && x->order >= s->n_orders) || x->issuer >= FW_COUPON_ISSUER__COUNT) {
+            fw_snap_fail(sn, "coupon change %zu: user %u, cell %u, coupon %u, order %u, issuer %u out of range", k,
+                         x->user, x->arm, x->coupon, x->order, x->issuer);
+            return;
+        }
+    }
+}
+
+/* Stock and popularity; the best sellers as of the last refresh and whether one is due (a
+ * day's end decays popularity and restocking adds units, neither refreshing: the next day's
+ * first requests read the lists as they are); what each note shows; the orders, the open list,
+ * the request map and the change logs; the books, per cell sales and stock-outs; the users'
+ * profiles, carts and wallets (the users that have one, ascending, each with which rows it has
+ * and those rows) and read cards; the population rates; the coupons' books; the sale.
+ *  Skipped: the products, categories, titles, decay, fp_rate and coupon definitions (the
+ *  catalog's and the settings, fixed at create; the sizes are checked); taken_today and
+ *  taken_cell (zeroed by every day's end; only a tick's orders add to them); oom (0 after every
+ *  barrier that succeeded); unit_price (set only within a call); capacities (fw_snap_vec's, or
+ *  note_cap: the core grew the notes' arrays to the snapshot's before this hook). */
+static void shop_snap(fw_engine *e, void *state, fw_snap *sn)
+{
+    struct fw_shop *s = state;
+    int loading = fw_snap_loading(sn);
+    fw_snap_same_u32(sn, s->n_products, "the products");
+    fw_snap_same_u32(sn, s->n_brands, "the brands");
+    fw_snap_same_u32(sn, s->n_topics, "the shop's categories");
+    fw_snap_same_u32(sn, s->best_cap, "the best sellers kept");
+    fw_snap_same_u32(sn, s->n_coupons, "the coupons");
+    fw_snap_same_u32(sn, s->read_cards != NULL, "whether some cell reads cards");
+    if (s->note_cap < e->n_notes) {
+        fw_snap_fail(sn, "room for %u notes' products, %u notes (a bug in flywheel)", s->note_cap, e->n_notes);
+        return;
+    }
+    fw_snap_array(sn, s->stock, s->n_products, sizeof *s->stock);
+    fw_snap_array(sn, s->pop, s->n_products, sizeof *s->pop);
+    size_t nb = (size_t)s->n_topics * s->best_cap;
+    fw_snap_indexes(sn, s->best, nb, s->n_products, s->n_products);
+    fw_snap_indexes(sn, s->best_n, s->n_topics, s->best_cap + 1, s->best_cap + 1);   /* counts up to best_cap */
+    fw_snap_array(sn, s->best_pop, nb, sizeof *s->best_pop);
+    fw_snap_indexes(sn, s->best_all, s->best_cap, s->n_products, s->n_products);
+    fw_snap_index(sn, &s->n_best_all, s->best_cap + 1, s->best_cap + 1);
+    fw_snap_array(sn, s->best_all_pop, s->best_cap, sizeof *s->best_all_pop);
+    uint8_t dirty = s->dirty != 0;
+    fw_snap_u8(sn, &dirty);
+    s->dirty = dirty != 0;
+    fw_snap_indexes(sn, s->note_shown, e->n_notes, s->n_products, FW_NONE);
+
+    fw_snap_vec32(sn, (void **)&s->orders, &s->n_orders, &s->cap_orders, sizeof *s->orders, FW_NONE);
+    fw_snap_vec32(sn, (void **)&s->open, &s->n_open, &s->cap_open, sizeof *s->open, s->n_orders);
+    size_t slots = s->map_mask + 1, vals = slots;
+    fw_snap_size(sn, &s->n_map);
+    fw_snap_vec(sn, (void **)&s->map_key, &slots, NULL, sizeof *s->map_key, SIZE_MAX / sizeof *s->map_key);
+    fw_snap_vec(sn, (void **)&s->map_val, &vals, NULL, sizeof *s->map_val, slots);
+    if (loading && !fw_snap_failed(sn)) {
+        if (vals != slots || slots == 0 || (slots & (slots - 1)) != 0)
+            fw_snap_fail(sn, "a request map of %zu keys and %zu values (a power of two expected)", slots, vals);
+        else
+            s->map_mask = slots - 1;
+    }
+    fw_snap_vec(sn, (void **)&s->log, &s->n_log, &s->cap_log, sizeof *s->log, SIZE_MAX / sizeof *s->log);
+    /* Without coupons there is no coupon log, nor room the engine would free for one. */
+    fw_snap_vec(sn, (void **)&s->clog, &s->n_clog, &s->cap_clog, sizeof *s->clog,
+                s->clog ? SIZE_MAX / sizeof *s->clog : 0);
+
+    fw_snap_i64(sn, &s->paid);
+    fw_snap_i64(sn, &s->refunded);
+    fw_snap_i64(sn, &s->gmv);
+    fw_snap_u64(sn, &s->n_paid);
+    fw_snap_u64(sn, &s->n_refunded);
+    fw_snap_u64(sn, &s->n_cancelled);
+    size_t nab = (size_t)e->n_arms * (s->n_brands ? s->n_brands : 1);
+    fw_snap_array(sn, s->brand_units, nab, sizeof *s->brand_units);
+    fw_snap_array(sn, s->brand_rev, nab, sizeof *s->brand_rev);
+    if (s->lost_orders) {   /* more than one cell */
+        fw_snap_array(sn, s->lost_orders, e->n_arms, sizeof *s->lost_orders);
+        fw_snap_array(sn, s->lost_units, e->n_arms, sizeof *s->lost_units);
+        fw_snap_array(sn, s->lost_value, e->n_arms, sizeof *s->lost_value);
+    }
+    fw_snap_array(sn, s->cbook, s->n_coupons, sizeof *s->cbook);
+    fw_snap_array(sn, s->coupon_cost, FW_COUPON_ISSUER__COUNT, sizeof *s->coupon_cost);
+    fw_snap_f64(sn, &s->sale);
+    fw_snap_f64(sn, &s->all_impr);
+    fw_snap_f64(sn, &s->all_eng);
+
+    if (s->read_cards)
+        fw_snap_indexes(sn, s->read_cards, (size_t)e->n_users * FW_SHOP_READ_CARDS, e->n_notes, FW_NONE);
+    uint32_t cart_max = 0;   /* a cart holds at most its owner's cell's cap */
+    for (uint32_t a = 0; a < e->n_arms; a++)
+        cart_max = fw_max_u32(cart_max, fw_cfg(e, a)->shop.cart_cap);
+    uint32_t n_rows = 0, next = 0;   /* next: the lowest user the next rows may be */
+    for (uint32_t u = 0; !loading && u < e->n_users; u++)
+        n_rows += rows_of(s, u) != 0;
+    fw_snap_index(sn, &n_rows, e->n_users + 1, e->n_users + 1);
+    for (uint32_t k = 0; k < n_rows && !fw_snap_failed(sn); k++) {
+        uint32_t u = next;
+        while (!loading && !rows_of(s, u))
+            u++;
+        uint8_t mask = loading ? 0 : (uint8_t)rows_of(s, u);
+        fw_snap_index(sn, &u, e->n_users, e->n_users);
+        fw_snap_u8(sn, &mask);
+        if (fw_snap_failed(sn) || u < next || mask == 0 || mask > ROW__ALL || ((mask & ROW_WALLET) && !s->wallets)) {
+            fw_snap_fail(sn, "the users' shop rows out of order, or rows %u of user %u", mask, u);
+            return;
+        }
+        user_snap(s, u, mask, cart_max, sn);
+        next = u + 1;
+    }
+    if (loading && !fw_snap_failed(sn))
+        check_loaded(e, s, sn);
+}
+
 /* The shop's books at a day's end (global: every cell buys from the same stock). */
 const fw_engine_module fw_shop_module = {
     .name = "shop",
@@ -2075,6 +2305,7 @@ const fw_engine_module fw_shop_module = {
     .log = shop_log,
     .end_tick = shop_end_tick,
     .end_day = shop_end_day,
+    .snap = shop_snap,
     .check = shop_check,
     FW_MODULE_SERIES("the shop's books at each day's end"),
 };

@@ -355,6 +355,17 @@ fw_err fw_engine_publish(fw_engine *e, fw_engine_ctx *ctx, const fw_note_info *n
 fw_err fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick);
 fw_err fw_engine_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day);
 
+/* Issue 21, state snapshots (flywheel/snap.h). fw_engine_can_snap: whether every capability
+ * that is on can save and load its state (0: their names, comma-separated, into missing).
+ * fw_engine_snap saves the engine's state into a writer, or loads it from a reader into an
+ * engine just created from the same catalog and configuration; at a day's end, between
+ * days. Loading checks every capability's invariants after reading. FW_OK; FW_ERR_IO (a
+ * write failed) or FW_ERR_PARSE (the snapshot is not one this engine can load), with
+ * fw_engine_error saying why. */
+struct fw_snap;
+int fw_engine_can_snap(const fw_engine *e, char *missing, size_t len);
+fw_err fw_engine_snap(fw_engine *e, struct fw_snap *s);
+
 /* What the last barrier call that failed with FW_ERR_INTERNAL or FW_ERR_NOMEM found ("shop:
  * order 12 was paid 2 times"); "" when none failed. */
 const char *fw_engine_error(const fw_engine *e);
