@@ -1021,6 +1021,16 @@ fw_err fw_engine_set_user_cells(fw_engine *e, const uint8_t *user_cell)
     for (uint32_t u = 0; u < e->n_users; u++)
         if (user_cell[u] >= e->n_arms)
             return FW_ERR_INVAL;
+    /* A user's served filter has the geometry of the cell that served them so far (the
+     * control's, before placement); under a cell whose engine.feed.seen_window gives another
+     * size its bits mean nothing (and the filter is too short to probe), so that cell starts
+     * the user with an empty one, as it would serve a new user. */
+    for (uint32_t u = 0; u < e->n_users; u++)
+        if (e->seen[u] && e->cell[user_cell[u]].seen_words != e->cell[e->user_cell[u]].seen_words) {
+            free(e->seen[u]);
+            e->seen[u] = NULL;
+            e->seen_fill[u] = 0;
+        }
     memcpy(e->user_cell, user_cell, e->n_users);
     e->placed = 1;
     FOR_EACH_MODULE(e, m)
