@@ -19,6 +19,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "driver/sim.h"
+#include "flywheel/snap.h"
 
 /* A day counter (fw_counter_desc, io/recorder.h: name, unit, doc): one uint64 per cell per
  * day, summed over threads (so exact for any thread count), written per arm under
@@ -125,9 +126,18 @@ typedef struct fw_part {
     fw_err (*day_end)(fw_sim *S, fw_part_inst *p, uint64_t *day);
     /* After the engine's day end: read its books, act for the world (restock), record. */
     fw_err (*day_close)(fw_sim *S, fw_part_inst *p);
+    /* Issue 21, state snapshots (flywheel/snap.h): every transfer of what the part's next day
+     * depends on, one function for both directions; at a day's end, after day_close.
+     * Loading, the part was just created for the same scenario and the hook overwrites all
+     * that a day changes. fw_part_no_state for a part that keeps nothing across days; NULL:
+     * the part cannot be snapshot, and a resumed run that uses it re-simulates. */
+    void (*snap)(fw_sim *S, fw_part_inst *p, fw_snap *s);
     /* The run summary's lines of the part (totals[n_arms * n_counters] over the days run). */
     void (*summary)(const fw_sim *S, const fw_part_inst *p, const uint64_t *totals, double days, FILE *out);
 } fw_part;
+
+/* A snap hook for a part that keeps nothing from one day to the next. */
+void fw_part_no_state(fw_sim *S, fw_part_inst *p, fw_snap *s);
 
 /* The table of parts, in the order every phase runs them (parts/parts.c). */
 extern const fw_part *const fw_parts[];

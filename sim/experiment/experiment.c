@@ -241,6 +241,16 @@ void fw_user_aggs_fini(fw_user_aggs *g)
     memset(g, 0, sizeof *g);
 }
 
+/* Skipped: period 0's arrays when no_pre (one shared array of zeros, never written). */
+void fw_aggs_snap(fw_user_aggs *a, fw_snap *s)
+{
+    fw_snap_same_u32(s, a->n_users, "users");
+    fw_snap_same_u32(s, (uint32_t)a->no_pre, "a period before the experiment's (none: 1)");
+    for (int p = a->no_pre ? 1 : 0; p < 2; p++)
+        for (int m = 0; m < FW_UM__COUNT; m++)
+            fw_snap_array(s, a->v[p][m], a->n_users, sizeof *a->v[p][m]);
+}
+
 /* ---- analysis ----------------------------------------------------------------------- */
 
 static double user_value(const fw_user_aggs *g, int period, fw_user_metric m, uint32_t u)
@@ -444,6 +454,55 @@ fw_err fw_experiment_analyse(const fw_scenario *s, const fw_assignment *a, const
     *out = *t;
     free(t);
     return FW_OK;
+}
+
+/* An int as 32 bits (the flags of a row). */
+static void snap_int(fw_snap *s, int *v)
+{
+    int32_t x = *v;
+    fw_snap_i32(s, &x);
+    *v = x;
+}
+
+/* Moved whole: plain doubles, no padding (a snapshot compares byte for byte), so a field
+ * added to either struct travels without a new transfer, and one of another type trips
+ * these. */
+_Static_assert(sizeof(fw_stat_result) == 10 * sizeof(double), "fw_stat_result is snapshot as its doubles");
+_Static_assert(sizeof(fw_exp_moments) == 9 * sizeof(double), "fw_exp_moments is snapshot as its doubles");
+
+/* Every field, the rows of every arm slot (those past n_arms are zero, as analysed): nothing
+ * is fixed at create, the table being a look's result. Rows go field by field, their ints
+ * leaving padding behind. */
+void fw_exp_table_snap(fw_exp_table *t, fw_snap *s)
+{
+    fw_snap_u32(s, &t->n_arms);
+    if (fw_snap_loading(s) && !fw_snap_failed(s) && t->n_arms > FW_MAX_ARMS)
+        fw_snap_fail(s, "an experiment table of %u arms (at most %d)", t->n_arms, FW_MAX_ARMS);
+    snap_int(s, &t->have_pre);
+    fw_snap_u32(s, &t->groups);
+    fw_snap_u32(s, &t->days);
+    fw_snap_u32(s, &t->planned);
+    fw_snap_f64(s, &t->alpha);
+    fw_snap_array(s, t->srm_chi2, FW_MAX_ARMS, sizeof *t->srm_chi2);
+    fw_snap_array(s, t->srm_p, FW_MAX_ARMS, sizeof *t->srm_p);
+    for (uint32_t a = 0; a < FW_MAX_ARMS; a++)
+        for (int m = 0; m < FW_EM__COUNT; m++) {
+            fw_exp_row *r = &t->row[a][m];
+            snap_int(s, &r->ok);
+            fw_snap_array(s, &r->abs, 1, sizeof r->abs);
+            fw_snap_array(s, &r->rel, 1, sizeof r->rel);
+            snap_int(s, &r->cuped);
+            fw_snap_array(s, &r->cuped_abs, 1, sizeof r->cuped_abs);
+            fw_snap_array(s, &r->cuped_rel, 1, sizeof r->cuped_rel);
+            fw_snap_f64(s, &r->theta);
+            fw_snap_f64(s, &r->mde);
+            fw_snap_f64(s, &r->mde_rel);
+            fw_snap_f64(s, &r->p);
+            fw_snap_f64(s, &r->p_holm);
+            fw_snap_f64(s, &r->p_bh);
+            fw_snap_f64(s, &r->p_seq);
+        }
+    fw_snap_array(s, t->mom, (size_t)FW_MAX_ARMS * FW_EM__COUNT, sizeof t->mom[0][0]);
 }
 
 void fw_experiment_pct(char *buf, size_t n, double v)

@@ -18,6 +18,7 @@
 
 #include "io/scenario.h"
 #include "experiment/stats.h"
+#include "flywheel/snap.h"
 #include "model/world.h"
 
 /* Per-user counts, kept for the pre-period and the experiment period.
@@ -150,6 +151,11 @@ fw_err fw_user_aggs_init(fw_user_aggs *g, uint32_t n_users);
 fw_err fw_user_aggs_init_pre(fw_user_aggs *g, uint32_t n_users, int with_pre);
 void fw_user_aggs_fini(fw_user_aggs *g);
 
+/* Issue 21, state snapshots (flywheel/snap.h): transfers every per-user count of both periods
+ * in both directions (saving or loading, as s does); loading, a was just initialised for the
+ * same users and periods (else s fails). */
+void fw_aggs_snap(fw_user_aggs *a, fw_snap *s);
+
 /* Sufficient statistics of one arm and metric at one look, over the arm's units (its learner
  * groups when there are several per arm: n is then the groups): y the metric's numerator and
  * x its denominator (the users in the unit for per-unit means), so the metric is
@@ -200,6 +206,12 @@ typedef struct fw_exp_table {
 fw_err fw_experiment_analyse(const fw_scenario *s, const fw_assignment *a, const fw_user_aggs *g,
                              int have_pre, uint32_t days, const fw_exp_table *prev,
                              fw_exp_table *out);
+
+/* The snapshot of a table (issue 21, flywheel/snap.h): every field, one function for both
+ * directions. The driver's latest look is what the next look's sequential p carries on
+ * (fw_experiment_analyse's prev); the recorder's copy is what /experiment holds. Loading, an
+ * arm count above FW_MAX_ARMS fails s. */
+void fw_exp_table_snap(fw_exp_table *t, fw_snap *s);
 
 /* "user", "cluster" or "creator". */
 const char *fw_experiment_unit_name(int unit);

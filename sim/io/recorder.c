@@ -67,16 +67,18 @@ typedef struct rec_series {
 } rec_series;
 
 /* A log's column: its full chunks as stored in the file (filtered: shuffled, deflated,
- * checksummed), and the rows after them, not yet a full chunk. */
+ * checksummed), one after the other in z, and the rows after them, not yet a full chunk.
+ * Pointer-free, so that a snapshot moves the chunks' index and bytes as they are. */
 typedef struct rec_chunk {
-    void *buf;
-    size_t size;
-    uint32_t mask;          /* the filters skipped (H5Dread_chunk's mask) */
+    uint64_t size;          /* its bytes in z, after those of the chunks before it */
+    uint64_t mask;          /* the filters skipped (H5Dread_chunk's mask; 64 bits: no padding) */
 } rec_chunk;
 
 typedef struct rec_logcol {
     rec_chunk *frozen;
     uint32_t n_frozen, cap_frozen;
+    unsigned char *z;       /* [z_len] the frozen chunks' bytes, grown to the byte */
+    size_t z_len, z_cap;
     unsigned char *tail;    /* [tail_cap rows] */
     size_t tail_rows, tail_cap;
 } rec_logcol;
@@ -309,9 +311,8 @@ void fw_recorder_destroy(fw_recorder *r)
     for (uint32_t k = 0; k < r->n_log; k++) {
         for (uint32_t c = 0; r->log[k].col && c < r->log[k].n_cols; c++) {
             rec_logcol *lc = &r->log[k].col[c];
-            for (uint32_t j = 0; j < lc->n_frozen; j++)
-                free(lc->frozen[j].buf);
             free(lc->frozen);
+            free(lc->z);
             free(lc->tail);
         }
         free(r->log[k].col);
@@ -673,11 +674,155 @@ uint64_t fw_recorder_log_bytes(const fw_recorder *r)
     for (uint32_t k = 0; k < r->n_log; k++)
         for (uint32_t c = 0; c < r->log[k].n_cols; c++) {
             const rec_logcol *lc = &r->log[k].col[c];
-            b += lc->tail_cap * type_size(r->log[k].cols[c].type);
-            for (uint32_t j = 0; j < lc->n_frozen; j++)
-                b += lc->frozen[j].size;
+            b += lc->tail_cap * type_size(r->log[k].cols[c].type) + lc->z_cap;
         }
     return b;
+}
+
+/* ---- the snapshot (issue 21) ------------------------------------------------------------ */
+
+/* Loading, and nothing failed so far: what was read may be checked. */
+static int loaded(const fw_snap *s) { return fw_snap_loading(s) && !fw_snap_failed(s); }
+
+/* An array of n_days rows of per values of size bytes, its capacity *cap values (the days'
+ * capacity times per): the reader grows it to the snapshot's days (n_days, read before). */
+static void snap_days(fw_snap *s, void **p, size_t *cap, uint32_t n_days, size_t per, size_t size, uint32_t max_days)
+{
+    size_t n = (size_t)n_days * per;
+    fw_snap_vec(s, p, &n, cap, size, (size_t)max_days * per);
+    if (loaded(s) && n != (size_t)n_days * per)
+        fw_snap_fail(s, "%zu values for %u days of %zu", n, n_days, per);
+}
+
+/* An int as 32 bits. */
+static void snap_int(fw_snap *s, int *v)
+{
+    int32_t x = *v;
+    fw_snap_i32(s, &x);
+    *v = x;
+}
+
+/* A log column's rows, checked when read: the chunks' sizes add up to the bytes held, and the
+ * rows held are the log's (a snapshot is one process's, which keeps every row). */
+static void snap_logcol(const rec_log *l, rec_logcol *lc, size_t es, fw_snap *s)
+{
+    uint64_t max_chunks = l->n_rows / FW_REC_LOG_CHUNK;
+    fw_snap_vec32(s, (void **)&lc->frozen, &lc->n_frozen, &lc->cap_frozen, sizeof *lc->frozen,
+                  max_chunks < UINT32_MAX ? (uint32_t)max_chunks : UINT32_MAX);
+    /* A chunk stored is at most twice its rows' bytes (deflate's worst case adds 5 bytes per
+     * 16 KiB block; a filter that fails is skipped, the mask says which). */
+    fw_snap_vec(s, (void **)&lc->z, &lc->z_len, &lc->z_cap, 1, (size_t)lc->n_frozen * 2 * FW_REC_LOG_CHUNK * es);
+    fw_snap_vec(s, (void **)&lc->tail, &lc->tail_rows, &lc->tail_cap, es,
+                l->n_rows < SIZE_MAX ? (size_t)l->n_rows : SIZE_MAX);
+    if (!loaded(s))
+        return;
+    size_t left = lc->z_len;
+    for (uint32_t j = 0; j < lc->n_frozen; j++) {
+        if (lc->frozen[j].size == 0 || lc->frozen[j].size > left || lc->frozen[j].mask > UINT32_MAX) {
+            fw_snap_fail(s, "a log chunk of %llu bytes, filter mask %llx (%zu bytes left)",
+                         (unsigned long long)lc->frozen[j].size, (unsigned long long)lc->frozen[j].mask, left);
+            return;
+        }
+        left -= lc->frozen[j].size;
+    }
+    uint64_t held = (uint64_t)lc->n_frozen * FW_REC_LOG_CHUNK + lc->tail_rows;
+    if (left != 0 || held != l->n_rows)
+        fw_snap_fail(s, "a log column holds %llu rows in %zu bytes of %llu rows and %zu bytes",
+                     (unsigned long long)held, lc->z_len - left, (unsigned long long)l->n_rows, lc->z_len);
+}
+
+/* Transferred: the days (counters and work; their latency and its bins last, in a section of
+ * their own), every day series' rows, every log's rows (frozen chunks as stored, then the
+ * tail), the latest experiment table, its unit and alpha, the looks, a look lost to memory.
+ * Skipped, fixed at create or by the driver's setters before the first day: info, the
+ * paths, the arms' overrides, the ranks, the users, followers, replicates and counterfactual
+ * (borrowed: their owners restore them); the groups, series and logs the parts described
+ * (their counts checked) and their tables (the parts' arrays, read at every write).
+ * Skipped, measured by this process: start_time (a root attribute: when the resuming
+ * process started, as a re-simulating resume had it); last_raw and writers (the last
+ * write's cost, rewritten by the next). prev_kept: set by the complete write alone.
+ * Capacities: the reader's are what it allocated (the days' and the looks' then equal the
+ * counts: the next day grows them as usual). */
+void fw_recorder_snap(fw_recorder *r, fw_snap *s)
+{
+    const fw_rec_info *in = &r->info;
+    size_t per_day = (size_t)in->n_arms * in->n_counters, per_lat = (size_t)FW_STAGE__COUNT * (size_t)r->n_bins,
+           per_stat = (size_t)FW_STAGE__COUNT * N_STATS;
+    size_t cap_counters = r->cap_days * per_day, cap_work = (size_t)r->cap_days * FW_WORK__COUNT,
+           cap_lat = r->cap_days * per_lat, cap_stats = r->cap_days * per_stat;
+    fw_snap_u32(s, &r->n_days);
+    if (loaded(s) && r->n_days > in->days_planned)
+        fw_snap_fail(s, "%u days recorded, the run plans %u", r->n_days, in->days_planned);
+    snap_days(s, (void **)&r->counters, &cap_counters, r->n_days, per_day, sizeof *r->counters, in->days_planned);
+    snap_days(s, (void **)&r->work, &cap_work, r->n_days, FW_WORK__COUNT, sizeof *r->work, in->days_planned);
+
+    fw_snap_same_u32(s, r->n_group, "the recorder's groups");
+    fw_snap_same_u32(s, r->n_series, "the recorder's day series");
+    fw_snap_same_u32(s, r->n_table, "the recorder's tables");
+    fw_snap_same_u32(s, r->n_log, "the recorder's logs");
+    for (uint32_t k = 0; k < r->n_series; k++) {
+        rec_series *se = &r->series[k];
+        fw_snap_same_u32(s, se->n_cols, "a day series' columns");
+        fw_snap_same_u32(s, se->type, "a day series' type");
+        fw_snap_vec32(s, (void **)&se->rows, &se->n_rows, &se->cap_rows, (size_t)se->n_cols * type_size(se->type),
+                      in->days_planned);
+    }
+    for (uint32_t k = 0; k < r->n_log; k++) {
+        rec_log *l = &r->log[k];
+        fw_snap_same_u32(s, l->n_cols, "a log's columns");
+        fw_snap_u64(s, &l->n_rows);
+        for (uint32_t c = 0; c < l->n_cols; c++)
+            snap_logcol(l, &l->col[c], type_size(l->cols[c].type), s);
+    }
+
+    /* The experiment: its unit as the index of its name (the string is the experiment
+     * module's), none before the first look. */
+    snap_int(s, &r->have_exp);
+    fw_exp_table_snap(&r->exp, s);
+    uint32_t unit = FW_UNIT__COUNT;
+    for (uint32_t u = 0; u < FW_UNIT__COUNT && r->exp_unit; u++)
+        if (strcmp(r->exp_unit, fw_experiment_unit_name((int)u)) == 0)
+            unit = u;
+    if (!fw_snap_loading(s) && r->have_exp && unit == FW_UNIT__COUNT)
+        fw_snap_fail(s, "the experiment's unit \"%s\" is none of flywheel's (a bug in flywheel)", r->exp_unit);
+    fw_snap_index(s, &unit, FW_UNIT__COUNT + 1, FW_UNIT__COUNT + 1);   /* FW_UNIT__COUNT: none */
+    if (loaded(s)) {
+        if ((r->have_exp && unit == FW_UNIT__COUNT) || r->exp.n_arms > in->n_arms)
+            fw_snap_fail(s, "an experiment %s unit over %u arms (the run has %u)",
+                         unit < FW_UNIT__COUNT ? "with a" : "without", r->exp.n_arms, in->n_arms);
+        else
+            r->exp_unit = unit < FW_UNIT__COUNT ? fw_experiment_unit_name((int)unit) : NULL;
+    }
+    fw_snap_f64(s, &r->exp_alpha);
+    size_t per_look = (size_t)in->n_arms * FW_EM__COUNT;
+    size_t cap_mom = r->cap_looks * per_look, cap_p = cap_mom, cap_seq = cap_mom;
+    fw_snap_u32(s, &r->n_looks);
+    if (loaded(s) && r->n_looks > in->days_planned)
+        fw_snap_fail(s, "%u looks recorded, the run plans %u days", r->n_looks, in->days_planned);
+    snap_days(s, (void **)&r->look_mom, &cap_mom, r->n_looks, per_look, sizeof *r->look_mom, in->days_planned);
+    snap_days(s, (void **)&r->look_p, &cap_p, r->n_looks, per_look, sizeof *r->look_p, in->days_planned);
+    snap_days(s, (void **)&r->look_seq, &cap_seq, r->n_looks, per_look, sizeof *r->look_seq, in->days_planned);
+    if (loaded(s))
+        r->cap_looks = r->n_looks;
+    snap_int(s, &r->exp_nomem);
+
+    /* The latency histograms, and their bins (known from the first day on): measured, so in
+     * a section of their own, the one that differs between two runs of the same days. */
+    fw_snap_section(s, "rec_latency");
+    size_t n_lower = (size_t)r->n_bins, n_upper = (size_t)r->n_bins;
+    fw_snap_vec(s, (void **)&r->bin_lower, &n_lower, NULL, sizeof *r->bin_lower, INT32_MAX);
+    fw_snap_vec(s, (void **)&r->bin_upper, &n_upper, NULL, sizeof *r->bin_upper, INT32_MAX);
+    if (loaded(s)) {
+        if (n_lower != n_upper || (n_lower == 0) != (r->n_days == 0))
+            fw_snap_fail(s, "%zu and %zu latency bins for %u days", n_lower, n_upper, r->n_days);
+        else
+            r->n_bins = (int32_t)n_lower;
+    }
+    snap_days(s, (void **)&r->lat_counts, &cap_lat, r->n_days, (size_t)FW_STAGE__COUNT * (size_t)r->n_bins,
+              sizeof *r->lat_counts, in->days_planned);
+    snap_days(s, (void **)&r->lat_stats, &cap_stats, r->n_days, per_stat, sizeof *r->lat_stats, in->days_planned);
+    if (loaded(s))
+        r->cap_days = r->n_days;
 }
 
 /* Writes one column of a log into group g: the frozen chunks as they are, the tail through
@@ -697,9 +842,10 @@ static int write_log_col(fw_recorder *r, hid_t g, const rec_log *l, uint32_t c)
     int rc = -1;
     if (ds < 0)
         return -1;
-    for (uint32_t j = 0; j < lc->n_frozen; j++) {
+    const unsigned char *z = lc->z;
+    for (uint32_t j = 0; j < lc->n_frozen; z += lc->frozen[j++].size) {
         hsize_t off = (hsize_t)j * C;
-        if (H5Dwrite_chunk(ds, H5P_DEFAULT, lc->frozen[j].mask, &off, lc->frozen[j].size, lc->frozen[j].buf) < 0)
+        if (H5Dwrite_chunk(ds, H5P_DEFAULT, (uint32_t)lc->frozen[j].mask, &off, lc->frozen[j].size, z) < 0)
             goto done;
     }
     if (lc->tail_rows > 0) {
@@ -715,17 +861,31 @@ static int write_log_col(fw_recorder *r, hid_t g, const rec_log *l, uint32_t c)
         if (lc->n_frozen + full > lc->cap_frozen &&
             grow_array((void **)&lc->frozen, &lc->cap_frozen, lc->n_frozen + (uint32_t)full, sizeof *lc->frozen))
             goto done;
+        /* The new chunks' sizes first (in the index's free room), so that z grows once. */
+        size_t add = 0;
         for (size_t j = 0; j < full; j++) {
             hsize_t off = at + j * C, size = 0;
-            rec_chunk ch = {0};
-            if (H5Dget_chunk_storage_size(ds, &off, &size) < 0 || size == 0 || !(ch.buf = malloc(size)))
+            if (H5Dget_chunk_storage_size(ds, &off, &size) < 0 || size == 0)
                 goto done;
-            ch.size = size;
-            if (H5Dread_chunk(ds, H5P_DEFAULT, &off, &ch.mask, ch.buf) < 0) {
-                free(ch.buf);
+            lc->frozen[lc->n_frozen + j].size = size;
+            add += size;
+        }
+        if (lc->z_len + add > lc->z_cap) {
+            unsigned char *grown = realloc(lc->z, lc->z_len + add);
+            if (!grown)
                 goto done;
-            }
-            lc->frozen[lc->n_frozen++] = ch;
+            lc->z = grown;
+            lc->z_cap = lc->z_len + add;
+        }
+        for (size_t j = 0; j < full; j++) {
+            hsize_t off = at + j * C;
+            uint32_t mask = 0;
+            rec_chunk *ch = &lc->frozen[lc->n_frozen];
+            if (H5Dread_chunk(ds, H5P_DEFAULT, &off, &mask, lc->z + lc->z_len) < 0)
+                goto done;
+            ch->mask = mask;
+            lc->z_len += ch->size;
+            lc->n_frozen++;
             /* The chunk's rows leave the tail. */
             memmove(lc->tail, lc->tail + C * es, (lc->tail_rows - C) * es);
             lc->tail_rows -= C;

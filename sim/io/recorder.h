@@ -22,6 +22,7 @@
 
 #include "experiment/experiment.h"
 #include "flywheel/engine.h"
+#include "flywheel/snap.h"
 
 /* A day counter (or a column of a day series): its name in the file, units, description --
  * the engine's series descriptor, so the engine's day series are recorded as they come. */
@@ -201,6 +202,16 @@ fw_err fw_recorder_write(fw_recorder *r, const char *status, double wall_s, doub
  * FW_ERR_IO (errbuf says why) when nothing could be written, or when no PATH.partial was ever
  * written. Leaves no PATH.partial.tmp. */
 fw_err fw_recorder_fail(fw_recorder *r, double wall_s, double peak_rss_mb, char *errbuf, size_t errlen);
+
+/* The snapshot (issue 21, flywheel/snap.h): what the file holds of the finished days -- day
+ * counters, work, latency, day series, logs, the experiment's table and looks -- one function
+ * for both directions. Loading, r was just created for the same scenario, with the same
+ * groups, series, tables and logs described in the same order (their counts are checked) and
+ * the same setters called; the next fw_recorder_write then writes what the run that saved it
+ * would have. A snapshot that does not fit r fails s (fw_snap_why says why). It ends with a
+ * section of its own, "rec_latency": the measured latency, which differs between two runs of
+ * the same days where every other section is identical. */
+void fw_recorder_snap(fw_recorder *r, fw_snap *s);
 
 /* The paths in use; fw_recorder_prev_path is where the complete write moved an earlier file
  * found at PATH, or NULL when there was none. */

@@ -254,6 +254,110 @@ void fw_users_state_fini(fw_users_state *s, uint32_t n)
     memset(s, 0, sizeof *s);
 }
 
+/* ---- state snapshots (issue 21) ---------------------------------------------------------- */
+
+/* Per-user rows travel a chunk of users at a time; rows of structs with padding (fw_intent,
+ * fw_satiation) go field by field, since their padding is indeterminate and would make two
+ * snapshots of one state differ. */
+#define SNAP_CHUNK 4096u
+_Static_assert(sizeof(fw_intent) == 16, "fw_intent gained a field: transfer it in snap_intents");
+_Static_assert(sizeof(fw_satiation) == 12, "fw_satiation gained a field: transfer it in snap_satiations");
+
+static void snap_intents(fw_snap *s, fw_intent *v, size_t n, uint32_t n_products)
+{
+    uint32_t product[SNAP_CHUNK];
+    float strength[SNAP_CHUNK];
+    int32_t tick[SNAP_CHUNK];
+    uint8_t source[SNAP_CHUNK];
+    int loading = fw_snap_loading(s);
+    for (size_t at = 0; at < n && !fw_snap_failed(s); at += SNAP_CHUNK) {
+        size_t k = n - at < SNAP_CHUNK ? n - at : SNAP_CHUNK;
+        for (size_t i = 0; i < k && !loading; i++) {
+            product[i] = v[at + i].product;
+            strength[i] = v[at + i].strength;
+            tick[i] = v[at + i].tick;
+            source[i] = v[at + i].source;
+        }
+        fw_snap_indexes(s, product, k, n_products, FW_NONE);
+        fw_snap_array(s, strength, k, sizeof *strength);
+        fw_snap_array(s, tick, k, sizeof *tick);
+        fw_snap_array(s, source, k, sizeof *source);
+        for (size_t i = 0; i < k && loading && !fw_snap_failed(s); i++) {
+            if (source[i] >= FW_SRC__COUNT)
+                fw_snap_fail(s, "an intent's source %u out of range", source[i]);
+            v[at + i] = (fw_intent){.product = product[i], .strength = strength[i], .tick = tick[i], .source = source[i]};
+        }
+    }
+}
+
+static void snap_satiations(fw_snap *s, fw_satiation *v, size_t n, uint32_t n_topics)
+{
+    float level[SNAP_CHUNK];
+    int32_t tick[SNAP_CHUNK];
+    uint16_t topic[SNAP_CHUNK];
+    int loading = fw_snap_loading(s);
+    for (size_t at = 0; at < n && !fw_snap_failed(s); at += SNAP_CHUNK) {
+        size_t k = n - at < SNAP_CHUNK ? n - at : SNAP_CHUNK;
+        for (size_t i = 0; i < k && !loading; i++) {
+            level[i] = v[at + i].level;
+            tick[i] = v[at + i].tick;
+            topic[i] = v[at + i].topic;
+        }
+        fw_snap_array(s, level, k, sizeof *level);
+        fw_snap_array(s, tick, k, sizeof *tick);
+        fw_snap_array(s, topic, k, sizeof *topic);
+        for (size_t i = 0; i < k && loading && !fw_snap_failed(s); i++) {
+            if (topic[i] >= n_topics)
+                fw_snap_fail(s, "a satiation's topic %u out of range", topic[i]);
+            v[at + i] = (fw_satiation){.level = level[i], .tick = tick[i], .topic = topic[i]};
+        }
+    }
+}
+
+/* The run's follow lists: a chunk's lengths in one array, then each non-empty list (a
+ * follow of a creator each: parts index creator rows by it). */
+static void snap_follows(fw_snap *s, fw_u32list *l, const fw_world *w)
+{
+    uint32_t len[SNAP_CHUNK];
+    int loading = fw_snap_loading(s);
+    for (uint32_t at = 0; at < w->n_users && !fw_snap_failed(s); at += SNAP_CHUNK) {
+        uint32_t k = w->n_users - at < SNAP_CHUNK ? w->n_users - at : SNAP_CHUNK;
+        for (uint32_t i = 0; i < k; i++)
+            len[i] = l[at + i].n;
+        fw_snap_array(s, len, k, sizeof *len);
+        for (uint32_t i = 0; i < k && !fw_snap_failed(s); i++) {
+            fw_u32list *x = &l[at + i];
+            if (len[i] == 0)
+                continue;
+            fw_snap_vec32(s, (void **)&x->v, &x->n, &x->cap, sizeof *x->v, w->n_creators);
+            if (!loading || fw_snap_failed(s))
+                continue;
+            if (x->n != len[i])
+                fw_snap_fail(s, "user %u follows %u creators, %u said", at + i, x->n, len[i]);
+            for (uint32_t j = 0; j < x->n && !fw_snap_failed(s); j++)
+                if (x->v[j] >= w->n_users || w->creator_of[x->v[j]] < 0)
+                    fw_snap_fail(s, "user %u follows user %u, no creator", at + i, x->v[j]);
+        }
+    }
+}
+
+/* Skipped: day_impressions, day_opens, active_today, searched_today and bought_today, which
+ * fw_behaviour_end_day zeroes for every user at every day's end, before the snapshot (a day
+ * starts with them at 0, as a fresh state does). */
+void fw_users_snap(fw_users_state *us, const fw_world *w, fw_snap *s)
+{
+    uint32_t n = w->n_users;
+    fw_snap_same_u32(s, n, "users");
+    fw_snap_f64(s, &us->expected_ctr);
+    fw_snap_array(s, us->satisfaction, n, sizeof *us->satisfaction);
+    fw_snap_array(s, us->active_prev, n, sizeof *us->active_prev);
+    fw_snap_array(s, us->day0_moved, (size_t)n / 64 + 1, sizeof *us->day0_moved);
+    snap_follows(s, us->new_follows, w);
+    snap_intents(s, us->intent, (size_t)n * FW_INTENTS, w->n_products);
+    snap_satiations(s, us->satiation, (size_t)n * FW_SATIATIONS, w->n_topics);
+    fw_snap_array(s, us->spent_cents, n, sizeof *us->spent_cents);
+}
+
 /* Whether u's day-0 follows are still read from the world's graph (not moved). */
 static int day0_in_graph(const fw_users_state *s, uint32_t u)
 {

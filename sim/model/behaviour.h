@@ -15,6 +15,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "flywheel/engine.h"
+#include "flywheel/snap.h"
 #include "model/knobs.h"
 #include "model/world.h"
 
@@ -90,6 +91,12 @@ typedef struct fw_users_state {
 
 fw_err fw_users_state_init(fw_users_state *s, uint32_t n_users);
 void fw_users_state_fini(fw_users_state *s, uint32_t n_users);
+
+/* Issue 21, state snapshots (flywheel/snap.h): transfers us (w's users) as a day's end leaves
+ * it, in both directions (saving or loading, as s does). Loading, us was just initialised
+ * for w's users (every run follow list empty); a follow of a non-creator, a product or topic
+ * out of range fails s. */
+void fw_users_snap(fw_users_state *us, const fw_world *w, fw_snap *s);
 
 /* True when u already follows creator cu (initial graph or during the run). */
 int fw_users_follows(const fw_world *w, const fw_users_state *s, uint32_t u, uint32_t cu);

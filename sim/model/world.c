@@ -510,6 +510,7 @@ static fw_err gen_notes(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uint64
         uint32_t id;   /* cannot fail: capacity for n notes was reserved above */
         (void)fw_world_add_note(w, &tmp[order[k].index], &emb[(size_t)order[k].index * D], &id);
     }
+    w->n_notes_generated = w->n_notes;
     rc = FW_OK;
 out:
     gsl_ran_discrete_free(pick);
@@ -1067,4 +1068,87 @@ void fw_world_unit_vector(const float *row, uint32_t T, uint8_t *out)
 uint32_t fw_world_unit_cos(const uint8_t *a, const uint8_t *b, uint32_t T)
 {
     return unit_cos(a, b, T);
+}
+
+/* ---- state snapshots (issue 21) ---------------------------------------------------------- */
+
+/* Notes' rows travel a chunk at a time: loading, the per-note arrays grow chunk by chunk, so
+ * a crafted count fails at the first chunk the file lacks rather than reserving room for it;
+ * and the visible info goes field by field, since fw_note_info's padding byte is indeterminate
+ * (generation copies it from malloc'd memory) and would make two snapshots of one state differ. */
+#define SNAP_CHUNK 4096u
+_Static_assert(sizeof(fw_note_info) == 12, "fw_note_info gained a field: transfer it in snap_note_rows");
+
+/* Rows [at, at + k) of every per-note array but the likes; k <= SNAP_CHUNK. */
+static void snap_note_rows(fw_world *w, fw_snap *s, uint32_t at, uint32_t k)
+{
+    uint32_t creator[SNAP_CHUNK];
+    uint16_t topic[SNAP_CHUNK];
+    uint8_t format[SNAP_CHUNK];
+    int32_t tick[SNAP_CHUNK];
+    int loading = fw_snap_loading(s);
+    if (loading && grow_notes(w, at + k) != FW_OK) {
+        fw_snap_fail(s, "out of memory for %u notes", at + k);
+        return;
+    }
+    for (uint32_t i = 0; i < k && !loading; i++) {
+        const fw_note_info *ni = &w->note_info[at + i];
+        creator[i] = ni->creator;
+        topic[i] = ni->topic;
+        format[i] = ni->format;
+        tick[i] = ni->created_tick;
+    }
+    fw_snap_indexes(s, creator, k, w->n_users, w->n_users);
+    fw_snap_array(s, topic, k, sizeof *topic);
+    fw_snap_array(s, format, k, sizeof *format);
+    fw_snap_array(s, tick, k, sizeof *tick);
+    fw_snap_array(s, &w->note_quality[at], k, sizeof *w->note_quality);
+    fw_snap_array(s, &w->note_emb[(size_t)at * w->dim], (size_t)k * w->dim, sizeof *w->note_emb);
+    fw_snap_indexes(s, &w->note_product[at], k, w->n_products, FW_NONE);
+    fw_snap_indexes(s, &w->note_terms[(size_t)at * FW_NOTE_TERMS], (size_t)k * FW_NOTE_TERMS, w->n_terms, FW_NONE);
+    if (!loading || fw_snap_failed(s))
+        return;
+    for (uint32_t i = 0; i < k; i++) {
+        /* Parts index creator rows by a note's author (creator_of) and tables by its topic. */
+        if (w->creator_of[creator[i]] < 0 || topic[i] >= w->n_topics || format[i] > FW_FORMAT_VIDEO) {
+            fw_snap_fail(s, "note %u: author %u is no creator, or topic %u or format %u out of range", at + i,
+                         creator[i], topic[i], format[i]);
+            return;
+        }
+        w->note_info[at + i] = (fw_note_info){
+            .creator = creator[i], .topic = topic[i], .format = format[i], .created_tick = tick[i]};
+    }
+}
+
+/* Skipped, fixed at generation (or at fw_world_add_arrivals, before the run): topics, every
+ * user's traits but interests and p_active, creators' rows, the day-0 follow graph (never
+ * written once the engine exists: the run's follows and unfollows are fw_users_state's), brands,
+ * products (their stock is the engine's; product_stock is the initial one), campaigns (their
+ * budgets as revised are the engine's), the vocabulary, the generation's notes' rows but their
+ * likes, and capacities (cap_notes: room only). Checked to be the same: the sizes. */
+void fw_world_snap(fw_world *w, fw_snap *s)
+{
+    fw_snap_same_u32(s, w->n_users, "world.n_users (with arrivals)");
+    fw_snap_same_u32(s, w->n_arrivals, "the arrivals");
+    fw_snap_same_u32(s, w->n_topics, "world.n_topics");
+    fw_snap_same_u32(s, w->dim, "world.embed_dim");
+    fw_snap_same_u32(s, w->n_creators, "the creators");
+    fw_snap_same_u32(s, w->n_products, "world.n_products");
+    fw_snap_same_u32(s, w->n_terms, "the vocabulary");
+    fw_snap_same_u32(s, w->n_notes_generated, "the generated notes");
+    /* Notes published during the run (and a warm-up), in id order. */
+    uint32_t n = w->n_notes;
+    fw_snap_u32(s, &n);
+    if (fw_snap_loading(s) && !fw_snap_failed(s) && (n < w->n_notes_generated || n == FW_NONE))
+        fw_snap_fail(s, "%u notes: fewer than the %u generated, or past the last id", n, w->n_notes_generated);
+    for (uint32_t at = w->n_notes_generated; at < n && !fw_snap_failed(s); at += SNAP_CHUNK)
+        snap_note_rows(w, s, at, n - at < SNAP_CHUNK ? n - at : SNAP_CHUNK);
+    if (fw_snap_loading(s) && !fw_snap_failed(s))
+        w->n_notes = n;
+    fw_snap_array(s, w->note_likes, w->n_notes, sizeof *w->note_likes);
+    /* Users: interests drift (feed, day-end reversion); p_active is the living part's (leavers
+     * and arrivals); creators' follower counts follow the run's follows and unfollows. */
+    fw_snap_array(s, w->interest, (size_t)w->n_users * w->n_topics, sizeof *w->interest);
+    fw_snap_array(s, w->p_active, w->n_users, sizeof *w->p_active);
+    fw_snap_array(s, w->n_followers, w->n_users, sizeof *w->n_followers);
 }

@@ -17,6 +17,7 @@
 #include "flywheel/ads.h"
 #include "flywheel/engine.h"
 #include "flywheel/market.h"
+#include "flywheel/snap.h"
 #include "model/knobs.h"
 
 typedef struct fw_world {
@@ -90,6 +91,8 @@ typedef struct fw_world {
 
     /* Notes (grow as creators post). Visible part mirrors what the engine was told. */
     uint32_t n_notes, cap_notes;
+    uint32_t n_notes_generated;   /* notes [0, n_notes_generated) are the generation's: a
+                                     snapshot holds only the later ones' rows */
     fw_note_info *note_info; /* visible: creator, topic, format, created tick */
     float *note_quality;     /* hidden true quality */
     float *note_emb;         /* [cap_notes * dim] hidden content embedding */
@@ -168,6 +171,14 @@ uint32_t fw_world_draw_topic(const float *mix, uint32_t n_topics, double u);
 /* Expected share of monthly users active on a day (DAU/MAU) implied by the activity
  * distribution over a 30-day month, before satisfaction effects. */
 double fw_world_expected_dau_mau(const fw_world *w);
+
+/* Issue 21, state snapshots (flywheel/snap.h): transfers what a day changes in w -- the notes
+ * published since generation (their rows, grown into w when loading), every note's likes,
+ * interests, p_active and follower counts -- in both directions (saving or loading, as s
+ * does). Loading, w is the freshly generated world of the same scenario; a value out of range
+ * fails s. The follow graph, traits, creators' and products' rows never change after
+ * generation: the run's follows are the users' state (fw_users_snap), stock the engine's. */
+void fw_world_snap(fw_world *w, fw_snap *s);
 
 /* The grown graph's interest similarity (follow_growth), for run-time follows by the same rule:
  * row[0, T) scaled to unit length in 1/255ths (out[T]), and the cosine of two such vectors in

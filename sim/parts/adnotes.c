@@ -66,4 +66,5 @@ const fw_part fw_adnotes_part = {
     FW_PART_COUNTERS_AND_RATES,
     .active = adnotes_active,
     .on_event = adnotes_on_event,
+    .snap = fw_part_no_state,   /* no state at all */
 };

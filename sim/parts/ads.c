@@ -139,6 +139,17 @@ static fw_err ads_day_close(fw_sim *S, fw_part_inst *p)
     return FW_OK;
 }
 
+/* The brand tables are the recorder's copies of the engine's books, made at every day's close:
+ * they go, so the file a resumed run writes is right before its first day closes. Skipped:
+ * n_brands (the world's). */
+static void ads_snap(fw_sim *S, fw_part_inst *p, fw_snap *s)
+{
+    (void)S;
+    ads_state *st = p->state;
+    fw_snap_array(s, st->spend_cents, st->n_brands, sizeof *st->spend_cents);
+    fw_snap_array(s, st->gmv_cents, st->n_brands, sizeof *st->gmv_cents);
+}
+
 static fw_err ads_create(fw_sim *S, fw_part_inst *p)
 {
     ads_state *st = p->state;
@@ -171,4 +182,5 @@ const fw_part fw_ads_part = {
     .after_log = ads_after_log,
     .tick_end = ads_tick_end,
     .day_close = ads_day_close,
+    .snap = ads_snap,
 };

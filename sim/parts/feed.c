@@ -304,4 +304,7 @@ const fw_part fw_feed_part = {
     .session_browse = feed_session,
     .day_end = feed_day_end,
     .day_close = feed_day_close,
+    /* Nothing across days: streams sought per (user, tick), the recorder's ids; the
+     * population's expectation is the users' state (fw_users_snap). */
+    .snap = fw_part_no_state,
 };

@@ -170,6 +170,35 @@ static void followback_summary(const fw_sim *S, const fw_part_inst *p, const uin
     }
 }
 
+/* The follow-backs decided at the day's last barrier wait for the next day's first: each as
+ * its user, creator and tick (a record's union and padding are indeterminate; the kind and
+ * tag are the same for all). Loading, one at a time, so a crafted count fails when the file
+ * runs out rather than reserving room for it. Skipped: the stream (sought per follower and
+ * tick). */
+static void followback_snap(fw_sim *S, fw_part_inst *p, fw_snap *s)
+{
+    followback_state *st = p->state;
+    uint32_t n_users = S->w.n_users;
+    size_t n = st->waiting.n;
+    fw_snap_size(s, &n);
+    if (fw_snap_loading(s))
+        st->waiting.n = 0;
+    for (size_t k = 0; k < n && !fw_snap_failed(s); k++) {
+        fw_record r = {.kind = FW_RECORD_FOLLOW, .aux = FW_FOLLOW_BACK};
+        if (!fw_snap_loading(s))
+            r = st->waiting.v[k];
+        fw_snap_index(s, &r.u.follow.user, n_users, n_users);
+        fw_snap_index(s, &r.u.follow.creator, n_users, n_users);
+        fw_snap_i32(s, &r.u.follow.tick);
+        if (!fw_snap_loading(s) || fw_snap_failed(s))
+            continue;
+        if (S->w.creator_of[r.u.follow.creator] < 0)
+            fw_snap_fail(s, "a follow-back of user %u, no creator", r.u.follow.creator);
+        else if (fw_recbuf_push(&st->waiting, &r))
+            fw_snap_fail(s, "out of memory for %zu follow-backs", k + 1);
+    }
+}
+
 const fw_part fw_followback_part = {
     .name = "followback",
     FW_PART_COUNTERS_AND_RATES,
@@ -181,4 +210,5 @@ const fw_part fw_followback_part = {
     .after_log = followback_after_log,
     .day_close = followback_day_close,
     .summary = followback_summary,
+    .snap = followback_snap,
 };

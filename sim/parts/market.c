@@ -182,6 +182,25 @@ static fw_err market_day_close(fw_sim *S, fw_part_inst *p)
     return FW_OK;
 }
 
+/* The tasks' table is the recorder's copy of the marketplace's tasks, made at every day's
+ * close: it goes, so the file a resumed run writes is right before its first day closes (a
+ * column per transfer, each as long as the engine's tasks at most). Skipped: the stream
+ * (sought before every use), the quotes (scratch of a day's start; cap_quotes only room). */
+static void market_snap(fw_sim *S, fw_part_inst *p, fw_snap *s)
+{
+    market_state *st = p->state;
+    uint32_t max = fw_market_n_tasks(S->engine);
+    for (int f = 0; f < F__COUNT && !fw_snap_failed(s); f++) {
+        uint32_t n = st->n_tasks;
+        fw_snap_vec32(s, (void **)&st->col[f], &n, NULL, sizeof *st->col[f], max);
+        if (!fw_snap_loading(s) || fw_snap_failed(s))
+            continue;
+        if (f > 0 && n != st->n_tasks)
+            fw_snap_fail(s, "a tasks' column of %u rows, the first has %u", n, st->n_tasks);
+        st->n_tasks = n;
+    }
+}
+
 static void market_destroy(fw_sim *S, fw_part_inst *p)
 {
     (void)S;
@@ -218,4 +237,5 @@ const fw_part fw_market_part = {
     .destroy = market_destroy,
     .day_start = market_day_start,
     .day_close = market_day_close,
+    .snap = market_snap,
 };

@@ -91,4 +91,7 @@ const fw_part fw_notes_part = {
     .create = notes_create,
     .day_start = notes_day_start,
     .tick_end = notes_tick_end,
+    /* Nothing across days: streams sought before every use, counted restarts at every day's
+     * start, the AIGC tool's templates are drawn at create. */
+    .snap = fw_part_no_state,
 };

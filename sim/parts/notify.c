@@ -90,6 +90,13 @@ static fw_err notify_create(fw_sim *S, fw_part_inst *p)
     return FW_OK;
 }
 
+/* Each user's last digest day. Skipped: the streams (sought per (user, day)). */
+static void notify_snap(fw_sim *S, fw_part_inst *p, fw_snap *s)
+{
+    notify_state *st = p->state;
+    fw_snap_array(s, st->seen_day, S->w.n_users, sizeof *st->seen_day);
+}
+
 const fw_part fw_notify_part = {
     .name = "notify",
     FW_PART_COUNTERS_AND_RATES,
@@ -98,4 +105,5 @@ const fw_part fw_notify_part = {
     .create = notify_create,
     .session_arrive = notify_arrive,
     .summary = notify_summary,
+    .snap = notify_snap,
 };

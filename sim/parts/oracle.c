@@ -222,4 +222,6 @@ const fw_part fw_oracle_part = {
     .create = oracle_create,
     .destroy = oracle_destroy,
     .on_event = oracle_on_event,
+    /* Nothing across days: each thread's scratch, filled before every use. */
+    .snap = fw_part_no_state,
 };

@@ -48,6 +48,13 @@ const fw_part *const fw_parts[] = {
 
 const uint32_t fw_n_parts = sizeof fw_parts / sizeof fw_parts[0];
 
+void fw_part_no_state(fw_sim *S, fw_part_inst *p, fw_snap *s)
+{
+    (void)S;
+    (void)p;
+    (void)s;
+}
+
 const fw_part *fw_part_by_name(const char *name)
 {
     for (uint32_t k = 0; k < fw_n_parts; k++)

@@ -163,6 +163,16 @@ static fw_err promo_day_close(fw_sim *S, fw_part_inst *p)
     return S->rec ? fw_recorder_push(S->rec, ps->series, row) : FW_OK;
 }
 
+/* The coupons' books are the recorder's copy of the shop's, made at every day's close: they
+ * go, so the file a resumed run writes is right before its first day closes. Skipped: the
+ * series id, n_coupons and the names (set at create); the day's sale is the engine's. */
+static void promo_snap(fw_sim *S, fw_part_inst *p, fw_snap *s)
+{
+    (void)S;
+    promo_state *ps = p->state;
+    fw_snap_array(s, ps->books, (size_t)ps->n_coupons * B__COUNT, sizeof *ps->books);
+}
+
 static fw_err promo_day_start(fw_sim *S, fw_part_inst *p)
 {
     (void)p;
@@ -225,4 +235,5 @@ const fw_part fw_promo_part = {
     .day_start = promo_day_start,
     .tick_end = promo_tick_end,
     .summary = promo_summary,
+    .snap = promo_snap,
 };

@@ -169,4 +169,9 @@ const fw_part fw_reach_part = {
     .day_start = reach_day_start,
     .after_log = reach_after_log,
     .day_end = reach_day_end,
+    /* Nothing across days: the exposure (shown, creator_impr) starts afresh at every day's
+     * start, gini_scratch is scratch, shown_words only room; what reach writes elsewhere
+     * (likes, follower counts, follows, per-user counts) is the world's, the users' and the
+     * aggregates'. */
+    .snap = fw_part_no_state,
 };

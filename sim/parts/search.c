@@ -251,4 +251,6 @@ const fw_part fw_search_part = {
     .create = search_create,
     .user_tick = search_user_tick,
     .session_seek = search_session,
+    /* Nothing across days: streams sought per (user, tick). */
+    .snap = fw_part_no_state,
 };

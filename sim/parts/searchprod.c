@@ -41,4 +41,5 @@ const fw_part fw_searchprod_part = {
     FW_PART_COUNTERS_AND_RATES,
     .active = searchprod_active,
     .on_event = searchprod_on_event,
+    .snap = fw_part_no_state,   /* no state at all */
 };

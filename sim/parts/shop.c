@@ -613,6 +613,32 @@ static void shop_summary(const fw_sim *S, const fw_part_inst *p, const uint64_t 
 
 /* ---- the run -------------------------------------------------------------------------------- */
 
+/* Skipped: on, promo, n_brands, n_arms, arm_names (set at create), the streams (sought before
+ * every draw). The orders' sources go up to the last that is not FW_SRC_SHOP, which is what
+ * every entry past them holds, as its readers take an entry past the room (so the room, which
+ * depends on when it grew, does not show in the snapshot). The brand tables are the
+ * recorder's copies of the shop's books, made at every day's close: they go too, so the file
+ * a resumed run writes is right before its first day closes. */
+_Static_assert(sizeof(pending_return) == 12, "pending_return travels whole: it must hold no padding");
+
+static void shop_snap(fw_sim *S, fw_part_inst *p, fw_snap *s)
+{
+    shop_state *st = p->state;
+    uint32_t n_orders = fw_shop_n_orders(S->engine);
+    size_t n_src = st->order_src_cap < n_orders ? st->order_src_cap : n_orders;
+    while (n_src > 0 && st->order_src[n_src - 1] == FW_SRC_SHOP)
+        n_src--;
+    fw_snap_vec(s, (void **)&st->order_src, &n_src, &st->order_src_cap, sizeof *st->order_src, n_orders);
+    fw_snap_vec(s, (void **)&st->returns, &st->n_returns, &st->returns_cap, sizeof *st->returns, n_orders);
+    for (size_t k = 0; k < st->n_returns && fw_snap_loading(s) && !fw_snap_failed(s); k++)
+        if (st->returns[k].user >= S->w.n_users)
+            fw_snap_fail(s, "a return by user %u, out of range", st->returns[k].user);
+    fw_snap_array(s, st->brand_units, (size_t)S->n_arms * st->n_brands, sizeof *st->brand_units);
+    fw_snap_array(s, st->brand_rev, (size_t)S->n_arms * st->n_brands, sizeof *st->brand_rev);
+    fw_snap_array(s, st->lost_orders, S->n_cells, sizeof *st->lost_orders);
+    fw_snap_array(s, st->lost_units, S->n_cells, sizeof *st->lost_units);
+}
+
 static void shop_destroy(fw_sim *S, fw_part_inst *p)
 {
     shop_state *st = p->state;
@@ -671,6 +697,7 @@ const fw_part fw_shop_part = {
     .state_size = sizeof(shop_state),
     .create = shop_create,
     .destroy = shop_destroy,
+    .snap = shop_snap,
     .user_tick = shop_user_tick,
     .session_arrive = shop_cart,
     .session_browse = shop_tab,

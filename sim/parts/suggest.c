@@ -319,4 +319,8 @@ const fw_part fw_suggest_part = {
     .tick_end = suggest_tick_end,
     .day_close = suggest_day_close,
     .summary = suggest_summary,
+    /* Nothing across days: the present creators, their unit vectors and the urn are taken
+     * again at every day's start (the urn at every tick's end too), the user's vector and
+     * the streams before every use. */
+    .snap = fw_part_no_state,
 };

@@ -671,6 +671,68 @@ static fw_err tables_tick_end(fw_sim *S, fw_part_inst *p)
     return FW_OK;
 }
 
+/* A campaign's stats field by field: fw_campaign_stats has padding after throttled, whose
+ * indeterminate bytes would make two snapshots of one state differ. */
+_Static_assert(sizeof(fw_campaign_stats) == 14 * 8, "fw_campaign_stats gained a field: transfer it in snap_stats");
+
+static void snap_stats(fw_snap *s, fw_campaign_stats *x)
+{
+    int32_t throttled = x->throttled;
+    fw_snap_i64(s, &x->spend_today_cents);
+    fw_snap_i64(s, &x->spend_cents);
+    fw_snap_i64(s, &x->overdelivery_cents);
+    fw_snap_u64(s, &x->impressions);
+    fw_snap_u64(s, &x->clicks);
+    fw_snap_u64(s, &x->conversions);
+    fw_snap_u64(s, &x->auctions_won);
+    fw_snap_f64(s, &x->multiplier);
+    fw_snap_i32(s, &throttled);
+    x->throttled = throttled;
+    fw_snap_i64(s, &x->attributed_gmv_cents);
+    fw_snap_f64(s, &x->goal_multiplier);
+    fw_snap_f64(s, &x->bid_shade);
+    fw_snap_u64(s, &x->interactions);
+    fw_snap_i64(s, &x->budget_cents);
+}
+
+/* An int flag as 32 bits. */
+static void snap_int(fw_snap *s, int *v)
+{
+    int32_t x = *v;
+    fw_snap_i32(s, &x);
+    *v = x;
+}
+
+/* Transferred: what counts to date (creators' notes, products' refunds, each user's first
+ * active day and paid orders as of the last day's end, campaigns' stats as of it), what has
+ * been described once, and the period last seen. Skipped: the day's counts, zeroed at every
+ * day's end (nd, cr_imp, cr_open, u_sessions, u_orders, rank) or close (pv, pc, po, ps, pr,
+ * camp_gmv), before the snapshot; cap_notes (room: nd grows with the notes at every barrier);
+ * the recorder's ids (set at create). */
+static void tables_snap(fw_sim *S, fw_part_inst *p, fw_snap *s)
+{
+    tables_state *st = p->state;
+    const fw_world *w = &S->w;
+    size_t nc = w->n_campaigns;
+    fw_snap_u32(s, &st->notes_logged);
+    fw_snap_u32(s, &st->notes_counted);
+    if (fw_snap_loading(s) && !fw_snap_failed(s) && (st->notes_logged > w->n_notes || st->notes_counted > w->n_notes))
+        fw_snap_fail(s, "notes described %u, counted %u: past the %u notes", st->notes_logged, st->notes_counted,
+                     w->n_notes);
+    fw_snap_array(s, st->seen, w->n_users, sizeof *st->seen);
+    fw_snap_array(s, st->cr_notes, w->n_users, sizeof *st->cr_notes);
+    fw_snap_array(s, st->pr_total, (size_t)w->n_products + 1, sizeof *st->pr_total);
+    fw_snap_u32(s, &st->products_logged);
+    for (size_t k = 0; k < nc + 1 && !fw_snap_failed(s); k++)
+        snap_stats(s, &st->camp_prev[k]);
+    for (size_t k = 0; k < (size_t)S->n_cells * nc + 1 && !fw_snap_failed(s); k++)
+        snap_stats(s, &st->cell_prev[k]);
+    snap_int(s, &st->campaigns_logged);
+    snap_int(s, &st->closed);
+    fw_snap_array(s, st->u_paid_prev, w->n_users, sizeof *st->u_paid_prev);
+    snap_int(s, &st->period_prev);
+}
+
 static void tables_destroy(fw_sim *S, fw_part_inst *p)
 {
     (void)S;
@@ -691,4 +753,5 @@ const fw_part fw_tables_part = {
     .tick_end = tables_tick_end,
     .day_end = tables_day_end,
     .day_close = tables_day_close,
+    .snap = tables_snap,
 };

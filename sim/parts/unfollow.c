@@ -227,6 +227,34 @@ static void unfollow_summary(const fw_sim *S, const fw_part_inst *p, const uint6
     }
 }
 
+/* Users' grudges, a chunk of users at a time: their lengths in one array, then each non-empty
+ * list (grudge is two 32-bit fields: no padding), held against creators (distinct: at most
+ * n_creators; a grudge's creator is only compared, never an index). Skipped: scanned (set at
+ * every user's tick) and the streams (sought per (user, tick)). */
+#define SNAP_CHUNK 4096u
+_Static_assert(sizeof(grudge) == 8, "grudge travels whole: it must hold no padding");
+
+static void unfollow_snap(fw_sim *S, fw_part_inst *p, fw_snap *s)
+{
+    unfollow_state *st = p->state;
+    const fw_world *w = &S->w;
+    uint32_t len[SNAP_CHUNK];
+    for (uint32_t at = 0; at < w->n_users && !fw_snap_failed(s); at += SNAP_CHUNK) {
+        uint32_t k = w->n_users - at < SNAP_CHUNK ? w->n_users - at : SNAP_CHUNK;
+        for (uint32_t i = 0; i < k; i++)
+            len[i] = st->of[at + i].n;
+        fw_snap_array(s, len, k, sizeof *len);
+        for (uint32_t i = 0; i < k && !fw_snap_failed(s); i++) {
+            grudges *g = &st->of[at + i];
+            if (len[i] == 0)
+                continue;
+            fw_snap_vec32(s, (void **)&g->v, &g->n, &g->cap, sizeof *g->v, w->n_creators);
+            if (fw_snap_loading(s) && !fw_snap_failed(s) && g->n != len[i])
+                fw_snap_fail(s, "user %u holds %u grudges, %u said", at + i, g->n, len[i]);
+        }
+    }
+}
+
 const fw_part fw_unfollow_part = {
     .name = "unfollow",
     FW_PART_COUNTERS_AND_RATES,
@@ -239,4 +267,5 @@ const fw_part fw_unfollow_part = {
     .after_log = unfollow_after_log,
     .day_close = unfollow_day_close,
     .summary = unfollow_summary,
+    .snap = unfollow_snap,
 };
