@@ -27,6 +27,7 @@
 #include <gsl/gsl_randist.h>
 
 #include "driver/clock.h"
+#include "driver/snapshot.h"
 #include "driver/counters.h"
 #include "driver/evlog.h"
 #include "driver/part.h"
@@ -115,6 +116,19 @@ typedef struct driver {
     double t_replayed;           /* when the last of them ended (fw_now_s) */
     size_t ckpt_bytes;
     double ckpt_s;
+    /* State snapshots (driver/snapshot.h): written beside the checkpoint at every day's end
+     * when the run can be snapshot (snap_path set), else why not (snap_refusal). */
+    char *snap_path, *snap_tmp;
+    int snap_on;
+    char snap_refusal[320];
+    uint64_t snap_bytes;
+    double snap_s;
+    int snap_failed;             /* the last write failed (said once on stderr) */
+    fw_run_report *rep;          /* the run's report: its running totals are snapshot too */
+    uint32_t start_day;          /* resuming from a snapshot: the first day to run, else 0 */
+    double snap_load_s;
+    uint64_t snap_load_bytes;
+    char snap_unused[512];       /* resuming: why a snapshot beside the partial was not used */
 } driver;
 
 static fw_err drv_init(driver *D)
@@ -178,6 +192,8 @@ static void drv_fini(driver *D)
     free(D->resolved);
     free(D->overrides);
     free(D->ckpt_path);
+    free(D->snap_path);
+    free(D->snap_tmp);
     free(D->ck.day_digest);
 }
 
@@ -580,6 +596,61 @@ static fw_err day_end(driver *D)
     return fw_ranks_day_work(&D->ranks, S);
 }
 
+/* The driver's own section of a snapshot: what run_days carries from day to day. */
+static void driver_snap(driver *D, fw_snap *s, uint32_t days_done)
+{
+    fw_sim *S = &D->S;
+    fw_snap_section(s, "driver");
+    fw_snap_array(s, D->totals, (size_t)S->n_arms * S->n_counters, sizeof *D->totals);
+    fw_snap_u64(s, &D->rep->active_user_days);
+    fw_snap_u64(s, &D->rep->sessions);
+    fw_snap_u64(s, &D->rep->impressions);
+    uint32_t ready = (uint32_t)D->exp_ready;
+    fw_snap_index(s, &ready, 2, 2);
+    D->exp_ready = (int)ready;
+    fw_exp_table_snap(&D->exp, s);
+    if (fw_snap_loading(s) && D->exp.n_arms > S->n_arms)   /* the summary reads the scenario's arms by it */
+        fw_snap_fail(s, "an experiment table of %u arms, the run has %u", D->exp.n_arms, S->n_arms);
+    /* The finished days' digests: a checkpoint written after a resume names them all, also
+     * a day the killed run's checkpoint did not reach (killed between snapshot and it). */
+    fw_snap_array(s, D->ck.day_digest, days_done, sizeof *D->ck.day_digest);
+}
+
+/* Writes the snapshot after day S->day: NAME.h5.snap.tmp, fsync, rename. A failure is
+ * said once and costs only the snapshot: the checkpoint still lets a resume re-simulate. */
+static void write_snapshot(driver *D)
+{
+    fw_sim *S = &D->S;
+    double t0 = fw_now_s();
+    char why[512] = "";
+    fw_snap *s = fw_snap_create(D->snap_tmp);
+    if (!s) {
+        snprintf(why, sizeof why, "out of memory");
+    } else {
+        fw_snap_id id = {.seed = S->sc->seed, .scenario_hash = D->ck.scenario_hash, .days_done = S->day + 1};
+        fw_snapshot_id(s, &id);
+        if (fw_sim_snap(S, s, why, sizeof why) == FW_OK)
+            driver_snap(D, s, id.days_done);
+        uint64_t bytes = 0;
+        char fin[512];
+        fw_err rc = fw_snap_finish(s, &bytes, fin, sizeof fin);
+        if (!why[0] && rc != FW_OK)
+            snprintf(why, sizeof why, "%s", fin);
+        if (!why[0] && rename(D->snap_tmp, D->snap_path) != 0)
+            snprintf(why, sizeof why, "cannot rename it into place: %s", strerror(errno));
+        if (!why[0])
+            D->snap_bytes = bytes;
+    }
+    if (why[0]) {
+        unlink(D->snap_tmp);
+        if (!D->snap_failed)
+            fprintf(stderr, "\nflywheel: warning: cannot write the snapshot %s after day %u: %s; a resumed run will "
+                            "re-simulate from the last snapshot written, or from day 0\n", D->snap_path, S->day + 1, why);
+    }
+    D->snap_failed = why[0] != '\0';
+    D->snap_s += fw_now_s() - t0;
+}
+
 /* After a recorded day: a day the partial file already holds (resuming) is checked against
  * the checkpoint's digest and nothing is written; any later day rewrites the partial file,
  * then the checkpoint (so a checkpoint never names a day the partial lacks). */
@@ -605,6 +676,8 @@ static fw_err day_checkpoint(driver *D, uint64_t digest, double t_start, char *e
         return rc;
     if (D->ranks.rank > 0)   /* the file is written collectively; the checkpoint by rank 0 */
         return FW_OK;
+    if (D->snap_on)   /* before the checkpoint, which then never names a day a written snapshot lacks */
+        write_snapshot(D);
     double t0 = fw_now_s();
     D->ck.days_done = S->day + 1;
     rc = fw_ckpt_write(D->ckpt_path, &D->ck, &D->ckpt_bytes, errbuf, errlen);
@@ -759,6 +832,11 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
     if (rep->warmup_days)
         fprintf(out, "  warm-up: %u day%s before day 0, unrecorded, %.1f s\n", rep->warmup_days,
                 rep->warmup_days == 1 ? "" : "s", rep->warmup_s);
+    if (rep->snap_loaded_day)
+        fprintf(out, "  resumed: from the snapshot after day %u (%llu bytes, loaded in %.1f s)\n", rep->snap_loaded_day,
+                (unsigned long long)rep->snap_load_bytes, rep->snap_load_s);
+    else if (rep->snap_unused[0])
+        fprintf(out, "  resumed without a snapshot: %s\n", rep->snap_unused);
     if (rep->replayed)
         fprintf(out, "  resumed: %u finished day%s re-simulated (not rewritten) in %.1f s, world included\n",
                 rep->replayed, rep->replayed == 1 ? "" : "s", rep->replay_s);
@@ -766,6 +844,12 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
         fprintf(out, "  checkpoint: %zu bytes, %.3f s to write over the run's days (%s)\n", rep->ckpt_bytes,
                 rep->ckpt_s,
                 !rep->interrupted ? "removed: the run completed" : "kept: flywheel run --resume continues the run");
+    if (rep->snap_on && rep->snap_bytes)
+        fprintf(out, "  snapshot: %llu bytes, %.1f s to write over the run's days (%s)\n",
+                (unsigned long long)rep->snap_bytes, rep->snap_s,
+                !rep->interrupted ? "removed: the run completed" : "kept: a resume continues from it");
+    else if (!rep->snap_on)
+        fprintf(out, "  snapshot: none (%s); a resumed run re-simulates its finished days\n", rep->snap_refusal);
     if (rep->prev_path[0])
         fprintf(out, "  previous result kept as %s\n", rep->prev_path);
 }
@@ -999,10 +1083,11 @@ static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_e
     char errbuf[512] = "";
     fw_err rc = FW_OK;
     D->stop = o->stop;
-    if (sc->world.warmup_days && (rc = warm_up(D, o, rep, stopped)) != FW_OK)
+    /* A snapshot holds the state after the warm-up too. */
+    if (sc->world.warmup_days && !D->start_day && (rc = warm_up(D, o, rep, stopped)) != FW_OK)
         return rc;
     t_sim = fw_now_s();
-    for (S->day = 0; S->day < sc->days && !*stopped; S->day++) {
+    for (S->day = D->start_day; S->day < sc->days && !*stopped; S->day++) {
         fw_ranks_fault(&D->ranks, S->day);
         if ((rc = day_start(D)) != FW_OK)
             break;
@@ -1033,6 +1118,8 @@ static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_e
         if (exp_out && D->exp_ready)
             *exp_out = D->exp;
         rep->days_done = S->day + 1;
+        if (o->stop_after_days && rep->days_done >= o->stop_after_days && rep->days_done > D->replay)
+            *stopped = 1;   /* a test's stop, as a signal after this day */
         /* Several ranks: none starts the next day before rank 0 has written this one, so
          * a rank that dies later leaves the file with every day finished before. */
         fw_mpi_barrier();
@@ -1091,6 +1178,68 @@ static fw_err ckpt_setup(driver *D, const fw_run_opts *o)
     D->replay = o->resume ? o->resume_days : 0;
     if (D->resume && (D->replay > sc->days || D->resume->days_done > D->replay))
         return FW_ERR_INVAL;
+    size_t m = strlen(o->output_path) + 12;
+    if (!(D->snap_path = malloc(m)) || !(D->snap_tmp = malloc(m)) || fw_snapshot_path(o->output_path, D->snap_path, m) < 0)
+        return FW_ERR_NOMEM;
+    snprintf(D->snap_tmp, m, "%s.tmp", D->snap_path);
+    if (o->no_snapshot)
+        snprintf(D->snap_refusal, sizeof D->snap_refusal, "--no-snapshot");
+    else if (D->ranks.size > 1)   /* users' state lives on their own rank; a resume runs in one process */
+        snprintf(D->snap_refusal, sizeof D->snap_refusal, "several ranks keep each user's state on the user's rank");
+    else
+        fw_sim_snap_refusal(&D->S, D->snap_refusal, sizeof D->snap_refusal);
+    D->snap_on = !D->snap_refusal[0];
+    return FW_OK;
+}
+
+/* Resuming: loads the snapshot beside the partial file when it is this run's and this build's
+ * and holds no more days than the partial; the run then starts at its day (D->start_day) and
+ * re-simulates only the partial's days after it. Any other snapshot, or none, is left unused
+ * (D->snap_unused says why) and the run re-simulates every finished day, as without
+ * snapshots. A snapshot that is this run's but cannot be loaded is bad input: FW_ERR_PARSE
+ * (exit 2), said on stderr; the state is then half-loaded and the run must not go on. */
+static fw_err load_snapshot(driver *D)
+{
+    fw_sim *S = &D->S;
+    if (!D->snap_on) {
+        snprintf(D->snap_unused, sizeof D->snap_unused, "this run cannot be snapshot: %s", D->snap_refusal);
+        return FW_OK;
+    }
+    double t0 = fw_now_s();
+    fw_snap *s = fw_snap_open(D->snap_path);
+    if (!s)
+        return FW_ERR_NOMEM;
+    fw_snap_id id = {0};
+    if (!fw_snap_failed(s))
+        fw_snapshot_id(s, &id);
+    if (fw_snap_failed(s))
+        snprintf(D->snap_unused, sizeof D->snap_unused, "%s", fw_snap_why(s));
+    else if (id.seed != S->sc->seed || id.scenario_hash != D->ck.scenario_hash)
+        snprintf(D->snap_unused, sizeof D->snap_unused, "%s is of another run (seed or scenario)", D->snap_path);
+    else if (id.days_done == 0 || id.days_done > D->replay)
+        snprintf(D->snap_unused, sizeof D->snap_unused, "%s holds the state after day %u, the partial file %u days",
+                 D->snap_path, id.days_done, D->replay);
+    if (D->snap_unused[0]) {
+        fw_snap_close(s, NULL, 0);
+        if (access(D->snap_path, F_OK) == 0)   /* one was there: say why it is not used */
+            fprintf(stderr, "flywheel run --resume: not using the snapshot %s: %s; re-simulating the finished days "
+                            "instead\n", D->snap_path, D->snap_unused);
+        return FW_OK;
+    }
+    char why[512] = "", why2[512] = "";
+    D->snap_load_bytes = fw_snap_bytes(s);
+    fw_err rc = fw_sim_snap(S, s, why, sizeof why);
+    if (rc == FW_OK)
+        driver_snap(D, s, id.days_done);
+    fw_err rc2 = fw_snap_close(s, why2, sizeof why2);
+    if (rc != FW_OK || rc2 != FW_OK) {
+        fprintf(stderr, "flywheel run --resume: the snapshot %s cannot be loaded: %s; remove it to resume by "
+                        "re-simulating the finished days instead\n", D->snap_path, why[0] ? why : why2);
+        D->rep->refused = 1;
+        return FW_ERR_PARSE;
+    }
+    D->start_day = id.days_done;
+    D->snap_load_s = fw_now_s() - t0;
     return FW_OK;
 }
 
@@ -1126,6 +1275,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     }
     fw_sim *S = &D->S;
     D->lent = -1;
+    D->rep = rep;
     int stopped = 0;
     if (o->progress)   /* at ten million users the world takes minutes */
         fprintf(stderr, "generating the world: %u users, %u notes\n", sc->world.n_users, sc->world.n_notes);
@@ -1144,10 +1294,20 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         if ((rc = fw_recorder_write(S->rec, "running", fw_now_s() - t_start, peak_rss_mb(), errbuf, sizeof errbuf)) != FW_OK) {
             if (fw_mpi_rank() == 0)
                 fprintf(stderr, "flywheel: %s\n", errbuf);
-        } else if (unlink(D->ckpt_path) < 0 && errno != ENOENT) {
-            fprintf(stderr, "flywheel: cannot remove the stale checkpoint %s: %s\n", D->ckpt_path, strerror(errno));
+        } else if ((unlink(D->ckpt_path) < 0 && errno != ENOENT) || (unlink(D->snap_path) < 0 && errno != ENOENT)) {
+            fprintf(stderr, "flywheel: cannot remove the stale checkpoint or snapshot beside %s: %s\n",
+                    fw_recorder_partial_path(S->rec), strerror(errno));
             rc = FW_ERR_IO;
         }
+    }
+    if (rc == FW_OK && S->rec && D->resume) {
+        if (o->progress && D->snap_on)
+            fprintf(stderr, "loading the snapshot %s\n", D->snap_path);
+        rc = load_snapshot(D);
+        if (rc == FW_OK && o->progress && D->start_day)
+            fprintf(stderr, "loaded the state after day %u (%.1f MB) in %.1f s; %u finished day%s to re-simulate\n",
+                    D->start_day, D->snap_load_bytes / 1e6, D->snap_load_s, D->replay - D->start_day,
+                    D->replay - D->start_day == 1 ? "" : "s");
     }
     if (rc != FW_OK)
         goto out;
@@ -1195,10 +1355,20 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
                  stopped ? fw_recorder_partial_path(S->rec) : fw_recorder_path(S->rec));
         if (!stopped && unlink(D->ckpt_path) < 0 && errno != ENOENT)
             fprintf(stderr, "flywheel: warning: cannot remove the checkpoint %s: %s\n", D->ckpt_path, strerror(errno));
+        if (!stopped && unlink(D->snap_path) < 0 && errno != ENOENT)
+            fprintf(stderr, "flywheel: warning: cannot remove the snapshot %s: %s\n", D->snap_path, strerror(errno));
+        rep->snap_bytes = D->snap_bytes;
+        rep->snap_s = D->snap_s;
+        rep->snap_on = D->snap_on && !D->snap_failed;
+        snprintf(rep->snap_refusal, sizeof rep->snap_refusal, "%s", D->snap_failed ? "its last write failed" : D->snap_refusal);
+        rep->snap_loaded_day = D->start_day;
+        rep->snap_load_s = D->snap_load_s;
+        rep->snap_load_bytes = D->snap_load_bytes;
+        snprintf(rep->snap_unused, sizeof rep->snap_unused, "%s", D->snap_unused);
         rep->ckpt_bytes = D->ckpt_bytes;
         rep->ckpt_s = D->ckpt_s;
-        rep->replayed = D->replay;
-        rep->replay_s = D->replay ? D->t_replayed - t_start : 0.0;
+        rep->replayed = D->replay - D->start_day;
+        rep->replay_s = rep->replayed ? D->t_replayed - t_start : 0.0;
         const char *prev = fw_recorder_prev_path(S->rec);
         snprintf(rep->prev_path, sizeof rep->prev_path, "%s", prev ? prev : "");
         summary(D, rep, o->out);

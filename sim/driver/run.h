@@ -28,6 +28,12 @@ typedef struct fw_run_opts {
      * file is first rewritten after day resume_days. NULL: a fresh run. */
     const fw_ckpt *resume;
     uint32_t resume_days;
+    /* State snapshots (driver/snapshot.h): off with --no-snapshot. A resumed run loads the
+     * snapshot beside the partial file when it can, whatever this says. */
+    int no_snapshot;
+    /* A test's stop (FLYWHEEL_STOP_AFTER_DAY): as if a signal came once this many days are
+     * finished and written (0: never). */
+    uint32_t stop_after_days;
 } fw_run_opts;
 
 typedef struct fw_run_report {
@@ -55,6 +61,17 @@ typedef struct fw_run_report {
     double ckpt_s;                      /* time spent writing checkpoints, all days */
     uint32_t replayed;                  /* resume: finished days re-simulated */
     double replay_s;                    /* ... and the time that took */
+    /* State snapshots: whether the run wrote them (else why not), the last one's size and the
+     * seconds spent writing them; resuming, the day of the snapshot loaded (0: none, and why
+     * not, when one was looked for), its size and the seconds it took. */
+    int snap_on;
+    char snap_refusal[320];
+    uint64_t snap_bytes;
+    double snap_s;
+    uint32_t snap_loaded_day;
+    uint64_t snap_load_bytes;
+    double snap_load_s;
+    char snap_unused[512];
     uint32_t warmup_days;               /* issue 18: days simulated before day 0 (world.warmup_days) */
     double warmup_s;                    /* ... and the time they took */
 } fw_run_report;

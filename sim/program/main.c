@@ -109,10 +109,15 @@ static const char usage_run[] =
     "      --resume FILE.partial\n"
     "                     continue the unfinished run that left FILE.partial (killed, stopped\n"
     "                     or failed) from its last finished day, with its checkpoint\n"
-    "                     FILE.ckpt: the finished days are re-simulated (not rewritten) and\n"
-    "                     checked, and FILE ends identical to an uninterrupted run. The\n"
+    "                     FILE.ckpt and its state snapshot FILE.snap: the run continues from\n"
+    "                     the snapshot's day, and any finished day after it (or every one,\n"
+    "                     without a usable snapshot) is re-simulated (not rewritten) and\n"
+    "                     checked; FILE ends identical to an uninterrupted run. The\n"
     "                     scenario, overrides and --replicates come from the checkpoint; a\n"
     "                     SCENARIO, -s, -d or --set given must match them (exit 2 otherwise)\n"
+    "      --no-snapshot  write no state snapshot (FILE.snap: the whole state, about the\n"
+    "                     run's memory, rewritten at each day's end; the summary gives its\n"
+    "                     size); a resume then re-simulates the finished days\n"
     "  -h, --help         this help\n";
 
 static const char usage_bench[] =
@@ -677,6 +682,23 @@ bad:
     return -1;
 }
 
+/* FLYWHEEL_STOP_AFTER_DAY=N: the run stops once N days are finished, as if a signal came then
+ * (tests of resume, which need a stop at a day rather than at a time). -1 when malformed. */
+static int stop_from_env(fw_run_opts *o)
+{
+    const char *v = getenv("FLYWHEEL_STOP_AFTER_DAY");
+    if (!v || !*v)
+        return 0;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || n < 1 || n > 1000000) {
+        fprintf(stderr, "flywheel: FLYWHEEL_STOP_AFTER_DAY='%s': expected a number of days in [1, 1000000]\n", v);
+        return -1;
+    }
+    o->stop_after_days = (uint32_t)n;
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -686,10 +708,11 @@ static int cmd_run(int argc, char **argv)
         {"progress", no_argument, 0, 'P'},     {"help", no_argument, 0, 'h'},
         {"replicates", required_argument, 0, 'R'}, {"report", no_argument, 0, 'r'},
         {"force", no_argument, 0, 'F'},        {"resume", required_argument, 0, 'U'},
+        {"no-snapshot", no_argument, 0, 'N'},
         {0, 0, 0, 0}};
     const char *out_opt = NULL, *resume = NULL;
     int threads = 0, quiet = 0, force_progress = 0, report = 0, force = 0, c, rc = EXIT_BAD_INPUT;
-    int replicates_given = 0;
+    int replicates_given = 0, no_snapshot = 0;
     uint32_t replicates = 1, resume_days = 0;
     fw_ckpt ck = {0};
     setlist sets = {0};
@@ -726,6 +749,7 @@ static int cmd_run(int argc, char **argv)
         case 'r': report = 1; break;
         case 'F': force = 1; break;
         case 'U': resume = optarg; break;
+        case 'N': no_snapshot = 1; break;
         case 'h': fputs(usage_run, stdout); rc = 0; goto done;
         default: fputs(usage_run, stderr); goto done;
         }
@@ -776,8 +800,9 @@ static int cmd_run(int argc, char **argv)
                      .progress = !quiet && fw_mpi_rank() == 0 && (force_progress || isatty(STDERR_FILENO)),
                      .progress_log = !isatty(STDERR_FILENO),
                      .stop = &stop_requested, .out = quiet ? NULL : stdout,
-                     .replicates = replicates, .resume = resume ? &ck : NULL, .resume_days = resume_days};
-    if (plant_from_env(&o)) {
+                     .replicates = replicates, .resume = resume ? &ck : NULL, .resume_days = resume_days,
+                     .no_snapshot = no_snapshot};
+    if (plant_from_env(&o) || stop_from_env(&o)) {
         fw_scenario_fini(&sc);
         goto done;
     }
