@@ -333,7 +333,8 @@ fw_snap *fw_snap_open(const char *path)
         return s;
     }
     s->file_len = (uint64_t)st.st_size;
-    if (!(s->buf = malloc(READ_BUF))) {
+    /* Every read through the buffer is of one section's bytes, so never more than the file. */
+    if (!(s->buf = malloc(s->file_len < READ_BUF ? (size_t)s->file_len : READ_BUF))) {
         fw_snap_fail(s, "out of memory");
         return s;
     }
