@@ -601,10 +601,9 @@ static void driver_snap(driver *D, fw_snap *s, uint32_t days_done)
 {
     fw_sim *S = &D->S;
     fw_snap_section(s, "driver");
+    /* The per-day means of the summary are over every finished day; its throughput and
+     * figure of merit (rep's sessions, impressions) count only what this process simulated. */
     fw_snap_array(s, D->totals, (size_t)S->n_arms * S->n_counters, sizeof *D->totals);
-    fw_snap_u64(s, &D->rep->active_user_days);
-    fw_snap_u64(s, &D->rep->sessions);
-    fw_snap_u64(s, &D->rep->impressions);
     uint32_t ready = (uint32_t)D->exp_ready;
     fw_snap_index(s, &ready, 2, 2);
     D->exp_ready = (int)ready;
@@ -773,15 +772,17 @@ static fw_err world_summary(const fw_world *w, fw_rec_info *info)
 /* The progress line, from tick ends: on a terminal redrawn at most twice a second; into a log
  * (--progress, stderr no terminal) a line of its own every 30 s and at each day's end, which a
  * long run's log can be read and grepped by (no carriage returns, no escape codes). */
-static void progress(const fw_run_opts *o, uint32_t day, uint32_t tick, uint32_t tpd, uint32_t days, double t0,
-                     uint64_t sessions_done, double *last)
+/* The progress line: days [first, days) are this process's (first > 0: resumed from a
+ * snapshot), sessions_done its sessions since t0. */
+static void progress(const fw_run_opts *o, uint32_t day, uint32_t tick, uint32_t tpd, uint32_t first, uint32_t days,
+                     double t0, uint64_t sessions_done, double *last)
 {
     double now = fw_now_s();
     if (!o->progress || (now - *last < (o->progress_log ? 30.0 : 0.5) && tick + 1 < tpd))
         return;
     *last = now;
-    double el = now - t0, done = day + (tick + 1.0) / tpd;
-    double eta = done > 0 ? el / done * (days - done) : 0.0;
+    double el = now - t0, done = day - first + (tick + 1.0) / tpd;
+    double eta = done > 0 ? el / done * (days - first - done) : 0.0;
     fprintf(stderr, "%sday %u/%u tick %u/%u  %.0f sessions/s  ETA %.0f s%s", o->progress_log ? "" : "\r\033[K",
             day + 1, days, tick + 1, tpd, el > 0 ? sessions_done / el : 0.0, eta, o->progress_log ? "\n" : "");
     fflush(stderr);
@@ -1098,7 +1099,7 @@ static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_e
                 for (int s = 0; s < S->n_threads; s++)
                     for (uint32_t c = 0; c < S->n_cells; c++)
                         sessions += S->th[s].counters[(size_t)c * S->n_counters + C_sessions];
-                progress(o, S->day, t, S->tpd, sc->days, t_sim, sessions, &last_progress);
+                progress(o, S->day, t, S->tpd, D->start_day, sc->days, t_sim, sessions, &last_progress);
             }
             /* Several ranks stop together, at the barrier where one of them was asked to. */
             *stopped = D->ranks.size > 1 ? D->stop_any : o->stop && *o->stop;
