@@ -121,6 +121,22 @@ static fw_err aigc_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32
     return FW_OK;
 }
 
+/* The notes' flags (the down-rank reads them), the run's counts of AIGC and human notes and
+ * both days of the detector's prevalence window (today's is empty at a day's end, yesterday's
+ * sets tomorrow's false-positive rate).
+ *  Skipped: first_note (the catalog's notes, fixed at create; aigc_check checks the counts
+ *  against it); day (emptied by end_day, and a snapshot follows a day's end). The flags are
+ *  bits, not indexes: aigc_check checks their consistency. */
+static void aigc_snap(fw_engine *e, void *state, fw_snap *s)
+{
+    fw_aigc *a = state;
+    fw_snap_array(s, a->flags, e->n_notes, sizeof *a->flags);
+    fw_snap_u64(s, &a->run_ai);
+    fw_snap_u64(s, &a->run_human);
+    fw_snap_array(s, a->win_ai, 2, sizeof *a->win_ai);
+    fw_snap_array(s, a->win_human, 2, sizeof *a->win_human);
+}
+
 static fw_err aigc_check(const fw_engine *e, const void *state, char *why, size_t cap)
 {
     const fw_aigc *s = state;
@@ -163,6 +179,7 @@ const fw_engine_module fw_aigc_module = {
     .grow_notes = aigc_grow_notes,
     .publish = aigc_publish,
     .end_day = aigc_end_day,
+    .snap = aigc_snap,
     .check = aigc_check,
     FW_MODULE_SERIES("AI-generated notes: the detector's flags, labels and down-ranks of the day's publications"),
 };

@@ -442,6 +442,62 @@ static fw_err safety_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint
     return FW_OK;
 }
 
+/* ---- state snapshots (issue 21) ------------------------------------------------------- */
+
+/* Whether a cell has started and been calibrated, as one byte each. */
+static void flag_snap(fw_snap *s, int *v)
+{
+    uint32_t x = (uint32_t)*v;
+    fw_snap_index(s, &x, 2, 2);
+    *v = (int)x;
+}
+
+/* Per module: the notes scored and when moderation started (the catalog's times to action
+ * count from it). Per cell that moderates: its false-positive rates (calibrated once, from
+ * the notes there were at the first tick's end), every note's state byte, the queue whole
+ * with its cursors (the entries before q_done are dead, but where they end decides when the
+ * queue is compacted, so they go too: a resumed run's queue then matches the uninterrupted
+ * one entry for entry).
+ *  Skipped: oracle and octx (the safety part sets them at create), on (the cell's settings);
+ *  day and n_tta (emptied by end_day, and a snapshot follows a day's end; tta's contents
+ *  past n_tta are never read); the capacities (the loading side's own: a queue entry or time
+ *  past q_n or n_tta is never read). A note is enqueued at most once per cell (only while
+ *  LIVE, which it never returns to), which bounds the queue by the notes. */
+static void safety_snap(fw_engine *e, void *state, fw_snap *s)
+{
+    fw_safety *sf = state;
+    fw_snap_index(s, &sf->n_scored, e->n_notes + 1, e->n_notes + 1);
+    flag_snap(s, &sf->started);
+    fw_snap_i32(s, &sf->start_tick);
+    for (uint32_t a = 0; a < e->n_arms && !fw_snap_failed(s); a++) {
+        safety_cell *sc = &sf->cell[a];
+        fw_snap_same_u32(s, (uint32_t)sc->on, "whether the cell moderates");
+        if (!sc->on)
+            continue;
+        flag_snap(s, &sc->calibrated);
+        fw_snap_array(s, sc->fp_cum, FW_VIOL__COUNT, sizeof *sc->fp_cum);
+        fw_snap_array(s, sc->st, e->n_notes, sizeof *sc->st);
+        /* q_note and q_due share q_cap: both start from it, so both grow alike. */
+        size_t n_due = sc->q_n, cap_due = sc->q_cap;
+        fw_snap_vec(s, (void **)&sc->q_note, &sc->q_n, &sc->q_cap, sizeof *sc->q_note, e->n_notes);
+        fw_snap_vec(s, (void **)&sc->q_due, &n_due, &cap_due, sizeof *sc->q_due, e->n_notes);
+        fw_snap_size(s, &sc->q_done);
+        fw_snap_size(s, &sc->q_wait);
+        if (!fw_snap_loading(s) || fw_snap_failed(s))
+            continue;
+        if (n_due != sc->q_n || sc->q_done > sc->q_wait || sc->q_wait > sc->q_n) {
+            fw_snap_fail(s, "cell %u's review queue of %zu entries (%zu due times) has cursors %zu, %zu", a, sc->q_n,
+                         n_due, sc->q_done, sc->q_wait);
+            return;
+        }
+        for (size_t i = 0; i < sc->q_n; i++)
+            if (sc->q_note[i] >= e->n_notes) {
+                fw_snap_fail(s, "cell %u's review queue holds note %u of %u", a, sc->q_note[i], e->n_notes);
+                return;
+            }
+    }
+}
+
 static fw_err safety_check(const fw_engine *e, const void *state, char *why, size_t cap)
 {
     const fw_safety *s = state;
@@ -486,6 +542,7 @@ const fw_engine_module fw_safety_module = {
     .grow_notes = safety_grow_notes,
     .end_tick = safety_end_tick,
     .end_day = safety_end_day,
+    .snap = safety_snap,
     .check = safety_check,
     FW_MODULE_SERIES("moderation across the cells that moderate: notes scored, queued, actioned, backlog"),
 };

@@ -316,6 +316,20 @@ static fw_err aigc_create(fw_sim *S, fw_part_inst *p)
     return rc;
 }
 
+/* S->note_aigc, which only this part turns on (fw_sim_publish keeps it while track_aigc): up
+ * to the world's notes when some note was published (the table then reaches past the last),
+ * else none. Loading makes it exactly that long, every entry read; fw_sim_publish grows it
+ * from there, zeroing what it adds, as it would have. Entries are truths, read as 0 or not.
+ *  Skipped, the part's own state: probe and pairs (streams sought before every draw; the
+ *  probe's templates are drawn at create), list and income (a day start's scratch), series
+ *  (the recorder's ids, made at create). */
+static void aigc_snap(fw_sim *S, fw_part_inst *p, fw_snap *s)
+{
+    (void)p;
+    size_t n = S->cap_note_aigc < S->w.n_notes ? S->cap_note_aigc : S->w.n_notes;
+    fw_snap_vec(s, (void **)&S->note_aigc, &n, &S->cap_note_aigc, sizeof *S->note_aigc, S->w.n_notes);
+}
+
 static void aigc_summary(const fw_sim *S, const fw_part_inst *p, const uint64_t *totals, double days, FILE *out)
 {
     (void)p;
@@ -337,5 +351,6 @@ const fw_part fw_aigc_part = {
     .destroy = aigc_destroy,
     .day_start = aigc_day_start,
     .after_log = aigc_after_log,
+    .snap = aigc_snap,
     .summary = aigc_summary,
 };

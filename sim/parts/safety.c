@@ -362,6 +362,29 @@ static fw_err safety_day_end(fw_sim *S, fw_part_inst *p, uint64_t *day)
     return FW_OK;
 }
 
+/* The notes' classes (a session reads only those classed at an earlier barrier: the notes
+ * published on the finished days must be there before the next day's first barrier), what
+ * fake notes planted in each user and the brand each distrusts, and the summary's books.
+ *  Skipped: S and moderates (set at create), the stream (sought before every draw), bad
+ *  (drawn at create from the seed), harm (emptied by day_end, and a snapshot follows a day's
+ *  end), cap_cls (the loading side's own: a class past n_cls is never read). Classes index
+ *  the counters by class, so they are checked. */
+static void safety_snap(fw_sim *S, fw_part_inst *p, fw_snap *s)
+{
+    safety_state *st = p->state;
+    uint32_t nu = S->w.n_users;
+    fw_snap_vec32(s, (void **)&st->cls, &st->n_cls, &st->cap_cls, sizeof *st->cls, S->w.n_notes);
+    for (uint32_t i = 0; fw_snap_loading(s) && i < st->n_cls && !fw_snap_failed(s); i++)
+        if (st->cls[i] >= FW_VIOL__COUNT)
+            fw_snap_fail(s, "note %u of class %u", i, st->cls[i]);
+    fw_snap_indexes(s, st->fake_product, nu, S->w.n_products, FW_NONE);
+    fw_snap_indexes(s, st->distrust, nu, S->w.n_brands, FW_NONE);
+    fw_snap_array(s, st->last_backlog, S->n_arms, sizeof *st->last_backlog);
+    fw_snap_array(s, st->sum_queued, S->n_arms, sizeof *st->sum_queued);
+    fw_snap_array(s, st->capacity, S->n_arms, sizeof *st->capacity);
+    fw_snap_u32(s, &st->days);
+}
+
 static void safety_summary(const fw_sim *S, const fw_part_inst *p, const uint64_t *totals, double days, FILE *out)
 {
     const safety_state *st = p->state;
@@ -400,6 +423,7 @@ const fw_part fw_safety_part = {
     .tick_end = safety_tick_end,
     .on_event = safety_on_event,
     .day_end = safety_day_end,
+    .snap = safety_snap,
     .summary = safety_summary,
 };
 
