@@ -313,8 +313,12 @@ static fw_err safety_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int
         uint32_t take = c->review_capacity;
         while (take > 0 && sc->q_wait < sc->q_n) {
             size_t i = sc->q_wait++;
-            if ((sc->st[sc->q_note[i]] & ST_MASK) != FW_NOTE_QUEUED)
+            if ((sc->st[sc->q_note[i]] & ST_MASK) != FW_NOTE_QUEUED) {
+                /* Actioned while waiting: due now, so the decision loop passes it (left at
+                 * INT32_MAX it stopped that loop, and every later review, for good). */
+                sc->q_due[i] = tick;
                 continue;
+            }
             sc->q_due[i] = tick + (int32_t)c->review_ticks;
             take--;
         }
