@@ -161,6 +161,17 @@ fw_evbuf *fw_evlog_thread(fw_evlog *L, int slot) { return &L->th[slot]; }
 
 uint64_t fw_evlog_rows(const fw_evlog *L) { return L->rows; }
 
+/* Transferred: the next request id and the rows logged so far. Checked to be empty: the day's
+ * rows (fw_evlog_day handed them to the recorder before the snapshot). Skipped: the sample and
+ * its key (from the scenario), the recorder's ids (set at create), the threads' buffers
+ * (emptied at every barrier; oom fails the run there). */
+void fw_evlog_snap(fw_evlog *L, fw_snap *s)
+{
+    fw_snap_u64(s, &L->next_req);
+    fw_snap_u64(s, &L->rows);
+    fw_snap_same_u64(s, L->n_imp + L->n_srch + L->n_ord + L->n_chg, "the day's event rows");
+}
+
 fw_err fw_evlog_describe_cells(fw_sim *S, const char *path)
 {
     size_t len = 1;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "driver/sim.h"
+#include "flywheel/snap.h"
 
 /* Where an impression was shown (the surface column; the names are the file's `values`). */
 typedef enum fw_ev_surface {
@@ -111,6 +112,11 @@ fw_err fw_evlog_day(fw_evlog *L);
 
 /* Rows logged so far (impressions). */
 uint64_t fw_evlog_rows(const fw_evlog *L);
+
+/* Issue 21, state snapshots (flywheel/snap.h): what the log's later days depend on, both
+ * directions; at a day's end, after fw_evlog_day (the finished days' rows are the
+ * recorder's, which saves them). */
+void fw_evlog_snap(fw_evlog *L, fw_snap *s);
 
 /* ---- in a session (the session's user's rows only) ------------------------------------- */
 

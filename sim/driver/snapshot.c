@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "driver/evlog.h"
 #include "driver/part.h"
 #include "driver/ranks.h"
 #include "fw_version.h"
@@ -19,8 +20,6 @@ const char *fw_sim_snap_refusal(const fw_sim *S, char *buf, size_t len)
     char missing[256];
     if (!S->rec)
         snprintf(buf, len, "the run is not recorded");
-    else if (S->evlog)
-        snprintf(buf, len, "the event log (output.events) keeps its rows outside the recorder");
     else if (!fw_engine_can_snap(S->engine, missing, sizeof missing))
         snprintf(buf, len, "the engine's %s cannot save %s state", missing, strchr(missing, ',') ? "their" : "its");
     else {
@@ -85,6 +84,10 @@ fw_err fw_sim_snap(fw_sim *S, fw_snap *s, char *why, size_t len)
     }
     fw_snap_section(s, "recorder");
     fw_recorder_snap(S->rec, s);
+    if (S->evlog) {
+        fw_snap_section(s, "evlog");
+        fw_evlog_snap(S->evlog, s);
+    }
     if (fw_snap_failed(s)) {
         snprintf(why, len, "%s", fw_snap_why(s));
         return fw_snap_loading(s) ? FW_ERR_PARSE : FW_ERR_IO;

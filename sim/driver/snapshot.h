@@ -7,8 +7,9 @@
  * Sections, in order: "run" (the identity: flywheel version and revision, seed, scenario
  * hash, finished days), "world", "users", "aggs", the engine's ("engine", then each module
  * that is on, in the engine's table order), each part that runs (in the parts' table order,
- * named after the part), "recorder", then the driver's own ("driver": run totals, the
- * experiment's running look, the day digests). A run is snapshot only when every piece of
+ * named after the part), "recorder" (and "rec_latency", its timings), "evlog" (with the event
+ * log on), then the driver's own ("driver": run totals, the experiment's running look, the
+ * day digests). A run is snapshot only when every piece of
  * state it uses has a hook (fw_sim_snap_refusal); otherwise its checkpoint alone lets a
  * resumed run re-simulate, as before. */
 #ifndef FLYWHEEL_SNAPSHOT_H

@@ -348,6 +348,52 @@ static void living_summary(const fw_sim *S, const fw_part_inst *p, const uint64_
     }
 }
 
+/* Transferred: the creators' memories, tomorrow's factors (what S->creator_drive points at),
+ * the income counted so far, each creator's first and last note and its day, the notes taken
+ * into them, who has left for good and the day of the last onboarding follows. Skipped: the
+ * knobs' values (creators_on, decay, first_arrival); join_p (the arrivals' generated p_active,
+ * read at create from a world not yet loaded, never written after: the world's p_active says
+ * who has arrived); today_att and today_posts (zeroed at every day's close, before the
+ * snapshot); pick_creator and pick_note (rebuilt at every onboarding before use); churn_rng
+ * (sought per user and day); day_row (set at every day's end). The arrivals need no more of
+ * the world than fw_world_snap's rows (p_active, interests, follower counts): they are its
+ * users from the start, and none becomes a creator. */
+static void living_snap(fw_sim *S, fw_part_inst *p, fw_snap *s)
+{
+    living_state *st = p->state;
+    const fw_world *w = &S->w;
+    uint32_t nc = w->n_creators;
+    _Static_assert(sizeof(fw_creator_memory) == 4 * sizeof(double), "fw_creator_memory travels whole: no padding");
+    fw_snap_array(s, st->mem, nc, sizeof *st->mem);
+    fw_snap_array(s, st->drive, nc, sizeof *st->drive);
+    fw_snap_array(s, st->income_seen, nc, sizeof *st->income_seen);
+    fw_snap_array(s, st->last_day, nc, sizeof *st->last_day);
+    fw_snap_array(s, st->first_day, nc, sizeof *st->first_day);
+    fw_snap_u32(s, &st->notes_seen);
+    /* The world's notes came first: its count bounds the notes taken. */
+    if (fw_snap_loading(s) && !fw_snap_failed(s) &&
+        (st->notes_seen < w->n_notes_generated || st->notes_seen > w->n_notes))
+        fw_snap_fail(s, "notes taken %u: outside the generated %u and the world's %u", st->notes_seen,
+                     w->n_notes_generated, w->n_notes);
+    fw_snap_indexes(s, st->last_note, nc, w->n_notes, FW_NONE);
+    /* A creator's last note is theirs and of their last day, their first day no later; and
+     * day_close subtracts the last day from today's, which must not overflow (a note's tick
+     * is the world's section's, unbounded there). */
+    for (uint32_t c = 0; c < nc && fw_snap_loading(s) && !fw_snap_failed(s); c++) {
+        uint32_t n = st->last_note[c];
+        int ok = n == FW_NONE ? st->last_day[c] == NEVER && st->first_day[c] == NEVER
+                              : n < st->notes_seen && w->creator_of[w->note_info[n].creator] == (int32_t)c &&
+                                    st->last_day[c] == fw_tick_day(w->note_info[n].created_tick, S->tpd) &&
+                                    st->last_day[c] >= INT32_MIN / 2 && st->first_day[c] != NEVER &&
+                                    st->first_day[c] <= st->last_day[c];
+        if (!ok)
+            fw_snap_fail(s, "creator %u: last note %u of day %d, first day %d", c, n, st->last_day[c],
+                         st->first_day[c]);
+    }
+    fw_snap_array(s, st->gone, w->n_users, sizeof *st->gone);
+    fw_snap_i32(s, &st->follows_day);
+}
+
 const fw_part fw_living_part = {
     .name = "living",
     FW_PART_COUNTERS_AND_RATES,
@@ -361,4 +407,5 @@ const fw_part fw_living_part = {
     .day_end = living_day_end,
     .day_close = living_day_close,
     .summary = living_summary,
+    .snap = living_snap,
 };

@@ -180,13 +180,14 @@ plugin_fails "a bidder plug-in" --set engine.ads.bidder=plugin --set engine.ads.
   --set engine.ads.bidder_args="fault=rc day=-1"
 
 # --resume: a warm-up run killed after day 1's checkpoint and resumed (at another thread
-# count) runs the warm-up again, re-simulates the finished days against their digests (a
-# day 0 not from the same warm-up would not match) and ends identical to the uninterrupted run,
-# its event log and entity tables included.
+# count) without a snapshot (--no-snapshot; resuming from one, warm-up included, is
+# e2e_snapshot's) runs the warm-up again, re-simulates the finished days against their
+# digests (a day 0 not from the same warm-up would not match) and ends identical to the
+# uninterrupted run, its event log and entity tables included.
 ck_days() { [ -f "$1" ] && od -An -tu4 -j32 -N4 "$1" | tr -d ' ' || echo -1; }
 R=(--days 3 --set world.warmup_days=2 --set output.events=true --set output.entities=true)
 run rfull 2 "${R[@]}"
-FLYWHEEL_PLANT_DELAY=end_tick=40000000 "$FLYWHEEL" run w.yaml -q -t 2 -o rk.h5 "${R[@]}" 2>rk.err &
+FLYWHEEL_PLANT_DELAY=end_tick=40000000 "$FLYWHEEL" run w.yaml -q -t 2 --no-snapshot -o rk.h5 "${R[@]}" 2>rk.err &
 pid=$!
 for _ in $(seq 1 1200); do [ "$(ck_days rk.h5.ckpt)" -ge 1 ] 2>/dev/null && break; sleep 0.05; done
 kill -KILL $pid
