@@ -565,6 +565,76 @@ uint32_t fw_live_flash_left(const fw_engine *e, uint32_t session, uint32_t item)
     return s->items[s->sess[session].d.first_item + item].flash_left;
 }
 
+/* ---- state snapshots (issue 21) ---------------------------------------------------------- */
+
+_Static_assert(sizeof(fw_live_session_stats) == 9 * 8, "a session's figures are snapshot as their bytes: no padding");
+
+/* Per session, its viewer list as of the last barrier (leavers still on it until the next
+ * compaction: the live card reads its length) and its figures; per item, its flash units
+ * left and sold; per user, the session watched, the last joined and the join's tick; the
+ * sessions live at the last open tick (the next one takes their viewers away once ended)
+ * and that tick; which shop orders are live and at the live price (a live order may be paid
+ * on a later day), up to the last live one (every entry past it is 0, as order_room fills).
+ *  Skipped: the schedule (n_sess, n_items, defined, each session's and item's definition,
+ *  by_start, max_len: fw_live_define at the part's create, drawn from the seed), n_products,
+ *  list_price, each cell's on and notify (the catalog's and the cells' settings, set at
+ *  create); counted_day and the cells' day figures (zeroed by every day end, which a
+ *  snapshot follows: notices, which add to them, are all delivered at a tick's end);
+ *  cell_now (a tick's scratch). */
+static void live_snap(fw_engine *e, void *state, fw_snap *s)
+{
+    fw_live *L = state;
+    int loading = fw_snap_loading(s);
+    fw_snap_same_u32(s, L->n_sess, "the live sessions");
+    fw_snap_same_u32(s, L->n_items, "the live items");
+    for (uint32_t k = 0; k < L->n_sess && !fw_snap_failed(s); k++) {
+        live_sess *ls = &L->sess[k];
+        fw_snap_vec32(s, (void **)&ls->viewers.v, &ls->viewers.n, &ls->viewers.cap, sizeof *ls->viewers.v,
+                      e->n_users);
+        for (uint32_t v = 0; loading && !fw_snap_failed(s) && v < ls->viewers.n; v++)
+            if (ls->viewers.v[v] >= e->n_users)
+                fw_snap_fail(s, "session %u's viewer %u is user %u, out of range", k, v, ls->viewers.v[v]);
+        fw_snap_array(s, &ls->st, 1, sizeof ls->st);
+    }
+    for (uint32_t i = 0; i < L->n_items; i++) {
+        fw_snap_u32(s, &L->items[i].flash_left);
+        fw_snap_u64(s, &L->items[i].flash_sold);
+    }
+    /* Session ids + 1, 0 for none. */
+    fw_snap_indexes(s, L->watching, e->n_users, L->n_sess + 1, L->n_sess + 1);
+    fw_snap_indexes(s, L->last, e->n_users, L->n_sess + 1, L->n_sess + 1);
+    fw_snap_array(s, L->since, e->n_users, sizeof *L->since);
+    fw_snap_u32(s, &L->n_on);
+    if (loading && !fw_snap_failed(s) && L->n_on > L->n_sess)
+        fw_snap_fail(s, "%u sessions live of %u", L->n_on, L->n_sess);
+    fw_snap_indexes(s, L->on_now, L->n_on, L->n_sess, L->n_sess);
+    fw_snap_i32(s, &L->tick);
+    /* The orders' map, up to its last live order: entries past it, 0 in a room that depends on
+     * when the map grew, do not show. Loading, a new state's empty map is made that long, so
+     * every entry past it is room that order_room zeroes as it grows. */
+    uint32_t n_orders = fw_shop_n_orders(e);
+    size_t n = L->cap_orders < n_orders ? L->cap_orders : n_orders;
+    while (n > 0 && !L->order_sess[n - 1])
+        n--;
+    size_t n_flash = n, cap_sess = L->cap_orders, cap_flash = L->cap_orders;
+    fw_snap_vec(s, (void **)&L->order_sess, &n, &cap_sess, sizeof *L->order_sess, n_orders);
+    fw_snap_vec(s, (void **)&L->order_flash, &n_flash, &cap_flash, sizeof *L->order_flash, n);
+    if (!loading)
+        return;
+    L->cap_orders = cap_sess < cap_flash ? cap_sess : cap_flash;   /* even on a failure: they may have moved */
+    if (fw_snap_failed(s))
+        return;
+    if (n_flash != n) {
+        fw_snap_fail(s, "%zu live orders' sessions but %zu flash marks", n, n_flash);
+        return;
+    }
+    for (size_t o = 0; o < n; o++)
+        if (L->order_sess[o] > L->n_sess) {
+            fw_snap_fail(s, "order %zu is live from session %u of %u", o, L->order_sess[o] - 1, L->n_sess);
+            return;
+        }
+}
+
 const fw_engine_module fw_live_module = {
     .name = "live",
     .wanted = live_wanted,
@@ -574,4 +644,5 @@ const fw_engine_module fw_live_module = {
     .notice = live_notice,
     .end_day = live_end_day,
     .check = live_check,
+    .snap = live_snap,
 };

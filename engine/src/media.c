@@ -236,6 +236,53 @@ static fw_err media_check(const fw_engine *e, const void *state, char *why, size
     return FW_OK;
 }
 
+/* ---- state snapshots (issue 21) ---------------------------------------------------------- */
+
+/* The notes still in the pipeline, from the first not released (format and submission tick;
+ * released ones are never read again, so where the array's front was last dropped does not
+ * show), each stage's progress (done, counted from that note, and its head's units left) and
+ * the queue maxima the next day starts from.
+ *  Skipped: cap and units (the run's configuration, set at create); submitted, released and
+ *  the day's delays (emptied by every day end, which a snapshot follows); scratch (the day
+ *  end's, filled before it is read). */
+static void media_snap(fw_engine *e, void *state, fw_snap *s)
+{
+    (void)e;
+    fw_media *m = state;
+    int loading = fw_snap_loading(s);
+    size_t r = loading ? 0 : m->done[FW_MEDIA_REVIEW];   /* loading: a new state holds no note */
+    uint8_t *fmt = m->fmt + r;
+    int32_t *tick = m->tick + r;
+    size_t n = m->n - r, n_tick = n, cap_fmt = m->cap_items - r, cap_tick = cap_fmt;
+    fw_snap_vec(s, (void **)&fmt, &n, &cap_fmt, sizeof *fmt, SIZE_MAX);
+    fw_snap_vec(s, (void **)&tick, &n_tick, &cap_tick, sizeof *tick, n);
+    if (loading) {   /* even on a failure: a grown array has moved, and the engine frees it */
+        m->fmt = fmt;
+        m->tick = tick;
+        m->cap_items = cap_fmt < cap_tick ? cap_fmt : cap_tick;
+    }
+    size_t done[FW_MEDIA__STAGES];
+    for (int st = 0; st < FW_MEDIA__STAGES; st++) {
+        done[st] = m->done[st] - r;
+        fw_snap_size(s, &done[st]);
+    }
+    fw_snap_array(s, m->rem, FW_MEDIA__STAGES, sizeof *m->rem);
+    fw_snap_array(s, m->qmax, FW_MEDIA__STAGES, sizeof *m->qmax);
+    if (!loading || fw_snap_failed(s))
+        return;
+    if (n_tick != n) {
+        fw_snap_fail(s, "%zu notes' formats but %zu submission ticks", n, n_tick);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (fmt[i] > FW_FORMAT_VIDEO) {   /* indexes units; media_check checks the rest */
+            fw_snap_fail(s, "note %zu in the pipeline has format %u", i, fmt[i]);
+            return;
+        }
+    m->n = n;
+    memcpy(m->done, done, sizeof done);
+}
+
 const fw_engine_module fw_media_module = {
     .name = "media",
     .wanted = media_wanted,
@@ -243,5 +290,6 @@ const fw_engine_module fw_media_module = {
     .create = media_create,
     .end_day = media_end_day,
     .check = media_check,
+    .snap = media_snap,
     FW_MODULE_SERIES("the publishing pipeline (upload, transcode, review): queues and publish delays"),
 };

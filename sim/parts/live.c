@@ -252,6 +252,25 @@ static fw_err live_create(fw_sim *S, fw_part_inst *p)
     return fw_recorder_table(S->rec, &t);
 }
 
+/* The first session that may still be live (a cache: rebuilt the same from 0 at the next
+ * tick, but it goes, as every field a day changes does) and the /live/sessions table as of the
+ * last day close (the recorder's copy of the engine's figures, so the file a resumed run writes
+ * is right before its first day closes).
+ *  Skipped: the schedule (n_sess, n_items, defs, items, cat, n_warm: drawn from the seed at
+ *  create: the engine's section checks their counts); jb (emptied at every tick's barrier);
+ *  jrng and vrng (sought before every draw); buys, outs, leavers (a tick's scratch). */
+static void live_snap(fw_sim *S, fw_part_inst *p, fw_snap *s)
+{
+    (void)S;
+    live_state *st = p->state;
+    uint32_t n_rec = st->n_sess - st->n_warm;
+    fw_snap_index(s, &st->first_live, st->n_sess + 1, st->n_sess + 1);
+    fw_snap_u32(s, &st->table_rows);
+    if (fw_snap_loading(s) && !fw_snap_failed(s) && st->table_rows != 0 && st->table_rows != n_rec)
+        fw_snap_fail(s, "the sessions' table has %u rows, not 0 or %u", st->table_rows, n_rec);
+    fw_snap_array(s, st->table, (size_t)n_rec * T__COUNT, sizeof *st->table);
+}
+
 static void live_destroy(fw_sim *S, fw_part_inst *p)
 {
     live_state *st = p->state;
@@ -488,6 +507,7 @@ const fw_part fw_live_part = {
     .state_size = sizeof(live_state),
     .create = live_create,
     .destroy = live_destroy,
+    .snap = live_snap,
     .user_tick = live_user_tick,
     .session_browse = live_browse,
     .before_log = live_before_log,

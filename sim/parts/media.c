@@ -36,18 +36,20 @@ static int media_active(const fw_sim *S)
     return fw_media_on(S->engine);
 }
 
-/* Room for one more note at the end (dropping released ones from the front first). */
-static fw_err hold_room(fw_media_hold *h, size_t dim)
+/* Room for more notes at the end (dropping released ones from the front first). */
+static fw_err hold_room(fw_media_hold *h, size_t more, size_t dim)
 {
-    if (h->head > 0 && h->n == h->cap) {
+    if (h->head > 0 && h->n + more > h->cap) {
         memmove(h->v, h->v + h->head, (h->n - h->head) * sizeof *h->v);
         memmove(h->emb, h->emb + h->head * dim, (h->n - h->head) * dim * sizeof *h->emb);
         h->n -= h->head;
         h->head = 0;
     }
-    if (h->n < h->cap)
+    if (h->n + more <= h->cap)
         return FW_OK;
     size_t cap = h->cap ? 2 * h->cap : 1024;
+    while (cap < h->n + more)
+        cap *= 2;
     fw_pending_note *v = realloc(h->v, cap * sizeof *v);
     if (!v)
         return FW_ERR_NOMEM;
@@ -67,7 +69,7 @@ fw_err fw_media_hold_tick(fw_sim *S, uint32_t t)
     fw_err rc;
     while (S->pend_done < S->n_pend && S->pend[S->pend_done].tick == (int32_t)t) {
         const fw_pending_note *p = &S->pend[S->pend_done];
-        if ((rc = hold_room(h, dim)) != FW_OK ||
+        if ((rc = hold_room(h, 1, dim)) != FW_OK ||
             (rc = fw_media_submit(S->engine, p->note.info.format, S->abs_tick)) != FW_OK)
             return rc;
         h->v[h->n] = *p;
@@ -105,6 +107,80 @@ static fw_err media_day_start(fw_sim *S, fw_part_inst *p)
     h->held_prev = h->held_start;
     h->held_start = h->n - h->head;
     return FW_OK;
+}
+
+/* ---- state snapshots (issue 21) ---------------------------------------------------------- */
+
+_Static_assert(sizeof(fw_note_info) == 12 && sizeof(fw_new_note) == 84,
+               "a held note gained a field: transfer it in held_snap");
+
+/* Held note x, field by field: fw_pending_note and fw_note_info hold padding, which would make
+ * two snapshots of one state differ. Its task goes unchecked: the release looks it up with
+ * fw_market_task, which refuses an unknown one. tick, creator, seq and emb_at (its place in
+ * the day's queue it was taken from) are not read once it is held: they go so that it is whole. */
+static void held_snap(const fw_world *w, fw_pending_note *x, fw_snap *s)
+{
+    uint32_t topic = x->note.info.topic, format = x->note.info.format;
+    fw_snap_i32(s, &x->tick);
+    fw_snap_index(s, &x->creator, w->n_creators, w->n_creators);
+    fw_snap_u32(s, &x->seq);
+    fw_snap_u32(s, &x->task);
+    fw_snap_index(s, &x->note.info.creator, w->n_users, w->n_users);
+    fw_snap_index(s, &topic, w->n_topics, w->n_topics);
+    fw_snap_index(s, &format, FW_FORMAT_VIDEO + 1, FW_FORMAT_VIDEO + 1);
+    fw_snap_i32(s, &x->note.info.created_tick);
+    fw_snap_f32(s, &x->note.quality);
+    fw_snap_index(s, &x->note.product, w->n_products, FW_NONE);
+    fw_snap_indexes(s, x->note.terms, FW_NOTE_TERMS, w->n_terms, FW_NONE);
+    fw_snap_size(s, &x->emb_at);
+    fw_snap_u8(s, &x->aigc);
+    fw_snap_u8(s, &x->declared);
+    if (!fw_snap_loading(s) || fw_snap_failed(s))
+        return;
+    /* Published, it becomes a note of the world, whose parts index creator rows by its author. */
+    if (w->creator_of[x->note.info.creator] < 0) {
+        fw_snap_fail(s, "a held note's author %u is no creator", x->note.info.creator);
+        return;
+    }
+    x->note.info.topic = (uint16_t)topic;
+    x->note.info.format = (uint8_t)format;
+}
+
+/* The held notes from the first not yet published (those before it are never read again), with
+ * their embeddings; the backlog at the last two day starts (the summary's warning); the
+ * sponsored notes published late.
+ *  Skipped: head and cap (room: a loaded hold starts at its front); S->pend and its
+ *  embeddings (the driver's queue of the day's notes, refilled at every day's start: by the
+ *  day's end every note in it has been taken into the hold, each with its embedding, at the
+ *  end of the tick it was written in). */
+static void media_snap(fw_sim *S, fw_part_inst *p, fw_snap *s)
+{
+    fw_media_hold *h = p->state;
+    size_t dim = S->w.dim;
+    uint64_t held = h->n - h->head;
+    fw_snap_u64(s, &held);
+    if (fw_snap_loading(s) && !fw_snap_failed(s)) {
+        /* Every held note is one the pipeline (loaded before the parts) holds: that bounds the
+         * count before any room is made for it. */
+        uint64_t q[FW_MEDIA__STAGES], in_pipe = 0;
+        fw_media_queues(S->engine, q);
+        for (int k = 0; k < FW_MEDIA__STAGES; k++)
+            in_pipe += q[k];
+        if (held != in_pipe)
+            fw_snap_fail(s, "%llu notes held but %llu in the pipeline", (unsigned long long)held,
+                         (unsigned long long)in_pipe);
+        else if (held > 0 && hold_room(h, held, dim) != FW_OK)
+            fw_snap_fail(s, "out of memory for %llu held notes", (unsigned long long)held);
+        else
+            h->n = h->head + held;
+    }
+    for (size_t i = h->head; i < h->n && !fw_snap_failed(s); i++)
+        held_snap(&S->w, &h->v[i], s);
+    if (h->n > h->head)
+        fw_snap_array(s, &h->emb[h->head * dim], (h->n - h->head) * dim, sizeof *h->emb);
+    fw_snap_u64(s, &h->held_prev);
+    fw_snap_u64(s, &h->held_start);
+    fw_snap_u64(s, &h->late_sponsored);
 }
 
 static void media_destroy(fw_sim *S, fw_part_inst *p)
@@ -150,5 +226,6 @@ const fw_part fw_media_part = {
     .create = media_create,
     .destroy = media_destroy,
     .day_start = media_day_start,
+    .snap = media_snap,
     .summary = media_summary,
 };
