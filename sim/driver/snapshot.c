@@ -79,7 +79,9 @@ fw_err fw_sim_snap(fw_sim *S, fw_snap *s, char *why, size_t len)
         return rc;
     }
     for (uint32_t k = 0; k < S->n_parts && !fw_snap_failed(s); k++) {
-        fw_snap_section(s, S->part[k].def->name);
+        char tag[FW_SNAP_TAG];   /* "p." + the part's name: apart from an engine module's of the same name */
+        snprintf(tag, sizeof tag, "p.%s", S->part[k].def->name);
+        fw_snap_section(s, tag);
         S->part[k].def->snap(S, &S->part[k], s);
     }
     fw_snap_section(s, "recorder");

@@ -7,7 +7,7 @@
  * Sections, in order: "run" (the identity: flywheel version and revision, seed, scenario
  * hash, finished days), "world", "users", "aggs", the engine's ("engine", then each module
  * that is on, in the engine's table order), each part that runs (in the parts' table order,
- * named after the part), "recorder" (and "rec_latency", its timings), "evlog" (with the event
+ * named "p." and the part's name), "recorder" (and "rec_latency", its timings), "evlog" (with the event
  * log on), then the driver's own ("driver": run totals, the experiment's running look, the
  * day digests). A run is snapshot only when every piece of
  * state it uses has a hook (fw_sim_snap_refusal); otherwise its checkpoint alone lets a

@@ -16,21 +16,21 @@ HERE=$SRC/tests/e2e
 same() { h5diff -q --exclude-path /latency --exclude-attribute / "$1" "$2"; }
 show() { h5diff -r --exclude-path /latency --exclude-attribute / "$1" "$2" | head -20; }
 
-# check NAME ARGS...: 4 days uninterrupted (2 threads); stopped after day 3 (its snapshot); stopped
-# after day 2 (1 thread), resumed from the snapshot at 2 threads and stopped after day 3;
-# the two day-3 snapshots compared; resumed again to the end at 1 thread, compared.
+# check NAME ARGS...: 3 days uninterrupted (2 threads); stopped after day 2 (its snapshot); stopped
+# after day 1 (1 thread), resumed from the snapshot at 2 threads and stopped after day 2;
+# the two day-2 snapshots compared; resumed again to the end at 1 thread, compared.
 check() {
   local name=$1
   shift
-  "$FLYWHEEL" run -q -t 2 "$@" -d 4 -o "$name.full.h5" 2>err.txt || { fail "$name: uninterrupted run ($(cat err.txt))"; return; }
-  FLYWHEEL_STOP_AFTER_DAY=3 "$FLYWHEEL" run -q -t 2 "$@" -d 4 -o "$name.a.h5" 2>err.txt
-  FLYWHEEL_STOP_AFTER_DAY=2 "$FLYWHEEL" run -q -t 1 "$@" -d 4 -o "$name.h5" 2>err.txt
+  "$FLYWHEEL" run -q -t 2 "$@" -d 3 -o "$name.full.h5" 2>err.txt || { fail "$name: uninterrupted run ($(cat err.txt))"; return; }
+  FLYWHEEL_STOP_AFTER_DAY=2 "$FLYWHEEL" run -q -t 2 "$@" -d 3 -o "$name.a.h5" 2>err.txt
+  FLYWHEEL_STOP_AFTER_DAY=1 "$FLYWHEEL" run -q -t 1 "$@" -d 3 -o "$name.h5" 2>err.txt
   [ -f "$name.h5.snap" ] && [ -f "$name.a.h5.snap" ] || { fail "$name: no snapshot kept ($(ls) $(cat err.txt))"; return; }
-  FLYWHEEL_STOP_AFTER_DAY=3 "$FLYWHEEL" run -t 2 --resume "$name.h5.partial" >out.txt 2>err.txt
-  grep -q "resumed: from the snapshot after day 2" out.txt && ! grep -q "re-simulated" out.txt &&
-    pass "$name: resumed from the day-2 snapshot, nothing re-simulated" || fail "$name: $(cat out.txt err.txt)"
+  FLYWHEEL_STOP_AFTER_DAY=2 "$FLYWHEEL" run -t 2 --resume "$name.h5.partial" >out.txt 2>err.txt
+  grep -q "resumed: from the snapshot after day 1" out.txt && ! grep -q "re-simulated" out.txt &&
+    pass "$name: resumed from the day-1 snapshot, nothing re-simulated" || fail "$name: $(cat out.txt err.txt)"
   "$PY" "$HERE/snapdiff.py" "$name.a.h5.snap" "$name.h5.snap" >diff.txt &&
-    pass "$name: the snapshot after the resumed day 3 equals the uninterrupted run's" || fail "$name: $(cat diff.txt)"
+    pass "$name: the snapshot after the resumed day 2 equals the uninterrupted run's" || fail "$name: $(cat diff.txt)"
   "$FLYWHEEL" run -q -t 1 --resume "$name.h5.partial" 2>err.txt || { fail "$name: second resume ($(cat err.txt))"; return; }
   [ -f "$name.h5" ] && [ ! -e "$name.h5.partial" ] && [ ! -e "$name.h5.snap" ] && [ ! -e "$name.h5.ckpt" ] &&
     pass "$name: completed: no partial, checkpoint or snapshot left" || fail "$name: left $(ls)"
@@ -85,8 +85,8 @@ rm -f e.h5.snap
   fail "resume without the snapshot: $(cat err.txt)"
 
 # Another run's snapshot (other seed) beside this partial: not used, said, re-simulated, identical.
-FLYWHEEL_STOP_AFTER_DAY=2 "$FLYWHEEL" run -q -t 2 "${T[@]}" -d 4 -o o.h5 2>/dev/null
-FLYWHEEL_STOP_AFTER_DAY=2 "$FLYWHEEL" run -q -t 2 "${T[@]}" -d 4 -s 8 -o o8.h5 2>/dev/null
+FLYWHEEL_STOP_AFTER_DAY=2 "$FLYWHEEL" run -q -t 2 "${T[@]}" -d 3 -o o.h5 2>/dev/null
+FLYWHEEL_STOP_AFTER_DAY=2 "$FLYWHEEL" run -q -t 2 "${T[@]}" -d 3 -s 8 -o o8.h5 2>/dev/null
 cp o8.h5.snap o.h5.snap
 "$FLYWHEEL" run -t 2 --resume o.h5.partial >out.txt 2>err.txt
 grep -q "not using the snapshot .*another run" err.txt && grep -q "2 finished days re-simulated" out.txt &&
@@ -94,7 +94,7 @@ grep -q "not using the snapshot .*another run" err.txt && grep -q "2 finished da
   fail "foreign snapshot: $(cat out.txt err.txt)"
 
 # --no-snapshot: none written; a resume re-simulates.
-FLYWHEEL_STOP_AFTER_DAY=1 "$FLYWHEEL" run -t 2 --no-snapshot "${T[@]}" -d 4 -o n.h5 >out.txt 2>/dev/null
+FLYWHEEL_STOP_AFTER_DAY=1 "$FLYWHEEL" run -t 2 --no-snapshot "${T[@]}" -d 3 -o n.h5 >out.txt 2>/dev/null
 [ ! -e n.h5.snap ] && grep -q "snapshot: none (--no-snapshot)" out.txt && pass "--no-snapshot writes none" ||
   fail "--no-snapshot: $(ls n.h5*) $(cat out.txt)"
 
