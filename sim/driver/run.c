@@ -615,7 +615,7 @@ static void driver_snap(driver *D, fw_snap *s, uint32_t days_done)
     fw_snap_array(s, D->ck.day_digest, days_done, sizeof *D->ck.day_digest);
 }
 
-/* Writes the snapshot after day S->day: NAME.h5.snap.tmp, fsync, rename. A failure is
+/* Writes the snapshot after day S->day: NAME.h5.snap.tmp, then rename. A failure is
  * said once and costs only the snapshot: the checkpoint still lets a resume re-simulate. */
 static void write_snapshot(driver *D)
 {

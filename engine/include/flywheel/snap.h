@@ -42,7 +42,7 @@ typedef struct fw_snap fw_snap;
 /* A writer to path (created or truncated). NULL when out of memory; a file that cannot be
  * opened makes a failed writer (fw_snap_why says why). */
 fw_snap *fw_snap_create(const char *path);
-/* Ends the last section, writes the end mark, flushes and fsyncs, and closes: FW_OK, or
+/* Ends the last section, writes the end mark, flushes (no fsync: see snap.c) and closes: FW_OK, or
  * FW_ERR_IO (and why) when any write failed. *bytes: the file's size. Frees s. */
 fw_err fw_snap_finish(fw_snap *s, uint64_t *bytes, char *why, size_t why_len);
 
