@@ -94,8 +94,9 @@ def check(folder, rc, err):
         except Exception as e:  # noqa: BLE001
             problems.append(".partial unreadable: %s" % e)
     if os.path.isdir(out):
-        # The resume checkpoint (issue 21) belongs beside a partial file, never a final one.
-        kept = {"fault.h5", "fault.h5.partial"} | ({"fault.h5.ckpt"} if os.path.exists(partial) else set())
+        # The resume checkpoint and state snapshot (issue 21) belong beside a partial file,
+        # never a final one; a .tmp of either is never left.
+        kept = {"fault.h5", "fault.h5.partial"} | ({"fault.h5.ckpt", "fault.h5.snap"} if os.path.exists(partial) else set())
         extra = sorted(set(os.listdir(out)) - kept)
         if extra:
             problems.append("left behind: %s" % ", ".join(extra))
