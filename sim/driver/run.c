@@ -124,6 +124,7 @@ typedef struct driver {
     uint64_t snap_bytes;
     double snap_s;
     int snap_failed;             /* the last write failed (said once on stderr) */
+    int last_unwritten;          /* the last day is in no partial, snapshot or checkpoint (the final write follows) */
     fw_run_report *rep;          /* the run's report: its running totals are snapshot too */
     uint32_t start_day;          /* resuming from a snapshot: the first day to run, else 0 */
     double snap_load_s;
@@ -670,6 +671,15 @@ static fw_err day_checkpoint(driver *D, uint64_t digest, double t_start, char *e
             D->t_replayed = fw_now_s();
         return FW_OK;
     }
+    /* The run's last day: the final file, written next, holds it, and the snapshot and the
+     * checkpoint would be removed as soon as it is. Writing them would cost a whole file
+     * (twice the final write in all), a snapshot (1.4 GB, 7 s at a million users) and a
+     * synced checkpoint for a window of one write; a run killed inside it resumes from the
+     * day before and re-simulates the last day. */
+    if (S->day + 1 == S->sc->days) {
+        D->last_unwritten = 1;
+        return FW_OK;
+    }
     fw_err rc = fw_recorder_write(S->rec, "running", fw_now_s() - t_start, peak_rss_mb(), errbuf, errlen);
     if (rc != FW_OK)
         return rc;
@@ -1088,6 +1098,7 @@ static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_e
     if (sc->world.warmup_days && !D->start_day && (rc = warm_up(D, o, rep, stopped)) != FW_OK)
         return rc;
     t_sim = fw_now_s();
+    rep->days_done = D->start_day;   /* a snapshot's days are done (all of them: the loop does not run) */
     for (S->day = D->start_day; S->day < sc->days && !*stopped; S->day++) {
         fw_ranks_fault(&D->ranks, S->day);
         if ((rc = day_start(D)) != FW_OK)
@@ -1246,7 +1257,7 @@ static fw_err load_snapshot(driver *D)
 
 /* After a failure: the partial file keeps every finished day, marked failed (never left
  * "running"), and stderr says where it is, or why it could not be marked. */
-static void mark_failed(fw_recorder *rec, double wall_s, fw_run_report *rep)
+static void mark_failed(fw_recorder *rec, double wall_s, fw_run_report *rep, uint32_t held)
 {
     char errbuf[512];
     if (!rec || fw_mpi_rank() > 0)   /* rank 0 marks the file and says so */
@@ -1254,7 +1265,7 @@ static void mark_failed(fw_recorder *rec, double wall_s, fw_run_report *rep)
     if (fw_recorder_fail(rec, wall_s, peak_rss_mb(), errbuf, sizeof errbuf) == FW_OK) {
         snprintf(rep->result_path, sizeof rep->result_path, "%s", fw_recorder_partial_path(rec));
         fprintf(stderr, "flywheel: the run failed; %s keeps the finished days (%u or more), marked failed%s%s\n",
-                fw_recorder_partial_path(rec), rep->days_done, errbuf[0] ? " " : "", errbuf);
+                fw_recorder_partial_path(rec), held, errbuf[0] ? " " : "", errbuf);
     } else {
         fprintf(stderr, "flywheel: the run failed, and %s\n", errbuf);
     }
@@ -1337,7 +1348,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
             fprintf(stderr, "flywheel: out of memory on day %s\n", day);
         else
             fprintf(stderr, "flywheel: day %s failed: %s\n", day, fw_err_str(rc));
-        mark_failed(S->rec, fw_now_s() - t_start, rep);
+        mark_failed(S->rec, fw_now_s() - t_start, rep, rep->days_done);
         goto out;
     }
     rep->interrupted = stopped;
@@ -1349,7 +1360,9 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
                                     errbuf, sizeof errbuf)) != FW_OK) {
             if (fw_mpi_rank() == 0)
                 fprintf(stderr, "flywheel: %s\n", errbuf);
-            mark_failed(S->rec, rep->wall_s, rep);
+            /* A failed final write: the partial is sure to hold the days before the last one (it
+             * may hold them all: fw_recorder_fail writes the whole file again if it can). */
+            mark_failed(S->rec, rep->wall_s, rep, rep->days_done - (uint32_t)D->last_unwritten);
             goto out;
         }
         snprintf(rep->result_path, sizeof rep->result_path, "%s",

@@ -105,4 +105,16 @@ head -c 1000 k.h5.snap >k.h5.snap.tmp
 "$FLYWHEEL" run -t 2 --resume k.h5.partial >out.txt 2>err.txt && grep -q "from the snapshot after day 1" out.txt &&
   [ -f k.h5 ] && [ ! -e k.h5.snap.tmp ] && pass "a half-written snapshot.tmp is ignored, and gone once the run completes" ||
   fail "kill while writing the snapshot: $(ls k.h5*) $(cat out.txt err.txt)"
+
+# The last day: the final file follows at once, so no partial, snapshot or checkpoint is written
+# for it. Stopped after it (the file then goes to the partial, marked interrupted), the state
+# saved is the day before's: the resume loads it, re-simulates the last day against the
+# partial and completes, identical to the uninterrupted run.
+FLYWHEEL_STOP_AFTER_DAY=3 "$FLYWHEEL" run -q -t 2 "${T[@]}" -d 3 -o l.h5 2>/dev/null
+[ ! -e l.h5 ] && [ -f l.h5.partial ] && "$PY" "$HERE/check_result.py" l.h5.partial --status interrupted --min-days 3 >/dev/null &&
+  pass "stopped after the last day: the partial holds all 3 days" || fail "stopped after the last day: $(ls l.h5*)"
+"$FLYWHEEL" run -t 1 --resume l.h5.partial >out.txt 2>err.txt && grep -q "from the snapshot after day 2" out.txt &&
+  grep -q "1 finished day re-simulated" out.txt && [ -f l.h5 ] && [ ! -e l.h5.partial ] && same base.full.h5 l.h5 &&
+  pass "... resumed from the day-2 snapshot, the last day re-simulated: identical to the uninterrupted run" ||
+  fail "resume after the last day: $(ls l.h5*) $(cat out.txt err.txt)"
 finish
