@@ -154,9 +154,13 @@ def main(argv):
             notes.append("a tick's exchange %.1f GiB: %d rounds of 2 GiB" % (tick_bytes / 2**30,
                                                                               math.ceil(tick_bytes / (2**31 - 1))))
         mem = m0 + m * n if not math.isnan(m) else float("nan")
-        notes.append("replicated serial share %.0f%%" % (100 * (t_b + t_d) / day))
+        if day > 0:
+            notes.append("replicated serial share %.0f%%" % (100 * (t_b + t_d) / day))
+        else:   # logs of runs too short for the summary's 0.1 s resolution
+            notes.append("no time measured in the logs")
+        ratio = serial / day if day > 0 else float("nan")
         print("%12d %5d %4d %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %7.1f%% %10.1f GiB %s" %
-              (n, r, p, t_s, t_b, t_d, t_n, day, serial / day, 100 * serial / day / (r * p), mem / 2**30,
+              (n, r, p, t_s, t_b, t_d, t_n, day, ratio, 100 * ratio / (r * p), mem / 2**30,
                "; ".join(notes)))
     return 0
 
