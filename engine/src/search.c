@@ -1386,6 +1386,7 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
     uint32_t ess = 0;   /* t[0..ess) are non-essential: together they cannot beat theta */
     uint32_t open_to = 0;   /* notes <= open_to lie in blocks whose bound could beat theta (when open) */
     int open = 0;
+    int topic_pf = bl->intent || bl->personal;   /* note_bound reads the note's topic */
     for (;;) {
         while (r.prune && ess < m && window_bound(bl, r.pre[ess], m) <= r.theta)
             ess++;
@@ -1479,8 +1480,11 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
         score_offer(&r, d);
     advance:
         for (uint32_t i = ess; i < m; i++)
-            if (c[t[i]].doc == d)
+            if (c[t[i]].doc == d) {
                 cursor_next(&c[t[i]]);
+                if (topic_pf && c[t[i]].pos + TOPIC_AHEAD < c[t[i]].p->n)
+                    __builtin_prefetch(&s->topic[c[t[i]].p->id[c[t[i]].pos + TOPIC_AHEAD]]);
+            }
     }
 }
 

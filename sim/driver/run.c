@@ -856,7 +856,7 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
                 rep->ckpt_s,
                 !rep->interrupted ? "removed: the run completed" : "kept: flywheel run --resume continues the run");
     if (rep->snap_on && rep->snap_bytes)
-        fprintf(out, "  snapshot: %llu bytes, %.1f s to write over the run's days (%s)\n",
+        fprintf(out, "  snapshot: %llu bytes, %.3f s to write over the run's days (%s)\n",
                 (unsigned long long)rep->snap_bytes, rep->snap_s,
                 !rep->interrupted ? "removed: the run completed" : "kept: a resume continues from it");
     else if (!rep->snap_on)
