@@ -200,8 +200,21 @@ static void drv_fini(driver *D)
 
 /* ---- the day's schedule ----------------------------------------------------------------- */
 
+/* Whether user u is in the warm-up's pilot (world.warmup_pilot_users P of the n_users N): an
+ * even sample by id, u such that floor((u + 1) P / N) > floor(u P / N): exactly P of the
+ * first N, spread over arrival order (the generated graph's oldest and newest accounts
+ * alike), and arrivals (ids from N) at the same rate. A function of the id alone, so the
+ * same users for any thread count or rank. */
+static int in_pilot(const fw_sim *S, uint32_t u)
+{
+    uint64_t P = S->sc->world.warmup_pilot_users, N = S->sc->world.n_users;
+    return ((uint64_t)u + 1) * P / N > (uint64_t)u * P / N;
+}
+
 static uint32_t draw_sessions(fw_sim *S, gsl_rng *r, uint32_t u)
 {
+    if (S->pilot && !in_pilot(S, u))
+        return 0;   /* away on the pilot's days: as a user who stays away */
     const fw_behaviour_model *m = &S->model[fw_sim_live_cell(S, u)];
     fw_rng_seek(r, S->sc->seed, FW_RNG_ACTIVITY, u, S->day);
     if (gsl_rng_uniform(r) >= fw_behaviour_p_active(m, &S->w, &S->us, u))
@@ -840,9 +853,16 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
             rep->threads, rep->threads == 1 ? "" : "s", rk, rep->par_s, rep->barrier_s,
             rep->day_s);
     fprintf(out, "  result: %s\n", rep->result_path);
-    if (rep->warmup_days)
-        fprintf(out, "  warm-up: %u day%s before day 0, unrecorded, %.1f s\n", rep->warmup_days,
-                rep->warmup_days == 1 ? "" : "s", rep->warmup_s);
+    if (rep->warmup_days && rep->warmup_pilot_days)
+        fprintf(out,
+                "  warm-up: %u days before day 0, unrecorded, %.1f s: a pilot of %u users for %u day%s (%.0f active a "
+                "day), then everyone for %u day%s (%.0f active a day)\n",
+                rep->warmup_days, rep->warmup_s, sc->world.warmup_pilot_users, rep->warmup_pilot_days,
+                rep->warmup_pilot_days == 1 ? "" : "s", rep->warmup_active[0], rep->warmup_days - rep->warmup_pilot_days,
+                rep->warmup_days - rep->warmup_pilot_days == 1 ? "" : "s", rep->warmup_active[1]);
+    else if (rep->warmup_days)
+        fprintf(out, "  warm-up: %u day%s before day 0, unrecorded, %.1f s (%.0f active users a day)\n", rep->warmup_days,
+                rep->warmup_days == 1 ? "" : "s", rep->warmup_s, rep->warmup_active[1]);
     if (rep->snap_loaded_day)
         fprintf(out, "  resumed: from the snapshot after day %u (%llu bytes, loaded in %.1f s)\n", rep->snap_loaded_day,
                 (unsigned long long)rep->snap_load_bytes, rep->snap_load_s);
@@ -1051,9 +1071,13 @@ static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *
     fw_err rc = FW_OK;
     S->rec = NULL;
     S->evlog = NULL;
+    /* The pilot (world.warmup_pilot_users): the first W - F days simulate its users alone. */
+    uint32_t pilot_days = S->sc->world.warmup_pilot_users ? W - S->sc->world.warmup_full_days : 0;
+    uint64_t active[2] = {0, 0};   /* active user-days: the pilot's days, the full days */
     S->warm = 1;
     for (uint32_t d = 0; d < W && rc == FW_OK && !*stopped; d++) {
         S->day = (uint32_t)0 - (W - d);
+        S->pilot = d < pilot_days;
         if ((rc = day_start(D)) != FW_OK)
             break;
         for (uint32_t t = 0; t < S->tpd && rc == FW_OK && !*stopped; t++) {
@@ -1062,15 +1086,22 @@ static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *
         }
         if (rc == FW_OK && !*stopped)
             rc = day_end(D);
+        if (rc == FW_OK && !*stopped)
+            for (uint32_t c = 0; c < S->n_cells; c++)
+                active[!S->pilot] += S->day_cells[(size_t)c * S->n_counters + C_active_users];
         if (o->progress)
-            fprintf(stderr, "%swarm-up day %u/%u  %.0f s%s", o->progress_log ? "" : "\r\033[K", d + 1, W,
-                    fw_now_s() - t0, o->progress_log ? "\n" : "");
+            fprintf(stderr, "%swarm-up day %u/%u%s  %.0f s%s", o->progress_log ? "" : "\r\033[K", d + 1, W,
+                    S->pilot ? " (pilot)" : "", fw_now_s() - t0, o->progress_log ? "\n" : "");
     }
     S->rec = rec;
     S->evlog = evlog;
     if (rc != FW_OK)
         return rc;   /* S->warm and S->day name the day that failed */
     S->warm = 0;
+    S->pilot = 0;
+    rep->warmup_pilot_days = pilot_days;
+    rep->warmup_active[0] = pilot_days ? (double)active[0] / pilot_days : 0.0;
+    rep->warmup_active[1] = W > pilot_days ? (double)active[1] / (W - pilot_days) : 0.0;
     S->day = 0;
     for (int p = 0; p < 2; p++)
         for (int m = 0; m < FW_UM__COUNT; m++)

@@ -74,6 +74,8 @@ typedef struct fw_run_report {
     char snap_unused[512];
     uint32_t warmup_days;               /* issue 18: days simulated before day 0 (world.warmup_days) */
     double warmup_s;                    /* ... and the time they took */
+    uint32_t warmup_pilot_days;         /* ... of which the pilot's (world.warmup_pilot_users) */
+    double warmup_active[2];            /* mean active users a day: the pilot's days, the full days */
 } fw_run_report;
 
 /* The most threads a run uses, whatever asks for more (-t, OMP_NUM_THREADS). */

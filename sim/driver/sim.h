@@ -105,6 +105,9 @@ typedef struct fw_sim {
      * control cell, S->day wrapped below 0 (2^32 - k for k days before day 0: its streams'
      * keys differ from every recorded day's, and day * tpd + tick is the negative tick). */
     int warm;
+    /* ... and it is one of the pilot's days (world.warmup_pilot_users): only the pilot's
+     * users are drawn active (fw_sim_in_pilot). */
+    int pilot;
     fw_part_inst part[FW_MAX_PARTS];
     uint32_t n_parts;
     uint32_t n_counters;         /* counters in a cell's row, every part's */

@@ -2649,11 +2649,34 @@ static fw_err check_living(const fw_scenario *s, const where *w, fw_diag *diag)
          "world.creator_response, creator_income_response and creator_fatigue are 0: creators remember nothing"},
         {"world.creator_quiet_days", c->creator_quiet_days, !any_on,
          "no creator response, arrivals or churn is on: the creator counts it sets are not recorded"},
+        {"world.warmup_pilot_users", c->warmup_pilot_users, c->warmup_days == 0,
+         "world.warmup_days is 0: there is no warm-up for a pilot to run in"},
+        {"world.warmup_full_days", c->warmup_full_days, c->warmup_pilot_users == 0,
+         "world.warmup_pilot_users is 0: every warm-up day simulates everyone"},
     };
     fw_err err = refuse_idle(rows, sizeof rows / sizeof rows[0], w, NULL, "", diag);
     if (err != FW_OK)
         return err;
     char at[600];
+    /* The pilot (issue 18): a sample smaller than the world, and at least one day to run in. */
+    if (c->warmup_pilot_users > 0 && c->warmup_pilot_users >= c->n_users) {
+        where_fmt(w, "world.warmup_pilot_users", at, sizeof at);
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: world.warmup_pilot_users: expected fewer users than world.n_users (%" PRIu32 "), got %" PRIu32
+                    ": a pilot of everyone is the plain warm-up; set it to 0, or to a sample (a few thousand)",
+                    at, c->n_users, c->warmup_pilot_users);
+    }
+    if (c->warmup_pilot_users > 0 && c->warmup_full_days >= c->warmup_days) {
+        /* At the full days where given, else at the warm-up's length. */
+        where_fmt(w, "world.warmup_full_days", at, sizeof at);
+        if (strncmp(at, "--set", 5) != 0 && (w->ix == NULL || index_find(w->ix, "world.warmup_full_days") == NULL))
+            where_fmt(w, "world.warmup_days", at, sizeof at);
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: world.warmup_full_days: expected fewer days than world.warmup_days (%" PRIu32 "), got %" PRIu32
+                    ": the pilot of world.warmup_pilot_users runs on the warm-up's days before its full days, and "
+                    "would have none; lengthen the warm-up or shorten its full days",
+                    at, c->warmup_days, c->warmup_full_days);
+    }
     uint64_t people = (uint64_t)c->n_users + (uint64_t)c->arrivals_per_day * ((uint64_t)s->days + c->warmup_days);
     if (people > 50000000) {
         where_fmt(w, "world.arrivals_per_day", at, sizeof at);

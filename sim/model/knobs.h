@@ -82,6 +82,13 @@ typedef enum fw_follow_graph {
       "days simulated before day 0, unrecorded and with everyone on the control, so that day 0 starts from "   \
       "the state they leave (users, follows, notes, the engine's learned state); the initial notes come before " \
       "them; 0 = day 0 starts from the generated world")                                                       \
+    X(world, RUN, U32, warmup_pilot_users, 0, 0, 50000000, "users",                                               \
+      "users simulated on the warm-up's first days (all but its last world.warmup_full_days): an even sample by "  \
+      "id; the others stay away on those days, as users who do not visit, so a long warm-up costs its full days " \
+      "and the pilot's share of the rest; must be below n_users; 0 = everyone on every warm-up day")           \
+    X(world, RUN, U32, warmup_full_days, 7, 0, 365, "days",                                                       \
+      "the warm-up's last days, on which every user is simulated after the pilot (used when "                     \
+      "world.warmup_pilot_users > 0; below world.warmup_days)")                                                   \
     X(world, RUN, F64, expectation_adaptation, 0.1, 0.0, 1.0, "",                                                \
       "daily rate at which users' expected CTR follows the population's (0 = fixed at day 0)")     \
     X(world, RUN, U32, terms_per_topic, 200, 1, 100000, "terms", "words of each topic's vocabulary (notes use them)") \

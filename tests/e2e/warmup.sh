@@ -179,6 +179,51 @@ plugin_fails "a ranker plug-in" --set engine.feed.algorithm=plugin --set engine.
 plugin_fails "a bidder plug-in" --set engine.ads.bidder=plugin --set engine.ads.bidder_plugin="$POL/bad_bidder.so" \
   --set engine.ads.bidder_args="fault=rc day=-1"
 
+# The pilot (world.warmup_pilot_users): its users alone on the warm-up's first days, everyone
+# on its last world.warmup_full_days. 1 and 2 threads agree, alone and with the living world
+# (arrivals join the pilot at its rate, creators respond to its attention, users leave); the
+# summary's active users a day are at most the pilot's on its days and above it after; the
+# pilot is a different warm-up from the plain one of the same length; a resumed pilot run
+# (the warm-up run again) equals the uninterrupted one.
+cp plain.yaml w.yaml
+P=(--set world.warmup_days=4 --set world.warmup_pilot_users=100 --set world.warmup_full_days=1)
+"$FLYWHEEL" run w.yaml -t 1 -o pilot1.h5 "${P[@]}" >pilot1.out 2>err.txt || fail "pilot run: $(cat err.txt)"
+run pilot2 2 "${P[@]}"
+same "pilot warm-up, 1 vs 2 threads" pilot1.h5 pilot2.h5
+run plain4 1 --set world.warmup_days=4
+if h5diff -q --exclude-path /latency --exclude-attribute / plain4.h5 pilot1.h5 >/dev/null 2>&1; then
+  fail "the pilot warm-up equals the plain warm-up of the same length"
+else pass "the pilot warm-up differs from the plain one"; fi
+line=$(grep "warm-up:" pilot1.out)
+pa=$(sed -n 's/.*pilot of 100 users for 3 days (\([0-9]*\) active a day).*/\1/p' <<<"$line")
+fa=$(sed -n 's/.*everyone for 1 day (\([0-9]*\) active a day).*/\1/p' <<<"$line")
+if [ -n "$pa" ] && [ -n "$fa" ] && [ "$pa" -ge 1 ] && [ "$pa" -le 100 ] && [ "$fa" -gt 100 ]; then
+  pass "pilot days: $pa active users a day (of 100), full days: $fa"
+else fail "pilot summary: '$line'"; fi
+PL=("${P[@]}" --set world.creator_response=1 --set world.churn_base=0.02 --set world.arrivals_per_day=20)
+run plive1 1 "${PL[@]}"
+run plive2 2 "${PL[@]}"
+same "pilot warm-up with arrivals, creators who respond and churn, 1 vs 2 threads" plive1.h5 plive2.h5
+"$FLYWHEEL" run w.yaml -q -t 2 --no-snapshot -o pk.h5 "${P[@]}" 2>/dev/null &&
+  FLYWHEEL_STOP_AFTER_DAY=1 "$FLYWHEEL" run w.yaml -q -t 2 --no-snapshot -o pk2.h5 "${P[@]}" 2>/dev/null
+"$FLYWHEEL" run -t 1 --resume pk2.h5.partial >pk.out 2>pk.err || fail "pilot resume: $(cat pk.err)"
+grep -q "a pilot of 100 users" pk.out && same "pilot warm-up, stopped after day 1 and resumed" pk.h5 pk2.h5 ||
+  fail "pilot resume summary: $(cat pk.out)"
+# What it refuses (exit 2, naming the key): a pilot without a warm-up, a pilot of everyone,
+# no pilot day left, full days without a pilot.
+refuse() {   # refuse WHAT KEY ARGS...
+  local what=$1 key=$2
+  shift 2
+  "$FLYWHEEL" run w.yaml -q -o ref.h5 "$@" >/dev/null 2>ref.err
+  local rc=$?
+  if [ $rc -eq 2 ] && grep -q "$key" ref.err && [ ! -e ref.h5 ]; then pass "refused: $what"
+  else fail "$what: exit $rc, '$(cat ref.err)'"; fi
+}
+refuse "a pilot without a warm-up" world.warmup_pilot_users --set world.warmup_pilot_users=100
+refuse "a pilot of every user" world.warmup_pilot_users --set world.warmup_days=4 --set world.warmup_pilot_users=400
+refuse "full days covering the warm-up" world.warmup_full_days "${P[@]}" --set world.warmup_full_days=4
+refuse "full days without a pilot" world.warmup_full_days --set world.warmup_days=4 --set world.warmup_full_days=2
+
 # --resume: a warm-up run killed after day 1's checkpoint and resumed (at another thread
 # count) without a snapshot (--no-snapshot; resuming from one, warm-up included, is
 # e2e_snapshot's) runs the warm-up again, re-simulates the finished days against their
