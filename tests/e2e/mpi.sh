@@ -56,6 +56,11 @@ if cmp_files ab_1x1.h5 warm_1x1.h5 >/dev/null 2>&1; then fail "the warm-up chang
 "$FLYWHEEL" run "$SRC/tests/data/tiny_rec.yaml" "${SMALL[@]}" "${W[@]}" --set days=2 -q -t 1 -o wrec_1x1.h5 2>err.txt || fail "warm rec 1x1"
 ranked 2 "$SRC/tests/data/tiny_rec.yaml" "${SMALL[@]}" "${W[@]}" --set days=2 -q -t 2 -o wrec_2x2.h5 >warm.out 2>err.txt || fail "warm rec 2x2: $(tail -3 err.txt)"
 if cmp_files wrec_1x1.h5 wrec_2x2.h5; then pass "tiny_rec with a warm-up: 1x1 and 2x2 identical"; else fail "warm rec: 1x1 and 2x2 differ: $(show_diff wrec_1x1.h5 wrec_2x2.h5)"; fi
+# ... and with a pilot (every rank draws the same pilot users: a function of the id).
+PI=(--set world.warmup_days=3 --set world.warmup_pilot_users=300 --set world.warmup_full_days=1)
+"$FLYWHEEL" run "$SRC/tests/data/tiny_rec.yaml" "${SMALL[@]}" "${PI[@]}" --set days=2 -q -t 1 -o prec_1x1.h5 2>err.txt || fail "pilot rec 1x1"
+ranked 2 "$SRC/tests/data/tiny_rec.yaml" "${SMALL[@]}" "${PI[@]}" --set days=2 -q -t 2 -o prec_2x2.h5 >warm.out 2>err.txt || fail "pilot rec 2x2: $(tail -3 err.txt)"
+if cmp_files prec_1x1.h5 prec_2x2.h5; then pass "tiny_rec with a pilot warm-up: 1x1 and 2x2 identical"; else fail "pilot rec: 1x1 and 2x2 differ: $(show_diff prec_1x1.h5 prec_2x2.h5)"; fi
 # The summary (rank 0 alone prints it) gives the exchange's volume.
 if [ "$(grep -c 'ranks: 2 ' out.txt)" = 1 ] && grep -Eq 'exchanged [0-9]+ bytes per tick.*[0-9.]+ per active user-tick, [0-9.]+ per user per day' out.txt; then
   pass "summary: one ranks line with bytes per tick and per user"
