@@ -207,8 +207,7 @@ static void drv_fini(driver *D)
  * same users for any thread count or rank. */
 static int in_pilot(const fw_sim *S, uint32_t u)
 {
-    uint64_t P = S->sc->world.warmup_pilot_users, N = S->sc->world.n_users;
-    return ((uint64_t)u + 1) * P / N > (uint64_t)u * P / N;
+    return fw_world_in_pilot(u, S->sc->world.warmup_pilot_users, S->sc->world.n_users);
 }
 
 static uint32_t draw_sessions(fw_sim *S, gsl_rng *r, uint32_t u)
@@ -1078,6 +1077,11 @@ static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *
     for (uint32_t d = 0; d < W && rc == FW_OK && !*stopped; d++) {
         S->day = (uint32_t)0 - (W - d);
         S->pilot = d < pilot_days;
+        if (d == pilot_days && pilot_days > 0 &&
+            fw_world_pilot_handover(&S->w, S->th[0].rng, S->sc->world.n_users, S->sc->world.warmup_pilot_users) < 0) {
+            rc = FW_ERR_NOMEM;
+            break;
+        }
         if ((rc = day_start(D)) != FW_OK)
             break;
         for (uint32_t t = 0; t < S->tpd && rc == FW_OK && !*stopped; t++) {

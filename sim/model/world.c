@@ -236,6 +236,107 @@ void fw_world_own_interest(const fw_world *w, gsl_rng *r, uint32_t u, double *th
     draw_interest(r, w->seed, u, w->n_topics, w->interest_alpha, theta, out);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+#define PILOT_DECILES 10
+
+/* A user's bucket for the pilot's handover: their own favourite topic and the decile (bounds
+ * lim[0..8], the pilot's) of their activity, the world's p_active x sessions a day. */
+static uint32_t pilot_bucket(const fw_world *w, uint32_t u, const float *own, const double *lim)
+{
+    uint32_t top = 0, dec = 0;
+    for (uint32_t t = 1; t < w->n_topics; t++)
+        if (own[t] > own[top])
+            top = t;
+    double a = (double)w->p_active[u] * w->session_rate[u];
+    while (dec < PILOT_DECILES - 1 && a > lim[dec])
+        dec++;
+    return top * PILOT_DECILES + dec;
+}
+
+/* The pilot's handover (world.h). Pilot users are found again by the rule (P of them among
+ * the first N at most); their drifts are kept, bucketed by counting sort, then every other
+ * user of the first N is served in id order. */
+int fw_world_pilot_handover(fw_world *w, gsl_rng *r, uint32_t N, uint32_t P)
+{
+    uint32_t T = w->n_topics, B = T * PILOT_DECILES;
+    double theta[FW_WORLD_MAX_TOPICS], lim[PILOT_DECILES - 1];
+    float own[FW_WORLD_MAX_TOPICS];
+    double *act = malloc((size_t)P * sizeof *act);
+    float *drift = malloc((size_t)P * T * sizeof *drift);
+    uint32_t *off = calloc((size_t)B + 1, sizeof *off), *member = malloc((size_t)P * sizeof *member),
+             *bucket = malloc((size_t)P * sizeof *bucket), *pid = malloc((size_t)P * sizeof *pid);
+    int rc = -1;
+    if (!act || !drift || !off || !member || !bucket || !pid)
+        goto done;
+    uint32_t k = 0;
+    for (uint32_t u = 0; u < N && k < P; u++)
+        if (fw_world_in_pilot(u, P, N)) {
+            act[k] = (double)w->p_active[u] * w->session_rate[u];
+            pid[k++] = u;
+        }
+    P = k;
+    if (P == 0)
+        goto ok;
+    qsort(act, P, sizeof *act, cmp_double);
+    for (uint32_t d = 0; d < PILOT_DECILES - 1; d++)
+        lim[d] = act[(size_t)(d + 1) * P / PILOT_DECILES < P ? (size_t)(d + 1) * P / PILOT_DECILES : P - 1];
+    for (uint32_t i = 0; i < P; i++) {
+        uint32_t v = pid[i];
+        fw_world_own_interest(w, r, v, theta, own);
+        for (uint32_t t = 0; t < T; t++)
+            drift[(size_t)i * T + t] = w->interest[(size_t)v * T + t] - own[t];
+        bucket[i] = pilot_bucket(w, v, own, lim);
+        off[bucket[i] + 1]++;
+    }
+    for (uint32_t b = 0; b < B; b++)
+        off[b + 1] += off[b];
+    for (uint32_t i = 0; i < P; i++)   /* counting sort: each bucket's pilot users in id order */
+        member[off[bucket[i]]++] = i;
+    for (uint32_t b = B; b > 0; b--)
+        off[b] = off[b - 1];
+    off[0] = 0;
+    for (uint32_t u = 0; u < N; u++) {
+        if (fw_world_in_pilot(u, P, N))
+            continue;
+        fw_world_own_interest(w, r, u, theta, own);
+        uint32_t b = pilot_bucket(w, u, own, lim), base = b - b % PILOT_DECILES, dec = b % PILOT_DECILES;
+        /* The user's decile, else the nearest with a pilot user (lower first). */
+        for (uint32_t step = 1; off[b + 1] == off[b] && step < PILOT_DECILES; step++)
+            if (dec >= step && off[base + dec - step + 1] > off[base + dec - step])
+                b = base + dec - step;
+            else if (dec + step < PILOT_DECILES && off[base + dec + step + 1] > off[base + dec + step])
+                b = base + dec + step;
+        if (off[b + 1] == off[b])
+            continue;
+        uint32_t n = off[b + 1] - off[b];
+        const float *dv = &drift[(size_t)member[off[b] + fw_hash64(w->seed ^ ((uint64_t)u << 24) ^ 0x70696c6f74ull) % n] * T];
+        float *row = &w->interest[(size_t)u * T];
+        double sum = 0.0, x[FW_WORLD_MAX_TOPICS];
+        for (uint32_t t = 0; t < T; t++) {
+            x[t] = (double)own[t] + dv[t];
+            x[t] = x[t] > 0.0 ? x[t] : 0.0;
+            sum += x[t];
+        }
+        for (uint32_t t = 0; t < T; t++)
+            row[t] = sum > 0.0 ? (float)(x[t] / sum) : own[t];
+    }
+ok:
+    rc = 0;
+done:
+    free(act);
+    free(drift);
+    free(off);
+    free(member);
+    free(bucket);
+    free(pid);
+    return rc;
+}
+
 /* User u's hidden traits (stream FW_RNG_USER of u): interests (alpha: the Dirichlet's
  * parameters, theta: scratch, n_topics each), taste, activity, formats, search, shopping.
  * Returns the draw that decides whether u is a creator (below creator_share). */

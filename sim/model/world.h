@@ -134,6 +134,27 @@ fw_err fw_world_add_arrivals(fw_world *w, const fw_world_cfg *cfg, uint64_t seed
  * theta is scratch [n_topics]. Bit-identical to the generated row. */
 void fw_world_own_interest(const fw_world *w, gsl_rng *r, uint32_t u, double *theta, float *out);
 
+/* Issue 18's pilot warm-up (world.warmup_pilot_users P of world.n_users N): whether user u is
+ * in it -- u with floor((u + 1) P / N) > floor(u P / N): exactly P of the first N, evenly
+ * spread over ids (the generated graph's oldest and newest accounts alike), arrivals (ids
+ * from N) at the same rate. A function of the id alone: the same for any thread count or rank. */
+static inline int fw_world_in_pilot(uint32_t u, uint32_t P, uint32_t N)
+{
+    return N > 0 && ((uint64_t)u + 1) * P / N > (uint64_t)u * P / N;
+}
+
+/* The pilot's handover, after its last day: what a pilot cannot carry by itself is each
+ * user's drifted interests (reading pulls a user's interests toward what they read; each
+ * day's end pulls them back toward their own by behaviour.drift_reversion), the slow mode of
+ * CTR. Every user u < N outside the pilot takes the drift (interests less own interests) of a
+ * pilot user like them -- the same favourite topic of their own and the same decile of
+ * activity (p_active x session_rate; deciles of the pilot's; the nearest decile that has one
+ * with that topic, else u is left as is), the one among those picked by a hash of the seed and
+ * u -- added to their own interests, clipped at 0 and normalised. Serial, in id order, from
+ * the world alone (r is only seeked to users' streams): the same for any thread count and on
+ * every rank. Arrivals (ids from N) keep their cold start. -1 when out of memory (w unchanged). */
+int fw_world_pilot_handover(fw_world *w, gsl_rng *r, uint32_t N, uint32_t P);
+
 /* A new note's hidden and visible attributes, drawn by the caller. */
 typedef struct fw_new_note {
     fw_note_info info;

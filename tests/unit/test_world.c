@@ -347,6 +347,96 @@ static void test_someone_posts(void **state)
     fw_world_fini(&w);
 }
 
+/* Issue 18's pilot warm-up: the pilot rule picks exactly P of the first N ids, spread evenly;
+ * the handover gives every other user of the first N the drift of a pilot user with the same
+ * favourite topic of their own (each pilot user here drifts toward the topic after their
+ * own favourite, by an amount growing with activity), leaves the pilot and the arrivals
+ * alone, keeps rows normalised, and is deterministic. */
+static void pilot_drift(fw_world *w, uint32_t N, uint32_t P, gsl_rng *r)
+{
+    uint32_t T = w->n_topics;
+    double theta[FW_WORLD_MAX_TOPICS];
+    float own[FW_WORLD_MAX_TOPICS];
+    for (uint32_t u = 0; u < N; u++) {
+        if (!fw_world_in_pilot(u, P, N))
+            continue;
+        fw_world_own_interest(w, r, u, theta, own);
+        uint32_t top = 0;
+        for (uint32_t t = 1; t < T; t++)
+            top = own[t] > own[top] ? t : top;
+        double a = 0.2 + 0.5 * (w->p_active[u] > 0.3f);
+        float *row = &w->interest[(size_t)u * T];
+        for (uint32_t t = 0; t < T; t++)
+            row[t] = (float)((1.0 - a) * own[t] + (t == (top + 1) % T ? a : 0.0));
+    }
+}
+
+static void test_pilot_handover(void **state)
+{
+    (void)state;
+    fw_world_cfg cfg = small_cfg();
+    cfg.n_users = 3000;
+    cfg.n_notes = 3000;
+    const uint32_t N = 3000, P = 300;
+    uint32_t k = 0;
+    for (uint32_t u = 0; u < N; u++)
+        k += (uint32_t)fw_world_in_pilot(u, P, N);
+    assert_int_equal(k, P);
+    for (uint32_t u = 0; u < 10; u++)   /* one in ten: every tenth id */
+        assert_int_equal(fw_world_in_pilot(u, P, N), u == 9);
+    assert_false(fw_world_in_pilot(5, 0, N));
+    fw_world a, b;
+    assert_int_equal(fw_world_generate(&cfg, SEED, &a), FW_OK);
+    assert_int_equal(fw_world_generate(&cfg, SEED, &b), FW_OK);
+    assert_int_equal(fw_world_add_arrivals(&a, &cfg, SEED, 40), FW_OK);
+    assert_int_equal(fw_world_add_arrivals(&b, &cfg, SEED, 40), FW_OK);
+    gsl_rng *r = fw_rng_create(SEED, 0, 0, 0);
+    assert_non_null(r);
+    uint32_t T = a.n_topics;
+    size_t UT = (size_t)a.n_users * T;
+    pilot_drift(&a, N, P, r);
+    pilot_drift(&b, N, P, r);
+    float *before = malloc(UT * sizeof *before);
+    assert_non_null(before);
+    memcpy(before, a.interest, UT * sizeof *before);
+    assert_int_equal(fw_world_pilot_handover(&a, r, N, P), 0);
+    assert_int_equal(fw_world_pilot_handover(&b, r, N, P), 0);
+    assert_memory_equal(a.interest, b.interest, UT * sizeof *a.interest);
+    double theta[FW_WORLD_MAX_TOPICS];
+    float own[FW_WORLD_MAX_TOPICS];
+    uint32_t matched = 0, others = 0;
+    for (uint32_t u = 0; u < a.n_users; u++) {
+        const float *row = &a.interest[(size_t)u * T], *old = &before[(size_t)u * T];
+        if (u >= N || fw_world_in_pilot(u, P, N)) {   /* the pilot and the arrivals: untouched */
+            assert_memory_equal(row, old, T * sizeof *row);
+            continue;
+        }
+        double sum = 0.0;
+        for (uint32_t t = 0; t < T; t++) {
+            assert_true(row[t] >= 0.0f);
+            sum += row[t];
+        }
+        assert_true(fabs(sum - 1.0) < 1e-5);
+        fw_world_own_interest(&a, r, u, theta, own);
+        uint32_t top = 0, up = 0;
+        for (uint32_t t = 1; t < T; t++)
+            top = own[t] > own[top] ? t : top;
+        for (uint32_t t = 1; t < T; t++)   /* the topic raised most above the user's own */
+            up = row[t] - own[t] > row[up] - own[up] ? t : up;
+        others++;
+        matched += up == (top + 1) % T;
+    }
+    assert_int_equal(others, N - P);
+    /* Every topic has pilot users at 300 of 3000 (uniform Dirichlet favourites over the
+     * default topics), so every other user takes a drift toward the topic after their own. */
+    if (matched != others)
+        fail_msg("%u of %u users took the drift of a pilot user with their favourite topic", matched, others);
+    free(before);
+    gsl_rng_free(r);
+    fw_world_fini(&a);
+    fw_world_fini(&b);
+}
+
 /* Issue 18: with a warm-up the initial notes span world.history_days before it (the warm-up's
  * own days publish the latest notes), and the rest of the world is the same. */
 static void test_notes_before_warmup(void **state)
@@ -934,6 +1024,7 @@ int main(void)
         cmocka_unit_test(test_notes),
         cmocka_unit_test(test_notes_heavy_tail),
         cmocka_unit_test(test_notes_before_warmup),
+        cmocka_unit_test(test_pilot_handover),
         cmocka_unit_test(test_follow_graph),
         cmocka_unit_test(test_follow_offsets_wide),
         cmocka_unit_test(test_someone_posts),
