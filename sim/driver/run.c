@@ -200,11 +200,7 @@ static void drv_fini(driver *D)
 
 /* ---- the day's schedule ----------------------------------------------------------------- */
 
-/* Whether user u is in the warm-up's pilot (world.warmup_pilot_users P of the n_users N): an
- * even sample by id, u such that floor((u + 1) P / N) > floor(u P / N): exactly P of the
- * first N, spread over arrival order (the generated graph's oldest and newest accounts
- * alike), and arrivals (ids from N) at the same rate. A function of the id alone, so the
- * same users for any thread count or rank. */
+/* Whether user u is in the warm-up's pilot (world.h: an even sample by id). */
 static int in_pilot(const fw_sim *S, uint32_t u)
 {
     return fw_world_in_pilot(u, S->sc->world.warmup_pilot_users, S->sc->world.n_users);
@@ -1072,7 +1068,7 @@ static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *
     S->evlog = NULL;
     /* The pilot (world.warmup_pilot_users): the first W - F days simulate its users alone. */
     uint32_t pilot_days = S->sc->world.warmup_pilot_users ? W - S->sc->world.warmup_full_days : 0;
-    uint64_t active[2] = {0, 0};   /* active user-days: the pilot's days, the full days */
+    uint64_t active[2] = {0, 0}, ran[2] = {0, 0};   /* active user-days and days: the pilot's, the full */
     S->warm = 1;
     for (uint32_t d = 0; d < W && rc == FW_OK && !*stopped; d++) {
         S->day = (uint32_t)0 - (W - d);
@@ -1090,9 +1086,11 @@ static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *
         }
         if (rc == FW_OK && !*stopped)
             rc = day_end(D);
-        if (rc == FW_OK && !*stopped)
+        if (rc == FW_OK && !*stopped) {
+            ran[!S->pilot]++;
             for (uint32_t c = 0; c < S->n_cells; c++)
                 active[!S->pilot] += S->day_cells[(size_t)c * S->n_counters + C_active_users];
+        }
         if (o->progress)
             fprintf(stderr, "%swarm-up day %u/%u%s  %.0f s%s", o->progress_log ? "" : "\r\033[K", d + 1, W,
                     S->pilot ? " (pilot)" : "", fw_now_s() - t0, o->progress_log ? "\n" : "");
@@ -1104,8 +1102,8 @@ static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *
     S->warm = 0;
     S->pilot = 0;
     rep->warmup_pilot_days = pilot_days;
-    rep->warmup_active[0] = pilot_days ? (double)active[0] / pilot_days : 0.0;
-    rep->warmup_active[1] = W > pilot_days ? (double)active[1] / (W - pilot_days) : 0.0;
+    rep->warmup_active[0] = ran[0] ? (double)active[0] / (double)ran[0] : 0.0;
+    rep->warmup_active[1] = ran[1] ? (double)active[1] / (double)ran[1] : 0.0;
     S->day = 0;
     for (int p = 0; p < 2; p++)
         for (int m = 0; m < FW_UM__COUNT; m++)

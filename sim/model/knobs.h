@@ -84,8 +84,9 @@ typedef enum fw_follow_graph {
       "them; 0 = day 0 starts from the generated world")                                                       \
     X(world, RUN, U32, warmup_pilot_users, 0, 0, 50000000, "users",                                               \
       "users simulated on the warm-up's first days (all but its last world.warmup_full_days): an even sample by "  \
-      "id; the others stay away on those days, as users who do not visit, so a long warm-up costs its full days " \
-      "and the pilot's share of the rest; must be below n_users; 0 = everyone on every warm-up day")           \
+      "id; the others stay away on those days, as users who do not visit, then take the drifted interests of "  \
+      "pilot users like them; a long warm-up then costs its full days and the pilot's share of the rest; must " \
+      "be below n_users; 0 = everyone on every warm-up day")                                                   \
     X(world, RUN, U32, warmup_full_days, 7, 0, 365, "days",                                                       \
       "the warm-up's last days, on which every user is simulated after the pilot (used when "                     \
       "world.warmup_pilot_users > 0; below world.warmup_days)")                                                   \
