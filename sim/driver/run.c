@@ -848,7 +848,10 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
             rep->threads, rep->threads == 1 ? "" : "s", rk, rep->par_s, rep->barrier_s,
             rep->day_s);
     fprintf(out, "  result: %s\n", rep->result_path);
-    if (rep->warmup_days && rep->warmup_pilot_days)
+    if (rep->warmup_days && rep->warmup_pilot_days == rep->warmup_days)
+        fprintf(out, "  warm-up: %u days before day 0, unrecorded, %.1f s: a pilot of %u users (%.0f active a day)\n",
+                rep->warmup_days, rep->warmup_s, sc->world.warmup_pilot_users, rep->warmup_active[0]);
+    else if (rep->warmup_days && rep->warmup_pilot_days)
         fprintf(out,
                 "  warm-up: %u days before day 0, unrecorded, %.1f s: a pilot of %u users for %u day%s (%.0f active a "
                 "day), then everyone for %u day%s (%.0f active a day)\n",
@@ -1095,6 +1098,10 @@ static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *
             fprintf(stderr, "%swarm-up day %u/%u%s  %.0f s%s", o->progress_log ? "" : "\r\033[K", d + 1, W,
                     S->pilot ? " (pilot)" : "", fw_now_s() - t0, o->progress_log ? "\n" : "");
     }
+    /* With no full day (world.warmup_full_days 0) the handover comes before day 0. */
+    if (rc == FW_OK && !*stopped && pilot_days == W && pilot_days > 0 &&
+        fw_world_pilot_handover(&S->w, S->th[0].rng, S->sc->world.n_users, S->sc->world.warmup_pilot_users) < 0)
+        rc = FW_ERR_NOMEM;
     S->rec = rec;
     S->evlog = evlog;
     if (rc != FW_OK)

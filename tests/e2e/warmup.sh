@@ -200,6 +200,10 @@ fa=$(sed -n 's/.*everyone for 1 day (\([0-9]*\) active a day).*/\1/p' <<<"$line"
 if [ -n "$pa" ] && [ -n "$fa" ] && [ "$pa" -ge 1 ] && [ "$pa" -le 100 ] && [ "$fa" -gt 100 ]; then
   pass "pilot days: $pa active users a day (of 100), full days: $fa"
 else fail "pilot summary: '$line'"; fi
+# With no full day the handover comes after the pilot's last day, before day 0.
+run pz1 1 --set world.warmup_days=3 --set world.warmup_pilot_users=100 --set world.warmup_full_days=0
+run pz2 2 --set world.warmup_days=3 --set world.warmup_pilot_users=100 --set world.warmup_full_days=0
+same "pilot warm-up without full days, 1 vs 2 threads" pz1.h5 pz2.h5
 PL=("${P[@]}" --set world.creator_response=1 --set world.churn_base=0.02 --set world.arrivals_per_day=20)
 run plive1 1 "${PL[@]}"
 run plive2 2 "${PL[@]}"
