@@ -1076,11 +1076,6 @@ static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *
     for (uint32_t d = 0; d < W && rc == FW_OK && !*stopped; d++) {
         S->day = (uint32_t)0 - (W - d);
         S->pilot = d < pilot_days;
-        if (d == pilot_days && pilot_days > 0 &&
-            fw_world_pilot_handover(&S->w, S->th[0].rng, S->sc->world.n_users, S->sc->world.warmup_pilot_users) < 0) {
-            rc = FW_ERR_NOMEM;
-            break;
-        }
         if ((rc = day_start(D)) != FW_OK)
             break;
         for (uint32_t t = 0; t < S->tpd && rc == FW_OK && !*stopped; t++) {
@@ -1093,15 +1088,15 @@ static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *
             ran[!S->pilot]++;
             for (uint32_t c = 0; c < S->n_cells; c++)
                 active[!S->pilot] += S->day_cells[(size_t)c * S->n_counters + C_active_users];
+            /* The pilot's last day ended: its handover, before the full days (or day 0). */
+            if (d + 1 == pilot_days && fw_world_pilot_handover(&S->w, S->th[0].rng, S->sc->world.n_users,
+                                                               S->sc->world.warmup_pilot_users) < 0)
+                rc = FW_ERR_NOMEM;
         }
         if (o->progress)
             fprintf(stderr, "%swarm-up day %u/%u%s  %.0f s%s", o->progress_log ? "" : "\r\033[K", d + 1, W,
                     S->pilot ? " (pilot)" : "", fw_now_s() - t0, o->progress_log ? "\n" : "");
     }
-    /* With no full day (world.warmup_full_days 0) the handover comes before day 0. */
-    if (rc == FW_OK && !*stopped && pilot_days == W && pilot_days > 0 &&
-        fw_world_pilot_handover(&S->w, S->th[0].rng, S->sc->world.n_users, S->sc->world.warmup_pilot_users) < 0)
-        rc = FW_ERR_NOMEM;
     S->rec = rec;
     S->evlog = evlog;
     if (rc != FW_OK)
