@@ -245,8 +245,10 @@ if "$FLYWHEEL" defaults >defaults.txt 2>&1 &&
 else
   fail "defaults: not every knob shows its scope"
 fi
-if "$FLYWHEEL" --help | grep -q "usage: flywheel" && "$FLYWHEEL" run --help | grep -q -- "--set"; then pass "--help"; else fail "--help"; fi
-"$FLYWHEEL" --version | grep -q "^flywheel " && pass "--version" || fail "--version"
+# Output captured first: `cmd | grep -q` under pipefail fails when grep exits before cmd's last write.
+help=$("$FLYWHEEL" --help); run_help=$("$FLYWHEEL" run --help); version=$("$FLYWHEEL" --version)
+if grep -q "usage: flywheel" <<<"$help" && grep -q -- "--set" <<<"$run_help"; then pass "--help"; else fail "--help"; fi
+grep -q "^flywheel " <<<"$version" && pass "--version" || fail "--version"
 # ---- run --resume (issue 21): a partial file and its checkpoint, from a run stopped (SIGINT)
 # once its first day is checkpointed (slowed by a busy wait planted in end_tick; timings only)
 R=("$SRC/tests/data/tiny.yaml" --days 3 --set world.n_users=400 --set world.n_notes=800 --set world.ticks_per_day=12)

@@ -119,5 +119,6 @@ rc=$?
   fail "foreign HDF5: exit $rc, $(cat err.txt)"
 "$FLYWHEEL" report >out.txt 2>err.txt
 [ $? -eq 2 ] && pass "no arguments: exit 2" || fail "no arguments"
-"$FLYWHEEL" report --help | grep -q "index.html" && pass "report --help" || fail "report --help"
+report_help=$("$FLYWHEEL" report --help)
+grep -q "index.html" <<<"$report_help" && pass "report --help" || fail "report --help"
 finish

@@ -14,8 +14,12 @@ OMP_NUM_THREADS=100000 "$FLYWHEEL" run "$T" -q -d 1 --set world.n_users=300 -o e
 # reserves terabytes of shadow), the resident set carries ASan's shadow and its quarantine of
 # freed memory (a tiny run peaks near 300 MiB there, 44 MiB plain), and everything runs several
 # times slower: no cap, a larger resident allowance, and a longer one for Ctrl-C below.
+# ldd's output is captured before grep reads it: with pipefail, `ldd | grep -q` fails whenever
+# grep exits at its first match before ldd's last write (SIGPIPE), which left an ASan build
+# looking plain now and then and the 50M-user run below capped at 4 GiB, where ASan cannot start.
 sanitized=0
-ldd "$FLYWHEEL" 2>/dev/null | grep -q 'libasan\|libubsan' && sanitized=1
+libs=$(ldd "$FLYWHEEL" 2>/dev/null)
+grep -q 'libasan\|libubsan' <<<"$libs" && sanitized=1
 rss_cap=300000
 [ $sanitized -eq 1 ] && rss_cap=1000000
 /usr/bin/time -f %M -o rss.txt "$FLYWHEEL" run "$T" -q -d 1 --set world.n_users=300 -t 4096 -o t.h5 2>err.txt || fail "-t 4096: $(cat err.txt)"
