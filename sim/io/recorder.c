@@ -66,9 +66,12 @@ typedef struct rec_series {
     uint32_t n_rows, cap_rows;
 } rec_series;
 
-/* A log's column: its full chunks as stored in the file (filtered: shuffled, deflated,
- * checksummed), one after the other in z, and the rows after them, not yet a full chunk.
- * Pointer-free, so that a snapshot moves the chunks' index and bytes as they are. */
+/* Rows of a chunked dataset that only grows (a log's column; a latency stage's days): its
+ * full chunks as stored in the file (filtered: shuffled, deflated, checksummed), one after
+ * the other in z, and the rows after them, not yet a full chunk or not yet written. A write
+ * copies the stored chunks as they are and filters only the rest, so that its cost does not
+ * grow with the rows already written. Pointer-free, so that a snapshot moves the chunks'
+ * index and bytes as they are. */
 typedef struct rec_chunk {
     uint64_t size;          /* its bytes in z, after those of the chunks before it */
     uint64_t mask;          /* the filters skipped (H5Dread_chunk's mask; 64 bits: no padding) */
@@ -109,7 +112,12 @@ struct fw_recorder {
     uint64_t *counters;     /* [cap_days * n_arms * n_counters] */
     int32_t n_bins;
     int64_t *bin_lower, *bin_upper;
-    uint64_t *lat_counts;   /* [cap_days * FW_STAGE__COUNT * n_bins] */
+    /* Per stage, one row of n_bins counts a day, chunks of one row: after a single process's
+     * write every finished day is held as stored (a few KiB, where the row is 31 KiB), and
+     * the next write filters only the new days. Rewriting every day's rows through deflate
+     * made each write cost as much as all the days before it (a 200-day run spent most of its
+     * time there) and a snapshot carry every raw row. */
+    rec_logcol lat[FW_STAGE__COUNT];
     double *lat_stats;      /* [cap_days * FW_STAGE__COUNT * N_STATS] p.., max, mean, count */
     uint64_t *work;         /* [cap_days * FW_WORK__COUNT] */
     rec_group *group;       /* registered, parents before children */
@@ -299,7 +307,11 @@ void fw_recorder_destroy(fw_recorder *r)
     free(r->counters);
     free(r->bin_lower);
     free(r->bin_upper);
-    free(r->lat_counts);
+    for (int s = 0; s < FW_STAGE__COUNT; s++) {
+        free(r->lat[s].frozen);
+        free(r->lat[s].z);
+        free(r->lat[s].tail);
+    }
     free(r->lat_stats);
     free(r->work);
     for (uint32_t k = 0; k < r->n_group; k++)
@@ -571,19 +583,26 @@ fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hi
             r->bin_upper[i] = fw_hist_bin_upper(&lat[0], i);
         }
     }
-    for (int s = 0; s < FW_STAGE__COUNT; s++)
+    size_t row = (size_t)r->n_bins * sizeof(uint64_t);
+    for (int s = 0; s < FW_STAGE__COUNT; s++) {
         if (lat[s].n_counts != r->n_bins)
             return FW_ERR_INVAL;
+        rec_logcol *lc = &r->lat[s];
+        if (lc->tail_rows == lc->tail_cap) {   /* a few days' rows: a write freezes them */
+            size_t cap = lc->tail_cap ? 2 * lc->tail_cap : 4;
+            unsigned char *t = realloc(lc->tail, cap * row);
+            if (!t)
+                return FW_ERR_NOMEM;
+            lc->tail = t;
+            lc->tail_cap = cap;
+        }
+    }
     if (r->n_days == r->cap_days) {
         uint32_t cap = r->cap_days ? 2 * r->cap_days : 16;
         uint64_t *c = realloc(r->counters, (size_t)cap * per_day * sizeof *c + 1);
         if (!c)
             return FW_ERR_NOMEM;
         r->counters = c;
-        uint64_t *lc = realloc(r->lat_counts, (size_t)cap * FW_STAGE__COUNT * r->n_bins * sizeof *lc);
-        if (!lc)
-            return FW_ERR_NOMEM;
-        r->lat_counts = lc;
         double *ls = realloc(r->lat_stats, (size_t)cap * FW_STAGE__COUNT * N_STATS * sizeof *ls);
         if (!ls)
             return FW_ERR_NOMEM;
@@ -598,8 +617,8 @@ fw_err fw_recorder_add_day(fw_recorder *r, const uint64_t *counters, const fw_hi
     memcpy(&r->counters[d * per_day], counters, per_day * sizeof *counters);
     memcpy(&r->work[(size_t)d * FW_WORK__COUNT], work, FW_WORK__COUNT * sizeof *work);
     for (int s = 0; s < FW_STAGE__COUNT; s++) {
-        memcpy(&r->lat_counts[((size_t)d * FW_STAGE__COUNT + s) * r->n_bins], lat[s].counts,
-               (size_t)r->n_bins * sizeof(uint64_t));
+        rec_logcol *lc = &r->lat[s];
+        memcpy(lc->tail + lc->tail_rows++ * row, lat[s].counts, row);
         double *st = &r->lat_stats[((size_t)d * FW_STAGE__COUNT + s) * N_STATS];
         for (int p = 0; p < N_PCTS; p++)
             st[p] = (double)fw_hist_percentile(&lat[s], pcts[p]);
@@ -702,33 +721,34 @@ static void snap_int(fw_snap *s, int *v)
     *v = x;
 }
 
-/* A log column's rows, checked when read: the chunks' sizes add up to the bytes held, and the
- * rows held are the log's (a snapshot is one process's, which keeps every row). */
-static void snap_logcol(const rec_log *l, rec_logcol *lc, size_t es, fw_snap *s)
+/* The n_rows rows of es bytes of lc, chunks of C rows, checked when read: the chunks' sizes
+ * add up to the bytes held, and the rows held are n_rows (a snapshot is one process's, which
+ * keeps every row). */
+static void snap_rows(uint64_t n_rows, uint64_t C, rec_logcol *lc, size_t es, fw_snap *s)
 {
-    uint64_t max_chunks = l->n_rows / FW_REC_LOG_CHUNK;
+    uint64_t max_chunks = n_rows / C;
     fw_snap_vec32(s, (void **)&lc->frozen, &lc->n_frozen, &lc->cap_frozen, sizeof *lc->frozen,
                   max_chunks < UINT32_MAX ? (uint32_t)max_chunks : UINT32_MAX);
     /* A chunk stored is at most twice its rows' bytes (deflate's worst case adds 5 bytes per
      * 16 KiB block; a filter that fails is skipped, the mask says which). */
-    fw_snap_vec(s, (void **)&lc->z, &lc->z_len, &lc->z_cap, 1, (size_t)lc->n_frozen * 2 * FW_REC_LOG_CHUNK * es);
+    fw_snap_vec(s, (void **)&lc->z, &lc->z_len, &lc->z_cap, 1, (size_t)lc->n_frozen * 2 * C * es);
     fw_snap_vec(s, (void **)&lc->tail, &lc->tail_rows, &lc->tail_cap, es,
-                l->n_rows < SIZE_MAX ? (size_t)l->n_rows : SIZE_MAX);
+                n_rows < SIZE_MAX ? (size_t)n_rows : SIZE_MAX);
     if (!loaded(s))
         return;
     size_t left = lc->z_len;
     for (uint32_t j = 0; j < lc->n_frozen; j++) {
         if (lc->frozen[j].size == 0 || lc->frozen[j].size > left || lc->frozen[j].mask > UINT32_MAX) {
-            fw_snap_fail(s, "a log chunk of %llu bytes, filter mask %llx (%zu bytes left)",
+            fw_snap_fail(s, "a stored chunk of %llu bytes, filter mask %llx (%zu bytes left)",
                          (unsigned long long)lc->frozen[j].size, (unsigned long long)lc->frozen[j].mask, left);
             return;
         }
         left -= lc->frozen[j].size;
     }
-    uint64_t held = (uint64_t)lc->n_frozen * FW_REC_LOG_CHUNK + lc->tail_rows;
-    if (left != 0 || held != l->n_rows)
-        fw_snap_fail(s, "a log column holds %llu rows in %zu bytes of %llu rows and %zu bytes",
-                     (unsigned long long)held, lc->z_len - left, (unsigned long long)l->n_rows, lc->z_len);
+    uint64_t held = (uint64_t)lc->n_frozen * C + lc->tail_rows;
+    if (left != 0 || held != n_rows)
+        fw_snap_fail(s, "a log column or latency stage holds %llu rows in %zu bytes of %llu rows and %zu bytes",
+                     (unsigned long long)held, lc->z_len - left, (unsigned long long)n_rows, lc->z_len);
 }
 
 /* Transferred: the days (counters and work; their latency and its bins last, in a section of
@@ -746,10 +766,9 @@ static void snap_logcol(const rec_log *l, rec_logcol *lc, size_t es, fw_snap *s)
 void fw_recorder_snap(fw_recorder *r, fw_snap *s)
 {
     const fw_rec_info *in = &r->info;
-    size_t per_day = (size_t)in->n_arms * in->n_counters, per_lat = (size_t)FW_STAGE__COUNT * (size_t)r->n_bins,
-           per_stat = (size_t)FW_STAGE__COUNT * N_STATS;
+    size_t per_day = (size_t)in->n_arms * in->n_counters, per_stat = (size_t)FW_STAGE__COUNT * N_STATS;
     size_t cap_counters = r->cap_days * per_day, cap_work = (size_t)r->cap_days * FW_WORK__COUNT,
-           cap_lat = r->cap_days * per_lat, cap_stats = r->cap_days * per_stat;
+           cap_stats = r->cap_days * per_stat;
     fw_snap_u32(s, &r->n_days);
     if (loaded(s) && r->n_days > in->days_planned)
         fw_snap_fail(s, "%u days recorded, the run plans %u", r->n_days, in->days_planned);
@@ -772,7 +791,7 @@ void fw_recorder_snap(fw_recorder *r, fw_snap *s)
         fw_snap_same_u32(s, l->n_cols, "a log's columns");
         fw_snap_u64(s, &l->n_rows);
         for (uint32_t c = 0; c < l->n_cols; c++)
-            snap_logcol(l, &l->col[c], type_size(l->cols[c].type), s);
+            snap_rows(l->n_rows, FW_REC_LOG_CHUNK, &l->col[c], type_size(l->cols[c].type), s);
     }
 
     /* The experiment: its unit as the index of its name (the string is the experiment
@@ -818,90 +837,106 @@ void fw_recorder_snap(fw_recorder *r, fw_snap *s)
         else
             r->n_bins = (int32_t)n_lower;
     }
-    snap_days(s, (void **)&r->lat_counts, &cap_lat, r->n_days, (size_t)FW_STAGE__COUNT * (size_t)r->n_bins,
-              sizeof *r->lat_counts, in->days_planned);
+    for (int st = 0; st < FW_STAGE__COUNT && r->n_bins > 0 && !fw_snap_failed(s); st++)
+        snap_rows(r->n_days, 1, &r->lat[st], (size_t)r->n_bins * sizeof(uint64_t), s);
     snap_days(s, (void **)&r->lat_stats, &cap_stats, r->n_days, per_stat, sizeof *r->lat_stats, in->days_planned);
     if (loaded(s))
         r->cap_days = r->n_days;
 }
 
-/* Writes one column of a log into group g: the frozen chunks as they are, the tail through
- * the filters; then freezes the tail's full chunks (read back filtered from the in-memory
- * file), so that the next write copies them. -1 on failure (what was frozen stays valid:
- * the same rows, compressed). */
+/* Writes lc's rows into ds (rank 1: rows of one element; rank 2: rows of width elements;
+ * chunks of C rows, the first at row 0): the stored chunks as they are, the tail through the
+ * filters. -1 on failure. */
+static int put_rows(hid_t ds, hid_t mtype, const rec_logcol *lc, int rank, hsize_t C, hsize_t width)
+{
+    const unsigned char *z = lc->z;
+    for (uint32_t j = 0; j < lc->n_frozen; z += lc->frozen[j++].size) {
+        hsize_t off[2] = {(hsize_t)j * C, 0};
+        if (H5Dwrite_chunk(ds, H5P_DEFAULT, (uint32_t)lc->frozen[j].mask, off, lc->frozen[j].size, z) < 0)
+            return -1;
+    }
+    if (lc->tail_rows == 0)
+        return 0;
+    hsize_t at[2] = {(hsize_t)lc->n_frozen * C, 0}, n[2] = {lc->tail_rows, width};
+    hid_t fs = -1, ms = -1;
+    int rc = (fs = H5Dget_space(ds)) < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, at, NULL, n, NULL) < 0 ||
+                     (ms = H5Screate_simple(rank, n, NULL)) < 0 || H5Dwrite(ds, mtype, ms, fs, H5P_DEFAULT, lc->tail) < 0
+                 ? -1 : 0;
+    if (FW_H5_CLOSE(ms, fs) < 0)
+        rc = -1;
+    return rc;
+}
+
+/* After put_rows: the tail's full chunks, read back filtered from the in-memory file, join
+ * the stored ones and leave the tail, whose room shrinks to what is left, but no less than
+ * min_cap rows. -1 on failure (what was stored stays valid: the same rows, filtered). */
+static int freeze_rows(hid_t ds, rec_logcol *lc, size_t es, hsize_t C, size_t min_cap)
+{
+    size_t full = lc->tail_rows / C;
+    if (full == 0)
+        return 0;
+    if (H5Dflush(ds) < 0)
+        return -1;
+    if (lc->n_frozen + full > lc->cap_frozen &&
+        grow_array((void **)&lc->frozen, &lc->cap_frozen, lc->n_frozen + (uint32_t)full, sizeof *lc->frozen))
+        return -1;
+    /* The new chunks' sizes first (in the index's free room), so that z grows once. */
+    size_t add = 0;
+    hsize_t at = (hsize_t)lc->n_frozen * C;
+    for (size_t j = 0; j < full; j++) {
+        hsize_t off[2] = {at + j * C, 0}, size = 0;
+        if (H5Dget_chunk_storage_size(ds, off, &size) < 0 || size == 0)
+            return -1;
+        lc->frozen[lc->n_frozen + j].size = size;
+        add += size;
+    }
+    if (lc->z_len + add > lc->z_cap) {
+        unsigned char *grown = realloc(lc->z, lc->z_len + add);
+        if (!grown)
+            return -1;
+        lc->z = grown;
+        lc->z_cap = lc->z_len + add;
+    }
+    size_t done = 0;
+    for (; done < full; done++) {
+        hsize_t off[2] = {at + done * C, 0};
+        uint32_t mask = 0;
+        rec_chunk *ch = &lc->frozen[lc->n_frozen];
+        if (H5Dread_chunk(ds, H5P_DEFAULT, off, &mask, lc->z + lc->z_len) < 0)
+            break;
+        ch->mask = mask;
+        lc->z_len += ch->size;
+        lc->n_frozen++;
+    }
+    /* The frozen rows leave the tail (those of a failed read stay). */
+    lc->tail_rows -= done * C;
+    memmove(lc->tail, lc->tail + done * C * es, lc->tail_rows * es);
+    if (done < full)
+        return -1;
+    size_t cap = lc->tail_rows > min_cap ? lc->tail_rows : min_cap;
+    unsigned char *t = cap < lc->tail_cap ? realloc(lc->tail, cap * es) : NULL;
+    if (t) {
+        lc->tail = t;
+        lc->tail_cap = cap;
+    }
+    return 0;
+}
+
+/* Writes one column of a log into group g, then freezes the tail's full chunks, so that the
+ * next write copies them. -1 on failure. */
 static int write_log_col(fw_recorder *r, hid_t g, const rec_log *l, uint32_t c)
 {
     const fw_rec_col *cd = &l->cols[c];
     rec_logcol *lc = &l->col[c];
-    size_t es = type_size(cd->type);
-    hsize_t C = FW_REC_LOG_CHUNK, rows = l->n_rows, at = (hsize_t)lc->n_frozen * C;
+    hsize_t C = FW_REC_LOG_CHUNK, rows = l->n_rows;
     const char *labels[1] = {"row"};
     hid_t ds = fw_h5_dataset(g, cd->name, file_type(cd->type), mem_type(cd->type), 1, &rows, &C, r->info.compression,
                              NULL, cd->unit, cd->doc, labels);
-    hid_t fs = -1, ms = -1;
-    int rc = -1;
     if (ds < 0)
         return -1;
-    const unsigned char *z = lc->z;
-    for (uint32_t j = 0; j < lc->n_frozen; z += lc->frozen[j++].size) {
-        hsize_t off = (hsize_t)j * C;
-        if (H5Dwrite_chunk(ds, H5P_DEFAULT, (uint32_t)lc->frozen[j].mask, &off, lc->frozen[j].size, z) < 0)
-            goto done;
-    }
-    if (lc->tail_rows > 0) {
-        hsize_t n = lc->tail_rows;
-        if ((fs = H5Dget_space(ds)) < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, &at, NULL, &n, NULL) < 0 ||
-            (ms = H5Screate_simple(1, &n, NULL)) < 0 || H5Dwrite(ds, mem_type(cd->type), ms, fs, H5P_DEFAULT, lc->tail) < 0)
-            goto done;
-    }
-    size_t full = lc->tail_rows / C;
-    if (full > 0) {
-        if (H5Dflush(ds) < 0)
-            goto done;
-        if (lc->n_frozen + full > lc->cap_frozen &&
-            grow_array((void **)&lc->frozen, &lc->cap_frozen, lc->n_frozen + (uint32_t)full, sizeof *lc->frozen))
-            goto done;
-        /* The new chunks' sizes first (in the index's free room), so that z grows once. */
-        size_t add = 0;
-        for (size_t j = 0; j < full; j++) {
-            hsize_t off = at + j * C, size = 0;
-            if (H5Dget_chunk_storage_size(ds, &off, &size) < 0 || size == 0)
-                goto done;
-            lc->frozen[lc->n_frozen + j].size = size;
-            add += size;
-        }
-        if (lc->z_len + add > lc->z_cap) {
-            unsigned char *grown = realloc(lc->z, lc->z_len + add);
-            if (!grown)
-                goto done;
-            lc->z = grown;
-            lc->z_cap = lc->z_len + add;
-        }
-        for (size_t j = 0; j < full; j++) {
-            hsize_t off = at + j * C;
-            uint32_t mask = 0;
-            rec_chunk *ch = &lc->frozen[lc->n_frozen];
-            if (H5Dread_chunk(ds, H5P_DEFAULT, &off, &mask, lc->z + lc->z_len) < 0)
-                goto done;
-            ch->mask = mask;
-            lc->z_len += ch->size;
-            lc->n_frozen++;
-            /* The chunk's rows leave the tail. */
-            memmove(lc->tail, lc->tail + C * es, (lc->tail_rows - C) * es);
-            lc->tail_rows -= C;
-        }
-        /* What stays uncompressed is less than a chunk: give the day's room back. */
-        size_t cap = lc->tail_rows > 1024 ? lc->tail_rows : 1024;
-        unsigned char *t = cap < lc->tail_cap ? realloc(lc->tail, cap * es) : NULL;
-        if (t) {
-            lc->tail = t;
-            lc->tail_cap = cap;
-        }
-    }
-    rc = 0;
-done:
-    if (FW_H5_CLOSE(ms, fs) < 0)
-        rc = -1;
+    /* What stays uncompressed is less than a chunk: a day's room is given back. */
+    int rc = put_rows(ds, mem_type(cd->type), lc, 1, C, 1) < 0 || freeze_rows(ds, lc, type_size(cd->type), C, 1024) < 0
+                 ? -1 : 0;
     if (H5Dclose(ds) < 0)
         rc = -1;
     return rc;
@@ -1689,6 +1724,7 @@ static int write_latency(fw_recorder *r, wctx *w)
 {
     uint32_t D = r->n_days;
     unsigned z = r->info.compression;
+    int par = r->par_size > 1;
     hid_t gs = -1, ga = -1, bin_ds = -1;
     int rc = -1;
     if ((gs = fw_h5_group(w->f, "latency",
@@ -1723,19 +1759,20 @@ static int write_latency(fw_recorder *r, wctx *w)
         if ((ga = fw_h5_group(gs, fw_stage_name(s), fw_stage_doc(s))) < 0)
             goto done;
         if (r->n_bins > 0) {
-            uint64_t *counts = malloc(((size_t)D + 1) * r->n_bins * sizeof *counts);
-            if (!counts)
-                goto done;
-            for (uint32_t d = 0; d < D; d++)
-                memcpy(&counts[(size_t)d * r->n_bins], &r->lat_counts[((size_t)d * FW_STAGE__COUNT + s) * r->n_bins],
-                       (size_t)r->n_bins * sizeof *counts);
+            /* On several ranks nothing is stored: the write is collective (MPI-IO copies no
+             * stored chunks), every day is in the tail, written as one block by rank 0. */
+            rec_logcol *lc = &r->lat[s];
             hsize_t dims[2] = {D, (hsize_t)r->n_bins}, chunk[2] = {1, (hsize_t)r->n_bins};
             const char *labels[2] = {"day", "bin"};
             hid_t ds = fw_h5_dataset(ga, "counts", H5T_STD_U64LE, H5T_NATIVE_UINT64, 2, dims, chunk, z ? z : 1,
-                                     counts, "calls", "calls per latency bin per day", labels);
-            free(counts);
+                                     par ? lc->tail : NULL, "calls", "calls per latency bin per day", labels);
             if (ds < 0)
                 goto done;
+            if (!par && (put_rows(ds, H5T_NATIVE_UINT64, lc, 2, 1, (hsize_t)r->n_bins) < 0 ||
+                         freeze_rows(ds, lc, (size_t)r->n_bins * sizeof(uint64_t), 1, 4) < 0)) {
+                H5Dclose(ds);
+                goto done;
+            }
             herr_t e1 = D > 0 ? H5DSattach_scale(ds, w->day_ds, 0) : 0;
             herr_t e2 = H5DSattach_scale(ds, bin_ds, 1);
             H5Dclose(ds);

@@ -36,6 +36,21 @@ check() {
     pass "$name: completed: no partial, checkpoint or snapshot left" || fail "$name: left $(ls)"
   if same "$name.full.h5" "$name.h5"; then pass "$name: resumed twice from snapshots: identical to the uninterrupted run"
   else fail "$name: differs: $(show "$name.full.h5" "$name.h5")"; fi
+  # /latency is measured, so not compared; but every day's histograms must come through the
+  # snapshots (held there as the chunks the file stores): each stage's rows add up to its
+  # per-day call counts, on every day, and the feed was timed on every day.
+  "$PY" - "$name.h5" >lat.txt 2>&1 <<'EOF'
+import sys, h5py, numpy as np
+lat = h5py.File(sys.argv[1], "r")["latency"]
+for st in lat:
+    if not isinstance(lat[st], h5py.Group):
+        continue
+    c = lat[st]["counts"][:]
+    assert c.shape[0] == 3, (st, c.shape)
+    assert (c.sum(axis=1) == lat[st]["count"][:]).all(), (st, c.sum(axis=1), lat[st]["count"][:])
+assert (lat["feed"]["count"][:] > 0).all(), lat["feed"]["count"][:]
+EOF
+  [ $? -eq 0 ] && pass "$name: every day's latency histograms came through the snapshots" || fail "$name: latency: $(cat lat.txt)"
 }
 
 T=("$SRC/tests/data/tiny.yaml" --set world.n_users=800 --set world.n_notes=1600 --set world.ticks_per_day=24)
