@@ -200,6 +200,10 @@ fa=$(sed -n 's/.*everyone for 1 day (\([0-9]*\) active a day).*/\1/p' <<<"$line"
 if [ -n "$pa" ] && [ -n "$fa" ] && [ "$pa" -ge 1 ] && [ "$pa" -le 100 ] && [ "$fa" -gt 100 ]; then
   pass "pilot days: $pa active users a day (of 100), full days: $fa"
 else fail "pilot summary: '$line'"; fi
+"$FLYWHEEL" run w.yaml -t 1 -o plain4s.h5 --set world.warmup_days=4 >plain4.out 2>err.txt || fail "plain run: $(cat err.txt)"
+grep -q "creator-exposure and shop metrics start off" pilot1.out && grep -q "warm-up: 4 days" plain4.out &&
+  ! grep -q "start off" plain4.out &&
+  pass "the summary says what a pilot does not carry" || fail "the pilot's caveat: $(cat pilot1.out)"
 # With no full day the handover comes after the pilot's last day, before day 0.
 run pz1 1 --set world.warmup_days=3 --set world.warmup_pilot_users=100 --set world.warmup_full_days=0
 run pz2 2 --set world.warmup_days=3 --set world.warmup_pilot_users=100 --set world.warmup_full_days=0
