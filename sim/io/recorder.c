@@ -1762,6 +1762,8 @@ static int write_latency(fw_recorder *r, wctx *w)
             /* On several ranks nothing is stored: the write is collective (MPI-IO copies no
              * stored chunks), every day is in the tail, written as one block by rank 0. */
             rec_logcol *lc = &r->lat[s];
+            if (par && lc->n_frozen)   /* cannot be: several ranks never freeze, nor load a snapshot */
+                goto done;
             hsize_t dims[2] = {D, (hsize_t)r->n_bins}, chunk[2] = {1, (hsize_t)r->n_bins};
             const char *labels[2] = {"day", "bin"};
             hid_t ds = fw_h5_dataset(ga, "counts", H5T_STD_U64LE, H5T_NATIVE_UINT64, 2, dims, chunk, z ? z : 1,
