@@ -858,12 +858,12 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
                 rep->warmup_days, rep->warmup_s, sc->world.warmup_pilot_users, rep->warmup_pilot_days,
                 rep->warmup_pilot_days == 1 ? "" : "s", rep->warmup_active[0], rep->warmup_days - rep->warmup_pilot_days,
                 rep->warmup_days - rep->warmup_pilot_days == 1 ? "" : "s", rep->warmup_active[1]);
-    if (rep->warmup_pilot_days)   /* measured: README, "What a pilot does not carry" */
-        fprintf(out, "           (a pilot carries DAU and users' interests, not what everyone's traffic grows: "
-                     "follower counts and the shop's history; creator-exposure and shop metrics start off)\n");
     else if (rep->warmup_days)
         fprintf(out, "  warm-up: %u day%s before day 0, unrecorded, %.1f s (%.0f active users a day)\n", rep->warmup_days,
                 rep->warmup_days == 1 ? "" : "s", rep->warmup_s, rep->warmup_active[1]);
+    if (rep->warmup_pilot_days)   /* measured: README, "What a pilot does not carry" */
+        fprintf(out, "           (a pilot carries DAU and users' interests, not what everyone's traffic grows: "
+                     "follower counts and the shop's history; creator-exposure and shop metrics start off)\n");
     if (rep->snap_loaded_day)
         fprintf(out, "  resumed: from the snapshot after day %u (%llu bytes, loaded in %.1f s)\n", rep->snap_loaded_day,
                 (unsigned long long)rep->snap_load_bytes, rep->snap_load_s);
