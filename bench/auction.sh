@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The ad auction at 200 and 2,000 campaigns, full scan against bounded scan (engine.ads.scan),
-# side by side in one run: the default scenario for DAYS days (default 1) on THREADS threads
-# (default 1), with manual bids and with 80% autobidders (world.goal_*: 0.3, 0.3, 0.2), the
+# side by side in one run: the built-in defaults (scenarios/builtin.yaml) for DAYS days
+# (default 1) on THREADS threads (default 1), with manual bids and with 80% autobidders (world.goal_*: 0.3, 0.3, 0.2), the
 # four scan/campaign pairs alternated. Per run: the `ads` stage's p50 and p99 per day (from
 # /latency), bids computed per auction (/work), user CPU seconds and peak RSS (/usr/bin/time),
 # and whether the bounded file equals the full one outside /latency and /work (it must).
@@ -9,7 +9,7 @@
 #   DAYS=2 THREADS=2 bench/auction.sh
 set -euo pipefail
 F=${1:-./build/flywheel}
-S=$(dirname "$0")/../scenarios/default.yaml
+S=$(dirname "$0")/../scenarios/builtin.yaml
 DAYS=${DAYS:-1}
 THREADS=${THREADS:-1}
 PY=${PY:-/usr/bin/python3}

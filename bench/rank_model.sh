@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Issue 21's scaling model: one-day runs of SCENARIO (default: scenarios/default.yaml) on one
-# rank and one thread at several user counts (notes twice the users), and, with an MPI build,
+# Issue 21's scaling model: one-day runs of SCENARIO (default: scenarios/builtin.yaml, on
+# which it was fitted) on one rank and one thread at several user counts (notes twice the users), and, with an MPI build,
 # the same world on 2 ranks for the exchanged bytes; then bench/rank_model.py fits the per-user
 # costs and prints its predictions (the default ones, or PREDICT="N:R:P ...").
-# usage: bench/rank_model.sh [SCENARIO] [USERS...]     e.g. bench/rank_model.sh scenarios/default.yaml 20000 50000 100000
+# usage: bench/rank_model.sh [SCENARIO] [USERS...]     e.g. bench/rank_model.sh scenarios/builtin.yaml 20000 50000 100000
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scenario=${1:-scenarios/default.yaml}
+scenario=${1:-scenarios/builtin.yaml}
 shift || true
 users=("$@")
 [ ${#users[@]} -gt 0 ] || users=(20000 50000 100000)

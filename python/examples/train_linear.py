@@ -9,7 +9,7 @@ broken by note id) and explores by adding noise to its scores. Prints each day's
 (opens per impression) as the policy learns.
 
     PYTHONPATH=python FLYWHEEL_LIB=build/lib/libflywheel.so FLYWHEEL_POLICY_DIR=build/policies \
-        python3 python/examples/train_linear.py scenarios/default.yaml --users 3000 --days 4
+        python3 python/examples/train_linear.py scenarios/builtin.yaml --users 3000 --days 4
 """
 import argparse
 import time

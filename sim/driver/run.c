@@ -203,7 +203,7 @@ static void drv_fini(driver *D)
 /* Whether user u is in the warm-up's pilot (world.h: an even sample by id). */
 static int in_pilot(const fw_sim *S, uint32_t u)
 {
-    return fw_world_in_pilot(u, S->sc->world.warmup_pilot_users, S->sc->world.n_users);
+    return fw_world_in_pilot(u, fw_scenario_pilot_users(S->sc), S->sc->world.n_users);
 }
 
 static uint32_t draw_sessions(fw_sim *S, gsl_rng *r, uint32_t u)
@@ -850,12 +850,12 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
     fprintf(out, "  result: %s\n", rep->result_path);
     if (rep->warmup_days && rep->warmup_pilot_days == rep->warmup_days)
         fprintf(out, "  warm-up: %u days before day 0, unrecorded, %.1f s: a pilot of %u users (%.0f active a day)\n",
-                rep->warmup_days, rep->warmup_s, sc->world.warmup_pilot_users, rep->warmup_active[0]);
+                rep->warmup_days, rep->warmup_s, fw_scenario_pilot_users(sc), rep->warmup_active[0]);
     else if (rep->warmup_days && rep->warmup_pilot_days)
         fprintf(out,
                 "  warm-up: %u days before day 0, unrecorded, %.1f s: a pilot of %u users for %u day%s (%.0f active a "
                 "day), then everyone for %u day%s (%.0f active a day)\n",
-                rep->warmup_days, rep->warmup_s, sc->world.warmup_pilot_users, rep->warmup_pilot_days,
+                rep->warmup_days, rep->warmup_s, fw_scenario_pilot_users(sc), rep->warmup_pilot_days,
                 rep->warmup_pilot_days == 1 ? "" : "s", rep->warmup_active[0], rep->warmup_days - rep->warmup_pilot_days,
                 rep->warmup_days - rep->warmup_pilot_days == 1 ? "" : "s", rep->warmup_active[1]);
     else if (rep->warmup_days)
@@ -1073,7 +1073,7 @@ static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *
     S->rec = NULL;
     S->evlog = NULL;
     /* The pilot (world.warmup_pilot_users): the first W - F days simulate its users alone. */
-    uint32_t pilot_days = S->sc->world.warmup_pilot_users ? W - S->sc->world.warmup_full_days : 0;
+    uint32_t pilot_days = fw_scenario_pilot_users(S->sc) ? W - S->sc->world.warmup_full_days : 0;
     uint64_t active[2] = {0, 0}, ran[2] = {0, 0};   /* active user-days and days: the pilot's, the full */
     S->warm = 1;
     for (uint32_t d = 0; d < W && rc == FW_OK && !*stopped; d++) {
@@ -1093,7 +1093,7 @@ static fw_err warm_up(driver *D, const fw_run_opts *o, fw_run_report *rep, int *
                 active[!S->pilot] += S->day_cells[(size_t)c * S->n_counters + C_active_users];
             /* The pilot's last day ended: its handover, before the full days (or day 0). */
             if (d + 1 == pilot_days && fw_world_pilot_handover(&S->w, S->th[0].rng, S->sc->world.n_users,
-                                                               S->sc->world.warmup_pilot_users) < 0)
+                                                               fw_scenario_pilot_users(S->sc)) < 0)
                 rc = FW_ERR_NOMEM;
         }
         if (o->progress)

@@ -2651,14 +2651,31 @@ static fw_err check_living(const fw_scenario *s, const where *w, fw_diag *diag)
          "no creator response, arrivals or churn is on: the creator counts it sets are not recorded"},
         {"world.warmup_pilot_users", c->warmup_pilot_users, c->warmup_days == 0,
          "world.warmup_days is 0: there is no warm-up for a pilot to run in"},
-        {"world.warmup_full_days", c->warmup_full_days, c->warmup_pilot_users == 0,
-         "world.warmup_pilot_users is 0: every warm-up day simulates everyone"},
+        {"world.warmup_pilot_share", c->warmup_pilot_share, c->warmup_days == 0,
+         "world.warmup_days is 0: there is no warm-up for a pilot to run in"},
+        {"world.warmup_full_days", c->warmup_full_days, fw_scenario_pilot_users(s) == 0,
+         "world.warmup_pilot_users and warmup_pilot_share are 0: every warm-up day simulates everyone"},
     };
     fw_err err = refuse_idle(rows, sizeof rows / sizeof rows[0], w, NULL, "", diag);
     if (err != FW_OK)
         return err;
     char at[600];
-    /* The pilot (issue 18): a sample smaller than the world, and at least one day to run in. */
+    /* The pilot (issue 18): one way to size it, a sample smaller than the world, and at least one
+     * day to run in. */
+    if (c->warmup_pilot_users > 0 && c->warmup_pilot_share > 0.0) {
+        where_fmt(w, "world.warmup_pilot_share", at, sizeof at);
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: world.warmup_pilot_share: expected 0 when world.warmup_pilot_users is set (%" PRIu32
+                    "): the pilot is a count or a share of the users, not both; set one of them to 0",
+                    at, c->warmup_pilot_users);
+    }
+    if (c->warmup_pilot_share > 0.0 && fw_scenario_pilot_users(s) >= c->n_users) {
+        where_fmt(w, "world.warmup_pilot_share", at, sizeof at);
+        return fail(diag, FW_ERR_RANGE,
+                    "%s: world.warmup_pilot_share: expected a share that leaves users out of the pilot, got %g of "
+                    "world.n_users (%" PRIu32 "): a pilot of everyone is the plain warm-up; set it to 0, or below 1",
+                    at, c->warmup_pilot_share, c->n_users);
+    }
     if (c->warmup_pilot_users > 0 && c->warmup_pilot_users >= c->n_users) {
         where_fmt(w, "world.warmup_pilot_users", at, sizeof at);
         return fail(diag, FW_ERR_RANGE,
@@ -2666,14 +2683,14 @@ static fw_err check_living(const fw_scenario *s, const where *w, fw_diag *diag)
                     ": a pilot of everyone is the plain warm-up; set it to 0, or to a sample (a few thousand)",
                     at, c->n_users, c->warmup_pilot_users);
     }
-    if (c->warmup_pilot_users > 0 && c->warmup_full_days >= c->warmup_days) {
+    if (fw_scenario_pilot_users(s) > 0 && c->warmup_full_days >= c->warmup_days) {
         /* At the full days where given, else at the warm-up's length. */
         where_fmt(w, "world.warmup_full_days", at, sizeof at);
         if (strncmp(at, "--set", 5) != 0 && (w->ix == NULL || index_find(w->ix, "world.warmup_full_days") == NULL))
             where_fmt(w, "world.warmup_days", at, sizeof at);
         return fail(diag, FW_ERR_RANGE,
                     "%s: world.warmup_full_days: expected fewer days than world.warmup_days (%" PRIu32 "), got %" PRIu32
-                    ": the pilot of world.warmup_pilot_users runs on the warm-up's days before its full days, and "
+                    ": the pilot runs on the warm-up's days before its full days, and "
                     "would have none; lengthen the warm-up or shorten its full days",
                     at, c->warmup_days, c->warmup_full_days);
     }
@@ -3064,6 +3081,26 @@ void fw_scenario_fini(fw_scenario *s)
     free(s->overrides);
     promotions_free(s);
     memset(s, 0, sizeof *s);
+}
+
+/* Issue 18's platform settings (scenario.h). Measured in README, "The default scenario". */
+const char *const fw_scenario_platform[] = {
+    "engine.feed.algorithm=rec",
+    "world.warmup_days=60",
+    "world.warmup_pilot_share=0.1",
+    "behaviour.satiation=0.3",
+    "behaviour.interact_rate=0.034",
+    "behaviour.follow_rate=0.0012",
+};
+const size_t fw_scenario_platform_n = sizeof fw_scenario_platform / sizeof fw_scenario_platform[0];
+
+uint32_t fw_scenario_pilot_users(const fw_scenario *s)
+{
+    const fw_world_cfg *c = &s->world;
+    if (c->warmup_pilot_users > 0 || !(c->warmup_pilot_share > 0.0))
+        return c->warmup_pilot_users;
+    double p = floor(c->warmup_pilot_share * c->n_users + 0.5);
+    return p < 1.0 ? 1u : p >= (double)c->n_users ? c->n_users : (uint32_t)p;
 }
 
 fw_err fw_scenario_defaults(fw_scenario *s)

@@ -119,6 +119,20 @@ typedef struct fw_diag {
 /* Fills s with every knob's default, one arm "all" of weight 1. */
 fw_err fw_scenario_defaults(fw_scenario *s);
 
+/* The default scenario, scenarios/default.yaml, is every knob at its default except these
+ * fw_scenario_set assignments (issue 18): the platform as calibrated -- the learning
+ * recommender as the feed, warmed up before day 0, users who tire of a topic, and the
+ * behaviour rates set so that this platform, not the baseline feed, gives the published
+ * figures. The built-in defaults stay the cold baseline world that every other scenario and
+ * test was written against, so a scenario that sets none of these keys means what it meant
+ * (an A/B's control arm that names no feed is still the baseline). `flywheel defaults` lists
+ * them; test_scenario checks the file against them and that each changes its knob. */
+extern const char *const fw_scenario_platform[];
+/* The warm-up's pilot size in users: world.warmup_pilot_users, or warmup_pilot_share of
+ * n_users (rounded, at least 1); 0 without a pilot. */
+uint32_t fw_scenario_pilot_users(const fw_scenario *s);
+extern const size_t fw_scenario_platform_n;
+
 /* Loads path into s (defaults for absent keys). Errors (missing or unreadable file,
  * malformed YAML, unknown key with the nearest valid one, wrong type, out of range, a list or
  * file too long) return FW_ERR_IO / FW_ERR_PARSE / FW_ERR_RANGE with diag filled; s is then

@@ -56,7 +56,8 @@ static const char usage_main[] =
     "commands:\n"
     "  run SCENARIO       run a scenario and write results/NAME.h5\n"
     "  validate SCENARIO  check a scenario file without running it\n"
-    "  defaults           print every knob with its default, as a commented scenario\n"
+    "  defaults           print every knob with its built-in default, as a commented\n"
+    "                     scenario, and the settings by which scenarios/default.yaml differs\n"
     "  generate SCENARIO  generate the world only; report its size, time and memory\n"
     "  bench SCENARIO     run a scenario N times; timings, work and quality, compared\n"
     "                     with a saved baseline (exit 1 on a regression)\n"
@@ -1148,6 +1149,12 @@ static int cmd_defaults(void)
     fw_scenario sc;
     if (fw_scenario_defaults(&sc) != FW_OK)
         return EXIT_RUN_FAILED;
+    printf("# The built-in defaults: what a scenario gets for every key it leaves out. The\n"
+           "# default scenario, scenarios/default.yaml, is these but for the platform's settings\n"
+           "# (the recommender as the feed, warmed up, satiation, rates recalibrated under it):\n");
+    for (size_t i = 0; i < fw_scenario_platform_n; i++)
+        printf("#   --set %s\n", fw_scenario_platform[i]);
+    printf("\n");
     fw_scenario_write_yaml(&sc, stdout, 1);
     fw_scenario_fini(&sc);
     return 0;

@@ -27,9 +27,12 @@ for f in "$SRC"/scenarios/*.yaml; do
   arms=$(sed -n 's/.* \([0-9][0-9]*\) arms\{0,1\})$/\1/p' "$s.val")
   [ -n "$arms" ] || { fail "$s: validate did not state the arms: $(cat "$s.val")"; continue; }
   d=$(days_for "$s")
-  # A warm-up is shrunk to one day (its path is the same; e2e_warmup tests its length).
+  # A warm-up is shrunk to one day, a pilot warm-up to one pilot day and one full day (the
+  # paths are the same; e2e_warmup tests their lengths).
   w=()
   grep -q "^ *warmup_days: *[1-9]" "$f" && w=(--set world.warmup_days=1)
+  grep -Eq "^ *warmup_pilot_(users: *[1-9]|share: *0*\.0*[1-9])" "$f" &&
+    w=(--set world.warmup_days=2 --set world.warmup_full_days=1)
   if ! "$FLYWHEEL" run "$f" -q -t 1 -d "$d" --set world.n_users=1500 --set world.n_notes=3000 "${w[@]}" \
        -o "$s.h5" >/dev/null 2>"$s.err"; then
     fail "$s: shrunk run ($d days): $(head -c 400 "$s.err")"

@@ -190,6 +190,13 @@ P=(--set world.warmup_days=4 --set world.warmup_pilot_users=100 --set world.warm
 "$FLYWHEEL" run w.yaml -t 1 -o pilot1.h5 "${P[@]}" >pilot1.out 2>err.txt || fail "pilot run: $(cat err.txt)"
 run pilot2 2 "${P[@]}"
 same "pilot warm-up, 1 vs 2 threads" pilot1.h5 pilot2.h5
+# world.warmup_pilot_share (the default scenario's way): 0.25 of the 400 users is the pilot of 100
+run pshare 2 --set world.warmup_days=4 --set world.warmup_pilot_share=0.25 --set world.warmup_full_days=1
+same "a pilot share of 0.25 and a pilot of 100 of 400 users" pilot1.h5 pshare.h5
+run pshare2 1 --set world.warmup_days=4 --set world.warmup_pilot_share=0.2 --set world.warmup_full_days=1
+if h5diff -q --exclude-path /latency --exclude-attribute / pshare2.h5 pilot1.h5 >/dev/null 2>&1; then
+  fail "a pilot share of 0.2 equals one of 0.25"
+else pass "the pilot share changes the pilot (0.2 against 0.25)"; fi
 run plain4 1 --set world.warmup_days=4
 if h5diff -q --exclude-path /latency --exclude-attribute / plain4.h5 pilot1.h5 >/dev/null 2>&1; then
   fail "the pilot warm-up equals the plain warm-up of the same length"
@@ -217,8 +224,8 @@ same "pilot warm-up with arrivals, creators who respond and churn, 1 vs 2 thread
 "$FLYWHEEL" run -t 1 --resume pk2.h5.partial >pk.out 2>pk.err || fail "pilot resume: $(cat pk.err)"
 grep -q "a pilot of 100 users" pk.out && same "pilot warm-up, stopped after day 1 and resumed" pk.h5 pk2.h5 ||
   fail "pilot resume summary: $(cat pk.out)"
-# What it refuses (exit 2, naming the key): a pilot without a warm-up, a pilot of everyone,
-# no pilot day left, full days without a pilot.
+# What it refuses (exit 2, naming the key): a pilot (count or share) without a warm-up, a
+# pilot of everyone, no pilot day left, full days without a pilot, a count and a share.
 refuse() {   # refuse WHAT KEY ARGS...
   local what=$1 key=$2
   shift 2
@@ -231,6 +238,9 @@ refuse "a pilot without a warm-up" world.warmup_pilot_users --set world.warmup_p
 refuse "a pilot of every user" world.warmup_pilot_users --set world.warmup_days=4 --set world.warmup_pilot_users=400
 refuse "full days covering the warm-up" world.warmup_full_days "${P[@]}" --set world.warmup_full_days=4
 refuse "full days without a pilot" world.warmup_full_days --set world.warmup_days=4 --set world.warmup_full_days=2
+refuse "a pilot share without a warm-up" world.warmup_pilot_share --set world.warmup_pilot_share=0.1
+refuse "a pilot share of every user" world.warmup_pilot_share --set world.warmup_days=4 --set world.warmup_pilot_share=1
+refuse "a pilot both as a count and a share" world.warmup_pilot_share "${P[@]}" --set world.warmup_pilot_share=0.1
 
 # --resume: a warm-up run killed after day 1's checkpoint and resumed (at another thread
 # count) without a snapshot (--no-snapshot; resuming from one, warm-up included, is
