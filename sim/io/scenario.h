@@ -128,10 +128,11 @@ fw_err fw_scenario_defaults(fw_scenario *s);
  * (an A/B's control arm that names no feed is still the baseline). `flywheel defaults` lists
  * them; test_scenario checks the file against them and that each changes its knob. */
 extern const char *const fw_scenario_platform[];
+extern const size_t fw_scenario_platform_n;
+
 /* The warm-up's pilot size in users: world.warmup_pilot_users, or warmup_pilot_share of
  * n_users (rounded, at least 1); 0 without a pilot. */
 uint32_t fw_scenario_pilot_users(const fw_scenario *s);
-extern const size_t fw_scenario_platform_n;
 
 /* Loads path into s (defaults for absent keys). Errors (missing or unreadable file,
  * malformed YAML, unknown key with the nearest valid one, wrong type, out of range, a list or

@@ -92,7 +92,7 @@ typedef enum fw_follow_graph {
       "scales with the world; not with world.warmup_pilot_users; 0 = off")                                      \
     X(world, RUN, U32, warmup_full_days, 7, 0, 365, "days",                                                       \
       "the warm-up's last days, on which every user is simulated after the pilot (used when "                     \
-      "world.warmup_pilot_users or warmup_pilot_share > 0; below world.warmup_days)")                                                   \
+      "world.warmup_pilot_users or warmup_pilot_share > 0; below world.warmup_days)")                             \
     X(world, RUN, F64, expectation_adaptation, 0.1, 0.0, 1.0, "",                                                \
       "daily rate at which users' expected CTR follows the population's (0 = fixed at day 0)")     \
     X(world, RUN, U32, terms_per_topic, 200, 1, 100000, "terms", "words of each topic's vocabulary (notes use them)") \
