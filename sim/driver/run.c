@@ -861,9 +861,10 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
     else if (rep->warmup_days)
         fprintf(out, "  warm-up: %u day%s before day 0, unrecorded, %.1f s (%.0f active users a day)\n", rep->warmup_days,
                 rep->warmup_days == 1 ? "" : "s", rep->warmup_s, rep->warmup_active[1]);
-    if (rep->warmup_pilot_days)   /* measured: README, "What a pilot does not carry" */
-        fprintf(out, "           (a pilot carries DAU and users' interests, not what everyone's traffic grows: "
-                     "follower counts and the shop's history; creator-exposure and shop metrics start off)\n");
+    if (rep->warmup_pilot_days)   /* measured: README, "What a pilot does not carry" and "What the first month's CTR rise is" */
+        fprintf(out, "           (a pilot carries DAU and users' interests, not the recommender's history of each user "
+                     "outside it nor what everyone's traffic grows (follower counts, the shop's history): a learning "
+                     "feed's CTR rises over the first weeks, and creator-exposure and shop metrics start off)\n");
     if (rep->snap_loaded_day)
         fprintf(out, "  resumed: from the snapshot after day %u (%llu bytes, loaded in %.1f s)\n", rep->snap_loaded_day,
                 (unsigned long long)rep->snap_load_bytes, rep->snap_load_s);
