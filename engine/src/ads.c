@@ -1489,7 +1489,7 @@ static void ads_snap(fw_engine *e, void *state, fw_snap *s)
     }
     fw_snap_array(s, a->brand_spend_mc, (size_t)a->n_brands + 1, sizeof *a->brand_spend_mc);
     fw_snap_array(s, a->brand_gmv, (size_t)a->n_brands + 1, sizeof *a->brand_gmv);
-    fw_snap_i32(s, &a->day_start);
+    fw_snap_tick(s, &a->day_start, 0, "the ads' day start");
     /* Per user. */
     fw_snap_array(s, a->u_impr, e->n_users, sizeof *a->u_impr);
     fw_snap_array(s, a->u_click, e->n_users, sizeof *a->u_click);

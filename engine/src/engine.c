@@ -261,10 +261,13 @@ static fw_err grow_notes(fw_engine *e, uint32_t need)
     return resize_notes(e, fw_max_u32(need, old + old / 2 + 1024));
 }
 
+_Static_assert(FW_SNAP_TICK_BOUND == FW_TICK_BOUND, "a snapshot's ticks are bounded as the engine's notes");
+
 /* FW_OK when every module that is on can take the note. */
 static fw_err check_note(const fw_engine *e, const fw_note_info *note)
 {
-    if (note->creator >= e->n_users)
+    if (note->creator >= e->n_users || note->format > FW_FORMAT_VIDEO || note->created_tick < -FW_TICK_BOUND ||
+        note->created_tick > FW_TICK_BOUND)
         return FW_ERR_INVAL;
     for (uint32_t m = 0; m < FW_MOD__COUNT; m++)
         if (e->on[m] && modules[m]->check_note && modules[m]->check_note(e, note) != FW_OK)
@@ -840,12 +843,13 @@ static void snap_notes(fw_engine *e, fw_snap *s)
         fw_snap_u32(s, &x->creator);
         fw_snap_u32(s, &topic);
         fw_snap_u8(s, &x->format);
-        fw_snap_i32(s, &x->created_tick);
+        fw_snap_i32(s, &x->created_tick);   /* bounded by check_note (FW_TICK_BOUND) */
         x->topic = (uint16_t)topic;
         /* Topics index the modules' per-topic arrays; check_note asks every module too. */
         if (fw_snap_loading(s) && !fw_snap_failed(s) &&
             (topic > UINT16_MAX || topic >= fw_max_u32(e->n_topics, 1) || check_note(e, x) != FW_OK))
-            fw_snap_fail(s, "note %u (creator %u, topic %u) is not one this run can take", i, x->creator, topic);
+            fw_snap_fail(s, "note %u (creator %u, topic %u, created at tick %d) is not one this run can take", i,
+                         x->creator, topic, x->created_tick);
     }
     fw_snap_array(s, e->counts, (size_t)e->n_notes * FW_EV__COUNT, sizeof *e->counts);
 }

@@ -608,7 +608,7 @@ static void live_snap(fw_engine *e, void *state, fw_snap *s)
     if (loading && !fw_snap_failed(s) && L->n_on > L->n_sess)
         fw_snap_fail(s, "%u sessions live of %u", L->n_on, L->n_sess);
     fw_snap_indexes(s, L->on_now, L->n_on, L->n_sess, L->n_sess);
-    fw_snap_i32(s, &L->tick);
+    fw_snap_tick(s, &L->tick, 1, "live selling's tick");
     /* The orders' map, up to its last live order: entries past it, 0 in a room that depends on
      * when the map grew, do not show. Loading, a new state's empty map is made that long, so
      * every entry past it is room that order_room zeroes as it grows. */

@@ -366,11 +366,17 @@ fw_err fw_market_check(const fw_engine *e, char *why, size_t cap)
                      (long long)t->post.budget_cents);
             return FW_ERR_INTERNAL;
         }
-        if (t->status == FW_MTASK_COMPLETED)
-            paid += t->price_cents;
+        /* Sums that cannot overflow are part of the invariant: a snapshot's amounts are input. */
+        if (t->status == FW_MTASK_COMPLETED && __builtin_add_overflow(paid, t->price_cents, &paid)) {
+            snprintf(why, cap, "the completed tasks' prices overflow (task %u: %lld cents)", k, (long long)t->price_cents);
+            return FW_ERR_INTERNAL;
+        }
     }
     for (uint32_t u = 0; u < e->n_users; u++)
-        income += m->income[u];
+        if (__builtin_add_overflow(income, m->income[u], &income)) {
+            snprintf(why, cap, "the creators' incomes overflow (creator %u: %lld cents)", u, (long long)m->income[u]);
+            return FW_ERR_INTERNAL;
+        }
     /* Each creator's income is what their own completed tasks paid. */
     int64_t *own = calloc(e->n_users ? e->n_users : 1, sizeof *own);
     if (!own) {
@@ -415,15 +421,15 @@ static void task_snap(const fw_engine *e, fw_snap *s, fw_task_info *t, uint32_t 
     fw_snap_i64(s, &p->budget_cents);
     fw_snap_u32(s, &p->followers_min);
     fw_snap_u32(s, &p->followers_max);
-    fw_snap_i32(s, &p->tick);
+    fw_snap_tick(s, &p->tick, 0, "a campaign's tick");
     fw_snap_index(s, &t->status, FW_MTASK__COUNT, FW_MTASK__COUNT);
     fw_snap_index(s, &t->creator, e->n_users, FW_NONE);
     fw_snap_i64(s, &t->price_cents);
     fw_snap_index(s, &t->note, e->n_notes, FW_NONE);
     fw_snap_u32(s, &t->reviews);
-    fw_snap_i32(s, &t->matched_tick);
-    fw_snap_i32(s, &t->delivered_tick);
-    fw_snap_i32(s, &t->settled_tick);
+    fw_snap_tick(s, &t->matched_tick, 0, "a task's match");
+    fw_snap_tick(s, &t->delivered_tick, 0, "a task's delivery");
+    fw_snap_tick(s, &t->settled_tick, 0, "a task's settlement");
     fw_snap_u64(s, &t->impressions);
     fw_snap_u64(s, &t->reads);
     fw_snap_u64(s, &t->interactions);
@@ -431,6 +437,12 @@ static void task_snap(const fw_engine *e, fw_snap *s, fw_task_info *t, uint32_t 
     if (fw_snap_loading(s) && !fw_snap_failed(s) && t->creator == FW_NONE &&
         (t->status == FW_MTASK_MATCHED || t->status == FW_MTASK_DELIVERED || t->status == FW_MTASK_COMPLETED))
         fw_snap_fail(s, "task %u is %s with no creator", k, fw_task_status_name(t->status));
+    /* Amounts as fw_market_post and a quote take them (a budget > 0, a price >= 0: 0 until
+     * agreed), so that the check's sums, and each creator's part of them, are sums of
+     * nonnegative terms: they overflow only when the total does, which the check tests. */
+    if (fw_snap_loading(s) && !fw_snap_failed(s) && (p->budget_cents <= 0 || t->price_cents < 0))
+        fw_snap_fail(s, "task %u has a budget of %lld cents and a price of %lld", k, (long long)p->budget_cents,
+                     (long long)t->price_cents);
 }
 
 /* Transferred: the tasks, every creator's income, the totals. Skipped: scratch (the day's

@@ -343,8 +343,8 @@ static void pools_snap(fw_engine *e, void *state, fw_snap *s)
     for (uint32_t a = 0; a < e->n_arms; a++) {
         cell_trend *ct = &t->cell[a];
         fw_snap_array(s, ct->trend, e->n_notes, sizeof *ct->trend);
-        fw_snap_i32(s, &ct->t0);
-        fw_snap_i32(s, &ct->factor_tick);
+        fw_snap_tick(s, &ct->t0, 0, "the trend's origin");
+        fw_snap_tick(s, &ct->factor_tick, 1, "the trend factor's tick");
         fw_snap_f64(s, &ct->factor);
         fw_snap_u32(s, &ct->n_pool);
         if (fw_snap_loading(s) && ct->n_pool > fw_max_u32(fw_cfg(e, a)->feed.n_trending, 1)) {

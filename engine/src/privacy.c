@@ -510,8 +510,8 @@ static void privacy_snap(fw_engine *e, void *state, fw_snap *s)
             continue;
         fw_snap_array(s, c->count, e->n_notes, sizeof *c->count);
         fw_snap_array(s, c->released, e->n_notes, sizeof *c->released);
-        fw_snap_i32(s, &c->t_rel);
-        fw_snap_i32(s, &c->released_tick);
+        fw_snap_tick(s, &c->t_rel, 0, "the trending pool's release");
+        fw_snap_tick(s, &c->released_tick, 1, "the last release");
         fw_snap_u32(s, &c->n_pool);
         if (fw_snap_loading(s) && c->n_pool > fw_max_u32(fw_cfg(e, a)->feed.n_trending, 1)) {
             fw_snap_fail(s, "cell %u's released trending pool of %u notes", a, c->n_pool);

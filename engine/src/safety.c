@@ -472,7 +472,7 @@ static void safety_snap(fw_engine *e, void *state, fw_snap *s)
     fw_safety *sf = state;
     fw_snap_index(s, &sf->n_scored, e->n_notes + 1, e->n_notes + 1);
     flag_snap(s, &sf->started);
-    fw_snap_i32(s, &sf->start_tick);
+    fw_snap_tick(s, &sf->start_tick, 0, "moderation's start");
     for (uint32_t a = 0; a < e->n_arms && !fw_snap_failed(s); a++) {
         safety_cell *sc = &sf->cell[a];
         fw_snap_same_u32(s, (uint32_t)sc->on, "whether the cell moderates");

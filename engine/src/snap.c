@@ -486,6 +486,15 @@ void fw_snap_same_u64(fw_snap *s, uint64_t v, const char *what)
 
 void fw_snap_same_u32(fw_snap *s, uint32_t v, const char *what) { fw_snap_same_u64(s, v, what); }
 
+void fw_snap_tick(fw_snap *s, int32_t *v, int never, const char *what)
+{
+    xfer(s, v, sizeof *v);
+    if (s->loading && !s->failed && (*v < -FW_SNAP_TICK_BOUND || *v > FW_SNAP_TICK_BOUND) &&
+        !(never && *v == INT32_MIN))
+        fw_snap_fail(s, "%s is tick %d, outside what a run reaches (|tick| <= %d)", what, (int)*v,
+                     (int)FW_SNAP_TICK_BOUND);
+}
+
 void fw_snap_index(fw_snap *s, uint32_t *v, uint32_t bound, uint32_t none)
 {
     xfer(s, v, sizeof *v);

@@ -189,7 +189,7 @@ static void followback_snap(fw_sim *S, fw_part_inst *p, fw_snap *s)
             r = st->waiting.v[k];
         fw_snap_index(s, &r.u.follow.user, n_users, n_users);
         fw_snap_index(s, &r.u.follow.creator, n_users, n_users);
-        fw_snap_i32(s, &r.u.follow.tick);
+        fw_snap_tick(s, &r.u.follow.tick, 0, "a follow-back's follow");
         if (!fw_snap_loading(s) || fw_snap_failed(s))
             continue;
         if (S->w.creator_of[r.u.follow.creator] < 0)

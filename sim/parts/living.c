@@ -390,8 +390,16 @@ static void living_snap(fw_sim *S, fw_part_inst *p, fw_snap *s)
             fw_snap_fail(s, "creator %u: last note %u of day %d, first day %d", c, n, st->last_day[c],
                          st->first_day[c]);
     }
+    /* day_close subtracts what was seen from the market's income to date, which only grows
+     * (the engine's section came first and its check held): seen lies in [0, income]. */
+    for (uint32_t c = 0; c < nc && fw_snap_loading(s) && !fw_snap_failed(s); c++) {
+        int64_t inc = fw_market_income(S->engine, w->creator_user[c]);
+        if (st->income_seen[c] < 0 || st->income_seen[c] > inc)
+            fw_snap_fail(s, "creator %u: income seen %lld cents, the market's %lld to date", c,
+                         (long long)st->income_seen[c], (long long)inc);
+    }
     fw_snap_array(s, st->gone, w->n_users, sizeof *st->gone);
-    fw_snap_i32(s, &st->follows_day);
+    fw_snap_tick(s, &st->follows_day, 1, "the follows' day");
 }
 
 const fw_part fw_living_part = {

@@ -121,14 +121,14 @@ _Static_assert(sizeof(fw_note_info) == 12 && sizeof(fw_new_note) == 84,
 static void held_snap(const fw_world *w, fw_pending_note *x, fw_snap *s)
 {
     uint32_t topic = x->note.info.topic, format = x->note.info.format;
-    fw_snap_i32(s, &x->tick);
+    fw_snap_tick(s, &x->tick, 0, "a held note's tick");
     fw_snap_index(s, &x->creator, w->n_creators, w->n_creators);
     fw_snap_u32(s, &x->seq);
     fw_snap_u32(s, &x->task);
     fw_snap_index(s, &x->note.info.creator, w->n_users, w->n_users);
     fw_snap_index(s, &topic, w->n_topics, w->n_topics);
     fw_snap_index(s, &format, FW_FORMAT_VIDEO + 1, FW_FORMAT_VIDEO + 1);
-    fw_snap_i32(s, &x->note.info.created_tick);
+    fw_snap_tick(s, &x->note.info.created_tick, 0, "a held note's creation");
     fw_snap_f32(s, &x->note.quality);
     fw_snap_index(s, &x->note.product, w->n_products, FW_NONE);
     fw_snap_indexes(s, x->note.terms, FW_NOTE_TERMS, w->n_terms, FW_NONE);

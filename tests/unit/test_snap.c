@@ -221,6 +221,51 @@ static void w_two_values(fw_snap *s)
     fw_snap_u32(s, &b);
 }
 
+/* Ticks: the bound itself, one past it each way, and INT32_MIN (a "never"). */
+static void w_ticks(fw_snap *s)
+{
+    int32_t t[5] = {FW_SNAP_TICK_BOUND, -FW_SNAP_TICK_BOUND, FW_SNAP_TICK_BOUND + 1, -FW_SNAP_TICK_BOUND - 1,
+                    INT32_MIN};
+    fw_snap_section(s, "a");
+    for (int i = 0; i < 5; i++)
+        fw_snap_i32(s, &t[i]);
+}
+
+/* The tick at slot k of w_ticks's file, read with never into *v; whether the reader failed
+ * (then the message names the tick). */
+static int read_tick(int k, int never, int32_t *v)
+{
+    char why[256];
+    int32_t skip;
+    fw_snap *s = fw_snap_open(path);
+    fw_snap_section(s, "a");
+    for (int i = 0; i < k; i++)
+        fw_snap_i32(s, &skip);
+    fw_snap_tick(s, v, never, "the test's tick");
+    int failed = fw_snap_failed(s);
+    fw_snap_close(s, why, sizeof why);   /* the slots after k are left unread: not asked */
+    if (failed)
+        assert_non_null(strstr(why, "the test's tick is tick"));
+    return failed;
+}
+
+static void test_tick_bound(void **state)
+{
+    (void)state;
+    int32_t v = 0;
+    write_with(w_ticks);
+    assert_false(read_tick(0, 0, &v));
+    assert_int_equal(v, FW_SNAP_TICK_BOUND);
+    assert_false(read_tick(1, 0, &v));
+    assert_int_equal(v, -FW_SNAP_TICK_BOUND);
+    assert_true(read_tick(2, 0, &v));
+    assert_true(read_tick(3, 0, &v));
+    assert_true(read_tick(3, 1, &v));      /* never admits INT32_MIN only */
+    assert_true(read_tick(4, 0, &v));
+    assert_false(read_tick(4, 1, &v));
+    assert_int_equal(v, INT32_MIN);
+}
+
 static void test_mismatch(void **state)
 {
     (void)state;
@@ -309,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_damage),
         cmocka_unit_test(test_mismatch),
+        cmocka_unit_test(test_tick_bound),
         cmocka_unit_test(test_write_failure),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

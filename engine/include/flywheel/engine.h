@@ -50,11 +50,18 @@ static inline int32_t fw_tick_day(int32_t tick, uint32_t ticks_per_day)
                      : -(int32_t)((-(int64_t)tick + ticks_per_day - 1) / ticks_per_day);
 }
 
+/* The ticks a note may be created at: |created_tick| <= FW_TICK_BOUND, so that the age of a
+ * note at any tick of a run, a difference of two such ticks, fits an int32 (the longest run
+ * the scenario allows, history, warm-up and days at 1,440 ticks a day, is about 11M ticks).
+ * The engine refuses another (a catalog's, a publication's, a snapshot's note). */
+#define FW_TICK_BOUND (INT32_C(1) << 30)
+
 typedef struct fw_note_info {
     uint32_t creator;       /* user id of the author */
     uint16_t topic;         /* the note's topic tag */
     uint8_t format;         /* fw_format */
-    int32_t created_tick;   /* absolute tick (day * ticks_per_day + tick); < 0 before day 0 */
+    int32_t created_tick;   /* absolute tick (day * ticks_per_day + tick); < 0 before day 0;
+                               within FW_TICK_BOUND */
 } fw_note_info;
 
 /* A product as the shop sells it (see flywheel/shop.h). Categories are topics. */

@@ -80,6 +80,14 @@ void fw_snap_size(fw_snap *s, size_t *v);
 void fw_snap_same_u32(fw_snap *s, uint32_t v, const char *what);
 void fw_snap_same_u64(fw_snap *s, uint64_t v, const char *what);
 
+/* A tick (or a day): |*v| <= FW_SNAP_TICK_BOUND, or INT32_MIN where never is 1 (the hook's
+ * "never happened", which its code tests before any arithmetic), else the reader fails naming
+ * what. Every tick a hook reads goes through here, so that a difference of two ticks -- a
+ * note's age, the time since an event -- fits an int32 whatever the file says (FW_TICK_BOUND,
+ * flywheel/engine.h). */
+#define FW_SNAP_TICK_BOUND (INT32_C(1) << 30)
+void fw_snap_tick(fw_snap *s, int32_t *v, int never, const char *what);
+
 /* An index: below bound, or equal to none (pass bound as none when no sentinel is allowed:
  * any value >= bound fails). */
 void fw_snap_index(fw_snap *s, uint32_t *v, uint32_t bound, uint32_t none);
