@@ -6,7 +6,7 @@
 # FW_FUZZ_KNOWN=1 runs those too and reports which still fail).
 #
 # usage: tests/fuzz/run.sh BUILD_DIR
-# env:   FW_FUZZ_RUNS_SCENARIO, FW_FUZZ_RUNS_RESULTS  inputs per target (defaults sized to keep
+# env:   FW_FUZZ_RUNS_SCENARIO, FW_FUZZ_RUNS_RESULTS, FW_FUZZ_RUNS_CKPT, FW_FUZZ_RUNS_BENCH  inputs per target (defaults sized to keep
 #        both, run side by side, under about 4 minutes on two busy cores); FW_FUZZ_SEED (15);
 #        FW_FUZZ_OUT: where crashing inputs are written (default: a temporary folder, kept on
 #        failure).
@@ -17,6 +17,7 @@ build=$(cd "${1:?usage: run.sh BUILD_DIR}" && pwd)
 runs_scenario=${FW_FUZZ_RUNS_SCENARIO:-8000}
 runs_results=${FW_FUZZ_RUNS_RESULTS:-5000}
 runs_ckpt=${FW_FUZZ_RUNS_CKPT:-200000}   # the resume checkpoint's reader: microseconds an input
+runs_bench=${FW_FUZZ_RUNS_BENCH:-20000}   # bench baselines: about 1 ms an input
 seed=${FW_FUZZ_SEED:-15}
 out=${FW_FUZZ_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/fw-fuzz.XXXXXX")}
 mkdir -p "$out"
@@ -30,11 +31,12 @@ known() {  # is crashes/KNOWN listing this reproducer (path relative to crashes/
   grep -qxF "$1" <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$here/crashes/KNOWN")
 }
 
-# fuzz_ckpt (issue 21) is one small file; a build dir made for the first two gets it here.
+# fuzz_ckpt (issue 21) and fuzz_bench came later; a build dir made before them gets them here.
 [[ -x $build/fuzz_ckpt ]] || cmake --build "$build" --target fuzz_ckpt >/dev/null
+[[ -x $build/fuzz_bench ]] || cmake --build "$build" --target fuzz_bench >/dev/null
 
 fail=0
-for target in scenario results ckpt; do
+for target in scenario results ckpt bench; do
   exe=$build/fuzz_$target
   [[ -x $exe ]] || { echo "run.sh: no $exe (configure with -DFW_FUZZ=ON -DCMAKE_C_COMPILER=clang)" >&2; exit 2; }
   for f in "$here"/crashes/$target/*; do
@@ -65,7 +67,7 @@ fuzz() {
   # leak detection is off for the result reader here, per input and at exit (libhdf5 leaves
   # 26,888 bytes in 157 blocks at exit after corrupt files); the ASan test suite checks the
   # reader's leaks on valid files (.ci/run).
-  [[ $target == results ]] && leaks=0
+  [[ $target == results || $target == bench ]] && leaks=0   # both read HDF5 files
   mkdir -p "$out/corpus_$target"
   while ((done_runs < runs && i < 40)); do
     log=$out/fuzz_$target.$i.log
@@ -91,7 +93,9 @@ fuzz scenario "$runs_scenario" 32768 & p1=$!
 fuzz results "$runs_results" 131072 & p2=$!
 r1=0; wait "$p1" || r1=$?   # the checkpoint reader takes seconds: after the scenario loader
 fuzz ckpt "$runs_ckpt" 65536 & p3=$!
-for t in "scenario:$p1:$r1" "results:$p2" "ckpt:$p3"; do
+r3=0; wait "$p3" || r3=$?
+fuzz bench "$runs_bench" 65536 & p4=$!
+for t in "scenario:$p1:$r1" "results:$p2" "ckpt:$p3:$r3" "bench:$p4"; do
   target=${t%%:*}
   pid=${t#*:}
   rc=0
