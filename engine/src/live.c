@@ -603,7 +603,7 @@ static void live_snap(fw_engine *e, void *state, fw_snap *s)
     /* Session ids + 1, 0 for none. */
     fw_snap_indexes(s, L->watching, e->n_users, L->n_sess + 1, L->n_sess + 1);
     fw_snap_indexes(s, L->last, e->n_users, L->n_sess + 1, L->n_sess + 1);
-    fw_snap_array(s, L->since, e->n_users, sizeof *L->since);
+    fw_snap_ticks(s, L->since, e->n_users, 0, "the join tick of user");   /* the part subtracts it from now */
     fw_snap_u32(s, &L->n_on);
     if (loading && !fw_snap_failed(s) && L->n_on > L->n_sess)
         fw_snap_fail(s, "%u sessions live of %u", L->n_on, L->n_sess);

@@ -495,6 +495,15 @@ void fw_snap_tick(fw_snap *s, int32_t *v, int never, const char *what)
                      (int)FW_SNAP_TICK_BOUND);
 }
 
+void fw_snap_ticks(fw_snap *s, int32_t *v, size_t n, int never, const char *what)
+{
+    fw_snap_array(s, v, n, sizeof *v);
+    for (size_t i = 0; s->loading && !s->failed && i < n; i++)
+        if ((v[i] < -FW_SNAP_TICK_BOUND || v[i] > FW_SNAP_TICK_BOUND) && !(never && v[i] == INT32_MIN))
+            fw_snap_fail(s, "%s %zu is tick %d, outside what a run reaches (|tick| <= %d)", what, i, (int)v[i],
+                         (int)FW_SNAP_TICK_BOUND);
+}
+
 void fw_snap_index(fw_snap *s, uint32_t *v, uint32_t bound, uint32_t none)
 {
     xfer(s, v, sizeof *v);

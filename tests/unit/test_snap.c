@@ -264,6 +264,19 @@ static void test_tick_bound(void **state)
     assert_true(read_tick(4, 0, &v));
     assert_false(read_tick(4, 1, &v));
     assert_int_equal(v, INT32_MIN);
+    /* An array of them: the first out of bound is named by its index. */
+    char why[256];
+    fw_snap *s = fw_snap_create(path);
+    int32_t t[3] = {5, -FW_SNAP_TICK_BOUND - 1, 7}, r[3];
+    fw_snap_section(s, "a");
+    fw_snap_array(s, t, 3, sizeof *t);
+    assert_int_equal(fw_snap_finish(s, NULL, NULL, 0), FW_OK);
+    s = fw_snap_open(path);
+    fw_snap_section(s, "a");
+    fw_snap_ticks(s, r, 3, 1, "join");
+    assert_true(fw_snap_failed(s));
+    fw_snap_close(s, why, sizeof why);
+    assert_non_null(strstr(why, "join 1 is tick"));
 }
 
 static void test_mismatch(void **state)

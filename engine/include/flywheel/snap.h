@@ -87,6 +87,8 @@ void fw_snap_same_u64(fw_snap *s, uint64_t v, const char *what);
  * flywheel/engine.h). */
 #define FW_SNAP_TICK_BOUND (INT32_C(1) << 30)
 void fw_snap_tick(fw_snap *s, int32_t *v, int never, const char *what);
+/* n ticks, an array known to both sides (fw_snap_array), each as fw_snap_tick. */
+void fw_snap_ticks(fw_snap *s, int32_t *v, size_t n, int never, const char *what);
 
 /* An index: below bound, or equal to none (pass bound as none when no sentinel is allowed:
  * any value >= bound fails). */
