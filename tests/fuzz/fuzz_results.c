@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz_tmp.h"
 #include "io/report.h"
 #include "io/results.h"
 
@@ -26,45 +27,27 @@ pid_t __wrap_fork(void)
     return -1;
 }
 
-static char dir[4096], h5[4200];
-
-static void remove_file(void)
-{
-    unlink(h5);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/fw-fuzz-results-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-        perror("fuzz_results: mkdtemp");
-        abort();
-    }
+    fuzz_tmp_init("results", "in.h5");
     char sub[4200];
-    snprintf(sub, sizeof sub, "%s/figures", dir);
+    snprintf(sub, sizeof sub, "%s/figures", fuzz_dir);
     mkdir(sub, 0755);
-    snprintf(sub, sizeof sub, "%s/data", dir);
+    snprintf(sub, sizeof sub, "%s/data", fuzz_dir);
     mkdir(sub, 0755);
-    snprintf(h5, sizeof h5, "%s/in.h5", dir);
-    atexit(remove_file);
     return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    FILE *f = fopen(h5, "wb");
-    if (!f || (size && fwrite(data, 1, size, f) != size) || fclose(f) != 0) {
-        perror("fuzz_results: writing the input");
-        abort();
-    }
+    fuzz_tmp_write(data, size);
     fw_results *r = NULL;
     char err[1024];
-    if (fw_results_load_here(h5, &r, err, sizeof err) == FW_OK) {
+    if (fw_results_load_here(fuzz_file, &r, err, sizeof err) == FW_OK) {
         FILE *devnull = fopen("/dev/null", "w");
-        fw_report_opts o = {.dir = dir, .gnuplot = "gnuplot", .err = devnull};
+        fw_report_opts o = {.dir = fuzz_dir, .gnuplot = "gnuplot", .err = devnull};
         fw_report_summary sum;
         const fw_results *runs[1] = {r};
         fw_report_build(runs, 1, &o, &sum);
