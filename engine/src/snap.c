@@ -486,11 +486,16 @@ void fw_snap_same_u64(fw_snap *s, uint64_t v, const char *what)
 
 void fw_snap_same_u32(fw_snap *s, uint32_t v, const char *what) { fw_snap_same_u64(s, v, what); }
 
+/* Whether a tick read is outside what fw_snap_tick admits. */
+static int tick_out(int32_t v, int never)
+{
+    return (v < -FW_SNAP_TICK_BOUND || v > FW_SNAP_TICK_BOUND) && !(never && v == INT32_MIN);
+}
+
 void fw_snap_tick(fw_snap *s, int32_t *v, int never, const char *what)
 {
     xfer(s, v, sizeof *v);
-    if (s->loading && !s->failed && (*v < -FW_SNAP_TICK_BOUND || *v > FW_SNAP_TICK_BOUND) &&
-        !(never && *v == INT32_MIN))
+    if (s->loading && !s->failed && tick_out(*v, never))
         fw_snap_fail(s, "%s is tick %d, outside what a run reaches (|tick| <= %d)", what, (int)*v,
                      (int)FW_SNAP_TICK_BOUND);
 }
@@ -499,7 +504,7 @@ void fw_snap_ticks(fw_snap *s, int32_t *v, size_t n, int never, const char *what
 {
     fw_snap_array(s, v, n, sizeof *v);
     for (size_t i = 0; s->loading && !s->failed && i < n; i++)
-        if ((v[i] < -FW_SNAP_TICK_BOUND || v[i] > FW_SNAP_TICK_BOUND) && !(never && v[i] == INT32_MIN))
+        if (tick_out(v[i], never))
             fw_snap_fail(s, "%s %zu is tick %d, outside what a run reaches (|tick| <= %d)", what, i, (int)v[i],
                          (int)FW_SNAP_TICK_BOUND);
 }

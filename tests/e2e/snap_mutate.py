@@ -158,8 +158,7 @@ def main():
             if a.keep:
                 os.makedirs(a.keep, exist_ok=True)
                 shutil.copy(snap, os.path.join(a.keep, f"mutant{k}.snap"))
-        if findings == 0 or rc is not None:
-            shutil.rmtree(d, ignore_errors=True)
+        shutil.rmtree(d, ignore_errors=True)   # a finding's mutant is under --keep
     print(f"{a.count} mutants (seed {a.seed}): {tally['loaded']} loaded and ran day 2, {tally['refused']} refused "
           f"(exit 2, the file named), {tally['not used']} not used; {findings} findings")
     return 1 if findings else 0

@@ -7,7 +7,7 @@
 #
 # usage: tests/fuzz/run.sh BUILD_DIR
 # env:   FW_FUZZ_RUNS_SCENARIO, FW_FUZZ_RUNS_RESULTS, FW_FUZZ_RUNS_CKPT, FW_FUZZ_RUNS_BENCH  inputs per target (defaults sized to keep
-#        both, run side by side, under about 4 minutes on two busy cores); FW_FUZZ_SEED (15);
+#        the four, two at a time, under about 4 minutes on two busy cores); FW_FUZZ_SEED (15);
 #        FW_FUZZ_OUT: where crashing inputs are written (default: a temporary folder, kept on
 #        failure).
 # The repository's corpus is never written: libFuzzer adds what it finds to a scratch copy.
