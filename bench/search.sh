@@ -7,9 +7,9 @@
 #   bench/search.sh --mode keyword                                # 1M notes, 200k queries
 #   bench/search.sh --mode intent                                 # the same, with learned intents
 #   bench/search.sh --notes 100000 --queries 20000 --mode intent  # quick check
-# Every run ends with the side by side of issue 22 (--side N queries, default 20000): exact,
+# Every run ends with the side by side of issue 22 (--side N queries, default 20000): exact, pruned,
 # newest (max_postings 2000) and exhaustive retrieval on the same queries in rotating order,
-# p50/p99, whether every exact page equals the exhaustive one (the run fails otherwise) and
+# p50/p99, whether every exact and pruned page equals the exhaustive one (the run fails otherwise) and
 # newest's recall@10 against exact; then one-word queries of the most frequent words. The
 # README's figures:
 #   bench/search.sh --notes 100000 --users 10000 --queries 20000 --mode keyword --side 20000

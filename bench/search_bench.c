@@ -10,10 +10,10 @@
  *     FW_NOTE_TERMS terms: 10-12 of its topic's words, 2-3 generic words, and with
  *     probability 0.8 one word of another topic (FW_NONE-padded; Zipf repeats count as term
  *     frequency);
- *  2. creates the engine twice with three arms -- arm 0, measured, with every knob at its
+ *  2. creates the engine twice with four arms -- arm 0, measured, with every knob at its
  *     default except engine.search.mode and retrieval (--retrieval); arm 1 the same with
- *     retrieval exhaustive (the reference); arm 2 with retrieval newest, max_postings 2000
- *     -- once without the note terms (the engine alone) and once with them (the engine plus
+ *     retrieval exhaustive (the reference); arm 2 with retrieval newest, max_postings 2000;
+ *     arm 3 with retrieval pruned -- once without the note terms (the engine alone) and once with them (the engine plus
  *     the search index); the difference is the index build;
  *  3. in intent mode, warms the learned query intents up: --clicks clicks
  *     (fw_engine_log_search, CLICK_BATCH per tick) of random users, each a query drawn like
@@ -30,9 +30,10 @@
  *     RECHECK_QUERIES queries gives identical pages; and how much of the exhaustive
  *     reference's page (arm 1, same queries) arm 0's page holds (overlap@page_size);
  *  6. side by side (--side N, issue 22): the first N queries, then N one-word queries of the
- *     FREQ_WORDS most frequent words, each timed on exact, newest and exhaustive in rotating
- *     order: p50/p99 (all, and not preempted), postings scored, exact == exhaustive on every
- *     page (the run fails otherwise), newest's recall@10 against exact.
+ *     FREQ_WORDS most frequent words, each timed on exact, pruned, newest and exhaustive in
+ *     rotating order: p50/p99 (all, and not preempted), postings scored, exact == exhaustive
+ *     and pruned == exhaustive on every page (the run fails otherwise), newest's recall@10
+ *     against exact.
  *
  * Every random draw comes from a keyed stream (sim/rng.h); the run is deterministic apart
  * from the timings. Usage: bench_search --help. */
@@ -67,7 +68,7 @@
 #define CLICK_COLLOQ 0.2     /* colloquial share of the warm-up's clicked queries */
 #define RECHECK_QUERIES 2000 /* queries re-run: determinism, and the exhaustive reference */
 #define NEWEST_POSTINGS 2000u   /* arm 2 (retrieval newest): the cap the engine used to apply */
-#define N_ARMS 3
+#define N_ARMS 4
 #define FREQ_WORDS 4            /* the side-by-side's frequent-word queries: top generic words */
 #define FW_SEARCH_PAGE_MAX_BENCH 10   /* the side-by-side's page: engine.search.page_size's default */
 
@@ -214,7 +215,7 @@ static const char usage[] =
     "another topic, creates the engine with the text index, in intent mode learns query\n"
     "intents from warm-up clicks, then times search requests per stage and compares the\n"
     "answers with an exhaustive reference (engine.search.retrieval exhaustive); then\n"
-    "times exact, newest and exhaustive retrieval side by side (--side).\n"
+    "times exact, pruned, newest and exhaustive retrieval side by side (--side).\n"
     "\n"
     "options:\n"
     "  --notes N         notes in the catalog (default 1000000)\n"
@@ -222,10 +223,10 @@ static const char usage[] =
     "  --queries N       measured search requests (default 200000)\n"
     "  --topics N        topics (default 32)\n"
     "  --mode M          engine.search.mode: keyword or intent (default: the knob's default)\n"
-    "  --retrieval R     arm 0's engine.search.retrieval: exact, newest (max_postings 2000) or\n"
-    "                    exhaustive (default: the knob's default)\n"
+    "  --retrieval R     arm 0's engine.search.retrieval: exact, newest (max_postings 2000),\n"
+    "                    exhaustive or pruned (default: the knob's default)\n"
     "  --side N          side by side: the first N queries (and N frequent-word queries)\n"
-    "                    timed on exact, newest and exhaustive in turn (default 20000)\n"
+    "                    timed on exact, pruned, newest and exhaustive in turn (default 20000)\n"
     "  --clicks N        intent mode: warm-up clicks (default 200000; ignored in keyword mode)\n"
     "  --colloquial X    share of measured queries with a colloquial word (default 0.2 in\n"
     "                    intent mode, 0 in keyword mode)\n"
@@ -248,7 +249,7 @@ static bench_opts parse_args(int argc, char **argv)
          .expect = "keyword or intent"},
         {.name = "--clicks", .kind = BENCH_U32, .dst = &o.clicks, .lo = 0, .hi = 100000000},
         {.name = "--retrieval", .kind = BENCH_NAME, .dst = &o.retrieval, .hi = FW_RETRIEVAL__COUNT,
-         .names = retrieval_names, .expect = "exact, newest or exhaustive"},
+         .names = retrieval_names, .expect = "exact, newest, exhaustive or pruned"},
         {.name = "--side", .kind = BENCH_U32, .dst = &o.side, .lo = 0, .hi = 100000000},
         {.name = "--colloquial", .kind = BENCH_SHARE, .dst = &o.colloquial},
         {.name = "--seed", .kind = BENCH_U64, .dst = &o.seed, .lo = 0, .hi = UINT64_MAX},
@@ -459,12 +460,13 @@ static fw_engine *create_timed(const fw_catalog *cat, const fw_engine_cfg *ec, c
     return e;
 }
 
-/* Side by side, in one run: each query timed on exact (arm 0), newest (arm 2) and exhaustive
- * (arm 1) in turn, the order rotating from query to query so that none of the three always
- * runs on a warmer cache; then the same over single-word queries of the FREQ_WORDS most
- * frequent words. Prints p50/p99 per retrieval, how many exact pages equal the exhaustive
- * ones (must be all), and newest's recall@page against exact. Returns -1 when out of
- * memory, -2 when an exact page differs from the exhaustive one. */
+/* Side by side, in one run: each query timed on exact (arm 0), pruned (arm 3), newest (arm
+ * 2) and exhaustive (arm 1) in turn, the order rotating from query to query so that none of
+ * the four always runs on a warmer cache; then the same over single-word queries of the
+ * FREQ_WORDS most frequent words. Prints p50/p99 per retrieval, how many exact and pruned
+ * pages equal the exhaustive ones (must be all), and newest's recall@page against exact.
+ * Returns -1 when out of memory, -2 when an exact or pruned page differs from the
+ * exhaustive one. */
 static int side_by_side(fw_engine *e, fw_engine_ctx *ctx, const bench_opts *o, const vocab *v, const bm25_tab *bt,
                         const fw_search_req *qs, size_t n_qs)
 {
@@ -474,23 +476,24 @@ static int side_by_side(fw_engine *e, fw_engine_ctx *ctx, const bench_opts *o, c
         printf("\nside by side: skipped (arm 0 is not retrieval exact)\n");
         return 0;
     }
-    static const uint32_t arm_of[3] = {0, 2, 1};   /* exact, newest, exhaustive */
-    static const char *const label[3] = {"exact", "newest (max_postings 2000)", "exhaustive"};
+    enum { R = 4 };
+    static const uint32_t arm_of[R] = {0, 3, 2, 1};   /* exact, pruned, newest, exhaustive */
+    static const char *const label[R] = {"exact", "pruned", "newest (max_postings 2000)", "exhaustive"};
     size_t n = o->side;
-    int64_t *ns[3] = {NULL, NULL, NULL}, *tmp = malloc(n * sizeof *tmp);
-    uint8_t *pre = malloc(3 * n);   /* pre[a * n + i]: retrieval a's request i was preempted */
-    uint64_t *post[3] = {NULL, NULL, NULL};
+    int64_t *ns[R] = {NULL, NULL, NULL, NULL}, *tmp = malloc(n * sizeof *tmp);
+    uint8_t *pre = malloc(R * n);   /* pre[a * n + i]: retrieval a's request i was preempted */
+    uint64_t *post[R] = {NULL, NULL, NULL, NULL};
     int rc = -1;
     if (!tmp || !pre) {
         free(tmp);
         free(pre);
         return -1;
     }
-    for (int a = 0; a < 3; a++)
+    for (int a = 0; a < R; a++)
         if (!(ns[a] = malloc(n * sizeof *ns[a])) || !(post[a] = calloc(2, sizeof *post[a])))
             goto out;
     for (int set = 0; set < 2; set++) {
-        size_t same = 0, hit = 0, want = 0;
+        size_t same = 0, same_pruned = 0, hit = 0, want = 0;
         for (size_t i = 0; i < n; i++) {
             fw_search_req q;
             if (set == 0)
@@ -500,9 +503,9 @@ static int side_by_side(fw_engine *e, fw_engine_ctx *ctx, const bench_opts *o, c
                 memset(q.terms, 0xff, sizeof q.terms);
                 q.terms[0] = term_generic(v, (uint32_t)(i % FREQ_WORDS));
             }
-            uint32_t page[3][FW_SEARCH_PAGE_MAX_BENCH], np[3];
-            for (int r = 0; r < 3; r++) {
-                int a = (int)((i + (size_t)r) % 3);
+            uint32_t page[R][FW_SEARCH_PAGE_MAX_BENCH], np[R];
+            for (int r = 0; r < R; r++) {
+                int a = (int)((i + (size_t)r) % R);
                 q.arm = arm_of[a];
                 uint64_t p0 = fw_engine_ctx_work(ctx, FW_WORK_POSTINGS);
                 long pr = preemptions();
@@ -512,15 +515,16 @@ static int side_by_side(fw_engine *e, fw_engine_ctx *ctx, const bench_opts *o, c
                 pre[(size_t)a * n + i] = preemptions() != pr;
                 post[a][set] += fw_engine_ctx_work(ctx, FW_WORK_POSTINGS) - p0;
             }
-            same += np[0] == np[2] && memcmp(page[0], page[2], np[0] * sizeof *page[0]) == 0;
+            same += np[0] == np[3] && memcmp(page[0], page[3], np[0] * sizeof *page[0]) == 0;
+            same_pruned += np[1] == np[3] && memcmp(page[1], page[3], np[1] * sizeof *page[1]) == 0;
             want += np[0];
             for (uint32_t k = 0; k < np[0]; k++)
-                for (uint32_t j = 0; j < np[1]; j++)
-                    hit += page[0][k] == page[1][j];
+                for (uint32_t j = 0; j < np[2]; j++)
+                    hit += page[0][k] == page[2][j];
         }
         if (set == 0)
-            printf("\nside by side: the first %zu measured queries (cycled), each on exact, newest and "
-                   "exhaustive in turn (rotating order), external timing, one thread:\n",
+            printf("\nside by side: the first %zu measured queries (cycled), each on exact, pruned, newest "
+                   "and exhaustive in turn (rotating order), external timing, one thread:\n",
                    n);
         else {
             printf("\nside by side: %zu one-word queries of the %d most frequent words (postings:", n, FREQ_WORDS);
@@ -530,7 +534,7 @@ static int side_by_side(fw_engine *e, fw_engine_ctx *ctx, const bench_opts *o, c
         }
         printf("  %-28s %10s %10s %10s %12s %14s %14s %9s\n", "retrieval", "p50_us", "p99_us", "mean_us",
                "postings/q", "p50_us clean", "p99_us clean", "preempted");
-        for (int a = 0; a < 3; a++) {
+        for (int a = 0; a < R; a++) {
             double mean = 0.0;
             size_t nc = 0;
             for (size_t i = 0; i < n; i++) {
@@ -549,18 +553,18 @@ static int side_by_side(fw_engine *e, fw_engine_ctx *ctx, const bench_opts *o, c
         }
         printf("  (clean: over the requests during which this thread was not switched out; preempted: "
                "how many were)\n");
-        printf("  exact pages identical to exhaustive: %zu of %zu%s; newest recall@%u against exact: "
-               "%.2f%%\n",
-               same, n, same == n ? "" : " (EXACTNESS VIOLATED)", (unsigned)FW_SEARCH_PAGE_MAX_BENCH,
-               want ? 100.0 * hit / want : 100.0);
-        if (same != n) {
+        printf("  pages identical to exhaustive: exact %zu, pruned %zu of %zu%s; newest recall@%u against "
+               "exact: %.2f%%\n",
+               same, same_pruned, n, same == n && same_pruned == n ? "" : " (EXACTNESS VIOLATED)",
+               (unsigned)FW_SEARCH_PAGE_MAX_BENCH, want ? 100.0 * hit / want : 100.0);
+        if (same != n || same_pruned != n) {
             rc = -2;
             goto out;
         }
     }
     rc = 0;
 out:
-    for (int a = 0; a < 3; a++) {
+    for (int a = 0; a < R; a++) {
         free(ns[a]);
         free(post[a]);
     }
@@ -605,6 +609,9 @@ int main(int argc, char **argv)
     ec[2] = ec[0];
     ec[2].search.retrieval = FW_RETRIEVAL_NEWEST;
     ec[2].search.max_postings = NEWEST_POSTINGS;
+    ec[3] = ec[0];
+    ec[3].search.retrieval = FW_RETRIEVAL_PRUNED;
+    ec[3].search.max_postings = 0;
     uint32_t page_cap = ec[0].search.page_size;
 
     printf("bench_search: search requests over a synthetic text index, one thread\n");
@@ -652,7 +659,7 @@ int main(int argc, char **argv)
            mode_names[o.mode], ec[0].feed.algorithm == FW_FEED_REC ? "rec" : "baseline");
     print_search_knobs(&ec[0].search);
     printf("\n  arm 1 (reference): arm 0 with retrieval exhaustive (every posting read); arm 2: "
-           "retrieval newest, max_postings %u\n",
+           "retrieval newest, max_postings %u; arm 3: retrieval pruned\n",
            NEWEST_POSTINGS);
     double create_plain_s, rss_plain, create_text_s, rss_text;
     if (!(e = create_timed(&cat, ec, "without text", &create_plain_s, &rss_plain)))

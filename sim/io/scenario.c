@@ -1850,7 +1850,7 @@ static fw_err check_search(const fw_engine_cfg *e, const char *at, const char *w
     if (e->search.max_postings > 0)
         return fail(diag, FW_ERR_RANGE,
                     "%s: %sengine.search.max_postings: %" PRIu32 " does nothing unless engine.search.retrieval is "
-                    "newest (exact and exhaustive read every posting they need); set it to 0 or set retrieval: newest",
+                    "newest (exact, exhaustive and pruned read every posting they need); set it to 0 or set retrieval: newest",
                     at, what, e->search.max_postings);
     return fail(diag, FW_ERR_RANGE,
                 "%s: %sengine.search.max_postings: retrieval newest needs the postings to read per word, at least 1 "

@@ -603,7 +603,9 @@ static void rand_note(uint64_t *x, uint32_t *terms)
     }
 }
 
-/* Arms in pairs: arm 2i exact, arm 2i + 1 the same knobs exhaustive. The pairs vary mode,
+/* Arms in pairs: arm 2i pruned (exact's pruning for every query: this corpus's lists are
+ * shorter than FW_SEARCH_SCAN_POSTINGS, which exact would scan), arm 2i + 1 the same knobs
+ * exhaustive. The pairs vary mode,
  * page size, the blend (personal affinity, quality, intent) and BM25 (b = 0: every note
  * ties on a one-word query). */
 enum { R_PAIRS = 7 };
@@ -622,7 +624,7 @@ static void oracle_cfgs(fw_engine_cfg *cfgs)
         case 5: c.search.mode = FW_SEARCH_INTENT; c.search.w_personal = 0.3; c.search.intent_candidates = 30; break;
         case 6: c.search.k1 = 0.0; c.search.w_text = 0.0; c.search.mode = FW_SEARCH_INTENT; break;
         }
-        c.search.retrieval = FW_RETRIEVAL_EXACT;
+        c.search.retrieval = FW_RETRIEVAL_PRUNED;
         cfgs[2 * i] = c;
         c.search.retrieval = FW_RETRIEVAL_EXHAUSTIVE;
         cfgs[2 * i + 1] = c;
@@ -660,7 +662,7 @@ static void oracle_round(fw_engine *e, fw_engine_ctx *c, uint64_t *x, uint32_t n
                 *post_all += p2 - p1;
             }
             if (na != nb || memcmp(a, b, na * sizeof *a) != 0) {
-                print_error("pair %u, query %u (%u words, first %u): exact page differs from exhaustive "
+                print_error("pair %u, query %u (%u words, first %u): pruned page differs from exhaustive "
                             "(%u vs %u results; first ids %u vs %u)\n",
                             p, i, n_t, terms[0], na, nb, na ? a[0] : FW_NONE, nb ? b[0] : FW_NONE);
                 fail();
@@ -717,45 +719,74 @@ static void test_exact_equals_exhaustive(void **state)
     }
     /* (On this corpus -- uniform lengths, a window of 8 or 80 -- pruning saves little; how
      * much it saves is test_exact_prunes' and the bench's business.) */
-    print_message("postings scored, pair 1 (page 1), one-word queries: exact %llu, exhaustive %llu\n",
+    print_message("postings scored, pair 1 (page 1), one-word queries: pruned %llu, exhaustive %llu\n",
                   (unsigned long long)pe, (unsigned long long)pa);
     assert_true(pa > 0);
 }
 
-/* Pruning is not a no-op: a word in 4000 notes whose best (one-word notes) come first; every
- * later block holds only 16-word notes, bounded below the threshold once the window is full,
- * so exact scores a few blocks while exhaustive scores all 4000 postings -- same page. */
+/* Pruning is not a no-op, and exact prunes only where the lists are long: word 0 is in
+ * FW_SEARCH_SCAN_POSTINGS + 1000 notes whose best (one-word notes) come first; every later
+ * block holds only 16-word notes, bounded below the threshold once the window is full, so
+ * exact and pruned score a few blocks while exhaustive scores every posting -- same page.
+ * Word 18, in 3000 of the long notes, has a list shorter than the threshold: exact scans it
+ * (every posting, as exhaustive), pruned does not, and all three agree; words 18 and 2
+ * together pass the threshold, so exact prunes that query. */
 static void test_exact_prunes(void **state)
 {
-    enum { N = 4000, BEST = 100 };
+    enum { N = FW_SEARCH_SCAN_POSTINGS + 1000, BEST = 100, SHORT = 3000 };
     fw_note_info *notes = fixture_rig_alloc(state, N * sizeof *notes);
     uint32_t *nt = fixture_rig_alloc(state, (size_t)N * FW_NOTE_TERMS * sizeof *nt);
     for (uint32_t i = 0; i < N; i++) {
         notes[i] = (fw_note_info){.creator = 0, .topic = 0, .format = FW_FORMAT_IMAGE, .created_tick = OLD};
         for (uint32_t k = 0; k < FW_NOTE_TERMS; k++)
             nt[(size_t)i * FW_NOTE_TERMS + k] = k == 0 ? 0 : (i < BEST ? FW_NONE : 1 + k);
+        if (i >= BEST && i < BEST + SHORT)
+            nt[(size_t)i * FW_NOTE_TERMS + FW_NOTE_TERMS - 1] = 18;
     }
     fw_catalog cat = {.n_users = 2, .n_topics = 1, .ticks_per_day = TPD, .n_notes = N, .notes = notes,
                       .n_terms = 20, .note_terms = nt};
-    fw_engine_cfg cfgs[2] = {text_cfg(FW_SEARCH_KEYWORD), text_cfg(FW_SEARCH_KEYWORD)};
+    fw_engine_cfg cfgs[3] = {text_cfg(FW_SEARCH_KEYWORD), text_cfg(FW_SEARCH_KEYWORD), text_cfg(FW_SEARCH_KEYWORD)};
     cfgs[1].search.retrieval = FW_RETRIEVAL_EXHAUSTIVE;
+    cfgs[2].search.retrieval = FW_RETRIEVAL_PRUNED;
     fw_err err = FW_OK;
     fw_engine_ctx *c;
-    fw_engine *e = fixture_rig_open(state, fw_engine_create(&cat, cfgs, 2, &err), &c);
+    fw_engine *e = fixture_rig_open(state, fw_engine_create(&cat, cfgs, 3, &err), &c);
     assert_int_equal(err, FW_OK);
-    uint32_t a[PAGE_MAX], b[PAGE_MAX], want[10];
-    uint64_t p0 = fw_engine_ctx_work(c, FW_WORK_POSTINGS);
+    /* Each query on the three arms (exact, exhaustive, pruned): pages and postings read. */
+    static const uint32_t words[3][2] = {{0, FW_NONE}, {18, FW_NONE}, {18, 2}};
+    uint64_t read[3][3];
+    for (uint32_t w = 0; w < 3; w++) {
+        uint32_t n_t = words[w][1] == FW_NONE ? 1 : 2, page[3][PAGE_MAX], n[3];
+        for (uint32_t a = 0; a < 3; a++) {
+            uint64_t p0 = fw_engine_ctx_work(c, FW_WORK_POSTINGS);
+            n[a] = search(e, c, 0, a, words[w], n_t, page[a], PAGE_MAX);
+            read[w][a] = fw_engine_ctx_work(c, FW_WORK_POSTINGS) - p0;
+        }
+        assert_int_equal(n[0], n[1]);
+        assert_int_equal(n[2], n[1]);
+        assert_memory_equal(page[0], page[1], n[1] * sizeof page[0][0]);
+        assert_memory_equal(page[2], page[1], n[1] * sizeof page[0][0]);
+    }
+    uint32_t a[PAGE_MAX], want[10];
     uint32_t na = search1(e, c, 0, 0, a);
-    uint64_t p1 = fw_engine_ctx_work(c, FW_WORK_POSTINGS);
-    uint32_t nb = search1(e, c, 1, 0, b);
-    uint64_t p2 = fw_engine_ctx_work(c, FW_WORK_POSTINGS);
     for (uint32_t i = 0; i < 10; i++)
         want[i] = i;   /* the one-word notes tie: ids ascending */
     fixture_assert_page(a, na, want, 10);
-    fixture_assert_page(b, nb, want, 10);
-    assert_int_equal(p2 - p1, N);
-    /* two passes (the best, then the window of 80) over the first blocks only */
-    assert_true(p1 - p0 <= 4 * 64);
+    /* word 0: exhaustive reads all; exact and pruned two passes (the best, then the window of
+     * 80) over the first blocks only */
+    assert_int_equal(read[0][1], N);
+    assert_true(read[0][0] <= 4 * 64);
+    assert_int_equal(read[0][2], read[0][0]);
+    /* word 18 alone: exact scans like exhaustive; pruned reads fewer */
+    assert_int_equal(read[1][0], SHORT);
+    assert_int_equal(read[1][1], SHORT);
+    assert_true(read[1][2] < SHORT);
+    /* words 18 and 2: 3000 + 8900 postings, past the threshold: exact prunes, as pruned does */
+    assert_int_equal(read[2][1], SHORT + N - BEST);
+    assert_int_equal(read[2][0], read[2][2]);
+    print_message("postings read, words 18 and 2: exact %llu, exhaustive %llu, pruned %llu\n",
+                  (unsigned long long)read[2][0], (unsigned long long)read[2][1], (unsigned long long)read[2][2]);
+    assert_true(read[2][0] != read[2][1]);
 }
 
 /* engine.search.max_postings works only under retrieval newest, and there it reads only the

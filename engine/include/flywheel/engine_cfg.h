@@ -123,13 +123,20 @@ typedef enum fw_rec_train_mode { FW_REC_TRAIN_MODES(FW_KNOB_ENUM_CONST) FW_TRAIN
 typedef enum fw_search_mode { FW_SEARCH_MODES(FW_KNOB_ENUM_CONST) FW_SEARCH__COUNT } fw_search_mode;
 
 /* How BM25 candidates are retrieved: exact = the exhaustive answer, found with block-max MaxScore
- * (dynamic pruning: MaxScore over per-block score bounds); newest = only the newest max_postings
- * postings of each word (approximate: the old capped scan); exhaustive = every posting
- * scored (the reference exact is tested against). */
+ * (dynamic pruning: MaxScore over per-block score bounds) where the query's lists hold
+ * FW_SEARCH_SCAN_POSTINGS postings or more, by scoring every posting below that (cheaper
+ * there, same page); newest = only the newest max_postings postings of each word
+ * (approximate: the old capped scan); exhaustive = every posting scored (the reference exact
+ * is tested against); pruned = exact's pruning for every query (to test and measure it). */
 #define FW_SEARCH_RETRIEVALS(V)                  \
     V(FW_RETRIEVAL_EXACT, "exact")               \
     V(FW_RETRIEVAL_NEWEST, "newest")             \
-    V(FW_RETRIEVAL_EXHAUSTIVE, "exhaustive")
+    V(FW_RETRIEVAL_EXHAUSTIVE, "exhaustive")     \
+    V(FW_RETRIEVAL_PRUNED, "pruned")
+
+/* Retrieval exact scores every posting of a query whose words' lists hold fewer postings
+ * than this in all (measured: README, Search; the retrieval knob's text says 8,000). */
+#define FW_SEARCH_SCAN_POSTINGS 8000u
 
 typedef enum fw_search_retrieval { FW_SEARCH_RETRIEVALS(FW_KNOB_ENUM_CONST) FW_RETRIEVAL__COUNT } fw_search_retrieval;
 
@@ -158,11 +165,13 @@ typedef enum fw_product_match { FW_PRODUCT_MATCHES(FW_KNOB_ENUM_CONST) FW_PRODUC
     X(search, ARM, U32, intent_candidates, 200, 0, 100000, "notes", "intent candidates per expanded topic (its newest notes)") \
     X(search, ARM, F64, intent_prior, 5.0, 0.0, 1.0e6, "clicks", "clicks a term needs before its intent is trusted (smoothing)") \
     X(search, ARM, ENUM, retrieval, FW_RETRIEVAL_EXACT, FW_SEARCH_RETRIEVALS, 0, "",                          \
-      "exact = every page equals the exhaustive scan's, found by block-max MaxScore pruning; newest = "      \
-      "score only the newest max_postings postings per word (approximate); exhaustive = score every posting") \
+      "exact = every page equals the exhaustive scan's, found by block-max MaxScore pruning (a query "       \
+      "whose words have fewer than 8,000 postings in all is scanned: cheaper, same page); newest = score "     \
+      "only the newest max_postings postings per word (approximate); exhaustive = score every posting; "     \
+      "pruned = exact, pruning every query")                                                             \
     X(search, ARM, U32, max_postings, 0, 0, 100000000, "postings",                                            \
       "retrieval newest: newest postings read per query word (idf still counts all), at least 1; must be 0 " \
-      "(unset) under exact and exhaustive, where it would do nothing")                                     \
+      "(unset) under exact, exhaustive and pruned, where it would do nothing")                                     \
     X(search, ARM, U32, product_slot, 0, 0, 100, "position",                                                   \
       "blended results: a product result (engine.search.product_match) at this position of every search " \
       "page with results (1 = first; past the last result: last); 0 = notes only")                     \
