@@ -716,10 +716,16 @@ static inline double bm25_idf(const plist *p, double N)
 }
 
 /* BM25 of the postings of the query's terms into the accumulator -- of each word only its
- * newest cap postings (UINT32_MAX: all) --; returns the postings read. */
+ * newest cap postings (UINT32_MAX: all) --; returns the postings read, and in *max_acc the
+ * largest sum (0 when none). Every weight added is finite and >= 0 (idf > 0; tf and the
+ * length are >= 1 in a posting), so a note's sum only grows: the largest sum seen along
+ * the way is the largest final one, which spares a pass over the candidates. */
 static uint64_t retrieve_bm25(const struct fw_search *s, struct fw_search_ctx *x, const fw_search_cfg *cf,
-                              const uint32_t *terms, uint32_t n_q, uint32_t cap, uint32_t *n_cand)
+                              const uint32_t *terms, uint32_t n_q, uint32_t cap, uint32_t *n_cand,
+                              double *max_acc)
 {
+    double mx = 0.0;
+    *max_acc = 0.0;
     if (s->n_docs == 0 || s->total_len == 0)
         return 0;
     double w[L][L];
@@ -740,10 +746,12 @@ static uint64_t retrieve_bm25(const struct fw_search *s, struct fw_search_ctx *x
             }
             uint32_t id = p->id[k];
             add_candidate(x, id, n_cand);
-            x->acc[id] += idf * w[tl_len(p->tl[k])][tl_tf(p->tl[k])];
+            double a = x->acc[id] += idf * w[tl_len(p->tl[k])][tl_tf(p->tl[k])];
+            mx = a > mx ? a : mx;
         }
         read += p->n - from;
     }
+    *max_acc = mx;
     return read;
 }
 
@@ -1678,7 +1686,8 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
     } else {
         /* Retrieve: every posting, or the newest max_postings of each word. */
         uint32_t from_cap = cf->retrieval == FW_RETRIEVAL_NEWEST ? cf->max_postings : UINT32_MAX;
-        ctx->work[FW_WORK_POSTINGS] += retrieve_bm25(s, x, cf, terms, n_q, from_cap, &n_cand);
+        double max_bm25;
+        ctx->work[FW_WORK_POSTINGS] += retrieve_bm25(s, x, cf, terms, n_q, from_cap, &n_cand, &max_bm25);
         if (intent && n_q)
             retrieve_intent(s, x, cf, &n_cand);
         t_retrieve = fw_now_ns();
@@ -1688,11 +1697,8 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
          * term, plus the affinity term (in that order: the exact path's window_score adds
          * the same terms in the same order), the topic terms looked up per topic, computed
          * once. Once the window is full a candidate that does not beat its worst (score
-         * desc, id asc) is passed over without a heap offer, which would refuse it. */
-        double max_bm25 = 0.0;
-        for (uint32_t i = 0; i < n_cand; i++)
-            if (x->acc[x->cand[i]] > max_bm25)
-                max_bm25 = x->acc[x->cand[i]];
+         * desc, id asc) is passed over without a heap offer, which would refuse it. The
+         * intent candidates' BM25 is 0, so max_bm25 (the scan's) is the largest of all. */
         double text_scale = max_bm25 > 0.0 ? cf->w_text / max_bm25 : 0.0;
         uint32_t T = s->n_topics;
         int personal = cf->w_personal > 0.0;
