@@ -2044,7 +2044,8 @@ static inline double sigmoidf_rank(double z)
     return 1.0 / (1.0 + (double)expf((float)-z));
 }
 
-/* The candidate's features, every head's logit and p(open). Inlined in the ranking loop. */
+/* The candidate's features and every head's logit (p(open): rank_prepare's second loop).
+ * Inlined in the ranking loop. */
 __attribute__((always_inline)) static inline void cand_open(const rank_req *q, uint32_t id, cand_eval *ce)
 {
     const fw_engine *e = q->e;
@@ -2066,7 +2067,6 @@ __attribute__((always_inline)) static inline void cand_open(const rank_req *q, u
         ce->z[k] = q->base[k] + q->wz[FW_RF_EMB][k] * emb + q->wz[FW_RF_NOTE_CTR][k] * ctr +
                    q->wz[FW_RF_NOTE_TASK][k] * row[FW_NF_TASK + k] + q->wz[FW_RF_CREATOR_CTR][k] * cr +
                    q->wz[FW_RF_FOLLOWED][k] * followed + q->wz[FW_RF_AGE][k] * age + q->wz[FW_RF_SHOP][k] * shop;
-    ce->p_open = sigmoidf_rank(ce->z[FW_TASK_OPEN]);
     ce->fresh = (double)(q->tick - ni->created_tick) < q->cl->fresh_age_ticks;
     ce->safety_w = fw_safety_w(e, q->cell, q->u, id);
 }
@@ -2194,6 +2194,14 @@ static double rank_prepare(const rank_req *q, fw_rank_ctx *c, rec_ctx *rx, uint3
         rx->cand_creator[i] = b->creator;
         rx->cand_topic[i] = b->topic;
         cand_open(q, id, ce);
+    }
+    /* p(open) of every candidate in a loop of its own: the exponentials and divisions of
+     * different candidates overlap there, where in the gathering loop each waited on its
+     * candidate's reads. The same operations on the same logits: the same bits. */
+    for (uint32_t i = 0; i < n; i++)
+        rx->ce[i].p_open = sigmoidf_rank(rx->ce[i].z[FW_TASK_OPEN]);
+    for (uint32_t i = 0; i < n; i++) {
+        cand_eval *ce = &rx->ce[i];
         c->cand_score[i] = q->lazy ? cand_bound(q, ce) : INFINITY;
         rx->lb[i] = ce->safety_w >= 0.0 ? cand_scale(q, ce, q->wt[FW_TASK_OPEN] * ce->p_open) : -INFINITY;
         known &= c->cand_score[i] == c->cand_score[i] && rx->lb[i] == rx->lb[i];
