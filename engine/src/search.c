@@ -681,10 +681,10 @@ static void next_stamp(struct fw_search_ctx *x, uint32_t n_topics)
     }
 }
 
-/* Adds note id to the request's candidates (BM25 0) unless it is already one. */
 /* Postings the scan prefetches ahead (retrieve_bm25). */
 #define SCAN_AHEAD 16
 
+/* Adds note id to the request's candidates (BM25 0) unless it is already one. */
 static inline void add_candidate(struct fw_search_ctx *x, uint32_t id, uint32_t *n_cand)
 {
     if (x->acc_stamp[id] != x->stamp) {
