@@ -4,11 +4,6 @@
 
 #include "rank.h"
 
-/* True when a ranks before b: higher score first, then lower id. */
-static inline int better(double sa, uint32_t ia, double sb, uint32_t ib)
-{
-    return sa > sb || (sa == sb && ia < ib);
-}
 
 static inline void swap_at(uint32_t *id, double *score, uint32_t i, uint32_t j)
 {
@@ -24,9 +19,9 @@ static void sift_down(uint32_t *id, double *score, uint32_t n, uint32_t i)
 {
     for (;;) {
         uint32_t l = 2 * i + 1, r = l + 1, w = i;
-        if (l < n && better(score[w], id[w], score[l], id[l]))
+        if (l < n && fw_topk_better(score[w], id[w], score[l], id[l]))
             w = l;
-        if (r < n && better(score[w], id[w], score[r], id[r]))
+        if (r < n && fw_topk_better(score[w], id[w], score[r], id[r]))
             w = r;
         if (w == i)
             return;
@@ -45,14 +40,14 @@ void fw_topk_offer(uint32_t *id, double *score, uint32_t *n, uint32_t k, uint32_
         score[i] = s;
         while (i > 0) {   /* sift up: a parent must be worse than its child */
             uint32_t p = (i - 1) / 2;
-            if (!better(score[p], id[p], score[i], id[i]))
+            if (!fw_topk_better(score[p], id[p], score[i], id[i]))
                 break;
             swap_at(id, score, i, p);
             i = p;
         }
         return;
     }
-    if (better(s, x, score[0], id[0])) {
+    if (fw_topk_better(s, x, score[0], id[0])) {
         id[0] = x;
         score[0] = s;
         sift_down(id, score, *n, 0);

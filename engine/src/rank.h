@@ -9,8 +9,15 @@
 
 #include "engine_int.h"
 
+/* True when (sa, ia) ranks before (sb, ib): higher score first, then lower id. */
+static inline int fw_topk_better(double sa, uint32_t ia, double sb, uint32_t ib)
+{
+    return sa > sb || (sa == sb && ia < ib);
+}
+
 /* Keeps the k best of a stream in id[0..*n) / score[0..*n) (a min-heap, worst on top):
- * offer x with score s. Ties break on the lower id. */
+ * offer x with score s. Ties break on the lower id. Once *n == k, an offer that is not
+ * fw_topk_better than the top (id[0], score[0]) changes nothing. */
 void fw_topk_offer(uint32_t *id, double *score, uint32_t *n, uint32_t k, uint32_t x, double s);
 /* Pops the heap into best-first order in place. */
 void fw_topk_sort(uint32_t *id, double *score, uint32_t n);

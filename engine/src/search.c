@@ -1720,7 +1720,7 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
                     sc += gp[t];
             } else if (personal)
                 sc += cf->w_personal * 0.0;   /* affinity() of a note without a topic */
-            if (n_win == kw && !(sc > win_score[0] || (sc == win_score[0] && id < win_id[0])))
+            if (n_win == kw && !fw_topk_better(sc, id, win_score[0], win_id[0]))
                 continue;
             fw_topk_offer(win_id, win_score, &n_win, kw, id, sc);
         }

@@ -11,9 +11,11 @@
 
 static char fuzz_dir[4096], fuzz_file[4200];
 
+/* The input, and the folder when nothing else is in it (a target may leave its output). */
 static void fuzz_tmp_remove(void)
 {
     unlink(fuzz_file);
+    rmdir(fuzz_dir);
 }
 
 /* Makes fuzz_dir (fw-fuzz-TAG-XXXXXX) and names fuzz_file (NAME in it); aborts on failure. */
