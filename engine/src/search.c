@@ -899,6 +899,8 @@ typedef struct blend {
     const double *dist, *aff;   /* [n_topics] */
     uint32_t n_topics;
     double gi_max, gp_max;      /* the largest w_intent * dist[t], w_personal * aff[t] (>= 0) */
+    double g_max;               /* the largest w_intent * dist[t] + w_personal * aff[t] */
+    int joint;                  /* window_bound adds g_max, not gi_max + gp_max (fw_search_request) */
 } blend;
 
 typedef struct pquery {
@@ -922,10 +924,17 @@ static inline double window_score(const blend *bl, double bm, const uint16_t *to
     return sc;
 }
 
-/* The most any note may score whose BM25 is at most ub_sum, a sum of n_terms bounds. */
+/* The most any note may score whose BM25 is at most ub_sum, a sum of n_terms bounds. With
+ * both topic terms it adds g_max, their largest sum over topics (tighter than gi_max + gp_max
+ * when the query's likeliest topic is not the user's favourite), widened by BOUND_SLACK:
+ * a score adds its two terms one at a time, g_max was summed on its own, so the roundings
+ * differ; each is within a relative 2^-53 of the exact value (every operand >= 0) and five
+ * of them stay far below the slack's 1e-12. */
 static inline double window_bound(const blend *bl, double ub_sum, uint32_t n_terms)
 {
     double sc = bl->text_scale * (n_terms > 1 ? ub_sum * BOUND_SLACK : ub_sum);
+    if (bl->joint)
+        return (sc + bl->g_max) * BOUND_SLACK;
     if (bl->intent)
         sc += bl->gi_max;
     if (bl->personal)
@@ -1289,6 +1298,8 @@ static void score_offer(mrun *r, uint32_t d)
 static double weight_cut(const blend *bl, double idf, double rest, uint32_t m, double theta)
 {
     double room = theta - (bl->intent ? bl->gi_max : 0.0) - (bl->personal ? bl->gp_max : 0.0);
+    if (bl->joint)
+        room = theta / BOUND_SLACK - bl->g_max;
     double w = (room / bl->text_scale / (m > 1 ? BOUND_SLACK : 1.0) - rest) / idf * (1.0 - 1e-9);
     if (!(w >= 0.0) || !(window_bound(bl, idf * w + rest, m) <= theta))
         return -1.0;   /* also NaN and infinities (text_scale 0, theta -INFINITY) */
@@ -1653,20 +1664,18 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
             prune_rewind(&bq);
         }
         bl.text_scale = max_bm25 > 0.0 ? cf->w_text / max_bm25 : 0.0;
-        if (bl.intent)
-            for (uint32_t t = 0; t < s->n_topics; t++)
-                if (cf->w_intent * x->dist[t] > bl.gi_max)
-                    bl.gi_max = cf->w_intent * x->dist[t];
-        if (bl.personal)
-            for (uint32_t t = 0; t < s->n_topics; t++) {
-                double a = affinity(e, x, q->arm, q->user, t);
-                if (cf->w_personal * a > bl.gp_max)
-                    bl.gp_max = cf->w_personal * a;
-            }
+        for (uint32_t t = 0; t < s->n_topics; t++) {
+            double gi = bl.intent ? cf->w_intent * x->dist[t] : 0.0;
+            double gp = bl.personal ? cf->w_personal * affinity(e, x, q->arm, q->user, t) : 0.0;
+            bl.gi_max = gi > bl.gi_max ? gi : bl.gi_max;
+            bl.gp_max = gp > bl.gp_max ? gp : bl.gp_max;
+            bl.g_max = gi + gp > bl.g_max ? gi + gp : bl.g_max;
+        }
         /* A topic term that is 0 for every topic adds +0.0 to a score >= +0.0: leaving it out
          * changes no bit, and spares reading the note's topic. */
         bl.intent = bl.intent && bl.gi_max > 0.0;
         bl.personal = bl.personal && bl.gp_max > 0.0;
+        bl.joint = bl.intent && bl.personal && bl.g_max < (bl.gi_max + bl.gp_max) * (1.0 - 1e-9);
         /* Pass 2: the window among notes with postings, intent candidates (if any) aside;
          * then the candidates in id order (the heap's answer does not depend on the order of
          * offers), looked up by cursors that only move forward. */
