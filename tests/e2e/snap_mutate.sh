@@ -54,6 +54,32 @@ forge 57 "<i" -1000
 "$FLYWHEEL" run -q -t 2 --resume g/f.h5.partial >out.txt 2>err.txt &&
   pass "a snapshot with a note created 1,000 ticks before day 0 loads and runs" || fail "tick -1000: $(cat err.txt)"
 
+# The ads' bound order (ads.c ads_snap: per slot, each campaign's bound f64 and index u32,
+# in descending order of bound) is re-sorted in place by every rebuild, so it must be a
+# permutation: the first slot's second entry forged to name the first entry's campaign.
+rm -rf g && mkdir g && cp f.h5.partial f.h5.ckpt g/
+PYTHONPATH=$HERE "$PY" - f.h5.snap g/f.h5.snap >forge.txt 2>&1 <<'EOF'
+import struct, sys
+import snap_mutate as m
+head, secs = m.parse(open(sys.argv[1], "rb").read())
+pay = next(p for t, p in secs if t.rstrip(b"\0") == b"ads")
+n = struct.unpack_from("<I", pay, 0)[0]   # fw_snap_same_u32(the campaigns) comes first
+want = set(range(n))
+at = next(o for o in range(0, len(pay) - 12 * n + 1, 4)
+          if {struct.unpack_from("<I", pay, o + 12 * k + 8)[0] for k in range(n)} == want)
+first = struct.unpack_from("<I", pay, at + 8)[0]
+struct.pack_into("<I", pay, at + 12 + 8, first)
+open(sys.argv[2], "wb").write(m.build(head, secs))
+print(n, at, first)
+EOF
+[ -f g/f.h5.snap ] || fail "ads forgery: $(cat forge.txt)"
+"$FLYWHEEL" run -q -t 2 --resume g/f.h5.partial >out.txt 2>err.txt
+rc=$?
+[ $rc = 2 ] && grep -q "g/f.h5.snap cannot be loaded" err.txt && grep -q 'section "ads"' err.txt &&
+  grep -q "lists campaign $(cut -d' ' -f3 forge.txt) twice" err.txt && ! grep -q "runtime error" err.txt &&
+  pass "a snapshot whose ads' bound order names a campaign twice is refused: exit 2, naming the file, the section and the campaign" ||
+  fail "ads' bound order: exit $rc, $(cat err.txt) (forged: $(cat forge.txt))"
+
 mutants() {
   local name=$1 seed=$2
   shift 2
