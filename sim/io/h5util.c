@@ -205,12 +205,93 @@ hid_t fw_h5_str_type(void)
     return t;
 }
 
+/* ---- writing into a file written before (a result rewritten day after day) --------------
+ * The recorder keeps its in-memory file from one day's write to the next and writes it again
+ * (issue 22: recreating every dataset each day cost more than the sessions of a 16-arm run).
+ * So every writer here first looks for what it writes: a group is opened, a dataset of the
+ * same type and chunks has its extent set and its data written again (its attributes,
+ * labels and scales are those it was created with), an attribute holding the same value
+ * is left alone and any other is replaced. A dataset that cannot take the new shape is
+ * deleted and created again, unless a dimension scale refers to it or it is one: deleting
+ * it would leave a dangling reference, so that is a failure (the recorder then has a bug to
+ * fix, not a file to guess at). In a new file nothing exists and every call creates, as
+ * before. */
+
+/* Whether the value of attribute a equals n elements of v (memory type mtype; strings when
+ * mtype is a variable-length string type): 1 yes, 0 no, -1 when it cannot be read. */
+static int same_value(hid_t a, hid_t mtype, hid_t space, hsize_t n, const void *v)
+{
+    size_t es = H5Tget_size(mtype);
+    int vstr = H5Tis_variable_str(mtype) > 0;
+    void *buf = es == 0 ? NULL : calloc(n ? n : 1, es);
+    if (!buf)
+        return -1;
+    int same = H5Aread(a, mtype, buf) < 0 ? -1 : 1;
+    for (hsize_t i = 0; same == 1 && i < n; i++) {
+        if (vstr) {
+            const char *x = ((char *const *)buf)[i], *y = ((const char *const *)v)[i];
+            same = x && y && strcmp(x, y) == 0;
+        } else {
+            same = memcmp((const char *)buf + i * es, (const char *)v + i * es, es) == 0;
+        }
+    }
+#if H5_VERSION_GE(1, 12, 0)
+    if (vstr && H5Treclaim(mtype, space, H5P_DEFAULT, buf) < 0)
+        same = -1;
+#else
+    if (vstr && H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, buf) < 0)
+        same = -1;
+#endif
+    free(buf);
+    return same;
+}
+
+/* Whether obj already has attribute name with n elements (rank 1; scalar when n is 0 and
+ * scalar) of type ftype equal to v: 1 yes (nothing to write), 0 no (an attribute of that
+ * name, if any, has been deleted), -1 on failure. */
+static int attr_kept(hid_t obj, const char *name, hid_t ftype, hid_t mtype, hid_t want_space, hsize_t n,
+                     const void *v)
+{
+    htri_t e = H5Aexists(obj, name);
+    if (e <= 0)
+        return e < 0 ? -1 : 0;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = -1, sp = -1;
+    int same = 0;
+    if (a < 0 || (t = H5Aget_type(a)) < 0 || (sp = H5Aget_space(a)) < 0)
+        same = -1;
+    else if (H5Tequal(t, ftype) > 0 && H5Sextent_equal(sp, want_space) > 0)
+        same = same_value(a, mtype, sp, n, v);
+    if (FW_H5_CLOSE(sp, t, a) < 0 || same < 0)
+        return -1;
+    if (!same && H5Adelete(obj, name) < 0)
+        return -1;
+    return same;
+}
+
+/* Attribute name on obj of file type ftype and dataspace sp (n elements) from v (memory type
+ * mtype), unless it already holds that. */
+static int put_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype, hid_t sp, hsize_t n, const void *v)
+{
+    int kept = attr_kept(obj, name, ftype, mtype, sp, n, v);
+    if (kept != 0)
+        return kept < 0 ? -1 : 0;
+    hid_t a = H5Acreate2(obj, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int failed = a < 0 || H5Awrite(a, mtype, v) < 0;
+    return FW_H5_CLOSE(a) < 0 || failed ? -1 : 0;
+}
+
 int fw_h5_attr_num(hid_t obj, const char *name, hid_t ftype, hid_t mtype, const void *v)
 {
-    hid_t sp = H5Screate(H5S_SCALAR), a = -1;
-    int failed = sp < 0 || (a = H5Acreate2(obj, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-                 H5Awrite(a, mtype, v) < 0;
-    return FW_H5_CLOSE(a, sp) < 0 || failed ? -1 : 0;
+    hid_t sp = H5Screate(H5S_SCALAR);
+    int failed = sp < 0 || put_attr(obj, name, ftype, mtype, sp, 1, v) < 0;
+    return FW_H5_CLOSE(sp) < 0 || failed ? -1 : 0;
+}
+
+int fw_h5_attr_strings(hid_t obj, const char *name, const char *const *v, hsize_t n)
+{
+    hid_t t = fw_h5_str_type(), sp = t < 0 ? -1 : H5Screate_simple(1, &n, NULL);
+    int failed = sp < 0 || put_attr(obj, name, t, t, sp, n, v) < 0;
+    return FW_H5_CLOSE(sp, t) < 0 || failed ? -1 : 0;
 }
 
 int fw_h5_attr_str(hid_t obj, const char *name, const char *value)
@@ -241,6 +322,9 @@ int fw_h5_attr_i64(hid_t obj, const char *name, int64_t v)
 
 hid_t fw_h5_group(hid_t parent, const char *name, const char *doc)
 {
+    htri_t e = H5Lexists(parent, name, H5P_DEFAULT);
+    if (e != 0)
+        return e < 0 ? -1 : H5Gopen2(parent, name, H5P_DEFAULT);
     hid_t g = H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g >= 0 && doc && fw_h5_attr_str(g, "description", doc) < 0) {
         H5Gclose(g);
@@ -257,13 +341,68 @@ static int describe(hid_t ds, const char *unit, const char *doc)
     return 0;
 }
 
+/* Whether ds is a dimension scale or has one attached: deleting it would leave a reference
+ * to nothing behind (1), 0 when not, -1 when that cannot be told. */
+static int referred(hid_t ds)
+{
+    htri_t a = H5Aexists(ds, "DIMENSION_LIST"), b = a != 0 ? a : H5Aexists(ds, "REFERENCE_LIST");
+    return a < 0 || b < 0 ? -1 : a > 0 || b > 0;
+}
+
+/* parent/name as it exists, when it can hold dims[rank] of ftype: *ds open with its extent set
+ * to dims (chunked datasets: the same chunk[] and extendible maxdims[]; chunk NULL: a dataset
+ * of exactly that shape). 1 when reused, 0 when there is none (any that could not be reused
+ * has been deleted), -1 on failure. */
+static int reuse(hid_t parent, const char *name, hid_t ftype, int rank, const hsize_t *dims, const hsize_t *maxdims,
+                 const hsize_t *chunk, hid_t *out)
+{
+    htri_t e = H5Lexists(parent, name, H5P_DEFAULT);
+    if (e <= 0)
+        return e < 0 ? -1 : 0;
+    hid_t ds = H5Dopen2(parent, name, H5P_DEFAULT), t = -1, sp = -1, pl = -1;
+    hsize_t cur[H5S_MAX_RANK], max[H5S_MAX_RANK], ch[H5S_MAX_RANK];
+    int fits = 0, failed = ds < 0 || (t = H5Dget_type(ds)) < 0 || (sp = H5Dget_space(ds)) < 0 ||
+                           (pl = H5Dget_create_plist(ds)) < 0;
+    if (!failed && H5Tequal(t, ftype) > 0 && H5Sget_simple_extent_ndims(sp) == rank &&
+        H5Sget_simple_extent_dims(sp, cur, max) == rank) {
+        fits = 1;
+        if (chunk && (H5Pget_layout(pl) != H5D_CHUNKED || H5Pget_chunk(pl, rank, ch) != rank))
+            fits = 0;
+        for (int k = 0; k < rank && fits; k++)   /* a fixed shape's layout follows from it */
+            fits = max[k] == maxdims[k] && (chunk ? ch[k] == chunk[k] : cur[k] == dims[k]);
+    }
+    if (!failed && fits && chunk && H5Dset_extent(ds, dims) < 0)
+        failed = 1;
+    int ref = !failed && !fits ? referred(ds) : 0;
+    if (FW_H5_CLOSE(pl, sp, t) < 0 || ref != 0)
+        failed = 1;
+    if (failed || !fits) {
+        if (ds >= 0 && H5Dclose(ds) < 0)
+            failed = 1;
+        if (!failed && H5Ldelete(parent, name, H5P_DEFAULT) < 0)
+            failed = 1;
+        return failed ? -1 : 0;
+    }
+    *out = ds;
+    return 1;
+}
+
 hid_t fw_h5_dataset(hid_t parent, const char *name, hid_t file_type, hid_t mem_type, int rank,
                     const hsize_t *dims, const hsize_t *chunk, unsigned deflate, const void *data,
                     const char *unit, const char *doc, const char *const *labels)
 {
     hsize_t maxdims[2] = {H5S_UNLIMITED, rank > 1 ? dims[1] : 0};
     hid_t sp = -1, pl = -1, ds = -1;
-    int ok = 0;
+    int ok = 0, old = reuse(parent, name, file_type, rank, dims, maxdims, chunk, &ds);
+    if (old < 0)
+        return -1;
+    if (old) {   /* created before: its attributes and labels are there */
+        if (dims[0] > 0 && data && write_all(ds, mem_type, data) < 0) {
+            H5Dclose(ds);
+            return -1;
+        }
+        return ds;
+    }
     if ((sp = H5Screate_simple(rank, dims, maxdims)) < 0)
         goto cleanup;
     /* Fletcher-32 last, so that it checksums the bytes as stored: a flipped bit anywhere in a
@@ -291,16 +430,36 @@ cleanup:
     return ok ? ds : -1;
 }
 
+int fw_h5_attach(hid_t ds, hid_t scale, unsigned idx)
+{
+    int n = H5Aexists(ds, "DIMENSION_LIST") > 0 ? H5DSget_num_scales(ds, idx) : 0;
+    return n < 0 ? -1 : n > 0 ? 0 : H5DSattach_scale(ds, scale, idx) < 0 ? -1 : 0;
+}
+
+int fw_h5_make_scale(hid_t ds, const char *name)
+{
+    htri_t is = H5DSis_scale(ds);
+    return is < 0 ? -1 : is > 0 ? 0 : H5DSset_scale(ds, name) < 0 ? -1 : 0;
+}
+
 int fw_h5_write_1d(hid_t parent, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
                    const void *data, unsigned deflate, const char *unit, const char *doc,
                    hid_t scale, const char *label)
 {
-    hsize_t chunk = n == 0 ? 256 : n < 65536 ? n : 65536;
+    return fw_h5_write_series(parent, name, ftype, mtype, n, 0, data, deflate, unit, doc, scale, label);
+}
+
+int fw_h5_write_series(hid_t parent, const char *name, hid_t ftype, hid_t mtype, hsize_t n, hsize_t cap,
+                       const void *data, unsigned deflate, const char *unit, const char *doc,
+                       hid_t scale, const char *label)
+{
+    hsize_t rows = n > cap ? n : cap;
+    hsize_t chunk = rows == 0 ? 256 : rows < 65536 ? rows : 65536;
     const char *labels[1] = {label};
     hid_t ds = fw_h5_dataset(parent, name, ftype, mtype, 1, &n, &chunk, deflate, data, unit, doc, labels);
     if (ds < 0)
         return -1;
-    int rc = scale >= 0 && H5DSattach_scale(ds, scale, 0) < 0 ? -1 : 0;
+    int rc = scale >= 0 && fw_h5_attach(ds, scale, 0) < 0 ? -1 : 0;
     if (H5Dclose(ds) < 0)
         rc = -1;
     return rc;
@@ -345,6 +504,43 @@ int fw_h5_write_1d_rows(hid_t parent, const char *name, hid_t ftype, hid_t mtype
     return rc;
 }
 
+/* Whether parent/name exists holding exactly the strings data[dims] (1: nothing to write),
+ * 0 when it does not (one of that name holding anything else has been deleted), -1 on
+ * failure. Strings are compared, not rewritten: HDF5 does not free the heap space of the
+ * strings a write replaces, so a file rewritten day after day would grow. */
+static int same_strings(hid_t parent, const char *name, hid_t ftype, int rank, const hsize_t *dims,
+                        const void *data)
+{
+    htri_t e = H5Lexists(parent, name, H5P_DEFAULT);
+    if (e <= 0)
+        return e < 0 ? -1 : 0;
+    hid_t d = H5Dopen2(parent, name, H5P_DEFAULT), t = -1, sp = -1, want = H5Screate_simple(rank, dims, NULL);
+    hsize_t n = 1;
+    for (int k = 0; k < rank; k++)
+        n *= dims[k];
+    int same = d < 0 || want < 0 || (t = H5Dget_type(d)) < 0 || (sp = H5Dget_space(d)) < 0 ? -1 : 0;
+    if (same == 0 && H5Tequal(t, ftype) > 0 && H5Sextent_equal(sp, want) > 0 && H5Tis_variable_str(ftype) > 0) {
+        char **buf = calloc(n ? n : 1, sizeof *buf);
+        same = !buf || H5Dread(d, ftype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0 ? -1 : 1;
+        for (hsize_t i = 0; same == 1 && i < n; i++)
+            same = buf[i] && strcmp(buf[i], ((const char *const *)data)[i]) == 0;
+#if H5_VERSION_GE(1, 12, 0)
+        if (buf && same >= 0 && H5Treclaim(ftype, sp, H5P_DEFAULT, buf) < 0)
+            same = -1;
+#else
+        if (buf && same >= 0 && H5Dvlen_reclaim(ftype, sp, H5P_DEFAULT, buf) < 0)
+            same = -1;
+#endif
+        free(buf);
+    }
+    int ref = same == 0 ? referred(d) : 0;
+    if (FW_H5_CLOSE(want, sp, t, d) < 0 || ref != 0)
+        same = -1;
+    if (same == 0 && H5Ldelete(parent, name, H5P_DEFAULT) < 0)
+        same = -1;
+    return same;
+}
+
 int fw_h5_write_fixed(hid_t parent, const char *name, hid_t ftype, hid_t mtype, int rank,
                       const hsize_t *dims, const void *data, const char *unit, const char *doc)
 {
@@ -353,7 +549,15 @@ int fw_h5_write_fixed(hid_t parent, const char *name, hid_t ftype, hid_t mtype, 
     /* HDF5 allows no mandatory filter (Fletcher-32 is one) on variable-length data: strings stay
      * contiguous, and readers check their references instead (check_vlen_refs). */
     int vlen = H5Tis_variable_str(ftype) > 0 || H5Tget_class(ftype) == H5T_VLEN;
-    hid_t sp = H5Screate_simple(rank, dims, NULL), d = -1, pl = vlen ? H5P_DEFAULT : fixed_plist(rank, dims);
+    hid_t d = -1;
+    int old = vlen ? same_strings(parent, name, ftype, rank, dims, data) : 0;
+    if (!vlen && (old = reuse(parent, name, ftype, rank, dims, dims, NULL, &d)) > 0) {
+        int failed = dims[0] > 0 && write_all(d, mtype, data) < 0;
+        return FW_H5_CLOSE(d) < 0 || failed ? -1 : 0;
+    }
+    if (old != 0)
+        return old < 0 ? -1 : 0;
+    hid_t sp = H5Screate_simple(rank, dims, NULL), pl = vlen ? H5P_DEFAULT : fixed_plist(rank, dims);
     /* MPI-IO writes no variable-length data: in parallel mode the strings wait (keep_strings). */
     int failed = sp < 0 || pl < 0 || (d = H5Dcreate2(parent, name, ftype, sp, H5P_DEFAULT, pl, H5P_DEFAULT)) < 0 ||
                  (dims[0] > 0 && (par.dxpl >= 0 && vlen ? (!par.writer ? 0 : keep_strings(d, data))

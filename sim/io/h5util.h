@@ -55,13 +55,17 @@ int fw_h5_attr_num(hid_t obj, const char *name, hid_t ftype, hid_t mtype, const 
 /* Writes a scalar variable-length UTF-8 string attribute name = value on obj. */
 int fw_h5_attr_str(hid_t obj, const char *name, const char *value);
 
+/* A 1-D variable-length UTF-8 string attribute name = v[0..n) on obj. */
+int fw_h5_attr_strings(hid_t obj, const char *name, const char *const *v, hsize_t n);
+
 /* Scalar attributes stored with the native type (as the result file has always had them). */
 int fw_h5_attr_f64(hid_t obj, const char *name, double v);
 int fw_h5_attr_u64(hid_t obj, const char *name, uint64_t v);
 int fw_h5_attr_i64(hid_t obj, const char *name, int64_t v);
 
 /* Creates group parent/name with a "description" attribute (none when doc is NULL) and
- * returns it open. */
+ * returns it open; opens it when it exists (a file written again: see "writing into a file
+ * written before" in h5util.c, which every writer here follows). */
 hid_t fw_h5_group(hid_t parent, const char *name, const char *doc);
 
 /* Creates parent/name of rank 1 or 2, chunked by chunk[], shuffled and deflated at level
@@ -69,7 +73,10 @@ hid_t fw_h5_group(hid_t parent, const char *name, const char *doc);
  * fail), extendible along its first dimension (the second is fixed);
  * writes data of mem_type when dims[0] > 0 and data is not NULL; adds "units" and
  * "description" attributes (each unless NULL) and labels dimension i labels[i] (none when
- * labels is NULL). Returns the dataset open, for scales and further attributes. */
+ * labels is NULL). Returns the dataset open, for scales and further attributes. Where
+ * parent/name exists with the same type, rank, chunks and second dimension, its extent is
+ * set to dims and data written into it (its attributes and labels stay as created); any other
+ * one is replaced, or the call fails where a dimension scale refers to it. */
 hid_t fw_h5_dataset(hid_t parent, const char *name, hid_t file_type, hid_t mem_type, int rank,
                     const hsize_t *dims, const hsize_t *chunk, unsigned deflate, const void *data,
                     const char *unit, const char *doc, const char *const *labels);
@@ -81,6 +88,21 @@ hid_t fw_h5_dataset(hid_t parent, const char *name, hid_t file_type, hid_t mem_t
 int fw_h5_write_1d(hid_t parent, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
                    const void *data, unsigned deflate, const char *unit, const char *doc,
                    hid_t scale, const char *label);
+
+/* fw_h5_write_1d of a series that grows (a value a day, a row a look) towards cap values: its
+ * chunk holds max(n, cap) values (at most 65536), so that a file written again as the series
+ * grows extends the dataset in place instead of creating it again. */
+int fw_h5_write_series(hid_t parent, const char *name, hid_t ftype, hid_t mtype, hsize_t n, hsize_t cap,
+                       const void *data, unsigned deflate, const char *unit, const char *doc,
+                       hid_t scale, const char *label);
+
+/* Attaches the dimension scale `scale` to dimension idx of ds unless a scale is attached there
+ * already (H5DSattach_scale rewrites the scale's whole list of references: attaching again to
+ * a dataset written before would cost that for nothing). */
+int fw_h5_attach(hid_t ds, hid_t scale, unsigned idx);
+
+/* Makes ds the dimension scale called name, unless it is a scale already. */
+int fw_h5_make_scale(hid_t ds, const char *name);
 
 /* Writes parent/name as a dataset of fixed shape dims[rank], data of mtype written when
  * dims[0] > 0, with "units" and "description" attributes (each unless NULL). Chunked and

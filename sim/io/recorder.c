@@ -84,6 +84,10 @@ typedef struct rec_logcol {
     size_t z_len, z_cap;
     unsigned char *tail;    /* [tail_cap rows] */
     size_t tail_rows, tail_cap;
+    /* The first in_img frozen chunks (z's first z_in_img bytes) are in the kept in-memory file
+     * (r->img) already: its next write copies only the others. 0 for a new file. */
+    uint32_t in_img;
+    size_t z_in_img;
 } rec_logcol;
 
 /* A registered log (fw_recorder_log). */
@@ -158,6 +162,10 @@ struct fw_recorder {
     uint32_t user_lo, user_hi;
     uint64_t last_raw;          /* rank 0: bytes of data all ranks handed HDF5 in the last write */
     char writers[256];
+    /* One process: the in-memory file of the last write, kept open for the next one, which
+     * writes into it what changed (-1: none; the next write builds a new one). A write that
+     * fails closes it: nothing is built on a file a failure may have left half-written. */
+    hid_t img;
 };
 
 static char *dup_printf(const char *fmt, ...)
@@ -278,6 +286,7 @@ fw_recorder *fw_recorder_create(const char *path, const fw_rec_info *info)
     if (!r)
         return NULL;
     r->info = *info;
+    r->img = -1;
     r->path = strdup(path);
     r->partial = dup_printf("%s.partial", path);
     r->tmp = dup_printf("%s.partial.tmp", path);
@@ -300,6 +309,8 @@ void fw_recorder_destroy(fw_recorder *r)
 {
     if (!r)
         return;
+    if (r->img >= 0)
+        H5Fclose(r->img);
     free(r->path);
     free(r->partial);
     free(r->tmp);
@@ -769,6 +780,10 @@ void fw_recorder_snap(fw_recorder *r, fw_snap *s)
     size_t per_day = (size_t)in->n_arms * in->n_counters, per_stat = (size_t)FW_STAGE__COUNT * N_STATS;
     size_t cap_counters = r->cap_days * per_day, cap_work = (size_t)r->cap_days * FW_WORK__COUNT,
            cap_stats = r->cap_days * per_stat;
+    if (fw_snap_loading(s) && r->img >= 0) {   /* what it held is not what is loaded */
+        H5Fclose(r->img);
+        r->img = -1;
+    }
     fw_snap_u32(s, &r->n_days);
     if (loaded(s) && r->n_days > in->days_planned)
         fw_snap_fail(s, "%u days recorded, the run plans %u", r->n_days, in->days_planned);
@@ -845,12 +860,12 @@ void fw_recorder_snap(fw_recorder *r, fw_snap *s)
 }
 
 /* Writes lc's rows into ds (rank 1: rows of one element; rank 2: rows of width elements;
- * chunks of C rows, the first at row 0): the stored chunks as they are, the tail through the
- * filters. -1 on failure. */
+ * chunks of C rows, the first at row 0): the stored chunks as they are (those the file does not
+ * hold yet), the tail through the filters. -1 on failure. */
 static int put_rows(hid_t ds, hid_t mtype, const rec_logcol *lc, int rank, hsize_t C, hsize_t width)
 {
-    const unsigned char *z = lc->z;
-    for (uint32_t j = 0; j < lc->n_frozen; z += lc->frozen[j++].size) {
+    const unsigned char *z = lc->z + lc->z_in_img;
+    for (uint32_t j = lc->in_img; j < lc->n_frozen; z += lc->frozen[j++].size) {
         hsize_t off[2] = {(hsize_t)j * C, 0};
         if (H5Dwrite_chunk(ds, H5P_DEFAULT, (uint32_t)lc->frozen[j].mask, off, lc->frozen[j].size, z) < 0)
             return -1;
@@ -922,6 +937,23 @@ static int freeze_rows(hid_t ds, rec_logcol *lc, size_t es, hsize_t C, size_t mi
     return 0;
 }
 
+/* Every frozen chunk of lc is in the file now. */
+static void in_file(rec_logcol *lc)
+{
+    lc->in_img = lc->n_frozen;
+    lc->z_in_img = lc->z_len;
+}
+
+/* A new file holds no chunk yet. */
+static void none_in_file(fw_recorder *r)
+{
+    for (int s = 0; s < FW_STAGE__COUNT; s++)
+        r->lat[s].in_img = 0, r->lat[s].z_in_img = 0;
+    for (uint32_t k = 0; k < r->n_log; k++)
+        for (uint32_t c = 0; r->log[k].col && c < r->log[k].n_cols; c++)
+            r->log[k].col[c].in_img = 0, r->log[k].col[c].z_in_img = 0;
+}
+
 /* Writes one column of a log into group g, then freezes the tail's full chunks, so that the
  * next write copies them. -1 on failure. */
 static int write_log_col(fw_recorder *r, hid_t g, const rec_log *l, uint32_t c)
@@ -937,6 +969,8 @@ static int write_log_col(fw_recorder *r, hid_t g, const rec_log *l, uint32_t c)
     /* What stays uncompressed is less than a chunk: a day's room is given back. */
     int rc = put_rows(ds, mem_type(cd->type), lc, 1, C, 1) < 0 || freeze_rows(ds, lc, type_size(cd->type), C, 1024) < 0
                  ? -1 : 0;
+    if (rc == 0)
+        in_file(lc);
     if (H5Dclose(ds) < 0)
         rc = -1;
     return rc;
@@ -999,7 +1033,7 @@ static int write_col(const fw_recorder *r, hid_t g, const char *name, hid_t ft, 
 static int write_world(fw_recorder *r, wctx *w)
 {
     const fw_rec_info *in = &r->info;
-    hid_t g = H5Gcreate2(w->f, "world", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = fw_h5_group(w->f, "world", NULL);
     int rc = -1;
     if (g < 0 || fw_h5_attr_u64(g, "n_users", in->n_users) < 0 ||
         fw_h5_attr_u64(g, "n_creators", in->n_creators) < 0 ||
@@ -1036,12 +1070,12 @@ done:
 static int write_arms(fw_recorder *r, wctx *w)
 {
     const fw_rec_info *in = &r->info;
-    hid_t g = H5Gcreate2(w->f, "arms", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), ga = -1;
+    hid_t g = fw_h5_group(w->f, "arms", NULL), ga = -1;
     int rc = -1;
     if (g < 0)
         return -1;
     for (uint32_t a = 0; a < in->n_arms; a++) {
-        if ((ga = H5Gcreate2(g, in->arm_names[a], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        if ((ga = fw_h5_group(g, in->arm_names[a], NULL)) < 0 ||
             fw_h5_attr_f64(ga, "weight", in->arm_weights[a]) < 0 || fw_h5_attr_str(ga, "layer", in->arm_layers[a]) < 0 ||
             fw_h5_attr_u64(ga, "users", in->arm_users[a]) < 0)
             goto done;
@@ -1071,24 +1105,24 @@ done:
 static int write_days(fw_recorder *r, wctx *w)
 {
     const fw_rec_info *in = &r->info;
-    uint32_t D = r->n_days, C = in->n_counters;
+    uint32_t D = r->n_days, C = in->n_counters, P = in->days_planned;
     unsigned z = in->compression;
     size_t per_day = (size_t)in->n_arms * C;
-    hid_t g = H5Gcreate2(w->f, "days", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), ga = -1;
+    hid_t g = fw_h5_group(w->f, "days", NULL), ga = -1;
     int rc = -1;
     if (g < 0)
         return -1;
-    if (fw_h5_write_1d(g, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, D, w->days, z, "day",
+    if (fw_h5_write_series(g, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, D, P, w->days, z, "day",
                        "simulated day index (0 = first simulated day)", -1, "day") < 0 ||
-        (w->day_ds = H5Dopen2(g, "day", H5P_DEFAULT)) < 0 || H5DSset_scale(w->day_ds, "day") < 0)
+        (w->day_ds = H5Dopen2(g, "day", H5P_DEFAULT)) < 0 || fw_h5_make_scale(w->day_ds, "day") < 0)
         goto done;
     for (uint32_t a = 0; a < in->n_arms; a++) {
-        if ((ga = H5Gcreate2(g, in->arm_names[a], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        if ((ga = fw_h5_group(g, in->arm_names[a], NULL)) < 0)
             goto done;
         for (uint32_t c = 0; c < C; c++) {
             for (uint32_t d = 0; d < D; d++)
                 w->ucol[d] = r->counters[d * per_day + (size_t)a * C + c];
-            if (fw_h5_write_1d(ga, in->counters[c].name, H5T_STD_U64LE, H5T_NATIVE_UINT64, D, w->ucol, z,
+            if (fw_h5_write_series(ga, in->counters[c].name, H5T_STD_U64LE, H5T_NATIVE_UINT64, D, P, w->ucol, z,
                                in->counters[c].unit, in->counters[c].doc, w->day_ds, "day") < 0)
                 goto done;
         }
@@ -1098,7 +1132,7 @@ static int write_days(fw_recorder *r, wctx *w)
                 const uint64_t *row = &r->counters[d * per_day + (size_t)a * C];
                 w->col[d] = row[rt->den] ? (rt->scale) * (double)row[rt->num] / (double)row[rt->den] : NAN;
             }
-            if (fw_h5_write_1d(ga, rt->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, D, w->col, z, rt->unit, rt->doc,
+            if (fw_h5_write_series(ga, rt->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, D, P, w->col, z, rt->unit, rt->doc,
                                w->day_ds, "day") < 0)
                 goto done;
         }
@@ -1124,7 +1158,8 @@ static int write_work(fw_recorder *r, wctx *w)
     for (int k = 0; k < FW_WORK__COUNT && rc == 0; k++) {
         for (uint32_t d = 0; d < r->n_days; d++)
             w->ucol[d] = r->work[(size_t)d * FW_WORK__COUNT + k];
-        rc = fw_h5_write_1d(g, fw_work_name(k), H5T_STD_U64LE, H5T_NATIVE_UINT64, r->n_days, w->ucol,
+        rc = fw_h5_write_series(g, fw_work_name(k), H5T_STD_U64LE, H5T_NATIVE_UINT64, r->n_days,
+                                r->info.days_planned, w->ucol,
                             r->info.compression, "count", fw_work_doc(k), -1, "day");
     }
     H5Gclose(g);
@@ -1168,7 +1203,8 @@ static int write_items(fw_recorder *r, wctx *w)
         for (uint32_t c = 0; c < s->n_cols && rc == 0; c++) {
             for (uint32_t d = 0; d < s->n_rows; d++)
                 memcpy(col + d * es, s->rows + ((size_t)d * s->n_cols + c) * es, es);
-            rc = fw_h5_write_1d(g, s->cols[c].name, file_type(s->type), mem_type(s->type), s->n_rows, col, z,
+            rc = fw_h5_write_series(g, s->cols[c].name, file_type(s->type), mem_type(s->type), s->n_rows,
+                                    r->info.days_planned, col, z,
                                 s->cols[c].unit, s->cols[c].doc, -1, "day");
         }
         free(col);
@@ -1365,19 +1401,10 @@ static double field_value(const fw_exp_row *w, const exp_field *fd)
     return v;
 }
 
-/* A 1-D string-array attribute name = v[0..n) on obj. */
-static int attr_strings(hid_t obj, const char *name, const char *const *v, hsize_t n)
-{
-    hid_t t = fw_h5_str_type(), sp = t < 0 ? -1 : H5Screate_simple(1, &n, NULL), a = -1;
-    int failed = sp < 0 || (a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-                 H5Awrite(a, t, v) < 0;
-    return FW_H5_CLOSE(a, sp, t) < 0 || failed ? -1 : 0;
-}
-
 /* The "units" attribute of a per-metric dataset: one string, or one per metric. */
 static int set_units(hid_t d, unit_kind u)
 {
-    return u == U_METRIC ? attr_strings(d, "units", fw_experiment_metric_unit, FW_EM__COUNT)
+    return u == U_METRIC ? fw_h5_attr_strings(d, "units", fw_experiment_metric_unit, FW_EM__COUNT)
                          : fw_h5_attr_str(d, "units", unit_text[u]);
 }
 
@@ -1431,9 +1458,9 @@ static void look_units(const char *kind, const char *unit_name, char (*buf)[64],
 
 /* A [rows, metric] float64 dataset name in g from rows x FW_EM__COUNT values. */
 static hid_t metric_table(fw_recorder *r, hid_t g, const char *name, const char *row_label, hsize_t rows,
-                          const double *v, const char *doc)
+                          hsize_t cap, const double *v, const char *doc)
 {
-    hsize_t dims[2] = {rows, FW_EM__COUNT}, chunk[2] = {rows ? rows : 1, FW_EM__COUNT};
+    hsize_t dims[2] = {rows, FW_EM__COUNT}, chunk[2] = {rows > cap ? rows : cap ? cap : 1, FW_EM__COUNT};
     const char *labels[2] = {row_label, "metric"};
     return fw_h5_dataset(g, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dims, chunk, r->info.compression, v,
                          NULL, doc, labels);
@@ -1443,7 +1470,7 @@ static hid_t metric_table(fw_recorder *r, hid_t g, const char *name, const char 
  * the treatment arms' p and sequential p, so that every p-value can be recomputed. */
 static int write_looks(fw_recorder *r, hid_t ge)
 {
-    uint32_t L = r->n_looks, A = r->info.n_arms;
+    uint32_t L = r->n_looks, A = r->info.n_arms, P = r->exp.planned;
     unsigned z = r->info.compression;
     int rc = -1;
     hid_t gd = -1, ga = -1, d = -1;
@@ -1469,11 +1496,11 @@ static int write_looks(fw_recorder *r, hid_t ge)
                        "union-bound (Bonferroni) alpha spending: look k of K may reject when p_k <= alpha w_k, "
                        "w_k = 1/(4(K-1)) before the last planned look and 3/4 at it (Haybittle-Peto shares); "
                        "P(any false rejection) <= alpha for any correlation between looks") < 0 ||
-        fw_h5_write_1d(gd, "look", H5T_STD_I32LE, H5T_NATIVE_INT32, L, look, z, "look",
+        fw_h5_write_series(gd, "look", H5T_STD_I32LE, H5T_NATIVE_INT32, L, P, look, z, "look",
                        "look number (experiment-period day, from 1)", -1, "look") < 0 ||
-        fw_h5_write_1d(gd, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, L, day, z, "day",
+        fw_h5_write_series(gd, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, L, P, day, z, "day",
                        "simulated day index of the look (the day whose end it follows)", -1, "look") < 0 ||
-        fw_h5_write_1d(gd, "alpha_spent", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, L, spent, z, "probability",
+        fw_h5_write_series(gd, "alpha_spent", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, L, P, spent, z, "probability",
                        "alpha w_k: the look rejects a metric when its p <= this", -1, "look") < 0)
         goto done;
     for (uint32_t a = 0; a < A; a++) {
@@ -1488,8 +1515,8 @@ static int write_looks(fw_recorder *r, hid_t ge)
                            sizeof(double));
                 }
             look_units(look_stats[s].unit, r->exp_unit ? r->exp_unit : "unit", ubuf, units);
-            if ((d = metric_table(r, ga, look_stats[s].name, "look", L, buf, look_stats[s].doc)) < 0 ||
-                attr_strings(d, "units", units, FW_EM__COUNT) < 0)
+            if ((d = metric_table(r, ga, look_stats[s].name, "look", L, P, buf, look_stats[s].doc)) < 0 ||
+                fw_h5_attr_strings(d, "units", units, FW_EM__COUNT) < 0)
                 goto done;
             H5Dclose(d);
             d = -1;
@@ -1499,7 +1526,7 @@ static int write_looks(fw_recorder *r, hid_t ge)
             for (uint32_t k = 0; k < L; k++)
                 memcpy(&buf[(size_t)k * FW_EM__COUNT], &src[((size_t)k * A + a) * FW_EM__COUNT],
                        FW_EM__COUNT * sizeof *buf);
-            if ((d = metric_table(r, ga, which ? "p_seq" : "p", "look", L, buf,
+            if ((d = metric_table(r, ga, which ? "p_seq" : "p", "look", L, P, buf,
                                   which ? "sequential p after the look" : "the look's primary p")) < 0 ||
                 set_units(d, U_PROB) < 0)
                 goto done;
@@ -1543,7 +1570,7 @@ static int write_experiment(fw_recorder *r, hid_t f)
         goto done;
     /* The metric names, a dimension scale of every field, and their units. */
     if (fw_h5_write_strings(ge, "metric", fw_experiment_metric_name, n, NULL, NULL) < 0 ||
-        (ds = H5Dopen2(ge, "metric", H5P_DEFAULT)) < 0 || H5DSset_scale(ds, "metric") < 0 ||
+        (ds = H5Dopen2(ge, "metric", H5P_DEFAULT)) < 0 || fw_h5_make_scale(ds, "metric") < 0 ||
         fw_h5_attr_str(ds, "description", "the metrics tested, in the order of every field's rows") < 0 ||
         fw_h5_write_strings(ge, "units", fw_experiment_metric_unit, n, NULL,
                             "each metric's unit: what control, treatment, the differences and mde are in") < 0)
@@ -1564,7 +1591,7 @@ static int write_experiment(fw_recorder *r, hid_t f)
                 col[m] = field_value(&t->row[arm][m], &exp_fields[k]);
             if ((d = fw_h5_dataset(ga, exp_fields[k].name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &n, &n, z, col,
                                    NULL, exp_fields[k].doc, (const char *const[]){"metric"})) < 0 ||
-                set_units(d, exp_fields[k].unit) < 0 || H5DSattach_scale(d, ds, 0) < 0)
+                set_units(d, exp_fields[k].unit) < 0 || fw_h5_attach(d, ds, 0) < 0)
                 goto done;
             H5Dclose(d);
             d = -1;
@@ -1614,7 +1641,7 @@ static int write_replicates(fw_recorder *r, hid_t f)
             for (uint32_t k = 0; k < K; k++)
                 for (int m = 0; m < FW_EM__COUNT; m++)
                     buf[(size_t)k * FW_EM__COUNT + m] = field_value(&r->reps[k].row[arm][m], &exp_fields[fi]);
-            if ((d = metric_table(r, ga, exp_fields[fi].name, "replicate", K, buf, exp_fields[fi].doc)) < 0 ||
+            if ((d = metric_table(r, ga, exp_fields[fi].name, "replicate", K, K, buf, exp_fields[fi].doc)) < 0 ||
                 set_units(d, exp_fields[fi].unit) < 0)
                 goto done;
             H5Dclose(d);
@@ -1684,7 +1711,7 @@ static int write_counterfactual(fw_recorder *r, hid_t f)
                                      docs[k], (const char *const[]){"metric"});
             if (dd < 0)
                 goto done;
-            herr_t e = set_units(dd, units[k]) < 0 ? -1 : H5DSattach_scale(dd, ds, 0);
+            int e = set_units(dd, units[k]) < 0 ? -1 : fw_h5_attach(dd, ds, 0);
             H5Dclose(dd);
             if (e < 0)
                 goto done;
@@ -1717,9 +1744,10 @@ static int write_replicates_section(fw_recorder *r, wctx *w)
     return r->asg && r->n_reps > 1 ? write_replicates(r, w->f) : 0;
 }
 
-/* /latency: measured, so written after every deterministic dataset, whose place in the file
- * (and the object references of their dimension scales) the varying compressed sizes here
- * would otherwise move. */
+/* /latency: measured, so written after every deterministic dataset. A run's first write then
+ * places those as any run does; later writes extend datasets wherever the file has room, which
+ * measured sizes decide, so what is deterministic is every value (h5diff compares those, and
+ * dereferences the dimension scales' references), not where in the file it lies. */
 static int write_latency(fw_recorder *r, wctx *w)
 {
     uint32_t D = r->n_days;
@@ -1736,9 +1764,9 @@ static int write_latency(fw_recorder *r, wctx *w)
     if (w->day_ds >= 0)
         H5Dclose(w->day_ds);
     w->day_ds = -1;
-    if (fw_h5_write_1d(gs, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, D, w->days, z, "day", "simulated day index", -1,
-                       "day") < 0 ||
-        (w->day_ds = H5Dopen2(gs, "day", H5P_DEFAULT)) < 0 || H5DSset_scale(w->day_ds, "day") < 0)
+    if (fw_h5_write_series(gs, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, D, r->info.days_planned, w->days, z, "day",
+                           "simulated day index", -1, "day") < 0 ||
+        (w->day_ds = H5Dopen2(gs, "day", H5P_DEFAULT)) < 0 || fw_h5_make_scale(w->day_ds, "day") < 0)
         goto done;
     if (r->n_bins > 0) {
         hsize_t nb = (hsize_t)r->n_bins;
@@ -1746,7 +1774,7 @@ static int write_latency(fw_recorder *r, wctx *w)
         const char *bl[1] = {"bin"};
         bin_ds = fw_h5_dataset(gs, "bin_lower_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &nb, &chunk, z, r->bin_lower,
                                "ns", "inclusive lower edge of each histogram bin", bl);
-        if (bin_ds < 0 || H5DSset_scale(bin_ds, "bin_lower_ns") < 0 ||
+        if (bin_ds < 0 || fw_h5_make_scale(bin_ds, "bin_lower_ns") < 0 ||
             fw_h5_write_1d(gs, "bin_upper_ns", H5T_STD_I64LE, H5T_NATIVE_INT64, nb, r->bin_upper, z, "ns",
                            "exclusive upper edge of each histogram bin", -1, "bin") < 0)
             goto done;
@@ -1775,8 +1803,10 @@ static int write_latency(fw_recorder *r, wctx *w)
                 H5Dclose(ds);
                 goto done;
             }
-            herr_t e1 = D > 0 ? H5DSattach_scale(ds, w->day_ds, 0) : 0;
-            herr_t e2 = H5DSattach_scale(ds, bin_ds, 1);
+            if (!par)
+                in_file(lc);
+            int e1 = D > 0 ? fw_h5_attach(ds, w->day_ds, 0) : 0;
+            int e2 = fw_h5_attach(ds, bin_ds, 1);
             H5Dclose(ds);
             if (e1 < 0 || e2 < 0)
                 goto done;
@@ -1784,7 +1814,7 @@ static int write_latency(fw_recorder *r, wctx *w)
         for (int k = 0; k < N_STATS; k++) {
             for (uint32_t d = 0; d < D; d++)
                 w->col[d] = r->lat_stats[((size_t)d * FW_STAGE__COUNT + s) * N_STATS + k];
-            if (fw_h5_write_1d(ga, stat_names[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, D, w->col, z,
+            if (fw_h5_write_series(ga, stat_names[k], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, D, r->info.days_planned, w->col, z,
                                k == N_STATS - 1 ? "calls" : "ns", stat_docs[k], w->day_ds, "day") < 0)
                 goto done;
         }
@@ -1797,8 +1827,7 @@ done:
     return rc;
 }
 
-/* Provenance last: measured values (times, threads) vary between runs, and writing them
- * after every dataset keeps the deterministic datasets' layout identical. */
+/* Provenance last: measured values (times, threads) vary between runs (see write_latency). */
 static int write_provenance(fw_recorder *r, wctx *w)
 {
     const fw_rec_info *in = &r->info;
@@ -1841,8 +1870,10 @@ static int write_provenance(fw_recorder *r, wctx *w)
     return 0;
 }
 
-/* The file, section by section: the deterministic ones first (their layout must not depend on
- * measured values), /latency and the provenance attributes last. */
+/* The file, section by section: the deterministic ones first, /latency and the provenance
+ * attributes last. The first write builds each in a new in-memory file; a later one writes
+ * into the file the last left open (r->img) through the same writers, which find what exists
+ * (h5util.c, "writing into a file written before"). */
 typedef int (*section_writer)(fw_recorder *r, wctx *w);
 static const section_writer sections[] = {
     write_world, write_arms, write_days, write_work, write_items, write_users_section,
@@ -1931,16 +1962,16 @@ fail:;
     return -1;
 }
 
-/* Closes the in-memory file f (always) and writes its image to path; -1 with errbuf set and
- * nothing left at path. */
-static int close_to_disk(hid_t f, const char *path, char *errbuf, size_t errlen)
+/* Writes the image of the in-memory file f to path, closing f when close is set (then
+ * always); -1 with errbuf set and nothing left at path. */
+static int put_image(hid_t f, int close, const char *path, char *errbuf, size_t errlen)
 {
     unsigned char *img = NULL;
     ssize_t n = H5Fflush(f, H5F_SCOPE_GLOBAL) < 0 ? -1 : H5Fget_file_image(f, NULL, 0);
     if (n > 0 && (img = malloc((size_t)n)) != NULL &&
         (H5Fget_file_image(f, img, (size_t)n) != n || fw_h5_fix_image_superblock(img, (size_t)n) < 0))
         n = -1;
-    int closed = H5Fclose(f) >= 0;
+    int closed = !close || H5Fclose(f) >= 0;
     int rc = -1;
     if (n <= 0 || !closed)
         snprintf(errbuf, errlen, "cannot write result file %s: HDF5 could not build it", path);
@@ -1952,6 +1983,19 @@ static int close_to_disk(hid_t f, const char *path, char *errbuf, size_t errlen)
         rc = 0;
     free(img);
     return rc;
+}
+
+/* Closes the in-memory file f (always) and writes its image to path; -1 with errbuf set and
+ * nothing left at path. */
+static int close_to_disk(hid_t f, const char *path, char *errbuf, size_t errlen)
+{
+    return put_image(f, 1, path, errbuf, errlen);
+}
+
+/* Writes the image of the in-memory file f to path and leaves f open; as close_to_disk. */
+static int image_to_disk(hid_t f, const char *path, char *errbuf, size_t errlen)
+{
+    return put_image(f, 0, path, errbuf, errlen);
 }
 
 #ifdef FW_HAVE_MPI
@@ -2130,10 +2174,18 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
     if (!par)
         fapl = core_fapl();
     snprintf(errbuf, errlen, "cannot write result file %s: HDF5 could not build it", r->tmp);
-    if (!w.col || !w.ucol || !w.days)
+    hid_t kept = r->img;   /* the file is this write's until it has succeeded */
+    r->img = -1;
+    if (!w.col || !w.ucol || !w.days) {
         snprintf(errbuf, errlen, "cannot write result file %s: out of memory", r->tmp);
-    else if (fapl >= 0)
+        if (kept >= 0)
+            H5Fclose(kept);
+    } else if (kept >= 0) {
+        w.f = kept;   /* the last write's file: every writer opens what exists (h5util.c) */
+    } else if (fapl >= 0) {
+        none_in_file(r);
         w.f = H5Fcreate(r->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    }
     if (w.f < 0)
         goto done;
     for (uint32_t d = 0; d < D; d++)
@@ -2154,7 +2206,12 @@ done:
     }
 #endif
     (void)t0;
-    if (w.f >= 0) {
+    if (w.f >= 0 && rc == 0 && strcmp(status, "running") == 0) {
+        if ((rc = image_to_disk(w.f, r->tmp, errbuf, errlen)) == 0)
+            r->img = w.f;   /* kept for the next day's write */
+        else
+            H5Fclose(w.f);
+    } else if (w.f >= 0) {
         if (rc == 0)
             rc = close_to_disk(w.f, r->tmp, errbuf, errlen);
         else

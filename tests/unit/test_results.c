@@ -723,7 +723,16 @@ static void test_partial_then_complete(void **state)
     assert_int_equal(fw_results_load(fx->path, &res, err, sizeof err), FW_ERR_NOTFOUND);
     assert_null(res);
 
+    /* The next day's write goes into the file the last one kept in memory. */
     add_day(fx, r, 1);
+    write_status(r, "running");
+    res = load_ok(partial);
+    assert_attr_num(&res->root, "days_completed", 2);
+    check_days(fx, res, 2);
+    assert_int_equal(res->n_lat_days, 2);
+    fw_results_destroy(res);
+    res = NULL;
+
     add_day(fx, r, 2);
     write_status(r, "complete");
     fw_recorder_destroy(r);
@@ -1205,6 +1214,131 @@ static void test_image_superblock(void **state)
     assert_int_equal(fw_h5_fix_image_superblock(junk, sizeof junk), -1);
 }
 
+/* ---- writing into a file written before (the recorder's day after day) ------------------- */
+
+static haddr_t addr_of(hid_t f, const char *path)
+{
+    H5O_info_t oi;
+    assert_true(H5Oget_info_by_name(f, path, &oi, H5P_DEFAULT) >= 0);
+    return oi.addr;
+}
+
+static hsize_t len_of(hid_t f, const char *path)
+{
+    hid_t d = H5Dopen2(f, path, H5P_DEFAULT), sp = H5Dget_space(d);
+    hsize_t n = 0;
+    assert_int_equal(H5Sget_simple_extent_dims(sp, &n, NULL), 1);
+    H5Sclose(sp);
+    H5Dclose(d);
+    return n;
+}
+
+static hsize_t chunk_of(hid_t f, const char *path)
+{
+    hid_t d = H5Dopen2(f, path, H5P_DEFAULT), pl = H5Dget_create_plist(d);
+    hsize_t c = 0;
+    assert_int_equal(H5Pget_chunk(pl, 1, &c), 1);
+    H5Pclose(pl);
+    H5Dclose(d);
+    return c;
+}
+
+static int64_t i64_attr(hid_t obj, const char *name)
+{
+    int64_t v = -1;
+    assert_int_equal(fw_h5_read_num_attr(obj, name, H5T_NATIVE_INT64, &v), 0);
+    return v;
+}
+
+/* Each writer finds what an earlier call wrote: a growing series is extended in place (same
+ * object, its scale attached once, its attributes as created), equal strings and attributes
+ * are left as they are and others replaced, a dataset whose chunks no longer fit is created
+ * again, unless a dimension scale refers to it: then the call fails and the dataset stays. */
+static void test_rewrite_in_place(void **state)
+{
+    (void)state;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    assert_true(H5Pset_fapl_core(fapl, 1 << 16, 0) >= 0);
+    assert_true(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) >= 0);
+    hid_t f = H5Fcreate("rewrite.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    assert_true(f >= 0);
+    int32_t day[4] = {0, 1, 2, 3};
+    double v1[1] = {0.5}, v3[3] = {0.25, 0.75, -1.0};
+    hid_t g = fw_h5_group(f, "days", "first");
+    assert_true(g >= 0);
+    assert_int_equal(fw_h5_write_series(g, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, 4, day, 1, "day", "index",
+                                        -1, "day"), 0);
+    hid_t sc = H5Dopen2(g, "day", H5P_DEFAULT);
+    assert_int_equal(fw_h5_make_scale(sc, "day"), 0);
+    assert_int_equal(fw_h5_write_series(g, "x", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, 4, v1, 1, "m", "a series", sc,
+                                        "day"), 0);
+    assert_int_equal(fw_h5_attr_i64(g, "n", 1), 0);
+    assert_int_equal(fw_h5_write_strings(g, "names", (const char *const[]){"a", "b"}, 2, NULL, "names"), 0);
+    const char *const one[1] = {"only"};
+    assert_int_equal(fw_h5_write_1d(g, "plain", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, day, 1, NULL, NULL, -1, "row"), 0);
+    assert_int_equal(fw_h5_write_1d(g, "tied", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, day, 1, NULL, NULL, sc, "day"), 0);
+    haddr_t x0 = addr_of(f, "days/x"), names0 = addr_of(f, "days/names");
+    H5Dclose(sc);
+    H5Gclose(g);
+
+    /* The same writes, three days on. */
+    g = fw_h5_group(f, "days", "second");
+    assert_true(g >= 0);
+    assert_int_equal(fw_h5_write_series(g, "day", H5T_STD_I32LE, H5T_NATIVE_INT32, 3, 4, day, 1, "day", "index",
+                                        -1, "day"), 0);
+    sc = H5Dopen2(g, "day", H5P_DEFAULT);
+    assert_int_equal(fw_h5_make_scale(sc, "day"), 0);
+    assert_int_equal(fw_h5_write_series(g, "x", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 3, 4, v3, 1, "m", "a series", sc,
+                                        "day"), 0);
+    assert_int_equal(fw_h5_attr_i64(g, "n", 3), 0);
+    assert_int_equal(fw_h5_write_strings(g, "names", (const char *const[]){"a", "b"}, 2, NULL, "names"), 0);
+    assert_int_equal(fw_h5_write_strings(g, "other", one, 1, NULL, NULL), 0);
+    assert_int_equal(fw_h5_write_strings(g, "other", (const char *const[]){"now", "two"}, 2, NULL, NULL), 0);
+    assert_int_equal(fw_h5_write_1d(g, "plain", H5T_STD_I32LE, H5T_NATIVE_INT32, 3, day, 1, NULL, NULL, -1, "row"), 0);
+    /* chunks of one value no longer hold three, and the scale refers to it: refused */
+    assert_true(fw_h5_write_1d(g, "tied", H5T_STD_I32LE, H5T_NATIVE_INT32, 3, day, 1, NULL, NULL, sc, "day") < 0);
+    H5Dclose(sc);
+
+    assert_true(addr_of(f, "days/x") == x0);             /* extended, not created again */
+    assert_true(addr_of(f, "days/names") == names0);     /* equal strings: left as they were */
+    assert_int_equal(chunk_of(f, "days/plain"), 3);     /* its chunks held 1: created again */
+    assert_int_equal(chunk_of(f, "days/x"), 4);
+    assert_int_equal(len_of(f, "days/x"), 3);
+    assert_int_equal(len_of(f, "days/plain"), 3);
+    assert_int_equal(len_of(f, "days/tied"), 1);         /* the refused one is as it was */
+    double back[3];
+    assert_true(H5LTread_dataset_double(g, "x", back) >= 0);
+    assert_memory_equal(back, v3, sizeof v3);
+    assert_int_equal(i64_attr(g, "n"), 3);
+    hid_t st = fw_h5_str_type();
+    char *two[2] = {NULL, NULL};
+    assert_true(H5LTread_dataset(g, "other", st, two) >= 0);   /* other strings: replaced */
+    assert_string_equal(two[0], "now");
+    assert_string_equal(two[1], "two");
+    H5free_memory(two[0]);
+    H5free_memory(two[1]);
+    H5Tclose(st);
+    char *doc = fw_h5_read_str_attr(f, "days", "description");
+    assert_string_equal(doc, "first");   /* a group's description is the one it was created with */
+    free(doc);
+    char *unit = fw_h5_read_str_attr(f, "days/x", "units");
+    assert_string_equal(unit, "m");
+    free(unit);
+    /* The scale lists x and tied once each, however often they were written. */
+    hid_t d = H5Dopen2(g, "day", H5P_DEFAULT), a = H5Aopen(d, "REFERENCE_LIST", H5P_DEFAULT), sp = H5Aget_space(a);
+    assert_int_equal(H5Sget_simple_extent_npoints(sp), 2);
+    H5Sclose(sp);
+    H5Aclose(a);
+    H5Dclose(d);
+    d = H5Dopen2(g, "x", H5P_DEFAULT);
+    assert_int_equal(H5DSget_num_scales(d, 0), 1);
+    H5Dclose(d);
+    H5Gclose(g);
+    H5Fclose(f);
+    H5Pclose(fapl);
+}
+
 /* ---- a reader's check in a child: libhdf5's own crashes and hangs become errors ---------- */
 
 static fw_err check_crashes(const char *path, char *errbuf, size_t errlen)
@@ -1280,6 +1414,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bench_flipped_bit, setup, teardown),
         cmocka_unit_test(test_isolated_check),
         cmocka_unit_test(test_image_superblock),
+        cmocka_unit_test(test_rewrite_in_place),
     };
     const char *only = getenv("FW_TEST_FILTER");   /* e.g. FW_TEST_FILTER='test_bench_*' */
     if (only)
