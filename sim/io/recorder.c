@@ -162,6 +162,7 @@ struct fw_recorder {
     uint32_t user_lo, user_hi;
     uint64_t last_raw;          /* rank 0: bytes of data all ranks handed HDF5 in the last write */
     char writers[256];
+    int no_latency;             /* this write leaves /latency out (fw_recorder_fail, for room) */
     /* One process: the in-memory file of the last write, kept open for the next one, which
      * writes into it what changed (-1: none; the next write builds a new one). A write that
      * fails closes it: nothing is built on a file a failure may have left half-written. */
@@ -2174,12 +2175,19 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
     if (!par)
         fapl = core_fapl();
     snprintf(errbuf, errlen, "cannot write result file %s: HDF5 could not build it", r->tmp);
-    hid_t kept = r->img;   /* the file is this write's until it has succeeded */
+    /* The file is this write's until it has succeeded. Only a running write takes it: the
+     * last one (complete, interrupted, failed) is built anew, with no room left behind by the
+     * datasets that grew, so that a finished result is as small as it can be, and a failed
+     * one fits where the last partial file did not. */
+    hid_t kept = r->img;
+    int running = strcmp(status, "running") == 0;
     r->img = -1;
+    if (kept >= 0 && (!running || !w.col || !w.ucol || !w.days)) {
+        H5Fclose(kept);
+        kept = -1;
+    }
     if (!w.col || !w.ucol || !w.days) {
         snprintf(errbuf, errlen, "cannot write result file %s: out of memory", r->tmp);
-        if (kept >= 0)
-            H5Fclose(kept);
     } else if (kept >= 0) {
         w.f = kept;   /* the last write's file: every writer opens what exists (h5util.c) */
     } else if (fapl >= 0) {
@@ -2191,7 +2199,7 @@ static int write_file(fw_recorder *r, const char *status, double wall_s, double 
     for (uint32_t d = 0; d < D; d++)
         w.days[d] = (int32_t)d;
     for (size_t k = 0; k < sizeof sections / sizeof sections[0]; k++)
-        if (sections[k](r, &w) < 0)
+        if (!(r->no_latency && sections[k] == write_latency) && sections[k](r, &w) < 0)
             goto done;
     rc = 0;
 done:
@@ -2206,7 +2214,7 @@ done:
     }
 #endif
     (void)t0;
-    if (w.f >= 0 && rc == 0 && strcmp(status, "running") == 0) {
+    if (w.f >= 0 && rc == 0 && running) {
         if ((rc = image_to_disk(w.f, r->tmp, errbuf, errlen)) == 0)
             r->img = w.f;   /* kept for the next day's write */
         else
@@ -2354,6 +2362,18 @@ fw_err fw_recorder_fail(fw_recorder *r, double wall_s, double peak_rss_mb, char 
     if (mark_partial(r, "failed", 0, errbuf, errlen) == 0) {
         errbuf[0] = 0;
         return FW_OK;
+    }
+    /* Without the measured /latency, built anew: no room is left behind by datasets that
+     * grew (the partial file, written day after day into one in-memory file, has some), and
+     * /latency is far more than a day's worth, so this fits where the partial file did. */
+    if (r->par_size <= 1) {
+        r->no_latency = 1;
+        fw_err e = fw_recorder_write(r, "failed", wall_s, peak_rss_mb, errbuf, errlen);
+        r->no_latency = 0;
+        if (e == FW_OK) {
+            snprintf(errbuf, errlen, "without its measured /latency, for want of room");
+            return FW_OK;
+        }
     }
     if (mark_partial(r, "failed", 1, errbuf, errlen) == 0) {
         snprintf(errbuf, errlen, "without its measured /latency, for want of room");

@@ -197,8 +197,10 @@ fw_err fw_recorder_write(fw_recorder *r, const char *status, double wall_s, doub
 /* After a failure elsewhere: marks the run "failed" in PATH.partial, with every finished
  * day, rewriting the file; where that cannot be written (a full disk) it sets the status
  * attribute of PATH.partial as it stands (its last good write), which needs that file's size
- * again plus ~6 KB, and failing that the same without the measured /latency group, which
- * needs no more than the file's size. On FW_OK errbuf is "" or says what was left out;
+ * again plus ~6 KB; failing that it writes the file anew without the measured /latency group
+ * (every finished day, and none of the room a partial file written day after day leaves
+ * behind), and failing that marks PATH.partial without /latency. On FW_OK errbuf is "" or
+ * says what was left out;
  * FW_ERR_IO (errbuf says why) when nothing could be written, or when no PATH.partial was ever
  * written. Leaves no PATH.partial.tmp. */
 fw_err fw_recorder_fail(fw_recorder *r, double wall_s, double peak_rss_mb, char *errbuf, size_t errlen);
