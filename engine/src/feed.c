@@ -41,11 +41,20 @@ uint32_t fw_feed_cand_need(const fw_engine_cfg *cfg)
     return f->follow_max_creators * f->follow_recent + f->sample_trending + f->sample_fresh + 1;
 }
 
+/* What a recall walk reads for every candidate, read once: the user's served filters (the
+ * stores into the candidate list and the request's set may alias the engine's fields, so a
+ * test through e reloads them per candidate) and whether moderation is on. */
+typedef struct walk {
+    fw_seen_ref seen;
+    int safety;
+    uint32_t cell, u;
+} walk;
+
 /* Adds id to the candidates when the user was not served it and it is new to the request. */
-static inline int take(fw_engine *e, fw_rank_ctx *c, uint32_t cell, uint32_t u, uint32_t id, uint8_t follow,
-                       uint32_t *n)
+static inline int take(const fw_engine *e, fw_rank_ctx *c, const walk *w, uint32_t id, uint8_t follow, uint32_t *n)
 {
-    if (fw_seen_has(e, cell, u, id) || fw_safety_w(e, cell, u, id) == 0.0 || fw_rank_set_insert(c, id))
+    if (fw_seen_ref_has(w->seen, id) || (w->safety && fw_safety_weight(e, w->cell, w->u, id) == 0.0) ||
+        fw_rank_set_insert(c, id))
         return 0;
     c->cand[*n] = id;
     c->cand_follow[(*n)++] = follow;
@@ -57,6 +66,7 @@ uint32_t fw_feed_recall(fw_engine *e, fw_rank_ctx *c, const fw_feed_req *req, ui
     uint32_t cell = req->arm, u = req->user;
     const fw_feed_cfg *f = &e->cell[cell].cfg.feed;
     fw_rank_set_clear(c);
+    const walk w = {fw_seen_ref_of(e, cell, u), e->mod[FW_MOD_SAFETY] != NULL, cell, u};
     uint32_t n = 0;
     uint64_t looked = 0;   /* candidates looked at, for the work counters */
     const fw_u32vec *fl = &e->follows[u];
@@ -66,17 +76,17 @@ uint32_t fw_feed_recall(fw_engine *e, fw_rank_ctx *c, const fw_feed_req *req, ui
         uint32_t have = fw_min_u32(fw_ring_have(&recent), f->follow_recent);
         looked += have;
         for (uint32_t j = 0; j < have; j++)
-            take(e, c, cell, u, fw_ring_newest(&recent, j), 1, &n);
+            take(e, c, &w, fw_ring_newest(&recent, j), 1, &n);
     }
     uint32_t n_pool, taken = 0, p = 0;
     const uint32_t *pool = fw_pools_trending(e, cell, &n_pool);
     for (; p < n_pool && taken < f->sample_trending; p++)
-        taken += take(e, c, cell, u, pool[p], 0, &n);
+        taken += take(e, c, &w, pool[p], 0, &n);
     looked += p;
     fw_ring fresh = fw_pools_fresh(e);
     uint32_t fresh_have = fw_min_u32(fw_ring_have(&fresh), f->n_fresh);
     for (taken = 0, p = 0; p < fresh_have && taken < f->sample_fresh; p++)
-        taken += take(e, c, cell, u, fw_ring_newest(&fresh, p), 0, &n);
+        taken += take(e, c, &w, fw_ring_newest(&fresh, p), 0, &n);
     looked += p;
     *looked_out = looked;
     return n;
