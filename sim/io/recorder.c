@@ -1745,10 +1745,11 @@ static int write_replicates_section(fw_recorder *r, wctx *w)
     return r->asg && r->n_reps > 1 ? write_replicates(r, w->f) : 0;
 }
 
-/* /latency: measured, so written after every deterministic dataset. A run's first write then
- * places those as any run does; later writes extend datasets wherever the file has room, which
- * measured sizes decide, so what is deterministic is every value (h5diff compares those, and
- * dereferences the dimension scales' references), not where in the file it lies. */
+/* /latency: measured, so written after every deterministic dataset. A new file (a run's first
+ * write, and its last) then places those as any run does; the partial file's later writes
+ * extend datasets wherever the kept file has room, which measured sizes decide, so in a partial
+ * file what is deterministic is every value (h5diff compares those, and dereferences the
+ * dimension scales' references), not where in the file it lies. */
 static int write_latency(fw_recorder *r, wctx *w)
 {
     uint32_t D = r->n_days;
