@@ -217,6 +217,26 @@ hid_t fw_h5_str_type(void)
  * fix, not a file to guess at). In a new file nothing exists and every call creates, as
  * before. */
 
+/* Frees the strings HDF5 read into buf (type: a variable-length string type, space: what
+ * was read). */
+static int reclaim_strings(hid_t type, hid_t space, void *buf)
+{
+#if H5_VERSION_GE(1, 12, 0)
+    return H5Treclaim(type, space, H5P_DEFAULT, buf) < 0 ? -1 : 0;
+#else
+    return H5Dvlen_reclaim(type, space, H5P_DEFAULT, buf) < 0 ? -1 : 0;
+#endif
+}
+
+/* Whether the n strings read equal want[0..n) (a NULL read is no string). */
+static int same_strings_read(char *const *got, const char *const *want, hsize_t n)
+{
+    for (hsize_t i = 0; i < n; i++)
+        if (!got[i] || !want[i] || strcmp(got[i], want[i]) != 0)
+            return 0;
+    return 1;
+}
+
 /* Whether the value of attribute a equals n elements of v (memory type mtype; strings when
  * mtype is a variable-length string type): 1 yes, 0 no, -1 when it cannot be read. */
 static int same_value(hid_t a, hid_t mtype, hid_t space, hsize_t n, const void *v)
@@ -227,21 +247,10 @@ static int same_value(hid_t a, hid_t mtype, hid_t space, hsize_t n, const void *
     if (!buf)
         return -1;
     int same = H5Aread(a, mtype, buf) < 0 ? -1 : 1;
-    for (hsize_t i = 0; same == 1 && i < n; i++) {
-        if (vstr) {
-            const char *x = ((char *const *)buf)[i], *y = ((const char *const *)v)[i];
-            same = x && y && strcmp(x, y) == 0;
-        } else {
-            same = memcmp((const char *)buf + i * es, (const char *)v + i * es, es) == 0;
-        }
-    }
-#if H5_VERSION_GE(1, 12, 0)
-    if (vstr && H5Treclaim(mtype, space, H5P_DEFAULT, buf) < 0)
+    if (same == 1)
+        same = vstr ? same_strings_read(buf, v, n) : memcmp(buf, v, n * es) == 0;
+    if (vstr && reclaim_strings(mtype, space, buf) < 0)
         same = -1;
-#else
-    if (vstr && H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, buf) < 0)
-        same = -1;
-#endif
     free(buf);
     return same;
 }
@@ -522,15 +531,10 @@ static int same_strings(hid_t parent, const char *name, hid_t ftype, int rank, c
     if (same == 0 && H5Tequal(t, ftype) > 0 && H5Sextent_equal(sp, want) > 0 && H5Tis_variable_str(ftype) > 0) {
         char **buf = calloc(n ? n : 1, sizeof *buf);
         same = !buf || H5Dread(d, ftype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0 ? -1 : 1;
-        for (hsize_t i = 0; same == 1 && i < n; i++)
-            same = buf[i] && strcmp(buf[i], ((const char *const *)data)[i]) == 0;
-#if H5_VERSION_GE(1, 12, 0)
-        if (buf && same >= 0 && H5Treclaim(ftype, sp, H5P_DEFAULT, buf) < 0)
+        if (same == 1)
+            same = same_strings_read(buf, data, n);
+        if (buf && same >= 0 && reclaim_strings(ftype, sp, buf) < 0)
             same = -1;
-#else
-        if (buf && same >= 0 && H5Dvlen_reclaim(ftype, sp, H5P_DEFAULT, buf) < 0)
-            same = -1;
-#endif
         free(buf);
     }
     int ref = same == 0 ? referred(d) : 0;
