@@ -51,9 +51,10 @@ typedef struct walk {
 } walk;
 
 /* Adds id to the candidates when the user was not served it and it is new to the request. */
-static inline int take(const fw_engine *e, fw_rank_ctx *c, const walk *w, uint32_t id, uint8_t follow, uint32_t *n)
+static inline __attribute__((always_inline)) int take(const fw_engine *e, fw_rank_ctx *c, const walk *w, uint32_t id,
+                                                      uint8_t follow, uint32_t *n)
 {
-    if (fw_seen_ref_has(w->seen, id) || (w->safety && fw_safety_weight(e, w->cell, w->u, id) == 0.0) ||
+    if (fw_seen_ref_has_dense(w->seen, id) || (w->safety && fw_safety_weight(e, w->cell, w->u, id) == 0.0) ||
         fw_rank_set_insert(c, id))
         return 0;
     c->cand[*n] = id;

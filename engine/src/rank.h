@@ -129,6 +129,27 @@ static inline int fw_seen_ref_has(fw_seen_ref r, uint32_t id)
     return fw_bloom_has(r.s, r.words, h) || (r.both && fw_bloom_has(r.s + r.words, r.words, h));
 }
 
+/* fw_seen_ref_has without branches on the probes: every probe of both generations is read
+ * and the bits are ANDed, the same answer (all five probes of the current generation set, or
+ * all five of the previous one while it is live). For walks where most ids tested were served
+ * (the baseline's trending pool, walked past what the user has seen): there the early exit
+ * of fw_bloom_has almost never comes and its branches mispredict on the ones that are new;
+ * where most ids are new (the recommender's recall) the early exit is cheaper. */
+static inline int fw_seen_ref_has_dense(fw_seen_ref r, uint32_t id)
+{
+    if (!r.s)
+        return 0;
+    uint64_t h = fw_note_hash(id), mask = (uint64_t)r.words * 64 - 1, h2 = (h >> 32) | 1;
+    const uint64_t *g1 = r.s + (r.both ? r.words : 0);   /* the live previous one, or again the current */
+    uint64_t a = 1, b = 1;
+    for (int i = 0; i < FW_SEEN_PROBES; i++, h += h2) {
+        uint64_t w = (h & mask) >> 6;
+        a &= r.s[w] >> (h & 63);
+        b &= g1[w] >> (h & 63);
+    }
+    return (int)((a | b) & 1);
+}
+
 /* Whether u (served under cell) was served id recently. Reads only u's filters. */
 static inline int fw_seen_has(const fw_engine *e, uint32_t cell, uint32_t u, uint32_t id)
 {

@@ -18,6 +18,7 @@
 
 #include "flywheel/engine.h"
 #include "flywheel/market.h"
+#include "../../engine/src/rank.h"   /* fw_seen_ref_has_dense: tests only */
 #include "flywheel/record.h"
 #include "flywheel/notify.h"
 #include "fixture_engine.h"
@@ -237,6 +238,37 @@ static void test_seen_false_positives_rare(void **state)
     assert_true(total <= 1000);
     for (uint32_t n = 0; n < 1000; n++)
         assert_true(times[n] <= 1);
+}
+
+/* The branch-free served-filter test the baseline's recall uses (rank.h) answers what the
+ * early-exit one does, for every id, with one generation and with both live, from filters
+ * nearly empty to nearly full. */
+static void test_seen_dense_matches(void **state)
+{
+    (void)state;
+    enum { WORDS = 64 };
+    static uint64_t g[2 * WORDS];
+    uint64_t x = 12345;
+    for (int both = 0; both <= 1; both++)
+        for (int fill = 1; fill <= 60; fill += 4) {   /* about fill/64 of the bits set */
+            for (int w = 0; w < 2 * WORDS; w++) {
+                g[w] = 0;
+                for (int b = 0; b < 64; b++)
+                    if ((x = fw_mix64(x)) % 64 < (uint64_t)fill)
+                        g[w] |= UINT64_C(1) << b;
+            }
+            fw_seen_ref r = {g, WORDS, both};
+            uint32_t hits = 0;
+            for (uint32_t id = 0; id < 20000; id++) {
+                int has = fw_seen_ref_has(r, id);
+                assert_int_equal(fw_seen_ref_has_dense(r, id), has);
+                hits += (uint32_t)has;
+            }
+            if (fill >= 57)
+                assert_true(hits > 10000);   /* both answers were exercised */
+        }
+    fw_seen_ref none = {NULL, WORDS, 0};
+    assert_int_equal(fw_seen_ref_has_dense(none, 7), 0);
 }
 
 /* seen_window is the number of last served notes never served again, right after a
@@ -1329,6 +1361,7 @@ int main(void)
         fixture_rig_test(test_seen_window_small_lets_notes_return),
         fixture_rig_test(test_seen_false_positives_rare),
         fixture_rig_test(test_seen_window_is_full_window),
+        cmocka_unit_test(test_seen_dense_matches),
         fixture_rig_test(test_follow_bonus_outranks),
         fixture_rig_test(test_follow_event_adds_creator),
         fixture_rig_test(test_unfollow_record_removes_creator),
