@@ -7,6 +7,7 @@ pkgs=(
   build-essential cmake pkg-config git
   libgsl-dev            # random numbers, distributions, statistics
   libhdf5-dev hdf5-tools  # result files; h5diff for determinism tests
+  zlib1g-dev            # the state snapshot's checksums (crc32)
   libcyaml-dev libyaml-dev  # scenario files
   libcmocka-dev         # unit tests
   gnuplot-nox           # plotted reports

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static const char MAGIC[8] = {'F', 'W', 'S', 'N', 'A', 'P', '\r', '\n'};
 #define HEAD_BYTES 24u
@@ -49,6 +50,18 @@ struct fw_snap {
     uint64_t pos, end;       /* cursor and end of the current section's payload */
     int in_section;
 };
+
+/* A section's checksum: CRC-32 (zlib's crc32_z, the polynomial of gzip and PNG), continuing
+ * from sum (0 to start). It was FNV-1a 64 until format 2: FNV's multiply per byte is a chain
+ * the CPU cannot overlap (0.73 GB/s measured here, zlib's braided CRC 3.9 GB/s), and the
+ * snapshot is checksummed whole every day and again when a run resumes (a 16-arm, 5,000-user
+ * snapshot is 36 MB a day). A checksum here guards against torn and corrupted files, not
+ * forgeries (a forger recomputes any unkeyed sum; the hooks' checks are the defence there),
+ * and CRC-32 detects every burst of up to 32 bits, which FNV does not promise. */
+static uint64_t sum_more(uint64_t sum, const void *p, size_t n)
+{
+    return n ? crc32_z((uLong)sum, p, n) : sum;   /* crc32_z(sum, NULL, 0) would answer 0 */
+}
 
 uint64_t fw_fnv64(uint64_t h, const void *p, size_t n)
 {
@@ -102,7 +115,7 @@ static void put_payload(fw_snap *s, const void *p, size_t n)
         return;
     }
     put_raw(s, p, n);
-    s->sum = fw_fnv64(s->sum, p, n);
+    s->sum = sum_more(s->sum, p, n);
     s->len += n;
 }
 
@@ -156,7 +169,7 @@ static void begin_section(fw_snap *s, const char *tag)
     put_raw(s, h, sizeof h);
     s->open_section = 1;
     s->len = 0;
-    s->sum = FW_FNV64_INIT;
+    s->sum = 0;
 }
 
 fw_snap *fw_snap_create(const char *path)
@@ -224,15 +237,15 @@ static int read_at(int fd, void *p, size_t n, uint64_t at)
     return 0;
 }
 
-/* The FNV-1a 64 of the file's bytes [at, at + n), read through the buffer. */
+/* The checksum (sum_more) of the file's bytes [at, at + n), read through the buffer. */
 static int sum_range(fw_snap *s, uint64_t at, uint64_t n, uint64_t *sum)
 {
-    uint64_t h = FW_FNV64_INIT;
+    uint64_t h = 0;
     while (n > 0) {
         size_t k = n < READ_BUF ? (size_t)n : READ_BUF;
         if (read_at(s->rfd, s->buf, k, at) != 0)
             return -1;
-        h = fw_fnv64(h, s->buf, k);
+        h = sum_more(h, s->buf, k);
         at += k;
         n -= k;
     }

@@ -24,6 +24,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import zlib
 
 MAGIC = b"FWSNAP\r\n"
 HEADER = 24   # magic, u32 byte-order mark, u32 format, u64 0
@@ -37,11 +38,9 @@ W64 = [0, 1, 0x7FFFFFFFFFFFFFFF, 0x8000000000000000, 0xFFFFFFFFFFFFFFFF, 0x10000
        struct.unpack("<Q", struct.pack("<d", -0.0))[0]]
 
 
-def fnv1a64(b):
-    h = 0xCBF29CE484222325
-    for x in b:
-        h = ((h ^ x) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h
+def checksum(b):
+    """A section's checksum as flywheel writes it (snapshot format 2): zlib's CRC-32."""
+    return zlib.crc32(b)
 
 
 def parse(data):
@@ -62,7 +61,7 @@ def parse(data):
 def build(header, secs):
     parts = [header]
     for tag, pay in secs:
-        parts.append(tag + struct.pack("<QQ", len(pay), fnv1a64(pay)) + bytes(pay))
+        parts.append(tag + struct.pack("<QQ", len(pay), checksum(pay)) + bytes(pay))
     return b"".join(parts)
 
 

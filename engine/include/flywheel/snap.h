@@ -23,8 +23,8 @@
  *
  * Layout, every integer little-endian (the host's order, checked by the magic's u32):
  *   "FWSNAP\r\n" (8 bytes), u32 0x01020304, u32 format, u64 0
- *   sections, each: char tag[16] (NUL-padded), u64 len, u64 FNV-1a 64 of the payload,
- *                   payload[len]
+ *   sections, each: char tag[16] (NUL-padded), u64 len, u64 CRC-32 of the payload (zlib's
+ *                   crc32; the high 32 bits 0; format 1 had FNV-1a 64), payload[len]
  *   an "end" section with an empty payload, and nothing after it. */
 #ifndef FLYWHEEL_SNAP_H
 #define FLYWHEEL_SNAP_H
@@ -34,7 +34,7 @@
 
 #include "flywheel/err.h"
 
-#define FW_SNAP_FORMAT 1u
+#define FW_SNAP_FORMAT 2u
 #define FW_SNAP_TAG 16
 
 typedef struct fw_snap fw_snap;
