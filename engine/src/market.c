@@ -28,6 +28,12 @@ struct fw_market {
     int64_t *income;        /* [n_users] settled payments received */
     uint32_t *scratch;      /* [n_users] the day's incomes, for their Gini */
     fw_market_totals tot;
+    /* The budgets of the open tasks, summed: with tot.committed_cents, the most the books can
+     * ever hold. A task's price is at most its budget and is committed once, payments are
+     * committed prices and a creator's income a part of them, so while committed + open fits
+     * an int64 (fw_market_post refuses a task that would take it past) no sum overflows.
+     * Derived: summed again when a snapshot loads, checked by fw_market_check. */
+    int64_t open_cents;
 };
 
 static struct fw_market *M_of(const fw_engine *e) { return fw_mod(e, FW_MOD_MARKET); }
@@ -64,6 +70,15 @@ fw_err fw_market_post(fw_engine *e, const fw_task_post *p, uint32_t *id)
     if (p->budget_cents <= 0 || p->niche >= (e->n_topics ? e->n_topics : 1) ||
         p->followers_min > p->followers_max)
         return FW_ERR_INVAL;
+    int64_t room;
+    if (__builtin_add_overflow(m->tot.committed_cents, m->open_cents, &room) ||
+        __builtin_add_overflow(room, p->budget_cents, &room)) {
+        snprintf(e->why, sizeof e->why,
+                 "market: a task's budget of %lld cents would take the marketplace's books past what 64-bit "
+                 "cents count (%lld committed, %lld in open tasks); lower world.task_budget_cents",
+                 (long long)p->budget_cents, (long long)m->tot.committed_cents, (long long)m->open_cents);
+        return FW_ERR_RANGE;
+    }
     if (m->n == m->cap) {
         uint32_t cap = m->cap ? 2 * m->cap : 256;
         fw_task_info *v = realloc(m->t, (size_t)cap * sizeof *v);
@@ -73,6 +88,7 @@ fw_err fw_market_post(fw_engine *e, const fw_task_post *p, uint32_t *id)
         m->cap = cap;
     }
     *id = m->n;
+    m->open_cents += p->budget_cents;
     m->t[m->n++] = (fw_task_info){.post = *p, .status = FW_MTASK_OPEN, .creator = FW_NONE, .note = FW_NONE,
                                   .matched_tick = -1, .delivered_tick = -1, .settled_tick = -1};
     m->tot.posted++;
@@ -122,6 +138,7 @@ static int in_list(const uint32_t *v, uint32_t n, uint32_t x)
 static void assign(struct fw_market *m, const fw_quote *q, int32_t tick)
 {
     fw_task_info *t = &m->t[q->task];
+    m->open_cents -= t->post.budget_cents;   /* price <= budget (quote_ok): committed + open does not grow */
     t->status = FW_MTASK_MATCHED;
     t->creator = q->creator;
     t->price_cents = q->price_cents;
@@ -289,6 +306,7 @@ static fw_err market_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint
             if (now - t->post.tick >= (int32_t)g->expire_days * tpd) {
                 t->status = FW_MTASK_EXPIRED;
                 m->tot.expired++;
+                m->open_cents -= t->post.budget_cents;
             }
             break;
         case FW_MTASK_MATCHED:
@@ -302,6 +320,7 @@ static fw_err market_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint
                 t->status = FW_MTASK_COMPLETED;
                 t->settled_tick = now;
                 m->tot.completed++;
+                /* within committed (see open_cents): no overflow */
                 m->tot.payments_cents += t->price_cents;
                 m->income[t->creator] += t->price_cents;
             }
@@ -358,9 +377,19 @@ fw_err fw_market_check(const fw_engine *e, char *why, size_t cap)
     const struct fw_market *m = M_of(e);
     if (!m)
         return FW_OK;
-    int64_t paid = 0, income = 0;
+    int64_t paid = 0, income = 0, committed = 0, open = 0, room;
     for (uint32_t k = 0; k < m->n; k++) {
         const fw_task_info *t = &m->t[k];
+        /* The committed book is the agreed prices, the open sum the open budgets, and the two
+         * fit together (see open_cents): every later sum then fits too. */
+        int agreed = t->status == FW_MTASK_MATCHED || t->status == FW_MTASK_DELIVERED ||
+                     t->status == FW_MTASK_COMPLETED || t->status == FW_MTASK_FAILED;
+        if ((agreed && __builtin_add_overflow(committed, t->price_cents, &committed)) ||
+            (t->status == FW_MTASK_OPEN && __builtin_add_overflow(open, t->post.budget_cents, &open))) {
+            snprintf(why, cap, "the tasks' amounts overflow (task %u: a price of %lld and a budget of %lld cents)", k,
+                     (long long)t->price_cents, (long long)t->post.budget_cents);
+            return FW_ERR_INTERNAL;
+        }
         if (t->status != FW_MTASK_OPEN && t->status != FW_MTASK_EXPIRED && t->price_cents > t->post.budget_cents) {
             snprintf(why, cap, "task %u agreed %lld cents on a %lld budget", k, (long long)t->price_cents,
                      (long long)t->post.budget_cents);
@@ -394,6 +423,12 @@ fw_err fw_market_check(const fw_engine *e, char *why, size_t cap)
             return FW_ERR_INTERNAL;
         }
     free(own);
+    if (committed != m->tot.committed_cents || open != m->open_cents ||
+        __builtin_add_overflow(committed, open, &room)) {
+        snprintf(why, cap, "%lld cents committed in the books, %lld agreed by tasks; %lld in open tasks, %lld counted",
+                 (long long)m->tot.committed_cents, (long long)committed, (long long)open, (long long)m->open_cents);
+        return FW_ERR_INTERNAL;
+    }
     if (paid != m->tot.payments_cents || income != paid) {
         snprintf(why, cap, "payments %lld cents in the books, %lld by tasks, %lld of creators' income",
                  (long long)m->tot.payments_cents, (long long)paid, (long long)income);
@@ -471,6 +506,16 @@ static void market_snap(fw_engine *e, void *state, fw_snap *s)
     fw_snap_array(s, m->income, e->n_users, sizeof *m->income);
     _Static_assert(sizeof m->tot == 8 * sizeof(uint64_t), "fw_market_totals: eight 64-bit counts, no padding");
     fw_snap_array(s, &m->tot, 1, sizeof m->tot);
+    if (fw_snap_loading(s) && !fw_snap_failed(s)) {   /* open_cents is derived: summed again */
+        m->open_cents = 0;
+        for (uint32_t k = 0; k < m->n; k++)
+            if (m->t[k].status == FW_MTASK_OPEN &&
+                __builtin_add_overflow(m->open_cents, m->t[k].post.budget_cents, &m->open_cents)) {
+                fw_snap_fail(s, "the open tasks' budgets overflow (task %u: %lld cents)", k,
+                             (long long)m->t[k].post.budget_cents);
+                return;
+            }
+    }
 }
 
 static fw_err market_publish(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_t id, const fw_publication *p)

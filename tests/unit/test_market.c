@@ -967,6 +967,49 @@ static void test_settle_expire_fail(void **state)
 
 /* Each deadline falls at the first day end at least that many days after the event: exactly
  * then, not a tick earlier (expire 2, deliver 2, settle 1). */
+/* The books never overflow: a task is refused (FW_ERR_RANGE, the engine's error naming the
+ * knob) when the committed prices plus the open budgets would pass INT64_MAX cents, and at the
+ * edge the most that fits is taken, matched, delivered and paid with every sum exact.
+ * Expired and matched tasks give their budget's room back. */
+static void test_books_cannot_overflow(void **state)
+{
+    fw_engine_cfg cfg = market_cfg(FW_MATCH_GREEDY, 1.0);   /* expire 2, deliver 2, settle 1 */
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, build(&cfg), &c);
+    uint32_t big = post(e, 0, INT64_MAX - 1000, 0, 100, 0);
+    fw_task_post p = {.brand = 0, .niche = 0, .product = FW_NONE, .budget_cents = 1001, .followers_min = 0,
+                      .followers_max = 100, .tick = 0};
+    uint32_t id = FW_NONE;
+    assert_int_equal(fw_market_post(e, &p, &id), FW_ERR_RANGE);
+    assert_int_equal(id, FW_NONE);
+    assert_non_null(strstr(fw_engine_error(e), "world.task_budget_cents"));
+    assert_int_equal(fw_market_n_tasks(e), 1);
+    uint32_t small = post(e, 0, 1000, 0, 100, 0);   /* exactly INT64_MAX in all */
+    assert_books(e, N_USERS);
+
+    /* Matched at a price under its budget: the difference is room again. */
+    const fw_quote q[] = {quote(big, C0, INT64_MAX - 5000, 1e9), quote(small, C1, 1000, 1.0)};
+    assert_int_equal(fw_market_match(e, q, 2, 1), 2);
+    assert_books(e, N_USERS);
+    p.budget_cents = 4000;
+    assert_int_equal(fw_market_post(e, &p, &id), FW_OK);
+    p.budget_cents = 1;
+    assert_int_equal(fw_market_post(e, &p, &id), FW_ERR_RANGE);
+    assert_int_equal(deliver(e, big, 0 /* C0's */, 2), 1);
+    assert_int_equal(deliver(e, small, 1 /* C1's */, 2), 1);
+    end_days(e, c, 0, 1);   /* both paid at day 1's end; the 4000 task expires */
+    assert_int_equal(fw_market_total(e).payments_cents, INT64_MAX - 4000);
+    assert_int_equal(fw_market_total(e).committed_cents, INT64_MAX - 4000);
+    assert_int_equal(fw_market_income(e, C0), INT64_MAX - 5000);
+    assert_int_equal(fw_market_income(e, C1), 1000);
+    assert_books(e, N_USERS);
+    p.budget_cents = 4000;   /* the expired task's room is free again */
+    assert_int_equal(fw_market_post(e, &p, &id), FW_OK);
+    p.budget_cents = 1;
+    assert_int_equal(fw_market_post(e, &p, &id), FW_ERR_RANGE);
+    assert_books(e, N_USERS);
+}
+
 static void test_deadline_boundaries(void **state)
 {
     fw_engine_ctx *c;
@@ -1318,6 +1361,7 @@ int main(void)
         cmocka_unit_test(test_review_deterministic),
         fixture_rig_test(test_settle_expire_fail),
         fixture_rig_test(test_deadline_boundaries),
+        fixture_rig_test(test_books_cannot_overflow),
         fixture_rig_test(test_performance),
         fixture_rig_test(test_invariants_mixed),
         fixture_rig_test(test_followers),
