@@ -379,11 +379,12 @@ static void refresh_xc(const fw_engine *e, struct fw_ads *a)
         /* Interactions per click can exceed 1 (a like, a save and a comment): the logit is of
          * the rate over the three kinds. */
         double p0 = ((double)inter + 1.0) / (3.0 * (double)clicks + 10.0);
+        double lp0 = inter ? logit_of(p0) : 0.0;   /* the slot's, once (a log a campaign saved) */
         for (uint32_t k = 0; k < a->n; k++) {
             a->xc[(size_t)slot * a->n + k] = logit_of(camp_ctr(e, a, slot, k));
             double pk = ((double)a->l_inter[l + k] + ENGAGE_PRIOR_CLICKS * 3.0 * p0) /
                         (3.0 * ((double)a->l_clicks[l + k] + ENGAGE_PRIOR_CLICKS));
-            a->xe[(size_t)slot * a->n + k] = inter ? logit_of(pk) - logit_of(p0) : 0.0;
+            a->xe[(size_t)slot * a->n + k] = inter ? logit_of(pk) - lp0 : 0.0;
         }
     }
 }
