@@ -77,8 +77,8 @@ static fw_err post_and_match(fw_sim *S, market_state *st)
                              .followers_min = fmin, .followers_max = fmin * 100 + 100, .tick = now};
         uint32_t id;
         fw_err rc = fw_market_post(S->engine, &post, &id);
-        if (rc == FW_ERR_RANGE)   /* the books would overflow: the engine says by how much */
-            fprintf(stderr, "\nflywheel: day %u: %s\n", S->day, fw_engine_error(S->engine));
+        if (rc == FW_ERR_RANGE)   /* the books would overflow: the engine says by how much (the driver, which day) */
+            fprintf(stderr, "\nflywheel: %s\n", fw_engine_error(S->engine));
         if (rc != FW_OK)
             return rc;
     }
