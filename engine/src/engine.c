@@ -656,6 +656,13 @@ static fw_err apply_unfollows(fw_engine *e, const fw_log *l)
     return rc;
 }
 
+/* Whether a module hook that failed with r wrote e->why itself: an internal error or a plug-in's
+ * say what broke, and FW_ERR_RANGE that a book would pass what its integers count (ads, shop). */
+static int wrote_why(fw_err r)
+{
+    return r == FW_ERR_INTERNAL || r == FW_ERR_PLUGIN || r == FW_ERR_RANGE;
+}
+
 /* Every module's part of the tick's log, then the core's. */
 static fw_err run_log(fw_engine *e, fw_engine_ctx *ctx, const fw_log *l, fw_err rc, int64_t t0)
 {
@@ -665,7 +672,7 @@ static fw_err run_log(fw_engine *e, fw_engine_ctx *ctx, const fw_log *l, fw_err 
             if (r == FW_ERR_INVAL)
                 rc = r;
             else if (r != FW_OK) {
-                if (r != FW_ERR_INTERNAL && r != FW_ERR_PLUGIN)   /* these: the module wrote why */
+                if (!wrote_why(r))
                     snprintf(e->why, sizeof e->why, "%s: cannot apply the tick's log: %s", modules[m]->name,
                              fw_err_str(r));
                 return r;
@@ -774,7 +781,7 @@ fw_err fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick)
             fw_err r = modules[m]->end_tick(e, e->mod[m], ctx, tick);
             if (r != FW_OK && rc == FW_OK) {
                 rc = r;
-                if (r != FW_ERR_INTERNAL && r != FW_ERR_PLUGIN)   /* these: the module wrote why */
+                if (!wrote_why(r))
                     snprintf(e->why, sizeof e->why, "%s: the tick's end failed: %s", modules[m]->name,
                              fw_err_str(r));
             }
@@ -785,7 +792,8 @@ fw_err fw_engine_end_tick(fw_engine *e, fw_engine_ctx *ctx, int32_t tick)
             fw_err r = modules[m]->notice(e, e->mod[m], e->notices, e->n_notices);
             if (r != FW_OK && rc == FW_OK) {
                 rc = r;
-                snprintf(e->why, sizeof e->why, "%s: %s", modules[m]->name, fw_err_str(r));
+                if (!wrote_why(r))
+                    snprintf(e->why, sizeof e->why, "%s: %s", modules[m]->name, fw_err_str(r));
             }
         }
     e->n_notices = 0;
@@ -803,7 +811,7 @@ fw_err fw_engine_end_day(fw_engine *e, fw_engine_ctx *ctx, uint32_t day)
             fw_err r = modules[m]->end_day(e, e->mod[m], ctx, day, e->series[m]);
             if (r != FW_OK && rc == FW_OK) {
                 rc = r;
-                if (r != FW_ERR_INTERNAL && r != FW_ERR_PLUGIN)
+                if (!wrote_why(r))
                     snprintf(e->why, sizeof e->why, "%s: the day's end failed: %s", modules[m]->name,
                              fw_err_str(r));
             }

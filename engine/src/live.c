@@ -457,11 +457,21 @@ static fw_err live_notice(fw_engine *e, void *state, const fw_notice *notice, si
         if (x->kind != FW_NOTICE_ORDER_PAID || x->order >= s->cap_orders || !s->order_sess[x->order])
             continue;
         live_sess *ls = &s->sess[s->order_sess[x->order] - 1];
-        ls->st.paid_orders++;
-        ls->st.gmv_cents += x->value_cents;
         live_cell *c = &s->cell[x->user < e->n_users ? fw_user_cell(e, x->user) : 0];
+        /* Parts of the shop's bounded books (its booked) in a run; checked all the same, a
+         * snapshot's amounts being input. */
+        int64_t sess_gmv, day_gmv;
+        if (x->value_cents < 0 || __builtin_add_overflow(ls->st.gmv_cents, x->value_cents, &sess_gmv) ||
+            __builtin_add_overflow(c->day.gmv_cents, x->value_cents, &day_gmv)) {
+            snprintf(e->why, sizeof e->why, "live: order %u's %lld cents would take session %u's GMV (%lld cents) "
+                     "past what 64-bit cents count", x->order, (long long)x->value_cents,
+                     s->order_sess[x->order] - 1, (long long)ls->st.gmv_cents);
+            return FW_ERR_RANGE;
+        }
+        ls->st.paid_orders++;
+        ls->st.gmv_cents = sess_gmv;
         c->day.paid_orders++;
-        c->day.gmv_cents += x->value_cents;
+        c->day.gmv_cents = day_gmv;
     }
     return FW_OK;
 }

@@ -158,6 +158,13 @@ struct fw_shop {
 
     int64_t paid, refunded, gmv;
     uint64_t n_paid, n_refunded, n_cancelled;
+    /* The value of every order ever created, and of every order lost to another cell's
+     * stock-out (lost_value): the most the books can hold. Payments, GMV, refunds, the brands'
+     * revenue and the coupons' discounts are parts of created orders' values, each counted
+     * once, so while booked fits an int64 (log_orders refuses an order that would take it
+     * past) no sum of money overflows. Derived: summed again when a snapshot loads, checked by
+     * fw_shop_check. */
+    int64_t booked;
     int64_t *brand_units, *brand_rev;   /* [n_arms * n_brands] */
     /* Stock-outs caused by other cells (fw_shop_cell_stockouts), with more than one cell:
      * units of each product reserved since the last day end, in all and by each cell. */
@@ -363,7 +370,8 @@ static fw_err shop_create(fw_engine *e, const fw_catalog *cat, void **state)
         s->read_cards[k] = FW_NONE;
     for (uint32_t p = 0; p < np; p++) {
         const fw_product_info *pi = &cat->products[p];
-        if (pi->category >= T || pi->price_cents <= 0 || (s->n_brands && pi->brand >= s->n_brands) ||
+        if (pi->category >= T || pi->price_cents <= 0 || pi->price_cents > FW_PRICE_MAX_CENTS ||
+            (s->n_brands && pi->brand >= s->n_brands) ||
             !s->n_brands)
             return FW_ERR_INVAL;
         s->prod[p] = *pi;
@@ -693,11 +701,37 @@ static void clog_add(const fw_engine *e, struct fw_shop *s, uint32_t user, uint3
     c->cents = cents;
 }
 
-/* What an order of qty units of product created now is worth: list price less the sale. */
-static int64_t order_value(const struct fw_shop *s, uint32_t product, uint32_t qty)
+/* floor(v * pct / 100) for v >= 0 and pct in [0, 100], at most v: the double product can
+ * round up to 2^63 when v is near INT64_MAX, which no int64 holds. */
+static int64_t pct_floor(int64_t v, double pct)
 {
-    int64_t list = s->prod[product].price_cents * (int64_t)qty;
-    return s->sale > 0.0 ? list - (int64_t)floor((double)list * s->sale / 100.0) : list;
+    double f = floor((double)v * pct / 100.0);
+    return f < 0.0 ? 0 : f >= 0x1p63 || (int64_t)f > v ? v : (int64_t)f;
+}
+
+/* What an order of qty units of product created now is worth: list price less the sale; 0
+ * when the list price times qty passes what int64 cents hold. */
+static int order_value(const struct fw_shop *s, uint32_t product, uint32_t qty, int64_t *value)
+{
+    int64_t list;
+    if (__builtin_mul_overflow(s->prod[product].price_cents, (int64_t)qty, &list))
+        return 0;
+    *value = s->sale > 0.0 ? list - pct_floor(list, s->sale) : list;
+    return 1;
+}
+
+/* Whether the books have room for an order (or a lost one) worth value: FW_ERR_RANGE with
+ * e->why when booked + value would pass what int64 cents hold (see booked). */
+static fw_err book_room(fw_engine *e, const struct fw_shop *s, int ok, int64_t value, uint32_t product, uint32_t qty)
+{
+    int64_t sum;
+    if (ok && !__builtin_add_overflow(s->booked, value, &sum))
+        return FW_OK;
+    snprintf(e->why, sizeof e->why,
+             "shop: an order of %u units of product %u at %lld cents would take the shop's books past what "
+             "64-bit cents count (%lld booked so far); lower world.price_median_cents or world.price_sigma",
+             qty, product, (long long)s->prod[product].price_cents, (long long)s->booked);
+    return FW_ERR_RANGE;
 }
 
 /* The face value coupon c takes off an order of product worth value (0: it does not apply). */
@@ -706,7 +740,7 @@ static int64_t face_of(const struct fw_shop *s, uint32_t c, uint32_t product, in
     const fw_coupon_def *d = &s->coupons[c];
     if ((d->issuer == FW_COUPON_BRAND && s->prod[product].brand != d->brand) || value < d->threshold_cents)
         return 0;
-    int64_t f = d->kind == FW_COUPON_FIXED ? d->off_cents : (int64_t)floor((double)value * d->percent / 100.0);
+    int64_t f = d->kind == FW_COUPON_FIXED ? d->off_cents : pct_floor(value, d->percent);
     return f < value ? f : value;
 }
 
@@ -825,7 +859,9 @@ uint32_t fw_shop_coupon_best(const fw_engine *e, uint32_t user, uint32_t product
     *off_cents = 0;
     if (!s || !s->wallets || user >= e->n_users || product >= s->n_products)
         return FW_NONE;
-    return best_claim(s, user, product, order_value(s, product, 1), tick, off_cents);
+    int64_t value = 0;
+    order_value(s, product, 1, &value);   /* a price times 1 */
+    return best_claim(s, user, product, value, tick, off_cents);
 }
 
 int64_t fw_shop_coupon_face(const fw_engine *e, uint32_t coupon, uint32_t product)
@@ -833,7 +869,9 @@ int64_t fw_shop_coupon_face(const fw_engine *e, uint32_t coupon, uint32_t produc
     const struct fw_shop *s = S_of(e);
     if (!s || coupon >= s->n_coupons || product >= s->n_products)
         return 0;
-    return face_of(s, coupon, product, order_value(s, product, 1));
+    int64_t value = 0;
+    order_value(s, product, 1, &value);   /* a price times 1 */
+    return face_of(s, coupon, product, value);
 }
 
 fw_err fw_shop_coupon_books(const fw_engine *e, uint32_t coupon, fw_coupon_books *out)
@@ -1266,9 +1304,14 @@ static fw_err log_orders(fw_engine *e, struct fw_shop *s, fw_engine_ctx *ctx, co
                 size_t p = q->product;
                 uint64_t others = s->taken_today[p] - s->taken_cell[p * e->n_arms + q->arm];
                 if ((uint64_t)st->available + others >= q->qty) {
+                    int64_t lost;
+                    int ok = !__builtin_mul_overflow(s->prod[p].price_cents, (int64_t)q->qty, &lost);
+                    if ((rc = book_room(e, s, ok, lost, q->product, q->qty)) != FW_OK)
+                        continue;
                     s->lost_orders[q->arm]++;
                     s->lost_units[q->arm] += q->qty;
-                    s->lost_value[q->arm] += s->prod[p].price_cents * (int64_t)q->qty;
+                    s->lost_value[q->arm] += lost;
+                    s->booked += lost;
                 }
             }
             /* Remembered too: the same request again gets the same answer, not an order. */
@@ -1278,6 +1321,15 @@ static fw_err log_orders(fw_engine *e, struct fw_shop *s, fw_engine_ctx *ctx, co
             out->result = FW_ORDER_NO_STOCK;
             continue;
         }
+        /* What the order is worth: a live price (fw_shop_place_orders_priced) replaces the list
+         * price when it is lower than what the order would be worth otherwise. */
+        int64_t value, live;
+        int ok = order_value(s, q->product, q->qty, &value);
+        if (ok && s->unit_price && s->unit_price[key[k].i] >= 0 &&
+            !__builtin_mul_overflow(s->unit_price[key[k].i], (int64_t)q->qty, &live) && live < value)
+            value = live;
+        if ((rc = book_room(e, s, ok, value, q->product, q->qty)) != FW_OK)
+            continue;
         if (s->n_orders == s->cap_orders) {
             uint32_t cap = s->cap_orders ? 2 * s->cap_orders : 1024;
             order_rec *v = realloc(s->orders, (size_t)cap * sizeof *v);
@@ -1294,13 +1346,10 @@ static fw_err log_orders(fw_engine *e, struct fw_shop *s, fw_engine_ctx *ctx, co
         order_rec *o = &s->orders[id];
         *o = (order_rec){.request_id = q->request_id, .user = q->user, .arm = q->arm,
                          .product = q->product, .qty = q->qty,
-                         .value = order_value(s, q->product, q->qty), .coupon = FW_NONE,
+                         .value = value, .coupon = FW_NONE,
                          .status = FW_ORDER_CREATED, .created = q->tick, .paid = -1,
                          .delivered = -1, .next = q->tick};
-        /* A live price (fw_shop_place_orders_priced) replaces the list price when it is lower
-         * than what the order would be worth otherwise. */
-        if (s->unit_price && s->unit_price[key[k].i] >= 0 && s->unit_price[key[k].i] * (int64_t)q->qty < o->value)
-            o->value = s->unit_price[key[k].i] * (int64_t)q->qty;
+        s->booked += value;   /* book_room said it fits */
         /* The buyer's best coupon is applied and held until payment. */
         o->coupon = best_claim(s, q->user, q->product, o->value, q->tick, &o->discount);
         if (o->coupon != FW_NONE) {
@@ -1984,15 +2033,39 @@ out:
     return rc;
 }
 
+/* booked as defined: the orders' values and the lost orders' summed; 0 when an amount is
+ * negative or the sum passes what int64 cents hold. */
+static int sum_booked(const fw_engine *e, const struct fw_shop *s, int64_t *sum)
+{
+    int64_t b = 0;
+    for (uint32_t id = 0; id < s->n_orders; id++)
+        if (s->orders[id].value < 0 || __builtin_add_overflow(b, s->orders[id].value, &b))
+            return 0;
+    for (uint32_t a = 0; s->lost_value && a < e->n_arms; a++)
+        if (s->lost_value[a] < 0 || __builtin_add_overflow(b, s->lost_value[a], &b))
+            return 0;
+    *sum = b;
+    return 1;
+}
+
 fw_err fw_shop_check(const fw_engine *e, char *why, size_t cap)
 {
     const struct fw_shop *s = S_of(e);
     if (!s)
         return FW_OK;
+    /* First the bound every sum below relies on (values >= 0, their total fits). */
+    int64_t booked;
+    if (!sum_booked(e, s, &booked) || booked != s->booked) {
+        snprintf(why, cap, "%lld cents booked, but the orders' values (and the lost orders') are negative, "
+                 "overflow or sum to another amount", (long long)s->booked);
+        return FW_ERR_INTERNAL;
+    }
     fw_err rc = FW_ERR_NOMEM;
+    size_t nab = (size_t)e->n_arms * (s->n_brands ? s->n_brands : 1);
     uint64_t *res = calloc(s->n_products ? s->n_products : 1, sizeof *res);
     uint64_t *sold = calloc(s->n_products ? s->n_products : 1, sizeof *sold);
-    if (!res || !sold) {
+    int64_t *units = calloc(nab, sizeof *units), *rev = calloc(nab, sizeof *rev);
+    if (!res || !sold || !units || !rev) {
         snprintf(why, cap, "out of memory while checking");
         goto out;
     }
@@ -2022,7 +2095,19 @@ fw_err fw_shop_check(const fw_engine *e, char *why, size_t cap)
             res[o->product] += o->qty;
         else if (was_paid && o->status != FW_ORDER_REFUNDED)
             sold[o->product] += o->qty;
+        if (was_paid && o->status != FW_ORDER_REFUNDED && s->n_brands) {
+            size_t b = (size_t)o->arm * s->n_brands + s->prod[o->product].brand;
+            units[b] += o->qty;
+            rev[b] += o->value;
+        }
     }
+    for (size_t b = 0; s->n_brands && b < nab; b++)
+        if (units[b] != s->brand_units[b] || rev[b] != s->brand_rev[b]) {
+            snprintf(why, cap, "brand %zu in arm %zu: %lld units and %lld cents sold in the books, %lld and %lld "
+                     "by the orders paid and not refunded", b % s->n_brands, b / s->n_brands,
+                     (long long)s->brand_units[b], (long long)s->brand_rev[b], (long long)units[b], (long long)rev[b]);
+            goto out;
+        }
     if (paid != s->paid || refunded != s->refunded) {
         snprintf(why, cap, "payments %lld / refunds %lld cents in the books, %lld / %lld in the orders",
                  (long long)s->paid, (long long)s->refunded, (long long)paid, (long long)refunded);
@@ -2058,6 +2143,8 @@ fw_err fw_shop_check(const fw_engine *e, char *why, size_t cap)
 out:
     free(res);
     free(sold);
+    free(units);
+    free(rev);
     return rc;
 }
 
@@ -2260,6 +2347,8 @@ static void shop_snap(fw_engine *e, void *state, fw_snap *sn)
         fw_snap_array(sn, s->lost_units, e->n_arms, sizeof *s->lost_units);
         fw_snap_array(sn, s->lost_value, e->n_arms, sizeof *s->lost_value);
     }
+    if (loading && !fw_snap_failed(sn) && !sum_booked(e, s, &s->booked))   /* derived (see booked) */
+        fw_snap_fail(sn, "the orders' values (or the lost orders') are negative or overflow 64-bit cents");
     fw_snap_array(sn, s->cbook, s->n_coupons, sizeof *s->cbook);
     fw_snap_array(sn, s->coupon_cost, FW_COUPON_ISSUER__COUNT, sizeof *s->coupon_cost);
     fw_snap_f64(sn, &s->sale);

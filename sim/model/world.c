@@ -447,8 +447,13 @@ static fw_err gen_commerce(fw_world *w, const fw_world_cfg *cfg, gsl_rng *r, uin
         uint32_t b = (uint32_t)gsl_rng_uniform_int(r, nb);
         w->product_brand[p] = b;
         w->product_category[p] = w->brand_category[b];
+        /* Capped at the engine's FW_PRICE_MAX_CENTS (10^13 CNY): reached only in the far tail
+         * of extreme settings (median 1e9 cents, sigma 5), where an uncapped draw could pass
+         * what int64 cents hold. */
         double price = gsl_ran_lognormal(r, log(cfg->price_median_cents), cfg->price_sigma);
-        w->product_price_cents[p] = price < 1.0 ? 1 : (int64_t)llround(price);
+        w->product_price_cents[p] = price < 1.0                         ? 1
+                                    : price >= (double)FW_PRICE_MAX_CENTS ? FW_PRICE_MAX_CENTS
+                                                                          : (int64_t)llround(price);
         w->product_stock[p] = cfg->stock_mean > 0
                                   ? (uint32_t)llround(gsl_ran_lognormal(r, stock_mu, stock_sigma))
                                   : 0;

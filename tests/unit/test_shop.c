@@ -675,6 +675,69 @@ static void test_bad_requests(void **state)
     assert_int_equal(err, FW_ERR_INVAL);
 }
 
+/* The books cannot overflow (see booked in engine/src/shop.c): a price above
+ * FW_PRICE_MAX_CENTS is refused at creation, and an order whose value, or whose value beside
+ * every order booked so far, would pass int64 cents fails the call and leaves the books as
+ * they were; the orders before it are paid to the cent. */
+static void test_books_cannot_overflow(void **state)
+{
+    fw_engine_cfg cfg = shop_cfg();
+    const int64_t P = FW_PRICE_MAX_CENTS;
+    fw_product_info dear[2] = {{.brand = 0, .category = 0, .price_cents = P + 1, .stock = UINT32_MAX},
+                               {.brand = 1, .category = 1, .price_cents = 1, .stock = 10}};
+    fw_note_info notes[N_NOTES];
+    uint32_t shows[N_NOTES];
+    for (uint32_t i = 0; i < N_NOTES; i++) {
+        notes[i] = note_info(i, note_topic[i]);
+        shows[i] = FW_NONE;
+    }
+    fw_catalog cat = {.n_users = N_USERS, .n_topics = N_TOPICS, .ticks_per_day = TPD, .n_notes = N_NOTES,
+                      .notes = notes, .n_brands = N_BRANDS, .n_products = 2, .products = dear, .note_products = shows};
+    fw_err err = FW_OK;
+    assert_null(fw_engine_create(&cat, &cfg, 1, &err));
+    assert_int_equal(err, FW_ERR_INVAL);
+    dear[0].price_cents = P;
+    fw_engine *e = fw_engine_create(&cat, &cfg, 1, &err);
+    assert_non_null(e);
+    fw_engine_ctx *c;
+    fixture_rig_open(state, e, &c);
+
+    /* A price times a quantity past int64. */
+    fw_order_req q = order_req(1, 0, 0, 0, UINT32_MAX, 0);
+    fw_order_outcome out;
+    assert_int_equal(fw_shop_place_orders(e, c, &q, 1, &out), FW_ERR_RANGE);
+    assert_int_equal(out.order, FW_NONE);
+    assert_non_null(strstr(fw_engine_error(e), "world.price_median_cents"));
+    assert_int_equal(fw_shop_n_orders(e), 0);
+    assert_stock(e, 0, UINT32_MAX, 0, 0);
+
+    /* 9223 units fit (9.223e18 cents, paid at once); one more unit does not. */
+    q = order_req(2, 0, 0, 0, 9223, 0);
+    assert_int_equal(fw_shop_place_orders(e, c, &q, 1, &out), FW_OK);
+    assert_int_equal(out.result, FW_ORDER_OK);
+    assert_int_equal(fw_shop_total(e).paid_cents, 9223 * P);
+    q = order_req(3, 1, 0, 0, 1, 0);
+    assert_int_equal(fw_shop_place_orders(e, c, &q, 1, &out), FW_ERR_RANGE);
+    assert_int_equal(out.order, FW_NONE);
+    assert_int_equal(fw_shop_n_orders(e), 1);
+    assert_stock(e, 0, UINT32_MAX - 9223, 0, 9223);
+    /* What is left of the room still takes a cheap order. */
+    q = order_req(4, 1, 0, 1, 7, 0);
+    assert_int_equal(fw_shop_place_orders(e, c, &q, 1, &out), FW_OK);
+    assert_int_equal(out.result, FW_ORDER_OK);
+    fw_shop_totals t = fw_shop_total(e);
+    assert_int_equal(t.paid_cents, 9223 * P + 7);
+    assert_int_equal(t.gmv_cents, 9223 * P + 7);
+    int64_t units = 0, rev = 0;
+    assert_int_equal(fw_shop_brand_sales(e, 0, 0, &units, &rev), FW_OK);
+    assert_int_equal(units, 9223);
+    assert_int_equal(rev, 9223 * P);
+    assert_int_equal(fw_shop_brand_sales(e, 1, 0, &units, &rev), FW_OK);
+    assert_int_equal(units, 7);
+    assert_int_equal(rev, 7);
+    fixture_assert_check(fw_shop_check, "fw_shop_check", e);
+}
+
 /* ---- 6. invariants after a mixed run ------------------------------------------------------ */
 
 static void test_invariants_mixed(void **state)
@@ -1760,6 +1823,7 @@ int main(void)
         fixture_rig_test(test_idempotency),
         fixture_rig_test(test_contention),
         fixture_rig_test(test_bad_requests),
+        fixture_rig_test(test_books_cannot_overflow),
         fixture_rig_test(test_invariants_mixed),
         fixture_rig_test(test_cards_exact_and_attach),
         cmocka_unit_test(test_cards_measured),

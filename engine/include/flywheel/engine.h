@@ -64,11 +64,16 @@ typedef struct fw_note_info {
                                within FW_TICK_BOUND */
 } fw_note_info;
 
+/* The most a product may cost: 10^15 cents (10^13 CNY). The shop counts money in int64 cents;
+ * with prices below this, a price times a quantity is checked once per order and the books
+ * that sum orders are bounded by the value of the orders ever placed (fw_shop_place_orders). */
+#define FW_PRICE_MAX_CENTS INT64_C(1000000000000000)
+
 /* A product as the shop sells it (see flywheel/shop.h). Categories are topics. */
 typedef struct fw_product_info {
     uint32_t brand;
     uint16_t category;      /* < n_topics */
-    int64_t price_cents;    /* > 0 */
+    int64_t price_cents;    /* in [1, FW_PRICE_MAX_CENTS] */
     uint32_t stock;         /* units on sale at the start */
 } fw_product_info;
 
