@@ -120,6 +120,16 @@ struct fw_ads {
     int64_t *spend_mc;                /* [n] to date, every cell */
     uint64_t *impr, *clicks, *conv, *won;   /* [n] books, every cell */
     int64_t revenue_mc, charges_mc;   /* two books of the same money: must agree */
+    /* The books' bounds. Billed money: a campaign is billed at most its day's budget, so
+     * while revenue_mc plus every campaign's daily budget fits an int64 -- checked when the
+     * budgets are set (books_room: at create and at each day's end) -- no book of billed
+     * money (spend, revenue, charges, the brands' spend) overflows on the next day. Charges
+     * beyond a budget (overdelivery) and the GMV attributed to ads have no such bound: their
+     * totals are kept here and every addition is checked (a charge or an attribution that
+     * would pass int64 sets overflow, and the barrier fails with FW_ERR_RANGE). Derived:
+     * summed again when a snapshot loads, checked by fw_ads_check. */
+    int64_t over_total_mc, gmv_total;
+    int overflow;
     uint64_t price_over_bid;          /* charges found above their bid (must stay 0) */
     uint64_t impr_total, clicks_total, conv_total;
     ad_model *model;                  /* [n_learn] */
@@ -163,6 +173,35 @@ static inline uint32_t bud_of(const struct fw_ads *a, uint32_t cell) { return a-
 
 /* The ads' state; NULL when the catalog has no campaigns (ads are switched off). */
 static struct fw_ads *A_of(const fw_engine *e) { return fw_mod(e, FW_MOD_ADS); }
+
+/* FW_ERR_RANGE with e->why when a day's billing could take the books of billed money past
+ * int64 (see over_total_mc); FW_OK else. Called when no spend of the day has been billed yet
+ * (create, a day's end), so that revenue_mc is what was billed before the day. */
+static fw_err books_room(fw_engine *e, const struct fw_ads *a)
+{
+    int64_t room = a->revenue_mc;
+    for (uint32_t k = 0; k < a->n; k++)
+        if (a->total_mc[k] < 0 || __builtin_add_overflow(room, a->total_mc[k], &room)) {
+            snprintf(e->why, sizeof e->why,
+                     "ads: the campaigns' daily budgets (campaign %u: %lld cents) with the %lld cents billed so far "
+                     "would take the ads' books past what 64-bit millicents count; lower world.ad_budget_cents or "
+                     "world.n_campaigns",
+                     k, (long long)(a->total_mc[k] / 1000), (long long)(a->revenue_mc / 1000));
+            return FW_ERR_RANGE;
+        }
+    return FW_OK;
+}
+
+/* The barrier's error once a->overflow is set (see over_total_mc). */
+static fw_err overflow_err(fw_engine *e, const struct fw_ads *a)
+{
+    snprintf(e->why, sizeof e->why,
+             "ads: overdelivery (%lld cents) or the GMV attributed to ads (%lld cents) would pass what 64-bit "
+             "counts hold; lower the bids (world.cpm_bid_cents, cpc_bid_cents, cpa_bid_cents) or "
+             "world.price_median_cents",
+             (long long)(a->over_total_mc / 1000), (long long)a->gmv_total);
+    return FW_ERR_RANGE;
+}
 
 /* Whether campaign c in budget cell slot i cannot afford its largest possible charge (its bid
  * per impression, click or conversion) with what is left of its day's budget, or has no budget:
@@ -255,6 +294,7 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
     for (uint32_t k = 0; k < n; k++) {
         const fw_campaign_info *ci = &cat->campaigns[k];
         if (ci->objective >= FW_OBJ__COUNT || ci->bid_cents <= 0 || ci->daily_budget_cents <= 0 ||
+            ci->bid_cents > INT64_MAX / 1000 || ci->daily_budget_cents > INT64_MAX / 1000 ||
             ci->creative >= cat->n_notes || (ci->target_topic != FW_NONE && ci->target_topic >= e->n_topics) ||
             (cat->n_brands && ci->brand >= cat->n_brands) || ci->goal >= FW_GOAL__COUNT ||
             (ci->goal != FW_GOAL_MANUAL && (ci->objective != FW_OBJ_CPM || !(ci->target > 0.0) || !isfinite(ci->target))))
@@ -271,6 +311,9 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
             }
         a->aov0[k] = cnt ? sum / cnt : 100.0;
     }
+    fw_err rc = books_room(e, a);
+    if (rc != FW_OK)
+        return rc;
     for (size_t i = 0; i < mb; i++) {
         a->kappa[i] = a->shade[i] = 1.0;
         a->next_mc[i] = -1;
@@ -887,8 +930,14 @@ static int64_t charge(struct fw_ads *a, uint32_t b, uint32_t c, int64_t charge_m
     size_t i = (size_t)b * a->n + c;
     if (charge_mc > bid_mc)
         a->price_over_bid++;
-    if (a->spend_today_mc[i] + charge_mc > a->budget_mc[i]) {
-        a->over_mc[i] += charge_mc;
+    if (charge_mc > a->budget_mc[i] - a->spend_today_mc[i]) {   /* 0 <= spent <= budget: no overflow */
+        int64_t total;
+        if (__builtin_add_overflow(a->over_total_mc, charge_mc, &total)) {
+            a->overflow = 1;   /* the barrier fails (overflow_err); the books keep what they held */
+        } else {
+            a->over_total_mc = total;
+            a->over_mc[i] += charge_mc;
+        }
     } else {
         billed = charge_mc;
         a->spend_today_mc[i] += charge_mc;
@@ -1034,6 +1083,8 @@ static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
         rebuild_bounds(e, a);
         if (a->oom)
             return FW_ERR_NOMEM;
+        if (a->overflow)
+            return overflow_err(e, a);
     }
     return rc;
 }
@@ -1172,6 +1223,12 @@ static fw_err ads_notice(fw_engine *e, void *state, const fw_notice *notice, siz
         a->conv_log[a->n_conv_log++] = (fw_ad_conversion){.order = x->order, .user = x->user,
                                                           .campaign = camp, .billed_mc = billed};
         size_t bi = (size_t)bud_of(a, fw_user_cell(e, x->user)) * a->n + camp;
+        int64_t total;
+        if (x->value_cents < 0 || __builtin_add_overflow(a->gmv_total, x->value_cents, &total)) {
+            a->overflow = 1;
+            continue;
+        }
+        a->gmv_total = total;   /* every other GMV book is a part of it */
         a->b_gmv[bi] += x->value_cents;
         a->ab_gmv[bi] += (double)x->value_cents;
         if (x->brand < a->n_brands) {
@@ -1180,7 +1237,7 @@ static fw_err ads_notice(fw_engine *e, void *state, const fw_notice *notice, siz
         }
     }
     rebuild_bounds(e, a);   /* attributed conversions moved the pCVRs */
-    return FW_OK;
+    return a->overflow ? overflow_err(e, a) : FW_OK;
 }
 
 /* The day's end: the books of the day (before its spend is reset), checked, then a new day. */
@@ -1218,12 +1275,22 @@ static fw_err ads_end_day(fw_engine *e, void *state, fw_engine_ctx *ctx, uint32_
     for (size_t i = 0; i < (size_t)a->n_bud * a->n; i++) {
         a->spend_today_mc[i] = 0;
         if (a->next_mc[i] >= 0) {   /* an advertiser's revision takes effect with the new day */
-            a->total_mc[i % a->n] += a->next_mc[i] - a->budget_mc[i];
+            /* the other cells' shares (a part of the total, so no overflow) plus the new one */
+            int64_t total = a->total_mc[i % a->n] - a->budget_mc[i];
+            if (__builtin_add_overflow(total, a->next_mc[i], &total)) {
+                snprintf(e->why, sizeof e->why,
+                         "ads: campaign %zu's revised daily budget (%lld cents in cell %zu) would pass what 64-bit "
+                         "millicents count", i % a->n, (long long)(a->next_mc[i] / 1000), i / a->n);
+                return FW_ERR_RANGE;
+            }
+            a->total_mc[i % a->n] = total;
             a->budget_mc[i] = a->next_mc[i];
             a->next_mc[i] = -1;
         }
         a->throttled[i] = (uint8_t)unaffordable(a, i, (uint32_t)(i % a->n));   /* or an advertiser left */
     }
+    if ((rc = books_room(e, a)) != FW_OK)   /* the new day's budgets */
+        return rc;
     a->day_start = (int32_t)((day + 1) * e->ticks_per_day);
     rebuild_bounds(e, a);   /* the throttled are back */
     return FW_OK;
@@ -1309,6 +1376,56 @@ int64_t fw_ads_revenue(const fw_engine *e)
     return sum;
 }
 
+/* *sum += v for v >= 0; 0 when v is negative or the sum passes int64 (*sum is then unused). */
+static int acc_nonneg(int64_t *sum, int64_t v)
+{
+    return v >= 0 && !__builtin_add_overflow(*sum, v, sum);
+}
+
+/* The books' bounds (see over_total_mc), checked first: every sum below then fits. The
+ * billed books' room is what was billed before today plus every campaign's budget. */
+static fw_err check_bounds(const struct fw_ads *a, char *why, size_t cap)
+{
+    int64_t today = 0, over = 0, gmv = 0, brands = 0, brand_gmv = 0;
+    for (size_t i = 0; i < (size_t)a->n_bud * a->n; i++)
+        if (!acc_nonneg(&today, a->spend_today_mc[i]) || today > a->revenue_mc) {
+            snprintf(why, cap, "today's spends (campaign %zu in cell %zu: %lld millicents) are negative or pass the "
+                     "%lld billed in all", i % a->n, i / a->n, (long long)a->spend_today_mc[i],
+                     (long long)a->revenue_mc);
+            return FW_ERR_INTERNAL;
+        }
+    int64_t room = a->revenue_mc - today;
+    for (uint32_t k = 0; k < a->n; k++)
+        if (!acc_nonneg(&room, a->total_mc[k]) || a->spend_mc[k] < 0) {
+            snprintf(why, cap, "campaign %u: a budget of %lld and a spend of %lld millicents, beside %lld billed: "
+                     "negative, or past what the books count", k, (long long)a->total_mc[k],
+                     (long long)a->spend_mc[k], (long long)a->revenue_mc);
+            return FW_ERR_INTERNAL;
+        }
+    for (size_t i = 0; i < (size_t)a->n_bud * a->n; i++)
+        if (a->budget_mc[i] < 0 || a->spend_tick_mc[i] < 0 ||
+            a->spend_tick_mc[i] > a->b_spend_mc[i] || a->b_spend_mc[i] < 0 || !acc_nonneg(&over, a->over_mc[i]) ||
+            a->over_prev_cents[i] < 0 || a->over_prev_cents[i] > a->over_mc[i] / 1000 || !acc_nonneg(&gmv, a->b_gmv[i])) {
+            snprintf(why, cap, "campaign %zu in cell %zu: an amount is negative or out of order, or overdelivery or "
+                     "attributed GMV overflows", i % (a->n ? a->n : 1), i / (a->n ? a->n : 1));
+            return FW_ERR_INTERNAL;
+        }
+    for (uint32_t b = 0; b <= a->n_brands; b++)
+        if (!acc_nonneg(&brands, a->brand_spend_mc[b]) || !acc_nonneg(&brand_gmv, a->brand_gmv[b])) {
+            snprintf(why, cap, "brand %u: a spend of %lld millicents or an attributed GMV of %lld cents that is "
+                     "negative or overflows", b, (long long)a->brand_spend_mc[b], (long long)a->brand_gmv[b]);
+            return FW_ERR_INTERNAL;
+        }
+    if (over != a->over_total_mc || gmv != a->gmv_total || brands > a->revenue_mc || brand_gmv > gmv) {
+        snprintf(why, cap, "overdelivery %lld millicents in all, %lld by campaign; attributed GMV %lld cents in all, "
+                 "%lld by campaign, %lld by brand; brands' spend %lld of %lld millicents billed",
+                 (long long)a->over_total_mc, (long long)over, (long long)a->gmv_total, (long long)gmv,
+                 (long long)brand_gmv, (long long)brands, (long long)a->revenue_mc);
+        return FW_ERR_INTERNAL;
+    }
+    return FW_OK;
+}
+
 fw_err fw_ads_check(const fw_engine *e, char *why, size_t cap)
 {
     const struct fw_ads *a = A_of(e);
@@ -1318,6 +1435,9 @@ fw_err fw_ads_check(const fw_engine *e, char *why, size_t cap)
         snprintf(why, cap, "%llu charges above their bid", (unsigned long long)a->price_over_bid);
         return FW_ERR_INTERNAL;
     }
+    fw_err rc = check_bounds(a, why, cap);
+    if (rc != FW_OK)
+        return rc;
     int64_t sum = 0;
     for (uint32_t b = 0; b < a->n_bud; b++)
         for (uint32_t c = 0; c < a->n; c++) {
@@ -1330,14 +1450,19 @@ fw_err fw_ads_check(const fw_engine *e, char *why, size_t cap)
         }
     for (uint32_t c = 0; c < a->n; c++) {
         int64_t whole = 0;
+        int fits = 1;
         for (uint32_t b = 0; b < a->n_bud; b++)
-            whole += a->budget_mc[(size_t)b * a->n + c];
-        if (whole != a->total_mc[c]) {
+            fits &= acc_nonneg(&whole, a->budget_mc[(size_t)b * a->n + c]);
+        if (!fits || whole != a->total_mc[c]) {
             snprintf(why, cap, "campaign %u: the cells' budget shares sum to %lld millicents, not its budget (%lld)",
                      c, (long long)whole, (long long)a->total_mc[c]);
             return FW_ERR_INTERNAL;
         }
-        sum += a->spend_mc[c];
+        if (!acc_nonneg(&sum, a->spend_mc[c])) {
+            snprintf(why, cap, "the campaigns' spends overflow (campaign %u: %lld millicents)", c,
+                     (long long)a->spend_mc[c]);
+            return FW_ERR_INTERNAL;
+        }
         if (!joined(e, a, c) && (a->spend_mc[c] != 0 || a->impr[c] != 0)) {
             snprintf(why, cap, "campaign %u joins on day %u but has spent %lld millicents on %llu impressions", c,
                      a->c[c].first_day, (long long)a->spend_mc[c], (unsigned long long)a->impr[c]);
@@ -1352,9 +1477,10 @@ fw_err fw_ads_check(const fw_engine *e, char *why, size_t cap)
             return FW_ERR_INTERNAL;
         }
         int64_t cells = 0;
+        fits = 1;
         for (uint32_t b = 0; b < a->n_bud; b++)
-            cells += a->b_spend_mc[(size_t)b * a->n + c];
-        if (cells != a->spend_mc[c]) {
+            fits &= acc_nonneg(&cells, a->b_spend_mc[(size_t)b * a->n + c]);
+        if (!fits || cells != a->spend_mc[c]) {
             snprintf(why, cap, "campaign %u: the cells' spends sum to %lld millicents, its spend is %lld", c,
                      (long long)cells, (long long)a->spend_mc[c]);
             return FW_ERR_INTERNAL;
@@ -1440,8 +1566,10 @@ static void urow_snap(struct fw_ads *a, uint32_t u, fw_snap *s)
             return;
         }
     for (int k = 0; k < TOUCH_K; k++)
-        if (x->t[k].campaign != FW_NONE && x->t[k].campaign >= a->n) {
-            fw_snap_fail(s, "user %u was touched by campaign %u of %u", u, x->t[k].campaign, a->n);
+        if (x->t[k].campaign != FW_NONE &&
+            (x->t[k].campaign >= a->n || x->t[k].price_cents < 0 || x->t[k].price_cents > a->c[x->t[k].campaign].bid_cents)) {
+            fw_snap_fail(s, "user %u was touched by campaign %u of %u at a price of %lld cents (0 to its bid)", u,
+                         x->t[k].campaign, a->n, (long long)x->t[k].price_cents);
             return;
         }
 }
@@ -1452,8 +1580,9 @@ static void urow_snap(struct fw_ads *a, uint32_t u, fw_snap *s)
  *  Skipped: the campaigns, aov0, ab_decay, bounded and the sizes (the catalog's and the
  *  cells' settings, fixed at create; the sizes are checked); conv_log (emptied at every tick's
  *  end before that tick's conversions fill it, and read only within that tick's end: a new
- *  day's first tick end empties what the last one left); oom (0 after every barrier that
- *  succeeded, and a snapshot follows a day's end). */
+ *  day's first tick end empties what the last one left); oom and overflow (0 after every
+ *  barrier that succeeded, and a snapshot follows a day's end); over_total_mc and gmv_total
+ *  (derived: summed from the books loaded). */
 static void ads_snap(fw_engine *e, void *state, fw_snap *s)
 {
     struct fw_ads *a = state;
@@ -1485,6 +1614,15 @@ static void ads_snap(fw_engine *e, void *state, fw_snap *s)
     fw_snap_array(s, a->b_inter, mb, sizeof *a->b_inter);
     fw_snap_array(s, a->mid_spend_cents, mb, sizeof *a->mid_spend_cents);
     fw_snap_array(s, a->over_prev_cents, mb, sizeof *a->over_prev_cents);
+    if (fw_snap_loading(s) && !fw_snap_failed(s)) {   /* derived (see over_total_mc) */
+        a->over_total_mc = a->gmv_total = 0;
+        for (size_t i = 0; i < mb; i++)
+            if (!acc_nonneg(&a->over_total_mc, a->over_mc[i]) || !acc_nonneg(&a->gmv_total, a->b_gmv[i])) {
+                fw_snap_fail(s, "the ads' overdelivery or attributed GMV (campaign %zu, cell %zu) is negative or "
+                             "overflows", i % n, i / n);
+                break;
+            }
+    }
     fw_snap_array(s, a->traffic_day, a->n_bud, sizeof *a->traffic_day);
     fw_snap_array(s, a->traffic_mid, a->n_bud, sizeof *a->traffic_mid);
     /* Per campaign, every cell. */

@@ -1047,6 +1047,64 @@ static void test_bad_input(void **state)
     assert_int_equal(fw_ads_check(e, (char[64]){0}, 64), FW_OK);
 }
 
+/* The books cannot overflow (see over_total_mc in engine/src/ads.c): budgets whose day could
+ * take the billed books past int64 millicents are refused when set, and a charge beyond a
+ * budget that would take overdelivery past it fails the log; the books stay as they were. */
+static void test_books_cannot_overflow(void **state)
+{
+    fw_engine_cfg cfg = ads_cfg();
+    const int64_t B = INT64_MAX / 1000;   /* the largest budget or bid in cents */
+    fw_note_info notes[N_NOTES];
+    char why[1024];
+    fw_err err = FW_OK;
+    /* At creation: each budget fits, two together do not. */
+    fw_campaign_info two[2] = {camp(0, FW_OBJ_CPC, 100, B, FW_NONE, 0), camp(1, FW_OBJ_CPC, 100, 1, FW_NONE, 1)};
+    fw_catalog cat = catalog(notes, two, 2);
+    fw_engine *e = fw_engine_create_why(&cat, &cfg, 1, &err, why, sizeof why);
+    assert_null(e);
+    assert_int_equal(err, FW_ERR_RANGE);
+    assert_non_null(strstr(why, "world.ad_budget_cents"));
+    two[1].daily_budget_cents = 0;   /* one alone: INT64_MAX - 807 millicents */
+    cat = catalog(notes, two, 1);
+    assert_non_null(e = fw_engine_create_why(&cat, &cfg, 1, &err, why, sizeof why));
+    fw_engine_destroy(e);
+    for (int i = 0; i < 2; i++) {   /* past B, a bid or a budget is not a millicent amount */
+        fw_campaign_info c = camp(0, FW_OBJ_CPC, i ? B + 1 : 100, i ? 100 : B + 1, FW_NONE, 0);
+        cat = catalog(notes, &c, 1);
+        assert_null(fw_engine_create(&cat, &cfg, 1, &err));
+        assert_int_equal(err, FW_ERR_INVAL);
+    }
+
+    /* Day by day: 4e18 millicents billed a day fit twice (8e18), not three times. */
+    const int64_t P = INT64_C(1000000000000000);   /* 1e15 cents a click */
+    const fw_campaign_info cpc[] = {camp(0, FW_OBJ_CPC, P, 4 * P, FW_NONE, 0)};
+    fw_engine_ctx *ctx;
+    e = fixture_rig_open(state, build(cpc, 1, &cfg, 1), &ctx);
+    log_n(e, ctx, 0, 0, 0, FW_AD_CLICK, P, 4);
+    assert_int_equal(stats(e, 0).spend_cents, 4 * P);
+    assert_int_equal(fw_engine_end_day(e, ctx, 0), FW_OK);
+    log_n(e, ctx, 0, 0, (int32_t)TPD, FW_AD_CLICK, P, 4);
+    assert_int_equal(stats(e, 0).spend_cents, 8 * P);
+    assert_int_equal(fw_ads_revenue(e), 8 * P);
+    assert_int_equal(fw_engine_end_day(e, ctx, 1), FW_ERR_RANGE);
+    assert_non_null(strstr(fw_engine_error(e), "world.ad_budget_cents"));
+
+    /* Overdelivery: a budget of 1 cent, clicks at 9e15 cents; the second would pass int64. */
+    const int64_t Q = 9 * P;
+    const fw_campaign_info over[] = {camp(0, FW_OBJ_CPC, Q, 1, FW_NONE, 0)};
+    e = fixture_rig_open(state, build(over, 1, &cfg, 1), &ctx);
+    assert_int_equal(log1(e, ctx, 0, 0, 0, FW_AD_CLICK, Q), 0);
+    assert_int_equal(stats(e, 0).overdelivery_cents, Q);
+    fw_ad_event ev = {.user = 0, .campaign = 0, .tick = 0, .type = FW_AD_CLICK, .price_cents = Q};
+    int64_t billed = -7;
+    assert_int_equal(fw_ads_log(e, ctx, &ev, 1, &billed), FW_ERR_RANGE);
+    assert_int_equal(billed, 0);
+    assert_non_null(strstr(fw_engine_error(e), "overdelivery"));
+    assert_int_equal(stats(e, 0).overdelivery_cents, Q);   /* as it was */
+    assert_int_equal(stats(e, 0).clicks, 2);
+    fixture_assert_check(fw_ads_check, "fw_ads_check", e);
+}
+
 /* A price above the bid is either refused or caught by fw_ads_check. */
 static void test_check_catches_price_above_bid(void **state)
 {
@@ -1598,6 +1656,7 @@ int main(void)
         fixture_rig_test(test_pacing_none),
         fixture_rig_test(test_attribution),
         fixture_rig_test(test_bad_input),
+        fixture_rig_test(test_books_cannot_overflow),
         fixture_rig_test(test_check_catches_price_above_bid),
         fixture_rig_test(test_budget_split),
         fixture_rig_test(test_budget_split_after_placement),
