@@ -821,7 +821,9 @@ static int cmd_run(int argc, char **argv)
     else if (e == FW_ERR_INTERRUPT && fw_mpi_rank() == 0)
         fprintf(stderr, "flywheel: interrupted before the first write (generating the world or running "
                         "replicates); nothing was recorded\n");
-    rc = e == FW_OK ? 0 : rep.refused ? EXIT_BAD_INPUT : EXIT_RUN_FAILED;
+    /* FW_ERR_RANGE out of a run: the engine refused what the scenario's knobs ask of its books
+     * (money past what 64-bit counts hold; the message names the knobs): bad input too. */
+    rc = e == FW_OK ? 0 : rep.refused || e == FW_ERR_RANGE ? EXIT_BAD_INPUT : EXIT_RUN_FAILED;
     fw_scenario_fini(&sc);
     if (rc == 0 && report && fw_mpi_rank() == 0) {
         const char *one[] = {rep.result_path};

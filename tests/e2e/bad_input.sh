@@ -87,6 +87,12 @@ printf 'behaviour:\n  aigc_adoption_per_day: 0.1\nexperiment:\n  arms:\n    - na
 expect_bad "down-rank in an arm without the detector" "aigc_down.yaml:6|engine.aigc.downrank_unlabelled|arm 'b'|no detector runs" run aigc_down.yaml
 printf 'world:\n  goal_target_cpa: 0.7\n  goal_target_roas: 0.5\n' >goals.yaml
 expect_bad "goal shares above 1" "goals.yaml:3|world.goal_max_conversions + goal_target_cpa + goal_target_roas|0.7 + 0.5" run goals.yaml
+# Money past what the books count: each knob in its range, together more than int64 millicents
+# hold (10,000 daily budgets around 1e12 cents). The engine refuses them when it is created
+# (exit 2, naming the knobs), before any file is written.
+printf 'name: money\ndays: 1\nworld:\n  n_users: 300\n  n_notes: 600\n  n_products: 200\n  n_campaigns: 10000\n  ad_budget_cents: 1.0e12\n' >money.yaml
+expect_bad "ad budgets past what the books count" "world.ad_budget_cents|world.n_campaigns|64-bit millicents" run money.yaml -q -t 1 -o money.h5
+[ ! -e money.h5 ] && [ ! -e money.h5.partial ] && pass "ad budgets past the books: no file written" || fail "ad budgets past the books left $(ls money.h5*)"
 # engine.search.max_postings only under retrieval newest (issue 22), in the file and in an arm.
 printf 'engine:\n  search:\n    max_postings: 2000\n' >maxpost.yaml
 expect_bad "max_postings under exact" "maxpost.yaml:3: engine.search.max_postings: 2000 does nothing unless engine.search.retrieval is newest" validate maxpost.yaml
