@@ -336,8 +336,11 @@ static fw_err bidder_notice(fw_engine *e, void *state, const fw_notice *notice, 
         const fw_ad_conversion *cv = &conv[k];
         while (j < n && !(notice[j].kind == FW_NOTICE_ORDER_PAID && notice[j].order == cv->order))
             j++;
-        if (j == n)
-            return FW_ERR_INTERNAL;   /* a conversion without its notice: the logs disagree */
+        if (j == n) {   /* a conversion without its notice: the logs disagree */
+            snprintf(e->why, sizeof e->why, "bidder: the ads attributed order %u, which no paid-order notice of "
+                     "the tick names", cv->order);
+            return FW_ERR_INTERNAL;
+        }
         const fw_notice *x = &notice[j++];
         uint32_t b = bud_of_user(e, B, cv->user);
         if (!fw_bidder_controls(e, b, cv->campaign))
