@@ -301,16 +301,41 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
             return FW_ERR_INVAL;
         a->c[k] = *ci;
         a->total_mc[k] = ci->daily_budget_cents * 1000;
-        /* A ROAS campaign's prior order value: its brand's mean product price (1 CNY without). */
+    }
+    /* A ROAS campaign's prior order value: its brand's mean product price (1 CNY without).
+     * The brands' sums are taken once, in product order (the same additions, so the same bits
+     * as a campaign's own pass over the products, which made creation O(campaigns x
+     * products): minutes at ten million campaigns); without brands, campaign by campaign. */
+    double *bsum = cat->n_brands ? calloc(cat->n_brands, sizeof *bsum) : NULL;
+    uint32_t *bcnt = cat->n_brands ? calloc(cat->n_brands, sizeof *bcnt) : NULL;
+    if (cat->n_brands && (!bsum || !bcnt)) {
+        free(bsum);
+        free(bcnt);
+        return FW_ERR_NOMEM;
+    }
+    for (uint32_t p = 0; bsum && cat->products && p < cat->n_products; p++)
+        if (cat->products[p].brand < cat->n_brands) {   /* another brand no campaign has */
+            bsum[cat->products[p].brand] += (double)cat->products[p].price_cents;
+            bcnt[cat->products[p].brand]++;
+        }
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t brand = cat->campaigns[k].brand;
         double sum = 0.0;
         uint32_t cnt = 0;
-        for (uint32_t p = 0; cat->products && p < cat->n_products; p++)
-            if (cat->products[p].brand == ci->brand) {
-                sum += (double)cat->products[p].price_cents;
-                cnt++;
-            }
+        if (bsum) {   /* brand < n_brands: checked above */
+            sum = bsum[brand];
+            cnt = bcnt[brand];
+        } else {
+            for (uint32_t p = 0; cat->products && p < cat->n_products; p++)
+                if (cat->products[p].brand == brand) {
+                    sum += (double)cat->products[p].price_cents;
+                    cnt++;
+                }
+        }
         a->aov0[k] = cnt ? sum / cnt : 100.0;
     }
+    free(bsum);
+    free(bcnt);
     fw_err rc = books_room(e, a);
     if (rc != FW_OK)
         return rc;
