@@ -1586,6 +1586,25 @@ static void where_fmt(const where *w, const char *path, char *buf, size_t n)
         snprintf(buf, n, "%s", w->file);
 }
 
+/* Where to point an error about several keys together (a sum past its bound, a minimum above
+ * its maximum): the last --set of any of them -- the override that made the values clash --
+ * else def's key (its line in the file). The key pointed at into *key. */
+static void where_fmt_group(const where *w, const char *const *keys, size_t n, const char *def, const char **key,
+                            char *buf, size_t len)
+{
+    for (uint32_t i = w->n_overrides; w->overrides != NULL && i > 0; i--)
+        for (size_t k = 0; k < n; k++) {
+            size_t plen = strlen(keys[k]);
+            if (strncmp(w->overrides[i - 1], keys[k], plen) == 0 && w->overrides[i - 1][plen] == '=') {
+                *key = keys[k];
+                where_fmt(w, keys[k], buf, len);   /* that key's last override: this one */
+                return;
+            }
+        }
+    *key = def;
+    where_fmt(w, def, buf, len);
+}
+
 /* Parses "key.path=value" into its knob and value (borrowing the text); arm restricts the
  * keys to those an experiment arm may override. */
 static fw_err parse_assignment(const char *a, bool arm, const knob **kout, knob_value *v, char *why,
@@ -2480,16 +2499,25 @@ static fw_err check_safety(const fw_scenario *s, const fw_behaviour_cfg *b, cons
         double ord = wc->violation_spam + wc->violation_fake + wc->violation_clickbait + wc->violation_unsafe;
         double bad = wc->violation_bad_spam + wc->violation_bad_fake + wc->violation_bad_clickbait +
                      wc->violation_bad_unsafe;
-        if (ord > 1.0 + 1e-12)
+        static const char *const ord_keys[] = {"world.violation_spam", "world.violation_fake",
+                                               "world.violation_clickbait", "world.violation_unsafe"};
+        static const char *const bad_keys[] = {"world.violation_bad_spam", "world.violation_bad_fake",
+                                               "world.violation_bad_clickbait", "world.violation_bad_unsafe"};
+        const char *key;
+        if (ord > 1.0 + 1e-12) {
+            where_fmt_group(w, ord_keys, 4, "world.violation_unsafe", &key, at, sizeof at);
             return fail(diag, FW_ERR_RANGE,
-                        "%s: world.violation_unsafe: world.violation_spam + fake + clickbait + unsafe: expected a sum "
-                        "<= 1 (the rest of an ordinary creator's notes are clean), got %.6g",
-                        SAFETY_AT("world.violation_unsafe"), ord);
-        if (bad > 1.0 + 1e-12)
+                        "%s: %s: world.violation_spam + fake + clickbait + unsafe: expected a sum <= 1 (the rest of an "
+                        "ordinary creator's notes are clean), got %.6g",
+                        at, key, ord);
+        }
+        if (bad > 1.0 + 1e-12) {
+            where_fmt_group(w, bad_keys, 4, "world.violation_bad_unsafe", &key, at, sizeof at);
             return fail(diag, FW_ERR_RANGE,
-                        "%s: world.violation_bad_unsafe: world.violation_bad_spam + bad_fake + bad_clickbait + "
-                        "bad_unsafe: expected a sum <= 1 (the rest of a bad actor's notes are clean), got %.6g",
-                        SAFETY_AT("world.violation_bad_unsafe"), bad);
+                        "%s: %s: world.violation_bad_spam + bad_fake + bad_clickbait + bad_unsafe: expected a sum <= 1 "
+                        "(the rest of a bad actor's notes are clean), got %.6g",
+                        at, key, bad);
+        }
     }
     /* An arm that changes none of these knobs has the base's values: the base's check,
      * which points at the key's line, speaks for it. */
@@ -2500,10 +2528,15 @@ static fw_err check_safety(const fw_scenario *s, const fw_behaviour_cfg *b, cons
               e->safety.review_capacity != be->safety.review_capacity || b->report_none != bb->report_none ||
               b->report_spam != bb->report_spam || b->report_fake != bb->report_fake ||
               b->report_clickbait != bb->report_clickbait || b->report_unsafe != bb->report_unsafe;
-    if (own && e->safety.threshold_lo > e->safety.threshold_hi)
+    if (own && e->safety.threshold_lo > e->safety.threshold_hi) {
+        static const char *const keys[] = {"engine.safety.threshold_lo", "engine.safety.threshold_hi"};
+        const char *key;
+        if (arm_at == NULL)
+            where_fmt_group(w, keys, 2, keys[0], &key, at, sizeof at);
         return fail(diag, FW_ERR_RANGE,
                     "%s: %sengine.safety.threshold_lo: expected at most engine.safety.threshold_hi (%.6g), got %.6g",
-                    SAFETY_AT("engine.safety.threshold_lo"), what, e->safety.threshold_hi, e->safety.threshold_lo);
+                    arm_at != NULL ? arm_at : at, what, e->safety.threshold_hi, e->safety.threshold_lo);
+    }
     double reports = b->report_none + b->report_spam + b->report_fake + b->report_clickbait + b->report_unsafe;
     if (own && e->safety.action != FW_SAFETY_OFF && e->safety.review_capacity == 0 &&
         (e->safety.threshold_lo < e->safety.threshold_hi || reports > 0.0))
@@ -2736,7 +2769,9 @@ static fw_err check_live(const fw_scenario *s, const where *w, fw_diag *diag)
                         at, c->live_sessions_per_day);
         }
         if (c->live_duration_min_ticks > c->live_duration_max_ticks) {
-            where_fmt(w, "world.live_duration_min_ticks", at, sizeof at);
+            static const char *const keys[] = {"world.live_duration_min_ticks", "world.live_duration_max_ticks"};
+            const char *key;
+            where_fmt_group(w, keys, 2, keys[0], &key, at, sizeof at);
             return fail(diag, FW_ERR_RANGE,
                         "%s: world.live_duration_min_ticks: expected at most world.live_duration_max_ticks (%" PRIu32
                         "), got %" PRIu32,
@@ -2838,13 +2873,15 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
     }
     {
         size_t ll = where_line(w, "behaviour.like_share"), ls = where_line(w, "behaviour.save_share");
-        const char *key = (index_find(w->ix, "behaviour.save_share") != NULL && ls > ll)
-                              ? "behaviour.save_share"
-                              : "behaviour.like_share";
-        where_fmt(w, key, at, sizeof at);
+        static const char *const shares[] = {"behaviour.like_share", "behaviour.save_share"};
+        static const char *const days[] = {"engine.shop.delivery_days_min", "engine.shop.delivery_days_max"};
+        const char *key;
+        where_fmt_group(w, shares, 2,
+                        index_find(w->ix, "behaviour.save_share") != NULL && ls > ll ? shares[1] : shares[0], &key, at,
+                        sizeof at);
         if ((err = check_shares(&s->behaviour, at, "", diag)) != FW_OK)
             return err;
-        where_fmt(w, "engine.shop.delivery_days_min", at, sizeof at);
+        where_fmt_group(w, days, 2, days[0], &key, at, sizeof at);
         if ((err = check_delivery(&s->engine, at, "", diag)) != FW_OK)
             return err;
         where_fmt(w, index_find(w->ix, "engine.search.max_postings") != NULL ? "engine.search.max_postings"
@@ -2879,7 +2916,10 @@ static fw_err check_rules(fw_scenario *s, const where *w, fw_diag *diag)
     }
     double goals = s->world.goal_max_conversions + s->world.goal_target_cpa + s->world.goal_target_roas;
     if (goals > 1.0 + 1e-12) {
-        where_fmt(w, "world.goal_target_roas", at, sizeof at);
+        static const char *const keys[] = {"world.goal_max_conversions", "world.goal_target_cpa",
+                                           "world.goal_target_roas"};
+        const char *key;
+        where_fmt_group(w, keys, 3, "world.goal_target_roas", &key, at, sizeof at);
         return fail(diag, FW_ERR_RANGE,
                     "%s: world.goal_max_conversions + goal_target_cpa + goal_target_roas: expected a sum <= 1 (the "
                     "rest of the campaigns bid manually), got %.6g + %.6g + %.6g = %.6g",

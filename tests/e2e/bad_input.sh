@@ -87,6 +87,16 @@ printf 'behaviour:\n  aigc_adoption_per_day: 0.1\nexperiment:\n  arms:\n    - na
 expect_bad "down-rank in an arm without the detector" "aigc_down.yaml:6|engine.aigc.downrank_unlabelled|arm 'b'|no detector runs" run aigc_down.yaml
 printf 'world:\n  goal_target_cpa: 0.7\n  goal_target_roas: 0.5\n' >goals.yaml
 expect_bad "goal shares above 1" "goals.yaml:3|world.goal_max_conversions + goal_target_cpa + goal_target_roas|0.7 + 0.5" run goals.yaml
+# A --set that makes a sum pass its bound, or a minimum pass its maximum, is the one named
+# (the file's line would point at a key the override did not touch).
+printf 'world:\n  violation_unsafe: 0.5\n' >viol.yaml
+expect_bad "a --set breaking a sum is named" "--set world.violation_spam=0.6: world.violation_spam:|expected a sum <= 1|got 1.1" validate viol.yaml --set world.violation_spam=0.6
+printf 'world:\n  violation_spam: 0.6\n  violation_unsafe: 0.5\n' >viol2.yaml
+expect_bad "a sum broken in the file: its line" "viol2.yaml:3: world.violation_unsafe:|got 1.1" validate viol2.yaml
+printf 'world:\n  goal_target_cpa: 0.7\n' >goals2.yaml
+expect_bad "a --set breaking the goal shares is named" "--set world.goal_max_conversions=0.5:|0.5 + 0.7" validate goals2.yaml --set world.goal_max_conversions=0.5
+printf 'engine:\n  shop:\n    delivery_days_min: 3\n' >days.yaml
+expect_bad "a --set putting a maximum under its minimum is named" "--set engine.shop.delivery_days_max=1:|delivery_days_min: expected at most engine.shop.delivery_days_max (1), got 3" validate days.yaml --set engine.shop.delivery_days_max=1
 # Money past what the books count: each knob in its range, together more than int64 millicents
 # hold (10,000 daily budgets around 1e12 cents). The engine refuses them when it is created
 # (exit 2, naming the knobs), before any file is written.
