@@ -174,22 +174,32 @@ static inline uint32_t bud_of(const struct fw_ads *a, uint32_t cell) { return a-
 /* The ads' state; NULL when the catalog has no campaigns (ads are switched off). */
 static struct fw_ads *A_of(const fw_engine *e) { return fw_mod(e, FW_MOD_ADS); }
 
+/* *room (what was billed before the day) plus every campaign's daily budget; 0 with the
+ * campaign at which it passes int64 (or whose budget is negative) in *bad. */
+static int room_fits(const struct fw_ads *a, int64_t *room, uint32_t *bad)
+{
+    for (uint32_t k = 0; k < a->n; k++)
+        if (!fw_add_nonneg(room, a->total_mc[k])) {
+            *bad = k;
+            return 0;
+        }
+    return 1;
+}
+
 /* FW_ERR_RANGE with e->why when a day's billing could take the books of billed money past
  * int64 (see over_total_mc); FW_OK else. Called when no spend of the day has been billed yet
  * (create, a day's end), so that revenue_mc is what was billed before the day. */
 static fw_err books_room(fw_engine *e, const struct fw_ads *a)
 {
     int64_t room = a->revenue_mc;
-    for (uint32_t k = 0; k < a->n; k++)
-        if (a->total_mc[k] < 0 || __builtin_add_overflow(room, a->total_mc[k], &room)) {
-            snprintf(e->why, sizeof e->why,
-                     "ads: the campaigns' daily budgets (campaign %u: %lld cents) with the %lld cents billed so far "
-                     "would take the ads' books past what 64-bit millicents count; lower world.ad_budget_cents or "
-                     "world.n_campaigns",
-                     k, (long long)(a->total_mc[k] / 1000), (long long)(a->revenue_mc / 1000));
-            return FW_ERR_RANGE;
-        }
-    return FW_OK;
+    uint32_t k;
+    if (room_fits(a, &room, &k))
+        return FW_OK;
+    snprintf(e->why, sizeof e->why,
+             "ads: the campaigns' daily budgets (campaign %u: %lld cents) with the %lld cents billed so far would "
+             "take the ads' books past what 64-bit millicents count; lower world.ad_budget_cents or world.n_campaigns",
+             k, (long long)(a->total_mc[k] / 1000), (long long)(a->revenue_mc / 1000));
+    return FW_ERR_RANGE;
 }
 
 /* The barrier's error once a->overflow is set (see over_total_mc). */
@@ -305,7 +315,8 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
     /* A ROAS campaign's prior order value: its brand's mean product price (1 CNY without).
      * The brands' sums are taken once, in product order (the same additions, so the same bits
      * as a campaign's own pass over the products, which made creation O(campaigns x
-     * products): minutes at ten million campaigns); without brands, campaign by campaign. */
+     * products): minutes at ten million campaigns). Without brands there is no product (the
+     * shop refuses a catalog whose products have no brand to belong to). */
     double *bsum = cat->n_brands ? calloc(cat->n_brands, sizeof *bsum) : NULL;
     uint32_t *bcnt = cat->n_brands ? calloc(cat->n_brands, sizeof *bcnt) : NULL;
     if (cat->n_brands && (!bsum || !bcnt)) {
@@ -319,20 +330,9 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
             bcnt[cat->products[p].brand]++;
         }
     for (uint32_t k = 0; k < n; k++) {
-        uint32_t brand = cat->campaigns[k].brand;
-        double sum = 0.0;
-        uint32_t cnt = 0;
-        if (bsum) {   /* brand < n_brands: checked above */
-            sum = bsum[brand];
-            cnt = bcnt[brand];
-        } else {
-            for (uint32_t p = 0; cat->products && p < cat->n_products; p++)
-                if (cat->products[p].brand == brand) {
-                    sum += (double)cat->products[p].price_cents;
-                    cnt++;
-                }
-        }
-        a->aov0[k] = cnt ? sum / cnt : 100.0;
+        uint32_t brand = cat->campaigns[k].brand;   /* < n_brands: checked above */
+        uint32_t cnt = bcnt ? bcnt[brand] : 0;
+        a->aov0[k] = cnt ? bsum[brand] / cnt : 100.0;
     }
     free(bsum);
     free(bcnt);
@@ -1401,42 +1401,40 @@ int64_t fw_ads_revenue(const fw_engine *e)
     return sum;
 }
 
-/* *sum += v for v >= 0; 0 when v is negative or the sum passes int64 (*sum is then unused). */
-static int acc_nonneg(int64_t *sum, int64_t v)
-{
-    return v >= 0 && !__builtin_add_overflow(*sum, v, sum);
-}
-
 /* The books' bounds (see over_total_mc), checked first: every sum below then fits. The
  * billed books' room is what was billed before today plus every campaign's budget. */
 static fw_err check_bounds(const struct fw_ads *a, char *why, size_t cap)
 {
     int64_t today = 0, over = 0, gmv = 0, brands = 0, brand_gmv = 0;
     for (size_t i = 0; i < (size_t)a->n_bud * a->n; i++)
-        if (!acc_nonneg(&today, a->spend_today_mc[i]) || today > a->revenue_mc) {
+        if (!fw_add_nonneg(&today, a->spend_today_mc[i]) || today > a->revenue_mc) {
             snprintf(why, cap, "today's spends (campaign %zu in cell %zu: %lld millicents) are negative or pass the "
                      "%lld billed in all", i % a->n, i / a->n, (long long)a->spend_today_mc[i],
                      (long long)a->revenue_mc);
             return FW_ERR_INTERNAL;
         }
     int64_t room = a->revenue_mc - today;
-    for (uint32_t k = 0; k < a->n; k++)
-        if (!acc_nonneg(&room, a->total_mc[k]) || a->spend_mc[k] < 0) {
-            snprintf(why, cap, "campaign %u: a budget of %lld and a spend of %lld millicents, beside %lld billed: "
-                     "negative, or past what the books count", k, (long long)a->total_mc[k],
-                     (long long)a->spend_mc[k], (long long)a->revenue_mc);
+    uint32_t k;
+    if (!room_fits(a, &room, &k)) {
+        snprintf(why, cap, "campaign %u: a budget of %lld millicents, beside %lld billed before today: negative, or "
+                 "past what the books count", k, (long long)a->total_mc[k], (long long)(a->revenue_mc - today));
+        return FW_ERR_INTERNAL;
+    }
+    for (k = 0; k < a->n; k++)
+        if (a->spend_mc[k] < 0) {
+            snprintf(why, cap, "campaign %u: a spend of %lld millicents", k, (long long)a->spend_mc[k]);
             return FW_ERR_INTERNAL;
         }
     for (size_t i = 0; i < (size_t)a->n_bud * a->n; i++)
         if (a->budget_mc[i] < 0 || a->spend_tick_mc[i] < 0 ||
-            a->spend_tick_mc[i] > a->b_spend_mc[i] || a->b_spend_mc[i] < 0 || !acc_nonneg(&over, a->over_mc[i]) ||
-            a->over_prev_cents[i] < 0 || a->over_prev_cents[i] > a->over_mc[i] / 1000 || !acc_nonneg(&gmv, a->b_gmv[i])) {
+            a->spend_tick_mc[i] > a->b_spend_mc[i] || a->b_spend_mc[i] < 0 || !fw_add_nonneg(&over, a->over_mc[i]) ||
+            a->over_prev_cents[i] < 0 || a->over_prev_cents[i] > a->over_mc[i] / 1000 || !fw_add_nonneg(&gmv, a->b_gmv[i])) {
             snprintf(why, cap, "campaign %zu in cell %zu: an amount is negative or out of order, or overdelivery or "
                      "attributed GMV overflows", i % (a->n ? a->n : 1), i / (a->n ? a->n : 1));
             return FW_ERR_INTERNAL;
         }
     for (uint32_t b = 0; b <= a->n_brands; b++)
-        if (!acc_nonneg(&brands, a->brand_spend_mc[b]) || !acc_nonneg(&brand_gmv, a->brand_gmv[b])) {
+        if (!fw_add_nonneg(&brands, a->brand_spend_mc[b]) || !fw_add_nonneg(&brand_gmv, a->brand_gmv[b])) {
             snprintf(why, cap, "brand %u: a spend of %lld millicents or an attributed GMV of %lld cents that is "
                      "negative or overflows", b, (long long)a->brand_spend_mc[b], (long long)a->brand_gmv[b]);
             return FW_ERR_INTERNAL;
@@ -1477,13 +1475,13 @@ fw_err fw_ads_check(const fw_engine *e, char *why, size_t cap)
         int64_t whole = 0;
         int fits = 1;
         for (uint32_t b = 0; b < a->n_bud; b++)
-            fits &= acc_nonneg(&whole, a->budget_mc[(size_t)b * a->n + c]);
+            fits &= fw_add_nonneg(&whole, a->budget_mc[(size_t)b * a->n + c]);
         if (!fits || whole != a->total_mc[c]) {
             snprintf(why, cap, "campaign %u: the cells' budget shares sum to %lld millicents, not its budget (%lld)",
                      c, (long long)whole, (long long)a->total_mc[c]);
             return FW_ERR_INTERNAL;
         }
-        if (!acc_nonneg(&sum, a->spend_mc[c])) {
+        if (!fw_add_nonneg(&sum, a->spend_mc[c])) {
             snprintf(why, cap, "the campaigns' spends overflow (campaign %u: %lld millicents)", c,
                      (long long)a->spend_mc[c]);
             return FW_ERR_INTERNAL;
@@ -1504,7 +1502,7 @@ fw_err fw_ads_check(const fw_engine *e, char *why, size_t cap)
         int64_t cells = 0;
         fits = 1;
         for (uint32_t b = 0; b < a->n_bud; b++)
-            fits &= acc_nonneg(&cells, a->b_spend_mc[(size_t)b * a->n + c]);
+            fits &= fw_add_nonneg(&cells, a->b_spend_mc[(size_t)b * a->n + c]);
         if (!fits || cells != a->spend_mc[c]) {
             snprintf(why, cap, "campaign %u: the cells' spends sum to %lld millicents, its spend is %lld", c,
                      (long long)cells, (long long)a->spend_mc[c]);
@@ -1642,7 +1640,7 @@ static void ads_snap(fw_engine *e, void *state, fw_snap *s)
     if (fw_snap_loading(s) && !fw_snap_failed(s)) {   /* derived (see over_total_mc) */
         a->over_total_mc = a->gmv_total = 0;
         for (size_t i = 0; i < mb; i++)
-            if (!acc_nonneg(&a->over_total_mc, a->over_mc[i]) || !acc_nonneg(&a->gmv_total, a->b_gmv[i])) {
+            if (!fw_add_nonneg(&a->over_total_mc, a->over_mc[i]) || !fw_add_nonneg(&a->gmv_total, a->b_gmv[i])) {
                 fw_snap_fail(s, "the ads' overdelivery or attributed GMV (campaign %zu, cell %zu) is negative or "
                              "overflows", i % n, i / n);
                 break;

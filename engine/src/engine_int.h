@@ -298,6 +298,13 @@ struct fw_engine_ctx {
 /* The module's state, NULL when the module is switched off. */
 static inline void *fw_mod(const fw_engine *e, fw_module_id m) { return e->mod[m]; }
 
+/* *sum += v for an amount v >= 0 (a book of money summed to check it); 0 when v is negative or
+ * the sum would pass int64 (*sum is then not to be used). */
+static inline int fw_add_nonneg(int64_t *sum, int64_t v)
+{
+    return v >= 0 && !__builtin_add_overflow(*sum, v, sum);
+}
+
 /* The cell's configuration. */
 static inline const fw_engine_cfg *fw_cfg(const fw_engine *e, uint32_t cell) { return &e->cell[cell].cfg; }
 

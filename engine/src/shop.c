@@ -2039,10 +2039,10 @@ static int sum_booked(const fw_engine *e, const struct fw_shop *s, int64_t *sum)
 {
     int64_t b = 0;
     for (uint32_t id = 0; id < s->n_orders; id++)
-        if (s->orders[id].value < 0 || __builtin_add_overflow(b, s->orders[id].value, &b))
+        if (!fw_add_nonneg(&b, s->orders[id].value))
             return 0;
     for (uint32_t a = 0; s->lost_value && a < e->n_arms; a++)
-        if (s->lost_value[a] < 0 || __builtin_add_overflow(b, s->lost_value[a], &b))
+        if (!fw_add_nonneg(&b, s->lost_value[a]))
             return 0;
     *sum = b;
     return 1;
