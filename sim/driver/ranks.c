@@ -28,8 +28,11 @@ fw_err fw_ranks_init(fw_ranks *R, const fw_sim *S)
     R->row_bytes = sizeof(uint32_t) + (size_t)S->w.n_topics * sizeof(float) + 2 * sizeof(uint32_t) + 1 +
                    sizeof(int64_t) + FW_INTENTS * sizeof(fw_intent) + FW_SATIATIONS * sizeof(fw_satiation) +
                    FW_UM__COUNT * sizeof(uint32_t);
+    for (uint32_t k = 0; k < S->n_rank_rows; k++)
+        R->row_bytes += S->rank_row[k].size;
     if (R->size > 1 && (!(R->at = calloc((size_t)R->size + 1, sizeof *R->at)) ||
-                        !(R->saved = calloc((size_t)S->n_cells * S->n_counters + 1, sizeof *R->saved))))
+                        !(R->saved = calloc((size_t)S->n_cells * S->n_counters + 1, sizeof *R->saved)) ||
+                        !(R->tick_user = malloc(((size_t)S->w.n_users + 1) * sizeof *R->tick_user))))
         return FW_ERR_NOMEM;
     return FW_OK;
 }
@@ -40,6 +43,7 @@ void fw_ranks_fini(fw_ranks *R)
     fw_bytes_free(&R->all);
     free(R->at);
     free(R->saved);
+    free(R->tick_user);
     memset(R, 0, sizeof *R);
 }
 
@@ -140,7 +144,8 @@ static size_t payload(uint32_t kind)
 
 /* The rows a session may write for its user (fw_session's contract, the checked parts):
  * interests (the feed's drift), the day's impressions and opens, searched today, the month's
- * spending, intents, satiation, and the current period's per-user aggregates. */
+ * spending, intents, satiation, the current period's per-user aggregates, and the parts'
+ * own rows (fw_sim_rank_row). */
 static unsigned char *pack_rows(const fw_sim *S, uint32_t u, unsigned char *p)
 {
     const fw_users_state *s = &S->us;
@@ -155,6 +160,8 @@ static unsigned char *pack_rows(const fw_sim *S, uint32_t u, unsigned char *p)
     PUT(p, &s->satiation[(size_t)u * FW_SATIATIONS], FW_SATIATIONS * sizeof(fw_satiation));
     for (int m = 0; m < FW_UM__COUNT; m++)
         PUT(p, &S->aggs.v[period][m][u], sizeof(uint32_t));
+    for (uint32_t k = 0; k < S->n_rank_rows; k++)
+        PUT(p, (const unsigned char *)S->rank_row[k].base + (size_t)u * S->rank_row[k].size, S->rank_row[k].size);
     return p;
 }
 
@@ -173,6 +180,8 @@ static const unsigned char *unpack_rows(fw_sim *S, const unsigned char *p, uint3
     GET(&s->satiation[(size_t)u * FW_SATIATIONS], p, FW_SATIATIONS * sizeof(fw_satiation));
     for (int m = 0; m < FW_UM__COUNT; m++)
         GET(&S->aggs.v[period][m][u], p, sizeof(uint32_t));
+    for (uint32_t k = 0; k < S->n_rank_rows; k++)
+        GET((unsigned char *)S->rank_row[k].base + (size_t)u * S->rank_row[k].size, p, S->rank_row[k].size);
     return p;
 }
 
@@ -208,6 +217,8 @@ fw_err fw_ranks_exchange(fw_ranks *R, fw_sim *S, fw_recbuf *log, const uint32_t 
 {
     *stop_any = stop;
     if (R->size == 1) {
+        S->tick_user = run_user;
+        S->n_tick_users = n_runs;
         trace(S, log);
         return FW_OK;
     }
@@ -240,8 +251,10 @@ fw_err fw_ranks_exchange(fw_ranks *R, fw_sim *S, fw_recbuf *log, const uint32_t 
     R->ticks++;
     if (R->all.n > R->max_tick_bytes)
         R->max_tick_bytes = R->all.n;
-    /* The whole log, rank by rank: rank order is user order (contiguous slices). */
+    /* The whole log, rank by rank: rank order is user order (contiguous slices); so are
+     * the users who ran. */
     log->n = 0;
+    size_t n_tick = 0;
     for (int r = 0; r < R->size; r++) {
         const unsigned char *q = R->all.v + R->at[r];
         GET(hdr, q, sizeof hdr);

@@ -36,6 +36,7 @@ typedef struct fw_ranks {
     fw_bytes out, all;          /* this rank's message; every rank's, in rank order */
     size_t *at;                 /* [size + 1] */
     uint64_t *saved;            /* thread 0's counters, kept across a serial phase (rank > 0) */
+    uint32_t *tick_user;        /* [n_users] the users who ran in the tick, every rank's (S->tick_user) */
     uint64_t work_par[FW_WORK__COUNT];   /* the engine's work in this rank's sessions today */
     uint64_t work_mark[FW_WORK__COUNT];
     uint64_t day_work[FW_WORK__COUNT];   /* the day's work over the ranks (fw_ranks_day_end) */
@@ -69,7 +70,8 @@ void fw_ranks_sessions_end(fw_ranks *R, const fw_sim *S);
 
 /* The barrier's exchange: this rank's log of the tick (in user order) and the rows of its
  * users run_user[0..n_runs) go out; *log becomes the whole tick's log and every other rank's
- * users' rows are copied in. stop: this rank was asked to stop; *stop_any: some rank was. */
+ * users' rows are copied in, and S->tick_user the users who ran on every rank (run_user
+ * itself with one process). stop: this rank was asked to stop; *stop_any: some rank was. */
 fw_err fw_ranks_exchange(fw_ranks *R, fw_sim *S, fw_recbuf *log, const uint32_t *run_user, size_t n_runs,
                          int stop, int *stop_any);
 

@@ -123,6 +123,14 @@ uint64_t *fw_sim_row(fw_sim *S, uint32_t user)
     return &S->th[0].counters[(size_t)S->cell_of[user] * S->n_counters];
 }
 
+fw_err fw_sim_rank_row(fw_sim *S, void *base, size_t size)
+{
+    if (S->n_rank_rows == FW_RANK_ROWS_MAX || !base || size == 0)
+        return FW_ERR_INTERNAL;
+    S->rank_row[S->n_rank_rows++] = (struct fw_rank_row){.base = base, .size = size};
+    return FW_OK;
+}
+
 fw_err fw_sim_publish(fw_sim *S, const fw_pending_note *p, const float *emb)
 {
     fw_publication pub = {.info = p->note.info, .terms = p->note.terms, .product = p->note.product,
@@ -499,6 +507,7 @@ void fw_sim_fini_parts(fw_sim *S)
     free(S->owned);
     free(S->streams);
     S->n_parts = 0;
+    S->n_rank_rows = 0;
     S->owned = S->streams = NULL;
     S->n_owned = S->n_streams = S->cap_owned = S->cap_streams = 0;
 }

@@ -84,6 +84,9 @@ typedef struct fw_thread {
     int oom;
 } fw_thread;
 
+/* Per-user rows the parts may give the ranks' exchange (fw_sim_rank_row). */
+#define FW_RANK_ROWS_MAX 8
+
 typedef struct fw_sim {
     const fw_scenario *sc;
     fw_world w;
@@ -133,7 +136,26 @@ typedef struct fw_sim {
     /* What the run owns for the parts (fw_sim_calloc, fw_sim_rng). */
     void **owned, **streams;
     size_t n_owned, cap_owned, n_streams, cap_streams;
+    /* Several ranks (driver/ranks.h): the parts' per-user rows that a session writes for its
+     * own user and a barrier or day hook reads (fw_sim_rank_row); the exchange carries each
+     * of them for every user who ran. */
+    struct fw_rank_row {
+        void *base;
+        size_t size;   /* bytes of one user's element; the user's is at base + u * size */
+    } rank_row[FW_RANK_ROWS_MAX];
+    uint32_t n_rank_rows;
+    /* In a barrier's hooks: the users who ran sessions in the tick, every rank's, in id
+     * order (with one process, the tick's users). */
+    const uint32_t *tick_user;
+    size_t n_tick_users;
 } fw_sim;
+
+/* A part's create hook: base[0..n_users) (elements of size bytes, zeroed or set for every
+ * user, allocated for the run) is state the part's sessions write for their own user and its
+ * barrier or day hooks read for any user. Under several ranks only the user's rank runs
+ * their sessions: the exchange then copies the element of every user who ran in the tick to
+ * every rank before the barrier. FW_ERR_INTERNAL past FW_RANK_ROWS_MAX rows. */
+fw_err fw_sim_rank_row(fw_sim *S, void *base, size_t size);
 
 /* FW_OK when the world's and the engine's follower counts agree for every creator; else
  * FW_ERR_INTERNAL, naming the first creator that differs on stderr. */

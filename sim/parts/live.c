@@ -1,6 +1,6 @@
 /* The live part (issue 19): live-stream selling, the simulator's side.
- * Owns: the run's live schedule (drawn once at the start), the threads' join buffers, the
- *   tick's buy and leave scratch, the per-session table.
+ * Owns: the run's live schedule (drawn once at the start), each user's join of the tick, the
+ *   tick's join, buy and leave scratch, the per-session table.
  * Borrows: the world (interests, products, creators), the engine's live module
  *   (flywheel/live.h), which holds viewers, flash stock and the books.
  * Never touches: the shop part's state (live orders skip the shop part's monthly budget check:
@@ -20,10 +20,11 @@
  *    live card (fw_live_card); with interest i = n_topics x the user's interest in the
  *    session's category, a followed host's push is opened with behaviour.live_notify_open
  *    (engine.live.notify on), else the card with live_follow_join (followed host) or
- *    live_card_click, x sqrt(i). Draws: FW_RNG_LIVE_JOIN (user, tick). Joins go to the
- *    thread's buffer.
- *  - Before the tick's log (barrier): the joins, in user order, open the engine's tick
- *    (fw_live_open_tick: ended sessions drop their viewers, viewers are counted). Then every
+ *    live_card_click, x sqrt(i). Draws: FW_RNG_LIVE_JOIN (user, tick). The user's first join
+ *    of the tick is kept in the user's row (join_tick, join_what: rows several ranks exchange).
+ *  - Before the tick's log (barrier): the joins of the tick's users, in user order, open the
+ *    engine's tick (fw_live_open_tick: ended sessions drop their viewers, viewers are
+ *    counted). Then every
  *    viewer of every live session, in join order, draws from FW_RNG_LIVE_VIEW (session, tick):
  *    an order with probability live_buy x sqrt(i) x (list / price)^(price_weight + deal_weight)
  *    (price: the live price while it holds and flash units are left; the deal term once, as
@@ -75,17 +76,19 @@ static const fw_rate_desc rates[] = {
 #define COL_ENUM_(n) T_##n,
 enum { SESSION_COLS(COL_ENUM_) T__COUNT };
 
-typedef struct join_buf {
-    fw_live_join *v;
-    size_t n, cap;
-} join_buf;
-
 typedef struct live_state {
     uint32_t n_sess, n_items;
     fw_live_session_def *defs;      /* [n_sess] */
     fw_live_item *items;            /* [n_items] */
     uint16_t *cat;                  /* [n_sess] the session's category (its brand's) */
-    join_buf *jb;                   /* [n_threads] */
+    /* The user's first join of the tick: the tick (another tick: none) and the session and
+     * source (session << 2 | source: a run has far fewer than 2^30 sessions, at most 1,000 a day
+     * by world.live_sessions_per_day's range). Rows of the user's own (fw_sim_rank_row): a session
+     * writes its user's, the barrier reads the tick's users'. */
+    int32_t *join_tick;             /* [n_users] */
+    uint32_t *join_what;            /* [n_users] */
+    fw_live_join *joins;            /* the barrier's scratch */
+    size_t cap_joins;
     gsl_rng **jrng;                 /* [n_threads] FW_RNG_LIVE_JOIN */
     gsl_rng *vrng;                  /* FW_RNG_LIVE_VIEW */
     fw_live_buy_req *buys;
@@ -228,10 +231,18 @@ out:
 static fw_err live_create(fw_sim *S, fw_part_inst *p)
 {
     live_state *st = p->state;
-    if (!(st->jb = fw_sim_calloc(S, (size_t)S->n_threads, sizeof *st->jb)) ||
+    uint32_t U = S->w.n_users ? S->w.n_users : 1;
+    if (!(st->join_tick = fw_sim_calloc(S, U, sizeof *st->join_tick)) ||
+        !(st->join_what = fw_sim_calloc(S, U, sizeof *st->join_what)) ||
         !(st->jrng = fw_sim_thread_rngs(S, FW_RNG_LIVE_JOIN)) || !(st->vrng = fw_sim_rng(S, FW_RNG_LIVE_VIEW)))
         return FW_ERR_NOMEM;
-    fw_err rc = schedule(S, st);
+    for (uint32_t u = 0; u < U; u++)
+        st->join_tick[u] = INT32_MIN;   /* no tick: warm-up ticks are negative */
+    fw_err rc;
+    if ((rc = fw_sim_rank_row(S, st->join_tick, sizeof *st->join_tick)) != FW_OK ||
+        (rc = fw_sim_rank_row(S, st->join_what, sizeof *st->join_what)) != FW_OK)
+        return rc;
+    rc = schedule(S, st);
     if (rc != FW_OK || !S->rec)
         return rc;
     rc = fw_recorder_group(S->rec, "live", "live-stream selling: the run's sessions and their figures to date");
@@ -257,8 +268,10 @@ static fw_err live_create(fw_sim *S, fw_part_inst *p)
  * last day close (the recorder's copy of the engine's figures, so the file a resumed run writes
  * is right before its first day closes).
  *  Skipped: the schedule (n_sess, n_items, defs, items, cat, n_warm: drawn from the seed at
- *  create: the engine's section checks their counts); jb (emptied at every tick's barrier);
- *  jrng and vrng (sought before every draw); buys, outs, leavers (a tick's scratch). */
+ *  create: the engine's section checks their counts); join_tick and join_what (read only at
+ *  the barrier of the tick they name, and a resumed run's ticks come after every tick the
+ *  rows can name); jrng and vrng (sought before every draw); joins, buys, outs, leavers (a
+ *  tick's scratch). */
 static void live_snap(fw_sim *S, fw_part_inst *p, fw_snap *s)
 {
     (void)S;
@@ -273,10 +286,9 @@ static void live_snap(fw_sim *S, fw_part_inst *p, fw_snap *s)
 
 static void live_destroy(fw_sim *S, fw_part_inst *p)
 {
+    (void)S;
     live_state *st = p->state;
-    for (int k = 0; st->jb && k < S->n_threads; k++) {
-        free(st->jb[k].v);
-    }
+    free(st->joins);
     free(st->buys);
     free(st->outs);
     free(st->leavers);
@@ -313,17 +325,12 @@ static int live_browse(fw_session *ss, fw_part_inst *p)
         src = followed ? FW_LIVE_FROM_FOLLOW : FW_LIVE_FROM_FEED;
     else
         return 0;
-    join_buf *jb = &st->jb[ss->slot];
-    if (fw_sim_grow((void **)&jb->v, &jb->cap, jb->n + 1, sizeof *jb->v, 64))
-        return -1;
-    jb->v[jb->n++] = (fw_live_join){.user = ss->user, .session = k, .source = src};
+    /* The first join of the tick counts (a later one would find the user watching). */
+    if (st->join_tick[ss->user] != ss->tick) {
+        st->join_tick[ss->user] = ss->tick;
+        st->join_what[ss->user] = k << 2 | src;
+    }
     return 0;
-}
-
-static int cmp_join_user(const void *a, const void *b)
-{
-    const fw_live_join *x = a, *y = b;
-    return x->user < y->user ? -1 : x->user > y->user;
 }
 
 /* The request id of user's live order from session at tick (salted apart from the shop part's). */
@@ -341,43 +348,18 @@ static fw_err live_before_log(fw_sim *S, fw_part_inst *p, fw_recbuf *log)
     live_state *st = p->state;
     int32_t tick = S->abs_tick;
     fw_engine_ctx *ctx = S->th[0].ctx;
-    /* The tick's joins: a user's sessions all ran on one thread, in order; the first join of
-     * a user is kept (a later one would find them watching). */
+    /* The tick's joins, in user order: each user's first of the tick (the users who ran, every
+     * rank's: their rows came with the exchange). */
     size_t n = 0;
-    for (int k = 0; k < S->n_threads; k++)
-        n += st->jb[k].n;
-    fw_live_join *all = NULL;
-    if (n) {
-        if (!(all = malloc(n * sizeof *all)))
+    for (size_t i = 0; i < S->n_tick_users; i++) {
+        uint32_t u = S->tick_user[i];
+        if (st->join_tick[u] != tick)
+            continue;
+        if (fw_sim_grow((void **)&st->joins, &st->cap_joins, n + 1, sizeof *st->joins, 64))
             return FW_ERR_NOMEM;
-        size_t at = 0;
-        for (int k = 0; k < S->n_threads; k++) {
-            if (!st->jb[k].n)
-                continue;   /* an empty buffer may never have been allocated */
-            memcpy(all + at, st->jb[k].v, st->jb[k].n * sizeof *all);
-            at += st->jb[k].n;
-            st->jb[k].n = 0;
-        }
-        /* Sorted by user; of a user's joins (one thread's, in session order) the first in
-         * that order is kept: the position rides in the source's high bits. */
-        for (size_t i = 0; i < n; i++)
-            all[i].source |= (uint32_t)i << 8;   /* position in the high bits, for a stable order */
-        qsort(all, n, sizeof *all, cmp_join_user);
-        size_t m = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (m > 0 && all[m - 1].user == all[i].user) {
-                if ((all[i].source >> 8) < (all[m - 1].source >> 8))
-                    all[m - 1] = all[i];
-                continue;
-            }
-            all[m++] = all[i];
-        }
-        for (size_t i = 0; i < m; i++)
-            all[i].source &= 0xff;
-        n = m;
+        st->joins[n++] = (fw_live_join){.user = u, .session = st->join_what[u] >> 2, .source = st->join_what[u] & 3};
     }
-    fw_err rc = fw_live_open_tick(S->engine, ctx, tick, all, n);
-    free(all);
+    fw_err rc = fw_live_open_tick(S->engine, ctx, tick, st->joins, n);
     if (rc != FW_OK && rc != FW_ERR_INVAL)
         return rc;
     /* Every viewer of every live session: buy, then maybe leave. */

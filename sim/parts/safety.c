@@ -20,6 +20,7 @@
  * (factor - 1)), and remembers the product; an order of that product is returned with the
  * return logit raised by world.violation_fake_return, and a return of it makes the user
  * distrust the brand (card clicks on its products lose violation_fake_distrust in logit).
+ * The product planted is a row of the user's (fw_sim_rank_row: several ranks exchange it).
  *
  * A warm-up (world.warmup_days) runs the part as any day: notes are classed, seen, reported and
  * moderated, and users keep the distrust and harm it leaves; the summary's queue check averages
@@ -172,6 +173,9 @@ static fw_err safety_create(fw_sim *S, fw_part_inst *p)
         return FW_ERR_NOMEM;
     for (uint32_t u = 0; u < nu; u++)
         st->fake_product[u] = st->distrust[u] = FW_NONE;
+    /* A session plants; the shop's barrier reads it for any user's return. */
+    if (nu && fw_sim_rank_row(S, st->fake_product, sizeof *st->fake_product) != FW_OK)
+        return FW_ERR_INTERNAL;
     double bad_share = S->sc->world.violation_bad_share;
     for (uint32_t k = 0; k < S->w.n_creators && bad_share > 0.0; k++) {
         uint32_t cu = S->w.creator_user[k];
