@@ -7,15 +7,20 @@
 
 /* The parts whose hooks keep to the contract the exchange relies on: a session writes only
  * its user's rows listed in pack_rows (world interests, the users' state, the per-user
- * aggregates), the thread's records and counters, and scratch; barrier and day hooks run
- * on every rank on replicated state. Checked part by part (docs/ARCHITECTURE.md, "Ranks");
- * notify's seen_day is the user's own and read only by the user's sessions, so it stays
- * with the owner; advertisers and promo act at barriers and day ends on engine state; the
- * tables' two session counts (sessions per user, search examinations by rank) are summed over
- * the ranks at its day end. Any other part refuses the run under several ranks. */
-static const char *const checked_parts[] = {"feed",    "notes",      "search",  "shop",   "ads",
-                                            "reach",   "oracle",     "market",  "adnotes", "searchprod",
-                                            "notify",  "advertisers", "promo",  "tables"};
+ * aggregates, the parts' own rows given with fw_sim_rank_row), the thread's records and
+ * counters, and scratch; barrier and day hooks run on every rank on replicated state.
+ * Checked part by part (docs/ARCHITECTURE.md, "Ranks"); notify's seen_day and unfollow's
+ * disinterest are the user's own and read only by the user's sessions, so they stay with the
+ * owner; advertisers, promo, aigc, media, living and followback act at barriers and day ends
+ * only; safety's planted product (read by the shop's barrier when an order comes back) and
+ * live's join of the tick (read by its barrier) are rank rows; suggest's session reads only
+ * what its barriers built; the tables' two session counts (sessions per user, search
+ * examinations by rank) are summed over the ranks at its day end. Any other part refuses the
+ * run under several ranks. */
+static const char *const checked_parts[] = {
+    "feed",   "notes",       "search", "shop",   "ads",    "reach", "oracle", "market",
+    "adnotes", "searchprod", "notify", "advertisers", "promo", "tables", "safety", "aigc",
+    "media",  "living",      "live",   "unfollow", "followback", "suggest"};
 
 fw_err fw_ranks_init(fw_ranks *R, const fw_sim *S)
 {
@@ -272,15 +277,20 @@ fw_err fw_ranks_exchange(fw_ranks *R, fw_sim *S, fw_recbuf *log, const uint32_t 
         for (uint64_t i = 0; i < hdr[1]; i++) {
             uint32_t u;
             if (r == R->rank) {
+                memcpy(&u, q, sizeof u);
                 q += R->row_bytes;   /* this rank's own users: already here */
-                continue;
-            }
-            q = unpack_rows(S, q, &u);
+            } else
+                q = unpack_rows(S, q, &u);
+            if (u >= S->w.n_users || n_tick == S->w.n_users || (n_tick && u <= R->tick_user[n_tick - 1]))
+                return FW_ERR_INTERNAL;   /* the slices hold distinct users in id order */
+            R->tick_user[n_tick++] = u;
         }
         if (q != R->all.v + R->at[r + 1])
             return FW_ERR_INTERNAL;
     }
     R->t_pack += (t1 - t0) + (fw_now_s() - t2);
+    S->tick_user = R->tick_user;
+    S->n_tick_users = n_tick;
     trace(S, log);
     return FW_OK;
 }
