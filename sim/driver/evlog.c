@@ -303,34 +303,114 @@ void fw_evlog_search(fw_session *ss, const uint32_t *terms, uint32_t n_terms, ui
         q->terms[k] = k < n_terms ? terms[k] : UINT32_MAX;
 }
 
-fw_err fw_evlog_merge(fw_evlog *L, const fw_evlog_span *runs, size_t n)
+/* Appends one user's rows of the tick (ni impressions, ns searches, n_req requests) to the
+ * day's, numbering their requests from next_req. */
+static fw_err append_user(fw_evlog *L, const fw_ev_imp *imp, size_t ni, const fw_ev_search *srch, size_t ns,
+                          uint32_t n_req)
+{
+    if (fw_sim_grow((void **)&L->imp, &L->cap_imp, L->n_imp + ni, sizeof *L->imp, 1024) ||
+        fw_sim_grow((void **)&L->imp_req, &L->cap_imp_req, L->n_imp + ni, sizeof *L->imp_req, 1024) ||
+        fw_sim_grow((void **)&L->srch, &L->cap_srch, L->n_srch + ns, sizeof *L->srch, 1024) ||
+        fw_sim_grow((void **)&L->srch_req, &L->cap_srch_req, L->n_srch + ns, sizeof *L->srch_req, 1024))
+        return FW_ERR_NOMEM;
+    /* Requests are numbered from 1 in a user's tick (fw_evlog_request runs first). */
+    for (size_t k = 0; k < ni; k++) {
+        L->imp[L->n_imp] = imp[k];
+        L->imp_req[L->n_imp++] = L->next_req + imp[k].req - 1;
+    }
+    for (size_t k = 0; k < ns; k++) {
+        L->srch[L->n_srch] = srch[k];
+        L->srch_req[L->n_srch++] = L->next_req + srch[k].req - 1;
+    }
+    L->next_req += n_req;
+    return FW_OK;
+}
+
+fw_err fw_evlog_threads_ok(const fw_evlog *L)
 {
     for (int s = 0; s < L->S->n_threads; s++)
         if (L->th[s].oom)
             return FW_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        const fw_evlog_span *r = &runs[i];
-        const fw_evbuf *b = &L->th[r->slot];
-        size_t ni = r->imp_hi - r->imp_lo, ns = r->srch_hi - r->srch_lo;
-        if (fw_sim_grow((void **)&L->imp, &L->cap_imp, L->n_imp + ni, sizeof *L->imp, 1024) ||
-            fw_sim_grow((void **)&L->imp_req, &L->cap_imp_req, L->n_imp + ni, sizeof *L->imp_req, 1024) ||
-            fw_sim_grow((void **)&L->srch, &L->cap_srch, L->n_srch + ns, sizeof *L->srch, 1024) ||
-            fw_sim_grow((void **)&L->srch_req, &L->cap_srch_req, L->n_srch + ns, sizeof *L->srch_req, 1024))
-            return FW_ERR_NOMEM;
-        /* Requests are numbered from 1 in a user's tick (fw_evlog_request runs first). */
-        for (size_t k = 0; k < ni; k++) {
-            L->imp[L->n_imp] = b->imp[r->imp_lo + k];
-            L->imp_req[L->n_imp++] = L->next_req + b->imp[r->imp_lo + k].req - 1;
-        }
-        for (size_t k = 0; k < ns; k++) {
-            L->srch[L->n_srch] = b->srch[r->srch_lo + k];
-            L->srch_req[L->n_srch++] = L->next_req + b->srch[r->srch_lo + k].req - 1;
-        }
-        L->next_req += r->n_req;
-    }
+    return FW_OK;
+}
+
+fw_err fw_evlog_merge_span(fw_evlog *L, const fw_evlog_span *r)
+{
+    const fw_evbuf *b = &L->th[r->slot];
+    return append_user(L, b->imp + r->imp_lo, r->imp_hi - r->imp_lo, b->srch + r->srch_lo, r->srch_hi - r->srch_lo,
+                       r->n_req);
+}
+
+void fw_evlog_merged(fw_evlog *L)
+{
     for (int s = 0; s < L->S->n_threads; s++)
         L->th[s].n_imp = L->th[s].n_srch = 0;
-    return FW_OK;
+}
+
+fw_err fw_evlog_merge(fw_evlog *L, const fw_evlog_span *runs, size_t n)
+{
+    fw_err rc = fw_evlog_threads_ok(L);
+    for (size_t i = 0; i < n && rc == FW_OK; i++)
+        rc = fw_evlog_merge_span(L, &runs[i]);
+    if (rc == FW_OK)
+        fw_evlog_merged(L);
+    return rc;
+}
+
+/* A user's packed rows: n_req, n_imp, n_srch (uint32 each), then the rows as they are (every
+ * rank is the same build). */
+size_t fw_evlog_span_bytes(const fw_evlog_span *r)
+{
+    return 3 * sizeof(uint32_t) + (r->imp_hi - r->imp_lo) * sizeof(fw_ev_imp) +
+           (r->srch_hi - r->srch_lo) * sizeof(fw_ev_search);
+}
+
+unsigned char *fw_evlog_pack(const fw_evlog *L, const fw_evlog_span *r, unsigned char *p)
+{
+    const fw_evbuf *b = &L->th[r->slot];
+    uint32_t h[3] = {r->n_req, (uint32_t)(r->imp_hi - r->imp_lo), (uint32_t)(r->srch_hi - r->srch_lo)};
+    memcpy(p, h, sizeof h);
+    p += sizeof h;
+    memcpy(p, b->imp + r->imp_lo, h[1] * sizeof(fw_ev_imp));
+    p += h[1] * sizeof(fw_ev_imp);
+    memcpy(p, b->srch + r->srch_lo, h[2] * sizeof(fw_ev_search));
+    return p + h[2] * sizeof(fw_ev_search);
+}
+
+const unsigned char *fw_evlog_skip(const unsigned char *p)
+{
+    uint32_t h[3];
+    memcpy(h, p, sizeof h);
+    return p + sizeof h + (size_t)h[1] * sizeof(fw_ev_imp) + (size_t)h[2] * sizeof(fw_ev_search);
+}
+
+const unsigned char *fw_evlog_unpack(fw_evlog *L, const unsigned char *p, fw_err *rc)
+{
+    uint32_t h[3];
+    memcpy(h, p, sizeof h);
+    const unsigned char *q = p + sizeof h;
+    /* Copied out: the message's bytes need not be aligned for the rows. */
+    size_t ni = h[1], ns = h[2];
+    *rc = FW_OK;
+    if (fw_sim_grow((void **)&L->imp, &L->cap_imp, L->n_imp + ni, sizeof *L->imp, 1024) ||
+        fw_sim_grow((void **)&L->imp_req, &L->cap_imp_req, L->n_imp + ni, sizeof *L->imp_req, 1024) ||
+        fw_sim_grow((void **)&L->srch, &L->cap_srch, L->n_srch + ns, sizeof *L->srch, 1024) ||
+        fw_sim_grow((void **)&L->srch_req, &L->cap_srch_req, L->n_srch + ns, sizeof *L->srch_req, 1024)) {
+        *rc = FW_ERR_NOMEM;
+        return fw_evlog_skip(p);
+    }
+    for (size_t k = 0; k < ni; k++, q += sizeof(fw_ev_imp)) {
+        memcpy(&L->imp[L->n_imp], q, sizeof(fw_ev_imp));
+        L->imp_req[L->n_imp] = L->next_req + L->imp[L->n_imp].req - 1;
+        L->n_imp++;
+    }
+    for (size_t k = 0; k < ns; k++, q += sizeof(fw_ev_search)) {
+        memcpy(&L->srch[L->n_srch], q, sizeof(fw_ev_search));
+        L->srch_req[L->n_srch] = L->next_req + L->srch[L->n_srch].req - 1;
+        L->n_srch++;
+    }
+    L->next_req += h[0];
+    return q;
 }
 
 fw_err fw_evlog_barrier(fw_evlog *L, const fw_record *rec, size_t n)

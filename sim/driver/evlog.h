@@ -98,6 +98,21 @@ typedef struct fw_evlog_span {
 } fw_evlog_span;
 fw_err fw_evlog_merge(fw_evlog *L, const fw_evlog_span *runs, size_t n);
 
+/* The same merge in pieces, for several ranks (driver/ranks.c: every rank's users in id
+ * order, this rank's from its threads' buffers, the others' from the exchange):
+ * fw_evlog_threads_ok first (FW_ERR_NOMEM when a thread lost a row), then each user's rows in
+ * order -- fw_evlog_merge_span for a span of this rank's buffers, fw_evlog_unpack for the
+ * bytes fw_evlog_pack made of another rank's span (fw_evlog_span_bytes of them; returns
+ * where they end, *rc FW_ERR_NOMEM when they could not be kept) -- then fw_evlog_merged,
+ * which empties the threads' buffers. fw_evlog_skip: where packed rows end. */
+fw_err fw_evlog_threads_ok(const fw_evlog *L);
+fw_err fw_evlog_merge_span(fw_evlog *L, const fw_evlog_span *r);
+void fw_evlog_merged(fw_evlog *L);
+size_t fw_evlog_span_bytes(const fw_evlog_span *r);
+unsigned char *fw_evlog_pack(const fw_evlog *L, const fw_evlog_span *r, unsigned char *p);
+const unsigned char *fw_evlog_unpack(fw_evlog *L, const unsigned char *p, fw_err *rc);
+const unsigned char *fw_evlog_skip(const unsigned char *p);
+
 /* The barrier, after the engine applied the tick's merged records rec[0..n): what each ad
  * event of a logged user was billed (/events/ad_charges). FW_ERR_NOMEM. */
 fw_err fw_evlog_barrier(fw_evlog *L, const struct fw_record *rec, size_t n);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver/evlog.h"
 #include "driver/part.h"
 #include "driver/ranks.h"
 
@@ -57,9 +58,6 @@ const char *fw_ranks_refusal(const fw_sim *S, const char *const *names, uint32_t
     static char why[512];
     if (fw_mpi_size() == 1)
         return NULL;
-    if (S->sc->output.events)
-        return "output.events (the event log is written per thread by the recording process) is not supported "
-               "on several ranks";
     for (uint32_t c = 0; c < S->n_cells; c++)
         if (S->cell_engine[c].feed.algorithm == FW_FEED_PLUGIN)
             return "engine.feed.algorithm plugin (a ranker plug-in may keep state the ranks do not exchange) is "
@@ -218,7 +216,7 @@ static void trace(const fw_sim *S, const fw_recbuf *log)
 }
 
 fw_err fw_ranks_exchange(fw_ranks *R, fw_sim *S, fw_recbuf *log, const uint32_t *run_user, size_t n_runs,
-                         int stop, int *stop_any)
+                         fw_evlog *ev, const fw_evlog_span *ev_runs, int stop, int *stop_any)
 {
     *stop_any = stop;
     if (R->size == 1) {
@@ -228,9 +226,17 @@ fw_err fw_ranks_exchange(fw_ranks *R, fw_sim *S, fw_recbuf *log, const uint32_t 
         return FW_OK;
     }
     double t0 = fw_now_s();
-    size_t need = 2 * sizeof(uint64_t) + n_runs * R->row_bytes;
+    if (ev) {
+        fw_err rc = fw_evlog_threads_ok(ev);
+        if (rc != FW_OK)
+            return rc;
+    }
+    size_t need = 2 * sizeof(uint64_t) + n_runs * R->row_bytes, ev_need = 0;
     for (size_t k = 0; k < log->n; k++)
         need += 2 * sizeof(uint32_t) + payload(log->v[k].kind);
+    for (size_t i = 0; ev && i < n_runs; i++)
+        ev_need += fw_evlog_span_bytes(&ev_runs[i]);
+    need += ev_need;
     R->out.n = 0;
     unsigned char *p = fw_bytes_add(&R->out, need);
     if (!p)
@@ -243,8 +249,11 @@ fw_err fw_ranks_exchange(fw_ranks *R, fw_sim *S, fw_recbuf *log, const uint32_t 
         PUT(p, &r->aux, sizeof r->aux);
         PUT(p, &r->u, payload(r->kind));
     }
-    for (size_t i = 0; i < n_runs; i++)
+    for (size_t i = 0; i < n_runs; i++) {
         p = pack_rows(S, run_user[i], p);
+        if (ev)   /* the user's event log rows of the tick (output.events) */
+            p = fw_evlog_pack(ev, &ev_runs[i], p);
+    }
     double t1 = fw_now_s(), sync;
     fw_err rc = fw_mpi_exchange(R->out.v, R->out.n, stop, &R->all, R->at, stop_any, &sync);
     if (rc != FW_OK)
@@ -259,7 +268,8 @@ fw_err fw_ranks_exchange(fw_ranks *R, fw_sim *S, fw_recbuf *log, const uint32_t 
     /* The whole log, rank by rank: rank order is user order (contiguous slices); so are
      * the users who ran. */
     log->n = 0;
-    size_t n_tick = 0;
+    size_t n_tick = 0, own = 0;
+    fw_err ev_rc = FW_OK;
     for (int r = 0; r < R->size; r++) {
         const unsigned char *q = R->all.v + R->at[r];
         GET(hdr, q, sizeof hdr);
@@ -279,14 +289,37 @@ fw_err fw_ranks_exchange(fw_ranks *R, fw_sim *S, fw_recbuf *log, const uint32_t 
             if (r == R->rank) {
                 memcpy(&u, q, sizeof u);
                 q += R->row_bytes;   /* this rank's own users: already here */
-            } else
+                if (ev) {            /* their event rows: from the threads' buffers */
+                    if (ev_rc == FW_OK)
+                        ev_rc = fw_evlog_merge_span(ev, &ev_runs[own]);
+                    const unsigned char *q0 = q;
+                    q = fw_evlog_skip(q);
+                    R->ev_bytes += (uint64_t)(q - q0);
+                }
+                own++;
+            } else {
                 q = unpack_rows(S, q, &u);
+                if (ev) {
+                    fw_err e1 = FW_OK;
+                    const unsigned char *q0 = q;
+                    q = fw_evlog_unpack(ev, q, &e1);
+                    ev_rc = ev_rc == FW_OK ? e1 : ev_rc;
+                    R->ev_bytes += (uint64_t)(q - q0);
+                }
+            }
             if (u >= S->w.n_users || n_tick == S->w.n_users || (n_tick && u <= R->tick_user[n_tick - 1]))
                 return FW_ERR_INTERNAL;   /* the slices hold distinct users in id order */
             R->tick_user[n_tick++] = u;
         }
         if (q != R->all.v + R->at[r + 1])
             return FW_ERR_INTERNAL;
+    }
+    if (own != n_runs)
+        return FW_ERR_INTERNAL;
+    if (ev) {
+        fw_evlog_merged(ev);
+        if (ev_rc != FW_OK)
+            return ev_rc;
     }
     R->t_pack += (t1 - t0) + (fw_now_s() - t2);
     S->tick_user = R->tick_user;
@@ -326,7 +359,7 @@ void fw_ranks_fault(const fw_ranks *R, uint32_t day)
 
 void fw_ranks_warmed(fw_ranks *R)
 {
-    R->bytes = R->max_tick_bytes = R->ticks = R->user_ticks = R->records = 0;
+    R->bytes = R->max_tick_bytes = R->ticks = R->user_ticks = R->records = R->ev_bytes = 0;
     R->t_sync = R->t_data = R->t_pack = 0.0;
 }
 
@@ -337,14 +370,18 @@ void fw_ranks_summary(const fw_ranks *R, const fw_sim *S, uint32_t days, FILE *o
     double per_tick = R->ticks ? (double)R->bytes / R->ticks : 0.0;
     double per_user_day = days && S->w.n_users ? (double)R->bytes / days / S->w.n_users : 0.0;
     double per_user_tick = R->user_ticks ? (double)R->bytes / R->user_ticks : 0.0;
-    double rows = (double)R->user_ticks * R->row_bytes;
+    double rows = (double)R->user_ticks * R->row_bytes, evb = (double)R->ev_bytes;
+    char evs[64] = "";
+    if (R->ev_bytes)
+        snprintf(evs, sizeof evs, ", %.0f%% event log rows", R->bytes ? 100.0 * evb / R->bytes : 0.0);
     fprintf(out,
             "  ranks: %d (users %u..%u on rank 0); exchanged %.0f bytes per tick (max %llu), %.1f per active "
             "user-tick, %.1f per user per day; %.1f MB in %llu exchanges (each rank receives all of it): "
-            "%.0f%% users' rows (%zu bytes each), %.0f%% records (%.1f bytes each); rank 0 spent %.2f s waiting "
+            "%.0f%% users' rows (%zu bytes each), %.0f%% records (%.1f bytes each)%s; rank 0 spent %.2f s waiting "
             "for the others, %.2f s moving the data and %.2f s packing and unpacking\n",
             R->size, R->lo, R->hi ? R->hi - 1 : 0, per_tick, (unsigned long long)R->max_tick_bytes, per_user_tick,
             per_user_day, R->bytes / 1e6, (unsigned long long)R->ticks, R->bytes ? 100.0 * rows / R->bytes : 0.0,
-            R->row_bytes, R->bytes ? 100.0 * (R->bytes - rows) / R->bytes : 0.0,
-            R->records ? (R->bytes - rows - 16.0 * R->ticks * R->size) / R->records : 0.0, R->t_sync, R->t_data, R->t_pack);
+            R->row_bytes, R->bytes ? 100.0 * (R->bytes - rows - evb) / R->bytes : 0.0,
+            R->records ? (R->bytes - rows - evb - 16.0 * R->ticks * R->size) / R->records : 0.0, evs, R->t_sync,
+            R->t_data, R->t_pack);
 }

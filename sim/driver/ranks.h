@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "driver/evlog.h"
 #include "driver/mpi.h"
 #include "driver/sim.h"
 
@@ -42,6 +43,7 @@ typedef struct fw_ranks {
     uint64_t day_work[FW_WORK__COUNT];   /* the day's work over the ranks (fw_ranks_day_end) */
     /* The tally: bytes of every rank's messages together, exchanges, user-ticks carried. */
     uint64_t bytes, max_tick_bytes, ticks, user_ticks, records;
+    uint64_t ev_bytes;          /* of bytes: the event log's rows (output.events) */
     /* Seconds in the exchanges: waiting for every rank to arrive (the sizes' collective:
      * load imbalance and one latency), moving the data (the bytes' collective), and packing
      * and unpacking. */
@@ -71,9 +73,12 @@ void fw_ranks_sessions_end(fw_ranks *R, const fw_sim *S);
 /* The barrier's exchange: this rank's log of the tick (in user order) and the rows of its
  * users run_user[0..n_runs) go out; *log becomes the whole tick's log and every other rank's
  * users' rows are copied in, and S->tick_user the users who ran on every rank (run_user
- * itself with one process). stop: this rank was asked to stop; *stop_any: some rank was. */
+ * itself with one process). With the event log (ev; ev_runs[i]: where run i's rows are in
+ * this rank's threads' buffers) the users' event rows go too, and on several ranks the
+ * exchange merges them, every rank's in user order (with one process the caller merges:
+ * fw_evlog_merge). stop: this rank was asked to stop; *stop_any: some rank was. */
 fw_err fw_ranks_exchange(fw_ranks *R, fw_sim *S, fw_recbuf *log, const uint32_t *run_user, size_t n_runs,
-                         int stop, int *stop_any);
+                         fw_evlog *ev, const fw_evlog_span *ev_runs, int stop, int *stop_any);
 
 /* The day's end, before the parts' day ends: day_cells[n_cells * n_counters] summed over
  * the ranks. After the engine's day end: the engine's work of the day (rank 0's whole, the

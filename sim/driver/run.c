@@ -504,8 +504,9 @@ static fw_err barrier(driver *D, uint32_t t, size_t n_runs)
     fw_sim *S = &D->S;
     fw_err rc = merge(D, n_runs);
     if (rc == FW_OK)
-        rc = fw_ranks_exchange(&D->ranks, S, &D->log, D->run_user, n_runs, D->stop && *D->stop, &D->stop_any);
-    if (rc == FW_OK && S->evlog)
+        rc = fw_ranks_exchange(&D->ranks, S, &D->log, D->run_user, n_runs, S->evlog, D->run_ev,
+                               D->stop && *D->stop, &D->stop_any);
+    if (rc == FW_OK && S->evlog && D->ranks.size == 1)   /* several ranks: the exchange merged them */
         rc = fw_evlog_merge(S->evlog, D->run_ev, n_runs);
     FOR_PARTS(S, p)
         if (rc == FW_OK && p->def->before_log)

@@ -7,7 +7,8 @@
 # (parallel HDF5): the summary and a root attribute say so, the per-user tables equal one
 # process's, with compression off and at 9, with the parts' tables and with the entity tables
 # (output.entities); a full disk on the ranks exits 1 with the partial marked failed and no temporary file;
-# every part at once (the kitchen sink, tiny_resume) gives the one-process file on 2 and 3 ranks.
+# every part at once (the kitchen sink, tiny_resume) and the event log give the one-process file on
+# 2 and 3 ranks.
 # Usage: mpi.sh FLYWHEEL PYTHON SOURCE_DIR MPIEXEC
 . "$(dirname "$0")/lib.sh"
 MPIRUN=${4:?usage: $0 FLYWHEEL PYTHON SOURCE_DIR MPIEXEC}
@@ -129,6 +130,27 @@ PY
 )
 if [ "$r" = "all" ]; then pass "every part acted on 2 ranks (live joins and orders, fake plants, unfollows, follow-backs, suggestions, arrivals, leavers, AIGC, reports, the media pipeline's delays)"
 else fail "parts that did nothing on 2 ranks (or whose counter is missing): $r"; fi
+# The event log (output.events; tiny_resume logs half its users): each user's rows go with
+# their rows in the exchange and every rank merges them in user order, so 2x1, 3x1 and 2x2
+# give the one-process log, request ids included, and it holds rows.
+EV=("$SRC/tests/data/tiny_resume.yaml" --set world.live_sessions_per_day=2 --set engine.live.enabled=1)
+"$FLYWHEEL" run "${EV[@]}" -q -t 1 -o ev_1x1.h5 2>err.txt || fail "event log 1x1: $(tail -2 err.txt)"
+for rt in 2x1 3x1 2x2; do
+  r=${rt%x*} t=${rt#*x}
+  ranked "$r" "${EV[@]}" -t "$t" -o ev_$rt.h5 >out.txt 2>err.txt || { fail "event log $rt: exit $? ($(tail -3 err.txt))"; continue; }
+  if cmp_files ev_1x1.h5 ev_$rt.h5; then pass "event log (output.events): 1x1 and $rt identical"
+  else fail "event log: 1x1 and $rt differ: $(show_diff ev_1x1.h5 ev_$rt.h5)"; fi
+done
+if grep -Eq '[0-9]+% event log rows' out.txt; then pass "summary: the event log's share of the exchange"
+else fail "summary: no event log share: $(grep 'ranks:' out.txt | head -1)"; fi
+r=$("$PY" - ev_2x2.h5 <<'PY' 2>&1
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+print(len(f["events/impressions/user"]) > 1000, len(f["events/searches/user"]) > 0, len(f["truth/impressions/p_open"]) == len(f["events/impressions/user"]))
+PY
+)
+if [ "$r" = "True True True" ]; then pass "event log on 2x2: impressions, searches and their truth recorded"
+else fail "event log on 2x2: '$r' (want three True)"; fi
 # The entity tables (output.entities): every rank computes them on replicated state, the
 # sessions' counts (sessions per user, search results examined by rank) are summed over the
 # ranks, and rank 0 adds the tables alone after the collective write. 2x2 and 3x1 (uneven
@@ -184,7 +206,6 @@ refused() {
   else fail "$what: exit $rc, files: $(ls refused.h5* 2>/dev/null), stderr: $(grep flywheel err.txt | head -3)"; fi
 }
 refused "--replicates" "replicates" "$AB" "${SMALL[@]}" --replicates 2
-refused "output.events" "output.events" "$AB" "${SMALL[@]}" --set output.events=true
 refused "rec beside arms differing in shop.profile" "shop.profile" "$SRC/tests/data/reference.yaml"
 "$MPIRUN" --oversubscribe -np 2 "$FLYWHEEL" validate "$AB" >out.txt 2>err.txt
 rc=$?; if [ $rc = 2 ] && grep -q "only \`flywheel run\`" err.txt; then pass "validate under mpirun: exit 2"; else fail "validate under mpirun: exit $rc"; fi
