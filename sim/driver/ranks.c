@@ -23,11 +23,11 @@ static const char *const checked_parts[] = {
     "adnotes", "searchprod", "notify", "advertisers", "promo", "tables", "safety", "aigc",
     "media",  "living",      "live",   "unfollow", "followback", "suggest"};
 
-fw_err fw_ranks_init(fw_ranks *R, const fw_sim *S)
+fw_err fw_ranks_init(fw_ranks *R, const fw_sim *S, int local)
 {
     memset(R, 0, sizeof *R);
-    R->rank = fw_mpi_rank();
-    R->size = fw_mpi_size();
+    R->rank = local ? 0 : fw_mpi_rank();
+    R->size = local ? 1 : fw_mpi_size();
     uint64_t n = S->w.n_users;
     R->lo = (uint32_t)(n * (uint64_t)R->rank / (uint64_t)R->size);
     R->hi = (uint32_t)(n * (uint64_t)(R->rank + 1) / (uint64_t)R->size);
@@ -53,10 +53,10 @@ void fw_ranks_fini(fw_ranks *R)
     memset(R, 0, sizeof *R);
 }
 
-const char *fw_ranks_refusal(const fw_sim *S, const char *const *names, uint32_t n)
+const char *fw_ranks_refusal(const fw_sim *S, const char *const *names, uint32_t n, int local)
 {
     static char why[512];
-    if (fw_mpi_size() == 1)
+    if (local || fw_mpi_size() == 1)
         return NULL;
     for (uint32_t c = 0; c < S->n_cells; c++)
         if (S->cell_engine[c].feed.algorithm == FW_FEED_PLUGIN)

@@ -50,8 +50,9 @@ typedef struct fw_ranks {
     double t_sync, t_data, t_pack;
 } fw_ranks;
 
-/* This process's place (size 1 without MPI): slice, buffers. FW_ERR_NOMEM. */
-fw_err fw_ranks_init(fw_ranks *R, const fw_sim *S);
+/* This process's place (size 1 without MPI, or for a local run: fw_run_opts.local): slice,
+ * buffers. FW_ERR_NOMEM. */
+fw_err fw_ranks_init(fw_ranks *R, const fw_sim *S, int local);
 void fw_ranks_fini(fw_ranks *R);
 
 /* Whether u's sessions run here. */
@@ -60,7 +61,7 @@ static inline int fw_ranks_owns(const fw_ranks *R, uint32_t u) { return u >= R->
 /* Why this run cannot run on several ranks, or NULL: the features whose session or
  * barrier hooks keep state the exchange does not carry (checked once the parts are chosen:
  * names[0..n) the parts that run). */
-const char *fw_ranks_refusal(const fw_sim *S, const char *const *names, uint32_t n);
+const char *fw_ranks_refusal(const fw_sim *S, const char *const *names, uint32_t n, int local);
 
 /* Around a serial phase (the parts' day starts, a barrier): on ranks > 0 thread 0's
  * counters are put back as they were, so what the phase counts is counted by rank 0 alone. */

@@ -73,6 +73,7 @@ static const fw_part core_part = {
 
 typedef struct driver {
     fw_sim S;
+    int local;                   /* fw_run_opts.local: one process's run even under mpirun */
     fw_counters counters;
     uint32_t base[FW_MAX_PARTS + 1];   /* the core's, then each part's */
     uint32_t page_cap[256];            /* [n_cells]: the cell's largest page */
@@ -156,7 +157,7 @@ static fw_err drv_init(driver *D)
         !(D->run_lo = malloc(((size_t)nu + 1) * sizeof *D->run_lo)) ||
         !(D->run_hi = malloc(((size_t)nu + 1) * sizeof *D->run_hi)) ||
         (S->evlog && !(D->run_ev = malloc(((size_t)nu + 1) * sizeof *D->run_ev))) ||
-        fw_ranks_init(&D->ranks, S) != FW_OK ||
+        fw_ranks_init(&D->ranks, S, D->local) != FW_OK ||
         !(D->day_arms = calloc(per_arm, sizeof *D->day_arms)) || !(D->totals = calloc(per_arm, sizeof *D->totals)))
         return FW_ERR_NOMEM;
     const fw_hist *h = fw_engine_ctx_latency(S->th[0].ctx, 0);
@@ -977,6 +978,7 @@ static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, c
     const fw_scenario *sc = S->sc;
     double gen_rss = peak_rss_mb();
     char errbuf[512];
+    D->local = o->local;
     /* The core, then the parts that run. */
     const fw_part *layout[FW_MAX_PARTS + 1] = {&core_part};
     uint32_t n_layout = 1;
@@ -991,11 +993,11 @@ static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, c
     const char *names[FW_MAX_PARTS];
     for (uint32_t k = 1; k < n_layout; k++)
         names[k - 1] = layout[k]->name;
-    const char *refusal = fw_ranks_refusal(S, names, n_layout - 1);
+    const char *refusal = fw_ranks_refusal(S, names, n_layout - 1, D->local);
     if (!refusal)
         refusal = warmup_refusal(S, names, n_layout - 1);
     if (refusal) {
-        if (fw_mpi_rank() == 0)
+        if (D->local || fw_mpi_rank() == 0)
             fprintf(stderr, "flywheel run: %s\n", refusal);
         D->refused = 1;
         return FW_ERR_INVAL;
@@ -1010,7 +1012,7 @@ static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, c
             .version = FW_VERSION, .git_revision = FW_GIT_REVISION, .scenario_name = sc->name,
             .scenario_path = sc->source_path ? sc->source_path : "",
             .scenario_text = sc->source_text ? sc->source_text : "", .seed = sc->seed, .threads = S->n_threads,
-            .ranks = fw_mpi_size(),
+            .ranks = D->local ? 1 : fw_mpi_size(),
             .days_planned = sc->days, .ticks_per_day = S->tpd, .n_arms = S->n_arms, .arm_names = D->arm_names,
             .arm_weights = D->arm_weights, .arm_layers = D->arm_layers, .arm_users = S->asg.users, .scenario = sc,
             .compression = sc->output.compression, .n_counters = D->counters.n, .n_rates = D->counters.n_rates,
@@ -1163,7 +1165,7 @@ static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_e
             rep->impressions += served_impressions(D, &S->day_cells[(size_t)c * S->n_counters]);
         }
         if ((rc = day_record(D, t_start, errbuf, sizeof errbuf)) != FW_OK) {
-            if (errbuf[0] && fw_mpi_rank() == 0)   /* a collective write's failure: every rank's */
+            if (errbuf[0] && D->ranks.rank == 0)   /* a collective write's failure: every rank's */
                 fprintf(stderr, "\nflywheel: %s\n", errbuf);
             break;
         }
@@ -1174,7 +1176,8 @@ static fw_err run_days(driver *D, const fw_run_opts *o, fw_run_report *rep, fw_e
             *stopped = 1;   /* a test's stop, as a signal after this day */
         /* Several ranks: none starts the next day before rank 0 has written this one, so
          * a rank that dies later leaves the file with every day finished before. */
-        fw_mpi_barrier();
+        if (D->ranks.size > 1)
+            fw_mpi_barrier();
     }
     if (o->progress && !o->progress_log)
         fputc('\n', stderr);
@@ -1450,6 +1453,7 @@ typedef struct side_run {
 
 typedef struct side_job {
     side_run *runs;
+    const uint32_t *idx;    /* the side runs this process runs (all, or its rank's share) */
     const fw_run_opts *o;
 } side_job;
 
@@ -1458,12 +1462,13 @@ static void k_side(void *arg, size_t b, size_t e, int slot)
     side_job *j = arg;
     (void)slot;
     for (size_t i = b; i < e; i++) {
-        side_run *r = &j->runs[i];
+        side_run *r = &j->runs[j->idx[i]];
         if (j->o->stop && *j->o->stop) {
             r->status = FW_ERR_INTERRUPT;
             continue;
         }
-        fw_run_opts q = {.stop = j->o->stop};
+        /* local: under several ranks a side run is one rank's, whole, on one thread */
+        fw_run_opts q = {.stop = j->o->stop, .local = 1};
         fw_run_report rep;
         r->status = run_one(&r->sc, &q, &rep, &r->x);
     }
@@ -1661,6 +1666,41 @@ static fw_err plan_init(side_plan *p, const fw_scenario *sc, const fw_run_opts *
     return FW_OK;
 }
 
+/* Several ranks: every rank ran its share of the side runs (run i on rank i mod size); every
+ * rank gets every run's status and results -- a replicate's experiment table, a
+ * counterfactual world's values -- as the rank that ran it holds them, bit for bit (summed
+ * over the ranks as 64-bit words, every other rank's words 0). */
+static fw_err share_side_runs(side_plan *p, uint32_t n_side)
+{
+    int rank = fw_mpi_rank(), size = fw_mpi_size();
+    uint64_t *st = calloc(n_side + 1, sizeof *st);
+    if (!st)
+        return FW_ERR_NOMEM;
+    for (uint32_t i = 0; i < n_side; i++)
+        st[i] = (int)(i % (uint32_t)size) == rank ? (uint64_t)p->runs[i].status : 0;
+    fw_err rc = fw_mpi_sum_u64(st, n_side);
+    for (uint32_t i = 0; i < n_side && rc == FW_OK; i++)
+        p->runs[i].status = (fw_err)st[i];
+    free(st);
+    if (rc != FW_OK)
+        return rc;
+    /* Replicate k (side run k - 1) fills tables[k]; the counterfactual worlds fill values. */
+    _Static_assert(sizeof(fw_exp_table) % sizeof(uint64_t) == 0, "the table goes as 64-bit words");
+    for (uint32_t k = 1; k < p->K && rc == FW_OK; k++) {
+        if ((int)((k - 1) % (uint32_t)size) != rank)
+            memset(&p->tables[k], 0, sizeof p->tables[k]);
+        rc = fw_mpi_sum_u64((uint64_t *)(void *)&p->tables[k], sizeof p->tables[k] / sizeof(uint64_t));
+    }
+    size_t per_run = (size_t)p->E * FW_EM__COUNT;
+    for (uint32_t j = 0; j < p->n_cf && rc == FW_OK; j++) {
+        double *v = &p->values[j * per_run];
+        if ((int)((p->K - 1 + j) % (uint32_t)size) != rank)
+            memset(v, 0, per_run * sizeof *v);
+        rc = fw_mpi_sum_u64((uint64_t *)(void *)v, per_run);
+    }
+    return rc;
+}
+
 void fw_run_population(const fw_scenario *s, double *users, double *notes)
 {
     double days = (double)s->days + s->world.warmup_days;
@@ -1739,13 +1779,6 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
     /* Several ranks (driver/ranks.h): one recorded run, rank 0 recording and reporting. */
     fw_run_opts ranked;
     if (fw_mpi_size() > 1) {
-        if (o->replicates > 1 || (sc->experiment_counterfactual && sc->n_arms > 1)) {
-            if (fw_mpi_rank() == 0)
-                fprintf(stderr, "flywheel run: %s is not supported on several ranks (run it in one process)\n",
-                        o->replicates > 1 ? "--replicates" : "experiment.counterfactual");
-            rep->refused = 1;
-            return FW_ERR_INVAL;
-        }
         if (fw_mpi_rank() > 0) {   /* its recorder writes its share of the file (parallel HDF5) */
             ranked = *o;
             ranked.out = NULL;
@@ -1789,13 +1822,29 @@ fw_err fw_run(const fw_scenario *sc, const fw_run_opts *o, fw_run_report *rep)
             fprintf(stderr, "flywheel: memory allows %d side runs at once (of %d threads)\n", at_once, threads);
         fw_par_set_threads(at_once);
     }
-    side_job job = {.runs = p.runs, .o = o};
-    fw_par_for(n_side, 1, k_side, &job);
+    /* Under several ranks each rank runs its share (run i on rank i mod size), then they
+     * share the results (share_side_runs): the same tables as one process's, sooner. */
+    uint32_t *idx = malloc((size_t)n_side * sizeof *idx), n_mine = 0;
+    if (!idx) {
+        rc = FW_ERR_NOMEM;
+        fprintf(stderr, "flywheel: out of memory for the side runs\n");
+        goto out;
+    }
+    for (uint32_t i = 0; i < n_side; i++)
+        if ((int)(i % (uint32_t)fw_mpi_size()) == fw_mpi_rank())
+            idx[n_mine++] = i;
+    side_job job = {.runs = p.runs, .idx = idx, .o = o};
+    fw_par_for(n_mine, 1, k_side, &job);
+    free(idx);
     fw_par_set_threads(threads);
+    if (fw_mpi_size() > 1 && (rc = share_side_runs(&p, n_side)) != FW_OK) {
+        fprintf(stderr, "flywheel: sharing the side runs' results between the ranks failed: %s\n", fw_err_str(rc));
+        goto out;
+    }
     for (uint32_t i = 0; i < n_side && rc == FW_OK; i++)
         rc = p.runs[i].status;
     if (rc != FW_OK) {
-        if (rc != FW_ERR_INTERRUPT)
+        if (rc != FW_ERR_INTERRUPT && fw_mpi_rank() == 0)   /* every rank knows it (share_side_runs) */
             fprintf(stderr, "flywheel: a replicate or counterfactual run failed: %s\n", fw_err_str(rc));
         goto out;
     }

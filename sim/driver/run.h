@@ -34,6 +34,9 @@ typedef struct fw_run_opts {
     /* A test's stop (FLYWHEEL_STOP_AFTER_DAY): as if a signal came once this many days are
      * finished and written (0: never). */
     uint32_t stop_after_days;
+    /* Run in this process alone even under mpirun (several ranks): a side run (a replicate, a
+     * counterfactual world), which one rank runs whole while the others run other ones. */
+    int local;
 } fw_run_opts;
 
 typedef struct fw_run_report {

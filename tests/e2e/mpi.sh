@@ -7,8 +7,8 @@
 # (parallel HDF5): the summary and a root attribute say so, the per-user tables equal one
 # process's, with compression off and at 9, with the parts' tables and with the entity tables
 # (output.entities); a full disk on the ranks exits 1 with the partial marked failed and no temporary file;
-# every part at once (the kitchen sink, tiny_resume) and the event log give the one-process file on
-# 2 and 3 ranks.
+# every part at once (the kitchen sink, tiny_resume), the event log, --replicates and a counterfactual
+# give the one-process file on 2 and 3 ranks.
 # Usage: mpi.sh FLYWHEEL PYTHON SOURCE_DIR MPIEXEC
 . "$(dirname "$0")/lib.sh"
 MPIRUN=${4:?usage: $0 FLYWHEEL PYTHON SOURCE_DIR MPIEXEC}
@@ -151,6 +151,22 @@ PY
 )
 if [ "$r" = "True True True" ]; then pass "event log on 2x2: impressions, searches and their truth recorded"
 else fail "event log on 2x2: '$r' (want three True)"; fi
+# Side runs: --replicates (run i on rank i mod R, results shared) and a counterfactual
+# (scenarios/interference.yaml, small): the file and the replicates' summary equal one
+# process's.
+"$FLYWHEEL" run "$AB" "${SMALL[@]}" --replicates 4 -t 1 -o rep_1.h5 >rep_1.out 2>err.txt || fail "replicates 1x1: $(tail -2 err.txt)"
+for r in 2 3; do
+  ranked "$r" "$AB" "${SMALL[@]}" --replicates 4 -t 1 -o rep_$r.h5 >rep_$r.out 2>err.txt || { fail "replicates on $r ranks: exit $? ($(tail -3 err.txt))"; continue; }
+  if cmp_files rep_1.h5 rep_$r.h5 && diff -q <(sed -n '/^replicates:/,/^$/p' rep_1.out) <(sed -n '/^replicates:/,/^$/p' rep_$r.out) >/dev/null &&
+     grep -q '^replicates: 4 seeds' rep_$r.out; then pass "--replicates 4 on $r ranks: the one-process file and summary"
+  else fail "--replicates 4 on $r ranks differ: $(show_diff rep_1.h5 rep_$r.h5)"; fi
+done
+CF=("$SRC/scenarios/interference.yaml" --set world.n_users=2000 --set world.n_notes=4000)
+"$FLYWHEEL" run "${CF[@]}" -q -t 1 -o cf_1.h5 2>err.txt || fail "counterfactual 1x1: $(tail -2 err.txt)"
+ranked 2 "${CF[@]}" -q -t 1 -o cf_2.h5 >out.txt 2>err.txt || fail "counterfactual on 2 ranks: $(tail -3 err.txt)"
+if cmp_files cf_1.h5 cf_2.h5 && "$PY" -c 'import sys, h5py; sys.exit(0 if "counterfactual" in h5py.File(sys.argv[1], "r")["experiment"] else 1)' cf_2.h5; then
+  pass "counterfactual (interference.yaml) on 2 ranks: the one-process file, /experiment/counterfactual in it"
+else fail "counterfactual on 2 ranks differs: $(show_diff cf_1.h5 cf_2.h5)"; fi
 # The entity tables (output.entities): every rank computes them on replicated state, the
 # sessions' counts (sessions per user, search results examined by rank) are summed over the
 # ranks, and rank 0 adds the tables alone after the collective write. 2x2 and 3x1 (uneven
@@ -205,7 +221,6 @@ refused() {
   if [ $rc = 2 ] && grep -q "$expect" err.txt && ! ls refused.h5* >/dev/null 2>&1; then pass "refused with exit 2: $what"
   else fail "$what: exit $rc, files: $(ls refused.h5* 2>/dev/null), stderr: $(grep flywheel err.txt | head -3)"; fi
 }
-refused "--replicates" "replicates" "$AB" "${SMALL[@]}" --replicates 2
 refused "rec beside arms differing in shop.profile" "shop.profile" "$SRC/tests/data/reference.yaml"
 "$MPIRUN" --oversubscribe -np 2 "$FLYWHEEL" validate "$AB" >out.txt 2>err.txt
 rc=$?; if [ $rc = 2 ] && grep -q "only \`flywheel run\`" err.txt; then pass "validate under mpirun: exit 2"; else fail "validate under mpirun: exit $rc"; fi
