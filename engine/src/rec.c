@@ -725,6 +725,16 @@ uint32_t fw_rec_max_dim(const fw_engine *e)
     return r ? r->ustride : 0;
 }
 
+uint32_t fw_engine_request_rows(fw_engine *e, void **base, size_t *size, uint32_t max)
+{
+    fw_rec *r = R_of(e);
+    if (!r || max == 0 || e->n_users == 0)
+        return 0;
+    base[0] = r->user_arm;   /* rec_request writes it; features (training) reads it */
+    size[0] = sizeof *r->user_arm;
+    return 1;
+}
+
 const float *fw_rec_user_vec(const fw_engine *e, uint32_t cell, uint32_t u)
 {
     (void)cell;   /* one vector per user, of which their learner reads its own dim */

@@ -62,18 +62,6 @@ const char *fw_ranks_refusal(const fw_sim *S, const char *const *names, uint32_t
         if (S->cell_engine[c].feed.algorithm == FW_FEED_PLUGIN)
             return "engine.feed.algorithm plugin (a ranker plug-in may keep state the ranks do not exchange) is "
                    "not supported on several ranks";
-    /* The recommender remembers the cell of each user's latest feed request (rec.c
-     * user_arm, written by the request: only the user's rank has it) and its training reads
-     * it for the SHOP feature, which depends on the cell only through shop.profile. */
-    int rec = 0, profiles_differ = 0;
-    for (uint32_t c = 0; c < S->n_cells; c++) {
-        rec |= S->cell_engine[c].feed.algorithm == FW_FEED_REC;
-        profiles_differ |= S->cell_engine[c].shop.profile != S->cell_engine[0].shop.profile;
-    }
-    if (rec && profiles_differ)
-        return "arms that differ in engine.shop.profile beside the recommender (engine.feed.algorithm rec) are "
-               "not supported on several ranks: its training reads the cell of each user's latest request, "
-               "which only the user's own rank knows";
     char list[200];
     const char *part = fw_sim_unchecked_part(names, n, checked_parts, sizeof checked_parts / sizeof *checked_parts,
                                              list, sizeof list);

@@ -993,6 +993,13 @@ static fw_err setup(driver *D, const fw_run_opts *o, const fw_run_report *rep, c
     const char *names[FW_MAX_PARTS];
     for (uint32_t k = 1; k < n_layout; k++)
         names[k - 1] = layout[k]->name;
+    /* Several ranks: what the engine's requests write for their user and its barrier reads
+     * goes with the users' rows (today the recommender's cell of a user's latest request). */
+    void *erow[4];
+    size_t esize[4];
+    for (uint32_t k = 0, n = fw_engine_request_rows(S->engine, erow, esize, 4); k < n; k++)
+        if ((rc = fw_sim_rank_row(S, erow[k], esize[k])) != FW_OK)
+            return rc;
     const char *refusal = fw_ranks_refusal(S, names, n_layout - 1, D->local);
     if (!refusal)
         refusal = warmup_refusal(S, names, n_layout - 1);

@@ -378,6 +378,16 @@ struct fw_snap;
 int fw_engine_can_snap(const fw_engine *e, char *missing, size_t len);
 fw_err fw_engine_snap(fw_engine *e, struct fw_snap *s);
 
+/* Per-user state a request writes for its own user that a barrier call reads for any user,
+ * for a caller that serves users' requests in several processes (each holding a replica of
+ * the engine, as the simulator's MPI ranks do) and must copy each user's element to the other
+ * processes before the barrier: up to max arrays, base[k][u * size[k]] being user u's
+ * element; returns how many (today at most one: the recommender's cell of each user's latest
+ * feed request, whose training reads it for the SHOP feature). Everything else a request
+ * writes (served filters, ad frequency caps) is read only by the same user's later
+ * requests. Valid for the engine's life. */
+uint32_t fw_engine_request_rows(fw_engine *e, void **base, size_t *size, uint32_t max);
+
 /* What the last barrier call that failed with FW_ERR_INTERNAL or FW_ERR_NOMEM found ("shop:
  * order 12 was paid 2 times"); "" when none failed. */
 const char *fw_engine_error(const fw_engine *e);
