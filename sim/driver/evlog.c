@@ -303,25 +303,25 @@ void fw_evlog_search(fw_session *ss, const uint32_t *terms, uint32_t n_terms, ui
         q->terms[k] = k < n_terms ? terms[k] : UINT32_MAX;
 }
 
-/* Appends one user's rows of the tick (ni impressions, ns searches, n_req requests) to the
- * day's, numbering their requests from next_req. */
-static fw_err append_user(fw_evlog *L, const fw_ev_imp *imp, size_t ni, const fw_ev_search *srch, size_t ns,
-                          uint32_t n_req)
+/* Appends one user's rows of the tick (ni impressions at imp, ns searches at srch: rows as
+ * bytes, which another rank's message need not align) to the day's, numbering their requests
+ * (n_req of them) from next_req. */
+static fw_err append_user(fw_evlog *L, const void *imp, size_t ni, const void *srch, size_t ns, uint32_t n_req)
 {
     if (fw_sim_grow((void **)&L->imp, &L->cap_imp, L->n_imp + ni, sizeof *L->imp, 1024) ||
         fw_sim_grow((void **)&L->imp_req, &L->cap_imp_req, L->n_imp + ni, sizeof *L->imp_req, 1024) ||
         fw_sim_grow((void **)&L->srch, &L->cap_srch, L->n_srch + ns, sizeof *L->srch, 1024) ||
         fw_sim_grow((void **)&L->srch_req, &L->cap_srch_req, L->n_srch + ns, sizeof *L->srch_req, 1024))
         return FW_ERR_NOMEM;
+    if (ni)
+        memcpy(L->imp + L->n_imp, imp, ni * sizeof *L->imp);
+    if (ns)
+        memcpy(L->srch + L->n_srch, srch, ns * sizeof *L->srch);
     /* Requests are numbered from 1 in a user's tick (fw_evlog_request runs first). */
-    for (size_t k = 0; k < ni; k++) {
-        L->imp[L->n_imp] = imp[k];
-        L->imp_req[L->n_imp++] = L->next_req + imp[k].req - 1;
-    }
-    for (size_t k = 0; k < ns; k++) {
-        L->srch[L->n_srch] = srch[k];
-        L->srch_req[L->n_srch++] = L->next_req + srch[k].req - 1;
-    }
+    for (size_t k = 0; k < ni; k++, L->n_imp++)
+        L->imp_req[L->n_imp] = L->next_req + L->imp[L->n_imp].req - 1;
+    for (size_t k = 0; k < ns; k++, L->n_srch++)
+        L->srch_req[L->n_srch] = L->next_req + L->srch[L->n_srch].req - 1;
     L->next_req += n_req;
     return FW_OK;
 }
@@ -388,29 +388,9 @@ const unsigned char *fw_evlog_unpack(fw_evlog *L, const unsigned char *p, fw_err
 {
     uint32_t h[3];
     memcpy(h, p, sizeof h);
-    const unsigned char *q = p + sizeof h;
-    /* Copied out: the message's bytes need not be aligned for the rows. */
-    size_t ni = h[1], ns = h[2];
-    *rc = FW_OK;
-    if (fw_sim_grow((void **)&L->imp, &L->cap_imp, L->n_imp + ni, sizeof *L->imp, 1024) ||
-        fw_sim_grow((void **)&L->imp_req, &L->cap_imp_req, L->n_imp + ni, sizeof *L->imp_req, 1024) ||
-        fw_sim_grow((void **)&L->srch, &L->cap_srch, L->n_srch + ns, sizeof *L->srch, 1024) ||
-        fw_sim_grow((void **)&L->srch_req, &L->cap_srch_req, L->n_srch + ns, sizeof *L->srch_req, 1024)) {
-        *rc = FW_ERR_NOMEM;
-        return fw_evlog_skip(p);
-    }
-    for (size_t k = 0; k < ni; k++, q += sizeof(fw_ev_imp)) {
-        memcpy(&L->imp[L->n_imp], q, sizeof(fw_ev_imp));
-        L->imp_req[L->n_imp] = L->next_req + L->imp[L->n_imp].req - 1;
-        L->n_imp++;
-    }
-    for (size_t k = 0; k < ns; k++, q += sizeof(fw_ev_search)) {
-        memcpy(&L->srch[L->n_srch], q, sizeof(fw_ev_search));
-        L->srch_req[L->n_srch] = L->next_req + L->srch[L->n_srch].req - 1;
-        L->n_srch++;
-    }
-    L->next_req += h[0];
-    return q;
+    const unsigned char *imp = p + sizeof h, *srch = imp + (size_t)h[1] * sizeof(fw_ev_imp);
+    *rc = append_user(L, imp, h[1], srch, h[2], h[0]);
+    return fw_evlog_skip(p);
 }
 
 fw_err fw_evlog_barrier(fw_evlog *L, const fw_record *rec, size_t n)
