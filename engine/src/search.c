@@ -66,6 +66,9 @@ typedef struct intents {
 #define SUP_SHIFT 12
 #define SUP (1u << SUP_SHIFT)
 #define BLK_PER_SUP (1u << (SUP_SHIFT - BLK_SHIFT))
+/* Lists of this many postings or more are split by topic too (see part_build). */
+#define PART_MIN 1024u
+_Static_assert(PART_MIN % BLK == 0 && PART_MIN <= SUP, "a short list's topic view has one superblock");
 
 /* What a block's postings may score at most, whatever idf, avgdl, k1 and b are when asked:
  * BM25's term weight rises with tf and falls with the note's length, so the shortest note
@@ -96,6 +99,11 @@ typedef struct plist {
     uint64_t *bits;         /* [bit_words] bit d % 64 of word d / 64: note d is in the list */
     uint32_t *rank;         /* [bit_words] postings whose note is < 64 * w, for w < rank_to */
     uint32_t bit_words, rank_to;
+    /* A long list's postings again, by their note's topic (see part_build): sub[t] holds the
+     * postings of notes of topic t in id order (NULL or empty when none); NULL for a short
+     * list and for a topic's own list. */
+    struct plist **sub;     /* [n_sub] */
+    uint32_t n_sub;         /* n_topics when sub is not NULL */
 } plist;
 
 struct fw_search {
@@ -113,6 +121,12 @@ struct fw_search {
     intents *im;            /* [n_learn] */
 };
 
+/* A topic to walk and the most its notes may score (topic_run). */
+struct tbound {
+    double b;
+    uint32_t t;
+};
+
 struct fw_search_ctx {
     double *acc;            /* [acc_cap] BM25 per note */
     uint32_t *acc_stamp;    /* [acc_cap] */
@@ -122,6 +136,18 @@ struct fw_search_ctx {
     double *aff;            /* [n_topics] the user's affinity, valid where aff_stamp == stamp */
     double *gi, *gp;        /* [n_topics] the scan's intent and affinity terms per topic */
     uint32_t *aff_stamp;    /* [n_topics] */
+    /* topic_run's scratch: the query's short lists split by topic (list j's postings from
+     * j * PART_MIN, topic t's from off[j * (n_topics + 1) + t]; block summaries from
+     * boff[j * n_topics + t]; one superblock each, which is also its list bound), and the
+     * topics to walk. */
+    uint32_t *tv_id;        /* [FW_QUERY_TERMS * PART_MIN] */
+    uint8_t *tv_tl;         /* [FW_QUERY_TERMS * PART_MIN] */
+    uint16_t *tv_tp;        /* [PART_MIN] */
+    uint32_t *tv_off;       /* [FW_QUERY_TERMS * (n_topics + 1)] */
+    uint32_t *tv_boff;      /* [FW_QUERY_TERMS * n_topics] */
+    pblock *tv_blk;         /* [FW_QUERY_TERMS * (PART_MIN / BLK + n_topics)] */
+    pblock *tv_sup;         /* [FW_QUERY_TERMS * n_topics] */
+    struct tbound *tv_ord;  /* [n_topics] */
 };
 
 /* Search pages are at most this long (engine.search.page_size's range). */
@@ -183,19 +209,15 @@ static fw_err search_create(fw_engine *e, const fw_catalog *cat, void **state)
     return rc;
 }
 
+static void plist_free(plist *p);
+
 static void search_destroy(fw_engine *e, void *state)
 {
     (void)e;
     struct fw_search *s = state;
     if (s->post)
-        for (uint32_t t = 0; t < s->n_terms; t++) {
-            free(s->post[t].id);
-            free(s->post[t].tl);
-            free(s->post[t].blk);
-            free(s->post[t].sup);
-            free(s->post[t].bits);
-            free(s->post[t].rank);
-        }
+        for (uint32_t t = 0; t < s->n_terms; t++)
+            plist_free(&s->post[t]);
 }
 
 static void search_ctx_destroy(void *ctx);
@@ -216,7 +238,15 @@ static fw_err search_ctx_create(const fw_engine *e, const void *state, void **ct
         !(x->dist = calloc(T, sizeof *x->dist)) ||
         !(x->aff = calloc(T, sizeof *x->aff)) ||
         !(x->aff_stamp = calloc(T, sizeof *x->aff_stamp)) || !(x->gi = calloc(T, sizeof *x->gi)) ||
-        !(x->gp = calloc(T, sizeof *x->gp)))
+        !(x->gp = calloc(T, sizeof *x->gp)) ||
+        !(x->tv_id = malloc((size_t)FW_QUERY_TERMS * PART_MIN * sizeof *x->tv_id)) ||
+        !(x->tv_tl = malloc((size_t)FW_QUERY_TERMS * PART_MIN * sizeof *x->tv_tl)) ||
+        !(x->tv_tp = malloc((size_t)PART_MIN * sizeof *x->tv_tp)) ||
+        !(x->tv_off = malloc((size_t)FW_QUERY_TERMS * (T + 1) * sizeof *x->tv_off)) ||
+        !(x->tv_boff = malloc((size_t)FW_QUERY_TERMS * T * sizeof *x->tv_boff)) ||
+        !(x->tv_blk = malloc((size_t)FW_QUERY_TERMS * (PART_MIN / BLK + T) * sizeof *x->tv_blk)) ||
+        !(x->tv_sup = malloc((size_t)FW_QUERY_TERMS * T * sizeof *x->tv_sup)) ||
+        !(x->tv_ord = malloc((size_t)T * sizeof *x->tv_ord)))
         return FW_ERR_NOMEM;
     return FW_OK;
 }
@@ -234,6 +264,14 @@ static void search_ctx_destroy(void *ctx)
     free(x->aff_stamp);
     free(x->gi);
     free(x->gp);
+    free(x->tv_id);
+    free(x->tv_tl);
+    free(x->tv_tp);
+    free(x->tv_off);
+    free(x->tv_boff);
+    free(x->tv_blk);
+    free(x->tv_sup);
+    free(x->tv_ord);
     free(x);
 }
 
@@ -379,6 +417,80 @@ static void plist_rebuild(plist *p)
     }
 }
 
+/* Topic partitions. In a simulated day a search's window score is mostly its topic terms
+ * (intent and affinity: w_intent 1.5 against a text term of at most w_text = 1), which a
+ * note's postings do not show: every posting of a word met in another topic's notes has to
+ * be looked at to learn that it cannot enter. So a list of PART_MIN postings or more keeps
+ * them twice: in id order (every retrieval mode, the probes, the pruning's first pass) and
+ * split by the note's topic, each part a list of its own (ids ascending, its own block
+ * bounds and, when dense, bitmap), which exact retrieval walks topic by topic, the topics
+ * with the best bounds first (topic_run). The split starts when the list reaches PART_MIN
+ * postings (part_build, from the postings it has) and grows with each posting after;
+ * a topic's part is never split again. What it costs: 5 bytes a posting of a long list
+ * (about 13 of a note's 16 at a million notes) and each part's block summaries, and a
+ * list with a part in every topic keeps n_topics parts; no part when n_topics < 2. When
+ * out of memory the split is dropped (tried again PART_MIN postings later) and, while a long
+ * list of the query has none, exact retrieval walks the lists whole (prune_run): slower, not
+ * different. */
+
+/* Drops p's split by topic (p keeps its postings). */
+static void part_drop(plist *p)
+{
+    for (uint32_t t = 0; p->sub && t < p->n_sub; t++)
+        if (p->sub[t]) {
+            plist_free(p->sub[t]);
+            free(p->sub[t]);
+        }
+    free(p->sub);
+    p->sub = NULL;
+    p->n_sub = 0;
+}
+
+static void plist_free(plist *p)
+{
+    part_drop(p);
+    free(p->id);
+    free(p->tl);
+    free(p->blk);
+    free(p->sup);
+    free(p->bits);
+    free(p->rank);
+    *p = (plist){0};
+}
+
+/* Room for one more posting in p's part of topic t (made when p has none); -1 when out
+ * of memory (an empty part may be left: readers treat it as none). */
+static int part_reserve(plist *p, uint32_t t)
+{
+    if (!p->sub[t] && !(p->sub[t] = calloc(1, sizeof *p->sub[t])))
+        return -1;
+    return plist_reserve(p->sub[t], p->sub[t]->n + 1);
+}
+
+/* Splits p (PART_MIN postings or more) by topic, appending its postings to their parts in
+ * id order as index_note appends the later ones; every note's topic is known. Leaves p
+ * whole when out of memory. */
+static void part_build(const struct fw_search *s, plist *p)
+{
+    if (!(p->sub = calloc(s->n_topics, sizeof *p->sub)))
+        return;
+    p->n_sub = s->n_topics;
+    for (uint32_t i = 0; i < p->n; i++) {
+        uint32_t t = s->topic[p->id[i]];
+        if (part_reserve(p, t)) {
+            part_drop(p);
+            return;
+        }
+        plist_append(p->sub[t], p->id[i], (uint8_t)tl_tf(p->tl[i]), (uint8_t)tl_len(p->tl[i]));
+    }
+}
+
+/* Whether p is long enough to be split, and is not split yet. */
+static int part_due(const struct fw_search *s, const plist *p)
+{
+    return !p->sub && s->n_topics >= 2 && p->n >= PART_MIN;
+}
+
 /* A note's distinct indexable terms ut[0..return) with their frequencies utf, and its
  * length *len (its indexable terms, repeats counted). terms may be NULL (no text). */
 static uint32_t note_terms(const struct fw_search *s, const uint32_t *terms, uint32_t *ut, uint32_t *utf,
@@ -471,15 +583,26 @@ static fw_err index_note(fw_engine *e, struct fw_search *s, uint32_t id, const u
     /* Reserve everything first so that a failure leaves the index as it was. */
     if (id >= s->cap_docs && docs_reserve(s, max_u32(id + 1, s->cap_docs ? 2 * s->cap_docs : DOCS_FIRST)))
         return FW_ERR_NOMEM;
+    uint32_t topic = e->notes[id].topic;   /* < n_topics where a list is split */
     for (uint32_t j = 0; j < nu; j++)
-        if (plist_reserve(&s->post[ut[j]], s->post[ut[j]].n + 1))
+        if (plist_reserve(&s->post[ut[j]], s->post[ut[j]].n + 1) ||
+            (s->post[ut[j]].sub && part_reserve(&s->post[ut[j]], topic)))
             return FW_ERR_NOMEM;
-    for (uint32_t j = 0; j < nu; j++)
-        plist_append(&s->post[ut[j]], id, (uint8_t)utf[j], (uint8_t)len);
+    for (uint32_t j = 0; j < nu; j++) {
+        plist *p = &s->post[ut[j]];
+        plist_append(p, id, (uint8_t)utf[j], (uint8_t)len);
+        if (p->sub)
+            plist_append(p->sub[topic], id, (uint8_t)utf[j], (uint8_t)len);
+    }
     s->len[id] = (uint8_t)len;
     s->total_len += len;
     s->n_docs = id + 1;
     note_topic(e, s, id);
+    /* A list that reached PART_MIN postings is split (tried again every PART_MIN postings
+     * after running out of memory). */
+    for (uint32_t j = 0; j < nu; j++)
+        if (part_due(s, &s->post[ut[j]]) && s->post[ut[j]].n % PART_MIN == 0)
+            part_build(s, &s->post[ut[j]]);
     return FW_OK;
 }
 
@@ -901,6 +1024,13 @@ typedef struct blend {
     double gi_max, gp_max;      /* the largest w_intent * dist[t], w_personal * aff[t] (>= 0) */
     double g_max;               /* the largest w_intent * dist[t] + w_personal * aff[t] */
     int joint;                  /* window_bound adds g_max, not gi_max + gp_max (fw_search_request) */
+    /* Every note scored has topic fixed_t (topic_run's walk of one topic): the topic terms
+     * are that topic's, gi_max and gp_max, and no note's topic is read. */
+    int fixed;
+    uint32_t fixed_t;
+    /* Notes are not met in id order (topic_run): a note scoring exactly the heap's worst
+     * may have the smaller id, so theta is kept just below it (heap_theta). */
+    int strict;
 } blend;
 
 typedef struct pquery {
@@ -916,7 +1046,7 @@ static inline double window_score(const blend *bl, double bm, const uint16_t *to
     double sc = bl->text_scale * bm;
     if (!bl->intent && !bl->personal)
         return sc;
-    uint32_t t = topic[d];
+    uint32_t t = bl->fixed ? bl->fixed_t : topic[d];
     if (bl->intent && t < bl->n_topics)
         sc += bl->w_intent * bl->dist[t];
     if (bl->personal)
@@ -930,6 +1060,15 @@ static inline double window_score(const blend *bl, double bm, const uint16_t *to
  * a score adds its two terms one at a time, g_max was summed on its own, so the roundings
  * differ; each is within a relative 2^-53 of the exact value (every operand >= 0) and five
  * of them stay far below the slack's 1e-12. */
+/* The threshold a full heap whose worst score is worst sets: a note whose bound is at most
+ * it cannot enter. Met in id order, a note scoring exactly worst loses the tie (every note
+ * in the heap was met before it, so has a smaller id); otherwise (bl->strict) only a
+ * score below worst is out. */
+static inline double heap_theta(const blend *bl, double worst)
+{
+    return bl->strict ? nextafter(worst, -INFINITY) : worst;
+}
+
 static inline double window_bound(const blend *bl, double ub_sum, uint32_t n_terms)
 {
     double sc = bl->text_scale * (n_terms > 1 ? ub_sum * BOUND_SLACK : ub_sum);
@@ -1284,8 +1423,8 @@ static void score_offer(mrun *r, uint32_t d)
     fw_topk_offer(r->hid, r->hsc, r->hn, r->k, d, window_score(r->bl, bm, r->s->topic, d));
     *r->postings += read;
     (*r->scored)++;
-    if (*r->hn >= r->k && r->hsc[0] > r->theta) {
-        r->theta = r->hsc[0];
+    if (*r->hn >= r->k && heap_theta(r->bl, r->hsc[0]) > r->theta) {
+        r->theta = heap_theta(r->bl, r->hsc[0]);
         r->prune = 1;
     }
 }
@@ -1345,7 +1484,7 @@ static void walk_one(mrun *r)
     const plist *p = ce->p;
     double idf = ce->idf;
     uint32_t nb = (p->n + BLK - 1) >> BLK_SHIFT, rb[FW_QUERY_TERMS];
-    int topic_pf = bl->intent || bl->personal;   /* note_bound reads the note's topic */
+    int topic_pf = (bl->intent || bl->personal) && !bl->fixed;   /* note_bound reads the note's topic */
     for (uint32_t i = 0; i + 1 < m; i++)
         rb[i] = r->q->c[r->t[i]].pos >> BLK_SHIFT;
     for (uint32_t b = ce->pos >> BLK_SHIFT; b < nb; b++) {
@@ -1387,6 +1526,99 @@ done:
     ce->doc = END;
 }
 
+/* Which lists are non-essential. MaxScore needs only that the bounds of the lists left
+ * non-essential sum to no more than theta (a note in none of the others cannot enter); the
+ * usual choice, the longest prefix of the lists by bound ascending, walks the lists with the
+ * largest bounds, which are often the longest (in a simulated day, a topic's commonest
+ * word). Once theta has risen so that no single list can make a note enter, any list can be
+ * left out that the others make up for: with three words each note that can enter holds two,
+ * so the two shortest lists can be walked and the longest probed. nonsel_choose keeps, among
+ * the sets of lists whose bounds fit under theta, the one with the most postings, so the
+ * walk reads the fewest. The sets' bounds and sizes do not change during a walk: they are
+ * tabulated once (nonsel_init) in the order of their sizes, and as theta rises the first set
+ * that fits is taken. */
+typedef struct nonsel {
+    uint32_t n_mask;                    /* sets 1 .. 2^m - 2, by postings descending */
+    uint8_t mask[1u << FW_QUERY_TERMS];
+    double bound[1u << FW_QUERY_TERMS]; /* window_bound of the set's list bounds, by mask */
+    uint32_t best;                      /* the first set that fits (n_mask: none yet) */
+    double next;                        /* the least bound of the sets before it */
+    uint32_t cur;                       /* the set left non-essential by the last reorder */
+} nonsel;
+
+static void nonsel_init(const mrun *r, nonsel *sp)
+{
+    uint32_t m = r->m, full = (1u << m) - 1;
+    const cursor *c = r->q->c;
+    uint64_t len[1u << FW_QUERY_TERMS];
+    sp->n_mask = 0;
+    sp->cur = 0;
+    sp->next = -INFINITY;
+    for (uint32_t mask = 1; mask < full; mask++) {
+        double sum = 0.0;
+        len[mask] = 0;
+        for (uint32_t j = 0; j < m; j++)
+            if (mask >> j & 1) {
+                sum += c[j].ub;
+                len[mask] += c[j].p->n;
+            }
+        sp->bound[mask] = window_bound(r->bl, sum, m);
+        uint32_t i = sp->n_mask++;
+        for (; i > 0 && len[sp->mask[i - 1]] < len[mask]; i--)
+            sp->mask[i] = sp->mask[i - 1];
+        sp->mask[i] = (uint8_t)mask;
+    }
+    sp->best = sp->n_mask;
+}
+
+/* Leaves the lists of set `non` non-essential: r->t becomes those lists, then the others,
+ * each group by bound ascending, with pre[] to match. A list that becomes essential is
+ * moved to the essential lists' first note (below it every note is decided: the notes the
+ * walk met, and those no essential list holds). */
+static void nonsel_apply(mrun *r, uint32_t non, uint32_t ess)
+{
+    uint32_t m = r->m, *t = r->t, front = END, was[FW_QUERY_TERMS] = {0}, n = 0;
+    cursor *c = r->q->c;
+    for (uint32_t i = ess; i < m; i++) {
+        was[t[i]] = 1;
+        front = c[t[i]].doc < front ? c[t[i]].doc : front;
+    }
+    for (uint32_t g = 0; g < 2; g++)
+        for (uint32_t j = 0, from = n; j < m; j++) {
+            if ((non >> j & 1) != (g == 0))
+                continue;
+            uint32_t i = n++;
+            for (; i > from && c[t[i - 1]].ub > c[j].ub; i--)
+                t[i] = t[i - 1];
+            t[i] = j;
+            if (g == 1 && !was[j])
+                cursor_seek(&c[j], front);
+        }
+    double sum = 0.0;
+    for (uint32_t i = 0; i < m; i++)
+        r->pre[i] = sum += c[t[i]].ub;
+}
+
+/* After theta rose: the set with the most postings whose bound fits (see nonsel), applied
+ * when it differs from the one in force; 1 when the order changed. */
+static int nonsel_choose(mrun *r, nonsel *sp, uint32_t ess)
+{
+    if (!(r->theta >= sp->next))
+        return 0;   /* no set before the best fits yet */
+    uint32_t i = 0;
+    while (i < sp->best && sp->bound[sp->mask[i]] > r->theta)
+        i++;
+    sp->best = i;
+    sp->next = INFINITY;
+    for (uint32_t j = 0; j < i; j++)
+        sp->next = sp->bound[sp->mask[j]] < sp->next ? sp->bound[sp->mask[j]] : sp->next;
+    if (i == sp->n_mask || sp->mask[i] == sp->cur)
+        return 0;
+    sp->cur = sp->mask[i];
+    nonsel_apply(r, sp->cur, ess);
+    return 1;
+}
+
 /* Block-max MaxScore over q's cursors (two or more): see the exact retrieval's note;
  * arguments as prune_run's. */
 static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx *x, pquery *q, const blend *bl,
@@ -1410,18 +1642,24 @@ static void maxscore_loop(const struct fw_search *s, const struct fw_search_ctx 
         r.pre[i] = sum += c[t[i]].ub;
     /* theta: the heap's k-th score once the heap is full (ties lose, see the note), and at
      * least the seeds' floor. */
+    nonsel sp;
+    nonsel_init(&r, &sp);
     double floor = seed_floor(s, q, bl, t[m - 1], k, postings, scored);
-    r.theta = *hn >= k && hsc[0] > floor ? hsc[0] : floor;
+    r.theta = *hn >= k && heap_theta(bl, hsc[0]) > floor ? heap_theta(bl, hsc[0]) : floor;
     r.prune = r.theta > -INFINITY;
     uint32_t ess = 0;   /* t[0..ess) are non-essential: together they cannot beat theta */
     uint32_t open_to = 0;   /* notes <= open_to lie in blocks whose bound could beat theta (when open) */
     int open = 0;
-    int topic_pf = bl->intent || bl->personal;   /* note_bound reads the note's topic */
+    int topic_pf = (bl->intent || bl->personal) && !bl->fixed;   /* note_bound reads the note's topic */
     for (;;) {
         while (r.prune && ess < m && window_bound(bl, r.pre[ess], m) <= r.theta)
             ess++;
         if (ess == m)
             break;
+        if (r.prune && nonsel_choose(&r, &sp, ess)) {
+            ess = 0;
+            continue;   /* the new order's essential lists */
+        }
         if (r.prune && ess + 1 == m) {
             walk_one(&r);
             break;
@@ -1531,14 +1769,14 @@ static void prune_run(const struct fw_search *s, const struct fw_search_ctx *x, 
     uint32_t mark_at = 0;
     int full = *hn >= k;
     if (full)
-        theta = hsc[0];
+        theta = heap_theta(bl, hsc[0]);
     if (m == 1) {
         /* One word: walk its blocks, skipping each whose bound cannot beat theta, and score
          * the other blocks' postings straight. */
         const cursor *c0 = &c[0];
         const plist *p = c0->p;
         uint32_t nb = (p->n + BLK - 1) >> BLK_SHIFT;
-        int topic_pf = bl->intent || bl->personal;   /* window_score reads the note's topic */
+        int topic_pf = (bl->intent || bl->personal) && !bl->fixed;   /* window_score reads the note's topic */
         for (uint32_t b = (c0->pos >> BLK_SHIFT); b < nb; b++) {
             if (full && (b & (BLK_PER_SUP - 1)) == 0 &&
                 window_bound(bl, c0->idf * block_weight(q, &p->sup[b / BLK_PER_SUP]), 1) <= theta) {
@@ -1564,13 +1802,203 @@ static void prune_run(const struct fw_search *s, const struct fw_search_ctx *x, 
                 fw_topk_offer(hid, hsc, hn, k, d, f);
                 if (*hn >= k) {
                     full = 1;
-                    theta = hsc[0];
+                    theta = heap_theta(bl, hsc[0]);
                 }
             }
         }
         return;
     }
     maxscore_loop(s, x, q, bl, mark, n_mark, k, hid, hsc, hn, postings, scored);
+}
+
+/* ---- exact retrieval by topic -------------------------------------------------------- */
+
+/* With topic terms in the window score (intent mode, or the user's affinity) the window is
+ * walked one topic at a time over the lists split by topic (part_build; a short list is
+ * split per query, view_split): topic t's notes are exactly the postings of the query's
+ * lists' parts of topic t, every one of them scores t's topic terms, so (1) the most any of
+ * them may score is window_bound with t's terms and the parts' list bounds, and (2) within
+ * the walk no note's topic is read. The topics are walked from the best bound down, all
+ * into the one heap, and the walk stops at the first topic whose bound cannot beat the
+ * heap's k-th score: the later ones cannot either. In a simulated day the query's topic
+ * fills the window and the other topics' bounds, a whole unit of intent below it, end the
+ * search there: a generic word's list (a note in 33) is read as its part in that topic
+ * (one note in a thousand). Exactness: each topic's walk is prune_run's, exact for the
+ * notes of that topic; the heap's answer does not depend on the order of offers; the notes
+ * of a topic skipped score at most its bound, at most theta. What changes is that notes are
+ * no longer met in id order, so a note scoring exactly the heap's worst may win on its
+ * smaller id: the walks run strict (heap_theta). */
+
+/* Splits the query's list j, p (short: not split in the index), by topic into the scratch:
+ * its postings grouped by topic in id order, each group's block summaries and superblock
+ * (its list bound: a group has fewer than PART_MIN <= SUP postings). */
+static void view_split(const struct fw_search *s, struct fw_search_ctx *x, uint32_t j, const plist *p)
+{
+    uint32_t T = s->n_topics, n = p->n, nb = 0;
+    uint32_t *off = x->tv_off + (size_t)j * (T + 1), *boff = x->tv_boff + (size_t)j * T;
+    uint32_t *id = x->tv_id + (size_t)j * PART_MIN;
+    uint8_t *tl = x->tv_tl + (size_t)j * PART_MIN;
+    pblock *blk = x->tv_blk + (size_t)j * (PART_MIN / BLK + T), *sup = x->tv_sup + (size_t)j * T;
+    memset(off, 0, (size_t)(T + 1) * sizeof *off);
+    for (uint32_t i = 0; i < n; i++) {
+        if (i + TOPIC_AHEAD < n)
+            __builtin_prefetch(&s->topic[p->id[i + TOPIC_AHEAD]]);
+        x->tv_tp[i] = s->topic[p->id[i]];
+        off[x->tv_tp[i] + 1]++;
+    }
+    for (uint32_t t = 0; t < T; t++) {
+        off[t + 1] += off[t];
+        boff[t] = nb;
+        nb += (off[t + 1] - off[t] + BLK - 1) >> BLK_SHIFT;
+    }
+    /* Scatter (off[t] moves to the end of group t, which is where group t + 1 starts),
+     * then shift the starts back. */
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t at = off[x->tv_tp[i]]++;
+        id[at] = p->id[i];
+        tl[at] = p->tl[i];
+    }
+    for (uint32_t t = T; t > 0; t--)
+        off[t] = off[t - 1];
+    off[0] = 0;
+    for (uint32_t t = 0; t < T; t++)
+        for (uint32_t i = off[t]; i < off[t + 1]; i++) {
+            uint32_t k = i - off[t];
+            uint8_t tf = (uint8_t)tl_tf(tl[i]), len = (uint8_t)tl_len(tl[i]);
+            pblock_add(&blk[boff[t] + (k >> BLK_SHIFT)], (k & (BLK - 1)) == 0, id[i], tf, len);
+            pblock_add(&sup[t], k == 0, id[i], tf, len);
+        }
+}
+
+/* The query's list j, p, in topic t: its part (a view of view_split's scratch, made in
+ * *store, for a short list); NULL when no note of topic t is in it. */
+static const plist *topic_view(const struct fw_search *s, const struct fw_search_ctx *x, const plist *p,
+                               uint32_t j, uint32_t t, plist *store)
+{
+    if (p->sub)
+        return p->sub[t] && p->sub[t]->n ? p->sub[t] : NULL;
+    uint32_t T = s->n_topics;
+    const uint32_t *off = x->tv_off + (size_t)j * (T + 1);
+    uint32_t n = off[t + 1] - off[t];
+    if (n == 0)
+        return NULL;
+    const pblock *sup = &x->tv_sup[(size_t)j * T + t];
+    *store = (plist){.id = x->tv_id + (size_t)j * PART_MIN + off[t],
+                     .tl = x->tv_tl + (size_t)j * PART_MIN + off[t],
+                     .blk = x->tv_blk + (size_t)j * (PART_MIN / BLK + T) + x->tv_boff[(size_t)j * T + t],
+                     .sup = (pblock *)sup,
+                     .n = n,
+                     .cap = n,
+                     .all = *sup};
+    return store;
+}
+
+/* bl with topic t's terms fixed (see blend). */
+static blend topic_blend(const blend *bl, uint32_t t)
+{
+    blend bt = *bl;
+    bt.fixed = 1;
+    bt.fixed_t = t;
+    bt.strict = 1;
+    bt.gi_max = bl->intent ? bl->w_intent * bl->dist[t] : 0.0;
+    bt.gp_max = bl->personal ? bl->w_personal * bl->aff[t] : 0.0;
+    bt.g_max = bt.gi_max + bt.gp_max;
+    bt.joint = 0;
+    return bt;
+}
+
+static int cmp_tbound(const void *a, const void *b)
+{
+    const struct tbound *x = a, *y = b;
+    if (x->b != y->b)
+        return x->b > y->b ? -1 : 1;
+    return (x->t > y->t) - (x->t < y->t);
+}
+
+/* One topic's part of a one-word query (bl->fixed) into the heap, every posting: its window
+ * score is a function of the posting's code (tf and length) alone -- the topic terms are the
+ * topic's constants -- so it is looked up in a table of the 256 codes' scores (window_score
+ * of idf x w[len][tf], the BM25 the scan sums: 0.0 + x is x), and only a posting that beats
+ * theta is offered. About 2 to 9 ns a posting in a simulated day at a million notes, where
+ * the pruned walk (block bounds, weight cuts) took 3 to 11: a topic's part of its own word
+ * has no block without a posting of the best codes to skip. */
+static void scan_one(const pquery *q, const blend *bl, const uint32_t *mark, uint32_t n_mark, uint32_t k,
+                     uint32_t *hid, double *hsc, uint32_t *hn, uint64_t *postings, uint64_t *scored)
+{
+    const cursor *c = &q->c[0];
+    const plist *p = c->p;
+    uint32_t mark_at = 0;
+    double theta = *hn >= k ? heap_theta(bl, hsc[0]) : -INFINITY, fs[256];
+    for (uint32_t code = 0; code < 256; code++)
+        fs[code] = window_score(bl, c->idf * q->w[tl_len((uint8_t)code)][tl_tf((uint8_t)code)], NULL, 0);
+    for (uint32_t i = 0; i < p->n; i++) {
+        double f = fs[p->tl[i]];
+        if (f <= theta || marked(mark, n_mark, &mark_at, p->id[i]))
+            continue;
+        fw_topk_offer(hid, hsc, hn, k, p->id[i], f);
+        if (*hn >= k)
+            theta = heap_theta(bl, hsc[0]);
+    }
+    *postings += p->n;
+    *scored += p->n;
+}
+
+/* prune_run's answer (bl has topic terms; q's lists as prune_init made them), topic by topic;
+ * 0 (nothing done) when a long list of the query is not split (out of memory). */
+static int topic_run(const struct fw_search *s, struct fw_search_ctx *x, const pquery *q, const blend *bl,
+                      const uint32_t *mark, uint32_t n_mark, uint32_t k, uint32_t *hid, double *hsc, uint32_t *hn,
+                      uint64_t *postings, uint64_t *scored)
+{
+    uint32_t T = s->n_topics, m = q->m, n_ord = 0;
+    plist store[FW_QUERY_TERMS];
+    for (uint32_t j = 0; j < m; j++)
+        if (!q->c[j].p->sub && q->c[j].p->n >= PART_MIN)
+            return 0;
+    for (uint32_t j = 0; j < m; j++)
+        if (!q->c[j].p->sub)
+            view_split(s, x, j, q->c[j].p);
+    for (uint32_t t = 0; t < T; t++) {
+        double ub = 0.0;
+        uint32_t mt = 0;
+        for (uint32_t j = 0; j < m; j++) {
+            const plist *v = topic_view(s, x, q->c[j].p, j, t, &store[j]);
+            if (v) {
+                ub += q->c[j].idf * block_weight(q, &v->all);
+                mt++;
+            }
+        }
+        if (mt) {
+            blend bt = topic_blend(bl, t);
+            x->tv_ord[n_ord++] = (struct tbound){window_bound(&bt, ub, mt), t};
+        }
+    }
+    qsort(x->tv_ord, n_ord, sizeof *x->tv_ord, cmp_tbound);
+    pquery qt;
+    memcpy(qt.w, q->w, sizeof qt.w);
+    memcpy(qt.wb, q->wb, sizeof qt.wb);
+    for (uint32_t i = 0; i < n_ord; i++) {
+        uint32_t t = x->tv_ord[i].t;
+        blend bt = topic_blend(bl, t);
+        if (*hn >= k && x->tv_ord[i].b <= heap_theta(&bt, hsc[0]))
+            break;   /* and every topic after it */
+        qt.m = 0;
+        for (uint32_t j = 0; j < m; j++) {   /* in query order: the sums are the scan's */
+            const plist *v = topic_view(s, x, q->c[j].p, j, t, &store[j]);
+            if (!v)
+                continue;
+            cursor *c = &qt.c[qt.m++];
+            c->p = v;
+            c->idf = q->c[j].idf;
+            c->ub = c->idf * block_weight(q, &v->all);
+            c->pos = 0;
+            c->doc = v->id[0];
+        }
+        if (qt.m == 1)
+            scan_one(&qt, &bt, mark, n_mark, k, hid, hsc, hn, postings, scored);
+        else
+            prune_run(s, x, &qt, &bt, mark, n_mark, k, hid, hsc, hn, postings, scored);
+    }
+    return 1;
 }
 
 /* Note id's BM25, summed as the exhaustive scan sums it; q's cursors move forward to id
@@ -1680,7 +2108,8 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
          * then the candidates in id order (the heap's answer does not depend on the order of
          * offers), looked up by cursors that only move forward. */
         qsort(x->cand, n_cand, sizeof *x->cand, cmp_u32);
-        if (bq.m)
+        if (bq.m && !((bl.intent || bl.personal) && s->n_topics >= 2 &&
+                      topic_run(s, x, &bq, &bl, x->cand, n_cand, kw, win_id, win_score, &n_win, &read, &scored)))
             prune_run(s, x, &bq, &bl, x->cand, n_cand, kw, win_id, win_score, &n_win, &read, &scored);
         prune_rewind(&bq);
         for (uint32_t i = 0; i < n_cand; i++) {
@@ -1895,6 +2324,13 @@ static void search_snap(fw_engine *e, void *state, fw_snap *sn)
             memset(s->ring_total, 0, (size_t)s->n_topics * sizeof *s->ring_total);
         for (uint32_t id = 0; id < s->n_docs; id++)
             note_topic(e, s, id);
+        /* The splits by topic, from the loaded postings and topics: the appends the run
+         * made, in the same order, so the same parts and capacities. */
+        for (uint32_t t = 0; t < s->n_terms; t++) {
+            part_drop(&s->post[t]);
+            if (part_due(s, &s->post[t]))
+                part_build(s, &s->post[t]);
+        }
     }
 }
 

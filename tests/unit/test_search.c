@@ -789,6 +789,59 @@ static void test_exact_prunes(void **state)
     assert_true(read[2][0] != read[2][1]);
 }
 
+/* Exact retrieval walks a long list split by topic, one topic at a time (issue 22: the
+ * window score's topic terms are that topic's), so notes are no longer met in id order: a
+ * note scoring exactly the window's worst may enter on its smaller id. Here every note ties
+ * -- word 0 in all of them, one other word, the same length, two topics interleaved in runs
+ * of 7 that the clicks weigh equally -- so the page is the smallest ids of both topics; word
+ * 1's list is split in the index (PART_MIN), word 2's (in one note in ten) per query. Exact,
+ * pruned and exhaustive agree on each query, and the first pages hold the smallest ids. */
+static void test_topic_walk_ties(void **state)
+{
+    enum { N = FW_SEARCH_SCAN_POSTINGS + 1000 };
+    fw_note_info *notes = fixture_rig_alloc(state, N * sizeof *notes);
+    uint32_t *nt = fixture_rig_alloc(state, (size_t)N * FW_NOTE_TERMS * sizeof *nt);
+    for (uint32_t i = 0; i < N; i++) {
+        notes[i] = (fw_note_info){.creator = 0, .topic = (uint16_t)(i / 7 % 2), .format = FW_FORMAT_IMAGE,
+                                  .created_tick = OLD};
+        for (uint32_t k = 0; k < FW_NOTE_TERMS; k++)
+            nt[(size_t)i * FW_NOTE_TERMS + k] = k == 0 ? 0 : (k == 1 ? (i % 10 == 5 ? 2 : 1) : FW_NONE);
+    }
+    fw_catalog cat = {.n_users = 2, .n_topics = 2, .ticks_per_day = TPD, .n_notes = N, .notes = notes,
+                      .n_terms = 3, .note_terms = nt};
+    fw_engine_cfg cfgs[3] = {text_cfg(FW_SEARCH_INTENT), text_cfg(FW_SEARCH_INTENT), text_cfg(FW_SEARCH_INTENT)};
+    cfgs[1].search.retrieval = FW_RETRIEVAL_EXHAUSTIVE;
+    cfgs[2].search.retrieval = FW_RETRIEVAL_PRUNED;
+    fw_err err = FW_OK;
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, fw_engine_create(&cat, cfgs, 3, &err), &c);
+    assert_int_equal(err, FW_OK);
+    /* One click per word on a note of each topic: P(topic | word) is the same for both. */
+    fw_search_click k[6];
+    for (uint32_t t = 0; t < 3; t++) {
+        k[2 * t] = click(0, 5, &t, 1);
+        k[2 * t + 1] = click(0, 8, &t, 1);   /* topics 0 and 1 */
+    }
+    assert_int_equal(fw_engine_log_search(e, c, k, 6), FW_OK);
+    static const uint32_t words[5][2] = {{0, FW_NONE}, {1, FW_NONE}, {0, 1}, {0, 2}, {2, 1}};
+    for (uint32_t w = 0; w < 5; w++) {
+        uint32_t n_t = words[w][1] == FW_NONE ? 1 : 2, page[3][PAGE_MAX], n[3];
+        for (uint32_t a = 0; a < 3; a++)
+            n[a] = search(e, c, 0, a, words[w], n_t, page[a], PAGE_MAX);
+        assert_int_equal(n[0], n[1]);
+        assert_int_equal(n[2], n[1]);
+        assert_memory_equal(page[0], page[1], n[1] * sizeof page[0][0]);
+        assert_memory_equal(page[2], page[1], n[1] * sizeof page[0][0]);
+        if (w < 3) {   /* the smallest ids holding every word of the query */
+            uint32_t want[10];
+            for (uint32_t i = 0, id = 0; i < 10; id++)
+                if (w == 0 || id % 10 != 5)
+                    want[i++] = id;
+            fixture_assert_page(page[2], n[2], want, 10);
+        }
+    }
+}
+
 /* engine.search.max_postings works only under retrieval newest, and there it reads only the
  * newest postings of a word; elsewhere it is refused. */
 static void test_retrieval_knob(void **state)
@@ -835,6 +888,7 @@ int main(void)
         fixture_rig_test(test_bad_input_and_limits),
         fixture_rig_test(test_work_and_latency),
         fixture_rig_test(test_exact_equals_exhaustive),
+        fixture_rig_test(test_topic_walk_ties),
         fixture_rig_test(test_exact_prunes),
         fixture_rig_test(test_retrieval_knob),
     };
