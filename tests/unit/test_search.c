@@ -724,6 +724,35 @@ static void test_exact_equals_exhaustive(void **state)
     assert_true(pa > 0);
 }
 
+/* An engine over cat with three arms of mode: exact (0), exhaustive (1) and pruned (2). */
+static fw_engine *three_arms(void **state, const fw_catalog *cat, fw_search_mode mode, fw_engine_ctx **c)
+{
+    fw_engine_cfg cfgs[3] = {text_cfg(mode), text_cfg(mode), text_cfg(mode)};
+    cfgs[1].search.retrieval = FW_RETRIEVAL_EXHAUSTIVE;
+    cfgs[2].search.retrieval = FW_RETRIEVAL_PRUNED;
+    fw_err err = FW_OK;
+    fw_engine *e = fixture_rig_open(state, fw_engine_create(cat, cfgs, 3, &err), c);
+    assert_int_equal(err, FW_OK);
+    return e;
+}
+
+/* The query words[0..2) (words[1] FW_NONE: one word) on the three arms: their pages, which
+ * must be the same, into page[a] (n[a] results) and the postings each read into read[a]. */
+static void three_agree(fw_engine *e, fw_engine_ctx *c, const uint32_t *words, uint32_t page[3][PAGE_MAX],
+                        uint32_t *n, uint64_t *read)
+{
+    uint32_t n_t = words[1] == FW_NONE ? 1 : 2;
+    for (uint32_t a = 0; a < 3; a++) {
+        uint64_t p0 = fw_engine_ctx_work(c, FW_WORK_POSTINGS);
+        n[a] = search(e, c, 0, a, words, n_t, page[a], PAGE_MAX);
+        read[a] = fw_engine_ctx_work(c, FW_WORK_POSTINGS) - p0;
+    }
+    assert_int_equal(n[0], n[1]);
+    assert_int_equal(n[2], n[1]);
+    assert_memory_equal(page[0], page[1], n[1] * sizeof page[0][0]);
+    assert_memory_equal(page[2], page[1], n[1] * sizeof page[0][0]);
+}
+
 /* Pruning is not a no-op, and exact prunes only where the lists are long: word 0 is in
  * FW_SEARCH_SCAN_POSTINGS + 1000 notes whose best (one-word notes) come first; every later
  * block holds only 16-word notes, bounded below the threshold once the window is full, so
@@ -745,27 +774,14 @@ static void test_exact_prunes(void **state)
     }
     fw_catalog cat = {.n_users = 2, .n_topics = 1, .ticks_per_day = TPD, .n_notes = N, .notes = notes,
                       .n_terms = 20, .note_terms = nt};
-    fw_engine_cfg cfgs[3] = {text_cfg(FW_SEARCH_KEYWORD), text_cfg(FW_SEARCH_KEYWORD), text_cfg(FW_SEARCH_KEYWORD)};
-    cfgs[1].search.retrieval = FW_RETRIEVAL_EXHAUSTIVE;
-    cfgs[2].search.retrieval = FW_RETRIEVAL_PRUNED;
-    fw_err err = FW_OK;
     fw_engine_ctx *c;
-    fw_engine *e = fixture_rig_open(state, fw_engine_create(&cat, cfgs, 3, &err), &c);
-    assert_int_equal(err, FW_OK);
+    fw_engine *e = three_arms(state, &cat, FW_SEARCH_KEYWORD, &c);
     /* Each query on the three arms (exact, exhaustive, pruned): pages and postings read. */
     static const uint32_t words[3][2] = {{0, FW_NONE}, {18, FW_NONE}, {18, 2}};
     uint64_t read[3][3];
     for (uint32_t w = 0; w < 3; w++) {
-        uint32_t n_t = words[w][1] == FW_NONE ? 1 : 2, page[3][PAGE_MAX], n[3];
-        for (uint32_t a = 0; a < 3; a++) {
-            uint64_t p0 = fw_engine_ctx_work(c, FW_WORK_POSTINGS);
-            n[a] = search(e, c, 0, a, words[w], n_t, page[a], PAGE_MAX);
-            read[w][a] = fw_engine_ctx_work(c, FW_WORK_POSTINGS) - p0;
-        }
-        assert_int_equal(n[0], n[1]);
-        assert_int_equal(n[2], n[1]);
-        assert_memory_equal(page[0], page[1], n[1] * sizeof page[0][0]);
-        assert_memory_equal(page[2], page[1], n[1] * sizeof page[0][0]);
+        uint32_t page[3][PAGE_MAX], n[3];
+        three_agree(e, c, words[w], page, n, read[w]);
     }
     uint32_t a[PAGE_MAX], want[10];
     uint32_t na = search1(e, c, 0, 0, a);
@@ -809,13 +825,8 @@ static void test_topic_walk_ties(void **state)
     }
     fw_catalog cat = {.n_users = 2, .n_topics = 2, .ticks_per_day = TPD, .n_notes = N, .notes = notes,
                       .n_terms = 3, .note_terms = nt};
-    fw_engine_cfg cfgs[3] = {text_cfg(FW_SEARCH_INTENT), text_cfg(FW_SEARCH_INTENT), text_cfg(FW_SEARCH_INTENT)};
-    cfgs[1].search.retrieval = FW_RETRIEVAL_EXHAUSTIVE;
-    cfgs[2].search.retrieval = FW_RETRIEVAL_PRUNED;
-    fw_err err = FW_OK;
     fw_engine_ctx *c;
-    fw_engine *e = fixture_rig_open(state, fw_engine_create(&cat, cfgs, 3, &err), &c);
-    assert_int_equal(err, FW_OK);
+    fw_engine *e = three_arms(state, &cat, FW_SEARCH_INTENT, &c);
     /* One click per word on a note of each topic: P(topic | word) is the same for both. */
     fw_search_click k[6];
     for (uint32_t t = 0; t < 3; t++) {
@@ -825,13 +836,9 @@ static void test_topic_walk_ties(void **state)
     assert_int_equal(fw_engine_log_search(e, c, k, 6), FW_OK);
     static const uint32_t words[5][2] = {{0, FW_NONE}, {1, FW_NONE}, {0, 1}, {0, 2}, {2, 1}};
     for (uint32_t w = 0; w < 5; w++) {
-        uint32_t n_t = words[w][1] == FW_NONE ? 1 : 2, page[3][PAGE_MAX], n[3];
-        for (uint32_t a = 0; a < 3; a++)
-            n[a] = search(e, c, 0, a, words[w], n_t, page[a], PAGE_MAX);
-        assert_int_equal(n[0], n[1]);
-        assert_int_equal(n[2], n[1]);
-        assert_memory_equal(page[0], page[1], n[1] * sizeof page[0][0]);
-        assert_memory_equal(page[2], page[1], n[1] * sizeof page[0][0]);
+        uint32_t page[3][PAGE_MAX], n[3];
+        uint64_t read[3];
+        three_agree(e, c, words[w], page, n, read);
         if (w < 3) {   /* the smallest ids holding every word of the query */
             uint32_t want[10];
             for (uint32_t i = 0, id = 0; i < 10; id++)
