@@ -13,7 +13,9 @@
  * (reserve_postings), then doubling its capacity past that: 5 bytes per posting, plus a
  * bound summary (pblock, 8 bytes) per 64-posting block, per 4096-posting superblock and
  * for the whole list, for exact retrieval's pruning; a dense list (a note in 32 or more)
- * also a bitmap of its notes with a rank per 64 notes (1.5 bits per note indexed).
+ * also a bitmap of its notes with a rank per 64 notes (1.5 bits per note indexed). A list of
+ * PART_MIN postings or more also holds them split by the note's topic, sub[t] a list of the
+ * same kind for topic t (see part_build), for exact retrieval's walk topic by topic.
  * len[note] (uint8) is the number of indexed terms of the note.
  * Learned intents, one model per learner (every cell's own under per-arm isolation, trained
  * on its users' clicks; else one): irow[t] is FW_NONE until term t is first clicked, then the
@@ -25,6 +27,9 @@
  *    indexed, with length 0 when it has no text); total_len == sum of len[0..n_docs).
  *  - Within a posting list ids strictly increase; a note appears at most once per list,
  *    with tf >= 1 its number of occurrences and its length len[note].
+ *  - sub is not NULL exactly for lists of PART_MIN postings or more when n_topics >= 2 (but
+ *    for one that ran out of memory splitting), and then sub[t] (or nothing, when NULL or
+ *    empty) holds exactly the list's postings of notes of topic t, in the list's order.
  *  - When bits is not NULL, bit d of bits is set exactly for the notes d of the list, and
  *    rank[w] (w < rank_to, rank_to past the last posting's word) counts its postings with
  *    note < 64 * w.
