@@ -174,6 +174,11 @@ struct fw_search_ctx {
     struct tbound *tv_ord;  /* [n_topics] */
     /* dense_topic's sums of a chunk of local ids, -0.0 between chunks (each leaves it so). */
     double *dacc;           /* [DENSE_CHUNK] */
+    /* The first pass's sums of topic keep_t's notes with a posting (FW_NONE: none kept),
+     * local ids ascending, for the second pass (topic_max, topic_run). */
+    uint32_t *keep_l;       /* [keep_cap] */
+    double *keep_a;         /* [keep_cap] */
+    uint32_t keep_cap, n_keep, keep_t;
 };
 
 /* Search pages are at most this long (engine.search.page_size's range). */
@@ -307,6 +312,8 @@ static void search_ctx_destroy(void *ctx)
     free(x->tv_sup);
     free(x->tv_ord);
     free(x->dacc);
+    free(x->keep_l);
+    free(x->keep_a);
     free(x);
 }
 
@@ -1068,8 +1075,8 @@ static inline double quality(const fw_engine *e, uint32_t id, double p0)
  * (the seeds' floor may come from candidates too: they are offered all the same).
  *
  * The window score blends BM25 scaled by the page's best (text_scale = w_text / max BM25)
- * with the topic terms; max BM25 comes from a first pass with k = 1, so the scaling is the
- * exhaustive scan's. With the topic terms (intent mode, or w_personal > 0) the bound adds
+ * with the topic terms; max BM25 comes from a first pass with k = 1 (by topic where the
+ * second pass is: topic_max), so the scaling is the exhaustive scan's. With the topic terms (intent mode, or w_personal > 0) the bound adds
  * their largest value over topics: still exact, but the more those terms weigh against the
  * text, the less it prunes. */
 
@@ -2066,77 +2073,186 @@ static double sum_below(const blend *bl, double worst)
  * (DENSE_SPAN; 2, 8 and 16 were slower in all); chunks of 4,096 ran as fast as one array
  * over the whole span (the work is instructions, not misses) and keep the scratch at 32 KiB
  * a thread. acc: the request's, DENSE_CHUNK long, -0.0 throughout between walks. */
+/* The window's selection over a topic's sums (dense_topic, kept_select): the heap's worst
+ * and the sum below which a note cannot reach it, and the marks' merge position. */
+typedef struct dsel {
+    double worst, amin;
+    uint32_t mark_at;
+} dsel;
+
+static void dsel_init(dsel *z, const blend *bl, uint32_t k, const double *hsc, uint32_t hn)
+{
+    z->worst = hn >= k ? hsc[0] : -INFINITY;
+    z->amin = sum_below(bl, z->worst);
+    z->mark_at = 0;
+}
+
+/* Offers the note of local id l, whose sum is a (-0.0: it has no posting; ascending l from
+ * one dsel_init on), to the heap. The first test is nearly always true once the heap is
+ * full: whether a local id has a posting is as likely as not, and a branch on that alone
+ * mispredicts half the time. A note tying the heap's worst enters only on a smaller id:
+ * tested here, not by an offer (scores take few values). */
+static inline void dsel_offer(dsel *z, const blend *bl, uint32_t l, double a, const uint32_t *mark, uint32_t n_mark,
+                              uint32_t k, uint32_t *hid, double *hsc, uint32_t *hn)
+{
+    if (a < z->amin)
+        return;
+    double f = window_score(bl, a, NULL, 0);
+    if (signbit(a) || f < z->worst)
+        return;
+    uint32_t d = note_id(bl, l);
+    if ((*hn >= k && !fw_topk_better(f, d, hsc[0], hid[0])) || marked(mark, n_mark, &z->mark_at, d))
+        return;
+    fw_topk_offer(hid, hsc, hn, k, d, f);
+    if (*hn >= k && hsc[0] > z->worst) {
+        z->worst = hsc[0];
+        z->amin = sum_below(bl, z->worst);
+    }
+}
+
+/* dense_topic's walk: the chunks of lo..hi in turn, each summed (query order) into acc and
+ * then read back and reset by the caller's loop. */
+typedef struct dwalk {
+    double wt[FW_QUERY_TERMS][256];
+    uint32_t pos[FW_QUERY_TERMS];
+} dwalk;
+
+static void dwalk_init(dwalk *w, const pquery *q, uint64_t *postings)
+{
+    for (uint32_t j = 0; j < q->m; j++) {
+        const cursor *c = &q->c[j];
+        for (uint32_t code = 0; code < 256; code++)
+            w->wt[j][code] = c->idf * q->w[tl_len((uint8_t)code)][tl_tf((uint8_t)code)];
+        w->pos[j] = 0;
+        *postings += c->p->n;
+    }
+}
+
+/* Adds q's postings of local ids [base, end) into acc[0 .. end - base). */
+static void dwalk_add(dwalk *w, const pquery *q, double *acc, uint32_t base, uint32_t end)
+{
+    for (uint32_t j = 0; j < q->m; j++) {
+        const plist *p = q->c[j].p;
+        const uint32_t *id = p->id;
+        const uint8_t *tl = p->tl;
+        const double *wt = w->wt[j];
+        uint32_t i = w->pos[j];
+        for (; i < p->n && id[i] < end; i++)
+            acc[id[i] - base] += wt[tl[i]];
+        w->pos[j] = i;
+    }
+}
+
 static void dense_topic(double *acc, const pquery *q, const blend *bl, uint32_t lo, uint32_t hi,
                         const uint32_t *mark, uint32_t n_mark, uint32_t k, uint32_t *hid, double *hsc, uint32_t *hn,
                         uint64_t *postings, uint64_t *scored)
 {
-    uint32_t m = q->m, pos[FW_QUERY_TERMS] = {0}, mark_at = 0, n = 0;
-    double wt[FW_QUERY_TERMS][256];
-    for (uint32_t j = 0; j < m; j++) {
-        const cursor *c = &q->c[j];
-        for (uint32_t code = 0; code < 256; code++)
-            wt[j][code] = c->idf * q->w[tl_len((uint8_t)code)][tl_tf((uint8_t)code)];
-        *postings += c->p->n;
-    }
-    double worst = *hn >= k ? hsc[0] : -INFINITY, amin = sum_below(bl, worst);
+    dwalk w;
+    dsel z;
+    uint32_t n = 0;
+    dwalk_init(&w, q, postings);
+    dsel_init(&z, bl, k, hsc, *hn);
     for (uint32_t base = lo; base <= hi; base += DENSE_CHUNK) {
         uint32_t end = hi - base < DENSE_CHUNK ? hi + 1 : base + DENSE_CHUNK;
-        for (uint32_t j = 0; j < m; j++) {
-            const plist *p = q->c[j].p;
-            const uint32_t *id = p->id;
-            const uint8_t *tl = p->tl;
-            const double *w = wt[j];
-            uint32_t i = pos[j];
-            for (; i < p->n && id[i] < end; i++)
-                acc[id[i] - base] += w[tl[i]];
-            pos[j] = i;
-        }
+        dwalk_add(&w, q, acc, base, end);
         for (uint32_t l = 0; l < end - base; l++) {
-            /* Read once, left -0.0 for the next chunk. The branch is nearly always taken once
-             * the heap is full (whether a local id has a posting is as likely as not: a
-             * branch on that alone mispredicts half the time). A note tying the heap's worst
-             * enters only on a smaller id: tested here, not by an offer (scores take few
-             * values). */
             double a = acc[l];
-            acc[l] = -0.0;
+            acc[l] = -0.0;   /* for the next chunk */
             n += !signbit(a);
-            if (a < amin)
-                continue;
-            double f = window_score(bl, a, NULL, 0);
-            if (signbit(a) || f < worst)
-                continue;
-            uint32_t d = note_id(bl, base + l);
-            if ((*hn >= k && !fw_topk_better(f, d, hsc[0], hid[0])) || marked(mark, n_mark, &mark_at, d))
-                continue;
-            fw_topk_offer(hid, hsc, hn, k, d, f);
-            if (*hn >= k && hsc[0] > worst) {
-                worst = hsc[0];
-                amin = sum_below(bl, worst);
-            }
+            dsel_offer(&z, bl, base + l, a, mark, n_mark, k, hid, hsc, hn);
         }
+        if (end == hi + 1)
+            break;
     }
     *scored += n;
 }
 
-/* prune_run's answer (bl has topic terms; q's lists as prune_init made them), topic by topic;
- * 0 (nothing done) when a long list of the query is not split (out of memory). */
-static int topic_run(const struct fw_search *s, struct fw_search_ctx *x, const pquery *q, const blend *bl,
-                      const uint32_t *mark, uint32_t n_mark, uint32_t k, uint32_t *hid, double *hsc, uint32_t *hn,
-                      uint64_t *postings, uint64_t *scored)
+/* dense_topic's sums without the selection, for the first pass: every note with a posting
+ * into kl (local id, ascending) and ka (its sum), *n_keep of them (room for hi - lo + 1);
+ * returns the largest sum, its note's local id in *arg (the first: smallest), -INFINITY when
+ * none. */
+static double dense_keep(double *acc, const pquery *q, uint32_t lo, uint32_t hi, uint32_t *kl, double *ka,
+                         uint32_t *n_keep, uint32_t *arg, uint64_t *postings, uint64_t *scored)
 {
-    uint32_t T = s->n_topics, m = q->m, n_ord = 0;
-    plist store[FW_QUERY_TERMS];
-    for (uint32_t j = 0; j < m; j++)
+    dwalk w;
+    uint32_t n = 0;
+    dwalk_init(&w, q, postings);
+    for (uint32_t base = lo; base <= hi; base += DENSE_CHUNK) {
+        uint32_t end = hi - base < DENSE_CHUNK ? hi + 1 : base + DENSE_CHUNK;
+        dwalk_add(&w, q, acc, base, end);
+        for (uint32_t l = 0; l < end - base; l++) {
+            double a = acc[l];
+            acc[l] = -0.0;
+            kl[n] = base + l;   /* written always, kept when it has a posting */
+            ka[n] = a;
+            n += !signbit(a);
+        }
+        if (end == hi + 1)
+            break;
+    }
+    double mx = -INFINITY;
+    for (uint32_t i = 0; i < n; i++)
+        if (ka[i] > mx) {
+            mx = ka[i];
+            *arg = kl[i];
+        }
+    *n_keep = n;
+    *scored += n;
+    return mx;
+}
+
+/* dense_topic's selection over the sums dense_keep kept. */
+static void kept_select(const uint32_t *kl, const double *ka, uint32_t n_keep, const blend *bl, const uint32_t *mark,
+                        uint32_t n_mark, uint32_t k, uint32_t *hid, double *hsc, uint32_t *hn)
+{
+    dsel z;
+    dsel_init(&z, bl, k, hsc, *hn);
+    for (uint32_t i = 0; i < n_keep; i++)
+        dsel_offer(&z, bl, kl[i], ka[i], mark, n_mark, k, hid, hsc, hn);
+}
+
+/* Room for n kept sums; -1 when out of memory. */
+static int keep_reserve(struct fw_search_ctx *x, uint32_t n)
+{
+    if (n <= x->keep_cap)
+        return 0;
+    uint32_t cap = max_u32(n, 2 * x->keep_cap);
+    uint32_t *kl = realloc(x->keep_l, (size_t)cap * sizeof *kl);
+    if (!kl)
+        return -1;
+    x->keep_l = kl;
+    double *ka = realloc(x->keep_a, (size_t)cap * sizeof *ka);
+    if (!ka)
+        return -1;
+    x->keep_a = ka;
+    x->keep_cap = cap;
+    return 0;
+}
+
+/* Whether q's lists (as prune_init made them) can be walked by topic: not when a long one
+ * is not split (it ran out of memory). Splits the short ones into x's scratch (view_split). */
+static int topic_split(const struct fw_search *s, struct fw_search_ctx *x, const pquery *q)
+{
+    for (uint32_t j = 0; j < q->m; j++)
         if (!q->c[j].p->sub && q->c[j].p->n >= PART_MIN)
             return 0;
-    for (uint32_t j = 0; j < m; j++)
+    for (uint32_t j = 0; j < q->m; j++)
         if (!q->c[j].p->sub)
             view_split(s, x, j, q->c[j].p);
-    for (uint32_t t = 0; t < T; t++) {
+    return 1;
+}
+
+/* The topics with a part in q's lists, with the most their notes may score under bl with
+ * the topic's terms, best first, into x->tv_ord; returns how many. */
+static uint32_t topic_order(const struct fw_search *s, struct fw_search_ctx *x, const pquery *q, const blend *bl)
+{
+    uint32_t n_ord = 0;
+    plist store;
+    for (uint32_t t = 0; t < s->n_topics; t++) {
         double ub = 0.0;
         uint32_t mt = 0;
-        for (uint32_t j = 0; j < m; j++) {
-            const plist *v = topic_view(s, x, q->c[j].p, j, t, &store[j]);
+        for (uint32_t j = 0; j < q->m; j++) {
+            const plist *v = topic_view(s, x, q->c[j].p, j, t, &store);
             if (v) {
                 ub += q->c[j].idf * block_weight(q, &v->all);
                 mt++;
@@ -2148,6 +2264,88 @@ static int topic_run(const struct fw_search *s, struct fw_search_ctx *x, const p
         }
     }
     qsort(x->tv_ord, n_ord, sizeof *x->tv_ord, cmp_tbound);
+    return n_ord;
+}
+
+/* Topic t's parts of q's lists as a query of their own, qt (its cursors at their starts,
+ * in query order, on views kept in store; q's weight tables), the parts' postings in
+ * *n_post and the local ids they span in [*lo, *hi]; returns qt->m. */
+static uint32_t topic_query(const struct fw_search *s, const struct fw_search_ctx *x, const pquery *q, uint32_t t,
+                            plist *store, pquery *qt, uint64_t *n_post, uint32_t *lo, uint32_t *hi)
+{
+    qt->m = 0;
+    *n_post = 0;
+    *lo = END;
+    *hi = 0;
+    for (uint32_t j = 0; j < q->m; j++) {   /* in query order: the sums are the scan's */
+        const plist *v = topic_view(s, x, q->c[j].p, j, t, &store[j]);
+        if (!v)
+            continue;
+        cursor *c = &qt->c[qt->m++];
+        c->p = v;
+        c->idf = q->c[j].idf;
+        c->ub = c->idf * block_weight(q, &v->all);
+        c->pos = 0;
+        c->doc = v->id[0];
+        *n_post += v->n;
+        *lo = min_u32(*lo, v->id[0]);
+        *hi = max_u32(*hi, v->id[v->n - 1]);
+    }
+    return qt->m;
+}
+
+/* The first pass by topic (q's lists split: topic_split): the best BM25 of any note into the
+ * one-note heap (id1, best, n1) as prune_run with k = 1 and b1 (text alone) would find it,
+ * topic by topic from the best text bound down, stopping at the first topic whose bound is
+ * not above the best so far (only the value is wanted: a tie cannot change it). The notes
+ * of a query's topic hold its words together, so its walk meets the best sum early and
+ * every other topic's bound falls below it; over the whole lists the walk met every
+ * topic's postings of a generic word first. The first topic whose parts are dense enough
+ * (dense_topic's test) is summed whole instead (dense_keep) and its sums kept in x for the
+ * second pass (kept_select, topic_run), which in a simulated day walks that topic first
+ * and then need not add its postings again: the pruned k = 1 walk of that topic had cost
+ * about 110 us a query there, most of what summing it whole costs. The value is the whole
+ * lists' walk's: each note's sum is the same operations in the same order. */
+static void topic_max(const struct fw_search *s, struct fw_search_ctx *x, const pquery *q, const blend *b1,
+                      uint32_t *id1, double *best, uint32_t *n1, uint64_t *postings, uint64_t *scored)
+{
+    uint32_t n_ord = topic_order(s, x, q, b1);
+    plist store[FW_QUERY_TERMS];
+    pquery qt;
+    memcpy(qt.w, q->w, sizeof qt.w);
+    memcpy(qt.wb, q->wb, sizeof qt.wb);
+    for (uint32_t i = 0; i < n_ord; i++) {
+        uint32_t t = x->tv_ord[i].t;
+        if (*n1 >= 1 && x->tv_ord[i].b <= *best)
+            break;   /* and every topic after it */
+        uint64_t n_post;
+        uint32_t lo, hi;
+        topic_query(s, x, q, t, store, &qt, &n_post, &lo, &hi);
+        if (qt.m >= 2 && x->keep_t == FW_NONE && (uint64_t)(hi - lo + 1) <= DENSE_SPAN * n_post &&
+            !keep_reserve(x, hi - lo + 1)) {
+            /* The topic's sums, kept for the second pass, which walks this topic first in
+             * a simulated day (its words' topic). */
+            uint32_t arg = 0;
+            double mx = dense_keep(x->dacc, &qt, lo, hi, x->keep_l, x->keep_a, &x->n_keep, &arg, postings, scored);
+            x->keep_t = t;
+            if (x->n_keep)
+                fw_topk_offer(id1, best, n1, 1, s->tn[t].id[arg], mx);
+            continue;
+        }
+        blend bt = *b1;
+        bt.gid = s->tn[t].id;
+        prune_run(s, x, &qt, &bt, NULL, 0, 1, id1, best, n1, postings, scored);
+    }
+}
+
+/* prune_run's answer (bl has topic terms; q's lists split: topic_split), topic by topic; the
+ * topic whose sums the first pass kept (x->keep_t) is selected from them. */
+static void topic_run(const struct fw_search *s, struct fw_search_ctx *x, const pquery *q, const blend *bl,
+                      const uint32_t *mark, uint32_t n_mark, uint32_t k, uint32_t *hid, double *hsc, uint32_t *hn,
+                      uint64_t *postings, uint64_t *scored)
+{
+    uint32_t n_ord = topic_order(s, x, q, bl);
+    plist store[FW_QUERY_TERMS];
     pquery qt;
     memcpy(qt.w, q->w, sizeof qt.w);
     memcpy(qt.wb, q->wb, sizeof qt.wb);
@@ -2157,31 +2355,18 @@ static int topic_run(const struct fw_search *s, struct fw_search_ctx *x, const p
         if (*hn >= k && x->tv_ord[i].b <= heap_theta(&bt, hsc[0]))
             break;   /* and every topic after it */
         bt.gid = s->tn[t].id;
-        qt.m = 0;
-        uint64_t n_post = 0;
-        uint32_t lo = END, hi = 0;
-        for (uint32_t j = 0; j < m; j++) {   /* in query order: the sums are the scan's */
-            const plist *v = topic_view(s, x, q->c[j].p, j, t, &store[j]);
-            if (!v)
-                continue;
-            cursor *c = &qt.c[qt.m++];
-            c->p = v;
-            c->idf = q->c[j].idf;
-            c->ub = c->idf * block_weight(q, &v->all);
-            c->pos = 0;
-            c->doc = v->id[0];
-            n_post += v->n;
-            lo = min_u32(lo, v->id[0]);
-            hi = max_u32(hi, v->id[v->n - 1]);
-        }
-        if (qt.m == 1)
+        uint64_t n_post;
+        uint32_t lo, hi;
+        topic_query(s, x, q, t, store, &qt, &n_post, &lo, &hi);
+        if (t == x->keep_t)
+            kept_select(x->keep_l, x->keep_a, x->n_keep, &bt, mark, n_mark, k, hid, hsc, hn);
+        else if (qt.m == 1)
             scan_one(&qt, &bt, mark, n_mark, k, hid, hsc, hn, postings, scored);
         else if ((uint64_t)(hi - lo + 1) <= DENSE_SPAN * n_post)
             dense_topic(x->dacc, &qt, &bt, lo, hi, mark, n_mark, k, hid, hsc, hn, postings, scored);
         else
             prune_run(s, x, &qt, &bt, mark, n_mark, k, hid, hsc, hn, postings, scored);
     }
-    return 1;
 }
 
 /* Note id's BM25, summed as the exhaustive scan sums it; q's cursors move forward to id
@@ -2239,6 +2424,7 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
     uint32_t terms[FW_QUERY_TERMS];
     uint32_t n_q = parse_terms(s, q->terms, q->n_terms, terms);
     next_stamp(x, e->n_topics);
+    x->keep_t = FW_NONE;
     if (intent)
         intent_dist(s, &s->im[fw_learner(e, q->arm, q->user)], terms, n_q, cf->intent_prior, x->dist);
     int64_t t_parse = fw_now_ns();
@@ -2267,14 +2453,7 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
         blend bl = {.intent = intent, .personal = cf->w_personal > 0.0, .w_intent = cf->w_intent,
                     .w_personal = cf->w_personal, .dist = x->dist, .aff = x->aff, .n_topics = s->n_topics};
         double max_bm25 = 0.0;
-        if (prune_init(s, cf, terms, n_q, &bq)) {
-            /* Pass 1: the best BM25 (k = 1, text alone). */
-            blend b1 = {.text_scale = 1.0};
-            uint32_t id1, n1 = 0;
-            prune_run(s, x, &bq, &b1, NULL, 0, 1, &id1, &max_bm25, &n1, &read, &scored);
-            prune_rewind(&bq);
-        }
-        bl.text_scale = max_bm25 > 0.0 ? cf->w_text / max_bm25 : 0.0;
+        prune_init(s, cf, terms, n_q, &bq);
         for (uint32_t t = 0; t < s->n_topics; t++) {
             double gi = bl.intent ? cf->w_intent * x->dist[t] : 0.0;
             double gp = bl.personal ? cf->w_personal * affinity(e, x, q->arm, q->user, t) : 0.0;
@@ -2287,12 +2466,26 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
         bl.intent = bl.intent && bl.gi_max > 0.0;
         bl.personal = bl.personal && bl.gp_max > 0.0;
         bl.joint = bl.intent && bl.personal && bl.g_max < (bl.gi_max + bl.gp_max) * (1.0 - 1e-9);
+        /* With topic terms both passes walk topic by topic where the lists are split. */
+        int by_topic = bq.m && (bl.intent || bl.personal) && s->n_topics >= 2 && topic_split(s, x, &bq);
+        if (bq.m) {
+            /* Pass 1: the best BM25 (k = 1, text alone). */
+            blend b1 = {.text_scale = 1.0};
+            uint32_t id1, n1 = 0;
+            if (by_topic && bq.m >= 2)
+                topic_max(s, x, &bq, &b1, &id1, &max_bm25, &n1, &read, &scored);
+            else
+                prune_run(s, x, &bq, &b1, NULL, 0, 1, &id1, &max_bm25, &n1, &read, &scored);
+            prune_rewind(&bq);
+        }
+        bl.text_scale = max_bm25 > 0.0 ? cf->w_text / max_bm25 : 0.0;
         /* Pass 2: the window among notes with postings, intent candidates (if any) aside;
          * then the candidates in id order (the heap's answer does not depend on the order of
          * offers), looked up by cursors that only move forward. */
         qsort(x->cand, n_cand, sizeof *x->cand, cmp_u32);
-        if (bq.m && !((bl.intent || bl.personal) && s->n_topics >= 2 &&
-                      topic_run(s, x, &bq, &bl, x->cand, n_cand, kw, win_id, win_score, &n_win, &read, &scored)))
+        if (by_topic)
+            topic_run(s, x, &bq, &bl, x->cand, n_cand, kw, win_id, win_score, &n_win, &read, &scored);
+        else if (bq.m)
             prune_run(s, x, &bq, &bl, x->cand, n_cand, kw, win_id, win_score, &n_win, &read, &scored);
         prune_rewind(&bq);
         for (uint32_t i = 0; i < n_cand; i++) {
