@@ -601,10 +601,8 @@ static int tnotes_reserve(struct fw_search *s, uint32_t t)
     if (tn->n < tn->cap)
         return 0;
     uint32_t cap = tn->cap ? 2 * tn->cap : TNOTES_FIRST;
-    uint32_t *id = realloc(tn->id, (size_t)cap * sizeof *id);
-    if (!id)
+    if (fw_resize(&tn->id, tn->cap, cap, sizeof *tn->id))
         return -1;
-    tn->id = id;
     tn->cap = cap;
     return 0;
 }
@@ -2217,14 +2215,9 @@ static int keep_reserve(struct fw_search_ctx *x, uint32_t n)
     if (n <= x->keep_cap)
         return 0;
     uint32_t cap = max_u32(n, 2 * x->keep_cap);
-    uint32_t *kl = realloc(x->keep_l, (size_t)cap * sizeof *kl);
-    if (!kl)
-        return -1;
-    x->keep_l = kl;
-    double *ka = realloc(x->keep_a, (size_t)cap * sizeof *ka);
-    if (!ka)
-        return -1;
-    x->keep_a = ka;
+    if (fw_resize(&x->keep_l, x->keep_cap, cap, sizeof *x->keep_l) ||
+        fw_resize(&x->keep_a, x->keep_cap, cap, sizeof *x->keep_a))
+        return -1;   /* keep_l may have grown, keep_cap did not: harmless */
     x->keep_cap = cap;
     return 0;
 }
@@ -2265,6 +2258,13 @@ static uint32_t topic_order(const struct fw_search *s, struct fw_search_ctx *x, 
     }
     qsort(x->tv_ord, n_ord, sizeof *x->tv_ord, cmp_tbound);
     return n_ord;
+}
+
+/* qt's weight tables, q's (topic_query fills in the rest, topic by topic). */
+static void topic_tables(pquery *qt, const pquery *q)
+{
+    memcpy(qt->w, q->w, sizeof qt->w);
+    memcpy(qt->wb, q->wb, sizeof qt->wb);
 }
 
 /* Topic t's parts of q's lists as a query of their own, qt (its cursors at their starts,
@@ -2312,8 +2312,7 @@ static void topic_max(const struct fw_search *s, struct fw_search_ctx *x, const 
     uint32_t n_ord = topic_order(s, x, q, b1);
     plist store[FW_QUERY_TERMS];
     pquery qt;
-    memcpy(qt.w, q->w, sizeof qt.w);
-    memcpy(qt.wb, q->wb, sizeof qt.wb);
+    topic_tables(&qt, q);
     for (uint32_t i = 0; i < n_ord; i++) {
         uint32_t t = x->tv_ord[i].t;
         if (*n1 >= 1 && x->tv_ord[i].b <= *best)
@@ -2347,8 +2346,7 @@ static void topic_run(const struct fw_search *s, struct fw_search_ctx *x, const 
     uint32_t n_ord = topic_order(s, x, q, bl);
     plist store[FW_QUERY_TERMS];
     pquery qt;
-    memcpy(qt.w, q->w, sizeof qt.w);
-    memcpy(qt.wb, q->wb, sizeof qt.wb);
+    topic_tables(&qt, q);
     for (uint32_t i = 0; i < n_ord; i++) {
         uint32_t t = x->tv_ord[i].t;
         blend bt = topic_blend(bl, t);
