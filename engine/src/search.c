@@ -470,7 +470,7 @@ static void plist_rebuild(plist *p)
  * which exact retrieval walks topic by topic, the topics with the best bounds first
  * (topic_run). A part holds its notes' local ids, not their ids: a note's local id is its
  * rank among its topic's notes (s->local; s->tn[t].id maps back), so a topic's parts span
- * only its own notes and dense_topic can add them into an array of that size. Local ids
+ * only its own notes and dense_topic can add them up over that range. Local ids
  * ascend with ids within a topic, so a part is in id order too. (A part kept no bitmap
  * before either: the density test counted all notes; counted against the topic's notes it
  * would give many parts one, 30 MB more at a million notes for 10% of the pruned walks'
