@@ -2071,6 +2071,13 @@ static double sum_below(const blend *bl, double worst)
  * (DENSE_SPAN; 2, 8 and 16 were slower in all); chunks of 4,096 ran as fast as one array
  * over the whole span (the work is instructions, not misses) and keep the scratch at 32 KiB
  * a thread. acc: the request's, DENSE_CHUNK long, -0.0 throughout between walks. */
+/* Whether a topic's parts, n_post postings over local ids lo..hi, are summed whole
+ * (dense_topic, dense_keep) rather than walked: DENSE_SPAN. */
+static inline int dense_enough(uint64_t n_post, uint32_t lo, uint32_t hi)
+{
+    return (uint64_t)(hi - lo + 1) <= DENSE_SPAN * n_post;
+}
+
 /* The window's selection over a topic's sums (dense_topic, kept_select): the heap's worst
  * and the sum below which a note cannot reach it, and the marks' merge position. */
 typedef struct dsel {
@@ -2320,7 +2327,7 @@ static void topic_max(const struct fw_search *s, struct fw_search_ctx *x, const 
         uint64_t n_post;
         uint32_t lo, hi;
         topic_query(s, x, q, t, store, &qt, &n_post, &lo, &hi);
-        if (qt.m >= 2 && x->keep_t == FW_NONE && (uint64_t)(hi - lo + 1) <= DENSE_SPAN * n_post &&
+        if (qt.m >= 2 && x->keep_t == FW_NONE && dense_enough(n_post, lo, hi) &&
             !keep_reserve(x, hi - lo + 1)) {
             /* The topic's sums, kept for the second pass, which walks this topic first in
              * a simulated day (its words' topic). */
@@ -2360,7 +2367,7 @@ static void topic_run(const struct fw_search *s, struct fw_search_ctx *x, const 
             kept_select(x->keep_l, x->keep_a, x->n_keep, &bt, mark, n_mark, k, hid, hsc, hn);
         else if (qt.m == 1)
             scan_one(&qt, &bt, mark, n_mark, k, hid, hsc, hn, postings, scored);
-        else if ((uint64_t)(hi - lo + 1) <= DENSE_SPAN * n_post)
+        else if (dense_enough(n_post, lo, hi))
             dense_topic(x->dacc, &qt, &bt, lo, hi, mark, n_mark, k, hid, hsc, hn, postings, scored);
         else
             prune_run(s, x, &qt, &bt, mark, n_mark, k, hid, hsc, hn, postings, scored);
