@@ -62,6 +62,43 @@ void fw_topk_sort(uint32_t *id, double *score, uint32_t n)
     }
 }
 
+/* The k-th largest of v[0..n) (1 <= k <= n, no NaN), overwriting v and tmp[0..n): a
+ * quickselect whose partitions have no branch on the data (a scan of compares that go either
+ * way half the time mispredicted about every other element; issue 22). Each pass copies the
+ * values above the pivot (the median of three) to the front of tmp and those below it to the
+ * back, and goes on in the part that holds the k-th, or returns the pivot when the k-th is
+ * among the values equal to it: the same value any selection returns (as a comparison sees
+ * it: a signed zero may differ, which no comparison tells). A pass drops the pivot at least,
+ * so it ends. Slot n - 1 - nl and slot ng are free when a value is written to both: ng + nl
+ * values were kept of the i < n read so far. */
+double fw_kth_largest(double *v, double *tmp, uint32_t n, uint32_t k)
+{
+    for (;;) {
+        double a = v[0], b = v[n / 2], c = v[n - 1];
+        double lo = a < b ? a : b, hi = a < b ? b : a;
+        double p = c < lo ? lo : c > hi ? hi : c;
+        uint32_t ng = 0, nl = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            double x = v[i];
+            tmp[ng] = x;
+            tmp[n - 1 - nl] = x;
+            ng += x > p;
+            nl += x < p;
+        }
+        double *was = v;
+        if (k <= ng) {
+            v = tmp;
+            n = ng;
+        } else if (k > n - nl) {
+            k -= n - nl;
+            v = tmp + (n - nl);
+            n = nl;
+        } else
+            return p;
+        tmp = was;
+    }
+}
+
 fw_err fw_rank_ctx_init(fw_rank_ctx *c, uint32_t cand_cap)
 {
     memset(c, 0, sizeof *c);

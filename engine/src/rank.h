@@ -21,6 +21,8 @@ static inline int fw_topk_better(double sa, uint32_t ia, double sb, uint32_t ib)
 void fw_topk_offer(uint32_t *id, double *score, uint32_t *n, uint32_t k, uint32_t x, double s);
 /* Pops the heap into best-first order in place. */
 void fw_topk_sort(uint32_t *id, double *score, uint32_t n);
+/* The k-th largest of v[0..n) (1 <= k <= n, no NaN), overwriting v and tmp[0..n). */
+double fw_kth_largest(double *v, double *tmp, uint32_t n, uint32_t k);
 
 /* The per-thread candidate scratch: allocated for cand_cap candidates; NULL-safe fini. */
 fw_err fw_rank_ctx_init(fw_rank_ctx *c, uint32_t cand_cap);

@@ -236,7 +236,7 @@ typedef struct rec_ctx {
     uint16_t *cand_topic, *win_topic;              /* [cand_cap] */
     cand_eval *ce;   /* [cand_cap] the ranking's first pass (rank_prepare) */
     double *lb;             /* [cand_cap] scratch: lower bounds of the scores */
-    double *sel;            /* [cand_cap] scratch of kth_largest */
+    double *sel;            /* [cand_cap] scratch of fw_kth_largest */
     double qtab[FW_REC_QTAB];   /* qtab[j] >= the serving sigmoid of any z <= -j / FW_REC_QSTEP (cand_bound) */
 } rec_ctx;
 
@@ -2142,43 +2142,6 @@ static void rank_finish(const rank_req *q, const cand_eval *ce, double *score, u
         }
 }
 
-/* The k-th largest of v[0..n) (1 <= k <= n, no NaN), overwriting v and tmp[0..n): a
- * quickselect whose partitions have no branch on the data (a scan of compares that go either
- * way half the time mispredicted about every other element; issue 22). Each pass copies the
- * values above the pivot (the median of three) to the front of tmp and those below it to the
- * back, and goes on in the part that holds the k-th, or returns the pivot when the k-th is
- * among the values equal to it: the same value any selection returns (as a comparison sees
- * it: a signed zero may differ, which no comparison tells). A pass drops the pivot at least,
- * so it ends. Slot n - 1 - nl and slot ng are free when a value is written to both: ng + nl
- * values were kept of the i < n read so far. */
-static double kth_largest(double *v, double *tmp, uint32_t n, uint32_t k)
-{
-    for (;;) {
-        double a = v[0], b = v[n / 2], c = v[n - 1];
-        double lo = a < b ? a : b, hi = a < b ? b : a;
-        double p = c < lo ? lo : c > hi ? hi : c;
-        uint32_t ng = 0, nl = 0;
-        for (uint32_t i = 0; i < n; i++) {
-            double x = v[i];
-            tmp[ng] = x;
-            tmp[n - 1 - nl] = x;
-            ng += x > p;
-            nl += x < p;
-        }
-        double *was = v;
-        if (k <= ng) {
-            v = tmp;
-            n = ng;
-        } else if (k > n - nl) {
-            k -= n - nl;
-            v = tmp + (n - nl);
-            n = nl;
-        } else
-            return p;
-        tmp = was;
-    }
-}
-
 /* The ranking's first pass: every candidate's features, logits and p(open) into rx->ce, its
  * creator and topic (for the re-rank), and an upper bound of its score (cand_bound) into
  * c->cand_score. Returns a threshold no candidate below which can be among the k_win best:
@@ -2216,7 +2179,7 @@ static double rank_prepare(const rank_req *q, fw_rank_ctx *c, rec_ctx *rx, uint3
         rx->lb[i] = ce->safety_w >= 0.0 ? cand_scale(q, ce, q->wt[FW_TASK_OPEN] * ce->p_open) : -INFINITY;
         known &= c->cand_score[i] == c->cand_score[i] && rx->lb[i] == rx->lb[i];
     }
-    return known ? kth_largest(rx->lb, rx->sel, n, k_win) : -INFINITY;
+    return known ? fw_kth_largest(rx->lb, rx->sel, n, k_win) : -INFINITY;
 }
 
 /* The page select_capped fills: its notes with their creators and topics. */
