@@ -120,6 +120,11 @@ typedef struct plist {
      * list and for a topic's own list. */
     struct plist **sub;     /* [n_sub] */
     uint32_t n_sub;         /* n_topics when sub is not NULL */
+    /* A dense part's postings again as one code a local id (see code_update): code[l] is
+     * the tl of the posting of local id l, CODE_NONE when there is none; NULL for the
+     * others. code_n: one past the last posting's local id. */
+    uint8_t *code;          /* [code_cap] */
+    uint32_t code_n, code_cap;
 } plist;
 
 struct fw_search {
@@ -174,11 +179,13 @@ struct fw_search_ctx {
     struct tbound *tv_ord;  /* [n_topics] */
     /* dense_topic's sums of a chunk of local ids, -0.0 between chunks (each leaves it so). */
     double *dacc;           /* [DENSE_CHUNK] */
-    /* The first pass's sums of topic keep_t's notes with a posting (FW_NONE: none kept),
-     * local ids ascending, for the second pass (topic_max, topic_run). */
+    /* The first pass's sums of topic keep_t's notes (FW_NONE: none kept) that may be among
+     * the window, local ids ascending, for the second pass (dense_keep, topic_run);
+     * keep_s: fw_kth_largest's scratch. */
     uint32_t *keep_l;       /* [keep_cap] */
-    double *keep_a;         /* [keep_cap] */
+    double *keep_a, *keep_s;   /* [keep_cap] */
     uint32_t keep_cap, n_keep, keep_t;
+    double keep_tau, keep_cut;   /* see dense_keep */
 };
 
 /* Search pages are at most this long (engine.search.page_size's range). */
@@ -314,6 +321,7 @@ static void search_ctx_destroy(void *ctx)
     free(x->dacc);
     free(x->keep_l);
     free(x->keep_a);
+    free(x->keep_s);
     free(x);
 }
 
@@ -423,27 +431,84 @@ static void bits_update(plist *p, uint32_t id)
         bits_add(p, p->id[i], i);
 }
 
-/* Accounts for posting k, the last (p->n == k + 1), in the block bounds and, when dense is
- * set, the bitmap: a new block starts at every BLK-th posting, and only the last block ever
- * changes. A topic's part keeps no bitmap (part_build). */
-static void plist_account(plist *p, uint32_t k, int dense)
+/* Coded parts. A topic's part holding at least one local id in DENSE_SPAN of those up to
+ * its last posting's (checked every CODE_CHECK-th posting) also keeps its postings as one
+ * byte a local id, their tl codes, kept from then on: dense_topic reads a chunk's codes in
+ * order and adds each one's weight from a table, with no posting's id to load and no
+ * accumulator to read back where it is the query's first word (dwalk_add). A local id
+ * without a posting holds CODE_NONE, the code of tf 16 in a note of length 1, which no
+ * posting has (a term occurs in a note at most as often as the note has terms; a loaded
+ * snapshot is checked for it, search_snap): its weight in the tables is -0.0, which added
+ * to any sum leaves it as it was, so the sums are the postings' bit for bit. At a million
+ * notes (32 topics, bench_large) about six parts a topic are coded: 6 MB for 2.9M postings,
+ * where their postings take 14.7 MB. */
+#define CODE_NONE 0x0fu
+#define CODE_CHECK 256u
+_Static_assert(FW_NOTE_TERMS >= 2, "CODE_NONE is the code of tf 16 in a note of length 1");
+
+static void code_drop(plist *p)
+{
+    free(p->code);
+    p->code = NULL;
+    p->code_n = p->code_cap = 0;
+}
+
+/* Records the posting of local id l (past code_n) with code tl in p's codes, growing them
+ * (doubling); drops them (dense_topic then adds the postings) when out of memory. */
+static void code_add(plist *p, uint32_t l, uint8_t tl)
+{
+    if (l >= p->code_cap) {
+        uint32_t cap = max_u32(l + 1, 2 * p->code_cap);
+        uint8_t *c = realloc(p->code, cap);
+        if (!c) {
+            code_drop(p);
+            return;
+        }
+        p->code = c;
+        p->code_cap = cap;
+    }
+    memset(p->code + p->code_n, CODE_NONE, l - p->code_n);
+    p->code[l] = tl;
+    p->code_n = l + 1;
+}
+
+/* Keeps part p's codes, making them when p has become dense. */
+static void code_update(plist *p)
+{
+    uint32_t k = p->n - 1;
+    if (p->code) {
+        code_add(p, p->id[k], p->tl[k]);
+        return;
+    }
+    if (p->n % CODE_CHECK || (uint64_t)p->n * DENSE_SPAN < (uint64_t)p->id[k] + 1)
+        return;
+    for (uint32_t i = 0; i < p->n && (i == 0 || p->code); i++)
+        code_add(p, p->id[i], p->tl[i]);
+}
+
+/* Accounts for posting k, the last (p->n == k + 1), in the block bounds and in the bitmap
+ * (a whole list) or the codes (a topic's part, part_build; no bitmap): a new block starts
+ * at every BLK-th posting, and only the last block ever changes. */
+static void plist_account(plist *p, uint32_t k, int part)
 {
     uint32_t id = p->id[k];
     uint8_t tf = (uint8_t)tl_tf(p->tl[k]), len = (uint8_t)tl_len(p->tl[k]);
     pblock_add(&p->blk[k >> BLK_SHIFT], (k & (BLK - 1)) == 0, id, tf, len);
     pblock_add(&p->sup[k >> SUP_SHIFT], (k & (SUP - 1)) == 0, id, tf, len);
     pblock_add(&p->all, k == 0, id, tf, len);
-    if (dense)
+    if (part)
+        code_update(p);
+    else
         bits_update(p, id);
 }
 
-/* Appends (id, tf) of a note of length len; room was reserved. dense: as plist_account. */
-static void plist_append(plist *p, uint32_t id, uint8_t tf, uint8_t len, int dense)
+/* Appends (id, tf) of a note of length len; room was reserved. part: as plist_account. */
+static void plist_append(plist *p, uint32_t id, uint8_t tf, uint8_t len, int part)
 {
     uint32_t k = p->n++;
     p->id[k] = id;
     p->tl[k] = (uint8_t)((tf - 1u) | (len - 1u) << 4);
-    plist_account(p, k, dense);
+    plist_account(p, k, part);
 }
 
 /* Rebuilds p's block bounds and bitmap from its postings (a loaded snapshot's) by accounting
@@ -457,7 +522,7 @@ static void plist_rebuild(plist *p)
     bits_drop(p);
     for (uint32_t k = 0; k < n; k++) {
         p->n = k + 1;
-        plist_account(p, k, 1);
+        plist_account(p, k, 0);
     }
 }
 
@@ -506,6 +571,7 @@ static void plist_free(plist *p)
     free(p->sup);
     free(p->bits);
     free(p->rank);
+    free(p->code);
     *p = (plist){0};
 }
 
@@ -532,7 +598,7 @@ static void part_build(const struct fw_search *s, plist *p)
             part_drop(p);
             return;
         }
-        plist_append(p->sub[t], s->local[p->id[i]], (uint8_t)tl_tf(p->tl[i]), (uint8_t)tl_len(p->tl[i]), 0);
+        plist_append(p->sub[t], s->local[p->id[i]], (uint8_t)tl_tf(p->tl[i]), (uint8_t)tl_len(p->tl[i]), 1);
     }
 }
 
@@ -667,9 +733,9 @@ static fw_err index_note(fw_engine *e, struct fw_search *s, uint32_t id, const u
             return FW_ERR_NOMEM;
     for (uint32_t j = 0; j < nu; j++) {
         plist *p = &s->post[ut[j]];
-        plist_append(p, id, (uint8_t)utf[j], (uint8_t)len, 1);
+        plist_append(p, id, (uint8_t)utf[j], (uint8_t)len, 0);
         if (p->sub)   /* the note's local id: note_topic below gives it */
-            plist_append(p->sub[topic], s->tn[topic].n, (uint8_t)utf[j], (uint8_t)len, 0);
+            plist_append(p->sub[topic], s->tn[topic].n, (uint8_t)utf[j], (uint8_t)len, 1);
     }
     s->len[id] = (uint8_t)len;
     s->total_len += len;
@@ -2128,12 +2194,16 @@ static void dwalk_init(dwalk *w, const pquery *q, uint64_t *postings)
         const cursor *c = &q->c[j];
         for (uint32_t code = 0; code < 256; code++)
             w->wt[j][code] = c->idf * q->w[tl_len((uint8_t)code)][tl_tf((uint8_t)code)];
+        w->wt[j][CODE_NONE] = -0.0;   /* a coded part's local id without a posting */
         w->pos[j] = 0;
         *postings += c->p->n;
     }
 }
 
-/* Adds q's postings of local ids [base, end) into acc[0 .. end - base). */
+/* Adds q's postings of local ids [base, end) into acc[0 .. end - base): a coded part's
+ * (code_update) by reading its codes in order, the query's first word's by writing its
+ * weights over the -0.0 there (-0.0 + w is w, and CODE_NONE's -0.0 leaves -0.0), the
+ * others' posting by posting. */
 static void dwalk_add(dwalk *w, const pquery *q, double *acc, uint32_t base, uint32_t end)
 {
     for (uint32_t j = 0; j < q->m; j++) {
@@ -2141,6 +2211,17 @@ static void dwalk_add(dwalk *w, const pquery *q, double *acc, uint32_t base, uin
         const uint32_t *id = p->id;
         const uint8_t *tl = p->tl;
         const double *wt = w->wt[j];
+        if (p->code) {
+            const uint8_t *code = p->code;
+            uint32_t to = min_u32(end, p->code_n);
+            if (j == 0)
+                for (uint32_t l = base; l < to; l++)
+                    acc[l - base] = wt[code[l]];
+            else
+                for (uint32_t l = base; l < to; l++)
+                    acc[l - base] += wt[code[l]];
+            continue;
+        }
         uint32_t i = w->pos[j];
         for (; i < p->n && id[i] < end; i++)
             acc[id[i] - base] += wt[tl[i]];
@@ -2172,38 +2253,92 @@ static void dense_topic(double *acc, const pquery *q, const blend *bl, uint32_t 
     *scored += n;
 }
 
-/* dense_topic's sums without the selection, for the first pass: every note with a posting
- * into kl (local id, ascending) and ka (its sum), *n_keep of them (room for hi - lo + 1);
- * returns the largest sum, its note's local id in *arg (the first: smallest), -INFINITY when
- * none. */
-static double dense_keep(double *acc, const pquery *q, uint32_t lo, uint32_t hi, uint32_t *kl, double *ka,
-                         uint32_t *n_keep, uint32_t *arg, uint64_t *postings, uint64_t *scored)
+/* The relative margin below the k-th largest sum down to which dense_keep keeps sums: far
+ * above the few roundings' 2^-53 each that sum_below allows for, so that the second pass
+ * can nearly always show that what was dropped cannot enter (kept_holds). */
+#define KEEP_SLACK 1e-9
+
+/* dense_topic's sums without the selection, for the first pass: the largest sum, its note's
+ * local id in *arg (the first: smallest), -INFINITY when no note has a posting; and in x the
+ * sums the second pass may need, for topic_run's kept_select: every note with a posting
+ * while fewer than 2 * keep of them are known, then only those whose sum is at least
+ * keep_cut, KEEP_SLACK below keep_tau, the keep-th largest sum among those kept when they
+ * last reached twice as many as were left after the one before (a selection,
+ * fw_kth_largest; keep_tau is -INFINITY when none was made: nothing was dropped). The
+ * second pass chose its window from every sum of the topic before; the window's k best
+ * and the marks are at most keep notes, so at least k unmarked ones sum to keep_tau or
+ * more, and the window's worst is at least their score: kept_holds tells when every sum
+ * below keep_cut scores below that. Selecting costs about as much as reading the sums back
+ * once; offering every sum, as the second pass did, cost more than adding them up (perf:
+ * the selection's loop and the largest's were a fifth of search's time on a simulated day
+ * at a million notes). x's keep arrays hold hi - lo + 1 (keep_reserve). */
+static double dense_keep(struct fw_search_ctx *x, const pquery *q, uint32_t lo, uint32_t hi, uint32_t keep,
+                         uint32_t *arg, uint64_t *postings, uint64_t *scored)
 {
     dwalk w;
-    uint32_t n = 0;
+    double *acc = x->dacc, *ka = x->keep_a, cut = 0.0, tau = -INFINITY;
+    uint32_t *kl = x->keep_l, n = 0, n_sum = 0, next = 2 * max_u32(keep, 1);
     dwalk_init(&w, q, postings);
     for (uint32_t base = lo; base <= hi; base += DENSE_CHUNK) {
         uint32_t end = hi - base < DENSE_CHUNK ? hi + 1 : base + DENSE_CHUNK;
         dwalk_add(&w, q, acc, base, end);
-        for (uint32_t l = 0; l < end - base; l++) {
-            double a = acc[l];
-            acc[l] = -0.0;
-            kl[n] = base + l;   /* written always, kept when it has a posting */
-            ka[n] = a;
-            n += !signbit(a);
+        if (cut > 0.0)   /* after a selection: few reach cut, and a branch on it predicts well */
+            for (uint32_t l = 0; l < end - base; l++) {
+                double a = acc[l];
+                acc[l] = -0.0;
+                n_sum += !signbit(a);
+                if (a >= cut) {
+                    kl[n] = base + l;
+                    ka[n++] = a;
+                }
+            }
+        else   /* every other local id has a posting: no branch on it */
+            for (uint32_t l = 0; l < end - base; l++) {
+                double a = acc[l];
+                acc[l] = -0.0;
+                kl[n] = base + l;   /* written always, kept when it has a posting and reaches cut */
+                ka[n] = a;
+                n_sum += !signbit(a);
+                n += !signbit(a) & (a >= cut);
+            }
+        if (n >= next && n > keep) {
+            memcpy(x->keep_s, ka, (size_t)n * sizeof *ka);
+            tau = fw_kth_largest(x->keep_s, x->keep_s + n, n, keep);   /* keep_s holds 2 * cap */
+            cut = tau - tau * KEEP_SLACK;
+            uint32_t m = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                kl[m] = kl[i];
+                ka[m] = ka[i];
+                m += ka[i] >= cut;
+            }
+            n = m;
+            next = 2 * n;
         }
         if (end == hi + 1)
             break;
     }
     double mx = -INFINITY;
     for (uint32_t i = 0; i < n; i++)
-        if (ka[i] > mx) {
-            mx = ka[i];
+        mx = ka[i] > mx ? ka[i] : mx;
+    for (uint32_t i = 0; i < n; i++)
+        if (ka[i] == mx) {
             *arg = kl[i];
+            break;
         }
-    *n_keep = n;
-    *scored += n;
+    x->n_keep = n;
+    x->keep_tau = tau;
+    x->keep_cut = cut;
+    *scored += n_sum;
     return mx;
+}
+
+/* Whether the sums dense_keep kept hold the window's notes of its topic under bt (the
+ * topic's blend): nothing was dropped, or every sum below keep_cut scores below the
+ * keep_tau's score (sum_below), which the window's worst reaches. When not (a topic term
+ * that dwarfs the text term's differences), topic_run adds the topic up again. */
+static int kept_holds(const struct fw_search_ctx *x, const blend *bt)
+{
+    return x->keep_tau == -INFINITY || x->keep_cut <= sum_below(bt, window_score(bt, x->keep_tau, NULL, 0));
 }
 
 /* dense_topic's selection over the sums dense_keep kept. */
@@ -2216,15 +2351,16 @@ static void kept_select(const uint32_t *kl, const double *ka, uint32_t n_keep, c
         dsel_offer(&z, bl, kl[i], ka[i], mark, n_mark, k, hid, hsc, hn);
 }
 
-/* Room for n kept sums; -1 when out of memory. */
+/* Room for n kept sums (and fw_kth_largest's scratch, twice that); -1 when out of memory. */
 static int keep_reserve(struct fw_search_ctx *x, uint32_t n)
 {
     if (n <= x->keep_cap)
         return 0;
     uint32_t cap = max_u32(n, 2 * x->keep_cap);
     if (fw_resize(&x->keep_l, x->keep_cap, cap, sizeof *x->keep_l) ||
-        fw_resize(&x->keep_a, x->keep_cap, cap, sizeof *x->keep_a))
-        return -1;   /* keep_l may have grown, keep_cap did not: harmless */
+        fw_resize(&x->keep_a, x->keep_cap, cap, sizeof *x->keep_a) ||
+        fw_resize(&x->keep_s, 2 * (size_t)x->keep_cap, 2 * (size_t)cap, sizeof *x->keep_s))
+        return -1;   /* some may have grown, keep_cap did not: harmless */
     x->keep_cap = cap;
     return 0;
 }
@@ -2312,9 +2448,11 @@ static uint32_t topic_query(const struct fw_search *s, const struct fw_search_ct
  * second pass (kept_select, topic_run), which in a simulated day walks that topic first
  * and then need not add its postings again: the pruned k = 1 walk of that topic had cost
  * about 110 us a query there, most of what summing it whole costs. The value is the whole
- * lists' walk's: each note's sum is the same operations in the same order. */
+ * lists' walk's: each note's sum is the same operations in the same order. keep: the second
+ * pass's window plus its marks (dense_keep). */
 static void topic_max(const struct fw_search *s, struct fw_search_ctx *x, const pquery *q, const blend *b1,
-                      uint32_t *id1, double *best, uint32_t *n1, uint64_t *postings, uint64_t *scored)
+                      uint32_t keep, uint32_t *id1, double *best, uint32_t *n1, uint64_t *postings,
+                      uint64_t *scored)
 {
     uint32_t n_ord = topic_order(s, x, q, b1);
     plist store[FW_QUERY_TERMS];
@@ -2332,7 +2470,7 @@ static void topic_max(const struct fw_search *s, struct fw_search_ctx *x, const 
             /* The topic's sums, kept for the second pass, which walks this topic first in
              * a simulated day (its words' topic). */
             uint32_t arg = 0;
-            double mx = dense_keep(x->dacc, &qt, lo, hi, x->keep_l, x->keep_a, &x->n_keep, &arg, postings, scored);
+            double mx = dense_keep(x, &qt, lo, hi, keep, &arg, postings, scored);
             x->keep_t = t;
             if (x->n_keep)
                 fw_topk_offer(id1, best, n1, 1, s->tn[t].id[arg], mx);
@@ -2363,7 +2501,7 @@ static void topic_run(const struct fw_search *s, struct fw_search_ctx *x, const 
         uint64_t n_post;
         uint32_t lo, hi;
         topic_query(s, x, q, t, store, &qt, &n_post, &lo, &hi);
-        if (t == x->keep_t)
+        if (t == x->keep_t && kept_holds(x, &bt))
             kept_select(x->keep_l, x->keep_a, x->n_keep, &bt, mark, n_mark, k, hid, hsc, hn);
         else if (qt.m == 1)
             scan_one(&qt, &bt, mark, n_mark, k, hid, hsc, hn, postings, scored);
@@ -2478,7 +2616,7 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
             blend b1 = {.text_scale = 1.0};
             uint32_t id1, n1 = 0;
             if (by_topic && bq.m >= 2)
-                topic_max(s, x, &bq, &b1, &id1, &max_bm25, &n1, &read, &scored);
+                topic_max(s, x, &bq, &b1, kw + n_cand, &id1, &max_bm25, &n1, &read, &scored);
             else
                 prune_run(s, x, &bq, &b1, NULL, 0, 1, &id1, &max_bm25, &n1, &read, &scored);
             prune_rewind(&bq);
