@@ -2188,7 +2188,7 @@ typedef struct dwalk {
     uint32_t pos[FW_QUERY_TERMS];
 } dwalk;
 
-static void dwalk_init(dwalk *w, const pquery *q, uint64_t *postings)
+static void dwalk_init(dwalk *w, const pquery *q)
 {
     for (uint32_t j = 0; j < q->m; j++) {
         const cursor *c = &q->c[j];
@@ -2196,21 +2196,35 @@ static void dwalk_init(dwalk *w, const pquery *q, uint64_t *postings)
             w->wt[j][code] = c->idf * q->w[tl_len((uint8_t)code)][tl_tf((uint8_t)code)];
         w->wt[j][CODE_NONE] = -0.0;   /* a coded part's local id without a posting */
         w->pos[j] = 0;
-        *postings += c->p->n;
     }
 }
 
-/* Adds q's postings of local ids [base, end) into acc[0 .. end - base): a coded part's
- * (code_update) by reading its codes in order, the query's first word's by writing its
- * weights over the -0.0 there (-0.0 + w is w, and CODE_NONE's -0.0 leaves -0.0), the
- * others' posting by posting. */
-static void dwalk_add(dwalk *w, const pquery *q, double *acc, uint32_t base, uint32_t end)
+/* The first posting of p from pos on whose id is at least d (a binary search). */
+static uint32_t posting_from(const plist *p, uint32_t pos, uint32_t d)
+{
+    uint32_t lo = pos, hi = p->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (p->id[mid] < d)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Adds q's postings of local ids [base, end) into acc[0 .. end - base), counting them into
+ * *postings: a coded part's (code_update) by reading its codes in order, the query's first
+ * word's by writing its weights over the -0.0 there (-0.0 + w is w, and CODE_NONE's -0.0
+ * leaves -0.0), the others' posting by posting. pos[j]: word j's first posting past end. */
+static void dwalk_add(dwalk *w, const pquery *q, double *acc, uint32_t base, uint32_t end, uint64_t *postings)
 {
     for (uint32_t j = 0; j < q->m; j++) {
         const plist *p = q->c[j].p;
         const uint32_t *id = p->id;
         const uint8_t *tl = p->tl;
         const double *wt = w->wt[j];
+        uint32_t i = w->pos[j];
         if (p->code) {
             const uint8_t *code = p->code;
             uint32_t to = min_u32(end, p->code_n);
@@ -2220,11 +2234,11 @@ static void dwalk_add(dwalk *w, const pquery *q, double *acc, uint32_t base, uin
             else
                 for (uint32_t l = base; l < to; l++)
                     acc[l - base] += wt[code[l]];
-            continue;
-        }
-        uint32_t i = w->pos[j];
-        for (; i < p->n && id[i] < end; i++)
-            acc[id[i] - base] += wt[tl[i]];
+            i = posting_from(p, i, end);
+        } else
+            for (; i < p->n && id[i] < end; i++)
+                acc[id[i] - base] += wt[tl[i]];
+        *postings += i - w->pos[j];
         w->pos[j] = i;
     }
 }
@@ -2236,11 +2250,11 @@ static void dense_topic(double *acc, const pquery *q, const blend *bl, uint32_t 
     dwalk w;
     dsel z;
     uint32_t n = 0;
-    dwalk_init(&w, q, postings);
+    dwalk_init(&w, q);
     dsel_init(&z, bl, k, hsc, *hn);
     for (uint32_t base = lo; base <= hi; base += DENSE_CHUNK) {
         uint32_t end = hi - base < DENSE_CHUNK ? hi + 1 : base + DENSE_CHUNK;
-        dwalk_add(&w, q, acc, base, end);
+        dwalk_add(&w, q, acc, base, end, postings);
         for (uint32_t l = 0; l < end - base; l++) {
             double a = acc[l];
             acc[l] = -0.0;   /* for the next chunk */
@@ -2251,6 +2265,70 @@ static void dense_topic(double *acc, const pquery *q, const blend *bl, uint32_t 
             break;
     }
     *scored += n;
+}
+
+/* The word a note must hold for its sum to reach cut: of the words whose absence leaves
+ * too little (the others' list bounds, ub, summed and widened by BOUND_SLACK, below cut),
+ * the one with the fewest postings; FW_NONE when every word could be missing. */
+static uint32_t keep_driver(const pquery *q, double cut)
+{
+    uint32_t drv = FW_NONE;
+    for (uint32_t j = 0; j < q->m; j++) {
+        double rest = 0.0;
+        for (uint32_t i = 0; i < q->m; i++)
+            rest += i == j ? 0.0 : q->c[i].ub;
+        if (rest * BOUND_SLACK < cut && (drv == FW_NONE || q->c[j].p->n < q->c[drv].p->n))
+            drv = j;
+    }
+    return drv;
+}
+
+/* dense_keep's reading of [base, end) when every note reaching cut holds word drv
+ * (keep_driver): only drv's postings there are summed, each from every word in query order
+ * -- a coded word's code at the note, another's posting found by its cursor moving forward
+ * -- which is the accumulator's sum; those reaching cut are kept into kl, ka after n (the
+ * new count is returned), *n_sum counts the sums made and *postings the postings read.
+ * Every other note of the range sums below cut: dense_keep would not have kept it. */
+static uint32_t keep_driven(dwalk *w, const pquery *q, uint32_t drv, uint32_t base, uint32_t end, double cut,
+                            uint32_t *kl, double *ka, uint32_t n, uint32_t *n_sum, uint64_t *postings)
+{
+    const plist *dp = q->c[drv].p;
+    uint32_t i = posting_from(dp, w->pos[drv], base), i0 = i;
+    for (; i < dp->n && dp->id[i] < end; i++) {
+        uint32_t l = dp->id[i];
+        double a = -0.0;
+        for (uint32_t j = 0; j < q->m; j++) {
+            const plist *p = q->c[j].p;
+            if (j == drv)
+                a += w->wt[j][dp->tl[i]];
+            else if (p->code)
+                a += w->wt[j][l < p->code_n ? p->code[l] : CODE_NONE];
+            else {
+                uint32_t k = w->pos[j];
+                while (k < p->n && p->id[k] < l)
+                    k++;
+                *postings += k - w->pos[j];
+                w->pos[j] = k;
+                if (k < p->n && p->id[k] == l)
+                    a += w->wt[j][p->tl[k]];
+            }
+        }
+        if (a >= cut) {
+            kl[n] = l;
+            ka[n++] = a;
+        }
+    }
+    *n_sum += i - i0;
+    *postings += i - i0;
+    w->pos[drv] = i;
+    for (uint32_t j = 0; j < q->m; j++)   /* every cursor past the range */
+        if (j != drv) {
+            uint32_t k = posting_from(q->c[j].p, w->pos[j], end);
+            if (!q->c[j].p->code)
+                *postings += k - w->pos[j];
+            w->pos[j] = k;
+        }
+    return n;
 }
 
 /* The relative margin below the k-th largest sum down to which dense_keep keeps sums: far
@@ -2278,29 +2356,34 @@ static double dense_keep(struct fw_search_ctx *x, const pquery *q, uint32_t lo, 
     dwalk w;
     double *acc = x->dacc, *ka = x->keep_a, cut = 0.0, tau = -INFINITY;
     uint32_t *kl = x->keep_l, n = 0, n_sum = 0, next = 2 * max_u32(keep, 1);
-    dwalk_init(&w, q, postings);
+    dwalk_init(&w, q);
     for (uint32_t base = lo; base <= hi; base += DENSE_CHUNK) {
         uint32_t end = hi - base < DENSE_CHUNK ? hi + 1 : base + DENSE_CHUNK;
-        dwalk_add(&w, q, acc, base, end);
-        if (cut > 0.0)   /* after a selection: few reach cut, and a branch on it predicts well */
-            for (uint32_t l = 0; l < end - base; l++) {
-                double a = acc[l];
-                acc[l] = -0.0;
-                n_sum += !signbit(a);
-                if (a >= cut) {
-                    kl[n] = base + l;
-                    ka[n++] = a;
+        uint32_t drv = cut > 0.0 ? keep_driver(q, cut) : FW_NONE;
+        if (drv != FW_NONE)   /* a word every note reaching cut holds: its postings alone */
+            n = keep_driven(&w, q, drv, base, end, cut, kl, ka, n, &n_sum, postings);
+        else {
+            dwalk_add(&w, q, acc, base, end, postings);
+            if (cut > 0.0)   /* after a selection: few reach cut, and a branch on it predicts well */
+                for (uint32_t l = 0; l < end - base; l++) {
+                    double a = acc[l];
+                    acc[l] = -0.0;
+                    n_sum += !signbit(a);
+                    if (a >= cut) {
+                        kl[n] = base + l;
+                        ka[n++] = a;
+                    }
                 }
-            }
-        else   /* every other local id has a posting: no branch on it */
-            for (uint32_t l = 0; l < end - base; l++) {
-                double a = acc[l];
-                acc[l] = -0.0;
-                kl[n] = base + l;   /* written always, kept when it has a posting and reaches cut */
-                ka[n] = a;
-                n_sum += !signbit(a);
-                n += !signbit(a) & (a >= cut);
-            }
+            else   /* every other local id has a posting: no branch on it */
+                for (uint32_t l = 0; l < end - base; l++) {
+                    double a = acc[l];
+                    acc[l] = -0.0;
+                    kl[n] = base + l;   /* written always, kept when it has a posting and reaches cut */
+                    ka[n] = a;
+                    n_sum += !signbit(a);
+                    n += !signbit(a) & (a >= cut);
+                }
+        }
         if (n >= next && n > keep) {
             memcpy(x->keep_s, ka, (size_t)n * sizeof *ka);
             tau = fw_kth_largest(x->keep_s, x->keep_s + n, n, keep);   /* keep_s holds 2 * cap */
@@ -2768,13 +2851,14 @@ static uint32_t doubled_cap(uint32_t cap, uint32_t need, uint32_t first)
 /* Loading, the index holds the catalog's notes (search_create) and every field below is
  * overwritten or rebuilt.
  *  Transferred: n_docs (== e->n_notes), the notes' lengths and total_len; every posting list
- *    (its ids, bound-checked and strictly ascending, and tl); every learner's intents (irow,
+ *    (its ids, bound-checked and strictly ascending, and tl, its tf at most its length);
+ *    every learner's intents (irow,
  *    its rows' counts and totals, n_rows and cap_rows: rows grow as in the run).
  *  Rebuilt: each list's block bounds, all and bitmap (plist_rebuild: the same calls as the
  *    appends made); the notes' topics, local ids (tn) and the topic rings, ring_total
  *    included (note_topic for notes 0 .. n_docs in order, as index_note called it: the topics
  *    are the core's, restored first, and every ring slot the run wrote is written again in
- *    the same order); the splits by topic (part_build).
+ *    the same order); the splits by topic and their codes (part_build).
  *  Grown as the run grew them (doubled_cap): cap_docs, each list's cap.
  *  Skipped: n_terms and n_learn (the scenario's: checked), n_topics and ring_cap (the
  *  scenario's), and the per-thread ctx (request scratch, stamped per request). */
@@ -2817,6 +2901,10 @@ static void search_snap(fw_engine *e, void *state, fw_snap *sn)
                 fw_snap_fail(sn, "term %u's postings are not in ascending note order", t);
                 break;
             }
+        for (uint32_t k = 0; k < p->n && !fw_snap_failed(sn); k++)
+            if (tl_tf(p->tl[k]) > tl_len(p->tl[k]))   /* no note holds a word more often (CODE_NONE) */
+                fw_snap_fail(sn, "term %u's posting %u counts it %u times in a note of %u terms", t, k,
+                             tl_tf(p->tl[k]), tl_len(p->tl[k]));
         if (!fw_snap_failed(sn))
             plist_rebuild(p);
     }

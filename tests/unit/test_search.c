@@ -849,6 +849,112 @@ static void test_topic_walk_ties(void **state)
     }
 }
 
+/* A note of a dense-topic corpus (test_dense_topics): of a length of 1 to 16, generic words
+ * (30 .. 33) with probability 0.2 each, then topic t's six words (10 t .. 10 t + 5) with 0.5
+ * down to 0.25, then rare filler words (40 .. 59) and repeats (tf > 1). */
+static void dense_note(uint64_t *x, uint32_t t, uint32_t *terms)
+{
+    uint32_t n = 0, len = 1 + mix_below(x, FW_NOTE_TERMS);
+    for (uint32_t k = 0; k < FW_NOTE_TERMS; k++)
+        terms[k] = FW_NONE;
+    for (uint32_t g = 30; g < 34 && n < len; g++)
+        if (mix_below(x, 100) < 20)
+            terms[n++] = g;
+    for (uint32_t k = 0; k < 6 && n < len; k++)
+        if (mix_below(x, 100) < 50 - 5 * k)
+            terms[n++] = 10 * t + k;
+    while (n < len) {
+        uint32_t w = n > 0 && mix_below(x, 4) == 0 ? terms[mix_below(x, n)] : 40 + mix_below(x, 20);
+        terms[n++] = w;
+    }
+}
+
+/* Exact retrieval over topics large enough that a query's own topic is summed whole in
+ * chunks (issue 22): 3 topics of about 12,000 notes, each with six words in a quarter to a
+ * half of its notes (their parts kept as codes too), generic words in one note in five (parts
+ * too sparse for codes, words of a lower idf), and queries of two to four of a topic's words, often with a generic
+ * or another topic's word. The first pass keeps only the sums that may reach the window and,
+ * once it knows a cut, sums only the notes holding a word that every note reaching it holds,
+ * looking the other words up in their codes or by a cursor: exact, exhaustive and pruned
+ * must return the same page for every query, before and after the index grows by 3,000
+ * notes (codes grown past gaps, new chunks). When written, the exact arms reached the
+ * summing by one word's postings 837 times, looking a word without codes up by its cursor
+ * 16,983 times there, and the tiny text weight made the second pass add a kept topic again
+ * 405 times; with kept_holds always holding, or a word without codes never found by its
+ * cursor, this test fails. */
+static void test_dense_topics(void **state)
+{
+    enum { N0 = 36000, GROW = 3000, T = 3, Q = 240 };
+    uint64_t x = 2026;
+    fw_note_info *notes = fixture_rig_alloc(state, N0 * sizeof *notes);
+    uint32_t *nt = fixture_rig_alloc(state, (size_t)N0 * FW_NOTE_TERMS * sizeof *nt);
+    for (uint32_t i = 0; i < N0; i++) {
+        uint32_t t = mix_below(&x, T);
+        notes[i] = (fw_note_info){.creator = i % 16, .topic = (uint16_t)t, .format = FW_FORMAT_IMAGE,
+                                  .created_tick = OLD};
+        dense_note(&x, t, nt + (size_t)i * FW_NOTE_TERMS);
+    }
+    fw_catalog cat = {.n_users = 16, .n_topics = T, .ticks_per_day = TPD, .n_notes = N0, .notes = notes,
+                      .n_terms = 60, .note_terms = nt};
+    /* Arms: exact, exhaustive, pruned; then exact and exhaustive with a text weight so small
+     * that the window's scores round to their topic terms (every note of a topic ties, and
+     * the smallest ids win): the kept sums cannot show that the notes they dropped lose
+     * (kept_holds), so the topic is summed again. */
+    fw_engine_cfg cfgs[5];
+    for (uint32_t a = 0; a < 5; a++) {
+        cfgs[a] = text_cfg(FW_SEARCH_INTENT);
+        cfgs[a].search.retrieval = a % 3 == 1 ? FW_RETRIEVAL_EXHAUSTIVE : a == 2 ? FW_RETRIEVAL_PRUNED
+                                                                                 : FW_RETRIEVAL_EXACT;
+        if (a >= 3) {
+            cfgs[a].search.retrieval = a == 3 ? FW_RETRIEVAL_EXACT : FW_RETRIEVAL_EXHAUSTIVE;
+            cfgs[a].search.w_text = 1e-17;
+        }
+    }
+    fw_err err = FW_OK;
+    fw_engine_ctx *c;
+    fw_engine *e = fixture_rig_open(state, fw_engine_create(&cat, cfgs, 5, &err), &c);
+    assert_int_equal(err, FW_OK);
+    /* Clicks: a topic's words lead to it, the generic words anywhere. */
+    fw_search_click k[300];
+    for (uint32_t i = 0; i < 300; i++) {
+        uint32_t note = mix_below(&x, N0), t = notes[note].topic;
+        uint32_t w = i % 3 == 0 ? 30 + mix_below(&x, 4) : 10 * t + mix_below(&x, 6);
+        k[i] = click(mix_below(&x, 16), note, &w, 1);
+    }
+    assert_int_equal(fw_engine_log_search(e, c, k, 300), FW_OK);
+    for (uint32_t round = 0; round < 2; round++) {
+        for (uint32_t i = 0; i < Q; i++) {
+            uint32_t t = mix_below(&x, T), n_t = 2 + mix_below(&x, 3), words[FW_QUERY_TERMS];
+            for (uint32_t j = 0; j < n_t; j++)
+                words[j] = 10 * t + mix_below(&x, 6);   /* repeats are dropped by the parser */
+            uint32_t extra = mix_below(&x, 4);
+            if (extra == 1 && n_t < FW_QUERY_TERMS)
+                words[n_t++] = 30 + mix_below(&x, 4);
+            else if (extra == 2 && n_t < FW_QUERY_TERMS)
+                words[n_t++] = 10 * ((t + 1) % T) + mix_below(&x, 6);
+            uint32_t page[5][PAGE_MAX], n[5], u = mix_below(&x, 16);
+            for (uint32_t a = 0; a < 5; a++)
+                n[a] = search(e, c, u, a, words, n_t, page[a], PAGE_MAX);
+            if (n[0] != n[1] || n[2] != n[1] || n[3] != n[4] || memcmp(page[0], page[1], n[1] * sizeof page[0][0]) ||
+                memcmp(page[2], page[1], n[1] * sizeof page[0][0]) ||
+                memcmp(page[3], page[4], n[4] * sizeof page[0][0])) {
+                print_error("round %u, query %u (%u words, first %u): exact %u / pruned %u / exact, tiny "
+                            "text weight %u results differ from exhaustive %u / %u\n",
+                            round, i, n_t, words[0], n[0], n[2], n[3], n[1], n[4]);
+                fail();
+            }
+            assert_true(n[1] > 0);
+        }
+        for (uint32_t i = 0; round == 0 && i < GROW; i++) {
+            uint32_t terms[FW_NOTE_TERMS], id, t = mix_below(&x, T);
+            dense_note(&x, t, terms);
+            fw_note_info ni = {.creator = i % 16, .topic = (uint16_t)t, .format = FW_FORMAT_IMAGE,
+                               .created_tick = 0};
+            assert_int_equal(publish_text(e, c, &ni, terms, &id), FW_OK);
+        }
+    }
+}
+
 /* engine.search.max_postings works only under retrieval newest, and there it reads only the
  * newest postings of a word; elsewhere it is refused. */
 static void test_retrieval_knob(void **state)
@@ -896,6 +1002,7 @@ int main(void)
         fixture_rig_test(test_work_and_latency),
         fixture_rig_test(test_exact_equals_exhaustive),
         fixture_rig_test(test_topic_walk_ties),
+        fixture_rig_test(test_dense_topics),
         fixture_rig_test(test_exact_prunes),
         fixture_rig_test(test_retrieval_knob),
     };
