@@ -2751,6 +2751,10 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
         const uint32_t *cand = x->cand;
         const uint16_t *topic = s->topic;
         for (uint32_t i = 0; i < n_cand; i++) {
+            if (i + SCAN_AHEAD < n_cand) {   /* the candidates' sums and topics, at random */
+                __builtin_prefetch(&acc[cand[i + SCAN_AHEAD]]);
+                __builtin_prefetch(&topic[cand[i + SCAN_AHEAD]]);
+            }
             uint32_t id = cand[i], t = topic[id];
             double sc = text_scale * acc[id];
             if (t < T) {
@@ -2765,6 +2769,10 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
             fw_topk_offer(win_id, win_score, &n_win, kw, id, sc);
         }
     }
+    /* The window's engagement counts (quality), read at random below: asked for all at once
+     * first, so that their misses overlap. */
+    for (uint32_t i = 0; i < n_win; i++)
+        __builtin_prefetch(e->counts + (size_t)win_id[i] * FW_EV__COUNT);
     double p0 = fw_rec_ctr_prior(e, q->arm, q->user, 0.08), aigc_mult;
     const uint8_t *aigc_flags = fw_aigc_downrank_flags(e, q->arm, &aigc_mult);   /* issue 20 */
     for (uint32_t i = 0; i < n_win; i++) {
