@@ -1730,7 +1730,10 @@ void fw_run_population(const fw_scenario *s, double *users, double *notes)
  * (245,332 -> 252,444 KiB) and 91 at 50k users and 1M notes; the note term takes 90 more.
  * The split's parts then held local ids (a note's rank within its topic, and the map back:
  * 8 bytes a note, touched as notes arrive): 687,860 -> 691,940 KiB at 50k users and 1M
- * notes; the note term takes the 8.
+ * notes; the note term takes the 8. Dense parts' codes (one byte a local id, grown by
+ * doubling) and the first pass's selection scratch (16 bytes a local id of the largest
+ * topic, per thread): 695,080 -> 708,928 KiB on the same day (14 bytes a note); the note
+ * term takes 14.
  * The estimate stays an upper bound: every user is taken to post at notes_per_dau every
  * day, and 15% is added. */
 double fw_run_memory_estimate(const fw_scenario *s, int threads)
@@ -1769,7 +1772,7 @@ double fw_run_memory_estimate(const fw_scenario *s, int threads)
      * users have them after one day; over more days nearly everyone (default, 7 days, two
      * threads: 172.8 MiB after the second round of cuts, estimated 183 MiB). */
     double later = (double)s->days + s->world.warmup_days > 1.0 ? 300.0 * users : 0.0;
-    double est = 47.0 * MiB + 1250.0 * users + later + 388.0 * notes + 1.3 * MiB * (threads > 0 ? threads : 1) +
+    double est = 47.0 * MiB + 1250.0 * users + later + 402.0 * notes + 1.3 * MiB * (threads > 0 ? threads : 1) +
                  (rec ? 300.0 * users + learner : 0.0) + extra * learner + 3.0 * ev +
                  7.0 * ev / (s->days ? s->days : 1);
     return 1.15 * est;
