@@ -671,19 +671,35 @@ static void oracle_round(fw_engine *e, fw_engine_ctx *c, uint64_t *x, uint32_t n
     }
 }
 
+/* A catalog of n old notes (creator i % n_users) over n_terms words, each note's topic drawn
+ * below n_topics and then its text by make(x, topic, terms); allocated in the test's rig. */
+static fw_catalog rand_catalog(void **state, uint64_t *x, uint32_t n, uint32_t n_users, uint32_t n_topics,
+                               uint32_t n_terms, void (*make)(uint64_t *x, uint32_t topic, uint32_t *terms))
+{
+    fw_note_info *notes = fixture_rig_alloc(state, n * sizeof *notes);
+    uint32_t *nt = fixture_rig_alloc(state, (size_t)n * FW_NOTE_TERMS * sizeof *nt);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t t = mix_below(x, n_topics);
+        notes[i] = (fw_note_info){.creator = i % n_users, .topic = (uint16_t)t, .format = FW_FORMAT_IMAGE,
+                                  .created_tick = OLD};
+        make(x, t, nt + (size_t)i * FW_NOTE_TERMS);
+    }
+    return (fw_catalog){.n_users = n_users, .n_topics = n_topics, .ticks_per_day = TPD, .n_notes = n,
+                        .notes = notes, .n_terms = n_terms, .note_terms = nt};
+}
+
+/* rand_note whatever the topic (rand_catalog). */
+static void any_topic_note(uint64_t *x, uint32_t topic, uint32_t *terms)
+{
+    (void)topic;
+    rand_note(x, terms);
+}
+
 static void test_exact_equals_exhaustive(void **state)
 {
     enum { N0 = 3000, USERS = 16, TOPICS_R = 5, GROW = 500 };
     uint64_t x = 22;
-    fw_note_info *notes = fixture_rig_alloc(state, N0 * sizeof *notes);
-    uint32_t *nt = fixture_rig_alloc(state, (size_t)N0 * FW_NOTE_TERMS * sizeof *nt);
-    for (uint32_t i = 0; i < N0; i++) {
-        notes[i] = (fw_note_info){.creator = i % USERS, .topic = (uint16_t)mix_below(&x, TOPICS_R),
-                                  .format = FW_FORMAT_IMAGE, .created_tick = OLD};
-        rand_note(&x, nt + (size_t)i * FW_NOTE_TERMS);
-    }
-    fw_catalog cat = {.n_users = USERS, .n_topics = TOPICS_R, .ticks_per_day = TPD, .n_notes = N0,
-                      .notes = notes, .n_terms = RV, .note_terms = nt};
+    fw_catalog cat = rand_catalog(state, &x, N0, USERS, TOPICS_R, RV, any_topic_note);
     fw_engine_cfg cfgs[2 * R_PAIRS];
     oracle_cfgs(cfgs);
     fw_err err = FW_OK;
@@ -886,16 +902,7 @@ static void test_dense_topics(void **state)
 {
     enum { N0 = 36000, GROW = 3000, T = 3, Q = 240 };
     uint64_t x = 2026;
-    fw_note_info *notes = fixture_rig_alloc(state, N0 * sizeof *notes);
-    uint32_t *nt = fixture_rig_alloc(state, (size_t)N0 * FW_NOTE_TERMS * sizeof *nt);
-    for (uint32_t i = 0; i < N0; i++) {
-        uint32_t t = mix_below(&x, T);
-        notes[i] = (fw_note_info){.creator = i % 16, .topic = (uint16_t)t, .format = FW_FORMAT_IMAGE,
-                                  .created_tick = OLD};
-        dense_note(&x, t, nt + (size_t)i * FW_NOTE_TERMS);
-    }
-    fw_catalog cat = {.n_users = 16, .n_topics = T, .ticks_per_day = TPD, .n_notes = N0, .notes = notes,
-                      .n_terms = 60, .note_terms = nt};
+    fw_catalog cat = rand_catalog(state, &x, N0, 16, T, 60, dense_note);
     /* Arms: exact, exhaustive, pruned; then exact and exhaustive with a text weight so small
      * that the window's scores round to their topic terms (every note of a topic ties, and
      * the smallest ids win): the kept sums cannot show that the notes they dropped lose
@@ -917,7 +924,7 @@ static void test_dense_topics(void **state)
     /* Clicks: a topic's words lead to it, the generic words anywhere. */
     fw_search_click k[300];
     for (uint32_t i = 0; i < 300; i++) {
-        uint32_t note = mix_below(&x, N0), t = notes[note].topic;
+        uint32_t note = mix_below(&x, N0), t = cat.notes[note].topic;
         uint32_t w = i % 3 == 0 ? 30 + mix_below(&x, 4) : 10 * t + mix_below(&x, 6);
         k[i] = click(mix_below(&x, 16), note, &w, 1);
     }
