@@ -2343,13 +2343,18 @@ static uint32_t keep_driven(dwalk *w, const pquery *q, uint32_t drv, uint32_t ba
  * keep_cut, KEEP_SLACK below keep_tau, the keep-th largest sum among those kept when they
  * last reached twice as many as were left after the one before (a selection,
  * fw_kth_largest; keep_tau is -INFINITY when none was made: nothing was dropped). The
- * second pass chose its window from every sum of the topic before; the window's k best
- * and the marks are at most keep notes, so at least k unmarked ones sum to keep_tau or
- * more, and the window's worst is at least their score: kept_holds tells when every sum
- * below keep_cut scores below that. Selecting costs about as much as reading the sums back
- * once; offering every sum, as the second pass did, cost more than adding them up (perf:
- * the selection's loop and the largest's were a fifth of search's time on a simulated day
- * at a million notes). x's keep arrays hold hi - lo + 1 (keep_reserve). */
+ * second pass chose its window from every sum of the topic before; keep is the window's
+ * size, and at least keep notes of the topic sum to keep_tau or more, every one of them
+ * offered to the window (kept_select, or with the marks after it: a marked note is
+ * offered all the same), so the window's worst is at least their score: kept_holds tells
+ * when every sum below keep_cut scores below that. Past the first selection a chunk is
+ * summed from the postings of one word alone where every note reaching the cut holds it
+ * (keep_driver, keep_driven). Selecting costs about as much as reading the sums back once;
+ * offering every sum, as the second pass did, cost more than adding them up (perf: the
+ * selection's loop and the largest's were a fifth of search's time on a simulated day at a
+ * million notes). Counting the marks into keep, as first written, kept three times as many
+ * sums and made the cut later: the retrieval 10% slower on that day. x's keep arrays hold
+ * hi - lo + 1 (keep_reserve). */
 static double dense_keep(struct fw_search_ctx *x, const pquery *q, uint32_t lo, uint32_t hi, uint32_t keep,
                          uint32_t *arg, uint64_t *postings, uint64_t *scored)
 {
@@ -2532,7 +2537,7 @@ static uint32_t topic_query(const struct fw_search *s, const struct fw_search_ct
  * and then need not add its postings again: the pruned k = 1 walk of that topic had cost
  * about 110 us a query there, most of what summing it whole costs. The value is the whole
  * lists' walk's: each note's sum is the same operations in the same order. keep: the second
- * pass's window plus its marks (dense_keep). */
+ * pass's window (dense_keep). */
 static void topic_max(const struct fw_search *s, struct fw_search_ctx *x, const pquery *q, const blend *b1,
                       uint32_t keep, uint32_t *id1, double *best, uint32_t *n1, uint64_t *postings,
                       uint64_t *scored)
@@ -2699,7 +2704,7 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
             blend b1 = {.text_scale = 1.0};
             uint32_t id1, n1 = 0;
             if (by_topic && bq.m >= 2)
-                topic_max(s, x, &bq, &b1, kw + n_cand, &id1, &max_bm25, &n1, &read, &scored);
+                topic_max(s, x, &bq, &b1, kw, &id1, &max_bm25, &n1, &read, &scored);
             else
                 prune_run(s, x, &bq, &b1, NULL, 0, 1, &id1, &max_bm25, &n1, &read, &scored);
             prune_rewind(&bq);

@@ -894,8 +894,8 @@ static void dense_note(uint64_t *x, uint32_t t, uint32_t *terms)
  * looking the other words up in their codes or by a cursor: exact, exhaustive and pruned
  * must return the same page for every query, before and after the index grows by 3,000
  * notes (codes grown past gaps, new chunks). When written, the exact arms reached the
- * summing by one word's postings 837 times, looking a word without codes up by its cursor
- * 16,983 times there, and the tiny text weight made the second pass add a kept topic again
+ * summing by one word's postings 1,151 times, looking a word without codes up by its cursor
+ * 26,010 times there, and the tiny text weight made the second pass add a kept topic again
  * 405 times; with kept_holds always holding, or a word without codes never found by its
  * cursor, this test fails. */
 static void test_dense_topics(void **state)
