@@ -887,9 +887,9 @@ static void dense_note(uint64_t *x, uint32_t t, uint32_t *terms)
 
 /* Exact retrieval over topics large enough that a query's own topic is summed whole in
  * chunks (issue 22): 3 topics of about 12,000 notes, each with six words in a quarter to a
- * half of its notes (their parts kept as codes too), generic words in one note in five (parts
- * too sparse for codes, words of a lower idf), and queries of two to four of a topic's words, often with a generic
- * or another topic's word. The first pass keeps only the sums that may reach the window and,
+ * half of its notes (their parts kept as codes too), generic words in one note in five
+ * (parts too sparse for codes, words of a lower idf), and queries of two to four of a
+ * topic's words, often with a generic or another topic's word. The first pass keeps only the sums that may reach the window and,
  * once it knows a cut, sums only the notes holding a word that every note reaching it holds,
  * looking the other words up in their codes or by a cursor: exact, exhaustive and pruned
  * must return the same page for every query, before and after the index grows by 3,000
@@ -907,15 +907,13 @@ static void test_dense_topics(void **state)
      * that the window's scores round to their topic terms (every note of a topic ties, and
      * the smallest ids win): the kept sums cannot show that the notes they dropped lose
      * (kept_holds), so the topic is summed again. */
+    static const fw_search_retrieval mode[5] = {FW_RETRIEVAL_EXACT, FW_RETRIEVAL_EXHAUSTIVE, FW_RETRIEVAL_PRUNED,
+                                                FW_RETRIEVAL_EXACT, FW_RETRIEVAL_EXHAUSTIVE};
     fw_engine_cfg cfgs[5];
     for (uint32_t a = 0; a < 5; a++) {
         cfgs[a] = text_cfg(FW_SEARCH_INTENT);
-        cfgs[a].search.retrieval = a % 3 == 1 ? FW_RETRIEVAL_EXHAUSTIVE : a == 2 ? FW_RETRIEVAL_PRUNED
-                                                                                 : FW_RETRIEVAL_EXACT;
-        if (a >= 3) {
-            cfgs[a].search.retrieval = a == 3 ? FW_RETRIEVAL_EXACT : FW_RETRIEVAL_EXHAUSTIVE;
-            cfgs[a].search.w_text = 1e-17;
-        }
+        cfgs[a].search.retrieval = mode[a];
+        cfgs[a].search.w_text = a >= 3 ? 1e-17 : cfgs[a].search.w_text;
     }
     fw_err err = FW_OK;
     fw_engine_ctx *c;
@@ -942,7 +940,8 @@ static void test_dense_topics(void **state)
             uint32_t page[5][PAGE_MAX], n[5], u = mix_below(&x, 16);
             for (uint32_t a = 0; a < 5; a++)
                 n[a] = search(e, c, u, a, words, n_t, page[a], PAGE_MAX);
-            if (n[0] != n[1] || n[2] != n[1] || n[3] != n[4] || memcmp(page[0], page[1], n[1] * sizeof page[0][0]) ||
+            if (n[0] != n[1] || n[2] != n[1] || n[3] != n[4] ||
+                memcmp(page[0], page[1], n[1] * sizeof page[0][0]) ||
                 memcmp(page[2], page[1], n[1] * sizeof page[0][0]) ||
                 memcmp(page[3], page[4], n[4] * sizeof page[0][0])) {
                 print_error("round %u, query %u (%u words, first %u): exact %u / pruned %u / exact, tiny "
