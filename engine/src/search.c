@@ -2182,12 +2182,14 @@ static inline void dsel_offer(dsel *z, const blend *bl, uint32_t l, double a, co
 }
 
 /* dense_topic's walk: the chunks of lo..hi in turn, each summed (query order) into acc and
- * then read back and reset by the caller's loop. */
+ * then read back and reset by the caller's loop; c[j]: word j's cursor, past the chunks
+ * done. */
 typedef struct dwalk {
     double wt[FW_QUERY_TERMS][256];
-    uint32_t pos[FW_QUERY_TERMS];
+    cursor c[FW_QUERY_TERMS];
 } dwalk;
 
+/* q's cursors are at their lists' starts (topic_query). */
 static void dwalk_init(dwalk *w, const pquery *q)
 {
     for (uint32_t j = 0; j < q->m; j++) {
@@ -2195,36 +2197,30 @@ static void dwalk_init(dwalk *w, const pquery *q)
         for (uint32_t code = 0; code < 256; code++)
             w->wt[j][code] = c->idf * q->w[tl_len((uint8_t)code)][tl_tf((uint8_t)code)];
         w->wt[j][CODE_NONE] = -0.0;   /* a coded part's local id without a posting */
-        w->pos[j] = 0;
+        w->c[j] = *c;
     }
 }
 
-/* The first posting of p from pos on whose id is at least d (a binary search). */
-static uint32_t posting_from(const plist *p, uint32_t pos, uint32_t d)
+/* Moves c to its first posting with note >= d (cursor_seek), adding the postings passed to
+ * *postings when count is set. */
+static void dwalk_seek(cursor *c, uint32_t d, int count, uint64_t *postings)
 {
-    uint32_t lo = pos, hi = p->n;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (p->id[mid] < d)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    uint32_t was = c->pos;
+    cursor_seek(c, d);
+    *postings += count ? c->pos - was : 0;
 }
 
 /* Adds q's postings of local ids [base, end) into acc[0 .. end - base), counting them into
  * *postings: a coded part's (code_update) by reading its codes in order, the query's first
  * word's by writing its weights over the -0.0 there (-0.0 + w is w, and CODE_NONE's -0.0
- * leaves -0.0), the others' posting by posting. pos[j]: word j's first posting past end. */
+ * leaves -0.0), the others' posting by posting. Each cursor ends at its first posting past
+ * end. */
 static void dwalk_add(dwalk *w, const pquery *q, double *acc, uint32_t base, uint32_t end, uint64_t *postings)
 {
     for (uint32_t j = 0; j < q->m; j++) {
-        const plist *p = q->c[j].p;
-        const uint32_t *id = p->id;
-        const uint8_t *tl = p->tl;
+        cursor *c = &w->c[j];
+        const plist *p = c->p;
         const double *wt = w->wt[j];
-        uint32_t i = w->pos[j];
         if (p->code) {
             const uint8_t *code = p->code;
             uint32_t to = min_u32(end, p->code_n);
@@ -2234,12 +2230,17 @@ static void dwalk_add(dwalk *w, const pquery *q, double *acc, uint32_t base, uin
             else
                 for (uint32_t l = base; l < to; l++)
                     acc[l - base] += wt[code[l]];
-            i = posting_from(p, i, end);
-        } else
-            for (; i < p->n && id[i] < end; i++)
-                acc[id[i] - base] += wt[tl[i]];
-        *postings += i - w->pos[j];
-        w->pos[j] = i;
+            dwalk_seek(c, end, 1, postings);
+            continue;
+        }
+        const uint32_t *id = p->id;
+        const uint8_t *tl = p->tl;
+        uint32_t i = c->pos;
+        for (; i < p->n && id[i] < end; i++)
+            acc[id[i] - base] += wt[tl[i]];
+        *postings += i - c->pos;
+        c->pos = i;
+        c->doc = i < p->n ? id[i] : END;
     }
 }
 
@@ -2292,25 +2293,24 @@ static uint32_t keep_driver(const pquery *q, double cut)
 static uint32_t keep_driven(dwalk *w, const pquery *q, uint32_t drv, uint32_t base, uint32_t end, double cut,
                             uint32_t *kl, double *ka, uint32_t n, uint32_t *n_sum, uint64_t *postings)
 {
-    const plist *dp = q->c[drv].p;
-    uint32_t i = posting_from(dp, w->pos[drv], base), i0 = i;
+    cursor *dc = &w->c[drv];
+    const plist *dp = dc->p;
+    dwalk_seek(dc, base, 0, postings);
+    uint32_t i = dc->pos, i0 = i;
     for (; i < dp->n && dp->id[i] < end; i++) {
         uint32_t l = dp->id[i];
         double a = -0.0;
         for (uint32_t j = 0; j < q->m; j++) {
-            const plist *p = q->c[j].p;
+            cursor *c = &w->c[j];
+            const plist *p = c->p;
             if (j == drv)
                 a += w->wt[j][dp->tl[i]];
             else if (p->code)
                 a += w->wt[j][l < p->code_n ? p->code[l] : CODE_NONE];
             else {
-                uint32_t k = w->pos[j];
-                while (k < p->n && p->id[k] < l)
-                    k++;
-                *postings += k - w->pos[j];
-                w->pos[j] = k;
-                if (k < p->n && p->id[k] == l)
-                    a += w->wt[j][p->tl[k]];
+                dwalk_seek(c, l, 1, postings);
+                if (c->doc == l)
+                    a += w->wt[j][p->tl[c->pos]];
             }
         }
         if (a >= cut) {
@@ -2320,14 +2320,11 @@ static uint32_t keep_driven(dwalk *w, const pquery *q, uint32_t drv, uint32_t ba
     }
     *n_sum += i - i0;
     *postings += i - i0;
-    w->pos[drv] = i;
+    dc->pos = i;
+    dc->doc = i < dp->n ? dp->id[i] : END;
     for (uint32_t j = 0; j < q->m; j++)   /* every cursor past the range */
-        if (j != drv) {
-            uint32_t k = posting_from(q->c[j].p, w->pos[j], end);
-            if (!q->c[j].p->code)
-                *postings += k - w->pos[j];
-            w->pos[j] = k;
-        }
+        if (j != drv)
+            dwalk_seek(&w->c[j], end, !w->c[j].p->code, postings);
     return n;
 }
 
