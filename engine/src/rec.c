@@ -232,8 +232,8 @@ typedef struct rec_ctx {
     uint32_t walk_cap;
     float *uvec;            /* [dim] */
     uint8_t *exact;         /* [cand_cap] 1: the request's score of the candidate is exact, 0: a bound */
-    uint32_t *cand_creator, *win_creator, *open;   /* [cand_cap] the re-rank's lists (cap_list) */
-    uint16_t *cand_topic, *win_topic;              /* [cand_cap] */
+    uint32_t *cand_creator, *open;   /* [cand_cap] the re-rank's list (cap_list) */
+    uint16_t *cand_topic;            /* [cand_cap] */
     cand_eval *ce;   /* [cand_cap] the ranking's first pass (rank_prepare) */
     double *lb;             /* [cand_cap] scratch: lower bounds of the scores */
     double *sel;            /* [cand_cap] scratch of fw_kth_largest */
@@ -480,10 +480,8 @@ static void rec_ctx_destroy(void *ctx)
     free(c->ids);
     free(c->exact);
     free(c->cand_creator);
-    free(c->win_creator);
     free(c->open);
     free(c->cand_topic);
-    free(c->win_topic);
     free(c->ce);
     free(c->lb);
     free(c->sel);
@@ -514,8 +512,7 @@ static fw_err rec_ctx_create(const fw_engine *e, const void *state, void **ctx)
         !(c->cset_stamp = calloc(64, sizeof *c->cset_stamp)) ||
         !(c->ids = calloc(ids_size, sizeof *c->ids)) ||
         !(c->exact = calloc(cap, sizeof *c->exact)) || !(c->cand_creator = calloc(cap, sizeof *c->cand_creator)) ||
-        !(c->win_creator = calloc(cap, sizeof *c->win_creator)) || !(c->open = calloc(cap, sizeof *c->open)) ||
-        !(c->cand_topic = calloc(cap, sizeof *c->cand_topic)) || !(c->win_topic = calloc(cap, sizeof *c->win_topic)) ||
+        !(c->open = calloc(cap, sizeof *c->open)) || !(c->cand_topic = calloc(cap, sizeof *c->cand_topic)) ||
         !(c->ce = calloc(cap, sizeof *c->ce)) || !(c->lb = calloc(cap, sizeof *c->lb)) ||
         !(c->sel = calloc(cap, sizeof *c->sel)))
         return FW_ERR_NOMEM;
@@ -2030,7 +2027,7 @@ typedef struct rank_req {
     uint32_t heads;              /* bit k: head k is evaluated (k = OPEN, or its rank_* weight is not 0) */
     uint32_t cell, u, D, stamp;
     int32_t tick;
-    int lazy;                    /* the bound of cand_bound holds: the heads may be skipped */
+    int lazy;                    /* engine.rec.scoring lazy, and the bound of cand_bound holds: the heads may be skipped */
 } rank_req;
 
 static void rank_req_setup(rank_req *q, double x_user)
@@ -2043,7 +2040,7 @@ static void rank_req_setup(rank_req *q, double x_user)
         q->heads |= (uint32_t)(q->wt[k] != 0.0) << k;
     }
     q->aigc_flags = fw_aigc_downrank_flags(q->e, q->cell, &q->aigc_mult);
-    q->lazy = 1.0 + q->rc->fresh_boost >= 0.0 && q->aigc_mult >= 0.0;
+    q->lazy = q->rc->scoring == FW_SCORING_LAZY && 1.0 + q->rc->fresh_boost >= 0.0 && q->aigc_mult >= 0.0;
     for (int k = 0; k < FW_TASK__COUNT; k++)
         q->lazy &= q->wt[k] >= 0.0;
 }
@@ -2189,9 +2186,10 @@ typedef struct cap_page {
     uint32_t n;
 } cap_page;
 
-/* The list select_capped picks from: ids with their creators, topics and scores (gathered
+/* The list the re-rank picks from: ids with their creators, topics and scores (gathered
  * once: the passes read them in order, not through e->notes), m of them; open[m] scratch.
- * With q non-NULL, sc[i] is only a bound where exact[i] is 0, and ce[i] the first pass. */
+ * With q non-NULL, sc[i] is only a bound where exact[i] is 0, and ce[i] the first pass;
+ * exact[i] also carries CAP_PICKED once the entry is on the page. */
 typedef struct cap_list {
     const uint32_t *id, *creator;
     const uint16_t *topic;
@@ -2202,20 +2200,31 @@ typedef struct cap_list {
     uint8_t *exact;
 } cap_list;
 
+/* exact[i] of a cap_list: bit 0 the score is exact; CAP_PICKED the entry is on the page. */
+#define CAP_PICKED 2u
+
 /* The best of l's entries open[0..n_open) (score desc, id asc, scanned in index order as a
- * scan of every unblocked entry would); *at: its place in open. UINT32_MAX when none. */
-static uint32_t best_open(const cap_list *l, uint32_t n_open, uint32_t *at)
+ * scan of every unblocked entry would); *at: its place in open, *next: the second best
+ * (UINT32_MAX when none). UINT32_MAX when none. */
+static uint32_t best_open(const cap_list *l, uint32_t n_open, uint32_t *at, uint32_t *next)
 {
-    uint32_t best = UINT32_MAX;
-    double bs = -INFINITY;
+    uint32_t best = UINT32_MAX, second = UINT32_MAX;
+    double bs = -INFINITY, ss = -INFINITY;
     for (uint32_t o = 0; o < n_open; o++) {
         uint32_t i = l->open[o];
-        if (best == UINT32_MAX || l->sc[i] > bs || (l->sc[i] == bs && l->id[i] < l->id[best])) {
+        double v = l->sc[i];
+        if (best == UINT32_MAX || v > bs || (v == bs && l->id[i] < l->id[best])) {
+            second = best;
+            ss = bs;
             best = i;
-            bs = l->sc[i];
+            bs = v;
             *at = o;
+        } else if (second == UINT32_MAX || v > ss || (v == ss && l->id[i] < l->id[second])) {
+            second = i;
+            ss = v;
         }
     }
+    *next = second;
     return best;
 }
 
@@ -2265,7 +2274,7 @@ static int cap_full(const fw_rec_cfg *rc, const cap_list *l, const cap_page *pg,
     return same_creator >= rc->max_per_creator || same_topic >= rc->max_per_topic;
 }
 
-/* select_capped's picks on a list with bounds (l->q), from a heap of the eligible entries
+/* select_plain's picks on a list with bounds (l->q), from a heap of the eligible entries
  * (open[0..n_open)) ordered by sc, in O(m + picks * log m), not a scan of all per pick
  * (issue 22). The top is popped when its creator's or topic's cap is full (it can never
  * become eligible again: the page only grows, as drop_full would have dropped it), scored
@@ -2291,6 +2300,7 @@ static void select_heap(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg, u
             continue;
         }
         if (!full) {
+            l->exact[b] |= CAP_PICKED;
             pg->id[pg->n] = l->id[b];
             pg->creator[pg->n] = l->creator[b];
             pg->topic[pg->n++] = l->topic[b];
@@ -2300,38 +2310,30 @@ static void select_heap(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg, u
     }
 }
 
-/* Appends to pg up to page notes from l: each time the best (score desc, id asc) candidate
- * not on the page and, unless relaxed, not of a creator or topic whose cap the page has
- * filled. O(page * m), no sort. Run on a window of the best candidates and then on all of
- * them, it picks exactly what it would pick on all of them: the window's best eligible is
- * the overall best eligible until the window has none. The candidates still eligible are
- * kept in index order (open), so the scan meets them in the order a scan of all would.
- * With l->q, sc[i] is an upper bound of candidate i's score where exact[i] is 0
- * (cand_bound), and select_heap picks (no NaN among the scores: the caller passes q only
- * then; a finite bound belongs to a finite score). */
-static void select_capped(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg, uint32_t page, int relaxed)
+/* Picks into pg, until it holds page notes, the best of l's entries open[0..n_open) (all
+ * eligible: not on the page, and unless relaxed not blocked by a full cap), dropping those a
+ * pick's creator or topic cap blocks. With l->q a bound that is the best is scored exactly:
+ * picked at once when it still comes before the second best (whose exact score is at most its
+ * sc), else looked for again. Stops at a best whose exact score is below floor (select_capped's
+ * window). */
+static void scan_open(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg, uint32_t page, int relaxed,
+                      uint32_t n_open, double floor)
 {
-    uint32_t n_open = 0;
-    for (uint32_t i = 0; i < l->m; i++) {
-        uint32_t same_creator = 0, same_topic = 0, taken = 0;
-        for (uint32_t k = 0; k < pg->n; k++) {
-            taken |= pg->id[k] == l->id[i];
-            same_creator += pg->creator[k] == l->creator[i];
-            same_topic += pg->topic[k] == l->topic[i];
-        }
-        if (!(taken || (!relaxed && (same_creator >= rc->max_per_creator || same_topic >= rc->max_per_topic))))
-            l->open[n_open++] = i;
-    }
-    if (l->q) {
-        select_heap(rc, l, pg, page, relaxed, n_open);
-        return;
-    }
     while (pg->n < page) {
-        uint32_t at = 0, best = best_open(l, n_open, &at);
+        uint32_t at = 0, next, best = best_open(l, n_open, &at, &next);
         if (best == UINT32_MAX)
+            break;
+        if (!l->exact[best]) {
+            l->sc[best] = cand_full(l->q, &l->ce[best]);
+            l->exact[best] = 1;
+            if (next != UINT32_MAX && !cap_before(l, best, next))
+                continue;
+        }
+        if (l->sc[best] < floor)   /* may not beat an entry outside the window */
             break;
         memmove(l->open + at, l->open + at + 1, (n_open - at - 1) * sizeof *l->open);
         n_open--;
+        l->exact[best] |= CAP_PICKED;
         uint32_t cr = l->creator[best];
         uint16_t tp = l->topic[best];
         pg->id[pg->n] = l->id[best];
@@ -2348,6 +2350,72 @@ static void select_capped(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg,
         if (full_creator || full_topic)
             n_open = drop_full(l, n_open, full_creator, cr, full_topic, tp);
     }
+}
+
+/* Appends to pg up to page notes from l, every score exact: each time the best (score desc,
+ * id asc) candidate not on the page and, unless relaxed, not of a creator or topic whose cap
+ * the page has filled. O(page * m), no sort: the plain scan (engine.rec.scoring exhaustive,
+ * and a request with a NaN score). The candidates still eligible are kept in index order
+ * (open), so the scan meets them in the order a scan of all would. */
+static void select_plain(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg, uint32_t page, int relaxed)
+{
+    uint32_t n_open = 0;
+    for (uint32_t i = 0; i < l->m; i++) {
+        uint32_t same_creator = 0, same_topic = 0, taken = 0;
+        for (uint32_t k = 0; k < pg->n; k++) {
+            taken |= pg->id[k] == l->id[i];
+            same_creator += pg->creator[k] == l->creator[i];
+            same_topic += pg->topic[k] == l->topic[i];
+        }
+        if (!(taken || (!relaxed && (same_creator >= rc->max_per_creator || same_topic >= rc->max_per_topic))))
+            l->open[n_open++] = i;
+    }
+    scan_open(rc, l, pg, page, relaxed, n_open, -INFINITY);
+}
+
+/* select_plain's picks on a list with bounds (l->q: sc[i] is an upper bound of candidate i's
+ * score where exact[i] is 0, cand_bound; no NaN among the scores, the caller passes q only
+ * then, and a finite bound belongs to a finite score), scoring exactly only the candidates
+ * that can be picked. The entries on the page carry CAP_PICKED, and the creators and topics
+ * whose cap the page has filled are listed once, not counted for every entry.
+ * With floor > -inf, a window: only the entries whose sc reaches floor, picked by scan_open
+ * until the best left scores below floor exactly, which leaves the page short; its picks are
+ * the plain scan's, for any floor: an entry outside scores at most its sc, below floor, so a
+ * pick that reaches floor beats it. Without a floor, select_heap picks from every entry. The
+ * caller runs the window first (few entries: a scan is cheap), then all (a heap). */
+static void select_capped(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg, uint32_t page, int relaxed,
+                          double floor)
+{
+    uint32_t full_cr[128], full_tp[128], n_cr = 0, n_tp = 0;
+    for (uint32_t k = 0; k < pg->n && !relaxed; k++) {
+        uint32_t same_creator = 0, same_topic = 0, first_cr = 1, first_tp = 1;
+        for (uint32_t j = 0; j < pg->n; j++) {
+            same_creator += pg->creator[j] == pg->creator[k];
+            same_topic += pg->topic[j] == pg->topic[k];
+            first_cr &= j >= k || pg->creator[j] != pg->creator[k];
+            first_tp &= j >= k || pg->topic[j] != pg->topic[k];
+        }
+        if (first_cr && same_creator >= rc->max_per_creator)
+            full_cr[n_cr++] = pg->creator[k];
+        if (first_tp && same_topic >= rc->max_per_topic)
+            full_tp[n_tp++] = pg->topic[k];
+    }
+    uint32_t n_open = 0;
+    for (uint32_t i = 0; i < l->m; i++) {
+        if (l->sc[i] < floor || l->exact[i] & CAP_PICKED)
+            continue;
+        uint32_t blocked = 0;
+        for (uint32_t k = 0; k < n_cr; k++)
+            blocked |= full_cr[k] == l->creator[i];
+        for (uint32_t k = 0; k < n_tp; k++)
+            blocked |= full_tp[k] == l->topic[i];
+        if (!blocked)
+            l->open[n_open++] = i;
+    }
+    if (floor == -INFINITY)
+        select_heap(rc, l, pg, page, relaxed, n_open);
+    else
+        scan_open(rc, l, pg, page, relaxed, n_open, floor);
 }
 
 static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_feed_req *req,
@@ -2422,29 +2490,28 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
         page = 128;
     /* Enough ranked candidates for the caps to bite; the cold ones kept apart for
      * exploration. */
-    uint32_t n_cold_h = 0, n_order = 0, k_win = 8 * page;
+    uint32_t n_cold_h = 0, k_win = 8 * page;
     uint32_t k_cold = rc->explore_slots < 128 ? rc->explore_slots : 128;
     uint32_t cold_id[128];
     double cold_s[128];
     const uint32_t cold = rc->cold_impressions;
     double top = rank_prepare(&q, c, rx, n, k_win);
-    int any_nan = 0;   /* a NaN score: select_capped's scan cannot take bounds then */
+    /* Exact scores here only where a bound is not finite (a NaN, or no bound: its score may be
+     * NaN, which the re-rank must know of) and for the cold heap (its k_cold best by score,
+     * offered in recall order); the re-rank scores those of the rest that can be picked. Not
+     * lazy, every bound is +inf: every candidate is scored here. */
+    int any_nan = 0;
     for (uint32_t i = 0; i < n; i++) {
         const cand_eval *ce = &rx->ce[i];
-        /* Only the heaps read a score here: skip the heads when neither can take it (the
-         * order heap: below its worst, or below rank_prepare's threshold). */
-        double ub = c->cand_score[i];
-        int to_order = k_win > 0 && !(ub < top) && (n_order < k_win || !(ub < c->order_score[0]));
-        int to_cold = ce->cold && k_cold > 0 && (n_cold_h < k_cold || !(ub < cold_s[0]));
-        if (q.lazy && !to_order && !to_cold) {
-            rx->exact[i] = 0;   /* select_capped scores it if it can reach the page */
+        double s = c->cand_score[i];
+        int to_cold = ce->cold && k_cold > 0 && (n_cold_h < k_cold || !(s < cold_s[0]));
+        rx->exact[i] = 0;
+        if (!to_cold && isfinite(s))
             continue;
-        }
-        double s = cand_full(&q, ce);
+        s = cand_full(&q, ce);
         c->cand_score[i] = s;
         rx->exact[i] = 1;
         any_nan |= s != s;
-        fw_topk_offer(c->order, c->order_score, &n_order, k_win, ce->id, s);
         if (ce->cold)
             fw_topk_offer(cold_id, cold_s, &n_cold_h, k_cold, ce->id, s);
     }
@@ -2452,28 +2519,32 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
     fw_plant_wait(e, FW_STAGE_FEED_RANK);
     int64_t t_rank = fw_now_ns();
 
-    /* Re-rank: greedy under the caps (select_capped), first on the window of the 8 * page
-     * best, then, when the caps leave the page short -- the best candidates crowd into the
-     * user's favourite topics -- on every candidate, then relaxed. Then the best cold
-     * candidates replace the lowest-ranked warm notes until explore_slots are cold. */
+    /* Re-rank: greedy under the caps, the plain scan of all (select_plain) when every score
+     * is exact; lazily (select_capped) first on the window of the candidates whose bound
+     * reaches top (the k_win best by score are all there), then, when the caps leave the page
+     * short -- the best candidates crowd into the user's favourite topics -- on every
+     * candidate, then relaxed. The same picks either way (issue 22; test_rec
+     * test_lazy_equals_exhaustive, e2e_rec_scoring). Then the best cold candidates replace the
+     * lowest-ranked warm notes until explore_slots are cold. */
     cap_page pg;
     pg.n = 0;
-    for (uint32_t i = 0; i < n_order; i++) {   /* the window: exact scores; blocks cached */
-        const rec_nblk *ni = &L->blk[c->order[i]];
-        rx->win_creator[i] = ni->creator;
-        rx->win_topic[i] = ni->topic;
-    }
-    cap_list win = {.id = c->order, .creator = rx->win_creator, .topic = rx->win_topic,
-                    .sc = c->order_score, .m = n_order, .open = rx->open};
-    select_capped(rc, &win, &pg, page, 0);
     cap_list all = {.id = c->cand, .creator = rx->cand_creator, .topic = rx->cand_topic, .sc = c->cand_score,
-                    .m = n, .open = rx->open, .q = any_nan ? NULL : &q, .ce = rx->ce, .exact = rx->exact};   /* bounds or exact */
-    if (pg.n < page && any_nan)
+                    .m = n, .open = rx->open, .q = any_nan || !q.lazy ? NULL : &q, .ce = rx->ce,
+                    .exact = rx->exact};   /* bounds or exact; the plain scan when not lazy */
+    if (any_nan)   /* the scan without bounds */
         rank_finish(&q, rx->ce, c->cand_score, rx->exact, n);
-    if (pg.n < page && n_order < n)
-        select_capped(rc, &all, &pg, page, 0);
-    if (pg.n < page)
-        select_capped(rc, &all, &pg, page, 1);
+    if (!all.q) {
+        select_plain(rc, &all, &pg, page, 0);
+        if (pg.n < page)
+            select_plain(rc, &all, &pg, page, 1);
+    } else {
+        if (top > -INFINITY)
+            select_capped(rc, &all, &pg, page, 0, top);
+        if (pg.n < page)
+            select_capped(rc, &all, &pg, page, 0, -INFINITY);
+        if (pg.n < page)
+            select_capped(rc, &all, &pg, page, 1, -INFINITY);
+    }
     uint32_t *org = pg.id, n_org = pg.n;
     for (uint32_t i = 0; i < n; i++)   /* the candidates left bounded were not scored */
         if (!rx->exact[i])

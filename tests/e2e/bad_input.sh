@@ -47,6 +47,8 @@ printf 'engine:\n  rec:\n    max_per_topic: 10\n' >idle_cap.yaml
 expect_bad "max_per_topic without the rec feed" "idle_cap.yaml:3: engine.rec.max_per_topic: 10 would do nothing|is the recommender's" validate idle_cap.yaml
 printf 'experiment:\n  arms:\n    - name: rec\n      set: ["engine.feed.algorithm=rec"]\n    - name: b\n      set: ["engine.rec.lr=0.5"]\n' >idle_lr_arm.yaml
 expect_bad "a baseline arm's lr beside a rec arm" "idle_lr_arm.yaml:5|arm 'b'|engine.rec.lr|nothing trains" validate idle_lr_arm.yaml
+printf 'engine:\n  rec:\n    scoring: exhaustive\n' >idle_scoring.yaml
+expect_bad "scoring exhaustive without the rec feed" "idle_scoring.yaml:3: engine.rec.scoring: exhaustive would do nothing|is the recommender's" validate idle_scoring.yaml
 printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.rec.train_mode=tick"]\n' >idle_train_arm.yaml
 expect_bad "an arm's train_mode tick without the recommender" "idle_train_arm.yaml:4|arm 'b'|nothing trains" validate idle_train_arm.yaml
 printf 'behaviour:\n  shop_visit_rate: 0\n  shop_eta: 1\n' >idle_shop_eta.yaml

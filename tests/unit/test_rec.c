@@ -591,6 +591,8 @@ typedef struct pw_out {
     uint64_t work[FW_WORK__COUNT];
     uint32_t *log;          /* every page, FW_NONE included, each followed by a separator */
     size_t n_log, cap_log;
+    double *score;          /* with log: the request's score of each served note (fw_engine_ctx_score) */
+    size_t n_score;
 } pw_out;
 
 /* Writes a pattern over the stack region the engine's frames will occupy next; an engine
@@ -690,6 +692,8 @@ static void planted_run(void **state, const fw_engine_cfg *cfg, uint32_t days, d
                             o->log[o->n_log++] = page[i];
                         if (page[i] == FW_NONE)
                             continue;
+                        if (o->score && o->n_score < o->cap_log)
+                            o->score[o->n_score++] = fw_engine_ctx_score(c, page[i]);
                         int hit = topic[page[i]] == pw_planted(u);
                         o->served[d][g]++;
                         o->planted[d][g] += (uint32_t)hit;
@@ -1171,6 +1175,69 @@ static void test_parallel_identical(void **state)
     parallel_identical(state, &cfg, NULL);
 }
 
+/* Issue 22, engine.rec.scoring: the lazy ranking (the per-open heads only where a bound can
+ * reach the page; the page from a window of the candidates whose bound reaches the k_win-th
+ * best lower bound, then from all of them with bounds when the caps leave it short, then
+ * relaxed) serves exactly the pages of the exhaustive one (every head of every candidate, the
+ * page by a plain scan of all), with the same served scores bit for bit, and so learns the
+ * same, day after day: the planted world for 3 days under the default caps, under tight ones
+ * (one note a creator, one a topic: pages of 8 topics at most, so the window runs short, the
+ * page is finished from all candidates and then relaxed) with two exploration slots and a
+ * large freshness bonus, and under loose ones with no exploration. */
+static void test_lazy_equals_exhaustive(void **state)
+{
+    enum { DAYS = 3 };
+    static const struct {
+        uint32_t per_creator, per_topic, explore;
+        double fresh, heads;
+    } v[] = {{1, 4, 1, 0.1, 1.0}, {1, 1, 2, 2.0, 1.0}, {3, 10, 0, 0.0, 1.0}, {2, 2, 1, 0.5, 40.0}};
+    for (size_t j = 0; j < sizeof v / sizeof v[0]; j++) {
+        pw_out *o[2];
+        for (int k = 0; k < 2; k++) {
+            fw_engine_cfg cfg = rec_cfg();
+            cfg.rec.max_per_creator = v[j].per_creator;
+            cfg.rec.max_per_topic = v[j].per_topic;
+            cfg.rec.explore_slots = v[j].explore;
+            cfg.rec.fresh_boost = v[j].fresh;
+            cfg.rec.rank_like *= v[j].heads;   /* the per-open heads outweigh p(open): loose bounds */
+            cfg.rec.rank_follow *= v[j].heads;
+            cfg.rec.scoring = k == 0 ? FW_SCORING_LAZY : FW_SCORING_EXHAUSTIVE;
+            o[k] = fixture_rig_alloc(state, sizeof *o[k]);
+            o[k]->cap_log = DAYS * PW_ROUNDS * PW_VIEWERS * (PAGE_MAX + 1);
+            o[k]->log = fixture_rig_alloc(state, o[k]->cap_log * sizeof *o[k]->log);
+            o[k]->score = fixture_rig_alloc(state, o[k]->cap_log * sizeof *o[k]->score);
+            planted_run(state, &cfg, DAYS, 0.0, o[k]);
+        }
+        print_message("caps %u/%u, explore %u, fresh %.1f, heads x%.0f: %zu notes served\n", v[j].per_creator,
+                      v[j].per_topic, v[j].explore, v[j].fresh, v[j].heads, o[0]->n_score);
+        assert_true(o[0]->n_score > DAYS * PW_ROUNDS * PW_VIEWERS * 7);
+        for (size_t b = 0, i = 0; i < o[0]->n_log; i++) {   /* no note twice on a page */
+            if (o[0]->log[i] == UINT32_MAX - 1)
+                b = i + 1;
+            for (size_t k = b; k < i && o[0]->log[i] != FW_NONE; k++)
+                if (o[0]->log[k] == o[0]->log[i])
+                    fail_msg("variant %zu: note %u twice on a page (log entries %zu, %zu)", j, o[0]->log[i], k, i);
+        }
+        assert_int_equal(o[0]->n_log, o[1]->n_log);
+        for (size_t i = 0; i < o[0]->n_log; i++)
+            if (o[0]->log[i] != o[1]->log[i])
+                fail_msg("variant %zu, log entry %zu: lazy served %u, exhaustive %u", j, i, o[0]->log[i],
+                         o[1]->log[i]);
+        assert_int_equal(o[0]->n_score, o[1]->n_score);
+        for (size_t i = 0; i < o[0]->n_score; i++) {
+            assert_true(isfinite(o[0]->score[i]));   /* a served note's score is exact */
+            if (memcmp(&o[0]->score[i], &o[1]->score[i], sizeof o[0]->score[i]) != 0)
+                fail_msg("variant %zu, served note %zu: score %.17g lazy, %.17g exhaustive", j, i, o[0]->score[i],
+                         o[1]->score[i]);
+        }
+        for (uint32_t d = 0; d < DAYS; d++)
+            for (int t = 0; t < FW_TASK__COUNT; t++)
+                assert_memory_equal(&o[0]->stats[d][t], &o[1]->stats[d][t], sizeof o[0]->stats[d][t]);
+        for (int w = 0; w < FW_WORK__COUNT; w++)
+            assert_int_equal(o[0]->work[w], o[1]->work[w]);
+    }
+}
+
 /* Issue 22, engine.rec.train_mode tick: the same on 1, 2 and 3 threads, with every sample
  * kept (neg_sample 1: about 400 a log, two shards of the heads' SGD, so that their
  * averaging runs too), and not online's results (the knob does something). */
@@ -1571,6 +1638,7 @@ int main(int argc, char **argv)
         fixture_rig_test(test_determinism),
         fixture_rig_test(test_parallel_identical),
         fixture_rig_test(test_tick_parallel_identical),
+        fixture_rig_test(test_lazy_equals_exhaustive),
         fixture_rig_test(test_tick_learns_planted_topic),
         fixture_rig_test(test_edge_graph_walks),
         fixture_rig_test(test_edge_many_seen_notes),

@@ -67,6 +67,17 @@ typedef enum fw_feed_algorithm { FW_FEED_ALGORITHMS(FW_KNOB_ENUM_CONST) FW_FEED_
 
 typedef enum fw_rec_train_mode { FW_REC_TRAIN_MODES(FW_KNOB_ENUM_CONST) FW_TRAIN__COUNT } fw_rec_train_mode;
 
+/* How a request's candidates are scored (engine.rec.scoring): lazy = the per-open heads only
+ * where a bound says the candidate can reach the page, the page picked from a window of the
+ * best bounds first; exhaustive = every head of every candidate, the page picked by a plain
+ * scan of all (the test oracle: the same pages and served scores, slower). rec.c, rank_prepare
+ * and select_capped. */
+#define FW_REC_SCORINGS(V)                  \
+    V(FW_SCORING_LAZY, "lazy")              \
+    V(FW_SCORING_EXHAUSTIVE, "exhaustive")
+
+typedef enum fw_rec_scoring { FW_REC_SCORINGS(FW_KNOB_ENUM_CONST) FW_SCORING__COUNT } fw_rec_scoring;
+
 /* engine.rec.*: the learning recommender (used when engine.feed.algorithm = rec). The
  * learned state (embeddings, ranking models, co-engagement neighbours) is each arm's own
  * under experiment.isolation per_arm (trained on the arm's users' logs only; the training
@@ -108,6 +119,10 @@ typedef enum fw_rec_train_mode { FW_REC_TRAIN_MODES(FW_KNOB_ENUM_CONST) FW_TRAIN
     X(rec, ARM, F64, rank_save, 1.0, 0.0, 1000.0, "", "ranking weight of the predicted save probability")   \
     X(rec, ARM, F64, rank_comment, 1.0, 0.0, 1000.0, "", "ranking weight of the predicted comment probability") \
     X(rec, ARM, F64, rank_follow, 2.0, 0.0, 1000.0, "", "ranking weight of the predicted follow probability") \
+    X(rec, ARM, ENUM, scoring, FW_SCORING_LAZY, FW_REC_SCORINGS, 0, "",                                      \
+      "lazy = the per-open heads (like, save, comment, follow) scored only for the candidates whose bound "  \
+      "can reach the page; exhaustive = every head of every candidate and the page by a plain scan (the "    \
+      "test oracle: the same pages and scores, slower)")                                                   \
     X(rec, ARM, U32, max_per_creator, 1, 1, 100, "notes", "re-rank: most notes of one creator on a page")    \
     X(rec, ARM, U32, max_per_topic, 4, 1, 100, "notes", "re-rank: most notes of one topic on a page")        \
     X(rec, ARM, F64, fresh_boost, 0.1, 0.0, 100.0, "",                                                       \
