@@ -49,6 +49,9 @@ printf 'experiment:\n  arms:\n    - name: rec\n      set: ["engine.feed.algorith
 expect_bad "a baseline arm's lr beside a rec arm" "idle_lr_arm.yaml:5|arm 'b'|engine.rec.lr|nothing trains" validate idle_lr_arm.yaml
 printf 'engine:\n  rec:\n    scoring: exhaustive\n' >idle_scoring.yaml
 expect_bad "scoring exhaustive without the rec feed" "idle_scoring.yaml:3: engine.rec.scoring: exhaustive would do nothing|is the recommender's" validate idle_scoring.yaml
+# ... and an arm may not set it: a test oracle with the same pages, so run scope (one value per run)
+printf 'experiment:\n  arms:\n    - name: a\n      set: ["engine.feed.algorithm=rec"]\n    - name: b\n      set: ["engine.feed.algorithm=rec", "engine.rec.scoring=exhaustive"]\n' >arm_scoring.yaml
+expect_bad "an arm's scoring" "arm_scoring.yaml:6: engine.rec.scoring: arm 'b' sets it|one value per run" validate arm_scoring.yaml
 printf 'experiment:\n  arms:\n    - name: a\n    - name: b\n      set: ["engine.rec.train_mode=tick"]\n' >idle_train_arm.yaml
 expect_bad "an arm's train_mode tick without the recommender" "idle_train_arm.yaml:4|arm 'b'|nothing trains" validate idle_train_arm.yaml
 printf 'behaviour:\n  shop_visit_rate: 0\n  shop_eta: 1\n' >idle_shop_eta.yaml

@@ -119,7 +119,7 @@ typedef enum fw_rec_scoring { FW_REC_SCORINGS(FW_KNOB_ENUM_CONST) FW_SCORING__CO
     X(rec, ARM, F64, rank_save, 1.0, 0.0, 1000.0, "", "ranking weight of the predicted save probability")   \
     X(rec, ARM, F64, rank_comment, 1.0, 0.0, 1000.0, "", "ranking weight of the predicted comment probability") \
     X(rec, ARM, F64, rank_follow, 2.0, 0.0, 1000.0, "", "ranking weight of the predicted follow probability") \
-    X(rec, ARM, ENUM, scoring, FW_SCORING_LAZY, FW_REC_SCORINGS, 0, "",                                      \
+    X(rec, RUN, ENUM, scoring, FW_SCORING_LAZY, FW_REC_SCORINGS, 0, "",                                      \
       "lazy = the per-open heads (like, save, comment, follow) scored only for the candidates whose bound "  \
       "can reach the page; exhaustive = every head of every candidate and the page by a plain scan (the "    \
       "test oracle: the same pages and scores, slower)")                                                   \
