@@ -2546,9 +2546,13 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
             select_capped(rc, &all, &pg, page, 1, -INFINITY);
     }
     uint32_t *org = pg.id, n_org = pg.n;
-    for (uint32_t i = 0; i < n; i++)   /* the candidates left bounded were not scored */
+    uint64_t n_exact = 0;   /* each scored once: exact[i] is set where cand_full ran */
+    for (uint32_t i = 0; i < n; i++) {   /* the candidates left bounded were not scored */
+        n_exact += rx->exact[i] != 0;
         if (!rx->exact[i])
             c->cand_score[i] = NAN;
+    }
+    ctx->work[FW_WORK_REC_EXACT] += n_exact;
     c->scored_id = c->cand;   /* every candidate's score (NaN: only bounded), in recall order */
     c->scored = c->cand_score;
     c->n_scored = n;

@@ -206,6 +206,7 @@ const char *fw_stage_doc(fw_stage s);
     X(REC_GRAPH, "recalled_graph", "rec: candidates added by the random-walk channel")        \
     X(REC_FRESH, "recalled_fresh", "rec: candidates added by the cold-start channel")         \
     X(WALK_STEPS, "walk_steps", "rec: random-walk steps taken")                               \
+    X(REC_EXACT, "scored_exactly", "rec: candidates the ranker scored with every head (the rest only bounded)") \
     X(TRAINED, "samples_trained", "rec: training samples (impressions and opens) applied")   \
     X(CF_PAIRS, "cf_pairs", "rec: co-engagement pairs counted at day ends")                   \
     X(SEARCHES, "searches", "search requests served")                                         \

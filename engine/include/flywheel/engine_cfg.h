@@ -122,7 +122,7 @@ typedef enum fw_rec_scoring { FW_REC_SCORINGS(FW_KNOB_ENUM_CONST) FW_SCORING__CO
     X(rec, RUN, ENUM, scoring, FW_SCORING_LAZY, FW_REC_SCORINGS, 0, "",                                      \
       "lazy = the per-open heads (like, save, comment, follow) scored only for the candidates whose bound "  \
       "can reach the page; exhaustive = every head of every candidate and the page by a plain scan (the "    \
-      "test oracle: the same pages and scores, slower)")                                                   \
+      "test oracle: the same pages and scores, slower; /work/scored_exactly counts the candidates scored)") \
     X(rec, ARM, U32, max_per_creator, 1, 1, 100, "notes", "re-rank: most notes of one creator on a page")    \
     X(rec, ARM, U32, max_per_topic, 4, 1, 100, "notes", "re-rank: most notes of one topic on a page")        \
     X(rec, ARM, F64, fresh_boost, 0.1, 0.0, 100.0, "",                                                       \
