@@ -14,7 +14,8 @@
  * Ranking: p(open) per impression and p(like | open) ... p(follow | open), each a logistic
  * regression over FW_REC_FEATURES; score = sum of rank_* weights times the unconditional
  * probabilities, the four per-open heads evaluated only for the candidates whose bounds say
- * they can reach the page (rank_prepare, cand_bound, select_capped: exact, same pages). Re-ranking: greedy fill under per-creator and per-topic caps with a
+ * they can reach the page (rank_prepare, cand_bound, cap_select_capped in capsel.c:
+ * exact, same pages). Re-ranking: greedy fill under per-creator and per-topic caps with a
  * freshness bonus; explore_slots reserved for the best cold candidates; ad slots left empty.
  *
  * Learned state lives in learners (rec_learn): one per cell under per-arm isolation, each
@@ -232,7 +233,7 @@ typedef struct rec_ctx {
     uint32_t walk_cap;
     float *uvec;            /* [dim] */
     uint8_t *exact;         /* [cand_cap] 1: the request's score of the candidate is exact, 0: a bound */
-    uint32_t *cand_creator, *open;   /* [cand_cap] the re-rank's list (cap_list) */
+    uint32_t *cand_creator, *open;   /* [cand_cap] the re-rank's list (fw_cap_list) */
     uint16_t *cand_topic;            /* [cand_cap] */
     cand_eval *ce;   /* [cand_cap] the ranking's first pass (rank_prepare) */
     double *lb;             /* [cand_cap] scratch: lower bounds of the scores */
@@ -2139,6 +2140,11 @@ static void rank_finish(const rank_req *q, const cand_eval *ce, double *score, u
         }
 }
 
+/* The re-rank's selection (capsel.h), scoring an entry exactly by cand_full of its first
+ * pass: expanded here, inlined as when it lived in this file. */
+#define CAP_SCORE(l, i) cand_full((const rank_req *)(l)->ctx, (const cand_eval *)(l)->item + (i))
+#include "capsel.h"
+
 /* The ranking's first pass: every candidate's features, logits and p(open) into rx->ce, its
  * creator and topic (for the re-rank), and an upper bound of its score (cand_bound) into
  * c->cand_score. Returns a threshold no candidate below which can be among the k_win best:
@@ -2177,245 +2183,6 @@ static double rank_prepare(const rank_req *q, fw_rank_ctx *c, rec_ctx *rx, uint3
         known &= c->cand_score[i] == c->cand_score[i] && rx->lb[i] == rx->lb[i];
     }
     return known ? fw_kth_largest(rx->lb, rx->sel, n, k_win) : -INFINITY;
-}
-
-/* The page select_capped fills: its notes with their creators and topics. */
-typedef struct cap_page {
-    uint32_t id[128], creator[128];
-    uint16_t topic[128];
-    uint32_t n;
-} cap_page;
-
-/* The list the re-rank picks from: ids with their creators, topics and scores (gathered
- * once: the passes read them in order, not through e->notes), m of them; open[m] scratch.
- * With q non-NULL, sc[i] is only a bound where exact[i] is 0, and ce[i] the first pass;
- * exact[i] also carries CAP_PICKED once the entry is on the page. */
-typedef struct cap_list {
-    const uint32_t *id, *creator;
-    const uint16_t *topic;
-    double *sc;
-    uint32_t m, *open;
-    const rank_req *q;
-    const cand_eval *ce;
-    uint8_t *exact;
-} cap_list;
-
-/* exact[i] of a cap_list: bit 0 the score is exact; CAP_PICKED the entry is on the page. */
-#define CAP_PICKED 2u
-
-/* The best of l's entries open[0..n_open) (score desc, id asc, scanned in index order as a
- * scan of every unblocked entry would); *at: its place in open, *next: the second best
- * (UINT32_MAX when none). UINT32_MAX when none. */
-static uint32_t best_open(const cap_list *l, uint32_t n_open, uint32_t *at, uint32_t *next)
-{
-    uint32_t best = UINT32_MAX, second = UINT32_MAX;
-    double bs = -INFINITY, ss = -INFINITY;
-    for (uint32_t o = 0; o < n_open; o++) {
-        uint32_t i = l->open[o];
-        double v = l->sc[i];
-        if (best == UINT32_MAX || v > bs || (v == bs && l->id[i] < l->id[best])) {
-            second = best;
-            ss = bs;
-            best = i;
-            bs = v;
-            *at = o;
-        } else if (second == UINT32_MAX || v > ss || (v == ss && l->id[i] < l->id[second])) {
-            second = i;
-            ss = v;
-        }
-    }
-    *next = second;
-    return best;
-}
-
-/* Drops from open[0..n) (keeping its order) the entries of creator cr (when full_creator)
- * or topic tp (when full_topic); returns how many are left. */
-static uint32_t drop_full(const cap_list *l, uint32_t n, int full_creator, uint32_t cr, int full_topic,
-                          uint16_t tp)
-{
-    uint32_t k = 0;
-    for (uint32_t o = 0; o < n; o++) {
-        uint32_t i = l->open[o];
-        if (!((full_creator && l->creator[i] == cr) || (full_topic && l->topic[i] == tp)))
-            l->open[k++] = i;
-    }
-    return k;
-}
-
-/* Whether entry a of l comes before entry b: score desc, id asc (a total order: ids are
- * distinct, and no NaN is compared here). */
-static inline int cap_before(const cap_list *l, uint32_t a, uint32_t b)
-{
-    return l->sc[a] > l->sc[b] || (l->sc[a] == l->sc[b] && l->id[a] < l->id[b]);
-}
-
-/* Restores the heap h[0..n) (cap_before first) below position p. */
-static void cap_sift(const cap_list *l, uint32_t *h, uint32_t n, uint32_t p)
-{
-    uint32_t x = h[p];
-    for (uint32_t k; (k = 2 * p + 1) < n; p = k) {
-        if (k + 1 < n && cap_before(l, h[k + 1], h[k]))
-            k++;
-        if (!cap_before(l, h[k], x))
-            break;
-        h[p] = h[k];
-    }
-    h[p] = x;
-}
-
-/* Whether the page has filled the cap of entry i's creator or topic. */
-static int cap_full(const fw_rec_cfg *rc, const cap_list *l, const cap_page *pg, uint32_t i)
-{
-    uint32_t same_creator = 0, same_topic = 0;
-    for (uint32_t k = 0; k < pg->n; k++) {
-        same_creator += pg->creator[k] == l->creator[i];
-        same_topic += pg->topic[k] == l->topic[i];
-    }
-    return same_creator >= rc->max_per_creator || same_topic >= rc->max_per_topic;
-}
-
-/* select_plain's picks on a list with bounds (l->q), from a heap of the eligible entries
- * (open[0..n_open)) ordered by sc, in O(m + picks * log m), not a scan of all per pick
- * (issue 22). The top is popped when its creator's or topic's cap is full (it can never
- * become eligible again: the page only grows, as drop_full would have dropped it), scored
- * exactly and sifted back when it is a bound (its exact score is at most the bound), and
- * picked when exact: then its exact score beats every other entry's exact score or bound,
- * by (score desc, id asc) -- the pick of a search over all exact scores. Only the entries
- * that reach the top are scored exactly (the scan this replaced scored every bound reaching
- * the best's score), which changes no pick and no page; a candidate left bounded gets a NaN
- * score, which nothing reads for notes not served. */
-static void select_heap(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg, uint32_t page, int relaxed,
-                        uint32_t n_open)
-{
-    uint32_t *h = l->open, n = n_open;
-    for (uint32_t p = n / 2; p-- > 0;)
-        cap_sift(l, h, n, p);
-    while (pg->n < page && n > 0) {
-        uint32_t b = h[0];
-        int full = !relaxed && cap_full(rc, l, pg, b);
-        if (!full && !l->exact[b]) {   /* a bound on top: score it, and look again */
-            l->sc[b] = cand_full(l->q, &l->ce[b]);
-            l->exact[b] = 1;
-            cap_sift(l, h, n, 0);
-            continue;
-        }
-        if (!full) {
-            l->exact[b] |= CAP_PICKED;
-            pg->id[pg->n] = l->id[b];
-            pg->creator[pg->n] = l->creator[b];
-            pg->topic[pg->n++] = l->topic[b];
-        }
-        h[0] = h[--n];   /* picked, or its cap is full: out of the heap */
-        cap_sift(l, h, n, 0);
-    }
-}
-
-/* Picks into pg, until it holds page notes, the best of l's entries open[0..n_open) (all
- * eligible: not on the page, and unless relaxed not blocked by a full cap), dropping those a
- * pick's creator or topic cap blocks. With l->q a bound that is the best is scored exactly:
- * picked at once when it still comes before the second best (whose exact score is at most its
- * sc), else looked for again. Stops at a best whose exact score is below floor (select_capped's
- * window). */
-static void scan_open(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg, uint32_t page, int relaxed,
-                      uint32_t n_open, double floor)
-{
-    while (pg->n < page) {
-        uint32_t at = 0, next, best = best_open(l, n_open, &at, &next);
-        if (best == UINT32_MAX)
-            break;
-        if (!l->exact[best]) {
-            l->sc[best] = cand_full(l->q, &l->ce[best]);
-            l->exact[best] = 1;
-            if (next != UINT32_MAX && !cap_before(l, best, next))
-                continue;
-        }
-        if (l->sc[best] < floor)   /* may not beat an entry outside the window */
-            break;
-        memmove(l->open + at, l->open + at + 1, (n_open - at - 1) * sizeof *l->open);
-        n_open--;
-        l->exact[best] |= CAP_PICKED;
-        uint32_t cr = l->creator[best];
-        uint16_t tp = l->topic[best];
-        pg->id[pg->n] = l->id[best];
-        pg->creator[pg->n] = cr;
-        pg->topic[pg->n++] = tp;
-        if (relaxed)
-            continue;
-        uint32_t same_creator = 0, same_topic = 0;
-        for (uint32_t k = 0; k < pg->n; k++) {
-            same_creator += pg->creator[k] == cr;
-            same_topic += pg->topic[k] == tp;
-        }
-        int full_creator = same_creator >= rc->max_per_creator, full_topic = same_topic >= rc->max_per_topic;
-        if (full_creator || full_topic)
-            n_open = drop_full(l, n_open, full_creator, cr, full_topic, tp);
-    }
-}
-
-/* Appends to pg up to page notes from l, every score exact: each time the best (score desc,
- * id asc) candidate not on the page and, unless relaxed, not of a creator or topic whose cap
- * the page has filled. O(page * m), no sort: the plain scan (engine.rec.scoring exhaustive,
- * and a request with a NaN score). The candidates still eligible are kept in index order
- * (open), so the scan meets them in the order a scan of all would. */
-static void select_plain(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg, uint32_t page, int relaxed)
-{
-    uint32_t n_open = 0;
-    for (uint32_t i = 0; i < l->m; i++) {
-        uint32_t same_creator = 0, same_topic = 0, taken = 0;
-        for (uint32_t k = 0; k < pg->n; k++) {
-            taken |= pg->id[k] == l->id[i];
-            same_creator += pg->creator[k] == l->creator[i];
-            same_topic += pg->topic[k] == l->topic[i];
-        }
-        if (!(taken || (!relaxed && (same_creator >= rc->max_per_creator || same_topic >= rc->max_per_topic))))
-            l->open[n_open++] = i;
-    }
-    scan_open(rc, l, pg, page, relaxed, n_open, -INFINITY);
-}
-
-/* select_plain's picks on a list with bounds (l->q: sc[i] is an upper bound of candidate i's
- * score where exact[i] is 0, cand_bound; no NaN among the scores, the caller passes q only
- * then, and a finite bound belongs to a finite score), scoring exactly only the candidates
- * that can be picked. The entries on the page carry CAP_PICKED, and the creators and topics
- * whose cap the page has filled are listed once, not counted for every entry.
- * With floor > -inf, a window: only the entries whose sc reaches floor, picked by scan_open
- * until the best left scores below floor exactly, which leaves the page short; its picks are
- * the plain scan's, for any floor: an entry outside scores at most its sc, below floor, so a
- * pick that reaches floor beats it. Without a floor, select_heap picks from every entry. The
- * caller runs the window first (few entries: a scan is cheap), then all (a heap). */
-static void select_capped(const fw_rec_cfg *rc, const cap_list *l, cap_page *pg, uint32_t page, int relaxed,
-                          double floor)
-{
-    uint32_t full_cr[128], full_tp[128], n_cr = 0, n_tp = 0;
-    for (uint32_t k = 0; k < pg->n && !relaxed; k++) {
-        uint32_t same_creator = 0, same_topic = 0, first_cr = 1, first_tp = 1;
-        for (uint32_t j = 0; j < pg->n; j++) {
-            same_creator += pg->creator[j] == pg->creator[k];
-            same_topic += pg->topic[j] == pg->topic[k];
-            first_cr &= j >= k || pg->creator[j] != pg->creator[k];
-            first_tp &= j >= k || pg->topic[j] != pg->topic[k];
-        }
-        if (first_cr && same_creator >= rc->max_per_creator)
-            full_cr[n_cr++] = pg->creator[k];
-        if (first_tp && same_topic >= rc->max_per_topic)
-            full_tp[n_tp++] = pg->topic[k];
-    }
-    uint32_t n_open = 0;
-    for (uint32_t i = 0; i < l->m; i++) {
-        if (l->sc[i] < floor || l->exact[i] & CAP_PICKED)
-            continue;
-        uint32_t blocked = 0;
-        for (uint32_t k = 0; k < n_cr; k++)
-            blocked |= full_cr[k] == l->creator[i];
-        for (uint32_t k = 0; k < n_tp; k++)
-            blocked |= full_tp[k] == l->topic[i];
-        if (!blocked)
-            l->open[n_open++] = i;
-    }
-    if (floor == -INFINITY)
-        select_heap(rc, l, pg, page, relaxed, n_open);
-    else
-        scan_open(rc, l, pg, page, relaxed, n_open, floor);
 }
 
 static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_feed_req *req,
@@ -2519,31 +2286,31 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
     fw_plant_wait(e, FW_STAGE_FEED_RANK);
     int64_t t_rank = fw_now_ns();
 
-    /* Re-rank: greedy under the caps, the plain scan of all (select_plain) when every score
-     * is exact; lazily (select_capped) first on the window of the candidates whose bound
-     * reaches top (the k_win best by score are all there), then, when the caps leave the page
-     * short -- the best candidates crowd into the user's favourite topics -- on every
-     * candidate, then relaxed. The same picks either way (issue 22; test_rec
-     * test_lazy_equals_exhaustive, e2e_rec_scoring). Then the best cold candidates replace the
-     * lowest-ranked warm notes until explore_slots are cold. */
-    cap_page pg;
+    /* Re-rank (capsel.c): greedy under the caps, the plain scan of all (cap_select_plain)
+     * when every score is exact; lazily (cap_select_capped) first on the window of the
+     * candidates whose bound reaches top (the k_win best by score are all there), then, when
+     * the caps leave the page short -- the best candidates crowd into the user's favourite
+     * topics -- on every candidate, then relaxed. The same picks either way (issue 22;
+     * test_capsel, test_rec test_lazy_equals_exhaustive, e2e_rec_scoring). Then the best cold
+     * candidates replace the lowest-ranked warm notes until explore_slots are cold. */
+    fw_cap_page pg;
     pg.n = 0;
-    cap_list all = {.id = c->cand, .creator = rx->cand_creator, .topic = rx->cand_topic, .sc = c->cand_score,
-                    .m = n, .open = rx->open, .q = any_nan || !q.lazy ? NULL : &q, .ce = rx->ce,
-                    .exact = rx->exact};   /* bounds or exact; the plain scan when not lazy */
+    fw_cap_list all = {.id = c->cand, .creator = rx->cand_creator, .topic = rx->cand_topic, .sc = c->cand_score,
+                       .m = n, .open = rx->open, .ctx = any_nan || !q.lazy ? NULL : &q, .item = rx->ce,
+                       .exact = rx->exact};   /* bounds or exact; the plain scan when not lazy */
     if (any_nan)   /* the scan without bounds */
         rank_finish(&q, rx->ce, c->cand_score, rx->exact, n);
-    if (!all.q) {
-        select_plain(rc, &all, &pg, page, 0);
+    if (!all.ctx) {
+        cap_select_plain(rc, &all, &pg, page, 0);
         if (pg.n < page)
-            select_plain(rc, &all, &pg, page, 1);
+            cap_select_plain(rc, &all, &pg, page, 1);
     } else {
         if (top > -INFINITY)
-            select_capped(rc, &all, &pg, page, 0, top);
+            cap_select_capped(rc, &all, &pg, page, 0, top);
         if (pg.n < page)
-            select_capped(rc, &all, &pg, page, 0, -INFINITY);
+            cap_select_capped(rc, &all, &pg, page, 0, -INFINITY);
         if (pg.n < page)
-            select_capped(rc, &all, &pg, page, 1, -INFINITY);
+            cap_select_capped(rc, &all, &pg, page, 1, -INFINITY);
     }
     uint32_t *org = pg.id, n_org = pg.n;
     uint64_t n_exact = 0;   /* each scored once: exact[i] is set where cand_full ran */
