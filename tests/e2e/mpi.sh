@@ -10,9 +10,11 @@
 # every part at once (the kitchen sink, tiny_resume), the event log, the recommender beside arms
 # that differ in shop.profile, --replicates and a counterfactual give the one-process file on 2
 # and 3 ranks.
-# Usage: mpi.sh FLYWHEEL PYTHON SOURCE_DIR MPIEXEC
+# A ranker plug-in (BASELINE_SO, examples/policies/baseline.c) is refused on several ranks.
+# Usage: mpi.sh FLYWHEEL PYTHON SOURCE_DIR MPIEXEC BASELINE_SO
 . "$(dirname "$0")/lib.sh"
-MPIRUN=${4:?usage: $0 FLYWHEEL PYTHON SOURCE_DIR MPIEXEC}
+MPIRUN=${4:?usage: $0 FLYWHEEL PYTHON SOURCE_DIR MPIEXEC BASELINE_SO}
+BASELINE_SO=${5:?usage: $0 FLYWHEEL PYTHON SOURCE_DIR MPIEXEC BASELINE_SO}
 # Open MPI refuses root unless told; oversubscribe: more ranks than this machine's cores.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
@@ -226,6 +228,31 @@ else pass "different seed differs"; fi
 # Only `flywheel run` runs under mpirun.
 "$MPIRUN" --oversubscribe -np 2 "$FLYWHEEL" validate "$AB" >out.txt 2>err.txt
 rc=$?; if [ $rc = 2 ] && grep -q "only \`flywheel run\`" err.txt; then pass "validate under mpirun: exit 2"; else fail "validate under mpirun: exit $rc"; fi
+
+# A ranker plug-in may keep state the ranks do not exchange: refused on several ranks (exit 2,
+# nothing at the output path), run on one rank under mpirun as in one process.
+PLUG=(--set engine.feed.algorithm=plugin --set engine.feed.plugin="$BASELINE_SO")
+if [ ! -f "$BASELINE_SO" ]; then
+  fail "ranker plug-in refusal: no $BASELINE_SO (build the target baseline beside flywheel)"
+else
+  rm -f plug2.h5*
+  ranked 2 "$SRC/tests/data/tiny.yaml" "${SMALL[@]}" "${PLUG[@]}" -q -t 1 -d 1 -o plug2.h5 >out.txt 2>err.txt
+  rc=$?
+  if [ $rc = 2 ] && grep -q "engine.feed.algorithm plugin .* not supported on several ranks" err.txt && [ ! -e plug2.h5 ] &&
+     ! ls plug2.h5.* >/dev/null 2>&1; then
+    pass "a ranker plug-in on 2 ranks: exit 2, named, nothing written"
+  else
+    fail "a ranker plug-in on 2 ranks: exit $rc, $(tail -2 err.txt), files: $(ls plug2.h5* 2>/dev/null | tr '\n' ' ')"
+  fi
+  "$FLYWHEEL" run "$SRC/tests/data/tiny.yaml" "${SMALL[@]}" "${PLUG[@]}" -q -t 1 -d 1 -o plug_1.h5 2>err.txt ||
+    fail "a ranker plug-in in one process: $(tail -2 err.txt)"
+  if ranked 1 "$SRC/tests/data/tiny.yaml" "${SMALL[@]}" "${PLUG[@]}" -q -t 1 -d 1 -o plug_r1.h5 >out.txt 2>err.txt &&
+     cmp_files plug_1.h5 plug_r1.h5; then
+    pass "a ranker plug-in on 1 rank: runs, identical to one process"
+  else
+    fail "a ranker plug-in on 1 rank: $(tail -2 err.txt)"
+  fi
+fi
 
 # A rank that dies on day 1: exit 1, the partial file keeps day 0.
 rm -f fault.h5*
