@@ -156,8 +156,8 @@ static void select_heap(const fw_rec_cfg *rc, const fw_cap_list *l, fw_cap_page 
  * eligible: not on the page, and unless relaxed not blocked by a full cap), dropping those a
  * pick's creator or topic cap blocks. With l->ctx a bound that is the best is scored exactly:
  * picked at once when it still comes before the second best (whose exact score is at most its
- * sc), else looked for again. Stops at a best whose exact score is below floor (select_capped's
- * window). */
+ * sc), else looked for again. Stops at a best whose exact score is below floor
+ * (cap_select_capped's window). */
 static void scan_open(const fw_rec_cfg *rc, const fw_cap_list *l, fw_cap_page *pg, uint32_t page, int relaxed,
                       uint32_t n_open, double floor)
 {
@@ -197,8 +197,9 @@ static void scan_open(const fw_rec_cfg *rc, const fw_cap_list *l, fw_cap_page *p
 /* Appends to pg up to page (<= 128) notes from l, every score exact: each time the best
  * (score desc, id asc) candidate not on the page and, unless relaxed, not of a creator or
  * topic whose cap the page has filled. O(page * m), no sort: the plain scan (the oracle,
- * engine.rec.scoring exhaustive, and a request with a NaN score). The candidates still eligible are kept in index order
- * (open), so the scan meets them in the order a scan of all would. */
+ * engine.rec.scoring exhaustive, and a request with a NaN score). The candidates still
+ * eligible are kept in index order (open), so the scan meets them in the order a scan of all
+ * would. */
 static void cap_select_plain(const fw_rec_cfg *rc, const fw_cap_list *l, fw_cap_page *pg, uint32_t page, int relaxed)
 {
     uint32_t n_open = 0;

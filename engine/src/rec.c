@@ -14,7 +14,7 @@
  * Ranking: p(open) per impression and p(like | open) ... p(follow | open), each a logistic
  * regression over FW_REC_FEATURES; score = sum of rank_* weights times the unconditional
  * probabilities, the four per-open heads evaluated only for the candidates whose bounds say
- * they can reach the page (rank_prepare, cand_bound, cap_select_capped in capsel.c:
+ * they can reach the page (rank_prepare, cand_bound, cap_select_capped in capsel.h:
  * exact, same pages). Re-ranking: greedy fill under per-creator and per-topic caps with a
  * freshness bonus; explore_slots reserved for the best cold candidates; ad slots left empty.
  *
@@ -2286,7 +2286,7 @@ static uint32_t rec_request(fw_engine *e, void *state, fw_engine_ctx *ctx, const
     fw_plant_wait(e, FW_STAGE_FEED_RANK);
     int64_t t_rank = fw_now_ns();
 
-    /* Re-rank (capsel.c): greedy under the caps, the plain scan of all (cap_select_plain)
+    /* Re-rank (capsel.h): greedy under the caps, the plain scan of all (cap_select_plain)
      * when every score is exact; lazily (cap_select_capped) first on the window of the
      * candidates whose bound reaches top (the k_win best by score are all there), then, when
      * the caps leave the page short -- the best candidates crowd into the user's favourite

@@ -1,4 +1,4 @@
-/* The re-rank's selection under caps (engine/src/capsel.c), issue 22: on lists whose scores
+/* The re-rank's selection under caps (engine/src/capsel.h), issue 22: on lists whose scores
  * are upper bounds made exact only on demand, cap_select_capped -- a window of the bounds
  * that reach a floor, then a heap of every entry, then relaxed, as rec.c calls it -- picks
  * exactly the page of the plain scan over the exact scores (cap_select_plain, then
