@@ -1021,7 +1021,41 @@ static uint64_t retrieve_bm25(const struct fw_search *s, struct fw_search_ctx *x
     return read;
 }
 
-/* The intent candidates: the newest notes of the query's most likely topics. */
+/* A topic's window of intent candidates: its ring's entries at..at + left - 1 (mod ring_cap),
+ * oldest first. */
+typedef struct iwin {
+    const uint32_t *ring;
+    uint64_t at;
+    uint32_t left;
+} iwin;
+
+static inline uint32_t iwin_id(const struct fw_search *s, const iwin *w)
+{
+    return w->ring[w->at % s->ring_cap];
+}
+
+/* Restores the min-heap h[0..n) of windows (by their next id) below position p. */
+static void iwin_sift(const struct fw_search *s, iwin *h, uint32_t n, uint32_t p)
+{
+    iwin x = h[p];
+    uint32_t xid = iwin_id(s, &x);
+    for (uint32_t k; (k = 2 * p + 1) < n; p = k) {
+        if (k + 1 < n && iwin_id(s, &h[k + 1]) < iwin_id(s, &h[k]))
+            k++;
+        if (iwin_id(s, &h[k]) >= xid)
+            break;
+        h[p] = h[k];
+    }
+    h[p] = x;
+}
+
+/* The intent candidates: the newest notes of the query's most likely topics, added in
+ * ascending id order, which the pruned path's lookups need (bm25_lookup and marked move
+ * forward only; the scan's window does not depend on the order of its offers): a topic's
+ * ring holds its notes in publication order, which is id order (note_topic, at indexing and
+ * at a snapshot's load), so each topic's window read oldest first ascends, and a heap merges
+ * the windows (the topics' notes are disjoint). A qsort of the candidates instead took about
+ * 1% of a simulated day. */
 static void retrieve_intent(const struct fw_search *s, struct fw_search_ctx *x, const fw_search_cfg *cf,
                             uint32_t *n_cand)
 {
@@ -1040,15 +1074,34 @@ static void retrieve_intent(const struct fw_search *s, struct fw_search_ctx *x, 
         if (i < k_top)
             top[i] = t;
     }
+    iwin h[SEARCH_TOPICS_MAX];
+    uint32_t n = 0;
     for (uint32_t i = 0; i < n_top; i++) {
         uint32_t t = top[i];
         uint64_t total = s->ring_total[t];
         uint32_t take = (uint32_t)(total < s->ring_cap ? total : s->ring_cap);
         take = min_u32(take, cf->intent_candidates);
-        const uint32_t *ring = s->ring + (size_t)t * s->ring_cap;
-        for (uint32_t j = 0; j < take; j++)
-            add_candidate(x, ring[(total - 1 - j) % s->ring_cap], n_cand);
+        if (take)
+            h[n++] = (iwin){.ring = s->ring + (size_t)t * s->ring_cap, .at = total - take, .left = take};
     }
+    for (uint32_t p = n / 2; p-- > 0;)
+        iwin_sift(s, h, n, p);
+    while (n > 0) {
+        add_candidate(x, iwin_id(s, &h[0]), n_cand);
+        h[0].at++;
+        if (--h[0].left == 0)
+            h[0] = h[--n];
+        iwin_sift(s, h, n, 0);
+    }
+}
+
+/* Whether v[0..n) ascends strictly. */
+static int ascending(const uint32_t *v, uint32_t n)
+{
+    for (uint32_t i = 1; i < n; i++)
+        if (v[i] <= v[i - 1])
+            return 0;
+    return 1;
 }
 
 static inline double sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
@@ -2710,7 +2763,8 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
         /* Pass 2: the window among notes with postings, intent candidates (if any) aside;
          * then the candidates in id order (the heap's answer does not depend on the order of
          * offers), looked up by cursors that only move forward. */
-        qsort(x->cand, n_cand, sizeof *x->cand, cmp_u32);
+        if (!ascending(x->cand, n_cand))   /* retrieve_intent adds them in order: never taken */
+            qsort(x->cand, n_cand, sizeof *x->cand, cmp_u32);
         if (by_topic)
             topic_run(s, x, &bq, &bl, x->cand, n_cand, kw, win_id, win_score, &n_win, &read, &scored);
         else if (bq.m)
