@@ -177,6 +177,12 @@ struct fw_search_ctx {
     pblock *tv_blk;         /* [FW_QUERY_TERMS * (PART_MIN / BLK + n_topics)] */
     pblock *tv_sup;         /* [FW_QUERY_TERMS * n_topics] */
     struct tbound *tv_ord;  /* [n_topics] */
+    /* Per topic, the sum of the query's list bounds in its parts and how many parts it has:
+     * the same for both passes of a request (topic_order), so summed once; tv_ub_ok says
+     * they are this request's. */
+    double *tv_ub;          /* [n_topics] */
+    uint32_t *tv_mt;        /* [n_topics] */
+    int tv_ub_ok;
     /* dense_topic's sums of a chunk of local ids, -0.0 between chunks (each leaves it so). */
     double *dacc;           /* [DENSE_CHUNK] */
     /* The first pass's sums of topic keep_t's notes (FW_NONE: none kept) that may be among
@@ -289,7 +295,8 @@ static fw_err search_ctx_create(const fw_engine *e, const void *state, void **ct
         !(x->tv_boff = malloc((size_t)FW_QUERY_TERMS * T * sizeof *x->tv_boff)) ||
         !(x->tv_blk = malloc((size_t)FW_QUERY_TERMS * (PART_MIN / BLK + T) * sizeof *x->tv_blk)) ||
         !(x->tv_sup = malloc((size_t)FW_QUERY_TERMS * T * sizeof *x->tv_sup)) ||
-        !(x->tv_ord = malloc((size_t)T * sizeof *x->tv_ord)) ||
+        !(x->tv_ord = malloc((size_t)T * sizeof *x->tv_ord)) || !(x->tv_ub = malloc((size_t)T * sizeof *x->tv_ub)) ||
+        !(x->tv_mt = malloc((size_t)T * sizeof *x->tv_mt)) ||
         !(x->dacc = malloc((size_t)DENSE_CHUNK * sizeof *x->dacc)))
         return FW_ERR_NOMEM;
     for (uint32_t i = 0; i < DENSE_CHUNK; i++)
@@ -318,6 +325,8 @@ static void search_ctx_destroy(void *ctx)
     free(x->tv_blk);
     free(x->tv_sup);
     free(x->tv_ord);
+    free(x->tv_ub);
+    free(x->tv_mt);
     free(x->dacc);
     free(x->keep_l);
     free(x->keep_a);
@@ -2517,27 +2526,45 @@ static int topic_split(const struct fw_search *s, struct fw_search_ctx *x, const
 }
 
 /* The topics with a part in q's lists, with the most their notes may score under bl with
- * the topic's terms, best first, into x->tv_ord; returns how many. */
+ * the topic's terms, best first, into x->tv_ord; returns how many. The parts' bounds are
+ * summed at the request's first call (both passes walk the same q). The order is total
+ * (cmp_tbound: ties on the topic), so the insertion sort of a few dozen topics (the default
+ * 32), cheaper than qsort's calls, gives qsort's order. */
 static uint32_t topic_order(const struct fw_search *s, struct fw_search_ctx *x, const pquery *q, const blend *bl)
 {
-    uint32_t n_ord = 0;
-    plist store;
-    for (uint32_t t = 0; t < s->n_topics; t++) {
-        double ub = 0.0;
-        uint32_t mt = 0;
-        for (uint32_t j = 0; j < q->m; j++) {
-            const plist *v = topic_view(s, x, q->c[j].p, j, t, &store);
-            if (v) {
-                ub += q->c[j].idf * block_weight(q, &v->all);
-                mt++;
+    uint32_t n_ord = 0, T = s->n_topics;
+    if (!x->tv_ub_ok) {
+        plist store;
+        for (uint32_t t = 0; t < T; t++) {
+            double ub = 0.0;
+            uint32_t mt = 0;
+            for (uint32_t j = 0; j < q->m; j++) {
+                const plist *v = topic_view(s, x, q->c[j].p, j, t, &store);
+                if (v) {
+                    ub += q->c[j].idf * block_weight(q, &v->all);
+                    mt++;
+                }
             }
+            x->tv_ub[t] = ub;
+            x->tv_mt[t] = mt;
         }
-        if (mt) {
-            blend bt = topic_blend(bl, t);
-            x->tv_ord[n_ord++] = (struct tbound){window_bound(&bt, ub, mt), t};
-        }
+        x->tv_ub_ok = 1;
     }
-    qsort(x->tv_ord, n_ord, sizeof *x->tv_ord, cmp_tbound);
+    for (uint32_t t = 0; t < T; t++)
+        if (x->tv_mt[t]) {
+            blend bt = topic_blend(bl, t);
+            x->tv_ord[n_ord++] = (struct tbound){window_bound(&bt, x->tv_ub[t], x->tv_mt[t]), t};
+        }
+    if (n_ord > 64)
+        qsort(x->tv_ord, n_ord, sizeof *x->tv_ord, cmp_tbound);
+    else
+        for (uint32_t i = 1; i < n_ord; i++) {
+            struct tbound v = x->tv_ord[i];
+            uint32_t j = i;
+            for (; j > 0 && cmp_tbound(&v, &x->tv_ord[j - 1]) < 0; j--)
+                x->tv_ord[j] = x->tv_ord[j - 1];
+            x->tv_ord[j] = v;
+        }
     return n_ord;
 }
 
@@ -2706,6 +2733,7 @@ uint32_t fw_search_request(fw_engine *e, fw_engine_ctx *ctx, const fw_search_req
     uint32_t n_q = parse_terms(s, q->terms, q->n_terms, terms);
     next_stamp(x, e->n_topics);
     x->keep_t = FW_NONE;
+    x->tv_ub_ok = 0;
     if (intent)
         intent_dist(s, &s->im[fw_learner(e, q->arm, q->user)], terms, n_q, cf->intent_prior, x->dist);
     int64_t t_parse = fw_now_ns();
