@@ -1971,15 +1971,30 @@ static uint32_t channel_graph(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, u
             rx->walk[j] = rx->walk[j - 1];
         rx->walk[j] = x;
     }
+    /* The runs into c->order by count, ids ascending within a count: up to 64 visits by a
+     * stable insertion (runs come in id order), cheaper than the heap's offers and pops; the
+     * same order. */
     uint32_t m = 0;
     for (uint32_t i = 0; i < nv;) {
-        uint32_t j = i;
-        while (j < nv && rx->walk[j] == rx->walk[i])
+        uint32_t j = i, id = rx->walk[i];
+        while (j < nv && rx->walk[j] == id)
             j++;
-        fw_topk_offer(c->order, c->order_score, &m, nv, rx->walk[i], (double)(j - i));
+        double cnt = (double)(j - i);
         i = j;
+        if (nv > 64) {
+            fw_topk_offer(c->order, c->order_score, &m, nv, id, cnt);
+            continue;
+        }
+        uint32_t at = m++;
+        for (; at > 0 && c->order_score[at - 1] < cnt; at--) {
+            c->order[at] = c->order[at - 1];
+            c->order_score[at] = c->order_score[at - 1];
+        }
+        c->order[at] = id;
+        c->order_score[at] = cnt;
     }
-    fw_topk_sort(c->order, c->order_score, m);
+    if (nv > 64)
+        fw_topk_sort(c->order, c->order_score, m);
     uint32_t taken;
     return add_run(e, c, rx, cell, u, c->order, m, quota, n, &taken);
 }
