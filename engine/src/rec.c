@@ -1715,11 +1715,16 @@ static uint32_t add_run(const fw_engine *e, fw_rank_ctx *c, rec_ctx *rx, uint32_
         uint32_t id = ids[i];
         if (id >= n_notes)
             continue;
+        /* The served filters first: in a warm world most ids looked at were served (64% of
+         * those the default scenario's warm-up looked at, 4% already candidates), and the
+         * filters are in cache (recall_begin) where the set is a probe of L2. */
+        if (fw_seen_ref_has(seen, id))
+            continue;
         uint64_t want = stamp << 32 | id, at;
         uint32_t slot = fw_hash_u32(id) & mask;
         while ((at = set[slot]) >> 32 == stamp && at != want)
             slot = (slot + 1) & mask;
-        if (at == want || fw_seen_ref_has(seen, id) || (safety && fw_safety_weight(e, cell, u, id) == 0.0))
+        if (at == want || (safety && fw_safety_weight(e, cell, u, id) == 0.0))
             continue;
         set[slot] = want;
         cand[nc++] = id;
