@@ -133,10 +133,11 @@ static inline int fw_seen_ref_has(fw_seen_ref r, uint32_t id)
 
 /* fw_seen_ref_has without branches on the probes: every probe of both generations is read
  * and the bits are ANDed, the same answer (all five probes of the current generation set, or
- * all five of the previous one while it is live). For walks where most ids tested were served
- * (the baseline's trending pool, walked past what the user has seen): there the early exit
- * of fw_bloom_has almost never comes and its branches mispredict on the ones that are new;
- * where most ids are new (the recommender's recall) the early exit is cheaper. */
+ * all five of the previous one while it is live). For walks where many ids tested were served
+ * (the baseline's trending pool, walked past what the user has seen; the recommender's recall
+ * for a user whose two generations are live, add_run): there the early exit of fw_bloom_has
+ * seldom comes and its branches mispredict on the ones that are new; where most ids are new
+ * (the recommender's recall for a user who has been served less) the early exit is cheaper. */
 static inline int fw_seen_ref_has_dense(fw_seen_ref r, uint32_t id)
 {
     if (!r.s)
