@@ -187,7 +187,10 @@ typedef struct rec_group {
     uint32_t i, j;
     uint32_t got;            /* a bit per event type among ev[i + 1, j) */
     uint8_t personal, train, followed;
+    uint32_t learner;        /* the user's learner (a sample's fields below: train groups) */
     double weight;           /* the sample's weight (negative sampling) */
+    double age, shop;        /* the age and shop features (features()) */
+    float row[FW_NF];        /* the note's cached row in the learner, as of the tick's start */
 } rec_group;
 
 /* Tick mode (tick_train): a sample and a shard of the heads' SGD. */
@@ -658,29 +661,38 @@ static void note_row_update(const fw_engine *e, rec_learn *r, const priors *p, u
     row[FW_NF_CREATOR_CTR] = (float)lift(cc[1], cc[0], p->ctr);
 }
 
-/* Fills x[FW_RF__COUNT] for (u, n) with task OPEN's NOTE_TASK feature; emb is the
- * embedding score. The note's part comes from its cached row: exactly what requests since
- * the last barrier saw. */
-static inline void features(const fw_engine *e, const rec_learn *L, const priors *p, uint32_t u, uint32_t n,
-                            int32_t tick, double emb, int followed, double *x)
+/* The parts of group G's features that no step of the tick's training changes (the note's
+ * row, its age, the user's shop share): computed for every sample in parallel (k_groups),
+ * so that the serial SGD reads them from the group instead of the note's rows. */
+static inline void features_fixed(const fw_engine *e, const rec_learn *L, uint32_t u, uint32_t n, int32_t tick,
+                                  rec_group *G)
 {
     const fw_rec *r = R_of(e);
-    const float *row = note_row(L, n);
+    memcpy(G->row, note_row(L, n), sizeof G->row);
     double age = (double)(tick - e->notes[n].created_tick) / e->ticks_per_day;
     if (age < 0.0)
         age = 0.0;
+    G->age = age / (1.0 + age);
+    /* The unified profile: what the user shops for, when their arm lets the feed see it. */
+    G->shop = fw_cfg(e, r->user_arm[u])->shop.profile == FW_PROFILE_UNIFIED ? fw_shop_tx_share(e, u, e->notes[n].topic)
+                                                                           : 0.0;
+}
+
+/* Fills x[FW_RF__COUNT] for group G's sample (user u) with task OPEN's NOTE_TASK feature;
+ * emb is the embedding score. The note's part comes from its cached row: exactly what
+ * requests since the last barrier saw. */
+static inline void features(const fw_engine *e, const priors *p, const rec_group *G, uint32_t u, double emb, double *x)
+{
+    const fw_rec *r = R_of(e);
     x[FW_RF_BIAS] = 1.0;
     x[FW_RF_EMB] = emb;
-    x[FW_RF_NOTE_CTR] = row[FW_NF_CTR];
-    x[FW_RF_NOTE_TASK] = row[FW_NF_TASK + FW_TASK_OPEN];
-    x[FW_RF_CREATOR_CTR] = row[FW_NF_CREATOR_CTR];
+    x[FW_RF_NOTE_CTR] = G->row[FW_NF_CTR];
+    x[FW_RF_NOTE_TASK] = G->row[FW_NF_TASK + FW_TASK_OPEN];
+    x[FW_RF_CREATOR_CTR] = G->row[FW_NF_CREATOR_CTR];
     x[FW_RF_USER_CTR] = lift(r->user_counts[2 * (size_t)u + 1], r->user_counts[2 * (size_t)u], p->ctr);
-    x[FW_RF_FOLLOWED] = followed ? 1.0 : 0.0;
-    x[FW_RF_AGE] = age / (1.0 + age);
-    /* The unified profile: what the user shops for, when their arm lets the feed see it. */
-    x[FW_RF_SHOP] = fw_cfg(e, r->user_arm[u])->shop.profile == FW_PROFILE_UNIFIED
-                        ? fw_shop_tx_share(e, u, e->notes[n].topic)
-                        : 0.0;
+    x[FW_RF_FOLLOWED] = G->followed ? 1.0 : 0.0;
+    x[FW_RF_AGE] = G->age;
+    x[FW_RF_SHOP] = G->shop;
 }
 
 static inline double wdot(const double *w, const double *x)
@@ -783,15 +795,13 @@ static void sgd_task(rec_learn *r, int task, const double *x, double y, double w
     sgd_head(&r->cfg, r->w[task], &r->stats[task], x, y, weight);
 }
 
-/* Logistic matrix factorisation step on (u, n, opened) in learner L. */
-static void sgd_mf(fw_engine *e, rec_learn *L, uint32_t u, uint32_t n, double y, double weight)
+/* Logistic matrix factorisation step on (u, n, opened) in learner L, whose user vector pu,
+ * residual qn and content vectors qt, qf have the dot products dt, df, dn with pu. */
+static void sgd_mf(rec_learn *L, float *pu, float *qn, float *qt, float *qf, float dt, float df, float dn, double y,
+                   double weight)
 {
-    fw_rec *r = R_of(e);
     uint32_t D = L->dim;
-    const fw_note_info *ni = &e->notes[n];
-    float *pu = r->user_vec + (size_t)u * r->ustride, *qn = L->note_vec + (size_t)n * D;
-    float *qt = L->topic_vec + (size_t)ni->topic * D, *qf = L->format_vec + (size_t)ni->format * D;
-    double s = L->mf_bias + dotf(pu, qt, D) + dotf(pu, qf, D) + dotf(pu, qn, D);
+    double s = L->mf_bias + dt + df + dn;
     double g = weight * (sigmoid(s) - y), lr = L->cfg.emb_lr, l2 = L->cfg.l2;
     L->mf_bias -= lr * g;
     for (uint32_t d = 0; d < D; d++) {
@@ -809,24 +819,32 @@ static inline uint64_t neg_key(uint32_t u, uint32_t n, int32_t tick)
     return mix64(((uint64_t)u << 32 | n) ^ mix64((uint64_t)(uint32_t)tick));
 }
 
-/* One impression with its outcomes (got: a bit per event type), sampled with weight and
- * followed precomputed (k_groups): train every model of learner L on it. */
-static void train_group(fw_engine *e, rec_learn *L, const priors *p, uint32_t u, uint32_t n, int32_t tick,
-                        uint32_t got, int followed, double weight, uint64_t *trained)
+/* One impression with its outcomes (group G of user u and note n: its labels, weight,
+ * follow and fixed features precomputed by k_groups): train every model of learner L on it.
+ * The three dot products are taken once: the open head's step between the embedding score
+ * and the factorisation's step changes neither the vectors nor mf_bias, so both read the
+ * same products, summed in the same orders as when each took them itself. */
+static void train_group(fw_engine *e, rec_learn *L, const priors *p, const rec_group *G, uint32_t u, uint32_t n,
+                        uint64_t *trained)
 {
     fw_rec *r = R_of(e);
+    uint32_t got = G->got, D = L->dim;
     double y_open = got >> FW_EV_OPEN & 1u ? 1.0 : 0.0;
+    const fw_note_info *ni = &e->notes[n];
+    float *pu = r->user_vec + (size_t)u * r->ustride, *qn = L->note_vec + (size_t)n * D;
+    float *qt = L->topic_vec + (size_t)ni->topic * D, *qf = L->format_vec + (size_t)ni->format * D;
+    float dt = dotf(pu, qt, D), df = dotf(pu, qf, D), dn = dotf(pu, qn, D);
     double x[FW_RF__COUNT];
-    features(e, L, p, u, n, tick, emb_score(e, L, r->user_vec + (size_t)u * r->ustride, n), followed, x);
-    sgd_task(L, FW_TASK_OPEN, x, y_open, weight);
-    sgd_mf(e, L, u, n, y_open, weight);
+    features(e, p, G, u, (double)dt + df + dn, x);   /* emb_score's sum */
+    sgd_task(L, FW_TASK_OPEN, x, y_open, G->weight);
+    sgd_mf(L, pu, qn, qt, qf, dt, df, dn, y_open, G->weight);
     (*trained)++;
     if (y_open == 0.0)
         return;
     for (int k = FW_TASK_LIKE; k < FW_TASK__COUNT; k++) {
-        if (k == FW_TASK_FOLLOW && followed)
+        if (k == FW_TASK_FOLLOW && G->followed)
             continue;   /* cannot follow again: not a sample of the follow model */
-        x[FW_RF_NOTE_TASK] = note_row(L, n)[FW_NF_TASK + k];
+        x[FW_RF_NOTE_TASK] = G->row[FW_NF_TASK + k];
         sgd_task(L, k, x, got >> task_event[k] & 1u ? 1.0 : 0.0, 1.0);
     }
 }
@@ -882,6 +900,8 @@ static void k_groups(void *arg, size_t b, size_t end, int slot)
         }
         G->train = 1;
         G->followed = (uint8_t)follows_creator(e, x->user, e->notes[x->note].creator);
+        G->learner = fw_user_learner(e, x->user);
+        features_fixed(e, &j->r->learn[G->learner], x->user, x->note, x->tick, G);
     }
 }
 
@@ -940,7 +960,7 @@ static void tk_shard_train(const tk_job *j, tk_shard *out, double *acc, uint32_t
         const float *pu = r->user_vec + (size_t)u * S, *qn = L->note_vec + (size_t)n * D;
         const float *qt = note_content(L, D, ni, 0), *qf = note_content(L, D, ni, 1);
         double emb = emb_score(e, L, pu, n), y = G->got >> FW_EV_OPEN & 1u ? 1.0 : 0.0, xf[FW_RF__COUNT];
-        features(e, L, &r->pri[sh->learner], u, n, x->tick, emb, G->followed, xf);
+        features(e, &r->pri[sh->learner], G, u, emb, xf);
         sgd_head(&L->cfg, sh->w[FW_TASK_OPEN], &sh->stats[FW_TASK_OPEN], xf, y, G->weight);
         double g = G->weight * (sigmoid(sh->mf_bias + emb) - y);
         sh->mf_bias -= L->cfg.emb_lr * g;
@@ -1176,6 +1196,141 @@ static fw_err tick_train(fw_engine *e, fw_rec *r, const fw_event *ev, size_t n_g
     return FW_OK;
 }
 
+/* ---- the log's serial part (rec_log) -------------------------------------------------
+ * Two passes over the tick's groups, each in event order, that touch disjoint state and so
+ * run side by side (fw_par over two items; one after the other on one thread):
+ *  - training (rec_train_pass): every online learner's SGD steps, and the users' counts,
+ *    which the next sample's user feature reads (a user's earlier events in the tick count);
+ *  - counting (rec_count_pass): the learners' totals (read only at the next tick: priors),
+ *    the touched notes, creators' counts, impressions in learner 0's blocks (copied to the
+ *    others afterwards, in parallel: k_imp_copy), the users' recent opens and the notes'
+ *    openers (read by requests and at the day's end), the day's users.
+ * Neither reads what the other writes, so each ends as the one loop that did both left it. */
+typedef struct rec_serial_job {
+    fw_engine *e;
+    fw_rec *r;
+    const fw_event *ev;
+    size_t n_grp;
+    uint64_t trained;
+    fw_err err;   /* the counting pass's (out of memory) */
+} rec_serial_job;
+
+static void rec_train_pass(rec_serial_job *j)
+{
+    fw_engine *e = j->e;
+    fw_rec *r = j->r;
+    const fw_event *ev = j->ev;
+    enum { TRAIN_AHEAD = 4 };   /* groups: the pass waits on each sample's rows */
+    for (size_t g = 0; g < j->n_grp; g++) {
+        const rec_group *G = &r->grp[g];
+        const fw_event *x = &ev[G->i];
+        if (g + TRAIN_AHEAD < j->n_grp && r->grp[g + TRAIN_AHEAD].train) {   /* its rows: random lines */
+            const rec_group *F = &r->grp[g + TRAIN_AHEAD];
+            const fw_event *z = &ev[F->i];
+            __builtin_prefetch(r->user_vec + (size_t)z->user * r->ustride);
+            __builtin_prefetch(r->learn[F->learner].note_vec + (size_t)z->note * r->learn[F->learner].dim);
+            __builtin_prefetch(&r->user_counts[2 * (size_t)z->user]);
+        }
+        if (G->train && r->learn[G->learner].cfg.train_mode == FW_TRAIN_ONLINE)
+            train_group(e, &r->learn[G->learner], &r->pri[G->learner], G, x->user, x->note, &j->trained);
+        if (!G->personal)
+            continue;
+        for (size_t k = G->i; k < G->j; k++) {
+            const fw_event *y = &ev[k];
+            if (!fw_event_ok(e, y))   /* the same events the core applies */
+                continue;
+            uint32_t type = FW_EV_TYPE(y->type);
+            if (type == FW_EV_IMPRESSION)
+                r->user_counts[2 * (size_t)y->user]++;
+            else if (type == FW_EV_OPEN)
+                r->user_counts[2 * (size_t)y->user + 1]++;
+        }
+    }
+}
+
+static fw_err rec_count_pass(rec_serial_job *j)
+{
+    fw_engine *e = j->e;
+    fw_rec *r = j->r;
+    const fw_event *ev = j->ev;
+    for (size_t g = 0; g < j->n_grp; g++) {
+        const rec_group *G = &r->grp[g];
+        int personal = G->personal;
+        for (size_t k = G->i; k < G->j; k++) {
+            const fw_event *y = &ev[k];
+            if (!fw_event_ok(e, y))   /* the same events the core applies */
+                continue;
+            uint32_t type = FW_EV_TYPE(y->type), cr = e->notes[y->note].creator;
+            rec_learn *L = &r->learn[fw_user_learner(e, y->user)];
+            L->total[type]++;
+            if (r->nf_mark[y->note] != r->nf_epoch + 1) {
+                if (r->n_nf_touched == r->cap_nf_touched) {
+                    uint32_t cap = r->cap_nf_touched ? 2 * r->cap_nf_touched : 1024;
+                    uint32_t *v = realloc(r->nf_touched, (size_t)cap * sizeof *v);
+                    if (!v)
+                        return FW_ERR_NOMEM;
+                    r->nf_touched = v;
+                    r->cap_nf_touched = cap;
+                }
+                r->nf_mark[y->note] = r->nf_epoch + 1;
+                r->nf_touched[r->n_nf_touched++] = y->note;
+            }
+            if (type == FW_EV_IMPRESSION) {
+                L->creator_counts[2 * (size_t)cr]++;
+                r->learn[0].blk[y->note].imp++;   /* the core's count (rec_nblk) */
+            } else if (type == FW_EV_OPEN) {
+                L->creator_counts[2 * (size_t)cr + 1]++;
+                if (!personal)
+                    continue;
+                uint32_t u = y->user;
+                size_t hs = (size_t)u * r->hist_cap + r->hist_total[u] % r->hist_cap;
+                r->hist[hs] = y->note;
+                r->hist_total[u]++;
+                size_t os = (size_t)y->note * FW_REC_OPENERS + L->openers_total[y->note] % FW_REC_OPENERS;
+                L->openers[os] = u;
+                L->openers_total[y->note]++;
+                if (r->retain) {   /* the open's own day: r->day is 0 on a warm-up's first */
+                    uint32_t d = (uint32_t)fw_tick_day(y->tick, e->ticks_per_day);
+                    r->hist_day[hs] = d;
+                    L->openers_day[os] = d;
+                }
+                if (mark_day_user(r, u) != FW_OK)
+                    return FW_ERR_NOMEM;
+            }
+        }
+    }
+    return FW_OK;
+}
+
+static void k_rec_serial(void *arg, size_t b, size_t end, int slot)
+{
+    rec_serial_job *j = arg;
+    (void)slot;
+    for (size_t it = b; it < end; it++)
+        if (it == 0)
+            rec_train_pass(j);
+        else
+            j->err = rec_count_pass(j);
+}
+
+/* Issue 22: the feature rows of touched notes [b, e) in every learner. */
+typedef struct rows_job {
+    const fw_engine *e;
+    fw_rec *r;
+} rows_job;
+
+/* Learner 0's impressions of the touched notes [b, e) into every other learner's blocks. */
+static void k_imp_copy(void *arg, size_t b, size_t end, int slot)
+{
+    rows_job *j = arg;
+    (void)slot;
+    for (size_t k = b; k < end; k++) {
+        uint32_t n = j->r->nf_touched[k], imp = j->r->learn[0].blk[n].imp;
+        for (uint32_t l = 1; l < j->r->n_learn; l++)
+            j->r->learn[l].blk[n].imp = imp;
+    }
+}
+
 static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_log *l)
 {
     int64_t t0 = fw_now_ns();
@@ -1186,8 +1341,9 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
     /* Each user's events train the learner of their cell. An impression and the note events
      * that follow it for the same (user, note) form a group: the sample and its labels. The core applies the tick's note counts after every
      * module has logged, so note features are those the ranker saw when it served the tick.
-     * The groups' fixed parts come first, in parallel (k_groups); then every SGD step and
-     * count in event order, serially: the learned state is the serial one. */
+     * The groups' fixed parts come first, in parallel (k_groups); then every SGD step in
+     * event order, serially, beside the counts (rec_train_pass, rec_count_pass): the learned
+     * state is the serial one. */
     const fw_event *ev = l->ev;
     size_t n = l->n_ev, i = 0, n_grp = 0;
     while (i < n) {
@@ -1213,74 +1369,22 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
         if (err != FW_OK)
             return err;
     }
-    for (size_t g = 0; g < n_grp; g++) {
-        const rec_group *G = &r->grp[g];
-        const fw_event *x = &ev[G->i];
-        size_t j = G->j;
-        i = G->i;
-        int personal = G->personal;
-        uint32_t lx = fw_user_learner(e, x->user);
-        if (G->train && r->learn[lx].cfg.train_mode == FW_TRAIN_ONLINE) {
-            train_group(e, &r->learn[lx], &r->pri[lx], x->user, x->note, x->tick, G->got, G->followed, G->weight,
-                        &trained);
-        }
-        for (size_t k = i; k < j; k++) {
-            const fw_event *y = &ev[k];
-            if (!fw_event_ok(e, y))   /* the same events the core applies */
-                continue;
-            uint32_t type = FW_EV_TYPE(y->type), cr = e->notes[y->note].creator;
-            rec_learn *L = &r->learn[fw_user_learner(e, y->user)];
-            L->total[type]++;
-            if (r->nf_mark[y->note] != r->nf_epoch + 1) {
-                if (r->n_nf_touched == r->cap_nf_touched) {
-                    uint32_t cap = r->cap_nf_touched ? 2 * r->cap_nf_touched : 1024;
-                    uint32_t *v = realloc(r->nf_touched, (size_t)cap * sizeof *v);
-                    if (!v)
-                        return FW_ERR_NOMEM;
-                    r->nf_touched = v;
-                    r->cap_nf_touched = cap;
-                }
-                r->nf_mark[y->note] = r->nf_epoch + 1;
-                r->nf_touched[r->n_nf_touched++] = y->note;
-            }
-            if (type == FW_EV_IMPRESSION) {
-                r->user_counts[2 * (size_t)y->user] += personal;
-                L->creator_counts[2 * (size_t)cr]++;
-                for (uint32_t m = 0; m < r->n_learn; m++)   /* the core's count, in the blocks */
-                    r->learn[m].blk[y->note].imp++;
-            } else if (type == FW_EV_OPEN) {
-                L->creator_counts[2 * (size_t)cr + 1]++;
-                if (!personal)
-                    continue;
-                r->user_counts[2 * (size_t)y->user + 1]++;
-                uint32_t u = y->user;
-                size_t hs = (size_t)u * r->hist_cap + r->hist_total[u] % r->hist_cap;
-                r->hist[hs] = y->note;
-                r->hist_total[u]++;
-                size_t os = (size_t)y->note * FW_REC_OPENERS + L->openers_total[y->note] % FW_REC_OPENERS;
-                L->openers[os] = u;
-                L->openers_total[y->note]++;
-                if (r->retain) {   /* the open's own day: r->day is 0 on a warm-up's first */
-                    uint32_t d = (uint32_t)fw_tick_day(y->tick, e->ticks_per_day);
-                    r->hist_day[hs] = d;
-                    L->openers_day[os] = d;
-                }
-                if (mark_day_user(r, u) != FW_OK)
-                    return FW_ERR_NOMEM;
-            }
-        }
+    rec_serial_job sj = {.e = e, .r = r, .ev = ev, .n_grp = n_grp, .err = FW_OK};
+    fw_par(e, 2, 1, k_rec_serial, &sj);
+    if (sj.err != FW_OK)
+        return sj.err;
+    /* The other learners' copies of the impressions learner 0's blocks counted (rec_nblk). */
+    if (r->n_learn > 1) {
+        rows_job cj = {.e = e, .r = r};
+        fw_par(e, r->n_nf_touched, 2048, k_imp_copy, &cj);
     }
+    trained += sj.trained;
     ctx->work[FW_WORK_TRAINED] += trained;
     fw_hist_record(&ctx->lat[FW_STAGE_TRAIN], fw_now_ns() - t0);
     return FW_OK;
 }
 
 /* Issue 22: the feature rows of touched notes [b, e) in every learner. */
-typedef struct rows_job {
-    const fw_engine *e;
-    fw_rec *r;
-} rows_job;
-
 static void k_rows(void *arg, size_t b, size_t end, int slot)
 {
     rows_job *j = arg;
