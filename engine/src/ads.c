@@ -157,7 +157,17 @@ struct fw_ads {
     /* The conversions attributed at the last tick's end (fw_ads_conversions). */
     fw_ad_conversion *conv_log;
     size_t n_conv_log, cap_conv_log;
+    /* The tick's pCTR samples (log_ads), one per ad record: scratch of a barrier. */
+    struct ad_sample *smp;
+    size_t cap_smp;
 };
+
+/* A pCTR sample (log_ads): an impression's features and label, and its learner; model
+ * FW_NONE for a record that is not a valid impression. */
+typedef struct ad_sample {
+    double f[AD_F__COUNT], y;
+    uint32_t model;
+} ad_sample;
 
 typedef struct ads_ctx {
     fw_bid *bids;               /* [n] the auction's input */
@@ -292,6 +302,7 @@ static fw_err ads_create(fw_engine *e, const fw_catalog *cat, void **state)
     fw_alloc(e, &a->brand_spend_mc, (size_t)a->n_brands + 1, sizeof *a->brand_spend_mc);
     fw_alloc(e, &a->brand_gmv, (size_t)a->n_brands + 1, sizeof *a->brand_gmv);
     fw_alloc(e, &a->conv_log, 0, sizeof *a->conv_log);   /* grows; the engine frees whatever it holds */
+    fw_alloc(e, &a->smp, 0, sizeof *a->smp);             /* likewise */
     if (!a->c || !a->budget_mc || !a->spend_today_mc || !a->spend_mc || !a->over_mc ||
         !a->spend_tick_mc || !a->impr || !a->clicks || !a->conv || !a->won || !a->mult ||
         !a->throttled || !a->xc || !a->mid_spend_cents || !a->over_prev_cents || !a->brand_spend_mc ||
@@ -1026,37 +1037,70 @@ static void log_ad_engagement(const fw_engine *e, struct fw_ads *a, const fw_log
 static inline fw_record *ad_at(const fw_log *l, size_t i) { return fw_log_at(l, FW_RECORD_AD_EVENT, i); }
 
 /* The tick's ad events, billed in place (u.ad.billed_mc). */
-static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
+/* log_ads' three parts. The pCTR model trains on the state the tick's requests saw: each
+ * impression is a sample, clicked when the same user clicks the same campaign before seeing
+ * it again. Its features read only state the books change (the users' ad counts) or later
+ * hooks change (the campaigns' features, the shop's profiles), so every sample's features
+ * come first, in parallel (k_ad_samples); then the SGD steps, in record order, run beside
+ * the books (k_ad_serial: two items), which do not read the models. */
+typedef struct ads_log_job {
+    fw_engine *e;
+    struct fw_ads *a;
+    const fw_log *l;
+    size_t n;
+    fw_err rc;   /* the books' */
+} ads_log_job;
+
+static void k_ad_samples(void *arg, size_t b, size_t end, int slot)
 {
-    fw_err rc = FW_OK;
-    size_t n = fw_log_n(l, FW_RECORD_AD_EVENT);
-    /* Train the pCTR model first, on the state the tick's requests saw: each impression is
-     * a sample, clicked when the same user clicks the same campaign before seeing it again. */
-    for (size_t i = 0; a && i < n; i++) {
-        const fw_ad_event *x = &ad_at(l, i)->u.ad.ev;
+    const ads_log_job *j = arg;
+    const fw_engine *e = j->e;
+    const struct fw_ads *a = j->a;
+    (void)slot;
+    for (size_t i = b; i < end; i++) {
+        const fw_ad_event *x = &ad_at(j->l, i)->u.ad.ev;
+        ad_sample *sm = &a->smp[i];
+        sm->model = FW_NONE;
         if (x->type != FW_AD_IMPRESSION || x->user >= e->n_users || x->campaign >= a->n)
             continue;
-        double y = 0.0;
-        for (size_t j = i + 1; j < n && ad_at(l, j)->u.ad.ev.user == x->user; j++) {
-            const fw_ad_event *z = &ad_at(l, j)->u.ad.ev;
+        sm->y = 0.0;
+        for (size_t k = i + 1; k < j->n && ad_at(j->l, k)->u.ad.ev.user == x->user; k++) {
+            const fw_ad_event *z = &ad_at(j->l, k)->u.ad.ev;
             if (z->campaign != x->campaign)
                 continue;
             if (z->type == FW_AD_CLICK)
-                y = 1.0;
+                sm->y = 1.0;
             break;
         }
         uint32_t topics[16], nt = fw_shop_engaged_topics(e, x->user, topics, 16);
         uint32_t cell = fw_user_cell(e, x->user);
-        ad_model *m = &a->model[fw_user_learner(e, x->user)];
-        double f[AD_F__COUNT];
+        sm->model = fw_user_learner(e, x->user);
         ad_features(a, fw_slot_of(e, cell, x->user), user_feature(e, a, cell, x->user), x->campaign,
-                    topic_match(e, a, x->campaign, topics, nt, FW_NONE), f);
-        double g = p_model(m, f) - y;
+                    topic_match(e, a, x->campaign, topics, nt, FW_NONE), sm->f);
+    }
+}
+
+static void ad_train(ads_log_job *j)
+{
+    struct fw_ads *a = j->a;
+    for (size_t i = 0; i < j->n; i++) {
+        const ad_sample *sm = &a->smp[i];
+        if (sm->model == FW_NONE)
+            continue;
+        ad_model *m = &a->model[sm->model];
+        double g = p_model(m, sm->f) - sm->y;
         for (int k = 0; k < AD_F__COUNT; k++)
-            m->w[k] -= AD_LR * g * f[k];
+            m->w[k] -= AD_LR * g * sm->f[k];
         m->trained++;
     }
-    for (size_t i = 0; i < n; i++) {
+}
+
+static void ad_books(ads_log_job *j)
+{
+    fw_engine *e = j->e;
+    struct fw_ads *a = j->a;
+    const fw_log *l = j->l;
+    for (size_t i = 0; i < j->n; i++) {
         fw_record *r = ad_at(l, i);
         const fw_ad_event *x = &r->u.ad.ev;
         int64_t billed = 0;
@@ -1066,7 +1110,7 @@ static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
             a->traffic_day[b]++;
         if (!a || x->user >= e->n_users || x->campaign >= a->n || x->type >= FW_AD_EV__COUNT ||
             x->price_cents < 0 || x->price_cents > a->c[x->campaign].bid_cents) {
-            rc = FW_ERR_INVAL;
+            j->rc = FW_ERR_INVAL;
             continue;
         }
         uint32_t c = x->campaign;
@@ -1102,6 +1146,31 @@ static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
         if (ci->brand < a->n_brands)
             a->brand_spend_mc[ci->brand] += billed;
     }
+}
+
+static void k_ad_serial(void *arg, size_t b, size_t end, int slot)
+{
+    ads_log_job *j = arg;
+    (void)slot;
+    for (size_t it = b; it < end; it++)
+        if (it == 0)
+            ad_train(j);
+        else
+            ad_books(j);
+}
+
+static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
+{
+    ads_log_job j = {.e = e, .a = a, .l = l, .n = fw_log_n(l, FW_RECORD_AD_EVENT), .rc = FW_OK};
+    if (!a) {   /* no campaigns: every ad record is refused */
+        ad_books(&j);
+        return j.rc;
+    }
+    if (fw_grow((void **)&a->smp, &a->cap_smp, j.n, sizeof *a->smp, 256))
+        return FW_ERR_NOMEM;
+    fw_par(e, j.n, 256, k_ad_samples, &j);
+    fw_par(e, 2, 1, k_ad_serial, &j);
+    fw_err rc = j.rc;
     if (a) {
         log_ad_engagement(e, a, l);
         refresh_xc(e, a);
