@@ -150,6 +150,8 @@ struct fw_shop {
     comm_entry **community;
     int oom;                     /* a row could not be made: the barrier fails with NOMEM */
     double all_impr, all_eng;    /* everyone's, for the population rate */
+    float *comm_c;               /* [2 x the tick's note events] log_community's scratch */
+    size_t cap_comm_c;
     uint32_t *read_cards;        /* [n_users * FW_SHOP_READ_CARDS], NULL when no arm uses them:
                                     newest first, notes with a card the user liked or saved */
 
@@ -360,7 +362,8 @@ static fw_err shop_create(fw_engine *e, const fw_catalog *cat, void **state)
     fw_alloc(e, &s->map_val, s->map_mask + 1, sizeof *s->map_val);
     /* These grow; the engine frees whatever they hold. */
     if (!fw_alloc(e, &s->note_shown, 0, sizeof *s->note_shown) || !fw_alloc(e, &s->orders, 0, sizeof *s->orders) ||
-        !fw_alloc(e, &s->open, 0, sizeof *s->open) || !fw_alloc(e, &s->log, 0, sizeof *s->log))
+        !fw_alloc(e, &s->open, 0, sizeof *s->open) || !fw_alloc(e, &s->log, 0, sizeof *s->log) ||
+        !fw_alloc(e, &s->comm_c, 0, sizeof *s->comm_c))
         return FW_ERR_NOMEM;
     if (!s->prod || !s->stock || !s->pop || !s->cat_off || !s->cat_prod || !s->best || !s->best_n ||
         !s->best_all || !s->best_pop || !s->best_all_pop || !s->carts || !s->community || !s->tx || !s->brand_units ||
@@ -580,7 +583,7 @@ static prof_entry *tx_make(struct fw_shop *s, uint32_t u)
 static comm_entry *comm_make(struct fw_shop *s, uint32_t u)
 {
     if (!s->community[u] && !(s->community[u] = calloc(FW_SHOP_COMM_K, sizeof *s->community[u])))
-        s->oom = 1;
+        __atomic_store_n(&s->oom, 1, __ATOMIC_RELAXED);   /* log_community's parts run in parallel */
     return s->community[u];
 }
 
@@ -621,47 +624,82 @@ static void comm_add(comm_entry *row, uint32_t t, float impr, float eng)
     row[low] = (comm_entry){.cat = (uint16_t)t, .impr = impr, .eng = eng};
 }
 
-/* The community side of the profiles, from the tick's note events. */
+/* The community side of the profiles, from the tick's note events. A user's row and ring
+ * change only with the user's own events, in their order, so the users are cut into parts
+ * (blocks of 64 ids dealt round-robin: rows apart) that run in parallel, each walking the
+ * log for its users' events in order: the same rows and rings for any number of parts. Each
+ * event's share of the population totals goes to comm_c, summed after in log order, as the
+ * one loop summed them. */
+typedef struct comm_job {
+    const fw_engine *e;
+    struct fw_shop *s;
+    const fw_log *l;
+    uint32_t n_part;
+} comm_job;
+
+static void k_community(void *arg, size_t b, size_t end, int slot)
+{
+    const comm_job *j = arg;
+    const fw_engine *e = j->e;
+    struct fw_shop *s = j->s;
+    (void)slot;
+    for (size_t part = b; part < end; part++)
+        for (size_t i = 0; i < j->l->n_ev; i++) {
+            const fw_event *x = &j->l->ev[i];
+            if ((x->user >> 6) % j->n_part != part)
+                continue;
+            float *c = &s->comm_c[2 * i];
+            c[0] = c[1] = 0.0f;
+            if (!fw_event_ok(e, x))
+                continue;   /* the core rejects these: they change nothing here either */
+            float w;
+            switch (FW_EV_TYPE(x->type)) {
+            case FW_EV_IMPRESSION: w = 0.0f; break;
+            case FW_EV_OPEN: w = W_OPEN; break;
+            case FW_EV_LIKE: w = W_LIKE; break;
+            case FW_EV_SAVE: w = W_SAVE; break;
+            case FW_EV_COMMENT: w = W_COMMENT; break;
+            default: continue;
+            }
+            uint32_t t = e->notes[x->note].topic;
+            if (t < s->n_topics) {
+                float impr = FW_EV_TYPE(x->type) == FW_EV_IMPRESSION ? 1.0f : 0.0f;
+                comm_entry *row = comm_make(s, x->user);
+                if (!row)
+                    continue;   /* s->oom: shop_log fails */
+                comm_add(row, t, impr, w);
+                c[0] = impr;
+                c[1] = w;
+            }
+            if (!s->read_cards || (FW_EV_TYPE(x->type) != FW_EV_LIKE && FW_EV_TYPE(x->type) != FW_EV_SAVE))
+                continue;
+            /* A liked or saved note with a product card (under some arm): remembered, newest
+             * first -- a save is how people keep a product note to buy from later. */
+            int card = 0;
+            for (uint32_t a = 0; a < e->n_arms && !card; a++)
+                card = fw_shop_card(e, x->note, a) != FW_NONE;
+            if (!card)
+                continue;
+            uint32_t *ring = &s->read_cards[(size_t)x->user * FW_SHOP_READ_CARDS];
+            uint32_t k = 0;
+            while (k < FW_SHOP_READ_CARDS - 1 && ring[k] != x->note)
+                k++;
+            memmove(&ring[1], &ring[0], k * sizeof *ring);
+            ring[0] = x->note;
+        }
+}
+
 static void log_community(fw_engine *e, struct fw_shop *s, const fw_log *l)
 {
-    for (size_t i = 0; i < l->n_ev; i++) {
-        const fw_event *x = &l->ev[i];
-        if (!fw_event_ok(e, x))
-            continue;   /* the core rejects these: they change nothing here either */
-        float w;
-        switch (FW_EV_TYPE(x->type)) {
-        case FW_EV_IMPRESSION: w = 0.0f; break;
-        case FW_EV_OPEN: w = W_OPEN; break;
-        case FW_EV_LIKE: w = W_LIKE; break;
-        case FW_EV_SAVE: w = W_SAVE; break;
-        case FW_EV_COMMENT: w = W_COMMENT; break;
-        default: continue;
-        }
-        uint32_t t = e->notes[x->note].topic;
-        if (t < s->n_topics) {
-            float impr = FW_EV_TYPE(x->type) == FW_EV_IMPRESSION ? 1.0f : 0.0f;
-            comm_entry *row = comm_make(s, x->user);
-            if (!row)
-                return;   /* s->oom: shop_log fails */
-            comm_add(row, t, impr, w);
-            s->all_impr += impr;
-            s->all_eng += w;
-        }
-        if (!s->read_cards || (FW_EV_TYPE(x->type) != FW_EV_LIKE && FW_EV_TYPE(x->type) != FW_EV_SAVE))
-            continue;
-        /* A liked or saved note with a product card (under some arm): remembered, newest
-         * first -- a save is how people keep a product note to buy from later. */
-        int card = 0;
-        for (uint32_t a = 0; a < e->n_arms && !card; a++)
-            card = fw_shop_card(e, x->note, a) != FW_NONE;
-        if (!card)
-            continue;
-        uint32_t *ring = &s->read_cards[(size_t)x->user * FW_SHOP_READ_CARDS];
-        uint32_t k = 0;
-        while (k < FW_SHOP_READ_CARDS - 1 && ring[k] != x->note)
-            k++;
-        memmove(&ring[1], &ring[0], k * sizeof *ring);
-        ring[0] = x->note;
+    if (fw_grow((void **)&s->comm_c, &s->cap_comm_c, 2 * l->n_ev, sizeof *s->comm_c, 1024)) {
+        s->oom = 1;
+        return;
+    }
+    comm_job j = {.e = e, .s = s, .l = l, .n_part = e->n_par_slots > 1 ? (uint32_t)e->n_par_slots : 1};
+    fw_par(e, j.n_part, 1, k_community, &j);
+    for (size_t i = 0; i < l->n_ev; i++) {   /* adding 0 where the loop added nothing: the same sums */
+        s->all_impr += s->comm_c[2 * i];
+        s->all_eng += s->comm_c[2 * i + 1];
     }
 }
 
