@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver/clock.h"
 #include "driver/part.h"
 
 #define REACH_COUNTERS(X)                                                                      \
@@ -38,6 +39,9 @@ typedef struct reach_state {
     size_t shown_words;
     uint32_t *creator_impr;      /* [n_arms * n_creators] */
     uint32_t *gini_scratch;      /* [n_creators] */
+    uint32_t *cu;                /* [cap_cu] the barrier's scratch: each record's creator */
+    size_t cap_cu;
+    uint64_t *small;             /* [threads * n_cells] the barrier's per-part counts */
 } reach_state;
 
 /* A new day's exposure. */
@@ -70,45 +74,101 @@ static fw_err shown_reserve(fw_sim *S, reach_state *st, size_t n_notes)
     return FW_OK;
 }
 
+/* The barrier's pass, cut so that it runs in parallel with the same results. A creator's
+ * follower count is read (a new creator's impressions) and grown (follows) in log order, so
+ * the events are dealt to parts by creator (blocks of 64 ids round-robin, one part per
+ * thread), each walking the log for its creators' events in order: per creator the same
+ * sequence. What a part writes is its creators' (counts, received, follower counts), its
+ * notes' (each note has one creator: likes), bits of the exposure map (words shared with
+ * other creators' notes: an atomic OR, which commutes) and its own per-cell counts, summed
+ * after. The users' follow lists grow after, in log order, in one pass over the follows. */
+typedef struct reach_job {
+    fw_sim *S;
+    fw_part_inst *p;
+    const fw_record *rec;
+    size_t n;
+    uint32_t n_part;
+} reach_job;
+
+/* Each event's creator (FW_NONE: not an event). */
+static void k_reach_creators(void *arg, size_t b, size_t end, int slot)
+{
+    const reach_job *j = arg;
+    reach_state *st = j->p->state;
+    (void)slot;
+    for (size_t k = b; k < end; k++)
+        st->cu[k] = j->rec[k].kind == FW_RECORD_EVENT ? j->S->w.note_info[j->rec[k].u.ev.note].creator : FW_NONE;
+}
+
+static void k_reach_parts(void *arg, size_t b, size_t end, int slot)
+{
+    const reach_job *j = arg;
+    fw_sim *S = j->S;
+    reach_state *st = j->p->state;
+    uint32_t *const *got = fw_sim_aggs(S);   /* what creators receive, this period */
+    (void)slot;
+    for (size_t part = b; part < end; part++) {
+        uint64_t *small = &st->small[part * S->n_cells];
+        memset(small, 0, S->n_cells * sizeof *small);
+        for (size_t k = 0; k < j->n; k++) {
+            uint32_t cu = st->cu[k];
+            if (cu == FW_NONE || (cu >> 6) % j->n_part != part)
+                continue;
+            const fw_event *x = &j->rec[k].u.ev;
+            if (FW_EV_TYPE(x->type) == FW_EV_LIKE)
+                S->w.note_likes[x->note]++;   /* the visible count (social proof reads it): ads' too */
+            if (x->type & (FW_EV_SEARCH | FW_EV_AD))
+                continue;   /* search and ad engagement: for the engine, not the feed's exposure or creators' counts */
+            if (x->type == FW_EV_IMPRESSION) {
+                uint32_t cell = S->cell_of[x->user];
+                if (S->w.n_followers[cu] < 10)
+                    small[cell]++;
+                int32_t ci = S->w.creator_of[cu];
+                for (uint32_t l = 0; l < S->asg.n_layers; l++) {
+                    uint32_t a = S->asg.cell_arm[cell][l];
+                    __atomic_fetch_or(&st->shown[(size_t)a * st->shown_words + x->note / 64], UINT64_C(1) << (x->note % 64),
+                                      __ATOMIC_RELAXED);
+                    if (ci >= 0)
+                        st->creator_impr[(size_t)a * S->w.n_creators + (uint32_t)ci]++;
+                }
+            }
+            switch (x->type) {
+            case FW_EV_IMPRESSION: got[FW_UM_impressions_received][cu]++; break;
+            case FW_EV_OPEN: got[FW_UM_opens_received][cu]++; break;
+            case FW_EV_FOLLOW: got[FW_UM_follows_received][cu]++; break;
+            default: got[FW_UM_interactions_received][cu]++; break;
+            }
+            if (x->type == FW_EV_FOLLOW)
+                S->w.n_followers[cu]++;
+        }
+    }
+}
+
 static fw_err reach_after_log(fw_sim *S, fw_part_inst *p, const fw_record *rec, size_t n)
 {
     reach_state *st = p->state;
-    uint32_t *const *got = fw_sim_aggs(S);   /* what creators receive, this period */
     if (shown_reserve(S, st, S->w.n_notes) != FW_OK)
         return FW_ERR_NOMEM;
-    for (size_t k = 0; k < n; k++) {
-        if (rec[k].kind != FW_RECORD_EVENT)
-            continue;
-        const fw_event *x = &rec[k].u.ev;
-        if (FW_EV_TYPE(x->type) == FW_EV_LIKE)
-            S->w.note_likes[x->note]++;   /* the visible count (social proof reads it): ads' too */
-        if (x->type & (FW_EV_SEARCH | FW_EV_AD))
-            continue;   /* search and ad engagement: for the engine, not the feed's exposure or creators' counts */
-        uint32_t cu = S->w.note_info[x->note].creator;
-        if (x->type == FW_EV_IMPRESSION) {
-            uint32_t cell = S->cell_of[x->user];
-            if (S->w.n_followers[cu] < 10)
-                fw_sim_row(S, x->user)[p->base + C_small_creator_impressions]++;
-            int32_t ci = S->w.creator_of[cu];
-            for (uint32_t l = 0; l < S->asg.n_layers; l++) {
-                uint32_t a = S->asg.cell_arm[cell][l];
-                st->shown[(size_t)a * st->shown_words + x->note / 64] |= UINT64_C(1) << (x->note % 64);
-                if (ci >= 0)
-                    st->creator_impr[(size_t)a * S->w.n_creators + (uint32_t)ci]++;
-            }
-        }
-        switch (x->type) {
-        case FW_EV_IMPRESSION: got[FW_UM_impressions_received][cu]++; break;
-        case FW_EV_OPEN: got[FW_UM_opens_received][cu]++; break;
-        case FW_EV_FOLLOW: got[FW_UM_follows_received][cu]++; break;
-        default: got[FW_UM_interactions_received][cu]++; break;
-        }
-        if (x->type == FW_EV_FOLLOW) {
-            if (fw_u32list_push(&S->us.new_follows[x->user], cu))
-                return FW_ERR_NOMEM;
-            S->w.n_followers[cu]++;
-        }
+    reach_job j = {.S = S, .p = p, .rec = rec, .n = n, .n_part = S->n_threads > 1 ? (uint32_t)S->n_threads : 1};
+    if (n > st->cap_cu) {
+        uint32_t *v = realloc(st->cu, n * sizeof *v);
+        if (!v)
+            return FW_ERR_NOMEM;
+        st->cu = v;
+        st->cap_cu = n;
     }
+    if (!st->small && !(st->small = calloc((size_t)j.n_part * S->n_cells, sizeof *st->small)))
+        return FW_ERR_NOMEM;
+    fw_par_for(n, 4096, k_reach_creators, &j);
+    fw_par_for(j.n_part, 1, k_reach_parts, &j);
+    for (uint32_t part = 0; part < j.n_part; part++)
+        for (uint32_t c = 0; c < S->n_cells; c++)
+            S->th[0].counters[(size_t)c * S->n_counters + p->base + C_small_creator_impressions] +=
+                st->small[(size_t)part * S->n_cells + c];
+    for (size_t k = 0; k < n; k++)
+        if (rec[k].kind == FW_RECORD_EVENT && rec[k].u.ev.type == FW_EV_FOLLOW &&
+            fw_u32list_push(&S->us.new_follows[rec[k].u.ev.user], st->cu[k]))
+            return FW_ERR_NOMEM;
     return FW_OK;
 }
 
@@ -149,6 +209,8 @@ static void reach_destroy(fw_sim *S, fw_part_inst *p)
     (void)S;
     reach_state *st = p->state;
     free(st->shown);   /* grows with the notes; the rest is the run's */
+    free(st->cu);
+    free(st->small);
 }
 
 static fw_err reach_create(fw_sim *S, fw_part_inst *p)
