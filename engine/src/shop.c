@@ -241,7 +241,7 @@ static fw_err grow_note_shown(struct fw_shop *s, uint32_t need)
     return FW_OK;
 }
 
-static void refresh_best(struct fw_shop *s);
+static void refresh_best(const fw_engine *e, struct fw_shop *s);
 
 static int shop_wanted(const fw_catalog *cat, const fw_engine_cfg *cfgs, uint32_t n_cells)
 {
@@ -419,7 +419,7 @@ static fw_err shop_create(fw_engine *e, const fw_catalog *cat, void **state)
     if (titles && cat->product_terms && np && (rc = index_titles(e, s, cat)) != FW_OK)
         return rc;
     s->dirty = 1;
-    refresh_best(s);
+    refresh_best(e, s);
     return FW_OK;
 }
 
@@ -1588,7 +1588,7 @@ static fw_err shop_end_tick(fw_engine *e, void *state, fw_engine_ctx *ctx, int32
     s->n_open = keep;
     if (rc == FW_OK && s->wallets && (tick + 1) % (int32_t)e->ticks_per_day == 0)
         rc = expire_claims(e, s, tick);   /* the day's last tick */
-    refresh_best(s);
+    refresh_best(e, s);
     fw_hist_record(&ctx->lat[FW_STAGE_SHOP_LIFECYCLE], fw_now_ns() - t0);
     return rc;
 }
@@ -1665,13 +1665,25 @@ static uint32_t top_products(const struct fw_shop *s, const uint32_t *ids, uint3
     return m;
 }
 
-static void refresh_best(struct fw_shop *s)
+/* Each category's best sellers and their log popularity, categories [b, end): each writes
+ * only its own rows. */
+static void k_best(void *arg, size_t b, size_t end, int slot)
+{
+    struct fw_shop *s = arg;
+    (void)slot;
+    for (size_t t = b; t < end; t++) {
+        uint32_t *best = &s->best[t * s->best_cap];
+        s->best_n[t] = top_products(s, &s->cat_prod[s->cat_off[t]], s->cat_off[t + 1] - s->cat_off[t], best);
+        for (uint32_t k = 0; k < s->best_n[t]; k++)
+            s->best_pop[t * s->best_cap + k] = log1p(s->pop[best[k]]);
+    }
+}
+
+static void refresh_best(const fw_engine *e, struct fw_shop *s)
 {
     if (!s->dirty)
         return;
-    for (uint32_t t = 0; t < s->n_topics; t++)
-        s->best_n[t] = top_products(s, &s->cat_prod[s->cat_off[t]], s->cat_off[t + 1] - s->cat_off[t],
-                                    &s->best[(size_t)t * s->best_cap]);
+    fw_par(e, s->n_topics, 1, k_best, s);
     /* Overall: the best of each category's best. */
     uint32_t m = 0;
     for (uint32_t t = 0; t < s->n_topics; t++) {
@@ -1695,9 +1707,6 @@ static void refresh_best(struct fw_shop *s)
     s->n_best_all = m;
     for (uint32_t k = 0; k < m; k++)
         s->best_all_pop[k] = log1p(s->pop[s->best_all[k]]);
-    for (uint32_t t = 0; t < s->n_topics; t++)
-        for (uint32_t k = 0; k < s->best_n[t]; k++)
-            s->best_pop[(size_t)t * s->best_cap + k] = log1p(s->pop[s->best[(size_t)t * s->best_cap + k]]);
     s->dirty = 0;
 }
 
