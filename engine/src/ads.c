@@ -1042,7 +1042,7 @@ static inline fw_record *ad_at(const fw_log *l, size_t i) { return fw_log_at(l, 
  * it again. Its features read only state the books change (the users' ad counts) or later
  * hooks change (the campaigns' features, the shop's profiles), so every sample's features
  * come first, in parallel (k_ad_samples); then the SGD steps, in record order, run beside
- * the books (k_ad_serial: two items), which do not read the models. */
+ * the books (fw_par2), which do not read the models. */
 typedef struct ads_log_job {
     fw_engine *e;
     struct fw_ads *a;
@@ -1080,8 +1080,9 @@ static void k_ad_samples(void *arg, size_t b, size_t end, int slot)
     }
 }
 
-static void ad_train(ads_log_job *j)
+static void ad_train(void *arg)
 {
+    ads_log_job *j = arg;
     struct fw_ads *a = j->a;
     for (size_t i = 0; i < j->n; i++) {
         const ad_sample *sm = &a->smp[i];
@@ -1095,8 +1096,9 @@ static void ad_train(ads_log_job *j)
     }
 }
 
-static void ad_books(ads_log_job *j)
+static void ad_books(void *arg)
 {
+    ads_log_job *j = arg;
     fw_engine *e = j->e;
     struct fw_ads *a = j->a;
     const fw_log *l = j->l;
@@ -1148,17 +1150,6 @@ static void ad_books(ads_log_job *j)
     }
 }
 
-static void k_ad_serial(void *arg, size_t b, size_t end, int slot)
-{
-    ads_log_job *j = arg;
-    (void)slot;
-    for (size_t it = b; it < end; it++)
-        if (it == 0)
-            ad_train(j);
-        else
-            ad_books(j);
-}
-
 static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
 {
     ads_log_job j = {.e = e, .a = a, .l = l, .n = fw_log_n(l, FW_RECORD_AD_EVENT), .rc = FW_OK};
@@ -1169,7 +1160,7 @@ static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
     if (fw_grow((void **)&a->smp, &a->cap_smp, j.n, sizeof *a->smp, 256))
         return FW_ERR_NOMEM;
     fw_par(e, j.n, 256, k_ad_samples, &j);
-    fw_par(e, 2, 1, k_ad_serial, &j);
+    fw_par2(e, ad_train, ad_books, &j);
     fw_err rc = j.rc;
     if (a) {
         log_ad_engagement(e, a, l);

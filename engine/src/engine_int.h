@@ -389,6 +389,29 @@ static inline void fw_par(const fw_engine *e, size_t n, size_t grain, fw_engine_
         kernel(arg, 0, n, 0);
 }
 
+/* Two passes over disjoint state, a(arg) and b(arg), side by side through the host's loop
+ * (two items of fw_par), or one after the other when serial: for a barrier loop whose
+ * updates split into two sequences that neither reads the other's (docs/ARCHITECTURE.md). */
+typedef void (*fw_pass)(void *arg);
+typedef struct fw_pass_pair {
+    fw_pass a, b;
+    void *arg;
+} fw_pass_pair;
+
+static inline void fw_pass_pair_kernel(void *arg, size_t b, size_t end, int slot)
+{
+    const fw_pass_pair *pp = arg;
+    (void)slot;
+    for (size_t it = b; it < end; it++)
+        (it == 0 ? pp->a : pp->b)(pp->arg);
+}
+
+static inline void fw_par2(const fw_engine *e, fw_pass a, fw_pass b, void *arg)
+{
+    fw_pass_pair pp = {.a = a, .b = b, .arg = arg};
+    fw_par(e, 2, 1, fw_pass_pair_kernel, &pp);
+}
+
 /* The planted delay of stage s (fw_engine_plant_delay), if any. */
 static inline void fw_plant_wait(const fw_engine *e, fw_stage s)
 {

@@ -1198,7 +1198,7 @@ static fw_err tick_train(fw_engine *e, fw_rec *r, const fw_event *ev, size_t n_g
 
 /* ---- the log's serial part (rec_log) -------------------------------------------------
  * Two passes over the tick's groups, each in event order, that touch disjoint state and so
- * run side by side (fw_par over two items; one after the other on one thread):
+ * run side by side (fw_par2; one after the other on one thread):
  *  - training (rec_train_pass): every online learner's SGD steps, and the users' counts,
  *    which the next sample's user feature reads (a user's earlier events in the tick count);
  *  - counting (rec_count_pass): the learners' totals (read only at the next tick: priors),
@@ -1215,8 +1215,9 @@ typedef struct rec_serial_job {
     fw_err err;   /* the counting pass's (out of memory) */
 } rec_serial_job;
 
-static void rec_train_pass(rec_serial_job *j)
+static void rec_train_pass(void *arg)
 {
+    rec_serial_job *j = arg;
     fw_engine *e = j->e;
     fw_rec *r = j->r;
     const fw_event *ev = j->ev;
@@ -1248,7 +1249,7 @@ static void rec_train_pass(rec_serial_job *j)
     }
 }
 
-static fw_err rec_count_pass(rec_serial_job *j)
+static fw_err count_events(rec_serial_job *j)
 {
     fw_engine *e = j->e;
     fw_rec *r = j->r;
@@ -1302,15 +1303,10 @@ static fw_err rec_count_pass(rec_serial_job *j)
     return FW_OK;
 }
 
-static void k_rec_serial(void *arg, size_t b, size_t end, int slot)
+static void rec_count_pass(void *arg)
 {
     rec_serial_job *j = arg;
-    (void)slot;
-    for (size_t it = b; it < end; it++)
-        if (it == 0)
-            rec_train_pass(j);
-        else
-            j->err = rec_count_pass(j);
+    j->err = count_events(j);
 }
 
 /* Issue 22: the feature rows of touched notes [b, e) in every learner. */
@@ -1370,7 +1366,7 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
             return err;
     }
     rec_serial_job sj = {.e = e, .r = r, .ev = ev, .n_grp = n_grp, .err = FW_OK};
-    fw_par(e, 2, 1, k_rec_serial, &sj);
+    fw_par2(e, rec_train_pass, rec_count_pass, &sj);
     if (sj.err != FW_OK)
         return sj.err;
     /* The other learners' copies of the impressions learner 0's blocks counted (rec_nblk). */
