@@ -1161,17 +1161,14 @@ static fw_err log_ads(fw_engine *e, struct fw_ads *a, const fw_log *l)
         return FW_ERR_NOMEM;
     fw_par(e, j.n, 256, k_ad_samples, &j);
     fw_par2(e, ad_train, ad_books, &j);
-    fw_err rc = j.rc;
-    if (a) {
-        log_ad_engagement(e, a, l);
-        refresh_xc(e, a);
-        rebuild_bounds(e, a);
-        if (a->oom)
-            return FW_ERR_NOMEM;
-        if (a->overflow)
-            return overflow_err(e, a);
-    }
-    return rc;
+    log_ad_engagement(e, a, l);
+    refresh_xc(e, a);
+    rebuild_bounds(e, a);
+    if (a->oom)
+        return FW_ERR_NOMEM;
+    if (a->overflow)
+        return overflow_err(e, a);
+    return j.rc;
 }
 
 static fw_err ads_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_log *l)

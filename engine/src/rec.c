@@ -1342,19 +1342,13 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
      * state is the serial one. */
     const fw_event *ev = l->ev;
     size_t n = l->n_ev, i = 0, n_grp = 0;
+    if (fw_grow((void **)&r->grp, &r->cap_grp, n, sizeof *r->grp, 1024))   /* a group per event at most */
+        return FW_ERR_NOMEM;
     while (i < n) {
         size_t j = i + 1;
         while (j < n && FW_EV_TYPE(ev[j].type) != FW_EV_IMPRESSION && ev[j].user == ev[i].user &&
                ev[j].note == ev[i].note)
             j++;
-        if (n_grp == r->cap_grp) {
-            size_t cap = r->cap_grp ? 2 * r->cap_grp : 1024;
-            rec_group *v = realloc(r->grp, cap * sizeof *v);
-            if (!v)
-                return FW_ERR_NOMEM;
-            r->grp = v;
-            r->cap_grp = cap;
-        }
         r->grp[n_grp++] = (rec_group){.i = (uint32_t)i, .j = (uint32_t)j};
         i = j;
     }
