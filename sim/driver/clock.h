@@ -23,4 +23,9 @@ void fw_par_set_threads(int n);
  * [0, fw_par_threads()). Returns when every chunk is done. */
 void fw_par_for(size_t n, size_t grain, fw_par_kernel kernel, void *arg);
 
+/* In a process forked from a running simulation (the background snapshot writer): every later
+ * fw_par_for runs its chunks in order on the calling thread. The child has only the thread
+ * that forked, and OpenMP's thread pool is not fork-safe. */
+void fw_par_forked(void);
+
 #endif

@@ -21,7 +21,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <gsl/gsl_randist.h>
@@ -125,6 +129,15 @@ typedef struct driver {
     uint64_t snap_bytes;
     double snap_s;
     int snap_failed;             /* the last write failed (said once on stderr) */
+    /* Issue 22: the snapshot written in the background. A child forked at the day's end writes
+     * it from its copy-on-write image of the state while this process simulates the next
+     * day; snap_pid > 0 while one runs, its result comes through snap_fd (snap_collect). */
+    int snap_foreground;         /* --snapshot-foreground: written here, the run waiting */
+    pid_t snap_pid;
+    int snap_fd;
+    uint32_t snap_day;           /* the days done whose state the child writes */
+    double snap_wait_s;          /* this process's time in forks and in waits for a child */
+    uint32_t snap_tight;         /* days written here for want of memory, a pipe or a fork */
     int last_unwritten;          /* the last day is in no partial, snapshot or checkpoint (the final write follows) */
     fw_run_report *rep;          /* the run's report: its running totals are snapshot too */
     uint32_t start_day;          /* resuming from a snapshot: the first day to run, else 0 */
@@ -132,6 +145,8 @@ typedef struct driver {
     uint64_t snap_load_bytes;
     char snap_unused[512];       /* resuming: why a snapshot beside the partial was not used */
 } driver;
+
+static void snap_collect(driver *D);
 
 static fw_err drv_init(driver *D)
 {
@@ -194,6 +209,7 @@ static void drv_fini(driver *D)
     free(D->resolved);
     free(D->overrides);
     free(D->ckpt_path);
+    snap_collect(D);   /* a run that ended early: its writer finishes (it reads this state) */
     free(D->snap_path);
     free(D->snap_tmp);
     free(D->ck.day_digest);
@@ -626,39 +642,164 @@ static void driver_snap(driver *D, fw_snap *s, uint32_t days_done)
     fw_snap_array(s, D->ck.day_digest, days_done, sizeof *D->ck.day_digest);
 }
 
-/* Writes the snapshot after day S->day: NAME.h5.snap.tmp, then rename. A failure is
- * said once and costs only the snapshot: the checkpoint still lets a resume re-simulate. */
-static void write_snapshot(driver *D)
+/* A snapshot write's outcome: the file's size, the seconds it took and why it failed
+ * ("" when it did not). The background child sends it whole through a pipe. */
+typedef struct snap_msg {
+    uint64_t bytes;
+    double seconds;
+    char why[512];
+} snap_msg;
+
+/* Writes the snapshot after day S->day: NAME.h5.snap.tmp, then rename; the outcome in *m,
+ * the temporary file removed on failure. */
+static void snap_write(driver *D, snap_msg *m)
 {
     fw_sim *S = &D->S;
     double t0 = fw_now_s();
-    char why[512] = "";
+    memset(m, 0, sizeof *m);
     fw_snap *s = fw_snap_create(D->snap_tmp);
     if (!s) {
-        snprintf(why, sizeof why, "out of memory");
+        snprintf(m->why, sizeof m->why, "out of memory");
     } else {
         fw_snap_id id = {.seed = S->sc->seed, .scenario_hash = D->ck.scenario_hash, .days_done = S->day + 1};
         fw_snapshot_id(s, &id);
-        if (fw_sim_snap(S, s, why, sizeof why) == FW_OK)
+        if (fw_sim_snap(S, s, m->why, sizeof m->why) == FW_OK)
             driver_snap(D, s, id.days_done);
-        uint64_t bytes = 0;
         char fin[512];
-        fw_err rc = fw_snap_finish(s, &bytes, fin, sizeof fin);
-        if (!why[0] && rc != FW_OK)
-            snprintf(why, sizeof why, "%s", fin);
-        if (!why[0] && rename(D->snap_tmp, D->snap_path) != 0)
-            snprintf(why, sizeof why, "cannot rename it into place: %s", strerror(errno));
-        if (!why[0])
-            D->snap_bytes = bytes;
+        fw_err rc = fw_snap_finish(s, &m->bytes, fin, sizeof fin);
+        if (!m->why[0] && rc != FW_OK)
+            snprintf(m->why, sizeof m->why, "%s", fin);
+        if (!m->why[0] && rename(D->snap_tmp, D->snap_path) != 0)
+            snprintf(m->why, sizeof m->why, "cannot rename it into place: %s", strerror(errno));
     }
-    if (why[0]) {
+    if (m->why[0])
         unlink(D->snap_tmp);
-        if (!D->snap_failed)
-            fprintf(stderr, "\nflywheel: warning: cannot write the snapshot %s after day %u: %s; a resumed run will "
-                            "re-simulate from the last snapshot written, or from day 0\n", D->snap_path, S->day + 1, why);
+    m->seconds = fw_now_s() - t0;
+}
+
+/* Takes a write's outcome into the run: its size and time, or its failure, said once (the
+ * checkpoint still lets a resume re-simulate). */
+static void snap_take(driver *D, const snap_msg *m, uint32_t days_done)
+{
+    if (m->why[0] && !D->snap_failed)
+        fprintf(stderr, "\nflywheel: warning: cannot write the snapshot %s after day %u: %s; a resumed run will "
+                        "re-simulate from the last snapshot written, or from day 0\n", D->snap_path, days_done, m->why);
+    if (!m->why[0])
+        D->snap_bytes = m->bytes;
+    D->snap_failed = m->why[0] != '\0';
+    D->snap_s += m->seconds;
+}
+
+/* Waits for the background writer, if one runs, and takes its outcome. A child that sent no
+ * whole outcome (killed, or it crashed) failed; its temporary file is removed. */
+static void snap_collect(driver *D)
+{
+    if (D->snap_pid <= 0)
+        return;
+    double t0 = fw_now_s();
+    snap_msg m;
+    size_t got = 0;
+    while (got < sizeof m) {
+        ssize_t r = read(D->snap_fd, (char *)&m + got, sizeof m - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
     }
-    D->snap_failed = why[0] != '\0';
-    D->snap_s += fw_now_s() - t0;
+    int st = 0;
+    while (waitpid(D->snap_pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    close(D->snap_fd);
+    D->snap_pid = 0;
+    D->snap_fd = -1;
+    if (got != sizeof m) {
+        memset(&m, 0, sizeof m);
+        if (WIFSIGNALED(st))
+            snprintf(m.why, sizeof m.why, "the process writing it was killed by signal %d", WTERMSIG(st));
+        else
+            snprintf(m.why, sizeof m.why, "the process writing it ended without finishing (exit %d)",
+                     WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        unlink(D->snap_tmp);
+    }
+    m.why[sizeof m.why - 1] = '\0';
+    snap_take(D, &m, D->snap_day);
+    D->snap_wait_s += fw_now_s() - t0;
+}
+
+/* Bytes of memory the system can still give (MemAvailable: free memory and what the page
+ * cache would give back), or -1 when unknown. */
+static double mem_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[128];
+    double kb = -1.0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb >= 0.0 ? kb * 1024.0 : -1.0;
+}
+
+/* The snapshot after day S->day. By default a child forked here writes it while this process
+ * goes on: the state it reads is the fork's copy-on-write image of this moment, so the file
+ * is the one this process would write (pages the next day changes are copied for the parent
+ * first: memory grows by what the next day changes before the child is done, at most the
+ * state's size). At most one child runs: the previous one is waited for first. It dies with
+ * this process (PR_SET_PDEATHSIG): a run killed while it writes keeps the previous snapshot
+ * and a half-written NAME.h5.snap.tmp, as a run killed in a foreground write does, and no
+ * orphan can rename a snapshot in after a resumed run has started. With less memory
+ * available than the process's peak (the fork's worst case: every page copied), where a pipe
+ * or a fork cannot be had, and with --snapshot-foreground, the write is done here. */
+static void write_snapshot(driver *D)
+{
+    fw_sim *S = &D->S;
+    snap_collect(D);
+    double t0 = fw_now_s();
+    int fds[2] = {-1, -1};
+    pid_t parent = getpid(), pid = -1;
+    double avail = D->snap_foreground ? 0.0 : mem_available();
+    int fork_ok = !D->snap_foreground && (avail < 0.0 || avail >= peak_rss_mb() * 1048576.0);
+    if (fork_ok && pipe2(fds, O_CLOEXEC) == 0 && (pid = fork()) < 0) {
+        close(fds[0]);
+        close(fds[1]);
+    }
+    if (pid == 0) {
+        /* The child: the write, its outcome through the pipe, _exit (no atexit handler, no
+         * stdio buffer of the parent's flushed twice). */
+        close(fds[0]);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(1);
+        fw_par_forked();
+        snap_msg m;
+        snap_write(D, &m);
+        size_t off = 0;
+        while (off < sizeof m) {
+            ssize_t w = write(fds[1], (const char *)&m + off, sizeof m - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                _exit(1);
+            off += (size_t)w;
+        }
+        _exit(0);
+    }
+    if (pid > 0) {
+        close(fds[1]);
+        D->snap_pid = pid;
+        D->snap_fd = fds[0];
+        D->snap_day = S->day + 1;
+        D->snap_wait_s += fw_now_s() - t0;
+        return;
+    }
+    snap_msg m;
+    snap_write(D, &m);
+    snap_take(D, &m, S->day + 1);
+    if (!D->snap_foreground) {   /* no room to fork, or no pipe or fork to be had */
+        D->snap_tight++;
+        D->snap_wait_s += fw_now_s() - t0;
+    }
 }
 
 /* After a recorded day: a day the partial file already holds (resuming) is checked against
@@ -879,9 +1020,16 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
         fprintf(out, "  checkpoint: %zu bytes, %.3f s to write over the run's days (%s)\n", rep->ckpt_bytes,
                 rep->ckpt_s,
                 !rep->interrupted ? "removed: the run completed" : "kept: flywheel run --resume continues the run");
+    char bg[200] = ", the run waiting for them (--snapshot-foreground)";
+    if (rep->snap_background && rep->snap_tight)
+        snprintf(bg, sizeof bg, ", in a forked process beside the next day but %u written here for want of memory to "
+                 "fork (the run's own time in forks, waits and those writes %.3f s)", rep->snap_tight, rep->snap_wait_s);
+    else if (rep->snap_background)
+        snprintf(bg, sizeof bg, ", in a forked process beside the next day (the run's own time in forks and waits %.3f s)",
+                 rep->snap_wait_s);
     if (rep->snap_on && rep->snap_bytes)
-        fprintf(out, "  snapshot: %llu bytes, %.3f s to write over the run's days (%s)\n",
-                (unsigned long long)rep->snap_bytes, rep->snap_s,
+        fprintf(out, "  snapshot: %llu bytes, %.3f s to write over the run's days%s (%s)\n",
+                (unsigned long long)rep->snap_bytes, rep->snap_s, bg,
                 !rep->interrupted ? "removed: the run completed" : "kept: a resume continues from it");
     else if (!rep->snap_on)
         fprintf(out, "  snapshot: none (%s); a resumed run re-simulates its finished days\n", rep->snap_refusal);
@@ -1251,6 +1399,7 @@ static fw_err ckpt_setup(driver *D, const fw_run_opts *o)
     else
         fw_sim_snap_refusal(&D->S, D->snap_refusal, sizeof D->snap_refusal);
     D->snap_on = !D->snap_refusal[0];
+    D->snap_foreground = o->snapshot_foreground;
     return FW_OK;
 }
 
@@ -1350,6 +1499,12 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         fprintf(stderr, "flywheel: %s\n",
                 rc == FW_ERR_NOMEM ? "out of memory while setting up the checkpoint"
                                    : "the checkpoint being resumed holds more days than the partial file or the run");
+    if (rc == FW_OK && S->rec && o->snapshot_foreground && !D->snap_on) {   /* it would do nothing */
+        if (fw_mpi_rank() == 0)
+            fprintf(stderr, "flywheel run: --snapshot-foreground: this run writes no snapshot (%s)\n", D->snap_refusal);
+        rep->refused = 1;
+        rc = FW_ERR_INVAL;
+    }
     /* An empty but valid partial file exists from the start (a resumed run keeps its own,
      * and a fresh one removes a stale checkpoint beside it). */
     if (rc == FW_OK && S->rec && !D->resume) {
@@ -1374,6 +1529,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
     if (rc != FW_OK)
         goto out;
     rc = run_days(D, o, rep, x->exp_out, t_start, &stopped);
+    snap_collect(D);   /* the last day's snapshot is on disk before anything is said or removed */
     if (D->resume && rep->days_done < D->replay && S->rec) {
         /* Stopped or failed while re-simulating days the partial file holds: it is left as
          * it was, and the checkpoint with it (resume again). */
@@ -1423,6 +1579,9 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
             fprintf(stderr, "flywheel: warning: cannot remove the snapshot %s: %s\n", D->snap_path, strerror(errno));
         rep->snap_bytes = D->snap_bytes;
         rep->snap_s = D->snap_s;
+        rep->snap_background = !D->snap_foreground;
+        rep->snap_wait_s = D->snap_wait_s;
+        rep->snap_tight = D->snap_tight;
         rep->snap_on = D->snap_on && !D->snap_failed;
         snprintf(rep->snap_refusal, sizeof rep->snap_refusal, "%s", D->snap_failed ? "its last write failed" : D->snap_refusal);
         rep->snap_loaded_day = D->start_day;

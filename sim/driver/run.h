@@ -31,6 +31,9 @@ typedef struct fw_run_opts {
     /* State snapshots (driver/snapshot.h): off with --no-snapshot. A resumed run loads the
      * snapshot beside the partial file when it can, whatever this says. */
     int no_snapshot;
+    /* Write each day's snapshot in this process, the simulation waiting for it
+     * (--snapshot-foreground), instead of in a forked child beside the next day. */
+    int snapshot_foreground;
     /* A test's stop (FLYWHEEL_STOP_AFTER_DAY): as if a signal came once this many days are
      * finished and written (0: never). */
     uint32_t stop_after_days;
@@ -71,6 +74,9 @@ typedef struct fw_run_report {
     char snap_refusal[320];
     uint64_t snap_bytes;
     double snap_s;
+    int snap_background;         /* written by forked children beside the next day */
+    double snap_wait_s;          /* the run's own time in them: forks and waits for a child */
+    uint32_t snap_tight;         /* of them, written in the run's process for want of memory to fork */
     uint32_t snap_loaded_day;
     uint64_t snap_load_bytes;
     double snap_load_s;

@@ -119,6 +119,11 @@ static const char usage_run[] =
     "      --no-snapshot  write no state snapshot (FILE.snap: the whole state, about the\n"
     "                     run's memory, rewritten at each day's end; the summary gives its\n"
     "                     size); a resume then re-simulates the finished days\n"
+    "      --snapshot-foreground\n"
+    "                     write each day's snapshot in the run's own process, the simulation\n"
+    "                     waiting for it; by default a forked copy of the process writes it\n"
+    "                     while the next day runs, which costs memory for the pages that day\n"
+    "                     changes meanwhile (at most the state's size again)\n"
     "  -h, --help         this help\n";
 
 static const char usage_bench[] =
@@ -709,11 +714,11 @@ static int cmd_run(int argc, char **argv)
         {"progress", no_argument, 0, 'P'},     {"help", no_argument, 0, 'h'},
         {"replicates", required_argument, 0, 'R'}, {"report", no_argument, 0, 'r'},
         {"force", no_argument, 0, 'F'},        {"resume", required_argument, 0, 'U'},
-        {"no-snapshot", no_argument, 0, 'N'},
+        {"no-snapshot", no_argument, 0, 'N'}, {"snapshot-foreground", no_argument, 0, 'W'},
         {0, 0, 0, 0}};
     const char *out_opt = NULL, *resume = NULL;
     int threads = 0, quiet = 0, force_progress = 0, report = 0, force = 0, c, rc = EXIT_BAD_INPUT;
-    int replicates_given = 0, no_snapshot = 0;
+    int replicates_given = 0, no_snapshot = 0, snapshot_foreground = 0;
     uint32_t replicates = 1, resume_days = 0;
     fw_ckpt ck = {0};
     setlist sets = {0};
@@ -751,6 +756,7 @@ static int cmd_run(int argc, char **argv)
         case 'F': force = 1; break;
         case 'U': resume = optarg; break;
         case 'N': no_snapshot = 1; break;
+        case 'W': snapshot_foreground = 1; break;
         case 'h': fputs(usage_run, stdout); rc = 0; goto done;
         default: fputs(usage_run, stderr); goto done;
         }
@@ -802,7 +808,7 @@ static int cmd_run(int argc, char **argv)
                      .progress_log = !isatty(STDERR_FILENO),
                      .stop = &stop_requested, .out = quiet ? NULL : stdout,
                      .replicates = replicates, .resume = resume ? &ck : NULL, .resume_days = resume_days,
-                     .no_snapshot = no_snapshot};
+                     .no_snapshot = no_snapshot, .snapshot_foreground = snapshot_foreground};
     if (plant_from_env(&o) || stop_from_env(&o)) {
         fw_scenario_fini(&sc);
         goto done;

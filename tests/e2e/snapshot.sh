@@ -110,6 +110,37 @@ FLYWHEEL_STOP_AFTER_DAY=1 "$FLYWHEEL" run -t 2 --no-snapshot "${T[@]}" -d 3 -o n
 [ ! -e n.h5.snap ] && grep -q "snapshot: none (--no-snapshot)" out.txt && pass "--no-snapshot writes none" ||
   fail "--no-snapshot: $(ls n.h5*) $(cat out.txt)"
 
+# The snapshot is written by a forked process beside the next day (issue 22), or in the run's
+# own process with --snapshot-foreground: the same snapshot (snapdiff), the same result, and
+# the summary says which. --snapshot-foreground where no snapshot is written: exit 2.
+FLYWHEEL_STOP_AFTER_DAY=2 "$FLYWHEEL" run -t 2 --snapshot-foreground "${T[@]}" -d 3 -o fg.h5 >out.txt 2>/dev/null
+grep -q "snapshot: [0-9]* bytes.*the run waiting for them (--snapshot-foreground)" out.txt &&
+  "$PY" "$HERE/snapdiff.py" base.a.h5.snap fg.h5.snap >diff.txt &&
+  pass "--snapshot-foreground: the same snapshot as the forked writer's, said in the summary" ||
+  fail "--snapshot-foreground: $(cat out.txt diff.txt)"
+FLYWHEEL_STOP_AFTER_DAY=1 "$FLYWHEEL" run -q -t 2 --snapshot-foreground "${T[@]}" -d 3 -o fg1.h5 2>/dev/null
+"$FLYWHEEL" run -t 1 --resume fg1.h5.partial >out.txt 2>err.txt && grep -q "from the snapshot after day 1" out.txt &&
+  grep -q "snapshot: [0-9]* bytes.*in a forked process beside the next day" out.txt && same base.full.h5 fg1.h5 &&
+  pass "... resumed from it, the next snapshot forked: identical to the uninterrupted run" ||
+  fail "resume of the foreground run: $(cat out.txt err.txt)"
+"$FLYWHEEL" run -q --no-snapshot --snapshot-foreground "${T[@]}" -d 1 -o nf.h5 2>err.txt
+rc=$?
+[ $rc = 2 ] && grep -q "snapshot-foreground: this run writes no snapshot (--no-snapshot)" err.txt && [ ! -e nf.h5 ] &&
+  [ ! -e nf.h5.partial ] && pass "--snapshot-foreground with --no-snapshot: exit 2, said, nothing written" ||
+  fail "--snapshot-foreground --no-snapshot: exit $rc, $(cat err.txt) $(ls nf.h5* 2>/dev/null)"
+# A write that fails in the forked writer (its temporary path is a folder) is said once, costs
+# only the snapshot, and the run completes with the same result.
+for how in fork --snapshot-foreground; do
+  mkdir -p "w$how.h5.snap.tmp"
+  fl=(); [ "$how" = fork ] || fl=("$how")
+  "$FLYWHEEL" run -q -t 2 "${fl[@]}" "${T[@]}" -d 3 -o "w$how.h5" 2>err.txt
+  rc=$?
+  [ $rc = 0 ] && [ "$(grep -c "warning: cannot write the snapshot .*after day 1: cannot create" err.txt)" = 1 ] &&
+    ! grep -q "after day 2" err.txt && same base.full.h5 "w$how.h5" &&
+    pass "a snapshot write that fails ($how): said once, the run completes, identical" ||
+    fail "failing snapshot write ($how): exit $rc, $(cat err.txt)"
+done
+
 # A kill while the day-2 snapshot is being written (half a snap.tmp there): the day-1 snapshot
 # and the checkpoint stand, and the resume loads day 1's.
 FLYWHEEL_STOP_AFTER_DAY=1 "$FLYWHEEL" run -q -t 2 "${T[@]}" -d 3 -o k.h5 2>/dev/null
