@@ -771,6 +771,10 @@ static void write_snapshot(driver *D)
         close(fds[0]);
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
             _exit(1);
+        /* A Ctrl-C reaches the whole process group: the run says it stops and waits for this
+         * write; a second one ends the run, and this process with it. */
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
         fw_par_forked();
         snap_msg m;
         snap_write(D, &m);
