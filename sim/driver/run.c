@@ -1026,8 +1026,8 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
                 !rep->interrupted ? "removed: the run completed" : "kept: flywheel run --resume continues the run");
     char bg[200] = ", the run waiting for them (--snapshot-foreground)";
     if (rep->snap_background && rep->snap_tight)
-        snprintf(bg, sizeof bg, ", in a forked process beside the next day but %u written here for want of memory to "
-                 "fork (the run's own time in forks, waits and those writes %.3f s)", rep->snap_tight, rep->snap_wait_s);
+        snprintf(bg, sizeof bg, ", in a forked process beside the next day but %u written here for want of memory, a "
+                 "pipe or a fork (the run's own time in forks, waits and those writes %.3f s)", rep->snap_tight, rep->snap_wait_s);
     else if (rep->snap_background)
         snprintf(bg, sizeof bg, ", in a forked process beside the next day (the run's own time in forks and waits %.3f s)",
                  rep->snap_wait_s);
