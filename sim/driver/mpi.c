@@ -101,6 +101,7 @@ _Noreturn void fw_mpi_abort(int code)
 
 int fw_mpi_rank(void) { return g_rank; }
 int fw_mpi_size(void) { return g_size; }
+int fw_mpi_started(void) { return g_started; }
 
 void *fw_bytes_add(fw_bytes *b, size_t n)
 {

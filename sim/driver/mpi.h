@@ -27,6 +27,8 @@ int fw_mpi_rank(void);
 int fw_mpi_size(void);
 /* 1 when this build was made with FW_MPI=ON. */
 int fw_mpi_built(void);
+/* 1 when this process started MPI (it runs under a launcher, even as its only rank). */
+int fw_mpi_started(void);
 
 /* A growable byte buffer. */
 typedef struct fw_bytes {

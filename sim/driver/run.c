@@ -1024,7 +1024,9 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
         fprintf(out, "  checkpoint: %zu bytes, %.3f s to write over the run's days (%s)\n", rep->ckpt_bytes,
                 rep->ckpt_s,
                 !rep->interrupted ? "removed: the run completed" : "kept: flywheel run --resume continues the run");
-    char bg[200] = ", the run waiting for them (--snapshot-foreground)";
+    char bg[200];
+    snprintf(bg, sizeof bg, ", the run waiting for them (%s)",
+             rep->snap_fg_mpi ? "an MPI process forks no writer" : "--snapshot-foreground");
     if (rep->snap_background && rep->snap_tight)
         snprintf(bg, sizeof bg, ", in a forked process beside the next day but %u written here for want of memory, a "
                  "pipe or a fork (the run's own time in forks, waits and those writes %.3f s)", rep->snap_tight, rep->snap_wait_s);
@@ -1403,7 +1405,9 @@ static fw_err ckpt_setup(driver *D, const fw_run_opts *o)
     else
         fw_sim_snap_refusal(&D->S, D->snap_refusal, sizeof D->snap_refusal);
     D->snap_on = !D->snap_refusal[0];
-    D->snap_foreground = o->snapshot_foreground;
+    /* Under a launcher, even as its only rank, the process is an MPI process, which may not
+     * count on its transports surviving a fork: the snapshot is written in it. */
+    D->snap_foreground = o->snapshot_foreground || fw_mpi_started();
     return FW_OK;
 }
 
@@ -1584,6 +1588,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         rep->snap_bytes = D->snap_bytes;
         rep->snap_s = D->snap_s;
         rep->snap_background = !D->snap_foreground;
+        rep->snap_fg_mpi = D->snap_foreground && !o->snapshot_foreground;
         rep->snap_wait_s = D->snap_wait_s;
         rep->snap_tight = D->snap_tight;
         rep->snap_on = D->snap_on && !D->snap_failed;
