@@ -77,7 +77,7 @@ typedef struct fw_run_report {
     int snap_background;         /* written by forked children beside the next day */
     int snap_fg_mpi;             /* written in the run's process because it runs under MPI */
     double snap_wait_s;          /* the run's own time in them: forks and waits for a child */
-    uint32_t snap_tight;         /* of them, written in the run's process for want of memory to fork */
+    uint32_t snap_tight;         /* of them, written in the run's process for want of memory, a pipe or a fork */
     uint32_t snap_loaded_day;
     uint64_t snap_load_bytes;
     double snap_load_s;
