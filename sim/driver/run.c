@@ -1026,7 +1026,9 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
                 !rep->interrupted ? "removed: the run completed" : "kept: flywheel run --resume continues the run");
     char bg[200];
     snprintf(bg, sizeof bg, ", the run waiting for them (%s)",
-             rep->snap_fg_mpi ? "an MPI process forks no writer" : "--snapshot-foreground");
+             rep->snap_fg_why == 1   ? "an MPI process forks no writer"
+             : rep->snap_fg_why == 2 ? "a library run forks no writer"
+                                     : "--snapshot-foreground");
     if (rep->snap_background && rep->snap_tight)
         snprintf(bg, sizeof bg, ", in a forked process beside the next day but %u written here for want of memory, a "
                  "pipe or a fork (the run's own time in forks, waits and those writes %.3f s)", rep->snap_tight, rep->snap_wait_s);
@@ -1407,7 +1409,7 @@ static fw_err ckpt_setup(driver *D, const fw_run_opts *o)
     D->snap_on = !D->snap_refusal[0];
     /* Under a launcher, even as its only rank, the process is an MPI process, which may not
      * count on its transports surviving a fork: the snapshot is written in it. */
-    D->snap_foreground = o->snapshot_foreground || fw_mpi_started();
+    D->snap_foreground = o->snapshot_foreground || o->no_fork || fw_mpi_started();
     return FW_OK;
 }
 
@@ -1588,7 +1590,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         rep->snap_bytes = D->snap_bytes;
         rep->snap_s = D->snap_s;
         rep->snap_background = !D->snap_foreground;
-        rep->snap_fg_mpi = D->snap_foreground && !o->snapshot_foreground;
+        rep->snap_fg_why = o->snapshot_foreground ? 0 : o->no_fork ? 2 : D->snap_foreground ? 1 : 0;
         rep->snap_wait_s = D->snap_wait_s;
         rep->snap_tight = D->snap_tight;
         rep->snap_on = D->snap_on && !D->snap_failed;

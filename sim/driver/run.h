@@ -34,6 +34,9 @@ typedef struct fw_run_opts {
     /* Write each day's snapshot in this process, the simulation waiting for it
      * (--snapshot-foreground), instead of in a forked child beside the next day. */
     int snapshot_foreground;
+    /* Fork no snapshot writer, silently (a library run: fw_flywheel_run does not fork its host);
+     * unlike snapshot_foreground, never refused where no snapshot is written. */
+    int no_fork;
     /* A test's stop (FLYWHEEL_STOP_AFTER_DAY): as if a signal came once this many days are
      * finished and written (0: never). */
     uint32_t stop_after_days;
@@ -75,7 +78,7 @@ typedef struct fw_run_report {
     uint64_t snap_bytes;
     double snap_s;
     int snap_background;         /* written by forked children beside the next day */
-    int snap_fg_mpi;             /* written in the run's process because it runs under MPI */
+    int snap_fg_why;             /* written in the run's process without --snapshot-foreground: 1 under MPI, 2 a library run */
     double snap_wait_s;          /* the run's own time in them: forks and waits for a child */
     uint32_t snap_tight;         /* of them, written in the run's process for want of memory, a pipe or a fork */
     uint32_t snap_loaded_day;

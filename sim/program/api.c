@@ -45,7 +45,7 @@ int fw_flywheel_run(const char *path, const char *const *sets, size_t n_sets, co
     int t = fw_run_threads(&sc, threads);
     /* The day's snapshot is written in the calling process: a library does not fork its host
      * (whose at-fork handlers, a Python interpreter's among them, would run in the child). */
-    fw_run_opts o = {.output_path = out, .threads = t, .snapshot_foreground = 1};
+    fw_run_opts o = {.output_path = out, .threads = t, .no_fork = 1};
     fw_run_report rep;
     fw_err e = fw_run(&sc, &o, &rep);
     if (e != FW_OK)
