@@ -132,7 +132,7 @@ typedef struct driver {
     /* Issue 22: the snapshot written in the background. A child forked at the day's end writes
      * it from its copy-on-write image of the state while this process simulates the next
      * day; snap_pid > 0 while one runs, its result comes through snap_fd (snap_collect). */
-    int snap_foreground;         /* --snapshot-foreground: written here, the run waiting */
+    fw_snap_writer snap_writer;  /* forked, or written here (the run waiting) and why */
     pid_t snap_pid;
     int snap_fd;
     uint32_t snap_day;           /* the days done whose state the child writes */
@@ -145,8 +145,6 @@ typedef struct driver {
     uint64_t snap_load_bytes;
     char snap_unused[512];       /* resuming: why a snapshot beside the partial was not used */
 } driver;
-
-static void snap_collect(driver *D);
 
 static fw_err drv_init(driver *D)
 {
@@ -209,7 +207,6 @@ static void drv_fini(driver *D)
     free(D->resolved);
     free(D->overrides);
     free(D->ckpt_path);
-    snap_collect(D);   /* a run that ended early: its writer finishes (it reads this state) */
     free(D->snap_path);
     free(D->snap_tmp);
     free(D->ck.day_digest);
@@ -759,8 +756,9 @@ static void write_snapshot(driver *D)
     double t0 = fw_now_s();
     int fds[2] = {-1, -1};
     pid_t parent = getpid(), pid = -1;
-    double avail = D->snap_foreground ? 0.0 : mem_available();
-    int fork_ok = !D->snap_foreground && (avail < 0.0 || avail >= peak_rss_mb() * 1048576.0);
+    int forked = D->snap_writer == FW_SNAP_FORKED;
+    double avail = forked ? mem_available() : 0.0;
+    int fork_ok = forked && (avail < 0.0 || avail >= peak_rss_mb() * 1048576.0);
     if (fork_ok && pipe2(fds, O_CLOEXEC) == 0 && (pid = fork()) < 0) {
         close(fds[0]);
         close(fds[1]);
@@ -800,7 +798,7 @@ static void write_snapshot(driver *D)
     snap_msg m;
     snap_write(D, &m);
     snap_take(D, &m, S->day + 1);
-    if (!D->snap_foreground) {   /* no room to fork, or no pipe or fork to be had */
+    if (forked) {   /* no room to fork, or no pipe or fork to be had */
         D->snap_tight++;
         D->snap_wait_s += fw_now_s() - t0;
     }
@@ -1024,15 +1022,18 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
         fprintf(out, "  checkpoint: %zu bytes, %.3f s to write over the run's days (%s)\n", rep->ckpt_bytes,
                 rep->ckpt_s,
                 !rep->interrupted ? "removed: the run completed" : "kept: flywheel run --resume continues the run");
+    static const char *const in_process[] = {
+        [FW_SNAP_IN_PROCESS_OPTION] = "--snapshot-foreground",
+        [FW_SNAP_IN_PROCESS_MPI] = "an MPI process forks no writer",
+        [FW_SNAP_IN_PROCESS_LIBRARY] = "a library run forks no writer",
+    };
     char bg[200];
-    snprintf(bg, sizeof bg, ", the run waiting for them (%s)",
-             rep->snap_fg_why == 1   ? "an MPI process forks no writer"
-             : rep->snap_fg_why == 2 ? "a library run forks no writer"
-                                     : "--snapshot-foreground");
-    if (rep->snap_background && rep->snap_tight)
+    if (rep->snap_writer != FW_SNAP_FORKED)
+        snprintf(bg, sizeof bg, ", the run waiting for them (%s)", in_process[rep->snap_writer]);
+    else if (rep->snap_tight)
         snprintf(bg, sizeof bg, ", in a forked process beside the next day but %u written here for want of memory, a "
                  "pipe or a fork (the run's own time in forks, waits and those writes %.3f s)", rep->snap_tight, rep->snap_wait_s);
-    else if (rep->snap_background)
+    else
         snprintf(bg, sizeof bg, ", in a forked process beside the next day (the run's own time in forks and waits %.3f s)",
                  rep->snap_wait_s);
     if (rep->snap_on && rep->snap_bytes)
@@ -1409,7 +1410,10 @@ static fw_err ckpt_setup(driver *D, const fw_run_opts *o)
     D->snap_on = !D->snap_refusal[0];
     /* Under a launcher, even as its only rank, the process is an MPI process, which may not
      * count on its transports surviving a fork: the snapshot is written in it. */
-    D->snap_foreground = o->snapshot_foreground || o->no_fork || fw_mpi_started();
+    D->snap_writer = o->snapshot_foreground ? FW_SNAP_IN_PROCESS_OPTION
+                     : o->no_fork           ? FW_SNAP_IN_PROCESS_LIBRARY
+                     : fw_mpi_started()     ? FW_SNAP_IN_PROCESS_MPI
+                                            : FW_SNAP_FORKED;
     return FW_OK;
 }
 
@@ -1589,8 +1593,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
             fprintf(stderr, "flywheel: warning: cannot remove the snapshot %s: %s\n", D->snap_path, strerror(errno));
         rep->snap_bytes = D->snap_bytes;
         rep->snap_s = D->snap_s;
-        rep->snap_background = !D->snap_foreground;
-        rep->snap_fg_why = o->snapshot_foreground ? 0 : o->no_fork ? 2 : D->snap_foreground ? 1 : 0;
+        rep->snap_writer = D->snap_writer;
         rep->snap_wait_s = D->snap_wait_s;
         rep->snap_tight = D->snap_tight;
         rep->snap_on = D->snap_on && !D->snap_failed;

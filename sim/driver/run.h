@@ -45,6 +45,16 @@ typedef struct fw_run_opts {
     int local;
 } fw_run_opts;
 
+/* Who writes a run's daily snapshots: a forked child beside the next day (the default), or
+ * the run's own process, the run waiting (--snapshot-foreground; an MPI process, whose
+ * transports need not survive a fork; a library run, which does not fork its host). */
+typedef enum fw_snap_writer {
+    FW_SNAP_FORKED,
+    FW_SNAP_IN_PROCESS_OPTION,
+    FW_SNAP_IN_PROCESS_MPI,
+    FW_SNAP_IN_PROCESS_LIBRARY,
+} fw_snap_writer;
+
 typedef struct fw_run_report {
     uint32_t days_done;
     int interrupted;
@@ -77,8 +87,7 @@ typedef struct fw_run_report {
     char snap_refusal[320];
     uint64_t snap_bytes;
     double snap_s;
-    int snap_background;         /* written by forked children beside the next day */
-    int snap_fg_why;             /* written in the run's process without --snapshot-foreground: 1 under MPI, 2 a library run */
+    fw_snap_writer snap_writer;  /* who writes them: forked children, or the run's process and why */
     double snap_wait_s;          /* the run's own time in them: forks and waits for a child */
     uint32_t snap_tight;         /* of them, written in the run's process for want of memory, a pipe or a fork */
     uint32_t snap_loaded_day;
