@@ -90,6 +90,8 @@ typedef struct fw_run_report {
     fw_snap_writer snap_writer;  /* who writes them: forked children, or the run's process and why */
     double snap_wait_s;          /* the run's own time in them: forks and waits for a child */
     uint32_t snap_tight;         /* of them, written in the run's process for want of memory, a pipe or a fork */
+    uint32_t snap_huge;          /* of them, written in the run's process because it held transparent huge pages */
+    double snap_huge_mb;         /* the most it held then, MiB */
     uint32_t snap_loaded_day;
     uint64_t snap_load_bytes;
     double snap_load_s;

@@ -123,7 +123,9 @@ static const char usage_run[] =
     "                     write each day's snapshot in the run's own process, the simulation\n"
     "                     waiting for it; by default a forked copy of the process writes it\n"
     "                     while the next day runs, which costs memory for the pages that day\n"
-    "                     changes meanwhile (at most the state's size again)\n"
+    "                     changes meanwhile (at most the state's size again); a run that\n"
+    "                     holds transparent huge pages writes it itself (a fork would split\n"
+    "                     them for the rest of the run), as the summary says\n"
     "  -h, --help         this help\n";
 
 static const char usage_bench[] =

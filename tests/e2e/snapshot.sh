@@ -128,6 +128,24 @@ rc=$?
 [ $rc = 2 ] && grep -q "snapshot-foreground: this run writes no snapshot (--no-snapshot)" err.txt && [ ! -e nf.h5 ] &&
   [ ! -e nf.h5.partial ] && pass "--snapshot-foreground with --no-snapshot: exit 2, said, nothing written" ||
   fail "--snapshot-foreground --no-snapshot: exit $rc, $(cat err.txt) $(ls nf.h5* 2>/dev/null)"
+# A run that holds transparent huge pages writes its snapshots in its own process (a fork would
+# split them for the rest of the run: issue 22), says so, and writes the same snapshot. The
+# learning recommender's note blocks at 100,000 notes (6 MiB) are advised onto huge pages; with
+# THP off ([never]) nothing is, and the writer forks.
+H=("$SRC/tests/data/tiny.yaml" --set world.n_notes=100000 --set engine.feed.algorithm=rec -d 2)
+FLYWHEEL_STOP_AFTER_DAY=1 "$FLYWHEEL" run -t 2 "${H[@]}" -o hp.h5 >out.txt 2>/dev/null
+FLYWHEEL_STOP_AFTER_DAY=1 "$FLYWHEEL" run -q -t 2 --snapshot-foreground "${H[@]}" -o hpf.h5 2>/dev/null
+if grep -q "\[never\]" /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || \
+   [ ! -e /sys/kernel/mm/transparent_hugepage/enabled ]; then
+  want="in a forked process beside the next day"; what="THP off: forked"
+else
+  want="1 written here because the run held transparent huge pages (up to [0-9]* MiB), which a fork splits"
+  what="THP on: written in the process"
+fi
+grep -q "snapshot: [0-9]* bytes.*$want" out.txt && "$PY" "$HERE/snapdiff.py" hpf.h5.snap hp.h5.snap >diff.txt &&
+  pass "a run holding transparent huge pages ($what), said, the same snapshot" ||
+  fail "huge pages: $(cat out.txt diff.txt)"
+
 # A write that fails in the forked writer (its temporary path is a folder) is said once, costs
 # only the snapshot, and the run completes with the same result.
 for how in fork --snapshot-foreground; do
