@@ -746,9 +746,9 @@ static double mem_available(void)
  * write-protected, and the parent's first write into each splits it into 4 KiB pages, which
  * the kernel does not merge back for the rest of the run: measured on bench_large (20,000
  * users, 1M notes, two threads) the run's huge pages fell from 156 MiB to 2 MiB at the first
- * fork and the runs with the forked writer took 15.3 / 15.7 s of simulation against 10.8 /
- * 11.2 s writing in the process (the sessions and the barriers both slower: the notes' rows
- * and vectors, read at random, lost their huge pages' TLB reach). */
+ * fork, and the runs with the forked writer took 15.3 / 15.7 s of simulation against 10.8 /
+ * 11.2 s writing in the process; with THP off for the process, 12.0 / 13.8 against 10.6 /
+ * 12.9 (README, "Not where the run holds huge pages"). */
 static double huge_bytes(void)
 {
     FILE *f = fopen("/proc/self/smaps_rollup", "r");
