@@ -130,11 +130,12 @@ rc=$?
   fail "--snapshot-foreground --no-snapshot: exit $rc, $(cat err.txt) $(ls nf.h5* 2>/dev/null)"
 # A run that holds transparent huge pages writes its snapshots in its own process (a fork would
 # split them for the rest of the run: issue 22), says so, and writes the same snapshot. The
-# learning recommender's note blocks at 100,000 notes (6 MiB) are advised onto huge pages; with
-# THP off ([never]) nothing is, and the writer forks.
+# learning recommender's note blocks at 70,000 notes (4.3 MiB) are advised onto huge pages;
+# with THP off ([never]) nothing is, and the writer forks.
 # A kernel with THP on may still grant none (memory too fragmented: thp_fault_fallback rises
 # during the run); the run then forks, and that is what is checked.
-H=("$SRC/tests/data/tiny.yaml" --set world.n_notes=100000 --set engine.feed.algorithm=rec -d 2)
+H=("$SRC/tests/data/tiny.yaml" --set world.n_notes=70000 --set world.n_users=1000 --set world.ticks_per_day=24
+   --set engine.feed.algorithm=rec -d 2)
 fallbacks() { awk '$1 == "thp_fault_fallback" {print $2}' /proc/vmstat 2>/dev/null; }
 fb0=$(fallbacks)
 FLYWHEEL_STOP_AFTER_DAY=1 "$FLYWHEEL" run -t 2 "${H[@]}" -o hp.h5 >out.txt 2>/dev/null
