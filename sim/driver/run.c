@@ -726,41 +726,29 @@ static void snap_collect(driver *D)
     D->snap_wait_s += fw_now_s() - t0;
 }
 
-/* Bytes of memory the system can still give (MemAvailable: free memory and what the page
- * cache would give back), or -1 when unknown. */
-static double mem_available(void)
+/* The value of the line "key: N kB" of a /proc file, in bytes; -1 when unknown. */
+static double proc_kb(const char *path, const char *key)
 {
-    FILE *f = fopen("/proc/meminfo", "r");
+    FILE *f = fopen(path, "r");
     char line[128];
+    size_t n = strlen(key);
     double kb = -1.0;
     while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1)
+        if (strncmp(line, key, n) == 0 && line[n] == ':' && sscanf(line + n + 1, "%lf kB", &kb) == 1)
             break;
     if (f)
         fclose(f);
     return kb >= 0.0 ? kb * 1024.0 : -1.0;
 }
 
-/* Bytes of this process's memory on transparent huge pages (AnonHugePages of
- * /proc/self/smaps_rollup), 0 when none or unknown. A fork shares them with the child
- * write-protected, and the parent's first write into each splits it into 4 KiB pages, which
- * the kernel does not merge back for the rest of the run: measured on bench_large (20,000
- * users, 1M notes, two threads) the run's huge pages fell from 156 MiB to 2 MiB at the first
- * fork, and the runs with the forked writer took 15.3 / 15.7 s of simulation against 10.8 /
- * 11.2 s writing in the process; with THP off for the process, 12.0 / 13.8 against 10.6 /
- * 12.9 (README, "Not where the run holds huge pages"). */
-static double huge_bytes(void)
-{
-    FILE *f = fopen("/proc/self/smaps_rollup", "r");
-    char line[128];
-    double kb = 0.0;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "AnonHugePages: %lf kB", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kb > 0.0 ? kb * 1024.0 : 0.0;
-}
+/* Transparent huge pages and fork: a fork shares the process's huge pages (AnonHugePages of
+ * /proc/self/smaps_rollup) with the child write-protected, and the parent's first write into
+ * each splits it into 4 KiB pages, which the kernel does not merge back for the rest of the
+ * run: measured on bench_large (20,000 users, 1M notes, two threads) the run's huge pages
+ * fell from 156 MiB to 2 MiB at the first fork, and the runs with the forked writer took
+ * 15.3 / 15.7 s of simulation against 10.8 / 11.2 s writing in the process; with THP off for
+ * the process, 12.0 / 13.8 against 10.6 / 12.9 (README, "Not where the run holds huge
+ * pages"). */
 
 /* The snapshot after day S->day. By default a child forked here writes it while this process
  * goes on: the state it reads is the fork's copy-on-write image of this moment, so the file
@@ -771,7 +759,7 @@ static double huge_bytes(void)
  * and a half-written NAME.h5.snap.tmp, as a run killed in a foreground write does, and no
  * orphan can rename a snapshot in after a resumed run has started. With less memory
  * available than the process's peak (the fork's worst case: every page copied), while the
- * process holds transparent huge pages (huge_bytes: a fork splits them), where a pipe or a
+ * process holds transparent huge pages (a fork splits them: above), where a pipe or a
  * fork cannot be had, and with --snapshot-foreground, the write is done here. */
 static void write_snapshot(driver *D)
 {
@@ -780,15 +768,16 @@ static void write_snapshot(driver *D)
     double t0 = fw_now_s();
     int fds[2] = {-1, -1};
     pid_t parent = getpid(), pid = -1;
-    int forked = D->snap_writer == FW_SNAP_FORKED;
-    double huge = forked ? huge_bytes() : 0.0;
-    if (huge > 0.0) {   /* a fork would split them (huge_bytes): written here */
+    int want_fork = D->snap_writer == FW_SNAP_FORKED;
+    double huge = want_fork ? proc_kb("/proc/self/smaps_rollup", "AnonHugePages") : 0.0;
+    if (huge > 0.0) {   /* a fork would split them (above): written here */
         D->snap_huge++;
         D->snap_huge_mb = fmax(D->snap_huge_mb, huge / 1048576.0);
-        forked = 0;
+        want_fork = 0;
     }
-    double avail = forked ? mem_available() : 0.0;
-    int fork_ok = forked && (avail < 0.0 || avail >= peak_rss_mb() * 1048576.0);
+    /* MemAvailable: free memory and what the page cache would give back. */
+    double avail = want_fork ? proc_kb("/proc/meminfo", "MemAvailable") : 0.0;
+    int fork_ok = want_fork && (avail < 0.0 || avail >= peak_rss_mb() * 1048576.0);
     if (fork_ok && pipe2(fds, O_CLOEXEC) == 0 && (pid = fork()) < 0) {
         close(fds[0]);
         close(fds[1]);
@@ -828,7 +817,7 @@ static void write_snapshot(driver *D)
     snap_msg m;
     snap_write(D, &m);
     snap_take(D, &m, S->day + 1);
-    if (forked)   /* no room to fork, or no pipe or fork to be had */
+    if (want_fork)   /* no room to fork, or no pipe or fork to be had */
         D->snap_tight++;
     if (D->snap_writer == FW_SNAP_FORKED)
         D->snap_wait_s += fw_now_s() - t0;
