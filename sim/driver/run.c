@@ -140,6 +140,7 @@ typedef struct driver {
     uint32_t snap_tight;         /* days written here for want of memory, a pipe or a fork */
     uint32_t snap_huge;          /* days written here because the run held transparent huge pages */
     double snap_huge_mb;         /* the most it held then */
+    uint32_t snap_forked;        /* days handed to a forked writer */
     int last_unwritten;          /* the last day is in no partial, snapshot or checkpoint (the final write follows) */
     fw_run_report *rep;          /* the run's report: its running totals are snapshot too */
     uint32_t start_day;          /* resuming from a snapshot: the first day to run, else 0 */
@@ -808,6 +809,7 @@ static void write_snapshot(driver *D)
     }
     if (pid > 0) {
         close(fds[1]);
+        D->snap_forked++;
         D->snap_pid = pid;
         D->snap_fd = fds[0];
         D->snap_day = S->day + 1;
@@ -1046,18 +1048,21 @@ static void summary(const driver *D, const fw_run_report *rep, FILE *out)
         [FW_SNAP_IN_PROCESS_MPI] = "an MPI process forks no writer",
         [FW_SNAP_IN_PROCESS_LIBRARY] = "a library run forks no writer",
     };
-    char bg[400];
+    char bg[512];
     if (rep->snap_writer != FW_SNAP_FORKED)
         snprintf(bg, sizeof bg, ", the run waiting for them (%s)", in_process[rep->snap_writer]);
     else if (rep->snap_huge || rep->snap_tight) {
-        char huge[160] = "", tight[96] = "";
+        char huge[160] = "", tight[96] = "", forked[64] = "";
         if (rep->snap_huge)
-            snprintf(huge, sizeof huge, "%u written here because the run held transparent huge pages (up to %.0f MiB), "
+            snprintf(huge, sizeof huge, "%u because the run held transparent huge pages (up to %.0f MiB), "
                      "which a fork splits for the rest of the run", rep->snap_huge, rep->snap_huge_mb);
         if (rep->snap_tight)
             snprintf(tight, sizeof tight, "%s%u for want of memory, a pipe or a fork", huge[0] ? "; " : "", rep->snap_tight);
-        snprintf(bg, sizeof bg, ", forked beside the next day unless written here: %s%s (the run's own time in forks, "
-                 "waits and those writes %.3f s)", huge, tight, rep->snap_wait_s);
+        if (rep->snap_forked)
+            snprintf(forked, sizeof forked, "%u in a forked process beside the next day, ", rep->snap_forked);
+        snprintf(bg, sizeof bg, ", %s%s in the run's own process, the run waiting: %s%s (the run's own time in %s"
+                 "those writes %.3f s)", forked, rep->snap_forked ? "the rest" : "all", huge, tight,
+                 rep->snap_forked ? "forks, waits and " : "", rep->snap_wait_s);
     } else
         snprintf(bg, sizeof bg, ", in a forked process beside the next day (the run's own time in forks and waits %.3f s)",
                  rep->snap_wait_s);
@@ -1622,6 +1627,7 @@ static fw_err run_one(const fw_scenario *sc, const fw_run_opts *o, fw_run_report
         rep->snap_wait_s = D->snap_wait_s;
         rep->snap_tight = D->snap_tight;
         rep->snap_huge = D->snap_huge;
+        rep->snap_forked = D->snap_forked;
         rep->snap_huge_mb = D->snap_huge_mb;
         rep->snap_on = D->snap_on && !D->snap_failed;
         snprintf(rep->snap_refusal, sizeof rep->snap_refusal, "%s", D->snap_failed ? "its last write failed" : D->snap_refusal);

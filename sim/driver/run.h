@@ -92,6 +92,7 @@ typedef struct fw_run_report {
     uint32_t snap_tight;         /* of them, written in the run's process for want of memory, a pipe or a fork */
     uint32_t snap_huge;          /* of them, written in the run's process because it held transparent huge pages */
     double snap_huge_mb;         /* the most it held then, MiB */
+    uint32_t snap_forked;        /* of them, handed to a forked writer */
     uint32_t snap_loaded_day;
     uint64_t snap_load_bytes;
     double snap_load_s;

@@ -147,7 +147,7 @@ if grep -q "\[never\]" /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null |
 elif [ -n "$fb0" ] && [ "$fb0" != "$fb1" ] && grep -q "in a forked process beside the next day" out.txt; then
   want="in a forked process beside the next day"; what="THP on, but the kernel granted no huge page: forked"
 else
-  want="1 written here because the run held transparent huge pages (up to [0-9]* MiB), which a fork splits"
+  want="all in the run's own process, the run waiting: 1 because the run held transparent huge pages (up to [0-9]* MiB), which a fork splits"
   what="THP on: written in the process"
 fi
 grep -q "snapshot: [0-9]* bytes.*$want" out.txt && "$PY" "$HERE/snapdiff.py" hpf.h5.snap hp.h5.snap >diff.txt &&
