@@ -40,6 +40,10 @@ typedef struct fw_run_opts {
     /* A test's stop (FLYWHEEL_STOP_AFTER_DAY): as if a signal came once this many days are
      * finished and written (0: never). */
     uint32_t stop_after_days;
+    /* A benchmark's record (FLYWHEEL_SESSION_COSTS): each recorded tick's users' session
+     * nanoseconds and the barrier's, for bench/schedule.py (NULL: none). Not under several
+     * ranks, and not in side runs. */
+    FILE *session_costs;
     /* Run in this process alone even under mpirun (several ranks): a side run (a replicate, a
      * counterfactual world), which one rank runs whole while the others run other ones. */
     int local;

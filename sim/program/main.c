@@ -707,6 +707,27 @@ static int stop_from_env(fw_run_opts *o)
     return 0;
 }
 
+/* FLYWHEEL_SESSION_COSTS=FILE: each recorded tick's session costs into FILE, for
+ * bench/schedule.py (README, "Load balance of the ticks"). -1 (message printed) when it
+ * cannot be opened, or under several ranks (each would time only its own users). */
+static int costs_from_env(fw_run_opts *o)
+{
+    const char *v = getenv("FLYWHEEL_SESSION_COSTS");
+    if (!v || !*v)
+        return 0;
+    if (fw_mpi_size() > 1) {
+        if (fw_mpi_rank() == 0)
+            fprintf(stderr, "flywheel: FLYWHEEL_SESSION_COSTS: not under several ranks (mpirun -np %d): each rank "
+                            "runs only its own users; record the costs in one process\n", fw_mpi_size());
+        return -1;
+    }
+    if (!(o->session_costs = fopen(v, "wb"))) {
+        fprintf(stderr, "flywheel: FLYWHEEL_SESSION_COSTS='%s': cannot open it for writing: %s\n", v, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -811,12 +832,14 @@ static int cmd_run(int argc, char **argv)
                      .stop = &stop_requested, .out = quiet ? NULL : stdout,
                      .replicates = replicates, .resume = resume ? &ck : NULL, .resume_days = resume_days,
                      .no_snapshot = no_snapshot, .snapshot_foreground = snapshot_foreground};
-    if (plant_from_env(&o) || stop_from_env(&o)) {
+    if (plant_from_env(&o) || stop_from_env(&o) || costs_from_env(&o)) {
         fw_scenario_fini(&sc);
         goto done;
     }
     fw_run_report rep;
     fw_err e = fw_run(&sc, &o, &rep);
+    if (o.session_costs && fclose(o.session_costs) != 0)
+        fprintf(stderr, "flywheel: warning: FLYWHEEL_SESSION_COSTS: cannot write: %s\n", strerror(errno));
     mpi_ended_together = rep.stopped_together;
     /* Several ranks: rank 0 records, and alone says what was kept. */
     if (e == FW_ERR_INTERRUPT && rep.result_path[0] && fw_mpi_rank() == 0)
