@@ -164,6 +164,10 @@ typedef struct fw_rec {
     struct priors *pri;               /* [n_learn] scratch of fw_rec_log */
     struct rec_group *grp;            /* fw_rec_log's scratch: the tick's groups (issue 22) */
     size_t cap_grp;
+    uint32_t *lg, *lg_off;            /* fw_rec_log's scratch: the groups by learner, in event order
+                                         (lg_off [n_learn + 1]: each learner's first) */
+    uint64_t *lg_trained;             /* [n_learn] samples each learner's pass trained */
+    size_t cap_lg;
     /* Tick-mode training's scratch (engine.rec.train_mode tick, tick_train), grown as needed;
      * the engine frees them. tk_ucnt [n_users] and tk_ncnt [cap_tk_ncnt] stay zero between ticks. */
     struct tk_sample *tk;             /* the tick's samples of tick-mode learners, by learner, in event order */
@@ -187,7 +191,7 @@ typedef struct rec_group {
     uint32_t i, j;
     uint32_t got;            /* a bit per event type among ev[i + 1, j) */
     uint8_t personal, train, followed;
-    uint32_t learner;        /* the user's learner (a sample's fields below: train groups) */
+    uint32_t learner;        /* the user's learner (personal groups; the fields below: train groups) */
     double weight;           /* the sample's weight (negative sampling) */
     double age, shop;        /* the age and shop features (features()) */
     float row[FW_NF];        /* the note's cached row in the learner, as of the tick's start */
@@ -403,6 +407,8 @@ static fw_err rec_create(fw_engine *e, const fw_catalog *cat, void **state)
         !fw_alloc(e, &r->day_users, 0, sizeof *r->day_users) ||
         !fw_alloc(e, &r->nf_touched, 0, sizeof *r->nf_touched) || !fw_alloc(e, &r->nf_mark, 0, sizeof *r->nf_mark) ||
         !fw_alloc(e, &r->grp, 0, sizeof *r->grp) || !fw_alloc(e, &r->tk, 0, sizeof *r->tk) ||
+        !fw_alloc(e, &r->lg, 0, sizeof *r->lg) || !fw_alloc(e, &r->lg_off, (size_t)r->n_learn + 1, sizeof *r->lg_off) ||
+        !fw_alloc(e, &r->lg_trained, r->n_learn, sizeof *r->lg_trained) ||
         !fw_alloc(e, &r->tk_du, 0, sizeof *r->tk_du) || !fw_alloc(e, &r->tk_sh, 0, sizeof *r->tk_sh) ||
         !fw_alloc(e, &r->tk_acc, 0, sizeof *r->tk_acc) || !fw_alloc(e, &r->tk_cnt, 0, sizeof *r->tk_cnt) ||
         !fw_alloc(e, &r->tk_ub, 0, sizeof *r->tk_ub) || !fw_alloc(e, &r->tk_nb, 0, sizeof *r->tk_nb) ||
@@ -884,7 +890,10 @@ static void k_groups(void *arg, size_t b, size_t end, int slot)
         /* A user who opted out of personalisation trains no personalised model (privacy.c). */
         G->personal = valid && !fw_privacy_opted_out(e, x->user);
         G->train = 0;
-        if (!G->personal || x->type != FW_EV_IMPRESSION)
+        if (!G->personal)
+            continue;
+        G->learner = fw_user_learner(e, x->user);   /* whose pass takes the group (rec_train_pass) */
+        if (x->type != FW_EV_IMPRESSION)
             continue;
         uint32_t got = 0;
         for (uint32_t k = G->i + 1; k < G->j; k++)
@@ -900,7 +909,6 @@ static void k_groups(void *arg, size_t b, size_t end, int slot)
         }
         G->train = 1;
         G->followed = (uint8_t)follows_creator(e, x->user, e->notes[x->note].creator);
-        G->learner = fw_user_learner(e, x->user);
         features_fixed(e, &j->r->learn[G->learner], x->user, x->note, x->tick, G);
     }
 }
@@ -1215,27 +1223,33 @@ typedef struct rec_serial_job {
     fw_err err;   /* the counting pass's (out of memory) */
 } rec_serial_job;
 
-static void rec_train_pass(void *arg)
+/* The online SGD of learner l (its groups in event order, r->lg), with its users' counts: a
+ * learner's models, note residuals, content vectors and users' rows and counts are its own
+ * (a user is in one learner), so the learners' passes run side by side and every state sees
+ * the same steps in the same order as in one pass over the tick (issue 22: the learners'
+ * chains were one serial pass, the largest serial step of the barrier at 16 threads). */
+static void rec_train_pass(rec_serial_job *j, uint32_t l)
 {
-    rec_serial_job *j = arg;
     fw_engine *e = j->e;
     fw_rec *r = j->r;
     const fw_event *ev = j->ev;
+    const uint32_t *lg = r->lg + r->lg_off[l];
+    size_t n = r->lg_off[l + 1] - r->lg_off[l];
+    rec_learn *L = &r->learn[l];
+    int online = L->cfg.train_mode == FW_TRAIN_ONLINE;
+    uint64_t trained = 0;
     enum { TRAIN_AHEAD = 4 };   /* groups: the pass waits on each sample's rows */
-    for (size_t g = 0; g < j->n_grp; g++) {
-        const rec_group *G = &r->grp[g];
+    for (size_t q = 0; q < n; q++) {
+        const rec_group *G = &r->grp[lg[q]];
         const fw_event *x = &ev[G->i];
-        if (g + TRAIN_AHEAD < j->n_grp && r->grp[g + TRAIN_AHEAD].train) {   /* its rows: random lines */
-            const rec_group *F = &r->grp[g + TRAIN_AHEAD];
-            const fw_event *z = &ev[F->i];
+        if (q + TRAIN_AHEAD < n && r->grp[lg[q + TRAIN_AHEAD]].train) {   /* its rows: random lines */
+            const fw_event *z = &ev[r->grp[lg[q + TRAIN_AHEAD]].i];
             __builtin_prefetch(r->user_vec + (size_t)z->user * r->ustride);
-            __builtin_prefetch(r->learn[F->learner].note_vec + (size_t)z->note * r->learn[F->learner].dim);
+            __builtin_prefetch(L->note_vec + (size_t)z->note * L->dim);
             __builtin_prefetch(&r->user_counts[2 * (size_t)z->user]);
         }
-        if (G->train && r->learn[G->learner].cfg.train_mode == FW_TRAIN_ONLINE)
-            train_group(e, &r->learn[G->learner], &r->pri[G->learner], G, x->user, x->note, &j->trained);
-        if (!G->personal)
-            continue;
+        if (G->train && online)
+            train_group(e, L, &r->pri[l], G, x->user, x->note, &trained);
         for (size_t k = G->i; k < G->j; k++) {
             const fw_event *y = &ev[k];
             if (!fw_event_ok(e, y))   /* the same events the core applies */
@@ -1247,6 +1261,7 @@ static void rec_train_pass(void *arg)
                 r->user_counts[2 * (size_t)y->user + 1]++;
         }
     }
+    r->lg_trained[l] = trained;
 }
 
 static fw_err count_events(rec_serial_job *j)
@@ -1309,6 +1324,38 @@ static void rec_count_pass(void *arg)
     j->err = count_events(j);
 }
 
+/* Item 0 the counts (count_events), item 1 + l learner l's SGD (rec_train_pass): the
+ * passes read nothing another writes. */
+static void k_passes(void *arg, size_t b, size_t end, int slot)
+{
+    (void)slot;
+    for (size_t it = b; it < end; it++)
+        if (it == 0)
+            rec_count_pass(arg);
+        else
+            rec_train_pass(arg, (uint32_t)(it - 1));
+}
+
+/* The tick's personal groups by learner, each learner's in event order (a counting sort). */
+static fw_err group_learners(fw_rec *r, size_t n_grp)
+{
+    if (fw_grow((void **)&r->lg, &r->cap_lg, n_grp, sizeof *r->lg, 1024))
+        return FW_ERR_NOMEM;
+    memset(r->lg_off, 0, ((size_t)r->n_learn + 1) * sizeof *r->lg_off);
+    for (size_t g = 0; g < n_grp; g++)
+        if (r->grp[g].personal)
+            r->lg_off[r->grp[g].learner + 1]++;
+    for (uint32_t l = 0; l < r->n_learn; l++)
+        r->lg_off[l + 1] += r->lg_off[l];
+    for (size_t g = 0; g < n_grp; g++)   /* lg_off[l] walks to learner l's end, then is restored */
+        if (r->grp[g].personal)
+            r->lg[r->lg_off[r->grp[g].learner]++] = (uint32_t)g;
+    for (uint32_t l = r->n_learn; l > 0; l--)
+        r->lg_off[l] = r->lg_off[l - 1];
+    r->lg_off[0] = 0;
+    return FW_OK;
+}
+
 /* Issue 22: the feature rows of touched notes [b, e) in every learner. */
 typedef struct rows_job {
     const fw_engine *e;
@@ -1337,9 +1384,9 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
     /* Each user's events train the learner of their cell. An impression and the note events
      * that follow it for the same (user, note) form a group: the sample and its labels. The core applies the tick's note counts after every
      * module has logged, so note features are those the ranker saw when it served the tick.
-     * The groups' fixed parts come first, in parallel (k_groups); then every SGD step in
-     * event order, serially, beside the counts (rec_train_pass, rec_count_pass): the learned
-     * state is the serial one. */
+     * The groups' fixed parts come first, in parallel (k_groups); then each learner's SGD
+     * steps in event order (rec_train_pass), the learners side by side and beside the counts
+     * (rec_count_pass): the learned state is the serial one. */
     const fw_event *ev = l->ev;
     size_t n = l->n_ev, i = 0, n_grp = 0;
     if (fw_grow((void **)&r->grp, &r->cap_grp, n, sizeof *r->grp, 1024))   /* a group per event at most */
@@ -1359,10 +1406,14 @@ static fw_err rec_log(fw_engine *e, void *state, fw_engine_ctx *ctx, const fw_lo
         if (err != FW_OK)
             return err;
     }
+    if (group_learners(r, n_grp) != FW_OK)
+        return FW_ERR_NOMEM;
     rec_serial_job sj = {.e = e, .r = r, .ev = ev, .n_grp = n_grp, .err = FW_OK};
-    fw_par2(e, rec_train_pass, rec_count_pass, &sj);
+    fw_par(e, (size_t)r->n_learn + 1, 1, k_passes, &sj);
     if (sj.err != FW_OK)
         return sj.err;
+    for (uint32_t k = 0; k < r->n_learn; k++)
+        sj.trained += r->lg_trained[k];
     /* The other learners' copies of the impressions learner 0's blocks counted (rec_nblk). */
     if (r->n_learn > 1) {
         rows_job cj = {.e = e, .r = r};
