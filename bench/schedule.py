@@ -6,7 +6,7 @@ usage: bench/schedule.py COSTS [--threads 1,2,4,8,16]
 
 COSTS is what `FLYWHEEL_SESSION_COSTS=COSTS flywheel run ...` wrote (bench/schedule.sh makes
 one): a header (the bytes "FWCOSTS1", then the run's thread count, uint64), then for every
-recorded tick the number of runs n (users with sessions in the tick) and the barrier's
+tick after the warm-up the number of runs n (users with sessions in the tick) and the barrier's
 nanoseconds (two uint64), each run's nanoseconds (n int64, in user order) and its sessions (n
 uint32), little-endian.
 

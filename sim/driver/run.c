@@ -114,7 +114,7 @@ typedef struct driver {
     int stop_any;                  /* some rank was asked to stop (the latest barrier) */
     int refused;                   /* the scenario asks for what several ranks cannot do */
     double t_par, t_barrier;     /* issue 22: seconds in the ticks' parallel phases, barriers */
-    FILE *costs;                 /* fw_run_opts.session_costs: each recorded tick's session costs */
+    FILE *costs;                 /* fw_run_opts.session_costs: each tick's session costs after the warm-up */
     int64_t *run_ns;             /* with costs: each run's nanoseconds in the tick (k_sessions) */
     /* Checkpoints and resume (issue 21, driver/ckpt.h): set only when the run is recorded. */
     char *ckpt_path;             /* output_path.ckpt */
