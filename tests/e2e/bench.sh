@@ -7,23 +7,26 @@
 # reach --alpha is refused; bad input exits 2.
 # Runs alone (RUN_SERIAL): other tests on the machine would be noise in its timings. Shared CI
 # machines still drift between the baseline and the later runs (one CI run saw eight timings
-# "improved" by more than 20% with all five runs apart), so the timing tolerance here is 50%:
-# the planted delay is several times the feed_rank cost and stays far above it, and an
-# "improved" verdict is noise the gate rightly ignores (exit 0), so it does not fail the test.
+# "improved" by more than 20% with all five runs apart; another, 2026-12-08, the p99 of two
+# stages of a few microseconds worse by 51% and 75%, recall_hot 2.4 -> 3.6 us and shop 2.7 ->
+# 4.8 us, every run of the same build above every run of the baseline), so the timing
+# tolerance here is 100%: the planted delay (40 us a call) is about nine times the feed_rank
+# cost (about 4.7 us) and stays far above it, and an "improved" verdict is noise the gate
+# rightly ignores (exit 0), so it does not fail the test.
 . "$(dirname "$0")/lib.sh"
 cd "$TMP"
 SC="$SRC/tests/data/tiny_rec.yaml"
 N=${BENCH_RUNS:-5}
 "$FLYWHEEL" bench "$SC" -n $N -t 2 -q --save-baseline base.h5 -o first.h5 >first.txt 2>err.txt \
   && pass "baseline recorded" || fail "baseline ($(cat err.txt))"
-"$FLYWHEEL" bench "$SC" -n $N -t 2 -q --tolerance 50 --baseline base.h5 -o same.h5 >same.txt 2>err.txt
+"$FLYWHEEL" bench "$SC" -n $N -t 2 -q --tolerance 100 --baseline base.h5 -o same.h5 >same.txt 2>err.txt
 rc=$?
 if [ $rc -eq 0 ] && grep -q " 0 regressed, [0-9]* improved, 0 nondeterministic" same.txt; then
   pass "same build passes"
 else
   fail "same build: exit $rc: $(grep -E 'REGRESSED|NONDET|regressed' same.txt | head -5) $(cat err.txt)"
 fi
-FLYWHEEL_PLANT_DELAY=feed_rank=40000 "$FLYWHEEL" bench "$SC" -n $N -t 2 -q --tolerance 50 --baseline base.h5 -o slow.h5 >slow.txt 2>err.txt
+FLYWHEEL_PLANT_DELAY=feed_rank=40000 "$FLYWHEEL" bench "$SC" -n $N -t 2 -q --tolerance 100 --baseline base.h5 -o slow.h5 >slow.txt 2>err.txt
 rc=$?
 if [ $rc -eq 1 ] && grep -E "^latency\.feed_rank\.p50 .*REGRESSED" slow.txt >/dev/null &&
    grep -E "^latency\.feed\.p50 .*REGRESSED" slow.txt >/dev/null; then
