@@ -25,7 +25,6 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -351,13 +350,6 @@ static int session(fw_sim *S, fw_session *ss)
     return 0;
 }
 
-static inline int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void k_sessions(void *arg, size_t b, size_t e, int slot)
 {
     driver *D = arg;
@@ -367,7 +359,7 @@ static void k_sessions(void *arg, size_t b, size_t e, int slot)
                      .day = S->day, .seed = S->sc->seed, .slot = slot, .rec = &th->rec, .agg = fw_sim_aggs(S),
                      .page = th->page, .slots = th->slots};
     for (size_t i = b; i < e; i++) {
-        int64_t ns0 = D->run_ns ? now_ns() : 0;   /* FLYWHEEL_SESSION_COSTS */
+        double run_t0 = D->run_ns ? fw_now_s() : 0.0;   /* FLYWHEEL_SESSION_COSTS */
         uint32_t u = D->run_user[i], cell = fw_sim_live_cell(S, u);
         ss.user = u;
         ss.cell = cell;
@@ -391,7 +383,7 @@ static void k_sessions(void *arg, size_t b, size_t e, int slot)
             if (session(S, &ss))
                 th->oom = 1;
         if (D->run_ns)
-            D->run_ns[i] = now_ns() - ns0;
+            D->run_ns[i] = (int64_t)((fw_now_s() - run_t0) * 1e9);
         D->run_hi[i] = th->rec.n;
         if (ev) {
             D->run_ev[i].imp_hi = ev->n_imp;
